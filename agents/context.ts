@@ -1,0 +1,117 @@
+/** What a paglet sees of its host: the context API. Implemented by the host's agent worker. */
+import type { MessageInput, SendOptions } from "./message.ts";
+import type { DeactivationPolicy } from "./policy.ts";
+import type { FutureReply, ReplySet } from "./futures.ts";
+
+/** Identity of the host a paglet runs on. */
+export interface HostInfo {
+  name: string;
+  url: string;
+  meshVersion: string;
+  tags: string[];
+  properties: Record<string, string>;
+  cpuCount: number;
+}
+
+/** A reference to an agent: its id and the URL of the host it was last seen on. */
+export interface AgentRef {
+  id: string;
+  host: string;
+}
+
+/** A host of the mesh as paglets see it. */
+export interface MeshHost {
+  name: string;
+  url: string;
+  online: boolean;
+  lastSeen: number;
+  meshVersion: string;
+  tags: string[];
+  properties: Record<string, string>;
+  cpuCount: number;
+}
+
+/** Options of {@link PagletContext.create}. */
+export interface CreateOptions {
+  /** Merged over the new paglet's initial state. */
+  state?: Record<string, unknown>;
+  /** Passed to `onCreation`. */
+  args?: Record<string, unknown>;
+  /** Host name or URL to create it on; default this host. */
+  host?: string;
+  /** A preassigned agent id (for idempotent launches). */
+  id?: string;
+}
+
+/** Per-type persistent storage that survives restarts, with a quota. */
+export interface PersistentStorage {
+  readBytes(path: string): Promise<Uint8Array | null>;
+  writeBytes(path: string, data: Uint8Array): Promise<void>;
+  readText(path: string): Promise<string | null>;
+  writeText(path: string, text: string): Promise<void>;
+  delete(path: string): Promise<void>;
+  list(): Promise<string[]>;
+  status(): Promise<{ usedBytes: number; quotaBytes: number | null }>;
+}
+
+/** A recent host event. */
+export interface ContextEvent {
+  id: number;
+  kind: string;
+  at: number;
+  agentId?: string;
+  type?: string;
+  data?: Record<string, unknown>;
+  error?: string;
+}
+
+/** Severity of a user notification. */
+export type Severity = "info" | "warning" | "error";
+
+/** The host API a paglet uses. Every method is asynchronous: it crosses from the worker to the kernel. */
+export interface PagletContext {
+  /** This paglet's id. */
+  readonly agentId: string;
+  /** The host this paglet is running on. */
+  readonly host: HostInfo;
+  /** Creates another paglet (here or on another host) and returns its reference. */
+  create(type: string, options?: CreateOptions): Promise<AgentRef>;
+  /** Sends a message and awaits the reply. */
+  send(target: string | AgentRef, message: MessageInput, options?: SendOptions): Promise<unknown>;
+  /** Sends a message without waiting for its handling. */
+  sendOneway(target: string | AgentRef, message: MessageInput, options?: SendOptions): Promise<void>;
+  /** Sends a message and returns a future for the reply. */
+  sendFuture(target: string | AgentRef, message: MessageInput, options?: SendOptions): FutureReply;
+  /** Sends a message to every active paglet on this host (except `exclude`) and returns the replies. */
+  multicast(message: MessageInput, options?: { exclude?: string[]; includeSelf?: boolean }): Promise<ReplySet>;
+  /** Disposes a paglet (default: this one). Disposing oneself ends the paglet after the current handler. */
+  dispose(target?: string | AgentRef): Promise<void>;
+  /** Deactivates this paglet to disk under `policy`. It ends after the current handler. */
+  deactivate(policy?: Partial<DeactivationPolicy>): Promise<void>;
+  /** Moves this paglet to another host (name or URL). */
+  dispatch(target: string): Promise<AgentRef>;
+  /** Copies this paglet to a host (default this host); returns the clone's reference. */
+  clone(target?: string): Promise<AgentRef>;
+  /** Agents on this host. */
+  agents(options?: { status?: "active" | "inactive"; type?: string }): Promise<{ id: string; type: string; status: string }[]>;
+  /** Hosts of the mesh, this one included. */
+  hosts(options?: { onlineOnly?: boolean }): Promise<MeshHost[]>;
+  /** Waits until the named host is online; false on timeout. */
+  waitForHost(nameOrUrl: string, timeoutMs?: number): Promise<boolean>;
+  /** Is the named host online? */
+  isHostOnline(nameOrUrl: string): Promise<boolean>;
+  /** This paglet's scratch directory (cleared on dispose and at host start). */
+  workDir(): Promise<string>;
+  /** Storage shared by all paglets of this type on this host. */
+  persistentStorage(): PersistentStorage;
+  /** Registers a file that travels with this paglet on dispatch and clone. */
+  registerFile(path: string, options?: { name?: string; mode?: "copy" | "move" }): Promise<void>;
+  /** Local path of a registered file that arrived with this paglet. */
+  filePath(name: string): Promise<string | null>;
+  /** Calls an operation of a resident service on this host or another. */
+  callService(service: string, op: string, request?: unknown, options?: { host?: string; timeoutMs?: number }): Promise<unknown>;
+  /** Notifies the people watching the mesh; never throws. */
+  notifyUser(severity: Severity, title: string, text: string, fields?: Record<string, unknown>): Promise<boolean>;
+  /** Recent events of this host. */
+  events(since?: number, limit?: number): Promise<ContextEvent[]>;
+}

@@ -1,0 +1,60 @@
+/**
+ * `demo.counter`: counts and records its lifecycle. Messages: `increment {by}` → `{count}`,
+ * `get` → `{count}`, `events` → `{events}`.
+ */
+import { type LifecycleEvent, type Message, Paglet } from "../../agents/mod.ts";
+
+export interface CounterState {
+  count: number;
+  events: string[];
+}
+
+export class Counter extends Paglet<CounterState> {
+  static override readonly type = "demo.counter";
+
+  override initialState(): CounterState {
+    return { count: 0, events: [] };
+  }
+
+  #record(event: LifecycleEvent): void {
+    this.state.events.push(`${event.kind}:${this.host.name}`);
+  }
+
+  override onCreation(e: LifecycleEvent) {
+    this.#record(e);
+  }
+  override onArrival(e: LifecycleEvent) {
+    this.#record(e);
+  }
+  override onClone(e: LifecycleEvent) {
+    this.#record(e);
+  }
+  override onDispatching(e: LifecycleEvent) {
+    this.#record(e);
+  }
+  override onDeactivating(e: LifecycleEvent) {
+    this.#record(e);
+  }
+  override onActivation(e: LifecycleEvent) {
+    this.#record(e);
+  }
+
+  override onMessage(msg: Message) {
+    switch (msg.kind) {
+      case "increment": {
+        const by = msg.args.by ?? 1;
+        if (typeof by !== "number" || !Number.isFinite(by)) return this.notHandled(msg);
+        this.state.count += by;
+        return { count: this.state.count };
+      }
+      case "get":
+        return { count: this.state.count };
+      case "events":
+        return { events: this.state.events };
+      case "echo":
+        return msg.args;
+      default:
+        return this.notHandled(msg);
+    }
+  }
+}

@@ -1,0 +1,463 @@
+/**
+ * The kernel's agent runtime: the table of live agents, their mailboxes and workers, and every
+ * lifecycle transition (create, deliver, deactivate, activate, dispose, crash, restore).
+ * Durable transitions are written to SQLite before they are acknowledged.
+ */
+import { PagletError } from "../agents/errors.ts";
+import { type Message, toMessage } from "../agents/message.ts";
+import type { LifecycleEvent } from "../agents/paglet.ts";
+import { DEFAULT_POLICY, type DeactivationPolicy, deactivationPolicy } from "../agents/policy.ts";
+import type { HostInfo } from "../agents/context.ts";
+import type { AgentRecord, AgentStore } from "./store/agent_store.ts";
+import type { EventLog } from "./events.ts";
+import { Mailbox } from "./mailbox.ts";
+import type { WorkerPool, WorkerSlot } from "./worker_pool.ts";
+import type { Outcome } from "./worker/protocol.ts";
+import { newAgentId } from "./ids.ts";
+import { withTimeout } from "./timeouts.ts";
+
+/** An agent running in a worker. */
+export interface LiveAgent {
+  id: string;
+  type: string;
+  slot: WorkerSlot;
+  generation: number;
+  mailbox: Mailbox;
+  createdAt: number;
+  meta: Record<string, unknown>;
+  /** State may have changed since the last checkpoint. */
+  dirty: boolean;
+  /** A lifecycle transition is under way; new messages wait for its outcome. */
+  transition: Promise<void> | null;
+}
+
+export interface CreateSpec {
+  type: string;
+  state?: Record<string, unknown>;
+  args?: Record<string, unknown>;
+  id?: string;
+  meta?: Record<string, unknown>;
+}
+
+export interface DeliverOptions {
+  oneway?: boolean;
+  noDelay?: boolean;
+  timeoutMs?: number;
+}
+
+/** What a delivery answers: a reply, or the note that the message waits for an inactive agent. */
+export type DeliverResult = { reply: unknown } | { queued: true; messageId: string } | { accepted: true };
+
+export interface RuntimeOptions {
+  /** How long a worker may take to give up an agent before it counts as stuck. @default 2000 */
+  stuckAfterMs: number;
+}
+
+function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw PagletError.fromWire(outcome.error);
+}
+
+export class AgentRuntime {
+  readonly live = new Map<string, LiveAgent>();
+  readonly #store: AgentStore;
+  readonly #pool: WorkerPool;
+  readonly #events: EventLog;
+  readonly #host: () => HostInfo;
+  readonly #options: RuntimeOptions;
+  /** Called when an agent disappears from this host (dispose, deactivate, move). */
+  readonly onGone = new Set<(id: string, why: string) => void>();
+
+  constructor(store: AgentStore, pool: WorkerPool, events: EventLog, host: () => HostInfo, options: Partial<RuntimeOptions> = {}) {
+    this.#store = store;
+    this.#pool = pool;
+    this.#events = events;
+    this.#host = host;
+    this.#options = { stuckAfterMs: 2000, ...options };
+  }
+
+  get store(): AgentStore {
+    return this.#store;
+  }
+
+  #event(kind: LifecycleEvent["kind"], extra: Partial<LifecycleEvent> = {}): LifecycleEvent {
+    return { kind, at: Date.now(), hostName: this.#host().name, ...extra };
+  }
+
+  #knownType(type: string): void {
+    if (typeof type !== "string" || !this.#pool.types.includes(type)) {
+      throw new PagletError("unknown_agent_type", `Unknown agent type '${type}'. Known types: ${this.#pool.types.join(", ")}`);
+    }
+  }
+
+  /** Starts an instance in a worker and registers it as live. */
+  async #launch(
+    id: string,
+    type: string,
+    init: { state?: Record<string, unknown>; stateBytes?: Uint8Array },
+    event: LifecycleEvent | null,
+    createdAt: number,
+    meta: Record<string, unknown>,
+  ): Promise<{ agent: LiveAgent; state: Uint8Array }> {
+    const slot = this.#pool.pick();
+    slot.agents.add(id);
+    const agent: LiveAgent = {
+      id,
+      type,
+      slot,
+      generation: slot.generation,
+      createdAt,
+      meta,
+      dirty: false,
+      transition: null,
+      mailbox: new Mailbox((message) => this.#handle(agent, message)),
+    };
+    try {
+      const state = unwrap(await slot.api.start({ id, type, ...init, event, run: event !== null }));
+      this.live.set(id, agent);
+      return { agent, state };
+    } catch (err) {
+      slot.agents.delete(id);
+      throw err;
+    }
+  }
+
+  async #handle(agent: LiveAgent, message: Message): Promise<unknown> {
+    agent.dirty = true;
+    return unwrap(await agent.slot.api.deliver(agent.id, message));
+  }
+
+  /** Creates a paglet; durable before it returns. */
+  async create(spec: CreateSpec): Promise<AgentRecord> {
+    this.#knownType(spec.type);
+    if (spec.state !== undefined && (spec.state === null || typeof spec.state !== "object" || Array.isArray(spec.state))) {
+      throw new PagletError("invalid_state", "'state' must be an object");
+    }
+    const id = spec.id ?? newAgentId();
+    if (this.live.has(id) || await this.#store.get(id)) {
+      throw new PagletError("state_conflict", `Agent ${id} already exists`);
+    }
+    const createdAt = Date.now();
+    const meta = spec.meta ?? {};
+    const { agent, state } = await this.#launch(id, spec.type, { state: spec.state ?? {} }, this.#event("creation", { args: spec.args ?? {} }), createdAt, meta);
+    const record: AgentRecord = { id, type: spec.type, status: "active", state, policy: null, createdAt, updatedAt: createdAt, meta };
+    try {
+      await this.#store.put(record);
+    } catch (err) {
+      await this.#drop(agent);
+      throw err;
+    }
+    this.#events.emit("create", { agentId: id, type: spec.type });
+    return record;
+  }
+
+  /** Brings back an agent from its stored record (arrival, activation, restore). */
+  async start(record: AgentRecord, event: LifecycleEvent | null): Promise<LiveAgent> {
+    this.#knownType(record.type);
+    const { agent, state } = await this.#launch(record.id, record.type, { stateBytes: record.state }, event, record.createdAt, record.meta);
+    await this.#store.put({ ...record, status: "active", state, policy: null });
+    return agent;
+  }
+
+  /** Current record: live agents get a fresh state snapshot. */
+  async record(id: string): Promise<AgentRecord | null> {
+    const agent = this.live.get(id);
+    const stored = await this.#store.get(id);
+    if (!agent) return stored;
+    const snap = await withTimeout<Outcome<Uint8Array>>(agent.slot.api.snapshot(id), 500).catch(() => null);
+    const state = snap && snap.ok ? snap.value : stored?.state ?? new Uint8Array();
+    return {
+      id,
+      type: agent.type,
+      status: "active",
+      state,
+      policy: null,
+      createdAt: agent.createdAt,
+      updatedAt: Date.now(),
+      meta: agent.meta,
+    };
+  }
+
+  /** Delivers a message to a local agent, activating or queueing per its policy. */
+  async deliver(id: string, message: Message, options: DeliverOptions = {}): Promise<DeliverResult> {
+    let agent = this.live.get(id);
+    while (agent?.transition) {
+      await agent.transition.catch(() => {});
+      agent = this.live.get(id);
+    }
+    if (!agent) {
+      const record = await this.#store.get(id);
+      if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+      if (record.status === "crashed") {
+        throw new PagletError("agent_crashed", `Agent ${id} crashed: ${String(record.meta.crashError ?? "unknown error")}`);
+      }
+      if (record.status === "active") {
+        // Durable as active but not running: a restore is under way or failed; bring it back now.
+        agent = await this.start(record, null);
+      } else {
+        const policy = record.policy ?? DEFAULT_POLICY;
+        if (options.noDelay) {
+          throw new PagletError("agent_inactive", `Agent ${id} is inactive and the message asked for no delay`);
+        }
+        if (policy.activateOnMessage) {
+          agent = await this.activate(id, "message");
+        } else if (policy.queueMessagesWhenInactive) {
+          await this.#store.enqueue(id, message, options.oneway ?? false);
+          this.#events.emit("message-queued", { agentId: id, data: { kind: message.kind, messageId: message.id } });
+          return { queued: true, messageId: message.id };
+        } else {
+          throw new PagletError("agent_inactive", `Agent ${id} is inactive and does not take messages while inactive`);
+        }
+      }
+    }
+    const pending = agent.mailbox.post(message);
+    if (options.oneway) {
+      pending.catch((err) =>
+        this.#events.emit("message-failed", { agentId: id, data: { kind: message.kind }, error: PagletError.from(err).message })
+      );
+      return { accepted: true };
+    }
+    const reply = options.timeoutMs ? await withTimeout(pending, options.timeoutMs, `Agent ${id} did not reply to '${message.kind}'`) : await pending;
+    return { reply };
+  }
+
+  /**
+   * Deactivates an agent to disk. `fromSelf`: called by the agent's own handler, so the mailbox is
+   * not waited for (the handler in progress is the caller).
+   */
+  async deactivate(id: string, policyInput: Partial<DeactivationPolicy> = {}, reason = "deactivate", fromSelf = false): Promise<AgentRecord> {
+    const policy = deactivationPolicy(policyInput);
+    return await this.#transition(id, fromSelf, async (agent) => {
+      const state = unwrap(await agent.slot.api.stop(id, this.#event("deactivating", { reason, policy })));
+      const record: AgentRecord = { id, type: agent.type, status: "inactive", state, policy, createdAt: agent.createdAt, updatedAt: Date.now(), meta: agent.meta };
+      await this.#store.put(record);
+      this.#forget(agent, "deactivate");
+      await this.#requeue(agent);
+      this.#events.emit("deactivate", { agentId: id, type: agent.type, data: { reason, activateAt: policy.activateAt } });
+      return record;
+    });
+  }
+
+  /** Activates an inactive agent and delivers its queued messages. */
+  async activate(id: string, reason = "activate"): Promise<LiveAgent> {
+    const existing = this.live.get(id);
+    if (existing) return existing;
+    const record = await this.#store.get(id);
+    if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+    if (record.status === "active") return await this.start(record, null);
+    const agent = await this.start(record, this.#event("activation", { reason, policy: record.policy ?? undefined }));
+    this.#events.emit("activate", { agentId: id, type: record.type, data: { reason } });
+    void this.#deliverQueued(agent);
+    return agent;
+  }
+
+  async #deliverQueued(agent: LiveAgent): Promise<void> {
+    for (const queued of await this.#store.queued(agent.id)) {
+      if (this.live.get(agent.id) !== agent) return; // left again: the rest stays queued
+      await this.#store.dequeue(queued.seq);
+      try {
+        await agent.mailbox.post(queued.message);
+        this.#events.emit("message-delivered", { agentId: agent.id, data: { kind: queued.message.kind, queued: true } });
+      } catch (err) {
+        this.#events.emit("message-failed", { agentId: agent.id, data: { kind: queued.message.kind, queued: true }, error: PagletError.from(err).message });
+      }
+    }
+  }
+
+  /** Disposes an agent (active, inactive or crashed); its record and queued messages are deleted. */
+  async dispose(id: string, fromSelf = false): Promise<void> {
+    if (!this.live.has(id)) {
+      const record = await this.#store.get(id);
+      if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+      await this.#store.delete(id);
+      this.#events.emit("dispose", { agentId: id, type: record.type });
+      for (const fn of this.onGone) fn(id, "dispose");
+      return;
+    }
+    await this.#transition(id, fromSelf, async (agent) => {
+      try {
+        unwrap(await withTimeout<Outcome<Uint8Array>>(agent.slot.api.stop(id, this.#event("disposing", { reason: "dispose" })), this.#options.stuckAfterMs));
+      } catch (err) {
+        if (!(err instanceof PagletError && err.code === "timeout")) throw err;
+        await this.#replaceStuckWorker(agent);
+      }
+      await this.#store.delete(id);
+      this.#forget(agent, "dispose");
+      this.#failQueued(agent, `Agent ${id} was disposed`);
+      this.#events.emit("dispose", { agentId: id, type: agent.type });
+    });
+  }
+
+  /**
+   * Removes a live agent from its worker with `event` as the leaving hook and returns its state
+   * (used by dispatch). The caller owns the record afterwards.
+   */
+  async detach(id: string, event: LifecycleEvent, fromSelf = false): Promise<{ agent: LiveAgent; state: Uint8Array; queued: ReturnType<Mailbox["drain"]> }> {
+    return await this.#transition(id, fromSelf, async (agent) => {
+      const state = unwrap(await agent.slot.api.stop(id, event));
+      this.#forget(agent, "detach");
+      return { agent, state, queued: agent.mailbox.drain() };
+    });
+  }
+
+  /** Runs a transition with the mailbox paused; concurrent deliveries wait for its outcome. */
+  async #transition<T>(id: string, fromSelf: boolean, fn: (agent: LiveAgent) => Promise<T>): Promise<T> {
+    const agent = this.live.get(id);
+    if (!agent) {
+      const record = await this.#store.get(id);
+      if (record) throw new PagletError("state_conflict", `Agent ${id} is ${record.status}`);
+      throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+    }
+    while (agent.transition) await agent.transition.catch(() => {});
+    if (this.live.get(id) !== agent) throw new PagletError("state_conflict", `Agent ${id} left during the request`);
+    let done!: () => void;
+    agent.transition = new Promise<void>((resolve) => done = resolve);
+    try {
+      if (!fromSelf) {
+        await withTimeout(agent.mailbox.pause(), 30_000, `Agent ${id} is busy`).catch((err) => {
+          if (err instanceof PagletError && err.code === "timeout") throw new PagletError("agent_busy", err.message);
+          throw err;
+        });
+      } else {
+        void agent.mailbox.pause();
+      }
+      const result = await fn(agent);
+      return result;
+    } catch (err) {
+      if (this.live.get(id) === agent) agent.mailbox.resume();
+      throw err;
+    } finally {
+      agent.transition = null;
+      done();
+    }
+  }
+
+  #forget(agent: LiveAgent, why: string): void {
+    this.live.delete(agent.id);
+    agent.slot.agents.delete(agent.id);
+    for (const fn of this.onGone) fn(agent.id, why);
+  }
+
+  /** Messages that were waiting in the mailbox of an agent that went inactive: redeliver per policy. */
+  async #requeue(agent: LiveAgent): Promise<void> {
+    for (const waiting of agent.mailbox.drain()) {
+      this.deliver(agent.id, waiting.message).then((r) => waiting.resolve("reply" in r ? r.reply : r), waiting.reject);
+    }
+  }
+
+  #failQueued(agent: LiveAgent, why: string): void {
+    for (const waiting of agent.mailbox.drain()) waiting.reject(new PagletError("agent_not_found", why));
+  }
+
+  async #drop(agent: LiveAgent): Promise<void> {
+    await agent.slot.api.stop(agent.id, null).catch(() => {});
+    this.#forget(agent, "drop");
+  }
+
+  /** Terminates a worker that does not give up an agent, and restores its other agents. */
+  async #replaceStuckWorker(stuck: LiveAgent): Promise<void> {
+    const lost = await this.#pool.replace(stuck.slot);
+    this.#events.emit("worker-replaced", { agentId: stuck.id, data: { worker: stuck.slot.index, agents: lost.length } });
+    for (const id of lost) {
+      if (id === stuck.id) continue;
+      const agent = this.live.get(id);
+      if (!agent) continue;
+      this.live.delete(id);
+      const waiting = agent.mailbox.drain();
+      const record = await this.#store.get(id);
+      if (!record) continue;
+      try {
+        const restored = await this.start(record, null);
+        for (const w of waiting) restored.mailbox.post(w.message).then(w.resolve, w.reject);
+        this.#events.emit("restore", { agentId: id, type: record.type, data: { reason: "worker-replaced" } });
+      } catch (err) {
+        for (const w of waiting) w.reject(err);
+        await this.#markCrashed(id, record.type, PagletError.from(err).message);
+      }
+    }
+  }
+
+  /** run() ended: a failure marks the agent crashed. */
+  async runFinished(id: string, error: { code: string; message: string } | null): Promise<void> {
+    const agent = this.live.get(id);
+    if (agent) agent.dirty = true;
+    if (!error || !agent) return;
+    await agent.slot.api.stop(id, null).catch(() => {});
+    this.#forget(agent, "crash");
+    this.#failQueued(agent, `Agent ${id} crashed`);
+    await this.#markCrashed(id, agent.type, error.message);
+  }
+
+  async #markCrashed(id: string, type: string, message: string): Promise<void> {
+    const record = await this.#store.get(id);
+    if (record) await this.#store.setStatus(id, "crashed", { ...record.meta, crashError: message });
+    this.#events.emit("paglet-crashed", { agentId: id, type, error: message });
+  }
+
+  /** Saves the state of agents whose state may have changed. */
+  async checkpoint(all = false): Promise<number> {
+    const states: { id: string; state: Uint8Array }[] = [];
+    await Promise.all([...this.live.values()].filter((a) => all || a.dirty).map(async (agent) => {
+      agent.dirty = false;
+      const snap = await withTimeout<Outcome<Uint8Array>>(agent.slot.api.snapshot(agent.id), 1000).catch(() => null);
+      if (snap?.ok && this.live.get(agent.id) === agent) states.push({ id: agent.id, state: snap.value });
+      else if (!snap) agent.dirty = true; // busy worker: try again next time
+    }));
+    await this.#store.saveStates(states);
+    return states.length;
+  }
+
+  /** At host start: every agent that was active (crash) or asks for it comes back. */
+  async restoreAtStartup(): Promise<{ restored: number; failed: number }> {
+    let restored = 0, failed = 0;
+    for (const id of await this.#store.startupAgents()) {
+      const record = await this.#store.get(id);
+      if (!record) continue;
+      try {
+        if (record.status === "active") {
+          await this.start(record, this.#event("activation", { reason: "restore" }));
+          this.#events.emit("restore", { agentId: id, type: record.type });
+        } else {
+          await this.activate(id, "startup");
+        }
+        restored++;
+      } catch (err) {
+        failed++;
+        await this.#markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
+      }
+    }
+    return { restored, failed };
+  }
+
+  /** Activates agents whose wake-up time has come; returns how many. */
+  async wakeDue(now = Date.now()): Promise<number> {
+    let n = 0;
+    for (const id of await this.#store.dueWakeups(now)) {
+      try {
+        await this.activate(id, "timer");
+        n++;
+      } catch (err) {
+        // Never retry a broken wake-up in a tight loop: it is marked crashed with the reason.
+        const record = await this.#store.get(id);
+        await this.#markCrashed(id, record?.type ?? "?", `timed activation failed: ${PagletError.from(err).message}`);
+      }
+    }
+    return n;
+  }
+
+  /** Deactivates every live agent for a graceful shutdown (they come back at the next start). */
+  async deactivateAll(timeoutMs = 5000): Promise<void> {
+    await Promise.all([...this.live.keys()].map((id) =>
+      withTimeout(this.deactivate(id, { activateOnStartup: true }, "shutdown"), timeoutMs).catch(() => {})
+    ));
+  }
+
+  /** Builds a message from an input (validation at the boundary). */
+  static message(input: { kind: string; args?: Record<string, unknown>; priority?: number }, sender?: string): Message {
+    try {
+      return toMessage(input, sender);
+    } catch (err) {
+      throw new PagletError("invalid_request", (err as Error).message);
+    }
+  }
+}

@@ -1,0 +1,4 @@
+/** Modules whose paglet types every host knows. */
+export const BUILTIN_MODULES: string[] = [
+  new URL("../examples/demo/mod.ts", import.meta.url).href,
+];

@@ -1,0 +1,173 @@
+/**
+ * A paglets host: the kernel process of one machine. It serves the HTTP API, keeps agent records
+ * in SQLite, runs paglets in a worker pool, and fires timed wake-ups.
+ *
+ * @example
+ * ```ts
+ * const host = await Host.start({ name: "laptop", port: 0, dataDir: "/tmp/laptop" });
+ * console.log(host.url);
+ * await host.stop();
+ * ```
+ */
+import { join } from "node:path";
+import type { Kysely } from "kysely";
+import type { HostInfo } from "../agents/context.ts";
+import { AgentRuntime } from "./agent_runtime.ts";
+import { AgentStore } from "./store/agent_store.ts";
+import { openDatabase, type Schema } from "./store/schema.ts";
+import type { NodeSqliteDatabase } from "./store/sqlite_adapter.ts";
+import { EventLog } from "./events.ts";
+import { WorkerPool } from "./worker_pool.ts";
+import { ContextOps } from "./context_ops.ts";
+import { type HostOptions, resolveOptions } from "./options.ts";
+import { PersistentStorageRoot } from "./persistent_storage.ts";
+import { WorkDirs } from "./work_dirs.ts";
+import { buildApp } from "./http/app.ts";
+import { registerLocalOps } from "./local_ops.ts";
+import { BUILTIN_MODULES } from "./builtin_modules.ts";
+import { WakeupTimer } from "./wakeup_timer.ts";
+import type { RemoteRouter } from "./remote.ts";
+
+export { VERSION } from "./version.ts";
+
+/** A hook other parts of the host plug into at start and stop (mesh, services). */
+export interface HostExtension {
+  name: string;
+  start(host: Host): Promise<void> | void;
+  stop?(host: Host): Promise<void> | void;
+}
+
+export class Host {
+  readonly options: HostOptions;
+  readonly events = new EventLog();
+  readonly ops = new ContextOps();
+  readonly startedAt = Date.now();
+  readonly extensions: HostExtension[] = [];
+  db!: Kysely<Schema>;
+  rawDb!: NodeSqliteDatabase;
+  store!: AgentStore;
+  pool!: WorkerPool;
+  runtime!: AgentRuntime;
+  storage!: PersistentStorageRoot;
+  workDirs!: WorkDirs;
+  info!: HostInfo;
+  /** Set by the mesh extension; without it the host works alone. */
+  remote?: RemoteRouter;
+  #server?: Deno.HttpServer;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #wakeups?: WakeupTimer;
+  /** Not yet serving agents, or shutting down: the API answers 503. */
+  ready = false;
+  draining = false;
+
+  private constructor(options: HostOptions) {
+    this.options = options;
+  }
+
+  get url(): string {
+    return this.info.url;
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Starts a host; resolves once it serves the full API. */
+  static async start(partial: Partial<HostOptions>, extensions: HostExtension[] = []): Promise<Host> {
+    const host = new Host(resolveOptions(partial));
+    host.extensions.push(...extensions);
+    await host.#start();
+    return host;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.options;
+    await Deno.mkdir(o.dataDir, { recursive: true });
+    ({ db: this.db, raw: this.rawDb } = openDatabase(join(o.dataDir, "host.sqlite")));
+    this.store = new AgentStore(this.db);
+    this.storage = new PersistentStorageRoot(join(o.dataDir, "storage"), o.persistentStorageQuota);
+    this.workDirs = new WorkDirs(join(o.dataDir, "work"));
+    await this.workDirs.clearAll();
+
+    // Serve first so port 0 resolves to a real URL before workers learn it.
+    const app = buildApp(this);
+    const listening = Promise.withResolvers<Deno.NetAddr>();
+    this.#server = Deno.serve({
+      hostname: o.bind,
+      port: o.port,
+      onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+      onError: (err) => {
+        this.events.emit("http-error", { error: String(err) });
+        return new Response(JSON.stringify({ error: { code: "internal", message: "Internal error" } }), { status: 500 });
+      },
+    }, app.fetch);
+    const addr = await listening.promise;
+    const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+    this.info = {
+      name: o.name,
+      url: (o.publicUrl ?? `http://${hostPart === "0.0.0.0" ? "127.0.0.1" : hostPart}:${addr.port}`).replace(/\/+$/, ""),
+      meshVersion: o.meshVersion,
+      tags: o.tags,
+      properties: o.properties,
+      cpuCount: navigator.hardwareConcurrency || 1,
+    };
+
+    this.pool = new WorkerPool({ host: this.info, modules: [...BUILTIN_MODULES, ...o.modules] }, {
+      call: (op, agentId, args) => this.ops.call(op, agentId, args),
+      runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
+    });
+    await this.pool.start(o.workers);
+    this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info);
+    this.ops.onCall = (id) => {
+      const agent = this.runtime.live.get(id);
+      if (agent) agent.dirty = true;
+    };
+    this.runtime.onGone.add((id, why) => {
+      if (why === "dispose" || why === "detach") void this.workDirs.remove(id);
+    });
+    registerLocalOps(this);
+
+    for (const ext of this.extensions) await ext.start(this);
+    const restored = await this.runtime.restoreAtStartup();
+    this.#wakeups = new WakeupTimer(this.store, (now) => this.runtime.wakeDue(now));
+    this.events.subscribe((e) => {
+      if (e.kind === "deactivate" && e.data?.activateAt) this.#wakeups?.poke();
+    });
+    this.#wakeups.poke();
+    this.#timers.push(setInterval(() => void this.runtime.checkpoint().catch(() => {}), 1000));
+    this.ready = true;
+    this.events.emit("context-start", { data: { url: this.info.url, restored: restored.restored, failed: restored.failed } });
+  }
+
+  /** Re-plans the wake-up timer (after a deactivation with a wake time). */
+  pokeWakeups(): void {
+    this.#wakeups?.poke();
+  }
+
+  /** Graceful stop: stop taking work, deactivate agents (they return at next start), close. */
+  async stop(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.events.emit("context-shutdown", {});
+    for (const t of this.#timers) clearInterval(t);
+    this.#wakeups?.close();
+    for (const ext of [...this.extensions].reverse()) await ext.stop?.(this);
+    if (this.runtime) {
+      await this.runtime.deactivateAll();
+      await this.runtime.checkpoint(true).catch(() => {});
+    }
+    this.pool?.close();
+    await this.#server?.shutdown().catch(() => {});
+    await this.db?.destroy().catch(() => {});
+  }
+
+  /** Immediate stop without deactivation (tests of crash recovery use a real SIGKILL instead). */
+  async abort(): Promise<void> {
+    this.draining = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#wakeups?.close();
+    this.pool?.close();
+    await this.#server?.shutdown().catch(() => {});
+    await this.db?.destroy().catch(() => {});
+  }
+}

@@ -1,0 +1,132 @@
+/** /v1/agents: list, create, inspect, message, deactivate, activate, dispose. */
+import type { Context, Hono } from "hono";
+import { z } from "zod";
+import { PagletError } from "../../agents/errors.ts";
+import { validate } from "../../agents/operations.ts";
+import { decodeCbor } from "../../agents/wire.ts";
+import { AgentRuntime } from "../agent_runtime.ts";
+import type { AgentRecord } from "../store/agent_store.ts";
+import type { Host } from "../host.ts";
+import { isValidAgentId } from "../ids.ts";
+import { json, readJson } from "./body.ts";
+
+const plainObject = z.record(z.string(), z.unknown());
+
+const CreateBody = z.object({
+  type: z.string().min(1),
+  state: plainObject.optional(),
+  args: plainObject.optional(),
+  id: z.string().refine(isValidAgentId, "must be 1-128 letters, digits, '.', '_' or '-'").optional(),
+});
+
+const MessageBody = z.object({
+  kind: z.string().min(1),
+  args: plainObject.optional(),
+  priority: z.number().int().min(0).max(10).optional(),
+  oneway: z.boolean().optional(),
+  noDelay: z.boolean().optional(),
+  timeoutMs: z.number().int().positive().max(24 * 3600 * 1000).optional(),
+  sender: z.string().optional(),
+});
+
+const PolicyBody = z.object({
+  policy: z.object({
+    activateAt: z.number().nullable().optional(),
+    afterSeconds: z.number().min(0).optional(),
+    activateOnMessage: z.boolean().optional(),
+    queueMessagesWhenInactive: z.boolean().optional(),
+    activateOnStartup: z.boolean().optional(),
+  }).optional(),
+});
+
+const ListQuery = z.object({
+  status: z.enum(["active", "inactive", "crashed"]).optional(),
+  type: z.string().optional(),
+  limit: z.coerce.number().int().positive().max(100_000).optional(),
+});
+
+/** The JSON view of an agent record. */
+export async function recordView(host: Host, record: AgentRecord, withState = true): Promise<Record<string, unknown>> {
+  const view: Record<string, unknown> = {
+    id: record.id,
+    type: record.type,
+    status: record.status,
+    host: host.info.url,
+    hostName: host.info.name,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    policy: record.policy,
+    queuedMessages: record.status === "inactive" ? await host.store.queuedCount(record.id) : 0,
+  };
+  const live = host.runtime.live.get(record.id);
+  if (live) view.mailbox = { queued: live.mailbox.queued, busy: live.mailbox.busy, delivered: live.mailbox.delivered, failed: live.mailbox.failed };
+  if (record.meta.crashError) view.error = record.meta.crashError;
+  if (withState) view.state = record.state.length ? decodeCbor(record.state) : {};
+  return view;
+}
+
+function agentId(c: Context): string {
+  const id = c.req.param("id") ?? "";
+  if (!isValidAgentId(id)) throw new PagletError("bad_request", `Malformed agent id '${id}'`);
+  return id;
+}
+
+export function agentRoutes(app: Hono, host: Host): void {
+  const max = host.options.maxBodyBytes;
+
+  app.get("/v1/agents", async (c) => {
+    const q = validate(ListQuery, c.req.query(), "query");
+    const records = await host.store.list({ status: q.status, type: q.type, limit: q.limit });
+    return json({ agents: await Promise.all(records.map((r) => recordView(host, r, false))) });
+  });
+
+  app.post("/v1/agents", async (c) => {
+    const body = validate(CreateBody, await readJson(c, max), "create request");
+    const record = await host.runtime.create(body);
+    return json({ id: record.id, type: record.type, host: host.info.url, status: record.status }, 201);
+  });
+
+  app.get("/v1/agents/:id", async (c) => {
+    const id = agentId(c);
+    const record = await host.runtime.record(id);
+    if (record) return json(await recordView(host, record));
+    const movedTo = await host.store.movedTo(id);
+    if (movedTo) return json({ id, movedTo });
+    throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+  });
+
+  app.post("/v1/agents/:id/messages", async (c) => {
+    const id = agentId(c);
+    const body = validate(MessageBody, await readJson(c, max), "message");
+    const message = AgentRuntime.message(body, body.sender);
+    const options = { oneway: body.oneway, noDelay: body.noDelay, timeoutMs: body.timeoutMs ?? 30_000 };
+    if (!host.runtime.live.has(id) && host.remote && !(await host.store.get(id))) {
+      const reply = await host.remote.send(id, undefined, message, options);
+      return body.oneway ? json({ accepted: true }, 202) : json({ reply });
+    }
+    const result = await host.runtime.deliver(id, message, options);
+    if ("reply" in result) return json({ reply: result.reply });
+    return json(result, 202);
+  });
+
+  app.post("/v1/agents/:id/deactivate", async (c) => {
+    const id = agentId(c);
+    const body = validate(PolicyBody, await readJson(c, max), "deactivate request");
+    const { afterSeconds, ...policy } = body.policy ?? {};
+    if (afterSeconds !== undefined) policy.activateAt = Date.now() + afterSeconds * 1000;
+    const record = await host.runtime.deactivate(id, policy, "external");
+    return json(await recordView(host, record));
+  });
+
+  app.post("/v1/agents/:id/activate", async (c) => {
+    const id = agentId(c);
+    await host.runtime.activate(id, "external");
+    return json(await recordView(host, (await host.runtime.record(id))!));
+  });
+
+  app.delete("/v1/agents/:id", async (c) => {
+    const id = agentId(c);
+    await host.runtime.dispose(id);
+    return json({ ok: true, id });
+  });
+}

@@ -1,0 +1,38 @@
+/** The host's HTTP application: auth, errors, and the route groups of HTTP-API.md. */
+import { Hono } from "hono";
+import { PagletError } from "../../agents/errors.ts";
+import type { Host } from "../host.ts";
+import { bearerAuth } from "./auth.ts";
+import { errorResponse } from "./body.ts";
+import { agentRoutes } from "./agent_routes.ts";
+import { eventRoutes } from "./event_routes.ts";
+import { hostRoutes } from "./host_routes.ts";
+
+/** Extra route groups registered by extensions (mesh, services, dashboard) before the host starts. */
+export type RouteGroup = (app: Hono, host: Host) => void;
+export const routeGroups: RouteGroup[] = [];
+
+export function buildApp(host: Host): Hono {
+  const app = new Hono();
+  app.onError((err) => {
+    const error = err instanceof PagletError ? err : PagletError.from(err);
+    if (error.status >= 500 && error.code === "internal") {
+      host.events.emit("http-error", { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    }
+    return errorResponse(error);
+  });
+  app.notFound((c) => errorResponse(new PagletError("route_not_found", `No route ${c.req.method} ${c.req.path}`)));
+  app.use("*", bearerAuth(host.options.apiKey, (path) => path === "/v1/health"));
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.path === "/v1/health") return await next();
+    if (host.draining) return errorResponse(new PagletError("draining", "The host is shutting down"));
+    if (!host.ready) return errorResponse(new PagletError("draining", "The host is starting"));
+    return await next();
+  });
+  hostRoutes(app, host);
+  agentRoutes(app, host);
+  eventRoutes(app, host);
+  for (const group of routeGroups) group(app, host);
+  for (const ext of host.extensions) (ext as { routes?: RouteGroup }).routes?.(app, host);
+  return app;
+}

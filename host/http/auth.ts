@@ -1,0 +1,30 @@
+/** Bearer API-key auth: constant-time comparison, checked before any body is read. */
+import type { MiddlewareHandler } from "hono";
+import { PagletError } from "../../agents/errors.ts";
+import { errorResponse } from "./body.ts";
+
+const encoder = new TextEncoder();
+
+/** Compares two strings in time independent of where they differ. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  let diff = x.length ^ y.length;
+  const n = Math.max(x.length, y.length);
+  for (let i = 0; i < n; i++) diff |= (x[i % (x.length || 1)] ?? 0) ^ (y[i % (y.length || 1)] ?? 0);
+  return diff === 0;
+}
+
+/** Requires `Authorization: Bearer KEY` on every route except those in `open`. */
+export function bearerAuth(key: string | null, open: (path: string) => boolean): MiddlewareHandler {
+  return async (c, next) => {
+    if (key === null || open(c.req.path)) return await next();
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (!match) return errorResponse(new PagletError("unauthorized", "Missing bearer API key (set PAGLETS_API_KEY)"));
+    if (!constantTimeEqual(match[1].trim(), key)) {
+      return errorResponse(new PagletError("unauthorized", "Wrong API key"));
+    }
+    return await next();
+  };
+}

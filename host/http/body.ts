@@ -1,0 +1,61 @@
+/** Reading request bodies with a size limit; JSON bodies use tagged values. */
+import type { Context } from "hono";
+import { PagletError } from "../../agents/errors.ts";
+import { parseTagged, stringifyTagged } from "../../agents/wire.ts";
+
+/** Reads the whole body, failing with 413 past `maxBytes` (checked before and while reading). */
+export async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(c.req.header("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    throw new PagletError("payload_too_large", `Body of ${declared} bytes exceeds the limit of ${maxBytes}`);
+  }
+  const body = c.req.raw.body;
+  if (!body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        throw new PagletError("payload_too_large", `Body exceeds the limit of ${maxBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** Reads a JSON object body (tagged values restored); an empty body is `{}`. */
+export async function readJson<T = Record<string, unknown>>(c: Context, maxBytes: number): Promise<T> {
+  const bytes = await readBytes(c, maxBytes);
+  if (bytes.length === 0) return {} as T;
+  const value = parseTagged(new TextDecoder().decode(bytes));
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new PagletError("bad_request", "The body must be a JSON object");
+  }
+  return value as T;
+}
+
+/** A JSON response with tagged values. */
+export function json(value: unknown, status = 200): Response {
+  return new Response(stringifyTagged(value), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+}
+
+/** The documented error response. */
+export function errorResponse(err: PagletError): Response {
+  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
+  if (err.status === 401) headers["www-authenticate"] = "Bearer";
+  return new Response(JSON.stringify({ error: err.toWire() }), { status: err.status, headers });
+}

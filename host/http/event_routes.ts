@@ -1,0 +1,65 @@
+/** /v1/events (recent events) and /v1/events/stream (Server-Sent Events). */
+import type { Hono } from "hono";
+import { z } from "zod";
+import { validate } from "../../agents/operations.ts";
+import { stringifyTagged } from "../../agents/wire.ts";
+import type { Host } from "../host.ts";
+import { json } from "./body.ts";
+
+const EventsQuery = z.object({
+  since: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().positive().max(2000).optional(),
+  kind: z.string().optional(),
+});
+
+export function eventRoutes(app: Hono, host: Host): void {
+  app.get("/v1/events", (c) => {
+    const q = validate(EventsQuery, c.req.query(), "query");
+    let events = host.events.since(q.since ?? 0, q.limit ?? 100);
+    if (q.kind) events = events.filter((e) => e.kind === q.kind);
+    return json({ events, lastId: host.events.lastId });
+  });
+
+  app.get("/v1/events/stream", (c) => {
+    const q = validate(EventsQuery, c.req.query(), "query");
+    const lastEventId = Number(c.req.header("last-event-id") ?? q.since ?? host.events.lastId);
+    const encoder = new TextEncoder();
+    let unsubscribe = () => {};
+    let keepalive: ReturnType<typeof setInterval> | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const send = (e: { id: number; kind: string }) => {
+          if (q.kind && e.kind !== q.kind) return;
+          try {
+            controller.enqueue(encoder.encode(`id: ${e.id}\nevent: ${e.kind}\ndata: ${stringifyTagged(e)}\n\n`));
+          } catch {
+            unsubscribe();
+          }
+        };
+        for (const e of host.events.since(Number.isFinite(lastEventId) ? lastEventId : 0, 2000)) send(e);
+        unsubscribe = host.events.subscribe(send);
+        keepalive = setInterval(() => {
+          try {
+            controller.enqueue(encoder.encode(": keepalive\n\n"));
+          } catch {
+            clearInterval(keepalive);
+          }
+        }, 15_000);
+        c.req.raw.signal.addEventListener("abort", () => {
+          unsubscribe();
+          clearInterval(keepalive);
+          try {
+            controller.close();
+          } catch { /* closed already */ }
+        });
+      },
+      cancel() {
+        unsubscribe();
+        clearInterval(keepalive);
+      },
+    });
+    return new Response(stream, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" },
+    });
+  });
+}

@@ -1,0 +1,78 @@
+/** Context operations served by this host alone (agents, messages, storage, scratch, events). */
+import { PagletError } from "../agents/errors.ts";
+import type { CreateOptions, HostInfo, MeshHost } from "../agents/context.ts";
+import type { MessageInput, SendOptions } from "../agents/message.ts";
+import { AgentRuntime } from "./agent_runtime.ts";
+import type { Host } from "./host.ts";
+
+/** The mesh view of a host that is not (yet) part of a mesh: itself. */
+export function selfAsMeshHost(info: HostInfo): MeshHost {
+  return { ...info, online: true, lastSeen: Date.now() };
+}
+
+export function registerLocalOps(host: Host): void {
+  const rt = host.runtime;
+  const isSelf = (target?: string) => !target || target === host.info.url || target === host.info.name;
+
+  host.ops.registerAll({
+    create: async (_id: string, type: string, options: CreateOptions) => {
+      if (!isSelf(options.host)) {
+        if (!host.remote) throw new PagletError("not_supported", "This host is not part of a mesh");
+        return await host.remote.create(options.host!, type, options);
+      }
+      const record = await rt.create({ type, state: options.state, args: options.args, id: options.id });
+      return { id: record.id, host: host.info.url };
+    },
+    send: async (from: string, target: string, targetHost: string | undefined, input: MessageInput, options: SendOptions & { oneway?: boolean }) => {
+      const message = AgentRuntime.message(input, from);
+      if (rt.live.has(target) || isSelf(targetHost) && !host.remote) {
+        const result = await rt.deliver(target, message, options);
+        return "reply" in result ? result.reply : undefined;
+      }
+      if (!host.remote) throw new PagletError("agent_not_found", `No agent ${target} on this host`);
+      return await host.remote.send(target, targetHost, message, options);
+    },
+    "multicast.targets": (from: string, options: { exclude?: string[]; includeSelf?: boolean }) => {
+      const exclude = new Set(options.exclude ?? []);
+      if (!options.includeSelf) exclude.add(from);
+      return [...rt.live.keys()].filter((id) => !exclude.has(id));
+    },
+    dispose: async (from: string, target: string) => {
+      if (target === from) {
+        // Leaving from inside a handler: finish the handler first, then dispose.
+        queueMicrotask(() => void rt.dispose(target, true).catch(() => {}));
+        return;
+      }
+      await rt.dispose(target);
+    },
+    deactivate: async (from: string, policy: Record<string, unknown>) => {
+      await rt.deactivate(from, policy, "self", true);
+    },
+    agents: async (_from: string, filter: { status?: "active" | "inactive"; type?: string }) => {
+      const records = await rt.store.list({ status: filter.status, type: filter.type });
+      return records.map((r) => ({ id: r.id, type: r.type, status: r.status }));
+    },
+    hosts: () => host.remote ? host.remote.hosts() : [selfAsMeshHost(host.info)],
+    isHostOnline: (_from: string, nameOrUrl: string) =>
+      host.remote ? host.remote.isOnline(nameOrUrl) : isSelf(nameOrUrl),
+    waitForHost: (_from: string, nameOrUrl: string, timeoutMs: number) =>
+      host.remote ? host.remote.waitForHost(nameOrUrl, timeoutMs) : isSelf(nameOrUrl),
+    workDir: (from: string) => host.workDirs.ensure(from),
+    "storage.read": (from: string, path: string) => host.storage.read(typeOf(host, from), path),
+    "storage.write": (from: string, path: string, data: Uint8Array) => host.storage.write(typeOf(host, from), path, data),
+    "storage.delete": (from: string, path: string) => host.storage.delete(typeOf(host, from), path),
+    "storage.list": (from: string) => host.storage.list(typeOf(host, from)),
+    "storage.status": (from: string) => host.storage.status(typeOf(host, from)),
+    events: (_from: string, since: number, limit: number) => host.events.since(since, limit),
+    notifyUser: (from: string, severity: string, title: string, text: string, fields: Record<string, unknown>) => {
+      host.events.emit("user-notify", { agentId: from, data: { severity, title, text, fields } });
+      return true;
+    },
+  });
+}
+
+function typeOf(host: Host, agentId: string): string {
+  const agent = host.runtime.live.get(agentId);
+  if (!agent) throw new PagletError("agent_not_found", `Agent ${agentId} is not active`);
+  return agent.type;
+}

@@ -1,0 +1,93 @@
+/**
+ * A paglet's mailbox: higher priority first, FIFO within a priority, one handler at a time.
+ * Priority 0 (unqueued) goes ahead of everything still waiting.
+ */
+import type { Message } from "../agents/message.ts";
+
+interface Envelope {
+  message: Message;
+  rank: number;
+  seq: number;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export type Deliver = (message: Message) => Promise<unknown>;
+
+export class Mailbox {
+  readonly #queue: Envelope[] = [];
+  readonly #deliver: Deliver;
+  #seq = 0;
+  #busy = false;
+  #paused = false;
+  #idleWaiters: (() => void)[] = [];
+  delivered = 0;
+  failed = 0;
+
+  constructor(deliver: Deliver) {
+    this.#deliver = deliver;
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** Queues a message; resolves with the handler's reply. */
+  post(message: Message): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const rank = message.priority === 0 ? Number.MAX_SAFE_INTEGER : message.priority;
+      const envelope: Envelope = { message, rank, seq: this.#seq++, resolve, reject };
+      // Insert after every envelope of equal or higher rank (FIFO within a priority).
+      let i = this.#queue.length;
+      while (i > 0 && this.#queue[i - 1].rank < rank) i--;
+      this.#queue.splice(i, 0, envelope);
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#busy || this.#paused) return;
+    const next = this.#queue.shift();
+    if (!next) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+      return;
+    }
+    this.#busy = true;
+    this.#deliver(next.message).then(
+      (value) => {
+        this.delivered++;
+        next.resolve(value);
+      },
+      (error) => {
+        this.failed++;
+        next.reject(error);
+      },
+    ).finally(() => {
+      this.#busy = false;
+      this.#pump();
+    });
+  }
+
+  /** Stops handing out messages; resolves once the handler in progress (if any) has returned. */
+  pause(): Promise<void> {
+    this.#paused = true;
+    if (!this.#busy) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#pump();
+  }
+
+  /** Removes and returns every waiting message (the caller re-routes them). */
+  drain(): { message: Message; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] {
+    return this.#queue.splice(0, this.#queue.length);
+  }
+}

@@ -1,0 +1,83 @@
+/** Host options, validated once at start. */
+import { join } from "node:path";
+import { homedir } from "node:os";
+
+export interface HostOptions {
+  /** Host name, unique in the mesh. */
+  name: string;
+  /** TCP port; 0 = any free port. @default 8765 */
+  port: number;
+  /** Address to bind. @default "127.0.0.1" */
+  bind: string;
+  /** URL other hosts and clients use; default http://<bind>:<port>. */
+  publicUrl?: string;
+  /** Where the database, storage and scratch dirs live. */
+  dataDir: string;
+  /** Hosts only mesh with the same version. @default "dev" */
+  meshVersion: string;
+  tags: string[];
+  properties: Record<string, string>;
+  /** Bearer API key; null = open (only sensible on loopback). */
+  apiKey: string | null;
+  /** Quota of per-type persistent storage in bytes; null = unlimited. @default 10 MiB */
+  persistentStorageQuota: number | null;
+  /** Largest JSON body accepted on the control API. @default 16 MiB */
+  maxBodyBytes: number;
+  /** Agent workers; default one per CPU (at least 2). */
+  workers: number;
+  /** Extra paglet type modules loaded into every worker. */
+  modules: string[];
+  /** Seed peers to join (mesh). */
+  peers: string[];
+  /** Print nothing (embedded hosts). */
+  quiet: boolean;
+}
+
+export function defaultDataDir(name: string): string {
+  const base = Deno.env.get("PAGLETS_HOME") ?? Deno.env.get("XDG_DATA_HOME") ?? join(homedir(), ".local", "share");
+  const root = Deno.env.get("PAGLETS_HOME") ? base : join(base, "paglets");
+  return join(root, "hosts", name.replace(/[^A-Za-z0-9._-]/g, "_"));
+}
+
+export function resolveOptions(partial: Partial<HostOptions> & { name?: string }): HostOptions {
+  const name = partial.name ?? Deno.hostname();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+    throw new RangeError(`Host name must be letters, digits, '.', '_' or '-' (max 63): current value is '${name}'`);
+  }
+  const port = partial.port ?? 8765;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Port must be an integer 0..65535: current value is ${port}`);
+  }
+  const cpus = navigator.hardwareConcurrency || 2;
+  const tags = [...new Set((partial.tags ?? []).map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
+  for (const tag of tags) {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(tag)) throw new RangeError(`Tag must be a word like 'linux' or 'gpu': current value is '${tag}'`);
+  }
+  return {
+    name,
+    port,
+    bind: partial.bind ?? "127.0.0.1",
+    publicUrl: partial.publicUrl,
+    dataDir: partial.dataDir ?? defaultDataDir(name),
+    meshVersion: partial.meshVersion ?? Deno.env.get("PAGLETS_MESH_VERSION") ?? "dev",
+    tags,
+    properties: partial.properties ?? {},
+    apiKey: partial.apiKey ?? null,
+    persistentStorageQuota: partial.persistentStorageQuota === undefined ? 10 * 1024 * 1024 : partial.persistentStorageQuota,
+    maxBodyBytes: partial.maxBodyBytes ?? 16 * 1024 * 1024,
+    workers: partial.workers ?? Math.max(2, cpus),
+    modules: partial.modules ?? [],
+    peers: partial.peers ?? [],
+    quiet: partial.quiet ?? false,
+  };
+}
+
+/** Parses sizes like `512M`, `1G`, `10MB`, `none` (binary units). */
+export function parseSize(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (t === "none" || t === "unlimited") return null;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/.exec(t);
+  if (!m) throw new RangeError(`Size must look like 512K, 10M, 1G or 'none': current value is '${text}'`);
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2] as "" | "k" | "m" | "g" | "t"];
+  return Math.round(Number(m[1]) * mult);
+}

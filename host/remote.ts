@@ -1,0 +1,13 @@
+/** The seam between the kernel and the mesh: how a host reaches agents and hosts elsewhere. */
+import type { AgentRef, CreateOptions, MeshHost } from "../agents/context.ts";
+import type { Message, SendOptions } from "../agents/message.ts";
+
+export interface RemoteRouter {
+  /** Creates a paglet on another host. */
+  create(host: string, type: string, options: CreateOptions): Promise<AgentRef>;
+  /** Sends to an agent that is not on this host (following forwarding). */
+  send(target: string, targetHost: string | undefined, message: Message, options: SendOptions & { oneway?: boolean }): Promise<unknown>;
+  hosts(options?: { onlineOnly?: boolean }): MeshHost[] | Promise<MeshHost[]>;
+  isOnline(nameOrUrl: string): boolean | Promise<boolean>;
+  waitForHost(nameOrUrl: string, timeoutMs: number): Promise<boolean>;
+}

@@ -1,0 +1,2 @@
+/** The paglets version. */
+export const VERSION = "0.1.0";

@@ -1,0 +1,163 @@
+/// <reference lib="deno.worker" />
+/**
+ * Agent worker: runs paglet instances for the kernel. Handlers of one paglet are serialised by
+ * the kernel's mailbox; different paglets in this worker interleave at their awaits.
+ */
+import * as Comlink from "comlink";
+import { PagletError } from "../../agents/errors.ts";
+import type { Message } from "../../agents/message.ts";
+import type { LifecycleEvent, Paglet } from "../../agents/paglet.ts";
+import { TypeRegistry } from "../../agents/type_registry.ts";
+import { decodeCbor, encodeCbor, findNonPlainData } from "../../agents/wire.ts";
+import type { HostInfo } from "../../agents/context.ts";
+import type { KernelApi, Outcome, StartSpec, WorkerApi, WorkerConfig } from "./protocol.ts";
+import { createWorkerContext } from "./worker_context.ts";
+
+const registry = new TypeRegistry();
+const agents = new Map<string, Paglet<Record<string, unknown>>>();
+let kernel: KernelApi;
+let host: HostInfo;
+
+const HOOKS: Record<LifecycleEvent["kind"], keyof Paglet> = {
+  creation: "onCreation",
+  arrival: "onArrival",
+  clone: "onClone",
+  dispatching: "onDispatching",
+  deactivating: "onDeactivating",
+  activation: "onActivation",
+  disposing: "onDisposing",
+};
+
+function fail(err: unknown, code = "handler_failed"): Outcome<never> {
+  return { ok: false, error: PagletError.from(err, code).toWire() };
+}
+
+function checkPlain(value: unknown, what: string): void {
+  const bad = findNonPlainData(value);
+  if (bad) throw new PagletError("invalid_state", `${what} is not plain data at ${bad}`);
+}
+
+function validateState(paglet: Paglet<Record<string, unknown>>): void {
+  const cls = paglet.constructor as unknown as { type: string; stateSchema?: { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } } };
+  if (!paglet.state || typeof paglet.state !== "object" || Array.isArray(paglet.state)) {
+    throw new PagletError("invalid_state", `State of ${cls.type} must be an object`);
+  }
+  if (cls.stateSchema) {
+    const result = cls.stateSchema.safeParse(paglet.state);
+    if (!result.success) {
+      const issues = result.error!.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+      throw new PagletError("invalid_state", `Invalid state for ${cls.type}: ${issues}`);
+    }
+  }
+  checkPlain(paglet.state, "State");
+}
+
+async function runHook(paglet: Paglet<Record<string, unknown>>, event: LifecycleEvent): Promise<void> {
+  const hook = paglet[HOOKS[event.kind]] as (e: LifecycleEvent) => unknown;
+  await hook.call(paglet, event);
+}
+
+function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
+  setTimeout(async () => {
+    if (agents.get(id) !== paglet) return;
+    let error: { code: string; message: string } | null = null;
+    try {
+      await paglet.run();
+    } catch (err) {
+      error = PagletError.from(err, "run_failed").toWire();
+    }
+    if (agents.get(id) === paglet || error) kernel.runFinished(id, error);
+  }, 0);
+}
+
+const api: WorkerApi = {
+  async init(config: WorkerConfig, kernelApi: KernelApi): Promise<string[]> {
+    kernel = kernelApi;
+    host = config.host;
+    for (const url of config.modules) await registry.load(url);
+    return registry.names();
+  },
+
+  async loadModule(url: string): Promise<Outcome<string[]>> {
+    try {
+      return { ok: true, value: await registry.load(url) };
+    } catch (err) {
+      return fail(err, "module_load_failed");
+    }
+  },
+
+  async start(spec: StartSpec): Promise<Outcome<Uint8Array>> {
+    const cls = registry.get(spec.type);
+    if (!cls) return fail(new PagletError("unknown_agent_type", `Unknown agent type '${spec.type}'`));
+    let paglet: Paglet<Record<string, unknown>>;
+    try {
+      paglet = new cls() as unknown as Paglet<Record<string, unknown>>;
+      paglet.id = spec.id;
+      paglet.context = createWorkerContext(kernel, spec.id, host);
+      paglet.state = spec.stateBytes
+        ? decodeCbor<Record<string, unknown>>(spec.stateBytes)
+        : { ...paglet.initialState(), ...(spec.state ?? {}) };
+      validateState(paglet);
+    } catch (err) {
+      return fail(err, "invalid_state");
+    }
+    agents.set(spec.id, paglet);
+    try {
+      if (spec.event) await runHook(paglet, spec.event);
+      validateState(paglet);
+      const bytes = encodeCbor(paglet.state);
+      if (spec.run) startRun(spec.id, paglet);
+      return { ok: true, value: bytes };
+    } catch (err) {
+      agents.delete(spec.id);
+      paglet.cancelWaits();
+      return fail(err, "hook_failed");
+    }
+  },
+
+  async deliver(id: string, message: Message): Promise<Outcome> {
+    const paglet = agents.get(id);
+    if (!paglet) return fail(new PagletError("agent_not_found", `Agent ${id} is not running in this worker`));
+    try {
+      const value = await paglet.onMessage(message);
+      checkPlain(value, "Reply");
+      return { ok: true, value };
+    } catch (err) {
+      return fail(err);
+    } finally {
+      paglet.notifyStateChanged();
+    }
+  },
+
+  snapshot(id: string): Outcome<Uint8Array> {
+    const paglet = agents.get(id);
+    if (!paglet) return fail(new PagletError("agent_not_found", `Agent ${id} is not running in this worker`));
+    try {
+      checkPlain(paglet.state, "State");
+      return { ok: true, value: encodeCbor(paglet.state) };
+    } catch (err) {
+      return fail(err, "invalid_state");
+    }
+  },
+
+  async stop(id: string, event: LifecycleEvent | null): Promise<Outcome<Uint8Array>> {
+    const paglet = agents.get(id);
+    if (!paglet) return fail(new PagletError("agent_not_found", `Agent ${id} is not running in this worker`));
+    try {
+      if (event) await runHook(paglet, event);
+      checkPlain(paglet.state, "State");
+      const bytes = encodeCbor(paglet.state);
+      agents.delete(id);
+      paglet.cancelWaits();
+      return { ok: true, value: bytes };
+    } catch (err) {
+      return fail(err, "hook_failed");
+    }
+  },
+
+  ping(): number {
+    return agents.size;
+  },
+};
+
+Comlink.expose(api);

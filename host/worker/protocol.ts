@@ -1,0 +1,46 @@
+/** The contract between the kernel (main thread) and its agent workers (comlink on both sides). */
+import type { HostInfo } from "../../agents/context.ts";
+import type { LifecycleEvent } from "../../agents/paglet.ts";
+import type { Message } from "../../agents/message.ts";
+
+/** Either a value or an error in wire form: errors keep their code across the worker boundary. */
+export type Outcome<T = unknown> = { ok: true; value: T } | { ok: false; error: { code: string; message: string; details?: unknown } };
+
+/** What the kernel hands a new worker. */
+export interface WorkerConfig {
+  host: HostInfo;
+  /** Module URLs whose exported paglet classes the worker registers. */
+  modules: string[];
+}
+
+/** How an agent comes to life in a worker. */
+export interface StartSpec {
+  id: string;
+  type: string;
+  /** New agents: merged over initialState(). */
+  state?: Record<string, unknown>;
+  /** Existing agents (activation, arrival, restore): the stored state as CBOR. */
+  stateBytes?: Uint8Array;
+  /** The hook to run; null = none (restore after a crash). */
+  event: LifecycleEvent | null;
+  /** Start run() after the hook. */
+  run: boolean;
+}
+
+/** Worker API, called by the kernel. */
+export interface WorkerApi {
+  init(config: WorkerConfig, kernel: KernelApi): Promise<string[]>;
+  loadModule(url: string): Promise<Outcome<string[]>>;
+  start(spec: StartSpec): Promise<Outcome<Uint8Array>>;
+  deliver(id: string, message: Message): Promise<Outcome>;
+  snapshot(id: string): Outcome<Uint8Array>;
+  /** Runs the hook (if any), snapshots, and removes the instance. */
+  stop(id: string, event: LifecycleEvent | null): Promise<Outcome<Uint8Array>>;
+  ping(): number;
+}
+
+/** Kernel API, called by paglets through their worker. */
+export interface KernelApi {
+  call(op: string, agentId: string, args: unknown[]): Promise<Outcome>;
+  runFinished(agentId: string, error: { code: string; message: string } | null): void;
+}

@@ -1,0 +1,62 @@
+/** The worker-side PagletContext: every call crosses to the kernel as `kernel.call(op, agentId, args)`. */
+import type { AgentRef, HostInfo, PagletContext, PersistentStorage } from "../../agents/context.ts";
+import { PagletError } from "../../agents/errors.ts";
+import { FutureReply, ReplySet } from "../../agents/futures.ts";
+import type { KernelApi, Outcome } from "./protocol.ts";
+
+function unwrap<T>(outcome: Outcome): T {
+  if (outcome.ok) return outcome.value as T;
+  throw PagletError.fromWire(outcome.error);
+}
+
+export function createWorkerContext(kernel: KernelApi, agentId: string, host: HostInfo): PagletContext {
+  const call = async <T>(op: string, ...args: unknown[]): Promise<T> => unwrap<T>(await kernel.call(op, agentId, args));
+  const targetId = (t: string | AgentRef) => typeof t === "string" ? t : t.id;
+  const targetHost = (t: string | AgentRef) => typeof t === "string" ? undefined : t.host;
+
+  const storage: PersistentStorage = {
+    readBytes: (path) => call("storage.read", path),
+    writeBytes: (path, data) => call("storage.write", path, data),
+    readText: async (path) => {
+      const bytes = await call<Uint8Array | null>("storage.read", path);
+      return bytes ? new TextDecoder().decode(bytes) : null;
+    },
+    writeText: (path, text) => call("storage.write", path, new TextEncoder().encode(text)),
+    delete: (path) => call("storage.delete", path),
+    list: () => call("storage.list"),
+    status: () => call("storage.status"),
+  };
+
+  const context: PagletContext = {
+    agentId,
+    host,
+    create: (type, options) => call("create", type, options ?? {}),
+    send: (target, message, options) => call("send", targetId(target), targetHost(target), message, options ?? {}),
+    sendOneway: (target, message, options) =>
+      call("send", targetId(target), targetHost(target), message, { ...options, oneway: true }),
+    sendFuture: (target, message, options) => new FutureReply(context.send(target, message, options)),
+    multicast: async (message, options) => {
+      const ids = await call<string[]>("multicast.targets", options ?? {});
+      const set = new ReplySet();
+      for (const id of ids) set.add(context.sendFuture(id, message));
+      return set;
+    },
+    dispose: (target) => call("dispose", target === undefined ? agentId : targetId(target)),
+    deactivate: (policy) => call("deactivate", policy ?? {}),
+    dispatch: (target) => call("dispatch", target),
+    clone: (target) => call("clone", target ?? null),
+    agents: (options) => call("agents", options ?? {}),
+    hosts: (options) => call("hosts", options ?? {}),
+    waitForHost: (nameOrUrl, timeoutMs = 10_000) => call("waitForHost", nameOrUrl, timeoutMs),
+    isHostOnline: (nameOrUrl) => call("isHostOnline", nameOrUrl),
+    workDir: () => call("workDir"),
+    persistentStorage: () => storage,
+    registerFile: (path, options) => call("registerFile", path, options ?? {}),
+    filePath: (name) => call("filePath", name),
+    callService: (service, op, request, options) => call("callService", service, op, request ?? {}, options ?? {}),
+    notifyUser: (severity, title, text, fields) =>
+      call<boolean>("notifyUser", severity, title, text, fields ?? {}).catch(() => false),
+    events: (since, limit) => call("events", since ?? 0, limit ?? 100),
+  };
+  return context;
+}
