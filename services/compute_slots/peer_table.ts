@@ -11,7 +11,7 @@
  * @module
  */
 import type { SchedulerHostStatus } from "./host_status.ts";
-import { canEverSatisfy, canRunNow, placementScore } from "./host_status.ts";
+import { canEverSatisfy, canRunNow, fitsFreeCapacity, placementScore } from "./host_status.ts";
 import type { SlotRequest } from "./request.ts";
 import { normalizeHostUrl } from "./request.ts";
 
@@ -64,19 +64,36 @@ export class PeerTable {
     return result;
   }
 
+  /** Projected statuses older than `maxAgeMs`, for rejection reasons. */
+  stale(now: number): SchedulerHostStatus[] {
+    const result: SchedulerHostStatus[] = [];
+    for (const entry of this.#peers.values()) {
+      if (now - entry.receivedAt > this.#maxAgeMs) result.push(entry.projected);
+    }
+    return result;
+  }
+
   /** All projected statuses, fresh or not, for status pages. */
   all(): SchedulerHostStatus[] {
     return [...this.#peers.values()].map((entry) => entry.projected);
   }
 
-  /** Counts a request sent to a peer against its projected capacity until its next status. */
+  /**
+   * Counts a request sent to a peer against its projected capacity until its
+   * next status: free resources shrink when it fits there now, else the
+   * peer's queue grows by one.
+   */
   shadow(hostUrl: string, request: Pick<SlotRequest, "cpuCores" | "memoryBytes" | "tempStorageBytes">): void {
     const entry = this.#peers.get(normalizeHostUrl(hostUrl));
     if (!entry) return;
     const p = entry.projected;
-    p.freeCpuCores = Math.max(0, p.freeCpuCores - request.cpuCores);
-    p.freeMemoryBytes = Math.max(0, p.freeMemoryBytes - request.memoryBytes);
-    p.freeTempStorageBytes = Math.max(0, p.freeTempStorageBytes - request.tempStorageBytes);
+    if (!fitsFreeCapacity(p, request).ok) {
+      p.queueLength += 1;
+      return;
+    }
+    p.freeCpuCores -= request.cpuCores;
+    p.freeMemoryBytes -= request.memoryBytes;
+    p.freeTempStorageBytes -= request.tempStorageBytes;
     p.reservedCpuCores += request.cpuCores;
     p.reservedMemoryBytes += request.memoryBytes;
     p.reservedTempStorageBytes += request.tempStorageBytes;

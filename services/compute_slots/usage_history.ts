@@ -156,6 +156,11 @@ export class UsageHistory {
     return finished;
   }
 
+  /** Forgets a lease without a history entry: its grant was rolled back, the job never ran. */
+  discard(leaseId: string): boolean {
+    return this.#active.delete(leaseId);
+  }
+
   get(leaseId: string): LeaseUsage | undefined {
     return this.#active.get(leaseId);
   }

@@ -1,0 +1,86 @@
+/** `paglets agents ls|show|create|send|deactivate|activate|rm`. */
+import type { Command } from "commander";
+import { parseTagged } from "../agents/wire.ts";
+import { entryClient, type EntryOptions } from "./entry.ts";
+import { printJson, printTable } from "./output.ts";
+
+/** Adds the options every network command shares. */
+export function networkOptions(cmd: Command): Command {
+  return cmd
+    .option("-e, --entry <url>", "host to talk to (default: $PAGLETS_ENTRY or http://127.0.0.1:8765)")
+    .option("--api-key-env <name>", "environment variable holding the API key")
+    .option("--timeout <seconds>", "request timeout in seconds", Number)
+    .option("--json", "print JSON for scripts");
+}
+
+function parseObject(text: string | undefined, what: string): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  const value = parseTagged(text);
+  if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+export function registerAgentsCommand(program: Command): void {
+  const agents = program.command("agents").description("Inspect and drive paglets on a host");
+
+  networkOptions(agents.command("ls").description("List agents"))
+    .option("--status <status>", "active | inactive | crashed")
+    .option("--type <type>", "only this paglet type")
+    .action(async (o: EntryOptions & { json?: boolean; status?: string; type?: string }) => {
+      const { agents } = await entryClient(o).listAgents({ status: o.status, type: o.type });
+      if (o.json) return printJson(agents);
+      printTable(agents.map((a) => ({ ...a, createdAt: new Date(Number(a.createdAt)).toISOString() })), ["id", "type", "status", "queuedMessages", "createdAt"]);
+    });
+
+  networkOptions(agents.command("show <id>").description("Show an agent's record and state"))
+    .action(async (id: string, o: EntryOptions) => printJson(await entryClient(o).getAgent(id)));
+
+  networkOptions(agents.command("create <type>").description("Create a paglet"))
+    .option("--state <json>", "state merged over the initial state")
+    .option("--args <json>", "arguments for onCreation")
+    .action(async (type: string, o: EntryOptions & { json?: boolean; state?: string; args?: string }) => {
+      const created = await entryClient(o).createAgent({ type, state: parseObject(o.state, "--state"), args: parseObject(o.args, "--args") });
+      if (o.json) return printJson(created);
+      console.log(created.id);
+    });
+
+  networkOptions(agents.command("send <id> <kind>").description("Send a message and print the reply"))
+    .option("--args <json>", "message arguments", "{}")
+    .option("--priority <n>", "1..10 (0 = unqueued)", Number)
+    .option("--oneway", "do not wait for the reply")
+    .option("--no-delay", "fail instead of activating or queueing when the agent is inactive")
+    .action(async (id: string, kind: string, o: EntryOptions & { args: string; priority?: number; oneway?: boolean; delay?: boolean }) => {
+      const reply = await entryClient(o).send(id, { kind, args: parseObject(o.args, "--args"), priority: o.priority }, { oneway: o.oneway, noDelay: o.delay === false, timeoutMs: o.timeout ? o.timeout * 1000 : undefined });
+      printJson(reply);
+    });
+
+  networkOptions(agents.command("deactivate <id>").description("Deactivate an agent to disk"))
+    .option("--after <seconds>", "wake up again after this many seconds", Number)
+    .option("--no-activate-on-message", "messages do not wake it")
+    .option("--no-queue", "do not keep messages while inactive")
+    .option("--on-startup", "activate when the host starts")
+    .action(async (id: string, o: EntryOptions & { json?: boolean; after?: number; activateOnMessage: boolean; queue: boolean; onStartup?: boolean }) => {
+      const record = await entryClient(o).deactivate(id, {
+        afterSeconds: o.after,
+        activateOnMessage: o.activateOnMessage,
+        queueMessagesWhenInactive: o.queue,
+        activateOnStartup: o.onStartup ?? false,
+      });
+      if (o.json) return printJson(record);
+      console.log(`${id} inactive`);
+    });
+
+  networkOptions(agents.command("activate <id>").description("Activate an inactive agent"))
+    .action(async (id: string, o: EntryOptions & { json?: boolean }) => {
+      const record = await entryClient(o).activate(id);
+      if (o.json) return printJson(record);
+      console.log(`${id} active`);
+    });
+
+  networkOptions(agents.command("rm <id>").description("Dispose an agent"))
+    .action(async (id: string, o: EntryOptions & { json?: boolean }) => {
+      const out = await entryClient(o).dispose(id);
+      if (o.json) return printJson(out);
+      console.log(`${id} disposed`);
+    });
+}

@@ -1,0 +1,62 @@
+/**
+ * Which host a command talks to: `--entry NAME|URL`, else PAGLETS_ENTRY, else
+ * http://127.0.0.1:8765. Commands that do real work start an embedded host when nothing answers
+ * there (and no entry was named), so a new user sees results at once.
+ */
+import { PagletError } from "../agents/errors.ts";
+import { HostClient, normalizeUrl } from "../host/client.ts";
+import type { Host } from "../host/host.ts";
+
+export const DEFAULT_ENTRY = "http://127.0.0.1:8765";
+
+export interface EntryOptions {
+  entry?: string;
+  apiKeyEnv?: string;
+  timeout?: number;
+}
+
+export function apiKeyFrom(options: EntryOptions): string | null {
+  const name = options.apiKeyEnv ?? "PAGLETS_API_KEY";
+  const key = Deno.env.get(name);
+  if (options.apiKeyEnv && !key) {
+    throw new PagletError("invalid_request", `--api-key-env names ${name}, but that variable is empty or not set`);
+  }
+  return key ?? null;
+}
+
+function entryUrl(options: EntryOptions): { url: string; explicit: boolean } {
+  const named = options.entry ?? Deno.env.get("PAGLETS_ENTRY");
+  return named ? { url: normalizeUrl(named), explicit: true } : { url: DEFAULT_ENTRY, explicit: false };
+}
+
+/** A client for the entry host (no reachability check). */
+export function entryClient(options: EntryOptions): HostClient {
+  const timeoutMs = options.timeout ? options.timeout * 1000 : undefined;
+  return new HostClient(entryUrl(options).url, { apiKey: apiKeyFrom(options), timeoutMs });
+}
+
+/**
+ * A client for a reachable entry host; if none answers and none was named, starts an embedded
+ * host for the duration of `fn`.
+ */
+export async function withEntry<T>(options: EntryOptions & { quiet?: boolean }, fn: (client: HostClient, embedded: Host | null) => Promise<T>): Promise<T> {
+  const { url, explicit } = entryUrl(options);
+  const client = entryClient(options);
+  try {
+    await client.health();
+    return await fn(client, null);
+  } catch (err) {
+    if (!(err instanceof PagletError && err.code === "host_unreachable") || explicit) throw err;
+  }
+  const { Host } = await import("../host/host.ts");
+  const { extensionsForHost } = await import("./extensions.ts");
+  const dataDir = await Deno.makeTempDir({ prefix: "paglets-embedded-" });
+  if (!options.quiet) console.error(`No host answers at ${url}; starting an embedded host (data in ${dataDir}).`);
+  const host = await Host.start({ name: "embedded", port: 0, dataDir, quiet: true }, extensionsForHost());
+  try {
+    return await fn(new HostClient(host.url, { apiKey: null }), host);
+  } finally {
+    await host.stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,84 @@
+/** `paglets host`: run a host until SIGINT/SIGTERM, then drain and stop cleanly. */
+import { type Command, Option } from "commander";
+import { Host } from "../host/host.ts";
+import { parseSize } from "../host/options.ts";
+import { extensionsForHost } from "./extensions.ts";
+import { pc } from "./output.ts";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function parseProperty(value: string, previous: Record<string, string>): Record<string, string> {
+  const i = value.indexOf("=");
+  if (i <= 0) throw new Error(`--property must be KEY=VALUE: got '${value}'`);
+  return { ...previous, [value.slice(0, i).trim()]: value.slice(i + 1) };
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535: got '${value}'`);
+  return port;
+}
+
+export function registerHostCommand(program: Command): void {
+  program.command("host")
+    .description("Run a paglets host on this machine (one per machine)")
+    .option("-n, --name <name>", "host name, unique in the mesh", Deno.hostname())
+    .option("-p, --port <port>", "TCP port (0 = any free port)", parsePort, 8765)
+    .option("--bind <address>", "address to listen on", "127.0.0.1")
+    .option("--public-url <url>", "URL other hosts use to reach this one")
+    .option("--data-dir <dir>", "database, storage and scratch folder (default: user data folder)")
+    .option("--mesh-version <version>", "only hosts with the same version mesh together", Deno.env.get("PAGLETS_MESH_VERSION") ?? "dev")
+    .option("--peer <url>", "join the mesh through this host (repeatable)", collect, [])
+    .option("--tag <tag>", "host tag such as linux or gpu (repeatable)", collect, [])
+    .option("--property <key=value>", "host property (repeatable)", parseProperty, {})
+    .option("--api-key-env <name>", "environment variable holding the API key", "PAGLETS_API_KEY")
+    .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")
+    .option("--workers <n>", "agent worker threads (default: one per CPU)", (v) => Number(v))
+    .option("--module <url>", "extra paglet type module loaded into every worker (repeatable)", collect, [])
+    .addOption(new Option("--json", "print the listening address as JSON"))
+    .action(async (o) => {
+      const apiKey = Deno.env.get(o.apiKeyEnv) ?? null;
+      if (o.apiKeyEnv !== "PAGLETS_API_KEY" && !apiKey) {
+        throw new Error(`--api-key-env names ${o.apiKeyEnv}, but that variable is empty or not set`);
+      }
+      if (!apiKey && o.bind !== "127.0.0.1" && o.bind !== "localhost" && o.bind !== "::1") {
+        console.error(pc.yellow(`warning: listening on ${o.bind} without an API key; set ${o.apiKeyEnv} to require one`));
+      }
+      const host = await Host.start({
+        name: o.name,
+        port: o.port,
+        bind: o.bind,
+        publicUrl: o.publicUrl,
+        dataDir: o.dataDir,
+        meshVersion: o.meshVersion,
+        tags: o.tag,
+        properties: o.property,
+        apiKey,
+        persistentStorageQuota: parseSize(o.persistentStorageQuota),
+        workers: o.workers,
+        modules: o.module,
+        peers: o.peer,
+      }, extensionsForHost());
+      if (o.json) console.log(JSON.stringify({ name: host.name, url: host.url, dataDir: host.options.dataDir }));
+      else console.log(`paglets host ${pc.bold(host.name)} listening at ${pc.cyan(host.url)} (data: ${host.options.dataDir})`);
+      host.events.subscribe((e) => {
+        if (e.kind === "paglet-crashed" || e.kind === "http-error" || e.kind === "worker-replaced") {
+          console.error(`${pc.red(e.kind)} ${e.agentId ?? ""} ${e.error ?? JSON.stringify(e.data ?? {})}`);
+        }
+      });
+      const stopped = Promise.withResolvers<void>();
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        console.error("stopping: deactivating agents ...");
+        host.stop().then(() => stopped.resolve(), (err) => stopped.reject(err));
+      };
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+      await stopped.promise;
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      console.error("stopped");
+    });
+}

@@ -1,0 +1,43 @@
+/** Output helpers: tables for people, JSON for scripts, errors with their code. */
+import Table from "cli-table3";
+import pc from "picocolors";
+import { PagletError } from "../agents/errors.ts";
+import { stringifyTagged, toTagged } from "../agents/wire.ts";
+
+export { pc };
+
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(toTagged(value), null, 2));
+}
+
+/** Prints rows as a table with the given columns (`key` or `[key, heading]`). */
+export function printTable(rows: Record<string, unknown>[], columns: (string | [string, string])[]): void {
+  const cols = columns.map((c) => typeof c === "string" ? [c, c] : c);
+  const table = new Table({ head: cols.map(([, h]) => h), style: { head: Deno.noColor ? [] : ["cyan"], border: [] } });
+  for (const row of rows) table.push(cols.map(([k]) => cell(row[k])));
+  console.log(table.toString());
+}
+
+export function cell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "object") return stringifyTagged(value);
+  return String(value);
+}
+
+/** Reports an error for people (code + message) and returns the exit code. */
+export function reportError(err: unknown): number {
+  const error = PagletError.from(err);
+  console.error(`${pc.red("error")} [${error.code}]: ${error.message}`);
+  return error.code === "invalid_request" || error.code === "bad_request" ? 2 : 1;
+}
+
+/** Human bytes: 1536 → "1.5 KiB". */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (Math.abs(n) >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,137 @@
+/**
+ * HTTP client of the host API, used by the CLI, scripts, tests and other hosts.
+ * Errors come back as PagletError with the server's code; an unreachable host is `host_unreachable`.
+ *
+ * @example
+ * ```ts
+ * const client = new HostClient("http://127.0.0.1:8765");
+ * const { id } = await client.createAgent({ type: "demo.counter" });
+ * console.log(await client.send(id, { kind: "increment", args: { by: 2 } }));
+ * ```
+ */
+import { PagletError } from "../agents/errors.ts";
+import { parseTagged, stringifyTagged } from "../agents/wire.ts";
+
+export interface ClientOptions {
+  /** Bearer API key. @default Deno.env PAGLETS_API_KEY */
+  apiKey?: string | null;
+  /** Per-request timeout in ms. @default 30000 */
+  timeoutMs?: number;
+}
+
+export class HostClient {
+  readonly baseUrl: string;
+  readonly #apiKey: string | null;
+  readonly #timeoutMs: number;
+
+  constructor(baseUrl: string, options: ClientOptions = {}) {
+    this.baseUrl = normalizeUrl(baseUrl);
+    this.#apiKey = options.apiKey === undefined ? Deno.env.get("PAGLETS_API_KEY") ?? null : options.apiKey;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.#apiKey ? { authorization: `Bearer ${this.#apiKey}`, ...extra } : extra;
+  }
+
+  /** A raw request; throws PagletError for error answers. */
+  async fetch(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Response> {
+    const signal = AbortSignal.timeout(init.timeoutMs ?? this.#timeoutMs);
+    let res: Response;
+    try {
+      res = await fetch(this.baseUrl + path, { method, body: init.body, headers: this.headers(init.headers), signal });
+    } catch (err) {
+      if ((err as Error).name === "TimeoutError") {
+        throw new PagletError("timeout", `${method} ${this.baseUrl}${path} timed out after ${init.timeoutMs ?? this.#timeoutMs} ms`);
+      }
+      throw new PagletError("host_unreachable", `Cannot reach ${this.baseUrl}: ${(err as Error).message}`);
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      let error: PagletError;
+      try {
+        error = PagletError.fromWire(JSON.parse(text).error);
+      } catch {
+        error = new PagletError(res.status === 401 ? "unauthorized" : "internal", `HTTP ${res.status}: ${text.slice(0, 200)}`);
+      }
+      if (error.code === "unauthorized" && !this.#apiKey) {
+        error = new PagletError("unauthorized", `${error.message} (the host needs an API key: set PAGLETS_API_KEY)`);
+      }
+      throw error;
+    }
+    return res;
+  }
+
+  /** A JSON request with tagged values both ways. */
+  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+    const res = await this.fetch(method, path, {
+      body: body === undefined ? undefined : stringifyTagged(body),
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      timeoutMs,
+    });
+    const text = await res.text();
+    return (text ? parseTagged(text) : {}) as T;
+  }
+
+  health() {
+    return this.request<{ ok: boolean; name: string; version: string; meshVersion: string; url: string; uptimeS: number }>("GET", "/v1/health", undefined, 2000);
+  }
+
+  hostInfo() {
+    return this.request("GET", "/v1/host");
+  }
+
+  listAgents(filter: { status?: string; type?: string } = {}) {
+    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]).toString();
+    return this.request<{ agents: Record<string, unknown>[] }>("GET", `/v1/agents${q ? `?${q}` : ""}`);
+  }
+
+  createAgent(spec: { type: string; state?: Record<string, unknown>; args?: Record<string, unknown>; id?: string }) {
+    return this.request<{ id: string; type: string; host: string; status: string }>("POST", "/v1/agents", spec);
+  }
+
+  getAgent(id: string) {
+    return this.request<Record<string, unknown>>("GET", `/v1/agents/${encodeURIComponent(id)}`);
+  }
+
+  /** Sends a message; returns the reply (or the 202 answer for oneway/queued). */
+  async send(
+    id: string,
+    message: { kind: string; args?: Record<string, unknown>; priority?: number },
+    options: { oneway?: boolean; noDelay?: boolean; timeoutMs?: number } = {},
+  ): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const out = await this.request<{ reply?: unknown }>("POST", `/v1/agents/${encodeURIComponent(id)}/messages`, { ...message, ...options, timeoutMs }, timeoutMs + 5000);
+    return "reply" in out ? out.reply : out;
+  }
+
+  deactivate(id: string, policy: Record<string, unknown> = {}) {
+    return this.request("POST", `/v1/agents/${encodeURIComponent(id)}/deactivate`, { policy });
+  }
+
+  activate(id: string) {
+    return this.request("POST", `/v1/agents/${encodeURIComponent(id)}/activate`, {});
+  }
+
+  dispose(id: string) {
+    return this.request("DELETE", `/v1/agents/${encodeURIComponent(id)}`);
+  }
+
+  dispatch(id: string, target: string) {
+    return this.request<{ id: string; host: string }>("POST", `/v1/agents/${encodeURIComponent(id)}/dispatch`, { target });
+  }
+
+  clone(id: string, target?: string) {
+    return this.request<{ id: string; host: string }>("POST", `/v1/agents/${encodeURIComponent(id)}/clone`, { target });
+  }
+
+  events(since = 0, limit = 100) {
+    return this.request<{ events: Record<string, unknown>[]; lastId: number }>("GET", `/v1/events?since=${since}&limit=${limit}`);
+  }
+}
+
+/** `host:port` → `http://host:port`, trailing slashes removed. */
+export function normalizeUrl(url: string): string {
+  const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `http://${url}`;
+  return withScheme.replace(/\/+$/, "");
+}
