@@ -7,7 +7,7 @@ export function affinityStatus(): { supported: boolean; error?: string } {
   try {
     const lib = Deno.dlopen("libc.so.6", { sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" } });
     const mask = new Uint8Array(128);
-    const ok = lib.symbols.sched_getaffinity(0, mask.length, mask) === 0;
+    const ok = lib.symbols.sched_getaffinity(0, BigInt(mask.length), mask) === 0;
     lib.close();
     cached = ok ? { supported: true } : { supported: false, error: "sched_getaffinity failed" };
   } catch (err) {

@@ -3,6 +3,8 @@ import type { AgentRef, CreateOptions, MeshHost } from "../agents/context.ts";
 import type { Message, SendOptions } from "../agents/message.ts";
 
 export interface RemoteRouter {
+  /** Resolves a host name or URL to a base URL of a known mesh host; null if unknown. */
+  resolve(nameOrUrl: string): string | null;
   /** Creates a paglet on another host. */
   create(host: string, type: string, options: CreateOptions): Promise<AgentRef>;
   /** Sends to an agent that is not on this host (following forwarding). */

@@ -92,7 +92,8 @@ export function canEverSatisfy(status: SchedulerHostStatus, request: SlotRequest
   if (request.tempStorageBytes > status.workTotalBytes) {
     return {
       ok: false,
-      reason: `needs ${request.tempStorageBytes} bytes of temp storage, host has ${status.workTotalBytes} in total`,
+      reason:
+        `needs ${request.tempStorageBytes} bytes of temp storage, host has ${status.workTotalBytes} in total`,
     };
   }
   return OK;
@@ -105,7 +106,9 @@ export function canEverSatisfy(status: SchedulerHostStatus, request: SlotRequest
 export function canRunNow(status: SchedulerHostStatus, request: SlotRequest): Admission {
   const ever = canEverSatisfy(status, request);
   if (!ever.ok) return ever;
-  if (status.errors.length > 0) return { ok: false, reason: `host status has errors: ${status.errors.join("; ")}` };
+  if (status.errors.length > 0) {
+    return { ok: false, reason: `host status has errors: ${status.errors.join("; ")}` };
+  }
   return fitsFreeCapacity(status, request);
 }
 
@@ -118,12 +121,16 @@ export function fitsFreeCapacity(
     return { ok: false, reason: `needs ${request.cpuCores} free cpu cores, ${status.freeCpuCores} free` };
   }
   if (request.memoryBytes > status.freeMemoryBytes) {
-    return { ok: false, reason: `needs ${request.memoryBytes} free memory bytes, ${status.freeMemoryBytes} free` };
+    return {
+      ok: false,
+      reason: `needs ${request.memoryBytes} free memory bytes, ${status.freeMemoryBytes} free`,
+    };
   }
   if (request.tempStorageBytes > status.freeTempStorageBytes) {
     return {
       ok: false,
-      reason: `needs ${request.tempStorageBytes} free temp storage bytes, ${status.freeTempStorageBytes} free`,
+      reason:
+        `needs ${request.tempStorageBytes} free temp storage bytes, ${status.freeTempStorageBytes} free`,
     };
   }
   return OK;

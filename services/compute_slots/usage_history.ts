@@ -75,7 +75,9 @@ export class UsageHistory {
   constructor(options: UsageHistoryOptions = {}) {
     const { limit = 100 } = options;
     if (!Number.isInteger(limit) || limit < 0) {
-      throw new RangeError(`Cannot keep usage history as 'limit' must be an integer >= 0: current value is ${limit}`);
+      throw new RangeError(
+        `Cannot keep usage history as 'limit' must be an integer >= 0: current value is ${limit}`,
+      );
     }
     this.#limit = limit;
   }

@@ -1,0 +1,19 @@
+/**
+ * compute-slots: the pure scheduling core (admission, queue, leases, work
+ * stealing, elastic CPU masks, usage history). The resident service wires it
+ * to HTTP, gossip and the host's compute workers.
+ *
+ * @module
+ */
+export * from "./request.ts";
+export * from "./host_status.ts";
+export * from "./lease_table.ts";
+export * from "./slot_queue.ts";
+export * from "./peer_table.ts";
+export * from "./candidates.ts";
+export * from "./elastic_affinity.ts";
+export * from "./usage_history.ts";
+export * from "./scheduler_options.ts";
+export * from "./decisions.ts";
+export * from "./work_stealing.ts";
+export * from "./scheduler.ts";
