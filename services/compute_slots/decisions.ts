@@ -72,3 +72,16 @@ export interface SchedulerSnapshot {
   activeUsage: LeaseUsage[];
   finishedUsage: FinishedJobUsage[];
 }
+
+/** The predicate a cancel filter stands for; undefined when it has no filter at all (a no-op). */
+export function cancelMatcher(
+  filter: CancelFilter,
+): ((owner: Pick<SlotRequest, "requestId" | "agentId" | "jobId">) => boolean) | undefined {
+  const requestIds = new Set(filter.requestIds ?? []);
+  const agentIds = new Set(filter.agentIds ?? []);
+  const jobIds = new Set(filter.jobIds ?? []);
+  if (!filter.all && requestIds.size + agentIds.size + jobIds.size === 0) return undefined;
+  return (r) =>
+    filter.all === true || requestIds.has(r.requestId) || agentIds.has(r.agentId) ||
+    (r.jobId !== "" && jobIds.has(r.jobId));
+}

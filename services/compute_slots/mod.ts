@@ -15,5 +15,6 @@ export * from "./elastic_affinity.ts";
 export * from "./usage_history.ts";
 export * from "./scheduler_options.ts";
 export * from "./decisions.ts";
+export * from "./burst_gate.ts";
 export * from "./work_stealing.ts";
 export * from "./scheduler.ts";

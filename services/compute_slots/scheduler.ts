@@ -23,6 +23,8 @@ import type {
   SchedulerSnapshot,
   SlotDecision,
 } from "./decisions.ts";
+import { cancelMatcher } from "./decisions.ts";
+import { BurstGate } from "./burst_gate.ts";
 import { rankCandidateHosts } from "./candidates.ts";
 import { elasticMasks } from "./elastic_affinity.ts";
 import type { HostSample, SchedulerHostStatus } from "./host_status.ts";
@@ -61,8 +63,7 @@ export class SlotScheduler {
   readonly #peers: PeerTable;
   readonly #granted = new Map<string, SlotRequest>();
   #host: HostSample;
-  /** Cores granted and released since the load sample; load1 cannot show them yet. */
-  #sinceSample = { granted: 0, released: 0 };
+  readonly #burst: BurstGate;
 
   constructor(options: SlotSchedulerOptions) {
     this.#config = schedulerConfig(options);
@@ -74,6 +75,8 @@ export class SlotScheduler {
     });
     this.#peers = new PeerTable({ maxAgeMs: this.#config.peerMaxAgeMs });
     this.usage = new UsageHistory({ limit: this.#config.usageHistoryLimit });
+    this.#burst = new BurstGate(this.#config.burstLoadPerCpu);
+    this.#burst.observe(this.#host);
   }
 
   get #selfUrl(): string {
@@ -82,8 +85,8 @@ export class SlotScheduler {
 
   /** Takes a new resource sample of the local host. */
   observeHost(sample: HostSample): void {
-    if (sample.observedAt > this.#host.observedAt) this.#sinceSample = { granted: 0, released: 0 };
     this.#host = { ...sample };
+    this.#burst.observe(sample);
     this.#leases.setEligibleCpuIds(sample.eligibleCpuIds);
   }
 
@@ -179,14 +182,9 @@ export class SlotScheduler {
 
   /** Cancels waiting requests (and with `includeLeases` their leases) matching any filter. */
   cancel(filter: CancelFilter): CancelResult {
-    const requestIds = new Set(filter.requestIds ?? []);
-    const agentIds = new Set(filter.agentIds ?? []);
-    const jobIds = new Set(filter.jobIds ?? []);
     const result: CancelResult = { cancelledRequests: [], releasedLeases: [] };
-    if (!filter.all && requestIds.size + agentIds.size + jobIds.size === 0) return result;
-    const match = (r: Pick<SlotRequest, "requestId" | "agentId" | "jobId">) =>
-      filter.all === true || requestIds.has(r.requestId) || agentIds.has(r.agentId) ||
-      (r.jobId !== "" && jobIds.has(r.jobId));
+    const match = cancelMatcher(filter);
+    if (!match) return result;
     result.cancelledRequests = this.#queue.removeWhere(match);
     if (filter.includeLeases) {
       for (const lease of this.#leases.list().filter(match)) {
@@ -211,7 +209,7 @@ export class SlotScheduler {
     const request = this.#granted.get(leaseId);
     this.#granted.delete(leaseId);
     this.usage.discard(leaseId);
-    this.#sinceSample.released += lease.cpuCores;
+    this.#burst.released(lease.cpuCores);
     if (request) this.#queue.enqueue(request, this.#config.now());
     return true;
   }
@@ -279,15 +277,8 @@ export class SlotScheduler {
     return this.#leases.freeCpuCores();
   }
 
-  /**
-   * Load estimate per CPU for burst control. load1 lags, so cores granted
-   * since the sample are added and released ones taken off; reservations
-   * count immediately, as a floor.
-   */
   #burstAllows(): boolean {
-    const { granted, released } = this.#sinceSample;
-    const load = Math.max(this.#host.load1 + granted - released, this.#leases.reservedCpuCores);
-    return load / Math.max(1, this.#host.cpuCount) < this.#config.burstLoadPerCpu;
+    return this.#burst.allows(this.#leases.reservedCpuCores);
   }
 
   #olderWaiterFits(request: SlotRequest, local: SchedulerHostStatus): boolean {
@@ -306,14 +297,14 @@ export class SlotScheduler {
     const lease = this.#leases.grant(request, now);
     if (!lease) return undefined;
     this.#granted.set(lease.leaseId, request);
-    this.#sinceSample.granted += lease.cpuCores;
+    this.#burst.granted(lease.cpuCores);
     this.usage.start(lease);
     return lease;
   }
 
   #finish(lease: Lease, reason: FinishReason): Lease {
     this.#granted.delete(lease.leaseId);
-    this.#sinceSample.released += lease.cpuCores;
+    this.#burst.released(lease.cpuCores);
     this.usage.finish(lease.leaseId, reason, this.#config.now());
     return copy(lease);
   }
