@@ -2,6 +2,7 @@
 import type { MessageInput, SendOptions } from "./message.ts";
 import type { DeactivationPolicy } from "./policy.ts";
 import type { FutureReply, ReplySet } from "./futures.ts";
+import type { ArtifactRef } from "./artifacts.ts";
 
 /** Identity of the host a paglet runs on. */
 export interface HostInfo {
@@ -68,6 +69,18 @@ export interface ContextEvent {
 /** Severity of a user notification. */
 export type Severity = "info" | "warning" | "error";
 
+/** A host offering a resident service (an answer of {@link PagletContext.lookupService}). */
+export interface ServiceOffer {
+  service: string;
+  version: string;
+  scope: "local" | "mesh";
+  lifecycle: "eager" | "lazy";
+  running: boolean;
+  operations: string[];
+  hostName: string;
+  hostUrl: string;
+}
+
 /** The host API a paglet uses. Every method is asynchronous: it crosses from the worker to the kernel. */
 export interface PagletContext {
   /** This paglet's id. */
@@ -88,10 +101,16 @@ export interface PagletContext {
   dispose(target?: string | AgentRef): Promise<void>;
   /** Deactivates this paglet to disk under `policy`. It ends after the current handler. */
   deactivate(policy?: Partial<DeactivationPolicy>): Promise<void>;
-  /** Moves this paglet to another host (name or URL). */
+  /**
+   * Moves this paglet to another host (name or URL): onDispatching runs here, onArrival and run()
+   * there. Resolves with the new reference once the target holds it; state changed after that
+   * stays behind. On failure this paglet stays here.
+   */
   dispatch(target: string): Promise<AgentRef>;
   /** Copies this paglet to a host (default this host); returns the clone's reference. */
   clone(target?: string): Promise<AgentRef>;
+  /** Pulls paglet `agentId` from host `from` (name or URL) to this host; returns its new reference. */
+  retract(agentId: string, from: string): Promise<AgentRef>;
   /** Agents on this host. */
   agents(options?: { status?: "active" | "inactive"; type?: string }): Promise<{ id: string; type: string; status: string }[]>;
   /** Hosts of the mesh, this one included. */
@@ -104,13 +123,34 @@ export interface PagletContext {
   workDir(): Promise<string>;
   /** Storage shared by all paglets of this type on this host. */
   persistentStorage(): PersistentStorage;
-  /** Registers a file that travels with this paglet on dispatch and clone. */
+  /**
+   * Registers a file (a relative path is inside the work dir) that travels with this paglet on
+   * dispatch and clone, checksummed, and is in its work dir before onArrival/onClone runs there.
+   * `move` deletes the source once a dispatch succeeded; clones always copy.
+   */
   registerFile(path: string, options?: { name?: string; mode?: "copy" | "move" }): Promise<void>;
-  /** Local path of a registered file that arrived with this paglet. */
+  /** Forgets a registered file (the file stays); false if none had that name. */
+  unregisterFile(name: string): Promise<boolean>;
+  /** Local path of a registered file on the host this paglet is on now; null if none. */
   filePath(name: string): Promise<string | null>;
+  /** Uploads a file (relative: inside the work dir) as an artifact, to this host or `host`. */
+  uploadArtifact(
+    path: string,
+    options?: { name?: string; host?: string; owner?: string },
+  ): Promise<ArtifactRef>;
+  /** Downloads an artifact (checked by SHA-256) into the work dir (or `path`); returns the local path. */
+  downloadArtifact(ref: ArtifactRef, options?: { path?: string; move?: boolean }): Promise<string>;
+  /** Deletes an artifact wherever it is hosted. */
+  deleteArtifact(ref: ArtifactRef): Promise<void>;
   /** Calls an operation of a resident service on this host or another. */
   callService(service: string, op: string, request?: unknown, options?: { host?: string; timeoutMs?: number }): Promise<unknown>;
-  /** Notifies the people watching the mesh; never throws. */
+  /** Hosts offering a resident service: this one (`local`), or every online host (`mesh`, the default). */
+  lookupService(service: string, options?: { scope?: "local" | "mesh" }): Promise<ServiceOffer[]>;
+  /**
+   * Notifies the people watching the mesh; never throws (false when it could not be delivered).
+   * `fields.homeHost` (name or URL) sends it to that host's user-info, e.g. the entry host a job
+   * came from; `fields.jobId` is shown with it.
+   */
   notifyUser(severity: Severity, title: string, text: string, fields?: Record<string, unknown>): Promise<boolean>;
   /** Recent events of this host. */
   events(since?: number, limit?: number): Promise<ContextEvent[]>;

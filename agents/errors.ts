@@ -16,22 +16,32 @@ export const ERROR_STATUS: Record<string, number> = {
   service_not_found: 404,
   operation_not_found: 404,
   route_not_found: 404,
+  transfer_not_found: 404,
+  host_not_found: 404,
   agent_inactive: 409,
   agent_busy: 409,
   state_conflict: 409,
+  agent_moving: 409,
+  transfer_refused: 409,
+  mesh_version_mismatch: 409,
   payload_too_large: 413,
   quota_exceeded: 413,
+  unsupported_media_type: 415,
   unknown_agent_type: 422,
   invalid_state: 422,
   invalid_request: 422,
   not_handled: 422,
   handler_failed: 422,
+  hook_failed: 422,
   agent_crashed: 409,
   checksum_mismatch: 422,
   host_unreachable: 502,
   transfer_failed: 502,
   draining: 503,
+  /** The worker running the agent ended (terminated as stuck) while the call was under way. */
+  worker_lost: 503,
   timeout: 504,
+  transfer_pending: 504,
   internal: 500,
 };
 
@@ -69,7 +79,10 @@ export class PagletError extends Error {
   /** Wraps any thrown value; keeps a PagletError as it is. */
   static from(err: unknown, code = "internal"): PagletError {
     if (err instanceof PagletError) return err;
-    if (err && typeof err === "object" && "code" in err && "message" in err && (err as unknown as Error).name === "PagletError") {
+    if (
+      err && typeof err === "object" && "code" in err && "message" in err &&
+      (err as unknown as Error).name === "PagletError"
+    ) {
       return PagletError.fromWire(err);
     }
     return new PagletError(code, err instanceof Error ? err.message : String(err));

@@ -4,7 +4,7 @@
  */
 export { Paglet, isPagletClass } from "./paglet.ts";
 export type { LifecycleEvent, PagletClass } from "./paglet.ts";
-export type { AgentRef, ContextEvent, CreateOptions, HostInfo, MeshHost, PagletContext, PersistentStorage, Severity } from "./context.ts";
+export type { AgentRef, ContextEvent, CreateOptions, HostInfo, MeshHost, PagletContext, PersistentStorage, ServiceOffer, Severity } from "./context.ts";
 export { PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NORMAL, PRIORITY_UNQUEUED, toMessage } from "./message.ts";
 export type { Message, MessageInput, SendOptions } from "./message.ts";
 export { after, DEFAULT_POLICY, deactivationPolicy } from "./policy.ts";
@@ -13,4 +13,6 @@ export { FutureReply, ReplySet } from "./futures.ts";
 export { callOperation, handle, operation, routeOperations, validate } from "./operations.ts";
 export type { Operation, OperationHandler } from "./operations.ts";
 export { PagletError } from "./errors.ts";
+export { isArtifactRef } from "./artifacts.ts";
+export type { ArtifactRef } from "./artifacts.ts";
 export { decodeCbor, encodeCbor, fromTagged, parseTagged, stringifyTagged, toTagged } from "./wire.ts";

@@ -17,11 +17,21 @@ export const DEFAULT_POLICY: Readonly<DeactivationPolicy> = Object.freeze({
   activateOnStartup: false,
 });
 
-/** Builds a policy from partial options. */
+/** Builds a policy from partial options; unknown keys are dropped, wrong types fail at once. */
 export function deactivationPolicy(options: Partial<DeactivationPolicy> = {}): DeactivationPolicy {
-  const policy = { ...DEFAULT_POLICY, ...options };
-  if (policy.activateAt !== null && !Number.isFinite(policy.activateAt)) {
-    throw new RangeError(`'activateAt' must be epoch milliseconds or null: current value is ${policy.activateAt}`);
+  const policy: DeactivationPolicy = { ...DEFAULT_POLICY };
+  const activateAt = options.activateAt ?? null;
+  if (activateAt !== null && (typeof activateAt !== "number" || !Number.isFinite(activateAt))) {
+    throw new RangeError(`'activateAt' must be epoch milliseconds or null: current value is ${activateAt}`);
+  }
+  policy.activateAt = activateAt;
+  for (const flag of ["activateOnMessage", "queueMessagesWhenInactive", "activateOnStartup"] as const) {
+    const value = options[flag];
+    if (value === undefined) continue;
+    if (typeof value !== "boolean") {
+      throw new TypeError(`'${flag}' must be true or false: current value is ${JSON.stringify(value)}`);
+    }
+    policy[flag] = value;
   }
   return policy;
 }

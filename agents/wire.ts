@@ -9,7 +9,9 @@
 import { Encoder } from "cbor-x";
 import { PagletError } from "./errors.ts";
 
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true } as ConstructorParameters<typeof Encoder>[0]);
+const cbor = new Encoder(
+  { useRecords: false, mapsAsObjects: true } as ConstructorParameters<typeof Encoder>[0],
+);
 
 /** Encodes a value as CBOR. */
 export function encodeCbor(value: unknown): Uint8Array {
@@ -41,18 +43,28 @@ function base64ToBytes(text: string): Uint8Array {
   return out;
 }
 
+/** Deeper JSON is refused: restoring it would exhaust the stack. */
+const MAX_DEPTH = 512;
+
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  // `out["__proto__"] = v` would replace the prototype instead of adding a key.
+  if (key === "__proto__") {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  } else out[key] = value;
+}
+
 /** Converts a value into its tagged-JSON projection (a JSON-safe tree). */
 export function toTagged(value: unknown): unknown {
   if (typeof value === "bigint") return { $bigint: value.toString() };
   if (value instanceof Uint8Array) return { $bytes: bytesToBase64(value) };
-  if (value instanceof Date) return { $date: value.toISOString() };
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : { $date: value.toISOString() };
   if (value instanceof Map) return { $map: [...value].map(([k, v]) => [toTagged(k), toTagged(v)]) };
   if (value instanceof Set) return { $set: [...value].map(toTagged) };
   if (Array.isArray(value)) return value.map(toTagged);
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      if (v !== undefined) out[k] = toTagged(v);
+      if (v !== undefined) setOwn(out, k, toTagged(v));
     }
     return out;
   }
@@ -60,9 +72,11 @@ export function toTagged(value: unknown): unknown {
   return value;
 }
 
-/** Restores tagged values inside a parsed JSON tree. */
-export function fromTagged(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(fromTagged);
+function restore(value: unknown, depth: number): unknown {
+  if (depth > MAX_DEPTH) {
+    throw new PagletError("malformed_json", `JSON nested deeper than ${MAX_DEPTH} levels`);
+  }
+  if (Array.isArray(value)) return value.map((v) => restore(v, depth + 1));
   if (value && typeof value === "object") {
     const obj = value as Record<string, unknown>;
     const keys = Object.keys(obj);
@@ -70,23 +84,89 @@ export function fromTagged(value: unknown): unknown {
       const [key] = keys;
       const inner = obj[key];
       if (key === "$bigint" && typeof inner === "string" && /^-?\d+$/.test(inner)) return BigInt(inner);
-      if (key === "$bytes" && typeof inner === "string") return base64ToBytes(inner);
-      if (key === "$date" && typeof inner === "string") return new Date(inner);
-      if (key === "$map" && Array.isArray(inner)) {
-        return new Map(inner.map((pair) => [fromTagged(pair?.[0]), fromTagged(pair?.[1])]));
+      if (key === "$bytes" && typeof inner === "string") {
+        try {
+          return base64ToBytes(inner);
+        } catch {
+          throw new PagletError("malformed_json", "A $bytes value is not valid base64");
+        }
       }
-      if (key === "$set" && Array.isArray(inner)) return new Set(inner.map(fromTagged));
+      if (key === "$date" && typeof inner === "string") {
+        const date = new Date(inner);
+        if (Number.isNaN(date.getTime())) {
+          throw new PagletError("malformed_json", `Invalid $date '${inner.slice(0, 40)}'`);
+        }
+        return date;
+      }
+      if (key === "$map" && Array.isArray(inner)) {
+        return new Map(inner.map((pair) => [restore(pair?.[0], depth + 1), restore(pair?.[1], depth + 1)]));
+      }
+      if (key === "$set" && Array.isArray(inner)) return new Set(inner.map((v) => restore(v, depth + 1)));
     }
     const out: Record<string, unknown> = {};
-    for (const k of keys) out[k] = fromTagged(obj[k]);
+    for (const k of keys) setOwn(out, k, restore(obj[k], depth + 1));
     return out;
   }
   return value;
 }
 
+/** Restores tagged values inside a parsed JSON tree. */
+export function fromTagged(value: unknown): unknown {
+  return restore(value, 0);
+}
+
+/** Is there a tag (`{"$…": …}` with one key) in a parsed tree? Fails past MAX_DEPTH. */
+function hasTags(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (depth > MAX_DEPTH) {
+    throw new PagletError("malformed_json", `JSON nested deeper than ${MAX_DEPTH} levels`);
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasTags(value[i], depth + 1)) return true;
+    return false;
+  }
+  let keys = 0;
+  let first = "";
+  for (const key in value) {
+    if (keys++ === 0) first = key;
+    if (hasTags((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return keys === 1 && first.startsWith("$");
+}
+
+/**
+ * Does a value hold anything JSON cannot carry as it is (bigint, bytes, dates, maps, sets,
+ * non-finite numbers, a `__proto__` key)? A walk without allocations: most replies need no tags,
+ * and copying them on every message was measurable.
+ */
+function needsTags(value: unknown, depth: number): boolean {
+  if (value === null || depth > MAX_DEPTH) return depth > MAX_DEPTH;
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return false;
+    case "number":
+      return !Number.isFinite(value);
+    case "object":
+      break;
+    default:
+      return true;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (needsTags(value[i], depth + 1)) return true;
+    return false;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return true;
+  for (const key in value) {
+    if (key === "__proto__" || needsTags((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
 /** JSON text with tagged values. */
 export function stringifyTagged(value: unknown): string {
-  return JSON.stringify(toTagged(value));
+  return JSON.stringify(needsTags(value, 0) ? toTagged(value) : value);
 }
 
 /** Parses JSON text and restores tagged values; malformed input raises `malformed_json`. */
@@ -97,14 +177,50 @@ export function parseTagged<T = unknown>(text: string): T {
   } catch (err) {
     throw new PagletError("malformed_json", `Malformed JSON: ${(err as Error).message}`);
   }
-  return fromTagged(parsed) as T;
+  // JSON.parse defines keys (a "__proto__" key stays a key): an untagged tree is used as it is.
+  return (hasTags(parsed, 0) ? fromTagged(parsed) : parsed) as T;
 }
 
 /**
  * Checks that a value is plain data that can move and persist. Returns a path to the first
  * offending value, or null when the value is fine.
  */
-export function findNonPlainData(value: unknown, path = "$", seen = new Set<unknown>()): string | null {
+export function findNonPlainData(value: unknown): string | null {
+  return isPlainData(value, 0) ? null : locateNonPlainData(value, "$", new Set());
+}
+
+/** The quick check behind findNonPlainData: no allocation, cycles end at MAX_DEPTH. */
+function isPlainData(value: unknown, depth: number): boolean {
+  if (value === null || value === undefined) return true;
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "bigint":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (depth > MAX_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainData(value[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    for (const key in value) {
+      if (!isPlainData((value as Record<string, unknown>)[key], depth + 1)) return false;
+    }
+    return true;
+  }
+  // Bytes and dates are leaves; maps and sets (rare) take the full walk.
+  return value instanceof Uint8Array || value instanceof Date ? true : false;
+}
+
+function locateNonPlainData(value: unknown, path: string, seen: Set<unknown>): string | null {
   if (value === null || value === undefined) return null;
   const t = typeof value;
   if (t === "string" || t === "boolean" || t === "bigint") return null;
@@ -116,29 +232,32 @@ export function findNonPlainData(value: unknown, path = "$", seen = new Set<unkn
   try {
     if (value instanceof Map) {
       for (const [k, v] of value) {
-        const bad = findNonPlainData(k, `${path}<key>`, seen) ?? findNonPlainData(v, `${path}.get(${String(k)})`, seen);
+        const bad = locateNonPlainData(k, `${path}<key>`, seen) ??
+          locateNonPlainData(v, `${path}.get(${String(k)})`, seen);
         if (bad) return bad;
       }
       return null;
     }
     if (value instanceof Set) {
       for (const v of value) {
-        const bad = findNonPlainData(v, `${path}<item>`, seen);
+        const bad = locateNonPlainData(v, `${path}<item>`, seen);
         if (bad) return bad;
       }
       return null;
     }
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        const bad = findNonPlainData(value[i], `${path}[${i}]`, seen);
+        const bad = locateNonPlainData(value[i], `${path}[${i}]`, seen);
         if (bad) return bad;
       }
       return null;
     }
     const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return `${path} (instance of ${proto?.constructor?.name ?? "?"})`;
+    if (proto !== Object.prototype && proto !== null) {
+      return `${path} (instance of ${proto?.constructor?.name ?? "?"})`;
+    }
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      const bad = findNonPlainData(v, `${path}.${k}`, seen);
+      const bad = locateNonPlainData(v, `${path}.${k}`, seen);
       if (bad) return bad;
     }
     return null;

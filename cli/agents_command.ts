@@ -1,5 +1,6 @@
 /** `paglets agents ls|show|create|send|deactivate|activate|rm`. */
 import type { Command } from "commander";
+import { PagletError } from "../agents/errors.ts";
 import { parseTagged } from "../agents/wire.ts";
 import { entryClient, type EntryOptions } from "./entry.ts";
 import { printJson, printTable } from "./output.ts";
@@ -16,7 +17,9 @@ export function networkOptions(cmd: Command): Command {
 function parseObject(text: string | undefined, what: string): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   const value = parseTagged(text);
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    throw new PagletError("invalid_request", `${what} must be a JSON object`);
+  }
   return value as Record<string, unknown>;
 }
 
@@ -29,7 +32,13 @@ export function registerAgentsCommand(program: Command): void {
     .action(async (o: EntryOptions & { json?: boolean; status?: string; type?: string }) => {
       const { agents } = await entryClient(o).listAgents({ status: o.status, type: o.type });
       if (o.json) return printJson(agents);
-      printTable(agents.map((a) => ({ ...a, createdAt: new Date(Number(a.createdAt)).toISOString() })), ["id", "type", "status", "queuedMessages", "createdAt"]);
+      printTable(agents.map((a) => ({ ...a, createdAt: new Date(Number(a.createdAt)).toISOString() })), [
+        "id",
+        "type",
+        "status",
+        "queuedMessages",
+        "createdAt",
+      ]);
     });
 
   networkOptions(agents.command("show <id>").description("Show an agent's record and state"))
@@ -39,7 +48,11 @@ export function registerAgentsCommand(program: Command): void {
     .option("--state <json>", "state merged over the initial state")
     .option("--args <json>", "arguments for onCreation")
     .action(async (type: string, o: EntryOptions & { json?: boolean; state?: string; args?: string }) => {
-      const created = await entryClient(o).createAgent({ type, state: parseObject(o.state, "--state"), args: parseObject(o.args, "--args") });
+      const created = await entryClient(o).createAgent({
+        type,
+        state: parseObject(o.state, "--state"),
+        args: parseObject(o.args, "--args"),
+      });
       if (o.json) return printJson(created);
       console.log(created.id);
     });
@@ -49,26 +62,51 @@ export function registerAgentsCommand(program: Command): void {
     .option("--priority <n>", "1..10 (0 = unqueued)", Number)
     .option("--oneway", "do not wait for the reply")
     .option("--no-delay", "fail instead of activating or queueing when the agent is inactive")
-    .action(async (id: string, kind: string, o: EntryOptions & { args: string; priority?: number; oneway?: boolean; delay?: boolean }) => {
-      const reply = await entryClient(o).send(id, { kind, args: parseObject(o.args, "--args"), priority: o.priority }, { oneway: o.oneway, noDelay: o.delay === false, timeoutMs: o.timeout ? o.timeout * 1000 : undefined });
-      printJson(reply);
-    });
+    .action(
+      async (
+        id: string,
+        kind: string,
+        o: EntryOptions & { args: string; priority?: number; oneway?: boolean; delay?: boolean },
+      ) => {
+        const reply = await entryClient(o).send(id, {
+          kind,
+          args: parseObject(o.args, "--args"),
+          priority: o.priority,
+        }, {
+          oneway: o.oneway,
+          noDelay: o.delay === false,
+          timeoutMs: o.timeout ? o.timeout * 1000 : undefined,
+        });
+        printJson(reply);
+      },
+    );
 
   networkOptions(agents.command("deactivate <id>").description("Deactivate an agent to disk"))
     .option("--after <seconds>", "wake up again after this many seconds", Number)
     .option("--no-activate-on-message", "messages do not wake it")
     .option("--no-queue", "do not keep messages while inactive")
     .option("--on-startup", "activate when the host starts")
-    .action(async (id: string, o: EntryOptions & { json?: boolean; after?: number; activateOnMessage: boolean; queue: boolean; onStartup?: boolean }) => {
-      const record = await entryClient(o).deactivate(id, {
-        afterSeconds: o.after,
-        activateOnMessage: o.activateOnMessage,
-        queueMessagesWhenInactive: o.queue,
-        activateOnStartup: o.onStartup ?? false,
-      });
-      if (o.json) return printJson(record);
-      console.log(`${id} inactive`);
-    });
+    .action(
+      async (
+        id: string,
+        o: EntryOptions & {
+          json?: boolean;
+          after?: number;
+          activateOnMessage: boolean;
+          queue: boolean;
+          onStartup?: boolean;
+        },
+      ) => {
+        const record = await entryClient(o).deactivate(id, {
+          afterSeconds: o.after,
+          activateOnMessage: o.activateOnMessage,
+          queueMessagesWhenInactive: o.queue,
+          activateOnStartup: o.onStartup ?? false,
+        });
+        if (o.json) return printJson(record);
+        console.log(`${id} inactive`);
+      },
+    );
 
   networkOptions(agents.command("activate <id>").description("Activate an inactive agent"))
     .action(async (id: string, o: EntryOptions & { json?: boolean }) => {

@@ -3,6 +3,7 @@ import { type Command, Option } from "commander";
 import { Host } from "../host/host.ts";
 import { parseSize } from "../host/options.ts";
 import { extensionsForHost } from "./extensions.ts";
+import { publicBinding } from "../host/mesh/public_address.ts";
 import { pc } from "./output.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -15,8 +16,28 @@ function parseProperty(value: string, previous: Record<string, string>): Record<
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535: got '${value}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--port must be 0..65535: got '${value}'`);
+  }
   return port;
+}
+
+function parseMs(flag: string): (value: string) => number {
+  return (value) => {
+    const ms = Number(value);
+    if (!Number.isInteger(ms) || ms <= 0) {
+      throw new Error(`${flag} must be a positive whole number of milliseconds: got '${value}'`);
+    }
+    return ms;
+  };
+}
+
+function parseSeconds(value: string): number {
+  const s = Number(value);
+  if (!Number.isFinite(s) || s < 1) {
+    throw new Error(`--artifact-spool-ttl must be at least 1 second: got '${value}'`);
+  }
+  return s;
 }
 
 export function registerHostCommand(program: Command): void {
@@ -24,31 +45,71 @@ export function registerHostCommand(program: Command): void {
     .description("Run a paglets host on this machine (one per machine)")
     .option("-n, --name <name>", "host name, unique in the mesh", Deno.hostname())
     .option("-p, --port <port>", "TCP port (0 = any free port)", parsePort, 8765)
-    .option("--bind <address>", "address to listen on", "127.0.0.1")
+    .option("--bind <address>", "address to listen on (default: 127.0.0.1; 0.0.0.0 with --bind-public)")
     .option("--public-url <url>", "URL other hosts use to reach this one")
+    .option(
+      "--bind-public <auto|address>",
+      "publish this host on the LAN: 'auto' picks the machine's LAN IPv4 address",
+    )
     .option("--data-dir <dir>", "database, storage and scratch folder (default: user data folder)")
-    .option("--mesh-version <version>", "only hosts with the same version mesh together", Deno.env.get("PAGLETS_MESH_VERSION") ?? "dev")
+    .option(
+      "--mesh-version <version>",
+      "only hosts with the same version mesh together",
+      Deno.env.get("PAGLETS_MESH_VERSION") ?? "dev",
+    )
     .option("--peer <url>", "join the mesh through this host (repeatable)", collect, [])
+    .option(
+      "--gossip-interval-ms <ms>",
+      "milliseconds between mesh gossip rounds",
+      parseMs("--gossip-interval-ms"),
+      1000,
+    )
+    .option(
+      "--offline-after-ms <ms>",
+      "a peer silent this long is offline (default: 5000)",
+      parseMs("--offline-after-ms"),
+    )
     .option("--tag <tag>", "host tag such as linux or gpu (repeatable)", collect, [])
     .option("--property <key=value>", "host property (repeatable)", parseProperty, {})
     .option("--api-key-env <name>", "environment variable holding the API key", "PAGLETS_API_KEY")
     .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")
     .option("--workers <n>", "agent worker threads (default: one per CPU)", (v) => Number(v))
     .option("--module <url>", "extra paglet type module loaded into every worker (repeatable)", collect, [])
+    .option("--artifact-max-size <size>", "largest artifact or registered file (e.g. 512M, none)", "1G")
+    .option("--artifact-storage-quota <size>", "bytes all hosted artifacts may use (e.g. 10G, none)", "10G")
+    .option(
+      "--artifact-spool-ttl <seconds>",
+      "delete stale uploads and expired artifacts after this",
+      parseSeconds,
+      86_400,
+    )
     .addOption(new Option("--json", "print the listening address as JSON"))
     .action(async (o) => {
       const apiKey = Deno.env.get(o.apiKeyEnv) ?? null;
       if (o.apiKeyEnv !== "PAGLETS_API_KEY" && !apiKey) {
         throw new Error(`--api-key-env names ${o.apiKeyEnv}, but that variable is empty or not set`);
       }
-      if (!apiKey && o.bind !== "127.0.0.1" && o.bind !== "localhost" && o.bind !== "::1") {
-        console.error(pc.yellow(`warning: listening on ${o.bind} without an API key; set ${o.apiKeyEnv} to require one`));
+      let bind: string = o.bind ?? "127.0.0.1";
+      let publicUrl: string | undefined = o.publicUrl;
+      if (o.bindPublic !== undefined) {
+        if (o.publicUrl) {
+          throw new Error("--bind-public and --public-url exclude each other: pass one of them");
+        }
+        ({ bind, publicUrl } = publicBinding({ bindPublic: o.bindPublic, port: o.port, bind: o.bind }));
+      }
+      if (!apiKey && bind !== "127.0.0.1" && bind !== "localhost" && bind !== "::1") {
+        const where = publicUrl ? `publishing ${publicUrl}` : `listening on ${bind}`;
+        console.error(
+          pc.yellow(
+            `warning: ${where} without an API key: anyone on the network can run code here; set ${o.apiKeyEnv} to require one`,
+          ),
+        );
       }
       const host = await Host.start({
         name: o.name,
         port: o.port,
-        bind: o.bind,
-        publicUrl: o.publicUrl,
+        bind,
+        publicUrl,
         dataDir: o.dataDir,
         meshVersion: o.meshVersion,
         tags: o.tag,
@@ -58,9 +119,19 @@ export function registerHostCommand(program: Command): void {
         workers: o.workers,
         modules: o.module,
         peers: o.peer,
+        gossipIntervalMs: o.gossipIntervalMs,
+        offlineAfterMs: o.offlineAfterMs,
+        artifactMaxSize: parseSize(o.artifactMaxSize),
+        artifactStorageQuota: parseSize(o.artifactStorageQuota),
+        artifactSpoolTtlS: o.artifactSpoolTtl,
       }, extensionsForHost());
-      if (o.json) console.log(JSON.stringify({ name: host.name, url: host.url, dataDir: host.options.dataDir }));
-      else console.log(`paglets host ${pc.bold(host.name)} listening at ${pc.cyan(host.url)} (data: ${host.options.dataDir})`);
+      if (o.json) {
+        console.log(JSON.stringify({ name: host.name, url: host.url, dataDir: host.options.dataDir }));
+      } else {console.log(
+          `paglets host ${pc.bold(host.name)} listening at ${
+            pc.cyan(host.url)
+          } (data: ${host.options.dataDir})`,
+        );}
       host.events.subscribe((e) => {
         if (e.kind === "paglet-crashed" || e.kind === "http-error" || e.kind === "worker-replaced") {
           console.error(`${pc.red(e.kind)} ${e.agentId ?? ""} ${e.error ?? JSON.stringify(e.data ?? {})}`);
@@ -80,5 +151,8 @@ export function registerHostCommand(program: Command): void {
       Deno.removeSignalListener("SIGINT", stop);
       Deno.removeSignalListener("SIGTERM", stop);
       console.error("stopped");
+      // A worker replaced while stuck in a loop may still be running (Deno cannot interrupt it):
+      // exit explicitly instead of waiting for that thread.
+      Deno.exit(0);
     });
 }

@@ -2,8 +2,13 @@
 import { Command } from "commander";
 import { VERSION } from "../host/version.ts";
 import { registerAgentsCommand } from "./agents_command.ts";
+import { registerArtifactsCommand } from "./artifacts_command.ts";
 import { registerHostCommand } from "./host_command.ts";
+import { registerMeshCommand } from "./mesh_command.ts";
 import { registerTourCommand } from "./tour_command.ts";
+import { registerSysCommand } from "../services/server_info/cli.ts";
+import { registerMeshInfoCommands } from "../services/mesh_info/cli.ts";
+import { registerFollowCommand } from "../services/user_info/cli.ts";
 
 /** Command groups added by services and examples. */
 export type CommandGroup = (program: Command) => void;
@@ -14,13 +19,23 @@ export function buildProgram(): Command {
     .description("Mobile compute agents on a small mesh of machines")
     .version(VERSION)
     .showHelpAfterError("(run with --help for usage)")
+    // Usage errors read like every other error of the CLI: `error [bad_request]: …`.
+    .configureOutput({
+      outputError: (text, write) => write(text.replace(/^error: /, "error [bad_request]: ")),
+    })
     .option("--no-color", "plain output");
   program.hook("preAction", (cmd) => {
     if (cmd.opts().color === false) Deno.env.set("NO_COLOR", "1");
   });
   registerHostCommand(program);
   registerAgentsCommand(program);
+  registerMeshCommand(program);
   registerTourCommand(program);
+  registerArtifactsCommand(program);
   for (const group of commandGroups) group(program);
+  // Last, so `mesh summary|targets` join the `mesh` group whoever created it.
+  registerSysCommand(program);
+  registerMeshInfoCommands(program);
+  registerFollowCommand(program);
   return program;
 }

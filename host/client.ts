@@ -35,14 +35,26 @@ export class HostClient {
   }
 
   /** A raw request; throws PagletError for error answers. */
-  async fetch(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Response> {
+  async fetch(
+    method: string,
+    path: string,
+    init: { body?: BodyInit; headers?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<Response> {
     const signal = AbortSignal.timeout(init.timeoutMs ?? this.#timeoutMs);
     let res: Response;
     try {
-      res = await fetch(this.baseUrl + path, { method, body: init.body, headers: this.headers(init.headers), signal });
+      res = await fetch(this.baseUrl + path, {
+        method,
+        body: init.body,
+        headers: this.headers(init.headers),
+        signal,
+      });
     } catch (err) {
       if ((err as Error).name === "TimeoutError") {
-        throw new PagletError("timeout", `${method} ${this.baseUrl}${path} timed out after ${init.timeoutMs ?? this.#timeoutMs} ms`);
+        throw new PagletError(
+          "timeout",
+          `${method} ${this.baseUrl}${path} timed out after ${init.timeoutMs ?? this.#timeoutMs} ms`,
+        );
       }
       throw new PagletError("host_unreachable", `Cannot reach ${this.baseUrl}: ${(err as Error).message}`);
     }
@@ -52,10 +64,16 @@ export class HostClient {
       try {
         error = PagletError.fromWire(JSON.parse(text).error);
       } catch {
-        error = new PagletError(res.status === 401 ? "unauthorized" : "internal", `HTTP ${res.status}: ${text.slice(0, 200)}`);
+        error = new PagletError(
+          res.status === 401 ? "unauthorized" : "internal",
+          `HTTP ${res.status}: ${text.slice(0, 200)}`,
+        );
       }
       if (error.code === "unauthorized" && !this.#apiKey) {
-        error = new PagletError("unauthorized", `${error.message} (the host needs an API key: set PAGLETS_API_KEY)`);
+        error = new PagletError(
+          "unauthorized",
+          `${error.message} (the host needs an API key: set PAGLETS_API_KEY)`,
+        );
       }
       throw error;
     }
@@ -63,7 +81,12 @@ export class HostClient {
   }
 
   /** A JSON request with tagged values both ways. */
-  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs?: number,
+  ): Promise<T> {
     const res = await this.fetch(method, path, {
       body: body === undefined ? undefined : stringifyTagged(body),
       headers: body === undefined ? {} : { "content-type": "application/json" },
@@ -74,7 +97,9 @@ export class HostClient {
   }
 
   health() {
-    return this.request<{ ok: boolean; name: string; version: string; meshVersion: string; url: string; uptimeS: number }>("GET", "/v1/health", undefined, 2000);
+    return this.request<
+      { ok: boolean; name: string; version: string; meshVersion: string; url: string; uptimeS: number }
+    >("GET", "/v1/health", undefined, 2000);
   }
 
   hostInfo() {
@@ -82,12 +107,19 @@ export class HostClient {
   }
 
   listAgents(filter: { status?: string; type?: string } = {}) {
-    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][]).toString();
+    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][])
+      .toString();
     return this.request<{ agents: Record<string, unknown>[] }>("GET", `/v1/agents${q ? `?${q}` : ""}`);
   }
 
-  createAgent(spec: { type: string; state?: Record<string, unknown>; args?: Record<string, unknown>; id?: string }) {
-    return this.request<{ id: string; type: string; host: string; status: string }>("POST", "/v1/agents", spec);
+  createAgent(
+    spec: { type: string; state?: Record<string, unknown>; args?: Record<string, unknown>; id?: string },
+  ) {
+    return this.request<{ id: string; type: string; host: string; status: string }>(
+      "POST",
+      "/v1/agents",
+      spec,
+    );
   }
 
   getAgent(id: string) {
@@ -101,7 +133,12 @@ export class HostClient {
     options: { oneway?: boolean; noDelay?: boolean; timeoutMs?: number } = {},
   ): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const out = await this.request<{ reply?: unknown }>("POST", `/v1/agents/${encodeURIComponent(id)}/messages`, { ...message, ...options, timeoutMs }, timeoutMs + 5000);
+    const out = await this.request<{ reply?: unknown }>(
+      "POST",
+      `/v1/agents/${encodeURIComponent(id)}/messages`,
+      { ...message, ...options, timeoutMs },
+      timeoutMs + 5000,
+    );
     return "reply" in out ? out.reply : out;
   }
 
@@ -118,15 +155,33 @@ export class HostClient {
   }
 
   dispatch(id: string, target: string) {
-    return this.request<{ id: string; host: string }>("POST", `/v1/agents/${encodeURIComponent(id)}/dispatch`, { target });
+    return this.request<{ id: string; host: string }>(
+      "POST",
+      `/v1/agents/${encodeURIComponent(id)}/dispatch`,
+      { target },
+    );
   }
 
   clone(id: string, target?: string) {
-    return this.request<{ id: string; host: string }>("POST", `/v1/agents/${encodeURIComponent(id)}/clone`, { target });
+    return this.request<{ id: string; host: string }>("POST", `/v1/agents/${encodeURIComponent(id)}/clone`, {
+      target,
+    });
+  }
+
+  /** Pulls agent `id` from host `from` (name or URL) to this host. */
+  retract(id: string, from: string) {
+    return this.request<{ id: string; host: string }>(
+      "POST",
+      `/v1/agents/${encodeURIComponent(id)}/retract`,
+      { from },
+    );
   }
 
   events(since = 0, limit = 100) {
-    return this.request<{ events: Record<string, unknown>[]; lastId: number }>("GET", `/v1/events?since=${since}&limit=${limit}`);
+    return this.request<{ events: Record<string, unknown>[]; lastId: number }>(
+      "GET",
+      `/v1/events?since=${since}&limit=${limit}`,
+    );
   }
 }
 

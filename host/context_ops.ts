@@ -23,7 +23,9 @@ export class ContextOps {
   async call(op: string, agentId: string, args: unknown[]): Promise<Outcome> {
     this.onCall(agentId);
     const fn = this.#ops.get(op);
-    if (!fn) return { ok: false, error: { code: "not_supported", message: `This host does not support '${op}'` } };
+    if (!fn) {
+      return { ok: false, error: { code: "not_supported", message: `This host does not support '${op}'` } };
+    }
     try {
       return { ok: true, value: await (fn as (id: string, ...a: unknown[]) => unknown)(agentId, ...args) };
     } catch (err) {

@@ -98,14 +98,19 @@ export class Host {
       onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
       onError: (err) => {
         this.events.emit("http-error", { error: String(err) });
-        return new Response(JSON.stringify({ error: { code: "internal", message: "Internal error" } }), { status: 500 });
+        return new Response(JSON.stringify({ error: { code: "internal", message: "Internal error" } }), {
+          status: 500,
+        });
       },
     }, app.fetch);
     const addr = await listening.promise;
     const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
     this.info = {
       name: o.name,
-      url: (o.publicUrl ?? `http://${hostPart === "0.0.0.0" ? "127.0.0.1" : hostPart}:${addr.port}`).replace(/\/+$/, ""),
+      url: (o.publicUrl ?? `http://${hostPart === "0.0.0.0" ? "127.0.0.1" : hostPart}:${addr.port}`).replace(
+        /\/+$/,
+        "",
+      ),
       meshVersion: o.meshVersion,
       tags: o.tags,
       properties: o.properties,
@@ -123,7 +128,8 @@ export class Host {
       if (agent) agent.dirty = true;
     };
     this.runtime.onGone.add((id, why) => {
-      if (why === "dispose" || why === "detach") void this.workDirs.remove(id);
+      // A departing agent keeps its work dir until the target confirms (mobility removes it then).
+      if (why === "dispose") void this.workDirs.remove(id);
     });
     registerLocalOps(this);
 
@@ -136,7 +142,9 @@ export class Host {
     this.#wakeups.poke();
     this.#timers.push(setInterval(() => void this.runtime.checkpoint().catch(() => {}), 1000));
     this.ready = true;
-    this.events.emit("context-start", { data: { url: this.info.url, restored: restored.restored, failed: restored.failed } });
+    this.events.emit("context-start", {
+      data: { url: this.info.url, restored: restored.restored, failed: restored.failed },
+    });
   }
 
   /** Re-plans the wake-up timer (after a deactivation with a wake time). */
@@ -155,6 +163,7 @@ export class Host {
     if (this.runtime) {
       await this.runtime.deactivateAll();
       await this.runtime.checkpoint(true).catch(() => {});
+      this.runtime.close();
     }
     this.pool?.close();
     await this.#server?.shutdown().catch(() => {});
@@ -166,6 +175,7 @@ export class Host {
     this.draining = true;
     for (const t of this.#timers) clearInterval(t);
     this.#wakeups?.close();
+    this.runtime?.close();
     this.pool?.close();
     await this.#server?.shutdown().catch(() => {});
     await this.db?.destroy().catch(() => {});

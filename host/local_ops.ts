@@ -23,7 +23,13 @@ export function registerLocalOps(host: Host): void {
       const record = await rt.create({ type, state: options.state, args: options.args, id: options.id });
       return { id: record.id, host: host.info.url };
     },
-    send: async (from: string, target: string, targetHost: string | undefined, input: MessageInput, options: SendOptions & { oneway?: boolean }) => {
+    send: async (
+      from: string,
+      target: string,
+      targetHost: string | undefined,
+      input: MessageInput,
+      options: SendOptions & { oneway?: boolean },
+    ) => {
       const message = AgentRuntime.message(input, from);
       if (rt.live.has(target) || isSelf(targetHost) && !host.remote) {
         const result = await rt.deliver(target, message, options);
@@ -38,33 +44,41 @@ export function registerLocalOps(host: Host): void {
       return [...rt.live.keys()].filter((id) => !exclude.has(id));
     },
     dispose: async (from: string, target: string) => {
-      if (target === from) {
-        // Leaving from inside a handler: finish the handler first, then dispose.
-        queueMicrotask(() => void rt.dispose(target, true).catch(() => {}));
-        return;
-      }
-      await rt.dispose(target);
+      // Disposing oneself from a handler ends the paglet once that handler has returned.
+      if (target === from) await rt.leaveSelf(from, () => rt.dispose(from));
+      else await rt.dispose(target);
     },
     deactivate: async (from: string, policy: Record<string, unknown>) => {
-      await rt.deactivate(from, policy, "self", true);
+      if (!policy || typeof policy !== "object" || Array.isArray(policy)) {
+        throw new PagletError("invalid_request", "A deactivation policy must be an object");
+      }
+      await rt.leaveSelf(from, () => rt.deactivate(from, policy, "self"));
     },
     agents: async (_from: string, filter: { status?: "active" | "inactive"; type?: string }) => {
       const records = await rt.store.list({ status: filter.status, type: filter.type });
       return records.map((r) => ({ id: r.id, type: r.type, status: r.status }));
     },
-    hosts: () => host.remote ? host.remote.hosts() : [selfAsMeshHost(host.info)],
+    hosts: (_from: string, options: { onlineOnly?: boolean } = {}) =>
+      host.remote ? host.remote.hosts(options) : [selfAsMeshHost(host.info)],
     isHostOnline: (_from: string, nameOrUrl: string) =>
       host.remote ? host.remote.isOnline(nameOrUrl) : isSelf(nameOrUrl),
     waitForHost: (_from: string, nameOrUrl: string, timeoutMs: number) =>
       host.remote ? host.remote.waitForHost(nameOrUrl, timeoutMs) : isSelf(nameOrUrl),
     workDir: (from: string) => host.workDirs.ensure(from),
     "storage.read": (from: string, path: string) => host.storage.read(typeOf(host, from), path),
-    "storage.write": (from: string, path: string, data: Uint8Array) => host.storage.write(typeOf(host, from), path, data),
+    "storage.write": (from: string, path: string, data: Uint8Array) =>
+      host.storage.write(typeOf(host, from), path, data),
     "storage.delete": (from: string, path: string) => host.storage.delete(typeOf(host, from), path),
     "storage.list": (from: string) => host.storage.list(typeOf(host, from)),
     "storage.status": (from: string) => host.storage.status(typeOf(host, from)),
     events: (_from: string, since: number, limit: number) => host.events.since(since, limit),
-    notifyUser: (from: string, severity: string, title: string, text: string, fields: Record<string, unknown>) => {
+    notifyUser: (
+      from: string,
+      severity: string,
+      title: string,
+      text: string,
+      fields: Record<string, unknown>,
+    ) => {
       host.events.emit("user-notify", { agentId: from, data: { severity, title, text, fields } });
       return true;
     },

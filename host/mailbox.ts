@@ -50,28 +50,37 @@ export class Mailbox {
   }
 
   #pump(): void {
-    if (this.#busy || this.#paused) return;
-    const next = this.#queue.shift();
+    if (this.#busy) return;
+    const next = this.#paused ? undefined : this.#queue.shift();
     if (!next) {
+      // Idle (or paused with the handler in progress done): whoever waits in pause() goes on.
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();
       return;
     }
     this.#busy = true;
-    this.#deliver(next.message).then(
+    let pending: Promise<unknown>;
+    try {
+      pending = this.#deliver(next.message);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    // One reaction per message (no .finally chain): this is the hot path of every delivery.
+    pending.then(
       (value) => {
         this.delivered++;
+        this.#busy = false;
         next.resolve(value);
+        this.#pump();
       },
       (error) => {
         this.failed++;
+        this.#busy = false;
         next.reject(error);
+        this.#pump();
       },
-    ).finally(() => {
-      this.#busy = false;
-      this.#pump();
-    });
+    );
   }
 
   /** Stops handing out messages; resolves once the handler in progress (if any) has returned. */

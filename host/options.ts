@@ -29,12 +29,23 @@ export interface HostOptions {
   modules: string[];
   /** Seed peers to join (mesh). */
   peers: string[];
+  /** Milliseconds between mesh gossip rounds. @default 1000 */
+  gossipIntervalMs: number;
+  /** A peer whose heartbeat stops for this long is offline (raised automatically for big meshes). @default 5000 */
+  offlineAfterMs: number;
+  /** Largest artifact (and registered file in a transfer) in bytes; null = unlimited. @default 1 GiB */
+  artifactMaxSize: number | null;
+  /** Bytes all hosted artifacts may use together; null = unlimited. @default 10 GiB */
+  artifactStorageQuota: number | null;
+  /** Seconds after which stale upload spools (and expired artifacts) are deleted. @default 86400 */
+  artifactSpoolTtlS: number;
   /** Print nothing (embedded hosts). */
   quiet: boolean;
 }
 
 export function defaultDataDir(name: string): string {
-  const base = Deno.env.get("PAGLETS_HOME") ?? Deno.env.get("XDG_DATA_HOME") ?? join(homedir(), ".local", "share");
+  const base = Deno.env.get("PAGLETS_HOME") ?? Deno.env.get("XDG_DATA_HOME") ??
+    join(homedir(), ".local", "share");
   const root = Deno.env.get("PAGLETS_HOME") ? base : join(base, "paglets");
   return join(root, "hosts", name.replace(/[^A-Za-z0-9._-]/g, "_"));
 }
@@ -42,7 +53,9 @@ export function defaultDataDir(name: string): string {
 export function resolveOptions(partial: Partial<HostOptions> & { name?: string }): HostOptions {
   const name = partial.name ?? Deno.hostname();
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
-    throw new RangeError(`Host name must be letters, digits, '.', '_' or '-' (max 63): current value is '${name}'`);
+    throw new RangeError(
+      `Host name must be letters, digits, '.', '_' or '-' (max 63): current value is '${name}'`,
+    );
   }
   const port = partial.port ?? 8765;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -51,7 +64,9 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
   const cpus = navigator.hardwareConcurrency || 2;
   const tags = [...new Set((partial.tags ?? []).map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
   for (const tag of tags) {
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(tag)) throw new RangeError(`Tag must be a word like 'linux' or 'gpu': current value is '${tag}'`);
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(tag)) {
+      throw new RangeError(`Tag must be a word like 'linux' or 'gpu': current value is '${tag}'`);
+    }
   }
   return {
     name,
@@ -63,13 +78,60 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
     tags,
     properties: partial.properties ?? {},
     apiKey: partial.apiKey ?? null,
-    persistentStorageQuota: partial.persistentStorageQuota === undefined ? 10 * 1024 * 1024 : partial.persistentStorageQuota,
+    persistentStorageQuota: partial.persistentStorageQuota === undefined
+      ? 10 * 1024 * 1024
+      : partial.persistentStorageQuota,
     maxBodyBytes: partial.maxBodyBytes ?? 16 * 1024 * 1024,
     workers: partial.workers ?? Math.max(2, cpus),
     modules: partial.modules ?? [],
     peers: partial.peers ?? [],
+    ...meshTiming(partial),
+    ...artifactLimits(partial),
     quiet: partial.quiet ?? false,
   };
+}
+
+function artifactLimits(
+  partial: Partial<HostOptions>,
+): Pick<HostOptions, "artifactMaxSize" | "artifactStorageQuota" | "artifactSpoolTtlS"> {
+  const artifactMaxSize = partial.artifactMaxSize === undefined ? 1024 ** 3 : partial.artifactMaxSize;
+  const artifactStorageQuota = partial.artifactStorageQuota === undefined
+    ? 10 * 1024 ** 3
+    : partial.artifactStorageQuota;
+  const artifactSpoolTtlS = partial.artifactSpoolTtlS ?? 86_400;
+  const sizes = [
+    ["Artifact max size", artifactMaxSize],
+    ["Artifact storage quota", artifactStorageQuota],
+  ] as const;
+  for (const [what, value] of sizes) {
+    if (value !== null && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new RangeError(
+        `${what} must be a non-negative integer of bytes or null: current value is ${value}`,
+      );
+    }
+  }
+  if (!Number.isFinite(artifactSpoolTtlS) || artifactSpoolTtlS < 1) {
+    throw new RangeError(
+      `Artifact spool TTL must be at least 1 second: current value is ${artifactSpoolTtlS}`,
+    );
+  }
+  return { artifactMaxSize, artifactStorageQuota, artifactSpoolTtlS };
+}
+
+function meshTiming(partial: Partial<HostOptions>): { gossipIntervalMs: number; offlineAfterMs: number } {
+  const gossipIntervalMs = partial.gossipIntervalMs ?? 1000;
+  if (!Number.isFinite(gossipIntervalMs) || gossipIntervalMs < 20 || gossipIntervalMs > 600_000) {
+    throw new RangeError(`Gossip interval must be 20..600000 ms: current value is ${gossipIntervalMs}`);
+  }
+  const offlineAfterMs = partial.offlineAfterMs ?? Math.max(5000, 3 * gossipIntervalMs);
+  if (!Number.isFinite(offlineAfterMs) || offlineAfterMs < 2 * gossipIntervalMs) {
+    throw new RangeError(
+      `Offline-after must be at least two gossip intervals (${
+        2 * gossipIntervalMs
+      } ms): current value is ${offlineAfterMs}`,
+    );
+  }
+  return { gossipIntervalMs, offlineAfterMs };
 }
 
 /** Parses sizes like `512M`, `1G`, `10MB`, `none` (binary units). */
@@ -78,6 +140,7 @@ export function parseSize(text: string): number | null {
   if (t === "none" || t === "unlimited") return null;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/.exec(t);
   if (!m) throw new RangeError(`Size must look like 512K, 10M, 1G or 'none': current value is '${text}'`);
-  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2] as "" | "k" | "m" | "g" | "t"];
+  const mult =
+    { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2] as "" | "k" | "m" | "g" | "t"];
   return Math.round(Number(m[1]) * mult);
 }

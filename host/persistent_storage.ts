@@ -2,13 +2,16 @@
  * Per-type persistent storage with a quota. Usage is counted once per type (a tree walk on first
  * use) and then kept up to date on every write and delete, never re-walked per write.
  */
-import { join, normalize, isAbsolute, dirname, relative } from "node:path";
+import { dirname, isAbsolute, join, normalize, relative } from "node:path";
 import { PagletError } from "../agents/errors.ts";
 
 /** Validates a relative file name inside a root: no absolute paths, no `..`, no empty names. */
 export function safeRelativePath(path: unknown): string {
   if (typeof path !== "string" || path.length === 0 || path.length > 1024) {
-    throw new PagletError("invalid_request", "A file name must be a non-empty string of at most 1024 characters");
+    throw new PagletError(
+      "invalid_request",
+      "A file name must be a non-empty string of at most 1024 characters",
+    );
   }
   if (isAbsolute(path) || path.includes("\0") || path.includes("\\")) {
     throw new PagletError("invalid_request", `File name must be relative: '${path}'`);
@@ -89,13 +92,18 @@ export class PersistentStorageRoot {
   }
 
   write(type: string, path: string, data: Uint8Array): Promise<void> {
-    if (!(data instanceof Uint8Array)) throw new PagletError("invalid_request", "Storage data must be a Uint8Array");
+    if (!(data instanceof Uint8Array)) {
+      throw new PagletError("invalid_request", "Storage data must be a Uint8Array");
+    }
     const file = join(this.#dir(type), safeRelativePath(path));
     return this.#locked(type, async () => {
       const used = await this.#used(type);
       const projected = used - await fileSize(file) + data.length;
       if (this.#quota !== null && projected > this.#quota) {
-        throw new PagletError("quota_exceeded", `Persistent storage of ${type} would use ${projected} bytes; the quota is ${this.#quota}`);
+        throw new PagletError(
+          "quota_exceeded",
+          `Persistent storage of ${type} would use ${projected} bytes; the quota is ${this.#quota}`,
+        );
       }
       await Deno.mkdir(dirname(file), { recursive: true });
       const tmp = `${file}.${crypto.randomUUID()}.tmp`;

@@ -2,13 +2,25 @@
 import type { AgentRef, CreateOptions, MeshHost } from "../agents/context.ts";
 import type { Message, SendOptions } from "../agents/message.ts";
 
+/** Options of {@link RemoteRouter.send}. */
+export interface RemoteSendOptions extends SendOptions {
+  oneway?: boolean;
+  /** How many times this message was already forwarded between hosts (bounds forwarding chains). */
+  hops?: number;
+}
+
 export interface RemoteRouter {
   /** Resolves a host name or URL to a base URL of a known mesh host; null if unknown. */
   resolve(nameOrUrl: string): string | null;
   /** Creates a paglet on another host. */
   create(host: string, type: string, options: CreateOptions): Promise<AgentRef>;
   /** Sends to an agent that is not on this host (following forwarding). */
-  send(target: string, targetHost: string | undefined, message: Message, options: SendOptions & { oneway?: boolean }): Promise<unknown>;
+  send(
+    target: string,
+    targetHost: string | undefined,
+    message: Message,
+    options: RemoteSendOptions,
+  ): Promise<unknown>;
   hosts(options?: { onlineOnly?: boolean }): MeshHost[] | Promise<MeshHost[]>;
   isOnline(nameOrUrl: string): boolean | Promise<boolean>;
   waitForHost(nameOrUrl: string, timeoutMs: number): Promise<boolean>;

@@ -1,11 +1,16 @@
 /** The pool of agent workers. Each active paglet lives in exactly one worker. */
 import * as Comlink from "comlink";
+import { PagletError } from "../agents/errors.ts";
 import type { KernelApi, WorkerApi, WorkerConfig } from "./worker/protocol.ts";
+import { PortRpc } from "./worker/port_rpc.ts";
 
 /** One worker and the agents living in it. */
 export interface WorkerSlot {
   readonly index: number;
+  /** Control plane (comlink): init, start, stop, snapshot. */
   readonly api: Comlink.Remote<WorkerApi>;
+  /** Hot path: `deliver` requests; pending calls fail with `worker_lost` when the worker ends. */
+  readonly rpc: PortRpc;
   readonly agents: Set<string>;
   readonly worker: Worker;
   /** Generation: bumps when a stuck worker is replaced in this slot. */
@@ -19,6 +24,7 @@ export class WorkerPool {
   readonly #config: WorkerConfig;
   readonly #kernel: KernelApi;
   #types: string[] = [];
+  #abandoned = 0;
 
   constructor(config: WorkerConfig, kernel: KernelApi) {
     this.#config = config;
@@ -38,8 +44,33 @@ export class WorkerPool {
   async #spawn(index: number, generation: number): Promise<WorkerSlot> {
     const worker = new Worker(WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
     const api = Comlink.wrap<WorkerApi>(worker);
-    this.#types = await api.init(this.#config, Comlink.proxy(this.#kernel));
-    return { index, api, agents: new Set(), worker, generation };
+    const channel = new MessageChannel();
+    const rpc = new PortRpc(channel.port1, (method, args) => {
+      if (method === "call") {
+        return this.#kernel.call(args[0] as string, args[1] as string, args[2] as unknown[]);
+      }
+      if (method === "runFinished") {
+        return this.#kernel.runFinished(
+          args[0] as string,
+          args[1] as { code: string; message: string } | null,
+        );
+      }
+      throw new PagletError("not_supported", `Unknown worker request '${method}'`);
+    });
+    try {
+      this.#types = await api.init(this.#config, Comlink.transfer(channel.port2, [channel.port2]));
+    } catch (err) {
+      rpc.close();
+      api[Comlink.releaseProxy]();
+      worker.terminate();
+      throw err;
+    }
+    return { index, api, rpc, agents: new Set(), worker, generation };
+  }
+
+  /** Delivers a message to an agent in `slot` over the hot-path port; resolves with the reply. */
+  deliver(slot: WorkerSlot, agentId: string, message: unknown): Promise<unknown> {
+    return slot.rpc.call("deliver", [agentId, message]);
   }
 
   /** Paglet types known to the workers. */
@@ -79,14 +110,25 @@ export class WorkerPool {
     const i = this.#slots.indexOf(slot);
     if (i < 0) return [];
     const lost = [...slot.agents];
+    slot.rpc.close(new PagletError("worker_lost", `Worker ${slot.index} was terminated`));
     slot.api[Comlink.releaseProxy]();
+    // Deno 2.9 does not interrupt a worker stuck in a JS loop on terminate() (denoland/deno#35657):
+    // the thread runs on until its loop ends. Nothing reaches it any more; it is counted so
+    // operators see the CPU it may still hold, and the host command exits explicitly.
     slot.worker.terminate();
+    this.#abandoned++;
     this.#slots[i] = await this.#spawn(slot.index, slot.generation + 1);
     return lost;
   }
 
+  /** Workers replaced because they were stuck; their threads may still be busy (see replace). */
+  get abandoned(): number {
+    return this.#abandoned;
+  }
+
   close(): void {
     for (const slot of this.#slots) {
+      slot.rpc.close(new PagletError("draining", "The host is shutting down"));
       try {
         slot.api[Comlink.releaseProxy]();
       } catch { /* already released */ }

@@ -10,16 +10,27 @@
  * tail ≤ (41n+2)·2^(−47.11n) relative, plus a few units of rounding) is compared with the guard digits computed
  * past the window, so a run of 9s or 0s straddling the window end is detected instead of printed wrong.
  */
-import { BITS_PER_TERM, PI_NUMERATOR, SQRT_RADICAND, splitTerms, termsForDigits, type TermSums } from "./chudnovsky.ts";
+import {
+  BITS_PER_TERM,
+  PI_NUMERATOR,
+  splitTerms,
+  SQRT_RADICAND,
+  termsForDigits,
+  type TermSums,
+} from "./chudnovsky.ts";
 import { bitLength, type ScaledRoot, sqrtScaled } from "./bigmath.ts";
-import { fractionDigits, pow5 } from "./decimal.ts";
+import { fractionDigits } from "./decimal.ts";
+import { divideWithReciprocal, reciprocal, reciprocalBitsFor } from "./division.ts";
 
 const LOG2_10 = Math.log2(10);
 /** Guard digits computed past the window to certify its last digit. */
 const TAIL_DIGITS = 20;
 /** Fixed-point bits beyond what the digits need, so rounding stays far below one decimal unit. */
 const EXTRA_BITS = 32;
-/** Bound on the rounding error of piFixedPoint, in units of 2^−bits (the analysis gives ≤ 12). */
+/**
+ * Bound on the rounding error of the fixed-point value, in units of 2^−bits: the division and ε are within a
+ * few units, √10005 within 9 (which scaled by pi/√10005 is below one), the cuts of Q and T far below one.
+ */
 const ROUNDING_ULPS = 64;
 
 /** The part of the series sums that the value of Pi depends on. */
@@ -64,14 +75,6 @@ export class SqrtCache {
     return this.#root.value;
   }
 
-  /** Install a root computed elsewhere (e.g. on another thread) for precision `bits`. */
-  put(bits: number, root: ScaledRoot): void {
-    if (bits >= this.#bits) {
-      this.#root = root;
-      this.#bits = bits;
-    }
-  }
-
   clear(): void {
     this.#root = undefined;
     this.#bits = 0;
@@ -82,68 +85,126 @@ export class SqrtCache {
 export const defaultSqrtCache = new SqrtCache();
 
 /**
- * X ≈ pi·2^bits from the sums, within ROUNDING_ULPS units (on top of the series error). Q and T are cut to
- * bits + 64 significant bits first: they are about twice as long as the result needs.
+ * Q and T cut to bits + 64 significant bits: they are about twice as long as a `bits`-bit result needs, and
+ * the ratio is all that matters.
  */
-export function piFixedPoint(sums: PiSums, bits: number, sqrt: bigint = defaultSqrtCache.get(bits)): bigint {
-  const cut = Math.max(0, bitLength(sums.Q) - bits - 64);
-  const q = sums.Q >> BigInt(cut);
-  const t = sums.T >> BigInt(cut);
-  return (PI_NUMERATOR * sqrt * q) / t;
+export function cutSums(sums: PiSums, bits: number): PiSums {
+  const cut = BigInt(Math.max(0, bitLength(sums.Q) - bits - 64));
+  return { Q: sums.Q >> cut, T: sums.T >> cut };
 }
 
-/** Digits of a fixed-point approximation, plus how far (in units of the last digit) they may be off. */
-interface RawDigits {
-  digits: string;
-  errorUnits: number;
+/** Bits of the reciprocal of T that the division in piFixedPoint needs (X has bits + 2 bits, and the size
+ * estimate of a quotient may be one more). */
+export function divisorPrecision(bits: number): number {
+  return reciprocalBitsFor(bits + 4);
 }
 
 /**
- * Digits at positions [start, last] of X / 2^bits, where X ≈ pi·2^bits. Only the part of the fraction after
- * position `start` is converted: frac(f·10^(start−1)) is formed with one multiplication by 5^(start−1).
+ * X ≈ pi·2^bits = 426880·(√10005·2^bits)·Q / T from the sums, within ROUNDING_ULPS units (on top of the
+ * series error): one multiplication and one approximate division (division.ts).
  */
-function rawDigits(x: bigint, bits: number, start: number, last: number): string {
-  const intPart = x >> BigInt(bits);
-  let frac = BigInt.asUintN(bits, x);
-  let fracBits = bits;
+export function piFixedPoint(sums: PiSums, bits: number, sqrt: bigint = defaultSqrtCache.get(bits)): bigint {
+  const { Q, T } = cutSums(sums, bits);
+  if (T <= 0n) throw new RangeError("T must be positive (sums over [0, n) with n ≥ 1)");
+  const p = divisorPrecision(bits);
+  return divideWithReciprocal(PI_NUMERATOR * sqrt * Q, T, reciprocal(T, p), p);
+}
+
+/**
+ * What to compute for a window: positions [start, start + count) are wanted, positions up to `last` are
+ * computed (the extra ones are guard digits), at `bits` bits of binary fixed point, from `terms` terms.
+ */
+export interface WindowPlan {
+  terms: number;
+  start: number;
+  count: number;
+  last: number;
+  bits: number;
+}
+
+/** Plan a window whose guard digits run to position `last` (≥ start + count − 1). */
+function plan(terms: number, start: number, count: number, last: number): WindowPlan {
+  return { terms, start, count, last, bits: Math.ceil(last * LOG2_10) + EXTRA_BITS };
+}
+
+/** Plan the window [start, start + count) for the sums over `terms` terms (TAIL_DIGITS guard digits). */
+export function planWindow(terms: number, start: number, count: number): WindowPlan {
+  if (!Number.isInteger(start) || start < 0) throw new RangeError(`bad start ${start}`);
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`bad count ${count}`);
+  const end = start + count;
+  const reach = reliableDigitCount(terms) + TAIL_DIGITS / 2;
+  return plan(terms, start, count, Math.min(end - 1 + TAIL_DIGITS, Math.max(reach, end)));
+}
+
+/** A conversion still to do: `head` followed by the first `digits` decimals of frac / 2^fracBits. */
+export interface PendingDigits {
+  head: string;
+  frac: bigint;
+  fracBits: number;
+  digits: number;
+}
+
+/**
+ * The conversion job for positions [plan.start, plan.last] of X / 2^bits, where X ≈ pi·2^bits. Only the part
+ * of the fraction after the window start is kept: frac(f·10^(start−1)) costs one multiplication by 5^(start−1).
+ */
+export function windowFraction(x: bigint, p: WindowPlan): PendingDigits {
+  const intPart = x >> BigInt(p.bits);
+  let frac = BigInt.asUintN(p.bits, x);
+  let fracBits = p.bits;
   let head = "";
+  let start = p.start;
   if (start === 0) {
     head = intPart.toString();
     start = 1;
   } else if (start > 1) {
     const skip = start - 1;
-    fracBits = bits - skip;
-    frac = BigInt.asUintN(fracBits, frac * pow5(skip));
+    fracBits = p.bits - skip;
+    frac = BigInt.asUintN(fracBits, frac * 5n ** BigInt(skip)); // not cached: every window skips differently
   }
-  return head + fractionDigits(frac, fracBits, last - start + 1);
-}
-
-/** Compute positions [start, last] from `terms` terms' sums with the error bound needed to certify them. */
-function approximate(sums: PiSums, terms: number, start: number, last: number, cache: SqrtCache): RawDigits {
-  const bits = Math.ceil(last * LOG2_10) + EXTRA_BITS;
-  const x = piFixedPoint(sums, bits, cache.get(bits));
-  // Error in units of 10^−last: series (|Δpi| ≤ 2^(3−E)), rounding, and one unit from the conversion.
-  const seriesUnits = 2 ** (last * LOG2_10 + 3 - seriesErrorBits(terms));
-  const roundingUnits = ROUNDING_ULPS * 2 ** (last * LOG2_10 - bits);
-  return { digits: rawDigits(x, bits, start, last), errorUnits: Math.ceil(seriesUnits + roundingUnits) + 1 };
+  return { head, frac, fracBits, digits: p.last - start + 1 };
 }
 
 /**
- * Length of the longest prefix of `raw` (ending at most at `maxLen`) whose digits are certain: the digits
- * after the cut, read as a number t, must keep t ± error inside [0, 10^len) so that no carry can reach it.
+ * How far the computed digits may be from the true ones, in units of the last computed digit: the series
+ * tail (|Δpi| ≤ 2^(3−E)), the fixed-point rounding, and one unit from the conversion.
  */
-function certifiedLength(raw: RawDigits, maxLen: number): number {
-  const s = raw.digits;
-  if (!Number.isFinite(raw.errorUnits)) return 0;
-  const err = BigInt(raw.errorUnits);
-  for (let cut = Math.min(maxLen, s.length - 1); cut >= 0; cut--) {
-    const tailLen = s.length - cut;
-    if (10n ** BigInt(tailLen) <= 2n * err) continue;
+function errorUnits(p: WindowPlan): number {
+  const seriesUnits = 2 ** (p.last * LOG2_10 + 3 - seriesErrorBits(p.terms));
+  const roundingUnits = ROUNDING_ULPS * 2 ** (p.last * LOG2_10 - p.bits);
+  return Math.ceil(seriesUnits + roundingUnits) + 1;
+}
+
+/**
+ * Length of the longest prefix of `s` (at most `maxLen`) whose digits are certain: the digits after the
+ * cut, read as a number t, must keep t ± error inside [0, 10^len) so that no carry can reach the prefix.
+ */
+function certifiedLength(s: string, errUnits: number, maxLen: number): number {
+  if (!Number.isFinite(errUnits)) return 0;
+  const err = BigInt(errUnits);
+  // The tail must at least be able to hold the error on both sides.
+  const minTail = (2n * err).toString().length;
+  let cut = Math.min(maxLen, s.length - minTail);
+  let limit = 10n ** BigInt(s.length - cut);
+  for (; cut >= 0; cut--, limit *= 10n) {
     const t = BigInt(s.slice(cut));
-    if (t >= err && t + err < 10n ** BigInt(tailLen)) return cut;
-    // Only a run of 9s or 0s keeps failing; once the tail is long enough and varied, the next cut passes.
+    if (t >= err && t + err < limit) return cut;
+    // Only a run of 9s or 0s keeps failing; once the tail reaches a different digit the next cut passes.
   }
   return 0;
+}
+
+/** The certified digits of a planned window from its converted digits, or InsufficientTermsError. */
+export function certifyWindow(p: WindowPlan, raw: string): string {
+  const ok = certifiedLength(raw, errorUnits(p), p.count);
+  if (ok < p.count) throw new InsufficientTermsError(p.start + ok, p.start + p.count);
+  return raw.slice(0, p.count);
+}
+
+/** Compute the digits of a planned window (head + converted fraction), uncertified. */
+function convert(sums: PiSums, p: WindowPlan, cache: SqrtCache): string {
+  const job = windowFraction(piFixedPoint(sums, p.bits, cache.get(p.bits)), p);
+  return job.head + fractionDigits(job.frac, job.fracBits, job.digits);
 }
 
 /**
@@ -158,16 +219,9 @@ export function piDigitWindow(
   count: number,
   cache: SqrtCache = defaultSqrtCache,
 ): string {
-  if (!Number.isInteger(start) || start < 0) throw new RangeError(`bad start ${start}`);
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`bad count ${count}`);
   if (count === 0) return "";
-  const end = start + count; // exclusive
-  const reach = reliableDigitCount(terms) + TAIL_DIGITS / 2;
-  const last = Math.min(end - 1 + TAIL_DIGITS, Math.max(reach, end));
-  const raw = approximate(sums, terms, start, last, cache);
-  const ok = certifiedLength(raw, count);
-  if (ok < count) throw new InsufficientTermsError(start + ok, end);
-  return raw.digits.slice(0, count);
+  const p = planWindow(terms, start, count);
+  return certifyWindow(p, convert(sums, p, cache));
 }
 
 /**
@@ -192,13 +246,16 @@ export class PiDigitStream {
   update(sums: PiSums, terms: number): string {
     const target = reliableDigitCount(terms);
     if (target <= this.#emitted) return "";
-    const last = target - 1 + TAIL_DIGITS / 2;
-    const raw = approximate(sums, terms, this.#emitted, last, this.#cache);
-    const ok = certifiedLength(raw, target - this.#emitted);
+    const p = plan(terms, this.#emitted, target - this.#emitted, target - 1 + TAIL_DIGITS / 2);
+    const raw = convert(sums, p, this.#cache);
+    const ok = certifiedLength(raw, errorUnits(p), p.count);
     this.#emitted += ok;
-    return raw.digits.slice(0, ok);
+    return raw.slice(0, ok);
   }
 }
+
+/** Retries with more terms before giving up on a window (each retry adds 2·attempt terms, ~28·attempt digits). */
+export const MAX_RETRIES = 6;
 
 /**
  * Single-threaded reference path: Pi digits at positions [start, start + count), summing as many terms as
@@ -206,12 +263,12 @@ export class PiDigitStream {
  */
 export function piDigits(start: number, count: number): string {
   let terms = termsForDigits(start, count);
-  for (;;) {
+  for (let attempt = 1;; attempt++) {
     try {
       return piDigitWindow(splitTerms(0, terms, false), terms, start, count);
     } catch (e) {
-      if (!(e instanceof InsufficientTermsError)) throw e;
-      terms += 2;
+      if (!(e instanceof InsufficientTermsError) || attempt > MAX_RETRIES) throw e;
+      terms += 2 * attempt;
     }
   }
 }

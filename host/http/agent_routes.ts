@@ -14,7 +14,9 @@ const plainObject = z.record(z.string(), z.unknown());
 
 const CreateBody = z.object({
   type: z.string().min(1),
-  state: plainObject.optional(),
+  // Checked by the runtime, so a state of the wrong shape answers `invalid_state` like one that
+  // fails the type's own schema.
+  state: z.unknown().optional(),
   args: plainObject.optional(),
   id: z.string().refine(isValidAgentId, "must be 1-128 letters, digits, '.', '_' or '-'").optional(),
 });
@@ -27,6 +29,8 @@ const MessageBody = z.object({
   noDelay: z.boolean().optional(),
   timeoutMs: z.number().int().positive().max(24 * 3600 * 1000).optional(),
   sender: z.string().optional(),
+  /** Kept when a host forwards a message, so the receiver sees the sender's message id. */
+  id: z.string().min(1).max(200).optional(),
 });
 
 const PolicyBody = z.object({
@@ -46,7 +50,11 @@ const ListQuery = z.object({
 });
 
 /** The JSON view of an agent record. */
-export async function recordView(host: Host, record: AgentRecord, withState = true): Promise<Record<string, unknown>> {
+export async function recordView(
+  host: Host,
+  record: AgentRecord,
+  withState = true,
+): Promise<Record<string, unknown>> {
   const view: Record<string, unknown> = {
     id: record.id,
     type: record.type,
@@ -59,7 +67,15 @@ export async function recordView(host: Host, record: AgentRecord, withState = tr
     queuedMessages: record.status === "inactive" ? await host.store.queuedCount(record.id) : 0,
   };
   const live = host.runtime.live.get(record.id);
-  if (live) view.mailbox = { queued: live.mailbox.queued, busy: live.mailbox.busy, delivered: live.mailbox.delivered, failed: live.mailbox.failed };
+  if (live) {
+    view.worker = live.slot.index;
+    view.mailbox = {
+      queued: live.mailbox.queued,
+      busy: live.mailbox.busy,
+      delivered: live.mailbox.delivered,
+      failed: live.mailbox.failed,
+    };
+  }
   if (record.meta.crashError) view.error = record.meta.crashError;
   if (withState) view.state = record.state.length ? decodeCbor(record.state) : {};
   return view;
@@ -82,7 +98,7 @@ export function agentRoutes(app: Hono, host: Host): void {
 
   app.post("/v1/agents", async (c) => {
     const body = validate(CreateBody, await readJson(c, max), "create request");
-    const record = await host.runtime.create(body);
+    const record = await host.runtime.create(body as typeof body & { state?: Record<string, unknown> });
     return json({ id: record.id, type: record.type, host: host.info.url, status: record.status }, 201);
   });
 
@@ -99,9 +115,13 @@ export function agentRoutes(app: Hono, host: Host): void {
     const id = agentId(c);
     const body = validate(MessageBody, await readJson(c, max), "message");
     const message = AgentRuntime.message(body, body.sender);
+    if (body.id) message.id = body.id;
     const options = { oneway: body.oneway, noDelay: body.noDelay, timeoutMs: body.timeoutMs ?? 30_000 };
+    await host.runtime.settling.get(id); // a handoff under way decides whether the agent is still here
     if (!host.runtime.live.has(id) && host.remote && !(await host.store.get(id))) {
-      const reply = await host.remote.send(id, undefined, message, options);
+      // Forwarding: x-paglets-hops counts the hosts this message passed, so chains stay bounded.
+      const hops = Number(c.req.header("x-paglets-hops") ?? 0) || 0;
+      const reply = await host.remote.send(id, undefined, message, { ...options, hops });
       return body.oneway ? json({ accepted: true }, 202) : json({ reply });
     }
     const result = await host.runtime.deliver(id, message, options);
@@ -121,7 +141,9 @@ export function agentRoutes(app: Hono, host: Host): void {
   app.post("/v1/agents/:id/activate", async (c) => {
     const id = agentId(c);
     await host.runtime.activate(id, "external");
-    return json(await recordView(host, (await host.runtime.record(id))!));
+    const record = await host.runtime.record(id);
+    if (!record) throw new PagletError("agent_not_found", `Agent ${id} left this host during the request`);
+    return json(await recordView(host, record));
   });
 
   app.delete("/v1/agents/:id", async (c) => {

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { PagletError } from "../../agents/errors.ts";
 import type { Host } from "../host.ts";
-import { bearerAuth } from "./auth.ts";
+import { checkBearer } from "./auth.ts";
 import { errorResponse } from "./body.ts";
 import { agentRoutes } from "./agent_routes.ts";
 import { eventRoutes } from "./event_routes.ts";
@@ -17,17 +17,33 @@ export function buildApp(host: Host): Hono {
   app.onError((err) => {
     const error = err instanceof PagletError ? err : PagletError.from(err);
     if (error.status >= 500 && error.code === "internal") {
-      host.events.emit("http-error", { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+      host.events.emit("http-error", {
+        error: err instanceof Error ? err.stack ?? err.message : String(err),
+      });
     }
     return errorResponse(error);
   });
-  app.notFound((c) => errorResponse(new PagletError("route_not_found", `No route ${c.req.method} ${c.req.path}`)));
-  app.use("*", bearerAuth(host.options.apiKey, (path) => path === "/v1/health"));
-  app.use("/v1/*", async (c, next) => {
-    if (c.req.path === "/v1/health") return await next();
-    if (host.draining) return errorResponse(new PagletError("draining", "The host is shutting down"));
-    if (!host.ready) return errorResponse(new PagletError("draining", "The host is starting"));
-    return await next();
+  app.notFound((c) =>
+    errorResponse(new PagletError("route_not_found", `No route ${c.req.method} ${c.req.path}`))
+  );
+  // One middleware layer for auth and readiness: every layer costs on every request.
+  const key = host.options.apiKey;
+  app.use("*", (c, next) => {
+    const path = c.req.path;
+    if (path === "/v1/health") return next();
+    if (key !== null) {
+      const denied = checkBearer(key, c.req.header("authorization"));
+      if (denied) return Promise.resolve(denied);
+    }
+    if (path.startsWith("/v1/")) {
+      if (host.draining) {
+        return Promise.resolve(errorResponse(new PagletError("draining", "The host is shutting down")));
+      }
+      if (!host.ready) {
+        return Promise.resolve(errorResponse(new PagletError("draining", "The host is starting")));
+      }
+    }
+    return next();
   });
   hostRoutes(app, host);
   agentRoutes(app, host);

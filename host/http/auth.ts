@@ -15,16 +15,22 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** Checks `Authorization: Bearer KEY`; returns the 401 answer, or null when the request may pass. */
+export function checkBearer(key: string, header: string | undefined): Response | null {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? "");
+  if (!match) {
+    return errorResponse(new PagletError("unauthorized", "Missing bearer API key (set PAGLETS_API_KEY)"));
+  }
+  if (!constantTimeEqual(match[1].trim(), key)) {
+    return errorResponse(new PagletError("unauthorized", "Wrong API key"));
+  }
+  return null;
+}
+
 /** Requires `Authorization: Bearer KEY` on every route except those in `open`. */
 export function bearerAuth(key: string | null, open: (path: string) => boolean): MiddlewareHandler {
   return async (c, next) => {
     if (key === null || open(c.req.path)) return await next();
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match) return errorResponse(new PagletError("unauthorized", "Missing bearer API key (set PAGLETS_API_KEY)"));
-    if (!constantTimeEqual(match[1].trim(), key)) {
-      return errorResponse(new PagletError("unauthorized", "Wrong API key"));
-    }
-    return await next();
+    return checkBearer(key, c.req.header("authorization")) ?? await next();
   };
 }

@@ -9,14 +9,18 @@ import { json } from "./body.ts";
 const EventsQuery = z.object({
   since: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().positive().max(2000).optional(),
-  kind: z.string().optional(),
+  /** One kind or several, comma-separated (`user-notify,user-stream`). */
+  kind: z.string().optional().transform((k) => {
+    const kinds = new Set((k ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+    return kinds.size ? kinds : null;
+  }),
 });
 
 export function eventRoutes(app: Hono, host: Host): void {
   app.get("/v1/events", (c) => {
     const q = validate(EventsQuery, c.req.query(), "query");
     let events = host.events.since(q.since ?? 0, q.limit ?? 100);
-    if (q.kind) events = events.filter((e) => e.kind === q.kind);
+    if (q.kind) events = events.filter((e) => q.kind!.has(e.kind));
     return json({ events, lastId: host.events.lastId });
   });
 
@@ -29,9 +33,11 @@ export function eventRoutes(app: Hono, host: Host): void {
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         const send = (e: { id: number; kind: string }) => {
-          if (q.kind && e.kind !== q.kind) return;
+          if (q.kind && !q.kind.has(e.kind)) return;
           try {
-            controller.enqueue(encoder.encode(`id: ${e.id}\nevent: ${e.kind}\ndata: ${stringifyTagged(e)}\n\n`));
+            controller.enqueue(
+              encoder.encode(`id: ${e.id}\nevent: ${e.kind}\ndata: ${stringifyTagged(e)}\n\n`),
+            );
           } catch {
             unsubscribe();
           }

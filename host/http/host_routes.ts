@@ -31,8 +31,13 @@ export function hostRoutes(app: Hono, host: Host): void {
       memAvailable: res.memAvailable,
       diskTotal: res.diskTotal,
       diskFree: res.diskFree,
-      agents: { active: host.runtime.live.size, inactive: counts.inactive ?? 0, crashed: counts.crashed ?? 0 },
+      agents: {
+        active: host.runtime.live.size,
+        inactive: counts.inactive ?? 0,
+        crashed: counts.crashed ?? 0,
+      },
       workers: host.pool.slots.map((s) => ({ index: s.index, agents: s.agents.size })),
+      abandonedWorkers: host.pool.abandoned,
       affinitySupported: affinityStatus().supported,
       uptimeS: Math.round((Date.now() - host.startedAt) / 1000),
     });

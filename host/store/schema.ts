@@ -79,7 +79,9 @@ const MIGRATIONS: string[] = [
 /** Opens (and migrates) the host database at `path`. */
 export function openDatabase(path: string): { db: Kysely<Schema>; raw: NodeSqliteDatabase } {
   const raw = new NodeSqliteDatabase(path);
-  const version = Number((raw.raw.prepare("PRAGMA user_version").get() as { user_version: number }).user_version);
+  const version = Number(
+    (raw.raw.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+  );
   for (let v = version; v < MIGRATIONS.length; v++) {
     raw.raw.exec("BEGIN IMMEDIATE");
     try {

@@ -34,7 +34,9 @@ export class NodeSqliteDatabase implements SqliteDatabase {
   constructor(path: string) {
     this.raw = new DatabaseSync(path);
     // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
-    this.raw.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+    this.raw.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+    );
   }
 
   prepare(sql: string): SqliteStatement {

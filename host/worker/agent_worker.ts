@@ -6,12 +6,13 @@
 import * as Comlink from "comlink";
 import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
-import type { LifecycleEvent, Paglet } from "../../agents/paglet.ts";
+import { type LifecycleEvent, Paglet } from "../../agents/paglet.ts";
 import { TypeRegistry } from "../../agents/type_registry.ts";
 import { decodeCbor, encodeCbor, findNonPlainData } from "../../agents/wire.ts";
 import type { HostInfo } from "../../agents/context.ts";
 import type { KernelApi, Outcome, StartSpec, WorkerApi, WorkerConfig } from "./protocol.ts";
 import { createWorkerContext } from "./worker_context.ts";
+import { PortRpc } from "./port_rpc.ts";
 
 const registry = new TypeRegistry();
 const agents = new Map<string, Paglet<Record<string, unknown>>>();
@@ -38,14 +39,23 @@ function checkPlain(value: unknown, what: string): void {
 }
 
 function validateState(paglet: Paglet<Record<string, unknown>>): void {
-  const cls = paglet.constructor as unknown as { type: string; stateSchema?: { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } } };
+  const cls = paglet.constructor as unknown as {
+    type: string;
+    stateSchema?: {
+      safeParse(
+        v: unknown,
+      ): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } };
+    };
+  };
   if (!paglet.state || typeof paglet.state !== "object" || Array.isArray(paglet.state)) {
     throw new PagletError("invalid_state", `State of ${cls.type} must be an object`);
   }
   if (cls.stateSchema) {
     const result = cls.stateSchema.safeParse(paglet.state);
     if (!result.success) {
-      const issues = result.error!.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+      const issues = result.error!.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join(
+        "; ",
+      );
       throw new PagletError("invalid_state", `Invalid state for ${cls.type}: ${issues}`);
     }
   }
@@ -58,6 +68,9 @@ async function runHook(paglet: Paglet<Record<string, unknown>>, event: Lifecycle
 }
 
 function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
+  // Most paglets only react to messages: no run(), no timer, no completion notice.
+  if (paglet.run === Paglet.prototype.run) return;
+  // A macrotask later: the call that started the paglet gets its answer before run() begins.
   setTimeout(async () => {
     if (agents.get(id) !== paglet) return;
     let error: { code: string; message: string } | null = null;
@@ -66,13 +79,56 @@ function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
     } catch (err) {
       error = PagletError.from(err, "run_failed").toWire();
     }
-    if (agents.get(id) === paglet || error) kernel.runFinished(id, error);
+    // An instance that already left (deactivated, disposed, moved) reports nothing: its id may
+    // belong to a newer instance by now.
+    if (agents.get(id) === paglet) kernel.runFinished(id, error);
   }, 0);
 }
 
+function replyOf(paglet: Paglet<Record<string, unknown>>, value: unknown): unknown {
+  paglet.notifyStateChanged();
+  checkPlain(value, "Reply");
+  return value;
+}
+
+function failureOf(paglet: Paglet<Record<string, unknown>>, err: unknown): never {
+  paglet.notifyStateChanged();
+  throw PagletError.from(err, "handler_failed");
+}
+
+/**
+ * Runs one handler and returns its reply; a failure throws a PagletError (the port sends it in
+ * wire form). Synchronous handlers answer without a microtask hop: this is the hot path.
+ */
+function deliver(id: string, message: Message): unknown {
+  const paglet = agents.get(id);
+  if (!paglet) throw new PagletError("agent_not_found", `Agent ${id} is not running in this worker`);
+  let result: unknown;
+  try {
+    result = paglet.onMessage(message);
+  } catch (err) {
+    return failureOf(paglet, err);
+  }
+  if (result instanceof Promise) {
+    return result.then((value) => replyOf(paglet, value), (err) => failureOf(paglet, err));
+  }
+  try {
+    return replyOf(paglet, result);
+  } catch (err) {
+    throw PagletError.from(err, "handler_failed");
+  }
+}
+
 const api: WorkerApi = {
-  async init(config: WorkerConfig, kernelApi: KernelApi): Promise<string[]> {
-    kernel = kernelApi;
+  async init(config: WorkerConfig, port: MessagePort): Promise<string[]> {
+    const rpc = new PortRpc(port, (method, args) => {
+      if (method === "deliver") return deliver(args[0] as string, args[1] as Message);
+      throw new PagletError("not_supported", `Unknown kernel request '${method}'`);
+    });
+    kernel = {
+      call: (op, agentId, args) => rpc.call<Outcome>("call", [op, agentId, args]),
+      runFinished: (agentId, error) => rpc.notify("runFinished", [agentId, error]),
+    };
     host = config.host;
     for (const url of config.modules) await registry.load(url);
     return registry.names();
@@ -116,16 +172,10 @@ const api: WorkerApi = {
   },
 
   async deliver(id: string, message: Message): Promise<Outcome> {
-    const paglet = agents.get(id);
-    if (!paglet) return fail(new PagletError("agent_not_found", `Agent ${id} is not running in this worker`));
     try {
-      const value = await paglet.onMessage(message);
-      checkPlain(value, "Reply");
-      return { ok: true, value };
+      return { ok: true, value: await deliver(id, message) };
     } catch (err) {
       return fail(err);
-    } finally {
-      paglet.notifyStateChanged();
     }
   },
 
@@ -145,7 +195,10 @@ const api: WorkerApi = {
     if (!paglet) return fail(new PagletError("agent_not_found", `Agent ${id} is not running in this worker`));
     try {
       if (event) await runHook(paglet, event);
-      checkPlain(paglet.state, "State");
+      // A state that will be started again (activation, arrival) must pass the schema now, while
+      // the paglet can still stay: afterwards it could never come back.
+      if (event && event.kind !== "disposing") validateState(paglet);
+      else checkPlain(paglet.state, "State");
       const bytes = encodeCbor(paglet.state);
       agents.delete(id);
       paglet.cancelWaits();

@@ -4,7 +4,10 @@ import type { LifecycleEvent } from "../../agents/paglet.ts";
 import type { Message } from "../../agents/message.ts";
 
 /** Either a value or an error in wire form: errors keep their code across the worker boundary. */
-export type Outcome<T = unknown> = { ok: true; value: T } | { ok: false; error: { code: string; message: string; details?: unknown } };
+export type Outcome<T = unknown> = { ok: true; value: T } | {
+  ok: false;
+  error: { code: string; message: string; details?: unknown };
+};
 
 /** What the kernel hands a new worker. */
 export interface WorkerConfig {
@@ -27,9 +30,14 @@ export interface StartSpec {
   run: boolean;
 }
 
-/** Worker API, called by the kernel. */
+/**
+ * Worker API, called by the kernel through comlink (the control plane). `deliver` also travels on
+ * the lean port (see port_rpc.ts) as the request "deliver"; the worker's calls to the kernel go
+ * there as "call" (a request) and "runFinished" (a notification).
+ */
 export interface WorkerApi {
-  init(config: WorkerConfig, kernel: KernelApi): Promise<string[]>;
+  /** `port`: the worker's end of the hot-path channel. */
+  init(config: WorkerConfig, port: MessagePort): Promise<string[]>;
   loadModule(url: string): Promise<Outcome<string[]>>;
   start(spec: StartSpec): Promise<Outcome<Uint8Array>>;
   deliver(id: string, message: Message): Promise<Outcome>;
@@ -39,7 +47,7 @@ export interface WorkerApi {
   ping(): number;
 }
 
-/** Kernel API, called by paglets through their worker. */
+/** Kernel API, called by paglets through their worker (over the lean port). */
 export interface KernelApi {
   call(op: string, agentId: string, args: unknown[]): Promise<Outcome>;
   runFinished(agentId: string, error: { code: string; message: string } | null): void;

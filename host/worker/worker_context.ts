@@ -10,7 +10,8 @@ function unwrap<T>(outcome: Outcome): T {
 }
 
 export function createWorkerContext(kernel: KernelApi, agentId: string, host: HostInfo): PagletContext {
-  const call = async <T>(op: string, ...args: unknown[]): Promise<T> => unwrap<T>(await kernel.call(op, agentId, args));
+  const call = async <T>(op: string, ...args: unknown[]): Promise<T> =>
+    unwrap<T>(await kernel.call(op, agentId, args));
   const targetId = (t: string | AgentRef) => typeof t === "string" ? t : t.id;
   const targetHost = (t: string | AgentRef) => typeof t === "string" ? undefined : t.host;
 
@@ -31,7 +32,8 @@ export function createWorkerContext(kernel: KernelApi, agentId: string, host: Ho
     agentId,
     host,
     create: (type, options) => call("create", type, options ?? {}),
-    send: (target, message, options) => call("send", targetId(target), targetHost(target), message, options ?? {}),
+    send: (target, message, options) =>
+      call("send", targetId(target), targetHost(target), message, options ?? {}),
     sendOneway: (target, message, options) =>
       call("send", targetId(target), targetHost(target), message, { ...options, oneway: true }),
     sendFuture: (target, message, options) => new FutureReply(context.send(target, message, options)),
@@ -45,6 +47,7 @@ export function createWorkerContext(kernel: KernelApi, agentId: string, host: Ho
     deactivate: (policy) => call("deactivate", policy ?? {}),
     dispatch: (target) => call("dispatch", target),
     clone: (target) => call("clone", target ?? null),
+    retract: (id, from) => call("retract", id, from),
     agents: (options) => call("agents", options ?? {}),
     hosts: (options) => call("hosts", options ?? {}),
     waitForHost: (nameOrUrl, timeoutMs = 10_000) => call("waitForHost", nameOrUrl, timeoutMs),
@@ -53,7 +56,13 @@ export function createWorkerContext(kernel: KernelApi, agentId: string, host: Ho
     persistentStorage: () => storage,
     registerFile: (path, options) => call("registerFile", path, options ?? {}),
     filePath: (name) => call("filePath", name),
-    callService: (service, op, request, options) => call("callService", service, op, request ?? {}, options ?? {}),
+    unregisterFile: (name) => call("unregisterFile", name),
+    uploadArtifact: (path, options) => call("uploadArtifact", path, options ?? {}),
+    downloadArtifact: (ref, options) => call("downloadArtifact", ref, options ?? {}),
+    deleteArtifact: (ref) => call("deleteArtifact", ref),
+    callService: (service, op, request, options) =>
+      call("callService", service, op, request ?? {}, options ?? {}),
+    lookupService: (service, options) => call("services.lookup", service, options?.scope ?? "mesh"),
     notifyUser: (severity, title, text, fields) =>
       call<boolean>("notifyUser", severity, title, text, fields ?? {}).catch(() => false),
     events: (since, limit) => call("events", since ?? 0, limit ?? 100),

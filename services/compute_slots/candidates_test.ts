@@ -14,7 +14,10 @@ Deno.test("hosts that can run now come first, then by score; rejected hosts say 
     peerStatus("broken", { errors: ["disk sample failed"] }),
     peerStatus("home"),
   ];
-  const ranked = rankCandidateHosts(slotRequest(clock, { cpuCores: 2 }), statuses, { selfUrl, includeSelf: false });
+  const ranked = rankCandidateHosts(slotRequest(clock, { cpuCores: 2 }), statuses, {
+    selfUrl,
+    includeSelf: false,
+  });
   assert.deepEqual(ranked.candidates.map((c) => c.hostName), ["idle", "busy", "full"]);
   assert.equal(ranked.candidates[2].canRunNow, false);
   assert.match(ranked.candidates[2].waitReason!, /free cpu cores/);
@@ -30,7 +33,9 @@ Deno.test("hosts that can run now come first, then by score; rejected hosts say 
 
 Deno.test("preferred tags pull a host up the ranking", () => {
   const statuses = [peerStatus("a", { load1: 0.4 }), peerStatus("b", { load1: 0.8, tags: ["ssd"] })];
-  const ranked = rankCandidateHosts(slotRequest(clock, { preferredHostTags: ["ssd"] }), statuses, { selfUrl });
+  const ranked = rankCandidateHosts(slotRequest(clock, { preferredHostTags: ["ssd"] }), statuses, {
+    selfUrl,
+  });
   assert.deepEqual(ranked.candidates.map((c) => c.hostName), ["b", "a"]);
 });
 
@@ -40,7 +45,8 @@ Deno.test("the selected host is a deterministic pick among the best few", () => 
   for (let i = 0; i < 40; i++) {
     const req = slotRequest(clock, { jobId: `job-${i}`, requestId: `r-${i}`, agentId: `a-${i}` });
     const first = rankCandidateHosts(req, statuses, { selfUrl, sampleSize: 3 }).selected!.hostName;
-    const again = rankCandidateHosts(req, [...statuses].reverse(), { selfUrl, sampleSize: 3 }).selected!.hostName;
+    const again =
+      rankCandidateHosts(req, [...statuses].reverse(), { selfUrl, sampleSize: 3 }).selected!.hostName;
     assert.equal(first, again);
     picks.add(first);
   }

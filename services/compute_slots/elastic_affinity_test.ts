@@ -4,7 +4,10 @@ import { changedMasks, elasticMasks } from "./elastic_affinity.ts";
 const eight = [0, 1, 2, 3, 4, 5, 6, 7];
 
 Deno.test("a single lease may use every eligible CPU", () => {
-  assert.deepEqual(elasticMasks([{ leaseId: "a", cpuIds: [2], grantedAt: 1 }], eight), new Map([["a", eight]]));
+  assert.deepEqual(
+    elasticMasks([{ leaseId: "a", cpuIds: [2], grantedAt: 1 }], eight),
+    new Map([["a", eight]]),
+  );
 });
 
 Deno.test("spare CPUs are spread evenly, round-robin in grant order", () => {

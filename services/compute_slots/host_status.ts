@@ -112,7 +112,16 @@ export function canRunNow(status: SchedulerHostStatus, request: SlotRequest): Ad
   return fitsFreeCapacity(status, request);
 }
 
-/** Only the resource part of {@linkcode canRunNow}; the scheduler's hot path after admission. */
+/** Whether the request fits the free resources; the allocation-free form of {@linkcode fitsFreeCapacity}. */
+export function fitsFree(
+  status: Pick<SchedulerHostStatus, "freeCpuCores" | "freeMemoryBytes" | "freeTempStorageBytes">,
+  request: Pick<SlotRequest, "cpuCores" | "memoryBytes" | "tempStorageBytes">,
+): boolean {
+  return request.cpuCores <= status.freeCpuCores && request.memoryBytes <= status.freeMemoryBytes &&
+    request.tempStorageBytes <= status.freeTempStorageBytes;
+}
+
+/** Only the resource part of {@linkcode canRunNow}, with the reason when it does not fit. */
 export function fitsFreeCapacity(
   status: Pick<SchedulerHostStatus, "freeCpuCores" | "freeMemoryBytes" | "freeTempStorageBytes">,
   request: Pick<SlotRequest, "cpuCores" | "memoryBytes" | "tempStorageBytes">,

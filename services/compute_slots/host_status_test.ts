@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { buildHostStatus, canEverSatisfy, canRunNow, GPU_NOT_SUPPORTED, placementScore } from "./host_status.ts";
+import {
+  buildHostStatus,
+  canEverSatisfy,
+  canRunNow,
+  GPU_NOT_SUPPORTED,
+  placementScore,
+} from "./host_status.ts";
 import { GIB, hostSample, peerStatus, SimulatedClock, slotRequest } from "./test_fixtures.ts";
 
 const clock = new SimulatedClock();
@@ -22,11 +28,14 @@ Deno.test("tags and exclusions are hard constraints", () => {
     reason: "host has excluded tag 'ssd'",
   });
   assert.match(
-    (canEverSatisfy(host, slotRequest(clock, { excludedHostNames: ["LINUX-A"] })) as { reason: string }).reason,
+    (canEverSatisfy(host, slotRequest(clock, { excludedHostNames: ["LINUX-A"] })) as { reason: string })
+      .reason,
     /host name 'linux-a' is excluded/,
   );
   assert.match(
-    (canEverSatisfy(host, slotRequest(clock, { excludedHostUrls: ["http://linux-a:8765/"] })) as { reason: string })
+    (canEverSatisfy(host, slotRequest(clock, { excludedHostUrls: ["http://linux-a:8765/"] })) as {
+      reason: string;
+    })
       .reason,
     /host url .* is excluded/,
   );

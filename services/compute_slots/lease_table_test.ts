@@ -47,7 +47,10 @@ Deno.test("expired leases of live agents are extended, those of gone agents drop
   const table = new LeaseTable({ eligibleCpuIds: [0, 1, 2], extensionMs: 300_000 });
   const alive = table.grant(slotRequest(clock, { agentId: "alive" }), 0)!;
   const gone = table.grant(slotRequest(clock, { agentId: "gone" }), 0)!;
-  const goneEarly = table.grant(slotRequest(clock, { agentId: "gone-early", estimatedRuntimeSeconds: 3600 }), 0)!;
+  const goneEarly = table.grant(
+    slotRequest(clock, { agentId: "gone-early", estimatedRuntimeSeconds: 3600 }),
+    0,
+  )!;
   const isAlive = (lease: { agentId: string }) => lease.agentId === "alive";
   const result = table.sweep(200_000, isAlive);
   assert.deepEqual(result.extended.map((l) => l.leaseId), [alive.leaseId]);

@@ -16,5 +16,6 @@ export * from "./usage_history.ts";
 export * from "./scheduler_options.ts";
 export * from "./decisions.ts";
 export * from "./burst_gate.ts";
+export * from "./oldest_fit.ts";
 export * from "./work_stealing.ts";
 export * from "./scheduler.ts";

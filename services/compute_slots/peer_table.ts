@@ -11,7 +11,7 @@
  * @module
  */
 import type { SchedulerHostStatus } from "./host_status.ts";
-import { canEverSatisfy, canRunNow, fitsFreeCapacity, placementScore } from "./host_status.ts";
+import { canEverSatisfy, canRunNow, fitsFree, placementScore } from "./host_status.ts";
 import type { SlotRequest } from "./request.ts";
 import { normalizeHostUrl } from "./request.ts";
 
@@ -87,7 +87,7 @@ export class PeerTable {
     const entry = this.#peers.get(normalizeHostUrl(hostUrl));
     if (!entry) return;
     const p = entry.projected;
-    if (!fitsFreeCapacity(p, request).ok) {
+    if (!fitsFree(p, request)) {
       p.queueLength += 1;
       return;
     }

@@ -42,7 +42,10 @@ Deno.test("tags and host names become lower-case sorted sets and urls lose trail
 Deno.test("zero cores is rejected with a code and a message naming the value", () => {
   const error = rejection({ agentId: "a1", cpuCores: 0 });
   assert.equal(error.code, "invalid_cpu_cores");
-  assert.equal(error.message, "Cannot accept slot request as 'cpuCores' must be an integer >= 1: current value is 0");
+  assert.equal(
+    error.message,
+    "Cannot accept slot request as 'cpuCores' must be an integer >= 1: current value is 0",
+  );
 });
 
 Deno.test("fractional cores are rejected", () => {
@@ -54,7 +57,10 @@ Deno.test("negative memory and temp storage are rejected with their own codes", 
   assert.equal(memory.code, "invalid_memory_bytes");
   assert.match(memory.message, /'memoryBytes' must be an integer >= 0: current value is -1/);
   assert.equal(rejection({ agentId: "a1", tempStorageBytes: -5 }).code, "invalid_temp_storage_bytes");
-  assert.equal(rejection({ agentId: "a1", estimatedRuntimeSeconds: -1 }).code, "invalid_estimated_runtime_seconds");
+  assert.equal(
+    rejection({ agentId: "a1", estimatedRuntimeSeconds: -1 }).code,
+    "invalid_estimated_runtime_seconds",
+  );
 });
 
 Deno.test("a tag with bad syntax is rejected naming the tag", () => {

@@ -5,11 +5,9 @@
  * It is a pure, synchronous core with an injected clock and no timers: the
  * resident service calls {@linkcode SlotScheduler.pass} whenever something
  * changed (a request, a release, a new host or peer sample), so a freed slot
- * is handed out at once instead of on the next tick. Each pass scans the
- * queue oldest first and grants every request that fits (a small later job
- * may use a gap an older big one cannot), with burst limits because load
- * average lags behind grants; then it offers some waiters to peers that can
- * run them now.
+ * is handed out at once instead of on the next tick. A pass grants oldest
+ * fit (`oldest_fit.ts`), then offers some waiters to peers that can run them
+ * now (`work_stealing.ts`).
  *
  * @module
  */
@@ -28,7 +26,8 @@ import { BurstGate } from "./burst_gate.ts";
 import { rankCandidateHosts } from "./candidates.ts";
 import { elasticMasks } from "./elastic_affinity.ts";
 import type { HostSample, SchedulerHostStatus } from "./host_status.ts";
-import { buildHostStatus, canEverSatisfy, fitsFreeCapacity, GPU_NOT_SUPPORTED } from "./host_status.ts";
+import { buildHostStatus, canEverSatisfy, fitsFree, GPU_NOT_SUPPORTED } from "./host_status.ts";
+import { grantOldestFit } from "./oldest_fit.ts";
 import type { FinishReason, Lease, SweepResult } from "./lease_table.ts";
 import { LeaseTable } from "./lease_table.ts";
 import { chooseRedirectTarget, PeerTable } from "./peer_table.ts";
@@ -140,7 +139,7 @@ export class SlotScheduler {
         ...this.#redirect(request, target, now, `cannot run here: ${ever.reason}`),
       };
     }
-    const fits = local.errors.length === 0 && fitsFreeCapacity(local, request).ok;
+    const fits = local.errors.length === 0 && fitsFree(local, request);
     if (
       fits && !this.#olderWaiterFits(request, local) && (local.reservedCpuCores === 0 || this.#burstAllows())
     ) {
@@ -284,7 +283,7 @@ export class SlotScheduler {
   #olderWaiterFits(request: SlotRequest, local: SchedulerHostStatus): boolean {
     for (const { request: waiting } of this.#queue) {
       if (waiting.submittedAt > request.submittedAt) return false;
-      if (fitsFreeCapacity(local, waiting).ok) return true;
+      if (fitsFree(local, waiting)) return true;
     }
     return false;
   }
@@ -310,28 +309,18 @@ export class SlotScheduler {
   }
 
   #grantPass(now: number): { grants: Grant[]; throttled: boolean } {
-    const grants: Grant[] = [];
-    let throttled = false;
-    const local = this.hostStatus();
-    if (this.#queue.size === 0 || local.errors.length > 0 || local.freeCpuCores === 0) {
-      return { grants, throttled };
-    }
-    for (const { request } of this.#queue) {
-      if (!fitsFreeCapacity(local, request).ok || !canEverSatisfy(local, request).ok) continue;
-      if (grants.length >= this.#config.maxGrantsPerPass || (grants.length > 0 && !this.#burstAllows())) {
-        throttled = true;
-        break;
-      }
-      const lease = this.#grant(request, now);
-      if (!lease) continue;
-      grants.push({ request, lease: copy(lease) });
-      local.freeCpuCores = this.#freeCpuCores();
-      local.freeMemoryBytes -= request.memoryBytes;
-      local.freeTempStorageBytes -= request.tempStorageBytes;
-      if (local.freeCpuCores === 0) break;
-    }
-    this.#queue.removeIds(new Set(grants.map((g) => g.request.requestId)));
-    return { grants, throttled };
+    if (this.#queue.size === 0) return { grants: [], throttled: false };
+    const result = grantOldestFit({
+      queue: this.#queue,
+      local: this.hostStatus(),
+      maxGrants: this.#config.maxGrantsPerPass,
+      burstAllows: () => this.#burstAllows(),
+      grant: (request) => this.#grant(request, now),
+      freeCpuCores: () => this.#freeCpuCores(),
+    });
+    this.#queue.removeIds(new Set(result.grants.map((g) => g.request.requestId)));
+    result.grants = result.grants.map((g) => ({ request: g.request, lease: copy(g.lease) }));
+    return result;
   }
 
   #stealPass(now: number): Redirect[] {
@@ -343,7 +332,7 @@ export class SlotScheduler {
       budget: redirectBudget(this.#queue.size, maxRedirectFraction, maxRedirectsPerPass),
       selfUrl: this.#selfUrl,
       now,
-      runsHere: (r) => local.errors.length === 0 && fitsFreeCapacity(local, r).ok,
+      runsHere: (r) => local.errors.length === 0 && fitsFree(local, r),
       inCooldown: (r) => this.#inCooldown(r, now),
     });
     this.#queue.removeIds(new Set(redirects.map((r) => r.requestId)));

@@ -25,6 +25,10 @@ interface Entry extends QueuedRequest {
 export class SlotQueue {
   #entries: Entry[] = [];
   #seq = 0;
+  /** Owner indexes, so replacing an owner's entry does not scan the queue. */
+  readonly #byRequest = new Map<string, Entry>();
+  readonly #byAgent = new Map<string, Entry>();
+  readonly #byJob = new Map<string, Entry>();
 
   get size(): number {
     return this.#entries.length;
@@ -42,11 +46,19 @@ export class SlotQueue {
       else hi = mid;
     }
     this.#entries.splice(lo, 0, entry);
+    this.#index(entry, true);
     return lo + 1;
   }
 
   /** Removes and returns the entries of the same owner as `request`. */
   removeOwner(owner: Pick<SlotRequest, "requestId" | "agentId" | "jobId">): SlotRequest[] {
+    const found = new Set<Entry>();
+    for (const entry of [this.#byRequest.get(owner.requestId), this.#byAgent.get(owner.agentId)]) {
+      if (entry) found.add(entry);
+    }
+    const byJob = owner.jobId === "" ? undefined : this.#byJob.get(owner.jobId);
+    if (byJob) found.add(byJob);
+    if (found.size === 0) return [];
     return this.removeWhere((request) => sameOwner(request, owner));
   }
 
@@ -55,8 +67,12 @@ export class SlotQueue {
     const removed: SlotRequest[] = [];
     const kept: Entry[] = [];
     for (const entry of this.#entries) {
-      if (match(entry.request)) removed.push(entry.request);
-      else kept.push(entry);
+      if (match(entry.request)) {
+        removed.push(entry.request);
+        this.#index(entry, false);
+      } else {
+        kept.push(entry);
+      }
     }
     if (removed.length > 0) this.#entries = kept;
     return removed;
@@ -67,14 +83,24 @@ export class SlotQueue {
     if (requestIds.size > 0) this.removeWhere((request) => requestIds.has(request.requestId));
   }
 
+  #index(entry: Entry, add: boolean): void {
+    const { requestId, agentId, jobId } = entry.request;
+    const pairs: [Map<string, Entry>, string][] = [[this.#byRequest, requestId], [this.#byAgent, agentId]];
+    if (jobId !== "") pairs.push([this.#byJob, jobId]);
+    for (const [map, key] of pairs) {
+      if (add) map.set(key, entry);
+      else if (map.get(key) === entry) map.delete(key);
+    }
+  }
+
   /** 1-based position of a request, 0 when not queued. */
   positionOf(requestId: string): number {
     return this.#entries.findIndex((entry) => entry.request.requestId === requestId) + 1;
   }
 
   /** Queued requests oldest first; the live order, not a copy, so do not modify the queue while iterating. */
-  *[Symbol.iterator](): IterableIterator<QueuedRequest> {
-    for (const entry of this.#entries) yield entry;
+  [Symbol.iterator](): IterableIterator<QueuedRequest> {
+    return this.#entries.values();
   }
 
   /** A snapshot of the queue, oldest first. */

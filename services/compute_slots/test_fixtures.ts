@@ -46,7 +46,8 @@ export function hostSample(overrides: Partial<HostSample> & { cpus?: number } = 
 /** A peer's status with nothing reserved; `free` cores free of `cpus`. */
 export function peerStatus(
   name: string,
-  options: { cpus?: number; free?: number; queueLength?: number; observedAt?: number } & Partial<HostSample> = {},
+  options: { cpus?: number; free?: number; queueLength?: number; observedAt?: number } & Partial<HostSample> =
+    {},
 ): SchedulerHostStatus {
   const { cpus = 4, free = cpus, queueLength = 0, observedAt = 0, ...rest } = options;
   const sample = hostSample({ cpus, hostName: name, hostUrl: `http://${name}:8765`, observedAt, ...rest });

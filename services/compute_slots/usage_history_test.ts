@@ -24,8 +24,20 @@ Deno.test("samples keep maxima and a count, per declared path too", () => {
   const usage = new UsageHistory();
   usage.start(lease("x"));
   usage.declarePaths("x", ["/data/out", "/data/in", "/data/out"]);
-  usage.record("x", { at: 1, cpuPercent: 50, rssBytes: 300, workDirBytes: 10, pathBytes: { "/data/out": 5 } });
-  usage.record("x", { at: 2, cpuPercent: 90, rssBytes: 200, workDirBytes: 20, pathBytes: { "/data/out": 3 } });
+  usage.record("x", {
+    at: 1,
+    cpuPercent: 50,
+    rssBytes: 300,
+    workDirBytes: 10,
+    pathBytes: { "/data/out": 5 },
+  });
+  usage.record("x", {
+    at: 2,
+    cpuPercent: 90,
+    rssBytes: 200,
+    workDirBytes: 20,
+    pathBytes: { "/data/out": 3 },
+  });
   const current = usage.get("x")!;
   assert.deepEqual(current.declaredPaths, ["/data/in", "/data/out"]);
   assert.equal(current.sampleCount, 2);
@@ -39,7 +51,12 @@ Deno.test("samples keep maxima and a count, per declared path too", () => {
 Deno.test("finishing records reason, runtime and a final sample", () => {
   const usage = new UsageHistory();
   usage.start(lease("x", 1000));
-  const done = usage.finish("x", "released", 61_000, { at: 61_000, cpuPercent: 10, rssBytes: 999, workDirBytes: 0 });
+  const done = usage.finish("x", "released", 61_000, {
+    at: 61_000,
+    cpuPercent: 10,
+    rssBytes: 999,
+    workDirBytes: 0,
+  });
   assert.equal(done?.finishReason, "released");
   assert.equal(done?.runtimeSeconds, 60);
   assert.equal(done?.sampleCount, 1);

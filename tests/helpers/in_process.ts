@@ -12,9 +12,15 @@ export interface TestHost {
 }
 
 /** Starts a host on 127.0.0.1:0 with a temp data dir; dispose it with `await using`. */
-export async function testHost(options: Partial<HostOptions> = {}, extensions?: HostExtension[]): Promise<TestHost> {
+export async function testHost(
+  options: Partial<HostOptions> = {},
+  extensions?: HostExtension[],
+): Promise<TestHost> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "paglets-test-" });
-  const host = await Host.start({ name: "test", port: 0, workers: 2, quiet: true, ...options, dataDir }, extensions ?? extensionsForHost());
+  const host = await Host.start(
+    { name: "test", port: 0, workers: 2, quiet: true, ...options, dataDir },
+    extensions ?? extensionsForHost(),
+  );
   return {
     host,
     client: new HostClient(host.url, { apiKey: options.apiKey ?? null }),
@@ -27,13 +33,18 @@ export async function testHost(options: Partial<HostOptions> = {}, extensions?: 
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function eventually<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  intervalMs = 25,
+): Promise<Exclude<T, null | undefined | false>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as Exclude<T, null | undefined | false>;
     } catch (err) {
       last = err;
     }

@@ -1,0 +1,41 @@
+/** `paglets mesh hosts`: the hosts of the mesh as the entry host sees them. */
+import type { Command } from "commander";
+import type { MeshHost } from "../agents/context.ts";
+import { networkOptions } from "./agents_command.ts";
+import { entryClient, type EntryOptions } from "./entry.ts";
+import { pc, printJson, printTable } from "./output.ts";
+
+/** "3s ago", "4m ago", "2h ago" for a timestamp. */
+export function ago(at: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  if (s < 90) return `${s}s ago`;
+  if (s < 90 * 60) return `${Math.round(s / 60)}m ago`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+export function registerMeshCommand(program: Command): void {
+  const mesh = program.command("mesh").description(
+    "Mesh membership: which hosts there are and which are online",
+  );
+
+  networkOptions(mesh.command("hosts").description("List the hosts of the mesh, this one included"))
+    .option("--online", "only hosts that are online")
+    .action(async (o: EntryOptions & { json?: boolean; online?: boolean }) => {
+      const { hosts } = await entryClient(o).request<{ hosts: (MeshHost & { self?: boolean })[] }>(
+        "GET",
+        `/v1/mesh/hosts${o.online ? "?online=true" : ""}`,
+      );
+      if (o.json) return printJson(hosts);
+      printTable(
+        hosts.map((h) => ({
+          ...h,
+          name: h.self ? `${h.name} *` : h.name,
+          state: h.online ? pc.green("online") : pc.red("offline"),
+          seen: h.self ? "" : ago(h.lastSeen),
+          tags: h.tags.join(","),
+        })),
+        ["name", "url", "state", "seen", "cpuCount", "meshVersion", "tags"],
+      );
+    });
+}

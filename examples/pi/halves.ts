@@ -1,0 +1,163 @@
+/**
+ * The top of the computation when the series is summed in two halves [0, m) and [m, n) on two threads.
+ *
+ * Merging the halves and then dividing, pi = c·√10005·Q1·Q2 / (T1·Q2 + P1·T2), would need three products of
+ * full-length numbers whose results are twice as long as the answer. Dividing through by Q1·Q2 instead,
+ *
+ *   pi = V / (1 + ε),   V = c·√10005·Q1 / T1,   ε = P1·u / T1,   u = T2 / Q2,
+ *
+ * and ε is about 2^(−47.1·m): with m near n/2 it needs only about half the precision of the result, and
+ * 1/(1 + ε) = 1 − ε + ε² − … converges after two or three terms. The work splits into independent pieces that
+ * can run on different threads:
+ *  - V needs only the left half: the thread that summed it computes V while the other still sums the right;
+ *  - u (a half-size division) is computed by the right half's own thread, which keeps it;
+ *  - ε = P1·u·(1/T1) takes two half-size products on that same thread, reusing the reciprocal of T1 that V
+ *    needed anyway;
+ *  - pi = V − V·ε + V·ε² − … is one more half-size product (the later terms are tiny).
+ * Nothing of full length travels between the threads: P1 and 1/T1 go one way and ε comes back, all about
+ * half length.
+ */
+import { CHUD_A, PI_NUMERATOR, splitTerms, type TermSums } from "./chudnovsky.ts";
+import { bitLength } from "./bigmath.ts";
+import { divideApprox, divideWithReciprocal, reciprocal, reciprocalBitsFor } from "./division.ts";
+
+/** Bits kept beyond the result's precision in the operands of the final division. */
+export const SLACK_BITS = 64;
+/** ε is carried as round(ε·2^(bits + EPS_EXTRA)), far below one unit of the result. */
+const EPS_EXTRA = 24;
+
+/** A number mant·2^exp. */
+export interface Scaled {
+  mant: bigint;
+  exp: number;
+}
+
+/** x cut to `keep` significant bits, as mant·2^exp. */
+export function cutTo(x: bigint, keep: number): Scaled {
+  const exp = Math.max(0, bitLength(x) - keep);
+  return { mant: x >> BigInt(exp), exp };
+}
+
+/** Line a numerator up with its divisor: returns n' with n'/d.mant ≈ n/d (the exponent difference moved into n'). */
+export function alignNumerator(n: Scaled, d: Scaled): bigint {
+  const e = n.exp - d.exp;
+  return e >= 0 ? n.mant << BigInt(e) : n.mant >> BigInt(-e);
+}
+
+/**
+ * Scale k such that u·2^k, a few units off, moves T1 + P1·u by less than 2^−(bits + 70) relative:
+ * |P1/T1| ≤ 2^(−47.11·(m−1)) / (0.99·A), since every term ratio is below 72/(C³/24) = 1728/640320³.
+ */
+export function ratioScale(bits: number, m: number): number {
+  return Math.max(64, Math.ceil(bits + 72 - 47.11 * (m - 1) - Math.log2(0.99 * Number(CHUD_A))) + 4);
+}
+
+/** u = T2/Q2 as round(u·2^k) within a few units, for k = ratioScale(bits, m). */
+export function rightRatio(right: TermSums, bits: number, m: number): bigint {
+  const k = ratioScale(bits, m);
+  const lt = bitLength(right.T);
+  const lq = bitLength(right.Q);
+  // The result has about lt − lq + k bits; operands need that many significant bits plus slack.
+  const keep = Math.max(64, lt - lq + k) + SLACK_BITS;
+  const t = cutTo(right.T < 0n ? -right.T : right.T, keep);
+  const q = cutTo(right.Q, keep);
+  const u = divideApprox(alignNumerator({ mant: t.mant, exp: t.exp + k }, q), q.mant);
+  return right.T < 0n ? -u : u;
+}
+
+/** Sum the right half [m, n) and reduce it to its ratio u·2^k. */
+export function splitRightRatio(m: number, n: number, bits: number): bigint {
+  return rightRatio(splitTerms(m, n, false), bits, m);
+}
+
+/** The numerator c·(√10005·2^bits)·Q1 as mant·2^exp, with Q1 cut to the precision the result needs. */
+export function numeratorOperands(
+  left: TermSums,
+  bits: number,
+  sqrt: bigint,
+): { x: bigint; y: bigint; exp: number } {
+  const q = cutTo(left.Q, bits + SLACK_BITS);
+  return { x: PI_NUMERATOR * sqrt, y: q.mant, exp: q.exp };
+}
+
+/** What the thread holding u needs to form ε = P1·u/T1. */
+export interface EpsilonInput {
+  /** P of the left half. */
+  p1: bigint;
+  /** reciprocal(t, recipBits) for T1 = t·2^tExp. */
+  recip: bigint;
+  recipBits: number;
+  tLen: number;
+  tExp: number;
+  /** u is given as u·2^ratioBits. */
+  ratioBits: number;
+  bits: number;
+}
+
+/** ε·2^(bits + EPS_EXTRA), rounded, from u·2^k: ε = P1·u·(2^(tLen+recipBits)/t) / 2^(k + tExp + tLen + recipBits). */
+export function epsilon(u: bigint, e: EpsilonInput): bigint {
+  const shift = e.ratioBits + e.tExp + e.tLen + e.recipBits - (e.bits + EPS_EXTRA);
+  const len = bitLength(e.p1) + bitLength(u) + bitLength(e.recip) - shift; // bits of the result
+  if (len <= 0) return 0n;
+  // P1·u only to the bits that matter, then times the reciprocal.
+  const s1 = Math.max(0, bitLength(e.p1) + bitLength(u) - len - 16);
+  return scaledProduct(scaledProduct(e.p1, u, s1), e.recip, shift - s1);
+}
+
+/**
+ * Precision of 1/T1 (relative bits) that ε needs: |ε| ≤ 2^(−47.11·(m−1)) · |u|/(0.99·A), so ε has at most
+ * bits − 47.11·(m − 1) + EPS_EXTRA significant bits above one unit of the result.
+ */
+export function epsilonRecipBits(bits: number, m: number): number {
+  return Math.max(64, Math.ceil(bits - 47.11 * (m - 1)) + EPS_EXTRA + 24);
+}
+
+/** round(a·b / 2^shift) to within a unit, multiplying only the bits that reach the result. */
+function scaledProduct(a: bigint, b: bigint, shift: number): bigint {
+  const len = bitLength(a) + bitLength(b) - shift;
+  if (len <= 0) return 0n;
+  const x = cutTo(a, len + 16);
+  const y = cutTo(b, len + 16);
+  const s = shift - x.exp - y.exp;
+  const z = x.mant * y.mant;
+  return s >= 0 ? z >> BigInt(s) : z << BigInt(-s);
+}
+
+/** pi·2^bits = V/(1 + ε) = V − V·ε + V·ε² − …, each term from only the bits it contributes. */
+export function applyEpsilon(v: bigint, eps: bigint, bits: number): bigint {
+  const e = bits + EPS_EXTRA;
+  let x = v;
+  let term = v;
+  for (let sign = -1; term !== 0n; sign = -sign) {
+    term = scaledProduct(term, eps, e);
+    x += sign < 0 ? -term : term;
+  }
+  return x;
+}
+
+/**
+ * The whole composition on one thread (parallel.ts runs the same steps spread over threads):
+ * pi·2^bits from the left half's sums and the right half's ratio u·2^ratioScale(bits, m).
+ */
+export function piFromHalves(left: TermSums, u: bigint, m: number, bits: number, sqrt: bigint): bigint {
+  const num = numeratorOperands(left, bits, sqrt);
+  const t1 = cutTo(left.T, bits + SLACK_BITS);
+  const recipBits = Math.max(reciprocalBitsFor(bits + 4), epsilonRecipBits(bits, m));
+  const recip = reciprocal(t1.mant, recipBits);
+  const v = divideWithReciprocal(
+    alignNumerator({ mant: num.x * num.y, exp: num.exp }, t1),
+    t1.mant,
+    recip,
+    recipBits,
+  );
+  const eps = epsilon(u, {
+    p1: left.P,
+    recip,
+    recipBits,
+    tLen: bitLength(t1.mant),
+    tExp: t1.exp,
+    ratioBits: ratioScale(bits, m),
+    bits,
+  });
+  return applyEpsilon(v, eps, bits);
+}

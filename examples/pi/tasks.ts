@@ -1,0 +1,67 @@
+/**
+ * The units of work the Pi engine hands to other threads, and how to run one. Kept apart from the worker
+ * script so that the main thread can share the types (and run a task in-thread) without loading worker globals.
+ * Every argument and result is a number, string or bigint, so it crosses postMessage by structured clone.
+ */
+import { splitTerms, type TermSums } from "./chudnovsky.ts";
+import { fractionDigits, warmPowers } from "./decimal.ts";
+import { epsilon, type EpsilonInput, splitRightRatio } from "./halves.ts";
+
+/** A unit of work for a pi worker. */
+export type Task =
+  /** Binary splitting of terms [a, b). */
+  | { op: "split"; a: number; b: number; withP: boolean }
+  /** Binary splitting of the right half [m, n), reduced to its ratio T/Q, which the worker keeps (halves.ts). */
+  | { op: "splitRatio"; m: number; n: number; bits: number }
+  /** ε of halves.ts from the ratio kept by the last splitRatio task on this worker. */
+  | { op: "epsilon"; input: EpsilonInput }
+  /** Decimal conversion of one part of the fraction. */
+  | { op: "digits"; frac: bigint; bits: number; digits: number }
+  /** Precompute the powers a later `digits` task of this size needs. */
+  | { op: "warm"; digits: number };
+
+/** The result type of each task. */
+export type TaskResult<T extends Task> = T extends { op: "split" } ? TermSums
+  : T extends { op: "splitRatio" } ? null
+  : T extends { op: "epsilon" } ? bigint
+  : T extends { op: "digits" } ? string
+  : T extends { op: "warm" } ? null
+  : never;
+
+/** Run a task on the current thread. */
+export function runTask<T extends Task>(task: T): TaskResult<T> {
+  return runAny(task) as TaskResult<T>;
+}
+
+/** The ratio of the last splitRatio task on this thread, waiting for its epsilon task. */
+let keptRatio: bigint | undefined;
+
+function runAny(task: Task): TermSums | bigint | string | null {
+  switch (task.op) {
+    case "split":
+      return splitTerms(task.a, task.b, task.withP);
+    case "splitRatio":
+      keptRatio = splitRightRatio(task.m, task.n, task.bits);
+      return null;
+    case "epsilon": {
+      if (keptRatio === undefined) throw new Error("epsilon task without a preceding splitRatio task");
+      const u = keptRatio;
+      keptRatio = undefined;
+      return epsilon(u, task.input);
+    }
+    case "digits":
+      return fractionDigits(task.frac, task.bits, task.digits);
+    case "warm":
+      warmPowers(task.digits);
+      return null;
+  }
+}
+
+/** Message from the main thread to a worker. */
+export interface TaskRequest {
+  id: number;
+  task: Task;
+}
+
+/** Message back: the result, or the error text. */
+export type TaskReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };

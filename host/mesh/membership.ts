@@ -1,0 +1,418 @@
+/**
+ * The membership table of one host: who is in the mesh, whose information is newest, who is online.
+ *
+ * Each member is known by name. Its metadata (url, tags, properties, cpu count) is fixed for the
+ * life of one process, its **incarnation**; a restarted host has a higher incarnation and
+ * supersedes its old record. Within an incarnation the owner increments a **heartbeat** counter
+ * every gossip round. Newer means a higher `(incarnation, heartbeat)` pair, so merging is
+ * order-independent and idempotent.
+ *
+ * A member is online while its heartbeat keeps increasing: every copy of a heartbeat carries its
+ * age (how long ago the first host that passed it on saw it increase), so the receiver can date
+ * the heartbeat close to when it was produced, however many hops it travelled. A heartbeat that
+ * has not increased for `offlineAfterMs` means the host is dead or cut off. Nobody probes anybody
+ * to decide this.
+ *
+ * @example
+ * ```ts
+ * const table = new MembershipTable({
+ *   self: { name: "a", url: "http://127.0.0.1:8001", meshVersion: "dev", tags: [], properties: {}, cpuCount: 4 },
+ *   incarnation: Date.now(),
+ * });
+ * table.beat();
+ * console.log(table.digest()); // [["a", <incarnation>, 1, 0]]
+ * ```
+ */
+import type { MeshHost } from "../../agents/context.ts";
+
+/** The heartbeat a host publishes when it stops cleanly: higher than any real one, and means "left". */
+export const LEFT_HEARTBEAT = Number.MAX_SAFE_INTEGER;
+
+/** What a host says about itself; fixed for one incarnation. */
+export interface HostIdentity {
+  name: string;
+  url: string;
+  meshVersion: string;
+  tags: string[];
+  properties: Record<string, string>;
+  cpuCount: number;
+}
+
+/** A member record as it travels in gossip. */
+export interface MemberRecord extends HostIdentity {
+  incarnation: number;
+  heartbeat: number;
+  /** Milliseconds since the sender saw this heartbeat increase (0 for the sender itself). */
+  ageMs: number;
+}
+
+/** The compact per-member entry of a digest: `[name, incarnation, heartbeat, ageMs]`. */
+export type DigestEntry = [name: string, incarnation: number, heartbeat: number, ageMs: number];
+
+/** A member as `GET /v1/mesh/hosts` and `context.hosts()` show it. */
+export interface MemberView extends MeshHost {
+  incarnation: number;
+  heartbeat: number;
+  /** This host itself. */
+  self: boolean;
+  /** The host announced that it stopped cleanly. */
+  left: boolean;
+}
+
+/** What changed about a member, as reported to {@link MembershipOptions.onChange}. */
+export type MembershipChange = "joined" | "restarted" | "online" | "offline" | "forgotten" | "rejected";
+
+export interface MembershipOptions {
+  /** This host. */
+  self: HostIdentity;
+  /** This process's incarnation; must grow across restarts (see `nextIncarnation`). */
+  incarnation: number;
+  /** A member whose heartbeat has not increased for this long is offline. @default 5000 */
+  offlineAfterMs?: number;
+  /**
+   * The smallest offline threshold for a table of `members` hosts: gossip needs more rounds to
+   * spread a heartbeat through a bigger mesh, so the threshold grows with it. @default none
+   */
+  minOfflineAfterMs?: (members: number) => number;
+  /** A member offline for this long is dropped from the table. @default 86_400_000 (one day) */
+  forgetAfterMs?: number;
+  /** The clock (tests and the simulation use a virtual one). @default Date.now */
+  now?: () => number;
+  /** Called when a member joins, restarts, goes on- or offline, is forgotten, or a record is rejected. */
+  onChange?: (change: MembershipChange, member: MemberView, detail?: string) => void;
+}
+
+/** The result of comparing a peer's digest with this table. */
+export interface Reconciliation {
+  /** Full records the peer lacks or holds an older incarnation of. */
+  records: MemberRecord[];
+  /** Newer heartbeats of members the peer already has in the same incarnation. */
+  heartbeats: DigestEntry[];
+  /** Names of members the peer has newer incarnations of (or this table lacks). */
+  wants: string[];
+}
+
+interface Member {
+  identity: HostIdentity;
+  incarnation: number;
+  heartbeat: number;
+  /** Local clock time this member's heartbeat was (estimated to be) last produced. */
+  progressAt: number;
+  /** The online state last reported through onChange. */
+  reportedOnline: boolean;
+}
+
+export class MembershipTable {
+  readonly #members = new Map<string, Member>();
+  readonly #self: Member;
+  readonly #offlineAfterMs: number;
+  readonly #minOfflineAfterMs: (members: number) => number;
+  #threshold = { size: -1, ms: 0 };
+  readonly #forgetAfterMs: number;
+  readonly #now: () => number;
+  readonly #onChange: NonNullable<MembershipOptions["onChange"]>;
+
+  constructor(options: MembershipOptions) {
+    const {
+      self,
+      incarnation,
+      offlineAfterMs = 5000,
+      minOfflineAfterMs = () => 0,
+      forgetAfterMs = 86_400_000,
+      now = Date.now,
+      onChange = () => {},
+    } = options;
+    if (!Number.isSafeInteger(incarnation) || incarnation < 0) {
+      throw new RangeError(
+        `Cannot build a membership table as 'incarnation' must be a safe integer >= 0: current value is ${incarnation}`,
+      );
+    }
+    if (!(offlineAfterMs > 0)) {
+      throw new RangeError(
+        `Cannot build a membership table as 'offlineAfterMs' must be positive: current value is ${offlineAfterMs}`,
+      );
+    }
+    this.#offlineAfterMs = offlineAfterMs;
+    this.#minOfflineAfterMs = minOfflineAfterMs;
+    this.#forgetAfterMs = Math.max(forgetAfterMs, offlineAfterMs);
+    this.#now = now;
+    this.#onChange = onChange;
+    this.#self = {
+      identity: { ...self },
+      incarnation,
+      heartbeat: 0,
+      progressAt: now(),
+      reportedOnline: true,
+    };
+    this.#members.set(self.name, this.#self);
+  }
+
+  get selfName(): string {
+    return this.#self.identity.name;
+  }
+
+  get selfUrl(): string {
+    return this.#self.identity.url;
+  }
+
+  get meshVersion(): string {
+    return this.#self.identity.meshVersion;
+  }
+
+  get incarnation(): number {
+    return this.#self.incarnation;
+  }
+
+  /** The offline threshold in force: the configured one, or more for a big mesh. */
+  get offlineAfterMs(): number {
+    const size = this.#members.size;
+    if (this.#threshold.size !== size) {
+      this.#threshold = { size, ms: Math.max(this.#offlineAfterMs, this.#minOfflineAfterMs(size)) };
+    }
+    return this.#threshold.ms;
+  }
+
+  /** Number of members, this host included. */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** Advances this host's heartbeat (once per gossip round). */
+  beat(): void {
+    if (this.#self.heartbeat !== LEFT_HEARTBEAT) this.#self.heartbeat++;
+    this.#self.progressAt = this.#now();
+  }
+
+  /** Marks this host as leaving: its last heartbeat tells everyone it stopped on purpose. */
+  leave(): void {
+    this.#self.heartbeat = LEFT_HEARTBEAT;
+    this.#self.progressAt = this.#now();
+  }
+
+  /** This host's own record, as sent with every gossip request. */
+  selfRecord(): MemberRecord {
+    return this.#wire(this.#self);
+  }
+
+  /** `[name, incarnation, heartbeat, ageMs]` for every member worth telling about. */
+  digest(): DigestEntry[] {
+    const out: DigestEntry[] = [];
+    for (const m of this.#members.values()) {
+      if (this.#worthSending(m)) out.push([m.identity.name, m.incarnation, m.heartbeat, this.#age(m)]);
+    }
+    return out;
+  }
+
+  /** Full records of the named members (unknown names are skipped). */
+  records(names: Iterable<string>): MemberRecord[] {
+    const out: MemberRecord[] = [];
+    for (const name of names) {
+      const m = this.#members.get(name);
+      if (m && this.#worthSending(m)) out.push(this.#wire(m));
+    }
+    return out;
+  }
+
+  /**
+   * Compares a peer's digest with this table: merges the peer's newer heartbeats, and returns
+   * what the peer lacks and what this table wants from it.
+   */
+  reconcile(peerDigest: readonly DigestEntry[]): Reconciliation {
+    const records: MemberRecord[] = [];
+    const heartbeats: DigestEntry[] = [];
+    const wants: string[] = [];
+    const seen = new Set<string>();
+    for (const entry of peerDigest) {
+      const [name, incarnation, heartbeat] = entry;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const mine = this.#members.get(name);
+      if (!mine || mine.incarnation < incarnation) {
+        if (mine !== this.#self) wants.push(name);
+      } else if (mine.incarnation > incarnation) {
+        if (this.#worthSending(mine)) records.push(this.#wire(mine));
+      } else if (heartbeat > mine.heartbeat) {
+        this.mergeHeartbeat(entry);
+      } else if (heartbeat < mine.heartbeat && this.#worthSending(mine)) {
+        heartbeats.push([name, mine.incarnation, mine.heartbeat, this.#age(mine)]);
+      }
+    }
+    for (const m of this.#members.values()) {
+      if (!seen.has(m.identity.name) && this.#worthSending(m)) records.push(this.#wire(m));
+    }
+    return { records, heartbeats, wants };
+  }
+
+  /** Merges a full record; true when it changed the table. Records of another mesh version are refused. */
+  mergeRecord(record: MemberRecord): boolean {
+    const { name } = record;
+    if (record.meshVersion !== this.meshVersion) {
+      this.#onChange(
+        "rejected",
+        this.#viewOfRecord(record),
+        `mesh version '${record.meshVersion}' is not '${this.meshVersion}'`,
+      );
+      return false;
+    }
+    if (name === this.selfName) {
+      // Our own past (lower incarnation) is ignored silently; a newer one elsewhere is a name clash.
+      if (record.incarnation > this.incarnation && record.url !== this.selfUrl) {
+        this.#onChange(
+          "rejected",
+          this.#viewOfRecord(record),
+          `another host at ${record.url} uses this host's name`,
+        );
+      }
+      return false;
+    }
+    const ageMs = Math.max(0, record.ageMs);
+    if (ageMs >= this.#forgetAfterMs) return false;
+    const mine = this.#members.get(name);
+    const progressAt = this.#now() - ageMs;
+    if (!mine || record.incarnation > mine.incarnation) {
+      const member: Member = {
+        identity: identityOf(record),
+        incarnation: record.incarnation,
+        heartbeat: record.heartbeat,
+        progressAt,
+        reportedOnline: false,
+      };
+      this.#members.set(name, member);
+      this.#onChange(mine ? "restarted" : "joined", this.#view(member));
+      this.#report(member);
+      return true;
+    }
+    if (record.incarnation === mine.incarnation && record.heartbeat > mine.heartbeat) {
+      return this.mergeHeartbeat([name, record.incarnation, record.heartbeat, ageMs]);
+    }
+    return false;
+  }
+
+  /** Merges a heartbeat of a member already known in that incarnation; true when it advanced. */
+  mergeHeartbeat([name, incarnation, heartbeat, ageMs]: DigestEntry): boolean {
+    const mine = this.#members.get(name);
+    if (!mine || mine === this.#self || mine.incarnation !== incarnation || heartbeat <= mine.heartbeat) {
+      return false;
+    }
+    mine.heartbeat = heartbeat;
+    mine.progressAt = Math.max(mine.progressAt, this.#now() - Math.max(0, ageMs));
+    this.#report(mine);
+    return true;
+  }
+
+  /** Reports members that went offline since the last sweep and forgets long-gone ones. */
+  sweep(): void {
+    const now = this.#now();
+    for (const m of [...this.#members.values()]) {
+      if (m === this.#self) continue;
+      if (now - m.progressAt >= this.#forgetAfterMs) {
+        this.#members.delete(m.identity.name);
+        this.#onChange("forgotten", this.#view(m));
+        continue;
+      }
+      this.#report(m);
+    }
+  }
+
+  /** Is this member online now? */
+  isOnline(name: string): boolean {
+    const m = this.#members.get(name);
+    return m ? this.#online(m) : false;
+  }
+
+  /** The member with this name. */
+  byName(name: string): MemberView | undefined {
+    const m = this.#members.get(name);
+    return m && this.#view(m);
+  }
+
+  /** The member published at this (normalised) URL; the newest incarnation if several. */
+  byUrl(url: string): MemberView | undefined {
+    let best: Member | undefined;
+    for (const m of this.#members.values()) {
+      if (m.identity.url === url && (!best || m.incarnation > best.incarnation)) best = m;
+    }
+    return best && this.#view(best);
+  }
+
+  /** Every member, this host included, sorted by name. */
+  list(options: { onlineOnly?: boolean } = {}): MemberView[] {
+    const out: MemberView[] = [];
+    for (const m of this.#members.values()) {
+      const view = this.#view(m);
+      if (!options.onlineOnly || view.online) out.push(view);
+    }
+    return out.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : a.url.localeCompare(b.url));
+  }
+
+  /** URLs of the other members, split by online state (cheaper than {@link list} for every round). */
+  peerUrls(): { online: string[]; offline: string[] } {
+    const online: string[] = [];
+    const offline: string[] = [];
+    for (const m of this.#members.values()) {
+      if (m !== this.#self) (this.#online(m) ? online : offline).push(m.identity.url);
+    }
+    return { online, offline };
+  }
+
+  #online(m: Member): boolean {
+    if (m === this.#self) return m.heartbeat !== LEFT_HEARTBEAT;
+    return m.heartbeat !== LEFT_HEARTBEAT && this.#now() - m.progressAt < this.offlineAfterMs;
+  }
+
+  #report(m: Member): void {
+    const online = this.#online(m);
+    if (online === m.reportedOnline) return;
+    m.reportedOnline = online;
+    this.#onChange(online ? "online" : "offline", this.#view(m));
+  }
+
+  #age(m: Member): number {
+    return m === this.#self ? 0 : Math.max(0, this.#now() - m.progressAt);
+  }
+
+  #worthSending(m: Member): boolean {
+    return this.#age(m) < this.#forgetAfterMs;
+  }
+
+  #wire(m: Member): MemberRecord {
+    return { ...m.identity, incarnation: m.incarnation, heartbeat: m.heartbeat, ageMs: this.#age(m) };
+  }
+
+  #view(m: Member): MemberView {
+    return {
+      ...m.identity,
+      tags: [...m.identity.tags],
+      properties: { ...m.identity.properties },
+      online: this.#online(m),
+      lastSeen: m === this.#self ? this.#now() : m.progressAt,
+      incarnation: m.incarnation,
+      heartbeat: m.heartbeat,
+      self: m === this.#self,
+      left: m.heartbeat === LEFT_HEARTBEAT,
+    };
+  }
+
+  #viewOfRecord(record: MemberRecord): MemberView {
+    return {
+      ...identityOf(record),
+      online: false,
+      lastSeen: this.#now() - record.ageMs,
+      incarnation: record.incarnation,
+      heartbeat: record.heartbeat,
+      self: false,
+      left: record.heartbeat === LEFT_HEARTBEAT,
+    };
+  }
+}
+
+function identityOf(r: HostIdentity): HostIdentity {
+  return {
+    name: r.name,
+    url: r.url,
+    meshVersion: r.meshVersion,
+    tags: [...r.tags],
+    properties: { ...r.properties },
+    cpuCount: r.cpuCount,
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The mesh as a host extension: membership by gossip over HTTP, the mesh routes, and the
+ * {@link MeshRemoteRouter} as `host.remote`.
+ *
+ * @example
+ * ```ts
+ * const a = await Host.start({ name: "a", port: 0, dataDir: "/tmp/a" }, [meshExtension()]);
+ * const b = await Host.start({ name: "b", port: 0, dataDir: "/tmp/b", peers: [a.url] }, [meshExtension()]);
+ * await b.remote!.waitForHost("a", 5000); // true
+ * ```
+ */
+import type { Hono } from "hono";
+import { join } from "node:path";
+import { PagletError } from "../../agents/errors.ts";
+import { stringifyTagged } from "../../agents/wire.ts";
+import { validate } from "../../agents/operations.ts";
+import type { Host, HostExtension } from "../host.ts";
+import { GossipNode, type GossipTransport, offlineFloorMs } from "./gossip.ts";
+import { MembershipTable } from "./membership.ts";
+import { GossipResponseSchema } from "./protocol.ts";
+import { baseUrl, MeshRemoteRouter } from "./remote_router.ts";
+import { meshRoutes } from "./routes.ts";
+
+/** Default random peers contacted per gossip round. */
+export const DEFAULT_FANOUT = 2;
+
+export class MeshExtension implements HostExtension {
+  readonly name = "mesh";
+  #node?: GossipNode;
+  #router?: MeshRemoteRouter;
+  #stopping = new AbortController();
+  readonly #warned = new Set<string>();
+
+  /** The gossip node (undefined before start). */
+  get gossip(): GossipNode | undefined {
+    return this.#node;
+  }
+
+  routes(app: Hono, host: Host): void {
+    meshRoutes(app, host, () => this.#node);
+  }
+
+  async start(host: Host): Promise<void> {
+    const o = host.options;
+    const incarnation = await nextIncarnation(o.dataDir);
+    const table = new MembershipTable({
+      self: { ...host.info },
+      incarnation,
+      offlineAfterMs: o.offlineAfterMs,
+      minOfflineAfterMs: (members) => offlineFloorMs(members, o.gossipIntervalMs, DEFAULT_FANOUT),
+      onChange: (change, member, detail) => {
+        host.events.emit(`mesh-host-${change}`, {
+          data: {
+            name: member.name,
+            url: member.url,
+            incarnation: member.incarnation,
+            ...(detail ? { detail } : {}),
+          },
+        });
+      },
+    });
+    this.#stopping = new AbortController();
+    this.#node = new GossipNode(table, httpTransport(o.apiKey, this.#stopping.signal), {
+      seeds: o.peers.map(seedUrl),
+      intervalMs: o.gossipIntervalMs,
+      fanout: DEFAULT_FANOUT,
+      onError: (url, error) => {
+        if (error.code === "mesh_version_mismatch" && !this.#warned.has(url)) {
+          this.#warned.add(url);
+          host.events.emit("mesh-version-mismatch", { data: { url }, error: error.message });
+          if (!o.quiet) console.error(`warning: ${error.message}`);
+        } else if (error.code === "unauthorized" && !this.#warned.has(url)) {
+          this.#warned.add(url);
+          host.events.emit("mesh-unauthorized", { data: { url }, error: error.message });
+          if (!o.quiet) console.error(`warning: ${url} refused this host's API key: ${error.message}`);
+        }
+      },
+    });
+    this.#router = new MeshRemoteRouter(host, this.#node);
+    host.remote = this.#router;
+    this.#node.start();
+  }
+
+  async stop(host: Host): Promise<void> {
+    const node = this.#node;
+    if (!node) return;
+    try {
+      await node.leave();
+    } finally {
+      this.#stopping.abort();
+      if (host.remote === this.#router) host.remote = undefined;
+    }
+  }
+}
+
+/** A new mesh extension (one per host). */
+export function meshExtension(): MeshExtension {
+  return new MeshExtension();
+}
+
+/** Gossip over `POST /v1/mesh/gossip` with this mesh's API key; aborted when the host stops. */
+export function httpTransport(apiKey: string | null, stopping: AbortSignal): GossipTransport {
+  return async (url, request, timeoutMs) => {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+    let res: Response;
+    try {
+      res = await fetch(`${url}/v1/mesh/gossip`, {
+        method: "POST",
+        headers,
+        body: stringifyTagged(request),
+        signal: AbortSignal.any([stopping, AbortSignal.timeout(timeoutMs)]),
+      });
+    } catch (err) {
+      const timedOut = (err as Error).name === "TimeoutError";
+      throw new PagletError(
+        timedOut ? "timeout" : "host_unreachable",
+        `Gossip with ${url} failed: ${(err as Error).message}`,
+      );
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new PagletError(
+        "host_unreachable",
+        `Gossip with ${url}: HTTP ${res.status} with a body that is not JSON`,
+      );
+    }
+    if (!res.ok) throw PagletError.fromWire((body as { error?: unknown })?.error ?? body);
+    return validate(GossipResponseSchema, body, `gossip answer of ${url}`);
+  };
+}
+
+/** A `--peer` value as a base URL (scheme defaults to http). */
+export function seedUrl(peer: string): string {
+  const url = baseUrl(peer);
+  if (url === null) {
+    throw new RangeError(`A peer must be a URL like http://10.0.0.5:8765: current value is '${peer}'`);
+  }
+  return url;
+}
+
+/**
+ * This process's incarnation: the current time, or one more than the last one recorded in the
+ * data dir if the clock went back. Restarting a host therefore always supersedes its old record.
+ */
+export async function nextIncarnation(dataDir: string, now = Date.now()): Promise<number> {
+  const file = join(dataDir, "mesh.json");
+  let previous = 0;
+  try {
+    previous = Number(JSON.parse(await Deno.readTextFile(file)).incarnation) || 0;
+  } catch { /* first start */ }
+  const incarnation = Math.max(now, previous + 1);
+  await Deno.writeTextFile(`${file}.tmp`, JSON.stringify({ incarnation }));
+  await Deno.rename(`${file}.tmp`, file);
+  return incarnation;
+}

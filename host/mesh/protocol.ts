@@ -1,0 +1,65 @@
+/**
+ * The wire form of `POST /v1/mesh/gossip` (see docs/mesh.md).
+ *
+ * A request carries the sender's mesh version, its name and URL, its own full record, and
+ * usually a digest of everything it knows. The answer carries only what the sender lacks: full
+ * records of members it does not know (or knows an older incarnation of), newer heartbeats of
+ * members it knows, and the names the answering host wants full records of. A request without a
+ * digest is a plain push (the follow-up to `wants`, or a clean leave) and gets an empty answer.
+ */
+import { z } from "zod";
+import type { DigestEntry, MemberRecord } from "./membership.ts";
+
+/** Upper bound on members in one message; far above any mesh this is built for. */
+export const MAX_MEMBERS_PER_MESSAGE = 10_000;
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be a host name");
+const url = z.string().max(2048).regex(
+  /^https?:\/\/[^\s/]+(\/\S*)?$/,
+  "must be a base URL like http://10.0.0.5:8765",
+);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const MemberRecordSchema: z.ZodType<MemberRecord> = z.object({
+  name,
+  url,
+  meshVersion: z.string().min(1).max(200),
+  tags: z.array(z.string().max(100)).max(100),
+  properties: z.record(z.string().max(200), z.string().max(2000)),
+  cpuCount: z.number().int().min(0).max(1_000_000),
+  incarnation: count,
+  heartbeat: count,
+  ageMs: count,
+});
+
+export const DigestEntrySchema: z.ZodType<DigestEntry> = z.tuple([name, count, count, count]);
+
+/** A gossip request: a push-pull exchange (with `digest`) or a plain push (without). */
+export interface GossipRequest {
+  meshVersion: string;
+  from: { name: string; url: string };
+  digest?: DigestEntry[];
+  records?: MemberRecord[];
+}
+
+/** The answer: only what the requester lacks, and what the answering host wants. */
+export interface GossipResponse {
+  meshVersion: string;
+  records: MemberRecord[];
+  heartbeats: DigestEntry[];
+  wants: string[];
+}
+
+export const GossipRequestSchema: z.ZodType<GossipRequest> = z.object({
+  meshVersion: z.string().min(1).max(200),
+  from: z.object({ name, url }),
+  digest: z.array(DigestEntrySchema).max(MAX_MEMBERS_PER_MESSAGE).optional(),
+  records: z.array(MemberRecordSchema).max(MAX_MEMBERS_PER_MESSAGE).optional(),
+});
+
+export const GossipResponseSchema: z.ZodType<GossipResponse> = z.object({
+  meshVersion: z.string(),
+  records: z.array(MemberRecordSchema).max(MAX_MEMBERS_PER_MESSAGE),
+  heartbeats: z.array(DigestEntrySchema).max(MAX_MEMBERS_PER_MESSAGE),
+  wants: z.array(name).max(MAX_MEMBERS_PER_MESSAGE),
+});

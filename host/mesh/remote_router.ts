@@ -1,0 +1,179 @@
+/**
+ * The mesh's {@link RemoteRouter}: names to URLs, remote creation, and message delivery to
+ * agents on other hosts, following forwarding records left behind by agents that moved.
+ *
+ * Forwarding is bounded: every hop adds one to the `x-paglets-hops` header, a host never
+ * forwards to itself, and a message that has been forwarded {@link MAX_FORWARD_HOPS} times fails
+ * with `agent_not_found` instead of travelling on.
+ */
+import { PagletError } from "../../agents/errors.ts";
+import type { AgentRef, CreateOptions, MeshHost } from "../../agents/context.ts";
+import type { Message } from "../../agents/message.ts";
+import { parseTagged, stringifyTagged } from "../../agents/wire.ts";
+import { HostClient, normalizeUrl } from "../client.ts";
+import type { Host } from "../host.ts";
+import type { RemoteRouter, RemoteSendOptions } from "../remote.ts";
+import type { GossipNode } from "./gossip.ts";
+import type { MembershipTable } from "./membership.ts";
+
+/** Header carrying how many times a message has been forwarded between hosts. */
+export const HOPS_HEADER = "x-paglets-hops";
+
+/** Forwarding hops after which a message is given up. */
+export const MAX_FORWARD_HOPS = 8;
+
+/** Extra time a remote call waits beyond the message's own reply timeout. */
+const HTTP_MARGIN_MS = 5000;
+
+/** A host name or URL counts as a URL when it has a scheme, a port or a path (names have none). */
+export function looksLikeUrl(nameOrUrl: string): boolean {
+  return /[:/]/.test(nameOrUrl);
+}
+
+/**
+ * A URL in the form hosts publish: scheme defaults to http, host lower-cased, default port and
+ * trailing slashes dropped, path kept (for hosts behind a reverse proxy). Null when malformed.
+ */
+export function baseUrl(url: string): string | null {
+  try {
+    const u = new URL(normalizeUrl(url.trim()));
+    if (u.protocol !== "http:" && u.protocol !== "https:") return null;
+    return `${u.origin}${u.pathname}`.replace(/\/+$/, "");
+  } catch {
+    return null;
+  }
+}
+
+export class MeshRemoteRouter implements RemoteRouter {
+  readonly #host: Host;
+  readonly #table: MembershipTable;
+  readonly #gossip: GossipNode;
+
+  constructor(host: Host, gossip: GossipNode) {
+    this.#host = host;
+    this.#gossip = gossip;
+    this.#table = gossip.table;
+  }
+
+  resolve(nameOrUrl: string): string | null {
+    const member = this.#table.byName(nameOrUrl);
+    if (member) return member.url;
+    return looksLikeUrl(nameOrUrl) ? baseUrl(nameOrUrl) : null;
+  }
+
+  async create(hostNameOrUrl: string, type: string, options: CreateOptions): Promise<AgentRef> {
+    const url = this.#require(hostNameOrUrl);
+    if (url === this.#host.url) {
+      const record = await this.#host.runtime.create({
+        type,
+        state: options.state,
+        args: options.args,
+        id: options.id,
+      });
+      return { id: record.id, host: this.#host.url };
+    }
+    const created = await this.#client(url).createAgent({
+      type,
+      state: options.state,
+      args: options.args,
+      id: options.id,
+    });
+    return { id: created.id, host: created.host };
+  }
+
+  async send(
+    target: string,
+    targetHost: string | undefined,
+    message: Message,
+    options: RemoteSendOptions,
+  ): Promise<unknown> {
+    const host = this.#host;
+    if (host.runtime.live.has(target) || await host.store.get(target)) {
+      const result = await host.runtime.deliver(target, message, options);
+      return "reply" in result ? result.reply : undefined;
+    }
+    let url = targetHost === undefined ? null : this.#require(targetHost);
+    if (url === null || url === host.url) {
+      const movedTo = await host.store.movedTo(target);
+      url = movedTo ? this.resolve(movedTo) : null;
+    }
+    if (url === null || url === host.url) {
+      throw new PagletError(
+        "agent_not_found",
+        `No agent ${target} on host ${host.name}, and no record of where it went`,
+      );
+    }
+    const hops = options.hops ?? 0;
+    if (hops >= MAX_FORWARD_HOPS) {
+      throw new PagletError(
+        "agent_not_found",
+        `Gave up on the message for agent ${target} after ${hops} forwarding hops (last at host ${host.name}); its forwarding records may form a loop`,
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const body = {
+      kind: message.kind,
+      args: message.args,
+      priority: message.priority,
+      sender: message.sender,
+      id: message.id,
+      oneway: options.oneway,
+      noDelay: options.noDelay,
+      timeoutMs,
+    };
+    const res = await this.#client(url).fetch("POST", `/v1/agents/${encodeURIComponent(target)}/messages`, {
+      body: stringifyTagged(body),
+      headers: { "content-type": "application/json", [HOPS_HEADER]: String(hops + 1) },
+      timeoutMs: timeoutMs + HTTP_MARGIN_MS,
+    });
+    const answer = parseTagged(await res.text()) as { reply?: unknown };
+    return answer && typeof answer === "object" && "reply" in answer ? answer.reply : undefined;
+  }
+
+  hosts(options: { onlineOnly?: boolean } = {}): MeshHost[] {
+    return this.#table.list(options);
+  }
+
+  isOnline(nameOrUrl: string): boolean {
+    if (nameOrUrl === this.#host.name) return true;
+    const url = this.resolve(nameOrUrl);
+    if (url === null) return false;
+    if (url === this.#host.url) return true;
+    const member = this.#table.byName(nameOrUrl) ?? this.#table.byUrl(url);
+    return member?.online ?? false;
+  }
+
+  /**
+   * Waits until the host is online. A URL that is not a member yet is contacted directly once a
+   * round, so waiting for a host also joins it.
+   */
+  async waitForHost(nameOrUrl: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    const poll = Math.max(10, Math.min(100, this.#gossip.intervalMs / 4));
+    let nextContact = 0;
+    while (true) {
+      if (this.isOnline(nameOrUrl)) return true;
+      const now = Date.now();
+      if (now >= deadline) return false;
+      const url = this.resolve(nameOrUrl);
+      if (url !== null && now >= nextContact && !this.#table.byUrl(url)?.online) {
+        nextContact = now + this.#gossip.intervalMs;
+        void this.#gossip.exchange(url);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(poll, deadline - now)));
+    }
+  }
+
+  #require(nameOrUrl: string): string {
+    const url = this.resolve(nameOrUrl);
+    if (url === null) {
+      const known = this.#table.list().map((m) => m.name).join(", ");
+      throw new PagletError("host_not_found", `No host named '${nameOrUrl}' in the mesh (known: ${known})`);
+    }
+    return url;
+  }
+
+  #client(url: string): HostClient {
+    return new HostClient(url, { apiKey: this.#host.options.apiKey });
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Compute steps for the compute pool tests; they run inside compute workers.
+ *
+ * @module
+ */
+import { currentThreadCpus, threadId } from "../affinity.ts";
+
+/** What the step itself sees of its thread while it runs. */
+export function whereAmI(
+  args: { spinMs?: number } = {},
+): { tid: number | undefined; cpus: number[] | undefined } {
+  const until = performance.now() + (args.spinMs ?? 0);
+  while (performance.now() < until) {
+    // Keep the thread busy so concurrent steps really overlap.
+  }
+  return { tid: threadId(), cpus: currentThreadCpus() };
+}
+
+export async function add(args: { a: number; b: number }): Promise<number> {
+  await Promise.resolve();
+  return args.a + args.b;
+}
+
+export function spinForever(): never {
+  while (true) {
+    // Only termination ends this step.
+  }
+}
+
+export function fail(args: { message: string }): never {
+  throw new RangeError(args.message);
+}
+
+export function unclonable(): () => void {
+  return () => {};
+}
+
+export const notAFunction = 42;

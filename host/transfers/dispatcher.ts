@@ -1,0 +1,519 @@
+/**
+ * The source side of movement: dispatch, clone and retract.
+ *
+ * A dispatch is a handoff. Preflight first (nothing has happened to the agent if the target
+ * would refuse it); then `onDispatching` runs and the agent leaves its worker; the source writes
+ * the agent as `moving` together with a pending ledger row; sends with retries under one
+ * transfer id; and only after the target's acknowledgement deletes its copy and records where
+ * the agent went. If the target refuses, the agent comes back here. If the target cannot be
+ * reached to confirm either way, the agent stays `moving` until a later answer settles it —
+ * never two copies, never none.
+ */
+import { PagletError } from "../../agents/errors.ts";
+import type { AgentRef } from "../../agents/context.ts";
+import type { LifecycleEvent } from "../../agents/paglet.ts";
+import type { LiveAgent } from "../agent_runtime.ts";
+import { normalizeUrl } from "../client.ts";
+import type { Host } from "../host.ts";
+import { newAgentId, randomToken } from "../ids.ts";
+import type { AgentRecord } from "../store/agent_store.ts";
+import type { RegisteredFile, RegisteredFiles } from "../files/registered_files.ts";
+import type { Outcome } from "../worker/protocol.ts";
+import type { ArrivalMode, TransferEnvelope, TransferKind } from "./envelope.ts";
+import type { TransferReceiver } from "./receiver.ts";
+import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
+import type { SendOutcome, TransferSender } from "./transfer_sender.ts";
+import { fault } from "./faults.ts";
+import { holdWhile } from "./settling.ts";
+
+/** Options of {@link TransferDispatcher.dispatch}. */
+export interface DispatchOptions {
+  /** The agent itself asks (from a handler or run()): its mailbox is not waited for. @default false */
+  fromSelf?: boolean;
+  /** @default "dispatch" */
+  reason?: "dispatch" | "retract";
+  /** @default "active" */
+  arrivalMode?: ArrivalMode;
+}
+
+type Waiting = {
+  message: { kind: string; args: Record<string, unknown>; priority: number; sender?: string };
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+};
+
+/** A new transfer id: `tr_` + 24 random base32 characters. */
+export function newTransferId(): string {
+  return `tr_${randomToken(24)}`;
+}
+
+export class TransferDispatcher {
+  readonly #host: Host;
+  readonly #ledger: TransferLedger;
+  readonly #files: RegisteredFiles;
+  readonly #receiver: TransferReceiver;
+  readonly #sender: TransferSender;
+  /** Transfers a call in this process is still driving (the resolver leaves them alone). */
+  readonly #driving = new Set<string>();
+  #resolverTimer: ReturnType<typeof setTimeout> | undefined;
+  #resolverDelayMs = 1000;
+  #stopped = false;
+
+  constructor(
+    host: Host,
+    ledger: TransferLedger,
+    files: RegisteredFiles,
+    receiver: TransferReceiver,
+    sender: TransferSender,
+  ) {
+    this.#host = host;
+    this.#ledger = ledger;
+    this.#files = files;
+    this.#receiver = receiver;
+    this.#sender = sender;
+  }
+
+  /** A host name or URL → base URL. Names need the mesh (`host.remote`), except this host's own. */
+  resolveTarget(target: unknown): string {
+    if (typeof target !== "string" || target.trim() === "") {
+      throw new PagletError("invalid_request", "A target host (name or URL) is required");
+    }
+    const t = target.trim();
+    if (t === this.#host.name) return this.#host.url;
+    const viaMesh = this.#host.remote?.resolve(t);
+    if (viaMesh) return normalizeUrl(viaMesh);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t) || /^[^\s/:]+:\d+$/.test(t)) return normalizeUrl(t);
+    throw new PagletError(
+      "host_not_found",
+      `Unknown host '${t}'${
+        this.#host.remote ? " (not a member of this mesh)" : " (this host is not in a mesh: use a URL)"
+      }`,
+    );
+  }
+
+  isSelf(url: string): boolean {
+    return normalizeUrl(url) === this.#host.url;
+  }
+
+  /** The live agent `id`, activating it if it is inactive here. */
+  async #liveAgent(id: string): Promise<LiveAgent> {
+    const rt = this.#host.runtime;
+    await rt.settling.get(id);
+    const live = rt.live.get(id);
+    if (live) return live;
+    const record = await this.#host.store.get(id);
+    if (!record) {
+      const movedTo = await this.#host.store.movedTo(id);
+      throw new PagletError(
+        "agent_not_found",
+        `No agent ${id} on this host${movedTo ? ` (it moved to ${movedTo})` : ""}`,
+        movedTo ? { movedTo } : undefined,
+      );
+    }
+    if (record.status === "moving") {
+      throw new PagletError("agent_moving", `Agent ${id} is moving; try again shortly`);
+    }
+    if (record.status === "crashed") {
+      throw new PagletError(
+        "agent_crashed",
+        `Agent ${id} crashed: ${String(record.meta.crashError ?? "unknown error")}`,
+      );
+    }
+    return await rt.activate(id, "dispatch");
+  }
+
+  #event(kind: LifecycleEvent["kind"], extra: Partial<LifecycleEvent>): LifecycleEvent {
+    return { kind, at: Date.now(), hostName: this.#host.name, ...extra };
+  }
+
+  #envelope(
+    kind: TransferKind,
+    transferId: string,
+    agent: TransferEnvelope["agent"],
+    files: RegisteredFile[],
+    arrivalMode: ArrivalMode,
+    cloneOf?: string,
+  ): TransferEnvelope {
+    return {
+      transferId,
+      kind,
+      agent,
+      source: { name: this.#host.name, url: this.#host.url },
+      meshVersion: this.#host.options.meshVersion,
+      arrivalMode,
+      cloneOf,
+      files: files.map((f) => ({ name: f.name, mode: f.mode, size: f.size, sha256: f.sha256 })),
+      sentAt: Date.now(),
+    };
+  }
+
+  /** Moves agent `id` to `target`; resolves once the target holds it. */
+  async dispatch(id: string, target: string, options: DispatchOptions = {}): Promise<AgentRef> {
+    const reason = options.reason ?? "dispatch";
+    const url = this.resolveTarget(target);
+    const agent = await this.#liveAgent(id);
+    if (this.isSelf(url)) return { id, host: this.#host.url };
+    const files = await this.#files.prepare(agent.meta);
+    await this.#sender.preflight(url, {
+      agentId: id,
+      type: agent.type,
+      kind: reason,
+      meshVersion: this.#host.options.meshVersion,
+      files: files.map((f) => ({ name: f.name, size: f.size })),
+    });
+    const rt = this.#host.runtime;
+    const handoff = Promise.withResolvers<void>();
+    void holdWhile(rt, id, handoff.promise);
+    let finishing: Promise<void> | null = null;
+    try {
+      const left = await rt.detach(
+        id,
+        this.#event("dispatching", { reason, source: this.#host.url, target: url }),
+        options.fromSelf ?? false,
+      );
+      const waiting = left.queued as Waiting[];
+      const record: Omit<AgentRecord, "updatedAt"> = {
+        id,
+        type: left.agent.type,
+        status: "moving",
+        state: left.state,
+        policy: null,
+        createdAt: left.agent.createdAt,
+        meta: { ...left.agent.meta, files },
+      };
+      const transferId = newTransferId();
+      try {
+        await this.#ledger.beginDeparture(transferId, id, url, record);
+      } catch (err) {
+        await this.#restore(null, record, waiting);
+        throw err;
+      }
+      const done = await this.#handOff(
+        url,
+        transferId,
+        record,
+        files,
+        waiting,
+        reason,
+        options.arrivalMode ?? "active",
+      );
+      finishing = done.finishing;
+      return done.ref;
+    } finally {
+      // The local bookkeeping after the acknowledgement runs behind the hold: whoever asks for
+      // this agent here meanwhile waits for it and then finds where it went.
+      if (finishing) void finishing.finally(() => handoff.resolve());
+      else handoff.resolve();
+    }
+  }
+
+  async #handOff(
+    url: string,
+    transferId: string,
+    record: Omit<AgentRecord, "updatedAt">,
+    files: RegisteredFile[],
+    waiting: Waiting[],
+    reason: "dispatch" | "retract",
+    arrivalMode: ArrivalMode,
+  ): Promise<{ ref: AgentRef; finishing: Promise<void> }> {
+    const id = record.id;
+    this.#driving.add(transferId);
+    let finishing: Promise<void> | null = null;
+    try {
+      fault("exit-before-send");
+      const envelope = this.#envelope(
+        reason,
+        transferId,
+        { id, type: record.type, state: record.state, createdAt: record.createdAt, meta: record.meta },
+        files,
+        arrivalMode,
+      );
+      const outcome = await this.#sender.send(url, envelope, files);
+      if (outcome.kind === "acked") {
+        // The agent is durable at the target: the move has happened. The source's cleanup does
+        // not delay the caller (a failure there leaves the row pending for the resolver).
+        finishing = this.#finish(transferId, id, record.type, url, files, reason).then(
+          () => this.#forward(url, id, waiting),
+          (err) => {
+            for (const w of waiting) w.reject(err);
+            this.#host.events.emit("transfer-finish-failed", {
+              agentId: id,
+              data: { transferId },
+              error: PagletError.from(err).message,
+            });
+            this.#scheduleResolver(1000);
+          },
+        ).finally(() => this.#driving.delete(transferId));
+        return { ref: { id, host: outcome.ack.host || url }, finishing };
+      }
+      if (outcome.kind === "refused") {
+        await this.#restore(transferId, record, waiting);
+        throw this.#failure(outcome, reason, id, url);
+      }
+      for (const w of waiting) {
+        w.reject(
+          new PagletError("agent_moving", `Agent ${id} is moving to ${url}; the move is not confirmed yet`),
+        );
+      }
+      this.#scheduleResolver(0);
+      throw this.#failure(outcome, reason, id, url);
+    } finally {
+      if (!finishing) this.#driving.delete(transferId);
+    }
+  }
+
+  /** Resolves once no handoff of agent `id` is under way on this host. */
+  async settled(id: string): Promise<void> {
+    await this.#host.runtime.settling.get(id);
+  }
+
+  #failure(
+    outcome: Exclude<SendOutcome, { kind: "acked" }>,
+    reason: string,
+    id: string,
+    url: string,
+  ): PagletError {
+    const e = outcome.error;
+    if (outcome.kind === "unconfirmed") {
+      return new PagletError(
+        "transfer_pending",
+        `${reason} of ${id} to ${url} is not confirmed (${e.message}); the agent stays reserved here until ${url} answers`,
+      );
+    }
+    return new PagletError(
+      e.code === "host_unreachable" ? "transfer_failed" : e.code,
+      `${reason} of ${id} to ${url} failed: ${e.message}; the agent stays on this host`,
+      e.details,
+    );
+  }
+
+  /** The target has the agent: local copy gone, move recorded, files of mode `move` deleted. */
+  async #finish(
+    transferId: string,
+    id: string,
+    type: string,
+    url: string,
+    files: RegisteredFile[],
+    reason: string,
+  ): Promise<void> {
+    await this.#ledger.finishDeparture(transferId, id, url);
+    await this.#files.deleteMoved(id, files);
+    await this.#removeWorkDir(id);
+    this.#host.events.emit(reason, { agentId: id, type, data: { target: url, transferId } });
+  }
+
+  async #removeWorkDir(id: string): Promise<void> {
+    try {
+      Deno.lstatSync(this.#host.workDirs.pathOf(id)); // most paglets never make one: skip the async remove
+    } catch {
+      return;
+    }
+    await this.#host.workDirs.remove(id);
+  }
+
+  /** The target does not have the agent: it lives on here (onActivation, reason `dispatch-failed`). */
+  async #restore(
+    transferId: string | null,
+    record: Omit<AgentRecord, "updatedAt">,
+    waiting: Waiting[],
+  ): Promise<void> {
+    const active = { ...record, status: "active" as const, updatedAt: Date.now() };
+    if (transferId) await this.#ledger.failDeparture(transferId, active);
+    try {
+      const agent = await this.#host.runtime.start(
+        active,
+        this.#event("activation", { reason: "dispatch-failed" }),
+      );
+      for (const w of waiting) agent.mailbox.post(w.message as never).then(w.resolve, w.reject);
+      this.#host.events.emit("restore", {
+        agentId: record.id,
+        type: record.type,
+        data: { reason: "dispatch-failed", transferId },
+      });
+    } catch (err) {
+      const message = `restore after a failed dispatch failed: ${PagletError.from(err).message}`;
+      await this.#host.store.put({
+        ...active,
+        status: "crashed",
+        meta: { ...active.meta, crashError: message },
+      });
+      for (const w of waiting) w.reject(err);
+      this.#host.events.emit("paglet-crashed", { agentId: record.id, type: record.type, error: message });
+    }
+  }
+
+  /** Messages that waited in the mailbox while the agent left go after it. */
+  #forward(url: string, id: string, waiting: Waiting[]): void {
+    const client = this.#sender.client(url);
+    for (const w of waiting) {
+      const { kind, args, priority, sender } = w.message;
+      client.request<{ reply?: unknown }>("POST", `/v1/agents/${encodeURIComponent(id)}/messages`, {
+        kind,
+        args,
+        priority,
+        sender,
+      })
+        .then((r) => w.resolve(r.reply), w.reject);
+    }
+  }
+
+  /** Copies agent `id` to `target` (default: this host); resolves with the clone's reference. */
+  async clone(id: string, target?: string | null, _options: { fromSelf?: boolean } = {}): Promise<AgentRef> {
+    const url = this.resolveTarget(target ?? this.#host.url);
+    const { type, state, meta } = await this.#snapshot(id);
+    const files = await this.#files.prepare(meta);
+    const cloneId = newAgentId();
+    const cloneMeta: Record<string, unknown> = { ...meta, files };
+    delete cloneMeta.crashError;
+    delete cloneMeta.arrival;
+    const transferId = newTransferId();
+    const envelope = this.#envelope(
+      "clone",
+      transferId,
+      { id: cloneId, type, state, createdAt: Date.now(), meta: cloneMeta },
+      files,
+      "active",
+      id,
+    );
+    if (this.isSelf(url)) {
+      await this.#receiver.receiveLocal(envelope, files.map((f) => f.path));
+      this.#host.events.emit("clone", { agentId: id, type, data: { clone: cloneId, target: url } });
+      return { id: cloneId, host: url };
+    }
+    await this.#sender.preflight(url, {
+      agentId: cloneId,
+      type,
+      kind: "clone",
+      meshVersion: this.#host.options.meshVersion,
+      stateSize: state.length,
+      files: files.map((f) => ({ name: f.name, size: f.size })),
+    });
+    await this.#ledger.beginDeparture(transferId, cloneId, url, null);
+    this.#driving.add(transferId);
+    try {
+      const outcome = await this.#sender.send(url, envelope, files);
+      if (outcome.kind === "acked") {
+        await this.#ledger.setStatus(transferId, "acknowledged");
+        this.#host.events.emit("clone", {
+          agentId: id,
+          type,
+          data: { clone: cloneId, target: url, transferId },
+        });
+        return { id: cloneId, host: outcome.ack.host || url };
+      }
+      if (outcome.kind === "refused") await this.#ledger.setStatus(transferId, "failed");
+      else this.#scheduleResolver(0);
+      throw this.#failure(outcome, "clone", id, url);
+    } finally {
+      this.#driving.delete(transferId);
+    }
+  }
+
+  async #snapshot(id: string): Promise<{ type: string; state: Uint8Array; meta: Record<string, unknown> }> {
+    const rt = this.#host.runtime;
+    await rt.settling.get(id);
+    const live = rt.live.get(id);
+    if (live) {
+      const outcome: Outcome<Uint8Array> = await live.slot.api.snapshot(id);
+      if (!outcome.ok) throw PagletError.fromWire(outcome.error);
+      return { type: live.type, state: outcome.value, meta: live.meta };
+    }
+    const record = await this.#host.store.get(id);
+    if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+    if (record.status !== "inactive") {
+      throw new PagletError(
+        record.status === "moving" ? "agent_moving" : "agent_crashed",
+        `Agent ${id} is ${record.status}`,
+      );
+    }
+    return { type: record.type, state: record.state, meta: record.meta };
+  }
+
+  /** Pulls agent `id` from host `from` to this host (the remote side runs a dispatch, reason `retract`). */
+  async retract(id: string, from: string): Promise<AgentRef> {
+    const url = this.resolveTarget(from);
+    if (this.isSelf(url)) {
+      await this.#liveAgent(id);
+      return { id, host: this.#host.url };
+    }
+    const ref = await this.#sender.client(url).request<AgentRef>(
+      "POST",
+      `/v1/agents/${encodeURIComponent(id)}/retract`,
+      { target: this.#host.url },
+      120_000,
+    );
+    await this.#host.runtime.settling.get(id);
+    return { id: ref.id, host: ref.host };
+  }
+
+  // ---- settling unconfirmed departures ------------------------------------------------------
+
+  /** Starts the background resolution of pending departures (at host start: after a crash). */
+  startResolver(): void {
+    this.#scheduleResolver(0);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#resolverTimer);
+  }
+
+  #scheduleResolver(delayMs: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#resolverTimer);
+    this.#resolverTimer = setTimeout(() => void this.#resolverPass(), delayMs);
+    Deno.unrefTimer(this.#resolverTimer);
+  }
+
+  async #resolverPass(): Promise<void> {
+    let left = 0;
+    try {
+      left = await this.resolvePending();
+    } catch {
+      left = 1;
+    }
+    if (left === 0) {
+      this.#resolverDelayMs = 1000;
+      return;
+    }
+    this.#scheduleResolver(this.#resolverDelayMs);
+    this.#resolverDelayMs = Math.min(this.#resolverDelayMs * 2, 30_000);
+  }
+
+  /** Settles every pending departure whose target answers; returns how many are still pending. */
+  async resolvePending(): Promise<number> {
+    let left = 0;
+    for (const row of await this.#ledger.list("out", "pending")) {
+      if (this.#driving.has(row.transferId)) continue;
+      if (!(await this.#resolve(row))) left++;
+    }
+    return left;
+  }
+
+  async #resolve(row: TransferRow): Promise<boolean> {
+    const rt = this.#host.runtime;
+    const verdict = await this.#sender.settle(row.peer, row.transferId, row.agentId, this.#host.url);
+    if (verdict === "unknown") return false;
+    const record = await this.#host.store.get(row.agentId);
+    const moving = record?.status === "moving" ? record : null;
+    if (verdict === "stored") {
+      await this.#ledger.finishDeparture(row.transferId, moving ? row.agentId : null, row.peer);
+      if (moving) {
+        await this.#files.deleteMoved(row.agentId, moving.meta.files as RegisteredFile[] ?? []);
+        await this.#removeWorkDir(row.agentId);
+        this.#host.events.emit("dispatch", {
+          agentId: row.agentId,
+          type: moving.type,
+          data: { target: row.peer, transferId: row.transferId, recovered: true },
+        });
+      }
+      return true;
+    }
+    if (moving) {
+      await holdWhile(rt, row.agentId, this.#restore(row.transferId, moving, []));
+    } else {
+      await this.#ledger.setStatus(row.transferId, "failed");
+    }
+    return true;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Movement as a host extension: dispatch, clone and retract of paglets between hosts, with
+ * registered files. It adds the context operations `dispatch`, `clone`, `retract`,
+ * `registerFile`, `unregisterFile` and `filePath`, the routes of {@link movementRoutes}, and at
+ * start settles transfers a crash left open.
+ *
+ * @example
+ * ```ts
+ * import { Host } from "../host.ts";
+ * import { mobilityExtension } from "./mod.ts";
+ * const host = await Host.start({ name: "a", port: 0 }, [mobilityExtension()]);
+ * ```
+ */
+import type { Hono } from "hono";
+import type { Host, HostExtension } from "../host.ts";
+import { RegisteredFiles, type RegisterOptions } from "../files/registered_files.ts";
+import { TransferDispatcher } from "./dispatcher.ts";
+import { TransferReceiver } from "./receiver.ts";
+import { movementRoutes } from "./routes.ts";
+import { TransferLedger } from "./transfer_ledger.ts";
+import { TransferSender } from "./transfer_sender.ts";
+
+export { TransferDispatcher } from "./dispatcher.ts";
+export type { DispatchOptions } from "./dispatcher.ts";
+export { TransferReceiver } from "./receiver.ts";
+export type { TransferAck } from "./receiver.ts";
+export type { ArrivalMode, TransferEnvelope, TransferKind } from "./envelope.ts";
+
+/** Settled ledger rows are kept this long (retries and late questions find them). */
+const LEDGER_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+/** The movement extension; its parts exist once the host has started. */
+export class MobilityExtension implements HostExtension {
+  readonly name = "mobility";
+  ledger!: TransferLedger;
+  files!: RegisteredFiles;
+  receiver!: TransferReceiver;
+  dispatcher!: TransferDispatcher;
+  #pruneTimer: ReturnType<typeof setInterval> | undefined;
+
+  routes(app: Hono, host: Host): void {
+    movementRoutes(app, host, () => this);
+  }
+
+  async start(host: Host): Promise<void> {
+    const ledger = this.ledger = new TransferLedger(host.db, host.rawDb.raw);
+    const files = this.files = new RegisteredFiles(host);
+    const receiver = this.receiver = new TransferReceiver(host, ledger, files);
+    const sender = new TransferSender(host.options.apiKey);
+    const dispatcher = this.dispatcher = new TransferDispatcher(host, ledger, files, receiver, sender);
+    sender.onRetry = (url, transferId, attempt, error) =>
+      host.events.emit("transfer-retry", {
+        data: { target: url, transferId, attempt },
+        error: error.message,
+      });
+
+    host.ops.registerAll({
+      dispatch: (from: string, target: string) => dispatcher.dispatch(from, target, { fromSelf: true }),
+      clone: (from: string, target: string | null) => dispatcher.clone(from, target, { fromSelf: true }),
+      retract: (_from: string, agentId: string, fromHost: string) => dispatcher.retract(agentId, fromHost),
+      registerFile: async (from: string, path: string, options: RegisterOptions) => {
+        const entry = await files.register(from, path, options ?? {});
+        return { name: entry.name, size: entry.size, sha256: entry.sha256, mode: entry.mode };
+      },
+      unregisterFile: (from: string, name: string) => files.unregister(from, name),
+      filePath: (from: string, name: string) => files.filePath(from, name),
+    });
+
+    await receiver.recover();
+    dispatcher.startResolver();
+    const prune = () => void ledger.prune(LEDGER_RETENTION_MS).catch(() => {});
+    prune();
+    this.#pruneTimer = setInterval(prune, 3600_000);
+    Deno.unrefTimer(this.#pruneTimer);
+  }
+
+  stop(): void {
+    clearInterval(this.#pruneTimer);
+    this.dispatcher?.stop();
+  }
+}
+
+/** Creates the movement extension (one per host). */
+export function mobilityExtension(): MobilityExtension {
+  return new MobilityExtension();
+}

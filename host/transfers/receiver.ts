@@ -1,0 +1,471 @@
+/**
+ * The target side of a transfer. It validates the envelope before reading any file, streams files
+ * into a spool checking size and SHA-256, stores the agent and the ledger row in one transaction,
+ * acknowledges, and only then starts the agent: files go into its work dir, `onArrival` (or
+ * `onClone`) runs, then `run()`. A retry with a known transfer id gets the same acknowledgement.
+ */
+import { join } from "node:path";
+import { setImmediate } from "node:timers";
+import { PagletError } from "../../agents/errors.ts";
+import type { LifecycleEvent } from "../../agents/paglet.ts";
+import { DEFAULT_POLICY } from "../../agents/policy.ts";
+import type { Host } from "../host.ts";
+import type { AgentRecord } from "../store/agent_store.ts";
+import { HashingFileWriter } from "../files/checksum.ts";
+import {
+  type RegisteredFile,
+  type RegisteredFiles,
+  registeredFiles,
+  validFileName,
+} from "../files/registered_files.ts";
+import {
+  ByteReader,
+  type EnvelopeFile,
+  readFileHeader,
+  readTransferHead,
+  type TransferEnvelope,
+  type TransferKind,
+} from "./envelope.ts";
+import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
+import { fault } from "./faults.ts";
+import { holdWhile } from "./settling.ts";
+
+/** What the target answers once the agent is durable here. */
+export interface TransferAck {
+  transferId: string;
+  /** The agent's id on the target (the clone's id for a clone). */
+  id: string;
+  /** The target's URL. */
+  host: string;
+  status: "stored" | "arrived";
+}
+
+/** What a source asks before it sends anything. */
+export interface PreflightRequest {
+  agentId: string;
+  type: string;
+  kind: TransferKind;
+  meshVersion: string;
+  /** Bytes of the state (an estimate is fine). */
+  stateSize?: number;
+  files: { name: string; size: number }[];
+}
+
+/** Kept in the stored record's meta until the agent has been started here. */
+interface ArrivalNote {
+  transferId: string;
+  kind: TransferKind;
+  source: string;
+  sourceName: string;
+  arrivalMode: "active" | "inactive";
+  cloneOf?: string;
+}
+
+const ONE_GIB = 1024 ** 3;
+
+export class TransferReceiver {
+  readonly #host: Host;
+  readonly #ledger: TransferLedger;
+  readonly #files: RegisteredFiles;
+  readonly #spoolRoot: string;
+  readonly #inflight = new Map<string, Promise<TransferAck>>();
+
+  constructor(host: Host, ledger: TransferLedger, files: RegisteredFiles) {
+    this.#host = host;
+    this.#ledger = ledger;
+    this.#files = files;
+    this.#spoolRoot = join(host.options.dataDir, "transfers");
+  }
+
+  /** Largest state (and envelope) a transfer may carry. */
+  get maxEnvelopeBytes(): number {
+    return Math.min(this.#host.options.artifactMaxSize ?? ONE_GIB, ONE_GIB);
+  }
+
+  /** Largest single file a transfer may carry; null = no limit. */
+  get maxFileBytes(): number | null {
+    return this.#host.options.artifactMaxSize;
+  }
+
+  /** Answers before the state is sent: would this host take the agent? Throws the reason if not. */
+  async preflight(
+    request: PreflightRequest,
+  ): Promise<{ ok: true; maxEnvelopeBytes: number; maxFileBytes: number | null }> {
+    this.#checkAcceptable(request.type, request.meshVersion, request.stateSize ?? 0, request.files);
+    await this.#checkNoConflict(request.agentId, false);
+    return { ok: true, maxEnvelopeBytes: this.maxEnvelopeBytes, maxFileBytes: this.maxFileBytes };
+  }
+
+  #checkAcceptable(
+    type: string,
+    meshVersion: string,
+    stateSize: number,
+    files: { name: string; size: number }[],
+  ): void {
+    if (!this.#host.pool.types.includes(type)) {
+      throw new PagletError(
+        "unknown_agent_type",
+        `Host ${this.#host.name} does not know the agent type '${type}'`,
+      );
+    }
+    if (meshVersion !== this.#host.options.meshVersion) {
+      throw new PagletError(
+        "mesh_version_mismatch",
+        `Host ${this.#host.name} runs mesh version '${this.#host.options.meshVersion}', the agent comes from '${meshVersion}'`,
+      );
+    }
+    if (stateSize > this.maxEnvelopeBytes) {
+      throw new PagletError(
+        "payload_too_large",
+        `State of ${stateSize} bytes exceeds the limit of ${this.maxEnvelopeBytes}`,
+      );
+    }
+    const names = new Set<string>();
+    for (const file of files) {
+      validFileName(file.name);
+      if (names.has(file.name)) {
+        throw new PagletError("invalid_request", `File '${file.name}' is listed twice`);
+      }
+      names.add(file.name);
+      if (!Number.isSafeInteger(file.size) || file.size < 0) {
+        throw new PagletError("invalid_request", `File '${file.name}' has an invalid size`);
+      }
+      if (this.maxFileBytes !== null && file.size > this.maxFileBytes) {
+        throw new PagletError(
+          "payload_too_large",
+          `File '${file.name}' of ${file.size} bytes exceeds the limit of ${this.maxFileBytes}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * An agent id may arrive only where it is not already. The exception is the agent coming back to
+   * a host that still holds its `moving` record: the handoff it left with is then settled first.
+   */
+  async #checkNoConflict(agentId: string, settle: boolean): Promise<void> {
+    const rt = this.#host.runtime;
+    for (let round = 0; round < 2; round++) {
+      if (rt.live.has(agentId)) throw conflict(agentId);
+      const status = this.#ledger.agentStatus(agentId);
+      if (status === null) return;
+      if (status !== "moving" || !settle) throw conflict(agentId);
+      const settling = rt.settling.get(agentId);
+      if (settling) {
+        await settling.catch(() => {});
+        continue;
+      }
+      // Left before a crash and never confirmed: that it is back proves the target took it.
+      const departure = await this.#ledger.pendingDepartureOf(agentId);
+      if (!departure) throw conflict(agentId);
+      await this.#ledger.finishDeparture(departure.transferId, agentId, departure.peer);
+    }
+    if (rt.live.has(agentId) || this.#ledger.agentStatus(agentId) !== null) throw conflict(agentId);
+  }
+
+  /** Handles `POST /v1/transfers`. */
+  async receive(body: ReadableStream<Uint8Array> | null): Promise<TransferAck> {
+    if (!body) throw new PagletError("bad_request", "A transfer needs a body");
+    const reader = new ByteReader(body);
+    let envelope: TransferEnvelope;
+    try {
+      ({ envelope } = await readTransferHead(reader, this.maxEnvelopeBytes));
+    } catch (err) {
+      await reader.cancel();
+      throw err;
+    }
+    const id = envelope.transferId;
+    const known = await this.#ledger.get(id);
+    const running = this.#inflight.get(id);
+    if (known || running) {
+      await reader.cancel();
+      return known ? this.#ackFor(known) : await running!;
+    }
+    const taking = this.#take(envelope, reader);
+    this.#inflight.set(id, taking);
+    try {
+      return await taking;
+    } finally {
+      this.#inflight.delete(id);
+    }
+  }
+
+  #ackFor(row: TransferRow): TransferAck {
+    if (row.direction !== "in") {
+      throw new PagletError(
+        "state_conflict",
+        `Transfer ${row.transferId} is this host's own outgoing transfer`,
+      );
+    }
+    if (row.status === "refused") {
+      throw new PagletError(
+        "transfer_refused",
+        `Transfer ${row.transferId} was given up by its source; it is not taken any more`,
+      );
+    }
+    return {
+      transferId: row.transferId,
+      id: row.agentId,
+      host: this.#host.url,
+      status: row.status as "stored" | "arrived",
+    };
+  }
+
+  async #take(envelope: TransferEnvelope, reader: ByteReader): Promise<TransferAck> {
+    const tid = envelope.transferId;
+    const spool = join(this.#spoolRoot, tid);
+    let record: Omit<AgentRecord, "updatedAt">;
+    try {
+      this.#checkAcceptable(
+        envelope.agent.type,
+        envelope.meshVersion,
+        envelope.agent.state.length,
+        envelope.files,
+      );
+      await this.#checkNoConflict(envelope.agent.id, true);
+      const spooled = await this.#spoolFiles(envelope.files, reader, spool);
+      if (!(await reader.atEnd())) {
+        throw new PagletError("malformed_cbor", "Malformed transfer body: bytes after the last file");
+      }
+      record = this.#arrivalRecord(envelope, spooled);
+      await this.#ledger.storeArrival(tid, envelope.source.url, record);
+    } catch (err) {
+      await reader.cancel();
+      await Deno.remove(spool, { recursive: true }).catch(() => {});
+      throw err;
+    }
+    fault("exit-after-store");
+    this.#host.events.emit("transfer-stored", {
+      agentId: record.id,
+      type: record.type,
+      data: { transferId: tid, kind: envelope.kind, source: envelope.source.url },
+    });
+    // Started after the acknowledgement has gone out; deliveries meanwhile wait for the start.
+    const gate = Promise.withResolvers<void>();
+    this.#settle(record.id, gate.promise.then(() => this.#arrive(tid, record)));
+    setImmediate(gate.resolve); // not setTimeout(0): that waits for the next timer tick (1-2 ms)
+    return { transferId: tid, id: record.id, host: this.#host.url, status: "stored" };
+  }
+
+  async #spoolFiles(files: EnvelopeFile[], reader: ByteReader, spool: string): Promise<string[]> {
+    if (files.length === 0) return [];
+    await Deno.mkdir(spool, { recursive: true });
+    const out: string[] = [];
+    for (const [i, file] of files.entries()) {
+      const size = await readFileHeader(reader, file.name);
+      if (size !== file.size) {
+        throw new PagletError(
+          "invalid_request",
+          `File '${file.name}' is listed with ${file.size} bytes but ${size} follow`,
+        );
+      }
+      const part = join(spool, `${i}.part`);
+      const writer = await HashingFileWriter.create(part);
+      let sha256: string;
+      try {
+        await reader.pipe(size, (chunk) => writer.write(chunk));
+        sha256 = await writer.close();
+      } catch (err) {
+        await writer.abort();
+        throw err;
+      }
+      if (sha256 !== file.sha256) {
+        throw new PagletError(
+          "checksum_mismatch",
+          `File '${file.name}' arrived with SHA-256 ${sha256}, expected ${file.sha256}`,
+        );
+      }
+      const final = join(spool, String(i));
+      await Deno.rename(part, final);
+      out.push(final);
+    }
+    return out;
+  }
+
+  #arrivalRecord(envelope: TransferEnvelope, spooled: string[]): Omit<AgentRecord, "updatedAt"> {
+    const previous = new Map(registeredFiles(envelope.agent.meta).map((f) => [f.name, f]));
+    const files: RegisteredFile[] = envelope.files.map((f, i) => ({
+      name: f.name,
+      mode: f.mode,
+      path: spooled[i],
+      size: f.size,
+      sha256: f.sha256,
+      mtimeMs: null,
+      registeredAt: previous.get(f.name)?.registeredAt ?? envelope.sentAt,
+    }));
+    const arrival: ArrivalNote = {
+      transferId: envelope.transferId,
+      kind: envelope.kind,
+      source: envelope.source.url,
+      sourceName: envelope.source.name,
+      arrivalMode: envelope.arrivalMode,
+      cloneOf: envelope.cloneOf,
+    };
+    const inactive = envelope.arrivalMode === "inactive";
+    return {
+      id: envelope.agent.id,
+      type: envelope.agent.type,
+      status: inactive ? "inactive" : "moving",
+      state: envelope.agent.state,
+      policy: inactive ? { ...DEFAULT_POLICY } : null,
+      createdAt: envelope.kind === "clone" ? Date.now() : envelope.agent.createdAt,
+      meta: { ...envelope.agent.meta, files, arrival },
+    };
+  }
+
+  #settle(agentId: string, work: Promise<unknown>): void {
+    void holdWhile(this.#host.runtime, agentId, work).catch(() => {});
+  }
+
+  /** Puts files in place and starts the stored agent (or leaves it inactive), then marks it arrived. */
+  async #arrive(transferId: string, stored: Omit<AgentRecord, "updatedAt">): Promise<void> {
+    const host = this.#host;
+    const record = await host.store.get(stored.id) ?? null;
+    const arrival = record?.meta.arrival as ArrivalNote | undefined;
+    if (!record || arrival?.transferId !== transferId) {
+      // Disposed (or replaced) before it was started: nothing left to start.
+      await this.#ledger.setStatus(transferId, "arrived");
+      return;
+    }
+    const meta: Record<string, unknown> = { ...record.meta };
+    delete meta.arrival;
+    try {
+      meta.files = await this.#files.materialize(
+        record.id,
+        registeredFiles(record.meta).map((file) => ({ file, spooled: file.path })),
+      );
+      if (arrival.arrivalMode === "inactive") {
+        await host.store.put({ ...record, status: "inactive", meta });
+      } else {
+        const event: LifecycleEvent = {
+          kind: arrival.kind === "clone" ? "clone" : "arrival",
+          at: Date.now(),
+          hostName: host.name,
+          source: arrival.source,
+          target: host.url,
+          reason: arrival.kind,
+          cloneOf: arrival.cloneOf,
+        };
+        await this.#files.whileStarting(
+          record.id,
+          meta,
+          () => host.runtime.start({ ...record, status: "active", meta }, event),
+        );
+      }
+      await this.#ledger.setStatus(transferId, "arrived");
+      host.events.emit("arrival", {
+        agentId: record.id,
+        type: record.type,
+        data: {
+          transferId,
+          kind: arrival.kind,
+          source: arrival.source,
+          active: arrival.arrivalMode === "active",
+          cloneOf: arrival.cloneOf,
+        },
+      });
+    } catch (err) {
+      // The handoff itself is complete; the agent failed to start here (its hook threw).
+      const message = PagletError.from(err).message;
+      await host.store.put({
+        ...record,
+        status: "crashed",
+        meta: { ...meta, crashError: `arrival failed: ${message}` },
+      });
+      await this.#ledger.setStatus(transferId, "arrived");
+      host.events.emit("paglet-crashed", {
+        agentId: record.id,
+        type: record.type,
+        error: `arrival failed: ${message}`,
+      });
+    } finally {
+      await Deno.remove(join(this.#spoolRoot, transferId), { recursive: true }).catch(() => {});
+    }
+  }
+
+  /** A same-host clone: the envelope and local files go through the same checks and storage. */
+  async receiveLocal(envelope: TransferEnvelope, paths: string[]): Promise<TransferAck> {
+    const tid = envelope.transferId;
+    const spool = join(this.#spoolRoot, tid);
+    let record: Omit<AgentRecord, "updatedAt">;
+    try {
+      this.#checkAcceptable(
+        envelope.agent.type,
+        envelope.meshVersion,
+        envelope.agent.state.length,
+        envelope.files,
+      );
+      await this.#checkNoConflict(envelope.agent.id, false);
+      const spooled: string[] = [];
+      if (paths.length) await Deno.mkdir(spool, { recursive: true });
+      for (const [i, path] of paths.entries()) {
+        const dest = join(spool, String(i));
+        await Deno.copyFile(path, dest);
+        spooled.push(dest);
+      }
+      record = this.#arrivalRecord(envelope, spooled);
+      await this.#ledger.storeArrival(tid, envelope.source.url, record);
+    } catch (err) {
+      await Deno.remove(spool, { recursive: true }).catch(() => {});
+      throw err;
+    }
+    const arrived = this.#arrive(tid, record);
+    this.#settle(record.id, arrived);
+    await arrived;
+    return { transferId: tid, id: record.id, host: this.#host.url, status: "arrived" };
+  }
+
+  /** `GET /v1/transfers/:id`: what this host knows about a transfer (waits for one in progress). */
+  async status(transferId: string): Promise<TransferRow> {
+    await this.#inflight.get(transferId)?.catch(() => {});
+    const row = await this.#ledger.get(transferId);
+    if (!row) throw new PagletError("transfer_not_found", `No transfer ${transferId} on this host`);
+    return row;
+  }
+
+  /**
+   * `POST /v1/transfers/:id/abandon`: the source gives up on a transfer it could not confirm. The
+   * answer is final: `stored`/`arrived` (this host has the agent) or `refused` (it never will).
+   */
+  async abandon(transferId: string, agentId: string, peer: string): Promise<TransferRow> {
+    await this.#inflight.get(transferId)?.catch(() => {});
+    const row = await this.#ledger.refuse(transferId, agentId, peer);
+    if (row.direction !== "in") {
+      throw new PagletError("state_conflict", `Transfer ${transferId} is this host's own outgoing transfer`);
+    }
+    return row;
+  }
+
+  /**
+   * At host start: agents stored but not yet started (the host stopped between its acknowledgement
+   * and the start) are started now; spool folders of transfers that never completed are removed.
+   */
+  async recover(): Promise<number> {
+    const stored = await this.#ledger.list("in", "stored");
+    const keep = new Set(stored.map((r) => r.transferId));
+    try {
+      for await (const entry of Deno.readDir(this.#spoolRoot)) {
+        if (!keep.has(entry.name)) {
+          await Deno.remove(join(this.#spoolRoot, entry.name), { recursive: true }).catch(() => {});
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    for (const row of stored) {
+      const record = await this.#host.store.get(row.agentId);
+      if (!record) {
+        await this.#ledger.setStatus(row.transferId, "arrived");
+        continue;
+      }
+      const arriving = this.#arrive(row.transferId, record);
+      this.#settle(record.id, arriving);
+      await arriving;
+    }
+    return stored.length;
+  }
+}
+
+function conflict(agentId: string): PagletError {
+  return new PagletError("state_conflict", `Agent ${agentId} already exists on this host`);
+}

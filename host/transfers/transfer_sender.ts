@@ -1,0 +1,240 @@
+/**
+ * Sending a transfer to another host: the preflight, the streamed envelope with bounded retries
+ * under one transfer id, and the final question that settles a transfer the source could not
+ * confirm.
+ */
+import { PagletError } from "../../agents/errors.ts";
+import { HostClient } from "../client.ts";
+import type { RegisteredFile } from "../files/registered_files.ts";
+import { byteStringHeader, encodeTransferHead, type TransferEnvelope } from "./envelope.ts";
+import type { PreflightRequest, TransferAck } from "./receiver.ts";
+import type { TransferRow } from "./transfer_ledger.ts";
+import { fault } from "./faults.ts";
+
+/** How a send ended: acknowledged, refused for sure (nothing stored), or not confirmed either way. */
+export type SendOutcome =
+  | { kind: "acked"; ack: TransferAck }
+  | { kind: "refused"; error: PagletError }
+  | { kind: "unconfirmed"; error: PagletError };
+
+export interface SendPolicy {
+  /** Attempts of the POST under the same transfer id. @default 4 */
+  attempts: number;
+  /** Delay before the second attempt; tripled for each further one. @default 100 */
+  baseDelayMs: number;
+  /** Timeout of the preflight and of settling questions. @default 5000 */
+  questionTimeoutMs: number;
+  /**
+   * How long a target's yes to a preflight (for a type, kind and mesh version) is reused. The
+   * transfer itself is checked again in full, so a stale yes costs a round of onDispatching and
+   * restore, never a wrong arrival. 0 = ask every time. @default 10000
+   */
+  preflightTtlMs: number;
+}
+
+/** What a target answered to a preflight. */
+interface Acceptance {
+  until: number;
+  maxEnvelopeBytes: number;
+  maxFileBytes: number | null;
+}
+
+/** A connection that was never made: the request cannot have reached the target. */
+function neverConnected(err: PagletError): boolean {
+  return err.code === "host_unreachable" &&
+    /tcp connect error|connection refused|\(Connect\)|dns error|failed to lookup/i.test(err.message);
+}
+
+const READ_CHUNK = 1 << 20;
+
+/** Errors that prove the target did not store the transfer: it answered with a 4xx. */
+function isDefinitive(err: PagletError): boolean {
+  return err.status >= 400 && err.status < 500 && err.code !== "timeout";
+}
+
+/** The request body: the head, then each file as a byte string read from disk in 1 MiB chunks. */
+function transferBody(head: Uint8Array, files: RegisteredFile[]): BodyInit {
+  if (files.length === 0) return head as Uint8Array<ArrayBuffer>;
+  let index = -1;
+  let file: Deno.FsFile | null = null;
+  let left = 0;
+  const closeFile = () => {
+    try {
+      file?.close();
+    } catch { /* closed */ }
+    file = null;
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(head);
+    },
+    async pull(controller) {
+      try {
+        if (file && left > 0) {
+          const buf = new Uint8Array(Math.min(READ_CHUNK, left));
+          const n = await file.read(buf);
+          if (n === null) {
+            throw new Error(`Registered file '${files[index].name}' shrank while it was being sent`);
+          }
+          left -= n;
+          controller.enqueue(n === buf.length ? buf : buf.subarray(0, n));
+          if (left === 0) closeFile();
+          return;
+        }
+        index++;
+        if (index >= files.length) {
+          controller.close();
+          return;
+        }
+        left = files[index].size;
+        controller.enqueue(byteStringHeader(left));
+        if (left > 0) file = await Deno.open(files[index].path, { read: true });
+      } catch (err) {
+        closeFile();
+        controller.error(err);
+      }
+    },
+    cancel() {
+      closeFile();
+    },
+  });
+}
+
+export class TransferSender {
+  readonly #apiKey: string | null;
+  readonly #policy: SendPolicy;
+  readonly #clients = new Map<string, HostClient>();
+  readonly #accepted = new Map<string, Acceptance>();
+  /** Called before each retry (events, logs). */
+  onRetry: (url: string, transferId: string, attempt: number, error: PagletError) => void = () => {};
+
+  constructor(apiKey: string | null, policy: Partial<SendPolicy> = {}) {
+    this.#apiKey = apiKey;
+    this.#policy = {
+      attempts: 4,
+      baseDelayMs: 100,
+      questionTimeoutMs: 5000,
+      preflightTtlMs: 10_000,
+      ...policy,
+    };
+    if (!Number.isInteger(this.#policy.attempts) || this.#policy.attempts < 1) {
+      throw new RangeError(
+        `Cannot send transfers as 'attempts' must be a positive integer: current value is ${this.#policy.attempts}`,
+      );
+    }
+  }
+
+  client(url: string): HostClient {
+    let client = this.#clients.get(url);
+    if (!client) {
+      client = new HostClient(url, { apiKey: this.#apiKey });
+      this.#clients.set(url, client);
+    }
+    return client;
+  }
+
+  /**
+   * Asks the target whether it would take the agent; throws a clear error when it would not. A
+   * recent yes for the same target, type, kind and mesh version is reused within its limits.
+   */
+  async preflight(url: string, request: PreflightRequest): Promise<void> {
+    const key = `${url}\n${request.type}\n${request.kind}\n${request.meshVersion}`;
+    const known = this.#accepted.get(key);
+    if (
+      known && known.until > Date.now() && (request.stateSize ?? 0) <= known.maxEnvelopeBytes &&
+      request.files.every((f) => known.maxFileBytes === null || f.size <= known.maxFileBytes!)
+    ) return;
+    try {
+      const answer = await this.client(url).request<Omit<Acceptance, "until">>(
+        "POST",
+        "/v1/transfers/preflight",
+        request,
+        this.#policy.questionTimeoutMs,
+      );
+      if (this.#policy.preflightTtlMs > 0) {
+        this.#accepted.set(key, {
+          until: Date.now() + this.#policy.preflightTtlMs,
+          maxEnvelopeBytes: answer.maxEnvelopeBytes,
+          maxFileBytes: answer.maxFileBytes,
+        });
+      }
+    } catch (err) {
+      const e = PagletError.from(err);
+      const what = `${request.kind === "clone" ? "clone" : request.kind} ${request.agentId} to ${url}`;
+      if (e.code === "host_unreachable" || e.code === "timeout" || e.code === "draining") {
+        throw new PagletError(
+          "host_unreachable",
+          `Cannot ${what}: the target does not answer (${e.message})`,
+        );
+      }
+      throw new PagletError(e.code, `Cannot ${what}: ${e.message}`, e.details);
+    }
+  }
+
+  /** Sends the envelope (and files), retrying network failures under the same transfer id. */
+  async send(url: string, envelope: TransferEnvelope, files: RegisteredFile[]): Promise<SendOutcome> {
+    const head = encodeTransferHead(envelope);
+    const bytes = head.length + files.reduce((n, f) => n + f.size, 0);
+    const timeoutMs = 30_000 + Math.ceil(bytes / (20 * 1024 * 1024)) * 1000;
+    let lastError = new PagletError("transfer_failed", "not sent");
+    let mayHaveArrived = false;
+    for (let attempt = 1; attempt <= this.#policy.attempts; attempt++) {
+      try {
+        const res = await this.client(url).fetch("POST", "/v1/transfers", {
+          body: transferBody(head, files),
+          headers: { "content-type": "application/cbor" },
+          timeoutMs,
+        });
+        fault("exit-after-send");
+        return { kind: "acked", ack: await res.json() as TransferAck };
+      } catch (err) {
+        lastError = PagletError.from(err);
+        this.forget(url);
+        if (isDefinitive(lastError)) return { kind: "refused", error: lastError };
+        if (!neverConnected(lastError)) mayHaveArrived = true;
+        if (attempt < this.#policy.attempts) {
+          this.onRetry(url, envelope.transferId, attempt, lastError);
+          await new Promise((r) => setTimeout(r, this.#policy.baseDelayMs * 3 ** (attempt - 1)));
+        }
+      }
+    }
+    if (!mayHaveArrived) return { kind: "refused", error: lastError };
+    const settled = await this.settle(url, envelope.transferId, envelope.agent.id, envelope.source.url);
+    if (settled === "stored") {
+      return {
+        kind: "acked",
+        ack: { transferId: envelope.transferId, id: envelope.agent.id, host: url, status: "stored" },
+      };
+    }
+    if (settled === "refused") return { kind: "refused", error: lastError };
+    return { kind: "unconfirmed", error: lastError };
+  }
+
+  /** Drops remembered preflight answers of `url` (after a failure there). */
+  forget(url: string): void {
+    for (const key of this.#accepted.keys()) if (key.startsWith(`${url}\n`)) this.#accepted.delete(key);
+  }
+
+  /**
+   * Settles a transfer the source could not confirm, for good: `stored` (the target has it),
+   * `refused` (it never will), or `unknown` when the target still does not answer.
+   */
+  async settle(
+    url: string,
+    transferId: string,
+    agentId: string,
+    source: string,
+  ): Promise<"stored" | "refused" | "unknown"> {
+    try {
+      const row = await this.client(url).request<TransferRow>(
+        "POST",
+        `/v1/transfers/${encodeURIComponent(transferId)}/abandon`,
+        { agentId, source },
+        this.#policy.questionTimeoutMs,
+      );
+      return row.status === "stored" || row.status === "arrived" ? "stored" : "refused";
+    } catch {
+      return "unknown";
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Helpers the services' CLI commands share: attaching subcommands to a group another part may
+ * also create (`mesh`), and asking every online host of the mesh in parallel.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { PagletError } from "../agents/errors.ts";
+import { apiKeyFrom, type EntryOptions } from "../cli/entry.ts";
+import type { HostClient } from "../host/client.ts";
+import { ServiceClient } from "./client.ts";
+
+/**
+ * The subcommand `name` of `program`, created when missing. Groups several parts extend (the mesh
+ * engineer's `mesh hosts`, mesh-info's `mesh summary`) call this in any order.
+ */
+export function ensureCommand(program: Command, name: string, description: string): Command {
+  const existing = program.commands.find((c) => c.name() === name);
+  if (existing) {
+    if (!existing.description()) existing.description(description);
+    return existing;
+  }
+  return program.command(name).description(description);
+}
+
+/** A host to ask. */
+export interface HostTarget {
+  name: string;
+  url: string;
+}
+
+/** The answer of one host in a fan-out. */
+export type HostResult<T> =
+  & HostTarget
+  & ({ ok: true; reply: T } | { ok: false; error: { code: string; message: string } });
+
+/**
+ * The hosts to ask: every online mesh host (from the entry's `GET /v1/mesh/hosts`) with
+ * `allHosts`, else the entry alone. A host without mesh routes counts as a mesh of one.
+ */
+export async function targetHosts(entry: HostClient, allHosts: boolean): Promise<HostTarget[]> {
+  const health = await entry.health();
+  const self = { name: health.name, url: entry.baseUrl };
+  if (!allHosts) return [self];
+  try {
+    const { hosts } = await entry.request<{ hosts: { name: string; url: string; online: boolean }[] }>(
+      "GET",
+      "/v1/mesh/hosts",
+    );
+    const online = hosts.filter((h) => h.online).map((h) => ({
+      name: h.name,
+      url: h.url.replace(/\/+$/, ""),
+    }));
+    return online.some((h) => h.url === self.url || h.name === self.name) ? online : [self, ...online];
+  } catch (err) {
+    if (err instanceof PagletError && err.code === "route_not_found") return [self];
+    throw err;
+  }
+}
+
+/** Calls `fn` for every host in parallel; failures become results, never exceptions. */
+export async function fanOut<T>(
+  hosts: HostTarget[],
+  options: EntryOptions,
+  fn: (services: ServiceClient, host: HostTarget) => Promise<T>,
+): Promise<HostResult<T>[]> {
+  const apiKey = apiKeyFrom(options);
+  const timeoutMs = options.timeout ? options.timeout * 1000 : 10_000;
+  return await Promise.all(hosts.map(async (host): Promise<HostResult<T>> => {
+    try {
+      return {
+        ...host,
+        ok: true,
+        reply: await fn(ServiceClient.connect(host.url, { apiKey, timeoutMs }), host),
+      };
+    } catch (err) {
+      const e = PagletError.from(err);
+      return { ...host, ok: false, error: { code: e.code, message: e.message } };
+    }
+  }));
+}
+
+/** Seconds as `3d 4h`, `5h 6m`, `7m 8s`. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${m}m`;
+  if (m) return `${m}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+/** A number with fixed decimals, or "-" when unknown. */
+export function fixed(value: number | null | undefined, digits = 2): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? "-" : value.toFixed(digits);
+}

@@ -1,0 +1,203 @@
+/**
+ * `paglets sys summary|load|df|ps`: server-info of the entry host, or of every online host with
+ * `--all-hosts` (asked in parallel).
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import type { Operation } from "../../agents/operations.ts";
+import { networkOptions } from "../../cli/agents_command.ts";
+import { type EntryOptions, withEntry } from "../../cli/entry.ts";
+import { formatBytes, pc, printJson, printTable } from "../../cli/output.ts";
+import { fanOut, fixed, formatDuration, type HostResult, targetHosts } from "../cli_support.ts";
+import {
+  Df,
+  type DfReply,
+  Load,
+  type LoadReply,
+  Ps,
+  type PsReply,
+  ServerInfoContract,
+  Summary,
+  type SummaryReply,
+} from "./contract.ts";
+
+interface SysOptions extends EntryOptions {
+  json?: boolean;
+  allHosts?: boolean;
+}
+
+async function ask<Req, Rep>(
+  o: SysOptions,
+  op: Operation<Req, Rep>,
+  request: Partial<Req>,
+): Promise<HostResult<Rep>[]> {
+  return await withEntry({ ...o, quiet: o.json }, async (entry) => {
+    const hosts = await targetHosts(entry, !!o.allHosts);
+    return await fanOut(hosts, o, (services) => services.call(ServerInfoContract.name, op, request));
+  });
+}
+
+/** Prints failed hosts on stderr; exit code 1 when every host failed. */
+function reportFailures(results: HostResult<unknown>[]): void {
+  for (const r of results) {
+    if (!r.ok) {
+      console.error(`${pc.red("error")} ${r.name} (${r.url}) [${r.error.code}]: ${r.error.message}`);
+    }
+  }
+  if (results.length && results.every((r) => !r.ok)) Deno.exitCode = 1;
+}
+
+function printResults<T>(o: SysOptions, results: HostResult<T>[], table: (replies: T[]) => void): void {
+  if (o.json) {
+    if (!o.allHosts && results.length === 1 && results[0].ok) return printJson(results[0].reply);
+    printJson(results);
+  } else {
+    const ok = results.flatMap((r) => r.ok ? [r.reply] : []);
+    if (ok.length) table(ok);
+  }
+  reportFailures(results);
+}
+
+function sysCommand(parent: Command, name: string, description: string): Command {
+  return networkOptions(parent.command(name).description(description))
+    .option("--all-hosts", "ask every online host of the mesh (in parallel)");
+}
+
+export function registerSysCommand(program: Command): void {
+  const sys = program.command("sys").description(
+    "Machine information from server-info: summary, load, df, ps",
+  );
+
+  sysCommand(sys, "summary", "Platform, Deno version, CPUs, memory, boot time")
+    .action(async (o: SysOptions) => {
+      printResults(o, await ask(o, Summary, {}), (replies: SummaryReply[]) =>
+        printTable(
+          replies.map((r) => ({
+            host: r.hostName,
+            platform: `${r.platform.os}-${r.platform.arch} ${r.platform.release}`,
+            deno: r.denoVersion,
+            cpus: `${r.cpuCountLogical}${r.cpuCountPhysical ? ` (${r.cpuCountPhysical} cores)` : ""}`,
+            memory: formatBytes(r.memoryTotalBytes),
+            booted: new Date(r.bootTime).toISOString().replace("T", " ").slice(0, 19),
+            uptime: formatDuration(r.uptimeSeconds),
+          })),
+          ["host", "platform", "deno", "cpus", "memory", "booted", "uptime"],
+        ));
+    });
+
+  sysCommand(sys, "load", "CPU load, CPU busy percent, memory and swap")
+    .option(
+      "--interval <seconds>",
+      "measure CPU over this many seconds (0 = since the last sample)",
+      Number,
+      0,
+    )
+    .option("--gpu", "also read NVIDIA GPUs (nvidia-smi)")
+    .action(async (o: SysOptions & { interval: number; gpu?: boolean }) => {
+      printResults(
+        o,
+        await ask(o, Load, { interval: o.interval, includeGpu: !!o.gpu }),
+        (replies: LoadReply[]) => {
+          printTable(
+            replies.map((r) => ({
+              host: r.hostName,
+              cpus: r.cpuCount,
+              load: r.loadAverage.map((l) => l.toFixed(2)).join(" "),
+              perCpu: fixed(r.loadPerCpu),
+              cpu: r.cpuPercent === null ? "-" : `${r.cpuPercent.toFixed(1)}%`,
+              mem: `${r.memoryPercent.toFixed(1)}%`,
+              avail: formatBytes(r.memoryAvailableBytes),
+              swap: `${r.swapPercent.toFixed(1)}%`,
+            })),
+            [
+              "host",
+              "cpus",
+              ["load", "load 1/5/15"],
+              ["perCpu", "load/cpu"],
+              ["cpu", "cpu%"],
+              ["mem", "mem%"],
+              ["avail", "mem avail"],
+              [
+                "swap",
+                "swap%",
+              ],
+            ],
+          );
+          const gpus = replies.flatMap((r) => r.gpus.map((g) => ({ host: r.hostName, ...g })));
+          if (gpus.length) {
+            printTable(gpus, [
+              "host",
+              "index",
+              "name",
+              "utilizationPercent",
+              "memoryUsedMb",
+              "memoryTotalMb",
+            ]);
+          } else if (o.gpu) {
+            for (const r of replies) {
+              console.error(pc.dim(`${r.hostName}: no GPU (${r.gpuError ?? "none found"})`));
+            }
+          }
+        },
+      );
+    });
+
+  sysCommand(sys, "df [paths...]", "Disk usage of paths (default: the host's data dir and /)")
+    .option("--all-volumes", "also every device-backed mount point")
+    .action(async (paths: string[], o: SysOptions & { allVolumes?: boolean }) => {
+      printResults(o, await ask(o, Df, { paths, allVolumes: !!o.allVolumes }), (replies: DfReply[]) => {
+        printTable(
+          replies.flatMap((r) =>
+            r.volumes.map((v) => ({
+              host: r.hostName,
+              path: v.path,
+              total: formatBytes(v.totalBytes),
+              used: formatBytes(v.usedBytes),
+              free: formatBytes(v.freeBytes),
+              use: `${v.percentUsed.toFixed(1)}%`,
+            }))
+          ),
+          ["host", "path", "total", "used", "free", ["use", "use%"]],
+        );
+        for (const r of replies) {
+          for (const [path, message] of Object.entries(r.errors)) {
+            console.error(`${pc.yellow("warning")} ${r.hostName} ${path}: ${message}`);
+          }
+        }
+      });
+    });
+
+  sysCommand(sys, "ps [query]", "Processes whose name or command line contains QUERY (largest memory first)")
+    .option("--limit <n>", "at most this many per host (0 = all)", Number, 25)
+    .option("--args", "show whole command lines")
+    .action(async (query: string | undefined, o: SysOptions & { limit: number; args?: boolean }) => {
+      printResults(
+        o,
+        await ask(o, Ps, { query: query ?? "", limit: o.limit, includeArgs: !!o.args }),
+        (replies: PsReply[]) => {
+          printTable(
+            replies.flatMap((r) =>
+              r.processes.map((p) => ({
+                host: r.hostName,
+                ...p,
+                rss: formatBytes(p.rssBytes),
+                cmd: p.cmdline.length > 80 ? `${p.cmdline.slice(0, 77)}...` : p.cmdline,
+              }))
+            ),
+            ["host", "pid", "name", "state", ["username", "user"], "rss", ["memoryPercent", "mem%"], [
+              "cpuPercent",
+              "cpu%",
+            ], ["cmd", "command"]],
+          );
+          for (const r of replies) {
+            if (r.truncated) {
+              console.error(
+                pc.dim(`${r.hostName}: ${r.matched} matched, showing ${r.processes.length} (--limit)`),
+              );
+            }
+          }
+        },
+      );
+    });
+}

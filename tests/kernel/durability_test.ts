@@ -1,0 +1,136 @@
+/**
+ * Durability across crashes, with real host processes: a host killed with SIGKILL and started
+ * again on the same --data-dir has every inactive agent and queued message, fires due wake-ups,
+ * brings back agents that ask for it, and restores agents that were active from their last
+ * checkpoint.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { decodeCbor } from "../../agents/wire.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { eventually } from "../helpers/in_process.ts";
+import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
+import { call, KERNEL_FIXTURES } from "./helpers.ts";
+
+type Record_ = { status: string; queuedMessages: number; state: Record<string, unknown> };
+
+/** The state of an agent as it is stored in the host's database right now. */
+function storedState(dataDir: string, id: string): Record<string, unknown> | null {
+  const db = new DatabaseSync(join(dataDir, "host.sqlite"));
+  try {
+    db.exec("PRAGMA busy_timeout = 2000");
+    const row = db.prepare("SELECT state FROM agents WHERE id = ?").get(id) as
+      | { state: Uint8Array }
+      | undefined;
+    return row ? decodeCbor<Record<string, unknown>>(row.state) : null;
+  } finally {
+    db.close();
+  }
+}
+
+function start(name: string, dataDir?: string): Promise<HostProcess> {
+  return startHost({ name, dataDir, args: ["--module", KERNEL_FIXTURES, "--workers", "2"] });
+}
+
+Deno.test("a host killed with SIGKILL keeps its agents, messages and wake-ups", async (t) => {
+  const ids: Record<string, string> = {};
+  let host = await start("durable");
+  const dataDir = host.dataDir;
+  try {
+    const client = () => host.client;
+    const get = async (id: string) => (await client().getAgent(id)) as unknown as Record_;
+
+    await t.step("before the crash: agents in every situation", async () => {
+      // Inactive, taking no activation by message: three messages wait for it.
+      ids.queued = (await client().createAgent({ type: "kernel.recorder" })).id;
+      await client().deactivate(ids.queued, { activateOnMessage: false });
+      for (const text of ["one", "two", "three"]) {
+        const answer = await call(host.url, "POST", `/v1/agents/${ids.queued}/messages`, {
+          kind: "note",
+          args: { text },
+        });
+        assertEquals(answer.status, 202);
+      }
+      // Inactive, plain.
+      ids.sleeper = (await client().createAgent({ type: "demo.counter", state: { count: 11 } })).id;
+      await client().deactivate(ids.sleeper);
+      // Inactive with a wake-up due a second from now, and one due in an hour.
+      ids.due = (await client().createAgent({ type: "demo.counter", state: { count: 21 } })).id;
+      await client().deactivate(ids.due, { afterSeconds: 1 });
+      ids.later = (await client().createAgent({ type: "demo.counter" })).id;
+      await client().deactivate(ids.later, { afterSeconds: 3600 });
+      // Inactive, asking to come back when the host starts.
+      ids.startup = (await client().createAgent({ type: "demo.counter", state: { count: 31 } })).id;
+      await client().deactivate(ids.startup, { activateOnStartup: true });
+      // Active, with a change that a checkpoint has saved.
+      ids.active = (await client().createAgent({ type: "demo.counter" })).id;
+      await client().send(ids.active, { kind: "increment", args: { by: 41 } });
+      await eventually(
+        "the checkpoint of the active agent",
+        () => storedState(dataDir, ids.active)?.count === 41,
+      );
+    });
+
+    await t.step("SIGKILL, then a start on the same --data-dir", async () => {
+      await host.kill();
+      host = await start("durable", dataDir);
+    });
+
+    await t.step("inactive agents and their queued messages are all there", async () => {
+      const queued = await get(ids.queued);
+      assertEquals([queued.status, queued.queuedMessages], ["inactive", 3]);
+      const sleeper = await get(ids.sleeper);
+      assertEquals([sleeper.status, sleeper.state.count], ["inactive", 11]);
+    });
+
+    await t.step("queued messages are delivered in order once the agent is activated", async () => {
+      await client().activate(ids.queued);
+      const { notes } = await client().send(ids.queued, { kind: "notes", priority: 1 }) as {
+        notes: string[];
+      };
+      assertEquals(notes, ["one", "two", "three"]);
+      assertEquals((await get(ids.queued)).queuedMessages, 0);
+    });
+
+    await t.step("a deactivated agent with a due wake-up is active again after a host restart", async () => {
+      const due = await eventually("the due wake-up", async () => {
+        const record = await get(ids.due);
+        return record.status === "active" ? record : null;
+      });
+      assertEquals(due.state.count, 21);
+      assertEquals((await get(ids.later)).status, "inactive");
+    });
+
+    await t.step("an agent whose policy says activateOnStartup is active again", async () => {
+      const record = await get(ids.startup);
+      assertEquals([record.status, record.state.count], ["active", 31]);
+    });
+
+    await t.step("an agent that was active at the kill comes back from its last checkpoint", async () => {
+      const record = await get(ids.active);
+      assertEquals([record.status, record.state.count], ["active", 41]);
+      assertEquals(await client().send(ids.active, { kind: "increment" }), { count: 42 });
+    });
+
+    await t.step(
+      "a graceful stop deactivates active agents and the next start brings them back",
+      async () => {
+        await host.stop();
+        const stored = new DatabaseSync(join(dataDir, "host.sqlite"));
+        const rows = stored.prepare("SELECT status FROM agents WHERE id = ?").get(ids.active) as {
+          status: string;
+        };
+        stored.close();
+        assertEquals(rows.status, "inactive");
+        host = await start("durable", dataDir);
+        const record = await get(ids.active);
+        assertEquals([record.status, record.state.count], ["active", 42]);
+        assert(((record.state.events as string[]) ?? []).includes("deactivating:durable"));
+      },
+    );
+  } finally {
+    await host.stop().catch(() => {});
+    await stopAll();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});

@@ -1,0 +1,135 @@
+/**
+ * The mailbox: higher priority first, FIFO within a priority, the unqueued bypass, and one
+ * handler at a time; as a unit with a fake delivery, and through a real host.
+ */
+import { type Message, toMessage } from "../../agents/message.ts";
+import { Mailbox } from "../../host/mailbox.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { eventually } from "../helpers/in_process.ts";
+import { fixtureHost } from "./helpers.ts";
+
+/** A mailbox whose deliveries wait until released; records the order of handling. */
+function gatedMailbox() {
+  const handled: string[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const gates: (() => void)[] = [];
+  const mailbox = new Mailbox(async (message: Message) => {
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    handled.push(message.kind);
+    await new Promise<void>((resolve) => gates.push(resolve));
+    running--;
+    return message.kind;
+  });
+  /** Lets every handler finish, including those of messages handed out meanwhile. */
+  const releaseAll = async () => {
+    for (let spins = 0; (gates.length > 0 || mailbox.busy) && spins < 1000; spins++) {
+      gates.shift()?.();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  };
+  return { mailbox, handled, releaseAll, maxRunning: () => maxRunning };
+}
+
+const msg = (kind: string, priority?: number) => toMessage({ kind, priority });
+
+Deno.test("a mailbox hands out higher priorities first and keeps FIFO within a priority", async () => {
+  const { mailbox, handled, releaseAll } = gatedMailbox();
+  const replies = [
+    mailbox.post(msg("first")), // taken at once: the handler is busy with it
+    mailbox.post(msg("low-1", 1)),
+    mailbox.post(msg("normal-1", 5)),
+    mailbox.post(msg("high-1", 10)),
+    mailbox.post(msg("normal-2", 5)),
+    mailbox.post(msg("low-2", 1)),
+    mailbox.post(msg("high-2", 10)),
+    mailbox.post(msg("normal-3")),
+  ];
+  await releaseAll();
+  assertEquals(await Promise.all(replies), [
+    "first",
+    "low-1",
+    "normal-1",
+    "high-1",
+    "normal-2",
+    "low-2",
+    "high-2",
+    "normal-3",
+  ]);
+  assertEquals(handled, ["first", "high-1", "high-2", "normal-1", "normal-2", "normal-3", "low-1", "low-2"]);
+});
+
+Deno.test("an unqueued message goes ahead of everything waiting but never interrupts a handler", async () => {
+  const { mailbox, handled, releaseAll, maxRunning } = gatedMailbox();
+  const replies = [
+    mailbox.post(msg("running")),
+    mailbox.post(msg("max", 10)),
+    mailbox.post(msg("bypass-1", 0)),
+    mailbox.post(msg("bypass-2", 0)),
+  ];
+  assertEquals(handled, ["running"]);
+  await releaseAll();
+  await Promise.all(replies);
+  assertEquals(handled, ["running", "bypass-1", "bypass-2", "max"]);
+  assertEquals(maxRunning(), 1);
+});
+
+Deno.test("a paused mailbox finishes its handler, holds the rest, and drains on request", async () => {
+  const { mailbox, handled, releaseAll } = gatedMailbox();
+  const first = mailbox.post(msg("a"));
+  const second = mailbox.post(msg("b"));
+  const paused = mailbox.pause();
+  await releaseAll();
+  await paused;
+  assertEquals(await first, "a");
+  assertEquals(handled, ["a"]);
+  assertEquals(mailbox.queued, 1);
+  const drained = mailbox.drain();
+  assertEquals(drained.map((d) => d.message.kind), ["b"]);
+  drained[0].resolve("rerouted");
+  assertEquals(await second, "rerouted");
+});
+
+Deno.test("a failing delivery rejects its sender and the mailbox goes on", async () => {
+  let n = 0;
+  const mailbox = new Mailbox((message) => {
+    n++;
+    if (message.kind === "bad") throw new Error("bad message");
+    return Promise.resolve(message.kind);
+  });
+  const bad = mailbox.post(msg("bad"));
+  const good = mailbox.post(msg("good"));
+  let error: unknown;
+  await bad.catch((err) => error = err);
+  assert(error instanceof Error && error.message === "bad message");
+  assertEquals(await good, "good");
+  assertEquals([n, mailbox.delivered, mailbox.failed], [2, 1, 1]);
+});
+
+Deno.test("through a host, one handler runs at a time in priority order", async () => {
+  await using h = await fixtureHost();
+  const client = h.client;
+  const { id } = await client.createAgent({ type: "kernel.recorder" });
+  // The first handler holds the mailbox (it awaits a timer); the rest queue behind it.
+  await client.send(id, { kind: "work", args: { tag: "block", ms: 400 } }, { oneway: true });
+  await eventually("the blocking handler to start", async () => {
+    const record = await client.getAgent(id);
+    return (record.state as { trace: string[] }).trace.includes("start:block");
+  });
+  const sends: [string, number][] = [["low", 1], ["normal-1", 5], ["high", 10], ["normal-2", 5], [
+    "bypass",
+    0,
+  ]];
+  for (const [tag, priority] of sends) {
+    await client.send(id, { kind: "work", args: { tag, ms: 5 }, priority }, { oneway: true });
+  }
+  const { trace } = await eventually("every handler to finish", async () => {
+    const reply = await client.send(id, { kind: "trace", priority: 1 }) as { trace: string[] };
+    return reply.trace.length === 12 ? reply : null;
+  });
+  const order = ["block", "bypass", "high", "normal-1", "normal-2", "low"];
+  assertEquals(trace, order.flatMap((tag) => [`start:${tag}`, `end:${tag}`]));
+  const record = await client.getAgent(id);
+  assertEquals((record.mailbox as { busy: boolean; queued: number }).queued, 0);
+});

@@ -1,0 +1,172 @@
+/** Merge rules of the membership table, on a virtual clock (no network). */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import {
+  type HostIdentity,
+  LEFT_HEARTBEAT,
+  type MemberRecord,
+  type MembershipChange,
+  MembershipTable,
+} from "../../host/mesh/membership.ts";
+import { offlineFloorMs } from "../../host/mesh/gossip.ts";
+import { nextIncarnation } from "../../host/mesh/mesh_extension.ts";
+
+function identity(name: string, meshVersion = "dev"): HostIdentity {
+  return {
+    name,
+    url: `http://127.0.0.1:${8000 + name.charCodeAt(0)}`,
+    meshVersion,
+    tags: [],
+    properties: {},
+    cpuCount: 4,
+  };
+}
+
+function record(
+  name: string,
+  incarnation: number,
+  heartbeat: number,
+  ageMs = 0,
+  meshVersion = "dev",
+): MemberRecord {
+  return { ...identity(name, meshVersion), incarnation, heartbeat, ageMs };
+}
+
+function table(options: { offlineAfterMs?: number; forgetAfterMs?: number } = {}) {
+  const clock = { now: 1_000_000 };
+  const changes: [MembershipChange, string][] = [];
+  const t = new MembershipTable({
+    self: identity("a"),
+    incarnation: 1,
+    offlineAfterMs: options.offlineAfterMs ?? 1000,
+    forgetAfterMs: options.forgetAfterMs,
+    now: () => clock.now,
+    onChange: (change, member) => changes.push([change, member.name]),
+  });
+  return { t, clock, changes };
+}
+
+Deno.test("a newer incarnation supersedes a host's old record and an older one is ignored", () => {
+  const { t, changes } = table();
+  assert(t.mergeRecord(record("b", 5, 10)));
+  assert(!t.mergeRecord(record("b", 4, 99)), "older incarnation ignored");
+  assertEquals(t.byName("b")!.heartbeat, 10);
+  assert(t.mergeRecord(record("b", 6, 0)), "restart supersedes");
+  assertEquals([t.byName("b")!.incarnation, t.byName("b")!.heartbeat], [6, 0]);
+  assertEquals(changes.filter(([c]) => c === "joined" || c === "restarted"), [["joined", "b"], [
+    "restarted",
+    "b",
+  ]]);
+});
+
+Deno.test("a host is offline once its heartbeat stops increasing for offlineAfterMs, and online when it moves again", () => {
+  const { t, clock, changes } = table({ offlineAfterMs: 1000 });
+  t.mergeRecord(record("b", 1, 1));
+  assert(t.isOnline("b"));
+  clock.now += 999;
+  assert(t.isOnline("b"));
+  assert(!t.mergeHeartbeat(["b", 1, 1, 0]), "the same heartbeat is not progress");
+  clock.now += 1;
+  assert(!t.isOnline("b"));
+  t.sweep();
+  assert(t.mergeHeartbeat(["b", 1, 2, 0]));
+  assert(t.isOnline("b"));
+  assertEquals(changes.filter(([c]) => c === "online" || c === "offline"), [
+    ["online", "b"],
+    ["offline", "b"],
+    ["online", "b"],
+  ]);
+});
+
+Deno.test("a heartbeat is dated by its age, so stale news of a dead host never makes it look alive", () => {
+  const { t } = table({ offlineAfterMs: 1000 });
+  t.mergeRecord(record("b", 1, 7, 5000));
+  assertEquals(t.isOnline("b"), false);
+  t.mergeRecord(record("c", 1, 7, 400));
+  assertEquals(t.byName("c")!.lastSeen, 1_000_000 - 400);
+  // Relayed onwards, the age keeps growing from the first observation.
+  const relayed = t.records(["c"])[0];
+  assertEquals(relayed.ageMs, 400);
+});
+
+Deno.test("records of another mesh version are refused and never listed", () => {
+  const { t, changes } = table();
+  assert(!t.mergeRecord(record("x", 1, 1, 0, "other")));
+  assertEquals(t.list().map((m) => m.name), ["a"]);
+  assertEquals(changes, [["rejected", "x"]]);
+});
+
+Deno.test("this host's own record is never replaced by gossip about it", () => {
+  const { t, changes } = table();
+  assert(!t.mergeRecord(record("a", 0, 50)), "our previous incarnation");
+  assert(!t.mergeRecord({ ...record("a", 99, 1), url: "http://127.0.0.1:1" }), "an impostor");
+  assertEquals(t.byName("a")!.incarnation, 1);
+  assertEquals(t.byName("a")!.self, true);
+  assertEquals(changes, [["rejected", "a"]]);
+});
+
+Deno.test("reconcile sends a peer only what it lacks and asks for what this host lacks", () => {
+  const { t } = table();
+  t.beat();
+  t.mergeRecord(record("b", 1, 5));
+  t.mergeRecord(record("c", 2, 5));
+  t.mergeRecord(record("d", 1, 5));
+  const answer = t.reconcile([
+    ["a", 1, 1, 0], // up to date on us
+    ["b", 1, 9, 0], // newer heartbeat: merged here
+    ["c", 2, 3, 0], // older heartbeat: we send ours
+    ["e", 1, 1, 0], // unknown here: we want it
+  ]);
+  assertEquals(t.byName("b")!.heartbeat, 9);
+  assertEquals(answer.heartbeats.map(([name, inc, hb]) => [name, inc, hb]), [["c", 2, 5]]);
+  assertEquals(answer.records.map((r) => r.name), ["d"]);
+  assertEquals(answer.wants, ["e"]);
+  assertEquals(t.reconcile(t.digest()), { records: [], heartbeats: [], wants: [] });
+});
+
+Deno.test("a host that leaves cleanly is offline at once", () => {
+  const { t } = table();
+  t.mergeRecord(record("b", 1, 3));
+  assert(t.mergeHeartbeat(["b", 1, LEFT_HEARTBEAT, 0]));
+  const b = t.byName("b")!;
+  assertEquals([b.online, b.left], [false, true]);
+  assert(t.mergeRecord(record("b", 2, 0)), "it may come back with a new incarnation");
+  assertEquals(t.isOnline("b"), true);
+});
+
+Deno.test("hosts offline for forgetAfterMs are dropped and not taken back from stale gossip", () => {
+  const { t, clock, changes } = table({ offlineAfterMs: 1000, forgetAfterMs: 10_000 });
+  t.mergeRecord(record("b", 1, 1));
+  clock.now += 10_000;
+  t.sweep();
+  assertEquals(t.list().map((m) => m.name), ["a"]);
+  assert(changes.some(([c, n]) => c === "forgotten" && n === "b"));
+  assert(!t.mergeRecord(record("b", 1, 1, 10_000)), "stale copy refused");
+});
+
+Deno.test("the offline threshold grows with the mesh so heartbeats have time to spread", () => {
+  assert(offlineFloorMs(3, 1000, 2) < 5000, "small meshes keep the configured 5 s");
+  assert(
+    offlineFloorMs(100, 1000, 2) > 4000,
+    "N=100: above the stalest heartbeat the simulation saw (3.9 s)",
+  );
+  assert(offlineFloorMs(500, 1000, 2) > 5000, "N=500: above 4.9 s");
+  const floorTable = new MembershipTable({
+    self: identity("a"),
+    incarnation: 1,
+    offlineAfterMs: 1000,
+    minOfflineAfterMs: (n) => n * 1000,
+  });
+  floorTable.mergeRecord(record("b", 1, 1));
+  assertEquals(floorTable.offlineAfterMs, 2000);
+});
+
+Deno.test("a host's incarnation grows across restarts even when the clock goes back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paglets-mesh-inc-" });
+  try {
+    assertEquals(await nextIncarnation(dir, 5000), 5000);
+    assertEquals(await nextIncarnation(dir, 4000), 5001);
+    assertEquals(await nextIncarnation(dir, 9000), 9000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

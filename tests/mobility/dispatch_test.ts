@@ -1,0 +1,201 @@
+/** Dispatch, clone and retract between two real host processes. */
+import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
+import { freePort, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
+import { agentIds, HOMEBODY_MODULE, startMobileHost, travellerEvents } from "./helpers.ts";
+
+Deno.test("a dispatched paglet keeps its state; onDispatching runs on the source, then onArrival and run() on the target", async () => {
+  try {
+    const [a, b] = await Promise.all([startMobileHost("alpha"), startMobileHost("beta")]);
+    const { id } = await a.client.createAgent({ type: "test.traveller" });
+    const big = 2n ** 70n + 3n;
+    const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+    await a.client.send(id, {
+      kind: "set",
+      args: { count: 7, big, bytes, nested: { n: -5n, raw: new Uint8Array(3) } },
+    });
+
+    const ref = await a.client.dispatch(id, b.url);
+    assertEquals(ref, { id, host: b.url });
+
+    const events = await eventually("run() on beta", async () => {
+      const ev = await travellerEvents(b, id);
+      return ev.includes("run:beta") ? ev : null;
+    });
+    assertEquals(events!, [
+      "creation:alpha",
+      "run:alpha",
+      "dispatching:alpha:dispatch",
+      "arrival:beta:dispatch",
+      "run:beta",
+    ]);
+    const state = await b.client.send(id, { kind: "get" }) as Record<string, unknown>;
+    assertEquals(state.count, 7);
+    assertEquals(state.big, big);
+    assertEquals(state.bytes, bytes);
+    assertEquals(state.nested, { n: -5n, raw: new Uint8Array(3) });
+    assertEquals(await agentIds(a), []);
+    assertEquals(await a.client.getAgent(id), { id, movedTo: b.url });
+    assertEquals((await b.client.getAgent(id)).status, "active");
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a handler that dispatches its paglet gets the new reference; clone copies; retract pulls back", async () => {
+  try {
+    const [a, b] = await Promise.all([startMobileHost("alpha"), startMobileHost("beta")]);
+    const { id } = await a.client.createAgent({ type: "test.traveller" });
+    await a.client.send(id, { kind: "increment", args: { by: 3 } });
+
+    // From inside a handler.
+    const reply = await a.client.send(id, { kind: "dispatchTo", args: { target: b.url } }) as {
+      ref: unknown;
+    };
+    assertEquals(reply.ref, { id, host: b.url });
+    assertEquals((await b.client.send(id, { kind: "get" }) as { count: number }).count, 3);
+
+    // Clone from beta to alpha: a new id with onClone, the original stays.
+    const clone = await b.client.clone(id, a.url);
+    assert(clone.id !== id);
+    assertEquals(clone.host, a.url);
+    const cloneEvents = await eventually("clone run", async () => {
+      const ev = await travellerEvents(a, clone.id);
+      return ev.at(-1) === "run:alpha" && ev.includes("clone:alpha:clone") ? ev : null;
+    });
+    assertEquals(cloneEvents!.slice(-2), ["clone:alpha:clone", "run:alpha"]);
+    assertEquals((await a.client.send(clone.id, { kind: "get" }) as { count: number }).count, 3);
+    assertEquals((await b.client.getAgent(id)).status, "active");
+
+    // Clone to its own host (default target).
+    const local = await b.client.clone(id);
+    assertEquals(local.host, b.url);
+    assertEquals((await b.client.getAgent(local.id)).status, "active");
+
+    // Retract: alpha pulls the original back from beta.
+    const back = await a.client.retract(id, b.url);
+    assertEquals(back, { id, host: a.url });
+    const events = await eventually("run after retract", async () => {
+      const ev = await travellerEvents(a, id);
+      return ev.at(-1) === "run:alpha" && ev.includes("arrival:alpha:retract") ? ev : null;
+    });
+    assertEquals(events!.slice(-3), ["dispatching:beta:retract", "arrival:alpha:retract", "run:alpha"]);
+    assertEquals(await b.client.getAgent(id), { id, movedTo: a.url });
+
+    // A paglet retracts another one from inside a handler.
+    await a.client.dispatch(clone.id, b.url);
+    const pulled = await a.client.send(id, { kind: "retract", args: { id: clone.id, from: b.url } }) as {
+      ref: unknown;
+    };
+    assertEquals(pulled.ref, { id: clone.id, host: a.url });
+    assertEquals((await a.client.getAgent(clone.id)).status, "active");
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a dispatch that cannot happen fails early with a clear error and the paglet stays active with its state", async () => {
+  try {
+    const [a, b, other] = await Promise.all([
+      startMobileHost("alpha", { args: ["--module", HOMEBODY_MODULE] }),
+      startMobileHost("beta"),
+      startMobileHost("gamma", { args: ["--mesh-version", "other"] }),
+    ]);
+    const { id } = await a.client.createAgent({ type: "test.traveller" });
+    await a.client.send(id, { kind: "increment", args: { by: 41 } });
+
+    const unreachable = `http://127.0.0.1:${freePort()}`;
+    const err = await assertRejectsCode(() => a.client.dispatch(id, unreachable), "host_unreachable");
+    assert(err.message.includes(unreachable), err.message);
+    await assertRejectsCode(() => a.client.dispatch(id, other.url), "mesh_version_mismatch");
+    await assertRejectsCode(() => a.client.dispatch(id, "no-such-host"), "host_not_found");
+    // From inside a handler the paglet gets the error.
+    await assertRejectsCode(
+      () => a.client.send(id, { kind: "dispatchTo", args: { target: unreachable } }),
+      "host_unreachable",
+    );
+
+    const state = await a.client.send(id, { kind: "get" }) as { count: number; events: string[] };
+    assertEquals(state.count, 41);
+    assert(!state.events.some((e) => e.startsWith("dispatching")), state.events.join(","));
+    assertEquals((await a.client.getAgent(id)).status, "active");
+
+    const home = await a.client.createAgent({ type: "test.homebody" });
+    await assertRejectsCode(() => a.client.dispatch(home.id, b.url), "unknown_agent_type");
+    assertEquals(await a.client.send(home.id, { kind: "get" }), { count: 0, events: [] });
+
+    const stubborn = await a.client.createAgent({ type: "test.stubborn" });
+    await assertRejectsCode(() => a.client.dispatch(stubborn.id, b.url), "hook_failed");
+    assertEquals(await a.client.send(stubborn.id, { kind: "get" }), { tries: 1 });
+    assertEquals(await agentIds(b), []);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("an inactive arrival waits on disk; an inactive paglet can be dispatched; messages follow a moving paglet", async () => {
+  try {
+    const [a, b] = await Promise.all([startMobileHost("alpha"), startMobileHost("beta")]);
+    const { id } = await a.client.createAgent({ type: "test.traveller" });
+    await a.client.send(id, { kind: "writeFile", args: { name: "data.bin", size: 1000 } });
+
+    await a.client.request("POST", `/v1/agents/${id}/dispatch`, { target: b.url, arrivalMode: "inactive" });
+    const stored = await b.client.getAgent(id);
+    assertEquals(stored.status, "inactive");
+    assert(!(stored.state as { events: string[] }).events.includes("arrival:beta:dispatch"));
+    await b.client.activate(id);
+    const state = await b.client.send(id, { kind: "get" }) as { events: string[] };
+    assertEquals(state.events.slice(-2), ["activation:beta:external", "run:beta"]);
+    assert(
+      (await b.client.send(id, { kind: "filePath", args: { name: "data.bin" } }) as { path: string }).path,
+    );
+
+    // Inactive here: it wakes (onActivation, run) and then leaves.
+    await b.client.deactivate(id);
+    await b.client.dispatch(id, a.url);
+    const events = (await travellerEvents(a, id)).filter((e) => !e.startsWith("run:"));
+    assertEquals(events.slice(-4), [
+      "deactivating:beta:external",
+      "activation:beta:dispatch",
+      "dispatching:beta:dispatch",
+      "arrival:alpha:dispatch",
+    ]);
+
+    // A message queued behind a busy handler while the paglet leaves goes after it; a message
+    // to the old host afterwards is forwarded.
+    const busy = a.client.send(id, { kind: "sleep", args: { ms: 300 } });
+    const moving = a.client.dispatch(id, b.url);
+    await new Promise((r) => setTimeout(r, 50));
+    const queued = a.client.send(id, { kind: "increment", args: { by: 2 } });
+    assertEquals(await busy, { slept: 300 });
+    assertEquals(await moving, { id, host: b.url });
+    assertEquals(await queued, { count: 2 });
+    assertEquals(await a.client.send(id, { kind: "increment", args: { by: 1 } }), { count: 3 });
+    assertEquals((await b.client.send(id, { kind: "get" }) as { count: number }).count, 3);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("in a mesh, targets are host names: a paglet dispatches itself to a host by name", async () => {
+  try {
+    const a = await startMobileHost("alpha");
+    const b = await startMobileHost("beta", { args: ["--peer", a.url] });
+    await eventually("alpha knows beta", async () => {
+      const { hosts } = await a.client.request<{ hosts: { name: string; online: boolean }[] }>(
+        "GET",
+        "/v1/mesh/hosts",
+      );
+      return hosts.some((h) => h.name === "beta" && h.online);
+    });
+    const { id } = await a.client.createAgent({ type: "test.traveller" });
+    const reply = await a.client.send(id, { kind: "dispatchTo", args: { target: "beta" } }) as {
+      ref: unknown;
+    };
+    assertEquals(reply.ref, { id, host: b.url });
+    assertEquals(await b.client.clone(id, "alpha").then((r) => r.host), a.url);
+    assertEquals(await a.client.retract(id, "beta"), { id, host: a.url });
+  } finally {
+    await stopAll();
+  }
+});
