@@ -96,7 +96,10 @@ export interface PagletContext {
   /** Sends a message and returns a future for the reply. */
   sendFuture(target: string | AgentRef, message: MessageInput, options?: SendOptions): FutureReply;
   /** Sends a message to every active paglet on this host (except `exclude`) and returns the replies. */
-  multicast(message: MessageInput, options?: { exclude?: string[]; includeSelf?: boolean }): Promise<ReplySet>;
+  multicast(
+    message: MessageInput,
+    options?: { exclude?: string[]; includeSelf?: boolean },
+  ): Promise<ReplySet>;
   /** Disposes a paglet (default: this one). Disposing oneself ends the paglet after the current handler. */
   dispose(target?: string | AgentRef): Promise<void>;
   /** Deactivates this paglet to disk under `policy`. It ends after the current handler. */
@@ -112,7 +115,9 @@ export interface PagletContext {
   /** Pulls paglet `agentId` from host `from` (name or URL) to this host; returns its new reference. */
   retract(agentId: string, from: string): Promise<AgentRef>;
   /** Agents on this host. */
-  agents(options?: { status?: "active" | "inactive"; type?: string }): Promise<{ id: string; type: string; status: string }[]>;
+  agents(
+    options?: { status?: "active" | "inactive"; type?: string },
+  ): Promise<{ id: string; type: string; status: string }[]>;
   /** Hosts of the mesh, this one included. */
   hosts(options?: { onlineOnly?: boolean }): Promise<MeshHost[]>;
   /** Waits until the named host is online; false on timeout. */
@@ -143,7 +148,12 @@ export interface PagletContext {
   /** Deletes an artifact wherever it is hosted. */
   deleteArtifact(ref: ArtifactRef): Promise<void>;
   /** Calls an operation of a resident service on this host or another. */
-  callService(service: string, op: string, request?: unknown, options?: { host?: string; timeoutMs?: number }): Promise<unknown>;
+  callService(
+    service: string,
+    op: string,
+    request?: unknown,
+    options?: { host?: string; timeoutMs?: number },
+  ): Promise<unknown>;
   /** Hosts offering a resident service: this one (`local`), or every online host (`mesh`, the default). */
   lookupService(service: string, options?: { scope?: "local" | "mesh" }): Promise<ServiceOffer[]>;
   /**
@@ -151,7 +161,12 @@ export interface PagletContext {
    * `fields.homeHost` (name or URL) sends it to that host's user-info, e.g. the entry host a job
    * came from; `fields.jobId` is shown with it.
    */
-  notifyUser(severity: Severity, title: string, text: string, fields?: Record<string, unknown>): Promise<boolean>;
+  notifyUser(
+    severity: Severity,
+    title: string,
+    text: string,
+    fields?: Record<string, unknown>,
+  ): Promise<boolean>;
   /** Recent events of this host. */
   events(since?: number, limit?: number): Promise<ContextEvent[]>;
 }

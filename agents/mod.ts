@@ -2,12 +2,22 @@
  * The paglets programming model: what paglet code imports (`import { Paglet } from "paglets"`).
  * @module
  */
-export { Paglet, isPagletClass } from "./paglet.ts";
+export { isPagletClass, Paglet } from "./paglet.ts";
 export type { LifecycleEvent, PagletClass } from "./paglet.ts";
-export type { AgentRef, ContextEvent, CreateOptions, HostInfo, MeshHost, PagletContext, PersistentStorage, ServiceOffer, Severity } from "./context.ts";
+export type {
+  AgentRef,
+  ContextEvent,
+  CreateOptions,
+  HostInfo,
+  MeshHost,
+  PagletContext,
+  PersistentStorage,
+  ServiceOffer,
+  Severity,
+} from "./context.ts";
 export { PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NORMAL, PRIORITY_UNQUEUED, toMessage } from "./message.ts";
 export type { Message, MessageInput, SendOptions } from "./message.ts";
-export { after, DEFAULT_POLICY, deactivationPolicy } from "./policy.ts";
+export { after, deactivationPolicy, DEFAULT_POLICY } from "./policy.ts";
 export type { DeactivationPolicy } from "./policy.ts";
 export { FutureReply, ReplySet } from "./futures.ts";
 export { callOperation, handle, operation, routeOperations, validate } from "./operations.ts";

@@ -19,7 +19,10 @@ export function apiKeyFrom(options: EntryOptions): string | null {
   const name = options.apiKeyEnv ?? "PAGLETS_API_KEY";
   const key = Deno.env.get(name);
   if (options.apiKeyEnv && !key) {
-    throw new PagletError("invalid_request", `--api-key-env names ${name}, but that variable is empty or not set`);
+    throw new PagletError(
+      "invalid_request",
+      `--api-key-env names ${name}, but that variable is empty or not set`,
+    );
   }
   return key ?? null;
 }
@@ -39,7 +42,10 @@ export function entryClient(options: EntryOptions): HostClient {
  * A client for a reachable entry host; if none answers and none was named, starts an embedded
  * host for the duration of `fn`.
  */
-export async function withEntry<T>(options: EntryOptions & { quiet?: boolean }, fn: (client: HostClient, embedded: Host | null) => Promise<T>): Promise<T> {
+export async function withEntry<T>(
+  options: EntryOptions & { quiet?: boolean },
+  fn: (client: HostClient, embedded: Host | null) => Promise<T>,
+): Promise<T> {
   const { url, explicit } = entryUrl(options);
   const client = entryClient(options);
   try {
@@ -51,7 +57,9 @@ export async function withEntry<T>(options: EntryOptions & { quiet?: boolean }, 
   const { Host } = await import("../host/host.ts");
   const { extensionsForHost } = await import("./extensions.ts");
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-embedded-" });
-  if (!options.quiet) console.error(`No host answers at ${url}; starting an embedded host (data in ${dataDir}).`);
+  if (!options.quiet) {
+    console.error(`No host answers at ${url}; starting an embedded host (data in ${dataDir}).`);
+  }
   const host = await Host.start({ name: "embedded", port: 0, dataDir, quiet: true }, extensionsForHost());
   try {
     return await fn(new HostClient(host.url, { apiKey: null }), host);

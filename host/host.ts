@@ -11,6 +11,7 @@
  */
 import { join } from "node:path";
 import type { Kysely } from "kysely";
+import type { Hono } from "hono";
 import type { HostInfo } from "../agents/context.ts";
 import { AgentRuntime } from "./agent_runtime.ts";
 import { AgentStore } from "./store/agent_store.ts";
@@ -35,6 +36,8 @@ export interface HostExtension {
   name: string;
   start(host: Host): Promise<void> | void;
   stop?(host: Host): Promise<void> | void;
+  /** Registers HTTP routes; called once while the app is built, before start(). */
+  routes?(app: Hono, host: Host): void;
 }
 
 export class Host {

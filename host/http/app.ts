@@ -7,6 +7,7 @@ import { errorResponse } from "./body.ts";
 import { agentRoutes } from "./agent_routes.ts";
 import { eventRoutes } from "./event_routes.ts";
 import { hostRoutes } from "./host_routes.ts";
+import { dashboardRoutes } from "../dashboard/routes.ts";
 
 /** Extra route groups registered by extensions (mesh, services, dashboard) before the host starts. */
 export type RouteGroup = (app: Hono, host: Host) => void;
@@ -30,7 +31,8 @@ export function buildApp(host: Host): Hono {
   const key = host.options.apiKey;
   app.use("*", (c, next) => {
     const path = c.req.path;
-    if (path === "/v1/health") return next();
+    // The health probe and the dashboard page (it holds no data and asks for the key) are open.
+    if (path === "/v1/health" || path === "/") return next();
     if (key !== null) {
       const denied = checkBearer(key, c.req.header("authorization"));
       if (denied) return Promise.resolve(denied);
@@ -48,7 +50,8 @@ export function buildApp(host: Host): Hono {
   hostRoutes(app, host);
   agentRoutes(app, host);
   eventRoutes(app, host);
+  dashboardRoutes(app, host);
   for (const group of routeGroups) group(app, host);
-  for (const ext of host.extensions) (ext as { routes?: RouteGroup }).routes?.(app, host);
+  for (const ext of host.extensions) ext.routes?.(app, host);
   return app;
 }

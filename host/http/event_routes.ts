@@ -51,13 +51,6 @@ export function eventRoutes(app: Hono, host: Host): void {
             clearInterval(keepalive);
           }
         }, 15_000);
-        c.req.raw.signal.addEventListener("abort", () => {
-          unsubscribe();
-          clearInterval(keepalive);
-          try {
-            controller.close();
-          } catch { /* closed already */ }
-        });
       },
       cancel() {
         unsubscribe();

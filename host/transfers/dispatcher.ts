@@ -102,7 +102,15 @@ export class TransferDispatcher {
     const live = rt.live.get(id);
     if (live) return live;
     const record = await this.#host.store.get(id);
-    if (!record) {
+    if (record?.status === "moving") {
+      throw new PagletError("agent_moving", `Agent ${id} is moving; try again shortly`);
+    }
+    try {
+      // Activates an inactive agent, and waits for one being started: a paglet that dispatches
+      // itself from run() right after its creation can be quicker than the kernel's bookkeeping.
+      return await rt.activate(id, "dispatch");
+    } catch (err) {
+      if (!(err instanceof PagletError && err.code === "agent_not_found")) throw err;
       const movedTo = await this.#host.store.movedTo(id);
       throw new PagletError(
         "agent_not_found",
@@ -110,16 +118,6 @@ export class TransferDispatcher {
         movedTo ? { movedTo } : undefined,
       );
     }
-    if (record.status === "moving") {
-      throw new PagletError("agent_moving", `Agent ${id} is moving; try again shortly`);
-    }
-    if (record.status === "crashed") {
-      throw new PagletError(
-        "agent_crashed",
-        `Agent ${id} crashed: ${String(record.meta.crashError ?? "unknown error")}`,
-      );
-    }
-    return await rt.activate(id, "dispatch");
   }
 
   #event(kind: LifecycleEvent["kind"], extra: Partial<LifecycleEvent>): LifecycleEvent {
@@ -419,7 +417,13 @@ export class TransferDispatcher {
       return { type: live.type, state: outcome.value, meta: live.meta };
     }
     const record = await this.#host.store.get(id);
-    if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+    if (!record || record.status === "active") {
+      // Being started (or durable as active and not running): take it from the running instance.
+      const agent = await rt.activate(id, "clone");
+      const outcome: Outcome<Uint8Array> = await agent.slot.api.snapshot(id);
+      if (!outcome.ok) throw PagletError.fromWire(outcome.error);
+      return { type: agent.type, state: outcome.value, meta: agent.meta };
+    }
     if (record.status !== "inactive") {
       throw new PagletError(
         record.status === "moving" ? "agent_moving" : "agent_crashed",

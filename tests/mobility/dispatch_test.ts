@@ -199,3 +199,28 @@ Deno.test("in a mesh, targets are host names: a paglet dispatches itself to a ho
     await stopAll();
   }
 });
+
+Deno.test("a paglet tours three hosts by dispatching itself from run(), starting right after its creation", async () => {
+  try {
+    const [a, b, c] = await Promise.all([
+      startMobileHost("alpha"),
+      startMobileHost("beta"),
+      startMobileHost("gamma"),
+    ]);
+    const hops = 30;
+    const { id } = await a.client.createAgent({
+      type: "test.tourist",
+      state: { itinerary: [a.url, b.url, c.url], hops },
+    });
+    const state = await eventually("the tour's end on alpha", async () => {
+      const s = await a.client.send(id, { kind: "get" }).catch(() => null) as
+        | { done: number; seen: string[] }
+        | null;
+      return s && s.done === hops && s.seen.length === hops ? s : null;
+    }, 30_000);
+    assertEquals(state!.seen.slice(0, 6), ["beta", "gamma", "alpha", "beta", "gamma", "alpha"]);
+    assertEquals([await agentIds(a), await agentIds(b), await agentIds(c)], [[id], [], []]);
+  } finally {
+    await stopAll();
+  }
+});

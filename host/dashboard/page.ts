@@ -1,0 +1,103 @@
+/**
+ * The dashboard every host serves at `/`: hosts, load, agents, services, compute queues and
+ * leases, and live events (read from the same HTTP API; live data over the SSE stream).
+ * Kept as a module string so `deno compile` embeds it without extra files.
+ */
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>paglets</title>
+<style>
+ body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
+ header{background:#1d2430;color:#fff;padding:10px 18px;display:flex;gap:16px;align-items:baseline}
+ header h1{font-size:18px;margin:0} header span{opacity:.75}
+ main{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:14px;padding:14px}
+ section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:10px 12px;overflow:auto;max-height:420px}
+ h2{font-size:14px;margin:0 0 8px;text-transform:uppercase;letter-spacing:.04em;color:#4a5568}
+ table{border-collapse:collapse;width:100%} td,th{padding:3px 6px;border-bottom:1px solid #eef0f3;text-align:left;font-variant-numeric:tabular-nums}
+ .on{color:#15803d}.off{color:#b91c1c} .muted{color:#718096} #events div{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap}
+ #key{display:none;padding:10px 18px;background:#fff3cd} #pi{font-family:ui-monospace,monospace;word-break:break-all;font-size:12px}
+</style></head><body>
+<header><h1>paglets</h1><span id="who">…</span><span id="status" class="muted"></span></header>
+<div id="key">This host needs an API key: <input id="keyInput" type="password" size="40"> <button id="keyBtn">Use key</button></div>
+<main>
+ <section><h2>Mesh hosts</h2><table id="hosts"></table></section>
+ <section><h2>This host</h2><table id="host"></table></section>
+ <section><h2>Agents</h2><table id="agents"></table></section>
+ <section><h2>Services</h2><table id="services"></table></section>
+ <section><h2>Compute slots</h2><table id="slots"></table></section>
+ <section><h2>Pi digits (live)</h2><div id="pi" class="muted">no Pi job streaming</div></section>
+ <section style="grid-column:1/-1"><h2>Events (live)</h2><div id="events"></div></section>
+</main>
+<script>
+const $ = (id) => document.getElementById(id);
+let key = sessionStorage.getItem("pagletsKey") || "";
+const headers = () => key ? { authorization: "Bearer " + key } : {};
+async function api(path) {
+  const res = await fetch(path, { headers: headers() });
+  if (res.status === 401) { $("key").style.display = "block"; throw new Error("unauthorized"); }
+  if (!res.ok) throw new Error(path + ": HTTP " + res.status);
+  return res.json();
+}
+const esc = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
+function table(el, rows, cols) {
+  el.innerHTML = "<tr>" + cols.map((c) => "<th>" + esc(c[1]) + "</th>").join("") + "</tr>" +
+    rows.map((r) => "<tr>" + cols.map((c) => "<td>" + (c[2] ? c[2](r[c[0]], r) : esc(r[c[0]])) + "</td>").join("") + "</tr>").join("");
+}
+const bytes = (n) => n > 1e9 ? (n / 2 ** 30).toFixed(1) + " GiB" : (n / 2 ** 20).toFixed(0) + " MiB";
+async function refresh() {
+  try {
+    const host = await api("/v1/host");
+    $("who").textContent = host.name + " · " + host.url + " · mesh " + host.meshVersion;
+    table($("host"), [
+      { k: "CPUs", v: host.cpuCount }, { k: "load (1/5/15)", v: [host.load1, host.load5, host.load15].map((x) => x.toFixed(2)).join(" / ") },
+      { k: "memory available", v: bytes(host.memAvailable) + " of " + bytes(host.memTotal) }, { k: "disk free", v: bytes(host.diskFree) },
+      { k: "agents", v: host.agents.active + " active, " + host.agents.inactive + " inactive, " + host.agents.crashed + " crashed" },
+      { k: "CPU affinity", v: host.affinitySupported ? "supported" : "not supported" }, { k: "uptime", v: host.uptimeS + " s" },
+    ], [["k", ""], ["v", ""]]);
+    const mesh = await api("/v1/mesh/hosts").catch(() => ({ hosts: [] }));
+    table($("hosts"), mesh.hosts, [["name", "name"], ["url", "url"], ["online", "state", (v) => v ? '<span class="on">online</span>' : '<span class="off">offline</span>'],
+      ["cpuCount", "CPUs"], ["tags", "tags", (v) => esc((v || []).join(", "))]]);
+    const agents = await api("/v1/agents?limit=200");
+    table($("agents"), agents.agents, [["id", "id"], ["type", "type"], ["status", "status"], ["queuedMessages", "queued"]]);
+    const services = await api("/v1/services").catch(() => ({ services: [] }));
+    table($("services"), services.services, [["name", "name"], ["lifecycle", "lifecycle"], ["running", "running"], ["operations", "operations", (v) => esc((v || []).join(", "))]]);
+    const slots = await fetch("/v1/services/compute-slots/status", { method: "POST", headers: { ...headers(), "content-type": "application/json" }, body: "{}" })
+      .then((r) => r.ok ? r.json() : null).catch(() => null);
+    const s = slots && slots.reply;
+    if (s) table($("slots"), [s.status || s].map((x) => ({ ...x })), [["freeCpuCores", "free cores"], ["reservedCpuCores", "reserved cores"], ["queueLength", "queued"], ["activeLeases", "leases"]]);
+    $("status").textContent = "updated " + new Date().toLocaleTimeString();
+  } catch (err) { $("status").textContent = String(err.message || err); }
+}
+async function stream() {
+  try {
+    const res = await fetch("/v1/events/stream?since=0", { headers: headers() });
+    if (!res.ok) throw new Error("HTTP " + res.status);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += value;
+      let i;
+      while ((i = buf.indexOf("\\n\\n")) >= 0) {
+        const chunk = buf.slice(0, i); buf = buf.slice(i + 2);
+        const data = chunk.split("\\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\\n");
+        if (!data) continue;
+        const e = JSON.parse(data);
+        if (e.kind === "user-stream" && e.data && e.data.text) {
+          const pi = $("pi"); if (pi.classList.contains("muted")) { pi.textContent = ""; pi.classList.remove("muted"); }
+          pi.textContent = (pi.textContent + e.data.text).slice(-4000);
+          continue;
+        }
+        const line = document.createElement("div");
+        line.textContent = new Date(e.at).toLocaleTimeString() + "  " + e.kind + (e.agentId ? "  " + e.agentId : "") + (e.error ? "  " + e.error : e.data ? "  " + JSON.stringify(e.data) : "");
+        $("events").prepend(line);
+        while ($("events").childElementCount > 200) $("events").lastChild.remove();
+      }
+    }
+  } catch { /* reconnect below */ }
+  setTimeout(stream, 2000);
+}
+$("keyBtn").onclick = () => { key = $("keyInput").value; sessionStorage.setItem("pagletsKey", key); $("key").style.display = "none"; refresh(); };
+refresh(); setInterval(refresh, 3000); stream();
+</script></body></html>`;
