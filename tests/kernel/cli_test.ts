@@ -4,30 +4,9 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { fixtureHost } from "./helpers.ts";
+import { jsonOf, paglets } from "../helpers/cli.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function paglets(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "--config", CONFIG, MAIN, ...args],
-    env: { NO_COLOR: "1", PAGLETS_ENTRY: "", PAGLETS_API_KEY: "", ...env },
-    stdin: "null",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
-function json<T = Record<string, unknown>>(run: Run): T {
-  assertEquals(run.code, 0, `exit ${run.code}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-}
+const json = jsonOf;
 
 Deno.test("paglets agents drives a host's agents with --entry and --json", async (t) => {
   await using h = await fixtureHost();

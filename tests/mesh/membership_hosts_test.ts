@@ -2,12 +2,11 @@
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { freePort, type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { pagletsCommand } from "../helpers/cli.ts";
 import { HostClient } from "../../host/client.ts";
 import { FAST_MESH, meshHosts, onlineMap, seesAllOnline } from "./helpers.ts";
 
 const KEY = "mesh-test-key";
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 Deno.test("hosts that each know one other form one mesh, keep other mesh versions out, and track failures", async (t) => {
   try {
@@ -74,23 +73,8 @@ Deno.test("hosts that each know one other form one mesh, keep other mesh version
     });
 
     await t.step("`paglets mesh hosts --json` prints every host with its state", async () => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-all",
-          "--quiet",
-          "--config",
-          CONFIG,
-          MAIN,
-          "mesh",
-          "hosts",
-          "--entry",
-          c.url,
-          "--json",
-        ],
-        env: { PAGLETS_API_KEY: KEY, NO_COLOR: "1" },
-        stdout: "piped",
-        stderr: "piped",
+      const out = await pagletsCommand(["mesh", "hosts", "--entry", c.url, "--json"], {
+        PAGLETS_API_KEY: KEY,
       }).output();
       assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
       const hosts = JSON.parse(new TextDecoder().decode(out.stdout)) as Record<string, unknown>[];

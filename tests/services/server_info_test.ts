@@ -3,9 +3,7 @@ import { Df, Load, Ps, Summary } from "../../services/server_info/contract.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { serviceHost } from "./helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+import { pagletsCommand } from "../helpers/cli.ts";
 
 const SERVICE = "server-info";
 
@@ -78,25 +76,11 @@ Deno.test("paglets sys load --all-hosts --json asks every online mesh host", asy
   await using a = await serviceHost({ name: "a" });
   await using _b = await serviceHost({ name: "b", peers: [a.host.url] });
   await eventually("a sees b online", () => a.host.remote?.isOnline("b"), 10_000);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--quiet",
-      "--config",
-      CONFIG,
-      MAIN,
-      "sys",
-      "load",
-      "--all-hosts",
-      "--json",
-      "--entry",
-      a.host.url,
-    ],
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-    signal: AbortSignal.timeout(60_000),
-  }).output();
+  const out = await pagletsCommand(
+    ["sys", "load", "--all-hosts", "--json", "--entry", a.host.url],
+    {},
+    AbortSignal.timeout(60_000),
+  ).output();
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   const results = JSON.parse(new TextDecoder().decode(out.stdout)) as {
     name: string;

@@ -3,9 +3,7 @@ import { Recent } from "../../services/user_info/contract.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { withTimeout } from "../../host/timeouts.ts";
 import { serviceHost } from "./helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+import { pagletsCommand } from "../helpers/cli.ts";
 
 type NotifyEvent = { id: number; kind: string; agentId?: string; data: Record<string, unknown> };
 
@@ -135,26 +133,7 @@ Deno.test("paglets follow --json replays kept notifications and prints new ones 
     kind: "notify",
     args: { severity: "info", title: "Before", fields: { jobId: "j0" } },
   });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--quiet",
-      "--config",
-      CONFIG,
-      MAIN,
-      "follow",
-      "--entry",
-      t.host.url,
-      "--json",
-      "--since",
-      "all",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const child = pagletsCommand(["follow", "--entry", t.host.url, "--json", "--since", "all"]).spawn();
   const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   const lines = new LineReader(child.stdout);
   try {

@@ -1,0 +1,40 @@
+/** Runs the `paglets` CLI (main.ts) as a real subprocess, as a user would. */
+import { assertEquals } from "./assert.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The command for `paglets ...args`; spawn it for long-running commands such as `follow`. */
+export function pagletsCommand(
+  args: string[],
+  env: Record<string, string> = {},
+  signal?: AbortSignal,
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", "--config", CONFIG, MAIN, ...args],
+    env: { NO_COLOR: "1", PAGLETS_ENTRY: "", PAGLETS_API_KEY: "", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: signal ?? AbortSignal.timeout(120_000),
+  });
+}
+
+/** Runs `paglets ...args` to completion (bounded: 120 s). */
+export async function paglets(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const out = await pagletsCommand(args, env).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** The JSON a successful run printed (asserts exit 0). */
+export function jsonOf<T = Record<string, unknown>>(run: CliRun): T {
+  assertEquals(run.code, 0, `exit ${run.code}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
