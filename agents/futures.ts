@@ -102,8 +102,10 @@ export class ReplySet<T = unknown> {
 
   /** Every settled value (errors as `{error}`), in the order the futures were added. */
   async settled(): Promise<({ ok: true; value: T } | { ok: false; error: unknown })[]> {
-    return await Promise.all(this.#all.map((r) =>
-      r.promise.then((value) => ({ ok: true as const, value }), (error) => ({ ok: false as const, error }))
-    ));
+    return await Promise.all(
+      this.#all.map((r) =>
+        r.promise.then((value) => ({ ok: true as const, value }), (error) => ({ ok: false as const, error }))
+      ),
+    );
   }
 }

@@ -23,7 +23,11 @@ export interface Operation<Req, Rep> {
 }
 
 /** Declares an operation. */
-export function operation<Req, Rep>(name: string, request: z.ZodType<Req>, reply: z.ZodType<Rep>): Operation<Req, Rep> {
+export function operation<Req, Rep>(
+  name: string,
+  request: z.ZodType<Req>,
+  reply: z.ZodType<Rep>,
+): Operation<Req, Rep> {
   if (!/^[a-z][a-z0-9_.:-]*$/i.test(name)) {
     throw new RangeError(`Operation name must be a word like 'pi.start': current value is '${name}'`);
   }
@@ -56,7 +60,10 @@ export function handle<Req, Rep>(
  * Routes a message to the handler of its operation: validates the request, runs the handler,
  * validates the reply. Returns undefined when no handler matches (so callers can fall back).
  */
-export function routeOperations(message: Message, handlers: OperationHandler[]): Promise<unknown> | undefined {
+export function routeOperations(
+  message: Message,
+  handlers: OperationHandler[],
+): Promise<unknown> | undefined {
   const found = handlers.find((h) => h.op.name === message.kind);
   if (!found) return undefined;
   return (async () => {

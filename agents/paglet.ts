@@ -93,7 +93,12 @@ export abstract class Paglet<S extends object = Record<string, unknown>> {
 
   /** Signals that this paglet does not handle a message (the sender gets `not_handled`). */
   notHandled(message?: Message): never {
-    throw new PagletError("not_handled", `${(this.constructor as PagletClass).type} does not handle ${message ? `'${message.kind}'` : "this message"}`);
+    throw new PagletError(
+      "not_handled",
+      `${(this.constructor as PagletClass).type} does not handle ${
+        message ? `'${message.kind}'` : "this message"
+      }`,
+    );
   }
 
   /**
@@ -145,5 +150,6 @@ export abstract class Paglet<S extends object = Record<string, unknown>> {
 /** Is `value` a paglet class with a type name? */
 export function isPagletClass(value: unknown): value is PagletClass {
   return typeof value === "function" && value.prototype instanceof Paglet &&
-    typeof (value as unknown as PagletClass).type === "string" && (value as unknown as PagletClass).type.length > 0;
+    typeof (value as unknown as PagletClass).type === "string" &&
+    (value as unknown as PagletClass).type.length > 0;
 }

@@ -13,7 +13,10 @@ export function printJson(value: unknown): void {
 /** Prints rows as a table with the given columns (`key` or `[key, heading]`). */
 export function printTable(rows: Record<string, unknown>[], columns: (string | [string, string])[]): void {
   const cols = columns.map((c) => typeof c === "string" ? [c, c] : c);
-  const table = new Table({ head: cols.map(([, h]) => h), style: { head: Deno.noColor ? [] : ["cyan"], border: [] } });
+  const table = new Table({
+    head: cols.map(([, h]) => h),
+    style: { head: Deno.noColor ? [] : ["cyan"], border: [] },
+  });
   for (const row of rows) table.push(cols.map(([k]) => cell(row[k])));
   console.log(table.toString());
 }

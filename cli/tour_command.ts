@@ -5,7 +5,11 @@ import { type EntryOptions, withEntry } from "./entry.ts";
 import { pc, printJson } from "./output.ts";
 
 export function registerTourCommand(program: Command): void {
-  networkOptions(program.command("tour").description("Create a paglet, message it, deactivate and wake it, then dispose it"))
+  networkOptions(
+    program.command("tour").description(
+      "Create a paglet, message it, deactivate and wake it, then dispose it",
+    ),
+  )
     .action(async (o: EntryOptions & { json?: boolean }) => {
       await withEntry(o, async (client) => {
         const steps: Record<string, unknown>[] = [];

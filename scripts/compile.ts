@@ -18,7 +18,14 @@ const { values } = parseArgs({
 /** Folders whose modules are loaded by URL at run time (workers, paglet types), so they must be embedded. */
 const INCLUDES = ["host/worker/", "host/compute_worker.ts", "examples/", "services/", "agents/"];
 
-const args = ["compile", "--allow-all", "--config", `${root}deno.json`, "--output", `${root}${values.output}`];
+const args = [
+  "compile",
+  "--allow-all",
+  "--config",
+  `${root}deno.json`,
+  "--output",
+  `${root}${values.output}`,
+];
 for (const inc of INCLUDES) {
   try {
     await Deno.stat(`${root}${inc}`);
@@ -29,7 +36,8 @@ if (values.target) args.push("--target", values.target);
 args.push(`${root}main.ts`);
 
 console.error(`deno ${args.join(" ")}`);
-const { code, stderr } = await new Deno.Command(Deno.execPath(), { args, stderr: "piped", stdout: "inherit" }).output();
+const { code, stderr } = await new Deno.Command(Deno.execPath(), { args, stderr: "piped", stdout: "inherit" })
+  .output();
 const text = new TextDecoder().decode(stderr);
 Deno.stderr.writeSync(new TextEncoder().encode(text));
 if (code !== 0) {

@@ -16,7 +16,14 @@ Deno.test({
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -26,7 +33,11 @@ Deno.test({
       await page.click("#keyBtn");
       await page.waitForSelector(`#agents td:has-text("${id}")`, { timeout: 10_000 });
       await t.client.send(id, { kind: "increment" });
-      await eventually("the create event in the live list", async () => (await page.textContent("#events"))?.includes(id), 10_000);
+      await eventually(
+        "the create event in the live list",
+        async () => (await page.textContent("#events"))?.includes(id),
+        10_000,
+      );
       assert((await page.textContent("#host"))?.includes("CPUs"));
     } finally {
       await browser.close();

@@ -11,7 +11,10 @@ export function assert_(condition: unknown, message?: string): asserts condition
 export { assert_ as assert };
 
 /** Asserts that `fn` rejects with a PagletError-like error of `code`; returns it. */
-export async function assertRejectsCode(fn: () => Promise<unknown>, code: string): Promise<Error & { code: string }> {
+export async function assertRejectsCode(
+  fn: () => Promise<unknown>,
+  code: string,
+): Promise<Error & { code: string }> {
   try {
     await fn();
   } catch (err) {

@@ -39,7 +39,23 @@ export async function startHost(options: StartOptions): Promise<HostProcess> {
   const env: Record<string, string> = { ...options.env, NO_COLOR: "1" };
   if (options.apiKey) env.PAGLETS_API_KEY = options.apiKey;
   const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", "--config", CONFIG, MAIN, "host", "--name", options.name, "--port", String(options.port ?? 0), "--data-dir", dataDir, "--json", ...(options.args ?? [])],
+    args: [
+      "run",
+      "--allow-all",
+      "--quiet",
+      "--config",
+      CONFIG,
+      MAIN,
+      "host",
+      "--name",
+      options.name,
+      "--port",
+      String(options.port ?? 0),
+      "--data-dir",
+      dataDir,
+      "--json",
+      ...(options.args ?? []),
+    ],
     env,
     stdin: "null",
     stdout: "piped",
@@ -49,14 +65,18 @@ export async function startHost(options: StartOptions): Promise<HostProcess> {
   const stderr: string[] = [];
   void (async () => {
     const decoder = new TextDecoderStream();
-    for await (const chunk of process.stderr.pipeThrough(decoder)) stderr.push(...chunk.split("\n").filter(Boolean));
+    for await (const chunk of process.stderr.pipeThrough(decoder)) {
+      stderr.push(...chunk.split("\n").filter(Boolean));
+    }
   })().catch(() => {});
   const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   const deadline = Date.now() + 30_000;
   let info: { url: string } | null = null;
   while (!info && Date.now() < deadline) {
-    const timer = new Promise<{ done: true; value: undefined }>((r) => setTimeout(() => r({ done: true, value: undefined }), Math.max(1, deadline - Date.now())));
+    const timer = new Promise<{ done: true; value: undefined }>((r) =>
+      setTimeout(() => r({ done: true, value: undefined }), Math.max(1, deadline - Date.now()))
+    );
     const { done, value } = await Promise.race([reader.read(), timer]);
     if (done) break;
     buffered += value;
