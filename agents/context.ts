@@ -169,4 +169,47 @@ export interface PagletContext {
   ): Promise<boolean>;
   /** Recent events of this host. */
   events(since?: number, limit?: number): Promise<ContextEvent[]>;
+  /**
+   * Runs a compute step under a compute-slots lease this paglet holds: in a compute worker
+   * thread pinned to the lease's CPU ids, off this paglet's worker (which keeps handling
+   * messages meanwhile). `ComputeJobPaglet` does this for you.
+   */
+  runCompute<R = unknown>(step: ComputeStepSpec): Promise<ComputeStepOutcome<R>>;
+}
+
+/** A compute step for {@link PagletContext.runCompute}. */
+export interface ComputeStepSpec {
+  /** The compute-slots lease the step runs under; the worker thread is pinned to its CPU ids. */
+  leaseId: string;
+  /** Module exporting the step function (file:, data: or https: URL). */
+  moduleUrl: string;
+  /** Name of the exported function; it gets `args` (structured-clone data) and may be async. */
+  exportName: string;
+  args?: unknown;
+  /** Release the lease as soon as the step ends, success or failure (saves a round trip). @default false */
+  releaseLease?: boolean;
+  /** Paths (files or folders) whose size the host samples for the usage history while the step runs. */
+  usagePaths?: string[];
+}
+
+/** What a compute step returned, and how it was pinned. */
+export interface ComputeStepOutcome<R = unknown> {
+  result: R;
+  affinity: ComputeStepAffinity;
+}
+
+/** How a compute step ran with respect to CPU affinity. */
+export interface ComputeStepAffinity {
+  /** The lease's CPU ids the step was pinned to. */
+  cpuIds: number[];
+  /** This host can set thread affinity at all. */
+  supported: boolean;
+  /** The thread ran pinned to exactly the lease's CPU ids when the step started. */
+  enforced: boolean;
+  /** Why affinity is not supported or not enforced. */
+  error?: string;
+  /** The thread's `Cpus_allowed_list` when the step started, as the OS reports it. */
+  observedCpus: number[];
+  /** OS thread id of the compute worker. */
+  tid?: number;
 }

@@ -31,6 +31,18 @@ export const ERROR_STATUS: Record<string, number> = {
   invalid_state: 422,
   invalid_request: 422,
   not_handled: 422,
+  // compute-slots: a slot request or compute job estimate that cannot be accepted
+  invalid_slot_request: 422,
+  invalid_cpu_cores: 422,
+  invalid_memory_bytes: 422,
+  invalid_temp_storage_bytes: 422,
+  invalid_estimated_runtime_seconds: 422,
+  invalid_host_tag: 422,
+  invalid_agent_id: 422,
+  invalid_field: 422,
+  /** A compute step's own code failed (the job's fault, not the host's). */
+  compute_step_failed: 422,
+  lease_not_found: 404,
   handler_failed: 422,
   hook_failed: 422,
   agent_crashed: 409,

@@ -1,6 +1,14 @@
 /** Paglet types known to a worker, found by scanning the exports of type modules. */
 import { isPagletClass, type PagletClass } from "./paglet.ts";
 
+/** Where each registered class was loaded from (compute steps import it again in their own thread). */
+const MODULE_URLS = new WeakMap<PagletClass, string>();
+
+/** The module URL a paglet class was loaded from by a {@link TypeRegistry}, if any. */
+export function moduleUrlOf(cls: PagletClass): string | undefined {
+  return MODULE_URLS.get(cls);
+}
+
 export class TypeRegistry {
   readonly #types = new Map<string, PagletClass>();
   readonly #modules = new Set<string>();
@@ -9,6 +17,9 @@ export class TypeRegistry {
   async load(moduleUrl: string): Promise<string[]> {
     const mod = await import(moduleUrl);
     this.#modules.add(moduleUrl);
+    for (const value of Object.values(mod)) {
+      if (isPagletClass(value) && !MODULE_URLS.has(value)) MODULE_URLS.set(value, moduleUrl);
+    }
     return this.registerExports(mod);
   }
 

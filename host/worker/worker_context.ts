@@ -66,6 +66,7 @@ export function createWorkerContext(kernel: KernelApi, agentId: string, host: Ho
     notifyUser: (severity, title, text, fields) =>
       call<boolean>("notifyUser", severity, title, text, fields ?? {}).catch(() => false),
     events: (since, limit) => call("events", since ?? 0, limit ?? 100),
+    runCompute: (step) => call("compute.run", step),
   };
   return context;
 }
