@@ -121,4 +121,31 @@ export function registerAgentsCommand(program: Command): void {
       if (o.json) return printJson(out);
       console.log(`${id} disposed`);
     });
+
+  networkOptions(
+    agents.command("dispatch <id> <target>").description("Move an agent to another host (name or URL)"),
+  )
+    .action(async (id: string, target: string, o: EntryOptions & { json?: boolean }) => {
+      const ref = await entryClient(o).dispatch(id, target);
+      if (o.json) return printJson(ref);
+      console.log(`${ref.id} now on ${ref.host}`);
+    });
+
+  networkOptions(
+    agents.command("clone <id> [target]").description("Copy an agent to a host (default: its own)"),
+  )
+    .action(async (id: string, target: string | undefined, o: EntryOptions & { json?: boolean }) => {
+      const ref = await entryClient(o).clone(id, target);
+      if (o.json) return printJson(ref);
+      console.log(`${ref.id} on ${ref.host}`);
+    });
+
+  networkOptions(
+    agents.command("retract <id> <from>").description("Pull an agent from another host to the entry host"),
+  )
+    .action(async (id: string, from: string, o: EntryOptions & { json?: boolean }) => {
+      const ref = await entryClient(o).retract(id, from);
+      if (o.json) return printJson(ref);
+      console.log(`${ref.id} now on ${ref.host}`);
+    });
 }

@@ -1,0 +1,253 @@
+/**
+ * The state every compute job carries: resource estimates and placement wishes (set by the
+ * application), and the scheduling bookkeeping of {@link ComputeJobPaglet} (set by the base class:
+ * home host, slot request, lease, redirects, CPU affinity, `computeStatus`).
+ *
+ * Estimates are validated when a job is created and whenever its state arrives somewhere, with a
+ * message naming the field and the value, e.g. `cpuCores: must be an integer >= 1: current value is 0`.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** The compute job state machine: NEW → PLACING → WAITING_FOR_SLOT → RUNNING → COMPLETED | FAILED_FINAL. */
+export const COMPUTE_STATUSES = ["NEW", "PLACING", "WAITING_FOR_SLOT", "RUNNING", "COMPLETED", "FAILED_FINAL"] as const;
+export type ComputeStatus = typeof COMPUTE_STATUSES[number];
+
+/** Host tags are lower-case words (the rule compute-slots applies to slot requests). */
+export const HOST_TAG_PATTERN: RegExp = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** The fields of a compute job's state that {@link ComputeJobPaglet} reads or owns. */
+export interface ComputeJobState {
+  /** Owned by the base class; read it, never write it. */
+  computeStatus: ComputeStatus;
+  /** Why the job failed, when `computeStatus` is FAILED_FINAL. */
+  computeError: string;
+  /** Job id for the scheduler and result labels; "" = `compute-job-<agent id>`. */
+  jobId: string;
+
+  // Estimates (cooperative: nothing enforces them, the usage history shows what was used).
+  /** CPU cores the compute step needs; the lease pins it to this many CPU ids. @default 1 */
+  cpuCores: number;
+  /** Memory the job needs; must be > 0 unless `allowZeroMemoryBytes`. */
+  memoryBytes: number;
+  /** Scratch space in the work dir. @default 0 */
+  tempStorageBytes: number;
+  /** Expected compute time; must be > 0 unless `allowZeroRuntimeSeconds`. Sets the lease TTL. */
+  estimatedRuntimeSeconds: number;
+  allowZeroMemoryBytes: boolean;
+  allowZeroRuntimeSeconds: boolean;
+  /** Accepted, but rejected by every host until GPU admission exists. */
+  requiresGpu: boolean;
+  gpuMemoryMb: number;
+
+  // Placement wishes.
+  /** A host must carry all of these tags. */
+  requiredHostTags: string[];
+  /** A host must carry none of these. */
+  excludedHostTags: string[];
+  /** Each of these a host carries improves its rank. */
+  preferredHostTags: string[];
+  excludedHostNames: string[];
+  excludedHostUrls: string[];
+  /** The host the job was created on may run it too. @default true */
+  allowHomeCompute: boolean;
+  /** Candidates asked for at placement. @default 8 */
+  candidateLimit: number;
+  /** Timeout of scheduler calls. @default 10 */
+  schedulerTimeoutSeconds: number;
+  /** Restart the compute step after a host restart that interrupted it. @default true */
+  restartRunningOnHostStartup: boolean;
+
+  // Bookkeeping of the base class.
+  homeHostName: string;
+  homeHostUrl: string;
+  /** The host placement chose (or a redirect named). */
+  selectedHostUrl: string;
+  slotRequestId: string;
+  /** Epoch ms of the first slot request; the job keeps its place in line mesh-wide. */
+  slotSubmittedAt: number;
+  slotLeaseId: string;
+  redirectCount: number;
+  /** Epoch ms of the last redirect, 0 = never. */
+  lastRedirectAt: number;
+  lastRedirectFromHostUrl: string;
+  /** Where the compute step ran. */
+  computeHostName: string;
+  computeHostUrl: string;
+  /** The CPU ids the lease reserved. */
+  cpuCoreIds: number[];
+  /** `Cpus_allowed_list` of the compute thread when the step started. */
+  observedCpus: number[];
+  cpuAffinitySupported: boolean;
+  cpuAffinityEnforced: boolean;
+  cpuAffinityError: string;
+  /** How often the compute step was started (more than 1 after a restart). */
+  computeAttempts: number;
+  /** Epoch ms when the job reached COMPLETED or FAILED_FINAL. */
+  computeFinishedAt: number;
+}
+
+/**
+ * The defaults of a compute job's state; spread them into `initialState()`.
+ *
+ * @example
+ * ```ts
+ * override initialState(): MyJobState {
+ *   return { ...computeJobDefaults({ cpuCores: 2, memoryBytes: 512 * 2 ** 20, estimatedRuntimeSeconds: 60 }), seed: 1 };
+ * }
+ * ```
+ */
+export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): ComputeJobState {
+  return {
+    computeStatus: "NEW",
+    computeError: "",
+    jobId: "",
+    cpuCores: 1,
+    memoryBytes: 0,
+    tempStorageBytes: 0,
+    estimatedRuntimeSeconds: 0,
+    allowZeroMemoryBytes: false,
+    allowZeroRuntimeSeconds: false,
+    requiresGpu: false,
+    gpuMemoryMb: 0,
+    requiredHostTags: [],
+    excludedHostTags: [],
+    preferredHostTags: [],
+    excludedHostNames: [],
+    excludedHostUrls: [],
+    allowHomeCompute: true,
+    candidateLimit: 8,
+    schedulerTimeoutSeconds: 10,
+    restartRunningOnHostStartup: true,
+    homeHostName: "",
+    homeHostUrl: "",
+    selectedHostUrl: "",
+    slotRequestId: "",
+    slotSubmittedAt: 0,
+    slotLeaseId: "",
+    redirectCount: 0,
+    lastRedirectAt: 0,
+    lastRedirectFromHostUrl: "",
+    computeHostName: "",
+    computeHostUrl: "",
+    cpuCoreIds: [],
+    observedCpus: [],
+    cpuAffinitySupported: false,
+    cpuAffinityEnforced: false,
+    cpuAffinityError: "",
+    computeAttempts: 0,
+    computeFinishedAt: 0,
+    ...estimates,
+  };
+}
+
+/** Keys of {@link ComputeJobState}: the base class owns them; a compute step's changes to them are ignored. */
+export const COMPUTE_JOB_KEYS: ReadonlySet<string> = new Set(Object.keys(computeJobDefaults()));
+
+function show(value: unknown): string {
+  try {
+    return typeof value === "string" ? `'${value}'` : JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function bounded(min: number, integer: boolean) {
+  const what = `${integer ? "an integer" : "a finite number"} >= ${min}`;
+  const error = (iss: { input?: unknown }) => `must be ${what}: current value is ${show(iss.input)}`;
+  const base = z.number({ error }).refine(Number.isFinite, { error });
+  return (integer ? base.refine(Number.isInteger, { error }) : base).refine((v) => v >= min, { error });
+}
+
+function tags() {
+  return z.array(
+    z.string().refine((t) => HOST_TAG_PATTERN.test(t.trim().toLowerCase()), {
+      error: (iss) =>
+        `${show(iss.input)} is not a host tag: tags are words matching ${HOST_TAG_PATTERN.source}`,
+    }),
+    { error: (iss) => `must be a list of host tags: current value is ${show(iss.input)}` },
+  );
+}
+
+const names = () =>
+  z.array(z.string(), {
+    error: (iss) => `must be a list of strings: current value is ${show(iss.input)}`,
+  });
+
+const ESTIMATES = {
+  computeStatus: z.enum(COMPUTE_STATUSES),
+  cpuCores: bounded(1, true),
+  memoryBytes: bounded(0, true),
+  tempStorageBytes: bounded(0, true),
+  estimatedRuntimeSeconds: bounded(0, false),
+  gpuMemoryMb: bounded(0, false),
+  requiresGpu: z.boolean(),
+  allowZeroMemoryBytes: z.boolean(),
+  allowZeroRuntimeSeconds: z.boolean(),
+  allowHomeCompute: z.boolean(),
+  restartRunningOnHostStartup: z.boolean(),
+  candidateLimit: bounded(0, true),
+  schedulerTimeoutSeconds: bounded(0.1, false),
+  requiredHostTags: tags(),
+  excludedHostTags: tags(),
+  preferredHostTags: tags(),
+  excludedHostNames: names(),
+  excludedHostUrls: names(),
+};
+
+/**
+ * The state schema of a compute job: the estimates above plus `shape` (your own fields). Unknown
+ * fields are allowed. Zero memory and runtime are refused unless the job opts in, so every job
+ * states what it needs.
+ *
+ * @example
+ * ```ts
+ * static override readonly stateSchema = computeJobSchema({ seed: z.number().int() });
+ * ```
+ */
+export function computeJobSchema<Shape extends z.ZodRawShape>(shape: Shape = {} as Shape) {
+  return z.looseObject({ ...ESTIMATES, ...shape }).superRefine((state, ctx) => {
+    const s = state as unknown as ComputeJobState;
+    if (s.memoryBytes === 0 && !s.allowZeroMemoryBytes) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["memoryBytes"],
+        message: "must be > 0 (an estimate of the memory the job needs; set allowZeroMemoryBytes to run " +
+          "without one): current value is 0",
+      });
+    }
+    if (s.estimatedRuntimeSeconds === 0 && !s.allowZeroRuntimeSeconds) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["estimatedRuntimeSeconds"],
+        message: "must be > 0 (it sets the lease TTL; set allowZeroRuntimeSeconds to run without an " +
+          "estimate): current value is 0",
+      });
+    }
+  });
+}
+
+/** The slot request a job's state stands for (compute-slots `request-slot` input). */
+export function slotRequestOf(state: ComputeJobState, agentId: string, jobId: string): Record<string, unknown> {
+  return {
+    ...(state.slotRequestId ? { requestId: state.slotRequestId } : {}),
+    agentId,
+    jobId,
+    cpuCores: state.cpuCores,
+    memoryBytes: state.memoryBytes,
+    tempStorageBytes: state.tempStorageBytes,
+    estimatedRuntimeSeconds: state.estimatedRuntimeSeconds,
+    requiresGpu: state.requiresGpu,
+    gpuMemoryMb: state.gpuMemoryMb,
+    requiredHostTags: state.requiredHostTags,
+    excludedHostTags: state.excludedHostTags,
+    preferredHostTags: state.preferredHostTags,
+    excludedHostNames: state.excludedHostNames,
+    excludedHostUrls: state.excludedHostUrls,
+    ...(state.slotSubmittedAt > 0 ? { submittedAt: state.slotSubmittedAt } : {}),
+    redirectCount: state.redirectCount,
+    lastRedirectAt: state.lastRedirectAt,
+    lastRedirectFromHostUrl: state.lastRedirectFromHostUrl,
+  };
+}
