@@ -11,7 +11,14 @@
 import { z } from "zod";
 
 /** The compute job state machine: NEW → PLACING → WAITING_FOR_SLOT → RUNNING → COMPLETED | FAILED_FINAL. */
-export const COMPUTE_STATUSES = ["NEW", "PLACING", "WAITING_FOR_SLOT", "RUNNING", "COMPLETED", "FAILED_FINAL"] as const;
+export const COMPUTE_STATUSES = [
+  "NEW",
+  "PLACING",
+  "WAITING_FOR_SLOT",
+  "RUNNING",
+  "COMPLETED",
+  "FAILED_FINAL",
+] as const;
 export type ComputeStatus = typeof COMPUTE_STATUSES[number];
 
 /** Host tags are lower-case words (the rule compute-slots applies to slot requests). */
@@ -229,7 +236,11 @@ export function computeJobSchema<Shape extends z.ZodRawShape>(shape: Shape = {} 
 }
 
 /** The slot request a job's state stands for (compute-slots `request-slot` input). */
-export function slotRequestOf(state: ComputeJobState, agentId: string, jobId: string): Record<string, unknown> {
+export function slotRequestOf(
+  state: ComputeJobState,
+  agentId: string,
+  jobId: string,
+): Record<string, unknown> {
   return {
     ...(state.slotRequestId ? { requestId: state.slotRequestId } : {}),
     agentId,

@@ -6,6 +6,9 @@ export { isPagletClass, Paglet } from "./paglet.ts";
 export type { LifecycleEvent, PagletClass } from "./paglet.ts";
 export type {
   AgentRef,
+  ComputeStepAffinity,
+  ComputeStepOutcome,
+  ComputeStepSpec,
   ContextEvent,
   CreateOptions,
   HostInfo,
@@ -26,3 +29,7 @@ export { PagletError } from "./errors.ts";
 export { isArtifactRef } from "./artifacts.ts";
 export type { ArtifactRef } from "./artifacts.ts";
 export { decodeCbor, encodeCbor, fromTagged, parseTagged, stringifyTagged, toTagged } from "./wire.ts";
+export { ComputeJobPaglet } from "./compute_job.ts";
+export type { ComputeJobClass, ComputeJobSummary, SchedulerMessageReply } from "./compute_job.ts";
+export { COMPUTE_STATUSES, computeJobDefaults, computeJobSchema } from "./compute_job_state.ts";
+export type { ComputeJobState, ComputeStatus } from "./compute_job_state.ts";

@@ -3,19 +3,22 @@
  *
  * - Tagged JSON for the control API: bigint → `{"$bigint":"123"}`, bytes → `{"$bytes":"<base64>"}`,
  *   Date → `{"$date":"<iso>"}`. Everything else is plain JSON.
- * - CBOR (cbor-x) for movement envelopes and stored state: bigint, Uint8Array, Date, Map and Set
- *   survive natively.
+ * - CBOR (cbor-x) for movement envelopes, stored state and host-to-host messages: bigint,
+ *   Uint8Array, Date, Map and Set survive natively; bigints of any size travel as binary bignums
+ *   (see bignum.ts).
  */
 import { Encoder } from "cbor-x";
 import { PagletError } from "./errors.ts";
+import { installBignumDecoders, withBignums } from "./bignum.ts";
 
 const cbor = new Encoder(
   { useRecords: false, mapsAsObjects: true } as ConstructorParameters<typeof Encoder>[0],
 );
+installBignumDecoders();
 
-/** Encodes a value as CBOR. */
+/** Encodes a value as CBOR; bigints beyond 64 bits become bignums (tags 2/3) in linear time. */
 export function encodeCbor(value: unknown): Uint8Array {
-  return cbor.encode(value);
+  return cbor.encode(withBignums(value));
 }
 
 /** Decodes CBOR; malformed input raises `malformed_cbor`. */

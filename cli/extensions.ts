@@ -4,13 +4,17 @@ import { meshExtension } from "../host/mesh/mesh_extension.ts";
 import { defaultServices, serviceExtension, serviceOptionsFromEnv } from "../services/mod.ts";
 import { artifactsExtension } from "../host/artifacts/mod.ts";
 import { mobilityExtension } from "../host/transfers/mod.ts";
+import { computeSlotsOptionsFromEnv, computeSlotsService } from "../services/compute_slots/service.ts";
 
 export function extensionsForHost(): HostExtension[] {
   const serviceOptions = serviceOptionsFromEnv();
   // Movement last: agents whose arrival a restart interrupted start after the services are up.
   return [
     meshExtension(),
-    serviceExtension(defaultServices(serviceOptions), serviceOptions),
+    serviceExtension(
+      [...defaultServices(serviceOptions), computeSlotsService(computeSlotsOptionsFromEnv())],
+      serviceOptions,
+    ),
     artifactsExtension(),
     mobilityExtension(),
   ];

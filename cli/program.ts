@@ -9,6 +9,7 @@ import { registerTourCommand } from "./tour_command.ts";
 import { registerSysCommand } from "../services/server_info/cli.ts";
 import { registerMeshInfoCommands } from "../services/mesh_info/cli.ts";
 import { registerFollowCommand } from "../services/user_info/cli.ts";
+import { registerJobsCommands } from "../services/compute_slots/cli.ts";
 
 /** Command groups added by services and examples. */
 export type CommandGroup = (program: Command) => void;
@@ -37,5 +38,6 @@ export function buildProgram(): Command {
   registerSysCommand(program);
   registerMeshInfoCommands(program);
   registerFollowCommand(program);
+  registerJobsCommands(program);
   return program;
 }

@@ -310,6 +310,19 @@ export class AgentRuntime {
     };
   }
 
+  /** The stored record of an agent that is not running; a crashed agent stays down until disposed. */
+  async #startableRecord(id: string): Promise<AgentRecord> {
+    const record = await this.#store.get(id);
+    if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+    if (record.status === "crashed") {
+      throw new PagletError(
+        "agent_crashed",
+        `Agent ${id} crashed: ${String(record.meta.crashError ?? "unknown error")}`,
+      );
+    }
+    return record;
+  }
+
   /** Delivers a message to a local agent, activating or queueing per its policy. */
   async deliver(id: string, message: Message, options: DeliverOptions = {}): Promise<DeliverResult> {
     await this.settling.get(id);
@@ -319,14 +332,7 @@ export class AgentRuntime {
       agent = this.live.get(id);
     }
     if (!agent) {
-      const record = await this.#store.get(id);
-      if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
-      if (record.status === "crashed") {
-        throw new PagletError(
-          "agent_crashed",
-          `Agent ${id} crashed: ${String(record.meta.crashError ?? "unknown error")}`,
-        );
-      }
+      const record = await this.#startableRecord(id);
       if (record.status === "active") {
         // Durable as active but not running: a restore is under way or failed; bring it back now.
         agent = await this.#startOnce(id, () => this.start(record, null));
@@ -425,14 +431,7 @@ export class AgentRuntime {
     const existing = this.live.get(id);
     if (existing) return existing;
     return await this.#startOnce(id, async () => {
-      const record = await this.#store.get(id);
-      if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
-      if (record.status === "crashed") {
-        throw new PagletError(
-          "agent_crashed",
-          `Agent ${id} crashed: ${String(record.meta.crashError ?? "unknown error")}`,
-        );
-      }
+      const record = await this.#startableRecord(id);
       if (record.status === "active") return await this.start(record, null);
       const agent = await this.start(
         record,

@@ -19,6 +19,16 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
+/** How one raw request is made. */
+export interface FetchInit {
+  body?: BodyInit;
+  headers?: Record<string, string>;
+  /** @default the client's timeoutMs */
+  timeoutMs?: number;
+  /** Ends the request instead of a timeout: for streams that last as long as the caller wants. */
+  signal?: AbortSignal;
+}
+
 export class HostClient {
   readonly baseUrl: string;
   readonly #apiKey: string | null;
@@ -38,9 +48,9 @@ export class HostClient {
   async fetch(
     method: string,
     path: string,
-    init: { body?: BodyInit; headers?: Record<string, string>; timeoutMs?: number } = {},
+    init: FetchInit = {},
   ): Promise<Response> {
-    const signal = AbortSignal.timeout(init.timeoutMs ?? this.#timeoutMs);
+    const signal = init.signal ?? AbortSignal.timeout(init.timeoutMs ?? this.#timeoutMs);
     let res: Response;
     try {
       res = await fetch(this.baseUrl + path, {

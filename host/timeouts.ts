@@ -18,20 +18,6 @@ export async function withTimeout<T>(promise: Promise<T> | T, ms: number, messag
   }
 }
 
-/** Waits until `check()` is true, polling every `intervalMs`, for at most `timeoutMs`. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  intervalMs = 20,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  return await check();
-}
-
 interface Deadline {
   at: number;
   expire: () => void;

@@ -38,11 +38,6 @@ export function servicesOf(host: Host): ServiceRegistry | undefined {
   return running.get(host)?.registry;
 }
 
-/** The service directory (lookups) of a host. */
-export function directoryOf(host: Host): ServiceDirectory | undefined {
-  return running.get(host)?.directory;
-}
-
 /** A host extension running `definitions` (one registry per host it is started on). */
 export function serviceExtension(
   definitions: ServiceDefinition[],

@@ -2,3 +2,4 @@
 export { Counter } from "./counter.ts";
 export { Busy } from "./busy.ts";
 export { Pinger } from "./pinger.ts";
+export { SpinJob } from "./spinjob.ts";

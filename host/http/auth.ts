@@ -1,5 +1,4 @@
 /** Bearer API-key auth: constant-time comparison, checked before any body is read. */
-import type { MiddlewareHandler } from "hono";
 import { PagletError } from "../../agents/errors.ts";
 import { errorResponse } from "./body.ts";
 
@@ -25,12 +24,4 @@ export function checkBearer(key: string, header: string | undefined): Response |
     return errorResponse(new PagletError("unauthorized", "Wrong API key"));
   }
   return null;
-}
-
-/** Requires `Authorization: Bearer KEY` on every route except those in `open`. */
-export function bearerAuth(key: string | null, open: (path: string) => boolean): MiddlewareHandler {
-  return async (c, next) => {
-    if (key === null || open(c.req.path)) return await next();
-    return checkBearer(key, c.req.header("authorization")) ?? await next();
-  };
 }

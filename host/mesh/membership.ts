@@ -23,20 +23,13 @@
  * console.log(table.digest()); // [["a", <incarnation>, 1, 0]]
  * ```
  */
-import type { MeshHost } from "../../agents/context.ts";
+import type { HostInfo, MeshHost } from "../../agents/context.ts";
 
 /** The heartbeat a host publishes when it stops cleanly: higher than any real one, and means "left". */
 export const LEFT_HEARTBEAT = Number.MAX_SAFE_INTEGER;
 
-/** What a host says about itself; fixed for one incarnation. */
-export interface HostIdentity {
-  name: string;
-  url: string;
-  meshVersion: string;
-  tags: string[];
-  properties: Record<string, string>;
-  cpuCount: number;
-}
+/** What a host says about itself to the mesh (what its paglets see as `HostInfo`); fixed for one incarnation. */
+export type HostIdentity = HostInfo;
 
 /** A member record as it travels in gossip. */
 export interface MemberRecord extends HostIdentity {

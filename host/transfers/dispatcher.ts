@@ -356,7 +356,7 @@ export class TransferDispatcher {
   }
 
   /** Copies agent `id` to `target` (default: this host); resolves with the clone's reference. */
-  async clone(id: string, target?: string | null, _options: { fromSelf?: boolean } = {}): Promise<AgentRef> {
+  async clone(id: string, target?: string | null): Promise<AgentRef> {
     const url = this.resolveTarget(target ?? this.#host.url);
     const { type, state, meta } = await this.#snapshot(id);
     const files = await this.#files.prepare(meta);

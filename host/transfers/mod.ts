@@ -56,7 +56,7 @@ export class MobilityExtension implements HostExtension {
 
     host.ops.registerAll({
       dispatch: (from: string, target: string) => dispatcher.dispatch(from, target, { fromSelf: true }),
-      clone: (from: string, target: string | null) => dispatcher.clone(from, target, { fromSelf: true }),
+      clone: (from: string, target: string | null) => dispatcher.clone(from, target),
       retract: (_from: string, agentId: string, fromHost: string) => dispatcher.retract(agentId, fromHost),
       registerFile: async (from: string, path: string, options: RegisterOptions) => {
         const entry = await files.register(from, path, options ?? {});

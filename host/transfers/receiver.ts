@@ -211,10 +211,16 @@ export class TransferReceiver {
     };
   }
 
-  async #take(envelope: TransferEnvelope, reader: ByteReader): Promise<TransferAck> {
-    const tid = envelope.transferId;
-    const spool = join(this.#spoolRoot, tid);
-    let record: Omit<AgentRecord, "updatedAt">;
+  /**
+   * Checks an arriving agent, spools its files and records the arrival durably. On any failure the
+   * spool is removed and nothing is recorded, so the source may try again.
+   */
+  async #store(
+    envelope: TransferEnvelope,
+    settle: boolean,
+    spoolFiles: (spool: string) => Promise<string[]>,
+  ): Promise<Omit<AgentRecord, "updatedAt">> {
+    const spool = join(this.#spoolRoot, envelope.transferId);
     try {
       this.#checkAcceptable(
         envelope.agent.type,
@@ -222,16 +228,29 @@ export class TransferReceiver {
         envelope.agent.state.length,
         envelope.files,
       );
-      await this.#checkNoConflict(envelope.agent.id, true);
-      const spooled = await this.#spoolFiles(envelope.files, reader, spool);
-      if (!(await reader.atEnd())) {
-        throw new PagletError("malformed_cbor", "Malformed transfer body: bytes after the last file");
-      }
-      record = this.#arrivalRecord(envelope, spooled);
-      await this.#ledger.storeArrival(tid, envelope.source.url, record);
+      await this.#checkNoConflict(envelope.agent.id, settle);
+      const record = this.#arrivalRecord(envelope, await spoolFiles(spool));
+      await this.#ledger.storeArrival(envelope.transferId, envelope.source.url, record);
+      return record;
+    } catch (err) {
+      await Deno.remove(spool, { recursive: true }).catch(() => {});
+      throw err;
+    }
+  }
+
+  async #take(envelope: TransferEnvelope, reader: ByteReader): Promise<TransferAck> {
+    const tid = envelope.transferId;
+    let record: Omit<AgentRecord, "updatedAt">;
+    try {
+      record = await this.#store(envelope, true, async (spool) => {
+        const spooled = await this.#spoolFiles(envelope.files, reader, spool);
+        if (!(await reader.atEnd())) {
+          throw new PagletError("malformed_cbor", "Malformed transfer body: bytes after the last file");
+        }
+        return spooled;
+      });
     } catch (err) {
       await reader.cancel();
-      await Deno.remove(spool, { recursive: true }).catch(() => {});
       throw err;
     }
     fault("exit-after-store");
@@ -386,16 +405,7 @@ export class TransferReceiver {
   /** A same-host clone: the envelope and local files go through the same checks and storage. */
   async receiveLocal(envelope: TransferEnvelope, paths: string[]): Promise<TransferAck> {
     const tid = envelope.transferId;
-    const spool = join(this.#spoolRoot, tid);
-    let record: Omit<AgentRecord, "updatedAt">;
-    try {
-      this.#checkAcceptable(
-        envelope.agent.type,
-        envelope.meshVersion,
-        envelope.agent.state.length,
-        envelope.files,
-      );
-      await this.#checkNoConflict(envelope.agent.id, false);
+    const record = await this.#store(envelope, false, async (spool) => {
       const spooled: string[] = [];
       if (paths.length) await Deno.mkdir(spool, { recursive: true });
       for (const [i, path] of paths.entries()) {
@@ -403,12 +413,8 @@ export class TransferReceiver {
         await Deno.copyFile(path, dest);
         spooled.push(dest);
       }
-      record = this.#arrivalRecord(envelope, spooled);
-      await this.#ledger.storeArrival(tid, envelope.source.url, record);
-    } catch (err) {
-      await Deno.remove(spool, { recursive: true }).catch(() => {});
-      throw err;
-    }
+      return spooled;
+    });
     const arrived = this.#arrive(tid, record);
     this.#settle(record.id, arrived);
     await arrived;

@@ -243,6 +243,22 @@ export class SlotScheduler {
     return ranked;
   }
 
+  /** A lease by id (a copy), or undefined. */
+  lease(leaseId: string): Lease | undefined {
+    const lease = this.#leases.get(leaseId);
+    return lease && copy(lease);
+  }
+
+  /** The leases in grant order (copies); cheaper than {@linkcode status} with a long queue. */
+  leases(): Lease[] {
+    return this.#leases.list().map(copy);
+  }
+
+  /** Requests waiting here. */
+  get queueLength(): number {
+    return this.#queue.size;
+  }
+
   /** Elastic CPU masks of the current leases (see `elastic_affinity.ts`). */
   elasticMasks(): Map<string, number[]> {
     return elasticMasks(this.#leases.list(), this.#host.eligibleCpuIds);

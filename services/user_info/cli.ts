@@ -111,27 +111,9 @@ async function openStream(
   cursor: number,
   signal: AbortSignal,
 ): Promise<ReadableStream<Uint8Array>> {
-  const url =
-    `${client.baseUrl}/v1/events/stream?kind=${USER_NOTIFY_EVENT},${USER_STREAM_EVENT}&since=${cursor}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: client.headers({ accept: "text/event-stream" }), signal });
-  } catch (err) {
-    throw new PagletError("host_unreachable", `Cannot reach ${client.baseUrl}: ${(err as Error).message}`);
-  }
-  if (!res.ok || !res.body) {
-    const text = await res.text();
-    let error: PagletError;
-    try {
-      error = PagletError.fromWire(JSON.parse(text).error);
-    } catch {
-      error = new PagletError(
-        res.status === 401 ? "unauthorized" : "internal",
-        `HTTP ${res.status}: ${text.slice(0, 200)}`,
-      );
-    }
-    throw error;
-  }
+  const path = `/v1/events/stream?kind=${USER_NOTIFY_EVENT},${USER_STREAM_EVENT}&since=${cursor}`;
+  const res = await client.fetch("GET", path, { headers: { accept: "text/event-stream" }, signal });
+  if (!res.body) throw new PagletError("internal", `GET ${client.baseUrl}${path} answered without a body`);
   return res.body;
 }
 

@@ -1,0 +1,520 @@
+/**
+ * `ComputeJobPaglet`: a paglet that runs one compute step under a compute-slots lease, wherever
+ * the mesh has room for it.
+ *
+ * The application writes a state (estimates plus its own fields), `runComputeJob()` and, when it
+ * needs them, `continueAfterComputeSuccess()` and `afterComputeFailure(message)`. The base class
+ * owns everything else: home-host capture, placement (compute-slots `candidate-hosts`), dispatch to
+ * the chosen host, the local slot request, sleeping (deactivated) until `compute_slot_granted`,
+ * redirects, lease release, and the state machine
+ * NEW → PLACING → WAITING_FOR_SLOT → RUNNING → COMPLETED | FAILED_FINAL.
+ *
+ * `runComputeJob()` runs in a compute worker thread pinned to the lease's CPU ids, not in the
+ * paglet's worker: on a fresh instance with a copy of the state and without a host context. The
+ * fields it writes into `this.state` are taken over when it returns (the base class's own fields
+ * excepted), so the paglet keeps answering messages while it computes.
+ *
+ * @example
+ * ```ts
+ * import { ComputeJobPaglet, computeJobDefaults, computeJobSchema, type ComputeJobState } from "paglets";
+ * import { z } from "zod";
+ *
+ * interface SumState extends ComputeJobState { n: number; sum: number }
+ *
+ * export class SumJob extends ComputeJobPaglet<SumState> {
+ *   static override readonly type = "example.sum";
+ *   static override readonly stateSchema = computeJobSchema({ n: z.number().int().min(0) });
+ *   override initialState(): SumState {
+ *     return { ...computeJobDefaults({ memoryBytes: 64 * 2 ** 20, estimatedRuntimeSeconds: 5 }), n: 1e8, sum: 0 };
+ *   }
+ *   override runComputeJob() {        // in a pinned compute worker
+ *     let sum = 0;
+ *     for (let i = 0; i < this.state.n; i++) sum += i;
+ *     this.state.sum = sum;
+ *   }
+ *   override async continueAfterComputeSuccess() {   // back in the paglet, with a context
+ *     await this.notifyUser("info", "sum done", `sum = ${this.state.sum}`);
+ *   }
+ * }
+ * ```
+ *
+ * @module
+ */
+import { PagletError } from "./errors.ts";
+import type { ComputeStepAffinity } from "./context.ts";
+import type { Message } from "./message.ts";
+import { Paglet, type PagletClass } from "./paglet.ts";
+import { moduleUrlOf } from "./type_registry.ts";
+import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
+import {
+  COMPUTE_JOB_KEYS,
+  type ComputeJobState,
+  type ComputeStatus,
+  slotRequestOf,
+} from "./compute_job_state.ts";
+
+const STEP_MODULE = new URL("./compute_step.ts", import.meta.url).href;
+
+/** The compute-slots service name. */
+const SLOTS = "compute-slots";
+
+/** What a grant message or a `run_now` decision carries. */
+interface GrantInfo {
+  leaseId: string;
+  cpuIds: number[];
+}
+
+/** What a redirect (message or decision) carries. */
+interface RedirectInfo {
+  targetHostUrl: string;
+  targetHostName?: string;
+  redirectCount?: number;
+  lastRedirectAt?: number;
+  lastRedirectFromHostUrl?: string;
+  reason?: string;
+}
+
+/** The reply to a scheduler message: whether the job took it. */
+export interface SchedulerMessageReply {
+  accepted: boolean;
+  /** Not now: the job is about to go to sleep; send it again once it is inactive. */
+  retry?: boolean;
+  reason?: string;
+}
+
+/** The answer of `compute_status`. */
+export interface ComputeJobSummary {
+  agentId: string;
+  jobId: string;
+  computeStatus: ComputeStatus;
+  computeError: string;
+  hostName: string;
+  hostUrl: string;
+  homeHostName: string;
+  slotRequestId: string;
+  slotLeaseId: string;
+  cpuCoreIds: number[];
+  redirectCount: number;
+  computeAttempts: number;
+}
+
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The static side of a compute job class. */
+export interface ComputeJobClass extends PagletClass {
+  /** Module that exports the class, when the host cannot tell (it usually can). */
+  readonly computeModuleUrl?: string;
+}
+
+/** Base class of compute jobs; see the module documentation. */
+export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobState> extends Paglet<S> {
+  /**
+   * The module that exports this class, for the compute worker to import. Hosts know it for types
+   * they loaded; set it (`= import.meta.url`) only if a step fails saying it cannot find the module.
+   */
+  static readonly computeModuleUrl?: string;
+
+  /** Steps the job's driver is in; one driver per instance. */
+  #driving: Promise<void> | null = null;
+  #again = false;
+  /** A lease this instance got (decision or grant message) and has not used yet. */
+  #grant: GrantInfo | null = null;
+  #redirect: RedirectInfo | null = null;
+  /** The instance is going to sleep or leaving the host: it takes no more work. */
+  #leaving = false;
+  #computing = false;
+  #continued = false;
+  /** Hosts a dispatch to failed during this instance's placement. */
+  readonly #unreachable = new Set<string>();
+
+  /**
+   * The compute step. Runs in a compute worker pinned to the lease's CPU ids, on a fresh instance
+   * with a copy of the state and no host context; write results into `this.state`.
+   */
+  abstract runComputeJob(): void | Promise<void>;
+
+  /**
+   * Runs after the compute step succeeded (the job is COMPLETED), and again on every later
+   * activation of the completed job (e.g. timed wake-ups while waiting for its home host).
+   */
+  continueAfterComputeSuccess(): void | Promise<void> {}
+
+  /** Runs once when the job fails for good (FAILED_FINAL); the lease is already released. */
+  afterComputeFailure(_message: string): void | Promise<void> {}
+
+  /** Files or folders whose size the host samples while the step runs (usage history). */
+  computeUsagePaths(): string[] | Promise<string[]> {
+    return [];
+  }
+
+  /** Messages of the application; the scheduler's own messages never reach it. */
+  onJobMessage(message: Message): unknown {
+    return this.notHandled(message);
+  }
+
+  /** The job id the scheduler and result labels use. */
+  computeJobId(): string {
+    return this.state.jobId || `compute-job-${this.id}`;
+  }
+
+  /** Whether the job is on the host it was created on. */
+  isComputeHome(): boolean {
+    return !this.state.homeHostUrl || sameUrl(this.state.homeHostUrl, this.host.url);
+  }
+
+  /** Notifies the people watching, on the job's home host; never throws. */
+  notifyUser(severity: "info" | "warning" | "error", title: string, text: string): Promise<boolean> {
+    return this.context.notifyUser(severity, title, text, {
+      jobId: this.computeJobId(),
+      ...(this.state.homeHostUrl ? { homeHost: this.state.homeHostUrl } : {}),
+    });
+  }
+
+  /** Scheduling status for people and scripts (`compute_status` message). */
+  computeSummary(): ComputeJobSummary {
+    const s = this.state;
+    return {
+      agentId: this.id,
+      jobId: this.computeJobId(),
+      computeStatus: s.computeStatus,
+      computeError: s.computeError,
+      hostName: this.host.name,
+      hostUrl: this.host.url,
+      homeHostName: s.homeHostName,
+      slotRequestId: s.slotRequestId,
+      slotLeaseId: s.slotLeaseId,
+      cpuCoreIds: [...s.cpuCoreIds],
+      redirectCount: s.redirectCount,
+      computeAttempts: s.computeAttempts,
+    };
+  }
+
+  /** Advances the job; subclasses that override run() must call `super.run()`. */
+  override run(): void {
+    this.#kick();
+  }
+
+  /** Scheduler messages first; everything else goes to {@link onJobMessage}. */
+  override onMessage(message: Message): unknown {
+    switch (message.kind) {
+      case "compute_slot_granted":
+        return this.#granted(message.args);
+      case "compute_slot_redirect":
+        return this.#redirected(message.args);
+      case "compute_status":
+        return this.computeSummary();
+      default:
+        return this.onJobMessage(message);
+    }
+  }
+
+  #granted(args: Record<string, unknown>): SchedulerMessageReply {
+    const leaseId = String(args.leaseId ?? "");
+    if (!leaseId) throw new PagletError("invalid_request", "compute_slot_granted needs a leaseId");
+    if (this.#leaving) return { accepted: false, retry: true, reason: "the job is going to sleep" };
+    if (this.#grant && this.#grant.leaseId !== leaseId) {
+      return { accepted: false, reason: `the job already holds lease ${this.#grant.leaseId}` };
+    }
+    if (this.state.computeStatus === "COMPLETED" || this.state.computeStatus === "FAILED_FINAL") {
+      return { accepted: false, reason: `the job is ${this.state.computeStatus}` };
+    }
+    this.#grant = { leaseId, cpuIds: Array.isArray(args.cpuIds) ? args.cpuIds.map(Number) : [] };
+    this.#kick();
+    return { accepted: true };
+  }
+
+  #redirected(args: Record<string, unknown>): SchedulerMessageReply {
+    const targetHostUrl = String(args.targetHostUrl ?? "");
+    if (!targetHostUrl) throw new PagletError("invalid_request", "compute_slot_redirect needs a targetHostUrl");
+    if (this.#leaving) return { accepted: false, retry: true, reason: "the job is going to sleep" };
+    const status = this.state.computeStatus;
+    if (this.#grant || this.#computing || (status !== "WAITING_FOR_SLOT" && status !== "PLACING")) {
+      return { accepted: false, reason: `the job is ${status} and keeps its place` };
+    }
+    this.#redirect = args as unknown as RedirectInfo;
+    this.#kick();
+    return { accepted: true };
+  }
+
+  /** Runs the driver, or asks the running one for another round. */
+  #kick(): void {
+    if (this.#driving) {
+      this.#again = true;
+      return;
+    }
+    this.#driving = (async () => {
+      do {
+        this.#again = false;
+        while (!this.#leaving && await this.#step());
+      } while (this.#again && !this.#leaving);
+    })().catch((err) => this.#fail(`compute job driver failed: ${errorText(err)}`))
+      .catch(() => {/* the instance is gone */})
+      .finally(() => this.#driving = null);
+  }
+
+  /** One transition; true when another one may follow at once. */
+  async #step(): Promise<boolean> {
+    const s = this.state;
+    switch (s.computeStatus) {
+      case "NEW":
+        if (!s.homeHostUrl) {
+          s.homeHostName = this.host.name;
+          s.homeHostUrl = this.host.url;
+        }
+        if (s.slotSubmittedAt === 0) s.slotSubmittedAt = Date.now();
+        this.#set("PLACING");
+        return true;
+      case "PLACING":
+      case "WAITING_FOR_SLOT":
+        return await this.#place();
+      case "RUNNING":
+        if (this.#computing) return false;
+        if (this.#grant) return await this.#compute(this.#grant);
+        return this.#interrupted();
+      case "COMPLETED":
+        if (this.#continued) return false;
+        this.#continued = true;
+        await this.continueAfterComputeSuccess();
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** PLACING / WAITING_FOR_SLOT: use a lease, follow a redirect, pick a host, or ask for a slot. */
+  async #place(): Promise<boolean> {
+    const s = this.state;
+    if (this.#grant) {
+      this.#set("RUNNING");
+      return true;
+    }
+    if (this.#redirect) return await this.#follow(this.#redirect);
+    if (!s.selectedHostUrl) {
+      const selected = await this.#selectHost();
+      if (!selected) return false;
+      s.selectedHostUrl = selected;
+    }
+    if (!sameUrl(s.selectedHostUrl, this.host.url)) return await this.#moveTo(s.selectedHostUrl);
+    return await this.#requestSlot();
+  }
+
+  async #selectHost(): Promise<string | null> {
+    const s = this.state;
+    const reply = await this.#call("candidate-hosts", {
+      request: slotRequestOf(s, this.id, this.computeJobId()),
+      limit: s.candidateLimit,
+      includeSelf: s.allowHomeCompute || !this.isComputeHome(),
+    }) as {
+      candidates: { hostUrl: string; hostName: string }[];
+      rejected: { hostName: string; reason: string }[];
+      selected: { hostUrl: string } | null;
+    };
+    const usable = reply.candidates.filter((c) => !this.#unreachable.has(c.hostUrl));
+    const selected = reply.selected && !this.#unreachable.has(reply.selected.hostUrl)
+      ? reply.selected.hostUrl
+      : usable[0]?.hostUrl;
+    if (selected) return selected;
+    const why = [
+      ...reply.rejected.map((r) => `${r.hostName}: ${r.reason}`),
+      ...[...this.#unreachable].map((url) => `${url}: dispatch failed`),
+    ];
+    await this.#fail(`no suitable compute host${why.length ? ` (${why.join("; ")})` : ""}`);
+    return null;
+  }
+
+  async #moveTo(target: string): Promise<boolean> {
+    this.#leaving = true;
+    try {
+      await this.context.dispatch(target);
+      return false; // this instance is gone; the copy there continues in run()
+    } catch (err) {
+      this.#leaving = false;
+      this.#unreachable.add(target);
+      this.state.selectedHostUrl = "";
+      this.#emitNote(`dispatch to ${target} failed: ${errorText(err)}`);
+      return true;
+    }
+  }
+
+  async #follow(redirect: RedirectInfo): Promise<boolean> {
+    const s = this.state;
+    this.#redirect = null;
+    s.redirectCount = redirect.redirectCount ?? s.redirectCount + 1;
+    s.lastRedirectAt = redirect.lastRedirectAt ?? Date.now();
+    s.lastRedirectFromHostUrl = redirect.lastRedirectFromHostUrl ?? this.host.url;
+    s.selectedHostUrl = redirect.targetHostUrl;
+    this.#set("PLACING");
+    return await this.#moveTo(redirect.targetHostUrl);
+  }
+
+  async #requestSlot(): Promise<boolean> {
+    const s = this.state;
+    const decision = await this.#call("request-slot", slotRequestOf(s, this.id, this.computeJobId())) as
+      & { decision: "run_now" | "sleep" | "redirect" | "rejected"; requestId: string; reason?: string }
+      & { lease?: GrantInfo }
+      & RedirectInfo;
+    s.slotRequestId = decision.requestId;
+    switch (decision.decision) {
+      case "run_now":
+        this.#grant = { leaseId: decision.lease!.leaseId, cpuIds: decision.lease!.cpuIds };
+        this.#set("RUNNING");
+        return true;
+      case "redirect":
+        return await this.#follow(decision);
+      case "rejected":
+        await this.#fail(`compute slot rejected on ${this.host.name}: ${decision.reason}`);
+        return false;
+      default:
+        return await this.#sleep();
+    }
+  }
+
+  /** Deactivates until compute-slots sends a grant or a redirect (which activate the job). */
+  async #sleep(): Promise<boolean> {
+    this.#set("WAITING_FOR_SLOT");
+    // A grant that arrived while the request was under way is used at once.
+    if (this.#grant || this.#redirect) return true;
+    this.#leaving = true;
+    try {
+      await this.context.deactivate({
+        activateOnMessage: true,
+        queueMessagesWhenInactive: true,
+        activateOnStartup: true,
+      });
+    } catch (err) {
+      this.#leaving = false;
+      this.#emitNote(`could not deactivate while waiting for a slot: ${errorText(err)}`);
+    }
+    return false;
+  }
+
+  /** RUNNING in a new instance without a lease: the host restarted (or crashed) during the step. */
+  #interrupted(): boolean {
+    const s = this.state;
+    if (!s.restartRunningOnHostStartup) {
+      void this.#fail("the compute step was interrupted by a host restart (restartRunningOnHostStartup is off)");
+      return false;
+    }
+    s.slotLeaseId = "";
+    s.selectedHostUrl = this.host.url;
+    this.#set("WAITING_FOR_SLOT");
+    return true;
+  }
+
+  async #compute(grant: GrantInfo): Promise<boolean> {
+    const s = this.state;
+    const cls = this.constructor as unknown as ComputeJobClass;
+    const moduleUrl = cls.computeModuleUrl ?? moduleUrlOf(cls);
+    if (!moduleUrl) {
+      await this.#release(grant.leaseId);
+      await this.#fail(
+        `cannot find the module of type '${cls.type}' for its compute step: set static computeModuleUrl = import.meta.url`,
+      );
+      return false;
+    }
+    this.#computing = true;
+    s.slotLeaseId = grant.leaseId;
+    s.cpuCoreIds = [...grant.cpuIds];
+    s.computeHostName = this.host.name;
+    s.computeHostUrl = this.host.url;
+    s.computeAttempts += 1;
+    try {
+      const args: ComputeJobStepArgs = {
+        moduleUrl,
+        type: cls.type,
+        agentId: this.id,
+        host: this.host,
+        state: this.state as unknown as Record<string, unknown>,
+      };
+      const outcome = await this.context.runCompute<Record<string, unknown>>({
+        leaseId: grant.leaseId,
+        moduleUrl: STEP_MODULE,
+        exportName: COMPUTE_JOB_STEP_EXPORT,
+        args,
+        releaseLease: true,
+        usagePaths: await this.computeUsagePaths(),
+      });
+      this.#takeOver(outcome.result);
+      this.#recordAffinity(outcome.affinity);
+    } catch (err) {
+      this.#computing = false;
+      const error = PagletError.from(err);
+      // The host is shutting down: stay RUNNING and take no more work here; after the restart
+      // the job asks for a slot again (see #interrupted).
+      if (error.code === "draining" || error.code === "worker_lost") {
+        this.#grant = null;
+        this.#leaving = true;
+        return false;
+      }
+      this.#grant = null;
+      await this.#release(grant.leaseId);
+      const affinity = (error.details as { affinity?: ComputeStepAffinity } | undefined)?.affinity;
+      if (affinity) this.#recordAffinity(affinity);
+      await this.#fail(`compute step failed: ${error.message}`);
+      return false;
+    }
+    this.#computing = false;
+    this.#grant = null;
+    s.slotLeaseId = "";
+    s.computeFinishedAt = Date.now();
+    this.#set("COMPLETED");
+    this.#continued = false;
+    return true; // COMPLETED runs continueAfterComputeSuccess()
+  }
+
+  /** Takes over the fields the compute step wrote, except the base class's own. */
+  #takeOver(computed: Record<string, unknown>): void {
+    const state = this.state as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(computed ?? {})) {
+      if (!COMPUTE_JOB_KEYS.has(key)) state[key] = value;
+    }
+  }
+
+  #recordAffinity(affinity: ComputeStepAffinity): void {
+    const s = this.state;
+    s.cpuAffinitySupported = affinity.supported;
+    s.cpuAffinityEnforced = affinity.enforced;
+    s.cpuAffinityError = affinity.error ?? "";
+    s.observedCpus = [...affinity.observedCpus];
+  }
+
+  async #release(leaseId: string): Promise<void> {
+    if (!leaseId) return;
+    await this.#call("release-slot", { leaseId }).catch(() => {/* the lease is gone already */});
+  }
+
+  async #fail(message: string): Promise<void> {
+    const s = this.state;
+    if (s.computeStatus === "FAILED_FINAL") return;
+    if (s.slotLeaseId) await this.#release(s.slotLeaseId);
+    if (s.slotRequestId) {
+      await this.#call("cancel", { requestIds: [s.slotRequestId] }).catch(() => {});
+    }
+    s.slotLeaseId = "";
+    s.computeError = message;
+    s.computeFinishedAt = Date.now();
+    this.#set("FAILED_FINAL");
+    await this.afterComputeFailure(message);
+  }
+
+  #set(status: ComputeStatus): void {
+    this.state.computeStatus = status;
+    this.notifyStateChanged();
+  }
+
+  #emitNote(text: string): void {
+    void this.context.notifyUser("warning", "compute job", text, { jobId: this.computeJobId() });
+  }
+
+  #call(op: string, request: unknown): Promise<unknown> {
+    return this.context.callService(SLOTS, op, request, {
+      timeoutMs: Math.max(100, this.state.schedulerTimeoutSeconds * 1000),
+    });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Benchmark: 1,000 one-core compute jobs of 50 ms submitted at once to one host. Target: total wall
+ * time within 1.25× of the ideal, jobs × 50 ms ÷ eligible cores.
+ *
+ * The clock starts before the first job is created and stops when the last compute step ends, so
+ * the wall time includes creating every job, placing it, queueing it (each waiting job is
+ * deactivated to disk), and waking each one with its grant. Jobs are created over HTTP by 8
+ * concurrent clients while the first ones already compute.
+ *
+ * Run: `deno run -A scripts/bench/queued_jobs.ts [--jobs 1000] [--ms 50] [--clients 8] [--in-process]`
+ */
+import { parseArgs } from "node:util";
+import { Host } from "../../host/host.ts";
+import { HostClient } from "../../host/client.ts";
+import { extensionsForHost } from "../../cli/extensions.ts";
+import { startHost, stopAll } from "../../tests/helpers/host_process.ts";
+import { verdict } from "./stats.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    jobs: { type: "string", default: "1000" },
+    ms: { type: "string", default: "50" },
+    clients: { type: "string", default: "8" },
+    "in-process": { type: "boolean", default: false },
+  },
+});
+const jobs = Number(values.jobs);
+const ms = Number(values.ms);
+const clients = Number(values.clients);
+const TARGET = 1.25;
+
+let client: HostClient;
+let cleanup: () => Promise<void>;
+if (values["in-process"]) {
+  const dataDir = await Deno.makeTempDir({ prefix: "paglets-bench-queued-" });
+  const host = await Host.start({ name: "bench", port: 0, dataDir, quiet: true }, extensionsForHost());
+  client = new HostClient(host.url);
+  cleanup = async () => {
+    await host.stop();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  };
+} else {
+  const hp = await startHost({ name: "bench" });
+  client = hp.client;
+  cleanup = async () => {
+    await hp.stop();
+    await stopAll();
+    await Deno.remove(hp.dataDir, { recursive: true }).catch(() => {});
+  };
+}
+
+interface Counters {
+  stepsSucceeded: number;
+  stepsFailed: number;
+  grantedAtOnce: number;
+  grantedFromQueue: number;
+  maxReservedCpuCores: number;
+  passes: number;
+}
+interface Status {
+  host: { eligibleCpuIds: number[]; reservedCpuCores: number };
+  counters: Counters;
+  finishedUsage?: { finishedAt: number }[];
+}
+const status = async (body: Record<string, unknown> = {}) =>
+  (await client.request<{ reply: Status }>("POST", "/v1/services/compute-slots/status", {
+    includeQueue: false,
+    includeLeases: false,
+    ...body,
+  })).reply;
+
+try {
+  const cores = (await status()).host.eligibleCpuIds.length;
+  const body = { type: "demo.spinjob", state: { cpuCores: 1, ms, estimatedRuntimeSeconds: ms / 1000 } };
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next < jobs) {
+      next++;
+      await client.createAgent(body);
+    }
+  }));
+  const created = Date.now();
+  let maxReserved = 0;
+  let last: Status;
+  while (true) {
+    last = await status();
+    maxReserved = Math.max(maxReserved, last.host.reservedCpuCores);
+    if (last.counters.stepsSucceeded + last.counters.stepsFailed >= jobs) break;
+    if (Date.now() - started > 30 * jobs * ms) throw new Error(`jobs did not finish: ${JSON.stringify(last.counters)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const history = (await status({ includeHistory: true })).finishedUsage ?? [];
+  const finished = Math.max(...history.map((u) => u.finishedAt));
+  const wall = finished - started;
+  const ideal = (jobs * ms) / cores;
+  const c = last.counters;
+  console.log(`host: ${cores} eligible CPUs; ${jobs} jobs of ${ms} ms, 1 core each, created by ${clients} clients`);
+  console.log(`created all jobs in ${((created - started) / 1000).toFixed(2)} s`);
+  console.log(`wall time ${(wall / 1000).toFixed(2)} s vs ideal ${(ideal / 1000).toFixed(2)} s`);
+  console.log(
+    `overhead per job per core: ${((wall - ideal) * cores / jobs).toFixed(1)} ms; steps ok ${c.stepsSucceeded}, ` +
+      `failed ${c.stepsFailed}; granted at once ${c.grantedAtOnce}, from the queue ${c.grantedFromQueue}; ` +
+      `passes ${c.passes}; most cores reserved ${c.maxReservedCpuCores} (polled ${maxReserved})`,
+  );
+  verdict("1,000 queued jobs wall vs ideal", wall / ideal, `≤ ${TARGET}×`, wall / ideal <= TARGET);
+  if (c.stepsFailed > 0 || c.maxReservedCpuCores > cores) Deno.exitCode = 1;
+} finally {
+  await cleanup();
+}

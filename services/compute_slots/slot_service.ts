@@ -1,0 +1,629 @@
+/**
+ * The running compute-slots service of one host: the pure {@linkcode SlotScheduler} wired to
+ * events, time, the mesh and the host's compute workers.
+ *
+ * Event-driven: a request, a release, a cancel, a gone agent or a peer status runs a scheduling
+ * pass at once (coalesced per turn of the event loop), so a freed slot goes to the next waiter in
+ * milliseconds. One timer covers what has no event (lease expiry, the end of a redirect
+ * cooldown); a slower one re-samples the host (which also releases burst throttling).
+ *
+ * Leases end when their step ends (`releaseLease`), when the job releases them, and at once when
+ * their agent is gone from this host (the runtime's `onGone`: dispose, crash, move). The TTL sweep
+ * is the safety net; it extends leases whose agent is still alive.
+ *
+ * @module
+ */
+import type { ComputeStepOutcome } from "../../agents/context.ts";
+import { PagletError } from "../../agents/errors.ts";
+import { affinitySupport } from "../../host/affinity.ts";
+import type { ServiceCall } from "../contract.ts";
+import type { ServiceHost } from "../service_host.ts";
+import type { CountersWire, SlotDecisionWire, StatusReply } from "./contract.ts";
+import type { CancelFilter, Grant, Redirect, SlotDecision } from "./decisions.ts";
+import { deliverToJob } from "./delivery.ts";
+import type { FinishReason, Lease } from "./lease_table.ts";
+import { processRssBytes, pathBytes, sampleHost, threadCpuSeconds } from "./probes.ts";
+import { normalizeSlotRequest, type SlotRequest, SlotRequestError } from "./request.ts";
+import { SlotScheduler } from "./scheduler.ts";
+import type { SlotSchedulerOptions } from "./scheduler_options.ts";
+import { StatusGossip } from "./status_gossip.ts";
+import { type RunningStep, StepRunner } from "./step_runner.ts";
+import type { UsageSample } from "./usage_history.ts";
+
+/** Options of the compute-slots service. */
+export interface ComputeSlotsOptions
+  extends Omit<SlotSchedulerOptions, "host" | "now" | "isAgentAlive" | "newLeaseId"> {
+  /** How often the host's resources are sampled. @default 2000 */
+  sampleIntervalMs?: number;
+  /** How often the status is exchanged with a few peers. @default 2000 */
+  gossipIntervalMs?: number;
+  /** Peers per gossip round. @default 3 */
+  fanOut?: number;
+  /** Timeout of one peer call. @default 1500 */
+  peerTimeoutMs?: number;
+  /** Minimum gap between usage samples of a running step. @default 10000 */
+  usageSampleIntervalMs?: number;
+  /** Safety-net sweep of leases whose agent is gone. @default 30000 */
+  sweepIntervalMs?: number;
+  /** Lend idle CPUs to running steps (and take them back for new leases). @default true */
+  elasticAffinity?: boolean;
+}
+
+type Config = Required<Omit<ComputeSlotsOptions, keyof SlotSchedulerOptions>> & {
+  scheduler: Omit<SlotSchedulerOptions, "host">;
+};
+
+/** Validates options once; fails naming the value. */
+export function computeSlotsConfig(options: ComputeSlotsOptions = {}): Config {
+  const {
+    sampleIntervalMs = 2000,
+    gossipIntervalMs = 2000,
+    fanOut = 3,
+    peerTimeoutMs = 1500,
+    usageSampleIntervalMs = 10_000,
+    sweepIntervalMs = 30_000,
+    elasticAffinity = true,
+    ...scheduler
+  } = options;
+  const positive = { sampleIntervalMs, gossipIntervalMs, fanOut, peerTimeoutMs, usageSampleIntervalMs, sweepIntervalMs };
+  for (const [name, value] of Object.entries(positive)) {
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new RangeError(`Cannot start compute-slots as '${name}' must be positive: current value is ${value}`);
+    }
+  }
+  return Object.freeze({ ...positive, elasticAffinity, scheduler });
+}
+
+/** What `compute.run` accepts from a paglet. */
+interface StepRequest {
+  leaseId: string;
+  moduleUrl: string;
+  exportName: string;
+  args?: unknown;
+  releaseLease?: boolean;
+  usagePaths?: string[];
+}
+
+function checkStep(step: unknown): StepRequest {
+  const s = step as Partial<StepRequest> | null;
+  const problem = !s || typeof s !== "object"
+    ? "a step must be an object"
+    : typeof s.leaseId !== "string" || !s.leaseId
+    ? "'leaseId' must be a lease id"
+    : typeof s.moduleUrl !== "string" || !s.moduleUrl
+    ? "'moduleUrl' must be a module URL"
+    : typeof s.exportName !== "string" || !s.exportName
+    ? "'exportName' must name an exported function"
+    : s.usagePaths !== undefined && (!Array.isArray(s.usagePaths) || s.usagePaths.some((p) => typeof p !== "string"))
+    ? "'usagePaths' must be a list of paths"
+    : undefined;
+  if (problem) throw new PagletError("invalid_request", `Cannot run compute step as ${problem}`);
+  return s as StepRequest;
+}
+
+function emptyCounters(): CountersWire {
+  return {
+    requests: 0,
+    grantedAtOnce: 0,
+    grantedFromQueue: 0,
+    queued: 0,
+    redirectedAtRequest: 0,
+    redirectedFromQueue: 0,
+    rejected: 0,
+    released: 0,
+    cancelled: 0,
+    droppedGone: 0,
+    expired: 0,
+    deliveryFailures: 0,
+    stepsStarted: 0,
+    stepsSucceeded: 0,
+    stepsFailed: 0,
+    passes: 0,
+    maxReservedCpuCores: 0,
+  };
+}
+
+/** Normalises a slot request; bad input becomes a 422 with the request error's code. */
+export function slotRequestFrom(input: unknown): SlotRequest {
+  try {
+    return normalizeSlotRequest(input);
+  } catch (err) {
+    if (err instanceof SlotRequestError) {
+      throw new PagletError(err.code, err.message, { problems: err.problems });
+    }
+    throw err;
+  }
+}
+
+/** The wire form of a decision (redirects carry the fields the job keeps, not the whole request). */
+function decisionWire(decision: SlotDecision): SlotDecisionWire {
+  if (decision.decision !== "redirect") return decision;
+  return {
+    decision: "redirect",
+    requestId: decision.requestId,
+    targetHostUrl: decision.targetHostUrl,
+    targetHostName: decision.targetHostName,
+    fromHostUrl: decision.fromHostUrl,
+    reason: decision.reason,
+    redirectCount: decision.request.redirectCount,
+    lastRedirectAt: decision.request.lastRedirectAt,
+    lastRedirectFromHostUrl: decision.request.lastRedirectFromHostUrl,
+  };
+}
+
+/** The compute-slots service of one host. */
+export class SlotService {
+  readonly scheduler: SlotScheduler;
+  readonly steps: StepRunner;
+  readonly counters: CountersWire = emptyCounters();
+  readonly gossip: StatusGossip;
+  readonly #host: ServiceHost;
+  readonly #config: Config;
+  /** Peer URL → local time its status last arrived. */
+  readonly #peerSeenAt = new Map<string, number>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineAt = Infinity;
+  #passQueued = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+  #unsubscribe: () => void = () => {};
+
+  private constructor(host: ServiceHost, config: Config, scheduler: SlotScheduler) {
+    this.#host = host;
+    this.#config = config;
+    this.scheduler = scheduler;
+    this.steps = new StepRunner({ maxIdleWorkers: Math.max(1, host.info.cpuCount) });
+    this.gossip = new StatusGossip(host, {
+      intervalMs: config.gossipIntervalMs,
+      fanOut: config.fanOut,
+      timeoutMs: config.peerTimeoutMs,
+    }, {
+      status: () => this.hostStatus(),
+      observe: (status) => this.observePeer(status),
+    });
+  }
+
+  /** Samples the host and starts timers, gossip and the runtime hook. */
+  static async start(host: ServiceHost, config: Config): Promise<SlotService> {
+    const scheduler = new SlotScheduler({ ...config.scheduler, host: await sampleHost(host) });
+    const service = new SlotService(host, config, scheduler);
+    service.#begin();
+    return service;
+  }
+
+  #begin(): void {
+    const gone = (id: string, why: string) => this.#agentGone(id, why);
+    this.#host.kernel.runtime.onGone.add(gone);
+    this.#unsubscribe = () => this.#host.kernel.runtime.onGone.delete(gone);
+    this.#every(this.#config.sampleIntervalMs, () => this.#resample());
+    this.#every(this.#config.sweepIntervalMs, () => this.#sweep());
+    this.#every(this.#config.usageSampleIntervalMs, () => this.#sampleUsage());
+    this.gossip.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe();
+    for (const timer of this.#timers) clearTimeout(timer);
+    clearTimeout(this.#deadlineTimer);
+    clearTimeout(this.#retryTimer);
+    this.steps.close();
+    await this.gossip.stop();
+  }
+
+  /** This host's status, stamped now (reservations change between resource samples). */
+  hostStatus() {
+    return { ...this.scheduler.hostStatus(), observedAt: Date.now() };
+  }
+
+  // --- operations ---------------------------------------------------------------------------
+
+  requestSlot(input: unknown, call: ServiceCall): SlotDecisionWire {
+    const raw = (input && typeof input === "object" ? { ...input as Record<string, unknown> } : input) as
+      | Record<string, unknown>
+      | unknown;
+    if (raw && typeof raw === "object" && call.via === "context" && call.agentId) {
+      const r = raw as Record<string, unknown>;
+      r.agentId ??= call.agentId;
+      if (!r.agentHostUrl) r.agentHostUrl = this.#host.info.url;
+    }
+    const request = slotRequestFrom(raw);
+    this.counters.requests++;
+    const decision = this.scheduler.request(request);
+    switch (decision.decision) {
+      case "run_now":
+        if (!decision.reused) this.counters.grantedAtOnce++;
+        break;
+      case "sleep":
+        this.counters.queued++;
+        break;
+      case "redirect":
+        this.counters.redirectedAtRequest++;
+        break;
+      case "rejected":
+        this.counters.rejected++;
+    }
+    this.#changed();
+    return decisionWire(decision);
+  }
+
+  releaseSlot(leaseId: string, agentId: string): Lease[] {
+    const released = [
+      ...(leaseId ? this.#release(leaseId, "released") : []),
+      ...(agentId ? this.#release(agentId, "released") : []),
+    ];
+    return released;
+  }
+
+  cancel(filter: CancelFilter) {
+    const result = this.scheduler.cancel(filter);
+    for (const lease of result.releasedLeases) this.steps.abort(lease.leaseId, cancelled(lease));
+    this.counters.cancelled += result.cancelledRequests.length + result.releasedLeases.length;
+    if (result.cancelledRequests.length + result.releasedLeases.length > 0) this.#changed();
+    return result;
+  }
+
+  observePeer(status: Parameters<SlotScheduler["observePeer"]>[0]): boolean {
+    if (this.#stopped) return false;
+    const taken = this.scheduler.observePeer(status);
+    if (taken) {
+      this.#peerSeenAt.set(status.hostUrl.replace(/\/+$/, ""), Date.now());
+      if (this.scheduler.queueLength > 0) this.#schedulePass();
+    }
+    return taken;
+  }
+
+  async candidateHosts(input: {
+    request: Record<string, unknown>;
+    limit: number;
+    includeSelf: boolean;
+    sampleSize: number;
+    refresh: boolean;
+  }) {
+    const request = slotRequestFrom({ agentId: "candidate-probe", ...input.request });
+    const maxAgeMs = this.#config.scheduler.peerMaxAgeMs ?? 20_000;
+    const errors = input.refresh
+      ? await this.gossip.refresh((url) => this.#peerSeenAt.get(url.replace(/\/+$/, "")), maxAgeMs)
+      : {};
+    const ranked = this.scheduler.candidateHosts(request, undefined, {
+      limit: input.limit,
+      includeSelf: input.includeSelf,
+      sampleSize: input.sampleSize,
+    });
+    return { candidates: ranked.candidates, rejected: ranked.rejected, selected: ranked.selected ?? null, errors };
+  }
+
+  status(options: {
+    includeQueue: boolean;
+    includeLeases: boolean;
+    includeUsage: boolean;
+    includeHistory: boolean;
+    includePeers: boolean;
+    historyLimit: number;
+  }): StatusReply {
+    const reply: StatusReply = {
+      host: this.hostStatus(),
+      counters: { ...this.counters },
+      settings: {
+        burstLoadPerCpu: this.#config.scheduler.burstLoadPerCpu ?? 1.0,
+        maxGrantsPerPass: this.#config.scheduler.maxGrantsPerPass ?? 4,
+        redirectCooldownMs: this.#config.scheduler.redirectCooldownMs ?? 60_000,
+        elasticAffinity: this.#config.elasticAffinity,
+        ...(affinitySupport().error ? { affinityError: affinitySupport().error } : {}),
+      },
+    };
+    if (options.includeQueue || options.includePeers) {
+      const snapshot = this.scheduler.status();
+      if (options.includeQueue) {
+        reply.queue = snapshot.queue.map((q, i) => ({ ...q, position: i + 1 }));
+      }
+      if (options.includePeers) {
+        const now = Date.now();
+        const maxAge = this.#config.scheduler.peerMaxAgeMs ?? 20_000;
+        reply.peers = snapshot.peers.map((p) => ({
+          ...p,
+          fresh: now - (this.#peerSeenAt.get(p.hostUrl) ?? 0) <= maxAge,
+        }));
+      }
+    }
+    if (options.includeLeases) {
+      reply.leases = this.scheduler.leases().map((lease) => {
+        const step = this.steps.get(lease.leaseId);
+        return {
+          ...lease,
+          running: step !== undefined,
+          ...(step?.tid === undefined ? {} : { tid: step.tid, mask: [...step.mask] }),
+        };
+      });
+    }
+    if (options.includeUsage) reply.activeUsage = this.scheduler.usage.active();
+    if (options.includeHistory) {
+      const finished = this.scheduler.usage.finished();
+      reply.finishedUsage = options.historyLimit > 0 ? finished.slice(-options.historyLimit) : finished;
+    }
+    return reply;
+  }
+
+  /** `compute.run`: runs a step under a lease the agent holds, pinned to the lease's CPU ids. */
+  async runStep(agentId: string, input: unknown): Promise<ComputeStepOutcome> {
+    const step = checkStep(input);
+    if (this.#stopped) throw new PagletError("draining", "compute-slots is shutting down");
+    const lease = this.scheduler.lease(step.leaseId);
+    if (!lease || lease.agentId !== agentId) {
+      throw new PagletError(
+        "lease_not_found",
+        `No compute lease '${step.leaseId}' held by agent ${agentId} on ${this.#host.info.name}`,
+      );
+    }
+    if (step.usagePaths?.length) this.scheduler.usage.declarePaths(lease.leaseId, step.usagePaths);
+    this.counters.stepsStarted++;
+    try {
+      const outcome = await this.steps.run(lease, agentId, step, {
+        onPinned: () => this.#applyMasks(),
+        onEnd: (running) => this.#finalSample(running),
+      });
+      this.counters.stepsSucceeded++;
+      return outcome;
+    } catch (err) {
+      const error = PagletError.from(err);
+      if (error.code !== "draining") this.counters.stepsFailed++;
+      throw error;
+    } finally {
+      if (step.releaseLease && !this.#stopped) this.#release(lease.leaseId, "released");
+      const agent = this.#host.kernel.runtime.live.get(agentId);
+      if (agent) agent.dirty = true;
+    }
+  }
+
+  // --- scheduling -----------------------------------------------------------------------------
+
+  /** Releases a lease (or every lease of an agent) and schedules a pass. */
+  #release(leaseOrAgentId: string, reason: FinishReason): Lease[] {
+    const released = this.scheduler.release(leaseOrAgentId, reason);
+    if (released.length === 0) return released;
+    for (const lease of released) this.steps.abort(lease.leaseId, cancelled(lease));
+    if (reason === "released") this.counters.released += released.length;
+    else this.counters.droppedGone += released.length;
+    this.#changed();
+    return released;
+  }
+
+  /** Something changed: pass soon (this turn), keep masks, deadline and peers up to date. */
+  #changed(): void {
+    this.#schedulePass();
+  }
+
+  #schedulePass(): void {
+    if (this.#passQueued || this.#stopped) return;
+    this.#passQueued = true;
+    queueMicrotask(() => {
+      this.#passQueued = false;
+      if (!this.#stopped) this.#pass();
+    });
+  }
+
+  #pass(): void {
+    const { grants, redirects, throttled } = this.scheduler.pass();
+    this.counters.passes++;
+    for (const grant of grants) {
+      this.counters.grantedFromQueue++;
+      void this.#deliverGrant(grant);
+    }
+    for (const redirect of redirects) void this.#deliverRedirect(redirect);
+    if (throttled) this.#retrySoon(250);
+    const reserved = this.scheduler.hostStatus().reservedCpuCores;
+    if (reserved > this.counters.maxReservedCpuCores) this.counters.maxReservedCpuCores = reserved;
+    this.#applyMasks();
+    this.#armDeadline();
+    this.gossip.changed();
+  }
+
+  /** Burst limits held a fitting waiter back: take a fresh sample a little later and pass again. */
+  #retrySoon(ms: number): void {
+    if (this.#retryTimer !== undefined || this.#stopped) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#resample();
+    }, ms);
+  }
+
+  async #deliverGrant({ lease, request }: Grant): Promise<void> {
+    const outcome = await deliverToJob(this.#host, lease.agentId, lease.agentHostUrl, "compute_slot_granted", {
+      leaseId: lease.leaseId,
+      requestId: lease.requestId,
+      cpuIds: lease.cpuIds,
+      cpuCores: lease.cpuCores,
+      grantedAt: lease.grantedAt,
+      expiresAt: lease.expiresAt,
+      hostName: this.#host.info.name,
+      hostUrl: this.#host.info.url,
+    }, { stillWanted: () => !this.#stopped && this.scheduler.lease(lease.leaseId) !== undefined });
+    if (outcome.kind === "accepted" || this.#stopped || !this.scheduler.lease(lease.leaseId)) return;
+    this.counters.deliveryFailures++;
+    this.#host.events.emit("compute-slot-delivery-failed", {
+      agentId: lease.agentId,
+      data: { kind: "grant", leaseId: lease.leaseId, outcome: outcome.kind, jobId: request.jobId },
+      error: outcome.reason,
+    });
+    if (outcome.kind === "failed") {
+      // Could not reach the job now: it waits again (after a pause, so a failing wake-up cannot spin).
+      this.scheduler.undoGrant(lease.leaseId);
+      this.#retrySoon(1000);
+    } else {
+      this.#release(lease.leaseId, outcome.kind === "gone" ? "inactive" : "cancelled");
+    }
+  }
+
+  async #deliverRedirect(redirect: Redirect): Promise<void> {
+    const { original, request } = redirect;
+    const outcome = await deliverToJob(this.#host, original.agentId, original.agentHostUrl, "compute_slot_redirect", {
+      requestId: redirect.requestId,
+      targetHostUrl: redirect.targetHostUrl,
+      targetHostName: redirect.targetHostName,
+      fromHostUrl: redirect.fromHostUrl,
+      reason: redirect.reason,
+      redirectCount: request.redirectCount,
+      lastRedirectAt: request.lastRedirectAt,
+      lastRedirectFromHostUrl: request.lastRedirectFromHostUrl,
+    }, { stillWanted: () => !this.#stopped });
+    if (outcome.kind === "accepted") {
+      this.counters.redirectedFromQueue++;
+      this.#host.events.emit("compute-slot-redirect", {
+        agentId: original.agentId,
+        data: { requestId: redirect.requestId, target: redirect.targetHostUrl, reason: redirect.reason },
+      });
+      return;
+    }
+    if (this.#stopped) return;
+    this.counters.deliveryFailures++;
+    // A job that is gone or declined (it got a slot meanwhile) leaves the queue; one we could not
+    // reach waits here again, with a fresh cooldown.
+    if (outcome.kind === "failed") {
+      this.scheduler.undoRedirect(redirect);
+      this.#changed();
+    }
+  }
+
+  /** Whether an agent still counts as alive for its lease (see `LeaseTable.sweep`). */
+  async #alive(lease: Lease, now: number): Promise<boolean> {
+    const runtime = this.#host.kernel.runtime;
+    if (this.steps.get(lease.leaseId) || runtime.live.has(lease.agentId)) return true;
+    if (lease.agentHostUrl && !this.#host.isSelf(lease.agentHostUrl)) return lease.expiresAt > now;
+    if (lease.expiresAt <= now) return false; // expired and not running: an inactive holder lets go
+    if (runtime.settling.has(lease.agentId)) return true;
+    const record = await this.#host.store.get(lease.agentId).catch(() => null);
+    return record !== null && (record.status === "active" || record.status === "inactive");
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#stopped) return;
+    const now = Date.now();
+    const leases = this.scheduler.leases();
+    const alive = new Set<string>();
+    for (const lease of leases) if (await this.#alive(lease, now)) alive.add(lease.leaseId);
+    if (this.#stopped) return;
+    const result = this.scheduler.sweepLeases((lease) => alive.has(lease.leaseId));
+    for (const lease of [...result.expired, ...result.inactive]) this.steps.abort(lease.leaseId, cancelled(lease));
+    this.counters.expired += result.expired.length;
+    this.counters.droppedGone += result.inactive.length;
+    this.#changed();
+  }
+
+  /** The deadline timer: sweep at lease expiry, pass when a redirect cooldown ends. */
+  #armDeadline(): void {
+    const next = this.scheduler.nextDeadline();
+    if (next === undefined) {
+      clearTimeout(this.#deadlineTimer);
+      this.#deadlineTimer = undefined;
+      this.#deadlineAt = Infinity;
+      return;
+    }
+    if (this.#deadlineTimer !== undefined && next >= this.#deadlineAt) return;
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineAt = next;
+    this.#deadlineTimer = setTimeout(() => {
+      this.#deadlineTimer = undefined;
+      this.#deadlineAt = Infinity;
+      void this.#sweep();
+    }, Math.max(0, next - Date.now()) + 5);
+  }
+
+  async #resample(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      this.scheduler.observeHost(await sampleHost(this.#host));
+    } catch (err) {
+      this.#host.events.emit("compute-slots-sample-failed", { error: PagletError.from(err).message });
+      return;
+    }
+    if (this.scheduler.queueLength > 0) this.#schedulePass();
+    else this.gossip.changed();
+  }
+
+  // --- agents leaving -------------------------------------------------------------------------
+
+  #agentGone(agentId: string, why: string): void {
+    if (this.#stopped) return;
+    if (why === "deactivate") {
+      // A sleeping job keeps its place; a running step of an agent that went inactive ends.
+      for (const lease of this.scheduler.leases()) {
+        if (lease.agentId === agentId && this.steps.get(lease.leaseId)) this.#release(lease.leaseId, "inactive");
+      }
+      return;
+    }
+    this.#release(agentId, why === "dispose" ? "cancelled" : "inactive");
+    const { cancelledRequests } = this.scheduler.cancel({ agentIds: [agentId] });
+    if (cancelledRequests.length > 0) {
+      this.counters.cancelled += cancelledRequests.length;
+      this.#changed();
+    }
+  }
+
+  // --- affinity and usage ---------------------------------------------------------------------
+
+  #applyMasks(): void {
+    if (this.steps.running.length === 0) return;
+    const masks = this.#config.elasticAffinity ? this.scheduler.elasticMasks() : new Map<string, number[]>();
+    this.steps.applyMasks(masks);
+  }
+
+  #stepSample(step: RunningStep, workDirBytes: number, pathBytes?: Record<string, number>): UsageSample {
+    const now = Date.now();
+    const cpu = threadCpuSeconds(step.tid);
+    const since = step.cpuAtSample ?? step.cpuAtStart;
+    const wall = (now - step.sampledAt) / 1000;
+    const cpuPercent = cpu !== undefined && since !== undefined && wall > 0 ? ((cpu - since) / wall) * 100 : 0;
+    step.cpuAtSample = cpu;
+    step.sampledAt = now;
+    return {
+      at: now,
+      cpuPercent: Math.max(0, Math.round(cpuPercent * 10) / 10),
+      rssBytes: processRssBytes(),
+      workDirBytes,
+      ...(pathBytes ? { pathBytes } : {}),
+    };
+  }
+
+  /** The last sample of a step, taken synchronously as it ends (sizes from the last full sample). */
+  #finalSample(step: RunningStep): void {
+    const usage = this.scheduler.usage.get(step.leaseId);
+    if (!usage) return;
+    const last = usage.lastSample;
+    this.scheduler.usage.record(step.leaseId, this.#stepSample(step, last?.workDirBytes ?? 0, last?.pathBytes));
+  }
+
+  async #sampleUsage(): Promise<void> {
+    const now = Date.now();
+    for (const step of this.steps.running) {
+      if (!this.scheduler.usage.dueForSample(step.leaseId, now, this.#config.usageSampleIntervalMs)) continue;
+      const usage = this.scheduler.usage.get(step.leaseId);
+      const workDirBytes = await pathBytes(this.#host.kernel.workDirs.pathOf(step.agentId));
+      const paths: Record<string, number> = {};
+      for (const path of usage?.declaredPaths ?? []) paths[path] = await pathBytes(path);
+      if (this.steps.get(step.leaseId) !== step) continue;
+      this.scheduler.usage.record(
+        step.leaseId,
+        this.#stepSample(step, workDirBytes, usage?.declaredPaths.length ? paths : undefined),
+      );
+    }
+  }
+
+  /** Runs `fn` every `intervalMs` (never overlapping itself) until stopped. */
+  #every(intervalMs: number, fn: () => Promise<unknown>): void {
+    const tick = async () => {
+      this.#timers.delete(timer);
+      if (this.#stopped) return;
+      await fn().catch(() => {});
+      if (this.#stopped) return;
+      timer = setTimeout(tick, intervalMs);
+      this.#timers.add(timer);
+    };
+    let timer = setTimeout(tick, intervalMs);
+    this.#timers.add(timer);
+  }
+}
+
+function cancelled(lease: Lease): PagletError {
+  return new PagletError("agent_not_found", `The lease ${lease.leaseId} of agent ${lease.agentId} ended`);
+}

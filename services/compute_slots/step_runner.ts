@@ -1,0 +1,165 @@
+/**
+ * Compute steps under leases: each runs in a compute worker thread pinned to its lease's CPU ids
+ * (see `host/compute_pool.ts`), one step per lease at a time. While steps run, their threads can
+ * be re-pinned from outside by thread id, which is how elastic masks lend idle CPUs to running
+ * jobs and take them back when new leases need them.
+ *
+ * @module
+ */
+import { PagletError } from "../../agents/errors.ts";
+import type { ComputeStepAffinity } from "../../agents/context.ts";
+import { pinThread } from "../../host/affinity.ts";
+import { ComputePool, ComputeStepError, type StepAffinity } from "../../host/compute_pool.ts";
+import type { Lease } from "./lease_table.ts";
+import { threadCpuSeconds } from "./probes.ts";
+
+/** A step running under a lease. */
+export interface RunningStep {
+  leaseId: string;
+  agentId: string;
+  /** The lease's reserved CPU ids (what the worker pinned itself to). */
+  cpuIds: number[];
+  /** The CPU ids the thread may use now (reserved plus lent ones). */
+  mask: number[];
+  /** OS thread id, once the worker has pinned itself. */
+  tid?: number;
+  /** Epoch ms of the start. */
+  startedAt: number;
+  /** Thread CPU seconds at the start, and at the last usage sample. */
+  cpuAtStart?: number;
+  cpuAtSample?: number;
+  sampledAt: number;
+}
+
+/** What to run. */
+export interface StepSpec {
+  moduleUrl: string;
+  exportName: string;
+  args?: unknown;
+}
+
+/** Options of {@linkcode StepRunner}. */
+export interface StepRunnerOptions {
+  /** Idle compute workers kept for reuse. @default navigator.hardwareConcurrency */
+  maxIdleWorkers?: number;
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
+/** The affinity report of a step, in the paglet-facing shape. */
+function affinityOf(lease: Lease, affinity: StepAffinity | undefined): ComputeStepAffinity {
+  return {
+    cpuIds: [...lease.cpuIds],
+    supported: affinity?.supported ?? false,
+    enforced: affinity?.enforced ?? false,
+    ...(affinity?.error ? { error: affinity.error } : {}),
+    observedCpus: [...(affinity?.observedCpus ?? [])],
+    ...(affinity?.tid === undefined ? {} : { tid: affinity.tid }),
+  };
+}
+
+/** Runs compute steps under leases and keeps their threads' masks. */
+export class StepRunner {
+  readonly #pool: ComputePool;
+  readonly #running = new Map<string, { step: RunningStep; controller: AbortController }>();
+  #closed = false;
+
+  constructor(options: StepRunnerOptions = {}) {
+    this.#pool = new ComputePool({ maxIdleWorkers: options.maxIdleWorkers });
+  }
+
+  /** Steps running now, by lease id. */
+  get running(): RunningStep[] {
+    return [...this.#running.values()].map((r) => r.step);
+  }
+
+  get(leaseId: string): RunningStep | undefined {
+    return this.#running.get(leaseId)?.step;
+  }
+
+  /**
+   * Runs a step pinned to the lease's CPU ids. `onPinned` runs once the thread is pinned (to
+   * apply elastic masks); `onEnd` runs when the step ends, while it is still listed (final
+   * usage sample). Failures are `PagletError`s: `compute_step_failed` (the step threw; details
+   * carry the affinity), `draining` (closed), or the abort reason.
+   */
+  async run(
+    lease: Lease,
+    agentId: string,
+    spec: StepSpec,
+    hooks: { onPinned?: (step: RunningStep) => void; onEnd?: (step: RunningStep) => void } = {},
+  ): Promise<{ result: unknown; affinity: ComputeStepAffinity }> {
+    if (this.#closed) throw new PagletError("draining", "The host is shutting down its compute workers");
+    this.abort(lease.leaseId, new PagletError("state_conflict", "A newer step replaced this one"));
+    const controller = new AbortController();
+    const step: RunningStep = {
+      leaseId: lease.leaseId,
+      agentId,
+      cpuIds: [...lease.cpuIds],
+      mask: [...lease.cpuIds],
+      startedAt: Date.now(),
+      sampledAt: Date.now(),
+    };
+    const entry = { step, controller };
+    this.#running.set(lease.leaseId, entry);
+    try {
+      const { result, affinity } = await this.#pool.run({
+        moduleUrl: spec.moduleUrl,
+        exportName: spec.exportName,
+        args: spec.args,
+        cpuIds: lease.cpuIds,
+        signal: controller.signal,
+        onPinned: (pinned) => {
+          step.tid = pinned.tid;
+          step.cpuAtStart = step.cpuAtSample = threadCpuSeconds(pinned.tid);
+          hooks.onPinned?.(step);
+        },
+      });
+      return { result, affinity: affinityOf(lease, affinity) };
+    } catch (err) {
+      if (err instanceof ComputeStepError) {
+        throw new PagletError("compute_step_failed", err.message, {
+          remoteName: err.remoteName,
+          affinity: affinityOf(lease, err.affinity),
+        });
+      }
+      if (this.#closed) throw new PagletError("draining", "The host is shutting down its compute workers");
+      throw PagletError.from(err);
+    } finally {
+      if (this.#running.get(lease.leaseId) === entry) {
+        try {
+          hooks.onEnd?.(step);
+        } finally {
+          this.#running.delete(lease.leaseId);
+        }
+      }
+    }
+  }
+
+  /** Ends the step of a lease (its worker is terminated); false when none runs. */
+  abort(leaseId: string, reason: unknown): boolean {
+    const entry = this.#running.get(leaseId);
+    if (!entry) return false;
+    entry.controller.abort(reason);
+    return true;
+  }
+
+  /** Re-pins running steps whose mask in `masks` (lease id → CPU ids) differs from their current one. */
+  applyMasks(masks: ReadonlyMap<string, readonly number[]>): void {
+    for (const { step } of this.#running.values()) {
+      if (step.tid === undefined) continue;
+      const want = masks.get(step.leaseId) ?? step.cpuIds;
+      if (want.length === 0 || sameIds(want, step.mask)) continue;
+      const pinned = pinThread(step.tid, want);
+      if (pinned.enforced) step.mask = [...want];
+    }
+  }
+
+  /** Terminates every worker; running steps fail with `draining`. */
+  close(): void {
+    this.#closed = true;
+    this.#pool.close();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * compute-slots across real host processes: placement by tags, work stealing towards a host that
+ * joins with free cores, and jobs that outlive a graceful restart.
+ */
+import type { HostClient } from "../../host/client.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { freePort, type HostProcess, startHost, type StartOptions, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
+import { CPUS, slotStatus, type SpinState } from "./helpers.ts";
+
+const FAST = {
+  PAGLETS_COMPUTE_GOSSIP_MS: "300",
+  PAGLETS_COMPUTE_SAMPLE_MS: "500",
+  PAGLETS_MESH_INFO_SAMPLE_MS: "2000",
+  PAGLETS_MESH_INFO_GOSSIP_MS: "2000",
+};
+
+function start(name: string, options: Partial<StartOptions> = {}): Promise<HostProcess> {
+  return startHost({
+    ...options,
+    name,
+    env: { ...FAST, ...options.env },
+    args: ["--workers", "2", "--gossip-interval-ms", "200", ...(options.args ?? [])],
+  });
+}
+
+/** A job's state wherever it is now (following where it moved), with the host it is on. */
+async function locate(hosts: HostProcess[], id: string): Promise<{ host: HostProcess; state: SpinState }> {
+  for (const host of hosts) {
+    const record = await host.client.getAgent(id).catch(() => null);
+    if (record && "state" in record) return { host, state: record.state as SpinState };
+  }
+  throw new Error(`job ${id} is on none of ${hosts.map((h) => h.name).join(", ")}`);
+}
+
+async function spinJobs(client: HostClient, n: number, state: Record<string, unknown>): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push((await client.createAgent({ type: "demo.spinjob", state })).id);
+  return ids;
+}
+
+async function finished(hosts: HostProcess[], ids: string[], timeoutMs: number) {
+  return await eventually(`${ids.length} jobs to complete`, async () => {
+    const found = await Promise.all(ids.map((id) => locate(hosts, id).catch(() => null)));
+    return found.every((f) => f?.state.computeStatus === "COMPLETED" || f?.state.computeStatus === "FAILED_FINAL") &&
+      found as { host: HostProcess; state: SpinState }[];
+  }, timeoutMs, 100);
+}
+
+async function meshed(a: HostProcess, b: HostProcess): Promise<void> {
+  await eventually(`${a.name} to see ${b.name} online`, async () => {
+    const { hosts } = await a.client.request<{ hosts: { name: string; online: boolean }[] }>("GET", "/v1/mesh/hosts");
+    return hosts.some((h) => h.name === b.name && h.online);
+  }, 20_000);
+}
+
+Deno.test("a job that needs a tag only another host has is placed there and runs there", async () => {
+  try {
+    const alpha = await start("alpha");
+    const beta = await start("beta", { args: ["--peer", alpha.url, "--tag", "beta-only"] });
+    await meshed(alpha, beta);
+    const [id] = await spinJobs(alpha.client, 1, { cpuCores: 1, ms: 200, requiredHostTags: ["beta-only"] });
+    const [done] = await finished([alpha, beta], [id], 30_000);
+    assertEquals(done.state.computeStatus, "COMPLETED", done.state.computeError);
+    assertEquals(done.host.name, "beta");
+    assertEquals(done.state.computeHostName, "beta");
+    assertEquals(done.state.homeHostName, "alpha");
+    assertEquals(done.state.redirectCount, 0, "placed, not redirected");
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a host that joins with free cores receives waiting jobs by work stealing", async () => {
+  try {
+    const alpha = await start("alpha");
+    const ids = await spinJobs(alpha.client, 3 * CPUS.length, { cpuCores: 1, ms: 2500 });
+    await eventually("jobs waiting on alpha", async () => (await slotStatus(alpha.client)).host.queueLength >= 2);
+    const beta = await start("beta", { args: ["--peer", alpha.url] });
+    const done = await finished([alpha, beta], ids, 60_000);
+    for (const { state } of done) assertEquals(state.computeStatus, "COMPLETED", state.computeError);
+    const stolen = done.filter((d) => d.state.computeHostName === "beta");
+    assert(stolen.length >= 1, `no job ran on beta: ${done.map((d) => d.state.computeHostName)}`);
+    for (const { state } of stolen) {
+      assert(state.redirectCount >= 1, "a stolen job was redirected");
+      assertEquals(state.homeHostName, "alpha");
+    }
+    const [a, b] = await Promise.all([slotStatus(alpha.client), slotStatus(beta.client)]);
+    assert(a.counters.redirectedFromQueue >= 1, "alpha redirected waiting jobs");
+    assert(a.counters.maxReservedCpuCores <= CPUS.length && b.counters.maxReservedCpuCores <= CPUS.length);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("waiting and running jobs survive a graceful restart: they ask again and run to completion", async () => {
+  try {
+    const port = freePort();
+    const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-restart-" });
+    let alpha = await start("alpha", { port, dataDir });
+    const ids = await spinJobs(alpha.client, 2 * CPUS.length, { cpuCores: 1, ms: 2000 });
+    await eventually("cores busy and jobs waiting", async () => {
+      const s = await slotStatus(alpha.client);
+      return s.host.freeCpuCores === 0 && s.host.queueLength === ids.length - CPUS.length;
+    });
+    const before = await Promise.all(ids.map((id) => locate([alpha], id)));
+    const wasRunning = new Set(ids.filter((_, i) => before[i].state.computeStatus === "RUNNING"));
+    assertEquals(wasRunning.size, CPUS.length);
+    await alpha.stop();
+    alpha = await start("alpha", { port, dataDir });
+    const done = await finished([alpha], ids, 60_000);
+    for (const [i, { state }] of done.entries()) {
+      assertEquals(state.computeStatus, "COMPLETED", state.computeError);
+      assertEquals(state.computeAttempts, wasRunning.has(ids[i]) ? 2 : 1, `attempts of ${ids[i]}`);
+    }
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  } finally {
+    await stopAll();
+  }
+});

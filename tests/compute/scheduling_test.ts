@@ -1,0 +1,199 @@
+/**
+ * compute-slots on one real host (in-process, real HTTP): admission by reservation, the queue,
+ * pinned compute steps, elastic masks, leases freed when their agent goes, and clear errors.
+ */
+import { eventually } from "../helpers/in_process.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
+import {
+  affinityTestsSkipped,
+  computeHost,
+  CPUS,
+  createSpinJobs,
+  jobState,
+  maxOverlap,
+  slots,
+  slotStatus,
+  threadCpus,
+  waitForJobs,
+} from "./helpers.ts";
+
+const noAffinity = affinityTestsSkipped();
+
+Deno.test("more spin jobs than cores queue and all complete, never with more cores reserved than exist", async () => {
+  await using t = await computeHost({ name: "queue" });
+  const cores = CPUS.length;
+  const ids = await createSpinJobs(t.client, 3 * cores, { cpuCores: 1, ms: 300 });
+  let maxReserved = 0;
+  let sawQueue = false;
+  const states = await (async () => {
+    const polling = (async () => {
+      while (true) {
+        const s = await slotStatus(t.client, { includeQueue: false, includeLeases: false });
+        maxReserved = Math.max(maxReserved, s.host.reservedCpuCores);
+        sawQueue ||= s.host.queueLength > 0;
+        if (s.counters.stepsSucceeded >= ids.length) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const done = await waitForJobs(t.client, ids, 30_000);
+    await polling;
+    return done;
+  })();
+  for (const s of states) assertEquals(s.computeStatus, "COMPLETED", s.computeError);
+  const status = await slotStatus(t.client, { includeHistory: true });
+  assert(maxReserved <= cores, `reserved ${maxReserved} cores of ${cores}`);
+  assert(status.counters.maxReservedCpuCores <= cores, `high-water mark ${status.counters.maxReservedCpuCores}`);
+  assert(sawQueue, "some jobs waited in the queue");
+  const overlap = maxOverlap(states.map((s) => [s.computeStartedAt, s.computeCompletedAt]));
+  assert(overlap <= cores, `${overlap} compute steps overlapped on ${cores} cores`);
+  assertEquals(status.host.activeLeases, 0);
+  assertEquals(status.host.queueLength, 0);
+  assertEquals(status.finishedUsage!.filter((u) => u.finishReason === "released").length, ids.length);
+  if (!noAffinity) {
+    for (const s of states) {
+      assertEquals(s.cpuCoreIds.length, 1);
+      assertEquals(s.observedCpus, s.cpuCoreIds, "the compute thread ran on exactly its lease's CPU");
+      assert(s.cpuAffinityEnforced);
+    }
+  }
+});
+
+Deno.test({
+  name: "the thread running a compute step has Cpus_allowed_list equal to its lease",
+  ignore: noAffinity,
+  fn: async () => {
+    await using t = await computeHost({ name: "pinned", slots: { elasticAffinity: false } });
+    const [id] = await createSpinJobs(t.client, 1, { cpuCores: 1, ms: 1500 });
+    const lease = await eventually("a running step with a thread id", async () => {
+      const s = await slotStatus(t.client);
+      return s.leases?.find((l) => l.agentId === id && l.tid !== undefined);
+    }, 10_000);
+    assertEquals(threadCpus(lease.tid!), lease.cpuIds);
+    const [done] = await waitForJobs(t.client, [id], 10_000);
+    assertEquals(done.observedCpus, lease.cpuIds);
+  },
+});
+
+Deno.test({
+  name: "elastic affinity lends idle CPUs to a lone job and takes them back for a new lease",
+  ignore: noAffinity,
+  fn: async () => {
+    await using t = await computeHost({ name: "elastic" });
+    const [first] = await createSpinJobs(t.client, 1, { cpuCores: 1, ms: 4000 });
+    const lone = await eventually("the first step widened to every CPU", async () => {
+      const lease = (await slotStatus(t.client)).leases?.find((l) => l.agentId === first && l.tid);
+      return lease && threadCpus(lease.tid!).length === CPUS.length && lease;
+    }, 10_000);
+    assertEquals(lone.mask, CPUS);
+    const [second] = await createSpinJobs(t.client, 1, { cpuCores: 1, ms: 500 });
+    await eventually("the first step shrinks back to its own CPU", async () => {
+      const leases = (await slotStatus(t.client)).leases ?? [];
+      const other = leases.find((l) => l.agentId === second && l.tid);
+      return other && threadCpus(lone.tid!).length === CPUS.length - other.cpuIds.length &&
+        !threadCpus(lone.tid!).some((id) => other.cpuIds.includes(id));
+    }, 10_000);
+    const [secondDone] = await waitForJobs(t.client, [second], 10_000);
+    assertEquals(secondDone.observedCpus, secondDone.cpuCoreIds);
+    await t.client.dispose(first);
+  },
+});
+
+Deno.test("disposing a running job frees its lease at once and the next waiting job starts", async () => {
+  await using t = await computeHost({ name: "dispose" });
+  const cores = CPUS.length;
+  const running = await createSpinJobs(t.client, cores, { cpuCores: 1, ms: 2500 });
+  await eventually("every core leased", async () => (await slotStatus(t.client)).host.freeCpuCores === 0);
+  const [waiting] = await createSpinJobs(t.client, 1, { cpuCores: 1, ms: 100 });
+  await eventually("a waiting job", async () => (await jobState(t.client, waiting)).computeStatus === "WAITING_FOR_SLOT");
+  const disposedAt = Date.now();
+  await t.client.dispose(running[0]);
+  const [done] = await waitForJobs(t.client, [waiting], 10_000);
+  assertEquals(done.computeStatus, "COMPLETED");
+  assert(done.computeStartedAt - disposedAt < 2000, `started ${done.computeStartedAt - disposedAt} ms after the dispose`);
+  const status = await slotStatus(t.client, { includeHistory: true });
+  const ended = status.finishedUsage!.find((u) => u.agentId === running[0]);
+  assertEquals(ended?.finishReason, "cancelled");
+  for (const id of running.slice(1)) await t.client.dispose(id);
+});
+
+Deno.test("disposing a waiting job removes its queued request", async () => {
+  await using t = await computeHost({ name: "dequeue" });
+  const busy = await createSpinJobs(t.client, CPUS.length, { cpuCores: 1, ms: 1500 });
+  const [waiting] = await createSpinJobs(t.client, 1, { cpuCores: 1, ms: 100 });
+  await eventually("the job waits", async () => {
+    const s = await slotStatus(t.client);
+    return s.queue?.some((q) => q.request.agentId === waiting);
+  });
+  await t.client.dispose(waiting);
+  const status = await slotStatus(t.client);
+  assertEquals(status.queue?.filter((q) => q.request.agentId === waiting), []);
+  await waitForJobs(t.client, busy, 10_000);
+});
+
+Deno.test("a compute step that throws fails the job for good and releases its lease", async () => {
+  await using t = await computeHost({ name: "fail" });
+  const { id } = await t.client.createAgent({ type: "test.failjob", state: { why: "bad input" } });
+  const [failed] = await waitForJobs(t.client, [id], 10_000);
+  assertEquals(failed.computeStatus, "FAILED_FINAL");
+  assert(/RangeError: boom: bad input/.test(failed.computeError), failed.computeError);
+  assertEquals(failed.failureSeen, failed.computeError, "afterComputeFailure got the message");
+  const status = await slotStatus(t.client);
+  assertEquals(status.host.activeLeases, 0);
+  assertEquals(status.counters.stepsFailed, 1);
+});
+
+Deno.test("a compute step has no context; the job's continuation does, and base fields stay the base's", async () => {
+  await using t = await computeHost({ name: "probe" });
+  const { id } = await t.client.createAgent({ type: "test.probejob" });
+  await waitForJobs(t.client, [id], 10_000, (s) => s.computeStatus === "COMPLETED" && s.continued === 1);
+  const s = await jobState(t.client, id);
+  assertEquals(s.computed, 42);
+  assertEquals(s.stepHostName, "probe");
+  assert(/not available inside runComputeJob/.test(String(s.stepContextError)), String(s.stepContextError));
+  assertEquals(s.hostsSeen, 1);
+  assertEquals(s.computeStatus, "COMPLETED");
+});
+
+Deno.test("bad slot requests and job estimates answer 422 with precise codes", async () => {
+  await using t = await computeHost({ name: "errors" });
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${t.host.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, error: (await res.json()).error as { code: string; message: string } };
+  };
+  const request = (body: unknown) => post("/v1/services/compute-slots/request-slot", body);
+  const zero = await request({ agentId: "a1", cpuCores: 0 });
+  assertEquals([zero.status, zero.error.code], [422, "invalid_cpu_cores"]);
+  assert(/'cpuCores' must be an integer >= 1: current value is 0/.test(zero.error.message), zero.error.message);
+  const memory = await request({ agentId: "a1", memoryBytes: -5 });
+  assertEquals([memory.status, memory.error.code], [422, "invalid_memory_bytes"]);
+  const tag = await request({ agentId: "a1", requiredHostTags: ["linux", "no spaces!"] });
+  assertEquals([tag.status, tag.error.code], [422, "invalid_host_tag"]);
+  assert(/'no spaces!'/.test(tag.error.message), tag.error.message);
+  const noAgent = await request({ cpuCores: 1 });
+  assertEquals([noAgent.status, noAgent.error.code], [422, "invalid_agent_id"]);
+
+  const job = await post("/v1/agents", { type: "demo.spinjob", state: { cpuCores: 0, ms: 10 } });
+  assertEquals([job.status, job.error.code], [422, "invalid_state"]);
+  assert(/cpuCores: must be an integer >= 1: current value is 0/.test(job.error.message), job.error.message);
+  const badTag = await post("/v1/agents", { type: "demo.spinjob", state: { requiredHostTags: ["Not A Tag"] } });
+  assertEquals([badTag.status, badTag.error.code], [422, "invalid_state"]);
+  const noMemory = await post("/v1/agents", { type: "demo.spinjob", state: { memoryBytes: 0 } });
+  assert(/memoryBytes: must be > 0/.test(noMemory.error.message), noMemory.error.message);
+
+  const gpu = await slots<{ decision: string; reason: string }>(t.client, "request-slot", {
+    agentId: "a2",
+    requiresGpu: true,
+  });
+  assertEquals([gpu.decision, gpu.reason], ["rejected", "gpu admission not supported"]);
+  const [gpuJob] = await createSpinJobs(t.client, 1, { requiresGpu: true, ms: 10 });
+  const [failed] = await waitForJobs(t.client, [gpuJob], 10_000);
+  assertEquals(failed.computeStatus, "FAILED_FINAL");
+  assert(/gpu admission not supported/.test(failed.computeError), failed.computeError);
+  const tooBig = await createSpinJobs(t.client, 1, { cpuCores: CPUS.length + 1, ms: 10 });
+  const [never] = await waitForJobs(t.client, tooBig, 10_000);
+  assert(/no suitable compute host.*needs \d+ cpu cores/.test(never.computeError), never.computeError);
+});
