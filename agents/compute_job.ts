@@ -43,7 +43,7 @@
 import { PagletError } from "./errors.ts";
 import type { ComputeStepAffinity } from "./context.ts";
 import type { Message } from "./message.ts";
-import { Paglet, type PagletClass } from "./paglet.ts";
+import { type LifecycleEvent, Paglet, type PagletClass } from "./paglet.ts";
 import { moduleUrlOf } from "./type_registry.ts";
 import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
 import {
@@ -132,6 +132,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   #continued = false;
   /** Hosts a dispatch to failed during this instance's placement. */
   readonly #unreachable = new Set<string>();
+  /** This instance was activated by a message (a grant or redirect, usually): its queue entry stands. */
+  #wokenByMessage = false;
 
   /**
    * The compute step. Runs in a compute worker pinned to the lease's CPU ids, on a fresh instance
@@ -193,6 +195,11 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       redirectCount: s.redirectCount,
       computeAttempts: s.computeAttempts,
     };
+  }
+
+  /** Notes why the job woke up; subclasses that override it must call `super.onActivation(event)`. */
+  override onActivation(event: LifecycleEvent): void | Promise<void> {
+    this.#wokenByMessage = event.reason === "message";
   }
 
   /** Advances the job; subclasses that override run() must call `super.run()`. */
@@ -295,6 +302,9 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       return true;
     }
     if (this.#redirect) return await this.#follow(this.#redirect);
+    // Woken by a message while waiting: the request is still queued here and the grant (or the
+    // redirect) is that message or follows it; asking again would only cost a round trip.
+    if (s.computeStatus === "WAITING_FOR_SLOT" && this.#wokenByMessage) return false;
     if (!s.selectedHostUrl) {
       const selected = await this.#selectHost();
       if (!selected) return false;

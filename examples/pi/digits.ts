@@ -244,14 +244,30 @@ export class PiDigitStream {
 
   /** Feed the sums over terms [0, terms); returns the newly certain digits (possibly ""). */
   update(sums: PiSums, terms: number): string {
-    const target = reliableDigitCount(terms);
-    if (target <= this.#emitted) return "";
-    const p = plan(terms, this.#emitted, target - this.#emitted, target - 1 + TAIL_DIGITS / 2);
-    const raw = convert(sums, p, this.#cache);
-    const ok = certifiedLength(raw, errorUnits(p), p.count);
-    this.#emitted += ok;
-    return raw.slice(0, ok);
+    const digits = certainDigits(sums, terms, this.#emitted, reliableDigitCount(terms), this.#cache);
+    this.#emitted += digits.length;
+    return digits;
   }
+}
+
+/**
+ * The digits at positions [from, upTo) that the sums over terms [0, terms) make certain: all of
+ * them, or a shorter prefix when the series cannot decide further (past reliableDigitCount(terms),
+ * or a run of 9s or 0s at the cut). The work is proportional to `upTo`, not to the size of the sums,
+ * so a short early window of a long prefix is cheap.
+ */
+export function certainDigits(
+  sums: PiSums,
+  terms: number,
+  from: number,
+  upTo: number,
+  cache: SqrtCache = defaultSqrtCache,
+): string {
+  const target = Math.min(upTo, reliableDigitCount(terms));
+  if (target <= from) return "";
+  const p = plan(terms, from, target - from, target - 1 + TAIL_DIGITS / 2);
+  const raw = convert(sums, p, cache);
+  return raw.slice(0, certifiedLength(raw, errorUnits(p), p.count));
 }
 
 /** Retries with more terms before giving up on a window (each retry adds 2·attempt terms, ~28·attempt digits). */

@@ -5,7 +5,7 @@
  */
 import { splitTerms, type TermSums } from "./chudnovsky.ts";
 import { fractionDigits, warmPowers } from "./decimal.ts";
-import { epsilon, type EpsilonInput, splitRightRatio } from "./halves.ts";
+import { epsilon, type EpsilonInput, rightRatio, splitRightRatio } from "./halves.ts";
 
 /** A unit of work for a pi worker. */
 export type Task =
@@ -13,7 +13,9 @@ export type Task =
   | { op: "split"; a: number; b: number; withP: boolean }
   /** Binary splitting of the right half [m, n), reduced to its ratio T/Q, which the worker keeps (halves.ts). */
   | { op: "splitRatio"; m: number; n: number; bits: number }
-  /** ε of halves.ts from the ratio kept by the last splitRatio task on this worker. */
+  /** The ratio T/Q of right-half sums [m, n) summed elsewhere (a batch paglet), kept like splitRatio's. */
+  | { op: "ratio"; right: Pick<TermSums, "Q" | "T">; m: number; bits: number }
+  /** ε of halves.ts from the ratio kept by the last splitRatio or ratio task on this worker. */
   | { op: "epsilon"; input: EpsilonInput }
   /** Decimal conversion of one part of the fraction. */
   | { op: "digits"; frac: bigint; bits: number; digits: number }
@@ -23,6 +25,7 @@ export type Task =
 /** The result type of each task. */
 export type TaskResult<T extends Task> = T extends { op: "split" } ? TermSums
   : T extends { op: "splitRatio" } ? null
+  : T extends { op: "ratio" } ? null
   : T extends { op: "epsilon" } ? bigint
   : T extends { op: "digits" } ? string
   : T extends { op: "warm" } ? null
@@ -33,7 +36,7 @@ export function runTask<T extends Task>(task: T): TaskResult<T> {
   return runAny(task) as TaskResult<T>;
 }
 
-/** The ratio of the last splitRatio task on this thread, waiting for its epsilon task. */
+/** The ratio of the last splitRatio or ratio task on this thread, waiting for its epsilon task. */
 let keptRatio: bigint | undefined;
 
 function runAny(task: Task): TermSums | bigint | string | null {
@@ -43,8 +46,11 @@ function runAny(task: Task): TermSums | bigint | string | null {
     case "splitRatio":
       keptRatio = splitRightRatio(task.m, task.n, task.bits);
       return null;
+    case "ratio":
+      keptRatio = rightRatio({ P: 0n, ...task.right }, task.bits, task.m);
+      return null;
     case "epsilon": {
-      if (keptRatio === undefined) throw new Error("epsilon task without a preceding splitRatio task");
+      if (keptRatio === undefined) throw new Error("epsilon task without a preceding ratio task");
       const u = keptRatio;
       keptRatio = undefined;
       return epsilon(u, task.input);

@@ -1,0 +1,320 @@
+/**
+ * Assembling Pi digits from term fragments that arrive in any order: the math of the post-processor.
+ *
+ * Fragments are the binary-splitting sums {P, Q, T} of term ranges [a, b) (batch paglets compute them).
+ * Those that continue the contiguous prefix [0, prefixEnd) go onto a balanced stack: a new block merges
+ * with the one below it while that one is not much larger, so every multiplication joins operands of
+ * similar size (a binary counter over fragments), and the bottom block always covers at least half of
+ * the prefix. Early digits are streamed from the bottom block alone, which needs no extra merge.
+ *
+ * Once every term is in, the blocks are split into a left and a right part of similar size and finished
+ * with the halves method of halves.ts on two threads (this one and `helper`'s worker 0): pi = V/(1 + ε)
+ * with V from the left part here and the right part's ratio u = T/Q over there, then the decimal
+ * conversion split between the two. That avoids the final full-size merge, the step that makes a naive
+ * combination of batches slower than a single-machine run.
+ *
+ * Digits are certified (digits.ts); in the rare case the terms cannot decide the last ones (a run of 9s
+ * or 0s right after the window), finishing answers `needTerms` and waits for fragments up to there.
+ *
+ * @module
+ */
+import { mergeAll, mergeRanges, splitTerms, type TermSums } from "./chudnovsky.ts";
+import { bitLength } from "./bigmath.ts";
+import { fractionDigits, pow5, skipDigits, truncatePart, warmPowers } from "./decimal.ts";
+import {
+  certainDigits,
+  certifyWindow,
+  divisorPrecision,
+  InsufficientTermsError,
+  MAX_RETRIES,
+  piFixedPoint,
+  planWindow,
+  SqrtCache,
+  windowFraction,
+  type WindowPlan,
+} from "./digits.ts";
+import { divideWithReciprocal, reciprocal } from "./division.ts";
+import {
+  alignNumerator,
+  applyEpsilon,
+  cutTo,
+  epsilon,
+  epsilonRecipBits,
+  numeratorOperands,
+  ratioScale,
+  rightRatio,
+  SLACK_BITS,
+} from "./halves.ts";
+import type { PiWorkerPool } from "./worker_pool.ts";
+
+/** The digit window of a job and how it is cut into terms. */
+export interface AssemblyJob {
+  /** First position (0 is the "3"). */
+  start: number;
+  /** Number of digits. */
+  digits: number;
+  /** Terms [0, terms) are summed (termsForDigits, or more after a needTerms answer). */
+  terms: number;
+  /** Digits streamed before the end come in pieces of at least this many (the first one at most). */
+  chunk: number;
+}
+
+/** The sums of one term range; the range that ends the series may come without P (P = 0n). */
+export interface TermFragment {
+  a: number;
+  b: number;
+  sums: TermSums;
+}
+
+/** What adding a fragment produced. */
+export interface AssemblyUpdate {
+  /** New digits, formatted: position 0 is followed by ".". Empty when nothing new is certain. */
+  text: string;
+  /** Digits of the window emitted so far (including `text`). */
+  emitted: number;
+  /** Terms [0, prefixTerms) are in. */
+  prefixTerms: number;
+  /** Every digit of the window has been emitted. */
+  done: boolean;
+  /** The terms cannot certify the last digits: extend the series to this many terms. */
+  needTerms?: number;
+}
+
+/** Below this many decimals the final conversion stays on one thread. */
+const PARALLEL_MIN_DIGITS = 20_000;
+/** Share of the final decimals converted by the helper (see parallel.ts for the measurement). */
+const LEAD_SHARE = 0.62;
+/** A block merges with the one below it while that one has at most this many times its bits. */
+const MERGE_RATIO = 1.5;
+/** Terms added per needTerms round (times the round number). */
+const EXTRA_TERMS = 4;
+
+/** Formats digits starting at `position`: the "3" at position 0 gets its decimal point. */
+export function formatDigits(position: number, digits: string): string {
+  return position === 0 && digits.length > 0 ? `${digits[0]}.${digits.slice(1)}` : digits;
+}
+
+export class PiAssembly {
+  readonly #job: AssemblyJob;
+  readonly #helper: PiWorkerPool | undefined;
+  readonly #sqrt = new SqrtCache();
+  /** Contiguous blocks covering [0, prefixEnd), bottom first. */
+  #stack: TermFragment[] = [];
+  /** Fragments past the prefix, by start term. */
+  readonly #pending = new Map<number, TermFragment>();
+  #prefixEnd = 0;
+  /** Next position to emit. */
+  #next: number;
+  #terms: number;
+  #rounds = 0;
+
+  /** `helper`: a pool whose worker 0 takes the right half at the end (none: all on this thread). */
+  constructor(job: AssemblyJob, helper?: PiWorkerPool) {
+    for (const [name, value] of Object.entries(job)) {
+      if (!Number.isInteger(value) || value < 0) {
+        throw new RangeError(`Cannot assemble Pi digits as '${name}' must be a whole number ≥ 0: current value is ${value}`);
+      }
+    }
+    if (job.terms < 1) throw new RangeError("Cannot assemble Pi digits from 0 terms");
+    this.#job = { ...job };
+    this.#helper = helper;
+    this.#next = job.start;
+    this.#terms = job.terms;
+  }
+
+  get emitted(): number {
+    return this.#next - this.#job.start;
+  }
+
+  get done(): boolean {
+    return this.#next >= this.#job.start + this.#job.digits;
+  }
+
+  /**
+   * Precomputes what the end needs and only the digit count decides (√10005 to full precision, powers of
+   * five for the conversion), so that it is ready before the last fragment arrives.
+   */
+  async warm(): Promise<void> {
+    const { start, digits } = this.#job;
+    if (digits === 0) return;
+    const plan = planWindow(this.#terms, start, digits);
+    const fracDigits = plan.last - Math.max(start, 1) + 1;
+    const parallel = this.#helper && fracDigits >= PARALLEL_MIN_DIGITS;
+    const lead = parallel ? Math.round(fracDigits * LEAD_SHARE) : 0;
+    const warmed = parallel ? this.#helper!.run({ op: "warm", digits: lead }, 0) : undefined;
+    this.#sqrt.get(plan.bits);
+    warmPowers(fracDigits - lead);
+    if (parallel) pow5(lead);
+    await warmed;
+  }
+
+  /** Adds the sums of [a, b); duplicates and ranges already covered are ignored. */
+  async add(fragment: TermFragment): Promise<AssemblyUpdate> {
+    const { a, b } = fragment;
+    if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b <= a) {
+      throw new RangeError(`Cannot add the term range [${a}, ${b})`);
+    }
+    if (a >= this.#prefixEnd && !this.#pending.has(a) && !this.done) this.#pending.set(a, fragment);
+    if (this.done) return this.#update("");
+    if (this.#coveredTo() >= this.#terms) return await this.#finish();
+    const bottom = this.#stack[0]?.b;
+    while (this.#pending.has(this.#prefixEnd)) {
+      const next = this.#pending.get(this.#prefixEnd)!;
+      this.#pending.delete(this.#prefixEnd);
+      this.#push(next);
+      this.#prefixEnd = next.b;
+    }
+    return this.#update(this.#stack[0]?.b !== bottom ? this.#stream() : "");
+  }
+
+  /** Emits every digit the contiguous prefix makes certain, whatever it costs (a failed job keeps them). */
+  flush(): AssemblyUpdate {
+    const blocks = this.#stack;
+    if (this.done || blocks.length === 0) return this.#update("");
+    const last = blocks.length - 1;
+    const sums = last === 0 ? blocks[0].sums : mergeAll(blocks.map((f, i) => i < last ? withP(f) : f.sums));
+    const end = this.#job.start + this.#job.digits;
+    return this.#update(this.#emit(certainDigits(sums, this.#prefixEnd, this.#next, end, this.#sqrt)));
+  }
+
+  /** Where the fragments in hand reach, contiguously from 0. */
+  #coveredTo(): number {
+    let end = this.#prefixEnd;
+    while (this.#pending.has(end)) end = this.#pending.get(end)!.b;
+    return end;
+  }
+
+  #push(block: TermFragment): void {
+    const stack = this.#stack;
+    stack.push(block);
+    while (
+      stack.length >= 2 &&
+      bitLength(stack[stack.length - 2].sums.Q) <= MERGE_RATIO * bitLength(stack[stack.length - 1].sums.Q)
+    ) {
+      const right = stack.pop()!;
+      const left = stack.pop()!;
+      stack.push({ a: left.a, b: right.b, sums: mergeRanges(withP(left), right.sums) });
+    }
+  }
+
+  /**
+   * Early digits from the bottom block: at most max(chunk, digits emitted so far) at a time, so the
+   * stream doubles while its cost (proportional to the digits it converts) stays a fraction of the end's.
+   */
+  #stream(): string {
+    const bottom = this.#stack[0];
+    const end = this.#job.start + this.#job.digits;
+    const upTo = Math.min(end, this.#next + Math.max(this.#job.chunk, this.emitted));
+    const digits = certainDigits(bottom.sums, bottom.b, this.#next, upTo, this.#sqrt);
+    return this.#emit(digits);
+  }
+
+  #emit(digits: string): string {
+    const text = formatDigits(this.#next, digits);
+    this.#next += digits.length;
+    return text;
+  }
+
+  #update(text: string, needTerms?: number): AssemblyUpdate {
+    return { text, emitted: this.emitted, prefixTerms: this.#prefixEnd, done: this.done, needTerms };
+  }
+
+  /** Every term is in: the rest of the window from all blocks. */
+  async #finish(): Promise<AssemblyUpdate> {
+    const blocks = [...this.#stack];
+    for (let end = this.#prefixEnd; this.#pending.has(end);) {
+      const f = this.#pending.get(end)!;
+      this.#pending.delete(end);
+      blocks.push(f);
+      end = f.b;
+    }
+    this.#stack = blocks;
+    this.#prefixEnd = blocks[blocks.length - 1].b;
+    if (this.done) return this.#update("");
+    const end = this.#job.start + this.#job.digits;
+    const plan = planWindow(this.#prefixEnd, this.#next, end - this.#next);
+    const raw = blocks.length === 1 ? this.#oneBlock(blocks[0].sums, plan) : await this.#halves(blocks, plan);
+    try {
+      return this.#update(this.#emit(certifyWindow(plan, raw)));
+    } catch (e) {
+      if (!(e instanceof InsufficientTermsError) || ++this.#rounds > MAX_RETRIES) throw e;
+      // Keep what is certain, and ask for a few more terms to decide the rest.
+      const certain = e.certified - plan.start;
+      const text = certain > 0 ? this.#emit(raw.slice(0, certain)) : "";
+      this.#terms = this.#prefixEnd + EXTRA_TERMS * this.#rounds;
+      return this.#update(text, this.#terms);
+    }
+  }
+
+  /** One block over [0, n): the plain formula on this thread. */
+  #oneBlock(sums: TermSums, plan: WindowPlan): string {
+    const job = windowFraction(piFixedPoint(sums, plan.bits, this.#sqrt.get(plan.bits)), plan);
+    return job.head + fractionDigits(job.frac, job.fracBits, job.digits);
+  }
+
+  /** pi = V/(1 + ε) from a left and a right part of similar size (see the module doc and halves.ts). */
+  async #halves(blocks: TermFragment[], plan: WindowPlan): Promise<string> {
+    const { bits } = plan;
+    const k = splitIndex(blocks);
+    const left = mergeAll(blocks.slice(0, k).map(withP));
+    const rightBlocks = blocks.slice(k);
+    const right = rightBlocks.length === 1
+      ? rightBlocks[0].sums
+      : mergeAll(rightBlocks.map((f, i) => i < rightBlocks.length - 1 ? withP(f) : f.sums));
+    const m = blocks[k].a;
+    const helper = this.#helper;
+    const ratio = helper?.run({ op: "ratio", right: { Q: right.Q, T: right.T }, m, bits }, 0);
+    const sqrt = this.#sqrt.get(bits);
+    const num = numeratorOperands(left, bits, sqrt);
+    const product = num.x * num.y;
+    const t1 = cutTo(left.T, bits + SLACK_BITS);
+    const recipBits = Math.max(divisorPrecision(bits), epsilonRecipBits(bits, m));
+    const recip = reciprocal(t1.mant, recipBits);
+    const input = {
+      p1: left.P,
+      recip,
+      recipBits,
+      tLen: bitLength(t1.mant),
+      tExp: t1.exp,
+      ratioBits: ratioScale(bits, m),
+      bits,
+    };
+    const eps = helper
+      ? helper.run({ op: "epsilon", input }, 0)
+      : epsilon(rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, m), input);
+    const v = divideWithReciprocal(alignNumerator({ mant: product, exp: num.exp }, t1), t1.mant, recip, recipBits);
+    await ratio;
+    const x = applyEpsilon(v, await eps, bits);
+    const job = windowFraction(x, plan);
+    if (!helper || job.digits < PARALLEL_MIN_DIGITS) {
+      return job.head + fractionDigits(job.frac, job.fracBits, job.digits);
+    }
+    const leadDigits = Math.round(job.digits * LEAD_SHARE);
+    const lead = truncatePart(job.frac, job.fracBits, leadDigits);
+    const leadText = helper.run({ op: "digits", frac: lead.frac, bits: lead.bits, digits: lead.digits }, 0);
+    const { right: rest, exactLeft } = skipDigits(job.frac, job.fracBits, leadDigits, job.digits);
+    const restText = fractionDigits(rest.frac, rest.bits, rest.digits);
+    return job.head + (exactLeft ?? await leadText) + restText;
+  }
+}
+
+/** A block that is about to be a left operand carries P; one summed without it (the old end) is redone. */
+function withP(f: TermFragment): TermSums {
+  return f.sums.P !== 0n ? f.sums : splitTerms(f.a, f.b, true);
+}
+
+/** Index k in [1, blocks.length) where the bits before and after are closest to equal. */
+export function splitIndex(blocks: readonly TermFragment[]): number {
+  const sizes = blocks.map((f) => bitLength(f.sums.Q));
+  const total = sizes.reduce((s, x) => s + x, 0);
+  let best = 1;
+  let bestGap = Infinity;
+  for (let k = 1, acc = sizes[0]; k < blocks.length; acc += sizes[k], k++) {
+    const gap = Math.abs(2 * acc - total);
+    if (gap < bestGap) {
+      best = k;
+      bestGap = gap;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,201 @@
+/**
+ * The typed operations of the Pi job: what the CLI and scripts send to the coordinator, what the
+ * coordinator sends to batch workers and to the post-processor. Requests are validated where they
+ * arrive (routeOperations), so every bound below is enforced at the boundary.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { operation } from "../../agents/operations.ts";
+
+/** Positions beyond this are refused (start + digits): 100 million digits need ~10 GiB of memory. */
+export const MAX_DIGIT_POSITION = 100_000_000;
+
+/** Test-only fault injection: batch workers answer as if the host were busy or the batch failed. */
+export const PiFaults = z.object({
+  /** Batches whose first attempt answers `skipped`. */
+  skipBatches: z.array(z.number().int().min(0)).default([]),
+  /** Batches whose first `times` attempts fail. */
+  failBatches: z.array(z.object({ index: z.number().int().min(0), times: z.number().int().min(1) })).default([]),
+  /** Host names on which every batch fails. */
+  failHosts: z.array(z.string().min(1)).default([]),
+});
+export type PiFaults = z.infer<typeof PiFaults>;
+
+/** A Pi job: which digits, and how to place its batches. */
+export const PiJobRequest = z.object({
+  /** Number of digits (position 0 is the "3"). */
+  digits: z.number().int().min(1).max(MAX_DIGIT_POSITION),
+  /** First position. */
+  start: z.number().int().min(0).max(MAX_DIGIT_POSITION).default(0),
+  /** Terms per batch; 0 chooses from the digit count and the free slots. */
+  batchSize: z.number().int().min(0).default(0),
+  /** Batches running at once for the whole job; 0 = as many as the slots allow. */
+  maxInFlight: z.number().int().min(0).default(0),
+  /** Batches running at once on one host; 0 = as many as its slots allow. */
+  maxWorkersPerHost: z.number().int().min(0).default(0),
+  /** Hosts with load1 / cpus above this take no batches; sets their free slots. */
+  maxLoadPerCpu: z.number().positive().default(1.0),
+  /** Hosts busier than this (percent of all CPUs) take no batches. */
+  maxCpuPercent: z.number().min(0).max(100).default(100),
+  /** Hosts with less available memory take no batches. */
+  minMemoryBytes: z.number().min(0).default(0),
+  /** Hosts with less free space in their work dir take no batches. */
+  minDiskBytes: z.number().min(0).default(0),
+  /** Digits streamed before the end come in pieces of at least this many. */
+  streamChunkSize: z.number().int().min(1).max(MAX_DIGIT_POSITION).default(8192),
+  /** Job timeout; 0 = none. */
+  timeoutSeconds: z.number().min(0).default(0),
+  /** Absolute path (on the entry host) the digits are written to, or null. */
+  outputPath: z.string().min(1).refine((p) => p.startsWith("/"), "must be an absolute path").nullable().default(
+    null,
+  ),
+  /** Attempts per batch before the job fails. */
+  maxAttempts: z.number().int().min(1).max(20).default(3),
+  faults: PiFaults.optional(),
+}).refine((r) => r.start + r.digits <= MAX_DIGIT_POSITION, {
+  message: `start + digits must be at most ${MAX_DIGIT_POSITION.toLocaleString("en")}`,
+  path: ["start"],
+});
+export type PiJobRequest = z.infer<typeof PiJobRequest>;
+export type PiJobInput = z.input<typeof PiJobRequest>;
+
+export const PiStatus = z.enum(["idle", "running", "done", "failed", "cancelled"]);
+export type PiStatus = z.infer<typeof PiStatus>;
+
+/** Compact counters, cheap to send with every drain. */
+export const PiProgress = z.object({
+  status: PiStatus,
+  digits: z.number().int(),
+  digitsEmitted: z.number().int(),
+  terms: z.number().int(),
+  termsDone: z.number().int(),
+  batches: z.number().int(),
+  batchesDone: z.number().int(),
+  batchesRunning: z.number().int(),
+  hostsUsed: z.number().int(),
+  retries: z.number().int(),
+  skipped: z.number().int(),
+  elapsedMs: z.number(),
+});
+export type PiProgress = z.infer<typeof PiProgress>;
+
+/** The summary of a job (final once status is no longer `running`). */
+export const PiSummary = z.object({
+  jobId: z.string(),
+  status: PiStatus,
+  start: z.number().int(),
+  digits: z.number().int(),
+  digitsEmitted: z.number().int(),
+  terms: z.number().int(),
+  batchSize: z.number().int(),
+  batches: z.number().int(),
+  batchesDone: z.number().int(),
+  /** Names of the hosts that computed at least one batch. */
+  hostsUsed: z.array(z.string()),
+  /** Batches computed per host name. */
+  batchesPerHost: z.record(z.string(), z.number().int()),
+  retries: z.number().int(),
+  skipped: z.number().int(),
+  failures: z.number().int(),
+  fallbacks: z.number().int(),
+  wallTimeMs: z.number(),
+  /** Until the first digits were ready on the entry host. */
+  firstDigitsMs: z.number().nullable(),
+  digitsPerSecond: z.number(),
+  outputPath: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type PiSummary = z.infer<typeof PiSummary>;
+
+export const PiStartReply = z.object({
+  jobId: z.string(),
+  coordinatorId: z.string(),
+  postProcessorId: z.string(),
+  hostUrl: z.string(),
+  summary: PiSummary,
+});
+export type PiStartReply = z.infer<typeof PiStartReply>;
+
+export const PiDrainRequest = z.object({
+  /** Wait up to this long for new digits or a change of the counters. */
+  waitMs: z.number().int().min(0).max(60_000).default(1000),
+});
+
+export const PiDrainReply = z.object({
+  /** New digits since the last drain ("3." first when the window starts at 0). */
+  text: z.string(),
+  progress: PiProgress,
+  error: z.string().nullable(),
+});
+export type PiDrainReply = z.infer<typeof PiDrainReply>;
+
+export const PiSummaryRequest = z.object({
+  /** Wait up to this long for the job to end (0 = answer at once). */
+  waitMs: z.number().int().min(0).max(24 * 3600_000).default(0),
+});
+
+/** Starts a job and returns at once; the batches run in the background. */
+export const PI_START_ASYNC = operation("pi.start_async", PiJobRequest, PiStartReply);
+/** Refills free slots, then returns the new digits and the counters (waiting up to waitMs for news). */
+export const PI_DRAIN_STREAM = operation("pi.drain_stream", PiDrainRequest, PiDrainReply);
+/** The job's summary, optionally waiting for its end. */
+export const PI_SUMMARY = operation("pi.summary", PiSummaryRequest, PiSummary);
+/** Stops the job; digits written so far stay. */
+export const PI_CANCEL = operation("pi.cancel", z.object({}), PiSummary);
+
+// --- coordinator → batch worker -----------------------------------------------------------------
+
+export const TermSumsSchema = z.object({ P: z.bigint(), Q: z.bigint(), T: z.bigint() });
+
+export const PiBatchRequest = z.object({
+  jobId: z.string(),
+  index: z.number().int().min(0),
+  a: z.number().int().min(0),
+  b: z.number().int().min(1),
+  /** The batch that ends the series never needs P. */
+  withP: z.boolean(),
+  attempt: z.number().int().min(1),
+  /** Compute even on a busy host (the fallback worker). */
+  force: z.boolean().default(false),
+  maxLoadPerCpu: z.number().positive(),
+  minMemoryBytes: z.number().min(0).default(0),
+  /** Other batches of this job running on the same host (their load is ours, not a stranger's). */
+  ownWorkersOnHost: z.number().int().min(0).default(0),
+  fault: z.enum(["skip", "fail"]).optional(),
+});
+export type PiBatchRequest = z.infer<typeof PiBatchRequest>;
+
+/** The answers of a batch worker: the sums (binary bigints; CBOR between hosts), skipped, or failed. */
+export const PiBatchOutcome = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("pi.batch_result"),
+    sums: TermSumsSchema,
+    computeMs: z.number(),
+    hostName: z.string(),
+  }),
+  z.object({ kind: z.literal("pi.batch_skipped"), reason: z.string(), hostName: z.string() }),
+  z.object({ kind: z.literal("pi.batch_failed"), error: z.string(), hostName: z.string() }),
+]);
+export type PiBatchOutcome = z.infer<typeof PiBatchOutcome>;
+
+/** Computes one batch of terms (on the worker's host, in a compute thread). */
+export const PI_COMPUTE_BATCH = operation("pi.compute_batch", PiBatchRequest, PiBatchOutcome);
+
+// --- coordinator → post-processor ---------------------------------------------------------------
+
+export const PiFragment = z.object({ index: z.number().int().min(0), a: z.number().int().min(0), b: z.number().int().min(1), sums: TermSumsSchema });
+
+export const PiAssemblyReply = z.object({
+  text: z.string(),
+  emitted: z.number().int(),
+  prefixTerms: z.number().int(),
+  done: z.boolean(),
+  needTerms: z.number().int().optional(),
+});
+export type PiAssemblyReply = z.infer<typeof PiAssemblyReply>;
+
+/** Adds finished sums; answers with the digits they made certain. */
+export const PI_FRAGMENT = operation("pi.fragment", PiFragment, PiAssemblyReply);
+/** Emits every digit the contiguous prefix makes certain (a failed job keeps them). */
+export const PI_FLUSH = operation("pi.flush", z.object({}), PiAssemblyReply);
