@@ -238,7 +238,9 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
 
   #redirected(args: Record<string, unknown>): SchedulerMessageReply {
     const targetHostUrl = String(args.targetHostUrl ?? "");
-    if (!targetHostUrl) throw new PagletError("invalid_request", "compute_slot_redirect needs a targetHostUrl");
+    if (!targetHostUrl) {
+      throw new PagletError("invalid_request", "compute_slot_redirect needs a targetHostUrl");
+    }
     if (this.#leaving) return { accepted: false, retry: true, reason: "the job is going to sleep" };
     const status = this.state.computeStatus;
     if (this.#grant || this.#computing || (status !== "WAITING_FOR_SLOT" && status !== "PLACING")) {
@@ -287,7 +289,13 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       case "COMPLETED":
         if (this.#continued) return false;
         this.#continued = true;
-        await this.continueAfterComputeSuccess();
+        try {
+          await this.continueAfterComputeSuccess();
+        } catch (err) {
+          // The compute result stands; the continuation runs again at the next activation.
+          s.computeError = `continueAfterComputeSuccess failed: ${errorText(err)}`;
+          this.#emitNote(s.computeError);
+        }
         return false;
       default:
         return false;
@@ -408,11 +416,14 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   #interrupted(): boolean {
     const s = this.state;
     if (!s.restartRunningOnHostStartup) {
-      void this.#fail("the compute step was interrupted by a host restart (restartRunningOnHostStartup is off)");
+      void this.#fail(
+        "the compute step was interrupted by a host restart (restartRunningOnHostStartup is off)",
+      );
       return false;
     }
     s.slotLeaseId = "";
     s.selectedHostUrl = this.host.url;
+    this.#wokenByMessage = false; // no request of this job is queued any more: ask again
     this.#set("WAITING_FOR_SLOT");
     return true;
   }

@@ -5,6 +5,7 @@ import { defaultServices, serviceExtension, serviceOptionsFromEnv } from "../ser
 import { artifactsExtension } from "../host/artifacts/mod.ts";
 import { mobilityExtension } from "../host/transfers/mod.ts";
 import { computeSlotsOptionsFromEnv, computeSlotsService } from "../services/compute_slots/service.ts";
+import { piMathService } from "../examples/pi/math_service.ts";
 
 export function extensionsForHost(): HostExtension[] {
   const serviceOptions = serviceOptionsFromEnv();
@@ -12,7 +13,11 @@ export function extensionsForHost(): HostExtension[] {
   return [
     meshExtension(),
     serviceExtension(
-      [...defaultServices(serviceOptions), computeSlotsService(computeSlotsOptionsFromEnv())],
+      [
+        ...defaultServices(serviceOptions),
+        computeSlotsService(computeSlotsOptionsFromEnv()),
+        piMathService(),
+      ],
       serviceOptions,
     ),
     artifactsExtension(),

@@ -11,7 +11,11 @@
  */
 import { z } from "zod";
 import { ComputeJobPaglet } from "../../agents/compute_job.ts";
-import { computeJobDefaults, computeJobSchema, type ComputeJobState } from "../../agents/compute_job_state.ts";
+import {
+  computeJobDefaults,
+  computeJobSchema,
+  type ComputeJobState,
+} from "../../agents/compute_job_state.ts";
 
 /** State of a spin job: the usual estimates plus how long to spin. */
 export interface SpinJobState extends ComputeJobState {

@@ -39,13 +39,14 @@ import {
   applyEpsilon,
   cutTo,
   epsilon,
+  type EpsilonInput,
   epsilonRecipBits,
   numeratorOperands,
   ratioScale,
   rightRatio,
   SLACK_BITS,
 } from "./halves.ts";
-import type { PiWorkerPool } from "./worker_pool.ts";
+import type { TaskRunner } from "./task_port.ts";
 
 /** The digit window of a job and how it is cut into terms. */
 export interface AssemblyJob {
@@ -57,6 +58,11 @@ export interface AssemblyJob {
   terms: number;
   /** Digits streamed before the end come in pieces of at least this many (the first one at most). */
   chunk: number;
+  /**
+   * First term of the last batch, when known: once every term before it is in, the left part of the
+   * end is computed at once, while the last batch still runs. 0 = not known.
+   */
+  splitAt?: number;
 }
 
 /** The sums of one term range; the range that ends the series may come without P (P = 0n). */
@@ -96,7 +102,7 @@ export function formatDigits(position: number, digits: string): string {
 
 export class PiAssembly {
   readonly #job: AssemblyJob;
-  readonly #helper: PiWorkerPool | undefined;
+  readonly #helper: TaskRunner | undefined;
   readonly #sqrt = new SqrtCache();
   /** Contiguous blocks covering [0, prefixEnd), bottom first. */
   #stack: TermFragment[] = [];
@@ -107,9 +113,11 @@ export class PiAssembly {
   #next: number;
   #terms: number;
   #rounds = 0;
+  /** The left part of the end, prepared early (see AssemblyJob.splitAt). */
+  #left: LeftPart | undefined;
 
-  /** `helper`: a pool whose worker 0 takes the right half at the end (none: all on this thread). */
-  constructor(job: AssemblyJob, helper?: PiWorkerPool) {
+  /** `helper`: a thread (worker 0 of a pool) that takes the right half at the end (none: all here). */
+  constructor(job: AssemblyJob, helper?: TaskRunner) {
     for (const [name, value] of Object.entries(job)) {
       if (!Number.isInteger(value) || value < 0) {
         throw new RangeError(`Cannot assemble Pi digits as '${name}' must be a whole number ≥ 0: current value is ${value}`);
@@ -148,8 +156,12 @@ export class PiAssembly {
     await warmed;
   }
 
-  /** Adds the sums of [a, b); duplicates and ranges already covered are ignored. */
-  async add(fragment: TermFragment): Promise<AssemblyUpdate> {
+  /**
+   * Adds the sums of [a, b); duplicates and ranges already covered are ignored. `splitAt` updates the
+   * first term of the last batch (see AssemblyJob.splitAt).
+   */
+  async add(fragment: TermFragment, splitAt?: number): Promise<AssemblyUpdate> {
+    if (splitAt !== undefined) this.#job.splitAt = splitAt;
     const { a, b } = fragment;
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b <= a) {
       throw new RangeError(`Cannot add the term range [${a}, ${b})`);
@@ -164,7 +176,15 @@ export class PiAssembly {
       this.#push(next);
       this.#prefixEnd = next.b;
     }
-    return this.#update(this.#stack[0]?.b !== bottom ? this.#stream() : "");
+    const text = this.#stack[0]?.b !== bottom ? this.#stream() : "";
+    const lastBatch = this.#job.splitAt ?? 0;
+    if (lastBatch > 0 && this.#prefixEnd === lastBatch && !this.#left) {
+      const plan = planWindow(this.#terms, this.#next, this.#job.start + this.#job.digits - this.#next);
+      const last = this.#stack.length - 1;
+      const left = last === 0 ? withP(this.#stack[0]) : mergeAll(this.#stack.map(withP));
+      this.#left = this.#prepareLeft(left, lastBatch, plan.bits);
+    }
+    return this.#update(text);
   }
 
   /** Emits every digit the contiguous prefix makes certain, whatever it costs (a failed job keeps them). */
@@ -254,38 +274,33 @@ export class PiAssembly {
 
   /** pi = V/(1 + ε) from a left and a right part of similar size (see the module doc and halves.ts). */
   async #halves(blocks: TermFragment[], plan: WindowPlan): Promise<string> {
-    const { bits } = plan;
-    const k = splitIndex(blocks);
-    const left = mergeAll(blocks.slice(0, k).map(withP));
+    const ready = this.#left;
+    let k: number;
+    let left: LeftPart;
+    if (ready && ready.bits === plan.bits && blocks.some((f) => f.a === ready.m)) {
+      // Prepared when the prefix reached the last batch: only the right part is new.
+      k = blocks.findIndex((f) => f.a === ready.m);
+      left = ready;
+    } else {
+      k = splitIndex(blocks);
+      left = this.#prepareLeft(mergeAll(blocks.slice(0, k).map(withP)), blocks[k].a, plan.bits);
+    }
     const rightBlocks = blocks.slice(k);
     const right = rightBlocks.length === 1
       ? rightBlocks[0].sums
       : mergeAll(rightBlocks.map((f, i) => i < rightBlocks.length - 1 ? withP(f) : f.sums));
-    const m = blocks[k].a;
+    const { bits } = plan;
     const helper = this.#helper;
-    const ratio = helper?.run({ op: "ratio", right: { Q: right.Q, T: right.T }, m, bits }, 0);
-    const sqrt = this.#sqrt.get(bits);
-    const num = numeratorOperands(left, bits, sqrt);
-    const product = num.x * num.y;
-    const t1 = cutTo(left.T, bits + SLACK_BITS);
-    const recipBits = Math.max(divisorPrecision(bits), epsilonRecipBits(bits, m));
-    const recip = reciprocal(t1.mant, recipBits);
-    const input = {
-      p1: left.P,
-      recip,
-      recipBits,
-      tLen: bitLength(t1.mant),
-      tExp: t1.exp,
-      ratioBits: ratioScale(bits, m),
-      bits,
-    };
+    const T0 = performance.now();
     const eps = helper
-      ? helper.run({ op: "epsilon", input }, 0)
-      : epsilon(rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, m), input);
-    const v = divideWithReciprocal(alignNumerator({ mant: product, exp: num.exp }, t1), t1.mant, recip, recipBits);
-    await ratio;
-    const x = applyEpsilon(v, await eps, bits);
+      ? (helper.run({ op: "ratio", right: { Q: right.Q, T: right.T }, m: left.m, bits }, 0),
+        helper.run({ op: "epsilon", input: left.epsilon }, 0))
+      : epsilon(rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, left.m), left.epsilon);
+    const e = await eps;
+    const T1 = performance.now();
+    const x = applyEpsilon(left.v, e, bits);
     const job = windowFraction(x, plan);
+    const T2 = performance.now();
     if (!helper || job.digits < PARALLEL_MIN_DIGITS) {
       return job.head + fractionDigits(job.frac, job.fracBits, job.digits);
     }
@@ -294,8 +309,45 @@ export class PiAssembly {
     const leadText = helper.run({ op: "digits", frac: lead.frac, bits: lead.bits, digits: lead.digits }, 0);
     const { right: rest, exactLeft } = skipDigits(job.frac, job.fracBits, leadDigits, job.digits);
     const restText = fractionDigits(rest.frac, rest.bits, rest.digits);
-    return job.head + (exactLeft ?? await leadText) + restText;
+    const T3 = performance.now();
+    const out = job.head + (exactLeft ?? await leadText) + restText;
+    if (Deno.env.get("PI_DEBUG") === "1") console.error(`[asm] prepared=${left === ready} eps ${(T1-T0).toFixed(0)} apply ${(T2-T1).toFixed(0)} rest ${(T3-T2).toFixed(0)} lead-wait ${(performance.now()-T3).toFixed(0)}`);
+    return out;
   }
+
+  /**
+   * Everything the end needs from the left part [0, m) alone: V = c·√10005·Q1/T1 and the inputs of ε.
+   * The costliest step of the end, so it runs as soon as the left part is complete.
+   */
+  #prepareLeft(left: TermSums, m: number, bits: number): LeftPart {
+    const num = numeratorOperands(left, bits, this.#sqrt.get(bits));
+    const t1 = cutTo(left.T, bits + SLACK_BITS);
+    const recipBits = Math.max(divisorPrecision(bits), epsilonRecipBits(bits, m));
+    const recip = reciprocal(t1.mant, recipBits);
+    const v = divideWithReciprocal(alignNumerator({ mant: num.x * num.y, exp: num.exp }, t1), t1.mant, recip, recipBits);
+    return {
+      m,
+      bits,
+      v,
+      epsilon: {
+        p1: left.P,
+        recip,
+        recipBits,
+        tLen: bitLength(t1.mant),
+        tExp: t1.exp,
+        ratioBits: ratioScale(bits, m),
+        bits,
+      },
+    };
+  }
+}
+
+/** The left part's share of the end (see PiAssembly.#prepareLeft). */
+interface LeftPart {
+  m: number;
+  bits: number;
+  v: bigint;
+  epsilon: EpsilonInput;
 }
 
 /** A block that is about to be a left operand carries P; one summed without it (the old end) is redone. */

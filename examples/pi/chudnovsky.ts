@@ -178,3 +178,21 @@ export function batchRanges(totalTerms: number, batchSize: number): TermBatch[] 
   }
   return out;
 }
+
+/**
+ * Cut [0, totalTerms) into `count` batches of about equal *size* (later terms are larger, so equal term
+ * counts would leave the last batch the slowest); boundaries as in splitPoint.
+ */
+export function balancedBatches(totalTerms: number, count: number): TermBatch[] {
+  if (!Number.isInteger(totalTerms) || totalTerms < 1) throw new RangeError(`bad term count ${totalTerms}`);
+  if (!Number.isInteger(count) || count < 1 || count > totalTerms) throw new RangeError(`bad batch count ${count}`);
+  const out: TermBatch[] = [];
+  let a = 0;
+  for (let i = 1; i <= count; i++) {
+    const left = count - i; // batches still to cut after this one, each needs a term
+    const b = i === count ? totalTerms : Math.min(totalTerms - left, Math.max(a + 1, splitPoint(0, totalTerms, i / count)));
+    out.push({ index: i - 1, a, b });
+    a = b;
+  }
+  return out;
+}

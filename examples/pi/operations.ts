@@ -184,7 +184,14 @@ export const PI_COMPUTE_BATCH = operation("pi.compute_batch", PiBatchRequest, Pi
 
 // --- coordinator → post-processor ---------------------------------------------------------------
 
-export const PiFragment = z.object({ index: z.number().int().min(0), a: z.number().int().min(0), b: z.number().int().min(1), sums: TermSumsSchema });
+export const PiFragment = z.object({
+  index: z.number().int().min(0),
+  a: z.number().int().min(0),
+  b: z.number().int().min(1),
+  sums: TermSumsSchema,
+  /** First term of the last batch: the post-processor prepares the end once every term before it is in. */
+  splitAt: z.number().int().min(0).optional(),
+});
 
 export const PiAssemblyReply = z.object({
   text: z.string(),

@@ -2,17 +2,33 @@
 /**
  * Worker script of the Pi engine: runs one task per message (binary splitting of a term range, the right
  * half's ratio, a decimal conversion, warming the power cache) and posts the result back. Its only state is
- * the per-thread power cache of decimal.ts, which is why callers may pin related tasks to one worker.
+ * the per-thread power cache of decimal.ts and a kept ratio, which is why callers may pin related tasks to
+ * one worker.
+ *
+ * Tasks come from whoever created the worker, or over a MessagePort handed to it in a `{ port }` message:
+ * that is how the assembly thread gets a helper without starting a worker itself (Deno 2.9 starts a worker
+ * created inside another worker ~0.5 s late, so every thread is started from the main thread).
  */
 import { runTask, type TaskReply, type TaskRequest } from "./tasks.ts";
 
-self.onmessage = (event: MessageEvent<TaskRequest>) => {
-  const { id, task } = event.data;
-  let reply: TaskReply;
+function serve(request: TaskRequest, reply: (r: TaskReply) => void): void {
+  const { id, task } = request;
+  let answer: TaskReply;
   try {
-    reply = { id, ok: true, result: runTask(task) };
+    answer = { id, ok: true, result: runTask(task) };
   } catch (e) {
-    reply = { id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+    answer = { id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
   }
-  self.postMessage(reply);
+  reply(answer);
+}
+
+self.onmessage = (event: MessageEvent<TaskRequest | { port: MessagePort }>) => {
+  const data = event.data;
+  if ("port" in data) {
+    const port = data.port;
+    port.onmessage = (e: MessageEvent<TaskRequest>) => serve(e.data, (r) => port.postMessage(r));
+    port.start();
+    return;
+  }
+  serve(data, (r) => self.postMessage(r));
 };

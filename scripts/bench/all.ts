@@ -2,7 +2,14 @@
  * Runs every benchmark of scripts/bench/ one after another, each in its own process so none
  * disturbs the next, and prints their output (`deno task bench`).
  */
-const BENCHMARKS = ["http_message.ts", "local_send.ts", "create_dispose.ts", "mobility.ts"];
+const BENCHMARKS = [
+  "http_message.ts",
+  "local_send.ts",
+  "create_dispose.ts",
+  "mobility.ts",
+  "slot_handoff.ts",
+  "queued_jobs.ts",
+];
 
 let failed = 0;
 for (const name of BENCHMARKS) {

@@ -89,7 +89,9 @@ try {
     last = await status();
     maxReserved = Math.max(maxReserved, last.host.reservedCpuCores);
     if (last.counters.stepsSucceeded + last.counters.stepsFailed >= jobs) break;
-    if (Date.now() - started > 30 * jobs * ms) throw new Error(`jobs did not finish: ${JSON.stringify(last.counters)}`);
+    if (Date.now() - started > 30 * jobs * ms) {
+      throw new Error(`jobs did not finish: ${JSON.stringify(last.counters)}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   const history = (await status({ includeHistory: true })).finishedUsage ?? [];
@@ -98,7 +100,11 @@ try {
   for (let i = 0; i < ids.length; i += 50) {
     const batch = await Promise.all(ids.slice(i, i + 50).map((id) => client.getAgent(id)));
     for (const record of batch) {
-      const s = record.state as { cpuCoreIds: number[]; computeStartedAt: number; computeCompletedAt: number };
+      const s = record.state as {
+        cpuCoreIds: number[];
+        computeStartedAt: number;
+        computeCompletedAt: number;
+      };
       steps.push({ cpu: s.cpuCoreIds[0], start: s.computeStartedAt, end: s.computeCompletedAt });
     }
   }
@@ -112,16 +118,22 @@ try {
   const wall = finished - started;
   const ideal = (jobs * ms) / cores;
   const c = last.counters;
-  console.log(`host: ${cores} eligible CPUs; ${jobs} jobs of ${ms} ms, 1 core each, created by ${clients} clients`);
+  console.log(
+    `host: ${cores} eligible CPUs; ${jobs} jobs of ${ms} ms, 1 core each, created by ${clients} clients`,
+  );
   console.log(`created all jobs in ${((created - started) / 1000).toFixed(2)} s`);
   console.log(`wall time ${(wall / 1000).toFixed(2)} s vs ideal ${(ideal / 1000).toFixed(2)} s`);
   console.log(
-    `overhead per job per core: ${((wall - ideal) * cores / jobs).toFixed(1)} ms; steps ok ${c.stepsSucceeded}, ` +
+    `overhead per job per core: ${
+      ((wall - ideal) * cores / jobs).toFixed(1)
+    } ms; steps ok ${c.stepsSucceeded}, ` +
       `failed ${c.stepsFailed}; granted at once ${c.grantedAtOnce}, from the queue ${c.grantedFromQueue}; ` +
       `passes ${c.passes}; most cores reserved ${c.maxReservedCpuCores} (polled ${maxReserved})`,
   );
   console.log(
-    `first step started ${firstStart - started} ms after the first create; idle gap of a core between steps: ` +
+    `first step started ${
+      firstStart - started
+    } ms after the first create; idle gap of a core between steps: ` +
       `median ${median([...gaps]).toFixed(1)} ms, p90 ${percentile([...gaps], 90).toFixed(1)} ms, ` +
       `sum ${(gaps.reduce((a, b) => a + b, 0) / 1000 / cores).toFixed(2)} s per core`,
   );

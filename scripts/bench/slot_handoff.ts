@@ -73,7 +73,9 @@ try {
   const state = (jobMs: number) => ({ cpuCores: cores, ms: jobMs, estimatedRuntimeSeconds: jobMs / 1000 });
   const blocker = (await client.createAgent({ type: "demo.spinjob", state: state(3000) })).id;
   const ids: string[] = [];
-  for (let i = 0; i < jobs; i++) ids.push((await client.createAgent({ type: "demo.spinjob", state: state(ms) })).id);
+  for (let i = 0; i < jobs; i++) {
+    ids.push((await client.createAgent({ type: "demo.spinjob", state: state(ms) })).id);
+  }
   const all = [blocker, ...ids];
   const deadline = Date.now() + 60_000 + jobs * ms * 4;
   while (true) {
@@ -104,12 +106,18 @@ try {
     `median ${median([...sample]).toFixed(1)} ms, p90 ${percentile([...sample], 90).toFixed(1)} ms, max ${
       Math.max(...sample).toFixed(1)
     } ms`;
-  console.log(`host: ${cores} eligible CPUs; ${jobs} queued jobs of ${ms} ms, each asking for ${cores} cores`);
-  console.log(`lease release → next compute step start (${fromRelease.length} handoffs): ${line(fromRelease)}`);
+  console.log(
+    `host: ${cores} eligible CPUs; ${jobs} queued jobs of ${ms} ms, each asking for ${cores} cores`,
+  );
+  console.log(
+    `lease release → next compute step start (${fromRelease.length} handoffs): ${line(fromRelease)}`,
+  );
   console.log(`compute step end → next compute step start:           ${line(fromStepEnd)}`);
   const med = median([...fromRelease]);
   console.log(
-    `vs the original's ${ORIGINAL_INTERVAL_MS / 1000} s grant interval: ${(ORIGINAL_INTERVAL_MS / med).toFixed(0)}× sooner`,
+    `vs the original's ${ORIGINAL_INTERVAL_MS / 1000} s grant interval: ${
+      (ORIGINAL_INTERVAL_MS / med).toFixed(0)
+    }× sooner`,
   );
   verdict("slot handoff median vs 50 ms", med / TARGET_MS, "≤ 1×", med < TARGET_MS);
 } finally {

@@ -75,7 +75,11 @@ export function registerJobsCommands(program: Command): void {
     .action(async (o: JobsOptions & { allHosts?: boolean }) => {
       const results = await withEntry({ ...o, quiet: o.json }, async (entry) => {
         const hosts = await targetHosts(entry, !!o.allHosts);
-        return await fanOut(hosts, o, (s) => s.call(NAME, Status, { includeQueue: false, includeLeases: false }));
+        return await fanOut(
+          hosts,
+          o,
+          (s) => s.call(NAME, Status, { includeQueue: false, includeLeases: false }),
+        );
       });
       if (o.json) {
         printJson(!o.allHosts && results.length === 1 && results[0].ok ? results[0].reply : results);
@@ -117,7 +121,18 @@ export function registerJobsCommands(program: Command): void {
           waiting: ago(q.enqueuedAt),
           redirects: q.request.redirectCount,
         })),
-        ["pos", "request", "agent", "job", "cores", "mem", "temp", ["est", "est. runtime"], "waiting", "redirects"],
+        [
+          "pos",
+          "request",
+          "agent",
+          "job",
+          "cores",
+          "mem",
+          "temp",
+          ["est", "est. runtime"],
+          "waiting",
+          "redirects",
+        ],
       );
     });
 
@@ -133,7 +148,9 @@ export function registerJobsCommands(program: Command): void {
           request: r.requestId,
           job: r.jobId,
           cores: r.cpuCores,
-          why: r.grantable ? pc.green("grantable") : r.blockers.map((b) => `${b.kind}: ${b.detail}`).join("; "),
+          why: r.grantable
+            ? pc.green("grantable")
+            : r.blockers.map((b) => `${b.kind}: ${b.detail}`).join("; "),
           cooldown: r.redirectCooldownLeftMs > 0 ? `${Math.ceil(r.redirectCooldownLeftMs / 1000)}s` : "-",
         })),
         ["pos", "request", "job", "cores", ["why", "blockers"], ["cooldown", "redirect cooldown"]],
@@ -163,10 +180,22 @@ export function registerJobsCommands(program: Command): void {
             expires: formatDuration((l.expiresAt - Date.now()) / 1000),
           };
         }),
-        ["lease", "agent", "job", ["cpus", "cpu ids"], ["mask", "mask now"], "state", ["cpu", "cpu%"], [
-          "rss",
-          "process rss",
-        ], ["work", "work dir"], "age", ["expires", "expires in"]],
+        [
+          "lease",
+          "agent",
+          "job",
+          ["cpus", "cpu ids"],
+          ["mask", "mask now"],
+          "state",
+          ["cpu", "cpu%"],
+          [
+            "rss",
+            "process rss",
+          ],
+          ["work", "work dir"],
+          "age",
+          ["expires", "expires in"],
+        ],
       );
     });
 
@@ -200,7 +229,9 @@ export function registerJobsCommands(program: Command): void {
         const hosts = await targetHosts(entry, !!o.allHosts);
         return await fanOut(hosts, o, (s) => s.call(NAME, Jobs, filter));
       });
-      const rows = results.flatMap((r) => r.ok ? r.reply.jobs.map((j) => ({ host: r.reply.hostName, ...j })) : []);
+      const rows = results.flatMap((r) =>
+        r.ok ? r.reply.jobs.map((j) => ({ host: r.reply.hostName, ...j })) : []
+      );
       if (o.json) printJson(rows);
       else if (rows.length === 0) console.log("No compute job matches.");
       else {
@@ -211,10 +242,22 @@ export function registerJobsCommands(program: Command): void {
             error: j.computeError.slice(0, 60),
             updated: ago(j.updatedAt),
           })),
-          ["host", ["agentId", "agent"], "type", "status", ["jobId", "job"], ["computeStatus", "compute"], [
-            "cpuCores",
-            "cores",
-          ], "cpus", ["redirectCount", "redirects"], "updated", "error"],
+          [
+            "host",
+            ["agentId", "agent"],
+            "type",
+            "status",
+            ["jobId", "job"],
+            ["computeStatus", "compute"],
+            [
+              "cpuCores",
+              "cores",
+            ],
+            "cpus",
+            ["redirectCount", "redirects"],
+            "updated",
+            "error",
+          ],
         );
       }
       reportFailures(results);
@@ -245,10 +288,21 @@ export function registerJobsCommands(program: Command): void {
           declared: `${h.cpuCores} cores, ${formatBytes(h.memoryBytes)}`,
           finished: new Date(h.finishedAt).toISOString().replace("T", " ").slice(0, 19),
         })),
-        ["job", "agent", ["cpus", "cpu ids"], "reason", "runtime", ["cpu", "max cpu%"], ["rss", "max rss"], [
-          "work",
-          "max work dir",
-        ], "declared", "finished"],
+        [
+          "job",
+          "agent",
+          ["cpus", "cpu ids"],
+          "reason",
+          "runtime",
+          ["cpu", "max cpu%"],
+          ["rss", "max rss"],
+          [
+            "work",
+            "max work dir",
+          ],
+          "declared",
+          "finished",
+        ],
       );
     });
 
@@ -312,15 +366,27 @@ export function registerJobsCommands(program: Command): void {
             tags: c.status.tags.join(","),
             selected: reply.selected?.hostUrl === c.hostUrl ? "*" : "",
           })),
-          ["rank", "host", "url", ["score", "score (low=best)"], ["now", "can run now"], [
-            "cores",
-            "cores free",
-          ], "queue", "tags", "selected"],
+          [
+            "rank",
+            "host",
+            "url",
+            ["score", "score (low=best)"],
+            ["now", "can run now"],
+            [
+              "cores",
+              "cores free",
+            ],
+            "queue",
+            "tags",
+            "selected",
+          ],
         );
       } else {
         console.log("No host can run a job with these needs.");
       }
-      for (const r of reply.rejected) console.log(pc.dim(`rejected ${r.hostName} (${r.hostUrl}): ${r.reason}`));
+      for (const r of reply.rejected) {
+        console.log(pc.dim(`rejected ${r.hostName} (${r.hostUrl}): ${r.reason}`));
+      }
       for (const [host, error] of Object.entries(reply.errors)) {
         console.error(`${pc.yellow("warning")} ${host}: ${error}`);
       }
@@ -345,7 +411,10 @@ export function registerJobsCommands(program: Command): void {
     ) => {
       const state = o.state.toUpperCase();
       if (state === "RUNNING") {
-        throw new PagletError("invalid_request", "jobs rm never removes RUNNING jobs; dispose the agent instead");
+        throw new PagletError(
+          "invalid_request",
+          "jobs rm never removes RUNNING jobs; dispose the agent instead",
+        );
       }
       if (!o.all && o.job.length === 0 && o.agent.length === 0) {
         throw new PagletError("invalid_request", "Name what to remove: --job ID, --agent ID or --all");
@@ -361,7 +430,12 @@ export function registerJobsCommands(program: Command): void {
         if (o.dryRun || victims.length === 0) {
           if (o.json) return printJson({ dryRun: !!o.dryRun, jobs: victims, removed: [] });
           if (!victims.length) return console.log("No job matches.");
-          printTable(victims, [["agentId", "agent"], ["jobId", "job"], ["computeStatus", "compute"], "status"]);
+          printTable(victims, [
+            ["agentId", "agent"],
+            ["jobId", "job"],
+            ["computeStatus", "compute"],
+            "status",
+          ]);
           return console.log(pc.dim(`dry run: ${victims.length} job(s) would be removed`));
         }
         if (!o.force && !confirmed(`Remove ${victims.length} job(s) from ${listed.hostName}?`)) {
@@ -426,4 +500,3 @@ function reportFailures(results: HostResult<unknown>[]): void {
   }
   if (results.length && results.every((r) => !r.ok)) Deno.exitCode = 1;
 }
-

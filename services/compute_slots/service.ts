@@ -88,7 +88,11 @@ export function computeSlotsOptionsFromEnv(
     redirectCooldownMs: num("PAGLETS_COMPUTE_REDIRECT_COOLDOWN_MS"),
     burstLoadPerCpu: num("PAGLETS_COMPUTE_BURST_LOAD_PER_CPU"),
     usageSampleIntervalMs: num("PAGLETS_COMPUTE_USAGE_SAMPLE_MS", 1),
-    ...(elastic === undefined || elastic === "" ? {} : { elasticAffinity: !/^(0|false|no|off)$/i.test(elastic) }),
+    ...(elastic === undefined || elastic === ""
+      ? {}
+      : { elasticAffinity: !/^(0|false|no|off)$/i.test(elastic) }),
   };
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ComputeSlotsOptions;
+  return Object.fromEntries(
+    Object.entries(options).filter(([, v]) => v !== undefined),
+  ) as ComputeSlotsOptions;
 }

@@ -22,7 +22,7 @@ import type { CountersWire, SlotDecisionWire, StatusReply } from "./contract.ts"
 import type { CancelFilter, Grant, Redirect, SlotDecision } from "./decisions.ts";
 import { deliverToJob } from "./delivery.ts";
 import type { FinishReason, Lease } from "./lease_table.ts";
-import { processRssBytes, pathBytes, sampleHost, threadCpuSeconds } from "./probes.ts";
+import { pathBytes, processRssBytes, sampleHost, threadCpuSeconds } from "./probes.ts";
 import { normalizeSlotRequest, type SlotRequest, SlotRequestError } from "./request.ts";
 import { SlotScheduler } from "./scheduler.ts";
 import type { SlotSchedulerOptions } from "./scheduler_options.ts";
@@ -47,6 +47,11 @@ export interface ComputeSlotsOptions
   sweepIntervalMs?: number;
   /** Lend idle CPUs to running steps (and take them back for new leases). @default true */
   elasticAffinity?: boolean;
+  /**
+   * Nice value of compute threads: above the kernel's, so handing a freed slot to the next job
+   * never waits for a busy CPU; null keeps the host's priority. @default 10
+   */
+  computeNice?: number | null;
 }
 
 type Config = Required<Omit<ComputeSlotsOptions, keyof SlotSchedulerOptions>> & {
@@ -63,15 +68,30 @@ export function computeSlotsConfig(options: ComputeSlotsOptions = {}): Config {
     usageSampleIntervalMs = 10_000,
     sweepIntervalMs = 30_000,
     elasticAffinity = true,
+    computeNice = 10,
     ...scheduler
   } = options;
-  const positive = { sampleIntervalMs, gossipIntervalMs, fanOut, peerTimeoutMs, usageSampleIntervalMs, sweepIntervalMs };
+  if (computeNice !== null && (!Number.isInteger(computeNice) || computeNice < -20 || computeNice > 19)) {
+    throw new RangeError(
+      `Cannot start compute-slots as 'computeNice' must be an integer -20..19 or null: current value is ${computeNice}`,
+    );
+  }
+  const positive = {
+    sampleIntervalMs,
+    gossipIntervalMs,
+    fanOut,
+    peerTimeoutMs,
+    usageSampleIntervalMs,
+    sweepIntervalMs,
+  };
   for (const [name, value] of Object.entries(positive)) {
     if (!Number.isFinite(value) || value <= 0) {
-      throw new RangeError(`Cannot start compute-slots as '${name}' must be positive: current value is ${value}`);
+      throw new RangeError(
+        `Cannot start compute-slots as '${name}' must be positive: current value is ${value}`,
+      );
     }
   }
-  return Object.freeze({ ...positive, elasticAffinity, scheduler });
+  return Object.freeze({ ...positive, elasticAffinity, computeNice, scheduler });
 }
 
 /** What `compute.run` accepts from a paglet. */
@@ -94,7 +114,8 @@ function checkStep(step: unknown): StepRequest {
     ? "'moduleUrl' must be a module URL"
     : typeof s.exportName !== "string" || !s.exportName
     ? "'exportName' must name an exported function"
-    : s.usagePaths !== undefined && (!Array.isArray(s.usagePaths) || s.usagePaths.some((p) => typeof p !== "string"))
+    : s.usagePaths !== undefined &&
+        (!Array.isArray(s.usagePaths) || s.usagePaths.some((p) => typeof p !== "string"))
     ? "'usagePaths' must be a list of paths"
     : undefined;
   if (problem) throw new PagletError("invalid_request", `Cannot run compute step as ${problem}`);
@@ -173,7 +194,10 @@ export class SlotService {
     this.#host = host;
     this.#config = config;
     this.scheduler = scheduler;
-    this.steps = new StepRunner({ maxIdleWorkers: Math.max(1, host.info.cpuCount) });
+    this.steps = new StepRunner({
+      maxIdleWorkers: Math.max(1, host.info.cpuCount),
+      computeNice: config.computeNice,
+    });
     this.gossip = new StatusGossip(host, {
       intervalMs: config.gossipIntervalMs,
       fanOut: config.fanOut,
@@ -291,7 +315,12 @@ export class SlotService {
       includeSelf: input.includeSelf,
       sampleSize: input.sampleSize,
     });
-    return { candidates: ranked.candidates, rejected: ranked.rejected, selected: ranked.selected ?? null, errors };
+    return {
+      candidates: ranked.candidates,
+      rejected: ranked.rejected,
+      selected: ranked.selected ?? null,
+      errors,
+    };
   }
 
   status(options: {
@@ -370,7 +399,11 @@ export class SlotService {
       if (error.code !== "draining") this.counters.stepsFailed++;
       throw error;
     } finally {
-      if (step.releaseLease && !this.#stopped) this.#release(lease.leaseId, "released");
+      if (step.releaseLease && !this.#stopped) {
+        const declared = this.scheduler.usage.get(lease.leaseId)?.declaredPaths ?? [];
+        this.#release(lease.leaseId, "released");
+        void this.#measureFinished(lease.leaseId, agentId, declared);
+      }
       const agent = this.#host.kernel.runtime.live.get(agentId);
       if (agent) agent.dirty = true;
     }
@@ -429,16 +462,23 @@ export class SlotService {
   }
 
   async #deliverGrant({ lease, request }: Grant): Promise<void> {
-    const outcome = await deliverToJob(this.#host, lease.agentId, lease.agentHostUrl, "compute_slot_granted", {
-      leaseId: lease.leaseId,
-      requestId: lease.requestId,
-      cpuIds: lease.cpuIds,
-      cpuCores: lease.cpuCores,
-      grantedAt: lease.grantedAt,
-      expiresAt: lease.expiresAt,
-      hostName: this.#host.info.name,
-      hostUrl: this.#host.info.url,
-    }, { stillWanted: () => !this.#stopped && this.scheduler.lease(lease.leaseId) !== undefined });
+    const outcome = await deliverToJob(
+      this.#host,
+      lease.agentId,
+      lease.agentHostUrl,
+      "compute_slot_granted",
+      {
+        leaseId: lease.leaseId,
+        requestId: lease.requestId,
+        cpuIds: lease.cpuIds,
+        cpuCores: lease.cpuCores,
+        grantedAt: lease.grantedAt,
+        expiresAt: lease.expiresAt,
+        hostName: this.#host.info.name,
+        hostUrl: this.#host.info.url,
+      },
+      { stillWanted: () => !this.#stopped && this.scheduler.lease(lease.leaseId) !== undefined },
+    );
     if (outcome.kind === "accepted" || this.#stopped || !this.scheduler.lease(lease.leaseId)) return;
     this.counters.deliveryFailures++;
     this.#host.events.emit("compute-slot-delivery-failed", {
@@ -457,16 +497,23 @@ export class SlotService {
 
   async #deliverRedirect(redirect: Redirect): Promise<void> {
     const { original, request } = redirect;
-    const outcome = await deliverToJob(this.#host, original.agentId, original.agentHostUrl, "compute_slot_redirect", {
-      requestId: redirect.requestId,
-      targetHostUrl: redirect.targetHostUrl,
-      targetHostName: redirect.targetHostName,
-      fromHostUrl: redirect.fromHostUrl,
-      reason: redirect.reason,
-      redirectCount: request.redirectCount,
-      lastRedirectAt: request.lastRedirectAt,
-      lastRedirectFromHostUrl: request.lastRedirectFromHostUrl,
-    }, { stillWanted: () => !this.#stopped });
+    const outcome = await deliverToJob(
+      this.#host,
+      original.agentId,
+      original.agentHostUrl,
+      "compute_slot_redirect",
+      {
+        requestId: redirect.requestId,
+        targetHostUrl: redirect.targetHostUrl,
+        targetHostName: redirect.targetHostName,
+        fromHostUrl: redirect.fromHostUrl,
+        reason: redirect.reason,
+        redirectCount: request.redirectCount,
+        lastRedirectAt: request.lastRedirectAt,
+        lastRedirectFromHostUrl: request.lastRedirectFromHostUrl,
+      },
+      { stillWanted: () => !this.#stopped },
+    );
     if (outcome.kind === "accepted") {
       this.counters.redirectedFromQueue++;
       this.#host.events.emit("compute-slot-redirect", {
@@ -504,7 +551,9 @@ export class SlotService {
     for (const lease of leases) if (await this.#alive(lease, now)) alive.add(lease.leaseId);
     if (this.#stopped) return;
     const result = this.scheduler.sweepLeases((lease) => alive.has(lease.leaseId));
-    for (const lease of [...result.expired, ...result.inactive]) this.steps.abort(lease.leaseId, cancelled(lease));
+    for (const lease of [...result.expired, ...result.inactive]) {
+      this.steps.abort(lease.leaseId, cancelled(lease));
+    }
     this.counters.expired += result.expired.length;
     this.counters.droppedGone += result.inactive.length;
     this.#changed();
@@ -548,7 +597,9 @@ export class SlotService {
     if (why === "deactivate") {
       // A sleeping job keeps its place; a running step of an agent that went inactive ends.
       for (const lease of this.scheduler.leases()) {
-        if (lease.agentId === agentId && this.steps.get(lease.leaseId)) this.#release(lease.leaseId, "inactive");
+        if (lease.agentId === agentId && this.steps.get(lease.leaseId)) {
+          this.#release(lease.leaseId, "inactive");
+        }
       }
       return;
     }
@@ -573,7 +624,9 @@ export class SlotService {
     const cpu = threadCpuSeconds(step.tid);
     const since = step.cpuAtSample ?? step.cpuAtStart;
     const wall = (now - step.sampledAt) / 1000;
-    const cpuPercent = cpu !== undefined && since !== undefined && wall > 0 ? ((cpu - since) / wall) * 100 : 0;
+    const cpuPercent = cpu !== undefined && since !== undefined && wall > 0
+      ? ((cpu - since) / wall) * 100
+      : 0;
     step.cpuAtSample = cpu;
     step.sampledAt = now;
     return {
@@ -590,7 +643,21 @@ export class SlotService {
     const usage = this.scheduler.usage.get(step.leaseId);
     if (!usage) return;
     const last = usage.lastSample;
-    this.scheduler.usage.record(step.leaseId, this.#stepSample(step, last?.workDirBytes ?? 0, last?.pathBytes));
+    this.scheduler.usage.record(
+      step.leaseId,
+      this.#stepSample(step, last?.workDirBytes ?? 0, last?.pathBytes),
+    );
+  }
+
+  /** Sizes of a finished step's work dir and declared paths, added to its history entry. */
+  async #measureFinished(leaseId: string, agentId: string, declared: readonly string[]): Promise<void> {
+    const workDirBytes = await pathBytes(this.#host.kernel.workDirs.pathOf(agentId));
+    const paths: Record<string, number> = {};
+    for (const path of declared) paths[path] = await pathBytes(path);
+    this.scheduler.usage.amendFinished(leaseId, {
+      workDirBytes,
+      ...(declared.length ? { pathBytes: paths } : {}),
+    });
   }
 
   async #sampleUsage(): Promise<void> {

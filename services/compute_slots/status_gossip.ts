@@ -86,7 +86,10 @@ export class StatusGossip {
    * Asks online hosts whose status is older than `maxAgeMs` (by `seenAt`) for it directly, in
    * parallel. Returns host name → error for those that did not answer.
    */
-  async refresh(seenAt: (url: string) => number | undefined, maxAgeMs: number): Promise<Record<string, string>> {
+  async refresh(
+    seenAt: (url: string) => number | undefined,
+    maxAgeMs: number,
+  ): Promise<Record<string, string>> {
     const errors: Record<string, string> = {};
     if (!this.#host.remote) return errors;
     const now = Date.now();

@@ -9,6 +9,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { ComputeStepAffinity } from "../../agents/context.ts";
 import { pinThread } from "../../host/affinity.ts";
+import { setThreadNice } from "../../host/thread_priority.ts";
 import { ComputePool, ComputeStepError, type StepAffinity } from "../../host/compute_pool.ts";
 import type { Lease } from "./lease_table.ts";
 import { threadCpuSeconds } from "./probes.ts";
@@ -42,6 +43,11 @@ export interface StepSpec {
 export interface StepRunnerOptions {
   /** Idle compute workers kept for reuse. @default navigator.hardwareConcurrency */
   maxIdleWorkers?: number;
+  /**
+   * Nice value of compute threads (higher = lower priority than the kernel, which then hands
+   * freed slots on at once even when every CPU computes); null leaves them alone. @default 10
+   */
+  computeNice?: number | null;
 }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
@@ -63,11 +69,13 @@ function affinityOf(lease: Lease, affinity: StepAffinity | undefined): ComputeSt
 /** Runs compute steps under leases and keeps their threads' masks. */
 export class StepRunner {
   readonly #pool: ComputePool;
+  readonly #nice: number | null;
   readonly #running = new Map<string, { step: RunningStep; controller: AbortController }>();
   #closed = false;
 
   constructor(options: StepRunnerOptions = {}) {
     this.#pool = new ComputePool({ maxIdleWorkers: options.maxIdleWorkers });
+    this.#nice = options.computeNice === undefined ? 10 : options.computeNice;
   }
 
   /** Steps running now, by lease id. */
@@ -113,6 +121,7 @@ export class StepRunner {
         signal: controller.signal,
         onPinned: (pinned) => {
           step.tid = pinned.tid;
+          if (pinned.tid !== undefined && this.#nice !== null) setThreadNice(pinned.tid, this.#nice);
           step.cpuAtStart = step.cpuAtSample = threadCpuSeconds(pinned.tid);
           hooks.onPinned?.(step);
         },

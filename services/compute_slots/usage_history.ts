@@ -158,6 +158,30 @@ export class UsageHistory {
     return finished;
   }
 
+  /**
+   * Adds sizes measured after a lease finished (a work-dir walk must not delay handing the slot
+   * on) to its history entry: maxima grow, the last sample gets the sizes. False when unknown.
+   */
+  amendFinished(
+    leaseId: string,
+    sizes: { workDirBytes: number; pathBytes?: Record<string, number> },
+  ): boolean {
+    const entry = this.#finished.findLast((f) => f.leaseId === leaseId);
+    if (!entry) return false;
+    entry.maxWorkDirBytes = Math.max(entry.maxWorkDirBytes, sizes.workDirBytes);
+    for (const [path, bytes] of Object.entries(sizes.pathBytes ?? {})) {
+      entry.maxPathBytes[path] = Math.max(entry.maxPathBytes[path] ?? 0, bytes);
+    }
+    if (entry.lastSample) {
+      entry.lastSample = {
+        ...entry.lastSample,
+        workDirBytes: sizes.workDirBytes,
+        ...(sizes.pathBytes ? { pathBytes: { ...sizes.pathBytes } } : {}),
+      };
+    }
+    return true;
+  }
+
   /** Forgets a lease without a history entry: its grant was rolled back, the job never ran. */
   discard(leaseId: string): boolean {
     return this.#active.delete(leaseId);

@@ -88,3 +88,25 @@ Deno.test("sampling is due once the interval has passed", () => {
   assert.ok(usage.discard("x"));
   assert.equal(usage.finished().length, 0);
 });
+
+Deno.test("sizes measured after a lease finished amend its history entry", () => {
+  const history = new UsageHistory();
+  const amended = lease("amended");
+  history.start(amended);
+  history.declarePaths(amended.leaseId, ["/data/out"]);
+  history.finish(amended.leaseId, "released", 2_000, {
+    at: 2_000,
+    cpuPercent: 90,
+    rssBytes: 10,
+    workDirBytes: 0,
+  });
+  assert.equal(
+    history.amendFinished(amended.leaseId, { workDirBytes: 4096, pathBytes: { "/data/out": 12 } }),
+    true,
+  );
+  const [entry] = history.finished();
+  assert.equal(entry.maxWorkDirBytes, 4096);
+  assert.deepEqual(entry.maxPathBytes, { "/data/out": 12 });
+  assert.equal(entry.lastSample?.workDirBytes, 4096);
+  assert.equal(history.amendFinished("unknown", { workDirBytes: 1 }), false);
+});

@@ -67,7 +67,10 @@ export function whyWaiting(
     const ever = canEverSatisfy(host, request);
     if (!ever.ok) blockers.push({ kind: "never", detail: ever.reason });
     if (request.cpuCores > free.cpu) {
-      blockers.push({ kind: "cpu", detail: `needs ${request.cpuCores} cores, ${Math.max(0, free.cpu)} free` });
+      blockers.push({
+        kind: "cpu",
+        detail: `needs ${request.cpuCores} cores, ${Math.max(0, free.cpu)} free`,
+      });
     }
     if (request.memoryBytes > free.memory) {
       blockers.push({

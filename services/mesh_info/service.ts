@@ -77,6 +77,9 @@ export function meshInfoService(options: MeshInfoOptions = {}): ServiceDefinitio
 
 type MeshInfoConfig = Required<MeshInfoOptions>;
 
+/** The first self-sample waits this long after the primed CPU reading, so that CPU time has passed. */
+const FIRST_SAMPLE_DELAY_MS = 50;
+
 function meshInfoConfig(options: MeshInfoOptions): MeshInfoConfig {
   const {
     sampleIntervalMs = 5000,
@@ -119,7 +122,10 @@ class MeshInfo {
   }
 
   start(): void {
-    this.#every(this.#config.sampleIntervalMs, () => this.sampleSelf(), 0);
+    // A primed CPU reading makes the first sample (and a placement right after the host started, like
+    // the embedded host of `examples pi`) measure since now instead of waiting 200 ms for a reading.
+    this.#cpu.prime();
+    this.#every(this.#config.sampleIntervalMs, () => this.sampleSelf(), FIRST_SAMPLE_DELAY_MS);
     this.#every(this.#config.gossipIntervalMs, () => this.#gossipRound(), this.#config.gossipIntervalMs);
   }
 

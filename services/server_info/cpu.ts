@@ -82,6 +82,16 @@ export interface CpuPercentOptions {
 export class CpuSampler {
   #last: CpuTimes | null = null;
 
+  /**
+   * Takes a first reading now (synchronously), so that the first `percent()` some ticks later measures
+   * since then instead of waiting `minimumMs`.
+   */
+  prime(): void {
+    try {
+      this.#last = parseProcStat(Deno.readTextFileSync("/proc/stat")).all;
+    } catch { /* no /proc/stat: percent() says null */ }
+  }
+
   /** Busy percent over `intervalMs`, or since the last call; null where /proc/stat is missing. */
   async percent(options: CpuPercentOptions = {}): Promise<number | null> {
     const { intervalMs = 0, minimumMs = 200 } = options;

@@ -36,7 +36,12 @@ export function computeHost(
     meshExtension(),
     serviceExtension([
       ...defaultServices({ meshInfo: { sampleIntervalMs: 1000, gossipIntervalMs: 1000 } }),
-      computeSlotsService({ sampleIntervalMs: 500, gossipIntervalMs: 300, usageSampleIntervalMs: 200, ...slots }),
+      computeSlotsService({
+        sampleIntervalMs: 500,
+        gossipIntervalMs: 300,
+        usageSampleIntervalMs: 200,
+        ...slots,
+      }),
     ]),
     artifactsExtension(),
     mobilityExtension(),
@@ -95,12 +100,18 @@ export async function waitForJobs(
   client: HostClient,
   ids: string[],
   timeoutMs: number,
-  done: (s: SpinState) => boolean = (s) => s.computeStatus === "COMPLETED" || s.computeStatus === "FAILED_FINAL",
+  done: (s: SpinState) => boolean = (s) =>
+    s.computeStatus === "COMPLETED" || s.computeStatus === "FAILED_FINAL",
 ): Promise<SpinState[]> {
-  return await eventually(`${ids.length} jobs to finish`, async () => {
-    const states = await Promise.all(ids.map((id) => jobState(client, id)));
-    return states.every(done) && states;
-  }, timeoutMs, 50);
+  return await eventually(
+    `${ids.length} jobs to finish`,
+    async () => {
+      const states = await Promise.all(ids.map((id) => jobState(client, id)));
+      return states.every(done) && states;
+    },
+    timeoutMs,
+    50,
+  );
 }
 
 /** The most `[start, end)` intervals that overlap at any instant. */

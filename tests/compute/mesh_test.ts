@@ -4,7 +4,13 @@
  */
 import type { HostClient } from "../../host/client.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { freePort, type HostProcess, startHost, type StartOptions, stopAll } from "../helpers/host_process.ts";
+import {
+  freePort,
+  type HostProcess,
+  startHost,
+  type StartOptions,
+  stopAll,
+} from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { CPUS, slotStatus, type SpinState } from "./helpers.ts";
 
@@ -40,16 +46,26 @@ async function spinJobs(client: HostClient, n: number, state: Record<string, unk
 }
 
 async function finished(hosts: HostProcess[], ids: string[], timeoutMs: number) {
-  return await eventually(`${ids.length} jobs to complete`, async () => {
-    const found = await Promise.all(ids.map((id) => locate(hosts, id).catch(() => null)));
-    return found.every((f) => f?.state.computeStatus === "COMPLETED" || f?.state.computeStatus === "FAILED_FINAL") &&
-      found as { host: HostProcess; state: SpinState }[];
-  }, timeoutMs, 100);
+  return await eventually(
+    `${ids.length} jobs to complete`,
+    async () => {
+      const found = await Promise.all(ids.map((id) => locate(hosts, id).catch(() => null)));
+      return found.every((f) =>
+        f?.state.computeStatus === "COMPLETED" || f?.state.computeStatus === "FAILED_FINAL"
+      ) &&
+        found as { host: HostProcess; state: SpinState }[];
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 async function meshed(a: HostProcess, b: HostProcess): Promise<void> {
   await eventually(`${a.name} to see ${b.name} online`, async () => {
-    const { hosts } = await a.client.request<{ hosts: { name: string; online: boolean }[] }>("GET", "/v1/mesh/hosts");
+    const { hosts } = await a.client.request<{ hosts: { name: string; online: boolean }[] }>(
+      "GET",
+      "/v1/mesh/hosts",
+    );
     return hosts.some((h) => h.name === b.name && h.online);
   }, 20_000);
 }
@@ -75,7 +91,10 @@ Deno.test("a host that joins with free cores receives waiting jobs by work steal
   try {
     const alpha = await start("alpha");
     const ids = await spinJobs(alpha.client, 3 * CPUS.length, { cpuCores: 1, ms: 2500 });
-    await eventually("jobs waiting on alpha", async () => (await slotStatus(alpha.client)).host.queueLength >= 2);
+    await eventually(
+      "jobs waiting on alpha",
+      async () => (await slotStatus(alpha.client)).host.queueLength >= 2,
+    );
     const beta = await start("beta", { args: ["--peer", alpha.url] });
     const done = await finished([alpha, beta], ids, 60_000);
     for (const { state } of done) assertEquals(state.computeStatus, "COMPLETED", state.computeError);

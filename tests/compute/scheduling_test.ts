@@ -42,7 +42,10 @@ Deno.test("more spin jobs than cores queue and all complete, never with more cor
   for (const s of states) assertEquals(s.computeStatus, "COMPLETED", s.computeError);
   const status = await slotStatus(t.client, { includeHistory: true });
   assert(maxReserved <= cores, `reserved ${maxReserved} cores of ${cores}`);
-  assert(status.counters.maxReservedCpuCores <= cores, `high-water mark ${status.counters.maxReservedCpuCores}`);
+  assert(
+    status.counters.maxReservedCpuCores <= cores,
+    `high-water mark ${status.counters.maxReservedCpuCores}`,
+  );
   assert(sawQueue, "some jobs waited in the queue");
   const overlap = maxOverlap(states.map((s) => [s.computeStartedAt, s.computeCompletedAt]));
   assert(overlap <= cores, `${overlap} compute steps overlapped on ${cores} cores`);
@@ -69,6 +72,11 @@ Deno.test({
       return s.leases?.find((l) => l.agentId === id && l.tid !== undefined);
     }, 10_000);
     assertEquals(threadCpus(lease.tid!), lease.cpuIds);
+    // The step runs off the paglet's worker: the job answers while it computes.
+    const asked = Date.now();
+    const summary = await t.client.send(id, { kind: "compute_status" }) as { computeStatus: string };
+    assertEquals(summary.computeStatus, "RUNNING");
+    assert(Date.now() - asked < 500, `compute_status took ${Date.now() - asked} ms`);
     const [done] = await waitForJobs(t.client, [id], 10_000);
     assertEquals(done.observedCpus, lease.cpuIds);
   },
@@ -104,12 +112,18 @@ Deno.test("disposing a running job frees its lease at once and the next waiting 
   const running = await createSpinJobs(t.client, cores, { cpuCores: 1, ms: 2500 });
   await eventually("every core leased", async () => (await slotStatus(t.client)).host.freeCpuCores === 0);
   const [waiting] = await createSpinJobs(t.client, 1, { cpuCores: 1, ms: 100 });
-  await eventually("a waiting job", async () => (await jobState(t.client, waiting)).computeStatus === "WAITING_FOR_SLOT");
+  await eventually(
+    "a waiting job",
+    async () => (await jobState(t.client, waiting)).computeStatus === "WAITING_FOR_SLOT",
+  );
   const disposedAt = Date.now();
   await t.client.dispose(running[0]);
   const [done] = await waitForJobs(t.client, [waiting], 10_000);
   assertEquals(done.computeStatus, "COMPLETED");
-  assert(done.computeStartedAt - disposedAt < 2000, `started ${done.computeStartedAt - disposedAt} ms after the dispose`);
+  assert(
+    done.computeStartedAt - disposedAt < 2000,
+    `started ${done.computeStartedAt - disposedAt} ms after the dispose`,
+  );
   const status = await slotStatus(t.client, { includeHistory: true });
   const ended = status.finishedUsage!.find((u) => u.agentId === running[0]);
   assertEquals(ended?.finishReason, "cancelled");
@@ -152,6 +166,16 @@ Deno.test("a compute step has no context; the job's continuation does, and base 
   assert(/not available inside runComputeJob/.test(String(s.stepContextError)), String(s.stepContextError));
   assertEquals(s.hostsSeen, 1);
   assertEquals(s.computeStatus, "COMPLETED");
+  const usage = await eventually("the finished job's sizes in the history", async () => {
+    const entry = (await slotStatus(t.client, { includeHistory: true })).finishedUsage?.find((u) =>
+      u.agentId === id
+    );
+    return entry && entry.maxWorkDirBytes > 0 && entry;
+  });
+  assertEquals(usage.maxWorkDirBytes, 3000);
+  assertEquals(Object.values(usage.maxPathBytes), [3000]);
+  assertEquals(usage.declaredPaths.length, 1);
+  assert(usage.sampleCount >= 1 && usage.maxRssBytes > 0, "a final sample with the process RSS");
 });
 
 Deno.test("bad slot requests and job estimates answer 422 with precise codes", async () => {
@@ -167,7 +191,10 @@ Deno.test("bad slot requests and job estimates answer 422 with precise codes", a
   const request = (body: unknown) => post("/v1/services/compute-slots/request-slot", body);
   const zero = await request({ agentId: "a1", cpuCores: 0 });
   assertEquals([zero.status, zero.error.code], [422, "invalid_cpu_cores"]);
-  assert(/'cpuCores' must be an integer >= 1: current value is 0/.test(zero.error.message), zero.error.message);
+  assert(
+    /'cpuCores' must be an integer >= 1: current value is 0/.test(zero.error.message),
+    zero.error.message,
+  );
   const memory = await request({ agentId: "a1", memoryBytes: -5 });
   assertEquals([memory.status, memory.error.code], [422, "invalid_memory_bytes"]);
   const tag = await request({ agentId: "a1", requiredHostTags: ["linux", "no spaces!"] });
@@ -179,7 +206,10 @@ Deno.test("bad slot requests and job estimates answer 422 with precise codes", a
   const job = await post("/v1/agents", { type: "demo.spinjob", state: { cpuCores: 0, ms: 10 } });
   assertEquals([job.status, job.error.code], [422, "invalid_state"]);
   assert(/cpuCores: must be an integer >= 1: current value is 0/.test(job.error.message), job.error.message);
-  const badTag = await post("/v1/agents", { type: "demo.spinjob", state: { requiredHostTags: ["Not A Tag"] } });
+  const badTag = await post("/v1/agents", {
+    type: "demo.spinjob",
+    state: { requiredHostTags: ["Not A Tag"] },
+  });
   assertEquals([badTag.status, badTag.error.code], [422, "invalid_state"]);
   const noMemory = await post("/v1/agents", { type: "demo.spinjob", state: { memoryBytes: 0 } });
   assert(/memoryBytes: must be > 0/.test(noMemory.error.message), noMemory.error.message);
@@ -196,4 +226,59 @@ Deno.test("bad slot requests and job estimates answer 422 with precise codes", a
   const tooBig = await createSpinJobs(t.client, 1, { cpuCores: CPUS.length + 1, ms: 10 });
   const [never] = await waitForJobs(t.client, tooBig, 10_000);
   assert(/no suitable compute host.*needs \d+ cpu cores/.test(never.computeError), never.computeError);
+});
+
+Deno.test("leases of agents that are not on this host are dropped: by the sweep, and when their grant finds no one", async () => {
+  await using t = await computeHost({ name: "ghosts", slots: { sweepIntervalMs: 200 } });
+  const ghost = await slots<{ decision: string }>(t.client, "request-slot", {
+    agentId: "ag_ghost1",
+    cpuCores: 1,
+  });
+  assertEquals(ghost.decision, "run_now");
+  await eventually("the sweep drops the ghost's lease", async () => {
+    const s = await slotStatus(t.client, { includeHistory: true });
+    return s.host.activeLeases === 0 &&
+      s.finishedUsage?.some((u) => u.agentId === "ag_ghost1" && u.finishReason === "inactive");
+  }, 10_000);
+  // Fill the host with real jobs, queue a ghost behind them: its grant cannot be delivered.
+  const busy = await createSpinJobs(t.client, CPUS.length, { cpuCores: 1, ms: 600 });
+  await eventually("every core leased", async () => (await slotStatus(t.client)).host.freeCpuCores === 0);
+  const queued = await slots<{ decision: string }>(t.client, "request-slot", {
+    agentId: "ag_ghost2",
+    cpuCores: 1,
+  });
+  assertEquals(queued.decision, "sleep");
+  await waitForJobs(t.client, busy, 10_000);
+  await eventually("the undeliverable grant is taken back", async () => {
+    const s = await slotStatus(t.client);
+    return s.host.activeLeases === 0 && s.host.queueLength === 0 && s.counters.deliveryFailures >= 1;
+  }, 10_000);
+});
+
+Deno.test("after a host restart a job that was running starts again, unless it opted out", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-compute-restart-" });
+  try {
+    let keep: string, optOut: string;
+    {
+      await using t = await computeHost({ name: "restart", dataDir });
+      [keep] = await createSpinJobs(t.client, 1, { cpuCores: 1, ms: 3000 });
+      [optOut] = await createSpinJobs(t.client, 1, {
+        cpuCores: 1,
+        ms: 3000,
+        restartRunningOnHostStartup: false,
+      });
+      await eventually("both running", async () => {
+        const states = await Promise.all([keep, optOut].map((id) => jobState(t.client, id)));
+        return states.every((s) => s.computeStatus === "RUNNING");
+      }, 10_000);
+    }
+    await using t = await computeHost({ name: "restart", dataDir });
+    const [kept, failed] = await waitForJobs(t.client, [keep, optOut], 20_000);
+    assertEquals(kept.computeStatus, "COMPLETED", kept.computeError);
+    assertEquals(kept.computeAttempts, 2);
+    assertEquals(failed.computeStatus, "FAILED_FINAL");
+    assert(/interrupted by a host restart/.test(failed.computeError), failed.computeError);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
 });

@@ -1,0 +1,78 @@
+/**
+ * `examples.pi.batch`: a short-lived paglet that computes one batch of Chudnovsky terms on the host it
+ * was created on, answers the coordinator's `pi.compute_batch` with the binary-splitting sums
+ * (`pi.batch_result`; bigints, CBOR between hosts), and disposes itself.
+ *
+ * Before computing it looks at the host's load once more: if strangers' load1 per CPU is above the
+ * job's limit (the host became busy since mesh-info sampled it) it answers `pi.batch_skipped` and the
+ * coordinator requeues the batch. The fallback worker (`force`) computes regardless. The arithmetic
+ * runs on a compute thread of the host's `pi-math` service (math_service.ts); on a host without that
+ * service, on this paglet's own agent worker.
+ *
+ * @module
+ */
+import { type Message, Paglet } from "../../agents/mod.ts";
+import { handle, routeOperations } from "../../agents/operations.ts";
+import { PagletError } from "../../agents/errors.ts";
+import { splitTerms, type TermSums } from "./chudnovsky.ts";
+import { PI_COMPUTE_BATCH, type PiBatchOutcome, type PiBatchRequest } from "./operations.ts";
+
+export interface PiBatchWorkerState {
+  jobId: string;
+  index: number;
+}
+
+export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
+  static override readonly type = "examples.pi.batch";
+
+  override initialState(): PiBatchWorkerState {
+    return { jobId: "", index: 0 };
+  }
+
+  override onMessage(message: Message): unknown {
+    return routeOperations(message, [handle(PI_COMPUTE_BATCH, (req) => this.#compute(req))]) ??
+      this.notHandled(message);
+  }
+
+  async #compute(req: PiBatchRequest): Promise<PiBatchOutcome> {
+    const hostName = this.host.name;
+    try {
+      if (req.fault === "skip") return { kind: "pi.batch_skipped", reason: "test fault: skip", hostName };
+      if (req.fault === "fail") return { kind: "pi.batch_failed", error: "test fault: fail", hostName };
+      const busy = req.force ? null : this.#busy(req);
+      if (busy) return { kind: "pi.batch_skipped", reason: busy, hostName };
+      const t0 = performance.now();
+      const sums = await this.#sums(req);
+      return { kind: "pi.batch_result", sums, computeMs: performance.now() - t0, hostName };
+    } catch (err) {
+      return { kind: "pi.batch_failed", error: err instanceof Error ? err.message : String(err), hostName };
+    } finally {
+      await this.context.dispose().catch(() => {});
+    }
+  }
+
+  async #sums(req: PiBatchRequest): Promise<TermSums> {
+    try {
+      return await this.context.callService("pi-math", "batch", { a: req.a, b: req.b, withP: req.withP }, {
+        timeoutMs: 24 * 3600_000,
+      }) as TermSums;
+    } catch (err) {
+      if (PagletError.from(err).code !== "service_not_found") throw err;
+      return splitTerms(req.a, req.b, req.withP);
+    }
+  }
+
+  /** Why this host is too busy for the batch now, or null. */
+  #busy(req: PiBatchRequest): string | null {
+    const cpus = Math.max(1, this.host.cpuCount);
+    const load1 = Math.max(0, Deno.loadavg()[0] - req.ownWorkersOnHost);
+    if (load1 / cpus > req.maxLoadPerCpu) {
+      return `load per cpu ${(load1 / cpus).toFixed(2)} > ${req.maxLoadPerCpu}`;
+    }
+    if (req.minMemoryBytes > 0) {
+      const available = Deno.systemMemoryInfo().available;
+      if (available < req.minMemoryBytes) return `memory available ${available} < ${req.minMemoryBytes} bytes`;
+    }
+    return null;
+  }
+}

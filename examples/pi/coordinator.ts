@@ -1,0 +1,547 @@
+/**
+ * `examples.pi.coordinator`: schedules one Pi job from the entry host. It partitions the digit window
+ * into Chudnovsky term batches, asks local mesh-info for eligible hosts, turns their free load slots
+ * into launch capacity (placement.ts), creates batch worker paglets on them in parallel and hands each
+ * finished batch to the job's post-processor, which merges and formats the digits.
+ *
+ * Batch workers answer `pi.compute_batch` (result, skipped or failed) as replies, and the
+ * post-processor answers each fragment with the digits it made certain, so nothing the coordinator
+ * waits for goes through its own mailbox: `pi.drain_stream` and `pi.summary` can wait for news inside
+ * a handler without holding up the job, and a batch whose host vanished shows up as a failed request.
+ *
+ * Skipped batches go back to the front of the queue; failed ones are retried on another host (when
+ * there is one) until `maxAttempts`, then the job fails and keeps the digits it has. With no capacity
+ * anywhere and nothing running, one fallback worker computes regardless of load.
+ *
+ * @example
+ * ```ts
+ * // in a paglet (or a script through HostClient.send):
+ * const ref = await this.context.create("examples.pi.coordinator");
+ * const send = (m: MessageInput) => this.context.send(ref, m);
+ * await callOperation(send, PI_START_ASYNC, { digits: 1000 } as PiJobRequest);
+ * const summary = await callOperation(send, PI_SUMMARY, { waitMs: 60_000 });
+ * ```
+ *
+ * @module
+ */
+import { type AgentRef, type LifecycleEvent, type Message, type MessageInput, Paglet } from "../../agents/mod.ts";
+import { PagletError } from "../../agents/errors.ts";
+import { callOperation, handle, routeOperations } from "../../agents/operations.ts";
+import type { SelectTargetsReply } from "../../services/mesh_info/contract.ts";
+import { batchRanges, type TermSums, termsForDigits } from "./chudnovsky.ts";
+import { BatchTable } from "./batch_table.ts";
+import { PiBatchWorker } from "./batch_worker.ts";
+import { PiPostProcessor, type PiPostProcessorState } from "./post_processor.ts";
+import {
+  PI_CANCEL,
+  PI_COMPUTE_BATCH,
+  PI_DRAIN_STREAM,
+  PI_FLUSH,
+  PI_FRAGMENT,
+  PI_START_ASYNC,
+  PI_SUMMARY,
+  type PiAssemblyReply,
+  type PiBatchOutcome,
+  type PiDrainReply,
+  type PiJobRequest,
+  type PiProgress,
+  type PiStartReply,
+  type PiStatus,
+  type PiSummary,
+} from "./operations.ts";
+import {
+  autoBatchCount,
+  autoBatches,
+  fallbackHost,
+  type HostLoad,
+  launchSlots,
+  type PlacementLimits,
+  totalCapacity,
+} from "./placement.ts";
+
+export interface PiCoordinatorState {
+  jobId: string;
+  status: PiStatus;
+  request: PiJobRequest | null;
+  postProcessor: AgentRef | null;
+  terms: number;
+  batchSize: number;
+  batches: number;
+  batchesDone: number;
+  batchesPerHost: Record<string, number>;
+  digitsEmitted: number;
+  retries: number;
+  skipped: number;
+  failures: number;
+  fallbacks: number;
+  startedAt: number;
+  firstDigitsAt: number | null;
+  finishedAt: number | null;
+  error: string | null;
+}
+
+/** Placement is re-read from mesh-info this often while batches wait. */
+const REFRESH_MS = 2000;
+/** How long mesh-info gets to answer before the coordinator places on its own host alone. */
+const SELECT_TIMEOUT_MS = 2000;
+/** The longest a batch or fragment request may take when the job has no timeout. */
+const NO_TIMEOUT_MS = 24 * 3600_000;
+const DEBUG = Deno.env.get("PI_DEBUG") === "1";
+/** More batches than this are refused (every batch is a paglet). */
+const MAX_BATCHES = 100_000;
+
+export class PiCoordinator extends Paglet<PiCoordinatorState> {
+  static override readonly type = "examples.pi.coordinator";
+
+  #table = new BatchTable([]);
+  readonly #inFlight = new Map<string, number>();
+  #targets: HostLoad[] = [];
+  #targetsAt = 0;
+  #refreshing: Promise<void> | null = null;
+  readonly #hostNames = new Map<string, string>();
+  /** Digits not drained yet. */
+  #text = "";
+  readonly #wakers = new Set<() => void>();
+  /** Fragment replies, applied in the order the fragments were sent. */
+  #applied: Promise<void> = Promise.resolve();
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  /** No new launches (the job is ending). */
+  #stopping = false;
+
+  override initialState(): PiCoordinatorState {
+    return {
+      jobId: "",
+      status: "idle",
+      request: null,
+      postProcessor: null,
+      terms: 0,
+      batchSize: 0,
+      batches: 0,
+      batchesDone: 0,
+      batchesPerHost: {},
+      digitsEmitted: 0,
+      retries: 0,
+      skipped: 0,
+      failures: 0,
+      fallbacks: 0,
+      startedAt: 0,
+      firstDigitsAt: null,
+      finishedAt: null,
+      error: null,
+    };
+  }
+
+  override onMessage(message: Message): unknown {
+    return routeOperations(message, [
+      handle(PI_START_ASYNC, (req) => this.#start(req)),
+      handle(PI_DRAIN_STREAM, ({ waitMs }) => this.#drain(waitMs)),
+      handle(PI_SUMMARY, async ({ waitMs }) => {
+        const deadline = Date.now() + waitMs;
+        while (this.state.status === "running" && Date.now() < deadline) await this.#news(deadline - Date.now());
+        return this.#summary();
+      }),
+      handle(PI_CANCEL, async () => {
+        if (this.state.status === "running") await this.#end("cancelled", "cancelled");
+        return this.#summary();
+      }),
+    ]) ?? this.notHandled(message);
+  }
+
+  override onActivation(_event: LifecycleEvent): void {
+    // The batch book and the digits in flight lived in memory only.
+    if (this.state.status === "running") {
+      Object.assign(this.state, { status: "failed", error: "interrupted by a host restart", finishedAt: Date.now() });
+    }
+  }
+
+  override async onDisposing(_event: LifecycleEvent): Promise<void> {
+    if (this.state.status === "running") this.state.status = "cancelled";
+    this.#stopping = true;
+    this.#clearTimers();
+    this.#wake();
+    await this.#disposePostProcessor();
+  }
+
+  // --- starting -------------------------------------------------------------------------------
+
+  async #start(req: PiJobRequest): Promise<PiStartReply> {
+    if (this.state.status !== "idle") {
+      throw new PagletError("state_conflict", `This coordinator already ran Pi job ${this.state.jobId}; create another`);
+    }
+    const terms = termsForDigits(req.start, req.digits);
+    if (req.batchSize > 0 && Math.ceil(terms / req.batchSize) > MAX_BATCHES) {
+      throw new PagletError(
+        "invalid_request",
+        `--batch-size ${req.batchSize} would make ${Math.ceil(terms / req.batchSize)} batches of the ${terms} terms; at most ${MAX_BATCHES} are allowed`,
+      );
+    }
+    const jobId = `pi-${crypto.randomUUID().slice(0, 8)}`;
+    Object.assign(this.state, { jobId, request: req, terms, startedAt: Date.now() });
+    const ppState: PiPostProcessorState = {
+      jobId,
+      start: req.start,
+      digits: req.digits,
+      terms,
+      chunk: req.streamChunkSize,
+      outputPath: req.outputPath,
+      emitted: 0,
+      done: false,
+    };
+    // The post-processor starts its thread (and precomputes) while mesh-info answers.
+    const [pp] = await Promise.all([
+      this.context.create(PiPostProcessor.type, { state: { ...ppState } }),
+      this.#refreshTargets(),
+    ]);
+    this.state.postProcessor = pp;
+    const limits = this.#limits();
+    const capacity = totalCapacity(this.#targets, this.#inFlight, limits);
+    const withCapacity = this.#targets.filter((h) => launchSlots([h], this.#inFlight, limits, 1).length > 0).length;
+    const batches = req.batchSize > 0
+      ? batchRanges(terms, req.batchSize)
+      : autoBatches(terms, autoBatchCount(terms, capacity, withCapacity));
+    this.#table = new BatchTable(batches);
+    Object.assign(this.state, {
+      status: "running",
+      batches: batches.length,
+      batchSize: req.batchSize > 0 ? req.batchSize : Math.ceil(terms / batches.length),
+    });
+    if (req.timeoutSeconds > 0) {
+      this.#timers.push(setTimeout(
+        () => void this.#end("failed", `timed out after ${req.timeoutSeconds} s`),
+        req.timeoutSeconds * 1000,
+      ));
+    }
+    this.#timers.push(setInterval(() => void this.#refreshTargets().then(() => this.#pump()), REFRESH_MS));
+    if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} planned ${batches.length} batches`);
+    this.#pump();
+    return {
+      jobId,
+      coordinatorId: this.id,
+      postProcessorId: pp.id,
+      hostUrl: this.host.url,
+      summary: this.#summary(),
+    };
+  }
+
+  #limits(): PlacementLimits {
+    const r = this.state.request!;
+    return {
+      maxLoadPerCpu: r.maxLoadPerCpu,
+      maxCpuPercent: r.maxCpuPercent,
+      maxWorkersPerHost: r.maxWorkersPerHost,
+      maxInFlight: r.maxInFlight,
+    };
+  }
+
+  /**
+   * Reads the hosts from local mesh-info. Load limits are applied here (placement.ts), because only
+   * the coordinator knows which part of a host's load is the job's own; memory, disk, freshness and
+   * reachability are mesh-info's. Without an answer, this host alone.
+   */
+  #refreshTargets(): Promise<void> {
+    const r = this.state.request!;
+    this.#refreshing ??= (async () => {
+      try {
+        const reply = await this.context.callService("mesh-info", "select-targets", {
+          maxLoadPerCpu: 1e9,
+          maxCpuPercent: 100,
+          minMemoryAvailableBytes: r.minMemoryBytes,
+          minWorkFreeBytes: r.minDiskBytes,
+          includeSelf: true,
+        }, { timeoutMs: SELECT_TIMEOUT_MS }) as SelectTargetsReply;
+        this.#targets = reply.targets.map((t) => ({
+          hostName: t.hostName,
+          hostUrl: t.hostUrl,
+          cpuCount: t.cpuCount,
+          load1: t.load1,
+          cpuPercent: t.cpuPercent,
+          score: t.score,
+        }));
+      } catch {
+        this.#targets = [{
+          hostName: this.host.name,
+          hostUrl: this.host.url,
+          cpuCount: this.host.cpuCount,
+          load1: Deno.loadavg()[0],
+          cpuPercent: null,
+          score: 0,
+        }];
+      }
+      for (const t of this.#targets) this.#hostNames.set(t.hostUrl, t.hostName);
+      this.#targetsAt = Date.now();
+    })().finally(() => this.#refreshing = null);
+    return this.#refreshing;
+  }
+
+  // --- launching ------------------------------------------------------------------------------
+
+  /** Fills the free slots with waiting batches (or sends the one fallback worker). */
+  #pump(): void {
+    if (this.state.status !== "running" || this.#stopping || this.#table.waiting === 0) return;
+    const limits = this.#limits();
+    const slots = launchSlots(this.#targets, this.#inFlight, limits, this.#table.waiting);
+    const single = new Set(this.#targets.map((t) => t.hostUrl)).size <= 1;
+    let launched = 0;
+    for (const url of slots) {
+      const entry = this.#table.take(url, single);
+      if (entry) {
+        this.#launch(entry.index, url, false);
+        launched++;
+      }
+    }
+    if (launched === 0 && this.#running() === 0) {
+      const url = fallbackHost(this.#targets, this.host.url);
+      const entry = this.#table.take(url, true)!;
+      this.state.fallbacks++;
+      this.#launch(entry.index, url, true);
+    }
+    if (Date.now() - this.#targetsAt > REFRESH_MS) void this.#refreshTargets().then(() => this.#pump());
+  }
+
+  #running(): number {
+    let n = 0;
+    for (const v of this.#inFlight.values()) n += v;
+    return n;
+  }
+
+  #launch(index: number, url: string, force: boolean): void {
+    const entry = this.#table.get(index);
+    const req = this.state.request!;
+    const own = this.#inFlight.get(url) ?? 0;
+    this.#inFlight.set(url, own + 1);
+    const hostName = this.#hostNames.get(url) ?? url;
+    const faults = req.faults;
+    const fault = faults?.skipBatches.includes(index) && entry.launches === 1
+      ? "skip" as const
+      : faults?.failBatches.some((f) => f.index === index && entry.failures < f.times) ||
+          faults?.failHosts.includes(hostName)
+      ? "fail" as const
+      : undefined;
+    const jobId = this.state.jobId;
+    void (async (): Promise<PiBatchOutcome> => {
+      let worker: AgentRef | undefined;
+      try {
+        worker = await this.context.create(PiBatchWorker.type, {
+          host: url,
+          id: `${jobId}-b${index}-${entry.launches}`,
+          state: { jobId, index },
+        });
+        const ref = worker;
+        const send = (m: MessageInput) => this.context.send(ref, m, { timeoutMs: this.#requestTimeoutMs() });
+        return await callOperation(send, PI_COMPUTE_BATCH, {
+          jobId,
+          index,
+          a: entry.a,
+          b: entry.b,
+          withP: entry.b < this.state.terms,
+          attempt: entry.launches,
+          force,
+          maxLoadPerCpu: req.maxLoadPerCpu,
+          minMemoryBytes: req.minMemoryBytes,
+          ownWorkersOnHost: own,
+          fault,
+        });
+      } catch (err) {
+        if (worker) void this.context.dispose(worker).catch(() => {});
+        return { kind: "pi.batch_failed", error: PagletError.from(err).message, hostName };
+      }
+    })().then((outcome) => {
+      this.#inFlight.set(url, (this.#inFlight.get(url) ?? 1) - 1);
+      this.#settle(index, url, outcome);
+    });
+  }
+
+  #requestTimeoutMs(): number {
+    const t = this.state.request!.timeoutSeconds;
+    return t > 0 ? Math.max(1000, this.state.startedAt + t * 1000 - Date.now() + 1000) : NO_TIMEOUT_MS;
+  }
+
+  #settle(index: number, url: string, outcome: PiBatchOutcome): void {
+    if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} batch ${index} ${outcome.kind} ${"computeMs" in outcome ? outcome.computeMs.toFixed(0) : ""}`);
+    if (this.state.status !== "running" || this.#stopping) return;
+    const entry = this.#table.get(index);
+    switch (outcome.kind) {
+      case "pi.batch_result": {
+        this.#table.done(index);
+        this.state.batchesDone++;
+        const per = this.state.batchesPerHost;
+        per[outcome.hostName] = (per[outcome.hostName] ?? 0) + 1;
+        this.#forward(index, entry.a, entry.b, outcome.sums);
+        break;
+      }
+      case "pi.batch_skipped": {
+        this.state.skipped++;
+        this.#table.requeue(index);
+        // Busy until mesh-info says otherwise: no new batches there before the next refresh.
+        const t = this.#targets.find((h) => h.hostUrl === url);
+        if (t) t.load1 = Math.max(t.load1, t.cpuCount * this.state.request!.maxLoadPerCpu + (this.#inFlight.get(url) ?? 0) + 1);
+        break;
+      }
+      case "pi.batch_failed": {
+        this.state.failures++;
+        if (entry.failures + 1 >= this.state.request!.maxAttempts) {
+          void this.#end(
+            "failed",
+            `batch ${index} (terms ${entry.a}..${entry.b - 1}) failed ${entry.failures + 1} times, last on ${outcome.hostName}: ${outcome.error}`,
+          );
+          return;
+        }
+        this.state.retries++;
+        this.#table.requeue(index, url);
+        break;
+      }
+    }
+    this.#wake();
+    this.#pump();
+  }
+
+  // --- digits ---------------------------------------------------------------------------------
+
+  /** Sends the sums to the post-processor now; its answers are applied in sending order. */
+  #forward(index: number, a: number, b: number, sums: TermSums): void {
+    const pp = this.state.postProcessor!;
+    const send = (m: MessageInput) => this.context.send(pp, m, { timeoutMs: this.#requestTimeoutMs() });
+    const splitAt = this.#table.get(this.#table.size - 1).a;
+    const reply = callOperation(send, PI_FRAGMENT, { index, a, b, sums, splitAt });
+    reply.catch(() => {});
+    this.#applied = this.#applied.then(async () => {
+      if (this.state.status !== "running") return;
+      try {
+        this.#accept(await reply);
+      } catch (err) {
+        await this.#end("failed", `the post-processor failed: ${PagletError.from(err).message}`);
+      }
+    });
+  }
+
+  #accept(update: PiAssemblyReply): void {
+    if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} fragment reply ${update.text.length} chars done=${update.done}`);
+    if (update.text) {
+      this.#text += update.text;
+      this.state.firstDigitsAt ??= Date.now();
+    }
+    this.state.digitsEmitted = update.emitted;
+    if (update.done) {
+      void this.#end("done", null);
+    } else if (update.needTerms && update.needTerms > this.state.terms) {
+      // A run of 9s or 0s after the window: a few more terms decide it.
+      this.#table.add({ index: this.#table.size, a: this.state.terms, b: update.needTerms });
+      this.state.terms = update.needTerms;
+      this.state.batches = this.#table.size;
+      this.#pump();
+    }
+    this.#wake();
+  }
+
+  /** Ends the job; a failed or cancelled one first emits every digit its finished batches made certain. */
+  async #end(status: Exclude<PiStatus, "idle" | "running">, error: string | null): Promise<void> {
+    if (this.state.status !== "running" || this.#stopping) return;
+    this.#stopping = true;
+    this.#clearTimers();
+    if (status !== "done" && this.state.postProcessor) {
+      await this.#applied;
+      try {
+        const pp = this.state.postProcessor;
+        const update = await callOperation(
+          (m) => this.context.send(pp, m, { timeoutMs: 60_000 }),
+          PI_FLUSH,
+          {},
+        );
+        if (update.text) this.#text += update.text;
+        this.state.digitsEmitted = update.emitted;
+      } catch { /* the digits written so far stay */ }
+    }
+    Object.assign(this.state, { status, error, finishedAt: Date.now() });
+    await this.#disposePostProcessor();
+    this.#wake();
+  }
+
+  async #disposePostProcessor(): Promise<void> {
+    const pp = this.state.postProcessor;
+    if (!pp) return;
+    this.state.postProcessor = null;
+    await this.context.dispose(pp).catch(() => {});
+  }
+
+  #clearTimers(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers = [];
+  }
+
+  // --- answering ------------------------------------------------------------------------------
+
+  async #drain(waitMs: number): Promise<PiDrainReply> {
+    this.#pump();
+    if (!this.#text && this.state.status === "running" && waitMs > 0) await this.#news(waitMs);
+    const text = this.#text;
+    this.#text = "";
+    return { text, progress: this.#progress(), error: this.state.error };
+  }
+
+  /** Resolves at the next change (digits, a batch outcome, the end) or after `ms`. */
+  #news(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.#wakers.add(done);
+    });
+  }
+
+  #wake(): void {
+    for (const w of [...this.#wakers]) w();
+  }
+
+  #elapsed(): number {
+    const s = this.state;
+    return s.startedAt ? (s.finishedAt ?? Date.now()) - s.startedAt : 0;
+  }
+
+  #progress(): PiProgress {
+    const s = this.state;
+    return {
+      status: s.status,
+      digits: s.request?.digits ?? 0,
+      digitsEmitted: s.digitsEmitted,
+      terms: s.terms,
+      termsDone: this.#table.termsDone(),
+      batches: s.batches,
+      batchesDone: s.batchesDone,
+      batchesRunning: this.#running(),
+      hostsUsed: Object.keys(s.batchesPerHost).length,
+      retries: s.retries,
+      skipped: s.skipped,
+      elapsedMs: this.#elapsed(),
+    };
+  }
+
+  #summary(): PiSummary {
+    const s = this.state;
+    const wallTimeMs = this.#elapsed();
+    return {
+      jobId: s.jobId,
+      status: s.status,
+      start: s.request?.start ?? 0,
+      digits: s.request?.digits ?? 0,
+      digitsEmitted: s.digitsEmitted,
+      terms: s.terms,
+      batchSize: s.batchSize,
+      batches: s.batches,
+      batchesDone: s.batchesDone,
+      hostsUsed: Object.keys(s.batchesPerHost).sort(),
+      batchesPerHost: { ...s.batchesPerHost },
+      retries: s.retries,
+      skipped: s.skipped,
+      failures: s.failures,
+      fallbacks: s.fallbacks,
+      wallTimeMs,
+      firstDigitsMs: s.firstDigitsAt === null ? null : s.firstDigitsAt - s.startedAt,
+      digitsPerSecond: wallTimeMs > 0 ? Math.round(s.digitsEmitted / (wallTimeMs / 1000)) : 0,
+      outputPath: s.request?.outputPath ?? null,
+      error: s.error,
+    };
+  }
+}

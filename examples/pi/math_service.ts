@@ -1,0 +1,122 @@
+/**
+ * `pi-math`: compute threads for the Pi example, started by the host's main thread and used by the Pi
+ * paglets through `callService`. Batch workers run their binary splitting here (`batch`); the
+ * post-processor keeps its assembly here (`assembly-*`), one pair of threads per job.
+ *
+ * Why a service: paglets live in agent workers, and Deno 2.9 starts a worker created inside another
+ * worker about 0.5 s late, for a 1,000,000-digit job longer than the computation itself. Threads
+ * started here start in ~20 ms and are kept for the next batch. The kernel thread only passes the
+ * numbers along; all arithmetic runs in the threads. A host without this service still runs the Pi
+ * paglets: they then compute on their own agent worker.
+ *
+ * @example
+ * ```ts
+ * const host = await Host.start({ name: "a", port: 0, dataDir }, [serviceExtension([piMathService()])]);
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+import { operation } from "../../agents/operations.ts";
+import { PagletError } from "../../agents/errors.ts";
+import { defineService, type ServiceDefinition, serviceContract } from "../../services/contract.ts";
+import { AssemblyThread } from "./assembly_thread.ts";
+import { PiAssemblyReply, TermSumsSchema } from "./operations.ts";
+import { PiWorkerPool } from "./worker_pool.ts";
+
+const Key = z.string().min(1).max(200);
+
+export const PiMathBatch = operation(
+  "batch",
+  z.object({ a: z.number().int().min(0), b: z.number().int().min(1), withP: z.boolean() }),
+  TermSumsSchema,
+);
+export const PiAssemblyOpen = operation(
+  "assembly-open",
+  z.object({
+    key: Key,
+    job: z.object({
+      start: z.number().int().min(0),
+      digits: z.number().int().min(0),
+      terms: z.number().int().min(1),
+      chunk: z.number().int().min(1),
+    }),
+  }),
+  z.object({ ok: z.boolean() }),
+);
+export const PiAssemblyAdd = operation(
+  "assembly-add",
+  z.object({
+    key: Key,
+    a: z.number().int().min(0),
+    b: z.number().int().min(1),
+    sums: TermSumsSchema,
+    splitAt: z.number().int().min(0).optional(),
+  }),
+  PiAssemblyReply,
+);
+export const PiAssemblyFlush = operation("assembly-flush", z.object({ key: Key }), PiAssemblyReply);
+export const PiAssemblyClose = operation("assembly-close", z.object({ key: Key }), z.object({ ok: z.boolean() }));
+
+export const PiMathContract = serviceContract({
+  name: "pi-math",
+  version: "1",
+  description: "Compute threads of the Pi example: Chudnovsky batches and digit assembly",
+  scope: "local",
+  lifecycle: "lazy",
+  idleTimeoutMs: 60_000,
+  operations: {
+    batch: PiMathBatch,
+    "assembly-open": PiAssemblyOpen,
+    "assembly-add": PiAssemblyAdd,
+    "assembly-flush": PiAssemblyFlush,
+    "assembly-close": PiAssemblyClose,
+  },
+});
+
+/** The pi-math service definition. */
+export function piMathService(): ServiceDefinition {
+  return defineService(PiMathContract, () => {
+    let pool: PiWorkerPool | undefined;
+    let running = 0;
+    const assemblies = new Map<string, AssemblyThread>();
+    const assembly = (key: string) => {
+      const found = assemblies.get(key);
+      if (!found) throw new PagletError("not_found", `No Pi assembly '${key}' on this host (closed, or lost in a restart)`);
+      return found;
+    };
+    return {
+      handlers: {
+        batch: async ({ a, b, withP }) => {
+          if (b <= a) throw new PagletError("invalid_request", `Empty term range [${a}, ${b})`);
+          pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
+          running++;
+          try {
+            return await pool.run({ op: "split", a, b, withP });
+          } finally {
+            running--;
+          }
+        },
+        "assembly-open": async ({ key, job }) => {
+          if (assemblies.has(key)) throw new PagletError("state_conflict", `Pi assembly '${key}' is open already`);
+          const thread = new AssemblyThread(job);
+          assemblies.set(key, thread);
+          await thread.opened;
+          return { ok: true };
+        },
+        "assembly-add": ({ key, a, b, sums, splitAt }) => assembly(key).add({ a, b, sums }, splitAt),
+        "assembly-flush": ({ key }) => assembly(key).flush(),
+        "assembly-close": ({ key }) => {
+          assemblies.get(key)?.close();
+          return { ok: assemblies.delete(key) };
+        },
+      },
+      busy: () => running > 0 || assemblies.size > 0,
+      stop: () => {
+        pool?.close();
+        for (const thread of assemblies.values()) thread.close();
+        assemblies.clear();
+      },
+    };
+  });
+}

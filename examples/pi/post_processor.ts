@@ -1,0 +1,132 @@
+/**
+ * `examples.pi.post_processor`: lives beside the coordinator on the entry host, one per job. It takes
+ * the finished batch sums (`pi.fragment`), has them merged by its assembly (assembly.ts) and answers
+ * with the digits they made certain, which it also appends to the output file.
+ *
+ * The assembly runs on two compute threads of the host's `pi-math` service (math_service.ts): a handler
+ * only passes the fragment on and waits for the answer, so this paglet's mailbox is the assembly's queue
+ * and its agent worker never computes. On a host without that service the assembly runs here, on one
+ * thread. Either way it lives in memory, not in the state: after a restart every request fails and the
+ * coordinator ends the job with the digits written so far.
+ *
+ * @module
+ */
+import { type LifecycleEvent, type Message, Paglet } from "../../agents/mod.ts";
+import { PagletError } from "../../agents/errors.ts";
+import { handle, routeOperations } from "../../agents/operations.ts";
+import { type AssemblyJob, type AssemblyUpdate, PiAssembly, type TermFragment } from "./assembly.ts";
+import { PI_FLUSH, PI_FRAGMENT } from "./operations.ts";
+
+/** The assembly of one job: on the host's pi-math threads, or in this worker. */
+interface Assembly {
+  add(fragment: TermFragment, splitAt?: number): Promise<AssemblyUpdate>;
+  flush(): Promise<AssemblyUpdate>;
+  close(): Promise<void>;
+}
+
+/** Service calls may wait this long (the end of a very long job). */
+const NO_TIMEOUT_MS = 24 * 3600_000;
+
+export interface PiPostProcessorState {
+  jobId: string;
+  start: number;
+  digits: number;
+  terms: number;
+  chunk: number;
+  outputPath: string | null;
+  emitted: number;
+  done: boolean;
+}
+
+export class PiPostProcessor extends Paglet<PiPostProcessorState> {
+  static override readonly type = "examples.pi.post_processor";
+
+  #assembly: Promise<Assembly> | undefined;
+  #file: Deno.FsFile | undefined;
+
+  override initialState(): PiPostProcessorState {
+    return { jobId: "", start: 0, digits: 0, terms: 0, chunk: 8192, outputPath: null, emitted: 0, done: false };
+  }
+
+  override async onCreation(_event: LifecycleEvent): Promise<void> {
+    const { start, digits, terms, chunk, outputPath } = this.state;
+    if (outputPath) {
+      try {
+        this.#file = await Deno.open(outputPath, { write: true, create: true, truncate: true });
+      } catch (err) {
+        throw new PagletError(
+          "invalid_request",
+          `Cannot write the Pi digits to ${outputPath}: ${(err as Error).message}`,
+        );
+      }
+    }
+    // Not awaited: the threads start and precompute while the coordinator places the batches.
+    this.#assembly = this.#open({ start, digits, terms, chunk });
+    this.#assembly.catch(() => {});
+  }
+
+  override onMessage(message: Message): unknown {
+    return routeOperations(message, [
+      handle(PI_FRAGMENT, async ({ a, b, sums, splitAt }) =>
+        this.#record(await (await this.#math()).add({ a, b, sums }, splitAt))),
+      handle(PI_FLUSH, async () => this.#record(await (await this.#math()).flush())),
+    ]) ?? this.notHandled(message);
+  }
+
+  override async onDisposing(_event: LifecycleEvent): Promise<void> {
+    const assembly = this.#assembly;
+    this.#assembly = undefined;
+    this.#file?.close();
+    this.#file = undefined;
+    await assembly?.then((a) => a.close(), () => {});
+  }
+
+  override onDeactivating(event: LifecycleEvent): Promise<void> {
+    return this.onDisposing(event);
+  }
+
+  async #open(job: AssemblyJob): Promise<Assembly> {
+    const key = this.id;
+    const call = (op: string, request: Record<string, unknown>) =>
+      this.context.callService("pi-math", op, { key, ...request }, { timeoutMs: NO_TIMEOUT_MS });
+    try {
+      await call("assembly-open", { job });
+    } catch (err) {
+      if (PagletError.from(err).code !== "service_not_found") throw err;
+      const local = new PiAssembly(job);
+      return { add: (f, splitAt) => local.add(f, splitAt), flush: () => Promise.resolve(local.flush()), close: () => Promise.resolve() };
+    }
+    return {
+      add: (f, splitAt) => call("assembly-add", { ...f, splitAt }) as Promise<AssemblyUpdate>,
+      flush: () => call("assembly-flush", {}) as Promise<AssemblyUpdate>,
+      close: async () => void await call("assembly-close", {}).catch(() => {}),
+    };
+  }
+
+  #math(): Promise<Assembly> {
+    if (!this.#assembly) {
+      throw new PagletError(
+        "state_conflict",
+        `The post-processor of Pi job ${this.state.jobId} lost its digits in a restart`,
+      );
+    }
+    return this.#assembly;
+  }
+
+  async #record(update: AssemblyUpdate): Promise<AssemblyUpdate> {
+    this.state.emitted = update.emitted;
+    this.state.done = update.done;
+    if (this.#file && update.text) await writeAll(this.#file, update.text);
+    if (this.#file && update.done) {
+      await writeAll(this.#file, "\n");
+      this.#file.close();
+      this.#file = undefined;
+    }
+    return update;
+  }
+}
+
+async function writeAll(file: Deno.FsFile, text: string): Promise<void> {
+  const bytes = new TextEncoder().encode(text);
+  for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+}

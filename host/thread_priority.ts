@@ -1,0 +1,65 @@
+/**
+ * Scheduling priority (nice value) of threads of this process, through libc `setpriority` over
+ * Deno FFI. Linux nice values are per thread: `setpriority(PRIO_PROCESS, tid, nice)` changes
+ * only that thread.
+ *
+ * compute-slots runs compute steps a little nicer than the kernel, so the kernel thread and the
+ * agent workers (HTTP, messages, handing freed slots to the next job) get a CPU at once even when
+ * every CPU is busy computing; a compute thread only loses time the kernel actually uses.
+ *
+ * Nothing here throws: off Linux, or without FFI, the result says why it did not apply.
+ *
+ * @module
+ */
+
+const PRIO_PROCESS = 0;
+
+const SYMBOLS = {
+  setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+} as const;
+
+let libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
+let unsupported: string | undefined;
+
+function load() {
+  if (libc || unsupported) return libc;
+  if (Deno.build.os !== "linux") {
+    unsupported = `thread priorities are not supported on ${Deno.build.os}`;
+    return undefined;
+  }
+  try {
+    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+  } catch (error) {
+    unsupported = `cannot load libc.so.6: ${error instanceof Error ? error.message : error}`;
+  }
+  return libc;
+}
+
+/**
+ * Sets the nice value (-20 … 19, higher = lower priority) of a thread of this process.
+ *
+ * @example
+ * ```ts
+ * const { ok, error } = setThreadNice(tid, 10);
+ * if (!ok) console.warn(`compute thread keeps its priority: ${error}`);
+ * ```
+ */
+export function setThreadNice(tid: number, nice: number): { ok: boolean; error?: string } {
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) {
+    return {
+      ok: false,
+      error: `Cannot set thread priority as 'nice' must be an integer -20..19: current value is ${nice}`,
+    };
+  }
+  if (!Number.isInteger(tid) || tid <= 0) {
+    return {
+      ok: false,
+      error: `Cannot set thread priority as 'tid' must be a thread id: current value is ${tid}`,
+    };
+  }
+  const lib = load();
+  if (!lib) return { ok: false, error: unsupported };
+  return lib.setpriority(PRIO_PROCESS, tid, nice) === 0
+    ? { ok: true }
+    : { ok: false, error: `setpriority(${tid}, ${nice}) failed` };
+}
