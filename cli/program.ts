@@ -10,6 +10,7 @@ import { registerSysCommand } from "../services/server_info/cli.ts";
 import { registerMeshInfoCommands } from "../services/mesh_info/cli.ts";
 import { registerFollowCommand } from "../services/user_info/cli.ts";
 import { registerJobsCommands } from "../services/compute_slots/cli.ts";
+import { registerPiCommand } from "../examples/pi/command.ts";
 
 /** Command groups added by services and examples. */
 export type CommandGroup = (program: Command) => void;
@@ -39,5 +40,6 @@ export function buildProgram(): Command {
   registerMeshInfoCommands(program);
   registerFollowCommand(program);
   registerJobsCommands(program);
+  registerPiCommand(program);
   return program;
 }

@@ -70,6 +70,8 @@ export interface TermFragment {
   a: number;
   b: number;
   sums: TermSums;
+  /** Its ratio T/Q as u·2^ratioScale(bits, a) (halves.ts), computed where it was summed. */
+  ratio?: { bits: number; value: bigint };
 }
 
 /** What adding a fragment produced. */
@@ -292,7 +294,10 @@ export class PiAssembly {
     const { bits } = plan;
     const helper = this.#helper;
     const T0 = performance.now();
-    const eps = helper
+    const given = rightBlocks.length === 1 && rightBlocks[0].ratio?.bits === bits ? rightBlocks[0].ratio : undefined;
+    const eps = given
+      ? epsilon(given.value, left.epsilon)
+      : helper
       ? (helper.run({ op: "ratio", right: { Q: right.Q, T: right.T }, m: left.m, bits }, 0),
         helper.run({ op: "epsilon", input: left.epsilon }, 0))
       : epsilon(rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, left.m), left.epsilon);

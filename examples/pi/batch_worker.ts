@@ -15,6 +15,7 @@ import { type Message, Paglet } from "../../agents/mod.ts";
 import { handle, routeOperations } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { splitTerms, type TermSums } from "./chudnovsky.ts";
+import { rightRatio } from "./halves.ts";
 import { PI_COMPUTE_BATCH, type PiBatchOutcome, type PiBatchRequest } from "./operations.ts";
 
 export interface PiBatchWorkerState {
@@ -42,8 +43,8 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
       const busy = req.force ? null : this.#busy(req);
       if (busy) return { kind: "pi.batch_skipped", reason: busy, hostName };
       const t0 = performance.now();
-      const sums = await this.#sums(req);
-      return { kind: "pi.batch_result", sums, computeMs: performance.now() - t0, hostName };
+      const { sums, ratio } = await this.#sums(req);
+      return { kind: "pi.batch_result", sums, ratio, computeMs: performance.now() - t0, hostName };
     } catch (err) {
       return { kind: "pi.batch_failed", error: err instanceof Error ? err.message : String(err), hostName };
     } finally {
@@ -51,14 +52,16 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
     }
   }
 
-  async #sums(req: PiBatchRequest): Promise<TermSums> {
+  async #sums(req: PiBatchRequest): Promise<{ sums: TermSums; ratio?: bigint }> {
+    const { a, b, withP, ratioBits } = req;
     try {
-      return await this.context.callService("pi-math", "batch", { a: req.a, b: req.b, withP: req.withP }, {
+      return await this.context.callService("pi-math", "batch", { a, b, withP, ratioBits }, {
         timeoutMs: 24 * 3600_000,
-      }) as TermSums;
+      }) as { sums: TermSums; ratio?: bigint };
     } catch (err) {
       if (PagletError.from(err).code !== "service_not_found") throw err;
-      return splitTerms(req.a, req.b, req.withP);
+      const sums = splitTerms(a, b, withP);
+      return { sums, ratio: ratioBits ? rightRatio(sums, ratioBits, a) : undefined };
     }
   }
 

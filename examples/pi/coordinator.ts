@@ -30,6 +30,7 @@ import { callOperation, handle, routeOperations } from "../../agents/operations.
 import type { SelectTargetsReply } from "../../services/mesh_info/contract.ts";
 import { batchRanges, type TermSums, termsForDigits } from "./chudnovsky.ts";
 import { BatchTable } from "./batch_table.ts";
+import { planWindow } from "./digits.ts";
 import { PiBatchWorker } from "./batch_worker.ts";
 import { PiPostProcessor, type PiPostProcessorState } from "./post_processor.ts";
 import {
@@ -194,8 +195,10 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     ]);
     this.state.postProcessor = pp;
     const limits = this.#limits();
-    const capacity = totalCapacity(this.#targets, this.#inFlight, limits);
-    const withCapacity = this.#targets.filter((h) => launchSlots([h], this.#inFlight, limits, 1).length > 0).length;
+    // More batches than cores on a host only add merges: the plan counts at most a core per slot.
+    const capacities = this.#targets.map((h) => Math.min(h.cpuCount, totalCapacity([h], this.#inFlight, limits)));
+    const capacity = capacities.reduce((s, c) => s + c, 0);
+    const withCapacity = capacities.filter((c) => c > 0).length;
     const batches = req.batchSize > 0
       ? batchRanges(terms, req.batchSize)
       : autoBatches(terms, autoBatchCount(terms, capacity, withCapacity));
@@ -334,6 +337,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           a: entry.a,
           b: entry.b,
           withP: entry.b < this.state.terms,
+          // The last batch reduces itself to the ratio the end needs (halves.ts), beside the sums.
+          ratioBits: entry.b === this.state.terms && entry.a > 0 ? this.#finalBits() : undefined,
           attempt: entry.launches,
           force,
           maxLoadPerCpu: req.maxLoadPerCpu,
@@ -351,13 +356,19 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     });
   }
 
+  /** Bits of the fixed-point value the end computes (digits.ts planWindow). */
+  #finalBits(): number {
+    const r = this.state.request!;
+    return planWindow(this.state.terms, r.start, r.digits).bits;
+  }
+
   #requestTimeoutMs(): number {
     const t = this.state.request!.timeoutSeconds;
     return t > 0 ? Math.max(1000, this.state.startedAt + t * 1000 - Date.now() + 1000) : NO_TIMEOUT_MS;
   }
 
   #settle(index: number, url: string, outcome: PiBatchOutcome): void {
-    if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} batch ${index} ${outcome.kind} ${"computeMs" in outcome ? outcome.computeMs.toFixed(0) : ""}`);
+    if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} @${Date.now() % 100000} batch ${index} ${outcome.kind} ${"computeMs" in outcome ? outcome.computeMs.toFixed(0) : ""}`);
     if (this.state.status !== "running" || this.#stopping) return;
     const entry = this.#table.get(index);
     switch (outcome.kind) {
@@ -366,7 +377,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         this.state.batchesDone++;
         const per = this.state.batchesPerHost;
         per[outcome.hostName] = (per[outcome.hostName] ?? 0) + 1;
-        this.#forward(index, entry.a, entry.b, outcome.sums);
+        const ratio = outcome.ratio === undefined ? undefined : { bits: this.#finalBits(), value: outcome.ratio };
+        this.#forward(index, entry.a, entry.b, outcome.sums, ratio);
         break;
       }
       case "pi.batch_skipped": {
@@ -398,11 +410,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   // --- digits ---------------------------------------------------------------------------------
 
   /** Sends the sums to the post-processor now; its answers are applied in sending order. */
-  #forward(index: number, a: number, b: number, sums: TermSums): void {
+  #forward(index: number, a: number, b: number, sums: TermSums, ratio?: { bits: number; value: bigint }): void {
     const pp = this.state.postProcessor!;
     const send = (m: MessageInput) => this.context.send(pp, m, { timeoutMs: this.#requestTimeoutMs() });
     const splitAt = this.#table.get(this.#table.size - 1).a;
-    const reply = callOperation(send, PI_FRAGMENT, { index, a, b, sums, splitAt });
+    const reply = callOperation(send, PI_FRAGMENT, { index, a, b, sums, ratio, splitAt });
     reply.catch(() => {});
     this.#applied = this.#applied.then(async () => {
       if (this.state.status !== "running") return;

@@ -28,8 +28,14 @@ const Key = z.string().min(1).max(200);
 
 export const PiMathBatch = operation(
   "batch",
-  z.object({ a: z.number().int().min(0), b: z.number().int().min(1), withP: z.boolean() }),
-  TermSumsSchema,
+  z.object({
+    a: z.number().int().min(0),
+    b: z.number().int().min(1),
+    withP: z.boolean(),
+    /** Also reduce the range to its ratio T/Q for a result of this many bits (the last batch). */
+    ratioBits: z.number().int().min(1).optional(),
+  }),
+  z.object({ sums: TermSumsSchema, ratio: z.bigint().optional() }),
 );
 export const PiAssemblyOpen = operation(
   "assembly-open",
@@ -51,6 +57,7 @@ export const PiAssemblyAdd = operation(
     a: z.number().int().min(0),
     b: z.number().int().min(1),
     sums: TermSumsSchema,
+    ratio: z.object({ bits: z.number().int(), value: z.bigint() }).optional(),
     splitAt: z.number().int().min(0).optional(),
   }),
   PiAssemblyReply,
@@ -87,12 +94,13 @@ export function piMathService(): ServiceDefinition {
     };
     return {
       handlers: {
-        batch: async ({ a, b, withP }) => {
+        batch: async ({ a, b, withP, ratioBits }) => {
           if (b <= a) throw new PagletError("invalid_request", `Empty term range [${a}, ${b})`);
           pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
           running++;
           try {
-            return await pool.run({ op: "split", a, b, withP });
+            if (ratioBits) return await pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits });
+            return { sums: await pool.run({ op: "split", a, b, withP }) };
           } finally {
             running--;
           }
@@ -104,7 +112,7 @@ export function piMathService(): ServiceDefinition {
           await thread.opened;
           return { ok: true };
         },
-        "assembly-add": ({ key, a, b, sums, splitAt }) => assembly(key).add({ a, b, sums }, splitAt),
+        "assembly-add": ({ key, a, b, sums, ratio, splitAt }) => assembly(key).add({ a, b, sums, ratio }, splitAt),
         "assembly-flush": ({ key }) => assembly(key).flush(),
         "assembly-close": ({ key }) => {
           assemblies.get(key)?.close();

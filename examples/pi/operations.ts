@@ -160,6 +160,8 @@ export const PiBatchRequest = z.object({
   force: z.boolean().default(false),
   maxLoadPerCpu: z.number().positive(),
   minMemoryBytes: z.number().min(0).default(0),
+  /** The last batch also reduces its range to the ratio T/Q for a result of this many bits. */
+  ratioBits: z.number().int().min(1).optional(),
   /** Other batches of this job running on the same host (their load is ours, not a stranger's). */
   ownWorkersOnHost: z.number().int().min(0).default(0),
   fault: z.enum(["skip", "fail"]).optional(),
@@ -171,6 +173,8 @@ export const PiBatchOutcome = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("pi.batch_result"),
     sums: TermSumsSchema,
+    /** With `ratioBits`: u·2^k of halves.ts for this range. */
+    ratio: z.bigint().optional(),
     computeMs: z.number(),
     hostName: z.string(),
   }),
@@ -189,6 +193,8 @@ export const PiFragment = z.object({
   a: z.number().int().min(0),
   b: z.number().int().min(1),
   sums: TermSumsSchema,
+  /** The range's ratio T/Q at `bits` (the last batch), when it came with one. */
+  ratio: z.object({ bits: z.number().int(), value: z.bigint() }).optional(),
   /** First term of the last batch: the post-processor prepares the end once every term before it is in. */
   splitAt: z.number().int().min(0).optional(),
 });

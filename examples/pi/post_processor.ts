@@ -67,8 +67,8 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
 
   override onMessage(message: Message): unknown {
     return routeOperations(message, [
-      handle(PI_FRAGMENT, async ({ a, b, sums, splitAt }) =>
-        this.#record(await (await this.#math()).add({ a, b, sums }, splitAt))),
+      handle(PI_FRAGMENT, async ({ a, b, sums, ratio, splitAt }) =>
+        this.#record(await (await this.#math()).add({ a, b, sums, ratio }, splitAt))),
       handle(PI_FLUSH, async () => this.#record(await (await this.#math()).flush())),
     ]) ?? this.notHandled(message);
   }

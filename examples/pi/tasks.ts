@@ -13,6 +13,11 @@ export type Task =
   | { op: "split"; a: number; b: number; withP: boolean }
   /** Binary splitting of the right half [m, n), reduced to its ratio T/Q, which the worker keeps (halves.ts). */
   | { op: "splitRatio"; m: number; n: number; bits: number }
+  /**
+   * Binary splitting of [a, b) that also returns the range's ratio T/Q as u·2^ratioScale(bits, a): the
+   * last batch of a job does its share of the end this way (halves.ts, assembly.ts).
+   */
+  | { op: "splitWithRatio"; a: number; b: number; withP: boolean; bits: number }
   /** The ratio T/Q of right-half sums [m, n) summed elsewhere (a batch paglet), kept like splitRatio's. */
   | { op: "ratio"; right: Pick<TermSums, "Q" | "T">; m: number; bits: number }
   /** ε of halves.ts from the ratio kept by the last splitRatio or ratio task on this worker. */
@@ -26,6 +31,7 @@ export type Task =
 export type TaskResult<T extends Task> = T extends { op: "split" } ? TermSums
   : T extends { op: "splitRatio" } ? null
   : T extends { op: "ratio" } ? null
+  : T extends { op: "splitWithRatio" } ? { sums: TermSums; ratio: bigint }
   : T extends { op: "epsilon" } ? bigint
   : T extends { op: "digits" } ? string
   : T extends { op: "warm" } ? null
@@ -39,8 +45,12 @@ export function runTask<T extends Task>(task: T): TaskResult<T> {
 /** The ratio of the last splitRatio or ratio task on this thread, waiting for its epsilon task. */
 let keptRatio: bigint | undefined;
 
-function runAny(task: Task): TermSums | bigint | string | null {
+function runAny(task: Task): TermSums | { sums: TermSums; ratio: bigint } | bigint | string | null {
   switch (task.op) {
+    case "splitWithRatio": {
+      const sums = splitTerms(task.a, task.b, task.withP);
+      return { sums, ratio: rightRatio(sums, task.bits, task.a) };
+    }
     case "split":
       return splitTerms(task.a, task.b, task.withP);
     case "splitRatio":

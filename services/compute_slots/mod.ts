@@ -1,7 +1,8 @@
 /**
  * compute-slots: the pure scheduling core (admission, queue, leases, work
- * stealing, elastic CPU masks, usage history). The resident service wires it
- * to HTTP, gossip and the host's compute workers.
+ * stealing, elastic CPU masks, usage history), and the resident service that
+ * wires it to HTTP, gossip and the host's compute workers (`service.ts`; its
+ * operations are declared in `contract.ts`, its CLI in `cli.ts`).
  *
  * @module
  */
@@ -19,3 +20,6 @@ export * from "./burst_gate.ts";
 export * from "./oldest_fit.ts";
 export * from "./work_stealing.ts";
 export * from "./scheduler.ts";
+export * from "./why.ts";
+export { computeSlotsOptionsFromEnv, computeSlotsService } from "./service.ts";
+export type { ComputeSlotsOptions } from "./service_config.ts";

@@ -20,7 +20,8 @@ import { PagletError } from "../../agents/errors.ts";
 import { defineService, type ServiceDefinition } from "../contract.ts";
 import { ComputeSlotsContract } from "./contract.ts";
 import { listComputeJobs } from "./jobs_view.ts";
-import { computeSlotsConfig, type ComputeSlotsOptions, SlotService } from "./slot_service.ts";
+import { computeSlotsConfig, type ComputeSlotsOptions } from "./service_config.ts";
+import { SlotService } from "./slot_service.ts";
 
 export type { ComputeSlotsOptions };
 

@@ -19,158 +19,15 @@ import { affinitySupport } from "../../host/affinity.ts";
 import type { ServiceCall } from "../contract.ts";
 import type { ServiceHost } from "../service_host.ts";
 import type { CountersWire, SlotDecisionWire, StatusReply } from "./contract.ts";
-import type { CancelFilter, Grant, Redirect, SlotDecision } from "./decisions.ts";
+import type { CancelFilter, Grant, Redirect } from "./decisions.ts";
 import { deliverToJob } from "./delivery.ts";
 import type { FinishReason, Lease } from "./lease_table.ts";
-import { pathBytes, processRssBytes, sampleHost, threadCpuSeconds } from "./probes.ts";
-import { normalizeSlotRequest, type SlotRequest, SlotRequestError } from "./request.ts";
+import { sampleHost } from "./probes.ts";
 import { SlotScheduler } from "./scheduler.ts";
-import type { SlotSchedulerOptions } from "./scheduler_options.ts";
+import { checkStep, type Config, decisionWire, emptyCounters, slotRequestFrom } from "./service_config.ts";
 import { StatusGossip } from "./status_gossip.ts";
-import { type RunningStep, StepRunner } from "./step_runner.ts";
-import type { UsageSample } from "./usage_history.ts";
-
-/** Options of the compute-slots service. */
-export interface ComputeSlotsOptions
-  extends Omit<SlotSchedulerOptions, "host" | "now" | "isAgentAlive" | "newLeaseId"> {
-  /** How often the host's resources are sampled. @default 2000 */
-  sampleIntervalMs?: number;
-  /** How often the status is exchanged with a few peers. @default 2000 */
-  gossipIntervalMs?: number;
-  /** Peers per gossip round. @default 3 */
-  fanOut?: number;
-  /** Timeout of one peer call. @default 1500 */
-  peerTimeoutMs?: number;
-  /** Minimum gap between usage samples of a running step. @default 10000 */
-  usageSampleIntervalMs?: number;
-  /** Safety-net sweep of leases whose agent is gone. @default 30000 */
-  sweepIntervalMs?: number;
-  /** Lend idle CPUs to running steps (and take them back for new leases). @default true */
-  elasticAffinity?: boolean;
-  /**
-   * Nice value of compute threads: above the kernel's, so handing a freed slot to the next job
-   * never waits for a busy CPU; null keeps the host's priority. @default 10
-   */
-  computeNice?: number | null;
-}
-
-type Config = Required<Omit<ComputeSlotsOptions, keyof SlotSchedulerOptions>> & {
-  scheduler: Omit<SlotSchedulerOptions, "host">;
-};
-
-/** Validates options once; fails naming the value. */
-export function computeSlotsConfig(options: ComputeSlotsOptions = {}): Config {
-  const {
-    sampleIntervalMs = 2000,
-    gossipIntervalMs = 2000,
-    fanOut = 3,
-    peerTimeoutMs = 1500,
-    usageSampleIntervalMs = 10_000,
-    sweepIntervalMs = 30_000,
-    elasticAffinity = true,
-    computeNice = 10,
-    ...scheduler
-  } = options;
-  if (computeNice !== null && (!Number.isInteger(computeNice) || computeNice < -20 || computeNice > 19)) {
-    throw new RangeError(
-      `Cannot start compute-slots as 'computeNice' must be an integer -20..19 or null: current value is ${computeNice}`,
-    );
-  }
-  const positive = {
-    sampleIntervalMs,
-    gossipIntervalMs,
-    fanOut,
-    peerTimeoutMs,
-    usageSampleIntervalMs,
-    sweepIntervalMs,
-  };
-  for (const [name, value] of Object.entries(positive)) {
-    if (!Number.isFinite(value) || value <= 0) {
-      throw new RangeError(
-        `Cannot start compute-slots as '${name}' must be positive: current value is ${value}`,
-      );
-    }
-  }
-  return Object.freeze({ ...positive, elasticAffinity, computeNice, scheduler });
-}
-
-/** What `compute.run` accepts from a paglet. */
-interface StepRequest {
-  leaseId: string;
-  moduleUrl: string;
-  exportName: string;
-  args?: unknown;
-  releaseLease?: boolean;
-  usagePaths?: string[];
-}
-
-function checkStep(step: unknown): StepRequest {
-  const s = step as Partial<StepRequest> | null;
-  const problem = !s || typeof s !== "object"
-    ? "a step must be an object"
-    : typeof s.leaseId !== "string" || !s.leaseId
-    ? "'leaseId' must be a lease id"
-    : typeof s.moduleUrl !== "string" || !s.moduleUrl
-    ? "'moduleUrl' must be a module URL"
-    : typeof s.exportName !== "string" || !s.exportName
-    ? "'exportName' must name an exported function"
-    : s.usagePaths !== undefined &&
-        (!Array.isArray(s.usagePaths) || s.usagePaths.some((p) => typeof p !== "string"))
-    ? "'usagePaths' must be a list of paths"
-    : undefined;
-  if (problem) throw new PagletError("invalid_request", `Cannot run compute step as ${problem}`);
-  return s as StepRequest;
-}
-
-function emptyCounters(): CountersWire {
-  return {
-    requests: 0,
-    grantedAtOnce: 0,
-    grantedFromQueue: 0,
-    queued: 0,
-    redirectedAtRequest: 0,
-    redirectedFromQueue: 0,
-    rejected: 0,
-    released: 0,
-    cancelled: 0,
-    droppedGone: 0,
-    expired: 0,
-    deliveryFailures: 0,
-    stepsStarted: 0,
-    stepsSucceeded: 0,
-    stepsFailed: 0,
-    passes: 0,
-    maxReservedCpuCores: 0,
-  };
-}
-
-/** Normalises a slot request; bad input becomes a 422 with the request error's code. */
-export function slotRequestFrom(input: unknown): SlotRequest {
-  try {
-    return normalizeSlotRequest(input);
-  } catch (err) {
-    if (err instanceof SlotRequestError) {
-      throw new PagletError(err.code, err.message, { problems: err.problems });
-    }
-    throw err;
-  }
-}
-
-/** The wire form of a decision (redirects carry the fields the job keeps, not the whole request). */
-function decisionWire(decision: SlotDecision): SlotDecisionWire {
-  if (decision.decision !== "redirect") return decision;
-  return {
-    decision: "redirect",
-    requestId: decision.requestId,
-    targetHostUrl: decision.targetHostUrl,
-    targetHostName: decision.targetHostName,
-    fromHostUrl: decision.fromHostUrl,
-    reason: decision.reason,
-    redirectCount: decision.request.redirectCount,
-    lastRedirectAt: decision.request.lastRedirectAt,
-    lastRedirectFromHostUrl: decision.request.lastRedirectFromHostUrl,
-  };
-}
+import { StepRunner } from "./step_runner.ts";
+import { UsageSampler } from "./usage_sampler.ts";
 
 /** The compute-slots service of one host. */
 export class SlotService {
@@ -178,6 +35,7 @@ export class SlotService {
   readonly steps: StepRunner;
   readonly counters: CountersWire = emptyCounters();
   readonly gossip: StatusGossip;
+  readonly usage: UsageSampler;
   readonly #host: ServiceHost;
   readonly #config: Config;
   /** Peer URL → local time its status last arrived. */
@@ -197,6 +55,10 @@ export class SlotService {
     this.steps = new StepRunner({
       maxIdleWorkers: Math.max(1, host.info.cpuCount),
       computeNice: config.computeNice,
+    });
+    this.usage = new UsageSampler(scheduler.usage, {
+      intervalMs: config.usageSampleIntervalMs,
+      workDirOf: (agentId) => host.kernel.workDirs.pathOf(agentId),
     });
     this.gossip = new StatusGossip(host, {
       intervalMs: config.gossipIntervalMs,
@@ -222,7 +84,7 @@ export class SlotService {
     this.#unsubscribe = () => this.#host.kernel.runtime.onGone.delete(gone);
     this.#every(this.#config.sampleIntervalMs, () => this.#resample());
     this.#every(this.#config.sweepIntervalMs, () => this.#sweep());
-    this.#every(this.#config.usageSampleIntervalMs, () => this.#sampleUsage());
+    this.#every(this.#config.usageSampleIntervalMs, () => this.usage.sampleRunning(this.steps));
     this.gossip.start();
   }
 
@@ -390,7 +252,7 @@ export class SlotService {
     try {
       const outcome = await this.steps.run(lease, agentId, step, {
         onPinned: () => this.#applyMasks(),
-        onEnd: (running) => this.#finalSample(running),
+        onEnd: (running) => this.usage.finalSample(running),
       });
       this.counters.stepsSucceeded++;
       return outcome;
@@ -402,7 +264,7 @@ export class SlotService {
       if (step.releaseLease && !this.#stopped) {
         const declared = this.scheduler.usage.get(lease.leaseId)?.declaredPaths ?? [];
         this.#release(lease.leaseId, "released");
-        void this.#measureFinished(lease.leaseId, agentId, declared);
+        void this.usage.measureFinished(lease.leaseId, agentId, declared);
       }
       const agent = this.#host.kernel.runtime.live.get(agentId);
       if (agent) agent.dirty = true;
@@ -611,69 +473,12 @@ export class SlotService {
     }
   }
 
-  // --- affinity and usage ---------------------------------------------------------------------
+  // --- affinity ---------------------------------------------------------------------
 
   #applyMasks(): void {
     if (this.steps.running.length === 0) return;
     const masks = this.#config.elasticAffinity ? this.scheduler.elasticMasks() : new Map<string, number[]>();
     this.steps.applyMasks(masks);
-  }
-
-  #stepSample(step: RunningStep, workDirBytes: number, pathBytes?: Record<string, number>): UsageSample {
-    const now = Date.now();
-    const cpu = threadCpuSeconds(step.tid);
-    const since = step.cpuAtSample ?? step.cpuAtStart;
-    const wall = (now - step.sampledAt) / 1000;
-    const cpuPercent = cpu !== undefined && since !== undefined && wall > 0
-      ? ((cpu - since) / wall) * 100
-      : 0;
-    step.cpuAtSample = cpu;
-    step.sampledAt = now;
-    return {
-      at: now,
-      cpuPercent: Math.max(0, Math.round(cpuPercent * 10) / 10),
-      rssBytes: processRssBytes(),
-      workDirBytes,
-      ...(pathBytes ? { pathBytes } : {}),
-    };
-  }
-
-  /** The last sample of a step, taken synchronously as it ends (sizes from the last full sample). */
-  #finalSample(step: RunningStep): void {
-    const usage = this.scheduler.usage.get(step.leaseId);
-    if (!usage) return;
-    const last = usage.lastSample;
-    this.scheduler.usage.record(
-      step.leaseId,
-      this.#stepSample(step, last?.workDirBytes ?? 0, last?.pathBytes),
-    );
-  }
-
-  /** Sizes of a finished step's work dir and declared paths, added to its history entry. */
-  async #measureFinished(leaseId: string, agentId: string, declared: readonly string[]): Promise<void> {
-    const workDirBytes = await pathBytes(this.#host.kernel.workDirs.pathOf(agentId));
-    const paths: Record<string, number> = {};
-    for (const path of declared) paths[path] = await pathBytes(path);
-    this.scheduler.usage.amendFinished(leaseId, {
-      workDirBytes,
-      ...(declared.length ? { pathBytes: paths } : {}),
-    });
-  }
-
-  async #sampleUsage(): Promise<void> {
-    const now = Date.now();
-    for (const step of this.steps.running) {
-      if (!this.scheduler.usage.dueForSample(step.leaseId, now, this.#config.usageSampleIntervalMs)) continue;
-      const usage = this.scheduler.usage.get(step.leaseId);
-      const workDirBytes = await pathBytes(this.#host.kernel.workDirs.pathOf(step.agentId));
-      const paths: Record<string, number> = {};
-      for (const path of usage?.declaredPaths ?? []) paths[path] = await pathBytes(path);
-      if (this.steps.get(step.leaseId) !== step) continue;
-      this.scheduler.usage.record(
-        step.leaseId,
-        this.#stepSample(step, workDirBytes, usage?.declaredPaths.length ? paths : undefined),
-      );
-    }
   }
 
   /** Runs `fn` every `intervalMs` (never overlapping itself) until stopped. */

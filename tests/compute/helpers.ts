@@ -7,7 +7,7 @@ import type { HostOptions } from "../../host/options.ts";
 import { mobilityExtension } from "../../host/transfers/mod.ts";
 import type { StatusReply } from "../../services/compute_slots/contract.ts";
 import { computeSlotsService } from "../../services/compute_slots/service.ts";
-import type { ComputeSlotsOptions } from "../../services/compute_slots/slot_service.ts";
+import type { ComputeSlotsOptions } from "../../services/compute_slots/service_config.ts";
 import { defaultServices, serviceExtension } from "../../services/mod.ts";
 import { eventually, type TestHost, testHost } from "../helpers/in_process.ts";
 

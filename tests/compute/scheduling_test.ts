@@ -133,10 +133,12 @@ Deno.test("disposing a running job frees its lease at once and the next waiting 
 Deno.test("disposing a waiting job removes its queued request", async () => {
   await using t = await computeHost({ name: "dequeue" });
   const busy = await createSpinJobs(t.client, CPUS.length, { cpuCores: 1, ms: 1500 });
+  await eventually("every core leased", async () => (await slotStatus(t.client)).host.freeCpuCores === 0);
   const [waiting] = await createSpinJobs(t.client, 1, { cpuCores: 1, ms: 100 });
-  await eventually("the job waits", async () => {
+  await eventually("the job waits asleep", async () => {
     const s = await slotStatus(t.client);
-    return s.queue?.some((q) => q.request.agentId === waiting);
+    const asleep = (await t.client.getAgent(waiting)).status === "inactive";
+    return asleep && s.queue?.some((q) => q.request.agentId === waiting);
   });
   await t.client.dispose(waiting);
   const status = await slotStatus(t.client);
