@@ -479,6 +479,18 @@ export class AgentRuntime {
       for (const fn of this.onGone) fn(id, "dispose");
       return;
     }
+    try {
+      await this.#disposeLive(id, fromSelf);
+    } catch (err) {
+      // It went inactive (or moved) while we waited for its turn: dispose what is stored now.
+      if (!(err instanceof PagletError && err.code === "state_conflict") || this.live.has(id)) throw err;
+      const status = (await this.#store.get(id))?.status;
+      if (status !== "inactive" && status !== "crashed") throw err;
+      await this.dispose(id, fromSelf);
+    }
+  }
+
+  async #disposeLive(id: string, fromSelf: boolean): Promise<void> {
     await this.#transition(id, true, async (agent) => {
       if (!fromSelf && agent.mailbox.busy) {
         const idle = await this.#deadlines.race(agent.mailbox.pause(), this.#options.stuckAfterMs).then(

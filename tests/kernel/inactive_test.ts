@@ -2,8 +2,8 @@
  * Messages to inactive paglets: activation on message, queueing, noDelay, the policy flags and
  * timed wake-ups (without a restart; durability_test.ts covers restarts).
  */
-import { assert, assertEquals } from "../helpers/assert.ts";
-import { eventually } from "../helpers/in_process.ts";
+import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
+import { eventually, testHost } from "../helpers/in_process.ts";
 import { call, type ErrorBody, fixtureHost } from "./helpers.ts";
 
 type Notes = { notes: string[]; activations: number };
@@ -125,4 +125,17 @@ Deno.test("messages to an inactive paglet follow its deactivation policy", async
     assertEquals((await call(url, "GET", `/v1/agents/${id}`)).status, 404);
     assertEquals(await h.host.store.queuedCount(id), 0);
   });
+});
+
+Deno.test("disposing an agent while it deactivates itself disposes its stored record", async () => {
+  await using t = await testHost();
+  const { id } = await t.client.createAgent({ type: "demo.busy" });
+  // A burning handler holds the mailbox; a deactivation waits behind it, and a dispose behind both.
+  const burn = t.client.send(id, { kind: "burn", args: { ms: 300 } });
+  const deactivate = t.client.deactivate(id);
+  const dispose = t.client.dispose(id);
+  await burn;
+  await deactivate.catch(() => {});
+  await dispose;
+  await assertRejectsCode(() => t.client.getAgent(id), "agent_not_found");
 });
