@@ -180,7 +180,7 @@ export class PiAssembly {
     }
     const text = this.#stack[0]?.b !== bottom ? this.#stream() : "";
     const lastBatch = this.#job.splitAt ?? 0;
-    if (lastBatch > 0 && this.#prefixEnd === lastBatch && !this.#left) {
+    if (lastBatch > 0 && this.#prefixEnd === lastBatch && !this.#left && !this.done) {
       const plan = planWindow(this.#terms, this.#next, this.#job.start + this.#job.digits - this.#next);
       const last = this.#stack.length - 1;
       const left = last === 0 ? withP(this.#stack[0]) : mergeAll(this.#stack.map(withP));

@@ -88,6 +88,7 @@ const SELECT_TIMEOUT_MS = 2000;
 /** The longest a batch or fragment request may take when the job has no timeout. */
 const NO_TIMEOUT_MS = 24 * 3600_000;
 const DEBUG = Deno.env.get("PI_DEBUG") === "1";
+const debugClock = () => (Date.now() - performance.timeOrigin).toFixed(0);
 /** More batches than this are refused (every batch is a paglet). */
 const MAX_BATCHES = 100_000;
 
@@ -190,8 +191,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     };
     // The post-processor starts its thread (and precomputes) while mesh-info answers.
     const [pp] = await Promise.all([
-      this.context.create(PiPostProcessor.type, { state: { ...ppState } }),
-      this.#refreshTargets(),
+      this.context.create(PiPostProcessor.type, { state: { ...ppState } }).then((r) => {
+        if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} pp created`);
+        return r;
+      }),
+      this.#refreshTargets().then(() => DEBUG && console.error(`[pi] +${Date.now() - this.state.startedAt} targets`)),
     ]);
     this.state.postProcessor = pp;
     const limits = this.#limits();
@@ -421,7 +425,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       try {
         this.#accept(await reply);
       } catch (err) {
-        await this.#end("failed", `the post-processor failed: ${PagletError.from(err).message}`);
+        void this.#end("failed", `the post-processor failed: ${PagletError.from(err).message}`);
       }
     });
   }
@@ -445,27 +449,33 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     this.#wake();
   }
 
-  /** Ends the job; a failed or cancelled one first emits every digit its finished batches made certain. */
-  async #end(status: Exclude<PiStatus, "idle" | "running">, error: string | null): Promise<void> {
-    if (this.state.status !== "running" || this.#stopping) return;
+  /**
+   * Ends the job once the fragment answers already under way are applied; a failed or cancelled job
+   * first emits every digit its finished batches made certain. Runs as a link of that chain, so code
+   * inside the chain must not wait for it.
+   */
+  #end(status: Exclude<PiStatus, "idle" | "running">, error: string | null): Promise<void> {
+    if (this.state.status !== "running" || this.#stopping) return this.#applied;
     this.#stopping = true;
     this.#clearTimers();
-    if (status !== "done" && this.state.postProcessor) {
-      await this.#applied;
-      try {
-        const pp = this.state.postProcessor;
-        const update = await callOperation(
-          (m) => this.context.send(pp, m, { timeoutMs: 60_000 }),
-          PI_FLUSH,
-          {},
-        );
-        if (update.text) this.#text += update.text;
-        this.state.digitsEmitted = update.emitted;
-      } catch { /* the digits written so far stay */ }
-    }
-    Object.assign(this.state, { status, error, finishedAt: Date.now() });
-    await this.#disposePostProcessor();
-    this.#wake();
+    this.#applied = this.#applied.then(async () => {
+      const pp = this.state.postProcessor;
+      if (status !== "done" && pp) {
+        try {
+          const update = await callOperation(
+            (m) => this.context.send(pp, m, { timeoutMs: 60_000 }),
+            PI_FLUSH,
+            {},
+          );
+          if (update.text) this.#text += update.text;
+          this.state.digitsEmitted = update.emitted;
+        } catch { /* the digits written so far stay */ }
+      }
+      Object.assign(this.state, { status, error, finishedAt: Date.now() });
+      await this.#disposePostProcessor();
+      this.#wake();
+    });
+    return this.#applied;
   }
 
   async #disposePostProcessor(): Promise<void> {

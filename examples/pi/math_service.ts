@@ -87,6 +87,7 @@ export function piMathService(): ServiceDefinition {
     let pool: PiWorkerPool | undefined;
     let running = 0;
     const assemblies = new Map<string, AssemblyThread>();
+    const batchPool = () => pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
     const assembly = (key: string) => {
       const found = assemblies.get(key);
       if (!found) throw new PagletError("not_found", `No Pi assembly '${key}' on this host (closed, or lost in a restart)`);
@@ -96,11 +97,10 @@ export function piMathService(): ServiceDefinition {
       handlers: {
         batch: async ({ a, b, withP, ratioBits }) => {
           if (b <= a) throw new PagletError("invalid_request", `Empty term range [${a}, ${b})`);
-          pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
           running++;
           try {
-            if (ratioBits) return await pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits });
-            return { sums: await pool.run({ op: "split", a, b, withP }) };
+            if (ratioBits) return await batchPool().run({ op: "splitWithRatio", a, b, withP, bits: ratioBits });
+            return { sums: await batchPool().run({ op: "split", a, b, withP }) };
           } finally {
             running--;
           }
@@ -109,6 +109,8 @@ export function piMathService(): ServiceDefinition {
           if (assemblies.has(key)) throw new PagletError("state_conflict", `Pi assembly '${key}' is open already`);
           const thread = new AssemblyThread(job);
           assemblies.set(key, thread);
+          // Batches follow a new job within milliseconds: their threads start now, beside the assembly's.
+          batchPool().warm();
           await thread.opened;
           return { ok: true };
         },

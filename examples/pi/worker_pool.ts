@@ -45,6 +45,12 @@ export class PiWorkerPool {
     return result;
   }
 
+  /** Start every worker now (each loads its modules), so that the first tasks find them ready. */
+  warm(): void {
+    if (this.#closed) return;
+    for (let i = 0; i < this.size; i++) if (!this.#workers[i]) this.#start(i);
+  }
+
   /** Terminate the workers; pending tasks fail. */
   close(): void {
     this.#closed = true;

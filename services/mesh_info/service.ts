@@ -78,7 +78,7 @@ export function meshInfoService(options: MeshInfoOptions = {}): ServiceDefinitio
 type MeshInfoConfig = Required<MeshInfoOptions>;
 
 /** The first self-sample waits this long after the primed CPU reading, so that CPU time has passed. */
-const FIRST_SAMPLE_DELAY_MS = 50;
+const FIRST_SAMPLE_DELAY_MS = 25;
 
 function meshInfoConfig(options: MeshInfoOptions): MeshInfoConfig {
   const {
