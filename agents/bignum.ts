@@ -47,9 +47,12 @@ export function bytesMagnitude(bytes: Uint8Array): bigint {
   return BigInt("0x" + latin1.decode(chars));
 }
 
-/** The CBOR bignum of n (tag 2 for n ≥ 0, tag 3 over −1 − n for n < 0). */
+/**
+ * The CBOR bignum of n (tag 2 for n ≥ 0, tag 3 over −1 − n for n < 0). The magnitude goes in as an
+ * ArrayBuffer, which cbor-x writes as a plain byte string (a Uint8Array would get a typed-array tag).
+ */
 function bignumTag(n: bigint): Tag {
-  return n >= 0n ? new Tag(magnitudeBytes(n), 2) : new Tag(magnitudeBytes(-1n - n), 3);
+  return n >= 0n ? new Tag(magnitudeBytes(n).buffer, 2) : new Tag(magnitudeBytes(-1n - n).buffer, 3);
 }
 
 function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
@@ -63,7 +66,9 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  * objects on the way to one; without such bigints, `value` itself (nothing is allocated).
  */
 export function withBignums(value: unknown, depth = 0): unknown {
-  if (typeof value === "bigint") return value >= BIGNUM_FROM || value <= -BIGNUM_FROM ? bignumTag(value) : value;
+  if (typeof value === "bigint") {
+    return value >= BIGNUM_FROM || value <= -BIGNUM_FROM ? bignumTag(value) : value;
+  }
   if (value === null || typeof value !== "object" || depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | null = null;

@@ -683,7 +683,8 @@ export class AgentRuntime {
 
   /** run() ended: a failure marks the agent crashed. */
   async runFinished(id: string, error: { code: string; message: string } | null): Promise<void> {
-    const agent = this.live.get(id);
+    // run() may end before the start that launched it has registered the agent as live.
+    const agent = this.live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
     if (agent) agent.dirty = true;
     if (!error || !agent) return;
     // run() starts before create/activate has written the record: mark it crashed only after.

@@ -151,11 +151,10 @@ export class PiAssembly {
     const fracDigits = plan.last - Math.max(start, 1) + 1;
     const parallel = this.#helper && fracDigits >= PARALLEL_MIN_DIGITS;
     const lead = parallel ? Math.round(fracDigits * LEAD_SHARE) : 0;
-    const warmed = parallel ? this.#helper!.run({ op: "warm", digits: lead }, 0) : undefined;
     this.#sqrt.get(plan.bits);
     warmPowers(fracDigits - lead);
     if (parallel) pow5(lead);
-    await warmed;
+    await Promise.resolve();
   }
 
   /**

@@ -1,10 +1,11 @@
 /**
- * A Pi assembly on two threads of its own: the assembly worker (assembly_worker.ts) and its helper (a split
- * worker), both started here and joined by a MessageChannel. Requests are answered in order; closing ends
- * both threads and fails whatever is still pending.
+ * A Pi assembly on a thread of its own (assembly_worker.ts), with a helper reached over a port (a split
+ * worker of a PiWorkerPool, see PiWorkerPool.connect). Requests are answered in order; closing ends the
+ * thread and fails whatever is still pending.
  *
  * Start it from the main thread (the pi-math service does): Deno 2.9 starts a worker created inside
- * another worker ~0.5 s late.
+ * another worker ~0.5 s late. Starting a worker also costs the starting thread ~12 ms, which is why the
+ * helper is borrowed rather than started.
  *
  * @module
  */
@@ -26,23 +27,19 @@ type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 
 export class AssemblyThread {
   readonly #worker: Worker;
-  readonly #helper: Worker;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed = false;
   /** Settles once the job is open and warm. */
   readonly opened: Promise<void>;
 
-  /** Starts both threads and opens `job` (precomputing what its end needs). */
-  constructor(job: AssemblyJob) {
+  /** Starts the thread and opens `job` there (precomputing what its end needs); `helper` runs tasks. */
+  constructor(job: AssemblyJob, helper?: MessagePort) {
     this.#worker = new Worker(new URL("./assembly_worker.ts", import.meta.url).href, { type: "module" });
-    this.#helper = new Worker(new URL("./split_worker.ts", import.meta.url).href, { type: "module" });
-    for (const w of [this.#worker, this.#helper]) {
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        this.#fail(new Error(`a Pi assembly thread failed: ${e.message}`));
-      };
-    }
+    this.#worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      this.#fail(new Error(`the Pi assembly thread failed: ${e.message}`));
+    };
     this.#worker.onmessage = (e: MessageEvent<AssemblyReply>) => {
       const pending = this.#pending.get(e.data.id);
       this.#pending.delete(e.data.id);
@@ -50,9 +47,7 @@ export class AssemblyThread {
       if (e.data.ok) pending.resolve(e.data.result);
       else pending.reject(new Error(e.data.error));
     };
-    const { port1, port2 } = new MessageChannel();
-    this.#helper.postMessage({ port: port1 }, [port1]);
-    this.opened = this.#call({ op: "open", job, helper: port2 }, [port2]) as Promise<void>;
+    this.opened = this.#call({ op: "open", job, helper }, helper ? [helper] : []) as Promise<void>;
     this.opened.catch(() => {});
   }
 
@@ -64,12 +59,11 @@ export class AssemblyThread {
     return this.#call({ op: "flush" }) as Promise<AssemblyUpdate>;
   }
 
-  /** Ends both threads; pending requests fail. */
+  /** Ends the thread (the helper's port closes with it); pending requests fail. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#worker.terminate();
-    this.#helper.terminate();
     this.#fail(new Error("the Pi assembly thread was closed"));
   }
 

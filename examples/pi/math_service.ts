@@ -20,6 +20,7 @@ import { z } from "zod";
 import { operation } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { defineService, type ServiceDefinition, serviceContract } from "../../services/contract.ts";
+import type { AssemblyJob } from "./assembly.ts";
 import { AssemblyThread } from "./assembly_thread.ts";
 import { PiAssemblyReply, TermSumsSchema } from "./operations.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
@@ -86,12 +87,14 @@ export function piMathService(): ServiceDefinition {
   return defineService(PiMathContract, () => {
     let pool: PiWorkerPool | undefined;
     let running = 0;
-    const assemblies = new Map<string, AssemblyThread>();
+    /** Open assemblies; the thread starts with the first fragment (see assembly-open). */
+    const assemblies = new Map<string, { job: AssemblyJob; thread?: AssemblyThread }>();
     const batchPool = () => pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
     const assembly = (key: string) => {
       const found = assemblies.get(key);
       if (!found) throw new PagletError("not_found", `No Pi assembly '${key}' on this host (closed, or lost in a restart)`);
-      return found;
+      // Its helper is a batch thread: at the end, when the helper works, the batches are done.
+      return found.thread ??= new AssemblyThread(found.job, batchPool().connect(0));
     };
     return {
       handlers: {
@@ -105,26 +108,26 @@ export function piMathService(): ServiceDefinition {
             running--;
           }
         },
-        "assembly-open": async ({ key, job }) => {
+        "assembly-open": ({ key, job }) => {
           if (assemblies.has(key)) throw new PagletError("state_conflict", `Pi assembly '${key}' is open already`);
-          const thread = new AssemblyThread(job);
-          assemblies.set(key, thread);
-          // Batches follow a new job within milliseconds: their threads start now, beside the assembly's.
+          assemblies.set(key, { job });
+          // Batches follow within milliseconds: their threads start now. The assembly's own thread starts
+          // with the first fragment, when this (main) thread has nothing else to do; starting a worker
+          // holds the starting thread ~12 ms.
           batchPool().warm();
-          await thread.opened;
           return { ok: true };
         },
         "assembly-add": ({ key, a, b, sums, ratio, splitAt }) => assembly(key).add({ a, b, sums, ratio }, splitAt),
         "assembly-flush": ({ key }) => assembly(key).flush(),
         "assembly-close": ({ key }) => {
-          assemblies.get(key)?.close();
+          assemblies.get(key)?.thread?.close();
           return { ok: assemblies.delete(key) };
         },
       },
       busy: () => running > 0 || assemblies.size > 0,
       stop: () => {
         pool?.close();
-        for (const thread of assemblies.values()) thread.close();
+        for (const a of assemblies.values()) a.thread?.close();
         assemblies.clear();
       },
     };

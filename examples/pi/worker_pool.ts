@@ -51,6 +51,18 @@ export class PiWorkerPool {
     for (let i = 0; i < this.size; i++) if (!this.#workers[i]) this.#start(i);
   }
 
+  /**
+   * A port on which worker `index` runs tasks as well (its own queue interleaves with the pool's): how
+   * another thread borrows a pool worker as a helper without starting a worker of its own.
+   */
+  connect(index = 0): MessagePort {
+    if (this.#closed) throw new Error("pi worker pool closed");
+    const worker = this.#workers[index] ?? this.#start(index);
+    const { port1, port2 } = new MessageChannel();
+    worker.postMessage({ port: port1 }, [port1]);
+    return port2;
+  }
+
   /** Terminate the workers; pending tasks fail. */
   close(): void {
     this.#closed = true;

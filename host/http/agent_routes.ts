@@ -3,12 +3,12 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
-import { decodeCbor } from "../../agents/wire.ts";
+import { decodeCbor, encodeCbor } from "../../agents/wire.ts";
 import { AgentRuntime } from "../agent_runtime.ts";
 import type { AgentRecord } from "../store/agent_store.ts";
 import type { Host } from "../host.ts";
 import { isValidAgentId } from "../ids.ts";
-import { json, readJson } from "./body.ts";
+import { json, readBytes, readJson } from "./body.ts";
 
 const plainObject = z.record(z.string(), z.unknown());
 
@@ -81,6 +81,34 @@ export async function recordView(
   return view;
 }
 
+/**
+ * Messages also travel as CBOR (hosts send it to each other: bigints and bytes stay binary, a big
+ * bigint costs no decimal conversion): a `content-type: application/cbor` body is CBOR, and an
+ * `accept: application/cbor` request gets its answer as CBOR. Everyone else gets JSON.
+ */
+export const CBOR_TYPE = "application/cbor";
+
+function isCbor(c: Context): boolean {
+  return (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase() === CBOR_TYPE;
+}
+
+async function readMessageBody(c: Context, max: number): Promise<unknown> {
+  if (!isCbor(c)) return await readJson(c, max);
+  const value = decodeCbor(await readBytes(c, max));
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new PagletError("bad_request", "The CBOR body must be a map");
+  }
+  return value;
+}
+
+function answer(c: Context, value: unknown, status = 200): Response {
+  if (!(c.req.header("accept") ?? "").includes(CBOR_TYPE)) return json(value, status);
+  return new Response(encodeCbor(value) as Uint8Array<ArrayBuffer>, {
+    status,
+    headers: { "content-type": CBOR_TYPE },
+  });
+}
+
 function agentId(c: Context): string {
   const id = c.req.param("id") ?? "";
   if (!isValidAgentId(id)) throw new PagletError("bad_request", `Malformed agent id '${id}'`);
@@ -113,7 +141,7 @@ export function agentRoutes(app: Hono, host: Host): void {
 
   app.post("/v1/agents/:id/messages", async (c) => {
     const id = agentId(c);
-    const body = validate(MessageBody, await readJson(c, max), "message");
+    const body = validate(MessageBody, await readMessageBody(c, max), "message");
     const message = AgentRuntime.message(body, body.sender);
     if (body.id) message.id = body.id;
     const options = { oneway: body.oneway, noDelay: body.noDelay, timeoutMs: body.timeoutMs ?? 30_000 };
@@ -122,11 +150,11 @@ export function agentRoutes(app: Hono, host: Host): void {
       // Forwarding: x-paglets-hops counts the hosts this message passed, so chains stay bounded.
       const hops = Number(c.req.header("x-paglets-hops") ?? 0) || 0;
       const reply = await host.remote.send(id, undefined, message, { ...options, hops });
-      return body.oneway ? json({ accepted: true }, 202) : json({ reply });
+      return body.oneway ? answer(c, { accepted: true }, 202) : answer(c, { reply });
     }
     const result = await host.runtime.deliver(id, message, options);
-    if ("reply" in result) return json({ reply: result.reply });
-    return json(result, 202);
+    if ("reply" in result) return answer(c, { reply: result.reply });
+    return answer(c, result, 202);
   });
 
   app.post("/v1/agents/:id/deactivate", async (c) => {

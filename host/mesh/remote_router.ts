@@ -9,7 +9,8 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef, CreateOptions, MeshHost } from "../../agents/context.ts";
 import type { Message } from "../../agents/message.ts";
-import { parseTagged, stringifyTagged } from "../../agents/wire.ts";
+import { decodeCbor, encodeCbor, parseTagged } from "../../agents/wire.ts";
+import { CBOR_TYPE } from "../http/agent_routes.ts";
 import { HostClient, normalizeUrl } from "../client.ts";
 import type { Host } from "../host.ts";
 import type { RemoteRouter, RemoteSendOptions } from "../remote.ts";
@@ -121,12 +122,15 @@ export class MeshRemoteRouter implements RemoteRouter {
       noDelay: options.noDelay,
       timeoutMs,
     };
+    // CBOR between hosts: bigints and bytes stay binary (no decimal text, no base64).
     const res = await this.#client(url).fetch("POST", `/v1/agents/${encodeURIComponent(target)}/messages`, {
-      body: stringifyTagged(body),
-      headers: { "content-type": "application/json", [HOPS_HEADER]: String(hops + 1) },
+      body: encodeCbor(body) as Uint8Array<ArrayBuffer>,
+      headers: { "content-type": CBOR_TYPE, accept: CBOR_TYPE, [HOPS_HEADER]: String(hops + 1) },
       timeoutMs: timeoutMs + HTTP_MARGIN_MS,
     });
-    const answer = parseTagged(await res.text()) as { reply?: unknown };
+    const answer = (res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)
+      ? decodeCbor<{ reply?: unknown }>(new Uint8Array(await res.arrayBuffer()))
+      : parseTagged(await res.text()) as { reply?: unknown };
     return answer && typeof answer === "object" && "reply" in answer ? answer.reply : undefined;
   }
 
