@@ -315,6 +315,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     const entry = this.#table.get(index);
     const req = this.state.request!;
     const own = this.#inFlight.get(url) ?? 0;
+    if (DEBUG) console.error(`[pi] launch ${index} on ${url} force=${force} failedOn=${[...entry.failedOn]}`);
     this.#inFlight.set(url, own + 1);
     const hostName = this.#hostNames.get(url) ?? url;
     const faults = req.faults;

@@ -10,11 +10,7 @@
  * Run: `deno run -A scripts/bench/queued_jobs.ts [--jobs 1000] [--ms 50] [--clients 8] [--in-process]`
  */
 import { parseArgs } from "node:util";
-import { Host } from "../../host/host.ts";
-import { HostClient } from "../../host/client.ts";
-import { extensionsForHost } from "../../cli/extensions.ts";
-import { startHost, stopAll } from "../../tests/helpers/host_process.ts";
-import { median, percentile, verdict } from "./stats.ts";
+import { benchHost, median, percentile, verdict } from "./stats.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -30,25 +26,7 @@ const ms = Number(values.ms);
 const clients = Number(values.clients);
 const TARGET = 1.25;
 
-let client: HostClient;
-let cleanup: () => Promise<void>;
-if (values["in-process"]) {
-  const dataDir = await Deno.makeTempDir({ prefix: "paglets-bench-queued-" });
-  const host = await Host.start({ name: "bench", port: 0, dataDir, quiet: true }, extensionsForHost());
-  client = new HostClient(host.url);
-  cleanup = async () => {
-    await host.stop();
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-  };
-} else {
-  const hp = await startHost({ name: "bench" });
-  client = hp.client;
-  cleanup = async () => {
-    await hp.stop();
-    await stopAll();
-    await Deno.remove(hp.dataDir, { recursive: true }).catch(() => {});
-  };
-}
+const { client, cleanup } = await benchHost(values["in-process"], "queued");
 
 interface Counters {
   stepsSucceeded: number;

@@ -14,11 +14,7 @@
  * Run: `deno run -A scripts/bench/slot_handoff.ts [--jobs 40] [--ms 100] [--in-process]`
  */
 import { parseArgs } from "node:util";
-import { Host } from "../../host/host.ts";
-import { HostClient } from "../../host/client.ts";
-import { extensionsForHost } from "../../cli/extensions.ts";
-import { startHost, stopAll } from "../../tests/helpers/host_process.ts";
-import { median, percentile, verdict } from "./stats.ts";
+import { benchHost, median, percentile, verdict } from "./stats.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -33,25 +29,7 @@ const ms = Number(values.ms);
 const TARGET_MS = 50;
 const ORIGINAL_INTERVAL_MS = 15_000;
 
-let client: HostClient;
-let cleanup: () => Promise<void>;
-if (values["in-process"]) {
-  const dataDir = await Deno.makeTempDir({ prefix: "paglets-bench-handoff-" });
-  const host = await Host.start({ name: "bench", port: 0, dataDir, quiet: true }, extensionsForHost());
-  client = new HostClient(host.url);
-  cleanup = async () => {
-    await host.stop();
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
-  };
-} else {
-  const hp = await startHost({ name: "bench" });
-  client = hp.client;
-  cleanup = async () => {
-    await hp.stop();
-    await stopAll();
-    await Deno.remove(hp.dataDir, { recursive: true }).catch(() => {});
-  };
-}
+const { client, cleanup } = await benchHost(values["in-process"], "handoff");
 
 interface Status {
   host: { eligibleCpuIds: number[] };
