@@ -101,6 +101,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   #targetsAt = 0;
   #refreshing: Promise<void> | null = null;
   readonly #hostNames = new Map<string, string>();
+  /** Every host this job has seen as a target (a failed batch is retried elsewhere when there is one). */
+  readonly #seenHosts = new Set<string>();
   /** Digits not drained yet. */
   #text = "";
   readonly #wakers = new Set<() => void>();
@@ -274,7 +276,10 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           score: 0,
         }];
       }
-      for (const t of this.#targets) this.#hostNames.set(t.hostUrl, t.hostName);
+      for (const t of this.#targets) {
+        this.#hostNames.set(t.hostUrl, t.hostName);
+        this.#seenHosts.add(t.hostUrl);
+      }
       this.#targetsAt = Date.now();
     })().finally(() => this.#refreshing = null);
     return this.#refreshing;
@@ -287,7 +292,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     if (this.state.status !== "running" || this.#stopping || this.#table.waiting === 0) return;
     const limits = this.#limits();
     const slots = launchSlots(this.#targets, this.#inFlight, limits, this.#table.waiting);
-    const single = new Set(this.#targets.map((t) => t.hostUrl)).size <= 1;
+    // A failed batch goes to another host, unless this job has never seen one.
+    const single = this.#seenHosts.size <= 1;
     let launched = 0;
     for (const url of slots) {
       const entry = this.#table.take(url, single);
@@ -297,10 +303,15 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       }
     }
     if (launched === 0 && this.#running() === 0) {
-      const url = fallbackHost(this.#targets, this.host.url);
-      const entry = this.#table.take(url, true)!;
-      this.state.fallbacks++;
-      this.#launch(entry.index, url, true);
+      const first = fallbackHost(this.#targets, this.host.url);
+      const candidates = [first, ...this.#targets.map((t) => t.hostUrl).filter((u) => u !== first)];
+      for (const url of candidates) {
+        const entry = this.#table.take(url, single || url === candidates.at(-1));
+        if (!entry) continue;
+        this.state.fallbacks++;
+        this.#launch(entry.index, url, true);
+        break;
+      }
     }
     if (Date.now() - this.#targetsAt > REFRESH_MS) void this.#refreshTargets().then(() => this.#pump());
   }
