@@ -117,6 +117,7 @@ export class PiAssembly {
   #rounds = 0;
   /** The left part of the end, prepared early (see AssemblyJob.splitAt). */
   #left: LeftPart | undefined;
+  #warmed = false;
 
   /** `helper`: a thread (worker 0 of a pool) that takes the right half at the end (none: all here). */
   constructor(job: AssemblyJob, helper?: TaskRunner) {
@@ -141,20 +142,23 @@ export class PiAssembly {
   }
 
   /**
-   * Precomputes what the end needs and only the digit count decides (√10005 to full precision, powers of
-   * five for the conversion), so that it is ready before the last fragment arrives.
+   * Precomputes what the end needs and only the digit count decides (the powers of five of the final
+   * conversion, here and on the helper), so that the end finds them ready. Runs after the first
+   * fragment's own work, in time the thread would otherwise wait for the next one; a second call does
+   * nothing.
    */
-  async warm(): Promise<void> {
+  warm(): void {
     const { start, digits } = this.#job;
-    if (digits === 0) return;
-    const plan = planWindow(this.#terms, start, digits);
-    const fracDigits = plan.last - Math.max(start, 1) + 1;
+    if (this.#warmed || digits === 0 || this.done) return;
+    this.#warmed = true;
+    const plan = planWindow(this.#terms, this.#next, start + digits - this.#next);
+    const fracDigits = plan.last - Math.max(this.#next, 1) + 1;
     const parallel = this.#helper && fracDigits >= PARALLEL_MIN_DIGITS;
     const lead = parallel ? Math.round(fracDigits * LEAD_SHARE) : 0;
-    this.#sqrt.get(plan.bits);
+    // The helper may still be summing a batch: its part waits in its queue, nobody waits for it.
+    if (parallel) void this.#helper!.run({ op: "warm", digits: lead }, 0).catch(() => {});
     warmPowers(fracDigits - lead);
     if (parallel) pow5(lead);
-    await Promise.resolve();
   }
 
   /**
@@ -185,6 +189,7 @@ export class PiAssembly {
       const left = last === 0 ? withP(this.#stack[0]) : mergeAll(this.#stack.map(withP));
       this.#left = this.#prepareLeft(left, lastBatch, plan.bits);
     }
+    this.warm();
     return this.#update(text);
   }
 

@@ -15,7 +15,7 @@ async function handle(request: AssemblyRequest): Promise<unknown> {
   switch (request.op) {
     case "open":
       assembly = new PiAssembly(request.job, request.helper ? new PortTaskRunner(request.helper) : undefined);
-      return await assembly.warm();
+      return null;
     case "add":
       return await opened().add(request.fragment, request.splitAt);
     case "flush":

@@ -16,7 +16,8 @@ import { handle, routeOperations } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { splitTerms, type TermSums } from "./chudnovsky.ts";
 import { rightRatio } from "./halves.ts";
-import { PI_COMPUTE_BATCH, type PiBatchOutcome, type PiBatchRequest } from "./operations.ts";
+import { piOperations } from "./lazy_operations.ts";
+import type { PiBatchOutcome, PiBatchRequest } from "./operations.ts";
 
 export interface PiBatchWorkerState {
   jobId: string;
@@ -30,8 +31,9 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
     return { jobId: "", index: 0 };
   }
 
-  override onMessage(message: Message): unknown {
-    return routeOperations(message, [handle(PI_COMPUTE_BATCH, (req) => this.#compute(req))]) ??
+  override async onMessage(message: Message): Promise<unknown> {
+    const op = await piOperations();
+    return await routeOperations(message, [handle(op.PI_COMPUTE_BATCH, (req) => this.#compute(req))]) ??
       this.notHandled(message);
   }
 

@@ -33,22 +33,16 @@ import { BatchTable } from "./batch_table.ts";
 import { planWindow } from "./digits.ts";
 import { PiBatchWorker } from "./batch_worker.ts";
 import { PiPostProcessor, type PiPostProcessorState } from "./post_processor.ts";
-import {
-  PI_CANCEL,
-  PI_COMPUTE_BATCH,
-  PI_DRAIN_STREAM,
-  PI_FLUSH,
-  PI_FRAGMENT,
-  PI_START_ASYNC,
-  PI_SUMMARY,
-  type PiAssemblyReply,
-  type PiBatchOutcome,
-  type PiDrainReply,
-  type PiJobRequest,
-  type PiProgress,
-  type PiStartReply,
-  type PiStatus,
-  type PiSummary,
+import { piOperations } from "./lazy_operations.ts";
+import type {
+  PiAssemblyReply,
+  PiBatchOutcome,
+  PiDrainReply,
+  PiJobRequest,
+  PiProgress,
+  PiStartReply,
+  PiStatus,
+  PiSummary,
 } from "./operations.ts";
 import {
   autoBatchCount,
@@ -135,16 +129,17 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     };
   }
 
-  override onMessage(message: Message): unknown {
-    return routeOperations(message, [
-      handle(PI_START_ASYNC, (req) => this.#start(req)),
-      handle(PI_DRAIN_STREAM, ({ waitMs }) => this.#drain(waitMs)),
-      handle(PI_SUMMARY, async ({ waitMs }) => {
+  override async onMessage(message: Message): Promise<unknown> {
+    const op = await piOperations();
+    return await routeOperations(message, [
+      handle(op.PI_START_ASYNC, (req) => this.#start(req)),
+      handle(op.PI_DRAIN_STREAM, ({ waitMs }) => this.#drain(waitMs)),
+      handle(op.PI_SUMMARY, async ({ waitMs }) => {
         const deadline = Date.now() + waitMs;
         while (this.state.status === "running" && Date.now() < deadline) await this.#news(deadline - Date.now());
         return this.#summary();
       }),
-      handle(PI_CANCEL, async () => {
+      handle(op.PI_CANCEL, async () => {
         if (this.state.status === "running") await this.#end("cancelled", "cancelled");
         return this.#summary();
       }),
@@ -347,7 +342,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         });
         const ref = worker;
         const send = (m: MessageInput) => this.context.send(ref, m, { timeoutMs: this.#requestTimeoutMs() });
-        return await callOperation(send, PI_COMPUTE_BATCH, {
+        return await callOperation(send, (await piOperations()).PI_COMPUTE_BATCH, {
           jobId,
           index,
           a: entry.a,
@@ -430,7 +425,9 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     const pp = this.state.postProcessor!;
     const send = (m: MessageInput) => this.context.send(pp, m, { timeoutMs: this.#requestTimeoutMs() });
     const splitAt = this.#table.get(this.#table.size - 1).a;
-    const reply = callOperation(send, PI_FRAGMENT, { index, a, b, sums, ratio, splitAt });
+    const reply = piOperations().then((op) =>
+      callOperation(send, op.PI_FRAGMENT, { index, a, b, sums, ratio, splitAt })
+    );
     reply.catch(() => {});
     this.#applied = this.#applied.then(async () => {
       if (this.state.status !== "running") return;
@@ -476,7 +473,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         try {
           const update = await callOperation(
             (m) => this.context.send(pp, m, { timeoutMs: 60_000 }),
-            PI_FLUSH,
+            (await piOperations()).PI_FLUSH,
             {},
           );
           if (update.text) this.#text += update.text;

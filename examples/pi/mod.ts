@@ -1,13 +1,11 @@
 /**
- * The distributed Pi example: paglet types every host knows (host/builtin_modules.ts) and the typed
+ * The distributed Pi example: its paglet types (every host knows them, see paglets.ts) and the typed
  * operations to drive a job. The CLI is `paglets examples pi` (command.ts); docs/examples/pi.md has
  * the architecture and a runnable script.
  *
  * @module
  */
-export { PiCoordinator } from "./coordinator.ts";
-export { PiBatchWorker } from "./batch_worker.ts";
-export { PiPostProcessor } from "./post_processor.ts";
+export { PiBatchWorker, PiCoordinator, PiPostProcessor } from "./paglets.ts";
 export {
   MAX_DIGIT_POSITION,
   PI_CANCEL,

@@ -15,7 +15,7 @@ import { type LifecycleEvent, type Message, Paglet } from "../../agents/mod.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { handle, routeOperations } from "../../agents/operations.ts";
 import { type AssemblyJob, type AssemblyUpdate, PiAssembly, type TermFragment } from "./assembly.ts";
-import { PI_FLUSH, PI_FRAGMENT } from "./operations.ts";
+import { piOperations } from "./lazy_operations.ts";
 
 /** The assembly of one job: on the host's pi-math threads, or in this worker. */
 interface Assembly {
@@ -65,11 +65,12 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
     this.#assembly.catch(() => {});
   }
 
-  override onMessage(message: Message): unknown {
-    return routeOperations(message, [
-      handle(PI_FRAGMENT, async ({ a, b, sums, ratio, splitAt }) =>
+  override async onMessage(message: Message): Promise<unknown> {
+    const op = await piOperations();
+    return await routeOperations(message, [
+      handle(op.PI_FRAGMENT, async ({ a, b, sums, ratio, splitAt }) =>
         this.#record(await (await this.#math()).add({ a, b, sums, ratio }, splitAt))),
-      handle(PI_FLUSH, async () => this.#record(await (await this.#math()).flush())),
+      handle(op.PI_FLUSH, async () => this.#record(await (await this.#math()).flush())),
     ]) ?? this.notHandled(message);
   }
 

@@ -24,7 +24,6 @@ async function assemble(
 ): Promise<{ text: string; emissions: string[] }> {
   const terms = parts.reduce((n, f) => Math.max(n, f.b), 0);
   const assembly = new PiAssembly({ start, digits, terms, chunk: options.chunk ?? 100 }, options.helper);
-  await assembly.warm();
   const emissions: string[] = [];
   const lastBatch = parts.reduce((m, f) => Math.max(m, f.a), 0);
   for (const f of parts) {

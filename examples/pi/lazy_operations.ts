@@ -1,0 +1,16 @@
+/**
+ * The Pi operations (operations.ts) for the paglets, loaded once per worker. Building their zod schemas
+ * takes ~20 ms, and every agent worker of every host loads the Pi paglet types when it starts: the
+ * paglets therefore start the import in the background when their module loads (paglets.ts) and await
+ * it in their handlers, where it has long finished.
+ *
+ * @module
+ */
+export type PiOperations = typeof import("./operations.ts");
+
+let loading: Promise<PiOperations> | undefined;
+
+/** The operations module, importing it on first use. */
+export function piOperations(): Promise<PiOperations> {
+  return loading ??= import("./operations.ts");
+}

@@ -1,0 +1,14 @@
+/**
+ * The Pi paglet types, as every host's agent workers load them (host/builtin_modules.ts): the classes
+ * only, with their operations' schemas loading in the background (lazy_operations.ts). Scripts import
+ * mod.ts, which has the operations too.
+ *
+ * @module
+ */
+import { piOperations } from "./lazy_operations.ts";
+
+export { PiCoordinator } from "./coordinator.ts";
+export { PiBatchWorker } from "./batch_worker.ts";
+export { PiPostProcessor } from "./post_processor.ts";
+
+void piOperations().catch(() => {});
