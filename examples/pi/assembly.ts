@@ -123,7 +123,9 @@ export class PiAssembly {
   constructor(job: AssemblyJob, helper?: TaskRunner) {
     for (const [name, value] of Object.entries(job)) {
       if (!Number.isInteger(value) || value < 0) {
-        throw new RangeError(`Cannot assemble Pi digits as '${name}' must be a whole number ≥ 0: current value is ${value}`);
+        throw new RangeError(
+          `Cannot assemble Pi digits as '${name}' must be a whole number ≥ 0: current value is ${value}`,
+        );
       }
     }
     if (job.terms < 1) throw new RangeError("Cannot assemble Pi digits from 0 terms");
@@ -298,7 +300,9 @@ export class PiAssembly {
     const { bits } = plan;
     const helper = this.#helper;
     const T0 = performance.now();
-    const given = rightBlocks.length === 1 && rightBlocks[0].ratio?.bits === bits ? rightBlocks[0].ratio : undefined;
+    const given = rightBlocks.length === 1 && rightBlocks[0].ratio?.bits === bits
+      ? rightBlocks[0].ratio
+      : undefined;
     const eps = given
       ? epsilon(given.value, left.epsilon)
       : helper
@@ -320,7 +324,13 @@ export class PiAssembly {
     const restText = fractionDigits(rest.frac, rest.bits, rest.digits);
     const T3 = performance.now();
     const out = job.head + (exactLeft ?? await leadText) + restText;
-    if (Deno.env.get("PI_DEBUG") === "1") console.error(`[asm] prepared=${left === ready} eps ${(T1-T0).toFixed(0)} apply ${(T2-T1).toFixed(0)} rest ${(T3-T2).toFixed(0)} lead-wait ${(performance.now()-T3).toFixed(0)}`);
+    if (Deno.env.get("PI_DEBUG") === "1") {
+      console.error(
+        `[asm] prepared=${left === ready} eps ${(T1 - T0).toFixed(0)} apply ${(T2 - T1).toFixed(0)} rest ${
+          (T3 - T2).toFixed(0)
+        } lead-wait ${(performance.now() - T3).toFixed(0)}`,
+      );
+    }
     return out;
   }
 
@@ -333,7 +343,12 @@ export class PiAssembly {
     const t1 = cutTo(left.T, bits + SLACK_BITS);
     const recipBits = Math.max(divisorPrecision(bits), epsilonRecipBits(bits, m));
     const recip = reciprocal(t1.mant, recipBits);
-    const v = divideWithReciprocal(alignNumerator({ mant: num.x * num.y, exp: num.exp }, t1), t1.mant, recip, recipBits);
+    const v = divideWithReciprocal(
+      alignNumerator({ mant: num.x * num.y, exp: num.exp }, t1),
+      t1.mant,
+      recip,
+      recipBits,
+    );
     return {
       m,
       bits,

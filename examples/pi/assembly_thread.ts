@@ -18,7 +18,11 @@ export type AssemblyRequest =
   | { id: number; op: "flush" };
 
 /** Answers of the assembly worker. */
-export type AssemblyReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+export type AssemblyReply = { id: number; ok: true; result: unknown } | {
+  id: number;
+  ok: false;
+  error: string;
+};
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 

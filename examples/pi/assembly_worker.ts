@@ -34,8 +34,11 @@ self.onmessage = (event: MessageEvent<AssemblyRequest>) => {
     (result) => self.postMessage({ id: request.id, ok: true, result } satisfies AssemblyReply),
     (e) =>
       self.postMessage(
-        { id: request.id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies
-          AssemblyReply,
+        {
+          id: request.id,
+          ok: false,
+          error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+        } satisfies AssemblyReply,
       ),
   );
 };

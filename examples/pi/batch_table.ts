@@ -30,7 +30,14 @@ export class BatchTable {
 
   /** Appends a batch (e.g. terms added to decide the last digits). */
   add(batch: TermBatch): void {
-    this.#entries.push({ ...batch, index: this.#entries.length, status: "pending", launches: 0, failures: 0, failedOn: new Set() });
+    this.#entries.push({
+      ...batch,
+      index: this.#entries.length,
+      status: "pending",
+      launches: 0,
+      failures: 0,
+      failedOn: new Set(),
+    });
     this.#queue.push(this.#entries.length - 1);
   }
 

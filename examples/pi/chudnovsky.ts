@@ -185,12 +185,16 @@ export function batchRanges(totalTerms: number, batchSize: number): TermBatch[] 
  */
 export function balancedBatches(totalTerms: number, count: number): TermBatch[] {
   if (!Number.isInteger(totalTerms) || totalTerms < 1) throw new RangeError(`bad term count ${totalTerms}`);
-  if (!Number.isInteger(count) || count < 1 || count > totalTerms) throw new RangeError(`bad batch count ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > totalTerms) {
+    throw new RangeError(`bad batch count ${count}`);
+  }
   const out: TermBatch[] = [];
   let a = 0;
   for (let i = 1; i <= count; i++) {
     const left = count - i; // batches still to cut after this one, each needs a term
-    const b = i === count ? totalTerms : Math.min(totalTerms - left, Math.max(a + 1, splitPoint(0, totalTerms, i / count)));
+    const b = i === count
+      ? totalTerms
+      : Math.min(totalTerms - left, Math.max(a + 1, splitPoint(0, totalTerms, i / count)));
     out.push({ index: i - 1, a, b });
     a = b;
   }

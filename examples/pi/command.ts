@@ -56,7 +56,11 @@ export function registerPiCommand(program: Command): void {
     .option("--max-cpu-percent <x>", "hosts busier than this take no batches", "100")
     .option("--mem <size>", "minimum available memory of a host (e.g. 2G)")
     .option("--disk <size>", "minimum free space in a host's work dir (e.g. 10G)")
-    .option("--stream-chunk-size <n>", "digits shown before the end come in pieces of at least this many", "8192")
+    .option(
+      "--stream-chunk-size <n>",
+      "digits shown before the end come in pieces of at least this many",
+      "8192",
+    )
     .option("--timeout <seconds>", "fail the job after this long (0 = never)", "0")
     .option("--request-timeout <seconds>", "HTTP request window of the CLI", "30")
     .option("--output <file>", "also write the digits to this file (on the entry host)")
@@ -83,7 +87,9 @@ export function parseRequest(o: PiCommandOptions): PiJobInput {
   if (start + digits > MAX_DIGIT_POSITION) {
     throw new PagletError(
       "invalid_request",
-      `--start ${start} is beyond the range: start + digits must be at most ${MAX_DIGIT_POSITION.toLocaleString("en")}`,
+      `--start ${start} is beyond the range: start + digits must be at most ${
+        MAX_DIGIT_POSITION.toLocaleString("en")
+      }`,
     );
   }
   return {
@@ -113,8 +119,13 @@ function number(
     (exclusive ? value > min : value >= min) && value <= max;
   if (!ok) {
     const kind = integer ? "a whole number" : "a number";
-    const range = max === Infinity ? `${exclusive ? ">" : "≥"} ${min}` : `from ${min} to ${max.toLocaleString("en")}`;
-    throw new PagletError("invalid_request", `${option} must be ${kind} ${range}: current value is '${text}'`);
+    const range = max === Infinity
+      ? `${exclusive ? ">" : "≥"} ${min}`
+      : `from ${min} to ${max.toLocaleString("en")}`;
+    throw new PagletError(
+      "invalid_request",
+      `${option} must be ${kind} ${range}: current value is '${text}'`,
+    );
   }
   return value;
 }
@@ -143,7 +154,8 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
   const err = options.err ?? Deno.stderr;
   const progress = options.progress ?? (Deno.stderr.isTerminal() && !Deno.stdout.isTerminal());
   const requestMs = (options.timeout ?? 30) * 1000;
-  const T = (what: string) => Deno.env.get("PI_DEBUG") === "1" && console.error(`[cli] ${(performance.now()).toFixed(0)} ${what}`);
+  const T = (what: string) =>
+    Deno.env.get("PI_DEBUG") === "1" && console.error(`[cli] ${(performance.now()).toFixed(0)} ${what}`);
   T("action");
   return await withEntry({ ...options, quiet: options.json }, async (client) => {
     T("host ready");
@@ -152,19 +164,30 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
     const stop = () => void client.send(id, { kind: "pi.cancel" }, { timeoutMs: 5000 }).catch(() => {});
     Deno.addSignalListener("SIGINT", stop);
     try {
-      await client.send(id, { kind: "pi.start_async", args: { ...request } }, { timeoutMs: requestMs }) as
-        PiStartReply;
+      await client.send(id, { kind: "pi.start_async", args: { ...request } }, {
+        timeoutMs: requestMs,
+      }) as PiStartReply;
       T("started");
-      const last = await drain(client, id, requestMs, options.json ? undefined : out, progress ? err : undefined);
+      const last = await drain(
+        client,
+        id,
+        requestMs,
+        options.json ? undefined : out,
+        progress ? err : undefined,
+      );
       T("drained");
-      const summary = await client.send(id, { kind: "pi.summary", args: {} }, { timeoutMs: requestMs }) as PiSummary;
+      const summary = await client.send(id, { kind: "pi.summary", args: {} }, {
+        timeoutMs: requestMs,
+      }) as PiSummary;
       if (options.json) {
         await write(out, JSON.stringify(summary, null, 2) + "\n");
       } else if (summary.status === "done") {
         await write(out, "\n");
       }
       if (summary.status !== "done") {
-        const kept = summary.outputPath ? ` (${last.digitsEmitted} digits kept in ${summary.outputPath})` : "";
+        const kept = summary.outputPath
+          ? ` (${last.digitsEmitted} digits kept in ${summary.outputPath})`
+          : "";
         const why = summary.error ?? summary.status;
         if (!options.json) await write(out, "\n");
         await write(err, `error [pi_job_${summary.status}]: Pi job ${summary.jobId} ${why}${kept}\n`);
@@ -202,8 +225,13 @@ async function drain(
   }
 }
 
-async function showProgress(err: NonNullable<RunPiOptions["err"]>, p: PiProgress, shown: number): Promise<number> {
-  const line = `pi: ${p.digitsEmitted.toLocaleString("en")}/${p.digits.toLocaleString("en")} digits · batches ` +
+async function showProgress(
+  err: NonNullable<RunPiOptions["err"]>,
+  p: PiProgress,
+  shown: number,
+): Promise<number> {
+  const line =
+    `pi: ${p.digitsEmitted.toLocaleString("en")}/${p.digits.toLocaleString("en")} digits · batches ` +
     `${p.batchesDone}/${p.batches} (${p.batchesRunning} running) · hosts ${p.hostsUsed} · retries ${p.retries}` +
     ` · ${(p.elapsedMs / 1000).toFixed(1)} s`;
   await write(err, `\r${line.padEnd(shown)}`);

@@ -24,11 +24,17 @@
  *
  * @module
  */
-import { type AgentRef, type LifecycleEvent, type Message, type MessageInput, Paglet } from "../../agents/mod.ts";
+import {
+  type AgentRef,
+  type LifecycleEvent,
+  type Message,
+  type MessageInput,
+  Paglet,
+} from "../../agents/mod.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { callOperation, handle, routeOperations } from "../../agents/operations.ts";
 import type { SelectTargetsReply } from "../../services/mesh_info/contract.ts";
-import { batchRanges, type TermSums, termsForDigits } from "./chudnovsky.ts";
+import { batchRanges, termsForDigits, type TermSums } from "./chudnovsky.ts";
 import { BatchTable } from "./batch_table.ts";
 import { planWindow } from "./digits.ts";
 import { PiBatchWorker } from "./batch_worker.ts";
@@ -82,7 +88,6 @@ const SELECT_TIMEOUT_MS = 2000;
 /** The longest a batch or fragment request may take when the job has no timeout. */
 const NO_TIMEOUT_MS = 24 * 3600_000;
 const DEBUG = Deno.env.get("PI_DEBUG") === "1";
-const debugClock = () => (Date.now() - performance.timeOrigin).toFixed(0);
 /** More batches than this are refused (every batch is a paglet). */
 const MAX_BATCHES = 100_000;
 
@@ -136,7 +141,9 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       handle(op.PI_DRAIN_STREAM, ({ waitMs }) => this.#drain(waitMs)),
       handle(op.PI_SUMMARY, async ({ waitMs }) => {
         const deadline = Date.now() + waitMs;
-        while (this.state.status === "running" && Date.now() < deadline) await this.#news(deadline - Date.now());
+        while (this.state.status === "running" && Date.now() < deadline) {
+          await this.#news(deadline - Date.now());
+        }
         return this.#summary();
       }),
       handle(op.PI_CANCEL, async () => {
@@ -149,7 +156,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   override onActivation(_event: LifecycleEvent): void {
     // The batch book and the digits in flight lived in memory only.
     if (this.state.status === "running") {
-      Object.assign(this.state, { status: "failed", error: "interrupted by a host restart", finishedAt: Date.now() });
+      Object.assign(this.state, {
+        status: "failed",
+        error: "interrupted by a host restart",
+        finishedAt: Date.now(),
+      });
     }
   }
 
@@ -165,13 +176,18 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
 
   async #start(req: PiJobRequest): Promise<PiStartReply> {
     if (this.state.status !== "idle") {
-      throw new PagletError("state_conflict", `This coordinator already ran Pi job ${this.state.jobId}; create another`);
+      throw new PagletError(
+        "state_conflict",
+        `This coordinator already ran Pi job ${this.state.jobId}; create another`,
+      );
     }
     const terms = termsForDigits(req.start, req.digits);
     if (req.batchSize > 0 && Math.ceil(terms / req.batchSize) > MAX_BATCHES) {
       throw new PagletError(
         "invalid_request",
-        `--batch-size ${req.batchSize} would make ${Math.ceil(terms / req.batchSize)} batches of the ${terms} terms; at most ${MAX_BATCHES} are allowed`,
+        `--batch-size ${req.batchSize} would make ${
+          Math.ceil(terms / req.batchSize)
+        } batches of the ${terms} terms; at most ${MAX_BATCHES} are allowed`,
       );
     }
     const jobId = `pi-${crypto.randomUUID().slice(0, 8)}`;
@@ -192,12 +208,16 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} pp created`);
         return r;
       }),
-      this.#refreshTargets().then(() => DEBUG && console.error(`[pi] +${Date.now() - this.state.startedAt} targets`)),
+      this.#refreshTargets().then(() =>
+        DEBUG && console.error(`[pi] +${Date.now() - this.state.startedAt} targets`)
+      ),
     ]);
     this.state.postProcessor = pp;
     const limits = this.#limits();
     // More batches than cores on a host only add merges: the plan counts at most a core per slot.
-    const capacities = this.#targets.map((h) => Math.min(h.cpuCount, totalCapacity([h], this.#inFlight, limits)));
+    const capacities = this.#targets.map((h) =>
+      Math.min(h.cpuCount, totalCapacity([h], this.#inFlight, limits))
+    );
     const capacity = capacities.reduce((s, c) => s + c, 0);
     const withCapacity = capacities.filter((c) => c > 0).length;
     const batches = req.batchSize > 0
@@ -379,7 +399,13 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   }
 
   #settle(index: number, url: string, outcome: PiBatchOutcome): void {
-    if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} @${Date.now() % 100000} batch ${index} ${outcome.kind} ${"computeMs" in outcome ? outcome.computeMs.toFixed(0) : ""}`);
+    if (DEBUG) {
+      console.error(
+        `[pi] +${Date.now() - this.state.startedAt} @${Date.now() % 100000} batch ${index} ${outcome.kind} ${
+          "computeMs" in outcome ? outcome.computeMs.toFixed(0) : ""
+        }`,
+      );
+    }
     if (this.state.status !== "running" || this.#stopping) return;
     const entry = this.#table.get(index);
     switch (outcome.kind) {
@@ -388,7 +414,9 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         this.state.batchesDone++;
         const per = this.state.batchesPerHost;
         per[outcome.hostName] = (per[outcome.hostName] ?? 0) + 1;
-        const ratio = outcome.ratio === undefined ? undefined : { bits: this.#finalBits(), value: outcome.ratio };
+        const ratio = outcome.ratio === undefined
+          ? undefined
+          : { bits: this.#finalBits(), value: outcome.ratio };
         this.#forward(index, entry.a, entry.b, outcome.sums, ratio);
         break;
       }
@@ -397,7 +425,12 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         this.#table.requeue(index);
         // Busy until mesh-info says otherwise: no new batches there before the next refresh.
         const t = this.#targets.find((h) => h.hostUrl === url);
-        if (t) t.load1 = Math.max(t.load1, t.cpuCount * this.state.request!.maxLoadPerCpu + (this.#inFlight.get(url) ?? 0) + 1);
+        if (t) {
+          t.load1 = Math.max(
+            t.load1,
+            t.cpuCount * this.state.request!.maxLoadPerCpu + (this.#inFlight.get(url) ?? 0) + 1,
+          );
+        }
         break;
       }
       case "pi.batch_failed": {
@@ -405,7 +438,9 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         if (entry.failures + 1 >= this.state.request!.maxAttempts) {
           void this.#end(
             "failed",
-            `batch ${index} (terms ${entry.a}..${entry.b - 1}) failed ${entry.failures + 1} times, last on ${outcome.hostName}: ${outcome.error}`,
+            `batch ${index} (terms ${entry.a}..${entry.b - 1}) failed ${
+              entry.failures + 1
+            } times, last on ${outcome.hostName}: ${outcome.error}`,
           );
           return;
         }
@@ -421,7 +456,13 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   // --- digits ---------------------------------------------------------------------------------
 
   /** Sends the sums to the post-processor now; its answers are applied in sending order. */
-  #forward(index: number, a: number, b: number, sums: TermSums, ratio?: { bits: number; value: bigint }): void {
+  #forward(
+    index: number,
+    a: number,
+    b: number,
+    sums: TermSums,
+    ratio?: { bits: number; value: bigint },
+  ): void {
     const pp = this.state.postProcessor!;
     const send = (m: MessageInput) => this.context.send(pp, m, { timeoutMs: this.#requestTimeoutMs() });
     const splitAt = this.#table.get(this.#table.size - 1).a;
@@ -440,7 +481,13 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   }
 
   #accept(update: PiAssemblyReply): void {
-    if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} fragment reply ${update.text.length} chars done=${update.done}`);
+    if (DEBUG) {
+      console.error(
+        `[pi] +${
+          Date.now() - this.state.startedAt
+        } fragment reply ${update.text.length} chars done=${update.done}`,
+      );
+    }
     if (update.text) {
       this.#text += update.text;
       this.state.firstDigitsAt ??= Date.now();

@@ -19,7 +19,7 @@
 import { z } from "zod";
 import { operation } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
-import { defineService, type ServiceDefinition, serviceContract } from "../../services/contract.ts";
+import { defineService, serviceContract, type ServiceDefinition } from "../../services/contract.ts";
 import type { AssemblyJob } from "./assembly.ts";
 import { AssemblyThread } from "./assembly_thread.ts";
 import { PiAssemblyReply, TermSumsSchema } from "./operations.ts";
@@ -64,7 +64,11 @@ export const PiAssemblyAdd = operation(
   PiAssemblyReply,
 );
 export const PiAssemblyFlush = operation("assembly-flush", z.object({ key: Key }), PiAssemblyReply);
-export const PiAssemblyClose = operation("assembly-close", z.object({ key: Key }), z.object({ ok: z.boolean() }));
+export const PiAssemblyClose = operation(
+  "assembly-close",
+  z.object({ key: Key }),
+  z.object({ ok: z.boolean() }),
+);
 
 export const PiMathContract = serviceContract({
   name: "pi-math",
@@ -92,7 +96,12 @@ export function piMathService(): ServiceDefinition {
     const batchPool = () => pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
     const assembly = (key: string) => {
       const found = assemblies.get(key);
-      if (!found) throw new PagletError("not_found", `No Pi assembly '${key}' on this host (closed, or lost in a restart)`);
+      if (!found) {
+        throw new PagletError(
+          "not_found",
+          `No Pi assembly '${key}' on this host (closed, or lost in a restart)`,
+        );
+      }
       // Its helper is a batch thread: at the end, when the helper works, the batches are done.
       return found.thread ??= new AssemblyThread(found.job, batchPool().connect(0));
     };
@@ -102,14 +111,18 @@ export function piMathService(): ServiceDefinition {
           if (b <= a) throw new PagletError("invalid_request", `Empty term range [${a}, ${b})`);
           running++;
           try {
-            if (ratioBits) return await batchPool().run({ op: "splitWithRatio", a, b, withP, bits: ratioBits });
+            if (ratioBits) {
+              return await batchPool().run({ op: "splitWithRatio", a, b, withP, bits: ratioBits });
+            }
             return { sums: await batchPool().run({ op: "split", a, b, withP }) };
           } finally {
             running--;
           }
         },
         "assembly-open": ({ key, job }) => {
-          if (assemblies.has(key)) throw new PagletError("state_conflict", `Pi assembly '${key}' is open already`);
+          if (assemblies.has(key)) {
+            throw new PagletError("state_conflict", `Pi assembly '${key}' is open already`);
+          }
           assemblies.set(key, { job });
           // Batches follow within milliseconds: their threads start now. The assembly's own thread starts
           // with the first fragment, when this (main) thread has nothing else to do; starting a worker
@@ -117,7 +130,8 @@ export function piMathService(): ServiceDefinition {
           batchPool().warm();
           return { ok: true };
         },
-        "assembly-add": ({ key, a, b, sums, ratio, splitAt }) => assembly(key).add({ a, b, sums, ratio }, splitAt),
+        "assembly-add": ({ key, a, b, sums, ratio, splitAt }) =>
+          assembly(key).add({ a, b, sums, ratio }, splitAt),
         "assembly-flush": ({ key }) => assembly(key).flush(),
         "assembly-close": ({ key }) => {
           assemblies.get(key)?.thread?.close();

@@ -16,7 +16,9 @@ export const PiFaults = z.object({
   /** Batches whose first attempt answers `skipped`. */
   skipBatches: z.array(z.number().int().min(0)).default([]),
   /** Batches whose first `times` attempts fail. */
-  failBatches: z.array(z.object({ index: z.number().int().min(0), times: z.number().int().min(1) })).default([]),
+  failBatches: z.array(z.object({ index: z.number().int().min(0), times: z.number().int().min(1) })).default(
+    [],
+  ),
   /** Host names on which every batch fails. */
   failHosts: z.array(z.string().min(1)).default([]),
 });
@@ -47,9 +49,10 @@ export const PiJobRequest = z.object({
   /** Job timeout; 0 = none. */
   timeoutSeconds: z.number().min(0).default(0),
   /** Absolute path (on the entry host) the digits are written to, or null. */
-  outputPath: z.string().min(1).refine((p) => p.startsWith("/"), "must be an absolute path").nullable().default(
-    null,
-  ),
+  outputPath: z.string().min(1).refine((p) => p.startsWith("/"), "must be an absolute path").nullable()
+    .default(
+      null,
+    ),
   /** Attempts per batch before the job fails. */
   maxAttempts: z.number().int().min(1).max(20).default(3),
   faults: PiFaults.optional(),

@@ -45,7 +45,16 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
   #file: Deno.FsFile | undefined;
 
   override initialState(): PiPostProcessorState {
-    return { jobId: "", start: 0, digits: 0, terms: 0, chunk: 8192, outputPath: null, emitted: 0, done: false };
+    return {
+      jobId: "",
+      start: 0,
+      digits: 0,
+      terms: 0,
+      chunk: 8192,
+      outputPath: null,
+      emitted: 0,
+      done: false,
+    };
   }
 
   override async onCreation(_event: LifecycleEvent): Promise<void> {
@@ -68,8 +77,11 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
   override async onMessage(message: Message): Promise<unknown> {
     const op = await piOperations();
     return await routeOperations(message, [
-      handle(op.PI_FRAGMENT, async ({ a, b, sums, ratio, splitAt }) =>
-        this.#record(await (await this.#math()).add({ a, b, sums, ratio }, splitAt))),
+      handle(
+        op.PI_FRAGMENT,
+        async ({ a, b, sums, ratio, splitAt }) =>
+          this.#record(await (await this.#math()).add({ a, b, sums, ratio }, splitAt)),
+      ),
       handle(op.PI_FLUSH, async () => this.#record(await (await this.#math()).flush())),
     ]) ?? this.notHandled(message);
   }
@@ -95,7 +107,11 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
     } catch (err) {
       if (PagletError.from(err).code !== "service_not_found") throw err;
       const local = new PiAssembly(job);
-      return { add: (f, splitAt) => local.add(f, splitAt), flush: () => Promise.resolve(local.flush()), close: () => Promise.resolve() };
+      return {
+        add: (f, splitAt) => local.add(f, splitAt),
+        flush: () => Promise.resolve(local.flush()),
+        close: () => Promise.resolve(),
+      };
     }
     return {
       add: (f, splitAt) => call("assembly-add", { ...f, splitAt }) as Promise<AssemblyUpdate>,

@@ -70,7 +70,11 @@ async function timed(cmd: string, args: string[], measureMemory = false): Promis
       chunks.push(chunk);
     }
   })();
-  const [status, errBytes] = await Promise.all([child.status, new Response(child.stderr).arrayBuffer(), reading]);
+  const [status, errBytes] = await Promise.all([
+    child.status,
+    new Response(child.stderr).arrayBuffer(),
+    reading,
+  ]);
   const ms = performance.now() - t0;
   const stderr = new TextDecoder().decode(errBytes);
   if (!status.success) throw new Error(`${cmd} ${args.join(" ")} failed: ${stderr}`);
@@ -103,7 +107,9 @@ function flag(name: string, fallback: number): number {
 
 async function check(run: Run, reference: Run, digits: number): Promise<void> {
   if (!same(run.stdout, reference.stdout)) throw new Error(`stdout differs from pi ${digits}`);
-  if (!same(await Deno.readFile(output), reference.stdout)) throw new Error(`--output differs from pi ${digits}`);
+  if (!same(await Deno.readFile(output), reference.stdout)) {
+    throw new Error(`--output differs from pi ${digits}`);
+  }
 }
 
 async function compare(digits: number, runs: number): Promise<void> {
@@ -130,11 +136,15 @@ async function compare(digits: number, runs: number): Promise<void> {
   console.log(`    median ${om.toFixed(0)} ms, best ${Math.min(...ms(o)).toFixed(0)}  [${list(ms(o))}]`);
   console.log(`  pi ${digits}`);
   console.log(`    median ${nm.toFixed(0)} ms, best ${Math.min(...ms(n)).toFixed(0)}  [${list(ms(n))}]`);
-  console.log(`  ratio ours/pi: ${ratio.toFixed(2)} of medians (target ≤ 1.00: ${ratio <= 1 ? "met" : "NOT met"})`);
   console.log(
-    `  first digits on stdout after ${first.toFixed(0)} ms (median from the process start; target < 1000 ms: ${
-      first < 1000 ? "met" : "NOT met"
-    })  [${list(o.map((r) => r.firstMs))}]`,
+    `  ratio ours/pi: ${ratio.toFixed(2)} of medians (target ≤ 1.00: ${ratio <= 1 ? "met" : "NOT met"})`,
+  );
+  console.log(
+    `  first digits on stdout after ${
+      first.toFixed(0)
+    } ms (median from the process start; target < 1000 ms: ${first < 1000 ? "met" : "NOT met"})  [${
+      list(o.map((r) => r.firstMs))
+    }]`,
   );
 }
 
@@ -145,9 +155,9 @@ async function tenMillion(): Promise<void> {
   await check(o, n, digits);
   console.log(`${digits.toLocaleString("en")} digits on one host, identical to pi ${digits}`);
   console.log(
-    `  ours: ${(o.ms / 1000).toFixed(1)} s, peak RSS ${(o.peakKiB! / 1024).toFixed(0)} MiB, first digits after ${
-      (o.firstMs / 1000).toFixed(1)
-    } s`,
+    `  ours: ${(o.ms / 1000).toFixed(1)} s, peak RSS ${
+      (o.peakKiB! / 1024).toFixed(0)
+    } MiB, first digits after ${(o.firstMs / 1000).toFixed(1)} s`,
   );
   console.log(`  pi:   ${(n.ms / 1000).toFixed(1)} s, peak RSS ${(n.peakKiB! / 1024).toFixed(0)} MiB`);
 }

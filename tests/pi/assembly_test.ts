@@ -12,7 +12,12 @@ function fragments(start: number, digits: number, size: number): TermFragment[] 
   const bits = planWindow(terms, start, digits).bits;
   return batchRanges(terms, size).map(({ a, b }) => {
     const sums = splitTerms(a, b, b < terms);
-    return { a, b, sums, ratio: b === terms && a > 0 ? { bits, value: rightRatio(sums, bits, a) } : undefined };
+    return {
+      a,
+      b,
+      sums,
+      ratio: b === terms && a > 0 ? { bits, value: rightRatio(sums, bits, a) } : undefined,
+    };
   });
 }
 

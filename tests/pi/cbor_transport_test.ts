@@ -21,7 +21,11 @@ Deno.test("a 160 KB bigint in a message crosses hosts as CBOR and its reply come
     if (url.endsWith(`/v1/agents/${id}/messages`)) {
       const headers = new Headers(init?.headers);
       const body = init?.body as Uint8Array | undefined;
-      seen.push({ contentType: headers.get("content-type"), accept: headers.get("accept"), bytes: body?.length ?? 0 });
+      seen.push({
+        contentType: headers.get("content-type"),
+        accept: headers.get("accept"),
+        bytes: body?.length ?? 0,
+      });
     }
     return realFetch(input, init);
   };

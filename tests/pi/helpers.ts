@@ -20,7 +20,9 @@ export async function runJob(client: HostClient, request: PiJobInput, deadlineMs
     let text = "";
     let pieces = 0;
     while (true) {
-      if (Date.now() > deadline) throw new Error(`Pi job ${started.jobId} did not end within ${deadlineMs} ms`);
+      if (Date.now() > deadline) {
+        throw new Error(`Pi job ${started.jobId} did not end within ${deadlineMs} ms`);
+      }
       const reply = await client.send(id, { kind: "pi.drain_stream", args: { waitMs: 500 } }) as PiDrainReply;
       if (reply.text) pieces++;
       text += reply.text;

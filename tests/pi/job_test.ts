@@ -10,7 +10,11 @@ Deno.test("a Pi job on one host: batch size 1, an uneven last batch, and a --sta
   await t.step("1,000 digits in batches of one term each equal `pi 1000`", async () => {
     const run = await runJob(h.client, { digits: 1000, batchSize: 1, streamChunkSize: 50 });
     assertEquals(run.text, formatted(ref.slice(0, 1000), 0));
-    assertEquals([run.summary.status, run.summary.batchSize, run.summary.terms], ["done", 1, run.summary.batches]);
+    assertEquals([run.summary.status, run.summary.batchSize, run.summary.terms], [
+      "done",
+      1,
+      run.summary.batches,
+    ]);
     assertEquals(run.summary.hostsUsed, ["test"]);
     assert(run.summary.digitsPerSecond > 0 && run.summary.firstDigitsMs !== null);
   });
@@ -43,12 +47,15 @@ Deno.test("busy hosts: a worker that finds its host busy is requeued, and a job 
     assertEquals(run.text, formatted(ref, 0));
   });
 
-  await t.step("with every host above --max-load-per-cpu, one fallback worker at a time computes the job", async () => {
-    const run = await runJob(h.client, { digits: 300, batchSize: 5, maxLoadPerCpu: 1e-9 });
-    assertEquals(run.summary.status, "done");
-    assertEquals(run.summary.fallbacks, run.summary.batchesDone);
-    assertEquals(run.text, formatted(ref.slice(0, 300), 0));
-  });
+  await t.step(
+    "with every host above --max-load-per-cpu, one fallback worker at a time computes the job",
+    async () => {
+      const run = await runJob(h.client, { digits: 300, batchSize: 5, maxLoadPerCpu: 1e-9 });
+      assertEquals(run.summary.status, "done");
+      assertEquals(run.summary.fallbacks, run.summary.batchesDone);
+      assertEquals(run.text, formatted(ref.slice(0, 300), 0));
+    },
+  );
 });
 
 Deno.test("failing batches: retried a bounded number of times, then the job fails and keeps its digits", async (t) => {
@@ -66,31 +73,37 @@ Deno.test("failing batches: retried a bounded number of times, then the job fail
     assertEquals(run.text, formatted(ref.slice(0, 1000), 0));
   });
 
-  await t.step("a batch that keeps failing fails the job with a clear message; the file keeps the digits before it", async () => {
-    const output = await Deno.makeTempFile({ prefix: "pi-partial-", suffix: ".txt" });
-    try {
-      const run = await runJob(h.client, {
-        digits: 2000,
-        batchSize: 10,
-        maxLoadPerCpu: 1000,
-        maxInFlight: 1,
-        maxAttempts: 3,
-        outputPath: output,
-        faults: { skipBatches: [], failBatches: [{ index: 8, times: 99 }], failHosts: [] },
-      });
-      assertEquals(run.summary.status, "failed");
-      assert(/batch 8 \(terms 80\.\.89\) failed 3 times/.test(run.summary.error ?? ""), run.summary.error ?? "");
-      assertEquals(run.summary.retries, 2);
-      // Batches 0..7 (80 terms) certify about 1,100 digits; every one of them is kept, none beyond.
-      const kept = await Deno.readTextFile(output);
-      assert(kept.length > 1000 && kept.length < 1200, `kept ${kept.length} characters`);
-      assertEquals(kept, formatted(ref, 0).slice(0, kept.length));
-      assertEquals(run.text, kept);
-      assertEquals(run.summary.digitsEmitted, kept.length - 1);
-    } finally {
-      await Deno.remove(output).catch(() => {});
-    }
-  });
+  await t.step(
+    "a batch that keeps failing fails the job with a clear message; the file keeps the digits before it",
+    async () => {
+      const output = await Deno.makeTempFile({ prefix: "pi-partial-", suffix: ".txt" });
+      try {
+        const run = await runJob(h.client, {
+          digits: 2000,
+          batchSize: 10,
+          maxLoadPerCpu: 1000,
+          maxInFlight: 1,
+          maxAttempts: 3,
+          outputPath: output,
+          faults: { skipBatches: [], failBatches: [{ index: 8, times: 99 }], failHosts: [] },
+        });
+        assertEquals(run.summary.status, "failed");
+        assert(
+          /batch 8 \(terms 80\.\.89\) failed 3 times/.test(run.summary.error ?? ""),
+          run.summary.error ?? "",
+        );
+        assertEquals(run.summary.retries, 2);
+        // Batches 0..7 (80 terms) certify about 1,100 digits; every one of them is kept, none beyond.
+        const kept = await Deno.readTextFile(output);
+        assert(kept.length > 1000 && kept.length < 1200, `kept ${kept.length} characters`);
+        assertEquals(kept, formatted(ref, 0).slice(0, kept.length));
+        assertEquals(run.text, kept);
+        assertEquals(run.summary.digitsEmitted, kept.length - 1);
+      } finally {
+        await Deno.remove(output).catch(() => {});
+      }
+    },
+  );
 });
 
 Deno.test("--output writes the same digits as the stream, with a final newline", async () => {
@@ -108,7 +121,12 @@ Deno.test("--output writes the same digits as the stream, with a final newline",
 Deno.test("bad requests are refused at the boundary with invalid_request", async () => {
   await using h = await testHost();
   const { id } = await h.client.createAgent({ type: "examples.pi.coordinator" });
-  for (const args of [{ digits: -5 }, { digits: 10, start: 99_999_995 }, { digits: 10, outputPath: "relative.txt" }]) {
+  for (
+    const args of [{ digits: -5 }, { digits: 10, start: 99_999_995 }, {
+      digits: 10,
+      outputPath: "relative.txt",
+    }]
+  ) {
     const err = await h.client.send(id, { kind: "pi.start_async", args }).then(() => null, (e) => e);
     assertEquals(err?.code, "invalid_request", JSON.stringify(args));
   }

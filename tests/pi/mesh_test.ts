@@ -9,19 +9,24 @@ Deno.test("a Pi job on a 2-host mesh of real processes uses both hosts and retri
   try {
     const a = await startHost({ name: "pi-a", args: FAST_MESH });
     const b = await startHost({ name: "pi-b", args: [...FAST_MESH, "--peer", a.url] });
-    await eventually("both hosts see each other", async () =>
-      await seesAllOnline(a, ["pi-a", "pi-b"]) && await seesAllOnline(b, ["pi-a", "pi-b"]));
+    await eventually(
+      "both hosts see each other",
+      async () => await seesAllOnline(a, ["pi-a", "pi-b"]) && await seesAllOnline(b, ["pi-a", "pi-b"]),
+    );
     const ref = await referencePi(20_000);
     // Limits far above any real load and two batches per host at a time, so both hosts take part.
     const roomy = { maxLoadPerCpu: 1000, maxWorkersPerHost: 2 };
 
-    await t.step("batches run on both hosts; the sums come back as CBOR and the digits are right", async () => {
-      const run = await runJob(a.client, { digits: 20_000, batchSize: 40, ...roomy });
-      assertEquals(run.summary.status, "done");
-      assertEquals(run.summary.hostsUsed, ["pi-a", "pi-b"]);
-      assert(run.summary.batchesPerHost["pi-b"] >= 2, JSON.stringify(run.summary.batchesPerHost));
-      assertEquals(run.text, formatted(ref, 0));
-    });
+    await t.step(
+      "batches run on both hosts; the sums come back as CBOR and the digits are right",
+      async () => {
+        const run = await runJob(a.client, { digits: 20_000, batchSize: 40, ...roomy });
+        assertEquals(run.summary.status, "done");
+        assertEquals(run.summary.hostsUsed, ["pi-a", "pi-b"]);
+        assert(run.summary.batchesPerHost["pi-b"] >= 2, JSON.stringify(run.summary.batchesPerHost));
+        assertEquals(run.text, formatted(ref, 0));
+      },
+    );
 
     await t.step("batches that fail on the entry host are retried on the other one", async () => {
       const run = await runJob(a.client, {
