@@ -145,9 +145,8 @@ export class PiAssembly {
 
   /**
    * Precomputes what the end needs and only the digit count decides (the powers of five of the final
-   * conversion, here and on the helper), so that the end finds them ready. Runs after the first
-   * fragment's own work, in time the thread would otherwise wait for the next one; a second call does
-   * nothing.
+   * conversion, here and on the helper), so that the end finds them ready. prepare() calls it after the
+   * first fragment, in time the thread would otherwise wait for the next one; a second call does nothing.
    */
   warm(): void {
     const { start, digits } = this.#job;
@@ -183,7 +182,15 @@ export class PiAssembly {
       this.#push(next);
       this.#prefixEnd = next.b;
     }
-    const text = this.#stack[0]?.b !== bottom ? this.#stream() : "";
+    return this.#update(this.#stack[0]?.b !== bottom ? this.#stream() : "");
+  }
+
+  /**
+   * Work for the end that can be done before it, to run after answering add() (so new digits are not
+   * held back by it): once every term before the last batch is in, the left part of the end (see
+   * AssemblyJob.splitAt); and the powers of the final conversion (warm()).
+   */
+  prepare(): void {
     const lastBatch = this.#job.splitAt ?? 0;
     if (lastBatch > 0 && this.#prefixEnd === lastBatch && !this.#left && !this.done) {
       const plan = planWindow(this.#terms, this.#next, this.#job.start + this.#job.digits - this.#next);
@@ -191,8 +198,7 @@ export class PiAssembly {
       const left = last === 0 ? withP(this.#stack[0]) : mergeAll(this.#stack.map(withP));
       this.#left = this.#prepareLeft(left, lastBatch, plan.bits);
     }
-    this.warm();
-    return this.#update(text);
+    if (this.#prefixEnd > 0) this.warm();
   }
 
   /** Emits every digit the contiguous prefix makes certain, whatever it costs (a failed job keeps them). */
@@ -299,7 +305,6 @@ export class PiAssembly {
       : mergeAll(rightBlocks.map((f, i) => i < rightBlocks.length - 1 ? withP(f) : f.sums));
     const { bits } = plan;
     const helper = this.#helper;
-    const T0 = performance.now();
     const given = rightBlocks.length === 1 && rightBlocks[0].ratio?.bits === bits
       ? rightBlocks[0].ratio
       : undefined;
@@ -309,11 +314,8 @@ export class PiAssembly {
       ? (helper.run({ op: "ratio", right: { Q: right.Q, T: right.T }, m: left.m, bits }, 0),
         helper.run({ op: "epsilon", input: left.epsilon }, 0))
       : epsilon(rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, left.m), left.epsilon);
-    const e = await eps;
-    const T1 = performance.now();
-    const x = applyEpsilon(left.v, e, bits);
+    const x = applyEpsilon(left.v, await eps, bits);
     const job = windowFraction(x, plan);
-    const T2 = performance.now();
     if (!helper || job.digits < PARALLEL_MIN_DIGITS) {
       return job.head + fractionDigits(job.frac, job.fracBits, job.digits);
     }
@@ -322,16 +324,7 @@ export class PiAssembly {
     const leadText = helper.run({ op: "digits", frac: lead.frac, bits: lead.bits, digits: lead.digits }, 0);
     const { right: rest, exactLeft } = skipDigits(job.frac, job.fracBits, leadDigits, job.digits);
     const restText = fractionDigits(rest.frac, rest.bits, rest.digits);
-    const T3 = performance.now();
-    const out = job.head + (exactLeft ?? await leadText) + restText;
-    if (Deno.env.get("PI_DEBUG") === "1") {
-      console.error(
-        `[asm] prepared=${left === ready} eps ${(T1 - T0).toFixed(0)} apply ${(T2 - T1).toFixed(0)} rest ${
-          (T3 - T2).toFixed(0)
-        } lead-wait ${(performance.now() - T3).toFixed(0)}`,
-      );
-    }
-    return out;
+    return job.head + (exactLeft ?? await leadText) + restText;
   }
 
   /**

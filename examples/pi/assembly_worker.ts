@@ -40,5 +40,10 @@ self.onmessage = (event: MessageEvent<AssemblyRequest>) => {
           error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
         } satisfies AssemblyReply,
       ),
+  ).then(() => {
+    // After the answer is on its way: work for the end that need not hold back the new digits.
+    if (request.op === "add") assembly?.prepare();
+  }).catch((e) =>
+    console.error(`pi assembly: preparing the end failed: ${e instanceof Error ? e.message : e}`)
   );
 };

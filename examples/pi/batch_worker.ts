@@ -46,9 +46,6 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
       if (busy) return { kind: "pi.batch_skipped", reason: busy, hostName };
       const t0 = performance.now();
       const { sums, ratio } = await this.#sums(req);
-      if (Deno.env.get("PI_DEBUG") === "1") {
-        console.error(`[batch ${req.index}] computed @${Date.now() % 100000}`);
-      }
       return { kind: "pi.batch_result", sums, ratio, computeMs: performance.now() - t0, hostName };
     } catch (err) {
       return { kind: "pi.batch_failed", error: err instanceof Error ? err.message : String(err), hostName };

@@ -154,20 +154,14 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
   const err = options.err ?? Deno.stderr;
   const progress = options.progress ?? (Deno.stderr.isTerminal() && !Deno.stdout.isTerminal());
   const requestMs = (options.timeout ?? 30) * 1000;
-  const T = (what: string) =>
-    Deno.env.get("PI_DEBUG") === "1" && console.error(`[cli] ${(performance.now()).toFixed(0)} ${what}`);
-  T("action");
   return await withEntry({ ...options, quiet: options.json }, async (client) => {
-    T("host ready");
     const { id } = await client.createAgent({ type: "examples.pi.coordinator" });
-    T("created");
     const stop = () => void client.send(id, { kind: "pi.cancel" }, { timeoutMs: 5000 }).catch(() => {});
     Deno.addSignalListener("SIGINT", stop);
     try {
       await client.send(id, { kind: "pi.start_async", args: { ...request } }, {
         timeoutMs: requestMs,
       }) as PiStartReply;
-      T("started");
       const last = await drain(
         client,
         id,
@@ -175,7 +169,6 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
         options.json ? undefined : out,
         progress ? err : undefined,
       );
-      T("drained");
       const summary = await client.send(id, { kind: "pi.summary", args: {} }, {
         timeoutMs: requestMs,
       }) as PiSummary;
@@ -197,9 +190,8 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
     } finally {
       Deno.removeSignalListener("SIGINT", stop);
       await client.dispose(id).catch(() => {});
-      T("disposed");
     }
-  }).finally(() => T("host stopped"));
+  });
 }
 
 /** Long-polls the job until it ends, writing its digits; returns the last counters. */

@@ -87,7 +87,6 @@ const REFRESH_MS = 2000;
 const SELECT_TIMEOUT_MS = 2000;
 /** The longest a batch or fragment request may take when the job has no timeout. */
 const NO_TIMEOUT_MS = 24 * 3600_000;
-const DEBUG = Deno.env.get("PI_DEBUG") === "1";
 /** More batches than this are refused (every batch is a paglet). */
 const MAX_BATCHES = 100_000;
 
@@ -202,15 +201,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       emitted: 0,
       done: false,
     };
-    // The post-processor starts its thread (and precomputes) while mesh-info answers.
+    // The post-processor opens the job's assembly (and the host starts its compute threads) while
+    // mesh-info answers.
     const [pp] = await Promise.all([
-      this.context.create(PiPostProcessor.type, { state: { ...ppState } }).then((r) => {
-        if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} pp created`);
-        return r;
-      }),
-      this.#refreshTargets().then(() =>
-        DEBUG && console.error(`[pi] +${Date.now() - this.state.startedAt} targets`)
-      ),
+      this.context.create(PiPostProcessor.type, { state: { ...ppState } }),
+      this.#refreshTargets(),
     ]);
     this.state.postProcessor = pp;
     const limits = this.#limits();
@@ -236,7 +231,6 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       ));
     }
     this.#timers.push(setInterval(() => void this.#refreshTargets().then(() => this.#pump()), REFRESH_MS));
-    if (DEBUG) console.error(`[pi] +${Date.now() - this.state.startedAt} planned ${batches.length} batches`);
     this.#pump();
     return {
       jobId,
@@ -341,7 +335,6 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     const entry = this.#table.get(index);
     const req = this.state.request!;
     const own = this.#inFlight.get(url) ?? 0;
-    if (DEBUG) console.error(`[pi] launch ${index} on ${url} force=${force} failedOn=${[...entry.failedOn]}`);
     this.#inFlight.set(url, own + 1);
     const hostName = this.#hostNames.get(url) ?? url;
     const faults = req.faults;
@@ -399,13 +392,6 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   }
 
   #settle(index: number, url: string, outcome: PiBatchOutcome): void {
-    if (DEBUG) {
-      console.error(
-        `[pi] +${Date.now() - this.state.startedAt} @${Date.now() % 100000} batch ${index} ${outcome.kind} ${
-          "computeMs" in outcome ? outcome.computeMs.toFixed(0) : ""
-        }`,
-      );
-    }
     if (this.state.status !== "running" || this.#stopping) return;
     const entry = this.#table.get(index);
     switch (outcome.kind) {
@@ -481,13 +467,6 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   }
 
   #accept(update: PiAssemblyReply): void {
-    if (DEBUG) {
-      console.error(
-        `[pi] +${
-          Date.now() - this.state.startedAt
-        } fragment reply ${update.text.length} chars done=${update.done}`,
-      );
-    }
     if (update.text) {
       this.#text += update.text;
       this.state.firstDigitsAt ??= Date.now();

@@ -139,7 +139,7 @@ export function autoBatchCount(terms: number, capacity: number, hosts: number): 
  * part of the end (V, a division at full precision) as soon as the first batch is in, so that batch is
  * made smaller and both are ready at about the same time (see assembly.ts; measured end to end).
  */
-export const FIRST_OF_TWO_SHARE = Number(Deno.env.get("PI_SHARE") ?? 0.4);
+export const FIRST_OF_TWO_SHARE = 0.38;
 
 /** The batches of an automatic plan: `count` of about equal size; two are split at FIRST_OF_TWO_SHARE. */
 export function autoBatches(terms: number, count: number): TermBatch[] {

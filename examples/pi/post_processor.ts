@@ -69,7 +69,8 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
         );
       }
     }
-    // Not awaited: the threads start and precompute while the coordinator places the batches.
+    // Not awaited: the assembly opens (and the host's compute threads start) while the coordinator
+    // places the batches.
     this.#assembly = this.#open({ start, digits, terms, chunk });
     this.#assembly.catch(() => {});
   }
@@ -108,7 +109,11 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
       if (PagletError.from(err).code !== "service_not_found") throw err;
       const local = new PiAssembly(job);
       return {
-        add: (f, splitAt) => local.add(f, splitAt),
+        add: async (f, splitAt) => {
+          const update = await local.add(f, splitAt);
+          setTimeout(() => local.prepare(), 0); // after the answer, as on the assembly thread
+          return update;
+        },
         flush: () => Promise.resolve(local.flush()),
         close: () => Promise.resolve(),
       };

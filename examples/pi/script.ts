@@ -28,8 +28,12 @@ if (import.meta.main) {
       console.log(`job ${started.jobId} runs on ${started.hostUrl}`);
       const summary = await callOperation(send, PI_SUMMARY, { waitMs: 550_000 });
       const text = await Deno.readTextFile(outputPath);
-      console.log(`${summary.status}: ${summary.digitsEmitted} digits in ${summary.wallTimeMs.toFixed(0)} ms,`);
-      console.log(`  ${summary.batches} batches on ${summary.hostsUsed.join(", ")}, ${summary.retries} retries`);
+      console.log(
+        `${summary.status}: ${summary.digitsEmitted} digits in ${summary.wallTimeMs.toFixed(0)} ms,`,
+      );
+      console.log(
+        `  ${summary.batches} batches on ${summary.hostsUsed.join(", ")}, ${summary.retries} retries`,
+      );
       console.log(`  ${text.slice(0, 50)}…${text.trimEnd().slice(-10)}`);
     } finally {
       await client.dispose(id);

@@ -33,6 +33,7 @@ async function assemble(
   const lastBatch = parts.reduce((m, f) => Math.max(m, f.a), 0);
   for (const f of parts) {
     const update = await assembly.add(f, lastBatch);
+    assembly.prepare();
     if (update.text) emissions.push(update.text);
   }
   assert(assembly.done, "every digit emitted");
