@@ -1,8 +1,11 @@
 /** paglets: the CLI entry point (`paglets --help`). */
-import { buildProgram } from "./cli/program.ts";
-import { reportError } from "./cli/output.ts";
+import { startEarly } from "./cli/early_start.ts";
 
 if (import.meta.main) {
+  // Before the rest of the CLI loads (hence the dynamic imports below).
+  startEarly(Deno.args);
+  const { buildProgram } = await import("./cli/program.ts");
+  const { reportError } = await import("./cli/output.ts");
   try {
     await buildProgram().parseAsync(Deno.args, { from: "user" });
   } catch (err) {

@@ -6,6 +6,8 @@
 import { PagletError } from "../agents/errors.ts";
 import { HostClient, normalizeUrl } from "../host/client.ts";
 import type { Host } from "../host/host.ts";
+import { endEarlyWorkers } from "../host/worker/early_workers.ts";
+import { EMBEDDED_WORKERS } from "./early_start.ts";
 
 export const DEFAULT_ENTRY = "http://127.0.0.1:8765";
 
@@ -50,19 +52,40 @@ export async function withEntry<T>(
   const client = entryClient(options);
   try {
     await client.health();
-    return await fn(client, null);
   } catch (err) {
-    if (!(err instanceof PagletError && err.code === "host_unreachable") || explicit) throw err;
+    if (!(err instanceof PagletError && err.code === "host_unreachable") || explicit) {
+      endEarlyWorkers();
+      throw err;
+    }
+    return await withEmbeddedHost(url, options, fn);
   }
+  endEarlyWorkers();
+  return await fn(client, null);
+}
+
+/**
+ * Runs `fn` against a host started for it (one agent worker: it runs one command's paglets), and
+ * stops the host afterwards.
+ */
+async function withEmbeddedHost<T>(
+  url: string,
+  options: { quiet?: boolean },
+  fn: (client: HostClient, embedded: Host | null) => Promise<T>,
+): Promise<T> {
   const { Host } = await import("../host/host.ts");
   const { extensionsForHost } = await import("./extensions.ts");
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-embedded-" });
   if (!options.quiet) {
     console.error(`No host answers at ${url}; starting an embedded host (data in ${dataDir}).`);
   }
-  const host = await Host.start({ name: "embedded", port: 0, dataDir, quiet: true }, extensionsForHost());
+  const host = await Host.start(
+    { name: "embedded", port: 0, dataDir, quiet: true, workers: EMBEDDED_WORKERS },
+    extensionsForHost(),
+  );
   try {
-    return await fn(new HostClient(host.url, { apiKey: null }), host);
+    // In-process requests: the same routes, without a loopback connection per call.
+    const client = new HostClient(host.url, { apiKey: null, transport: (request) => host.handle(request) });
+    return await fn(client, host);
   } finally {
     await host.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});

@@ -17,6 +17,11 @@ export interface ClientOptions {
   apiKey?: string | null;
   /** Per-request timeout in ms. @default 30000 */
   timeoutMs?: number;
+  /**
+   * Answers requests without the network: a host in the same process (Host.handle), as for the
+   * CLI's embedded host. @default fetch over HTTP
+   */
+  transport?: (request: Request) => Promise<Response>;
 }
 
 /** How one raw request is made. */
@@ -33,11 +38,13 @@ export class HostClient {
   readonly baseUrl: string;
   readonly #apiKey: string | null;
   readonly #timeoutMs: number;
+  readonly #transport?: (request: Request) => Promise<Response>;
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
     this.baseUrl = normalizeUrl(baseUrl);
     this.#apiKey = options.apiKey === undefined ? Deno.env.get("PAGLETS_API_KEY") ?? null : options.apiKey;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#transport = options.transport;
   }
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -53,12 +60,11 @@ export class HostClient {
     const signal = init.signal ?? AbortSignal.timeout(init.timeoutMs ?? this.#timeoutMs);
     let res: Response;
     try {
-      res = await fetch(this.baseUrl + path, {
-        method,
-        body: init.body,
-        headers: this.headers(init.headers),
-        signal,
-      });
+      const url = this.baseUrl + path;
+      const request = { method, body: init.body, headers: this.headers(init.headers), signal };
+      res = this.#transport
+        ? await untilAborted(this.#transport(new Request(url, request)), signal)
+        : await fetch(url, request);
     } catch (err) {
       if ((err as Error).name === "TimeoutError") {
         throw new PagletError(
@@ -199,4 +205,14 @@ export class HostClient {
 export function normalizeUrl(url: string): string {
   const withScheme = /^[a-z]+:\/\//i.test(url) ? url : `http://${url}`;
   return withScheme.replace(/\/+$/, "");
+}
+
+/** `answer`, or the signal's reason once it aborts (an in-process handler does not watch the signal). */
+function untilAborted(answer: Promise<Response>, signal: AbortSignal): Promise<Response> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    answer.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }

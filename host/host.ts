@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type { Kysely } from "kysely";
 import type { Hono } from "hono";
 import type { HostInfo } from "../agents/context.ts";
+import { PagletError } from "../agents/errors.ts";
 import { AgentRuntime } from "./agent_runtime.ts";
 import { AgentStore } from "./store/agent_store.ts";
 import { openDatabase, type Schema } from "./store/schema.ts";
@@ -57,6 +58,7 @@ export class Host {
   /** Set by the mesh extension; without it the host works alone. */
   remote?: RemoteRouter;
   #server?: Deno.HttpServer;
+  #handler?: (request: Request) => Response | Promise<Response>;
   #timers: ReturnType<typeof setInterval>[] = [];
   #wakeups?: WakeupTimer;
   /** Not yet serving agents, or shutting down: the API answers 503. */
@@ -85,6 +87,55 @@ export class Host {
 
   async #start(): Promise<void> {
     const o = this.options;
+    // The workers start first: they load their modules on other cores while this thread opens the
+    // database and starts listening, and learn the host's URL once it is known.
+    const info = Promise.withResolvers<HostInfo>();
+    info.promise.catch(() => {});
+    const modules = [...BUILTIN_MODULES, ...o.modules];
+    this.pool = new WorkerPool(info.promise.then((host) => ({ host, modules })), {
+      call: (op, agentId, args) => this.ops.call(op, agentId, args),
+      runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
+    });
+    const workersReady = this.pool.start(o.workers);
+    workersReady.catch(() => {});
+    try {
+      info.resolve(await this.#open());
+      await workersReady;
+    } catch (err) {
+      info.reject(err);
+      this.pool.close();
+      await this.#server?.shutdown().catch(() => {});
+      await this.db?.destroy().catch(() => {});
+      throw err;
+    }
+    this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info);
+    this.ops.onCall = (id) => {
+      const agent = this.runtime.live.get(id);
+      if (agent) agent.dirty = true;
+    };
+    this.runtime.onGone.add((id, why) => {
+      // A departing agent keeps its work dir until the target confirms (mobility removes it then).
+      if (why === "dispose") void this.workDirs.remove(id);
+    });
+    registerLocalOps(this);
+
+    for (const ext of this.extensions) await ext.start(this);
+    const restored = await this.runtime.restoreAtStartup();
+    this.#wakeups = new WakeupTimer(this.store, (now) => this.runtime.wakeDue(now));
+    this.events.subscribe((e) => {
+      if (e.kind === "deactivate" && e.data?.activateAt) this.#wakeups?.poke();
+    });
+    this.#wakeups.poke();
+    this.#timers.push(setInterval(() => void this.runtime.checkpoint().catch(() => {}), 1000));
+    this.ready = true;
+    this.events.emit("context-start", {
+      data: { url: this.info.url, restored: restored.restored, failed: restored.failed },
+    });
+  }
+
+  /** Opens the database and starts serving (port 0 resolves to a real port); returns the host's info. */
+  async #open(): Promise<HostInfo> {
+    const o = this.options;
     await Deno.mkdir(o.dataDir, { recursive: true });
     ({ db: this.db, raw: this.rawDb } = openDatabase(join(o.dataDir, "host.sqlite")));
     this.store = new AgentStore(this.db);
@@ -92,8 +143,8 @@ export class Host {
     this.workDirs = new WorkDirs(join(o.dataDir, "work"));
     await this.workDirs.clearAll();
 
-    // Serve first so port 0 resolves to a real URL before workers learn it.
     const app = buildApp(this);
+    this.#handler = app.fetch;
     const listening = Promise.withResolvers<Deno.NetAddr>();
     this.#server = Deno.serve({
       hostname: o.bind,
@@ -119,35 +170,16 @@ export class Host {
       properties: o.properties,
       cpuCount: navigator.hardwareConcurrency || 1,
     };
+    return this.info;
+  }
 
-    this.pool = new WorkerPool({ host: this.info, modules: [...BUILTIN_MODULES, ...o.modules] }, {
-      call: (op, agentId, args) => this.ops.call(op, agentId, args),
-      runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
-    });
-    await this.pool.start(o.workers);
-    this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info);
-    this.ops.onCall = (id) => {
-      const agent = this.runtime.live.get(id);
-      if (agent) agent.dirty = true;
-    };
-    this.runtime.onGone.add((id, why) => {
-      // A departing agent keeps its work dir until the target confirms (mobility removes it then).
-      if (why === "dispose") void this.workDirs.remove(id);
-    });
-    registerLocalOps(this);
-
-    for (const ext of this.extensions) await ext.start(this);
-    const restored = await this.runtime.restoreAtStartup();
-    this.#wakeups = new WakeupTimer(this.store, (now) => this.runtime.wakeDue(now));
-    this.events.subscribe((e) => {
-      if (e.kind === "deactivate" && e.data?.activateAt) this.#wakeups?.poke();
-    });
-    this.#wakeups.poke();
-    this.#timers.push(setInterval(() => void this.runtime.checkpoint().catch(() => {}), 1000));
-    this.ready = true;
-    this.events.emit("context-start", {
-      data: { url: this.info.url, restored: restored.restored, failed: restored.failed },
-    });
+  /**
+   * Answers `request` as the HTTP server would, without a connection: how a CLI command talks to the
+   * host it embeds (HostClient's `transport`).
+   */
+  async handle(request: Request): Promise<Response> {
+    if (!this.#handler) throw new PagletError("host_unreachable", "The host is not serving yet");
+    return await this.#handler(request);
   }
 
   /** Re-plans the wake-up timer (after a deactivation with a wake time). */

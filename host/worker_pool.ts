@@ -3,6 +3,7 @@ import * as Comlink from "comlink";
 import { PagletError } from "../agents/errors.ts";
 import type { KernelApi, WorkerApi, WorkerConfig } from "./worker/protocol.ts";
 import { PortRpc } from "./worker/port_rpc.ts";
+import { AGENT_WORKER_URL, takeEarlyWorker } from "./worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
 export interface WorkerSlot {
@@ -17,21 +18,24 @@ export interface WorkerSlot {
   readonly generation: number;
 }
 
-const WORKER_URL = new URL("./worker/agent_worker.ts", import.meta.url).href;
-
 export class WorkerPool {
   readonly #slots: WorkerSlot[] = [];
-  readonly #config: WorkerConfig;
+  /** Settles once the host knows what the workers need (its URL is known only once it listens). */
+  readonly #config: Promise<WorkerConfig>;
   readonly #kernel: KernelApi;
   #types: string[] = [];
   #abandoned = 0;
 
-  constructor(config: WorkerConfig, kernel: KernelApi) {
-    this.#config = config;
+  constructor(config: WorkerConfig | Promise<WorkerConfig>, kernel: KernelApi) {
+    this.#config = Promise.resolve(config);
+    this.#config.catch(() => {});
     this.#kernel = kernel;
   }
 
-  /** Starts `size` workers; returns the paglet types they know. */
+  /**
+   * Starts `size` workers at once (each loads its modules on its own thread) and initialises them
+   * when the config is known; resolves with the paglet types they know once all are ready.
+   */
   async start(size: number): Promise<string[]> {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`Worker pool size must be a positive integer: current value is ${size}`);
@@ -42,7 +46,8 @@ export class WorkerPool {
   }
 
   async #spawn(index: number, generation: number): Promise<WorkerSlot> {
-    const worker = new Worker(WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
+    const worker = (generation === 0 ? takeEarlyWorker() : undefined) ??
+      new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
     const api = Comlink.wrap<WorkerApi>(worker);
     const channel = new MessageChannel();
     const rpc = new PortRpc(channel.port1, (method, args) => {
@@ -58,7 +63,8 @@ export class WorkerPool {
       throw new PagletError("not_supported", `Unknown worker request '${method}'`);
     });
     try {
-      this.#types = await api.init(this.#config, Comlink.transfer(channel.port2, [channel.port2]));
+      const config = await this.#config;
+      this.#types = await api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
     } catch (err) {
       rpc.close();
       api[Comlink.releaseProxy]();
@@ -91,7 +97,7 @@ export class WorkerPool {
 
   /** Loads a module into every worker (paglets defined by a user script). */
   async loadModule(url: string): Promise<string[]> {
-    this.#config.modules.push(url);
+    (await this.#config).modules.push(url);
     let names: string[] = [];
     for (const slot of this.#slots) {
       const outcome = await slot.api.loadModule(url);

@@ -22,6 +22,7 @@ import {
   type PiStartReply,
   type PiSummary,
 } from "./operations.ts";
+import { groupThousands } from "./format.ts";
 
 /** What commander hands the action (all option values as typed). */
 interface PiCommandOptions {
@@ -88,7 +89,7 @@ export function parseRequest(o: PiCommandOptions): PiJobInput {
     throw new PagletError(
       "invalid_request",
       `--start ${start} is beyond the range: start + digits must be at most ${
-        MAX_DIGIT_POSITION.toLocaleString("en")
+        groupThousands(MAX_DIGIT_POSITION)
       }`,
     );
   }
@@ -121,7 +122,7 @@ function number(
     const kind = integer ? "a whole number" : "a number";
     const range = max === Infinity
       ? `${exclusive ? ">" : "≥"} ${min}`
-      : `from ${min} to ${max.toLocaleString("en")}`;
+      : `from ${min} to ${groupThousands(max)}`;
     throw new PagletError(
       "invalid_request",
       `${option} must be ${kind} ${range}: current value is '${text}'`,
@@ -222,8 +223,7 @@ async function showProgress(
   p: PiProgress,
   shown: number,
 ): Promise<number> {
-  const line =
-    `pi: ${p.digitsEmitted.toLocaleString("en")}/${p.digits.toLocaleString("en")} digits · batches ` +
+  const line = `pi: ${groupThousands(p.digitsEmitted)}/${groupThousands(p.digits)} digits · batches ` +
     `${p.batchesDone}/${p.batches} (${p.batchesRunning} running) · hosts ${p.hostsUsed} · retries ${p.retries}` +
     ` · ${(p.elapsedMs / 1000).toFixed(1)} s`;
   await write(err, `\r${line.padEnd(shown)}`);

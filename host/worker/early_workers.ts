@@ -1,0 +1,34 @@
+/**
+ * Agent workers started before the host's code has loaded.
+ *
+ * A command that will start an embedded host calls {@link startWorkersEarly} first thing (main.ts,
+ * before it imports the rest of the CLI): each worker then loads its modules on another core while
+ * the main thread loads the host's. The host's WorkerPool takes them over ({@link takeEarlyWorker});
+ * a command that finds a host to talk to instead ends them ({@link endEarlyWorkers}).
+ *
+ * This module imports nothing, so that calling it costs only the worker starts.
+ *
+ * @module
+ */
+
+/** Where the agent worker's code is (the pool starts its workers from the same URL). */
+export const AGENT_WORKER_URL = new URL("./agent_worker.ts", import.meta.url).href;
+
+const early: Worker[] = [];
+
+/** Starts `count` agent workers now; the next pool to start takes them over. */
+export function startWorkersEarly(count: number): void {
+  for (let i = 0; i < count; i++) {
+    early.push(new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${i}` }));
+  }
+}
+
+/** A worker started early (its modules may still be loading), if one is left. */
+export function takeEarlyWorker(): Worker | undefined {
+  return early.shift();
+}
+
+/** Ends the workers started early that no pool took over. */
+export function endEarlyWorkers(): void {
+  for (const worker of early.splice(0)) worker.terminate();
+}
