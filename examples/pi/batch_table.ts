@@ -63,12 +63,13 @@ export class BatchTable {
   }
 
   /**
-   * Takes the next waiting batch for a host: the first that has not failed there, or (when
-   * `anyIfNone`, e.g. with a single host) the first at all. Marks it running.
+   * Takes the next waiting batch for a host: the first (with `fromEnd`, the last) that has not failed
+   * there, or (when `anyIfNone`, e.g. with a single host) the first (last) at all. Marks it running.
    */
-  take(hostUrl: string, anyIfNone: boolean): BatchEntry | undefined {
-    let at = this.#queue.findIndex((i) => !this.#entries[i].failedOn.has(hostUrl));
-    if (at < 0 && anyIfNone && this.#queue.length > 0) at = 0;
+  take(hostUrl: string, anyIfNone: boolean, fromEnd = false): BatchEntry | undefined {
+    const fits = (i: number) => !this.#entries[i].failedOn.has(hostUrl);
+    let at = fromEnd ? this.#queue.findLastIndex(fits) : this.#queue.findIndex(fits);
+    if (at < 0 && anyIfNone && this.#queue.length > 0) at = fromEnd ? this.#queue.length - 1 : 0;
     if (at < 0) return undefined;
     const entry = this.#entries[this.#queue.splice(at, 1)[0]];
     entry.status = "running";

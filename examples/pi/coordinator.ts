@@ -104,6 +104,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   /** Digits not drained yet. */
   #text = "";
   readonly #wakers = new Set<() => void>();
+  /** The post-processor, once created (batches may finish first: their sums wait for it). */
+  #postProcessor?: Promise<AgentRef>;
   /** Fragment replies, applied in the order the fragments were sent. */
   #applied: Promise<void> = Promise.resolve();
   #timers: ReturnType<typeof setTimeout>[] = [];
@@ -201,13 +203,12 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       emitted: 0,
       done: false,
     };
-    // The post-processor opens the job's assembly (and the host starts its compute threads) while
-    // mesh-info answers.
-    const [pp] = await Promise.all([
-      this.context.create(PiPostProcessor.type, { state: { ...ppState } }),
-      this.#refreshTargets(),
-    ]);
-    this.state.postProcessor = pp;
+    // The post-processor is created (and opens the job's assembly) while mesh-info answers and the
+    // first batches start: it is needed only when their sums come back.
+    const created = this.context.create(PiPostProcessor.type, { id: `${jobId}-pp`, state: { ...ppState } });
+    created.catch(() => {});
+    this.#postProcessor = created;
+    await this.#refreshTargets();
     const limits = this.#limits();
     // More batches than cores on a host only add merges: the plan counts at most a core per slot.
     const capacities = this.#targets.map((h) =>
@@ -232,10 +233,18 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     }
     this.#timers.push(setInterval(() => void this.#refreshTargets().then(() => this.#pump()), REFRESH_MS));
     this.#pump();
+    try {
+      const pp = await created;
+      if (this.#postProcessor === created) this.state.postProcessor = pp;
+    } catch (err) {
+      const error = PagletError.from(err);
+      await this.#end("failed", `the post-processor could not start: ${error.message}`);
+      throw error;
+    }
     return {
       jobId,
       coordinatorId: this.id,
-      postProcessorId: pp.id,
+      postProcessorId: `${jobId}-pp`,
       hostUrl: this.host.url,
       summary: this.#summary(),
     };
@@ -303,9 +312,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     const slots = launchSlots(this.#targets, this.#inFlight, limits, this.#table.waiting);
     // A failed batch goes to another host, unless this job has never seen one.
     const single = this.#seenHosts.size <= 1;
+    // When every waiting batch starts now, the last (the largest: it ends the series) starts first.
+    const lastFirst = slots.length >= this.#table.waiting;
     let launched = 0;
     for (const url of slots) {
-      const entry = this.#table.take(url, single);
+      const entry = this.#table.take(url, single, lastFirst);
       if (entry) {
         this.#launch(entry.index, url, false);
         launched++;
@@ -449,8 +460,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     sums: TermSums,
     ratio?: { bits: number; value: bigint },
   ): void {
-    const pp = this.state.postProcessor!;
-    const send = (m: MessageInput) => this.context.send(pp, m, { timeoutMs: this.#requestTimeoutMs() });
+    const send = async (m: MessageInput) =>
+      this.context.send(await this.#postProcessor!, m, { timeoutMs: this.#requestTimeoutMs() });
     const splitAt = this.#table.get(this.#table.size - 1).a;
     const reply = piOperations().then((op) =>
       callOperation(send, op.PI_FRAGMENT, { index, a, b, sums, ratio, splitAt })
@@ -513,11 +524,14 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     return this.#applied;
   }
 
+  /** Disposes the post-processor, also one still being created when the job ended. */
   async #disposePostProcessor(): Promise<void> {
-    const pp = this.state.postProcessor;
-    if (!pp) return;
+    const known = this.state.postProcessor; // after a restart only the state knows it
+    const pending = this.#postProcessor ?? (known ? Promise.resolve(known) : undefined);
+    this.#postProcessor = undefined;
     this.state.postProcessor = null;
-    await this.context.dispose(pp).catch(() => {});
+    const pp = await pending?.catch(() => null);
+    if (pp) await this.context.dispose(pp).catch(() => {});
   }
 
   #clearTimers(): void {
