@@ -160,26 +160,33 @@ function show(value: unknown): string {
   }
 }
 
+/** A number field with a lower bound; one message naming the value, whatever is wrong with it. */
 function bounded(min: number, integer: boolean) {
   const what = `${integer ? "an integer" : "a finite number"} >= ${min}`;
-  const error = (iss: { input?: unknown }) => `must be ${what}: current value is ${show(iss.input)}`;
-  const base = z.number({ error }).refine(Number.isFinite, { error });
-  return (integer ? base.refine(Number.isInteger, { error }) : base).refine((v) => v >= min, { error });
+  const message = (value: unknown) => `must be ${what}: current value is ${show(value)}`;
+  return z.number({ errorMap: (_iss, ctx) => ({ message: message(ctx.data) }) }).superRefine((v, ctx) => {
+    if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min) {
+      ctx.addIssue({ code: "custom", message: message(v) });
+    }
+  });
 }
 
 function tags() {
   return z.array(
-    z.string().refine((t) => HOST_TAG_PATTERN.test(t.trim().toLowerCase()), {
-      error: (iss) =>
-        `${show(iss.input)} is not a host tag: tags are words matching ${HOST_TAG_PATTERN.source}`,
-    }),
-    { error: (iss) => `must be a list of host tags: current value is ${show(iss.input)}` },
+    z.string().refine((t) => HOST_TAG_PATTERN.test(t.trim().toLowerCase()), (t) => ({
+      message: `${show(t)} is not a host tag: tags are words matching ${HOST_TAG_PATTERN.source}`,
+    })),
+    {
+      errorMap: (_iss, ctx) => ({
+        message: `must be a list of host tags: current value is ${show(ctx.data)}`,
+      }),
+    },
   );
 }
 
 const names = () =>
   z.array(z.string(), {
-    error: (iss) => `must be a list of strings: current value is ${show(iss.input)}`,
+    errorMap: (_iss, ctx) => ({ message: `must be a list of strings: current value is ${show(ctx.data)}` }),
   });
 
 const ESTIMATES = {
@@ -214,7 +221,7 @@ const ESTIMATES = {
  * ```
  */
 export function computeJobSchema<Shape extends z.ZodRawShape>(shape: Shape = {} as Shape) {
-  return z.looseObject({ ...ESTIMATES, ...shape }).superRefine((state, ctx) => {
+  return z.object({ ...ESTIMATES, ...shape }).passthrough().superRefine((state, ctx) => {
     const s = state as unknown as ComputeJobState;
     if (s.memoryBytes === 0 && !s.allowZeroMemoryBytes) {
       ctx.addIssue({

@@ -16,17 +16,20 @@ import type { z } from "zod";
 import { PagletError } from "./errors.ts";
 import type { Message, MessageInput } from "./message.ts";
 
+/** A zod schema that parses to `T`, whatever it accepts (defaults and transforms make the two differ). */
+export type Schema<T> = z.ZodType<T, z.ZodTypeDef, unknown>;
+
 export interface Operation<Req, Rep> {
   readonly name: string;
-  readonly request: z.ZodType<Req>;
-  readonly reply: z.ZodType<Rep>;
+  readonly request: Schema<Req>;
+  readonly reply: Schema<Rep>;
 }
 
 /** Declares an operation. */
 export function operation<Req, Rep>(
   name: string,
-  request: z.ZodType<Req>,
-  reply: z.ZodType<Rep>,
+  request: Schema<Req>,
+  reply: Schema<Rep>,
 ): Operation<Req, Rep> {
   if (!/^[a-z][a-z0-9_.:-]*$/i.test(name)) {
     throw new RangeError(`Operation name must be a word like 'pi.start': current value is '${name}'`);
@@ -35,7 +38,7 @@ export function operation<Req, Rep>(
 }
 
 /** Parses a value against a schema; failure raises `invalid_request` with the issues. */
-export function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+export function validate<T>(schema: Schema<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");

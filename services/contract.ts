@@ -232,10 +232,38 @@ export interface OperationDescription {
   reply: unknown;
 }
 
-/** JSON Schema of a zod schema, or null where zod cannot express it (bigint, transforms). */
-export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output"): unknown {
+/** True when an object property is always present in the parsed value (a default or catch fills it in). */
+function alwaysSet(schema: z.ZodTypeAny): boolean {
+  while (schema instanceof z.ZodEffects) schema = schema.innerType();
+  return schema instanceof z.ZodDefault || schema instanceof z.ZodCatch || !schema.isOptional();
+}
+
+/**
+ * JSON Schema (draft-07) of a zod schema: what it accepts (`input`: fields with defaults optional,
+ * unknown keys allowed) or what it gives (`output`: defaulted fields required, unknown keys absent,
+ * transformed values `{}`). Bigints are `{}` (only CBOR carries them). null if it cannot be expressed.
+ * The converter is loaded on first use, so start-up does not pay for it.
+ */
+export async function jsonSchemaOf(schema: z.ZodTypeAny, io: "input" | "output"): Promise<unknown> {
+  const { ignoreOverride, zodToJsonSchema } = await import("zod-to-json-schema");
   try {
-    return z.toJSONSchema(schema, { io, unrepresentable: "any" });
+    return zodToJsonSchema(schema, {
+      $refStrategy: "none",
+      effectStrategy: io === "input" ? "input" : "any",
+      pipeStrategy: io,
+      removeAdditionalStrategy: io === "input" ? "strict" : "passthrough",
+      allowedAdditionalProperties: undefined,
+      override: (def) => (def as { typeName?: string }).typeName === "ZodBigInt" ? {} : ignoreOverride,
+      postProcess: (json, def) => {
+        if (io === "output" && (def as z.ZodObjectDef).typeName === "ZodObject") {
+          const shape = (def as z.ZodObjectDef).shape();
+          const properties = Object.keys((json as { properties?: object })?.properties ?? {});
+          const required = properties.filter((key) => alwaysSet(shape[key]));
+          if (required.length) Object.assign(json!, { required });
+        }
+        return json;
+      },
+    });
   } catch {
     return null;
   }

@@ -101,13 +101,15 @@ export class ServiceRegistry {
   }
 
   /** The operations of a service with their JSON Schemas. */
-  operationSchemas(name: string): OperationDescription[] {
+  operationSchemas(name: string): Promise<OperationDescription[]> {
     const entry = this.#entry(name);
-    return Object.values(entry.definition.contract.operations).map((op) => ({
-      name: op.name,
-      request: jsonSchemaOf(op.request, "input"),
-      reply: jsonSchemaOf(op.reply, "output"),
-    }));
+    return Promise.all(
+      Object.values(entry.definition.contract.operations).map(async (op) => ({
+        name: op.name,
+        request: await jsonSchemaOf(op.request, "input"),
+        reply: await jsonSchemaOf(op.reply, "output"),
+      })),
+    );
   }
 
   /** The handle a service gets of its host (the same one across restarts). */

@@ -31,14 +31,14 @@ export function serviceRoutes(
     return json({ host: host.info.name, url: host.info.url, services });
   });
 
-  app.get("/v1/services/:name", (c) => {
+  app.get("/v1/services/:name", async (c) => {
     const name = c.req.param("name");
     const r = registry();
     const description = r.describe(name);
     if (!description) {
       throw new PagletError("service_not_found", `No resident service '${name}' on this host`);
     }
-    return json({ ...description, operationSchemas: r.operationSchemas(name) });
+    return json({ ...description, operationSchemas: await r.operationSchemas(name) });
   });
 
   app.post("/v1/services/:name/:op", async (c) => {

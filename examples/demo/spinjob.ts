@@ -31,7 +31,7 @@ export interface SpinJobState extends ComputeJobState {
 export class SpinJob extends ComputeJobPaglet<SpinJobState> {
   static override readonly type = "demo.spinjob";
   static override readonly stateSchema = computeJobSchema({
-    ms: z.number({ error: "must be a number of milliseconds" }).min(0).max(24 * 3600 * 1000),
+    ms: z.number({ message: "must be a number of milliseconds" }).min(0).max(24 * 3600 * 1000),
   });
 
   override initialState(): SpinJobState {

@@ -78,10 +78,10 @@ const EnvelopeSchema = z.object({
     id: z.string().refine(isValidAgentId, "must be a valid agent id"),
     type: z.string().min(1).max(200),
     state: z.instanceof(Uint8Array),
-    createdAt: z.number(),
+    createdAt: z.number().finite(),
     meta: z.record(z.string(), z.unknown()),
   }),
-  source: z.object({ name: z.string().min(1).max(200), url: z.url() }),
+  source: z.object({ name: z.string().min(1).max(200), url: z.string().url() }),
   meshVersion: z.string().min(1).max(200),
   arrivalMode: z.enum(["active", "inactive"]),
   cloneOf: z.string().refine(isValidAgentId, "must be a valid agent id").optional(),
@@ -91,7 +91,7 @@ const EnvelopeSchema = z.object({
     size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"),
   })).max(MAX_FILES),
-  sentAt: z.number(),
+  sentAt: z.number().finite(),
 });
 
 /** Validates a decoded envelope; bad input raises `invalid_request` (422) naming the field. */

@@ -132,7 +132,7 @@ export const FinishedUsageWire = LeaseUsageWire.extend({
 export type FinishedUsageWire = z.infer<typeof FinishedUsageWire>;
 
 /** Anything object-shaped: the handler validates it with precise error codes. */
-const SlotRequestInput = z.looseObject({}).describe(
+const SlotRequestInput = z.object({}).passthrough().describe(
   "A slot request: agentId (required), requestId, jobId, cpuCores (>= 1), memoryBytes, tempStorageBytes, " +
     "estimatedRuntimeSeconds, requiresGpu, gpuMemoryMb, requiredHostTags, excludedHostTags, preferredHostTags, " +
     "excludedHostNames, excludedHostUrls, submittedAt, redirectCount, lastRedirectAt, lastRedirectFromHostUrl",

@@ -78,19 +78,20 @@ function show(value: unknown): string {
 /** A number field with a lower bound, whose error message names the field and the value. */
 function bounded(field: string, min: number, integer: boolean) {
   const what = `${integer ? "an integer" : "a finite number"} >= ${min}`;
-  const error = (iss: { input?: unknown }) =>
-    `${PREFIX} '${field}' must be ${what}: current value is ${show(iss.input)}`;
-  const base = z.number({ error }).refine(Number.isFinite, { error });
-  return (integer ? base.refine(Number.isInteger, { error }) : base).refine((v) => v >= min, { error });
+  const message = (value: unknown) => `${PREFIX} '${field}' must be ${what}: current value is ${show(value)}`;
+  return z.number({ errorMap: (_iss, ctx) => ({ message: message(ctx.data) }) }).superRefine((v, ctx) => {
+    if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min) {
+      ctx.addIssue({ code: "custom", message: message(v) });
+    }
+  });
 }
 
 function tagList(field: string) {
   const tag = z.string().transform((raw, ctx) => {
     const tag = raw.trim().toLowerCase();
     if (!HOST_TAG_PATTERN.test(tag)) {
-      ctx.issues.push({
+      ctx.addIssue({
         code: "custom",
-        input: raw,
         message: `${PREFIX} ${show(raw)} in '${field}' is not a host tag: ` +
           `tags match ${HOST_TAG_PATTERN.source} after lower-casing`,
       });
@@ -115,8 +116,8 @@ const text = z.string().default("").transform((s) => s.trim());
 /** The wire schema; {@linkcode normalizeSlotRequest} adds defaults that depend on the clock. */
 export const SlotRequestSchema = z.object({
   requestId: text,
-  agentId: z.string({ error: `${PREFIX} 'agentId' must be a non-empty string` }).trim()
-    .min(1, { error: `${PREFIX} 'agentId' must be a non-empty string` }),
+  agentId: z.string({ message: `${PREFIX} 'agentId' must be a non-empty string` }).trim()
+    .min(1, { message: `${PREFIX} 'agentId' must be a non-empty string` }),
   agentHostUrl: text.transform(normalizeHostUrl),
   jobId: text,
   cpuCores: bounded("cpuCores", 1, true).default(1),

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { operation } from "../../agents/operations.ts";
 import { serviceContract } from "../contract.ts";
 
-const Empty = z.object({}).loose();
+const Empty = z.object({}).passthrough();
 const count = z.number().int().min(0);
 const bytes = z.number().min(0);
 
