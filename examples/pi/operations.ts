@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { operation } from "../../agents/operations.ts";
+import { groupThousands } from "./format.ts";
 
 /** Positions beyond this are refused (start + digits): 100 million digits need ~10 GiB of memory. */
 export const MAX_DIGIT_POSITION = 100_000_000;
@@ -57,7 +58,7 @@ export const PiJobRequest = z.object({
   maxAttempts: z.number().int().min(1).max(20).default(3),
   faults: PiFaults.optional(),
 }).refine((r) => r.start + r.digits <= MAX_DIGIT_POSITION, {
-  message: `start + digits must be at most ${MAX_DIGIT_POSITION.toLocaleString("en")}`,
+  message: `start + digits must be at most ${groupThousands(MAX_DIGIT_POSITION)}`,
   path: ["start"],
 });
 export type PiJobRequest = z.infer<typeof PiJobRequest>;
