@@ -518,8 +518,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         } catch { /* the digits written so far stay */ }
       }
       Object.assign(this.state, { status, error, finishedAt: Date.now() });
+      this.#wake(); // the last drain answers at once; the post-processor goes meanwhile
       await this.#disposePostProcessor();
-      this.#wake();
     });
     return this.#applied;
   }

@@ -112,7 +112,13 @@ export function piMathService(): ServiceDefinition {
           running++;
           try {
             if (ratioBits) {
-              return await batchPool().run({ op: "splitWithRatio", a, b, withP, bits: ratioBits });
+              // The batch that ends the series finishes last: keep it off worker 0, the assembly's
+              // helper, whose tasks (warming the conversion) would otherwise wait behind it.
+              const pool = batchPool();
+              return await pool.run(
+                { op: "splitWithRatio", a, b, withP, bits: ratioBits },
+                pool.idlest(true),
+              );
             }
             return { sums: await batchPool().run({ op: "split", a, b, withP }) };
           } finally {
@@ -124,10 +130,9 @@ export function piMathService(): ServiceDefinition {
             throw new PagletError("state_conflict", `Pi assembly '${key}' is open already`);
           }
           assemblies.set(key, { job });
-          // Batches follow within milliseconds: their threads start now. The assembly's own thread starts
-          // with the first fragment, when this (main) thread has nothing else to do; starting a worker
-          // holds the starting thread ~12 ms.
-          batchPool().warm();
+          // The batch threads start with the first batches (the coordinator starts them while this
+          // assembly opens); the assembly's own thread starts with the first fragment, when this
+          // (main) thread has nothing else to do: starting a worker holds the starting thread ~12 ms.
           return { ok: true };
         },
         "assembly-add": ({ key, a, b, sums, ratio, splitAt }) =>

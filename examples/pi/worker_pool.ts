@@ -32,7 +32,7 @@ export class PiWorkerPool {
    */
   run<T extends Task>(task: T, index?: number): Promise<TaskResult<T>> {
     if (this.#closed) return Promise.reject(new Error("pi worker pool closed"));
-    const i = index ?? this.#load.indexOf(Math.min(...this.#load));
+    const i = index ?? this.idlest();
     if (!(i >= 0 && i < this.size)) return Promise.reject(new RangeError(`no worker ${index}`));
     const worker = this.#workers[i] ?? this.#start(i);
     const result = new Promise<TaskResult<T>>((resolve, reject) => {
@@ -45,10 +45,13 @@ export class PiWorkerPool {
     return result;
   }
 
-  /** Start every worker now (each loads its modules), so that the first tasks find them ready. */
-  warm(): void {
-    if (this.#closed) return;
-    for (let i = 0; i < this.size; i++) if (!this.#workers[i]) this.#start(i);
+  /**
+   * The worker with the fewest tasks outstanding: the first such, or with `fromEnd` the last (so that
+   * worker 0, which connect() lends as a helper, stays free for it).
+   */
+  idlest(fromEnd = false): number {
+    const least = Math.min(...this.#load);
+    return fromEnd ? this.#load.lastIndexOf(least) : this.#load.indexOf(least);
   }
 
   /**

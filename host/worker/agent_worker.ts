@@ -14,6 +14,11 @@ import type { KernelApi, Outcome, StartSpec, WorkerApi, WorkerConfig } from "./p
 import { createWorkerContext } from "./worker_context.ts";
 import { PortRpc } from "./port_rpc.ts";
 import { setImmediate } from "node:timers";
+import { BUILTIN_MODULES } from "../builtin_modules.ts";
+
+// Every host's workers load the built-in paglet types at init; start loading them now, while the
+// host opens its database (init's import of the same URLs then finds them loaded or on the way).
+for (const url of BUILTIN_MODULES) import(url).catch(() => {});
 
 const registry = new TypeRegistry();
 const agents = new Map<string, Paglet<Record<string, unknown>>>();
