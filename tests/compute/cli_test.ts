@@ -8,6 +8,12 @@ Deno.test("paglets jobs status|queue|why|top|ps|history|hosts|rm read and drive 
   await using h = await computeHost({ name: "jobs-cli" });
   const entry = ["--entry", h.host.url];
   const busy = await createSpinJobs(h.client, CPUS.length, { cpuCores: 1, ms: 8000 });
+  // The busy jobs hold every CPU before the others ask (else a loaded machine may grant one of those).
+  await eventually(
+    "busy jobs hold every CPU",
+    async () => (await slotStatus(h.client)).host.reservedCpuCores === CPUS.length,
+    10_000,
+  );
   const waiting = await createSpinJobs(h.client, 2, { cpuCores: 1, ms: 100 });
   await eventually(
     "two waiting jobs",
