@@ -45,8 +45,8 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
       const busy = req.force ? null : this.#busy(req);
       if (busy) return { kind: "pi.batch_skipped", reason: busy, hostName };
       const t0 = performance.now();
-      const { sums, ratio } = await this.#sums(req);
-      return { kind: "pi.batch_result", sums, ratio, computeMs: performance.now() - t0, hostName };
+      const result = await this.#sums(req);
+      return { kind: "pi.batch_result", ...result, computeMs: performance.now() - t0, hostName };
     } catch (err) {
       return { kind: "pi.batch_failed", error: err instanceof Error ? err.message : String(err), hostName };
     } finally {
@@ -54,12 +54,13 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
     }
   }
 
-  async #sums(req: PiBatchRequest): Promise<{ sums: TermSums; ratio?: bigint }> {
-    const { a, b, withP, ratioBits } = req;
+  /** The sums (or with `parkFor`, their handle on this host), computed on a pi-math thread if there is one. */
+  async #sums(req: PiBatchRequest): Promise<{ sums?: TermSums; ratio?: bigint; parked?: string }> {
+    const { a, b, withP, ratioBits, parkFor } = req;
     try {
-      return await this.context.callService("pi-math", "batch", { a, b, withP, ratioBits }, {
+      return await this.context.callService("pi-math", "batch", { a, b, withP, ratioBits, parkFor }, {
         timeoutMs: 24 * 3600_000,
-      }) as { sums: TermSums; ratio?: bigint };
+      }) as { sums?: TermSums; ratio?: bigint; parked?: string };
     } catch (err) {
       if (PagletError.from(err).code !== "service_not_found") throw err;
       const sums = splitTerms(a, b, withP);

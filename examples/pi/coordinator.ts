@@ -44,6 +44,7 @@ import type {
   PiAssemblyReply,
   PiBatchOutcome,
   PiDrainReply,
+  PiFragment,
   PiJobRequest,
   PiProgress,
   PiStartReply,
@@ -379,6 +380,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           maxLoadPerCpu: req.maxLoadPerCpu,
           minMemoryBytes: req.minMemoryBytes,
           ownWorkersOnHost: own,
+          // Sums computed beside the post-processor stay with this host's pi-math service.
+          parkFor: url === this.host.url ? `${jobId}-pp` : undefined,
           fault,
         });
       } catch (err) {
@@ -414,7 +417,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         const ratio = outcome.ratio === undefined
           ? undefined
           : { bits: this.#finalBits(), value: outcome.ratio };
-        this.#forward(index, entry.a, entry.b, outcome.sums, ratio);
+        this.#forward({ index, a: entry.a, b: entry.b, sums: outcome.sums, parked: outcome.parked, ratio });
         break;
       }
       case "pi.batch_skipped": {
@@ -452,20 +455,15 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
 
   // --- digits ---------------------------------------------------------------------------------
 
-  /** Sends the sums to the post-processor now; its answers are applied in sending order. */
-  #forward(
-    index: number,
-    a: number,
-    b: number,
-    sums: TermSums,
-    ratio?: { bits: number; value: bigint },
-  ): void {
+  /**
+   * Sends a batch's sums (or the handle of sums parked on this host) to the post-processor now; its
+   * answers are applied in sending order.
+   */
+  #forward(fragment: Omit<PiFragment, "splitAt">): void {
     const send = async (m: MessageInput) =>
       this.context.send(await this.#postProcessor!, m, { timeoutMs: this.#requestTimeoutMs() });
     const splitAt = this.#table.get(this.#table.size - 1).a;
-    const reply = piOperations().then((op) =>
-      callOperation(send, op.PI_FRAGMENT, { index, a, b, sums, ratio, splitAt })
-    );
+    const reply = piOperations().then((op) => callOperation(send, op.PI_FRAGMENT, { ...fragment, splitAt }));
     reply.catch(() => {});
     this.#applied = this.#applied.then(async () => {
       if (this.state.status !== "running") return;

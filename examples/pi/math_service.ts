@@ -20,7 +20,8 @@ import { z } from "zod";
 import { operation } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { defineService, serviceContract, type ServiceDefinition } from "../../services/contract.ts";
-import type { AssemblyJob } from "./assembly.ts";
+import type { AssemblyJob, TermFragment } from "./assembly.ts";
+import type { TermSums } from "./chudnovsky.ts";
 import { AssemblyThread } from "./assembly_thread.ts";
 import { PiAssemblyReply, TermSumsSchema } from "./operations.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
@@ -35,8 +36,13 @@ export const PiMathBatch = operation(
     withP: z.boolean(),
     /** Also reduce the range to its ratio T/Q for a result of this many bits (the last batch). */
     ratioBits: z.number().int().min(1).optional(),
+    /**
+     * Keep the result on this host for the assembly with this key and answer with a handle instead
+     * (`parked`): the sums then reach the assembly without passing through the paglets.
+     */
+    parkFor: Key.optional(),
   }),
-  z.object({ sums: TermSumsSchema, ratio: z.bigint().optional() }),
+  z.object({ sums: TermSumsSchema.optional(), ratio: z.bigint().optional(), parked: z.string().optional() }),
 );
 export const PiAssemblyOpen = operation(
   "assembly-open",
@@ -57,7 +63,9 @@ export const PiAssemblyAdd = operation(
     key: Key,
     a: z.number().int().min(0),
     b: z.number().int().min(1),
-    sums: TermSumsSchema,
+    /** The sums, or the handle of sums a `batch` call parked for this assembly (one of the two). */
+    sums: TermSumsSchema.optional(),
+    parked: z.string().optional(),
     ratio: z.object({ bits: z.number().int(), value: z.bigint() }).optional(),
     splitAt: z.number().int().min(0).optional(),
   }),
@@ -93,6 +101,8 @@ export function piMathService(): ServiceDefinition {
     let running = 0;
     /** Open assemblies; the thread starts with the first fragment (see assembly-open). */
     const assemblies = new Map<string, { job: AssemblyJob; thread?: AssemblyThread }>();
+    /** Batch results kept for an assembly (by its key, then handle) until it adds them or closes. */
+    const parked = new ParkedSums();
     const batchPool = () => pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
     const assembly = (key: string) => {
       const found = assemblies.get(key);
@@ -107,20 +117,21 @@ export function piMathService(): ServiceDefinition {
     };
     return {
       handlers: {
-        batch: async ({ a, b, withP, ratioBits }) => {
+        batch: async ({ a, b, withP, ratioBits, parkFor }) => {
           if (b <= a) throw new PagletError("invalid_request", `Empty term range [${a}, ${b})`);
           running++;
           try {
-            if (ratioBits) {
-              // The batch that ends the series finishes last: keep it off worker 0, the assembly's
-              // helper, whose tasks (warming the conversion) would otherwise wait behind it.
-              const pool = batchPool();
-              return await pool.run(
-                { op: "splitWithRatio", a, b, withP, bits: ratioBits },
-                pool.idlest(true),
-              );
-            }
-            return { sums: await batchPool().run({ op: "split", a, b, withP }) };
+            const pool = batchPool();
+            // The batch that ends the series finishes last: keep it off worker 0, the assembly's
+            // helper, whose tasks (warming the conversion) would otherwise wait behind it.
+            const result: { sums: TermSums; ratio?: bigint } = ratioBits
+              ? await pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits }, pool.idlest(true))
+              : { sums: await pool.run({ op: "split", a, b, withP }) };
+            if (!parkFor) return result;
+            const ratio = ratioBits && result.ratio !== undefined
+              ? { bits: ratioBits, value: result.ratio }
+              : undefined;
+            return { parked: parked.park(parkFor, { sums: result.sums, ratio }) };
           } finally {
             running--;
           }
@@ -135,20 +146,73 @@ export function piMathService(): ServiceDefinition {
           // (main) thread has nothing else to do: starting a worker holds the starting thread ~12 ms.
           return { ok: true };
         },
-        "assembly-add": ({ key, a, b, sums, ratio, splitAt }) =>
-          assembly(key).add({ a, b, sums, ratio }, splitAt),
+        "assembly-add": ({ key, a, b, sums, parked: handle, ratio, splitAt }) => {
+          if ((sums === undefined) === (handle === undefined)) {
+            throw new PagletError("invalid_request", "assembly-add needs either sums or a parked handle");
+          }
+          const found = sums ? { sums, ratio } : parked.take(key, handle!);
+          return assembly(key).add({ a, b, ...found }, splitAt);
+        },
         "assembly-flush": ({ key }) => assembly(key).flush(),
         "assembly-close": ({ key }) => {
           assemblies.get(key)?.thread?.close();
+          parked.drop(key);
           return { ok: assemblies.delete(key) };
         },
       },
-      busy: () => running > 0 || assemblies.size > 0,
+      busy: () => running > 0 || assemblies.size > 0 || parked.size > 0,
       stop: () => {
         pool?.close();
         for (const a of assemblies.values()) a.thread?.close();
         assemblies.clear();
+        parked.clear();
       },
     };
   });
+}
+
+/** What a parked batch holds: its sums, and its ratio when it ends the series. */
+type ParkedValue = Omit<TermFragment, "a" | "b">;
+
+/** Batch sums waiting on this host for their assembly (see PiMathBatch's `parkFor`). */
+export class ParkedSums {
+  readonly #byKey = new Map<string, Map<string, ParkedValue>>();
+  #next = 1;
+
+  /** Keeps `value` for the assembly `key`; returns its handle. */
+  park(key: string, value: ParkedValue): string {
+    const handle = `p${this.#next++}`;
+    const forKey = this.#byKey.get(key) ?? new Map<string, ParkedValue>();
+    forKey.set(handle, value);
+    this.#byKey.set(key, forKey);
+    return handle;
+  }
+
+  /** Hands out (and forgets) what `handle` holds for `key`. */
+  take(key: string, handle: string): ParkedValue {
+    const forKey = this.#byKey.get(key);
+    const value = forKey?.get(handle);
+    if (!forKey || !value) {
+      throw new PagletError("not_found", `No parked Pi sums '${handle}' for '${key}' on this host`);
+    }
+    forKey.delete(handle);
+    if (forKey.size === 0) this.#byKey.delete(key);
+    return value;
+  }
+
+  /** Forgets everything kept for `key` (its assembly closed). */
+  drop(key: string): void {
+    this.#byKey.delete(key);
+  }
+
+  clear(): void {
+    this.#byKey.clear();
+  }
+
+  /** Handles kept, over all keys. */
+  get size(): number {
+    let n = 0;
+    for (const m of this.#byKey.values()) n += m.size;
+    return n;
+  }
 }

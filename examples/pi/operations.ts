@@ -168,6 +168,11 @@ export const PiBatchRequest = z.object({
   ratioBits: z.number().int().min(1).optional(),
   /** Other batches of this job running on the same host (their load is ours, not a stranger's). */
   ownWorkersOnHost: z.number().int().min(0).default(0),
+  /**
+   * On the post-processor's host: leave the sums with the host's pi-math service for the assembly
+   * with this key, and answer with their handle (`parked`) instead of the sums.
+   */
+  parkFor: z.string().min(1).max(200).optional(),
   fault: z.enum(["skip", "fail"]).optional(),
 });
 export type PiBatchRequest = z.infer<typeof PiBatchRequest>;
@@ -176,7 +181,9 @@ export type PiBatchRequest = z.infer<typeof PiBatchRequest>;
 export const PiBatchOutcome = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("pi.batch_result"),
-    sums: TermSumsSchema,
+    /** The sums, or (with `parkFor`) the handle under which this host's pi-math service keeps them. */
+    sums: TermSumsSchema.optional(),
+    parked: z.string().optional(),
     /** With `ratioBits`: u·2^k of halves.ts for this range. */
     ratio: z.bigint().optional(),
     computeMs: z.number(),
@@ -196,12 +203,15 @@ export const PiFragment = z.object({
   index: z.number().int().min(0),
   a: z.number().int().min(0),
   b: z.number().int().min(1),
-  sums: TermSumsSchema,
+  /** The sums, or the handle of sums parked on this host (one of the two). */
+  sums: TermSumsSchema.optional(),
+  parked: z.string().optional(),
   /** The range's ratio T/Q at `bits` (the last batch), when it came with one. */
   ratio: z.object({ bits: z.number().int(), value: z.bigint() }).optional(),
   /** First term of the last batch: the post-processor prepares the end once every term before it is in. */
   splitAt: z.number().int().min(0).optional(),
 });
+export type PiFragment = z.infer<typeof PiFragment>;
 
 export const PiAssemblyReply = z.object({
   text: z.string(),

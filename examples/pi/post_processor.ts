@@ -15,11 +15,15 @@ import { type LifecycleEvent, type Message, Paglet } from "../../agents/mod.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { handle, routeOperations } from "../../agents/operations.ts";
 import { type AssemblyJob, type AssemblyUpdate, PiAssembly, type TermFragment } from "./assembly.ts";
+import type { TermSums } from "./chudnovsky.ts";
 import { piOperations } from "./lazy_operations.ts";
 
 /** The assembly of one job: on the host's pi-math threads, or in this worker. */
+/** A batch's sums, or the handle of sums parked with this host's pi-math service. */
+type Fragment = Omit<TermFragment, "sums"> & { sums?: TermSums; parked?: string };
+
 interface Assembly {
-  add(fragment: TermFragment, splitAt?: number): Promise<AssemblyUpdate>;
+  add(fragment: Fragment, splitAt?: number): Promise<AssemblyUpdate>;
   flush(): Promise<AssemblyUpdate>;
   close(): Promise<void>;
 }
@@ -80,8 +84,8 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
     return await routeOperations(message, [
       handle(
         op.PI_FRAGMENT,
-        async ({ a, b, sums, ratio, splitAt }) =>
-          this.#record(await (await this.#math()).add({ a, b, sums, ratio }, splitAt)),
+        async ({ a, b, sums, parked, ratio, splitAt }) =>
+          this.#record(await (await this.#math()).add({ a, b, sums, parked, ratio }, splitAt)),
       ),
       handle(op.PI_FLUSH, async () => this.#record(await (await this.#math()).flush())),
     ]) ?? this.notHandled(message);
@@ -109,8 +113,14 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
       if (PagletError.from(err).code !== "service_not_found") throw err;
       const local = new PiAssembly(job);
       return {
-        add: async (f, splitAt) => {
-          const update = await local.add(f, splitAt);
+        add: async ({ sums, parked, ...f }, splitAt) => {
+          if (!sums) {
+            throw new PagletError(
+              "invalid_request",
+              `Pi sums parked as '${parked}', but this host has no pi-math`,
+            );
+          }
+          const update = await local.add({ ...f, sums }, splitAt);
           setTimeout(() => local.prepare(), 0); // after the answer, as on the assembly thread
           return update;
         },
