@@ -7,7 +7,7 @@ if (import.meta.main) {
   const { buildProgram } = await import("./cli/program.ts");
   const { reportError } = await import("./cli/output.ts");
   try {
-    await buildProgram().parseAsync(Deno.args, { from: "user" });
+    await (await buildProgram(Deno.args)).parseAsync(Deno.args, { from: "user" });
   } catch (err) {
     Deno.exit(reportError(err));
   }

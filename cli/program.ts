@@ -1,22 +1,44 @@
-/** The `paglets` command line: one program, command groups registered beside their code. */
+/**
+ * The `paglets` command line: one program, command groups registered beside their code. A command
+ * loads only its own group's code (every group is loaded for `--help`, `--version` and unknown
+ * commands, so that those list them all).
+ */
 import { Command } from "commander";
 import { VERSION } from "../host/version.ts";
-import { registerAgentsCommand } from "./agents_command.ts";
-import { registerArtifactsCommand } from "./artifacts_command.ts";
-import { registerHostCommand } from "./host_command.ts";
-import { registerMeshCommand } from "./mesh_command.ts";
-import { registerTourCommand } from "./tour_command.ts";
-import { registerSysCommand } from "../services/server_info/cli.ts";
-import { registerMeshInfoCommands } from "../services/mesh_info/cli.ts";
-import { registerFollowCommand } from "../services/user_info/cli.ts";
-import { registerJobsCommands } from "../services/compute_slots/cli.ts";
-import { registerPiCommand } from "../examples/pi/command.ts";
 
-/** Command groups added by services and examples. */
-export type CommandGroup = (program: Command) => void;
-export const commandGroups: CommandGroup[] = [];
+type Register = (program: Command) => void;
 
-export function buildProgram(): Command {
+/** The command groups by their top-level name, each loaded on demand; in help order. */
+const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
+  { name: "host", load: async () => [(await import("./host_command.ts")).registerHostCommand] },
+  { name: "agents", load: async () => [(await import("./agents_command.ts")).registerAgentsCommand] },
+  {
+    name: "mesh",
+    // `mesh summary|targets` (mesh-info) join the `mesh` group created first.
+    load: async () => [
+      (await import("./mesh_command.ts")).registerMeshCommand,
+      (await import("../services/mesh_info/cli.ts")).registerMeshInfoCommands,
+    ],
+  },
+  { name: "tour", load: async () => [(await import("./tour_command.ts")).registerTourCommand] },
+  {
+    name: "artifacts",
+    load: async () => [(await import("./artifacts_command.ts")).registerArtifactsCommand],
+  },
+  { name: "sys", load: async () => [(await import("../services/server_info/cli.ts")).registerSysCommand] },
+  {
+    name: "follow",
+    load: async () => [(await import("../services/user_info/cli.ts")).registerFollowCommand],
+  },
+  {
+    name: "jobs",
+    load: async () => [(await import("../services/compute_slots/cli.ts")).registerJobsCommands],
+  },
+  { name: "examples", load: async () => [(await import("../examples/pi/command.ts")).registerPiCommand] },
+];
+
+/** The program for `args`: the named command's group only, or every group when none is named. */
+export async function buildProgram(args: readonly string[] = Deno.args): Promise<Command> {
   const program = new Command("paglets")
     .description("Mobile compute agents on a small mesh of machines")
     .version(VERSION)
@@ -29,17 +51,9 @@ export function buildProgram(): Command {
   program.hook("preAction", (cmd) => {
     if (cmd.opts().color === false) Deno.env.set("NO_COLOR", "1");
   });
-  registerHostCommand(program);
-  registerAgentsCommand(program);
-  registerMeshCommand(program);
-  registerTourCommand(program);
-  registerArtifactsCommand(program);
-  for (const group of commandGroups) group(program);
-  // Last, so `mesh summary|targets` join the `mesh` group whoever created it.
-  registerSysCommand(program);
-  registerMeshInfoCommands(program);
-  registerFollowCommand(program);
-  registerJobsCommands(program);
-  registerPiCommand(program);
+  const named = args.find((a) => !a.startsWith("-"));
+  const only = GROUPS.find((g) => g.name === named);
+  const registers = await Promise.all((only ? [only] : GROUPS).map((g) => g.load()));
+  for (const register of registers.flat()) register(program);
   return program;
 }
