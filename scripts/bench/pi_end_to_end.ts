@@ -139,6 +139,15 @@ async function compare(digits: number, runs: number): Promise<void> {
   console.log(
     `  ratio ours/pi: ${ratio.toFixed(2)} of medians (target ≤ 1.00: ${ratio <= 1 ? "met" : "NOT met"})`,
   );
+  // Each run against the `pi` run beside it: drift of the shared machine cancels out of these.
+  const paired = o.map((r, i) => r.ms / n[i].ms);
+  const best = Math.min(...ms(o)) / Math.min(...ms(n));
+  console.log(
+    `  paired runs: ratio median ${median(paired).toFixed(2)} [${
+      paired.map((x) => x.toFixed(2)).join(", ")
+    }]; ` +
+      `best/best ${best.toFixed(2)}`,
+  );
   console.log(
     `  first digits on stdout after ${
       first.toFixed(0)
