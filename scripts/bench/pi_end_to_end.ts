@@ -15,6 +15,8 @@
  * run the script waits (up to 60 s) until the CPUs are idle and load1 is below 1, as on a machine where
  * a user starts it; runs that started on a busier machine are counted and reported.
  */
+import { sameBytes, waitForQuiet } from "./quiet.ts";
+import { median } from "./stats.ts";
 const root = new URL("../../", import.meta.url).pathname;
 const launcher = `${root}scripts/paglets`;
 
@@ -27,33 +29,10 @@ interface Run {
   peakKiB?: number;
 }
 
-function cpuTimes(): { busy: number; total: number } | undefined {
-  try {
-    const f = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-    const idle = f[3] + (f[4] ?? 0);
-    return { busy: f.reduce((a, b) => a + b, 0) - idle, total: f.reduce((a, b) => a + b, 0) };
-  } catch {
-    return undefined;
-  }
-}
-
 let busyStarts = 0;
 
-/** Waits until the CPUs were 90% idle over half a second and load1 < 1 (at most 60 s). */
-async function waitForQuiet(): Promise<void> {
-  const deadline = performance.now() + 60_000;
-  while (performance.now() < deadline) {
-    const a = cpuTimes();
-    await new Promise((r) => setTimeout(r, 500));
-    const b = cpuTimes();
-    const idle = !a || !b || (b.busy - a.busy) <= 0.1 * (b.total - a.total);
-    if (idle && Deno.loadavg()[0] < 1) return;
-  }
-  busyStarts++;
-}
-
 async function timed(cmd: string, args: string[], measureMemory = false): Promise<Run> {
-  await waitForQuiet();
+  if (!await waitForQuiet(60_000, 1)) busyStarts++;
   const argv = measureMemory ? ["-f", "%M", cmd, ...args] : args;
   const t0 = performance.now();
   const child = new Deno.Command(measureMemory ? "/usr/bin/time" : cmd, {
@@ -89,25 +68,14 @@ const ours = (digits: number, memory = false) =>
   timed(launcher, ["examples", "pi", "--digits", String(digits), "--output", output], memory);
 const native = (digits: number, memory = false) => timed("pi", [String(digits)], memory);
 
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
   return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
 }
 
 async function check(run: Run, reference: Run, digits: number): Promise<void> {
-  if (!same(run.stdout, reference.stdout)) throw new Error(`stdout differs from pi ${digits}`);
-  if (!same(await Deno.readFile(output), reference.stdout)) {
+  if (!sameBytes(run.stdout, reference.stdout)) throw new Error(`stdout differs from pi ${digits}`);
+  if (!sameBytes(await Deno.readFile(output), reference.stdout)) {
     throw new Error(`--output differs from pi ${digits}`);
   }
 }
@@ -143,7 +111,7 @@ async function compare(digits: number, runs: number): Promise<void> {
   const paired = o.map((r, i) => r.ms / n[i].ms);
   const best = Math.min(...ms(o)) / Math.min(...ms(n));
   console.log(
-    `  paired runs: ratio median ${median(paired).toFixed(2)} [${
+    `  paired runs: ratio median ${median([...paired]).toFixed(2)} [${
       paired.map((x) => x.toFixed(2)).join(", ")
     }]; ` +
       `best/best ${best.toFixed(2)}`,

@@ -11,6 +11,8 @@
  * Ours uses both cores and `pi` one, so other load on the machine hurts ours more: before each run the
  * script waits (up to 10 s) for the CPUs to be idle, and says so when they never were.
  */
+import { sameBytes, waitForQuiet } from "./quiet.ts";
+import { median } from "./stats.ts";
 const root = new URL("../../", import.meta.url);
 const cli = new URL("examples/pi/cli.ts", root).pathname;
 
@@ -20,34 +22,10 @@ interface Run {
   stderr: string;
 }
 
-/** Busy and total jiffies over all CPUs, from /proc/stat (undefined where there is none). */
-function cpuTimes(): { busy: number; total: number } | undefined {
-  try {
-    const f = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-    const idle = f[3] + (f[4] ?? 0);
-    const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - idle, total };
-  } catch {
-    return undefined;
-  }
-}
-
 let noisyRuns = 0;
 
-/** Wait until the CPUs were at least 90% idle over half a second, for at most 10 s. */
-async function waitForQuiet(): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  while (performance.now() < deadline) {
-    const a = cpuTimes();
-    await new Promise((r) => setTimeout(r, 500));
-    const b = cpuTimes();
-    if (!a || !b || (b.busy - a.busy) <= 0.1 * (b.total - a.total)) return;
-  }
-  noisyRuns++;
-}
-
 async function timed(cmd: string, args: string[]): Promise<Run> {
-  await waitForQuiet();
+  if (!await waitForQuiet(10_000)) noisyRuns++;
   const t = performance.now();
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", cwd: root.pathname })
     .output();
@@ -59,17 +37,6 @@ async function timed(cmd: string, args: string[]): Promise<Run> {
 
 const ours = (digits: number) => timed(Deno.execPath(), ["run", "-A", cli, String(digits), "--timings"]);
 const native = (digits: number) => timed("pi", [String(digits)]);
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** "split=12.3ms divide=4.5ms peakRss=120MiB" → { split: 12.3, divide: 4.5, peakRss: 120 } */
 function parseReport(stderr: string): Record<string, number> {
@@ -103,8 +70,8 @@ async function compare(digits: number, runs: number): Promise<void> {
     nativeMs.push(b.ms);
     for (const [k, v] of Object.entries(parseReport(a.stderr))) (phases[k] ??= []).push(v);
   }
-  const o = median(oursMs);
-  const n = median(nativeMs);
+  const o = median([...oursMs]);
+  const n = median([...nativeMs]);
   const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
   const best = (xs: number[]) => Math.min(...xs).toFixed(0);
   console.log(`${digits.toLocaleString("en")} digits, ${runs} runs each, identical output`);
