@@ -24,7 +24,6 @@ import { fractionDigits, pow5, skipDigits, truncatePart, warmPowers } from "./de
 import {
   certainDigits,
   certifyWindow,
-  divisorPrecision,
   InsufficientTermsError,
   MAX_RETRIES,
   piFixedPoint,
@@ -33,19 +32,7 @@ import {
   windowFraction,
   type WindowPlan,
 } from "./digits.ts";
-import { divideWithReciprocal, reciprocal } from "./division.ts";
-import {
-  alignNumerator,
-  applyEpsilon,
-  cutTo,
-  epsilon,
-  type EpsilonInput,
-  epsilonRecipBits,
-  numeratorOperands,
-  ratioScale,
-  rightRatio,
-  SLACK_BITS,
-} from "./halves.ts";
+import { applyEpsilon, epsilon, type EpsilonInput, leftOperands, leftValue, rightRatio } from "./halves.ts";
 import type { TaskRunner } from "./task_port.ts";
 
 /** The digit window of a job and how it is cut into terms. */
@@ -332,30 +319,8 @@ export class PiAssembly {
    * The costliest step of the end, so it runs as soon as the left part is complete.
    */
   #prepareLeft(left: TermSums, m: number, bits: number): LeftPart {
-    const num = numeratorOperands(left, bits, this.#sqrt.get(bits));
-    const t1 = cutTo(left.T, bits + SLACK_BITS);
-    const recipBits = Math.max(divisorPrecision(bits), epsilonRecipBits(bits, m));
-    const recip = reciprocal(t1.mant, recipBits);
-    const v = divideWithReciprocal(
-      alignNumerator({ mant: num.x * num.y, exp: num.exp }, t1),
-      t1.mant,
-      recip,
-      recipBits,
-    );
-    return {
-      m,
-      bits,
-      v,
-      epsilon: {
-        p1: left.P,
-        recip,
-        recipBits,
-        tLen: bitLength(t1.mant),
-        tExp: t1.exp,
-        ratioBits: ratioScale(bits, m),
-        bits,
-      },
-    };
+    const ops = leftOperands(left, m, bits, this.#sqrt.get(bits));
+    return { m, bits, v: leftValue(ops), epsilon: ops.epsilon };
   }
 }
 

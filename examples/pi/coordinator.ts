@@ -34,7 +34,7 @@ import {
 import { PagletError } from "../../agents/errors.ts";
 import { callOperation, handle, routeOperations } from "../../agents/operations.ts";
 import type { SelectTargetsReply } from "../../services/mesh_info/contract.ts";
-import { batchRanges, termsForDigits, type TermSums } from "./chudnovsky.ts";
+import { batchRanges, termsForDigits } from "./chudnovsky.ts";
 import { BatchTable } from "./batch_table.ts";
 import { planWindow } from "./digits.ts";
 import { PiBatchWorker } from "./batch_worker.ts";

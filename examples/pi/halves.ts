@@ -140,17 +140,27 @@ export function applyEpsilon(v: bigint, eps: bigint, bits: number): bigint {
  * pi·2^bits from the left half's sums and the right half's ratio u·2^ratioScale(bits, m).
  */
 export function piFromHalves(left: TermSums, u: bigint, m: number, bits: number, sqrt: bigint): bigint {
+  const ops = leftOperands(left, m, bits, sqrt);
+  return applyEpsilon(leftValue(ops), epsilon(u, ops.epsilon), bits);
+}
+
+/** What the end takes from the left part [0, m) alone, up to its division: 1/T1 and ε's inputs. */
+export interface LeftOperands {
+  num: { x: bigint; y: bigint; exp: number };
+  t1: { mant: bigint; exp: number };
+  recip: bigint;
+  recipBits: number;
+  /** For ε, once the right part's ratio is known (on any thread). */
+  epsilon: EpsilonInput;
+}
+
+/** The reciprocal of T1 (precise enough for both V and ε) and the other operands of the left part. */
+export function leftOperands(left: TermSums, m: number, bits: number, sqrt: bigint): LeftOperands {
   const num = numeratorOperands(left, bits, sqrt);
   const t1 = cutTo(left.T, bits + SLACK_BITS);
   const recipBits = Math.max(reciprocalBitsFor(bits + 4), epsilonRecipBits(bits, m));
   const recip = reciprocal(t1.mant, recipBits);
-  const v = divideWithReciprocal(
-    alignNumerator({ mant: num.x * num.y, exp: num.exp }, t1),
-    t1.mant,
-    recip,
-    recipBits,
-  );
-  const eps = epsilon(u, {
+  const epsilon = {
     p1: left.P,
     recip,
     recipBits,
@@ -158,6 +168,16 @@ export function piFromHalves(left: TermSums, u: bigint, m: number, bits: number,
     tExp: t1.exp,
     ratioBits: ratioScale(bits, m),
     bits,
-  });
-  return applyEpsilon(v, eps, bits);
+  };
+  return { num, t1, recip, recipBits, epsilon };
+}
+
+/** V = 426880·√10005·Q1/T1 at 2^bits, from leftOperands: one product and one division. */
+export function leftValue({ num, t1, recip, recipBits }: LeftOperands): bigint {
+  return divideWithReciprocal(
+    alignNumerator({ mant: num.x * num.y, exp: num.exp }, t1),
+    t1.mant,
+    recip,
+    recipBits,
+  );
 }

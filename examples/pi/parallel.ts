@@ -11,7 +11,6 @@ import { fractionDigits, pow5, skipDigits, truncatePart, warmPowers } from "./de
 import {
   certifyWindow,
   defaultSqrtCache,
-  divisorPrecision,
   InsufficientTermsError,
   MAX_RETRIES,
   piFixedPoint,
@@ -19,17 +18,7 @@ import {
   windowFraction,
   type WindowPlan,
 } from "./digits.ts";
-import { bitLength } from "./bigmath.ts";
-import { divideWithReciprocal, reciprocal } from "./division.ts";
-import {
-  alignNumerator,
-  applyEpsilon,
-  cutTo,
-  epsilonRecipBits,
-  numeratorOperands,
-  ratioScale,
-  SLACK_BITS,
-} from "./halves.ts";
+import { applyEpsilon, leftOperands, leftValue } from "./halves.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
 
 export { PiWorkerPool };
@@ -158,32 +147,12 @@ async function parallelWindow(plan: WindowPlan, pool: PiWorkerPool, timings: Pha
   const sqrt = defaultSqrtCache.get(bits);
   timings.sqrt = performance.now() - t;
   t = performance.now();
-  const num = numeratorOperands(left, bits, sqrt);
-  const product = num.x * num.y;
-  const t1 = cutTo(left.T, bits + SLACK_BITS);
-  const recipBits = Math.max(divisorPrecision(bits), epsilonRecipBits(bits, m));
-  const recip = reciprocal(t1.mant, recipBits);
-  const eps = pool.run({
-    op: "epsilon",
-    input: {
-      p1: left.P,
-      recip,
-      recipBits,
-      tLen: bitLength(t1.mant),
-      tExp: t1.exp,
-      ratioBits: ratioScale(bits, m),
-      bits,
-    },
-  }, 0);
+  const ops = leftOperands(left, m, bits, sqrt);
+  const eps = pool.run({ op: "epsilon", input: ops.epsilon }, 0);
   const fracDigits = plan.last - Math.max(plan.start, 1) + 1;
   const leadDigits = Math.round(fracDigits * LEAD_SHARE);
   const warm = pool.run({ op: "warm", digits: leadDigits }, 0);
-  const v = divideWithReciprocal(
-    alignNumerator({ mant: product, exp: num.exp }, t1),
-    t1.mant,
-    recip,
-    recipBits,
-  );
+  const v = leftValue(ops);
   warmPowers(fracDigits - leadDigits);
   pow5(leadDigits); // for peeling off the lead digits later
   timings.divide = performance.now() - t;
