@@ -23,7 +23,7 @@ import { defineService, serviceContract, type ServiceDefinition } from "../../se
 import type { AssemblyJob, TermFragment } from "./assembly.ts";
 import type { TermSums } from "./chudnovsky.ts";
 import { AssemblyThread } from "./assembly_thread.ts";
-import { PiAssemblyReply, TermSumsSchema } from "./operations.ts";
+import { PiAssemblyReply, PiFragment, TermSumsSchema } from "./operations.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
 
 const Key = z.string().min(1).max(200);
@@ -59,16 +59,8 @@ export const PiAssemblyOpen = operation(
 );
 export const PiAssemblyAdd = operation(
   "assembly-add",
-  z.object({
-    key: Key,
-    a: z.number().int().min(0),
-    b: z.number().int().min(1),
-    /** The sums, or the handle of sums a `batch` call parked for this assembly (one of the two). */
-    sums: TermSumsSchema.optional(),
-    parked: z.string().optional(),
-    ratio: z.object({ bits: z.number().int(), value: z.bigint() }).optional(),
-    splitAt: z.number().int().min(0).optional(),
-  }),
+  // A fragment as the post-processor got it (sums, or the handle of sums a `batch` call parked here).
+  PiFragment.omit({ index: true }).extend({ key: Key }),
   PiAssemblyReply,
 );
 export const PiAssemblyFlush = operation("assembly-flush", z.object({ key: Key }), PiAssemblyReply);

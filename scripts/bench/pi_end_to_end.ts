@@ -15,7 +15,7 @@
  * run the script waits (up to 60 s) until the CPUs are idle and load1 is below 1, as on a machine where
  * a user starts it; runs that started on a busier machine are counted and reported.
  */
-import { sameBytes, waitForQuiet } from "./quiet.ts";
+import { requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
 import { median } from "./stats.ts";
 const root = new URL("../../", import.meta.url).pathname;
 const launcher = `${root}scripts/paglets`;
@@ -140,12 +140,7 @@ async function tenMillion(): Promise<void> {
 }
 
 if (import.meta.main) {
-  try {
-    await new Deno.Command("pi", { args: ["1"], stdout: "null", stderr: "null" }).output();
-  } catch {
-    console.error("Debian's `pi` program is missing (apt-get install -y pi)");
-    Deno.exit(1);
-  }
+  await requireDebianPi();
   const digits = flag("--digits", 1_000_000);
   const runs = flag("--runs", 5);
   console.log(`${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}`);

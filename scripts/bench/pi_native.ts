@@ -11,7 +11,7 @@
  * Ours uses both cores and `pi` one, so other load on the machine hurts ours more: before each run the
  * script waits (up to 10 s) for the CPUs to be idle, and says so when they never were.
  */
-import { sameBytes, waitForQuiet } from "./quiet.ts";
+import { requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
 import { median } from "./stats.ts";
 const root = new URL("../../", import.meta.url);
 const cli = new URL("examples/pi/cli.ts", root).pathname;
@@ -98,12 +98,7 @@ async function compare(digits: number, runs: number): Promise<void> {
 }
 
 if (import.meta.main) {
-  try {
-    await new Deno.Command("pi", { args: ["1"], stdout: "null", stderr: "null" }).output();
-  } catch {
-    console.error("Debian's `pi` program is missing (apt-get install -y pi)");
-    Deno.exit(1);
-  }
+  await requireDebianPi();
   const digits = flag("--digits", 1_000_000);
   const runs = flag("--runs", 3);
   await ours(digits); // warm-up: module cache, page cache

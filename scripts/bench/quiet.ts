@@ -38,3 +38,13 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Exits with a message when Debian's `pi` (the reference both benchmarks run) is not installed. */
+export async function requireDebianPi(): Promise<void> {
+  try {
+    await new Deno.Command("pi", { args: ["1"], stdout: "null", stderr: "null" }).output();
+  } catch {
+    console.error("Debian's `pi` program is missing (apt-get install -y pi)");
+    Deno.exit(1);
+  }
+}
