@@ -152,7 +152,8 @@ export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): Co
 /** Keys of {@link ComputeJobState}: the base class owns them; a compute step's changes to them are ignored. */
 export const COMPUTE_JOB_KEYS: ReadonlySet<string> = new Set(Object.keys(computeJobDefaults()));
 
-function show(value: unknown): string {
+/** A value as an error message quotes it: strings in quotes, the rest as JSON. */
+export function showValue(value: unknown): string {
   try {
     return typeof value === "string" ? `'${value}'` : JSON.stringify(value) ?? String(value);
   } catch {
@@ -161,9 +162,9 @@ function show(value: unknown): string {
 }
 
 /** A number field with a lower bound; one message naming the value, whatever is wrong with it. */
-function bounded(min: number, integer: boolean) {
+export function boundedNumber(min: number, integer: boolean, subject = "") {
   const what = `${integer ? "an integer" : "a finite number"} >= ${min}`;
-  const message = (value: unknown) => `must be ${what}: current value is ${show(value)}`;
+  const message = (value: unknown) => `${subject}must be ${what}: current value is ${showValue(value)}`;
   return z.number({ errorMap: (_iss, ctx) => ({ message: message(ctx.data) }) }).superRefine((v, ctx) => {
     if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min) {
       ctx.addIssue({ code: "custom", message: message(v) });
@@ -174,11 +175,11 @@ function bounded(min: number, integer: boolean) {
 function tags() {
   return z.array(
     z.string().refine((t) => HOST_TAG_PATTERN.test(t.trim().toLowerCase()), (t) => ({
-      message: `${show(t)} is not a host tag: tags are words matching ${HOST_TAG_PATTERN.source}`,
+      message: `${showValue(t)} is not a host tag: tags are words matching ${HOST_TAG_PATTERN.source}`,
     })),
     {
       errorMap: (_iss, ctx) => ({
-        message: `must be a list of host tags: current value is ${show(ctx.data)}`,
+        message: `must be a list of host tags: current value is ${showValue(ctx.data)}`,
       }),
     },
   );
@@ -186,23 +187,25 @@ function tags() {
 
 const names = () =>
   z.array(z.string(), {
-    errorMap: (_iss, ctx) => ({ message: `must be a list of strings: current value is ${show(ctx.data)}` }),
+    errorMap: (_iss, ctx) => ({
+      message: `must be a list of strings: current value is ${showValue(ctx.data)}`,
+    }),
   });
 
 const ESTIMATES = {
   computeStatus: z.enum(COMPUTE_STATUSES),
-  cpuCores: bounded(1, true),
-  memoryBytes: bounded(0, true),
-  tempStorageBytes: bounded(0, true),
-  estimatedRuntimeSeconds: bounded(0, false),
-  gpuMemoryMb: bounded(0, false),
+  cpuCores: boundedNumber(1, true),
+  memoryBytes: boundedNumber(0, true),
+  tempStorageBytes: boundedNumber(0, true),
+  estimatedRuntimeSeconds: boundedNumber(0, false),
+  gpuMemoryMb: boundedNumber(0, false),
   requiresGpu: z.boolean(),
   allowZeroMemoryBytes: z.boolean(),
   allowZeroRuntimeSeconds: z.boolean(),
   allowHomeCompute: z.boolean(),
   restartRunningOnHostStartup: z.boolean(),
-  candidateLimit: bounded(0, true),
-  schedulerTimeoutSeconds: bounded(0.1, false),
+  candidateLimit: boundedNumber(0, true),
+  schedulerTimeoutSeconds: boundedNumber(0.1, false),
   requiredHostTags: tags(),
   excludedHostTags: tags(),
   preferredHostTags: tags(),

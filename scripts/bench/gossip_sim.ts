@@ -18,6 +18,7 @@
 import { GossipNode, offlineFloorMs } from "../../host/mesh/gossip.ts";
 import { type HostIdentity, MembershipTable } from "../../host/mesh/membership.ts";
 import type { GossipRequest, GossipResponse } from "../../host/mesh/protocol.ts";
+import { prng } from "../../tests/helpers/prng.ts";
 
 export interface SimOptions {
   /** Number of hosts. */
@@ -47,18 +48,6 @@ export interface SimResult {
   falseOfflineReports: number;
   detectOfflineMs: number;
   roundsToRejoin: number;
-}
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface SimHost {

@@ -10,9 +10,10 @@
  * @module
  */
 import { z } from "zod";
+import { boundedNumber, HOST_TAG_PATTERN, showValue } from "../../agents/compute_job_state.ts";
 
 /** Host tags are short lower-case words so they can be matched exactly and shown in tables. */
-export const HOST_TAG_PATTERN: RegExp = /^[a-z0-9][a-z0-9._-]*$/;
+export { HOST_TAG_PATTERN };
 
 /** A validated, normalised slot request. */
 export interface SlotRequest {
@@ -66,25 +67,9 @@ export class SlotRequestError extends Error {
 
 const PREFIX = "Cannot accept slot request as";
 
-function show(value: unknown): string {
-  if (typeof value === "string") return `'${value}'`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
 /** A number field with a lower bound, whose error message names the field and the value. */
-function bounded(field: string, min: number, integer: boolean) {
-  const what = `${integer ? "an integer" : "a finite number"} >= ${min}`;
-  const message = (value: unknown) => `${PREFIX} '${field}' must be ${what}: current value is ${show(value)}`;
-  return z.number({ errorMap: (_iss, ctx) => ({ message: message(ctx.data) }) }).superRefine((v, ctx) => {
-    if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min) {
-      ctx.addIssue({ code: "custom", message: message(v) });
-    }
-  });
-}
+const bounded = (field: string, min: number, integer: boolean) =>
+  boundedNumber(min, integer, `${PREFIX} '${field}' `);
 
 function tagList(field: string) {
   const tag = z.string().transform((raw, ctx) => {
@@ -92,7 +77,7 @@ function tagList(field: string) {
     if (!HOST_TAG_PATTERN.test(tag)) {
       ctx.addIssue({
         code: "custom",
-        message: `${PREFIX} ${show(raw)} in '${field}' is not a host tag: ` +
+        message: `${PREFIX} ${showValue(raw)} in '${field}' is not a host tag: ` +
           `tags match ${HOST_TAG_PATTERN.source} after lower-casing`,
       });
       return z.NEVER;
@@ -177,7 +162,7 @@ export function normalizeSlotRequest(input: unknown, options: NormalizeOptions =
   const { now = Date.now } = options;
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new SlotRequestError("invalid_slot_request", [
-      `${PREFIX} it must be an object: current value is ${show(input)}`,
+      `${PREFIX} it must be an object: current value is ${showValue(input)}`,
     ]);
   }
   const parsed = SlotRequestSchema.safeParse(input);

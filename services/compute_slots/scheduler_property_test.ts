@@ -2,18 +2,7 @@ import assert from "node:assert/strict";
 import type { Lease } from "./lease_table.ts";
 import { SlotScheduler } from "./scheduler.ts";
 import { GIB, hostSample, peerStatus, SimulatedClock, slotRequest } from "./test_fixtures.ts";
-
-/** Small seeded PRNG (mulberry32) so a failing sequence can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../tests/helpers/prng.ts";
 
 const ELIGIBLE = [0, 2, 3, 5, 6, 7];
 
