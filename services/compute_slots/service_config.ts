@@ -10,6 +10,7 @@ import type { CountersWire, SlotDecisionWire } from "./contract.ts";
 import type { SlotDecision } from "./decisions.ts";
 import { normalizeSlotRequest, type SlotRequest, SlotRequestError } from "./request.ts";
 import type { SlotSchedulerOptions } from "./scheduler_options.ts";
+import type { ComputeStepSpec } from "../../agents/context.ts";
 
 /** Options of the compute-slots service. */
 export interface ComputeSlotsOptions
@@ -75,15 +76,8 @@ export function computeSlotsConfig(options: ComputeSlotsOptions = {}): Config {
   return Object.freeze({ ...positive, elasticAffinity, computeNice, scheduler });
 }
 
-/** What `compute.run` accepts from a paglet. */
-export interface StepRequest {
-  leaseId: string;
-  moduleUrl: string;
-  exportName: string;
-  args?: unknown;
-  releaseLease?: boolean;
-  usagePaths?: string[];
-}
+/** What `compute.run` accepts from a paglet: the context's compute step. */
+export type StepRequest = ComputeStepSpec;
 
 export function checkStep(step: unknown): StepRequest {
   const s = step as Partial<StepRequest> | null;

@@ -12,6 +12,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { ServiceHost } from "../service_host.ts";
 import { HostStatusWire, StatusReply, SyncStatusReply } from "./contract.ts";
 import type { SchedulerHostStatus } from "./host_status.ts";
+import { pickRandom } from "../random_pick.ts";
 
 /** Options of {@linkcode StatusGossip}. */
 export interface StatusGossipOptions {
@@ -150,13 +151,4 @@ export class StatusGossip {
     this.#inFlight.add(done);
     return done.finally(() => this.#inFlight.delete(done));
   }
-}
-
-function pickRandom<T>(items: T[], n: number): T[] {
-  const pool = [...items];
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [pool[i], pool[j]] = [pool[j], pool[i]];
-  }
-  return pool.slice(0, n);
 }

@@ -15,6 +15,7 @@ import { selectTargets } from "./select.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import { SnapshotTable } from "./snapshot_table.ts";
 import { forEachLimited } from "../limited.ts";
+import { pickRandom } from "../random_pick.ts";
 
 /** Options of {@link meshInfoService}. */
 export interface MeshInfoOptions {
@@ -236,13 +237,4 @@ class MeshInfo {
     let timer = setTimeout(tick, firstDelayMs);
     this.#timers.add(timer);
   }
-}
-
-function pickRandom<T>(items: T[], n: number): T[] {
-  const pool = [...items];
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [pool[i], pool[j]] = [pool[j], pool[i]];
-  }
-  return pool.slice(0, n);
 }
