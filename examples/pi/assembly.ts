@@ -32,7 +32,7 @@ import {
   windowFraction,
   type WindowPlan,
 } from "./digits.ts";
-import { applyEpsilon, epsilon, type EpsilonInput, leftOperands, leftValue, rightRatio } from "./halves.ts";
+import { correction, type LeftPart, leftPart, rightRatio } from "./halves.ts";
 import type { TaskRunner } from "./task_port.ts";
 
 /** The digit window of a job and how it is cut into terms. */
@@ -59,6 +59,8 @@ export interface TermFragment {
   sums: TermSums;
   /** Its ratio T/Q as u·2^ratioScale(bits, a) (halves.ts), computed where it was summed. */
   ratio?: { bits: number; value: bigint };
+  /** The range [0, b) as the left part of the end (halves.ts), computed where it was summed. */
+  left?: LeftPart;
 }
 
 /** What adding a fragment produced. */
@@ -159,6 +161,10 @@ export class PiAssembly {
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b <= a) {
       throw new RangeError(`Cannot add the term range [${a}, ${b})`);
     }
+    if (fragment.left && (a !== 0 || fragment.left.m !== b)) {
+      throw new RangeError(`The left part of [0, ${fragment.left.m}) came with the term range [${a}, ${b})`);
+    }
+    this.#left ??= fragment.left;
     if (a >= this.#prefixEnd && !this.#pending.has(a) && !this.done) this.#pending.set(a, fragment);
     if (this.done) return this.#update("");
     if (this.#coveredTo() >= this.#terms) return await this.#finish();
@@ -183,7 +189,7 @@ export class PiAssembly {
       const plan = planWindow(this.#terms, this.#next, this.#job.start + this.#job.digits - this.#next);
       const last = this.#stack.length - 1;
       const left = last === 0 ? withP(this.#stack[0]) : mergeAll(this.#stack.map(withP));
-      this.#left = this.#prepareLeft(left, lastBatch, plan.bits);
+      this.#left = leftPart(left, lastBatch, plan.bits, this.#sqrt.get(plan.bits));
     }
     if (this.#prefixEnd > 0) this.warm();
   }
@@ -284,7 +290,12 @@ export class PiAssembly {
       left = ready;
     } else {
       k = splitIndex(blocks);
-      left = this.#prepareLeft(mergeAll(blocks.slice(0, k).map(withP)), blocks[k].a, plan.bits);
+      left = leftPart(
+        mergeAll(blocks.slice(0, k).map(withP)),
+        blocks[k].a,
+        plan.bits,
+        this.#sqrt.get(plan.bits),
+      );
     }
     const rightBlocks = blocks.slice(k);
     const right = rightBlocks.length === 1
@@ -295,13 +306,13 @@ export class PiAssembly {
     const given = rightBlocks.length === 1 && rightBlocks[0].ratio?.bits === bits
       ? rightBlocks[0].ratio
       : undefined;
-    const eps = given
-      ? epsilon(given.value, left.epsilon)
+    const delta = given
+      ? correction(given.value, left.correction)
       : helper
       ? (helper.run({ op: "ratio", right: { Q: right.Q, T: right.T }, m: left.m, bits }, 0),
-        helper.run({ op: "epsilon", input: left.epsilon }, 0))
-      : epsilon(rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, left.m), left.epsilon);
-    const x = applyEpsilon(left.v, await eps, bits);
+        helper.run({ op: "correction", input: left.correction }, 0))
+      : correction(rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, left.m), left.correction);
+    const x = left.v - await delta;
     const job = windowFraction(x, plan);
     if (!helper || job.digits < PARALLEL_MIN_DIGITS) {
       return job.head + fractionDigits(job.frac, job.fracBits, job.digits);
@@ -313,23 +324,6 @@ export class PiAssembly {
     const restText = fractionDigits(rest.frac, rest.bits, rest.digits);
     return job.head + (exactLeft ?? await leadText) + restText;
   }
-
-  /**
-   * Everything the end needs from the left part [0, m) alone: V = c·√10005·Q1/T1 and the inputs of ε.
-   * The costliest step of the end, so it runs as soon as the left part is complete.
-   */
-  #prepareLeft(left: TermSums, m: number, bits: number): LeftPart {
-    const ops = leftOperands(left, m, bits, this.#sqrt.get(bits));
-    return { m, bits, v: leftValue(ops), epsilon: ops.epsilon };
-  }
-}
-
-/** The left part's share of the end (see PiAssembly.#prepareLeft). */
-interface LeftPart {
-  m: number;
-  bits: number;
-  v: bigint;
-  epsilon: EpsilonInput;
 }
 
 /** A block that is about to be a left operand carries P; one summed without it (the old end) is redone. */

@@ -15,13 +15,22 @@ import { type Message, Paglet } from "../../agents/mod.ts";
 import { handle, routeOperations } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { splitTerms, type TermSums } from "./chudnovsky.ts";
-import { rightRatio } from "./halves.ts";
+import { defaultSqrtCache } from "./digits.ts";
+import { type LeftPart, leftPart, rightRatio } from "./halves.ts";
 import { piOperations } from "./lazy_operations.ts";
 import type { PiBatchOutcome, PiBatchRequest } from "./operations.ts";
 
 export interface PiBatchWorkerState {
   jobId: string;
   index: number;
+}
+
+/** What a batch answers with: its sums (or their handle), and its share of the end when asked for it. */
+interface BatchSums {
+  sums?: TermSums;
+  ratio?: bigint;
+  left?: LeftPart;
+  parked?: string;
 }
 
 export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
@@ -42,6 +51,10 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
     try {
       if (req.fault === "skip") return { kind: "pi.batch_skipped", reason: "test fault: skip", hostName };
       if (req.fault === "fail") return { kind: "pi.batch_failed", error: "test fault: fail", hostName };
+      if (req.leftBits && (req.a !== 0 || !req.withP)) {
+        const error = `only a range [0, m) with P can be the left part of the end: [${req.a}, ${req.b})`;
+        return { kind: "pi.batch_failed", error, hostName };
+      }
       const busy = req.force ? null : this.#busy(req);
       if (busy) return { kind: "pi.batch_skipped", reason: busy, hostName };
       const t0 = performance.now();
@@ -55,16 +68,25 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   }
 
   /** The sums (or with `parkFor`, their handle on this host), computed on a pi-math thread if there is one. */
-  async #sums(req: PiBatchRequest): Promise<{ sums?: TermSums; ratio?: bigint; parked?: string }> {
-    const { a, b, withP, ratioBits, parkFor } = req;
+  async #sums(req: PiBatchRequest): Promise<BatchSums> {
+    const { a, b, withP, ratioBits, leftBits, parkFor } = req;
     try {
-      return await this.context.callService("pi-math", "batch", { a, b, withP, ratioBits, parkFor }, {
-        timeoutMs: 24 * 3600_000,
-      }) as { sums?: TermSums; ratio?: bigint; parked?: string };
+      return await this.context.callService(
+        "pi-math",
+        "batch",
+        { a, b, withP, ratioBits, leftBits, parkFor },
+        {
+          timeoutMs: 24 * 3600_000,
+        },
+      ) as BatchSums;
     } catch (err) {
       if (PagletError.from(err).code !== "service_not_found") throw err;
       const sums = splitTerms(a, b, withP);
-      return { sums, ratio: ratioBits ? rightRatio(sums, ratioBits, a) : undefined };
+      return {
+        sums,
+        ratio: ratioBits ? rightRatio(sums, ratioBits, a) : undefined,
+        left: leftBits ? leftPart(sums, b, leftBits, defaultSqrtCache.get(leftBits)) : undefined,
+      };
     }
   }
 

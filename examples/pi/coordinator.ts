@@ -375,6 +375,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           withP: entry.b < this.state.terms,
           // The last batch reduces itself to the ratio the end needs (halves.ts), beside the sums.
           ratioBits: entry.b === this.state.terms && entry.a > 0 ? this.#finalBits() : undefined,
+          // The batch right before the last one, when it starts the series, prepares the left part.
+          leftBits: entry.a === 0 && entry.b === this.#lastBatchStart() ? this.#finalBits() : undefined,
           attempt: entry.launches,
           force,
           maxLoadPerCpu: req.maxLoadPerCpu,
@@ -392,6 +394,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       this.#inFlight.set(url, (this.#inFlight.get(url) ?? 1) - 1);
       this.#settle(index, url, outcome);
     });
+  }
+
+  /** First term of the last batch. */
+  #lastBatchStart(): number {
+    return this.#table.get(this.#table.size - 1).a;
   }
 
   /** Bits of the fixed-point value the end computes (digits.ts planWindow). */
@@ -417,7 +424,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         const ratio = outcome.ratio === undefined
           ? undefined
           : { bits: this.#finalBits(), value: outcome.ratio };
-        this.#forward({ index, a: entry.a, b: entry.b, sums: outcome.sums, parked: outcome.parked, ratio });
+        const { sums, parked, left } = outcome;
+        this.#forward({ index, a: entry.a, b: entry.b, sums, parked, ratio, left });
         break;
       }
       case "pi.batch_skipped": {
@@ -462,7 +470,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   #forward(fragment: Omit<PiFragment, "splitAt">): void {
     const send = async (m: MessageInput) =>
       this.context.send(await this.#postProcessor!, m, { timeoutMs: this.#requestTimeoutMs() });
-    const splitAt = this.#table.get(this.#table.size - 1).a;
+    const splitAt = this.#lastBatchStart();
     const reply = piOperations().then((op) => callOperation(send, op.PI_FRAGMENT, { ...fragment, splitAt }));
     reply.catch(() => {});
     this.#applied = this.#applied.then(async () => {

@@ -11,10 +11,10 @@
  * can run on different threads:
  *  - V needs only the left half: the thread that summed it computes V while the other still sums the right;
  *  - u (a half-size division) is computed by the right half's own thread, which keeps it;
- *  - ε = P1·u·(1/T1) takes two half-size products on that same thread, reusing the reciprocal of T1 that V
- *    needed anyway;
- *  - pi = V − V·ε + V·ε² − … is one more half-size product (the later terms are tiny).
- * Nothing of full length travels between the threads: P1 and 1/T1 go one way and ε comes back, all about
+ *  - the left half's thread also forms W = P1/T1 and V·W from the reciprocal of T1 that V needed anyway
+ *    (two half-size products), so that once u is known the correction δ = V·ε − V·ε² + … (ε = W·u) is
+ *    one half-size product, V·W·u, plus a few much shorter ones: pi = V − δ.
+ * Nothing of full length travels between the threads: W and V·W go one way and δ comes back, all about
  * half length.
  */
 import { CHUD_A, PI_NUMERATOR, splitTerms, type TermSums } from "./chudnovsky.ts";
@@ -80,28 +80,18 @@ export function numeratorOperands(
   return { x: PI_NUMERATOR * sqrt, y: q.mant, exp: q.exp };
 }
 
-/** What the thread holding u needs to form ε = P1·u/T1. */
-export interface EpsilonInput {
-  /** P of the left half. */
-  p1: bigint;
-  /** reciprocal(t, recipBits) for T1 = t·2^tExp. */
-  recip: bigint;
-  recipBits: number;
-  tLen: number;
-  tExp: number;
-  /** u is given as u·2^ratioBits. */
-  ratioBits: number;
+/**
+ * What the thread holding u needs to correct V (see correction): W = P1/T1 and V·W, each cut to the bits
+ * that reach the result, with their scales.
+ */
+export interface CorrectionInput {
+  /** W as w/2^epsShift per unit of u: ε·2^(bits + EPS_EXTRA) = w·u/2^epsShift. */
+  w: bigint;
+  epsShift: number;
+  /** V·W as z: (V·ε)·2^bits = z·u/2^t1Shift. */
+  z: bigint;
+  t1Shift: number;
   bits: number;
-}
-
-/** ε·2^(bits + EPS_EXTRA), rounded, from u·2^k: ε = P1·u·(2^(tLen+recipBits)/t) / 2^(k + tExp + tLen + recipBits). */
-export function epsilon(u: bigint, e: EpsilonInput): bigint {
-  const shift = e.ratioBits + e.tExp + e.tLen + e.recipBits - (e.bits + EPS_EXTRA);
-  const len = bitLength(e.p1) + bitLength(u) + bitLength(e.recip) - shift; // bits of the result
-  if (len <= 0) return 0n;
-  // P1·u only to the bits that matter, then times the reciprocal.
-  const s1 = Math.max(0, bitLength(e.p1) + bitLength(u) - len - 16);
-  return scaledProduct(scaledProduct(e.p1, u, s1), e.recip, shift - s1);
 }
 
 /**
@@ -123,35 +113,60 @@ function scaledProduct(a: bigint, b: bigint, shift: number): bigint {
   return s >= 0 ? z >> BigInt(s) : z << BigInt(-s);
 }
 
-/** pi·2^bits = V/(1 + ε) = V − V·ε + V·ε² − …, each term from only the bits it contributes. */
-export function applyEpsilon(v: bigint, eps: bigint, bits: number): bigint {
-  const e = bits + EPS_EXTRA;
-  let x = v;
-  let term = v;
-  for (let sign = -1; term !== 0n; sign = -sign) {
-    term = scaledProduct(term, eps, e);
-    x += sign < 0 ? -term : term;
-  }
-  return x;
+/** W = P1/T1 and V·W from the left part's operands and V (both products cut to what ε can use). */
+function correctionInput(ops: LeftOperands, v: bigint, m: number): CorrectionInput {
+  const { recip, recipBits, t1, bits, p1 } = ops;
+  // ε·2^(bits + EPS_EXTRA) = P1·u·(2^(tLen + recipBits)/t) / 2^shift for T1 = t·2^tExp.
+  const tLen = bitLength(t1.mant);
+  const shift = ratioScale(bits, m) + t1.exp + tLen + recipBits - (bits + EPS_EXTRA);
+  const keep = epsilonRecipBits(bits, m) + 16;
+  const s1 = Math.max(0, bitLength(p1) + bitLength(recip) - keep);
+  const w = scaledProduct(p1, recip, s1);
+  const s2 = Math.max(0, bitLength(v) + bitLength(w) - keep);
+  const z = scaledProduct(v, w, s2);
+  // (V·ε)·2^bits = v·(ε·2^(bits + EPS_EXTRA)) / 2^(bits + EPS_EXTRA) = v·w·u / 2^(shift − s1 + bits + EPS_EXTRA).
+  return { w, epsShift: shift - s1, z, t1Shift: shift - s1 + bits + EPS_EXTRA - s2, bits };
 }
 
 /**
- * The whole composition on one thread (parallel.ts runs the same steps spread over threads):
+ * δ·2^bits with pi = V − δ, from u·2^ratioScale(bits, m): δ = V·ε − V·ε² + … = t1 − t1·ε + …, where t1 = V·ε
+ * is one product (z·u) and the later terms, each 47·m bits shorter, need ε only to their own length.
+ */
+export function correction(u: bigint, c: CorrectionInput): bigint {
+  const e = c.bits + EPS_EXTRA;
+  const t1 = scaledProduct(c.z, u, c.t1Shift);
+  const epsLen = bitLength(c.w) + bitLength(u) - c.epsShift;
+  const t2Len = bitLength(t1) + epsLen - e;
+  if (t1 === 0n || t2Len <= 0) return t1;
+  // ε·2^(e − drop), to 32 bits beyond what t2 = t1·ε keeps.
+  const drop = Math.max(0, epsLen - (t2Len + 32));
+  const eps = scaledProduct(c.w, u, c.epsShift + drop);
+  let delta = t1;
+  let term = t1;
+  for (let sign = -1;; sign = -sign) {
+    term = scaledProduct(term, eps, e - drop);
+    if (term === 0n) return delta;
+    delta += sign < 0 ? -term : term;
+  }
+}
+
+/**
+ * The whole composition on one thread (parallel.ts and the assembly run the same steps spread over threads):
  * pi·2^bits from the left half's sums and the right half's ratio u·2^ratioScale(bits, m).
  */
 export function piFromHalves(left: TermSums, u: bigint, m: number, bits: number, sqrt: bigint): bigint {
-  const ops = leftOperands(left, m, bits, sqrt);
-  return applyEpsilon(leftValue(ops), epsilon(u, ops.epsilon), bits);
+  const part = leftPart(left, m, bits, sqrt);
+  return part.v - correction(u, part.correction);
 }
 
-/** What the end takes from the left part [0, m) alone, up to its division: 1/T1 and ε's inputs. */
+/** What the end takes from the left part [0, m) alone, up to its division: 1/T1 and P1. */
 export interface LeftOperands {
   num: { x: bigint; y: bigint; exp: number };
-  t1: { mant: bigint; exp: number };
+  t1: Scaled;
   recip: bigint;
   recipBits: number;
-  /** For ε, once the right part's ratio is known (on any thread). */
-  epsilon: EpsilonInput;
+  p1: bigint;
+  bits: number;
 }
 
 /** The reciprocal of T1 (precise enough for both V and ε) and the other operands of the left part. */
@@ -159,17 +174,26 @@ export function leftOperands(left: TermSums, m: number, bits: number, sqrt: bigi
   const num = numeratorOperands(left, bits, sqrt);
   const t1 = cutTo(left.T, bits + SLACK_BITS);
   const recipBits = Math.max(reciprocalBitsFor(bits + 4), epsilonRecipBits(bits, m));
-  const recip = reciprocal(t1.mant, recipBits);
-  const epsilon = {
-    p1: left.P,
-    recip,
-    recipBits,
-    tLen: bitLength(t1.mant),
-    tExp: t1.exp,
-    ratioBits: ratioScale(bits, m),
-    bits,
-  };
-  return { num, t1, recip, recipBits, epsilon };
+  return { num, t1, recip: reciprocal(t1.mant, recipBits), recipBits, p1: left.P, bits };
+}
+
+/**
+ * Everything the end needs from the left part [0, m) alone: V = c·√10005·Q1/T1 and the inputs of the
+ * correction. The costliest step of the end, so it runs as soon as the left part is complete: on the thread
+ * that summed it when it is one batch (tasks.ts `splitWithLeft`), else on the assembly's thread.
+ */
+export interface LeftPart {
+  m: number;
+  bits: number;
+  v: bigint;
+  correction: CorrectionInput;
+}
+
+/** The left part of the end for sums over [0, m), a result of `bits` bits and √10005·2^bits. */
+export function leftPart(left: TermSums, m: number, bits: number, sqrt: bigint): LeftPart {
+  const ops = leftOperands(left, m, bits, sqrt);
+  const v = leftValue(ops);
+  return { m, bits, v, correction: correctionInput(ops, v, m) };
 }
 
 /** V = 426880·√10005·Q1/T1 at 2^bits, from leftOperands: one product and one division. */

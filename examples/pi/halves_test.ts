@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { splitPoint, splitTerms } from "./chudnovsky.ts";
 import { piFixedPoint, SqrtCache } from "./digits.ts";
-import { applyEpsilon, piFromHalves, ratioScale, rightRatio } from "./halves.ts";
+import { piFromHalves, ratioScale, rightRatio } from "./halves.ts";
 
 Deno.test("pi from two halves equals pi from the merged sums, for any cut", () => {
   const cache = new SqrtCache();
@@ -21,15 +21,4 @@ Deno.test("pi from two halves equals pi from the merged sums, for any cut", () =
 Deno.test("the ratio scale shrinks as the left half grows", () => {
   assert.ok(ratioScale(70_000, 700) < ratioScale(70_000, 300));
   assert.equal(ratioScale(1_000, 1_000), 64);
-});
-
-Deno.test("applyEpsilon sums the alternating series", () => {
-  const bits = 200;
-  const e = 2n ** BigInt(bits + 24);
-  const v = 3n << BigInt(bits);
-  // ε = 1/4: V/(1 + ε) = 0.8·V.
-  const x = applyEpsilon(v, e / 4n, bits);
-  const want = (v * 4n) / 5n;
-  assert.ok(x - want <= 4n && want - x <= 4n);
-  assert.equal(applyEpsilon(v, 0n, bits), v);
 });

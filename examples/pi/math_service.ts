@@ -23,7 +23,8 @@ import { defineService, serviceContract, type ServiceDefinition } from "../../se
 import type { AssemblyJob, TermFragment } from "./assembly.ts";
 import type { TermSums } from "./chudnovsky.ts";
 import { AssemblyThread } from "./assembly_thread.ts";
-import { PiAssemblyReply, PiFragment, TermSumsSchema } from "./operations.ts";
+import type { LeftPart } from "./halves.ts";
+import { LeftPartSchema, PiAssemblyReply, PiFragment, TermSumsSchema } from "./operations.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
 
 const Key = z.string().min(1).max(200);
@@ -36,13 +37,20 @@ export const PiMathBatch = operation(
     withP: z.boolean(),
     /** Also reduce the range to its ratio T/Q for a result of this many bits (the last batch). */
     ratioBits: z.number().int().min(1).optional(),
+    /** Also prepare the range [0, b) as the left part of the end for a result of this many bits. */
+    leftBits: z.number().int().min(1).optional(),
     /**
      * Keep the result on this host for the assembly with this key and answer with a handle instead
      * (`parked`): the sums then reach the assembly without passing through the paglets.
      */
     parkFor: Key.optional(),
   }),
-  z.object({ sums: TermSumsSchema.optional(), ratio: z.bigint().optional(), parked: z.string().optional() }),
+  z.object({
+    sums: TermSumsSchema.optional(),
+    ratio: z.bigint().optional(),
+    left: LeftPartSchema.optional(),
+    parked: z.string().optional(),
+  }),
 );
 export const PiAssemblyOpen = operation(
   "assembly-open",
@@ -107,23 +115,44 @@ export function piMathService(): ServiceDefinition {
       // Its helper is a batch thread: at the end, when the helper works, the batches are done.
       return found.thread ??= new AssemblyThread(found.job, batchPool().connect(0));
     };
+    /**
+     * Starts the threads of open assemblies once every batch thread has started (starting a thread
+     * holds this one ~12 ms, which should not delay a batch): they load while the batches compute, and
+     * the end does not wait for a thread to start.
+     */
+    const startAssemblies = () => {
+      if (!pool?.full) return;
+      setTimeout(() => {
+        for (const [key, found] of assemblies) if (!found.thread) assembly(key);
+      }, 0);
+    };
     return {
       handlers: {
-        batch: async ({ a, b, withP, ratioBits, parkFor }) => {
+        batch: async ({ a, b, withP, ratioBits, leftBits, parkFor }) => {
           if (b <= a) throw new PagletError("invalid_request", `Empty term range [${a}, ${b})`);
+          if (leftBits && (a !== 0 || !withP)) {
+            throw new PagletError(
+              "invalid_request",
+              `Only a range [0, m) with P can be a left part: [${a}, ${b})`,
+            );
+          }
           running++;
           try {
             const pool = batchPool();
             // The batch that ends the series finishes last: keep it off worker 0, the assembly's
             // helper, whose tasks (warming the conversion) would otherwise wait behind it.
-            const result: { sums: TermSums; ratio?: bigint } = ratioBits
-              ? await pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits }, pool.idlest(true))
-              : { sums: await pool.run({ op: "split", a, b, withP }) };
+            const computing: Promise<{ sums: TermSums; ratio?: bigint; left?: LeftPart }> = ratioBits
+              ? pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits }, pool.idlest(true))
+              : leftBits
+              ? pool.run({ op: "splitWithLeft", m: b, bits: leftBits })
+              : pool.run({ op: "split", a, b, withP }).then((sums) => ({ sums }));
+            startAssemblies();
+            const result = await computing;
             if (!parkFor) return result;
             const ratio = ratioBits && result.ratio !== undefined
               ? { bits: ratioBits, value: result.ratio }
               : undefined;
-            return { parked: parked.park(parkFor, { sums: result.sums, ratio }) };
+            return { parked: parked.park(parkFor, { sums: result.sums, ratio, left: result.left }) };
           } finally {
             running--;
           }
@@ -134,15 +163,15 @@ export function piMathService(): ServiceDefinition {
           }
           assemblies.set(key, { job });
           // The batch threads start with the first batches (the coordinator starts them while this
-          // assembly opens); the assembly's own thread starts with the first fragment, when this
-          // (main) thread has nothing else to do: starting a worker holds the starting thread ~12 ms.
+          // assembly opens); the assembly's own thread once they all have (or with the first fragment).
+          startAssemblies();
           return { ok: true };
         },
-        "assembly-add": ({ key, a, b, sums, parked: handle, ratio, splitAt }) => {
+        "assembly-add": ({ key, a, b, sums, parked: handle, ratio, left, splitAt }) => {
           if ((sums === undefined) === (handle === undefined)) {
             throw new PagletError("invalid_request", "assembly-add needs either sums or a parked handle");
           }
-          const found = sums ? { sums, ratio } : parked.take(key, handle!);
+          const found = sums ? { sums, ratio, left } : parked.take(key, handle!);
           return assembly(key).add({ a, b, ...found }, splitAt);
         },
         "assembly-flush": ({ key }) => assembly(key).flush(),

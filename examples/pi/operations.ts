@@ -152,6 +152,20 @@ export const PI_CANCEL = operation("pi.cancel", z.object({}), PiSummary);
 
 export const TermSumsSchema = z.object({ P: z.bigint(), Q: z.bigint(), T: z.bigint() });
 
+/** A range [0, m) prepared as the left part of the end (halves.ts LeftPart). */
+export const LeftPartSchema = z.object({
+  m: z.number().int().min(1),
+  bits: z.number().int().min(1),
+  v: z.bigint(),
+  correction: z.object({
+    w: z.bigint(),
+    epsShift: z.number().int(),
+    z: z.bigint(),
+    t1Shift: z.number().int(),
+    bits: z.number().int().min(1),
+  }),
+});
+
 export const PiBatchRequest = z.object({
   jobId: z.string(),
   index: z.number().int().min(0),
@@ -166,6 +180,11 @@ export const PiBatchRequest = z.object({
   minMemoryBytes: z.number().min(0).default(0),
   /** The last batch also reduces its range to the ratio T/Q for a result of this many bits. */
   ratioBits: z.number().int().min(1).optional(),
+  /**
+   * The batch [0, m) right before the last one also prepares itself as the left part of the end for a
+   * result of this many bits (halves.ts), on the thread that summed it.
+   */
+  leftBits: z.number().int().min(1).optional(),
   /** Other batches of this job running on the same host (their load is ours, not a stranger's). */
   ownWorkersOnHost: z.number().int().min(0).default(0),
   /**
@@ -186,6 +205,8 @@ export const PiBatchOutcome = z.discriminatedUnion("kind", [
     parked: z.string().optional(),
     /** With `ratioBits`: u·2^k of halves.ts for this range. */
     ratio: z.bigint().optional(),
+    /** With `leftBits` (and not parked): the range as the left part of the end. */
+    left: LeftPartSchema.optional(),
     computeMs: z.number(),
     hostName: z.string(),
   }),
@@ -208,6 +229,8 @@ export const PiFragment = z.object({
   parked: z.string().optional(),
   /** The range's ratio T/Q at `bits` (the last batch), when it came with one. */
   ratio: z.object({ bits: z.number().int(), value: z.bigint() }).optional(),
+  /** The range [0, b) as the left part of the end, when it came with one (and not parked). */
+  left: LeftPartSchema.optional(),
   /** First term of the last batch: the post-processor prepares the end once every term before it is in. */
   splitAt: z.number().int().min(0).optional(),
 });

@@ -18,7 +18,7 @@ import {
   windowFraction,
   type WindowPlan,
 } from "./digits.ts";
-import { applyEpsilon, leftOperands, leftValue } from "./halves.ts";
+import { leftPart } from "./halves.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
 
 export { PiWorkerPool };
@@ -45,7 +45,8 @@ function leftShare(digits: number): number {
 /**
  * Wall-clock milliseconds of each phase of computePiDigits, as seen by the calling thread. In the parallel
  * path the worker sums the right half meanwhile: `split` is the left half, `sqrt` √10005, `divide` forming
- * V = c·√10005·Q1/T1, `merge` waiting for ε and applying it (halves.ts), `digits` the decimal conversion.
+ * V = c·√10005·Q1/T1 and the correction's inputs, `merge` waiting for the correction δ and subtracting it
+ * (halves.ts), `digits` the decimal conversion.
  */
 export interface PhaseTimings {
   split: number;
@@ -129,7 +130,8 @@ function serialWindow(plan: WindowPlan, timings: PhaseTimings): string {
 /**
  * Two threads: the calling thread and worker 0. The worker sums the right half and reduces it to its ratio u
  * (halves.ts); the calling thread sums the left half, computes √10005 and, from the left half alone, V —
- * numerator, reciprocal of T1, division. Worker 0 then gets P1 and 1/T1 for ε, which the calling thread applies.
+ * numerator, reciprocal of T1, division — and the inputs of the correction. Worker 0 then computes the
+ * correction δ from them and u, and the calling thread subtracts it.
  * The conversion is split the same way: the worker converts the leading part straight from the truncated
  * fraction while the calling thread peels it off with one product and converts the rest.
  *
@@ -147,18 +149,17 @@ async function parallelWindow(plan: WindowPlan, pool: PiWorkerPool, timings: Pha
   const sqrt = defaultSqrtCache.get(bits);
   timings.sqrt = performance.now() - t;
   t = performance.now();
-  const ops = leftOperands(left, m, bits, sqrt);
-  const eps = pool.run({ op: "epsilon", input: ops.epsilon }, 0);
   const fracDigits = plan.last - Math.max(plan.start, 1) + 1;
   const leadDigits = Math.round(fracDigits * LEAD_SHARE);
   const warm = pool.run({ op: "warm", digits: leadDigits }, 0);
-  const v = leftValue(ops);
+  const part = leftPart(left, m, bits, sqrt);
+  const delta = pool.run({ op: "correction", input: part.correction }, 0);
   warmPowers(fracDigits - leadDigits);
   pow5(leadDigits); // for peeling off the lead digits later
   timings.divide = performance.now() - t;
   t = performance.now();
   await ratio;
-  const x = applyEpsilon(v, await eps, bits);
+  const x = part.v - await delta;
   timings.merge = performance.now() - t;
   t = performance.now();
   const job = windowFraction(x, plan);

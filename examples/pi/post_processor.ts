@@ -84,8 +84,8 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
     return await routeOperations(message, [
       handle(
         op.PI_FRAGMENT,
-        async ({ a, b, sums, parked, ratio, splitAt }) =>
-          this.#record(await (await this.#math()).add({ a, b, sums, parked, ratio }, splitAt)),
+        async ({ a, b, sums, parked, ratio, left, splitAt }) =>
+          this.#record(await (await this.#math()).add({ a, b, sums, parked, ratio, left }, splitAt)),
       ),
       handle(op.PI_FLUSH, async () => this.#record(await (await this.#math()).flush())),
     ]) ?? this.notHandled(message);

@@ -5,7 +5,15 @@
  */
 import { splitTerms, type TermSums } from "./chudnovsky.ts";
 import { fractionDigits, warmPowers } from "./decimal.ts";
-import { epsilon, type EpsilonInput, rightRatio, splitRightRatio } from "./halves.ts";
+import { defaultSqrtCache } from "./digits.ts";
+import {
+  correction,
+  type CorrectionInput,
+  type LeftPart,
+  leftPart,
+  rightRatio,
+  splitRightRatio,
+} from "./halves.ts";
 
 /** A unit of work for a pi worker. */
 export type Task =
@@ -18,10 +26,15 @@ export type Task =
    * last batch of a job does its share of the end this way (halves.ts, assembly.ts).
    */
   | { op: "splitWithRatio"; a: number; b: number; withP: boolean; bits: number }
+  /**
+   * Binary splitting of [0, m) that also prepares the range as the left part of the end (halves.ts) for a
+   * result of `bits` bits: the batch before the last one does it where its sums already are.
+   */
+  | { op: "splitWithLeft"; m: number; bits: number }
   /** The ratio T/Q of right-half sums [m, n) summed elsewhere (a batch paglet), kept like splitRatio's. */
   | { op: "ratio"; right: Pick<TermSums, "Q" | "T">; m: number; bits: number }
-  /** ε of halves.ts from the ratio kept by the last splitRatio or ratio task on this worker. */
-  | { op: "epsilon"; input: EpsilonInput }
+  /** The correction δ of halves.ts from the ratio kept by the last splitRatio or ratio task here. */
+  | { op: "correction"; input: CorrectionInput }
   /** Decimal conversion of one part of the fraction. */
   | { op: "digits"; frac: bigint; bits: number; digits: number }
   /** Precompute the powers a later `digits` task of this size needs. */
@@ -32,7 +45,8 @@ export type TaskResult<T extends Task> = T extends { op: "split" } ? TermSums
   : T extends { op: "splitRatio" } ? null
   : T extends { op: "ratio" } ? null
   : T extends { op: "splitWithRatio" } ? { sums: TermSums; ratio: bigint }
-  : T extends { op: "epsilon" } ? bigint
+  : T extends { op: "splitWithLeft" } ? { sums: TermSums; left: LeftPart }
+  : T extends { op: "correction" } ? bigint
   : T extends { op: "digits" } ? string
   : T extends { op: "warm" } ? null
   : never;
@@ -42,11 +56,23 @@ export function runTask<T extends Task>(task: T): TaskResult<T> {
   return runAny(task) as TaskResult<T>;
 }
 
-/** The ratio of the last splitRatio or ratio task on this thread, waiting for its epsilon task. */
+/** The ratio of the last splitRatio or ratio task on this thread, waiting for its correction task. */
 let keptRatio: bigint | undefined;
 
-function runAny(task: Task): TermSums | { sums: TermSums; ratio: bigint } | bigint | string | null {
+function runAny(
+  task: Task,
+):
+  | TermSums
+  | { sums: TermSums; ratio: bigint }
+  | { sums: TermSums; left: LeftPart }
+  | bigint
+  | string
+  | null {
   switch (task.op) {
+    case "splitWithLeft": {
+      const sums = splitTerms(0, task.m, true);
+      return { sums, left: leftPart(sums, task.m, task.bits, defaultSqrtCache.get(task.bits)) };
+    }
     case "splitWithRatio": {
       const sums = splitTerms(task.a, task.b, task.withP);
       return { sums, ratio: rightRatio(sums, task.bits, task.a) };
@@ -59,11 +85,11 @@ function runAny(task: Task): TermSums | { sums: TermSums; ratio: bigint } | bigi
     case "ratio":
       keptRatio = rightRatio({ P: 0n, ...task.right }, task.bits, task.m);
       return null;
-    case "epsilon": {
-      if (keptRatio === undefined) throw new Error("epsilon task without a preceding ratio task");
+    case "correction": {
+      if (keptRatio === undefined) throw new Error("correction task without a preceding ratio task");
       const u = keptRatio;
       keptRatio = undefined;
-      return epsilon(u, task.input);
+      return correction(u, task.input);
     }
     case "digits":
       return fractionDigits(task.frac, task.bits, task.digits);

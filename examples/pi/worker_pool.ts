@@ -66,6 +66,11 @@ export class PiWorkerPool {
     return port2;
   }
 
+  /** Every worker of the pool has been started. */
+  get full(): boolean {
+    return this.#workers.every((w) => w !== undefined);
+  }
+
   /** Terminate the workers; pending tasks fail. */
   close(): void {
     this.#closed = true;

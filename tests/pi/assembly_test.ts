@@ -1,8 +1,10 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
+import nodeAssert from "node:assert/strict";
 import { formatDigits, PiAssembly, type TermFragment } from "../../examples/pi/assembly.ts";
-import { batchRanges, splitTerms, termsForDigits } from "../../examples/pi/chudnovsky.ts";
+import { batchRanges, splitPoint, splitTerms, termsForDigits } from "../../examples/pi/chudnovsky.ts";
 import { planWindow } from "../../examples/pi/digits.ts";
 import { rightRatio } from "../../examples/pi/halves.ts";
+import { runTask } from "../../examples/pi/tasks.ts";
 import { PiWorkerPool } from "../../examples/pi/worker_pool.ts";
 import { referencePi } from "../../examples/pi/testing_reference.ts";
 
@@ -75,6 +77,27 @@ Deno.test("two halves finished on two threads give 200,000 digits of `pi`, the f
   } finally {
     helper.close();
   }
+});
+
+Deno.test("a first batch that brings its left part of the end gives the same digits; a misplaced one is refused", async () => {
+  const ref = await referencePi(50_000);
+  const terms = termsForDigits(0, 50_000);
+  const bits = planWindow(terms, 0, 50_000).bits;
+  const m = splitPoint(0, terms, 0.35);
+  // As the pi-math threads compute them: the first batch with its left part, the last with its ratio.
+  const first = runTask({ op: "splitWithLeft", m, bits });
+  const last = runTask({ op: "splitWithRatio", a: m, b: terms, withP: false, bits });
+  assertEquals(first.left.m, m);
+  const parts: TermFragment[] = [
+    { a: 0, b: m, sums: first.sums, left: first.left },
+    { a: m, b: terms, sums: last.sums, ratio: { bits, value: last.ratio } },
+  ];
+  assertEquals((await assemble(0, 50_000, parts)).text, formatDigits(0, ref));
+  const assembly = new PiAssembly({ start: 0, digits: 50_000, terms, chunk: 100 });
+  await nodeAssert.rejects(
+    () => assembly.add({ a: m, b: terms, sums: last.sums, left: first.left }),
+    /The left part of \[0, \d+\) came with the term range/,
+  );
 });
 
 Deno.test("flush emits every digit the contiguous prefix makes certain, and only those", async () => {
