@@ -490,7 +490,9 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     }
     this.state.digitsEmitted = update.emitted;
     if (update.done) {
+      // #end wakes the drain once the status says so: the last digits and "done" go in one answer.
       void this.#end("done", null);
+      return;
     } else if (update.needTerms && update.needTerms > this.state.terms) {
       // A run of 9s or 0s after the window: a few more terms decide it.
       this.#table.add({ index: this.#table.size, a: this.state.terms, b: update.needTerms });
