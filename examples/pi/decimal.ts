@@ -134,15 +134,16 @@ export function skipDigits(frac: bigint, bits: number, h: number, digits: number
   ({ frac, bits } = widen(frac, bits, digits));
   const m = digits - h;
   // frac·10^h / 2^bits = frac·5^h / 2^restBits: the integer part is the left digits, the rest the right ones.
-  const y = frac * pow5(h);
+  // The rest is (frac mod 2^restBits)·5^h mod 2^restBits: frac's top h bits never reach it, so the product
+  // leaves them out (about a sixth shorter).
   const restBits = bits - h;
-  const rest = BigInt.asUintN(restBits, y);
+  const rest = BigInt.asUintN(restBits, BigInt.asUintN(restBits, frac) * pow5(h));
   const rightBits = bitsForDigits(m);
   const right = rightBits < restBits
     ? { frac: rest >> BigInt(restBits - rightBits), bits: rightBits, digits: m }
     : { frac: rest, bits: restBits, digits: m };
   if (rest >> BigInt(Math.max(0, restBits - GUARD_BITS + 8)) === 0n) {
-    return { right, exactLeft: (y >> BigInt(restBits)).toString().padStart(h, "0") };
+    return { right, exactLeft: ((frac * pow5(h)) >> BigInt(restBits)).toString().padStart(h, "0") };
   }
   return { right };
 }
