@@ -63,6 +63,16 @@ export interface TermFragment {
   left?: LeftPart;
 }
 
+/**
+ * The correction δ of the end (halves.ts), computed beside the ratio of the last batch [m, n) as soon as
+ * the left part [0, m) was known too (the pi-math service does, see math_service.ts).
+ */
+export interface EndCorrection {
+  m: number;
+  bits: number;
+  value: bigint;
+}
+
 /** What adding a fragment produced. */
 export interface AssemblyUpdate {
   /** New digits, formatted: position 0 is followed by ".". Empty when nothing new is certain. */
@@ -106,6 +116,8 @@ export class PiAssembly {
   #rounds = 0;
   /** The left part of the end, prepared early (see AssemblyJob.splitAt). */
   #left: LeftPart | undefined;
+  /** The correction for that left part and the last batch's ratio, when computed elsewhere. */
+  #delta: EndCorrection | undefined;
   #warmed = false;
 
   /** `helper`: a thread (worker 0 of a pool) that takes the right half at the end (none: all here). */
@@ -153,10 +165,12 @@ export class PiAssembly {
 
   /**
    * Adds the sums of [a, b); duplicates and ranges already covered are ignored. `splitAt` updates the
-   * first term of the last batch (see AssemblyJob.splitAt).
+   * first term of the last batch (see AssemblyJob.splitAt); `delta` is the end's correction when it was
+   * computed elsewhere (see EndCorrection).
    */
-  async add(fragment: TermFragment, splitAt?: number): Promise<AssemblyUpdate> {
+  async add(fragment: TermFragment, splitAt?: number, delta?: EndCorrection): Promise<AssemblyUpdate> {
     if (splitAt !== undefined) this.#job.splitAt = splitAt;
+    if (delta) this.#delta = delta;
     const { a, b } = fragment;
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b <= a) {
       throw new RangeError(`Cannot add the term range [${a}, ${b})`);
@@ -306,7 +320,10 @@ export class PiAssembly {
     const given = rightBlocks.length === 1 && rightBlocks[0].ratio?.bits === bits
       ? rightBlocks[0].ratio
       : undefined;
-    const delta = given
+    const known = this.#delta;
+    const delta = given && known?.m === left.m && known.bits === bits && rightBlocks[0].a === left.m
+      ? known.value
+      : given
       ? correction(given.value, left.correction)
       : helper
       ? (helper.run({ op: "ratio", right: { Q: right.Q, T: right.T }, m: left.m, bits }, 0),

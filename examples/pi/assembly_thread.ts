@@ -9,12 +9,12 @@
  *
  * @module
  */
-import type { AssemblyJob, AssemblyUpdate, TermFragment } from "./assembly.ts";
+import type { AssemblyJob, AssemblyUpdate, EndCorrection, TermFragment } from "./assembly.ts";
 
 /** Requests to the assembly worker. */
 export type AssemblyRequest =
   | { id: number; op: "open"; job: AssemblyJob; helper?: MessagePort }
-  | { id: number; op: "add"; fragment: TermFragment; splitAt?: number }
+  | { id: number; op: "add"; fragment: TermFragment; splitAt?: number; delta?: EndCorrection }
   | { id: number; op: "flush" };
 
 /** Answers of the assembly worker. */
@@ -55,8 +55,8 @@ export class AssemblyThread {
     this.opened.catch(() => {});
   }
 
-  add(fragment: TermFragment, splitAt?: number): Promise<AssemblyUpdate> {
-    return this.#call({ op: "add", fragment, splitAt }) as Promise<AssemblyUpdate>;
+  add(fragment: TermFragment, splitAt?: number, delta?: EndCorrection): Promise<AssemblyUpdate> {
+    return this.#call({ op: "add", fragment, splitAt, delta }) as Promise<AssemblyUpdate>;
   }
 
   flush(): Promise<AssemblyUpdate> {

@@ -17,7 +17,7 @@ async function handle(request: AssemblyRequest): Promise<unknown> {
       assembly = new PiAssembly(request.job, request.helper ? new PortTaskRunner(request.helper) : undefined);
       return null;
     case "add":
-      return await opened().add(request.fragment, request.splitAt);
+      return await opened().add(request.fragment, request.splitAt, request.delta);
     case "flush":
       return opened().flush();
   }

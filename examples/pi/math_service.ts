@@ -23,6 +23,7 @@ import { defineService, serviceContract, type ServiceDefinition } from "../../se
 import type { AssemblyJob, TermFragment } from "./assembly.ts";
 import type { TermSums } from "./chudnovsky.ts";
 import { AssemblyThread } from "./assembly_thread.ts";
+import { EndCorrections } from "./end_corrections.ts";
 import type { LeftPart } from "./halves.ts";
 import { LeftPartSchema, PiAssemblyReply, PiFragment, TermSumsSchema } from "./operations.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
@@ -104,6 +105,8 @@ export function piMathService(): ServiceDefinition {
     /** Batch results kept for an assembly (by its key, then handle) until it adds them or closes. */
     const parked = new ParkedSums();
     const batchPool = () => pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
+    /** Corrections of the ends of assemblies on this host, computed beside their last batch's ratio. */
+    const ends = new EndCorrections(batchPool);
     const assembly = (key: string) => {
       const found = assemblies.get(key);
       if (!found) {
@@ -141,14 +144,19 @@ export function piMathService(): ServiceDefinition {
             const pool = batchPool();
             // The batch that ends the series finishes last: keep it off worker 0, the assembly's
             // helper, whose tasks (warming the conversion) would otherwise wait behind it.
+            const worker = ratioBits ? pool.idlest(true) : pool.idlest();
             const computing: Promise<{ sums: TermSums; ratio?: bigint; left?: LeftPart }> = ratioBits
-              ? pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits }, pool.idlest(true))
+              ? pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits, keep: parkFor }, worker)
               : leftBits
-              ? pool.run({ op: "splitWithLeft", m: b, bits: leftBits })
-              : pool.run({ op: "split", a, b, withP }).then((sums) => ({ sums }));
+              ? pool.run({ op: "splitWithLeft", m: b, bits: leftBits }, worker)
+              : pool.run({ op: "split", a, b, withP }, worker).then((sums) => ({ sums }));
+            // Parked beside its assembly: the end's correction follows this batch on its thread.
+            if (ratioBits && parkFor) ends.lastBatch(parkFor, worker, a, ratioBits);
             startAssemblies();
             const result = await computing;
             if (!parkFor) return result;
+            if (result.left) ends.leftPart(parkFor, result.left);
+            if (ratioBits) ends.lastBatchDone(parkFor);
             const ratio = ratioBits && result.ratio !== undefined
               ? { bits: ratioBits, value: result.ratio }
               : undefined;
@@ -167,17 +175,19 @@ export function piMathService(): ServiceDefinition {
           startAssemblies();
           return { ok: true };
         },
-        "assembly-add": ({ key, a, b, sums, parked: handle, ratio, left, splitAt }) => {
+        "assembly-add": async ({ key, a, b, sums, parked: handle, ratio, left, splitAt }) => {
           if ((sums === undefined) === (handle === undefined)) {
             throw new PagletError("invalid_request", "assembly-add needs either sums or a parked handle");
           }
           const found = sums ? { sums, ratio, left } : parked.take(key, handle!);
-          return assembly(key).add({ a, b, ...found }, splitAt);
+          // Once the correction is under way, the end waits for it rather than computing it again.
+          return await assembly(key).add({ a, b, ...found }, splitAt, await ends.get(key));
         },
         "assembly-flush": ({ key }) => assembly(key).flush(),
         "assembly-close": ({ key }) => {
           assemblies.get(key)?.thread?.close();
           parked.drop(key);
+          ends.drop(key, pool);
           return { ok: assemblies.delete(key) };
         },
       },
@@ -187,6 +197,7 @@ export function piMathService(): ServiceDefinition {
         for (const a of assemblies.values()) a.thread?.close();
         assemblies.clear();
         parked.clear();
+        ends.clear();
       },
     };
   });

@@ -2,7 +2,7 @@
 /**
  * Worker script of the Pi engine: runs one task per message (binary splitting of a term range, the right
  * half's ratio, a decimal conversion, warming the power cache) and posts the result back. Its only state is
- * the per-thread power cache of decimal.ts and a kept ratio, which is why callers may pin related tasks to
+ * the per-thread power cache of decimal.ts and kept ratios (by key), which is why callers may pin related tasks to
  * one worker.
  *
  * Tasks come from whoever created the worker, or over a MessagePort handed to it in a `{ port }` message:

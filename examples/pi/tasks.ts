@@ -23,9 +23,10 @@ export type Task =
   | { op: "splitRatio"; m: number; n: number; bits: number }
   /**
    * Binary splitting of [a, b) that also returns the range's ratio T/Q as u·2^ratioScale(bits, a): the
-   * last batch of a job does its share of the end this way (halves.ts, assembly.ts).
+   * last batch of a job does its share of the end this way (halves.ts, assembly.ts). With `keep`, the
+   * ratio also stays here under that key for a correction task.
    */
-  | { op: "splitWithRatio"; a: number; b: number; withP: boolean; bits: number }
+  | { op: "splitWithRatio"; a: number; b: number; withP: boolean; bits: number; keep?: string }
   /**
    * Binary splitting of [0, m) that also prepares the range as the left part of the end (halves.ts) for a
    * result of `bits` bits: the batch before the last one does it where its sums already are.
@@ -33,8 +34,13 @@ export type Task =
   | { op: "splitWithLeft"; m: number; bits: number }
   /** The ratio T/Q of right-half sums [m, n) summed elsewhere (a batch paglet), kept like splitRatio's. */
   | { op: "ratio"; right: Pick<TermSums, "Q" | "T">; m: number; bits: number }
-  /** The correction δ of halves.ts from the ratio kept by the last splitRatio or ratio task here. */
-  | { op: "correction"; input: CorrectionInput }
+  /**
+   * The correction δ of halves.ts from the ratio kept here under `key` (by splitRatio and ratio: "", by
+   * splitWithRatio: its `keep`), which it consumes.
+   */
+  | { op: "correction"; input: CorrectionInput; key?: string }
+  /** Drops the ratio kept under `key` (its correction will not be asked for). */
+  | { op: "forget"; key: string }
   /** Decimal conversion of one part of the fraction. */
   | { op: "digits"; frac: bigint; bits: number; digits: number }
   /** Precompute the powers a later `digits` task of this size needs. */
@@ -49,6 +55,7 @@ export type TaskResult<T extends Task> = T extends { op: "split" } ? TermSums
   : T extends { op: "correction" } ? bigint
   : T extends { op: "digits" } ? string
   : T extends { op: "warm" } ? null
+  : T extends { op: "forget" } ? null
   : never;
 
 /** Run a task on the current thread. */
@@ -56,8 +63,8 @@ export function runTask<T extends Task>(task: T): TaskResult<T> {
   return runAny(task) as TaskResult<T>;
 }
 
-/** The ratio of the last splitRatio or ratio task on this thread, waiting for its correction task. */
-let keptRatio: bigint | undefined;
+/** Ratios waiting on this thread for their correction task, by key ("" for splitRatio and ratio). */
+const keptRatios = new Map<string, bigint>();
 
 function runAny(
   task: Task,
@@ -75,22 +82,28 @@ function runAny(
     }
     case "splitWithRatio": {
       const sums = splitTerms(task.a, task.b, task.withP);
-      return { sums, ratio: rightRatio(sums, task.bits, task.a) };
+      const ratio = rightRatio(sums, task.bits, task.a);
+      if (task.keep !== undefined) keptRatios.set(task.keep, ratio);
+      return { sums, ratio };
     }
     case "split":
       return splitTerms(task.a, task.b, task.withP);
     case "splitRatio":
-      keptRatio = splitRightRatio(task.m, task.n, task.bits);
+      keptRatios.set("", splitRightRatio(task.m, task.n, task.bits));
       return null;
     case "ratio":
-      keptRatio = rightRatio({ P: 0n, ...task.right }, task.bits, task.m);
+      keptRatios.set("", rightRatio({ P: 0n, ...task.right }, task.bits, task.m));
       return null;
     case "correction": {
-      if (keptRatio === undefined) throw new Error("correction task without a preceding ratio task");
-      const u = keptRatio;
-      keptRatio = undefined;
+      const key = task.key ?? "";
+      const u = keptRatios.get(key);
+      if (u === undefined) throw new Error(`correction task without a ratio kept as '${key}'`);
+      keptRatios.delete(key);
       return correction(u, task.input);
     }
+    case "forget":
+      keptRatios.delete(task.key);
+      return null;
     case "digits":
       return fractionDigits(task.frac, task.bits, task.digits);
     case "warm":
