@@ -8,10 +8,11 @@
  * the prefix. Early digits are streamed from the bottom block alone, which needs no extra merge.
  *
  * Once every term is in, the blocks are split into a left and a right part of similar size and finished
- * with the halves method of halves.ts on two threads (this one and `helper`'s worker 0): pi = V/(1 + ε)
- * with V from the left part here and the right part's ratio u = T/Q over there, then the decimal
- * conversion split between the two. That avoids the final full-size merge, the step that makes a naive
- * combination of batches slower than a single-machine run.
+ * with the halves method of halves.ts: pi = V/(1 + ε) = V − δ, with V from the left part and δ from it
+ * and the right part's ratio u = T/Q (both may come ready-made: a batch's left part, an EndCorrection),
+ * then the decimal conversion split between this thread and `helper` (worker 0 of a pool). That avoids
+ * the final full-size merge, the step that makes a naive combination of batches slower than a
+ * single-machine run.
  *
  * Digits are certified (digits.ts); in the rare case the terms cannot decide the last ones (a run of 9s
  * or 0s right after the window), finishing answers `needTerms` and waits for fragments up to there.
@@ -120,7 +121,7 @@ export class PiAssembly {
   #delta: EndCorrection | undefined;
   #warmed = false;
 
-  /** `helper`: a thread (worker 0 of a pool) that takes the right half at the end (none: all here). */
+  /** `helper`: a thread (worker 0 of a pool) that converts part of the digits at the end (none: all here). */
   constructor(job: AssemblyJob, helper?: TaskRunner) {
     for (const [name, value] of Object.entries(job)) {
       if (!Number.isInteger(value) || value < 0) {
@@ -323,13 +324,11 @@ export class PiAssembly {
     const known = this.#delta;
     const delta = given && known?.m === left.m && known.bits === bits && rightBlocks[0].a === left.m
       ? known.value
-      : given
-      ? correction(given.value, left.correction)
-      : helper
-      ? (helper.run({ op: "ratio", right: { Q: right.Q, T: right.T }, m: left.m, bits }, 0),
-        helper.run({ op: "correction", input: left.correction }, 0))
-      : correction(rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, left.m), left.correction);
-    const x = left.v - await delta;
+      : correction(
+        given?.value ?? rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, left.m),
+        left.correction,
+      );
+    const x = left.v - delta;
     const job = windowFraction(x, plan);
     if (!helper || job.digits < PARALLEL_MIN_DIGITS) {
       return job.head + fractionDigits(job.frac, job.fracBits, job.digits);

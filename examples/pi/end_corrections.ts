@@ -1,12 +1,11 @@
 /**
- * The correction of a job's end (halves.ts: pi = V − δ), computed by the pi-math service where the last
- * batch's ratio already is (math_service.ts).
+ * The correction of a job's end (halves.ts: pi = V − δ), computed by the pi-math service as soon as it
+ * can be (math_service.ts).
  *
- * The last batch [m, n) keeps its ratio u on its thread under the job's key; the batch [0, m) brings the
- * left part of the end (V, W, V·W). As soon as both are known on this host, the correction δ, one
- * half-size product, is queued on that thread right behind the batch. So when the left part is ready
- * first (the batches are cut so that it is), δ costs no time after the last batch: it runs while the
- * batch results travel through the paglets instead of on the assembly thread once they arrive.
+ * The batch [0, m) brings the left part of the end (V, W, V·W) and the last batch [m, n) its ratio u. As
+ * soon as both are in on this host, δ (one half-size product) runs on a free pool thread, while the
+ * batch results still travel through the paglets to the post-processor; the assembly then takes the
+ * finished δ instead of computing it once the last fragment has arrived.
  *
  * @module
  */
@@ -15,10 +14,10 @@ import type { LeftPart } from "./halves.ts";
 import type { PiWorkerPool } from "./worker_pool.ts";
 
 interface Plan {
-  /** The last batch [m, n) for a result of `bits` bits, keeping its ratio on `worker`. */
-  last?: { worker: number; m: number; bits: number; done: boolean };
+  /** The last batch [m, n) and its ratio u·2^ratioScale(bits, m). */
+  last?: { m: number; bits: number; u: bigint };
   left?: LeftPart;
-  /** Once both are known; undefined when the correction failed (the assembly then computes it). */
+  /** Under way or done; undefined again when it could not run (the assembly then computes δ). */
   delta?: Promise<EndCorrection | undefined>;
 }
 
@@ -30,38 +29,31 @@ export class EndCorrections {
     this.#pool = pool;
   }
 
-  /** The last batch [m, n) of `key` runs on `worker`, keeping its ratio there under `key`. */
-  lastBatch(key: string, worker: number, m: number, bits: number): void {
-    this.#plan(key).last = { worker, m, bits, done: false };
-    this.#schedule(key);
-  }
-
-  /** The last batch of `key` has finished (its correction, if queued, runs now). */
-  lastBatchDone(key: string): void {
-    const last = this.#plans.get(key)?.last;
-    if (last) last.done = true;
+  /** The last batch [m, n) of `key`'s job is done, with its ratio u for a result of `bits` bits. */
+  lastBatch(key: string, m: number, bits: number, u: bigint): void {
+    const plan = this.#plan(key);
+    const last = plan.last;
+    if (last && (last.m !== m || last.bits !== bits || last.u !== u)) plan.delta = undefined;
+    plan.last = { m, bits, u };
+    this.#schedule(plan);
   }
 
   /** The left part of `key`'s end is known. */
   leftPart(key: string, left: LeftPart): void {
-    this.#plan(key).left = left;
-    this.#schedule(key);
+    const plan = this.#plan(key);
+    if (plan.left && plan.left !== left) plan.delta = undefined;
+    plan.left = left;
+    this.#schedule(plan);
   }
 
-  /**
-   * The correction of `key` once it runs (waits for it: a few tens of ms), else undefined. While the last
-   * batch still computes, undefined: an early fragment is not held back for the whole batch.
-   */
+  /** The correction of `key` if one is under way (waits for it: tens of ms), else undefined. */
   async get(key: string): Promise<EndCorrection | undefined> {
-    const plan = this.#plans.get(key);
-    return plan?.last?.done ? await plan.delta : undefined;
+    return await this.#plans.get(key)?.delta;
   }
 
-  /** Forgets `key` (its assembly closed), dropping a ratio still kept for it. */
-  drop(key: string, pool: PiWorkerPool | undefined): void {
-    const plan = this.#plans.get(key);
+  /** Forgets `key` (its assembly closed). */
+  drop(key: string): void {
     this.#plans.delete(key);
-    if (plan?.last && !plan.delta) void pool?.run({ op: "forget", key }, plan.last.worker).catch(() => {});
   }
 
   clear(): void {
@@ -74,12 +66,22 @@ export class EndCorrections {
     return plan;
   }
 
-  #schedule(key: string): void {
-    const plan = this.#plans.get(key);
-    if (!plan?.last || !plan.left || plan.delta) return;
-    const { worker, m, bits } = plan.last;
-    if (plan.left.m !== m || plan.left.bits !== bits) return; // another cut: the assembly corrects itself
-    plan.delta = this.#pool().run({ op: "correction", input: plan.left.correction, key }, worker)
-      .then((value) => ({ m, bits, value }), () => undefined);
+  /** Starts δ once both parts are in and they belong together, on a thread with nothing queued. */
+  #schedule(plan: Plan): void {
+    const { last, left } = plan;
+    if (!last || !left || plan.delta || left.m !== last.m || left.bits !== last.bits) return;
+    const pool = this.#pool();
+    const worker = pool.freeWorker();
+    // Behind another job's batch it would wait longer than the assembly takes to compute it.
+    if (worker === undefined) return;
+    const { m, bits, u } = last;
+    const delta = pool.run({ op: "correction", input: left.correction, u }, worker).then(
+      (value): EndCorrection => ({ m, bits, value }),
+      () => {
+        if (plan.delta === delta) plan.delta = undefined;
+        return undefined;
+      },
+    );
+    plan.delta = delta;
   }
 }

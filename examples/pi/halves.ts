@@ -88,9 +88,9 @@ export interface CorrectionInput {
   /** W as w/2^epsShift per unit of u: ε·2^(bits + EPS_EXTRA) = w·u/2^epsShift. */
   w: bigint;
   epsShift: number;
-  /** V·W as z: (V·ε)·2^bits = z·u/2^t1Shift. */
+  /** V·W as z: (V·ε)·2^bits = z·u/2^firstShift. */
   z: bigint;
-  t1Shift: number;
+  firstShift: number;
   bits: number;
 }
 
@@ -125,24 +125,25 @@ function correctionInput(ops: LeftOperands, v: bigint, m: number): CorrectionInp
   const s2 = Math.max(0, bitLength(v) + bitLength(w) - keep);
   const z = scaledProduct(v, w, s2);
   // (V·ε)·2^bits = v·(ε·2^(bits + EPS_EXTRA)) / 2^(bits + EPS_EXTRA) = v·w·u / 2^(shift − s1 + bits + EPS_EXTRA).
-  return { w, epsShift: shift - s1, z, t1Shift: shift - s1 + bits + EPS_EXTRA - s2, bits };
+  return { w, epsShift: shift - s1, z, firstShift: shift - s1 + bits + EPS_EXTRA - s2, bits };
 }
 
 /**
- * δ·2^bits with pi = V − δ, from u·2^ratioScale(bits, m): δ = V·ε − V·ε² + … = t1 − t1·ε + …, where t1 = V·ε
- * is one product (z·u) and the later terms, each 47·m bits shorter, need ε only to their own length.
+ * δ·2^bits with pi = V − δ, from u·2^ratioScale(bits, m): δ = V·ε − V·ε² + … = first − first·ε + …, where
+ * the first term V·ε is one product (z·u) and the later ones, each 47·m bits shorter, need ε only to their
+ * own length.
  */
 export function correction(u: bigint, c: CorrectionInput): bigint {
   const e = c.bits + EPS_EXTRA;
-  const t1 = scaledProduct(c.z, u, c.t1Shift);
+  const first = scaledProduct(c.z, u, c.firstShift);
   const epsLen = bitLength(c.w) + bitLength(u) - c.epsShift;
-  const t2Len = bitLength(t1) + epsLen - e;
-  if (t1 === 0n || t2Len <= 0) return t1;
-  // ε·2^(e − drop), to 32 bits beyond what t2 = t1·ε keeps.
-  const drop = Math.max(0, epsLen - (t2Len + 32));
+  const secondLen = bitLength(first) + epsLen - e;
+  if (first === 0n || secondLen <= 0) return first;
+  // ε·2^(e − drop), to 32 bits beyond what the second term, first·ε, keeps.
+  const drop = Math.max(0, epsLen - (secondLen + 32));
   const eps = scaledProduct(c.w, u, c.epsShift + drop);
-  let delta = t1;
-  let term = t1;
+  let delta = first;
+  let term = first;
   for (let sign = -1;; sign = -sign) {
     term = scaledProduct(term, eps, e - drop);
     if (term === 0n) return delta;

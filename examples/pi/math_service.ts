@@ -105,8 +105,10 @@ export function piMathService(): ServiceDefinition {
     /** Batch results kept for an assembly (by its key, then handle) until it adds them or closes. */
     const parked = new ParkedSums();
     const batchPool = () => pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
-    /** Corrections of the ends of assemblies on this host, computed beside their last batch's ratio. */
+    /** Corrections of the ends of assemblies on this host, computed as soon as their parts are in. */
     const ends = new EndCorrections(batchPool);
+    /** Keys of assemblies closed lately: a batch that finishes after its job ended is not kept for it. */
+    const closed = new RecentKeys(1024);
     const assembly = (key: string) => {
       const found = assemblies.get(key);
       if (!found) {
@@ -119,12 +121,12 @@ export function piMathService(): ServiceDefinition {
       return found.thread ??= new AssemblyThread(found.job, batchPool().connect(0));
     };
     /**
-     * Starts the threads of open assemblies once every batch thread has started (starting a thread
-     * holds this one ~12 ms, which should not delay a batch): they load while the batches compute, and
-     * the end does not wait for a thread to start.
+     * Starts the threads of open assemblies once two batch threads (or all) have started (starting a
+     * thread holds this one ~12 ms, which should not delay a batch): they load while the batches
+     * compute, and the end does not wait for a thread to start.
      */
     const startAssemblies = () => {
-      if (!pool?.full) return;
+      if (!pool || (!pool.full && running < 2)) return;
       setTimeout(() => {
         for (const [key, found] of assemblies) if (!found.thread) assembly(key);
       }, 0);
@@ -146,17 +148,19 @@ export function piMathService(): ServiceDefinition {
             // helper, whose tasks (warming the conversion) would otherwise wait behind it.
             const worker = ratioBits ? pool.idlest(true) : pool.idlest();
             const computing: Promise<{ sums: TermSums; ratio?: bigint; left?: LeftPart }> = ratioBits
-              ? pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits, keep: parkFor }, worker)
+              ? pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits }, worker)
               : leftBits
               ? pool.run({ op: "splitWithLeft", m: b, bits: leftBits }, worker)
               : pool.run({ op: "split", a, b, withP }, worker).then((sums) => ({ sums }));
-            // Parked beside its assembly: the end's correction follows this batch on its thread.
-            if (ratioBits && parkFor) ends.lastBatch(parkFor, worker, a, ratioBits);
             startAssemblies();
             const result = await computing;
             if (!parkFor) return result;
+            if (closed.has(parkFor)) {
+              throw new PagletError("not_found", `The Pi assembly '${parkFor}' has closed (its job ended)`);
+            }
+            // Beside its assembly: the end's correction starts once both of its parts are here.
             if (result.left) ends.leftPart(parkFor, result.left);
-            if (ratioBits) ends.lastBatchDone(parkFor);
+            if (ratioBits && result.ratio !== undefined) ends.lastBatch(parkFor, a, ratioBits, result.ratio);
             const ratio = ratioBits && result.ratio !== undefined
               ? { bits: ratioBits, value: result.ratio }
               : undefined;
@@ -187,7 +191,8 @@ export function piMathService(): ServiceDefinition {
         "assembly-close": ({ key }) => {
           assemblies.get(key)?.thread?.close();
           parked.drop(key);
-          ends.drop(key, pool);
+          ends.drop(key);
+          closed.add(key);
           return { ok: assemblies.delete(key) };
         },
       },
@@ -201,6 +206,26 @@ export function piMathService(): ServiceDefinition {
       },
     };
   });
+}
+
+/** The last `size` keys added (oldest forgotten first). */
+class RecentKeys {
+  readonly #keys = new Set<string>();
+  readonly #size: number;
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  add(key: string): void {
+    this.#keys.delete(key);
+    this.#keys.add(key);
+    if (this.#keys.size > this.#size) this.#keys.delete(this.#keys.values().next().value!);
+  }
+
+  has(key: string): boolean {
+    return this.#keys.has(key);
+  }
 }
 
 /** What a parked batch holds: its sums, and its ratio when it ends the series. */

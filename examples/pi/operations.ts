@@ -161,7 +161,7 @@ export const LeftPartSchema = z.object({
     w: z.bigint(),
     epsShift: z.number().int(),
     z: z.bigint(),
-    t1Shift: z.number().int(),
+    firstShift: z.number().int(),
     bits: z.number().int().min(1),
   }),
 });

@@ -19,28 +19,26 @@ import {
 export type Task =
   /** Binary splitting of terms [a, b). */
   | { op: "split"; a: number; b: number; withP: boolean }
-  /** Binary splitting of the right half [m, n), reduced to its ratio T/Q, which the worker keeps (halves.ts). */
+  /**
+   * Binary splitting of the right half [m, n), reduced to its ratio T/Q, which the worker keeps for the next
+   * correction task (halves.ts). One slot per thread: for a pool that serves one computation (parallel.ts).
+   */
   | { op: "splitRatio"; m: number; n: number; bits: number }
   /**
    * Binary splitting of [a, b) that also returns the range's ratio T/Q as u·2^ratioScale(bits, a): the
-   * last batch of a job does its share of the end this way (halves.ts, assembly.ts). With `keep`, the
-   * ratio also stays here under that key for a correction task.
+   * last batch of a job does its share of the end this way (halves.ts, assembly.ts).
    */
-  | { op: "splitWithRatio"; a: number; b: number; withP: boolean; bits: number; keep?: string }
+  | { op: "splitWithRatio"; a: number; b: number; withP: boolean; bits: number }
   /**
    * Binary splitting of [0, m) that also prepares the range as the left part of the end (halves.ts) for a
    * result of `bits` bits: the batch before the last one does it where its sums already are.
    */
   | { op: "splitWithLeft"; m: number; bits: number }
-  /** The ratio T/Q of right-half sums [m, n) summed elsewhere (a batch paglet), kept like splitRatio's. */
-  | { op: "ratio"; right: Pick<TermSums, "Q" | "T">; m: number; bits: number }
   /**
-   * The correction δ of halves.ts from the ratio kept here under `key` (by splitRatio and ratio: "", by
-   * splitWithRatio: its `keep`), which it consumes.
+   * The correction δ of halves.ts for the right part's ratio u·2^ratioScale(bits, m): given as `u`, else the
+   * ratio the last splitRatio task on this thread kept (consumed).
    */
-  | { op: "correction"; input: CorrectionInput; key?: string }
-  /** Drops the ratio kept under `key` (its correction will not be asked for). */
-  | { op: "forget"; key: string }
+  | { op: "correction"; input: CorrectionInput; u?: bigint }
   /** Decimal conversion of one part of the fraction. */
   | { op: "digits"; frac: bigint; bits: number; digits: number }
   /** Precompute the powers a later `digits` task of this size needs. */
@@ -49,13 +47,11 @@ export type Task =
 /** The result type of each task. */
 export type TaskResult<T extends Task> = T extends { op: "split" } ? TermSums
   : T extends { op: "splitRatio" } ? null
-  : T extends { op: "ratio" } ? null
   : T extends { op: "splitWithRatio" } ? { sums: TermSums; ratio: bigint }
   : T extends { op: "splitWithLeft" } ? { sums: TermSums; left: LeftPart }
   : T extends { op: "correction" } ? bigint
   : T extends { op: "digits" } ? string
   : T extends { op: "warm" } ? null
-  : T extends { op: "forget" } ? null
   : never;
 
 /** Run a task on the current thread. */
@@ -63,8 +59,8 @@ export function runTask<T extends Task>(task: T): TaskResult<T> {
   return runAny(task) as TaskResult<T>;
 }
 
-/** Ratios waiting on this thread for their correction task, by key ("" for splitRatio and ratio). */
-const keptRatios = new Map<string, bigint>();
+/** The ratio of the last splitRatio task on this thread, waiting for its correction task. */
+let keptRatio: bigint | undefined;
 
 function runAny(
   task: Task,
@@ -82,28 +78,19 @@ function runAny(
     }
     case "splitWithRatio": {
       const sums = splitTerms(task.a, task.b, task.withP);
-      const ratio = rightRatio(sums, task.bits, task.a);
-      if (task.keep !== undefined) keptRatios.set(task.keep, ratio);
-      return { sums, ratio };
+      return { sums, ratio: rightRatio(sums, task.bits, task.a) };
     }
     case "split":
       return splitTerms(task.a, task.b, task.withP);
     case "splitRatio":
-      keptRatios.set("", splitRightRatio(task.m, task.n, task.bits));
-      return null;
-    case "ratio":
-      keptRatios.set("", rightRatio({ P: 0n, ...task.right }, task.bits, task.m));
+      keptRatio = splitRightRatio(task.m, task.n, task.bits);
       return null;
     case "correction": {
-      const key = task.key ?? "";
-      const u = keptRatios.get(key);
-      if (u === undefined) throw new Error(`correction task without a ratio kept as '${key}'`);
-      keptRatios.delete(key);
+      const u = task.u ?? keptRatio;
+      if (u === undefined) throw new Error("correction task without a ratio or a splitRatio task before it");
+      if (task.u === undefined) keptRatio = undefined;
       return correction(u, task.input);
     }
-    case "forget":
-      keptRatios.delete(task.key);
-      return null;
     case "digits":
       return fractionDigits(task.frac, task.bits, task.digits);
     case "warm":

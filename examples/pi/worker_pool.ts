@@ -66,6 +66,12 @@ export class PiWorkerPool {
     return port2;
   }
 
+  /** A worker with no task outstanding (a started one first), or undefined when all are busy. */
+  freeWorker(): number | undefined {
+    const free = this.#load.map((load, i) => (load === 0 ? i : -1)).filter((i) => i >= 0);
+    return free.find((i) => this.#workers[i] !== undefined) ?? free[0];
+  }
+
   /** Every worker of the pool has been started. */
   get full(): boolean {
     return this.#workers.every((w) => w !== undefined);
