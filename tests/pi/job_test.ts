@@ -32,6 +32,19 @@ Deno.test("a Pi job on one host: batch size 1, an uneven last batch, and a --sta
   });
 });
 
+Deno.test("two jobs at once on one host each get their own digits", async () => {
+  await using h = await testHost();
+  const ref = await referencePi(31_000);
+  // One cut in two batches (its end's parts come ready-made), one in many (its assembly does the end).
+  const [two, many] = await Promise.all([
+    runJob(h.client, { digits: 30_000 }),
+    runJob(h.client, { start: 700, digits: 25_000, batchSize: 200 }),
+  ]);
+  assertEquals(two.text, formatted(ref.slice(0, 30_000), 0));
+  assertEquals(many.text, ref.slice(700, 25_700));
+  assertEquals([two.summary.status, many.summary.status], ["done", "done"]);
+});
+
 Deno.test("busy hosts: a worker that finds its host busy is requeued, and a job on an overloaded mesh still ends", async (t) => {
   await using h = await testHost();
   const ref = await referencePi(1000);
