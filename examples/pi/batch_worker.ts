@@ -25,6 +25,9 @@ export interface PiBatchWorkerState {
   index: number;
 }
 
+/** A batch computes as long as it takes (the job's --timeout, when set, ends the job). */
+const NO_TIMEOUT_MS = 24 * 3600_000;
+
 /** What a batch answers with: its sums (or their handle), and its share of the end when asked for it. */
 interface BatchSums {
   sums?: TermSums;
@@ -71,14 +74,10 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   async #sums(req: PiBatchRequest): Promise<BatchSums> {
     const { a, b, withP, ratioBits, leftBits, parkFor } = req;
     try {
-      return await this.context.callService(
-        "pi-math",
-        "batch",
-        { a, b, withP, ratioBits, leftBits, parkFor },
-        {
-          timeoutMs: 24 * 3600_000,
-        },
-      ) as BatchSums;
+      const request = { a, b, withP, ratioBits, leftBits, parkFor };
+      return await this.context.callService("pi-math", "batch", request, {
+        timeoutMs: NO_TIMEOUT_MS,
+      }) as BatchSums;
     } catch (err) {
       if (PagletError.from(err).code !== "service_not_found") throw err;
       const sums = splitTerms(a, b, withP);

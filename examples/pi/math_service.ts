@@ -158,12 +158,12 @@ export function piMathService(): ServiceDefinition {
             if (closed.has(parkFor)) {
               throw new PagletError("not_found", `The Pi assembly '${parkFor}' has closed (its job ended)`);
             }
-            // Beside its assembly: the end's correction starts once both of its parts are here.
-            if (result.left) ends.leftPart(parkFor, result.left);
-            if (ratioBits && result.ratio !== undefined) ends.lastBatch(parkFor, a, ratioBits, result.ratio);
             const ratio = ratioBits && result.ratio !== undefined
               ? { bits: ratioBits, value: result.ratio }
               : undefined;
+            // Beside its assembly: the end's correction starts once both of its parts are here.
+            if (result.left) ends.leftPart(parkFor, result.left);
+            if (ratio) ends.lastBatch(parkFor, a, ratio.bits, ratio.value);
             return { parked: parked.park(parkFor, { sums: result.sums, ratio, left: result.left }) };
           } finally {
             running--;
@@ -175,7 +175,7 @@ export function piMathService(): ServiceDefinition {
           }
           assemblies.set(key, { job });
           // The batch threads start with the first batches (the coordinator starts them while this
-          // assembly opens); the assembly's own thread once they all have (or with the first fragment).
+          // assembly opens); the assembly's own thread once two have (or with the first fragment).
           startAssemblies();
           return { ok: true };
         },
