@@ -3,6 +3,7 @@ import { startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { FAST_MESH, seesAllOnline } from "../mesh/helpers.ts";
 import { referencePi } from "../../examples/pi/testing_reference.ts";
+import { termsForDigits } from "../../examples/pi/chudnovsky.ts";
 import { formatted, runJob } from "./helpers.ts";
 
 Deno.test("a Pi job on a 2-host mesh of real processes uses both hosts and retries elsewhere", async (t) => {
@@ -39,6 +40,20 @@ Deno.test("a Pi job on a 2-host mesh of real processes uses both hosts and retri
       assertEquals(Object.keys(run.summary.batchesPerHost), ["pi-b"]);
       assert(run.summary.retries > 0 && run.summary.retries === run.summary.failures);
       assertEquals(run.text, formatted(ref.slice(0, 5000), 0));
+    });
+
+    await t.step("a left part of the end computed on the other host comes back as CBOR", async () => {
+      // Two batches, both on pi-b: the first prepares the left part of the end there (leftBits).
+      const terms = termsForDigits(0, 12_000);
+      const run = await runJob(a.client, {
+        digits: 12_000,
+        batchSize: Math.ceil(terms / 2),
+        ...roomy,
+        faults: { skipBatches: [], failBatches: [], failHosts: ["pi-a"] },
+      });
+      assertEquals([run.summary.status, run.summary.batches], ["done", 2], run.summary.error ?? "");
+      assertEquals(Object.keys(run.summary.batchesPerHost), ["pi-b"]);
+      assertEquals(run.text, formatted(ref.slice(0, 12_000), 0));
     });
   } finally {
     await stopAll();
