@@ -141,7 +141,7 @@ export class Host {
     this.store = new AgentStore(this.db);
     this.storage = new PersistentStorageRoot(join(o.dataDir, "storage"), o.persistentStorageQuota);
     this.workDirs = new WorkDirs(join(o.dataDir, "work"));
-    await this.workDirs.clearAll();
+    await this.workDirs.prune(await this.store.ids());
 
     const app = buildApp(this);
     this.#handler = app.fetch;

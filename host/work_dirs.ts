@@ -1,13 +1,16 @@
-/** Scratch directories of agents: `<data>/work/<agent id>/`, wiped at host start and on dispose. */
+/**
+ * Scratch directories of agents: `<data>/work/<agent id>/`. They last as long as their agent on this
+ * host, across host restarts (an inactive paglet's registered files are in it), and go on dispose or
+ * departure; a directory whose agent is gone is removed when the host starts.
+ */
 import { join } from "node:path";
 import { safeSegment } from "./persistent_storage.ts";
 
 export class WorkDirs {
   readonly root: string;
   /**
-   * Agents whose directory was created since the host started (the root is wiped at start, and
-   * `ensure` is the only way one comes to be): a dispose removes only those, sparing a file system
-   * call on every dispose of a paglet that never used its scratch space.
+   * Agents that have a directory (kept at start, or made by `ensure`): a dispose removes only those,
+   * sparing a file system call on every dispose of a paglet that never used its scratch space.
    */
   readonly #created = new Set<string>();
 
@@ -15,11 +18,20 @@ export class WorkDirs {
     this.root = root;
   }
 
-  /** Removes every scratch directory (host start). */
-  async clearAll(): Promise<void> {
+  /**
+   * Host start: keeps the directories of the agents this host still has (`agentIds`, any status) and
+   * removes every other entry, left by agents that were disposed or left while the host went down.
+   */
+  async prune(agentIds: Iterable<string>): Promise<void> {
     this.#created.clear();
-    await Deno.remove(this.root, { recursive: true }).catch(() => {});
     await Deno.mkdir(this.root, { recursive: true });
+    const bySegment = new Map<string, string>();
+    for (const id of agentIds) bySegment.set(safeSegment(id), id);
+    for await (const entry of Deno.readDir(this.root)) {
+      const id = bySegment.get(entry.name);
+      if (id !== undefined && entry.isDirectory) this.#created.add(id);
+      else await Deno.remove(join(this.root, entry.name), { recursive: true }).catch(() => {});
+    }
   }
 
   pathOf(agentId: string): string {

@@ -189,6 +189,11 @@ export class AgentStore {
     return (await q.execute()).map(toRecord);
   }
 
+  /** The ids of every stored agent, any status. */
+  async ids(): Promise<string[]> {
+    return (await this.#db.selectFrom("agents").select("id").execute()).map((r) => r.id);
+  }
+
   async countByStatus(): Promise<Record<string, number>> {
     const rows = await this.#db.selectFrom("agents").select(["status"]).select((eb) =>
       eb.fn.countAll<number>().as("n")

@@ -86,3 +86,38 @@ Deno.test("registered files arrive before onArrival with the right content; move
     await Deno.remove(outside, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a sleeping paglet keeps its registered files across a host restart; scratch left by gone agents is removed", async () => {
+  try {
+    let host = await startMobileHost("keeper");
+    const dataDir = host.dataDir;
+    const { id } = await host.client.createAgent({ type: "test.traveller" });
+    const kept = await host.client.send(id, {
+      kind: "writeFile",
+      args: { name: "kept.bin", size: 200_000 },
+    }) as { path: string; sha256: string };
+    await host.client.deactivate(id);
+    // What a crash between a departure and its clean-up would leave behind.
+    await Deno.mkdir(`${dataDir}/work/gone-agent/sub`, { recursive: true });
+    await Deno.writeTextFile(`${dataDir}/work/gone-agent/sub/left.txt`, "orphan");
+    await Deno.writeTextFile(`${dataDir}/work/stray-file`, "orphan");
+
+    await host.kill();
+    host = await startMobileHost("keeper", { dataDir });
+    assertEquals(await entries(`${dataDir}/work`), [id], "only the directory of an agent the host has");
+    await host.client.activate(id);
+    const { path } = await host.client.send(id, { kind: "filePath", args: { name: "kept.bin" } }) as {
+      path: string;
+    };
+    assertEquals(path, kept.path);
+    assertEquals((await sha256File(path)).sha256, kept.sha256);
+
+    await host.client.dispose(id);
+    await eventually(
+      "disposing removes a directory kept across the restart",
+      async () => (await entries(`${dataDir}/work`)).length === 0,
+    );
+  } finally {
+    await stopAll();
+  }
+});
