@@ -158,7 +158,7 @@ Deno.test("a paglet drives other paglets and itself through its context", async 
   });
 });
 
-Deno.test("scratch directories are cleared when the host starts", async () => {
+Deno.test("a scratch directory outlives a host restart with its agent; those of gone agents are removed", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-scratch-" });
   try {
     let dir = "";
@@ -172,10 +172,13 @@ Deno.test("scratch directories are cleared when the host starts", async () => {
         dir: string;
       });
       assert(await exists(`${dir}/left.txt`));
+      await Deno.mkdir(`${dataDir}/work/no-such-agent`);
     }
     await using again = await fixtureHost({ dataDir });
     assert(again.host.ready);
-    assertEquals(await exists(dir), false);
+    // The host stop deactivated the agent: it is still this host's, and so is its directory.
+    assertEquals(await exists(`${dir}/left.txt`), true);
+    assertEquals(await exists(`${dataDir}/work/no-such-agent`), false);
   } finally {
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
