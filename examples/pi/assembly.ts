@@ -322,12 +322,10 @@ export class PiAssembly {
       ? rightBlocks[0].ratio
       : undefined;
     const known = this.#delta;
-    const delta = given && known?.m === left.m && known.bits === bits && rightBlocks[0].a === left.m
-      ? known.value
-      : correction(
-        given?.value ?? rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, left.m),
-        left.correction,
-      );
+    const delta = given && known?.m === left.m && known.bits === bits ? known.value : correction(
+      given?.value ?? rightRatio({ P: 0n, Q: right.Q, T: right.T }, bits, left.m),
+      left.correction,
+    );
     const x = left.v - delta;
     const job = windowFraction(x, plan);
     if (!helper || job.digits < PARALLEL_MIN_DIGITS) {

@@ -16,7 +16,7 @@ import { handle, routeOperations } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { splitTerms, type TermSums } from "./chudnovsky.ts";
 import { defaultSqrtCache } from "./digits.ts";
-import { type LeftPart, leftPart, rightRatio } from "./halves.ts";
+import { type LeftPart, leftPart, misplacedLeftPart, rightRatio } from "./halves.ts";
 import { piOperations } from "./lazy_operations.ts";
 import type { PiBatchOutcome, PiBatchRequest } from "./operations.ts";
 
@@ -54,10 +54,8 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
     try {
       if (req.fault === "skip") return { kind: "pi.batch_skipped", reason: "test fault: skip", hostName };
       if (req.fault === "fail") return { kind: "pi.batch_failed", error: "test fault: fail", hostName };
-      if (req.leftBits && (req.a !== 0 || !req.withP)) {
-        const error = `only a range [0, m) with P can be the left part of the end: [${req.a}, ${req.b})`;
-        return { kind: "pi.batch_failed", error, hostName };
-      }
+      const misplaced = misplacedLeftPart(req);
+      if (misplaced) return { kind: "pi.batch_failed", error: misplaced, hostName };
       const busy = req.force ? null : this.#busy(req);
       if (busy) return { kind: "pi.batch_skipped", reason: busy, hostName };
       const t0 = performance.now();

@@ -10,7 +10,7 @@
  * 1/(1 + ε) = 1 − ε + ε² − … converges after two or three terms. The work splits into independent pieces that
  * can run on different threads:
  *  - V needs only the left half: the thread that summed it computes V while the other still sums the right;
- *  - u (a half-size division) is computed by the right half's own thread, which keeps it;
+ *  - u (a half-size division) is computed by the right half's own thread;
  *  - the left half's thread also forms W = P1/T1 and V·W from the reciprocal of T1 that V needed anyway
  *    (two half-size products), so that once u is known the correction δ = V·ε − V·ε² + … (ε = W·u) is
  *    one half-size product, V·W·u, plus a few much shorter ones: pi = V − δ.
@@ -22,24 +22,24 @@ import { bitLength } from "./bigmath.ts";
 import { divideApprox, divideWithReciprocal, reciprocal, reciprocalBitsFor } from "./division.ts";
 
 /** Bits kept beyond the result's precision in the operands of the final division. */
-export const SLACK_BITS = 64;
+const SLACK_BITS = 64;
 /** ε is carried as round(ε·2^(bits + EPS_EXTRA)), far below one unit of the result. */
 const EPS_EXTRA = 24;
 
 /** A number mant·2^exp. */
-export interface Scaled {
+interface Scaled {
   mant: bigint;
   exp: number;
 }
 
 /** x cut to `keep` significant bits, as mant·2^exp. */
-export function cutTo(x: bigint, keep: number): Scaled {
+function cutTo(x: bigint, keep: number): Scaled {
   const exp = Math.max(0, bitLength(x) - keep);
   return { mant: x >> BigInt(exp), exp };
 }
 
 /** Line a numerator up with its divisor: returns n' with n'/d.mant ≈ n/d (the exponent difference moved into n'). */
-export function alignNumerator(n: Scaled, d: Scaled): bigint {
+function alignNumerator(n: Scaled, d: Scaled): bigint {
   const e = n.exp - d.exp;
   return e >= 0 ? n.mant << BigInt(e) : n.mant >> BigInt(-e);
 }
@@ -71,7 +71,7 @@ export function splitRightRatio(m: number, n: number, bits: number): bigint {
 }
 
 /** The numerator c·(√10005·2^bits)·Q1 as mant·2^exp, with Q1 cut to the precision the result needs. */
-export function numeratorOperands(
+function numeratorOperands(
   left: TermSums,
   bits: number,
   sqrt: bigint,
@@ -98,7 +98,7 @@ export interface CorrectionInput {
  * Precision of 1/T1 (relative bits) that ε needs: |ε| ≤ 2^(−47.11·(m−1)) · |u|/(0.99·A), so ε has at most
  * bits − 47.11·(m − 1) + EPS_EXTRA significant bits above one unit of the result.
  */
-export function epsilonRecipBits(bits: number, m: number): number {
+function epsilonRecipBits(bits: number, m: number): number {
   return Math.max(64, Math.ceil(bits - 47.11 * (m - 1)) + EPS_EXTRA + 24);
 }
 
@@ -161,7 +161,7 @@ export function piFromHalves(left: TermSums, u: bigint, m: number, bits: number,
 }
 
 /** What the end takes from the left part [0, m) alone, up to its division: 1/T1 and P1. */
-export interface LeftOperands {
+interface LeftOperands {
   num: { x: bigint; y: bigint; exp: number };
   t1: Scaled;
   recip: bigint;
@@ -171,7 +171,7 @@ export interface LeftOperands {
 }
 
 /** The reciprocal of T1 (precise enough for both V and ε) and the other operands of the left part. */
-export function leftOperands(left: TermSums, m: number, bits: number, sqrt: bigint): LeftOperands {
+function leftOperands(left: TermSums, m: number, bits: number, sqrt: bigint): LeftOperands {
   const num = numeratorOperands(left, bits, sqrt);
   const t1 = cutTo(left.T, bits + SLACK_BITS);
   const recipBits = Math.max(reciprocalBitsFor(bits + 4), epsilonRecipBits(bits, m));
@@ -190,6 +190,15 @@ export interface LeftPart {
   correction: CorrectionInput;
 }
 
+/** Why a batch [a, b) cannot bring the left part of the end it was asked for (only [0, m) with P can), or null. */
+export function misplacedLeftPart(
+  r: { a: number; b: number; withP: boolean; leftBits?: number },
+): string | null {
+  return r.leftBits && (r.a !== 0 || !r.withP)
+    ? `only a range [0, m) with P can be the left part of the end: [${r.a}, ${r.b})`
+    : null;
+}
+
 /** The left part of the end for sums over [0, m), a result of `bits` bits and √10005·2^bits. */
 export function leftPart(left: TermSums, m: number, bits: number, sqrt: bigint): LeftPart {
   const ops = leftOperands(left, m, bits, sqrt);
@@ -198,7 +207,7 @@ export function leftPart(left: TermSums, m: number, bits: number, sqrt: bigint):
 }
 
 /** V = 426880·√10005·Q1/T1 at 2^bits, from leftOperands: one product and one division. */
-export function leftValue({ num, t1, recip, recipBits }: LeftOperands): bigint {
+function leftValue({ num, t1, recip, recipBits }: LeftOperands): bigint {
   return divideWithReciprocal(
     alignNumerator({ mant: num.x * num.y, exp: num.exp }, t1),
     t1.mant,

@@ -24,7 +24,7 @@ import type { AssemblyJob, TermFragment } from "./assembly.ts";
 import type { TermSums } from "./chudnovsky.ts";
 import { AssemblyThread } from "./assembly_thread.ts";
 import { EndCorrections } from "./end_corrections.ts";
-import type { LeftPart } from "./halves.ts";
+import { type LeftPart, misplacedLeftPart } from "./halves.ts";
 import { LeftPartSchema, PiAssemblyReply, PiFragment, TermSumsSchema } from "./operations.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
 
@@ -135,12 +135,8 @@ export function piMathService(): ServiceDefinition {
       handlers: {
         batch: async ({ a, b, withP, ratioBits, leftBits, parkFor }) => {
           if (b <= a) throw new PagletError("invalid_request", `Empty term range [${a}, ${b})`);
-          if (leftBits && (a !== 0 || !withP)) {
-            throw new PagletError(
-              "invalid_request",
-              `Only a range [0, m) with P can be a left part: [${a}, ${b})`,
-            );
-          }
+          const misplaced = misplacedLeftPart({ a, b, withP, leftBits });
+          if (misplaced) throw new PagletError("invalid_request", misplaced);
           running++;
           try {
             const pool = batchPool();
