@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { PagletError } from "../../agents/errors.ts";
 import { parseTagged, stringifyTagged } from "../../agents/wire.ts";
+import { statusOf } from "./status.ts";
 
 /**
  * Reads the whole body, failing with 413 past `maxBytes`. A declared Content-Length is checked
@@ -83,6 +84,8 @@ export function json(value: unknown, status = 200): Response {
 /** The documented error response. */
 export function errorResponse(err: PagletError): Response {
   const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
-  if (err.status === 401) headers["www-authenticate"] = "Bearer";
-  return new Response(JSON.stringify({ error: err.toWire() }), { status: err.status, headers });
+  const status = statusOf(err.code);
+  if (status === 401) headers["www-authenticate"] = "Bearer";
+  if (err.code === "starting" || err.code === "too_many_connections") headers["retry-after"] = "1";
+  return new Response(JSON.stringify({ error: err.toWire() }), { status, headers });
 }
