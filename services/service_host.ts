@@ -7,13 +7,13 @@
  */
 import type { HostInfo, MeshHost } from "../agents/context.ts";
 import { PagletError } from "../agents/errors.ts";
-import type { EventLog } from "../host/events.ts";
+import type { EventLog } from "../host/kernel/events.ts";
 import type { Host } from "../host/host.ts";
 import { normalizeUrl } from "../host/client.ts";
-import type { RemoteRouter } from "../host/remote.ts";
+import type { RemoteRouter } from "../host/kernel/remote.ts";
 import { readResources, type Resources } from "../host/resources.ts";
-import type { AgentStore } from "../host/store/agent_store.ts";
-import { withTimeout } from "../host/timeouts.ts";
+import type { AgentStore } from "../host/storage/agent_store.ts";
+import { withTimeout } from "../host/kernel/timeouts.ts";
 import { ServiceClient } from "./client.ts";
 import type { ServiceCall } from "./contract.ts";
 import type { ServiceRegistry } from "./registry.ts";
@@ -109,7 +109,7 @@ export function createServiceHost(kernel: Host, registry: ServiceRegistry, servi
     resources: () => readResources(kernel.options.dataDir),
     agentCounts: async () => {
       const counts = await kernel.store.countByStatus();
-      return { active: kernel.runtime.live.size, inactive: counts.inactive ?? 0 };
+      return { active: kernel.runtime.liveCount, inactive: counts.inactive ?? 0 };
     },
     onlineHosts: () => onlineHosts(kernel),
     resolveHost: (nameOrUrl) => resolveHostUrl(kernel, nameOrUrl),

@@ -13,7 +13,7 @@ import { basename, dirname, join } from "node:path";
 import type { ArtifactRef } from "../../agents/artifacts.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { HostClient } from "../client.ts";
-import { HashingFileWriter, sha256File } from "../files/checksum.ts";
+import { HashingFileWriter, sha256File } from "../storage/files/checksum.ts";
 import { artifactId, type ArtifactMeta } from "./store.ts";
 
 /** Metadata plus the URL of the host that holds it: usable as an {@link ArtifactRef}. */
@@ -94,6 +94,7 @@ export class ArtifactClient {
       );
     }
     if ((Number.isFinite(declared) && writer.size !== declared) || (expected && sha256 !== expected)) {
+      // A partial download left behind is never read (its name ends in .part).
       await Deno.remove(part).catch(() => {});
       throw new PagletError(
         "checksum_mismatch",

@@ -17,7 +17,7 @@ import { isArtifactRef } from "../../agents/artifacts.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { HostClient, normalizeUrl } from "../client.ts";
 import type { Host, HostExtension } from "../host.ts";
-import { HashingFileWriter } from "../files/checksum.ts";
+import { HashingFileWriter } from "../storage/files/checksum.ts";
 import { ArtifactClient, toRef } from "./client.ts";
 import { artifactRoutes } from "./routes.ts";
 import { ArtifactStore } from "./store.ts";
@@ -45,8 +45,10 @@ export class ArtifactsExtension implements HostExtension {
       spoolTtlMs: o.artifactSpoolTtlS * 1000,
     });
     await store.open();
+    // Sweeping expired spool files again at the next tick; nothing durable is lost.
     await store.sweep().catch(() => {});
     const every = Math.max(1000, Math.min(o.artifactSpoolTtlS * 1000, 300_000));
+    // A failed sweep is retried at the next tick; it only removes expired files.
     this.#sweeper = setInterval(() => void store.sweep().catch(() => {}), every);
     Deno.unrefTimer(this.#sweeper);
     registerArtifactOps(host, store);
@@ -116,6 +118,7 @@ function registerArtifactOps(host: Host, store: ArtifactStore): void {
       }
       const sha256 = await writer.close();
       if (sha256 !== ref.sha256 || sha256 !== meta.sha256) {
+        // A partial download left behind is never read (its name ends in .part).
         await Deno.remove(part).catch(() => {});
         throw new PagletError(
           "checksum_mismatch",

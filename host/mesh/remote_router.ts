@@ -13,7 +13,7 @@ import { decodeCbor, encodeCbor, parseTagged } from "../../agents/wire.ts";
 import { CBOR_TYPE } from "../http/agent_routes.ts";
 import { HostClient, normalizeUrl } from "../client.ts";
 import type { Host } from "../host.ts";
-import type { RemoteRouter, RemoteSendOptions } from "../remote.ts";
+import type { RemoteRouter, RemoteSendOptions } from "../kernel/remote.ts";
 import type { GossipNode } from "./gossip.ts";
 import type { MembershipTable } from "./membership.ts";
 
@@ -89,10 +89,6 @@ export class MeshRemoteRouter implements RemoteRouter {
     options: RemoteSendOptions,
   ): Promise<unknown> {
     const host = this.#host;
-    if (host.runtime.live.has(target) || await host.store.get(target)) {
-      const result = await host.runtime.deliver(target, message, options);
-      return "reply" in result ? result.reply : undefined;
-    }
     let url = targetHost === undefined ? null : this.#require(targetHost);
     if (url === null || url === host.url) {
       const movedTo = await host.store.movedTo(target);

@@ -3,7 +3,7 @@
  * use) and then kept up to date on every write and delete, never re-walked per write.
  */
 import { dirname, isAbsolute, join, normalize, relative } from "node:path";
-import { PagletError } from "../agents/errors.ts";
+import { PagletError } from "../../agents/errors.ts";
 
 /** Validates a relative file name inside a root: no absolute paths, no `..`, no empty names. */
 export function safeRelativePath(path: unknown): string {
@@ -77,6 +77,7 @@ export class PersistentStorageRoot {
 
   async #locked<T>(type: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.#locks.get(type) ?? Promise.resolve();
+    // The previous caller got its own failure; the next one runs regardless.
     const next = prev.catch(() => {}).then(fn);
     this.#locks.set(type, next);
     return await next;

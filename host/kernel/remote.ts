@@ -1,6 +1,6 @@
 /** The seam between the kernel and the mesh: how a host reaches agents and hosts elsewhere. */
-import type { AgentRef, CreateOptions, MeshHost } from "../agents/context.ts";
-import type { Message, SendOptions } from "../agents/message.ts";
+import type { AgentRef, CreateOptions, MeshHost } from "../../agents/context.ts";
+import type { Message, SendOptions } from "../../agents/message.ts";
 
 /** Options of {@link RemoteRouter.send}. */
 export interface RemoteSendOptions extends SendOptions {
@@ -14,7 +14,10 @@ export interface RemoteRouter {
   resolve(nameOrUrl: string): string | null;
   /** Creates a paglet on another host. */
   create(host: string, type: string, options: CreateOptions): Promise<AgentRef>;
-  /** Sends to an agent that is not on this host (following forwarding). */
+  /**
+   * Sends to an agent that is not on this host: to `targetHost`, or (none, or this host) where its
+   * forwarding record says it went. Used by the kernel's MessageRouter only.
+   */
   send(
     target: string,
     targetHost: string | undefined,
