@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   "agent_crashed",
   "payload_too_large",
   "quota_exceeded",
+  /** The host's disk is full: the change was not stored (and not made). */
+  "insufficient_storage",
   "unsupported_media_type",
   "headers_too_large",
   "unknown_agent_type",

@@ -46,6 +46,7 @@ export interface PagletClass<S extends object = object> {
   new (): Paglet<S>;
   readonly type: string;
   readonly stateSchema?: z.ZodType;
+  readonly durability?: "reply" | "checkpoint";
 }
 
 type Waiter = { check: () => boolean; resolve: (ok: boolean) => void; timer: ReturnType<typeof setTimeout> };
@@ -55,6 +56,14 @@ export abstract class Paglet<S extends object = Record<string, unknown>> {
   static readonly type: string = "";
   /** Optional zod schema the state must satisfy after creation and on arrival. */
   static readonly stateSchema?: z.ZodType;
+  /**
+   * When a change of the state is on disk. `"reply"`: before the reply to the message that made it
+   * is sent (a reply means the change survives a crash). `"checkpoint"`: with the host's periodic
+   * checkpoint, about a second later; for states that can be recomputed, a reply then costs no
+   * write. Changes made outside a handler (in `run()`, after an await) go with the checkpoint either way.
+   * @default "reply"
+   */
+  static readonly durability: "reply" | "checkpoint" = "reply";
 
   /** This paglet's id (set by the host before any hook runs). */
   id = "";

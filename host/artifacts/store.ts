@@ -4,6 +4,7 @@
  * hashed and counted; only a complete, verified upload is renamed into place. The bytes in use
  * are counted once at open and then kept as a running total.
  */
+import { diskFullError, isDiskFull } from "../storage/disk_full.ts";
 import { join } from "node:path";
 import { PagletError } from "../../agents/errors.ts";
 import { HashingFileWriter, isSha256 } from "../storage/files/checksum.ts";
@@ -201,9 +202,8 @@ export class ArtifactStore {
     } catch (err) {
       await writer.abort();
       await Deno.remove(this.#blob(id)).catch(() => {});
-      throw err instanceof PagletError
-        ? err
-        : new PagletError("bad_request", `Upload interrupted: ${(err as Error).message}`);
+      if (err instanceof PagletError || isDiskFull(err)) throw diskFullError(err);
+      throw new PagletError("bad_request", `Upload interrupted: ${(err as Error).message}`);
     } finally {
       this.#receiving.delete(id);
     }

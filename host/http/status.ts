@@ -29,6 +29,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   agent_crashed: 409,
   payload_too_large: 413,
   quota_exceeded: 413,
+  insufficient_storage: 507,
   unsupported_media_type: 415,
   headers_too_large: 431,
   unknown_agent_type: 422,

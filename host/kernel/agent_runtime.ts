@@ -10,9 +10,12 @@ import { type DeactivationPolicy, deactivationPolicy, DEFAULT_POLICY } from "../
 import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
-import { Mailbox } from "./mailbox.ts";
+import { type Delivery, Mailbox } from "./mailbox.ts";
 import { InactiveQueue } from "./inactive_queue.ts";
 import { Checkpointer } from "./checkpointer.ts";
+import { StateCommits } from "./state_commits.ts";
+import type { QueuedMessage } from "../storage/agent_store.ts";
+import type { StateChange } from "../worker/protocol.ts";
 import { WorkerSupervisor } from "./worker_supervisor.ts";
 import type { WorkerPool, WorkerSlot } from "./worker_pool.ts";
 import { newAgentId } from "./ids.ts";
@@ -33,6 +36,8 @@ export interface LiveAgent {
   transition: Promise<void> | null;
   /** Settles once the record that made this instance live is durable (create, activation). */
   durable: Promise<unknown>;
+  /** The highest `seq` of the stored messages already in the mailbox (they leave the store one by one, with their effect). */
+  handedSeq: number;
 }
 
 export interface CreateSpec {
@@ -81,6 +86,7 @@ export class AgentRuntime {
   readonly #deadlines = new DeadlineQueue();
   readonly #queue: InactiveQueue;
   readonly #checkpoints: Checkpointer;
+  readonly #commits: StateCommits;
   readonly #supervisor: WorkerSupervisor;
 
   constructor(
@@ -97,7 +103,8 @@ export class AgentRuntime {
     this.#options = { stuckAfterMs: 1000, ...options };
     const current = (agent: LiveAgent) => this.#live.get(agent.id) === agent;
     this.#queue = new InactiveQueue(store, events, current);
-    this.#checkpoints = new Checkpointer(store, this.#deadlines, () => this.#live.values(), current);
+    this.#commits = new StateCommits(store);
+    this.#checkpoints = new Checkpointer(this.#commits, this.#deadlines, () => this.#live.values(), current);
     this.#supervisor = new WorkerSupervisor(
       pool,
       store,
@@ -215,7 +222,7 @@ export class AgentRuntime {
     event: LifecycleEvent | null,
     createdAt: number,
     meta: Record<string, unknown>,
-    preload: Message[] = [],
+    preload: QueuedMessage[] = [],
   ): Promise<{ agent: LiveAgent; state: Uint8Array }> {
     const slot = this.#pool.pick();
     slot.agents.add(id);
@@ -229,12 +236,15 @@ export class AgentRuntime {
       dirty: false,
       transition: null,
       durable: Promise.resolve(),
-      mailbox: new Mailbox((message) => this.#handle(agent, message)),
+      handedSeq: 0,
+      mailbox: new Mailbox((message, delivery) => this.#handle(agent, message, delivery)),
     };
     try {
       const state = await slot.rpc.call("start", [{ id, type, ...init, event, run: event !== null }]);
-      // Messages queued while inactive go first, in their order, before anyone else can post.
-      for (const message of preload) this.#queue.post(agent, message);
+      // Messages queued while inactive go first, in their order, before anyone else can post; they
+      // are handled once the record says active (a state written before that would not land).
+      if (preload.length > 0) void agent.mailbox.pause();
+      for (const queued of preload) this.#queue.post(agent, queued);
       this.#live.set(id, agent);
       return { agent, state };
     } catch (err) {
@@ -243,9 +253,39 @@ export class AgentRuntime {
     }
   }
 
-  #handle(agent: LiveAgent, message: Message): Promise<unknown> {
-    agent.dirty = true;
-    return this.#pool.deliver(agent.slot, agent.id, message);
+  /**
+   * Runs the agent's handler; the reply is sent once the state it left is stored (one group commit
+   * for all replies ready at once), together with the removal of the stored message it handled.
+   */
+  #handle(agent: LiveAgent, message: Message, delivery: Delivery | undefined): Promise<unknown> {
+    const dequeue = delivery?.queuedSeq;
+    return this.#pool.deliver(agent.slot, agent.id, message).then(
+      ([reply, change]) => this.#stored(agent, change, dequeue).then(() => reply),
+      async (err) => {
+        // A failed handler may have changed the state before it threw: the checkpoint saves it.
+        agent.dirty = true;
+        if (dequeue !== undefined) await this.#commits.save({ id: agent.id, dequeue });
+        throw err;
+      },
+    );
+  }
+
+  /** Stores what a handler did (see #handle); a change that cannot be stored is undone. */
+  #stored(agent: LiveAgent, change: StateChange, dequeue: number | undefined): Promise<void> {
+    if (change === "checkpoint") agent.dirty = true;
+    const state = typeof change === "string" ? undefined : change;
+    if (!state && dequeue === undefined) return Promise.resolve();
+    // After the record that made the agent live: an update before it would find no active row.
+    return agent.durable.then(() => this.#commits.save({ id: agent.id, state, dequeue })).catch(
+      async (err) => {
+        // Not on disk, so not made: the agent goes back to its stored state, as after a crash.
+        const record = await this.#store.get(agent.id);
+        if (state && record && this.#live.get(agent.id) === agent) {
+          await agent.slot.rpc.call("restore", [agent.id, record.state]);
+        }
+        throw err;
+      },
+    );
   }
 
   /** Runs `start` unless a start of `id` is under way already; then waits for that one. */
@@ -336,12 +376,18 @@ export class AgentRuntime {
       event,
       record.createdAt,
       record.meta,
-      queued.map((q) => q.message),
+      queued,
     );
     agent.durable = this.#store.put({ ...record, status: "active", state, policy: null });
-    await agent.durable;
-    // Handed to the mailbox above: a crash from here on replays them at the next start.
-    await this.#queue.handedOver(record.id, queued);
+    try {
+      await agent.durable;
+    } catch (err) {
+      // Still stored as it was (inactive, or arriving): it stays that way, nothing ran for it here.
+      await this.#drop(agent);
+      throw err;
+    }
+    // The stored messages in the mailbox leave the store as they are handled, each with its effect.
+    if (queued.length > 0) agent.mailbox.resume();
     // A message that found the agent inactive just before it went live may have been stored since.
     await this.#queue.drain(agent);
     return agent;
@@ -471,7 +517,19 @@ export class AgentRuntime {
         updatedAt: Date.now(),
         meta: agent.meta,
       };
-      await this.#store.put(record);
+      try {
+        await this.#store.put(record);
+      } catch (err) {
+        // Not stored, so it stays active: back in its worker with the state it left with.
+        await agent.slot.rpc.call("start", [{
+          id,
+          type: agent.type,
+          stateBytes: state,
+          event: null,
+          run: true,
+        }]);
+        throw err;
+      }
       this.#forget(agent, "deactivate");
       await this.#queue.requeue(
         agent,

@@ -3,9 +3,9 @@
  * crash loses at most the time since the last checkpoint. One checkpoint runs at a time.
  */
 import { PagletError } from "../../agents/errors.ts";
-import type { AgentStore } from "../storage/agent_store.ts";
 import type { LiveAgent } from "./agent_runtime.ts";
 import type { DeadlineQueue } from "./timeouts.ts";
+import type { StateCommits } from "./state_commits.ts";
 
 /** Agents snapshotted per turn of the event loop during a checkpoint. */
 const CHUNK = 200;
@@ -14,7 +14,7 @@ const CHUNK = 200;
 const SNAPSHOT_TIMEOUT_MS = 1000;
 
 export class Checkpointer {
-  readonly #store: AgentStore;
+  readonly #commits: StateCommits;
   readonly #deadlines: DeadlineQueue;
   /** The live agents now, and whether one still is (it may leave while its snapshot travels). */
   readonly #agents: () => Iterable<LiveAgent>;
@@ -22,12 +22,12 @@ export class Checkpointer {
   #running: Promise<number> | null = null;
 
   constructor(
-    store: AgentStore,
+    commits: StateCommits,
     deadlines: DeadlineQueue,
     agents: () => Iterable<LiveAgent>,
     current: (agent: LiveAgent) => boolean,
   ) {
-    this.#store = store;
+    this.#commits = commits;
     this.#deadlines = deadlines;
     this.#agents = agents;
     this.#current = current;
@@ -55,32 +55,40 @@ export class Checkpointer {
   async #once(all: boolean): Promise<number> {
     const agents = [...this.#agents()].filter((a) => all || a.dirty);
     let saved = 0;
+    let failure: unknown = null;
     // In chunks, with a turn of the event loop between them: thousands of snapshot requests
     // and replies at once would hold up the kernel thread (measured: 120 ms for 5,000 agents).
     for (let i = 0; i < agents.length; i += CHUNK) {
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, 0));
-      const states: { id: string; state: Uint8Array }[] = [];
-      const chunk = agents.slice(i, i + CHUNK);
-      await Promise.all(chunk.map(async (agent) => {
-        agent.dirty = false;
-        const snap = await this.#deadlines.race(
-          agent.slot.rpc.call("snapshot", [agent.id]),
-          SNAPSHOT_TIMEOUT_MS,
-        )
-          .then((state) => ({ state }), (err) => PagletError.from(err));
-        if ("state" in snap) {
-          if (this.#current(agent)) states.push({ id: agent.id, state: snap.state });
-        } else if (snap.code === "timeout") agent.dirty = true; // busy worker: try again next time
-      }));
-      try {
-        await this.#store.saveStates(states);
-      } catch (err) {
-        // Not saved: the next checkpoint tries these agents again.
-        for (const agent of chunk) agent.dirty = true;
-        throw err;
-      }
-      saved += states.length;
+      await Promise.all(
+        agents.slice(i, i + CHUNK).map(async (agent) => {
+          agent.dirty = false;
+          let written: Promise<void>;
+          try {
+            const state = await this.#deadlines.race(
+              agent.slot.rpc.call("snapshot", [agent.id]),
+              SNAPSHOT_TIMEOUT_MS,
+            );
+            if (!this.#current(agent)) return;
+            // Asked for the moment the snapshot arrives: in order with the writes of the agent's replies.
+            written = this.#commits.save({ id: agent.id, state });
+          } catch (err) {
+            // A busy worker: the next checkpoint tries again (an agent that left or whose state is not
+            // plain data has nothing to save).
+            if (PagletError.from(err).code === "timeout") agent.dirty = true;
+            return;
+          }
+          try {
+            await written;
+            saved++;
+          } catch (err) {
+            agent.dirty = true;
+            failure = err;
+          }
+        }),
+      );
     }
+    if (failure) throw failure;
     return saved;
   }
 }

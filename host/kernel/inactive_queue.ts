@@ -35,14 +35,15 @@ export class InactiveQueue {
     return this.#store.queued(id);
   }
 
-  /** The stored messages up to `seq` are in the agent's mailbox now. */
-  async handedOver(id: string, queued: QueuedMessage[]): Promise<void> {
-    if (queued.length > 0) await this.#store.dequeueThrough(id, queued[queued.length - 1].seq);
-  }
-
-  /** Posts a stored message to the agent's mailbox; its outcome becomes an event (nobody waits for it). */
-  post(agent: LiveAgent, message: Message): void {
-    agent.mailbox.post(message).then(
+  /**
+   * Posts a stored message to the agent's mailbox; its outcome becomes an event (nobody waits for
+   * it). It stays stored until its handler's effect is (the runtime removes it in that commit), so
+   * a crash in between replays it at the next start.
+   */
+  post(agent: LiveAgent, queued: QueuedMessage): void {
+    const message = queued.message;
+    agent.handedSeq = Math.max(agent.handedSeq, queued.seq);
+    agent.mailbox.post(message, { oneway: queued.oneway, queuedSeq: queued.seq }).then(
       () =>
         this.#events.emit("message-delivered", {
           agentId: agent.id,
@@ -62,10 +63,9 @@ export class InactiveQueue {
     const previous = this.#draining.get(agent.id) ?? Promise.resolve();
     const next = previous.then(async () => {
       if (!this.#current(agent)) return;
-      const queued = await this.#store.queued(agent.id);
+      const queued = (await this.#store.queued(agent.id)).filter((q) => q.seq > agent.handedSeq);
       if (queued.length === 0 || !this.#current(agent)) return;
-      for (const q of queued) this.post(agent, q.message);
-      await this.handedOver(agent.id, queued);
+      for (const q of queued) this.post(agent, q);
     }).finally(() => {
       if (this.#draining.get(agent.id) === next) this.#draining.delete(agent.id);
     });
@@ -83,7 +83,10 @@ export class InactiveQueue {
     redeliver: (message: Message, delivery: Delivery | undefined) => Promise<unknown>,
   ): Promise<void> {
     for (const waiting of agent.mailbox.drain()) {
-      if (policy.activateOnMessage) {
+      if (waiting.delivery?.queuedSeq !== undefined) {
+        // Still stored: it is handed over again when the agent next runs.
+        waiting.resolve({ queued: true, messageId: waiting.message.id });
+      } else if (policy.activateOnMessage) {
         redeliver(waiting.message, waiting.delivery).then(waiting.resolve, waiting.reject);
       } else if (policy.queueMessagesWhenInactive) {
         try {

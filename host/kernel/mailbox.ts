@@ -12,6 +12,8 @@ export interface Delivery {
   oneway?: boolean;
   /** Epoch ms after which nobody waits for the reply any more. */
   deadline?: number;
+  /** The message is stored for the agent (it arrived while it was inactive) under this `seq`. */
+  queuedSeq?: number;
 }
 
 /** A message waiting in a mailbox, with whoever waits for its reply. */
@@ -27,7 +29,7 @@ interface Envelope extends Waiting {
   seq: number;
 }
 
-export type Deliver = (message: Message) => Promise<unknown>;
+export type Deliver = (message: Message, delivery: Delivery | undefined) => Promise<unknown>;
 
 export class Mailbox {
   readonly #queue: Envelope[] = [];
@@ -77,7 +79,7 @@ export class Mailbox {
     this.#busy = true;
     let pending: Promise<unknown>;
     try {
-      pending = this.#deliver(next.message);
+      pending = this.#deliver(next.message, next.delivery);
     } catch (error) {
       pending = Promise.reject(error);
     }

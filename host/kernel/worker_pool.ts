@@ -1,7 +1,7 @@
 /** The pool of agent workers. Each active paglet lives in exactly one worker. */
 import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
-import type { KernelOps, OpHandlers, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
+import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
 import { AGENT_WORKER_URL, takeEarlyWorker } from "../worker/early_workers.ts";
 
@@ -62,8 +62,8 @@ export class WorkerPool {
     return { index, rpc, agents: new Set(), worker, generation };
   }
 
-  /** Delivers a message to an agent in `slot` over the hot-path port; resolves with the reply. */
-  deliver(slot: WorkerSlot, agentId: string, message: Message): Promise<unknown> {
+  /** Delivers a message to an agent in `slot` over the hot-path port; resolves with the reply and the state change. */
+  deliver(slot: WorkerSlot, agentId: string, message: Message): Promise<[unknown, StateChange]> {
     return slot.rpc.call("deliver", [agentId, message]);
   }
 

@@ -4,6 +4,7 @@
  * the caller acknowledges. Other owners of tables in the same database (the transfer ledger) write
  * their rows in the store's transactions ({@link AgentStore.transaction}).
  */
+import { diskFullError } from "./disk_full.ts";
 import { CompiledQuery, type Kysely } from "kysely";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Message } from "../../agents/message.ts";
@@ -128,6 +129,10 @@ const SYNC_SQL = {
   deleteQueued: "DELETE FROM queued_messages WHERE agent_id = ?",
   deleteMoving: "DELETE FROM agents WHERE id = ? AND status = 'moving'",
   forgetMove: "DELETE FROM moved_agents WHERE id = ?",
+  // Only an active record takes a state from a running agent: an inactive or moving one holds a
+  // newer state written by the transition that stopped it.
+  saveState: "UPDATE agents SET state = ?, updated_at = ? WHERE id = ? AND status = 'active'",
+  dequeue: "DELETE FROM queued_messages WHERE agent_id = ? AND seq = ?",
   recordMove:
     "INSERT INTO moved_agents (id, moved_to, moved_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET moved_to = excluded.moved_to, moved_at = excluded.moved_at",
 } as const;
@@ -142,6 +147,10 @@ export interface StoreTransaction {
   recordMove(id: string, movedTo: string): void;
   /** Forgets where an agent went (it is back). */
   forgetMove(id: string): void;
+  /** The state of a running agent (ignored unless its record is active). */
+  saveState(id: string, state: Uint8Array): void;
+  /** Removes one queued message (its effect is stored in the same transaction). */
+  dequeue(id: string, seq: number): void;
   /** A statement on a table of another owner (the transfer ledger's `transfers`). */
   run(sql: string, ...parameters: SQLInputValue[]): void;
 }
@@ -186,15 +195,23 @@ export class AgentStore {
         },
         recordMove: (id, movedTo) => run(SYNC_SQL.recordMove, id, movedTo, Date.now()),
         forgetMove: (id) => run(SYNC_SQL.forgetMove, id),
+        saveState: (id, state) => run(SYNC_SQL.saveState, state, Date.now(), id),
+        dequeue: (id, seq) => run(SYNC_SQL.dequeue, id, seq),
         run,
       };
-      this.#raw.exec("BEGIN IMMEDIATE");
       try {
+        // A rollback that failed before (a full disk) left the transaction open: end it first.
+        if (this.#raw.isTransaction) this.#raw.exec("ROLLBACK");
+        this.#raw.exec("BEGIN IMMEDIATE");
         fn(tx);
         this.#raw.exec("COMMIT");
       } catch (err) {
-        this.#raw.exec("ROLLBACK");
-        throw err;
+        // SQLite may have rolled back already (a full disk at COMMIT); a rollback that fails too is
+        // retried by the next transaction, and nothing of this one was committed either way.
+        try {
+          if (this.#raw.isTransaction) this.#raw.exec("ROLLBACK");
+        } catch { /* see above */ }
+        throw diskFullError(err);
       }
       return Promise.resolve();
     });

@@ -5,6 +5,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { SqliteDatabase, SqliteStatement } from "kysely";
+import { diskFullError } from "./disk_full.ts";
 
 type SqlValue = null | number | bigint | string | Uint8Array;
 
@@ -16,10 +17,18 @@ class NodeSqliteStatement implements SqliteStatement {
     this.reader = stmt.columns().length > 0;
   }
   all(parameters: ReadonlyArray<unknown>): unknown[] {
-    return this.#stmt.all(...(parameters as SqlValue[]));
+    try {
+      return this.#stmt.all(...(parameters as SqlValue[]));
+    } catch (err) {
+      throw diskFullError(err);
+    }
   }
   run(parameters: ReadonlyArray<unknown>): { changes: number | bigint; lastInsertRowid: number | bigint } {
-    return this.#stmt.run(...(parameters as SqlValue[]));
+    try {
+      return this.#stmt.run(...(parameters as SqlValue[]));
+    } catch (err) {
+      throw diskFullError(err);
+    }
   }
   iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
     return this.#stmt.iterate(...(parameters as SqlValue[])) as IterableIterator<unknown>;

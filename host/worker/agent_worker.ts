@@ -9,7 +9,8 @@ import { type LifecycleEvent, Paglet } from "../../agents/paglet.ts";
 import { TypeRegistry } from "../../agents/type_registry.ts";
 import { decodeCbor, encodeCbor, findNonPlainData } from "../../agents/wire.ts";
 import type { HostInfo } from "../../agents/context.ts";
-import type { KernelOps, OpHandlers, StartSpec, WorkerConfig, WorkerOps } from "./protocol.ts";
+import type { KernelOps, OpHandlers, StartSpec, StateChange, WorkerConfig, WorkerOps } from "./protocol.ts";
+import { StateChanges } from "./state_changes.ts";
 import { createWorkerContext } from "./worker_context.ts";
 import { PortRpc } from "./port_rpc.ts";
 import { setImmediate } from "node:timers";
@@ -87,10 +88,12 @@ function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
   });
 }
 
-function replyOf(paglet: Paglet<Record<string, unknown>>, value: unknown): unknown {
+const changes = new StateChanges();
+
+function replyOf(paglet: Paglet<Record<string, unknown>>, value: unknown): [unknown, StateChange] {
   paglet.notifyStateChanged();
   checkPlain(value, "Reply");
-  return value;
+  return [value, changes.after(paglet)];
 }
 
 function failureOf(paglet: Paglet<Record<string, unknown>>, err: unknown): never {
@@ -102,7 +105,7 @@ function failureOf(paglet: Paglet<Record<string, unknown>>, err: unknown): never
  * Runs one handler and returns its reply; a failure throws a PagletError (the port sends it in
  * wire form). Synchronous handlers answer without a microtask hop: this is the hot path.
  */
-function deliver(id: string, message: Message): unknown {
+function deliver(id: string, message: Message): [unknown, StateChange] | Promise<[unknown, StateChange]> {
   const paglet = agents.get(id);
   if (!paglet) throw new PagletError("agent_not_found", `Agent ${id} is not running in this worker`);
   let result: unknown;
@@ -163,6 +166,7 @@ const handlers: OpHandlers<WorkerOps> = {
       if (spec.event) await runHook(paglet, spec.event);
       validateState(paglet);
       const bytes = encodeCbor(paglet.state);
+      changes.known(spec.id, bytes);
       if (spec.run) startRun(spec.id, paglet);
       return bytes;
     } catch (err) {
@@ -173,6 +177,11 @@ const handlers: OpHandlers<WorkerOps> = {
   },
 
   deliver,
+
+  restore(id: string, state: Uint8Array): void {
+    running(id).state = decodeCbor<Record<string, unknown>>(state);
+    changes.known(id, state);
+  },
 
   snapshot(id: string): Uint8Array {
     const paglet = running(id);
@@ -194,6 +203,7 @@ const handlers: OpHandlers<WorkerOps> = {
       else checkPlain(paglet.state, "State");
       const bytes = encodeCbor(paglet.state);
       agents.delete(id);
+      changes.forget(id);
       paglet.cancelWaits();
       return bytes;
     } catch (err) {

@@ -54,6 +54,12 @@ export interface StartSpec {
   run: boolean;
 }
 
+/**
+ * What a handler did to the state: the new state as CBOR (the kernel stores it before the reply is
+ * sent), `"unchanged"`, or `"checkpoint"` (a type whose changes go with the periodic checkpoint).
+ */
+export type StateChange = Uint8Array | "unchanged" | "checkpoint";
+
 /** What the kernel calls in a worker. A failure rejects with the worker's PagletError (code kept). */
 export type WorkerOps = {
   /** Registers the configured modules; answers the paglet types the worker knows. */
@@ -62,8 +68,10 @@ export type WorkerOps = {
   loadModule: [[url: string], string[]];
   /** Starts an instance (running its hook); answers its state as CBOR. */
   start: [[spec: StartSpec], Uint8Array];
-  /** Runs the agent's message handler; answers its reply. */
-  deliver: [[id: string, message: Message], unknown];
+  /** Runs the agent's message handler; answers its reply and what it did to the state. */
+  deliver: [[id: string, message: Message], [reply: unknown, change: StateChange]];
+  /** Sets the agent's state back to the stored one (a change that could not be stored is undone). */
+  restore: [[id: string, state: Uint8Array], void];
   /** Answers the agent's state as CBOR. */
   snapshot: [[id: string], Uint8Array];
   /** Runs the hook (if any), snapshots, and removes the instance. */

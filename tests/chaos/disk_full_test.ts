@@ -40,14 +40,14 @@ Deno.test({
     assert(await run("mount", "-t", "tmpfs", "-o", `size=${MOUNT_MIB}m`, "tmpfs", mount), "mount a tmpfs");
     try {
       const host = await startMobileHost("alpha", { dataDir: `${mount}/data` });
-      const { id } = await host.client.createAgent({ type: "test.traveller" });
-      await host.client.send(id, { kind: "set", args: { count: 5 } });
+      const { id } = await host.client.createAgent({ type: "demo.counter" });
+      await host.client.send(id, { kind: "increment", args: { by: 5 } });
       const upload = `${mount}/upload.bin`;
       await Deno.writeFile(upload, new Uint8Array(256 * 1024));
       await fill(`${mount}/filler`);
 
       await assertRejectsCode(
-        () => host.client.createAgent({ type: "test.traveller" }),
+        () => host.client.createAgent({ type: "demo.counter" }),
         "insufficient_storage",
       );
       await assertRejectsCode(() => host.client.send(id, { kind: "increment" }), "insufficient_storage");
@@ -62,7 +62,7 @@ Deno.test({
       await host.client.deactivate(id);
       assertEquals((await host.client.getAgent(id)).status, "inactive");
       assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 6);
-      await host.client.createAgent({ type: "test.traveller" });
+      await host.client.createAgent({ type: "demo.counter" });
     } finally {
       await stopAll();
       await run("umount", mount);

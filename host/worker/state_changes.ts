@@ -1,0 +1,42 @@
+/**
+ * What a handler did to its paglet's state, as the kernel needs it to make a reply durable: after
+ * each handler the state is encoded and compared with what the last one left, so the kernel writes
+ * only states that changed (a read-only message costs no write).
+ */
+import { PagletError } from "../../agents/errors.ts";
+import type { Paglet, PagletClass } from "../../agents/paglet.ts";
+import { encodeCbor, findNonPlainData } from "../../agents/wire.ts";
+import type { StateChange } from "./protocol.ts";
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class StateChanges {
+  /** Per running paglet: its state as the kernel last stored or was handed it. */
+  readonly #last = new Map<string, Uint8Array>();
+
+  /** `bytes` is the paglet's state as the kernel has it now (start, restore). */
+  known(id: string, bytes: Uint8Array): void {
+    this.#last.set(id, bytes);
+  }
+
+  forget(id: string): void {
+    this.#last.delete(id);
+  }
+
+  /** After a handler of `paglet`: its new state when it changed, else what the kernel should do. */
+  after(paglet: Paglet<Record<string, unknown>>): StateChange {
+    if ((paglet.constructor as PagletClass).durability === "checkpoint") return "checkpoint";
+    const bytes = encodeCbor(paglet.state);
+    const last = this.#last.get(paglet.id);
+    if (last && sameBytes(last, bytes)) return "unchanged";
+    // Only a state about to be stored pays for the walk: it must reload as the same data.
+    const bad = findNonPlainData(paglet.state);
+    if (bad) throw new PagletError("invalid_state", `State is not plain data at ${bad}`);
+    this.#last.set(paglet.id, bytes);
+    return bytes;
+  }
+}
