@@ -136,8 +136,8 @@ export class AgentRuntime {
   }
 
   /** Whether `id` is this host's to deliver to: running, being started, or stored (any status). */
-  async isHere(id: string): Promise<boolean> {
-    return this.#live.has(id) || this.#starting.has(id) || await this.#store.has(id);
+  isHere(id: string): boolean {
+    return this.#live.has(id) || this.#starting.has(id) || this.#store.statusOf(id) !== null;
   }
 
   /** How many agents run on this host now. */
