@@ -29,9 +29,9 @@ import { registerLocalOps } from "./kernel/local_ops.ts";
 import { BUILTIN_MODULES } from "./builtin_modules.ts";
 import { WakeupTimer } from "./kernel/wakeup_timer.ts";
 import type { RemoteRouter } from "./kernel/remote.ts";
+import { DataDirLock } from "./data_dir_lock.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
-import { DataDirLock } from "./data_dir_lock.ts";
 
 export { VERSION } from "./version.ts";
 
