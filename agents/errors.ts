@@ -55,6 +55,16 @@ export const ERROR_STATUS: Record<string, number> = {
   timeout: 504,
   transfer_pending: 504,
   internal: 500,
+  // Travelling code (host/code/): a module refused, unknown, or out of reach.
+  remote_code_disabled: 403,
+  code_not_found: 404,
+  invalid_code_hash: 422,
+  code_tampered: 422,
+  bundle_failed: 422,
+  /** A script run by `paglets run` threw. */
+  script_failed: 422,
+  module_load_failed: 422,
+  code_unavailable: 502,
 };
 
 /** An error carrying a code from {@link ERROR_STATUS}. */

@@ -1,4 +1,6 @@
 /** `paglets host`: run a host until SIGINT/SIGTERM, then drain and stop cleanly. */
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { Host } from "../host/host.ts";
 import { parseSize } from "../host/options.ts";
@@ -75,6 +77,7 @@ export function registerHostCommand(program: Command): void {
     .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")
     .option("--workers <n>", "agent worker threads (default: one per CPU)", (v) => Number(v))
     .option("--module <url>", "extra paglet type module loaded into every worker (repeatable)", collect, [])
+    .option("--no-remote-code", "refuse code this host was not started with (scripts' paglet types)")
     .option("--artifact-max-size <size>", "largest artifact or registered file (e.g. 512M, none)", "1G")
     .option("--artifact-storage-quota <size>", "bytes all hosted artifacts may use (e.g. 10G, none)", "10G")
     .option(
@@ -117,7 +120,11 @@ export function registerHostCommand(program: Command): void {
         apiKey,
         persistentStorageQuota: parseSize(o.persistentStorageQuota),
         workers: o.workers,
-        modules: o.module,
+        // A path is relative to the current directory (the worker would resolve it against itself).
+        modules: (o.module as string[]).map((m) =>
+          /^[a-z][a-z0-9+.-]*:/i.test(m) ? m : pathToFileURL(resolve(m)).href
+        ),
+        remoteCode: o.remoteCode,
         peers: o.peer,
         gossipIntervalMs: o.gossipIntervalMs,
         offlineAfterMs: o.offlineAfterMs,

@@ -34,6 +34,7 @@ const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
     name: "jobs",
     load: async () => [(await import("../services/compute_slots/cli.ts")).registerJobsCommands],
   },
+  { name: "run", load: async () => [(await import("./run_command.ts")).registerRunCommand] },
   { name: "examples", load: async () => [(await import("../examples/pi/command.ts")).registerPiCommand] },
 ];
 

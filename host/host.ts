@@ -29,6 +29,8 @@ import { registerLocalOps } from "./local_ops.ts";
 import { BUILTIN_MODULES } from "./builtin_modules.ts";
 import { WakeupTimer } from "./wakeup_timer.ts";
 import type { RemoteRouter } from "./remote.ts";
+import { CodeStore } from "./code/store.ts";
+import { CodeLoader } from "./code/code_loader.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -54,6 +56,9 @@ export class Host {
   runtime!: AgentRuntime;
   storage!: PersistentStorageRoot;
   workDirs!: WorkDirs;
+  /** Travelling code by hash (host/code/). */
+  codeStore!: CodeStore;
+  code!: CodeLoader;
   info!: HostInfo;
   /** Set by the mesh extension; without it the host works alone. */
   remote?: RemoteRouter;
@@ -108,7 +113,9 @@ export class Host {
       await this.db?.destroy().catch(() => {});
       throw err;
     }
-    this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info);
+    this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info, {
+      code: (hash, from) => this.code.ensure(hash, from),
+    });
     this.ops.onCall = (id) => {
       const agent = this.runtime.live.get(id);
       if (agent) agent.dirty = true;
@@ -141,6 +148,14 @@ export class Host {
     this.store = new AgentStore(this.db);
     this.storage = new PersistentStorageRoot(join(o.dataDir, "storage"), o.persistentStorageQuota);
     this.workDirs = new WorkDirs(join(o.dataDir, "work"));
+    this.codeStore = new CodeStore(join(o.dataDir, "code"));
+    this.code = new CodeLoader({
+      store: this.codeStore,
+      pool: this.pool,
+      events: this.events,
+      remoteCode: o.remoteCode,
+      apiKey: o.apiKey,
+    });
     await this.workDirs.prune(await this.store.ids());
 
     const app = buildApp(this);

@@ -1,7 +1,7 @@
 /** The pool of agent workers. Each active paglet lives in exactly one worker. */
 import * as Comlink from "comlink";
 import { PagletError } from "../agents/errors.ts";
-import type { KernelApi, WorkerApi, WorkerConfig } from "./worker/protocol.ts";
+import type { KernelApi, Outcome, WorkerApi, WorkerConfig } from "./worker/protocol.ts";
 import { PortRpc } from "./worker/port_rpc.ts";
 import { AGENT_WORKER_URL, takeEarlyWorker } from "./worker/early_workers.ts";
 
@@ -24,6 +24,8 @@ export class WorkerPool {
   readonly #config: Promise<WorkerConfig>;
   readonly #kernel: KernelApi;
   #types: string[] = [];
+  /** Travelling code loaded into every worker (hash → data: URL), loaded again into a replacement. */
+  readonly #codes = new Map<string, string>();
   #abandoned = 0;
 
   constructor(config: WorkerConfig | Promise<WorkerConfig>, kernel: KernelApi) {
@@ -65,6 +67,7 @@ export class WorkerPool {
     try {
       const config = await this.#config;
       this.#types = await api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
+      for (const [hash, url] of this.#codes) unwrapLoad(await api.loadCode(hash, url));
     } catch (err) {
       rpc.close();
       api[Comlink.releaseProxy]();
@@ -108,6 +111,15 @@ export class WorkerPool {
     return names;
   }
 
+  /** Loads travelling code into every worker; returns the paglet types it defines. */
+  async loadCode(hash: string, url: string): Promise<string[]> {
+    const outcomes = await Promise.all(this.#slots.map((slot) => slot.api.loadCode(hash, url)));
+    let types: string[] = [];
+    for (const outcome of outcomes) types = unwrapLoad(outcome);
+    this.#codes.set(hash, url);
+    return types;
+  }
+
   /**
    * Terminates a stuck worker and starts a fresh one in its slot. Returns the ids of the agents
    * that lived in it (the caller restores or disposes them).
@@ -142,4 +154,9 @@ export class WorkerPool {
     }
     this.#slots.length = 0;
   }
+}
+
+function unwrapLoad(outcome: Outcome<string[]>): string[] {
+  if (!outcome.ok) throw new PagletError(outcome.error.code, outcome.error.message);
+  return outcome.value;
 }

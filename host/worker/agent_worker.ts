@@ -15,12 +15,16 @@ import { createWorkerContext } from "./worker_context.ts";
 import { PortRpc } from "./port_rpc.ts";
 import { setImmediate } from "node:timers";
 import { BUILTIN_MODULES } from "../builtin_modules.ts";
+// Travelling code (data: URLs) reads the SDK from globalThis: installed before any is imported.
+import "../../agents/sdk_global.ts";
 
 // Every host's workers load the built-in paglet types at init; start loading them now, while the
 // host opens its database (init's import of the same URLs then finds them loaded or on the way).
 for (const url of BUILTIN_MODULES) import(url).catch(() => {});
 
 const registry = new TypeRegistry();
+/** Travelling code by hash: each module's types apart, so two versions of a type can run side by side. */
+const codeRegistries = new Map<string, TypeRegistry>();
 const agents = new Map<string, Paglet<Record<string, unknown>>>();
 let kernel: KernelApi;
 let host: HostInfo;
@@ -149,9 +153,26 @@ const api: WorkerApi = {
     }
   },
 
+  async loadCode(hash: string, url: string): Promise<Outcome<string[]>> {
+    try {
+      let types = codeRegistries.get(hash);
+      if (!types) {
+        types = new TypeRegistry();
+        await types.load(url);
+        codeRegistries.set(hash, types);
+      }
+      return { ok: true, value: types.names() };
+    } catch (err) {
+      return fail(err, "module_load_failed");
+    }
+  },
+
   async start(spec: StartSpec): Promise<Outcome<Uint8Array>> {
-    const cls = registry.get(spec.type);
-    if (!cls) return fail(new PagletError("unknown_agent_type", `Unknown agent type '${spec.type}'`));
+    const cls = spec.code ? codeRegistries.get(spec.code)?.get(spec.type) : registry.get(spec.type);
+    if (!cls) {
+      const where = spec.code ? ` in module ${spec.code}` : "";
+      return fail(new PagletError("unknown_agent_type", `Unknown agent type '${spec.type}'${where}`));
+    }
     let paglet: Paglet<Record<string, unknown>>;
     try {
       paglet = new cls() as unknown as Paglet<Record<string, unknown>>;

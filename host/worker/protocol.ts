@@ -20,6 +20,8 @@ export interface WorkerConfig {
 export interface StartSpec {
   id: string;
   type: string;
+  /** Hash of the travelling module defining `type` (see host/code/); absent for the host's own types. */
+  code?: string;
   /** New agents: merged over initialState(). */
   state?: Record<string, unknown>;
   /** Existing agents (activation, arrival, restore): the stored state as CBOR. */
@@ -39,6 +41,8 @@ export interface WorkerApi {
   /** `port`: the worker's end of the hot-path channel. */
   init(config: WorkerConfig, port: MessagePort): Promise<string[]>;
   loadModule(url: string): Promise<Outcome<string[]>>;
+  /** Loads travelling code (`url`: a data: URL of the module `hash`); returns the types it defines. */
+  loadCode(hash: string, url: string): Promise<Outcome<string[]>>;
   start(spec: StartSpec): Promise<Outcome<Uint8Array>>;
   deliver(id: string, message: Message): Promise<Outcome>;
   snapshot(id: string): Outcome<Uint8Array>;
