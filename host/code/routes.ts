@@ -10,7 +10,7 @@ import { json, readBytes } from "../http/body.ts";
 import { isCodeHash } from "./hash.ts";
 
 export function codeRoutes(app: Hono, host: Host): void {
-  app.get("/v1/code", async (c) => json({ modules: await host.codeStore.list() }));
+  app.get("/v1/code", async () => json({ modules: await host.codeStore.list() }));
 
   app.get("/v1/code/:hash", async (c) => {
     const hash = c.req.param("hash");
