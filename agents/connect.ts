@@ -40,7 +40,7 @@ export interface Mesh {
   sendOneway(target: string | AgentRef, message: MessageInput, options?: SendOptions): Promise<void>;
   /** Hosts of the mesh, the entry host included. */
   hosts(options?: { onlineOnly?: boolean }): Promise<MeshHost[]>;
-  /** An agent's record (JSON view, with its state), or null when its host does not have it. */
+  /** An agent's record (JSON view with its state, `host`, `code`), following its moves; null if gone. */
   agent(target: string | AgentRef): Promise<Record<string, unknown> | null>;
   /** Disposes a paglet. */
   dispose(target: string | AgentRef): Promise<void>;

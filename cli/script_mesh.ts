@@ -79,13 +79,20 @@ export class ScriptMesh implements Mesh {
   }
 
   async agent(target: string | AgentRef): Promise<Record<string, unknown> | null> {
-    const ref = this.#ref(target);
-    try {
-      return await this.#client(normalizeUrl(ref.host)).getAgent(ref.id);
-    } catch (err) {
-      if (err instanceof PagletError && err.code === "agent_not_found") return null;
-      throw err;
+    let { id, host } = this.#ref(target);
+    // A host the agent left answers where it went: follow a few hops.
+    for (let hop = 0; hop < 8; hop++) {
+      let record: Record<string, unknown>;
+      try {
+        record = await this.#client(normalizeUrl(host)).getAgent(id);
+      } catch (err) {
+        if (err instanceof PagletError && err.code === "agent_not_found") return null;
+        throw err;
+      }
+      if (typeof record.movedTo !== "string") return record;
+      host = record.movedTo;
     }
+    return null;
   }
 
   async dispose(target: string | AgentRef): Promise<void> {

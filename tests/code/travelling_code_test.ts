@@ -78,6 +78,27 @@ Deno.test("a script's paglets run on hosts that never saw the file; a restarted 
     assertEquals(moved.host, h1.url);
     assertEquals(await h1.client.send(moved.id, { kind: "add" }), { count: 3, host: "h1", version: "v1" });
 
+    // Compute jobs of the script's own type: placed across the mesh, stepped in compute workers.
+    const sums = await paglets(
+      [
+        "run",
+        new URL("../../examples/scripts/sum_jobs.ts", import.meta.url).pathname,
+        "--entry",
+        h1.url,
+        "--",
+        "6",
+      ],
+      { PAGLETS_API_KEY: KEY },
+    );
+    assertEquals(sums.code, 0, sums.stderr);
+    const lines = sums.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const summary = lines.pop();
+    assertEquals(lines.map((l) => l.status), Array(6).fill("COMPLETED"));
+    for (const name of summary.hosts as string[]) {
+      const host = [h1, h2, h3].find((h) => h.name === name)!;
+      await Deno.stat(join(host.dataDir, "code", `${summary.code}.js`));
+    }
+
     // h3 alone after a restart: its agent of the script's type wakes from h3's code store.
     const sleeper = out.created[1].ref.id;
     await h3.client.deactivate(sleeper, {});
