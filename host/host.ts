@@ -26,7 +26,6 @@ import { PersistentStorageRoot } from "./persistent_storage.ts";
 import { WorkDirs } from "./work_dirs.ts";
 import { buildApp } from "./http/app.ts";
 import { registerLocalOps } from "./local_ops.ts";
-import { BUILTIN_MODULES } from "./builtin_modules.ts";
 import { WakeupTimer } from "./wakeup_timer.ts";
 import type { RemoteRouter } from "./remote.ts";
 import { CodeStore } from "./code/store.ts";
@@ -39,6 +38,11 @@ export interface HostExtension {
   name: string;
   start(host: Host): Promise<void> | void;
   stop?(host: Host): Promise<void> | void;
+  /**
+   * Paglet type modules (URLs) this extension brings: loaded into every agent worker, like the
+   * host's `modules` option (`--module`).
+   */
+  modules?: readonly string[];
   /** Registers HTTP routes; called once while the app is built, before start(). */
   routes?(app: Hono, host: Host): void;
 }
@@ -96,11 +100,11 @@ export class Host {
     // database and starts listening, and learn the host's URL once it is known.
     const info = Promise.withResolvers<HostInfo>();
     info.promise.catch(() => {});
-    const modules = [...BUILTIN_MODULES, ...o.modules];
+    const modules = [...this.extensions.flatMap((ext) => ext.modules ?? []), ...o.modules];
     this.pool = new WorkerPool(info.promise.then((host) => ({ host, modules })), {
       call: (op, agentId, args) => this.ops.call(op, agentId, args),
       runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
-    });
+    }, modules);
     const workersReady = this.pool.start(o.workers);
     workersReady.catch(() => {});
     try {

@@ -3,7 +3,7 @@ import * as Comlink from "comlink";
 import { PagletError } from "../agents/errors.ts";
 import type { KernelApi, Outcome, WorkerApi, WorkerConfig } from "./worker/protocol.ts";
 import { PortRpc } from "./worker/port_rpc.ts";
-import { AGENT_WORKER_URL, takeEarlyWorker } from "./worker/early_workers.ts";
+import { AGENT_WORKER_URL, preloadModules, takeEarlyWorker } from "./worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
 export interface WorkerSlot {
@@ -23,12 +23,19 @@ export class WorkerPool {
   /** Settles once the host knows what the workers need (its URL is known only once it listens). */
   readonly #config: Promise<WorkerConfig>;
   readonly #kernel: KernelApi;
+  /** Module URLs a new worker starts importing at once, before its config arrives. */
+  readonly #preload: readonly string[];
   #types: string[] = [];
   /** Travelling code loaded into every worker (hash → data: URL), loaded again into a replacement. */
   readonly #codes = new Map<string, string>();
   #abandoned = 0;
 
-  constructor(config: WorkerConfig | Promise<WorkerConfig>, kernel: KernelApi) {
+  constructor(
+    config: WorkerConfig | Promise<WorkerConfig>,
+    kernel: KernelApi,
+    preload: readonly string[] = [],
+  ) {
+    this.#preload = preload;
     this.#config = Promise.resolve(config);
     this.#config.catch(() => {});
     this.#kernel = kernel;
@@ -48,8 +55,11 @@ export class WorkerPool {
   }
 
   async #spawn(index: number, generation: number): Promise<WorkerSlot> {
-    const worker = (generation === 0 ? takeEarlyWorker() : undefined) ??
-      new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
+    let worker = generation === 0 ? takeEarlyWorker() : undefined;
+    if (!worker) {
+      worker = new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
+      preloadModules(worker, this.#preload);
+    }
     const api = Comlink.wrap<WorkerApi>(worker);
     const channel = new MessageChannel();
     const rpc = new PortRpc(channel.port1, (method, args) => {

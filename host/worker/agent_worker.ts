@@ -14,13 +14,18 @@ import type { KernelApi, Outcome, StartSpec, WorkerApi, WorkerConfig } from "./p
 import { createWorkerContext } from "./worker_context.ts";
 import { PortRpc } from "./port_rpc.ts";
 import { setImmediate } from "node:timers";
-import { BUILTIN_MODULES } from "../builtin_modules.ts";
 // Travelling code (data: URLs) reads the SDK from globalThis: installed before any is imported.
 import "../../agents/sdk_global.ts";
 
-// Every host's workers load the built-in paglet types at init; start loading them now, while the
-// host opens its database (init's import of the same URLs then finds them loaded or on the way).
-for (const url of BUILTIN_MODULES) import(url).catch(() => {});
+// The kernel's first message may name the modules init will load (early_workers.ts preloadModules):
+// start importing them now, while the host opens its database. Registered before comlink's listener,
+// which never sees this message.
+self.addEventListener("message", (event: MessageEvent) => {
+  const preload = (event.data as { preload?: unknown } | null)?.preload;
+  if (!Array.isArray(preload)) return;
+  event.stopImmediatePropagation();
+  for (const url of preload) import(String(url)).catch(() => {/* init reports a failing module */});
+}, { once: true });
 
 const registry = new TypeRegistry();
 /** Travelling code by hash: each module's types apart, so two versions of a type can run side by side. */
