@@ -7,8 +7,9 @@
 import type { Command } from "commander";
 import { installConnector } from "../agents/connect.ts";
 import { PagletError } from "../agents/errors.ts";
-import { bundleScript, loadEsbuild, SCRIPT_MAIN_GLOBAL } from "../host/code/bundler.ts";
+import { type Bundle, bundleScript, SCRIPT_MAIN_GLOBAL } from "../host/code/bundler.ts";
 import { dataUrlOf } from "../host/code/data_url.ts";
+import { BundleCache } from "../host/code/bundle_cache.ts";
 import { apiKeyFrom, type EntryOptions, withEntry } from "./entry.ts";
 import { ScriptMesh } from "./script_mesh.ts";
 
@@ -29,11 +30,19 @@ export function registerRunCommand(program: Command): void {
 }
 
 /** Runs `file` against the entry host; resolves when its top level has finished. */
+/** The script's bundle: from the cache when no input changed, else made now (and cached). */
+async function bundleOf(file: string): Promise<Bundle> {
+  const cache = new BundleCache();
+  const cached = await cache.get(file);
+  if (cached) return cached;
+  const bundle = await bundleScript(file);
+  await cache.put(file, bundle);
+  return bundle;
+}
+
 export async function runScript(file: string, args: string[], options: EntryOptions): Promise<void> {
-  // esbuild's wasm compiles on this thread while the entry host is looked for.
-  const esbuild = loadEsbuild();
-  esbuild.catch(() => {/* reported by bundleScript */});
-  const bundling = bundleScript(file);
+  // Bundled while the entry host is looked for; an unchanged script comes from the cache.
+  const bundling = bundleOf(file);
   bundling.catch(() => {/* awaited below */});
   await withEntry(options, async (client) => {
     const bundle = await bundling;

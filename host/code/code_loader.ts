@@ -58,16 +58,30 @@ export class CodeLoader {
   }
 
   async #load(hash: string, from: string | undefined): Promise<string[]> {
+    const started = performance.now();
     let source = await this.#o.store.read(hash).catch((err) => {
       this.#rejected(hash, "store", err);
       throw err;
     });
+    const fetched = !source;
     if (!source) {
       source = await this.#fetch(hash, from);
       await this.#o.store.put(source, hash);
-      this.#o.events.emit("code-stored", { data: { hash, from, size: source.length } });
     }
-    return await this.#o.pool.loadCode(hash, dataUrlOf(source));
+    const stored = performance.now();
+    const types = await this.#o.pool.loadCode(hash, dataUrlOf(source));
+    // Where the time of a first use goes (fetch + check + store, then the workers' import).
+    this.#o.events.emit("code-loaded", {
+      data: {
+        hash,
+        from: fetched ? from : "store",
+        size: source.length,
+        types,
+        fetchMs: Math.round(stored - started),
+        loadMs: Math.round(performance.now() - stored),
+      },
+    });
+    return types;
   }
 
   async #fetch(hash: string, from: string | undefined): Promise<Uint8Array> {
