@@ -43,7 +43,7 @@ if (code !== 0) {
   if (/denort|download|dl\.deno\.land|error sending request|dns error/i.test(text)) {
     console.error(
       "\ncompile: every step up to the base-runtime download succeeded; this machine cannot download " +
-        "the Deno base runtime (denort). Run `deno task compile` on a machine with internet access.",
+        "the Deno base runtime (denort). Run `scripts/paglets compile` on a machine with internet access.",
     );
   }
   Deno.exit(code);

@@ -46,13 +46,23 @@ async function meshOf3(extra: string[][] = [[], [], []]): Promise<HostProcess[]>
 }
 
 interface RunOutput {
+  entry: string;
   code: string;
   created: { ref: { id: string; host: string }; reply: { count: number; host: string; version: string } }[];
   spawned: { child: { id: string; host: string }; reply: { count: number; host: string } };
 }
 
-async function run(script: string, entry: HostProcess, hosts: string[]): Promise<RunOutput> {
-  const out = await paglets(["run", script, "--entry", entry.url, "--", ...hosts], { PAGLETS_API_KEY: KEY });
+async function run(
+  script: string,
+  entry: HostProcess | string,
+  hosts: string[],
+  env: Record<string, string> = {},
+): Promise<RunOutput> {
+  const url = typeof entry === "string" ? entry : entry.url;
+  const out = await paglets(["run", script, "--entry", url, "--", ...hosts], {
+    PAGLETS_API_KEY: KEY,
+    ...env,
+  });
   assertEquals(out.code, 0, `paglets run failed: ${out.stderr}`);
   return JSON.parse(out.stdout.trim().split("\n").pop()!);
 }
@@ -122,7 +132,9 @@ Deno.test("an edited script is a new version; agents created before keep their c
     const script = await scriptCopy();
     const first = await run(script, h1, ["h2"]);
     await Deno.writeTextFile(join(script, "..", "version.ts"), 'export const VERSION = "v2";\n');
-    const second = await run(script, h1, ["h2"]);
+    // `--entry NAME` is a host of the mesh (looked up through $PAGLETS_ENTRY).
+    const second = await run(script, "h1", ["h2"], { PAGLETS_ENTRY: h2.url });
+    assertEquals(second.entry, h1.url);
     assert(first.code !== second.code, "an edit gives a new hash");
     assertEquals(second.created[0].reply.version, "v2");
     const old = first.created[0].ref;
