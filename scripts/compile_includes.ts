@@ -5,8 +5,8 @@
  */
 export const COMPILE_INCLUDES: readonly string[] = [
   "host/worker/",
-  "host/compute_worker.ts",
-  "host/compute_worker_entry.js",
+  "host/compute/compute_worker.ts",
+  "host/compute/compute_worker_entry.js",
   "examples/",
   "services/",
   "agents/",

@@ -4,8 +4,8 @@
  * with the host's API key), checked against its hash and stored before anything runs it.
  */
 import { PagletError } from "../../agents/errors.ts";
-import type { EventLog } from "../events.ts";
-import type { WorkerPool } from "../worker_pool.ts";
+import type { EventLog } from "../kernel/events.ts";
+import type { WorkerPool } from "../kernel/worker_pool.ts";
 import { dataUrlOf } from "./data_url.ts";
 import { isCodeHash } from "./hash.ts";
 import { checkHash, type CodeStore } from "./store.ts";

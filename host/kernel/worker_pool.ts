@@ -1,9 +1,9 @@
 /** The pool of agent workers. Each active paglet lives in exactly one worker. */
 import * as Comlink from "comlink";
-import { PagletError } from "../agents/errors.ts";
-import type { KernelApi, Outcome, WorkerApi, WorkerConfig } from "./worker/protocol.ts";
-import { PortRpc } from "./worker/port_rpc.ts";
-import { AGENT_WORKER_URL, preloadModules, takeEarlyWorker } from "./worker/early_workers.ts";
+import { PagletError } from "../../agents/errors.ts";
+import type { KernelApi, Outcome, WorkerApi, WorkerConfig } from "../worker/protocol.ts";
+import { PortRpc } from "../worker/port_rpc.ts";
+import { AGENT_WORKER_URL, preloadModules, takeEarlyWorker } from "../worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
 export interface WorkerSlot {
@@ -167,6 +167,6 @@ export class WorkerPool {
 }
 
 function unwrapLoad(outcome: Outcome<string[]>): string[] {
-  if (!outcome.ok) throw new PagletError(outcome.error.code, outcome.error.message);
+  if (!outcome.ok) throw PagletError.fromWire(outcome.error);
   return outcome.value;
 }
