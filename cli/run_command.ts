@@ -51,7 +51,8 @@ export async function runScript(file: string, args: string[], options: EntryOpti
       headers: { "content-type": "text/javascript", "x-sha256": bundle.hash },
     });
     const uploaded = await response.json() as { hash: string; types: string[] };
-    const mesh = new ScriptMesh(client, apiKeyFrom(options), uploaded.hash, uploaded.types);
+    const { url: codeFrom } = await client.health();
+    const mesh = new ScriptMesh(client, codeFrom, apiKeyFrom(options), uploaded.hash, uploaded.types);
     installConnector(() => Promise.resolve(mesh));
     Object.defineProperty(Deno, "args", { value: Object.freeze([...args]), configurable: true });
     (globalThis as Record<string, unknown>)[SCRIPT_MAIN_GLOBAL] = true;

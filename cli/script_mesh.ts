@@ -13,13 +13,22 @@ export class ScriptMesh implements Mesh {
   readonly entry: string;
   readonly code: string;
   readonly #entryClient: HostClient;
+  /** The entry host's URL as the mesh lists it (what other hosts fetch the module from). */
+  readonly #codeFrom: string;
   readonly #apiKey: string | null;
   /** The types the script's module defines (the entry host's answer to the upload). */
   readonly #types: ReadonlySet<string>;
   readonly #clients = new Map<string, HostClient>();
 
-  constructor(entryClient: HostClient, apiKey: string | null, code: string, types: string[]) {
+  constructor(
+    entryClient: HostClient,
+    codeFrom: string,
+    apiKey: string | null,
+    code: string,
+    types: string[],
+  ) {
     this.#entryClient = entryClient;
+    this.#codeFrom = codeFrom;
     this.entry = entryClient.baseUrl;
     this.#apiKey = apiKey;
     this.code = code;
@@ -54,7 +63,7 @@ export class ScriptMesh implements Mesh {
       state: options.state,
       args: options.args,
       id: options.id,
-      ...(code ? { code, ...(url === this.entry ? {} : { codeFrom: this.entry }) } : {}),
+      ...(code ? { code, ...(url === this.entry ? {} : { codeFrom: this.#codeFrom }) } : {}),
     });
     return { id: created.id, host: created.host };
   }

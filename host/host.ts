@@ -172,6 +172,7 @@ export class Host {
       events: this.events,
       remoteCode: o.remoteCode,
       apiKey: o.apiKey,
+      isMeshHost: async (url) => (await this.remote?.hosts())?.some((h) => h.url === url) ?? false,
     });
     await this.workDirs.prune(await this.store.ids());
 

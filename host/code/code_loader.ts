@@ -17,8 +17,10 @@ export interface CodeLoaderOptions {
   events: EventLog;
   /** Accept code this host does not have from other hosts and clients. @default true */
   remoteCode: boolean;
-  /** Sent as a bearer token when fetching from a peer (the mesh shares one key). */
+  /** Sent as a bearer token when fetching from a host of the mesh (the mesh shares one key). */
   apiKey: string | null;
+  /** Whether `url` is a host of this host's mesh: only those are sent the key. */
+  isMeshHost: (url: string) => Promise<boolean>;
   /** Per fetch. @default 30000 */
   fetchTimeoutMs?: number;
 }
@@ -97,11 +99,14 @@ export class CodeLoader {
         `Module ${hash} is not on this host and no host to fetch it from was named`,
       );
     }
-    const url = `${from.replace(/\/+$/, "")}/v1/code/${hash}`;
+    const base = from.replace(/\/+$/, "");
+    const url = `${base}/v1/code/${hash}`;
     let bytes: Uint8Array;
     try {
+      // The key goes to hosts of the mesh only, never to a URL a request merely named.
+      const withKey = this.#o.apiKey !== null && await this.#o.isMeshHost(base);
       const response = await fetch(url, {
-        headers: this.#o.apiKey ? { authorization: `Bearer ${this.#o.apiKey}` } : {},
+        headers: withKey ? { authorization: `Bearer ${this.#o.apiKey}` } : {},
         signal: AbortSignal.timeout(this.#o.fetchTimeoutMs ?? 30_000),
       });
       if (!response.ok) {
