@@ -49,6 +49,15 @@ export class CodeLoader {
         new PagletError("invalid_code_hash", `A code hash is 64 lowercase hex digits: got '${hash}'`),
       );
     }
+    if (!this.#o.remoteCode) {
+      // Also code stored here earlier: this host runs only what it was started with.
+      return Promise.reject(
+        new PagletError(
+          "remote_code_disabled",
+          `This host runs no code it was not started with (--no-remote-code); module ${hash} refused`,
+        ),
+      );
+    }
     let loading = this.#loading.get(hash);
     if (!loading) {
       loading = this.#load(hash, from);
@@ -87,12 +96,6 @@ export class CodeLoader {
   }
 
   async #fetch(hash: string, from: string | undefined): Promise<Uint8Array> {
-    if (!this.#o.remoteCode) {
-      throw new PagletError(
-        "remote_code_disabled",
-        `This host runs no code it was not started with (--no-remote-code); module ${hash} refused`,
-      );
-    }
     if (!from) {
       throw new PagletError(
         "code_unavailable",
