@@ -38,17 +38,12 @@ export function registerLocalOps(host: Host): void {
       options: SendOptions & { oneway?: boolean },
     ) => {
       const message = AgentRuntime.message(input, from);
-      if (rt.live.has(target) || isSelf(targetHost) && !host.remote) {
-        const result = await rt.deliver(target, message, options);
-        return "reply" in result ? result.reply : undefined;
-      }
-      if (!host.remote) throw new PagletError("agent_not_found", `No agent ${target} on this host`);
-      return await host.remote.send(target, targetHost, message, options);
+      return await host.router.request(target, message, { ...options, targetHost });
     },
     "multicast.targets": (from: string, options: { exclude?: string[]; includeSelf?: boolean }) => {
       const exclude = new Set(options.exclude ?? []);
       if (!options.includeSelf) exclude.add(from);
-      return [...rt.live.keys()].filter((id) => !exclude.has(id));
+      return rt.liveIds().filter((id) => !exclude.has(id));
     },
     dispose: async (from: string, target: string) => {
       // Disposing oneself from a handler ends the paglet once that handler has returned.
@@ -94,13 +89,13 @@ export function registerLocalOps(host: Host): void {
 
 /** The module of agent `from` when it defines `type`: a script's paglets create each other by name. */
 async function creatorsCode(host: Host, from: string, type: string): Promise<string | undefined> {
-  const code = host.runtime.live.get(from)?.meta.code;
+  const code = host.runtime.find(from)?.meta.code;
   if (typeof code !== "string") return undefined;
   return (await host.code.ensure(code)).includes(type) ? code : undefined;
 }
 
 function typeOf(host: Host, agentId: string): string {
-  const agent = host.runtime.live.get(agentId);
+  const agent = host.runtime.find(agentId);
   if (!agent) throw new PagletError("agent_not_found", `Agent ${agentId} is not active`);
   return agent.type;
 }

@@ -1,17 +1,15 @@
 /** The pool of agent workers. Each active paglet lives in exactly one worker. */
-import * as Comlink from "comlink";
 import { PagletError } from "../../agents/errors.ts";
-import type { KernelApi, Outcome, WorkerApi, WorkerConfig } from "../worker/protocol.ts";
+import type { Message } from "../../agents/message.ts";
+import type { KernelOps, OpHandlers, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
 import { AGENT_WORKER_URL, preloadModules, takeEarlyWorker } from "../worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
 export interface WorkerSlot {
   readonly index: number;
-  /** Control plane (comlink): init, start, stop, snapshot. */
-  readonly api: Comlink.Remote<WorkerApi>;
-  /** Hot path: `deliver` requests; pending calls fail with `worker_lost` when the worker ends. */
-  readonly rpc: PortRpc;
+  /** Every call into the worker (protocol.ts); pending calls fail with `worker_lost` when it ends. */
+  readonly rpc: PortRpc<KernelOps, WorkerOps>;
   readonly agents: Set<string>;
   readonly worker: Worker;
   /** Generation: bumps when a stuck worker is replaced in this slot. */
@@ -22,21 +20,22 @@ export class WorkerPool {
   readonly #slots: WorkerSlot[] = [];
   /** Settles once the host knows what the workers need (its URL is known only once it listens). */
   readonly #config: Promise<WorkerConfig>;
-  readonly #kernel: KernelApi;
+  readonly #kernel: OpHandlers<KernelOps>;
   /** Module URLs a new worker starts importing at once, before its config arrives. */
   readonly #preload: readonly string[];
-  #types: string[] = [];
   /** Travelling code loaded into every worker (hash → data: URL), loaded again into a replacement. */
   readonly #codes = new Map<string, string>();
+  #types: string[] = [];
   #abandoned = 0;
 
   constructor(
     config: WorkerConfig | Promise<WorkerConfig>,
-    kernel: KernelApi,
+    kernel: OpHandlers<KernelOps>,
     preload: readonly string[] = [],
   ) {
     this.#preload = preload;
     this.#config = Promise.resolve(config);
+    // Awaited by every worker start, which reports the failure.
     this.#config.catch(() => {});
     this.#kernel = kernel;
   }
@@ -60,35 +59,24 @@ export class WorkerPool {
       worker = new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
       preloadModules(worker, this.#preload);
     }
-    const api = Comlink.wrap<WorkerApi>(worker);
     const channel = new MessageChannel();
-    const rpc = new PortRpc(channel.port1, (method, args) => {
-      if (method === "call") {
-        return this.#kernel.call(args[0] as string, args[1] as string, args[2] as unknown[]);
-      }
-      if (method === "runFinished") {
-        return this.#kernel.runFinished(
-          args[0] as string,
-          args[1] as { code: string; message: string } | null,
-        );
-      }
-      throw new PagletError("not_supported", `Unknown worker request '${method}'`);
-    });
+    const rpc = new PortRpc<KernelOps, WorkerOps>(channel.port1, this.#kernel);
+    // The worker's one plain message: its end of the channel; everything else goes over the port.
+    worker.postMessage({ port: channel.port2 }, [channel.port2]);
     try {
       const config = await this.#config;
-      this.#types = await api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
-      for (const [hash, url] of this.#codes) unwrapLoad(await api.loadCode(hash, url));
+      this.#types = await rpc.call("init", [config]);
+      for (const [hash, url] of this.#codes) await rpc.call("loadCode", [hash, url]);
     } catch (err) {
       rpc.close();
-      api[Comlink.releaseProxy]();
       worker.terminate();
       throw err;
     }
-    return { index, api, rpc, agents: new Set(), worker, generation };
+    return { index, rpc, agents: new Set(), worker, generation };
   }
 
   /** Delivers a message to an agent in `slot` over the hot-path port; resolves with the reply. */
-  deliver(slot: WorkerSlot, agentId: string, message: unknown): Promise<unknown> {
+  deliver(slot: WorkerSlot, agentId: string, message: Message): Promise<unknown> {
     return slot.rpc.call("deliver", [agentId, message]);
   }
 
@@ -112,22 +100,16 @@ export class WorkerPool {
   async loadModule(url: string): Promise<string[]> {
     (await this.#config).modules.push(url);
     let names: string[] = [];
-    for (const slot of this.#slots) {
-      const outcome = await slot.api.loadModule(url);
-      if (!outcome.ok) throw new Error(outcome.error.message);
-      names = outcome.value;
-    }
+    for (const slot of this.#slots) names = await slot.rpc.call("loadModule", [url]);
     this.#types = [...new Set([...this.#types, ...names])].sort();
     return names;
   }
 
   /** Loads travelling code into every worker; returns the paglet types it defines. */
   async loadCode(hash: string, url: string): Promise<string[]> {
-    const outcomes = await Promise.all(this.#slots.map((slot) => slot.api.loadCode(hash, url)));
-    let types: string[] = [];
-    for (const outcome of outcomes) types = unwrapLoad(outcome);
+    const answers = await Promise.all(this.#slots.map((slot) => slot.rpc.call("loadCode", [hash, url])));
     this.#codes.set(hash, url);
-    return types;
+    return answers[0] ?? [];
   }
 
   /**
@@ -139,7 +121,6 @@ export class WorkerPool {
     if (i < 0) return [];
     const lost = [...slot.agents];
     slot.rpc.close(new PagletError("worker_lost", `Worker ${slot.index} was terminated`));
-    slot.api[Comlink.releaseProxy]();
     // Deno 2.9 does not interrupt a worker stuck in a JS loop on terminate() (denoland/deno#35657):
     // the thread runs on until its loop ends. Nothing reaches it any more; it is counted so
     // operators see the CPU it may still hold, and the host command exits explicitly.
@@ -157,16 +138,8 @@ export class WorkerPool {
   close(): void {
     for (const slot of this.#slots) {
       slot.rpc.close(new PagletError("draining", "The host is shutting down"));
-      try {
-        slot.api[Comlink.releaseProxy]();
-      } catch { /* already released */ }
       slot.worker.terminate();
     }
     this.#slots.length = 0;
   }
-}
-
-function unwrapLoad(outcome: Outcome<string[]>): string[] {
-  if (!outcome.ok) throw PagletError.fromWire(outcome.error);
-  return outcome.value;
 }
