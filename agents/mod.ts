@@ -33,3 +33,4 @@ export { ComputeJobPaglet } from "./compute_job.ts";
 export type { ComputeJobClass, ComputeJobSummary, SchedulerMessageReply } from "./compute_job.ts";
 export { COMPUTE_STATUSES, computeJobDefaults, computeJobSchema } from "./compute_job_state.ts";
 export type { ComputeJobState, ComputeStatus } from "./compute_job_state.ts";
+export * from "./job_groups/mod.ts";
