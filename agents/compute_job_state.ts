@@ -266,9 +266,10 @@ export function slotRequestOf(
     preferredHostTags: state.preferredHostTags,
     excludedHostNames: state.excludedHostNames,
     // A job that may not compute at home must not be redirected there either.
-    excludedHostUrls: !state.allowHomeCompute && state.homeHostUrl && !state.excludedHostUrls.includes(state.homeHostUrl)
-      ? [...state.excludedHostUrls, state.homeHostUrl]
-      : state.excludedHostUrls,
+    excludedHostUrls:
+      !state.allowHomeCompute && state.homeHostUrl && !state.excludedHostUrls.includes(state.homeHostUrl)
+        ? [...state.excludedHostUrls, state.homeHostUrl]
+        : state.excludedHostUrls,
     ...(state.slotSubmittedAt > 0 ? { submittedAt: state.slotSubmittedAt } : {}),
     redirectCount: state.redirectCount,
     lastRedirectAt: state.lastRedirectAt,

@@ -200,7 +200,9 @@ export abstract class CollectingComputeJobPaglet<
         owner: s.collectorAgentId,
       });
       if (request.move) {
-        const local = request.path.startsWith("/") ? request.path : `${await this.context.workDir()}/${request.path}`;
+        const local = request.path.startsWith("/")
+          ? request.path
+          : `${await this.context.workDir()}/${request.path}`;
         await Deno.remove(local).catch(() => {});
       }
     }

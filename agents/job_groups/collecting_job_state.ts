@@ -6,7 +6,12 @@
  */
 import { z } from "zod";
 import type { ArtifactRef } from "../artifacts.ts";
-import { boundedNumber, computeJobDefaults, computeJobSchema, type ComputeJobState } from "../compute_job_state.ts";
+import {
+  boundedNumber,
+  computeJobDefaults,
+  computeJobSchema,
+  type ComputeJobState,
+} from "../compute_job_state.ts";
 import type { JobReport } from "./contract.ts";
 
 /** Where the job's report is: none yet, on its way (retried until accepted), accepted, given up. */

@@ -31,10 +31,16 @@ import {
   type JobReport,
   JobResult,
   RegisterJobs,
-  ReturnHome,
   type ReportReply,
+  ReturnHome,
 } from "./contract.ts";
-import { collectorDefaults, isComplete, pendingJobs, type ResultCollectorState, summarize } from "./summary.ts";
+import {
+  collectorDefaults,
+  isComplete,
+  pendingJobs,
+  type ResultCollectorState,
+  summarize,
+} from "./summary.ts";
 
 function sameUrl(a: string, b: string): boolean {
   return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
@@ -95,7 +101,10 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
       handle(CollectorDrain, () => this.summary()),
       handle(RegisterJobs, ({ jobs }) => {
         this.#register(jobs);
-        return { expectedCount: Object.keys(this.state.expectedJobs).length, pendingCount: pendingJobs(this.state).length };
+        return {
+          expectedCount: Object.keys(this.state.expectedJobs).length,
+          pendingCount: pendingJobs(this.state).length,
+        };
       }),
       handle(JobResult, (report) => this.#record("result", report)),
       handle(JobFailure, (report) => this.#record("failure", report)),

@@ -147,7 +147,10 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
   options: SubmitGroupOptions = {},
 ): Promise<ComputeJobGroup> {
   if (!JobClass?.type) {
-    throw new PagletError("invalid_request", "Cannot submit a job group: JobClass must be a paglet class with a type");
+    throw new PagletError(
+      "invalid_request",
+      "Cannot submit a job group: JobClass must be a paglet class with a type",
+    );
   }
   if (!Array.isArray(states) || states.length === 0) {
     throw new PagletError("invalid_request", "Cannot submit a job group: states must be a non-empty array");
@@ -178,7 +181,9 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
     state: {
       groupId,
       returnHomeWhenComplete: options.returnHomeWhenComplete ?? false,
-      ...(home ? { homeHostUrl: home, homeHostName: home === launcher.host?.url ? launcher.host.name ?? "" : "" } : {}),
+      ...(home
+        ? { homeHostUrl: home, homeHostName: home === launcher.host?.url ? launcher.host.name ?? "" : "" }
+        : {}),
       ...options.collectorState,
     },
   });
@@ -228,7 +233,13 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
   jobs.sort((a, b) => a.jobKey.localeCompare(b.jobKey));
   if (jobs.length) {
     await callOperation(send, RegisterJobs, {
-      jobs: jobs.map((j) => ({ jobKey: j.jobKey, agentId: j.agentId, type: JobClass.type, registeredAt: 0, metadata: {} })),
+      jobs: jobs.map((j) => ({
+        jobKey: j.jobKey,
+        agentId: j.agentId,
+        type: JobClass.type,
+        registeredAt: 0,
+        metadata: {},
+      })),
     });
   }
   return new ComputeJobGroup(launcher, { groupId, collector, jobs, creationErrors });

@@ -317,7 +317,12 @@ export const GroupsRequest = z.object({
 });
 
 /** A host that could not answer a mesh-wide `groups` call. */
-export const GroupsHostError = z.object({ hostName: z.string(), hostUrl: z.string(), code: z.string(), message: z.string() });
+export const GroupsHostError = z.object({
+  hostName: z.string(),
+  hostUrl: z.string(),
+  code: z.string(),
+  message: z.string(),
+});
 
 export const GroupsReply = z.object({
   /** Summaries of the collectors found, oldest group first. */

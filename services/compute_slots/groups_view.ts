@@ -13,7 +13,9 @@ import type { ServiceHost } from "../service_host.ts";
 import { Groups, type GroupsReply } from "./contract.ts";
 
 /** Is this state a collector's (of any collector type)? */
-function isCollectorState(state: Record<string, unknown>): state is ResultCollectorState & Record<string, unknown> {
+function isCollectorState(
+  state: Record<string, unknown>,
+): state is ResultCollectorState & Record<string, unknown> {
   return typeof state.groupId === "string" && typeof state.status === "string" &&
     !!state.expectedJobs && typeof state.expectedJobs === "object" && Array.isArray(state.duplicateReports);
 }

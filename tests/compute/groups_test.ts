@@ -8,7 +8,13 @@ import type { GroupSummary } from "../../agents/job_groups/contract.ts";
 import type { HostClient } from "../../host/client.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { jsonOf, paglets } from "../helpers/cli.ts";
-import { freePort, type HostProcess, startHost, type StartOptions, stopAll } from "../helpers/host_process.ts";
+import {
+  freePort,
+  type HostProcess,
+  startHost,
+  type StartOptions,
+  stopAll,
+} from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 
 const GROUP_JOBS = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
@@ -33,7 +39,10 @@ function start(name: string, options: Partial<StartOptions> = {}): Promise<HostP
 async function meshed(hosts: HostProcess[]): Promise<void> {
   for (const a of hosts) {
     await eventually(`${a.name} to see ${hosts.length} hosts online`, async () => {
-      const { hosts: seen } = await a.client.request<{ hosts: { online: boolean }[] }>("GET", "/v1/mesh/hosts");
+      const { hosts: seen } = await a.client.request<{ hosts: { online: boolean }[] }>(
+        "GET",
+        "/v1/mesh/hosts",
+      );
       return seen.filter((h) => h.online).length === hosts.length;
     }, 20_000);
   }
@@ -53,15 +62,24 @@ async function submit(
   options: Record<string, unknown> = {},
 ): Promise<Submitted> {
   const { id } = await client.createAgent({ type: "test.group_submitter" });
-  return await client.send(id, { kind: "submit", args: { type, states, options } }, { timeoutMs: 60_000 }) as Submitted;
+  return await client.send(id, { kind: "submit", args: { type, states, options } }, {
+    timeoutMs: 60_000,
+  }) as Submitted;
 }
 
 /** The collector's summary once every job has reported. */
 async function drained(client: HostClient, collector: AgentRef, timeoutMs = 90_000): Promise<GroupSummary> {
-  return await eventually("the group to complete", async () => {
-    const summary = await client.send(collector.id, { kind: "drain" }).catch(() => null) as GroupSummary | null;
-    return summary?.complete && summary;
-  }, timeoutMs, 200);
+  return await eventually(
+    "the group to complete",
+    async () => {
+      const summary = await client.send(collector.id, { kind: "drain" }).catch(() => null) as
+        | GroupSummary
+        | null;
+      return summary?.complete && summary;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 Deno.test("a group of jobs runs across a 3-host mesh and its collector gets every report once", async (t) => {
@@ -71,32 +89,45 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
     const gamma = await start("gamma", { args: ["--peer", alpha.url] });
     await meshed([alpha, beta, gamma]);
 
-    await t.step("20 jobs: drain returns 20 results, computed away from home; jobs groups agrees", async () => {
-      const states = Array.from({ length: 20 }, (_, i) => ({ n: i + 1, ...QUICK_RETRY }));
-      const group = await submit(alpha.client, "test.squarejob", states);
-      assertEquals(group.jobs.length, 20);
-      assertEquals(group.collector.host, alpha.url);
-      const summary = await drained(alpha.client, group.collector);
-      assertEquals(summary.completedCount, 20, JSON.stringify(summary.failures));
-      assertEquals(summary.failedCount, 0);
-      assertEquals(summary.pendingJobs, []);
-      assertEquals(summary.duplicateCount, 0);
-      const squares = Object.values(summary.results).map((r) => (r.result as { square: number }).square).sort((a, b) => a - b);
-      assertEquals(squares, Array.from({ length: 20 }, (_, i) => (i + 1) ** 2));
-      const places = new Set(Object.values(summary.results).map((r) => (r.result as { computedOn: string }).computedOn));
-      assert(!places.has("alpha"), `jobs do not compute at home by default: ${[...places]}`);
-      assertEquals(summary.status, "COMPLETE");
+    await t.step(
+      "20 jobs: drain returns 20 results, computed away from home; jobs groups agrees",
+      async () => {
+        const states = Array.from({ length: 20 }, (_, i) => ({ n: i + 1, ...QUICK_RETRY }));
+        const group = await submit(alpha.client, "test.squarejob", states);
+        assertEquals(group.jobs.length, 20);
+        assertEquals(group.collector.host, alpha.url);
+        const summary = await drained(alpha.client, group.collector);
+        assertEquals(summary.completedCount, 20, JSON.stringify(summary.failures));
+        assertEquals(summary.failedCount, 0);
+        assertEquals(summary.pendingJobs, []);
+        assertEquals(summary.duplicateCount, 0);
+        const squares = Object.values(summary.results).map((r) => (r.result as { square: number }).square)
+          .sort((a, b) => a - b);
+        assertEquals(squares, Array.from({ length: 20 }, (_, i) => (i + 1) ** 2));
+        const places = new Set(
+          Object.values(summary.results).map((r) => (r.result as { computedOn: string }).computedOn),
+        );
+        assert(!places.has("alpha"), `jobs do not compute at home by default: ${[...places]}`);
+        assertEquals(summary.status, "COMPLETE");
 
-      const listed = jsonOf<GroupSummary[]>(await paglets(["jobs", "groups", "--entry", alpha.url, "--json"]));
-      const row = listed.find((g) => g.groupId === group.groupId);
-      assert(row, `jobs groups lists ${group.groupId}`);
-      assertEquals([row.expectedCount, row.completedCount, row.failedCount, row.pendingCount], [20, 20, 0, 0]);
-      assertEquals(row.collector.hostName, "alpha");
-      const one = jsonOf<GroupSummary[]>(
-        await paglets(["jobs", "groups", "--entry", beta.url, "--group", group.groupId, "--json"]),
-      );
-      assertEquals(one.map((g) => g.groupId), [group.groupId], "found from another host, filtered by id");
-    });
+        const listed = jsonOf<GroupSummary[]>(
+          await paglets(["jobs", "groups", "--entry", alpha.url, "--json"]),
+        );
+        const row = listed.find((g) => g.groupId === group.groupId);
+        assert(row, `jobs groups lists ${group.groupId}`);
+        assertEquals([row.expectedCount, row.completedCount, row.failedCount, row.pendingCount], [
+          20,
+          20,
+          0,
+          0,
+        ]);
+        assertEquals(row.collector.hostName, "alpha");
+        const one = jsonOf<GroupSummary[]>(
+          await paglets(["jobs", "groups", "--entry", beta.url, "--group", group.groupId, "--json"]),
+        );
+        assertEquals(one.map((g) => g.groupId), [group.groupId], "found from another host, filtered by id");
+      },
+    );
 
     await t.step("a job that throws ends as a failure; a second report for a job is kept apart", async () => {
       const group = await submit(alpha.client, "test.squarejob", [
@@ -118,9 +149,17 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
       const reply = await alpha.client.send(group.collector.id, { kind: "job_result", args: duplicate });
       assertEquals(reply, { accepted: true, duplicate: true, alreadyRecorded: false, complete: true });
       const again = await alpha.client.send(group.collector.id, { kind: "job_result", args: duplicate });
-      assertEquals((again as { alreadyRecorded: boolean }).alreadyRecorded, true, "a retried report lands once");
+      assertEquals(
+        (again as { alreadyRecorded: boolean }).alreadyRecorded,
+        true,
+        "a retried report lands once",
+      );
       const after = await alpha.client.send(group.collector.id, { kind: "summary" }) as GroupSummary;
-      assertEquals((after.results["mixed-0001"].result as { square: number }).square, 4, "the first report stands");
+      assertEquals(
+        (after.results["mixed-0001"].result as { square: number }).square,
+        4,
+        "the first report stands",
+      );
       assertEquals(after.duplicateReports.length, 1);
       assertEquals(after.duplicateReports[0].report.reportId, "by-hand-1");
     });
@@ -162,17 +201,22 @@ Deno.test("a collector whose host stops while its jobs run gets every result exa
     await alpha.stop();
     // The jobs finish while the collector is away, fail to report and keep their reports.
     const away = [beta, gamma];
-    await eventually("every job to have tried to report", async () => {
-      const tried = await Promise.all(group.jobs.map(async (job) => {
-        for (const h of away) {
-          const record = await h.client.getAgent(job.agentId).catch(() => null);
-          const state = record && "state" in record ? record.state as Record<string, unknown> : null;
-          if (state) return state.reportStatus === "PENDING" && Number(state.reportAttempts) >= 1;
-        }
-        return false;
-      }));
-      return tried.every(Boolean);
-    }, 60_000, 200);
+    await eventually(
+      "every job to have tried to report",
+      async () => {
+        const tried = await Promise.all(group.jobs.map(async (job) => {
+          for (const h of away) {
+            const record = await h.client.getAgent(job.agentId).catch(() => null);
+            const state = record && "state" in record ? record.state as Record<string, unknown> : null;
+            if (state) return state.reportStatus === "PENDING" && Number(state.reportAttempts) >= 1;
+          }
+          return false;
+        }));
+        return tried.every(Boolean);
+      },
+      60_000,
+      200,
+    );
     alpha = await start("alpha", { port, dataDir, args: ["--peer", beta.url] });
     const summary = await drained(alpha.client, group.collector);
     assertEquals(summary.completedCount, 6, JSON.stringify(summary.failures));

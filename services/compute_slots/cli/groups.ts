@@ -15,20 +15,30 @@ export function progressText(g: GroupSummary, width = 10): string {
   const done = g.completedCount + g.failedCount;
   const share = g.expectedCount ? done / g.expectedCount : 0;
   const filled = Math.round(share * width);
-  return `${done}/${g.expectedCount} ${"█".repeat(filled)}${"░".repeat(width - filled)} ${Math.round(share * 100)}%`;
+  return `${done}/${g.expectedCount} ${"█".repeat(filled)}${"░".repeat(width - filled)} ${
+    Math.round(share * 100)
+  }%`;
 }
 
 function details(g: GroupSummary): void {
-  console.log(`\n${pc.bold(g.groupId)}: ${g.status}, collector ${g.collector.agentId} on ${g.collector.hostName}`);
+  console.log(
+    `\n${pc.bold(g.groupId)}: ${g.status}, collector ${g.collector.agentId} on ${g.collector.hostName}`,
+  );
   if (g.returnHomeWhenComplete) {
-    console.log(`  returns home to ${g.home.hostName || g.home.hostUrl}${g.returnHomeError ? ` (${g.returnHomeError})` : ""}`);
+    console.log(
+      `  returns home to ${g.home.hostName || g.home.hostUrl}${
+        g.returnHomeError ? ` (${g.returnHomeError})` : ""
+      }`,
+    );
   }
   if (g.pendingJobs.length) console.log(`  pending: ${g.pendingJobs.join(", ")}`);
   for (const [key, f] of Object.entries(g.failures)) {
     console.log(`  ${pc.red("failed")} ${key}${f.stage ? ` (${f.stage})` : ""}: ${f.error ?? ""}`);
   }
   for (const d of g.duplicateReports) {
-    console.log(`  duplicate ${d.kind} for ${d.report.jobKey} from ${d.report.hostName || d.report.agentId || "?"}`);
+    console.log(
+      `  duplicate ${d.kind} for ${d.report.jobKey} from ${d.report.hostName || d.report.agentId || "?"}`,
+    );
   }
 }
 
@@ -68,6 +78,6 @@ export function registerGroupsCommand(jobs: Command): void {
           "created",
         ],
       );
-      if (o.group) for (const g of reply.groups) details(g);
+      if (o.group) { for (const g of reply.groups) details(g); }
     });
 }
