@@ -314,6 +314,8 @@ export const GroupsRequest = z.object({
   groupId: z.string().default(""),
   /** Also ask every other online host of the mesh (in parallel). */
   allHosts: z.boolean().default(false),
+  /** Collector types to look for besides `paglets.result_collector` (subclasses have their own). */
+  collectorTypes: strings.default([]),
 });
 
 /** A host that could not answer a mesh-wide `groups` call. */

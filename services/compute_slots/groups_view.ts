@@ -6,6 +6,7 @@
  * @module
  */
 import { PagletError } from "../../agents/errors.ts";
+import { ResultCollectorPaglet } from "../../agents/job_groups/collector.ts";
 import type { GroupSummary } from "../../agents/job_groups/contract.ts";
 import { type ResultCollectorState, summarize } from "../../agents/job_groups/summary.ts";
 import { decodeCbor } from "../../agents/wire.ts";
@@ -20,10 +21,18 @@ function isCollectorState(
     !!state.expectedJobs && typeof state.expectedJobs === "object" && Array.isArray(state.duplicateReports);
 }
 
-/** The groups collected on this host; only `groupId` when it is not empty. */
-export async function localGroups(host: ServiceHost, groupId: string): Promise<GroupSummary[]> {
+/**
+ * The groups collected on this host; only `groupId` when it is not empty. Only records of collector
+ * types are read (a host may keep many thousands of other agents).
+ */
+export async function localGroups(
+  host: ServiceHost,
+  groupId: string,
+  collectorTypes: string[] = [],
+): Promise<GroupSummary[]> {
   const runtime = host.kernel.runtime;
-  const records = await host.store.list({ limit: 100_000 });
+  const types = [...new Set([ResultCollectorPaglet.type, ...collectorTypes])];
+  const records = (await Promise.all(types.map((type) => host.store.list({ type, limit: 100_000 })))).flat();
   const groups: GroupSummary[] = [];
   for (const stored of records) {
     if (stored.status !== "active" && stored.status !== "inactive") continue;
@@ -43,9 +52,9 @@ export async function localGroups(host: ServiceHost, groupId: string): Promise<G
 /** The `groups` operation: this host's groups, and with `allHosts` every online host's. */
 export async function listGroups(
   host: ServiceHost,
-  request: { groupId: string; allHosts: boolean },
+  request: { groupId: string; allHosts: boolean; collectorTypes: string[] },
 ): Promise<GroupsReply> {
-  const groups = await localGroups(host, request.groupId);
+  const groups = await localGroups(host, request.groupId, request.collectorTypes);
   const errors: GroupsReply["errors"] = [];
   if (request.allHosts) {
     const peers = (await host.onlineHosts()).filter((h) => !host.isSelf(h.url));
@@ -54,6 +63,7 @@ export async function listGroups(
         return (await host.client(peer.url, 10_000).call("compute-slots", Groups, {
           groupId: request.groupId,
           allHosts: false,
+          collectorTypes: request.collectorTypes,
         })).groups;
       } catch (err) {
         const e = PagletError.from(err);

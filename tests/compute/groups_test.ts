@@ -129,40 +129,50 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
       },
     );
 
-    await t.step("a job that throws ends as a failure; a second report for a job is kept apart", async () => {
-      const group = await submit(alpha.client, "test.squarejob", [
-        { n: 2, ...QUICK_RETRY },
-        { n: 3, failOnPurpose: true, ...QUICK_RETRY },
-      ], { groupId: "mixed" });
-      const summary = await drained(alpha.client, group.collector);
-      assertEquals(Object.keys(summary.results), ["mixed-0001"]);
-      assertEquals(Object.keys(summary.failures), ["mixed-0002"]);
-      const failure = summary.failures["mixed-0002"];
-      assertEquals(failure.stage, "compute");
-      assert(failure.error?.includes("fails on purpose"), failure.error);
+    await t.step(
+      "a job that throws or cannot be created ends as a failure; a second report is kept apart",
+      async () => {
+        const group = await submit(alpha.client, "test.squarejob", [
+          { n: 2, ...QUICK_RETRY },
+          { n: 3, failOnPurpose: true, ...QUICK_RETRY },
+          { n: 4, cpuCores: 0 },
+        ], { groupId: "mixed" });
+        assertEquals(group.creationErrors.length, 1, "a job with a bad estimate is not created");
+        const summary = await drained(alpha.client, group.collector);
+        assertEquals(Object.keys(summary.results), ["mixed-0001"]);
+        assertEquals(Object.keys(summary.failures).sort(), ["mixed-0002", "mixed-0003"]);
+        const failure = summary.failures["mixed-0002"];
+        assertEquals(failure.stage, "compute");
+        assert(failure.error?.includes("fails on purpose"), failure.error);
+        assertEquals(summary.failures["mixed-0003"].stage, "create");
+        assert(
+          summary.failures["mixed-0003"].error?.includes("cpuCores"),
+          summary.failures["mixed-0003"].error,
+        );
 
-      const duplicate = {
-        jobKey: "mixed-0001",
-        reportId: "by-hand-1",
-        result: { n: 2, square: 5 },
-      };
-      const reply = await alpha.client.send(group.collector.id, { kind: "job_result", args: duplicate });
-      assertEquals(reply, { accepted: true, duplicate: true, alreadyRecorded: false, complete: true });
-      const again = await alpha.client.send(group.collector.id, { kind: "job_result", args: duplicate });
-      assertEquals(
-        (again as { alreadyRecorded: boolean }).alreadyRecorded,
-        true,
-        "a retried report lands once",
-      );
-      const after = await alpha.client.send(group.collector.id, { kind: "summary" }) as GroupSummary;
-      assertEquals(
-        (after.results["mixed-0001"].result as { square: number }).square,
-        4,
-        "the first report stands",
-      );
-      assertEquals(after.duplicateReports.length, 1);
-      assertEquals(after.duplicateReports[0].report.reportId, "by-hand-1");
-    });
+        const duplicate = {
+          jobKey: "mixed-0001",
+          reportId: "by-hand-1",
+          result: { n: 2, square: 5 },
+        };
+        const reply = await alpha.client.send(group.collector.id, { kind: "job_result", args: duplicate });
+        assertEquals(reply, { accepted: true, duplicate: true, alreadyRecorded: false, complete: true });
+        const again = await alpha.client.send(group.collector.id, { kind: "job_result", args: duplicate });
+        assertEquals(
+          (again as { alreadyRecorded: boolean }).alreadyRecorded,
+          true,
+          "a retried report lands once",
+        );
+        const after = await alpha.client.send(group.collector.id, { kind: "summary" }) as GroupSummary;
+        assertEquals(
+          (after.results["mixed-0001"].result as { square: number }).square,
+          4,
+          "the first report stands",
+        );
+        assertEquals(after.duplicateReports.length, 1);
+        assertEquals(after.duplicateReports[0].report.reportId, "by-hand-1");
+      },
+    );
 
     await t.step("a file result is uploaded to the collector's host and reported once", async () => {
       const group = await submit(alpha.client, "test.filejob", [{ text: "forty-two", ...QUICK_RETRY }]);

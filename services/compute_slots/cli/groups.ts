@@ -8,7 +8,7 @@ import { pc, printJson, printTable } from "../../../cli/output.ts";
 import type { GroupSummary } from "../../../agents/job_groups/contract.ts";
 import { ServiceClient } from "../../client.ts";
 import { Groups } from "../contract.ts";
-import { ago, jobsCommand, type JobsOptions, NAME } from "./common.ts";
+import { ago, collect, jobsCommand, type JobsOptions, NAME } from "./common.ts";
 
 /** `12/20 ███████░░░ 60%` (done = results + failures). */
 export function progressText(g: GroupSummary, width = 10): string {
@@ -45,10 +45,12 @@ function details(g: GroupSummary): void {
 export function registerGroupsCommand(jobs: Command): void {
   jobsCommand(jobs, "groups", "Job groups of the mesh and their progress, from their collectors")
     .option("--group <id>", "only this group, with its pending jobs, failures and duplicates")
-    .action(async (o: JobsOptions & { group?: string }) => {
+    .option("--collector-type <type>", "also collectors of this paglet type (repeatable)", collect, [])
+    .action(async (o: JobsOptions & { group?: string; collectorType: string[] }) => {
+      const request = { groupId: o.group ?? "", allHosts: true, collectorTypes: o.collectorType };
       const reply = await withEntry(
         { ...o, quiet: o.json },
-        (client) => new ServiceClient(client).call(NAME, Groups, { groupId: o.group ?? "", allHosts: true }),
+        (client) => new ServiceClient(client).call(NAME, Groups, request),
       );
       for (const e of reply.errors) {
         console.error(`${pc.red("error")} ${e.hostName} (${e.hostUrl}) [${e.code}]: ${e.message}`);
