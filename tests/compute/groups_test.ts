@@ -5,6 +5,8 @@
  */
 import type { AgentRef } from "../../agents/context.ts";
 import type { GroupSummary } from "../../agents/job_groups/contract.ts";
+import { type GroupLauncher, submitComputeJobGroup } from "../../agents/job_groups/submit.ts";
+import { SquareJob } from "./fixtures/group_jobs.ts";
 import type { HostClient } from "../../host/client.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { jsonOf, paglets } from "../helpers/cli.ts";
@@ -171,6 +173,33 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
         );
         assertEquals(after.duplicateReports.length, 1);
         assertEquals(after.duplicateReports[0].report.reportId, "by-hand-1");
+      },
+    );
+
+    await t.step(
+      "a launcher outside any paglet submits a group and drains it through the handle",
+      async () => {
+        // What a script's mesh handle does: create and send through the entry host's HTTP API.
+        const launcher: GroupLauncher = {
+          entry: alpha.url,
+          create: async (type, options) => {
+            const created = await alpha.client.createAgent({ type, state: options?.state });
+            return { id: created.id, host: created.host };
+          },
+          send: (target, message) => alpha.client.send(target.id, message),
+        };
+        const states = [1, 2, 3, 4].map((n) => ({ n, ...QUICK_RETRY }));
+        const group = await submitComputeJobGroup(launcher, SquareJob, states, { groupId: "scripted" });
+        assertEquals(group.jobs.map((j) => j.jobKey), [
+          "scripted-0001",
+          "scripted-0002",
+          "scripted-0003",
+          "scripted-0004",
+        ]);
+        const summary = await group.drain({ timeoutMs: 60_000 });
+        assertEquals(summary.completedCount, 4);
+        assertEquals(summary.home.hostUrl, alpha.url);
+        assertEquals((await group.summary()).completedCount, 4);
       },
     );
 
