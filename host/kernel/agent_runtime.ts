@@ -555,7 +555,10 @@ export class AgentRuntime {
     const agent = this.live.get(id);
     if (!agent) {
       const record = await this.#store.get(id);
-      if (record) throw new PagletError("state_conflict", `Agent ${id} is ${record.status}`);
+      if (record) {
+        const code = record.status === "moving" ? "agent_moving" : "state_conflict";
+        throw new PagletError(code, `Agent ${id} is ${record.status}`);
+      }
       throw new PagletError("agent_not_found", `No agent ${id} on this host`);
     }
     while (agent.transition) await agent.transition.catch(() => {});
