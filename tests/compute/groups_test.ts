@@ -111,6 +111,14 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
         );
         assert(!places.has("alpha"), `jobs do not compute at home by default: ${[...places]}`);
         assertEquals(summary.status, "COMPLETE");
+        const { reply: recent } = await alpha.client.request<{
+          reply: { notifications: { title: string; jobId: string | null; text: string }[] };
+        }>("POST", "/v1/services/user-info/recent", {});
+        const done = recent.notifications.find((n) =>
+          n.title === "compute-group.done" && n.jobId === group.groupId
+        );
+        assert(done, "completion notified user-info on the home host");
+        assert(done.text.includes("20 results"), done.text);
 
         const listed = jsonOf<GroupSummary[]>(
           await paglets(["jobs", "groups", "--entry", alpha.url, "--json"]),
