@@ -171,7 +171,12 @@ export abstract class CollectingComputeJobPaglet<
     s.reportAttempts += 1;
     try {
       await this.#uploadArtifact();
-      const { kind, report } = s.pendingReport!;
+      if (!s.pendingReport) {
+        s.reportStatus = "UNDELIVERABLE";
+        s.reportError = "the report was lost from the job's state";
+        return false;
+      }
+      const { kind, report } = s.pendingReport;
       const collector = { id: s.collectorAgentId, host: s.collectorHostUrl };
       await callOperation(
         (m) => this.context.send(collector, m, { timeoutMs: s.reportTimeoutSeconds * 1000 }),

@@ -76,14 +76,14 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
     const s = this.state;
     s.createdAt = Date.now();
     if (!s.groupId) s.groupId = `group-${this.id}`;
-    if (!s.homeHostUrl) {
-      s.homeHostName = this.host.name;
-      s.homeHostUrl = this.host.url;
-    }
+    if (!s.homeHostUrl) s.homeHostUrl = this.host.url;
+    if (!s.homeHostName && this.#atHome()) s.homeHostName = this.host.name;
   }
 
   override onArrival(_event: LifecycleEvent): void {
-    if (this.state.status === "RETURNING_HOME" && this.#atHome()) {
+    if (!this.#atHome()) return;
+    this.state.homeHostName ||= this.host.name;
+    if (this.state.status === "RETURNING_HOME") {
       this.state.status = "COMPLETE";
       this.state.returnHomeError = "";
       this.state.nextHomeCheckAt = 0;
@@ -171,6 +171,12 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
 
   #checkComplete(): void {
     const s = this.state;
+    if (s.status === "COMPLETE" && !isComplete(s)) {
+      // Jobs registered after completion reopen the group.
+      s.status = "ACTIVE";
+      s.completedAt = 0;
+      s.notified = false;
+    }
     if (s.status === "ACTIVE" && isComplete(s)) {
       s.status = "COMPLETE";
       s.completedAt = Date.now();

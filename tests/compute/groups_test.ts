@@ -119,6 +119,12 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
         );
         assert(done, "completion notified user-info on the home host");
         assert(done.text.includes("20 results"), done.text);
+        await eventually("every job gone after its report was accepted", async () => {
+          const left = await Promise.all(
+            [alpha, beta, gamma].map((h) => h.client.listAgents({ type: "test.squarejob" })),
+          );
+          return left.every((l) => l.agents.length === 0);
+        });
 
         const listed = jsonOf<GroupSummary[]>(
           await paglets(["jobs", "groups", "--entry", alpha.url, "--json"]),
