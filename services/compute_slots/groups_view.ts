@@ -13,6 +13,9 @@ import { decodeCbor } from "../../agents/wire.ts";
 import type { ServiceHost } from "../service_host.ts";
 import { Groups, type GroupsReply } from "./contract.ts";
 
+/** A dashboard asks every few seconds: a slow peer must not hold up the answer for long. */
+const PEER_TIMEOUT_MS = 3000;
+
 /** Is this state a collector's (of any collector type)? */
 function isCollectorState(
   state: Record<string, unknown>,
@@ -60,7 +63,7 @@ export async function listGroups(
     const peers = (await host.onlineHosts()).filter((h) => !host.isSelf(h.url));
     const answers = await Promise.all(peers.map(async (peer) => {
       try {
-        return (await host.client(peer.url, 10_000).call("compute-slots", Groups, {
+        return (await host.client(peer.url, PEER_TIMEOUT_MS).call("compute-slots", Groups, {
           groupId: request.groupId,
           allHosts: false,
           collectorTypes: request.collectorTypes,
