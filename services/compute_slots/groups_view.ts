@@ -39,7 +39,7 @@ export async function localGroups(
   const groups: GroupSummary[] = [];
   for (const stored of records) {
     if (stored.status !== "active" && stored.status !== "inactive") continue;
-    const record = runtime.live.has(stored.id) ? await runtime.record(stored.id) ?? stored : stored;
+    const record = runtime.isLive(stored.id) ? await runtime.record(stored.id) ?? stored : stored;
     let state: Record<string, unknown>;
     try {
       state = record.state.length ? decodeCbor<Record<string, unknown>>(record.state) : {};
