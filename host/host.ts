@@ -29,6 +29,7 @@ import { registerLocalOps } from "./kernel/local_ops.ts";
 import { WakeupTimer } from "./kernel/wakeup_timer.ts";
 import type { RemoteRouter } from "./kernel/remote.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
+import { SDK_MODULES } from "./sdk_modules.ts";
 import { CodeStore } from "./code/store.ts";
 import { CodeLoader } from "./code/code_loader.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
@@ -115,7 +116,7 @@ export class Host {
     // database and starts listening, and learn the host's URL once it is known.
     const info = Promise.withResolvers<HostInfo>();
     info.promise.catch(() => {}); // a failure to open is thrown by #open below; the workers just end
-    const modules = [...this.extensions.flatMap((ext) => ext.modules ?? []), ...o.modules];
+    const modules = [...SDK_MODULES, ...this.extensions.flatMap((ext) => ext.modules ?? []), ...o.modules];
     this.pool = new WorkerPool(info.promise.then((host) => ({ host, modules })), {
       context: (op, agentId, args) => this.ops.call(op, agentId, args),
       runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
