@@ -2,4 +2,5 @@
 export const BUILTIN_MODULES: string[] = [
   new URL("../examples/demo/mod.ts", import.meta.url).href,
   new URL("../examples/pi/paglets.ts", import.meta.url).href,
+  new URL("../examples/analysis/paglets.ts", import.meta.url).href,
 ];
