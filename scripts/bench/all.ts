@@ -9,6 +9,8 @@ const BENCHMARKS = [
   "mobility.ts",
   "slot_handoff.ts",
   "queued_jobs.ts",
+  "startup.ts",
+  "throughput.ts",
 ];
 
 let failed = 0;

@@ -31,6 +31,8 @@ export interface StartOptions {
   apiKey?: string;
   /** Fixed port (for restarts that must keep their URL); default 0. */
   port?: number;
+  /** Network namespace to run the host in (`ip netns exec`, see helpers/netns.ts). */
+  netns?: string;
 }
 
 /** Starts a host process and waits until it listens (bounded: 30 s). */
@@ -38,8 +40,9 @@ export async function startHost(options: StartOptions): Promise<HostProcess> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: `paglets-test-${options.name}-` });
   const env: Record<string, string> = { ...options.env, NO_COLOR: "1" };
   if (options.apiKey) env.PAGLETS_API_KEY = options.apiKey;
-  const command = new Deno.Command(Deno.execPath(), {
+  const command = new Deno.Command(options.netns ? "ip" : Deno.execPath(), {
     args: [
+      ...(options.netns ? ["netns", "exec", options.netns, Deno.execPath()] : []),
       "run",
       "--allow-all",
       "--quiet",

@@ -1,0 +1,10 @@
+/**
+ * A bare Hono echo route in a process of its own: the reference of scripts/bench/throughput.ts.
+ * Prints `{"url": ...}` once it listens.
+ */
+import { Hono } from "hono";
+
+const app = new Hono();
+app.post("/echo", async (c) => c.json({ reply: await c.req.json() }));
+const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+console.log(JSON.stringify({ url: `http://127.0.0.1:${server.addr.port}` }));
