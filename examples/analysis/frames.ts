@@ -45,7 +45,9 @@ export function encodeFrame(schema: TableSchema, frame: Frame): Uint8Array {
 export function decodeRows(schema: TableSchema, bytes: Uint8Array): unknown[][] {
   let table: Table;
   try {
-    table = tableFromIPC(bytes);
+    // Bytes decoded from CBOR or read from disk may sit at any offset of a larger buffer; Arrow's
+    // typed views need their natural alignment.
+    table = tableFromIPC(bytes.byteOffset % 8 === 0 ? bytes : bytes.slice());
   } catch (err) {
     throw new PagletError(
       "invalid_request",

@@ -63,7 +63,7 @@ const STATUS = z.enum([
 ]);
 
 export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
-  static override readonly type = "examples.analysis.job";
+  static override readonly type: string = "examples.analysis.job";
   static override readonly stateSchema = computeJobSchema({
     campaignId: z.string(),
     status: STATUS,

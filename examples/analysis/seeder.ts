@@ -91,21 +91,23 @@ export class CampaignSeederPaglet extends Paglet<CampaignState> {
         tempStorageBytes: request.tempStorageBytes,
         allowHomeCompute: request.allowHomeCompute,
       };
+      // Known before it exists: the job may report from its compute host while later jobs are created.
+      s.jobs[jobId] ??= {
+        jobId,
+        agentId: `${jobId}-job`,
+        status: "NEW",
+        computeStatus: "NEW",
+        host: this.host.name,
+        error: "",
+        accuracy: null,
+        computeSeconds: null,
+        at: Date.now(),
+      };
       try {
         const ref = await this.context.create(JOB_TYPE, { state, id: `${jobId}-job` });
         s.created.push({ jobId, agentId: ref.id });
-        s.jobs[jobId] ??= {
-          jobId,
-          agentId: ref.id,
-          status: "NEW",
-          computeStatus: "NEW",
-          host: this.host.name,
-          error: "",
-          accuracy: null,
-          computeSeconds: null,
-          at: Date.now(),
-        };
       } catch (err) {
+        delete s.jobs[jobId];
         s.errors[jobId] = err instanceof Error ? err.message : String(err);
       }
     }
@@ -115,11 +117,11 @@ export class CampaignSeederPaglet extends Paglet<CampaignState> {
 
   #update(update: JobUpdate) {
     const known = this.state.jobs[update.jobId];
-    if (!this.state.created.some((c) => c.jobId === update.jobId)) return { ok: false };
+    if (!known) return { ok: false };
     // Updates can overtake each other between hosts; a final status is never replaced.
-    const final = known && (known.status === "COMMITTED" ||
-      (known.status === "FAILED_FINAL" && update.status !== "COMMITTING" && update.status !== "COMMITTED"));
-    if (!known || (!final && update.at >= known.at) || update.status === "COMMITTED") {
+    const final = known.status === "COMMITTED" ||
+      (known.status === "FAILED_FINAL" && update.status !== "COMMITTING" && update.status !== "COMMITTED");
+    if ((!final && update.at >= known.at) || update.status === "COMMITTED") {
       this.state.jobs[update.jobId] = update;
       this.notifyStateChanged();
     }

@@ -61,3 +61,10 @@ Deno.test("a short job pads with CPU work up to its target runtime", () => {
   assert(out.metrics.computeSeconds >= 0.3, `ran ${out.metrics.computeSeconds} s`);
   assert(out.metrics.paddingSeconds > 0);
 });
+
+Deno.test("a frame read back from any offset of a larger buffer decodes", () => {
+  const bytes = runAnalysis(input).featureSummary;
+  const shifted = new Uint8Array(bytes.length + 3);
+  shifted.set(bytes, 3);
+  assertEquals(decodeRows(FEATURE_SUMMARY, shifted.subarray(3)), decodeRows(FEATURE_SUMMARY, bytes));
+});
