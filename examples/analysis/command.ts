@@ -152,8 +152,10 @@ async function runAnalysisCommand(o: AnalysisCommandOptions): Promise<number> {
   }
   return await withEntry({ ...entry, quiet: json }, async (client) => {
     const started = await startCampaign(client, request);
-    const summary = await follow(client, started, { json, timeoutSeconds });
-    await out(json ? JSON.stringify(summary, null, 2) : renderFinal(summary));
+    const tty = !json && liveTerminal();
+    const summary = await follow(client, started, { json, tty, timeoutSeconds });
+    // On a terminal the last frame of the live table stays on screen; below it only the results.
+    await out(json ? JSON.stringify(summary, null, 2) : renderFinal(summary, !tty));
     if (summary.done) await client.dispose(started.campaignId).catch(() => {});
     const failed = (summary.counts.FAILED_FINAL ?? 0) + (summary.counts.NOT_CREATED ?? 0);
     return summary.done && failed === 0 ? 0 : 1;
@@ -195,9 +197,8 @@ function campaignSummary(
 async function follow(
   client: HostClient,
   started: StartReply,
-  { json, timeoutSeconds }: { json: boolean; timeoutSeconds: number },
+  { json, tty, timeoutSeconds }: { json: boolean; tty: boolean; timeoutSeconds: number },
 ): Promise<CampaignSummary> {
-  const tty = !json && Deno.stdout.isTerminal();
   const deadline = timeoutSeconds > 0 ? Date.now() + timeoutSeconds * 1000 : Infinity;
   const { default: logUpdate } = tty ? await import("log-update") : { default: null };
   const seen = new Map<string, string>();
@@ -215,8 +216,19 @@ async function follow(
   return await campaignSummary(client, started.campaignId, true);
 }
 
-function renderFinal(s: CampaignSummary): string {
-  const lines = [renderTable(s)];
+/** A terminal the live table can be redrawn on (one that reports a size). */
+function liveTerminal(): boolean {
+  if (!Deno.stdout.isTerminal()) return false;
+  try {
+    const { rows, columns } = Deno.consoleSize();
+    return rows > 0 && columns > 0;
+  } catch {
+    return false;
+  }
+}
+
+function renderFinal(s: CampaignSummary, withTable = true): string {
+  const lines = withTable ? [renderTable(s)] : [];
   const r = s.results;
   if (r) {
     lines.push(
