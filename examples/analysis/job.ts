@@ -123,26 +123,34 @@ export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
 
   /** After the step, and on every later wake-up: keep the frames, wait for home, go home, commit. */
   override async continueAfterComputeSuccess(): Promise<void> {
-    switch (this.state.status) {
-      case "NEW":
-      case "RUNNING":
-        await this.#keepResults();
-        return await this.#tryReturnHome();
-      case "WAITING_FOR_HOME":
-        return await this.#tryReturnHome();
-      case "RETURNING_HOME":
-      case "COMMITTING": // a commit a crash interrupted: the append is idempotent per job
-        if (this.isComputeHome()) return await this.#commitAtHome();
-        return await this.#tryReturnHome();
-      default:
-        return;
+    try {
+      switch (this.state.status) {
+        case "NEW":
+        case "RUNNING":
+          await this.#keepResults();
+          return await this.#tryReturnHome();
+        case "WAITING_FOR_HOME":
+          return await this.#tryReturnHome();
+        case "RETURNING_HOME":
+        case "COMMITTING": // a commit a crash interrupted: the append is idempotent per job
+          if (this.isComputeHome()) return await this.#commitAtHome();
+          return await this.#tryReturnHome();
+        default:
+          return;
+      }
+    } catch (err) {
+      // Frames that cannot be stored or read back (quota, a lost file): nothing left to commit.
+      await this.#failFinal(`result handling failed on ${this.host.name}: ${errorText(err)}`);
     }
   }
 
   override async afterComputeFailure(message: string): Promise<void> {
-    this.state.status = "FAILED_FINAL";
+    await this.#failFinal(message);
+  }
+
+  async #failFinal(message: string): Promise<void> {
     this.state.error = message;
-    this.#report();
+    this.#setStatus("FAILED_FINAL");
     await this.notifyUser("error", "Analysis job failed", `${this.state.jobId}: ${message}`);
   }
 
@@ -194,15 +202,20 @@ export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
         cpuAffinityError: s.cpuAffinityError,
       }),
     };
+    await this.#storeResults(payloads);
+    this.#setStatus("WAITING_FOR_HOME");
+  }
+
+  /** Writes the frames into this host's persistent storage and takes them out of the state. */
+  async #storeResults(payloads: Record<string, Uint8Array>): Promise<void> {
     const storage = this.context.persistentStorage();
     const paths: Record<string, string> = {};
     for (const table of TABLES) {
       paths[table] = `${this.#folder()}/${table}.arrow`;
       await storage.writeBytes(paths[table], payloads[table]);
     }
-    s.resultPaths = paths;
-    s.resultPayloads = {};
-    this.#setStatus("WAITING_FOR_HOME");
+    this.state.resultPaths = paths;
+    this.state.resultPayloads = {};
   }
 
   async #loadResults(): Promise<Record<string, Uint8Array>> {
@@ -219,8 +232,7 @@ export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
   }
 
   async #dropStoredResults(): Promise<void> {
-    const storage = this.context.persistentStorage();
-    for (const path of Object.values(this.state.resultPaths)) await storage.delete(path).catch(() => {});
+    await this.context.persistentStorage().delete(this.#folder());
   }
 
   /** Home here: commit. Home offline: sleep until the next check. Home online: take the frames and go. */
@@ -239,13 +251,20 @@ export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
     try {
       await this.context.dispatch(home);
     } catch (err) {
-      s.resultPayloads = {};
+      // Still here: the frames go back to storage (onDispatching removed them) and the job waits.
+      await this.#storeResults(s.resultPayloads);
       this.#setStatus("WAITING_FOR_HOME");
       void this.notifyUser("warning", "Analysis job could not go home", `${s.jobId}: ${errorText(err)}`);
       return await this.#sleepUntilNextCheck();
     }
-    // Home holds the job (and its frames) now; this host's copy of the frames is no longer needed.
-    await this.#dropStoredResults();
+  }
+
+  /**
+   * Leaving for home with the frames in the state: the stored copies go now, while the job is still
+   * this host's (after the dispatch it can no longer reach this host's storage).
+   */
+  override async onDispatching(): Promise<void> {
+    if (this.state.status === "RETURNING_HOME") await this.#dropStoredResults();
   }
 
   async #sleepUntilNextCheck(): Promise<void> {

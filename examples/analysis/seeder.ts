@@ -90,6 +90,9 @@ export class CampaignSeederPaglet extends Paglet<CampaignState> {
         memoryBytes: request.memoryBytes,
         tempStorageBytes: request.tempStorageBytes,
         allowHomeCompute: request.allowHomeCompute,
+        // allowHomeCompute alone steers the first placement only; the exclusion also holds for
+        // redirects (work stealing towards a home with free cores).
+        excludedHostUrls: request.allowHomeCompute ? [] : [this.host.url],
       };
       // Known before it exists: the job may report from its compute host while later jobs are created.
       s.jobs[jobId] ??= {

@@ -36,6 +36,21 @@ async function meshed(a: HostProcess, names: string[]): Promise<void> {
   }, 20_000);
 }
 
+/** Arrow files under a folder (a host's persistent storage). */
+async function arrowFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      if (e.isDirectory) await walk(`${d}/${e.name}`);
+      else if (e.name.endsWith(".arrow")) found.push(`${d}/${e.name}`);
+    }
+  };
+  await walk(dir).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  });
+  return found;
+}
+
 /** A job's state on whichever of `hosts` holds it now. */
 async function jobState(hosts: HostProcess[], agentId: string): Promise<Record<string, unknown> | null> {
   for (const host of hosts) {
@@ -111,7 +126,10 @@ Deno.test("home stopped while its jobs compute: results wait on the compute host
     assertEquals(dbRows(db.path, "SELECT COUNT(*) AS n FROM prediction_summary")[0].n, tasks * 2);
     const hosts = dbRows(db.path, "SELECT DISTINCT host FROM job_summary").map((r) => r.host);
     assert(hosts.every((h) => h === "linux-a" || h === "linux-b"), `computed on ${hosts}`);
-    // Committed jobs are gone everywhere.
+    // Nothing is left behind: no stored frames on the compute hosts, no job anywhere.
+    for (const host of [a, b]) {
+      assertEquals(await arrowFiles(`${host.dataDir}/storage`), [], `frames left on ${host.name}`);
+    }
     await eventually(
       "jobs disposed",
       async () =>
