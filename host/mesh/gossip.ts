@@ -192,6 +192,7 @@ export class GossipNode {
         this.#timeoutMs,
       );
       this.#seedAnswered(url);
+      this.table.markRefused(url, false);
       if (answer.meshVersion !== this.table.meshVersion) {
         throw new PagletError(
           "mesh_version_mismatch",
@@ -205,7 +206,9 @@ export class GossipNode {
     } catch (err) {
       this.stats.failures++;
       this.#seedFailed(url);
-      this.#onError(url, PagletError.from(err, "host_unreachable"));
+      const error = PagletError.from(err, "host_unreachable");
+      if (error.code === "unauthorized") this.table.markRefused(url, true);
+      this.#onError(url, error);
       return false;
     } finally {
       this.#inFlight.delete(url);
@@ -248,6 +251,7 @@ export class GossipNode {
     const { online } = this.table.peerUrls();
     const record = this.table.selfRecord();
     await Promise.all(
+      // A peer this push misses gets the record at a later gossip round.
       this.#pick(online, this.#fanout + 1).map((url) => this.push(url, [record]).catch(() => {})),
     );
   }
