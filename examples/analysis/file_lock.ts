@@ -20,7 +20,7 @@ export interface HeldLock {
 
 /**
  * Takes the lock at `path` (created if missing), waiting at most `timeoutSeconds`.
- * Fails with `db_lock_timeout` naming the file and the wait.
+ * Fails with `timeout` naming the file and the wait.
  *
  * @example
  * ```ts
@@ -37,7 +37,7 @@ export async function acquireFileLock(path: string, timeoutSeconds: number): Pro
       const left = deadline - performance.now();
       if (left <= 0) {
         throw new PagletError(
-          "db_lock_timeout",
+          "timeout",
           `could not lock ${path} within ${timeoutSeconds} s: another process holds it (raise --db-lock-timeout or retry later)`,
         );
       }

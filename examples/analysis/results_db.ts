@@ -51,7 +51,7 @@ export interface AppendOutcome {
 
 /**
  * Appends one job's frames (Arrow IPC bytes per table) to the database at `dbPath`, waiting at most
- * `lockTimeoutSeconds` for the file lock (`db_lock_timeout` otherwise). All or nothing.
+ * `lockTimeoutSeconds` for the file lock (`timeout` otherwise). All or nothing.
  */
 export async function appendResults(
   dbPath: string,

@@ -79,7 +79,7 @@ Deno.test("a lock held by another process past the timeout fails the commit clea
     await reader.read(); // "held": the other process has the lock
     const err = await assertRejectsCode(
       () => appendResults(db.path, "c1-0000", payloadsFor("c1-0000"), 0.3),
-      "db_lock_timeout",
+      "timeout",
     );
     assert(err.message.includes(lockPathOf(db.path)), err.message);
     assertEquals(summarizeResults(db.path).tables.job_summary, 0);
