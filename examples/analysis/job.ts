@@ -239,14 +239,13 @@ export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
   async #tryReturnHome(): Promise<void> {
     const s = this.state;
     if (this.isComputeHome()) {
-      s.resultPayloads = await this.#loadResults();
-      await this.#dropStoredResults();
+      s.resultPayloads = await this.#frames();
       this.#setStatus("RETURNING_HOME");
       return await this.#commitAtHome();
     }
     const home = s.homeHostUrl || s.homeHostName;
     if (!(await this.context.isHostOnline(home).catch(() => false))) return await this.#sleepUntilNextCheck();
-    s.resultPayloads = await this.#loadResults();
+    s.resultPayloads = await this.#frames();
     this.#setStatus("RETURNING_HOME");
     try {
       await this.context.dispatch(home);
@@ -257,6 +256,12 @@ export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
       void this.notifyUser("warning", "Analysis job could not go home", `${s.jobId}: ${errorText(err)}`);
       return await this.#sleepUntilNextCheck();
     }
+  }
+
+  /** The frames: from the state when it holds them (a departure a crash interrupted), else from storage. */
+  async #frames(): Promise<Record<string, Uint8Array>> {
+    const held = this.state.resultPayloads;
+    return TABLES.every((t) => held[t]) ? held : await this.#loadResults();
   }
 
   /**
@@ -291,6 +296,8 @@ export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
       await this.notifyUser("error", "Analysis commit failed", `${s.jobId}: ${s.error}`);
       return;
     }
+    // Stored copies are this host's when the job computed at home (elsewhere they left with the job).
+    await this.#dropStoredResults();
     s.resultPayloads = {};
     s.error = "";
     this.#setStatus("COMMITTED");

@@ -167,6 +167,10 @@ Deno.test("two jobs committing at once wait for another process's lock and then 
       return r.length === 2 && r;
     }, 30_000);
     assertEquals(new Set(rows.map((r) => r.job_id)).size, 2);
+    await eventually(
+      "no stored frames left at home",
+      async () => (await arrowFiles(`${home.dataDir}/storage`)).length === 0,
+    );
   } finally {
     await stopAll();
     await Deno.remove(db.dir, { recursive: true }).catch(() => {});
