@@ -44,6 +44,13 @@ export const ERROR_STATUS: Record<string, number> = {
   compute_step_failed: 422,
   lease_not_found: 404,
   handler_failed: 422,
+  // Runner tasks (agents/runner): the task's own error, its deadline, a cancel, a name that is no export
+  task_failed: 422,
+  task_timeout: 504,
+  task_cancelled: 409,
+  not_exported: 422,
+  /** Every executor that could run a task was lost (host or worker gone) more often than it may retry. */
+  executor_lost: 503,
   hook_failed: 422,
   agent_crashed: 409,
   checksum_mismatch: 422,
