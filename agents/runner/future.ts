@@ -73,6 +73,14 @@ export class RunnerFuture<T = unknown> implements PromiseLike<T> {
     return this.#promise.then(onFulfilled, onRejected);
   }
 
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
+    return this.#promise.catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.#promise.finally(onFinally);
+  }
+
   /** Cancels the task: it never runs if it has not started, and its result is dropped if it has. */
   cancel(reason = "cancelled by the caller"): boolean {
     if (this.#status !== "pending") return false;
