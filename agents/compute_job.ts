@@ -468,7 +468,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       const error = PagletError.from(err);
       // The host is shutting down: stay RUNNING and take no more work here; after the restart
       // the job asks for a slot again (see #interrupted).
-      if (error.code === "draining" || error.code === "worker_lost") {
+      if (error.code === "draining" || error.code === "starting" || error.code === "worker_lost") {
         this.#grant = null;
         this.#leaving = true;
         return false;

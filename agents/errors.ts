@@ -3,81 +3,102 @@
  * `{"error": {"code", "message"}}` and is mapped back to a `PagletError` by clients.
  */
 
-/** HTTP status for each error code; codes not listed map to 400. */
-export const ERROR_STATUS: Record<string, number> = {
-  bad_request: 400,
-  malformed_json: 400,
-  malformed_cbor: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  agent_not_found: 404,
-  artifact_not_found: 404,
-  service_not_found: 404,
-  operation_not_found: 404,
-  route_not_found: 404,
-  transfer_not_found: 404,
-  host_not_found: 404,
-  agent_inactive: 409,
-  agent_busy: 409,
-  state_conflict: 409,
-  agent_moving: 409,
-  transfer_refused: 409,
-  mesh_version_mismatch: 409,
-  payload_too_large: 413,
-  quota_exceeded: 413,
-  unsupported_media_type: 415,
-  unknown_agent_type: 422,
-  invalid_state: 422,
-  invalid_request: 422,
-  not_handled: 422,
+/**
+ * Every code an error may carry: a closed set, so a typo fails the type check. The HTTP status of
+ * each lives with the HTTP layer (host/http/status.ts), which must list every one.
+ */
+export const ERROR_CODES = [
+  "bad_request",
+  "malformed_json",
+  "malformed_cbor",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "agent_not_found",
+  "artifact_not_found",
+  "service_not_found",
+  "operation_not_found",
+  "route_not_found",
+  "transfer_not_found",
+  "host_not_found",
+  "lease_not_found",
+  "agent_inactive",
+  "agent_busy",
+  "state_conflict",
+  "agent_moving",
+  "transfer_refused",
+  "mesh_version_mismatch",
+  "agent_crashed",
+  "payload_too_large",
+  "quota_exceeded",
+  "unsupported_media_type",
+  "headers_too_large",
+  "unknown_agent_type",
+  "invalid_state",
+  "invalid_request",
+  "not_handled",
+  "not_supported",
   // compute-slots: a slot request or compute job estimate that cannot be accepted
-  invalid_slot_request: 422,
-  invalid_cpu_cores: 422,
-  invalid_memory_bytes: 422,
-  invalid_temp_storage_bytes: 422,
-  invalid_estimated_runtime_seconds: 422,
-  invalid_host_tag: 422,
-  invalid_agent_id: 422,
-  invalid_field: 422,
+  "invalid_slot_request",
+  "invalid_cpu_cores",
+  "invalid_memory_bytes",
+  "invalid_temp_storage_bytes",
+  "invalid_estimated_runtime_seconds",
+  "invalid_host_tag",
+  "invalid_agent_id",
+  "invalid_field",
   /** A compute step's own code failed (the job's fault, not the host's). */
-  compute_step_failed: 422,
-  lease_not_found: 404,
-  handler_failed: 422,
-  // Runner tasks (agents/runner): the task's own error, its deadline, a cancel, a name that is no export
-  task_failed: 422,
-  task_timeout: 504,
-  task_cancelled: 409,
-  not_exported: 422,
+  "compute_step_failed",
+  "handler_failed",
+  // Runner tasks (agents/runner): the task's own error, its deadline, a cancel, a function no module exports
+  "task_failed",
+  "task_timeout",
+  "task_cancelled",
+  "not_exported",
   /** Every executor that could run a task was lost (host or worker gone) more often than it may retry. */
-  executor_lost: 503,
-  hook_failed: 422,
-  agent_crashed: 409,
-  checksum_mismatch: 422,
-  host_unreachable: 502,
-  transfer_failed: 502,
-  draining: 503,
+  "executor_lost",
+  "hook_failed",
+  "run_failed",
+  "checksum_mismatch",
+  /** A host start that cannot proceed: the port is taken, the data dir is in use, a module is missing. */
+  "port_in_use",
+  "data_dir_in_use",
+  "module_not_found",
+  "module_load_failed",
+  "host_unreachable",
+  "transfer_failed",
+  /** The host has not finished starting: try again shortly (Retry-After says when). */
+  "starting",
+  /** The host (or the part asked for) is shutting down. */
+  "draining",
+  /** The host serves as many connections as it allows: try again later. */
+  "too_many_connections",
   /** The worker running the agent ended (terminated as stuck) while the call was under way. */
-  worker_lost: 503,
-  timeout: 504,
-  transfer_pending: 504,
-  internal: 500,
-};
+  "worker_lost",
+  "timeout",
+  "transfer_pending",
+  "internal",
+] as const;
 
-/** An error carrying a code from {@link ERROR_STATUS}. */
+/** A code from {@link ERROR_CODES}. */
+export type ErrorCode = typeof ERROR_CODES[number];
+
+const KNOWN = new Set<string>(ERROR_CODES);
+
+/** Whether `code` is one of {@link ERROR_CODES}. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && KNOWN.has(code);
+}
+
+/** An error carrying a code from {@link ERROR_CODES}. */
 export class PagletError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details?: unknown;
-  constructor(code: string, message: string, details?: unknown) {
+  constructor(code: ErrorCode, message: string, details?: unknown) {
     super(message);
     this.name = "PagletError";
     this.code = code;
     this.details = details;
-  }
-
-  /** The HTTP status this error answers with. */
-  get status(): number {
-    return ERROR_STATUS[this.code] ?? 400;
   }
 
   toWire(): { code: string; message: string; details?: unknown } {
@@ -86,23 +107,31 @@ export class PagletError extends Error {
       : { code: this.code, message: this.message, details: this.details };
   }
 
-  /** Rebuilds an error from its wire form (or wraps anything else). */
-  static fromWire(wire: unknown): PagletError {
+  /**
+   * Rebuilds an error from its wire form (or wraps anything else). A code this version does not
+   * know becomes `unknownAs`, keeping the original code in the message and in `details.code`.
+   */
+  static fromWire(wire: unknown, unknownAs: ErrorCode = "internal"): PagletError {
     if (wire && typeof wire === "object" && "code" in wire && "message" in wire) {
       const w = wire as { code: unknown; message: unknown; details?: unknown };
-      return new PagletError(String(w.code), String(w.message), w.details);
+      if (isErrorCode(w.code)) return new PagletError(w.code, String(w.message), w.details);
+      return new PagletError(unknownAs, `${String(w.message)} (code ${String(w.code)})`, {
+        code: String(w.code),
+        details: w.details,
+      });
     }
-    return new PagletError("internal", String(wire));
+    return new PagletError(unknownAs, String(wire));
   }
 
-  /** Wraps any thrown value; keeps a PagletError as it is. */
-  static from(err: unknown, code = "internal"): PagletError {
-    if (err instanceof PagletError) return err;
+  /** Wraps any thrown value; keeps a PagletError as it is; `code` is for everything else. */
+  static from(err: unknown, code: ErrorCode = "internal"): PagletError {
+    // A PagletError made by JavaScript code with a code outside the union is rebuilt with `code`.
+    if (err instanceof PagletError && isErrorCode(err.code)) return err;
     if (
       err && typeof err === "object" && "code" in err && "message" in err &&
       (err as unknown as Error).name === "PagletError"
     ) {
-      return PagletError.fromWire(err);
+      return PagletError.fromWire(err, code);
     }
     return new PagletError(code, err instanceof Error ? err.message : String(err));
   }

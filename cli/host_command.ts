@@ -5,19 +5,22 @@ import { parseSize } from "../host/options.ts";
 import { extensionsForHost } from "./extensions.ts";
 import { publicBinding } from "../host/mesh/public_address.ts";
 import { pc } from "./output.ts";
+import { PagletError } from "../agents/errors.ts";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 function parseProperty(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf("=");
-  if (i <= 0) throw new Error(`--property must be KEY=VALUE: got '${value}'`);
+  if (i <= 0) throw new PagletError("invalid_request", `--property must be KEY=VALUE: got '${value}'`);
   return { ...previous, [value.slice(0, i).trim()]: value.slice(i + 1) };
 }
 
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--port must be 0..65535: got '${value}'`);
+    throw new PagletError("invalid_request", `--port must be 0..65535: got '${value}'`);
   }
   return port;
 }
@@ -26,7 +29,10 @@ function parseMs(flag: string): (value: string) => number {
   return (value) => {
     const ms = Number(value);
     if (!Number.isInteger(ms) || ms <= 0) {
-      throw new Error(`${flag} must be a positive whole number of milliseconds: got '${value}'`);
+      throw new PagletError(
+        "invalid_request",
+        `${flag} must be a positive whole number of milliseconds: got '${value}'`,
+      );
     }
     return ms;
   };
@@ -35,9 +41,27 @@ function parseMs(flag: string): (value: string) => number {
 function parseSeconds(value: string): number {
   const s = Number(value);
   if (!Number.isFinite(s) || s < 1) {
-    throw new Error(`--artifact-spool-ttl must be at least 1 second: got '${value}'`);
+    throw new PagletError(
+      "invalid_request",
+      `--artifact-spool-ttl must be at least 1 second: got '${value}'`,
+    );
   }
   return s;
+}
+
+/**
+ * A `--module` value as the URL the workers import: a path is resolved against the current
+ * directory and must exist (`module_not_found` otherwise); a URL is taken as it is.
+ */
+function moduleUrl(value: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(value)) return value;
+  const path = resolve(value);
+  try {
+    if (!Deno.statSync(path).isFile) throw new Error("not a file");
+  } catch {
+    throw new PagletError("module_not_found", `--module ${value}: no module file at ${path}`);
+  }
+  return pathToFileURL(path).href;
 }
 
 export function registerHostCommand(program: Command): void {
@@ -85,15 +109,35 @@ export function registerHostCommand(program: Command): void {
     )
     .addOption(new Option("--json", "print the listening address as JSON"))
     .action(async (o) => {
+      // Signals are watched from the first moment: one that arrives while the host starts stops
+      // it as soon as the start is over, instead of being lost or killing a half-open database.
+      const stopped = Promise.withResolvers<void>();
+      let host: Host | null = null;
+      let stopRequested = false;
+      const stop = () => {
+        if (stopRequested) return;
+        stopRequested = true;
+        console.error("stopping: deactivating agents ...");
+        host?.stop().then(() => stopped.resolve(), (err) => stopped.reject(err));
+      };
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+      const modules = (o.module as string[]).map(moduleUrl);
       const apiKey = Deno.env.get(o.apiKeyEnv) ?? null;
       if (o.apiKeyEnv !== "PAGLETS_API_KEY" && !apiKey) {
-        throw new Error(`--api-key-env names ${o.apiKeyEnv}, but that variable is empty or not set`);
+        throw new PagletError(
+          "invalid_request",
+          `--api-key-env names ${o.apiKeyEnv}, but that variable is empty or not set`,
+        );
       }
       let bind: string = o.bind ?? "127.0.0.1";
       let publicUrl: string | undefined = o.publicUrl;
       if (o.bindPublic !== undefined) {
         if (o.publicUrl) {
-          throw new Error("--bind-public and --public-url exclude each other: pass one of them");
+          throw new PagletError(
+            "invalid_request",
+            "--bind-public and --public-url exclude each other: pass one of them",
+          );
         }
         ({ bind, publicUrl } = publicBinding({ bindPublic: o.bindPublic, port: o.port, bind: o.bind }));
       }
@@ -105,7 +149,7 @@ export function registerHostCommand(program: Command): void {
           ),
         );
       }
-      const host = await Host.start({
+      host = await Host.start({
         name: o.name,
         port: o.port,
         bind,
@@ -117,7 +161,7 @@ export function registerHostCommand(program: Command): void {
         apiKey,
         persistentStorageQuota: parseSize(o.persistentStorageQuota),
         workers: o.workers,
-        modules: o.module,
+        modules,
         peers: o.peer,
         gossipIntervalMs: o.gossipIntervalMs,
         offlineAfterMs: o.offlineAfterMs,
@@ -137,16 +181,7 @@ export function registerHostCommand(program: Command): void {
           console.error(`${pc.red(e.kind)} ${e.agentId ?? ""} ${e.error ?? JSON.stringify(e.data ?? {})}`);
         }
       });
-      const stopped = Promise.withResolvers<void>();
-      let stopping = false;
-      const stop = () => {
-        if (stopping) return;
-        stopping = true;
-        console.error("stopping: deactivating agents ...");
-        host.stop().then(() => stopped.resolve(), (err) => stopped.reject(err));
-      };
-      Deno.addSignalListener("SIGINT", stop);
-      Deno.addSignalListener("SIGTERM", stop);
+      if (stopRequested) host.stop().then(() => stopped.resolve(), (err) => stopped.reject(err));
       await stopped.promise;
       Deno.removeSignalListener("SIGINT", stop);
       Deno.removeSignalListener("SIGTERM", stop);

@@ -22,7 +22,9 @@ export function registerMeshCommand(program: Command): void {
   networkOptions(mesh.command("hosts").description("List the hosts of the mesh, this one included"))
     .option("--online", "only hosts that are online")
     .action(async (o: EntryOptions & { json?: boolean; online?: boolean }) => {
-      const { hosts } = await entryClient(o).request<{ hosts: (MeshHost & { self?: boolean })[] }>(
+      const { hosts } = await entryClient(o).request<
+        { hosts: (MeshHost & { self?: boolean; state?: string })[] }
+      >(
         "GET",
         `/v1/mesh/hosts${o.online ? "?online=true" : ""}`,
       );
@@ -31,7 +33,7 @@ export function registerMeshCommand(program: Command): void {
         hosts.map((h) => ({
           ...h,
           name: h.self ? `${h.name} *` : h.name,
-          state: h.online ? pc.green("online") : pc.red("offline"),
+          state: h.online ? pc.green("online") : pc.red(String(h.state ?? "offline")),
           seen: h.self ? "" : ago(h.lastSeen),
           tags: h.tags.join(","),
         })),

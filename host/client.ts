@@ -51,13 +51,38 @@ export class HostClient {
     return this.#apiKey ? { authorization: `Bearer ${this.#apiKey}`, ...extra } : extra;
   }
 
-  /** A raw request; throws PagletError for error answers. */
+  /**
+   * A raw request; throws PagletError for error answers. A host that answers `starting` is asked
+   * again (after its Retry-After, within the request's timeout), so a client that reaches a host
+   * while it starts waits for it instead of failing; a streamed body cannot be sent twice and is not.
+   */
   async fetch(
     method: string,
     path: string,
     init: FetchInit = {},
   ): Promise<Response> {
-    const signal = init.signal ?? AbortSignal.timeout(init.timeoutMs ?? this.#timeoutMs);
+    const timeoutMs = init.timeoutMs ?? this.#timeoutMs;
+    const signal = init.signal ?? AbortSignal.timeout(timeoutMs);
+    const resendable = !(init.body instanceof ReadableStream);
+    while (true) {
+      try {
+        return await this.#attempt(method, path, init, signal, timeoutMs);
+      } catch (err) {
+        if (!(err instanceof PagletError && err.code === "starting" && resendable)) throw err;
+        await abortableDelay(STARTING_RETRY_MS, signal).catch(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  async #attempt(
+    method: string,
+    path: string,
+    init: FetchInit,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<Response> {
     let res: Response;
     try {
       const url = this.baseUrl + path;
@@ -67,10 +92,7 @@ export class HostClient {
         : await fetch(url, request);
     } catch (err) {
       if ((err as Error).name === "TimeoutError") {
-        throw new PagletError(
-          "timeout",
-          `${method} ${this.baseUrl}${path} timed out after ${init.timeoutMs ?? this.#timeoutMs} ms`,
-        );
+        throw new PagletError("timeout", `${method} ${this.baseUrl}${path} timed out after ${timeoutMs} ms`);
       }
       throw new PagletError("host_unreachable", `Cannot reach ${this.baseUrl}: ${(err as Error).message}`);
     }
@@ -86,10 +108,7 @@ export class HostClient {
         );
       }
       if (error.code === "unauthorized" && !this.#apiKey) {
-        error = new PagletError(
-          "unauthorized",
-          `${error.message} (the host needs an API key: set PAGLETS_API_KEY)`,
-        );
+        error = new PagletError("unauthorized", `${this.baseUrl} needs an API key: set PAGLETS_API_KEY`);
       }
       throw error;
     }
@@ -199,6 +218,25 @@ export class HostClient {
       `/v1/events?since=${since}&limit=${limit}`,
     );
   }
+}
+
+/** How long a client waits before asking a starting host again. */
+const STARTING_RETRY_MS = 100;
+
+/** Resolves after `ms`, or rejects as soon as `signal` aborts. */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", abort);
+      resolve();
+    }, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+  });
 }
 
 /** `host:port` → `http://host:port`, trailing slashes removed. */

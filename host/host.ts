@@ -14,21 +14,22 @@ import type { Kysely } from "kysely";
 import type { Hono } from "hono";
 import type { HostInfo } from "../agents/context.ts";
 import { PagletError } from "../agents/errors.ts";
-import { AgentRuntime } from "./agent_runtime.ts";
-import { AgentStore } from "./store/agent_store.ts";
-import { openDatabase, type Schema } from "./store/schema.ts";
-import type { NodeSqliteDatabase } from "./store/sqlite_adapter.ts";
-import { EventLog } from "./events.ts";
-import { WorkerPool } from "./worker_pool.ts";
-import { ContextOps } from "./context_ops.ts";
+import { AgentRuntime } from "./kernel/agent_runtime.ts";
+import { AgentStore } from "./storage/agent_store.ts";
+import { openDatabase, type Schema } from "./storage/schema.ts";
+import type { NodeSqliteDatabase } from "./storage/sqlite_adapter.ts";
+import { EventLog } from "./kernel/events.ts";
+import { WorkerPool } from "./kernel/worker_pool.ts";
+import { ContextOps } from "./kernel/context_ops.ts";
 import { type HostOptions, resolveOptions } from "./options.ts";
-import { PersistentStorageRoot } from "./persistent_storage.ts";
-import { WorkDirs } from "./work_dirs.ts";
+import { PersistentStorageRoot } from "./storage/persistent_storage.ts";
+import { WorkDirs } from "./storage/work_dirs.ts";
 import { buildApp } from "./http/app.ts";
-import { registerLocalOps } from "./local_ops.ts";
+import { registerLocalOps } from "./kernel/local_ops.ts";
 import { BUILTIN_MODULES } from "./builtin_modules.ts";
-import { WakeupTimer } from "./wakeup_timer.ts";
-import type { RemoteRouter } from "./remote.ts";
+import { WakeupTimer } from "./kernel/wakeup_timer.ts";
+import type { RemoteRouter } from "./kernel/remote.ts";
+import { DataDirLock } from "./data_dir_lock.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -61,12 +62,19 @@ export class Host {
   #handler?: (request: Request) => Response | Promise<Response>;
   #timers: ReturnType<typeof setInterval>[] = [];
   #wakeups?: WakeupTimer;
+  #lock?: DataDirLock;
+  readonly #stopping = new AbortController();
   /** Not yet serving agents, or shutting down: the API answers 503. */
   ready = false;
   draining = false;
 
   private constructor(options: HostOptions) {
     this.options = options;
+  }
+
+  /** Aborts when the host begins to stop: long-lived answers (event streams) end on it. */
+  get stopping(): AbortSignal {
+    return this.#stopping.signal;
   }
 
   get url(): string {
@@ -100,12 +108,15 @@ export class Host {
     workersReady.catch(() => {});
     try {
       info.resolve(await this.#open());
-      await workersReady;
+      await workersReady.catch((err) => {
+        throw moduleError(err, modules);
+      });
     } catch (err) {
       info.reject(err);
       this.pool.close();
       await this.#server?.shutdown().catch(() => {});
       await this.db?.destroy().catch(() => {});
+      this.#lock?.release();
       throw err;
     }
     this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info);
@@ -137,6 +148,8 @@ export class Host {
   async #open(): Promise<HostInfo> {
     const o = this.options;
     await Deno.mkdir(o.dataDir, { recursive: true });
+    // Before anything reads the data dir: a second host on it would take over this one's agents.
+    this.#lock = DataDirLock.acquire(o.dataDir);
     ({ db: this.db, raw: this.rawDb } = openDatabase(join(o.dataDir, "host.sqlite")));
     this.store = new AgentStore(this.db);
     this.storage = new PersistentStorageRoot(join(o.dataDir, "storage"), o.persistentStorageQuota);
@@ -146,9 +159,7 @@ export class Host {
     const app = buildApp(this);
     this.#handler = app.fetch;
     const listening = Promise.withResolvers<Deno.NetAddr>();
-    this.#server = Deno.serve({
-      hostname: o.bind,
-      port: o.port,
+    this.#server = serveOrExplain(o.bind, o.port, {
       onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
       onError: (err) => {
         this.events.emit("http-error", { error: String(err) });
@@ -191,6 +202,7 @@ export class Host {
   async stop(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    this.#stopping.abort();
     this.events.emit("context-shutdown", {});
     for (const t of this.#timers) clearInterval(t);
     this.#wakeups?.close();
@@ -203,16 +215,54 @@ export class Host {
     this.pool?.close();
     await this.#server?.shutdown().catch(() => {});
     await this.db?.destroy().catch(() => {});
+    this.#lock?.release();
   }
 
   /** Immediate stop without deactivation (tests of crash recovery use a real SIGKILL instead). */
   async abort(): Promise<void> {
     this.draining = true;
+    this.#stopping.abort();
     for (const t of this.#timers) clearInterval(t);
     this.#wakeups?.close();
     this.runtime?.close();
     this.pool?.close();
     await this.#server?.shutdown().catch(() => {});
     await this.db?.destroy().catch(() => {});
+    this.#lock?.release();
   }
+}
+
+/** Deno.serve, with a port that cannot be had reported as `port_in_use` instead of an OS error. */
+function serveOrExplain(
+  bind: string,
+  port: number,
+  options: Omit<Deno.ServeTcpOptions, "hostname" | "port">,
+  handler: Deno.ServeHandler,
+): Deno.HttpServer {
+  try {
+    return Deno.serve({ ...options, hostname: bind, port }, handler);
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new PagletError(
+        "port_in_use",
+        `Port ${port} on ${bind} is in use by another program: pick another with --port (0 takes any free port)`,
+      );
+    }
+    if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.AddrNotAvailable) {
+      throw new PagletError("invalid_request", `Cannot listen on ${bind}:${port}: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+/** A worker that could not load a type module fails the start with `module_not_found`, naming it. */
+function moduleError(err: unknown, modules: readonly string[]): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const missing = /Module not found "([^"]+)"/.exec(message);
+  if (missing) {
+    return new PagletError("module_not_found", `Module ${missing[1]} was not found (check --module)`);
+  }
+  const named = modules.find((m) => message.includes(m));
+  if (named) return new PagletError("module_load_failed", `Module ${named} failed to load: ${message}`);
+  return err;
 }

@@ -17,7 +17,7 @@ export function buildApp(host: Host): Hono {
   const app = new Hono();
   app.onError((err) => {
     const error = err instanceof PagletError ? err : PagletError.from(err);
-    if (error.status >= 500 && error.code === "internal") {
+    if (error.code === "internal") {
       host.events.emit("http-error", {
         error: err instanceof Error ? err.stack ?? err.message : String(err),
       });
@@ -42,7 +42,7 @@ export function buildApp(host: Host): Hono {
         return Promise.resolve(errorResponse(new PagletError("draining", "The host is shutting down")));
       }
       if (!host.ready) {
-        return Promise.resolve(errorResponse(new PagletError("draining", "The host is starting")));
+        return Promise.resolve(errorResponse(new PagletError("starting", "The host is starting")));
       }
     }
     return next();

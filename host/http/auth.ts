@@ -18,10 +18,12 @@ export function constantTimeEqual(a: string, b: string): boolean {
 export function checkBearer(key: string, header: string | undefined): Response | null {
   const match = /^Bearer\s+(.+)$/i.exec(header ?? "");
   if (!match) {
-    return errorResponse(new PagletError("unauthorized", "Missing bearer API key (set PAGLETS_API_KEY)"));
+    return errorResponse(
+      new PagletError("unauthorized", "An API key is required: send Authorization: Bearer KEY"),
+    );
   }
   if (!constantTimeEqual(match[1].trim(), key)) {
-    return errorResponse(new PagletError("unauthorized", "Wrong API key"));
+    return errorResponse(new PagletError("unauthorized", "The API key is wrong"));
   }
   return null;
 }

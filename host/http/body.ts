@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { PagletError } from "../../agents/errors.ts";
 import { parseTagged, stringifyTagged } from "../../agents/wire.ts";
+import { statusOf } from "./status.ts";
 
 /**
  * Reads the whole body, failing with 413 past `maxBytes`. A declared Content-Length is checked
@@ -17,7 +18,7 @@ export async function readBytes(c: Context, maxBytes: number): Promise<Uint8Arra
   // Touching `request.body` materialises a stream and takes Deno off its fast path: read the
   // declared length in one piece without it.
   if (Number.isFinite(declared)) {
-    const bytes = new Uint8Array(await c.req.raw.arrayBuffer());
+    const bytes = new Uint8Array(await bodyOrShort(c.req.raw.arrayBuffer(), declared));
     if (bytes.length > maxBytes) {
       throw new PagletError("payload_too_large", `Body exceeds the limit of ${maxBytes} bytes`);
     }
@@ -30,7 +31,7 @@ export async function readBytes(c: Context, maxBytes: number): Promise<Uint8Arra
   const reader = body.getReader();
   try {
     while (true) {
-      const { done, value } = await reader.read();
+      const { done, value } = await bodyOrShort(reader.read(), NaN);
       if (done) break;
       size += value.length;
       if (size > maxBytes) {
@@ -60,16 +61,65 @@ export async function readJson<T = Record<string, unknown>>(c: Context, maxBytes
   let text: string;
   if (header !== undefined && Number(header) <= maxBytes) {
     // The server delivers exactly the declared length: read it as text in one piece.
-    text = await c.req.raw.text();
+    text = await bodyOrShort(c.req.raw.text(), Number(header));
   } else {
     text = decoder.decode(await readBytes(c, maxBytes));
   }
   if (text.length === 0) return {} as T;
+  checkJsonDepth(text);
   const value = parseTagged(text);
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new PagletError("bad_request", "The body must be a JSON object");
   }
   return value as T;
+}
+
+/**
+ * A body read that fails because the client stopped sending (a body shorter than its
+ * Content-Length, a connection closed mid-body) is the client's fault: `bad_request`, never 500.
+ */
+async function bodyOrShort<T>(reading: Promise<T>, declared: number): Promise<T> {
+  try {
+    return await reading;
+  } catch (err) {
+    if (err instanceof PagletError) throw err;
+    const expected = Number.isFinite(declared) ? ` (Content-Length ${declared})` : "";
+    throw new PagletError(
+      "bad_request",
+      `The request body ended before it was complete${expected}: ${(err as Error).message}`,
+    );
+  }
+}
+
+/** Deepest nesting of arrays and objects a JSON body may have. */
+export const MAX_JSON_DEPTH = 200;
+
+/**
+ * Rejects JSON nested deeper than {@link MAX_JSON_DEPTH} before parsing it: a body of megabytes of
+ * `[` would otherwise hold the kernel thread in the parser for seconds. One pass over the text,
+ * stopping at the first level too deep; strings are skipped so brackets inside them do not count.
+ */
+export function checkJsonDepth(text: string): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      for (i++; i < text.length; i++) {
+        const s = text.charCodeAt(i);
+        if (s === 0x5c /* \ */) i++;
+        else if (s === 0x22) break;
+      }
+    } else if (ch === 0x5b /* [ */ || ch === 0x7b /* { */) {
+      if (++depth > MAX_JSON_DEPTH) {
+        throw new PagletError(
+          "malformed_json",
+          `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels (at character ${i})`,
+        );
+      }
+    } else if (ch === 0x5d /* ] */ || ch === 0x7d /* } */) {
+      depth--;
+    }
+  }
 }
 
 /** A JSON response with tagged values. */
@@ -83,6 +133,8 @@ export function json(value: unknown, status = 200): Response {
 /** The documented error response. */
 export function errorResponse(err: PagletError): Response {
   const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
-  if (err.status === 401) headers["www-authenticate"] = "Bearer";
-  return new Response(JSON.stringify({ error: err.toWire() }), { status: err.status, headers });
+  const status = statusOf(err.code);
+  if (status === 401) headers["www-authenticate"] = "Bearer";
+  if (err.code === "starting" || err.code === "too_many_connections") headers["retry-after"] = "1";
+  return new Response(JSON.stringify({ error: err.toWire() }), { status, headers });
 }

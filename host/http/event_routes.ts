@@ -30,8 +30,22 @@ export function eventRoutes(app: Hono, host: Host): void {
     const encoder = new TextEncoder();
     let unsubscribe = () => {};
     let keepalive: ReturnType<typeof setInterval> | undefined;
+    let endOnStop = () => {};
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
+        // The answer starts at once (a client sees it is connected even before an event), and ends
+        // when the host stops: an open stream must never keep a stopping host alive.
+        controller.enqueue(encoder.encode(": connected\n\n"));
+        endOnStop = () => {
+          unsubscribe();
+          clearInterval(keepalive);
+          try {
+            controller.enqueue(encoder.encode(`event: host-stopping\ndata: {}\n\n`));
+            controller.close();
+          } catch { /* the client already left */ }
+        };
+        if (host.stopping.aborted) return endOnStop();
+        host.stopping.addEventListener("abort", endOnStop, { once: true });
         const send = (e: { id: number; kind: string }) => {
           if (q.kind && !q.kind.has(e.kind)) return;
           try {
@@ -55,6 +69,7 @@ export function eventRoutes(app: Hono, host: Host): void {
       cancel() {
         unsubscribe();
         clearInterval(keepalive);
+        host.stopping.removeEventListener("abort", endOnStop);
       },
     });
     return new Response(stream, {

@@ -4,18 +4,31 @@ import type { Host } from "../host.ts";
 import { VERSION } from "../version.ts";
 import { json } from "./body.ts";
 import { readResources } from "../resources.ts";
-import { affinityStatus } from "../affinity_status.ts";
+import { affinityStatus } from "../compute/affinity_status.ts";
 
 export function hostRoutes(app: Hono, host: Host): void {
-  app.get("/v1/health", () =>
-    json({
-      ok: !host.draining,
+  // The probe tells the truth: 200 only while the whole API serves; 503 while starting or draining.
+  app.get("/v1/health", () => {
+    const ready = host.ready && !host.draining;
+    const state = host.draining ? "draining" : host.ready ? "ready" : "starting";
+    return json({
+      ok: ready,
+      ready,
+      state,
+      // A probe that is not ready is also an error answer, so clients read it like any other.
+      ...(ready ? {} : {
+        error: {
+          code: state,
+          message: state === "starting" ? "The host is starting" : "The host is shutting down",
+        },
+      }),
       name: host.options.name,
       version: VERSION,
       meshVersion: host.options.meshVersion,
       url: host.info?.url ?? null,
       uptimeS: Math.round((Date.now() - host.startedAt) / 1000),
-    }));
+    }, ready ? 200 : 503);
+  });
 
   app.get("/v1/host", async () => {
     const res = await readResources(host.options.dataDir);

@@ -192,6 +192,7 @@ export class GossipNode {
         this.#timeoutMs,
       );
       this.#seedAnswered(url);
+      this.table.markRefused(url, false);
       if (answer.meshVersion !== this.table.meshVersion) {
         throw new PagletError(
           "mesh_version_mismatch",
@@ -205,7 +206,9 @@ export class GossipNode {
     } catch (err) {
       this.stats.failures++;
       this.#seedFailed(url);
-      this.#onError(url, PagletError.from(err, "host_unreachable"));
+      const error = PagletError.from(err, "host_unreachable");
+      if (error.code === "unauthorized") this.table.markRefused(url, true);
+      this.#onError(url, error);
       return false;
     } finally {
       this.#inFlight.delete(url);

@@ -50,10 +50,26 @@ export interface MemberView extends MeshHost {
   self: boolean;
   /** The host announced that it stopped cleanly. */
   left: boolean;
+  /**
+   * What this host can do with the member: `online`, `offline`, `left`, or `unauthorized` when its
+   * last answer to this host was 401 (the two hosts hold different API keys). An unauthorized member
+   * is not online: every call to it would fail, so placement and routing skip it.
+   */
+  state: MemberState;
 }
 
+/** See {@link MemberView.state}. */
+export type MemberState = "online" | "offline" | "left" | "unauthorized";
+
 /** What changed about a member, as reported to {@link MembershipOptions.onChange}. */
-export type MembershipChange = "joined" | "restarted" | "online" | "offline" | "forgotten" | "rejected";
+export type MembershipChange =
+  | "joined"
+  | "restarted"
+  | "online"
+  | "offline"
+  | "forgotten"
+  | "rejected"
+  | "unauthorized";
 
 export interface MembershipOptions {
   /** This host. */
@@ -93,6 +109,8 @@ interface Member {
   progressAt: number;
   /** The online state last reported through onChange. */
   reportedOnline: boolean;
+  /** Its last answer to this host was 401: the API keys differ. */
+  refused: boolean;
 }
 
 export class MembershipTable {
@@ -136,6 +154,7 @@ export class MembershipTable {
       heartbeat: 0,
       progressAt: now(),
       reportedOnline: true,
+      refused: false,
     };
     this.#members.set(self.name, this.#self);
   }
@@ -269,6 +288,8 @@ export class MembershipTable {
         heartbeat: record.heartbeat,
         progressAt,
         reportedOnline: false,
+        // A restart keeps a refusal until a call to it succeeds: its key did not change by itself.
+        refused: mine !== undefined && mine.refused && mine.identity.url === record.url,
       };
       this.#members.set(name, member);
       this.#onChange(mine ? "restarted" : "joined", this.#view(member));
@@ -303,6 +324,19 @@ export class MembershipTable {
         this.#onChange("forgotten", this.#view(m));
         continue;
       }
+      this.#report(m);
+    }
+  }
+
+  /**
+   * Records whether the member at `url` refused this host's API key (401) on the last call: a
+   * refusing member is `unauthorized`, not online, until a call to it succeeds again.
+   */
+  markRefused(url: string, refused: boolean): void {
+    for (const m of this.#members.values()) {
+      if (m === this.#self || m.identity.url !== url || m.refused === refused) continue;
+      m.refused = refused;
+      if (refused) this.#onChange("unauthorized", this.#view(m));
       this.#report(m);
     }
   }
@@ -350,7 +384,13 @@ export class MembershipTable {
 
   #online(m: Member): boolean {
     if (m === this.#self) return m.heartbeat !== LEFT_HEARTBEAT;
-    return m.heartbeat !== LEFT_HEARTBEAT && this.#now() - m.progressAt < this.offlineAfterMs;
+    return !m.refused && m.heartbeat !== LEFT_HEARTBEAT && this.#now() - m.progressAt < this.offlineAfterMs;
+  }
+
+  #state(m: Member): MemberState {
+    if (m.heartbeat === LEFT_HEARTBEAT) return "left";
+    if (m.refused) return "unauthorized";
+    return this.#online(m) ? "online" : "offline";
   }
 
   #report(m: Member): void {
@@ -383,6 +423,7 @@ export class MembershipTable {
       heartbeat: m.heartbeat,
       self: m === this.#self,
       left: m.heartbeat === LEFT_HEARTBEAT,
+      state: this.#state(m),
     };
   }
 
@@ -395,6 +436,7 @@ export class MembershipTable {
       heartbeat: record.heartbeat,
       self: false,
       left: record.heartbeat === LEFT_HEARTBEAT,
+      state: record.heartbeat === LEFT_HEARTBEAT ? "left" : "offline",
     };
   }
 }

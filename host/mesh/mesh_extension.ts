@@ -72,7 +72,11 @@ export class MeshExtension implements HostExtension {
         } else if (error.code === "unauthorized" && !this.#warned.has(url)) {
           this.#warned.add(url);
           host.events.emit("mesh-unauthorized", { data: { url }, error: error.message });
-          if (!o.quiet) console.error(`warning: ${url} refused this host's API key: ${error.message}`);
+          if (!o.quiet) {
+            console.error(
+              `warning: ${url} refuses this host's calls (${error.message}): it is unauthorized here`,
+            );
+          }
         }
       },
     });

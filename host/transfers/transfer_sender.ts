@@ -4,8 +4,9 @@
  * confirm.
  */
 import { PagletError } from "../../agents/errors.ts";
+import { statusOf } from "../http/status.ts";
 import { HostClient } from "../client.ts";
-import type { RegisteredFile } from "../files/registered_files.ts";
+import type { RegisteredFile } from "../storage/files/registered_files.ts";
 import { byteStringHeader, encodeTransferHead, type TransferEnvelope } from "./envelope.ts";
 import type { PreflightRequest, TransferAck } from "./receiver.ts";
 import type { TransferRow } from "./transfer_ledger.ts";
@@ -49,7 +50,8 @@ const READ_CHUNK = 1 << 20;
 
 /** Errors that prove the target did not store the transfer: it answered with a 4xx. */
 function isDefinitive(err: PagletError): boolean {
-  return err.status >= 400 && err.status < 500 && err.code !== "timeout";
+  const status = statusOf(err.code);
+  return status >= 400 && status < 500 && err.code !== "timeout";
 }
 
 /** The request body: the head, then each file as a byte string read from disk in 1 MiB chunks. */
@@ -161,7 +163,10 @@ export class TransferSender {
     } catch (err) {
       const e = PagletError.from(err);
       const what = `${request.kind === "clone" ? "clone" : request.kind} ${request.agentId} to ${url}`;
-      if (e.code === "host_unreachable" || e.code === "timeout" || e.code === "draining") {
+      if (
+        e.code === "host_unreachable" || e.code === "timeout" || e.code === "draining" ||
+        e.code === "starting"
+      ) {
         throw new PagletError(
           "host_unreachable",
           `Cannot ${what}: the target does not answer (${e.message})`,

@@ -4,7 +4,7 @@
  * the kernel's mailbox; different paglets in this worker interleave at their awaits.
  */
 import * as Comlink from "comlink";
-import { PagletError } from "../../agents/errors.ts";
+import { type ErrorCode, PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import { type LifecycleEvent, Paglet } from "../../agents/paglet.ts";
 import { TypeRegistry } from "../../agents/type_registry.ts";
@@ -35,7 +35,7 @@ const HOOKS: Record<LifecycleEvent["kind"], keyof Paglet> = {
   disposing: "onDisposing",
 };
 
-function fail(err: unknown, code = "handler_failed"): Outcome<never> {
+function fail(err: unknown, code: ErrorCode = "handler_failed"): Outcome<never> {
   return { ok: false, error: PagletError.from(err, code).toWire() };
 }
 

@@ -84,26 +84,42 @@ export async function follow(o: FollowOptions, signal?: AbortSignal): Promise<vo
     let cursor = (await client.events(0, 1)).lastId;
     if (o.since !== undefined) await replay(client, parseSince(o.since), out);
     let connected = false;
+    // Said once per outage, not once per retry: "lost" or "stopped", then "reconnected".
+    let away = false;
     while (!stop.signal.aborted) {
+      let stopped = false;
       try {
         const body = await openStream(client, cursor, stop.signal);
         connected = true;
+        if (away && !o.json) console.error(pc.dim(`reconnected to ${client.baseUrl}`));
+        away = false;
         for await (const event of readServerSentEvents(body)) {
           if (event.id) cursor = Number(event.id);
-          out.event(event.event, parseTagged(event.data) as { data?: Record<string, unknown> });
+          if (event.event === HOST_STOPPING_EVENT) stopped = true;
+          else out.event(event.event, parseTagged(event.data) as { data?: Record<string, unknown> });
         }
       } catch (err) {
         if (stop.signal.aborted) break;
         if (!connected) throw err;
       }
       if (stop.signal.aborted) break;
-      if (!o.json) console.error(pc.dim(`connection to ${client.baseUrl} lost; reconnecting ...`));
+      if (!away && !o.json) {
+        console.error(pc.dim(
+          stopped
+            ? `the host at ${client.baseUrl} stopped; waiting for it to come back (Ctrl-C ends) ...`
+            : `connection to ${client.baseUrl} lost; reconnecting ...`,
+        ));
+      }
+      away = true;
       await sleep(1000, stop.signal);
     }
   } finally {
     signal?.removeEventListener("abort", onSignal);
   }
 }
+
+/** The last event of a stream that ends because its host stops (host/http/event_routes.ts). */
+const HOST_STOPPING_EVENT = "host-stopping";
 
 /** Opens the SSE stream of user events after `cursor`; Ctrl-C (the signal) ends it. */
 async function openStream(
