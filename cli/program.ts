@@ -34,7 +34,13 @@ const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
     name: "jobs",
     load: async () => [(await import("../services/compute_slots/cli.ts")).registerJobsCommands],
   },
-  { name: "examples", load: async () => [(await import("../examples/pi/command.ts")).registerPiCommand] },
+  {
+    name: "examples",
+    load: async () => [
+      (await import("../examples/pi/command.ts")).registerPiCommand,
+      (await import("../examples/montecarlo/command.ts")).registerMonteCarloCommand,
+    ],
+  },
 ];
 
 /** The program for `args`: the named command's group only, or every group when none is named. */
