@@ -11,16 +11,7 @@
 
 /** A reference to another task's result inside a task's arguments. */
 export interface FutureRef {
-  $runnerFuture: string;
-}
-
-/** One task as it travels: the export to call and its arguments. */
-export interface TaskWire {
-  id: string;
-  exportName: string;
-  args: unknown[];
-  /** The arguments hold future references (saves searching the arguments of every other task). */
-  refs?: boolean;
+  $runnerFuture: number;
 }
 
 /** The failure of a task, as the worker saw it. */
@@ -30,22 +21,38 @@ export interface TaskFailure {
   stack?: string;
 }
 
-/** What became of one task. `missing` names a referenced result the executor no longer has. */
-export type TaskOutcome =
-  | { id: string; ok: true; value: unknown }
-  | { id: string; ok: false; error: TaskFailure }
-  | { id: string; ok: false; missing: string };
-
-/** The step's argument. */
-export interface BatchStepArgs {
+/**
+ * A batch of tasks as it travels, column by column (a few arrays of plain values cost far less
+ * to encode, copy and decode at every hop than an object per task).
+ */
+export interface BatchWire {
   moduleUrl: string;
-  tasks: TaskWire[];
+  /** Export names the batch calls. */
+  names: string[];
+  /** Task ids, in the order they run. */
+  ids: number[];
+  /** Per task, its index in `names`; absent when every task calls `names[0]`. */
+  fns?: number[];
+  /** Per task, its arguments. */
+  args: unknown[][];
+  /** Positions of the tasks whose arguments hold future references. */
+  refs?: number[];
+}
+
+/** The step's argument: the batch and the results it refers to that the executor kept. */
+export interface BatchStepArgs extends BatchWire {
   deps: Record<string, unknown>;
 }
 
-/** The step's result; `ms` is the time spent in the tasks, for batch sizing. */
-export interface BatchStepResult {
-  outcomes: TaskOutcome[];
+/**
+ * What became of the batch's tasks, by position: `values[i]` unless position `i` is listed in
+ * `failures` (the task threw) or `missing` (it refers to a result the executor no longer has).
+ * `ms` is the time spent in the tasks, for batch sizing.
+ */
+export interface BatchOutcome {
+  values: unknown[];
+  failures: [number, TaskFailure][];
+  missing: [number, number][];
   ms: number;
 }
 
@@ -54,11 +61,11 @@ export const BATCH_STEP_EXPORT = "runTaskBatch";
 
 export function isFutureRef(value: unknown): value is FutureRef {
   return typeof value === "object" && value !== null && !Array.isArray(value) &&
-    typeof (value as FutureRef).$runnerFuture === "string" && Object.keys(value).length === 1;
+    typeof (value as FutureRef).$runnerFuture === "number" && Object.keys(value).length === 1;
 }
 
 /** Ids of every result `args` refers to (arrays and plain objects are searched). */
-export function refsIn(args: unknown, into: Set<string> = new Set()): Set<string> {
+export function refsIn(args: unknown, into: Set<number> = new Set()): Set<number> {
   if (isFutureRef(args)) into.add(args.$runnerFuture);
   else if (Array.isArray(args)) { for (const a of args) refsIn(a, into); }
   else if (args !== null && typeof args === "object" && Object.getPrototypeOf(args) === Object.prototype) {
@@ -68,12 +75,12 @@ export function refsIn(args: unknown, into: Set<string> = new Set()): Set<string
 }
 
 class MissingResult extends Error {
-  constructor(readonly id: string) {
+  constructor(readonly id: number) {
     super(`result of task ${id} is not here`);
   }
 }
 
-function resolveRefs(value: unknown, known: Map<string, unknown>): unknown {
+function resolveRefs(value: unknown, known: Map<number, unknown>): unknown {
   if (isFutureRef(value)) {
     if (!known.has(value.$runnerFuture)) throw new MissingResult(value.$runnerFuture);
     return known.get(value.$runnerFuture);
@@ -93,42 +100,46 @@ function failure(error: unknown): TaskFailure {
 }
 
 /** Runs the batch's tasks in order and reports each one's outcome. */
-export async function runTaskBatch(input: BatchStepArgs): Promise<BatchStepResult> {
+export async function runTaskBatch(input: BatchStepArgs): Promise<BatchOutcome> {
   const started = performance.now();
   const mod = await import(input.moduleUrl) as Record<string, unknown>;
-  const known = new Map(Object.entries(input.deps));
-  const outcomes: TaskOutcome[] = [];
-  for (const task of input.tasks) {
-    const fn = mod[task.exportName];
+  const fns = input.names.map((name) => mod[name]);
+  const refs = new Set(input.refs ?? []);
+  const known = new Map<number, unknown>();
+  for (const [id, value] of Object.entries(input.deps)) known.set(Number(id), value);
+  const values: unknown[] = new Array(input.ids.length).fill(null);
+  const failures: [number, TaskFailure][] = [];
+  const missing: [number, number][] = [];
+  for (let i = 0; i < input.ids.length; i++) {
+    const fn = fns[input.fns?.[i] ?? 0];
     if (typeof fn !== "function") {
-      outcomes.push({
-        id: task.id,
-        ok: false,
-        error: {
-          name: "TypeError",
-          message: `'${task.exportName}' is not a function exported by ${input.moduleUrl}`,
-        },
-      });
+      const name = input.names[input.fns?.[i] ?? 0];
+      failures.push([i, {
+        name: "TypeError",
+        message: `'${name}' is not a function exported by ${input.moduleUrl}`,
+      }]);
       continue;
     }
-    let args: unknown[];
-    try {
-      args = task.refs ? resolveRefs(task.args, known) as unknown[] : task.args;
-    } catch (err) {
-      if (!(err instanceof MissingResult)) throw err;
-      outcomes.push({ id: task.id, ok: false, missing: err.id });
-      continue;
+    let args = input.args[i];
+    if (refs.has(i)) {
+      try {
+        args = resolveRefs(args, known) as unknown[];
+      } catch (err) {
+        if (!(err instanceof MissingResult)) throw err;
+        missing.push([i, err.id]);
+        continue;
+      }
     }
     try {
       let value = fn(...args);
       if (value instanceof Promise) value = await value;
-      known.set(task.id, value);
-      outcomes.push({ id: task.id, ok: true, value });
+      if (refs.size > 0) known.set(input.ids[i], value);
+      values[i] = value;
     } catch (error) {
-      outcomes.push({ id: task.id, ok: false, error: failure(error) });
+      failures.push([i, failure(error)]);
     }
   }
-  return { outcomes, ms: performance.now() - started };
+  return { values, failures, missing, ms: performance.now() - started };
 }
 
 /** Does nothing: starting it under a lease ends the step running there (a timed-out or cancelled task). */

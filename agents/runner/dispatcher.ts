@@ -1,9 +1,10 @@
 /**
  * The client side of a Runner: tasks wait in a queue and go to leased executors in batches.
  *
- * Batches are sized from what tasks cost: an executor's first batch is one task; afterwards a batch
- * holds about {@linkcode TARGET_BATCH_MS} of work (thousands of tiny tasks, one Monte Carlo batch),
- * never more than a fair share of the queue, so every executor gets work. Each executor has up to
+ * Batches are sized from what a function's tasks cost: until one has been measured they go one at
+ * a time; afterwards a batch holds about {@linkcode TARGET_BATCH_MS} of work (thousands of tiny
+ * tasks, one Monte Carlo batch), and no more than an even share of the queue (at least
+ * {@linkcode FAIR_FLOOR}), so the last tasks spread over every executor. Each executor has up to
  * {@linkcode MAX_IN_FLIGHT} batches under way: the next one waits in its mailbox while one runs.
  *
  * A task whose arguments hold futures not settled yet goes to the executor that computes them when
@@ -14,18 +15,20 @@
  * @module
  */
 import { PagletError } from "../errors.ts";
-import { isFutureRef, type TaskOutcome, type TaskWire } from "./batch_step.ts";
-import type { AcquireReply, BatchReply } from "./executor.ts";
+import { type BatchWire, isFutureRef } from "./batch_step.ts";
+import type { AcquireReply, BatchMessage, BatchReply } from "./executor.ts";
 import { RunnerFuture, TaskError } from "./future.ts";
 import type { RunnerHttp } from "./http.ts";
 import { TaskQueue } from "./task_queue.ts";
 
 /** Work per batch an executor aims at, in milliseconds. */
-export const TARGET_BATCH_MS = 4;
+export const TARGET_BATCH_MS = 5;
 /** Batches under way per executor. */
 export const MAX_IN_FLIGHT = 2;
 /** Tasks per batch at most. */
 export const MAX_BATCH = 4096;
+/** Batches of cheap tasks shrink towards an even split of the queue, but never below this. */
+const FAIR_FLOOR = 256;
 /** How long a batch message may take before its executor counts as lost (no task timeout set). */
 const BATCH_MESSAGE_MS = 3_600_000;
 
@@ -38,8 +41,6 @@ export class ExecutorChannel {
   readonly running = new Set<Task>();
   /** Tasks that must run here (their arguments' futures are computed here). */
   readonly pinned = new TaskQueue<Task>("pinned");
-  /** Measured milliseconds per task; undefined before the first batch. */
-  msPerTask: number | undefined;
   lastContact = Date.now();
   tasksRun = 0;
   constructor(readonly id: string, readonly hostUrl: string, readonly hostName: string) {}
@@ -75,7 +76,7 @@ export class Dispatcher {
   readonly channels: ExecutorChannel[] = [];
   readonly #http: RunnerHttp;
   readonly #moduleUrl: string;
-  readonly #tasks = new Map<string, Task>();
+  readonly #tasks = new Map<number, Task>();
   readonly #ready = new TaskQueue<Task>("queued");
   readonly #blocked = new Set<Task>();
   #pumpQueued = false;
@@ -102,7 +103,7 @@ export class Dispatcher {
   }
 
   /** The future was cancelled: drop the task wherever it waits (a running one's result is dropped). */
-  cancel(id: string): void {
+  cancel(id: number): void {
     const task = this.#tasks.get(id);
     if (!task) return;
     this.#finish(task);
@@ -228,11 +229,14 @@ export class Dispatcher {
   }
 
   #takeBatch(channel: ExecutorChannel, executors: number): Task[] {
-    const fair = Math.ceil((this.#ready.length + channel.pinned.length) / executors);
-    const limit = channel.msPerTask === undefined ? 1 : Math.max(
-      1,
-      Math.min(MAX_BATCH, fair, Math.floor(TARGET_BATCH_MS / Math.max(channel.msPerTask, 1e-4))),
-    );
+    const head = channel.pinned.peek() ?? this.#ready.peek();
+    if (!head) return [];
+    // What a task of this function cost so far; a function not measured yet goes one at a time.
+    const cost = this.#cost.get(head.exportName);
+    const byTime = cost === undefined ? 1 : Math.floor(TARGET_BATCH_MS / Math.max(cost, 1e-4));
+    // Big batches only while the queue is long: its last tasks spread over every executor.
+    const fair = Math.max(FAIR_FLOOR, Math.ceil((this.#ready.length + channel.pinned.length) / executors));
+    const limit = Math.max(1, Math.min(MAX_BATCH, byTime, fair));
     const batch: Task[] = [];
     const take = (source: TaskQueue<Task>) => {
       for (let next = source.peek(); next && batch.length < limit; next = source.peek()) {
@@ -247,31 +251,54 @@ export class Dispatcher {
     return batch;
   }
 
-  #wire(task: Task, channel: ExecutorChannel): TaskWire {
-    let refs = false;
-    const encode = (value: unknown): unknown => {
-      if (value instanceof RunnerFuture) {
-        const producer = this.#tasks.get(value.id);
-        const here = !task.inline && (producer?.executor ?? this.#doneOn.get(value.id)) === channel;
-        if (value.status === "fulfilled" && !here) return value.value;
-        refs = true;
-        return { $runnerFuture: value.id };
+  /** The batch as it travels: values of settled arguments, references to results kept there. */
+  #wire(batch: Task[], channel: ExecutorChannel): BatchMessage {
+    const names: string[] = [];
+    const fns: number[] = [];
+    const refs: number[] = [];
+    const args: unknown[][] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const task = batch[i];
+      let fn = names.indexOf(task.exportName);
+      if (fn < 0) fn = names.push(task.exportName) - 1;
+      fns.push(fn);
+      if (task.deps.length === 0) {
+        args.push(task.args);
+        continue;
       }
-      if (Array.isArray(value)) return value.map(encode);
-      if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-        if (isFutureRef(value)) throw new TypeError("'$runnerFuture' is reserved in task arguments");
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
-      }
-      return value;
-    };
-    const args = task.deps.length === 0 ? task.args : task.args.map(encode);
-    return refs
-      ? { id: task.future.id, exportName: task.exportName, args, refs }
-      : { id: task.future.id, exportName: task.exportName, args };
+      let hasRefs = false;
+      const encode = (value: unknown): unknown => {
+        if (value instanceof RunnerFuture) {
+          const producer = this.#tasks.get(value.id);
+          const here = !task.inline && (producer?.executor ?? this.#doneOn.get(value.id)) === channel;
+          if (value.status === "fulfilled" && !here) return value.value;
+          hasRefs = true;
+          return { $runnerFuture: value.id };
+        }
+        if (Array.isArray(value)) return value.map(encode);
+        if (
+          value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype
+        ) {
+          if (isFutureRef(value)) throw new TypeError("'$runnerFuture' is reserved in task arguments");
+          return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
+        }
+        return value;
+      };
+      args.push(task.args.map(encode));
+      if (hasRefs) refs.push(i);
+    }
+    const wire: BatchWire = { moduleUrl: this.#moduleUrl, names, ids: batch.map((t) => t.future.id), args };
+    if (names.length > 1) wire.fns = fns;
+    if (refs.length > 0) wire.refs = refs;
+    const timeoutMs = batch.length === 1 ? batch[0].timeoutMs : 0;
+    return timeoutMs ? { ...wire, timeoutMs } : wire;
   }
 
+  /** Milliseconds per task by function (export name), as the executors measured them. */
+  readonly #cost = new Map<string, number>();
+
   /** Where settled tasks ran (their results are kept there for a while). */
-  readonly #doneOn = new Map<string, ExecutorChannel>();
+  readonly #doneOn = new Map<number, ExecutorChannel>();
 
   async #send(channel: ExecutorChannel, batch: Task[]): Promise<void> {
     channel.inFlight++;
@@ -285,12 +312,12 @@ export class Dispatcher {
     let reply: BatchReply | undefined;
     let lost: PagletError | undefined;
     try {
-      const tasks = batch.map((t) => this.#wire(t, channel));
+      const message = this.#wire(batch, channel);
       reply = await this.#http.send<BatchReply>(
         channel.hostUrl,
         channel.id,
         "runner.batch",
-        { moduleUrl: this.#moduleUrl, tasks, ...(timeoutMs ? { timeoutMs } : {}) },
+        message as unknown as Record<string, unknown>,
         timeoutMs ? timeoutMs + 60_000 : BATCH_MESSAGE_MS,
       );
       channel.lastContact = Date.now();
@@ -319,40 +346,44 @@ export class Dispatcher {
       this.onLeaseLost?.(channel);
       return;
     }
-    if (reply.outcomes.length === 0 && reply.reason) {
-      for (const task of batch) this.#fail(task, new PagletError("task_failed", reply.reason));
+    if (!reply.values) {
+      const reason = reply.reason ?? "the executor sent no results";
+      for (const task of batch) this.#fail(task, new PagletError("task_failed", reason));
       return;
     }
-    if (reply.outcomes.length > 0) {
-      const ms = reply.ms / reply.outcomes.length;
-      channel.msPerTask = channel.msPerTask === undefined ? ms : 0.5 * channel.msPerTask + 0.5 * ms;
+    const name = batch[0].exportName;
+    if (batch.every((t) => t.exportName === name)) {
+      const ms = (reply.ms ?? 0) / batch.length;
+      const before = this.#cost.get(name);
+      this.#cost.set(name, before === undefined ? ms : 0.5 * before + 0.5 * ms);
     }
-    const byId = new Map<string, TaskOutcome>(reply.outcomes.map((o) => [o.id, o]));
-    channel.tasksRun += reply.outcomes.length;
-    for (const task of batch) {
-      const outcome = byId.get(task.future.id);
+    channel.tasksRun += batch.length;
+    const failures = new Map(reply.failures ?? []);
+    const missing = new Set((reply.missing ?? []).map(([i]) => i));
+    for (let i = 0; i < batch.length; i++) {
+      const task = batch[i];
       if (task.state === "done") continue; // cancelled meanwhile
-      if (!outcome) {
-        this.#requeue([task], new PagletError("executor_lost", "the executor returned no outcome"));
-      } else if (outcome.ok) {
-        this.#doneOn.set(task.future.id, channel);
-        if (this.#doneOn.size > 100_000) this.#doneOn.delete(this.#doneOn.keys().next().value!);
-        task.future.resolve(outcome.value);
-        this.#finish(task);
-      } else if ("missing" in outcome) {
+      const failure = failures.get(i);
+      if (missing.has(i)) {
+        // A result it refers to is no longer kept there: send the values instead.
         task.inline = true;
         task.attempts--;
         this.#requeue([task], new PagletError("executor_lost", "argument missing"));
-      } else if (outcome.error.name === "TimeoutError") {
+      } else if (failure?.name === "TimeoutError") {
         this.#fail(
           task,
           new PagletError(
             "task_timeout",
-            `Task ${task.future.id} on ${channel.hostName}: ${outcome.error.message}`,
+            `Task ${task.future.id} on ${channel.hostName}: ${failure.message}`,
           ),
         );
+      } else if (failure) {
+        this.#fail(task, new TaskError(task.future.id, failure, channel.hostName));
       } else {
-        this.#fail(task, new TaskError(task.future.id, outcome.error, channel.hostName));
+        this.#doneOn.set(task.future.id, channel);
+        if (this.#doneOn.size > 100_000) this.#doneOn.delete(this.#doneOn.keys().next().value!);
+        task.future.resolve(reply.values[i]);
+        this.#finish(task);
       }
     }
   }

@@ -6,7 +6,7 @@
  * take them as arguments without the client shipping them back.
  *
  * Messages: `runner.acquire` (ask for the lease; `{leased, leaseId?, cpuIds?, position?}`),
- * `runner.batch {moduleUrl, tasks, timeoutMs?}` → `{outcomes, ms, leased}`, `runner.ping`,
+ * `runner.batch {moduleUrl, names, ids, args, …, timeoutMs?}` → `{values, failures, missing, ms, leased}`, `runner.ping`,
  * and the scheduler's `compute_slot_granted` / `compute_slot_redirect` (redirects are refused:
  * an executor belongs to its host). An executor the client stops talking to for `idleTimeoutMs`
  * disposes itself, so a crashed script cannot keep cores forever.
@@ -18,11 +18,10 @@ import type { Message } from "../message.ts";
 import { Paglet } from "../paglet.ts";
 import {
   BATCH_STEP_EXPORT,
+  type BatchOutcome,
   type BatchStepArgs,
-  type BatchStepResult,
+  type BatchWire,
   refsIn,
-  type TaskOutcome,
-  type TaskWire,
 } from "./batch_step.ts";
 
 /** The executor paglet's type name. */
@@ -57,10 +56,17 @@ export interface AcquireReply {
   reason?: string;
 }
 
-/** The reply to `runner.batch`. `leased: false` means the batch did not run (lease lost). */
-export interface BatchReply {
-  outcomes: TaskOutcome[];
-  ms: number;
+/** A batch as `runner.batch` carries it. */
+export interface BatchMessage extends BatchWire {
+  /** End the (single) task after this long. */
+  timeoutMs?: number;
+}
+
+/**
+ * The reply to `runner.batch`: the outcome by position, or `leased: false` when the batch did not
+ * run (lease lost), or `reason` when the step itself failed (the module did not load).
+ */
+export interface BatchReply extends Partial<BatchOutcome> {
   leased: boolean;
   reason?: string;
 }
@@ -68,7 +74,7 @@ export interface BatchReply {
 export class RunnerExecutor extends Paglet<ExecutorState> {
   static override readonly type = EXECUTOR_TYPE;
 
-  readonly #kept = new Map<string, unknown>();
+  readonly #kept = new Map<number, unknown>();
   #lastContact = Date.now();
   #idleTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -113,9 +119,7 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       case "runner.ping":
         return this.#leaseReply();
       case "runner.batch":
-        return await this.#batch(
-          message.args as { moduleUrl: string; tasks: TaskWire[]; timeoutMs?: number },
-        );
+        return await this.#batch(message.args as unknown as BatchMessage);
       case "compute_slot_granted": {
         const { leaseId, cpuIds } = message.args as { leaseId: string; cpuIds: number[] };
         this.#leased(leaseId, cpuIds);
@@ -169,32 +173,35 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
     }
   }
 
-  async #batch(args: { moduleUrl: string; tasks: TaskWire[]; timeoutMs?: number }): Promise<BatchReply> {
+  async #batch(batch: BatchMessage): Promise<BatchReply> {
     const { leaseId } = this.state;
-    if (!leaseId) return { outcomes: [], ms: 0, leased: false, reason: "the executor holds no lease" };
+    if (!leaseId) return { leased: false, reason: "the executor holds no lease" };
     const deps: Record<string, unknown> = {};
-    for (const task of args.tasks) {
-      if (!task.refs) continue;
-      for (const id of refsIn(task.args)) if (this.#kept.has(id)) deps[id] = this.#kept.get(id);
+    for (const i of batch.refs ?? []) {
+      for (const id of refsIn(batch.args[i])) if (this.#kept.has(id)) deps[id] = this.#kept.get(id);
     }
-    const input: BatchStepArgs = { moduleUrl: args.moduleUrl, tasks: args.tasks, deps };
-    const step = this.context.runCompute<BatchStepResult>({
+    const { timeoutMs, ...wire } = batch;
+    const input: BatchStepArgs = { ...wire, deps };
+    const step = this.context.runCompute<BatchOutcome>({
       leaseId,
       moduleUrl: BATCH_STEP_URL,
       exportName: BATCH_STEP_EXPORT,
       args: input,
     });
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = args.timeoutMs
-      ? new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), args.timeoutMs))
+    const deadline = timeoutMs
+      ? new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs))
       : undefined;
     try {
       const done = await (deadline ? Promise.race([step, deadline]) : step);
-      if (done === "timeout") return await this.#timedOut(args, leaseId, step);
-      const { outcomes, ms } = done.result;
-      for (const outcome of outcomes) if (outcome.ok) this.#keep(outcome.id, outcome.value);
-      this.state.tasksRun += outcomes.length;
-      return { outcomes, ms, leased: true };
+      if (done === "timeout") return await this.#timedOut(batch, leaseId, step);
+      const outcome = done.result;
+      const failed = new Set([...outcome.failures, ...outcome.missing].map(([i]) => i));
+      for (let i = 0; i < batch.ids.length; i++) {
+        if (!failed.has(i)) this.#keep(batch.ids[i], outcome.values[i]);
+      }
+      this.state.tasksRun += batch.ids.length;
+      return { ...outcome, leased: true };
     } catch (err) {
       return this.#stepLost(err);
     } finally {
@@ -206,18 +213,16 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
    * A task ran past its deadline: a thread in a loop cannot be asked to stop, so a no-op step
    * replaces it under the same lease (the host ends the running one's worker).
    */
-  async #timedOut(
-    args: { tasks: TaskWire[]; timeoutMs?: number },
-    leaseId: string,
-    step: Promise<unknown>,
-  ): Promise<BatchReply> {
+  async #timedOut(batch: BatchMessage, leaseId: string, step: Promise<unknown>): Promise<BatchReply> {
     step.catch(() => {});
     await this.context.runCompute({ leaseId, moduleUrl: BATCH_STEP_URL, exportName: "endRunningStep" })
       .catch((err) => this.#stepLost(err));
-    const message = `the task ran longer than its timeout of ${args.timeoutMs} ms and was ended`;
+    const message = `the task ran longer than its timeout of ${batch.timeoutMs} ms and was ended`;
     return {
-      outcomes: args.tasks.map((t) => ({ id: t.id, ok: false, error: { name: "TimeoutError", message } })),
-      ms: args.timeoutMs ?? 0,
+      values: batch.ids.map(() => null),
+      failures: batch.ids.map((_, i) => [i, { name: "TimeoutError", message }]),
+      missing: [],
+      ms: batch.timeoutMs ?? 0,
       leased: this.state.leaseId !== "",
     };
   }
@@ -226,15 +231,10 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
   #stepLost(err: unknown): BatchReply {
     const error = PagletError.from(err);
     if (error.code === "lease_not_found" || error.code === "draining") this.state.leaseId = "";
-    return {
-      outcomes: [],
-      ms: 0,
-      leased: this.state.leaseId !== "",
-      reason: `${error.code}: ${error.message}`,
-    };
+    return { leased: this.state.leaseId !== "", reason: `${error.code}: ${error.message}` };
   }
 
-  #keep(id: string, value: unknown): void {
+  #keep(id: number, value: unknown): void {
     this.#kept.set(id, value);
     if (this.#kept.size > KEPT_RESULTS) this.#kept.delete(this.#kept.keys().next().value!);
   }

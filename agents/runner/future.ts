@@ -14,7 +14,7 @@ export class TaskError extends PagletError {
   override name = "TaskError";
   readonly remoteName: string;
   readonly remoteStack: string | undefined;
-  constructor(taskId: string, failure: TaskFailure, host: string) {
+  constructor(taskId: number, failure: TaskFailure, host: string) {
     super("task_failed", `Task ${taskId} failed on ${host}: ${failure.name}: ${failure.message}`, {
       remoteName: failure.name,
       host,
@@ -31,7 +31,7 @@ export class TaskError extends PagletError {
  * a {@linkcode TaskError} (`task_failed`), `task_timeout`, `task_cancelled` or `executor_lost`.
  */
 export class RunnerFuture<T = unknown> implements PromiseLike<T> {
-  readonly id: string;
+  readonly id: number;
   readonly #promise: Promise<T>;
   #status: FutureStatus = "pending";
   #value: T | undefined;
@@ -41,15 +41,18 @@ export class RunnerFuture<T = unknown> implements PromiseLike<T> {
   readonly #onCancel: (future: RunnerFuture<T>) => void;
 
   /** @internal Made by a Runner service call. */
-  constructor(id: string, onCancel: (future: RunnerFuture<T>) => void) {
+  constructor(id: number, onCancel: (future: RunnerFuture<T>) => void) {
     this.id = id;
     this.#onCancel = onCancel;
     this.#promise = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    // A future nobody awaits must not crash the script with an unhandled rejection.
-    this.#promise.catch(() => {});
+  }
+
+  /** @internal The native promise (what `Promise.all` handles fastest). */
+  get promise(): Promise<T> {
+    return this.#promise;
   }
 
   get status(): FutureStatus {
@@ -102,6 +105,8 @@ export class RunnerFuture<T = unknown> implements PromiseLike<T> {
     if (this.#status !== "pending") return;
     this.#status = "rejected";
     this.#error = error;
+    // A future nobody awaits must not end the script with an unhandled rejection.
+    this.#promise.catch(() => {});
     this.#reject(error);
   }
 }

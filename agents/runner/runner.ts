@@ -254,7 +254,7 @@ export class Runner implements AsyncDisposable {
       for (const f of [...live]) f.cancel("was cancelled by its service's AbortSignal");
     }, { once: true });
     return ((...args: unknown[]) => {
-      const future = new RunnerFuture(`t${++this.#nextTask}`, (f) => this.#dispatcher.cancel(f.id));
+      const future = new RunnerFuture(++this.#nextTask, (f) => this.#dispatcher.cancel(f.id));
       if (signal?.aborted) {
         future.cancel("was cancelled by its service's AbortSignal");
         return future;
@@ -283,7 +283,7 @@ export class Runner implements AsyncDisposable {
   get<T>(futures: RunnerFuture<T>): Promise<T>;
   get<T>(futures: readonly RunnerFuture<T>[]): Promise<T[]>;
   get<T>(futures: RunnerFuture<T> | readonly RunnerFuture<T>[]): Promise<T | T[]> {
-    return futures instanceof RunnerFuture ? Promise.resolve(futures) : Promise.all(futures);
+    return futures instanceof RunnerFuture ? futures.promise : Promise.all(futures.map((f) => f.promise));
   }
 
   /**
@@ -295,7 +295,7 @@ export class Runner implements AsyncDisposable {
     const done: Settled<T>[] = [];
     let wake: (() => void) | undefined;
     all.forEach((future, index) => {
-      future.then(
+      future.promise.then(
         (value) => {
           done.push({ future, index, ok: true, value });
           wake?.();

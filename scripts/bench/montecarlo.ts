@@ -1,6 +1,6 @@
 /**
  * Benchmark: Monte Carlo samples per second on one core, examples/montecarlo's estimator against
- * NumPy's `np.random.rand` version of the seed's `estimate_batch` (Debian's python3-numpy).
+ * NumPy's `np.random.rand` version of the seed's `estimate_batch` (Debian's python3-numpy, /usr/bin/python3).
  *
  *   deno run -A scripts/bench/montecarlo.ts [--runs 7] [--batches 10] [--samples 1000000]
  *
@@ -63,7 +63,8 @@ async function rate(cmd: string, args: string[]): Promise<number> {
 }
 
 const ours = () => rate(Deno.execPath(), ["run", "-A", import.meta.filename!, "--child", ...Deno.args]);
-const numpy = () => rate("python3", ["-c", NUMPY]);
+// Debian's python3 and python3-numpy (not whatever python3 is first on PATH).
+const numpy = () => rate("/usr/bin/python3", ["-c", NUMPY]);
 
 const runs = flag("--runs", 7);
 const oursRates: number[] = [];
