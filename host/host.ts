@@ -30,6 +30,8 @@ import { BUILTIN_MODULES } from "./builtin_modules.ts";
 import { WakeupTimer } from "./kernel/wakeup_timer.ts";
 import type { RemoteRouter } from "./kernel/remote.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
+import { MessageRouter } from "./kernel/message_router.ts";
+import { DurabilityFailures } from "./kernel/durability.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -47,12 +49,16 @@ export class Host {
   readonly events = new EventLog();
   readonly ops = new ContextOps();
   readonly startedAt = Date.now();
+  /** Failures that may lose durable state: events, log lines and counters for /metrics. */
+  durability!: DurabilityFailures;
   readonly extensions: HostExtension[] = [];
   db!: Kysely<Schema>;
   rawDb!: NodeSqliteDatabase;
   store!: AgentStore;
   pool!: WorkerPool;
   runtime!: AgentRuntime;
+  /** The one path of every message to an agent (see kernel/message_router.ts). */
+  router!: MessageRouter;
   storage!: PersistentStorageRoot;
   workDirs!: WorkDirs;
   info!: HostInfo;
@@ -95,17 +101,18 @@ export class Host {
 
   async #start(): Promise<void> {
     const o = this.options;
+    this.durability = new DurabilityFailures(this.events, o.quiet);
     // The workers start first: they load their modules on other cores while this thread opens the
     // database and starts listening, and learn the host's URL once it is known.
     const info = Promise.withResolvers<HostInfo>();
-    info.promise.catch(() => {});
+    info.promise.catch(() => {}); // a failure to open is thrown by #open below; the workers just end
     const modules = [...BUILTIN_MODULES, ...o.modules];
     this.pool = new WorkerPool(info.promise.then((host) => ({ host, modules })), {
-      call: (op, agentId, args) => this.ops.call(op, agentId, args),
+      context: (op, agentId, args) => this.ops.call(op, agentId, args),
       runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
     });
     const workersReady = this.pool.start(o.workers);
-    workersReady.catch(() => {});
+    workersReady.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     try {
       info.resolve(await this.#open());
       await workersReady.catch((err) => {
@@ -114,16 +121,15 @@ export class Host {
     } catch (err) {
       info.reject(err);
       this.pool.close();
+      // The start failed before any agent ran here: closing can lose nothing.
       await this.#server?.shutdown().catch(() => {});
       await this.db?.destroy().catch(() => {});
       this.#lock?.release();
       throw err;
     }
     this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info);
-    this.ops.onCall = (id) => {
-      const agent = this.runtime.live.get(id);
-      if (agent) agent.dirty = true;
-    };
+    this.router = new MessageRouter(this.runtime, () => this.remote ?? null);
+    this.ops.onCall = (id) => this.runtime.touch(id);
     this.runtime.onGone.add((id, why) => {
       // A departing agent keeps its work dir until the target confirms (mobility removes it then).
       if (why === "dispose") void this.workDirs.remove(id);
@@ -137,7 +143,12 @@ export class Host {
       if (e.kind === "deactivate" && e.data?.activateAt) this.#wakeups?.poke();
     });
     this.#wakeups.poke();
-    this.#timers.push(setInterval(() => void this.runtime.checkpoint().catch(() => {}), 1000));
+    this.#timers.push(
+      setInterval(
+        () => void this.runtime.checkpoint().catch((err) => this.durability.report("checkpoint", err)),
+        1000,
+      ),
+    );
     this.ready = true;
     this.events.emit("context-start", {
       data: { url: this.info.url, restored: restored.restored, failed: restored.failed },
@@ -151,7 +162,7 @@ export class Host {
     // Before anything reads the data dir: a second host on it would take over this one's agents.
     this.#lock = DataDirLock.acquire(o.dataDir);
     ({ db: this.db, raw: this.rawDb } = openDatabase(join(o.dataDir, "host.sqlite")));
-    this.store = new AgentStore(this.db);
+    this.store = new AgentStore(this.db, this.rawDb.raw);
     this.storage = new PersistentStorageRoot(join(o.dataDir, "storage"), o.persistentStorageQuota);
     this.workDirs = new WorkDirs(join(o.dataDir, "work"));
     await this.workDirs.prune(await this.store.ids());
@@ -208,11 +219,15 @@ export class Host {
     this.#wakeups?.close();
     for (const ext of [...this.extensions].reverse()) await ext.stop?.(this);
     if (this.runtime) {
-      await this.runtime.deactivateAll();
-      await this.runtime.checkpoint(true).catch(() => {});
+      await this.runtime.deactivateAll(
+        5000,
+        (id, err) => this.durability.report("shutdown-deactivation", err, id),
+      );
+      await this.runtime.checkpoint(true).catch((err) => this.durability.report("final-checkpoint", err));
       this.runtime.close();
     }
     this.pool?.close();
+    // Everything durable is written above (or reported): a failure to close loses nothing more.
     await this.#server?.shutdown().catch(() => {});
     await this.db?.destroy().catch(() => {});
     this.#lock?.release();
@@ -226,6 +241,7 @@ export class Host {
     this.#wakeups?.close();
     this.runtime?.close();
     this.pool?.close();
+    // An abort saves nothing by design (it stands in for a crash).
     await this.#server?.shutdown().catch(() => {});
     await this.db?.destroy().catch(() => {});
     this.#lock?.release();

@@ -36,6 +36,7 @@
  *
  * @module
  */
+import type { ContextOpHandlers } from "../host/worker/protocol.ts";
 import { z } from "zod";
 import type { Operation } from "../agents/operations.ts";
 import type { ServiceHost } from "./service_host.ts";
@@ -180,12 +181,6 @@ export interface RunningService<Ops extends OperationMap = OperationMap> {
   busy?(): boolean;
 }
 
-/**
- * A kernel-side operation paglets reach through their context (`kernel.call(op, agentId, args)`);
- * the first argument is the calling agent's id.
- */
-export type ContextOpHandler = (agentId: string, ...args: never[]) => unknown;
-
 /** A contract bound to the code that starts it: what hosts register. */
 export interface ServiceDefinition<Ops extends OperationMap = OperationMap> {
   readonly contract: ServiceContract<Ops>;
@@ -195,7 +190,7 @@ export interface ServiceDefinition<Ops extends OperationMap = OperationMap> {
    * Context operations this service adds for paglets, registered at host start whether or not the
    * service runs (they usually call the service through `host.call`, which starts it when lazy).
    */
-  contextOps?(host: ServiceHost): Record<string, ContextOpHandler>;
+  contextOps?(host: ServiceHost): ContextOpHandlers;
 }
 
 /**

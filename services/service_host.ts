@@ -109,7 +109,7 @@ export function createServiceHost(kernel: Host, registry: ServiceRegistry, servi
     resources: () => readResources(kernel.options.dataDir),
     agentCounts: async () => {
       const counts = await kernel.store.countByStatus();
-      return { active: kernel.runtime.live.size, inactive: counts.inactive ?? 0 };
+      return { active: kernel.runtime.liveCount, inactive: counts.inactive ?? 0 };
     },
     onlineHosts: () => onlineHosts(kernel),
     resolveHost: (nameOrUrl) => resolveHostUrl(kernel, nameOrUrl),

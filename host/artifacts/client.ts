@@ -94,6 +94,7 @@ export class ArtifactClient {
       );
     }
     if ((Number.isFinite(declared) && writer.size !== declared) || (expected && sha256 !== expected)) {
+      // A partial download left behind is never read (its name ends in .part).
       await Deno.remove(part).catch(() => {});
       throw new PagletError(
         "checksum_mismatch",

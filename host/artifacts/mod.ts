@@ -45,8 +45,10 @@ export class ArtifactsExtension implements HostExtension {
       spoolTtlMs: o.artifactSpoolTtlS * 1000,
     });
     await store.open();
+    // Sweeping expired spool files again at the next tick; nothing durable is lost.
     await store.sweep().catch(() => {});
     const every = Math.max(1000, Math.min(o.artifactSpoolTtlS * 1000, 300_000));
+    // A failed sweep is retried at the next tick; it only removes expired files.
     this.#sweeper = setInterval(() => void store.sweep().catch(() => {}), every);
     Deno.unrefTimer(this.#sweeper);
     registerArtifactOps(host, store);
@@ -116,6 +118,7 @@ function registerArtifactOps(host: Host, store: ArtifactStore): void {
       }
       const sha256 = await writer.close();
       if (sha256 !== ref.sha256 || sha256 !== meta.sha256) {
+        // A partial download left behind is never read (its name ends in .part).
         await Deno.remove(part).catch(() => {});
         throw new PagletError(
           "checksum_mismatch",

@@ -119,6 +119,7 @@ export class ArtifactStore {
       this.#used += meta.size;
     }
     for await (const entry of Deno.readDir(join(this.root, "blobs"))) {
+      // An orphan blob left behind is tried again at the next open.
       if (!metas.has(entry.name)) await Deno.remove(this.#blob(entry.name)).catch(() => {});
     }
   }
@@ -245,6 +246,7 @@ export class ArtifactStore {
   }
 
   async #remove(id: string): Promise<void> {
+    // Removal: a file left behind is an orphan, swept at the next open.
     await Deno.remove(this.#meta(id)).catch(() => {});
     await Deno.remove(this.#blob(id)).catch(() => {});
   }
@@ -258,12 +260,14 @@ export class ArtifactStore {
       const path = join(this.root, "tmp", entry.name);
       const stat = await Deno.stat(path).catch(() => null);
       if (stat && now - (stat.mtime?.getTime() ?? 0) > this.options.spoolTtlMs) {
+        // An expired spool file left behind is tried again at the next sweep.
         await Deno.remove(path).catch(() => {});
         removed++;
       }
     }
     for (const meta of await this.list()) {
       if (meta.expiresAt !== null && meta.expiresAt <= now) {
+        // An expired artifact that could not be deleted is tried again at the next sweep.
         await this.delete(meta.id).catch(() => {});
         removed++;
       }

@@ -66,7 +66,7 @@ export async function recordView(
     policy: record.policy,
     queuedMessages: record.status === "inactive" ? await host.store.queuedCount(record.id) : 0,
   };
-  const live = host.runtime.live.get(record.id);
+  const live = host.runtime.find(record.id);
   if (live) {
     view.worker = live.slot.index;
     view.mailbox = {
@@ -145,14 +145,9 @@ export function agentRoutes(app: Hono, host: Host): void {
     const message = AgentRuntime.message(body, body.sender);
     if (body.id) message.id = body.id;
     const options = { oneway: body.oneway, noDelay: body.noDelay, timeoutMs: body.timeoutMs ?? 30_000 };
-    await host.runtime.settling.get(id); // a handoff under way decides whether the agent is still here
-    if (!host.runtime.live.has(id) && host.remote && !(await host.store.get(id))) {
-      // Forwarding: x-paglets-hops counts the hosts this message passed, so chains stay bounded.
-      const hops = Number(c.req.header("x-paglets-hops") ?? 0) || 0;
-      const reply = await host.remote.send(id, undefined, message, { ...options, hops });
-      return body.oneway ? answer(c, { accepted: true }, 202) : answer(c, { reply });
-    }
-    const result = await host.runtime.deliver(id, message, options);
+    // x-paglets-hops counts the hosts this message passed, so forwarding chains stay bounded.
+    const hops = Number(c.req.header("x-paglets-hops") ?? 0) || 0;
+    const result = await host.router.route(id, message, { ...options, hops });
     if ("reply" in result) return answer(c, { reply: result.reply });
     return answer(c, result, 202);
   });

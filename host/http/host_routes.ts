@@ -45,7 +45,7 @@ export function hostRoutes(app: Hono, host: Host): void {
       diskTotal: res.diskTotal,
       diskFree: res.diskFree,
       agents: {
-        active: host.runtime.live.size,
+        active: host.runtime.liveCount,
         inactive: counts.inactive ?? 0,
         crashed: counts.crashed ?? 0,
       },

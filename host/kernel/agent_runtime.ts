@@ -11,8 +11,10 @@ import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
 import { Mailbox } from "./mailbox.ts";
+import { InactiveQueue } from "./inactive_queue.ts";
+import { Checkpointer } from "./checkpointer.ts";
+import { WorkerSupervisor } from "./worker_supervisor.ts";
 import type { WorkerPool, WorkerSlot } from "./worker_pool.ts";
-import type { Outcome } from "../worker/protocol.ts";
 import { newAgentId } from "./ids.ts";
 import { DeadlineQueue, withTimeout } from "./timeouts.ts";
 
@@ -58,16 +60,9 @@ export interface RuntimeOptions {
   stuckAfterMs: number;
 }
 
-/** Agents snapshotted per turn of the event loop during a checkpoint. */
-const CHECKPOINT_CHUNK = 200;
-
-function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  throw PagletError.fromWire(outcome.error);
-}
-
 export class AgentRuntime {
-  readonly live = new Map<string, LiveAgent>();
+  /** Agents running in a worker now; only the runtime adds or removes them. */
+  readonly #live = new Map<string, LiveAgent>();
   readonly #store: AgentStore;
   readonly #pool: WorkerPool;
   readonly #events: EventLog;
@@ -79,15 +74,14 @@ export class AgentRuntime {
    * Agents in a handoff owned by another part of the host (a departure awaiting its confirmation,
    * an arrival being started): deliveries, activations and disposals wait for it to settle.
    */
-  readonly settling = new Map<string, Promise<unknown>>();
+  readonly #settling = new Map<string, Promise<unknown>>();
   /** Instances being started (activation, restore): one start per agent, the others wait for it. */
   readonly #starting = new Map<string, Promise<LiveAgent>>();
   /** Reply deadlines of deliveries, on one timer. */
   readonly #deadlines = new DeadlineQueue();
-  /** The checkpoint under way, if any. */
-  #checkpointing: Promise<number> | null = null;
-  /** Per agent, the drain of stored messages under way (drains of one agent never overlap). */
-  readonly #draining = new Map<string, Promise<void>>();
+  readonly #queue: InactiveQueue;
+  readonly #checkpoints: Checkpointer;
+  readonly #supervisor: WorkerSupervisor;
 
   constructor(
     store: AgentStore,
@@ -101,10 +95,103 @@ export class AgentRuntime {
     this.#events = events;
     this.#host = host;
     this.#options = { stuckAfterMs: 1000, ...options };
+    const current = (agent: LiveAgent) => this.#live.get(agent.id) === agent;
+    this.#queue = new InactiveQueue(store, events, current);
+    this.#checkpoints = new Checkpointer(store, this.#deadlines, () => this.#live.values(), current);
+    this.#supervisor = new WorkerSupervisor(
+      pool,
+      store,
+      events,
+      this.#deadlines,
+      this.#options.stuckAfterMs,
+      {
+        in: (slot) =>
+          [...slot.agents].flatMap((id) => {
+            const agent = this.#live.get(id);
+            return agent && agent.slot === slot ? [agent] : [];
+          }),
+        current,
+        unregister: (agent) => this.#live.delete(agent.id),
+        restart: (record) =>
+          this.#startOnce(
+            record.id,
+            () => this.start(record, this.#event("activation", { reason: "restore" })),
+          ),
+        markCrashed: (id, type, message) => this.#markCrashed(id, type, message),
+      },
+    );
   }
 
   get store(): AgentStore {
     return this.#store;
+  }
+
+  /** The agent `id` if it runs on this host now. */
+  find(id: string): LiveAgent | undefined {
+    return this.#live.get(id);
+  }
+
+  isLive(id: string): boolean {
+    return this.#live.has(id);
+  }
+
+  /** Whether `id` is this host's to deliver to: running, being started, or stored (any status). */
+  async isHere(id: string): Promise<boolean> {
+    return this.#live.has(id) || this.#starting.has(id) || await this.#store.has(id);
+  }
+
+  /** How many agents run on this host now. */
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
+  liveIds(): string[] {
+    return [...this.#live.keys()];
+  }
+
+  /** Messages handled and waiting, summed over the mailboxes of the live agents (metrics). */
+  mailboxTotals(): { delivered: number; queued: number } {
+    let delivered = 0, queued = 0;
+    for (const agent of this.#live.values()) {
+      delivered += agent.mailbox.delivered;
+      queued += agent.mailbox.queued;
+    }
+    return { delivered, queued };
+  }
+
+  /** The agent's state may have changed (a context call, a step finished): the next checkpoint saves it. */
+  touch(id: string): void {
+    const agent = this.#live.get(id);
+    if (agent) agent.dirty = true;
+  }
+
+  /**
+   * Registers `work` as the handoff of `id` owned by another part of the host (a departure awaiting
+   * its confirmation, an arrival being started): deliveries, activations and disposals of that
+   * agent wait for it to settle. Returns `work` unchanged.
+   */
+  hold<T>(id: string, work: Promise<T>): Promise<T> {
+    const guarded: Promise<unknown> = work.then(() => {}, () => {});
+    this.#settling.set(id, guarded);
+    void guarded.then(() => {
+      if (this.#settling.get(id) === guarded) this.#settling.delete(id);
+    });
+    return work;
+  }
+
+  /** Resolves once no handoff of `id` is under way (at once when none is). */
+  async settled(id: string): Promise<void> {
+    await this.#settling.get(id);
+  }
+
+  /** Whether a handoff of `id` is under way. */
+  isHeld(id: string): boolean {
+    return this.#settling.has(id);
+  }
+
+  /** The current state of a live agent, as CBOR. */
+  async snapshot(agent: LiveAgent): Promise<Uint8Array> {
+    return await agent.slot.rpc.call("snapshot", [agent.id]);
   }
 
   #event(kind: LifecycleEvent["kind"], extra: Partial<LifecycleEvent> = {}): LifecycleEvent {
@@ -145,10 +232,10 @@ export class AgentRuntime {
       mailbox: new Mailbox((message) => this.#handle(agent, message)),
     };
     try {
-      const state = unwrap(await slot.api.start({ id, type, ...init, event, run: event !== null }));
+      const state = await slot.rpc.call("start", [{ id, type, ...init, event, run: event !== null }]);
       // Messages queued while inactive go first, in their order, before anyone else can post.
-      for (const message of preload) this.#postQueued(agent, message);
-      this.live.set(id, agent);
+      for (const message of preload) this.#queue.post(agent, message);
+      this.#live.set(id, agent);
       return { agent, state };
     } catch (err) {
       slot.agents.delete(id);
@@ -159,22 +246,6 @@ export class AgentRuntime {
   #handle(agent: LiveAgent, message: Message): Promise<unknown> {
     agent.dirty = true;
     return this.#pool.deliver(agent.slot, agent.id, message);
-  }
-
-  #postQueued(agent: LiveAgent, message: Message): void {
-    agent.mailbox.post(message).then(
-      () =>
-        this.#events.emit("message-delivered", {
-          agentId: agent.id,
-          data: { kind: message.kind, queued: true },
-        }),
-      (err) =>
-        this.#events.emit("message-failed", {
-          agentId: agent.id,
-          data: { kind: message.kind, queued: true },
-          error: PagletError.from(err).message,
-        }),
-    );
   }
 
   /** Runs `start` unless a start of `id` is under way already; then waits for that one. */
@@ -196,11 +267,12 @@ export class AgentRuntime {
       throw new PagletError("invalid_state", "'state' must be an object");
     }
     const id = spec.id ?? newAgentId();
-    if (this.live.has(id) || this.#starting.has(id)) {
+    if (this.#live.has(id) || this.#starting.has(id)) {
       throw new PagletError("state_conflict", `Agent ${id} already exists`);
     }
     // Registered before the first await: a concurrent create with the same id sees it.
     const creating = Promise.withResolvers<LiveAgent>();
+    // Whoever waits on it sees the failure; create() itself rethrows it.
     creating.promise.catch(() => {});
     this.#starting.set(id, creating.promise);
     try {
@@ -208,7 +280,7 @@ export class AgentRuntime {
         throw new PagletError("state_conflict", `Agent ${id} already exists`);
       }
       const record = await this.#create(id, spec);
-      creating.resolve(this.live.get(id)!);
+      creating.resolve(this.#live.get(id)!);
       return record;
     } catch (err) {
       creating.reject(err);
@@ -256,7 +328,7 @@ export class AgentRuntime {
       throw new PagletError("agent_moving", `Agent ${record.id} is moving between hosts; try again shortly`);
     }
     this.#knownType(record.type);
-    const queued = await this.#store.queued(record.id);
+    const queued = await this.#queue.stored(record.id);
     const { agent, state } = await this.#launch(
       record.id,
       record.type,
@@ -269,35 +341,19 @@ export class AgentRuntime {
     agent.durable = this.#store.put({ ...record, status: "active", state, policy: null });
     await agent.durable;
     // Handed to the mailbox above: a crash from here on replays them at the next start.
-    if (queued.length > 0) await this.#store.dequeueThrough(record.id, queued[queued.length - 1].seq);
+    await this.#queue.handedOver(record.id, queued);
     // A message that found the agent inactive just before it went live may have been stored since.
-    await this.#drainQueue(agent);
+    await this.#queue.drain(agent);
     return agent;
-  }
-
-  /** Moves messages stored for `agent` into its mailbox, in their order. */
-  #drainQueue(agent: LiveAgent): Promise<void> {
-    const previous = this.#draining.get(agent.id) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      if (this.live.get(agent.id) !== agent) return;
-      const queued = await this.#store.queued(agent.id);
-      if (queued.length === 0 || this.live.get(agent.id) !== agent) return;
-      for (const q of queued) this.#postQueued(agent, q.message);
-      await this.#store.dequeueThrough(agent.id, queued[queued.length - 1].seq);
-    }).finally(() => {
-      if (this.#draining.get(agent.id) === next) this.#draining.delete(agent.id);
-    });
-    this.#draining.set(agent.id, next);
-    return next;
   }
 
   /** Current record: live agents get a fresh state snapshot. */
   async record(id: string): Promise<AgentRecord | null> {
-    const agent = this.live.get(id);
+    const agent = this.#live.get(id);
     const stored = await this.#store.get(id);
     if (!agent) return stored;
-    const snap = await withTimeout<Outcome<Uint8Array>>(agent.slot.api.snapshot(id), 500).catch(() => null);
-    const state = snap && snap.ok ? snap.value : stored?.state ?? new Uint8Array();
+    const snap = await withTimeout(agent.slot.rpc.call("snapshot", [id]), 500).catch(() => null);
+    const state = snap ?? stored?.state ?? new Uint8Array();
     return {
       id,
       type: agent.type,
@@ -325,11 +381,12 @@ export class AgentRuntime {
 
   /** Delivers a message to a local agent, activating or queueing per its policy. */
   async deliver(id: string, message: Message, options: DeliverOptions = {}): Promise<DeliverResult> {
-    await this.settling.get(id);
-    let agent = this.live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
+    await this.#settling.get(id);
+    let agent = this.#live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
     while (agent?.transition) {
+      // Only waiting for the transition to end: its owner reports how it ended.
       await agent.transition.catch(() => {});
-      agent = this.live.get(id);
+      agent = this.#live.get(id);
     }
     if (!agent) {
       const record = await this.#startableRecord(id);
@@ -347,14 +404,10 @@ export class AgentRuntime {
         if (policy.activateOnMessage) {
           agent = await this.activate(id, "message");
         } else if (policy.queueMessagesWhenInactive) {
-          await this.#store.enqueue(id, message, options.oneway ?? false);
+          await this.#queue.enqueue(id, message, options.oneway ?? false);
           // Went live meanwhile: its start already read the queue, so hand this one over now.
-          const now = this.live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
-          if (now) await this.#drainQueue(now);
-          this.#events.emit("message-queued", {
-            agentId: id,
-            data: { kind: message.kind, messageId: message.id },
-          });
+          const now = this.#live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
+          if (now) await this.#queue.drain(now);
           return { queued: true, messageId: message.id };
         } else {
           throw new PagletError(
@@ -364,7 +417,12 @@ export class AgentRuntime {
         }
       }
     }
-    const pending = agent.mailbox.post(message);
+    const pending = agent.mailbox.post(
+      message,
+      options.oneway || options.timeoutMs
+        ? { oneway: options.oneway, deadline: options.timeoutMs ? Date.now() + options.timeoutMs : undefined }
+        : undefined,
+    );
     if (options.oneway) {
       pending.catch((err) =>
         this.#events.emit("message-failed", {
@@ -402,7 +460,7 @@ export class AgentRuntime {
       throw new PagletError("invalid_request", (err as Error).message);
     }
     return await this.#transition(id, fromSelf, async (agent) => {
-      const state = unwrap(await agent.slot.api.stop(id, this.#event("deactivating", { reason, policy })));
+      const state = await agent.slot.rpc.call("stop", [id, this.#event("deactivating", { reason, policy })]);
       const record: AgentRecord = {
         id,
         type: agent.type,
@@ -415,7 +473,12 @@ export class AgentRuntime {
       };
       await this.#store.put(record);
       this.#forget(agent, "deactivate");
-      await this.#requeue(agent, policy);
+      await this.#queue.requeue(
+        agent,
+        policy,
+        (message, delivery) =>
+          this.deliver(id, message, { oneway: delivery?.oneway }).then((r) => "reply" in r ? r.reply : r),
+      );
       this.#events.emit("deactivate", {
         agentId: id,
         type: agent.type,
@@ -427,8 +490,8 @@ export class AgentRuntime {
 
   /** Activates an inactive agent; messages queued while it was inactive are delivered first, in order. */
   async activate(id: string, reason = "activate"): Promise<LiveAgent> {
-    await this.settling.get(id);
-    const existing = this.live.get(id);
+    await this.#settling.get(id);
+    const existing = this.#live.get(id);
     if (existing) return existing;
     return await this.#startOnce(id, async () => {
       const record = await this.#startableRecord(id);
@@ -448,7 +511,7 @@ export class AgentRuntime {
    * once (waiting would deadlock); otherwise (from run() or a timer) it completes first.
    */
   async leaveSelf(id: string, leave: () => Promise<unknown>): Promise<void> {
-    const agent = this.live.get(id);
+    const agent = this.#live.get(id);
     if (!agent) throw new PagletError("agent_not_found", `Agent ${id} is not active on this host`);
     if (!agent.mailbox.busy) {
       await leave();
@@ -469,9 +532,10 @@ export class AgentRuntime {
    * either is terminated (its other agents come back from their last checkpoint).
    */
   async dispose(id: string, fromSelf = false): Promise<void> {
-    if (!fromSelf) await this.settling.get(id);
+    if (!fromSelf) await this.#settling.get(id);
+    // Only waiting for a start under way to end: its caller reports a failure.
     await this.#starting.get(id)?.catch(() => {});
-    if (!this.live.has(id)) {
+    if (!this.#live.has(id)) {
       const record = await this.#store.get(id);
       if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
       await this.#store.delete(id);
@@ -483,7 +547,7 @@ export class AgentRuntime {
       await this.#disposeLive(id, fromSelf);
     } catch (err) {
       // It went inactive (or moved) while we waited for its turn: dispose what is stored now.
-      if (!(err instanceof PagletError && err.code === "state_conflict") || this.live.has(id)) throw err;
+      if (!(err instanceof PagletError && err.code === "state_conflict") || this.#live.has(id)) throw err;
       const status = (await this.#store.get(id))?.status;
       if (status !== "inactive" && status !== "crashed") throw err;
       await this.dispose(id, fromSelf);
@@ -497,22 +561,20 @@ export class AgentRuntime {
           () => true,
           () => false,
         );
-        if (!idle && !(await this.#answers(agent.slot))) {
-          await this.#replaceStuckWorker(agent);
+        if (!idle && !(await this.#supervisor.answers(agent.slot))) {
+          await this.#supervisor.replace(agent);
           await this.#disposed(agent);
           return;
         }
       }
       try {
-        unwrap(
-          await this.#deadlines.race<Outcome<Uint8Array>>(
-            agent.slot.api.stop(id, this.#event("disposing", { reason: "dispose" })),
-            this.#options.stuckAfterMs,
-          ),
+        await this.#deadlines.race(
+          agent.slot.rpc.call("stop", [id, this.#event("disposing", { reason: "dispose" })]),
+          this.#options.stuckAfterMs,
         );
       } catch (err) {
         if (!(err instanceof PagletError && err.code === "timeout")) throw err;
-        await this.#replaceStuckWorker(agent);
+        await this.#supervisor.replace(agent);
       }
       await this.#disposed(agent);
     });
@@ -525,14 +587,6 @@ export class AgentRuntime {
     this.#events.emit("dispose", { agentId: agent.id, type: agent.type });
   }
 
-  /** Does the worker in `slot` answer a ping soon (or is its thread stuck in agent code)? */
-  async #answers(slot: WorkerSlot): Promise<boolean> {
-    return await this.#deadlines.race(slot.api.ping(), Math.max(50, this.#options.stuckAfterMs / 4)).then(
-      () => true,
-      () => false,
-    );
-  }
-
   /**
    * Removes a live agent from its worker with `event` as the leaving hook and returns its state
    * (used by dispatch). The caller owns the record afterwards.
@@ -543,7 +597,7 @@ export class AgentRuntime {
     fromSelf = false,
   ): Promise<{ agent: LiveAgent; state: Uint8Array; queued: ReturnType<Mailbox["drain"]> }> {
     return await this.#transition(id, fromSelf, async (agent) => {
-      const state = unwrap(await agent.slot.api.stop(id, event));
+      const state = await agent.slot.rpc.call("stop", [id, event]);
       this.#forget(agent, "detach");
       return { agent, state, queued: agent.mailbox.drain() };
     });
@@ -552,7 +606,7 @@ export class AgentRuntime {
   /** Runs a transition with the mailbox paused; concurrent deliveries wait for its outcome. */
   async #transition<T>(id: string, fromSelf: boolean, fn: (agent: LiveAgent) => Promise<T>): Promise<T> {
     await this.#starting.get(id)?.catch(() => {});
-    const agent = this.live.get(id);
+    const agent = this.#live.get(id);
     if (!agent) {
       const record = await this.#store.get(id);
       if (record) {
@@ -562,7 +616,7 @@ export class AgentRuntime {
       throw new PagletError("agent_not_found", `No agent ${id} on this host`);
     }
     while (agent.transition) await agent.transition.catch(() => {});
-    if (this.live.get(id) !== agent) {
+    if (this.#live.get(id) !== agent) {
       throw new PagletError("state_conflict", `Agent ${id} left during the request`);
     }
     let done!: () => void;
@@ -581,7 +635,7 @@ export class AgentRuntime {
       const result = await fn(agent);
       return result;
     } catch (err) {
-      if (this.live.get(id) === agent) agent.mailbox.resume();
+      if (this.#live.get(id) === agent) agent.mailbox.resume();
       throw err;
     } finally {
       agent.transition = null;
@@ -590,35 +644,9 @@ export class AgentRuntime {
   }
 
   #forget(agent: LiveAgent, why: string): void {
-    this.live.delete(agent.id);
+    this.#live.delete(agent.id);
     agent.slot.agents.delete(agent.id);
     for (const fn of this.onGone) fn(agent.id, why);
-  }
-
-  /**
-   * Messages that were waiting in the mailbox of an agent that went inactive: per its policy they
-   * activate it again, are stored in their order, or fail with `agent_inactive`.
-   */
-  async #requeue(agent: LiveAgent, policy: DeactivationPolicy): Promise<void> {
-    for (const waiting of agent.mailbox.drain()) {
-      if (policy.activateOnMessage) {
-        this.deliver(agent.id, waiting.message).then(
-          (r) => waiting.resolve("reply" in r ? r.reply : r),
-          waiting.reject,
-        );
-      } else if (policy.queueMessagesWhenInactive) {
-        try {
-          await this.#store.enqueue(agent.id, waiting.message, false);
-          waiting.resolve({ queued: true, messageId: waiting.message.id });
-        } catch (err) {
-          waiting.reject(err);
-        }
-      } else {
-        waiting.reject(
-          new PagletError("agent_inactive", `Agent ${agent.id} went inactive before handling the message`),
-        );
-      }
-    }
   }
 
   #failQueued(agent: LiveAgent, why: string): void {
@@ -626,74 +654,22 @@ export class AgentRuntime {
   }
 
   async #drop(agent: LiveAgent): Promise<void> {
-    await agent.slot.api.stop(agent.id, null).catch(() => {});
+    // The agent is dropped either way; its record was never written or is being marked.
+    await agent.slot.rpc.call("stop", [agent.id, null]).catch(() => {});
     this.#forget(agent, "drop");
-  }
-
-  /**
-   * Terminates a worker that does not give up an agent, and restores its other agents from their
-   * last checkpoint. Deliveries to them wait for the restore; calls that were under way in the
-   * old worker fail with `worker_lost`.
-   */
-  async #replaceStuckWorker(stuck: LiveAgent): Promise<void> {
-    const others: LiveAgent[] = [];
-    for (const id of stuck.slot.agents) {
-      const agent = this.live.get(id);
-      if (id !== stuck.id && agent && agent.slot === stuck.slot) others.push(agent);
-    }
-    const restoring = Promise.withResolvers<void>();
-    for (const agent of others) {
-      agent.transition ??= restoring.promise;
-      void agent.mailbox.pause();
-    }
-    try {
-      const lost = await this.#pool.replace(stuck.slot);
-      this.#events.emit("worker-replaced", {
-        agentId: stuck.id,
-        data: { worker: stuck.slot.index, agents: lost.length },
-      });
-      for (const agent of others) {
-        if (this.live.get(agent.id) !== agent) continue;
-        this.live.delete(agent.id);
-        const waiting = agent.mailbox.drain();
-        const record = await this.#store.get(agent.id);
-        if (!record) {
-          for (const w of waiting) w.reject(new PagletError("agent_not_found", `Agent ${agent.id} is gone`));
-          continue;
-        }
-        try {
-          // As after a host crash: back from the last checkpoint, onActivation(restore), run().
-          const restored = await this.#startOnce(
-            agent.id,
-            () => this.start(record, this.#event("activation", { reason: "restore" })),
-          );
-          for (const w of waiting) restored.mailbox.post(w.message).then(w.resolve, w.reject);
-          this.#events.emit("restore", {
-            agentId: agent.id,
-            type: record.type,
-            data: { reason: "worker-replaced" },
-          });
-        } catch (err) {
-          for (const w of waiting) w.reject(err);
-          await this.#markCrashed(agent.id, record.type, PagletError.from(err).message);
-        }
-      }
-    } finally {
-      for (const agent of others) if (agent.transition === restoring.promise) agent.transition = null;
-      restoring.resolve();
-    }
   }
 
   /** run() ended: a failure marks the agent crashed. */
   async runFinished(id: string, error: { code: string; message: string } | null): Promise<void> {
     // run() may end before the start that launched it has registered the agent as live.
-    const agent = this.live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
+    const agent = this.#live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
     if (agent) agent.dirty = true;
     if (!error || !agent) return;
     // run() starts before create/activate has written the record: mark it crashed only after.
     await agent.durable.catch(() => {});
-    if (this.live.get(id) !== agent) return;
-    await agent.slot.api.stop(id, null).catch(() => {});
+    if (this.#live.get(id) !== agent) return;
+    // run() failed: the agent is marked crashed below whatever its worker answers.
+    await agent.slot.rpc.call("stop", [id, null]).catch(() => {});
     this.#forget(agent, "crash");
     this.#failQueued(agent, `Agent ${id} crashed`);
     await this.#markCrashed(id, agent.type, error.message);
@@ -709,44 +685,8 @@ export class AgentRuntime {
    * Saves the state of agents whose state may have changed (`all`: of every live agent). Runs
    * one at a time: a timer tick while a checkpoint is under way is skipped; `all` waits for it.
    */
-  async checkpoint(all = false): Promise<number> {
-    if (this.#checkpointing) {
-      if (!all) return 0;
-      await this.#checkpointing.catch(() => {});
-    }
-    const run = this.#checkpointOnce(all);
-    this.#checkpointing = run;
-    try {
-      return await run;
-    } finally {
-      if (this.#checkpointing === run) this.#checkpointing = null;
-    }
-  }
-
-  async #checkpointOnce(all: boolean): Promise<number> {
-    const agents = [...this.live.values()].filter((a) => all || a.dirty);
-    let saved = 0;
-    // In chunks, with a turn of the event loop between them: thousands of snapshot requests
-    // and replies at once would hold up the kernel thread (measured: 120 ms for 5,000 agents).
-    for (let i = 0; i < agents.length; i += CHECKPOINT_CHUNK) {
-      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 0));
-      const states: { id: string; state: Uint8Array }[] = [];
-      await Promise.all(
-        agents.slice(i, i + CHECKPOINT_CHUNK).map(async (agent) => {
-          agent.dirty = false;
-          const snap = await this.#deadlines.race<Outcome<Uint8Array>>(
-            agent.slot.api.snapshot(agent.id),
-            1000,
-          )
-            .catch(() => null);
-          if (snap?.ok && this.live.get(agent.id) === agent) states.push({ id: agent.id, state: snap.value });
-          else if (!snap) agent.dirty = true; // busy worker: try again next time
-        }),
-      );
-      await this.#store.saveStates(states);
-      saved += states.length;
-    }
-    return saved;
+  checkpoint(all = false): Promise<number> {
+    return this.#checkpoints.run(all);
   }
 
   /** At host start: every agent that was active (crash) or asks for it comes back. */
@@ -795,10 +735,16 @@ export class AgentRuntime {
   }
 
   /** Deactivates every live agent for a graceful shutdown (they come back at the next start). */
-  async deactivateAll(timeoutMs = 5000): Promise<void> {
+  async deactivateAll(
+    timeoutMs = 5000,
+    onFailure: (id: string, err: unknown) => void = () => {},
+  ): Promise<void> {
+    // An agent that fails to deactivate comes back from its last checkpoint at the next start.
     await Promise.all(
-      [...this.live.keys()].map((id) =>
-        withTimeout(this.deactivate(id, { activateOnStartup: true }, "shutdown"), timeoutMs).catch(() => {})
+      [...this.#live.keys()].map((id) =>
+        withTimeout(this.deactivate(id, { activateOnStartup: true }, "shutdown"), timeoutMs).catch((err) =>
+          onFailure(id, err)
+        )
       ),
     );
   }

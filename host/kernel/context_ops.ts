@@ -1,35 +1,31 @@
 /**
- * The kernel side of the paglet context: named operations a worker calls on behalf of a paglet
- * (`kernel.call(op, agentId, args)`). Later parts of the host (mesh, services) register more.
+ * The kernel side of the paglet context: the operations a worker calls on behalf of a paglet
+ * (`ContextOpMap` in worker/protocol.ts). The host serves its own (local_ops.ts); extensions
+ * (mesh, mobility, artifacts, services) register theirs at start.
  */
 import { PagletError } from "../../agents/errors.ts";
-import type { Outcome } from "../worker/protocol.ts";
+import type { ContextOpHandler, ContextOpHandlers, ContextOpMap } from "../worker/protocol.ts";
 
-export type ContextOp = (agentId: string, ...args: never[]) => unknown;
+type AnyHandler = (agentId: string, ...args: unknown[]) => unknown;
 
 export class ContextOps {
-  readonly #ops = new Map<string, ContextOp>();
-  /** Called with the agent id after every call (its state may have changed). */
+  readonly #ops = new Map<string, AnyHandler>();
+  /** Called with the agent id before every call (its state may change). */
   onCall: (agentId: string) => void = () => {};
 
-  register(name: string, op: ContextOp): void {
-    this.#ops.set(name, op);
+  register<K extends keyof ContextOpMap>(name: K, op: ContextOpHandler<K>): void {
+    this.#ops.set(name, op as AnyHandler);
   }
 
-  registerAll(ops: Record<string, ContextOp>): void {
-    for (const [name, op] of Object.entries(ops)) this.register(name, op);
+  registerAll(ops: ContextOpHandlers): void {
+    for (const [name, op] of Object.entries(ops)) this.#ops.set(name, op as AnyHandler);
   }
 
-  async call(op: string, agentId: string, args: unknown[]): Promise<Outcome> {
+  /** Runs `op` for `agentId`; a failure rejects with a PagletError (the port sends it in wire form). */
+  async call(op: string, agentId: string, args: unknown[]): Promise<unknown> {
     this.onCall(agentId);
     const fn = this.#ops.get(op);
-    if (!fn) {
-      return { ok: false, error: { code: "not_supported", message: `This host does not support '${op}'` } };
-    }
-    try {
-      return { ok: true, value: await (fn as (id: string, ...a: unknown[]) => unknown)(agentId, ...args) };
-    } catch (err) {
-      return { ok: false, error: PagletError.from(err).toWire() };
-    }
+    if (!fn) throw new PagletError("not_supported", `This host does not support '${op}'`);
+    return await fn(agentId, ...args);
   }
 }

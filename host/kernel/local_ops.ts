@@ -31,17 +31,12 @@ export function registerLocalOps(host: Host): void {
       options: SendOptions & { oneway?: boolean },
     ) => {
       const message = AgentRuntime.message(input, from);
-      if (rt.live.has(target) || isSelf(targetHost) && !host.remote) {
-        const result = await rt.deliver(target, message, options);
-        return "reply" in result ? result.reply : undefined;
-      }
-      if (!host.remote) throw new PagletError("agent_not_found", `No agent ${target} on this host`);
-      return await host.remote.send(target, targetHost, message, options);
+      return await host.router.request(target, message, { ...options, targetHost });
     },
     "multicast.targets": (from: string, options: { exclude?: string[]; includeSelf?: boolean }) => {
       const exclude = new Set(options.exclude ?? []);
       if (!options.includeSelf) exclude.add(from);
-      return [...rt.live.keys()].filter((id) => !exclude.has(id));
+      return rt.liveIds().filter((id) => !exclude.has(id));
     },
     dispose: async (from: string, target: string) => {
       // Disposing oneself from a handler ends the paglet once that handler has returned.
@@ -86,7 +81,7 @@ export function registerLocalOps(host: Host): void {
 }
 
 function typeOf(host: Host, agentId: string): string {
-  const agent = host.runtime.live.get(agentId);
+  const agent = host.runtime.find(agentId);
   if (!agent) throw new PagletError("agent_not_found", `Agent ${agentId} is not active`);
   return agent.type;
 }

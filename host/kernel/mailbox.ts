@@ -4,12 +4,27 @@
  */
 import type { Message } from "../../agents/message.ts";
 
-interface Envelope {
+/**
+ * How the sender asked for a message: kept with it so that a message re-routed from a mailbox
+ * (the agent moved or went inactive first) keeps its oneway flag and what is left of its timeout.
+ */
+export interface Delivery {
+  oneway?: boolean;
+  /** Epoch ms after which nobody waits for the reply any more. */
+  deadline?: number;
+}
+
+/** A message waiting in a mailbox, with whoever waits for its reply. */
+export interface Waiting {
   message: Message;
-  rank: number;
-  seq: number;
+  delivery?: Delivery;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+}
+
+interface Envelope extends Waiting {
+  rank: number;
+  seq: number;
 }
 
 export type Deliver = (message: Message) => Promise<unknown>;
@@ -37,10 +52,10 @@ export class Mailbox {
   }
 
   /** Queues a message; resolves with the handler's reply. */
-  post(message: Message): Promise<unknown> {
+  post(message: Message, delivery?: Delivery): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const rank = message.priority === 0 ? Number.MAX_SAFE_INTEGER : message.priority;
-      const envelope: Envelope = { message, rank, seq: this.#seq++, resolve, reject };
+      const envelope: Envelope = { message, delivery, rank, seq: this.#seq++, resolve, reject };
       // Insert after every envelope of equal or higher rank (FIFO within a priority).
       let i = this.#queue.length;
       while (i > 0 && this.#queue[i - 1].rank < rank) i--;
@@ -96,7 +111,7 @@ export class Mailbox {
   }
 
   /** Removes and returns every waiting message (the caller re-routes them). */
-  drain(): { message: Message; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] {
+  drain(): Waiting[] {
     return this.#queue.splice(0, this.#queue.length);
   }
 }

@@ -14,7 +14,10 @@ export interface RemoteRouter {
   resolve(nameOrUrl: string): string | null;
   /** Creates a paglet on another host. */
   create(host: string, type: string, options: CreateOptions): Promise<AgentRef>;
-  /** Sends to an agent that is not on this host (following forwarding). */
+  /**
+   * Sends to an agent that is not on this host: to `targetHost`, or (none, or this host) where its
+   * forwarding record says it went. Used by the kernel's MessageRouter only.
+   */
   send(
     target: string,
     targetHost: string | undefined,

@@ -1,17 +1,15 @@
 /** The pool of agent workers. Each active paglet lives in exactly one worker. */
-import * as Comlink from "comlink";
 import { PagletError } from "../../agents/errors.ts";
-import type { KernelApi, WorkerApi, WorkerConfig } from "../worker/protocol.ts";
+import type { Message } from "../../agents/message.ts";
+import type { KernelOps, OpHandlers, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
 import { AGENT_WORKER_URL, takeEarlyWorker } from "../worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
 export interface WorkerSlot {
   readonly index: number;
-  /** Control plane (comlink): init, start, stop, snapshot. */
-  readonly api: Comlink.Remote<WorkerApi>;
-  /** Hot path: `deliver` requests; pending calls fail with `worker_lost` when the worker ends. */
-  readonly rpc: PortRpc;
+  /** Every call into the worker (protocol.ts); pending calls fail with `worker_lost` when it ends. */
+  readonly rpc: PortRpc<KernelOps, WorkerOps>;
   readonly agents: Set<string>;
   readonly worker: Worker;
   /** Generation: bumps when a stuck worker is replaced in this slot. */
@@ -22,12 +20,13 @@ export class WorkerPool {
   readonly #slots: WorkerSlot[] = [];
   /** Settles once the host knows what the workers need (its URL is known only once it listens). */
   readonly #config: Promise<WorkerConfig>;
-  readonly #kernel: KernelApi;
+  readonly #kernel: OpHandlers<KernelOps>;
   #types: string[] = [];
   #abandoned = 0;
 
-  constructor(config: WorkerConfig | Promise<WorkerConfig>, kernel: KernelApi) {
+  constructor(config: WorkerConfig | Promise<WorkerConfig>, kernel: OpHandlers<KernelOps>) {
     this.#config = Promise.resolve(config);
+    // Awaited by every worker start, which reports the failure.
     this.#config.catch(() => {});
     this.#kernel = kernel;
   }
@@ -48,34 +47,23 @@ export class WorkerPool {
   async #spawn(index: number, generation: number): Promise<WorkerSlot> {
     const worker = (generation === 0 ? takeEarlyWorker() : undefined) ??
       new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
-    const api = Comlink.wrap<WorkerApi>(worker);
     const channel = new MessageChannel();
-    const rpc = new PortRpc(channel.port1, (method, args) => {
-      if (method === "call") {
-        return this.#kernel.call(args[0] as string, args[1] as string, args[2] as unknown[]);
-      }
-      if (method === "runFinished") {
-        return this.#kernel.runFinished(
-          args[0] as string,
-          args[1] as { code: string; message: string } | null,
-        );
-      }
-      throw new PagletError("not_supported", `Unknown worker request '${method}'`);
-    });
+    const rpc = new PortRpc<KernelOps, WorkerOps>(channel.port1, this.#kernel);
+    // The worker's one plain message: its end of the channel; everything else goes over the port.
+    worker.postMessage({ port: channel.port2 }, [channel.port2]);
     try {
       const config = await this.#config;
-      this.#types = await api.init(config, Comlink.transfer(channel.port2, [channel.port2]));
+      this.#types = await rpc.call("init", [config]);
     } catch (err) {
       rpc.close();
-      api[Comlink.releaseProxy]();
       worker.terminate();
       throw err;
     }
-    return { index, api, rpc, agents: new Set(), worker, generation };
+    return { index, rpc, agents: new Set(), worker, generation };
   }
 
   /** Delivers a message to an agent in `slot` over the hot-path port; resolves with the reply. */
-  deliver(slot: WorkerSlot, agentId: string, message: unknown): Promise<unknown> {
+  deliver(slot: WorkerSlot, agentId: string, message: Message): Promise<unknown> {
     return slot.rpc.call("deliver", [agentId, message]);
   }
 
@@ -99,11 +87,7 @@ export class WorkerPool {
   async loadModule(url: string): Promise<string[]> {
     (await this.#config).modules.push(url);
     let names: string[] = [];
-    for (const slot of this.#slots) {
-      const outcome = await slot.api.loadModule(url);
-      if (!outcome.ok) throw new Error(outcome.error.message);
-      names = outcome.value;
-    }
+    for (const slot of this.#slots) names = await slot.rpc.call("loadModule", [url]);
     this.#types = [...new Set([...this.#types, ...names])].sort();
     return names;
   }
@@ -117,7 +101,6 @@ export class WorkerPool {
     if (i < 0) return [];
     const lost = [...slot.agents];
     slot.rpc.close(new PagletError("worker_lost", `Worker ${slot.index} was terminated`));
-    slot.api[Comlink.releaseProxy]();
     // Deno 2.9 does not interrupt a worker stuck in a JS loop on terminate() (denoland/deno#35657):
     // the thread runs on until its loop ends. Nothing reaches it any more; it is counted so
     // operators see the CPU it may still hold, and the host command exits explicitly.
@@ -135,9 +118,6 @@ export class WorkerPool {
   close(): void {
     for (const slot of this.#slots) {
       slot.rpc.close(new PagletError("draining", "The host is shutting down"));
-      try {
-        slot.api[Comlink.releaseProxy]();
-      } catch { /* already released */ }
       slot.worker.terminate();
     }
     this.#slots.length = 0;

@@ -251,6 +251,7 @@ export class GossipNode {
     const { online } = this.table.peerUrls();
     const record = this.table.selfRecord();
     await Promise.all(
+      // A peer this push misses gets the record at a later gossip round.
       this.#pick(online, this.#fanout + 1).map((url) => this.push(url, [record]).catch(() => {})),
     );
   }

@@ -89,10 +89,6 @@ export class MeshRemoteRouter implements RemoteRouter {
     options: RemoteSendOptions,
   ): Promise<unknown> {
     const host = this.#host;
-    if (host.runtime.live.has(target) || await host.store.get(target)) {
-      const result = await host.runtime.deliver(target, message, options);
-      return "reply" in result ? result.reply : undefined;
-    }
     let url = targetHost === undefined ? null : this.#require(targetHost);
     if (url === null || url === host.url) {
       const movedTo = await host.store.movedTo(target);

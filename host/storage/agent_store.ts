@@ -1,15 +1,17 @@
-/** Durable agent records and queued messages. Every write completes before the caller acknowledges. */
+/**
+ * Durable agent records, their queued messages and their forwarding records (tables `agents`,
+ * `queued_messages`, `moved_agents`): this store is their one writer. Every write completes before
+ * the caller acknowledges. Other owners of tables in the same database (the transfer ledger) write
+ * their rows in the store's transactions ({@link AgentStore.transaction}).
+ */
 import { CompiledQuery, type Kysely } from "kysely";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Message } from "../../agents/message.ts";
 import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
 import { decodeCbor, encodeCbor } from "../../agents/wire.ts";
-import type { AgentsTable, Schema } from "./schema.ts";
+import type { AgentsTable, AgentStatus, Schema } from "./schema.ts";
 
-/**
- * `moving`: in a handoff between hosts (leaving here, or stored here and not yet started); the
- * kernel never starts it.
- */
-export type AgentStatus = "active" | "inactive" | "crashed" | "moving";
+export type { AgentStatus };
 
 /** An agent record as the host keeps it. */
 export interface AgentRecord {
@@ -35,7 +37,7 @@ function toRecord(row: AgentsTable): AgentRecord {
   return {
     id: row.id,
     type: row.type,
-    status: row.status as AgentStatus,
+    status: row.status,
     state: row.state,
     policy: row.policy ? { ...DEFAULT_POLICY, ...JSON.parse(row.policy) } : null,
     createdAt: row.created_at,
@@ -103,8 +105,8 @@ function compileHotStatements(db: Kysely<Schema>): HotStatements {
   };
 }
 
-/** The row of a record (also used by the transfer ledger to write records inside its transactions). */
-export function recordToRow(record: Omit<AgentRecord, "updatedAt">): AgentsTable {
+/** The row of a record. */
+function recordToRow(record: Omit<AgentRecord, "updatedAt">): AgentsTable {
   const policy = record.policy;
   return {
     id: record.id,
@@ -120,11 +122,100 @@ export function recordToRow(record: Omit<AgentRecord, "updatedAt">): AgentsTable
   };
 }
 
+/** Synchronous statements, for writes that must land in one transaction with another table's rows. */
+const SYNC_SQL = {
+  status: "SELECT status FROM agents WHERE id = ?",
+  deleteQueued: "DELETE FROM queued_messages WHERE agent_id = ?",
+  deleteMoving: "DELETE FROM agents WHERE id = ? AND status = 'moving'",
+  forgetMove: "DELETE FROM moved_agents WHERE id = ?",
+  recordMove:
+    "INSERT INTO moved_agents (id, moved_to, moved_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET moved_to = excluded.moved_to, moved_at = excluded.moved_at",
+} as const;
+
+/** The writes a transaction of the store offers (see {@link AgentStore.transaction}). */
+export interface StoreTransaction {
+  /** Inserts or replaces a whole agent record. */
+  put(record: Omit<AgentRecord, "updatedAt">): void;
+  /** Deletes a `moving` record (it left) and its queued messages. */
+  deleteMoving(id: string): void;
+  /** Remembers where an agent went (forwarding). */
+  recordMove(id: string, movedTo: string): void;
+  /** Forgets where an agent went (it is back). */
+  forgetMove(id: string): void;
+  /** A statement on a table of another owner (the transfer ledger's `transfers`). */
+  run(sql: string, ...parameters: SQLInputValue[]): void;
+}
+
 export class AgentStore {
   readonly #db: Kysely<Schema>;
+  readonly #raw: DatabaseSync;
+  readonly #sync = new Map<string, StatementSync>();
   #hot?: HotStatements;
-  constructor(db: Kysely<Schema>) {
+  constructor(db: Kysely<Schema>, raw: DatabaseSync) {
     this.#db = db;
+    this.#raw = raw;
+  }
+
+  #prepared(sql: string): StatementSync {
+    let stmt = this.#sync.get(sql);
+    if (!stmt) {
+      stmt = this.#raw.prepare(sql);
+      this.#sync.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction, synchronously, holding Kysely's connection (so it never
+   * lands inside a Kysely transaction open elsewhere). Synchronous statements, because a handoff
+   * runs a few per hop and the query builder's async path costs more than SQLite itself.
+   */
+  async transaction(fn: (tx: StoreTransaction) => void): Promise<void> {
+    await this.#db.connection().execute(() => {
+      const run = (sql: string, ...parameters: SQLInputValue[]) =>
+        void this.#prepared(sql).run(...parameters);
+      const tx: StoreTransaction = {
+        put: (record) => {
+          const row = recordToRow(record);
+          const parameters = [...INSERT_COLUMNS.map((c) => row[c]), ...UPDATE_COLUMNS.map((c) => row[c])];
+          run(this.#statements.upsert, ...parameters as SQLInputValue[]);
+        },
+        deleteMoving: (id) => {
+          run(SYNC_SQL.deleteQueued, id);
+          run(SYNC_SQL.deleteMoving, id);
+        },
+        recordMove: (id, movedTo) => run(SYNC_SQL.recordMove, id, movedTo, Date.now()),
+        forgetMove: (id) => run(SYNC_SQL.forgetMove, id),
+        run,
+      };
+      this.#raw.exec("BEGIN IMMEDIATE");
+      try {
+        fn(tx);
+        this.#raw.exec("COMMIT");
+      } catch (err) {
+        this.#raw.exec("ROLLBACK");
+        throw err;
+      }
+      return Promise.resolve();
+    });
+  }
+
+  /** Rows of a read on a table of another owner (synchronous, like {@link transaction}). */
+  select<T>(sql: string, ...parameters: SQLInputValue[]): T[] {
+    return this.#prepared(sql).all(...parameters) as unknown as T[];
+  }
+
+  /** One write statement on a table of another owner, holding the connection; answers the rows changed. */
+  async write(sql: string, ...parameters: SQLInputValue[]): Promise<number> {
+    return await this.#db.connection().execute(() =>
+      Promise.resolve(Number(this.#prepared(sql).run(...parameters).changes))
+    );
+  }
+
+  /** The status of agent `id`'s record, or null when there is none (a cheap check on the hot path). */
+  statusOf(id: string): AgentStatus | null {
+    const row = this.#prepared(SYNC_SQL.status).get(id) as { status: AgentStatus } | undefined;
+    return row?.status ?? null;
   }
 
   get #statements(): HotStatements {
@@ -135,6 +226,12 @@ export class AgentStore {
     const result = await this.#db.executeQuery<AgentsTable>(CompiledQuery.raw(this.#statements.get, [id]));
     const row = result.rows[0];
     return row ? toRecord(row) : null;
+  }
+
+  /** Whether a record of `id` is stored (any status); reads no state. */
+  async has(id: string): Promise<boolean> {
+    const row = await this.#db.selectFrom("agents").select("id").where("id", "=", id).executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Inserts or replaces a whole record. */
@@ -253,28 +350,15 @@ export class AgentStore {
     return Number(row?.n ?? 0);
   }
 
-  async dequeue(seq: number): Promise<void> {
-    await this.#db.deleteFrom("queued_messages").where("seq", "=", seq).execute();
-  }
-
   /** Removes an agent's queued messages up to and including `seq` (they were handed to its mailbox). */
   async dequeueThrough(agentId: string, seq: number): Promise<void> {
     await this.#db.deleteFrom("queued_messages").where("agent_id", "=", agentId).where("seq", "<=", seq)
       .execute();
   }
 
-  async recordMove(id: string, movedTo: string): Promise<void> {
-    await this.#db.insertInto("moved_agents").values({ id, moved_to: movedTo, moved_at: Date.now() })
-      .onConflict((oc) => oc.column("id").doUpdateSet({ moved_to: movedTo, moved_at: Date.now() })).execute();
-  }
-
   async movedTo(id: string): Promise<string | null> {
     const row = await this.#db.selectFrom("moved_agents").select("moved_to").where("id", "=", id)
       .executeTakeFirst();
     return row?.moved_to ?? null;
-  }
-
-  async forgetMove(id: string): Promise<void> {
-    await this.#db.deleteFrom("moved_agents").where("id", "=", id).execute();
   }
 }

@@ -77,6 +77,7 @@ export class PersistentStorageRoot {
 
   async #locked<T>(type: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.#locks.get(type) ?? Promise.resolve();
+    // The previous caller got its own failure; the next one runs regardless.
     const next = prev.catch(() => {}).then(fn);
     this.#locks.set(type, next);
     return await next;

@@ -2,11 +2,23 @@
 import { Kysely, SqliteDialect } from "kysely";
 import { NodeSqliteDatabase } from "./sqlite_adapter.ts";
 
+/**
+ * `moving`: in a handoff between hosts (leaving here, or stored here and not yet started); the
+ * kernel never starts it.
+ */
+export type AgentStatus = "active" | "inactive" | "crashed" | "moving";
+
+/** Which way a transfer went: `out` from this host, `in` to it. */
+export type TransferDirection = "in" | "out";
+/** Statuses of a transfer this host sent (see transfers/transfer_ledger.ts). */
+export type OutStatus = "pending" | "acknowledged" | "failed";
+/** Statuses of a transfer this host took. */
+export type InStatus = "stored" | "arrived" | "refused";
+
 export interface AgentsTable {
   id: string;
   type: string;
-  /** active | inactive | crashed */
-  status: string;
+  status: AgentStatus;
   /** CBOR of the state. */
   state: Uint8Array;
   /** JSON of the DeactivationPolicy (inactive agents). */
@@ -37,10 +49,8 @@ export interface MovedAgentsTable {
 export interface TransfersTable {
   transfer_id: string;
   agent_id: string;
-  /** in | out */
-  direction: string;
-  /** stored | acknowledged | failed */
-  status: string;
+  direction: TransferDirection;
+  status: OutStatus | InStatus;
   peer: string;
   created_at: number;
   updated_at: number;

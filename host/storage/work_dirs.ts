@@ -30,6 +30,7 @@ export class WorkDirs {
     for await (const entry of Deno.readDir(this.root)) {
       const id = bySegment.get(entry.name);
       if (id !== undefined && entry.isDirectory) this.#created.add(id);
+      // A scratch dir left behind is removed at the next start; it holds nothing durable.
       else await Deno.remove(join(this.root, entry.name), { recursive: true }).catch(() => {});
     }
   }

@@ -9,6 +9,7 @@
  * reached to confirm either way, the agent stays `moving` until a later answer settles it —
  * never two copies, never none.
  */
+import type { Waiting } from "../kernel/mailbox.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef } from "../../agents/context.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
@@ -18,13 +19,11 @@ import type { Host } from "../host.ts";
 import { newAgentId, randomToken } from "../kernel/ids.ts";
 import type { AgentRecord } from "../storage/agent_store.ts";
 import type { RegisteredFile, RegisteredFiles } from "../storage/files/registered_files.ts";
-import type { Outcome } from "../worker/protocol.ts";
 import type { ArrivalMode, TransferEnvelope, TransferKind } from "./envelope.ts";
 import type { TransferReceiver } from "./receiver.ts";
 import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
 import type { SendOutcome, TransferSender } from "./transfer_sender.ts";
 import { fault } from "./faults.ts";
-import { holdWhile } from "./settling.ts";
 
 /** Options of {@link TransferDispatcher.dispatch}. */
 export interface DispatchOptions {
@@ -35,12 +34,6 @@ export interface DispatchOptions {
   /** @default "active" */
   arrivalMode?: ArrivalMode;
 }
-
-type Waiting = {
-  message: { kind: string; args: Record<string, unknown>; priority: number; sender?: string };
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-};
 
 /** A new transfer id: `tr_` + 24 random base32 characters. */
 export function newTransferId(): string {
@@ -98,8 +91,8 @@ export class TransferDispatcher {
   /** The live agent `id`, activating it if it is inactive here. */
   async #liveAgent(id: string): Promise<LiveAgent> {
     const rt = this.#host.runtime;
-    await rt.settling.get(id);
-    const live = rt.live.get(id);
+    await rt.settled(id);
+    const live = rt.find(id);
     if (live) return live;
     const record = await this.#host.store.get(id);
     if (record?.status === "moving") {
@@ -161,7 +154,7 @@ export class TransferDispatcher {
     });
     const rt = this.#host.runtime;
     const handoff = Promise.withResolvers<void>();
-    void holdWhile(rt, id, handoff.promise);
+    void rt.hold(id, handoff.promise);
     let finishing: Promise<void> | null = null;
     try {
       const left = await rt.detach(
@@ -169,7 +162,7 @@ export class TransferDispatcher {
         this.#event("dispatching", { reason, source: this.#host.url, target: url }),
         options.fromSelf ?? false,
       );
-      const waiting = left.queued as Waiting[];
+      const waiting = left.queued;
       const record: Omit<AgentRecord, "updatedAt"> = {
         id,
         type: left.agent.type,
@@ -262,7 +255,7 @@ export class TransferDispatcher {
 
   /** Resolves once no handoff of agent `id` is under way on this host. */
   async settled(id: string): Promise<void> {
-    await this.#host.runtime.settling.get(id);
+    await this.#host.runtime.settled(id);
   }
 
   #failure(
@@ -322,7 +315,7 @@ export class TransferDispatcher {
         active,
         this.#event("activation", { reason: "dispatch-failed" }),
       );
-      for (const w of waiting) agent.mailbox.post(w.message as never).then(w.resolve, w.reject);
+      for (const w of waiting) agent.mailbox.post(w.message, w.delivery).then(w.resolve, w.reject);
       this.#host.events.emit("restore", {
         agentId: record.id,
         type: record.type,
@@ -340,18 +333,18 @@ export class TransferDispatcher {
     }
   }
 
-  /** Messages that waited in the mailbox while the agent left go after it. */
+  /**
+   * Messages that waited in the mailbox while the agent left go after it through the kernel's
+   * router: with their id, priority, oneway flag and what is left of their reply timeout.
+   */
   #forward(url: string, id: string, waiting: Waiting[]): void {
-    const client = this.#sender.client(url);
     for (const w of waiting) {
-      const { kind, args, priority, sender } = w.message;
-      client.request<{ reply?: unknown }>("POST", `/v1/agents/${encodeURIComponent(id)}/messages`, {
-        kind,
-        args,
-        priority,
-        sender,
-      })
-        .then((r) => w.resolve(r.reply), w.reject);
+      const { oneway, deadline } = w.delivery ?? {};
+      const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
+      this.#host.router.route(id, w.message, { targetHost: url, oneway, timeoutMs }).then(
+        (r) => w.resolve("reply" in r ? r.reply : r),
+        w.reject,
+      );
     }
   }
 
@@ -409,20 +402,16 @@ export class TransferDispatcher {
 
   async #snapshot(id: string): Promise<{ type: string; state: Uint8Array; meta: Record<string, unknown> }> {
     const rt = this.#host.runtime;
-    await rt.settling.get(id);
-    const live = rt.live.get(id);
+    await rt.settled(id);
+    const live = rt.find(id);
     if (live) {
-      const outcome: Outcome<Uint8Array> = await live.slot.api.snapshot(id);
-      if (!outcome.ok) throw PagletError.fromWire(outcome.error);
-      return { type: live.type, state: outcome.value, meta: live.meta };
+      return { type: live.type, state: await rt.snapshot(live), meta: live.meta };
     }
     const record = await this.#host.store.get(id);
     if (!record || record.status === "active") {
       // Being started (or durable as active and not running): take it from the running instance.
       const agent = await rt.activate(id, "clone");
-      const outcome: Outcome<Uint8Array> = await agent.slot.api.snapshot(id);
-      if (!outcome.ok) throw PagletError.fromWire(outcome.error);
-      return { type: agent.type, state: outcome.value, meta: agent.meta };
+      return { type: agent.type, state: await rt.snapshot(agent), meta: agent.meta };
     }
     if (record.status !== "inactive") {
       throw new PagletError(
@@ -446,7 +435,7 @@ export class TransferDispatcher {
       { target: this.#host.url },
       120_000,
     );
-    await this.#host.runtime.settling.get(id);
+    await this.#host.runtime.settled(id);
     return { id: ref.id, host: ref.host };
   }
 
@@ -514,7 +503,7 @@ export class TransferDispatcher {
       return true;
     }
     if (moving) {
-      await holdWhile(rt, row.agentId, this.#restore(row.transferId, moving, []));
+      await rt.hold(row.agentId, this.#restore(row.transferId, moving, []));
     } else {
       await this.#ledger.setStatus(row.transferId, "failed");
     }

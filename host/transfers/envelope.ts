@@ -244,6 +244,7 @@ export class ByteReader {
   }
 
   async cancel(): Promise<void> {
+    // Cancelling a stream that already failed or ended: nothing to report.
     await this.#reader.cancel().catch(() => {});
   }
 }

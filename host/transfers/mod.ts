@@ -43,7 +43,7 @@ export class MobilityExtension implements HostExtension {
   }
 
   async start(host: Host): Promise<void> {
-    const ledger = this.ledger = new TransferLedger(host.db, host.rawDb.raw);
+    const ledger = this.ledger = new TransferLedger(host.store);
     const files = this.files = new RegisteredFiles(host);
     const receiver = this.receiver = new TransferReceiver(host, ledger, files);
     const sender = new TransferSender(host.options.apiKey);
@@ -68,6 +68,7 @@ export class MobilityExtension implements HostExtension {
 
     await receiver.recover();
     dispatcher.startResolver();
+    // Pruning settled rows only saves space; it is tried again in an hour.
     const prune = () => void ledger.prune(LEDGER_RETENTION_MS).catch(() => {});
     prune();
     this.#pruneTimer = setInterval(prune, 3600_000);

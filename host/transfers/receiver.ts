@@ -28,7 +28,6 @@ import {
 } from "./envelope.ts";
 import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
 import { fault } from "./faults.ts";
-import { holdWhile } from "./settling.ts";
 
 /** What the target answers once the agent is durable here. */
 export interface TransferAck {
@@ -146,13 +145,12 @@ export class TransferReceiver {
   async #checkNoConflict(agentId: string, settle: boolean): Promise<void> {
     const rt = this.#host.runtime;
     for (let round = 0; round < 2; round++) {
-      if (rt.live.has(agentId)) throw conflict(agentId);
-      const status = this.#ledger.agentStatus(agentId);
+      if (rt.isLive(agentId)) throw conflict(agentId);
+      const status = this.#host.store.statusOf(agentId);
       if (status === null) return;
       if (status !== "moving" || !settle) throw conflict(agentId);
-      const settling = rt.settling.get(agentId);
-      if (settling) {
-        await settling.catch(() => {});
+      if (rt.isHeld(agentId)) {
+        await rt.settled(agentId);
         continue;
       }
       // Left before a crash and never confirmed: that it is back proves the target took it.
@@ -160,7 +158,7 @@ export class TransferReceiver {
       if (!departure) throw conflict(agentId);
       await this.#ledger.finishDeparture(departure.transferId, agentId, departure.peer);
     }
-    if (rt.live.has(agentId) || this.#ledger.agentStatus(agentId) !== null) throw conflict(agentId);
+    if (rt.isLive(agentId) || this.#host.store.statusOf(agentId) !== null) throw conflict(agentId);
   }
 
   /** Handles `POST /v1/transfers`. */
@@ -233,6 +231,7 @@ export class TransferReceiver {
       await this.#ledger.storeArrival(envelope.transferId, envelope.source.url, record);
       return record;
     } catch (err) {
+      // A spool left behind is removed by the recovery at the next start.
       await Deno.remove(spool, { recursive: true }).catch(() => {});
       throw err;
     }
@@ -333,7 +332,8 @@ export class TransferReceiver {
   }
 
   #settle(agentId: string, work: Promise<unknown>): void {
-    void holdWhile(this.#host.runtime, agentId, work).catch(() => {});
+    // The work reports its own failures (events, ledger); the hold only orders deliveries after it.
+    void this.#host.runtime.hold(agentId, work).catch(() => {});
   }
 
   /** Puts files in place and starts the stored agent (or leaves it inactive), then marks it arrived. */
@@ -398,6 +398,7 @@ export class TransferReceiver {
         error: `arrival failed: ${message}`,
       });
     } finally {
+      // A spool left behind is removed by the recovery at the next start.
       await Deno.remove(join(this.#spoolRoot, transferId), { recursive: true }).catch(() => {});
     }
   }
@@ -452,6 +453,7 @@ export class TransferReceiver {
     try {
       for await (const entry of Deno.readDir(this.#spoolRoot)) {
         if (!keep.has(entry.name)) {
+          // Tried again at the next start; a stale spool holds nothing durable.
           await Deno.remove(join(this.#spoolRoot, entry.name), { recursive: true }).catch(() => {});
         }
       }

@@ -3,14 +3,13 @@
  * Agent worker: runs paglet instances for the kernel. Handlers of one paglet are serialised by
  * the kernel's mailbox; different paglets in this worker interleave at their awaits.
  */
-import * as Comlink from "comlink";
-import { type ErrorCode, PagletError } from "../../agents/errors.ts";
+import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import { type LifecycleEvent, Paglet } from "../../agents/paglet.ts";
 import { TypeRegistry } from "../../agents/type_registry.ts";
 import { decodeCbor, encodeCbor, findNonPlainData } from "../../agents/wire.ts";
 import type { HostInfo } from "../../agents/context.ts";
-import type { KernelApi, Outcome, StartSpec, WorkerApi, WorkerConfig } from "./protocol.ts";
+import type { KernelOps, OpHandlers, StartSpec, WorkerConfig, WorkerOps } from "./protocol.ts";
 import { createWorkerContext } from "./worker_context.ts";
 import { PortRpc } from "./port_rpc.ts";
 import { setImmediate } from "node:timers";
@@ -22,7 +21,7 @@ for (const url of BUILTIN_MODULES) import(url).catch(() => {});
 
 const registry = new TypeRegistry();
 const agents = new Map<string, Paglet<Record<string, unknown>>>();
-let kernel: KernelApi;
+let kernel: PortRpc<WorkerOps, KernelOps>;
 let host: HostInfo;
 
 const HOOKS: Record<LifecycleEvent["kind"], keyof Paglet> = {
@@ -34,10 +33,6 @@ const HOOKS: Record<LifecycleEvent["kind"], keyof Paglet> = {
   activation: "onActivation",
   disposing: "onDisposing",
 };
-
-function fail(err: unknown, code: ErrorCode = "handler_failed"): Outcome<never> {
-  return { ok: false, error: PagletError.from(err, code).toWire() };
-}
 
 function checkPlain(value: unknown, what: string): void {
   const bad = findNonPlainData(value);
@@ -88,7 +83,7 @@ function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
     }
     // An instance that already left (deactivated, disposed, moved) reports nothing: its id may
     // belong to a newer instance by now.
-    if (agents.get(id) === paglet) kernel.runFinished(id, error);
+    if (agents.get(id) === paglet) kernel.notify("runFinished", [id, error]);
   });
 }
 
@@ -126,32 +121,31 @@ function deliver(id: string, message: Message): unknown {
   }
 }
 
-const api: WorkerApi = {
-  async init(config: WorkerConfig, port: MessagePort): Promise<string[]> {
-    const rpc = new PortRpc(port, (method, args) => {
-      if (method === "deliver") return deliver(args[0] as string, args[1] as Message);
-      throw new PagletError("not_supported", `Unknown kernel request '${method}'`);
-    });
-    kernel = {
-      call: (op, agentId, args) => rpc.call<Outcome>("call", [op, agentId, args]),
-      runFinished: (agentId, error) => rpc.notify("runFinished", [agentId, error]),
-    };
+function running(id: string): Paglet<Record<string, unknown>> {
+  const paglet = agents.get(id);
+  if (!paglet) throw new PagletError("agent_not_found", `Agent ${id} is not running in this worker`);
+  return paglet;
+}
+
+/** What the kernel calls here (WorkerOps in protocol.ts); a throw answers the error with its code. */
+const handlers: OpHandlers<WorkerOps> = {
+  async init(config: WorkerConfig): Promise<string[]> {
     host = config.host;
     for (const url of config.modules) await registry.load(url);
     return registry.names();
   },
 
-  async loadModule(url: string): Promise<Outcome<string[]>> {
+  async loadModule(url: string): Promise<string[]> {
     try {
-      return { ok: true, value: await registry.load(url) };
+      return await registry.load(url);
     } catch (err) {
-      return fail(err, "module_load_failed");
+      throw PagletError.from(err, "module_load_failed");
     }
   },
 
-  async start(spec: StartSpec): Promise<Outcome<Uint8Array>> {
+  async start(spec: StartSpec): Promise<Uint8Array> {
     const cls = registry.get(spec.type);
-    if (!cls) return fail(new PagletError("unknown_agent_type", `Unknown agent type '${spec.type}'`));
+    if (!cls) throw new PagletError("unknown_agent_type", `Unknown agent type '${spec.type}'`);
     let paglet: Paglet<Record<string, unknown>>;
     try {
       paglet = new cls() as unknown as Paglet<Record<string, unknown>>;
@@ -162,7 +156,7 @@ const api: WorkerApi = {
         : { ...paglet.initialState(), ...(spec.state ?? {}) };
       validateState(paglet);
     } catch (err) {
-      return fail(err, "invalid_state");
+      throw PagletError.from(err, "invalid_state");
     }
     agents.set(spec.id, paglet);
     try {
@@ -170,36 +164,28 @@ const api: WorkerApi = {
       validateState(paglet);
       const bytes = encodeCbor(paglet.state);
       if (spec.run) startRun(spec.id, paglet);
-      return { ok: true, value: bytes };
+      return bytes;
     } catch (err) {
       agents.delete(spec.id);
       paglet.cancelWaits();
-      return fail(err, "hook_failed");
+      throw PagletError.from(err, "hook_failed");
     }
   },
 
-  async deliver(id: string, message: Message): Promise<Outcome> {
-    try {
-      return { ok: true, value: await deliver(id, message) };
-    } catch (err) {
-      return fail(err);
-    }
-  },
+  deliver,
 
-  snapshot(id: string): Outcome<Uint8Array> {
-    const paglet = agents.get(id);
-    if (!paglet) return fail(new PagletError("agent_not_found", `Agent ${id} is not running in this worker`));
+  snapshot(id: string): Uint8Array {
+    const paglet = running(id);
     try {
       checkPlain(paglet.state, "State");
-      return { ok: true, value: encodeCbor(paglet.state) };
+      return encodeCbor(paglet.state);
     } catch (err) {
-      return fail(err, "invalid_state");
+      throw PagletError.from(err, "invalid_state");
     }
   },
 
-  async stop(id: string, event: LifecycleEvent | null): Promise<Outcome<Uint8Array>> {
-    const paglet = agents.get(id);
-    if (!paglet) return fail(new PagletError("agent_not_found", `Agent ${id} is not running in this worker`));
+  async stop(id: string, event: LifecycleEvent | null): Promise<Uint8Array> {
+    const paglet = running(id);
     try {
       if (event) await runHook(paglet, event);
       // A state that will be started again (activation, arrival) must pass the schema now, while
@@ -209,9 +195,9 @@ const api: WorkerApi = {
       const bytes = encodeCbor(paglet.state);
       agents.delete(id);
       paglet.cancelWaits();
-      return { ok: true, value: bytes };
+      return bytes;
     } catch (err) {
-      return fail(err, "hook_failed");
+      throw PagletError.from(err, "hook_failed");
     }
   },
 
@@ -220,4 +206,8 @@ const api: WorkerApi = {
   },
 };
 
-Comlink.expose(api);
+// The kernel's one plain message is this worker's end of the channel (worker_pool.ts).
+self.onmessage = (event: MessageEvent<{ port: MessagePort }>) => {
+  self.onmessage = null;
+  kernel = new PortRpc<WorkerOps, KernelOps>(event.data.port, handlers);
+};

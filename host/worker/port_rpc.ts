@@ -1,24 +1,22 @@
 /**
- * A lean request/reply protocol over a MessagePort, for the hot paths between the kernel and its
- * agent workers (message delivery, context calls). Comlink carries the control plane (init,
- * start, stop, snapshot); per call it adds a proxy walk, a random id, wire wrapping of every
- * argument and a second envelope, which measured as about a third of a message round trip.
+ * A lean request/reply protocol over a MessagePort: the one mechanism between the kernel and its
+ * agent workers, in both directions (see protocol.ts for why). Each side declares the operations
+ * it serves as an {@link OpMap}; calls are checked against the other side's map.
  *
  * Frames are arrays: a request `[0, seq, method, args]`, a reply `[1, seq, ok, value]`, a
  * notification `[2, method, args]`. Errors travel in wire form (`{code, message}`).
  *
  * @example
  * ```ts
+ * type Adder = { add: [[a: number, b: number], number] };
  * const { port1, port2 } = new MessageChannel();
- * const a = new PortRpc(port1, () => undefined);
- * const b = new PortRpc(port2, (method, args) => method === "add" ? (args[0] as number) + (args[1] as number) : null);
+ * const a = new PortRpc<Record<never, never>, Adder>(port1, {});
+ * const b = new PortRpc<Adder, Record<never, never>>(port2, { add: (x, y) => x + y });
  * console.log(await a.call("add", [1, 2])); // 3
  * ```
  */
 import { PagletError } from "../../agents/errors.ts";
-
-/** Serves the requests and notifications of the other side; its value (or throw) is the reply. */
-export type RpcHandler = (method: string, args: unknown[]) => unknown;
+import type { OpHandlers, OpMap } from "./protocol.ts";
 
 type Frame = [0, number, string, unknown[]] | [1, number, boolean, unknown] | [2, string, unknown[]];
 
@@ -27,32 +25,33 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-export class PortRpc {
+/** One end of the channel: serves `Local`, calls `Remote`. */
+export class PortRpc<Local extends OpMap, Remote extends OpMap> {
   readonly #port: MessagePort;
-  readonly #handler: RpcHandler;
+  readonly #handlers: OpHandlers<Local>;
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
   #closed: PagletError | null = null;
 
-  constructor(port: MessagePort, handler: RpcHandler) {
+  constructor(port: MessagePort, handlers: OpHandlers<Local>) {
     this.#port = port;
-    this.#handler = handler;
+    this.#handlers = handlers;
     port.onmessage = (event: MessageEvent<Frame>) => this.#receive(event.data);
     port.start();
   }
 
   /** Calls `method` on the other side and resolves with its reply. */
-  call<T = unknown>(method: string, args: unknown[]): Promise<T> {
+  call<K extends keyof Remote & string>(method: K, args: Remote[K][0]): Promise<Remote[K][1]> {
     if (this.#closed) return Promise.reject(this.#closed);
     const seq = ++this.#seq;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<Remote[K][1]>((resolve, reject) => {
       this.#pending.set(seq, { resolve: resolve as (value: unknown) => void, reject });
       this.#port.postMessage([0, seq, method, args]);
     });
   }
 
   /** Sends a notification (no reply). */
-  notify(method: string, args: unknown[]): void {
+  notify<K extends keyof Remote & string>(method: K, args: Remote[K][0]): void {
     if (!this.#closed) this.#port.postMessage([2, method, args]);
   }
 
@@ -82,14 +81,14 @@ export class PortRpc {
     }
     if (frame[0] === 2) {
       try {
-        this.#handler(frame[1], frame[2]);
+        this.#serve(frame[1], frame[2]);
       } catch { /* notifications have nobody to answer */ }
       return;
     }
     const seq = frame[1];
     let result: unknown;
     try {
-      result = this.#handler(frame[2], frame[3]);
+      result = this.#serve(frame[2], frame[3]);
     } catch (err) {
       this.#reply(seq, false, PagletError.from(err).toWire());
       return;
@@ -103,6 +102,13 @@ export class PortRpc {
     } else {
       this.#reply(seq, true, result);
     }
+  }
+
+  #serve(method: string, args: unknown[]): unknown {
+    if (!Object.hasOwn(this.#handlers, method)) {
+      throw new PagletError("not_supported", `Unknown operation '${method}'`);
+    }
+    return (this.#handlers[method] as (...a: unknown[]) => unknown)(...args);
   }
 
   #reply(seq: number, ok: boolean, value: unknown): void {

@@ -1,13 +1,37 @@
-/** The contract between the kernel (main thread) and its agent workers (comlink on both sides). */
-import type { HostInfo } from "../../agents/context.ts";
+/**
+ * The contract between the kernel (main thread) and its agent workers: every call either side
+ * makes, as a map from operation name to `[arguments, result]`, shared by both sides so that a
+ * misspelt operation or a wrong argument fails the type check.
+ *
+ * One mechanism carries both directions: {@link PortRpc} over one MessagePort per worker. It is the
+ * one because message delivery, the hot path, needs it (a structured clone of an array frame and no
+ * per-call proxy or id generation); the control calls (start, stop, snapshot) are rare and gain
+ * nothing from a second mechanism. Adding an operation is one entry in {@link WorkerOps} (kernel →
+ * worker) or {@link KernelOps} / {@link ContextOpMap} (worker → kernel) plus its handler.
+ */
+import type {
+  AgentRef,
+  ContextEvent,
+  CreateOptions,
+  HostInfo,
+  MeshHost,
+  PagletContext,
+  ServiceOffer,
+  Severity,
+} from "../../agents/context.ts";
+import type { ArtifactRef } from "../../agents/artifacts.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
-import type { Message } from "../../agents/message.ts";
+import type { Message, MessageInput, SendOptions } from "../../agents/message.ts";
+import type { DeactivationPolicy } from "../../agents/policy.ts";
 
-/** Either a value or an error in wire form: errors keep their code across the worker boundary. */
-export type Outcome<T = unknown> = { ok: true; value: T } | {
-  ok: false;
-  error: { code: string; message: string; details?: unknown };
-};
+/** Operation name → `[arguments, result]`. */
+export type OpMap = Record<string, [unknown[], unknown]>;
+
+/** The function serving operation `K` of `M`. */
+export type OpHandler<M extends OpMap, K extends keyof M> = (...args: M[K][0]) => M[K][1] | Promise<M[K][1]>;
+
+/** A handler for every operation of `M`. */
+export type OpHandlers<M extends OpMap> = { [K in keyof M]: OpHandler<M, K> };
 
 /** What the kernel hands a new worker. */
 export interface WorkerConfig {
@@ -30,25 +54,89 @@ export interface StartSpec {
   run: boolean;
 }
 
-/**
- * Worker API, called by the kernel through comlink (the control plane). `deliver` also travels on
- * the lean port (see port_rpc.ts) as the request "deliver"; the worker's calls to the kernel go
- * there as "call" (a request) and "runFinished" (a notification).
- */
-export interface WorkerApi {
-  /** `port`: the worker's end of the hot-path channel. */
-  init(config: WorkerConfig, port: MessagePort): Promise<string[]>;
-  loadModule(url: string): Promise<Outcome<string[]>>;
-  start(spec: StartSpec): Promise<Outcome<Uint8Array>>;
-  deliver(id: string, message: Message): Promise<Outcome>;
-  snapshot(id: string): Outcome<Uint8Array>;
+/** What the kernel calls in a worker. A failure rejects with the worker's PagletError (code kept). */
+export type WorkerOps = {
+  /** Registers the configured modules; answers the paglet types the worker knows. */
+  init: [[config: WorkerConfig], string[]];
+  /** Loads one more module of paglet types; answers the types it defines. */
+  loadModule: [[url: string], string[]];
+  /** Starts an instance (running its hook); answers its state as CBOR. */
+  start: [[spec: StartSpec], Uint8Array];
+  /** Runs the agent's message handler; answers its reply. */
+  deliver: [[id: string, message: Message], unknown];
+  /** Answers the agent's state as CBOR. */
+  snapshot: [[id: string], Uint8Array];
   /** Runs the hook (if any), snapshots, and removes the instance. */
-  stop(id: string, event: LifecycleEvent | null): Promise<Outcome<Uint8Array>>;
-  ping(): number;
-}
+  stop: [[id: string, event: LifecycleEvent | null], Uint8Array];
+  /** Answers at once with the number of agents (a stuck worker does not answer). */
+  ping: [[], number];
+};
 
-/** Kernel API, called by paglets through their worker (over the lean port). */
-export interface KernelApi {
-  call(op: string, agentId: string, args: unknown[]): Promise<Outcome>;
-  runFinished(agentId: string, error: { code: string; message: string } | null): void;
-}
+/** A failure of run(), in wire form. */
+export type RunError = { code: string; message: string };
+
+/** What a worker calls in the kernel. */
+export type KernelOps = {
+  /** A context operation on behalf of paglet `agentId` (see {@link ContextOpMap}). */
+  context: [[op: keyof ContextOpMap, agentId: string, args: unknown[]], unknown];
+  /** run() of `agentId` ended (sent as a notification: nobody waits for an answer). */
+  runFinished: [[agentId: string, error: RunError | null], void];
+};
+
+type Options<K extends keyof PagletContext, I extends number> = NonNullable<
+  // deno-lint-ignore no-explicit-any
+  PagletContext[K] extends (...args: any[]) => unknown ? Parameters<PagletContext[K]>[I] : never
+>;
+
+/**
+ * The operations of the paglet context, served by the kernel (and its extensions) for the paglet
+ * that calls them; the handler gets the calling agent's id first, then these arguments.
+ */
+export type ContextOpMap = {
+  create: [[type: string, options: CreateOptions], AgentRef];
+  send: [
+    [
+      target: string,
+      targetHost: string | undefined,
+      input: MessageInput,
+      options: SendOptions & { oneway?: boolean },
+    ],
+    unknown,
+  ];
+  "multicast.targets": [[options: Options<"multicast", 1>], string[]];
+  dispose: [[target: string], void];
+  deactivate: [[policy: Partial<DeactivationPolicy>], void];
+  dispatch: [[target: string], AgentRef];
+  clone: [[target: string | null], AgentRef];
+  retract: [[agentId: string, from: string], AgentRef];
+  agents: [[filter: Options<"agents", 0>], { id: string; type: string; status: string }[]];
+  hosts: [[options: { onlineOnly?: boolean }], MeshHost[]];
+  waitForHost: [[nameOrUrl: string, timeoutMs: number], boolean];
+  isHostOnline: [[nameOrUrl: string], boolean];
+  workDir: [[], string];
+  registerFile: [[path: string, options: Options<"registerFile", 1>], unknown];
+  unregisterFile: [[name: string], boolean];
+  filePath: [[name: string], string | null];
+  uploadArtifact: [[path: string, options: Options<"uploadArtifact", 1>], ArtifactRef];
+  downloadArtifact: [[ref: ArtifactRef, options: Options<"downloadArtifact", 1>], string];
+  deleteArtifact: [[ref: ArtifactRef], void];
+  callService: [[service: string, op: string, request: unknown, options: Options<"callService", 3>], unknown];
+  "services.lookup": [[service: string, scope: "local" | "mesh"], ServiceOffer[]];
+  notifyUser: [[severity: Severity, title: string, text: string, fields: Record<string, unknown>], boolean];
+  events: [[since: number, limit: number], ContextEvent[]];
+  "compute.run": [[step: Options<"runCompute", 0>], Awaited<ReturnType<PagletContext["runCompute"]>>];
+  "storage.read": [[path: string], Uint8Array | null];
+  "storage.write": [[path: string, data: Uint8Array], void];
+  "storage.delete": [[path: string], void];
+  "storage.list": [[], string[]];
+  "storage.status": [[], { usedBytes: number; quotaBytes: number | null }];
+};
+
+/** The kernel-side function of context operation `K`: the calling agent's id, then its arguments. */
+export type ContextOpHandler<K extends keyof ContextOpMap> = (
+  agentId: string,
+  ...args: ContextOpMap[K][0]
+) => ContextOpMap[K][1] | Promise<ContextOpMap[K][1]>;
+
+/** Handlers for some context operations (an extension registers the ones it serves). */
+export type ContextOpHandlers = { [K in keyof ContextOpMap]?: ContextOpHandler<K> };

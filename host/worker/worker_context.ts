@@ -1,17 +1,23 @@
-/** The worker-side PagletContext: every call crosses to the kernel as `kernel.call(op, agentId, args)`. */
-import type { AgentRef, HostInfo, PagletContext, PersistentStorage } from "../../agents/context.ts";
-import { PagletError } from "../../agents/errors.ts";
+/** The worker-side PagletContext: every call crosses to the kernel as the `context` operation (protocol.ts). */
+import type {
+  AgentRef,
+  ComputeStepOutcome,
+  ComputeStepSpec,
+  HostInfo,
+  PagletContext,
+  PersistentStorage,
+} from "../../agents/context.ts";
 import { FutureReply, ReplySet } from "../../agents/futures.ts";
-import type { KernelApi, Outcome } from "./protocol.ts";
+import type { ContextOpMap, KernelOps, WorkerOps } from "./protocol.ts";
+import type { PortRpc } from "./port_rpc.ts";
 
-function unwrap<T>(outcome: Outcome): T {
-  if (outcome.ok) return outcome.value as T;
-  throw PagletError.fromWire(outcome.error);
-}
-
-export function createWorkerContext(kernel: KernelApi, agentId: string, host: HostInfo): PagletContext {
-  const call = async <T>(op: string, ...args: unknown[]): Promise<T> =>
-    unwrap<T>(await kernel.call(op, agentId, args));
+export function createWorkerContext(
+  kernel: PortRpc<WorkerOps, KernelOps>,
+  agentId: string,
+  host: HostInfo,
+): PagletContext {
+  const call = <K extends keyof ContextOpMap>(op: K, ...args: ContextOpMap[K][0]) =>
+    kernel.call("context", [op, agentId, args]) as Promise<ContextOpMap[K][1]>;
   const targetId = (t: string | AgentRef) => typeof t === "string" ? t : t.id;
   const targetHost = (t: string | AgentRef) => typeof t === "string" ? undefined : t.host;
 
@@ -19,7 +25,7 @@ export function createWorkerContext(kernel: KernelApi, agentId: string, host: Ho
     readBytes: (path) => call("storage.read", path),
     writeBytes: (path, data) => call("storage.write", path, data),
     readText: async (path) => {
-      const bytes = await call<Uint8Array | null>("storage.read", path);
+      const bytes = await call("storage.read", path);
       return bytes ? new TextDecoder().decode(bytes) : null;
     },
     writeText: (path, text) => call("storage.write", path, new TextEncoder().encode(text)),
@@ -34,11 +40,12 @@ export function createWorkerContext(kernel: KernelApi, agentId: string, host: Ho
     create: (type, options) => call("create", type, options ?? {}),
     send: (target, message, options) =>
       call("send", targetId(target), targetHost(target), message, options ?? {}),
-    sendOneway: (target, message, options) =>
-      call("send", targetId(target), targetHost(target), message, { ...options, oneway: true }),
+    sendOneway: async (target, message, options) => {
+      await call("send", targetId(target), targetHost(target), message, { ...options, oneway: true });
+    },
     sendFuture: (target, message, options) => new FutureReply(context.send(target, message, options)),
     multicast: async (message, options) => {
-      const ids = await call<string[]>("multicast.targets", options ?? {});
+      const ids = await call("multicast.targets", options ?? {});
       const set = new ReplySet();
       for (const id of ids) set.add(context.sendFuture(id, message));
       return set;
@@ -54,7 +61,9 @@ export function createWorkerContext(kernel: KernelApi, agentId: string, host: Ho
     isHostOnline: (nameOrUrl) => call("isHostOnline", nameOrUrl),
     workDir: () => call("workDir"),
     persistentStorage: () => storage,
-    registerFile: (path, options) => call("registerFile", path, options ?? {}),
+    registerFile: async (path, options) => {
+      await call("registerFile", path, options ?? {});
+    },
     filePath: (name) => call("filePath", name),
     unregisterFile: (name) => call("unregisterFile", name),
     uploadArtifact: (path, options) => call("uploadArtifact", path, options ?? {}),
@@ -64,9 +73,9 @@ export function createWorkerContext(kernel: KernelApi, agentId: string, host: Ho
       call("callService", service, op, request ?? {}, options ?? {}),
     lookupService: (service, options) => call("services.lookup", service, options?.scope ?? "mesh"),
     notifyUser: (severity, title, text, fields) =>
-      call<boolean>("notifyUser", severity, title, text, fields ?? {}).catch(() => false),
+      call("notifyUser", severity, title, text, fields ?? {}).catch(() => false),
     events: (since, limit) => call("events", since ?? 0, limit ?? 100),
-    runCompute: (step) => call("compute.run", step),
+    runCompute: <R>(step: ComputeStepSpec) => call("compute.run", step) as Promise<ComputeStepOutcome<R>>,
   };
   return context;
 }

@@ -222,7 +222,7 @@ try {
     const deadline = Date.now() + 120_000;
     let state: TourState | null = null;
     while (Date.now() < deadline) {
-      const record = a.runtime.live.has(id) ? await a.runtime.record(id) : null;
+      const record = a.runtime.isLive(id) ? await a.runtime.record(id) : null;
       const s = record ? decodeCbor<TourState>(record.state) : null;
       if (s && s.done === hops && s.arrivals.length === hops) {
         state = s;

@@ -72,11 +72,11 @@ async function send(
   timeoutMs: number,
 ): Promise<unknown> {
   const message = AgentRuntime.message({ kind, args });
-  if (!agentHostUrl || host.isSelf(agentHostUrl)) {
-    const result = await host.kernel.runtime.deliver(agentId, message, { timeoutMs });
-    return "reply" in result ? result.reply : undefined;
+  if (agentHostUrl && !host.isSelf(agentHostUrl) && !host.remote) {
+    throw new PagletError("host_unreachable", `This host has no mesh to reach ${agentHostUrl}`);
   }
-  const remote = host.remote;
-  if (!remote) throw new PagletError("host_unreachable", `This host has no mesh to reach ${agentHostUrl}`);
-  return await remote.send(agentId, agentHostUrl, message, { timeoutMs });
+  return await host.kernel.router.request(agentId, message, {
+    targetHost: agentHostUrl || undefined,
+    timeoutMs,
+  });
 }

@@ -36,7 +36,7 @@ export async function listComputeJobs(host: ServiceHost, filter: JobsFilter): Pr
     (r.status === "active" || r.status === "inactive")
   );
   const rows = await Promise.all(candidates.map(async (stored): Promise<JobRowWire | null> => {
-    const record = runtime.live.has(stored.id) ? await runtime.record(stored.id) ?? stored : stored;
+    const record = runtime.isLive(stored.id) ? await runtime.record(stored.id) ?? stored : stored;
     let state: Record<string, unknown>;
     try {
       state = record.state.length ? decodeCbor<Record<string, unknown>>(record.state) : {};
@@ -50,7 +50,7 @@ export async function listComputeJobs(host: ServiceHost, filter: JobsFilter): Pr
     return {
       agentId: record.id,
       type: record.type,
-      status: runtime.live.has(record.id) ? "active" : record.status,
+      status: runtime.isLive(record.id) ? "active" : record.status,
       jobId,
       computeStatus: state.computeStatus,
       computeError: str(state.computeError),

@@ -266,8 +266,7 @@ export class SlotService {
         this.#release(lease.leaseId, "released");
         void this.usage.measureFinished(lease.leaseId, agentId, declared);
       }
-      const agent = this.#host.kernel.runtime.live.get(agentId);
-      if (agent) agent.dirty = true;
+      this.#host.kernel.runtime.touch(agentId);
     }
   }
 
@@ -397,10 +396,10 @@ export class SlotService {
   /** Whether an agent still counts as alive for its lease (see `LeaseTable.sweep`). */
   async #alive(lease: Lease, now: number): Promise<boolean> {
     const runtime = this.#host.kernel.runtime;
-    if (this.steps.get(lease.leaseId) || runtime.live.has(lease.agentId)) return true;
+    if (this.steps.get(lease.leaseId) || runtime.isLive(lease.agentId)) return true;
     if (lease.agentHostUrl && !this.#host.isSelf(lease.agentHostUrl)) return lease.expiresAt > now;
     if (lease.expiresAt <= now) return false; // expired and not running: an inactive holder lets go
-    if (runtime.settling.has(lease.agentId)) return true;
+    if (runtime.isHeld(lease.agentId)) return true;
     const record = await this.#host.store.get(lease.agentId).catch(() => null);
     return record !== null && (record.status === "active" || record.status === "inactive");
   }

@@ -104,10 +104,12 @@ export class HashingFileWriter {
 
   /** Closes and deletes the partial file. */
   async abort(): Promise<void> {
+    // Aborting: the write's failure no longer matters, the file is removed next.
     await this.#writing?.catch(() => {});
     try {
       this.#file.close();
     } catch { /* closed already */ }
+    // A partial file left behind is never read (its name ends in .part).
     await Deno.remove(this.path).catch(() => {});
   }
 }

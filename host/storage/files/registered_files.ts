@@ -67,7 +67,7 @@ export class RegisteredFiles {
   }
 
   #live(agentId: string): { meta: Record<string, unknown> } {
-    const agent = this.#host.runtime.live.get(agentId);
+    const agent = this.#host.runtime.find(agentId);
     if (agent) return agent;
     const meta = this.#starting.get(agentId);
     if (meta) return { meta };
@@ -152,7 +152,7 @@ export class RegisteredFiles {
 
   async #persist(agentId: string, meta: Record<string, unknown>): Promise<void> {
     // While an arrival starts the agent, the kernel writes its record (with this meta) afterwards.
-    if (this.#host.runtime.live.has(agentId)) await this.#host.store.setStatus(agentId, "active", meta);
+    if (this.#host.runtime.isLive(agentId)) await this.#host.store.setStatus(agentId, "active", meta);
   }
 
   /**
@@ -201,6 +201,7 @@ export class RegisteredFiles {
           if (!(await Deno.stat(dest).catch(() => null))?.isFile) throw err;
         } else {
           await Deno.copyFile(spooled, dest);
+          // The spool is cleared when the transfer settles; the copy is in place.
           await Deno.remove(spooled).catch(() => {});
         }
       }
@@ -217,6 +218,7 @@ export class RegisteredFiles {
   async deleteMoved(agentId: string, files: RegisteredFile[]): Promise<void> {
     const workDir = this.#host.workDirs.pathOf(agentId);
     for (const file of files) {
+      // A `move` source left behind loses nothing: the file arrived at the target.
       if (file.mode === "move" && !isInside(workDir, file.path)) await Deno.remove(file.path).catch(() => {});
     }
   }

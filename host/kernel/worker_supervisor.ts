@@ -1,0 +1,105 @@
+/**
+ * Worker supervision: tells a worker stuck in agent code from a busy one, and replaces a stuck
+ * worker, bringing the other agents that lived in it back from their last checkpoint.
+ */
+import { PagletError } from "../../agents/errors.ts";
+import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
+import type { LiveAgent } from "./agent_runtime.ts";
+import type { EventLog } from "./events.ts";
+import type { DeadlineQueue } from "./timeouts.ts";
+import type { WorkerPool, WorkerSlot } from "./worker_pool.ts";
+
+/** What the supervisor needs of the runtime that owns the live agents. */
+export interface SupervisedAgents {
+  /** The live agents in `slot`. */
+  in(slot: WorkerSlot): LiveAgent[];
+  /** Whether `agent` is still the running instance of its id. */
+  current(agent: LiveAgent): boolean;
+  /** Drops `agent` from the live table without any hook (its worker is gone). */
+  unregister(agent: LiveAgent): void;
+  /** Starts the agent again from its stored record, as after a host crash (onActivation `restore`). */
+  restart(record: AgentRecord): Promise<LiveAgent>;
+  markCrashed(id: string, type: string, message: string): Promise<void>;
+}
+
+export class WorkerSupervisor {
+  readonly #pool: WorkerPool;
+  readonly #store: AgentStore;
+  readonly #events: EventLog;
+  readonly #deadlines: DeadlineQueue;
+  readonly #stuckAfterMs: number;
+  readonly #agents: SupervisedAgents;
+
+  constructor(
+    pool: WorkerPool,
+    store: AgentStore,
+    events: EventLog,
+    deadlines: DeadlineQueue,
+    stuckAfterMs: number,
+    agents: SupervisedAgents,
+  ) {
+    this.#pool = pool;
+    this.#store = store;
+    this.#events = events;
+    this.#deadlines = deadlines;
+    this.#stuckAfterMs = stuckAfterMs;
+    this.#agents = agents;
+  }
+
+  /** Does the worker in `slot` answer a ping soon (or is its thread stuck in agent code)? */
+  async answers(slot: WorkerSlot): Promise<boolean> {
+    return await this.#deadlines.race(slot.rpc.call("ping", []), Math.max(50, this.#stuckAfterMs / 4)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * Terminates the worker of `stuck` (which does not give that agent up), and restores its other
+   * agents from their last checkpoint. Deliveries to them wait for the restore; calls that were
+   * under way in the old worker fail with `worker_lost`.
+   */
+  async replace(stuck: LiveAgent): Promise<void> {
+    const others = this.#agents.in(stuck.slot).filter((agent) => agent.id !== stuck.id);
+    const restoring = Promise.withResolvers<void>();
+    for (const agent of others) {
+      agent.transition ??= restoring.promise;
+      void agent.mailbox.pause();
+    }
+    try {
+      const lost = await this.#pool.replace(stuck.slot);
+      this.#events.emit("worker-replaced", {
+        agentId: stuck.id,
+        data: { worker: stuck.slot.index, agents: lost.length },
+      });
+      for (const agent of others) {
+        if (this.#agents.current(agent)) await this.#restore(agent);
+      }
+    } finally {
+      for (const agent of others) if (agent.transition === restoring.promise) agent.transition = null;
+      restoring.resolve();
+    }
+  }
+
+  async #restore(agent: LiveAgent): Promise<void> {
+    this.#agents.unregister(agent);
+    const waiting = agent.mailbox.drain();
+    const record = await this.#store.get(agent.id);
+    if (!record) {
+      for (const w of waiting) w.reject(new PagletError("agent_not_found", `Agent ${agent.id} is gone`));
+      return;
+    }
+    try {
+      const restored = await this.#agents.restart(record);
+      for (const w of waiting) restored.mailbox.post(w.message, w.delivery).then(w.resolve, w.reject);
+      this.#events.emit("restore", {
+        agentId: agent.id,
+        type: record.type,
+        data: { reason: "worker-replaced" },
+      });
+    } catch (err) {
+      for (const w of waiting) w.reject(err);
+      await this.#agents.markCrashed(agent.id, record.type, PagletError.from(err).message);
+    }
+  }
+}

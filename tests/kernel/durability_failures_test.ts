@@ -1,0 +1,42 @@
+/**
+ * A checkpoint that SQLite refuses is never silent: it becomes a `durability-failed` event and a
+ * /metrics counter, and the agents it did not save are saved by the next checkpoint that works.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { eventually, testHost } from "../helpers/in_process.ts";
+import { decodeCbor } from "../../agents/wire.ts";
+
+Deno.test("a failing checkpoint becomes an event and a metric; the next one saves the state", async () => {
+  await using h = await testHost();
+  const { id } = await h.client.createAgent({ type: "demo.counter" });
+  const raw = h.host.rawDb.raw;
+  const metric = async () => {
+    const text = await (await fetch(`${h.host.url}/metrics`)).text();
+    const line = text.split("\n").find((l) =>
+      l.startsWith('paglets_durability_failures_total{kind="checkpoint"}')
+    );
+    return Number(line?.split(" ")[1]);
+  };
+  assertEquals(await metric(), 0);
+
+  // SQLite itself refuses every write from now on (a real failure of the store, not a stub).
+  raw.exec("PRAGMA query_only = ON");
+  try {
+    await h.client.send(id, { kind: "increment", args: { by: 5 } });
+    const failed = await eventually("a durability-failed event", async () => {
+      const { events } = await h.client.events(0, 1000);
+      return events.find((e) =>
+        e.kind === "durability-failed" && (e.data as { kind?: string } | undefined)?.kind === "checkpoint"
+      );
+    });
+    assert(/readonly|read-only|query_only/i.test(String(failed.error)), String(failed.error));
+    assert((await metric()) >= 1);
+  } finally {
+    raw.exec("PRAGMA query_only = OFF");
+  }
+
+  await eventually("the state saved by a later checkpoint", async () => {
+    const record = await h.host.store.get(id);
+    return record && (decodeCbor(record.state) as { count: number }).count === 5;
+  });
+});
