@@ -204,6 +204,17 @@ Deno.test("two Runners and compute jobs share a host's cores and never oversubsc
     const { counters } = await status();
     assert(counters.maxReservedCpuCores <= cores, `reserved ${counters.maxReservedCpuCores} of ${cores}`);
     assertEquals(counters.maxReservedCpuCores, cores);
+    // What `paglets follow` shows: each executor's core and its end, as user notifications.
+    const { reply } = await host.client.request<
+      { reply: { notifications: { title: string; text: string }[] } }
+    >(
+      "POST",
+      "/v1/services/user-info/recent",
+      {},
+    );
+    const texts = reply.notifications.filter((n) => n.title === "runner second").map((n) => n.text);
+    assert(texts.some((t) => t.includes("executor ready on CPU")), JSON.stringify(texts));
+    assert(texts.some((t) => t.includes("executor closed after")), JSON.stringify(texts));
   } finally {
     await stopAll();
   }
