@@ -76,6 +76,7 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
 
   readonly #kept = new Map<number, unknown>();
   #lastContact = Date.now();
+  #busy = false;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
 
   override initialState(): ExecutorState {
@@ -92,7 +93,8 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
 
   override run(): void {
     this.#idleTimer ??= setInterval(() => {
-      if (Date.now() - this.#lastContact < this.state.idleTimeoutMs) return;
+      // A batch under way is contact enough, however long its tasks take.
+      if (this.#busy || Date.now() - this.#lastContact < this.state.idleTimeoutMs) return;
       clearInterval(this.#idleTimer);
       this.#event("executor idle: the Runner stopped talking to it; releasing its core");
       void this.context.dispose().catch(() => {});
@@ -119,7 +121,13 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       case "runner.ping":
         return this.#leaseReply();
       case "runner.batch":
-        return await this.#batch(message.args as unknown as BatchMessage);
+        this.#busy = true;
+        try {
+          return await this.#batch(message.args as unknown as BatchMessage);
+        } finally {
+          this.#busy = false;
+          this.#lastContact = Date.now();
+        }
       case "compute_slot_granted": {
         const { leaseId, cpuIds } = message.args as { leaseId: string; cpuIds: number[] };
         this.#leased(leaseId, cpuIds);

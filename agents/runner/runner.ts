@@ -165,7 +165,7 @@ export class Runner implements AsyncDisposable {
     openTimeoutMs: number,
   ): Promise<void> {
     const placed = Array.from({ length: count }, (_, i) => hosts[i % hosts.length]);
-    const channels = await Promise.all(placed.map(async (host) => {
+    const created = await Promise.allSettled(placed.map(async (host) => {
       const { id } = await this.#http.request<{ id: string }>(host.url, "POST", "/v1/agents", {
         type: EXECUTOR_TYPE,
         state: { runner: this.name, homeHost: this.#http.entry, idleTimeoutMs },
@@ -174,6 +174,9 @@ export class Runner implements AsyncDisposable {
       this.#dispatcher.channels.push(channel);
       return channel;
     }));
+    // A host that fails now is left out; the Runner opens with the executors it could create.
+    const channels = created.flatMap((c) => c.status === "fulfilled" ? [c.value] : []);
+    if (channels.length === 0) throw (created[0] as PromiseRejectedResult).reason;
     const leased = await Promise.all(channels.map((c) => this.#dispatcher.acquire(c).catch(() => false)));
     channels.forEach((c, i) => leased[i] || this.#waiting.add(c));
     // Executors still waiting for a core ask again now and then; idle ones say the Runner lives.
