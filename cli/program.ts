@@ -40,6 +40,7 @@ const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
     load: async () => [
       (await import("../examples/pi/command.ts")).registerPiCommand,
       (await import("../examples/analysis/command.ts")).registerAnalysisCommand,
+      (await import("../examples/montecarlo/command.ts")).registerMonteCarloCommand,
     ],
   },
 ];
