@@ -30,6 +30,7 @@ import { BUILTIN_MODULES } from "./builtin_modules.ts";
 import { WakeupTimer } from "./wakeup_timer.ts";
 import type { RemoteRouter } from "./remote.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
+import { HttpFrontend } from "./http/frontend.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -58,7 +59,8 @@ export class Host {
   info!: HostInfo;
   /** Set by the mesh extension; without it the host works alone. */
   remote?: RemoteRouter;
-  #server?: Deno.HttpServer;
+  #frontend?: HttpFrontend;
+  #refusalsReportedAt = 0;
   #handler?: (request: Request) => Response | Promise<Response>;
   #timers: ReturnType<typeof setInterval>[] = [];
   #wakeups?: WakeupTimer;
@@ -114,7 +116,7 @@ export class Host {
     } catch (err) {
       info.reject(err);
       this.pool.close();
-      await this.#server?.shutdown().catch(() => {});
+      await this.#frontend?.shutdown();
       await this.db?.destroy().catch(() => {});
       this.#lock?.release();
       throw err;
@@ -158,17 +160,31 @@ export class Host {
 
     const app = buildApp(this);
     this.#handler = app.fetch;
-    const listening = Promise.withResolvers<Deno.NetAddr>();
-    this.#server = serveOrExplain(o.bind, o.port, {
-      onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    this.#frontend = await HttpFrontend.start(app.fetch, {
+      bind: o.bind,
+      port: o.port,
+      maxConnections: o.maxConnections,
+      headerTimeoutMs: o.headerTimeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs,
+      maxHeaderBytes: o.maxHeaderBytes,
       onError: (err) => {
         this.events.emit("http-error", { error: String(err) });
         return new Response(JSON.stringify({ error: { code: "internal", message: "Internal error" } }), {
           status: 500,
         });
       },
-    }, app.fetch);
-    const addr = await listening.promise;
+      onGateEvent: (event) => {
+        // At most one event a second: a flood of refusals must not flood the event log too.
+        const now = Date.now();
+        if (now - this.#refusalsReportedAt < 1000) return;
+        this.#refusalsReportedAt = now;
+        this.events.emit(`http-${event.kind === "refused" ? "connection-refused" : "accept-failed"}`, {
+          data: event.kind === "refused" ? { open: event.open } : {},
+          ...(event.kind === "accept-failed" ? { error: event.error } : {}),
+        });
+      },
+    });
+    const addr = this.#frontend.addr;
     const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
     this.info = {
       name: o.name,
@@ -213,7 +229,7 @@ export class Host {
       this.runtime.close();
     }
     this.pool?.close();
-    await this.#server?.shutdown().catch(() => {});
+    await this.#frontend?.shutdown();
     await this.db?.destroy().catch(() => {});
     this.#lock?.release();
   }
@@ -226,32 +242,9 @@ export class Host {
     this.#wakeups?.close();
     this.runtime?.close();
     this.pool?.close();
-    await this.#server?.shutdown().catch(() => {});
+    await this.#frontend?.shutdown();
     await this.db?.destroy().catch(() => {});
     this.#lock?.release();
-  }
-}
-
-/** Deno.serve, with a port that cannot be had reported as `port_in_use` instead of an OS error. */
-function serveOrExplain(
-  bind: string,
-  port: number,
-  options: Omit<Deno.ServeTcpOptions, "hostname" | "port">,
-  handler: Deno.ServeHandler,
-): Deno.HttpServer {
-  try {
-    return Deno.serve({ ...options, hostname: bind, port }, handler);
-  } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) {
-      throw new PagletError(
-        "port_in_use",
-        `Port ${port} on ${bind} is in use by another program: pick another with --port (0 takes any free port)`,
-      );
-    }
-    if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.AddrNotAvailable) {
-      throw new PagletError("invalid_request", `Cannot listen on ${bind}:${port}: ${(err as Error).message}`);
-    }
-    throw err;
   }
 }
 
