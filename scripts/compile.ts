@@ -16,7 +16,7 @@ const { values } = parseArgs({
 });
 
 /** Folders whose modules are loaded by URL at run time (workers, paglet types), so they must be embedded. */
-const INCLUDES = ["host/worker/", "host/compute_worker.ts", "examples/", "services/", "agents/"];
+const INCLUDES = ["host/worker/", "host/compute/compute_worker.ts", "examples/", "services/", "agents/"];
 
 const args = [
   "compile",

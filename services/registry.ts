@@ -22,7 +22,7 @@
  */
 import { PagletError } from "../agents/errors.ts";
 import { validate } from "../agents/operations.ts";
-import type { EventLog } from "../host/events.ts";
+import type { EventLog } from "../host/kernel/events.ts";
 import {
   type AnyOperation,
   jsonSchemaOf,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { operation } from "../agents/operations.ts";
-import { EventLog } from "../host/events.ts";
+import { EventLog } from "../host/kernel/events.ts";
 import { assert, assertEquals, assertRejectsCode } from "../tests/helpers/assert.ts";
 import { eventually } from "../tests/helpers/in_process.ts";
 import { defineService, type RunningService, serviceContract } from "./contract.ts";

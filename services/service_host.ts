@@ -7,13 +7,13 @@
  */
 import type { HostInfo, MeshHost } from "../agents/context.ts";
 import { PagletError } from "../agents/errors.ts";
-import type { EventLog } from "../host/events.ts";
+import type { EventLog } from "../host/kernel/events.ts";
 import type { Host } from "../host/host.ts";
 import { normalizeUrl } from "../host/client.ts";
-import type { RemoteRouter } from "../host/remote.ts";
+import type { RemoteRouter } from "../host/kernel/remote.ts";
 import { readResources, type Resources } from "../host/resources.ts";
-import type { AgentStore } from "../host/store/agent_store.ts";
-import { withTimeout } from "../host/timeouts.ts";
+import type { AgentStore } from "../host/storage/agent_store.ts";
+import { withTimeout } from "../host/kernel/timeouts.ts";
 import { ServiceClient } from "./client.ts";
 import type { ServiceCall } from "./contract.ts";
 import type { ServiceRegistry } from "./registry.ts";

@@ -13,7 +13,7 @@ import { basename, dirname, join } from "node:path";
 import type { ArtifactRef } from "../../agents/artifacts.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { HostClient } from "../client.ts";
-import { HashingFileWriter, sha256File } from "../files/checksum.ts";
+import { HashingFileWriter, sha256File } from "../storage/files/checksum.ts";
 import { artifactId, type ArtifactMeta } from "./store.ts";
 
 /** Metadata plus the URL of the host that holds it: usable as an {@link ArtifactRef}. */

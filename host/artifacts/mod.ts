@@ -17,7 +17,7 @@ import { isArtifactRef } from "../../agents/artifacts.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { HostClient, normalizeUrl } from "../client.ts";
 import type { Host, HostExtension } from "../host.ts";
-import { HashingFileWriter } from "../files/checksum.ts";
+import { HashingFileWriter } from "../storage/files/checksum.ts";
 import { ArtifactClient, toRef } from "./client.ts";
 import { artifactRoutes } from "./routes.ts";
 import { ArtifactStore } from "./store.ts";

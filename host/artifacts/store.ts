@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { PagletError } from "../../agents/errors.ts";
-import { HashingFileWriter, isSha256 } from "../files/checksum.ts";
+import { HashingFileWriter, isSha256 } from "../storage/files/checksum.ts";
 
 /** An artifact's metadata. */
 export interface ArtifactMeta {

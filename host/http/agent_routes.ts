@@ -4,10 +4,10 @@ import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
 import { decodeCbor, encodeCbor } from "../../agents/wire.ts";
-import { AgentRuntime } from "../agent_runtime.ts";
-import type { AgentRecord } from "../store/agent_store.ts";
+import { AgentRuntime } from "../kernel/agent_runtime.ts";
+import type { AgentRecord } from "../storage/agent_store.ts";
 import type { Host } from "../host.ts";
-import { isValidAgentId } from "../ids.ts";
+import { isValidAgentId } from "../kernel/ids.ts";
 import { json, readBytes, readJson } from "./body.ts";
 
 const plainObject = z.record(z.string(), z.unknown());

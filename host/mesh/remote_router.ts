@@ -13,7 +13,7 @@ import { decodeCbor, encodeCbor, parseTagged } from "../../agents/wire.ts";
 import { CBOR_TYPE } from "../http/agent_routes.ts";
 import { HostClient, normalizeUrl } from "../client.ts";
 import type { Host } from "../host.ts";
-import type { RemoteRouter, RemoteSendOptions } from "../remote.ts";
+import type { RemoteRouter, RemoteSendOptions } from "../kernel/remote.ts";
 import type { GossipNode } from "./gossip.ts";
 import type { MembershipTable } from "./membership.ts";
 

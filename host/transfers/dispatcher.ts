@@ -12,12 +12,12 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef } from "../../agents/context.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
-import type { LiveAgent } from "../agent_runtime.ts";
+import type { LiveAgent } from "../kernel/agent_runtime.ts";
 import { normalizeUrl } from "../client.ts";
 import type { Host } from "../host.ts";
-import { newAgentId, randomToken } from "../ids.ts";
-import type { AgentRecord } from "../store/agent_store.ts";
-import type { RegisteredFile, RegisteredFiles } from "../files/registered_files.ts";
+import { newAgentId, randomToken } from "../kernel/ids.ts";
+import type { AgentRecord } from "../storage/agent_store.ts";
+import type { RegisteredFile, RegisteredFiles } from "../storage/files/registered_files.ts";
 import type { Outcome } from "../worker/protocol.ts";
 import type { ArrivalMode, TransferEnvelope, TransferKind } from "./envelope.ts";
 import type { TransferReceiver } from "./receiver.ts";

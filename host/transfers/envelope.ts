@@ -17,8 +17,8 @@
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { decodeCbor, encodeCbor } from "../../agents/wire.ts";
-import { isValidAgentId } from "../ids.ts";
-import { validFileName } from "../files/registered_files.ts";
+import { isValidAgentId } from "../kernel/ids.ts";
+import { validFileName } from "../storage/files/registered_files.ts";
 
 /** Why an agent travels. */
 export type TransferKind = "dispatch" | "clone" | "retract";

@@ -13,7 +13,7 @@
  */
 import type { Hono } from "hono";
 import type { Host, HostExtension } from "../host.ts";
-import { RegisteredFiles, type RegisterOptions } from "../files/registered_files.ts";
+import { RegisteredFiles, type RegisterOptions } from "../storage/files/registered_files.ts";
 import { TransferDispatcher } from "./dispatcher.ts";
 import { TransferReceiver } from "./receiver.ts";
 import { movementRoutes } from "./routes.ts";

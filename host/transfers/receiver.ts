@@ -10,14 +10,14 @@ import { PagletError } from "../../agents/errors.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
 import { DEFAULT_POLICY } from "../../agents/policy.ts";
 import type { Host } from "../host.ts";
-import type { AgentRecord } from "../store/agent_store.ts";
-import { HashingFileWriter } from "../files/checksum.ts";
+import type { AgentRecord } from "../storage/agent_store.ts";
+import { HashingFileWriter } from "../storage/files/checksum.ts";
 import {
   type RegisteredFile,
   type RegisteredFiles,
   registeredFiles,
   validFileName,
-} from "../files/registered_files.ts";
+} from "../storage/files/registered_files.ts";
 import {
   ByteReader,
   type EnvelopeFile,

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
 import type { Host } from "../host.ts";
-import { isValidAgentId } from "../ids.ts";
+import { isValidAgentId } from "../kernel/ids.ts";
 import { json, readJson } from "../http/body.ts";
 import { TransferIdSchema } from "./envelope.ts";
 import type { TransferDispatcher } from "./dispatcher.ts";

@@ -1,5 +1,5 @@
 /** Holding deliveries to an agent while a handoff decides where it lives. */
-import type { AgentRuntime } from "../agent_runtime.ts";
+import type { AgentRuntime } from "../kernel/agent_runtime.ts";
 
 /**
  * Registers `work` as the handoff of `agentId`: deliveries, activations and disposals of that

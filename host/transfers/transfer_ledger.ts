@@ -10,8 +10,8 @@
  */
 import type { Kysely } from "kysely";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
-import { type AgentRecord, recordToRow } from "../store/agent_store.ts";
-import type { Schema, TransfersTable } from "../store/schema.ts";
+import { type AgentRecord, recordToRow } from "../storage/agent_store.ts";
+import type { Schema, TransfersTable } from "../storage/schema.ts";
 
 export type OutStatus = "pending" | "acknowledged" | "failed";
 export type InStatus = "stored" | "arrived" | "refused";

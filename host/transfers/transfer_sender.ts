@@ -6,7 +6,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import { statusOf } from "../http/status.ts";
 import { HostClient } from "../client.ts";
-import type { RegisteredFile } from "../files/registered_files.ts";
+import type { RegisteredFile } from "../storage/files/registered_files.ts";
 import { byteStringHeader, encodeTransferHead, type TransferEnvelope } from "./envelope.ts";
 import type { PreflightRequest, TransferAck } from "./receiver.ts";
 import type { TransferRow } from "./transfer_ledger.ts";

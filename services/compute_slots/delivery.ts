@@ -7,7 +7,7 @@
  * @module
  */
 import { PagletError } from "../../agents/errors.ts";
-import { AgentRuntime } from "../../host/agent_runtime.ts";
+import { AgentRuntime } from "../../host/kernel/agent_runtime.ts";
 import type { ServiceHost } from "../service_host.ts";
 
 /** How a delivery ended. */

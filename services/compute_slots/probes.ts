@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { affinitySupport, eligibleCpuIds } from "../../host/affinity.ts";
+import { affinitySupport, eligibleCpuIds } from "../../host/compute/affinity.ts";
 import type { HostSample } from "./host_status.ts";
 import type { ServiceHost } from "../service_host.ts";
 

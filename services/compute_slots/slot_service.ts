@@ -15,7 +15,7 @@
  */
 import type { ComputeStepOutcome } from "../../agents/context.ts";
 import { PagletError } from "../../agents/errors.ts";
-import { affinitySupport } from "../../host/affinity.ts";
+import { affinitySupport } from "../../host/compute/affinity.ts";
 import type { ServiceCall } from "../contract.ts";
 import type { ServiceHost } from "../service_host.ts";
 import type { CountersWire, SlotDecisionWire, StatusReply } from "./contract.ts";

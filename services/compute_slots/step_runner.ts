@@ -8,9 +8,9 @@
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { ComputeStepAffinity } from "../../agents/context.ts";
-import { pinThread } from "../../host/affinity.ts";
-import { setThreadNice } from "../../host/thread_priority.ts";
-import { ComputePool, ComputeStepError, type StepAffinity } from "../../host/compute_pool.ts";
+import { pinThread } from "../../host/compute/affinity.ts";
+import { setThreadNice } from "../../host/compute/thread_priority.ts";
+import { ComputePool, ComputeStepError, type StepAffinity } from "../../host/compute/compute_pool.ts";
 import type { Lease } from "./lease_table.ts";
 import { threadCpuSeconds } from "./probes.ts";
 

@@ -1,5 +1,5 @@
 /** Shared setup of the compute tests: hosts with compute-slots, spin jobs, status polling. */
-import { eligibleCpuIds } from "../../host/affinity.ts";
+import { eligibleCpuIds } from "../../host/compute/affinity.ts";
 import type { HostClient } from "../../host/client.ts";
 import { artifactsExtension } from "../../host/artifacts/mod.ts";
 import { meshExtension } from "../../host/mesh/mesh_extension.ts";

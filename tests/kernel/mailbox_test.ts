@@ -3,7 +3,7 @@
  * handler at a time; as a unit with a fake delivery, and through a real host.
  */
 import { type Message, toMessage } from "../../agents/message.ts";
-import { Mailbox } from "../../host/mailbox.ts";
+import { Mailbox } from "../../host/kernel/mailbox.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { fixtureHost } from "./helpers.ts";

@@ -3,7 +3,7 @@ import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { ArtifactClient } from "../../host/artifacts/client.ts";
-import { sha256File } from "../../host/files/checksum.ts";
+import { sha256File } from "../../host/storage/files/checksum.ts";
 import { entries, startMobileHost } from "./helpers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;

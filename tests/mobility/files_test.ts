@@ -2,7 +2,7 @@
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { sha256File } from "../../host/files/checksum.ts";
+import { sha256File } from "../../host/storage/files/checksum.ts";
 import { entries, startMobileHost } from "./helpers.ts";
 
 async function exists(path: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
-import { AgentRuntime } from "../../host/agent_runtime.ts";
+import { AgentRuntime } from "../../host/kernel/agent_runtime.ts";
 import { CBOR_TYPE } from "../../host/http/agent_routes.ts";
 
 Deno.test("a 160 KB bigint in a message crosses hosts as CBOR and its reply comes back as CBOR", async () => {

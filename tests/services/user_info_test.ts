@@ -1,7 +1,7 @@
 import { ServiceClient } from "../../services/client.ts";
 import { Recent } from "../../services/user_info/contract.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { withTimeout } from "../../host/timeouts.ts";
+import { withTimeout } from "../../host/kernel/timeouts.ts";
 import { serviceHost } from "./helpers.ts";
 import { pagletsCommand } from "../helpers/cli.ts";
 

@@ -3,16 +3,16 @@
  * lifecycle transition (create, deliver, deactivate, activate, dispose, crash, restore).
  * Durable transitions are written to SQLite before they are acknowledged.
  */
-import { PagletError } from "../agents/errors.ts";
-import { type Message, toMessage } from "../agents/message.ts";
-import type { LifecycleEvent } from "../agents/paglet.ts";
-import { type DeactivationPolicy, deactivationPolicy, DEFAULT_POLICY } from "../agents/policy.ts";
-import type { HostInfo } from "../agents/context.ts";
-import type { AgentRecord, AgentStore } from "./store/agent_store.ts";
+import { PagletError } from "../../agents/errors.ts";
+import { type Message, toMessage } from "../../agents/message.ts";
+import type { LifecycleEvent } from "../../agents/paglet.ts";
+import { type DeactivationPolicy, deactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
+import type { HostInfo } from "../../agents/context.ts";
+import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
 import { Mailbox } from "./mailbox.ts";
 import type { WorkerPool, WorkerSlot } from "./worker_pool.ts";
-import type { Outcome } from "./worker/protocol.ts";
+import type { Outcome } from "../worker/protocol.ts";
 import { newAgentId } from "./ids.ts";
 import { DeadlineQueue, withTimeout } from "./timeouts.ts";
 

@@ -2,8 +2,8 @@
  * The kernel side of the paglet context: named operations a worker calls on behalf of a paglet
  * (`kernel.call(op, agentId, args)`). Later parts of the host (mesh, services) register more.
  */
-import { PagletError } from "../agents/errors.ts";
-import type { Outcome } from "./worker/protocol.ts";
+import { PagletError } from "../../agents/errors.ts";
+import type { Outcome } from "../worker/protocol.ts";
 
 export type ContextOp = (agentId: string, ...args: never[]) => unknown;
 

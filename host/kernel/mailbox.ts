@@ -2,7 +2,7 @@
  * A paglet's mailbox: higher priority first, FIFO within a priority, one handler at a time.
  * Priority 0 (unqueued) goes ahead of everything still waiting.
  */
-import type { Message } from "../agents/message.ts";
+import type { Message } from "../../agents/message.ts";
 
 interface Envelope {
   message: Message;

@@ -1,5 +1,5 @@
 /** Deadlines for promises: no timer outlives its promise. */
-import { PagletError } from "../agents/errors.ts";
+import { PagletError } from "../../agents/errors.ts";
 
 export async function withTimeout<T>(promise: Promise<T> | T, ms: number, message?: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

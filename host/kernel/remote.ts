@@ -1,6 +1,6 @@
 /** The seam between the kernel and the mesh: how a host reaches agents and hosts elsewhere. */
-import type { AgentRef, CreateOptions, MeshHost } from "../agents/context.ts";
-import type { Message, SendOptions } from "../agents/message.ts";
+import type { AgentRef, CreateOptions, MeshHost } from "../../agents/context.ts";
+import type { Message, SendOptions } from "../../agents/message.ts";
 
 /** Options of {@link RemoteRouter.send}. */
 export interface RemoteSendOptions extends SendOptions {

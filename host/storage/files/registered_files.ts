@@ -5,8 +5,8 @@
  * before `onArrival`/`onClone` runs.
  */
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { PagletError } from "../../agents/errors.ts";
-import type { Host } from "../host.ts";
+import { PagletError } from "../../../agents/errors.ts";
+import type { Host } from "../../host.ts";
 import { safeRelativePath } from "../persistent_storage.ts";
 import { sha256File } from "./checksum.ts";
 

@@ -1,9 +1,9 @@
 /** The pool of agent workers. Each active paglet lives in exactly one worker. */
 import * as Comlink from "comlink";
-import { PagletError } from "../agents/errors.ts";
-import type { KernelApi, WorkerApi, WorkerConfig } from "./worker/protocol.ts";
-import { PortRpc } from "./worker/port_rpc.ts";
-import { AGENT_WORKER_URL, takeEarlyWorker } from "./worker/early_workers.ts";
+import { PagletError } from "../../agents/errors.ts";
+import type { KernelApi, WorkerApi, WorkerConfig } from "../worker/protocol.ts";
+import { PortRpc } from "../worker/port_rpc.ts";
+import { AGENT_WORKER_URL, takeEarlyWorker } from "../worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
 export interface WorkerSlot {

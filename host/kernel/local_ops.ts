@@ -1,9 +1,9 @@
 /** Context operations served by this host alone (agents, messages, storage, scratch, events). */
-import { PagletError } from "../agents/errors.ts";
-import type { CreateOptions, HostInfo, MeshHost } from "../agents/context.ts";
-import type { MessageInput, SendOptions } from "../agents/message.ts";
+import { PagletError } from "../../agents/errors.ts";
+import type { CreateOptions, HostInfo, MeshHost } from "../../agents/context.ts";
+import type { MessageInput, SendOptions } from "../../agents/message.ts";
 import { AgentRuntime } from "./agent_runtime.ts";
-import type { Host } from "./host.ts";
+import type { Host } from "../host.ts";
 
 /** The mesh view of a host that is not (yet) part of a mesh: itself. */
 export function selfAsMeshHost(info: HostInfo): MeshHost {

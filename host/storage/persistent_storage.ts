@@ -3,7 +3,7 @@
  * use) and then kept up to date on every write and delete, never re-walked per write.
  */
 import { dirname, isAbsolute, join, normalize, relative } from "node:path";
-import { PagletError } from "../agents/errors.ts";
+import { PagletError } from "../../agents/errors.ts";
 
 /** Validates a relative file name inside a root: no absolute paths, no `..`, no empty names. */
 export function safeRelativePath(path: unknown): string {

@@ -1,5 +1,5 @@
 /** Fires timed activations exactly when due: one timer set to the earliest wake-up in the store. */
-import type { AgentStore } from "./store/agent_store.ts";
+import type { AgentStore } from "../storage/agent_store.ts";
 
 /** Never sleep longer than this, so clock jumps and missed pokes heal. */
 const MAX_SLEEP_MS = 30_000;

@@ -1,5 +1,5 @@
 /** The host's event log: a bounded ring of recent events plus live listeners (SSE). */
-import type { ContextEvent } from "../agents/context.ts";
+import type { ContextEvent } from "../../agents/context.ts";
 
 export type EventListener = (event: ContextEvent) => void;
 

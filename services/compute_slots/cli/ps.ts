@@ -1,0 +1,73 @@
+/** `paglets jobs ps`: compute jobs (agents with a computeStatus) of one host or every online host. */
+import type { Command } from "commander";
+import { withEntry } from "../../../cli/entry.ts";
+import { printJson, printTable } from "../../../cli/output.ts";
+import { fanOut, targetHosts } from "../../cli_support.ts";
+import { Jobs } from "../contract.ts";
+import { ago, collect, cpus, jobsCommand, type JobsOptions, NAME, reportFailures } from "./common.ts";
+
+export function registerPsCommand(jobs: Command): void {
+  jobsCommand(jobs, "ps", "Compute jobs on the host (agents with a computeStatus)")
+    .option("--active", "only active jobs")
+    .option("--inactive", "only inactive (sleeping) jobs")
+    .option("--job <id>", "only this job id (repeatable)", collect, [])
+    .option("--agent <id>", "only this agent id (repeatable)", collect, [])
+    .option("--state <state>", "only this computeStatus, e.g. RUNNING (repeatable)", collect, [])
+    .option("--class <type>", "only this paglet type (repeatable)", collect, [])
+    .option("--all-hosts", "every online host of the mesh (in parallel)")
+    .action(async (
+      o: JobsOptions & {
+        active?: boolean;
+        inactive?: boolean;
+        job: string[];
+        agent: string[];
+        state: string[];
+        class: string[];
+        allHosts?: boolean;
+      },
+    ) => {
+      const filter = {
+        status: o.active && !o.inactive ? "active" : o.inactive && !o.active ? "inactive" : "all",
+        jobIds: o.job,
+        agentIds: o.agent,
+        states: o.state,
+        types: o.class,
+      } as const;
+      const results = await withEntry({ ...o, quiet: o.json }, async (entry) => {
+        const hosts = await targetHosts(entry, !!o.allHosts);
+        return await fanOut(hosts, o, (s) => s.call(NAME, Jobs, filter));
+      });
+      const rows = results.flatMap((r) =>
+        r.ok ? r.reply.jobs.map((j) => ({ host: r.reply.hostName, ...j })) : []
+      );
+      if (o.json) printJson(rows);
+      else if (rows.length === 0) console.log("No compute job matches.");
+      else {
+        printTable(
+          rows.map((j) => ({
+            ...j,
+            cpus: cpus(j.cpuCoreIds),
+            error: j.computeError.slice(0, 60),
+            updated: ago(j.updatedAt),
+          })),
+          [
+            "host",
+            ["agentId", "agent"],
+            "type",
+            "status",
+            ["jobId", "job"],
+            ["computeStatus", "compute"],
+            [
+              "cpuCores",
+              "cores",
+            ],
+            "cpus",
+            ["redirectCount", "redirects"],
+            "updated",
+            "error",
+          ],
+        );
+      }
+      reportFailures(results);
+    });
+}

@@ -1,0 +1,60 @@
+/** `paglets jobs status [--all-hosts]`: capacity, reservations and counters, one row per host. */
+import type { Command } from "commander";
+import { withEntry } from "../../../cli/entry.ts";
+import { formatBytes, printJson, printTable } from "../../../cli/output.ts";
+import { fanOut, fixed, targetHosts } from "../../cli_support.ts";
+import { Status, type StatusReply } from "../contract.ts";
+import { jobsCommand, type JobsOptions, NAME, reportFailures } from "./common.ts";
+
+export function registerStatusCommand(jobs: Command): void {
+  jobsCommand(jobs, "status", "Capacity, reservations and counters of the scheduler")
+    .option("--all-hosts", "every online host of the mesh (in parallel)")
+    .action(async (o: JobsOptions & { allHosts?: boolean }) => {
+      const results = await withEntry({ ...o, quiet: o.json }, async (entry) => {
+        const hosts = await targetHosts(entry, !!o.allHosts);
+        return await fanOut(
+          hosts,
+          o,
+          (s) => s.call(NAME, Status, { includeQueue: false, includeLeases: false }),
+        );
+      });
+      if (o.json) {
+        printJson(!o.allHosts && results.length === 1 && results[0].ok ? results[0].reply : results);
+      } else {
+        printTable(
+          results.flatMap((r) => r.ok ? [statusRow(r.reply)] : []),
+          [
+            "host",
+            ["cores", "cores free/eligible"],
+            "reserved",
+            ["mem", "mem free"],
+            ["temp", "temp free"],
+            "queue",
+            "leases",
+            ["load", "load/cpu"],
+            "affinity",
+            ["done", "steps ok/failed"],
+          ],
+        );
+      }
+      reportFailures(results);
+    });
+}
+
+function statusRow(r: StatusReply): Record<string, unknown> {
+  const h = r.host;
+  return {
+    host: h.hostName,
+    cores: `${h.freeCpuCores}/${h.eligibleCpuIds.length}`,
+    reserved: h.reservedCpuCores,
+    mem: formatBytes(h.freeMemoryBytes),
+    temp: formatBytes(h.freeTempStorageBytes),
+    queue: h.queueLength,
+    leases: h.activeLeases,
+    load: fixed(h.loadPerCpu),
+    affinity: h.affinitySupported
+      ? (r.settings.elasticAffinity ? "pinned, elastic" : "pinned")
+      : `unsupported${r.settings.affinityError ? `: ${r.settings.affinityError}` : ""}`,
+    done: `${r.counters.stepsSucceeded}/${r.counters.stepsFailed}`,
+  };
+}
