@@ -140,7 +140,8 @@ export function registerHostCommand(program: Command): void {
       Deno.addSignalListener("SIGINT", stop);
       Deno.addSignalListener("SIGTERM", stop);
       const modules = (o.module as string[]).map(moduleUrl);
-      const apiKey = Deno.env.get(o.apiKeyEnv) ?? null;
+      // An empty variable means no key, as an unset one does.
+      const apiKey = Deno.env.get(o.apiKeyEnv) || null;
       if (o.apiKeyEnv !== "PAGLETS_API_KEY" && !apiKey) {
         throw new PagletError(
           "invalid_request",

@@ -66,6 +66,8 @@ export class Host {
   #wakeups?: WakeupTimer;
   #lock?: DataDirLock;
   readonly #stopping = new AbortController();
+  /** Event streams (`GET /v1/events/stream`) open now. */
+  eventStreams = 0;
   /** Not yet serving agents, or shutting down: the API answers 503. */
   ready = false;
   draining = false;
@@ -207,6 +209,11 @@ export class Host {
   async handle(request: Request): Promise<Response> {
     if (!this.#handler) throw new PagletError("host_unreachable", "The host is not serving yet");
     return await this.#handler(request);
+  }
+
+  /** Client connections open now (see host/http/connection_gate.ts). */
+  get connections(): number {
+    return this.#frontend?.connections ?? 0;
   }
 
   /** Re-plans the wake-up timer (after a deactivation with a wake time). */

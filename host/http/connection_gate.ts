@@ -80,9 +80,17 @@ export class ConnectionGate {
     } catch { /* already closed */ }
   }
 
-  /** Closes every connection still open (after the server finished what it was answering). */
-  closeAll(): void {
+  /**
+   * Closes every connection still open, after the server finished what it was answering: relays
+   * first get up to `graceMs` to pass on the last bytes the server wrote (they end by themselves
+   * once the server side closes).
+   */
+  async closeAll(graceMs = 1000): Promise<void> {
     this.stopAccepting();
+    const deadline = Date.now() + graceMs;
+    while (this.#relays.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     for (const relay of this.#relays) relay.close();
   }
 

@@ -62,7 +62,7 @@ export class HttpFrontend {
   async shutdown(): Promise<void> {
     this.#gate.stopAccepting();
     await this.#server.shutdown().catch(() => {});
-    this.#gate.closeAll();
+    await this.#gate.closeAll();
     await Deno.remove(this.#socketDir, { recursive: true }).catch(() => {});
   }
 }
