@@ -34,6 +34,7 @@ import { CodeStore } from "./code/store.ts";
 import { CodeLoader } from "./code/code_loader.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
+import { HttpFrontend } from "./http/frontend.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -74,12 +75,15 @@ export class Host {
   info!: HostInfo;
   /** Set by the mesh extension; without it the host works alone. */
   remote?: RemoteRouter;
-  #server?: Deno.HttpServer;
+  #frontend?: HttpFrontend;
+  #refusalsReportedAt = 0;
   #handler?: (request: Request) => Response | Promise<Response>;
   #timers: ReturnType<typeof setInterval>[] = [];
   #wakeups?: WakeupTimer;
   #lock?: DataDirLock;
   readonly #stopping = new AbortController();
+  /** Event streams (`GET /v1/events/stream`) open now. */
+  eventStreams = 0;
   /** Not yet serving agents, or shutting down: the API answers 503. */
   ready = false;
   draining = false;
@@ -132,7 +136,7 @@ export class Host {
       info.reject(err);
       this.pool.close();
       // The start failed before any agent ran here: closing can lose nothing.
-      await this.#server?.shutdown().catch(() => {});
+      await this.#frontend?.shutdown();
       await this.db?.destroy().catch(() => {});
       this.#lock?.release();
       throw err;
@@ -190,17 +194,31 @@ export class Host {
 
     const app = buildApp(this);
     this.#handler = app.fetch;
-    const listening = Promise.withResolvers<Deno.NetAddr>();
-    this.#server = serveOrExplain(o.bind, o.port, {
-      onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    this.#frontend = await HttpFrontend.start(app.fetch, {
+      bind: o.bind,
+      port: o.port,
+      maxConnections: o.maxConnections,
+      headerTimeoutMs: o.headerTimeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs,
+      maxHeaderBytes: o.maxHeaderBytes,
       onError: (err) => {
         this.events.emit("http-error", { error: String(err) });
         return new Response(JSON.stringify({ error: { code: "internal", message: "Internal error" } }), {
           status: 500,
         });
       },
-    }, app.fetch);
-    const addr = await listening.promise;
+      onGateEvent: (event) => {
+        // At most one event a second: a flood of refusals must not flood the event log too.
+        const now = Date.now();
+        if (now - this.#refusalsReportedAt < 1000) return;
+        this.#refusalsReportedAt = now;
+        this.events.emit(`http-${event.kind === "refused" ? "connection-refused" : "accept-failed"}`, {
+          data: event.kind === "refused" ? { open: event.open } : {},
+          ...(event.kind === "accept-failed" ? { error: event.error } : {}),
+        });
+      },
+    });
+    const addr = this.#frontend.addr;
     const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
     this.info = {
       name: o.name,
@@ -223,6 +241,11 @@ export class Host {
   async handle(request: Request): Promise<Response> {
     if (!this.#handler) throw new PagletError("host_unreachable", "The host is not serving yet");
     return await this.#handler(request);
+  }
+
+  /** Client connections open now (see host/http/connection_gate.ts). */
+  get connections(): number {
+    return this.#frontend?.connections ?? 0;
   }
 
   /** Re-plans the wake-up timer (after a deactivation with a wake time). */
@@ -249,7 +272,7 @@ export class Host {
     }
     this.pool?.close();
     // Everything durable is written above (or reported): a failure to close loses nothing more.
-    await this.#server?.shutdown().catch(() => {});
+    await this.#frontend?.shutdown();
     await this.db?.destroy().catch(() => {});
     this.#lock?.release();
   }
@@ -263,32 +286,9 @@ export class Host {
     this.runtime?.close();
     this.pool?.close();
     // An abort saves nothing by design (it stands in for a crash).
-    await this.#server?.shutdown().catch(() => {});
+    await this.#frontend?.shutdown();
     await this.db?.destroy().catch(() => {});
     this.#lock?.release();
-  }
-}
-
-/** Deno.serve, with a port that cannot be had reported as `port_in_use` instead of an OS error. */
-function serveOrExplain(
-  bind: string,
-  port: number,
-  options: Omit<Deno.ServeTcpOptions, "hostname" | "port">,
-  handler: Deno.ServeHandler,
-): Deno.HttpServer {
-  try {
-    return Deno.serve({ ...options, hostname: bind, port }, handler);
-  } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) {
-      throw new PagletError(
-        "port_in_use",
-        `Port ${port} on ${bind} is in use by another program: pick another with --port (0 takes any free port)`,
-      );
-    }
-    if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.AddrNotAvailable) {
-      throw new PagletError("invalid_request", `Cannot listen on ${bind}:${port}: ${(err as Error).message}`);
-    }
-    throw err;
   }
 }
 
