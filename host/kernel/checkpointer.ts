@@ -69,7 +69,9 @@ export class Checkpointer {
               agent.slot.rpc.call("snapshot", [agent.id]),
               SNAPSHOT_TIMEOUT_MS,
             );
-            if (!this.#current(agent)) return;
+            // An agent that left, or is in a transition (deactivate, dispose, departure): that
+            // transition stores the state it ends with.
+            if (!this.#current(agent) || agent.transition !== null) return;
             // Asked for the moment the snapshot arrives: in order with the writes of the agent's replies.
             written = this.#commits.save({ id: agent.id, state });
           } catch (err) {

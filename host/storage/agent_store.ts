@@ -62,9 +62,6 @@ const INSERT_COLUMNS = [
 ] as const satisfies readonly (keyof AgentsTable)[];
 const UPDATE_COLUMNS = INSERT_COLUMNS.filter((c) => c !== "id" && c !== "created_at");
 
-/** Agents per checkpoint transaction. */
-const CHECKPOINT_CHUNK = 256;
-
 /**
  * The statements on the create/dispose/message path, compiled once by Kysely's typed builder and
  * then re-run with new parameters: building a query object costs more than SQLite running it
@@ -73,8 +70,6 @@ const CHECKPOINT_CHUNK = 256;
 interface HotStatements {
   get: string;
   upsert: string;
-  /** Parameters: state, updated_at, id. */
-  saveState: string;
   deleteQueued: string;
   deleteAgent: string;
 }
@@ -91,16 +86,9 @@ function compileHotStatements(db: Kysely<Schema>): HotStatements {
   if (upsert.parameters.join() !== expected.join()) {
     throw new Error(`Unexpected parameter order of the agent upsert: ${upsert.parameters.join()}`);
   }
-  const saveState = db.updateTable("agents")
-    .set({ state: ":state" as unknown as Uint8Array, updated_at: ":updated_at" as unknown as number })
-    .where("id", "=", ":id").compile();
-  if (saveState.parameters.join() !== ":state,:updated_at,:id") {
-    throw new Error(`Unexpected parameter order of the state checkpoint: ${saveState.parameters.join()}`);
-  }
   return {
     get: db.selectFrom("agents").selectAll().where("id", "=", ":id").compile().sql,
     upsert: upsert.sql,
-    saveState: saveState.sql,
     deleteQueued: db.deleteFrom("queued_messages").where("agent_id", "=", ":id").compile().sql,
     deleteAgent: db.deleteFrom("agents").where("id", "=", ":id").compile().sql,
   };
@@ -126,12 +114,11 @@ function recordToRow(record: Omit<AgentRecord, "updatedAt">): AgentsTable {
 /** Synchronous statements, for writes that must land in one transaction with another table's rows. */
 const SYNC_SQL = {
   status: "SELECT status FROM agents WHERE id = ?",
+  // Only over an active record: a deactivation, dispose or departure stored since the snapshot wins.
+  saveState: "UPDATE agents SET state = ?, updated_at = ? WHERE id = ? AND status = 'active'",
   deleteQueued: "DELETE FROM queued_messages WHERE agent_id = ?",
   deleteMoving: "DELETE FROM agents WHERE id = ? AND status = 'moving'",
   forgetMove: "DELETE FROM moved_agents WHERE id = ?",
-  // Only an active record takes a state from a running agent: an inactive or moving one holds a
-  // newer state written by the transition that stopped it.
-  saveState: "UPDATE agents SET state = ?, updated_at = ? WHERE id = ? AND status = 'active'",
   dequeue: "DELETE FROM queued_messages WHERE agent_id = ? AND seq = ?",
   recordMove:
     "INSERT INTO moved_agents (id, moved_to, moved_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET moved_to = excluded.moved_to, moved_at = excluded.moved_at",
@@ -141,14 +128,14 @@ const SYNC_SQL = {
 export interface StoreTransaction {
   /** Inserts or replaces a whole agent record. */
   put(record: Omit<AgentRecord, "updatedAt">): void;
+  /** Checkpoints the state of an active agent (no effect on a record that is not active). */
+  saveState(id: string, state: Uint8Array): void;
   /** Deletes a `moving` record (it left) and its queued messages. */
   deleteMoving(id: string): void;
   /** Remembers where an agent went (forwarding). */
   recordMove(id: string, movedTo: string): void;
   /** Forgets where an agent went (it is back). */
   forgetMove(id: string): void;
-  /** The state of a running agent (ignored unless its record is active). */
-  saveState(id: string, state: Uint8Array): void;
   /** Removes one queued message (its effect is stored in the same transaction). */
   dequeue(id: string, seq: number): void;
   /** A statement on a table of another owner (the transfer ledger's `transfers`). */
@@ -189,13 +176,13 @@ export class AgentStore {
           const parameters = [...INSERT_COLUMNS.map((c) => row[c]), ...UPDATE_COLUMNS.map((c) => row[c])];
           run(this.#statements.upsert, ...parameters as SQLInputValue[]);
         },
+        saveState: (id, state) => run(SYNC_SQL.saveState, state, Date.now(), id),
         deleteMoving: (id) => {
           run(SYNC_SQL.deleteQueued, id);
           run(SYNC_SQL.deleteMoving, id);
         },
         recordMove: (id, movedTo) => run(SYNC_SQL.recordMove, id, movedTo, Date.now()),
         forgetMove: (id) => run(SYNC_SQL.forgetMove, id),
-        saveState: (id, state) => run(SYNC_SQL.saveState, state, Date.now(), id),
         dequeue: (id, seq) => run(SYNC_SQL.dequeue, id, seq),
         run,
       };
@@ -245,35 +232,11 @@ export class AgentStore {
     return row ? toRecord(row) : null;
   }
 
-  /** Whether a record of `id` is stored (any status); reads no state. */
-  async has(id: string): Promise<boolean> {
-    const row = await this.#db.selectFrom("agents").select("id").where("id", "=", id).executeTakeFirst();
-    return row !== undefined;
-  }
-
   /** Inserts or replaces a whole record. */
   async put(record: Omit<AgentRecord, "updatedAt">): Promise<void> {
     const row = recordToRow(record);
     const parameters = [...INSERT_COLUMNS.map((c) => row[c]), ...UPDATE_COLUMNS.map((c) => row[c])];
     await this.#db.executeQuery(CompiledQuery.raw(this.#statements.upsert, parameters));
-  }
-
-  /** Checkpoints the state of active agents in one transaction. */
-  /**
-   * Checkpoints the state of active agents, in transactions of 256. SQLite runs synchronously on
-   * the kernel thread: between chunks the event loop gets a turn, so a checkpoint of many agents
-   * never holds up requests (or /v1/health) for long.
-   */
-  async saveStates(states: { id: string; state: Uint8Array }[]): Promise<void> {
-    const now = Date.now();
-    const sql = this.#statements.saveState;
-    for (let i = 0; i < states.length; i += CHECKPOINT_CHUNK) {
-      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 0));
-      const chunk = states.slice(i, i + CHECKPOINT_CHUNK);
-      await this.#db.transaction().execute(async (tx) => {
-        for (const { id, state } of chunk) await tx.executeQuery(CompiledQuery.raw(sql, [state, now, id]));
-      });
-    }
   }
 
   async setStatus(id: string, status: AgentStatus, meta?: Record<string, unknown>): Promise<void> {
