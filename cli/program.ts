@@ -35,7 +35,14 @@ const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
     load: async () => [(await import("../services/compute_slots/cli.ts")).registerJobsCommands],
   },
   { name: "run", load: async () => [(await import("./run_command.ts")).registerRunCommand] },
-  { name: "examples", load: async () => [(await import("../examples/pi/command.ts")).registerPiCommand] },
+  {
+    name: "examples",
+    load: async () => [
+      (await import("../examples/pi/command.ts")).registerPiCommand,
+      (await import("../examples/analysis/command.ts")).registerAnalysisCommand,
+      (await import("../examples/montecarlo/command.ts")).registerMonteCarloCommand,
+    ],
+  },
 ];
 
 /** The program for `args`: the named command's group only, or every group when none is named. */

@@ -1,7 +1,10 @@
 /**
  * The kernel's agent runtime: the table of live agents, their mailboxes and workers, and every
  * lifecycle transition (create, deliver, deactivate, activate, dispose, crash, restore).
- * Durable transitions are written to SQLite before they are acknowledged.
+ * Durable transitions are written to SQLite before they are acknowledged. The table is private:
+ * the rest of the host asks through `find`, `isLive`, `isHere`, `hold`/`settled` and the
+ * transitions. Checkpoints (checkpointer.ts), stored messages of inactive agents
+ * (inactive_queue.ts) and stuck workers (worker_supervisor.ts) are handled in modules of their own.
  */
 import { PagletError } from "../../agents/errors.ts";
 import { type Message, toMessage } from "../../agents/message.ts";
@@ -145,8 +148,8 @@ export class AgentRuntime {
   }
 
   /** Whether `id` is this host's to deliver to: running, being started, or stored (any status). */
-  async isHere(id: string): Promise<boolean> {
-    return this.#live.has(id) || this.#starting.has(id) || await this.#store.has(id);
+  isHere(id: string): boolean {
+    return this.#live.has(id) || this.#starting.has(id) || this.#store.statusOf(id) !== null;
   }
 
   /** How many agents run on this host now. */
