@@ -50,6 +50,13 @@ export const ERROR_CODES = [
   /** A compute step's own code failed (the job's fault, not the host's). */
   "compute_step_failed",
   "handler_failed",
+  // Runner tasks (agents/runner): the task's own error, its deadline, a cancel, a function no module exports
+  "task_failed",
+  "task_timeout",
+  "task_cancelled",
+  "not_exported",
+  /** Every executor that could run a task was lost (host or worker gone) more often than it may retry. */
+  "executor_lost",
   "hook_failed",
   "run_failed",
   "checksum_mismatch",
@@ -71,6 +78,14 @@ export const ERROR_CODES = [
   "timeout",
   "transfer_pending",
   "internal",
+  // Travelling code (host/code/): a module refused, unknown, or out of reach; a script's failures.
+  "remote_code_disabled",
+  "code_not_found",
+  "invalid_code_hash",
+  "code_tampered",
+  "code_unavailable",
+  "bundle_failed",
+  "script_failed",
 ] as const;
 
 /** A code from {@link ERROR_CODES}. */

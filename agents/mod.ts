@@ -33,4 +33,31 @@ export { ComputeJobPaglet } from "./compute_job.ts";
 export type { ComputeJobClass, ComputeJobSummary, SchedulerMessageReply } from "./compute_job.ts";
 export { COMPUTE_STATUSES, computeJobDefaults, computeJobSchema } from "./compute_job_state.ts";
 export type { ComputeJobState, ComputeStatus } from "./compute_job_state.ts";
+export {
+  EXECUTOR_TYPE,
+  exportNameOf,
+  progress,
+  Runner,
+  RunnerExecutor,
+  RunnerFuture,
+  setDefaultTaskModule,
+  TaskError,
+  taskModule,
+} from "./runner/mod.ts";
+export type {
+  CodeRef,
+  FutureArgs,
+  FutureStatus,
+  Progress,
+  ProgressOptions,
+  RunnerOptions,
+  Service,
+  ServiceOptions,
+  Settled,
+  TaskModule,
+} from "./runner/mod.ts";
 export * from "./job_groups/mod.ts";
+export { connect, installConnector } from "./connect.ts";
+export type { Connector, Mesh } from "./connect.ts";
+// What a script's jobs need from the SDK's dependencies: a script imports only "paglets".
+export { z } from "zod";

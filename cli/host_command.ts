@@ -31,7 +31,7 @@ function parseMs(flag: string): (value: string) => number {
     if (!Number.isInteger(ms) || ms <= 0) {
       throw new PagletError(
         "invalid_request",
-        `${flag} must be a positive whole number of milliseconds: got '${value}'`,
+        `${flag} must be a positive whole number: got '${value}'`,
       );
     }
     return ms;
@@ -99,6 +99,7 @@ export function registerHostCommand(program: Command): void {
     .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")
     .option("--workers <n>", "agent worker threads (default: one per CPU)", (v) => Number(v))
     .option("--module <url>", "extra paglet type module loaded into every worker (repeatable)", collect, [])
+    .option("--no-remote-code", "refuse code this host was not started with (scripts' paglet types)")
     .option("--artifact-max-size <size>", "largest artifact or registered file (e.g. 512M, none)", "1G")
     .option("--artifact-storage-quota <size>", "bytes all hosted artifacts may use (e.g. 10G, none)", "10G")
     .option(
@@ -106,6 +107,23 @@ export function registerHostCommand(program: Command): void {
       "delete stale uploads and expired artifacts after this",
       parseSeconds,
       86_400,
+    )
+    .option(
+      "--max-connections <n>",
+      "connections served at once; one more is refused with 503 (default: from the file limit, at most 1000)",
+      parseMs("--max-connections"),
+    )
+    .option(
+      "--header-timeout-ms <ms>",
+      "time a new connection has to send its request head",
+      parseMs("--header-timeout-ms"),
+      10_000,
+    )
+    .option(
+      "--idle-timeout-ms <ms>",
+      "time a connection with nothing in progress stays open",
+      parseMs("--idle-timeout-ms"),
+      60_000,
     )
     .addOption(new Option("--json", "print the listening address as JSON"))
     .action(async (o) => {
@@ -123,7 +141,8 @@ export function registerHostCommand(program: Command): void {
       Deno.addSignalListener("SIGINT", stop);
       Deno.addSignalListener("SIGTERM", stop);
       const modules = (o.module as string[]).map(moduleUrl);
-      const apiKey = Deno.env.get(o.apiKeyEnv) ?? null;
+      // An empty variable means no key, as an unset one does.
+      const apiKey = Deno.env.get(o.apiKeyEnv) || null;
       if (o.apiKeyEnv !== "PAGLETS_API_KEY" && !apiKey) {
         throw new PagletError(
           "invalid_request",
@@ -162,12 +181,16 @@ export function registerHostCommand(program: Command): void {
         persistentStorageQuota: parseSize(o.persistentStorageQuota),
         workers: o.workers,
         modules,
+        remoteCode: o.remoteCode,
         peers: o.peer,
         gossipIntervalMs: o.gossipIntervalMs,
         offlineAfterMs: o.offlineAfterMs,
         artifactMaxSize: parseSize(o.artifactMaxSize),
         artifactStorageQuota: parseSize(o.artifactStorageQuota),
         artifactSpoolTtlS: o.artifactSpoolTtl,
+        maxConnections: o.maxConnections,
+        headerTimeoutMs: o.headerTimeoutMs,
+        idleTimeoutMs: o.idleTimeoutMs,
       }, extensionsForHost());
       if (o.json) {
         console.log(JSON.stringify({ name: host.name, url: host.url, dataDir: host.options.dataDir }));

@@ -1,0 +1,148 @@
+/**
+ * The compute step of a Runner executor: runs a batch of tasks, one after another, in a compute
+ * worker pinned to the executor's lease. Called by the host's compute worker, not by user code.
+ *
+ * A task's arguments may hold references to other tasks' results (`{$runnerFuture: id}`): they
+ * resolve from `deps` (results the executor kept) or from tasks earlier in the same batch, so a
+ * chain of tasks on one executor never sends a value back through the client.
+ *
+ * @module
+ */
+
+/** A reference to another task's result inside a task's arguments. */
+export interface FutureRef {
+  $runnerFuture: number;
+}
+
+/** The failure of a task, as the worker saw it. */
+export interface TaskFailure {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/**
+ * A batch of tasks as it travels, column by column (a few arrays of plain values cost far less
+ * to encode, copy and decode at every hop than an object per task).
+ */
+export interface BatchWire {
+  moduleUrl: string;
+  /** Export names the batch calls. */
+  names: string[];
+  /** Task ids, in the order they run. */
+  ids: number[];
+  /** Per task, its index in `names`; absent when every task calls `names[0]`. */
+  fns?: number[];
+  /** Per task, its arguments. */
+  args: unknown[][];
+  /** Positions of the tasks whose arguments hold future references. */
+  refs?: number[];
+}
+
+/** The step's argument: the batch and the results it refers to that the executor kept. */
+export interface BatchStepArgs extends BatchWire {
+  deps: Record<string, unknown>;
+}
+
+/**
+ * What became of the batch's tasks, by position: `values[i]` unless position `i` is listed in
+ * `failures` (the task threw) or `missing` (it refers to a result the executor no longer has).
+ * `ms` is the time spent in the tasks, for batch sizing.
+ */
+export interface BatchOutcome {
+  values: unknown[];
+  failures: [number, TaskFailure][];
+  missing: [number, number][];
+  ms: number;
+}
+
+/** The export name the executor asks the compute worker to call. */
+export const BATCH_STEP_EXPORT = "runTaskBatch";
+
+export function isFutureRef(value: unknown): value is FutureRef {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    typeof (value as FutureRef).$runnerFuture === "number" && Object.keys(value).length === 1;
+}
+
+/** Ids of every result `args` refers to (arrays and plain objects are searched). */
+export function refsIn(args: unknown, into: Set<number> = new Set()): Set<number> {
+  if (isFutureRef(args)) into.add(args.$runnerFuture);
+  else if (Array.isArray(args)) { for (const a of args) refsIn(a, into); }
+  else if (args !== null && typeof args === "object" && Object.getPrototypeOf(args) === Object.prototype) {
+    for (const v of Object.values(args)) refsIn(v, into);
+  }
+  return into;
+}
+
+class MissingResult extends Error {
+  constructor(readonly id: number) {
+    super(`result of task ${id} is not here`);
+  }
+}
+
+function resolveRefs(value: unknown, known: Map<number, unknown>): unknown {
+  if (isFutureRef(value)) {
+    if (!known.has(value.$runnerFuture)) throw new MissingResult(value.$runnerFuture);
+    return known.get(value.$runnerFuture);
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveRefs(v, known));
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, known)]));
+  }
+  return value;
+}
+
+function failure(error: unknown): TaskFailure {
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
+  }
+  return { name: "Error", message: String(error) };
+}
+
+/** Runs the batch's tasks in order and reports each one's outcome. */
+export async function runTaskBatch(input: BatchStepArgs): Promise<BatchOutcome> {
+  const started = performance.now();
+  const mod = await import(input.moduleUrl) as Record<string, unknown>;
+  const fns = input.names.map((name) => mod[name]);
+  const refs = new Set(input.refs ?? []);
+  const known = new Map<number, unknown>();
+  for (const [id, value] of Object.entries(input.deps)) known.set(Number(id), value);
+  const values: unknown[] = new Array(input.ids.length).fill(null);
+  const failures: [number, TaskFailure][] = [];
+  const missing: [number, number][] = [];
+  for (let i = 0; i < input.ids.length; i++) {
+    const fn = fns[input.fns?.[i] ?? 0];
+    if (typeof fn !== "function") {
+      const name = input.names[input.fns?.[i] ?? 0];
+      failures.push([i, {
+        name: "TypeError",
+        message: `'${name}' is not a function exported by ${input.moduleUrl}`,
+      }]);
+      continue;
+    }
+    let args = input.args[i];
+    if (refs.has(i)) {
+      try {
+        args = resolveRefs(args, known) as unknown[];
+      } catch (err) {
+        if (!(err instanceof MissingResult)) throw err;
+        missing.push([i, err.id]);
+        continue;
+      }
+    }
+    try {
+      let value = fn(...args);
+      if (value instanceof Promise) value = await value;
+      if (refs.size > 0) known.set(input.ids[i], value);
+      values[i] = value;
+    } catch (error) {
+      failures.push([i, failure(error)]);
+    }
+  }
+  return { values, failures, missing, ms: performance.now() - started };
+}
+
+/** Does nothing: starting it under a lease ends the step running there (a timed-out or cancelled task). */
+export function endRunningStep(): null {
+  return null;
+}

@@ -1,0 +1,51 @@
+import { assert, assertEquals } from "../../tests/helpers/assert.ts";
+import { runTaskBatch } from "./batch_step.ts";
+import { exportNameOf, taskModule } from "./code_ref.ts";
+import * as tasks from "../../tests/runner/fixtures/tasks.ts";
+
+const URL_ = new URL("../../tests/runner/fixtures/tasks.ts", import.meta.url).href;
+
+Deno.test("a batch resolves references from kept results and from earlier tasks of the batch", async () => {
+  const out = await runTaskBatch({
+    moduleUrl: URL_,
+    names: ["addOne", "sum"],
+    ids: [10, 11, 12],
+    fns: [0, 1, 1],
+    args: [[1], [{ $runnerFuture: 10 }, { $runnerFuture: 3 }], [{ $runnerFuture: 99 }, 1]],
+    refs: [1, 2],
+    deps: { 3: 40 },
+  });
+  assertEquals(out.values.slice(0, 2), [2, 42]);
+  assertEquals(out.missing, [[2, 99]]);
+  assertEquals(out.failures, []);
+});
+
+Deno.test("a throwing task fails alone, with its name, message and stack", async () => {
+  const out = await runTaskBatch({
+    moduleUrl: URL_,
+    names: ["explode", "addOne"],
+    ids: [1, 2],
+    fns: [0, 1],
+    args: [["x"], [1]],
+    deps: {},
+  });
+  assertEquals(out.values[1], 2);
+  const [[position, failure]] = out.failures;
+  assertEquals([position, failure.name, failure.message], [0, "RangeError", "exploded: x"]);
+  assert(failure.stack?.includes("explode"));
+});
+
+Deno.test("exportNameOf finds an export by identity and refuses what is not exported", () => {
+  const module = taskModule(URL_, tasks);
+  assertEquals(exportNameOf(module, tasks.sum), "sum");
+  const alias = { ...tasks, plusOne: tasks.addOne };
+  assertEquals(exportNameOf(taskModule(URL_, alias), tasks.addOne), "addOne");
+  for (const bad of [() => 1, function addOne() {}, 42]) {
+    try {
+      exportNameOf(module, bad);
+      assert(false, "accepted");
+    } catch (err) {
+      assertEquals((err as { code: string }).code, "not_exported");
+    }
+  }
+});

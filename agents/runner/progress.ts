@@ -1,0 +1,58 @@
+/**
+ * A progress bar over futures, for scripts: redraws one line on stderr (when it is a terminal) as
+ * futures settle, or calls `onProgress` instead.
+ *
+ * @example
+ * ```ts
+ * const futures = Array.from({ length: 100 }, (_, i) => work(i));
+ * await progress(futures, { label: "batches" });
+ * ```
+ *
+ * @module
+ */
+import type { RunnerFuture } from "./future.ts";
+
+/** Counts of {@linkcode progress}. */
+export interface Progress {
+  done: number;
+  failed: number;
+  total: number;
+}
+
+/** Options of {@linkcode progress}. */
+export interface ProgressOptions {
+  /** Shown before the bar. @default "tasks" */
+  label?: string;
+  /** Called on every settled future instead of drawing. */
+  onProgress?: (progress: Progress) => void;
+  /** Bar width in characters. @default 30 */
+  width?: number;
+}
+
+/** Resolves with the final counts once every future settled (failures are counted, not thrown). */
+export function progress(futures: readonly RunnerFuture[], options: ProgressOptions = {}): Promise<Progress> {
+  const { label = "tasks", width = 30 } = options;
+  const counts: Progress = { done: 0, failed: 0, total: futures.length };
+  const draw = options.onProgress ?? (Deno.stderr.isTerminal()
+    ? (p: Progress) => {
+      const filled = p.total === 0 ? width : Math.round((width * (p.done + p.failed)) / p.total);
+      const line =
+        `\r${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${p.done + p.failed}/${p.total}` +
+        (p.failed ? ` (${p.failed} failed)` : "") + (p.done + p.failed === p.total ? "\n" : "");
+      Deno.stderr.writeSync(new TextEncoder().encode(line));
+    }
+    : () => {});
+  if (futures.length === 0) {
+    draw(counts);
+    return Promise.resolve(counts);
+  }
+  return new Promise((resolve) => {
+    const settle = (ok: boolean) => {
+      if (ok) counts.done++;
+      else counts.failed++;
+      draw({ ...counts });
+      if (counts.done + counts.failed === counts.total) resolve(counts);
+    };
+    for (const f of futures) f.then(() => settle(true), () => settle(false));
+  });
+}

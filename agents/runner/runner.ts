@@ -1,0 +1,336 @@
+/**
+ * The Runner: exported functions of a module become tasks that run in parallel on leased cores
+ * of the mesh.
+ *
+ * @example
+ * ```ts
+ * import { Runner, taskModule } from "paglets";
+ * import * as self from "./pi.ts";
+ *
+ * export function estimateBatch(samples: number): number { ... }
+ *
+ * await using rr = await Runner.open("pi-estimation", { module: taskModule(import.meta.url, self) });
+ * const estimate = rr.service(estimateBatch);
+ * const futures = Array.from({ length: 10 }, () => estimate(1_000_000));
+ * const inside = (await rr.get(futures)).reduce((a, b) => a + b, 0);
+ * ```
+ *
+ * @module
+ */
+import { PagletError } from "../errors.ts";
+import { exportNameOf, type TaskModule } from "./code_ref.ts";
+import { Dispatcher, ExecutorChannel, futuresIn, type Task } from "./dispatcher.ts";
+import { EXECUTOR_TYPE } from "./executor.ts";
+import { RunnerFuture } from "./future.ts";
+import { type RunnerConnection, type RunnerHost, RunnerHttp } from "./http.ts";
+
+/** Options of {@linkcode Runner.open}. */
+export interface RunnerOptions extends RunnerConnection {
+  /** The module whose exports are the services. Scripts run with `paglets run` get theirs by default. */
+  module?: TaskModule;
+  /** Hosts (names or URLs) to run executors on. @default the entry host and every online peer matching `tags` */
+  hosts?: string[];
+  /** Only hosts with every one of these tags. @default [] */
+  tags?: string[];
+  /** Executors in all (one leased core each), spread over the hosts. @default the hosts' CPU count */
+  executors?: number;
+  /** How long `open` waits for the first executor to get a core. @default 60000 */
+  openTimeoutMs?: number;
+  /** An executor the Runner stops talking to (a crashed script) releases its core after this. @default 60000 */
+  idleTimeoutMs?: number;
+}
+
+/** Options of {@linkcode Runner.service}. */
+export interface ServiceOptions {
+  /** A task running longer is ended and rejects with `task_timeout`. @default 0 (none) */
+  timeoutMs?: number;
+  /** Re-runs of a task whose executor or host was lost (never for the task's own error). @default 3 */
+  retries?: number;
+  /** Cancels every task of this service still pending. */
+  signal?: AbortSignal;
+}
+
+/** Arguments of a service call: each may be a future of the value. */
+export type FutureArgs<P extends unknown[]> = { [K in keyof P]: P[K] | RunnerFuture<P[K]> };
+
+/** A service: call it like the function, get a future of its result. */
+export type Service<F extends (...args: never[]) => unknown> = (
+  ...args: FutureArgs<Parameters<F>>
+) => RunnerFuture<Awaited<ReturnType<F>>>;
+
+/** A settled future as {@linkcode Runner.select} yields it. */
+export interface Settled<T> {
+  future: RunnerFuture<T>;
+  /** Position of the future in the list given to `select`. */
+  index: number;
+  ok: boolean;
+  value?: T;
+  error?: unknown;
+}
+
+let defaultModule: TaskModule | undefined;
+
+/** Sets the module services come from when `Runner.open` names none (`paglets run` sets its script's). */
+export function setDefaultTaskModule(module: TaskModule | undefined): void {
+  defaultModule = module;
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 0) {
+    throw new PagletError(
+      "invalid_request",
+      `Runner option '${name}' must be an integer >= 0: current value is ${v}`,
+    );
+  }
+  return v;
+}
+
+/** Picks the hosts executors run on, entry first. */
+function chooseHosts(all: RunnerHost[], options: RunnerOptions, entry: string): RunnerHost[] {
+  if (options.hosts?.length) {
+    return options.hosts.map((wanted) => {
+      const host = all.find((h) => h.name === wanted || h.url === wanted.replace(/\/+$/, ""));
+      if (!host) {
+        throw new PagletError("host_not_found", `Runner host '${wanted}' is not an online host of the mesh`);
+      }
+      return host;
+    });
+  }
+  const tags = options.tags ?? [];
+  const chosen = all.filter((h) => tags.every((t) => h.tags.includes(t)));
+  if (chosen.length === 0) {
+    throw new PagletError(
+      "host_not_found",
+      `No online host of the mesh (entry ${entry}) has the tags ${tags.map((t) => `'${t}'`).join(", ")}`,
+    );
+  }
+  return chosen;
+}
+
+/** A named set of executors (leased cores) and the tasks sent to them. Close it to free the cores. */
+export class Runner implements AsyncDisposable {
+  readonly name: string;
+  readonly #http: RunnerHttp;
+  readonly #module: TaskModule | undefined;
+  readonly #dispatcher: Dispatcher;
+  readonly #waiting = new Set<ExecutorChannel>();
+  #nextTask = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed: Promise<void> | undefined;
+
+  private constructor(name: string, http: RunnerHttp, module: TaskModule | undefined) {
+    this.name = name;
+    this.#http = http;
+    this.#module = module;
+    this.#dispatcher = new Dispatcher(http, module?.ref.moduleUrl ?? "");
+    this.#dispatcher.onLeaseLost = (channel) => this.#waiting.add(channel);
+  }
+
+  /** Opens a Runner: one executor per leased core, on the entry host and the peers chosen. */
+  static async open(name: string, options: RunnerOptions = {}): Promise<Runner> {
+    if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+      throw new PagletError(
+        "invalid_request",
+        `Cannot open a Runner as its name must be 1-64 letters, digits, '.', '_' or '-': current value is '${name}'`,
+      );
+    }
+    const http = new RunnerHttp(options);
+    const hosts = chooseHosts(await http.hosts(), options, http.entry);
+    const count = positive(
+      "executors",
+      options.executors,
+      hosts.reduce((n, h) => n + Math.max(1, h.cpuCount), 0),
+    );
+    const idleTimeoutMs = positive("idleTimeoutMs", options.idleTimeoutMs, 60_000);
+    const runner = new Runner(name, http, options.module ?? defaultModule);
+    try {
+      await runner.#start(
+        hosts,
+        Math.max(1, count),
+        idleTimeoutMs,
+        positive("openTimeoutMs", options.openTimeoutMs, 60_000),
+      );
+    } catch (err) {
+      await runner.close();
+      throw err;
+    }
+    return runner;
+  }
+
+  async #start(
+    hosts: RunnerHost[],
+    count: number,
+    idleTimeoutMs: number,
+    openTimeoutMs: number,
+  ): Promise<void> {
+    const placed = Array.from({ length: count }, (_, i) => hosts[i % hosts.length]);
+    const created = await Promise.allSettled(placed.map(async (host) => {
+      const { id } = await this.#http.request<{ id: string }>(host.url, "POST", "/v1/agents", {
+        type: EXECUTOR_TYPE,
+        state: { runner: this.name, homeHost: this.#http.entry, idleTimeoutMs },
+      });
+      const channel = new ExecutorChannel(id, host.url, host.name);
+      this.#dispatcher.channels.push(channel);
+      return channel;
+    }));
+    // A host that fails now is left out; the Runner opens with the executors it could create.
+    const channels = created.flatMap((c) => c.status === "fulfilled" ? [c.value] : []);
+    if (channels.length === 0) throw (created[0] as PromiseRejectedResult).reason;
+    const leased = await Promise.all(channels.map((c) => this.#dispatcher.acquire(c).catch(() => false)));
+    channels.forEach((c, i) => leased[i] || this.#waiting.add(c));
+    // Executors still waiting for a core ask again now and then; idle ones say the Runner lives.
+    this.#timer = setInterval(() => this.#tend(idleTimeoutMs), 250);
+    Deno.unrefTimer(this.#timer);
+    if (leased.some(Boolean)) return;
+    const deadline = Date.now() + openTimeoutMs;
+    while (!channels.some((c) => c.leased)) {
+      if (Date.now() > deadline) {
+        throw new PagletError(
+          "timeout",
+          `Runner '${this.name}' got no core within ${openTimeoutMs} ms: every core of its hosts is leased (see 'paglets jobs queue')`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  #tending = false;
+
+  async #tend(idleTimeoutMs: number): Promise<void> {
+    if (this.#tending || this.#closed) return;
+    this.#tending = true;
+    try {
+      const now = Date.now();
+      await Promise.all(
+        this.#dispatcher.channels.filter((c) => c.alive).map(async (c) => {
+          try {
+            if (this.#waiting.has(c)) {
+              if (await this.#dispatcher.acquire(c)) this.#waiting.delete(c);
+            } else if (c.inFlight === 0 && now - c.lastContact > idleTimeoutMs / 4) {
+              await this.#http.send(c.hostUrl, c.id, "runner.ping", {}, 10_000);
+              c.lastContact = now;
+            }
+          } catch {
+            // A host that does not answer is found out by the next batch sent there.
+          }
+        }),
+      );
+    } finally {
+      this.#tending = false;
+    }
+  }
+
+  /** Executors holding a core now. */
+  get executors(): { id: string; host: string; leased: boolean; tasksRun: number }[] {
+    return this.#dispatcher.channels.filter((c) => c.alive).map((c) => ({
+      id: c.id,
+      host: c.hostName,
+      leased: c.leased,
+      tasksRun: c.tasksRun,
+    }));
+  }
+
+  /** Tasks not settled yet. */
+  get pending(): number {
+    return this.#dispatcher.pending;
+  }
+
+  /**
+   * A service of `fn`, an exported function of the Runner's module: each call returns a future.
+   * A function that is not exported is refused with `not_exported`.
+   */
+  service<F extends (...args: never[]) => unknown>(fn: F, options: ServiceOptions = {}): Service<F> {
+    if (!this.#module) {
+      throw new PagletError(
+        "not_exported",
+        "Cannot make a Runner service without a module: pass Runner.open(name, { module: taskModule(import.meta.url, self) }) " +
+          "with `import * as self from` the file, or run the script with `paglets run`",
+      );
+    }
+    const exportName = exportNameOf(this.#module, fn);
+    const timeoutMs = positive("timeoutMs", options.timeoutMs, 0);
+    const retries = positive("retries", options.retries, 3);
+    const signal = options.signal;
+    const live = new Set<RunnerFuture>();
+    signal?.addEventListener("abort", () => {
+      for (const f of [...live]) f.cancel("was cancelled by its service's AbortSignal");
+    }, { once: true });
+    return ((...args: unknown[]) => {
+      const future = new RunnerFuture(++this.#nextTask, (f) => this.#dispatcher.cancel(f.id));
+      if (signal?.aborted) {
+        future.cancel("was cancelled by its service's AbortSignal");
+        return future;
+      }
+      if (signal) {
+        live.add(future);
+        future.then(() => live.delete(future), () => live.delete(future));
+      }
+      const task: Task = {
+        future,
+        exportName,
+        args,
+        timeoutMs,
+        retries,
+        attempts: 0,
+        state: "queued",
+        deps: futuresIn(args),
+        inline: false,
+      };
+      this.#dispatcher.submit(task);
+      return future;
+    }) as unknown as Service<F>;
+  }
+
+  /** The values of the futures, in their order; rejects with the first failure. */
+  get<T>(futures: RunnerFuture<T>): Promise<T>;
+  get<T>(futures: readonly RunnerFuture<T>[]): Promise<T[]>;
+  get<T>(futures: RunnerFuture<T> | readonly RunnerFuture<T>[]): Promise<T | T[]> {
+    return futures instanceof RunnerFuture ? futures.promise : Promise.all(futures.map((f) => f.promise));
+  }
+
+  /**
+   * The futures as they settle, in completion order. Each comes as a {@linkcode Settled} record
+   * (a future itself would be awaited by `for await`); a failed task is yielded with `ok: false`.
+   */
+  async *select<T>(futures: Iterable<RunnerFuture<T>>): AsyncGenerator<Settled<T>> {
+    const all = [...futures];
+    const done: Settled<T>[] = [];
+    let wake: (() => void) | undefined;
+    all.forEach((future, index) => {
+      future.promise.then(
+        (value) => {
+          done.push({ future, index, ok: true, value });
+          wake?.();
+        },
+        (error) => {
+          done.push({ future, index, ok: false, error });
+          wake?.();
+        },
+      );
+    });
+    for (let yielded = 0; yielded < all.length; yielded++) {
+      while (done.length === 0) await new Promise<void>((resolve) => wake = resolve);
+      wake = undefined;
+      yield done.shift()!;
+    }
+  }
+
+  /** Cancels what is pending and releases every executor's core. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      clearInterval(this.#timer);
+      this.#dispatcher.close(new PagletError("task_cancelled", `Runner '${this.name}' was closed`));
+      await Promise.all(
+        this.#dispatcher.channels.filter((c) => c.alive).map((c) =>
+          this.#http.request(c.hostUrl, "DELETE", `/v1/agents/${encodeURIComponent(c.id)}`).catch(() => {})
+        ),
+      );
+    })();
+    return this.#closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The Runner across real host processes: exported functions run on both hosts of a mesh, futures
+ * as arguments, completion order, a throwing task, a timeout, cancel, a host killed mid-run, and
+ * leases that never exceed the cores while two Runners and compute jobs share a host.
+ */
+import { Runner, type RunnerFuture, taskModule } from "../../agents/mod.ts";
+import type { StatusReply } from "../../services/compute_slots/contract.ts";
+import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
+import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
+import { slots } from "../compute/helpers.ts";
+import * as tasks from "./fixtures/tasks.ts";
+
+const MODULE = taskModule(new URL("./fixtures/tasks.ts", import.meta.url), tasks);
+
+// Grants are paced by the load average; this machine's load says nothing about the tests' hosts.
+const ENV = { PAGLETS_COMPUTE_BURST_LOAD_PER_CPU: "1000", PAGLETS_COMPUTE_GOSSIP_MS: "300" };
+
+function start(name: string, args: string[] = []): Promise<HostProcess> {
+  return startHost({ name, env: ENV, args: ["--workers", "2", "--gossip-interval-ms", "200", ...args] });
+}
+
+async function twoHosts(): Promise<[HostProcess, HostProcess]> {
+  const a = await start("alpha");
+  const b = await start("beta", ["--peer", a.url]);
+  await eventually("beta online at alpha", async () => {
+    const { hosts } = await a.client.request<{ hosts: { name: string; online: boolean }[] }>(
+      "GET",
+      "/v1/mesh/hosts",
+    );
+    return hosts.some((h) => h.name === "beta" && h.online);
+  }, 20_000);
+  return [a, b];
+}
+
+async function allLeased(rr: Runner, count: number): Promise<void> {
+  await eventually(
+    `${count} executors with a core`,
+    () => rr.executors.filter((e) => e.leased).length >= count,
+  );
+}
+
+Deno.test("a Runner on a 2-host mesh: both hosts, futures as arguments, select, errors, timeout, cancel", async (t) => {
+  try {
+    const [a, b] = await twoHosts();
+    await using rr = await Runner.open("suite", { entry: a.url, module: MODULE, executors: 4 });
+    await allLeased(rr, 4);
+    assertEquals(new Set(rr.executors.map((e) => e.host)), new Set(["alpha", "beta"]));
+
+    await t.step("an exported function runs on both hosts", async () => {
+      const where = rr.service(tasks.whereAmI);
+      const spin = rr.service(tasks.spin);
+      // Each executor's first batches hold one task: eight busy tasks occupy all four executors,
+      // and each `where` runs on the executor that computed its argument.
+      const places = await rr.get(Array.from({ length: 8 }, (_, i) => where(spin(50, i))));
+      assertEquals(places.map((p) => p.tag), [0, 1, 2, 3, 4, 5, 6, 7]);
+      assertEquals(
+        new Set(places.map((p) => p.pid)),
+        new Set([a.process.pid, b.process.pid]),
+      );
+    });
+
+    await t.step("futures as arguments of later calls", async () => {
+      const add = rr.service(tasks.addOne);
+      const sum = rr.service(tasks.sum);
+      let chain: RunnerFuture<number> = add(0);
+      for (let i = 0; i < 20; i++) chain = add(chain);
+      const both = sum(add(1), add(10));
+      const nested = sum(await add(100), chain);
+      assertEquals(await chain, 21);
+      assertEquals(await both, 13);
+      assertEquals(await nested, 122);
+    });
+
+    await t.step("select yields in completion order", async () => {
+      const sleep = rr.service(tasks.sleepThen);
+      const futures = [sleep(900, 0), sleep(450, 1), sleep(10, 2)];
+      const order: number[] = [];
+      for await (const done of rr.select(futures)) {
+        assert(done.ok);
+        order.push(done.index);
+        assertEquals(done.value, done.index);
+      }
+      assertEquals(order, [2, 1, 0]);
+    });
+
+    await t.step("a throwing task rejects with the remote error and stack", async () => {
+      const error = await assertRejectsCode(
+        () => rr.get(rr.service(tasks.explode)("boom")),
+        "task_failed",
+      ) as unknown as
+        & Error
+        & { remoteName: string; remoteStack: string };
+      assertEquals(error.remoteName, "RangeError");
+      assert(error.message.includes("exploded: boom"), error.message);
+      assert(
+        error.remoteStack.includes("explode") && error.remoteStack.includes("tasks.ts"),
+        error.remoteStack,
+      );
+      // Not retried: an application error is final, and the executors go on.
+      assertEquals(await rr.service(tasks.addOne)(1), 2);
+    });
+
+    await t.step("a function that is not exported is refused, saying so", async () => {
+      function local(x: number) {
+        return x;
+      }
+      await assertRejectsCode(() => Promise.resolve().then(() => rr.service(local)), "not_exported")
+        .then((e) => assert(e.message.includes("not exported") && e.message.includes("'local'"), e.message));
+    });
+
+    await t.step("a task over its timeout is ended; its executor goes on", async () => {
+      const forever = rr.service(tasks.forever, { timeoutMs: 400 });
+      const error = await assertRejectsCode(() => rr.get(forever()), "task_timeout");
+      assert(error.message.includes("400 ms"), error.message);
+      const add = rr.service(tasks.addOne);
+      assertEquals(
+        await rr.get(Array.from({ length: 40 }, (_, i) => add(i))),
+        Array.from({ length: 40 }, (_, i) => i + 1),
+      );
+    });
+
+    await t.step("cancel: future.cancel() and an AbortSignal", async () => {
+      const spin = rr.service(tasks.spin);
+      // Four executors, twelve 200 ms tasks: the last ones wait in the queue.
+      const futures = Array.from({ length: 12 }, (_, i) => spin(200, i));
+      assert(futures[11].cancel());
+      await assertRejectsCode(() => rr.get(futures[11]), "task_cancelled");
+      const controller = new AbortController();
+      const guarded = rr.service(tasks.spin, { signal: controller.signal });
+      const more = Array.from({ length: 4 }, (_, i) => guarded(200, 100 + i));
+      controller.abort();
+      for (const f of more) await assertRejectsCode(() => rr.get(f), "task_cancelled");
+      assertEquals(await rr.get(futures.slice(0, 11)), Array.from({ length: 11 }, (_, i) => i));
+      assertEquals(futures[11].cancel(), false);
+    });
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a host killed mid-run: its tasks complete on the other host, each result once", async () => {
+  try {
+    const [a, b] = await twoHosts();
+    await using rr = await Runner.open("survivor", { entry: a.url, module: MODULE, executors: 4 });
+    await allLeased(rr, 4);
+    const where = rr.service(tasks.whereAmI);
+    const spin = rr.service(tasks.spin);
+    const n = 40;
+    const futures = Array.from({ length: n }, (_, i) => where(spin(60, i)));
+    let killed = false;
+    const seen = new Map<number, number>();
+    for await (const done of rr.select(futures)) {
+      assert(done.ok, `task ${done.index} failed: ${done.error}`);
+      const { pid, tag } = done.value!;
+      seen.set(tag, (seen.get(tag) ?? 0) + 1);
+      if (!killed && pid === b.process.pid) {
+        killed = true;
+        await b.kill();
+      }
+    }
+    assert(killed, "beta ran a task before the end");
+    assertEquals([...seen.keys()].sort((x, y) => x - y), Array.from({ length: n }, (_, i) => i));
+    assert([...seen.values()].every((count) => count === 1));
+    assertEquals(rr.executors.every((e) => e.host === "alpha"), true);
+    assert(a.process.pid > 0);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("two Runners and compute jobs share a host's cores and never oversubscribe them", async () => {
+  try {
+    const host = await start("shared");
+    const status = () =>
+      slots<StatusReply>(host.client, "status", { includeQueue: true, includeLeases: true });
+    const cores = (await status()).host.eligibleCpuIds.length;
+    await using first = await Runner.open("first", { entry: host.url, module: MODULE, executors: cores });
+    await allLeased(first, cores);
+    // Every core is leased: the second Runner's executors and two compute jobs wait in the queue.
+    const second = Runner.open("second", { entry: host.url, module: MODULE, executors: cores });
+    const jobs = await Promise.all(
+      [0, 1].map(() => host.client.createAgent({ type: "demo.spinjob", state: { cpuCores: 1, ms: 300 } })),
+    );
+    const queued = await eventually("the second Runner's executors in the queue", async () => {
+      const { queue = [] } = await status();
+      return queue.filter((q) => q.request.jobId.startsWith("runner:second:")).length === cores && queue;
+    }, 20_000);
+    assert(queued.length >= cores);
+    const addOne = first.service(tasks.addOne);
+    assertEquals(await first.get([addOne(1), addOne(2)]), [2, 3]);
+    await first.close();
+    const rr = await second;
+    try {
+      const spin = rr.service(tasks.spin);
+      assertEquals(await rr.get(Array.from({ length: 6 }, (_, i) => spin(30, i))), [0, 1, 2, 3, 4, 5]);
+    } finally {
+      await rr.close();
+    }
+    await eventually("both compute jobs completed", async () => {
+      const states = await Promise.all(jobs.map((j) => host.client.getAgent(j.id)));
+      return states.every((s) => (s.state as { computeStatus: string }).computeStatus === "COMPLETED");
+    }, 30_000);
+    const { counters } = await status();
+    assert(counters.maxReservedCpuCores <= cores, `reserved ${counters.maxReservedCpuCores} of ${cores}`);
+    assertEquals(counters.maxReservedCpuCores, cores);
+    // What `paglets follow` shows: each executor's core and its end, as user notifications.
+    const { reply } = await host.client.request<
+      { reply: { notifications: { title: string; text: string }[] } }
+    >(
+      "POST",
+      "/v1/services/user-info/recent",
+      {},
+    );
+    const texts = reply.notifications.filter((n) => n.title === "runner second").map((n) => n.text);
+    assert(texts.some((t) => t.includes("executor ready on CPU")), JSON.stringify(texts));
+    assert(texts.some((t) => t.includes("executor closed after")), JSON.stringify(texts));
+  } finally {
+    await stopAll();
+  }
+});
