@@ -2,8 +2,8 @@
  * A job group with a collector from a script: `paglets run examples/scripts/job_group.ts [-- N]`.
  *
  * It submits N `WordJob`s (default 20) that report to one collector, waits until every job has
- * reported (bounded), and prints the group's summary as one JSON line. The jobs may compute on the
- * entry host too (`allowHomeCompute`), so the script also works on an embedded host alone.
+ * reported (bounded), and prints the group's summary as one JSON line. The jobs compute away from
+ * the entry host, unless it is the only host (an embedded one, say).
  */
 import {
   CollectingComputeJobPaglet,
@@ -46,9 +46,11 @@ export class WordJob extends CollectingComputeJobPaglet<WordState> {
 if (import.meta.main) {
   const count = Number(Deno.args[0] ?? 20);
   const mesh = await connect();
+  // The entry host computes only when it is the whole mesh (an embedded host, say).
+  const alone = (await mesh.hosts({ onlineOnly: true })).length === 1;
   const states = Array.from({ length: count }, (_, i) => ({
     text: "a few words ".repeat(i + 1),
-    allowHomeCompute: true,
+    allowHomeCompute: alone,
   }));
   const group = await submitComputeJobGroup(mesh, WordJob, states);
   const summary = await group.drain({ timeoutMs: 120_000 });
