@@ -12,6 +12,8 @@
 import { PagletError } from "./errors.ts";
 import type { HostInfo, PagletContext } from "./context.ts";
 import { isPagletClass, type Paglet } from "./paglet.ts";
+// A job's module may be travelling code (a data: URL reading the SDK from globalThis).
+import "./sdk_global.ts";
 
 /** What the paglet side sends to {@link runComputeJobStep}. */
 export interface ComputeJobStepArgs {

@@ -42,6 +42,11 @@ export interface CreateOptions {
   host?: string;
   /** A preassigned agent id (for idempotent launches). */
   id?: string;
+  /**
+   * Hash of the travelling module that defines `type`. Default: the creator's own module when it
+   * defines `type` (a script's paglets create each other by type name), else the host's types.
+   */
+  code?: string;
 }
 
 /** Per-type persistent storage that survives restarts, with a quota. */

@@ -78,6 +78,14 @@ export const ERROR_CODES = [
   "timeout",
   "transfer_pending",
   "internal",
+  // Travelling code (host/code/): a module refused, unknown, or out of reach; a script's failures.
+  "remote_code_disabled",
+  "code_not_found",
+  "invalid_code_hash",
+  "code_tampered",
+  "code_unavailable",
+  "bundle_failed",
+  "script_failed",
 ] as const;
 
 /** A code from {@link ERROR_CODES}. */

@@ -7,6 +7,7 @@
  * @module
  */
 import { startWorkersEarly } from "../host/worker/early_workers.ts";
+import { EXAMPLE_MODULES } from "../examples/modules.ts";
 
 /** Agent workers of an embedded host: it runs one command's paglets (see entry.ts). */
 export const EMBEDDED_WORKERS = 1;
@@ -19,5 +20,5 @@ export function startEarly(args: readonly string[]): void {
   const named = args.some((a) => a === "-e" || a === "--entry" || a.startsWith("--entry=")) ||
     Boolean(Deno.env.get("PAGLETS_ENTRY"));
   if (named || args.includes("--help") || args.includes("-h")) return;
-  startWorkersEarly(EMBEDDED_WORKERS);
+  startWorkersEarly(EMBEDDED_WORKERS, EXAMPLE_MODULES);
 }

@@ -34,6 +34,34 @@ function entryUrl(options: EntryOptions): { url: string; explicit: boolean } {
   return named ? { url: normalizeUrl(named), explicit: true } : { url: DEFAULT_ENTRY, explicit: false };
 }
 
+/** A bare word (no scheme, port or path): maybe the name of a host in the mesh. */
+function isBareName(entry: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(entry);
+}
+
+/**
+ * `--entry NAME`: the URL of the mesh host called NAME, as the default entry host
+ * ($PAGLETS_ENTRY, else http://127.0.0.1:8765) lists it. A name no mesh host has (or with no host
+ * answering there) is a network host name: `http://NAME`.
+ */
+export async function resolveEntryName(entry: string, options: EntryOptions): Promise<string> {
+  if (!isBareName(entry)) return entry;
+  const fallback = Deno.env.get("PAGLETS_ENTRY");
+  const via = fallback && normalizeUrl(fallback) !== normalizeUrl(entry)
+    ? normalizeUrl(fallback)
+    : DEFAULT_ENTRY;
+  try {
+    const client = new HostClient(via, { apiKey: apiKeyFrom(options), timeoutMs: 2000 });
+    const { hosts } = await client.request<{ hosts: { name: string; url: string }[] }>(
+      "GET",
+      "/v1/mesh/hosts",
+    );
+    return hosts.find((h) => h.name === entry)?.url ?? entry;
+  } catch {
+    return entry;
+  }
+}
+
 /** A client for the entry host (no reachability check). */
 export function entryClient(options: EntryOptions): HostClient {
   const timeoutMs = options.timeout ? options.timeout * 1000 : undefined;

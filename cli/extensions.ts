@@ -1,22 +1,26 @@
-/** The extensions every host started by the CLI runs (mesh, services, dashboard). */
+/** The extensions every host started by the CLI runs (examples, mesh, services, artifacts, movement). */
 import type { HostExtension } from "../host/host.ts";
 import { meshExtension } from "../host/mesh/mesh_extension.ts";
 import { defaultServices, serviceExtension, serviceOptionsFromEnv } from "../services/mod.ts";
 import { artifactsExtension } from "../host/artifacts/mod.ts";
 import { mobilityExtension } from "../host/transfers/mod.ts";
 import { computeSlotsOptionsFromEnv, computeSlotsService } from "../services/compute_slots/service.ts";
-import { piMathService } from "../examples/pi/math_service.ts";
+import { exampleServices, examplesExtension } from "../examples/extension.ts";
+import { RUNNER_EXECUTOR_MODULE } from "../agents/runner/executor_module.ts";
 
 export function extensionsForHost(): HostExtension[] {
   const serviceOptions = serviceOptionsFromEnv();
   // Movement last: agents whose arrival a restart interrupted start after the services are up.
   return [
+    // The Runner's executors (agents/runner): every host can lend cores to a Runner.
+    { name: "runner", modules: [RUNNER_EXECUTOR_MODULE], start() {} },
+    examplesExtension(),
     meshExtension(),
     serviceExtension(
       [
         ...defaultServices(serviceOptions),
         computeSlotsService(computeSlotsOptionsFromEnv()),
-        piMathService(),
+        ...exampleServices(),
       ],
       serviceOptions,
     ),

@@ -99,6 +99,7 @@ export function registerHostCommand(program: Command): void {
     .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")
     .option("--workers <n>", "agent worker threads (default: one per CPU)", (v) => Number(v))
     .option("--module <url>", "extra paglet type module loaded into every worker (repeatable)", collect, [])
+    .option("--no-remote-code", "refuse code this host was not started with (scripts' paglet types)")
     .option("--artifact-max-size <size>", "largest artifact or registered file (e.g. 512M, none)", "1G")
     .option("--artifact-storage-quota <size>", "bytes all hosted artifacts may use (e.g. 10G, none)", "10G")
     .option(
@@ -162,6 +163,7 @@ export function registerHostCommand(program: Command): void {
         persistentStorageQuota: parseSize(o.persistentStorageQuota),
         workers: o.workers,
         modules,
+        remoteCode: o.remoteCode,
         peers: o.peer,
         gossipIntervalMs: o.gossipIntervalMs,
         offlineAfterMs: o.offlineAfterMs,

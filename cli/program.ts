@@ -34,6 +34,7 @@ const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
     name: "jobs",
     load: async () => [(await import("../services/compute_slots/cli.ts")).registerJobsCommands],
   },
+  { name: "run", load: async () => [(await import("./run_command.ts")).registerRunCommand] },
   {
     name: "examples",
     load: async () => [
@@ -54,8 +55,14 @@ export async function buildProgram(args: readonly string[] = Deno.args): Promise
       outputError: (text, write) => write(text.replace(/^error: /, "error [bad_request]: ")),
     })
     .option("--no-color", "plain output");
-  program.hook("preAction", (cmd) => {
+  program.hook("preAction", async (cmd, action) => {
     if (cmd.opts().color === false) Deno.env.set("NO_COLOR", "1");
+    // `--entry NAME` names a host of the mesh: every command gets its URL.
+    const entry = action.opts().entry;
+    if (typeof entry === "string") {
+      const { resolveEntryName } = await import("./entry.ts");
+      action.setOptionValue("entry", await resolveEntryName(entry, action.opts()));
+    }
   });
   const named = args.find((a) => !a.startsWith("-"));
   const only = GROUPS.find((g) => g.name === named);

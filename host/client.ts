@@ -148,7 +148,14 @@ export class HostClient {
   }
 
   createAgent(
-    spec: { type: string; state?: Record<string, unknown>; args?: Record<string, unknown>; id?: string },
+    spec: {
+      type: string;
+      state?: Record<string, unknown>;
+      args?: Record<string, unknown>;
+      id?: string;
+      code?: string;
+      codeFrom?: string;
+    },
   ) {
     return this.request<{ id: string; type: string; host: string; status: string }>(
       "POST",

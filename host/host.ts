@@ -26,10 +26,11 @@ import { PersistentStorageRoot } from "./storage/persistent_storage.ts";
 import { WorkDirs } from "./storage/work_dirs.ts";
 import { buildApp } from "./http/app.ts";
 import { registerLocalOps } from "./kernel/local_ops.ts";
-import { BUILTIN_MODULES } from "./builtin_modules.ts";
 import { WakeupTimer } from "./kernel/wakeup_timer.ts";
 import type { RemoteRouter } from "./kernel/remote.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
+import { CodeStore } from "./code/store.ts";
+import { CodeLoader } from "./code/code_loader.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
 
@@ -40,6 +41,11 @@ export interface HostExtension {
   name: string;
   start(host: Host): Promise<void> | void;
   stop?(host: Host): Promise<void> | void;
+  /**
+   * Paglet type modules (URLs) this extension brings: loaded into every agent worker, like the
+   * host's `modules` option (`--module`).
+   */
+  modules?: readonly string[];
   /** Registers HTTP routes; called once while the app is built, before start(). */
   routes?(app: Hono, host: Host): void;
 }
@@ -61,6 +67,9 @@ export class Host {
   router!: MessageRouter;
   storage!: PersistentStorageRoot;
   workDirs!: WorkDirs;
+  /** Travelling code by hash (host/code/). */
+  codeStore!: CodeStore;
+  code!: CodeLoader;
   info!: HostInfo;
   /** Set by the mesh extension; without it the host works alone. */
   remote?: RemoteRouter;
@@ -106,11 +115,11 @@ export class Host {
     // database and starts listening, and learn the host's URL once it is known.
     const info = Promise.withResolvers<HostInfo>();
     info.promise.catch(() => {}); // a failure to open is thrown by #open below; the workers just end
-    const modules = [...BUILTIN_MODULES, ...o.modules];
+    const modules = [...this.extensions.flatMap((ext) => ext.modules ?? []), ...o.modules];
     this.pool = new WorkerPool(info.promise.then((host) => ({ host, modules })), {
       context: (op, agentId, args) => this.ops.call(op, agentId, args),
       runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
-    });
+    }, modules);
     const workersReady = this.pool.start(o.workers);
     workersReady.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     try {
@@ -127,7 +136,9 @@ export class Host {
       this.#lock?.release();
       throw err;
     }
-    this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info);
+    this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info, {
+      code: (hash, from) => this.code.ensure(hash, from),
+    });
     this.router = new MessageRouter(this.runtime, () => this.remote ?? null);
     this.ops.onCall = (id) => this.runtime.touch(id);
     this.runtime.onGone.add((id, why) => {
@@ -165,6 +176,15 @@ export class Host {
     this.store = new AgentStore(this.db, this.rawDb.raw);
     this.storage = new PersistentStorageRoot(join(o.dataDir, "storage"), o.persistentStorageQuota);
     this.workDirs = new WorkDirs(join(o.dataDir, "work"));
+    this.codeStore = new CodeStore(join(o.dataDir, "code"));
+    this.code = new CodeLoader({
+      store: this.codeStore,
+      pool: this.pool,
+      events: this.events,
+      remoteCode: o.remoteCode,
+      apiKey: o.apiKey,
+      isMeshHost: async (url) => (await this.remote?.hosts())?.some((h) => h.url === url) ?? false,
+    });
     await this.workDirs.prune(await this.store.ids());
 
     const app = buildApp(this);

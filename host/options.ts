@@ -27,6 +27,8 @@ export interface HostOptions {
   workers: number;
   /** Extra paglet type modules loaded into every worker. */
   modules: string[];
+  /** Accept travelling code (scripts' paglet types) from clients and other hosts. @default true */
+  remoteCode: boolean;
   /** Seed peers to join (mesh). */
   peers: string[];
   /** Milliseconds between mesh gossip rounds. @default 1000 */
@@ -84,6 +86,7 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
     maxBodyBytes: partial.maxBodyBytes ?? 16 * 1024 * 1024,
     workers: partial.workers ?? Math.max(2, cpus),
     modules: partial.modules ?? [],
+    remoteCode: partial.remoteCode ?? true,
     peers: partial.peers ?? [],
     ...meshTiming(partial),
     ...artifactLimits(partial),

@@ -5,18 +5,17 @@
  * `deno compile` downloads a base runtime (denort) for the target the first time; on a machine
  * without internet that step fails, and this script says so plainly.
  *
- * Usage: deno run -A scripts/compile.ts [--target x86_64-unknown-linux-gnu] [--output dist/paglets]
+ * Usage: scripts/paglets compile [--target x86_64-unknown-linux-gnu] [--output dist/paglets]
+ * (or `deno task compile`, or `deno run -A scripts/compile.ts` with a deno at hand)
  */
 import { parseArgs } from "node:util";
+import { COMPILE_INCLUDES } from "./compile_includes.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const { values } = parseArgs({
   args: Deno.args,
   options: { target: { type: "string" }, output: { type: "string", default: "dist/paglets" } },
 });
-
-/** Folders whose modules are loaded by URL at run time (workers, paglet types), so they must be embedded. */
-const INCLUDES = ["host/worker/", "host/compute/compute_worker.ts", "examples/", "services/", "agents/"];
 
 const args = [
   "compile",
@@ -26,7 +25,7 @@ const args = [
   "--output",
   `${root}${values.output}`,
 ];
-for (const inc of INCLUDES) {
+for (const inc of COMPILE_INCLUDES) {
   try {
     await Deno.stat(`${root}${inc}`);
     args.push("--include", `${root}${inc}`);
@@ -44,7 +43,7 @@ if (code !== 0) {
   if (/denort|download|dl\.deno\.land|error sending request|dns error/i.test(text)) {
     console.error(
       "\ncompile: every step up to the base-runtime download succeeded; this machine cannot download " +
-        "the Deno base runtime (denort). Run `deno task compile` on a machine with internet access.",
+        "the Deno base runtime (denort). Run `scripts/paglets compile` on a machine with internet access.",
     );
   }
   Deno.exit(code);

@@ -1,6 +1,6 @@
 /**
- * The Pi paglet types, as every host's agent workers load them (host/builtin_modules.ts): the classes
- * only, with their operations' schemas loading in the background (lazy_operations.ts). Scripts import
+ * The Pi paglet types, as the agent workers of a host started by the CLI load them
+ * (examples/modules.ts): the classes only, with their operations' schemas loading in the background (lazy_operations.ts). Scripts import
  * mod.ts, which has the operations too.
  *
  * @module

@@ -19,6 +19,10 @@ const CreateBody = z.object({
   state: z.unknown().optional(),
   args: plainObject.optional(),
   id: z.string().refine(isValidAgentId, "must be 1-128 letters, digits, '.', '_' or '-'").optional(),
+  /** Hash of the travelling module defining `type` (PUT /v1/code, or `codeFrom` has it). */
+  code: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits").optional(),
+  /** Base URL of a host to fetch `code` from when this host lacks it. */
+  codeFrom: z.string().url().optional(),
 });
 
 const MessageBody = z.object({
@@ -77,6 +81,7 @@ export async function recordView(
     };
   }
   if (record.meta.crashError) view.error = record.meta.crashError;
+  if (typeof record.meta.code === "string") view.code = record.meta.code;
   if (withState) view.state = record.state.length ? decodeCbor(record.state) : {};
   return view;
 }

@@ -8,6 +8,7 @@ import { agentRoutes } from "./agent_routes.ts";
 import { eventRoutes } from "./event_routes.ts";
 import { hostRoutes } from "./host_routes.ts";
 import { dashboardRoutes } from "../dashboard/routes.ts";
+import { codeRoutes } from "../code/routes.ts";
 
 /** Extra route groups registered by extensions (mesh, services, dashboard) before the host starts. */
 export type RouteGroup = (app: Hono, host: Host) => void;
@@ -51,6 +52,7 @@ export function buildApp(host: Host): Hono {
   agentRoutes(app, host);
   eventRoutes(app, host);
   dashboardRoutes(app, host);
+  codeRoutes(app, host);
   for (const group of routeGroups) group(app, host);
   for (const ext of host.extensions) ext.routes?.(app, host);
   return app;

@@ -67,6 +67,13 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   timeout: 504,
   transfer_pending: 504,
   internal: 500,
+  remote_code_disabled: 403,
+  code_not_found: 404,
+  invalid_code_hash: 422,
+  code_tampered: 422,
+  code_unavailable: 502,
+  bundle_failed: 422,
+  script_failed: 422,
 });
 
 /** The HTTP status `code` answers with. */

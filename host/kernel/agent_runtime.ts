@@ -1,7 +1,10 @@
 /**
  * The kernel's agent runtime: the table of live agents, their mailboxes and workers, and every
  * lifecycle transition (create, deliver, deactivate, activate, dispose, crash, restore).
- * Durable transitions are written to SQLite before they are acknowledged.
+ * Durable transitions are written to SQLite before they are acknowledged. The table is private:
+ * the rest of the host asks through `find`, `isLive`, `isHere`, `hold`/`settled` and the
+ * transitions. Checkpoints (checkpointer.ts), stored messages of inactive agents
+ * (inactive_queue.ts) and stuck workers (worker_supervisor.ts) are handled in modules of their own.
  */
 import { PagletError } from "../../agents/errors.ts";
 import { type Message, toMessage } from "../../agents/message.ts";
@@ -41,6 +44,10 @@ export interface CreateSpec {
   args?: Record<string, unknown>;
   id?: string;
   meta?: Record<string, unknown>;
+  /** Hash of the travelling module defining `type` (host/code/); absent for the host's own types. */
+  code?: string;
+  /** A host to fetch that module from when this host lacks it. */
+  codeFrom?: string;
 }
 
 export interface DeliverOptions {
@@ -58,6 +65,11 @@ export interface RuntimeOptions {
    * up, before the worker counts as stuck and is replaced. @default 1000
    */
   stuckAfterMs: number;
+  /**
+   * Makes a travelling module runnable in the workers (fetched from `from` if need be) and returns
+   * its types. Without it, agents of travelling code cannot start here.
+   */
+  code?: (hash: string, from?: string) => Promise<string[]>;
 }
 
 export class AgentRuntime {
@@ -136,8 +148,8 @@ export class AgentRuntime {
   }
 
   /** Whether `id` is this host's to deliver to: running, being started, or stored (any status). */
-  async isHere(id: string): Promise<boolean> {
-    return this.#live.has(id) || this.#starting.has(id) || await this.#store.has(id);
+  isHere(id: string): boolean {
+    return this.#live.has(id) || this.#starting.has(id) || this.#store.statusOf(id) !== null;
   }
 
   /** How many agents run on this host now. */
@@ -198,6 +210,21 @@ export class AgentRuntime {
     return { kind, at: Date.now(), hostName: this.#host().name, ...extra };
   }
 
+  /** Checks that `type` can start here; travelling code (`code`) is loaded first. */
+  async #checkType(type: string, code: unknown, codeFrom?: string): Promise<void> {
+    if (code === undefined) return this.#knownType(type);
+    if (!this.#options.code) {
+      throw new PagletError("remote_code_disabled", `This host cannot load module ${String(code)}`);
+    }
+    const types = await this.#options.code(String(code), codeFrom);
+    if (!types.includes(type)) {
+      throw new PagletError(
+        "unknown_agent_type",
+        `Unknown agent type '${type}' in module ${String(code)}. Its types: ${types.join(", ")}`,
+      );
+    }
+  }
+
   #knownType(type: string): void {
     if (typeof type !== "string" || !this.#pool.types.includes(type)) {
       throw new PagletError(
@@ -232,7 +259,8 @@ export class AgentRuntime {
       mailbox: new Mailbox((message) => this.#handle(agent, message)),
     };
     try {
-      const state = await slot.rpc.call("start", [{ id, type, ...init, event, run: event !== null }]);
+      const code = typeof meta.code === "string" ? meta.code : undefined;
+      const state = await slot.rpc.call("start", [{ id, type, code, ...init, event, run: event !== null }]);
       // Messages queued while inactive go first, in their order, before anyone else can post.
       for (const message of preload) this.#queue.post(agent, message);
       this.#live.set(id, agent);
@@ -259,7 +287,7 @@ export class AgentRuntime {
 
   /** Creates a paglet; durable before it returns. */
   async create(spec: CreateSpec): Promise<AgentRecord> {
-    this.#knownType(spec.type);
+    await this.#checkType(spec.type, spec.code, spec.codeFrom);
     if (
       spec.state !== undefined &&
       (spec.state === null || typeof spec.state !== "object" || Array.isArray(spec.state))
@@ -292,7 +320,8 @@ export class AgentRuntime {
 
   async #create(id: string, spec: CreateSpec): Promise<AgentRecord> {
     const createdAt = Date.now();
-    const meta = spec.meta ?? {};
+    // The record names the code it runs: it wakes with the same module after a restart or a move.
+    const meta = spec.code ? { ...spec.meta, code: spec.code } : spec.meta ?? {};
     const { agent, state } = await this.#launch(
       id,
       spec.type,
@@ -327,7 +356,7 @@ export class AgentRuntime {
     if (record.status === "moving") {
       throw new PagletError("agent_moving", `Agent ${record.id} is moving between hosts; try again shortly`);
     }
-    this.#knownType(record.type);
+    await this.#checkType(record.type, record.meta.code);
     const queued = await this.#queue.stored(record.id);
     const { agent, state } = await this.#launch(
       record.id,

@@ -59,7 +59,7 @@ export class Checkpointer {
     // and replies at once would hold up the kernel thread (measured: 120 ms for 5,000 agents).
     for (let i = 0; i < agents.length; i += CHUNK) {
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, 0));
-      const states: { id: string; state: Uint8Array }[] = [];
+      const states: { agent: LiveAgent; state: Uint8Array }[] = [];
       const chunk = agents.slice(i, i + CHUNK);
       await Promise.all(chunk.map(async (agent) => {
         agent.dirty = false;
@@ -69,17 +69,25 @@ export class Checkpointer {
         )
           .then((state) => ({ state }), (err) => PagletError.from(err));
         if ("state" in snap) {
-          if (this.#current(agent)) states.push({ id: agent.id, state: snap.state });
+          states.push({ agent, state: snap.state });
         } else if (snap.code === "timeout") agent.dirty = true; // busy worker: try again next time
       }));
       try {
-        await this.#store.saveStates(states);
+        await this.#store.transaction((tx) => {
+          // Checked in the same synchronous step as the write: an agent that left, or is in a
+          // transition (deactivate, dispose, departure), since its snapshot keeps the record that
+          // transition writes; a snapshot from before it must not overwrite it.
+          for (const { agent, state } of states) {
+            if (!this.#current(agent) || agent.transition !== null) continue;
+            tx.saveState(agent.id, state);
+            saved++;
+          }
+        });
       } catch (err) {
         // Not saved: the next checkpoint tries these agents again.
         for (const agent of chunk) agent.dirty = true;
         throw err;
       }
-      saved += states.length;
     }
     return saved;
   }

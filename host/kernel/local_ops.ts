@@ -15,12 +15,19 @@ export function registerLocalOps(host: Host): void {
   const isSelf = (target?: string) => !target || target === host.info.url || target === host.info.name;
 
   host.ops.registerAll({
-    create: async (_id: string, type: string, options: CreateOptions) => {
+    create: async (from: string, type: string, options: CreateOptions) => {
+      const code = options.code ?? await creatorsCode(host, from, type);
       if (!isSelf(options.host)) {
         if (!host.remote) throw new PagletError("not_supported", "This host is not part of a mesh");
-        return await host.remote.create(options.host!, type, options);
+        return await host.remote.create(options.host!, type, { ...options, code });
       }
-      const record = await rt.create({ type, state: options.state, args: options.args, id: options.id });
+      const record = await rt.create({
+        type,
+        state: options.state,
+        args: options.args,
+        id: options.id,
+        code,
+      });
       return { id: record.id, host: host.info.url };
     },
     send: async (
@@ -78,6 +85,13 @@ export function registerLocalOps(host: Host): void {
       return true;
     },
   });
+}
+
+/** The module of agent `from` when it defines `type`: a script's paglets create each other by name. */
+async function creatorsCode(host: Host, from: string, type: string): Promise<string | undefined> {
+  const code = host.runtime.find(from)?.meta.code;
+  if (typeof code !== "string") return undefined;
+  return (await host.code.ensure(code)).includes(type) ? code : undefined;
 }
 
 function typeOf(host: Host, agentId: string): string {

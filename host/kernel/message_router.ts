@@ -33,7 +33,7 @@ export class MessageRouter {
     // A handoff under way (departure, arrival) decides whether the agent is still here.
     await rt.settled(target);
     const remote = this.#remote();
-    if (!remote || await rt.isHere(target)) return await rt.deliver(target, message, options);
+    if (!remote || rt.isHere(target)) return await rt.deliver(target, message, options);
     const reply = await remote.send(target, options.targetHost, message, options);
     return options.oneway ? { accepted: true } : { reply };
   }

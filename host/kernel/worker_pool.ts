@@ -3,7 +3,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
-import { AGENT_WORKER_URL, takeEarlyWorker } from "../worker/early_workers.ts";
+import { AGENT_WORKER_URL, preloadModules, takeEarlyWorker } from "../worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
 export interface WorkerSlot {
@@ -21,10 +21,19 @@ export class WorkerPool {
   /** Settles once the host knows what the workers need (its URL is known only once it listens). */
   readonly #config: Promise<WorkerConfig>;
   readonly #kernel: OpHandlers<KernelOps>;
+  /** Module URLs a new worker starts importing at once, before its config arrives. */
+  readonly #preload: readonly string[];
+  /** Travelling code loaded into every worker (hash → data: URL), loaded again into a replacement. */
+  readonly #codes = new Map<string, string>();
   #types: string[] = [];
   #abandoned = 0;
 
-  constructor(config: WorkerConfig | Promise<WorkerConfig>, kernel: OpHandlers<KernelOps>) {
+  constructor(
+    config: WorkerConfig | Promise<WorkerConfig>,
+    kernel: OpHandlers<KernelOps>,
+    preload: readonly string[] = [],
+  ) {
+    this.#preload = preload;
     this.#config = Promise.resolve(config);
     // Awaited by every worker start, which reports the failure.
     this.#config.catch(() => {});
@@ -45,8 +54,11 @@ export class WorkerPool {
   }
 
   async #spawn(index: number, generation: number): Promise<WorkerSlot> {
-    const worker = (generation === 0 ? takeEarlyWorker() : undefined) ??
-      new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
+    let worker = generation === 0 ? takeEarlyWorker() : undefined;
+    if (!worker) {
+      worker = new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
+      preloadModules(worker, this.#preload);
+    }
     const channel = new MessageChannel();
     const rpc = new PortRpc<KernelOps, WorkerOps>(channel.port1, this.#kernel);
     // The worker's one plain message: its end of the channel; everything else goes over the port.
@@ -54,6 +66,7 @@ export class WorkerPool {
     try {
       const config = await this.#config;
       this.#types = await rpc.call("init", [config]);
+      for (const [hash, url] of this.#codes) await rpc.call("loadCode", [hash, url]);
     } catch (err) {
       rpc.close();
       worker.terminate();
@@ -90,6 +103,13 @@ export class WorkerPool {
     for (const slot of this.#slots) names = await slot.rpc.call("loadModule", [url]);
     this.#types = [...new Set([...this.#types, ...names])].sort();
     return names;
+  }
+
+  /** Loads travelling code into every worker; returns the paglet types it defines. */
+  async loadCode(hash: string, url: string): Promise<string[]> {
+    const answers = await Promise.all(this.#slots.map((slot) => slot.rpc.call("loadCode", [hash, url])));
+    this.#codes.set(hash, url);
+    return answers[0] ?? [];
   }
 
   /**

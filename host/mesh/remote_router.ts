@@ -70,6 +70,7 @@ export class MeshRemoteRouter implements RemoteRouter {
         state: options.state,
         args: options.args,
         id: options.id,
+        code: options.code,
       });
       return { id: record.id, host: this.#host.url };
     }
@@ -78,6 +79,8 @@ export class MeshRemoteRouter implements RemoteRouter {
       state: options.state,
       args: options.args,
       id: options.id,
+      // The target fetches the module from this host if it lacks it.
+      ...(options.code ? { code: options.code, codeFrom: this.#host.url } : {}),
     });
     return { id: created.id, host: created.host };
   }

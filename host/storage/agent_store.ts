@@ -61,9 +61,6 @@ const INSERT_COLUMNS = [
 ] as const satisfies readonly (keyof AgentsTable)[];
 const UPDATE_COLUMNS = INSERT_COLUMNS.filter((c) => c !== "id" && c !== "created_at");
 
-/** Agents per checkpoint transaction. */
-const CHECKPOINT_CHUNK = 256;
-
 /**
  * The statements on the create/dispose/message path, compiled once by Kysely's typed builder and
  * then re-run with new parameters: building a query object costs more than SQLite running it
@@ -72,8 +69,6 @@ const CHECKPOINT_CHUNK = 256;
 interface HotStatements {
   get: string;
   upsert: string;
-  /** Parameters: state, updated_at, id. */
-  saveState: string;
   deleteQueued: string;
   deleteAgent: string;
 }
@@ -90,16 +85,9 @@ function compileHotStatements(db: Kysely<Schema>): HotStatements {
   if (upsert.parameters.join() !== expected.join()) {
     throw new Error(`Unexpected parameter order of the agent upsert: ${upsert.parameters.join()}`);
   }
-  const saveState = db.updateTable("agents")
-    .set({ state: ":state" as unknown as Uint8Array, updated_at: ":updated_at" as unknown as number })
-    .where("id", "=", ":id").compile();
-  if (saveState.parameters.join() !== ":state,:updated_at,:id") {
-    throw new Error(`Unexpected parameter order of the state checkpoint: ${saveState.parameters.join()}`);
-  }
   return {
     get: db.selectFrom("agents").selectAll().where("id", "=", ":id").compile().sql,
     upsert: upsert.sql,
-    saveState: saveState.sql,
     deleteQueued: db.deleteFrom("queued_messages").where("agent_id", "=", ":id").compile().sql,
     deleteAgent: db.deleteFrom("agents").where("id", "=", ":id").compile().sql,
   };
@@ -125,6 +113,8 @@ function recordToRow(record: Omit<AgentRecord, "updatedAt">): AgentsTable {
 /** Synchronous statements, for writes that must land in one transaction with another table's rows. */
 const SYNC_SQL = {
   status: "SELECT status FROM agents WHERE id = ?",
+  // Only over an active record: a deactivation, dispose or departure stored since the snapshot wins.
+  saveState: "UPDATE agents SET state = ?, updated_at = ? WHERE id = ? AND status = 'active'",
   deleteQueued: "DELETE FROM queued_messages WHERE agent_id = ?",
   deleteMoving: "DELETE FROM agents WHERE id = ? AND status = 'moving'",
   forgetMove: "DELETE FROM moved_agents WHERE id = ?",
@@ -136,6 +126,8 @@ const SYNC_SQL = {
 export interface StoreTransaction {
   /** Inserts or replaces a whole agent record. */
   put(record: Omit<AgentRecord, "updatedAt">): void;
+  /** Checkpoints the state of an active agent (no effect on a record that is not active). */
+  saveState(id: string, state: Uint8Array): void;
   /** Deletes a `moving` record (it left) and its queued messages. */
   deleteMoving(id: string): void;
   /** Remembers where an agent went (forwarding). */
@@ -180,6 +172,7 @@ export class AgentStore {
           const parameters = [...INSERT_COLUMNS.map((c) => row[c]), ...UPDATE_COLUMNS.map((c) => row[c])];
           run(this.#statements.upsert, ...parameters as SQLInputValue[]);
         },
+        saveState: (id, state) => run(SYNC_SQL.saveState, state, Date.now(), id),
         deleteMoving: (id) => {
           run(SYNC_SQL.deleteQueued, id);
           run(SYNC_SQL.deleteMoving, id);
@@ -228,35 +221,11 @@ export class AgentStore {
     return row ? toRecord(row) : null;
   }
 
-  /** Whether a record of `id` is stored (any status); reads no state. */
-  async has(id: string): Promise<boolean> {
-    const row = await this.#db.selectFrom("agents").select("id").where("id", "=", id).executeTakeFirst();
-    return row !== undefined;
-  }
-
   /** Inserts or replaces a whole record. */
   async put(record: Omit<AgentRecord, "updatedAt">): Promise<void> {
     const row = recordToRow(record);
     const parameters = [...INSERT_COLUMNS.map((c) => row[c]), ...UPDATE_COLUMNS.map((c) => row[c])];
     await this.#db.executeQuery(CompiledQuery.raw(this.#statements.upsert, parameters));
-  }
-
-  /** Checkpoints the state of active agents in one transaction. */
-  /**
-   * Checkpoints the state of active agents, in transactions of 256. SQLite runs synchronously on
-   * the kernel thread: between chunks the event loop gets a turn, so a checkpoint of many agents
-   * never holds up requests (or /v1/health) for long.
-   */
-  async saveStates(states: { id: string; state: Uint8Array }[]): Promise<void> {
-    const now = Date.now();
-    const sql = this.#statements.saveState;
-    for (let i = 0; i < states.length; i += CHECKPOINT_CHUNK) {
-      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 0));
-      const chunk = states.slice(i, i + CHECKPOINT_CHUNK);
-      await this.#db.transaction().execute(async (tx) => {
-        for (const { id, state } of chunk) await tx.executeQuery(CompiledQuery.raw(sql, [state, now, id]));
-      });
-    }
   }
 
   async setStatus(id: string, status: AgentStatus, meta?: Record<string, unknown>): Promise<void> {

@@ -151,6 +151,7 @@ export class TransferDispatcher {
       kind: reason,
       meshVersion: this.#host.options.meshVersion,
       files: files.map((f) => ({ name: f.name, size: f.size })),
+      ...codeOf(agent.meta, this.#host.url),
     });
     const rt = this.#host.runtime;
     const handoff = Promise.withResolvers<void>();
@@ -378,6 +379,7 @@ export class TransferDispatcher {
       meshVersion: this.#host.options.meshVersion,
       stateSize: state.length,
       files: files.map((f) => ({ name: f.name, size: f.size })),
+      ...codeOf(meta, this.#host.url),
     });
     await this.#ledger.beginDeparture(transferId, cloneId, url, null);
     this.#driving.add(transferId);
@@ -509,4 +511,9 @@ export class TransferDispatcher {
     }
     return true;
   }
+}
+
+/** The travelling module an agent runs, for a preflight: the target fetches it from this host. */
+function codeOf(meta: Record<string, unknown>, self: string): { code?: string; codeFrom?: string } {
+  return typeof meta.code === "string" ? { code: meta.code, codeFrom: self } : {};
 }

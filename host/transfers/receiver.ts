@@ -48,6 +48,9 @@ export interface PreflightRequest {
   /** Bytes of the state (an estimate is fine). */
   stateSize?: number;
   files: { name: string; size: number }[];
+  /** Hash of the travelling module the agent runs; fetched from `codeFrom` before any state moves. */
+  code?: string;
+  codeFrom?: string;
 }
 
 /** Kept in the stored record's meta until the agent has been started here. */
@@ -90,7 +93,14 @@ export class TransferReceiver {
   async preflight(
     request: PreflightRequest,
   ): Promise<{ ok: true; maxEnvelopeBytes: number; maxFileBytes: number | null }> {
-    this.#checkAcceptable(request.type, request.meshVersion, request.stateSize ?? 0, request.files);
+    this.#checkAcceptable(
+      request.type,
+      request.meshVersion,
+      request.stateSize ?? 0,
+      request.files,
+      request.code,
+    );
+    await this.#checkCode(request.type, request.code, request.codeFrom);
     await this.#checkNoConflict(request.agentId, false);
     return { ok: true, maxEnvelopeBytes: this.maxEnvelopeBytes, maxFileBytes: this.maxFileBytes };
   }
@@ -100,8 +110,9 @@ export class TransferReceiver {
     meshVersion: string,
     stateSize: number,
     files: { name: string; size: number }[],
+    code: unknown,
   ): void {
-    if (!this.#host.pool.types.includes(type)) {
+    if (code === undefined && !this.#host.pool.types.includes(type)) {
       throw new PagletError(
         "unknown_agent_type",
         `Host ${this.#host.name} does not know the agent type '${type}'`,
@@ -135,6 +146,15 @@ export class TransferReceiver {
           `File '${file.name}' of ${file.size} bytes exceeds the limit of ${this.maxFileBytes}`,
         );
       }
+    }
+  }
+
+  /** Travelling code: in this host's workers (fetched from `from` if need be) and defining `type`. */
+  async #checkCode(type: string, code: unknown, from: string | undefined): Promise<void> {
+    if (code === undefined) return;
+    const types = await this.#host.code.ensure(String(code), from);
+    if (!types.includes(type)) {
+      throw new PagletError("unknown_agent_type", `Module ${String(code)} defines no agent type '${type}'`);
     }
   }
 
@@ -225,7 +245,9 @@ export class TransferReceiver {
         envelope.meshVersion,
         envelope.agent.state.length,
         envelope.files,
+        envelope.agent.meta.code,
       );
+      await this.#checkCode(envelope.agent.type, envelope.agent.meta.code, envelope.source.url);
       await this.#checkNoConflict(envelope.agent.id, settle);
       const record = this.#arrivalRecord(envelope, await spoolFiles(spool));
       await this.#ledger.storeArrival(envelope.transferId, envelope.source.url, record);

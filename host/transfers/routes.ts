@@ -44,6 +44,9 @@ const PreflightBody = z.object({
   meshVersion: z.string().min(1),
   stateSize: z.number().int().min(0).optional(),
   files: z.array(z.object({ name: z.string(), size: z.number().int().min(0) })).max(1000).default([]),
+  /** The travelling module the agent runs (host/code/), and the host to fetch it from. */
+  code: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits").optional(),
+  codeFrom: z.string().url().optional(),
 });
 
 const AbandonBody = z.object({

@@ -140,7 +140,7 @@ export class TransferSender {
    * recent yes for the same target, type, kind and mesh version is reused within its limits.
    */
   async preflight(url: string, request: PreflightRequest): Promise<void> {
-    const key = `${url}\n${request.type}\n${request.kind}\n${request.meshVersion}`;
+    const key = `${url}\n${request.type}\n${request.code ?? ""}\n${request.kind}\n${request.meshVersion}`;
     const known = this.#accepted.get(key);
     if (
       known && known.until > Date.now() && (request.stateSize ?? 0) <= known.maxEnvelopeBytes &&

@@ -13,13 +13,21 @@ import type { KernelOps, OpHandlers, StartSpec, WorkerConfig, WorkerOps } from "
 import { createWorkerContext } from "./worker_context.ts";
 import { PortRpc } from "./port_rpc.ts";
 import { setImmediate } from "node:timers";
-import { BUILTIN_MODULES } from "../builtin_modules.ts";
+// Travelling code (data: URLs) reads the SDK from globalThis: installed before any is imported.
+import "../../agents/sdk_global.ts";
 
-// Every host's workers load the built-in paglet types at init; start loading them now, while the
-// host opens its database (init's import of the same URLs then finds them loaded or on the way).
-for (const url of BUILTIN_MODULES) import(url).catch(() => {});
+// The kernel may first name the modules init will load (early_workers.ts preloadModules): start
+// importing them now, while the host opens its database. The message listener below never sees it.
+self.addEventListener("message", (event: MessageEvent) => {
+  const preload = (event.data as { preload?: unknown } | null)?.preload;
+  if (!Array.isArray(preload)) return;
+  event.stopImmediatePropagation();
+  for (const url of preload) import(String(url)).catch(() => {/* init reports a failing module */});
+}, { once: true });
 
 const registry = new TypeRegistry();
+/** Travelling code by hash: each module's types apart, so two versions of a type can run side by side. */
+const codeRegistries = new Map<string, TypeRegistry>();
 const agents = new Map<string, Paglet<Record<string, unknown>>>();
 let kernel: PortRpc<WorkerOps, KernelOps>;
 let host: HostInfo;
@@ -143,9 +151,26 @@ const handlers: OpHandlers<WorkerOps> = {
     }
   },
 
+  async loadCode(hash: string, url: string): Promise<string[]> {
+    try {
+      let types = codeRegistries.get(hash);
+      if (!types) {
+        types = new TypeRegistry();
+        await types.load(url);
+        codeRegistries.set(hash, types);
+      }
+      return types.names();
+    } catch (err) {
+      throw PagletError.from(err, "module_load_failed");
+    }
+  },
+
   async start(spec: StartSpec): Promise<Uint8Array> {
-    const cls = registry.get(spec.type);
-    if (!cls) throw new PagletError("unknown_agent_type", `Unknown agent type '${spec.type}'`);
+    const cls = spec.code ? codeRegistries.get(spec.code)?.get(spec.type) : registry.get(spec.type);
+    if (!cls) {
+      const where = spec.code ? ` in module ${spec.code}` : "";
+      throw new PagletError("unknown_agent_type", `Unknown agent type '${spec.type}'${where}`);
+    }
     let paglet: Paglet<Record<string, unknown>>;
     try {
       paglet = new cls() as unknown as Paglet<Record<string, unknown>>;

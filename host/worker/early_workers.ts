@@ -16,10 +16,20 @@ export const AGENT_WORKER_URL = new URL("./agent_worker.ts", import.meta.url).hr
 
 const early: Worker[] = [];
 
-/** Starts `count` agent workers now; the next pool to start takes them over. */
-export function startWorkersEarly(count: number): void {
+/**
+ * The first message a new agent worker gets: the modules to start importing at once, while the
+ * host still opens its database (init names them again and finds them loaded or on the way).
+ */
+export function preloadModules(worker: Worker, modules: readonly string[]): void {
+  if (modules.length > 0) worker.postMessage({ preload: [...modules] });
+}
+
+/** Starts `count` agent workers now, importing `modules`; the next pool to start takes them over. */
+export function startWorkersEarly(count: number, modules: readonly string[] = []): void {
   for (let i = 0; i < count; i++) {
-    early.push(new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${i}` }));
+    const worker = new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${i}` });
+    preloadModules(worker, modules);
+    early.push(worker);
   }
 }
 

@@ -44,6 +44,8 @@ export interface WorkerConfig {
 export interface StartSpec {
   id: string;
   type: string;
+  /** Hash of the travelling module defining `type` (see host/code/); absent for the host's own types. */
+  code?: string;
   /** New agents: merged over initialState(). */
   state?: Record<string, unknown>;
   /** Existing agents (activation, arrival, restore): the stored state as CBOR. */
@@ -60,6 +62,8 @@ export type WorkerOps = {
   init: [[config: WorkerConfig], string[]];
   /** Loads one more module of paglet types; answers the types it defines. */
   loadModule: [[url: string], string[]];
+  /** Loads travelling code (`url`: a data: URL of the module `hash`); answers the types it defines. */
+  loadCode: [[hash: string, url: string], string[]];
   /** Starts an instance (running its hook); answers its state as CBOR. */
   start: [[spec: StartSpec], Uint8Array];
   /** Runs the agent's message handler; answers its reply. */

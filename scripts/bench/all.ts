@@ -11,6 +11,8 @@ const BENCHMARKS = [
   "queued_jobs.ts",
   "startup.ts",
   "throughput.ts",
+  "code_first_use.ts",
+  "run_script.ts",
 ];
 
 let failed = 0;

@@ -7,6 +7,7 @@
  *
  * Run: `deno run -A scripts/bench/create_dispose.ts [--clients 8] [--seconds 5] [--in-process]`
  */
+import { EXAMPLE_MODULES } from "../../examples/modules.ts";
 import { parseArgs } from "node:util";
 import { Host } from "../../host/host.ts";
 import { startHost, stopAll } from "../../tests/helpers/host_process.ts";
@@ -27,7 +28,13 @@ let url: string;
 let cleanup: () => Promise<void>;
 if (values["in-process"]) {
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-bench-cd-" });
-  const host = await Host.start({ name: "bench", port: 0, dataDir, quiet: true });
+  const host = await Host.start({
+    name: "bench",
+    port: 0,
+    dataDir,
+    quiet: true,
+    modules: [...EXAMPLE_MODULES],
+  });
   url = host.url;
   cleanup = async () => {
     await host.stop();

@@ -11,6 +11,7 @@
  *
  * Run: `deno run -A scripts/bench/http_message.ts [--rounds 10] [--per-round 300] [--warmup 500]`
  */
+import { EXAMPLE_MODULES } from "../../examples/modules.ts";
 import { Hono } from "hono";
 import { parseArgs } from "node:util";
 import { Host } from "../../host/host.ts";
@@ -26,7 +27,13 @@ const { values } = parseArgs({
 });
 
 const dataDir = await Deno.makeTempDir({ prefix: "paglets-bench-http-" });
-const host = await Host.start({ name: "bench", port: 0, dataDir, quiet: true });
+const host = await Host.start({
+  name: "bench",
+  port: 0,
+  dataDir,
+  quiet: true,
+  modules: [...EXAMPLE_MODULES],
+});
 
 // The floor: one hop to a worker that echoes over a MessagePort.
 const echoWorker = new Worker(new URL("./echo_worker.ts", import.meta.url).href, { type: "module" });

@@ -6,6 +6,7 @@
  *
  * Run: `deno run -A scripts/bench/local_send.ts [--count 5000]`
  */
+import { EXAMPLE_MODULES } from "../../examples/modules.ts";
 import { parseArgs } from "node:util";
 import { Host } from "../../host/host.ts";
 import { median, percentile, us, verdict } from "./stats.ts";
@@ -36,7 +37,13 @@ async function bareRoundTrips(n: number): Promise<number[]> {
 }
 
 const dataDir = await Deno.makeTempDir({ prefix: "paglets-bench-local-" });
-const host = await Host.start({ name: "bench", port: 0, dataDir, quiet: true });
+const host = await Host.start({
+  name: "bench",
+  port: 0,
+  dataDir,
+  quiet: true,
+  modules: [...EXAMPLE_MODULES],
+});
 try {
   const post = async (path: string, body: unknown) => {
     const res = await fetch(host.url + path, {

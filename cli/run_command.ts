@@ -1,0 +1,71 @@
+/**
+ * `paglets run FILE.ts [--entry NAME|URL] [-- args]`: runs a user's script. The file and its relative
+ * imports are bundled here (host/code/bundler.ts), the bundle goes to the entry host
+ * (`PUT /v1/code`), and the script's top level runs in this process with `connect()` answering
+ * the entry host's mesh; `Deno.args` are the arguments after `--`.
+ */
+import type { Command } from "commander";
+import { installConnector } from "../agents/connect.ts";
+import { PagletError } from "../agents/errors.ts";
+import { type Bundle, bundleScript, SCRIPT_MAIN_GLOBAL } from "../host/code/bundler.ts";
+import { dataUrlOf } from "../host/code/data_url.ts";
+import { BundleCache } from "../host/code/bundle_cache.ts";
+import { apiKeyFrom, type EntryOptions, withEntry } from "./entry.ts";
+import { ScriptMesh } from "./script_mesh.ts";
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command("run")
+    .description('run a TypeScript script that imports "paglets"; its paglet types run anywhere in the mesh')
+    .argument("<file>", "the script (a .ts or .js file; its relative imports are bundled with it)")
+    .argument("[args...]", "arguments for the script (after --): its Deno.args")
+    .option(
+      "--entry <name|url>",
+      "entry host (default $PAGLETS_ENTRY, http://127.0.0.1:8765, else an embedded host)",
+    )
+    .option("--api-key-env <var>", "environment variable holding the API key (default PAGLETS_API_KEY)")
+    .action(async (file: string, args: string[], options: EntryOptions) => {
+      await runScript(file, args, options);
+    });
+}
+
+/** Runs `file` against the entry host; resolves when its top level has finished. */
+/** The script's bundle: from the cache when no input changed, else made now (and cached). */
+async function bundleOf(file: string): Promise<Bundle> {
+  const cache = new BundleCache();
+  const cached = await cache.get(file);
+  if (cached) return cached;
+  const bundle = await bundleScript(file);
+  await cache.put(file, bundle);
+  return bundle;
+}
+
+export async function runScript(file: string, args: string[], options: EntryOptions): Promise<void> {
+  // Bundled while the entry host is looked for; an unchanged script comes from the cache.
+  const bundling = bundleOf(file);
+  bundling.catch(() => {/* awaited below */});
+  await withEntry(options, async (client) => {
+    const bundle = await bundling;
+    const response = await client.fetch("PUT", "/v1/code", {
+      body: bundle.source as Uint8Array<ArrayBuffer>,
+      headers: { "content-type": "text/javascript", "x-sha256": bundle.hash },
+    });
+    const uploaded = await response.json() as { hash: string; types: string[] };
+    const { url: codeFrom } = await client.health();
+    const mesh = new ScriptMesh(client, codeFrom, apiKeyFrom(options), uploaded.hash, uploaded.types);
+    installConnector(() => Promise.resolve(mesh));
+    Object.defineProperty(Deno, "args", { value: Object.freeze([...args]), configurable: true });
+    (globalThis as Record<string, unknown>)[SCRIPT_MAIN_GLOBAL] = true;
+    // The bundle reads the SDK from globalThis: this process's own copy, so `instanceof` holds.
+    await import("../agents/sdk_global.ts");
+    try {
+      await import(dataUrlOf(bundle.source));
+    } catch (err) {
+      if (err instanceof PagletError) throw err;
+      throw new PagletError(
+        "script_failed",
+        `${file}: ${err instanceof Error ? err.stack ?? err.message : err}`,
+      );
+    }
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * The {@link Mesh} a script gets from `connect()` under `paglets run`: HTTP calls to the entry host,
+ * and to the host an agent lives on. Types the script defines are created with the script's code
+ * hash; a host other than the entry fetches the module from the entry host.
+ */
+import type { AgentRef, CreateOptions, MeshHost } from "../agents/context.ts";
+import type { Mesh } from "../agents/connect.ts";
+import { PagletError } from "../agents/errors.ts";
+import type { MessageInput, SendOptions } from "../agents/message.ts";
+import { HostClient, normalizeUrl } from "../host/client.ts";
+
+export class ScriptMesh implements Mesh {
+  readonly entry: string;
+  readonly code: string;
+  readonly #entryClient: HostClient;
+  /** The entry host's URL as the mesh lists it (what other hosts fetch the module from). */
+  readonly #codeFrom: string;
+  readonly #apiKey: string | null;
+  /** The types the script's module defines (the entry host's answer to the upload). */
+  readonly #types: ReadonlySet<string>;
+  readonly #clients = new Map<string, HostClient>();
+
+  constructor(
+    entryClient: HostClient,
+    codeFrom: string,
+    apiKey: string | null,
+    code: string,
+    types: string[],
+  ) {
+    this.#entryClient = entryClient;
+    this.#codeFrom = codeFrom;
+    this.entry = entryClient.baseUrl;
+    this.#apiKey = apiKey;
+    this.code = code;
+    this.#types = new Set(types);
+  }
+
+  #client(url: string): HostClient {
+    if (url === this.entry) return this.#entryClient;
+    let client = this.#clients.get(url);
+    if (!client) this.#clients.set(url, client = new HostClient(url, { apiKey: this.#apiKey }));
+    return client;
+  }
+
+  async #resolve(nameOrUrl: string): Promise<string> {
+    if (/^[a-z]+:\/\//i.test(nameOrUrl)) return normalizeUrl(nameOrUrl);
+    const host = (await this.hosts()).find((h) => h.name === nameOrUrl);
+    if (!host) {
+      throw new PagletError("host_not_found", `No host named '${nameOrUrl}' in the mesh of ${this.entry}`);
+    }
+    return host.url;
+  }
+
+  #ref(target: string | AgentRef): AgentRef {
+    return typeof target === "string" ? { id: target, host: this.entry } : target;
+  }
+
+  async create(type: string, options: CreateOptions = {}): Promise<AgentRef> {
+    const url = options.host ? await this.#resolve(options.host) : this.entry;
+    const code = options.code ?? (this.#types.has(type) ? this.code : undefined);
+    const created = await this.#client(url).createAgent({
+      type,
+      state: options.state,
+      args: options.args,
+      id: options.id,
+      ...(code ? { code, ...(url === this.entry ? {} : { codeFrom: this.#codeFrom }) } : {}),
+    });
+    return { id: created.id, host: created.host };
+  }
+
+  async send(target: string | AgentRef, message: MessageInput, options: SendOptions = {}): Promise<unknown> {
+    const ref = this.#ref(target);
+    return await this.#client(normalizeUrl(ref.host)).send(ref.id, message, options);
+  }
+
+  async sendOneway(
+    target: string | AgentRef,
+    message: MessageInput,
+    options: SendOptions = {},
+  ): Promise<void> {
+    const ref = this.#ref(target);
+    await this.#client(normalizeUrl(ref.host)).send(ref.id, message, { ...options, oneway: true });
+  }
+
+  async hosts(options: { onlineOnly?: boolean } = {}): Promise<MeshHost[]> {
+    const { hosts } = await this.#entryClient.request<{ hosts: MeshHost[] }>("GET", "/v1/mesh/hosts");
+    return options.onlineOnly ? hosts.filter((h) => h.online) : hosts;
+  }
+
+  async agent(target: string | AgentRef): Promise<Record<string, unknown> | null> {
+    let { id, host } = this.#ref(target);
+    // A host the agent left answers where it went: follow a few hops.
+    for (let hop = 0; hop < 8; hop++) {
+      let record: Record<string, unknown>;
+      try {
+        record = await this.#client(normalizeUrl(host)).getAgent(id);
+      } catch (err) {
+        if (err instanceof PagletError && err.code === "agent_not_found") return null;
+        throw err;
+      }
+      if (typeof record.movedTo !== "string") return record;
+      host = record.movedTo;
+    }
+    return null;
+  }
+
+  async dispose(target: string | AgentRef): Promise<void> {
+    const ref = this.#ref(target);
+    await this.#client(normalizeUrl(ref.host)).dispose(ref.id);
+  }
+}

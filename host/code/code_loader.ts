@@ -1,0 +1,140 @@
+/**
+ * Gets travelling code into this host's agent workers: from the workers themselves (loaded
+ * already), from the host's code store, or once from the host that sent it (`GET /v1/code/:hash`,
+ * with the host's API key), checked against its hash and stored before anything runs it.
+ */
+import { PagletError } from "../../agents/errors.ts";
+import type { EventLog } from "../kernel/events.ts";
+import type { WorkerPool } from "../kernel/worker_pool.ts";
+import { dataUrlOf } from "./data_url.ts";
+import { isCodeHash } from "./hash.ts";
+import { checkHash, type CodeStore } from "./store.ts";
+
+/** Options of {@link CodeLoader}. */
+export interface CodeLoaderOptions {
+  store: CodeStore;
+  pool: WorkerPool;
+  events: EventLog;
+  /** Accept code this host does not have from other hosts and clients. @default true */
+  remoteCode: boolean;
+  /** Sent as a bearer token when fetching from a host of the mesh (the mesh shares one key). */
+  apiKey: string | null;
+  /** Whether `url` is a host of this host's mesh: only those are sent the key. */
+  isMeshHost: (url: string) => Promise<boolean>;
+  /** Per fetch. @default 30000 */
+  fetchTimeoutMs?: number;
+}
+
+export class CodeLoader {
+  readonly #o: CodeLoaderOptions;
+  /** Per hash: the paglet types its module defines, once loaded into every worker. */
+  readonly #loading = new Map<string, Promise<string[]>>();
+
+  constructor(options: CodeLoaderOptions) {
+    this.#o = options;
+  }
+
+  /** Whether remote code is accepted here. */
+  get remoteCode(): boolean {
+    return this.#o.remoteCode;
+  }
+
+  /**
+   * Makes the module `hash` runnable in this host's workers; returns the paglet types it defines.
+   * `from` (a host URL) is asked when the store lacks it.
+   */
+  ensure(hash: string, from?: string): Promise<string[]> {
+    if (!isCodeHash(hash)) {
+      return Promise.reject(
+        new PagletError("invalid_code_hash", `A code hash is 64 lowercase hex digits: got '${hash}'`),
+      );
+    }
+    if (!this.#o.remoteCode) {
+      // Also code stored here earlier: this host runs only what it was started with.
+      return Promise.reject(
+        new PagletError(
+          "remote_code_disabled",
+          `This host runs no code it was not started with (--no-remote-code); module ${hash} refused`,
+        ),
+      );
+    }
+    let loading = this.#loading.get(hash);
+    if (!loading) {
+      loading = this.#load(hash, from);
+      this.#loading.set(hash, loading);
+      // A failure is not remembered: the next attempt may have a peer that has the code.
+      loading.catch(() => this.#loading.delete(hash));
+    }
+    return loading;
+  }
+
+  async #load(hash: string, from: string | undefined): Promise<string[]> {
+    const started = performance.now();
+    let source = await this.#o.store.read(hash).catch((err) => {
+      this.#rejected(hash, "store", err);
+      throw err;
+    });
+    const fetched = !source;
+    if (!source) {
+      source = await this.#fetch(hash, from);
+      await this.#o.store.put(source, hash);
+    }
+    const stored = performance.now();
+    const types = await this.#o.pool.loadCode(hash, dataUrlOf(source));
+    // Where the time of a first use goes (fetch + check + store, then the workers' import).
+    this.#o.events.emit("code-loaded", {
+      data: {
+        hash,
+        from: fetched ? from : "store",
+        size: source.length,
+        types,
+        fetchMs: Math.round(stored - started),
+        loadMs: Math.round(performance.now() - stored),
+      },
+    });
+    return types;
+  }
+
+  async #fetch(hash: string, from: string | undefined): Promise<Uint8Array> {
+    if (!from) {
+      throw new PagletError(
+        "code_unavailable",
+        `Module ${hash} is not on this host and no host to fetch it from was named`,
+      );
+    }
+    const base = from.replace(/\/+$/, "");
+    const url = `${base}/v1/code/${hash}`;
+    let bytes: Uint8Array;
+    try {
+      // The key goes to hosts of the mesh only, never to a URL a request merely named.
+      const withKey = this.#o.apiKey !== null && await this.#o.isMeshHost(base);
+      const response = await fetch(url, {
+        headers: withKey ? { authorization: `Bearer ${this.#o.apiKey}` } : {},
+        signal: AbortSignal.timeout(this.#o.fetchTimeoutMs ?? 30_000),
+      });
+      if (!response.ok) {
+        const text = await response.text();
+        throw new Error(`${response.status} ${text.slice(0, 300)}`);
+      }
+      bytes = new Uint8Array(await response.arrayBuffer());
+    } catch (err) {
+      throw new PagletError(
+        "code_unavailable",
+        `Cannot fetch module ${hash} from ${from}: ${(err as Error).message}`,
+      );
+    }
+    try {
+      await checkHash(bytes, hash, from);
+    } catch (err) {
+      this.#rejected(hash, from, err);
+      throw err;
+    }
+    return bytes;
+  }
+
+  #rejected(hash: string, from: string, err: unknown): void {
+    if (err instanceof PagletError && err.code === "code_tampered") {
+      this.#o.events.emit("code-rejected", { data: { hash, from }, error: err.message });
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The host's code store: travelling modules by content hash, in `<dataDir>/code/<hash>.js`.
+ * Bytes are checked against their hash on the way in and on the way out, so a file changed on disk
+ * is refused like a tampered download.
+ */
+import { join } from "node:path";
+import { PagletError } from "../../agents/errors.ts";
+import { isCodeHash, sha256Hex } from "./hash.ts";
+
+export class CodeStore {
+  readonly #dir: string;
+
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+
+  #path(hash: string): string {
+    if (!isCodeHash(hash)) {
+      throw new PagletError("invalid_code_hash", `A code hash is 64 lowercase hex digits: got '${hash}'`);
+    }
+    return join(this.#dir, `${hash}.js`);
+  }
+
+  async has(hash: string): Promise<boolean> {
+    try {
+      await Deno.stat(this.#path(hash));
+      return true;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw err;
+    }
+  }
+
+  /** The module's bytes, or null when this host does not have it; throws `code_tampered` on a mismatch. */
+  async read(hash: string): Promise<Uint8Array | null> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(this.#path(hash));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+    await checkHash(bytes, hash, "the host's code store");
+    return bytes;
+  }
+
+  /** Stores `bytes` under their hash (checked against `expected` when given); returns the hash. */
+  async put(bytes: Uint8Array, expected?: string): Promise<string> {
+    const hash = await sha256Hex(bytes);
+    if (expected !== undefined) await checkHash(bytes, expected, "the upload", hash);
+    const path = this.#path(hash);
+    await Deno.mkdir(this.#dir, { recursive: true });
+    // Written aside and renamed: a crash never leaves a partial module under a valid name.
+    const temp = `${path}.${crypto.randomUUID()}.part`;
+    try {
+      await Deno.writeFile(temp, bytes);
+      await Deno.rename(temp, path);
+    } catch (err) {
+      await Deno.remove(temp).catch(() => {/* never written */});
+      throw err;
+    }
+    return hash;
+  }
+
+  /** Hashes of the modules stored here. */
+  async list(): Promise<string[]> {
+    const hashes: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.#dir)) {
+        const hash = entry.name.replace(/\.js$/, "");
+        if (entry.isFile && isCodeHash(hash)) hashes.push(hash);
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    return hashes.sort();
+  }
+}
+
+/** Throws `code_tampered` when `bytes` do not hash to `hash`. */
+export async function checkHash(
+  bytes: Uint8Array,
+  hash: string,
+  source: string,
+  actual?: string,
+): Promise<void> {
+  actual ??= await sha256Hex(bytes);
+  if (actual !== hash) {
+    throw new PagletError(
+      "code_tampered",
+      `Module ${hash} from ${source} does not match its hash (its bytes hash to ${actual}); refused`,
+    );
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * What `scripts/compile.ts` embeds besides main.ts's static import graph: everything loaded by URL
+ * at run time (workers, modules imported by URL, the bundler's wasm). Checked against the source by
+ * tests/code/compile_includes_test.ts: a new `new URL("...", import.meta.url)` must be covered here.
+ */
+export const COMPILE_INCLUDES: readonly string[] = [
+  "host/worker/",
+  "host/compute/compute_worker.ts",
+  "host/compute/compute_worker_entry.js",
+  "examples/",
+  "services/",
+  "agents/",
+  // esbuild's WebAssembly build: `paglets run` bundles scripts in process.
+  "node_modules/esbuild-wasm/esbuild.wasm",
+  "node_modules/esbuild-wasm/esm/browser.js",
+];

@@ -1,0 +1,27 @@
+/** `paglets run` refuses what it cannot ship, with a code and a message that says what to change. */
+import { assert } from "../helpers/assert.ts";
+import { paglets } from "../helpers/cli.ts";
+
+const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+
+Deno.test("a script importing an npm package directly fails to bundle, naming the import and the fix", async () => {
+  const out = await paglets(["run", `${FIXTURES}imports_zod.ts`]);
+  assert(out.code !== 0, "non-zero exit");
+  assert(out.stderr.includes("error [bundle_failed]"), out.stderr);
+  assert(out.stderr.includes('Import "zod"') && out.stderr.includes('"paglets"'), out.stderr);
+  assert(out.stderr.includes("imports_zod.ts:2"), `names file and line: ${out.stderr}`);
+});
+
+Deno.test("a script whose main part is not guarded by import.meta.main is refused with the fix", async () => {
+  const out = await paglets(["run", `${FIXTURES}unguarded.ts`]);
+  assert(out.code !== 0, "non-zero exit");
+  assert(out.stderr.includes("error [not_supported]") && out.stderr.includes("import.meta.main"), out.stderr);
+});
+
+Deno.test("a missing script is named", async () => {
+  const out = await paglets(["run", `${FIXTURES}no_such_script.ts`]);
+  assert(
+    out.code !== 0 && out.stderr.includes("error [not_found]") && out.stderr.includes("no_such_script.ts"),
+    out.stderr,
+  );
+});

@@ -1,0 +1,41 @@
+/**
+ * A checkpoint never writes over a fresher record: a snapshot taken before an agent deactivated
+ * (and saved after, because another agent's snapshot kept the checkpoint waiting) must not replace
+ * the state the deactivation stored.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { testHost } from "../helpers/in_process.ts";
+import { decodeCbor } from "../../agents/wire.ts";
+import { AgentRuntime } from "../../host/kernel/agent_runtime.ts";
+
+Deno.test("a checkpoint that waited for a busy worker does not overwrite a deactivated state", async () => {
+  await using h = await testHost({ workers: 2 });
+  const rt = h.host.runtime;
+  // One agent per worker: the counter's snapshot comes back at once, the busy one's only after its burn.
+  const { id: counter } = await h.client.createAgent({ type: "demo.counter" });
+  const { id: busy } = await h.client.createAgent({ type: "demo.busy" });
+  assert(rt.find(counter)!.slot !== rt.find(busy)!.slot, "the two agents share a worker");
+  await h.client.send(counter, { kind: "increment", args: { by: 3 } });
+
+  await rt.checkpoint(true); // none runs after this one until the next timer tick
+  rt.touch(counter);
+  rt.touch(busy);
+  const burn = rt.deliver(busy, AgentRuntime.message({ kind: "burn", args: { ms: 700 } }));
+  await new Promise((resolve) => setTimeout(resolve, 0)); // the burn is in the busy agent's worker now
+  // This checkpoint (or a timer tick's, whichever runs) snapshots the counter now and waits for the busy one.
+  const checkpoint = rt.checkpoint();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await h.client.deactivate(counter, {});
+  await checkpoint;
+  await burn;
+  await rt.checkpoint(true);
+
+  const record = await h.host.store.get(counter);
+  assertEquals(record?.status, "inactive");
+  const state = decodeCbor<{ count: number; events: string[] }>(record!.state);
+  assertEquals(state.count, 3);
+  assert(
+    state.events.some((e) => e.startsWith("deactivating")),
+    `the stored state lost onDeactivating's change: ${JSON.stringify(state.events)}`,
+  );
+});
