@@ -452,6 +452,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
         agentId: this.id,
         host: this.host,
         state: this.state as unknown as Record<string, unknown>,
+        workDir: await this.context.workDir(),
       };
       const outcome = await this.context.runCompute<Record<string, unknown>>({
         leaseId: grant.leaseId,

@@ -57,7 +57,7 @@ export interface ComputeJobState {
   preferredHostTags: string[];
   excludedHostNames: string[];
   excludedHostUrls: string[];
-  /** The host the job was created on may run it too. @default true */
+  /** The host the job was created on (its home, often a laptop) may run it too. @default false */
   allowHomeCompute: boolean;
   /** Candidates asked for at placement. @default 8 */
   candidateLimit: number;
@@ -123,7 +123,7 @@ export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): Co
     preferredHostTags: [],
     excludedHostNames: [],
     excludedHostUrls: [],
-    allowHomeCompute: true,
+    allowHomeCompute: false,
     candidateLimit: 8,
     schedulerTimeoutSeconds: 10,
     restartRunningOnHostStartup: true,
@@ -265,7 +265,11 @@ export function slotRequestOf(
     excludedHostTags: state.excludedHostTags,
     preferredHostTags: state.preferredHostTags,
     excludedHostNames: state.excludedHostNames,
-    excludedHostUrls: state.excludedHostUrls,
+    // A job that may not compute at home must not be redirected there either.
+    excludedHostUrls:
+      !state.allowHomeCompute && state.homeHostUrl && !state.excludedHostUrls.includes(state.homeHostUrl)
+        ? [...state.excludedHostUrls, state.homeHostUrl]
+        : state.excludedHostUrls,
     ...(state.slotSubmittedAt > 0 ? { submittedAt: state.slotSubmittedAt } : {}),
     redirectCount: state.redirectCount,
     lastRedirectAt: state.lastRedirectAt,

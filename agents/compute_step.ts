@@ -4,7 +4,7 @@
  *
  * The step imports the module that defines the job's class, makes a fresh instance with a copy of
  * the job's state and calls its `runComputeJob()`. The instance has no host context there (every
- * context call fails with `not_supported`): a compute step computes and writes its results into
+ * context call but `workDir()` fails with `not_supported`): a compute step computes and writes its results into
  * `this.state`, whose fields the paglet takes over when the step returns.
  *
  * @module
@@ -24,6 +24,8 @@ export interface ComputeJobStepArgs {
   agentId: string;
   host: HostInfo;
   state: Record<string, unknown>;
+  /** The job's work dir on this host: `context.workDir()` answers it inside the step. */
+  workDir?: string;
 }
 
 /** The export name the host calls in this module. */
@@ -34,10 +36,19 @@ interface Computing {
   runComputeJob(): unknown;
 }
 
-/** A context whose every call explains that compute steps run without one. */
-function stepContext(agentId: string, host: HostInfo): PagletContext {
+/** The contexts compute steps run with (see {@link insideComputeStep}). */
+const STEP_CONTEXTS = new WeakSet<object>();
+
+/** Is this the context of a compute step (no host behind it), not a paglet's? */
+export function insideComputeStep(context: PagletContext | undefined): boolean {
+  return !!context && STEP_CONTEXTS.has(context);
+}
+
+/** A context whose every call but `workDir()` explains that compute steps run without one. */
+function stepContext(agentId: string, host: HostInfo, workDir: string | undefined): PagletContext {
   const known: Record<string, unknown> = { agentId, host };
-  return new Proxy(known, {
+  if (workDir) known.workDir = () => Promise.resolve(workDir);
+  const context = new Proxy(known, {
     get(target, prop) {
       if (typeof prop !== "string") return undefined;
       if (prop in target) return target[prop];
@@ -53,6 +64,8 @@ function stepContext(agentId: string, host: HostInfo): PagletContext {
         );
     },
   }) as unknown as PagletContext;
+  STEP_CONTEXTS.add(context);
+  return context;
 }
 
 /**
@@ -73,7 +86,7 @@ export async function runComputeJobStep(args: ComputeJobStepArgs): Promise<Recor
   }
   job.id = args.agentId;
   job.state = args.state;
-  job.context = stepContext(args.agentId, args.host);
+  job.context = stepContext(args.agentId, args.host, args.workDir);
   await job.runComputeJob();
   return job.state;
 }

@@ -56,6 +56,7 @@ export type {
   Settled,
   TaskModule,
 } from "./runner/mod.ts";
+export * from "./job_groups/mod.ts";
 export { connect, installConnector } from "./connect.ts";
 export type { Connector, Mesh } from "./connect.ts";
 // What a script's jobs need from the SDK's dependencies: a script imports only "paglets".

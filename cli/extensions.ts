@@ -6,14 +6,11 @@ import { artifactsExtension } from "../host/artifacts/mod.ts";
 import { mobilityExtension } from "../host/transfers/mod.ts";
 import { computeSlotsOptionsFromEnv, computeSlotsService } from "../services/compute_slots/service.ts";
 import { exampleServices, examplesExtension } from "../examples/extension.ts";
-import { RUNNER_EXECUTOR_MODULE } from "../agents/runner/executor_module.ts";
 
 export function extensionsForHost(): HostExtension[] {
   const serviceOptions = serviceOptionsFromEnv();
   // Movement last: agents whose arrival a restart interrupted start after the services are up.
   return [
-    // The Runner's executors (agents/runner): every host can lend cores to a Runner.
-    { name: "runner", modules: [RUNNER_EXECUTOR_MODULE], start() {} },
     examplesExtension(),
     meshExtension(),
     serviceExtension(

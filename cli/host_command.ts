@@ -31,7 +31,7 @@ function parseMs(flag: string): (value: string) => number {
     if (!Number.isInteger(ms) || ms <= 0) {
       throw new PagletError(
         "invalid_request",
-        `${flag} must be a positive whole number of milliseconds: got '${value}'`,
+        `${flag} must be a positive whole number: got '${value}'`,
       );
     }
     return ms;
@@ -108,6 +108,23 @@ export function registerHostCommand(program: Command): void {
       parseSeconds,
       86_400,
     )
+    .option(
+      "--max-connections <n>",
+      "connections served at once; one more is refused with 503 (default: from the file limit, at most 1000)",
+      parseMs("--max-connections"),
+    )
+    .option(
+      "--header-timeout-ms <ms>",
+      "time a new connection has to send its request head",
+      parseMs("--header-timeout-ms"),
+      10_000,
+    )
+    .option(
+      "--idle-timeout-ms <ms>",
+      "time a connection with nothing in progress stays open",
+      parseMs("--idle-timeout-ms"),
+      60_000,
+    )
     .addOption(new Option("--json", "print the listening address as JSON"))
     .action(async (o) => {
       // Signals are watched from the first moment: one that arrives while the host starts stops
@@ -124,7 +141,8 @@ export function registerHostCommand(program: Command): void {
       Deno.addSignalListener("SIGINT", stop);
       Deno.addSignalListener("SIGTERM", stop);
       const modules = (o.module as string[]).map(moduleUrl);
-      const apiKey = Deno.env.get(o.apiKeyEnv) ?? null;
+      // An empty variable means no key, as an unset one does.
+      const apiKey = Deno.env.get(o.apiKeyEnv) || null;
       if (o.apiKeyEnv !== "PAGLETS_API_KEY" && !apiKey) {
         throw new PagletError(
           "invalid_request",
@@ -170,6 +188,9 @@ export function registerHostCommand(program: Command): void {
         artifactMaxSize: parseSize(o.artifactMaxSize),
         artifactStorageQuota: parseSize(o.artifactStorageQuota),
         artifactSpoolTtlS: o.artifactSpoolTtl,
+        maxConnections: o.maxConnections,
+        headerTimeoutMs: o.headerTimeoutMs,
+        idleTimeoutMs: o.idleTimeoutMs,
       }, extensionsForHost());
       if (o.json) {
         console.log(JSON.stringify({ name: host.name, url: host.url, dataDir: host.options.dataDir }));

@@ -39,6 +39,7 @@ const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
     name: "examples",
     load: async () => [
       (await import("../examples/pi/command.ts")).registerPiCommand,
+      (await import("../examples/analysis/command.ts")).registerAnalysisCommand,
       (await import("../examples/montecarlo/command.ts")).registerMonteCarloCommand,
     ],
   },

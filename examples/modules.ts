@@ -8,4 +8,5 @@
 export const EXAMPLE_MODULES: readonly string[] = [
   new URL("./demo/mod.ts", import.meta.url).href,
   new URL("./pi/paglets.ts", import.meta.url).href,
+  new URL("./analysis/paglets.ts", import.meta.url).href,
 ];

@@ -29,10 +29,12 @@ import { registerLocalOps } from "./kernel/local_ops.ts";
 import { WakeupTimer } from "./kernel/wakeup_timer.ts";
 import type { RemoteRouter } from "./kernel/remote.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
+import { SDK_MODULES } from "./sdk_modules.ts";
 import { CodeStore } from "./code/store.ts";
 import { CodeLoader } from "./code/code_loader.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
+import { HttpFrontend } from "./http/frontend.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -73,12 +75,15 @@ export class Host {
   info!: HostInfo;
   /** Set by the mesh extension; without it the host works alone. */
   remote?: RemoteRouter;
-  #server?: Deno.HttpServer;
+  #frontend?: HttpFrontend;
+  #refusalsReportedAt = 0;
   #handler?: (request: Request) => Response | Promise<Response>;
   #timers: ReturnType<typeof setInterval>[] = [];
   #wakeups?: WakeupTimer;
   #lock?: DataDirLock;
   readonly #stopping = new AbortController();
+  /** Event streams (`GET /v1/events/stream`) open now. */
+  eventStreams = 0;
   /** Not yet serving agents, or shutting down: the API answers 503. */
   ready = false;
   draining = false;
@@ -115,7 +120,7 @@ export class Host {
     // database and starts listening, and learn the host's URL once it is known.
     const info = Promise.withResolvers<HostInfo>();
     info.promise.catch(() => {}); // a failure to open is thrown by #open below; the workers just end
-    const modules = [...this.extensions.flatMap((ext) => ext.modules ?? []), ...o.modules];
+    const modules = [...SDK_MODULES, ...this.extensions.flatMap((ext) => ext.modules ?? []), ...o.modules];
     this.pool = new WorkerPool(info.promise.then((host) => ({ host, modules })), {
       context: (op, agentId, args) => this.ops.call(op, agentId, args),
       runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
@@ -131,7 +136,7 @@ export class Host {
       info.reject(err);
       this.pool.close();
       // The start failed before any agent ran here: closing can lose nothing.
-      await this.#server?.shutdown().catch(() => {});
+      await this.#frontend?.shutdown();
       await this.db?.destroy().catch(() => {});
       this.#lock?.release();
       throw err;
@@ -189,17 +194,31 @@ export class Host {
 
     const app = buildApp(this);
     this.#handler = app.fetch;
-    const listening = Promise.withResolvers<Deno.NetAddr>();
-    this.#server = serveOrExplain(o.bind, o.port, {
-      onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    this.#frontend = await HttpFrontend.start(app.fetch, {
+      bind: o.bind,
+      port: o.port,
+      maxConnections: o.maxConnections,
+      headerTimeoutMs: o.headerTimeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs,
+      maxHeaderBytes: o.maxHeaderBytes,
       onError: (err) => {
         this.events.emit("http-error", { error: String(err) });
         return new Response(JSON.stringify({ error: { code: "internal", message: "Internal error" } }), {
           status: 500,
         });
       },
-    }, app.fetch);
-    const addr = await listening.promise;
+      onGateEvent: (event) => {
+        // At most one event a second: a flood of refusals must not flood the event log too.
+        const now = Date.now();
+        if (now - this.#refusalsReportedAt < 1000) return;
+        this.#refusalsReportedAt = now;
+        this.events.emit(`http-${event.kind === "refused" ? "connection-refused" : "accept-failed"}`, {
+          data: event.kind === "refused" ? { open: event.open } : {},
+          ...(event.kind === "accept-failed" ? { error: event.error } : {}),
+        });
+      },
+    });
+    const addr = this.#frontend.addr;
     const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
     this.info = {
       name: o.name,
@@ -222,6 +241,11 @@ export class Host {
   async handle(request: Request): Promise<Response> {
     if (!this.#handler) throw new PagletError("host_unreachable", "The host is not serving yet");
     return await this.#handler(request);
+  }
+
+  /** Client connections open now (see host/http/connection_gate.ts). */
+  get connections(): number {
+    return this.#frontend?.connections ?? 0;
   }
 
   /** Re-plans the wake-up timer (after a deactivation with a wake time). */
@@ -248,7 +272,7 @@ export class Host {
     }
     this.pool?.close();
     // Everything durable is written above (or reported): a failure to close loses nothing more.
-    await this.#server?.shutdown().catch(() => {});
+    await this.#frontend?.shutdown();
     await this.db?.destroy().catch(() => {});
     this.#lock?.release();
   }
@@ -262,32 +286,9 @@ export class Host {
     this.runtime?.close();
     this.pool?.close();
     // An abort saves nothing by design (it stands in for a crash).
-    await this.#server?.shutdown().catch(() => {});
+    await this.#frontend?.shutdown();
     await this.db?.destroy().catch(() => {});
     this.#lock?.release();
-  }
-}
-
-/** Deno.serve, with a port that cannot be had reported as `port_in_use` instead of an OS error. */
-function serveOrExplain(
-  bind: string,
-  port: number,
-  options: Omit<Deno.ServeTcpOptions, "hostname" | "port">,
-  handler: Deno.ServeHandler,
-): Deno.HttpServer {
-  try {
-    return Deno.serve({ ...options, hostname: bind, port }, handler);
-  } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) {
-      throw new PagletError(
-        "port_in_use",
-        `Port ${port} on ${bind} is in use by another program: pick another with --port (0 takes any free port)`,
-      );
-    }
-    if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.AddrNotAvailable) {
-      throw new PagletError("invalid_request", `Cannot listen on ${bind}:${port}: ${(err as Error).message}`);
-    }
-    throw err;
   }
 }
 

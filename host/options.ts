@@ -1,6 +1,7 @@
 /** Host options, validated once at start. */
 import { join } from "node:path";
 import { homedir } from "node:os";
+import { defaultMaxConnections } from "./http/frontend.ts";
 
 export interface HostOptions {
   /** Host name, unique in the mesh. */
@@ -41,6 +42,14 @@ export interface HostOptions {
   artifactStorageQuota: number | null;
   /** Seconds after which stale upload spools (and expired artifacts) are deleted. @default 86400 */
   artifactSpoolTtlS: number;
+  /** Connections served at once; one more is refused with 503. @default from the file limit, at most 1000 */
+  maxConnections: number;
+  /** Time a new connection has to send its first request head. @default 10000 */
+  headerTimeoutMs: number;
+  /** Time a connection with nothing in progress stays open. @default 60000 */
+  idleTimeoutMs: number;
+  /** Largest first request head on a connection (431 past it). @default 32768 */
+  maxHeaderBytes: number;
   /** Print nothing (embedded hosts). */
   quiet: boolean;
 }
@@ -90,8 +99,26 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
     peers: partial.peers ?? [],
     ...meshTiming(partial),
     ...artifactLimits(partial),
+    ...connectionLimits(partial),
     quiet: partial.quiet ?? false,
   };
+}
+
+function connectionLimits(
+  partial: Partial<HostOptions>,
+): Pick<HostOptions, "maxConnections" | "headerTimeoutMs" | "idleTimeoutMs" | "maxHeaderBytes"> {
+  const limits = {
+    maxConnections: partial.maxConnections ?? defaultMaxConnections(),
+    headerTimeoutMs: partial.headerTimeoutMs ?? 10_000,
+    idleTimeoutMs: partial.idleTimeoutMs ?? 60_000,
+    maxHeaderBytes: partial.maxHeaderBytes ?? 32 * 1024,
+  };
+  for (const [what, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(`'${what}' must be a positive integer: current value is ${value}`);
+    }
+  }
+  return limits;
 }
 
 function artifactLimits(

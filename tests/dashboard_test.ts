@@ -8,7 +8,8 @@ const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 if (!haveChromium) console.error(`dashboard test ignored: ${CHROMIUM} is missing (apt-get install chromium)`);
 
 Deno.test({
-  name: "the dashboard shows this host's agents and live events, and asks for the API key when one is set",
+  name:
+    "the dashboard shows this host's agents, job groups with progress and live events, and asks for the API key when one is set",
   ignore: !haveChromium,
   async fn() {
     await using t = await testHost({ apiKey: "dash-key" });
@@ -39,6 +40,20 @@ Deno.test({
         10_000,
       );
       assert((await page.textContent("#host"))?.includes("CPUs"));
+
+      // A job group with one of its four jobs reported shows with its progress.
+      const collector = await t.client.createAgent({
+        type: "paglets.result_collector",
+        state: { groupId: "dash-group" },
+      });
+      const jobs = ["a", "b", "c", "d"].map((jobKey) => ({ jobKey }));
+      await t.client.send(collector.id, { kind: "register_jobs", args: { jobs } });
+      await t.client.send(collector.id, {
+        kind: "job_result",
+        args: { jobKey: "a", reportId: "r-a", result: 1 },
+      });
+      await page.waitForSelector(`#groups td:has-text("dash-group")`, { timeout: 10_000 });
+      assert((await page.textContent("#groups"))?.includes("1/4 (25%)"));
     } finally {
       await browser.close();
     }

@@ -36,7 +36,12 @@ export class SpinJob extends ComputeJobPaglet<SpinJobState> {
 
   override initialState(): SpinJobState {
     return {
-      ...computeJobDefaults({ memoryBytes: 16 * 1024 * 1024, estimatedRuntimeSeconds: 1 }),
+      // A demo runs on a mesh of one as well: its home host may compute it (jobs default to not).
+      ...computeJobDefaults({
+        memoryBytes: 16 * 1024 * 1024,
+        estimatedRuntimeSeconds: 1,
+        allowHomeCompute: true,
+      }),
       ms: 600,
       computeStartedAt: 0,
       computeCompletedAt: 0,

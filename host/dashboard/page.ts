@@ -1,6 +1,6 @@
 /**
  * The dashboard every host serves at `/`: hosts, load, agents, services, compute queues and
- * leases, and live events (read from the same HTTP API; live data over the SSE stream).
+ * leases, job groups of the mesh with their progress, and live events (read from the same HTTP API; live data over the SSE stream).
  * Kept as a module string so `deno compile` embeds it without extra files.
  */
 export const DASHBOARD_HTML = `<!doctype html>
@@ -15,6 +15,8 @@ export const DASHBOARD_HTML = `<!doctype html>
  h2{font-size:14px;margin:0 0 8px;text-transform:uppercase;letter-spacing:.04em;color:#4a5568}
  table{border-collapse:collapse;width:100%} td,th{padding:3px 6px;border-bottom:1px solid #eef0f3;text-align:left;font-variant-numeric:tabular-nums}
  .on{color:#15803d}.off{color:#b91c1c} .muted{color:#718096} #events div{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap}
+ .bar{display:inline-block;width:120px;height:9px;background:#eef0f3;border-radius:4px;overflow:hidden;vertical-align:middle;margin-right:6px}
+ .bar i{display:block;height:100%;background:#15803d} .bar i.failed{background:#b91c1c}
  #key{display:none;padding:10px 18px;background:#fff3cd} #pi{font-family:ui-monospace,monospace;word-break:break-all;font-size:12px}
 </style></head><body>
 <header><h1>paglets</h1><span id="who">…</span><span id="status" class="muted"></span></header>
@@ -25,6 +27,7 @@ export const DASHBOARD_HTML = `<!doctype html>
  <section><h2>Agents</h2><table id="agents"></table></section>
  <section><h2>Services</h2><table id="services"></table></section>
  <section><h2>Compute slots</h2><table id="slots"></table></section>
+ <section style="grid-column:1/-1"><h2>Job groups</h2><table id="groups"></table></section>
  <section><h2>Pi digits (live)</h2><div id="pi" class="muted">no Pi job streaming</div></section>
  <section style="grid-column:1/-1"><h2>Events (live)</h2><div id="events"></div></section>
 </main>
@@ -65,6 +68,17 @@ async function refresh() {
       .then((r) => r.ok ? r.json() : null).catch(() => null);
     const s = slots && slots.reply;
     if (s) table($("slots"), [s.status || s].map((x) => ({ ...x })), [["freeCpuCores", "free cores"], ["reservedCpuCores", "reserved cores"], ["queueLength", "queued"], ["activeLeases", "leases"]]);
+    const groups = await fetch("/v1/services/compute-slots/groups", { method: "POST", headers: { ...headers(), "content-type": "application/json" }, body: '{"allHosts":true}' })
+      .then((r) => r.ok ? r.json() : null).catch(() => null);
+    const gs = groups && groups.reply ? groups.reply.groups : [];
+    const progress = (_, g) => {
+      const done = g.completedCount + g.failedCount, pct = g.expectedCount ? Math.round(100 * done / g.expectedCount) : 0;
+      return '<span class="bar"><i class="' + (g.failedCount ? "failed" : "") + '" style="width:' + pct + '%"></i></span>' + done + "/" + g.expectedCount + " (" + pct + "%)";
+    };
+    if (gs.length) table($("groups"), gs, [["groupId", "group"], ["status", "status"], ["expectedCount", "progress", progress],
+      ["completedCount", "results"], ["failedCount", "failures"], ["pendingCount", "pending"], ["duplicateCount", "duplicates"],
+      ["collector", "collector on", (v) => esc(v.hostName)]]);
+    else $("groups").innerHTML = '<tr><td class="muted">no job group in the mesh</td></tr>';
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (err) { $("status").textContent = String(err.message || err); }
 }

@@ -31,12 +31,19 @@ export function eventRoutes(app: Hono, host: Host): void {
     let unsubscribe = () => {};
     let keepalive: ReturnType<typeof setInterval> | undefined;
     let endOnStop = () => {};
+    let counted = true;
+    host.eventStreams++;
+    const uncount = () => {
+      if (counted) host.eventStreams--;
+      counted = false;
+    };
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         // The answer starts at once (a client sees it is connected even before an event), and ends
         // when the host stops: an open stream must never keep a stopping host alive.
         controller.enqueue(encoder.encode(": connected\n\n"));
         endOnStop = () => {
+          uncount();
           unsubscribe();
           clearInterval(keepalive);
           try {
@@ -67,6 +74,7 @@ export function eventRoutes(app: Hono, host: Host): void {
         }, 15_000);
       },
       cancel() {
+        uncount();
         unsubscribe();
         clearInterval(keepalive);
         host.stopping.removeEventListener("abort", endOnStop);

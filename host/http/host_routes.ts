@@ -51,6 +51,8 @@ export function hostRoutes(app: Hono, host: Host): void {
       },
       workers: host.pool.slots.map((s) => ({ index: s.index, agents: s.agents.size })),
       abandonedWorkers: host.pool.abandoned,
+      connections: host.connections,
+      eventStreams: host.eventStreams,
       affinitySupported: affinityStatus().supported,
       uptimeS: Math.round((Date.now() - host.startedAt) / 1000),
     });

@@ -1,5 +1,5 @@
 /**
- * `paglets jobs status|queue|why|top|ps|history|hosts|rm`: compute-slots of the entry host (and,
+ * `paglets jobs status|queue|why|top|ps|history|hosts|rm|groups`: compute-slots of the entry host (and,
  * for `ps` and `status` with `--all-hosts`, of every online host). Every command takes `--json`.
  *
  * @module
@@ -13,10 +13,11 @@ import { registerPsCommand } from "./cli/ps.ts";
 import { registerHistoryCommand } from "./cli/history.ts";
 import { registerHostsCommand } from "./cli/hosts.ts";
 import { registerRmCommand } from "./cli/rm.ts";
+import { registerGroupsCommand } from "./cli/groups.ts";
 
 export function registerJobsCommands(program: Command): void {
   const jobs = program.command("jobs").description(
-    "Compute jobs and the compute-slots scheduler: status, queue, why, top, ps, history, hosts, rm",
+    "Compute jobs and the compute-slots scheduler: status, queue, why, top, ps, history, hosts, rm, groups",
   );
   registerStatusCommand(jobs);
   registerQueueCommand(jobs);
@@ -26,4 +27,5 @@ export function registerJobsCommands(program: Command): void {
   registerHistoryCommand(jobs);
   registerHostsCommand(jobs);
   registerRmCommand(jobs);
+  registerGroupsCommand(jobs);
 }

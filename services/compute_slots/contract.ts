@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { operation } from "../../agents/operations.ts";
+import { GroupSummary } from "../../agents/job_groups/contract.ts";
 import { serviceContract } from "../contract.ts";
 
 const num = z.number();
@@ -308,6 +309,30 @@ export type JobRowWire = z.infer<typeof JobRowWire>;
 export const JobsReply = z.object({ hostName: z.string(), hostUrl: z.string(), jobs: z.array(JobRowWire) });
 export type JobsReply = z.infer<typeof JobsReply>;
 
+export const GroupsRequest = z.object({
+  /** Only this group (empty = every group). */
+  groupId: z.string().default(""),
+  /** Also ask every other online host of the mesh (in parallel). */
+  allHosts: z.boolean().default(false),
+  /** Collector types to look for besides `paglets.result_collector` (subclasses have their own). */
+  collectorTypes: strings.default([]),
+});
+
+/** A host that could not answer a mesh-wide `groups` call. */
+export const GroupsHostError = z.object({
+  hostName: z.string(),
+  hostUrl: z.string(),
+  code: z.string(),
+  message: z.string(),
+});
+
+export const GroupsReply = z.object({
+  /** Summaries of the collectors found, oldest group first. */
+  groups: z.array(GroupSummary),
+  errors: z.array(GroupsHostError),
+});
+export type GroupsReply = z.infer<typeof GroupsReply>;
+
 export const RequestSlot = operation("request-slot", SlotRequestInput, SlotDecisionWire);
 export const ReleaseSlot = operation("release-slot", ReleaseRequest, ReleaseReply);
 export const Status = operation("status", StatusRequest, StatusReply);
@@ -315,6 +340,7 @@ export const CandidateHosts = operation("candidate-hosts", CandidateHostsRequest
 export const SyncStatus = operation("sync-status", SyncStatusRequest, SyncStatusReply);
 export const Cancel = operation("cancel", CancelRequest, CancelReply);
 export const Jobs = operation("jobs", JobsRequest, JobsReply);
+export const Groups = operation("groups", GroupsRequest, GroupsReply);
 
 export const ComputeSlotsContract = serviceContract({
   name: "compute-slots",
@@ -330,5 +356,6 @@ export const ComputeSlotsContract = serviceContract({
     "sync-status": SyncStatus,
     cancel: Cancel,
     jobs: Jobs,
+    groups: Groups,
   },
 });

@@ -20,6 +20,7 @@ import { PagletError } from "../../agents/errors.ts";
 import { defineService, type ServiceDefinition } from "../contract.ts";
 import { ComputeSlotsContract } from "./contract.ts";
 import { listComputeJobs } from "./jobs_view.ts";
+import { listGroups } from "./groups_view.ts";
 import { computeSlotsConfig, type ComputeSlotsOptions } from "./service_config.ts";
 import { SlotService } from "./slot_service.ts";
 
@@ -44,6 +45,7 @@ export function computeSlotsService(options: ComputeSlotsOptions = {}): ServiceD
         },
         cancel: (filter) => slots.cancel(filter),
         jobs: (filter) => listComputeJobs(host, filter),
+        groups: (request) => listGroups(host, request),
       },
       stop: async () => {
         if (holder.current === slots) holder.current = undefined;

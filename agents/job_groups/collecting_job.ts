@@ -1,0 +1,245 @@
+/**
+ * `CollectingComputeJobPaglet`: a compute job of a group. It runs like any {@link ComputeJobPaglet}
+ * (placement by tags, a slot, a pinned compute step) and then reports once to its group's collector:
+ * `buildResultPayload()` after success, the error after a failure, or a file uploaded to the
+ * collector's host with `reportComputeArtifact()`.
+ *
+ * A report that cannot be delivered (the collector's host is down, say) stays in the job's state and
+ * is tried again with growing pauses while the job sleeps (deactivated with a wake-up time), also
+ * across restarts of the job's own host, until the collector accepts it. Every try carries the same
+ * `reportId`, so a report lands once however often it is sent. After the report was accepted the job
+ * disposes itself (`disposeAfterReport`, default true).
+ *
+ * @example
+ * ```ts
+ * import { CollectingComputeJobPaglet, collectingJobDefaults, collectingJobSchema,
+ *   type CollectingComputeJobState, z } from "paglets";
+ *
+ * interface WordState extends CollectingComputeJobState { text: string; words: number }
+ *
+ * export class WordCount extends CollectingComputeJobPaglet<WordState> {
+ *   static override readonly type = "example.words";
+ *   static override readonly stateSchema = collectingJobSchema({ text: z.string() });
+ *   override initialState(): WordState {
+ *     return { ...collectingJobDefaults({ memoryBytes: 2 ** 20, estimatedRuntimeSeconds: 1 }), text: "", words: 0 };
+ *   }
+ *   override runComputeJob() { this.state.words = this.state.text.split(/\s+/).filter(Boolean).length; }
+ *   override buildResultPayload() { return { words: this.state.words }; }
+ * }
+ * ```
+ *
+ * @module
+ */
+import { basename } from "node:path";
+import { ComputeJobPaglet } from "../compute_job.ts";
+import { insideComputeStep } from "../compute_step.ts";
+import { PagletError } from "../errors.ts";
+import { callOperation } from "../operations.ts";
+import { JobFailure, type JobReport, JobResult } from "./contract.ts";
+import type { CollectingComputeJobState } from "./collecting_job_state.ts";
+
+/** Errors a retry cannot fix: the report itself is wrong, or the collector cannot take it. */
+const FINAL_ERRORS = new Set(["invalid_request", "not_handled", "invalid_state", "unknown_agent_type"]);
+/** How often "no such collector" is believed before the report is given up. */
+const NOT_FOUND_ATTEMPTS = 10;
+
+/** Options of {@link CollectingComputeJobPaglet.reportComputeArtifact}. */
+export interface ArtifactReportOptions {
+  /** Fields sent with the artifact reference (`{...result, artifact}`). */
+  result?: Record<string, unknown>;
+  /** Delete the local file once it was uploaded. @default false */
+  move?: boolean;
+  /** Name of the artifact. @default the file name */
+  name?: string;
+}
+
+/** Base class of a group's compute jobs; see the module documentation. */
+export abstract class CollectingComputeJobPaglet<
+  S extends CollectingComputeJobState = CollectingComputeJobState,
+> extends ComputeJobPaglet<S> {
+  #delivering: Promise<boolean> | null = null;
+
+  /** The JSON-sized result of a successful job, sent to the collector. @default {} */
+  buildResultPayload(): unknown {
+    return {};
+  }
+
+  /**
+   * Runs once after the compute step succeeded (and on later wake-ups while the report is on its
+   * way): sends `buildResultPayload()`, unless a report was made already (`reportComputeArtifact`,
+   * `reportComputeSuccess`).
+   */
+  async afterComputeSuccess(): Promise<void> {
+    if (this.state.reportStatus !== "NONE") return;
+    if (this.state.artifactRequest) {
+      this.state.reportStatus = "PENDING";
+      return;
+    }
+    this.#prepare("result", { result: await this.buildResultPayload() });
+  }
+
+  /** Reports; subclasses that override it must call `super.continueAfterComputeSuccess()`. */
+  override async continueAfterComputeSuccess(): Promise<void> {
+    await this.afterComputeSuccess();
+    await this.#deliver();
+  }
+
+  /** Reports the failure; subclasses that override it must call `super.afterComputeFailure(message)`. */
+  override async afterComputeFailure(message: string): Promise<void> {
+    this.#prepare("failure", { error: message, stage: "compute" });
+    await this.#deliver();
+  }
+
+  /** Also resumes a failure report after a wake-up (success reports resume through the base). */
+  override run(): void {
+    super.run();
+    if (this.state.computeStatus === "FAILED_FINAL" && this.state.reportStatus === "PENDING") {
+      void this.#deliver();
+    }
+  }
+
+  /** Reports success with `result` now (instead of `buildResultPayload()`); false if a report exists. */
+  async reportComputeSuccess(result: unknown): Promise<boolean> {
+    if (this.state.reportStatus !== "NONE") return false;
+    this.#prepare("result", { result });
+    return await this.#deliver();
+  }
+
+  /** Reports a failure now; false if a report exists. */
+  async reportComputeFailure(error: string, details?: unknown): Promise<boolean> {
+    if (this.state.reportStatus !== "NONE") return false;
+    this.#prepare("failure", { error, stage: "job", ...(details === undefined ? {} : { details }) });
+    return await this.#deliver();
+  }
+
+  /**
+   * Reports a file as the job's result: uploads it to the collector's host (owner: the collector)
+   * and sends `{...result, artifact}` with its {@link ArtifactRef}; the default success hook then
+   * sends nothing more. Inside `runComputeJob()` (no host there) it notes the file, and the job
+   * uploads and reports it right after the step.
+   */
+  async reportComputeArtifact(path: string, options: ArtifactReportOptions = {}): Promise<void> {
+    if (this.state.reportStatus !== "NONE" || this.state.artifactRequest) {
+      throw new PagletError("state_conflict", `job ${this.state.jobKey} has reported already`);
+    }
+    this.state.artifactRequest = {
+      path,
+      name: options.name ?? basename(path),
+      move: options.move ?? false,
+      result: options.result ?? {},
+    };
+    if (insideComputeStep(this.context)) return;
+    this.state.reportStatus = "PENDING";
+    await this.#deliver();
+  }
+
+  #prepare(kind: "result" | "failure", fields: Partial<JobReport>): void {
+    const s = this.state;
+    if (s.reportStatus !== "NONE") return;
+    const key = s.jobKey || this.computeJobId();
+    s.pendingReport = {
+      kind,
+      report: {
+        jobKey: key,
+        reportId: `${this.id}-${kind}-${crypto.randomUUID().slice(0, 8)}`,
+        groupId: s.groupId,
+        agentId: this.id,
+        jobId: this.computeJobId(),
+        hostName: this.host.name,
+        hostUrl: this.host.url,
+        reportedAt: Date.now(),
+        ...fields,
+      },
+    };
+    s.reportStatus = "PENDING";
+  }
+
+  /** Delivers the pending report (one delivery at a time); true once accepted. */
+  #deliver(): Promise<boolean> {
+    this.#delivering ??= this.#deliverOnce().finally(() => this.#delivering = null);
+    return this.#delivering;
+  }
+
+  async #deliverOnce(): Promise<boolean> {
+    const s = this.state;
+    if (s.reportStatus !== "PENDING") return s.reportStatus === "SENT";
+    if (!s.collectorAgentId || !s.collectorHostUrl) {
+      s.reportStatus = "UNDELIVERABLE";
+      s.reportError = "the job has no collector (collectorAgentId and collectorHostUrl are empty)";
+      return false;
+    }
+    s.reportAttempts += 1;
+    try {
+      await this.#uploadArtifact();
+      if (!s.pendingReport) {
+        s.reportStatus = "UNDELIVERABLE";
+        s.reportError = "the report was lost from the job's state";
+        return false;
+      }
+      const { kind, report } = s.pendingReport;
+      const collector = { id: s.collectorAgentId, host: s.collectorHostUrl };
+      await callOperation(
+        (m) => this.context.send(collector, m, { timeoutMs: s.reportTimeoutSeconds * 1000 }),
+        kind === "result" ? JobResult : JobFailure,
+        report,
+      );
+    } catch (err) {
+      return await this.#retryLater(PagletError.from(err));
+    }
+    s.reportStatus = "SENT";
+    s.reportError = "";
+    this.notifyStateChanged();
+    if (s.disposeAfterReport) await this.context.dispose().catch(() => {});
+    return true;
+  }
+
+  /** Uploads the noted file once, then makes the report that names it. */
+  async #uploadArtifact(): Promise<void> {
+    const s = this.state;
+    const request = s.artifactRequest;
+    if (!request) return;
+    if (!s.artifactRef) {
+      s.artifactRef = await this.context.uploadArtifact(request.path, {
+        name: request.name,
+        host: s.collectorHostUrl,
+        owner: s.collectorAgentId,
+      });
+      if (request.move) {
+        const local = request.path.startsWith("/")
+          ? request.path
+          : `${await this.context.workDir()}/${request.path}`;
+        await Deno.remove(local).catch(() => {});
+      }
+    }
+    if (!s.pendingReport) {
+      s.reportStatus = "NONE";
+      this.#prepare("result", { result: { ...request.result, artifact: s.artifactRef } });
+    }
+  }
+
+  async #retryLater(error: PagletError): Promise<boolean> {
+    const s = this.state;
+    s.reportError = `[${error.code}] ${error.message}`;
+    if (
+      FINAL_ERRORS.has(error.code) ||
+      (error.code === "agent_not_found" && s.reportAttempts >= NOT_FOUND_ATTEMPTS)
+    ) {
+      s.reportStatus = "UNDELIVERABLE";
+      void this.notifyUser("error", "job report", `job ${s.jobKey} gave up its report: ${s.reportError}`);
+      return false;
+    }
+    const pause = Math.min(
+      s.reportRetryMaxSeconds,
+      s.reportRetrySeconds * 2 ** Math.max(0, s.reportAttempts - 1),
+    );
+    this.notifyStateChanged();
+    // Sleep until the next try; a restart of this host (or a message) wakes the job earlier.
+    await this.context.deactivate({
+      activateAt: Date.now() + pause * 1000,
+      activateOnMessage: true,
+      queueMessagesWhenInactive: true,
+      activateOnStartup: true,
+    }).catch(() => {});
+    return false;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The state of a {@link CollectingComputeJobPaglet}: a compute job's state (estimates, host tags,
+ * placement) plus its place in a group and the bookkeeping of its one report to the collector.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { ArtifactRef } from "../artifacts.ts";
+import {
+  boundedNumber,
+  computeJobDefaults,
+  computeJobSchema,
+  type ComputeJobState,
+} from "../compute_job_state.ts";
+import type { JobReport } from "./contract.ts";
+
+/** Where the job's report is: none yet, on its way (retried until accepted), accepted, given up. */
+export type ReportStatus = "NONE" | "PENDING" | "SENT" | "UNDELIVERABLE";
+
+/** A file result that `reportComputeArtifact()` asked for and the job has not uploaded yet. */
+export interface ArtifactRequest {
+  path: string;
+  name: string;
+  move: boolean;
+  result: Record<string, unknown>;
+}
+
+/** The fields a compute job of a group carries. */
+export interface CollectingComputeJobState extends ComputeJobState {
+  groupId: string;
+  /** The job's key in its group (`<group>-0001`, … unless the submitter named it). */
+  jobKey: string;
+  /** The collector to report to. */
+  collectorAgentId: string;
+  collectorHostUrl: string;
+  /** Timeout of one report (or upload). @default 5 */
+  reportTimeoutSeconds: number;
+  /** First wait before a failed report is tried again; doubles up to `reportRetryMaxSeconds`. @default 5 */
+  reportRetrySeconds: number;
+  /** @default 300 */
+  reportRetryMaxSeconds: number;
+  /** The job disposes itself once its report was accepted. @default true */
+  disposeAfterReport: boolean;
+  reportStatus: ReportStatus;
+  /** The report on its way, kept in the state so a restart retries the very same report. */
+  pendingReport: { kind: "result" | "failure"; report: JobReport } | null;
+  reportAttempts: number;
+  /** Why the last try failed. */
+  reportError: string;
+  artifactRequest: ArtifactRequest | null;
+  /** The uploaded file result, once on the collector's host. */
+  artifactRef: ArtifactRef | null;
+}
+
+/** The defaults of a collecting job's state; spread them into `initialState()`. */
+export function collectingJobDefaults(
+  estimates: Partial<CollectingComputeJobState> = {},
+): CollectingComputeJobState {
+  return {
+    ...computeJobDefaults(),
+    groupId: "",
+    jobKey: "",
+    collectorAgentId: "",
+    collectorHostUrl: "",
+    reportTimeoutSeconds: 5,
+    reportRetrySeconds: 5,
+    reportRetryMaxSeconds: 300,
+    disposeAfterReport: true,
+    reportStatus: "NONE",
+    pendingReport: null,
+    reportAttempts: 0,
+    reportError: "",
+    artifactRequest: null,
+    artifactRef: null,
+    ...estimates,
+  };
+}
+
+const COLLECTING = {
+  groupId: z.string(),
+  jobKey: z.string(),
+  collectorAgentId: z.string(),
+  collectorHostUrl: z.string(),
+  reportTimeoutSeconds: boundedNumber(0.1, false),
+  reportRetrySeconds: boundedNumber(0.1, false),
+  reportRetryMaxSeconds: boundedNumber(0.1, false),
+  disposeAfterReport: z.boolean(),
+};
+
+/**
+ * The state schema of a collecting job: the compute estimates, the group fields and `shape`.
+ *
+ * @example
+ * ```ts
+ * static override readonly stateSchema = collectingJobSchema({ dataset: z.string() });
+ * ```
+ */
+export function collectingJobSchema<Shape extends z.ZodRawShape>(shape: Shape = {} as Shape) {
+  return computeJobSchema({ ...COLLECTING, ...shape });
+}

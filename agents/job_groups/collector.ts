@@ -1,0 +1,246 @@
+/**
+ * `ResultCollectorPaglet` (type `paglets.result_collector`): the collector of a job group. It knows
+ * which jobs to expect (`register_jobs`), records each job's first report (`job_result`,
+ * `job_failure`) and keeps later ones apart as duplicates, answers `summary` and `drain`, notifies
+ * user-info when the group is complete, and optionally goes back to its home host then.
+ *
+ * Its state is the record of the group: it is durable like every paglet state (checkpointed, and
+ * saved when its host stops), so a collector whose host restarts comes back with every report it
+ * accepted; jobs retry reports it could not accept meanwhile, and a retry of a report that did land
+ * (same `reportId`) changes nothing.
+ *
+ * @example
+ * ```ts
+ * import { callOperation, CollectorSummary } from "paglets";
+ * const summary = await callOperation((m) => this.context.send(collectorRef, m), CollectorSummary, {});
+ * console.log(`${summary.completedCount}/${summary.expectedCount} done`);
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Message } from "../message.ts";
+import { handle, routeOperations } from "../operations.ts";
+import { type LifecycleEvent, Paglet } from "../paglet.ts";
+import {
+  COLLECTOR_STATUSES,
+  CollectorDrain,
+  CollectorSummary,
+  type ExpectedJob,
+  JobFailure,
+  type JobReport,
+  JobResult,
+  RegisterJobs,
+  type ReportReply,
+  ReturnHome,
+} from "./contract.ts";
+import {
+  collectorDefaults,
+  isComplete,
+  pendingJobs,
+  type ResultCollectorState,
+  summarize,
+} from "./summary.ts";
+
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The collector of a job group; see the module documentation. */
+export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
+  static override readonly type: string = "paglets.result_collector";
+  static override readonly stateSchema: z.ZodType = z.object({
+    groupId: z.string(),
+    status: z.enum(COLLECTOR_STATUSES),
+    homeHostUrl: z.string(),
+    returnHomeWhenComplete: z.boolean(),
+    homeCheckSeconds: z.number().min(0.1, "homeCheckSeconds must be at least 0.1"),
+    expectedJobs: z.record(z.unknown()),
+    results: z.record(z.unknown()),
+    failures: z.record(z.unknown()),
+    duplicateReports: z.array(z.unknown()),
+  }).passthrough();
+
+  /** A try to go home is under way in this instance. */
+  #goingHome: Promise<void> | null = null;
+
+  override initialState(): ResultCollectorState {
+    return collectorDefaults();
+  }
+
+  override onCreation(_event: LifecycleEvent): void {
+    const s = this.state;
+    s.createdAt = Date.now();
+    if (!s.groupId) s.groupId = `group-${this.id}`;
+    if (!s.homeHostUrl) s.homeHostUrl = this.host.url;
+    if (!s.homeHostName && this.#atHome()) s.homeHostName = this.host.name;
+  }
+
+  override onArrival(_event: LifecycleEvent): void {
+    if (!this.#atHome()) return;
+    this.state.homeHostName ||= this.host.name;
+    if (this.state.status === "RETURNING_HOME") {
+      this.state.status = "COMPLETE";
+      this.state.returnHomeError = "";
+      this.state.nextHomeCheckAt = 0;
+    }
+  }
+
+  /** Resumes going home after a timed wake-up, a restart or an arrival elsewhere. */
+  override run(): void {
+    if (this.#wantsHome()) this.#scheduleReturnHome();
+  }
+
+  override onMessage(message: Message): unknown {
+    return routeOperations(message, [
+      handle(CollectorSummary, () => this.summary()),
+      handle(CollectorDrain, () => this.summary()),
+      handle(RegisterJobs, ({ jobs }) => {
+        this.#register(jobs);
+        return {
+          expectedCount: Object.keys(this.state.expectedJobs).length,
+          pendingCount: pendingJobs(this.state).length,
+        };
+      }),
+      handle(JobResult, (report) => this.#record("result", report)),
+      handle(JobFailure, (report) => this.#record("failure", report)),
+      handle(ReturnHome, () => {
+        if (this.#wantsHome()) this.#scheduleReturnHome();
+        const s = this.state;
+        return {
+          status: s.status,
+          returnHomeWhenComplete: s.returnHomeWhenComplete,
+          waitingForHome: s.status === "WAITING_FOR_HOME",
+          returnHomeError: s.returnHomeError,
+        };
+      }),
+    ]) ?? this.notHandled(message);
+  }
+
+  /** The group's summary as this collector sees it now. */
+  summary() {
+    return summarize(this.state, { agentId: this.id, hostName: this.host.name, hostUrl: this.host.url });
+  }
+
+  #register(jobs: ExpectedJob[]): void {
+    const expected = this.state.expectedJobs;
+    const now = Date.now();
+    for (const job of jobs) {
+      const known = expected[job.jobKey];
+      expected[job.jobKey] = {
+        jobKey: job.jobKey,
+        agentId: job.agentId || known?.agentId || "",
+        type: job.type || known?.type || "",
+        registeredAt: known?.registeredAt || job.registeredAt || now,
+        metadata: { ...known?.metadata, ...job.metadata },
+      };
+    }
+    this.#checkComplete();
+  }
+
+  #record(kind: "result" | "failure", report: JobReport): ReportReply {
+    const s = this.state;
+    const key = report.jobKey;
+    const landed = s.results[key]?.reportId === report.reportId ||
+      s.failures[key]?.reportId === report.reportId ||
+      s.duplicateReports.some((d) => d.report.reportId === report.reportId);
+    if (landed) return { accepted: true, duplicate: false, alreadyRecorded: true, complete: isComplete(s) };
+    s.lastReportAt = Date.now();
+    // A report for a job nobody registered (e.g. one created by hand) is expected from now on.
+    s.expectedJobs[key] ??= {
+      jobKey: key,
+      agentId: report.agentId,
+      type: "",
+      registeredAt: s.lastReportAt,
+      metadata: {},
+    };
+    if (!s.expectedJobs[key].agentId && report.agentId) s.expectedJobs[key].agentId = report.agentId;
+    if (key in s.results || key in s.failures) {
+      s.duplicateReports.push({ kind, receivedAt: s.lastReportAt, report });
+      this.notifyStateChanged();
+      return { accepted: true, duplicate: true, alreadyRecorded: false, complete: isComplete(s) };
+    }
+    (kind === "result" ? s.results : s.failures)[key] = report;
+    this.#checkComplete();
+    return { accepted: true, duplicate: false, alreadyRecorded: false, complete: isComplete(s) };
+  }
+
+  #checkComplete(): void {
+    const s = this.state;
+    if (s.status === "COMPLETE" && !isComplete(s)) {
+      // Jobs registered after completion reopen the group.
+      s.status = "ACTIVE";
+      s.completedAt = 0;
+      s.notified = false;
+    }
+    if (s.status === "ACTIVE" && isComplete(s)) {
+      s.status = "COMPLETE";
+      s.completedAt = Date.now();
+      if (!s.notified) {
+        s.notified = true;
+        const text = `group ${s.groupId}: ${Object.keys(s.results).length} results, ` +
+          `${Object.keys(s.failures).length} failures`;
+        void this.context.notifyUser(
+          Object.keys(s.failures).length ? "warning" : "info",
+          "compute-group.done",
+          text,
+          { jobId: s.groupId, homeHost: s.homeHostUrl },
+        );
+      }
+      if (this.#wantsHome()) this.#scheduleReturnHome();
+    }
+    this.notifyStateChanged();
+  }
+
+  #atHome(): boolean {
+    return !this.state.homeHostUrl || sameUrl(this.state.homeHostUrl, this.host.url);
+  }
+
+  #wantsHome(): boolean {
+    const s = this.state;
+    return s.returnHomeWhenComplete && s.status !== "ACTIVE" && !this.#atHome();
+  }
+
+  /** Starts going home after the current handler has answered (a move ends this instance). */
+  #scheduleReturnHome(): void {
+    if (this.#goingHome) return;
+    this.#goingHome = new Promise<void>((resolve) => setTimeout(resolve, 0))
+      .then(() => this.#returnHome())
+      .catch((err) => {
+        this.state.returnHomeError = errorText(err);
+      })
+      .finally(() => this.#goingHome = null);
+  }
+
+  async #returnHome(): Promise<void> {
+    const s = this.state;
+    if (!this.#wantsHome()) return;
+    const online = await this.context.isHostOnline(s.homeHostUrl).catch(() => false);
+    if (online) {
+      s.status = "RETURNING_HOME";
+      this.notifyStateChanged();
+      try {
+        await this.context.dispatch(s.homeHostUrl);
+        return; // the collector continues at home (onArrival)
+      } catch (err) {
+        s.returnHomeError = `dispatch to ${s.homeHostUrl} failed: ${errorText(err)}`;
+      }
+    } else {
+      s.returnHomeError = `home host ${s.homeHostName || s.homeHostUrl} is offline`;
+    }
+    // Sleep (costs nothing) and look again later; a message or a restart wakes it earlier.
+    s.status = "WAITING_FOR_HOME";
+    s.nextHomeCheckAt = Date.now() + s.homeCheckSeconds * 1000;
+    this.notifyStateChanged();
+    await this.context.deactivate({
+      activateAt: s.nextHomeCheckAt,
+      activateOnMessage: true,
+      queueMessagesWhenInactive: true,
+      activateOnStartup: true,
+    });
+  }
+}

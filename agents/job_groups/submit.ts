@@ -1,0 +1,246 @@
+/**
+ * `submitComputeJobGroup`: starts a group of compute jobs that report to one collector, from a
+ * paglet (its context) or from a script (the `connect()` handle), and returns a handle to watch it.
+ *
+ * The order makes the group's record complete from the start: the collector is created first, every
+ * expected job key is registered with it before any job exists, then the jobs are created (a job
+ * that cannot be created is recorded as a failure at stage `create`).
+ *
+ * @example
+ * ```ts
+ * import { submitComputeJobGroup } from "paglets";
+ * const group = await submitComputeJobGroup(this.context, WordCount, [{ text: "a b" }, { text: "c" }], {
+ *   returnHomeWhenComplete: true,
+ * });
+ * const summary = await group.drain({ timeoutMs: 60_000 });
+ * console.log(summary.results);
+ * ```
+ *
+ * @module
+ */
+import type { AgentRef, CreateOptions } from "../context.ts";
+import { PagletError } from "../errors.ts";
+import type { MessageInput, SendOptions } from "../message.ts";
+import { callOperation } from "../operations.ts";
+import type { PagletClass } from "../paglet.ts";
+import { CollectorDrain, CollectorSummary, type GroupSummary, JobFailure, RegisterJobs } from "./contract.ts";
+import { ResultCollectorPaglet } from "./collector.ts";
+import type { CollectingComputeJobState } from "./collecting_job_state.ts";
+
+/**
+ * What starting a group needs from its caller: create a paglet of a type with a state (on a host),
+ * and send a message. A paglet's `context` is one; so is the mesh handle a script gets from
+ * `connect()`. `host.url` (a context) or `entry` (a script's handle) names the group's home.
+ */
+export interface GroupLauncher {
+  readonly host?: { readonly name?: string; readonly url: string };
+  readonly entry?: string;
+  create(type: string, options?: CreateOptions): Promise<AgentRef>;
+  send(target: AgentRef, message: MessageInput, options?: SendOptions): Promise<unknown>;
+}
+
+/** Options of {@link submitComputeJobGroup}. */
+export interface SubmitGroupOptions {
+  /** The group's id. @default `group-<random>` */
+  groupId?: string;
+  /** Host (name or URL) to create the collector on. @default the launcher's host */
+  collectorHost?: string;
+  /** The collector goes back to the home host once every job has reported. @default false */
+  returnHomeWhenComplete?: boolean;
+  /** The group's home (name or URL). @default the launcher's host */
+  homeHost?: string;
+  /** Fields merged over the collector's state (e.g. `homeCheckSeconds`). */
+  collectorState?: Record<string, unknown>;
+  /** The collector's type (a subclass of ResultCollectorPaglet). @default "paglets.result_collector" */
+  collectorType?: string;
+  /** Jobs created at once. @default 8 */
+  createConcurrency?: number;
+}
+
+/** A job of a submitted group. */
+export interface SubmittedJob {
+  jobKey: string;
+  agentId: string;
+  host: string;
+}
+
+/** Options of {@link ComputeJobGroup.drain}. */
+export interface DrainOptions {
+  /** Give up (`timeout`) after this long. @default 600000 */
+  timeoutMs?: number;
+  /** Longest pause between two looks. @default 2000 */
+  maxPollMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A submitted group: its collector, jobs and creation errors, and its summary. */
+export class ComputeJobGroup {
+  readonly groupId: string;
+  readonly collector: AgentRef;
+  readonly jobs: SubmittedJob[];
+  /** Jobs that could not be created (recorded as failures at stage `create`). */
+  readonly creationErrors: { jobKey: string; code: string; message: string }[];
+  readonly #launcher: GroupLauncher;
+
+  constructor(
+    launcher: GroupLauncher,
+    fields: Pick<ComputeJobGroup, "groupId" | "collector" | "jobs" | "creationErrors">,
+  ) {
+    this.#launcher = launcher;
+    this.groupId = fields.groupId;
+    this.collector = fields.collector;
+    this.jobs = fields.jobs;
+    this.creationErrors = fields.creationErrors;
+  }
+
+  /** The collector's summary now. */
+  summary(): Promise<GroupSummary> {
+    return callOperation((m) => this.#launcher.send(this.collector, m), CollectorSummary, {});
+  }
+
+  /**
+   * Waits until every expected job has a result or a failure and returns the summary. While the
+   * collector's host is unreachable (restarting, say) it keeps looking until `timeoutMs`.
+   */
+  async drain(options: DrainOptions = {}): Promise<GroupSummary> {
+    const { timeoutMs = 600_000, maxPollMs = 2000 } = options;
+    const deadline = Date.now() + timeoutMs;
+    let pause = 50;
+    let last: GroupSummary | null = null;
+    let lastError: PagletError | null = null;
+    while (true) {
+      try {
+        last = await callOperation((m) => this.#launcher.send(this.collector, m), CollectorDrain, {});
+        if (last.complete) return last;
+      } catch (err) {
+        lastError = PagletError.from(err);
+        if (lastError.code === "invalid_request" || lastError.code === "not_handled") throw lastError;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new PagletError(
+          "timeout",
+          `group ${this.groupId} is not complete after ${timeoutMs} ms: ` +
+            (last ? `${last.pendingCount} of ${last.expectedCount} jobs pending` : `${lastError?.message}`),
+        );
+      }
+      await sleep(Math.min(pause, left));
+      pause = Math.min(maxPollMs, pause * 1.5);
+    }
+  }
+}
+
+function isPositiveInteger(n: number): boolean {
+  return Number.isInteger(n) && n > 0;
+}
+
+/**
+ * Starts `states.length` jobs of `JobClass` that report to a new collector; see the module
+ * documentation. Each state is merged over the class's initial state; `jobKey` defaults to
+ * `<groupId>-0001`, … and `jobId` to the key.
+ */
+export async function submitComputeJobGroup<S extends CollectingComputeJobState>(
+  launcher: GroupLauncher,
+  JobClass: PagletClass<S>,
+  states: Partial<S>[],
+  options: SubmitGroupOptions = {},
+): Promise<ComputeJobGroup> {
+  if (!JobClass?.type) {
+    throw new PagletError(
+      "invalid_request",
+      "Cannot submit a job group: JobClass must be a paglet class with a type",
+    );
+  }
+  if (!Array.isArray(states) || states.length === 0) {
+    throw new PagletError("invalid_request", "Cannot submit a job group: states must be a non-empty array");
+  }
+  const concurrency = options.createConcurrency ?? 8;
+  if (!isPositiveInteger(concurrency)) {
+    throw new PagletError(
+      "invalid_request",
+      `Cannot submit a job group as 'createConcurrency' must be a positive integer: current value is ${concurrency}`,
+    );
+  }
+  const groupId = options.groupId ?? `group-${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const keys = states.map((s, i) => s.jobKey || `${groupId}-${String(i + 1).padStart(4, "0")}`);
+  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (twice) {
+    throw new PagletError("invalid_request", `Cannot submit a job group: job key '${twice}' is used twice`);
+  }
+  const home = options.homeHost ?? launcher.host?.url ?? launcher.entry ?? "";
+  if (options.returnHomeWhenComplete && options.collectorHost && !home) {
+    throw new PagletError(
+      "invalid_request",
+      "Cannot submit a job group that returns home from another host without knowing home: set 'homeHost'",
+    );
+  }
+
+  const collector = await launcher.create(options.collectorType ?? ResultCollectorPaglet.type, {
+    ...(options.collectorHost ? { host: options.collectorHost } : {}),
+    state: {
+      groupId,
+      returnHomeWhenComplete: options.returnHomeWhenComplete ?? false,
+      ...(home
+        ? { homeHostUrl: home, homeHostName: home === launcher.host?.url ? launcher.host.name ?? "" : "" }
+        : {}),
+      ...options.collectorState,
+    },
+  });
+  const send = (m: MessageInput) => launcher.send(collector, m);
+  await callOperation(send, RegisterJobs, {
+    jobs: keys.map((jobKey) => ({ jobKey, agentId: "", type: JobClass.type, registeredAt: 0, metadata: {} })),
+  });
+
+  const jobs: SubmittedJob[] = [];
+  const creationErrors: ComputeJobGroup["creationErrors"] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < states.length) {
+      const i = next++;
+      const jobKey = keys[i];
+      try {
+        const ref = await launcher.create(JobClass.type, {
+          state: {
+            ...states[i],
+            groupId,
+            jobKey,
+            jobId: states[i].jobId || jobKey,
+            collectorAgentId: collector.id,
+            collectorHostUrl: collector.host,
+          },
+        });
+        jobs.push({ jobKey, agentId: ref.id, host: ref.host });
+      } catch (err) {
+        const error = PagletError.from(err);
+        creationErrors.push({ jobKey, code: error.code, message: error.message });
+        await callOperation(send, JobFailure, {
+          jobKey,
+          reportId: `create-${groupId}-${jobKey}`,
+          groupId,
+          agentId: "",
+          jobId: jobKey,
+          hostName: "",
+          hostUrl: "",
+          reportedAt: Date.now(),
+          error: `[${error.code}] ${error.message}`,
+          stage: "create",
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, states.length) }, worker));
+  jobs.sort((a, b) => a.jobKey.localeCompare(b.jobKey));
+  if (jobs.length) {
+    await callOperation(send, RegisterJobs, {
+      jobs: jobs.map((j) => ({
+        jobKey: j.jobKey,
+        agentId: j.agentId,
+        type: JobClass.type,
+        registeredAt: 0,
+        metadata: {},
+      })),
+    });
+  }
+  return new ComputeJobGroup(launcher, { groupId, collector, jobs, creationErrors });
+}

@@ -1,0 +1,283 @@
+/**
+ * Job groups with a collector across real host processes: a 20-job group spread over a 3-host mesh,
+ * failures, duplicates and file results, `paglets jobs groups`, and a collector whose host is
+ * stopped while its jobs run.
+ */
+import type { AgentRef } from "../../agents/context.ts";
+import type { GroupSummary } from "../../agents/job_groups/contract.ts";
+import { type GroupLauncher, submitComputeJobGroup } from "../../agents/job_groups/submit.ts";
+import { SquareJob } from "./fixtures/group_jobs.ts";
+import type { HostClient } from "../../host/client.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { jsonOf, paglets } from "../helpers/cli.ts";
+import {
+  freePort,
+  type HostProcess,
+  startHost,
+  type StartOptions,
+  stopAll,
+} from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
+
+const GROUP_JOBS = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
+const FAST = {
+  PAGLETS_COMPUTE_GOSSIP_MS: "300",
+  PAGLETS_COMPUTE_SAMPLE_MS: "500",
+  PAGLETS_MESH_INFO_SAMPLE_MS: "2000",
+  PAGLETS_MESH_INFO_GOSSIP_MS: "2000",
+};
+/** Reports retried quickly, so a restarted collector hears from its jobs within seconds. */
+const QUICK_RETRY = { reportRetrySeconds: 0.3, reportRetryMaxSeconds: 1 };
+
+function start(name: string, options: Partial<StartOptions> = {}): Promise<HostProcess> {
+  return startHost({
+    ...options,
+    name,
+    env: { ...FAST, ...options.env },
+    args: ["--workers", "2", "--gossip-interval-ms", "200", "--module", GROUP_JOBS, ...(options.args ?? [])],
+  });
+}
+
+async function meshed(hosts: HostProcess[]): Promise<void> {
+  for (const a of hosts) {
+    await eventually(`${a.name} to see ${hosts.length} hosts online`, async () => {
+      const { hosts: seen } = await a.client.request<{ hosts: { online: boolean }[] }>(
+        "GET",
+        "/v1/mesh/hosts",
+      );
+      return seen.filter((h) => h.online).length === hosts.length;
+    }, 20_000);
+  }
+}
+
+interface Submitted {
+  groupId: string;
+  collector: AgentRef;
+  jobs: { jobKey: string; agentId: string; host: string }[];
+  creationErrors: unknown[];
+}
+
+async function submit(
+  client: HostClient,
+  type: string,
+  states: Record<string, unknown>[],
+  options: Record<string, unknown> = {},
+): Promise<Submitted> {
+  const { id } = await client.createAgent({ type: "test.group_submitter" });
+  return await client.send(id, { kind: "submit", args: { type, states, options } }, {
+    timeoutMs: 60_000,
+  }) as Submitted;
+}
+
+/** The collector's summary once every job has reported. */
+async function drained(client: HostClient, collector: AgentRef, timeoutMs = 90_000): Promise<GroupSummary> {
+  return await eventually(
+    "the group to complete",
+    async () => {
+      const summary = await client.send(collector.id, { kind: "drain" }).catch(() => null) as
+        | GroupSummary
+        | null;
+      return summary?.complete && summary;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
+Deno.test("a group of jobs runs across a 3-host mesh and its collector gets every report once", async (t) => {
+  try {
+    const alpha = await start("alpha");
+    const beta = await start("beta", { args: ["--peer", alpha.url] });
+    const gamma = await start("gamma", { args: ["--peer", alpha.url] });
+    await meshed([alpha, beta, gamma]);
+
+    await t.step(
+      "20 jobs: drain returns 20 results, computed away from home; jobs groups agrees",
+      async () => {
+        const states = Array.from({ length: 20 }, (_, i) => ({ n: i + 1, ...QUICK_RETRY }));
+        const group = await submit(alpha.client, "test.squarejob", states);
+        assertEquals(group.jobs.length, 20);
+        assertEquals(group.collector.host, alpha.url);
+        const summary = await drained(alpha.client, group.collector);
+        assertEquals(summary.completedCount, 20, JSON.stringify(summary.failures));
+        assertEquals(summary.failedCount, 0);
+        assertEquals(summary.pendingJobs, []);
+        assertEquals(summary.duplicateCount, 0);
+        const squares = Object.values(summary.results).map((r) => (r.result as { square: number }).square)
+          .sort((a, b) => a - b);
+        assertEquals(squares, Array.from({ length: 20 }, (_, i) => (i + 1) ** 2));
+        const places = new Set(
+          Object.values(summary.results).map((r) => (r.result as { computedOn: string }).computedOn),
+        );
+        assert(!places.has("alpha"), `jobs do not compute at home by default: ${[...places]}`);
+        assertEquals(summary.status, "COMPLETE");
+        const { reply: recent } = await alpha.client.request<{
+          reply: { notifications: { title: string; jobId: string | null; text: string }[] };
+        }>("POST", "/v1/services/user-info/recent", {});
+        const done = recent.notifications.find((n) =>
+          n.title === "compute-group.done" && n.jobId === group.groupId
+        );
+        assert(done, "completion notified user-info on the home host");
+        assert(done.text.includes("20 results"), done.text);
+        await eventually("every job gone after its report was accepted", async () => {
+          const left = await Promise.all(
+            [alpha, beta, gamma].map((h) => h.client.listAgents({ type: "test.squarejob" })),
+          );
+          return left.every((l) => l.agents.length === 0);
+        });
+
+        const listed = jsonOf<GroupSummary[]>(
+          await paglets(["jobs", "groups", "--entry", alpha.url, "--json"]),
+        );
+        const row = listed.find((g) => g.groupId === group.groupId);
+        assert(row, `jobs groups lists ${group.groupId}`);
+        assertEquals([row.expectedCount, row.completedCount, row.failedCount, row.pendingCount], [
+          20,
+          20,
+          0,
+          0,
+        ]);
+        assertEquals(row.collector.hostName, "alpha");
+        const one = jsonOf<GroupSummary[]>(
+          await paglets(["jobs", "groups", "--entry", beta.url, "--group", group.groupId, "--json"]),
+        );
+        assertEquals(one.map((g) => g.groupId), [group.groupId], "found from another host, filtered by id");
+      },
+    );
+
+    await t.step(
+      "a job that throws or cannot be created ends as a failure; a second report is kept apart",
+      async () => {
+        const group = await submit(alpha.client, "test.squarejob", [
+          { n: 2, ...QUICK_RETRY },
+          { n: 3, failOnPurpose: true, ...QUICK_RETRY },
+          { n: 4, cpuCores: 0 },
+        ], { groupId: "mixed" });
+        assertEquals(group.creationErrors.length, 1, "a job with a bad estimate is not created");
+        const summary = await drained(alpha.client, group.collector);
+        assertEquals(Object.keys(summary.results), ["mixed-0001"]);
+        assertEquals(Object.keys(summary.failures).sort(), ["mixed-0002", "mixed-0003"]);
+        const failure = summary.failures["mixed-0002"];
+        assertEquals(failure.stage, "compute");
+        assert(failure.error?.includes("fails on purpose"), failure.error);
+        assertEquals(summary.failures["mixed-0003"].stage, "create");
+        assert(
+          summary.failures["mixed-0003"].error?.includes("cpuCores"),
+          summary.failures["mixed-0003"].error,
+        );
+
+        const duplicate = {
+          jobKey: "mixed-0001",
+          reportId: "by-hand-1",
+          result: { n: 2, square: 5 },
+        };
+        const reply = await alpha.client.send(group.collector.id, { kind: "job_result", args: duplicate });
+        assertEquals(reply, { accepted: true, duplicate: true, alreadyRecorded: false, complete: true });
+        const again = await alpha.client.send(group.collector.id, { kind: "job_result", args: duplicate });
+        assertEquals(
+          (again as { alreadyRecorded: boolean }).alreadyRecorded,
+          true,
+          "a retried report lands once",
+        );
+        const after = await alpha.client.send(group.collector.id, { kind: "summary" }) as GroupSummary;
+        assertEquals(
+          (after.results["mixed-0001"].result as { square: number }).square,
+          4,
+          "the first report stands",
+        );
+        assertEquals(after.duplicateReports.length, 1);
+        assertEquals(after.duplicateReports[0].report.reportId, "by-hand-1");
+      },
+    );
+
+    await t.step(
+      "a launcher outside any paglet submits a group and drains it through the handle",
+      async () => {
+        // What a script's mesh handle does: create and send through the entry host's HTTP API.
+        const launcher: GroupLauncher = {
+          entry: alpha.url,
+          create: async (type, options) => {
+            const created = await alpha.client.createAgent({ type, state: options?.state });
+            return { id: created.id, host: created.host };
+          },
+          send: (target, message) => alpha.client.send(target.id, message),
+        };
+        const states = [1, 2, 3, 4].map((n) => ({ n, ...QUICK_RETRY }));
+        const group = await submitComputeJobGroup(launcher, SquareJob, states, { groupId: "scripted" });
+        assertEquals(group.jobs.map((j) => j.jobKey), [
+          "scripted-0001",
+          "scripted-0002",
+          "scripted-0003",
+          "scripted-0004",
+        ]);
+        const summary = await group.drain({ timeoutMs: 60_000 });
+        assertEquals(summary.completedCount, 4);
+        assertEquals(summary.home.hostUrl, alpha.url);
+        assertEquals((await group.summary()).completedCount, 4);
+      },
+    );
+
+    await t.step("a file result is uploaded to the collector's host and reported once", async () => {
+      const group = await submit(alpha.client, "test.filejob", [{ text: "forty-two", ...QUICK_RETRY }]);
+      const summary = await drained(alpha.client, group.collector);
+      const result = Object.values(summary.results)[0].result as {
+        bytes: number;
+        artifact: { hostUrl: string; id: string; name: string; size: number };
+      };
+      assertEquals(result.bytes, 9);
+      assertEquals(result.artifact.hostUrl, alpha.url);
+      assertEquals(result.artifact.name, "result.txt");
+      assertEquals(summary.duplicateCount, 0, "the default success hook sent nothing more");
+      const body = await alpha.client.fetch("GET", `/v1/artifacts/${result.artifact.id}`);
+      assertEquals(await body.text(), "forty-two");
+    });
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a collector whose host stops while its jobs run gets every result exactly once after it restarts", async () => {
+  try {
+    const port = freePort();
+    const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-collector-" });
+    let alpha = await start("alpha", { port, dataDir });
+    const beta = await start("beta", { args: ["--peer", alpha.url] });
+    const gamma = await start("gamma", { args: ["--peer", alpha.url] });
+    await meshed([alpha, beta, gamma]);
+    const states = Array.from({ length: 6 }, (_, i) => ({ n: i + 1, stepMs: 1500, ...QUICK_RETRY }));
+    const group = await submit(alpha.client, "test.squarejob", states);
+    // Every job has left alpha (placed on beta or gamma) before alpha stops.
+    await eventually("every job placed away from home", async () => {
+      const { agents } = await alpha.client.request<{ agents: { type: string }[] }>("GET", "/v1/agents");
+      return agents.every((a) => a.type !== "test.squarejob");
+    }, 30_000);
+    await alpha.stop();
+    // The jobs finish while the collector is away, fail to report and keep their reports.
+    const away = [beta, gamma];
+    await eventually(
+      "every job to have tried to report",
+      async () => {
+        const tried = await Promise.all(group.jobs.map(async (job) => {
+          for (const h of away) {
+            const record = await h.client.getAgent(job.agentId).catch(() => null);
+            const state = record && "state" in record ? record.state as Record<string, unknown> : null;
+            if (state) return state.reportStatus === "PENDING" && Number(state.reportAttempts) >= 1;
+          }
+          return false;
+        }));
+        return tried.every(Boolean);
+      },
+      60_000,
+      200,
+    );
+    alpha = await start("alpha", { port, dataDir, args: ["--peer", beta.url] });
+    const summary = await drained(alpha.client, group.collector);
+    assertEquals(summary.completedCount, 6, JSON.stringify(summary.failures));
+    assertEquals(summary.duplicateCount, 0);
+    const ns = Object.values(summary.results).map((r) => (r.result as { n: number }).n).sort();
+    assertEquals(ns, [1, 2, 3, 4, 5, 6]);
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  } finally {
+    await stopAll();
+  }
+});

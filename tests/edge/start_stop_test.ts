@@ -1,0 +1,186 @@
+/**
+ * A host's start and stop as a user meets them, with real processes: one host per data dir, start
+ * failures with codes, a health probe that tells the truth, signals at any moment, and event
+ * streams that end when their host stops.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { paglets, pagletsCommand } from "../helpers/cli.ts";
+import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
+
+/** `paglets host ...args` on a fresh data dir (unless given), run until it ends by itself. */
+async function hostFails(args: string[]): Promise<{ code: number; stderr: string }> {
+  const run = await paglets(["host", "--name", "refused", ...args]);
+  return { code: run.code, stderr: run.stderr };
+}
+
+/** Spawns `paglets host` on `port` without waiting for it (the caller watches it start). */
+function spawnHost(port: number, dataDir: string): Deno.ChildProcess {
+  return pagletsCommand(["host", "--name", "early", "--port", String(port), "--data-dir", dataDir, "--json"])
+    .spawn();
+}
+
+async function textOf(stream: ReadableStream<Uint8Array>): Promise<string> {
+  return await new Response(stream).text();
+}
+
+Deno.test("a second host on the same data dir is refused with the PID of the first", async () => {
+  try {
+    const first = await startHost({ name: "first" });
+    const second = await hostFails(["--port", "0", "--data-dir", first.dataDir]);
+    assertEquals(second.code, 1, second.stderr);
+    assert(second.stderr.includes("[data_dir_in_use]"), second.stderr);
+    assert(second.stderr.includes(`data dir in use by PID ${first.process.pid}`), second.stderr);
+    // The first host still has its data dir to itself and keeps serving.
+    assertEquals((await first.client.health()).ok, true);
+    await first.stop();
+    // Once it stopped, the data dir is free again.
+    const again = await startHost({ name: "first", dataDir: first.dataDir });
+    assertEquals((await again.client.health()).name, "first");
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("start failures a user causes carry codes, never internal", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-codes-" });
+  const badPort = await hostFails(["--port", "99999", "--data-dir", dataDir]);
+  assert(badPort.stderr.includes("[invalid_request]") && badPort.stderr.includes("--port"), badPort.stderr);
+
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const inUse = await hostFails(["--port", String(taken.addr.port), "--data-dir", dataDir]);
+    assert(inUse.stderr.includes("[port_in_use]"), inUse.stderr);
+    assert(inUse.stderr.includes(String(taken.addr.port)), inUse.stderr);
+  } finally {
+    taken.close();
+  }
+
+  const missing = await hostFails(["--port", "0", "--data-dir", dataDir, "--module", "./no/such/module.ts"]);
+  assert(missing.stderr.includes("[module_not_found]"), missing.stderr);
+  const missingUrl = await hostFails([
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--module",
+    "file:///no/such/module.ts",
+  ]);
+  assert(missingUrl.stderr.includes("[module_not_found]"), missingUrl.stderr);
+  for (const run of [badPort, missing, missingUrl]) assert(!run.stderr.includes("[internal]"), run.stderr);
+});
+
+Deno.test("health answers 200 only once the API serves: a client that waited for it can create at once", async () => {
+  const port = freePort();
+  const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-ready-" });
+  const child = spawnHost(port, dataDir);
+  const stdout = textOf(child.stdout);
+  const stderr = textOf(child.stderr);
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    const notReady: unknown[] = [];
+    await eventually("health answers 200", async () => {
+      const res = await fetch(`${url}/v1/health`).catch(() => null);
+      if (!res) return false;
+      const body = await res.json();
+      if (res.status !== 200) notReady.push(body);
+      return res.status === 200;
+    }, 30_000);
+    const created = await fetch(`${url}/v1/agents`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "demo.counter" }),
+    });
+    assertEquals(created.status, 201, await created.clone().text());
+    for (const body of notReady) {
+      assertEquals((body as { ready: boolean }).ready, false);
+      assertEquals((body as { error: { code: string } }).error.code, "starting");
+    }
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await Promise.all([stdout, stderr]);
+  }
+});
+
+Deno.test("a signal that arrives the moment health first answers stops the host cleanly", async () => {
+  const port = freePort();
+  const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-signal-" });
+  const child = spawnHost(port, dataDir);
+  const stdout = textOf(child.stdout);
+  const stderr = textOf(child.stderr);
+  try {
+    await eventually(
+      "health answers at all",
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/health`).catch(() => null);
+        await res?.body?.cancel();
+        return res !== null;
+      },
+      30_000,
+      5,
+    );
+    child.kill("SIGINT");
+    const status = await child.status;
+    const err = await stderr;
+    assertEquals(status.code, 0, err);
+    assert(err.includes("stopped"), err);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already ended */ }
+    await child.status;
+    await stdout;
+  }
+});
+
+Deno.test("an open event stream ends when its host stops, and the host exits", async () => {
+  try {
+    const host = await startHost({ name: "streaming" });
+    const res = await fetch(`${host.url}/v1/events/stream`);
+    assertEquals(res.status, 200);
+    const body = textOf(res.body!);
+    host.process.kill("SIGTERM");
+    const status = await host.process.status;
+    assertEquals(status.code, 0, host.stderr.join("\n"));
+    const text = await body;
+    assert(text.includes("event: host-stopping"), text);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("follow says once that its host stopped and picks up again when it is back", async () => {
+  try {
+    const port = freePort();
+    const host = await startHost({ name: "followed", port });
+    const follow = pagletsCommand(["follow", "--entry", host.url]).spawn();
+    const lines: string[] = [];
+    const reading = (async () => {
+      for await (const chunk of follow.stderr.pipeThrough(new TextDecoderStream())) lines.push(chunk);
+    })();
+    const stdout = textOf(follow.stdout);
+    try {
+      const streams = async (h: typeof host) => (await h.client.hostInfo()).eventStreams;
+      await eventually("follow connected", async () => await streams(host) === 1, 20_000);
+      await host.stop();
+      await eventually(
+        "follow says the host stopped",
+        () => lines.join("").includes("stopped; waiting"),
+        20_000,
+      );
+      const again = await startHost({ name: "followed", port, dataDir: host.dataDir });
+      await eventually("follow reconnected", () => lines.join("").includes("reconnected"), 20_000);
+      assertEquals(await streams(again), 1);
+      assertEquals(lines.join("").split("stopped; waiting").length, 2, lines.join(""));
+      await again.stop();
+    } finally {
+      follow.kill("SIGKILL");
+      await follow.status;
+      await reading.catch(() => {});
+      await stdout;
+    }
+  } finally {
+    await stopAll();
+  }
+});
