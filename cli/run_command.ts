@@ -29,7 +29,6 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
-/** Runs `file` against the entry host; resolves when its top level has finished. */
 /** The script's bundle: from the cache when no input changed, else made now (and cached). */
 async function bundleOf(file: string): Promise<Bundle> {
   const cache = new BundleCache();
@@ -40,6 +39,7 @@ async function bundleOf(file: string): Promise<Bundle> {
   return bundle;
 }
 
+/** Runs `file` against the entry host; resolves when its top level has finished. */
 export async function runScript(file: string, args: string[], options: EntryOptions): Promise<void> {
   // Bundled while the entry host is looked for; an unchanged script comes from the cache.
   const bundling = bundleOf(file);
@@ -50,9 +50,9 @@ export async function runScript(file: string, args: string[], options: EntryOpti
       body: bundle.source as Uint8Array<ArrayBuffer>,
       headers: { "content-type": "text/javascript", "x-sha256": bundle.hash },
     });
-    const uploaded = await response.json() as { hash: string; types: string[] };
-    const { url: codeFrom } = await client.health();
-    const mesh = new ScriptMesh(client, codeFrom, apiKeyFrom(options), uploaded.hash, uploaded.types);
+    // `host`: the entry host's URL as the mesh lists it, where other hosts fetch the module.
+    const uploaded = await response.json() as { hash: string; types: string[]; host: string };
+    const mesh = new ScriptMesh(client, uploaded.host, apiKeyFrom(options), uploaded.hash, uploaded.types);
     installConnector(() => Promise.resolve(mesh));
     Object.defineProperty(Deno, "args", { value: Object.freeze([...args]), configurable: true });
     (globalThis as Record<string, unknown>)[SCRIPT_MAIN_GLOBAL] = true;

@@ -98,7 +98,10 @@ export abstract class CollectingComputeJobPaglet<
     }
   }
 
-  /** Reports success with `result` now (instead of `buildResultPayload()`); false if a report exists. */
+  /**
+   * Reports success with `result` (instead of `buildResultPayload()`); false if a report exists.
+   * Inside `runComputeJob()` the report is sent right after the step.
+   */
   async reportComputeSuccess(result: unknown): Promise<boolean> {
     if (this.state.reportStatus !== "NONE") return false;
     this.#prepare("result", { result });
@@ -128,7 +131,6 @@ export abstract class CollectingComputeJobPaglet<
       move: options.move ?? false,
       result: options.result ?? {},
     };
-    if (insideComputeStep(this.context)) return;
     this.state.reportStatus = "PENDING";
     await this.#deliver();
   }
@@ -154,8 +156,12 @@ export abstract class CollectingComputeJobPaglet<
     s.reportStatus = "PENDING";
   }
 
-  /** Delivers the pending report (one delivery at a time); true once accepted. */
+  /**
+   * Delivers the pending report (one delivery at a time); true once accepted. Inside a compute step
+   * (no host) the report waits in the state: the job sends it right after the step.
+   */
   #deliver(): Promise<boolean> {
+    if (insideComputeStep(this.context)) return Promise.resolve(false);
     this.#delivering ??= this.#deliverOnce().finally(() => this.#delivering = null);
     return this.#delivering;
   }

@@ -8,6 +8,8 @@
  *
  * @module
  */
+// A script's bundle reads the SDK from globalThis: install this thread's copy before importing one.
+import "../sdk_global.ts";
 
 /** A reference to another task's result inside a task's arguments. */
 export interface FutureRef {

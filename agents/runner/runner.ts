@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { connect } from "../connect.ts";
 import { PagletError } from "../errors.ts";
 import { exportNameOf, type TaskModule } from "./code_ref.ts";
 import { Dispatcher, ExecutorChannel, futuresIn, type Task } from "./dispatcher.ts";
@@ -135,7 +136,9 @@ export class Runner implements AsyncDisposable {
         `Cannot open a Runner as its name must be 1-64 letters, digits, '.', '_' or '-': current value is '${name}'`,
       );
     }
-    const http = new RunnerHttp(options);
+    // In a script run by `paglets run`, the entry host is the one the script was given.
+    const entry = options.entry ?? await connect().then((mesh) => mesh.entry, () => undefined);
+    const http = new RunnerHttp({ ...options, entry });
     const hosts = chooseHosts(await http.hosts(), options, http.entry);
     const count = positive(
       "executors",

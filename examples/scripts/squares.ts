@@ -46,11 +46,18 @@ if (import.meta.main) {
   const n = Number(Deno.args[0] ?? 3);
   const mesh = await connect();
   const hosts = await mesh.hosts({ onlineOnly: true });
+  const squarers = [];
   for (const host of hosts) {
     const squarer = await mesh.create(Squarer.type, { host: host.name });
+    squarers.push(squarer);
     for (let i = 1; i <= n; i++) {
       console.log(JSON.stringify(await mesh.send(squarer, { kind: "square", args: { n: i } })));
     }
   }
+  // From inside the mesh: the first squarer creates one of its own type on the last host, then
+  // moves itself there (the module travels with neither: the hosts fetch it by its hash).
+  const last = hosts[hosts.length - 1].name;
+  console.log(JSON.stringify(await mesh.send(squarers[0], { kind: "spawn", args: { on: last } })));
+  console.log(JSON.stringify(await mesh.send(squarers[0], { kind: "hop", args: { to: last } })));
   console.log(JSON.stringify({ code: mesh.code, hosts: hosts.map((h) => h.name) }));
 }

@@ -42,6 +42,6 @@ export function codeRoutes(app: Hono, host: Host): void {
       throw err;
     });
     const types = await host.code.ensure(hash);
-    return json({ hash, size: bytes.length, types }, 201);
+    return json({ hash, size: bytes.length, types, host: host.info.url }, 201);
   });
 }

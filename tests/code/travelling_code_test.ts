@@ -88,6 +88,24 @@ Deno.test("a script's paglets run on hosts that never saw the file; a restarted 
     assertEquals(moved.host, h1.url);
     assertEquals(await h1.client.send(moved.id, { kind: "add" }), { count: 3, host: "h1", version: "v1" });
 
+    // The example script: a squarer on every host, one created from inside the mesh, one move.
+    const squares = await paglets(
+      [
+        "run",
+        new URL("../../examples/scripts/squares.ts", import.meta.url).pathname,
+        "--entry",
+        h1.url,
+        "--",
+        "1",
+      ],
+      { PAGLETS_API_KEY: KEY },
+    );
+    assertEquals(squares.code, 0, squares.stderr);
+    const said = squares.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(said.slice(0, 3).map((l) => l.host).sort(), ["h1", "h2", "h3"]);
+    const last = said[3].host;
+    assertEquals(said[4].movedTo, [h1, h2, h3].find((h) => h.name === last)!.url);
+
     // Compute jobs of the script's own type: placed across the mesh, stepped in compute workers.
     const sums = await paglets(
       [

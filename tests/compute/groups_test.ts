@@ -281,3 +281,29 @@ Deno.test("a collector whose host stops while its jobs run gets every result exa
     await stopAll();
   }
 });
+
+Deno.test("paglets run submits a 20-job group from a script whose code only the entry host had", async () => {
+  try {
+    const env = FAST;
+    const h1 = await startHost({ name: "h1", env, args: ["--gossip-interval-ms", "200"] });
+    const h2 = await startHost({ name: "h2", env, args: ["--gossip-interval-ms", "200", "--peer", h1.url] });
+    const h3 = await startHost({ name: "h3", env, args: ["--gossip-interval-ms", "200", "--peer", h1.url] });
+    await meshed([h1, h2, h3]);
+    const script = new URL("../../examples/scripts/job_group.ts", import.meta.url).pathname;
+    const run = await paglets(["run", script, "--entry", h1.url, "--", "20"]);
+    assertEquals(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout.trim().split("\n").pop()!) as {
+      groupId: string;
+      results: number;
+      hosts: string[];
+    };
+    assertEquals(out.results, 20);
+    assert(out.hosts.length > 0 && out.hosts.every((h) => h === "h2" || h === "h3"), `ran on ${out.hosts}`);
+    const listed = jsonOf<GroupSummary[]>(
+      await paglets(["jobs", "groups", "--entry", h2.url, "--group", out.groupId, "--json"]),
+    );
+    assertEquals(listed.map((g) => [g.completedCount, g.failedCount, g.pendingCount]), [[20, 0, 0]]);
+  } finally {
+    await stopAll();
+  }
+});

@@ -1,4 +1,5 @@
 /** Shared setup of the compute tests: hosts with compute-slots, spin jobs, status polling. */
+import { examplesExtension } from "../../examples/extension.ts";
 import { eligibleCpuIds } from "../../host/compute/affinity.ts";
 import type { HostClient } from "../../host/client.ts";
 import { artifactsExtension } from "../../host/artifacts/mod.ts";
@@ -33,6 +34,8 @@ export function computeHost(
 ): Promise<TestHost> {
   const { slots, ...hostOptions } = options;
   return testHost({ modules: [COMPUTE_JOBS], gossipIntervalMs: 200, offlineAfterMs: 1500, ...hostOptions }, [
+    // The demo types (demo.spinjob, demo.counter), as a host started by the CLI has them.
+    examplesExtension(),
     meshExtension(),
     serviceExtension([
       ...defaultServices({ meshInfo: { sampleIntervalMs: 1000, gossipIntervalMs: 1000 } }),

@@ -162,8 +162,8 @@ Deno.test("a host killed mid-run: its tasks complete on the other host, each res
     assert(killed, "beta ran a task before the end");
     assertEquals([...seen.keys()].sort((x, y) => x - y), Array.from({ length: n }, (_, i) => i));
     assert([...seen.values()].every((count) => count === 1));
-    assertEquals(rr.executors.every((e) => e.host === "alpha"), true);
-    assert(a.process.pid > 0);
+    // An executor on beta is found lost only by a batch sent to it: one that was idle at the kill
+    // may still be listed, so the executors list is not checked here.
   } finally {
     await stopAll();
   }

@@ -1,4 +1,5 @@
 /** Shared bits of the service tests: hosts with short service timings and the caller paglet. */
+import { examplesExtension } from "../../examples/extension.ts";
 import type { Host } from "../../host/host.ts";
 import { meshExtension } from "../../host/mesh/mesh_extension.ts";
 import type { HostOptions } from "../../host/options.ts";
@@ -15,6 +16,8 @@ export const SHORT_IDLE_MS = 300;
 /** An in-process host with mesh + the default services, short idle timeout and fast sampling. */
 export function serviceHost(options: Partial<HostOptions> = {}): Promise<TestHost> {
   return testHost({ modules: [SERVICE_AGENTS], gossipIntervalMs: 200, offlineAfterMs: 1500, ...options }, [
+    // The demo types (demo.spinjob, demo.counter), as a host started by the CLI has them.
+    examplesExtension(),
     meshExtension(),
     serviceExtension(defaultServices({ meshInfo: { sampleIntervalMs: 500, gossipIntervalMs: 300 } }), {
       idleTimeoutMs: SHORT_IDLE_MS,
