@@ -5,10 +5,12 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
 import { decodeCbor } from "../../agents/wire.ts";
+import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 
 Deno.test("a failing checkpoint becomes an event and a metric; the next one saves the state", async () => {
-  await using h = await testHost();
-  const { id } = await h.client.createAgent({ type: "demo.counter" });
+  await using h = await testHost({ modules: [KERNEL_FIXTURES] });
+  // A type whose changes wait for the checkpoint (a counter's reply would fail with the write).
+  const { id } = await h.client.createAgent({ type: "kernel.tally" });
   const raw = h.host.rawDb.raw;
   const metric = async () => {
     const text = await (await fetch(`${h.host.url}/metrics`)).text();
@@ -22,7 +24,7 @@ Deno.test("a failing checkpoint becomes an event and a metric; the next one save
   // SQLite itself refuses every write from now on (a real failure of the store, not a stub).
   raw.exec("PRAGMA query_only = ON");
   try {
-    await h.client.send(id, { kind: "increment", args: { by: 5 } });
+    await h.client.send(id, { kind: "add", args: { by: 5 } });
     const failed = await eventually("a durability-failed event", async () => {
       const { events } = await h.client.events(0, 1000);
       return events.find((e) =>
@@ -37,6 +39,6 @@ Deno.test("a failing checkpoint becomes an event and a metric; the next one save
 
   await eventually("the state saved by a later checkpoint", async () => {
     const record = await h.host.store.get(id);
-    return record && (decodeCbor(record.state) as { count: number }).count === 5;
+    return record && (decodeCbor(record.state) as { total: number }).total === 5;
   });
 });
