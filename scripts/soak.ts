@@ -12,6 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { HostClient } from "../host/client.ts";
+import { spawnPrintingUrl } from "./spawn_host.ts";
 
 export interface SoakOptions {
   /** How long the load runs. @default 120 */
@@ -55,32 +56,8 @@ async function startSoakHost(name: string, peer: string | null): Promise<SoakHos
   const dataDir = await Deno.makeTempDir({ prefix: `paglets-soak-${name}-` });
   const args = ["host", "--name", name, "--port", "0", "--data-dir", dataDir, "--json"];
   if (peer) args.push("--peer", peer);
-  const child = new Deno.Command(`${root}scripts/paglets`, {
-    args,
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  })
-    .spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-    const line = text.split("\n").find((l) => l.startsWith("{"));
-    if (line) {
-      void (async () => {
-        while (!(await reader.read()).done) { /* drain */ }
-      })().catch(() => {/* gone */});
-      const url = JSON.parse(line).url as string;
-      return { name, url, pid: child.pid, dataDir, client: new HostClient(url), child };
-    }
-  }
-  child.kill("SIGKILL");
-  await child.status;
-  throw new Error(`soak: host ${name} did not start within 30 s`);
+  const { child, url } = await spawnPrintingUrl(`${root}scripts/paglets`, args);
+  return { name, url, pid: child.pid, dataDir, client: new HostClient(url), child };
 }
 
 function sample(host: SoakHost, t: number): SoakSample {

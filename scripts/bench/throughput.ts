@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
+import { spawnPrintingUrl } from "../spawn_host.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -42,26 +43,11 @@ const root = new URL("../../", import.meta.url).pathname;
 const work = await Deno.makeTempDir({ prefix: "paglets-bench-throughput-" });
 const children: Deno.ChildProcess[] = [];
 
-/** Spawns a process that prints a JSON line with `url` on stdout; resolves with that URL (bounded: 20 s). */
+/** Spawns a process that prints its URL (see scripts/spawn_host.ts); it is stopped at the end. */
 async function spawnServer(cmd: string, args: string[]): Promise<string> {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit", stdin: "null" }).spawn();
+  const { child, url } = await spawnPrintingUrl(cmd, args, { timeoutMs: 20_000, stderr: "inherit" });
   children.push(child);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-    const line = text.split("\n").find((l) => l.startsWith("{"));
-    if (line) {
-      void (async () => {
-        while (!(await reader.read()).done) { /* drain */ }
-      })().catch(() => {/* gone */});
-      return JSON.parse(line).url;
-    }
-  }
-  throw new Error(`${cmd} printed no URL within 20 s`);
+  return url;
 }
 
 /** Requests per second `wrk` reached on one POST route. */

@@ -24,7 +24,8 @@ Deno.test(`a ${SECONDS} s soak of mixed load on a 3-host mesh: no errors, no fd,
       }), ` +
         `fds ${first.fds} → ${last.fds}, db ${first.sqliteMiB.toFixed(1)} → ${last.sqliteMiB.toFixed(1)} MiB`,
     );
-    assert(last.fds <= first.fds + 16, `${host}: open fds grew from ${first.fds} to ${last.fds}`);
+    // Each client connection holds two fds (the TCP socket and the gate's relay to the server).
+    assert(last.fds <= first.fds + 32, `${host}: open fds grew from ${first.fds} to ${last.fds}`);
     assert(
       peak("rssMiB") <= 2 * first.rssMiB,
       `${host}: memory grew from ${first.rssMiB} to ${peak("rssMiB")} MiB`,
