@@ -21,7 +21,7 @@ import {
   type ComputeJobState,
 } from "../../agents/compute_job_state.ts";
 import type { Message } from "../../agents/message.ts";
-import type { AnalysisStatus, JobUpdate } from "./operations.ts";
+import { ANALYSIS_STATUSES, type AnalysisStatus, type JobUpdate } from "./operations.ts";
 import type { AnalysisInput, AnalysisMetrics, AnalysisOutcome } from "./workload.ts";
 
 /** The three result tables, in commit order. */
@@ -52,15 +52,7 @@ export interface AnalysisJobState extends ComputeJobState {
   homeChecks: number;
 }
 
-const STATUS = z.enum([
-  "NEW",
-  "RUNNING",
-  "WAITING_FOR_HOME",
-  "RETURNING_HOME",
-  "COMMITTING",
-  "COMMITTED",
-  "FAILED_FINAL",
-]);
+const STATUS = z.enum(ANALYSIS_STATUSES);
 
 export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
   static override readonly type: string = "examples.analysis.job";

@@ -6,17 +6,9 @@
  * @module
  */
 import Table from "cli-table3";
-import type { CampaignSummary } from "./operations.ts";
+import { ANALYSIS_STATUSES, type CampaignSummary } from "./operations.ts";
 
-const ORDER = [
-  "NEW",
-  "RUNNING",
-  "WAITING_FOR_HOME",
-  "RETURNING_HOME",
-  "COMMITTING",
-  "COMMITTED",
-  "FAILED_FINAL",
-];
+const ORDER = ANALYSIS_STATUSES;
 const SHORT: Record<string, string> = {
   NEW: "new",
   RUNNING: "running",
