@@ -1,5 +1,6 @@
 /** The host's HTTP application: auth, errors, and the route groups of HTTP-API.md. */
 import { Hono } from "hono";
+import { routePath } from "hono/route";
 import { PagletError } from "../../agents/errors.ts";
 import type { Host } from "../host.ts";
 import { checkBearer } from "./auth.ts";
@@ -9,6 +10,7 @@ import { eventRoutes } from "./event_routes.ts";
 import { hostRoutes } from "./host_routes.ts";
 import { dashboardRoutes } from "../dashboard/routes.ts";
 import { codeRoutes } from "../code/routes.ts";
+import { UNMATCHED_ROUTE } from "../metrics/host_metrics.ts";
 
 /** Extra route groups registered by extensions (mesh, services, dashboard) before the host starts. */
 export type RouteGroup = (app: Hono, host: Host) => void;
@@ -28,6 +30,20 @@ export function buildApp(host: Host): Hono {
   app.notFound((c) =>
     errorResponse(new PagletError("route_not_found", `No route ${c.req.method} ${c.req.path}`))
   );
+  // Metrics: one counter and one histogram per request, labelled by the route template (the last
+  // matched route; only this middleware matched when no route did).
+  const metrics = host.metrics;
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = routePath(c, -1);
+    metrics.httpRequest(
+      route === "*" ? UNMATCHED_ROUTE : route,
+      c.req.method,
+      c.res.status,
+      (performance.now() - started) / 1000,
+    );
+  });
   // One middleware layer for auth and readiness: every layer costs on every request.
   const key = host.options.apiKey;
   app.use("*", (c, next) => {

@@ -75,6 +75,8 @@ export interface RuntimeOptions {
    * its types. Without it, agents of travelling code cannot start here.
    */
   code?: (hash: string, from?: string) => Promise<string[]>;
+  /** Counts each message an agent handled (the host's metrics). */
+  delivered?: () => void;
 }
 
 export class AgentRuntime {
@@ -264,7 +266,10 @@ export class AgentRuntime {
       transition: null,
       durable: Promise.resolve(),
       handedSeq: 0,
-      mailbox: new Mailbox((message, delivery) => this.#handle(agent, message, delivery)),
+      mailbox: new Mailbox(
+        (message, delivery) => this.#handle(agent, message, delivery),
+        this.#options.delivered,
+      ),
     };
     try {
       const code = typeof meta.code === "string" ? meta.code : undefined;

@@ -41,8 +41,12 @@ export class Mailbox {
   delivered = 0;
   failed = 0;
 
-  constructor(deliver: Deliver) {
+  readonly #onDelivered: () => void;
+
+  /** `onDelivered` counts each handled message for the host's metrics. */
+  constructor(deliver: Deliver, onDelivered: () => void = () => {}) {
     this.#deliver = deliver;
+    this.#onDelivered = onDelivered;
   }
 
   get queued(): number {
@@ -87,6 +91,7 @@ export class Mailbox {
     pending.then(
       (value) => {
         this.delivered++;
+        this.#onDelivered();
         this.#busy = false;
         next.resolve(value);
         this.#pump();
