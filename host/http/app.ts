@@ -31,14 +31,14 @@ export function buildApp(host: Host): Hono {
     errorResponse(new PagletError("route_not_found", `No route ${c.req.method} ${c.req.path}`))
   );
   // Metrics: one counter and one histogram per request, labelled by the route template (the last
-  // matched route; only this middleware matched when no route did).
+  // matched route; only the "*" middlewares matched when no route did).
   const metrics = host.metrics;
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
     const route = routePath(c, -1);
     metrics.httpRequest(
-      route === "*" ? UNMATCHED_ROUTE : route,
+      route === "/*" || route === "*" ? UNMATCHED_ROUTE : route,
       c.req.method,
       c.res.status,
       (performance.now() - started) / 1000,
