@@ -1,7 +1,7 @@
 /** Host options, validated once at start. */
 import { join } from "node:path";
 import { homedir } from "node:os";
-import { defaultMaxConnections } from "./http/frontend.ts";
+import { maxConnectionsForFileLimit } from "./http/frontend.ts";
 
 export interface HostOptions {
   /** Host name, unique in the mesh. */
@@ -107,8 +107,15 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
 function connectionLimits(
   partial: Partial<HostOptions>,
 ): Pick<HostOptions, "maxConnections" | "headerTimeoutMs" | "idleTimeoutMs" | "maxHeaderBytes"> {
+  const ceiling = maxConnectionsForFileLimit();
+  if (partial.maxConnections !== undefined && partial.maxConnections > ceiling) {
+    console.error(
+      `paglets: --max-connections ${partial.maxConnections} is more than this process's file limit allows; ` +
+        `serving at most ${ceiling} connections (raise the limit with \`ulimit -n\` for more)`,
+    );
+  }
   const limits = {
-    maxConnections: partial.maxConnections ?? defaultMaxConnections(),
+    maxConnections: Math.min(partial.maxConnections ?? ceiling, ceiling),
     headerTimeoutMs: partial.headerTimeoutMs ?? 10_000,
     idleTimeoutMs: partial.idleTimeoutMs ?? 60_000,
     maxHeaderBytes: partial.maxHeaderBytes ?? 32 * 1024,
