@@ -94,7 +94,9 @@ Deno.test("slow and idle connections are closed by the host's timeouts", async (
 
     await t.step("a keep-alive connection is answered, then closed once idle", async () => {
       const conn = await connect(host);
-      await conn.write(encoder.encode("GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"));
+      await conn.write(
+        encoder.encode("GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"),
+      );
       const { text, closed } = await readUntilClosed(conn, 10_000);
       close(conn);
       assertEquals(answerOf(text).status, 200);
@@ -137,7 +139,10 @@ Deno.test("at its file limit the host refuses clients, never exits, and serves a
   try {
     // 200 descriptors, and a cap asked for far above what they allow: the host lowers it.
     const host = await startHost({ name: "nofiles", maxOpenFiles: 200, args: ["--max-connections", "1000"] });
-    assert(host.stderr.some((line) => /--max-connections 1000 is more than/.test(line)), host.stderr.join("\n"));
+    assert(
+      host.stderr.some((line) => /--max-connections 1000 is more than/.test(line)),
+      host.stderr.join("\n"),
+    );
 
     await t.step("300 idle connections: those past the cap are refused, the host runs on", async () => {
       for (let i = 0; i < 300; i++) {
@@ -195,7 +200,9 @@ Deno.test("bodies that end short, heads over the limit and deep JSON get coded a
     await t.step("a head over 32 KiB answers 431 headers_too_large", async () => {
       for (const size of [40_000, 80_000]) {
         const conn = await connect(host);
-        await conn.write(encoder.encode(`GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(size)}\r\n\r\n`))
+        await conn.write(
+          encoder.encode(`GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(size)}\r\n\r\n`),
+        )
           .catch(() => {/* the host may close before all is written */});
         const { text } = await readUntilClosed(conn, 10_000);
         close(conn);

@@ -41,7 +41,9 @@ export interface StartOptions {
 function launcher(options: StartOptions): string[] {
   const prefix = [
     ...(options.netns ? ["ip", "netns", "exec", options.netns] : []),
-    ...(options.maxOpenFiles ? ["prlimit", `--nofile=${options.maxOpenFiles}:${options.maxOpenFiles}`, "--"] : []),
+    ...(options.maxOpenFiles
+      ? ["prlimit", `--nofile=${options.maxOpenFiles}:${options.maxOpenFiles}`, "--"]
+      : []),
   ];
   return [...prefix, Deno.execPath()];
 }
