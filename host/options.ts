@@ -42,6 +42,11 @@ export interface HostOptions {
   artifactStorageQuota: number | null;
   /** Seconds after which stale upload spools (and expired artifacts) are deleted. @default 86400 */
   artifactSpoolTtlS: number;
+  /**
+   * Seconds a host remembers where a departed agent went: its forwarding record (messages sent here
+   * follow it) and the transfer's ledger row. At most 100,000 forwarding records are kept. @default 604800
+   */
+  forwardingRetentionS: number;
   /** Connections served at once; one more is refused with 503. @default from the file limit, at most 1000 */
   maxConnections: number;
   /** Time a new connection has to send its first request head. @default 10000 */
@@ -100,6 +105,7 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
     ...meshTiming(partial),
     ...artifactLimits(partial),
     ...connectionLimits(partial),
+    forwardingRetentionS: positiveSeconds("forwardingRetentionS", partial.forwardingRetentionS ?? 604_800),
     quiet: partial.quiet ?? false,
   };
 }
@@ -126,6 +132,13 @@ function connectionLimits(
     }
   }
   return limits;
+}
+
+function positiveSeconds(what: string, value: number): number {
+  if (!Number.isFinite(value) || value < 1) {
+    throw new RangeError(`'${what}' must be at least 1 second: current value is ${value}`);
+  }
+  return value;
 }
 
 function artifactLimits(
