@@ -11,14 +11,14 @@
  */
 import { callOperation } from "../../agents/operations.ts";
 import type { MessageInput } from "../../agents/message.ts";
-import { withEntry } from "../../cli/entry.ts";
+import { withEntryOrEmbedded } from "../../cli/entry.ts";
 import { PI_START_ASYNC, PI_SUMMARY, PiJobRequest } from "./operations.ts";
 
 if (import.meta.main) {
   const digits = Number(Deno.args.find((a) => /^\d+$/.test(a)) ?? 1000);
   const at = Deno.args.indexOf("--entry");
   const outputPath = await Deno.makeTempFile({ prefix: "pi-", suffix: ".txt" });
-  await withEntry({ entry: at >= 0 ? Deno.args[at + 1] : undefined, quiet: true }, async (client) => {
+  await withEntryOrEmbedded({ entry: at >= 0 ? Deno.args[at + 1] : undefined, quiet: true }, async (client) => {
     const { id } = await client.createAgent({ type: "examples.pi.coordinator" });
     try {
       const send = (m: MessageInput) => client.send(id, m, { timeoutMs: 600_000 });

@@ -41,7 +41,7 @@ export function cpus(ids: readonly number[]): string {
 /** The Status operation of the entry host's compute-slots service. */
 export async function status(o: JobsOptions, request: Record<string, unknown>): Promise<StatusReply> {
   return await withEntry(
-    { ...o, quiet: o.json },
+    o,
     (client) => new ServiceClient(client).call(NAME, Status, request),
   );
 }
