@@ -81,7 +81,10 @@ export function entryClient(options: EntryOptions): HostClient {
  * `fn` with a client for the entry host; a host that does not answer fails the command with a
  * `host_unreachable` that says what to do. Never starts a host (see {@link withEntryOrEmbedded}).
  */
-export async function withEntry<T>(options: EntryOptions, fn: (client: HostClient) => Promise<T>): Promise<T> {
+export async function withEntry<T>(
+  options: EntryOptions,
+  fn: (client: HostClient) => Promise<T>,
+): Promise<T> {
   endEarlyWorkers();
   return await fn(entryClient(options));
 }

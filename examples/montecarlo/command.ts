@@ -63,15 +63,18 @@ export function registerMonteCarloCommand(program: Command): void {
     .action(async (o: MonteCarloOptions) => {
       const run = parseRun(o);
       const executors = o.executors === undefined ? undefined : integer(o.executors, "--executors", 1, 4096);
-      await withEntryOrEmbedded({ entry: o.entry, apiKeyEnv: o.apiKeyEnv, quiet: o.json }, async (client, embedded) => {
-        const report = await estimatePi(run, {
-          entry: client.baseUrl,
-          apiKey: client.headers().authorization?.replace(/^Bearer /, "") ?? null,
-          ...(embedded ? { transport: (request: Request) => embedded.handle(request) } : {}),
-          ...(executors ? { executors } : {}),
-          ...(o.tag?.length ? { tags: o.tag } : {}),
-        });
-        console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
-      });
+      await withEntryOrEmbedded(
+        { entry: o.entry, apiKeyEnv: o.apiKeyEnv, quiet: o.json },
+        async (client, embedded) => {
+          const report = await estimatePi(run, {
+            entry: client.baseUrl,
+            apiKey: client.headers().authorization?.replace(/^Bearer /, "") ?? null,
+            ...(embedded ? { transport: (request: Request) => embedded.handle(request) } : {}),
+            ...(executors ? { executors } : {}),
+            ...(o.tag?.length ? { tags: o.tag } : {}),
+          });
+          console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
+        },
+      );
     });
 }
