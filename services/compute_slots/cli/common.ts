@@ -5,7 +5,6 @@ import { PagletError } from "../../../agents/errors.ts";
 import { type EntryOptions, withEntry } from "../../../cli/entry.ts";
 import { pc, printJson, printTable } from "../../../cli/output.ts";
 import { parseSize } from "../../../host/options.ts";
-import { ServiceClient } from "../../client.ts";
 import { fanOut, formatDuration, type HostResult, targetHosts } from "../../cli_support.ts";
 import { ComputeSlotsContract, Status, type StatusReply } from "../contract.ts";
 
