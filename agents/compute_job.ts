@@ -215,7 +215,9 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     if (reply.candidates.length > 0 || never.length === 0 || never.length < reply.rejected.length) return;
     throw new PagletError(
       "invalid_request",
-      `No host of the mesh can ever run this job: ${never.map((r) => `${r.hostName}: ${r.reason}`).join("; ")}`,
+      `No host of the mesh can ever run this job: ${
+        never.map((r) => `${r.hostName}: ${r.reason}`).join("; ")
+      }`,
     );
   }
 

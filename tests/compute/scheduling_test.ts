@@ -224,8 +224,14 @@ Deno.test("bad slot requests and job estimates answer 422 with precise codes", a
   // A job no host of the mesh can ever run is refused at create, with each host's reason.
   const gpuJob = await post("/v1/agents", { type: "demo.spinjob", state: { requiresGpu: true, ms: 10 } });
   assertEquals([gpuJob.status, gpuJob.error.code], [422, "invalid_request"]);
-  assert(/can ever run this job: .*gpu admission not supported/.test(gpuJob.error.message), gpuJob.error.message);
-  const tooBig = await post("/v1/agents", { type: "demo.spinjob", state: { cpuCores: CPUS.length + 1, ms: 10 } });
+  assert(
+    /can ever run this job: .*gpu admission not supported/.test(gpuJob.error.message),
+    gpuJob.error.message,
+  );
+  const tooBig = await post("/v1/agents", {
+    type: "demo.spinjob",
+    state: { cpuCores: CPUS.length + 1, ms: 10 },
+  });
   assertEquals([tooBig.status, tooBig.error.code], [422, "invalid_request"]);
   assert(/needs \d+ cpu cores/.test(tooBig.error.message), tooBig.error.message);
   assertEquals((await t.client.listAgents({ type: "demo.spinjob" })).agents.length, 0, "nothing was created");
