@@ -30,20 +30,8 @@ export function buildApp(host: Host): Hono {
   app.notFound((c) =>
     errorResponse(new PagletError("route_not_found", `No route ${c.req.method} ${c.req.path}`))
   );
-  // Metrics: one counter and one histogram per request, labelled by the route template (the last
-  // matched route; only the "*" middlewares matched when no route did).
-  const metrics = host.metrics;
-  app.use("*", async (c, next) => {
-    const started = performance.now();
-    await next();
-    const route = routePath(c, -1);
-    metrics.httpRequest(
-      route === "/*" || route === "*" ? UNMATCHED_ROUTE : route,
-      c.req.method,
-      c.res.status,
-      (performance.now() - started) / 1000,
-    );
-  });
+  // Counts and times every answer, refusals included (host/metrics).
+  app.use("*", host.metrics.middleware);
   // One middleware layer for auth and readiness: every layer costs on every request.
   const key = host.options.apiKey;
   app.use("*", (c, next) => {

@@ -1,118 +1,113 @@
 /**
- * The host's Prometheus families, on a registry of its own (several hosts share a process in
- * tests). Counters are incremented where the thing happens, by the module that owns it, through
- * the small methods here; gauges that mirror tables or live state are read at scrape time from
- * the sources the host passes in.
+ * The kernel's metrics: HTTP requests by route template, agents by status and type, mailboxes,
+ * deliveries, durability failures, events, travelling code, transfers and the process. Services
+ * and extensions add theirs to the same registry (`host.metrics`).
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { registerProcessMetrics } from "./process.ts";
+import type { Context, Next } from "hono";
+import type { AgentRuntime } from "../kernel/agent_runtime.ts";
+import type { DurabilityFailures } from "../kernel/durability.ts";
+import type { AgentStore } from "../storage/agent_store.ts";
+import { processMetrics } from "./process.ts";
+import { type Counter, MetricsRegistry } from "./registry.ts";
 
-/** Read at scrape time; each source belongs to the module that owns the state. */
-export interface MetricSources {
-  agentsByStatusAndType(): Promise<{ status: string; type: string; n: number }[]>;
-  mailboxQueued(): number;
-  durabilityFailures(): Record<string, number>;
-  eventsEmitted(): number;
-  uptimeSeconds(): number;
+/** Request durations: from a fast local answer to a long wait for a reply. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface KernelParts {
+  store: AgentStore;
+  runtime: AgentRuntime;
+  durability: DurabilityFailures;
+  events: { lastId: number };
+  startedAt: number;
 }
 
-/** Route label of requests no route matched: unknown paths never become label values. */
-export const UNMATCHED_ROUTE = "unmatched";
-
 export class HostMetrics {
-  readonly registry = new Registry();
-  readonly #httpRequests: Counter<"route" | "method" | "status">;
-  readonly #httpDuration: Histogram<"route" | "method">;
-  readonly #delivered: Counter;
-  readonly #stopSampler: () => void;
+  readonly registry = new MetricsRegistry();
+  /** Transfers of agents between hosts, by direction (`in`, `out`) and outcome. */
+  readonly transfers: Counter;
+  /** Bytes of agents (state and registered files) sent to other hosts. */
+  readonly transferBytes: Counter;
+  /** Modules fetched from other hosts, by outcome (`loaded`, `failed`). */
+  readonly codeFetches: Counter;
+  readonly #requests: Counter;
+  readonly #durations;
+  #process?: { stop(): void };
 
-  constructor(sources: MetricSources) {
-    const registers = [this.registry];
-    this.#httpRequests = new Counter({
-      name: "paglets_http_requests_total",
-      help: "HTTP requests answered, by route template, method and status.",
-      labelNames: ["route", "method", "status"],
-      registers,
-    });
-    this.#httpDuration = new Histogram({
-      name: "paglets_http_request_duration_seconds",
-      help: "Time to answer an HTTP request (until the response head), by route template and method.",
-      labelNames: ["route", "method"],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-      registers,
-    });
-    this.#delivered = new Counter({
-      name: "paglets_messages_delivered_total",
-      help: "Messages handled by agents on this host since it started.",
-      registers,
-    });
-    new Gauge({
-      name: "paglets_mailbox_queued",
-      help: "Messages waiting in the mailboxes of the live agents.",
-      registers,
-      collect() {
-        this.set(sources.mailboxQueued());
-      },
-    });
-    new Gauge({
-      name: "paglets_agents",
-      help: "Agents recorded on this host, by status and type.",
-      labelNames: ["status", "type"],
-      registers,
-      async collect() {
-        this.reset();
-        for (const row of await sources.agentsByStatusAndType()) {
-          this.set({ status: row.status, type: row.type }, row.n);
-        }
-      },
-    });
-    new Counter({
-      name: "paglets_durability_failures_total",
-      help: "Failures that may have lost durable state, by kind.",
-      labelNames: ["kind"],
-      registers,
-      collect() {
-        this.reset();
-        for (const [kind, n] of Object.entries(sources.durabilityFailures())) this.inc({ kind }, n);
-      },
-    });
-    new Counter({
-      name: "paglets_events_total",
-      help: "Host events emitted since the host started.",
-      registers,
-      collect() {
-        this.reset();
-        this.inc(sources.eventsEmitted());
-      },
-    });
-    new Gauge({
-      name: "paglets_uptime_seconds",
-      help: "Seconds since the host started.",
-      registers,
-      collect() {
-        this.set(sources.uptimeSeconds());
-      },
-    });
-    this.#stopSampler = registerProcessMetrics(this.registry);
+  constructor() {
+    const r = this.registry;
+    this.#requests = r.counter(
+      "paglets_http_requests_total",
+      "HTTP requests answered, by route template, method and status.",
+      ["route", "method", "status"],
+    );
+    this.#durations = r.histogram(
+      "paglets_http_request_duration_seconds",
+      "Time to answer an HTTP request (until the answer's head), by route template and method.",
+      ["route", "method"],
+      DURATION_BUCKETS,
+    );
+    this.transfers = r.counter(
+      "paglets_transfers_total",
+      "Agent transfers (dispatch, clone, retract) by direction and outcome.",
+      ["direction", "outcome"],
+    );
+    this.transferBytes = r.counter(
+      "paglets_transfer_bytes_total",
+      "Bytes of agent transfers sent to other hosts (state and registered files).",
+      ["direction"],
+    );
+    this.codeFetches = r.counter(
+      "paglets_code_fetches_total",
+      "Modules of travelling code fetched from another host, by outcome.",
+      ["outcome"],
+    );
   }
 
-  /** One answered HTTP request; `route` is the matched template or UNMATCHED_ROUTE. */
-  httpRequest(route: string, method: string, status: number, seconds: number): void {
-    this.#httpRequests.inc({ route, method, status });
-    this.#httpDuration.observe({ route, method }, seconds);
+  /** Hono middleware: counts and times every request by its route template (never by agent id). */
+  readonly middleware = async (c: Context, next: Next): Promise<void> => {
+    const started = performance.now();
+    await next();
+    const route = c.req.matchedRoutes.findLast((m) => m.method !== "ALL")?.path ?? "unmatched";
+    const method = c.req.method;
+    this.#requests.inc({ route, method, status: c.res.status });
+    this.#durations.observe({ route, method }, (performance.now() - started) / 1000);
+  };
+
+  /** The kernel's table-backed families, read at scrape time. */
+  watchKernel(k: KernelParts): void {
+    const r = this.registry;
+    this.#process = processMetrics(r);
+    const agents = r.gauge("paglets_agents", "Agent records on this host by status and type.", [
+      "status",
+      "type",
+    ]);
+    const live = r.gauge("paglets_agents_live", "Agents running in this host's workers.");
+    const delivered = r.counter(
+      "paglets_messages_delivered_total",
+      "Messages handed to agents' handlers on this host since it started.",
+    );
+    const depth = r.gauge("paglets_mailbox_depth", "Messages waiting in the mailboxes of live agents.");
+    const failures = r.counter(
+      "paglets_durability_failures_total",
+      "Failures that may have lost durable state, by kind.",
+      ["kind"],
+    );
+    const events = r.counter("paglets_events_total", "Host events emitted.");
+    const uptime = r.gauge("paglets_uptime_seconds", "Seconds since the host started.");
+    r.collect(async () => {
+      agents.clear();
+      for (const row of await k.store.countByStatusAndType()) agents.set(row, row.n);
+      live.set({}, k.runtime.liveCount);
+      const totals = k.runtime.mailboxTotals();
+      delivered.setTotal({}, totals.delivered);
+      depth.set({}, totals.queued);
+      for (const [kind, n] of Object.entries(k.durability.counts())) failures.setTotal({ kind }, n);
+      events.setTotal({}, k.events.lastId);
+      uptime.set({}, Math.round((Date.now() - k.startedAt) / 1000));
+    });
   }
 
-  /** One message handled by an agent (called by the mailbox at delivery). */
-  messageDelivered(): void {
-    this.#delivered.inc();
-  }
-
-  /** The Prometheus text exposition of every family. */
-  async exposition(): Promise<{ body: string; contentType: string }> {
-    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
-  }
-
-  close(): void {
-    this.#stopSampler();
+  stop(): void {
+    this.#process?.stop();
   }
 }

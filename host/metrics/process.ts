@@ -1,86 +1,62 @@
 /**
- * Process families read from /proc/self at scrape time, and the event-loop lag from a timer's
- * drift. prom-client's default collectors read process.* and perf_hooks in ways Deno does not
- * answer in full (RSS of the main thread only, no event-loop histogram), so the host reads Linux
- * directly; on other systems the /proc families are left out rather than reported wrong.
+ * The process's own metrics, read from /proc at scrape time (Linux; elsewhere they are left out):
+ * resident memory of all threads, CPU seconds, open descriptors, start time, and the event loop's
+ * lag measured by a timer that checks how late it fires.
  */
-import { Counter, Gauge, type Registry } from "prom-client";
+import type { MetricsRegistry } from "./registry.ts";
 
-const PAGE_BYTES = 4096;
-/** USER_HZ: the unit of utime/stime in /proc/self/stat on every Linux Deno runs on. */
-const CLOCK_TICKS = 100;
-const LAG_SAMPLE_MS = 500;
+/** Clock ticks per second of /proc/self/stat (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+/** How often the event-loop probe fires. */
+const LAG_PROBE_MS = 250;
 
-/** Registers the process families on `registry`; the returned function stops the lag sampler. */
-export function registerProcessMetrics(registry: Registry): () => void {
-  const registers = [registry];
-  const onLinux = Deno.build.os === "linux";
-  if (onLinux) {
-    new Gauge({
-      name: "process_resident_memory_bytes",
-      help: "Resident memory of the host process (all threads, workers included), in bytes.",
-      registers,
-      collect() {
-        const statm = readProc("/proc/self/statm");
-        if (statm) this.set(Number(statm.split(" ")[1]) * PAGE_BYTES);
-      },
-    });
-    // The kernel keeps the count: each scrape copies its reading into the counter.
-    new Counter({
-      name: "process_cpu_seconds_total",
-      help: "User and system CPU time of the host process (all threads), in seconds.",
-      registers,
-      collect() {
-        const stat = readProc("/proc/self/stat");
-        if (!stat) return;
-        // Fields after the command name (which may hold spaces) start at field 3.
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        this.reset();
-        this.inc((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
-      },
-    });
-    new Gauge({
-      name: "process_open_fds",
-      help: "Open file descriptors of the host process.",
-      registers,
-      collect() {
-        let n = 0;
-        for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-        this.set(n);
-      },
-    });
-    const startTime = processStartSeconds();
-    if (startTime !== null) {
-      new Gauge({
-        name: "process_start_time_seconds",
-        help: "Start time of the host process since the Unix epoch, in seconds.",
-        registers,
-        collect() {
-          this.set(startTime);
-        },
-      });
-    }
-  }
-  // Event-loop lag: how late a timer fires; the gauge shows the largest lag since the last scrape.
-  let worst = 0;
-  let expected = performance.now() + LAG_SAMPLE_MS;
-  const timer = setInterval(() => {
+export function processMetrics(registry: MetricsRegistry): { stop(): void } {
+  const rss = registry.gauge(
+    "process_resident_memory_bytes",
+    "Resident memory of the process (all threads).",
+  );
+  const cpu = registry.counter("process_cpu_seconds_total", "CPU time of the process (user and system).");
+  const fds = registry.gauge("process_open_fds", "Open file descriptors.");
+  const maxFds = registry.gauge("process_max_fds", "The limit of open file descriptors.");
+  const start = registry.gauge("process_start_time_seconds", "When the process started (Unix time).");
+  const lag = registry.gauge(
+    "paglets_event_loop_lag_seconds",
+    "How late the host's event loop ran a timer, as the largest delay seen since the last scrape.",
+  );
+  const startedAt = Date.now() / 1000 - performance.now() / 1000;
+  let worstLag = 0;
+  let expected = performance.now() + LAG_PROBE_MS;
+  const probe = setInterval(() => {
     const now = performance.now();
-    worst = Math.max(worst, now - expected);
-    expected = now + LAG_SAMPLE_MS;
-  }, LAG_SAMPLE_MS);
-  Deno.unrefTimer(timer);
-  new Gauge({
-    name: "paglets_event_loop_lag_seconds",
-    help:
-      `Largest delay of a ${LAG_SAMPLE_MS} ms timer on the host's main thread since the last scrape, in seconds.`,
-    registers,
-    collect() {
-      this.set(worst / 1000);
-      worst = 0;
-    },
+    worstLag = Math.max(worstLag, Math.max(0, now - expected) / 1000);
+    expected = now + LAG_PROBE_MS;
+  }, LAG_PROBE_MS);
+  Deno.unrefTimer(probe);
+
+  registry.collect(() => {
+    start.set({}, Math.round(startedAt));
+    lag.set({}, worstLag);
+    worstLag = 0;
+    const status = readProc("/proc/self/status");
+    const vmRss = status && /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    if (vmRss) rss.set({}, Number(vmRss[1]) * 1024);
+    const stat = readProc("/proc/self/stat");
+    if (stat) {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+      cpu.setTotal({}, seconds);
+    }
+    try {
+      let open = 0;
+      for (const _ of Deno.readDirSync("/proc/self/fd")) open++;
+      fds.set({}, open);
+    } catch { /* not Linux */ }
+    const limits = readProc("/proc/self/limits");
+    const soft = limits && /^Max open files\s+(\d+)/m.exec(limits);
+    if (soft) maxFds.set({}, Number(soft[1]));
   });
-  return () => clearInterval(timer);
+  return { stop: () => clearInterval(probe) };
 }
 
 function readProc(path: string): string | null {
@@ -89,13 +65,4 @@ function readProc(path: string): string | null {
   } catch {
     return null;
   }
-}
-
-/** Boot time (/proc/stat btime) plus the process's start tick (field 22 of /proc/self/stat). */
-function processStartSeconds(): number | null {
-  const stat = readProc("/proc/self/stat");
-  const boot = /^btime (\d+)$/m.exec(readProc("/proc/stat") ?? "");
-  if (!stat || !boot) return null;
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(boot[1]) + Number(fields[19]) / CLOCK_TICKS;
 }
