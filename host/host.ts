@@ -37,7 +37,6 @@ import { DurabilityFailures } from "./kernel/durability.ts";
 import { HostMetrics } from "./metrics/host_metrics.ts";
 import { HostSamples } from "./dashboard/samples.ts";
 import { HttpFrontend } from "./http/frontend.ts";
-import { HostMetrics } from "./metrics/host_metrics.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -123,13 +122,6 @@ export class Host {
   async #start(): Promise<void> {
     const o = this.options;
     this.durability = new DurabilityFailures(this.events, o.quiet);
-    this.metrics = new HostMetrics({
-      agentsByStatusAndType: () => this.store.countByStatusAndType(),
-      mailboxQueued: () => this.runtime?.mailboxTotals().queued ?? 0,
-      durabilityFailures: () => this.durability.counts(),
-      eventsEmitted: () => this.events.lastId,
-      uptimeSeconds: () => (Date.now() - this.startedAt) / 1000,
-    });
     // The workers start first: they load their modules on other cores while this thread opens the
     // database and starts listening, and learn the host's URL once it is known.
     const info = Promise.withResolvers<HostInfo>();
@@ -152,13 +144,11 @@ export class Host {
       // The start failed before any agent ran here: closing can lose nothing.
       await this.#frontend?.shutdown();
       await this.db?.destroy().catch(() => {});
-      this.metrics.close();
       this.#lock?.release();
       throw err;
     }
     this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info, {
       code: (hash, from) => this.code.ensure(hash, from),
-      delivered: () => this.metrics.messageDelivered(),
     });
     this.router = new MessageRouter(this.runtime, () => this.remote ?? null);
     this.ops.onCall = (id) => this.runtime.touch(id);
@@ -300,7 +290,6 @@ export class Host {
     // Everything durable is written above (or reported): a failure to close loses nothing more.
     await this.#frontend?.shutdown();
     await this.db?.destroy().catch(() => {});
-    this.metrics?.close();
     this.#lock?.release();
   }
 
@@ -317,7 +306,6 @@ export class Host {
     // An abort saves nothing by design (it stands in for a crash).
     await this.#frontend?.shutdown();
     await this.db?.destroy().catch(() => {});
-    this.metrics?.close();
     this.#lock?.release();
   }
 }

@@ -1,6 +1,5 @@
 /** The host's HTTP application: auth, errors, and the route groups of HTTP-API.md. */
 import { Hono } from "hono";
-import { routePath } from "hono/route";
 import { PagletError } from "../../agents/errors.ts";
 import type { Host } from "../host.ts";
 import { checkBearer } from "./auth.ts";
@@ -10,7 +9,6 @@ import { eventRoutes } from "./event_routes.ts";
 import { hostRoutes } from "./host_routes.ts";
 import { dashboardRoutes } from "../dashboard/routes.ts";
 import { codeRoutes } from "../code/routes.ts";
-import { UNMATCHED_ROUTE } from "../metrics/host_metrics.ts";
 
 /** Extra route groups registered by extensions (mesh, services, dashboard) before the host starts. */
 export type RouteGroup = (app: Hono, host: Host) => void;

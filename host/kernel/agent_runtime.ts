@@ -75,8 +75,6 @@ export interface RuntimeOptions {
    * its types. Without it, agents of travelling code cannot start here.
    */
   code?: (hash: string, from?: string) => Promise<string[]>;
-  /** Counts each message an agent handled (the host's metrics). */
-  delivered?: () => void;
 }
 
 export class AgentRuntime {
@@ -272,10 +270,7 @@ export class AgentRuntime {
       transition: null,
       durable: Promise.resolve(),
       handedSeq: 0,
-      mailbox: new Mailbox(
-        (message, delivery) => this.#handle(agent, message, delivery),
-        this.#options.delivered,
-      ),
+      mailbox: new Mailbox((message, delivery) => this.#handle(agent, message, delivery)),
     };
     try {
       const code = typeof meta.code === "string" ? meta.code : undefined;

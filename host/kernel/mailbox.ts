@@ -41,12 +41,8 @@ export class Mailbox {
   delivered = 0;
   failed = 0;
 
-  readonly #onDelivered: () => void;
-
-  /** `onDelivered` counts each handled message for the host's metrics. */
-  constructor(deliver: Deliver, onDelivered: () => void = () => {}) {
+  constructor(deliver: Deliver) {
     this.#deliver = deliver;
-    this.#onDelivered = onDelivered;
   }
 
   get queued(): number {
@@ -91,7 +87,6 @@ export class Mailbox {
     pending.then(
       (value) => {
         this.delivered++;
-        this.#onDelivered();
         this.#busy = false;
         next.resolve(value);
         this.#pump();

@@ -287,14 +287,6 @@ export class AgentStore {
     return rows.map((r) => ({ status: r.status, type: r.type, n: Number(r.n) }));
   }
 
-  /** Agents by status and type (the metrics' gauge). */
-  async countByStatusAndType(): Promise<{ status: string; type: string; n: number }[]> {
-    const rows = await this.#db.selectFrom("agents").select(["status", "type"]).select((eb) =>
-      eb.fn.countAll<number>().as("n")
-    ).groupBy(["status", "type"]).execute();
-    return rows.map((r) => ({ status: r.status, type: r.type, n: Number(r.n) }));
-  }
-
   /** Ids of inactive agents whose wake-up time has come. */
   async dueWakeups(now: number, limit = 100): Promise<string[]> {
     const rows = await this.#db.selectFrom("agents").select("id").where("status", "=", "inactive")
