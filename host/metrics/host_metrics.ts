@@ -31,6 +31,8 @@ export class HostMetrics {
   readonly codeFetches: Counter;
   readonly #requests: Counter;
   readonly #durations;
+  /** Per (status, method, route template): a bounded set, as routes and statuses are. */
+  readonly #recorders = new Map<string, (seconds: number) => void>();
   #process?: { stop(): void };
 
   constructor() {
@@ -69,8 +71,20 @@ export class HostMetrics {
     await next();
     const route = c.req.matchedRoutes.findLast((m) => m.method !== "ALL")?.path ?? "unmatched";
     const method = c.req.method;
-    this.#requests.inc({ route, method, status: c.res.status });
-    this.#durations.observe({ route, method }, (performance.now() - started) / 1000);
+    const status = c.res.status;
+    // One lookup per request: the series of a (route, method, status) are found once and kept.
+    const key = `${status} ${method} ${route}`;
+    let record = this.#recorders.get(key);
+    if (!record) {
+      const count = this.#requests.handle({ route, method, status });
+      const time = this.#durations.handle({ route, method });
+      record = (seconds) => {
+        count.inc();
+        time.observe(seconds);
+      };
+      this.#recorders.set(key, record);
+    }
+    record((performance.now() - started) / 1000);
   };
 
   /** The kernel's table-backed families, read at scrape time. */

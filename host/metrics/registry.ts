@@ -58,6 +58,16 @@ export class Counter extends Family<number> {
     this.series(labels, () => 0).value += by;
   }
 
+  /** The series of `labels`, to count on without finding it again (a hot path keeps it). */
+  handle(labels: Labels): { inc(by?: number): void } {
+    const s = this.series(labels, () => 0);
+    return {
+      inc(by = 1) {
+        s.value += by;
+      },
+    };
+  }
+
   /** Mirrors a total kept elsewhere (a count that only grows, read at scrape time). */
   setTotal(labels: Labels, total: number): void {
     this.series(labels, () => 0).value = total;
@@ -97,7 +107,19 @@ export class Histogram extends Family<Buckets> {
   }
 
   observe(labels: Labels, value: number): void {
+    this.#record(
+      this.series(labels, () => ({ counts: this.#bounds.map(() => 0), sum: 0, count: 0 })).value,
+      value,
+    );
+  }
+
+  /** The series of `labels`, to observe on without finding it again (a hot path keeps it). */
+  handle(labels: Labels): { observe(value: number): void } {
     const b = this.series(labels, () => ({ counts: this.#bounds.map(() => 0), sum: 0, count: 0 })).value;
+    return { observe: (value) => this.#record(b, value) };
+  }
+
+  #record(b: Buckets, value: number): void {
     for (let i = 0; i < this.#bounds.length; i++) {
       if (value <= this.#bounds[i]) {
         b.counts[i]++;
