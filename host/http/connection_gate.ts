@@ -149,7 +149,10 @@ export class ConnectionGate {
       }
       if (this.#connections.size >= this.#options.maxConnections) {
         this.#onEvent({ kind: "refused", open: this.#connections.size });
-        void refuseBusy(conn, `The host serves ${this.#connections.size} connections, its limit: try again shortly`);
+        void refuseBusy(
+          conn,
+          `The host serves ${this.#connections.size} connections, its limit: try again shortly`,
+        );
         continue;
       }
       const connection = new Connection(conn, this.#serve, this.#handler, this.#onError, this.#options);
@@ -191,7 +194,11 @@ class Connection {
       if (this.#waitingForHead) {
         this.#waitingForHead = false;
         if (headBytes(request) > options.maxHeaderBytes) {
-          return apiError(431, "headers_too_large", `The request head exceeds ${options.maxHeaderBytes} bytes`);
+          return apiError(
+            431,
+            "headers_too_large",
+            `The request head exceeds ${options.maxHeaderBytes} bytes`,
+          );
         }
       }
       this.#inFlight++;

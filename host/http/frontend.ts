@@ -24,7 +24,14 @@ export class HttpFrontend {
     try {
       return Promise.resolve(
         new HttpFrontend(
-          new ConnectionGate(options.bind, options.port, handler, options.onError, options, options.onGateEvent),
+          new ConnectionGate(
+            options.bind,
+            options.port,
+            handler,
+            options.onError,
+            options,
+            options.onGateEvent,
+          ),
         ),
       );
     } catch (err) {
