@@ -194,6 +194,7 @@ class Connection {
       if (this.#waitingForHead) {
         this.#waitingForHead = false;
         if (headBytes(request) > options.maxHeaderBytes) {
+          this.close(); // once the answer is out
           return apiError(
             431,
             "headers_too_large",
