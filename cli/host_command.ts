@@ -38,15 +38,14 @@ function parseMs(flag: string): (value: string) => number {
   };
 }
 
-function parseSeconds(value: string): number {
-  const s = Number(value);
-  if (!Number.isFinite(s) || s < 1) {
-    throw new PagletError(
-      "invalid_request",
-      `--artifact-spool-ttl must be at least 1 second: got '${value}'`,
-    );
-  }
-  return s;
+function parseSeconds(flag: string): (value: string) => number {
+  return (value) => {
+    const s = Number(value);
+    if (!Number.isFinite(s) || s < 1) {
+      throw new PagletError("invalid_request", `${flag} must be at least 1 second: got '${value}'`);
+    }
+    return s;
+  };
 }
 
 /**
@@ -105,8 +104,14 @@ export function registerHostCommand(program: Command): void {
     .option(
       "--artifact-spool-ttl <seconds>",
       "delete stale uploads and expired artifacts after this",
-      parseSeconds,
+      parseSeconds("--artifact-spool-ttl"),
       86_400,
+    )
+    .option(
+      "--forwarding-retention <seconds>",
+      "remember where a departed agent went this long (forwarding of its messages, transfer records)",
+      parseSeconds("--forwarding-retention"),
+      604_800,
     )
     .option(
       "--max-connections <n>",
@@ -188,6 +193,7 @@ export function registerHostCommand(program: Command): void {
         artifactMaxSize: parseSize(o.artifactMaxSize),
         artifactStorageQuota: parseSize(o.artifactStorageQuota),
         artifactSpoolTtlS: o.artifactSpoolTtl,
+        forwardingRetentionS: o.forwardingRetention,
         maxConnections: o.maxConnections,
         headerTimeoutMs: o.headerTimeoutMs,
         idleTimeoutMs: o.idleTimeoutMs,

@@ -55,6 +55,8 @@ type ServeOnConnection = (
 
 /** Pause before accepting again after a failed accept (no descriptors left): let connections end. */
 const ACCEPT_RETRY_MS = 50;
+/** 503 answers being written at once; more refusals are closed unanswered. */
+const MAX_REFUSALS_IN_FLIGHT = 16;
 
 function serveOnConnection(): ServeOnConnection {
   const internal = (Deno as unknown as Record<symbol, Record<string, unknown>>)[
@@ -78,6 +80,7 @@ export class ConnectionGate {
   readonly #onEvent: (event: GateEvent) => void;
   readonly #connections = new Set<Connection>();
   readonly #sweeper: ReturnType<typeof setInterval>;
+  #refusing = 0;
   #closed = false;
 
   /** Listens on `hostname:port` (throws Deno's AddrInUse as it is) and serves `handler` there. */
@@ -159,6 +162,26 @@ export class ConnectionGate {
       this.#connections.add(connection);
       void connection.finished.then(() => this.#connections.delete(connection));
     }
+  }
+
+  /**
+   * Answers 503 to a connection past the cap. Each refusal holds a descriptor until its answer is
+   * written; in a flood, refusals beyond {@link MAX_REFUSALS_IN_FLIGHT} are closed unanswered so
+   * that they cannot eat the reserve the served connections and the host need.
+   */
+  #refuse(conn: Deno.TcpConn): void {
+    if (this.#refusing >= MAX_REFUSALS_IN_FLIGHT) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      return;
+    }
+    this.#refusing++;
+    void refuseBusy(
+      conn,
+      `The host serves ${this.#connections.size} connections, its limit: try again shortly`,
+    )
+      .finally(() => this.#refusing--);
   }
 
   #sweep(): void {

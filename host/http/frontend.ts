@@ -68,10 +68,12 @@ function explainListenError(err: unknown, bind: string, port: number): unknown {
 }
 
 /**
- * The default connection cap: each connection holds one descriptor, and the host keeps a reserve
- * for its database, workers, peers and files.
+ * The most connections the process's file limit allows: each connection holds one descriptor,
+ * and the host keeps a reserve for its database, workers, peers and files. It is the default cap
+ * and also the ceiling of a cap a user sets: past it a served connection could not get the
+ * descriptors its requests need (files, peers).
  */
-export function defaultMaxConnections(): number {
+export function maxConnectionsForFileLimit(): number {
   let limit = 1024;
   try {
     const line = Deno.readTextFileSync("/proc/self/limits").split("\n").find((l) =>

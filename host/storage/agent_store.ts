@@ -336,6 +336,20 @@ export class AgentStore {
       .execute();
   }
 
+  /**
+   * Forgets forwarding records made before `before`, and the oldest beyond the newest `keep`;
+   * answers how many were removed.
+   */
+  async pruneMoves(before: number, keep: number): Promise<number> {
+    const old = await this.#db.deleteFrom("moved_agents").where("moved_at", "<", before).executeTakeFirst();
+    const excess = await this.#db.deleteFrom("moved_agents").where(
+      "id",
+      "in",
+      (eb) => eb.selectFrom("moved_agents").select("id").orderBy("moved_at", "desc").limit(-1).offset(keep),
+    ).executeTakeFirst();
+    return Number(old.numDeletedRows) + Number(excess.numDeletedRows);
+  }
+
   async movedTo(id: string): Promise<string | null> {
     const row = await this.#db.selectFrom("moved_agents").select("moved_to").where("id", "=", id)
       .executeTakeFirst();
