@@ -506,8 +506,10 @@ export class AgentRuntime {
 
   /** Delivers a message to a local agent, activating or queueing per its policy. */
   async deliver(id: string, message: Message, options: DeliverOptions = {}): Promise<DeliverResult> {
-    await this.#settling.get(id);
-    let agent = this.#live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
+    const settling = this.#settling.get(id);
+    if (settling) await settling;
+    let agent = this.#live.get(id);
+    if (!agent) agent = await this.#starting.get(id)?.catch(() => undefined);
     while (agent?.transition) {
       // Only waiting for the transition to end: its owner reports how it ended.
       await agent.transition.catch(() => {});
