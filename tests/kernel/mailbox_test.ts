@@ -169,3 +169,16 @@ Deno.test("through a host, one handler runs at a time in priority order", async 
   const record = await client.getAgent(id);
   assertEquals((record.mailbox as { busy: boolean; queued: number }).queued, 0);
 });
+
+Deno.test("messages handed to the worker behind a handler that deactivates its paglet are all answered", async () => {
+  await using h = await fixtureHost();
+  const { id } = await h.client.createAgent({ type: "kernel.context" });
+  // The `log` messages reach the worker while `sleep` is busy (the mailbox's window) and wait there
+  // behind it; its deactivation waits for them (a paglet leaves once its mailbox is idle).
+  const [sleep, ...logs] = await Promise.all([
+    h.client.send(id, { kind: "sleep", args: { seconds: 60, delayMs: 300 } }),
+    ...Array.from({ length: 5 }, () => h.client.send(id, { kind: "log" })),
+  ]);
+  assertEquals(sleep, { sleeping: true });
+  for (const reply of logs) assert(Array.isArray((reply as { log: unknown }).log), JSON.stringify(reply));
+});
