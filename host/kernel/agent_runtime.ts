@@ -303,7 +303,11 @@ export class AgentRuntime {
     const dequeue = delivery?.queuedSeq;
     const epoch = agent.epoch;
     return this.#pool.deliver(agent.slot, agent.id, message).then(
-      ([reply, change]) => this.#stored(agent, epoch, change, dequeue).then(() => reply),
+      ([reply, change]) => {
+        const stored = this.#stored(agent, epoch, change, dequeue);
+        // Nothing written and nothing to wait for (a read under light load): no extra turn.
+        return stored === RESOLVED ? reply : stored.then(() => reply);
+      },
       async (err) => {
         // A failed handler may have changed the state before it threw: the checkpoint saves it.
         agent.dirty = true;
