@@ -38,6 +38,15 @@ function parseMs(flag: string): (value: string) => number {
   };
 }
 
+/** A size that cannot be `none`. */
+function requiredSize(text: string, flag: string): number {
+  const size = parseSize(text);
+  if (size === null || size < 1) {
+    throw new PagletError("invalid_request", `${flag} must be a size such as 16M: got '${text}'`);
+  }
+  return size;
+}
+
 function parseSeconds(flag: string): (value: string) => number {
   return (value) => {
     const s = Number(value);
@@ -113,6 +122,7 @@ export function registerHostCommand(program: Command): void {
       parseSeconds("--forwarding-retention"),
       604_800,
     )
+    .option("--max-body-bytes <size>", "largest JSON body the API accepts (e.g. 64M)", "16M")
     .option(
       "--max-connections <n>",
       "connections served at once; one more is refused with 503 (default: from the file limit, at most 1000)",
@@ -191,6 +201,7 @@ export function registerHostCommand(program: Command): void {
         gossipIntervalMs: o.gossipIntervalMs,
         offlineAfterMs: o.offlineAfterMs,
         artifactMaxSize: parseSize(o.artifactMaxSize),
+        maxBodyBytes: requiredSize(o.maxBodyBytes, "--max-body-bytes"),
         artifactStorageQuota: parseSize(o.artifactStorageQuota),
         artifactSpoolTtlS: o.artifactSpoolTtl,
         forwardingRetentionS: o.forwardingRetention,

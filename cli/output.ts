@@ -27,9 +27,12 @@ export function cell(value: unknown): string {
   return String(value);
 }
 
-/** Reports an error for people (code + message) and returns the exit code. */
+/**
+ * Reports an error for people (code + message) and returns the exit code. A RangeError is how the
+ * host's option checks reject a value (a name, a size, a port): the user's input, not `internal`.
+ */
 export function reportError(err: unknown): number {
-  const error = PagletError.from(err);
+  const error = PagletError.from(err, err instanceof RangeError ? "invalid_request" : "internal");
   console.error(`${pc.red("error")} [${error.code}]: ${error.message}`);
   return error.code === "invalid_request" || error.code === "bad_request" ? 2 : 1;
 }

@@ -137,3 +137,34 @@ Deno.test("waiting and running jobs survive a graceful restart: they ask again a
     await stopAll();
   }
 });
+
+Deno.test("a job no host can take fails with each host's reason, the refused dispatch's included", async () => {
+  try {
+    const groupJobs = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
+    const home = await start("home", { args: ["--module", groupJobs] });
+    const nomod = await start("nomod", { args: ["--peer", home.url, "--no-remote-code"] });
+    await eventually("home sees nomod's scheduler", async () => {
+      const { hosts } = await home.client.request<{ hosts: { name: string; online: boolean }[] }>(
+        "GET",
+        "/v1/mesh/hosts",
+      );
+      return hosts.some((h) => h.name === "nomod" && h.online) &&
+        ((await slotStatus(home.client, { includePeers: true })).peers ?? []).some((p) =>
+          p.hostName === "nomod"
+        );
+    }, 20_000);
+    // Jobs do not compute at home by default: the only other host cannot load the type.
+    const { id } = await home.client.createAgent({ type: "test.squarejob", state: { n: 3 } });
+    const state = await eventually("the job fails", async () => {
+      const s = (await locate([home, nomod], id)).state as SpinState & { computeError: string };
+      return s.computeStatus === "FAILED_FINAL" && s;
+    }, 20_000);
+    assert(
+      /nomod|127\.0\.0\.1/.test(state.computeError) &&
+        /dispatch failed: .*(squarejob|remote code|remote_code)/i.test(state.computeError),
+      state.computeError,
+    );
+  } finally {
+    await stopAll();
+  }
+});

@@ -33,7 +33,7 @@ export function registerPsCommand(jobs: Command): void {
         states: o.state,
         types: o.class,
       } as const;
-      const results = await withEntry({ ...o, quiet: o.json }, async (entry) => {
+      const results = await withEntry(o, async (entry) => {
         const hosts = await targetHosts(entry, !!o.allHosts);
         return await fanOut(hosts, o, (s) => s.call(NAME, Jobs, filter));
       });
