@@ -551,6 +551,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
 
   #set(status: ComputeStatus): void {
     this.state.computeStatus = status;
+    this.state.computeStatusAt = Date.now();
     this.notifyStateChanged();
   }
 

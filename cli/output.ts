@@ -37,6 +37,25 @@ export function reportError(err: unknown): number {
   return error.code === "invalid_request" || error.code === "bad_request" ? 2 : 1;
 }
 
+/** `text` broken at spaces into lines of at most `width` characters (for a table cell). */
+export function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = "";
+    }
+    line = line ? `${line} ${word}` : word;
+    while (line.length > width) {
+      lines.push(line.slice(0, width));
+      line = line.slice(width);
+    }
+  }
+  if (line) lines.push(line);
+  return lines.join("\n");
+}
+
 /** Human bytes: 1536 → "1.5 KiB". */
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];

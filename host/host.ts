@@ -34,6 +34,7 @@ import { CodeStore } from "./code/store.ts";
 import { CodeLoader } from "./code/code_loader.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
+import { HostMetrics } from "./metrics/host_metrics.ts";
 import { HttpFrontend } from "./http/frontend.ts";
 
 export { VERSION } from "./version.ts";
@@ -59,6 +60,8 @@ export class Host {
   readonly startedAt = Date.now();
   /** Failures that may lose durable state: events, log lines and counters for /metrics. */
   durability!: DurabilityFailures;
+  /** GET /metrics: the kernel's families; services and extensions add theirs. */
+  readonly metrics = new HostMetrics();
   readonly extensions: HostExtension[] = [];
   db!: Kysely<Schema>;
   rawDb!: NodeSqliteDatabase;
@@ -151,6 +154,12 @@ export class Host {
       if (why === "dispose") void this.workDirs.remove(id);
     });
     registerLocalOps(this);
+    this.metrics.watchKernel(this);
+    this.events.subscribe((e) => {
+      if (e.kind === "code-loaded" && (e.data as { from?: string } | undefined)?.from !== "store") {
+        this.metrics.codeFetches.inc({ outcome: "loaded" });
+      } else if (e.kind === "code-rejected") this.metrics.codeFetches.inc({ outcome: "rejected" });
+    });
 
     for (const ext of this.extensions) await ext.start(this);
     const restored = await this.runtime.restoreAtStartup();
@@ -260,6 +269,7 @@ export class Host {
     this.#stopping.abort();
     this.events.emit("context-shutdown", {});
     for (const t of this.#timers) clearInterval(t);
+    this.metrics.stop();
     this.#wakeups?.close();
     for (const ext of [...this.extensions].reverse()) await ext.stop?.(this);
     if (this.runtime) {
@@ -282,6 +292,7 @@ export class Host {
     this.draining = true;
     this.#stopping.abort();
     for (const t of this.#timers) clearInterval(t);
+    this.metrics.stop();
     this.#wakeups?.close();
     this.runtime?.close();
     this.pool?.close();

@@ -91,6 +91,8 @@ const RESOLVED = Promise.resolve();
 export class AgentRuntime {
   /** Agents running in a worker now; only the runtime adds or removes them. */
   readonly #live = new Map<string, LiveAgent>();
+  /** Deliveries of agents no longer live (see mailboxTotals). */
+  #retiredDeliveries = 0;
   readonly #store: AgentStore;
   readonly #pool: WorkerPool;
   readonly #events: EventLog;
@@ -141,7 +143,7 @@ export class AgentRuntime {
             return agent && agent.slot === slot ? [agent] : [];
           }),
         current,
-        unregister: (agent) => this.#live.delete(agent.id),
+        unregister: (agent) => this.#retire(agent),
         restart: (record) =>
           this.#startOnce(
             record.id,
@@ -180,8 +182,12 @@ export class AgentRuntime {
   }
 
   /** Messages handled and waiting, summed over the mailboxes of the live agents (metrics). */
+  /**
+   * Messages in the mailboxes of live agents: `queued` now, and `delivered` since this host started
+   * (agents that deactivated, left or were disposed included: it only grows).
+   */
   mailboxTotals(): { delivered: number; queued: number } {
-    let delivered = 0, queued = 0;
+    let delivered = this.#retiredDeliveries, queued = 0;
     for (const agent of this.#live.values()) {
       delivered += agent.mailbox.delivered;
       queued += agent.mailbox.queued;
@@ -786,8 +792,14 @@ export class AgentRuntime {
     }
   }
 
-  #forget(agent: LiveAgent, why: string): void {
+  /** Takes a live agent out of the table; its mailbox's deliveries stay in the host's total. */
+  #retire(agent: LiveAgent): void {
+    if (this.#live.get(agent.id) === agent) this.#retiredDeliveries += agent.mailbox.delivered;
     this.#live.delete(agent.id);
+  }
+
+  #forget(agent: LiveAgent, why: string): void {
+    this.#retire(agent);
     agent.slot.agents.delete(agent.id);
     for (const fn of this.onGone) fn(agent.id, why);
   }

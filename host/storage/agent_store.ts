@@ -272,11 +272,19 @@ export class AgentStore {
   }
 
   async countByStatus(): Promise<Record<string, number>> {
-    const rows = await this.#db.selectFrom("agents").select(["status"]).select((eb) =>
+    const counts: Record<string, number> = {};
+    for (const row of await this.countByStatusAndType()) {
+      counts[row.status] = (counts[row.status] ?? 0) + row.n;
+    }
+    return counts;
+  }
+
+  /** How many records there are of each status and type (for /metrics). */
+  async countByStatusAndType(): Promise<{ status: string; type: string; n: number }[]> {
+    const rows = await this.#db.selectFrom("agents").select(["status", "type"]).select((eb) =>
       eb.fn.countAll<number>().as("n")
-    )
-      .groupBy("status").execute();
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    ).groupBy(["status", "type"]).execute();
+    return rows.map((r) => ({ status: r.status, type: r.type, n: Number(r.n) }));
   }
 
   /** Ids of inactive agents whose wake-up time has come. */

@@ -48,6 +48,10 @@ export class MobilityExtension implements HostExtension {
     const receiver = this.receiver = new TransferReceiver(host, ledger, files);
     const sender = new TransferSender(host.options.apiKey);
     const dispatcher = this.dispatcher = new TransferDispatcher(host, ledger, files, receiver, sender);
+    sender.onOutcome = (outcome, bytes) => {
+      host.metrics.transfers.inc({ direction: "out", outcome });
+      if (outcome !== "refused") host.metrics.transferBytes.inc({ direction: "out" }, bytes);
+    };
     sender.onRetry = (url, transferId, attempt, error) =>
       host.events.emit("transfer-retry", {
         data: { target: url, transferId, attempt },

@@ -12,6 +12,7 @@ import {
   stopAll,
 } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { jsonOf, paglets } from "../helpers/cli.ts";
 import { CPUS, slotStatus, type SpinState } from "./helpers.ts";
 
 const FAST = {
@@ -163,6 +164,31 @@ Deno.test("a job no host can take fails with each host's reason, the refused dis
       /nomod|127\.0\.0\.1/.test(state.computeError) &&
         /dispatch failed: .*(squarejob|remote code|remote_code)/i.test(state.computeError),
       state.computeError,
+    );
+
+    // jobs ps: the whole error (wrapped in the table), and the job's own time, also after a restart.
+    type Row = { agentId: string; computeError: string; updatedAt: number };
+    const psRow = async (host: HostProcess) =>
+      jsonOf<Row[]>(await paglets(["jobs", "ps", "--json", "--entry", host.url])).find((r) =>
+        r.agentId === id
+      )!;
+    const before = await psRow(home);
+    assertEquals(before.computeError, state.computeError);
+    const table = await paglets(["jobs", "ps", "--entry", home.url]);
+    assert(
+      table.stdout.replace(/[\s│]+/g, "").includes(state.computeError.replace(/\s+/g, "")),
+      table.stdout,
+    );
+    await home.stop();
+    const again = await start("home", {
+      port: Number(new URL(home.url).port),
+      dataDir: home.dataDir,
+      args: ["--module", groupJobs],
+    });
+    assertEquals(
+      (await psRow(again)).updatedAt,
+      before.updatedAt,
+      "a restart does not change when the job last changed",
     );
   } finally {
     await stopAll();
