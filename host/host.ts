@@ -35,6 +35,7 @@ import { CodeLoader } from "./code/code_loader.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
 import { HostMetrics } from "./metrics/host_metrics.ts";
+import { HostSamples } from "./dashboard/samples.ts";
 import { HttpFrontend } from "./http/frontend.ts";
 
 export { VERSION } from "./version.ts";
@@ -62,6 +63,8 @@ export class Host {
   durability!: DurabilityFailures;
   /** GET /metrics: the kernel's families; services and extensions add theirs. */
   readonly metrics = new HostMetrics();
+  /** Load and memory over the last minutes (the dashboard's charts). */
+  samples!: HostSamples;
   readonly extensions: HostExtension[] = [];
   db!: Kysely<Schema>;
   rawDb!: NodeSqliteDatabase;
@@ -155,6 +158,8 @@ export class Host {
     });
     registerLocalOps(this);
     this.metrics.watchKernel(this);
+    this.samples = new HostSamples(this.options.dataDir);
+    this.samples.start();
     this.events.subscribe((e) => {
       if (e.kind === "code-loaded" && (e.data as { from?: string } | undefined)?.from !== "store") {
         this.metrics.codeFetches.inc({ outcome: "loaded" });
@@ -270,6 +275,7 @@ export class Host {
     this.events.emit("context-shutdown", {});
     for (const t of this.#timers) clearInterval(t);
     this.metrics.stop();
+    this.samples?.stop();
     this.#wakeups?.close();
     for (const ext of [...this.extensions].reverse()) await ext.stop?.(this);
     if (this.runtime) {
@@ -293,6 +299,7 @@ export class Host {
     this.#stopping.abort();
     for (const t of this.#timers) clearInterval(t);
     this.metrics.stop();
+    this.samples?.stop();
     this.#wakeups?.close();
     this.runtime?.close();
     this.pool?.close();
