@@ -1,12 +1,16 @@
 /**
  * The dashboard every host serves, driven in headless Chromium (Debian's chromium package) against a
- * 2-host mesh with an API key, compute jobs running, a job group and a Pi job: every panel shows
+ * 2-host mesh with an API key, compute jobs running, a job group, a Runner and a Pi job: every panel shows
  * real data. `PAGLETS_SCREENSHOTS=docs` also saves docs/dashboard.png.
  */
 import { chromium, type Page } from "playwright-core";
 import { assert } from "./helpers/assert.ts";
 import { paglets } from "./helpers/cli.ts";
 import { eventually, testHost } from "./helpers/in_process.ts";
+import { Runner, taskModule } from "../agents/mod.ts";
+import * as tasks from "./runner/fixtures/tasks.ts";
+
+const RUNNER_TASKS = taskModule(new URL("./runner/fixtures/tasks.ts", import.meta.url), tasks);
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
@@ -108,6 +112,15 @@ Deno.test({
         "the create event in the live list",
         async () => (await text(page, "#events")).includes(id),
       );
+      // An open Runner's executors.
+      await using rr = await Runner.open("dash", {
+        entry: alpha.host.url,
+        apiKey: KEY,
+        module: RUNNER_TASKS,
+        executors: 1,
+      });
+      await page.waitForSelector("#runners a.agent", { timeout: 15_000 });
+      await rr.close();
       // A Pi job's digits, streamed as they become certain.
       const pi = await paglets(["examples", "pi", "--digits", "3000", "--entry", alpha.host.url], {
         PAGLETS_API_KEY: KEY,
