@@ -89,10 +89,13 @@ Deno.test("/metrics after real work: promtool accepts it, every family is there,
       type: "demo.spinjob",
       state: { ms: 10, allowHomeCompute: true },
     });
+    type JobRecord = { movedTo?: string; state?: { computeStatus?: string } } | null;
     await eventually("the job completes", async () => {
-      const record = await alpha.client.getAgent(job.id).catch(() => null) as {
-        state?: { computeStatus?: string };
-      } | null;
+      // The scheduler may place the job on either host: follow it if it moved to beta.
+      const home = await alpha.client.getAgent(job.id).catch(() => null) as JobRecord;
+      const record = home?.movedTo === beta.url
+        ? await beta.client.getAgent(job.id).catch(() => null) as JobRecord
+        : home;
       return record?.state?.computeStatus === "COMPLETED";
     }, 20_000);
     const [a, b] = [await scrape(alpha), await scrape(beta)];
