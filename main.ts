@@ -9,6 +9,9 @@ if (import.meta.main) {
   try {
     await (await buildProgram(Deno.args)).parseAsync(Deno.args, { from: "user" });
   } catch (err) {
+    // Commander printed its own message (help, version, or a usage error): only the status is left.
+    const usage = (err as { code?: string }).code?.startsWith("commander.");
+    if (usage) Deno.exit((err as { exitCode: number }).exitCode === 0 ? 0 : 2);
     Deno.exit(reportError(err));
   }
 }

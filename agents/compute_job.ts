@@ -131,7 +131,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   #computing = false;
   #continued = false;
   /** Hosts a dispatch to failed during this instance's placement. */
-  readonly #unreachable = new Set<string>();
+  /** Hosts a dispatch to failed, with why (the reason travels into the job's final error). */
+  readonly #unreachable = new Map<string, string>();
   /** This instance was activated by a message (a grant or redirect, usually): its queue entry stands. */
   #wokenByMessage = false;
 
@@ -195,6 +196,29 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       redirectCount: s.redirectCount,
       computeAttempts: s.computeAttempts,
     };
+  }
+
+  /**
+   * Refuses a job that no host of the mesh could ever run (more cores, memory or temp storage than
+   * any host has, a tag no host carries): the create fails with `invalid_request` and each host's
+   * reason, instead of a job that is accepted and fails at once. Hosts whose status is not known
+   * yet, or has errors, do not count against it. Subclasses that override it must call
+   * `super.onCreation(event)`.
+   */
+  override async onCreation(_event: LifecycleEvent): Promise<void> {
+    const reply = await this.#call("candidate-hosts", {
+      request: slotRequestOf(this.state, this.id, this.computeJobId()),
+      limit: 0,
+      includeSelf: true,
+    }) as { candidates: unknown[]; rejected: { hostName: string; reason: string }[] };
+    const never = reply.rejected.filter((r) => !r.reason.startsWith("host status has errors"));
+    if (reply.candidates.length > 0 || never.length === 0 || never.length < reply.rejected.length) return;
+    throw new PagletError(
+      "invalid_request",
+      `No host of the mesh can ever run this job: ${
+        never.map((r) => `${r.hostName}: ${r.reason}`).join("; ")
+      }`,
+    );
   }
 
   /** Notes why the job woke up; subclasses that override it must call `super.onActivation(event)`. */
@@ -340,7 +364,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     if (selected) return selected;
     const why = [
       ...reply.rejected.map((r) => `${r.hostName}: ${r.reason}`),
-      ...[...this.#unreachable].map((url) => `${url}: dispatch failed`),
+      ...[...this.#unreachable].map(([url, why]) => `${url}: dispatch failed: ${why}`),
     ];
     await this.#fail(`no suitable compute host${why.length ? ` (${why.join("; ")})` : ""}`);
     return null;
@@ -353,7 +377,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       return false; // this instance is gone; the copy there continues in run()
     } catch (err) {
       this.#leaving = false;
-      this.#unreachable.add(target);
+      this.#unreachable.set(target, errorText(err));
       this.state.selectedHostUrl = "";
       this.#emitNote(`dispatch to ${target} failed: ${errorText(err)}`);
       return true;
@@ -527,6 +551,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
 
   #set(status: ComputeStatus): void {
     this.state.computeStatus = status;
+    this.state.computeStatusAt = Date.now();
     this.notifyStateChanged();
   }
 

@@ -93,6 +93,8 @@ export interface ComputeJobState {
   computeAttempts: number;
   /** Epoch ms when the job reached COMPLETED or FAILED_FINAL. */
   computeFinishedAt: number;
+  /** Epoch ms when `computeStatus` last changed (kept across restarts, unlike a record's update time). */
+  computeStatusAt: number;
 }
 
 /**
@@ -145,6 +147,7 @@ export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): Co
     cpuAffinityError: "",
     computeAttempts: 0,
     computeFinishedAt: 0,
+    computeStatusAt: 0,
     ...estimates,
   };
 }

@@ -1,8 +1,8 @@
 /** `paglets agents ls|show|create|send|deactivate|activate|rm`. */
 import type { Command } from "commander";
-import { PagletError } from "../agents/errors.ts";
-import { parseTagged } from "../agents/wire.ts";
-import { entryClient, type EntryOptions } from "./entry.ts";
+import { HostClient } from "../host/client.ts";
+import { apiKeyFrom, entryClient, type EntryOptions } from "./entry.ts";
+import { readJsonObject } from "./json_input.ts";
 import { printJson, printTable } from "./output.ts";
 
 /** Adds the options every network command shares. */
@@ -14,13 +14,28 @@ export function networkOptions(cmd: Command): Command {
     .option("--json", "print JSON for scripts");
 }
 
-function parseObject(text: string | undefined, what: string): Record<string, unknown> | undefined {
-  if (text === undefined) return undefined;
-  const value = parseTagged(text);
-  if (!value || typeof value !== "object" || Array.isArray(value)) {
-    throw new PagletError("invalid_request", `${what} must be a JSON object`);
+/** Forwarding records followed at most (as hosts forward messages). */
+const MAX_HOPS = 8;
+
+/**
+ * An agent's record where it is now: a record that only says where the agent moved is followed to
+ * that host (and on), and the answer says where it was found and through which hosts.
+ */
+async function locate(id: string, o: EntryOptions): Promise<Record<string, unknown>> {
+  let client = entryClient(o);
+  const path: string[] = [];
+  for (let hop = 0; hop <= MAX_HOPS; hop++) {
+    const record = await client.getAgent(id) as Record<string, unknown>;
+    if (typeof record.movedTo !== "string" || record.status !== undefined) {
+      return path.length ? { ...record, foundAt: client.baseUrl, movedThrough: path } : record;
+    }
+    path.push(client.baseUrl);
+    client = new HostClient(record.movedTo, {
+      apiKey: apiKeyFrom(o),
+      timeoutMs: o.timeout ? o.timeout * 1000 : undefined,
+    });
   }
-  return value as Record<string, unknown>;
+  return { id, movedThrough: path, error: `more than ${MAX_HOPS} forwarding records` };
 }
 
 export function registerAgentsCommand(program: Command): void {
@@ -41,24 +56,28 @@ export function registerAgentsCommand(program: Command): void {
       ]);
     });
 
-  networkOptions(agents.command("show <id>").description("Show an agent's record and state"))
-    .action(async (id: string, o: EntryOptions) => printJson(await entryClient(o).getAgent(id)));
+  networkOptions(
+    agents.command("show <id>").description(
+      "Show an agent's record and state, following it to the host it moved to",
+    ),
+  )
+    .action(async (id: string, o: EntryOptions) => printJson(await locate(id, o)));
 
   networkOptions(agents.command("create <type>").description("Create a paglet"))
-    .option("--state <json>", "state merged over the initial state")
-    .option("--args <json>", "arguments for onCreation")
+    .option("--state <json>", "state merged over the initial state (@file or - for stdin)")
+    .option("--args <json>", "arguments for onCreation (@file or - for stdin)")
     .action(async (type: string, o: EntryOptions & { json?: boolean; state?: string; args?: string }) => {
       const created = await entryClient(o).createAgent({
         type,
-        state: parseObject(o.state, "--state"),
-        args: parseObject(o.args, "--args"),
+        state: await readJsonObject(o.state, "--state"),
+        args: await readJsonObject(o.args, "--args"),
       });
       if (o.json) return printJson(created);
       console.log(created.id);
     });
 
   networkOptions(agents.command("send <id> <kind>").description("Send a message and print the reply"))
-    .option("--args <json>", "message arguments", "{}")
+    .option("--args <json>", "message arguments: JSON, @file, or - for stdin", "{}")
     .option("--priority <n>", "1..10 (0 = unqueued)", Number)
     .option("--oneway", "do not wait for the reply")
     .option("--no-delay", "fail instead of activating or queueing when the agent is inactive")
@@ -70,7 +89,7 @@ export function registerAgentsCommand(program: Command): void {
       ) => {
         const reply = await entryClient(o).send(id, {
           kind,
-          args: parseObject(o.args, "--args"),
+          args: await readJsonObject(o.args, "--args"),
           priority: o.priority,
         }, {
           oneway: o.oneway,

@@ -1,7 +1,8 @@
 /**
  * Which host a command talks to: `--entry NAME|URL`, else PAGLETS_ENTRY, else
- * http://127.0.0.1:8765. Commands that do real work start an embedded host when nothing answers
- * there (and no entry was named), so a new user sees results at once.
+ * http://127.0.0.1:8765. Only the main jobs (`paglets run`, `paglets examples …`, the tour) start an
+ * embedded host when nothing answers there and no entry was named, so a new user sees results at
+ * once; every other command fails and says how to name a host.
  */
 import { PagletError } from "../agents/errors.ts";
 import { HostClient, normalizeUrl } from "../host/client.ts";
@@ -62,17 +63,37 @@ export async function resolveEntryName(entry: string, options: EntryOptions): Pr
   }
 }
 
+/** What a user can do when the entry host does not answer. */
+const UNREACHABLE_HINT =
+  "start a host with `paglets host`, or name a running one with --entry NAME|URL or the PAGLETS_ENTRY variable";
+
 /** A client for the entry host (no reachability check). */
 export function entryClient(options: EntryOptions): HostClient {
   const timeoutMs = options.timeout ? options.timeout * 1000 : undefined;
-  return new HostClient(entryUrl(options).url, { apiKey: apiKeyFrom(options), timeoutMs });
+  return new HostClient(entryUrl(options).url, {
+    apiKey: apiKeyFrom(options),
+    timeoutMs,
+    unreachableHint: UNREACHABLE_HINT,
+  });
 }
 
 /**
- * A client for a reachable entry host; if none answers and none was named, starts an embedded
- * host for the duration of `fn`.
+ * `fn` with a client for the entry host; a host that does not answer fails the command with a
+ * `host_unreachable` that says what to do. Never starts a host (see {@link withEntryOrEmbedded}).
  */
 export async function withEntry<T>(
+  options: EntryOptions,
+  fn: (client: HostClient) => Promise<T>,
+): Promise<T> {
+  endEarlyWorkers();
+  return await fn(entryClient(options));
+}
+
+/**
+ * For the main jobs only: a client for a reachable entry host; if none answers and none was named,
+ * starts an embedded host for the duration of `fn` (and says so on stderr unless `quiet`).
+ */
+export async function withEntryOrEmbedded<T>(
   options: EntryOptions & { quiet?: boolean },
   fn: (client: HostClient, embedded: Host | null) => Promise<T>,
 ): Promise<T> {

@@ -38,15 +38,23 @@ function parseMs(flag: string): (value: string) => number {
   };
 }
 
-function parseSeconds(value: string): number {
-  const s = Number(value);
-  if (!Number.isFinite(s) || s < 1) {
-    throw new PagletError(
-      "invalid_request",
-      `--artifact-spool-ttl must be at least 1 second: got '${value}'`,
-    );
+/** A size that cannot be `none`. */
+function requiredSize(text: string, flag: string): number {
+  const size = parseSize(text);
+  if (size === null || size < 1) {
+    throw new PagletError("invalid_request", `${flag} must be a size such as 16M: got '${text}'`);
   }
-  return s;
+  return size;
+}
+
+function parseSeconds(flag: string): (value: string) => number {
+  return (value) => {
+    const s = Number(value);
+    if (!Number.isFinite(s) || s < 1) {
+      throw new PagletError("invalid_request", `${flag} must be at least 1 second: got '${value}'`);
+    }
+    return s;
+  };
 }
 
 /**
@@ -105,9 +113,16 @@ export function registerHostCommand(program: Command): void {
     .option(
       "--artifact-spool-ttl <seconds>",
       "delete stale uploads and expired artifacts after this",
-      parseSeconds,
+      parseSeconds("--artifact-spool-ttl"),
       86_400,
     )
+    .option(
+      "--forwarding-retention <seconds>",
+      "remember where a departed agent went this long (forwarding of its messages, transfer records)",
+      parseSeconds("--forwarding-retention"),
+      604_800,
+    )
+    .option("--max-body-bytes <size>", "largest JSON body the API accepts (e.g. 64M)", "16M")
     .option(
       "--max-connections <n>",
       "connections served at once; one more is refused with 503 (default: from the file limit, at most 1000)",
@@ -186,8 +201,10 @@ export function registerHostCommand(program: Command): void {
         gossipIntervalMs: o.gossipIntervalMs,
         offlineAfterMs: o.offlineAfterMs,
         artifactMaxSize: parseSize(o.artifactMaxSize),
+        maxBodyBytes: requiredSize(o.maxBodyBytes, "--max-body-bytes"),
         artifactStorageQuota: parseSize(o.artifactStorageQuota),
         artifactSpoolTtlS: o.artifactSpoolTtl,
+        forwardingRetentionS: o.forwardingRetention,
         maxConnections: o.maxConnections,
         headerTimeoutMs: o.headerTimeoutMs,
         idleTimeoutMs: o.idleTimeoutMs,

@@ -36,8 +36,9 @@ export function registerMeshCommand(program: Command): void {
           state: h.online ? pc.green("online") : pc.red(String(h.state ?? "offline")),
           seen: h.self ? "" : ago(h.lastSeen),
           tags: h.tags.join(","),
+          properties: Object.entries(h.properties ?? {}).map(([k, v]) => `${k}=${v}`).join(" "),
         })),
-        ["name", "url", "state", "seen", "cpuCount", "meshVersion", "tags"],
+        ["name", "url", "state", "seen", "cpuCount", "meshVersion", "tags", "properties"],
       );
     });
 }

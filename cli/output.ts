@@ -27,11 +27,33 @@ export function cell(value: unknown): string {
   return String(value);
 }
 
-/** Reports an error for people (code + message) and returns the exit code. */
+/**
+ * Reports an error for people (code + message) and returns the exit code. A RangeError is how the
+ * host's option checks reject a value (a name, a size, a port): the user's input, not `internal`.
+ */
 export function reportError(err: unknown): number {
-  const error = PagletError.from(err);
+  const error = PagletError.from(err, err instanceof RangeError ? "invalid_request" : "internal");
   console.error(`${pc.red("error")} [${error.code}]: ${error.message}`);
   return error.code === "invalid_request" || error.code === "bad_request" ? 2 : 1;
+}
+
+/** `text` broken at spaces into lines of at most `width` characters (for a table cell). */
+export function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = "";
+    }
+    line = line ? `${line} ${word}` : word;
+    while (line.length > width) {
+      lines.push(line.slice(0, width));
+      line = line.slice(width);
+    }
+  }
+  if (line) lines.push(line);
+  return lines.join("\n");
 }
 
 /** Human bytes: 1536 → "1.5 KiB". */

@@ -55,7 +55,9 @@ export async function buildProgram(args: readonly string[] = Deno.args): Promise
     .configureOutput({
       outputError: (text, write) => write(text.replace(/^error: /, "error [bad_request]: ")),
     })
-    .option("--no-color", "plain output");
+    .option("--no-color", "plain output")
+    // Usage errors end in main.ts with exit status 2 (docs/cli.md), not commander's 1.
+    .exitOverride();
   program.hook("preAction", async (cmd, action) => {
     if (cmd.opts().color === false) Deno.env.set("NO_COLOR", "1");
     // `--entry NAME` names a host of the mesh: every command gets its URL.

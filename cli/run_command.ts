@@ -10,7 +10,7 @@ import { PagletError } from "../agents/errors.ts";
 import { type Bundle, bundleScript, SCRIPT_MAIN_GLOBAL } from "../host/code/bundler.ts";
 import { dataUrlOf } from "../host/code/data_url.ts";
 import { BundleCache } from "../host/code/bundle_cache.ts";
-import { apiKeyFrom, type EntryOptions, withEntry } from "./entry.ts";
+import { apiKeyFrom, type EntryOptions, withEntryOrEmbedded } from "./entry.ts";
 import { ScriptMesh } from "./script_mesh.ts";
 
 export function registerRunCommand(program: Command): void {
@@ -44,7 +44,7 @@ export async function runScript(file: string, args: string[], options: EntryOpti
   // Bundled while the entry host is looked for; an unchanged script comes from the cache.
   const bundling = bundleOf(file);
   bundling.catch(() => {/* awaited below */});
-  await withEntry(options, async (client) => {
+  await withEntryOrEmbedded(options, async (client) => {
     const bundle = await bundling;
     const response = await client.fetch("PUT", "/v1/code", {
       body: bundle.source as Uint8Array<ArrayBuffer>,

@@ -1,7 +1,7 @@
 /** `paglets tour`: a short walk through a paglet's life on the entry host (or an embedded one). */
 import type { Command } from "commander";
 import { networkOptions } from "./agents_command.ts";
-import { type EntryOptions, withEntry } from "./entry.ts";
+import { type EntryOptions, withEntryOrEmbedded } from "./entry.ts";
 import { pc, printJson } from "./output.ts";
 
 export function registerTourCommand(program: Command): void {
@@ -11,7 +11,7 @@ export function registerTourCommand(program: Command): void {
     ),
   )
     .action(async (o: EntryOptions & { json?: boolean }) => {
-      await withEntry(o, async (client) => {
+      await withEntryOrEmbedded(o, async (client) => {
         const steps: Record<string, unknown>[] = [];
         const step = (title: string, value: unknown) => {
           steps.push({ step: title, value });

@@ -22,6 +22,8 @@ export interface ClientOptions {
    * CLI's embedded host. @default fetch over HTTP
    */
   transport?: (request: Request) => Promise<Response>;
+  /** Added to the message of a `host_unreachable` when this client cannot connect (what to do about it). */
+  unreachableHint?: string;
 }
 
 /** How one raw request is made. */
@@ -39,12 +41,14 @@ export class HostClient {
   readonly #apiKey: string | null;
   readonly #timeoutMs: number;
   readonly #transport?: (request: Request) => Promise<Response>;
+  readonly #unreachableHint: string;
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
     this.baseUrl = normalizeUrl(baseUrl);
     this.#apiKey = options.apiKey === undefined ? Deno.env.get("PAGLETS_API_KEY") ?? null : options.apiKey;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#transport = options.transport;
+    this.#unreachableHint = options.unreachableHint ? `; ${options.unreachableHint}` : "";
   }
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -94,7 +98,10 @@ export class HostClient {
       if ((err as Error).name === "TimeoutError") {
         throw new PagletError("timeout", `${method} ${this.baseUrl}${path} timed out after ${timeoutMs} ms`);
       }
-      throw new PagletError("host_unreachable", `Cannot reach ${this.baseUrl}: ${(err as Error).message}`);
+      throw new PagletError(
+        "host_unreachable",
+        `Cannot reach ${this.baseUrl}: ${(err as Error).message}${this.#unreachableHint}`,
+      );
     }
     if (!res.ok) {
       const text = await res.text();

@@ -34,6 +34,8 @@ import { CodeStore } from "./code/store.ts";
 import { CodeLoader } from "./code/code_loader.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
+import { HostMetrics } from "./metrics/host_metrics.ts";
+import { HostSamples } from "./dashboard/samples.ts";
 import { HttpFrontend } from "./http/frontend.ts";
 
 export { VERSION } from "./version.ts";
@@ -59,6 +61,10 @@ export class Host {
   readonly startedAt = Date.now();
   /** Failures that may lose durable state: events, log lines and counters for /metrics. */
   durability!: DurabilityFailures;
+  /** GET /metrics: the kernel's families; services and extensions add theirs. */
+  readonly metrics = new HostMetrics();
+  /** Load and memory over the last minutes (the dashboard's charts). */
+  samples!: HostSamples;
   readonly extensions: HostExtension[] = [];
   db!: Kysely<Schema>;
   rawDb!: NodeSqliteDatabase;
@@ -151,6 +157,14 @@ export class Host {
       if (why === "dispose") void this.workDirs.remove(id);
     });
     registerLocalOps(this);
+    this.metrics.watchKernel(this);
+    this.samples = new HostSamples(this.options.dataDir);
+    this.samples.start();
+    this.events.subscribe((e) => {
+      if (e.kind === "code-loaded" && (e.data as { from?: string } | undefined)?.from !== "store") {
+        this.metrics.codeFetches.inc({ outcome: "loaded" });
+      } else if (e.kind === "code-rejected") this.metrics.codeFetches.inc({ outcome: "rejected" });
+    });
 
     for (const ext of this.extensions) await ext.start(this);
     const restored = await this.runtime.restoreAtStartup();
@@ -260,6 +274,8 @@ export class Host {
     this.#stopping.abort();
     this.events.emit("context-shutdown", {});
     for (const t of this.#timers) clearInterval(t);
+    this.metrics.stop();
+    this.samples?.stop();
     this.#wakeups?.close();
     for (const ext of [...this.extensions].reverse()) await ext.stop?.(this);
     if (this.runtime) {
@@ -282,6 +298,8 @@ export class Host {
     this.draining = true;
     this.#stopping.abort();
     for (const t of this.#timers) clearInterval(t);
+    this.metrics.stop();
+    this.samples?.stop();
     this.#wakeups?.close();
     this.runtime?.close();
     this.pool?.close();

@@ -1,7 +1,7 @@
 /** Host options, validated once at start. */
 import { join } from "node:path";
 import { homedir } from "node:os";
-import { defaultMaxConnections } from "./http/frontend.ts";
+import { maxConnectionsForFileLimit } from "./http/frontend.ts";
 
 export interface HostOptions {
   /** Host name, unique in the mesh. */
@@ -42,6 +42,11 @@ export interface HostOptions {
   artifactStorageQuota: number | null;
   /** Seconds after which stale upload spools (and expired artifacts) are deleted. @default 86400 */
   artifactSpoolTtlS: number;
+  /**
+   * Seconds a host remembers where a departed agent went: its forwarding record (messages sent here
+   * follow it) and the transfer's ledger row. At most 100,000 forwarding records are kept. @default 604800
+   */
+  forwardingRetentionS: number;
   /** Connections served at once; one more is refused with 503. @default from the file limit, at most 1000 */
   maxConnections: number;
   /** Time a new connection has to send its first request head. @default 10000 */
@@ -100,6 +105,7 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
     ...meshTiming(partial),
     ...artifactLimits(partial),
     ...connectionLimits(partial),
+    forwardingRetentionS: positiveSeconds("forwardingRetentionS", partial.forwardingRetentionS ?? 604_800),
     quiet: partial.quiet ?? false,
   };
 }
@@ -107,8 +113,15 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
 function connectionLimits(
   partial: Partial<HostOptions>,
 ): Pick<HostOptions, "maxConnections" | "headerTimeoutMs" | "idleTimeoutMs" | "maxHeaderBytes"> {
+  const ceiling = maxConnectionsForFileLimit();
+  if (partial.maxConnections !== undefined && partial.maxConnections > ceiling) {
+    console.error(
+      `paglets: --max-connections ${partial.maxConnections} is more than this process's file limit allows; ` +
+        `serving at most ${ceiling} connections (raise the limit with \`ulimit -n\` for more)`,
+    );
+  }
   const limits = {
-    maxConnections: partial.maxConnections ?? defaultMaxConnections(),
+    maxConnections: Math.min(partial.maxConnections ?? ceiling, ceiling),
     headerTimeoutMs: partial.headerTimeoutMs ?? 10_000,
     idleTimeoutMs: partial.idleTimeoutMs ?? 60_000,
     maxHeaderBytes: partial.maxHeaderBytes ?? 32 * 1024,
@@ -119,6 +132,13 @@ function connectionLimits(
     }
   }
   return limits;
+}
+
+function positiveSeconds(what: string, value: number): number {
+  if (!Number.isFinite(value) || value < 1) {
+    throw new RangeError(`'${what}' must be at least 1 second: current value is ${value}`);
+  }
+  return value;
 }
 
 function artifactLimits(

@@ -1,19 +1,69 @@
-/** The dashboard every host serves, driven in headless Chromium (Debian's chromium package). */
-import { chromium } from "playwright-core";
+/**
+ * The dashboard every host serves, driven in headless Chromium (Debian's chromium package) against a
+ * 2-host mesh with an API key, compute jobs running, a job group and a Pi job: every panel shows
+ * real data. `PAGLETS_SCREENSHOTS=docs` also saves docs/dashboard.png.
+ */
+import { chromium, type Page } from "playwright-core";
 import { assert } from "./helpers/assert.ts";
+import { paglets } from "./helpers/cli.ts";
 import { eventually, testHost } from "./helpers/in_process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 if (!haveChromium) console.error(`dashboard test ignored: ${CHROMIUM} is missing (apt-get install chromium)`);
+const KEY = "dash-key";
+
+async function text(page: Page, selector: string): Promise<string> {
+  return (await page.textContent(selector)) ?? "";
+}
 
 Deno.test({
   name:
-    "the dashboard shows this host's agents, job groups with progress and live events, and asks for the API key when one is set",
+    "the dashboard shows a 2-host mesh: hosts over time, slots with CPU ids, jobs, groups, agent detail, Pi digits, live events",
   ignore: !haveChromium,
   async fn() {
-    await using t = await testHost({ apiKey: "dash-key" });
-    const { id } = await t.client.createAgent({ type: "demo.counter" });
+    Deno.env.set("PAGLETS_HOST_SAMPLE_MS", "200");
+    Deno.env.set("PAGLETS_COMPUTE_GOSSIP_MS", "300");
+    await using alpha = await testHost({
+      name: "alpha",
+      apiKey: KEY,
+      gossipIntervalMs: 200,
+      offlineAfterMs: 1500,
+    });
+    await using beta = await testHost({
+      name: "beta",
+      apiKey: KEY,
+      gossipIntervalMs: 200,
+      offlineAfterMs: 1500,
+      peers: [alpha.host.url],
+    });
+    Deno.env.delete("PAGLETS_HOST_SAMPLE_MS");
+    Deno.env.delete("PAGLETS_COMPUTE_GOSSIP_MS");
+    await eventually("a mesh of two", async () => {
+      const { hosts } = await alpha.client.request<{ hosts: { online: boolean }[] }>("GET", "/v1/mesh/hosts");
+      return hosts.filter((h) => h.online).length === 2;
+    }, 15_000);
+    const { id } = await alpha.client.createAgent({ type: "demo.counter" });
+    // Compute jobs that hold their cores for a while, so leases with CPU ids are there to see.
+    const jobs = [];
+    for (let i = 0; i < 3; i++) {
+      jobs.push(
+        await alpha.client.createAgent({ type: "demo.spinjob", state: { ms: 8000, allowHomeCompute: true } }),
+      );
+    }
+    const collector = await alpha.client.createAgent({
+      type: "paglets.result_collector",
+      state: { groupId: "dash-group" },
+    });
+    await alpha.client.send(collector.id, {
+      kind: "register_jobs",
+      args: { jobs: ["a", "b", "c", "d"].map((jobKey) => ({ jobKey })) },
+    });
+    await alpha.client.send(collector.id, {
+      kind: "job_result",
+      args: { jobKey: "a", reportId: "r-a", result: 1 },
+    });
+
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -21,41 +71,57 @@ Deno.test({
         "--no-sandbox",
         "--disable-gpu",
         "--disable-background-networking",
-        "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
       ],
     });
     try {
-      const page = await browser.newPage();
-      await page.goto(`${t.host.url}/`);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
+      await page.goto(`${alpha.host.url}/`);
       await page.waitForSelector("#keyInput", { state: "visible", timeout: 10_000 });
-      await page.fill("#keyInput", "dash-key");
+      await page.fill("#keyInput", KEY);
       await page.click("#keyBtn");
-      await page.waitForSelector(`#agents td:has-text("${id}")`, { timeout: 10_000 });
-      await t.client.send(id, { kind: "increment" });
+
+      // Every online host, with charts of its load and memory.
+      await page.waitForSelector("#hosts td:has-text('beta')", { timeout: 15_000 });
+      await eventually(
+        "charts with points for both hosts",
+        async () => (await page.locator("#hosts svg.spark polyline").count()) >= 4,
+        15_000,
+      );
+      // Leases with their CPU ids, and the compute jobs.
+      await page.waitForSelector("#slots td:has-text('cpus')", { timeout: 15_000 });
+      assert(/cpus \d/.test(await text(page, "#slots")), await text(page, "#slots"));
+      await page.waitForSelector("#jobs td:has-text('demo.spinjob')", { timeout: 15_000 });
+      // The job group with its progress.
+      await page.waitForSelector("#groups td:has-text('dash-group')", { timeout: 15_000 });
+      assert((await text(page, "#groups")).includes("1/4 (25%)"));
+      // An agent's detail: its state and mailbox.
+      await page.click(`#agents a.agent[data-id="${id}"]`);
+      await page.waitForSelector("#detail pre", { timeout: 10_000 });
+      assert((await text(page, "#detail")).includes('"count"'), await text(page, "#detail"));
+      assert((await text(page, "#detail")).includes("delivered"));
+      // Live: a message shows in the events and in the detail without a reload.
+      await alpha.client.send(id, { kind: "increment", args: { by: 41 } });
+      await page.waitForSelector("#detail pre:has-text('41')", { timeout: 10_000 });
       await eventually(
         "the create event in the live list",
-        async () => (await page.textContent("#events"))?.includes(id),
-        10_000,
+        async () => (await text(page, "#events")).includes(id),
       );
-      assert((await page.textContent("#host"))?.includes("CPUs"));
+      // A Pi job's digits, streamed as they become certain.
+      const pi = await paglets(["examples", "pi", "--digits", "3000", "--entry", alpha.host.url], {
+        PAGLETS_API_KEY: KEY,
+      });
+      assert(pi.code === 0, pi.stderr);
+      await page.waitForSelector("#pi:has-text('14159265358979')", { timeout: 15_000 });
 
-      // A job group with one of its four jobs reported shows with its progress.
-      const collector = await t.client.createAgent({
-        type: "paglets.result_collector",
-        state: { groupId: "dash-group" },
-      });
-      const jobs = ["a", "b", "c", "d"].map((jobKey) => ({ jobKey }));
-      await t.client.send(collector.id, { kind: "register_jobs", args: { jobs } });
-      await t.client.send(collector.id, {
-        kind: "job_result",
-        args: { jobKey: "a", reportId: "r-a", result: 1 },
-      });
-      await page.waitForSelector(`#groups td:has-text("dash-group")`, { timeout: 10_000 });
-      assert((await page.textContent("#groups"))?.includes("1/4 (25%)"));
+      const dir = Deno.env.get("PAGLETS_SCREENSHOTS");
+      if (dir) await page.screenshot({ path: `${dir}/dashboard.png`, fullPage: true });
     } finally {
       await browser.close();
+      for (const job of jobs) {
+        for (const t of [alpha, beta]) await t.client.dispose(job.id).catch(() => {});
+      }
     }
   },
 });

@@ -12,7 +12,7 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { PagletError } from "../../agents/errors.ts";
 import { ensureCommand } from "../../services/cli_support.ts";
-import { type EntryOptions, withEntry } from "../../cli/entry.ts";
+import { type EntryOptions, withEntryOrEmbedded } from "../../cli/entry.ts";
 import { parseSize } from "../../host/options.ts";
 import type { HostClient } from "../../host/client.ts";
 import type { CampaignRequest, CampaignSummary, StartReply } from "./operations.ts";
@@ -150,7 +150,7 @@ async function runAnalysisCommand(o: AnalysisCommandOptions): Promise<number> {
       return Object.keys(started.errors).length ? 1 : 0;
     });
   }
-  return await withEntry({ ...entry, quiet: json }, async (client) => {
+  return await withEntryOrEmbedded({ ...entry, quiet: json }, async (client) => {
     const started = await startCampaign(client, request);
     const tty = !json && liveTerminal();
     const summary = await follow(client, started, { json, tty, timeoutSeconds });
@@ -162,9 +162,9 @@ async function runAnalysisCommand(o: AnalysisCommandOptions): Promise<number> {
   });
 }
 
-/** Like withEntry, but a campaign that must outlive the command needs a host that is already up. */
+/** Like withEntryOrEmbedded, but a campaign that must outlive the command needs a host that is already up. */
 async function withRunningHost<T>(entry: EntryOptions, fn: (client: HostClient) => Promise<T>): Promise<T> {
-  return await withEntry({ ...entry, quiet: true }, async (client, embedded) => {
+  return await withEntryOrEmbedded({ ...entry, quiet: true }, async (client, embedded) => {
     if (embedded) {
       throw new PagletError(
         "host_unreachable",

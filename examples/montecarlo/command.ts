@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import { PagletError } from "../../agents/errors.ts";
 import { ensureCommand } from "../../services/cli_support.ts";
-import { withEntry } from "../../cli/entry.ts";
+import { withEntryOrEmbedded } from "../../cli/entry.ts";
 import { MAX_SAMPLES_PER_BATCH } from "./estimate.ts";
 import { estimatePi, formatReport, type MonteCarloRun } from "./montecarlo.ts";
 
@@ -63,15 +63,18 @@ export function registerMonteCarloCommand(program: Command): void {
     .action(async (o: MonteCarloOptions) => {
       const run = parseRun(o);
       const executors = o.executors === undefined ? undefined : integer(o.executors, "--executors", 1, 4096);
-      await withEntry({ entry: o.entry, apiKeyEnv: o.apiKeyEnv, quiet: o.json }, async (client, embedded) => {
-        const report = await estimatePi(run, {
-          entry: client.baseUrl,
-          apiKey: client.headers().authorization?.replace(/^Bearer /, "") ?? null,
-          ...(embedded ? { transport: (request: Request) => embedded.handle(request) } : {}),
-          ...(executors ? { executors } : {}),
-          ...(o.tag?.length ? { tags: o.tag } : {}),
-        });
-        console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
-      });
+      await withEntryOrEmbedded(
+        { entry: o.entry, apiKeyEnv: o.apiKeyEnv, quiet: o.json },
+        async (client, embedded) => {
+          const report = await estimatePi(run, {
+            entry: client.baseUrl,
+            apiKey: client.headers().authorization?.replace(/^Bearer /, "") ?? null,
+            ...(embedded ? { transport: (request: Request) => embedded.handle(request) } : {}),
+            ...(executors ? { executors } : {}),
+            ...(o.tag?.length ? { tags: o.tag } : {}),
+          });
+          console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
+        },
+      );
     });
 }

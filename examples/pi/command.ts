@@ -11,7 +11,7 @@ import type { Command } from "commander";
 import { resolve } from "node:path";
 import { PagletError } from "../../agents/errors.ts";
 import { ensureCommand } from "../../services/cli_support.ts";
-import { type EntryOptions, withEntry } from "../../cli/entry.ts";
+import { type EntryOptions, withEntryOrEmbedded } from "../../cli/entry.ts";
 import { parseSize } from "../../host/options.ts";
 import type { HostClient } from "../../host/client.ts";
 import {
@@ -155,7 +155,7 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
   const err = options.err ?? Deno.stderr;
   const progress = options.progress ?? (Deno.stderr.isTerminal() && !Deno.stdout.isTerminal());
   const requestMs = (options.timeout ?? 30) * 1000;
-  return await withEntry({ ...options, quiet: options.json }, async (client) => {
+  return await withEntryOrEmbedded({ ...options, quiet: options.json }, async (client) => {
     const { id } = await client.createAgent({ type: "examples.pi.coordinator" });
     const stop = () => void client.send(id, { kind: "pi.cancel" }, { timeoutMs: 5000 }).catch(() => {});
     Deno.addSignalListener("SIGINT", stop);

@@ -90,6 +90,8 @@ const SELECT_TIMEOUT_MS = 2000;
 const NO_TIMEOUT_MS = 24 * 3600_000;
 /** More batches than this are refused (every batch is a paglet). */
 const MAX_BATCHES = 100_000;
+/** Digits of a job shown live to people (user-info stream, the dashboard): the start is enough to watch. */
+const PREVIEW_DIGITS = 2000;
 
 export class PiCoordinator extends Paglet<PiCoordinatorState> {
   static override readonly type = "examples.pi.coordinator";
@@ -104,6 +106,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   readonly #seenHosts = new Set<string>();
   /** Digits not drained yet. */
   #text = "";
+  /** Digits sent to the user-info stream so far. */
+  #previewed = 0;
   readonly #wakers = new Set<() => void>();
   /** The post-processor, once created (batches may finish first: their sums wait for it). */
   #postProcessor?: Promise<AgentRef>;
@@ -487,6 +491,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     if (update.text) {
       this.#text += update.text;
       this.state.firstDigitsAt ??= Date.now();
+      this.#preview(update.text);
     }
     this.state.digitsEmitted = update.emitted;
     if (update.done) {
@@ -501,6 +506,20 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       this.#pump();
     }
     this.#wake();
+  }
+
+  /**
+   * The first {@link PREVIEW_DIGITS} digits also go to user-info's stream (the dashboard's Pi panel,
+   * `paglets follow`); the rest only to the job's own drain.
+   */
+  #preview(text: string): void {
+    const room = PREVIEW_DIGITS - this.#previewed;
+    if (room <= 0) return;
+    const chunk = text.slice(0, room);
+    this.#previewed += chunk.length;
+    void this.context.callService("user-info", "stream", { streamId: this.id, text: chunk }).catch(() => {
+      /* a host without user-info shows no preview */
+    });
   }
 
   /**

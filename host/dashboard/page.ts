@@ -1,7 +1,9 @@
 /**
- * The dashboard every host serves at `/`: hosts, load, agents, services, compute queues and
- * leases, job groups of the mesh with their progress, and live events (read from the same HTTP API; live data over the SSE stream).
- * Kept as a module string so `deno compile` embeds it without extra files.
+ * The dashboard every host serves at `/` (docs/dashboard.md): every online host with its load and
+ * memory over time, compute-slots queues and leases with CPU ids, compute jobs, job groups with
+ * their progress, Runners, agents with their detail, a running Pi job's digits and live events.
+ * It reads the same HTTP API (`/v1/dashboard/mesh` gathers the other hosts); the SSE stream makes
+ * it live. Kept as a module string so `deno compile` embeds it without extra files.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -18,16 +20,21 @@ export const DASHBOARD_HTML = `<!doctype html>
  .bar{display:inline-block;width:120px;height:9px;background:#eef0f3;border-radius:4px;overflow:hidden;vertical-align:middle;margin-right:6px}
  .bar i{display:block;height:100%;background:#15803d} .bar i.failed{background:#b91c1c}
  #key{display:none;padding:10px 18px;background:#fff3cd} #pi{font-family:ui-monospace,monospace;word-break:break-all;font-size:12px}
+ svg.spark{vertical-align:middle;background:#f6f7f9;border-radius:3px} svg.spark polyline{fill:none;stroke-width:1.5}
+ #detail pre{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;margin:0} a.agent{cursor:pointer;color:#1d4ed8;text-decoration:underline}
 </style></head><body>
 <header><h1>paglets</h1><span id="who">…</span><span id="status" class="muted"></span></header>
 <div id="key">This host needs an API key: <input id="keyInput" type="password" size="40"> <button id="keyBtn">Use key</button></div>
 <main>
- <section><h2>Mesh hosts</h2><table id="hosts"></table></section>
+ <section style="grid-column:1/-1"><h2>Mesh hosts</h2><table id="hosts"></table></section>
  <section><h2>This host</h2><table id="host"></table></section>
- <section><h2>Agents</h2><table id="agents"></table></section>
- <section><h2>Services</h2><table id="services"></table></section>
- <section><h2>Compute slots</h2><table id="slots"></table></section>
+ <section><h2>Compute slots (queue and leases)</h2><table id="slots"></table></section>
+ <section style="grid-column:1/-1"><h2>Compute jobs</h2><table id="jobs"></table></section>
  <section style="grid-column:1/-1"><h2>Job groups</h2><table id="groups"></table></section>
+ <section><h2>Runners</h2><table id="runners"></table></section>
+ <section><h2>Agents</h2><table id="agents"></table></section>
+ <section><h2>Agent detail</h2><div id="detail" class="muted">click an agent id</div></section>
+ <section><h2>Services</h2><table id="services"></table></section>
  <section><h2>Pi digits (live)</h2><div id="pi" class="muted">no Pi job streaming</div></section>
  <section style="grid-column:1/-1"><h2>Events (live)</h2><div id="events"></div></section>
 </main>
@@ -47,6 +54,27 @@ function table(el, rows, cols) {
     rows.map((r) => "<tr>" + cols.map((c) => "<td>" + (c[2] ? c[2](r[c[0]], r) : esc(r[c[0]])) + "</td>").join("") + "</tr>").join("");
 }
 const bytes = (n) => n > 1e9 ? (n / 2 ** 30).toFixed(1) + " GiB" : (n / 2 ** 20).toFixed(0) + " MiB";
+function spark(values, max, color) {
+  if (values.length < 2) return '<span class="muted">collecting</span>';
+  const w = 120, h = 28, top = Math.max(max, 1e-9);
+  const pts = values.map((v, i) => (i * w / (values.length - 1)).toFixed(1) + "," + (h - 2 - (h - 4) * Math.min(v, top) / top).toFixed(1));
+  return '<svg class="spark" width="' + w + '" height="' + h + '"><polyline stroke="' + color + '" points="' + pts.join(" ") + '"/></svg>';
+}
+const link = (id) => '<a class="agent" data-id="' + esc(id) + '">' + esc(id) + "</a>";
+let detailId = "";
+async function showDetail(id) {
+  detailId = id;
+  try {
+    const r = await api("/v1/agents/" + encodeURIComponent(id));
+    const mailbox = r.mailbox ? r.mailbox.queued + " queued, " + r.mailbox.delivered + " delivered" + (r.mailbox.busy ? ", busy" : "") : "-";
+    $("detail").classList.remove("muted");
+    $("detail").innerHTML = "<table>" + [["id", r.id], ["type", r.type], ["status", r.status], ["host", r.hostName || r.host],
+      ["mailbox", mailbox], ["queued while inactive", r.queuedMessages], ["moved to", r.movedTo || "-"]]
+      .map((kv) => "<tr><th>" + esc(kv[0]) + "</th><td>" + esc(kv[1] ?? "-") + "</td></tr>").join("") + "</table>" +
+      "<h2>state</h2><pre>" + esc(JSON.stringify(r.state ?? null, null, 2)) + "</pre>";
+  } catch (err) { $("detail").textContent = id + ": " + (err.message || err); }
+}
+document.addEventListener("click", (e) => { const a = e.target.closest && e.target.closest("a.agent"); if (a) showDetail(a.dataset.id); });
 async function refresh() {
   try {
     const host = await api("/v1/host");
@@ -57,17 +85,37 @@ async function refresh() {
       { k: "agents", v: host.agents.active + " active, " + host.agents.inactive + " inactive, " + host.agents.crashed + " crashed" },
       { k: "CPU affinity", v: host.affinitySupported ? "supported" : "not supported" }, { k: "uptime", v: host.uptimeS + " s" },
     ], [["k", ""], ["v", ""]]);
-    const mesh = await api("/v1/mesh/hosts").catch(() => ({ hosts: [] }));
-    table($("hosts"), mesh.hosts, [["name", "name"], ["url", "url"], ["online", "state", (v) => v ? '<span class="on">online</span>' : '<span class="off">offline</span>'],
-      ["cpuCount", "CPUs"], ["tags", "tags", (v) => esc((v || []).join(", "))]]);
+    const [mesh, view] = await Promise.all([api("/v1/mesh/hosts").catch(() => ({ hosts: [] })), api("/v1/dashboard/mesh")]);
+    const views = new Map(view.hosts.map((v) => [v.name, v]));
+    table($("hosts"), mesh.hosts.length ? mesh.hosts : view.hosts.map((v) => ({ name: v.name, url: v.url, online: v.ok, state: "online" })), [
+      ["name", "name"], ["url", "url"],
+      ["online", "state", (v, r) => v ? '<span class="on">online</span>' : '<span class="off">' + esc(r.state || "offline") + "</span>"],
+      ["cpuCount", "CPUs"],
+      ["name", "load (1 min)", (n) => { const h = (views.get(n) || {}).history || []; const l = h.map((x) => x.load1);
+        return spark(l, Math.max(1, ...l), "#1d4ed8") + " " + (l.length ? l[l.length - 1].toFixed(2) : ""); }],
+      ["name", "memory used", (n) => { const h = (views.get(n) || {}).history || [];
+        return spark(h.map((x) => x.memUsedBytes / x.memTotalBytes), 1, "#15803d") + " " + (h.length ? Math.round(100 * h[h.length - 1].memUsedBytes / h[h.length - 1].memTotalBytes) + "%" : ""); }],
+      ["tags", "tags", (v) => esc((v || []).join(", "))]]);
+    const slotRows = [];
+    for (const v of view.hosts) {
+      const s = v.slots; if (!s) continue;
+      const leases = (s.leases || []).map((l) => esc(l.agentId) + " cpus " + esc((l.cpuIds || []).join(",")) + (l.running ? " running" : " granted")).join("<br>");
+      const queue = (s.queue || []).map((q) => esc(q.request.agentId) + " (" + q.request.cpuCores + " cores)").join("<br>");
+      slotRows.push({ host: v.name, free: s.host.freeCpuCores + "/" + s.host.eligibleCpuIds.length, leases: leases || "-", queue: queue || "-" });
+    }
+    table($("slots"), slotRows, [["host", "host"], ["free", "free cores"], ["leases", "leases (CPU ids)", (x) => x], ["queue", "queue", (x) => x]]);
+    const jobs = view.hosts.flatMap((v) => (v.jobs || []).map((j) => ({ ...j, host: v.name })));
+    if (jobs.length) table($("jobs"), jobs, [["host", "host"], ["agentId", "agent", link], ["type", "type"], ["computeStatus", "compute"],
+      ["cpuCores", "cores"], ["cpuCoreIds", "cpus", (v) => esc((v || []).join(","))], ["computeError", "error"]]);
+    else $("jobs").innerHTML = '<tr><td class="muted">no compute job in the mesh</td></tr>';
+    const runners = view.hosts.flatMap((v) => (v.runners || []).map((r) => ({ ...r, host: v.name })));
+    if (runners.length) table($("runners"), runners, [["host", "host"], ["id", "executor", link], ["status", "status"]]);
+    else $("runners").innerHTML = '<tr><td class="muted">no Runner open</td></tr>';
     const agents = await api("/v1/agents?limit=200");
-    table($("agents"), agents.agents, [["id", "id"], ["type", "type"], ["status", "status"], ["queuedMessages", "queued"]]);
+    table($("agents"), agents.agents, [["id", "id", link], ["type", "type"], ["status", "status"], ["queuedMessages", "queued"]]);
+    if (detailId) showDetail(detailId);
     const services = await api("/v1/services").catch(() => ({ services: [] }));
     table($("services"), services.services, [["name", "name"], ["lifecycle", "lifecycle"], ["running", "running"], ["operations", "operations", (v) => esc((v || []).join(", "))]]);
-    const slots = await fetch("/v1/services/compute-slots/status", { method: "POST", headers: { ...headers(), "content-type": "application/json" }, body: "{}" })
-      .then((r) => r.ok ? r.json() : null).catch(() => null);
-    const s = slots && slots.reply;
-    if (s) table($("slots"), [s.status || s].map((x) => ({ ...x })), [["freeCpuCores", "free cores"], ["reservedCpuCores", "reserved cores"], ["queueLength", "queued"], ["activeLeases", "leases"]]);
     const groups = await fetch("/v1/services/compute-slots/groups", { method: "POST", headers: { ...headers(), "content-type": "application/json" }, body: '{"allHosts":true}' })
       .then((r) => r.ok ? r.json() : null).catch(() => null);
     const gs = groups && groups.reply ? groups.reply.groups : [];
@@ -82,6 +130,9 @@ async function refresh() {
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (err) { $("status").textContent = String(err.message || err); }
 }
+let soon = 0;
+/** Something happened (an event arrived): refresh within half a second, at most that often. */
+function refreshSoon() { if (!soon) soon = setTimeout(() => { soon = 0; refresh(); }, 500); }
 async function stream() {
   try {
     const res = await fetch("/v1/events/stream?since=0", { headers: headers() });
@@ -103,6 +154,7 @@ async function stream() {
           pi.textContent = (pi.textContent + e.data.text).slice(-4000);
           continue;
         }
+        refreshSoon();
         const line = document.createElement("div");
         line.textContent = new Date(e.at).toLocaleTimeString() + "  " + e.kind + (e.agentId ? "  " + e.agentId : "") + (e.error ? "  " + e.error : e.data ? "  " + JSON.stringify(e.data) : "");
         $("events").prepend(line);

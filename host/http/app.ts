@@ -28,6 +28,8 @@ export function buildApp(host: Host): Hono {
   app.notFound((c) =>
     errorResponse(new PagletError("route_not_found", `No route ${c.req.method} ${c.req.path}`))
   );
+  // Counts and times every answer, refusals included (host/metrics).
+  app.use("*", host.metrics.middleware);
   // One middleware layer for auth and readiness: every layer costs on every request.
   const key = host.options.apiKey;
   app.use("*", (c, next) => {

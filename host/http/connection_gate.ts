@@ -34,6 +34,8 @@ const RELAY_CHUNK = 64 * 1024;
 const HEAD_END = [13, 10, 13, 10];
 /** Pause before accepting again after a failed accept (no descriptors left): let connections end. */
 const ACCEPT_RETRY_MS = 50;
+/** 503 answers being written at once; more refusals are closed unanswered. */
+const MAX_REFUSALS_IN_FLIGHT = 16;
 
 export class ConnectionGate {
   readonly #listener: Deno.TcpListener;
@@ -42,6 +44,7 @@ export class ConnectionGate {
   readonly #onEvent: (event: GateEvent) => void;
   readonly #relays = new Set<Relay>();
   readonly #sweeper: ReturnType<typeof setInterval>;
+  #refusing = 0;
   #closed = false;
 
   /** Listens on `hostname:port` (throws Deno's AddrInUse as it is) and relays to the Unix socket `upstream`. */
@@ -107,18 +110,34 @@ export class ConnectionGate {
       }
       if (this.#relays.size >= this.#options.maxConnections) {
         this.#onEvent({ kind: "refused", open: this.#relays.size });
-        void refuse(
-          conn,
-          503,
-          "too_many_connections",
-          `The host serves ${this.#relays.size} connections, its limit: try again shortly`,
-        );
+        this.#refuse(conn);
         continue;
       }
       const relay = new Relay(conn, this.#options, () => this.#relays.delete(relay));
       this.#relays.add(relay);
       void relay.run(this.#upstream);
     }
+  }
+
+  /**
+   * Answers 503 to a connection past the cap. Each refusal holds a descriptor until its answer is
+   * written; in a flood, refusals beyond {@link MAX_REFUSALS_IN_FLIGHT} are closed unanswered so
+   * that they cannot eat the reserve the served connections and the host need.
+   */
+  #refuse(conn: Deno.TcpConn): void {
+    if (this.#refusing >= MAX_REFUSALS_IN_FLIGHT) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      return;
+    }
+    this.#refusing++;
+    void refuse(
+      conn,
+      503,
+      "too_many_connections",
+      `The host serves ${this.#relays.size} connections, its limit: try again shortly`,
+    ).finally(() => this.#refusing--);
   }
 
   #sweep(): void {

@@ -1,6 +1,7 @@
 /** /v1/events (recent events) and /v1/events/stream (Server-Sent Events). */
 import type { Hono } from "hono";
 import { z } from "zod";
+import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
 import { stringifyTagged } from "../../agents/wire.ts";
 import type { Host } from "../host.ts";
@@ -25,6 +26,12 @@ export function eventRoutes(app: Hono, host: Host): void {
   });
 
   app.get("/v1/events/stream", (c) => {
+    // A stream's answer starts before the request ends; a request body that then ends short
+    // would drop the connection with no answer at all. The stream takes no body: say so at once.
+    const length = Number(c.req.header("content-length") ?? 0);
+    if (length > 0 || c.req.header("transfer-encoding") !== undefined) {
+      throw new PagletError("bad_request", "GET /v1/events/stream takes no request body");
+    }
     const q = validate(EventsQuery, c.req.query(), "query");
     const lastEventId = Number(c.req.header("last-event-id") ?? q.since ?? host.events.lastId);
     const encoder = new TextEncoder();

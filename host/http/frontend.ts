@@ -81,10 +81,12 @@ function explainListenError(err: unknown, bind: string, port: number): unknown {
 }
 
 /**
- * The default connection cap: each relayed connection holds three descriptors (the client's and
- * both ends of the Unix socket), and the host keeps a reserve for its database, workers and peers.
+ * The most connections the process's file limit allows: each relayed connection holds three
+ * descriptors (the client's and both ends of the Unix socket), and the host keeps a reserve for its
+ * database, workers and peers. It is the default cap and also the ceiling of a cap a user sets: past
+ * it the HTTP server's own accept would fail for lack of descriptors, which ends the process.
  */
-export function defaultMaxConnections(): number {
+export function maxConnectionsForFileLimit(): number {
   let limit = 1024;
   try {
     const line = Deno.readTextFileSync("/proc/self/limits").split("\n").find((l) =>

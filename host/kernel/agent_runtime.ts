@@ -80,6 +80,8 @@ export interface RuntimeOptions {
 export class AgentRuntime {
   /** Agents running in a worker now; only the runtime adds or removes them. */
   readonly #live = new Map<string, LiveAgent>();
+  /** Deliveries of agents no longer live (see mailboxTotals). */
+  #retiredDeliveries = 0;
   readonly #store: AgentStore;
   readonly #pool: WorkerPool;
   readonly #events: EventLog;
@@ -130,7 +132,7 @@ export class AgentRuntime {
             return agent && agent.slot === slot ? [agent] : [];
           }),
         current,
-        unregister: (agent) => this.#live.delete(agent.id),
+        unregister: (agent) => this.#retire(agent),
         restart: (record) =>
           this.#startOnce(
             record.id,
@@ -169,8 +171,12 @@ export class AgentRuntime {
   }
 
   /** Messages handled and waiting, summed over the mailboxes of the live agents (metrics). */
+  /**
+   * Messages in the mailboxes of live agents: `queued` now, and `delivered` since this host started
+   * (agents that deactivated, left or were disposed included: it only grows).
+   */
   mailboxTotals(): { delivered: number; queued: number } {
-    let delivered = 0, queued = 0;
+    let delivered = this.#retiredDeliveries, queued = 0;
     for (const agent of this.#live.values()) {
       delivered += agent.mailbox.delivered;
       queued += agent.mailbox.queued;
@@ -730,8 +736,14 @@ export class AgentRuntime {
     }
   }
 
-  #forget(agent: LiveAgent, why: string): void {
+  /** Takes a live agent out of the table; its mailbox's deliveries stay in the host's total. */
+  #retire(agent: LiveAgent): void {
+    if (this.#live.get(agent.id) === agent) this.#retiredDeliveries += agent.mailbox.delivered;
     this.#live.delete(agent.id);
+  }
+
+  #forget(agent: LiveAgent, why: string): void {
+    this.#retire(agent);
     agent.slot.agents.delete(agent.id);
     for (const fn of this.onGone) fn(agent.id, why);
   }

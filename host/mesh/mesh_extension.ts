@@ -60,7 +60,8 @@ export class MeshExtension implements HostExtension {
       },
     });
     this.#stopping = new AbortController();
-    this.#node = new GossipNode(table, httpTransport(o.apiKey, this.#stopping.signal), {
+    const traffic = { sent: 0, received: 0 };
+    this.#node = new GossipNode(table, httpTransport(o.apiKey, this.#stopping.signal, traffic), {
       seeds: o.peers.map(seedUrl),
       intervalMs: o.gossipIntervalMs,
       fanout: DEFAULT_FANOUT,
@@ -83,6 +84,7 @@ export class MeshExtension implements HostExtension {
     this.#router = new MeshRemoteRouter(host, this.#node);
     host.remote = this.#router;
     this.#node.start();
+    meshMetrics(host, this.#node, traffic);
   }
 
   async stop(host: Host): Promise<void> {
@@ -103,16 +105,22 @@ export function meshExtension(): MeshExtension {
 }
 
 /** Gossip over `POST /v1/mesh/gossip` with this mesh's API key; aborted when the host stops. */
-export function httpTransport(apiKey: string | null, stopping: AbortSignal): GossipTransport {
+export function httpTransport(
+  apiKey: string | null,
+  stopping: AbortSignal,
+  traffic: { sent: number; received: number } = { sent: 0, received: 0 },
+): GossipTransport {
   return async (url, request, timeoutMs) => {
     const headers: Record<string, string> = { "content-type": "application/json" };
+    const body = stringifyTagged(request);
+    traffic.sent += body.length;
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
     let res: Response;
     try {
       res = await fetch(`${url}/v1/mesh/gossip`, {
         method: "POST",
         headers,
-        body: stringifyTagged(request),
+        body,
         signal: AbortSignal.any([stopping, AbortSignal.timeout(timeoutMs)]),
       });
     } catch (err) {
@@ -123,17 +131,18 @@ export function httpTransport(apiKey: string | null, stopping: AbortSignal): Gos
       );
     }
     const text = await res.text();
-    let body: unknown;
+    traffic.received += text.length;
+    let answer: unknown;
     try {
-      body = JSON.parse(text);
+      answer = JSON.parse(text);
     } catch {
       throw new PagletError(
         "host_unreachable",
         `Gossip with ${url}: HTTP ${res.status} with a body that is not JSON`,
       );
     }
-    if (!res.ok) throw PagletError.fromWire((body as { error?: unknown })?.error ?? body);
-    return validate(GossipResponseSchema, body, `gossip answer of ${url}`);
+    if (!res.ok) throw PagletError.fromWire((answer as { error?: unknown })?.error ?? answer);
+    return validate(GossipResponseSchema, answer, `gossip answer of ${url}`);
   };
 }
 
@@ -160,4 +169,39 @@ export async function nextIncarnation(dataDir: string, now = Date.now()): Promis
   await Deno.writeTextFile(`${file}.tmp`, JSON.stringify({ incarnation }));
   await Deno.rename(`${file}.tmp`, file);
   return incarnation;
+}
+
+/** `paglets_mesh_hosts{state}` and the gossip's rounds, exchanges and bytes, read at scrape time. */
+function meshMetrics(host: Host, node: GossipNode, traffic: { sent: number; received: number }): void {
+  const r = host.metrics.registry;
+  const hosts = r.gauge(
+    "paglets_mesh_hosts",
+    "Hosts of the mesh as this host sees them (itself included), by state.",
+    [
+      "state",
+    ],
+  );
+  const rounds = r.counter("paglets_gossip_rounds_total", "Gossip rounds this host ran.");
+  const exchanges = r.counter(
+    "paglets_gossip_exchanges_total",
+    "Gossip requests this host sent, by outcome.",
+    ["outcome"],
+  );
+  const bytes = r.counter("paglets_gossip_bytes_total", "Bytes of gossip this host sent and received.", [
+    "direction",
+  ]);
+  r.collect(() => {
+    hosts.clear();
+    const byState = new Map<string, number>([["online", 0], ["offline", 0], ["left", 0], [
+      "unauthorized",
+      0,
+    ]]);
+    for (const member of node.table.list()) byState.set(member.state, (byState.get(member.state) ?? 0) + 1);
+    for (const [state, n] of byState) hosts.set({ state }, n);
+    rounds.setTotal({}, node.stats.rounds);
+    exchanges.setTotal({ outcome: "ok" }, node.stats.requests - node.stats.failures);
+    exchanges.setTotal({ outcome: "failed" }, node.stats.failures);
+    bytes.setTotal({ direction: "sent" }, traffic.sent);
+    bytes.setTotal({ direction: "received" }, traffic.received);
+  });
 }

@@ -272,11 +272,19 @@ export class AgentStore {
   }
 
   async countByStatus(): Promise<Record<string, number>> {
-    const rows = await this.#db.selectFrom("agents").select(["status"]).select((eb) =>
+    const counts: Record<string, number> = {};
+    for (const row of await this.countByStatusAndType()) {
+      counts[row.status] = (counts[row.status] ?? 0) + row.n;
+    }
+    return counts;
+  }
+
+  /** How many records there are of each status and type (for /metrics). */
+  async countByStatusAndType(): Promise<{ status: string; type: string; n: number }[]> {
+    const rows = await this.#db.selectFrom("agents").select(["status", "type"]).select((eb) =>
       eb.fn.countAll<number>().as("n")
-    )
-      .groupBy("status").execute();
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    ).groupBy(["status", "type"]).execute();
+    return rows.map((r) => ({ status: r.status, type: r.type, n: Number(r.n) }));
   }
 
   /** Ids of inactive agents whose wake-up time has come. */
@@ -334,6 +342,20 @@ export class AgentStore {
   async dequeueThrough(agentId: string, seq: number): Promise<void> {
     await this.#db.deleteFrom("queued_messages").where("agent_id", "=", agentId).where("seq", "<=", seq)
       .execute();
+  }
+
+  /**
+   * Forgets forwarding records made before `before`, and the oldest beyond the newest `keep`;
+   * answers how many were removed.
+   */
+  async pruneMoves(before: number, keep: number): Promise<number> {
+    const old = await this.#db.deleteFrom("moved_agents").where("moved_at", "<", before).executeTakeFirst();
+    const excess = await this.#db.deleteFrom("moved_agents").where(
+      "id",
+      "in",
+      (eb) => eb.selectFrom("moved_agents").select("id").orderBy("moved_at", "desc").limit(-1).offset(keep),
+    ).executeTakeFirst();
+    return Number(old.numDeletedRows) + Number(excess.numDeletedRows);
   }
 
   async movedTo(id: string): Promise<string | null> {

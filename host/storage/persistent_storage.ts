@@ -118,7 +118,8 @@ export class PersistentStorageRoot {
     const file = join(this.#dir(type), safeRelativePath(path));
     return this.#locked(type, async () => {
       const used = await this.#used(type);
-      const size = await treeSize(file) || await fileSize(file);
+      const info = await Deno.stat(file).catch(() => null);
+      const size = info?.isDirectory ? await treeSize(file) : info?.size ?? 0;
       await Deno.remove(file, { recursive: true }).catch((err) => {
         if (!(err instanceof Deno.errors.NotFound)) throw err;
       });

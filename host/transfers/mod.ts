@@ -26,8 +26,8 @@ export { TransferReceiver } from "./receiver.ts";
 export type { TransferAck } from "./receiver.ts";
 export type { ArrivalMode, TransferEnvelope, TransferKind } from "./envelope.ts";
 
-/** Settled ledger rows are kept this long (retries and late questions find them). */
-const LEDGER_RETENTION_MS = 7 * 24 * 3600 * 1000;
+/** Forwarding records kept at most, newest first (a bound on the database under heavy churn). */
+const MAX_FORWARDING_RECORDS = 100_000;
 
 /** The movement extension; its parts exist once the host has started. */
 export class MobilityExtension implements HostExtension {
@@ -48,6 +48,10 @@ export class MobilityExtension implements HostExtension {
     const receiver = this.receiver = new TransferReceiver(host, ledger, files);
     const sender = new TransferSender(host.options.apiKey);
     const dispatcher = this.dispatcher = new TransferDispatcher(host, ledger, files, receiver, sender);
+    sender.onOutcome = (outcome, bytes) => {
+      host.metrics.transfers.inc({ direction: "out", outcome });
+      if (outcome !== "refused") host.metrics.transferBytes.inc({ direction: "out" }, bytes);
+    };
     sender.onRetry = (url, transferId, attempt, error) =>
       host.events.emit("transfer-retry", {
         data: { target: url, transferId, attempt },
@@ -68,10 +72,16 @@ export class MobilityExtension implements HostExtension {
 
     await receiver.recover();
     dispatcher.startResolver();
-    // Pruning settled rows only saves space; it is tried again in an hour.
-    const prune = () => void ledger.prune(LEDGER_RETENTION_MS).catch(() => {});
+    // Settled ledger rows (retries and late questions find them) and forwarding records last
+    // --forwarding-retention; pruning only saves space, so a failure waits for the next round.
+    const retentionMs = host.options.forwardingRetentionS * 1000;
+    const prune = () =>
+      void Promise.all([
+        ledger.prune(retentionMs),
+        host.store.pruneMoves(Date.now() - retentionMs, MAX_FORWARDING_RECORDS),
+      ]).catch(() => {});
     prune();
-    this.#pruneTimer = setInterval(prune, 3600_000);
+    this.#pruneTimer = setInterval(prune, Math.min(3600_000, Math.max(1000, retentionMs / 4)));
     Deno.unrefTimer(this.#pruneTimer);
   }
 

@@ -109,7 +109,14 @@ export function movementRoutes(app: Hono, host: Host, parts: () => MovementParts
         `A transfer must be sent as application/cbor, not '${type || "(none)"}'`,
       );
     }
-    return json(await parts().receiver.receive(c.req.raw.body));
+    try {
+      const ack = await parts().receiver.receive(c.req.raw.body);
+      host.metrics.transfers.inc({ direction: "in", outcome: "stored" });
+      return json(ack);
+    } catch (err) {
+      host.metrics.transfers.inc({ direction: "in", outcome: "refused" });
+      throw err;
+    }
   });
 
   app.get("/v1/transfers/:id", async (c) => json(await parts().receiver.status(transferId(c))));

@@ -109,6 +109,8 @@ export class TransferSender {
   readonly #accepted = new Map<string, Acceptance>();
   /** Called before each retry (events, logs). */
   onRetry: (url: string, transferId: string, attempt: number, error: PagletError) => void = () => {};
+  /** Called once per send with how it ended and the bytes it carried (for /metrics). */
+  onOutcome: (outcome: SendOutcome["kind"], bytes: number) => void = () => {};
 
   constructor(apiKey: string | null, policy: Partial<SendPolicy> = {}) {
     this.#apiKey = apiKey;
@@ -180,6 +182,18 @@ export class TransferSender {
   async send(url: string, envelope: TransferEnvelope, files: RegisteredFile[]): Promise<SendOutcome> {
     const head = encodeTransferHead(envelope);
     const bytes = head.length + files.reduce((n, f) => n + f.size, 0);
+    const outcome = await this.#send(url, envelope, files, head, bytes);
+    this.onOutcome(outcome.kind, bytes);
+    return outcome;
+  }
+
+  async #send(
+    url: string,
+    envelope: TransferEnvelope,
+    files: RegisteredFile[],
+    head: Uint8Array,
+    bytes: number,
+  ): Promise<SendOutcome> {
     const timeoutMs = 30_000 + Math.ceil(bytes / (20 * 1024 * 1024)) * 1000;
     let lastError = new PagletError("transfer_failed", "not sent");
     let mayHaveArrived = false;

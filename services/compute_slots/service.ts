@@ -23,6 +23,7 @@ import { listComputeJobs } from "./jobs_view.ts";
 import { listGroups } from "./groups_view.ts";
 import { computeSlotsConfig, type ComputeSlotsOptions } from "./service_config.ts";
 import { SlotService } from "./slot_service.ts";
+import { registerSlotMetrics } from "./metrics.ts";
 
 export type { ComputeSlotsOptions };
 
@@ -31,6 +32,7 @@ export function computeSlotsService(options: ComputeSlotsOptions = {}): ServiceD
   const config = computeSlotsConfig(options);
   const definition = defineService(ComputeSlotsContract, async (host) => {
     const holder = host.keep("slot-service", () => ({ current: undefined as SlotService | undefined }));
+    host.keep("slot-metrics", () => registerSlotMetrics(host.kernel.metrics.registry, () => holder.current));
     const slots = await SlotService.start(host, config);
     holder.current = slots;
     return {

@@ -40,6 +40,8 @@ export class SlotService {
   readonly #config: Config;
   /** Peer URL → local time its status last arrived. */
   readonly #peerSeenAt = new Map<string, number>();
+  /** Peers the mesh lists online, as of the last gossip round (null before the first). */
+  #reachable: Set<string> | null = null;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   #deadlineAt = Infinity;
@@ -67,6 +69,7 @@ export class SlotService {
     }, {
       status: () => this.hostStatus(),
       observe: (status) => this.observePeer(status),
+      reachable: (urls) => this.#onlinePeers(urls),
     });
   }
 
@@ -152,12 +155,26 @@ export class SlotService {
 
   observePeer(status: Parameters<SlotScheduler["observePeer"]>[0]): boolean {
     if (this.#stopped) return false;
+    // A host this one cannot call (offline, or refusing its API key: `unauthorized` in the mesh)
+    // may still push its status here; placing work there would fail, so it is not taken.
+    if (this.#reachable && !this.#reachable.has(status.hostUrl.replace(/\/+$/, ""))) return false;
     const taken = this.scheduler.observePeer(status);
     if (taken) {
       this.#peerSeenAt.set(status.hostUrl.replace(/\/+$/, ""), Date.now());
       if (this.scheduler.queueLength > 0) this.#schedulePass();
     }
     return taken;
+  }
+
+  /** The mesh's online peers changed: forget the statuses of those no longer among them. */
+  #onlinePeers(urls: Set<string>): void {
+    this.#reachable = urls;
+    for (const url of this.#peerSeenAt.keys()) {
+      if (!urls.has(url)) {
+        this.scheduler.forgetPeer(url);
+        this.#peerSeenAt.delete(url);
+      }
+    }
   }
 
   async candidateHosts(input: {

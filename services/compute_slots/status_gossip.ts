@@ -32,6 +32,8 @@ export interface GossipHooks {
   status(): SchedulerHostStatus;
   /** A peer's status arrived. */
   observe(status: SchedulerHostStatus): void;
+  /** The peers the mesh lists online now (URLs without a trailing slash), once a round. */
+  reachable(urls: Set<string>): void;
 }
 
 /** Gossip of scheduler statuses with a few peers at a time. */
@@ -116,7 +118,9 @@ export class StatusGossip {
 
   async #peers(): Promise<MeshHost[]> {
     const self = this.#host.info.url;
-    return (await this.#host.onlineHosts()).filter((h) => h.url.replace(/\/+$/, "") !== self);
+    const peers = (await this.#host.onlineHosts()).filter((h) => h.url.replace(/\/+$/, "") !== self);
+    this.#hooks.reachable(new Set(peers.map((h) => h.url.replace(/\/+$/, ""))));
+    return peers;
   }
 
   async #round(): Promise<void> {

@@ -56,7 +56,7 @@ export function registerMeshInfoCommands(program: Command): void {
     .action(
       async (o: EntryOptions & { json?: boolean; maxAge: number; limit: number; includeStale?: boolean }) => {
         const reply: LandscapeReply = await withEntry(
-          { ...o, quiet: o.json },
+          o,
           (client) =>
             new ServiceClient(client).call(MeshInfoContract.name, Landscape, {
               maxAgeSeconds: o.maxAge,
@@ -144,7 +144,7 @@ export function registerMeshInfoCommands(program: Command): void {
       },
     ) => {
       const reply: SelectTargetsReply = await withEntry(
-        { ...o, quiet: o.json },
+        o,
         (client) =>
           new ServiceClient(client).call(MeshInfoContract.name, SelectTargets, {
             limit: Math.floor(o.limit),

@@ -32,7 +32,7 @@ async function ask<Req, Rep>(
   op: Operation<Req, Rep>,
   request: Partial<Req>,
 ): Promise<HostResult<Rep>[]> {
-  return await withEntry({ ...o, quiet: o.json }, async (entry) => {
+  return await withEntry(o, async (entry) => {
     const hosts = await targetHosts(entry, !!o.allHosts);
     return await fanOut(hosts, o, (services) => services.call(ServerInfoContract.name, op, request));
   });

@@ -12,6 +12,7 @@ import {
   stopAll,
 } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { jsonOf, paglets } from "../helpers/cli.ts";
 import { CPUS, slotStatus, type SpinState } from "./helpers.ts";
 
 const FAST = {
@@ -133,6 +134,62 @@ Deno.test("waiting and running jobs survive a graceful restart: they ask again a
       assertEquals(state.computeAttempts, wasRunning.has(ids[i]) ? 2 : 1, `attempts of ${ids[i]}`);
     }
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a job no host can take fails with each host's reason, the refused dispatch's included", async () => {
+  try {
+    const groupJobs = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
+    const home = await start("home", { args: ["--module", groupJobs] });
+    const nomod = await start("nomod", { args: ["--peer", home.url, "--no-remote-code"] });
+    await eventually("home sees nomod's scheduler", async () => {
+      const { hosts } = await home.client.request<{ hosts: { name: string; online: boolean }[] }>(
+        "GET",
+        "/v1/mesh/hosts",
+      );
+      return hosts.some((h) => h.name === "nomod" && h.online) &&
+        ((await slotStatus(home.client, { includePeers: true })).peers ?? []).some((p) =>
+          p.hostName === "nomod"
+        );
+    }, 20_000);
+    // Jobs do not compute at home by default: the only other host cannot load the type.
+    const { id } = await home.client.createAgent({ type: "test.squarejob", state: { n: 3 } });
+    const state = await eventually("the job fails", async () => {
+      const s = (await locate([home, nomod], id)).state as SpinState & { computeError: string };
+      return s.computeStatus === "FAILED_FINAL" && s;
+    }, 20_000);
+    assert(
+      /nomod|127\.0\.0\.1/.test(state.computeError) &&
+        /dispatch failed: .*(squarejob|remote code|remote_code)/i.test(state.computeError),
+      state.computeError,
+    );
+
+    // jobs ps: the whole error (wrapped in the table), and the job's own time, also after a restart.
+    type Row = { agentId: string; computeError: string; updatedAt: number };
+    const psRow = async (host: HostProcess) =>
+      jsonOf<Row[]>(await paglets(["jobs", "ps", "--json", "--entry", host.url])).find((r) =>
+        r.agentId === id
+      )!;
+    const before = await psRow(home);
+    assertEquals(before.computeError, state.computeError);
+    const table = await paglets(["jobs", "ps", "--entry", home.url]);
+    assert(
+      table.stdout.replace(/[\s│]+/g, "").includes(state.computeError.replace(/\s+/g, "")),
+      table.stdout,
+    );
+    await home.stop();
+    const again = await start("home", {
+      port: Number(new URL(home.url).port),
+      dataDir: home.dataDir,
+      args: ["--module", groupJobs],
+    });
+    assertEquals(
+      (await psRow(again)).updatedAt,
+      before.updatedAt,
+      "a restart does not change when the job last changed",
+    );
   } finally {
     await stopAll();
   }

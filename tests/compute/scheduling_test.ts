@@ -221,13 +221,20 @@ Deno.test("bad slot requests and job estimates answer 422 with precise codes", a
     requiresGpu: true,
   });
   assertEquals([gpu.decision, gpu.reason], ["rejected", "gpu admission not supported"]);
-  const [gpuJob] = await createSpinJobs(t.client, 1, { requiresGpu: true, ms: 10 });
-  const [failed] = await waitForJobs(t.client, [gpuJob], 10_000);
-  assertEquals(failed.computeStatus, "FAILED_FINAL");
-  assert(/gpu admission not supported/.test(failed.computeError), failed.computeError);
-  const tooBig = await createSpinJobs(t.client, 1, { cpuCores: CPUS.length + 1, ms: 10 });
-  const [never] = await waitForJobs(t.client, tooBig, 10_000);
-  assert(/no suitable compute host.*needs \d+ cpu cores/.test(never.computeError), never.computeError);
+  // A job no host of the mesh can ever run is refused at create, with each host's reason.
+  const gpuJob = await post("/v1/agents", { type: "demo.spinjob", state: { requiresGpu: true, ms: 10 } });
+  assertEquals([gpuJob.status, gpuJob.error.code], [422, "invalid_request"]);
+  assert(
+    /can ever run this job: .*gpu admission not supported/.test(gpuJob.error.message),
+    gpuJob.error.message,
+  );
+  const tooBig = await post("/v1/agents", {
+    type: "demo.spinjob",
+    state: { cpuCores: CPUS.length + 1, ms: 10 },
+  });
+  assertEquals([tooBig.status, tooBig.error.code], [422, "invalid_request"]);
+  assert(/needs \d+ cpu cores/.test(tooBig.error.message), tooBig.error.message);
+  assertEquals((await t.client.listAgents({ type: "demo.spinjob" })).agents.length, 0, "nothing was created");
 });
 
 Deno.test("leases of agents that are not on this host are dropped: by the sweep, and when their grant finds no one", async () => {

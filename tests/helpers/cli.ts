@@ -15,11 +15,12 @@ export function pagletsCommand(
   args: string[],
   env: Record<string, string> = {},
   signal?: AbortSignal,
+  stdin: "null" | "piped" = "null",
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--quiet", "--config", CONFIG, MAIN, ...args],
     env: { NO_COLOR: "1", PAGLETS_ENTRY: "", PAGLETS_API_KEY: "", ...env },
-    stdin: "null",
+    stdin,
     stdout: "piped",
     stderr: "piped",
     signal: signal ?? AbortSignal.timeout(120_000),
@@ -27,8 +28,20 @@ export function pagletsCommand(
 }
 
 /** Runs `paglets ...args` to completion (bounded: 120 s). */
-export async function paglets(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const out = await pagletsCommand(args, env).output();
+export async function paglets(
+  args: string[],
+  env: Record<string, string> = {},
+  stdin?: string,
+): Promise<CliRun> {
+  let out: Deno.CommandOutput;
+  if (stdin === undefined) out = await pagletsCommand(args, env).output();
+  else {
+    const child = pagletsCommand(args, env, undefined, "piped").spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+    out = await child.output();
+  }
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }

@@ -33,6 +33,19 @@ export interface StartOptions {
   port?: number;
   /** Network namespace to run the host in (`ip netns exec`, see helpers/netns.ts). */
   netns?: string;
+  /** The process's limit of open files (`prlimit --nofile`). */
+  maxOpenFiles?: number;
+}
+
+/** The command that runs the host: Deno itself, or Deno behind `ip netns exec` / `prlimit`. */
+function launcher(options: StartOptions): string[] {
+  const prefix = [
+    ...(options.netns ? ["ip", "netns", "exec", options.netns] : []),
+    ...(options.maxOpenFiles
+      ? ["prlimit", `--nofile=${options.maxOpenFiles}:${options.maxOpenFiles}`, "--"]
+      : []),
+  ];
+  return [...prefix, Deno.execPath()];
 }
 
 /** Starts a host process and waits until it listens (bounded: 30 s). */
@@ -40,9 +53,10 @@ export async function startHost(options: StartOptions): Promise<HostProcess> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: `paglets-test-${options.name}-` });
   const env: Record<string, string> = { ...options.env, NO_COLOR: "1" };
   if (options.apiKey) env.PAGLETS_API_KEY = options.apiKey;
-  const command = new Deno.Command(options.netns ? "ip" : Deno.execPath(), {
+  const [program, ...prefix] = launcher(options);
+  const command = new Deno.Command(program, {
     args: [
-      ...(options.netns ? ["netns", "exec", options.netns, Deno.execPath()] : []),
+      ...prefix,
       "run",
       "--allow-all",
       "--quiet",

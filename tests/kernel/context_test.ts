@@ -104,6 +104,18 @@ Deno.test("a paglet drives other paglets and itself through its context", async 
     assert(ok.status.usedBytes >= 1000 && ok.status.usedBytes < 4096);
   });
 
+  await t.step("deleting a file or a folder frees its bytes", async () => {
+    type Status = { status: { usedBytes: number } };
+    await send("storage-write-bytes", { path: "gone/a.bin", size: 700 });
+    const both = (await send("storage-write-bytes", { path: "gone/b.bin", size: 300 }) as Status).status;
+    const file = (await send("storage-delete", { path: "gone/a.bin" }) as Status).status;
+    assertEquals(file.usedBytes, both.usedBytes - 700);
+    const folder = (await send("storage-delete", { path: "gone" }) as Status).status;
+    assertEquals(folder.usedBytes, both.usedBytes - 1000);
+    const again = (await send("storage-delete", { path: "gone" }) as Status).status;
+    assertEquals(again.usedBytes, folder.usedBytes, "deleting what is gone changes nothing");
+  });
+
   await t.step("storage paths that leave the type's folder are rejected", async () => {
     for (const path of ["../escape.txt", "/etc/passwd", "a/../../b", ""]) {
       const answer = await call<ErrorBody>(url, "POST", `/v1/agents/${id}/messages`, {

@@ -1,31 +1,36 @@
 /** What every `paglets jobs` command shares: option parsers, the status call, failure reporting. */
 import type { Command } from "commander";
 import { networkOptions } from "../../../cli/agents_command.ts";
+import { PagletError } from "../../../agents/errors.ts";
 import { type EntryOptions, withEntry } from "../../../cli/entry.ts";
-import { pc } from "../../../cli/output.ts";
+import { pc, printJson, printTable } from "../../../cli/output.ts";
 import { parseSize } from "../../../host/options.ts";
-import { ServiceClient } from "../../client.ts";
-import { formatDuration, type HostResult } from "../../cli_support.ts";
+import { fanOut, formatDuration, type HostResult, targetHosts } from "../../cli_support.ts";
 import { ComputeSlotsContract, Status, type StatusReply } from "../contract.ts";
 
 export const NAME = ComputeSlotsContract.name;
 
 export interface JobsOptions extends EntryOptions {
   json?: boolean;
+  allHosts?: boolean;
 }
 
 export const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function size(value: string): number {
   const n = parseSize(value);
-  if (n === null) throw new Error(`a size like 512M or 2G is needed: got '${value}'`);
+  if (n === null) {
+    throw new PagletError("invalid_request", `a size like 512M or 2G is needed: got '${value}'`);
+  }
   return n;
 }
 
 export function count(name: string) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be an integer >= 0: got '${value}'`);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new PagletError("invalid_request", `${name} must be an integer >= 0: got '${value}'`);
+    }
     return n;
   };
 }
@@ -38,16 +43,70 @@ export function cpus(ids: readonly number[]): string {
   return ids.length ? ids.join(",") : "-";
 }
 
-/** The Status operation of the entry host's compute-slots service. */
-export async function status(o: JobsOptions, request: Record<string, unknown>): Promise<StatusReply> {
+/** The Status of the entry host's compute-slots service, or of every online host's with `--all-hosts`. */
+export async function statuses(
+  o: JobsOptions,
+  request: Record<string, unknown>,
+): Promise<HostResult<StatusReply>[]> {
   return await withEntry(
-    { ...o, quiet: o.json },
-    (client) => new ServiceClient(client).call(NAME, Status, request),
+    o,
+    async (entry) =>
+      await fanOut(await targetHosts(entry, !!o.allHosts), o, (s) => s.call(NAME, Status, request)),
   );
+}
+
+/** One of the scheduler's views (`queue`, `why`, `top`, `history`): its items, rows and columns. */
+export interface StatusView<T> {
+  items(reply: StatusReply): T[];
+  /** What `--json` prints for one host (default: the items). */
+  json?(reply: StatusReply): unknown;
+  row(item: T, reply: StatusReply): Record<string, unknown>;
+  columns: (string | [string, string])[];
+  /** The line printed when there is nothing to show on `where` (a host name, or "any of N hosts"). */
+  empty(where: string): string;
+}
+
+/**
+ * Prints a view of the entry host, or of every online host with `--all-hosts` (a `host` column
+ * first; `--json` then prints one entry per host, with its error if it did not answer).
+ */
+export async function printStatusView<T>(
+  o: JobsOptions,
+  request: Record<string, unknown>,
+  view: StatusView<T>,
+): Promise<void> {
+  const results = await statuses(o, request);
+  const json = (reply: StatusReply) => view.json ? view.json(reply) : view.items(reply);
+  if (!o.allHosts) {
+    const [only] = results;
+    if (!only.ok) throw PagletError.fromWire(only.error);
+    if (o.json) return printJson(json(only.reply));
+    const items = view.items(only.reply);
+    if (!items.length) return console.log(view.empty(only.reply.host.hostName));
+    return printTable(items.map((item) => view.row(item, only.reply)), view.columns);
+  }
+  if (o.json) {
+    printJson(results.map((r) => r.ok ? { host: r.name, url: r.url, ok: true, view: json(r.reply) } : r));
+  } else {
+    const rows = results.flatMap((r) =>
+      r.ok ? view.items(r.reply).map((item) => ({ host: r.name, ...view.row(item, r.reply) })) : []
+    );
+    if (rows.length) printTable(rows, ["host", ...view.columns]);
+    else console.log(view.empty(`any of ${results.filter((r) => r.ok).length} hosts`));
+  }
+  reportFailures(results);
 }
 
 export function jobsCommand(parent: Command, name: string, description: string): Command {
   return networkOptions(parent.command(name).description(description));
+}
+
+/** A view command: `--all-hosts` asks every online host of the mesh, in parallel. */
+export function jobsViewCommand(parent: Command, name: string, description: string): Command {
+  return jobsCommand(parent, name, description).option(
+    "--all-hosts",
+    "every online host of the mesh (in parallel)",
+  );
 }
 
 export function reportFailures(results: HostResult<unknown>[]): void {

@@ -49,7 +49,7 @@ export function registerGroupsCommand(jobs: Command): void {
     .action(async (o: JobsOptions & { group?: string; collectorType: string[] }) => {
       const request = { groupId: o.group ?? "", allHosts: true, collectorTypes: o.collectorType };
       const reply = await withEntry(
-        { ...o, quiet: o.json },
+        o,
         (client) => new ServiceClient(client).call(NAME, Groups, request),
       );
       for (const e of reply.errors) {

@@ -1,23 +1,20 @@
-/** `paglets jobs history`: finished jobs with their measured usage. */
+/** `paglets jobs history [--all-hosts]`: finished jobs with their measured usage. */
 import type { Command } from "commander";
-import { formatBytes, printJson, printTable } from "../../../cli/output.ts";
-import { count, cpus, jobsCommand, type JobsOptions, status } from "./common.ts";
+import { formatBytes } from "../../../cli/output.ts";
+import { count, cpus, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
 
 export function registerHistoryCommand(jobs: Command): void {
-  jobsCommand(jobs, "history", "Finished jobs with their measured usage (newest last)")
-    .option("--limit <n>", "at most this many (0 = all kept)", count("--limit"), 20)
+  jobsViewCommand(jobs, "history", "Finished jobs with their measured usage (newest last)")
+    .option("--limit <n>", "at most this many per host (0 = all kept)", count("--limit"), 20)
     .action(async (o: JobsOptions & { limit: number }) => {
-      const reply = await status(o, {
+      await printStatusView(o, {
         includeQueue: false,
         includeLeases: false,
         includeHistory: true,
         historyLimit: o.limit,
-      });
-      const history = reply.finishedUsage ?? [];
-      if (o.json) return printJson(history);
-      if (!history.length) return console.log(`No finished job on ${reply.host.hostName} yet.`);
-      printTable(
-        history.map((h) => ({
+      }, {
+        items: (reply) => reply.finishedUsage ?? [],
+        row: (h) => ({
           job: h.jobId,
           agent: h.agentId,
           cpus: cpus(h.cpuIds),
@@ -28,8 +25,8 @@ export function registerHistoryCommand(jobs: Command): void {
           work: formatBytes(h.maxWorkDirBytes),
           declared: `${h.cpuCores} cores, ${formatBytes(h.memoryBytes)}`,
           finished: new Date(h.finishedAt).toISOString().replace("T", " ").slice(0, 19),
-        })),
-        [
+        }),
+        columns: [
           "job",
           "agent",
           ["cpus", "cpu ids"],
@@ -37,13 +34,11 @@ export function registerHistoryCommand(jobs: Command): void {
           "runtime",
           ["cpu", "max cpu%"],
           ["rss", "max rss"],
-          [
-            "work",
-            "max work dir",
-          ],
+          ["work", "max work dir"],
           "declared",
           "finished",
         ],
-      );
+        empty: (where) => `No finished job on ${where} yet.`,
+      });
     });
 }

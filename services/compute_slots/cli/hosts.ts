@@ -33,7 +33,7 @@ export function registerHostsCommand(jobs: Command): void {
       },
     ) => {
       const reply: CandidateHostsReply = await withEntry(
-        { ...o, quiet: o.json },
+        o,
         (client) =>
           new ServiceClient(client).call(NAME, CandidateHosts, {
             limit: o.limit,

@@ -1,7 +1,7 @@
 /** `paglets jobs ps`: compute jobs (agents with a computeStatus) of one host or every online host. */
 import type { Command } from "commander";
 import { withEntry } from "../../../cli/entry.ts";
-import { printJson, printTable } from "../../../cli/output.ts";
+import { printJson, printTable, wrap } from "../../../cli/output.ts";
 import { fanOut, targetHosts } from "../../cli_support.ts";
 import { Jobs } from "../contract.ts";
 import { ago, collect, cpus, jobsCommand, type JobsOptions, NAME, reportFailures } from "./common.ts";
@@ -33,7 +33,7 @@ export function registerPsCommand(jobs: Command): void {
         states: o.state,
         types: o.class,
       } as const;
-      const results = await withEntry({ ...o, quiet: o.json }, async (entry) => {
+      const results = await withEntry(o, async (entry) => {
         const hosts = await targetHosts(entry, !!o.allHosts);
         return await fanOut(hosts, o, (s) => s.call(NAME, Jobs, filter));
       });
@@ -47,7 +47,7 @@ export function registerPsCommand(jobs: Command): void {
           rows.map((j) => ({
             ...j,
             cpus: cpus(j.cpuCoreIds),
-            error: j.computeError.slice(0, 60),
+            error: wrap(j.computeError, 60),
             updated: ago(j.updatedAt),
           })),
           [

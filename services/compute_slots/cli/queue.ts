@@ -1,16 +1,14 @@
-/** `paglets jobs queue`: requests waiting for a slot on the entry host, oldest first. */
+/** `paglets jobs queue [--all-hosts]`: requests waiting for a slot, oldest first. */
 import type { Command } from "commander";
-import { formatBytes, printJson, printTable } from "../../../cli/output.ts";
-import { ago, jobsCommand, type JobsOptions, status } from "./common.ts";
+import { formatBytes } from "../../../cli/output.ts";
+import { ago, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
 
 export function registerQueueCommand(jobs: Command): void {
-  jobsCommand(jobs, "queue", "Requests waiting for a slot, oldest first")
+  jobsViewCommand(jobs, "queue", "Requests waiting for a slot, oldest first")
     .action(async (o: JobsOptions) => {
-      const reply = await status(o, { includeQueue: true, includeLeases: false });
-      if (o.json) return printJson(reply.queue ?? []);
-      if (!reply.queue?.length) return console.log(`No request waits on ${reply.host.hostName}.`);
-      printTable(
-        reply.queue.map((q) => ({
+      await printStatusView(o, { includeQueue: true, includeLeases: false }, {
+        items: (reply) => reply.queue ?? [],
+        row: (q) => ({
           pos: q.position,
           request: q.request.requestId,
           agent: q.request.agentId,
@@ -21,8 +19,8 @@ export function registerQueueCommand(jobs: Command): void {
           est: `${q.request.estimatedRuntimeSeconds}s`,
           waiting: ago(q.enqueuedAt),
           redirects: q.request.redirectCount,
-        })),
-        [
+        }),
+        columns: [
           "pos",
           "request",
           "agent",
@@ -34,6 +32,7 @@ export function registerQueueCommand(jobs: Command): void {
           "waiting",
           "redirects",
         ],
-      );
+        empty: (where) => `No request waits on ${where}.`,
+      });
     });
 }

@@ -35,7 +35,7 @@ export function registerRmCommand(jobs: Command): void {
       if (!o.all && o.job.length === 0 && o.agent.length === 0) {
         throw new PagletError("invalid_request", "Name what to remove: --job ID, --agent ID or --all");
       }
-      await withEntry({ ...o, quiet: o.json }, async (entry) => {
+      await withEntry(o, async (entry) => {
         const services = new ServiceClient(entry);
         const listed: JobsReply = await services.call(NAME, Jobs, {
           states: [state],

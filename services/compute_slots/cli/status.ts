@@ -10,7 +10,7 @@ export function registerStatusCommand(jobs: Command): void {
   jobsCommand(jobs, "status", "Capacity, reservations and counters of the scheduler")
     .option("--all-hosts", "every online host of the mesh (in parallel)")
     .action(async (o: JobsOptions & { allHosts?: boolean }) => {
-      const results = await withEntry({ ...o, quiet: o.json }, async (entry) => {
+      const results = await withEntry(o, async (entry) => {
         const hosts = await targetHosts(entry, !!o.allHosts);
         return await fanOut(
           hosts,

@@ -1,19 +1,17 @@
-/** `paglets jobs top`: leases with their CPU masks and measured usage. */
+/** `paglets jobs top [--all-hosts]`: leases with their CPU masks and measured usage. */
 import type { Command } from "commander";
-import { formatBytes, printJson, printTable } from "../../../cli/output.ts";
+import { formatBytes } from "../../../cli/output.ts";
 import { formatDuration } from "../../cli_support.ts";
-import { ago, cpus, jobsCommand, type JobsOptions, status } from "./common.ts";
+import { ago, cpus, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
 
 export function registerTopCommand(jobs: Command): void {
-  jobsCommand(jobs, "top", "Leases with their CPU masks and measured usage")
+  jobsViewCommand(jobs, "top", "Leases with their CPU masks and measured usage")
     .action(async (o: JobsOptions) => {
-      const reply = await status(o, { includeQueue: false, includeLeases: true, includeUsage: true });
-      if (o.json) return printJson({ leases: reply.leases ?? [], usage: reply.activeUsage ?? [] });
-      const usage = new Map((reply.activeUsage ?? []).map((u) => [u.leaseId, u]));
-      if (!reply.leases?.length) return console.log(`No lease on ${reply.host.hostName}.`);
-      printTable(
-        reply.leases.map((l) => {
-          const u = usage.get(l.leaseId);
+      await printStatusView(o, { includeQueue: false, includeLeases: true, includeUsage: true }, {
+        items: (reply) => reply.leases ?? [],
+        json: (reply) => ({ leases: reply.leases ?? [], usage: reply.activeUsage ?? [] }),
+        row: (l, reply) => {
+          const u = (reply.activeUsage ?? []).find((a) => a.leaseId === l.leaseId);
           return {
             lease: l.leaseId,
             agent: l.agentId,
@@ -27,8 +25,8 @@ export function registerTopCommand(jobs: Command): void {
             age: ago(l.grantedAt),
             expires: formatDuration((l.expiresAt - Date.now()) / 1000),
           };
-        }),
-        [
+        },
+        columns: [
           "lease",
           "agent",
           "job",
@@ -36,14 +34,12 @@ export function registerTopCommand(jobs: Command): void {
           ["mask", "mask now"],
           "state",
           ["cpu", "cpu%"],
-          [
-            "rss",
-            "process rss",
-          ],
+          ["rss", "process rss"],
           ["work", "work dir"],
           "age",
           ["expires", "expires in"],
         ],
-      );
+        empty: (where) => `No lease on ${where}.`,
+      });
     });
 }

@@ -1,0 +1,57 @@
+/**
+ * A short history of the host's load and memory for the dashboard's charts: a sample every
+ * `PAGLETS_HOST_SAMPLE_MS` (default 5 s), the last 120 kept (10 minutes at the default).
+ */
+import { readResources } from "../resources.ts";
+
+export interface HostSample {
+  at: number;
+  load1: number;
+  memUsedBytes: number;
+  memTotalBytes: number;
+  rssBytes: number;
+}
+
+const KEEP = 120;
+
+export class HostSamples {
+  readonly #samples: HostSample[] = [];
+  readonly #dataDir: string;
+  #timer?: ReturnType<typeof setInterval>;
+
+  constructor(dataDir: string) {
+    this.#dataDir = dataDir;
+  }
+
+  start(): void {
+    const every = Number(Deno.env.get("PAGLETS_HOST_SAMPLE_MS") ?? 5000);
+    void this.#sample();
+    this.#timer = setInterval(
+      () => void this.#sample(),
+      Number.isFinite(every) && every >= 50 ? every : 5000,
+    );
+    Deno.unrefTimer(this.#timer);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  list(): HostSample[] {
+    return [...this.#samples];
+  }
+
+  async #sample(): Promise<void> {
+    try {
+      const r = await readResources(this.#dataDir);
+      this.#samples.push({
+        at: Date.now(),
+        load1: r.load1,
+        memUsedBytes: r.memTotal - r.memAvailable,
+        memTotalBytes: r.memTotal,
+        rssBytes: Deno.memoryUsage().rss,
+      });
+      if (this.#samples.length > KEEP) this.#samples.shift();
+    } catch { /* a reading that fails leaves a gap in the chart */ }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The kernel's metrics: HTTP requests by route template, agents by status and type, mailboxes,
+ * deliveries, durability failures, events, travelling code, transfers and the process. Services
+ * and extensions add theirs to the same registry (`host.metrics`).
+ */
+import type { Context, Next } from "hono";
+import type { AgentRuntime } from "../kernel/agent_runtime.ts";
+import type { DurabilityFailures } from "../kernel/durability.ts";
+import type { AgentStore } from "../storage/agent_store.ts";
+import { processMetrics } from "./process.ts";
+import { type Counter, MetricsRegistry } from "./registry.ts";
+
+/** Request durations: from a fast local answer to a long wait for a reply. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface KernelParts {
+  store: AgentStore;
+  runtime: AgentRuntime;
+  durability: DurabilityFailures;
+  events: { lastId: number };
+  startedAt: number;
+}
+
+export class HostMetrics {
+  readonly registry = new MetricsRegistry();
+  /** Transfers of agents between hosts, by direction (`in`, `out`) and outcome. */
+  readonly transfers: Counter;
+  /** Bytes of agents (state and registered files) sent to other hosts. */
+  readonly transferBytes: Counter;
+  /** Modules fetched from other hosts, by outcome (`loaded`, `failed`). */
+  readonly codeFetches: Counter;
+  readonly #requests: Counter;
+  readonly #durations;
+  #process?: { stop(): void };
+
+  constructor() {
+    const r = this.registry;
+    this.#requests = r.counter(
+      "paglets_http_requests_total",
+      "HTTP requests answered, by route template, method and status.",
+      ["route", "method", "status"],
+    );
+    this.#durations = r.histogram(
+      "paglets_http_request_duration_seconds",
+      "Time to answer an HTTP request (until the answer's head), by route template and method.",
+      ["route", "method"],
+      DURATION_BUCKETS,
+    );
+    this.transfers = r.counter(
+      "paglets_transfers_total",
+      "Agent transfers (dispatch, clone, retract) by direction and outcome.",
+      ["direction", "outcome"],
+    );
+    this.transferBytes = r.counter(
+      "paglets_transfer_bytes_total",
+      "Bytes of agent transfers sent to other hosts (state and registered files).",
+      ["direction"],
+    );
+    this.codeFetches = r.counter(
+      "paglets_code_fetches_total",
+      "Modules of travelling code fetched from another host, by outcome.",
+      ["outcome"],
+    );
+  }
+
+  /** Hono middleware: counts and times every request by its route template (never by agent id). */
+  readonly middleware = async (c: Context, next: Next): Promise<void> => {
+    const started = performance.now();
+    await next();
+    const route = c.req.matchedRoutes.findLast((m) => m.method !== "ALL")?.path ?? "unmatched";
+    const method = c.req.method;
+    this.#requests.inc({ route, method, status: c.res.status });
+    this.#durations.observe({ route, method }, (performance.now() - started) / 1000);
+  };
+
+  /** The kernel's table-backed families, read at scrape time. */
+  watchKernel(k: KernelParts): void {
+    const r = this.registry;
+    this.#process = processMetrics(r);
+    const agents = r.gauge("paglets_agents", "Agent records on this host by status and type.", [
+      "status",
+      "type",
+    ]);
+    const live = r.gauge("paglets_agents_live", "Agents running in this host's workers.");
+    const delivered = r.counter(
+      "paglets_messages_delivered_total",
+      "Messages handed to agents' handlers on this host since it started.",
+    );
+    const depth = r.gauge("paglets_mailbox_depth", "Messages waiting in the mailboxes of live agents.");
+    const failures = r.counter(
+      "paglets_durability_failures_total",
+      "Failures that may have lost durable state, by kind.",
+      ["kind"],
+    );
+    const events = r.counter("paglets_events_total", "Host events emitted.");
+    const uptime = r.gauge("paglets_uptime_seconds", "Seconds since the host started.");
+    r.collect(async () => {
+      agents.clear();
+      for (const row of await k.store.countByStatusAndType()) agents.set(row, row.n);
+      live.set({}, k.runtime.liveCount);
+      const totals = k.runtime.mailboxTotals();
+      delivered.setTotal({}, totals.delivered);
+      depth.set({}, totals.queued);
+      for (const [kind, n] of Object.entries(k.durability.counts())) failures.setTotal({ kind }, n);
+      events.setTotal({}, k.events.lastId);
+      uptime.set({}, Math.round((Date.now() - k.startedAt) / 1000));
+    });
+  }
+
+  stop(): void {
+    this.#process?.stop();
+  }
+}

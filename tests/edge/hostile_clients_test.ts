@@ -1,0 +1,233 @@
+/**
+ * Clients that misbehave at the TCP and HTTP level, against real host processes: slow and idle
+ * connections, more connections than the host allows or than its process may open, bodies that
+ * end short, heads over the limit, and JSON nested to stall a parser. Every one gets a coded
+ * answer or a closed connection; the host keeps serving and never exits.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
+
+const encoder = new TextEncoder();
+
+function portOf(host: HostProcess): number {
+  return Number(new URL(host.url).port);
+}
+
+/** What the host sent on `conn` until it closed the connection (or `waitMs` passed: `closed` false). */
+async function readUntilClosed(conn: Deno.Conn, waitMs: number): Promise<{ text: string; closed: boolean }> {
+  let text = "";
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(64 * 1024);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), waitMs));
+  let closed = false;
+  try {
+    while (true) {
+      const n = await Promise.race([conn.read(buffer).catch(() => null), late]);
+      if (n === "late") break;
+      if (n === null) {
+        closed = true;
+        break;
+      }
+      text += decoder.decode(buffer.subarray(0, n), { stream: true });
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return { text, closed };
+}
+
+/** The status and the JSON error code of the first response in `text`. */
+function answerOf(text: string): { status: number; code?: string } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+  const code = /"code":"([a-z_]+)"/.exec(text)?.[1];
+  return { status, code };
+}
+
+async function connect(host: HostProcess): Promise<Deno.TcpConn> {
+  return await Deno.connect({ hostname: "127.0.0.1", port: portOf(host) });
+}
+
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* the host closed it */ }
+}
+
+async function healthOk(host: HostProcess): Promise<boolean> {
+  const response = await fetch(`${host.url}/v1/health`).catch(() => null);
+  await response?.body?.cancel();
+  return response?.status === 200;
+}
+
+/** The host process has not exited. */
+async function stillRunning(host: HostProcess): Promise<boolean> {
+  const exited = await Promise.race([host.process.status.then(() => true), Promise.resolve(false)]);
+  return !exited;
+}
+
+Deno.test("slow and idle connections are closed by the host's timeouts", async (t) => {
+  try {
+    const host = await startHost({
+      name: "timeouts",
+      args: ["--header-timeout-ms", "300", "--idle-timeout-ms", "400"],
+    });
+
+    await t.step("a request head that never completes answers 408 timeout and is closed", async () => {
+      const conn = await connect(host);
+      await conn.write(encoder.encode("GET /v1/health HTTP/1.1\r\nHost: x\r\n"));
+      const { text, closed } = await readUntilClosed(conn, 10_000);
+      close(conn);
+      assert(closed, "the slow connection was not closed");
+      assertEquals(answerOf(text), { status: 408, code: "timeout" });
+    });
+
+    await t.step("a connection that says nothing is closed without an answer", async () => {
+      const conn = await connect(host);
+      const { text, closed } = await readUntilClosed(conn, 10_000);
+      close(conn);
+      assert(closed, "the silent connection was not closed");
+      // Nothing was asked, so the only thing written may be the 408 of a missing head.
+      assert(text === "" || answerOf(text).status === 408, `unexpected answer: ${text.slice(0, 80)}`);
+    });
+
+    await t.step("a keep-alive connection is answered, then closed once idle", async () => {
+      const conn = await connect(host);
+      await conn.write(
+        encoder.encode("GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"),
+      );
+      const { text, closed } = await readUntilClosed(conn, 10_000);
+      close(conn);
+      assertEquals(answerOf(text).status, 200);
+      assert(closed, "the idle keep-alive connection was not closed");
+    });
+
+    await t.step("the host still serves", async () => {
+      assert(await healthOk(host));
+      assert(await stillRunning(host));
+    });
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("connections past --max-connections are refused with 503 too_many_connections", async () => {
+  const held: Deno.Conn[] = [];
+  try {
+    const host = await startHost({ name: "capped", args: ["--max-connections", "4"] });
+    for (let i = 0; i < 4; i++) held.push(await connect(host));
+    // The gate counts a connection once it accepted it: the fifth is refused once all four count.
+    await eventually("the fifth connection is refused", async () => {
+      const extra = await connect(host);
+      const { text } = await readUntilClosed(extra, 5_000);
+      close(extra);
+      const answer = answerOf(text);
+      return answer.status === 503 && answer.code === "too_many_connections";
+    }, 10_000);
+    for (const conn of held.splice(0)) close(conn);
+    await eventually("health answers", () => healthOk(host), 10_000);
+    assert(await stillRunning(host));
+  } finally {
+    for (const conn of held) close(conn);
+    await stopAll();
+  }
+});
+
+Deno.test("at its file limit the host refuses clients, never exits, and serves again after", async (t) => {
+  const held: Deno.Conn[] = [];
+  try {
+    // 200 descriptors, and a cap asked for far above what they allow: the host lowers it.
+    const host = await startHost({ name: "nofiles", maxOpenFiles: 200, args: ["--max-connections", "1000"] });
+    assert(
+      host.stderr.some((line) => /--max-connections 1000 is more than/.test(line)),
+      host.stderr.join("\n"),
+    );
+
+    await t.step("300 idle connections: those past the cap are refused, the host runs on", async () => {
+      for (let i = 0; i < 300; i++) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(host) }).catch(() => null);
+        if (conn) held.push(conn);
+      }
+      // The connections past the cap are answered 503 and closed; those served stay open.
+      const outcomes = await Promise.all(held.map((conn) => readUntilClosed(conn, 3_000)));
+      const refused = outcomes.filter((o) => answerOf(o.text).code === "too_many_connections").length;
+      const served = outcomes.filter((o) => !o.closed).length;
+      assert(refused > 0, `no connection was refused:\n${host.stderr.join("\n")}`);
+      assert(served > 0 && served < 200, `${served} connections stayed open`);
+      assert(await stillRunning(host), `the host exited:\n${host.stderr.join("\n")}`);
+    });
+
+    await t.step("once the clients leave, the host answers again", async () => {
+      for (const conn of held.splice(0)) close(conn);
+      await eventually("health answers", () => healthOk(host), 15_000);
+      assert(await stillRunning(host));
+    });
+  } finally {
+    for (const conn of held) close(conn);
+    await stopAll();
+  }
+});
+
+Deno.test("bodies that end short, heads over the limit and deep JSON get coded answers", async (t) => {
+  try {
+    const host = await startHost({ name: "bodies" });
+
+    await t.step("a JSON body shorter than its Content-Length answers 400 bad_request", async () => {
+      for (const path of ["/v1/agents", "/v1/mesh/gossip"]) {
+        const conn = await connect(host);
+        await conn.write(encoder.encode(
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`,
+        ));
+        await conn.closeWrite();
+        const { text } = await readUntilClosed(conn, 10_000);
+        close(conn);
+        assertEquals(answerOf(text), { status: 400, code: "bad_request" }, `${path}: ${text.slice(0, 120)}`);
+      }
+    });
+
+    await t.step("the event stream with a body answers 400 bad_request", async () => {
+      const conn = await connect(host);
+      await conn.write(encoder.encode(
+        "GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\nabc",
+      ));
+      await conn.closeWrite();
+      const { text } = await readUntilClosed(conn, 10_000);
+      close(conn);
+      assertEquals(answerOf(text), { status: 400, code: "bad_request" });
+    });
+
+    await t.step("a head over 32 KiB answers 431 headers_too_large", async () => {
+      for (const size of [40_000, 80_000]) {
+        const conn = await connect(host);
+        await conn.write(
+          encoder.encode(`GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(size)}\r\n\r\n`),
+        )
+          .catch(() => {/* the host may close before all is written */});
+        const { text } = await readUntilClosed(conn, 10_000);
+        close(conn);
+        assertEquals(answerOf(text), { status: 431, code: "headers_too_large" });
+      }
+    });
+
+    await t.step("16 MB of '[' is refused by depth, not parsed", async () => {
+      const body = "[".repeat(16 * 1024 * 1024 - 64);
+      const response = await fetch(`${host.url}/v1/agents`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      const answer = await response.json();
+      assertEquals(response.status, 400);
+      assertEquals(answer.error.code, "malformed_json");
+      assert(/deeper than/.test(answer.error.message), answer.error.message);
+    });
+
+    await t.step("the host still serves", async () => {
+      assert(await healthOk(host));
+      assert(await stillRunning(host));
+    });
+  } finally {
+    await stopAll();
+  }
+});
