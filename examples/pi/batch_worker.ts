@@ -38,9 +38,12 @@ interface BatchSums {
   observedCpus?: number[];
 }
 
-/** How long the fallback batch waits in the compute-slots queue, and how often it asks. */
-const FALLBACK_WAIT_MS = 10 * 60_000;
-const FALLBACK_POLL_MS = 50;
+/**
+ * How long a batch waits in the compute-slots queue for its core, and how often it asks again when
+ * the grant message does not reach it first.
+ */
+const SLOT_WAIT_MS = 10 * 60_000;
+const SLOT_POLL_MS = 250;
 
 /** What compute-slots answered a batch's request-slot with (the fields a batch reads). */
 type SlotDecision =
@@ -53,14 +56,19 @@ type Lease = { kind: "leased"; leaseId?: string; cpuIds?: number[] } | { kind: "
 
 export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   static override readonly type = "examples.pi.batch";
+  /** Wakes a batch waiting in the compute-slots queue (its grant arrived). */
+  #granted?: () => void;
 
   override initialState(): PiBatchWorkerState {
     return { jobId: "", index: 0 };
   }
 
   override async onMessage(message: Message): Promise<unknown> {
-    // A queued fallback's grant: the batch picks the lease up by asking again (see #lease).
-    if (message.kind === "compute_slot_granted") return { accepted: true };
+    // A queued batch's grant: it picks the lease up by asking again (see #lease).
+    if (message.kind === "compute_slot_granted") {
+      this.#granted?.();
+      return { accepted: true };
+    }
     const op = await piOperations();
     return await routeOperations(message, [handle(op.PI_COMPUTE_BATCH, (req) => this.#compute(req))]) ??
       this.notHandled(message);
@@ -114,9 +122,9 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   /**
    * A one-core lease from this host's compute-slots, as any compute step takes one: the batch runs on a
    * thread pinned to its CPU. Other hosts are excluded (the batch was placed here). When no core is free
-   * the request leaves the queue again and the batch is skipped (the coordinator places it anew); the
-   * fallback batch (`force`) waits in the queue for its core instead. A host without compute-slots runs
-   * the batch unleased.
+   * the batch waits in the queue, fairly with other jobs, for up to SLOT_WAIT_MS; after that the request
+   * leaves the queue and the batch is skipped (the coordinator places it anew). A host without
+   * compute-slots runs the batch unleased.
    */
   async #lease(req: PiBatchRequest): Promise<Lease> {
     const requestId = `pi-${this.id}`;
@@ -139,11 +147,17 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
       if (PagletError.from(err).code === "service_not_found") return { kind: "leased" };
       throw err;
     }
-    // The fallback batch (nothing of the job runs anywhere) keeps its place in the queue until the
-    // scheduler grants it a core: asking again with the same request id answers the lease once granted.
-    const deadline = Date.now() + FALLBACK_WAIT_MS;
-    while (req.force && decision.decision === "sleep" && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, FALLBACK_POLL_MS));
+    // The batch keeps its place in the queue until the scheduler grants it a core (the grant message
+    // wakes it; asking again with the same request id answers the lease once granted).
+    const deadline = Date.now() + SLOT_WAIT_MS;
+    while (decision.decision === "sleep" && Date.now() < deadline) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#granted = resolve;
+        timer = setTimeout(resolve, SLOT_POLL_MS);
+      });
+      clearTimeout(timer);
+      this.#granted = undefined;
       decision = await request();
     }
     if (decision.decision === "run_now") {
