@@ -5,9 +5,11 @@
  *
  * Before computing it looks at the host's load once more: if strangers' load1 per CPU is above the
  * job's limit (the host became busy since mesh-info sampled it) it answers `pi.batch_skipped` and the
- * coordinator requeues the batch. The fallback worker (`force`) computes regardless. The arithmetic
- * runs on a compute thread of the host's `pi-math` service (math_service.ts); on a host without that
- * service, on this paglet's own agent worker.
+ * coordinator requeues the batch. The fallback worker (`force`) skips that look. Then it takes a
+ * one-core lease from the host's compute-slots, like any compute step (waiting in its queue when no
+ * core is free), so a Pi run and compute jobs never reserve more cores than the host has. The
+ * arithmetic runs on a compute thread of the host's `pi-math` service (math_service.ts), pinned to the
+ * lease's CPU; on a host without that service, on this paglet's own agent worker.
  *
  * @module
  */
