@@ -77,6 +77,11 @@ export const ERROR_CODES = [
   "too_many_connections",
   /** The worker running the agent ended (terminated as stuck) while the call was under way. */
   "worker_lost",
+  /**
+   * Between kernel and worker only: a message that waited in the worker behind a handler whose
+   * paglet then left (deactivated, moved, disposed); the kernel routes it again, no client sees it.
+   */
+  "agent_left",
   "timeout",
   "transfer_pending",
   "internal",

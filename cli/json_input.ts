@@ -5,7 +5,10 @@
 import { PagletError } from "../agents/errors.ts";
 import { parseTagged } from "../agents/wire.ts";
 
-/** The object `text` names (undefined stays undefined); bad JSON or an unreadable file is `invalid_request`. */
+/**
+ * The object `text` names (undefined stays undefined): JSON that does not parse is `malformed_json`,
+ * an unreadable file or a value that is not an object `invalid_request`.
+ */
 export async function readJsonObject(
   text: string | undefined,
   what: string,
@@ -16,7 +19,7 @@ export async function readJsonObject(
   try {
     value = parseTagged(source);
   } catch (err) {
-    throw new PagletError("invalid_request", `${what} is not valid JSON: ${(err as Error).message}`);
+    throw new PagletError("malformed_json", `${what} is not valid JSON: ${(err as Error).message}`);
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     throw new PagletError("invalid_request", `${what} must be a JSON object`);

@@ -27,6 +27,9 @@ export function cell(value: unknown): string {
   return String(value);
 }
 
+/** Codes that mean the user's input was wrong: exit status 2. */
+const USER_INPUT_CODES = new Set(["invalid_request", "bad_request", "malformed_json"]);
+
 /**
  * Reports an error for people (code + message) and returns the exit code. A RangeError is how the
  * host's option checks reject a value (a name, a size, a port): the user's input, not `internal`.
@@ -34,7 +37,7 @@ export function cell(value: unknown): string {
 export function reportError(err: unknown): number {
   const error = PagletError.from(err, err instanceof RangeError ? "invalid_request" : "internal");
   console.error(`${pc.red("error")} [${error.code}]: ${error.message}`);
-  return error.code === "invalid_request" || error.code === "bad_request" ? 2 : 1;
+  return USER_INPUT_CODES.has(error.code) ? 2 : 1;
 }
 
 /** `text` broken at spaces into lines of at most `width` characters (for a table cell). */

@@ -1,16 +1,23 @@
 /**
  * The host's TCP front door. Deno.serve has no header timeout, no idle timeout and no connection
  * cap, and at the process's file limit its accept loop fails with an uncaught error that ends the
- * process. The gate owns the listening socket instead and relays each accepted connection to the
- * HTTP server, which listens on a Unix socket of its own:
+ * process. The gate owns the listening socket instead, accepts each connection itself and hands it
+ * to Deno's HTTP server (one server per connection, on the connection's own socket: no relay, no
+ * extra hop):
  *
  * - a connection beyond `maxConnections` is answered `503 too_many_connections` and closed;
- * - the first request head must arrive within `headerTimeoutMs` (slow-header clients are cut) and
- *   fit in `maxHeaderBytes` (`431 headers_too_large` otherwise);
- * - a connection on which the client has nothing in progress (the host spoke last, or nobody
- *   spoke) is closed after `idleTimeoutMs`; a request the host is still answering is never cut;
+ * - a new connection must deliver its first request head within `headerTimeoutMs`, or it is closed;
+ *   a first head over `maxHeaderBytes` is answered `431 headers_too_large` (a head beyond the HTTP
+ *   parser's own limit, 64 KiB or 100 header lines, gets the parser's bare `400`);
+ * - a connection with no request in progress is closed after `idleTimeoutMs` (this also ends a slow
+ *   head on a later request of a keep-alive connection); a request the host is still answering is
+ *   never cut;
  * - a failing accept (no file descriptors left) is reported and retried: a client never stops
  *   the host.
+ *
+ * Deno's per-connection server (`serveHttpOnConnection`) is internal to Deno; the pinned Deno
+ * (2.9.6) and the compiled binary have it, and the host refuses to start without it rather than
+ * run unprotected.
  */
 
 /** Limits of the gate. */
@@ -21,7 +28,7 @@ export interface GateOptions {
   headerTimeoutMs: number;
   /** Time a connection with nothing in progress stays open. @default 60000 */
   idleTimeoutMs: number;
-  /** Largest first request head (below the HTTP server's own limit of 64 KiB). @default 32768 */
+  /** Largest first request head (below the HTTP parser's own limit of 64 KiB). @default 32768 */
   maxHeaderBytes: number;
 }
 
@@ -30,33 +37,65 @@ export type GateEvent =
   | { kind: "refused"; open: number }
   | { kind: "accept-failed"; error: string };
 
-const RELAY_CHUNK = 64 * 1024;
-const HEAD_END = [13, 10, 13, 10];
+export type Handler = (request: Request) => Response | Promise<Response>;
+
+/** Deno's server of one accepted connection (ext/http 00_serve.ts, serveHttpOn). */
+interface ConnectionServer {
+  finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+type ServeOnConnection = (
+  conn: Deno.Conn,
+  signal: AbortSignal,
+  handler: Handler,
+  onError: (error: unknown) => Response | Promise<Response>,
+  onListen: () => void,
+) => ConnectionServer;
+
 /** Pause before accepting again after a failed accept (no descriptors left): let connections end. */
 const ACCEPT_RETRY_MS = 50;
 /** 503 answers being written at once; more refusals are closed unanswered. */
 const MAX_REFUSALS_IN_FLIGHT = 16;
 
+function serveOnConnection(): ServeOnConnection {
+  const internal = (Deno as unknown as Record<symbol, Record<string, unknown>>)[
+    (Deno as unknown as { internal: symbol }).internal
+  ];
+  const serve = internal?.serveHttpOnConnection;
+  if (typeof serve !== "function") {
+    throw new Error(
+      `This Deno (${Deno.version.deno}) has no per-connection HTTP server: run paglets with the Deno it pins`,
+    );
+  }
+  return serve as ServeOnConnection;
+}
+
 export class ConnectionGate {
   readonly #listener: Deno.TcpListener;
-  readonly #upstream: string;
+  readonly #serve: ServeOnConnection;
+  readonly #handler: Handler;
+  readonly #onError: (error: unknown) => Response;
   readonly #options: GateOptions;
   readonly #onEvent: (event: GateEvent) => void;
-  readonly #relays = new Set<Relay>();
+  readonly #connections = new Set<Connection>();
   readonly #sweeper: ReturnType<typeof setInterval>;
   #refusing = 0;
   #closed = false;
 
-  /** Listens on `hostname:port` (throws Deno's AddrInUse as it is) and relays to the Unix socket `upstream`. */
+  /** Listens on `hostname:port` (throws Deno's AddrInUse as it is) and serves `handler` there. */
   constructor(
     hostname: string,
     port: number,
-    upstream: string,
+    handler: Handler,
+    onError: (error: unknown) => Response,
     options: GateOptions,
     onEvent: (event: GateEvent) => void,
   ) {
+    this.#serve = serveOnConnection();
     this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
-    this.#upstream = upstream;
+    this.#handler = handler;
+    this.#onError = onError;
     this.#options = options;
     this.#onEvent = onEvent;
     const sweepMs = Math.max(50, Math.min(1000, options.headerTimeoutMs / 4, options.idleTimeoutMs / 4));
@@ -70,10 +109,10 @@ export class ConnectionGate {
 
   /** Connections open now. */
   get open(): number {
-    return this.#relays.size;
+    return this.#connections.size;
   }
 
-  /** Stops accepting; connections already open end with the server (or with {@link closeAll}). */
+  /** Stops accepting; connections already open stay until {@link closeAll}. */
   stopAccepting(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -84,17 +123,20 @@ export class ConnectionGate {
   }
 
   /**
-   * Closes every connection still open, after the server finished what it was answering: relays
-   * first get up to `graceMs` to pass on the last bytes the server wrote (they end by themselves
-   * once the server side closes).
+   * Closes every connection: idle ones at once, busy ones once their request is answered; after
+   * `graceMs` the ones still open are cut.
    */
   async closeAll(graceMs = 1000): Promise<void> {
     this.stopAccepting();
-    const deadline = Date.now() + graceMs;
-    while (this.#relays.size > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    for (const relay of this.#relays) relay.close();
+    const all = [...this.#connections];
+    for (const c of all) c.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(all.map((c) => c.finished)),
+      new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
+    ]);
+    clearTimeout(timer);
+    for (const c of this.#connections) c.cut();
   }
 
   async #acceptLoop(): Promise<void> {
@@ -108,14 +150,17 @@ export class ConnectionGate {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      if (this.#relays.size >= this.#options.maxConnections) {
-        this.#onEvent({ kind: "refused", open: this.#relays.size });
-        this.#refuse(conn);
+      if (this.#connections.size >= this.#options.maxConnections) {
+        this.#onEvent({ kind: "refused", open: this.#connections.size });
+        void refuseBusy(
+          conn,
+          `The host serves ${this.#connections.size} connections, its limit: try again shortly`,
+        );
         continue;
       }
-      const relay = new Relay(conn, this.#options, () => this.#relays.delete(relay));
-      this.#relays.add(relay);
-      void relay.run(this.#upstream);
+      const connection = new Connection(conn, this.#serve, this.#handler, this.#onError, this.#options);
+      this.#connections.add(connection);
+      void connection.finished.then(() => this.#connections.delete(connection));
     }
   }
 
@@ -132,170 +177,132 @@ export class ConnectionGate {
       return;
     }
     this.#refusing++;
-    void refuse(
+    void refuseBusy(
       conn,
-      503,
-      "too_many_connections",
-      `The host serves ${this.#relays.size} connections, its limit: try again shortly`,
-    ).finally(() => this.#refusing--);
+      `The host serves ${this.#connections.size} connections, its limit: try again shortly`,
+    )
+      .finally(() => this.#refusing--);
   }
 
   #sweep(): void {
     const now = Date.now();
-    for (const relay of this.#relays) relay.expire(now);
+    for (const c of this.#connections) c.expire(now);
   }
 }
 
-/** One client connection relayed to the HTTP server. */
-class Relay {
-  readonly #client: Deno.TcpConn;
+/** One client connection, served by Deno's HTTP server on its own socket. */
+class Connection {
+  readonly #server: ConnectionServer;
+  readonly #abort = new AbortController();
   readonly #options: GateOptions;
-  readonly #onClose: () => void;
-  #server?: Deno.UnixConn;
   readonly #openedAt = Date.now();
-  /** Bytes of the first request head seen so far; -1 once it is complete. */
-  #headBytes = 0;
-  #headMatch = 0;
+  /** No request has arrived yet: the header timeout applies. */
+  #waitingForHead = true;
+  /** Requests being answered now. */
+  #inFlight = 0;
   #lastActivity = Date.now();
-  /** The client sent bytes after the host's last answer: a request is in progress. */
-  #clientSpokeLast = false;
-  #closed = false;
+  #closing = false;
+  /** Settles when the connection is closed (never rejects). */
+  readonly finished: Promise<void>;
 
-  constructor(client: Deno.TcpConn, options: GateOptions, onClose: () => void) {
-    this.#client = client;
+  constructor(
+    conn: Deno.TcpConn,
+    serve: ServeOnConnection,
+    handler: Handler,
+    onError: (error: unknown) => Response,
+    options: GateOptions,
+  ) {
     this.#options = options;
-    this.#onClose = onClose;
+    const track = (request: Request): Response | Promise<Response> => {
+      if (this.#waitingForHead) {
+        this.#waitingForHead = false;
+        if (headBytes(request) > options.maxHeaderBytes) {
+          this.close(); // once the answer is out
+          return apiError(
+            431,
+            "headers_too_large",
+            `The request head exceeds ${options.maxHeaderBytes} bytes`,
+          );
+        }
+      }
+      this.#inFlight++;
+      let answer: Response | Promise<Response>;
+      try {
+        answer = handler(request);
+      } catch (err) {
+        this.#done();
+        throw err;
+      }
+      if (!(answer instanceof Promise)) {
+        this.#done();
+        return answer;
+      }
+      // One reaction per request: this is on the path of every request.
+      return answer.then((res) => {
+        this.#done();
+        return res;
+      }, (err) => {
+        this.#done();
+        throw err;
+      });
+    };
+    this.#server = serve(conn, this.#abort.signal, track, onError, () => {});
+    // A connection reset by its client rejects `finished`: nothing to do but forget it.
+    this.finished = this.#server.finished.then(() => {}, () => {});
   }
 
-  async run(upstream: string): Promise<void> {
-    try {
-      this.#server = await Deno.connect({ transport: "unix", path: upstream });
-    } catch {
-      this.close();
-      return;
-    }
-    await Promise.all([this.#clientToServer(), this.#serverToClient()]);
-    this.close();
+  #done(): void {
+    this.#inFlight--;
+    this.#lastActivity = Date.now();
   }
 
   /** Closes the connection when its head is late or it has been idle too long. */
   expire(now: number): void {
-    if (this.#headBytes >= 0 && now - this.#openedAt > this.#options.headerTimeoutMs) {
-      this.#headBytes = -1;
-      void this.#answer(
-        408,
-        "timeout",
-        `No complete request head within ${this.#options.headerTimeoutMs} ms`,
-      );
-    } else if (!this.#clientSpokeLast && now - this.#lastActivity > this.#options.idleTimeoutMs) {
+    if (this.#closing) return;
+    if (this.#waitingForHead) {
+      if (now - this.#openedAt > this.#options.headerTimeoutMs) this.close();
+    } else if (this.#inFlight === 0 && now - this.#lastActivity > this.#options.idleTimeoutMs) {
       this.close();
     }
   }
 
+  /** Closes once the request in progress (if any) is answered; a partial head is dropped. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const conn of [this.#client, this.#server]) {
-      try {
-        conn?.close();
-      } catch { /* already closed */ }
-    }
-    this.#onClose();
+    if (this.#closing) return;
+    this.#closing = true;
+    void this.#server.shutdown().catch(() => {/* the client left first */});
   }
 
-  async #clientToServer(): Promise<void> {
-    const buf = new Uint8Array(RELAY_CHUNK);
-    try {
-      while (!this.#closed) {
-        const n = await this.#client.read(buf);
-        if (n === null) break;
-        this.#lastActivity = Date.now();
-        this.#clientSpokeLast = true;
-        const chunk = buf.subarray(0, n);
-        if (this.#headBytes >= 0 && !this.#scanHead(chunk)) return;
-        await writeAll(this.#server!, chunk);
-      }
-      await this.#server!.closeWrite();
-    } catch {
-      // Either side went away: the other pump ends too.
-    }
-  }
-
-  async #serverToClient(): Promise<void> {
-    const buf = new Uint8Array(RELAY_CHUNK);
-    try {
-      while (!this.#closed) {
-        const n = await this.#server!.read(buf);
-        if (n === null) break;
-        this.#lastActivity = Date.now();
-        this.#clientSpokeLast = false;
-        await writeAll(this.#client, buf.subarray(0, n));
-      }
-    } catch {
-      // Either side went away.
-    }
-    this.close();
-  }
-
-  /** Follows the first request head; false when it grew past the limit (answered 431). */
-  #scanHead(chunk: Uint8Array): boolean {
-    let end = -1;
-    for (let i = 0; i < chunk.length && end < 0; i++) {
-      this.#headMatch = chunk[i] === HEAD_END[this.#headMatch]
-        ? this.#headMatch + 1
-        : chunk[i] === 13
-        ? 1
-        : 0;
-      if (this.#headMatch === 4) end = i + 1;
-    }
-    this.#headBytes += end < 0 ? chunk.length : end;
-    if (this.#headBytes > this.#options.maxHeaderBytes) {
-      this.#headBytes = -1;
-      void this.#answer(
-        431,
-        "headers_too_large",
-        `The request head exceeds ${this.#options.maxHeaderBytes} bytes`,
-      );
-      return false;
-    }
-    if (end >= 0) this.#headBytes = -1;
-    return true;
-  }
-
-  /** Answers the client directly (the server never saw this request) and closes. */
-  async #answer(status: number, code: string, message: string): Promise<void> {
-    const conn = this.#client;
-    this.#closed = true;
-    try {
-      this.#server?.close();
-    } catch { /* already closed */ }
-    this.#onClose();
-    await refuse(conn, status, code, message);
+  /** Closes at once, whatever is in progress. */
+  cut(): void {
+    this.#abort.abort();
   }
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  408: "Request Timeout",
-  431: "Request Header Fields Too Large",
-  503: "Service Unavailable",
-};
+/** Size of the request head as sent (request line and header lines), near enough for a limit. */
+function headBytes(request: Request): number {
+  let n = request.method.length + request.url.length + 12;
+  for (const [name, value] of request.headers) n += name.length + value.length + 4;
+  return n;
+}
 
-/** Writes a complete error answer in the API's shape and closes the connection. */
-async function refuse(conn: Deno.Conn, status: number, code: string, message: string): Promise<void> {
-  const body = JSON.stringify({ error: { code, message } });
-  const retry = status === 503 ? "retry-after: 1\r\n" : "";
-  const head =
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-    `content-length: ${new TextEncoder().encode(body).length}\r\n${retry}connection: close\r\n\r\n`;
+function apiError(status: number, code: string, message: string): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", connection: "close" },
+  });
+}
+
+/** Answers `503 too_many_connections` in the API's shape (the HTTP server never sees it) and closes. */
+async function refuseBusy(conn: Deno.Conn, message: string): Promise<void> {
+  const body = JSON.stringify({ error: { code: "too_many_connections", message } });
+  const head = `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\n` +
+    `content-length: ${new TextEncoder().encode(body).length}\r\nretry-after: 1\r\nconnection: close\r\n\r\n`;
   try {
-    await writeAll(conn, new TextEncoder().encode(head + body));
+    let bytes = new TextEncoder().encode(head + body);
+    while (bytes.length > 0) bytes = bytes.subarray(await conn.write(bytes));
   } catch { /* the client left */ }
   try {
     conn.close();
   } catch { /* already closed */ }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }

@@ -1,11 +1,9 @@
 /**
- * How the host listens: the HTTP server (Deno.serve) on a private Unix socket, and the
- * {@link ConnectionGate} on the public TCP address relaying to it. The socket lives in a directory
- * of its own under the system temp dir (a Unix socket path must stay short), removed at close.
+ * How the host listens: the {@link ConnectionGate} on the public TCP address, serving the host's
+ * handler on each connection it accepts.
  */
-import { join } from "node:path";
 import { PagletError } from "../../agents/errors.ts";
-import { ConnectionGate, type GateEvent, type GateOptions } from "./connection_gate.ts";
+import { ConnectionGate, type GateEvent, type GateOptions, type Handler } from "./connection_gate.ts";
 
 export interface FrontendOptions extends GateOptions {
   bind: string;
@@ -15,38 +13,30 @@ export interface FrontendOptions extends GateOptions {
 }
 
 export class HttpFrontend {
-  readonly #server: Deno.HttpServer;
   readonly #gate: ConnectionGate;
-  readonly #socketDir: string;
 
-  private constructor(server: Deno.HttpServer, gate: ConnectionGate, socketDir: string) {
-    this.#server = server;
+  private constructor(gate: ConnectionGate) {
     this.#gate = gate;
-    this.#socketDir = socketDir;
   }
 
   /** Starts serving `handler`; a port that cannot be had is `port_in_use` or `invalid_request`. */
-  static async start(
-    handler: (request: Request) => Response | Promise<Response>,
-    options: FrontendOptions,
-  ): Promise<HttpFrontend> {
-    const socketDir = await Deno.makeTempDir({ prefix: "paglets-http-" });
-    const path = join(socketDir, "http.sock");
-    const listening = Promise.withResolvers<void>();
-    const server = Deno.serve(
-      { path, onListen: () => listening.resolve(), onError: options.onError },
-      handler,
-    );
-    await listening.promise;
-    let gate: ConnectionGate;
+  static start(handler: Handler, options: FrontendOptions): Promise<HttpFrontend> {
     try {
-      gate = new ConnectionGate(options.bind, options.port, path, options, options.onGateEvent);
+      return Promise.resolve(
+        new HttpFrontend(
+          new ConnectionGate(
+            options.bind,
+            options.port,
+            handler,
+            options.onError,
+            options,
+            options.onGateEvent,
+          ),
+        ),
+      );
     } catch (err) {
-      await server.shutdown().catch(() => {});
-      await Deno.remove(socketDir, { recursive: true }).catch(() => {});
-      throw explainListenError(err, options.bind, options.port);
+      return Promise.reject(explainListenError(err, options.bind, options.port));
     }
-    return new HttpFrontend(server, gate, socketDir);
   }
 
   get addr(): Deno.NetAddr {
@@ -58,12 +48,9 @@ export class HttpFrontend {
     return this.#gate.open;
   }
 
-  /** Stops taking connections, lets the server finish what it answers, then closes everything. */
+  /** Stops taking connections, lets each finish what it answers, then closes everything. */
   async shutdown(): Promise<void> {
-    this.#gate.stopAccepting();
-    await this.#server.shutdown().catch(() => {});
     await this.#gate.closeAll();
-    await Deno.remove(this.#socketDir, { recursive: true }).catch(() => {});
   }
 }
 
@@ -81,10 +68,10 @@ function explainListenError(err: unknown, bind: string, port: number): unknown {
 }
 
 /**
- * The most connections the process's file limit allows: each relayed connection holds three
- * descriptors (the client's and both ends of the Unix socket), and the host keeps a reserve for its
- * database, workers and peers. It is the default cap and also the ceiling of a cap a user sets: past
- * it the HTTP server's own accept would fail for lack of descriptors, which ends the process.
+ * The most connections the process's file limit allows: each connection holds one descriptor,
+ * and the host keeps a reserve for its database, workers, peers and files. It is the default cap
+ * and also the ceiling of a cap a user sets: past it a served connection could not get the
+ * descriptors its requests need (files, peers).
  */
 export function maxConnectionsForFileLimit(): number {
   let limit = 1024;
@@ -95,5 +82,5 @@ export function maxConnectionsForFileLimit(): number {
     const soft = Number(line?.split(/\s{2,}/)[1]);
     if (Number.isFinite(soft) && soft > 0) limit = soft;
   } catch { /* not Linux: assume the common default */ }
-  return Math.max(8, Math.min(1000, Math.floor((limit - 128) / 3)));
+  return Math.max(8, Math.min(1000, Math.floor((limit - 128) / 2)));
 }

@@ -65,6 +65,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   draining: 503,
   too_many_connections: 503,
   worker_lost: 503,
+  // Internal between kernel and worker (the mailbox routes such a message again); 503 if it ever leaked.
+  agent_left: 503,
   timeout: 504,
   transfer_pending: 504,
   internal: 500,

@@ -39,6 +39,15 @@ export interface LiveAgent {
   transition: Promise<void> | null;
   /** Settles once the record that made this instance live is durable (create, activation). */
   durable: Promise<unknown>;
+  /**
+   * Bumped when a state this agent's handlers left could not be stored: replies of handlers that
+   * ran before the state was restored fail too (they built on the lost change).
+   */
+  epoch: number;
+  /** Why the last write failed (what the replies built on it fail with). */
+  writeFailure?: unknown;
+  /** Settles when the writes asked for so far have settled: later replies wait for it (in order). */
+  lastWrite: Promise<void> | null;
   /** The highest `seq` of the stored messages already in the mailbox (they leave the store one by one, with their effect). */
   handedSeq: number;
 }
@@ -76,6 +85,8 @@ export interface RuntimeOptions {
    */
   code?: (hash: string, from?: string) => Promise<string[]>;
 }
+
+const RESOLVED = Promise.resolve();
 
 export class AgentRuntime {
   /** Agents running in a worker now; only the runtime adds or removes them. */
@@ -270,6 +281,8 @@ export class AgentRuntime {
       transition: null,
       durable: Promise.resolve(),
       handedSeq: 0,
+      epoch: 0,
+      lastWrite: null,
       mailbox: new Mailbox((message, delivery) => this.#handle(agent, message, delivery)),
     };
     try {
@@ -289,12 +302,18 @@ export class AgentRuntime {
 
   /**
    * Runs the agent's handler; the reply is sent once the state it left is stored (one group commit
-   * for all replies ready at once), together with the removal of the stored message it handled.
+   * for all replies ready at once), together with the removal of the stored message it handled,
+   * and after the replies of the handlers before it.
    */
   #handle(agent: LiveAgent, message: Message, delivery: Delivery | undefined): Promise<unknown> {
     const dequeue = delivery?.queuedSeq;
+    const epoch = agent.epoch;
     return this.#pool.deliver(agent.slot, agent.id, message).then(
-      ([reply, change]) => this.#stored(agent, change, dequeue).then(() => reply),
+      ([reply, change]) => {
+        const stored = this.#stored(agent, epoch, change, dequeue);
+        // Nothing written and nothing to wait for (a read under light load): no extra turn.
+        return stored === RESOLVED ? reply : stored.then(() => reply);
+      },
       async (err) => {
         // A failed handler may have changed the state before it threw: the checkpoint saves it.
         agent.dirty = true;
@@ -304,22 +323,57 @@ export class AgentRuntime {
     );
   }
 
-  /** Stores what a handler did (see #handle); a change that cannot be stored is undone. */
-  #stored(agent: LiveAgent, change: StateChange, dequeue: number | undefined): Promise<void> {
+  /**
+   * Stores what a handler did (see #handle). Handlers of one agent run ahead of their commits (the
+   * mailbox's window): a change that cannot be stored is undone, and with it every reply of a
+   * handler that ran on it.
+   */
+  #stored(agent: LiveAgent, epoch: number, change: StateChange, dequeue: number | undefined): Promise<void> {
     if (change === "checkpoint") agent.dirty = true;
     const state = typeof change === "string" ? undefined : change;
-    if (!state && dequeue === undefined) return Promise.resolve();
+    if (!state && dequeue === undefined) {
+      // Nothing to write: in order after the writes before it, and only if they were made.
+      const check = () => {
+        if (agent.epoch !== epoch) throw agent.writeFailure;
+      };
+      if (agent.lastWrite) return agent.lastWrite.then(check);
+      check();
+      return RESOLVED;
+    }
     // After the record that made the agent live: an update before it would find no active row.
-    return agent.durable.then(() => this.#commits.save({ id: agent.id, state, dequeue })).catch(
-      async (err) => {
-        // Not on disk, so not made: the agent goes back to its stored state, as after a crash.
-        const record = await this.#store.get(agent.id);
-        if (state && record && this.#live.get(agent.id) === agent) {
-          await agent.slot.rpc.call("restore", [agent.id, record.state]);
-        }
-        throw err;
-      },
+    const write = agent.durable.then(() =>
+      this.#commits.save({
+        id: agent.id,
+        state,
+        dequeue,
+        refused: () => agent.epoch === epoch ? undefined : agent.writeFailure,
+        failed: (err) => this.#writeFailed(agent, epoch, err),
+      })
     );
+    const settled = write.then(() => {}, () => {});
+    agent.lastWrite = settled;
+    void settled.then(() => {
+      if (agent.lastWrite === settled) agent.lastWrite = null;
+    });
+    return write;
+  }
+
+  /** A write of `agent` failed: back to its stored state, as after a crash, before it handles more. */
+  #writeFailed(agent: LiveAgent, epoch: number, err: unknown): void {
+    if (agent.epoch !== epoch) return;
+    agent.epoch++;
+    agent.writeFailure = err;
+    agent.mailbox.hold();
+    void (async () => {
+      const record = await this.#store.get(agent.id);
+      if (record && this.#live.get(agent.id) === agent) {
+        await agent.slot.rpc.call("restore", [agent.id, record.state]);
+      }
+    })().catch(() => {
+      // The stored state could not be read back: the agent keeps the state it has, marked dirty
+      // so that the next checkpoint stores it (as after a failed handler).
+      agent.dirty = true;
+    }).finally(() => agent.mailbox.release());
   }
 
   /** Runs `start` unless a start of `id` is under way already; then waits for that one. */
@@ -462,8 +516,10 @@ export class AgentRuntime {
 
   /** Delivers a message to a local agent, activating or queueing per its policy. */
   async deliver(id: string, message: Message, options: DeliverOptions = {}): Promise<DeliverResult> {
-    await this.#settling.get(id);
-    let agent = this.#live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
+    const settling = this.#settling.get(id);
+    if (settling) await settling;
+    let agent = this.#live.get(id);
+    if (!agent) agent = await this.#starting.get(id)?.catch(() => undefined);
     while (agent?.transition) {
       // Only waiting for the transition to end: its owner reports how it ended.
       await agent.transition.catch(() => {});

@@ -1,8 +1,18 @@
 /**
- * A paglet's mailbox: higher priority first, FIFO within a priority, one handler at a time.
- * Priority 0 (unqueued) goes ahead of everything still waiting.
+ * A paglet's mailbox: higher priority first, FIFO within a priority. Priority 0 (unqueued) goes
+ * ahead of everything still waiting.
+ *
+ * Up to {@link WINDOW} messages are handed to the worker before the first of them is answered: the
+ * worker still runs the paglet's handlers one at a time, in that order, but the next message is
+ * already there when a handler returns, and messages that are ready together cross to the worker
+ * in one batch. The worker orders what it holds by priority too (agent_worker.ts), so priorities
+ * hold as before unless more than a window of messages wait.
  */
 import type { Message } from "../../agents/message.ts";
+import { PagletError } from "../../agents/errors.ts";
+
+/** Messages of one paglet handed to its worker and not yet answered, at most. */
+export const WINDOW = 8;
 
 /**
  * How the sender asked for a message: kept with it so that a message re-routed from a mailbox
@@ -34,49 +44,66 @@ export type Deliver = (message: Message, delivery: Delivery | undefined) => Prom
 export class Mailbox {
   readonly #queue: Envelope[] = [];
   readonly #deliver: Deliver;
+  readonly #window: number;
   #seq = 0;
-  #busy = false;
+  /** Messages handed to the worker and not yet answered. */
+  #inFlight = 0;
   #paused = false;
+  /** Held while the paglet's state is being restored (see {@link hold}). */
+  #held = false;
   #idleWaiters: (() => void)[] = [];
   delivered = 0;
   failed = 0;
 
-  constructor(deliver: Deliver) {
+  /** `window`: messages handed out before the first is answered (1: strictly one at a time). */
+  constructor(deliver: Deliver, window = WINDOW) {
     this.#deliver = deliver;
+    this.#window = window;
   }
 
   get queued(): number {
     return this.#queue.length;
   }
 
+  /** A handler is running or a message is on its way to one. */
   get busy(): boolean {
-    return this.#busy;
+    return this.#inFlight > 0;
   }
 
   /** Queues a message; resolves with the handler's reply. */
   post(message: Message, delivery?: Delivery): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const rank = message.priority === 0 ? Number.MAX_SAFE_INTEGER : message.priority;
-      const envelope: Envelope = { message, delivery, rank, seq: this.#seq++, resolve, reject };
-      // Insert after every envelope of equal or higher rank (FIFO within a priority).
-      let i = this.#queue.length;
-      while (i > 0 && this.#queue[i - 1].rank < rank) i--;
-      this.#queue.splice(i, 0, envelope);
+      this.#insert({ message, delivery, rank, seq: this.#seq++, resolve, reject });
       this.#pump();
     });
   }
 
+  /** Inserts after every envelope of higher rank, and of equal rank and lower seq (FIFO within a priority). */
+  #insert(envelope: Envelope): void {
+    let i = this.#queue.length;
+    while (
+      i > 0 &&
+      (this.#queue[i - 1].rank < envelope.rank ||
+        (this.#queue[i - 1].rank === envelope.rank && this.#queue[i - 1].seq > envelope.seq))
+    ) i--;
+    this.#queue.splice(i, 0, envelope);
+  }
+
   #pump(): void {
-    if (this.#busy) return;
-    const next = this.#paused ? undefined : this.#queue.shift();
-    if (!next) {
-      // Idle (or paused with the handler in progress done): whoever waits in pause() goes on.
+    while (!this.#paused && !this.#held && this.#inFlight < this.#window && this.#queue.length > 0) {
+      this.#dispatch(this.#queue.shift()!);
+    }
+    if (this.#inFlight === 0 && this.#idleWaiters.length > 0 && (this.#paused || this.#queue.length === 0)) {
+      // Idle (or paused with the handlers in progress done): whoever waits in pause() goes on.
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();
-      return;
     }
-    this.#busy = true;
+  }
+
+  #dispatch(next: Envelope): void {
+    this.#inFlight++;
     let pending: Promise<unknown>;
     try {
       pending = this.#deliver(next.message, next.delivery);
@@ -87,28 +114,44 @@ export class Mailbox {
     pending.then(
       (value) => {
         this.delivered++;
-        this.#busy = false;
+        this.#inFlight--;
         next.resolve(value);
         this.#pump();
       },
       (error) => {
-        this.failed++;
-        this.#busy = false;
-        next.reject(error);
+        this.#inFlight--;
+        if (error instanceof PagletError && error.code === "agent_left") {
+          // Never handled: the paglet left the worker first. It waits here again, in its place,
+          // for whatever drains this mailbox (the transition that made the paglet leave).
+          this.#insert(next);
+        } else {
+          this.failed++;
+          next.reject(error);
+        }
         this.#pump();
       },
     );
   }
 
-  /** Stops handing out messages; resolves once the handler in progress (if any) has returned. */
+  /** Stops handing out messages; resolves once the handlers in progress (if any) have returned. */
   pause(): Promise<void> {
     this.#paused = true;
-    if (!this.#busy) return Promise.resolve();
+    if (this.#inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   resume(): void {
     this.#paused = false;
+    this.#pump();
+  }
+
+  /** Hands out nothing until {@link release}, independently of pause/resume (a state restore). */
+  hold(): void {
+    this.#held = true;
+  }
+
+  release(): void {
+    this.#held = false;
     this.#pump();
   }
 

@@ -30,8 +30,9 @@ export class MessageRouter {
 
   async route(target: string, message: Message, options: RouteOptions = {}): Promise<DeliverResult> {
     const rt = this.#runtime;
-    // A handoff under way (departure, arrival) decides whether the agent is still here.
-    await rt.settled(target);
+    // A handoff under way (departure, arrival) decides whether the agent is still here. (Checked
+    // first: an await costs every message a turn of the microtask queue.)
+    if (rt.isHeld(target)) await rt.settled(target);
     const remote = this.#remote();
     if (!remote || rt.isHere(target)) return await rt.deliver(target, message, options);
     const reply = await remote.send(target, options.targetHost, message, options);

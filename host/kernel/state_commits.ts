@@ -17,6 +17,13 @@ export interface StateWrite {
   state?: Uint8Array;
   /** The `seq` of a stored (queued) message whose handler produced this write. */
   dequeue?: number;
+  /**
+   * Asked just before the write goes into a transaction: an error to fail it with instead (its
+   * handler ran on a state whose own write failed), or undefined.
+   */
+  refused?: () => unknown;
+  /** Told, before any promise of the batch settles, that this write's transaction failed. */
+  failed?: (err: unknown) => void;
 }
 
 interface Pending {
@@ -51,8 +58,14 @@ export class StateCommits {
   #commit(): void {
     this.#committing = this.#committing.then(async () => {
       this.#scheduled = false;
-      const batch = this.#batch;
+      const batch: Pending[] = [];
+      for (const p of this.#batch) {
+        const refusal = p.write.refused?.();
+        if (refusal === undefined) batch.push(p);
+        else p.reject(refusal);
+      }
       this.#batch = [];
+      if (batch.length === 0) return;
       try {
         await this.#store.transaction((tx) => {
           for (const { write } of batch) {
@@ -62,6 +75,7 @@ export class StateCommits {
         });
         for (const p of batch) p.resolve();
       } catch (err) {
+        for (const p of batch) p.write.failed?.(err);
         for (const p of batch) p.reject(err);
       }
     });

@@ -109,11 +109,80 @@ function failureOf(paglet: Paglet<Record<string, unknown>>, err: unknown): never
   throw PagletError.from(err, "handler_failed");
 }
 
+/** A message waiting in the worker behind a handler of the same paglet that is still running. */
+interface Queued {
+  message: Message;
+  /** As in the kernel's mailbox: priority 0 (unqueued) first, then higher priorities, FIFO within one. */
+  rank: number;
+  resolve: (value: [unknown, StateChange]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Per paglet with an asynchronous handler in progress: the messages that arrived meanwhile. The
+ * kernel sends a paglet's next messages before its previous replies are back (under load they
+ * cross in one batch); they run here one at a time, by priority and then in the order sent, as
+ * the kernel's mailbox would have handed them out.
+ */
+const waiting = new Map<string, Queued[]>();
+
 /**
  * Runs one handler and returns its reply; a failure throws a PagletError (the port sends it in
  * wire form). Synchronous handlers answer without a microtask hop: this is the hot path.
  */
 function deliver(id: string, message: Message): [unknown, StateChange] | Promise<[unknown, StateChange]> {
+  const queue = waiting.get(id);
+  if (queue) {
+    return new Promise((resolve, reject) => {
+      const rank = message.priority === 0 ? Number.MAX_SAFE_INTEGER : message.priority;
+      let i = queue.length;
+      while (i > 0 && queue[i - 1].rank < rank) i--;
+      queue.splice(i, 0, { message, rank, resolve, reject });
+    });
+  }
+  const result = runHandler(id, message);
+  if (result instanceof Promise) {
+    waiting.set(id, []);
+    void result.then(() => next(id), () => next(id));
+  }
+  return result;
+}
+
+/** Runs the next message that waited for `id`'s handler, if any. */
+function next(id: string): void {
+  const queue = waiting.get(id)!;
+  const item = queue.shift();
+  if (!item) {
+    waiting.delete(id);
+    return;
+  }
+  let result: [unknown, StateChange] | Promise<[unknown, StateChange]>;
+  try {
+    result = runHandler(id, item.message);
+  } catch (err) {
+    item.reject(err);
+    next(id);
+    return;
+  }
+  if (result instanceof Promise) {
+    result.then(item.resolve, item.reject).finally(() => next(id));
+  } else {
+    item.resolve(result);
+    next(id);
+  }
+}
+
+/** The paglet `id` leaves this worker: messages waiting behind its handler go back to the kernel. */
+function returnWaiting(id: string): void {
+  const queue = waiting.get(id);
+  if (!queue) return;
+  waiting.set(id, []);
+  for (const item of queue) {
+    item.reject(new PagletError("agent_left", `Agent ${id} left before this message was handled`));
+  }
+}
+
+function runHandler(id: string, message: Message): [unknown, StateChange] | Promise<[unknown, StateChange]> {
   const paglet = agents.get(id);
   if (!paglet) throw new PagletError("agent_not_found", `Agent ${id} is not running in this worker`);
   let result: unknown;
@@ -220,6 +289,8 @@ const handlers: OpHandlers<WorkerOps> = {
 
   async stop(id: string, event: LifecycleEvent | null): Promise<Uint8Array> {
     const paglet = running(id);
+    // Before the stop's own reply: the kernel finds them back in the mailbox it drains.
+    returnWaiting(id);
     try {
       if (event) await runHook(paglet, event);
       // A state that will be started again (activation, arrival) must pass the schema now, while

@@ -6,6 +6,12 @@
  * Frames are arrays: a request `[0, seq, method, args]`, a reply `[1, seq, ok, value]`, a
  * notification `[2, method, args]`. Errors travel in wire form (`{code, message}`).
  *
+ * Frames travel in batches `[ack, frames]`. A side that sent requests or notifications waits for
+ * the other side's acknowledgement (sent once it has handled the batch, with the replies it could
+ * give at once) and meanwhile gathers what it has to send: at low load every call goes out at
+ * once, under load the calls that became ready while the other thread was busy cross in one
+ * message (one wake-up of that thread instead of one per call).
+ *
  * @example
  * ```ts
  * type Adder = { add: [[a: number, b: number], number] };
@@ -19,6 +25,8 @@ import { PagletError } from "../../agents/errors.ts";
 import type { OpHandlers, OpMap } from "./protocol.ts";
 
 type Frame = [0, number, string, unknown[]] | [1, number, boolean, unknown] | [2, string, unknown[]];
+/** `[ack, frames]`: ack says the sender has handled the last batch it got that asked for one. */
+type Batch = [boolean, Frame[]];
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -32,11 +40,17 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
   #closed: PagletError | null = null;
+  /** Frames waiting for the next batch. */
+  #outbox: Frame[] = [];
+  /** A batch with requests or notifications is out and not yet acknowledged. */
+  #awaitingAck = false;
+  /** A batch is being handled: what it produces leaves with its acknowledgement. */
+  #receiving = false;
 
   constructor(port: MessagePort, handlers: OpHandlers<Local>) {
     this.#port = port;
     this.#handlers = handlers;
-    port.onmessage = (event: MessageEvent<Frame>) => this.#receive(event.data);
+    port.onmessage = (event: MessageEvent<Batch>) => this.#receive(event.data);
     port.start();
   }
 
@@ -46,13 +60,13 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
     const seq = ++this.#seq;
     return new Promise<Remote[K][1]>((resolve, reject) => {
       this.#pending.set(seq, { resolve: resolve as (value: unknown) => void, reject });
-      this.#port.postMessage([0, seq, method, args]);
+      this.#send([0, seq, method, args]);
     });
   }
 
   /** Sends a notification (no reply). */
   notify<K extends keyof Remote & string>(method: K, args: Remote[K][0]): void {
-    if (!this.#closed) this.#port.postMessage([2, method, args]);
+    if (!this.#closed) this.#send([2, method, args]);
   }
 
   /** Calls still waiting for their reply. */
@@ -66,11 +80,25 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
     this.#closed = error;
     this.#port.onmessage = null;
     this.#port.close();
+    this.#outbox = [];
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
   }
 
-  #receive(frame: Frame): void {
+  #receive([ack, frames]: Batch): void {
+    if (ack) this.#awaitingAck = false;
+    this.#receiving = true;
+    let asked = false;
+    for (const frame of frames) {
+      if (frame[0] !== 1) asked = true;
+      this.#handle(frame);
+    }
+    this.#receiving = false;
+    if (asked) this.#flush(true);
+    else if (!this.#awaitingAck && this.#outbox.length > 0) this.#flush(false);
+  }
+
+  #handle(frame: Frame): void {
     if (frame[0] === 1) {
       const pending = this.#pending.get(frame[1]);
       if (!pending) return;
@@ -93,7 +121,8 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
       this.#reply(seq, false, PagletError.from(err).toWire());
       return;
     }
-    // Synchronous handlers answer at once; only promises pay for a microtask hop.
+    // Synchronous handlers answer at once (with the acknowledgement); only promises pay for a
+    // microtask hop.
     if (result instanceof Promise) {
       result.then(
         (value) => this.#reply(seq, true, value),
@@ -112,17 +141,48 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
   }
 
   #reply(seq: number, ok: boolean, value: unknown): void {
-    if (this.#closed) return;
+    if (!this.#closed) this.#send([1, seq, ok, value]);
+  }
+
+  #send(frame: Frame): void {
+    this.#outbox.push(frame);
+    if (!this.#receiving && !this.#awaitingAck) this.#flush(false);
+  }
+
+  /** Sends what the outbox holds (and the acknowledgement when `ack`), as one message. */
+  #flush(ack: boolean): void {
+    const frames = this.#outbox;
+    this.#outbox = [];
+    if (this.#closed || (frames.length === 0 && !ack)) return;
+    if (frames.some((f) => f[0] !== 1)) this.#awaitingAck = true;
     try {
-      this.#port.postMessage([1, seq, ok, value]);
+      this.#port.postMessage([ack, frames] satisfies Batch);
+    } catch {
+      // A value could not be cloned (a function, a class instance with private state, ...): send
+      // the frames one by one so that only the faulty one fails.
+      this.#awaitingAck = false;
+      for (const [i, frame] of frames.entries()) this.#postAlone(frame, ack && i === frames.length - 1);
+      if (frames.length === 0) this.#port.postMessage([ack, []] satisfies Batch);
+    }
+  }
+
+  #postAlone(frame: Frame, ack: boolean): void {
+    try {
+      this.#port.postMessage([ack, [frame]] satisfies Batch);
+      if (frame[0] !== 1) this.#awaitingAck = true;
     } catch (err) {
-      // The value could not be cloned (a function, a class instance with private state, ...).
-      this.#port.postMessage([
-        1,
-        seq,
-        false,
-        new PagletError("invalid_request", `Reply cannot be sent: ${(err as Error).message}`).toWire(),
-      ]);
+      const why = (err as Error).message;
+      if (frame[0] === 1) {
+        const error = new PagletError("invalid_request", `Reply cannot be sent: ${why}`).toWire();
+        this.#port.postMessage([ack, [[1, frame[1], false, error]]] satisfies Batch);
+        return;
+      }
+      if (frame[0] === 0) {
+        const pending = this.#pending.get(frame[1]);
+        this.#pending.delete(frame[1]);
+        pending?.reject(new PagletError("invalid_request", `Call cannot be sent: ${why}`));
+      }
+      if (ack) this.#port.postMessage([true, []] satisfies Batch);
     }
   }
 }

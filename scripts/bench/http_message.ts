@@ -1,8 +1,8 @@
 /**
  * Benchmark 1: a message to a paglet over HTTP (`POST /v1/agents/:id/messages`, reply awaited)
  * against a bare Hono echo route served by the same process, measured by a client process on
- * the same machine. Target: the paglet message's median round trip is within 1.5× of the bare
- * route's.
+ * the same machine. Targets: the paglet message's median round trip is within 1.5× of the bare
+ * route's, and within 1.15× of the floor (below).
  *
  * This process runs the host (in-process) and the bare routes; `http_client.ts` runs as a
  * separate process and measures every route in interleaved rounds, so drift of a shared machine
@@ -103,6 +103,8 @@ try {
   );
   const ratio = agentMedian / bareMedian;
   verdict("http message vs bare route", ratio, "≤ 1.5×", ratio <= 1.5);
+  const floorRatio = agentMedian / hopMedian;
+  verdict("http message vs the floor", floorRatio, "≤ 1.15×", floorRatio <= 1.15);
 } finally {
   echoWorker.terminate();
   channel.port1.close();

@@ -104,7 +104,7 @@ Deno.test("agents send takes its arguments from a file or stdin; show follows a 
             alpha.url,
           ]);
           assertEquals(run.code, 2, `${args}: ${run.stderr}`);
-          assert(/\[invalid_request\]/.test(run.stderr), run.stderr);
+          assert(/\[(invalid_request|malformed_json)\]/.test(run.stderr), run.stderr);
         }
         await Deno.writeTextFile(`${dir}/big.json`, JSON.stringify({ by: 1, pad: "x".repeat(5000) }));
         const big = await paglets([

@@ -175,6 +175,8 @@ function routeShapes(c: Ctx): Record<string, () => Shape> {
     "GET /metrics": () => ({ path: "/metrics" }),
     "GET /v1/health": () => ({ path: "/v1/health" }),
     "GET /v1/host": () => ({ path: "/v1/host" }),
+    "GET /v1/host/history": () => ({ path: "/v1/host/history" }),
+    "GET /v1/dashboard/mesh": () => ({ path: "/v1/dashboard/mesh" }),
     "GET /v1/agents": () => ({
       path: "/v1/agents",
       query: {

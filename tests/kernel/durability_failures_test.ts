@@ -42,3 +42,33 @@ Deno.test("a failing checkpoint becomes an event and a metric; the next one save
     return record && (decodeCbor(record.state) as { total: number }).total === 5;
   });
 });
+
+Deno.test("replies that ran ahead of a failed commit fail with it, and the state goes back to the stored one", async () => {
+  await using h = await testHost();
+  const { id } = await h.client.createAgent({ type: "demo.counter" });
+  assertEquals(await h.client.send(id, { kind: "increment", args: { by: 1 } }), { count: 1 });
+  const raw = h.host.rawDb.raw;
+  raw.exec("PRAGMA query_only = ON");
+  let outcomes: PromiseSettledResult<unknown>[];
+  try {
+    // Sent together: the mailbox hands them to the worker before the first commit is known, so
+    // the later handlers run on the changes whose writes then fail.
+    outcomes = await Promise.allSettled([
+      h.client.send(id, { kind: "increment", args: { by: 10 } }),
+      h.client.send(id, { kind: "increment", args: { by: 100 } }),
+      h.client.send(id, { kind: "get" }),
+      h.client.send(id, { kind: "increment", args: { by: 1000 } }),
+    ]);
+  } finally {
+    raw.exec("PRAGMA query_only = OFF");
+  }
+  // No reply acknowledged a change that is not on disk, nor showed one.
+  for (const outcome of outcomes) {
+    if (outcome.status === "fulfilled") assertEquals(outcome.value, { count: 1 });
+  }
+  assertEquals(outcomes.filter((o) => o.status === "rejected").length >= 3, true);
+  assertEquals((decodeCbor((await h.host.store.get(id))!.state) as { count: number }).count, 1);
+  // The paglet is back at its stored state and takes changes again.
+  assertEquals(await h.client.send(id, { kind: "get" }), { count: 1 });
+  assertEquals(await h.client.send(id, { kind: "increment", args: { by: 2 } }), { count: 3 });
+});

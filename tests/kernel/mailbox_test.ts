@@ -4,12 +4,13 @@
  */
 import { type Message, toMessage } from "../../agents/message.ts";
 import { Mailbox } from "../../host/kernel/mailbox.ts";
+import { PagletError } from "../../agents/errors.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { fixtureHost } from "./helpers.ts";
 
 /** A mailbox whose deliveries wait until released; records the order of handling. */
-function gatedMailbox() {
+function gatedMailbox(window = 1) {
   const handled: string[] = [];
   let running = 0;
   let maxRunning = 0;
@@ -21,7 +22,7 @@ function gatedMailbox() {
     await new Promise<void>((resolve) => gates.push(resolve));
     running--;
     return message.kind;
-  });
+  }, window);
   /** Lets every handler finish, including those of messages handed out meanwhile. */
   const releaseAll = async () => {
     for (let spins = 0; (gates.length > 0 || mailbox.busy) && spins < 1000; spins++) {
@@ -91,6 +92,41 @@ Deno.test("a paused mailbox finishes its handler, holds the rest, and drains on 
   assertEquals(await second, "rerouted");
 });
 
+Deno.test("a windowed mailbox hands out up to its window in order and the rest as replies come back", async () => {
+  const { mailbox, handled, releaseAll, maxRunning } = gatedMailbox(3);
+  const replies = ["a", "b", "c", "d", "e"].map((kind) => mailbox.post(msg(kind)));
+  assertEquals(handled, ["a", "b", "c"]);
+  await releaseAll();
+  assertEquals(await Promise.all(replies), ["a", "b", "c", "d", "e"]);
+  assertEquals(handled, ["a", "b", "c", "d", "e"]);
+  assertEquals(maxRunning(), 3);
+  // Paused, it waits for every message handed out; drain returns the rest.
+  const more = ["f", "g", "h", "i"].map((kind) => mailbox.post(msg(kind)));
+  const paused = mailbox.pause();
+  await releaseAll();
+  await paused;
+  assertEquals(await Promise.all(more.slice(0, 3)), ["f", "g", "h"]);
+  assertEquals(mailbox.drain().map((d) => d.message.kind), ["i"]);
+});
+
+Deno.test("a message that comes back as agent_left waits in its place again", async () => {
+  let first = true;
+  const mailbox = new Mailbox((message) => {
+    if (message.kind === "b" && first) {
+      first = false;
+      return Promise.reject(new PagletError("agent_left", "left"));
+    }
+    return Promise.resolve(message.kind);
+  }, 4);
+  const a = mailbox.post(msg("a"));
+  void mailbox.post(msg("b"));
+  // As in a transition: paused while both are out; "b" comes back unhandled and waits to be drained.
+  const paused = mailbox.pause();
+  assertEquals(await a, "a");
+  await paused;
+  assertEquals(mailbox.drain().map((d) => d.message.kind), ["b"]);
+});
+
 Deno.test("a failing delivery rejects its sender and the mailbox goes on", async () => {
   let n = 0;
   const mailbox = new Mailbox((message) => {
@@ -132,4 +168,17 @@ Deno.test("through a host, one handler runs at a time in priority order", async 
   assertEquals(trace, order.flatMap((tag) => [`start:${tag}`, `end:${tag}`]));
   const record = await client.getAgent(id);
   assertEquals((record.mailbox as { busy: boolean; queued: number }).queued, 0);
+});
+
+Deno.test("messages handed to the worker behind a handler that deactivates its paglet are all answered", async () => {
+  await using h = await fixtureHost();
+  const { id } = await h.client.createAgent({ type: "kernel.context" });
+  // The `log` messages reach the worker while `sleep` is busy (the mailbox's window) and wait there
+  // behind it; its deactivation waits for them (a paglet leaves once its mailbox is idle).
+  const [sleep, ...logs] = await Promise.all([
+    h.client.send(id, { kind: "sleep", args: { seconds: 60, delayMs: 300 } }),
+    ...Array.from({ length: 5 }, () => h.client.send(id, { kind: "log" })),
+  ]);
+  assertEquals(sleep, { sleeping: true });
+  for (const reply of logs) assert(Array.isArray((reply as { log: unknown }).log), JSON.stringify(reply));
 });
