@@ -5,9 +5,11 @@
  *
  * Before computing it looks at the host's load once more: if strangers' load1 per CPU is above the
  * job's limit (the host became busy since mesh-info sampled it) it answers `pi.batch_skipped` and the
- * coordinator requeues the batch. The fallback worker (`force`) computes regardless. The arithmetic
- * runs on a compute thread of the host's `pi-math` service (math_service.ts); on a host without that
- * service, on this paglet's own agent worker.
+ * coordinator requeues the batch. The fallback worker (`force`) skips that look. Then it takes a
+ * one-core lease from the host's compute-slots, like any compute step (waiting in its queue when no
+ * core is free), so a Pi run and compute jobs never reserve more cores than the host has. The
+ * arithmetic runs on a compute thread of the host's `pi-math` service (math_service.ts), pinned to the
+ * lease's CPU; on a host without that service, on this paglet's own agent worker.
  *
  * @module
  */
@@ -34,16 +36,41 @@ interface BatchSums {
   ratio?: bigint;
   left?: LeftPart;
   parked?: string;
+  /** The CPUs the kernel allowed the pi-math thread (under a lease). */
+  observedCpus?: number[];
 }
+
+/**
+ * How long a batch waits in the compute-slots queue for its core, and how often it asks again when
+ * the grant message does not reach it first.
+ */
+const SLOT_WAIT_MS = 10 * 60_000;
+const SLOT_POLL_MS = 250;
+
+/** What compute-slots answered a batch's request-slot with (the fields a batch reads). */
+type SlotDecision =
+  | { decision: "run_now"; lease: { leaseId: string; cpuIds: number[] } }
+  | { decision: "sleep"; position: number }
+  | { decision: "redirect" | "rejected"; reason: string };
+
+/** A batch's lease: its CPU ids, or none (no compute-slots here, or the fallback); or why it waits. */
+type Lease = { kind: "leased"; leaseId?: string; cpuIds?: number[] } | { kind: "waiting"; reason: string };
 
 export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   static override readonly type = "examples.pi.batch";
+  /** Wakes a batch waiting in the compute-slots queue (its grant arrived). */
+  #granted?: () => void;
 
   override initialState(): PiBatchWorkerState {
     return { jobId: "", index: 0 };
   }
 
   override async onMessage(message: Message): Promise<unknown> {
+    // A queued batch's grant: it picks the lease up by asking again (see #lease).
+    if (message.kind === "compute_slot_granted") {
+      this.#granted?.();
+      return { accepted: true };
+    }
     const op = await piOperations();
     return await routeOperations(message, [handle(op.PI_COMPUTE_BATCH, (req) => this.#compute(req))]) ??
       this.notHandled(message);
@@ -58,9 +85,16 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
       if (misplaced) return { kind: "pi.batch_failed", error: misplaced, hostName };
       const busy = req.force ? null : this.#busy(req);
       if (busy) return { kind: "pi.batch_skipped", reason: busy, hostName };
-      const t0 = performance.now();
-      const result = await this.#sums(req);
-      return { kind: "pi.batch_result", ...result, computeMs: performance.now() - t0, hostName };
+      const lease = await this.#lease(req);
+      if (lease.kind === "waiting") return { kind: "pi.batch_skipped", reason: lease.reason, hostName };
+      try {
+        const t0 = performance.now();
+        const result = await this.#sums(req, lease.cpuIds);
+        const computeMs = performance.now() - t0;
+        return { kind: "pi.batch_result", ...result, computeMs, hostName, cpuIds: lease.cpuIds };
+      } finally {
+        if (lease.leaseId) await this.#release(lease.leaseId);
+      }
     } catch (err) {
       return { kind: "pi.batch_failed", error: err instanceof Error ? err.message : String(err), hostName };
     } finally {
@@ -69,10 +103,10 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   }
 
   /** The sums (or with `parkFor`, their handle on this host), computed on a pi-math thread if there is one. */
-  async #sums(req: PiBatchRequest): Promise<BatchSums> {
+  async #sums(req: PiBatchRequest, cpuIds: number[] | undefined): Promise<BatchSums> {
     const { a, b, withP, ratioBits, leftBits, parkFor } = req;
     try {
-      const request = { a, b, withP, ratioBits, leftBits, parkFor };
+      const request = { a, b, withP, ratioBits, leftBits, parkFor, cpuIds };
       return await this.context.callService("pi-math", "batch", request, {
         timeoutMs: NO_TIMEOUT_MS,
       }) as BatchSums;
@@ -85,6 +119,63 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
         left: leftBits ? leftPart(sums, b, leftBits, defaultSqrtCache.get(leftBits)) : undefined,
       };
     }
+  }
+
+  /**
+   * A one-core lease from this host's compute-slots, as any compute step takes one: the batch runs on a
+   * thread pinned to its CPU. Other hosts are excluded (the batch was placed here). When no core is free
+   * the batch waits in the queue, fairly with other jobs, for up to SLOT_WAIT_MS; after that the request
+   * leaves the queue and the batch is skipped (the coordinator places it anew). A host without
+   * compute-slots runs the batch unleased.
+   */
+  async #lease(req: PiBatchRequest): Promise<Lease> {
+    const requestId = `pi-${this.id}`;
+    let request: () => Promise<SlotDecision>;
+    let decision: SlotDecision;
+    try {
+      const others = (await this.context.hosts({ onlineOnly: false }))
+        .map((h) => h.url).filter((url) => url !== this.host.url);
+      const input = {
+        requestId,
+        jobId: `pi:${req.jobId}:${req.index}`,
+        cpuCores: 1,
+        submittedAt: Date.now(),
+        excludedHostUrls: others,
+      };
+      request = async () =>
+        await this.context.callService("compute-slots", "request-slot", input) as SlotDecision;
+      decision = await request();
+    } catch (err) {
+      if (PagletError.from(err).code === "service_not_found") return { kind: "leased" };
+      throw err;
+    }
+    // The batch keeps its place in the queue until the scheduler grants it a core (the grant message
+    // wakes it; asking again with the same request id answers the lease once granted).
+    const deadline = Date.now() + SLOT_WAIT_MS;
+    while (decision.decision === "sleep" && Date.now() < deadline) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#granted = resolve;
+        timer = setTimeout(resolve, SLOT_POLL_MS);
+      });
+      clearTimeout(timer);
+      this.#granted = undefined;
+      decision = await request();
+    }
+    if (decision.decision === "run_now") {
+      return { kind: "leased", leaseId: decision.lease.leaseId, cpuIds: decision.lease.cpuIds };
+    }
+    if (decision.decision === "sleep") {
+      await this.context.callService("compute-slots", "cancel", { requestIds: [requestId] }).catch(() => {});
+    }
+    const why = decision.decision === "sleep"
+      ? `no free core (queue position ${decision.position})`
+      : decision.reason;
+    return { kind: "waiting", reason: `compute-slots: ${why}` };
+  }
+
+  async #release(leaseId: string): Promise<void> {
+    await this.context.callService("compute-slots", "release-slot", { leaseId }).catch(() => {});
   }
 
   /** Why this host is too busy for the batch now, or null. */

@@ -45,12 +45,16 @@ export const PiMathBatch = operation(
      * (`parked`): the sums then reach the assembly without passing through the paglets.
      */
     parkFor: Key.optional(),
+    /** The CPU ids of the caller's compute-slots lease: the thread runs pinned to them. */
+    cpuIds: z.array(z.number().int().min(0)).min(1).optional(),
   }),
   z.object({
     sums: TermSumsSchema.optional(),
     ratio: z.bigint().optional(),
     left: LeftPartSchema.optional(),
     parked: z.string().optional(),
+    /** With `cpuIds`: the CPUs the kernel allowed the thread while it computed. */
+    observedCpus: z.array(z.number()).optional(),
   }),
 );
 export const PiAssemblyOpen = operation(
@@ -133,7 +137,7 @@ export function piMathService(): ServiceDefinition {
     };
     return {
       handlers: {
-        batch: async ({ a, b, withP, ratioBits, leftBits, parkFor }) => {
+        batch: async ({ a, b, withP, ratioBits, leftBits, parkFor, cpuIds }) => {
           if (b <= a) throw new PagletError("invalid_request", `Empty term range [${a}, ${b})`);
           const misplaced = misplacedLeftPart({ a, b, withP, leftBits });
           if (misplaced) throw new PagletError("invalid_request", misplaced);
@@ -143,14 +147,20 @@ export function piMathService(): ServiceDefinition {
             // The batch that ends the series finishes last: keep it off worker 0, the assembly's
             // helper, whose tasks (warming the conversion) would otherwise wait behind it.
             const worker = ratioBits ? pool.idlest(true) : pool.idlest();
-            const computing: Promise<{ sums: TermSums; ratio?: bigint; left?: LeftPart }> = ratioBits
-              ? pool.run({ op: "splitWithRatio", a, b, withP, bits: ratioBits }, worker)
+            const task = ratioBits
+              ? { op: "splitWithRatio" as const, a, b, withP, bits: ratioBits }
               : leftBits
-              ? pool.run({ op: "splitWithLeft", m: b, bits: leftBits }, worker)
-              : pool.run({ op: "split", a, b, withP }, worker).then((sums) => ({ sums }));
+              ? { op: "splitWithLeft" as const, m: b, bits: leftBits }
+              : { op: "split" as const, a, b, withP };
+            const computing = cpuIds ? pool.runPinned(task, worker, cpuIds) : pool.run(task, worker).then(
+              (result) => ({ result, observedCpus: undefined }),
+            );
             startAssemblies();
-            const result = await computing;
-            if (!parkFor) return result;
+            const { result: computed, observedCpus } = await computing;
+            const result: { sums: TermSums; ratio?: bigint; left?: LeftPart } = "sums" in computed
+              ? computed
+              : { sums: computed };
+            if (!parkFor) return { ...result, observedCpus };
             if (closed.has(parkFor)) {
               throw new PagletError("not_found", `The Pi assembly '${parkFor}' has closed (its job ended)`);
             }
@@ -160,7 +170,10 @@ export function piMathService(): ServiceDefinition {
             // Beside its assembly: the end's correction starts once both of its parts are here.
             if (result.left) ends.leftPart(parkFor, result.left);
             if (ratio) ends.lastBatch(parkFor, a, ratio.bits, ratio.value);
-            return { parked: parked.park(parkFor, { sums: result.sums, ratio, left: result.left }) };
+            return {
+              parked: parked.park(parkFor, { sums: result.sums, ratio, left: result.left }),
+              observedCpus,
+            };
           } finally {
             running--;
           }

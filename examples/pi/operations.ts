@@ -209,6 +209,10 @@ export const PiBatchOutcome = z.discriminatedUnion("kind", [
     left: LeftPartSchema.optional(),
     computeMs: z.number(),
     hostName: z.string(),
+    /** The CPU ids of the compute-slots lease the batch ran under (none on a host without compute-slots). */
+    cpuIds: z.array(z.number()).optional(),
+    /** The CPUs the kernel allowed the batch's thread while it computed. */
+    observedCpus: z.array(z.number()).optional(),
   }),
   z.object({ kind: z.literal("pi.batch_skipped"), reason: z.string(), hostName: z.string() }),
   z.object({ kind: z.literal("pi.batch_failed"), error: z.string(), hostName: z.string() }),

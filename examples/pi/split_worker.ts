@@ -9,13 +9,27 @@
  * that is how the assembly thread gets a helper without starting a worker itself (Deno 2.9 starts a worker
  * created inside another worker ~0.5 s late, so every thread is started from the main thread).
  */
+import { eligibleCpuIds, pinCurrentThread, readCpusAllowedList } from "../../host/compute/affinity.ts";
 import { runTask, type TaskReply, type TaskRequest } from "./tasks.ts";
 
+/**
+ * A task under a lease runs pinned to the lease's CPU ids, and answers with the CPUs the kernel then
+ * allows the thread (`observedCpus`), so the caller can tell a lease from an enforced one.
+ */
 function serve(request: TaskRequest, reply: (r: TaskReply) => void): void {
-  const { id, task } = request;
+  const { id, task, cpuIds } = request;
   let answer: TaskReply;
   try {
-    answer = { id, ok: true, result: runTask(task) };
+    if (cpuIds) {
+      const pinned = pinCurrentThread(cpuIds);
+      if (pinned.supported && !pinned.enforced) throw new Error(`cannot pin the Pi thread: ${pinned.error}`);
+    }
+    const result = runTask(task);
+    answer = cpuIds
+      ? { id, ok: true, result, observedCpus: readCpusAllowedList() }
+      : { id, ok: true, result };
+    // The lease ends with the task: later tasks (unleased helpers) are not held to its cores.
+    if (cpuIds) pinCurrentThread(eligibleCpuIds());
   } catch (e) {
     answer = { id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
   }

@@ -103,7 +103,11 @@ function runAny(
 export interface TaskRequest {
   id: number;
   task: Task;
+  /** Pin the worker's thread to these CPU ids (a compute-slots lease) before the task runs. */
+  cpuIds?: number[];
 }
 
 /** Message back: the result, or the error text. */
-export type TaskReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+export type TaskReply =
+  | { id: number; ok: true; result: unknown; observedCpus?: number[] }
+  | { id: number; ok: false; error: string };

@@ -7,7 +7,7 @@
 import type { Task, TaskReply, TaskRequest, TaskResult } from "./tasks.ts";
 
 interface Pending {
-  resolve: (value: unknown) => void;
+  resolve: (value: { result: unknown; observedCpus?: number[] }) => void;
   reject: (reason: Error) => void;
 }
 
@@ -31,15 +31,35 @@ export class PiWorkerPool {
    * awaits it, so that abandoning a computation halfway (on an error) leaves no unhandled rejection.
    */
   run<T extends Task>(task: T, index?: number): Promise<TaskResult<T>> {
+    return this.#post(task, index).then((r) => r.result as TaskResult<T>);
+  }
+
+  /**
+   * Like run, with the worker's thread pinned to `cpuIds` (a compute-slots lease) while the task runs;
+   * also answers with the CPUs the kernel allowed the thread meanwhile.
+   */
+  runPinned<T extends Task>(
+    task: T,
+    index: number | undefined,
+    cpuIds: number[],
+  ): Promise<{ result: TaskResult<T>; observedCpus?: number[] }> {
+    return this.#post(task, index, cpuIds) as Promise<{ result: TaskResult<T>; observedCpus?: number[] }>;
+  }
+
+  #post(
+    task: Task,
+    index?: number,
+    cpuIds?: number[],
+  ): Promise<{ result: unknown; observedCpus?: number[] }> {
     if (this.#closed) return Promise.reject(new Error("pi worker pool closed"));
     const i = index ?? this.idlest();
     if (!(i >= 0 && i < this.size)) return Promise.reject(new RangeError(`no worker ${index}`));
     const worker = this.#workers[i] ?? this.#start(i);
-    const result = new Promise<TaskResult<T>>((resolve, reject) => {
+    const result = new Promise<{ result: unknown; observedCpus?: number[] }>((resolve, reject) => {
       const id = this.#nextId++;
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#pending.set(id, { resolve, reject });
       this.#load[i]++;
-      worker.postMessage({ id, task } satisfies TaskRequest);
+      worker.postMessage((cpuIds ? { id, task, cpuIds } : { id, task }) satisfies TaskRequest);
     });
     result.catch(() => {});
     return result;
@@ -101,7 +121,7 @@ export class PiWorkerPool {
     const pending = this.#pending.get(reply.id);
     this.#pending.delete(reply.id);
     if (!pending) return;
-    if (reply.ok) pending.resolve(reply.result);
+    if (reply.ok) pending.resolve({ result: reply.result, observedCpus: reply.observedCpus });
     else pending.reject(new Error(reply.error));
   }
 
