@@ -119,7 +119,11 @@ Deno.test("home stopped while its jobs compute: results wait on the compute host
 
     home = await start("home", { port, dataDir: homeDir });
     const done = await campaignReaches(home.client, campaignId, "every job committed", (s) => s.done, 60_000);
-    assertEquals(done.counts, { COMMITTED: tasks });
+    assertEquals(
+      done.counts,
+      { COMMITTED: tasks },
+      JSON.stringify(done.jobs.filter((j) => j.status !== "COMMITTED")),
+    );
     const ids = dbRows(db.path, "SELECT job_id FROM job_summary ORDER BY job_id").map((r) => r.job_id);
     assertEquals(ids, done.jobs.map((j) => j.jobId), "each job's summary row exactly once");
     assertEquals(dbRows(db.path, "SELECT COUNT(*) AS n FROM feature_summary")[0].n, tasks * 8);
