@@ -1,8 +1,19 @@
 /** paglets: the CLI entry point (`paglets --help`). */
-import { startEarly } from "./cli/early_start.ts";
-
 if (import.meta.main) {
+  // `paglets --help` and `--version` without loading commander or any command group.
+  const [only, ...rest] = Deno.args;
+  if (rest.length === 0 && (only === "--help" || only === "-h")) {
+    const { TOP_HELP } = await import("./cli/top_help.ts");
+    Deno.stdout.writeSync(new TextEncoder().encode(TOP_HELP));
+    Deno.exit(0);
+  }
+  if (rest.length === 0 && (only === "--version" || only === "-V")) {
+    const { VERSION } = await import("./host/version.ts");
+    console.log(VERSION);
+    Deno.exit(0);
+  }
   // Before the rest of the CLI loads (hence the dynamic imports below).
+  const { startEarly } = await import("./cli/early_start.ts");
   startEarly(Deno.args);
   const { buildProgram } = await import("./cli/program.ts");
   const { reportError } = await import("./cli/output.ts");

@@ -1,0 +1,19 @@
+/**
+ * `paglets --help` is printed from cli/top_help.ts without loading any command group; the text must
+ * stay the one the full program would print (run `deno run -A scripts/top_help.ts` after changing a
+ * command's name, arguments or description).
+ */
+import { assertEquals } from "../helpers/assert.ts";
+import { paglets } from "../helpers/cli.ts";
+import { buildProgram } from "../../cli/program.ts";
+import { TOP_HELP } from "../../cli/top_help.ts";
+import { VERSION } from "../../host/version.ts";
+
+Deno.test("the quick --help is the full program's help, and --version its version", async () => {
+  const full = (await buildProgram(["--help"])).helpInformation();
+  assertEquals(TOP_HELP, full, "cli/top_help.ts is stale: run `deno run -A scripts/top_help.ts`");
+  const help = await paglets(["--help"]);
+  assertEquals([help.code, help.stdout], [0, TOP_HELP]);
+  const version = await paglets(["--version"]);
+  assertEquals([version.code, version.stdout.trim()], [0, VERSION]);
+});
