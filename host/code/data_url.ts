@@ -14,6 +14,7 @@ import { Buffer } from "node:buffer";
  * leading and trailing ones trimmed), `%` (an escape), `#` (the fragment), `?` (the query), DEL,
  * every byte of a multi-byte UTF-8 sequence, and spaces at the very end (trimmed).
  */
+// deno-lint-ignore no-control-regex -- control bytes are exactly what must be escaped
 const UNSAFE = /[\x00-\x1f%#?\x7f-\xff]| +$/g;
 
 const escape = (chars: string): string => {
