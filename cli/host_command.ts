@@ -1,8 +1,7 @@
 /** `paglets host`: run a host until SIGINT/SIGTERM, then drain and stop cleanly. */
 import { type Command, Option } from "commander";
-import { Host } from "../host/host.ts";
+import type { Host } from "../host/host.ts";
 import { parseSize } from "../host/options.ts";
-import { extensionsForHost } from "./extensions.ts";
 import { publicBinding } from "../host/mesh/public_address.ts";
 import { pc } from "./output.ts";
 import { PagletError } from "../agents/errors.ts";
@@ -183,6 +182,11 @@ export function registerHostCommand(program: Command): void {
           ),
         );
       }
+      // Loaded here, not at the top: `paglets --help` registers this command without the host's code.
+      const [{ Host }, { extensionsForHost }] = await Promise.all([
+        import("../host/host.ts"),
+        import("./extensions.ts"),
+      ]);
       host = await Host.start({
         name: o.name,
         port: o.port,

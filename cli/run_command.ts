@@ -5,13 +5,9 @@
  * the entry host's mesh; `Deno.args` are the arguments after `--`.
  */
 import type { Command } from "commander";
-import { installConnector } from "../agents/connect.ts";
 import { PagletError } from "../agents/errors.ts";
-import { type Bundle, bundleScript, SCRIPT_MAIN_GLOBAL } from "../host/code/bundler.ts";
-import { dataUrlOf } from "../host/code/data_url.ts";
-import { BundleCache } from "../host/code/bundle_cache.ts";
+import type { Bundle } from "../host/code/bundler.ts";
 import { apiKeyFrom, type EntryOptions, withEntryOrEmbedded } from "./entry.ts";
-import { ScriptMesh } from "./script_mesh.ts";
 
 export function registerRunCommand(program: Command): void {
   program
@@ -31,9 +27,11 @@ export function registerRunCommand(program: Command): void {
 
 /** The script's bundle: from the cache when no input changed, else made now (and cached). */
 async function bundleOf(file: string): Promise<Bundle> {
+  const { BundleCache } = await import("../host/code/bundle_cache.ts");
   const cache = new BundleCache();
   const cached = await cache.get(file);
   if (cached) return cached;
+  const { bundleScript } = await import("../host/code/bundler.ts");
   const bundle = await bundleScript(file);
   await cache.put(file, bundle);
   return bundle;
@@ -44,7 +42,16 @@ export async function runScript(file: string, args: string[], options: EntryOpti
   // Bundled while the entry host is looked for; an unchanged script comes from the cache.
   const bundling = bundleOf(file);
   bundling.catch(() => {/* awaited below */});
+  // Loaded here, not at the top: `paglets --help` registers this command without the SDK.
+  const loading = Promise.all([
+    import("../agents/connect.ts"),
+    import("../host/code/bundler.ts"),
+    import("../host/code/data_url.ts"),
+    import("./script_mesh.ts"),
+  ]);
+  loading.catch(() => {/* awaited below */});
   await withEntryOrEmbedded(options, async (client) => {
+    const [{ installConnector }, { SCRIPT_MAIN_GLOBAL }, { dataUrlOf }, { ScriptMesh }] = await loading;
     const bundle = await bundling;
     const response = await client.fetch("PUT", "/v1/code", {
       body: bundle.source as Uint8Array<ArrayBuffer>,

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { homedir } from "node:os";
 import { maxConnectionsForFileLimit } from "./http/frontend.ts";
+import { defaultWorkerCount } from "./worker/early_workers.ts";
 
 export interface HostOptions {
   /** Host name, unique in the mesh. */
@@ -77,7 +78,6 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Port must be an integer 0..65535: current value is ${port}`);
   }
-  const cpus = navigator.hardwareConcurrency || 2;
   const tags = [...new Set((partial.tags ?? []).map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
   for (const tag of tags) {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(tag)) {
@@ -98,7 +98,7 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
       ? 10 * 1024 * 1024
       : partial.persistentStorageQuota,
     maxBodyBytes: partial.maxBodyBytes ?? 16 * 1024 * 1024,
-    workers: partial.workers ?? Math.max(2, cpus),
+    workers: partial.workers ?? defaultWorkerCount(),
     modules: partial.modules ?? [],
     remoteCode: partial.remoteCode ?? true,
     peers: partial.peers ?? [],

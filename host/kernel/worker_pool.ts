@@ -105,11 +105,21 @@ export class WorkerPool {
     return names;
   }
 
-  /** Loads travelling code into every worker; returns the paglet types it defines. */
+  /**
+   * Loads travelling code into every worker; returns the paglet types it defines once the worker
+   * the next agent goes to ({@link pick}) has it. The others load it after that one, in the
+   * background, so that the first use does not share the cores with them; an agent started in one
+   * of them meanwhile waits for its load there (agent_worker.ts).
+   */
   async loadCode(hash: string, url: string): Promise<string[]> {
-    const answers = await Promise.all(this.#slots.map((slot) => slot.rpc.call("loadCode", [hash, url])));
+    const first = this.pick();
+    const types = await first.rpc.call("loadCode", [hash, url]);
     this.#codes.set(hash, url);
-    return answers[0] ?? [];
+    for (const slot of this.#slots) {
+      // A worker that fails to load it reports that to the start that needs it there.
+      if (slot !== first) slot.rpc.call("loadCode", [hash, url]).catch(() => {});
+    }
+    return types;
   }
 
   /**

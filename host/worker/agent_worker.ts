@@ -27,8 +27,11 @@ self.addEventListener("message", (event: MessageEvent) => {
 }, { once: true });
 
 const registry = new TypeRegistry();
-/** Travelling code by hash: each module's types apart, so two versions of a type can run side by side. */
-const codeRegistries = new Map<string, TypeRegistry>();
+/**
+ * Travelling code by hash: each module's types apart, so two versions of a type can run side by
+ * side. A load in progress is here too: a start that arrives meanwhile waits for it.
+ */
+const codeRegistries = new Map<string, Promise<TypeRegistry>>();
 const agents = new Map<string, Paglet<Record<string, unknown>>>();
 let kernel: PortRpc<WorkerOps, KernelOps>;
 let host: HostInfo;
@@ -201,6 +204,15 @@ function runHandler(id: string, message: Message): [unknown, StateChange] | Prom
   }
 }
 
+/** The types of travelling code `hash` once loaded here (waiting for a load in progress). */
+async function codeTypes(hash: string): Promise<TypeRegistry | undefined> {
+  try {
+    return await codeRegistries.get(hash);
+  } catch (err) {
+    throw PagletError.from(err, "module_load_failed");
+  }
+}
+
 function running(id: string): Paglet<Record<string, unknown>> {
   const paglet = agents.get(id);
   if (!paglet) throw new PagletError("agent_not_found", `Agent ${id} is not running in this worker`);
@@ -224,21 +236,23 @@ const handlers: OpHandlers<WorkerOps> = {
   },
 
   async loadCode(hash: string, url: string): Promise<string[]> {
+    let loading = codeRegistries.get(hash);
+    if (!loading) {
+      const types = new TypeRegistry();
+      loading = types.load(url).then(() => types);
+      codeRegistries.set(hash, loading);
+      // A failure is not remembered: a later loadCode tries again.
+      loading.catch(() => codeRegistries.delete(hash));
+    }
     try {
-      let types = codeRegistries.get(hash);
-      if (!types) {
-        types = new TypeRegistry();
-        await types.load(url);
-        codeRegistries.set(hash, types);
-      }
-      return types.names();
+      return (await loading).names();
     } catch (err) {
       throw PagletError.from(err, "module_load_failed");
     }
   },
 
   async start(spec: StartSpec): Promise<Uint8Array> {
-    const cls = spec.code ? codeRegistries.get(spec.code)?.get(spec.type) : registry.get(spec.type);
+    const cls = spec.code ? (await codeTypes(spec.code))?.get(spec.type) : registry.get(spec.type);
     if (!cls) {
       const where = spec.code ? ` in module ${spec.code}` : "";
       throw new PagletError("unknown_agent_type", `Unknown agent type '${spec.type}'${where}`);

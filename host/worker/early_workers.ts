@@ -16,6 +16,11 @@ export const AGENT_WORKER_URL = new URL("./agent_worker.ts", import.meta.url).hr
 
 const early: Worker[] = [];
 
+/** A host's agent workers when none are asked for: one per CPU, at least 2 (host/options.ts). */
+export function defaultWorkerCount(): number {
+  return Math.max(2, navigator.hardwareConcurrency || 2);
+}
+
 /**
  * The first message a new agent worker gets: the modules to start importing at once, while the
  * host still opens its database (init names them again and finds them loaded or on the way).

@@ -1,11 +1,13 @@
 /**
  * Benchmark: first use of a 1 MiB travelling module on a host that lacks it. Host B creates an
  * agent of a type from a module only host A has: B fetches it (`GET /v1/code/:hash` on A), checks
- * its hash, stores it and loads it into its workers, then creates the agent. Each round uses a new
- * module (a new hash), so every round is a first use. Reference: the same create of a built-in
- * type on B, in alternating rounds.
+ * its hash, stores it and loads it into the worker the agent goes to, then creates the agent; its
+ * other worker loads the module in the background (a second agent of the type, placed there, is
+ * created once it has). Each round uses a new module (a new hash), so every round is a first use.
+ * Reference: the create of a built-in type on B, in the same rounds, once B's workers are idle.
+ * Host A (the source, one worker) has loaded the module before B asks.
  *
- * Target: first use (the create with the fetch, minus the reference create) under 150 ms.
+ * Target: first use (the create with the fetch) under 150 ms.
  *
  * Usage: deno run -A scripts/bench/code_first_use.ts [--rounds 9] [--size 1048576]
  */
@@ -35,7 +37,14 @@ function bigModule(round: number): Uint8Array {
 const dirs = await Promise.all([0, 1].map(() => Deno.makeTempDir({ prefix: "paglets-bench-code-" })));
 const [a, b] = await Promise.all(
   dirs.map((dataDir, i) =>
-    Host.start({ name: `bench-${i}`, port: 0, dataDir, quiet: true, modules: [...EXAMPLE_MODULES] })
+    Host.start({
+      name: `bench-${i}`,
+      port: 0,
+      dataDir,
+      quiet: true,
+      modules: [...EXAMPLE_MODULES],
+      workers: i === 0 ? 1 : 2,
+    })
   ),
 );
 try {
@@ -43,6 +52,7 @@ try {
   const clientB = new HostClient(b.url, { apiKey: null });
   const firstUse: number[] = [];
   const reference: number[] = [];
+  const everyWorker: number[] = [];
   const phases: { fetchMs: number; loadMs: number }[] = [];
   // One warm-up of each, not counted.
   for (let round = -1; round < rounds; round++) {
@@ -53,17 +63,20 @@ try {
     let t = performance.now();
     const created = await clientB.createAgent({ type: "bench.big", code: hash, codeFrom: a.url });
     const withFetch = performance.now() - t;
+    // Placed on B's other worker: created once the background load there is over.
+    const second = await clientB.createAgent({ type: "bench.big", code: hash });
+    const untilBoth = performance.now() - t;
 
     t = performance.now();
     const plain = await clientB.createAgent({ type: "demo.counter" });
     const builtin = performance.now() - t;
 
-    await clientB.dispose(created.id);
-    await clientB.dispose(plain.id);
+    for (const { id } of [created, second, plain]) await clientB.dispose(id);
     if (round < 0) continue;
     const loaded = b.events.since(0, 100_000).filter((e) => e.kind === "code-loaded").pop()!;
     phases.push(loaded.data as { fetchMs: number; loadMs: number });
     firstUse.push(withFetch);
+    everyWorker.push(untilBoth);
     reference.push(builtin);
   }
   const spread = (s: number[]) => `${Math.min(...s).toFixed(1)}–${Math.max(...s).toFixed(1)} ms`;
@@ -78,14 +91,16 @@ try {
   );
   console.log(
     `of which fetch + check + store: median ${median(phases.map((p) => p.fetchMs))} ms; ` +
-      `import into the workers (data: URL): median ${median(phases.map((p) => p.loadMs))} ms`,
+      `import into the first worker (data: URL): median ${median(phases.map((p) => p.loadMs))} ms`,
   );
-  const overhead = m - r;
   console.log(
-    `first use (fetch, check, store, load): ${overhead.toFixed(1)} ms; ratio ${
-      (m / r).toFixed(1)
-    }× the reference; ` +
-      `target < 150 ms → ${overhead < 150 ? "MET" : "NOT MET"}`,
+    `until B's second worker has it too (a second agent created there): median ${
+      median([...everyWorker]).toFixed(1)
+    } ms (spread ${spread(everyWorker)})`,
+  );
+  console.log(
+    `first use (fetch, check, store, load, create): ${m.toFixed(1)} ms, ${(m - r).toFixed(1)} ms more than ` +
+      `the reference (ratio ${(m / r).toFixed(1)}×); target < 150 ms → ${m < 150 ? "MET" : "NOT MET"}`,
   );
 } finally {
   await Promise.all([a.stop(), b.stop()]);

@@ -1,0 +1,44 @@
+/**
+ * Travelling code's first use on one host: the module's bytes reach the workers exactly (the data:
+ * URL escapes only what a URL cannot carry); the upload answers once one worker has the module,
+ * the other loads it in the background, and an agent placed there at once runs it too.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { testHost } from "../helpers/in_process.ts";
+
+/** Bytes a URL would drop or read as syntax (tabs, newlines, `%`, `#`, `?`, multi-byte UTF-8). */
+const TRICKY = "100% #1? a%41b\ttab\nline é ü 日本 🙂 \\x";
+
+/** A ~1 MiB module (so that the background load takes a while) whose paglet reports what it holds. */
+function tricky(): Uint8Array {
+  const pad = "x".repeat(1 << 20);
+  return new TextEncoder().encode(
+    `const { Paglet } = globalThis[Symbol.for("paglets.sdk")];\n` +
+      `const TEXT = \`${TRICKY.replace(/\\/g, "\\\\")}\`;\n` +
+      `const PAD = "${pad}";\n` +
+      `export class Tricky extends Paglet {\n` +
+      `  static type = "test.tricky";\n` +
+      `  initialState() { return {}; }\n` +
+      `  onMessage() { return { text: TEXT, pad: PAD.length }; }\n` +
+      `}\n// ends in spaces, which a URL would trim   `,
+  );
+}
+
+Deno.test("a module's bytes arrive exactly; an agent on the worker that loads it in the background runs it", async () => {
+  await using h = await testHost({ workers: 2 });
+  const put = await h.client.fetch("PUT", "/v1/code", { body: tricky() as Uint8Array<ArrayBuffer> });
+  const { hash, types } = await put.json() as { hash: string; types: string[] };
+  assertEquals(types, ["test.tricky"]);
+  // The upload answered once one worker had the module; the second agent goes to the other worker
+  // (the pool places each on the one with fewer agents), where the load may still be going on.
+  const created = await Promise.all(
+    [0, 1].map(() => h.client.createAgent({ type: "test.tricky", code: hash })),
+  );
+  const slots = created.map(({ id }) => h.host.pool.slots.findIndex((s) => s.agents.has(id)));
+  assertEquals(new Set(slots).size, 2, `one agent in each worker: ${slots}`);
+  for (const { id } of created) {
+    assertEquals(await h.client.send(id, { kind: "show" }), { text: TRICKY, pad: 1 << 20 });
+  }
+  const loaded = h.host.events.since(0, 1000).filter((e) => e.kind === "code-loaded");
+  assert(loaded.length === 1, `one code-loaded event: ${loaded.length}`);
+});
