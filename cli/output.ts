@@ -1,10 +1,33 @@
 /** Output helpers: tables for people, JSON for scripts, errors with their code. */
 import Table from "cli-table3";
-import pc from "picocolors";
 import { PagletError } from "../agents/errors.ts";
 import { stringifyTagged, toTagged } from "../agents/wire.ts";
 
-export { pc };
+/**
+ * Colours when stdout is a terminal (or FORCE_COLOR or CI is set), unless NO_COLOR or --no-color.
+ * Our own few lines rather than an npm package: the one we used asked Node's `process.stdout`
+ * whether it is a terminal, which builds Node's stream machinery at every command's start
+ * (15-25 ms of a reading command).
+ */
+const COLOR = !Deno.noColor && !Deno.args.includes("--no-color") &&
+  (Boolean(Deno.env.get("FORCE_COLOR")) || Boolean(Deno.env.get("CI")) ||
+    (Deno.stdout.isTerminal() && Deno.env.get("TERM") !== "dumb"));
+
+/** An ANSI style; a nested style that ends with the same code is started again after its end. */
+function style(start: number, end: number): (text: unknown) => string {
+  const on = `\x1b[${start}m`;
+  const off = `\x1b[${end}m`;
+  return (text) => COLOR ? on + String(text).replaceAll(off, off + on) + off : String(text);
+}
+
+export const pc = {
+  bold: style(1, 22),
+  dim: style(2, 22),
+  red: style(31, 39),
+  green: style(32, 39),
+  yellow: style(33, 39),
+  cyan: style(36, 39),
+};
 
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(toTagged(value), null, 2));
