@@ -5,28 +5,18 @@
  */
 import { ConnectionGate, type GateEvent } from "../../host/http/connection_gate.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
+import { readUntilClosed } from "../helpers/raw_http.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
-/** Reads until the peer closes (or `limitMs` passes); returns what arrived and whether it closed. */
+/** Reads until the peer closes (or `limitMs` passes), then closes the connection. */
 async function readToEnd(conn: Deno.Conn, limitMs = 5000): Promise<{ text: string; closed: boolean }> {
-  let text = "";
-  const buf = new Uint8Array(4096);
-  const timer = setTimeout(() => conn.close(), limitMs);
   try {
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) return { text, closed: true };
-      text += decoder.decode(buf.subarray(0, n));
-    }
-  } catch {
-    return { text, closed: false };
+    return await readUntilClosed(conn, limitMs);
   } finally {
-    clearTimeout(timer);
     try {
       conn.close();
-    } catch { /* closed by the timer or the read */ }
+    } catch { /* the peer closed it */ }
   }
 }
 

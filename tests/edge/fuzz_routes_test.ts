@@ -15,6 +15,7 @@ import { assert } from "../helpers/assert.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 import { testHost } from "../helpers/in_process.ts";
 import { prng } from "../helpers/prng.ts";
+import { answerOf, readUntilClosed } from "../helpers/raw_http.ts";
 import { buildApp } from "../../host/http/app.ts";
 
 const SEED = Number(Deno.env.get("PAGLETS_FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
@@ -453,9 +454,9 @@ Deno.test(`a seeded fuzz of every route (seed ${SEED}) answers no internal error
             `Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n{"kind":`,
         ));
         await conn.closeWrite();
-        const head = await readHead(conn);
+        const { text: head } = await readUntilClosed(conn, 10_000);
         conn.close();
-        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+        const { status } = answerOf(head);
         assert(status === 0 || (status >= 400 && status < 500), `${key}: ${head.slice(0, 200)}`);
       }
     });
@@ -474,23 +475,3 @@ Deno.test(`a seeded fuzz of every route (seed ${SEED}) answers no internal error
     await stopAll();
   }
 });
-
-/** Reads until the end of a response head or of the connection (bounded: 10 s). */
-async function readHead(conn: Deno.Conn): Promise<string> {
-  const buffer = new Uint8Array(4096);
-  let text = "";
-  const deadline = Date.now() + 10_000;
-  while (!text.includes("\r\n\r\n") && Date.now() < deadline) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const n = await Promise.race([
-      conn.read(buffer).catch(() => null),
-      new Promise<null>((resolve) =>
-        timer = setTimeout(() => resolve(null), Math.max(1, deadline - Date.now()))
-      ),
-    ]);
-    clearTimeout(timer);
-    if (n === null) break;
-    text += new TextDecoder().decode(buffer.subarray(0, n));
-  }
-  return text;
-}

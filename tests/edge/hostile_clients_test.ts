@@ -7,42 +7,12 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { answerOf, readUntilClosed } from "../helpers/raw_http.ts";
 
 const encoder = new TextEncoder();
 
 function portOf(host: HostProcess): number {
   return Number(new URL(host.url).port);
-}
-
-/** What the host sent on `conn` until it closed the connection (or `waitMs` passed: `closed` false). */
-async function readUntilClosed(conn: Deno.Conn, waitMs: number): Promise<{ text: string; closed: boolean }> {
-  let text = "";
-  const decoder = new TextDecoder();
-  const buffer = new Uint8Array(64 * 1024);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), waitMs));
-  let closed = false;
-  try {
-    while (true) {
-      const n = await Promise.race([conn.read(buffer).catch(() => null), late]);
-      if (n === "late") break;
-      if (n === null) {
-        closed = true;
-        break;
-      }
-      text += decoder.decode(buffer.subarray(0, n), { stream: true });
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  return { text, closed };
-}
-
-/** The status and the JSON error code of the first response in `text`. */
-function answerOf(text: string): { status: number; code?: string } {
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-  const code = /"code":"([a-z_]+)"/.exec(text)?.[1];
-  return { status, code };
 }
 
 async function connect(host: HostProcess): Promise<Deno.TcpConn> {
