@@ -53,12 +53,9 @@ export function cell(value: unknown): string {
 /** Codes that mean the user's input was wrong: exit status 2. */
 const USER_INPUT_CODES = new Set(["invalid_request", "bad_request", "malformed_json"]);
 
-/**
- * Reports an error for people (code + message) and returns the exit code. A RangeError is how the
- * host's option checks reject a value (a name, a size, a port): the user's input, not `internal`.
- */
+/** Reports an error for people (code + message) and returns the exit code. */
 export function reportError(err: unknown): number {
-  const error = PagletError.from(err, err instanceof RangeError ? "invalid_request" : "internal");
+  const error = PagletError.from(err);
   console.error(`${pc.red("error")} [${error.code}]: ${error.message}`);
   return USER_INPUT_CODES.has(error.code) ? 2 : 1;
 }

@@ -1,5 +1,6 @@
 /** Host options, validated once at start. */
 import { join } from "node:path";
+import { PagletError } from "../agents/errors.ts";
 import { homedir } from "node:os";
 import { maxConnectionsForFileLimit } from "./http/frontend.ts";
 import { defaultWorkerCount } from "./worker/early_workers.ts";
@@ -70,18 +71,18 @@ export function defaultDataDir(name: string): string {
 export function resolveOptions(partial: Partial<HostOptions> & { name?: string }): HostOptions {
   const name = partial.name ?? Deno.hostname();
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
-    throw new RangeError(
+    throw invalidOption(
       `Host name must be letters, digits, '.', '_' or '-' (max 63): current value is '${name}'`,
     );
   }
   const port = partial.port ?? 8765;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Port must be an integer 0..65535: current value is ${port}`);
+    throw invalidOption(`Port must be an integer 0..65535: current value is ${port}`);
   }
   const tags = [...new Set((partial.tags ?? []).map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
   for (const tag of tags) {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(tag)) {
-      throw new RangeError(`Tag must be a word like 'linux' or 'gpu': current value is '${tag}'`);
+      throw invalidOption(`Tag must be a word like 'linux' or 'gpu': current value is '${tag}'`);
     }
   }
   return {
@@ -128,7 +129,7 @@ function connectionLimits(
   };
   for (const [what, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value <= 0) {
-      throw new RangeError(`'${what}' must be a positive integer: current value is ${value}`);
+      throw invalidOption(`'${what}' must be a positive integer: current value is ${value}`);
     }
   }
   return limits;
@@ -136,7 +137,7 @@ function connectionLimits(
 
 function positiveSeconds(what: string, value: number): number {
   if (!Number.isFinite(value) || value < 1) {
-    throw new RangeError(`'${what}' must be at least 1 second: current value is ${value}`);
+    throw invalidOption(`'${what}' must be at least 1 second: current value is ${value}`);
   }
   return value;
 }
@@ -155,13 +156,13 @@ function artifactLimits(
   ] as const;
   for (const [what, value] of sizes) {
     if (value !== null && (!Number.isSafeInteger(value) || value < 0)) {
-      throw new RangeError(
+      throw invalidOption(
         `${what} must be a non-negative integer of bytes or null: current value is ${value}`,
       );
     }
   }
   if (!Number.isFinite(artifactSpoolTtlS) || artifactSpoolTtlS < 1) {
-    throw new RangeError(
+    throw invalidOption(
       `Artifact spool TTL must be at least 1 second: current value is ${artifactSpoolTtlS}`,
     );
   }
@@ -171,11 +172,11 @@ function artifactLimits(
 function meshTiming(partial: Partial<HostOptions>): { gossipIntervalMs: number; offlineAfterMs: number } {
   const gossipIntervalMs = partial.gossipIntervalMs ?? 1000;
   if (!Number.isFinite(gossipIntervalMs) || gossipIntervalMs < 20 || gossipIntervalMs > 600_000) {
-    throw new RangeError(`Gossip interval must be 20..600000 ms: current value is ${gossipIntervalMs}`);
+    throw invalidOption(`Gossip interval must be 20..600000 ms: current value is ${gossipIntervalMs}`);
   }
   const offlineAfterMs = partial.offlineAfterMs ?? Math.max(5000, 3 * gossipIntervalMs);
   if (!Number.isFinite(offlineAfterMs) || offlineAfterMs < 2 * gossipIntervalMs) {
-    throw new RangeError(
+    throw invalidOption(
       `Offline-after must be at least two gossip intervals (${
         2 * gossipIntervalMs
       } ms): current value is ${offlineAfterMs}`,
@@ -189,8 +190,13 @@ export function parseSize(text: string): number | null {
   const t = text.trim().toLowerCase();
   if (t === "none" || t === "unlimited") return null;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/.exec(t);
-  if (!m) throw new RangeError(`Size must look like 512K, 10M, 1G or 'none': current value is '${text}'`);
+  if (!m) throw invalidOption(`Size must look like 512K, 10M, 1G or 'none': current value is '${text}'`);
   const mult =
     { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2] as "" | "k" | "m" | "g" | "t"];
   return Math.round(Number(m[1]) * mult);
+}
+
+/** A host option with a value it cannot take: the user's input, so `invalid_request` (CLI exit 2). */
+function invalidOption(message: string): PagletError {
+  return new PagletError("invalid_request", message);
 }

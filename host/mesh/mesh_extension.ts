@@ -150,7 +150,10 @@ export function httpTransport(
 export function seedUrl(peer: string): string {
   const url = baseUrl(peer);
   if (url === null) {
-    throw new RangeError(`A peer must be a URL like http://10.0.0.5:8765: current value is '${peer}'`);
+    throw new PagletError(
+      "invalid_request",
+      `A peer must be a URL like http://10.0.0.5:8765: current value is '${peer}'`,
+    );
   }
   return url;
 }
