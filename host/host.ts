@@ -24,7 +24,7 @@ import { ContextOps } from "./kernel/context_ops.ts";
 import { type HostOptions, resolveOptions } from "./options.ts";
 import { PersistentStorageRoot } from "./storage/persistent_storage.ts";
 import { WorkDirs } from "./storage/work_dirs.ts";
-import { buildApp } from "./http/app.ts";
+import { buildHandler } from "./http/app.ts";
 import { registerLocalOps } from "./kernel/local_ops.ts";
 import { WakeupTimer } from "./kernel/wakeup_timer.ts";
 import type { RemoteRouter } from "./kernel/remote.ts";
@@ -206,9 +206,8 @@ export class Host {
     });
     await this.workDirs.prune(await this.store.ids());
 
-    const app = buildApp(this);
-    this.#handler = app.fetch;
-    this.#frontend = await HttpFrontend.start(app.fetch, {
+    this.#handler = buildHandler(this);
+    this.#frontend = await HttpFrontend.start(this.#handler, {
       bind: o.bind,
       port: o.port,
       maxConnections: o.maxConnections,

@@ -1,4 +1,7 @@
-/** The host's HTTP application: auth, errors, and the route groups of HTTP-API.md. */
+/**
+ * The host's HTTP application: auth, errors, and the route groups of HTTP-API.md; messages to
+ * agents are served in front of it (message_route.ts).
+ */
 import { Hono } from "hono";
 import { PagletError } from "../../agents/errors.ts";
 import type { Host } from "../host.ts";
@@ -9,46 +12,63 @@ import { eventRoutes } from "./event_routes.ts";
 import { hostRoutes } from "./host_routes.ts";
 import { dashboardRoutes } from "../dashboard/routes.ts";
 import { codeRoutes } from "../code/routes.ts";
+import type { Handler } from "./connection_gate.ts";
+import { apiHandler } from "./message_route.ts";
 
 /** Extra route groups registered by extensions (mesh, services, dashboard) before the host starts. */
 export type RouteGroup = (app: Hono, host: Host) => void;
 export const routeGroups: RouteGroup[] = [];
 
+/** The host's request handler: the Hono app, with messages to agents served in front of it. */
+export function buildHandler(host: Host): Handler {
+  return apiHandler(host, buildApp(host), admission(host), (err) => errorAnswer(host, err));
+}
+
+/** The documented error answer of a failed request; an internal error is also reported as an event. */
+function errorAnswer(host: Host, err: unknown): Response {
+  const error = err instanceof PagletError ? err : PagletError.from(err);
+  if (error.code === "internal") {
+    host.events.emit("http-error", {
+      error: err instanceof Error ? err.stack ?? err.message : String(err),
+    });
+  }
+  return errorResponse(error);
+}
+
+/**
+ * Auth and readiness, one check for every request: the refusal to answer, or null when the
+ * request may pass.
+ */
+function admission(host: Host): (path: string, authorization: string | null) => Response | null {
+  const key = host.options.apiKey;
+  return (path, authorization) => {
+    // The health probe and the dashboard page (it holds no data and asks for the key) are open.
+    if (path === "/v1/health" || path === "/") return null;
+    if (key !== null) {
+      const denied = checkBearer(key, authorization ?? undefined);
+      if (denied) return denied;
+    }
+    if (path.startsWith("/v1/")) {
+      if (host.draining) return errorResponse(new PagletError("draining", "The host is shutting down"));
+      if (!host.ready) return errorResponse(new PagletError("starting", "The host is starting"));
+    }
+    return null;
+  };
+}
+
 export function buildApp(host: Host): Hono {
   const app = new Hono();
-  app.onError((err) => {
-    const error = err instanceof PagletError ? err : PagletError.from(err);
-    if (error.code === "internal") {
-      host.events.emit("http-error", {
-        error: err instanceof Error ? err.stack ?? err.message : String(err),
-      });
-    }
-    return errorResponse(error);
-  });
+  app.onError((err) => errorAnswer(host, err));
   app.notFound((c) =>
     errorResponse(new PagletError("route_not_found", `No route ${c.req.method} ${c.req.path}`))
   );
   // Counts and times every answer, refusals included (host/metrics).
   app.use("*", host.metrics.middleware);
   // One middleware layer for auth and readiness: every layer costs on every request.
-  const key = host.options.apiKey;
+  const admit = admission(host);
   app.use("*", (c, next) => {
-    const path = c.req.path;
-    // The health probe and the dashboard page (it holds no data and asks for the key) are open.
-    if (path === "/v1/health" || path === "/") return next();
-    if (key !== null) {
-      const denied = checkBearer(key, c.req.header("authorization"));
-      if (denied) return Promise.resolve(denied);
-    }
-    if (path.startsWith("/v1/")) {
-      if (host.draining) {
-        return Promise.resolve(errorResponse(new PagletError("draining", "The host is shutting down")));
-      }
-      if (!host.ready) {
-        return Promise.resolve(errorResponse(new PagletError("starting", "The host is starting")));
-      }
-    }
-    return next();
+    const refused = admit(c.req.path, c.req.raw.headers.get("authorization"));
+    return refused ? Promise.resolve(refused) : next();
   });
   hostRoutes(app, host);
   agentRoutes(app, host);

@@ -9,8 +9,13 @@ import { statusOf } from "./status.ts";
  * before reading and then read in one piece (the fast path); a body without one is streamed and
  * counted as it arrives.
  */
-export async function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
-  const header = c.req.header("content-length");
+export function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
+  return readRequestBytes(c.req.raw, maxBytes);
+}
+
+/** {@link readBytes} of a request served outside Hono (http/message_route.ts). */
+export async function readRequestBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const header = request.headers.get("content-length") ?? undefined;
   const declared = header === undefined ? NaN : Number(header);
   if (declared > maxBytes) {
     throw new PagletError("payload_too_large", `Body of ${declared} bytes exceeds the limit of ${maxBytes}`);
@@ -18,13 +23,13 @@ export async function readBytes(c: Context, maxBytes: number): Promise<Uint8Arra
   // Touching `request.body` materialises a stream and takes Deno off its fast path: read the
   // declared length in one piece without it.
   if (Number.isFinite(declared)) {
-    const bytes = new Uint8Array(await bodyOrShort(c.req.raw.arrayBuffer(), declared));
+    const bytes = new Uint8Array(await bodyOrShort(request.arrayBuffer(), declared));
     if (bytes.length > maxBytes) {
       throw new PagletError("payload_too_large", `Body exceeds the limit of ${maxBytes} bytes`);
     }
     return bytes;
   }
-  const body = c.req.raw.body;
+  const body = request.body;
   if (!body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -56,14 +61,22 @@ export async function readBytes(c: Context, maxBytes: number): Promise<Uint8Arra
 const decoder = new TextDecoder();
 
 /** Reads a JSON object body (tagged values restored); an empty body is `{}`. */
-export async function readJson<T = Record<string, unknown>>(c: Context, maxBytes: number): Promise<T> {
-  const header = c.req.header("content-length");
+export function readJson<T = Record<string, unknown>>(c: Context, maxBytes: number): Promise<T> {
+  return readRequestJson<T>(c.req.raw, maxBytes);
+}
+
+/** {@link readJson} of a request served outside Hono (http/message_route.ts). */
+export async function readRequestJson<T = Record<string, unknown>>(
+  request: Request,
+  maxBytes: number,
+): Promise<T> {
+  const header = request.headers.get("content-length");
   let text: string;
-  if (header !== undefined && Number(header) <= maxBytes) {
+  if (header !== null && Number(header) <= maxBytes) {
     // The server delivers exactly the declared length: read it as text in one piece.
-    text = await bodyOrShort(c.req.raw.text(), Number(header));
+    text = await bodyOrShort(request.text(), Number(header));
   } else {
-    text = decoder.decode(await readBytes(c, maxBytes));
+    text = decoder.decode(await readRequestBytes(request, maxBytes));
   }
   if (text.length === 0) return {} as T;
   checkJsonDepth(text);

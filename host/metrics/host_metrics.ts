@@ -70,8 +70,14 @@ export class HostMetrics {
     const started = performance.now();
     await next();
     const route = c.req.matchedRoutes.findLast((m) => m.method !== "ALL")?.path ?? "unmatched";
-    const method = c.req.method;
-    const status = c.res.status;
+    this.recordRequest(route, c.req.method, c.res.status, started);
+  };
+
+  /**
+   * Counts and times one answered request (`started`: its `performance.now()` on arrival). Routes
+   * served in front of the Hono app (http/message_route.ts) record here directly.
+   */
+  recordRequest(route: string, method: string, status: number, started: number): void {
     // One lookup per request: the series of a (route, method, status) are found once and kept.
     const key = `${status} ${method} ${route}`;
     let record = this.#recorders.get(key);
@@ -85,7 +91,7 @@ export class HostMetrics {
       this.#recorders.set(key, record);
     }
     record((performance.now() - started) / 1000);
-  };
+  }
 
   /** The kernel's table-backed families, read at scrape time. */
   watchKernel(k: KernelParts): void {

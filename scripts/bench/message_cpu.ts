@@ -1,0 +1,218 @@
+/**
+ * CPU time per message: a host process (`main.ts host`, as users start it) under `wrk -c8` to one
+ * `demo.counter`, its CPU read from /proc before and after each run: the whole process and each
+ * of its threads (the kernel's main thread, the agent workers, the rest: V8's and Tokio's helpers).
+ * CPU per message moves less with other load on the machine than requests per second do. The
+ * reference is a bare Hono echo route in a process of its own under the same load, rounds
+ * alternating: on a machine whose cores wrk and the server share, requests per second follow the
+ * CPU each request costs.
+ *
+ * `--profile DIR` starts the host with `--cpu-prof` (V8's sampling profiler, one .cpuprofile per
+ * thread, written at exit) for a breakdown by function.
+ *
+ * Run: `deno run -A scripts/bench/message_cpu.ts [--rounds 2] [--seconds 4] [--connections 8] [--profile DIR] [--only get|increment]`
+ */
+import { parseArgs } from "node:util";
+import { median } from "./stats.ts";
+import { spawnPrintingUrl } from "../spawn_host.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "2" },
+    seconds: { type: "string", default: "4" },
+    connections: { type: "string", default: "8" },
+    profile: { type: "string" },
+    only: { type: "string" },
+  },
+});
+const rounds = Number(values.rounds),
+  seconds = Number(values.seconds),
+  connections = Number(values.connections);
+for (
+  const [name, v, max] of [["rounds", rounds, 50], ["seconds", seconds, 60], [
+    "connections",
+    connections,
+    256,
+  ]] as const
+) {
+  if (!Number.isInteger(v) || v < 1 || v > max) {
+    throw new RangeError(`Cannot run as '--${name}' must be an integer in 1..${max}: current value is ${v}`);
+  }
+}
+if (!(await new Deno.Command("sh", { args: ["-c", "command -v wrk"], stdout: "null" }).output()).success) {
+  console.error("wrk is missing: install Debian's package `wrk` (apt-get install wrk)");
+  Deno.exit(2);
+}
+
+const root = new URL("../../", import.meta.url).pathname;
+const work = await Deno.makeTempDir({ prefix: "paglets-bench-cpu-" });
+const TICK_US = 1e6 / 100; // USER_HZ: clock ticks of /proc/*/stat are 10 ms on Linux
+
+/** CPU ticks (utime + stime) of each thread of `pid`, by thread id, with the thread's name. */
+function threadTicks(pid: number): Map<string, { name: string; ticks: number }> {
+  const out = new Map<string, { name: string; ticks: number }>();
+  for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/task/${entry.name}/stat`);
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(entry.name, { name, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+/** Which part of the host a thread is: the kernel's main thread, an agent worker, or the rest. */
+function role(tid: string, pid: number, name: string): "kernel" | "workers" | "other" {
+  if (tid === String(pid)) return "kernel";
+  // Deno names the thread of each Web Worker `worker-N` (the agent workers; compute workers idle here).
+  return name.startsWith("worker-") ? "workers" : "other";
+}
+
+async function wrk(url: string, body: string): Promise<number> {
+  const script = `${work}/post.lua`;
+  await Deno.writeTextFile(
+    script,
+    `wrk.method = "POST"\nwrk.body = ${
+      JSON.stringify(body)
+    }\nwrk.headers["content-type"] = "application/json"\n`,
+  );
+  const out = await new Deno.Command("wrk", {
+    args: ["-t2", `-c${connections}`, `-d${seconds}s`, "-s", script, url],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success || /Non-2xx or 3xx responses/.test(text)) {
+    throw new Error(`wrk against ${url} failed:\n${text}`);
+  }
+  return Number(/(\d+) requests in/.exec(text)![1]);
+}
+
+const flags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : [];
+const children: Deno.ChildProcess[] = [];
+async function spawn(args: string[]): Promise<{ pid: number; url: string }> {
+  const { child, url } = await spawnPrintingUrl(Deno.execPath(), args, {
+    timeoutMs: 20_000,
+    stderr: "inherit",
+  });
+  children.push(child);
+  return { pid: child.pid, url };
+}
+try {
+  const bare = await spawn([
+    "run",
+    "--quiet",
+    "--allow-all",
+    "--config",
+    `${root}deno.json`,
+    `${root}scripts/bench/bare_echo.ts`,
+  ]);
+  const host = await spawn([
+    "run",
+    "--quiet",
+    "--allow-all",
+    ...flags,
+    "--config",
+    `${root}deno.json`,
+    `${root}main.ts`,
+    "host",
+    "--name",
+    "bench",
+    "--port",
+    "0",
+    "--data-dir",
+    `${work}/host`,
+    "--json",
+  ]);
+  let agentId = "";
+  for (let i = 0; !agentId && i < 200; i++) {
+    const res = await fetch(`${host.url}/v1/agents`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "demo.counter" }),
+    });
+    const body = await res.json();
+    if (res.status === 201) agentId = body.id;
+    else await new Promise((r) => setTimeout(r, 25));
+  }
+  if (!agentId) throw new Error("could not create the counter");
+  const messages = `${host.url}/v1/agents/${agentId}/messages`;
+  const get = JSON.stringify({ kind: "get", args: {} });
+  const targets = ([
+    ["bare Hono echo (reference)", bare.pid, `${bare.url}/echo`, get],
+    ["read-only (get)", host.pid, messages, get],
+    [
+      "state-changing (increment)",
+      host.pid,
+      messages,
+      JSON.stringify({ kind: "increment", args: { by: 1 } }),
+    ],
+  ] as [string, number, string, string][]).filter(([name], i) =>
+    i === 0 || !values.only || name.includes(`(${values.only})`)
+  );
+  if (targets.length === 1) {
+    throw new RangeError(`Cannot run as '--only' must be get or increment: current value is ${values.only}`);
+  }
+  for (const [, , url, body] of targets) await wrk(url, body); // warm-up
+  const samples = targets.map(() => ({
+    total: [] as number[],
+    kernel: [] as number[],
+    workers: [] as number[],
+    other: [] as number[],
+    rate: [] as number[],
+  }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, [, pid, url, body]] of targets.entries()) {
+      const before = threadTicks(pid);
+      const n = await wrk(url, body);
+      const after = threadTicks(pid);
+      const parts = { kernel: 0, workers: 0, other: 0 };
+      for (const [tid, t] of after) parts[role(tid, pid, t.name)] += t.ticks - (before.get(tid)?.ticks ?? 0);
+      const s = samples[i];
+      const per = (ticks: number) => ticks * TICK_US / n;
+      s.kernel.push(per(parts.kernel));
+      s.workers.push(per(parts.workers));
+      s.other.push(per(parts.other));
+      s.total.push(per(parts.kernel + parts.workers + parts.other));
+      s.rate.push(n / seconds);
+    }
+  }
+  const show = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return `${median([...xs]).toFixed(1)} (${sorted[0].toFixed(1)}–${sorted.at(-1)!.toFixed(1)})`;
+  };
+  console.log(
+    `wrk -t2 -c${connections} -d${seconds}s, ${rounds} alternating rounds; load average ${loadAverage()}`,
+  );
+  console.log(
+    "CPU µs per request, median (range): process = main thread + web workers + other threads (V8, Tokio)",
+  );
+  const bareTotal = median([...samples[0].total]);
+  for (const [i, [name]] of targets.entries()) {
+    const s = samples[i];
+    const ratio = i === 0 ? "" : `; ${(median([...s.total]) / bareTotal).toFixed(2)}× the bare route's CPU`;
+    console.log(
+      `  ${name.padEnd(28)} ${show(s.total)} = ${show(s.kernel)} + ${show(s.workers)} + ${show(s.other)}; ${
+        median([...s.rate]).toFixed(0)
+      }/s${ratio}`,
+    );
+  }
+} finally {
+  for (const child of children) {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await child.status;
+  }
+  await Deno.remove(work, { recursive: true }).catch(() => {/* already gone */});
+}
+
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
+}
