@@ -67,9 +67,13 @@ export class StateCommits {
       this.#batch = [];
       if (batch.length === 0) return;
       try {
+        // Consecutive handlers of one agent leave one state each: only the last of them is stored
+        // (the ones before it would be overwritten in the same transaction).
+        const last = new Map<string, Uint8Array>();
+        for (const { write } of batch) if (write.state) last.set(write.id, write.state);
         await this.#store.transaction((tx) => {
           for (const { write } of batch) {
-            if (write.state) tx.saveState(write.id, write.state);
+            if (write.state && last.get(write.id) === write.state) tx.saveState(write.id, write.state);
             if (write.dequeue !== undefined) tx.dequeue(write.id, write.dequeue);
           }
         });
