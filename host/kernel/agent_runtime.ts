@@ -46,7 +46,10 @@ export interface LiveAgent {
   epoch: number;
   /** Why the last write failed (what the replies built on it fail with). */
   writeFailure?: unknown;
-  /** Settles when the writes asked for so far have settled: later replies wait for it (in order). */
+  /**
+   * The last write asked for, until it settles (writes settle in order): replies of later handlers
+   * that wrote nothing wait for it.
+   */
   lastWrite: Promise<void> | null;
   /** The highest `seq` of the stored messages already in the mailbox (they leave the store one by one, with their effect). */
   handedSeq: number;
@@ -279,7 +282,7 @@ export class AgentRuntime {
       meta,
       dirty: false,
       transition: null,
-      durable: Promise.resolve(),
+      durable: RESOLVED,
       handedSeq: 0,
       epoch: 0,
       lastWrite: null,
@@ -310,9 +313,27 @@ export class AgentRuntime {
     const epoch = agent.epoch;
     return this.#pool.deliver(agent.slot, agent.id, message).then(
       ([reply, change]) => {
-        const stored = this.#stored(agent, epoch, change, dequeue);
-        // Nothing written and nothing to wait for (a read under light load): no extra turn.
-        return stored === RESOLVED ? reply : stored.then(() => reply);
+        if (change === "checkpoint") agent.dirty = true;
+        const state = typeof change === "string" ? undefined : change;
+        if (!state && dequeue === undefined) {
+          // Nothing to write: in order after the writes before it, and only if they were made. (A
+          // read under light load has nothing to wait for: no extra turn.)
+          const last = agent.lastWrite;
+          const made = () => {
+            if (agent.epoch !== epoch) throw agent.writeFailure;
+            return reply;
+          };
+          return last ? last.then(made, made) : made();
+        }
+        const write = this.#write(agent, epoch, state, dequeue);
+        agent.lastWrite = write;
+        return write.then(() => {
+          if (agent.lastWrite === write) agent.lastWrite = null;
+          return reply;
+        }, (err) => {
+          if (agent.lastWrite === write) agent.lastWrite = null;
+          throw err;
+        });
       },
       async (err) => {
         // A failed handler may have changed the state before it threw: the checkpoint saves it.
@@ -328,34 +349,22 @@ export class AgentRuntime {
    * mailbox's window): a change that cannot be stored is undone, and with it every reply of a
    * handler that ran on it.
    */
-  #stored(agent: LiveAgent, epoch: number, change: StateChange, dequeue: number | undefined): Promise<void> {
-    if (change === "checkpoint") agent.dirty = true;
-    const state = typeof change === "string" ? undefined : change;
-    if (!state && dequeue === undefined) {
-      // Nothing to write: in order after the writes before it, and only if they were made.
-      const check = () => {
-        if (agent.epoch !== epoch) throw agent.writeFailure;
-      };
-      if (agent.lastWrite) return agent.lastWrite.then(check);
-      check();
-      return RESOLVED;
-    }
+  #write(
+    agent: LiveAgent,
+    epoch: number,
+    state: Uint8Array | undefined,
+    dequeue: number | undefined,
+  ): Promise<void> {
+    const write = {
+      id: agent.id,
+      state,
+      dequeue,
+      refused: () => agent.epoch === epoch ? undefined : agent.writeFailure,
+      failed: (err: unknown) => this.#writeFailed(agent, epoch, err),
+    };
     // After the record that made the agent live: an update before it would find no active row.
-    const write = agent.durable.then(() =>
-      this.#commits.save({
-        id: agent.id,
-        state,
-        dequeue,
-        refused: () => agent.epoch === epoch ? undefined : agent.writeFailure,
-        failed: (err) => this.#writeFailed(agent, epoch, err),
-      })
-    );
-    const settled = write.then(() => {}, () => {});
-    agent.lastWrite = settled;
-    void settled.then(() => {
-      if (agent.lastWrite === settled) agent.lastWrite = null;
-    });
-    return write;
+    if (agent.durable === RESOLVED) return this.#commits.save(write);
+    return agent.durable.then(() => this.#commits.save(write));
   }
 
   /** A write of `agent` failed: back to its stored state, as after a crash, before it handles more. */
@@ -443,6 +452,8 @@ export class AgentRuntime {
     agent.durable = this.#store.put(record);
     try {
       await agent.durable;
+      // Writes of its handlers go straight to the next group commit from now on.
+      agent.durable = RESOLVED;
     } catch (err) {
       await this.#drop(agent);
       throw err;
@@ -470,6 +481,7 @@ export class AgentRuntime {
     agent.durable = this.#store.put({ ...record, status: "active", state, policy: null });
     try {
       await agent.durable;
+      agent.durable = RESOLVED;
     } catch (err) {
       // Still stored as it was (inactive, or arriving): it stays that way, nothing ran for it here.
       await this.#drop(agent);

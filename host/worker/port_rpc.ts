@@ -155,15 +155,16 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
   #send(frame: Frame): void {
     this.#outbox.push(frame);
     if (this.#receiving || this.#awaitingAck) return;
-    if (this.#sentThisTurn) this.#atTurnEnd();
+    // Another call still waits for its reply, or a batch left in this turn: the side is busy.
+    if (this.#sentThisTurn || this.#pending.size > (frame[0] === 0 ? 1 : 0)) this.#atTurnEnd();
     else this.#flush(false);
   }
 
   /**
    * Under load several calls become ready in one turn of the event loop (several requests parsed,
-   * several replies back): the first leaves at once, the others together at the turn's end. Each
-   * message costs the receiving thread a wake-up, and the sender 10–20 µs of `postMessage` on this
-   * kind of VM; a lone call (no other in this turn) pays no wait.
+   * several replies back): while this side is busy, what it sends leaves together at the turn's
+   * end. Each message costs the receiving thread a wake-up, and the sender 10–20 µs of
+   * `postMessage` on this kind of VM. A lone call (nothing else in flight) leaves at once.
    */
   #atTurnEnd(): void {
     if (this.#turnEnd) return;

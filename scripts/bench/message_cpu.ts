@@ -7,10 +7,14 @@
  * alternating: on a machine whose cores wrk and the server share, requests per second follow the
  * CPU each request costs.
  *
+ * `--baseline DIR` also starts a host from the checkout in DIR (the code before a change), measured
+ * in the same alternating rounds.
+ *
  * `--profile DIR` starts the host with `--cpu-prof` (V8's sampling profiler, one .cpuprofile per
  * thread, written at exit) for a breakdown by function.
  *
- * Run: `deno run -A scripts/bench/message_cpu.ts [--rounds 2] [--seconds 4] [--connections 8] [--profile DIR] [--only get|increment]`
+ * Run: `deno run -A scripts/bench/message_cpu.ts [--rounds 2] [--seconds 4] [--connections 8] [--profile DIR] [--only get|increment]
+ *   [--baseline CHECKOUT]`
  */
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
@@ -24,6 +28,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "8" },
     profile: { type: "string" },
     only: { type: "string" },
+    baseline: { type: "string" },
   },
 });
 const rounds = Number(values.rounds),
@@ -109,53 +114,66 @@ try {
     `${root}deno.json`,
     `${root}scripts/bench/bare_echo.ts`,
   ]);
-  const host = await spawn([
-    "run",
-    "--quiet",
-    "--allow-all",
-    ...flags,
-    "--config",
-    `${root}deno.json`,
-    `${root}main.ts`,
-    "host",
-    "--name",
-    "bench",
-    "--port",
-    "0",
-    "--data-dir",
-    `${work}/host`,
-    "--json",
-  ]);
-  let agentId = "";
-  for (let i = 0; !agentId && i < 200; i++) {
-    const res = await fetch(`${host.url}/v1/agents`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ type: "demo.counter" }),
+  /** A host from the checkout at `dir`, with one counter: its pid and the counter's messages URL. */
+  const startHost = async (dir: string, name: string) => {
+    const host = await spawn([
+      "run",
+      "--quiet",
+      "--allow-all",
+      ...flags,
+      "--config",
+      `${dir}deno.json`,
+      `${dir}main.ts`,
+      "host",
+      "--name",
+      name,
+      "--port",
+      "0",
+      "--data-dir",
+      `${work}/${name}`,
+      "--json",
+    ]);
+    let agentId = "";
+    for (let i = 0; !agentId && i < 200; i++) {
+      const res = await fetch(`${host.url}/v1/agents`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ type: "demo.counter" }),
+      });
+      const body = await res.json();
+      if (res.status === 201) agentId = body.id;
+      else await new Promise((r) => setTimeout(r, 25));
+    }
+    if (!agentId) throw new Error("could not create the counter");
+    return { pid: host.pid, messages: `${host.url}/v1/agents/${agentId}/messages` };
+  };
+  const hosts = [{ label: "", ...await startHost(root, "bench") }];
+  if (values.baseline) {
+    hosts.push({
+      label: "baseline ",
+      ...await startHost(`${values.baseline.replace(/\/*$/, "")}/`, "baseline"),
     });
-    const body = await res.json();
-    if (res.status === 201) agentId = body.id;
-    else await new Promise((r) => setTimeout(r, 25));
   }
-  if (!agentId) throw new Error("could not create the counter");
-  const messages = `${host.url}/v1/agents/${agentId}/messages`;
   const get = JSON.stringify({ kind: "get", args: {} });
-  const targets = ([
-    ["bare Hono echo (reference)", bare.pid, `${bare.url}/echo`, get],
-    ["read-only (get)", host.pid, messages, get],
-    [
-      "state-changing (increment)",
-      host.pid,
-      messages,
-      JSON.stringify({ kind: "increment", args: { by: 1 } }),
-    ],
-  ] as [string, number, string, string][]).filter(([name], i) =>
-    i === 0 || !values.only || name.includes(`(${values.only})`)
-  );
+  const increment = JSON.stringify({ kind: "increment", args: { by: 1 } });
+  const targets: [string, number, string, string][] = [[
+    "bare Hono echo (reference)",
+    bare.pid,
+    `${bare.url}/echo`,
+    get,
+  ]];
+  for (const [kind, body] of [["get", get], ["increment", increment]]) {
+    if (values.only && values.only !== kind) continue;
+    const name = kind === "get" ? "read-only (get)" : "state-changing (increment)";
+    for (const host of hosts) targets.push([`${host.label}${name}`, host.pid, host.messages, body]);
+  }
   if (targets.length === 1) {
     throw new RangeError(`Cannot run as '--only' must be get or increment: current value is ${values.only}`);
   }
-  for (const [, , url, body] of targets) await wrk(url, body); // warm-up
+  /** Requests each process answered, warm-up included (what a profile covers). */
+  const served = new Map<number, number>();
+  const count = (pid: number, n: number) => served.set(pid, (served.get(pid) ?? 0) + n);
+  for (const [, pid, url, body] of targets) count(pid, await wrk(url, body)); // warm-up
   const samples = targets.map(() => ({
     total: [] as number[],
     kernel: [] as number[],
@@ -167,6 +185,7 @@ try {
     for (const [i, [, pid, url, body]] of targets.entries()) {
       const before = threadTicks(pid);
       const n = await wrk(url, body);
+      count(pid, n);
       const after = threadTicks(pid);
       const parts = { kernel: 0, workers: 0, other: 0 };
       for (const [tid, t] of after) parts[role(tid, pid, t.name)] += t.ticks - (before.get(tid)?.ticks ?? 0);
@@ -194,9 +213,16 @@ try {
     const s = samples[i];
     const ratio = i === 0 ? "" : `; ${(median([...s.total]) / bareTotal).toFixed(2)}× the bare route's CPU`;
     console.log(
-      `  ${name.padEnd(28)} ${show(s.total)} = ${show(s.kernel)} + ${show(s.workers)} + ${show(s.other)}; ${
+      `  ${name.padEnd(37)} ${show(s.total)} = ${show(s.kernel)} + ${show(s.workers)} + ${show(s.other)}; ${
         median([...s.rate]).toFixed(0)
       }/s${ratio}`,
+    );
+  }
+  if (values.profile) {
+    console.log(
+      `profiles in ${values.profile}; requests answered, warm-up included: ${
+        hosts.map((h) => `${h.label || "host "}pid ${h.pid}: ${served.get(h.pid)}`).join(", ")
+      }`,
     );
   }
 } finally {
