@@ -18,7 +18,6 @@ import { InactiveQueue } from "./inactive_queue.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { StateCommits } from "./state_commits.ts";
 import type { QueuedMessage } from "../storage/agent_store.ts";
-import type { StateChange } from "../worker/protocol.ts";
 import { WorkerSupervisor } from "./worker_supervisor.ts";
 import type { WorkerPool, WorkerSlot } from "./worker_pool.ts";
 import { newAgentId } from "./ids.ts";
