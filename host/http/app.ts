@@ -39,13 +39,13 @@ function errorAnswer(host: Host, err: unknown): Response {
  * Auth and readiness, one check for every request: the refusal to answer, or null when the
  * request may pass.
  */
-function admission(host: Host): (path: string, authorization: string | null) => Response | null {
+function admission(host: Host): (path: string, request: Request) => Response | null {
   const key = host.options.apiKey;
-  return (path, authorization) => {
+  return (path, request) => {
     // The health probe and the dashboard page (it holds no data and asks for the key) are open.
     if (path === "/v1/health" || path === "/") return null;
     if (key !== null) {
-      const denied = checkBearer(key, authorization ?? undefined);
+      const denied = checkBearer(key, request.headers.get("authorization") ?? undefined);
       if (denied) return denied;
     }
     if (path.startsWith("/v1/")) {
@@ -67,7 +67,7 @@ export function buildApp(host: Host): Hono {
   // One middleware layer for auth and readiness: every layer costs on every request.
   const admit = admission(host);
   app.use("*", (c, next) => {
-    const refused = admit(c.req.path, c.req.raw.headers.get("authorization"));
+    const refused = admit(c.req.path, c.req.raw);
     return refused ? Promise.resolve(refused) : next();
   });
   hostRoutes(app, host);

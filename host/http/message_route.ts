@@ -136,14 +136,14 @@ export function messageTarget(url: string): string | null {
 export function apiHandler(
   host: Host,
   app: Hono,
-  admit: (path: string, authorization: string | null) => Response | null,
+  admit: (path: string, request: Request) => Response | null,
   failed: (err: unknown) => Response,
 ): Handler {
   const fetch = app.fetch;
   const serve = async (request: Request, id: string, started: number): Promise<Response> => {
     let response: Response;
     try {
-      response = admit("/v1/agents", request.headers.get("authorization")) ??
+      response = admit("/v1/agents", request) ??
         await postMessage(host, request, id);
     } catch (err) {
       response = failed(err);

@@ -9,8 +9,9 @@
  * Frames travel in batches `[ack, frames]`. A side that sent requests or notifications waits for
  * the other side's acknowledgement (sent once it has handled the batch, with the replies it could
  * give at once) and meanwhile gathers what it has to send: at low load every call goes out at
- * once, under load the calls that became ready while the other thread was busy cross in one
- * message (one wake-up of that thread instead of one per call).
+ * the end of its turn, under load the calls that became ready while the other thread was busy cross in one
+ * message (one wake-up of that thread instead of one per call). A call also waits for the end of
+ * the event loop's turn (`setImmediate`), so that the calls made in one turn share a message.
  *
  * @example
  * ```ts
@@ -47,12 +48,7 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
   #awaitingAck = false;
   /** A batch is being handled: what it produces leaves with its acknowledgement. */
   #receiving = false;
-  /**
-   * A batch left in this turn of the event loop: what is sent next waits for the turn's end
-   * (`setImmediate`) and leaves in one batch with whatever else is sent meanwhile.
-   */
-  #sentThisTurn = false;
-  /** The end-of-turn flush is scheduled. */
+  /** A flush at the end of this turn of the event loop is scheduled (see {@link #send}). */
   #turnEnd = false;
 
   constructor(port: MessagePort, handlers: OpHandlers<Local>) {
@@ -155,23 +151,20 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
   #send(frame: Frame): void {
     this.#outbox.push(frame);
     if (this.#receiving || this.#awaitingAck) return;
-    // Another call still waits for its reply, or a batch left in this turn: the side is busy.
-    if (this.#sentThisTurn || this.#pending.size > (frame[0] === 0 ? 1 : 0)) this.#atTurnEnd();
-    else this.#flush(false);
+    this.#atTurnEnd();
   }
 
   /**
-   * Under load several calls become ready in one turn of the event loop (several requests parsed,
-   * several replies back): while this side is busy, what it sends leaves together at the turn's
-   * end. Each message costs the receiving thread a wake-up, and the sender 10–20 µs of
-   * `postMessage` on this kind of VM. A lone call (nothing else in flight) leaves at once.
+   * Sends at the end of this turn of the event loop (`setImmediate`): under load several calls
+   * become ready in one turn (several requests parsed, several replies back) and leave in one
+   * message. Each message costs the other thread a wake-up and this one 10–20 µs of `postMessage`
+   * on this kind of VM; the wait costs a lone call about 1 µs.
    */
   #atTurnEnd(): void {
     if (this.#turnEnd) return;
     this.#turnEnd = true;
     setImmediate(() => {
       this.#turnEnd = false;
-      this.#sentThisTurn = false;
       if (!this.#receiving && !this.#awaitingAck && this.#outbox.length > 0) this.#flush(false);
     });
   }
@@ -182,10 +175,6 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
     this.#outbox = [];
     if (this.#closed || (frames.length === 0 && !ack)) return;
     if (frames.some((f) => f[0] !== 1)) this.#awaitingAck = true;
-    if (!this.#sentThisTurn) {
-      this.#sentThisTurn = true;
-      this.#atTurnEnd();
-    }
     try {
       this.#port.postMessage([ack, frames] satisfies Batch);
     } catch {
