@@ -28,10 +28,13 @@ const STAGES: [string, RegExp][] = [
     "port hop: structured clone, events, batching",
     /serialize|deserialize|13_message_port|02_event\.js|port_rpc\.ts|worker_pool\.ts|worker_threads/,
   ],
-  ["commit: SQLite", /^(exec|run|prepare|get isTransaction|close)$|agent_store\.ts|kysely|sqlite/],
+  ["commit: SQLite", /^(exec|run|prepare|get isTransaction|close)$|agent_store\.ts|kysely|default-|sqlite/],
   ["commit: group commit, durability bookkeeping", /state_commits\.ts|durability\.ts/],
   ["body read and JSON decode", /body\.ts|wire\.ts|22_body\.js|consumeBody|op_http_.*body/],
-  ["admission, validation, routing", /message_route\.ts|app\.ts|auth\.ts|ids\.ts|message\.ts|operations\.ts/],
+  [
+    "admission, validation, routing",
+    /message_route\.ts|agent_routes\.ts|app\.ts|auth\.ts|ids\.ts|message\.ts|operations\.ts|types\.js|parseUtil\.js/,
+  ],
   ["kernel: router, runtime, mailbox, reply deadline", /message_router|agent_runtime|mailbox|timeouts/],
   ["metrics", /host_metrics|registry\.ts/],
   [
@@ -39,7 +42,10 @@ const STAGES: [string, RegExp][] = [
     /00_serve|2\d_(response|headers|request)|op_http|webidl|connection_gate/,
   ],
   ["Hono (other routes)", /hono|compose\.js|router\.js|node\.js|url\.js|request\.js|context\.js/],
-  ["event loop, timers, promises", /01_core|00_infra|02_timers|timers\.ts|op_now|^\(program\)/],
+  [
+    "event loop, timers, promises",
+    /01_core|00_infra|02_timers|timers\.(ts|mjs)|op_now|op_immediate|async_id|^\(program\)/,
+  ],
   ["other", /./],
 ];
 
