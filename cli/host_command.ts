@@ -1,12 +1,11 @@
 /** `paglets host`: run a host until SIGINT/SIGTERM, then drain and stop cleanly. */
-import { type Command, Option } from "commander";
+import { type Command, Option } from "./command.ts";
 import type { Host } from "../host/host.ts";
 import { parseSize } from "../host/options.ts";
 import { publicBinding } from "../host/mesh/public_address.ts";
 import { pc } from "./output.ts";
 import { PagletError } from "../agents/errors.ts";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { resolve, toFileUrl } from "../agents/paths.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -68,7 +67,7 @@ function moduleUrl(value: string): string {
   } catch {
     throw new PagletError("module_not_found", `--module ${value}: no module file at ${path}`);
   }
-  return pathToFileURL(path).href;
+  return toFileUrl(path).href;
 }
 
 export function registerHostCommand(program: Command): void {
@@ -104,7 +103,11 @@ export function registerHostCommand(program: Command): void {
     .option("--property <key=value>", "host property (repeatable)", parseProperty, {})
     .option("--api-key-env <name>", "environment variable holding the API key", "PAGLETS_API_KEY")
     .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")
-    .option("--workers <n>", "agent worker threads (default: one per CPU)", (v) => Number(v))
+    .option(
+      "--workers <n>",
+      "agent worker threads at most, started as agents need them (default: one per CPU)",
+      parseMs("--workers"),
+    )
     .option("--module <url>", "extra paglet type module loaded into every worker (repeatable)", collect, [])
     .option("--no-remote-code", "refuse code this host was not started with (scripts' paglet types)")
     .option("--artifact-max-size <size>", "largest artifact or registered file (e.g. 512M, none)", "1G")
