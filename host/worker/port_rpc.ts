@@ -24,7 +24,7 @@
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { OpHandlers, OpMap } from "./protocol.ts";
-import { setImmediate } from "node:timers";
+import { immediate } from "../immediate.ts";
 
 type Frame = [0, number, string, unknown[]] | [1, number, boolean, unknown] | [2, string, unknown[]];
 /** `[ack, frames]`: ack says the sender has handled the last batch it got that asked for one. */
@@ -163,7 +163,7 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
   #atTurnEnd(): void {
     if (this.#turnEnd) return;
     this.#turnEnd = true;
-    setImmediate(() => {
+    immediate(() => {
       this.#turnEnd = false;
       if (!this.#receiving && !this.#awaitingAck && this.#outbox.length > 0) this.#flush(false);
     });
