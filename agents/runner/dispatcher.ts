@@ -1,11 +1,8 @@
 /**
  * The client side of a Runner: tasks wait in a queue and go to leased executors in batches.
  *
- * Batches are sized from what a function's tasks cost: until one has been measured they go one at
- * a time; afterwards a batch holds about {@linkcode TARGET_BATCH_MS} of work (thousands of tiny
- * tasks, one Monte Carlo batch), and no more than an even share of the queue (at least
- * {@linkcode FAIR_FLOOR}), so the last tasks spread over every executor. Each executor has up to
- * {@linkcode MAX_IN_FLIGHT} batches under way: the next one waits in its mailbox while one runs.
+ * Batches are sized from what a function's tasks cost (see batch_size.ts). Each executor has up to
+ * `MAX_IN_FLIGHT` batches under way: the next one waits in its mailbox while one runs.
  *
  * A task whose arguments hold futures not settled yet goes to the executor that computes them when
  * they are all on one executor (it resolves them there, from results it kept), else it waits for
@@ -19,16 +16,9 @@ import { type BatchWire, isFutureRef } from "./batch_step.ts";
 import type { AcquireReply, BatchMessage, BatchReply } from "./executor.ts";
 import { RunnerFuture, TaskError } from "./future.ts";
 import type { RunnerHttp } from "./http.ts";
+import { batchLimit, MAX_IN_FLIGHT } from "./batch_size.ts";
 import { TaskQueue } from "./task_queue.ts";
 
-/** Work per batch an executor aims at, in milliseconds. */
-export const TARGET_BATCH_MS = 5;
-/** Batches under way per executor. */
-export const MAX_IN_FLIGHT = 2;
-/** Tasks per batch at most. */
-export const MAX_BATCH = 4096;
-/** Batches of cheap tasks shrink towards an even split of the queue, but never below this. */
-const FAIR_FLOOR = 256;
 /** How long a batch message may take before its executor counts as lost (no task timeout set). */
 const BATCH_MESSAGE_MS = 3_600_000;
 
@@ -233,10 +223,11 @@ export class Dispatcher {
     if (!head) return [];
     // What a task of this function cost so far; a function not measured yet goes one at a time.
     const cost = this.#cost.get(head.exportName);
-    const byTime = cost === undefined ? 1 : Math.floor(TARGET_BATCH_MS / Math.max(cost, 1e-4));
-    // Big batches only while the queue is long: its last tasks spread over every executor.
-    const fair = Math.max(FAIR_FLOOR, Math.ceil((this.#ready.length + channel.pinned.length) / executors));
-    const limit = Math.max(1, Math.min(MAX_BATCH, byTime, fair));
+    const limit = cost === undefined ? 1 : batchLimit(
+      Math.max(cost, 1e-4),
+      this.#ready.length + channel.pinned.length,
+      executors,
+    );
     const batch: Task[] = [];
     const take = (source: TaskQueue<Task>) => {
       for (let next = source.peek(); next && batch.length < limit; next = source.peek()) {
