@@ -180,6 +180,13 @@ export interface PagletContext {
    * messages meanwhile). `ComputeJobPaglet` does this for you.
    */
   runCompute<R = unknown>(step: ComputeStepSpec): Promise<ComputeStepOutcome<R>>;
+  /**
+   * Travelling code by content hash as a `data:` URL a compute step can import: from this host's
+   * code store, else fetched once from `from` (a host of the mesh, `GET /v1/code/:hash`), checked
+   * against the hash and stored first. Fails with `code_unavailable`, `code_tampered` or
+   * `remote_code_disabled`.
+   */
+  codeModuleUrl(hash: string, from?: string): Promise<string>;
 }
 
 /** A compute step for {@link PagletContext.runCompute}. */

@@ -17,6 +17,7 @@ import type { AcquireReply, BatchMessage, BatchReply } from "./executor.ts";
 import { RunnerFuture, TaskError } from "./future.ts";
 import type { RunnerHttp } from "./http.ts";
 import { batchLimit, MAX_IN_FLIGHT } from "./batch_size.ts";
+import type { CodeRef } from "./code_ref.ts";
 import { TaskQueue } from "./task_queue.ts";
 
 /** How long a batch message may take before its executor counts as lost (no task timeout set). */
@@ -65,16 +66,17 @@ export function futuresIn(value: unknown, into: RunnerFuture[] = []): RunnerFutu
 export class Dispatcher {
   readonly channels: ExecutorChannel[] = [];
   readonly #http: RunnerHttp;
-  readonly #moduleUrl: string;
+  /** The module of every service (tasks exist only once a module is set). */
+  readonly #code: CodeRef | undefined;
   readonly #tasks = new Map<number, Task>();
   readonly #ready = new TaskQueue<Task>("queued");
   readonly #blocked = new Set<Task>();
   #pumpQueued = false;
   #closed = false;
 
-  constructor(http: RunnerHttp, moduleUrl: string) {
+  constructor(http: RunnerHttp, code: CodeRef | undefined) {
     this.#http = http;
-    this.#moduleUrl = moduleUrl;
+    this.#code = code;
   }
 
   /** Tasks not settled yet. */
@@ -278,7 +280,7 @@ export class Dispatcher {
       args.push(task.args.map(encode));
       if (hasRefs) refs.push(i);
     }
-    const wire: BatchWire = { moduleUrl: this.#moduleUrl, names, ids: batch.map((t) => t.future.id), args };
+    const wire: BatchWire = { code: this.#code!, names, ids: batch.map((t) => t.future.id), args };
     if (names.length > 1) wire.fns = fns;
     if (refs.length > 0) wire.refs = refs;
     const timeoutMs = batch.length === 1 ? batch[0].timeoutMs : 0;

@@ -6,7 +6,7 @@
  * take them as arguments without the client shipping them back.
  *
  * Messages: `runner.acquire` (ask for the lease; `{leased, leaseId?, cpuIds?, position?}`),
- * `runner.batch {moduleUrl, names, ids, args, …, timeoutMs?}` → `{values, failures, missing, ms, leased}`, `runner.ping`,
+ * `runner.batch {code, names, ids, args, …, timeoutMs?}` → `{values, failures, missing, ms, leased}`, `runner.ping`,
  * and the scheduler's `compute_slot_granted` / `compute_slot_redirect` (redirects are refused:
  * an executor belongs to its host). An executor the client stops talking to for `idleTimeoutMs`
  * disposes itself, so a crashed script cannot keep cores forever.
@@ -189,13 +189,7 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       for (const id of refsIn(batch.args[i])) if (this.#kept.has(id)) deps[id] = this.#kept.get(id);
     }
     const { timeoutMs, ...wire } = batch;
-    const input: BatchStepArgs = { ...wire, deps };
-    const step = this.context.runCompute<BatchOutcome>({
-      leaseId,
-      moduleUrl: BATCH_STEP_URL,
-      exportName: BATCH_STEP_EXPORT,
-      args: input,
-    });
+    const step = this.#runBatch(leaseId, { ...wire, deps });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = timeoutMs
       ? new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs))
@@ -215,6 +209,25 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Runs the batch in a compute worker. A worker that lacks the module named by hash says so
+   * without running anything; it then gets the module's code from this host (its code store, or
+   * fetched once from the host named in the reference) and imports it, once per worker.
+   */
+  async #runBatch(leaseId: string, input: BatchStepArgs): Promise<{ result: BatchOutcome }> {
+    const run = (args: BatchStepArgs) =>
+      this.context.runCompute<BatchOutcome>({
+        leaseId,
+        moduleUrl: BATCH_STEP_URL,
+        exportName: BATCH_STEP_EXPORT,
+        args,
+      });
+    const first = await run(input);
+    if (!first.result.needsCode || !("hash" in input.code)) return first;
+    const source = await this.context.codeModuleUrl(input.code.hash, input.code.from);
+    return await run({ ...input, source });
   }
 
   /**

@@ -124,7 +124,7 @@ export class Runner implements AsyncDisposable {
     this.name = name;
     this.#http = http;
     this.#module = module;
-    this.#dispatcher = new Dispatcher(http, module?.ref.moduleUrl ?? "");
+    this.#dispatcher = new Dispatcher(http, module?.ref);
     this.#dispatcher.onLeaseLost = (channel) => this.#waiting.add(channel);
   }
 
