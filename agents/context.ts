@@ -198,6 +198,11 @@ export interface ComputeStepSpec {
   /** Name of the exported function; it gets `args` (structured-clone data) and may be async. */
   exportName: string;
   args?: unknown;
+  /**
+   * Names the step, so that compute-slots' `abort-step` can end it (and no later step of the
+   * lease); the step then rejects with `step_aborted` and the lease stays held.
+   */
+  tag?: string;
   /** Release the lease as soon as the step ends, success or failure (saves a round trip). @default false */
   releaseLease?: boolean;
   /** Paths (files or folders) whose size the host samples for the usage history while the step runs. */

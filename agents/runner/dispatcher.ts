@@ -12,8 +12,8 @@
  * @module
  */
 import { PagletError } from "../errors.ts";
-import { type BatchWire, isFutureRef } from "./batch_step.ts";
-import type { AcquireReply, BatchMessage, BatchReply } from "./executor.ts";
+import { isFutureRef } from "./batch_step.ts";
+import { type AcquireReply, type BatchMessage, type BatchReply, batchTag } from "./executor.ts";
 import { RunnerFuture, TaskError } from "./future.ts";
 import type { RunnerHttp } from "./http.ts";
 import { batchLimit, MAX_IN_FLIGHT } from "./batch_size.ts";
@@ -26,6 +26,8 @@ const BATCH_MESSAGE_MS = 3_600_000;
 /** An executor as the client sees it. */
 export class ExecutorChannel {
   leased = false;
+  /** The compute-slots lease it holds (its steps run under it). */
+  leaseId = "";
   alive = true;
   inFlight = 0;
   /** Tasks sent and not answered yet. */
@@ -46,6 +48,8 @@ export interface Task {
   attempts: number;
   /** The executor it was last sent to (where its result is kept). */
   executor?: ExecutorChannel;
+  /** The batch it was last sent in. */
+  seq?: number;
   state: "blocked" | "queued" | "pinned" | "running" | "done";
   /** Futures in its arguments. */
   deps: RunnerFuture[];
@@ -94,11 +98,24 @@ export class Dispatcher {
     this.#schedulePump();
   }
 
-  /** The future was cancelled: drop the task wherever it waits (a running one's result is dropped). */
+  /**
+   * The future was cancelled: drop the task wherever it waits. A task sent to an executor is
+   * stopped there: its batch's compute step is ended (its worker terminated) or, not started yet,
+   * refused when it starts; the batch's other tasks come back to the queue.
+   */
   cancel(id: number): void {
     const task = this.#tasks.get(id);
     if (!task) return;
+    const { executor, seq } = task;
+    const sent = task.state === "running";
     this.#finish(task);
+    if (sent && executor?.alive && executor.leaseId && seq !== undefined) {
+      void this.#http.request(executor.hostUrl, "POST", "/v1/services/compute-slots/abort-step", {
+        leaseId: executor.leaseId,
+        agentId: executor.id,
+        tag: batchTag(seq),
+      }).catch(() => {/* the executor or its host is gone: its batch ends with it */});
+    }
   }
 
   /** Every unsettled task rejects with `error`; no more batches go out. */
@@ -280,7 +297,13 @@ export class Dispatcher {
       args.push(task.args.map(encode));
       if (hasRefs) refs.push(i);
     }
-    const wire: BatchWire = { code: this.#code!, names, ids: batch.map((t) => t.future.id), args };
+    const wire: BatchMessage = {
+      seq: batch[0].seq!,
+      code: this.#code!,
+      names,
+      ids: batch.map((t) => t.future.id),
+      args,
+    };
     if (names.length > 1) wire.fns = fns;
     if (refs.length > 0) wire.refs = refs;
     const timeoutMs = batch.length === 1 ? batch[0].timeoutMs : 0;
@@ -295,8 +318,10 @@ export class Dispatcher {
 
   async #send(channel: ExecutorChannel, batch: Task[]): Promise<void> {
     channel.inFlight++;
+    const seq = ++this.#nextSeq;
     for (const task of batch) {
       task.state = "running";
+      task.seq = seq;
       task.executor = channel;
       task.attempts++;
       channel.running.add(task);
@@ -329,7 +354,17 @@ export class Dispatcher {
     this.#schedulePump();
   }
 
+  /** Numbers batches: a batch's compute step is tagged with it. */
+  #nextSeq = 0;
+
   #settle(channel: ExecutorChannel, batch: Task[], reply: BatchReply): void {
+    if (reply.interrupted) {
+      // A task of the batch was cancelled and its step ended: the others run again, a re-run
+      // that is not theirs to pay for.
+      for (const task of batch) if (task.state !== "done") task.attempts--;
+      this.#requeue(batch, new PagletError("executor_lost", "the batch was interrupted"));
+      return;
+    }
     if (!reply.leased) {
       channel.leased = false;
       this.#requeue(
@@ -440,7 +475,10 @@ export class Dispatcher {
       30_000,
     );
     channel.lastContact = Date.now();
-    if (reply.leased) this.leased(channel);
+    if (reply.leased) {
+      channel.leaseId = reply.leaseId ?? "";
+      this.leased(channel);
+    }
     return reply.leased;
   }
 }

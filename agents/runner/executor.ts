@@ -58,8 +58,15 @@ export interface AcquireReply {
 
 /** A batch as `runner.batch` carries it. */
 export interface BatchMessage extends BatchWire {
+  /** The batch's number, unique in its Runner: its compute step's tag, which cancel names. */
+  seq: number;
   /** End the (single) task after this long. */
   timeoutMs?: number;
+}
+
+/** The compute step tag of batch `seq` (compute-slots' `abort-step` ends the step by it). */
+export function batchTag(seq: number): string {
+  return `runner-batch-${seq}`;
 }
 
 /**
@@ -69,6 +76,8 @@ export interface BatchMessage extends BatchWire {
 export interface BatchReply extends Partial<BatchOutcome> {
   leased: boolean;
   reason?: string;
+  /** The step was ended on request (a task of it was cancelled): nothing of it ran to the end. */
+  interrupted?: boolean;
 }
 
 export class RunnerExecutor extends Paglet<ExecutorState> {
@@ -188,8 +197,8 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
     for (const i of batch.refs ?? []) {
       for (const id of refsIn(batch.args[i])) if (this.#kept.has(id)) deps[id] = this.#kept.get(id);
     }
-    const { timeoutMs, ...wire } = batch;
-    const step = this.#runBatch(leaseId, { ...wire, deps });
+    const { timeoutMs, seq, ...wire } = batch;
+    const step = this.#runBatch(leaseId, batchTag(seq), { ...wire, deps });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = timeoutMs
       ? new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs))
@@ -197,6 +206,9 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
     try {
       const done = await (deadline ? Promise.race([step, deadline]) : step);
       if (done === "timeout") return await this.#timedOut(batch, leaseId, step);
+      if (done.result.needsCode) {
+        return { leased: true, reason: "the compute worker did not load the module" };
+      }
       const outcome = done.result;
       const failed = new Set([...outcome.failures, ...outcome.missing].map(([i]) => i));
       for (let i = 0; i < batch.ids.length; i++) {
@@ -205,6 +217,8 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       this.state.tasksRun += batch.ids.length;
       return { ...outcome, leased: true };
     } catch (err) {
+      // A task of the batch was cancelled: its worker was ended; the lease stays.
+      if (PagletError.from(err).code === "step_aborted") return { leased: true, interrupted: true };
       return this.#stepLost(err);
     } finally {
       clearTimeout(timer);
@@ -216,13 +230,14 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
    * without running anything; it then gets the module's code from this host (its code store, or
    * fetched once from the host named in the reference) and imports it, once per worker.
    */
-  async #runBatch(leaseId: string, input: BatchStepArgs): Promise<{ result: BatchOutcome }> {
+  async #runBatch(leaseId: string, tag: string, input: BatchStepArgs): Promise<{ result: BatchOutcome }> {
     const run = (args: BatchStepArgs) =>
       this.context.runCompute<BatchOutcome>({
         leaseId,
         moduleUrl: BATCH_STEP_URL,
         exportName: BATCH_STEP_EXPORT,
         args,
+        tag,
       });
     const first = await run(input);
     if (!first.result.needsCode || !("hash" in input.code)) return first;

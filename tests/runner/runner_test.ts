@@ -134,6 +134,47 @@ Deno.test("a Runner on a 2-host mesh: both hosts, futures as arguments, select, 
       assertEquals(await rr.get(futures.slice(0, 11)), Array.from({ length: 11 }, (_, i) => i));
       assertEquals(futures[11].cancel(), false);
     });
+
+    await t.step(
+      "cancel stops a running task: its worker is ended, the executor keeps its core",
+      async () => {
+        const runner = (lease: { jobId?: string }) => lease.jobId?.startsWith("runner:suite:") ?? false;
+        const steps = async () => {
+          const all = await Promise.all([a, b].map((h) => slots<StatusReply>(h.client, "status", {})));
+          return all.flatMap((s) => s.leases ?? []).filter(runner);
+        };
+        const idle = () => eventually("no step runs", async () => (await steps()).every((l) => !l.running));
+        const started = () => eventually("the task runs", async () => (await steps()).some((l) => l.running));
+        const forever = rr.service(tasks.forever);
+        const running = forever();
+        await started();
+        assert(running.cancel());
+        await assertRejectsCode(() => rr.get(running), "task_cancelled");
+        await idle();
+        const controller = new AbortController();
+        const guarded = rr.service(tasks.forever, { signal: controller.signal })();
+        await started();
+        controller.abort();
+        await assertRejectsCode(() => rr.get(guarded), "task_cancelled");
+        await idle();
+        // A measured tiny function fills a batch with what is queued: here a runaway task between
+        // two others. Cancelling it ends the batch's step; the other two run again, not failed.
+        const add = rr.service(tasks.addOne);
+        await rr.get(Array.from({ length: 100 }, (_, i) => add(i)));
+        const [before, stuck, after] = [add(1), forever(), add(2)];
+        await started();
+        assertEquals(before.status, "pending", "add(1) runs in the runaway task's batch");
+        stuck.cancel();
+        assertEquals(await rr.get([before, after]), [2, 3]);
+        // No step runs any more, every executor still holds its core and takes new work.
+        await idle();
+        assertEquals((await steps()).length, 4);
+        assertEquals(rr.executors.filter((e) => e.leased).length, 4);
+        const spin = rr.service(tasks.spin);
+        const values = await rr.get(Array.from({ length: 8 }, (_, i) => spin(20, i)));
+        assertEquals(values, Array.from({ length: 8 }, (_, i) => i));
+      },
+    );
   } finally {
     await stopAll();
   }
