@@ -427,6 +427,9 @@ export class Dispatcher {
     if (channel.alive) {
       channel.alive = false;
       channel.leased = false;
+      // Removed: the Runner lists and tends live executors only.
+      const at = this.channels.indexOf(channel);
+      if (at >= 0) this.channels.splice(at, 1);
       this.onLost?.(channel, error);
     }
     const orphans = [...batch, ...channel.pinned.drain()];
@@ -435,10 +438,20 @@ export class Dispatcher {
       new PagletError("executor_lost", `executor on ${channel.hostName} lost: ${error.message}`),
     );
     if (!this.channels.some((c) => c.alive)) {
-      this.close(
-        new PagletError("executor_lost", `Every executor of the Runner was lost; last: ${error.message}`),
+      const all = new PagletError(
+        "executor_lost",
+        `Every executor of the Runner was lost; last: ${error.message}`,
       );
+      if (this.onAllLost) this.onAllLost(all);
+      else this.close(all);
     }
+  }
+
+  /** The executor is gone (found out between batches): it gets no more work. */
+  lose(channel: ExecutorChannel, error: PagletError): void {
+    if (!channel.alive) return;
+    this.#lose(channel, [], error);
+    this.#schedulePump();
   }
 
   #requeue(tasks: Task[], error: PagletError): void {
@@ -462,6 +475,8 @@ export class Dispatcher {
 
   /** Called when an executor is lost for good (host or agent gone). */
   onLost?: (channel: ExecutorChannel, error: PagletError) => void;
+  /** Called when the last live executor is lost (instead of failing every task). */
+  onAllLost?: (error: PagletError) => void;
   /** Called when an executor lost its lease but lives (it may get one again). */
   onLeaseLost?: (channel: ExecutorChannel) => void;
 

@@ -210,6 +210,37 @@ Deno.test("a host killed mid-run: its tasks complete on the other host, each res
   }
 });
 
+Deno.test("a host killed while Runners are idle: its executors are dropped, the work goes on elsewhere", async () => {
+  try {
+    const [a, b] = await twoHosts();
+    // `both` has an executor on each host; `betaOnly` has its one executor on beta.
+    await using both = await Runner.open("both", { entry: a.url, module: MODULE, executors: 2 });
+    await using betaOnly = await Runner.open("beta-only", {
+      entry: a.url,
+      module: MODULE,
+      hosts: ["beta"],
+      executors: 1,
+    });
+    await allLeased(both, 2);
+    assertEquals(betaOnly.executors.map((e) => e.host), ["beta"]);
+    await b.kill();
+    await eventually("beta's executors dropped", () => both.executors.every((e) => e.host === "alpha"));
+    // The Runner that lost every executor took a new one on the host that is left.
+    await eventually(
+      "a new executor on alpha",
+      () => betaOnly.executors.some((e) => e.host === "alpha" && e.leased),
+    );
+    for (const rr of [both, betaOnly]) {
+      const where = rr.service(tasks.whereAmI);
+      const places = await rr.get(Array.from({ length: 10 }, (_, i) => where(i)));
+      assertEquals(places.map((p) => p.tag), Array.from({ length: 10 }, (_, i) => i));
+      assert(places.every((p) => p.pid === a.process.pid));
+    }
+  } finally {
+    await stopAll();
+  }
+});
+
 Deno.test("two Runners and compute jobs share a host's cores and never oversubscribe them", async () => {
   try {
     const host = await start("shared");
