@@ -91,6 +91,8 @@ const RESOLVED = Promise.resolve();
 export class AgentRuntime {
   /** Agents running in a worker now; only the runtime adds or removes them. */
   readonly #live = new Map<string, LiveAgent>();
+  /** Agents whose worker is starting them: their hooks (and their first calls) run before they are live. */
+  readonly #launching = new Map<string, LiveAgent>();
   /** Deliveries of agents no longer live (see mailboxTotals). */
   #retiredDeliveries = 0;
   readonly #store: AgentStore;
@@ -161,6 +163,15 @@ export class AgentRuntime {
   /** The agent `id` if it runs on this host now. */
   find(id: string): LiveAgent | undefined {
     return this.#live.get(id);
+  }
+
+  /**
+   * The agent `id` if its instance is in a worker: live, or being started. Calls a paglet makes
+   * from its hooks, or right after them, identify it through this (they may arrive before the
+   * start's reply has made it live).
+   */
+  inWorker(id: string): LiveAgent | undefined {
+    return this.#live.get(id) ?? this.#launching.get(id);
   }
 
   isLive(id: string): boolean {
@@ -285,6 +296,7 @@ export class AgentRuntime {
       lastWrite: null,
       mailbox: new Mailbox((message, delivery) => this.#handle(agent, message, delivery)),
     };
+    this.#launching.set(id, agent);
     try {
       const code = typeof meta.code === "string" ? meta.code : undefined;
       const state = await slot.rpc.call("start", [{ id, type, code, ...init, event, run: event !== null }]);
@@ -297,6 +309,8 @@ export class AgentRuntime {
     } catch (err) {
       slot.agents.delete(id);
       throw err;
+    } finally {
+      if (this.#launching.get(id) === agent) this.#launching.delete(id);
     }
   }
 

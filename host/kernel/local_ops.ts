@@ -92,13 +92,13 @@ export function registerLocalOps(host: Host): void {
 
 /** The module of agent `from` when it defines `type`: a script's paglets create each other by name. */
 async function creatorsCode(host: Host, from: string, type: string): Promise<string | undefined> {
-  const code = host.runtime.find(from)?.meta.code;
+  const code = host.runtime.inWorker(from)?.meta.code;
   if (typeof code !== "string") return undefined;
   return (await host.code.ensure(code)).includes(type) ? code : undefined;
 }
 
 function typeOf(host: Host, agentId: string): string {
-  const agent = host.runtime.find(agentId);
+  const agent = host.runtime.inWorker(agentId);
   if (!agent) throw new PagletError("agent_not_found", `Agent ${agentId} is not active`);
   return agent.type;
 }

@@ -387,11 +387,7 @@ export class TransferReceiver {
           reason: arrival.kind,
           cloneOf: arrival.cloneOf,
         };
-        await this.#files.whileStarting(
-          record.id,
-          meta,
-          () => host.runtime.start({ ...record, status: "active", meta }, event),
-        );
+        await host.runtime.start({ ...record, status: "active", meta }, event);
       }
       await this.#ledger.setStatus(transferId, "arrived");
       host.events.emit("arrival", {

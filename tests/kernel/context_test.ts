@@ -91,6 +91,14 @@ Deno.test("a paglet drives other paglets and itself through its context", async 
     assertEquals(await client.send(sibling.id, { kind: "storage-list" }), { files: ["notes/today.txt"] });
   });
 
+  await t.step("a hook uses persistent storage before its paglet is live", async () => {
+    const early = await client.createAgent({ type: "kernel.context", state: { log: ["store-at-creation"] } });
+    assertEquals(await client.send(early.id, { kind: "storage-read", args: { path: "creation.txt" } }), {
+      text: early.id,
+    });
+    await client.send(early.id, { kind: "storage-delete", args: { path: "creation.txt" } });
+  });
+
   await t.step("a write past the storage quota fails with quota_exceeded", async () => {
     const answer = await call<ErrorBody>(url, "POST", `/v1/agents/${id}/messages`, {
       kind: "storage-write-bytes",

@@ -59,33 +59,15 @@ function isInside(dir: string, path: string): boolean {
 
 export class RegisteredFiles {
   readonly #host: Host;
-  /** Meta of agents being started by an arrival (their hooks run before they count as live). */
-  readonly #starting = new Map<string, Record<string, unknown>>();
-
   constructor(host: Host) {
     this.#host = host;
   }
 
+  /** The agent's meta while its instance is in a worker (its arrival hook's file calls included). */
   #live(agentId: string): { meta: Record<string, unknown> } {
-    const agent = this.#host.runtime.find(agentId);
+    const agent = this.#host.runtime.inWorker(agentId);
     if (agent) return agent;
-    const meta = this.#starting.get(agentId);
-    if (meta) return { meta };
     throw new PagletError("agent_not_found", `Agent ${agentId} is not active on this host`);
-  }
-
-  /** Runs `start` (which runs the agent's arrival hook) with `meta` visible to the hook's file calls. */
-  async whileStarting<T>(
-    agentId: string,
-    meta: Record<string, unknown>,
-    start: () => Promise<T>,
-  ): Promise<T> {
-    this.#starting.set(agentId, meta);
-    try {
-      return await start();
-    } finally {
-      if (this.#starting.get(agentId) === meta) this.#starting.delete(agentId);
-    }
   }
 
   /** Registers `path` (relative paths are inside the agent's work dir) and persists the list. */
