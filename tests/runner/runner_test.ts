@@ -3,11 +3,12 @@
  * as arguments, completion order, a throwing task, a timeout, cancel, a host killed mid-run, and
  * leases that never exceed the cores while two Runners and compute jobs share a host.
  */
-import { Runner, type RunnerFuture, taskModule } from "../../agents/mod.ts";
+import { progress, Runner, type RunnerFuture, taskModule } from "../../agents/mod.ts";
 import type { StatusReply } from "../../services/compute_slots/contract.ts";
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { pagletsCommand } from "../helpers/cli.ts";
 import { slots } from "../compute/helpers.ts";
 import * as tasks from "./fixtures/tasks.ts";
 
@@ -31,6 +32,39 @@ async function twoHosts(): Promise<[HostProcess, HostProcess]> {
     return hosts.some((h) => h.name === "beta" && h.online);
   }, 20_000);
   return [a, b];
+}
+
+/** Lines of `paglets follow --since all --json` titled `title`, read until each of `wanted` was seen. */
+async function followed(entry: string, title: string, wanted: string[]): Promise<string[]> {
+  const controller = new AbortController();
+  const child = pagletsCommand(
+    ["follow", "--entry", entry, "--since", "all", "--json"],
+    {},
+    controller.signal,
+  )
+    .spawn();
+  const texts: string[] = [];
+  let buffered = "";
+  try {
+    const deadline = AbortSignal.timeout(30_000);
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream(), { signal: deadline })) {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines.filter(Boolean)) {
+        const n = JSON.parse(line) as { title?: string; text?: string };
+        if (n.title === title) texts.push(n.text ?? "");
+      }
+      if (wanted.every((w) => texts.some((t) => t.includes(w)))) return texts;
+    }
+    throw new Error(
+      `paglets follow did not show ${JSON.stringify(wanted)} under '${title}': ${JSON.stringify(texts)}`,
+    );
+  } finally {
+    controller.abort();
+    await child.status;
+    await child.stderr.cancel().catch(() => {});
+  }
 }
 
 async function allLeased(rr: Runner, count: number): Promise<void> {
@@ -99,6 +133,16 @@ Deno.test("a Runner on a 2-host mesh: both hosts, futures as arguments, select, 
       );
       // Not retried: an application error is final, and the executors go on.
       assertEquals(await rr.service(tasks.addOne)(1), 2);
+    });
+
+    await t.step("progress counts futures as they settle, failures included", async () => {
+      const add = rr.service(tasks.addOne);
+      const explode = rr.service(tasks.explode);
+      const futures = [...Array.from({ length: 9 }, (_, i) => add(i)), explode("counted")];
+      const seen: number[] = [];
+      const counts = await progress(futures, { onProgress: (p) => seen.push(p.done + p.failed) });
+      assertEquals(counts, { done: 9, failed: 1, total: 10 });
+      assertEquals(seen, Array.from({ length: 10 }, (_, i) => i + 1));
     });
 
     await t.step("a function that is not exported is refused, saying so", async () => {
@@ -276,17 +320,12 @@ Deno.test("two Runners and compute jobs share a host's cores and never oversubsc
     const { counters } = await status();
     assert(counters.maxReservedCpuCores <= cores, `reserved ${counters.maxReservedCpuCores} of ${cores}`);
     assertEquals(counters.maxReservedCpuCores, cores);
-    // What `paglets follow` shows: each executor's core and its end, as user notifications.
-    const { reply } = await host.client.request<
-      { reply: { notifications: { title: string; text: string }[] } }
-    >(
-      "POST",
-      "/v1/services/user-info/recent",
-      {},
-    );
-    const texts = reply.notifications.filter((n) => n.title === "runner second").map((n) => n.text);
-    assert(texts.some((t) => t.includes("executor ready on CPU")), JSON.stringify(texts));
-    assert(texts.some((t) => t.includes("executor closed after")), JSON.stringify(texts));
+    // `paglets follow` shows each executor's core and its end under the Runner's name.
+    const texts = await followed(host.url, "runner second", [
+      "executor ready on CPU",
+      "executor closed after",
+    ]);
+    assert(texts.length >= 2, JSON.stringify(texts));
   } finally {
     await stopAll();
   }
