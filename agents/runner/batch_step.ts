@@ -8,8 +8,6 @@
  *
  * @module
  */
-// A script's bundle reads the SDK from globalThis: install this thread's copy before importing one.
-import "../sdk_global.ts";
 import { type CodeRef, describeCode } from "./code_ref.ts";
 
 /** A reference to another task's result inside a task's arguments. */
@@ -73,6 +71,9 @@ async function moduleOf(input: BatchStepArgs): Promise<Record<string, unknown> |
   if ("moduleUrl" in code) return await import(code.moduleUrl);
   let mod = loaded.get(code.hash);
   if (!mod && input.source) {
+    // A script's bundle reads the SDK from globalThis: install this thread's copy first. Only
+    // then: the SDK is most of what a fresh worker would load for a built-in module's tasks.
+    await import("../sdk_global.ts");
     mod = await import(input.source) as Record<string, unknown>;
     loaded.set(code.hash, mod);
   }
