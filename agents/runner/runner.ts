@@ -191,12 +191,13 @@ export class Runner implements AsyncDisposable {
       });
       const channel = new ExecutorChannel(id, host.url, host.name);
       this.#dispatcher.channels.push(channel);
+      // Each asks for its core as soon as it exists, not once every executor does.
+      const leased = await this.#dispatcher.acquire(channel).catch(() => false);
+      if (!leased) this.#waiting.add(channel);
       return channel;
     }));
     const channels = created.flatMap((c) => c.status === "fulfilled" ? [c.value] : []);
     if (channels.length === 0) throw (created[0] as PromiseRejectedResult).reason;
-    const leased = await Promise.all(channels.map((c) => this.#dispatcher.acquire(c).catch(() => false)));
-    channels.forEach((c, i) => leased[i] || this.#waiting.add(c));
     return channels;
   }
 
