@@ -21,7 +21,7 @@ import { connect } from "../connect.ts";
 import { PagletError } from "../errors.ts";
 import { exportNameOf, type TaskModule } from "./code_ref.ts";
 import { Dispatcher, ExecutorChannel, futuresIn, type Task } from "./dispatcher.ts";
-import { EXECUTOR_TYPE } from "./executor.ts";
+import { type AcquireReply, EXECUTOR_TYPE } from "./executor.ts";
 import { RunnerFuture } from "./future.ts";
 import { type RunnerConnection, type RunnerHost, RunnerHttp } from "./http.ts";
 import { chooseHosts, coresOf, spread } from "./placement.ts";
@@ -242,8 +242,13 @@ export class Runner implements AsyncDisposable {
             if (this.#waiting.has(c)) {
               if (await this.#dispatcher.acquire(c)) this.#waiting.delete(c);
             } else if (c.inFlight === 0 && now - c.lastContact > this.#idleTimeoutMs / 4) {
-              await this.#http.send(c.hostUrl, c.id, "runner.ping", {}, 10_000);
+              const reply = await this.#http.send<AcquireReply>(c.hostUrl, c.id, "runner.ping", {}, 10_000);
               c.lastContact = now;
+              if (!reply.leased) {
+                // Its lease ended while it idled (expired, host restarted): it asks again.
+                c.leased = false;
+                this.#waiting.add(c);
+              }
             }
           } catch (err) {
             // An executor whose agent is gone (its host restarted, it ended itself) is lost; a
