@@ -43,7 +43,6 @@ export interface ExecutorState {
   cpuIds: number[];
   /** When the first slot request was made: keeps the place in line across re-requests. */
   submittedAt: number;
-  tasksRun: number;
 }
 
 /** The reply to `runner.acquire` and `runner.ping`. */
@@ -84,6 +83,11 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
   static override readonly type = EXECUTOR_TYPE;
 
   readonly #kept = new Map<number, unknown>();
+  /**
+   * Tasks run, for the closing event. Not in the state: a batch then changes no state, so its reply
+   * waits for no commit to disk.
+   */
+  #tasksRun = 0;
   #lastContact = Date.now();
   #busy = false;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -96,7 +100,6 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       leaseId: "",
       cpuIds: [],
       submittedAt: 0,
-      tasksRun: 0,
     };
   }
 
@@ -117,8 +120,8 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       agentIds: [this.id],
       includeLeases: true,
     }).catch(() => {});
-    if (this.state.tasksRun > 0 || this.state.leaseId) {
-      this.#event(`executor closed after ${this.state.tasksRun} tasks`);
+    if (this.#tasksRun > 0 || this.state.leaseId) {
+      this.#event(`executor closed after ${this.#tasksRun} tasks`);
     }
   }
 
@@ -214,7 +217,7 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       for (let i = 0; i < batch.ids.length; i++) {
         if (!failed.has(i)) this.#keep(batch.ids[i], outcome.values[i]);
       }
-      this.state.tasksRun += batch.ids.length;
+      this.#tasksRun += batch.ids.length;
       return { ...outcome, leased: true };
     } catch (err) {
       // A task of the batch was cancelled: its worker was ended; the lease stays.
