@@ -23,6 +23,12 @@ Deno.test("executors go to the named hosts, or to every host with the tags, entr
 });
 
 Deno.test("a host or tag nothing matches is refused with host_not_found", async () => {
-  await assertRejectsCode(async () => chooseHosts(mesh, { hosts: ["gone"] }, "e"), "host_not_found");
-  await assertRejectsCode(async () => chooseHosts(mesh, { tags: ["tpu"] }, "e"), "host_not_found");
+  await assertRejectsCode(
+    () => Promise.resolve().then(() => chooseHosts(mesh, { hosts: ["gone"] }, "e")),
+    "host_not_found",
+  );
+  await assertRejectsCode(
+    () => Promise.resolve().then(() => chooseHosts(mesh, { tags: ["tpu"] }, "e")),
+    "host_not_found",
+  );
 });
