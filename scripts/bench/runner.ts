@@ -55,6 +55,36 @@ const fmt = (x: number) => Math.round(x).toLocaleString("en");
 const spread = (xs: number[], f = fmt) => `${f(Math.min(...xs))}..${f(Math.max(...xs))}`;
 const m = (xs: number[]) => median([...xs]);
 
+const ESTIMATE_URL = new URL("../../examples/montecarlo/estimate.ts", import.meta.url).href;
+
+/** A worker thread of this process that counts Monte Carlo batches `[from, to)`: no Runner at all. */
+function bareThread(): Worker {
+  const code = `import { estimateBatch } from ${JSON.stringify(ESTIMATE_URL)};
+    onmessage = (e) => {
+      const [samples, from, to] = e.data;
+      let inside = 0;
+      for (let i = from; i < to; i++) inside += estimateBatch(samples, 7, i);
+      postMessage(inside);
+    };`;
+  return new Worker(`data:text/javascript,${encodeURIComponent(code)}`, { type: "module" });
+}
+
+/** Milliseconds to count `batches` batches split evenly over `threads` (after one warm-up round). */
+async function onThreads(threads: Worker[], batches: number, samples: number): Promise<number> {
+  const round = () =>
+    Promise.all(threads.map((thread, k) =>
+      new Promise<number>((resolve) => {
+        thread.onmessage = (e) => resolve(e.data);
+        const share = Math.ceil(batches / threads.length);
+        thread.postMessage([samples, k * share, Math.min(batches, (k + 1) * share)]);
+      })
+    ));
+  await round();
+  const t = performance.now();
+  await round();
+  return performance.now() - t;
+}
+
 async function daskRates(count: number): Promise<number[]> {
   const script = await Deno.makeTempFile({ suffix: ".py" });
   await Deno.writeTextFile(script, DASK);
@@ -116,8 +146,11 @@ try {
   // - throughput of an open Runner (its executors leased and warmed with one batch each): the time
   //   from submitting the batches to the last result, i.e. samples per second once running;
   // - `estimatePi` from `Runner.open` to the estimate, which adds the Runner's fixed costs (executors
-  //   created and leased, their first round trips) to about 65 ms of work on one core.
+  //   created and leased, their first round trips) to about 65 ms of work on one core;
+  // - the machine's own ceiling: the same batches in 1 and 2 bare worker threads of this process.
   const open: Record<number, number[]> = { 1: [], 2: [] };
+  const bare: Record<number, number[]> = { 1: [], 2: [] };
+  const threads = [bareThread(), bareThread()];
   const steady: Record<number, number[]> = { 1: [], 2: [] };
   const scaling = { batches: 20, samplesPerBatch: 2_000_000 };
   const estimator = taskModule(new URL("../../examples/montecarlo/estimate.ts", import.meta.url), estimate);
@@ -135,8 +168,12 @@ try {
       steady[executors].push(performance.now() - t);
       const pi = (4 * counts.reduce((x, y) => x + y, 0)) / (scaling.batches * scaling.samplesPerBatch);
       if (Math.abs(pi - Math.PI) > 0.01) throw new Error(`estimate ${pi}`);
+      bare[executors].push(
+        await onThreads(threads.slice(0, executors), scaling.batches, scaling.samplesPerBatch),
+      );
     }
   }
+  for (const thread of threads) thread.terminate();
   const line = (label: string, xs: Record<number, number[]>) =>
     console.log(
       `  ${label}: 1 executor median ${ms(m(xs[1]))} (${spread(xs[1], ms)}), ` +
@@ -145,6 +182,7 @@ try {
   console.log(`Monte Carlo 20 × 2,000,000 on 1 and 2 executors, ${runs} runs each`);
   line("open Runner, batches submitted → last result", steady);
   line("estimatePi, Runner.open → estimate", open);
+  line("bare worker threads (the machine's ceiling)", bare);
   const ratio = m(steady[1]) / m(steady[2]);
   verdict("montecarlo 2 executors vs 1 (samples/s of an open Runner)", ratio, "≥ 1.8×", ratio >= 1.8);
 } finally {
