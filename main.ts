@@ -1,6 +1,6 @@
 /** paglets: the CLI entry point (`paglets --help`). */
 if (import.meta.main) {
-  // `paglets --help` and `--version` without loading commander or any command group.
+  // `paglets --help` and `--version` without loading the command tree or any command group.
   const [only, ...rest] = Deno.args;
   if (rest.length === 0 && (only === "--help" || only === "-h")) {
     const { TOP_HELP } = await import("./cli/top_help.ts");
@@ -18,11 +18,13 @@ if (import.meta.main) {
   const { buildProgram } = await import("./cli/program.ts");
   const { reportError } = await import("./cli/output.ts");
   try {
-    await (await buildProgram(Deno.args)).parseAsync(Deno.args, { from: "user" });
+    await (await buildProgram(Deno.args)).parseAsync(Deno.args);
   } catch (err) {
-    // Commander printed its own message (help, version, or a usage error): only the status is left.
-    const usage = (err as { code?: string }).code?.startsWith("commander.");
-    if (usage) Deno.exit((err as { exitCode: number }).exitCode === 0 ? 0 : 2);
-    Deno.exit(reportError(err));
+    const { CliExit, UsageError } = await import("./cli/command.ts");
+    // Help or the version was printed (or a group's help, for a group named without a command).
+    if (err instanceof CliExit) Deno.exit(err.exitCode);
+    const status = reportError(err);
+    if (err instanceof UsageError) console.error(`(run '${err.helpCommand}' for usage)`);
+    Deno.exit(status);
   }
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { addExtension, Tag } from "cbor-x/encode";
+import { addExtension, Tag } from "./cbor_x.ts";
 
 /** Magnitudes from here on are bignums; cbor-x writes smaller ones as plain 64-bit integers. */
 const BIGNUM_FROM = 1n << 64n;

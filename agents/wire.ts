@@ -7,7 +7,7 @@
  *   Uint8Array, Date, Map and Set survive natively; bigints of any size travel as binary bignums
  *   (see bignum.ts).
  */
-import { Encoder } from "cbor-x/encode";
+import { Encoder } from "./cbor_x.ts";
 import { PagletError } from "./errors.ts";
 import { installBignumDecoders, withBignums } from "./bignum.ts";
 

@@ -1,5 +1,5 @@
 /** `paglets agents ls|show|create|send|deactivate|activate|rm`. */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { HostClient } from "../host/client.ts";
 import { apiKeyFrom, entryClient, type EntryOptions } from "./entry.ts";
 import { readJsonObject } from "./json_input.ts";

@@ -1,5 +1,5 @@
 /** `paglets artifacts list|info|get|put|rm`: files hosted by a paglets host. */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { ArtifactClient, type HostedArtifact } from "../host/artifacts/client.ts";
 import { networkOptions } from "./agents_command.ts";
 import { entryClient, type EntryOptions } from "./entry.ts";

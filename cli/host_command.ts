@@ -1,12 +1,11 @@
 /** `paglets host`: run a host until SIGINT/SIGTERM, then drain and stop cleanly. */
-import { type Command, Option } from "commander";
+import { type Command, Option } from "./command.ts";
 import type { Host } from "../host/host.ts";
 import { parseSize } from "../host/options.ts";
 import { publicBinding } from "../host/mesh/public_address.ts";
 import { pc } from "./output.ts";
 import { PagletError } from "../agents/errors.ts";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { resolve, toFileUrl } from "../agents/paths.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -68,7 +67,7 @@ function moduleUrl(value: string): string {
   } catch {
     throw new PagletError("module_not_found", `--module ${value}: no module file at ${path}`);
   }
-  return pathToFileURL(path).href;
+  return toFileUrl(path).href;
 }
 
 export function registerHostCommand(program: Command): void {

@@ -1,5 +1,5 @@
 /** `paglets mesh hosts`: the hosts of the mesh as the entry host sees them. */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import type { MeshHost } from "../agents/context.ts";
 import { networkOptions } from "./agents_command.ts";
 import { entryClient, type EntryOptions } from "./entry.ts";

@@ -1,7 +1,7 @@
 /** Output helpers: tables for people, JSON for scripts, errors with their code. */
-import Table from "cli-table3";
 import { PagletError } from "../agents/errors.ts";
 import { stringifyTagged, toTagged } from "../agents/wire.ts";
+import { renderTable } from "./table.ts";
 
 /**
  * Colours when stdout is a terminal (or FORCE_COLOR or CI is set), unless NO_COLOR or --no-color.
@@ -36,12 +36,8 @@ export function printJson(value: unknown): void {
 /** Prints rows as a table with the given columns (`key` or `[key, heading]`). */
 export function printTable(rows: Record<string, unknown>[], columns: (string | [string, string])[]): void {
   const cols = columns.map((c) => typeof c === "string" ? [c, c] : c);
-  const table = new Table({
-    head: cols.map(([, h]) => h),
-    style: { head: Deno.noColor ? [] : ["cyan"], border: [] },
-  });
-  for (const row of rows) table.push(cols.map(([k]) => cell(row[k])));
-  console.log(table.toString());
+  const head = cols.map(([, h]) => pc.cyan(h));
+  console.log(renderTable(head, rows.map((row) => cols.map(([k]) => cell(row[k])))));
 }
 
 export function cell(value: unknown): string {

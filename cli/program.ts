@@ -3,7 +3,7 @@
  * loads only its own group's code (every group is loaded for `--help`, `--version` and unknown
  * commands, so that those list them all).
  */
-import { Command } from "commander";
+import { Command } from "./command.ts";
 import { VERSION } from "../host/version.ts";
 
 type Register = (program: Command) => void;
@@ -50,14 +50,7 @@ export async function buildProgram(args: readonly string[] = Deno.args): Promise
   const program = new Command("paglets")
     .description("Mobile compute agents on a small mesh of machines")
     .version(VERSION)
-    .showHelpAfterError("(run with --help for usage)")
-    // Usage errors read like every other error of the CLI: `error [bad_request]: …`.
-    .configureOutput({
-      outputError: (text, write) => write(text.replace(/^error: /, "error [bad_request]: ")),
-    })
-    .option("--no-color", "plain output")
-    // Usage errors end in main.ts with exit status 2 (docs/cli.md), not commander's 1.
-    .exitOverride();
+    .option("--no-color", "plain output");
   program.hook("preAction", async (cmd, action) => {
     if (cmd.opts().color === false) Deno.env.set("NO_COLOR", "1");
     // `--entry NAME` names a host of the mesh: every command gets its URL.

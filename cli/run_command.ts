@@ -4,7 +4,7 @@
  * (`PUT /v1/code`), and the script's top level runs in this process with `connect()` answering
  * the entry host's mesh; `Deno.args` are the arguments after `--`.
  */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { PagletError } from "../agents/errors.ts";
 import type { Bundle } from "../host/code/bundler.ts";
 import { apiKeyFrom, type EntryOptions, withEntryOrEmbedded } from "./entry.ts";

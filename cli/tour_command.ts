@@ -1,5 +1,5 @@
 /** `paglets tour`: a short walk through a paglet's life on the entry host (or an embedded one). */
-import type { Command } from "commander";
+import type { Command } from "./command.ts";
 import { networkOptions } from "./agents_command.ts";
 import { type EntryOptions, withEntryOrEmbedded } from "./entry.ts";
 import { pc, printJson } from "./output.ts";

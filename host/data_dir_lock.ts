@@ -4,7 +4,7 @@
  * (flock) and belongs to the open file, so the OS releases it when the process ends in any way,
  * SIGKILL included; the file keeps the holder's PID for the refusal message.
  */
-import { join } from "node:path";
+import { join } from "../agents/paths.ts";
 import { PagletError } from "../agents/errors.ts";
 
 export class DataDirLock {

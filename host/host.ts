@@ -9,7 +9,7 @@
  * await host.stop();
  * ```
  */
-import { join } from "node:path";
+import { join } from "../agents/paths.ts";
 import type { Kysely } from "kysely";
 import type { Hono } from "hono";
 import type { HostInfo } from "../agents/context.ts";

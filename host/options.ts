@@ -1,7 +1,6 @@
 /** Host options, validated once at start. */
-import { join } from "node:path";
+import { homeDir, join } from "../agents/paths.ts";
 import { PagletError } from "../agents/errors.ts";
-import { homedir } from "node:os";
 import { maxConnectionsForFileLimit } from "./http/frontend.ts";
 import { defaultWorkerCount } from "./worker/early_workers.ts";
 
@@ -63,7 +62,7 @@ export interface HostOptions {
 
 export function defaultDataDir(name: string): string {
   const base = Deno.env.get("PAGLETS_HOME") ?? Deno.env.get("XDG_DATA_HOME") ??
-    join(homedir(), ".local", "share");
+    join(homeDir(), ".local", "share");
   const root = Deno.env.get("PAGLETS_HOME") ? base : join(base, "paglets");
   return join(root, "hosts", name.replace(/[^A-Za-z0-9._-]/g, "_"));
 }

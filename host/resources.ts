@@ -1,5 +1,5 @@
 /** Readings of this machine's resources (load, memory, disk) for /v1/host and the services. */
-import { statfs } from "node:fs/promises";
+import { statfs } from "./statfs.ts";
 
 export interface Resources {
   cpuCount: number;
@@ -14,14 +14,17 @@ export interface Resources {
   diskFree: number;
 }
 
-export async function readResources(dataDir: string): Promise<Resources> {
+/** Load, memory and (unless `disk` is false: then 0) the disk of the data dir. */
+export async function readResources(dataDir: string, { disk = true } = {}): Promise<Resources> {
   const [load1, load5, load15] = Deno.loadavg();
   const mem = Deno.systemMemoryInfo();
   let diskTotal = 0, diskFree = 0;
   try {
-    const fs = await statfs(dataDir);
-    diskTotal = fs.blocks * fs.bsize;
-    diskFree = fs.bavail * fs.bsize;
+    if (disk) {
+      const fs = await statfs(dataDir);
+      diskTotal = fs.blocks * fs.bsize;
+      diskFree = fs.bavail * fs.bsize;
+    }
   } catch { /* unsupported file system: report 0 */ }
   return {
     cpuCount: navigator.hardwareConcurrency || 1,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "../cli/command.ts";
 import { PagletError } from "../agents/errors.ts";
 import { apiKeyFrom, type EntryOptions } from "../cli/entry.ts";
 import type { HostClient } from "../host/client.ts";

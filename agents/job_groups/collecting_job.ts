@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { basename } from "node:path";
+import { basename } from "../paths.ts";
 import { ComputeJobPaglet } from "../compute_job.ts";
 import { insideComputeStep } from "../compute_step.ts";
 import { PagletError } from "../errors.ts";

@@ -7,9 +7,8 @@
  *
  * @module
  */
-import type { Command } from "commander";
-import { homedir } from "node:os";
-import { resolve } from "node:path";
+import type { Command } from "../../cli/command.ts";
+import { homeDir, resolve } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { ensureCommand } from "../../services/cli_support.ts";
 import { type EntryOptions, withEntryOrEmbedded } from "../../cli/entry.ts";
@@ -75,7 +74,7 @@ export function registerAnalysisCommand(program: Command): void {
 export function parseCampaign(o: AnalysisCommandOptions): CampaignRequest {
   return {
     tasks: num(o.tasks, "--tasks", 1, 10_000, true),
-    dbPath: resolve(o.db.replace(/^~(?=$|\/)/, homedir())),
+    dbPath: resolve(o.db.replace(/^~(?=$|\/)/, homeDir())),
     rows: num(o.rows, "--rows", 100, 10_000_000, true),
     features: num(o.features, "--features", 4, 1024, true),
     trees: num(o.trees, "--trees", 1, 10_000, true),

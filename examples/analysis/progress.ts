@@ -5,7 +5,7 @@
  *
  * @module
  */
-import Table from "cli-table3";
+import { renderTable as tableText } from "../../cli/table.ts";
 import { ANALYSIS_STATUSES, type CampaignSummary } from "./operations.ts";
 
 const ORDER = ANALYSIS_STATUSES;
@@ -22,10 +22,7 @@ const SHORT: Record<string, string> = {
 /** Status counts per host, and a total line. */
 export function renderTable(s: CampaignSummary): string {
   const elapsed = s.startedAt ? ((Date.now() - s.startedAt) / 1000).toFixed(0) : "0";
-  const table = new Table({
-    head: ["host", ...ORDER.map((k) => SHORT[k])],
-    style: { head: [], border: [] },
-  });
+  const rows: string[][] = [];
   const hosts = new Map<string, Record<string, number>>();
   for (const j of s.jobs) {
     // A job still waiting for a slot shows its scheduling state on its host.
@@ -34,11 +31,13 @@ export function renderTable(s: CampaignSummary): string {
     hosts.set(j.host, row);
   }
   for (const [host, row] of [...hosts].sort(([a], [b]) => a.localeCompare(b))) {
-    table.push([host, ...ORDER.map((k) => row[k] ? String(row[k]) : "")]);
+    rows.push([host, ...ORDER.map((k) => row[k] ? String(row[k]) : "")]);
   }
-  table.push(["total", ...ORDER.map((k) => s.counts[k] ? String(s.counts[k]) : "")]);
+  rows.push(["total", ...ORDER.map((k) => s.counts[k] ? String(s.counts[k]) : "")]);
   const done = (s.counts.COMMITTED ?? 0) + (s.counts.FAILED_FINAL ?? 0);
-  return `campaign ${s.campaignId} · ${done}/${s.tasks} jobs done · ${elapsed} s\n${table.toString()}`;
+  return `campaign ${s.campaignId} · ${done}/${s.tasks} jobs done · ${elapsed} s\n${
+    tableText(["host", ...ORDER.map((k) => SHORT[k])], rows)
+  }`;
 }
 
 /** Lines for the job changes since the last call (`seen` remembers what was shown). */

@@ -7,7 +7,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { dirname } from "node:path";
+import { dirname } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { acquireFileLock } from "./file_lock.ts";
 import { decodeRows } from "./frames.ts";

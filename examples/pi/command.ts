@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Command } from "commander";
-import { resolve } from "node:path";
+import type { Command } from "../../cli/command.ts";
+import { resolve } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { ensureCommand } from "../../services/cli_support.ts";
 import { type EntryOptions, withEntryOrEmbedded } from "../../cli/entry.ts";
@@ -24,7 +24,7 @@ import {
 } from "./operations.ts";
 import { groupThousands } from "./format.ts";
 
-/** What commander hands the action (all option values as typed). */
+/** What the command line hands the action (all option values as typed). */
 interface PiCommandOptions {
   digits: string;
   start: string;

@@ -238,6 +238,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     }
     this.#timers.push(setInterval(() => void this.#refreshTargets().then(() => this.#pump()), REFRESH_MS));
     this.#pump();
+    this.#takeHead(created);
     try {
       const pp = await created;
       if (this.#postProcessor === created) this.state.postProcessor = pp;
@@ -484,6 +485,20 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       } catch (err) {
         void this.#end("failed", `the post-processor failed: ${PagletError.from(err).message}`);
       }
+    });
+  }
+
+  /** The post-processor's head start (see post_processor.ts), first in line before any batch's digits. */
+  #takeHead(postProcessor: Promise<AgentRef>): void {
+    const reply = Promise.all([postProcessor, piOperations()]).then(([pp, op]) =>
+      callOperation((m) => this.context.send(pp, m, { timeoutMs: this.#requestTimeoutMs() }), op.PI_HEAD, {})
+    );
+    reply.catch(() => {});
+    this.#applied = this.#applied.then(async () => {
+      if (this.state.status !== "running") return;
+      try {
+        this.#accept(await reply);
+      } catch { /* the digits come with the batches, as without a head start */ }
     });
   }
 

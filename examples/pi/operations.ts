@@ -251,5 +251,10 @@ export type PiAssemblyReply = z.infer<typeof PiAssemblyReply>;
 
 /** Adds finished sums; answers with the digits they made certain. */
 export const PI_FRAGMENT = operation("pi.fragment", PiFragment, PiAssemblyReply);
+/**
+ * The window's first digits, computed by the post-processor from a short series of its own when the
+ * job started (empty when the window is too short or starts too far in for that; asked once).
+ */
+export const PI_HEAD = operation("pi.head", z.object({}), PiAssemblyReply);
 /** Emits every digit the contiguous prefix makes certain (a failed job keeps them). */
 export const PI_FLUSH = operation("pi.flush", z.object({}), PiAssemblyReply);

@@ -9,7 +9,7 @@
  * await artifacts.download(ref.id, "/tmp/results.sqlite", { move: true });
  * ```
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../../agents/paths.ts";
 import type { ArtifactRef } from "../../agents/artifacts.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { HostClient } from "../client.ts";

@@ -10,7 +10,7 @@
  * const host = await Host.start({ name: "a", port: 0 }, [artifactsExtension()]);
  * ```
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "../../agents/paths.ts";
 import type { Hono } from "hono";
 import type { ArtifactRef } from "../../agents/artifacts.ts";
 import { isArtifactRef } from "../../agents/artifacts.ts";

@@ -5,7 +5,7 @@
  * are counted once at open and then kept as a running total.
  */
 import { diskFullError, isDiskFull } from "../storage/disk_full.ts";
-import { join } from "node:path";
+import { join } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { HashingFileWriter, isSha256 } from "../storage/files/checksum.ts";
 

@@ -6,8 +6,7 @@
  * Layout: `<dir>/<sha256 of the script's path>.json` (`{hash, inputs: {path: sha256}}`) and
  * `<dir>/<hash>.js`.
  */
-import { join, resolve } from "node:path";
-import { homedir } from "node:os";
+import { homeDir, join, resolve } from "../../agents/paths.ts";
 import type { Bundle } from "./bundler.ts";
 import { sha256Hex } from "./hash.ts";
 
@@ -20,7 +19,7 @@ interface Manifest {
 export function defaultBundleCacheDir(): string {
   const home = Deno.env.get("PAGLETS_HOME");
   if (home) return join(home, "cache", "bundles");
-  return join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "paglets", "bundles");
+  return join(Deno.env.get("XDG_CACHE_HOME") ?? join(homeDir(), ".cache"), "paglets", "bundles");
 }
 
 export class BundleCache {

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { SDK_GLOBAL } from "../../agents/sdk_global.ts";
 import { sha256Hex } from "./hash.ts";

@@ -7,17 +7,17 @@
  * percent-encodes only the bytes a URL cannot carry verbatim: 1.0× the module's size instead of
  * base64's 1.33×, which makes the import about a third cheaper.
  */
-import { Buffer } from "node:buffer";
-
 /**
- * Bytes the URL parser would drop or read as syntax: controls (tabs and newlines are removed,
+ * Characters the URL parser would drop or read as syntax: controls (tabs and newlines are removed,
  * leading and trailing ones trimmed), `%` (an escape), `#` (the fragment), `?` (the query), DEL,
- * every byte of a multi-byte UTF-8 sequence, and spaces at the very end (trimmed).
+ * and spaces at the very end (trimmed); and runs of non-ASCII characters, written as the
+ * percent-escapes of their UTF-8 bytes.
  */
 // deno-lint-ignore no-control-regex -- control bytes are exactly what must be escaped
-const UNSAFE = /[\x00-\x1f%#?\x7f-\xff]| +$/g;
+const UNSAFE = /[\x00-\x1f%#?\x7f]| +$|[^\x00-\x7f]+/g;
 
 const escape = (chars: string): string => {
+  if (chars.charCodeAt(0) > 0x7f) return encodeURIComponent(chars);
   let out = "";
   for (let i = 0; i < chars.length; i++) {
     out += `%${chars.charCodeAt(i).toString(16).toUpperCase().padStart(2, "0")}`;
@@ -25,8 +25,10 @@ const escape = (chars: string): string => {
   return out;
 };
 
+const utf8 = new TextDecoder();
+
 export function dataUrlOf(source: Uint8Array): string {
-  // latin1: one character per byte, so the escapes are of bytes, as the URL's decoding expects.
-  const bytes = Buffer.from(source.buffer, source.byteOffset, source.length).toString("latin1");
-  return `data:text/javascript,${bytes.replace(UNSAFE, escape)}`;
+  // Decoded as the importer decodes a module (UTF-8, invalid bytes as U+FFFD), then escaped:
+  // the URL's percent-decoding gives back the same module text.
+  return `data:text/javascript,${utf8.decode(source).replace(UNSAFE, escape)}`;
 }

@@ -3,7 +3,7 @@
  * Bytes are checked against their hash on the way in and on the way out, so a file changed on disk
  * is refused like a tampered download.
  */
-import { join } from "node:path";
+import { join } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { isCodeHash, sha256Hex } from "./hash.ts";
 

@@ -43,7 +43,7 @@ export class HostSamples {
 
   async #sample(): Promise<void> {
     try {
-      const r = await readResources(this.#dataDir);
+      const r = await readResources(this.#dataDir, { disk: false });
       this.#samples.push({
         at: Date.now(),
         load1: r.load1,

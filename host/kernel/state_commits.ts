@@ -8,7 +8,7 @@
  * earlier one: the checkpoint, which snapshots agents, enqueues each snapshot the moment it
  * arrives, in the worker's own order relative to the replies of that agent's handlers.
  */
-import { setImmediate } from "node:timers";
+import { immediate } from "../immediate.ts";
 import type { AgentStore } from "../storage/agent_store.ts";
 
 /** One write: an agent's new state, a stored message its handler consumed, or both. */
@@ -49,8 +49,8 @@ export class StateCommits {
     this.#batch.push({ write, resolve, reject });
     if (!this.#scheduled) {
       this.#scheduled = true;
-      // setImmediate: after the replies and snapshots that are ready now have asked for their writes.
-      setImmediate(() => this.#commit());
+      // immediate: after the replies and snapshots that are ready now have asked for their writes.
+      immediate(() => this.#commit());
     }
     return promise;
   }
@@ -84,7 +84,7 @@ export class StateCommits {
   /** Resolves once every write asked for so far is committed or has failed. */
   async flushed(): Promise<void> {
     for (let turn = 0; (this.#scheduled || this.#batch.length > 0) && turn < 1000; turn++) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => immediate(resolve));
       await this.#committing;
     }
     await this.#committing;

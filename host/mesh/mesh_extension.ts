@@ -10,7 +10,7 @@
  * ```
  */
 import type { Hono } from "hono";
-import { join } from "node:path";
+import { join } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { stringifyTagged } from "../../agents/wire.ts";
 import { validate } from "../../agents/operations.ts";

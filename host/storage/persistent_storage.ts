@@ -2,7 +2,7 @@
  * Per-type persistent storage with a quota. Usage is counted once per type (a tree walk on first
  * use) and then kept up to date on every write and delete, never re-walked per write.
  */
-import { dirname, isAbsolute, join, normalize, relative } from "node:path";
+import { dirname, isAbsolute, join, normalize, relative } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 
 /** Validates a relative file name inside a root: no absolute paths, no `..`, no empty names. */

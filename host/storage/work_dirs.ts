@@ -3,7 +3,7 @@
  * host, across host restarts (an inactive paglet's registered files are in it), and go on dispose or
  * departure; a directory whose agent is gone is removed when the host starts.
  */
-import { join } from "node:path";
+import { join } from "../../agents/paths.ts";
 import { safeSegment } from "./persistent_storage.ts";
 
 export class WorkDirs {

@@ -4,8 +4,8 @@
  * acknowledges, and only then starts the agent: files go into its work dir, `onArrival` (or
  * `onClone`) runs, then `run()`. A retry with a known transfer id gets the same acknowledgement.
  */
-import { join } from "node:path";
-import { setImmediate } from "node:timers";
+import { join } from "../../agents/paths.ts";
+import { immediate } from "../immediate.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
 import { DEFAULT_POLICY } from "../../agents/policy.ts";
@@ -283,7 +283,7 @@ export class TransferReceiver {
     // Started after the acknowledgement has gone out; deliveries meanwhile wait for the start.
     const gate = Promise.withResolvers<void>();
     this.#settle(record.id, gate.promise.then(() => this.#arrive(tid, record)));
-    setImmediate(gate.resolve); // not setTimeout(0): that waits for the next timer tick (1-2 ms)
+    immediate(gate.resolve); // not setTimeout(0): that waits for the next timer tick (1-2 ms)
     return { transferId: tid, id: record.id, host: this.#host.url, status: "stored" };
   }
 

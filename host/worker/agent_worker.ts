@@ -13,7 +13,7 @@ import type { KernelOps, OpHandlers, StartSpec, StateChange, WorkerConfig, Worke
 import { StateChanges } from "./state_changes.ts";
 import { createWorkerContext } from "./worker_context.ts";
 import { PortRpc } from "./port_rpc.ts";
-import { setImmediate } from "node:timers";
+import { immediate } from "../immediate.ts";
 // Travelling code (data: URLs) reads the SDK from globalThis: installed before any is imported.
 import "../../agents/sdk_global.ts";
 
@@ -84,8 +84,8 @@ function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
   // Most paglets only react to messages: no run(), no timer, no completion notice.
   if (paglet.run === Paglet.prototype.run) return;
   // A macrotask later: the call that started the paglet gets its answer before run() begins.
-  // setImmediate, not setTimeout(0): the latter waits about 2 ms here, on every create and hop.
-  setImmediate(async () => {
+  // immediate, not setTimeout(0): the latter waits about 2 ms here, on every create and hop.
+  immediate(async () => {
     if (agents.get(id) !== paglet) return;
     let error: { code: string; message: string } | null = null;
     try {

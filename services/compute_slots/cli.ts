@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "../../cli/command.ts";
 import { registerStatusCommand } from "./cli/status.ts";
 import { registerQueueCommand } from "./cli/queue.ts";
 import { registerWhyCommand } from "./cli/why.ts";

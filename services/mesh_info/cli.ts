@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "../../cli/command.ts";
 import { networkOptions } from "../../cli/agents_command.ts";
 import { type EntryOptions, withEntry } from "../../cli/entry.ts";
 import { formatBytes, pc, printJson, printTable } from "../../cli/output.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "../../cli/command.ts";
 import type { Operation } from "../../agents/operations.ts";
 import { networkOptions } from "../../cli/agents_command.ts";
 import { type EntryOptions, withEntry } from "../../cli/entry.ts";

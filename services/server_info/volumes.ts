@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { statfs } from "node:fs/promises";
+import { statfs } from "../../host/statfs.ts";
 import { round } from "./cpu.ts";
 
 /** Usage of the file system holding `path`. */

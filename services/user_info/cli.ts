@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command } from "commander";
+import type { Command } from "../../cli/command.ts";
 import { parseTagged } from "../../agents/wire.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { networkOptions } from "../../cli/agents_command.ts";

@@ -7,7 +7,8 @@ import { computeHost, CPUS, createSpinJobs, slotStatus, waitForJobs } from "./he
 Deno.test("paglets jobs status|queue|why|top|ps|history|hosts|rm read and drive compute-slots", async (t) => {
   await using h = await computeHost({ name: "jobs-cli" });
   const entry = ["--entry", h.host.url];
-  const busy = await createSpinJobs(h.client, CPUS.length, { cpuCores: 1, ms: 8000 });
+  // Busy until the history step disposes them, however slow the CLI runs on a loaded machine.
+  const busy = await createSpinJobs(h.client, CPUS.length, { cpuCores: 1, ms: 600_000 });
   // The busy jobs hold every CPU before the others ask (else a loaded machine may grant one of those).
   await eventually(
     "busy jobs hold every CPU",

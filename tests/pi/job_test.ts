@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
 import { referencePi } from "../../examples/pi/testing_reference.ts";
+import { termsForDigits } from "../../examples/pi/chudnovsky.ts";
 import { formatted, runJob } from "./helpers.ts";
 
 Deno.test("a Pi job on one host: batch size 1, an uneven last batch, and a --start window", async (t) => {
@@ -30,6 +31,42 @@ Deno.test("a Pi job on one host: batch size 1, an uneven last batch, and a --sta
     const run = await runJob(h.client, { start: 1234, digits: 1500, batchSize: 30 });
     assertEquals(run.text, ref.slice(1234, 2734));
   });
+
+  await t.step("the head start: a long window's first chunk at once, and only once", async () => {
+    const head = async (start: number, digits: number, chunk: number) => {
+      const state = {
+        jobId: "head",
+        start,
+        digits,
+        chunk,
+        terms: termsForDigits(start, digits),
+        outputPath: null,
+      };
+      const { id } = await h.client.createAgent({ type: "examples.pi.post_processor", state });
+      try {
+        const ask = () =>
+          h.client.send(id, { kind: "pi.head", args: {} }) as Promise<{ text: string; emitted: number }>;
+        return [await ask(), await ask()];
+      } finally {
+        await h.client.dispose(id);
+      }
+    };
+    const [first, again] = await head(0, 3000, 500);
+    assertEquals([first.text, first.emitted], [formatted(ref.slice(0, 500), 0), 500]);
+    assertEquals([again.text, again.emitted], ["", 500]);
+    // Far into the series, or a window of one chunk: the batches bring every digit.
+    const far = (await head(70_000, 3000, 500))[0];
+    assertEquals([far.text, far.emitted], ["", 0]);
+    assertEquals((await head(0, 400, 500))[0].text, "");
+  });
+
+  await t.step(
+    "a window that starts near the head start's limit gets a shorter head and the same digits",
+    async () => {
+      const run = await runJob(h.client, { start: 65_000, digits: 2000, streamChunkSize: 1000 });
+      assertEquals(run.text, (await referencePi(67_000)).slice(65_000, 67_000));
+    },
+  );
 });
 
 Deno.test("two jobs at once on one host each get their own digits", async () => {

@@ -2,7 +2,18 @@
  * Streaming SHA-256 and buffered file writing: big files are hashed and written chunk by chunk,
  * never held in memory whole.
  */
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
+
+/**
+ * Node's streaming SHA-256 (Web Crypto hashes whole buffers only), imported on first use: importing
+ * a Node module loads Deno's Node polyfills (40-150 ms of CPU), which a host that never hashes a
+ * file does not need at start.
+ */
+let nodeCrypto: Promise<typeof import("node:crypto")> | undefined;
+async function newSha256(): Promise<Hash> {
+  nodeCrypto ??= import("node:crypto");
+  return (await nodeCrypto).createHash("sha256");
+}
 
 const READ_CHUNK = 1 << 20;
 /** Incoming network chunks are small (tens of KiB); writing them one by one is slow. */
@@ -10,7 +21,7 @@ const WRITE_BATCH = 4 << 20;
 
 /** Lowercase hex SHA-256 of a file, read in 1 MiB chunks. */
 export async function sha256File(path: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash("sha256");
+  const hash = await newSha256();
   using file = await Deno.open(path, { read: true });
   const buf = new Uint8Array(READ_CHUNK);
   let size = 0;
@@ -37,7 +48,7 @@ export function isSha256(text: unknown): text is string {
 export class HashingFileWriter {
   readonly path: string;
   readonly #file: Deno.FsFile;
-  readonly #hash: Hash = createHash("sha256");
+  readonly #hash: Hash;
   #batch: Uint8Array = new Uint8Array(WRITE_BATCH);
   #spare: Uint8Array | null = null;
   #used = 0;
@@ -45,14 +56,16 @@ export class HashingFileWriter {
   #writing: Promise<void> | null = null;
   size = 0;
 
-  private constructor(path: string, file: Deno.FsFile) {
+  private constructor(path: string, file: Deno.FsFile, hash: Hash) {
     this.path = path;
     this.#file = file;
+    this.#hash = hash;
   }
 
   static async create(path: string): Promise<HashingFileWriter> {
+    const hash = await newSha256();
     const file = await Deno.open(path, { write: true, create: true, truncate: true });
-    return new HashingFileWriter(path, file);
+    return new HashingFileWriter(path, file, hash);
   }
 
   async write(chunk: Uint8Array): Promise<void> {

@@ -4,7 +4,7 @@
  * content travels streamed and checksummed beside it and is in the arriving agent's work dir
  * before `onArrival`/`onClone` runs.
  */
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "../../../agents/paths.ts";
 import { PagletError } from "../../../agents/errors.ts";
 import type { Host } from "../../host.ts";
 import { safeRelativePath } from "../persistent_storage.ts";

@@ -1,5 +1,5 @@
 /** What every `paglets jobs` command shares: option parsers, the status call, failure reporting. */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { networkOptions } from "../../../cli/agents_command.ts";
 import { PagletError } from "../../../agents/errors.ts";
 import { type EntryOptions, withEntry } from "../../../cli/entry.ts";

@@ -2,7 +2,7 @@
  * `paglets jobs groups [--group ID]`: job groups of the whole mesh, as their collectors record them
  * (every online host is asked through the entry host; sleeping collectors are read, not woken).
  */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { withEntry } from "../../../cli/entry.ts";
 import { pc, printJson, printTable } from "../../../cli/output.ts";
 import type { GroupSummary } from "../../../agents/job_groups/contract.ts";

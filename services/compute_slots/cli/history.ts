@@ -1,5 +1,5 @@
 /** `paglets jobs history [--all-hosts]`: finished jobs with their measured usage. */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { formatBytes } from "../../../cli/output.ts";
 import { count, cpus, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
 

@@ -1,5 +1,5 @@
 /** `paglets jobs hosts`: hosts that could run a job with given needs, best first. */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { withEntry } from "../../../cli/entry.ts";
 import { pc, printJson, printTable } from "../../../cli/output.ts";
 import { ServiceClient } from "../../client.ts";

@@ -1,5 +1,5 @@
 /** `paglets jobs ps`: compute jobs (agents with a computeStatus) of one host or every online host. */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { withEntry } from "../../../cli/entry.ts";
 import { printJson, printTable, wrap } from "../../../cli/output.ts";
 import { fanOut, targetHosts } from "../../cli_support.ts";

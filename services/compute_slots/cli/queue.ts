@@ -1,5 +1,5 @@
 /** `paglets jobs queue [--all-hosts]`: requests waiting for a slot, oldest first. */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { formatBytes } from "../../../cli/output.ts";
 import { ago, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
 

@@ -1,5 +1,5 @@
 /** `paglets jobs rm`: cancel waiting jobs (remove their queued requests, dispose them). */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { PagletError } from "../../../agents/errors.ts";
 import { withEntry } from "../../../cli/entry.ts";
 import { pc, printJson, printTable } from "../../../cli/output.ts";

@@ -1,5 +1,5 @@
 /** `paglets jobs status [--all-hosts]`: capacity, reservations and counters, one row per host. */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { withEntry } from "../../../cli/entry.ts";
 import { formatBytes, printJson, printTable } from "../../../cli/output.ts";
 import { fanOut, fixed, targetHosts } from "../../cli_support.ts";

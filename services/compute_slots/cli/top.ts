@@ -1,5 +1,5 @@
 /** `paglets jobs top [--all-hosts]`: leases with their CPU masks and measured usage. */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { formatBytes } from "../../../cli/output.ts";
 import { formatDuration } from "../../cli_support.ts";
 import { ago, cpus, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";

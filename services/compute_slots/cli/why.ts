@@ -1,5 +1,5 @@
 /** `paglets jobs why [--all-hosts]`: what each waiting request waits for. */
-import type { Command } from "commander";
+import type { Command } from "../../../cli/command.ts";
 import { pc } from "../../../cli/output.ts";
 import { whyWaiting } from "../why.ts";
 import { type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
