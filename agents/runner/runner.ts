@@ -105,7 +105,8 @@ export class Runner implements AsyncDisposable {
   readonly #idleTimeoutMs: number;
   /** Hosts found gone: a replacement executor does not go there. */
   readonly #deadHosts = new Set<string>();
-  #replacing = false;
+  /** New executors being taken after every one was lost; close() waits for them to dispose them. */
+  #replacing: Promise<void> | undefined;
   #checkedAt = 0;
   #nextTask = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -126,7 +127,10 @@ export class Runner implements AsyncDisposable {
     this.#dispatcher = new Dispatcher(http, module?.ref);
     this.#dispatcher.onLeaseLost = (channel) => this.#waiting.add(channel);
     this.#dispatcher.onLost = (channel) => this.#waiting.delete(channel);
-    this.#dispatcher.onAllLost = (error) => void this.#replace(error);
+    this.#dispatcher.onAllLost = (error) => {
+      if (this.#replacing || this.#closed) return;
+      this.#replacing = this.#replace(error).finally(() => this.#replacing = undefined);
+    };
   }
 
   /** Opens a Runner: one executor per leased core, on the entry host and the peers chosen. */
@@ -207,8 +211,6 @@ export class Runner implements AsyncDisposable {
    * when no host can take one, they reject with `executor_lost`.
    */
   async #replace(lost: PagletError): Promise<void> {
-    if (this.#replacing || this.#closed) return;
-    this.#replacing = true;
     try {
       const hosts = chooseHosts(await this.#http.hosts(), { tags: this.#options.tags }, this.#http.entry)
         .filter((h) => !this.#deadHosts.has(h.url));
@@ -224,8 +226,6 @@ export class Runner implements AsyncDisposable {
             `took one: ${err instanceof Error ? err.message : err}`,
         ),
       );
-    } finally {
-      this.#replacing = false;
     }
   }
 
@@ -392,6 +392,8 @@ export class Runner implements AsyncDisposable {
     this.#closed ??= (async () => {
       clearInterval(this.#timer);
       this.#dispatcher.close(new PagletError("task_cancelled", `Runner '${this.name}' was closed`));
+      // Executors still being created are disposed with the others.
+      await this.#replacing;
       await Promise.all(
         this.#dispatcher.channels.filter((c) => c.alive).map((c) =>
           this.#http.request(c.hostUrl, "DELETE", `/v1/agents/${encodeURIComponent(c.id)}`).catch(() => {})
