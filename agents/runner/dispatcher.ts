@@ -12,60 +12,17 @@
  * @module
  */
 import { PagletError } from "../errors.ts";
-import { isFutureRef } from "./batch_step.ts";
+import { encodeBatch } from "./batch_wire.ts";
 import { type AcquireReply, type BatchMessage, type BatchReply, batchTag } from "./executor.ts";
-import { RunnerFuture, TaskError } from "./future.ts";
+import { type RunnerFuture, TaskError } from "./future.ts";
 import type { RunnerHttp } from "./http.ts";
 import { batchLimit, MAX_IN_FLIGHT } from "./batch_size.ts";
 import type { CodeRef } from "./code_ref.ts";
 import { TaskQueue } from "./task_queue.ts";
+import { ExecutorChannel, type Task } from "./task.ts";
 
 /** How long a batch message may take before its executor counts as lost (no task timeout set). */
 const BATCH_MESSAGE_MS = 3_600_000;
-
-/** An executor as the client sees it. */
-export class ExecutorChannel {
-  leased = false;
-  /** The compute-slots lease it holds (its steps run under it). */
-  leaseId = "";
-  alive = true;
-  inFlight = 0;
-  /** Tasks sent and not answered yet. */
-  readonly running = new Set<Task>();
-  /** Tasks that must run here (their arguments' futures are computed here). */
-  readonly pinned = new TaskQueue<Task>("pinned");
-  lastContact = Date.now();
-  tasksRun = 0;
-  constructor(readonly id: string, readonly hostUrl: string, readonly hostName: string) {}
-}
-
-export interface Task {
-  future: RunnerFuture;
-  exportName: string;
-  args: unknown[];
-  timeoutMs: number;
-  retries: number;
-  attempts: number;
-  /** The executor it was last sent to (where its result is kept). */
-  executor?: ExecutorChannel;
-  /** The batch it was last sent in. */
-  seq?: number;
-  state: "blocked" | "queued" | "pinned" | "running" | "done";
-  /** Futures in its arguments. */
-  deps: RunnerFuture[];
-  /** Send every argument's value (an executor no longer had one of them). */
-  inline: boolean;
-}
-
-/** Futures anywhere in `args` (arrays and plain objects are searched). */
-export function futuresIn(value: unknown, into: RunnerFuture[] = []): RunnerFuture[] {
-  if (value instanceof RunnerFuture) into.push(value);
-  else if (Array.isArray(value)) { for (const v of value) futuresIn(v, into); }
-  else if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) futuresIn(v, into);
-  }
-  return into;
-}
 
 export class Dispatcher {
   readonly channels: ExecutorChannel[] = [];
@@ -261,53 +218,12 @@ export class Dispatcher {
     return batch;
   }
 
-  /** The batch as it travels: values of settled arguments, references to results kept there. */
+  /** The batch as it travels; an argument's future computed on `channel` goes as a reference. */
   #wire(batch: Task[], channel: ExecutorChannel): BatchMessage {
-    const names: string[] = [];
-    const fns: number[] = [];
-    const refs: number[] = [];
-    const args: unknown[][] = [];
-    for (let i = 0; i < batch.length; i++) {
-      const task = batch[i];
-      let fn = names.indexOf(task.exportName);
-      if (fn < 0) fn = names.push(task.exportName) - 1;
-      fns.push(fn);
-      if (task.deps.length === 0) {
-        args.push(task.args);
-        continue;
-      }
-      let hasRefs = false;
-      const encode = (value: unknown): unknown => {
-        if (value instanceof RunnerFuture) {
-          const producer = this.#tasks.get(value.id);
-          const here = !task.inline && (producer?.executor ?? this.#doneOn.get(value.id)) === channel;
-          if (value.status === "fulfilled" && !here) return value.value;
-          hasRefs = true;
-          return { $runnerFuture: value.id };
-        }
-        if (Array.isArray(value)) return value.map(encode);
-        if (
-          value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype
-        ) {
-          if (isFutureRef(value)) throw new TypeError("'$runnerFuture' is reserved in task arguments");
-          return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
-        }
-        return value;
-      };
-      args.push(task.args.map(encode));
-      if (hasRefs) refs.push(i);
-    }
-    const wire: BatchMessage = {
-      seq: batch[0].seq!,
-      code: this.#code!,
-      names,
-      ids: batch.map((t) => t.future.id),
-      args,
-    };
-    if (names.length > 1) wire.fns = fns;
-    if (refs.length > 0) wire.refs = refs;
-    const timeoutMs = batch.length === 1 ? batch[0].timeoutMs : 0;
-    return timeoutMs ? { ...wire, timeoutMs } : wire;
+    return encodeBatch(batch, this.#code!, (id) => {
+      const producer = this.#tasks.get(id);
+      return (producer?.executor ?? this.#doneOn.get(id)) === channel;
+    });
   }
 
   /** Milliseconds per task by function (export name), as the executors measured them. */

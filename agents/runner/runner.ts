@@ -20,11 +20,12 @@
 import { connect } from "../connect.ts";
 import { PagletError } from "../errors.ts";
 import { exportNameOf, type TaskModule } from "./code_ref.ts";
-import { Dispatcher, ExecutorChannel, futuresIn, type Task } from "./dispatcher.ts";
+import { Dispatcher } from "./dispatcher.ts";
 import { type AcquireReply, EXECUTOR_TYPE } from "./executor.ts";
 import { RunnerFuture } from "./future.ts";
 import { type RunnerConnection, type RunnerHost, RunnerHttp } from "./http.ts";
 import { chooseHosts, coresOf, spread } from "./placement.ts";
+import { ExecutorChannel, futuresIn, type Task } from "./task.ts";
 
 /** Options of {@linkcode Runner.open}. */
 export interface RunnerOptions extends RunnerConnection {
