@@ -18,9 +18,9 @@ const EMBEDDING_COMMANDS = new Set(["examples", "tour"]);
 export function startEarly(args: readonly string[]): void {
   if (args.includes("--help") || args.includes("-h")) return;
   if (args[0] === "host") {
-    const count = hostWorkers(args);
-    // An invalid --workers is the command's to report; nothing starts early then.
-    if (count !== null) startWorkersEarly(count, EXAMPLE_MODULES);
+    // The pool's first worker (it grows as agents need more). An invalid --workers is the
+    // command's to report; nothing starts early then.
+    if (hostWorkers(args) !== null) startWorkersEarly(1, EXAMPLE_MODULES);
     return;
   }
   if (!EMBEDDING_COMMANDS.has(args[0] ?? "")) return;
@@ -30,7 +30,7 @@ export function startEarly(args: readonly string[]): void {
   startWorkersEarly(EMBEDDED_WORKERS, EXAMPLE_MODULES);
 }
 
-/** The agent workers `paglets host` will start (its `--workers`, else the default); null if invalid. */
+/** The agent workers `paglets host` may start (its `--workers`, else the default); null if invalid. */
 function hostWorkers(args: readonly string[]): number | null {
   const at = args.findIndex((a) => a === "--workers" || a.startsWith("--workers="));
   if (at < 0) return defaultWorkerCount();

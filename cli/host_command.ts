@@ -103,7 +103,11 @@ export function registerHostCommand(program: Command): void {
     .option("--property <key=value>", "host property (repeatable)", parseProperty, {})
     .option("--api-key-env <name>", "environment variable holding the API key", "PAGLETS_API_KEY")
     .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")
-    .option("--workers <n>", "agent worker threads (default: one per CPU)", (v) => Number(v))
+    .option(
+      "--workers <n>",
+      "agent worker threads at most, started as agents need them (default: one per CPU)",
+      parseMs("--workers"),
+    )
     .option("--module <url>", "extra paglet type module loaded into every worker (repeatable)", collect, [])
     .option("--no-remote-code", "refuse code this host was not started with (scripts' paglet types)")
     .option("--artifact-max-size <size>", "largest artifact or registered file (e.g. 512M, none)", "1G")

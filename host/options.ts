@@ -25,7 +25,7 @@ export interface HostOptions {
   persistentStorageQuota: number | null;
   /** Largest JSON body accepted on the control API. @default 16 MiB */
   maxBodyBytes: number;
-  /** Agent workers; default one per CPU (at least 2). */
+  /** Agent workers at most, started as agents need them (WorkerPool.pick); default one per CPU (at least 2). */
   workers: number;
   /** Extra paglet type modules loaded into every worker. */
   modules: string[];

@@ -279,7 +279,7 @@ export class AgentRuntime {
     meta: Record<string, unknown>,
     preload: QueuedMessage[] = [],
   ): Promise<{ agent: LiveAgent; state: Uint8Array }> {
-    const slot = this.#pool.pick();
+    const slot = await this.#pool.pick();
     slot.agents.add(id);
     const agent: LiveAgent = {
       id,

@@ -27,6 +27,10 @@ export class WorkerPool {
   readonly #codes = new Map<string, string>();
   #types: string[] = [];
   #abandoned = 0;
+  /** Workers the pool may grow to (see pick). */
+  #max = 1;
+  /** A worker being added (see pick), shared by the starts that wait for it. */
+  #growing: Promise<WorkerSlot> | null = null;
 
   constructor(
     config: WorkerConfig | Promise<WorkerConfig>,
@@ -41,15 +45,16 @@ export class WorkerPool {
   }
 
   /**
-   * Starts `size` workers at once (each loads its modules on its own thread) and initialises them
-   * when the config is known; resolves with the paglet types they know once all are ready.
+   * Starts the first worker (it loads its modules on its own thread) and initialises it when the
+   * config is known; resolves with the paglet types it knows. The pool grows to `size` workers as
+   * agents need them (see pick): an idle host holds one worker's memory, not one per CPU.
    */
   async start(size: number): Promise<string[]> {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`Worker pool size must be a positive integer: current value is ${size}`);
     }
-    const slots = await Promise.all(Array.from({ length: size }, (_, i) => this.#spawn(i, 0)));
-    this.#slots.push(...slots);
+    this.#max = size;
+    this.#slots.push(await this.#spawn(0, 0));
     return this.#types;
   }
 
@@ -65,8 +70,22 @@ export class WorkerPool {
     worker.postMessage({ port: channel.port2 }, [channel.port2]);
     try {
       const config = await this.#config;
+      let modules = config.modules.length;
       this.#types = await rpc.call("init", [config]);
-      for (const [hash, url] of this.#codes) await rpc.call("loadCode", [hash, url]);
+      // Then what was loaded into the others meanwhile, until nothing is missing (no await between
+      // the last check and the caller adding this worker to the pool, which loads later ones).
+      const codes = new Set<string>();
+      for (let missing = true; missing;) {
+        missing = false;
+        for (const url of config.modules.slice(modules)) await rpc.call("loadModule", [url]), modules++;
+        for (const [hash, url] of this.#codes) {
+          if (codes.has(hash)) continue;
+          await rpc.call("loadCode", [hash, url]);
+          codes.add(hash);
+          missing = true;
+        }
+        missing ||= config.modules.length > modules;
+      }
     } catch (err) {
       rpc.close();
       worker.terminate();
@@ -89,8 +108,29 @@ export class WorkerPool {
     return this.#slots;
   }
 
-  /** The worker with the fewest agents. */
-  pick(): WorkerSlot {
+  /**
+   * The worker the next agent goes to: one without agents; else a new one while the pool is below
+   * its size (the start waits for it, as it would for a worker started with the host); else the
+   * one with the fewest agents. So agents spread over the workers as with all of them started at
+   * once, and a busy or stuck agent never has a newcomer queued behind it while the pool may grow.
+   */
+  async pick(): Promise<WorkerSlot> {
+    for (let tries = 0;; tries++) {
+      const best = this.#leastLoaded();
+      if (best.agents.size === 0 || this.#slots.length >= this.#max || tries >= this.#max) return best;
+      this.#growing ??= this.#spawn(this.#slots.length, 0).then((slot) => {
+        this.#slots.push(slot);
+        return slot;
+      }).finally(() => this.#growing = null);
+      try {
+        await this.#growing;
+      } catch {
+        return best; // a worker that cannot start: the agent goes where there is room
+      }
+    }
+  }
+
+  #leastLoaded(): WorkerSlot {
     let best = this.#slots[0];
     for (const slot of this.#slots) if (slot.agents.size < best.agents.size) best = slot;
     return best;
@@ -107,12 +147,12 @@ export class WorkerPool {
 
   /**
    * Loads travelling code into every worker; returns the paglet types it defines once the worker
-   * the next agent goes to ({@link pick}) has it. The others load it after that one, in the
+   * with the fewest agents (where the next agent goes, or a new worker, which loads it first) has it. The others load it after that one, in the
    * background, so that the first use does not share the cores with them; an agent started in one
    * of them meanwhile waits for its load there (agent_worker.ts).
    */
   async loadCode(hash: string, url: string): Promise<string[]> {
-    const first = this.pick();
+    const first = this.#leastLoaded();
     const types = await first.rpc.call("loadCode", [hash, url]);
     this.#codes.set(hash, url);
     for (const slot of this.#slots) {
