@@ -180,6 +180,13 @@ export interface PagletContext {
    * messages meanwhile). `ComputeJobPaglet` does this for you.
    */
   runCompute<R = unknown>(step: ComputeStepSpec): Promise<ComputeStepOutcome<R>>;
+  /**
+   * Travelling code by content hash as a `data:` URL a compute step can import: from this host's
+   * code store, else fetched once from `from` (a host of the mesh, `GET /v1/code/:hash`), checked
+   * against the hash and stored first. Fails with `code_unavailable`, `code_tampered` or
+   * `remote_code_disabled`.
+   */
+  codeModuleUrl(hash: string, from?: string): Promise<string>;
 }
 
 /** A compute step for {@link PagletContext.runCompute}. */
@@ -191,6 +198,11 @@ export interface ComputeStepSpec {
   /** Name of the exported function; it gets `args` (structured-clone data) and may be async. */
   exportName: string;
   args?: unknown;
+  /**
+   * Names the step, so that compute-slots' `abort-step` can end it (and no later step of the
+   * lease); the step then rejects with `step_aborted` and the lease stays held.
+   */
+  tag?: string;
   /** Release the lease as soon as the step ends, success or failure (saves a round trip). @default false */
   releaseLease?: boolean;
   /** Paths (files or folders) whose size the host samples for the usage history while the step runs. */

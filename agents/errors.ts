@@ -51,6 +51,8 @@ export const ERROR_CODES = [
   "invalid_field",
   /** A compute step's own code failed (the job's fault, not the host's). */
   "compute_step_failed",
+  /** A compute step was ended on request (compute-slots `abort-step`); its lease stays held. */
+  "step_aborted",
   "handler_failed",
   // Runner tasks (agents/runner): the task's own error, its deadline, a cancel, a function no module exports
   "task_failed",

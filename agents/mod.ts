@@ -48,6 +48,7 @@ export type {
   CodeRef,
   FutureArgs,
   FutureStatus,
+  HashCodeRef,
   Progress,
   ProgressOptions,
   RunnerOptions,
@@ -55,6 +56,7 @@ export type {
   ServiceOptions,
   Settled,
   TaskModule,
+  UrlCodeRef,
 } from "./runner/mod.ts";
 export * from "./job_groups/mod.ts";
 export { connect, installConnector } from "./connect.ts";

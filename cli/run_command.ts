@@ -48,10 +48,19 @@ export async function runScript(file: string, args: string[], options: EntryOpti
     import("../host/code/bundler.ts"),
     import("../host/code/data_url.ts"),
     import("./script_mesh.ts"),
+    import("../agents/runner/code_ref.ts"),
+    import("../agents/runner/runner.ts"),
   ]);
   loading.catch(() => {/* awaited below */});
   await withEntryOrEmbedded(options, async (client) => {
-    const [{ installConnector }, { SCRIPT_MAIN_GLOBAL }, { dataUrlOf }, { ScriptMesh }] = await loading;
+    const [
+      { installConnector },
+      { bundleExportNames, SCRIPT_MAIN_GLOBAL },
+      { dataUrlOf },
+      { ScriptMesh },
+      { registerScriptBundle },
+      { setDefaultTaskModule },
+    ] = await loading;
     const bundle = await bundling;
     const response = await client.fetch("PUT", "/v1/code", {
       body: bundle.source as Uint8Array<ArrayBuffer>,
@@ -61,12 +70,17 @@ export async function runScript(file: string, args: string[], options: EntryOpti
     const uploaded = await response.json() as { hash: string; types: string[]; host: string };
     const mesh = new ScriptMesh(client, uploaded.host, apiKeyFrom(options), uploaded.hash, uploaded.types);
     installConnector(() => Promise.resolve(mesh));
+    // Runner tasks name the script by hash: executors' hosts fetch it from the entry host once.
+    const url = dataUrlOf(bundle.source);
+    const ref = { hash: uploaded.hash, from: uploaded.host };
+    registerScriptBundle(url, ref);
+    setDefaultTaskModule({ ref, exportNames: bundleExportNames(bundle.source) });
     Object.defineProperty(Deno, "args", { value: Object.freeze([...args]), configurable: true });
     (globalThis as Record<string, unknown>)[SCRIPT_MAIN_GLOBAL] = true;
     // The bundle reads the SDK from globalThis: this process's own copy, so `instanceof` holds.
     await import("../agents/sdk_global.ts");
     try {
-      await import(dataUrlOf(bundle.source));
+      await import(url);
     } catch (err) {
       if (err instanceof PagletError) throw err;
       throw new PagletError(

@@ -8,8 +8,7 @@
  *
  * @module
  */
-// A script's bundle reads the SDK from globalThis: install this thread's copy before importing one.
-import "../sdk_global.ts";
+import { type CodeRef, describeCode } from "./code_ref.ts";
 
 /** A reference to another task's result inside a task's arguments. */
 export interface FutureRef {
@@ -28,7 +27,8 @@ export interface TaskFailure {
  * to encode, copy and decode at every hop than an object per task).
  */
 export interface BatchWire {
-  moduleUrl: string;
+  /** The module whose exports the tasks call. */
+  code: CodeRef;
   /** Export names the batch calls. */
   names: string[];
   /** Task ids, in the order they run. */
@@ -44,6 +44,8 @@ export interface BatchWire {
 /** The step's argument: the batch and the results it refers to that the executor kept. */
 export interface BatchStepArgs extends BatchWire {
   deps: Record<string, unknown>;
+  /** The module's code as a data: URL, sent once a worker said it lacks a module named by hash. */
+  source?: string;
 }
 
 /**
@@ -56,6 +58,26 @@ export interface BatchOutcome {
   failures: [number, TaskFailure][];
   missing: [number, number][];
   ms: number;
+  /** Nothing ran: this worker has not loaded the module named by hash; send its `source`. */
+  needsCode?: boolean;
+}
+
+/** Modules named by hash that this worker imported, by hash: each is imported once per worker. */
+const loaded = new Map<string, Record<string, unknown>>();
+
+/** The module's namespace, or undefined when it is named by hash and this worker lacks it. */
+async function moduleOf(input: BatchStepArgs): Promise<Record<string, unknown> | undefined> {
+  const { code } = input;
+  if ("moduleUrl" in code) return await import(code.moduleUrl);
+  let mod = loaded.get(code.hash);
+  if (!mod && input.source) {
+    // A script's bundle reads the SDK from globalThis: install this thread's copy first. Only
+    // then: the SDK is most of what a fresh worker would load for a built-in module's tasks.
+    await import("../sdk_global.ts");
+    mod = await import(input.source) as Record<string, unknown>;
+    loaded.set(code.hash, mod);
+  }
+  return mod;
 }
 
 /** The export name the executor asks the compute worker to call. */
@@ -104,7 +126,8 @@ function failure(error: unknown): TaskFailure {
 /** Runs the batch's tasks in order and reports each one's outcome. */
 export async function runTaskBatch(input: BatchStepArgs): Promise<BatchOutcome> {
   const started = performance.now();
-  const mod = await import(input.moduleUrl) as Record<string, unknown>;
+  const mod = await moduleOf(input);
+  if (!mod) return { values: [], failures: [], missing: [], ms: 0, needsCode: true };
   const fns = input.names.map((name) => mod[name]);
   const refs = new Set(input.refs ?? []);
   const known = new Map<number, unknown>();
@@ -118,7 +141,7 @@ export async function runTaskBatch(input: BatchStepArgs): Promise<BatchOutcome> 
       const name = input.names[input.fns?.[i] ?? 0];
       failures.push([i, {
         name: "TypeError",
-        message: `'${name}' is not a function exported by ${input.moduleUrl}`,
+        message: `'${name}' is not a function exported by ${describeCode(input.code)}`,
       }]);
       continue;
     }

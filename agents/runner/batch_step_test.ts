@@ -7,7 +7,7 @@ const URL_ = new URL("../../tests/runner/fixtures/tasks.ts", import.meta.url).hr
 
 Deno.test("a batch resolves references from kept results and from earlier tasks of the batch", async () => {
   const out = await runTaskBatch({
-    moduleUrl: URL_,
+    code: { moduleUrl: URL_ },
     names: ["addOne", "sum"],
     ids: [10, 11, 12],
     fns: [0, 1, 1],
@@ -22,7 +22,7 @@ Deno.test("a batch resolves references from kept results and from earlier tasks 
 
 Deno.test("a throwing task fails alone, with its name, message and stack", async () => {
   const out = await runTaskBatch({
-    moduleUrl: URL_,
+    code: { moduleUrl: URL_ },
     names: ["explode", "addOne"],
     ids: [1, 2],
     fns: [0, 1],
@@ -47,5 +47,35 @@ Deno.test("exportNameOf finds an export by identity and refuses what is not expo
     } catch (err) {
       assertEquals((err as { code: string }).code, "not_exported");
     }
+  }
+});
+
+Deno.test("a module named by hash is imported once per worker, from the source the executor sends", async () => {
+  const hash = "ab".repeat(32);
+  const batch = {
+    code: { hash, from: "http://127.0.0.1:1" },
+    names: ["twice"],
+    ids: [1],
+    args: [[21]],
+    deps: {},
+  };
+  // A worker that never loaded it says so and runs nothing.
+  assertEquals((await runTaskBatch(batch)).needsCode, true);
+  const source = "data:text/javascript,export function twice(x) { return 2 * x; }";
+  assertEquals((await runTaskBatch({ ...batch, source })).values, [42]);
+  // Later batches name it only.
+  const again = await runTaskBatch({ ...batch, ids: [2], args: [[5]] });
+  assertEquals([again.needsCode, again.values], [undefined, [10]]);
+});
+
+Deno.test("with export names only, a function is found by its name", () => {
+  const module = taskModule({ hash: "cd".repeat(32), from: "http://127.0.0.1:1" }, ["addOne"]);
+  assertEquals(exportNameOf(module, tasks.addOne), "addOne");
+  try {
+    exportNameOf(module, tasks.sum);
+    assert(false, "accepted");
+  } catch (err) {
+    assertEquals((err as { code: string }).code, "not_exported");
+    assert((err as Error).message.includes("'sum' as it is not exported"), (err as Error).message);
   }
 });

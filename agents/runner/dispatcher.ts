@@ -1,11 +1,8 @@
 /**
  * The client side of a Runner: tasks wait in a queue and go to leased executors in batches.
  *
- * Batches are sized from what a function's tasks cost: until one has been measured they go one at
- * a time; afterwards a batch holds about {@linkcode TARGET_BATCH_MS} of work (thousands of tiny
- * tasks, one Monte Carlo batch), and no more than an even share of the queue (at least
- * {@linkcode FAIR_FLOOR}), so the last tasks spread over every executor. Each executor has up to
- * {@linkcode MAX_IN_FLIGHT} batches under way: the next one waits in its mailbox while one runs.
+ * Batches are sized from what a function's tasks cost (see batch_size.ts). Each executor has up to
+ * `MAX_IN_FLIGHT` batches under way: the next one waits in its mailbox while one runs.
  *
  * A task whose arguments hold futures not settled yet goes to the executor that computes them when
  * they are all on one executor (it resolves them there, from results it kept), else it waits for
@@ -15,76 +12,32 @@
  * @module
  */
 import { PagletError } from "../errors.ts";
-import { type BatchWire, isFutureRef } from "./batch_step.ts";
-import type { AcquireReply, BatchMessage, BatchReply } from "./executor.ts";
-import { RunnerFuture, TaskError } from "./future.ts";
+import { encodeBatch } from "./batch_wire.ts";
+import { type AcquireReply, type BatchMessage, type BatchReply, batchTag } from "./executor.ts";
+import { type RunnerFuture, TaskError } from "./future.ts";
 import type { RunnerHttp } from "./http.ts";
+import { batchLimit, MAX_IN_FLIGHT } from "./batch_size.ts";
+import type { CodeRef } from "./code_ref.ts";
 import { TaskQueue } from "./task_queue.ts";
+import { ExecutorChannel, type Task } from "./task.ts";
 
-/** Work per batch an executor aims at, in milliseconds. */
-export const TARGET_BATCH_MS = 5;
-/** Batches under way per executor. */
-export const MAX_IN_FLIGHT = 2;
-/** Tasks per batch at most. */
-export const MAX_BATCH = 4096;
-/** Batches of cheap tasks shrink towards an even split of the queue, but never below this. */
-const FAIR_FLOOR = 256;
 /** How long a batch message may take before its executor counts as lost (no task timeout set). */
 const BATCH_MESSAGE_MS = 3_600_000;
-
-/** An executor as the client sees it. */
-export class ExecutorChannel {
-  leased = false;
-  alive = true;
-  inFlight = 0;
-  /** Tasks sent and not answered yet. */
-  readonly running = new Set<Task>();
-  /** Tasks that must run here (their arguments' futures are computed here). */
-  readonly pinned = new TaskQueue<Task>("pinned");
-  lastContact = Date.now();
-  tasksRun = 0;
-  constructor(readonly id: string, readonly hostUrl: string, readonly hostName: string) {}
-}
-
-export interface Task {
-  future: RunnerFuture;
-  exportName: string;
-  args: unknown[];
-  timeoutMs: number;
-  retries: number;
-  attempts: number;
-  /** The executor it was last sent to (where its result is kept). */
-  executor?: ExecutorChannel;
-  state: "blocked" | "queued" | "pinned" | "running" | "done";
-  /** Futures in its arguments. */
-  deps: RunnerFuture[];
-  /** Send every argument's value (an executor no longer had one of them). */
-  inline: boolean;
-}
-
-/** Futures anywhere in `args` (arrays and plain objects are searched). */
-export function futuresIn(value: unknown, into: RunnerFuture[] = []): RunnerFuture[] {
-  if (value instanceof RunnerFuture) into.push(value);
-  else if (Array.isArray(value)) { for (const v of value) futuresIn(v, into); }
-  else if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const v of Object.values(value)) futuresIn(v, into);
-  }
-  return into;
-}
 
 export class Dispatcher {
   readonly channels: ExecutorChannel[] = [];
   readonly #http: RunnerHttp;
-  readonly #moduleUrl: string;
+  /** The module of every service (tasks exist only once a module is set). */
+  readonly #code: CodeRef | undefined;
   readonly #tasks = new Map<number, Task>();
   readonly #ready = new TaskQueue<Task>("queued");
   readonly #blocked = new Set<Task>();
   #pumpQueued = false;
   #closed = false;
 
-  constructor(http: RunnerHttp, moduleUrl: string) {
+  constructor(http: RunnerHttp, code: CodeRef | undefined) {
     this.#http = http;
-    this.#moduleUrl = moduleUrl;
+    this.#code = code;
   }
 
   /** Tasks not settled yet. */
@@ -102,11 +55,24 @@ export class Dispatcher {
     this.#schedulePump();
   }
 
-  /** The future was cancelled: drop the task wherever it waits (a running one's result is dropped). */
+  /**
+   * The future was cancelled: drop the task wherever it waits. A task sent to an executor is
+   * stopped there: its batch's compute step is ended (its worker terminated) or, not started yet,
+   * refused when it starts; the batch's other tasks come back to the queue.
+   */
   cancel(id: number): void {
     const task = this.#tasks.get(id);
     if (!task) return;
+    const { executor, seq } = task;
+    const sent = task.state === "running";
     this.#finish(task);
+    if (sent && executor?.alive && executor.leaseId && seq !== undefined) {
+      void this.#http.request(executor.hostUrl, "POST", "/v1/services/compute-slots/abort-step", {
+        leaseId: executor.leaseId,
+        agentId: executor.id,
+        tag: batchTag(seq),
+      }).catch(() => {/* the executor or its host is gone: its batch ends with it */});
+    }
   }
 
   /** Every unsettled task rejects with `error`; no more batches go out. */
@@ -233,10 +199,11 @@ export class Dispatcher {
     if (!head) return [];
     // What a task of this function cost so far; a function not measured yet goes one at a time.
     const cost = this.#cost.get(head.exportName);
-    const byTime = cost === undefined ? 1 : Math.floor(TARGET_BATCH_MS / Math.max(cost, 1e-4));
-    // Big batches only while the queue is long: its last tasks spread over every executor.
-    const fair = Math.max(FAIR_FLOOR, Math.ceil((this.#ready.length + channel.pinned.length) / executors));
-    const limit = Math.max(1, Math.min(MAX_BATCH, byTime, fair));
+    const limit = cost === undefined ? 1 : batchLimit(
+      Math.max(cost, 1e-4),
+      this.#ready.length + channel.pinned.length,
+      executors,
+    );
     const batch: Task[] = [];
     const take = (source: TaskQueue<Task>) => {
       for (let next = source.peek(); next && batch.length < limit; next = source.peek()) {
@@ -251,47 +218,12 @@ export class Dispatcher {
     return batch;
   }
 
-  /** The batch as it travels: values of settled arguments, references to results kept there. */
+  /** The batch as it travels; an argument's future computed on `channel` goes as a reference. */
   #wire(batch: Task[], channel: ExecutorChannel): BatchMessage {
-    const names: string[] = [];
-    const fns: number[] = [];
-    const refs: number[] = [];
-    const args: unknown[][] = [];
-    for (let i = 0; i < batch.length; i++) {
-      const task = batch[i];
-      let fn = names.indexOf(task.exportName);
-      if (fn < 0) fn = names.push(task.exportName) - 1;
-      fns.push(fn);
-      if (task.deps.length === 0) {
-        args.push(task.args);
-        continue;
-      }
-      let hasRefs = false;
-      const encode = (value: unknown): unknown => {
-        if (value instanceof RunnerFuture) {
-          const producer = this.#tasks.get(value.id);
-          const here = !task.inline && (producer?.executor ?? this.#doneOn.get(value.id)) === channel;
-          if (value.status === "fulfilled" && !here) return value.value;
-          hasRefs = true;
-          return { $runnerFuture: value.id };
-        }
-        if (Array.isArray(value)) return value.map(encode);
-        if (
-          value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype
-        ) {
-          if (isFutureRef(value)) throw new TypeError("'$runnerFuture' is reserved in task arguments");
-          return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
-        }
-        return value;
-      };
-      args.push(task.args.map(encode));
-      if (hasRefs) refs.push(i);
-    }
-    const wire: BatchWire = { moduleUrl: this.#moduleUrl, names, ids: batch.map((t) => t.future.id), args };
-    if (names.length > 1) wire.fns = fns;
-    if (refs.length > 0) wire.refs = refs;
-    const timeoutMs = batch.length === 1 ? batch[0].timeoutMs : 0;
-    return timeoutMs ? { ...wire, timeoutMs } : wire;
+    return encodeBatch(batch, this.#code!, (id) => {
+      const producer = this.#tasks.get(id);
+      return (producer?.executor ?? this.#doneOn.get(id)) === channel;
+    });
   }
 
   /** Milliseconds per task by function (export name), as the executors measured them. */
@@ -302,8 +234,10 @@ export class Dispatcher {
 
   async #send(channel: ExecutorChannel, batch: Task[]): Promise<void> {
     channel.inFlight++;
+    const seq = ++this.#nextSeq;
     for (const task of batch) {
       task.state = "running";
+      task.seq = seq;
       task.executor = channel;
       task.attempts++;
       channel.running.add(task);
@@ -336,7 +270,17 @@ export class Dispatcher {
     this.#schedulePump();
   }
 
+  /** Numbers batches: a batch's compute step is tagged with it. */
+  #nextSeq = 0;
+
   #settle(channel: ExecutorChannel, batch: Task[], reply: BatchReply): void {
+    if (reply.interrupted) {
+      // A task of the batch was cancelled and its step ended: the others run again, a re-run
+      // that is not theirs to pay for.
+      for (const task of batch) if (task.state !== "done") task.attempts--;
+      this.#requeue(batch, new PagletError("executor_lost", "the batch was interrupted"));
+      return;
+    }
     if (!reply.leased) {
       channel.leased = false;
       this.#requeue(
@@ -399,6 +343,9 @@ export class Dispatcher {
     if (channel.alive) {
       channel.alive = false;
       channel.leased = false;
+      // Removed: the Runner lists and tends live executors only.
+      const at = this.channels.indexOf(channel);
+      if (at >= 0) this.channels.splice(at, 1);
       this.onLost?.(channel, error);
     }
     const orphans = [...batch, ...channel.pinned.drain()];
@@ -407,10 +354,20 @@ export class Dispatcher {
       new PagletError("executor_lost", `executor on ${channel.hostName} lost: ${error.message}`),
     );
     if (!this.channels.some((c) => c.alive)) {
-      this.close(
-        new PagletError("executor_lost", `Every executor of the Runner was lost; last: ${error.message}`),
+      const all = new PagletError(
+        "executor_lost",
+        `Every executor of the Runner was lost; last: ${error.message}`,
       );
+      if (this.onAllLost) this.onAllLost(all);
+      else this.close(all);
     }
+  }
+
+  /** The executor is gone (found out between batches): it gets no more work. */
+  lose(channel: ExecutorChannel, error: PagletError): void {
+    if (!channel.alive) return;
+    this.#lose(channel, [], error);
+    this.#schedulePump();
   }
 
   #requeue(tasks: Task[], error: PagletError): void {
@@ -434,6 +391,8 @@ export class Dispatcher {
 
   /** Called when an executor is lost for good (host or agent gone). */
   onLost?: (channel: ExecutorChannel, error: PagletError) => void;
+  /** Called when the last live executor is lost (instead of failing every task). */
+  onAllLost?: (error: PagletError) => void;
   /** Called when an executor lost its lease but lives (it may get one again). */
   onLeaseLost?: (channel: ExecutorChannel) => void;
 
@@ -447,7 +406,10 @@ export class Dispatcher {
       30_000,
     );
     channel.lastContact = Date.now();
-    if (reply.leased) this.leased(channel);
+    if (reply.leased) {
+      channel.leaseId = reply.leaseId ?? "";
+      this.leased(channel);
+    }
     return reply.leased;
   }
 }

@@ -6,7 +6,7 @@
  * take them as arguments without the client shipping them back.
  *
  * Messages: `runner.acquire` (ask for the lease; `{leased, leaseId?, cpuIds?, position?}`),
- * `runner.batch {moduleUrl, names, ids, args, …, timeoutMs?}` → `{values, failures, missing, ms, leased}`, `runner.ping`,
+ * `runner.batch {code, names, ids, args, …, timeoutMs?}` → `{values, failures, missing, ms, leased}`, `runner.ping`,
  * and the scheduler's `compute_slot_granted` / `compute_slot_redirect` (redirects are refused:
  * an executor belongs to its host). An executor the client stops talking to for `idleTimeoutMs`
  * disposes itself, so a crashed script cannot keep cores forever.
@@ -43,7 +43,6 @@ export interface ExecutorState {
   cpuIds: number[];
   /** When the first slot request was made: keeps the place in line across re-requests. */
   submittedAt: number;
-  tasksRun: number;
 }
 
 /** The reply to `runner.acquire` and `runner.ping`. */
@@ -58,8 +57,15 @@ export interface AcquireReply {
 
 /** A batch as `runner.batch` carries it. */
 export interface BatchMessage extends BatchWire {
+  /** The batch's number, unique in its Runner: its compute step's tag, which cancel names. */
+  seq: number;
   /** End the (single) task after this long. */
   timeoutMs?: number;
+}
+
+/** The compute step tag of batch `seq` (compute-slots' `abort-step` ends the step by it). */
+export function batchTag(seq: number): string {
+  return `runner-batch-${seq}`;
 }
 
 /**
@@ -69,12 +75,19 @@ export interface BatchMessage extends BatchWire {
 export interface BatchReply extends Partial<BatchOutcome> {
   leased: boolean;
   reason?: string;
+  /** The step was ended on request (a task of it was cancelled): nothing of it ran to the end. */
+  interrupted?: boolean;
 }
 
 export class RunnerExecutor extends Paglet<ExecutorState> {
   static override readonly type = EXECUTOR_TYPE;
 
   readonly #kept = new Map<number, unknown>();
+  /**
+   * Tasks run, for the closing event. Not in the state: a batch then changes no state, so its reply
+   * waits for no commit to disk.
+   */
+  #tasksRun = 0;
   #lastContact = Date.now();
   #busy = false;
   #idleTimer: ReturnType<typeof setInterval> | undefined;
@@ -87,7 +100,6 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       leaseId: "",
       cpuIds: [],
       submittedAt: 0,
-      tasksRun: 0,
     };
   }
 
@@ -108,8 +120,8 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       agentIds: [this.id],
       includeLeases: true,
     }).catch(() => {});
-    if (this.state.tasksRun > 0 || this.state.leaseId) {
-      this.#event(`executor closed after ${this.state.tasksRun} tasks`);
+    if (this.#tasksRun > 0 || this.state.leaseId) {
+      this.#event(`executor closed after ${this.#tasksRun} tasks`);
     }
   }
 
@@ -188,14 +200,8 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
     for (const i of batch.refs ?? []) {
       for (const id of refsIn(batch.args[i])) if (this.#kept.has(id)) deps[id] = this.#kept.get(id);
     }
-    const { timeoutMs, ...wire } = batch;
-    const input: BatchStepArgs = { ...wire, deps };
-    const step = this.context.runCompute<BatchOutcome>({
-      leaseId,
-      moduleUrl: BATCH_STEP_URL,
-      exportName: BATCH_STEP_EXPORT,
-      args: input,
-    });
+    const { timeoutMs, seq, ...wire } = batch;
+    const step = this.#runBatch(leaseId, batchTag(seq), { ...wire, deps });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = timeoutMs
       ? new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs))
@@ -203,18 +209,43 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
     try {
       const done = await (deadline ? Promise.race([step, deadline]) : step);
       if (done === "timeout") return await this.#timedOut(batch, leaseId, step);
+      if (done.result.needsCode) {
+        return { leased: true, reason: "the compute worker did not load the module" };
+      }
       const outcome = done.result;
       const failed = new Set([...outcome.failures, ...outcome.missing].map(([i]) => i));
       for (let i = 0; i < batch.ids.length; i++) {
         if (!failed.has(i)) this.#keep(batch.ids[i], outcome.values[i]);
       }
-      this.state.tasksRun += batch.ids.length;
+      this.#tasksRun += batch.ids.length;
       return { ...outcome, leased: true };
     } catch (err) {
+      // A task of the batch was cancelled: its worker was ended; the lease stays.
+      if (PagletError.from(err).code === "step_aborted") return { leased: true, interrupted: true };
       return this.#stepLost(err);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Runs the batch in a compute worker. A worker that lacks the module named by hash says so
+   * without running anything; it then gets the module's code from this host (its code store, or
+   * fetched once from the host named in the reference) and imports it, once per worker.
+   */
+  async #runBatch(leaseId: string, tag: string, input: BatchStepArgs): Promise<{ result: BatchOutcome }> {
+    const run = (args: BatchStepArgs) =>
+      this.context.runCompute<BatchOutcome>({
+        leaseId,
+        moduleUrl: BATCH_STEP_URL,
+        exportName: BATCH_STEP_EXPORT,
+        args,
+        tag,
+      });
+    const first = await run(input);
+    if (!first.result.needsCode || !("hash" in input.code)) return first;
+    const source = await this.context.codeModuleUrl(input.code.hash, input.code.from);
+    return await run({ ...input, source });
   }
 
   /**

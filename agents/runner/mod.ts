@@ -10,7 +10,7 @@ export type { FutureArgs, RunnerOptions, Service, ServiceOptions, Settled } from
 export { RunnerFuture, TaskError } from "./future.ts";
 export type { FutureStatus } from "./future.ts";
 export { exportNameOf, taskModule } from "./code_ref.ts";
-export type { CodeRef, TaskModule } from "./code_ref.ts";
+export type { CodeRef, HashCodeRef, TaskModule, UrlCodeRef } from "./code_ref.ts";
 export { progress } from "./progress.ts";
 export type { Progress, ProgressOptions } from "./progress.ts";
 export { EXECUTOR_TYPE, RunnerExecutor } from "./executor.ts";

@@ -10,7 +10,6 @@
  *
  * @module
  */
-import type { RunnerFuture } from "./future.ts";
 
 /** Counts of {@linkcode progress}. */
 export interface Progress {
@@ -29,8 +28,14 @@ export interface ProgressOptions {
   width?: number;
 }
 
-/** Resolves with the final counts once every future settled (failures are counted, not thrown). */
-export function progress(futures: readonly RunnerFuture[], options: ProgressOptions = {}): Promise<Progress> {
+/**
+ * Resolves with the final counts once every future settled (failures are counted, not thrown).
+ * Takes any futures or promises, of any mix of result types.
+ */
+export function progress(
+  futures: readonly PromiseLike<unknown>[],
+  options: ProgressOptions = {},
+): Promise<Progress> {
   const { label = "tasks", width = 30 } = options;
   const counts: Progress = { done: 0, failed: 0, total: futures.length };
   const draw = options.onProgress ?? (Deno.stderr.isTerminal()

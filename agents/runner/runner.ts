@@ -20,10 +20,12 @@
 import { connect } from "../connect.ts";
 import { PagletError } from "../errors.ts";
 import { exportNameOf, type TaskModule } from "./code_ref.ts";
-import { Dispatcher, ExecutorChannel, futuresIn, type Task } from "./dispatcher.ts";
-import { EXECUTOR_TYPE } from "./executor.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { type AcquireReply, EXECUTOR_TYPE } from "./executor.ts";
 import { RunnerFuture } from "./future.ts";
 import { type RunnerConnection, type RunnerHost, RunnerHttp } from "./http.ts";
+import { chooseHosts, coresOf, spread } from "./placement.ts";
+import { ExecutorChannel, futuresIn, type Task } from "./task.ts";
 
 /** Options of {@linkcode Runner.open}. */
 export interface RunnerOptions extends RunnerConnection {
@@ -69,6 +71,12 @@ export interface Settled<T> {
   error?: unknown;
 }
 
+/** How often the Runner tends its executors (leases asked again, keep-alives, host checks). */
+const TEND_MS = 250;
+/** Hosts of idle executors are asked whether they live this often. */
+const HEALTH_MS = 1_000;
+const HEALTH_TIMEOUT_MS = 3_000;
+
 let defaultModule: TaskModule | undefined;
 
 /** Sets the module services come from when `Runner.open` names none (`paglets run` sets its script's). */
@@ -87,28 +95,6 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return v;
 }
 
-/** Picks the hosts executors run on, entry first. */
-function chooseHosts(all: RunnerHost[], options: RunnerOptions, entry: string): RunnerHost[] {
-  if (options.hosts?.length) {
-    return options.hosts.map((wanted) => {
-      const host = all.find((h) => h.name === wanted || h.url === wanted.replace(/\/+$/, ""));
-      if (!host) {
-        throw new PagletError("host_not_found", `Runner host '${wanted}' is not an online host of the mesh`);
-      }
-      return host;
-    });
-  }
-  const tags = options.tags ?? [];
-  const chosen = all.filter((h) => tags.every((t) => h.tags.includes(t)));
-  if (chosen.length === 0) {
-    throw new PagletError(
-      "host_not_found",
-      `No online host of the mesh (entry ${entry}) has the tags ${tags.map((t) => `'${t}'`).join(", ")}`,
-    );
-  }
-  return chosen;
-}
-
 /** A named set of executors (leased cores) and the tasks sent to them. Close it to free the cores. */
 export class Runner implements AsyncDisposable {
   readonly name: string;
@@ -116,16 +102,36 @@ export class Runner implements AsyncDisposable {
   readonly #module: TaskModule | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #waiting = new Set<ExecutorChannel>();
+  readonly #options: RunnerOptions;
+  readonly #idleTimeoutMs: number;
+  /** Hosts found gone: a replacement executor does not go there. */
+  readonly #deadHosts = new Set<string>();
+  /** New executors being taken after every one was lost; close() waits for them to dispose them. */
+  #replacing: Promise<void> | undefined;
+  #checkedAt = 0;
   #nextTask = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed: Promise<void> | undefined;
 
-  private constructor(name: string, http: RunnerHttp, module: TaskModule | undefined) {
+  private constructor(
+    name: string,
+    http: RunnerHttp,
+    module: TaskModule | undefined,
+    options: RunnerOptions,
+    idleTimeoutMs: number,
+  ) {
     this.name = name;
     this.#http = http;
     this.#module = module;
-    this.#dispatcher = new Dispatcher(http, module?.ref.moduleUrl ?? "");
+    this.#options = options;
+    this.#idleTimeoutMs = idleTimeoutMs;
+    this.#dispatcher = new Dispatcher(http, module?.ref);
     this.#dispatcher.onLeaseLost = (channel) => this.#waiting.add(channel);
+    this.#dispatcher.onLost = (channel) => this.#waiting.delete(channel);
+    this.#dispatcher.onAllLost = (error) => {
+      if (this.#replacing || this.#closed) return;
+      this.#replacing = this.#replace(error).finally(() => this.#replacing = undefined);
+    };
   }
 
   /** Opens a Runner: one executor per leased core, on the entry host and the peers chosen. */
@@ -140,18 +146,13 @@ export class Runner implements AsyncDisposable {
     const entry = options.entry ?? await connect().then((mesh) => mesh.entry, () => undefined);
     const http = new RunnerHttp({ ...options, entry });
     const hosts = chooseHosts(await http.hosts(), options, http.entry);
-    const count = positive(
-      "executors",
-      options.executors,
-      hosts.reduce((n, h) => n + Math.max(1, h.cpuCount), 0),
-    );
+    const count = positive("executors", options.executors, coresOf(hosts));
     const idleTimeoutMs = positive("idleTimeoutMs", options.idleTimeoutMs, 60_000);
-    const runner = new Runner(name, http, options.module ?? defaultModule);
+    const runner = new Runner(name, http, options.module ?? defaultModule, options, idleTimeoutMs);
     try {
       await runner.#start(
         hosts,
         Math.max(1, count),
-        idleTimeoutMs,
         positive("openTimeoutMs", options.openTimeoutMs, 60_000),
       );
     } catch (err) {
@@ -161,31 +162,16 @@ export class Runner implements AsyncDisposable {
     return runner;
   }
 
-  async #start(
-    hosts: RunnerHost[],
-    count: number,
-    idleTimeoutMs: number,
-    openTimeoutMs: number,
-  ): Promise<void> {
-    const placed = Array.from({ length: count }, (_, i) => hosts[i % hosts.length]);
-    const created = await Promise.allSettled(placed.map(async (host) => {
-      const { id } = await this.#http.request<{ id: string }>(host.url, "POST", "/v1/agents", {
-        type: EXECUTOR_TYPE,
-        state: { runner: this.name, homeHost: this.#http.entry, idleTimeoutMs },
-      });
-      const channel = new ExecutorChannel(id, host.url, host.name);
-      this.#dispatcher.channels.push(channel);
-      return channel;
-    }));
-    // A host that fails now is left out; the Runner opens with the executors it could create.
-    const channels = created.flatMap((c) => c.status === "fulfilled" ? [c.value] : []);
-    if (channels.length === 0) throw (created[0] as PromiseRejectedResult).reason;
-    const leased = await Promise.all(channels.map((c) => this.#dispatcher.acquire(c).catch(() => false)));
-    channels.forEach((c, i) => leased[i] || this.#waiting.add(c));
-    // Executors still waiting for a core ask again now and then; idle ones say the Runner lives.
-    this.#timer = setInterval(() => this.#tend(idleTimeoutMs), 250);
+  async #start(hosts: RunnerHost[], count: number, openTimeoutMs: number): Promise<void> {
+    const channels = await this.#createExecutors(spread(hosts, count));
+    // Executors still waiting for a core ask again now and then; idle ones say the Runner lives;
+    // hosts of idle executors are checked, so a host that died meanwhile is not sent work.
+    this.#timer = setInterval(() => {
+      void this.#tend();
+      void this.#checkHosts();
+    }, TEND_MS);
     Deno.unrefTimer(this.#timer);
-    if (leased.some(Boolean)) return;
+    if (channels.some((c) => c.leased)) return;
     const deadline = Date.now() + openTimeoutMs;
     while (!channels.some((c) => c.leased)) {
       if (Date.now() > deadline) {
@@ -198,9 +184,55 @@ export class Runner implements AsyncDisposable {
     }
   }
 
+  /**
+   * Creates an executor on each of `placed` and asks each for its core. A host that fails now is
+   * left out (the Runner goes on with the executors it could create); none at all throws.
+   */
+  async #createExecutors(placed: RunnerHost[]): Promise<ExecutorChannel[]> {
+    const created = await Promise.allSettled(placed.map(async (host) => {
+      const { id } = await this.#http.request<{ id: string }>(host.url, "POST", "/v1/agents", {
+        type: EXECUTOR_TYPE,
+        state: { runner: this.name, homeHost: this.#http.entry, idleTimeoutMs: this.#idleTimeoutMs },
+      });
+      const channel = new ExecutorChannel(id, host.url, host.name);
+      this.#dispatcher.channels.push(channel);
+      // Each asks for its core as soon as it exists, not once every executor does.
+      const leased = await this.#dispatcher.acquire(channel).catch(() => false);
+      if (!leased) this.#waiting.add(channel);
+      return channel;
+    }));
+    const channels = created.flatMap((c) => c.status === "fulfilled" ? [c.value] : []);
+    if (channels.length === 0) throw (created[0] as PromiseRejectedResult).reason;
+    return channels;
+  }
+
+  /**
+   * Every executor was lost: the Runner takes new ones on the online hosts of the mesh with its
+   * tags (as many as it had, at most one per core there). Its tasks wait in the queue meanwhile;
+   * when no host can take one, they reject with `executor_lost`.
+   */
+  async #replace(lost: PagletError): Promise<void> {
+    try {
+      const hosts = chooseHosts(await this.#http.hosts(), { tags: this.#options.tags }, this.#http.entry)
+        .filter((h) => !this.#deadHosts.has(h.url));
+      if (hosts.length === 0) throw new PagletError("host_not_found", "no other online host");
+      const wanted = this.#options.executors ?? coresOf(hosts);
+      await this.#createExecutors(spread(hosts, Math.max(1, Math.min(wanted, coresOf(hosts)))));
+    } catch (err) {
+      if (this.#closed) return;
+      this.#dispatcher.close(
+        new PagletError(
+          "executor_lost",
+          `Every executor of Runner '${this.name}' was lost (last: ${lost.message}) and no other host ` +
+            `took one: ${err instanceof Error ? err.message : err}`,
+        ),
+      );
+    }
+  }
+
   #tending = false;
 
-  async #tend(idleTimeoutMs: number): Promise<void> {
+  async #tend(): Promise<void> {
     if (this.#tending || this.#closed) return;
     this.#tending = true;
     try {
@@ -210,17 +242,54 @@ export class Runner implements AsyncDisposable {
           try {
             if (this.#waiting.has(c)) {
               if (await this.#dispatcher.acquire(c)) this.#waiting.delete(c);
-            } else if (c.inFlight === 0 && now - c.lastContact > idleTimeoutMs / 4) {
-              await this.#http.send(c.hostUrl, c.id, "runner.ping", {}, 10_000);
+            } else if (c.inFlight === 0 && now - c.lastContact > this.#idleTimeoutMs / 4) {
+              const reply = await this.#http.send<AcquireReply>(c.hostUrl, c.id, "runner.ping", {}, 10_000);
               c.lastContact = now;
+              if (!reply.leased) {
+                // Its lease ended while it idled (expired, host restarted): it asks again.
+                c.leased = false;
+                this.#waiting.add(c);
+              }
             }
-          } catch {
-            // A host that does not answer is found out by the next batch sent there.
+          } catch (err) {
+            // An executor whose agent is gone (its host restarted, it ended itself) is lost; a
+            // host that does not answer is found out by checkHosts or the next batch sent there.
+            const error = PagletError.from(err);
+            if (error.code === "agent_not_found") this.#dispatcher.lose(c, error);
           }
         }),
       );
     } finally {
       this.#tending = false;
+    }
+  }
+
+  #checking = false;
+
+  /**
+   * Asks the hosts whose executors are all idle whether they live (`/v1/health`, at most once a
+   * second each): a host that is gone loses its executors now, not when the next batch goes there.
+   */
+  async #checkHosts(): Promise<void> {
+    if (this.#checking || this.#closed || Date.now() - this.#checkedAt < HEALTH_MS) return;
+    this.#checking = true;
+    this.#checkedAt = Date.now();
+    try {
+      const byHost = Map.groupBy(this.#dispatcher.channels.filter((c) => c.alive), (c) => c.hostUrl);
+      await Promise.all([...byHost].map(async ([url, channels]) => {
+        // A busy executor's batch says soon enough whether its host lives.
+        if (channels.some((c) => c.inFlight > 0)) return;
+        try {
+          await this.#http.request(url, "GET", "/v1/health", undefined, HEALTH_TIMEOUT_MS);
+        } catch (err) {
+          const error = PagletError.from(err);
+          if (error.code !== "host_unreachable" && error.code !== "timeout") return;
+          this.#deadHosts.add(url);
+          for (const c of channels) this.#dispatcher.lose(c, error);
+        }
+      }));
+    } finally {
+      this.#checking = false;
     }
   }
 
@@ -324,6 +393,8 @@ export class Runner implements AsyncDisposable {
     this.#closed ??= (async () => {
       clearInterval(this.#timer);
       this.#dispatcher.close(new PagletError("task_cancelled", `Runner '${this.name}' was closed`));
+      // Executors still being created are disposed with the others.
+      await this.#replacing;
       await Promise.all(
         this.#dispatcher.channels.filter((c) => c.alive).map((c) =>
           this.#http.request(c.hostUrl, "DELETE", `/v1/agents/${encodeURIComponent(c.id)}`).catch(() => {})

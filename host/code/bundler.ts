@@ -116,3 +116,18 @@ export async function bundleScript(entry: string): Promise<Bundle> {
   const source = result.outputFiles![0].contents;
   return { source, hash: await sha256Hex(source), inputs: [...inputs] };
 }
+
+/**
+ * The names a bundle exports, read from the one `export { local as name, … };` clause esbuild
+ * ends an ESM bundle with: a Runner of the script calls its exported functions by these names.
+ */
+export function bundleExportNames(source: Uint8Array): string[] {
+  // The clause is the bundle's last statement: only the tail needs decoding.
+  const tail = new TextDecoder().decode(source.subarray(Math.max(0, source.length - 65_536)));
+  const clause = /export\s*\{([^}]*)\}\s*;?\s*$/.exec(tail);
+  if (!clause) return [];
+  return clause[1].split(",").map((part) => part.trim()).filter(Boolean).map((part) => {
+    const name = part.split(/\s+as\s+/).at(-1)!;
+    return name.startsWith('"') ? JSON.parse(name) as string : name;
+  });
+}

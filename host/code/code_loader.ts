@@ -29,6 +29,8 @@ export class CodeLoader {
   readonly #o: CodeLoaderOptions;
   /** Per hash: the paglet types its module defines, once loaded into every worker. */
   readonly #loading = new Map<string, Promise<string[]>>();
+  /** Per hash: a fetch from another host under way. */
+  readonly #fetching = new Map<string, Promise<Uint8Array>>();
 
   constructor(options: CodeLoaderOptions) {
     this.#o = options;
@@ -44,20 +46,8 @@ export class CodeLoader {
    * `from` (a host URL) is asked when the store lacks it.
    */
   ensure(hash: string, from?: string): Promise<string[]> {
-    if (!isCodeHash(hash)) {
-      return Promise.reject(
-        new PagletError("invalid_code_hash", `A code hash is 64 lowercase hex digits: got '${hash}'`),
-      );
-    }
-    if (!this.#o.remoteCode) {
-      // Also code stored here earlier: this host runs only what it was started with.
-      return Promise.reject(
-        new PagletError(
-          "remote_code_disabled",
-          `This host runs no code it was not started with (--no-remote-code); module ${hash} refused`,
-        ),
-      );
-    }
+    const refused = this.#refusal(hash);
+    if (refused) return Promise.reject(refused);
     let loading = this.#loading.get(hash);
     if (!loading) {
       loading = this.#load(hash, from);
@@ -68,17 +58,53 @@ export class CodeLoader {
     return loading;
   }
 
-  async #load(hash: string, from: string | undefined): Promise<string[]> {
-    const started = performance.now();
-    let source = await this.#o.store.read(hash).catch((err) => {
+  /**
+   * The bytes of module `hash`, from the store or fetched once from `from` (checked and stored
+   * before they are returned), without loading them into the agent workers: what a compute step
+   * imports (Runner tasks).
+   */
+  async source(hash: string, from?: string): Promise<Uint8Array> {
+    const refused = this.#refusal(hash);
+    if (refused) throw refused;
+    return (await this.#stored(hash, from)).source;
+  }
+
+  #refusal(hash: string): PagletError | undefined {
+    if (!isCodeHash(hash)) {
+      return new PagletError("invalid_code_hash", `A code hash is 64 lowercase hex digits: got '${hash}'`);
+    }
+    if (!this.#o.remoteCode) {
+      // Also code stored here earlier: this host runs only what it was started with.
+      return new PagletError(
+        "remote_code_disabled",
+        `This host runs no code it was not started with (--no-remote-code); module ${hash} refused`,
+      );
+    }
+    return undefined;
+  }
+
+  /** The module's bytes and whether they had to be fetched (then they are in the store now). */
+  async #stored(hash: string, from: string | undefined): Promise<{ source: Uint8Array; fetched: boolean }> {
+    const stored = await this.#o.store.read(hash).catch((err) => {
       this.#rejected(hash, "store", err);
       throw err;
     });
-    const fetched = !source;
-    if (!source) {
-      source = await this.#fetch(hash, from);
-      await this.#o.store.put(source, hash);
+    if (stored) return { source: stored, fetched: false };
+    let fetching = this.#fetching.get(hash);
+    if (!fetching) {
+      // One fetch per module however many executors or arrivals ask at once.
+      fetching = this.#fetch(hash, from).then(async (bytes) => {
+        await this.#o.store.put(bytes, hash);
+        return bytes;
+      }).finally(() => this.#fetching.delete(hash));
+      this.#fetching.set(hash, fetching);
     }
+    return { source: await fetching, fetched: true };
+  }
+
+  async #load(hash: string, from: string | undefined): Promise<string[]> {
+    const started = performance.now();
+    const { source, fetched } = await this.#stored(hash, from);
     const stored = performance.now();
     const types = await this.#o.pool.loadCode(hash, dataUrlOf(source));
     // Where the time of a first use goes (fetch + check + store, then the workers' import).

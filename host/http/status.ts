@@ -46,6 +46,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   invalid_agent_id: 422,
   invalid_field: 422,
   compute_step_failed: 422,
+  step_aborted: 409,
   handler_failed: 422,
   task_failed: 422,
   task_timeout: 504,

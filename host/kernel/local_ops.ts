@@ -2,6 +2,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { CreateOptions, HostInfo, MeshHost } from "../../agents/context.ts";
 import type { MessageInput, SendOptions } from "../../agents/message.ts";
+import { dataUrlOf } from "../code/data_url.ts";
 import { AgentRuntime } from "./agent_runtime.ts";
 import type { Host } from "../host.ts";
 
@@ -74,6 +75,8 @@ export function registerLocalOps(host: Host): void {
     "storage.list": (from: string) => host.storage.list(typeOf(host, from)),
     "storage.status": (from: string) => host.storage.status(typeOf(host, from)),
     events: (_from: string, since: number, limit: number) => host.events.since(since, limit),
+    "code.module": async (_from: string, hash: string, fromHost: string | undefined) =>
+      dataUrlOf(await host.code.source(hash, fromHost)),
     notifyUser: (
       from: string,
       severity: string,

@@ -136,6 +136,7 @@ export type ContextOpMap = {
   "services.lookup": [[service: string, scope: "local" | "mesh"], ServiceOffer[]];
   notifyUser: [[severity: Severity, title: string, text: string, fields: Record<string, unknown>], boolean];
   events: [[since: number, limit: number], ContextEvent[]];
+  "code.module": [[hash: string, from: string | undefined], string];
   "compute.run": [[step: Options<"runCompute", 0>], Awaited<ReturnType<PagletContext["runCompute"]>>];
   "storage.read": [[path: string], Uint8Array | null];
   "storage.write": [[path: string, data: Uint8Array], void];

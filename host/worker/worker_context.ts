@@ -76,6 +76,7 @@ export function createWorkerContext(
       call("notifyUser", severity, title, text, fields ?? {}).catch(() => false),
     events: (since, limit) => call("events", since ?? 0, limit ?? 100),
     runCompute: <R>(step: ComputeStepSpec) => call("compute.run", step) as Promise<ComputeStepOutcome<R>>,
+    codeModuleUrl: (hash, from) => call("code.module", hash, from),
   };
   return context;
 }

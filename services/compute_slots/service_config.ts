@@ -89,6 +89,8 @@ export function checkStep(step: unknown): StepRequest {
     ? "'moduleUrl' must be a module URL"
     : typeof s.exportName !== "string" || !s.exportName
     ? "'exportName' must name an exported function"
+    : s.tag !== undefined && (typeof s.tag !== "string" || s.tag === "")
+    ? "'tag' must be a non-empty string"
     : s.usagePaths !== undefined &&
         (!Array.isArray(s.usagePaths) || s.usagePaths.some((p) => typeof p !== "string"))
     ? "'usagePaths' must be a list of paths"

@@ -145,9 +145,25 @@ export class SlotService {
     return released;
   }
 
+  /**
+   * `abort-step`: ends the step tagged `tag` under the agent's lease, or refuses it when it starts
+   * (it may still wait in the agent's mailbox). The lease stays with the agent.
+   */
+  abortStep(leaseId: string, agentId: string, tag: string): "running" | "pending" {
+    const lease = this.scheduler.lease(leaseId);
+    if (!lease || lease.agentId !== agentId) {
+      throw new PagletError(
+        "lease_not_found",
+        `No compute lease '${leaseId}' held by agent ${agentId} on ${this.#host.info.name}`,
+      );
+    }
+    const reason = new PagletError("step_aborted", `The step '${tag}' was ended on request`);
+    return this.steps.abortTagged(leaseId, tag, reason) ? "running" : "pending";
+  }
+
   cancel(filter: CancelFilter) {
     const result = this.scheduler.cancel(filter);
-    for (const lease of result.releasedLeases) this.steps.abort(lease.leaseId, cancelled(lease));
+    for (const lease of result.releasedLeases) this.#endSteps(lease);
     this.counters.cancelled += result.cancelledRequests.length + result.releasedLeases.length;
     if (result.cancelledRequests.length + result.releasedLeases.length > 0) this.#changed();
     return result;
@@ -289,11 +305,17 @@ export class SlotService {
 
   // --- scheduling -----------------------------------------------------------------------------
 
+  /** A lease ended: its step (if one runs) ends too. */
+  #endSteps(lease: Lease): void {
+    this.steps.abort(lease.leaseId, cancelled(lease));
+    this.steps.forget(lease.leaseId);
+  }
+
   /** Releases a lease (or every lease of an agent) and schedules a pass. */
   #release(leaseOrAgentId: string, reason: FinishReason): Lease[] {
     const released = this.scheduler.release(leaseOrAgentId, reason);
     if (released.length === 0) return released;
-    for (const lease of released) this.steps.abort(lease.leaseId, cancelled(lease));
+    for (const lease of released) this.#endSteps(lease);
     if (reason === "released") this.counters.released += released.length;
     else this.counters.droppedGone += released.length;
     this.#changed();
@@ -430,7 +452,7 @@ export class SlotService {
     if (this.#stopped) return;
     const result = this.scheduler.sweepLeases((lease) => alive.has(lease.leaseId));
     for (const lease of [...result.expired, ...result.inactive]) {
-      this.steps.abort(lease.leaseId, cancelled(lease));
+      this.#endSteps(lease);
     }
     this.counters.expired += result.expired.length;
     this.counters.droppedGone += result.inactive.length;

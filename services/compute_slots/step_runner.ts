@@ -24,6 +24,8 @@ export interface RunningStep {
   mask: number[];
   /** OS thread id, once the worker has pinned itself. */
   tid?: number;
+  /** The step's `tag`, when it has one (`abort-step` names it). */
+  tag?: string;
   /** Epoch ms of the start. */
   startedAt: number;
   /** Thread CPU seconds at the start, and at the last usage sample. */
@@ -37,7 +39,11 @@ export interface StepSpec {
   moduleUrl: string;
   exportName: string;
   args?: unknown;
+  tag?: string;
 }
+
+/** Tags of steps aborted before they started, kept per lease (bounded: a lease ends some day). */
+const DOOMED_PER_LEASE = 256;
 
 /** Options of {@linkcode StepRunner}. */
 export interface StepRunnerOptions {
@@ -71,6 +77,8 @@ export class StepRunner {
   readonly #pool: ComputePool;
   readonly #nice: number | null;
   readonly #running = new Map<string, { step: RunningStep; controller: AbortController }>();
+  /** Lease id → tags of steps aborted before they started, and why. */
+  readonly #doomed = new Map<string, Map<string, unknown>>();
   #closed = false;
 
   constructor(options: StepRunnerOptions = {}) {
@@ -100,11 +108,18 @@ export class StepRunner {
     hooks: { onPinned?: (step: RunningStep) => void; onEnd?: (step: RunningStep) => void } = {},
   ): Promise<{ result: unknown; affinity: ComputeStepAffinity }> {
     if (this.#closed) throw new PagletError("draining", "The host is shutting down its compute workers");
+    const doomed = spec.tag === undefined ? undefined : this.#doomed.get(lease.leaseId);
+    if (doomed?.has(spec.tag!)) {
+      const reason = doomed.get(spec.tag!);
+      doomed.delete(spec.tag!);
+      throw PagletError.from(reason);
+    }
     this.abort(lease.leaseId, new PagletError("state_conflict", "A newer step replaced this one"));
     const controller = new AbortController();
     const step: RunningStep = {
       leaseId: lease.leaseId,
       agentId,
+      ...(spec.tag === undefined ? {} : { tag: spec.tag }),
       cpuIds: [...lease.cpuIds],
       mask: [...lease.cpuIds],
       startedAt: Date.now(),
@@ -153,6 +168,28 @@ export class StepRunner {
     if (!entry) return false;
     entry.controller.abort(reason);
     return true;
+  }
+
+  /**
+   * Ends the lease's step tagged `tag` if it runs (true); else the step is refused when it starts
+   * (false). `forget` drops what a lease's ended steps left behind.
+   */
+  abortTagged(leaseId: string, tag: string, reason: unknown): boolean {
+    const entry = this.#running.get(leaseId);
+    if (entry?.step.tag === tag) {
+      entry.controller.abort(reason);
+      return true;
+    }
+    let doomed = this.#doomed.get(leaseId);
+    if (!doomed) this.#doomed.set(leaseId, doomed = new Map());
+    doomed.set(tag, reason);
+    if (doomed.size > DOOMED_PER_LEASE) doomed.delete(doomed.keys().next().value!);
+    return false;
+  }
+
+  /** The lease ended: tags doomed under it are of no use any more. */
+  forget(leaseId: string): void {
+    this.#doomed.delete(leaseId);
   }
 
   /** Re-pins running steps whose mask in `masks` (lease id → CPU ids) differs from their current one. */

@@ -3,11 +3,12 @@
  * as arguments, completion order, a throwing task, a timeout, cancel, a host killed mid-run, and
  * leases that never exceed the cores while two Runners and compute jobs share a host.
  */
-import { Runner, type RunnerFuture, taskModule } from "../../agents/mod.ts";
+import { progress, Runner, type RunnerFuture, taskModule } from "../../agents/mod.ts";
 import type { StatusReply } from "../../services/compute_slots/contract.ts";
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { pagletsCommand } from "../helpers/cli.ts";
 import { slots } from "../compute/helpers.ts";
 import * as tasks from "./fixtures/tasks.ts";
 
@@ -31,6 +32,39 @@ async function twoHosts(): Promise<[HostProcess, HostProcess]> {
     return hosts.some((h) => h.name === "beta" && h.online);
   }, 20_000);
   return [a, b];
+}
+
+/** Lines of `paglets follow --since all --json` titled `title`, read until each of `wanted` was seen. */
+async function followed(entry: string, title: string, wanted: string[]): Promise<string[]> {
+  const controller = new AbortController();
+  const child = pagletsCommand(
+    ["follow", "--entry", entry, "--since", "all", "--json"],
+    {},
+    controller.signal,
+  )
+    .spawn();
+  const texts: string[] = [];
+  let buffered = "";
+  try {
+    const deadline = AbortSignal.timeout(30_000);
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream(), { signal: deadline })) {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines.filter(Boolean)) {
+        const n = JSON.parse(line) as { title?: string; text?: string };
+        if (n.title === title) texts.push(n.text ?? "");
+      }
+      if (wanted.every((w) => texts.some((t) => t.includes(w)))) return texts;
+    }
+    throw new Error(
+      `paglets follow did not show ${JSON.stringify(wanted)} under '${title}': ${JSON.stringify(texts)}`,
+    );
+  } finally {
+    controller.abort();
+    await child.status;
+    await child.stderr.cancel().catch(() => {});
+  }
 }
 
 async function allLeased(rr: Runner, count: number): Promise<void> {
@@ -101,6 +135,16 @@ Deno.test("a Runner on a 2-host mesh: both hosts, futures as arguments, select, 
       assertEquals(await rr.service(tasks.addOne)(1), 2);
     });
 
+    await t.step("progress counts futures as they settle, failures included", async () => {
+      const add = rr.service(tasks.addOne);
+      const explode = rr.service(tasks.explode);
+      const futures = [...Array.from({ length: 9 }, (_, i) => add(i)), explode("counted")];
+      const seen: number[] = [];
+      const counts = await progress(futures, { onProgress: (p) => seen.push(p.done + p.failed) });
+      assertEquals(counts, { done: 9, failed: 1, total: 10 });
+      assertEquals(seen, Array.from({ length: 10 }, (_, i) => i + 1));
+    });
+
     await t.step("a function that is not exported is refused, saying so", async () => {
       function local(x: number) {
         return x;
@@ -134,6 +178,47 @@ Deno.test("a Runner on a 2-host mesh: both hosts, futures as arguments, select, 
       assertEquals(await rr.get(futures.slice(0, 11)), Array.from({ length: 11 }, (_, i) => i));
       assertEquals(futures[11].cancel(), false);
     });
+
+    await t.step(
+      "cancel stops a running task: its worker is ended, the executor keeps its core",
+      async () => {
+        const runner = (lease: { jobId?: string }) => lease.jobId?.startsWith("runner:suite:") ?? false;
+        const steps = async () => {
+          const all = await Promise.all([a, b].map((h) => slots<StatusReply>(h.client, "status", {})));
+          return all.flatMap((s) => s.leases ?? []).filter(runner);
+        };
+        const idle = () => eventually("no step runs", async () => (await steps()).every((l) => !l.running));
+        const started = () => eventually("the task runs", async () => (await steps()).some((l) => l.running));
+        const forever = rr.service(tasks.forever);
+        const running = forever();
+        await started();
+        assert(running.cancel());
+        await assertRejectsCode(() => rr.get(running), "task_cancelled");
+        await idle();
+        const controller = new AbortController();
+        const guarded = rr.service(tasks.forever, { signal: controller.signal })();
+        await started();
+        controller.abort();
+        await assertRejectsCode(() => rr.get(guarded), "task_cancelled");
+        await idle();
+        // A measured tiny function fills a batch with what is queued: here a runaway task between
+        // two others. Cancelling it ends the batch's step; the other two run again, not failed.
+        const add = rr.service(tasks.addOne);
+        await rr.get(Array.from({ length: 100 }, (_, i) => add(i)));
+        const [before, stuck, after] = [add(1), forever(), add(2)];
+        await started();
+        assertEquals(before.status, "pending", "add(1) runs in the runaway task's batch");
+        stuck.cancel();
+        assertEquals(await rr.get([before, after]), [2, 3]);
+        // No step runs any more, every executor still holds its core and takes new work.
+        await idle();
+        assertEquals((await steps()).length, 4);
+        assertEquals(rr.executors.filter((e) => e.leased).length, 4);
+        const spin = rr.service(tasks.spin);
+        const values = await rr.get(Array.from({ length: 8 }, (_, i) => spin(20, i)));
+        assertEquals(values, Array.from({ length: 8 }, (_, i) => i));
+      },
+    );
   } finally {
     await stopAll();
   }
@@ -164,6 +249,37 @@ Deno.test("a host killed mid-run: its tasks complete on the other host, each res
     assert([...seen.values()].every((count) => count === 1));
     // An executor on beta is found lost only by a batch sent to it: one that was idle at the kill
     // may still be listed, so the executors list is not checked here.
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a host killed while Runners are idle: its executors are dropped, the work goes on elsewhere", async () => {
+  try {
+    const [a, b] = await twoHosts();
+    // `both` has an executor on each host; `betaOnly` has its one executor on beta.
+    await using both = await Runner.open("both", { entry: a.url, module: MODULE, executors: 2 });
+    await using betaOnly = await Runner.open("beta-only", {
+      entry: a.url,
+      module: MODULE,
+      hosts: ["beta"],
+      executors: 1,
+    });
+    await allLeased(both, 2);
+    assertEquals(betaOnly.executors.map((e) => e.host), ["beta"]);
+    await b.kill();
+    await eventually("beta's executors dropped", () => both.executors.every((e) => e.host === "alpha"));
+    // The Runner that lost every executor took a new one on the host that is left.
+    await eventually(
+      "a new executor on alpha",
+      () => betaOnly.executors.some((e) => e.host === "alpha" && e.leased),
+    );
+    for (const rr of [both, betaOnly]) {
+      const where = rr.service(tasks.whereAmI);
+      const places = await rr.get(Array.from({ length: 10 }, (_, i) => where(i)));
+      assertEquals(places.map((p) => p.tag), Array.from({ length: 10 }, (_, i) => i));
+      assert(places.every((p) => p.pid === a.process.pid));
+    }
   } finally {
     await stopAll();
   }
@@ -204,17 +320,12 @@ Deno.test("two Runners and compute jobs share a host's cores and never oversubsc
     const { counters } = await status();
     assert(counters.maxReservedCpuCores <= cores, `reserved ${counters.maxReservedCpuCores} of ${cores}`);
     assertEquals(counters.maxReservedCpuCores, cores);
-    // What `paglets follow` shows: each executor's core and its end, as user notifications.
-    const { reply } = await host.client.request<
-      { reply: { notifications: { title: string; text: string }[] } }
-    >(
-      "POST",
-      "/v1/services/user-info/recent",
-      {},
-    );
-    const texts = reply.notifications.filter((n) => n.title === "runner second").map((n) => n.text);
-    assert(texts.some((t) => t.includes("executor ready on CPU")), JSON.stringify(texts));
-    assert(texts.some((t) => t.includes("executor closed after")), JSON.stringify(texts));
+    // `paglets follow` shows each executor's core and its end under the Runner's name.
+    const texts = await followed(host.url, "runner second", [
+      "executor ready on CPU",
+      "executor closed after",
+    ]);
+    assert(texts.length >= 2, JSON.stringify(texts));
   } finally {
     await stopAll();
   }
