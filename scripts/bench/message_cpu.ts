@@ -19,6 +19,7 @@
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
 import { spawnPrintingUrl } from "../spawn_host.ts";
+import { counterMessagesUrl, postWithWrk, requireWrk, wrkFlags } from "./wrk.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -31,24 +32,8 @@ const { values } = parseArgs({
     baseline: { type: "string" },
   },
 });
-const rounds = Number(values.rounds),
-  seconds = Number(values.seconds),
-  connections = Number(values.connections);
-for (
-  const [name, v, max] of [["rounds", rounds, 50], ["seconds", seconds, 60], [
-    "connections",
-    connections,
-    256,
-  ]] as const
-) {
-  if (!Number.isInteger(v) || v < 1 || v > max) {
-    throw new RangeError(`Cannot run as '--${name}' must be an integer in 1..${max}: current value is ${v}`);
-  }
-}
-if (!(await new Deno.Command("sh", { args: ["-c", "command -v wrk"], stdout: "null" }).output()).success) {
-  console.error("wrk is missing: install Debian's package `wrk` (apt-get install wrk)");
-  Deno.exit(2);
-}
+const { rounds, seconds, connections } = wrkFlags(values);
+await requireWrk();
 
 const root = new URL("../../", import.meta.url).pathname;
 const work = await Deno.makeTempDir({ prefix: "paglets-bench-cpu-" });
@@ -75,24 +60,9 @@ function role(tid: string, pid: number, name: string): "kernel" | "workers" | "o
   return name.startsWith("worker-") ? "workers" : "other";
 }
 
-async function wrk(url: string, body: string): Promise<number> {
-  const script = `${work}/post.lua`;
-  await Deno.writeTextFile(
-    script,
-    `wrk.method = "POST"\nwrk.body = ${
-      JSON.stringify(body)
-    }\nwrk.headers["content-type"] = "application/json"\n`,
-  );
-  const out = await new Deno.Command("wrk", {
-    args: ["-t2", `-c${connections}`, `-d${seconds}s`, "-s", script, url],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success || /Non-2xx or 3xx responses/.test(text)) {
-    throw new Error(`wrk against ${url} failed:\n${text}`);
-  }
-  return Number(/(\d+) requests in/.exec(text)![1]);
+/** One wrk run of `body` against `url`; see wrk.ts. */
+function wrk(url: string, body: string): Promise<number> {
+  return postWithWrk(url, body, { connections, seconds, dir: work }).then((r) => r.requests);
 }
 
 const flags = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${values.profile}`] : [];
@@ -133,19 +103,7 @@ try {
       `${work}/${name}`,
       "--json",
     ]);
-    let agentId = "";
-    for (let i = 0; !agentId && i < 200; i++) {
-      const res = await fetch(`${host.url}/v1/agents`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ type: "demo.counter" }),
-      });
-      const body = await res.json();
-      if (res.status === 201) agentId = body.id;
-      else await new Promise((r) => setTimeout(r, 25));
-    }
-    if (!agentId) throw new Error("could not create the counter");
-    return { pid: host.pid, messages: `${host.url}/v1/agents/${agentId}/messages` };
+    return { pid: host.pid, messages: await counterMessagesUrl(host.url) };
   };
   const hosts = [{ label: "", ...await startHost(root, "bench") }];
   if (values.baseline) {

@@ -4,7 +4,9 @@
  * - `scripts/paglets --help`;
  * - a reading command against a running host (`scripts/paglets agents ls --json --entry URL`);
  * - `scripts/paglets host` until the API serves (the first `200` of `GET /v1/agents`, not health);
- * - the idle host's resident memory (all threads: one process), 2 s after it serves.
+ * - the idle host's resident memory (all threads: one process), 2 s after it serves;
+ * - the host's CPU time until it serves (all threads), which other load on the machine changes less
+ *   than the wall time.
  *
  * Every round runs each measurement once, in turn, so drift of a shared machine affects all alike.
  * Prints the median and the range of every figure, the ratios to hello-world, and the goals.
@@ -43,6 +45,8 @@ interface StartedHost {
   pid: number;
   /** ms from spawn until GET /v1/agents answered 200. */
   readyMs: number;
+  /** CPU time of the host process (all threads, user + system) until then, in ms. */
+  cpuMs: number;
   stop(): Promise<void>;
 }
 
@@ -84,11 +88,19 @@ async function startHost(): Promise<StartedHost> {
   for (let i = 0; performance.now() < deadline && i < 20_000; i++) {
     const res = await fetch(`${url}/v1/agents`).catch(() => null);
     await res?.body?.cancel();
-    if (res?.status === 200) return { url, pid: child.pid, readyMs: performance.now() - start, stop };
+    if (res?.status === 200) {
+      return { url, pid: child.pid, readyMs: performance.now() - start, cpuMs: cpuMs(child.pid), stop };
+    }
     await new Promise((r) => setTimeout(r, 1));
   }
   await stop();
   throw new Error("the host's API did not serve within 20 s");
+}
+
+/** User + system CPU time of a process (all its threads) so far, in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function rssMiB(pid: number): number {
@@ -99,6 +111,7 @@ function rssMiB(pid: number): number {
 
 const samples = { hello: [] as number[], help: [] as number[], read: [] as number[], host: [] as number[] };
 const rss: number[] = [];
+const hostCpu: number[] = [];
 const reading = await startHost();
 try {
   // One unmeasured run of each warms the disk cache and Deno's module cache.
@@ -111,6 +124,7 @@ try {
     samples.read.push(await timed(launcher, ["agents", "ls", "--json", "--entry", reading.url]));
     const host = await startHost();
     samples.host.push(host.readyMs);
+    hostCpu.push(host.cpuMs);
     await new Promise((r) => setTimeout(r, 2000));
     rss.push(rssMiB(host.pid));
     await host.stop();
@@ -143,6 +157,9 @@ for (const [name, xs, goalMs] of rows) {
     }`,
   );
 }
+console.log(
+  `  host CPU until it serves       ${fmt(hostCpu, "ms", 1)} (all threads; not a goal, steadier than wall)`,
+);
 const rssMedian = median([...rss]);
 console.log(
   `  idle host RSS                 ${fmt(rss, "MiB", 1)}; goal ≤ 80 MiB → ${

@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
 import { spawnPrintingUrl } from "../spawn_host.ts";
+import { counterMessagesUrl, postWithWrk, requireWrk, wrkFlags } from "./wrk.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -20,24 +21,8 @@ const { values } = parseArgs({
     connections: { type: "string", default: "8" },
   },
 });
-const rounds = Number(values.rounds),
-  seconds = Number(values.seconds),
-  connections = Number(values.connections);
-for (
-  const [name, v, max] of [["rounds", rounds, 50], ["seconds", seconds, 60], [
-    "connections",
-    connections,
-    256,
-  ]]
-) {
-  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > (max as number)) {
-    throw new RangeError(`Cannot run as '--${name}' must be an integer in 1..${max}: current value is ${v}`);
-  }
-}
-if (!(await new Deno.Command("sh", { args: ["-c", "command -v wrk"], stdout: "null" }).output()).success) {
-  console.error("wrk is missing: install Debian's package `wrk` (apt-get install wrk)");
-  Deno.exit(2);
-}
+const { rounds, seconds, connections } = wrkFlags(values);
+await requireWrk();
 
 const root = new URL("../../", import.meta.url).pathname;
 const work = await Deno.makeTempDir({ prefix: "paglets-bench-throughput-" });
@@ -50,24 +35,9 @@ async function spawnServer(cmd: string, args: string[]): Promise<string> {
   return url;
 }
 
-/** Requests per second `wrk` reached on one POST route. */
-async function wrk(url: string, body: string): Promise<number> {
-  const script = `${work}/post.lua`;
-  await Deno.writeTextFile(
-    script,
-    `wrk.method = "POST"\nwrk.body = ${
-      JSON.stringify(body)
-    }\nwrk.headers["content-type"] = "application/json"\n`,
-  );
-  const out = await new Deno.Command("wrk", {
-    args: ["-t2", `-c${connections}`, `-d${seconds}s`, "-s", script, url],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
-  if (!out.success || non2xx) throw new Error(`wrk against ${url} failed:\n${text}`);
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(text)![1]);
+/** One wrk run of `body` against `url`; see wrk.ts. */
+function wrk(url: string, body: string): Promise<number> {
+  return postWithWrk(url, body, { connections, seconds, dir: work }).then((r) => r.perSecond);
 }
 
 try {
@@ -89,20 +59,7 @@ try {
     `${work}/host`,
     "--json",
   ]);
-  // The host prints its URL as soon as it listens; create waits until it serves.
-  let agentId = "";
-  for (let i = 0; !agentId && i < 200; i++) {
-    const res = await fetch(`${hostUrl}/v1/agents`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ type: "demo.counter" }),
-    });
-    const body = await res.json();
-    if (res.status === 201) agentId = body.id;
-    else await new Promise((r) => setTimeout(r, 25));
-  }
-  if (!agentId) throw new Error("could not create the counter");
-  const messages = `${hostUrl}/v1/agents/${agentId}/messages`;
+  const messages = await counterMessagesUrl(hostUrl);
   const targets: [string, string, string][] = [
     ["bare Hono echo", `${bare}/echo`, JSON.stringify({ kind: "get", args: {} })],
     ["read-only message (get)", messages, JSON.stringify({ kind: "get", args: {} })],
