@@ -6,10 +6,11 @@
  *    127.0.0.1, `client.map` + `client.gather`) in the same run, alternating; target ≥ 25,000/s;
  * 2. `examples montecarlo` with the seed's configuration (10 × 1,000,000): time from Runner.open
  *    to the estimate; target < 0.25 s;
- * 3. Monte Carlo scaling: 20 × 2,000,000 samples on 2 executors against 1, as samples per second
+ * 3. Monte Carlo scaling: 20 × 2,000,000 samples (`--scaling-samples` per batch) on 2 executors
+ *    against 1, as samples per second
  *    of an open Runner (target ≥ 1.8×), and from `Runner.open` to the estimate (fixed costs included).
  *
- *   deno run -A scripts/bench/runner.ts [--runs 5] [--tasks 50000] [--dask-tasks 3000]
+ *   deno run -A scripts/bench/runner.ts [--runs 5] [--tasks 50000] [--dask-tasks 3000] [--scaling-samples 2000000]
  *
  * The host runs with PAGLETS_COMPUTE_BURST_LOAD_PER_CPU=1000: grants are paced by the load
  * average (docs/compute.md), and on a shared machine other people's load would hold back the
@@ -30,6 +31,13 @@ function flag(name: string, fallback: number): number {
 const runs = flag("--runs", 5);
 const taskCount = flag("--tasks", 50_000);
 const daskTasks = flag("--dask-tasks", 3_000);
+/** Samples per batch of the scaling runs (20 batches): larger measures the steady rate, not set-up. */
+const scalingSamples = flag("--scaling-samples", 2_000_000);
+if (!Number.isInteger(scalingSamples) || scalingSamples < 1000 || scalingSamples > 1e9) {
+  throw new RangeError(
+    `Cannot run as '--scaling-samples' must be an integer in 1000..1e9: current value is ${scalingSamples}`,
+  );
+}
 
 const DASK = `
 import json, time, logging
@@ -152,7 +160,7 @@ try {
   const bare: Record<number, number[]> = { 1: [], 2: [] };
   const threads = [bareThread(), bareThread()];
   const steady: Record<number, number[]> = { 1: [], 2: [] };
-  const scaling = { batches: 20, samplesPerBatch: 2_000_000 };
+  const scaling = { batches: 20, samplesPerBatch: scalingSamples };
   const estimator = taskModule(new URL("../../examples/montecarlo/estimate.ts", import.meta.url), estimate);
   for (let run = 0; run < runs; run++) {
     for (const executors of run % 2 ? [2, 1] : [1, 2]) {
@@ -179,7 +187,7 @@ try {
       `  ${label}: 1 executor median ${ms(m(xs[1]))} (${spread(xs[1], ms)}), ` +
         `2 executors median ${ms(m(xs[2]))} (${spread(xs[2], ms)}) → ${(m(xs[1]) / m(xs[2])).toFixed(2)}×`,
     );
-  console.log(`Monte Carlo 20 × 2,000,000 on 1 and 2 executors, ${runs} runs each`);
+  console.log(`Monte Carlo 20 × ${fmt(scalingSamples)} on 1 and 2 executors, ${runs} runs each`);
   line("open Runner, batches submitted → last result", steady);
   line("estimatePi, Runner.open → estimate", open);
   line("bare worker threads (the machine's ceiling)", bare);
