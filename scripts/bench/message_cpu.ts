@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
 import { spawnPrintingUrl } from "../spawn_host.ts";
-import { counterMessagesUrl, postWithWrk, requireWrk, wrkFlags } from "./wrk.ts";
+import { counterMessagesUrl, postWithWrk, requireWrk, stopServers, wrkFlags } from "./wrk.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -184,13 +184,7 @@ try {
     );
   }
 } finally {
-  for (const child of children) {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await child.status;
-  }
-  await Deno.remove(work, { recursive: true }).catch(() => {/* already gone */});
+  await stopServers(children, work);
 }
 
 function loadAverage(): string {

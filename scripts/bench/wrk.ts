@@ -83,3 +83,14 @@ export async function counterMessagesUrl(hostUrl: string): Promise<string> {
   }
   throw new Error("could not create the counter");
 }
+
+/** Stops the benchmark's servers and removes its scratch folder. */
+export async function stopServers(children: Deno.ChildProcess[], dir: string): Promise<void> {
+  for (const child of children) {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await child.status;
+  }
+  await Deno.remove(dir, { recursive: true }).catch(() => {/* already gone */});
+}
