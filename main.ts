@@ -15,7 +15,12 @@ if (import.meta.main) {
   // Before the rest of the CLI loads (hence the dynamic imports below).
   const { startEarly } = await import("./cli/early_start.ts");
   startEarly(Deno.args);
-  const { buildProgram } = await import("./cli/program.ts");
+  // By URL, not a literal: Deno prepares the module graph of every literal import() before main.ts
+  // runs, and the CLI's (every command group, the host) would cost `--help` and `--version` about
+  // 25 ms of CPU. The compiled binary embeds it through scripts/compile_includes.ts.
+  const { buildProgram } = await import(
+    new URL("./cli/program.ts", import.meta.url).href
+  ) as typeof import("./cli/program.ts");
   const { reportError } = await import("./cli/output.ts");
   try {
     await (await buildProgram(Deno.args)).parseAsync(Deno.args);

@@ -4,6 +4,8 @@
  * tests/code/compile_includes_test.ts: a new `new URL("...", import.meta.url)` must be covered here.
  */
 export const COMPILE_INCLUDES: readonly string[] = [
+  // main.ts imports the command line by URL (a literal import() would be prepared at every start).
+  "cli/",
   "host/worker/",
   "host/compute/compute_worker.ts",
   "host/compute/compute_worker_entry.js",

@@ -21,21 +21,22 @@ async function* sourceFiles(dir: string): AsyncGenerator<string> {
 
 Deno.test("every module, worker and wasm loaded by URL at run time is in the compile list", async () => {
   const targets: { from: string; target: string }[] = [];
-  for (const dir of SOURCE_DIRS) {
-    for await (const file of sourceFiles(join(ROOT, dir))) {
-      // Doc comments show examples, not loads.
-      const code = (await Deno.readTextFile(file)).split("\n").filter((l) => !/^\s*(\*|\/\/)/.test(l)).join(
-        "\n",
-      );
-      for (const match of code.matchAll(RUNTIME_URL)) {
-        targets.push({
-          from: relative(ROOT, file),
-          target: relative(ROOT, resolve(join(file, ".."), match[1])),
-        });
-      }
+  const files: string[] = [join(ROOT, "main.ts")];
+  for (const dir of SOURCE_DIRS) for await (const file of sourceFiles(join(ROOT, dir))) files.push(file);
+  for (const file of files) {
+    // Doc comments show examples, not loads.
+    const code = (await Deno.readTextFile(file)).split("\n").filter((l) => !/^\s*(\*|\/\/)/.test(l)).join(
+      "\n",
+    );
+    for (const match of code.matchAll(RUNTIME_URL)) {
+      targets.push({
+        from: relative(ROOT, file),
+        target: relative(ROOT, resolve(join(file, ".."), match[1])),
+      });
     }
   }
   assert(targets.some((t) => t.target.endsWith("agent_worker.ts")), "the scan finds the agent worker");
+  assert(targets.some((t) => t.target === "cli/program.ts"), "the scan reads main.ts");
   const missing = targets.filter((t) =>
     !COMPILE_INCLUDES.some((inc) => inc.endsWith("/") ? t.target.startsWith(inc) : t.target === inc)
   );
