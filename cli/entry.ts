@@ -121,8 +121,14 @@ async function withEmbeddedHost<T>(
   options: { quiet?: boolean },
   fn: (client: HostClient, embedded: Host | null) => Promise<T>,
 ): Promise<T> {
-  const { Host } = await import("../host/host.ts");
-  const { extensionsForHost } = await import("./extensions.ts");
+  // By URL: a literal import() would make every command that talks to a host prepare the host's
+  // module graph when this module loads (scripts/compile_includes.ts embeds them).
+  const { Host } = await import(
+    new URL("../host/host.ts", import.meta.url).href
+  ) as typeof import("../host/host.ts");
+  const { extensionsForHost } = await import(
+    new URL("./extensions.ts", import.meta.url).href
+  ) as typeof import("./extensions.ts");
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-embedded-" });
   if (!options.quiet) {
     console.error(`No host answers at ${url}; starting an embedded host (data in ${dataDir}).`);

@@ -8,39 +8,98 @@ import { VERSION } from "../host/version.ts";
 
 type Register = (program: Command) => void;
 
+/**
+ * A command group's module, imported by URL: Deno prepares the module graph of every literal
+ * import() when the importing module loads, and every group's (the host's, the examples') would
+ * cost each command that needs one group only. scripts/compile_includes.ts embeds them.
+ */
+const load = <M>(url: URL): Promise<M> => import(url.href);
+
 /** The command groups by their top-level name, each loaded on demand; in help order. */
 const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
-  { name: "host", load: async () => [(await import("./host_command.ts")).registerHostCommand] },
-  { name: "agents", load: async () => [(await import("./agents_command.ts")).registerAgentsCommand] },
+  {
+    name: "host",
+    load: async () => [
+      (await load<typeof import("./host_command.ts")>(new URL("./host_command.ts", import.meta.url)))
+        .registerHostCommand,
+    ],
+  },
+  {
+    name: "agents",
+    load: async () => [
+      (await load<typeof import("./agents_command.ts")>(new URL("./agents_command.ts", import.meta.url)))
+        .registerAgentsCommand,
+    ],
+  },
   {
     name: "mesh",
     // `mesh summary|targets` (mesh-info) join the `mesh` group created first.
     load: async () => [
-      (await import("./mesh_command.ts")).registerMeshCommand,
-      (await import("../services/mesh_info/cli.ts")).registerMeshInfoCommands,
+      (await load<typeof import("./mesh_command.ts")>(new URL("./mesh_command.ts", import.meta.url)))
+        .registerMeshCommand,
+      (await load<typeof import("../services/mesh_info/cli.ts")>(
+        new URL("../services/mesh_info/cli.ts", import.meta.url),
+      )).registerMeshInfoCommands,
     ],
   },
-  { name: "tour", load: async () => [(await import("./tour_command.ts")).registerTourCommand] },
+  {
+    name: "tour",
+    load: async () => [
+      (await load<typeof import("./tour_command.ts")>(new URL("./tour_command.ts", import.meta.url)))
+        .registerTourCommand,
+    ],
+  },
   {
     name: "artifacts",
-    load: async () => [(await import("./artifacts_command.ts")).registerArtifactsCommand],
+    load: async () => [
+      (await load<typeof import("./artifacts_command.ts")>(
+        new URL("./artifacts_command.ts", import.meta.url),
+      )).registerArtifactsCommand,
+    ],
   },
-  { name: "sys", load: async () => [(await import("../services/server_info/cli.ts")).registerSysCommand] },
+  {
+    name: "sys",
+    load: async () => [
+      (await load<typeof import("../services/server_info/cli.ts")>(
+        new URL("../services/server_info/cli.ts", import.meta.url),
+      )).registerSysCommand,
+    ],
+  },
   {
     name: "follow",
-    load: async () => [(await import("../services/user_info/cli.ts")).registerFollowCommand],
+    load: async () => [
+      (await load<typeof import("../services/user_info/cli.ts")>(
+        new URL("../services/user_info/cli.ts", import.meta.url),
+      )).registerFollowCommand,
+    ],
   },
   {
     name: "jobs",
-    load: async () => [(await import("../services/compute_slots/cli.ts")).registerJobsCommands],
+    load: async () => [
+      (await load<typeof import("../services/compute_slots/cli.ts")>(
+        new URL("../services/compute_slots/cli.ts", import.meta.url),
+      )).registerJobsCommands,
+    ],
   },
-  { name: "run", load: async () => [(await import("./run_command.ts")).registerRunCommand] },
+  {
+    name: "run",
+    load: async () => [
+      (await load<typeof import("./run_command.ts")>(new URL("./run_command.ts", import.meta.url)))
+        .registerRunCommand,
+    ],
+  },
   {
     name: "examples",
     load: async () => [
-      (await import("../examples/pi/command.ts")).registerPiCommand,
-      (await import("../examples/analysis/command.ts")).registerAnalysisCommand,
-      (await import("../examples/montecarlo/command.ts")).registerMonteCarloCommand,
+      (await load<typeof import("../examples/pi/command.ts")>(
+        new URL("../examples/pi/command.ts", import.meta.url),
+      )).registerPiCommand,
+      (await load<typeof import("../examples/analysis/command.ts")>(
+        new URL("../examples/analysis/command.ts", import.meta.url),
+      )).registerAnalysisCommand,
+      (await load<typeof import("../examples/montecarlo/command.ts")>(
+        new URL("../examples/montecarlo/command.ts", import.meta.url),
+      )).registerMonteCarloCommand,
     ],
   },
 ];

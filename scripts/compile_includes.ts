@@ -4,8 +4,10 @@
  * tests/code/compile_includes_test.ts: a new `new URL("...", import.meta.url)` must be covered here.
  */
 export const COMPILE_INCLUDES: readonly string[] = [
-  // main.ts imports the command line by URL (a literal import() would be prepared at every start).
+  // main.ts imports the command line, the command line its groups and an embedded host, by URL
+  // (a literal import() would be prepared at every start).
   "cli/",
+  "host/host.ts",
   "host/worker/",
   "host/compute/compute_worker.ts",
   "host/compute/compute_worker_entry.js",
