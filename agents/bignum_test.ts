@@ -1,6 +1,6 @@
 import { assertEquals } from "../tests/helpers/assert.ts";
 import { bytesMagnitude, magnitudeBytes, withBignums } from "./bignum.ts";
-import { decodeCbor, encodeCbor } from "./wire.ts";
+import { decodeCbor, encodeCbor } from "./cbor.ts";
 
 Deno.test("bigints of any size round-trip through CBOR, in linear time", () => {
   const big = 3n ** 2_000_000n; // ~400 KB

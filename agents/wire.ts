@@ -1,34 +1,9 @@
 /**
- * Value encodings on the wire.
- *
- * - Tagged JSON for the control API: bigint → `{"$bigint":"123"}`, bytes → `{"$bytes":"<base64>"}`,
- *   Date → `{"$date":"<iso>"}`. Everything else is plain JSON.
- * - CBOR (cbor-x) for movement envelopes, stored state and host-to-host messages: bigint,
- *   Uint8Array, Date, Map and Set survive natively; bigints of any size travel as binary bignums
- *   (see bignum.ts).
+ * Tagged JSON for the control API: bigint → `{"$bigint":"123"}`, bytes → `{"$bytes":"<base64>"}`,
+ * Date → `{"$date":"<iso>"}`. Everything else is plain JSON. CBOR, for movement envelopes, stored
+ * state and host-to-host messages, is in cbor.ts (apart, so that the CLI does not load cbor-x).
  */
-import { Encoder } from "./cbor_x.ts";
 import { PagletError } from "./errors.ts";
-import { installBignumDecoders, withBignums } from "./bignum.ts";
-
-const cbor = new Encoder(
-  { useRecords: false, mapsAsObjects: true } as ConstructorParameters<typeof Encoder>[0],
-);
-installBignumDecoders();
-
-/** Encodes a value as CBOR; bigints beyond 64 bits become bignums (tags 2/3) in linear time. */
-export function encodeCbor(value: unknown): Uint8Array {
-  return cbor.encode(withBignums(value));
-}
-
-/** Decodes CBOR; malformed input raises `malformed_cbor`. */
-export function decodeCbor<T = unknown>(bytes: Uint8Array): T {
-  try {
-    return cbor.decode(bytes) as T;
-  } catch (err) {
-    throw new PagletError("malformed_cbor", `Malformed CBOR: ${(err as Error).message}`);
-  }
-}
 
 function bytesToBase64(bytes: Uint8Array): string {
   let binary = "";

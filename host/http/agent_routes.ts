@@ -3,7 +3,7 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
-import { decodeCbor } from "../../agents/wire.ts";
+import { decodeCbor } from "../../agents/cbor.ts";
 import type { AgentRecord } from "../storage/agent_store.ts";
 import type { Host } from "../host.ts";
 import { isValidAgentId } from "../kernel/ids.ts";

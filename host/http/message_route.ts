@@ -11,7 +11,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
-import { decodeCbor, encodeCbor } from "../../agents/wire.ts";
+import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { AgentRuntime } from "../kernel/agent_runtime.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
 import type { Host } from "../host.ts";

@@ -9,7 +9,8 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef, CreateOptions, MeshHost } from "../../agents/context.ts";
 import type { Message } from "../../agents/message.ts";
-import { decodeCbor, encodeCbor, parseTagged } from "../../agents/wire.ts";
+import { parseTagged } from "../../agents/wire.ts";
+import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { CBOR_TYPE } from "../http/agent_routes.ts";
 import { HostClient, normalizeUrl } from "../client.ts";
 import type { Host } from "../host.ts";

@@ -9,7 +9,7 @@ import { CompiledQuery, type Kysely } from "kysely";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Message } from "../../agents/message.ts";
 import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
-import { decodeCbor, encodeCbor } from "../../agents/wire.ts";
+import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import type { AgentsTable, AgentStatus, Schema } from "./schema.ts";
 
 export type { AgentStatus };

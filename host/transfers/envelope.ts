@@ -16,7 +16,7 @@
  */
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
-import { decodeCbor, encodeCbor } from "../../agents/wire.ts";
+import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
 import { validFileName } from "../storage/files/registered_files.ts";
 

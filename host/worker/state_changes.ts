@@ -5,7 +5,8 @@
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { Paglet, PagletClass } from "../../agents/paglet.ts";
-import { encodeCbor, findNonPlainData } from "../../agents/wire.ts";
+import { findNonPlainData } from "../../agents/wire.ts";
+import { encodeCbor } from "../../agents/cbor.ts";
 import type { StateChange } from "./protocol.ts";
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -24,7 +24,7 @@ import { extensionsForHost } from "../../cli/extensions.ts";
 import type { MobilityExtension } from "../../host/transfers/mod.ts";
 import { byteStringHeader, concat, encodeTransferHead } from "../../host/transfers/envelope.ts";
 import { newTransferId } from "../../host/transfers/dispatcher.ts";
-import { decodeCbor, encodeCbor } from "../../agents/wire.ts";
+import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { toMessage } from "../../agents/message.ts";
 import type { TourState } from "./mobility_paglets.ts";
 import { median, percentile, verdict } from "./stats.ts";

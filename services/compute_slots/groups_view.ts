@@ -9,7 +9,7 @@ import { PagletError } from "../../agents/errors.ts";
 import { ResultCollectorPaglet } from "../../agents/job_groups/collector.ts";
 import type { GroupSummary } from "../../agents/job_groups/contract.ts";
 import { type ResultCollectorState, summarize } from "../../agents/job_groups/summary.ts";
-import { decodeCbor } from "../../agents/wire.ts";
+import { decodeCbor } from "../../agents/cbor.ts";
 import type { ServiceHost } from "../service_host.ts";
 import { Groups, type GroupsReply } from "./contract.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { decodeCbor } from "../../agents/wire.ts";
+import { decodeCbor } from "../../agents/cbor.ts";
 import type { ServiceHost } from "../service_host.ts";
 import type { JobRowWire, JobsReply } from "./contract.ts";
 

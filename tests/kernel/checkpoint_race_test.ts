@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { testHost } from "../helpers/in_process.ts";
-import { decodeCbor } from "../../agents/wire.ts";
+import { decodeCbor } from "../../agents/cbor.ts";
 import { AgentRuntime } from "../../host/kernel/agent_runtime.ts";
 
 Deno.test("a checkpoint that waited for a busy worker does not overwrite a deactivated state", async () => {

@@ -4,7 +4,7 @@
  */
 import { assertEquals } from "../helpers/assert.ts";
 import { testHost } from "../helpers/in_process.ts";
-import { decodeCbor } from "../../agents/wire.ts";
+import { decodeCbor } from "../../agents/cbor.ts";
 import { toMessage } from "../../agents/message.ts";
 
 const AGENTS = 150;

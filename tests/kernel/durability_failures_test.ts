@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
-import { decodeCbor } from "../../agents/wire.ts";
+import { decodeCbor } from "../../agents/cbor.ts";
 import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 
 Deno.test("a failing checkpoint becomes an event and a metric; the next one saves the state", async () => {

@@ -1,7 +1,7 @@
 /** Host-to-host transfer routes reject bad input with a 4xx and write nothing. */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { stopAll } from "../helpers/host_process.ts";
-import { encodeCbor } from "../../agents/wire.ts";
+import { encodeCbor } from "../../agents/cbor.ts";
 import {
   byteStringHeader,
   concat,
