@@ -255,7 +255,7 @@ export class Command {
       }
       if (this.commands.length > 0 && positionals.length === 0) {
         if (arg === "help") this.#helpFor(argv[0]);
-        const sub = this.commands.find((c) => c.#name === arg || c.aliases.includes(arg));
+        const sub = this.#sub(arg);
         if (sub) return sub.#route(argv);
         if (!this.#action) throw new UsageError(unknownCommand(this, arg), this);
       }
@@ -321,6 +321,11 @@ export class Command {
     }
   }
 
+  /** The subcommand called `name` (or so aliased). */
+  #sub(name: string): Command | undefined {
+    return this.commands.find((c) => c.#name === name || c.aliases.includes(name));
+  }
+
   #knownFlags(): string[] {
     const flags = ["--help"];
     for (const owner of this.#lineage()) for (const o of owner.options) flags.push(o.long);
@@ -329,7 +334,7 @@ export class Command {
 
   /** `help [command]`: the help of the named subcommand, or of this command. */
   #helpFor(name: string | undefined): never {
-    const sub = this.commands.find((c) => c.#name === name || c.aliases.includes(name ?? ""));
+    const sub = name === undefined ? undefined : this.#sub(name);
     if (name !== undefined && !sub) throw new UsageError(unknownCommand(this, name), this);
     write(Deno.stdout, (sub ?? this).helpInformation());
     throw new CliExit(0);

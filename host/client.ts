@@ -70,7 +70,11 @@ export class HostClient {
     const resendable = !(init.body instanceof ReadableStream);
     while (true) {
       try {
-        return await this.#attempt(method, path, init, signal, timeoutMs);
+        const res = await this.#attempt(method, path, init, signal, timeoutMs);
+        // A caller's signal also ends a read of the body under way (a stream it follows): Deno 2.9
+        // does not always carry a request's abort to a body being read.
+        if (!init.signal || !res.body) return res;
+        return new Response(res.body.pipeThrough(new TransformStream(), { signal: init.signal }), res);
       } catch (err) {
         if (!(err instanceof PagletError && err.code === "starting" && resendable)) throw err;
         await abortableDelay(STARTING_RETRY_MS, signal).catch(() => {

@@ -32,14 +32,14 @@ import {
   Paglet,
 } from "../../agents/mod.ts";
 import { PagletError } from "../../agents/errors.ts";
-import { callOperation, handle, routeOperations } from "../../agents/operations.ts";
+import { callOperation, handle, type Operation, routeOperations } from "../../agents/operations.ts";
 import type { SelectTargetsReply } from "../../services/mesh_info/contract.ts";
 import { batchRanges, termsForDigits } from "./chudnovsky.ts";
 import { BatchTable } from "./batch_table.ts";
 import { planWindow } from "./digits.ts";
 import { PiBatchWorker } from "./batch_worker.ts";
 import { PiPostProcessor, type PiPostProcessorState } from "./post_processor.ts";
-import { piOperations } from "./lazy_operations.ts";
+import { type PiOperations, piOperations } from "./lazy_operations.ts";
 import type {
   PiAssemblyReply,
   PiBatchOutcome,
@@ -238,7 +238,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     }
     this.#timers.push(setInterval(() => void this.#refreshTargets().then(() => this.#pump()), REFRESH_MS));
     this.#pump();
-    this.#takeHead(created);
+    this.#takeHead();
     try {
       const pp = await created;
       if (this.#postProcessor === created) this.state.postProcessor = pp;
@@ -473,32 +473,39 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
    * answers are applied in sending order.
    */
   #forward(fragment: Omit<PiFragment, "splitAt">): void {
+    const splitAt = this.#lastBatchStart();
+    this.#askInOrder((op) => op.PI_FRAGMENT, { ...fragment, splitAt }, (err) => {
+      void this.#end("failed", `the post-processor failed: ${PagletError.from(err).message}`);
+    });
+  }
+
+  /** The post-processor's head start (see post_processor.ts), first in line before any batch's digits. */
+  #takeHead(): void {
+    this.#askInOrder((op) => op.PI_HEAD, {}, () => {
+      /* the digits come with the batches, as without a head start */
+    });
+  }
+
+  /**
+   * Asks the post-processor now; its answer is applied after the answers asked for before it, while
+   * the job runs (`failed` when the question fails).
+   */
+  #askInOrder<Req>(
+    pick: (op: PiOperations) => Operation<Req, PiAssemblyReply>,
+    request: Req,
+    failed: (err: unknown) => void,
+  ): void {
     const send = async (m: MessageInput) =>
       this.context.send(await this.#postProcessor!, m, { timeoutMs: this.#requestTimeoutMs() });
-    const splitAt = this.#lastBatchStart();
-    const reply = piOperations().then((op) => callOperation(send, op.PI_FRAGMENT, { ...fragment, splitAt }));
+    const reply = piOperations().then((op) => callOperation(send, pick(op), request));
     reply.catch(() => {});
     this.#applied = this.#applied.then(async () => {
       if (this.state.status !== "running") return;
       try {
         this.#accept(await reply);
       } catch (err) {
-        void this.#end("failed", `the post-processor failed: ${PagletError.from(err).message}`);
+        failed(err);
       }
-    });
-  }
-
-  /** The post-processor's head start (see post_processor.ts), first in line before any batch's digits. */
-  #takeHead(postProcessor: Promise<AgentRef>): void {
-    const reply = Promise.all([postProcessor, piOperations()]).then(([pp, op]) =>
-      callOperation((m) => this.context.send(pp, m, { timeoutMs: this.#requestTimeoutMs() }), op.PI_HEAD, {})
-    );
-    reply.catch(() => {});
-    this.#applied = this.#applied.then(async () => {
-      if (this.state.status !== "running") return;
-      try {
-        this.#accept(await reply);
-      } catch { /* the digits come with the batches, as without a head start */ }
     });
   }
 

@@ -75,16 +75,16 @@ export class WorkerPool {
       // Then what was loaded into the others meanwhile, until nothing is missing (no await between
       // the last check and the caller adding this worker to the pool, which loads later ones).
       const codes = new Set<string>();
-      for (let missing = true; missing;) {
-        missing = false;
-        for (const url of config.modules.slice(modules)) await rpc.call("loadModule", [url]), modules++;
-        for (const [hash, url] of this.#codes) {
-          if (codes.has(hash)) continue;
-          await rpc.call("loadCode", [hash, url]);
-          codes.add(hash);
-          missing = true;
+      while (true) {
+        const code = [...this.#codes].find(([hash]) => !codes.has(hash));
+        if (modules < config.modules.length) {
+          await rpc.call("loadModule", [config.modules[modules++]]);
+        } else if (code) {
+          await rpc.call("loadCode", code);
+          codes.add(code[0]);
+        } else {
+          break;
         }
-        missing ||= config.modules.length > modules;
       }
     } catch (err) {
       rpc.close();

@@ -130,8 +130,7 @@ async function openStream(
   const path = `/v1/events/stream?kind=${USER_NOTIFY_EVENT},${USER_STREAM_EVENT}&since=${cursor}`;
   const res = await client.fetch("GET", path, { headers: { accept: "text/event-stream" }, signal });
   if (!res.body) throw new PagletError("internal", `GET ${client.baseUrl}${path} answered without a body`);
-  // Ctrl-C ends a read under way too: the request's signal does not always reach its body (Deno 2.9).
-  return res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), { signal });
+  return res.body;
 }
 
 async function replay(
