@@ -6,6 +6,7 @@ import { publicBinding } from "../host/mesh/public_address.ts";
 import { pc } from "./output.ts";
 import { PagletError } from "../agents/errors.ts";
 import { resolve, toFileUrl } from "../agents/paths.ts";
+import { loadHostCode } from "./host_code.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -186,10 +187,8 @@ export function registerHostCommand(program: Command): void {
         );
       }
       // Loaded here, not at the top: `paglets --help` registers this command without the host's code.
-      const [{ Host }, { extensionsForHost }] = await Promise.all([
-        import("../host/host.ts"),
-        import("./extensions.ts"),
-      ]);
+      // The bundle when it matches the source (cli/host_code.ts).
+      const { Host, extensionsForHost } = await loadHostCode();
       host = await Host.start({
         name: o.name,
         port: o.port,

@@ -1,6 +1,7 @@
 /**
  * Builds the single `paglets` binary (dist/paglets) with `deno compile`: main.ts plus every
- * module loaded at run time by URL (agent and compute workers, built-in paglet types, examples).
+ * module loaded at run time by URL (agent and compute workers, built-in paglet types, examples),
+ * and the host's bundle, built first (scripts/host_bundle.ts).
  *
  * `deno compile` downloads a base runtime (denort) for the target the first time; on a machine
  * without internet that step fails, and this script says so plainly.
@@ -10,12 +11,16 @@
  */
 import { parseArgs } from "node:util";
 import { COMPILE_INCLUDES } from "./compile_includes.ts";
+import { buildHostBundle } from "./host_bundle.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const { values } = parseArgs({
   args: Deno.args,
   options: { target: { type: "string" }, output: { type: "string", default: "dist/paglets" } },
 });
+
+// The host's bundle as the source is now: the binary embeds it (a compiled binary cannot build one).
+await buildHostBundle();
 
 const args = [
   "compile",

@@ -8,6 +8,8 @@ export const COMPILE_INCLUDES: readonly string[] = [
   // (a literal import() would be prepared at every start).
   "cli/",
   "host/host.ts",
+  // The host's code as one bundle (scripts/host_bundle.ts; compile.ts builds it first).
+  "dist/host-bundle/",
   "host/worker/",
   "host/compute/compute_worker.ts",
   "host/compute/compute_worker_entry.js",

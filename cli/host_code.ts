@@ -1,0 +1,72 @@
+/**
+ * The host's code for `paglets host`: from the bundle (dist/host-bundle/, built by
+ * scripts/host_bundle.ts) when it matches the source, else from the source modules. The two are the
+ * same code; the bundle only loads in about half the CPU time (docs/performance.md, "Start-up").
+ *
+ * The bundle matches when every source file that went into it still has the size and modification
+ * time its manifest lists (one stat per file, about 200: a millisecond or two). Anything else (no
+ * bundle, an edited file, an unreadable manifest) means the source: slower, never different.
+ * `PAGLETS_HOST_BUNDLE=0` asks for the source.
+ *
+ * @module
+ */
+import type { Host } from "../host/host.ts";
+import type { extensionsForHost } from "./extensions.ts";
+
+/** The entry file in the bundle's folder. */
+export const HOST_BUNDLE_ENTRY = "host.js";
+/** The manifest beside it. */
+export const HOST_BUNDLE_MANIFEST = "manifest.json";
+
+/** What scripts/host_bundle.ts writes beside the bundle. */
+export interface HostBundleManifest {
+  /** Source files (relative to the project root) → [size in bytes, modification time in ms]. */
+  inputs: Record<string, [number, number]>;
+}
+
+export interface HostCode {
+  Host: typeof Host;
+  extensionsForHost: typeof extensionsForHost;
+  /** Where it came from: "bundle" or "source". */
+  from: "bundle" | "source";
+}
+
+const ROOT = new URL("../", import.meta.url);
+const BUNDLE_DIR = new URL("../dist/host-bundle/", import.meta.url);
+
+/** True when the bundle in `dir` was built from the source files as they are now. */
+export function bundleIsCurrent(dir: URL = BUNDLE_DIR, root: URL = ROOT): boolean {
+  let manifest: HostBundleManifest;
+  try {
+    manifest = JSON.parse(Deno.readTextFileSync(new URL(HOST_BUNDLE_MANIFEST, dir)));
+  } catch {
+    return false;
+  }
+  const inputs = Object.entries(manifest?.inputs ?? {});
+  if (inputs.length === 0) return false;
+  for (const [path, [size, mtime]] of inputs) {
+    try {
+      const stat = Deno.statSync(new URL(path, root));
+      // A file system without modification times (a compiled binary's embedded files, which
+      // cannot change) is compared by size.
+      if (stat.size !== size || (stat.mtime !== null && stat.mtime.getTime() !== mtime)) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Imports the host's code: the bundle when it is current, else the source. */
+export async function loadHostCode(): Promise<HostCode> {
+  // By URL, not a literal: Deno would prepare the graph of a literal import() when this module loads.
+  if (Deno.env.get("PAGLETS_HOST_BUNDLE") !== "0" && bundleIsCurrent()) {
+    const code = await import(new URL(HOST_BUNDLE_ENTRY, BUNDLE_DIR).href) as Omit<HostCode, "from">;
+    return { Host: code.Host, extensionsForHost: code.extensionsForHost, from: "bundle" };
+  }
+  const [{ Host }, { extensionsForHost }] = await Promise.all([
+    import(new URL("../host/host.ts", import.meta.url).href) as Promise<typeof import("../host/host.ts")>,
+    import(new URL("./extensions.ts", import.meta.url).href) as Promise<typeof import("./extensions.ts")>,
+  ]);
+  return { Host, extensionsForHost, from: "source" };
+}

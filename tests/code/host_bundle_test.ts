@@ -1,0 +1,64 @@
+/**
+ * The host's bundle (scripts/host_bundle.ts, loaded by cli/host_code.ts) is the same host as the
+ * source: built from the tree as it is, it runs a paglet in an agent worker (the workers' URLs,
+ * rewritten from each module's `import.meta.url`, resolve to the source files), errors it throws are
+ * the source's PagletError (modules the command line loaded stay outside the bundle), and an edited
+ * source file makes it stale.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { buildHostBundle } from "../../scripts/host_bundle.ts";
+import { bundleIsCurrent, HOST_BUNDLE_MANIFEST, loadHostCode } from "../../cli/host_code.ts";
+import { PagletError } from "../../agents/errors.ts";
+import { HostClient } from "../../host/client.ts";
+
+Deno.test("the host bundle is built from the tree, loads, and runs a paglet like the source", async () => {
+  await buildHostBundle();
+  assert(bundleIsCurrent(), "a bundle just built matches the source");
+  const code = await loadHostCode();
+  assertEquals(code.from, "bundle");
+  const dataDir = await Deno.makeTempDir({ prefix: "paglets-bundle-test-" });
+  try {
+    const failed = await code.Host.start(
+      { name: "bundle", port: 0, workers: 1, quiet: true, dataDir, modules: ["file:///nowhere/missing.ts"] },
+      code.extensionsForHost(),
+    ).then(() => null, (err) => err);
+    assert(failed instanceof PagletError, `the bundle's errors are the source's PagletError: ${failed}`);
+    assertEquals(failed.code, "module_not_found");
+
+    const host = await code.Host.start({ name: "bundle", port: 0, workers: 1, quiet: true, dataDir }, [
+      ...code.extensionsForHost(),
+    ]);
+    try {
+      const client = new HostClient(host.url);
+      const { id } = await client.createAgent({ type: "demo.counter", state: { count: 1 } });
+      assertEquals(await client.send(id, { kind: "increment", args: { by: 2 } }), { count: 3 });
+    } finally {
+      await host.stop();
+    }
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("a bundle is stale once a file it was built from changes, is missing, or has no manifest", async () => {
+  const root = await Deno.makeTempDir({ prefix: "paglets-bundle-stale-" });
+  try {
+    const dir = new URL(`file://${root}/bundle/`);
+    const rootUrl = new URL(`file://${root}/`);
+    await Deno.mkdir(dir);
+    assert(!bundleIsCurrent(dir, rootUrl), "no manifest: stale");
+    await Deno.writeTextFile(`${root}/a.ts`, "export const a = 1;\n");
+    const stat = await Deno.stat(`${root}/a.ts`);
+    await Deno.writeTextFile(
+      new URL(HOST_BUNDLE_MANIFEST, dir),
+      JSON.stringify({ inputs: { "a.ts": [stat.size, stat.mtime!.getTime()] } }),
+    );
+    assert(bundleIsCurrent(dir, rootUrl), "unchanged: current");
+    await Deno.utime(`${root}/a.ts`, new Date(), new Date(stat.mtime!.getTime() + 5000));
+    assert(!bundleIsCurrent(dir, rootUrl), "touched: stale");
+    await Deno.remove(`${root}/a.ts`);
+    assert(!bundleIsCurrent(dir, rootUrl), "removed: stale");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
