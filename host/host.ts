@@ -122,8 +122,8 @@ export class Host {
   async #start(): Promise<void> {
     const o = this.options;
     this.durability = new DurabilityFailures(this.events, o.quiet);
-    // The workers start first: they load their modules on other cores while this thread opens the
-    // database and starts listening, and learn the host's URL once it is known.
+    // The pool starts its first worker when an agent first needs one (a worker started early for
+    // this process starts loading at once); workers learn the host's URL once it is known.
     const info = Promise.withResolvers<HostInfo>();
     info.promise.catch(() => {}); // a failure to open is thrown by #open below; the workers just end
     const modules = [...SDK_MODULES, ...this.extensions.flatMap((ext) => ext.modules ?? []), ...o.modules];
@@ -131,13 +131,10 @@ export class Host {
       context: (op, agentId, args) => this.ops.call(op, agentId, args),
       runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
     }, modules);
-    const workersReady = this.pool.start(o.workers);
-    workersReady.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
     try {
+      checkModuleFiles(o.modules);
+      this.pool.start(o.workers);
       info.resolve(await this.#open());
-      await workersReady.catch((err) => {
-        throw moduleError(err, modules);
-      });
     } catch (err) {
       info.reject(err);
       this.pool.close();
@@ -309,14 +306,18 @@ export class Host {
   }
 }
 
-/** A worker that could not load a type module fails the start with `module_not_found`, naming it. */
-function moduleError(err: unknown, modules: readonly string[]): unknown {
-  const message = err instanceof Error ? err.message : String(err);
-  const missing = /Module not found "([^"]+)"/.exec(message);
-  if (missing) {
-    return new PagletError("module_not_found", `Module ${missing[1]} was not found (check --module)`);
+/**
+ * A `--module` file that does not exist fails the start with `module_not_found`: the workers, which
+ * import the modules, start only when agents first need them (a module that fails to load fails
+ * that first need with `module_load_failed`).
+ */
+function checkModuleFiles(modules: readonly string[]): void {
+  for (const url of modules) {
+    if (!url.startsWith("file:")) continue;
+    let isFile = false;
+    try {
+      isFile = Deno.statSync(new URL(url)).isFile;
+    } catch { /* missing: below */ }
+    if (!isFile) throw new PagletError("module_not_found", `Module ${url} was not found (check --module)`);
   }
-  const named = modules.find((m) => message.includes(m));
-  if (named) return new PagletError("module_load_failed", `Module ${named} failed to load: ${message}`);
-  return err;
 }

@@ -249,7 +249,7 @@ export class AgentRuntime {
 
   /** Checks that `type` can start here; travelling code (`code`) is loaded first. */
   async #checkType(type: string, code: unknown, codeFrom?: string): Promise<void> {
-    if (code === undefined) return this.#knownType(type);
+    if (code === undefined) return await this.#knownType(type);
     if (!this.#options.code) {
       throw new PagletError("remote_code_disabled", `This host cannot load module ${String(code)}`);
     }
@@ -262,11 +262,12 @@ export class AgentRuntime {
     }
   }
 
-  #knownType(type: string): void {
-    if (typeof type !== "string" || !this.#pool.types.includes(type)) {
+  async #knownType(type: string): Promise<void> {
+    const types = await this.#pool.knownTypes();
+    if (typeof type !== "string" || !types.includes(type)) {
       throw new PagletError(
         "unknown_agent_type",
-        `Unknown agent type '${type}'. Known types: ${this.#pool.types.join(", ")}`,
+        `Unknown agent type '${type}'. Known types: ${types.join(", ")}`,
       );
     }
   }

@@ -3,7 +3,12 @@ import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
-import { AGENT_WORKER_URL, preloadModules, takeEarlyWorker } from "../worker/early_workers.ts";
+import {
+  AGENT_WORKER_URL,
+  hasEarlyWorker,
+  preloadModules,
+  takeEarlyWorker,
+} from "../worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
 export interface WorkerSlot {
@@ -45,16 +50,40 @@ export class WorkerPool {
   }
 
   /**
-   * Starts the first worker (it loads its modules on its own thread) and initialises it when the
-   * config is known; resolves with the paglet types it knows. The pool grows to `size` workers as
-   * agents need them (see pick): an idle host holds one worker's memory, not one per CPU.
+   * Sets the pool's size: it starts no worker now and grows to `size` workers as agents need them
+   * (see pick), so an idle host holds no worker's memory and its start does not wait for one. A
+   * worker started early for this process (host/worker/early_workers.ts: a command that runs its
+   * own agents at once) starts loading now as the first.
    */
-  async start(size: number): Promise<string[]> {
+  start(size: number): void {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`Worker pool size must be a positive integer: current value is ${size}`);
     }
     this.#max = size;
-    this.#slots.push(await this.#spawn(0, 0));
+    if (hasEarlyWorker()) void this.#grow().catch(() => {/* reported to the first that needs it */});
+  }
+
+  /**
+   * The first worker, started when something first needs one (an agent, the paglet types, a
+   * module): later callers share its start. A start that fails is reported to each caller (a type
+   * module that cannot load: `module_not_found` or `module_load_failed`) and tried again by the next.
+   */
+  async #first(): Promise<WorkerSlot> {
+    return this.#slots[0] ?? await this.#grow();
+  }
+
+  /** Adds a worker; the starts that need one meanwhile share it. */
+  #grow(): Promise<WorkerSlot> {
+    this.#growing ??= this.#spawn(this.#slots.length, 0).then((slot) => {
+      this.#slots.push(slot);
+      return slot;
+    }).finally(() => this.#growing = null);
+    return this.#growing;
+  }
+
+  /** The paglet types the workers know (the first worker starts if none runs yet). */
+  async knownTypes(): Promise<string[]> {
+    await this.#first();
     return this.#types;
   }
 
@@ -89,7 +118,7 @@ export class WorkerPool {
     } catch (err) {
       rpc.close();
       worker.terminate();
-      throw err;
+      throw moduleError(err, (await this.#config.catch(() => null))?.modules ?? []);
     }
     return { index, rpc, agents: new Set(), worker, generation };
   }
@@ -97,11 +126,6 @@ export class WorkerPool {
   /** Delivers a message to an agent in `slot` over the hot-path port; resolves with the reply and the state change. */
   deliver(slot: WorkerSlot, agentId: string, message: Message): Promise<[unknown, StateChange]> {
     return slot.rpc.call("deliver", [agentId, message]);
-  }
-
-  /** Paglet types known to the workers. */
-  get types(): string[] {
-    return this.#types;
   }
 
   get slots(): readonly WorkerSlot[] {
@@ -115,15 +139,12 @@ export class WorkerPool {
    * once, and a busy or stuck agent never has a newcomer queued behind it while the pool may grow.
    */
   async pick(): Promise<WorkerSlot> {
+    await this.#first();
     for (let tries = 0;; tries++) {
       const best = this.#leastLoaded();
       if (best.agents.size === 0 || this.#slots.length >= this.#max || tries >= this.#max) return best;
-      this.#growing ??= this.#spawn(this.#slots.length, 0).then((slot) => {
-        this.#slots.push(slot);
-        return slot;
-      }).finally(() => this.#growing = null);
       try {
-        await this.#growing;
+        await this.#grow();
       } catch {
         return best; // a worker that cannot start: the agent goes where there is room
       }
@@ -138,6 +159,7 @@ export class WorkerPool {
 
   /** Loads a module into every worker (paglets defined by a user script). */
   async loadModule(url: string): Promise<string[]> {
+    await this.#first();
     (await this.#config).modules.push(url);
     let names: string[] = [];
     for (const slot of this.#slots) names = await slot.rpc.call("loadModule", [url]);
@@ -152,6 +174,7 @@ export class WorkerPool {
    * of them meanwhile waits for its load there (agent_worker.ts).
    */
   async loadCode(hash: string, url: string): Promise<string[]> {
+    await this.#first();
     const first = this.#leastLoaded();
     const types = await first.rpc.call("loadCode", [hash, url]);
     this.#codes.set(hash, url);
@@ -192,4 +215,16 @@ export class WorkerPool {
     }
     this.#slots.length = 0;
   }
+}
+
+/** A worker that could not load a type module: `module_not_found` or `module_load_failed`, naming it. */
+function moduleError(err: unknown, modules: readonly string[]): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const missing = /Module not found "([^"]+)"/.exec(message);
+  if (missing) {
+    return new PagletError("module_not_found", `Module ${missing[1]} was not found (check --module)`);
+  }
+  const named = modules.find((m) => message.includes(m));
+  if (named) return new PagletError("module_load_failed", `Module ${named} failed to load: ${message}`);
+  return err;
 }

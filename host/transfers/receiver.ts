@@ -93,7 +93,7 @@ export class TransferReceiver {
   async preflight(
     request: PreflightRequest,
   ): Promise<{ ok: true; maxEnvelopeBytes: number; maxFileBytes: number | null }> {
-    this.#checkAcceptable(
+    await this.#checkAcceptable(
       request.type,
       request.meshVersion,
       request.stateSize ?? 0,
@@ -105,14 +105,14 @@ export class TransferReceiver {
     return { ok: true, maxEnvelopeBytes: this.maxEnvelopeBytes, maxFileBytes: this.maxFileBytes };
   }
 
-  #checkAcceptable(
+  async #checkAcceptable(
     type: string,
     meshVersion: string,
     stateSize: number,
     files: { name: string; size: number }[],
     code: unknown,
-  ): void {
-    if (code === undefined && !this.#host.pool.types.includes(type)) {
+  ): Promise<void> {
+    if (code === undefined && !(await this.#host.pool.knownTypes()).includes(type)) {
       throw new PagletError(
         "unknown_agent_type",
         `Host ${this.#host.name} does not know the agent type '${type}'`,
@@ -240,7 +240,7 @@ export class TransferReceiver {
   ): Promise<Omit<AgentRecord, "updatedAt">> {
     const spool = join(this.#spoolRoot, envelope.transferId);
     try {
-      this.#checkAcceptable(
+      await this.#checkAcceptable(
         envelope.agent.type,
         envelope.meshVersion,
         envelope.agent.state.length,

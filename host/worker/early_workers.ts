@@ -38,6 +38,11 @@ export function startWorkersEarly(count: number, modules: readonly string[] = []
   }
 }
 
+/** True while a worker started early waits for a pool to take it over. */
+export function hasEarlyWorker(): boolean {
+  return early.length > 0;
+}
+
 /** A worker started early (its modules may still be loading), if one is left. */
 export function takeEarlyWorker(): Worker | undefined {
   return early.shift();
