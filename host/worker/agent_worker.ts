@@ -224,7 +224,15 @@ function running(id: string): Paglet<Record<string, unknown>> {
 const handlers: OpHandlers<WorkerOps> = {
   async init(config: WorkerConfig): Promise<string[]> {
     host = config.host;
-    for (const url of config.modules) await registry.load(url);
+    for (const url of config.modules) {
+      try {
+        await registry.load(url);
+      } catch (err) {
+        // Named: the kernel reports it to the request that needed this worker.
+        const message = err instanceof Error ? err.message : String(err);
+        throw new PagletError("module_load_failed", `Module ${url} failed to load: ${message}`);
+      }
+    }
     return registry.names();
   },
 
