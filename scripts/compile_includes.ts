@@ -8,8 +8,12 @@ export const COMPILE_INCLUDES: readonly string[] = [
   // (a literal import() would be prepared at every start).
   "cli/",
   "host/host.ts",
-  // The host's code as one bundle (scripts/host_bundle.ts; compile.ts builds it first).
+  // The host's code as one bundle (scripts/host_bundle.ts; compile.ts builds it first), and the
+  // files its manifest lists besides modules: the binary checks the bundle against its own copies.
   "dist/host-bundle/",
+  "deno.json",
+  "package.json",
+  "package-lock.json",
   "host/worker/",
   "host/compute/compute_worker.ts",
   "host/compute/compute_worker_entry.js",
