@@ -173,9 +173,17 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
     const manifest: HostBundleManifest = { inputs };
     await Deno.writeTextFile(join(out, HOST_BUNDLE_MANIFEST), JSON.stringify(manifest));
     // Swapped in whole: a host starting meanwhile finds the old bundle, the new one, or none (the
-    // source), never half of one.
-    await Deno.remove(final, { recursive: true }).catch(() => {/* the first build */});
-    await Deno.rename(out, final);
+    // source), never half of one. Another build may swap its own in between (two builds of one
+    // tree make the same bundle): a few tries, each removing what is there.
+    for (let attempt = 1;; attempt++) {
+      await Deno.remove(final, { recursive: true }).catch(() => {/* the first build */});
+      try {
+        await Deno.rename(out, final);
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+      }
+    }
     return manifest;
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {/* nothing staged */});
