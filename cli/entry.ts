@@ -7,8 +7,7 @@
 import { PagletError } from "../agents/errors.ts";
 import { HostClient, normalizeUrl } from "../host/client.ts";
 import type { Host } from "../host/host.ts";
-import { endEarlyWorkers } from "../host/worker/early_workers.ts";
-import { EMBEDDED_WORKERS } from "./early_start.ts";
+import { EMBEDDED_WORKERS, endEarly } from "./early_start.ts";
 
 export const DEFAULT_ENTRY = "http://127.0.0.1:8765";
 
@@ -85,7 +84,7 @@ export async function withEntry<T>(
   options: EntryOptions,
   fn: (client: HostClient) => Promise<T>,
 ): Promise<T> {
-  endEarlyWorkers();
+  endEarly();
   return await fn(entryClient(options));
 }
 
@@ -99,17 +98,34 @@ export async function withEntryOrEmbedded<T>(
 ): Promise<T> {
   const { url, explicit } = entryUrl(options);
   const client = entryClient(options);
+  if (!explicit && await nothingListens(url)) return await withEmbeddedHost(url, options, fn);
   try {
     await client.health();
   } catch (err) {
     if (!(err instanceof PagletError && err.code === "host_unreachable") || explicit) {
-      endEarlyWorkers();
+      endEarly();
       throw err;
     }
     return await withEmbeddedHost(url, options, fn);
   }
-  endEarlyWorkers();
+  endEarly();
   return await fn(client, null);
+}
+
+/**
+ * Whether a connection to the default entry is refused: nothing listens there, so no HTTP request
+ * needs to say so. The first fetch of a process costs ~30–60 ms (Deno sets up its HTTP client) where
+ * a refused connection costs ~2 ms, on the path of every command that then starts an embedded host.
+ * Anything else (it connects, or fails otherwise) leaves the answer to the health request.
+ */
+async function nothingListens(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  try {
+    (await Deno.connect({ hostname, port: Number(port) })).close();
+    return false;
+  } catch (err) {
+    return err instanceof Deno.errors.ConnectionRefused;
+  }
 }
 
 /**
@@ -143,6 +159,8 @@ async function withEmbeddedHost<T>(
     return await fn(client, host);
   } finally {
     await host.stop();
+    // Threads started early for the job that it did not need (a small Pi job uses fewer).
+    endEarly();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 }
