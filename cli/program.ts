@@ -15,8 +15,36 @@ type Register = (program: Command) => void;
  */
 const load = <M>(url: URL): Promise<M> => import(url.href);
 
-/** The command groups by their top-level name, each loaded on demand; in help order. */
-const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
+/** The example commands (`paglets examples NAME`), each loaded on demand; in help order. */
+const EXAMPLES: { name: string; load: () => Promise<Register> }[] = [
+  {
+    name: "pi",
+    load: async () =>
+      (await load<typeof import("../examples/pi/command.ts")>(
+        new URL("../examples/pi/command.ts", import.meta.url),
+      )).registerPiCommand,
+  },
+  {
+    name: "analysis",
+    load: async () =>
+      (await load<typeof import("../examples/analysis/command.ts")>(
+        new URL("../examples/analysis/command.ts", import.meta.url),
+      )).registerAnalysisCommand,
+  },
+  {
+    name: "montecarlo",
+    load: async () =>
+      (await load<typeof import("../examples/montecarlo/command.ts")>(
+        new URL("../examples/montecarlo/command.ts", import.meta.url),
+      )).registerMonteCarloCommand,
+  },
+];
+
+/**
+ * The command groups by their top-level name, each loaded on demand (given the arguments after the
+ * name); in help order.
+ */
+const GROUPS: { name: string; load: (rest: readonly string[]) => Promise<Register[]> }[] = [
   {
     name: "host",
     load: async () => [
@@ -90,17 +118,11 @@ const GROUPS: { name: string; load: () => Promise<Register[]> }[] = [
   },
   {
     name: "examples",
-    load: async () => [
-      (await load<typeof import("../examples/pi/command.ts")>(
-        new URL("../examples/pi/command.ts", import.meta.url),
-      )).registerPiCommand,
-      (await load<typeof import("../examples/analysis/command.ts")>(
-        new URL("../examples/analysis/command.ts", import.meta.url),
-      )).registerAnalysisCommand,
-      (await load<typeof import("../examples/montecarlo/command.ts")>(
-        new URL("../examples/montecarlo/command.ts", import.meta.url),
-      )).registerMonteCarloCommand,
-    ],
+    // `examples pi` loads the Pi command only (the others import much of the SDK); help lists all.
+    load: async (rest) => {
+      const examples = EXAMPLES.filter((e) => e.name === rest[0]);
+      return await Promise.all((examples.length ? examples : EXAMPLES).map((e) => e.load()));
+    },
   },
 ];
 
@@ -121,7 +143,8 @@ export async function buildProgram(args: readonly string[] = Deno.args): Promise
   });
   const named = args.find((a) => !a.startsWith("-"));
   const only = GROUPS.find((g) => g.name === named);
-  const registers = await Promise.all((only ? [only] : GROUPS).map((g) => g.load()));
+  const rest = only ? args.slice(args.indexOf(only.name) + 1) : [];
+  const registers = await Promise.all((only ? [only] : GROUPS).map((g) => g.load(rest)));
   for (const register of registers.flat()) register(program);
   return program;
 }
