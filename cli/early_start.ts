@@ -8,14 +8,8 @@
  *
  * @module
  */
-import { endEarlyWorkers, startWorkersEarly } from "../host/worker/early_workers.ts";
+import { startWorkersEarly } from "../host/worker/early_workers.ts";
 import { EXAMPLE_MODULES } from "../examples/modules.ts";
-import {
-  endEarlyPiThreads,
-  PI_ASSEMBLY_THREAD_URL,
-  PI_BATCH_THREAD_URL,
-  startPiThreadsEarly,
-} from "../examples/pi/early_threads.ts";
 
 /** Agent workers of an embedded host: it runs one command's paglets (see entry.ts). */
 export const EMBEDDED_WORKERS = 1;
@@ -31,16 +25,4 @@ export function startEarly(args: readonly string[]): void {
     Boolean(Deno.env.get("PAGLETS_ENTRY"));
   if (named) return;
   startWorkersEarly(EMBEDDED_WORKERS, EXAMPLE_MODULES);
-  if (args[0] === "examples" && args[1] === "pi") {
-    // The threads a Pi job on this host computes on: a batch thread per core (two at most: the
-    // pool starts more as larger jobs need them) and the assembly's.
-    startPiThreadsEarly(PI_BATCH_THREAD_URL, Math.min(2, navigator.hardwareConcurrency || 1));
-    startPiThreadsEarly(PI_ASSEMBLY_THREAD_URL, 1);
-  }
-}
-
-/** Ends what {@link startEarly} started and nothing took over (a host answered, or the command ended). */
-export function endEarly(): void {
-  endEarlyWorkers();
-  endEarlyPiThreads();
 }

@@ -7,7 +7,8 @@
 import { PagletError } from "../agents/errors.ts";
 import { HostClient, normalizeUrl } from "../host/client.ts";
 import type { Host } from "../host/host.ts";
-import { EMBEDDED_WORKERS, endEarly } from "./early_start.ts";
+import { endEarlyWorkers } from "../host/worker/early_workers.ts";
+import { EMBEDDED_WORKERS } from "./early_start.ts";
 
 export const DEFAULT_ENTRY = "http://127.0.0.1:8765";
 
@@ -84,7 +85,7 @@ export async function withEntry<T>(
   options: EntryOptions,
   fn: (client: HostClient) => Promise<T>,
 ): Promise<T> {
-  endEarly();
+  endEarlyWorkers();
   return await fn(entryClient(options));
 }
 
@@ -103,12 +104,12 @@ export async function withEntryOrEmbedded<T>(
     await client.health();
   } catch (err) {
     if (!(err instanceof PagletError && err.code === "host_unreachable") || explicit) {
-      endEarly();
+      endEarlyWorkers();
       throw err;
     }
     return await withEmbeddedHost(url, options, fn);
   }
-  endEarly();
+  endEarlyWorkers();
   return await fn(client, null);
 }
 
@@ -159,8 +160,6 @@ async function withEmbeddedHost<T>(
     return await fn(client, host);
   } finally {
     await host.stop();
-    // Threads started early for the job that it did not need (a small Pi job uses fewer).
-    endEarly();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 }

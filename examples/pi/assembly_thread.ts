@@ -10,7 +10,6 @@
  * @module
  */
 import type { AssemblyJob, AssemblyUpdate, EndCorrection, TermFragment } from "./assembly.ts";
-import { PI_ASSEMBLY_THREAD_URL, takeEarlyPiThread } from "./early_threads.ts";
 
 /** Requests to the assembly worker. */
 export type AssemblyRequest =
@@ -40,8 +39,7 @@ export class AssemblyThread {
 
   /** Starts the thread and opens `job` there (precomputing what its end needs); `helper` runs tasks. */
   constructor(job: AssemblyJob, helper?: MessagePort) {
-    this.#worker = takeEarlyPiThread(PI_ASSEMBLY_THREAD_URL) ??
-      new Worker(PI_ASSEMBLY_THREAD_URL, { type: "module" });
+    this.#worker = new Worker(new URL("./assembly_worker.ts", import.meta.url).href, { type: "module" });
     this.#worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       this.#fail(new Error(`the Pi assembly thread failed: ${e.message}`));

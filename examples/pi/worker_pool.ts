@@ -5,7 +5,6 @@
  * ~10 ms (one worker start) earlier than if the whole pool were started up front.
  */
 import type { Task, TaskReply, TaskRequest, TaskResult } from "./tasks.ts";
-import { PI_BATCH_THREAD_URL, takeEarlyPiThread } from "./early_threads.ts";
 
 interface Pending {
   resolve: (value: { result: unknown; observedCpus?: number[] }) => void;
@@ -107,9 +106,7 @@ export class PiWorkerPool {
   }
 
   #start(i: number): Worker {
-    // A thread `examples pi` started before the host loaded, else a new one.
-    const worker = takeEarlyPiThread(PI_BATCH_THREAD_URL) ??
-      new Worker(PI_BATCH_THREAD_URL, { type: "module" });
+    const worker = new Worker(new URL("./split_worker.ts", import.meta.url).href, { type: "module" });
     worker.onmessage = (e: MessageEvent<TaskReply>) => this.#reply(i, e.data);
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
