@@ -9,8 +9,20 @@ import { HostClient, normalizeUrl } from "../host/client.ts";
 import type { Host } from "../host/host.ts";
 import { endEarlyWorkers } from "../host/worker/early_workers.ts";
 import { EMBEDDED_WORKERS } from "./early_start.ts";
+import { loadHostCode } from "./host_code.ts";
 
 export const DEFAULT_ENTRY = "http://127.0.0.1:8765";
+
+/** How a command starts its embedded host. */
+export interface EmbeddingOptions {
+  /** Say nothing on stderr about the embedded host. */
+  quiet?: boolean;
+  /**
+   * The host's code may come from its bundle (cli/host_code.ts): only for a command whose modules
+   * scripts/host_bundle.ts leaves outside the bundle (`examples pi`); others load the source.
+   */
+  hostBundle?: boolean;
+}
 
 export interface EntryOptions {
   entry?: string;
@@ -94,7 +106,7 @@ export async function withEntry<T>(
  * starts an embedded host for the duration of `fn` (and says so on stderr unless `quiet`).
  */
 export async function withEntryOrEmbedded<T>(
-  options: EntryOptions & { quiet?: boolean },
+  options: EntryOptions & EmbeddingOptions,
   fn: (client: HostClient, embedded: Host | null) => Promise<T>,
 ): Promise<T> {
   const { url, explicit } = entryUrl(options);
@@ -135,17 +147,10 @@ async function nothingListens(url: string): Promise<boolean> {
  */
 async function withEmbeddedHost<T>(
   url: string,
-  options: { quiet?: boolean },
+  options: EmbeddingOptions,
   fn: (client: HostClient, embedded: Host | null) => Promise<T>,
 ): Promise<T> {
-  // By URL: a literal import() would make every command that talks to a host prepare the host's
-  // module graph when this module loads (scripts/compile_includes.ts embeds them).
-  const { Host } = await import(
-    new URL("../host/host.ts", import.meta.url).href
-  ) as typeof import("../host/host.ts");
-  const { extensionsForHost } = await import(
-    new URL("./extensions.ts", import.meta.url).href
-  ) as typeof import("./extensions.ts");
+  const { Host, extensionsForHost } = await loadHostCode(options.hostBundle ?? false);
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-embedded-" });
   if (!options.quiet) {
     console.error(`No host answers at ${url}; starting an embedded host (data in ${dataDir}).`);

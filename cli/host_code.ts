@@ -57,10 +57,14 @@ export function bundleIsCurrent(dir: URL = BUNDLE_DIR, root: URL = ROOT): boolea
   return true;
 }
 
-/** Imports the host's code: the bundle when it is current, else the source. */
-export async function loadHostCode(): Promise<HostCode> {
+/**
+ * Imports the host's code: the bundle when it is current (and `bundle` allows it), else the source.
+ * Only a command whose modules scripts/host_bundle.ts leaves outside the bundle may load it (one
+ * instance of each module per process): `paglets host` and `paglets examples pi`.
+ */
+export async function loadHostCode(bundle = true): Promise<HostCode> {
   // By URL, not a literal: Deno would prepare the graph of a literal import() when this module loads.
-  if (Deno.env.get("PAGLETS_HOST_BUNDLE") !== "0" && bundleIsCurrent()) {
+  if (bundle && Deno.env.get("PAGLETS_HOST_BUNDLE") !== "0" && bundleIsCurrent()) {
     const code = await import(new URL(HOST_BUNDLE_ENTRY, BUNDLE_DIR).href) as Omit<HostCode, "from">;
     return { Host: code.Host, extensionsForHost: code.extensionsForHost, from: "bundle" };
   }

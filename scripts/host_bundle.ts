@@ -32,13 +32,18 @@ const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** Where the bundle goes, relative to the project root (cli/host_code.ts reads it there). */
 export const HOST_BUNDLE_DIR = "dist/host-bundle";
 
-/** What the command line has loaded when `paglets host` imports the host's code. */
+/**
+ * What the command line has loaded when it imports the host's code: `paglets host`, and `paglets
+ * examples pi`, which starts an embedded host from the bundle too (cli/entry.ts). Other commands
+ * that embed a host load it from the source: their modules are not listed here.
+ */
 const CLI_ENTRIES = [
   "main.ts",
   "cli/early_start.ts",
   "cli/program.ts",
   "cli/host_command.ts",
   "cli/output.ts",
+  "examples/pi/command.ts",
 ];
 /** The host's code as cli/host_code.ts imports it. */
 const HOST_ENTRIES = ["host/host.ts", "cli/extensions.ts"];

@@ -155,7 +155,8 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
   const err = options.err ?? Deno.stderr;
   const progress = options.progress ?? (Deno.stderr.isTerminal() && !Deno.stdout.isTerminal());
   const requestMs = (options.timeout ?? 30) * 1000;
-  return await withEntryOrEmbedded({ ...options, quiet: options.json }, async (client) => {
+  // The host's bundle leaves this command's modules outside (scripts/host_bundle.ts).
+  return await withEntryOrEmbedded({ ...options, quiet: options.json, hostBundle: true }, async (client) => {
     const { id } = await client.createAgent({ type: "examples.pi.coordinator" });
     const stop = () => void client.send(id, { kind: "pi.cancel" }, { timeoutMs: 5000 }).catch(() => {});
     Deno.addSignalListener("SIGINT", stop);
