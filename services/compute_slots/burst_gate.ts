@@ -4,17 +4,37 @@
  * lags a minute behind: right after a burst of grants the host still looks
  * idle.
  *
- * The estimate is the sampled load1 plus the cores granted since the sample
- * minus the cores released since, with the current reservations as a floor
- * (reservations count immediately).
+ * Where the sample measured the cores other processes keep busy (`other_cpu.ts`,
+ * Linux), the estimate is those cores plus the cores this host's leases reserve
+ * now: fresh, and exact for the host's own work. Elsewhere it is the sampled
+ * load1 plus the cores granted since the sample minus the cores released since,
+ * with the current reservations as a floor (reservations count immediately).
  *
  * @module
  */
 
+/** What a load sample says about the host, for {@link projectedLoadPerCpu}. */
+export interface LoadSample {
+  load1: number;
+  cpuCount: number;
+  /** Cores other processes kept busy over the sample's window (`other_cpu.ts`); absent where unknown. */
+  otherCpuBusy?: number;
+}
+
+/**
+ * Load per CPU if the host's reservations were `reservedCpuCores`: the other processes' busy
+ * cores plus the reservations where measured, else the load average with the reservations as a
+ * floor. `sinceSample` is the load average's correction for grants and releases since it was taken.
+ */
+export function projectedLoadPerCpu(sample: LoadSample, reservedCpuCores: number, sinceSample = 0): number {
+  const cpus = Math.max(1, sample.cpuCount);
+  if (sample.otherCpuBusy !== undefined) return (sample.otherCpuBusy + reservedCpuCores) / cpus;
+  return Math.max(sample.load1 + sinceSample, reservedCpuCores) / cpus;
+}
+
 /** Tracks grants and releases since the last load sample. */
 export class BurstGate {
-  #load1 = 0;
-  #cpuCount = 1;
+  #sample: LoadSample = { load1: 0, cpuCount: 1 };
   #observedAt = -Infinity;
   #granted = 0;
   #released = 0;
@@ -26,14 +46,13 @@ export class BurstGate {
   }
 
   /** A new load sample; counters restart when it is newer than the last one. */
-  observe(sample: { observedAt: number; load1: number; cpuCount: number }): void {
+  observe(sample: LoadSample & { observedAt: number }): void {
     if (sample.observedAt > this.#observedAt) {
       this.#granted = 0;
       this.#released = 0;
       this.#observedAt = sample.observedAt;
     }
-    this.#load1 = sample.load1;
-    this.#cpuCount = Math.max(1, sample.cpuCount);
+    this.#sample = { load1: sample.load1, cpuCount: sample.cpuCount, otherCpuBusy: sample.otherCpuBusy };
   }
 
   granted(cores: number): void {
@@ -46,7 +65,7 @@ export class BurstGate {
 
   /** Projected load per CPU given the cores reserved now. */
   loadPerCpu(reservedCpuCores: number): number {
-    return Math.max(this.#load1 + this.#granted - this.#released, reservedCpuCores) / this.#cpuCount;
+    return projectedLoadPerCpu(this.#sample, reservedCpuCores, this.#granted - this.#released);
   }
 
   /** Whether one more grant may go out now. */

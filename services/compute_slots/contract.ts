@@ -50,6 +50,7 @@ export const HostStatusWire = z.object({
   eligibleCpuIds: ids,
   affinitySupported: z.boolean(),
   load1: num,
+  otherCpuBusy: num.optional(),
   loadPerCpu: num,
   memoryTotalBytes: num,
   memoryAvailableBytes: num,

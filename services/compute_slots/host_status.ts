@@ -25,6 +25,8 @@ export interface SchedulerHostStatus {
   eligibleCpuIds: number[];
   affinitySupported: boolean;
   load1: number;
+  /** Cores the machine's other processes kept busy at the last sample, where measured. */
+  otherCpuBusy?: number;
   loadPerCpu: number;
   memoryTotalBytes: number;
   memoryAvailableBytes: number;
@@ -176,6 +178,8 @@ export interface HostSample {
   eligibleCpuIds: number[];
   affinitySupported: boolean;
   load1: number;
+  /** Cores the machine's other processes kept busy since the previous sample (Linux; see other_cpu.ts). */
+  otherCpuBusy?: number;
   memoryTotalBytes: number;
   memoryAvailableBytes: number;
   workTotalBytes: number;

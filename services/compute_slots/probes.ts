@@ -10,13 +10,14 @@
  */
 import { affinitySupport, eligibleCpuIds } from "../../host/compute/affinity.ts";
 import type { HostSample } from "./host_status.ts";
+import type { OtherCpuMeter } from "./other_cpu.ts";
 import type { ServiceHost } from "../service_host.ts";
 
 /** Clock ticks per second of /proc CPU times (USER_HZ, 100 on every mainstream Linux). */
 const USER_HZ = 100;
 
-/** The resource sample of this host now. */
-export async function sampleHost(host: ServiceHost): Promise<HostSample> {
+/** The resource sample of this host now; `otherCpu` measures other processes' load since its last sample. */
+export async function sampleHost(host: ServiceHost, otherCpu?: OtherCpuMeter): Promise<HostSample> {
   const errors: string[] = [];
   const resources = await host.resources();
   if (resources.memTotal <= 0) errors.push("memory size unknown");
@@ -29,6 +30,7 @@ export async function sampleHost(host: ServiceHost): Promise<HostSample> {
     eligibleCpuIds: eligible,
     affinitySupported: affinitySupport().supported,
     load1: resources.load1,
+    otherCpuBusy: otherCpu?.sample(),
     memoryTotalBytes: resources.memTotal,
     memoryAvailableBytes: resources.memAvailable,
     workTotalBytes: resources.diskTotal,

@@ -103,6 +103,18 @@ Deno.test("load throttles bursts but never blocks the first grant", () => {
   assert.equal(scheduler.hostStatus().loadPerCpu, 0);
 });
 
+Deno.test("measured load of other processes replaces a stale load average in the burst gate", () => {
+  // A minute-old load average of 2 on 2 CPUs, while the other processes measured idle: the
+  // second one-core grant goes out; once they keep more than a core busy the next one waits.
+  const { clock, scheduler, ask } = setup({ cpus: 2, load1: 2 });
+  scheduler.observeHost(hostSample({ cpus: 2, load1: 2, otherCpuBusy: 0, observedAt: clock.advance(1) }));
+  leaseOf(ask().decision);
+  leaseOf(ask().decision);
+  scheduler.release(scheduler.leases()[1].leaseId);
+  scheduler.observeHost(hostSample({ cpus: 2, load1: 0, otherCpuBusy: 1.2, observedAt: clock.advance(1) }));
+  assert.equal(ask().decision.decision, "sleep", "1.2 busy cores of others + 1 reserved > 2 × 1.0");
+});
+
 Deno.test("reservations count at once against the burst threshold", () => {
   const { scheduler, ask } = setup({ cpus: 4, burstLoadPerCpu: 0.5 });
   const all = leaseOf(ask({ cpuCores: 4 }).decision);

@@ -23,6 +23,7 @@ import type { CancelFilter, Grant, Redirect } from "./decisions.ts";
 import { deliverToJob } from "./delivery.ts";
 import type { FinishReason, Lease } from "./lease_table.ts";
 import { sampleHost } from "./probes.ts";
+import { OtherCpuMeter } from "./other_cpu.ts";
 import { SlotScheduler } from "./scheduler.ts";
 import { checkStep, type Config, decisionWire, emptyCounters, slotRequestFrom } from "./service_config.ts";
 import { StatusGossip } from "./status_gossip.ts";
@@ -37,6 +38,7 @@ export class SlotService {
   readonly gossip: StatusGossip;
   readonly usage: UsageSampler;
   readonly #host: ServiceHost;
+  readonly #otherCpu: OtherCpuMeter;
   readonly #config: Config;
   /** Peer URL → local time its status last arrived. */
   readonly #peerSeenAt = new Map<string, number>();
@@ -50,8 +52,9 @@ export class SlotService {
   #stopped = false;
   #unsubscribe: () => void = () => {};
 
-  private constructor(host: ServiceHost, config: Config, scheduler: SlotScheduler) {
+  private constructor(host: ServiceHost, config: Config, scheduler: SlotScheduler, otherCpu: OtherCpuMeter) {
     this.#host = host;
+    this.#otherCpu = otherCpu;
     this.#config = config;
     this.scheduler = scheduler;
     this.steps = new StepRunner({
@@ -75,8 +78,9 @@ export class SlotService {
 
   /** Samples the host and starts timers, gossip and the runtime hook. */
   static async start(host: ServiceHost, config: Config): Promise<SlotService> {
-    const scheduler = new SlotScheduler({ ...config.scheduler, host: await sampleHost(host) });
-    const service = new SlotService(host, config, scheduler);
+    const otherCpu = new OtherCpuMeter();
+    const scheduler = new SlotScheduler({ ...config.scheduler, host: await sampleHost(host, otherCpu) });
+    const service = new SlotService(host, config, scheduler, otherCpu);
     service.#begin();
     return service;
   }
@@ -481,7 +485,7 @@ export class SlotService {
   async #resample(): Promise<void> {
     if (this.#stopped) return;
     try {
-      this.scheduler.observeHost(await sampleHost(this.#host));
+      this.scheduler.observeHost(await sampleHost(this.#host, this.#otherCpu));
     } catch (err) {
       this.#host.events.emit("compute-slots-sample-failed", { error: PagletError.from(err).message });
       return;

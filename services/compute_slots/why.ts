@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { projectedLoadPerCpu } from "./burst_gate.ts";
 import type { SchedulerHostStatus } from "./host_status.ts";
 import { canEverSatisfy } from "./host_status.ts";
 import type { SlotRequest } from "./request.ts";
@@ -60,7 +61,6 @@ export function whyWaiting(
     temp: host.freeTempStorageBytes,
   };
   let reserved = host.reservedCpuCores;
-  const cpus = Math.max(1, host.cpuCount);
   return queue.map((request, i) => {
     const blockers: Blocker[] = [];
     if (host.errors.length > 0) blockers.push({ kind: "host-status", detail: host.errors.join("; ") });
@@ -84,7 +84,7 @@ export function whyWaiting(
         detail: `needs ${request.tempStorageBytes} bytes, ${Math.max(0, free.temp)} free`,
       });
     }
-    const projectedLoad = Math.max(host.load1, reserved) / cpus;
+    const projectedLoad = projectedLoadPerCpu(host, reserved);
     if (blockers.length === 0 && reserved > 0 && projectedLoad >= burstLoadPerCpu) {
       blockers.push({
         kind: "load",

@@ -37,3 +37,16 @@ Deno.test("why: host status errors and redirect cooldowns are reported", () => {
   assert.deepEqual(row.blockers.map((b) => b.kind), ["host-status"]);
   assert.equal(row.redirectCooldownLeftMs, 50_000);
 });
+
+Deno.test("why: the burst limit judges measured load of other processes over a stale load average", () => {
+  const clock = new SimulatedClock();
+  const stale = { ...peerStatus("local", { cpus: 4, free: 2 }), load1: 4.5, otherCpuBusy: 0.2 };
+  assert.equal(
+    whyWaiting(stale, [slotRequest(clock, { cpuCores: 1 })], { now: clock.ms })[0].grantable,
+    true,
+  );
+  const busy = { ...stale, otherCpuBusy: 2.5 };
+  const [row] = whyWaiting(busy, [slotRequest(clock, { cpuCores: 1 })], { now: clock.ms });
+  assert.deepEqual(row.blockers.map((b) => b.kind), ["load"]);
+  assert.match(row.blockers[0].detail, /projected load per cpu 1\.13 >= burst limit 1/);
+});

@@ -132,7 +132,8 @@ Deno.test("disposing a running job frees its lease at once and the next waiting 
 
 Deno.test("disposing a waiting job removes its queued request", async () => {
   await using t = await computeHost({ name: "dequeue" });
-  const busy = await createSpinJobs(t.client, CPUS.length, { cpuCores: 1, ms: 1500 });
+  // Long jobs, disposed at the end: the host stays full however slowly a loaded machine starts them.
+  const busy = await createSpinJobs(t.client, CPUS.length, { cpuCores: 1, ms: 60_000 });
   await eventually("every core leased", async () => (await slotStatus(t.client)).host.freeCpuCores === 0);
   const [waiting] = await createSpinJobs(t.client, 1, { cpuCores: 1, ms: 100 });
   await eventually("the job waits asleep", async () => {
@@ -143,7 +144,7 @@ Deno.test("disposing a waiting job removes its queued request", async () => {
   await t.client.dispose(waiting);
   const status = await slotStatus(t.client);
   assertEquals(status.queue?.filter((q) => q.request.agentId === waiting), []);
-  await waitForJobs(t.client, busy, 10_000);
+  for (const id of busy) await t.client.dispose(id);
 });
 
 Deno.test("a compute step that throws fails the job for good and releases its lease", async () => {
@@ -249,15 +250,17 @@ Deno.test("leases of agents that are not on this host are dropped: by the sweep,
     return s.host.activeLeases === 0 &&
       s.finishedUsage?.some((u) => u.agentId === "ag_ghost1" && u.finishReason === "inactive");
   }, 10_000);
-  // Fill the host with real jobs, queue a ghost behind them: its grant cannot be delivered.
-  const busy = await createSpinJobs(t.client, CPUS.length, { cpuCores: 1, ms: 600 });
+  // Fill the host with real jobs, queue a ghost behind them: its grant cannot be delivered. The
+  // jobs are long and disposed (which frees their leases at once), so the host stays full until
+  // then however slowly a loaded machine starts them.
+  const busy = await createSpinJobs(t.client, CPUS.length, { cpuCores: 1, ms: 60_000 });
   await eventually("every core leased", async () => (await slotStatus(t.client)).host.freeCpuCores === 0);
   const queued = await slots<{ decision: string }>(t.client, "request-slot", {
     agentId: "ag_ghost2",
     cpuCores: 1,
   });
   assertEquals(queued.decision, "sleep");
-  await waitForJobs(t.client, busy, 10_000);
+  for (const id of busy) await t.client.dispose(id);
   await eventually("the undeliverable grant is taken back", async () => {
     const s = await slotStatus(t.client);
     return s.host.activeLeases === 0 && s.host.queueLength === 0 && s.counters.deliveryFailures >= 1;

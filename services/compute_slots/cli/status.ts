@@ -32,6 +32,7 @@ export function registerStatusCommand(jobs: Command): void {
             "queue",
             "leases",
             ["load", "load/cpu"],
+            ["others", "others' cores"],
             "affinity",
             ["done", "steps ok/failed"],
           ],
@@ -52,6 +53,7 @@ function statusRow(r: StatusReply): Record<string, unknown> {
     queue: h.queueLength,
     leases: h.activeLeases,
     load: fixed(h.loadPerCpu),
+    others: h.otherCpuBusy === undefined ? "-" : fixed(h.otherCpuBusy),
     affinity: h.affinitySupported
       ? (r.settings.elasticAffinity ? "pinned, elastic" : "pinned")
       : `unsupported${r.settings.affinityError ? `: ${r.settings.affinityError}` : ""}`,
