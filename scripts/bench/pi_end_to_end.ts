@@ -117,11 +117,9 @@ async function compare(digits: number, runs: number): Promise<void> {
       `best/best ${best.toFixed(2)}`,
   );
   console.log(
-    `  first digits on stdout after ${
-      first.toFixed(0)
-    } ms (median from the process start; target ≤ 600 ms: ${first <= 600 ? "met" : "NOT met"})  [${
-      list(o.map((r) => r.firstMs))
-    }]`,
+    `  first digits on stdout after ${first.toFixed(0)} ms (median from the process start; target ≤ 600 ms: ${
+      first <= 600 ? "met" : "NOT met"
+    })  [${list(o.map((r) => r.firstMs))}]`,
   );
 }
 
