@@ -4,9 +4,8 @@
  * lag measured by a timer that checks how late it fires.
  */
 import type { MetricsRegistry } from "./registry.ts";
+import { CLOCK_TICKS_PER_SECOND, procCpuTicks } from "../proc_cpu.ts";
 
-/** Clock ticks per second of /proc/self/stat (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 /** How often the event-loop probe fires. */
 const LAG_PROBE_MS = 250;
 
@@ -40,13 +39,8 @@ export function processMetrics(registry: MetricsRegistry): { stop(): void } {
     const status = readProc("/proc/self/status");
     const vmRss = status && /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
     if (vmRss) rss.set({}, Number(vmRss[1]) * 1024);
-    const stat = readProc("/proc/self/stat");
-    if (stat) {
-      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-      cpu.setTotal({}, seconds);
-    }
+    const ticks = procCpuTicks("/proc/self/stat");
+    if (ticks !== undefined) cpu.setTotal({}, ticks / CLOCK_TICKS_PER_SECOND);
     try {
       let open = 0;
       for (const _ of Deno.readDirSync("/proc/self/fd")) open++;

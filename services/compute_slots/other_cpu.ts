@@ -16,6 +16,8 @@
  * @module
  */
 
+import { procCpuTicks } from "../../host/proc_cpu.ts";
+
 /** Below this many clock ticks per CPU (30 ms) a window says too little; the next sample gets it. */
 const MIN_TICKS_PER_CPU = 3;
 
@@ -39,11 +41,8 @@ export function readCpu(): CpuReading | null {
       .split(/\s+/).map(Number);
     const busy = user + nice + system + irq + softirq + steal;
     const cpus = lines.filter((line) => /^cpu\d/.test(line)).length || 1;
-    const self = Deno.readTextFileSync("/proc/self/stat");
-    // Fields after the command name (which may contain spaces) start with the state (field 3).
-    const fields = self.slice(self.lastIndexOf(")") + 2).split(" ");
-    const selfTicks = Number(fields[11]) + Number(fields[12]);
-    if (![busy, idle, iowait, selfTicks].every(Number.isFinite)) return null;
+    const selfTicks = procCpuTicks("/proc/self/stat");
+    if (selfTicks === undefined || ![busy, idle, iowait].every(Number.isFinite)) return null;
     return { busy, total: busy + idle + iowait, self: selfTicks, cpus };
   } catch {
     return null;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { procCpuTicks } from "../../host/proc_cpu.ts";
 import { type CpuReading, otherCoresBetween, OtherCpuMeter, readCpu } from "./other_cpu.ts";
 
 Deno.test("other processes' busy cores: the machine's busy time minus this process's, per window", () => {
@@ -22,11 +23,7 @@ Deno.test({
     })
       .spawn();
     // Sample once the child has used 0.3 s of CPU (bounded: 5 s).
-    const childTicks = () => {
-      const stat = Deno.readTextFileSync(`/proc/${spin.pid}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      return Number(fields[11]) + Number(fields[12]);
-    };
+    const childTicks = () => procCpuTicks(`/proc/${spin.pid}/stat`) ?? 0;
     const deadline = Date.now() + 5000;
     while (childTicks() < 30 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -9,12 +9,10 @@
  * @module
  */
 import { affinitySupport, eligibleCpuIds } from "../../host/compute/affinity.ts";
+import { CLOCK_TICKS_PER_SECOND, procCpuTicks } from "../../host/proc_cpu.ts";
 import type { HostSample } from "./host_status.ts";
 import type { OtherCpuMeter } from "./other_cpu.ts";
 import type { ServiceHost } from "../service_host.ts";
-
-/** Clock ticks per second of /proc CPU times (USER_HZ, 100 on every mainstream Linux). */
-const USER_HZ = 100;
 
 /** The resource sample of this host now; `otherCpu` measures other processes' load since its last sample. */
 export async function sampleHost(host: ServiceHost, otherCpu?: OtherCpuMeter): Promise<HostSample> {
@@ -43,15 +41,8 @@ export async function sampleHost(host: ServiceHost, otherCpu?: OtherCpuMeter): P
 
 /** CPU time (user + system) of a thread of this process in seconds; undefined where unknown. */
 export function threadCpuSeconds(tid: number | undefined): number | undefined {
-  if (tid === undefined) return undefined;
-  try {
-    const stat = Deno.readTextFileSync(`/proc/self/task/${tid}/stat`);
-    // Fields after the command name (which may contain spaces) start with the state (field 3).
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-  } catch {
-    return undefined;
-  }
+  const ticks = tid === undefined ? undefined : procCpuTicks(`/proc/self/task/${tid}/stat`);
+  return ticks === undefined ? undefined : ticks / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Resident memory of this process in bytes (0 where unknown). */
