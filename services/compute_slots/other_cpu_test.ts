@@ -16,18 +16,25 @@ Deno.test({
   name: "the meter sees a spinning child process as another process's busy core",
   ignore: readCpu() === null,
   fn: async () => {
-    const meter = new OtherCpuMeter();
-    meter.sample();
+    // Shell built-ins only (its CPU time is its own), bounded by its count; killed below.
     const spin = new Deno.Command("sh", {
-      args: ["-c", "end=$(($(date +%s) + 6)); while [ $(date +%s) -lt $end ]; do :; done"],
+      args: ["-c", "i=0; while [ $i -lt 50000000 ]; do i=$((i + 1)); done"],
     })
       .spawn();
-    // Sample once the child has used 0.3 s of CPU (bounded: 5 s).
     const childTicks = () => procCpuTicks(`/proc/${spin.pid}/stat`) ?? 0;
-    const deadline = Date.now() + 5000;
-    while (childTicks() < 30 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // Waits (bounded: 3 s) until the child has used `ticks` more of CPU.
+    const spinFor = async (ticks: number) => {
+      const until = childTicks() + ticks, deadline = Date.now() + 3000;
+      while (childTicks() < until && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    // The meter's window lies inside the spin: it opens once the child spins (its start, and
+    // whatever this process did before, stay outside) and closes after 0.3 s of its CPU.
+    const meter = new OtherCpuMeter();
+    await spinFor(10);
+    meter.sample();
+    await spinFor(30);
     const busy = meter.sample();
     spin.kill();
     await spin.status;
