@@ -65,19 +65,28 @@ export function readJson<T = Record<string, unknown>>(c: Context, maxBytes: numb
   return readRequestJson<T>(c.req.raw, maxBytes);
 }
 
-/** {@link readJson} of a request served outside Hono (http/message_route.ts). */
-export async function readRequestJson<T = Record<string, unknown>>(
+/**
+ * {@link readJson} of a request served outside Hono (http/message_route.ts). Not an async
+ * function: every message reads its body here, and each async layer costs a promise and a turn
+ * of the microtask queue.
+ */
+export function readRequestJson<T = Record<string, unknown>>(
   request: Request,
   maxBytes: number,
 ): Promise<T> {
   const header = request.headers.get("content-length");
-  let text: string;
   if (header !== null && Number(header) <= maxBytes) {
     // The server delivers exactly the declared length: read it as text in one piece.
-    text = await bodyOrShort(request.text(), Number(header));
-  } else {
-    text = decoder.decode(await readRequestBytes(request, maxBytes));
+    const declared = Number(header);
+    return request.text().then(jsonObject<T>, (err) => {
+      throw shortBody(err, declared);
+    });
   }
+  return readRequestBytes(request, maxBytes).then((bytes) => jsonObject<T>(decoder.decode(bytes)));
+}
+
+/** A JSON body's object (tagged values restored); an empty body is `{}`. */
+function jsonObject<T>(text: string): T {
   if (text.length === 0) return {} as T;
   checkJsonDepth(text);
   const value = parseTagged(text);
@@ -95,13 +104,17 @@ async function bodyOrShort<T>(reading: Promise<T>, declared: number): Promise<T>
   try {
     return await reading;
   } catch (err) {
-    if (err instanceof PagletError) throw err;
-    const expected = Number.isFinite(declared) ? ` (Content-Length ${declared})` : "";
-    throw new PagletError(
-      "bad_request",
-      `The request body ended before it was complete${expected}: ${(err as Error).message}`,
-    );
+    throw shortBody(err, declared);
   }
+}
+
+function shortBody(err: unknown, declared: number): PagletError {
+  if (err instanceof PagletError) return err;
+  const expected = Number.isFinite(declared) ? ` (Content-Length ${declared})` : "";
+  return new PagletError(
+    "bad_request",
+    `The request body ended before it was complete${expected}: ${(err as Error).message}`,
+  );
 }
 
 /** Deepest nesting of arrays and objects a JSON body may have. */

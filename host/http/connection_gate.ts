@@ -152,10 +152,7 @@ export class ConnectionGate {
       }
       if (this.#connections.size >= this.#options.maxConnections) {
         this.#onEvent({ kind: "refused", open: this.#connections.size });
-        void refuseBusy(
-          conn,
-          `The host serves ${this.#connections.size} connections, its limit: try again shortly`,
-        );
+        this.#refuse(conn);
         continue;
       }
       const connection = new Connection(conn, this.#serve, this.#handler, this.#onError, this.#options);

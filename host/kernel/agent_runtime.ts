@@ -72,6 +72,10 @@ export interface DeliverOptions {
   timeoutMs?: number;
 }
 
+function asReply(reply: unknown): DeliverResult {
+  return { reply };
+}
+
 /** What a delivery answers: a reply, or the note that the message waits for an inactive agent. */
 export type DeliverResult = { reply: unknown } | { queued: true; messageId: string } | { accepted: true };
 
@@ -541,7 +545,14 @@ export class AgentRuntime {
   }
 
   /** Delivers a message to a local agent, activating or queueing per its policy. */
-  async deliver(id: string, message: Message, options: DeliverOptions = {}): Promise<DeliverResult> {
+  deliver(id: string, message: Message, options: DeliverOptions = {}): Promise<DeliverResult> {
+    // A running agent with nothing under way takes it at once (no async layer: this is the hot path).
+    const live = this.#live.get(id);
+    if (live && !live.transition && !this.#settling.has(id)) return this.#post(live, message, options);
+    return this.#deliverWhenReady(id, message, options);
+  }
+
+  async #deliverWhenReady(id: string, message: Message, options: DeliverOptions): Promise<DeliverResult> {
     const settling = this.#settling.get(id);
     if (settling) await settling;
     let agent = this.#live.get(id);
@@ -580,30 +591,30 @@ export class AgentRuntime {
         }
       }
     }
-    const pending = agent.mailbox.post(
-      message,
-      options.oneway || options.timeoutMs
-        ? { oneway: options.oneway, deadline: options.timeoutMs ? Date.now() + options.timeoutMs : undefined }
-        : undefined,
-    );
+    return await this.#post(agent, message, options);
+  }
+
+  /** Hands the message to the agent's mailbox; resolves with its reply (or accepted, oneway). */
+  #post(agent: LiveAgent, message: Message, options: DeliverOptions): Promise<DeliverResult> {
+    const delivery = options.oneway || options.timeoutMs
+      ? { oneway: options.oneway, deadline: options.timeoutMs ? Date.now() + options.timeoutMs : undefined }
+      : undefined;
     if (options.oneway) {
-      pending.catch((err) =>
+      agent.mailbox.post(message, delivery).catch((err) =>
         this.#events.emit("message-failed", {
-          agentId: id,
+          agentId: agent.id,
           data: { kind: message.kind },
           error: PagletError.from(err).message,
         })
       );
-      return { accepted: true };
+      return Promise.resolve({ accepted: true });
     }
-    const reply = options.timeoutMs
-      ? await this.#deadlines.race(
-        pending,
-        options.timeoutMs,
-        `Agent ${id} did not reply to '${message.kind}'`,
-      )
-      : await pending;
-    return { reply };
+    if (!options.timeoutMs) return agent.mailbox.post(message, delivery).then(asReply);
+    return this.#deadlines.within<unknown>(
+      options.timeoutMs,
+      () => `Agent ${agent.id} did not reply to '${message.kind}'`,
+      (resolve, reject) => agent.mailbox.enqueue({ message, delivery, resolve, reject }),
+    ).then(asReply);
   }
 
   /**

@@ -72,26 +72,40 @@ export class Mailbox {
 
   /** Queues a message; resolves with the handler's reply. */
   post(message: Message, delivery?: Delivery): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const rank = message.priority === 0 ? Number.MAX_SAFE_INTEGER : message.priority;
-      this.#insert({ message, delivery, rank, seq: this.#seq++, resolve, reject });
+    return new Promise((resolve, reject) => this.enqueue({ message, delivery, resolve, reject }));
+  }
+
+  /** Queues a message; its handler's reply goes to `waiting.resolve` (a failure to `reject`). */
+  enqueue({ message, delivery, resolve, reject }: Waiting): void {
+    const rank = message.priority === 0 ? Number.MAX_SAFE_INTEGER : message.priority;
+    const envelope = { message, delivery, rank, seq: this.#seq++, resolve, reject };
+    if (this.#queue.length === 0 && this.#mayDispatch()) {
+      this.#dispatch(envelope); // nothing waits ahead of it: straight to the worker
+    } else {
+      this.#insert(envelope);
       this.#pump();
-    });
+    }
+  }
+
+  #mayDispatch(): boolean {
+    return !this.#paused && !this.#held && this.#inFlight < this.#window;
   }
 
   /** Inserts after every envelope of higher rank, and of equal rank and lower seq (FIFO within a priority). */
   #insert(envelope: Envelope): void {
-    let i = this.#queue.length;
+    const queue = this.#queue;
+    let i = queue.length;
     while (
       i > 0 &&
-      (this.#queue[i - 1].rank < envelope.rank ||
-        (this.#queue[i - 1].rank === envelope.rank && this.#queue[i - 1].seq > envelope.seq))
+      (queue[i - 1].rank < envelope.rank ||
+        (queue[i - 1].rank === envelope.rank && queue[i - 1].seq > envelope.seq))
     ) i--;
-    this.#queue.splice(i, 0, envelope);
+    if (i === queue.length) queue.push(envelope);
+    else queue.splice(i, 0, envelope);
   }
 
   #pump(): void {
-    while (!this.#paused && !this.#held && this.#inFlight < this.#window && this.#queue.length > 0) {
+    while (this.#queue.length > 0 && this.#mayDispatch()) {
       this.#dispatch(this.#queue.shift()!);
     }
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0 && (this.#paused || this.#queue.length === 0)) {

@@ -28,10 +28,23 @@ export class MessageRouter {
     this.#remote = remote;
   }
 
-  async route(target: string, message: Message, options: RouteOptions = {}): Promise<DeliverResult> {
+  route(target: string, message: Message, options: RouteOptions = {}): Promise<DeliverResult> {
     const rt = this.#runtime;
-    // A handoff under way (departure, arrival) decides whether the agent is still here. (Checked
-    // first: an await costs every message a turn of the microtask queue.)
+    // The common case without a layer of its own (each costs every message a promise): no handoff
+    // under way, and the agent is here or there is no mesh.
+    try {
+      if (!rt.isHeld(target) && (this.#remote() === null || rt.isHere(target))) {
+        return rt.deliver(target, message, options);
+      }
+    } catch (err) {
+      return Promise.reject(err); // a failed store read fails the route, as in every other case
+    }
+    return this.#routeHeldOrRemote(target, message, options);
+  }
+
+  async #routeHeldOrRemote(target: string, message: Message, options: RouteOptions): Promise<DeliverResult> {
+    const rt = this.#runtime;
+    // A handoff under way (departure, arrival) decides whether the agent is still here.
     if (rt.isHeld(target)) await rt.settled(target);
     const remote = this.#remote();
     if (!remote || rt.isHere(target)) return await rt.deliver(target, message, options);

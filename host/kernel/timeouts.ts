@@ -42,25 +42,41 @@ export class DeadlineQueue {
   #armedAt = Infinity;
   #closed = false;
 
-  /** Settles like `promise`, or rejects with `timeout` after `ms`. */
-  race<T>(promise: Promise<T>, ms: number, message?: string): Promise<T> {
+  /**
+   * Settles like `promise`, or rejects with `timeout` after `ms`. `message` may be a function, so
+   * that a message is built only for a deadline that passes.
+   */
+  race<T>(promise: Promise<T>, ms: number, message?: string | (() => string)): Promise<T> {
+    return this.within(ms, message, (resolve, reject) => promise.then(resolve, reject));
+  }
+
+  /**
+   * A promise that `start` settles through the functions it is handed, or that rejects with
+   * `timeout` after `ms`: {@link race} without a promise of its own to race (a message's reply
+   * costs one promise, not two).
+   */
+  within<T>(
+    ms: number,
+    message: string | (() => string) | undefined,
+    start: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const entry: Deadline = {
         at: performance.now() + ms,
-        expire: () => reject(new PagletError("timeout", message ?? `Timed out after ${ms} ms`)),
+        expire: () => {
+          const text = typeof message === "function" ? message() : message;
+          reject(new PagletError("timeout", text ?? `Timed out after ${ms} ms`));
+        },
       };
       this.#entries.add(entry);
       if (entry.at < this.#armedAt) this.#arm(entry.at);
-      promise.then(
-        (value) => {
-          this.#entries.delete(entry);
-          resolve(value);
-        },
-        (error) => {
-          this.#entries.delete(entry);
-          reject(error);
-        },
-      );
+      start((value) => {
+        this.#entries.delete(entry);
+        resolve(value);
+      }, (error) => {
+        this.#entries.delete(entry);
+        reject(error);
+      });
     });
   }
 

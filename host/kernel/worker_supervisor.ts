@@ -91,7 +91,7 @@ export class WorkerSupervisor {
     }
     try {
       const restored = await this.#agents.restart(record);
-      for (const w of waiting) restored.mailbox.post(w.message, w.delivery).then(w.resolve, w.reject);
+      for (const w of waiting) restored.mailbox.enqueue(w);
       this.#events.emit("restore", {
         agentId: agent.id,
         type: record.type,

@@ -316,7 +316,7 @@ export class TransferDispatcher {
         active,
         this.#event("activation", { reason: "dispatch-failed" }),
       );
-      for (const w of waiting) agent.mailbox.post(w.message, w.delivery).then(w.resolve, w.reject);
+      for (const w of waiting) agent.mailbox.enqueue(w);
       this.#host.events.emit("restore", {
         agentId: record.id,
         type: record.type,
