@@ -6,12 +6,13 @@
  * Frames are arrays: a request `[0, seq, method, args]`, a reply `[1, seq, ok, value]`, a
  * notification `[2, method, args]`. Errors travel in wire form (`{code, message}`).
  *
- * Frames travel in batches `[ack, frames]`. A side that sent requests or notifications waits for
- * the other side's acknowledgement (sent once it has handled the batch, with the replies it could
- * give at once) and meanwhile gathers what it has to send: at low load every call goes out at
- * the end of its turn, under load the calls that became ready while the other thread was busy cross in one
- * message (one wake-up of that thread instead of one per call). A call also waits for the end of
- * the event loop's turn (`setImmediate`), so that the calls made in one turn share a message.
+ * Frames travel in batches (arrays of frames): every call or notification made in one turn of
+ * the event loop leaves at its end (`setImmediate`) in one message, and the replies a batch
+ * produces at once leave together as soon as the batch is handled. Under load the calls that
+ * became ready in one turn (several requests parsed) cross in one message: one wake-up of the
+ * other thread instead of one per call. Nothing waits for the other side before sending: a side
+ * that waited for the other's acknowledgement kept the worker idle while the kernel gathered the
+ * next batch (measured: up to 15% fewer state-changing messages per second).
  *
  * @example
  * ```ts
@@ -27,8 +28,6 @@ import type { OpHandlers, OpMap } from "./protocol.ts";
 import { immediate } from "../immediate.ts";
 
 type Frame = [0, number, string, unknown[]] | [1, number, boolean, unknown] | [2, string, unknown[]];
-/** `[ack, frames]`: ack says the sender has handled the last batch it got that asked for one. */
-type Batch = [boolean, Frame[]];
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -44,9 +43,7 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
   #closed: PagletError | null = null;
   /** Frames waiting for the next batch. */
   #outbox: Frame[] = [];
-  /** A batch with requests or notifications is out and not yet acknowledged. */
-  #awaitingAck = false;
-  /** A batch is being handled: what it produces leaves with its acknowledgement. */
+  /** A batch is being handled: the replies it produces at once leave together when it is done. */
   #receiving = false;
   /** A flush at the end of this turn of the event loop is scheduled (see {@link #send}). */
   #turnEnd = false;
@@ -54,7 +51,7 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
   constructor(port: MessagePort, handlers: OpHandlers<Local>) {
     this.#port = port;
     this.#handlers = handlers;
-    port.onmessage = (event: MessageEvent<Batch>) => this.#receive(event.data);
+    port.onmessage = (event: MessageEvent<Frame[]>) => this.#receive(event.data);
     port.start();
   }
 
@@ -89,17 +86,11 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
     this.#pending.clear();
   }
 
-  #receive([ack, frames]: Batch): void {
-    if (ack) this.#awaitingAck = false;
+  #receive(frames: Frame[]): void {
     this.#receiving = true;
-    let asked = false;
-    for (const frame of frames) {
-      if (frame[0] !== 1) asked = true;
-      this.#handle(frame);
-    }
+    for (const frame of frames) this.#handle(frame);
     this.#receiving = false;
-    if (asked) this.#flush(true);
-    else if (!this.#awaitingAck && this.#outbox.length > 0) this.#flush(false);
+    if (this.#outbox.length > 0) this.#flush();
   }
 
   #handle(frame: Frame): void {
@@ -125,7 +116,7 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
       this.#reply(seq, false, PagletError.from(err).toWire());
       return;
     }
-    // Synchronous handlers answer at once (with the acknowledgement); only promises pay for a
+    // Synchronous handlers answer at once (with the batch's other replies); only promises pay for a
     // microtask hop.
     if (result instanceof Promise) {
       result.then(
@@ -150,8 +141,7 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
 
   #send(frame: Frame): void {
     this.#outbox.push(frame);
-    if (this.#receiving || this.#awaitingAck) return;
-    this.#atTurnEnd();
+    if (!this.#receiving) this.#atTurnEnd();
   }
 
   /**
@@ -165,36 +155,32 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
     this.#turnEnd = true;
     immediate(() => {
       this.#turnEnd = false;
-      if (!this.#receiving && !this.#awaitingAck && this.#outbox.length > 0) this.#flush(false);
+      if (!this.#receiving && this.#outbox.length > 0) this.#flush();
     });
   }
 
-  /** Sends what the outbox holds (and the acknowledgement when `ack`), as one message. */
-  #flush(ack: boolean): void {
+  /** Sends what the outbox holds, as one message. */
+  #flush(): void {
     const frames = this.#outbox;
     this.#outbox = [];
-    if (this.#closed || (frames.length === 0 && !ack)) return;
-    if (frames.some((f) => f[0] !== 1)) this.#awaitingAck = true;
+    if (this.#closed || frames.length === 0) return;
     try {
-      this.#port.postMessage([ack, frames] satisfies Batch);
+      this.#port.postMessage(frames);
     } catch {
       // A value could not be cloned (a function, a class instance with private state, ...): send
       // the frames one by one so that only the faulty one fails.
-      this.#awaitingAck = false;
-      for (const [i, frame] of frames.entries()) this.#postAlone(frame, ack && i === frames.length - 1);
-      if (frames.length === 0) this.#port.postMessage([ack, []] satisfies Batch);
+      for (const frame of frames) this.#postAlone(frame);
     }
   }
 
-  #postAlone(frame: Frame, ack: boolean): void {
+  #postAlone(frame: Frame): void {
     try {
-      this.#port.postMessage([ack, [frame]] satisfies Batch);
-      if (frame[0] !== 1) this.#awaitingAck = true;
+      this.#port.postMessage([frame]);
     } catch (err) {
       const why = (err as Error).message;
       if (frame[0] === 1) {
         const error = new PagletError("invalid_request", `Reply cannot be sent: ${why}`).toWire();
-        this.#port.postMessage([ack, [[1, frame[1], false, error]]] satisfies Batch);
+        this.#port.postMessage([[1, frame[1], false, error]]);
         return;
       }
       if (frame[0] === 0) {
@@ -202,7 +188,6 @@ export class PortRpc<Local extends OpMap, Remote extends OpMap> {
         this.#pending.delete(frame[1]);
         pending?.reject(new PagletError("invalid_request", `Call cannot be sent: ${why}`));
       }
-      if (ack) this.#port.postMessage([true, []] satisfies Batch);
     }
   }
 }
