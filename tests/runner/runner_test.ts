@@ -205,11 +205,20 @@ Deno.test("a Runner on a 2-host mesh: both hosts, futures as arguments, select, 
         // two others. Cancelling it ends the batch's step; the other two run again, not failed.
         const add = rr.service(tasks.addOne);
         await rr.get(Array.from({ length: 100 }, (_, i) => add(i)));
-        const [before, stuck, after] = [add(1), forever(), add(2)];
+        // Sixteen more behind them: a batch takes at least its executor's share of the queue (an
+        // eighth here, 3 tasks), so add(1), the runaway task and add(2) go in one batch whatever
+        // add's measured cost (up to 6 ms a task).
+        const [before, stuck, after, ...rest] = [
+          add(1),
+          forever(),
+          add(2),
+          ...Array.from({ length: 16 }, (_, i) => add(10 + i)),
+        ];
         await started();
         assertEquals(before.status, "pending", "add(1) runs in the runaway task's batch");
         stuck.cancel();
         assertEquals(await rr.get([before, after]), [2, 3]);
+        assertEquals(await rr.get(rest), Array.from({ length: 16 }, (_, i) => 11 + i));
         // No step runs any more, every executor still holds its core and takes new work.
         await idle();
         assertEquals((await steps()).length, 4);
