@@ -148,12 +148,13 @@ export function checkJsonDepth(text: string): void {
   }
 }
 
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+/** The init of a 200 JSON answer, shared (every message's reply is one). */
+const JSON_OK: ResponseInit = { status: 200, headers: JSON_HEADERS };
+
 /** A JSON response with tagged values. */
 export function json(value: unknown, status = 200): Response {
-  return new Response(stringifyTagged(value), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8" },
-  });
+  return new Response(stringifyTagged(value), status === 200 ? JSON_OK : { status, headers: JSON_HEADERS });
 }
 
 /** The documented error response. */
