@@ -4,6 +4,7 @@
  * and extensions add theirs to the same registry (`host.metrics`).
  */
 import type { Context, Next } from "hono";
+import { matchedRoutes } from "hono/route";
 import type { AgentRuntime } from "../kernel/agent_runtime.ts";
 import type { DurabilityFailures } from "../kernel/durability.ts";
 import type { AgentStore } from "../storage/agent_store.ts";
@@ -69,7 +70,7 @@ export class HostMetrics {
   readonly middleware = async (c: Context, next: Next): Promise<void> => {
     const started = performance.now();
     await next();
-    const route = c.req.matchedRoutes.findLast((m) => m.method !== "ALL")?.path ?? "unmatched";
+    const route = matchedRoutes(c).findLast((m) => m.method !== "ALL")?.path ?? "unmatched";
     this.recordRequest(route, c.req.method, c.res.status, started);
   };
 
