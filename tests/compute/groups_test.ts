@@ -18,6 +18,7 @@ import {
   stopAll,
 } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { slotStatus } from "./helpers.ts";
 
 const GROUP_JOBS = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
 const FAST = {
@@ -69,19 +70,34 @@ async function submit(
   }) as Submitted;
 }
 
-/** The collector's summary once every job has reported. */
-async function drained(client: HostClient, collector: AgentRef, timeoutMs = 90_000): Promise<GroupSummary> {
-  return await eventually(
-    "the group to complete",
-    async () => {
-      const summary = await client.send(collector.id, { kind: "drain" }).catch(() => null) as
-        | GroupSummary
-        | null;
-      return summary?.complete && summary;
-    },
-    timeoutMs,
-    200,
-  );
+/** The collector's summary once every job has reported (on a timeout, the last one says what is missing). */
+async function drained(
+  client: HostClient,
+  collector: AgentRef,
+  timeoutMs = 90_000,
+  hosts: HostClient[] = [],
+): Promise<GroupSummary> {
+  let last: GroupSummary | null = null;
+  try {
+    return await eventually(
+      "the group to complete",
+      async () => {
+        last = await client.send(collector.id, { kind: "drain" }).catch(() => null) as GroupSummary | null;
+        return last?.complete && last;
+      },
+      timeoutMs,
+      200,
+    );
+  } catch (err) {
+    const { results: _results, ...rest } = last ?? { results: {} };
+    // Where the missing jobs are: each host's compute-slots leases and queue.
+    const slotsNow = await Promise.all(hosts.map((h) => slotStatus(h).catch((e) => String(e))));
+    throw new Error(
+      `${(err as Error).message}; last summary: ${JSON.stringify(rest)}; compute-slots: ${
+        JSON.stringify(slotsNow)
+      }`,
+    );
+  }
 }
 
 Deno.test("a group of jobs runs across a 3-host mesh and its collector gets every report once", async (t) => {
@@ -98,7 +114,8 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
         const group = await submit(alpha.client, "test.squarejob", states);
         assertEquals(group.jobs.length, 20);
         assertEquals(group.collector.host, alpha.url);
-        const summary = await drained(alpha.client, group.collector);
+        const hosts = [alpha, beta, gamma].map((h) => h.client);
+        const summary = await drained(alpha.client, group.collector, 90_000, hosts);
         assertEquals(summary.completedCount, 20, JSON.stringify(summary.failures));
         assertEquals(summary.failedCount, 0);
         assertEquals(summary.pendingJobs, []);
