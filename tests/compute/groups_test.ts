@@ -92,10 +92,16 @@ async function drained(
     const { results: _results, ...rest } = last ?? { results: {} };
     // Where the missing jobs are: each host's compute-slots leases and queue.
     const slotsNow = await Promise.all(hosts.map((h) => slotStatus(h).catch((e) => String(e))));
+    // And the agents of the jobs that did not report, as each host has them.
+    const pending = (last as GroupSummary | null)?.pendingJobs ?? [];
+    const ids = pending.map((key) => (last as GroupSummary).expectedJobs[key]?.agentId).filter(Boolean);
+    const agents = await Promise.all(
+      ids.flatMap((id) => hosts.map((h) => h.getAgent(id!).catch((e) => `${id}: ${String(e)}`))),
+    );
     throw new Error(
       `${(err as Error).message}; last summary: ${JSON.stringify(rest)}; compute-slots: ${
         JSON.stringify(slotsNow)
-      }`,
+      }; agents of the missing jobs: ${JSON.stringify(agents)}`,
     );
   }
 }
