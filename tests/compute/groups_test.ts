@@ -335,7 +335,18 @@ Deno.test("paglets run submits a 20-job group from a script whose code only the 
     await meshed([h1, h2, h3]);
     const script = new URL("../../examples/scripts/job_group.ts", import.meta.url).pathname;
     const run = await paglets(["run", script, "--entry", h1.url, "--", "20"]);
-    assertEquals(run.code, 0, run.stderr);
+    if (run.code !== 0) {
+      // What the group was waiting for: its summary on the entry host, and every host's leases and queue.
+      const groups = await paglets(["jobs", "groups", "--entry", h1.url, "--json"]);
+      const slotsNow = await Promise.all(
+        [h1, h2, h3].map((h) => slotStatus(h.client).catch((e) => String(e))),
+      );
+      assertEquals(
+        run.code,
+        0,
+        `${run.stderr}\ngroups: ${groups.stdout}${groups.stderr}\ncompute-slots: ${JSON.stringify(slotsNow)}`,
+      );
+    }
     const out = JSON.parse(run.stdout.trim().split("\n").pop()!) as {
       groupId: string;
       results: number;
