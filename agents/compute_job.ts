@@ -121,7 +121,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   static readonly computeModuleUrl?: string;
 
   /** Steps the job's driver is in; one driver per instance. */
-  #driving: Promise<void> | null = null;
+  #driving = false;
   #again = false;
   /** A lease this instance got (decision or grant message) and has not used yet. */
   #grant: GrantInfo | null = null;
@@ -281,14 +281,21 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       this.#again = true;
       return;
     }
-    this.#driving = (async () => {
-      do {
-        this.#again = false;
-        while (!this.#leaving && await this.#step());
-      } while (this.#again && !this.#leaving);
+    this.#driving = true;
+    void (async () => {
+      try {
+        do {
+          this.#again = false;
+          while (!this.#leaving && await this.#step());
+        } while (this.#again && !this.#leaving);
+      } finally {
+        // In the same turn as the last look at #again: a kick from a handler that runs in a
+        // microtask after it (a message queued behind an async handler) starts a new driver
+        // instead of asking one that has already ended (a grant or redirect lost for good).
+        this.#driving = false;
+      }
     })().catch((err) => this.#fail(`compute job driver failed: ${errorText(err)}`))
-      .catch(() => {/* the instance is gone */})
-      .finally(() => this.#driving = null);
+      .catch(() => {/* the instance is gone */});
   }
 
   /** One transition; true when another one may follow at once. */
