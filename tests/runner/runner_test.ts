@@ -107,6 +107,14 @@ Deno.test("a Runner on a 2-host mesh: both hosts, futures as arguments, select, 
     });
 
     await t.step("select yields in completion order", async () => {
+      // Three side by side: on a busy machine a host grants its cores one at a time, and tasks
+      // given to the one executor that has a core would run one after the other on it.
+      await eventually(
+        "three executors hold a core",
+        () => Promise.resolve(rr.executors.filter((e) => e.leased).length >= 3),
+        60_000,
+        50,
+      );
       const sleep = rr.service(tasks.sleepThen);
       const futures = [sleep(900, 0), sleep(450, 1), sleep(10, 2)];
       const order: number[] = [];
