@@ -1,5 +1,6 @@
 /** Future replies of `sendFuture` and reply sets of `multicast`. */
 import { PagletError } from "./errors.ts";
+import { cancel, later, type Timer } from "./timers.ts";
 
 /** A reply that arrives later. */
 export class FutureReply<T = unknown> {
@@ -33,14 +34,14 @@ export class FutureReply<T = unknown> {
   /** Waits up to `timeoutMs` for the reply; true if it arrived. */
   async waitForReply(timeoutMs: number): Promise<boolean> {
     if (this.#settled) return true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     try {
       return await Promise.race([
         this.promise.then(() => true, () => true),
-        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),
+        new Promise<boolean>((resolve) => timer = later(timeoutMs, () => resolve(false))),
       ]);
     } finally {
-      clearTimeout(timer);
+      cancel(timer);
     }
   }
 
@@ -89,12 +90,12 @@ export class ReplySet<T = unknown> {
   async next(timeoutMs = 30_000): Promise<FutureReply<T> | null> {
     if (this.#pending.size === 0) return null;
     const racers = [...this.#pending].map((r) => r.promise.then(() => r, () => r));
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     const winner = await Promise.race([
       ...racers,
-      new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), timeoutMs)),
+      new Promise<null>((resolve) => timer = later(timeoutMs, () => resolve(null))),
     ]);
-    clearTimeout(timer);
+    cancel(timer);
     if (!winner) throw new PagletError("timeout", `No further reply within ${timeoutMs} ms`);
     this.#pending.delete(winner);
     return winner;

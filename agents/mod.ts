@@ -23,6 +23,8 @@ export type { Message, MessageInput, SendOptions } from "./message.ts";
 export { after, deactivationPolicy, DEFAULT_POLICY } from "./policy.ts";
 export type { DeactivationPolicy } from "./policy.ts";
 export { FutureReply, ReplySet } from "./futures.ts";
+export { cancel, every, later, sleep } from "./timers.ts";
+export type { Timer, TimerOptions } from "./timers.ts";
 export { callOperation, handle, operation, routeOperations, validate } from "./operations.ts";
 export type { Operation, OperationHandler } from "./operations.ts";
 export { PagletError } from "./errors.ts";

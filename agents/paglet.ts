@@ -22,6 +22,7 @@ import { PagletError } from "./errors.ts";
 import type { Message } from "./message.ts";
 import type { HostInfo, PagletContext } from "./context.ts";
 import type { DeactivationPolicy } from "./policy.ts";
+import { cancel, later, type Timer } from "./timers.ts";
 
 /** Why a lifecycle hook runs, with where from and where to. */
 export interface LifecycleEvent {
@@ -49,7 +50,7 @@ export interface PagletClass<S extends object = object> {
   readonly durability?: "reply" | "checkpoint";
 }
 
-type Waiter = { check: () => boolean; resolve: (ok: boolean) => void; timer: ReturnType<typeof setTimeout> };
+type Waiter = { check: () => boolean; resolve: (ok: boolean) => void; timer: Timer };
 
 export abstract class Paglet<S extends object = Record<string, unknown>> {
   /** Stable name of this paglet type; it travels with the paglet. Must be set by subclasses. */
@@ -120,10 +121,10 @@ export abstract class Paglet<S extends object = Record<string, unknown>> {
       const waiter: Waiter = {
         check: () => predicate(this.state),
         resolve,
-        timer: setTimeout(() => {
+        timer: later(timeoutMs, () => {
           this.#waiters.delete(waiter);
           resolve(false);
-        }, timeoutMs),
+        }),
       };
       this.#waiters.add(waiter);
     });
@@ -139,7 +140,7 @@ export abstract class Paglet<S extends object = Record<string, unknown>> {
         ok = false;
       }
       if (ok) {
-        clearTimeout(waiter.timer);
+        cancel(waiter.timer);
         this.#waiters.delete(waiter);
         waiter.resolve(true);
       }
@@ -149,7 +150,7 @@ export abstract class Paglet<S extends object = Record<string, unknown>> {
   /** Ends pending waits (the paglet is leaving this worker). */
   cancelWaits(): void {
     for (const waiter of this.#waiters) {
-      clearTimeout(waiter.timer);
+      cancel(waiter.timer);
       waiter.resolve(false);
     }
     this.#waiters.clear();

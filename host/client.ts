@@ -11,6 +11,7 @@
  */
 import { PagletError } from "../agents/errors.ts";
 import { parseTagged, stringifyTagged } from "../agents/wire.ts";
+import { cancel, later } from "../agents/timers.ts";
 
 export interface ClientOptions {
   /** Bearer API key. @default Deno.env PAGLETS_API_KEY */
@@ -245,12 +246,12 @@ const STARTING_RETRY_MS = 100;
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = later(ms, () => {
       signal.removeEventListener("abort", abort);
       resolve();
-    }, ms);
+    });
     const abort = () => {
-      clearTimeout(timer);
+      cancel(timer);
       reject(signal.reason);
     };
     signal.addEventListener("abort", abort, { once: true });

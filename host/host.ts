@@ -37,6 +37,7 @@ import { DurabilityFailures } from "./kernel/durability.ts";
 import { HostMetrics } from "./metrics/host_metrics.ts";
 import { HostSamples } from "./dashboard/samples.ts";
 import { HttpFrontend } from "./http/frontend.ts";
+import { cancel, every, type Timer } from "../agents/timers.ts";
 
 export { VERSION } from "./version.ts";
 
@@ -84,7 +85,7 @@ export class Host {
   #frontend?: HttpFrontend;
   #refusalsReportedAt = 0;
   #handler?: (request: Request) => Response | Promise<Response>;
-  #timers: ReturnType<typeof setInterval>[] = [];
+  #timers: Timer[] = [];
   #wakeups?: WakeupTimer;
   #lock?: DataDirLock;
   readonly #stopping = new AbortController();
@@ -171,9 +172,9 @@ export class Host {
     });
     this.#wakeups.poke();
     this.#timers.push(
-      setInterval(
-        () => void this.runtime.checkpoint().catch((err) => this.durability.report("checkpoint", err)),
+      every(
         1000,
+        () => void this.runtime.checkpoint().catch((err) => this.durability.report("checkpoint", err)),
       ),
     );
     this.ready = true;
@@ -269,7 +270,7 @@ export class Host {
     this.draining = true;
     this.#stopping.abort();
     this.events.emit("context-shutdown", {});
-    for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#timers) cancel(t);
     this.metrics.stop();
     this.samples?.stop();
     this.#wakeups?.close();
@@ -293,7 +294,7 @@ export class Host {
   async abort(): Promise<void> {
     this.draining = true;
     this.#stopping.abort();
-    for (const t of this.#timers) clearInterval(t);
+    for (const t of this.#timers) cancel(t);
     this.metrics.stop();
     this.samples?.stop();
     this.#wakeups?.close();

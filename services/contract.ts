@@ -11,6 +11,7 @@
  * ```ts
  * import { z } from "zod";
  * import { operation } from "../agents/operations.ts";
+ * import { cancel, every } from "../agents/timers.ts";
  * import { defineService, serviceContract } from "./contract.ts";
  *
  * const Ping = operation("ping", z.object({ text: z.string().default("") }), z.object({ echo: z.string() }));
@@ -25,10 +26,10 @@
  *
  * export function echoService() {
  *   return defineService(EchoContract, (host) => {
- *     const timer = setInterval(() => host.events.emit("echo-tick"), 60_000);
+ *     const timer = every(60_000, () => host.events.emit("echo-tick"));
  *     return {
  *       handlers: { ping: ({ text }) => ({ echo: `${host.info.name}: ${text}` }) },
- *       stop: () => clearInterval(timer),
+ *       stop: () => cancel(timer),
  *     };
  *   });
  * }

@@ -33,6 +33,7 @@ import {
   type ServiceDescription,
 } from "./contract.ts";
 import type { ServiceHost } from "./service_host.ts";
+import { cancel, later, type Timer } from "../agents/timers.ts";
 
 /** Options of {@link ServiceRegistry}. */
 export interface RegistryOptions {
@@ -52,7 +53,7 @@ interface Entry {
   /** The stop in progress; never rejects. */
   stopping?: Promise<void>;
   inFlight: number;
-  idleTimer?: ReturnType<typeof setTimeout>;
+  idleTimer?: Timer;
   starts: number;
 }
 
@@ -283,14 +284,15 @@ export class ServiceRegistry {
   }
 
   #clearIdle(entry: Entry): void {
-    if (entry.idleTimer !== undefined) clearTimeout(entry.idleTimer);
+    cancel(entry.idleTimer);
     entry.idleTimer = undefined;
   }
 
   #scheduleIdle(entry: Entry): void {
     if (this.#closed || entry.definition.contract.lifecycle !== "lazy" || entry.inFlight > 0) return;
     this.#clearIdle(entry);
-    entry.idleTimer = setTimeout(() => {
+    // An idle timer alone must not keep a process (or a test) alive.
+    entry.idleTimer = later(this.#idleTimeout(entry), () => {
       entry.idleTimer = undefined;
       if (entry.inFlight > 0 || entry.phase !== "running") return;
       let busy = false;
@@ -301,8 +303,6 @@ export class ServiceRegistry {
       }
       if (busy) return this.#scheduleIdle(entry);
       void this.#stop(entry, "idle").catch(() => {});
-    }, this.#idleTimeout(entry));
-    // An idle timer alone must not keep a process (or a test) alive.
-    Deno.unrefTimer(entry.idleTimer as unknown as number);
+    }, { ref: false });
   }
 }

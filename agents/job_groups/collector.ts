@@ -41,6 +41,7 @@ import {
   type ResultCollectorState,
   summarize,
 } from "./summary.ts";
+import { sleep } from "../timers.ts";
 
 function sameUrl(a: string, b: string): boolean {
   return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
@@ -208,7 +209,7 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
   /** Starts going home after the current handler has answered (a move ends this instance). */
   #scheduleReturnHome(): void {
     if (this.#goingHome) return;
-    this.#goingHome = new Promise<void>((resolve) => setTimeout(resolve, 0))
+    this.#goingHome = sleep(0)
       .then(() => this.#returnHome())
       .catch((err) => {
         this.state.returnHomeError = errorText(err);

@@ -26,6 +26,7 @@ import type { PagletClass } from "../paglet.ts";
 import { CollectorDrain, CollectorSummary, type GroupSummary, JobFailure, RegisterJobs } from "./contract.ts";
 import { ResultCollectorPaglet } from "./collector.ts";
 import type { CollectingComputeJobState } from "./collecting_job_state.ts";
+import { sleep } from "../timers.ts";
 
 /**
  * What starting a group needs from its caller: create a paglet of a type with a state (on a host),
@@ -71,8 +72,6 @@ export interface DrainOptions {
   /** Longest pause between two looks. @default 2000 */
   maxPollMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A submitted group: its collector, jobs and creation errors, and its summary. */
 export class ComputeJobGroup {

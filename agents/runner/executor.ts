@@ -23,6 +23,7 @@ import {
   type BatchWire,
   refsIn,
 } from "./batch_step.ts";
+import { cancel, every, later, type Timer } from "../timers.ts";
 
 /** The executor paglet's type name. */
 export const EXECUTOR_TYPE = "paglets.runner.executor";
@@ -90,7 +91,7 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
   #tasksRun = 0;
   #lastContact = Date.now();
   #busy = false;
-  #idleTimer: ReturnType<typeof setInterval> | undefined;
+  #idleTimer: Timer | undefined;
 
   override initialState(): ExecutorState {
     return {
@@ -104,17 +105,17 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
   }
 
   override run(): void {
-    this.#idleTimer ??= setInterval(() => {
+    this.#idleTimer ??= every(Math.min(5_000, this.state.idleTimeoutMs), () => {
       // A batch under way is contact enough, however long its tasks take.
       if (this.#busy || Date.now() - this.#lastContact < this.state.idleTimeoutMs) return;
-      clearInterval(this.#idleTimer);
+      cancel(this.#idleTimer);
       this.#event("executor idle: the Runner stopped talking to it; releasing its core");
       void this.context.dispose().catch(() => {});
-    }, Math.min(5_000, this.state.idleTimeoutMs));
+    });
   }
 
   override async onDisposing(): Promise<void> {
-    clearInterval(this.#idleTimer);
+    cancel(this.#idleTimer);
     // The runtime releases leases of a disposed agent; a queued request is cancelled here.
     await this.context.callService("compute-slots", "cancel", {
       agentIds: [this.id],
@@ -202,9 +203,9 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
     }
     const { timeoutMs, seq, ...wire } = batch;
     const step = this.#runBatch(leaseId, batchTag(seq), { ...wire, deps });
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     const deadline = timeoutMs
-      ? new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs))
+      ? new Promise<"timeout">((resolve) => timer = later(timeoutMs, () => resolve("timeout")))
       : undefined;
     try {
       const done = await (deadline ? Promise.race([step, deadline]) : step);
@@ -224,7 +225,7 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       if (PagletError.from(err).code === "step_aborted") return { leased: true, interrupted: true };
       return this.#stepLost(err);
     } finally {
-      clearTimeout(timer);
+      cancel(timer);
     }
   }
 

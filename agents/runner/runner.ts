@@ -26,6 +26,7 @@ import { RunnerFuture } from "./future.ts";
 import { type RunnerConnection, type RunnerHost, RunnerHttp } from "./http.ts";
 import { chooseHosts, coresOf, spread } from "./placement.ts";
 import { ExecutorChannel, futuresIn, type Task } from "./task.ts";
+import { cancel, every, sleep, type Timer } from "../timers.ts";
 
 /** Options of {@linkcode Runner.open}. */
 export interface RunnerOptions extends RunnerConnection {
@@ -110,7 +111,7 @@ export class Runner implements AsyncDisposable {
   #replacing: Promise<void> | undefined;
   #checkedAt = 0;
   #nextTask = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: Timer | undefined;
   #closed: Promise<void> | undefined;
 
   private constructor(
@@ -166,11 +167,10 @@ export class Runner implements AsyncDisposable {
     const channels = await this.#createExecutors(spread(hosts, count));
     // Executors still waiting for a core ask again now and then; idle ones say the Runner lives;
     // hosts of idle executors are checked, so a host that died meanwhile is not sent work.
-    this.#timer = setInterval(() => {
+    this.#timer = every(TEND_MS, () => {
       void this.#tend();
       void this.#checkHosts();
-    }, TEND_MS);
-    Deno.unrefTimer(this.#timer);
+    }, { ref: false });
     if (channels.some((c) => c.leased)) return;
     const deadline = Date.now() + openTimeoutMs;
     while (!channels.some((c) => c.leased)) {
@@ -180,7 +180,7 @@ export class Runner implements AsyncDisposable {
           `Runner '${this.name}' got no core within ${openTimeoutMs} ms: every core of its hosts is leased (see 'paglets jobs queue')`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
   }
 
@@ -391,7 +391,7 @@ export class Runner implements AsyncDisposable {
   /** Cancels what is pending and releases every executor's core. Safe to call twice. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      clearInterval(this.#timer);
+      cancel(this.#timer);
       this.#dispatcher.close(new PagletError("task_cancelled", `Runner '${this.name}' was closed`));
       // Executors still being created are disposed with the others.
       await this.#replacing;

@@ -16,6 +16,7 @@ import { parseSize } from "../../host/options.ts";
 import type { HostClient } from "../../host/client.ts";
 import type { CampaignRequest, CampaignSummary, StartReply } from "./operations.ts";
 import { renderLines, renderTable } from "./progress.ts";
+import { sleep } from "../../agents/timers.ts";
 
 interface AnalysisCommandOptions {
   tasks: string;
@@ -207,7 +208,7 @@ async function follow(
       if (logUpdate) logUpdate(renderTable(summary));
       else if (!json) { for (const line of renderLines(summary, seen)) await out(line); }
       if (summary.done || Date.now() >= deadline) break;
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   } finally {
     logUpdate?.done();

@@ -7,6 +7,7 @@
  * @module
  */
 import { PagletError } from "../../agents/errors.ts";
+import { sleep } from "../../agents/timers.ts";
 
 const RETRY_MS = 50;
 
@@ -41,7 +42,7 @@ export async function acquireFileLock(path: string, timeoutSeconds: number): Pro
           `could not lock ${path} within ${timeoutSeconds} s: another process holds it (raise --db-lock-timeout or retry later)`,
         );
       }
-      await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, left)));
+      await sleep(Math.min(RETRY_MS, left));
     }
   } catch (err) {
     file.close();

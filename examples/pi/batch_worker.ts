@@ -21,6 +21,7 @@ import { defaultSqrtCache } from "./digits.ts";
 import { type LeftPart, leftPart, misplacedLeftPart, rightRatio } from "./halves.ts";
 import { piOperations } from "./lazy_operations.ts";
 import type { PiBatchOutcome, PiBatchRequest } from "./operations.ts";
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 export interface PiBatchWorkerState {
   jobId: string;
@@ -153,12 +154,12 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
     // wakes it; asking again with the same request id answers the lease once granted).
     const deadline = Date.now() + SLOT_WAIT_MS;
     while (decision.decision === "sleep" && Date.now() < deadline) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: Timer | undefined;
       await new Promise<void>((resolve) => {
         this.#granted = resolve;
-        timer = setTimeout(resolve, SLOT_POLL_MS);
+        timer = later(SLOT_POLL_MS, resolve);
       });
-      clearTimeout(timer);
+      cancel(timer);
       this.#granted = undefined;
       decision = await request();
     }

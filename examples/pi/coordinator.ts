@@ -60,6 +60,7 @@ import {
   type PlacementLimits,
   totalCapacity,
 } from "./placement.ts";
+import { cancel, every, later, type Timer } from "../../agents/timers.ts";
 
 export interface PiCoordinatorState {
   jobId: string;
@@ -113,7 +114,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   #postProcessor?: Promise<AgentRef>;
   /** Fragment replies, applied in the order the fragments were sent. */
   #applied: Promise<void> = Promise.resolve();
-  #timers: ReturnType<typeof setTimeout>[] = [];
+  #timers: Timer[] = [];
   /** No new launches (the job is ending). */
   #stopping = false;
 
@@ -231,12 +232,12 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       batchSize: req.batchSize > 0 ? req.batchSize : Math.ceil(terms / batches.length),
     });
     if (req.timeoutSeconds > 0) {
-      this.#timers.push(setTimeout(
-        () => void this.#end("failed", `timed out after ${req.timeoutSeconds} s`),
+      this.#timers.push(later(
         req.timeoutSeconds * 1000,
+        () => void this.#end("failed", `timed out after ${req.timeoutSeconds} s`),
       ));
     }
-    this.#timers.push(setInterval(() => void this.#refreshTargets().then(() => this.#pump()), REFRESH_MS));
+    this.#timers.push(every(REFRESH_MS, () => void this.#refreshTargets().then(() => this.#pump())));
     this.#pump();
     this.#takeHead();
     try {
@@ -584,7 +585,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   }
 
   #clearTimers(): void {
-    for (const t of this.#timers) clearTimeout(t);
+    for (const t of this.#timers) cancel(t);
     this.#timers = [];
   }
 
@@ -602,11 +603,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   #news(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        cancel(timer);
         this.#wakers.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, ms));
+      const timer = later(Math.max(0, ms), done);
       this.#wakers.add(done);
     });
   }

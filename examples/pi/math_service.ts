@@ -27,6 +27,7 @@ import { EndCorrections } from "./end_corrections.ts";
 import { type LeftPart, misplacedLeftPart } from "./halves.ts";
 import { LeftPartSchema, PiAssemblyReply, PiFragment, TermSumsSchema } from "./operations.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
+import { later } from "../../agents/timers.ts";
 
 const Key = z.string().min(1).max(200);
 
@@ -131,9 +132,9 @@ export function piMathService(): ServiceDefinition {
      */
     const startAssemblies = () => {
       if (!pool || (!pool.full && running < 2)) return;
-      setTimeout(() => {
+      later(0, () => {
         for (const [key, found] of assemblies) if (!found.thread) assembly(key);
-      }, 0);
+      });
     };
     return {
       handlers: {

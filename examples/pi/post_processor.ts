@@ -24,6 +24,7 @@ import {
 import { piDigits } from "./digits.ts";
 import type { TermSums } from "./chudnovsky.ts";
 import { piOperations } from "./lazy_operations.ts";
+import { later } from "../../agents/timers.ts";
 
 /** The assembly of one job: on the host's pi-math threads, or in this worker. */
 /** A batch's sums, or the handle of sums parked with this host's pi-math service. */
@@ -150,7 +151,7 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
             );
           }
           const update = await local.add({ ...f, sums }, splitAt);
-          setTimeout(() => local.prepare(), 0); // after the answer, as on the assembly thread
+          later(0, () => local.prepare()); // after the answer, as on the assembly thread
           return update;
         },
         flush: () => Promise.resolve(local.flush()),

@@ -21,6 +21,7 @@ import { HashingFileWriter } from "../storage/files/checksum.ts";
 import { ArtifactClient, toRef } from "./client.ts";
 import { artifactRoutes } from "./routes.ts";
 import { ArtifactStore } from "./store.ts";
+import { cancel, every, type Timer } from "../../agents/timers.ts";
 
 export { ArtifactClient, toRef } from "./client.ts";
 export type { HostedArtifact } from "./client.ts";
@@ -31,7 +32,7 @@ export type { ArtifactMeta, ArtifactStoreOptions } from "./store.ts";
 export class ArtifactsExtension implements HostExtension {
   readonly name = "artifacts";
   store!: ArtifactStore;
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #sweeper: Timer | undefined;
 
   routes(app: Hono, host: Host): void {
     artifactRoutes(app, host, () => this.store);
@@ -47,15 +48,14 @@ export class ArtifactsExtension implements HostExtension {
     await store.open();
     // Sweeping expired spool files again at the next tick; nothing durable is lost.
     await store.sweep().catch(() => {});
-    const every = Math.max(1000, Math.min(o.artifactSpoolTtlS * 1000, 300_000));
+    const sweepMs = Math.max(1000, Math.min(o.artifactSpoolTtlS * 1000, 300_000));
     // A failed sweep is retried at the next tick; it only removes expired files.
-    this.#sweeper = setInterval(() => void store.sweep().catch(() => {}), every);
-    Deno.unrefTimer(this.#sweeper);
+    this.#sweeper = every(sweepMs, () => void store.sweep().catch(() => {}), { ref: false });
     registerArtifactOps(host, store);
   }
 
   stop(): void {
-    clearInterval(this.#sweeper);
+    cancel(this.#sweeper);
   }
 }
 

@@ -3,6 +3,7 @@
  * `PAGLETS_HOST_SAMPLE_MS` (default 5 s), the last 120 kept (10 minutes at the default).
  */
 import { readResources } from "../resources.ts";
+import { cancel, every, type Timer } from "../../agents/timers.ts";
 
 export interface HostSample {
   at: number;
@@ -17,24 +18,22 @@ const KEEP = 120;
 export class HostSamples {
   readonly #samples: HostSample[] = [];
   readonly #dataDir: string;
-  #timer?: ReturnType<typeof setInterval>;
+  #timer?: Timer;
 
   constructor(dataDir: string) {
     this.#dataDir = dataDir;
   }
 
   start(): void {
-    const every = Number(Deno.env.get("PAGLETS_HOST_SAMPLE_MS") ?? 5000);
+    const ms = Number(Deno.env.get("PAGLETS_HOST_SAMPLE_MS") ?? 5000);
     void this.#sample();
-    this.#timer = setInterval(
-      () => void this.#sample(),
-      Number.isFinite(every) && every >= 50 ? every : 5000,
-    );
-    Deno.unrefTimer(this.#timer);
+    this.#timer = every(Number.isFinite(ms) && ms >= 50 ? ms : 5000, () => void this.#sample(), {
+      ref: false,
+    });
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    cancel(this.#timer);
   }
 
   list(): HostSample[] {

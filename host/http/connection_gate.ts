@@ -19,6 +19,7 @@
  * (2.9.6) and the compiled binary have it, and the host refuses to start without it rather than
  * run unprotected.
  */
+import { cancel, every, later, sleep, type Timer } from "../../agents/timers.ts";
 
 /** Limits of the gate. */
 export interface GateOptions {
@@ -58,28 +59,32 @@ const ACCEPT_RETRY_MS = 50;
 /** 503 answers being written at once; more refusals are closed unanswered. */
 const MAX_REFUSALS_IN_FLIGHT = 16;
 
-function serveOnConnection(): ServeOnConnection {
+/**
+ * Deno's per-connection HTTP server, read at the first connection: reading it loads Deno's HTTP
+ * server module, about 20 ms of CPU, which a host called only in-process (the embedded host of a
+ * CLI command) never needs. Whether this Deno has it is checked at once, without loading it.
+ */
+function serveOnConnection(): () => ServeOnConnection {
   const internal = (Deno as unknown as Record<symbol, Record<string, unknown>>)[
     (Deno as unknown as { internal: symbol }).internal
   ];
-  const serve = internal?.serveHttpOnConnection;
-  if (typeof serve !== "function") {
+  if (!internal || !("serveHttpOnConnection" in internal)) {
     throw new Error(
       `This Deno (${Deno.version.deno}) has no per-connection HTTP server: run paglets with the Deno it pins`,
     );
   }
-  return serve as ServeOnConnection;
+  return () => internal.serveHttpOnConnection as ServeOnConnection;
 }
 
 export class ConnectionGate {
   readonly #listener: Deno.TcpListener;
-  readonly #serve: ServeOnConnection;
+  readonly #serve: () => ServeOnConnection;
   readonly #handler: Handler;
   readonly #onError: (error: unknown) => Response;
   readonly #options: GateOptions;
   readonly #onEvent: (event: GateEvent) => void;
   readonly #connections = new Set<Connection>();
-  readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #sweeper: Timer;
   #refusing = 0;
   #closed = false;
 
@@ -99,7 +104,7 @@ export class ConnectionGate {
     this.#options = options;
     this.#onEvent = onEvent;
     const sweepMs = Math.max(50, Math.min(1000, options.headerTimeoutMs / 4, options.idleTimeoutMs / 4));
-    this.#sweeper = setInterval(() => this.#sweep(), sweepMs);
+    this.#sweeper = every(sweepMs, () => this.#sweep());
     void this.#acceptLoop();
   }
 
@@ -116,7 +121,7 @@ export class ConnectionGate {
   stopAccepting(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#sweeper);
+    cancel(this.#sweeper);
     try {
       this.#listener.close();
     } catch { /* already closed */ }
@@ -130,12 +135,12 @@ export class ConnectionGate {
     this.stopAccepting();
     const all = [...this.#connections];
     for (const c of all) c.close();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     await Promise.race([
       Promise.all(all.map((c) => c.finished)),
-      new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
+      new Promise<void>((resolve) => timer = later(graceMs, resolve)),
     ]);
-    clearTimeout(timer);
+    cancel(timer);
     for (const c of this.#connections) c.cut();
   }
 
@@ -147,7 +152,7 @@ export class ConnectionGate {
       } catch (err) {
         if (this.#closed) return;
         this.#onEvent({ kind: "accept-failed", error: (err as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
+        await sleep(ACCEPT_RETRY_MS);
         continue;
       }
       if (this.#connections.size >= this.#options.maxConnections) {
@@ -155,7 +160,7 @@ export class ConnectionGate {
         this.#refuse(conn);
         continue;
       }
-      const connection = new Connection(conn, this.#serve, this.#handler, this.#onError, this.#options);
+      const connection = new Connection(conn, this.#serve(), this.#handler, this.#onError, this.#options);
       this.#connections.add(connection);
       void connection.finished.then(() => this.#connections.delete(connection));
     }

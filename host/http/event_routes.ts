@@ -6,6 +6,7 @@ import { validate } from "../../agents/operations.ts";
 import { stringifyTagged } from "../../agents/wire.ts";
 import type { Host } from "../host.ts";
 import { json } from "./body.ts";
+import { cancel, every, type Timer } from "../../agents/timers.ts";
 
 const EventsQuery = z.object({
   since: z.coerce.number().int().min(0).optional(),
@@ -36,7 +37,7 @@ export function eventRoutes(app: Hono, host: Host): void {
     const lastEventId = Number(c.req.header("last-event-id") ?? q.since ?? host.events.lastId);
     const encoder = new TextEncoder();
     let unsubscribe = () => {};
-    let keepalive: ReturnType<typeof setInterval> | undefined;
+    let keepalive: Timer | undefined;
     let endOnStop = () => {};
     let counted = true;
     host.eventStreams++;
@@ -52,7 +53,7 @@ export function eventRoutes(app: Hono, host: Host): void {
         endOnStop = () => {
           uncount();
           unsubscribe();
-          clearInterval(keepalive);
+          cancel(keepalive);
           try {
             controller.enqueue(encoder.encode(`event: host-stopping\ndata: {}\n\n`));
             controller.close();
@@ -72,18 +73,18 @@ export function eventRoutes(app: Hono, host: Host): void {
         };
         for (const e of host.events.since(Number.isFinite(lastEventId) ? lastEventId : 0, 2000)) send(e);
         unsubscribe = host.events.subscribe(send);
-        keepalive = setInterval(() => {
+        keepalive = every(15_000, () => {
           try {
             controller.enqueue(encoder.encode(": keepalive\n\n"));
           } catch {
-            clearInterval(keepalive);
+            cancel(keepalive);
           }
-        }, 15_000);
+        });
       },
       cancel() {
         uncount();
         unsubscribe();
-        clearInterval(keepalive);
+        cancel(keepalive);
         host.stopping.removeEventListener("abort", endOnStop);
       },
     });

@@ -6,6 +6,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { LiveAgent } from "./agent_runtime.ts";
 import type { DeadlineQueue } from "./timeouts.ts";
 import type { StateCommits } from "./state_commits.ts";
+import { sleep } from "../../agents/timers.ts";
 
 /** Agents snapshotted per turn of the event loop during a checkpoint. */
 const CHUNK = 200;
@@ -59,7 +60,7 @@ export class Checkpointer {
     // In chunks, with a turn of the event loop between them: thousands of snapshot requests
     // and replies at once would hold up the kernel thread (measured: 120 ms for 5,000 agents).
     for (let i = 0; i < agents.length; i += CHUNK) {
-      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (i > 0) await sleep(0);
       await Promise.all(
         agents.slice(i, i + CHUNK).map(async (agent) => {
           agent.dirty = false;

@@ -1,20 +1,18 @@
 /** Deadlines for promises: no timer outlives its promise. */
 import { PagletError } from "../../agents/errors.ts";
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 export async function withTimeout<T>(promise: Promise<T> | T, ms: number, message?: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   try {
     return await Promise.race([
       Promise.resolve(promise),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new PagletError("timeout", message ?? `Timed out after ${ms} ms`)),
-          ms,
-        );
+        timer = later(ms, () => reject(new PagletError("timeout", message ?? `Timed out after ${ms} ms`)));
       }),
     ]);
   } finally {
-    clearTimeout(timer);
+    cancel(timer);
   }
 }
 
@@ -38,7 +36,7 @@ interface Deadline {
  */
 export class DeadlineQueue {
   readonly #entries = new Set<Deadline>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Timer | undefined;
   #armedAt = Infinity;
   #closed = false;
 
@@ -87,10 +85,9 @@ export class DeadlineQueue {
 
   #arm(at: number): void {
     if (this.#closed) return;
-    clearTimeout(this.#timer);
+    cancel(this.#timer);
     this.#armedAt = at;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, at - performance.now()));
-    Deno.unrefTimer(this.#timer as unknown as number);
+    this.#timer = later(Math.max(0, at - performance.now()), () => this.#fire(), { ref: false });
   }
 
   #fire(): void {
@@ -112,7 +109,7 @@ export class DeadlineQueue {
   /** Clears the timer; pending deadlines never fire. */
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    cancel(this.#timer);
     this.#entries.clear();
   }
 }

@@ -1,5 +1,6 @@
 /** Fires timed activations exactly when due: one timer set to the earliest wake-up in the store. */
 import type { AgentStore } from "../storage/agent_store.ts";
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 /** Never sleep longer than this, so clock jumps and missed pokes heal. */
 const MAX_SLEEP_MS = 30_000;
@@ -7,7 +8,7 @@ const MAX_SLEEP_MS = 30_000;
 export class WakeupTimer {
   readonly #store: AgentStore;
   readonly #wake: (now: number) => Promise<number>;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Timer | undefined;
   #running = false;
   #again = false;
   #closed = false;
@@ -35,10 +36,10 @@ export class WakeupTimer {
         const now = Date.now();
         if ((await this.#store.dueWakeups(now, 1)).length > 0) await this.#wake(now);
         const next = await this.#store.nextWakeup();
-        clearTimeout(this.#timer);
+        cancel(this.#timer);
         if (this.#closed) return;
         const delay = next === null ? MAX_SLEEP_MS : Math.min(MAX_SLEEP_MS, Math.max(0, next - Date.now()));
-        this.#timer = setTimeout(() => this.poke(), delay);
+        this.#timer = later(delay, () => this.poke());
       } while (this.#again && !this.#closed);
     } catch {
       // The database is closing; the next poke retries.
@@ -49,6 +50,6 @@ export class WakeupTimer {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    cancel(this.#timer);
   }
 }

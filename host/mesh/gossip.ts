@@ -17,6 +17,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { MemberRecord, MembershipTable } from "./membership.ts";
 import type { GossipRequest, GossipResponse } from "./protocol.ts";
+import { cancel, every, type Timer } from "../../agents/timers.ts";
 
 /**
  * The smallest sensible offline threshold for a mesh of `members` hosts. A heartbeat needs about
@@ -90,7 +91,7 @@ export class GossipNode {
   readonly #random: () => number;
   readonly #onError: (url: string, error: PagletError) => void;
   readonly #inFlight = new Set<string>();
-  #timer?: ReturnType<typeof setInterval>;
+  #timer?: Timer;
 
   constructor(table: MembershipTable, transport: GossipTransport, options: GossipOptions = {}) {
     const {
@@ -136,12 +137,12 @@ export class GossipNode {
   start(): void {
     if (this.#timer !== undefined) return;
     void this.round();
-    this.#timer = setInterval(() => void this.round(), this.#intervalMs);
+    this.#timer = every(this.#intervalMs, () => void this.round());
   }
 
   /** Stops the rounds (exchanges under way finish or time out on their own). */
   stop(): void {
-    clearInterval(this.#timer);
+    cancel(this.#timer);
     this.#timer = undefined;
   }
 

@@ -17,6 +17,7 @@ import type { Host } from "../host.ts";
 import type { RemoteRouter, RemoteSendOptions } from "../kernel/remote.ts";
 import type { GossipNode } from "./gossip.ts";
 import type { MembershipTable } from "./membership.ts";
+import { sleep } from "../../agents/timers.ts";
 
 /** Header carrying how many times a message has been forwarded between hosts. */
 export const HOPS_HEADER = "x-paglets-hops";
@@ -164,7 +165,7 @@ export class MeshRemoteRouter implements RemoteRouter {
         nextContact = now + this.#gossip.intervalMs;
         void this.#gossip.exchange(url);
       }
-      await new Promise((r) => setTimeout(r, Math.min(poll, deadline - now)));
+      await sleep(Math.min(poll, deadline - now));
     }
   }
 

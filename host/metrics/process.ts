@@ -5,6 +5,7 @@
  */
 import type { MetricsRegistry } from "./registry.ts";
 import { CLOCK_TICKS_PER_SECOND, procCpuTicks } from "../proc_cpu.ts";
+import { cancel, every } from "../../agents/timers.ts";
 
 /** How often the event-loop probe fires. */
 const LAG_PROBE_MS = 250;
@@ -25,12 +26,11 @@ export function processMetrics(registry: MetricsRegistry): { stop(): void } {
   const startedAt = Date.now() / 1000 - performance.now() / 1000;
   let worstLag = 0;
   let expected = performance.now() + LAG_PROBE_MS;
-  const probe = setInterval(() => {
+  const probe = every(LAG_PROBE_MS, () => {
     const now = performance.now();
     worstLag = Math.max(worstLag, Math.max(0, now - expected) / 1000);
     expected = now + LAG_PROBE_MS;
-  }, LAG_PROBE_MS);
-  Deno.unrefTimer(probe);
+  }, { ref: false });
 
   registry.collect(() => {
     start.set({}, Math.round(startedAt));
@@ -50,7 +50,7 @@ export function processMetrics(registry: MetricsRegistry): { stop(): void } {
     const soft = limits && /^Max open files\s+(\d+)/m.exec(limits);
     if (soft) maxFds.set({}, Number(soft[1]));
   });
-  return { stop: () => clearInterval(probe) };
+  return { stop: () => cancel(probe) };
 }
 
 function readProc(path: string): string | null {

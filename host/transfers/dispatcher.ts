@@ -24,6 +24,7 @@ import type { TransferReceiver } from "./receiver.ts";
 import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
 import type { SendOutcome, TransferSender } from "./transfer_sender.ts";
 import { fault } from "./faults.ts";
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 /** Options of {@link TransferDispatcher.dispatch}. */
 export interface DispatchOptions {
@@ -48,7 +49,7 @@ export class TransferDispatcher {
   readonly #sender: TransferSender;
   /** Transfers a call in this process is still driving (the resolver leaves them alone). */
   readonly #driving = new Set<string>();
-  #resolverTimer: ReturnType<typeof setTimeout> | undefined;
+  #resolverTimer: Timer | undefined;
   #resolverDelayMs = 1000;
   #stopped = false;
 
@@ -450,14 +451,13 @@ export class TransferDispatcher {
 
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#resolverTimer);
+    cancel(this.#resolverTimer);
   }
 
   #scheduleResolver(delayMs: number): void {
     if (this.#stopped) return;
-    clearTimeout(this.#resolverTimer);
-    this.#resolverTimer = setTimeout(() => void this.#resolverPass(), delayMs);
-    Deno.unrefTimer(this.#resolverTimer);
+    cancel(this.#resolverTimer);
+    this.#resolverTimer = later(delayMs, () => void this.#resolverPass(), { ref: false });
   }
 
   async #resolverPass(): Promise<void> {

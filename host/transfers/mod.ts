@@ -19,6 +19,7 @@ import { TransferReceiver } from "./receiver.ts";
 import { movementRoutes } from "./routes.ts";
 import { TransferLedger } from "./transfer_ledger.ts";
 import { TransferSender } from "./transfer_sender.ts";
+import { cancel, every, type Timer } from "../../agents/timers.ts";
 
 export { TransferDispatcher } from "./dispatcher.ts";
 export type { DispatchOptions } from "./dispatcher.ts";
@@ -36,7 +37,7 @@ export class MobilityExtension implements HostExtension {
   files!: RegisteredFiles;
   receiver!: TransferReceiver;
   dispatcher!: TransferDispatcher;
-  #pruneTimer: ReturnType<typeof setInterval> | undefined;
+  #pruneTimer: Timer | undefined;
 
   routes(app: Hono, host: Host): void {
     movementRoutes(app, host, () => this);
@@ -81,12 +82,11 @@ export class MobilityExtension implements HostExtension {
         host.store.pruneMoves(Date.now() - retentionMs, MAX_FORWARDING_RECORDS),
       ]).catch(() => {});
     prune();
-    this.#pruneTimer = setInterval(prune, Math.min(3600_000, Math.max(1000, retentionMs / 4)));
-    Deno.unrefTimer(this.#pruneTimer);
+    this.#pruneTimer = every(Math.min(3600_000, Math.max(1000, retentionMs / 4)), prune, { ref: false });
   }
 
   stop(): void {
-    clearInterval(this.#pruneTimer);
+    cancel(this.#pruneTimer);
     this.dispatcher?.stop();
   }
 }

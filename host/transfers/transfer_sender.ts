@@ -11,6 +11,7 @@ import { byteStringHeader, encodeTransferHead, type TransferEnvelope } from "./e
 import type { PreflightRequest, TransferAck } from "./receiver.ts";
 import type { TransferRow } from "./transfer_ledger.ts";
 import { fault } from "./faults.ts";
+import { sleep } from "../../agents/timers.ts";
 
 /** How a send ended: acknowledged, refused for sure (nothing stored), or not confirmed either way. */
 export type SendOutcome =
@@ -213,7 +214,7 @@ export class TransferSender {
         if (!neverConnected(lastError)) mayHaveArrived = true;
         if (attempt < this.#policy.attempts) {
           this.onRetry(url, envelope.transferId, attempt, lastError);
-          await new Promise((r) => setTimeout(r, this.#policy.baseDelayMs * 3 ** (attempt - 1)));
+          await sleep(this.#policy.baseDelayMs * 3 ** (attempt - 1));
         }
       }
     }

@@ -9,6 +9,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import { AgentRuntime } from "../../host/kernel/agent_runtime.ts";
 import type { ServiceHost } from "../service_host.ts";
+import { sleep } from "../../agents/timers.ts";
 
 /** How a delivery ended. */
 export type DeliveryOutcome =
@@ -56,7 +57,7 @@ export async function deliverToJob(
     const answer = reply as { accepted?: unknown; retry?: unknown; reason?: unknown } | undefined;
     if (!answer || typeof answer !== "object" || answer.accepted !== false) return { kind: "accepted" };
     if (answer.retry === true && attempt < retries) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(200, 5 * 2 ** Math.min(attempt, 6))));
+      await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
       continue;
     }
     return { kind: "refused", reason: String(answer.reason ?? "refused") };

@@ -29,6 +29,7 @@ import { checkStep, type Config, decisionWire, emptyCounters, slotRequestFrom } 
 import { StatusGossip } from "./status_gossip.ts";
 import { StepRunner } from "./step_runner.ts";
 import { UsageSampler } from "./usage_sampler.ts";
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 /** The compute-slots service of one host. */
 export class SlotService {
@@ -44,11 +45,11 @@ export class SlotService {
   readonly #peerSeenAt = new Map<string, number>();
   /** Peers the mesh lists online, as of the last gossip round (null before the first). */
   #reachable: Set<string> | null = null;
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #timers = new Set<Timer>();
+  #deadlineTimer: Timer | undefined;
   #deadlineAt = Infinity;
   #passQueued = false;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: Timer | undefined;
   #stopped = false;
   #unsubscribe: () => void = () => {};
 
@@ -98,9 +99,9 @@ export class SlotService {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unsubscribe();
-    for (const timer of this.#timers) clearTimeout(timer);
-    clearTimeout(this.#deadlineTimer);
-    clearTimeout(this.#retryTimer);
+    for (const timer of this.#timers) cancel(timer);
+    cancel(this.#deadlineTimer);
+    cancel(this.#retryTimer);
     this.steps.close();
     await this.gossip.stop();
   }
@@ -359,10 +360,10 @@ export class SlotService {
   /** Burst limits held a fitting waiter back: take a fresh sample a little later and pass again. */
   #retrySoon(ms: number): void {
     if (this.#retryTimer !== undefined || this.#stopped) return;
-    this.#retryTimer = setTimeout(() => {
+    this.#retryTimer = later(ms, () => {
       this.#retryTimer = undefined;
       void this.#resample();
-    }, ms);
+    });
   }
 
   async #deliverGrant({ lease, request }: Grant): Promise<void> {
@@ -467,19 +468,19 @@ export class SlotService {
   #armDeadline(): void {
     const next = this.scheduler.nextDeadline();
     if (next === undefined) {
-      clearTimeout(this.#deadlineTimer);
+      cancel(this.#deadlineTimer);
       this.#deadlineTimer = undefined;
       this.#deadlineAt = Infinity;
       return;
     }
     if (this.#deadlineTimer !== undefined && next >= this.#deadlineAt) return;
-    clearTimeout(this.#deadlineTimer);
+    cancel(this.#deadlineTimer);
     this.#deadlineAt = next;
-    this.#deadlineTimer = setTimeout(() => {
+    this.#deadlineTimer = later(Math.max(0, next - Date.now()) + 5, () => {
       this.#deadlineTimer = undefined;
       this.#deadlineAt = Infinity;
       void this.#sweep();
-    }, Math.max(0, next - Date.now()) + 5);
+    });
   }
 
   async #resample(): Promise<void> {
@@ -530,10 +531,10 @@ export class SlotService {
       if (this.#stopped) return;
       await fn().catch(() => {});
       if (this.#stopped) return;
-      timer = setTimeout(tick, intervalMs);
+      timer = later(intervalMs, tick);
       this.#timers.add(timer);
     };
-    let timer = setTimeout(tick, intervalMs);
+    let timer = later(intervalMs, tick);
     this.#timers.add(timer);
   }
 }

@@ -13,6 +13,7 @@ import type { ServiceHost } from "../service_host.ts";
 import { HostStatusWire, StatusReply, SyncStatusReply } from "./contract.ts";
 import type { SchedulerHostStatus } from "./host_status.ts";
 import { pickRandom } from "../random_pick.ts";
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 /** Options of {@linkcode StatusGossip}. */
 export interface StatusGossipOptions {
@@ -43,8 +44,8 @@ export class StatusGossip {
   readonly #host: ServiceHost;
   readonly #options: Required<StatusGossipOptions>;
   readonly #hooks: GossipHooks;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #pushTimer: ReturnType<typeof setTimeout> | undefined;
+  #timer: Timer | undefined;
+  #pushTimer: Timer | undefined;
   #lastPush = 0;
   #lastSignature = "";
   #stopped = false;
@@ -60,15 +61,15 @@ export class StatusGossip {
     const tick = async () => {
       if (this.#stopped) return;
       await this.#track(this.#round());
-      if (!this.#stopped) this.#timer = setTimeout(tick, this.#options.intervalMs);
+      if (!this.#stopped) this.#timer = later(this.#options.intervalMs, tick);
     };
-    this.#timer = setTimeout(tick, Math.min(500, this.#options.intervalMs));
+    this.#timer = later(Math.min(500, this.#options.intervalMs), tick);
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
-    clearTimeout(this.#pushTimer);
+    cancel(this.#timer);
+    cancel(this.#pushTimer);
     await Promise.allSettled([...this.#inFlight]);
   }
 
@@ -79,10 +80,10 @@ export class StatusGossip {
     const signature = `${s.freeCpuCores}|${s.queueLength}|${s.activeLeases}|${s.freeMemoryBytes > 0}`;
     if (signature === this.#lastSignature) return;
     const wait = Math.max(0, this.#lastPush + this.#options.minPushMs - Date.now());
-    this.#pushTimer = setTimeout(() => {
+    this.#pushTimer = later(wait, () => {
       this.#pushTimer = undefined;
       if (!this.#stopped) void this.#track(this.#round());
-    }, wait);
+    });
   }
 
   /**

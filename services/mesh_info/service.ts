@@ -16,6 +16,7 @@ import { takeSnapshot } from "./snapshot.ts";
 import { SnapshotTable } from "./snapshot_table.ts";
 import { forEachLimited } from "../limited.ts";
 import { pickRandom } from "../random_pick.ts";
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 /** Options of {@link meshInfoService}. */
 export interface MeshInfoOptions {
@@ -112,7 +113,7 @@ class MeshInfo {
   readonly #cpu = new CpuSampler();
   /** Peer name → why the last exchange with it failed. */
   readonly #peerErrors = new Map<string, string>();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #timers = new Set<Timer>();
   readonly #inFlight = new Set<Promise<unknown>>();
   #sampling: Promise<MeshSnapshot> | null = null;
   #stopped = false;
@@ -132,7 +133,7 @@ class MeshInfo {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const t of this.#timers) clearTimeout(t);
+    for (const t of this.#timers) cancel(t);
     this.#timers.clear();
     await Promise.allSettled([...this.#inFlight]);
   }
@@ -231,10 +232,10 @@ class MeshInfo {
       await run;
       this.#inFlight.delete(run);
       if (this.#stopped) return;
-      timer = setTimeout(tick, intervalMs);
+      timer = later(intervalMs, tick);
       this.#timers.add(timer);
     };
-    let timer = setTimeout(tick, firstDelayMs);
+    let timer = later(firstDelayMs, tick);
     this.#timers.add(timer);
   }
 }

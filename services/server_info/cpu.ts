@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep } from "../../agents/timers.ts";
 
 /** Cumulative CPU time in clock ticks. */
 export interface CpuTimes {
@@ -112,10 +113,6 @@ export class CpuSampler {
     this.#last = after;
     return percent;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Rounds to `digits` decimals. */

@@ -21,6 +21,7 @@ import {
 } from "./contract.ts";
 import { formatNotification } from "./format.ts";
 import { readServerSentEvents } from "./sse.ts";
+import { cancel, later } from "../../agents/timers.ts";
 
 /** Options of {@link follow}. */
 export interface FollowOptions extends EntryOptions {
@@ -195,9 +196,9 @@ class Printer {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
+    const timer = later(ms, done);
     function done() {
-      clearTimeout(timer);
+      cancel(timer);
       signal.removeEventListener("abort", done);
       resolve();
     }
