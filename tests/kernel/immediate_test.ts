@@ -1,6 +1,6 @@
 /**
  * `immediate()` runs every callback once, in call order, after the work ready now: before and
- * after it switches from a MessageChannel per call to `node:timers` (host/immediate.ts).
+ * after it switches from its MessageChannel to `node:timers` (host/immediate.ts).
  */
 import { assertEquals } from "../helpers/assert.ts";
 import { immediate, IMPORT_AFTER_CALLS } from "../../host/immediate.ts";
@@ -21,4 +21,19 @@ Deno.test("immediate runs each callback once, in order, across the switch to nod
     // Time for the import of node:timers to finish: later batches go through it.
     await import("node:timers");
   }
+});
+
+Deno.test("callbacks queued by a callback run in a later round, after those queued before them", async () => {
+  const ran: string[] = [];
+  const done = Promise.withResolvers<void>();
+  immediate(() => {
+    ran.push("a");
+    immediate(() => {
+      ran.push("c");
+      done.resolve();
+    });
+  });
+  immediate(() => ran.push("b"));
+  await done.promise;
+  assertEquals(ran, ["a", "b", "c"]);
 });
