@@ -164,7 +164,7 @@ async function withEmbeddedHost<T>(
     const client = new HostClient(host.url, { apiKey: null, transport: (request) => host.handle(request) });
     return await fn(client, host);
   } finally {
-    await host.stop();
+    await host.stop({ discardData: true });
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 }

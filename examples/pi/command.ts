@@ -77,7 +77,9 @@ export function registerPiCommand(program: Command): void {
         timeout: requestTimeout,
         json: o.json ?? false,
       });
-      if (code !== 0) Deno.exitCode = code;
+      // Everything is written and the embedded host is stopped: ending the process here spares the
+      // runtime's teardown of the threads (15-20 ms of a 1,000,000-digit run's ~1 s).
+      Deno.exit(code);
     });
 }
 
