@@ -15,6 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
+import { bundleIsCurrent } from "../../cli/host_code.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { rounds: { type: "string", default: "7" } } });
 const rounds = Number(values.rounds);
@@ -143,6 +144,11 @@ const fmt = (xs: number[], unit = "s", scale = 1000) => {
 };
 const helloMedian = median([...samples.hello]);
 console.log(`start-up, ${rounds} alternating rounds; medians (range):`);
+if (!bundleIsCurrent()) {
+  // `paglets host` then loads the source modules: about 50 ms and 7 MiB more than from the bundle.
+  console.log("  NOTE: dist/host-bundle/ is missing or older than the source: the host started from the");
+  console.log("  source; run `deno task bundle` (scripts/test does) to measure what users get");
+}
 console.log(`  hello-world deno run          ${fmt(samples.hello)}`);
 const rows: [string, number[], number][] = [
   ["scripts/paglets --help        ", samples.help, 100],
