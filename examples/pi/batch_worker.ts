@@ -105,9 +105,9 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
 
   /** The sums (or with `parkFor`, their handle on this host), computed on a pi-math thread if there is one. */
   async #sums(req: PiBatchRequest, cpuIds: number[] | undefined): Promise<BatchSums> {
-    const { a, b, withP, ratioBits, leftBits, parkFor } = req;
+    const { a, b, withP, ratioBits, leftBits, parkFor, splitAt } = req;
     try {
-      const request = { a, b, withP, ratioBits, leftBits, parkFor, cpuIds };
+      const request = { a, b, withP, ratioBits, leftBits, parkFor, splitAt, cpuIds };
       return await this.context.callService("pi-math", "batch", request, {
         timeoutMs: NO_TIMEOUT_MS,
       }) as BatchSums;

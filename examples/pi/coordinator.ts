@@ -390,6 +390,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           ownWorkersOnHost: own,
           // Sums computed beside the post-processor stay with this host's pi-math service.
           parkFor: url === this.host.url ? `${jobId}-pp` : undefined,
+          splitAt: url === this.host.url ? this.#lastBatchStart() : undefined,
           fault,
         });
       } catch (err) {

@@ -28,6 +28,7 @@ import { type LeftPart, misplacedLeftPart } from "./halves.ts";
 import { LeftPartSchema, PiAssemblyReply, PiFragment, TermSumsSchema } from "./operations.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
 import { later } from "../../agents/timers.ts";
+import { HostedAssembly, ParkedSums } from "./hosted_assembly.ts";
 
 const Key = z.string().min(1).max(200);
 
@@ -46,6 +47,8 @@ export const PiMathBatch = operation(
      * (`parked`): the sums then reach the assembly without passing through the paglets.
      */
     parkFor: Key.optional(),
+    /** With `parkFor`: the first term of the job's last batch (see AssemblyJob.splitAt). */
+    splitAt: z.number().int().min(0).optional(),
     /** The CPU ids of the caller's compute-slots lease: the thread runs pinned to them. */
     cpuIds: z.array(z.number().int().min(0)).min(1).optional(),
   }),
@@ -105,9 +108,9 @@ export function piMathService(): ServiceDefinition {
   return defineService(PiMathContract, () => {
     let pool: PiWorkerPool | undefined;
     let running = 0;
-    /** Open assemblies; the thread starts with the first fragment (see assembly-open). */
-    const assemblies = new Map<string, { job: AssemblyJob; thread?: AssemblyThread }>();
-    /** Batch results kept for an assembly (by its key, then handle) until it adds them or closes. */
+    /** Open assemblies; each thread starts once the batch threads have (or with its first fragment). */
+    const assemblies = new Map<string, HostedAssembly>();
+    /** Batch results kept for an assembly (by its key, then handle) until it names them or closes. */
     const parked = new ParkedSums();
     const batchPool = () => pool ??= new PiWorkerPool(Math.max(1, navigator.hardwareConcurrency || 1));
     /** Corrections of the ends of assemblies on this host, computed as soon as their parts are in. */
@@ -122,9 +125,10 @@ export function piMathService(): ServiceDefinition {
           `No Pi assembly '${key}' on this host (closed, or lost in a restart)`,
         );
       }
-      // Its helper is a batch thread: at the end, when the helper works, the batches are done.
-      return found.thread ??= new AssemblyThread(found.job, batchPool().connect(0));
+      return found;
     };
+    // Its helper is a batch thread: at the end, when the helper works, the batches are done.
+    const startThread = (job: AssemblyJob) => new AssemblyThread(job, batchPool().connect(0));
     /**
      * Starts the threads of open assemblies once two batch threads (or all) have started (starting a
      * thread holds this one ~12 ms, which should not delay a batch): they load while the batches
@@ -133,12 +137,12 @@ export function piMathService(): ServiceDefinition {
     const startAssemblies = () => {
       if (!pool || (!pool.full && running < 2)) return;
       later(0, () => {
-        for (const [key, found] of assemblies) if (!found.thread) assembly(key);
+        for (const found of assemblies.values()) if (!found.started) found.thread();
       });
     };
     return {
       handlers: {
-        batch: async ({ a, b, withP, ratioBits, leftBits, parkFor, cpuIds }) => {
+        batch: async ({ a, b, withP, ratioBits, leftBits, parkFor, splitAt, cpuIds }) => {
           if (b <= a) throw new PagletError("invalid_request", `Empty term range [${a}, ${b})`);
           const misplaced = misplacedLeftPart({ a, b, withP, leftBits });
           if (misplaced) throw new PagletError("invalid_request", misplaced);
@@ -171,10 +175,14 @@ export function piMathService(): ServiceDefinition {
             // Beside its assembly: the end's correction starts once both of its parts are here.
             if (result.left) ends.leftPart(parkFor, result.left);
             if (ratio) ends.lastBatch(parkFor, a, ratio.bits, ratio.value);
-            return {
-              parked: parked.park(parkFor, { sums: result.sums, ratio, left: result.left }),
-              observedCpus,
-            };
+            const value = { sums: result.sums, ratio, left: result.left };
+            // Into its assembly at once when that is open (hosted_assembly.ts); the correction, when
+            // this batch completes it, is under way by now and the add waits for it.
+            const open = assemblies.get(parkFor);
+            const added = open &&
+              (async () => open.add({ a, b, ...value }, splitAt, await ends.get(parkFor)))();
+            added?.catch(() => {}); // the post-processor's assembly-add for this handle reports it
+            return { parked: parked.park(parkFor, { value, added }), observedCpus };
           } finally {
             running--;
           }
@@ -183,23 +191,32 @@ export function piMathService(): ServiceDefinition {
           if (assemblies.has(key)) {
             throw new PagletError("state_conflict", `Pi assembly '${key}' is open already`);
           }
-          assemblies.set(key, { job });
-          // The batch threads start with the first batches (the coordinator starts them while this
-          // assembly opens); the assembly's own thread once two have (or with the first fragment).
-          startAssemblies();
+          assemblies.set(key, new HostedAssembly(job, startThread));
+          // The batch threads start now, after this answer: the coordinator places the job's batches
+          // meanwhile, and they load their modules while the batches wait for their leases. The
+          // assembly's own thread starts once two batches run (or with the first fragment).
+          setTimeout(() => {
+            if (assemblies.has(key)) batchPool().startAll();
+          }, 0);
           return { ok: true };
         },
         "assembly-add": async ({ key, a, b, sums, parked: handle, ratio, left, splitAt }) => {
           if ((sums === undefined) === (handle === undefined)) {
             throw new PagletError("invalid_request", "assembly-add needs either sums or a parked handle");
           }
-          const found = sums ? { sums, ratio, left } : parked.take(key, handle!);
+          const found = assembly(key);
+          const batch = sums ? { value: { sums, ratio, left } } : parked.take(key, handle!);
           // Once the correction is under way, the end waits for it rather than computing it again.
-          return await assembly(key).add({ a, b, ...found }, splitAt, await ends.get(key));
+          await (batch.added ?? found.add({ a, b, ...batch.value }, splitAt, await ends.get(key)));
+          return found.collect();
         },
-        "assembly-flush": ({ key }) => assembly(key).flush(),
+        "assembly-flush": async ({ key }) => {
+          const found = assembly(key);
+          await found.flush();
+          return found.collect();
+        },
         "assembly-close": ({ key }) => {
-          assemblies.get(key)?.thread?.close();
+          assemblies.get(key)?.close();
           parked.drop(key);
           ends.drop(key);
           closed.add(key);
@@ -209,7 +226,7 @@ export function piMathService(): ServiceDefinition {
       busy: () => running > 0 || assemblies.size > 0 || parked.size > 0,
       stop: () => {
         pool?.close();
-        for (const a of assemblies.values()) a.thread?.close();
+        for (const a of assemblies.values()) a.close();
         assemblies.clear();
         parked.clear();
         ends.clear();
@@ -235,51 +252,5 @@ class RecentKeys {
 
   has(key: string): boolean {
     return this.#keys.has(key);
-  }
-}
-
-/** What a parked batch holds: its sums, and its ratio when it ends the series. */
-type ParkedValue = Omit<TermFragment, "a" | "b">;
-
-/** Batch sums waiting on this host for their assembly (see PiMathBatch's `parkFor`). */
-export class ParkedSums {
-  readonly #byKey = new Map<string, Map<string, ParkedValue>>();
-  #next = 1;
-
-  /** Keeps `value` for the assembly `key`; returns its handle. */
-  park(key: string, value: ParkedValue): string {
-    const handle = `p${this.#next++}`;
-    const forKey = this.#byKey.get(key) ?? new Map<string, ParkedValue>();
-    forKey.set(handle, value);
-    this.#byKey.set(key, forKey);
-    return handle;
-  }
-
-  /** Hands out (and forgets) what `handle` holds for `key`. */
-  take(key: string, handle: string): ParkedValue {
-    const forKey = this.#byKey.get(key);
-    const value = forKey?.get(handle);
-    if (!forKey || !value) {
-      throw new PagletError("not_found", `No parked Pi sums '${handle}' for '${key}' on this host`);
-    }
-    forKey.delete(handle);
-    if (forKey.size === 0) this.#byKey.delete(key);
-    return value;
-  }
-
-  /** Forgets everything kept for `key` (its assembly closed). */
-  drop(key: string): void {
-    this.#byKey.delete(key);
-  }
-
-  clear(): void {
-    this.#byKey.clear();
-  }
-
-  /** Handles kept, over all keys. */
-  get size(): number {
-    let n = 0;
-    for (const m of this.#byKey.values()) n += m.size;
-    return n;
   }
 }

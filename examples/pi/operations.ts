@@ -192,6 +192,8 @@ export const PiBatchRequest = z.object({
    * with this key, and answer with their handle (`parked`) instead of the sums.
    */
   parkFor: z.string().min(1).max(200).optional(),
+  /** With `parkFor`: the first term of the job's last batch (the assembly prepares its end from it). */
+  splitAt: z.number().int().min(0).optional(),
   fault: z.enum(["skip", "fail"]).optional(),
 });
 export type PiBatchRequest = z.infer<typeof PiBatchRequest>;

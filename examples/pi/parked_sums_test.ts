@@ -1,10 +1,10 @@
 import { assertEquals, assertRejectsCode } from "../../tests/helpers/assert.ts";
-import { ParkedSums } from "./math_service.ts";
+import { ParkedSums } from "./hosted_assembly.ts";
 
 const sums = (n: bigint) => ({ P: n, Q: n + 1n, T: -n });
 
 Deno.test("parked sums are handed out once, per assembly, and dropped with it", async () => {
-  const parked = new ParkedSums();
+  const parked = new ParkedSums<unknown>();
   const h1 = parked.park("job-a", { sums: sums(1n) });
   const h2 = parked.park("job-a", { sums: sums(2n), ratio: { bits: 64, value: 5n } });
   const h3 = parked.park("job-b", { sums: sums(3n) });

@@ -64,8 +64,11 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
 
   #assembly: Promise<Assembly> | undefined;
   #file: Deno.FsFile | undefined;
-  /** Digits of the head start (see HEAD_BEFORE), and its text until the coordinator takes it. */
-  #head = { count: 0, text: "" };
+  /**
+   * The head start (see HEAD_BEFORE): how many digits, their text until the coordinator takes it, and
+   * once they are computed and written.
+   */
+  #head = { count: 0, text: "", written: undefined as Promise<void> | undefined };
 
   override initialState(): PiPostProcessorState {
     return {
@@ -92,11 +95,9 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
         );
       }
     }
-    if (start < HEAD_BEFORE && digits > chunk) {
-      const count = Math.min(chunk, HEAD_BEFORE - start);
-      this.#head = { count, text: formatDigits(start, piDigits(start, count)) };
-      if (this.#file) await writeAll(this.#file, this.#head.text);
-    }
+    // Its digits are computed when the coordinator asks for them, once it has placed the batches:
+    // computing them here would hold up the placement on this agent worker.
+    if (start < HEAD_BEFORE && digits > chunk) this.#head.count = Math.min(chunk, HEAD_BEFORE - start);
     const head = this.#head.count;
     // Not awaited: the assembly opens (and the host's compute threads start) while the coordinator
     // places the batches.
@@ -113,7 +114,8 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
           this.#record(await (await this.#math()).add({ a, b, sums, parked, ratio, left }, splitAt)),
       ),
       handle(op.PI_FLUSH, async () => this.#record(await (await this.#math()).flush())),
-      handle(op.PI_HEAD, () => {
+      handle(op.PI_HEAD, async () => {
+        await this.#writeHead();
         const text = this.#head.text;
         this.#head.text = "";
         return { text, emitted: this.#head.count, prefixTerms: 0, done: false };
@@ -175,8 +177,19 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
     return this.#assembly;
   }
 
+  /** Computes the head start's digits and writes them, once (before any digit of the assembly's window). */
+  #writeHead(): Promise<void> {
+    return this.#head.written ??= (async () => {
+      const { count } = this.#head;
+      if (count === 0) return;
+      this.#head.text = formatDigits(this.state.start, piDigits(this.state.start, count));
+      if (this.#file) await writeAll(this.#file, this.#head.text);
+    })();
+  }
+
   /** Writes what the assembly emitted; counts the head start in (the assembly's window follows it). */
   async #record(assembled: AssemblyUpdate): Promise<AssemblyUpdate> {
+    await this.#writeHead();
     const update = { ...assembled, emitted: assembled.emitted + this.#head.count };
     this.state.emitted = update.emitted;
     this.state.done = update.done;

@@ -92,6 +92,12 @@ export class PiWorkerPool {
     return free.find((i) => this.#workers[i] !== undefined) ?? free[0];
   }
 
+  /** Starts every worker not started yet, so that they load their modules before their first task. */
+  startAll(): void {
+    if (this.#closed) return;
+    for (let i = 0; i < this.size; i++) this.#workers[i] ??= this.#start(i);
+  }
+
   /** Every worker of the pool has been started. */
   get full(): boolean {
     return this.#workers.every((w) => w !== undefined);

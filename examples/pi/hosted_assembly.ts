@@ -1,0 +1,123 @@
+/**
+ * One job's assembly as the pi-math service keeps it (math_service.ts): its thread, and the digits that
+ * thread emitted which the post-processor has not collected yet.
+ *
+ * Sums parked on this host go into the assembly the moment their batch finishes, not when their handle
+ * has travelled back through the batch worker, the coordinator and the post-processor (two agent hops,
+ * tens of ms). The last batch's sums thus start the end while its handle is still on its way, and the
+ * post-processor's `assembly-add` for a parked handle only waits for that add to be done. Because adds
+ * may finish before the post-processor asks for them, and in another order, every answer collects all
+ * the digits emitted so far (in the order the assembly emitted them), never one add's own.
+ *
+ * @module
+ */
+import { PagletError } from "../../agents/errors.ts";
+import type { AssemblyJob, AssemblyUpdate, EndCorrection, TermFragment } from "./assembly.ts";
+import type { AssemblyThread } from "./assembly_thread.ts";
+
+export class HostedAssembly {
+  readonly job: AssemblyJob;
+  readonly #startThread: (job: AssemblyJob) => AssemblyThread;
+  #thread: AssemblyThread | undefined;
+  /** Emitted and not collected yet. */
+  #text = "";
+  #latest: Omit<AssemblyUpdate, "text" | "needTerms"> = { emitted: 0, prefixTerms: 0, done: false };
+  /** The last "extend the series" answer, until collected. */
+  #needTerms: number | undefined;
+
+  /** `startThread` starts the assembly's thread (at the first add, or when asked to by {@link thread}). */
+  constructor(job: AssemblyJob, startThread: (job: AssemblyJob) => AssemblyThread) {
+    this.job = job;
+    this.#startThread = startThread;
+  }
+
+  get started(): boolean {
+    return this.#thread !== undefined;
+  }
+
+  /** The assembly's thread, started now if it has not been. */
+  thread(): AssemblyThread {
+    return this.#thread ??= this.#startThread(this.job);
+  }
+
+  /** Adds a fragment; the digits it makes certain wait here until {@link collect}. */
+  async add(fragment: TermFragment, splitAt?: number, delta?: EndCorrection): Promise<void> {
+    this.#keep(await this.thread().add(fragment, splitAt, delta));
+  }
+
+  /** Emits every digit the contiguous prefix makes certain (into what {@link collect} answers). */
+  async flush(): Promise<void> {
+    this.#keep(await this.thread().flush());
+  }
+
+  /** Every digit emitted and not collected yet, with the latest counters. */
+  collect(): AssemblyUpdate {
+    const update = { ...this.#latest, text: this.#text, needTerms: this.#needTerms };
+    this.#text = "";
+    this.#needTerms = undefined;
+    return update;
+  }
+
+  close(): void {
+    this.#thread?.close();
+  }
+
+  #keep(update: AssemblyUpdate): void {
+    const { text, needTerms, ...latest } = update;
+    this.#text += text;
+    this.#latest = latest;
+    if (needTerms !== undefined) this.#needTerms = needTerms;
+  }
+}
+
+/**
+ * What a batch left with its assembly (PiMathBatch's `parkFor`): its sums, and their add to the
+ * assembly when it was open already.
+ */
+export interface ParkedBatch {
+  value: Omit<TermFragment, "a" | "b">;
+  added?: Promise<void>;
+}
+
+/** Batch results waiting on this host for their assembly's post-processor to name them. */
+export class ParkedSums<T = ParkedBatch> {
+  readonly #byKey = new Map<string, Map<string, T>>();
+  #next = 1;
+
+  /** Keeps `value` for the assembly `key`; returns its handle. */
+  park(key: string, value: T): string {
+    const handle = `p${this.#next++}`;
+    const forKey = this.#byKey.get(key) ?? new Map<string, T>();
+    forKey.set(handle, value);
+    this.#byKey.set(key, forKey);
+    return handle;
+  }
+
+  /** Hands out (and forgets) what `handle` holds for `key`. */
+  take(key: string, handle: string): T {
+    const forKey = this.#byKey.get(key);
+    const value = forKey?.get(handle);
+    if (!forKey || value === undefined) {
+      throw new PagletError("not_found", `No parked Pi sums '${handle}' for '${key}' on this host`);
+    }
+    forKey.delete(handle);
+    if (forKey.size === 0) this.#byKey.delete(key);
+    return value;
+  }
+
+  /** Forgets everything kept for `key` (its assembly closed). */
+  drop(key: string): void {
+    this.#byKey.delete(key);
+  }
+
+  clear(): void {
+    this.#byKey.clear();
+  }
+
+  /** Handles kept, over all keys. */
+  get size(): number {
+    let n = 0;
+    for (const m of this.#byKey.values()) n += m.size;
+    return n;
+  }
+}
