@@ -195,9 +195,9 @@ export function piMathService(): ServiceDefinition {
           // The batch threads start now, after this answer: the coordinator places the job's batches
           // meanwhile, and they load their modules while the batches wait for their leases. The
           // assembly's own thread starts once two batches run (or with the first fragment).
-          setTimeout(() => {
+          later(0, () => {
             if (assemblies.has(key)) batchPool().startAll();
-          }, 0);
+          });
           return { ok: true };
         },
         "assembly-add": async ({ key, a, b, sums, parked: handle, ratio, left, splitAt }) => {
