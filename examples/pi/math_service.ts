@@ -20,7 +20,7 @@ import { z } from "zod";
 import { operation } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { defineService, serviceContract, type ServiceDefinition } from "../../services/contract.ts";
-import type { AssemblyJob, TermFragment } from "./assembly.ts";
+import type { AssemblyJob } from "./assembly.ts";
 import type { TermSums } from "./chudnovsky.ts";
 import { AssemblyThread } from "./assembly_thread.ts";
 import { EndCorrections } from "./end_corrections.ts";
