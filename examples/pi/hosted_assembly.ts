@@ -1,6 +1,6 @@
 /**
- * One job's assembly as the pi-math service keeps it (math_service.ts): its thread, and the digits that
- * thread emitted which the post-processor has not collected yet.
+ * One job's assembly as the pi-math service keeps it (math_service.ts): the assembly on a pi worker, and
+ * the digits it emitted which the post-processor has not collected yet.
  *
  * Sums parked on this host go into the assembly the moment their batch finishes, not when their handle
  * has travelled back through the batch worker, the coordinator and the post-processor (two agent hops,
@@ -13,41 +13,37 @@
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { AssemblyJob, AssemblyUpdate, EndCorrection, TermFragment } from "./assembly.ts";
-import type { AssemblyThread } from "./assembly_thread.ts";
+import type { AssemblyClient } from "./assembly_client.ts";
 
 export class HostedAssembly {
   readonly job: AssemblyJob;
-  readonly #startThread: (job: AssemblyJob) => AssemblyThread;
-  #thread: AssemblyThread | undefined;
+  readonly #open: (job: AssemblyJob) => AssemblyClient;
+  #client: AssemblyClient | undefined;
   /** Emitted and not collected yet. */
   #text = "";
   #latest: Omit<AssemblyUpdate, "text" | "needTerms"> = { emitted: 0, prefixTerms: 0, done: false };
   /** The last "extend the series" answer, until collected. */
   #needTerms: number | undefined;
 
-  /** `startThread` starts the assembly's thread (at the first add, or when asked to by {@link thread}). */
-  constructor(job: AssemblyJob, startThread: (job: AssemblyJob) => AssemblyThread) {
+  /** `open` opens the assembly on a pi worker (at the first add, or when asked to by {@link client}). */
+  constructor(job: AssemblyJob, open: (job: AssemblyJob) => AssemblyClient) {
     this.job = job;
-    this.#startThread = startThread;
+    this.#open = open;
   }
 
-  get started(): boolean {
-    return this.#thread !== undefined;
-  }
-
-  /** The assembly's thread, started now if it has not been. */
-  thread(): AssemblyThread {
-    return this.#thread ??= this.#startThread(this.job);
+  /** The open assembly, opened now if it was not. */
+  client(): AssemblyClient {
+    return this.#client ??= this.#open(this.job);
   }
 
   /** Adds a fragment; the digits it makes certain wait here until {@link collect}. */
   async add(fragment: TermFragment, splitAt?: number, delta?: EndCorrection): Promise<void> {
-    this.#keep(await this.thread().add(fragment, splitAt, delta));
+    this.#keep(await this.client().add(fragment, splitAt, delta));
   }
 
   /** Emits every digit the contiguous prefix makes certain (into what {@link collect} answers). */
   async flush(): Promise<void> {
-    this.#keep(await this.thread().flush());
+    this.#keep(await this.client().flush());
   }
 
   /** Every digit emitted and not collected yet, with the latest counters. */
@@ -59,7 +55,7 @@ export class HostedAssembly {
   }
 
   close(): void {
-    this.#thread?.close();
+    this.#client?.close();
   }
 
   #keep(update: AssemblyUpdate): void {

@@ -22,7 +22,6 @@ import { PagletError } from "../../agents/errors.ts";
 import { defineService, serviceContract, type ServiceDefinition } from "../../services/contract.ts";
 import type { AssemblyJob } from "./assembly.ts";
 import type { TermSums } from "./chudnovsky.ts";
-import { AssemblyThread } from "./assembly_thread.ts";
 import { EndCorrections } from "./end_corrections.ts";
 import { type LeftPart, misplacedLeftPart } from "./halves.ts";
 import { LeftPartSchema, PiAssemblyReply, PiFragment, TermSumsSchema } from "./operations.ts";
@@ -108,7 +107,7 @@ export function piMathService(): ServiceDefinition {
   return defineService(PiMathContract, () => {
     let pool: PiWorkerPool | undefined;
     let running = 0;
-    /** Open assemblies; each thread starts once the batch threads have (or with its first fragment). */
+    /** Open assemblies, each on pi worker 0 (opened just after assembly-open answers). */
     const assemblies = new Map<string, HostedAssembly>();
     /** Batch results kept for an assembly (by its key, then handle) until it names them or closes. */
     const parked = new ParkedSums();
@@ -127,19 +126,7 @@ export function piMathService(): ServiceDefinition {
       }
       return found;
     };
-    // Its helper is a batch thread: at the end, when the helper works, the batches are done.
-    const startThread = (job: AssemblyJob) => new AssemblyThread(job, batchPool().connect(0));
-    /**
-     * Starts the threads of open assemblies once two batch threads (or all) have started (starting a
-     * thread holds this one ~12 ms, which should not delay a batch): they load while the batches
-     * compute, and the end does not wait for a thread to start.
-     */
-    const startAssemblies = () => {
-      if (!pool || (!pool.full && running < 2)) return;
-      later(0, () => {
-        for (const found of assemblies.values()) if (!found.started) found.thread();
-      });
-    };
+    const open = (job: AssemblyJob) => batchPool().openAssembly(job);
     return {
       handlers: {
         batch: async ({ a, b, withP, ratioBits, leftBits, parkFor, splitAt, cpuIds }) => {
@@ -149,8 +136,8 @@ export function piMathService(): ServiceDefinition {
           running++;
           try {
             const pool = batchPool();
-            // The batch that ends the series finishes last: keep it off worker 0, the assembly's
-            // helper, whose tasks (warming the conversion) would otherwise wait behind it.
+            // The batch that ends the series finishes last: keep it off worker 0, where the assemblies
+            // live, whose requests would otherwise wait behind it.
             const worker = ratioBits ? pool.idlest(true) : pool.idlest();
             const task = ratioBits
               ? { op: "splitWithRatio" as const, a, b, withP, bits: ratioBits }
@@ -160,7 +147,6 @@ export function piMathService(): ServiceDefinition {
             const computing = cpuIds ? pool.runPinned(task, worker, cpuIds) : pool.run(task, worker).then(
               (result) => ({ result, observedCpus: undefined }),
             );
-            startAssemblies();
             const { result: computed, observedCpus } = await computing;
             const result: { sums: TermSums; ratio?: bigint; left?: LeftPart } = "sums" in computed
               ? computed
@@ -191,12 +177,15 @@ export function piMathService(): ServiceDefinition {
           if (assemblies.has(key)) {
             throw new PagletError("state_conflict", `Pi assembly '${key}' is open already`);
           }
-          assemblies.set(key, new HostedAssembly(job, startThread));
-          // The batch threads start now, after this answer: the coordinator places the job's batches
-          // meanwhile, and they load their modules while the batches wait for their leases. The
-          // assembly's own thread starts once two batches run (or with the first fragment).
+          const hosted = new HostedAssembly(job, open);
+          assemblies.set(key, hosted);
+          // The pi workers start now, after this answer (a worker start holds this thread ~30 ms): the
+          // coordinator places the job's batches meanwhile, and the workers load their modules while the
+          // batches wait for their leases. The assembly opens on worker 0, beside the left batch.
           later(0, () => {
-            if (assemblies.has(key)) batchPool().startAll();
+            if (assemblies.get(key) !== hosted) return;
+            batchPool().startAll();
+            hosted.client();
           });
           return { ok: true };
         },

@@ -6,11 +6,13 @@
  * one worker.
  *
  * Tasks come from whoever created the worker, or over a MessagePort handed to it in a `{ port }` message:
- * that is how the assembly thread gets a helper without starting a worker itself (Deno 2.9 starts a worker
- * created inside another worker ~0.5 s late, so every thread is started from the main thread).
+ * that is how an assembly gets a helper (Deno 2.9 starts a worker created inside another worker ~0.5 s
+ * late, so every thread is started from the main thread). A `{ port, serves: "assembly" }` message
+ * brings the port of an assembly this worker then holds (assembly_server.ts), between its tasks.
  */
 import { eligibleCpuIds, pinCurrentThread, readCpusAllowedList } from "../../host/compute/affinity.ts";
-import { runTask, type TaskReply, type TaskRequest } from "./tasks.ts";
+import { type PortGrant, runTask, type TaskReply, type TaskRequest } from "./tasks.ts";
+import { serveAssembly } from "./assembly_server.ts";
 
 /**
  * A task under a lease runs pinned to the lease's CPU ids, and answers with the CPUs the kernel then
@@ -36,10 +38,11 @@ function serve(request: TaskRequest, reply: (r: TaskReply) => void): void {
   reply(answer);
 }
 
-self.onmessage = (event: MessageEvent<TaskRequest | { port: MessagePort }>) => {
+self.onmessage = (event: MessageEvent<TaskRequest | PortGrant>) => {
   const data = event.data;
   if ("port" in data) {
     const port = data.port;
+    if (data.serves === "assembly") return serveAssembly(port);
     port.onmessage = (e: MessageEvent<TaskRequest>) => serve(e.data, (r) => port.postMessage(r));
     port.start();
     return;

@@ -107,6 +107,12 @@ export interface TaskRequest {
   cpuIds?: number[];
 }
 
+/** A port handed to a pi worker: it runs tasks that come over it, or serves an assembly (assembly_server.ts). */
+export interface PortGrant {
+  port: MessagePort;
+  serves?: "assembly";
+}
+
 /** Message back: the result, or the error text. */
 export type TaskReply =
   | { id: number; ok: true; result: unknown; observedCpus?: number[] }

@@ -4,7 +4,9 @@
  * with the fewest tasks outstanding. Workers are started on first use, so that the first task is posted
  * ~10 ms (one worker start) earlier than if the whole pool were started up front.
  */
-import type { Task, TaskReply, TaskRequest, TaskResult } from "./tasks.ts";
+import type { PortGrant, Task, TaskReply, TaskRequest, TaskResult } from "./tasks.ts";
+import type { AssemblyJob } from "./assembly.ts";
+import { AssemblyClient } from "./assembly_client.ts";
 
 interface Pending {
   resolve: (value: { result: unknown; observedCpus?: number[] }) => void;
@@ -18,6 +20,8 @@ export class PiWorkerPool {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed = false;
+  /** Assemblies on the pool's workers: they fail with the pool. */
+  readonly #assemblies = new Set<AssemblyClient>();
 
   constructor(size = 2) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`bad pool size ${size}`);
@@ -76,13 +80,33 @@ export class PiWorkerPool {
 
   /**
    * A port on which worker `index` runs tasks as well (its own queue interleaves with the pool's): how
-   * another thread borrows a pool worker as a helper without starting a worker of its own.
+   * an assembly borrows a pool worker as a helper.
    */
   connect(index = 0): MessagePort {
+    return this.#grant(index, {});
+  }
+
+  /**
+   * Opens `job`'s assembly on worker `home` (assembly_server.ts), with the next worker as its helper
+   * when the pool has two or more. It fails with the pool.
+   */
+  openAssembly(job: AssemblyJob, home = 0): AssemblyClient {
+    const helper = this.size > 1 ? this.connect((home + 1) % this.size) : undefined;
+    const client: AssemblyClient = new AssemblyClient(
+      job,
+      this.#grant(home, { serves: "assembly" }),
+      helper,
+      () => this.#assemblies.delete(client),
+    );
+    this.#assemblies.add(client);
+    return client;
+  }
+
+  #grant(index: number, grant: Omit<PortGrant, "port">): MessagePort {
     if (this.#closed) throw new Error("pi worker pool closed");
     const worker = this.#workers[index] ?? this.#start(index);
     const { port1, port2 } = new MessageChannel();
-    worker.postMessage({ port: port1 }, [port1]);
+    worker.postMessage({ ...grant, port: port1 } satisfies PortGrant, [port1]);
     return port2;
   }
 
@@ -134,5 +158,7 @@ export class PiWorkerPool {
   #failAll(error: Error): void {
     for (const p of this.#pending.values()) p.reject(error);
     this.#pending.clear();
+    for (const a of this.#assemblies) a.fail(error);
+    this.#assemblies.clear();
   }
 }

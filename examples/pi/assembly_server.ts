@@ -1,0 +1,66 @@
+/**
+ * The worker side of an AssemblyClient (assembly_client.ts): one job's PiAssembly (its blocks, √10005
+ * and power caches) on the pi worker that got the port, running its requests strictly one after
+ * another, between the tasks that worker runs. Its helper is another pi worker, reached over the port
+ * that comes with `open`.
+ *
+ * @module
+ */
+import { PiAssembly } from "./assembly.ts";
+import type { AssemblyReply, AssemblyRequest } from "./assembly_client.ts";
+import { PortTaskRunner } from "./task_port.ts";
+
+/** Serves the assembly requests that come over `port`. */
+export function serveAssembly(port: MessagePort): void {
+  let assembly: PiAssembly | undefined;
+  let helper: PortTaskRunner | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const opened = (): PiAssembly => {
+    if (!assembly) throw new Error("the Pi assembly is not open");
+    return assembly;
+  };
+
+  const handle = async (request: AssemblyRequest): Promise<unknown> => {
+    switch (request.op) {
+      case "open":
+        helper = request.helper ? new PortTaskRunner(request.helper) : undefined;
+        assembly = new PiAssembly(request.job, helper);
+        return null;
+      case "add":
+        return await opened().add(request.fragment, request.splitAt, request.delta);
+      case "flush":
+        return opened().flush();
+      case "close":
+        assembly = undefined;
+        helper?.close();
+        port.close();
+        return null;
+    }
+  };
+
+  port.onmessage = (event: MessageEvent<AssemblyRequest>) => {
+    const request = event.data;
+    queue = queue.then(() => handle(request)).then(
+      (result) => {
+        if (request.op !== "close") {
+          port.postMessage({ id: request.id, ok: true, result } satisfies AssemblyReply);
+        }
+      },
+      (e) =>
+        port.postMessage(
+          {
+            id: request.id,
+            ok: false,
+            error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+          } satisfies AssemblyReply,
+        ),
+    ).then(() => {
+      // After the answer is on its way: work for the end that need not hold back the new digits.
+      if (request.op === "add") assembly?.prepare();
+    }).catch((e) =>
+      console.error(`pi assembly: preparing the end failed: ${e instanceof Error ? e.message : e}`)
+    );
+  };
+  port.start();
+}
