@@ -12,6 +12,7 @@
  * @module
  */
 import type { AssemblyJob, AssemblyUpdate, EndCorrection, TermFragment } from "./assembly.ts";
+import { type IdReply, PendingReplies } from "./replies.ts";
 
 /** Requests to an assembly served on a pi worker. */
 export type AssemblyRequest =
@@ -21,21 +22,14 @@ export type AssemblyRequest =
   | { id: number; op: "close" };
 
 /** Answers of the assembly. */
-export type AssemblyReply = { id: number; ok: true; result: unknown } | {
-  id: number;
-  ok: false;
-  error: string;
-};
-
-type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+export type AssemblyReply = IdReply;
 
 /** A distributive Omit (the request without its id). */
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
 
 export class AssemblyClient {
   readonly #port: MessagePort;
-  readonly #pending = new Map<number, Pending>();
-  #nextId = 1;
+  readonly #replies = new PendingReplies();
   #closed = false;
   readonly #ended: (() => void) | undefined;
   /** Settles once the job is open. */
@@ -48,13 +42,7 @@ export class AssemblyClient {
   constructor(job: AssemblyJob, port: MessagePort, helper?: MessagePort, ended?: () => void) {
     this.#port = port;
     this.#ended = ended;
-    port.onmessage = (e: MessageEvent<AssemblyReply>) => {
-      const pending = this.#pending.get(e.data.id);
-      this.#pending.delete(e.data.id);
-      if (!pending) return;
-      if (e.data.ok) pending.resolve(e.data.result);
-      else pending.reject(new Error(e.data.error));
-    };
+    port.onmessage = (e: MessageEvent<AssemblyReply>) => this.#replies.settle(e.data);
     port.start();
     this.opened = this.#call({ op: "open", job, helper }, helper ? [helper] : []) as Promise<void>;
     this.opened.catch(() => {});
@@ -80,16 +68,12 @@ export class AssemblyClient {
     if (!this.#closed) this.#ended?.();
     this.#closed = true;
     this.#port.close();
-    for (const p of this.#pending.values()) p.reject(error);
-    this.#pending.clear();
+    this.#replies.failAll(error);
   }
 
   #call(request: WithoutId<AssemblyRequest>, transfer: Transferable[] = []): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error("the Pi assembly was closed"));
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#port.postMessage({ ...request, id } as AssemblyRequest, transfer);
-    });
+    return this.#replies.call((id) => this.#port.postMessage({ ...request, id } as AssemblyRequest, transfer))
+      .then((reply) => reply.result);
   }
 }

@@ -9,6 +9,7 @@
 import { PiAssembly } from "./assembly.ts";
 import type { AssemblyReply, AssemblyRequest } from "./assembly_client.ts";
 import { PortTaskRunner } from "./task_port.ts";
+import { failedReply } from "./replies.ts";
 
 /** Serves the assembly requests that come over `port`. */
 export function serveAssembly(port: MessagePort): void {
@@ -47,14 +48,7 @@ export function serveAssembly(port: MessagePort): void {
           port.postMessage({ id: request.id, ok: true, result } satisfies AssemblyReply);
         }
       },
-      (e) =>
-        port.postMessage(
-          {
-            id: request.id,
-            ok: false,
-            error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
-          } satisfies AssemblyReply,
-        ),
+      (e) => port.postMessage(failedReply(request.id, e) satisfies AssemblyReply),
     ).then(() => {
       // After the answer is on its way: work for the end that need not hold back the new digits.
       if (request.op === "add") assembly?.prepare();

@@ -164,9 +164,9 @@ export function piMathService(): ServiceDefinition {
             const value = { sums: result.sums, ratio, left: result.left };
             // Into its assembly at once when that is open (hosted_assembly.ts); the correction, when
             // this batch completes it, is under way by now and the add waits for it.
-            const open = assemblies.get(parkFor);
-            const added = open &&
-              (async () => open.add({ a, b, ...value }, splitAt, await ends.get(parkFor)))();
+            const hosted = assemblies.get(parkFor);
+            const added = hosted &&
+              (async () => hosted.add({ a, b, ...value }, splitAt, await ends.get(parkFor)))();
             added?.catch(() => {}); // the post-processor's assembly-add for this handle reports it
             return { parked: parked.park(parkFor, { value, added }), observedCpus };
           } finally {

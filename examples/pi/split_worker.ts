@@ -13,6 +13,7 @@
 import { eligibleCpuIds, pinCurrentThread, readCpusAllowedList } from "../../host/compute/affinity.ts";
 import { type PortGrant, runTask, type TaskReply, type TaskRequest } from "./tasks.ts";
 import { serveAssembly } from "./assembly_server.ts";
+import { failedReply } from "./replies.ts";
 
 /**
  * A task under a lease runs pinned to the lease's CPU ids, and answers with the CPUs the kernel then
@@ -33,7 +34,7 @@ function serve(request: TaskRequest, reply: (r: TaskReply) => void): void {
     // The lease ends with the task: later tasks (unleased helpers) are not held to its cores.
     if (cpuIds) pinCurrentThread(eligibleCpuIds());
   } catch (e) {
-    answer = { id, ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+    answer = failedReply(id, e);
   }
   reply(answer);
 }

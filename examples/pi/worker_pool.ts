@@ -7,18 +7,13 @@
 import type { PortGrant, Task, TaskReply, TaskRequest, TaskResult } from "./tasks.ts";
 import type { AssemblyJob } from "./assembly.ts";
 import { AssemblyClient } from "./assembly_client.ts";
-
-interface Pending {
-  resolve: (value: { result: unknown; observedCpus?: number[] }) => void;
-  reject: (reason: Error) => void;
-}
+import { PendingReplies } from "./replies.ts";
 
 export class PiWorkerPool {
   readonly size: number;
   #workers: (Worker | undefined)[];
   #load: number[];
-  #pending = new Map<number, Pending>();
-  #nextId = 1;
+  readonly #replies = new PendingReplies<TaskReply>();
   #closed = false;
   /** Assemblies on the pool's workers: they fail with the pool. */
   readonly #assemblies = new Set<AssemblyClient>();
@@ -59,12 +54,10 @@ export class PiWorkerPool {
     const i = index ?? this.idlest();
     if (!(i >= 0 && i < this.size)) return Promise.reject(new RangeError(`no worker ${index}`));
     const worker = this.#workers[i] ?? this.#start(i);
-    const result = new Promise<{ result: unknown; observedCpus?: number[] }>((resolve, reject) => {
-      const id = this.#nextId++;
-      this.#pending.set(id, { resolve, reject });
-      this.#load[i]++;
-      worker.postMessage((cpuIds ? { id, task, cpuIds } : { id, task }) satisfies TaskRequest);
-    });
+    this.#load[i]++;
+    const result = this.#replies.call((id) =>
+      worker.postMessage((cpuIds ? { id, task, cpuIds } : { id, task }) satisfies TaskRequest)
+    );
     result.catch(() => {});
     return result;
   }
@@ -137,7 +130,10 @@ export class PiWorkerPool {
 
   #start(i: number): Worker {
     const worker = new Worker(new URL("./split_worker.ts", import.meta.url).href, { type: "module" });
-    worker.onmessage = (e: MessageEvent<TaskReply>) => this.#reply(i, e.data);
+    worker.onmessage = (e: MessageEvent<TaskReply>) => {
+      this.#load[i]--;
+      this.#replies.settle(e.data);
+    };
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       this.#failAll(new Error(`pi worker failed: ${e.message}`));
@@ -146,18 +142,8 @@ export class PiWorkerPool {
     return worker;
   }
 
-  #reply(index: number, reply: TaskReply): void {
-    this.#load[index]--;
-    const pending = this.#pending.get(reply.id);
-    this.#pending.delete(reply.id);
-    if (!pending) return;
-    if (reply.ok) pending.resolve({ result: reply.result, observedCpus: reply.observedCpus });
-    else pending.reject(new Error(reply.error));
-  }
-
   #failAll(error: Error): void {
-    for (const p of this.#pending.values()) p.reject(error);
-    this.#pending.clear();
+    this.#replies.failAll(error);
     for (const a of this.#assemblies) a.fail(error);
     this.#assemblies.clear();
   }
