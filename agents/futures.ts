@@ -1,6 +1,6 @@
 /** Future replies of `sendFuture` and reply sets of `multicast`. */
 import { PagletError } from "./errors.ts";
-import { cancel, later, type Timer } from "./timers.ts";
+import { orAfter } from "./timers.ts";
 
 /** A reply that arrives later. */
 export class FutureReply<T = unknown> {
@@ -34,15 +34,7 @@ export class FutureReply<T = unknown> {
   /** Waits up to `timeoutMs` for the reply; true if it arrived. */
   async waitForReply(timeoutMs: number): Promise<boolean> {
     if (this.#settled) return true;
-    let timer: Timer | undefined;
-    try {
-      return await Promise.race([
-        this.promise.then(() => true, () => true),
-        new Promise<boolean>((resolve) => timer = later(timeoutMs, () => resolve(false))),
-      ]);
-    } finally {
-      cancel(timer);
-    }
+    return await orAfter(this.promise.then(() => true, () => true), timeoutMs, false);
   }
 
   /** The reply; throws the error the send failed with, or `timeout` after `timeoutMs`. */
@@ -90,12 +82,7 @@ export class ReplySet<T = unknown> {
   async next(timeoutMs = 30_000): Promise<FutureReply<T> | null> {
     if (this.#pending.size === 0) return null;
     const racers = [...this.#pending].map((r) => r.promise.then(() => r, () => r));
-    let timer: Timer | undefined;
-    const winner = await Promise.race([
-      ...racers,
-      new Promise<null>((resolve) => timer = later(timeoutMs, () => resolve(null))),
-    ]);
-    cancel(timer);
+    const winner = await orAfter(Promise.race(racers), timeoutMs, null);
     if (!winner) throw new PagletError("timeout", `No further reply within ${timeoutMs} ms`);
     this.#pending.delete(winner);
     return winner;

@@ -23,7 +23,7 @@ export type { Message, MessageInput, SendOptions } from "./message.ts";
 export { after, deactivationPolicy, DEFAULT_POLICY } from "./policy.ts";
 export type { DeactivationPolicy } from "./policy.ts";
 export { FutureReply, ReplySet } from "./futures.ts";
-export { cancel, every, later, sleep } from "./timers.ts";
+export { cancel, every, later, orAfter, sleep } from "./timers.ts";
 export type { Timer, TimerOptions } from "./timers.ts";
 export { callOperation, handle, operation, routeOperations, validate } from "./operations.ts";
 export type { Operation, OperationHandler } from "./operations.ts";

@@ -1,5 +1,5 @@
 /**
- * Timers that cost nothing to start: `later`, `every`, `cancel` and `sleep`.
+ * Timers that cost nothing to start: `later`, `every`, `cancel`, `sleep` and `orAfter`.
  *
  * On Deno 2.9 the global `setTimeout` and `setInterval` are Node's (`node:timers`), installed lazily:
  * the first call in a thread loads about 22 modules of Deno's Node polyfills, 25–40 ms of CPU in
@@ -72,6 +72,16 @@ export function cancel(timer: Timer | undefined): void {
   if (timer === undefined) return;
   if (core) core.cancelTimer(timer as unknown as object);
   else clearTimeout(timer as unknown as number);
+}
+
+/**
+ * Settles as `work` does, or resolves with `value` once `ms` milliseconds have passed first; the
+ * timer goes as soon as `work` settles.
+ */
+export function orAfter<T, U>(work: Promise<T>, ms: number, value: U): Promise<T | U> {
+  let timer: Timer | undefined;
+  return Promise.race([work, new Promise<U>((resolve) => timer = later(ms, () => resolve(value)))])
+    .finally(() => cancel(timer));
 }
 
 /** Resolves after `ms` milliseconds; the wait keeps the event loop alive. */

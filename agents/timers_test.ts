@@ -1,6 +1,6 @@
 /** agents/timers.ts: Deno core timers with the globals' semantics (order, repeat, cancel, ref). */
 import { assert, assertEquals } from "../tests/helpers/assert.ts";
-import { cancel, CORE_TIMERS, every, later, sleep } from "./timers.ts";
+import { cancel, CORE_TIMERS, every, later, orAfter, sleep } from "./timers.ts";
 
 Deno.test("timers use Deno's core timer list on the pinned Deno (no Node timers to load)", () => {
   assert(
@@ -61,4 +61,13 @@ Deno.test("a timer with ref: false does not keep the process alive; sleep does",
   );
   assertEquals(code, 0);
   assertEquals(stdout, "slept\nref fired\n");
+});
+
+Deno.test("orAfter settles as its work does, or with its value once the time has passed", async () => {
+  assertEquals(await orAfter(Promise.resolve("done"), 10_000, "late"), "done");
+  assertEquals(await orAfter(new Promise<string>(() => {}), 1, "late"), "late");
+  const failed = await orAfter(Promise.reject(new Error("no")), 10_000, "late").catch((e: Error) =>
+    e.message
+  );
+  assertEquals(failed, "no");
 });

@@ -23,7 +23,7 @@ import {
   type BatchWire,
   refsIn,
 } from "./batch_step.ts";
-import { cancel, every, later, type Timer } from "../timers.ts";
+import { cancel, every, orAfter, type Timer } from "../timers.ts";
 
 /** The executor paglet's type name. */
 export const EXECUTOR_TYPE = "paglets.runner.executor";
@@ -203,12 +203,8 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
     }
     const { timeoutMs, seq, ...wire } = batch;
     const step = this.#runBatch(leaseId, batchTag(seq), { ...wire, deps });
-    let timer: Timer | undefined;
-    const deadline = timeoutMs
-      ? new Promise<"timeout">((resolve) => timer = later(timeoutMs, () => resolve("timeout")))
-      : undefined;
     try {
-      const done = await (deadline ? Promise.race([step, deadline]) : step);
+      const done = await (timeoutMs ? orAfter(step, timeoutMs, "timeout" as const) : step);
       if (done === "timeout") return await this.#timedOut(batch, leaseId, step);
       if (done.result.needsCode) {
         return { leased: true, reason: "the compute worker did not load the module" };
@@ -224,8 +220,6 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       // A task of the batch was cancelled: its worker was ended; the lease stays.
       if (PagletError.from(err).code === "step_aborted") return { leased: true, interrupted: true };
       return this.#stepLost(err);
-    } finally {
-      cancel(timer);
     }
   }
 

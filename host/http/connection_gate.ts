@@ -19,7 +19,7 @@
  * (2.9.6) and the compiled binary have it, and the host refuses to start without it rather than
  * run unprotected.
  */
-import { cancel, every, later, sleep, type Timer } from "../../agents/timers.ts";
+import { cancel, every, orAfter, sleep, type Timer } from "../../agents/timers.ts";
 
 /** Limits of the gate. */
 export interface GateOptions {
@@ -135,12 +135,7 @@ export class ConnectionGate {
     this.stopAccepting();
     const all = [...this.#connections];
     for (const c of all) c.close();
-    let timer: Timer | undefined;
-    await Promise.race([
-      Promise.all(all.map((c) => c.finished)),
-      new Promise<void>((resolve) => timer = later(graceMs, resolve)),
-    ]);
-    cancel(timer);
+    await orAfter(Promise.all(all.map((c) => c.finished)), graceMs, undefined);
     for (const c of this.#connections) c.cut();
   }
 
