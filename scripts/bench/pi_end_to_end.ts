@@ -1,7 +1,7 @@
 /**
  * Benchmark: `paglets examples pi` end to end, as a user runs it, against Debian's `pi` (CLN).
  *
- *   deno run -A scripts/bench/pi_end_to_end.ts [--digits N] [--runs R] [--ten-million]
+ *   deno run -A scripts/bench/pi_end_to_end.ts [--digits N] [--runs R] [--ten-million] [--baseline DIR]
  *
  * Each run starts `scripts/paglets examples pi --digits N --output FILE` as a fresh process with no mesh
  * running, so the time includes process start, the embedded host's start and stop, paglet creation and
@@ -10,6 +10,10 @@
  * the process start to the first digits on stdout (the target is < 1 s). --ten-million adds one
  * 10,000,000-digit run of each, with the peak resident memory (`/usr/bin/time`, the whole process: its
  * threads are the CLI, the host and every compute thread).
+ *
+ * `--baseline DIR` also runs the same command from the checkout in DIR (the code before a change, its
+ * host bundle built) in every round, the three in rotating order, and prints ours against it: medians,
+ * each round's ratio, and in how many rounds ours was faster.
  *
  * The Pi job places its batches by load (one per free load slot: ⌈cpus × 1.0 − load1⌉), so before each
  * run the script waits (up to 60 s) until the CPUs are idle and load1 is below 1, as on a machine where
@@ -67,6 +71,11 @@ const output = `${await Deno.makeTempDir({ prefix: "pi-bench-" })}/pi.txt`;
 const ours = (digits: number, memory = false) =>
   timed(launcher, ["examples", "pi", "--digits", String(digits), "--output", output], memory);
 const native = (digits: number, memory = false) => timed("pi", [String(digits)], memory);
+const baselineDir = Deno.args.includes("--baseline")
+  ? Deno.args[Deno.args.indexOf("--baseline") + 1]
+  : undefined;
+const baseline = (digits: number) =>
+  timed(`${baselineDir}/scripts/paglets`, ["examples", "pi", "--digits", String(digits), "--output", output]);
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -80,19 +89,21 @@ async function check(run: Run, reference: Run, digits: number): Promise<void> {
   }
 }
 
-async function compare(digits: number, runs: number): Promise<void> {
+async function compare(digits: number, runs: number, reference: Run): Promise<void> {
   const o: Run[] = [];
   const n: Run[] = [];
+  const b: Run[] = [];
+  const sides: [Run[], (digits: number) => Promise<Run>][] = [[o, ours], [n, native]];
+  if (baselineDir) sides.push([b, baseline]);
   for (let i = 0; i < runs; i++) {
-    // Alternate the order so that neither side always runs on a warmer machine.
-    if (i % 2 === 0) {
-      o.push(await ours(digits));
-      n.push(await native(digits));
-    } else {
-      n.push(await native(digits));
-      o.push(await ours(digits));
+    // Rotate the order so that no side always runs on a warmer machine.
+    for (let k = 0; k < sides.length; k++) {
+      const [runsOf, run] = sides[(k + i) % sides.length];
+      const r = await run(digits);
+      // Checked at once: the next run writes the same --output file.
+      if (run !== native) await check(r, reference, digits);
+      runsOf.push(r);
     }
-    await check(o[i], n[i], digits);
   }
   const ms = (rs: Run[]) => rs.map((r) => r.ms);
   const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
@@ -121,6 +132,19 @@ async function compare(digits: number, runs: number): Promise<void> {
       first <= 600 ? "met" : "NOT met"
     })  [${list(o.map((r) => r.firstMs))}]`,
   );
+  if (!baselineDir) return;
+  const bm = median(ms(b));
+  const rounds = o.map((r, i) => r.ms / b[i].ms);
+  console.log(
+    `  baseline ${baselineDir}: median ${bm.toFixed(0)} ms, best ${Math.min(...ms(b)).toFixed(0)}  [${
+      list(ms(b))
+    }]`,
+  );
+  console.log(
+    `  ours/baseline: ${(om / bm).toFixed(3)} of medians; per round ${
+      rounds.map((x) => x.toFixed(3)).join(", ")
+    }; ours faster in ${rounds.filter((x) => x < 1).length} of ${runs} rounds`,
+  );
 }
 
 async function tenMillion(): Promise<void> {
@@ -143,8 +167,8 @@ if (import.meta.main) {
   const runs = flag("--runs", 5);
   console.log(`${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}`);
   await ours(digits); // warm-up: module and code caches, page cache
-  await native(digits);
-  await compare(digits, runs);
+  if (baselineDir) await baseline(digits);
+  await compare(digits, runs, await native(digits));
   if (Deno.args.includes("--ten-million")) await tenMillion();
   if (busyStarts > 0) console.log(`note: ${busyStarts} runs started while the machine stayed busy`);
   await Deno.remove(output.slice(0, output.lastIndexOf("/")), { recursive: true }).catch(() => {});
