@@ -95,14 +95,17 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
         );
       }
     }
-    // Its digits are computed when the coordinator asks for them, once it has placed the batches:
-    // computing them here would hold up the placement on this agent worker.
     if (start < HEAD_BEFORE && digits > chunk) this.#head.count = Math.min(chunk, HEAD_BEFORE - start);
     const head = this.#head.count;
     // Not awaited: the assembly opens (and the host's compute threads start) while the coordinator
     // places the batches.
     this.#assembly = this.#open({ start: start + head, digits: digits - head, terms, chunk });
     this.#assembly.catch(() => {});
+    // The head start's digits are computed right after the assembly-open has left: on a host whose
+    // compute threads start with it, the kernel thread is held ~60 ms by those starts and the
+    // placement waits for it anyway, so the digits cost the batches nothing. The coordinator asks
+    // for them once it has placed the batches.
+    if (head > 0) later(0, () => void this.#writeHead().catch(() => {}));
   }
 
   override async onMessage(message: Message): Promise<unknown> {
