@@ -3,8 +3,10 @@
  * lifecycle transition (create, deliver, deactivate, activate, dispose, crash, restore).
  * Durable transitions are written to SQLite before they are acknowledged. The table is private:
  * the rest of the host asks through `find`, `isLive`, `isHere`, `hold`/`settled` and the
- * transitions. Checkpoints (checkpointer.ts), stored messages of inactive agents
- * (inactive_queue.ts) and stuck workers (worker_supervisor.ts) are handled in modules of their own.
+ * transitions. A message's way from its handler to its reply once its state is stored
+ * (handler_commits.ts), checkpoints (checkpointer.ts), stored messages of inactive agents
+ * (inactive_queue.ts) and stuck workers (worker_supervisor.ts) are handled in modules of their own;
+ * the live agent's record is in live_agent.ts.
  */
 import { PagletError } from "../../agents/errors.ts";
 import { type Message, toMessage } from "../../agents/message.ts";
@@ -13,46 +15,17 @@ import { type DeactivationPolicy, deactivationPolicy, DEFAULT_POLICY } from "../
 import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
-import { type Delivery, Mailbox } from "./mailbox.ts";
+import { Mailbox } from "./mailbox.ts";
 import { InactiveQueue } from "./inactive_queue.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { StateCommits } from "./state_commits.ts";
+import { HandlerCommits } from "./handler_commits.ts";
+import { DURABLE, type LiveAgent } from "./live_agent.ts";
 import type { QueuedMessage } from "../storage/agent_store.ts";
 import { WorkerSupervisor } from "./worker_supervisor.ts";
-import type { WorkerPool, WorkerSlot } from "./worker_pool.ts";
+import type { WorkerPool } from "./worker_pool.ts";
 import { newAgentId } from "./ids.ts";
 import { DeadlineQueue, withTimeout } from "./timeouts.ts";
-
-/** An agent running in a worker. */
-export interface LiveAgent {
-  id: string;
-  type: string;
-  slot: WorkerSlot;
-  generation: number;
-  mailbox: Mailbox;
-  createdAt: number;
-  meta: Record<string, unknown>;
-  /** State may have changed since the last checkpoint. */
-  dirty: boolean;
-  /** A lifecycle transition is under way; new messages wait for its outcome. */
-  transition: Promise<void> | null;
-  /** Settles once the record that made this instance live is durable (create, activation). */
-  durable: Promise<unknown>;
-  /**
-   * Bumped when a state this agent's handlers left could not be stored: replies of handlers that
-   * ran before the state was restored fail too (they built on the lost change).
-   */
-  epoch: number;
-  /** Why the last write failed (what the replies built on it fail with). */
-  writeFailure?: unknown;
-  /**
-   * The last write asked for, until it settles (writes settle in order): replies of later handlers
-   * that wrote nothing wait for it.
-   */
-  lastWrite: Promise<void> | null;
-  /** The highest `seq` of the stored messages already in the mailbox (they leave the store one by one, with their effect). */
-  handedSeq: number;
-}
 
 export interface CreateSpec {
   type: string;
@@ -92,8 +65,6 @@ export interface RuntimeOptions {
   code?: (hash: string, from?: string) => Promise<string[]>;
 }
 
-const RESOLVED = Promise.resolve();
-
 export class AgentRuntime {
   /** Agents running in a worker now; only the runtime adds or removes them. */
   readonly #live = new Map<string, LiveAgent>();
@@ -120,6 +91,7 @@ export class AgentRuntime {
   readonly #queue: InactiveQueue;
   readonly #checkpoints: Checkpointer;
   readonly #commits: StateCommits;
+  readonly #handlers: HandlerCommits;
   readonly #supervisor: WorkerSupervisor;
 
   constructor(
@@ -137,6 +109,7 @@ export class AgentRuntime {
     const current = (agent: LiveAgent) => this.#live.get(agent.id) === agent;
     this.#queue = new InactiveQueue(store, events, current);
     this.#commits = new StateCommits(store);
+    this.#handlers = new HandlerCommits(pool, this.#commits, store, current);
     this.#checkpoints = new Checkpointer(this.#commits, this.#deadlines, () => this.#live.values(), current);
     this.#supervisor = new WorkerSupervisor(
       pool,
@@ -297,11 +270,11 @@ export class AgentRuntime {
       meta,
       dirty: false,
       transition: null,
-      durable: RESOLVED,
+      durable: DURABLE,
       handedSeq: 0,
       epoch: 0,
       lastWrite: null,
-      mailbox: new Mailbox((message, delivery) => this.#handle(agent, message, delivery)),
+      mailbox: new Mailbox((message, delivery) => this.#handlers.handle(agent, message, delivery)),
     };
     this.#launching.set(id, agent);
     try {
@@ -319,88 +292,6 @@ export class AgentRuntime {
     } finally {
       if (this.#launching.get(id) === agent) this.#launching.delete(id);
     }
-  }
-
-  /**
-   * Runs the agent's handler; the reply is sent once the state it left is stored (one group commit
-   * for all replies ready at once), together with the removal of the stored message it handled,
-   * and after the replies of the handlers before it.
-   */
-  #handle(agent: LiveAgent, message: Message, delivery: Delivery | undefined): Promise<unknown> {
-    const dequeue = delivery?.queuedSeq;
-    const epoch = agent.epoch;
-    return this.#pool.deliver(agent.slot, agent.id, message).then(
-      ([reply, change]) => {
-        if (change === "checkpoint") agent.dirty = true;
-        const state = typeof change === "string" ? undefined : change;
-        if (!state && dequeue === undefined) {
-          // Nothing to write: in order after the writes before it, and only if they were made. (A
-          // read under light load has nothing to wait for: no extra turn.)
-          const last = agent.lastWrite;
-          const made = () => {
-            if (agent.epoch !== epoch) throw agent.writeFailure;
-            return reply;
-          };
-          return last ? last.then(made, made) : made();
-        }
-        const write = this.#write(agent, epoch, state, dequeue);
-        agent.lastWrite = write;
-        return write.then(() => {
-          if (agent.lastWrite === write) agent.lastWrite = null;
-          return reply;
-        }, (err) => {
-          if (agent.lastWrite === write) agent.lastWrite = null;
-          throw err;
-        });
-      },
-      async (err) => {
-        // A failed handler may have changed the state before it threw: the checkpoint saves it.
-        agent.dirty = true;
-        if (dequeue !== undefined) await this.#commits.save({ id: agent.id, dequeue });
-        throw err;
-      },
-    );
-  }
-
-  /**
-   * Stores what a handler did (see #handle). Handlers of one agent run ahead of their commits (the
-   * mailbox's window): a change that cannot be stored is undone, and with it every reply of a
-   * handler that ran on it.
-   */
-  #write(
-    agent: LiveAgent,
-    epoch: number,
-    state: Uint8Array | undefined,
-    dequeue: number | undefined,
-  ): Promise<void> {
-    const write = {
-      id: agent.id,
-      state,
-      dequeue,
-      refused: () => agent.epoch === epoch ? undefined : agent.writeFailure,
-      failed: (err: unknown) => this.#writeFailed(agent, epoch, err),
-    };
-    // After the record that made the agent live: an update before it would find no active row.
-    if (agent.durable === RESOLVED) return this.#commits.save(write);
-    return agent.durable.then(() => this.#commits.save(write));
-  }
-
-  /** A write of `agent` failed: back to its stored state, as after a crash, before it handles more. */
-  #writeFailed(agent: LiveAgent, epoch: number, err: unknown): void {
-    if (agent.epoch !== epoch) return;
-    agent.epoch++;
-    agent.writeFailure = err;
-    agent.mailbox.hold();
-    void (async () => {
-      const record = await this.#store.get(agent.id);
-      if (record && this.#live.get(agent.id) === agent) {
-        await agent.slot.rpc.call("restore", [agent.id, record.state]);
-      }
-    })().catch(() => {
-      // The stored state could not be read back: the agent keeps the state it has, marked dirty
-      // so that the next checkpoint stores it (as after a failed handler).
-      agent.dirty = true;
-    }).finally(() => agent.mailbox.release());
   }
 
   /** Runs `start` unless a start of `id` is under way already; then waits for that one. */
@@ -471,7 +362,7 @@ export class AgentRuntime {
     try {
       await agent.durable;
       // Writes of its handlers go straight to the next group commit from now on.
-      agent.durable = RESOLVED;
+      agent.durable = DURABLE;
     } catch (err) {
       await this.#drop(agent);
       throw err;
@@ -499,7 +390,7 @@ export class AgentRuntime {
     agent.durable = this.#store.put({ ...record, status: "active", state, policy: null });
     try {
       await agent.durable;
-      agent.durable = RESOLVED;
+      agent.durable = DURABLE;
     } catch (err) {
       // Still stored as it was (inactive, or arriving): it stays that way, nothing ran for it here.
       await this.#drop(agent);

@@ -3,7 +3,7 @@
  * crash loses at most the time since the last checkpoint. One checkpoint runs at a time.
  */
 import { PagletError } from "../../agents/errors.ts";
-import type { LiveAgent } from "./agent_runtime.ts";
+import type { LiveAgent } from "./live_agent.ts";
 import type { DeadlineQueue } from "./timeouts.ts";
 import type { StateCommits } from "./state_commits.ts";
 import { sleep } from "../../agents/timers.ts";

@@ -6,7 +6,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { DeactivationPolicy } from "../../agents/policy.ts";
 import type { AgentStore, QueuedMessage } from "../storage/agent_store.ts";
-import type { LiveAgent } from "./agent_runtime.ts";
+import type { LiveAgent } from "./live_agent.ts";
 import type { EventLog } from "./events.ts";
 import type { Delivery } from "./mailbox.ts";
 

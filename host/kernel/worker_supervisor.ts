@@ -4,7 +4,7 @@
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
-import type { LiveAgent } from "./agent_runtime.ts";
+import type { LiveAgent } from "./live_agent.ts";
 import type { EventLog } from "./events.ts";
 import type { DeadlineQueue } from "./timeouts.ts";
 import type { WorkerPool, WorkerSlot } from "./worker_pool.ts";

@@ -13,7 +13,7 @@ import type { Waiting } from "../kernel/mailbox.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef } from "../../agents/context.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
-import type { LiveAgent } from "../kernel/agent_runtime.ts";
+import type { LiveAgent } from "../kernel/live_agent.ts";
 import { normalizeUrl } from "../client.ts";
 import type { Host } from "../host.ts";
 import { newAgentId, randomToken } from "../kernel/ids.ts";
