@@ -71,7 +71,9 @@ export const PiAssemblyOpen = operation(
       chunk: z.number().int().min(1),
     }),
   }),
-  z.object({ ok: z.boolean() }),
+  // threadsStarting: the pool's threads start right after this answer, holding the host's kernel
+  // thread (see the handler).
+  z.object({ ok: z.boolean(), threadsStarting: z.boolean().optional() }),
 );
 export const PiAssemblyAdd = operation(
   "assembly-add",
@@ -179,15 +181,18 @@ export function piMathService(): ServiceDefinition {
           }
           const hosted = new HostedAssembly(job, open);
           assemblies.set(key, hosted);
-          // The pi workers start now, after this answer (a worker start holds this thread ~30 ms): the
-          // coordinator places the job's batches meanwhile, and the workers load their modules while the
-          // batches wait for their leases. The assembly opens on worker 0, beside the left batch.
+          const threadsStarting = !pool?.full;
+          // The pi workers start after this answer. Each start holds this thread ~30 ms (Deno's `new
+          // Worker` waits for the new thread's runtime), so the placement of the job's batches waits
+          // for them, and the post-processor computes its head start meanwhile (threadsStarting). The
+          // workers load their modules while the batches wait for their leases. The assembly opens
+          // on worker 0, beside the left batch.
           later(0, () => {
             if (assemblies.get(key) !== hosted) return;
             batchPool().startAll();
             hosted.client();
           });
-          return { ok: true };
+          return { ok: true, threadsStarting };
         },
         "assembly-add": async ({ key, a, b, sums, parked: handle, ratio, left, splitAt }) => {
           if ((sums === undefined) === (handle === undefined)) {

@@ -101,11 +101,6 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
     // places the batches.
     this.#assembly = this.#open({ start: start + head, digits: digits - head, terms, chunk });
     this.#assembly.catch(() => {});
-    // The head start's digits are computed right after the assembly-open has left: on a host whose
-    // compute threads start with it, the kernel thread is held ~60 ms by those starts and the
-    // placement waits for it anyway, so the digits cost the batches nothing. The coordinator asks
-    // for them once it has placed the batches.
-    if (head > 0) later(0, () => void this.#writeHead().catch(() => {}));
   }
 
   override async onMessage(message: Message): Promise<unknown> {
@@ -143,7 +138,11 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
     const call = (op: string, request: Record<string, unknown>) =>
       this.context.callService("pi-math", op, { key, ...request }, { timeoutMs: NO_TIMEOUT_MS });
     try {
-      await call("assembly-open", { job });
+      const opened = await call("assembly-open", { job }) as { threadsStarting?: boolean };
+      // The host's pi-math threads start now and hold its kernel thread ~60 ms, which the placement
+      // of the batches waits for anyway: the head start's digits fill that time (else the
+      // coordinator asks for them once it has placed the batches).
+      if (opened.threadsStarting) void this.#writeHead().catch(() => {});
     } catch (err) {
       if (PagletError.from(err).code !== "service_not_found") throw err;
       const local = new PiAssembly(job);
