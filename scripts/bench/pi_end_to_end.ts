@@ -2,6 +2,7 @@
  * Benchmark: `paglets examples pi` end to end, as a user runs it, against Debian's `pi` (CLN).
  *
  *   deno run -A scripts/bench/pi_end_to_end.ts [--digits N] [--runs R] [--ten-million] [--baseline DIR]
+ *     [--running-host]
  *
  * Each run starts `scripts/paglets examples pi --digits N --output FILE` as a fresh process with no mesh
  * running, so the time includes process start, the embedded host's start and stop, paglet creation and
@@ -15,14 +16,19 @@
  * host bundle built) in every round, the three in rotating order, and prints ours against it: medians,
  * each round's ratio, and in how many rounds ours was faster.
  *
+ * `--running-host` measures the other way a user meets it: a host already runs (`paglets host`, started
+ * by the script with a data dir of its own, one per checkout) and each run is `examples pi --entry URL`
+ * against it. The untimed warm-up run is the host's first Pi job (its pi-math threads start then and
+ * stay while jobs come within the service's idle timeout, 60 s); its time is printed apart.
+ *
  * The Pi job places its batches by load (one per free load slot: ⌈cpus × 1.0 − load1⌉), so before each
  * run the script waits (up to 60 s) until the CPUs are idle and load1 is below 1, as on a machine where
  * a user starts it; runs that started on a busier machine are counted and reported.
  */
 import { requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
 import { median } from "./stats.ts";
+import { type SpawnedServer, spawnPrintingUrl } from "../spawn_host.ts";
 const root = new URL("../../", import.meta.url).pathname;
-const launcher = `${root}scripts/paglets`;
 
 interface Run {
   ms: number;
@@ -67,15 +73,42 @@ async function timed(cmd: string, args: string[], measureMemory = false): Promis
   return { ms, firstMs, stdout, stderr, peakKiB: peak };
 }
 
-const output = `${await Deno.makeTempDir({ prefix: "pi-bench-" })}/pi.txt`;
-const ours = (digits: number, memory = false) =>
-  timed(launcher, ["examples", "pi", "--digits", String(digits), "--output", output], memory);
-const native = (digits: number, memory = false) => timed("pi", [String(digits)], memory);
+const work = await Deno.makeTempDir({ prefix: "pi-bench-" });
+const output = `${work}/pi.txt`;
 const baselineDir = Deno.args.includes("--baseline")
   ? Deno.args[Deno.args.indexOf("--baseline") + 1]
   : undefined;
-const baseline = (digits: number) =>
-  timed(`${baselineDir}/scripts/paglets`, ["examples", "pi", "--digits", String(digits), "--output", output]);
+const runningHost = Deno.args.includes("--running-host");
+/** With --running-host: the host each checkout's runs talk to (see startHosts). */
+const entries = new Map<string, SpawnedServer>();
+
+/** `paglets host` of the checkout at `dir`, on a free port with a data dir of its own. */
+async function startHost(dir: string): Promise<void> {
+  const args = [
+    "host",
+    "--name",
+    `bench-${entries.size}`,
+    "--port",
+    "0",
+    "--data-dir",
+    `${work}/host-${entries.size}`,
+  ];
+  entries.set(
+    dir,
+    await spawnPrintingUrl(`${dir}/scripts/paglets`, [...args, "--json"], { timeoutMs: 30_000 }),
+  );
+}
+
+/** `examples pi` of the checkout at `dir` (against its running host with --running-host). */
+function piCommand(dir: string, digits: number, memory = false): Promise<Run> {
+  const entry = entries.get(dir);
+  const args = ["examples", "pi", "--digits", String(digits), "--output", output];
+  return timed(`${dir}/scripts/paglets`, entry ? [...args, "--entry", entry.url] : args, memory);
+}
+
+const ours = (digits: number, memory = false) => piCommand(root.replace(/\/$/, ""), digits, memory);
+const native = (digits: number, memory = false) => timed("pi", [String(digits)], memory);
+const baseline = (digits: number) => piCommand(baselineDir!, digits);
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -111,7 +144,9 @@ async function compare(digits: number, runs: number, reference: Run): Promise<vo
   const ratio = om / nm;
   const first = median(o.map((r) => r.firstMs));
   console.log(`${digits.toLocaleString("en")} digits, ${runs} runs each, identical stdout and --output file`);
-  console.log(`  scripts/paglets examples pi --digits ${digits} --output FILE`);
+  console.log(
+    `  scripts/paglets examples pi --digits ${digits} --output FILE${runningHost ? " --entry URL" : ""}`,
+  );
   console.log(`    median ${om.toFixed(0)} ms, best ${Math.min(...ms(o)).toFixed(0)}  [${list(ms(o))}]`);
   console.log(`  pi ${digits}`);
   console.log(`    median ${nm.toFixed(0)} ms, best ${Math.min(...ms(n)).toFixed(0)}  [${list(ms(n))}]`);
@@ -166,10 +201,30 @@ if (import.meta.main) {
   const digits = flag("--digits", 1_000_000);
   const runs = flag("--runs", 5);
   console.log(`${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}`);
-  await ours(digits); // warm-up: module and code caches, page cache
-  if (baselineDir) await baseline(digits);
-  await compare(digits, runs, await native(digits));
-  if (Deno.args.includes("--ten-million")) await tenMillion();
-  if (busyStarts > 0) console.log(`note: ${busyStarts} runs started while the machine stayed busy`);
-  await Deno.remove(output.slice(0, output.lastIndexOf("/")), { recursive: true }).catch(() => {});
+  try {
+    if (runningHost) {
+      await startHost(root.replace(/\/$/, ""));
+      if (baselineDir) await startHost(baselineDir);
+      console.log(
+        `against running hosts (examples pi --entry URL): ${
+          [...entries.values()].map((e) => e.url).join(", ")
+        }`,
+      );
+    }
+    // Warm-up: module and code caches, page cache; with --running-host, each host's first Pi job.
+    const first = await ours(digits);
+    if (runningHost) console.log(`  the host's first Pi job (untimed warm-up): ${first.ms.toFixed(0)} ms`);
+    if (baselineDir) await baseline(digits);
+    await compare(digits, runs, await native(digits));
+    if (Deno.args.includes("--ten-million")) await tenMillion();
+    if (busyStarts > 0) console.log(`note: ${busyStarts} runs started while the machine stayed busy`);
+  } finally {
+    for (const { child } of entries.values()) {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+    }
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
 }
