@@ -183,10 +183,10 @@ export function piMathService(): ServiceDefinition {
           assemblies.set(key, hosted);
           const threadsStarting = !pool?.full;
           // The pi workers start after this answer. Each start holds this thread ~30 ms (Deno's `new
-          // Worker` waits for the new thread's runtime), so the placement of the job's batches waits
-          // for them, and the post-processor computes its head start meanwhile (threadsStarting). The
-          // workers load their modules while the batches wait for their leases. The assembly opens
-          // on worker 0, beside the left batch.
+          // Worker` waits for the new thread's runtime), so the batches' leases wait for them, and the
+          // post-processor computes its head start meanwhile (threadsStarting). The workers load their
+          // modules while the batches wait for their leases. The assembly opens on worker 0, beside
+          // the left batch.
           later(0, () => {
             if (assemblies.get(key) !== hosted) return;
             batchPool().startAll();

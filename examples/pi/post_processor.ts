@@ -39,7 +39,7 @@ interface Assembly {
 /**
  * The head start: a window that begins before this position and is longer than one stream chunk
  * gets its first chunk of digits from a short series of its own (8,192 digits: about 600 terms,
- * 20-40 ms on one thread) as soon as the job starts, while the batches compute; the assembly then
+ * 10-40 ms on one thread) as soon as the job starts, while the batches compute; the assembly then
  * emits the window after them. Without it the first digits wait for the first batch (about a third
  * of the whole series).
  */
@@ -139,10 +139,11 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
       this.context.callService("pi-math", op, { key, ...request }, { timeoutMs: NO_TIMEOUT_MS });
     try {
       const opened = await call("assembly-open", { job }) as { threadsStarting?: boolean };
-      // The host's pi-math threads start now and hold its kernel thread ~60 ms, which the placement
-      // of the batches waits for anyway: the head start's digits fill that time (else the
-      // coordinator asks for them once it has placed the batches).
-      if (opened.threadsStarting) void this.#writeHead().catch(() => {});
+      // The host's pi-math threads start now and hold its kernel thread (~30 ms per thread, one per
+      // CPU), which the batches' leases wait for anyway: the head start's digits fill that time
+      // (else the coordinator asks for them once it has placed the batches). Not for a
+      // post-processor disposed meanwhile (#assembly cleared).
+      if (opened.threadsStarting && this.#assembly) void this.#writeHead().catch(() => {});
     } catch (err) {
       if (PagletError.from(err).code !== "service_not_found") throw err;
       const local = new PiAssembly(job);

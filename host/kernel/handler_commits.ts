@@ -72,7 +72,7 @@ export class HandlerCommits {
   }
 
   /**
-   * Stores what a handler did (see #handle). Handlers of one agent run ahead of their commits (the
+   * Stores what a handler did (see handle). Handlers of one agent run ahead of their commits (the
    * mailbox's window): a change that cannot be stored is undone, and with it every reply of a
    * handler that ran on it.
    */

@@ -18,8 +18,9 @@
  *
  * `--running-host` measures the other way a user meets it: a host already runs (`paglets host`, started
  * by the script with a data dir of its own, one per checkout) and each run is `examples pi --entry URL`
- * against it. The untimed warm-up run is the host's first Pi job (its pi-math threads start then and
+ * against it. The untimed warm-up run is each host's first Pi job (its pi-math threads start then and
  * stay while jobs come within the service's idle timeout, 60 s); its time is printed apart.
+ * `--ten-million` is refused with it (the memory measured would be the CLI's).
  *
  * The Pi job places its batches by load (one per free load slot: ⌈cpus × 1.0 − load1⌉), so before each
  * run the script waits (up to 60 s) until the CPUs are idle and load1 is below 1, as on a machine where
@@ -28,7 +29,10 @@
 import { requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
 import { median } from "./stats.ts";
 import { type SpawnedServer, spawnPrintingUrl } from "../spawn_host.ts";
+import { stopServers } from "./wrk.ts";
 const root = new URL("../../", import.meta.url).pathname;
+/** This checkout, as `--baseline` names another one. */
+const here = root.replace(/\/$/, "");
 
 interface Run {
   ms: number;
@@ -79,24 +83,14 @@ const baselineDir = Deno.args.includes("--baseline")
   ? Deno.args[Deno.args.indexOf("--baseline") + 1]
   : undefined;
 const runningHost = Deno.args.includes("--running-host");
-/** With --running-host: the host each checkout's runs talk to (see startHosts). */
+/** With --running-host: the host each checkout's runs talk to (see startHost). */
 const entries = new Map<string, SpawnedServer>();
 
 /** `paglets host` of the checkout at `dir`, on a free port with a data dir of its own. */
 async function startHost(dir: string): Promise<void> {
-  const args = [
-    "host",
-    "--name",
-    `bench-${entries.size}`,
-    "--port",
-    "0",
-    "--data-dir",
-    `${work}/host-${entries.size}`,
-  ];
-  entries.set(
-    dir,
-    await spawnPrintingUrl(`${dir}/scripts/paglets`, [...args, "--json"], { timeoutMs: 30_000 }),
-  );
+  const n = entries.size;
+  const args = ["host", "--name", `bench-${n}`, "--port", "0", "--data-dir", `${work}/host-${n}`, "--json"];
+  entries.set(dir, await spawnPrintingUrl(`${dir}/scripts/paglets`, args, { timeoutMs: 30_000 }));
 }
 
 /** `examples pi` of the checkout at `dir` (against its running host with --running-host). */
@@ -106,7 +100,7 @@ function piCommand(dir: string, digits: number, memory = false): Promise<Run> {
   return timed(`${dir}/scripts/paglets`, entry ? [...args, "--entry", entry.url] : args, memory);
 }
 
-const ours = (digits: number, memory = false) => piCommand(root.replace(/\/$/, ""), digits, memory);
+const ours = (digits: number, memory = false) => piCommand(here, digits, memory);
 const native = (digits: number, memory = false) => timed("pi", [String(digits)], memory);
 const baseline = (digits: number) => piCommand(baselineDir!, digits);
 
@@ -200,10 +194,19 @@ if (import.meta.main) {
   await requireDebianPi();
   const digits = flag("--digits", 1_000_000);
   const runs = flag("--runs", 5);
+  if (baselineDir && (await Deno.realPath(baselineDir)) === (await Deno.realPath(here))) {
+    console.error(`--baseline names this checkout (${here}): give another one`);
+    Deno.exit(2);
+  }
+  if (runningHost && Deno.args.includes("--ten-million")) {
+    // Its peak memory would be the CLI's, not the running host's that computes.
+    console.error("--ten-million measures the embedded host's memory: run it without --running-host");
+    Deno.exit(2);
+  }
   console.log(`${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}`);
   try {
     if (runningHost) {
-      await startHost(root.replace(/\/$/, ""));
+      await startHost(here);
       if (baselineDir) await startHost(baselineDir);
       console.log(
         `against running hosts (examples pi --entry URL): ${
@@ -213,18 +216,17 @@ if (import.meta.main) {
     }
     // Warm-up: module and code caches, page cache; with --running-host, each host's first Pi job.
     const first = await ours(digits);
-    if (runningHost) console.log(`  the host's first Pi job (untimed warm-up): ${first.ms.toFixed(0)} ms`);
-    if (baselineDir) await baseline(digits);
+    const firstBaseline = baselineDir ? await baseline(digits) : undefined;
+    if (runningHost) {
+      console.log(`  first Pi job of this checkout's host (untimed warm-up): ${first.ms.toFixed(0)} ms`);
+      if (firstBaseline) {
+        console.log(`  first Pi job of the baseline's host: ${firstBaseline.ms.toFixed(0)} ms`);
+      }
+    }
     await compare(digits, runs, await native(digits));
     if (Deno.args.includes("--ten-million")) await tenMillion();
     if (busyStarts > 0) console.log(`note: ${busyStarts} runs started while the machine stayed busy`);
   } finally {
-    for (const { child } of entries.values()) {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.status;
-    }
-    await Deno.remove(work, { recursive: true }).catch(() => {});
+    await stopServers([...entries.values()].map((e) => e.child), work);
   }
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { orAfter } from "../../agents/timers.ts";
 
 /** What `wrk` reached: the requests it completed and their rate. */
 export interface WrkResult {
@@ -84,11 +85,15 @@ export async function counterMessagesUrl(hostUrl: string): Promise<string> {
   throw new Error("could not create the counter");
 }
 
-/** Stops the benchmark's servers and removes its scratch folder. */
+/** How long a server gets to stop after SIGTERM before it is killed. */
+const STOP_MS = 10_000;
+
+/** Stops the benchmark's servers (SIGKILL after STOP_MS for one that hangs) and removes its scratch folder. */
 export async function stopServers(children: Deno.ChildProcess[], dir: string): Promise<void> {
   for (const child of children) {
     try {
       child.kill("SIGTERM");
+      if (await orAfter(child.status.then(() => true), STOP_MS, false) === false) child.kill("SIGKILL");
     } catch { /* gone */ }
     await child.status;
   }
