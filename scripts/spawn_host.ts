@@ -3,6 +3,8 @@
  * --json`, the bare echo server of the benchmarks) and reads that URL; stdout is drained afterwards
  * so the child never blocks on a full pipe. Used by scripts/soak.ts and the benchmarks.
  */
+import { orAfter } from "../agents/timers.ts";
+
 export interface SpawnedServer {
   child: Deno.ChildProcess;
   url: string;
@@ -19,10 +21,12 @@ export async function spawnPrintingUrl(
   let text = "";
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-    const line = text.split("\n").find((l) => l.startsWith("{"));
+    // The deadline also bounds a read: a child that prints nothing must not hang the caller.
+    const read = await orAfter(reader.read(), deadline - Date.now(), null);
+    if (read === null || read.done) break;
+    text += read.value;
+    // Complete lines only: a JSON line may arrive in several pieces.
+    const line = text.split("\n").slice(0, -1).find((l) => l.startsWith("{"));
     if (line) {
       void (async () => {
         while (!(await reader.read()).done) { /* drain */ }

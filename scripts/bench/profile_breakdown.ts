@@ -46,7 +46,7 @@ const STAGES: [string, RegExp][] = [
     "event loop, timers, promises",
     /01_core|00_infra|02_timers|timers\.(ts|mjs)|op_now|op_immediate|async_id|^\(program\)/,
   ],
-  ["other", /./],
+  ["other", /^/], // everything, an anonymous native entry (no name, no file) included
 ];
 
 const [file, messagesArg] = Deno.args;

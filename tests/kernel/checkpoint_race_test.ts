@@ -4,7 +4,7 @@
  * the state the deactivation stored.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { testHost } from "../helpers/in_process.ts";
+import { eventually, testHost } from "../helpers/in_process.ts";
 import { decodeCbor } from "../../agents/cbor.ts";
 import { AgentRuntime } from "../../host/kernel/agent_runtime.ts";
 
@@ -20,11 +20,15 @@ Deno.test("a checkpoint that waited for a busy worker does not overwrite a deact
   await rt.checkpoint(true); // none runs after this one until the next timer tick
   rt.touch(counter);
   rt.touch(busy);
+  const counterSlot = rt.find(counter)!.slot;
+  const busySlot = rt.find(busy)!.slot;
+  // The burn goes to the busy agent's worker first: the port keeps the order of calls, so that
+  // worker answers the checkpoint's snapshot only after the burn.
   const burn = rt.deliver(busy, AgentRuntime.message({ kind: "burn", args: { ms: 700 } }));
-  await new Promise((resolve) => setTimeout(resolve, 0)); // the burn is in the busy agent's worker now
-  // This checkpoint (or a timer tick's, whichever runs) snapshots the counter now and waits for the busy one.
   const checkpoint = rt.checkpoint();
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  assertEquals([counterSlot.rpc.pending, busySlot.rpc.pending], [1, 2], "the checkpoint asked both workers");
+  // The counter's snapshot is back; the checkpoint still waits for the busy one.
+  await eventually("the counter's snapshot", () => counterSlot.rpc.pending === 0);
   await h.client.deactivate(counter, {});
   await checkpoint;
   await burn;
