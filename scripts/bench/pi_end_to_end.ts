@@ -19,8 +19,9 @@
  * `--running-host` measures the other way a user meets it: a host already runs (`paglets host`, started
  * by the script with a data dir of its own, one per checkout) and each run is `examples pi --entry URL`
  * against it. The untimed warm-up run is each host's first Pi job (its pi-math threads start then and
- * stay while jobs come within the service's idle timeout, 60 s); its time is printed apart.
- * `--ten-million` is refused with it (the memory measured would be the CLI's).
+ * stay while jobs come within the service's idle timeout, 60 s); its time is printed apart. A run that
+ * came after a longer gap (waiting for a quiet machine) found them stopped: such runs are counted and
+ * reported. `--ten-million` is refused with it (the memory measured would be the CLI's).
  *
  * The Pi job places its batches by load (one per free load slot: ⌈cpus × 1.0 − load1⌉), so before each
  * run the script waits (up to 60 s) until the CPUs are idle and load1 is below 1, as on a machine where
@@ -30,6 +31,7 @@ import { requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
 import { median } from "./stats.ts";
 import { type SpawnedServer, spawnPrintingUrl } from "../spawn_host.ts";
 import { stopServers } from "./wrk.ts";
+import { PiMathContract } from "../../examples/pi/math_service.ts";
 const root = new URL("../../", import.meta.url).pathname;
 /** This checkout, as `--baseline` names another one. */
 const here = root.replace(/\/$/, "");
@@ -93,11 +95,23 @@ async function startHost(dir: string): Promise<void> {
   entries.set(dir, await spawnPrintingUrl(`${dir}/scripts/paglets`, args, { timeoutMs: 30_000 }));
 }
 
+/** With --running-host: when each host's last Pi job ended (performance.now()). */
+const lastJobEnd = new Map<string, number>();
+/** Runs against a running host that came after its pi-math service's idle timeout (see piCommand). */
+let coldRuns = 0;
+
 /** `examples pi` of the checkout at `dir` (against its running host with --running-host). */
-function piCommand(dir: string, digits: number, memory = false): Promise<Run> {
+async function piCommand(dir: string, digits: number, memory = false): Promise<Run> {
   const entry = entries.get(dir);
   const args = ["examples", "pi", "--digits", String(digits), "--output", output];
-  return timed(`${dir}/scripts/paglets`, entry ? [...args, "--entry", entry.url] : args, memory);
+  if (!entry) return await timed(`${dir}/scripts/paglets`, args, memory);
+  const run = await timed(`${dir}/scripts/paglets`, [...args, "--entry", entry.url], memory);
+  // A host's pi-math threads stop after the service's idle timeout without a job: a run after a
+  // longer gap (a long wait for a quiet machine) starts them again, as the host's first job did.
+  const last = lastJobEnd.get(dir);
+  if (last !== undefined && performance.now() - run.ms - last > PiMathContract.idleTimeoutMs) coldRuns++;
+  lastJobEnd.set(dir, performance.now());
+  return run;
 }
 
 const ours = (digits: number, memory = false) => piCommand(here, digits, memory);
@@ -226,6 +240,13 @@ if (import.meta.main) {
     await compare(digits, runs, await native(digits));
     if (Deno.args.includes("--ten-million")) await tenMillion();
     if (busyStarts > 0) console.log(`note: ${busyStarts} runs started while the machine stayed busy`);
+    if (coldRuns > 0) {
+      console.log(
+        `note: ${coldRuns} runs came more than ${
+          PiMathContract.idleTimeoutMs / 1000
+        } s after their host's previous Pi job: its pi-math threads had stopped (cold runs, as the first)`,
+      );
+    }
   } finally {
     await stopServers([...entries.values()].map((e) => e.child), work);
   }
