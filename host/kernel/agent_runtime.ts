@@ -11,7 +11,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import { type Message, toMessage } from "../../agents/message.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
-import { type DeactivationPolicy, deactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
+import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
 import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
@@ -23,6 +23,7 @@ import { HandlerCommits } from "./handler_commits.ts";
 import { DURABLE, type LiveAgent } from "./live_agent.ts";
 import type { QueuedMessage } from "../storage/agent_store.ts";
 import { WorkerSupervisor } from "./worker_supervisor.ts";
+import { Departures } from "./departures.ts";
 import type { WorkerPool } from "./worker_pool.ts";
 import { newAgentId } from "./ids.ts";
 import { DeadlineQueue, withTimeout } from "./timeouts.ts";
@@ -93,6 +94,7 @@ export class AgentRuntime {
   readonly #commits: StateCommits;
   readonly #handlers: HandlerCommits;
   readonly #supervisor: WorkerSupervisor;
+  readonly #departures: Departures;
 
   constructor(
     store: AgentStore,
@@ -133,6 +135,27 @@ export class AgentRuntime {
         markCrashed: (id, type, message) => this.#markCrashed(id, type, message),
       },
     );
+    this.#departures = new Departures({
+      table: {
+        live: (id) => this.#live.get(id),
+        starting: (id) => this.#starting.get(id),
+        settling: (id) => this.#settling.get(id),
+        forget: (agent, why) => this.#forget(agent, why),
+        failQueued: (agent, why) => this.#failQueued(agent, why),
+        event: (kind, extra) => this.#event(kind, extra),
+        redeliver: (id, message, oneway) =>
+          this.deliver(id, message, { oneway }).then((r) => "reply" in r ? r.reply : r),
+        gone: (id, why) => {
+          for (const fn of this.onGone) fn(id, why);
+        },
+      },
+      store,
+      events,
+      queue: this.#queue,
+      deadlines: this.#deadlines,
+      supervisor: this.#supervisor,
+      stuckAfterMs: this.#options.stuckAfterMs,
+    });
   }
 
   get store(): AgentStore {
@@ -171,7 +194,6 @@ export class AgentRuntime {
     return [...this.#live.keys()];
   }
 
-  /** Messages handled and waiting, summed over the mailboxes of the live agents (metrics). */
   /**
    * Messages in the mailboxes of live agents: `queued` now, and `delivered` since this host started
    * (agents that deactivated, left or were disposed included: it only grows).
@@ -512,57 +534,13 @@ export class AgentRuntime {
    * Deactivates an agent to disk. `fromSelf`: called by the agent's own handler, so the mailbox is
    * not waited for (the handler in progress is the caller).
    */
-  async deactivate(
+  deactivate(
     id: string,
     policyInput: Partial<DeactivationPolicy> = {},
     reason = "deactivate",
     fromSelf = false,
   ): Promise<AgentRecord> {
-    let policy: DeactivationPolicy;
-    try {
-      policy = deactivationPolicy(policyInput);
-    } catch (err) {
-      throw new PagletError("invalid_request", (err as Error).message);
-    }
-    return await this.#transition(id, fromSelf, async (agent) => {
-      const state = await agent.slot.rpc.call("stop", [id, this.#event("deactivating", { reason, policy })]);
-      const record: AgentRecord = {
-        id,
-        type: agent.type,
-        status: "inactive",
-        state,
-        policy,
-        createdAt: agent.createdAt,
-        updatedAt: Date.now(),
-        meta: agent.meta,
-      };
-      try {
-        await this.#store.put(record);
-      } catch (err) {
-        // Not stored, so it stays active: back in its worker with the state it left with.
-        await agent.slot.rpc.call("start", [{
-          id,
-          type: agent.type,
-          stateBytes: state,
-          event: null,
-          run: true,
-        }]);
-        throw err;
-      }
-      this.#forget(agent, "deactivate");
-      await this.#queue.requeue(
-        agent,
-        policy,
-        (message, delivery) =>
-          this.deliver(id, message, { oneway: delivery?.oneway }).then((r) => "reply" in r ? r.reply : r),
-      );
-      this.#events.emit("deactivate", {
-        agentId: id,
-        type: agent.type,
-        data: { reason, activateAt: policy.activateAt },
-      });
-      return record;
-    });
+    return this.#departures.deactivate(id, policyInput, reason, fromSelf);
   }
 
   /** Activates an inactive agent; messages queued while it was inactive are delivered first, in order. */
@@ -587,20 +565,8 @@ export class AgentRuntime {
    * its handlers, the departure waits for that handler to return and the paglet's call returns at
    * once (waiting would deadlock); otherwise (from run() or a timer) it completes first.
    */
-  async leaveSelf(id: string, leave: () => Promise<unknown>): Promise<void> {
-    const agent = this.#live.get(id);
-    if (!agent) throw new PagletError("agent_not_found", `Agent ${id} is not active on this host`);
-    if (!agent.mailbox.busy) {
-      await leave();
-      return;
-    }
-    leave().catch((err) =>
-      this.#events.emit("leave-failed", {
-        agentId: id,
-        type: agent.type,
-        error: PagletError.from(err).message,
-      })
-    );
+  leaveSelf(id: string, leave: () => Promise<unknown>): Promise<void> {
+    return this.#departures.leaveSelf(id, leave);
   }
 
   /**
@@ -608,116 +574,20 @@ export class AgentRuntime {
    * A handler still running gets `stuckAfterMs` to return; a worker that then does not answer
    * either is terminated (its other agents come back from their last checkpoint).
    */
-  async dispose(id: string, fromSelf = false): Promise<void> {
-    if (!fromSelf) await this.#settling.get(id);
-    // Only waiting for a start under way to end: its caller reports a failure.
-    await this.#starting.get(id)?.catch(() => {});
-    if (!this.#live.has(id)) {
-      const record = await this.#store.get(id);
-      if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
-      await this.#store.delete(id);
-      this.#events.emit("dispose", { agentId: id, type: record.type });
-      for (const fn of this.onGone) fn(id, "dispose");
-      return;
-    }
-    try {
-      await this.#disposeLive(id, fromSelf);
-    } catch (err) {
-      // It went inactive (or moved) while we waited for its turn: dispose what is stored now.
-      if (!(err instanceof PagletError && err.code === "state_conflict") || this.#live.has(id)) throw err;
-      const status = (await this.#store.get(id))?.status;
-      if (status !== "inactive" && status !== "crashed") throw err;
-      await this.dispose(id, fromSelf);
-    }
-  }
-
-  async #disposeLive(id: string, fromSelf: boolean): Promise<void> {
-    await this.#transition(id, true, async (agent) => {
-      if (!fromSelf && agent.mailbox.busy) {
-        const idle = await this.#deadlines.race(agent.mailbox.pause(), this.#options.stuckAfterMs).then(
-          () => true,
-          () => false,
-        );
-        if (!idle && !(await this.#supervisor.answers(agent.slot))) {
-          await this.#supervisor.replace(agent);
-          await this.#disposed(agent);
-          return;
-        }
-      }
-      try {
-        await this.#deadlines.race(
-          agent.slot.rpc.call("stop", [id, this.#event("disposing", { reason: "dispose" })]),
-          this.#options.stuckAfterMs,
-        );
-      } catch (err) {
-        if (!(err instanceof PagletError && err.code === "timeout")) throw err;
-        await this.#supervisor.replace(agent);
-      }
-      await this.#disposed(agent);
-    });
-  }
-
-  async #disposed(agent: LiveAgent): Promise<void> {
-    await this.#store.delete(agent.id);
-    this.#forget(agent, "dispose");
-    this.#failQueued(agent, `Agent ${agent.id} was disposed`);
-    this.#events.emit("dispose", { agentId: agent.id, type: agent.type });
+  dispose(id: string, fromSelf = false): Promise<void> {
+    return this.#departures.dispose(id, fromSelf);
   }
 
   /**
    * Removes a live agent from its worker with `event` as the leaving hook and returns its state
    * (used by dispatch). The caller owns the record afterwards.
    */
-  async detach(
+  detach(
     id: string,
     event: LifecycleEvent,
     fromSelf = false,
   ): Promise<{ agent: LiveAgent; state: Uint8Array; queued: ReturnType<Mailbox["drain"]> }> {
-    return await this.#transition(id, fromSelf, async (agent) => {
-      const state = await agent.slot.rpc.call("stop", [id, event]);
-      this.#forget(agent, "detach");
-      return { agent, state, queued: agent.mailbox.drain() };
-    });
-  }
-
-  /** Runs a transition with the mailbox paused; concurrent deliveries wait for its outcome. */
-  async #transition<T>(id: string, fromSelf: boolean, fn: (agent: LiveAgent) => Promise<T>): Promise<T> {
-    await this.#starting.get(id)?.catch(() => {});
-    const agent = this.#live.get(id);
-    if (!agent) {
-      const record = await this.#store.get(id);
-      if (record) {
-        const code = record.status === "moving" ? "agent_moving" : "state_conflict";
-        throw new PagletError(code, `Agent ${id} is ${record.status}`);
-      }
-      throw new PagletError("agent_not_found", `No agent ${id} on this host`);
-    }
-    while (agent.transition) await agent.transition.catch(() => {});
-    if (this.#live.get(id) !== agent) {
-      throw new PagletError("state_conflict", `Agent ${id} left during the request`);
-    }
-    let done!: () => void;
-    agent.transition = new Promise<void>((resolve) => done = resolve);
-    try {
-      if (!fromSelf) {
-        await withTimeout(agent.mailbox.pause(), 30_000, `Agent ${id} is busy`).catch((err) => {
-          if (err instanceof PagletError && err.code === "timeout") {
-            throw new PagletError("agent_busy", err.message);
-          }
-          throw err;
-        });
-      } else {
-        void agent.mailbox.pause();
-      }
-      const result = await fn(agent);
-      return result;
-    } catch (err) {
-      if (this.#live.get(id) === agent) agent.mailbox.resume();
-      throw err;
-    } finally {
-      agent.transition = null;
-      done();
-    }
+    return this.#departures.detach(id, event, fromSelf);
   }
 
   /** Takes a live agent out of the table; its mailbox's deliveries stay in the host's total. */

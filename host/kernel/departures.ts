@@ -1,0 +1,245 @@
+/**
+ * The ways a live agent leaves its worker: deactivation to disk, disposal, and the detach a
+ * dispatch or clone starts with. Each runs as the agent's one transition at a time: its mailbox is
+ * paused (the handlers in progress return first), deliveries that arrive meanwhile wait for the
+ * outcome (LiveAgent.transition), and a transition that fails gives the agent its mailbox back.
+ * The runtime (agent_runtime.ts) owns the table of live agents and hands this module what it
+ * needs of it ({@link AgentTable}).
+ */
+import { PagletError } from "../../agents/errors.ts";
+import type { Message } from "../../agents/message.ts";
+import type { LifecycleEvent } from "../../agents/paglet.ts";
+import { type DeactivationPolicy, deactivationPolicy } from "../../agents/policy.ts";
+import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
+import type { EventLog } from "./events.ts";
+import type { InactiveQueue } from "./inactive_queue.ts";
+import type { LiveAgent } from "./live_agent.ts";
+import type { Mailbox } from "./mailbox.ts";
+import { type DeadlineQueue, withTimeout } from "./timeouts.ts";
+import type { WorkerSupervisor } from "./worker_supervisor.ts";
+
+/** How long a transition waits for the agent's handlers in progress before `agent_busy`. */
+const PAUSE_TIMEOUT_MS = 30_000;
+
+/** What the departures need of the runtime's table of agents. */
+export interface AgentTable {
+  /** The live instance of `id`. */
+  live(id: string): LiveAgent | undefined;
+  /** A start of `id` under way. */
+  starting(id: string): Promise<LiveAgent> | undefined;
+  /** A handoff of `id` owned by another part of the host (see AgentRuntime.hold). */
+  settling(id: string): Promise<unknown> | undefined;
+  /** Takes the agent out of the table and its worker; tells whoever watches agents go. */
+  forget(agent: LiveAgent, why: string): void;
+  /** Fails every message waiting in the agent's mailbox with `agent_not_found`. */
+  failQueued(agent: LiveAgent, why: string): void;
+  /** A lifecycle event for a hook, stamped with this host. */
+  event(kind: LifecycleEvent["kind"], extra?: Partial<LifecycleEvent>): LifecycleEvent;
+  /** Delivers again a message that waited for a deactivating agent; resolves with its reply. */
+  redeliver(id: string, message: Message, oneway: boolean | undefined): Promise<unknown>;
+  /** Called when an agent is gone from this host. */
+  gone(id: string, why: string): void;
+}
+
+export interface DepartureParts {
+  table: AgentTable;
+  store: AgentStore;
+  events: EventLog;
+  queue: InactiveQueue;
+  deadlines: DeadlineQueue;
+  supervisor: WorkerSupervisor;
+  /** How long a dispose waits for a running handler, then for the worker (RuntimeOptions). */
+  stuckAfterMs: number;
+}
+
+export class Departures {
+  readonly #p: DepartureParts;
+
+  constructor(parts: DepartureParts) {
+    this.#p = parts;
+  }
+
+  /** See AgentRuntime.deactivate. */
+  async deactivate(
+    id: string,
+    policyInput: Partial<DeactivationPolicy>,
+    reason: string,
+    fromSelf: boolean,
+  ): Promise<AgentRecord> {
+    let policy: DeactivationPolicy;
+    try {
+      policy = deactivationPolicy(policyInput);
+    } catch (err) {
+      throw new PagletError("invalid_request", (err as Error).message);
+    }
+    const { table, store, queue, events } = this.#p;
+    return await this.#transition(id, fromSelf, async (agent) => {
+      const state = await agent.slot.rpc.call("stop", [id, table.event("deactivating", { reason, policy })]);
+      const record: AgentRecord = {
+        id,
+        type: agent.type,
+        status: "inactive",
+        state,
+        policy,
+        createdAt: agent.createdAt,
+        updatedAt: Date.now(),
+        meta: agent.meta,
+      };
+      try {
+        await store.put(record);
+      } catch (err) {
+        // Not stored, so it stays active: back in its worker with the state it left with.
+        await agent.slot.rpc.call("start", [{
+          id,
+          type: agent.type,
+          stateBytes: state,
+          event: null,
+          run: true,
+        }]);
+        throw err;
+      }
+      table.forget(agent, "deactivate");
+      await queue.requeue(
+        agent,
+        policy,
+        (message, delivery) => table.redeliver(id, message, delivery?.oneway),
+      );
+      events.emit("deactivate", {
+        agentId: id,
+        type: agent.type,
+        data: { reason, activateAt: policy.activateAt },
+      });
+      return record;
+    });
+  }
+
+  /** See AgentRuntime.leaveSelf. */
+  async leaveSelf(id: string, leave: () => Promise<unknown>): Promise<void> {
+    const agent = this.#p.table.live(id);
+    if (!agent) throw new PagletError("agent_not_found", `Agent ${id} is not active on this host`);
+    if (!agent.mailbox.busy) {
+      await leave();
+      return;
+    }
+    leave().catch((err) =>
+      this.#p.events.emit("leave-failed", {
+        agentId: id,
+        type: agent.type,
+        error: PagletError.from(err).message,
+      })
+    );
+  }
+
+  /** See AgentRuntime.dispose. */
+  async dispose(id: string, fromSelf: boolean): Promise<void> {
+    const { table, store, events } = this.#p;
+    if (!fromSelf) await table.settling(id);
+    // Only waiting for a start under way to end: its caller reports a failure.
+    await table.starting(id)?.catch(() => {});
+    if (!table.live(id)) {
+      const record = await store.get(id);
+      if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+      await store.delete(id);
+      events.emit("dispose", { agentId: id, type: record.type });
+      table.gone(id, "dispose");
+      return;
+    }
+    try {
+      await this.#disposeLive(id, fromSelf);
+    } catch (err) {
+      // It went inactive (or moved) while we waited for its turn: dispose what is stored now.
+      if (!(err instanceof PagletError && err.code === "state_conflict") || table.live(id)) throw err;
+      const status = (await store.get(id))?.status;
+      if (status !== "inactive" && status !== "crashed") throw err;
+      await this.dispose(id, fromSelf);
+    }
+  }
+
+  async #disposeLive(id: string, fromSelf: boolean): Promise<void> {
+    const { table, deadlines, supervisor, stuckAfterMs } = this.#p;
+    await this.#transition(id, true, async (agent) => {
+      if (!fromSelf && agent.mailbox.busy) {
+        const idle = await deadlines.race(agent.mailbox.pause(), stuckAfterMs).then(
+          () => true,
+          () => false,
+        );
+        if (!idle && !(await supervisor.answers(agent.slot))) {
+          await supervisor.replace(agent);
+          await this.#disposed(agent);
+          return;
+        }
+      }
+      try {
+        await deadlines.race(
+          agent.slot.rpc.call("stop", [id, table.event("disposing", { reason: "dispose" })]),
+          stuckAfterMs,
+        );
+      } catch (err) {
+        if (!(err instanceof PagletError && err.code === "timeout")) throw err;
+        await supervisor.replace(agent);
+      }
+      await this.#disposed(agent);
+    });
+  }
+
+  async #disposed(agent: LiveAgent): Promise<void> {
+    const { table, store, events } = this.#p;
+    await store.delete(agent.id);
+    table.forget(agent, "dispose");
+    table.failQueued(agent, `Agent ${agent.id} was disposed`);
+    events.emit("dispose", { agentId: agent.id, type: agent.type });
+  }
+
+  /** See AgentRuntime.detach. */
+  async detach(
+    id: string,
+    event: LifecycleEvent,
+    fromSelf: boolean,
+  ): Promise<{ agent: LiveAgent; state: Uint8Array; queued: ReturnType<Mailbox["drain"]> }> {
+    return await this.#transition(id, fromSelf, async (agent) => {
+      const state = await agent.slot.rpc.call("stop", [id, event]);
+      this.#p.table.forget(agent, "detach");
+      return { agent, state, queued: agent.mailbox.drain() };
+    });
+  }
+
+  /** Runs a transition with the mailbox paused; concurrent deliveries wait for its outcome. */
+  async #transition<T>(id: string, fromSelf: boolean, fn: (agent: LiveAgent) => Promise<T>): Promise<T> {
+    const { table, store } = this.#p;
+    await table.starting(id)?.catch(() => {});
+    const agent = table.live(id);
+    if (!agent) {
+      const record = await store.get(id);
+      if (record) {
+        const code = record.status === "moving" ? "agent_moving" : "state_conflict";
+        throw new PagletError(code, `Agent ${id} is ${record.status}`);
+      }
+      throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+    }
+    while (agent.transition) await agent.transition.catch(() => {});
+    if (table.live(id) !== agent) {
+      throw new PagletError("state_conflict", `Agent ${id} left during the request`);
+    }
+    let done!: () => void;
+    agent.transition = new Promise<void>((resolve) => done = resolve);
+    try {
+      if (!fromSelf) {
+        await withTimeout(agent.mailbox.pause(), PAUSE_TIMEOUT_MS, `Agent ${id} is busy`).catch((err) => {
+          if (err instanceof PagletError && err.code === "timeout") {
+            throw new PagletError("agent_busy", err.message);
+          }
+          throw err;
+        });
+      } else {
+        void agent.mailbox.pause();
+      }
+      return await fn(agent);
+    } catch (err) {
+      if (table.live(id) === agent) agent.mailbox.resume();
+      throw err;
+    } finally {
+      agent.transition = null;
+      done();
+    }
+  }
+}
