@@ -15,12 +15,32 @@
  * @module
  */
 
-/** An entry of core's queue, shaped as the entries Node's `setImmediate` puts there. */
-interface Entry {
-  _idleNext: Entry | null;
-  _idlePrev: Entry | null;
-  _destroyed: boolean;
-  _onImmediate: () => void;
+/**
+ * An entry of core's queue, shaped as the entries Node's `setImmediate` puts there. Its callback is
+ * a method, not a closure per call: the host's bundle keeps names, and a named closure made per
+ * call costs each one an Object.defineProperty.
+ */
+class Entry {
+  _idleNext: Entry | null = null;
+  _idlePrev: Entry | null = null;
+  _destroyed = false;
+  readonly #core: CoreImmediates;
+  readonly #fn: () => void;
+
+  constructor(core: CoreImmediates, fn: () => void) {
+    this.#core = core;
+    this.#fn = fn;
+  }
+
+  _onImmediate(): void {
+    this.#core.immediateRefCount(false);
+    try {
+      this.#fn();
+    } catch (err) {
+      // As a throwing setImmediate callback would: the error is uncaught, the round goes on.
+      reportError(err);
+    }
+  }
 }
 
 interface CoreImmediates {
@@ -52,18 +72,5 @@ export function immediate(fn: () => void): void {
   // Counted as a reference, as Node's are: the event loop neither waits in its poll nor ends while
   // the entry is queued.
   core.immediateRefCount(true);
-  core.queueImmediate({
-    _idleNext: null,
-    _idlePrev: null,
-    _destroyed: false,
-    _onImmediate: () => {
-      core.immediateRefCount(false);
-      try {
-        fn();
-      } catch (err) {
-        // As a throwing setImmediate callback would: the error is uncaught, the round goes on.
-        reportError(err);
-      }
-    },
-  });
+  core.queueImmediate(new Entry(core, fn));
 }

@@ -18,7 +18,18 @@ export async function withTimeout<T>(promise: Promise<T> | T, ms: number, messag
 
 interface Deadline {
   at: number;
-  expire: () => void;
+  ms: number;
+  message: string | (() => string) | undefined;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Fails a deadline's promise. A function of its own, not a closure per deadline: the host's bundle
+ * keeps names, and a named closure made per message costs each one an Object.defineProperty.
+ */
+function expire(entry: Deadline): void {
+  const text = typeof entry.message === "function" ? entry.message() : entry.message;
+  entry.reject(new PagletError("timeout", text ?? `Timed out after ${entry.ms} ms`));
 }
 
 /**
@@ -59,13 +70,7 @@ export class DeadlineQueue {
     start: (resolve: (value: T) => void, reject: (error: unknown) => void) => void,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Deadline = {
-        at: performance.now() + ms,
-        expire: () => {
-          const text = typeof message === "function" ? message() : message;
-          reject(new PagletError("timeout", text ?? `Timed out after ${ms} ms`));
-        },
-      };
+      const entry: Deadline = { at: performance.now() + ms, ms, message, reject };
       this.#entries.add(entry);
       if (entry.at < this.#armedAt) this.#arm(entry.at);
       start((value) => {
@@ -98,7 +103,7 @@ export class DeadlineQueue {
     for (const entry of this.#entries) {
       if (entry.at <= now) {
         this.#entries.delete(entry);
-        entry.expire();
+        expire(entry);
       } else if (entry.at < next) {
         next = entry.at;
       }
