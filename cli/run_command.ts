@@ -25,13 +25,14 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
+type RunModules = typeof import("./run_modules.ts");
+
 /** The script's bundle: from the cache when no input changed, else made now (and cached). */
-async function bundleOf(file: string): Promise<Bundle> {
-  const { BundleCache } = await import("../host/code/bundle_cache.ts");
+async function bundleOf(file: string, modules: Promise<RunModules>): Promise<Bundle> {
+  const { BundleCache, bundleScript } = await modules;
   const cache = new BundleCache();
   const cached = await cache.get(file);
   if (cached) return cached;
-  const { bundleScript } = await import("../host/code/bundler.ts");
   const bundle = await bundleScript(file);
   await cache.put(file, bundle);
   return bundle;
@@ -39,28 +40,23 @@ async function bundleOf(file: string): Promise<Bundle> {
 
 /** Runs `file` against the entry host; resolves when its top level has finished. */
 export async function runScript(file: string, args: string[], options: EntryOptions): Promise<void> {
+  // Loaded here, not at the top: `paglets --help` registers this command without the SDK. One
+  // import for everything (see run_modules.ts).
+  const modules = import("./run_modules.ts");
+  modules.catch(() => {/* awaited below */});
   // Bundled while the entry host is looked for; an unchanged script comes from the cache.
-  const bundling = bundleOf(file);
+  const bundling = bundleOf(file, modules);
   bundling.catch(() => {/* awaited below */});
-  // Loaded here, not at the top: `paglets --help` registers this command without the SDK.
-  const loading = Promise.all([
-    import("../agents/connect.ts"),
-    import("../host/code/bundler.ts"),
-    import("../host/code/data_url.ts"),
-    import("./script_mesh.ts"),
-    import("../agents/runner/code_ref.ts"),
-    import("../agents/runner/runner.ts"),
-  ]);
-  loading.catch(() => {/* awaited below */});
   await withEntryOrEmbedded(options, async (client) => {
-    const [
-      { installConnector },
-      { bundleExportNames, SCRIPT_MAIN_GLOBAL },
-      { dataUrlOf },
-      { ScriptMesh },
-      { registerScriptBundle },
-      { setDefaultTaskModule },
-    ] = await loading;
+    const {
+      installConnector,
+      bundleExportNames,
+      SCRIPT_MAIN_GLOBAL,
+      dataUrlOf,
+      ScriptMesh,
+      registerScriptBundle,
+      setDefaultTaskModule,
+    } = await modules;
     const bundle = await bundling;
     const response = await client.fetch("PUT", "/v1/code", {
       body: bundle.source as Uint8Array<ArrayBuffer>,
