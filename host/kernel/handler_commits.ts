@@ -15,7 +15,7 @@ import { DURABLE, type LiveAgent } from "./live_agent.ts";
  * Functions made for every message are methods or anonymous here, never named closures: the host's
  * bundle keeps names (`--keep-names`), and a named closure costs each call an
  * Object.defineProperty of its name (measured: about 0.3 µs of the kernel thread per closure and
- * message, and a map of its own for each closure).
+ * message).
  */
 
 /** The reply of a handler that wrote nothing, once the writes before it were made. */

@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
 import { bundleIsCurrent } from "../../cli/host_code.ts";
+import { orAfter } from "../../agents/timers.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { rounds: { type: "string", default: "7" } } });
 const rounds = Number(values.rounds);
@@ -73,10 +74,12 @@ async function startHost(): Promise<StartedHost> {
   let url = "";
   const deadline = start + 20_000;
   while (!url && performance.now() < deadline) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-    const line = text.split("\n").find((l) => l.startsWith("{"));
+    // The deadline bounds each read too: a host that prints nothing must not hang the benchmark.
+    const read = await orAfter(reader.read(), Math.max(1, deadline - performance.now()), null);
+    if (read === null || read.done) break;
+    text += read.value;
+    // Complete lines only: the JSON line may arrive in several pieces.
+    const line = text.split("\n").slice(0, -1).find((l) => l.startsWith("{"));
     if (line) url = JSON.parse(line).url;
   }
   void (async () => {

@@ -3,6 +3,7 @@
  * its own data dir. Every process started is stopped by `stop()`/`kill()` or `stopAll()`.
  */
 import { HostClient } from "../../host/client.ts";
+import { orAfter } from "../../agents/timers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -91,13 +92,12 @@ export async function startHost(options: StartOptions): Promise<HostProcess> {
   const deadline = Date.now() + 30_000;
   let info: { url: string } | null = null;
   while (!info && Date.now() < deadline) {
-    const timer = new Promise<{ done: true; value: undefined }>((r) =>
-      setTimeout(() => r({ done: true, value: undefined }), Math.max(1, deadline - Date.now()))
-    );
-    const { done, value } = await Promise.race([reader.read(), timer]);
-    if (done) break;
-    buffered += value;
-    const line = buffered.split("\n").find((l) => l.startsWith("{"));
+    // The deadline bounds each read too (its timer goes with the read): a silent host fails the start.
+    const read = await orAfter(reader.read(), Math.max(1, deadline - Date.now()), null);
+    if (read === null || read.done) break;
+    buffered += read.value;
+    // Complete lines only: the JSON line may arrive in several pieces.
+    const line = buffered.split("\n").slice(0, -1).find((l) => l.startsWith("{"));
     if (line) info = JSON.parse(line);
   }
   // Keep draining stdout so the child never blocks on a full pipe.

@@ -1,7 +1,8 @@
 /**
  * A checkpoint never writes over a fresher record: a snapshot taken before an agent deactivated
- * (and saved after, because another agent's snapshot kept the checkpoint waiting) must not replace
- * the state the deactivation stored.
+ * and committed after the deactivation must not replace the state the deactivation stored. The
+ * first test runs a checkpoint beside a deactivation; the second forces the order (snapshot,
+ * deactivation, then the snapshot's commit) at the store.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
@@ -42,4 +43,27 @@ Deno.test("a checkpoint that waited for a busy worker does not overwrite a deact
     state.events.some((e) => e.startsWith("deactivating")),
     `the stored state lost onDeactivating's change: ${JSON.stringify(state.events)}`,
   );
+});
+
+Deno.test("a snapshot taken before a deactivation and committed after it leaves the deactivated record as it is", async () => {
+  // The ordering the test above cannot force (the checkpoint commits a snapshot as soon as it
+  // arrives), made here by hand at the seam the checkpoint writes through: the group commit's
+  // transaction (state_commits.ts → AgentStore.transaction → saveState).
+  await using h = await testHost({ workers: 1 });
+  const rt = h.host.runtime;
+  const { id } = await h.client.createAgent({ type: "demo.counter" });
+  await h.client.send(id, { kind: "increment", args: { by: 3 } });
+  const stale = await rt.snapshot(rt.find(id)!);
+  await h.client.deactivate(id, {});
+  const deactivated = await h.host.store.get(id);
+  assertEquals(deactivated?.status, "inactive");
+
+  await h.host.store.transaction((tx) => tx.saveState(id, stale));
+
+  const record = await h.host.store.get(id);
+  assertEquals(record?.status, "inactive");
+  assertEquals(record!.state, deactivated!.state, "the stale snapshot overwrote the deactivated state");
+  const state = decodeCbor<{ count: number; events: string[] }>(record!.state);
+  assertEquals(state.count, 3);
+  assert(state.events.some((e) => e.startsWith("deactivating")), JSON.stringify(state.events));
 });
