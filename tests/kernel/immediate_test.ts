@@ -78,6 +78,8 @@ immediate(() => immediate(() => console.log("ran")));`;
     args: ["eval", "--quiet", code],
     stdout: "piped",
     stderr: "piped",
+    // A leaked reference would keep the child alive for ever: it is killed, and the test fails.
+    signal: AbortSignal.timeout(30_000),
   }).output();
   assertEquals(new TextDecoder().decode(out.stderr), "");
   assertEquals(new TextDecoder().decode(out.stdout), "ran\n");
