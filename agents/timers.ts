@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { coreFunctions } from "./deno_core.ts";
 
 /** A scheduled call; pass it to {@link cancel}. */
 export type Timer = { readonly __timer: unique symbol };
@@ -35,17 +36,7 @@ interface CoreTimers {
   cancelTimer(timer: object): void;
 }
 
-function coreTimers(): CoreTimers | undefined {
-  const internal = (Deno as unknown as Record<symbol, { core?: Partial<CoreTimers> } | undefined>)[
-    (Deno as unknown as { internal: symbol }).internal
-  ];
-  const core = internal?.core;
-  return typeof core?.createTimer === "function" && typeof core.cancelTimer === "function"
-    ? core as CoreTimers
-    : undefined;
-}
-
-const core = coreTimers();
+const core = coreFunctions<CoreTimers>("createTimer", "cancelTimer");
 
 /** Whether timers use Deno's core list (true on the Deno this project pins; tested). */
 export const CORE_TIMERS = core !== undefined;

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { coreFunctions } from "../agents/deno_core.ts";
 
 /**
  * An entry of core's queue, shaped as the entries Node's `setImmediate` puts there. Its callback is
@@ -49,17 +50,7 @@ interface CoreImmediates {
   immediateRefCount(increase: boolean): void;
 }
 
-function coreImmediates(): CoreImmediates | undefined {
-  const internal = (Deno as unknown as Record<symbol, { core?: Partial<CoreImmediates> } | undefined>)[
-    (Deno as unknown as { internal: symbol }).internal
-  ];
-  const core = internal?.core;
-  return typeof core?.queueImmediate === "function" && typeof core.immediateRefCount === "function"
-    ? core as CoreImmediates
-    : undefined;
-}
-
-const core = coreImmediates();
+const core = coreFunctions<CoreImmediates>("queueImmediate", "immediateRefCount");
 
 /** Whether `immediate` uses Deno core's queue (true on the Deno this project pins; tested). */
 export const CORE_IMMEDIATES = core !== undefined;

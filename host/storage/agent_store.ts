@@ -148,7 +148,7 @@ export class AgentStore {
   readonly #sync = new Map<string, StatementSync>();
   #hot?: HotStatements;
   /** The statements of {@link transaction}, made once (see #newTransaction). */
-  #tx?: StoreTransaction;
+  readonly #tx: StoreTransaction = this.#newTransaction();
   constructor(db: Kysely<Schema>, raw: DatabaseSync) {
     this.#db = db;
     this.#raw = raw;
@@ -170,12 +170,11 @@ export class AgentStore {
    */
   async transaction(fn: (tx: StoreTransaction) => void): Promise<void> {
     await this.#db.connection().execute(() => {
-      const tx = this.#tx ??= this.#newTransaction();
       try {
         // A rollback that failed before (a full disk) left the transaction open: end it first.
         if (this.#raw.isTransaction) this.#raw.exec("ROLLBACK");
         this.#raw.exec("BEGIN IMMEDIATE");
-        fn(tx);
+        fn(this.#tx);
         this.#raw.exec("COMMIT");
       } catch (err) {
         // SQLite may have rolled back already (a full disk at COMMIT); a rollback that fails too is

@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
 import { bundleIsCurrent } from "../../cli/host_code.ts";
-import { orAfter } from "../../agents/timers.ts";
+import { firstJsonLine } from "../spawn_host.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { rounds: { type: "string", default: "7" } } });
 const rounds = Number(values.rounds);
@@ -69,22 +69,8 @@ async function startHost(): Promise<StartedHost> {
     await child.status;
     await Deno.remove(dataDir, { recursive: true }).catch(() => {/* already gone */});
   };
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  let url = "";
   const deadline = start + 20_000;
-  while (!url && performance.now() < deadline) {
-    // The deadline bounds each read too: a host that prints nothing must not hang the benchmark.
-    const read = await orAfter(reader.read(), Math.max(1, deadline - performance.now()), null);
-    if (read === null || read.done) break;
-    text += read.value;
-    // Complete lines only: the JSON line may arrive in several pieces.
-    const line = text.split("\n").slice(0, -1).find((l) => l.startsWith("{"));
-    if (line) url = JSON.parse(line).url;
-  }
-  void (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })().catch(() => {/* the host went away */});
+  const url = (await firstJsonLine(child.stdout, deadline - performance.now()))?.url as string | undefined;
   if (!url) {
     await stop();
     throw new Error("the host printed no URL within 20 s");

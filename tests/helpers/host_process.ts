@@ -3,7 +3,7 @@
  * its own data dir. Every process started is stopped by `stop()`/`kill()` or `stopAll()`.
  */
 import { HostClient } from "../../host/client.ts";
-import { orAfter } from "../../agents/timers.ts";
+import { firstJsonLine } from "../../scripts/spawn_host.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -87,23 +87,7 @@ export async function startHost(options: StartOptions): Promise<HostProcess> {
       stderr.push(...chunk.split("\n").filter(Boolean));
     }
   })().catch(() => {});
-  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  const deadline = Date.now() + 30_000;
-  let info: { url: string } | null = null;
-  while (!info && Date.now() < deadline) {
-    // The deadline bounds each read too (its timer goes with the read): a silent host fails the start.
-    const read = await orAfter(reader.read(), Math.max(1, deadline - Date.now()), null);
-    if (read === null || read.done) break;
-    buffered += read.value;
-    // Complete lines only: the JSON line may arrive in several pieces.
-    const line = buffered.split("\n").slice(0, -1).find((l) => l.startsWith("{"));
-    if (line) info = JSON.parse(line);
-  }
-  // Keep draining stdout so the child never blocks on a full pipe.
-  void (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })().catch(() => {});
+  const info = await firstJsonLine(process.stdout, 30_000) as { url: string } | null;
   if (!info) {
     try {
       process.kill("SIGKILL");
