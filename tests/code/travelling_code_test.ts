@@ -10,6 +10,7 @@ import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts
 import { FAST_MESH, seesAllOnline } from "../mesh/helpers.ts";
 import { HostClient } from "../../host/client.ts";
 import { sha256Hex } from "../../host/code/hash.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 const KEY = "travelling-code-test-key";
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
@@ -25,7 +26,7 @@ async function until(what: string, check: () => Promise<boolean>, ms = 20_000): 
 
 /** The fixture script copied into a fresh folder (so a test can edit it). */
 async function scriptCopy(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "paglets-script-" });
+  const dir = await tempDir("paglets-script-");
   for (const name of ["tally.ts", "version.ts"]) await Deno.copyFile(join(FIXTURES, name), join(dir, name));
   return join(dir, "tally.ts");
 }

@@ -6,6 +6,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { jsonOf, paglets } from "../helpers/cli.ts";
 import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { tempDir } from "../helpers/temp.ts";
 import { meshHosts } from "../mesh/helpers.ts";
 
 Deno.test("usage errors exit 2; help and version exit 0", async () => {
@@ -70,7 +71,7 @@ Deno.test("agents send takes its arguments from a file or stdin; show follows a 
     });
     const beta = await startHost({ name: "beta", args: ["--peer", alpha.url] });
     const { id } = await alpha.client.createAgent({ type: "demo.counter" });
-    const dir = await Deno.makeTempDir({ prefix: "paglets-cli-args-" });
+    const dir = await tempDir("paglets-cli-args-");
 
     await t.step("--args @file and --args - (stdin)", async () => {
       await Deno.writeTextFile(`${dir}/by.json`, JSON.stringify({ by: 5 }));

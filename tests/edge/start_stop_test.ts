@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { paglets, pagletsCommand } from "../helpers/cli.ts";
 import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 /** `paglets host ...args` on a fresh data dir (unless given), run until it ends by itself. */
 async function hostFails(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -43,7 +44,7 @@ Deno.test("a second host on the same data dir is refused with the PID of the fir
 });
 
 Deno.test("start failures a user causes carry codes, never internal", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-codes-" });
+  const dataDir = await tempDir("paglets-test-codes-");
   const badPort = await hostFails(["--port", "99999", "--data-dir", dataDir]);
   assert(badPort.stderr.includes("[invalid_request]") && badPort.stderr.includes("--port"), badPort.stderr);
 
@@ -72,7 +73,7 @@ Deno.test("start failures a user causes carry codes, never internal", async () =
 
 Deno.test("health answers 200 only once the API serves: a client that waited for it can create at once", async () => {
   const port = freePort();
-  const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-ready-" });
+  const dataDir = await tempDir("paglets-test-ready-");
   const child = spawnHost(port, dataDir);
   const stdout = textOf(child.stdout);
   const stderr = textOf(child.stderr);
@@ -105,7 +106,7 @@ Deno.test("health answers 200 only once the API serves: a client that waited for
 
 Deno.test("a signal that arrives the moment health first answers stops the host cleanly", async () => {
   const port = freePort();
-  const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-signal-" });
+  const dataDir = await tempDir("paglets-test-signal-");
   const child = spawnHost(port, dataDir);
   const stdout = textOf(child.stdout);
   const stderr = textOf(child.stderr);

@@ -4,6 +4,7 @@
  */
 import { HostClient } from "../../host/client.ts";
 import { firstJsonLine } from "../../scripts/spawn_host.ts";
+import { tempDir } from "./temp.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -51,7 +52,7 @@ function launcher(options: StartOptions): string[] {
 
 /** Starts a host process and waits until it listens (bounded: 30 s). */
 export async function startHost(options: StartOptions): Promise<HostProcess> {
-  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: `paglets-test-${options.name}-` });
+  const dataDir = options.dataDir ?? await tempDir(`paglets-test-${options.name}-`);
   const env: Record<string, string> = { ...options.env, NO_COLOR: "1" };
   if (options.apiKey) env.PAGLETS_API_KEY = options.apiKey;
   const [program, ...prefix] = launcher(options);
