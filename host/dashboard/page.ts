@@ -68,7 +68,7 @@ async function showDetail(id) {
     const r = await api("/v1/agents/" + encodeURIComponent(id));
     const mailbox = r.mailbox ? r.mailbox.queued + " queued, " + r.mailbox.delivered + " delivered" + (r.mailbox.busy ? ", busy" : "") : "-";
     $("detail").classList.remove("muted");
-    $("detail").innerHTML = "<table>" + [["id", r.id], ["type", r.type], ["status", r.status], ["host", r.hostName || r.host],
+    $("detail").innerHTML = "<table>" + [["id", r.id], ["type", r.type], ["status", r.status + (r.transition ? " (" + r.transition + " under way)" : "")], ["host", r.hostName || r.host],
       ["mailbox", mailbox], ["queued while inactive", r.queuedMessages], ["moved to", r.movedTo || "-"]]
       .map((kv) => "<tr><th>" + esc(kv[0]) + "</th><td>" + esc(kv[1] ?? "-") + "</td></tr>").join("") + "</table>" +
       "<h2>state</h2><pre>" + esc(JSON.stringify(r.state ?? null, null, 2)) + "</pre>";

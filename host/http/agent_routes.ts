@@ -63,6 +63,9 @@ export async function recordView(
   const live = host.runtime.find(record.id);
   if (live) {
     view.worker = live.slot.index;
+    // A departure under way: the agent's own transition, or a handoff another part of the host
+    // holds it for (a dispatch before its detach, an arrival starting).
+    view.transition = live.transitionKind ?? (host.runtime.isHeld(record.id) ? "handoff" : null);
     view.mailbox = {
       queued: live.mailbox.queued,
       busy: live.mailbox.busy,

@@ -292,6 +292,7 @@ export class AgentRuntime {
       meta,
       dirty: false,
       transition: null,
+      transitionKind: null,
       durable: DURABLE,
       handedSeq: 0,
       epoch: 0,

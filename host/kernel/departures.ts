@@ -13,7 +13,7 @@ import { type DeactivationPolicy, deactivationPolicy } from "../../agents/policy
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
 import type { InactiveQueue } from "./inactive_queue.ts";
-import type { LiveAgent } from "./live_agent.ts";
+import type { LiveAgent, TransitionKind } from "./live_agent.ts";
 import type { Mailbox } from "./mailbox.ts";
 import { type DeadlineQueue, withTimeout } from "./timeouts.ts";
 import type { WorkerSupervisor } from "./worker_supervisor.ts";
@@ -73,7 +73,7 @@ export class Departures {
       throw new PagletError("invalid_request", (err as Error).message);
     }
     const { table, store, queue, events } = this.#p;
-    return await this.#transition(id, fromSelf, async (agent) => {
+    return await this.#transition(id, "deactivate", fromSelf, async (agent) => {
       const state = await agent.slot.rpc.call("stop", [id, table.event("deactivating", { reason, policy })]);
       const record: AgentRecord = {
         id,
@@ -157,7 +157,7 @@ export class Departures {
 
   async #disposeLive(id: string, fromSelf: boolean): Promise<void> {
     const { table, deadlines, supervisor, stuckAfterMs } = this.#p;
-    await this.#transition(id, true, async (agent) => {
+    await this.#transition(id, "dispose", true, async (agent) => {
       if (!fromSelf && agent.mailbox.busy) {
         const idle = await deadlines.race(agent.mailbox.pause(), stuckAfterMs).then(
           () => true,
@@ -196,7 +196,7 @@ export class Departures {
     event: LifecycleEvent,
     fromSelf: boolean,
   ): Promise<{ agent: LiveAgent; state: Uint8Array; queued: ReturnType<Mailbox["drain"]> }> {
-    return await this.#transition(id, fromSelf, async (agent) => {
+    return await this.#transition(id, "detach", fromSelf, async (agent) => {
       const state = await agent.slot.rpc.call("stop", [id, event]);
       this.#p.table.forget(agent, "detach");
       return { agent, state, queued: agent.mailbox.drain() };
@@ -204,7 +204,12 @@ export class Departures {
   }
 
   /** Runs a transition with the mailbox paused; concurrent deliveries wait for its outcome. */
-  async #transition<T>(id: string, fromSelf: boolean, fn: (agent: LiveAgent) => Promise<T>): Promise<T> {
+  async #transition<T>(
+    id: string,
+    kind: TransitionKind,
+    fromSelf: boolean,
+    fn: (agent: LiveAgent) => Promise<T>,
+  ): Promise<T> {
     const { table, store } = this.#p;
     await table.starting(id)?.catch(() => {});
     const agent = table.live(id);
@@ -222,6 +227,7 @@ export class Departures {
     }
     let done!: () => void;
     agent.transition = new Promise<void>((resolve) => done = resolve);
+    agent.transitionKind = kind;
     try {
       if (!fromSelf) {
         await withTimeout(agent.mailbox.pause(), PAUSE_TIMEOUT_MS, `Agent ${id} is busy`).catch((err) => {
@@ -239,6 +245,7 @@ export class Departures {
       throw err;
     } finally {
       agent.transition = null;
+      agent.transitionKind = null;
       done();
     }
   }

@@ -5,6 +5,9 @@
 import type { Mailbox } from "./mailbox.ts";
 import type { WorkerSlot } from "./worker_pool.ts";
 
+/** A live agent's way out of its worker, while it waits for its handlers in progress and runs. */
+export type TransitionKind = "deactivate" | "dispose" | "detach";
+
 /** An agent running in a worker. */
 export interface LiveAgent {
   id: string;
@@ -18,6 +21,8 @@ export interface LiveAgent {
   dirty: boolean;
   /** A lifecycle transition is under way; new messages wait for its outcome. */
   transition: Promise<void> | null;
+  /** Which transition `transition` is (GET /v1/agents/:id shows it). */
+  transitionKind: TransitionKind | null;
   /** Settles once the record that made this instance live is durable (create, activation). */
   durable: Promise<unknown>;
   /**

@@ -3,6 +3,15 @@ import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { freePort, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { agentIds, HOMEBODY_MODULE, startMobileHost, travellerEvents } from "./helpers.ts";
+import type { HostProcess } from "../helpers/host_process.ts";
+
+/** The parts of an active agent's record that say what it is doing. */
+async function liveView(
+  host: HostProcess,
+  id: string,
+): Promise<{ mailbox?: { busy: boolean }; transition?: string | null }> {
+  return await host.client.getAgent(id) as { mailbox?: { busy: boolean }; transition?: string | null };
+}
 
 Deno.test("a dispatched paglet keeps its state; onDispatching runs on the source, then onArrival and run() on the target", async () => {
   try {
@@ -161,13 +170,19 @@ Deno.test("an inactive arrival waits on disk; an inactive paglet can be dispatch
       "arrival:alpha:dispatch",
     ]);
 
-    // A message queued behind a busy handler while the paglet leaves goes after it; a message
-    // to the old host afterwards is forwarded.
-    const busy = a.client.send(id, { kind: "sleep", args: { ms: 300 } });
+    // A message sent while the paglet leaves (its detach waiting for a busy handler) waits for the
+    // departure and is forwarded after it; a message to the old host afterwards is forwarded too.
+    const busy = a.client.send(id, { kind: "sleep", args: { ms: 1_000 } });
+    await eventually("the handler runs", async () => (await liveView(a, id)).mailbox?.busy, 10_000, 5);
     const moving = a.client.dispatch(id, b.url);
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(
+      "the detach waits for the handler",
+      async () => (await liveView(a, id)).transition === "detach",
+      10_000,
+      5,
+    );
     const queued = a.client.send(id, { kind: "increment", args: { by: 2 } });
-    assertEquals(await busy, { slept: 300 });
+    assertEquals(await busy, { slept: 1_000 });
     assertEquals(await moving, { id, host: b.url });
     assertEquals(await queued, { count: 2 });
     assertEquals(await a.client.send(id, { kind: "increment", args: { by: 1 } }), { count: 3 });
