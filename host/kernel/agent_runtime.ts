@@ -3,10 +3,11 @@
  * lifecycle transition (create, deliver, deactivate, activate, dispose, crash, restore).
  * Durable transitions are written to SQLite before they are acknowledged. The table is private:
  * the rest of the host asks through `find`, `isLive`, `isHere`, `hold`/`settled` and the
- * transitions. A message's way from its handler to its reply once its state is stored
- * (handler_commits.ts), checkpoints (checkpointer.ts), stored messages of inactive agents
- * (inactive_queue.ts) and stuck workers (worker_supervisor.ts) are handled in modules of their own;
- * the live agent's record is in live_agent.ts.
+ * transitions. The ways in (creation, activation, arrival, restore: arrivals.ts) and out
+ * (deactivation, disposal, detach: departures.ts), a message's way from its handler to its reply
+ * once its state is stored (handler_commits.ts), checkpoints (checkpointer.ts), stored messages of
+ * inactive agents (inactive_queue.ts) and stuck workers (worker_supervisor.ts) are handled in
+ * modules of their own; the live agent's record is in live_agent.ts.
  */
 import { PagletError } from "../../agents/errors.ts";
 import { type Message, toMessage } from "../../agents/message.ts";
@@ -15,30 +16,18 @@ import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts"
 import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
-import { Mailbox } from "./mailbox.ts";
+import type { Mailbox } from "./mailbox.ts";
 import { InactiveQueue } from "./inactive_queue.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { StateCommits } from "./state_commits.ts";
 import { HandlerCommits } from "./handler_commits.ts";
-import { DURABLE, type LiveAgent } from "./live_agent.ts";
-import type { QueuedMessage } from "../storage/agent_store.ts";
+import type { LiveAgent } from "./live_agent.ts";
 import { WorkerSupervisor } from "./worker_supervisor.ts";
 import { Departures } from "./departures.ts";
+import { Arrivals, type CodeLoader, type CreateSpec } from "./arrivals.ts";
+export type { CreateSpec };
 import type { WorkerPool } from "./worker_pool.ts";
-import { newAgentId } from "./ids.ts";
 import { DeadlineQueue, withTimeout } from "./timeouts.ts";
-
-export interface CreateSpec {
-  type: string;
-  state?: Record<string, unknown>;
-  args?: Record<string, unknown>;
-  id?: string;
-  meta?: Record<string, unknown>;
-  /** Hash of the travelling module defining `type` (host/code/); absent for the host's own types. */
-  code?: string;
-  /** A host to fetch that module from when this host lacks it. */
-  codeFrom?: string;
-}
 
 export interface DeliverOptions {
   oneway?: boolean;
@@ -63,14 +52,12 @@ export interface RuntimeOptions {
    * Makes a travelling module runnable in the workers (fetched from `from` if need be) and returns
    * its types. Without it, agents of travelling code cannot start here.
    */
-  code?: (hash: string, from?: string) => Promise<string[]>;
+  code?: CodeLoader;
 }
 
 export class AgentRuntime {
   /** Agents running in a worker now; only the runtime adds or removes them. */
   readonly #live = new Map<string, LiveAgent>();
-  /** Agents whose worker is starting them: their hooks (and their first calls) run before they are live. */
-  readonly #launching = new Map<string, LiveAgent>();
   /** Deliveries of agents no longer live (see mailboxTotals). */
   #retiredDeliveries = 0;
   readonly #store: AgentStore;
@@ -85,8 +72,6 @@ export class AgentRuntime {
    * an arrival being started): deliveries, activations and disposals wait for it to settle.
    */
   readonly #settling = new Map<string, Promise<unknown>>();
-  /** Instances being started (activation, restore): one start per agent, the others wait for it. */
-  readonly #starting = new Map<string, Promise<LiveAgent>>();
   /** Reply deadlines of deliveries, on one timer. */
   readonly #deadlines = new DeadlineQueue();
   readonly #queue: InactiveQueue;
@@ -95,6 +80,7 @@ export class AgentRuntime {
   readonly #handlers: HandlerCommits;
   readonly #supervisor: WorkerSupervisor;
   readonly #departures: Departures;
+  readonly #arrivals: Arrivals;
 
   constructor(
     store: AgentStore,
@@ -127,18 +113,30 @@ export class AgentRuntime {
           }),
         current,
         unregister: (agent) => this.#retire(agent),
-        restart: (record) =>
-          this.#startOnce(
-            record.id,
-            () => this.start(record, this.#event("activation", { reason: "restore" })),
-          ),
+        restart: (record) => this.#arrivals.restore(record),
         markCrashed: (id, type, message) => this.#markCrashed(id, type, message),
       },
     );
+    this.#arrivals = new Arrivals({
+      table: {
+        live: (id) => this.#live.get(id),
+        register: (agent) => this.#live.set(agent.id, agent),
+        settling: (id) => this.#settling.get(id),
+        event: (kind, extra) => this.#event(kind, extra),
+        drop: (agent) => this.#drop(agent),
+        markCrashed: (id, type, message) => this.#markCrashed(id, type, message),
+      },
+      store,
+      pool,
+      events,
+      queue: this.#queue,
+      handlers: this.#handlers,
+      code: this.#options.code,
+    });
     this.#departures = new Departures({
       table: {
         live: (id) => this.#live.get(id),
-        starting: (id) => this.#starting.get(id),
+        starting: (id) => this.#arrivals.starting(id),
         settling: (id) => this.#settling.get(id),
         forget: (agent, why) => this.#forget(agent, why),
         failQueued: (agent, why) => this.#failQueued(agent, why),
@@ -173,7 +171,7 @@ export class AgentRuntime {
    * start's reply has made it live).
    */
   inWorker(id: string): LiveAgent | undefined {
-    return this.#live.get(id) ?? this.#launching.get(id);
+    return this.#live.get(id) ?? this.#arrivals.launching(id);
   }
 
   isLive(id: string): boolean {
@@ -182,7 +180,8 @@ export class AgentRuntime {
 
   /** Whether `id` is this host's to deliver to: running, being started, or stored (any status). */
   isHere(id: string): boolean {
-    return this.#live.has(id) || this.#starting.has(id) || this.#store.statusOf(id) !== null;
+    return this.#live.has(id) || this.#arrivals.starting(id) !== undefined ||
+      this.#store.statusOf(id) !== null;
   }
 
   /** How many agents run on this host now. */
@@ -246,184 +245,14 @@ export class AgentRuntime {
     return { kind, at: Date.now(), hostName: this.#host().name, ...extra };
   }
 
-  /** Checks that `type` can start here; travelling code (`code`) is loaded first. */
-  async #checkType(type: string, code: unknown, codeFrom?: string): Promise<void> {
-    if (code === undefined) return await this.#knownType(type);
-    if (!this.#options.code) {
-      throw new PagletError("remote_code_disabled", `This host cannot load module ${String(code)}`);
-    }
-    const types = await this.#options.code(String(code), codeFrom);
-    if (!types.includes(type)) {
-      throw new PagletError(
-        "unknown_agent_type",
-        `Unknown agent type '${type}' in module ${String(code)}. Its types: ${types.join(", ")}`,
-      );
-    }
-  }
-
-  async #knownType(type: string): Promise<void> {
-    const types = await this.#pool.knownTypes();
-    if (typeof type !== "string" || !types.includes(type)) {
-      throw new PagletError(
-        "unknown_agent_type",
-        `Unknown agent type '${type}'. Known types: ${types.join(", ")}`,
-      );
-    }
-  }
-
-  /** Starts an instance in a worker and registers it as live. */
-  async #launch(
-    id: string,
-    type: string,
-    init: { state?: Record<string, unknown>; stateBytes?: Uint8Array },
-    event: LifecycleEvent | null,
-    createdAt: number,
-    meta: Record<string, unknown>,
-    preload: QueuedMessage[] = [],
-  ): Promise<{ agent: LiveAgent; state: Uint8Array }> {
-    const slot = await this.#pool.pick();
-    slot.agents.add(id);
-    const agent: LiveAgent = {
-      id,
-      type,
-      slot,
-      generation: slot.generation,
-      createdAt,
-      meta,
-      dirty: false,
-      transition: null,
-      transitionKind: null,
-      durable: DURABLE,
-      handedSeq: 0,
-      epoch: 0,
-      lastWrite: null,
-      mailbox: new Mailbox((message, delivery) => this.#handlers.handle(agent, message, delivery)),
-    };
-    this.#launching.set(id, agent);
-    try {
-      const code = typeof meta.code === "string" ? meta.code : undefined;
-      const state = await slot.rpc.call("start", [{ id, type, code, ...init, event, run: event !== null }]);
-      // Messages queued while inactive go first, in their order, before anyone else can post; they
-      // are handled once the record says active (a state written before that would not land).
-      if (preload.length > 0) void agent.mailbox.pause();
-      for (const queued of preload) this.#queue.post(agent, queued);
-      this.#live.set(id, agent);
-      return { agent, state };
-    } catch (err) {
-      slot.agents.delete(id);
-      throw err;
-    } finally {
-      if (this.#launching.get(id) === agent) this.#launching.delete(id);
-    }
-  }
-
-  /** Runs `start` unless a start of `id` is under way already; then waits for that one. */
-  #startOnce(id: string, start: () => Promise<LiveAgent>): Promise<LiveAgent> {
-    const pending = this.#starting.get(id);
-    if (pending) return pending;
-    const started = start().finally(() => this.#starting.delete(id));
-    this.#starting.set(id, started);
-    return started;
-  }
-
   /** Creates a paglet; durable before it returns. */
-  async create(spec: CreateSpec): Promise<AgentRecord> {
-    await this.#checkType(spec.type, spec.code, spec.codeFrom);
-    if (
-      spec.state !== undefined &&
-      (spec.state === null || typeof spec.state !== "object" || Array.isArray(spec.state))
-    ) {
-      throw new PagletError("invalid_state", "'state' must be an object");
-    }
-    const id = spec.id ?? newAgentId();
-    if (this.#live.has(id) || this.#starting.has(id)) {
-      throw new PagletError("state_conflict", `Agent ${id} already exists`);
-    }
-    // Registered before the first await: a concurrent create with the same id sees it.
-    const creating = Promise.withResolvers<LiveAgent>();
-    // Whoever waits on it sees the failure; create() itself rethrows it.
-    creating.promise.catch(() => {});
-    this.#starting.set(id, creating.promise);
-    try {
-      if (spec.id !== undefined && await this.#store.get(id)) {
-        throw new PagletError("state_conflict", `Agent ${id} already exists`);
-      }
-      const record = await this.#create(id, spec);
-      creating.resolve(this.#live.get(id)!);
-      return record;
-    } catch (err) {
-      creating.reject(err);
-      throw err;
-    } finally {
-      this.#starting.delete(id);
-    }
-  }
-
-  async #create(id: string, spec: CreateSpec): Promise<AgentRecord> {
-    const createdAt = Date.now();
-    // The record names the code it runs: it wakes with the same module after a restart or a move.
-    const meta = spec.code ? { ...spec.meta, code: spec.code } : spec.meta ?? {};
-    const { agent, state } = await this.#launch(
-      id,
-      spec.type,
-      { state: spec.state ?? {} },
-      this.#event("creation", { args: spec.args ?? {} }),
-      createdAt,
-      meta,
-    );
-    const record: AgentRecord = {
-      id,
-      type: spec.type,
-      status: "active",
-      state,
-      policy: null,
-      createdAt,
-      updatedAt: createdAt,
-      meta,
-    };
-    agent.durable = this.#store.put(record);
-    try {
-      await agent.durable;
-      // Writes of its handlers go straight to the next group commit from now on.
-      agent.durable = DURABLE;
-    } catch (err) {
-      await this.#drop(agent);
-      throw err;
-    }
-    this.#events.emit("create", { agentId: id, type: spec.type });
-    return record;
+  create(spec: CreateSpec): Promise<AgentRecord> {
+    return this.#arrivals.create(spec);
   }
 
   /** Brings back an agent from its stored record (arrival, activation, restore). */
-  async start(record: AgentRecord, event: LifecycleEvent | null): Promise<LiveAgent> {
-    if (record.status === "moving") {
-      throw new PagletError("agent_moving", `Agent ${record.id} is moving between hosts; try again shortly`);
-    }
-    await this.#checkType(record.type, record.meta.code);
-    const queued = await this.#queue.stored(record.id);
-    const { agent, state } = await this.#launch(
-      record.id,
-      record.type,
-      { stateBytes: record.state },
-      event,
-      record.createdAt,
-      record.meta,
-      queued,
-    );
-    agent.durable = this.#store.put({ ...record, status: "active", state, policy: null });
-    try {
-      await agent.durable;
-      agent.durable = DURABLE;
-    } catch (err) {
-      // Still stored as it was (inactive, or arriving): it stays that way, nothing ran for it here.
-      await this.#drop(agent);
-      throw err;
-    }
-    // The stored messages in the mailbox leave the store as they are handled, each with its effect.
-    if (queued.length > 0) agent.mailbox.resume();
-    // A message that found the agent inactive just before it went live may have been stored since.
-    await this.#queue.drain(agent);
-    return agent;
+  start(record: AgentRecord, event: LifecycleEvent | null): Promise<LiveAgent> {
+    return this.#arrivals.start(record, event);
   }
 
   /** Current record: live agents get a fresh state snapshot. */
@@ -445,19 +274,6 @@ export class AgentRuntime {
     };
   }
 
-  /** The stored record of an agent that is not running; a crashed agent stays down until disposed. */
-  async #startableRecord(id: string): Promise<AgentRecord> {
-    const record = await this.#store.get(id);
-    if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
-    if (record.status === "crashed") {
-      throw new PagletError(
-        "agent_crashed",
-        `Agent ${id} crashed: ${String(record.meta.crashError ?? "unknown error")}`,
-      );
-    }
-    return record;
-  }
-
   /** Delivers a message to a local agent, activating or queueing per its policy. */
   deliver(id: string, message: Message, options: DeliverOptions = {}): Promise<DeliverResult> {
     // A running agent with nothing under way takes it at once (no async layer: this is the hot path).
@@ -470,17 +286,17 @@ export class AgentRuntime {
     const settling = this.#settling.get(id);
     if (settling) await settling;
     let agent = this.#live.get(id);
-    if (!agent) agent = await this.#starting.get(id)?.catch(() => undefined);
+    if (!agent) agent = await this.#arrivals.starting(id)?.catch(() => undefined);
     while (agent?.transition) {
       // Only waiting for the transition to end: its owner reports how it ended.
       await agent.transition.catch(() => {});
       agent = this.#live.get(id);
     }
     if (!agent) {
-      const record = await this.#startableRecord(id);
+      const record = await this.#arrivals.startable(id);
       if (record.status === "active") {
         // Durable as active but not running: a restore is under way or failed; bring it back now.
-        agent = await this.#startOnce(id, () => this.start(record, null));
+        agent = await this.#arrivals.startOnce(id, () => this.start(record, null));
       } else {
         const policy = record.policy ?? DEFAULT_POLICY;
         if (options.noDelay) {
@@ -494,7 +310,7 @@ export class AgentRuntime {
         } else if (policy.queueMessagesWhenInactive) {
           await this.#queue.enqueue(id, message, options.oneway ?? false);
           // Went live meanwhile: its start already read the queue, so hand this one over now.
-          const now = this.#live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
+          const now = this.#live.get(id) ?? await this.#arrivals.starting(id)?.catch(() => undefined);
           if (now) await this.#queue.drain(now);
           return { queued: true, messageId: message.id };
         } else {
@@ -545,20 +361,8 @@ export class AgentRuntime {
   }
 
   /** Activates an inactive agent; messages queued while it was inactive are delivered first, in order. */
-  async activate(id: string, reason = "activate"): Promise<LiveAgent> {
-    await this.#settling.get(id);
-    const existing = this.#live.get(id);
-    if (existing) return existing;
-    return await this.#startOnce(id, async () => {
-      const record = await this.#startableRecord(id);
-      if (record.status === "active") return await this.start(record, null);
-      const agent = await this.start(
-        record,
-        this.#event("activation", { reason, policy: record.policy ?? undefined }),
-      );
-      this.#events.emit("activate", { agentId: id, type: record.type, data: { reason } });
-      return agent;
-    });
+  activate(id: string, reason = "activate"): Promise<LiveAgent> {
+    return this.#arrivals.activate(id, reason);
   }
 
   /**
@@ -616,7 +420,7 @@ export class AgentRuntime {
   /** run() ended: a failure marks the agent crashed. */
   async runFinished(id: string, error: { code: string; message: string } | null): Promise<void> {
     // run() may end before the start that launched it has registered the agent as live.
-    const agent = this.#live.get(id) ?? await this.#starting.get(id)?.catch(() => undefined);
+    const agent = this.#live.get(id) ?? await this.#arrivals.starting(id)?.catch(() => undefined);
     if (agent) agent.dirty = true;
     if (!error || !agent) return;
     // run() starts before create/activate has written the record: mark it crashed only after.
@@ -644,48 +448,13 @@ export class AgentRuntime {
   }
 
   /** At host start: every agent that was active (crash) or asks for it comes back. */
-  async restoreAtStartup(): Promise<{ restored: number; failed: number }> {
-    let restored = 0, failed = 0;
-    for (const id of await this.#store.startupAgents()) {
-      const record = await this.#store.get(id);
-      if (!record) continue;
-      try {
-        if (record.status === "active") {
-          await this.#startOnce(
-            id,
-            () => this.start(record, this.#event("activation", { reason: "restore" })),
-          );
-          this.#events.emit("restore", { agentId: id, type: record.type });
-        } else {
-          await this.activate(id, "startup");
-        }
-        restored++;
-      } catch (err) {
-        failed++;
-        await this.#markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
-      }
-    }
-    return { restored, failed };
+  restoreAtStartup(): Promise<{ restored: number; failed: number }> {
+    return this.#arrivals.restoreAtStartup();
   }
 
   /** Activates agents whose wake-up time has come; returns how many. */
-  async wakeDue(now = Date.now()): Promise<number> {
-    let n = 0;
-    for (const id of await this.#store.dueWakeups(now)) {
-      try {
-        await this.activate(id, "timer");
-        n++;
-      } catch (err) {
-        // Never retry a broken wake-up in a tight loop: it is marked crashed with the reason.
-        const record = await this.#store.get(id);
-        await this.#markCrashed(
-          id,
-          record?.type ?? "?",
-          `timed activation failed: ${PagletError.from(err).message}`,
-        );
-      }
-    }
-    return n;
+  wakeDue(now = Date.now()): Promise<number> {
+    return this.#arrivals.wakeDue(now);
   }
 
   /** Deactivates every live agent for a graceful shutdown (they come back at the next start). */

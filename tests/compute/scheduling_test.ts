@@ -27,7 +27,7 @@ Deno.test("more spin jobs than cores queue and all complete, never with more cor
   let sawQueue = false;
   const states = await (async () => {
     const polling = (async () => {
-      while (true) {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
         const s = await slotStatus(t.client, { includeQueue: false, includeLeases: false });
         maxReserved = Math.max(maxReserved, s.host.reservedCpuCores);
         sawQueue ||= s.host.queueLength > 0;

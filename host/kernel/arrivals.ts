@@ -1,0 +1,353 @@
+/**
+ * The ways an agent comes to life in a worker: its creation, a start from its stored record (an
+ * arrival, an activation, a restore), and the host's start-up sweeps (agents that were active or
+ * ask for it, timed wake-ups). One start per agent at a time: another start of the same agent waits
+ * for the one under way. Every start is durable before it answers: the record says active only
+ * once the instance runs, and an instance whose record could not be written is dropped. The runtime
+ * (agent_runtime.ts) owns the table of live agents and hands this module what it needs of it
+ * ({@link ArrivalTable}).
+ */
+import { PagletError } from "../../agents/errors.ts";
+import type { LifecycleEvent } from "../../agents/paglet.ts";
+import type { AgentRecord, AgentStore, QueuedMessage } from "../storage/agent_store.ts";
+import type { EventLog } from "./events.ts";
+import type { HandlerCommits } from "./handler_commits.ts";
+import type { InactiveQueue } from "./inactive_queue.ts";
+import { DURABLE, type LiveAgent } from "./live_agent.ts";
+import { Mailbox } from "./mailbox.ts";
+import { newAgentId } from "./ids.ts";
+import type { WorkerPool } from "./worker_pool.ts";
+
+export interface CreateSpec {
+  type: string;
+  state?: Record<string, unknown>;
+  args?: Record<string, unknown>;
+  id?: string;
+  meta?: Record<string, unknown>;
+  /** Hash of the travelling module defining `type` (host/code/); absent for the host's own types. */
+  code?: string;
+  /** A host to fetch that module from when this host lacks it. */
+  codeFrom?: string;
+}
+
+/**
+ * Makes a travelling module runnable in the workers (fetched from `from` if need be) and returns
+ * its types.
+ */
+export type CodeLoader = (hash: string, from?: string) => Promise<string[]>;
+
+/** What the arrivals need of the runtime's table of agents. */
+export interface ArrivalTable {
+  /** The live instance of `id`. */
+  live(id: string): LiveAgent | undefined;
+  /** Makes a started instance the live one of its id. */
+  register(agent: LiveAgent): void;
+  /** A handoff of `id` owned by another part of the host (see AgentRuntime.hold). */
+  settling(id: string): Promise<unknown> | undefined;
+  /** A lifecycle event for a hook, stamped with this host. */
+  event(kind: LifecycleEvent["kind"], extra?: Partial<LifecycleEvent>): LifecycleEvent;
+  /** Takes an instance whose record could not be written out of its worker and the table. */
+  drop(agent: LiveAgent): Promise<void>;
+  /** Marks a stored agent crashed with `message` (it stays down until disposed). */
+  markCrashed(id: string, type: string, message: string): Promise<void>;
+}
+
+export interface ArrivalParts {
+  table: ArrivalTable;
+  store: AgentStore;
+  pool: WorkerPool;
+  events: EventLog;
+  queue: InactiveQueue;
+  handlers: HandlerCommits;
+  /** Without it, agents of travelling code cannot start here. */
+  code?: CodeLoader;
+}
+
+export class Arrivals {
+  readonly #p: ArrivalParts;
+  /** Agents whose worker is starting them: their hooks (and their first calls) run before they are live. */
+  readonly #launching = new Map<string, LiveAgent>();
+  /** Instances being started (creation, activation, restore): one start per agent, the others wait for it. */
+  readonly #starting = new Map<string, Promise<LiveAgent>>();
+
+  constructor(parts: ArrivalParts) {
+    this.#p = parts;
+  }
+
+  /** The instance of `id` its worker is starting now (its hooks run), if any. */
+  launching(id: string): LiveAgent | undefined {
+    return this.#launching.get(id);
+  }
+
+  /** The start of `id` under way, if any. */
+  starting(id: string): Promise<LiveAgent> | undefined {
+    return this.#starting.get(id);
+  }
+
+  /** See AgentRuntime.create. */
+  async create(spec: CreateSpec): Promise<AgentRecord> {
+    const { table, store } = this.#p;
+    await this.#checkType(spec.type, spec.code, spec.codeFrom);
+    if (
+      spec.state !== undefined &&
+      (spec.state === null || typeof spec.state !== "object" || Array.isArray(spec.state))
+    ) {
+      throw new PagletError("invalid_state", "'state' must be an object");
+    }
+    const id = spec.id ?? newAgentId();
+    if (table.live(id) || this.#starting.has(id)) {
+      throw new PagletError("state_conflict", `Agent ${id} already exists`);
+    }
+    // Registered before the first await: a concurrent create with the same id sees it.
+    const creating = Promise.withResolvers<LiveAgent>();
+    // Whoever waits on it sees the failure; create() itself rethrows it.
+    creating.promise.catch(() => {});
+    this.#starting.set(id, creating.promise);
+    try {
+      if (spec.id !== undefined && await store.get(id)) {
+        throw new PagletError("state_conflict", `Agent ${id} already exists`);
+      }
+      const record = await this.#create(id, spec);
+      creating.resolve(table.live(id)!);
+      return record;
+    } catch (err) {
+      creating.reject(err);
+      throw err;
+    } finally {
+      this.#starting.delete(id);
+    }
+  }
+
+  async #create(id: string, spec: CreateSpec): Promise<AgentRecord> {
+    const { table, store, events } = this.#p;
+    const createdAt = Date.now();
+    // The record names the code it runs: it wakes with the same module after a restart or a move.
+    const meta = spec.code ? { ...spec.meta, code: spec.code } : spec.meta ?? {};
+    const { agent, state } = await this.#launch(
+      id,
+      spec.type,
+      { state: spec.state ?? {} },
+      table.event("creation", { args: spec.args ?? {} }),
+      createdAt,
+      meta,
+    );
+    const record: AgentRecord = {
+      id,
+      type: spec.type,
+      status: "active",
+      state,
+      policy: null,
+      createdAt,
+      updatedAt: createdAt,
+      meta,
+    };
+    agent.durable = store.put(record);
+    try {
+      await agent.durable;
+      // Writes of its handlers go straight to the next group commit from now on.
+      agent.durable = DURABLE;
+    } catch (err) {
+      await table.drop(agent);
+      throw err;
+    }
+    events.emit("create", { agentId: id, type: spec.type });
+    return record;
+  }
+
+  /** See AgentRuntime.start. */
+  async start(record: AgentRecord, event: LifecycleEvent | null): Promise<LiveAgent> {
+    const { table, store, queue } = this.#p;
+    if (record.status === "moving") {
+      throw new PagletError("agent_moving", `Agent ${record.id} is moving between hosts; try again shortly`);
+    }
+    await this.#checkType(record.type, record.meta.code);
+    const queued = await queue.stored(record.id);
+    const { agent, state } = await this.#launch(
+      record.id,
+      record.type,
+      { stateBytes: record.state },
+      event,
+      record.createdAt,
+      record.meta,
+      queued,
+    );
+    agent.durable = store.put({ ...record, status: "active", state, policy: null });
+    try {
+      await agent.durable;
+      agent.durable = DURABLE;
+    } catch (err) {
+      // Still stored as it was (inactive, or arriving): it stays that way, nothing ran for it here.
+      await table.drop(agent);
+      throw err;
+    }
+    // The stored messages in the mailbox leave the store as they are handled, each with its effect.
+    if (queued.length > 0) agent.mailbox.resume();
+    // A message that found the agent inactive just before it went live may have been stored since.
+    await queue.drain(agent);
+    return agent;
+  }
+
+  /** Runs `start` unless a start of `id` is under way already; then waits for that one. */
+  startOnce(id: string, start: () => Promise<LiveAgent>): Promise<LiveAgent> {
+    const pending = this.#starting.get(id);
+    if (pending) return pending;
+    const started = start().finally(() => this.#starting.delete(id));
+    this.#starting.set(id, started);
+    return started;
+  }
+
+  /** See AgentRuntime.activate. */
+  async activate(id: string, reason: string): Promise<LiveAgent> {
+    const { table, events } = this.#p;
+    await table.settling(id);
+    const existing = table.live(id);
+    if (existing) return existing;
+    return await this.startOnce(id, async () => {
+      const record = await this.startable(id);
+      if (record.status === "active") return await this.start(record, null);
+      const agent = await this.start(
+        record,
+        table.event("activation", { reason, policy: record.policy ?? undefined }),
+      );
+      events.emit("activate", { agentId: id, type: record.type, data: { reason } });
+      return agent;
+    });
+  }
+
+  /** The stored record of an agent that is not running; a crashed agent stays down until disposed. */
+  async startable(id: string): Promise<AgentRecord> {
+    const record = await this.#p.store.get(id);
+    if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+    if (record.status === "crashed") {
+      throw new PagletError(
+        "agent_crashed",
+        `Agent ${id} crashed: ${String(record.meta.crashError ?? "unknown error")}`,
+      );
+    }
+    return record;
+  }
+
+  /** Starts the agent of a stored record that says active (a restore: no hook but onActivation's). */
+  restore(record: AgentRecord): Promise<LiveAgent> {
+    return this.startOnce(
+      record.id,
+      () => this.start(record, this.#p.table.event("activation", { reason: "restore" })),
+    );
+  }
+
+  /** See AgentRuntime.restoreAtStartup. */
+  async restoreAtStartup(): Promise<{ restored: number; failed: number }> {
+    const { table, store, events } = this.#p;
+    let restored = 0, failed = 0;
+    for (const id of await store.startupAgents()) {
+      const record = await store.get(id);
+      if (!record) continue;
+      try {
+        if (record.status === "active") {
+          await this.restore(record);
+          events.emit("restore", { agentId: id, type: record.type });
+        } else {
+          await this.activate(id, "startup");
+        }
+        restored++;
+      } catch (err) {
+        failed++;
+        await table.markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
+      }
+    }
+    return { restored, failed };
+  }
+
+  /** See AgentRuntime.wakeDue. */
+  async wakeDue(now: number): Promise<number> {
+    const { table, store } = this.#p;
+    let n = 0;
+    for (const id of await store.dueWakeups(now)) {
+      try {
+        await this.activate(id, "timer");
+        n++;
+      } catch (err) {
+        // Never retry a broken wake-up in a tight loop: it is marked crashed with the reason.
+        const record = await store.get(id);
+        await table.markCrashed(
+          id,
+          record?.type ?? "?",
+          `timed activation failed: ${PagletError.from(err).message}`,
+        );
+      }
+    }
+    return n;
+  }
+
+  /** Checks that `type` can start here; travelling code (`code`) is loaded first. */
+  async #checkType(type: string, code: unknown, codeFrom?: string): Promise<void> {
+    if (code === undefined) return await this.#knownType(type);
+    if (!this.#p.code) {
+      throw new PagletError("remote_code_disabled", `This host cannot load module ${String(code)}`);
+    }
+    const types = await this.#p.code(String(code), codeFrom);
+    if (!types.includes(type)) {
+      throw new PagletError(
+        "unknown_agent_type",
+        `Unknown agent type '${type}' in module ${String(code)}. Its types: ${types.join(", ")}`,
+      );
+    }
+  }
+
+  async #knownType(type: string): Promise<void> {
+    const types = await this.#p.pool.knownTypes();
+    if (typeof type !== "string" || !types.includes(type)) {
+      throw new PagletError(
+        "unknown_agent_type",
+        `Unknown agent type '${type}'. Known types: ${types.join(", ")}`,
+      );
+    }
+  }
+
+  /** Starts an instance in a worker and registers it as live. */
+  async #launch(
+    id: string,
+    type: string,
+    init: { state?: Record<string, unknown>; stateBytes?: Uint8Array },
+    event: LifecycleEvent | null,
+    createdAt: number,
+    meta: Record<string, unknown>,
+    preload: QueuedMessage[] = [],
+  ): Promise<{ agent: LiveAgent; state: Uint8Array }> {
+    const { table, pool, queue, handlers } = this.#p;
+    const slot = await pool.pick();
+    slot.agents.add(id);
+    const agent: LiveAgent = {
+      id,
+      type,
+      slot,
+      generation: slot.generation,
+      createdAt,
+      meta,
+      dirty: false,
+      transition: null,
+      transitionKind: null,
+      durable: DURABLE,
+      handedSeq: 0,
+      epoch: 0,
+      lastWrite: null,
+      mailbox: new Mailbox((message, delivery) => handlers.handle(agent, message, delivery)),
+    };
+    this.#launching.set(id, agent);
+    try {
+      const code = typeof meta.code === "string" ? meta.code : undefined;
+      const state = await slot.rpc.call("start", [{ id, type, code, ...init, event, run: event !== null }]);
+      // Messages queued while inactive go first, in their order, before anyone else can post; they
+      // are handled once the record says active (a state written before that would not land).
+      if (preload.length > 0) void agent.mailbox.pause();
+      for (const queued of preload) queue.post(agent, queued);
+      table.register(agent);
+      return { agent, state };
+    } catch (err) {
+      slot.agents.delete(id);
+      throw err;
+    } finally {
+      if (this.#launching.get(id) === agent) this.#launching.delete(id);
+    }
+  }
+}
