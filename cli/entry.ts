@@ -22,6 +22,12 @@ export interface EmbeddingOptions {
    * scripts/host_bundle.ts leaves outside the bundle (`examples pi`); others load the source.
    */
   hostBundle?: boolean;
+  /**
+   * The embedded host's code loads once this has settled: a command that imports modules of its own
+   * meanwhile (`paglets run`) hands them here, so that no two imports sharing a module graph are
+   * in flight at once (cli/run_modules.ts says why).
+   */
+  loadAfter?: Promise<unknown>;
 }
 
 export interface EntryOptions {
@@ -150,6 +156,7 @@ async function withEmbeddedHost<T>(
   options: EmbeddingOptions,
   fn: (client: HostClient, embedded: Host | null) => Promise<T>,
 ): Promise<T> {
+  await options.loadAfter?.catch(() => {/* its owner reports it */});
   const { Host, extensionsForHost } = await loadHostCode(options.hostBundle ?? false);
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-embedded-" });
   if (!options.quiet) {

@@ -68,9 +68,6 @@ export async function loadHostCode(bundle = true): Promise<HostCode> {
     const code = await import(new URL(HOST_BUNDLE_ENTRY, BUNDLE_DIR).href) as Omit<HostCode, "from">;
     return { Host: code.Host, extensionsForHost: code.extensionsForHost, from: "bundle" };
   }
-  const [{ Host }, { extensionsForHost }] = await Promise.all([
-    import(new URL("../host/host.ts", import.meta.url).href) as Promise<typeof import("../host/host.ts")>,
-    import(new URL("./extensions.ts", import.meta.url).href) as Promise<typeof import("./extensions.ts")>,
-  ]);
-  return { Host, extensionsForHost, from: "source" };
+  const code = await import(new URL("./host_source.ts", import.meta.url).href) as Omit<HostCode, "from">;
+  return { Host: code.Host, extensionsForHost: code.extensionsForHost, from: "source" };
 }

@@ -3,7 +3,8 @@
  * piece. The graph has a module with a top-level await (agents/cbor_x.ts), and two `import()`s of
  * the same module in flight at once could hand the second one a module whose body had not run yet
  * ("Cannot access 'esbuildReady' before initialization", seen once in CI): one import, awaited by
- * every user, cannot.
+ * every user, cannot. An embedded host's code, which shares modules with it, loads only after it
+ * (cli/entry.ts `loadAfter`).
  *
  * @module
  */

@@ -8,6 +8,7 @@ import { freePort, type HostProcess, stopAll } from "../helpers/host_process.ts"
 import { eventually } from "../helpers/in_process.ts";
 import { lockPathOf } from "../../examples/analysis/results_db.ts";
 import { FINAL_STATUSES } from "../../examples/analysis/operations.ts";
+import { tempDir } from "../helpers/temp.ts";
 import {
   campaignReaches,
   dbRows,
@@ -66,7 +67,7 @@ Deno.test("home stopped while its jobs compute: results wait on the compute host
   const db = await tempDb();
   try {
     const port = freePort();
-    const homeDir = await Deno.makeTempDir({ prefix: "paglets-test-home-" });
+    const homeDir = await tempDir("paglets-test-home-");
     let home = await start("home", { port, dataDir: homeDir });
     const a = await start("linux-a", { args: ["--peer", home.url] });
     const b = await start("linux-b", { args: ["--peer", home.url] });
