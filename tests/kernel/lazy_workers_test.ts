@@ -3,9 +3,9 @@
  * a type module that fails to load fails that need (with its code) and the next one tries again.
  */
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
-import { testHost } from "../helpers/in_process.ts";
+import { eventually, testHost } from "../helpers/in_process.ts";
 
-Deno.test("the first worker starts with the first agent; a module that fails to load fails that create", async () => {
+Deno.test("the first workers start with the first agent; a module that fails to load fails that create", async () => {
   const dir = await Deno.makeTempDir({ prefix: "paglets-lazy-workers-" });
   const module = `${dir}/broken.ts`;
   await Deno.writeTextFile(module, 'throw new Error("this module does not load");\n');
@@ -23,7 +23,12 @@ Deno.test("the first worker starts with the first agent; a module that fails to 
     await Deno.writeTextFile(module, "export const fixed = true;\n");
     const { id } = await t.client.createAgent({ type: "demo.counter", state: { count: 1 } });
     assertEquals(await t.client.send(id, { kind: "increment", args: { by: 2 } }), { count: 3 });
-    assertEquals(await workers(), 1);
+    // The second of the host's two workers started beside the first: the next agent need not wait for it.
+    await eventually("the second worker to join the pool", async () => await workers() === 2);
+    const second = await t.client.createAgent({ type: "demo.counter" });
+    const placed = await t.client.getAgent(second.id) as { worker: number };
+    assertEquals(placed.worker, 1, "the second agent goes to the worker without agents");
+    assertEquals(await workers(), 2, "never more than the pool's size");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
