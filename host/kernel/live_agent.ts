@@ -5,8 +5,11 @@
 import type { Mailbox } from "./mailbox.ts";
 import type { WorkerSlot } from "./worker_pool.ts";
 
-/** A live agent's way out of its worker, while it waits for its handlers in progress and runs. */
-export type TransitionKind = "deactivate" | "dispose" | "detach";
+/**
+ * What a live agent's transition is: a way out of its worker (waiting for its handlers in progress,
+ * then running), or `restore`, its worker being replaced (it comes back from its last checkpoint).
+ */
+export type TransitionKind = "deactivate" | "dispose" | "detach" | "restore";
 
 /** An agent running in a worker. */
 export interface LiveAgent {

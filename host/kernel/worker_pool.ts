@@ -38,6 +38,8 @@ export class WorkerPool {
   #growing: Promise<WorkerSlot> | null = null;
   /** The second worker, started beside the first (see #startAhead); joins the pool once loaded. */
   #ahead: Promise<WorkerSlot> | null = null;
+  /** Workers whose start is under way: a close ends them too. */
+  readonly #starting = new Set<{ rpc: PortRpc<KernelOps, WorkerOps>; worker: Worker }>();
   #closed = false;
 
   constructor(
@@ -89,6 +91,8 @@ export class WorkerPool {
   #startAhead(first: Promise<WorkerSlot>): void {
     if (this.#max < 2 || this.#ahead || this.#slots.length > 0) return;
     const spawning = this.#spawn(1, 0);
+    // Its failure is handled once the first has settled; until then it must not count as unhandled.
+    spawning.catch(() => {});
     const ahead = first.then(
       () => this.#join(spawning),
       (err) => {
@@ -137,6 +141,7 @@ export class WorkerPool {
   }
 
   async #spawn(index: number, generation: number): Promise<WorkerSlot> {
+    if (this.#closed) throw new PagletError("draining", "The host is shutting down");
     let worker = generation === 0 ? takeEarlyWorker() : undefined;
     if (!worker) {
       worker = new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
@@ -146,6 +151,8 @@ export class WorkerPool {
     const rpc = new PortRpc<KernelOps, WorkerOps>(channel.port1, this.#kernel);
     // The worker's one plain message: its end of the channel; everything else goes over the port.
     worker.postMessage({ port: channel.port2 }, [channel.port2]);
+    const starting = { rpc, worker };
+    this.#starting.add(starting);
     try {
       const config = await this.#config;
       let modules = config.modules.length;
@@ -168,6 +175,8 @@ export class WorkerPool {
       rpc.close();
       worker.terminate();
       throw moduleError(err, (await this.#config.catch(() => null))?.modules ?? []);
+    } finally {
+      this.#starting.delete(starting);
     }
     return { index, rpc, agents: new Set(), worker, generation };
   }
@@ -248,7 +257,12 @@ export class WorkerPool {
     // operators see the CPU it may still hold, and the host command exits explicitly.
     slot.worker.terminate();
     this.#abandoned++;
-    this.#slots[i] = await this.#spawn(slot.index, slot.generation + 1);
+    const fresh = await this.#spawn(slot.index, slot.generation + 1);
+    if (this.#closed) {
+      this.#discard(fresh);
+      throw new PagletError("draining", "The host is shutting down");
+    }
+    this.#slots[i] = fresh;
     return lost;
   }
 
@@ -259,7 +273,7 @@ export class WorkerPool {
 
   close(): void {
     this.#closed = true;
-    for (const slot of this.#slots) {
+    for (const slot of [...this.#slots, ...this.#starting]) {
       slot.rpc.close(new PagletError("draining", "The host is shutting down"));
       slot.worker.terminate();
     }

@@ -63,7 +63,10 @@ export class WorkerSupervisor {
     const others = this.#agents.in(stuck.slot).filter((agent) => agent.id !== stuck.id);
     const restoring = Promise.withResolvers<void>();
     for (const agent of others) {
-      agent.transition ??= restoring.promise;
+      if (!agent.transition) {
+        agent.transition = restoring.promise;
+        agent.transitionKind = "restore";
+      }
       void agent.mailbox.pause();
     }
     try {
@@ -76,7 +79,11 @@ export class WorkerSupervisor {
         if (this.#agents.current(agent)) await this.#restore(agent);
       }
     } finally {
-      for (const agent of others) if (agent.transition === restoring.promise) agent.transition = null;
+      for (const agent of others) {
+        if (agent.transition !== restoring.promise) continue;
+        agent.transition = null;
+        agent.transitionKind = null;
+      }
       restoring.resolve();
     }
   }

@@ -173,8 +173,10 @@ Deno.test("an inactive arrival waits on disk; an inactive paglet can be dispatch
     // A message sent while the paglet leaves (its detach waiting for a busy handler) waits for the
     // departure and is forwarded after it; a message to the old host afterwards is forwarded too.
     const busy = a.client.send(id, { kind: "sleep", args: { ms: 1_000 } });
+    busy.catch(() => {}); // awaited below; a wait that fails first must not leave it unhandled
     await eventually("the handler runs", async () => (await liveView(a, id)).mailbox?.busy, 10_000, 5);
     const moving = a.client.dispatch(id, b.url);
+    moving.catch(() => {});
     await eventually(
       "the detach waits for the handler",
       async () => (await liveView(a, id)).transition === "detach",
