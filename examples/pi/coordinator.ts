@@ -46,10 +46,8 @@ import type {
   PiDrainReply,
   PiFragment,
   PiJobRequest,
-  PiProgress,
   PiStartReply,
   PiStatus,
-  PiSummary,
 } from "./operations.ts";
 import {
   autoBatchCount,
@@ -61,26 +59,11 @@ import {
   totalCapacity,
 } from "./placement.ts";
 import { cancel, every, later, type Timer } from "../../agents/timers.ts";
+import { DigitStream, type PiJobCounters, progressOf, summaryOf } from "./job_report.ts";
 
-export interface PiCoordinatorState {
-  jobId: string;
-  status: PiStatus;
+export interface PiCoordinatorState extends PiJobCounters {
   request: PiJobRequest | null;
   postProcessor: AgentRef | null;
-  terms: number;
-  batchSize: number;
-  batches: number;
-  batchesDone: number;
-  batchesPerHost: Record<string, number>;
-  digitsEmitted: number;
-  retries: number;
-  skipped: number;
-  failures: number;
-  fallbacks: number;
-  startedAt: number;
-  firstDigitsAt: number | null;
-  finishedAt: number | null;
-  error: string | null;
 }
 
 /** Placement is re-read from mesh-info this often while batches wait. */
@@ -105,11 +88,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   readonly #hostNames = new Map<string, string>();
   /** Every host this job has seen as a target (a failed batch is retried elsewhere when there is one). */
   readonly #seenHosts = new Set<string>();
-  /** Digits not drained yet. */
-  #text = "";
-  /** Digits sent to the user-info stream so far. */
-  #previewed = 0;
-  readonly #wakers = new Set<() => void>();
+  /** Digits not drained yet; their first {@link PREVIEW_DIGITS} also go to user-info's stream. */
+  readonly #stream = new DigitStream(PREVIEW_DIGITS, (chunk) => this.#preview(chunk));
   /** The post-processor, once created (batches may finish first: their sums wait for it). */
   #postProcessor?: Promise<AgentRef>;
   /** Fragment replies, applied in the order the fragments were sent. */
@@ -149,13 +129,13 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       handle(op.PI_SUMMARY, async ({ waitMs }) => {
         const deadline = Date.now() + waitMs;
         while (this.state.status === "running" && Date.now() < deadline) {
-          await this.#news(deadline - Date.now());
+          await this.#stream.news(deadline - Date.now());
         }
-        return this.#summary();
+        return summaryOf(this.state);
       }),
       handle(op.PI_CANCEL, async () => {
         if (this.state.status === "running") await this.#end("cancelled", "cancelled");
-        return this.#summary();
+        return summaryOf(this.state);
       }),
     ]) ?? this.notHandled(message);
   }
@@ -175,7 +155,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     if (this.state.status === "running") this.state.status = "cancelled";
     this.#stopping = true;
     this.#clearTimers();
-    this.#wake();
+    this.#stream.wake();
     await this.#disposePostProcessor();
   }
 
@@ -253,7 +233,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       coordinatorId: this.id,
       postProcessorId: `${jobId}-pp`,
       hostUrl: this.host.url,
-      summary: this.#summary(),
+      summary: summaryOf(this.state),
     };
   }
 
@@ -464,7 +444,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         break;
       }
     }
-    this.#wake();
+    this.#stream.wake();
     this.#pump();
   }
 
@@ -513,9 +493,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
 
   #accept(update: PiAssemblyReply): void {
     if (update.text) {
-      this.#text += update.text;
+      this.#stream.push(update.text);
       this.state.firstDigitsAt ??= Date.now();
-      this.#preview(update.text);
     }
     this.state.digitsEmitted = update.emitted;
     if (update.done) {
@@ -529,18 +508,14 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       this.state.batches = this.#table.size;
       this.#pump();
     }
-    this.#wake();
+    this.#stream.wake();
   }
 
   /**
    * The first {@link PREVIEW_DIGITS} digits also go to user-info's stream (the dashboard's Pi panel,
    * `paglets follow`); the rest only to the job's own drain.
    */
-  #preview(text: string): void {
-    const room = PREVIEW_DIGITS - this.#previewed;
-    if (room <= 0) return;
-    const chunk = text.slice(0, room);
-    this.#previewed += chunk.length;
+  #preview(chunk: string): void {
     void this.context.callService("user-info", "stream", { streamId: this.id, text: chunk }).catch(() => {
       /* a host without user-info shows no preview */
     });
@@ -564,12 +539,12 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
             (await piOperations()).PI_FLUSH,
             {},
           );
-          if (update.text) this.#text += update.text;
+          if (update.text) this.#stream.pushQuietly(update.text);
           this.state.digitsEmitted = update.emitted;
         } catch { /* the digits written so far stay */ }
       }
       Object.assign(this.state, { status, error, finishedAt: Date.now() });
-      this.#wake(); // the last drain answers at once; the post-processor goes meanwhile
+      this.#stream.wake(); // the last drain answers at once; the post-processor goes meanwhile
       await this.#disposePostProcessor();
     });
     return this.#applied;
@@ -594,76 +569,14 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
 
   async #drain(waitMs: number): Promise<PiDrainReply> {
     this.#pump();
-    if (!this.#text && this.state.status === "running" && waitMs > 0) await this.#news(waitMs);
-    const text = this.#text;
-    this.#text = "";
-    return { text, progress: this.#progress(), error: this.state.error };
-  }
-
-  /** Resolves at the next change (digits, a batch outcome, the end) or after `ms`. */
-  #news(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        cancel(timer);
-        this.#wakers.delete(done);
-        resolve();
-      };
-      const timer = later(Math.max(0, ms), done);
-      this.#wakers.add(done);
-    });
-  }
-
-  #wake(): void {
-    for (const w of [...this.#wakers]) w();
-  }
-
-  #elapsed(): number {
-    const s = this.state;
-    return s.startedAt ? (s.finishedAt ?? Date.now()) - s.startedAt : 0;
-  }
-
-  #progress(): PiProgress {
-    const s = this.state;
+    if (!this.#stream.pending && this.state.status === "running" && waitMs > 0) {
+      await this.#stream.news(waitMs);
+    }
+    const text = this.#stream.take();
     return {
-      status: s.status,
-      digits: s.request?.digits ?? 0,
-      digitsEmitted: s.digitsEmitted,
-      terms: s.terms,
-      termsDone: this.#table.termsDone(),
-      batches: s.batches,
-      batchesDone: s.batchesDone,
-      batchesRunning: this.#running(),
-      hostsUsed: Object.keys(s.batchesPerHost).length,
-      retries: s.retries,
-      skipped: s.skipped,
-      elapsedMs: this.#elapsed(),
-    };
-  }
-
-  #summary(): PiSummary {
-    const s = this.state;
-    const wallTimeMs = this.#elapsed();
-    return {
-      jobId: s.jobId,
-      status: s.status,
-      start: s.request?.start ?? 0,
-      digits: s.request?.digits ?? 0,
-      digitsEmitted: s.digitsEmitted,
-      terms: s.terms,
-      batchSize: s.batchSize,
-      batches: s.batches,
-      batchesDone: s.batchesDone,
-      hostsUsed: Object.keys(s.batchesPerHost).sort(),
-      batchesPerHost: { ...s.batchesPerHost },
-      retries: s.retries,
-      skipped: s.skipped,
-      failures: s.failures,
-      fallbacks: s.fallbacks,
-      wallTimeMs,
-      firstDigitsMs: s.firstDigitsAt === null ? null : s.firstDigitsAt - s.startedAt,
-      digitsPerSecond: wallTimeMs > 0 ? Math.round(s.digitsEmitted / (wallTimeMs / 1000)) : 0,
-      outputPath: s.request?.outputPath ?? null,
-      error: s.error,
+      text,
+      progress: progressOf(this.state, this.#table.termsDone(), this.#running()),
+      error: this.state.error,
     };
   }
 }
