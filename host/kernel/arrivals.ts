@@ -119,7 +119,7 @@ export class Arrivals {
   }
 
   async #create(id: string, spec: CreateSpec): Promise<AgentRecord> {
-    const { table, store, events } = this.#p;
+    const { table, events } = this.#p;
     const createdAt = Date.now();
     // The record names the code it runs: it wakes with the same module after a restart or a move.
     const meta = spec.code ? { ...spec.meta, code: spec.code } : spec.meta ?? {};
@@ -141,22 +141,14 @@ export class Arrivals {
       updatedAt: createdAt,
       meta,
     };
-    agent.durable = store.put(record);
-    try {
-      await agent.durable;
-      // Writes of its handlers go straight to the next group commit from now on.
-      agent.durable = DURABLE;
-    } catch (err) {
-      await table.drop(agent);
-      throw err;
-    }
+    await this.#madeDurable(agent, record);
     events.emit("create", { agentId: id, type: spec.type });
     return record;
   }
 
   /** See AgentRuntime.start. */
   async start(record: AgentRecord, event: LifecycleEvent | null): Promise<LiveAgent> {
-    const { table, store, queue } = this.#p;
+    const { queue } = this.#p;
     if (record.status === "moving") {
       throw new PagletError("agent_moving", `Agent ${record.id} is moving between hosts; try again shortly`);
     }
@@ -171,20 +163,28 @@ export class Arrivals {
       record.meta,
       queued,
     );
-    agent.durable = store.put({ ...record, status: "active", state, policy: null });
-    try {
-      await agent.durable;
-      agent.durable = DURABLE;
-    } catch (err) {
-      // Still stored as it was (inactive, or arriving): it stays that way, nothing ran for it here.
-      await table.drop(agent);
-      throw err;
-    }
+    await this.#madeDurable(agent, { ...record, status: "active", state, policy: null });
     // The stored messages in the mailbox leave the store as they are handled, each with its effect.
     if (queued.length > 0) agent.mailbox.resume();
     // A message that found the agent inactive just before it went live may have been stored since.
     await queue.drain(agent);
     return agent;
+  }
+
+  /**
+   * Writes the record that makes a started instance live; its handlers' writes wait for it, then go
+   * straight to the next group commit. An instance whose record could not be written is dropped (a
+   * start's agent stays stored as it was: inactive, or arriving; nothing ran for it here).
+   */
+  async #madeDurable(agent: LiveAgent, record: AgentRecord): Promise<void> {
+    agent.durable = this.#p.store.put(record);
+    try {
+      await agent.durable;
+      agent.durable = DURABLE;
+    } catch (err) {
+      await this.#p.table.drop(agent);
+      throw err;
+    }
   }
 
   /** Runs `start` unless a start of `id` is under way already; then waits for that one. */

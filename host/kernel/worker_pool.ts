@@ -89,7 +89,7 @@ export class WorkerPool {
    * if the first fails, it is dropped too (the next start tries both again).
    */
   #startAhead(first: Promise<WorkerSlot>): void {
-    if (this.#max < 2 || this.#ahead || this.#slots.length > 0) return;
+    if (this.#max < 2 || this.#ahead) return;
     const spawning = this.#spawn(1, 0);
     // Its failure is handled once the first has settled; until then it must not count as unhandled.
     spawning.catch(() => {});
