@@ -24,7 +24,7 @@ import { divideApprox, divideWithReciprocal, reciprocal, reciprocalBitsFor } fro
 /** Bits kept beyond the result's precision in the operands of the final division. */
 const SLACK_BITS = 64;
 /** ε is carried as round(ε·2^(bits + EPS_EXTRA)), far below one unit of the result. */
-const EPS_EXTRA = 24;
+export const EPS_EXTRA = 24;
 
 /** A number mant·2^exp. */
 interface Scaled {
@@ -98,7 +98,7 @@ export interface CorrectionInput {
  * Precision of 1/T1 (relative bits) that ε needs: |ε| ≤ 2^(−47.11·(m−1)) · |u|/(0.99·A), so ε has at most
  * bits − 47.11·(m − 1) + EPS_EXTRA significant bits above one unit of the result.
  */
-function epsilonRecipBits(bits: number, m: number): number {
+export function epsilonRecipBits(bits: number, m: number): number {
   return Math.max(64, Math.ceil(bits - 47.11 * (m - 1)) + EPS_EXTRA + 24);
 }
 

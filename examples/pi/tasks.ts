@@ -14,6 +14,7 @@ import {
   rightRatio,
   splitRightRatio,
 } from "./halves.ts";
+import { gmpEngine, MAX_GMP_TERMS } from "./gmp_engine.ts";
 
 /** A unit of work for a pi worker. */
 export type Task =
@@ -59,6 +60,16 @@ export function runTask<T extends Task>(task: T): TaskResult<T> {
   return runAny(task) as TaskResult<T>;
 }
 
+/**
+ * The GMP engine (gmp_engine.ts) for a range ending at term b, when libgmp is there and reaches it;
+ * else null, and the task runs on BigInt alone. Both give the same sums; the left part and the ratio
+ * agree within the few units their contracts allow.
+ */
+function gmpFor(b: number) {
+  const engine = gmpEngine();
+  return engine && b <= MAX_GMP_TERMS ? engine : null;
+}
+
 /** The ratio of the last splitRatio task on this thread, waiting for its correction task. */
 let keptRatio: bigint | undefined;
 
@@ -73,17 +84,22 @@ function runAny(
   | null {
   switch (task.op) {
     case "splitWithLeft": {
+      const gmp = gmpFor(task.m);
+      if (gmp) return gmp.splitWithLeft(task.m, task.bits);
       const sums = splitTerms(0, task.m, true);
       return { sums, left: leftPart(sums, task.m, task.bits, defaultSqrtCache.get(task.bits)) };
     }
     case "splitWithRatio": {
+      const gmp = gmpFor(task.b);
+      if (gmp) return gmp.splitWithRatio(task.a, task.b, task.withP, task.bits);
       const sums = splitTerms(task.a, task.b, task.withP);
       return { sums, ratio: rightRatio(sums, task.bits, task.a) };
     }
     case "split":
-      return splitTerms(task.a, task.b, task.withP);
+      return gmpFor(task.b)?.split(task.a, task.b, task.withP) ?? splitTerms(task.a, task.b, task.withP);
     case "splitRatio":
-      keptRatio = splitRightRatio(task.m, task.n, task.bits);
+      keptRatio = gmpFor(task.n)?.splitRatio(task.m, task.n, task.bits) ??
+        splitRightRatio(task.m, task.n, task.bits);
       return null;
     case "correction": {
       const u = task.u ?? keptRatio;

@@ -1,0 +1,212 @@
+/**
+ * GMP (libgmp, the GNU multiple precision library) through Deno FFI, for the Pi engine's batch tasks.
+ *
+ * V8's BigInt multiplies a 3.4M-bit pair in ~35 ms on this machine kind; GMP takes ~12 ms (its FFT
+ * multiplication), and divides and takes square roots at a few multiplications' cost. Moving a number
+ * between the two costs more than one such product (~8 ms into GMP, ~13 ms out, through hex text), so
+ * the engine hands GMP whole stretches of work that start from small numbers (gmp_engine.ts) and
+ * converts only their results.
+ *
+ * libgmp.so.10 is on every Debian and Ubuntu system (coreutils depends on it). Without it, or with
+ * `PAGLETS_PI_GMP=0`, {@link gmp} returns null and the engine stays on BigInt alone.
+ *
+ * A result leaves GMP as its 64-bit digits, wrapped in the few bytes of V8's serialization format for
+ * a BigInt and read back by Deno core's `deserialize` (the structured-clone reader): a copy, ~50×
+ * cheaper than hex text. {@link toBigInt} checks once per thread that this reads back what it
+ * should, and otherwise goes through hex text.
+ *
+ * Numbers live in a thread's {@link Registers}: mpz_t structs in memory this module owns, their digits
+ * allocated by GMP and freed by {@link Registers.reset}.
+ *
+ * @module
+ */
+
+import { coreFunctions } from "../../agents/deno_core.ts";
+
+const SYMBOLS = {
+  __gmpz_init: { parameters: ["pointer"], result: "void" },
+  __gmpz_clear: { parameters: ["pointer"], result: "void" },
+  __gmpz_set: { parameters: ["pointer", "pointer"], result: "void" },
+  __gmpz_set_d: { parameters: ["pointer", "f64"], result: "void" },
+  __gmpz_set_str: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
+  __gmpz_get_str: { parameters: ["buffer", "i32", "pointer"], result: "pointer" },
+  __gmpz_sizeinbase: { parameters: ["pointer", "i32"], result: "usize" },
+  __gmpz_add: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
+  __gmpz_mul: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
+  __gmpz_mul_si: { parameters: ["pointer", "pointer", "i64"], result: "void" },
+  __gmpz_mul_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
+  __gmpz_tdiv_q: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
+  __gmpz_tdiv_q_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
+  __gmpz_sqrt: { parameters: ["pointer", "pointer"], result: "void" },
+  __gmpz_ui_pow_ui: { parameters: ["pointer", "u64", "u64"], result: "void" },
+  __gmpz_export: {
+    parameters: ["buffer", "buffer", "i32", "usize", "i32", "usize", "pointer"],
+    result: "pointer",
+  },
+} as const;
+
+/** The GMP functions the engine calls (mpz_t arguments are pointers into {@link Registers}). */
+export type GmpLib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+const LIBRARY_NAMES: Partial<Record<typeof Deno.build.os, string[]>> = {
+  linux: ["libgmp.so.10", "libgmp.so"],
+  darwin: ["libgmp.10.dylib", "/opt/homebrew/lib/libgmp.10.dylib", "/usr/local/lib/libgmp.10.dylib"],
+};
+
+let loaded: GmpLib | null | undefined;
+let unavailable = "";
+
+/** libgmp's functions, or null (not installed, or `PAGLETS_PI_GMP=0`); loaded once per thread. */
+export function gmp(): GmpLib | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (Deno.env.get("PAGLETS_PI_GMP") === "0") {
+    unavailable = "turned off by PAGLETS_PI_GMP=0";
+    return null;
+  }
+  const errors: string[] = [];
+  for (const name of LIBRARY_NAMES[Deno.build.os] ?? []) {
+    try {
+      loaded = Deno.dlopen(name, SYMBOLS).symbols;
+      return loaded;
+    } catch (err) {
+      errors.push(`${name}: ${err instanceof Error ? err.message : err}`);
+    }
+  }
+  unavailable = errors.length ? errors.join("; ") : `no libgmp name is known on ${Deno.build.os}`;
+  return null;
+}
+
+/** Whether the engine uses GMP on this thread, and why not. */
+export function gmpStatus(): { available: boolean; reason?: string } {
+  return gmp() ? { available: true } : { available: false, reason: unavailable };
+}
+
+/** Bytes of one mpz_t (int alloc, int size, limb pointer) on the 64-bit platforms Deno runs on. */
+const MPZ_BYTES = 16;
+
+/**
+ * A fixed set of mpz_t numbers. GMP grows their digits as results need; {@link reset} gives that
+ * memory back (a thread keeps its registers between tasks, not their megabytes).
+ */
+export class Registers {
+  readonly #lib: GmpLib;
+  readonly #memory: BigUint64Array;
+  readonly #slots: Deno.PointerObject[] = [];
+
+  constructor(lib: GmpLib, count: number) {
+    this.#lib = lib;
+    this.#memory = new BigUint64Array((count * MPZ_BYTES) / 8);
+    const base = Deno.UnsafePointer.of(this.#memory);
+    if (!base) throw new Error("cannot address the GMP registers");
+    for (let i = 0; i < count; i++) {
+      const slot = Deno.UnsafePointer.offset(base, i * MPZ_BYTES) as Deno.PointerObject;
+      lib.__gmpz_init(slot);
+      this.#slots.push(slot);
+    }
+  }
+
+  /** Register i. */
+  at(i: number): Deno.PointerObject {
+    const slot = this.#slots[i];
+    if (!slot) throw new RangeError(`no GMP register ${i}`);
+    return slot;
+  }
+
+  /** Frees every register's digits (each is 0 afterwards). */
+  reset(): void {
+    for (const slot of this.#slots) {
+      this.#lib.__gmpz_clear(slot);
+      this.#lib.__gmpz_init(slot);
+    }
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Number of bits of |x| (0 for 0). */
+export function bitsOf(lib: GmpLib, x: Deno.PointerObject): number {
+  // sizeinbase(x, 2) is exact (and 1 for 0): a zero reads as a 1-bit number here too, harmlessly.
+  return Number(lib.__gmpz_sizeinbase(x, 2));
+}
+
+/** x ← value (any size; through hex text, linear time). */
+export function setBigInt(lib: GmpLib, x: Deno.PointerObject, value: bigint): void {
+  const text = value < 0n ? "-" + (-value).toString(16) : value.toString(16);
+  if (lib.__gmpz_set_str(x, encoder.encode(text + "\0"), 16) !== 0) {
+    throw new Error("GMP refused a number's hex text");
+  }
+}
+
+/** The value of x as a BigInt (see the module doc). */
+export function toBigInt(lib: GmpLib, x: Deno.PointerObject): bigint {
+  return digitsReader()?.(lib, x) ?? hexToBigInt(lib, x);
+}
+
+/** Through hex text, linear time. */
+function hexToBigInt(lib: GmpLib, x: Deno.PointerObject): bigint {
+  // sizeinbase may be one too large; one byte more for the sign and one for the terminating NUL.
+  const buffer = new Uint8Array(Number(lib.__gmpz_sizeinbase(x, 16)) + 2);
+  lib.__gmpz_get_str(buffer, 16, x);
+  const end = buffer.indexOf(0);
+  const negative = buffer[0] === 45; // "-"
+  const digits = decoder.decode(buffer.subarray(negative ? 1 : 0, end));
+  const magnitude = BigInt("0x" + digits);
+  return negative ? -magnitude : magnitude;
+}
+
+type Reader = (lib: GmpLib, x: Deno.PointerObject) => bigint;
+
+/** Undefined until tried; null when this Deno cannot read serialized digits (hex text then). */
+let reader: Reader | null | undefined;
+
+/** The serialized-digits reader, once it has read back a test number right on this thread. */
+function digitsReader(): Reader | null {
+  if (reader !== undefined) return reader;
+  reader = null;
+  const core = coreFunctions<{ serialize(v: unknown): Uint8Array; deserialize(b: Uint8Array): unknown }>(
+    "serialize",
+    "deserialize",
+  );
+  const lib = gmp();
+  if (!core || !lib) return null;
+  try {
+    // The format's header (0xFF, version) as this V8 writes it.
+    const header = core.serialize(0n).subarray(0, 2);
+    const read: Reader = (g, x) => {
+      const bits = bitsOf(g, x);
+      const sign = new Deno.UnsafePointerView(x).getInt32(4); // mpz_t's _mp_size: its sign is x's
+      if (sign === 0) return 0n;
+      const bytes = Math.ceil(bits / 64) * 8;
+      // 0xFF version 'Z' varint((bytes << 1) | negative), then the digits, least significant first.
+      const head = [header[0], header[1], 0x5a, ...varint(bytes * 2 + (sign < 0 ? 1 : 0))];
+      const buffer = new Uint8Array(head.length + bytes);
+      buffer.set(head);
+      const count = new BigUint64Array(1);
+      g.__gmpz_export(buffer.subarray(head.length), new Uint8Array(count.buffer), -1, 8n, -1, 0n, x);
+      if (Number(count[0]) * 8 !== bytes) throw new Error("GMP exported an unexpected number of digits");
+      return core.deserialize(buffer) as bigint;
+    };
+    const probe = new Registers(lib, 1);
+    const value = -(2n ** 200n + 0x0123456789abcdefn);
+    setBigInt(lib, probe.at(0), value);
+    if (read(lib, probe.at(0)) === value) reader = read;
+    probe.reset();
+  } catch {
+    reader = null;
+  }
+  return reader;
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+  out.push(n);
+  return out;
+}
+
+/** Whether results leave GMP as serialized digits on this thread (else as hex text). */
+export function readsDigits(): boolean {
+  return digitsReader() !== null;
+}

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { balancedBatches, splitPoint, splitTerms, termsForDigits } from "./chudnovsky.ts";
+import { piFixedPoint, planWindow, SqrtCache } from "./digits.ts";
+import { correction, leftPart, rightRatio } from "./halves.ts";
+import { gmpEngine } from "./gmp_engine.ts";
+import { gmpStatus } from "./gmp.ts";
+import { runTask } from "./tasks.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+/** libgmp.so.10 comes with coreutils on every Debian and Ubuntu system, so the engine must find it. */
+function engine() {
+  const found = gmpEngine();
+  assert.ok(found, `libgmp not loaded: ${gmpStatus().reason}`);
+  return found;
+}
+
+Deno.test("GMP binary splitting gives exactly the BigInt sums, with and without P", () => {
+  const gmp = engine();
+  for (const [a, b] of [[0, 1], [1, 2], [2, 3], [0, 2], [0, 7], [3, 9], [0, 300], [123, 1_000], [64, 65]]) {
+    for (const withP of [true, false]) {
+      assert.deepEqual(gmp.split(a, b, withP), splitTerms(a, b, withP), `[${a}, ${b}) withP ${withP}`);
+    }
+  }
+});
+
+Deno.test("GMP left part and ratio match the BigInt ones and give the same Pi", () => {
+  const gmp = engine();
+  const cache = new SqrtCache();
+  for (const digits of [2_000, 30_000]) {
+    const n = termsForDigits(0, digits);
+    const bits = planWindow(n, 0, digits).bits;
+    const sqrt = cache.get(bits);
+    const whole = piFixedPoint(splitTerms(0, n, false), bits, sqrt);
+    for (const share of [0.4, 0.5]) {
+      const m = splitPoint(0, n, share);
+      const g = gmp.splitWithLeft(m, bits);
+      const right = gmp.splitWithRatio(m, n, false, bits);
+      assert.deepEqual(g.sums, splitTerms(0, m, true));
+      assert.deepEqual(right.sums, splitTerms(m, n, false));
+      const bigLeft = leftPart(g.sums, m, bits, sqrt);
+      const u = rightRatio(right.sums, bits, m);
+      const within = (x: bigint, y: bigint, units: bigint, what: string) =>
+        assert.ok(x - y <= units && y - x <= units, `${digits} digits, m=${m}: ${what} off by ${x - y}`);
+      within(g.left.v, bigLeft.v, 8n, "V");
+      within(right.ratio, u, 8n, "the ratio");
+      assert.equal(gmp.splitRatio(m, n, bits), right.ratio);
+      const x = g.left.v - correction(right.ratio, g.left.correction);
+      within(x, whole, 16n, "pi");
+      within(correction(u, g.left.correction), correction(u, bigLeft.correction), 8n, "the correction");
+    }
+  }
+});
+
+Deno.test("the batch tasks run on GMP and answer what the BigInt engine answers", () => {
+  engine();
+  const n = termsForDigits(0, 20_000);
+  const bits = planWindow(n, 0, 20_000).bits;
+  const [left, right] = balancedBatches(n, 2);
+  const task = runTask({ op: "splitWithLeft", m: left.b, bits });
+  assert.deepEqual(task.sums, splitTerms(0, left.b, true));
+  const withRatio = runTask({ op: "splitWithRatio", a: right.a, b: right.b, withP: false, bits });
+  assert.deepEqual(withRatio.sums, splitTerms(right.a, right.b, false));
+  assert.deepEqual(runTask({ op: "split", a: 10, b: 500, withP: true }), splitTerms(10, 500, true));
+});
+
+Deno.test("GMP ranges are checked like the BigInt ones", () => {
+  const gmp = engine();
+  for (const [a, b] of [[5, 5], [-1, 3], [0, 1.5], [7, 2]]) {
+    assert.throws(() => gmp.split(a, b, true), RangeError, `[${a}, ${b})`);
+  }
+  assert.throws(() => gmp.split(0, 20_000_000, true), /beyond the GMP engine's reach/);
+  // A refused range leaves the engine usable.
+  assert.deepEqual(gmp.split(0, 40, true), splitTerms(0, 40, true));
+});
+
+Deno.test("PAGLETS_PI_GMP=0 keeps the engine on BigInt alone, and says so", async () => {
+  const code = `import { gmpStatus } from "${root}examples/pi/gmp.ts";
+import { gmpEngine } from "${root}examples/pi/gmp_engine.ts";
+console.log(JSON.stringify({ status: gmpStatus(), engine: gmpEngine() !== null }));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    env: { PAGLETS_PI_GMP: "0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const seen = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.deepEqual(seen, {
+    status: { available: false, reason: "turned off by PAGLETS_PI_GMP=0" },
+    engine: false,
+  });
+});
