@@ -12,8 +12,8 @@
  *
  * A result leaves GMP as its 64-bit digits, wrapped in the few bytes of V8's serialization format for
  * a BigInt and read back by Deno core's `deserialize` (the structured-clone reader): a copy, ~50×
- * cheaper than hex text. {@link toBigInt} checks once per thread that this reads back what it
- * should, and otherwise goes through hex text.
+ * cheaper than hex text; {@link setBigInt} goes the other way from `serialize`'s bytes. Both check once
+ * per thread that a test number crosses intact, and otherwise go through hex text.
  *
  * Numbers live in a thread's {@link Registers}: mpz_t structs in memory this module owns, their digits
  * allocated by GMP and freed by {@link Registers.reset}.
@@ -32,6 +32,7 @@ const SYMBOLS = {
   __gmpz_get_str: { parameters: ["buffer", "i32", "pointer"], result: "pointer" },
   __gmpz_sizeinbase: { parameters: ["pointer", "i32"], result: "usize" },
   __gmpz_add: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
+  __gmpz_sub: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
   __gmpz_mul: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
   __gmpz_mul_si: { parameters: ["pointer", "pointer", "i64"], result: "void" },
   __gmpz_mul_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
@@ -39,6 +40,12 @@ const SYMBOLS = {
   __gmpz_tdiv_q_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
   __gmpz_sqrt: { parameters: ["pointer", "pointer"], result: "void" },
   __gmpz_ui_pow_ui: { parameters: ["pointer", "u64", "u64"], result: "void" },
+  __gmpz_fdiv_q_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
+  __gmpz_neg: { parameters: ["pointer", "pointer"], result: "void" },
+  __gmpz_import: {
+    parameters: ["pointer", "usize", "i32", "usize", "i32", "usize", "buffer"],
+    result: "void",
+  },
   __gmpz_export: {
     parameters: ["buffer", "buffer", "i32", "usize", "i32", "usize", "pointer"],
     result: "pointer",
@@ -125,14 +132,20 @@ export class Registers {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Number of bits of |x| (0 for 0). */
+/** Number of bits of |x| (0 for 0, as bigmath.ts bitLength). */
 export function bitsOf(lib: GmpLib, x: Deno.PointerObject): number {
-  // sizeinbase(x, 2) is exact (and 1 for 0): a zero reads as a 1-bit number here too, harmlessly.
-  return Number(lib.__gmpz_sizeinbase(x, 2));
+  return signOf(x) === 0 ? 0 : Number(lib.__gmpz_sizeinbase(x, 2));
 }
 
-/** x ← value (any size; through hex text, linear time). */
+/** −1, 0 or 1 as x is negative, zero or positive (the sign of mpz_t's _mp_size field). */
+export function signOf(x: Deno.PointerObject): number {
+  return Math.sign(new Deno.UnsafePointerView(x).getInt32(4));
+}
+
+/** x ← value (see the module doc: serialized digits when this thread reads them, else hex text). */
 export function setBigInt(lib: GmpLib, x: Deno.PointerObject, value: bigint): void {
+  const codec = digitsCodec();
+  if (codec) return codec.write(lib, x, value);
   const text = value < 0n ? "-" + (-value).toString(16) : value.toString(16);
   if (lib.__gmpz_set_str(x, encoder.encode(text + "\0"), 16) !== 0) {
     throw new Error("GMP refused a number's hex text");
@@ -141,7 +154,7 @@ export function setBigInt(lib: GmpLib, x: Deno.PointerObject, value: bigint): vo
 
 /** The value of x as a BigInt (see the module doc). */
 export function toBigInt(lib: GmpLib, x: Deno.PointerObject): bigint {
-  return digitsReader()?.(lib, x) ?? hexToBigInt(lib, x);
+  return digitsCodec()?.read(lib, x) ?? hexToBigInt(lib, x);
 }
 
 /** Through hex text, linear time. */
@@ -156,29 +169,31 @@ function hexToBigInt(lib: GmpLib, x: Deno.PointerObject): bigint {
   return negative ? -magnitude : magnitude;
 }
 
-type Reader = (lib: GmpLib, x: Deno.PointerObject) => bigint;
+interface Codec {
+  read(lib: GmpLib, x: Deno.PointerObject): bigint;
+  write(lib: GmpLib, x: Deno.PointerObject, value: bigint): void;
+}
 
 /** Undefined until tried; null when this Deno cannot read serialized digits (hex text then). */
-let reader: Reader | null | undefined;
+let codec: Codec | null | undefined;
 
-/** The serialized-digits reader, once it has read back a test number right on this thread. */
-function digitsReader(): Reader | null {
-  if (reader !== undefined) return reader;
-  reader = null;
+/** Serialized digits both ways, once they have carried a test number right on this thread. */
+function digitsCodec(): Codec | null {
+  if (codec !== undefined) return codec;
+  codec = null;
   const core = coreFunctions<{ serialize(v: unknown): Uint8Array; deserialize(b: Uint8Array): unknown }>(
     "serialize",
     "deserialize",
   );
   const lib = gmp();
   if (!core || !lib) return null;
-  try {
-    // The format's header (0xFF, version) as this V8 writes it.
-    const header = core.serialize(0n).subarray(0, 2);
-    const read: Reader = (g, x) => {
-      const bits = bitsOf(g, x);
-      const sign = new Deno.UnsafePointerView(x).getInt32(4); // mpz_t's _mp_size: its sign is x's
+  // The format's header (0xFF, version) as this V8 writes it.
+  const header = core.serialize(0n).subarray(0, 2);
+  const candidate: Codec = {
+    read(g, x) {
+      const sign = signOf(x);
       if (sign === 0) return 0n;
-      const bytes = Math.ceil(bits / 64) * 8;
+      const bytes = Math.ceil(bitsOf(g, x) / 64) * 8;
       // 0xFF version 'Z' varint((bytes << 1) | negative), then the digits, least significant first.
       const head = [header[0], header[1], 0x5a, ...varint(bytes * 2 + (sign < 0 ? 1 : 0))];
       const buffer = new Uint8Array(head.length + bytes);
@@ -187,16 +202,37 @@ function digitsReader(): Reader | null {
       g.__gmpz_export(buffer.subarray(head.length), new Uint8Array(count.buffer), -1, 8n, -1, 0n, x);
       if (Number(count[0]) * 8 !== bytes) throw new Error("GMP exported an unexpected number of digits");
       return core.deserialize(buffer) as bigint;
-    };
+    },
+    write(g, x, value) {
+      const bytes = core.serialize(value);
+      // After the header and 'Z': varint((length << 1) | negative), then the digits.
+      let at = 3;
+      let field = 0;
+      for (let scale = 1;; scale *= 0x80) {
+        const b = bytes[at++];
+        field += (b & 0x7f) * scale;
+        if (b < 0x80) break;
+      }
+      const length = Math.floor(field / 2);
+      if (bytes[2] !== 0x5a || at + length !== bytes.length || length % 8 !== 0) {
+        throw new Error("unexpected serialized BigInt");
+      }
+      g.__gmpz_import(x, BigInt(length / 8), -1, 8n, -1, 0n, bytes.subarray(at));
+      if (field % 2 === 1) g.__gmpz_neg(x, x);
+    },
+  };
+  try {
     const probe = new Registers(lib, 1);
     const value = -(2n ** 200n + 0x0123456789abcdefn);
-    setBigInt(lib, probe.at(0), value);
-    if (read(lib, probe.at(0)) === value) reader = read;
+    candidate.write(lib, probe.at(0), value);
+    if (hexToBigInt(lib, probe.at(0)) === value && candidate.read(lib, probe.at(0)) === value) {
+      codec = candidate;
+    }
     probe.reset();
   } catch {
-    reader = null;
+    codec = null;
   }
-  return reader;
+  return codec;
 }
 
 function varint(n: number): number[] {
@@ -206,7 +242,7 @@ function varint(n: number): number[] {
   return out;
 }
 
-/** Whether results leave GMP as serialized digits on this thread (else as hex text). */
-export function readsDigits(): boolean {
-  return digitsReader() !== null;
+/** Whether numbers cross between GMP and BigInt as serialized digits on this thread (else as hex text). */
+export function movesDigits(): boolean {
+  return digitsCodec() !== null;
 }

@@ -20,7 +20,7 @@ import {
   type TermSums,
 } from "./chudnovsky.ts";
 import { type CorrectionInput, EPS_EXTRA, epsilonRecipBits, type LeftPart, ratioScale } from "./halves.ts";
-import { bitsOf, gmp, type GmpLib, Registers, toBigInt } from "./gmp.ts";
+import { bitsOf, gmp, type GmpLib, Registers, setBigInt, signOf, toBigInt } from "./gmp.ts";
 
 /** Levels of the binary-splitting recursion (a size-balanced split of 10^8 digits' terms needs ~30). */
 const DEPTH = 64;
@@ -93,6 +93,56 @@ class GmpEngine {
     } finally {
       this.#r.reset();
     }
+  }
+
+  /**
+   * halves.ts correction: δ·2^bits from the right half's u·2^k and the left part's correction inputs,
+   * by the same steps (floor shifts as BigInt's, so the same δ).
+   */
+  correction(u: bigint, c: CorrectionInput): bigint {
+    const g = this.#lib;
+    const r = this.#r;
+    // The recursion's registers are free between tasks.
+    const [ru, rz, rw, first, eps, term, delta] = [0, 1, 2, 3, 4, 5, 6].map((i) => r.at(i));
+    try {
+      setBigInt(g, ru, u);
+      setBigInt(g, rz, c.z);
+      setBigInt(g, rw, c.w);
+      const e = c.bits + EPS_EXTRA;
+      this.#scaledProduct(first, rz, ru, c.firstShift);
+      const epsLen = bitsOf(g, rw) + bitsOf(g, ru) - c.epsShift;
+      const secondLen = bitsOf(g, first) + epsLen - e;
+      if (signOf(first) === 0 || secondLen <= 0) return toBigInt(g, first);
+      const drop = Math.max(0, epsLen - (secondLen + 32));
+      this.#scaledProduct(eps, rw, ru, c.epsShift + drop);
+      g.__gmpz_set(delta, first);
+      g.__gmpz_set(term, first);
+      for (let sign = -1;; sign = -sign) {
+        this.#scaledProduct(term, term, eps, e - drop);
+        if (signOf(term) === 0) return toBigInt(g, delta);
+        (sign < 0 ? g.__gmpz_sub : g.__gmpz_add)(delta, delta, term);
+      }
+    } finally {
+      r.reset();
+    }
+  }
+
+  /** halves.ts scaledProduct: out ← ⌊a·b / 2^shift⌋ from only the bits that reach it (out may be a). */
+  #scaledProduct(out: Deno.PointerObject, a: Deno.PointerObject, b: Deno.PointerObject, shift: number): void {
+    const g = this.#lib;
+    const la = bitsOf(g, a);
+    const lb = bitsOf(g, b);
+    const len = la + lb - shift;
+    if (len <= 0) return g.__gmpz_set_d(out, 0);
+    const [x, y] = [this.#r.at(X), this.#r.at(Y)];
+    const xExp = Math.max(0, la - (len + 16));
+    const yExp = Math.max(0, lb - (len + 16));
+    g.__gmpz_fdiv_q_2exp(x, a, BigInt(xExp));
+    g.__gmpz_fdiv_q_2exp(y, b, BigInt(yExp));
+    g.__gmpz_mul(out, x, y);
+    const s = shift - xExp - yExp;
+    if (s >= 0) g.__gmpz_fdiv_q_2exp(out, out, BigInt(s));
+    else g.__gmpz_mul_2exp(out, out, BigInt(-s));
   }
 
   /** Sums over [a, b) into level 0 (Q as its odd part and this.#e[0]). */

@@ -3,7 +3,7 @@ import { balancedBatches, splitPoint, splitTerms, termsForDigits } from "./chudn
 import { piFixedPoint, planWindow, SqrtCache } from "./digits.ts";
 import { correction, leftPart, rightRatio } from "./halves.ts";
 import { gmpEngine } from "./gmp_engine.ts";
-import { gmpStatus } from "./gmp.ts";
+import { gmp, gmpStatus, movesDigits, Registers, setBigInt, toBigInt } from "./gmp.ts";
 import { runTask } from "./tasks.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -48,6 +48,12 @@ Deno.test("GMP left part and ratio match the BigInt ones and give the same Pi", 
       const x = g.left.v - correction(right.ratio, g.left.correction);
       within(x, whole, 16n, "pi");
       within(correction(u, g.left.correction), correction(u, bigLeft.correction), 8n, "the correction");
+      // The correction on GMP takes BigInt's steps: the very same δ.
+      assert.equal(gmp.correction(u, g.left.correction), correction(u, g.left.correction));
+      assert.equal(
+        gmp.correction(right.ratio, bigLeft.correction),
+        correction(right.ratio, bigLeft.correction),
+      );
     }
   }
 });
@@ -62,6 +68,30 @@ Deno.test("the batch tasks run on GMP and answer what the BigInt engine answers"
   const withRatio = runTask({ op: "splitWithRatio", a: right.a, b: right.b, withP: false, bits });
   assert.deepEqual(withRatio.sums, splitTerms(right.a, right.b, false));
   assert.deepEqual(runTask({ op: "split", a: 10, b: 500, withP: true }), splitTerms(10, 500, true));
+});
+
+Deno.test("numbers cross between GMP and BigInt intact, as serialized digits on the pinned Deno", () => {
+  engine();
+  assert.ok(movesDigits(), "Deno core's serialize/deserialize should carry the digits");
+  const lib = gmp()!;
+  const registers = new Registers(lib, 1);
+  const values = [
+    0n,
+    1n,
+    -1n,
+    2n ** 63n,
+    2n ** 64n - 1n,
+    2n ** 64n,
+    -(2n ** 64n),
+    3n ** 4_000n,
+    -(7n ** 30_001n),
+  ];
+  for (const value of values) {
+    setBigInt(lib, registers.at(0), value);
+    assert.equal(toBigInt(lib, registers.at(0)), value);
+  }
+  registers.reset();
+  assert.equal(toBigInt(lib, registers.at(0)), 0n);
 });
 
 Deno.test("GMP ranges are checked like the BigInt ones", () => {

@@ -105,7 +105,7 @@ function runAny(
       const u = task.u ?? keptRatio;
       if (u === undefined) throw new Error("correction task without a ratio or a splitRatio task before it");
       if (task.u === undefined) keptRatio = undefined;
-      return correction(u, task.input);
+      return gmpEngine()?.correction(u, task.input) ?? correction(u, task.input);
     }
     case "digits":
       return fractionDigits(task.frac, task.bits, task.digits);
