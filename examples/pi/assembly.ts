@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { gmpEngine } from "./gmp_engine.ts";
 import { mergeAll, mergeRanges, splitTerms, type TermSums } from "./chudnovsky.ts";
 import { bitLength } from "./bigmath.ts";
 import { fractionDigits, pow5, skipDigits, truncatePart, warmPowers } from "./decimal.ts";
@@ -191,6 +192,15 @@ export class PiAssembly {
       this.#prefixEnd = next.b;
     }
     return this.#update(this.#stack[0]?.b !== bottom ? this.#stream() : "");
+  }
+
+  /**
+   * The end's √10005 ahead of it, on this thread: when the GMP engine computes here (gmp_engine.ts),
+   * the batch that brings the left part of the end runs on this thread too and finds it ready.
+   */
+  prepareRoot(): void {
+    const plan = planWindow(this.#terms, this.#next, this.#job.start + this.#job.digits - this.#next);
+    gmpEngine()?.prepareRoot(plan.bits);
   }
 
   /**

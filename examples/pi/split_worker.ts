@@ -14,6 +14,7 @@ import { eligibleCpuIds, pinCurrentThread, readCpusAllowedList } from "../../hos
 import { type PortGrant, runTask, type TaskReply, type TaskRequest } from "./tasks.ts";
 import { serveAssembly } from "./assembly_server.ts";
 import { failedReply } from "./replies.ts";
+import { gmpEngine } from "./gmp_engine.ts";
 
 /**
  * A task under a lease runs pinned to the lease's CPU ids, and answers with the CPUs the kernel then
@@ -22,6 +23,7 @@ import { failedReply } from "./replies.ts";
 function serve(request: TaskRequest, reply: (r: TaskReply) => void): void {
   const { id, task, cpuIds } = request;
   let answer: TaskReply;
+
   try {
     if (cpuIds) {
       const pinned = pinCurrentThread(cpuIds);
@@ -38,6 +40,9 @@ function serve(request: TaskRequest, reply: (r: TaskReply) => void): void {
   }
   reply(answer);
 }
+
+// libgmp loads (~5-8 ms) with this script, before the first task comes: not on that task's time.
+gmpEngine();
 
 self.onmessage = (event: MessageEvent<TaskRequest | PortGrant>) => {
   const data = event.data;
