@@ -14,6 +14,15 @@ Deno.test("`paglets examples pi --digits 1000` prints exactly what `pi 1000` pri
   assert(run.stderr.includes("starting an embedded host"), run.stderr);
 });
 
+Deno.test("30,000 digits come out the same on GMP and on BigInt alone (PAGLETS_PI_GMP=0)", async () => {
+  const expected = await piOutput(30_000);
+  for (const env of [{}, { PAGLETS_PI_GMP: "0" }] as Record<string, string>[]) {
+    const run = await paglets(["examples", "pi", "--digits", "30000"], env);
+    assertEquals(run.code, 0, run.stderr);
+    assert(run.stdout === expected, `${JSON.stringify(env)}: the digits differ from pi's`);
+  }
+});
+
 Deno.test("--json prints one summary object; --output writes the same digits to a file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "pi-cli-" });
   try {
