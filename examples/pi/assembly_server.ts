@@ -10,6 +10,7 @@ import { PiAssembly } from "./assembly.ts";
 import type { AssemblyReply, AssemblyRequest } from "./assembly_client.ts";
 import { PortTaskRunner } from "./task_port.ts";
 import { failedReply } from "./replies.ts";
+import { gmpEngine } from "./gmp_engine.ts";
 
 /** Serves the assembly requests that come over `port`. */
 export function serveAssembly(port: MessagePort): void {
@@ -34,6 +35,7 @@ export function serveAssembly(port: MessagePort): void {
         return opened().flush();
       case "close":
         assembly = undefined;
+        gmpEngine()?.releaseRoot();
         helper?.close();
         port.close();
         return null;

@@ -16,7 +16,9 @@
  * per thread that a test number crosses intact, and otherwise go through hex text.
  *
  * Numbers live in a thread's {@link Registers}: mpz_t structs in memory this module owns, their digits
- * allocated by GMP and freed by {@link Registers.reset}.
+ * allocated by GMP (C's heap, outside V8's) and freed by {@link Registers.reset}, which every task runs
+ * when it ends: a worker terminated between tasks (the pi-math pool ends idle threads) leaves nothing
+ * behind; one terminated in the middle of a task (its host stopping) leaves that task's numbers.
  *
  * @module
  */
@@ -103,7 +105,9 @@ export class Registers {
 
   constructor(lib: GmpLib, count: number) {
     this.#lib = lib;
-    this.#memory = new BigUint64Array((count * MPZ_BYTES) / 8);
+    // An ArrayBuffer of its own: its memory never moves (V8 may keep a small typed array's elements
+    // in its heap, where a collection moves them), and GMP holds pointers into it between calls.
+    this.#memory = new BigUint64Array(new ArrayBuffer(count * MPZ_BYTES));
     const base = Deno.UnsafePointer.of(this.#memory);
     if (!base) throw new Error("cannot address the GMP registers");
     for (let i = 0; i < count; i++) {

@@ -76,6 +76,15 @@ class GmpEngine {
     this.#rootBits = bits;
   }
 
+  /**
+   * Frees the root (a thread ended by its pool loses what it holds: nothing is kept past the left
+   * part that uses it, or past the assembly that asked for it).
+   */
+  releaseRoot(): void {
+    this.#root.reset();
+    this.#rootBits = -1;
+  }
+
   split(a: number, b: number, withP: boolean): TermSums {
     try {
       this.#sum(a, b, withP);
@@ -258,6 +267,7 @@ class GmpEngine {
     // V = ⌊426880·√10005·2^bits·Q1 / T1⌋ (T1 > 0).
     this.prepareRoot(bits);
     g.__gmpz_mul_si(x, this.#root.at(0), PI_NUMERATOR);
+    this.releaseRoot();
     g.__gmpz_mul(x, x, q1);
     g.__gmpz_tdiv_q(y, x, t1);
     const v = toBigInt(g, y);
