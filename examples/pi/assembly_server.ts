@@ -54,7 +54,8 @@ export function serveAssembly(port: MessagePort): void {
     ).then(() => {
       // After the answer is on its way: work for the end that need not hold back the new digits.
       if (request.op === "add") assembly?.prepare();
-      // The batch with the end's left part comes to this thread next (math_service.ts).
+      // The batch with the end's left part usually runs on this thread next (math_service.ts puts
+      // the others elsewhere first); if not, the root waits here unused until the assembly closes.
       if (request.op === "open") assembly?.prepareRoot();
     }).catch((e) =>
       console.error(`pi assembly: preparing the end failed: ${e instanceof Error ? e.message : e}`)

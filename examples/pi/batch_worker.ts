@@ -39,6 +39,8 @@ interface BatchSums {
   parked?: string;
   /** The CPUs the kernel allowed the pi-math thread (under a lease). */
   observedCpus?: number[];
+  /** What the batch computed on: a pi-math thread's (gmp_engine.ts), or BigInt here. */
+  arithmetic?: "gmp" | "bigint";
 }
 
 /**
@@ -118,6 +120,7 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
         sums,
         ratio: ratioBits ? rightRatio(sums, ratioBits, a) : undefined,
         left: leftBits ? leftPart(sums, b, leftBits, defaultSqrtCache.get(leftBits)) : undefined,
+        arithmetic: "bigint",
       };
     }
   }

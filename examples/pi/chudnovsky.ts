@@ -78,7 +78,8 @@ const C_ODD = CHUD_C3_OVER_24 >> 15n;
  */
 function leaf(k: number): Shifted {
   if (k === 0) return { P: 1n, Q: 1n, e: 0, T: CHUD_A };
-  const p = -BigInt((6 * k - 5) * (6 * k - 1)) * BigInt(2 * k - 1);
+  // (6k−5)(2k−1) stays below 2^53 up to k ≈ 27 million; (6k−5)(6k−1) would pass it at 15.8 million.
+  const p = -BigInt((6 * k - 5) * (2 * k - 1)) * BigInt(6 * k - 1);
   let odd = k;
   let twos = 0;
   while ((odd & 1) === 0) {

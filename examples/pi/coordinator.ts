@@ -109,6 +109,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       batches: 0,
       batchesDone: 0,
       batchesPerHost: {},
+      batchesByArithmetic: {},
       digitsEmitted: 0,
       retries: 0,
       skipped: 0,
@@ -408,6 +409,10 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         this.state.batchesDone++;
         const per = this.state.batchesPerHost;
         per[outcome.hostName] = (per[outcome.hostName] ?? 0) + 1;
+        if (outcome.arithmetic) {
+          const by = this.state.batchesByArithmetic ??= {};
+          by[outcome.arithmetic] = (by[outcome.arithmetic] ?? 0) + 1;
+        }
         const ratio = outcome.ratio === undefined
           ? undefined
           : { bits: this.#finalBits(), value: outcome.ratio };

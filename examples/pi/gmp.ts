@@ -3,22 +3,25 @@
  *
  * V8's BigInt multiplies a 3.4M-bit pair in ~35 ms on this machine kind; GMP takes ~12 ms (its FFT
  * multiplication), and divides and takes square roots at a few multiplications' cost. Moving a number
- * between the two costs more than one such product (~8 ms into GMP, ~13 ms out, through hex text), so
- * the engine hands GMP whole stretches of work that start from small numbers (gmp_engine.ts) and
- * converts only their results.
+ * between the two as hex text costs about one such product (~8 ms into GMP, ~13 ms out), so the engine
+ * hands GMP whole stretches of work that start from small numbers (gmp_engine.ts) and converts only
+ * their results.
  *
  * libgmp.so.10 is on every Debian and Ubuntu system (coreutils depends on it). Without it, or with
  * `PAGLETS_PI_GMP=0`, {@link gmp} returns null and the engine stays on BigInt alone.
  *
  * A result leaves GMP as its 64-bit digits, wrapped in the few bytes of V8's serialization format for
- * a BigInt and read back by Deno core's `deserialize` (the structured-clone reader): a copy, ~50×
- * cheaper than hex text; {@link setBigInt} goes the other way from `serialize`'s bytes. Both check once
- * per thread that a test number crosses intact, and otherwise go through hex text.
+ * a BigInt and read by Deno core's `deserialize` (the structured-clone reader): a copy, ~5× cheaper
+ * than hex text (~2.5 against ~13 ms for 3.4M bits); {@link setBigInt} goes the other way, from
+ * `serialize`'s bytes. The codec is used once it has carried a set of probe numbers intact on the
+ * thread, and every call checks the sign, the length and the lowest word, leaving any number it doubts
+ * to hex text. A GMP number beyond V8's BigInt limit (2^30 bits) is a RangeError, as in BigInt.
  *
  * Numbers live in a thread's {@link Registers}: mpz_t structs in memory this module owns, their digits
  * allocated by GMP (C's heap, outside V8's) and freed by {@link Registers.reset}, which every task runs
- * when it ends: a worker terminated between tasks (the pi-math pool ends idle threads) leaves nothing
- * behind; one terminated in the middle of a task (its host stopping) leaves that task's numbers.
+ * when it ends. A worker terminated between tasks (the pi-math pool ends idle threads) leaves behind at
+ * most the √10005 prepared for an assembly still open (gmp_engine.ts prepareRoot); one terminated in
+ * the middle of a task (its host stopping) leaves that task's numbers.
  *
  * @module
  */
@@ -41,7 +44,6 @@ const SYMBOLS = {
   __gmpz_tdiv_q: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
   __gmpz_tdiv_q_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
   __gmpz_sqrt: { parameters: ["pointer", "pointer"], result: "void" },
-  __gmpz_ui_pow_ui: { parameters: ["pointer", "u64", "u64"], result: "void" },
   __gmpz_fdiv_q_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
   __gmpz_neg: { parameters: ["pointer", "pointer"], result: "void" },
   __gmpz_import: {
@@ -69,7 +71,14 @@ let unavailable = "";
 export function gmp(): GmpLib | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
-  if (Deno.env.get("PAGLETS_PI_GMP") === "0") {
+  let setting: string | undefined;
+  try {
+    setting = Deno.env.get("PAGLETS_PI_GMP");
+  } catch (err) {
+    unavailable = `cannot read PAGLETS_PI_GMP: ${err instanceof Error ? err.message : err}`;
+    return null;
+  }
+  if (setting === "0") {
     unavailable = "turned off by PAGLETS_PI_GMP=0";
     return null;
   }
@@ -146,10 +155,15 @@ export function signOf(x: Deno.PointerObject): number {
   return Math.sign(new Deno.UnsafePointerView(x).getInt32(4));
 }
 
+/**
+ * The most bits a BigInt may have in V8 (2^30). A larger GMP result must fail as BigInt arithmetic
+ * fails (a RangeError), not reach V8's deserializer, which ends the process on it.
+ */
+export const MAX_BIGINT_BITS = 2 ** 30;
+
 /** x ← value (see the module doc: serialized digits when this thread reads them, else hex text). */
 export function setBigInt(lib: GmpLib, x: Deno.PointerObject, value: bigint): void {
-  const codec = digitsCodec();
-  if (codec) return codec.write(lib, x, value);
+  if (digitsCodec()?.write(lib, x, value)) return;
   const text = value < 0n ? "-" + (-value).toString(16) : value.toString(16);
   if (lib.__gmpz_set_str(x, encoder.encode(text + "\0"), 16) !== 0) {
     throw new Error("GMP refused a number's hex text");
@@ -158,12 +172,13 @@ export function setBigInt(lib: GmpLib, x: Deno.PointerObject, value: bigint): vo
 
 /** The value of x as a BigInt (see the module doc). */
 export function toBigInt(lib: GmpLib, x: Deno.PointerObject): bigint {
+  if (bitsOf(lib, x) > MAX_BIGINT_BITS) throw new RangeError("Maximum BigInt size exceeded");
   return digitsCodec()?.read(lib, x) ?? hexToBigInt(lib, x);
 }
 
 /** Through hex text, linear time. */
 function hexToBigInt(lib: GmpLib, x: Deno.PointerObject): bigint {
-  // sizeinbase may be one too large; one byte more for the sign and one for the terminating NUL.
+  // sizeinbase is exact for base 16; one byte more for the sign and one for the terminating NUL.
   const buffer = new Uint8Array(Number(lib.__gmpz_sizeinbase(x, 16)) + 2);
   lib.__gmpz_get_str(buffer, 16, x);
   const end = buffer.indexOf(0);
@@ -173,15 +188,34 @@ function hexToBigInt(lib: GmpLib, x: Deno.PointerObject): bigint {
   return negative ? -magnitude : magnitude;
 }
 
+/** Serialized digits one way or the other; undefined (read) or false (write) sends that call through hex. */
 interface Codec {
-  read(lib: GmpLib, x: Deno.PointerObject): bigint;
-  write(lib: GmpLib, x: Deno.PointerObject, value: bigint): void;
+  read(lib: GmpLib, x: Deno.PointerObject): bigint | undefined;
+  write(lib: GmpLib, x: Deno.PointerObject, value: bigint): boolean;
 }
 
 /** Undefined until tried; null when this Deno cannot read serialized digits (hex text then). */
 let codec: Codec | null | undefined;
 
-/** Serialized digits both ways, once they have carried a test number right on this thread. */
+/**
+ * Numbers the codec must carry intact before it is used: both signs, word boundaries, and lengths
+ * whose varint takes one, two and three bytes.
+ */
+const PROBES = [
+  1n,
+  -1n,
+  2n ** 64n - 1n,
+  -(2n ** 64n),
+  -(2n ** 200n + 0x0123456789abcdefn),
+  3n ** 6_000n,
+  -(7n ** 60_000n),
+];
+
+/**
+ * Serialized digits both ways, once they have carried every probe right on this thread. Each call
+ * also checks what it can at no cost (the sign, the length, the lowest word) and leaves a number it
+ * doubts to hex text: a deserializer that read a length wrong would otherwise cut a number silently.
+ */
 function digitsCodec(): Codec | null {
   if (codec !== undefined) return codec;
   codec = null;
@@ -204,37 +238,45 @@ function digitsCodec(): Codec | null {
       buffer.set(head);
       const count = new BigUint64Array(1);
       g.__gmpz_export(buffer.subarray(head.length), new Uint8Array(count.buffer), -1, 8n, -1, 0n, x);
-      if (Number(count[0]) * 8 !== bytes) throw new Error("GMP exported an unexpected number of digits");
-      return core.deserialize(buffer) as bigint;
+      if (Number(count[0]) * 8 !== bytes) return undefined;
+      const value = core.deserialize(buffer);
+      if (typeof value !== "bigint" || (value < 0n ? -1 : 1) !== sign) return undefined;
+      const low = new DataView(buffer.buffer, head.length, 8).getBigUint64(0, true);
+      return BigInt.asUintN(64, value < 0n ? -value : value) === low ? value : undefined;
     },
     write(g, x, value) {
       const bytes = core.serialize(value);
+      if (bytes[2] !== 0x5a) return false;
       // After the header and 'Z': varint((length << 1) | negative), then the digits.
       let at = 3;
       let field = 0;
-      for (let scale = 1;; scale *= 0x80) {
+      for (let scale = 1; at < bytes.length; scale *= 0x80) {
         const b = bytes[at++];
         field += (b & 0x7f) * scale;
         if (b < 0x80) break;
       }
       const length = Math.floor(field / 2);
-      if (bytes[2] !== 0x5a || at + length !== bytes.length || length % 8 !== 0) {
-        throw new Error("unexpected serialized BigInt");
-      }
+      const negative = field % 2 === 1;
+      if (at + length !== bytes.length || length % 8 !== 0 || negative !== value < 0n) return false;
       g.__gmpz_import(x, BigInt(length / 8), -1, 8n, -1, 0n, bytes.subarray(at));
-      if (field % 2 === 1) g.__gmpz_neg(x, x);
+      if (negative) g.__gmpz_neg(x, x);
+      const bits = bitsOf(g, x);
+      return value === 0n
+        ? bits === 0
+        : bits > 8 * length - 64 && bits <= 8 * length && signOf(x) === (negative ? -1 : 1);
     },
   };
+  const probe = new Registers(lib, 1);
   try {
-    const probe = new Registers(lib, 1);
-    const value = -(2n ** 200n + 0x0123456789abcdefn);
-    candidate.write(lib, probe.at(0), value);
-    if (hexToBigInt(lib, probe.at(0)) === value && candidate.read(lib, probe.at(0)) === value) {
-      codec = candidate;
-    }
-    probe.reset();
+    const carried = PROBES.every((value) => {
+      if (!candidate.write(lib, probe.at(0), value) || hexToBigInt(lib, probe.at(0)) !== value) return false;
+      return candidate.read(lib, probe.at(0)) === value;
+    });
+    if (carried) codec = candidate;
   } catch {
     codec = null;
+  } finally {
+    probe.reset();
   }
   return codec;
 }

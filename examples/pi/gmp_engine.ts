@@ -20,9 +20,9 @@ import {
   type TermSums,
 } from "./chudnovsky.ts";
 import { type CorrectionInput, EPS_EXTRA, epsilonRecipBits, type LeftPart, ratioScale } from "./halves.ts";
-import { bitsOf, gmp, type GmpLib, Registers, setBigInt, signOf, toBigInt } from "./gmp.ts";
+import { bitsOf, gmp, type GmpLib, MAX_BIGINT_BITS, Registers, setBigInt, signOf, toBigInt } from "./gmp.ts";
 
-/** Levels of the binary-splitting recursion (a size-balanced split of 10^8 digits' terms needs ~30). */
+/** Levels of the binary-splitting recursion (a size-balanced split of 16 million terms needs 23). */
 const DEPTH = 64;
 /**
  * The largest term a leaf computes in doubles: (6k−5)(2k−1), k³'s odd part squared and A + B·k must
@@ -34,23 +34,41 @@ const C_ODD = Number(CHUD_C3_OVER_24 >> 15n);
 const A = Number(CHUD_A);
 const B = Number(CHUD_B);
 
-/** Registers: P, Q (odd part), T per level, then three for the end's pieces. */
+/**
+ * The precision (bits of the end's fixed-point numbers) and the shifts the engine takes: its results
+ * must fit a BigInt, and a larger request must fail as a RangeError, not abort the process inside GMP.
+ */
+const MAX_BITS = MAX_BIGINT_BITS - 128;
+
+function checkBits(bits: number, what = "precision"): void {
+  if (!Number.isSafeInteger(bits) || bits < 1 || bits > MAX_BITS) {
+    throw new RangeError(`bad ${what} for the GMP engine: ${bits} bits`);
+  }
+}
+
+function checkShift(shift: number): void {
+  if (!Number.isSafeInteger(shift) || Math.abs(shift) > MAX_BITS) {
+    throw new RangeError(`bad shift for the GMP engine: ${shift} bits`);
+  }
+}
+
+/** Registers: P, Q (odd part), T per level, then three temporaries and the leaves' two factors. */
 const P = (d: number) => 3 * d;
 const Q = (d: number) => 3 * d + 1;
 const T = (d: number) => 3 * d + 2;
-const X = 3 * DEPTH;
-const Y = X + 1;
-const Z = X + 2;
+const TMP_A = 3 * DEPTH;
+const TMP_B = TMP_A + 1;
+const TMP_C = TMP_A + 2;
 /** A leaf's small factor, and the constant odd part of C³/24. */
-const F = X + 3;
-const C = X + 4;
+const LEAF_FACTOR = TMP_A + 3;
+const ODD_C = TMP_A + 4;
 
 class GmpEngine {
   readonly #lib: GmpLib;
   readonly #r: Registers;
   /** Q's power of two per level: Q = Q(d)·2^e. */
   readonly #e = new Float64Array(DEPTH);
-  /** √10005·2^bits for `#rootBits` (see prepareRoot), kept between tasks. */
+  /** √10005·2^bits for `#rootBits` (see prepareRoot), kept between tasks until its left part. */
   readonly #root: Registers;
   #rootBits = -1;
 
@@ -63,10 +81,16 @@ class GmpEngine {
   /**
    * Computes √10005·2^bits = ⌊√(10005·4^bits)⌋ for a left part at `bits` (~22 ms at 1,000,000 digits),
    * ahead of the batch that will need it: an assembly opening on this thread asks for it while the
-   * batches wait for their leases (assembly_server.ts). Kept until another precision is asked for.
+   * batches wait for their leases (assembly_server.ts). Kept until the left part at that precision
+   * uses it or releaseRoot; a precision the engine does not take is left to fail there.
    */
   prepareRoot(bits: number): void {
     if (this.#rootBits === bits) return;
+    try {
+      checkBits(bits);
+    } catch {
+      return;
+    }
     const g = this.#lib;
     const root = this.#root.at(0);
     this.#rootBits = -1;
@@ -76,49 +100,38 @@ class GmpEngine {
     this.#rootBits = bits;
   }
 
-  /**
-   * Frees the root (a thread ended by its pool loses what it holds: nothing is kept past the left
-   * part that uses it, or past the assembly that asked for it).
-   */
+  /** Frees the root: once its left part used it, or when the assembly that asked for it closes. */
   releaseRoot(): void {
     this.#root.reset();
     this.#rootBits = -1;
   }
 
   split(a: number, b: number, withP: boolean): TermSums {
-    try {
-      this.#sum(a, b, withP);
-      // A single term's P comes with its leaf, asked for or not (as splitTerms gives it).
-      return this.#sums(withP || b - a === 1);
-    } finally {
-      this.#r.reset();
-    }
+    return this.#task(() => this.#sum(a, b, withP));
   }
 
   splitWithLeft(m: number, bits: number): { sums: TermSums; left: LeftPart } {
-    try {
-      this.#sum(0, m, true);
-      const sums = this.#sums(true);
-      return { sums, left: this.#leftPart(m, bits) };
-    } finally {
-      this.#r.reset();
-    }
+    checkBits(bits);
+    return this.#task(() => ({ sums: this.#sum(0, m, true), left: this.#leftPart(m, bits) }));
   }
 
   splitWithRatio(a: number, b: number, withP: boolean, bits: number): { sums: TermSums; ratio: bigint } {
-    try {
-      this.#sum(a, b, withP);
-      const sums = this.#sums(withP || b - a === 1);
-      return { sums, ratio: this.#ratio(a, bits) };
-    } finally {
-      this.#r.reset();
-    }
+    checkBits(bits);
+    return this.#task(() => ({ sums: this.#sum(a, b, withP), ratio: this.#ratio(a, bits) }));
   }
 
   splitRatio(m: number, n: number, bits: number): bigint {
-    try {
-      this.#sum(m, n, false);
+    checkBits(bits);
+    return this.#task(() => {
+      this.#sum(m, n, false, false);
       return this.#ratio(m, bits);
+    });
+  }
+
+  /** Runs one task on the registers, which it leaves empty (their digits freed) however it ends. */
+  #task<R>(run: () => R): R {
+    try {
+      return run();
     } finally {
       this.#r.reset();
     }
@@ -129,11 +142,14 @@ class GmpEngine {
    * by the same steps (floor shifts as BigInt's, so the same δ).
    */
   correction(u: bigint, c: CorrectionInput): bigint {
+    checkBits(c.bits);
+    checkShift(c.firstShift);
+    checkShift(c.epsShift);
     const g = this.#lib;
     const r = this.#r;
     // The recursion's registers are free between tasks.
     const [ru, rz, rw, first, eps, term, delta] = [0, 1, 2, 3, 4, 5, 6].map((i) => r.at(i));
-    try {
+    return this.#task(() => {
       setBigInt(g, ru, u);
       setBigInt(g, rz, c.z);
       setBigInt(g, rw, c.w);
@@ -151,19 +167,20 @@ class GmpEngine {
         if (signOf(term) === 0) return toBigInt(g, delta);
         (sign < 0 ? g.__gmpz_sub : g.__gmpz_add)(delta, delta, term);
       }
-    } finally {
-      r.reset();
-    }
+    });
   }
 
-  /** halves.ts scaledProduct: out ← ⌊a·b / 2^shift⌋ from only the bits that reach it (out may be a). */
+  /**
+   * halves.ts scaledProduct: out ← a·b / 2^shift within a unit, from only the bits that reach it, with
+   * BigInt's floor shifts (out may be a).
+   */
   #scaledProduct(out: Deno.PointerObject, a: Deno.PointerObject, b: Deno.PointerObject, shift: number): void {
     const g = this.#lib;
     const la = bitsOf(g, a);
     const lb = bitsOf(g, b);
     const len = la + lb - shift;
     if (len <= 0) return g.__gmpz_set_d(out, 0);
-    const [x, y] = [this.#r.at(X), this.#r.at(Y)];
+    const [x, y] = [this.#r.at(TMP_A), this.#r.at(TMP_B)];
     const xExp = Math.max(0, la - (len + 16));
     const yExp = Math.max(0, lb - (len + 16));
     g.__gmpz_fdiv_q_2exp(x, a, BigInt(xExp));
@@ -174,14 +191,26 @@ class GmpEngine {
     else g.__gmpz_mul_2exp(out, out, BigInt(-s));
   }
 
-  /** Sums over [a, b) into level 0 (Q as its odd part and this.#e[0]). */
-  #sum(a: number, b: number, withP: boolean): void {
+  /**
+   * Sums over [a, b) into level 0 (Q as its odd part and this.#e[0]), and as BigInt sums (Q whole)
+   * unless `convert` is false. A single term's P comes with its leaf, asked for or not (as
+   * splitTerms gives it).
+   */
+  #sum(a: number, b: number, withP: boolean, convert = true): TermSums {
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b <= a) {
       throw new RangeError(`bad term range [${a}, ${b})`);
     }
     if (b > MAX_GMP_TERMS) throw new RangeError(`term range [${a}, ${b}) is beyond the GMP engine's reach`);
-    this.#lib.__gmpz_set_d(this.#r.at(C), C_ODD);
+    const g = this.#lib;
+    const r = this.#r;
+    g.__gmpz_set_d(r.at(ODD_C), C_ODD);
     this.#split(a, b, 0, withP);
+    if (!convert) return { P: 0n, Q: 0n, T: 0n };
+    return {
+      P: withP || b - a === 1 ? toBigInt(g, r.at(P(0))) : 0n,
+      Q: toBigInt(g, r.at(Q(0))) << BigInt(this.#e[0]),
+      T: toBigInt(g, r.at(T(0))),
+    };
   }
 
   #split(a: number, b: number, d: number, withP: boolean): void {
@@ -193,7 +222,7 @@ class GmpEngine {
     this.#split(a, m, d, true);
     this.#split(m, b, d + 1, withP);
     // T = T_L·Q_R·2^e_R + P_L·T_R; P = P_L·P_R; Q = Q_L·Q_R (odd parts), e = e_L + e_R.
-    const tmp = r.at(X);
+    const tmp = r.at(TMP_A);
     const right = d + 1;
     g.__gmpz_mul(tmp, r.at(T(d)), r.at(Q(right)));
     if (this.#e[right] > 0) g.__gmpz_mul_2exp(tmp, tmp, BigInt(this.#e[right]));
@@ -222,7 +251,7 @@ class GmpEngine {
       this.#e[d] = 0;
       return;
     }
-    const factor = r.at(F);
+    const factor = r.at(LEAF_FACTOR);
     g.__gmpz_set_d(p, -(6 * k - 5) * (2 * k - 1));
     g.__gmpz_set_d(factor, 6 * k - 1);
     g.__gmpz_mul(p, p, factor);
@@ -235,21 +264,10 @@ class GmpEngine {
     g.__gmpz_set_d(q, odd * odd);
     g.__gmpz_set_d(factor, odd);
     g.__gmpz_mul(q, q, factor);
-    g.__gmpz_mul(q, q, r.at(C));
+    g.__gmpz_mul(q, q, r.at(ODD_C));
     this.#e[d] = 15 + 3 * twos;
     g.__gmpz_set_d(factor, A + B * k);
     g.__gmpz_mul(t, p, factor);
-  }
-
-  /** Level 0 as BigInt sums (Q whole). */
-  #sums(withP: boolean): TermSums {
-    const g = this.#lib;
-    const r = this.#r;
-    return {
-      P: withP ? toBigInt(g, r.at(P(0))) : 0n,
-      Q: toBigInt(g, r.at(Q(0))) << BigInt(this.#e[0]),
-      T: toBigInt(g, r.at(T(0))),
-    };
   }
 
   /**
@@ -262,7 +280,7 @@ class GmpEngine {
     const p1 = r.at(P(0));
     const q1 = r.at(Q(0));
     const t1 = r.at(T(0));
-    const [x, y, z] = [r.at(X), r.at(Y), r.at(Z)];
+    const [x, y, z] = [r.at(TMP_A), r.at(TMP_B), r.at(TMP_C)];
     g.__gmpz_mul_2exp(q1, q1, BigInt(this.#e[0]));
     // V = ⌊426880·√10005·2^bits·Q1 / T1⌋ (T1 > 0).
     this.prepareRoot(bits);
@@ -275,13 +293,7 @@ class GmpEngine {
     // right half's u·2^k (k = ratioScale(bits, m)).
     const keep = epsilonRecipBits(bits, m) + 16;
     const s = keep - (bitsOf(g, p1) - bitsOf(g, t1));
-    if (s >= 0) {
-      g.__gmpz_mul_2exp(x, p1, BigInt(s));
-      g.__gmpz_tdiv_q(x, x, t1);
-    } else {
-      g.__gmpz_mul_2exp(z, t1, BigInt(-s));
-      g.__gmpz_tdiv_q(x, p1, z);
-    }
+    this.#shiftedQuotient(x, p1, s, t1);
     const epsShift = s - (bits + EPS_EXTRA - ratioScale(bits, m));
     // V·W cut to `keep` bits: z = V·W/2^s2; V is cut first to what reaches z.
     const lv = bitsOf(g, y);
@@ -302,18 +314,30 @@ class GmpEngine {
 
   /** halves.ts rightRatio from level 0's sums over [m, n): u = T2·2^k/Q2 truncated, k = ratioScale(bits, m). */
   #ratio(m: number, bits: number): bigint {
-    const g = this.#lib;
     const r = this.#r;
-    const [x, z] = [r.at(X), r.at(Z)];
-    const shift = ratioScale(bits, m) - this.#e[0]; // Q2 = Q(0)·2^e
+    const x = r.at(TMP_A);
+    // Q2 = Q(0)·2^e
+    this.#shiftedQuotient(x, r.at(T(0)), ratioScale(bits, m) - this.#e[0], r.at(Q(0)));
+    return toBigInt(this.#lib, x);
+  }
+
+  /** out ← num·2^shift / den truncated; a negative shift goes to the divisor (through TMP_C). */
+  #shiftedQuotient(
+    out: Deno.PointerObject,
+    num: Deno.PointerObject,
+    shift: number,
+    den: Deno.PointerObject,
+  ): void {
+    const g = this.#lib;
+    checkShift(shift);
     if (shift >= 0) {
-      g.__gmpz_mul_2exp(x, r.at(T(0)), BigInt(shift));
-      g.__gmpz_tdiv_q(x, x, r.at(Q(0)));
+      g.__gmpz_mul_2exp(out, num, BigInt(shift));
+      g.__gmpz_tdiv_q(out, out, den);
     } else {
-      g.__gmpz_mul_2exp(z, r.at(Q(0)), BigInt(-shift));
-      g.__gmpz_tdiv_q(x, r.at(T(0)), z);
+      const divisor = this.#r.at(TMP_C);
+      g.__gmpz_mul_2exp(divisor, den, BigInt(-shift));
+      g.__gmpz_tdiv_q(out, num, divisor);
     }
-    return toBigInt(g, x);
   }
 }
 

@@ -17,6 +17,7 @@ export interface PiJobCounters {
   batches: number;
   batchesDone: number;
   batchesPerHost: Record<string, number>;
+  batchesByArithmetic: Record<string, number>;
   digitsEmitted: number;
   retries: number;
   skipped: number;
@@ -127,6 +128,7 @@ export function summaryOf(s: PiJobCounters): PiSummary {
     batchesDone: s.batchesDone,
     hostsUsed: Object.keys(s.batchesPerHost).sort(),
     batchesPerHost: { ...s.batchesPerHost },
+    batchesByArithmetic: { ...s.batchesByArithmetic },
     retries: s.retries,
     skipped: s.skipped,
     failures: s.failures,

@@ -58,6 +58,8 @@ export const PiMathBatch = operation(
     parked: z.string().optional(),
     /** With `cpuIds`: the CPUs the kernel allowed the thread while it computed. */
     observedCpus: z.array(z.number()).optional(),
+    /** What the thread computed on (see gmp_engine.ts). */
+    arithmetic: z.enum(["gmp", "bigint"]).optional(),
   }),
 );
 export const PiAssemblyOpen = operation(
@@ -146,14 +148,15 @@ export function piMathService(): ServiceDefinition {
               : leftBits
               ? { op: "splitWithLeft" as const, m: b, bits: leftBits }
               : { op: "split" as const, a, b, withP };
-            const computing = cpuIds ? pool.runPinned(task, worker, cpuIds) : pool.run(task, worker).then(
-              (result) => ({ result, observedCpus: undefined }),
+            const { result: computed, observedCpus, arithmetic } = await pool.runReporting(
+              task,
+              worker,
+              cpuIds,
             );
-            const { result: computed, observedCpus } = await computing;
             const result: { sums: TermSums; ratio?: bigint; left?: LeftPart } = "sums" in computed
               ? computed
               : { sums: computed };
-            if (!parkFor) return { ...result, observedCpus };
+            if (!parkFor) return { ...result, observedCpus, arithmetic };
             if (closed.has(parkFor)) {
               throw new PagletError("not_found", `The Pi assembly '${parkFor}' has closed (its job ended)`);
             }
@@ -170,7 +173,7 @@ export function piMathService(): ServiceDefinition {
             const added = hosted &&
               (async () => hosted.add({ a, b, ...value }, splitAt, await ends.get(parkFor)))();
             added?.catch(() => {}); // the post-processor's assembly-add for this handle reports it
-            return { parked: parked.park(parkFor, { value, added }), observedCpus };
+            return { parked: parked.park(parkFor, { value, added }), observedCpus, arithmetic };
           } finally {
             running--;
           }

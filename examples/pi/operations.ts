@@ -99,6 +99,8 @@ export const PiSummary = z.object({
   hostsUsed: z.array(z.string()),
   /** Batches computed per host name. */
   batchesPerHost: z.record(z.string(), z.number().int()),
+  /** Batches computed per arithmetic: `gmp` (GMP through FFI) or `bigint` (BigInt alone). */
+  batchesByArithmetic: z.record(z.string(), z.number().int()),
   retries: z.number().int(),
   skipped: z.number().int(),
   failures: z.number().int(),
@@ -215,6 +217,8 @@ export const PiBatchOutcome = z.discriminatedUnion("kind", [
     cpuIds: z.array(z.number()).optional(),
     /** The CPUs the kernel allowed the batch's thread while it computed. */
     observedCpus: z.array(z.number()).optional(),
+    /** What the batch computed on: GMP (examples/pi/gmp_engine.ts) or BigInt alone. */
+    arithmetic: z.enum(["gmp", "bigint"]).optional(),
   }),
   z.object({ kind: z.literal("pi.batch_skipped"), reason: z.string(), hostName: z.string() }),
   z.object({ kind: z.literal("pi.batch_failed"), error: z.string(), hostName: z.string() }),

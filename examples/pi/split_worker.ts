@@ -11,7 +11,7 @@
  * brings the port of an assembly this worker then holds (assembly_server.ts), between its tasks.
  */
 import { eligibleCpuIds, pinCurrentThread, readCpusAllowedList } from "../../host/compute/affinity.ts";
-import { type PortGrant, runTask, type TaskReply, type TaskRequest } from "./tasks.ts";
+import { type Arithmetic, type PortGrant, runTask, type TaskReply, type TaskRequest } from "./tasks.ts";
 import { serveAssembly } from "./assembly_server.ts";
 import { failedReply } from "./replies.ts";
 import { gmpEngine } from "./gmp_engine.ts";
@@ -31,8 +31,8 @@ function serve(request: TaskRequest, reply: (r: TaskReply) => void): void {
     }
     const result = runTask(task);
     answer = cpuIds
-      ? { id, ok: true, result, observedCpus: readCpusAllowedList() }
-      : { id, ok: true, result };
+      ? { id, ok: true, result, observedCpus: readCpusAllowedList(), arithmetic }
+      : { id, ok: true, result, arithmetic };
     // The lease ends with the task: later tasks (unleased helpers) are not held to its cores.
     if (cpuIds) pinCurrentThread(eligibleCpuIds());
   } catch (e) {
@@ -42,7 +42,7 @@ function serve(request: TaskRequest, reply: (r: TaskReply) => void): void {
 }
 
 // libgmp loads (~5-8 ms) with this script, before the first task comes: not on that task's time.
-gmpEngine();
+const arithmetic: Arithmetic = gmpEngine() ? "gmp" : "bigint";
 
 self.onmessage = (event: MessageEvent<TaskRequest | PortGrant>) => {
   const data = event.data;

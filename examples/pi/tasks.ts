@@ -129,7 +129,10 @@ export interface PortGrant {
   serves?: "assembly";
 }
 
+/** What the batch tasks of a thread compute on: GMP (gmp_engine.ts) or BigInt alone. */
+export type Arithmetic = "gmp" | "bigint";
+
 /** Message back: the result, or the error text. */
 export type TaskReply =
-  | { id: number; ok: true; result: unknown; observedCpus?: number[] }
+  | { id: number; ok: true; result: unknown; observedCpus?: number[]; arithmetic?: Arithmetic }
   | { id: number; ok: false; error: string };

@@ -5,7 +5,7 @@
  * one worker start (30-46 ms measured on Deno 2.9.6, during which the starting thread is held) earlier
  * than if the whole pool were started up front.
  */
-import type { PortGrant, Task, TaskReply, TaskRequest, TaskResult } from "./tasks.ts";
+import type { Arithmetic, PortGrant, Task, TaskReply, TaskRequest, TaskResult } from "./tasks.ts";
 import type { AssemblyJob } from "./assembly.ts";
 import { AssemblyClient } from "./assembly_client.ts";
 import { PendingReplies } from "./replies.ts";
@@ -35,22 +35,25 @@ export class PiWorkerPool {
   }
 
   /**
-   * Like run, with the worker's thread pinned to `cpuIds` (a compute-slots lease) while the task runs;
-   * also answers with the CPUs the kernel allowed the thread meanwhile.
+   * Like run, also answering with the thread's arithmetic (GMP or BigInt alone); with `cpuIds` (a
+   * compute-slots lease) the thread runs pinned to them while the task runs, and the answer has the
+   * CPUs the kernel allowed it meanwhile.
    */
-  runPinned<T extends Task>(
+  runReporting<T extends Task>(
     task: T,
     index: number | undefined,
-    cpuIds: number[],
-  ): Promise<{ result: TaskResult<T>; observedCpus?: number[] }> {
-    return this.#post(task, index, cpuIds) as Promise<{ result: TaskResult<T>; observedCpus?: number[] }>;
+    cpuIds?: number[],
+  ): Promise<{ result: TaskResult<T>; observedCpus?: number[]; arithmetic?: Arithmetic }> {
+    return this.#post(task, index, cpuIds) as Promise<
+      { result: TaskResult<T>; observedCpus?: number[]; arithmetic?: Arithmetic }
+    >;
   }
 
   #post(
     task: Task,
     index?: number,
     cpuIds?: number[],
-  ): Promise<{ result: unknown; observedCpus?: number[] }> {
+  ): Promise<{ result: unknown; observedCpus?: number[]; arithmetic?: Arithmetic }> {
     if (this.#closed) return Promise.reject(new Error("pi worker pool closed"));
     const i = index ?? this.idlest();
     if (!(i >= 0 && i < this.size)) return Promise.reject(new RangeError(`no worker ${index}`));

@@ -1,6 +1,7 @@
 /** `paglets examples pi` as a user runs it: a real process, no mesh, so it starts an embedded host. */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { paglets } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 async function piOutput(n: number): Promise<string> {
   const out = await new Deno.Command("pi", { args: [String(n)], stdout: "piped" }).output();
@@ -16,10 +17,15 @@ Deno.test("`paglets examples pi --digits 1000` prints exactly what `pi 1000` pri
 
 Deno.test("30,000 digits come out the same on GMP and on BigInt alone (PAGLETS_PI_GMP=0)", async () => {
   const expected = await piOutput(30_000);
-  for (const env of [{}, { PAGLETS_PI_GMP: "0" }] as Record<string, string>[]) {
-    const run = await paglets(["examples", "pi", "--digits", "30000"], env);
+  const dir = await tempDir("pi-arithmetic-");
+  for (const [env, arithmetic] of [[{}, "gmp"], [{ PAGLETS_PI_GMP: "0" }, "bigint"]] as const) {
+    const file = `${dir}/${arithmetic}.txt`;
+    const run = await paglets(["examples", "pi", "--digits", "30000", "--json", "--output", file], env);
     assertEquals(run.code, 0, run.stderr);
-    assert(run.stdout === expected, `${JSON.stringify(env)}: the digits differ from pi's`);
+    const summary = JSON.parse(run.stdout);
+    // Both batches of the job said what they computed on.
+    assertEquals(summary.batchesByArithmetic, { [arithmetic]: summary.batches });
+    assert((await Deno.readTextFile(file)) === expected, `${arithmetic}: the digits differ from pi's`);
   }
 });
 
