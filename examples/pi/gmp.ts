@@ -201,7 +201,7 @@ let codec: Codec | null | undefined;
  * Numbers the codec must carry intact before it is used: both signs, word boundaries, and lengths
  * whose varint takes one, two and three bytes.
  */
-const PROBES = [
+const probes = () => [
   1n,
   -1n,
   2n ** 64n - 1n,
@@ -268,7 +268,7 @@ function digitsCodec(): Codec | null {
   };
   const probe = new Registers(lib, 1);
   try {
-    const carried = PROBES.every((value) => {
+    const carried = probes().every((value) => {
       if (!candidate.write(lib, probe.at(0), value) || hexToBigInt(lib, probe.at(0)) !== value) return false;
       return candidate.read(lib, probe.at(0)) === value;
     });
