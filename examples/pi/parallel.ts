@@ -20,6 +20,7 @@ import {
 } from "./digits.ts";
 import { leftPart } from "./halves.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
+import { gmpEngine } from "./gmp_engine.ts";
 
 export { PiWorkerPool };
 
@@ -130,7 +131,8 @@ function serialWindow(plan: WindowPlan, timings: PhaseTimings): string {
 /**
  * Two threads: the calling thread and worker 0. The worker sums the right half and reduces it to its ratio u
  * (halves.ts); the calling thread sums the left half, computes √10005 and, from the left half alone, V —
- * numerator, reciprocal of T1, division — and the inputs of the correction. Worker 0 then computes the
+ * numerator, reciprocal of T1, division — and the inputs of the correction (on GMP when the thread has it,
+ * as the worker's tasks do). Worker 0 then computes the
  * correction δ from them and u, and the calling thread subtracts it.
  * The conversion is split the same way: the worker converts the leading part straight from the truncated
  * fraction while the calling thread peels it off with one product and converts the rest.
@@ -143,16 +145,20 @@ async function parallelWindow(plan: WindowPlan, pool: PiWorkerPool, timings: Pha
   let t = performance.now();
   const m = splitPoint(0, terms, leftShare(plan.last));
   const ratio = pool.run({ op: "splitRatio", m, n: terms, bits }, 0);
-  const left = splitTerms(0, m, true);
+  // On GMP (gmp_engine.ts) the left half's sums, √10005 and its part of the end are one task, as on a
+  // host's pi-math thread: the split phase counts all of it.
+  const gmp = gmpEngine();
+  const onGmp = gmp?.splitWithLeft(m, bits).left;
+  const left = onGmp ? undefined : splitTerms(0, m, true);
   timings.split = performance.now() - t;
   t = performance.now();
-  const sqrt = defaultSqrtCache.get(bits);
+  const sqrt = left ? defaultSqrtCache.get(bits) : 0n;
   timings.sqrt = performance.now() - t;
   t = performance.now();
   const fracDigits = plan.last - Math.max(plan.start, 1) + 1;
   const leadDigits = Math.round(fracDigits * LEAD_SHARE);
   const warm = pool.run({ op: "warm", digits: leadDigits }, 0);
-  const part = leftPart(left, m, bits, sqrt);
+  const part = onGmp ?? leftPart(left!, m, bits, sqrt);
   const delta = pool.run({ op: "correction", input: part.correction }, 0);
   warmPowers(fracDigits - leadDigits);
   pow5(leadDigits); // for peeling off the lead digits later
