@@ -120,6 +120,8 @@ export class PiAssembly {
   #left: LeftPart | undefined;
   /** The correction for that left part and the last batch's ratio, when computed elsewhere. */
   #delta: EndCorrection | undefined;
+  /** The end's correction when it is still being computed elsewhere (see add). */
+  #deltaComing: Promise<EndCorrection | undefined> | undefined;
   #warmed = false;
 
   /** `helper`: a thread (worker 0 of a pool) that converts part of the digits at the end (none: all here). */
@@ -168,11 +170,17 @@ export class PiAssembly {
   /**
    * Adds the sums of [a, b); duplicates and ranges already covered are ignored. `splitAt` updates the
    * first term of the last batch (see AssemblyJob.splitAt); `delta` is the end's correction when it was
-   * computed elsewhere (see EndCorrection).
+   * computed elsewhere (see EndCorrection), or its promise while it still is: the fragment need not
+   * wait for it, the end does (a promise that resolves to undefined lets the end compute it here).
    */
-  async add(fragment: TermFragment, splitAt?: number, delta?: EndCorrection): Promise<AssemblyUpdate> {
+  async add(
+    fragment: TermFragment,
+    splitAt?: number,
+    delta?: EndCorrection | Promise<EndCorrection | undefined>,
+  ): Promise<AssemblyUpdate> {
     if (splitAt !== undefined) this.#job.splitAt = splitAt;
-    if (delta) this.#delta = delta;
+    if (delta instanceof Promise) this.#deltaComing = delta;
+    else if (delta) this.#delta = delta;
     const { a, b } = fragment;
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b <= a) {
       throw new RangeError(`Cannot add the term range [${a}, ${b})`);
@@ -273,6 +281,11 @@ export class PiAssembly {
 
   /** Every term is in: the rest of the window from all blocks. */
   async #finish(): Promise<AssemblyUpdate> {
+    // A correction under way elsewhere is waited for, not computed again here.
+    const coming = this.#deltaComing;
+    this.#deltaComing = undefined;
+    const delta = await coming;
+    if (delta) this.#delta = delta;
     const blocks = [...this.#stack];
     for (let end = this.#prefixEnd; this.#pending.has(end);) {
       const f = this.#pending.get(end)!;

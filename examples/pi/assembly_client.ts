@@ -17,7 +17,16 @@ import { type IdReply, PendingReplies } from "./replies.ts";
 /** Requests to an assembly served on a pi worker. */
 export type AssemblyRequest =
   | { id: number; op: "open"; job: AssemblyJob; helper?: MessagePort }
-  | { id: number; op: "add"; fragment: TermFragment; splitAt?: number; delta?: EndCorrection }
+  | {
+    id: number;
+    op: "add";
+    fragment: TermFragment;
+    splitAt?: number;
+    delta?: EndCorrection;
+    deltaFollows?: true;
+  }
+  /** The correction an `add` with `deltaFollows` announced (unanswered: it settles that add's end). */
+  | { id: number; op: "delta"; delta?: EndCorrection }
   | { id: number; op: "flush" }
   | { id: number; op: "close" };
 
@@ -48,8 +57,26 @@ export class AssemblyClient {
     this.opened.catch(() => {});
   }
 
-  add(fragment: TermFragment, splitAt?: number, delta?: EndCorrection): Promise<AssemblyUpdate> {
-    return this.#call({ op: "add", fragment, splitAt, delta }) as Promise<AssemblyUpdate>;
+  /**
+   * Adds a fragment. A `delta` still being computed (a promise) follows in a message of its own, so
+   * that the fragment crosses to the worker while the correction runs.
+   */
+  add(
+    fragment: TermFragment,
+    splitAt?: number,
+    delta?: EndCorrection | Promise<EndCorrection | undefined>,
+  ): Promise<AssemblyUpdate> {
+    if (!(delta instanceof Promise)) {
+      return this.#call({ op: "add", fragment, splitAt, delta }) as Promise<AssemblyUpdate>;
+    }
+    const added = this.#call({ op: "add", fragment, splitAt, deltaFollows: true }) as Promise<AssemblyUpdate>;
+    const send = (value: EndCorrection | undefined) => {
+      if (!this.#closed) {
+        this.#port.postMessage({ id: 0, op: "delta", delta: value } satisfies AssemblyRequest);
+      }
+    };
+    delta.then(send, () => send(undefined));
+    return added;
   }
 
   flush(): Promise<AssemblyUpdate> {

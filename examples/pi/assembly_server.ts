@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { PiAssembly } from "./assembly.ts";
+import { type EndCorrection, PiAssembly } from "./assembly.ts";
 import type { AssemblyReply, AssemblyRequest } from "./assembly_client.ts";
 import { PortTaskRunner } from "./task_port.ts";
 import { failedReply } from "./replies.ts";
@@ -17,24 +17,34 @@ export function serveAssembly(port: MessagePort): void {
   let assembly: PiAssembly | undefined;
   let helper: PortTaskRunner | undefined;
   let queue: Promise<unknown> = Promise.resolve();
+  /** The correction an add announced (`deltaFollows`), until its own message brings it. */
+  let following: PromiseWithResolvers<EndCorrection | undefined> | undefined;
 
   const opened = (): PiAssembly => {
     if (!assembly) throw new Error("the Pi assembly is not open");
     return assembly;
   };
 
-  const handle = async (request: AssemblyRequest): Promise<unknown> => {
+  /** `delta`: the correction an add announced, to come in a message of its own. */
+  const handle = async (
+    request: AssemblyRequest,
+    delta?: Promise<EndCorrection | undefined>,
+  ): Promise<unknown> => {
     switch (request.op) {
       case "open":
         helper = request.helper ? new PortTaskRunner(request.helper) : undefined;
         assembly = new PiAssembly(request.job, helper);
         return null;
       case "add":
-        return await opened().add(request.fragment, request.splitAt, request.delta);
+        return await opened().add(request.fragment, request.splitAt, delta ?? request.delta);
+      case "delta":
+        return null; // settled on arrival (see onmessage); never queued
       case "flush":
         return opened().flush();
       case "close":
         assembly = undefined;
+        following?.resolve(undefined);
+        following = undefined;
         gmpEngine()?.releaseRoot();
         helper?.close();
         port.close();
@@ -44,7 +54,19 @@ export function serveAssembly(port: MessagePort): void {
 
   port.onmessage = (event: MessageEvent<AssemblyRequest>) => {
     const request = event.data;
-    queue = queue.then(() => handle(request)).then(
+    // The correction comes ahead of the queue: the add that announced it may be waiting for it there.
+    if (request.op === "delta") {
+      following?.resolve(request.delta);
+      following = undefined;
+      return;
+    }
+    let delta: Promise<EndCorrection | undefined> | undefined;
+    if (request.op === "add" && request.deltaFollows) {
+      following?.resolve(undefined);
+      following = Promise.withResolvers();
+      delta = following.promise;
+    }
+    queue = queue.then(() => handle(request, delta)).then(
       (result) => {
         if (request.op !== "close") {
           port.postMessage({ id: request.id, ok: true, result } satisfies AssemblyReply);

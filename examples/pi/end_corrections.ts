@@ -11,7 +11,7 @@
  */
 import type { EndCorrection } from "./assembly.ts";
 import type { LeftPart } from "./halves.ts";
-import type { PiWorkerPool } from "./worker_pool.ts";
+import { ASSEMBLY_HOME, type PiWorkerPool } from "./worker_pool.ts";
 
 interface Plan {
   /** The last batch [m, n) and its ratio u·2^ratioScale(bits, m). */
@@ -51,6 +51,11 @@ export class EndCorrections {
     return await this.#plans.get(key)?.delta;
   }
 
+  /** The correction of `key` while one is under way or done (not waiting for it), else undefined. */
+  pending(key: string): Promise<EndCorrection | undefined> | undefined {
+    return this.#plans.get(key)?.delta;
+  }
+
   /** Forgets `key` (its assembly closed). */
   drop(key: string): void {
     this.#plans.delete(key);
@@ -71,7 +76,9 @@ export class EndCorrections {
     const { last, left } = plan;
     if (!last || !left || plan.delta || left.m !== last.m || left.bits !== last.bits) return;
     const pool = this.#pool();
-    const worker = pool.freeWorker();
+    // Not on the assemblies' worker when another is free: the fragment that completes the end is on
+    // its way there meanwhile (assembly_client.ts add).
+    const worker = pool.freeWorker(ASSEMBLY_HOME);
     // Behind another job's batch it would wait longer than the assembly takes to compute it.
     if (worker === undefined) return;
     const { m, bits, u } = last;

@@ -36,8 +36,15 @@ export class HostedAssembly {
     return this.#client ??= this.#open(this.job);
   }
 
-  /** Adds a fragment; the digits it makes certain wait here until {@link collect}. */
-  async add(fragment: TermFragment, splitAt?: number, delta?: EndCorrection): Promise<void> {
+  /**
+   * Adds a fragment; the digits it makes certain wait here until {@link collect}. A correction still
+   * under way (a promise) follows the fragment (assembly_client.ts).
+   */
+  async add(
+    fragment: TermFragment,
+    splitAt?: number,
+    delta?: EndCorrection | Promise<EndCorrection | undefined>,
+  ): Promise<void> {
     this.#keep(await this.client().add(fragment, splitAt, delta));
   }
 

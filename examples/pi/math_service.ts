@@ -168,10 +168,10 @@ export function piMathService(): ServiceDefinition {
             if (ratio) ends.lastBatch(parkFor, a, ratio.bits, ratio.value);
             const value = { sums: result.sums, ratio, left: result.left };
             // Into its assembly at once when that is open (hosted_assembly.ts); the correction, when
-            // this batch completes it, is under way by now and the add waits for it.
+            // this batch completes it, is under way by now and follows the fragment, for which the
+            // end waits there.
             const hosted = assemblies.get(parkFor);
-            const added = hosted &&
-              (async () => hosted.add({ a, b, ...value }, splitAt, await ends.get(parkFor)))();
+            const added = hosted && hosted.add({ a, b, ...value }, splitAt, ends.pending(parkFor));
             added?.catch(() => {}); // the post-processor's assembly-add for this handle reports it
             return { parked: parked.park(parkFor, { value, added }), observedCpus, arithmetic };
           } finally {

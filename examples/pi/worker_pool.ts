@@ -10,6 +10,9 @@ import type { AssemblyJob } from "./assembly.ts";
 import { AssemblyClient } from "./assembly_client.ts";
 import { PendingReplies } from "./replies.ts";
 
+/** The worker an assembly opens on unless told otherwise (its helper is the next one). */
+export const ASSEMBLY_HOME = 0;
+
 export class PiWorkerPool {
   readonly size: number;
   #workers: (Worker | undefined)[];
@@ -87,7 +90,7 @@ export class PiWorkerPool {
    * Opens `job`'s assembly on worker `home` (assembly_server.ts), with the next worker as its helper
    * when the pool has two or more. It fails with the pool.
    */
-  openAssembly(job: AssemblyJob, home = 0): AssemblyClient {
+  openAssembly(job: AssemblyJob, home = ASSEMBLY_HOME): AssemblyClient {
     const helper = this.size > 1 ? this.connect((home + 1) % this.size) : undefined;
     const client: AssemblyClient = new AssemblyClient(
       job,
@@ -107,10 +110,15 @@ export class PiWorkerPool {
     return port2;
   }
 
-  /** A worker with no task outstanding (a started one first), or undefined when all are busy. */
-  freeWorker(): number | undefined {
+  /**
+   * A worker with no task outstanding, or undefined when all are busy: a started one first, and
+   * another than `avoid` when one is free (an assembly's requests do not count as tasks, see
+   * openAssembly: its home may be busy with them).
+   */
+  freeWorker(avoid?: number): number | undefined {
     const free = this.#load.map((load, i) => (load === 0 ? i : -1)).filter((i) => i >= 0);
-    return free.find((i) => this.#workers[i] !== undefined) ?? free[0];
+    const rank = (i: number) => (this.#workers[i] === undefined ? 2 : 0) + (i === avoid ? 1 : 0);
+    return free.sort((a, b) => rank(a) - rank(b))[0];
   }
 
   /** Starts every worker not started yet, so that they load their modules before their first task. */
