@@ -75,6 +75,9 @@ export interface EndCorrection {
   value: bigint;
 }
 
+/** An end's correction, or its promise while it is still computed elsewhere (undefined: none came). */
+export type EndCorrectionSoon = EndCorrection | Promise<EndCorrection | undefined>;
+
 /** What adding a fragment produced. */
 export interface AssemblyUpdate {
   /** New digits, formatted: position 0 is followed by ".". Empty when nothing new is certain. */
@@ -176,7 +179,7 @@ export class PiAssembly {
   async add(
     fragment: TermFragment,
     splitAt?: number,
-    delta?: EndCorrection | Promise<EndCorrection | undefined>,
+    delta?: EndCorrectionSoon,
   ): Promise<AssemblyUpdate> {
     if (splitAt !== undefined) this.#job.splitAt = splitAt;
     if (delta instanceof Promise) this.#deltaComing = delta;

@@ -11,7 +11,13 @@
  *
  * @module
  */
-import type { AssemblyJob, AssemblyUpdate, EndCorrection, TermFragment } from "./assembly.ts";
+import type {
+  AssemblyJob,
+  AssemblyUpdate,
+  EndCorrection,
+  EndCorrectionSoon,
+  TermFragment,
+} from "./assembly.ts";
 import { type IdReply, PendingReplies } from "./replies.ts";
 
 /** Requests to an assembly served on a pi worker. */
@@ -64,7 +70,7 @@ export class AssemblyClient {
   add(
     fragment: TermFragment,
     splitAt?: number,
-    delta?: EndCorrection | Promise<EndCorrection | undefined>,
+    delta?: EndCorrectionSoon,
   ): Promise<AssemblyUpdate> {
     if (!(delta instanceof Promise)) {
       return this.#call({ op: "add", fragment, splitAt, delta }) as Promise<AssemblyUpdate>;

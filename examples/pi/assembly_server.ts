@@ -27,7 +27,7 @@ export function serveAssembly(port: MessagePort): void {
 
   /** `delta`: the correction an add announced, to come in a message of its own. */
   const handle = async (
-    request: AssemblyRequest,
+    request: Exclude<AssemblyRequest, { op: "delta" }>,
     delta?: Promise<EndCorrection | undefined>,
   ): Promise<unknown> => {
     switch (request.op) {
@@ -37,8 +37,6 @@ export function serveAssembly(port: MessagePort): void {
         return null;
       case "add":
         return await opened().add(request.fragment, request.splitAt, delta ?? request.delta);
-      case "delta":
-        return null; // settled on arrival (see onmessage); never queued
       case "flush":
         return opened().flush();
       case "close":

@@ -29,7 +29,7 @@ const DEPTH = 64;
  * The largest term a leaf computes in doubles: (6k−5)(2k−1), k³'s odd part squared and A + B·k must
  * stay below 2^53 (A + B·k is the first to reach it, past 16.5 million terms: 234 million digits).
  */
-export const MAX_GMP_TERMS = 16_000_000;
+const MAX_GMP_TERMS = 16_000_000;
 /** The odd part of C³/24 (= 2^15 · C_ODD); Q's factors of two are counted apart, as in chudnovsky.ts. */
 const C_ODD = Number(CHUD_C3_OVER_24 >> 15n);
 const A = Number(CHUD_A);
@@ -108,23 +108,32 @@ class GmpEngine {
   }
 
   split(a: number, b: number, withP: boolean): TermSums {
-    return this.#task(() => this.#sum(a, b, withP));
+    return this.#task(() => {
+      this.#sum(a, b, withP);
+      return this.#sums(withP || b - a === 1);
+    });
   }
 
   splitWithLeft(m: number, bits: number): { sums: TermSums; left: LeftPart } {
     checkBits(bits);
-    return this.#task(() => ({ sums: this.#sum(0, m, true), left: this.#leftPart(m, bits) }));
+    return this.#task(() => {
+      this.#sum(0, m, true);
+      return { sums: this.#sums(true), left: this.#leftPart(m, bits) };
+    });
   }
 
   splitWithRatio(a: number, b: number, withP: boolean, bits: number): { sums: TermSums; ratio: bigint } {
     checkBits(bits);
-    return this.#task(() => ({ sums: this.#sum(a, b, withP), ratio: this.#ratio(a, bits) }));
+    return this.#task(() => {
+      this.#sum(a, b, withP);
+      return { sums: this.#sums(withP || b - a === 1), ratio: this.#ratio(a, bits) };
+    });
   }
 
   splitRatio(m: number, n: number, bits: number): bigint {
     checkBits(bits);
     return this.#task(() => {
-      this.#sum(m, n, false, false);
+      this.#sum(m, n, false);
       return this.#ratio(m, bits);
     });
   }
@@ -192,12 +201,8 @@ class GmpEngine {
     else g.__gmpz_mul_2exp(out, out, BigInt(-s));
   }
 
-  /**
-   * Sums over [a, b) into level 0 (Q as its odd part and this.#e[0]), and as BigInt sums (Q whole)
-   * unless `convert` is false. A single term's P comes with its leaf, asked for or not (as
-   * splitTerms gives it).
-   */
-  #sum(a: number, b: number, withP: boolean, convert = true): TermSums {
+  /** Sums over [a, b) into level 0 (Q as its odd part and this.#e[0]). */
+  #sum(a: number, b: number, withP: boolean): void {
     if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b <= a) {
       throw new RangeError(`bad term range [${a}, ${b})`);
     }
@@ -206,9 +211,17 @@ class GmpEngine {
     const r = this.#r;
     g.__gmpz_set_d(r.at(ODD_C), C_ODD);
     this.#split(a, b, 0, withP);
-    if (!convert) return { P: 0n, Q: 0n, T: 0n };
+  }
+
+  /**
+   * Level 0 as BigInt sums (Q whole); P when `withP` (a single term's P comes with its leaf, asked
+   * for or not, as splitTerms gives it).
+   */
+  #sums(withP: boolean): TermSums {
+    const g = this.#lib;
+    const r = this.#r;
     return {
-      P: withP || b - a === 1 ? toBigInt(g, r.at(P(0))) : 0n,
+      P: withP ? toBigInt(g, r.at(P(0))) : 0n,
       Q: toBigInt(g, r.at(Q(0))) << BigInt(this.#e[0]),
       T: toBigInt(g, r.at(T(0))),
     };
@@ -351,6 +364,16 @@ export function gmpEngine(): GmpEngine | null {
     engine = lib ? new GmpEngine(lib) : null;
   }
   return engine;
+}
+
+/**
+ * The engine for sums of a range ending at term `end`, when GMP is there and reaches it; else null,
+ * and the caller sums on BigInt alone. Both give the same sums; the left part and the ratio agree
+ * within the few units their contracts allow.
+ */
+export function gmpEngineFor(end: number): GmpEngine | null {
+  const found = gmpEngine();
+  return found && end <= MAX_GMP_TERMS ? found : null;
 }
 
 export type { GmpEngine };

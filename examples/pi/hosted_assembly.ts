@@ -12,7 +12,7 @@
  * @module
  */
 import { PagletError } from "../../agents/errors.ts";
-import type { AssemblyJob, AssemblyUpdate, EndCorrection, TermFragment } from "./assembly.ts";
+import type { AssemblyJob, AssemblyUpdate, EndCorrectionSoon, TermFragment } from "./assembly.ts";
 import type { AssemblyClient } from "./assembly_client.ts";
 
 export class HostedAssembly {
@@ -43,7 +43,7 @@ export class HostedAssembly {
   async add(
     fragment: TermFragment,
     splitAt?: number,
-    delta?: EndCorrection | Promise<EndCorrection | undefined>,
+    delta?: EndCorrectionSoon,
   ): Promise<void> {
     this.#keep(await this.client().add(fragment, splitAt, delta));
   }

@@ -20,7 +20,7 @@ import {
 } from "./digits.ts";
 import { leftPart } from "./halves.ts";
 import { PiWorkerPool } from "./worker_pool.ts";
-import { gmpEngine } from "./gmp_engine.ts";
+import { gmpEngineFor } from "./gmp_engine.ts";
 
 export { PiWorkerPool };
 
@@ -147,8 +147,7 @@ async function parallelWindow(plan: WindowPlan, pool: PiWorkerPool, timings: Pha
   const ratio = pool.run({ op: "splitRatio", m, n: terms, bits }, 0);
   // On GMP (gmp_engine.ts) the left half's sums, √10005 and its part of the end are one task, as on a
   // host's pi-math thread: the split phase counts all of it.
-  const gmp = gmpEngine();
-  const onGmp = gmp?.splitWithLeft(m, bits).left;
+  const onGmp = gmpEngineFor(m)?.splitWithLeft(m, bits).left;
   const left = onGmp ? undefined : splitTerms(0, m, true);
   timings.split = performance.now() - t;
   t = performance.now();

@@ -14,7 +14,7 @@ import {
   rightRatio,
   splitRightRatio,
 } from "./halves.ts";
-import { gmpEngine, MAX_GMP_TERMS } from "./gmp_engine.ts";
+import { gmpEngine, gmpEngineFor } from "./gmp_engine.ts";
 
 /** A unit of work for a pi worker. */
 export type Task =
@@ -60,16 +60,6 @@ export function runTask<T extends Task>(task: T): TaskResult<T> {
   return runAny(task) as TaskResult<T>;
 }
 
-/**
- * The GMP engine (gmp_engine.ts) for a range ending at term b, when libgmp is there and reaches it;
- * else null, and the task runs on BigInt alone. Both give the same sums; the left part and the ratio
- * agree within the few units their contracts allow.
- */
-function gmpFor(b: number) {
-  const engine = gmpEngine();
-  return engine && b <= MAX_GMP_TERMS ? engine : null;
-}
-
 /** The ratio of the last splitRatio task on this thread, waiting for its correction task. */
 let keptRatio: bigint | undefined;
 
@@ -84,21 +74,22 @@ function runAny(
   | null {
   switch (task.op) {
     case "splitWithLeft": {
-      const gmp = gmpFor(task.m);
+      const gmp = gmpEngineFor(task.m);
       if (gmp) return gmp.splitWithLeft(task.m, task.bits);
       const sums = splitTerms(0, task.m, true);
       return { sums, left: leftPart(sums, task.m, task.bits, defaultSqrtCache.get(task.bits)) };
     }
     case "splitWithRatio": {
-      const gmp = gmpFor(task.b);
+      const gmp = gmpEngineFor(task.b);
       if (gmp) return gmp.splitWithRatio(task.a, task.b, task.withP, task.bits);
       const sums = splitTerms(task.a, task.b, task.withP);
       return { sums, ratio: rightRatio(sums, task.bits, task.a) };
     }
     case "split":
-      return gmpFor(task.b)?.split(task.a, task.b, task.withP) ?? splitTerms(task.a, task.b, task.withP);
+      return gmpEngineFor(task.b)?.split(task.a, task.b, task.withP) ??
+        splitTerms(task.a, task.b, task.withP);
     case "splitRatio":
-      keptRatio = gmpFor(task.n)?.splitRatio(task.m, task.n, task.bits) ??
+      keptRatio = gmpEngineFor(task.n)?.splitRatio(task.m, task.n, task.bits) ??
         splitRightRatio(task.m, task.n, task.bits);
       return null;
     case "correction": {
