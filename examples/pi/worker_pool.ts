@@ -9,6 +9,7 @@ import type { Arithmetic, PortGrant, Task, TaskReply, TaskRequest, TaskResult } 
 import type { AssemblyJob } from "./assembly.ts";
 import { AssemblyClient } from "./assembly_client.ts";
 import { PendingReplies } from "./replies.ts";
+import { holdFreedMemory } from "../../host/compute/native_heap.ts";
 
 /** The worker an assembly opens on unless told otherwise (its helper is the next one). */
 export const ASSEMBLY_HOME = 0;
@@ -21,6 +22,8 @@ export class PiWorkerPool {
   #closed = false;
   /** Assemblies on the pool's workers: they fail with the pool. */
   readonly #assemblies = new Set<AssemblyClient>();
+  /** While the pool has threads, the C heap keeps freed memory for GMP's next products (native_heap.ts). */
+  #heapHeld: (() => void) | undefined;
 
   constructor(size = 2) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`bad pool size ${size}`);
@@ -137,10 +140,13 @@ export class PiWorkerPool {
     this.#closed = true;
     for (const w of this.#workers) w?.terminate();
     this.#workers.fill(undefined);
+    this.#heapHeld?.();
+    this.#heapHeld = undefined;
     this.#failAll(new Error("pi worker pool closed"));
   }
 
   #start(i: number): Worker {
+    this.#heapHeld ??= holdFreedMemory();
     const worker = new Worker(new URL("./split_worker.ts", import.meta.url).href, { type: "module" });
     worker.onmessage = (e: MessageEvent<TaskReply>) => {
       this.#load[i]--;
