@@ -12,6 +12,9 @@
  * 10,000,000-digit run of each, with the peak resident memory (`/usr/bin/time`, the whole process: its
  * threads are the CLI, the host and every compute thread).
  *
+ * Also prints the median CPU time (user + system, all threads) of each side's processes: on a machine
+ * with more than one CPU ours computes on several threads, `pi` on one.
+ *
  * `--baseline DIR` also runs the same command from the checkout in DIR (the code before a change, its
  * host bundle built) in every round, the three in rotating order, and prints ours against it: medians,
  * each round's ratio, and in how many rounds ours was faster.
@@ -29,6 +32,7 @@
  */
 import { requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
 import { median } from "./stats.ts";
+import { childrenCpuMs } from "./child_cpu.ts";
 import { type SpawnedServer, spawnPrintingUrl } from "../spawn_host.ts";
 import { stopServers } from "./wrk.ts";
 import { PiMathContract } from "../../examples/pi/math_service.ts";
@@ -43,6 +47,8 @@ interface Run {
   stdout: Uint8Array;
   stderr: string;
   peakKiB?: number;
+  /** CPU time of the process (all its threads), user + system; null where it cannot be read. */
+  cpuMs: number | null;
 }
 
 let busyStarts = 0;
@@ -50,6 +56,7 @@ let busyStarts = 0;
 async function timed(cmd: string, args: string[], measureMemory = false): Promise<Run> {
   if (!await waitForQuiet(60_000, 1)) busyStarts++;
   const argv = measureMemory ? ["-f", "%M", cmd, ...args] : args;
+  const cpu0 = childrenCpuMs();
   const t0 = performance.now();
   const child = new Deno.Command(measureMemory ? "/usr/bin/time" : cmd, {
     args: argv,
@@ -71,12 +78,14 @@ async function timed(cmd: string, args: string[], measureMemory = false): Promis
     reading,
   ]);
   const ms = performance.now() - t0;
+  const cpu1 = childrenCpuMs();
+  const cpuMs = cpu0 === null || cpu1 === null ? null : cpu1 - cpu0;
   const stderr = new TextDecoder().decode(errBytes);
   if (!status.success) throw new Error(`${cmd} ${args.join(" ")} failed: ${stderr}`);
   const stdout = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   chunks.reduce((off, c) => (stdout.set(c, off), off + c.length), 0);
   const peak = measureMemory ? Number(stderr.trim().split("\n").at(-1)) : undefined;
-  return { ms, firstMs, stdout, stderr, peakKiB: peak };
+  return { ms, firstMs, stdout, stderr, peakKiB: peak, cpuMs };
 }
 
 const work = await Deno.makeTempDir({ prefix: "pi-bench-" });
@@ -175,6 +184,15 @@ async function compare(digits: number, runs: number, reference: Run): Promise<vo
       first <= 600 ? "met" : "NOT met"
     })  [${list(o.map((r) => r.firstMs))}]`,
   );
+  const cpu = (rs: Run[]) => rs.map((r) => r.cpuMs).filter((c): c is number => c !== null);
+  if (cpu(o).length === o.length && cpu(n).length === n.length) {
+    const [oc, nc] = [median(cpu(o)), median(cpu(n))];
+    console.log(
+      `  CPU time, user + system, median: ours ${oc.toFixed(0)} ms, pi ${nc.toFixed(0)} ms (${
+        (oc / nc).toFixed(2)
+      }×)${runningHost ? "; ours is the command's own process, the host's threads computed" : ""}`,
+    );
+  }
   if (!baselineDir) return;
   const bm = median(ms(b));
   const rounds = o.map((r, i) => r.ms / b[i].ms);
