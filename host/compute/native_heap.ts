@@ -5,12 +5,12 @@
  * Native big-number code (GMP, in the Pi example) allocates and frees megabytes of temporaries for each
  * large product. By default glibc hands freed memory at the top of a thread's heap back to the kernel
  * almost at once, so the next product touches fresh pages that the kernel must fault in and zero again.
- * While a holder holds, each heap keeps up to {@link KEPT_TOP_BYTES} of freed memory at its top; when the
+ * While a holder holds, each heap keeps up to 64 MiB of freed memory at its top; when the
  * last holder lets go, the default comes back and `malloc_trim(0)` returns the kept memory, so an idle
  * host keeps nothing of it.
  *
- * Measured on one thread (2 vCPUs, glibc 2.36): the right batch of a 1,000,000-digit Pi job took 217–233
- * ms with the pad against 243–251 ms without, with ~25% fewer page faults.
+ * Measured on one thread (2 vCPUs, glibc 2.36; docs/performance.md): the right batch of a 1,000,000-digit
+ * Pi job took 210–221 ms with the pad against 236–244 ms without, with ~25% fewer page faults.
  *
  * Nothing here throws: off Linux, without glibc or without FFI permission, holding does nothing.
  *
@@ -20,7 +20,7 @@
 /** `mallopt`'s parameter number for the top pad (malloc.h). */
 const M_TOP_PAD = -2;
 /** What each heap may keep at its top while held. */
-export const KEPT_TOP_BYTES = 64 << 20;
+const KEPT_TOP_BYTES = 64 << 20;
 /** glibc's default top pad (mallopt(3)). */
 const DEFAULT_TOP_BYTES = 128 << 10;
 

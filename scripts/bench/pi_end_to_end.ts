@@ -184,9 +184,9 @@ async function compare(digits: number, runs: number, reference: Run): Promise<vo
       first <= 600 ? "met" : "NOT met"
     })  [${list(o.map((r) => r.firstMs))}]`,
   );
-  const cpu = (rs: Run[]) => rs.map((r) => r.cpuMs).filter((c): c is number => c !== null);
-  if (cpu(o).length === o.length && cpu(n).length === n.length) {
-    const [oc, nc] = [median(cpu(o)), median(cpu(n))];
+  const [oCpu, nCpu] = [o, n].map((rs) => rs.map((r) => r.cpuMs));
+  if (![...oCpu, ...nCpu].includes(null)) {
+    const [oc, nc] = [median(oCpu as number[]), median(nCpu as number[])];
     console.log(
       `  CPU time, user + system, median: ours ${oc.toFixed(0)} ms, pi ${nc.toFixed(0)} ms (${
         (oc / nc).toFixed(2)
