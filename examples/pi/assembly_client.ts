@@ -11,13 +11,8 @@
  *
  * @module
  */
-import type {
-  AssemblyJob,
-  AssemblyUpdate,
-  EndCorrection,
-  EndCorrectionSoon,
-  TermFragment,
-} from "./assembly.ts";
+import type { AssemblyJob, EndCorrection, EndCorrectionSoon, TermFragment } from "./assembly.ts";
+import type { DigitsUpdate } from "./digit_bytes.ts";
 import { type IdReply, PendingReplies } from "./replies.ts";
 
 /** Requests to an assembly served on a pi worker. */
@@ -71,11 +66,11 @@ export class AssemblyClient {
     fragment: TermFragment,
     splitAt?: number,
     delta?: EndCorrectionSoon,
-  ): Promise<AssemblyUpdate> {
+  ): Promise<DigitsUpdate> {
     if (!(delta instanceof Promise)) {
-      return this.#call({ op: "add", fragment, splitAt, delta }) as Promise<AssemblyUpdate>;
+      return this.#call({ op: "add", fragment, splitAt, delta }) as Promise<DigitsUpdate>;
     }
-    const added = this.#call({ op: "add", fragment, splitAt, deltaFollows: true }) as Promise<AssemblyUpdate>;
+    const added = this.#call({ op: "add", fragment, splitAt, deltaFollows: true }) as Promise<DigitsUpdate>;
     const send = (value: EndCorrection | undefined) => {
       if (!this.#closed) {
         this.#port.postMessage({ id: 0, op: "delta", delta: value } satisfies AssemblyRequest);
@@ -85,8 +80,8 @@ export class AssemblyClient {
     return added;
   }
 
-  flush(): Promise<AssemblyUpdate> {
-    return this.#call({ op: "flush" }) as Promise<AssemblyUpdate>;
+  flush(): Promise<DigitsUpdate> {
+    return this.#call({ op: "flush" }) as Promise<DigitsUpdate>;
   }
 
   /** Drops the assembly on its worker; pending requests fail. */

@@ -11,6 +11,7 @@ import type { AssemblyReply, AssemblyRequest } from "./assembly_client.ts";
 import { PortTaskRunner } from "./task_port.ts";
 import { failedReply } from "./replies.ts";
 import { gmpEngine } from "./gmp_engine.ts";
+import { withDigitBytes } from "./digit_bytes.ts";
 
 /** Serves the assembly requests that come over `port`. */
 export function serveAssembly(port: MessagePort): void {
@@ -36,9 +37,9 @@ export function serveAssembly(port: MessagePort): void {
         assembly = new PiAssembly(request.job, helper);
         return null;
       case "add":
-        return await opened().add(request.fragment, request.splitAt, delta ?? request.delta);
+        return withDigitBytes(await opened().add(request.fragment, request.splitAt, delta ?? request.delta));
       case "flush":
-        return opened().flush();
+        return withDigitBytes(opened().flush());
       case "close":
         assembly = undefined;
         following?.resolve(undefined);

@@ -497,8 +497,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   }
 
   #accept(update: PiAssemblyReply): void {
-    if (update.text) {
-      this.#stream.push(update.text);
+    if (update.digits.length > 0) {
+      this.#stream.push(update.digits);
       this.state.firstDigitsAt ??= Date.now();
     }
     this.state.digitsEmitted = update.emitted;
@@ -544,7 +544,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
             (await piOperations()).PI_FLUSH,
             {},
           );
-          if (update.text) this.#stream.pushQuietly(update.text);
+          this.#stream.pushQuietly(update.digits);
           this.state.digitsEmitted = update.emitted;
         } catch { /* the digits written so far stay */ }
       }

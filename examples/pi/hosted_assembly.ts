@@ -12,16 +12,17 @@
  * @module
  */
 import { PagletError } from "../../agents/errors.ts";
-import type { AssemblyJob, AssemblyUpdate, EndCorrectionSoon, TermFragment } from "./assembly.ts";
+import type { AssemblyJob, EndCorrectionSoon, TermFragment } from "./assembly.ts";
 import type { AssemblyClient } from "./assembly_client.ts";
+import { type DigitsUpdate, joinDigits } from "./digit_bytes.ts";
 
 export class HostedAssembly {
   readonly job: AssemblyJob;
   readonly #open: (job: AssemblyJob) => AssemblyClient;
   #client: AssemblyClient | undefined;
-  /** Emitted and not collected yet. */
-  #text = "";
-  #latest: Omit<AssemblyUpdate, "text" | "needTerms"> = { emitted: 0, prefixTerms: 0, done: false };
+  /** Emitted and not collected yet, in the order emitted (bytes in shared memory: digit_bytes.ts). */
+  #chunks: Uint8Array[] = [];
+  #latest: Omit<DigitsUpdate, "digits" | "needTerms"> = { emitted: 0, prefixTerms: 0, done: false };
   /** The last "extend the series" answer, until collected. */
   #needTerms: number | undefined;
 
@@ -54,9 +55,9 @@ export class HostedAssembly {
   }
 
   /** Every digit emitted and not collected yet, with the latest counters. */
-  collect(): AssemblyUpdate {
-    const update = { ...this.#latest, text: this.#text, needTerms: this.#needTerms };
-    this.#text = "";
+  collect(): DigitsUpdate {
+    const update = { ...this.#latest, digits: joinDigits(this.#chunks), needTerms: this.#needTerms };
+    this.#chunks = [];
     this.#needTerms = undefined;
     return update;
   }
@@ -65,9 +66,9 @@ export class HostedAssembly {
     this.#client?.close();
   }
 
-  #keep(update: AssemblyUpdate): void {
-    const { text, needTerms, ...latest } = update;
-    this.#text += text;
+  #keep(update: DigitsUpdate): void {
+    const { digits, needTerms, ...latest } = update;
+    if (digits.length > 0) this.#chunks.push(digits);
     this.#latest = latest;
     if (needTerms !== undefined) this.#needTerms = needTerms;
   }

@@ -6,6 +6,7 @@
  */
 import { cancel, later } from "../../agents/timers.ts";
 import type { PiProgress, PiStatus, PiSummary } from "./operations.ts";
+import { digitText, joinDigits } from "./digit_bytes.ts";
 
 /** The coordinator's state fields the reports read (PiCoordinatorState has them all). */
 export interface PiJobCounters {
@@ -30,11 +31,12 @@ export interface PiJobCounters {
 }
 
 /**
- * Digits not drained yet, and the drains waiting for news. `preview` sees the first `previewDigits`
- * digits once (the coordinator sends them to user-info's stream).
+ * Digits not drained yet (as the post-processor sent them: bytes, see digit_bytes.ts), and the drains
+ * waiting for news. `preview` sees the first `previewDigits` digits once (the coordinator sends them
+ * to user-info's stream).
  */
 export class DigitStream {
-  #text = "";
+  #chunks: Uint8Array[] = [];
   #previewed = 0;
   readonly #wakers = new Set<() => void>();
   readonly #previewDigits: number;
@@ -46,29 +48,30 @@ export class DigitStream {
   }
 
   /** Appends digits made certain (the preview gets its share of them). */
-  push(text: string): void {
-    this.#text += text;
+  push(digits: Uint8Array): void {
+    this.pushQuietly(digits);
     const room = this.#previewDigits - this.#previewed;
-    if (room <= 0) return;
-    const chunk = text.slice(0, room);
+    if (room <= 0 || digits.length === 0) return;
+    const chunk = digits.subarray(0, room);
     this.#previewed += chunk.length;
-    this.#preview(chunk);
+    this.#preview(digitText(chunk));
   }
 
   /** Appends digits the preview never sees (those emitted while the job ends). */
-  pushQuietly(text: string): void {
-    this.#text += text;
+  pushQuietly(digits: Uint8Array): void {
+    if (digits.length > 0) this.#chunks.push(digits);
   }
 
   get pending(): boolean {
-    return this.#text.length > 0;
+    return this.#chunks.length > 0;
   }
 
-  /** The digits not drained yet; they leave the stream. */
+  /** The digits not drained yet, as text; they leave the stream. */
   take(): string {
-    const text = this.#text;
-    this.#text = "";
-    return text;
+    if (this.#chunks.length === 0) return "";
+    const digits = joinDigits(this.#chunks);
+    this.#chunks = [];
+    return digitText(digits);
   }
 
   /** Resolves at the next {@link wake} or after `ms`. */

@@ -247,7 +247,11 @@ export const PiFragment = z.object({
 export type PiFragment = z.infer<typeof PiFragment>;
 
 export const PiAssemblyReply = z.object({
-  text: z.string(),
+  /**
+   * New digits as ASCII bytes ("3." first at position 0), in shared memory when a pi thread made
+   * them: they cross threads without a copy (digit_bytes.ts).
+   */
+  digits: z.custom<Uint8Array>((v) => v instanceof Uint8Array, "Expected bytes"),
   emitted: z.number().int(),
   prefixTerms: z.number().int(),
   done: z.boolean(),

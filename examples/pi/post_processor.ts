@@ -1,7 +1,8 @@
 /**
  * `examples.pi.post_processor`: lives beside the coordinator on the entry host, one per job. It takes
  * the finished batch sums (`pi.fragment`), has them merged by its assembly (assembly.ts) and answers
- * with the digits they made certain, which it also appends to the output file.
+ * with the digits they made certain (as bytes: digit_bytes.ts), which it also appends to the output
+ * file.
  *
  * The assembly runs on two compute threads of the host's `pi-math` service (math_service.ts): a handler
  * only passes the fragment on and waits for the answer, so this paglet's mailbox is the assembly's queue
@@ -14,13 +15,8 @@
 import { type LifecycleEvent, type Message, Paglet } from "../../agents/mod.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { handle, routeOperations } from "../../agents/operations.ts";
-import {
-  type AssemblyJob,
-  type AssemblyUpdate,
-  formatDigits,
-  PiAssembly,
-  type TermFragment,
-} from "./assembly.ts";
+import { type AssemblyJob, formatDigits, PiAssembly, type TermFragment } from "./assembly.ts";
+import { digitBytes, type DigitsUpdate, withDigitBytes } from "./digit_bytes.ts";
 import { piDigits } from "./digits.ts";
 import type { TermSums } from "./chudnovsky.ts";
 import { piOperations } from "./lazy_operations.ts";
@@ -31,8 +27,8 @@ import { later } from "../../agents/timers.ts";
 type Fragment = Omit<TermFragment, "sums"> & { sums?: TermSums; parked?: string };
 
 interface Assembly {
-  add(fragment: Fragment, splitAt?: number): Promise<AssemblyUpdate>;
-  flush(): Promise<AssemblyUpdate>;
+  add(fragment: Fragment, splitAt?: number): Promise<DigitsUpdate>;
+  flush(): Promise<DigitsUpdate>;
   close(): Promise<void>;
 }
 
@@ -68,7 +64,11 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
    * The head start (see HEAD_BEFORE): how many digits, their text until the coordinator takes it, and
    * once they are computed and written.
    */
-  #head = { count: 0, text: "", written: undefined as Promise<void> | undefined };
+  #head = {
+    count: 0,
+    digits: new Uint8Array(0) as Uint8Array,
+    written: undefined as Promise<void> | undefined,
+  };
 
   override initialState(): PiPostProcessorState {
     return {
@@ -114,9 +114,9 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
       handle(op.PI_FLUSH, async () => this.#record(await (await this.#math()).flush())),
       handle(op.PI_HEAD, async () => {
         await this.#writeHead();
-        const text = this.#head.text;
-        this.#head.text = "";
-        return { text, emitted: this.#head.count, prefixTerms: 0, done: false };
+        const digits = this.#head.digits;
+        this.#head.digits = new Uint8Array(0);
+        return { digits, emitted: this.#head.count, prefixTerms: 0, done: false };
       }),
     ]) ?? this.notHandled(message);
   }
@@ -157,15 +157,15 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
           }
           const update = await local.add({ ...f, sums }, splitAt);
           later(0, () => local.prepare()); // after the answer, as on the assembly thread
-          return update;
+          return withDigitBytes(update);
         },
-        flush: () => Promise.resolve(local.flush()),
+        flush: () => Promise.resolve(withDigitBytes(local.flush())),
         close: () => Promise.resolve(),
       };
     }
     return {
-      add: (f, splitAt) => call("assembly-add", { ...f, splitAt }) as Promise<AssemblyUpdate>,
-      flush: () => call("assembly-flush", {}) as Promise<AssemblyUpdate>,
+      add: (f, splitAt) => call("assembly-add", { ...f, splitAt }) as Promise<DigitsUpdate>,
+      flush: () => call("assembly-flush", {}) as Promise<DigitsUpdate>,
       close: async () => void await call("assembly-close", {}).catch(() => {}),
     };
   }
@@ -185,20 +185,20 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
     return this.#head.written ??= (async () => {
       const { count } = this.#head;
       if (count === 0) return;
-      this.#head.text = formatDigits(this.state.start, piDigits(this.state.start, count));
-      if (this.#file) await writeAll(this.#file, this.#head.text);
+      this.#head.digits = digitBytes(formatDigits(this.state.start, piDigits(this.state.start, count)));
+      if (this.#file) await writeAll(this.#file, this.#head.digits);
     })();
   }
 
   /** Writes what the assembly emitted; counts the head start in (the assembly's window follows it). */
-  async #record(assembled: AssemblyUpdate): Promise<AssemblyUpdate> {
+  async #record(assembled: DigitsUpdate): Promise<DigitsUpdate> {
     await this.#writeHead();
     const update = { ...assembled, emitted: assembled.emitted + this.#head.count };
     this.state.emitted = update.emitted;
     this.state.done = update.done;
-    if (this.#file && update.text) await writeAll(this.#file, update.text);
+    if (this.#file && update.digits.length > 0) await writeAll(this.#file, update.digits);
     if (this.#file && update.done) {
-      await writeAll(this.#file, "\n");
+      await writeAll(this.#file, NEWLINE);
       this.#file.close();
       this.#file = undefined;
     }
@@ -206,7 +206,8 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
   }
 }
 
-async function writeAll(file: Deno.FsFile, text: string): Promise<void> {
-  const bytes = new TextEncoder().encode(text);
+const NEWLINE = new Uint8Array([0x0a]);
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
 }

@@ -3,6 +3,7 @@ import { eventually, testHost } from "../helpers/in_process.ts";
 import { referencePi } from "../../examples/pi/testing_reference.ts";
 import { termsForDigits } from "../../examples/pi/chudnovsky.ts";
 import { formatted, runJob } from "./helpers.ts";
+import type { PiAssemblyReply } from "../../examples/pi/operations.ts";
 
 Deno.test("a Pi job on one host: batch size 1, an uneven last batch, and a --start window", async (t) => {
   await using h = await testHost();
@@ -44,8 +45,12 @@ Deno.test("a Pi job on one host: batch size 1, an uneven last batch, and a --sta
       };
       const { id } = await h.client.createAgent({ type: "examples.pi.post_processor", state });
       try {
-        const ask = () =>
-          h.client.send(id, { kind: "pi.head", args: {} }) as Promise<{ text: string; emitted: number }>;
+        // The digits come as bytes (digit_bytes.ts): over the JSON API, {"$bytes": base64}.
+        const ask = async () => {
+          const reply = await h.client.send(id, { kind: "pi.head", args: {} }) as PiAssemblyReply;
+          assert(reply.digits instanceof Uint8Array);
+          return { text: new TextDecoder().decode(reply.digits), emitted: reply.emitted };
+        };
         return [await ask(), await ask()];
       } finally {
         await h.client.dispose(id);
