@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { libcOnce } from "./libc.ts";
 
 /** Blocks of the file system holding `path`, and their size in bytes. */
 export interface FsBlocks {
@@ -22,22 +23,13 @@ export interface FsBlocks {
 const STATFS_BYTES = 120;
 const SYMBOLS = { statfs: { parameters: ["buffer", "buffer"], result: "i32", nonblocking: true } } as const;
 
-let libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | null | undefined;
+/** The struct layout above is 64-bit Linux's; elsewhere (or without libc) node's statfs below. */
+const LINUX_64 = Deno.build.os === "linux" && ["x86_64", "aarch64"].includes(Deno.build.arch);
+const libc = libcOnce(SYMBOLS);
 let nodeFs: Promise<typeof import("node:fs/promises")> | undefined;
 
-function linuxLibc(): typeof libc {
-  if (libc !== undefined) return libc;
-  try {
-    const linux64 = Deno.build.os === "linux" && ["x86_64", "aarch64"].includes(Deno.build.arch);
-    libc = linux64 ? Deno.dlopen("libc.so.6", SYMBOLS).symbols : null;
-  } catch {
-    libc = null; // no FFI permission, or no glibc: node's statfs below
-  }
-  return libc;
-}
-
 export async function statfs(path: string): Promise<FsBlocks> {
-  const c = linuxLibc();
+  const c = LINUX_64 ? libc().symbols : null;
   if (!c) {
     nodeFs ??= import("node:fs/promises");
     const { bsize, blocks, bfree, bavail } = await (await nodeFs).statfs(path);

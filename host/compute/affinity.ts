@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { libcOnce } from "../libc.ts";
 
 /** The outcome of a pin attempt. */
 export interface PinResult {
@@ -43,27 +44,21 @@ const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 3: "ESRCH", 14: "EFAUL
 /** `SYS_gettid` for glibc older than 2.30, which has no gettid wrapper. */
 const SYS_GETTID: Record<string, bigint> = { x86_64: 186n, aarch64: 178n };
 
-let libc: Libc | undefined;
-let unsupported: string | undefined;
+const libc = libcOnce(SYMBOLS);
 let maskBytes = MIN_MASK_BYTES;
 
-function load(): Libc | undefined {
-  if (libc || unsupported) return libc;
-  if (Deno.build.os !== "linux") {
-    unsupported = `cpu affinity is not supported on ${Deno.build.os}`;
-    return undefined;
-  }
-  try {
-    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  } catch (error) {
-    unsupported = `cannot load libc.so.6 for cpu affinity: ${error instanceof Error ? error.message : error}`;
-  }
-  return libc;
+function load(): Libc | null {
+  return libc().symbols;
+}
+
+/** Why affinity cannot be set here. */
+function unsupported(): string {
+  return `cpu affinity: ${libc().error}`;
 }
 
 /** Whether thread affinity can be set here, and why not. */
 export function affinitySupport(): { supported: boolean; error?: string } {
-  return load() ? { supported: true } : { supported: false, error: unsupported };
+  return load() ? { supported: true } : { supported: false, error: unsupported() };
 }
 
 function errno(lib: Libc): number | undefined {
@@ -107,7 +102,7 @@ function getAffinity(tid: number): number[] | undefined {
 /** Pins a thread of this process (0 = the calling thread) to the given CPU ids. */
 export function pinThread(tid: number, cpuIds: readonly number[]): PinResult {
   const lib = load();
-  if (!lib) return { supported: false, enforced: false, error: unsupported };
+  if (!lib) return { supported: false, enforced: false, error: unsupported() };
   const bad = cpuIds.find((id) => !Number.isInteger(id) || id < 0 || id >= MAX_MASK_BYTES * 8);
   if (cpuIds.length === 0 || bad !== undefined) {
     const why = cpuIds.length === 0 ? "the list is empty" : `${bad} is not a cpu id`;

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { libcOnce } from "../libc.ts";
 
 /** `mallopt`'s parameter number for the top pad (malloc.h). */
 const M_TOP_PAD = -2;
@@ -29,20 +30,9 @@ const SYMBOLS = {
   malloc_trim: { parameters: ["usize"], result: "i32" },
 } as const;
 
-let libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | null | undefined;
+// Without glibc (musl) or FFI permission, the heap keeps glibc's (or the platform's) defaults.
+const libc = libcOnce(SYMBOLS);
 let holders = 0;
-
-function load() {
-  if (libc !== undefined) return libc;
-  libc = null;
-  if (Deno.build.os !== "linux") return libc;
-  try {
-    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  } catch {
-    // musl, or no FFI permission: the heap keeps glibc's (or the platform's) defaults.
-  }
-  return libc;
-}
 
 /**
  * Keeps freed heap memory for reuse until the returned function is called (once; later calls do
@@ -59,7 +49,7 @@ function load() {
  * ```
  */
 export function holdFreedMemory(): () => void {
-  const lib = load();
+  const lib = libc().symbols;
   if (!lib) return () => {};
   if (holders++ === 0) lib.mallopt(M_TOP_PAD, KEPT_TOP_BYTES);
   let held = true;

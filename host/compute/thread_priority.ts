@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { libcOnce } from "../libc.ts";
 
 const PRIO_PROCESS = 0;
 
@@ -18,22 +19,7 @@ const SYMBOLS = {
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
 } as const;
 
-let libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | undefined;
-let unsupported: string | undefined;
-
-function load() {
-  if (libc || unsupported) return libc;
-  if (Deno.build.os !== "linux") {
-    unsupported = `thread priorities are not supported on ${Deno.build.os}`;
-    return undefined;
-  }
-  try {
-    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  } catch (error) {
-    unsupported = `cannot load libc.so.6: ${error instanceof Error ? error.message : error}`;
-  }
-  return libc;
-}
+const libc = libcOnce(SYMBOLS);
 
 /**
  * Sets the nice value (-20 … 19, higher = lower priority) of a thread of this process.
@@ -57,8 +43,8 @@ export function setThreadNice(tid: number, nice: number): { ok: boolean; error?:
       error: `Cannot set thread priority as 'tid' must be a thread id: current value is ${tid}`,
     };
   }
-  const lib = load();
-  if (!lib) return { ok: false, error: unsupported };
+  const { symbols: lib, error } = libc();
+  if (!lib) return { ok: false, error: `thread priorities: ${error}` };
   return lib.setpriority(PRIO_PROCESS, tid, nice) === 0
     ? { ok: true }
     : { ok: false, error: `setpriority(${tid}, ${nice}) failed` };

@@ -4,7 +4,7 @@ import type { Host } from "../host.ts";
 import { VERSION } from "../version.ts";
 import { json } from "./body.ts";
 import { readResources } from "../resources.ts";
-import { affinityStatus } from "../compute/affinity_status.ts";
+import { affinitySupport } from "../compute/affinity.ts";
 
 export function hostRoutes(app: Hono, host: Host): void {
   // The probe tells the truth: 200 only while the whole API serves; 503 while starting or draining.
@@ -53,7 +53,7 @@ export function hostRoutes(app: Hono, host: Host): void {
       abandonedWorkers: host.pool.abandoned,
       connections: host.connections,
       eventStreams: host.eventStreams,
-      affinitySupported: affinityStatus().supported,
+      affinitySupported: affinitySupport().supported,
       uptimeS: Math.round((Date.now() - host.startedAt) / 1000),
     });
   });

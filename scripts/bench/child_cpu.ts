@@ -6,31 +6,20 @@
  *
  * @module
  */
+import { libcOnce } from "../../host/libc.ts";
 
 const RUSAGE_CHILDREN = -1;
 
-let getrusage: ((who: number, usage: Uint8Array) => number) | null | undefined;
-
-function load() {
-  if (getrusage !== undefined) return getrusage;
-  getrusage = null;
-  if (Deno.build.os !== "linux") return getrusage;
-  try {
-    const lib = Deno.dlopen("libc.so.6", { getrusage: { parameters: ["i32", "buffer"], result: "i32" } });
-    getrusage = (who, usage) => lib.symbols.getrusage(who, usage);
-  } catch {
-    // no libc.so.6 (musl) or no FFI permission: no CPU figures
-  }
-  return getrusage;
-}
+// No libc.so.6 (musl) or no FFI permission: no CPU figures.
+const libc = libcOnce({ getrusage: { parameters: ["i32", "buffer"], result: "i32" } });
 
 /** Milliseconds of CPU the waited-for children used so far, or null where it cannot be read. */
 export function childrenCpuMs(): number | null {
-  const call = load();
-  if (!call) return null;
+  const lib = libc().symbols;
+  if (!lib) return null;
   // struct rusage starts with ru_utime and ru_stime, two struct timevals (seconds, microseconds).
   const usage = new BigInt64Array(18);
-  if (call(RUSAGE_CHILDREN, new Uint8Array(usage.buffer)) !== 0) return null;
+  if (lib.getrusage(RUSAGE_CHILDREN, new Uint8Array(usage.buffer)) !== 0) return null;
   const [us, uus, ss, sus] = [0, 1, 2, 3].map((i) => Number(usage[i]));
   return (us + ss) * 1000 + (uus + sus) / 1000;
 }
