@@ -3,9 +3,9 @@
  * was created on, answers the coordinator's `pi.compute_batch` with the binary-splitting sums
  * (`pi.batch_result`; bigints, CBOR between hosts), and disposes itself.
  *
- * Before computing it looks at the host's load once more: if strangers' load1 per CPU is above the
- * job's limit (the host became busy since mesh-info sampled it) it answers `pi.batch_skipped` and the
- * coordinator requeues the batch. The fallback worker (`force`) skips that look. Then it takes a
+ * Before computing it looks at the host's load once more, as the coordinator placed it (placement.ts):
+ * if strangers' load per CPU is above the job's limit (the host became busy since mesh-info sampled
+ * it) it answers `pi.batch_skipped` and the coordinator requeues the batch. The fallback worker (`force`) skips that look. Then it takes a
  * one-core lease from the host's compute-slots, like any compute step (waiting in its queue when no
  * core is free), so a Pi run and compute jobs never reserve more cores than the host has. The
  * arithmetic runs on a compute thread of the host's `pi-math` service (math_service.ts), pinned to the
@@ -21,6 +21,8 @@ import { defaultSqrtCache } from "./digits.ts";
 import { type LeftPart, leftPart, misplacedLeftPart, rightRatio } from "./halves.ts";
 import { piOperations } from "./lazy_operations.ts";
 import type { PiBatchOutcome, PiBatchRequest } from "./operations.ts";
+import { freshCoresOf, type HostLoad, strangersLoad } from "./placement.ts";
+import type { StatusReply as SlotsStatus } from "../../services/compute_slots/contract.ts";
 import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 export interface PiBatchWorkerState {
@@ -86,7 +88,7 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
       if (req.fault === "fail") return { kind: "pi.batch_failed", error: "test fault: fail", hostName };
       const misplaced = misplacedLeftPart(req);
       if (misplaced) return { kind: "pi.batch_failed", error: misplaced, hostName };
-      const busy = req.force ? null : this.#busy(req);
+      const busy = req.force ? null : await this.#busy(req);
       if (busy) return { kind: "pi.batch_skipped", reason: busy, hostName };
       const lease = await this.#lease(req);
       if (lease.kind === "waiting") return { kind: "pi.batch_skipped", reason: lease.reason, hostName };
@@ -183,11 +185,21 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   }
 
   /** Why this host is too busy for the batch now, or null. */
-  #busy(req: PiBatchRequest): string | null {
+  async #busy(req: PiBatchRequest): Promise<string | null> {
     const cpus = Math.max(1, this.host.cpuCount);
-    const load1 = Math.max(0, Deno.loadavg()[0] - req.ownWorkersOnHost);
-    if (load1 / cpus > req.maxLoadPerCpu) {
-      return `load per cpu ${(load1 / cpus).toFixed(2)} > ${req.maxLoadPerCpu}`;
+    const here: HostLoad = {
+      hostName: this.host.name,
+      hostUrl: this.host.url,
+      cpuCount: cpus,
+      load1: Deno.loadavg()[0],
+      cpuPercent: null,
+      score: 0,
+      freshCores: await this.context.callService("compute-slots", "status", {})
+        .then((status) => freshCoresOf((status as SlotsStatus).host), () => undefined),
+    };
+    const load = strangersLoad(here, req.ownWorkersOnHost).load1;
+    if (load / cpus > req.maxLoadPerCpu) {
+      return `load per cpu ${(load / cpus).toFixed(2)} > ${req.maxLoadPerCpu}`;
     }
     if (req.minMemoryBytes > 0) {
       const available = Deno.systemMemoryInfo().available;

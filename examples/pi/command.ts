@@ -53,7 +53,11 @@ export function registerPiCommand(program: Command): void {
     .option("--batch-size <terms>", "series terms per batch (0 = chosen from the digits and free slots)", "0")
     .option("--max-in-flight <n>", "batches running at once for the job (0 = as the slots allow)", "0")
     .option("--max-workers-per-host <n>", "batches running at once on one host (0 = as its slots allow)", "0")
-    .option("--max-load-per-cpu <x>", "hosts above this load1 per CPU take no batches", "1.0")
+    .option(
+      "--max-load-per-cpu <x>",
+      "hosts above this load per CPU (load1, or the cores in use now when fewer) take no batches",
+      "1.0",
+    )
     .option("--max-cpu-percent <x>", "hosts busier than this take no batches", "100")
     .option("--mem <size>", "minimum available memory of a host (e.g. 2G)")
     .option("--disk <size>", "minimum free space in a host's work dir (e.g. 10G)")

@@ -34,6 +34,7 @@ import {
 import { PagletError } from "../../agents/errors.ts";
 import { callOperation, handle, type Operation, routeOperations } from "../../agents/operations.ts";
 import type { SelectTargetsReply } from "../../services/mesh_info/contract.ts";
+import type { StatusReply as SlotsStatus } from "../../services/compute_slots/contract.ts";
 import { batchRanges, termsForDigits } from "./chudnovsky.ts";
 import { BatchTable } from "./batch_table.ts";
 import { planWindow } from "./digits.ts";
@@ -53,6 +54,7 @@ import {
   autoBatchCount,
   autoBatches,
   fallbackHost,
+  freshCoresOf,
   type HostLoad,
   launchSlots,
   type PlacementLimits,
@@ -70,6 +72,8 @@ export interface PiCoordinatorState extends PiJobCounters {
 const REFRESH_MS = 2000;
 /** How long mesh-info gets to answer before the coordinator places on its own host alone. */
 const SELECT_TIMEOUT_MS = 2000;
+/** A host URL as a map key: mesh-info and compute-slots may differ by a trailing slash. */
+const hostKey = (url: string) => url.replace(/\/+$/, "");
 /** The longest a batch or fragment request may take when the job has no timeout. */
 const NO_TIMEOUT_MS = 24 * 3600_000;
 /** More batches than this are refused (every batch is a paglet). */
@@ -257,13 +261,16 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     const r = this.state.request!;
     this.#refreshing ??= (async () => {
       try {
-        const reply = await this.context.callService("mesh-info", "select-targets", {
-          maxLoadPerCpu: 1e9,
-          maxCpuPercent: 100,
-          minMemoryAvailableBytes: r.minMemoryBytes,
-          minWorkFreeBytes: r.minDiskBytes,
-          includeSelf: true,
-        }, { timeoutMs: SELECT_TIMEOUT_MS }) as SelectTargetsReply;
+        const [reply, fresh] = await Promise.all([
+          this.context.callService("mesh-info", "select-targets", {
+            maxLoadPerCpu: 1e9,
+            maxCpuPercent: 100,
+            minMemoryAvailableBytes: r.minMemoryBytes,
+            minWorkFreeBytes: r.minDiskBytes,
+            includeSelf: true,
+          }, { timeoutMs: SELECT_TIMEOUT_MS }) as Promise<SelectTargetsReply>,
+          this.#coresInUse(),
+        ]);
         this.#targets = reply.targets.map((t) => ({
           hostName: t.hostName,
           hostUrl: t.hostUrl,
@@ -271,6 +278,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           load1: t.load1,
           cpuPercent: t.cpuPercent,
           score: t.score,
+          freshCores: fresh.get(hostKey(t.hostUrl)),
         }));
       } catch {
         this.#targets = [{
@@ -289,6 +297,25 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       this.#targetsAt = Date.now();
     })().finally(() => this.#refreshing = null);
     return this.#refreshing;
+  }
+
+  /**
+   * Cores in use now on each host compute-slots has a fresh status of (this one and its peers):
+   * other processes' busy cores plus its leases' reservations (placement.ts `freshCores`). Empty
+   * without compute-slots; a host without that measure is left out.
+   */
+  async #coresInUse(): Promise<Map<string, number>> {
+    const inUse = new Map<string, number>();
+    try {
+      const status = await this.context.callService("compute-slots", "status", { includePeers: true }, {
+        timeoutMs: SELECT_TIMEOUT_MS,
+      }) as SlotsStatus;
+      for (const h of [status.host, ...(status.peers ?? [])]) {
+        const cores = freshCoresOf(h);
+        if (cores !== undefined) inUse.set(hostKey(h.hostUrl), cores);
+      }
+    } catch { /* no compute-slots here: load1 alone */ }
+    return inUse;
   }
 
   // --- launching ------------------------------------------------------------------------------
@@ -353,6 +380,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           state: { jobId, index },
         });
         const ref = worker;
+
         const send = (m: MessageInput) => this.context.send(ref, m, { timeoutMs: this.#requestTimeoutMs() });
         return await callOperation(send, (await piOperations()).PI_COMPUTE_BATCH, {
           jobId,
@@ -426,6 +454,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         // Busy until mesh-info says otherwise: no new batches there before the next refresh.
         const t = this.#targets.find((h) => h.hostUrl === url);
         if (t) {
+          t.freshCores = undefined;
           t.load1 = Math.max(
             t.load1,
             t.cpuCount * this.state.request!.maxLoadPerCpu + (this.#inFlight.get(url) ?? 0) + 1,

@@ -8,6 +8,11 @@
  * itself), and no host ever gets more than ⌈cpuCount × maxLoadPerCpu⌉, which also covers the first
  * seconds of a batch, before load1 has seen it. `maxWorkersPerHost` caps a host, `maxInFlight` the job.
  *
+ * load1 lags a minute behind: right after other work ended (an earlier job, even an earlier run of this
+ * one) it still counts it, and an idle 2-core host looked half busy and took one batch where it had
+ * room for two. Where the host's compute-slots measured the cores in use now (`freshCores`: other
+ * processes' busy cores plus the cores its leases reserve), the smaller of the two counts.
+ *
  * @example
  * ```ts
  * const hosts = [{ hostName: "a", hostUrl: "http://a", cpuCount: 2, load1: 0.2, cpuPercent: 5, score: 0.3 }];
@@ -29,6 +34,11 @@ export interface HostLoad {
   cpuPercent: number | null;
   /** mesh-info's pressure score, lower is better. */
   score: number;
+  /**
+   * Cores in use now by compute-slots' measure (other processes' busy cores since its last sample,
+   * plus the cores its leases reserve, the job's own running batches included); absent when unknown.
+   */
+  freshCores?: number;
 }
 
 /** The job's limits. 0 means "no limit" for the two counts. */
@@ -39,11 +49,29 @@ export interface PlacementLimits {
   maxInFlight: number;
 }
 
-/** load1 and CPU share of a host without the job's own `own` running batches. */
+/** What a host's compute-slots status says (its contract's HostStatusWire; `fresh` for a peer's). */
+export interface SlotsHostStatus {
+  hostUrl: string;
+  otherCpuBusy?: number;
+  reservedCpuCores: number;
+  fresh?: boolean;
+}
+
+/** {@link HostLoad.freshCores} from a compute-slots status: undefined when stale or not measured. */
+export function freshCoresOf(status: SlotsHostStatus): number | undefined {
+  if (status.fresh === false || status.otherCpuBusy === undefined) return undefined;
+  return status.otherCpuBusy + status.reservedCpuCores;
+}
+
+/**
+ * load1 (or the fresher count of cores in use, when smaller) and CPU share of a host without the job's
+ * own `own` running batches.
+ */
 export function strangersLoad(host: HostLoad, own: number): { load1: number; cpuPercent: number | null } {
   const cpus = Math.max(1, host.cpuCount);
+  const load = host.freshCores === undefined ? host.load1 : Math.min(host.load1, host.freshCores);
   return {
-    load1: Math.max(0, host.load1 - own),
+    load1: Math.max(0, load - own),
     cpuPercent: host.cpuPercent === null ? null : Math.max(0, host.cpuPercent - (100 * own) / cpus),
   };
 }
@@ -114,9 +142,10 @@ export function totalCapacity(
  * mesh still progresses): the least loaded one, else `self`.
  */
 export function fallbackHost(hosts: readonly HostLoad[], self: string): string {
+  const perCpu = (h: HostLoad) => strangersLoad(h, 0).load1 / Math.max(1, h.cpuCount);
   let best: HostLoad | undefined;
   for (const h of hosts) {
-    if (!best || h.load1 / Math.max(1, h.cpuCount) < best.load1 / Math.max(1, best.cpuCount)) best = h;
+    if (!best || perCpu(h) < perCpu(best)) best = h;
   }
   return best?.hostUrl ?? self;
 }

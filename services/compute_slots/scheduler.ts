@@ -89,6 +89,19 @@ export class SlotScheduler {
     this.#leases.setEligibleCpuIds(sample.eligibleCpuIds);
   }
 
+  /** The latest sample has no measure of the cores other processes keep busy (see {@link observeOtherCpu}). */
+  get otherCpuUnknown(): boolean {
+    return this.#host.otherCpuBusy === undefined;
+  }
+
+  /**
+   * Completes the latest sample with the cores other processes keep busy, measured since: the burst
+   * gate then paces grants by them and the reservations instead of the load average.
+   */
+  observeOtherCpu(cores: number): void {
+    this.observeHost({ ...this.#host, otherCpuBusy: cores, observedAt: this.#config.now() });
+  }
+
   /** Takes a peer's status (gossip or a live call); older than the known one is ignored. */
   observePeer(status: SchedulerHostStatus): boolean {
     if (normalizeHostUrl(status.hostUrl) === this.#selfUrl) return false;

@@ -292,3 +292,16 @@ Deno.test("candidate hosts include this host and report stale peers", async (t) 
     assert.equal(ranked.selected?.hostName, "live");
   });
 });
+
+Deno.test("a sample completed with other processes' cores stops the load average from holding grants back", () => {
+  // The start's sample had no such measure (its window was too short) and a load average of 2 on
+  // 2 CPUs, left by work that ended: the gate holds the second grant back until a measure arrives.
+  const { scheduler, ask } = setup({ cpus: 2, load1: 2 });
+  assert.equal(scheduler.otherCpuUnknown, true);
+  leaseOf(ask().decision);
+  assert.equal(ask().decision.decision, "sleep", "load 2 + 1 granted on 2 CPUs");
+  scheduler.observeOtherCpu(0.2);
+  assert.equal(scheduler.otherCpuUnknown, false);
+  assert.equal(scheduler.pass().grants.length, 1, "0.2 busy cores of others + 1 reserved < 2 × 1.0");
+  assert.equal(scheduler.hostStatus().freeCpuCores, 0);
+});

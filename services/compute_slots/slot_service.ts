@@ -124,6 +124,7 @@ export class SlotService {
     }
     const request = slotRequestFrom(raw);
     this.counters.requests++;
+    this.#measureOtherCpu();
     const decision = this.scheduler.request(request);
     switch (decision.decision) {
       case "run_now":
@@ -140,6 +141,20 @@ export class SlotService {
     }
     this.#changed();
     return decisionWire(decision);
+  }
+
+  /**
+   * The sample taken when the service starts covers the time since its code loaded, often under the
+   * 30 ms the other-process meter needs (other_cpu.ts), and the burst gate then falls back to the
+   * load average, which lags a minute behind: right after other work on the machine (an earlier run
+   * of the same job) it held back a second grant on an idle host until the next sample, 2 s later.
+   * A request (or a status read: the Pi coordinator places its batches by it) measures again while
+   * the sample has no such figure; by then the window is long enough.
+   */
+  #measureOtherCpu(): void {
+    if (!this.scheduler.otherCpuUnknown) return;
+    const cores = this.#otherCpu.sample();
+    if (cores !== undefined) this.scheduler.observeOtherCpu(cores);
   }
 
   releaseSlot(leaseId: string, agentId: string): Lease[] {
@@ -231,6 +246,7 @@ export class SlotService {
     includePeers: boolean;
     historyLimit: number;
   }): StatusReply {
+    this.#measureOtherCpu();
     const reply: StatusReply = {
       host: this.hostStatus(),
       counters: { ...this.counters },

@@ -3,6 +3,7 @@ import {
   autoBatchCount,
   autoBatches,
   fallbackHost,
+  freshCoresOf,
   hostCapacity,
   type HostLoad,
   launchSlots,
@@ -43,6 +44,34 @@ Deno.test("the job's own running batches count back in, but a host never takes m
   // One of ours runs and strangers use a core: full. Without the strangers, one more fits.
   assertEquals(hostCapacity(host("a", 2, 2.0), 1, limits()), 0);
   assertEquals(hostCapacity(host("a", 2, 1.0), 1, limits()), 1);
+});
+
+Deno.test("compute-slots' count of cores in use now overrides a load average left by work that ended", () => {
+  // A minute-old load1 of 1.3 on 2 cores, while compute-slots measures 0.1 cores in use: room for two.
+  const stale = (freshCores: number) => ({ ...host("a", 2, 1.3), freshCores });
+  assertEquals(hostCapacity(host("a", 2, 1.3), 0, limits()), 1);
+  assertEquals(hostCapacity(stale(0.1), 0, limits()), 2);
+  // The fresher count only ever lowers the load: busier now than load1 says, load1 decides.
+  assertEquals(hostCapacity(stale(1.8), 0, limits()), 1);
+  // Our one running batch holds a lease (in freshCores): one more fits, not two.
+  assertEquals(hostCapacity(stale(1.1), 1, limits()), 1);
+  // Above the limit by load1 alone, within it by the fresh count.
+  assertEquals(withinLimits(host("a", 2, 2.5), 0, limits()), false);
+  assertEquals(
+    withinLimits(stale(0.2), 0, limits()) &&
+      withinLimits({ ...host("a", 2, 2.5), freshCores: 0.2 }, 0, limits()),
+    true,
+  );
+  // From compute-slots' status: other processes' busy cores plus reservations, when measured and fresh.
+  const status = { hostUrl: "http://a", otherCpuBusy: 0.25, reservedCpuCores: 1 };
+  assertEquals(freshCoresOf(status), 1.25);
+  assertEquals(freshCoresOf({ ...status, fresh: false }), undefined);
+  assertEquals(freshCoresOf({ ...status, otherCpuBusy: undefined }), undefined);
+  // The fallback picks the host least loaded by the same count.
+  assertEquals(
+    fallbackHost([host("b", 2, 1.0), { ...host("c", 2, 1.9), freshCores: 0.1 }], "http://self"),
+    "http://c",
+  );
 });
 
 Deno.test("maxWorkersPerHost caps a host and maxInFlight caps the whole job", () => {
