@@ -3,9 +3,11 @@
  * was created on, answers the coordinator's `pi.compute_batch` with the binary-splitting sums
  * (`pi.batch_result`; bigints, CBOR between hosts), and disposes itself.
  *
- * Before computing it looks at the host's load once more, as the coordinator placed it (placement.ts):
- * if strangers' load per CPU is above the job's limit (the host became busy since mesh-info sampled
- * it) it answers `pi.batch_skipped` and the coordinator requeues the batch. The fallback worker (`force`) skips that look. Then it takes a
+ * Before computing it looks at the host's load once more, by the count the coordinator placed it with
+ * (placement.ts: load1, or compute-slots' cores in use now when fewer; the two must agree, or a batch
+ * the coordinator places would be skipped again and again): if strangers' load per CPU is above the
+ * job's limit (the host became busy since it was sampled) it answers `pi.batch_skipped` and the
+ * coordinator requeues the batch. The fallback worker (`force`) skips that look. Then it takes a
  * one-core lease from the host's compute-slots, like any compute step (waiting in its queue when no
  * core is free), so a Pi run and compute jobs never reserve more cores than the host has. The
  * arithmetic runs on a compute thread of the host's `pi-math` service (math_service.ts), pinned to the
