@@ -23,7 +23,7 @@ import { defaultSqrtCache } from "./digits.ts";
 import { type LeftPart, leftPart, misplacedLeftPart, rightRatio } from "./halves.ts";
 import { piOperations } from "./lazy_operations.ts";
 import type { PiBatchOutcome, PiBatchRequest } from "./operations.ts";
-import { freshCoresOf, type HostLoad, strangersLoad } from "./placement.ts";
+import { freshCoresOf, type HostLoad, loadOverLimit } from "./placement.ts";
 import type { StatusReply as SlotsStatus } from "../../services/compute_slots/contract.ts";
 import { cancel, later, type Timer } from "../../agents/timers.ts";
 
@@ -199,10 +199,8 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
       freshCores: await this.context.callService("compute-slots", "status", {})
         .then((status) => freshCoresOf((status as SlotsStatus).host), () => undefined),
     };
-    const load = strangersLoad(here, req.ownWorkersOnHost).load1;
-    if (load / cpus > req.maxLoadPerCpu) {
-      return `load per cpu ${(load / cpus).toFixed(2)} > ${req.maxLoadPerCpu}`;
-    }
+    const overLoad = loadOverLimit(here, req.ownWorkersOnHost, req.maxLoadPerCpu);
+    if (overLoad) return overLoad;
     if (req.minMemoryBytes > 0) {
       const available = Deno.systemMemoryInfo().available;
       if (available < req.minMemoryBytes) {

@@ -76,12 +76,20 @@ export function strangersLoad(host: HostLoad, own: number): { load1: number; cpu
   };
 }
 
+/**
+ * Why strangers' load per CPU is over `maxLoadPerCpu`, or null: the check a batch worker makes before
+ * computing, counted as placement counts it (else a batch placed here would be skipped again and again).
+ */
+export function loadOverLimit(host: HostLoad, own: number, maxLoadPerCpu: number): string | null {
+  const perCpu = strangersLoad(host, own).load1 / Math.max(1, host.cpuCount);
+  return perCpu > maxLoadPerCpu ? `load per cpu ${perCpu.toFixed(2)} > ${maxLoadPerCpu}` : null;
+}
+
 /** Is the host within the limits, leaving the job's own batches aside? */
 export function withinLimits(host: HostLoad, own: number, limits: PlacementLimits): boolean {
-  const cpus = Math.max(1, host.cpuCount);
-  const load = strangersLoad(host, own);
-  return load.load1 / cpus <= limits.maxLoadPerCpu &&
-    (load.cpuPercent === null || load.cpuPercent <= limits.maxCpuPercent);
+  const cpuPercent = strangersLoad(host, own).cpuPercent;
+  return loadOverLimit(host, own, limits.maxLoadPerCpu) === null &&
+    (cpuPercent === null || cpuPercent <= limits.maxCpuPercent);
 }
 
 /** Batches the host could run at once for this job: its free slots plus the job's own, capped. */

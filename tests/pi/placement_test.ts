@@ -7,6 +7,7 @@ import {
   hostCapacity,
   type HostLoad,
   launchSlots,
+  loadOverLimit,
   type PlacementLimits,
   withinLimits,
 } from "../../examples/pi/placement.ts";
@@ -107,4 +108,22 @@ Deno.test("automatic batches: two on one host (the first smaller), more across h
   const four = autoBatches(1000, 4);
   assertEquals(four.map((b) => b.index), [0, 1, 2, 3]);
   assertEquals(four.every((b, i) => i === 0 || b.a === four[i - 1].b) && four[3].b === 1000, true);
+});
+
+Deno.test("a host placement gives room to is never too busy by the batch worker's own check", () => {
+  // Deterministic pseudo-random hosts: load1, the fresh count (or none), the job's own batches.
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 2000; i++) {
+    const cpus = 1 + Math.floor(next() * 8);
+    const h: HostLoad = {
+      ...host("a", cpus, next() * cpus * 2),
+      ...(next() < 0.7 ? { freshCores: next() * cpus * 2 } : {}),
+    };
+    const own = Math.floor(next() * 3);
+    const max = 0.25 + next() * 1.5;
+    if (hostCapacity(h, own, limits({ maxLoadPerCpu: max })) > 0) {
+      assertEquals(loadOverLimit(h, own, max), null, JSON.stringify({ h, own, max }));
+    }
+  }
 });
