@@ -23,7 +23,7 @@ import { defaultSqrtCache } from "./digits.ts";
 import { type LeftPart, leftPart, misplacedLeftPart, rightRatio } from "./halves.ts";
 import { piOperations } from "./lazy_operations.ts";
 import type { PiBatchOutcome, PiBatchRequest } from "./operations.ts";
-import { freshCoresOf, type HostLoad, loadOverLimit } from "./placement.ts";
+import { freshCoresOf, loadOverLimit } from "./placement.ts";
 import type { StatusReply as SlotsStatus } from "../../services/compute_slots/contract.ts";
 import { cancel, later, type Timer } from "../../agents/timers.ts";
 
@@ -188,14 +188,9 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
 
   /** Why this host is too busy for the batch now, or null. */
   async #busy(req: PiBatchRequest): Promise<string | null> {
-    const cpus = Math.max(1, this.host.cpuCount);
-    const here: HostLoad = {
-      hostName: this.host.name,
-      hostUrl: this.host.url,
-      cpuCount: cpus,
+    const here = {
+      cpuCount: this.host.cpuCount,
       load1: Deno.loadavg()[0],
-      cpuPercent: null,
-      score: 0,
       freshCores: await this.context.callService("compute-slots", "status", {})
         .then((status) => freshCoresOf((status as SlotsStatus).host), () => undefined),
     };

@@ -35,6 +35,8 @@ import { PagletError } from "../../agents/errors.ts";
 import { callOperation, handle, type Operation, routeOperations } from "../../agents/operations.ts";
 import type { SelectTargetsReply } from "../../services/mesh_info/contract.ts";
 import type { StatusReply as SlotsStatus } from "../../services/compute_slots/contract.ts";
+// compute-slots keys its peers by this form; mesh-info's URLs go through it too, to match them.
+import { normalizeHostUrl } from "../../services/compute_slots/request.ts";
 import { batchRanges, termsForDigits } from "./chudnovsky.ts";
 import { BatchTable } from "./batch_table.ts";
 import { planWindow } from "./digits.ts";
@@ -72,8 +74,6 @@ export interface PiCoordinatorState extends PiJobCounters {
 const REFRESH_MS = 2000;
 /** How long mesh-info gets to answer before the coordinator places on its own host alone. */
 const SELECT_TIMEOUT_MS = 2000;
-/** A host URL as a map key: mesh-info and compute-slots may differ by a trailing slash. */
-const hostKey = (url: string) => url.replace(/\/+$/, "");
 /** The longest a batch or fragment request may take when the job has no timeout. */
 const NO_TIMEOUT_MS = 24 * 3600_000;
 /** More batches than this are refused (every batch is a paglet). */
@@ -278,7 +278,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           load1: t.load1,
           cpuPercent: t.cpuPercent,
           score: t.score,
-          freshCores: fresh.get(hostKey(t.hostUrl)),
+          freshCores: fresh.get(normalizeHostUrl(t.hostUrl)),
         }));
       } catch {
         this.#targets = [{
@@ -312,7 +312,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       }) as SlotsStatus;
       for (const h of [status.host, ...(status.peers ?? [])]) {
         const cores = freshCoresOf(h);
-        if (cores !== undefined) inUse.set(hostKey(h.hostUrl), cores);
+        if (cores !== undefined) inUse.set(normalizeHostUrl(h.hostUrl), cores);
       }
     } catch { /* no compute-slots here: load1 alone */ }
     return inUse;
@@ -380,7 +380,6 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           state: { jobId, index },
         });
         const ref = worker;
-
         const send = (m: MessageInput) => this.context.send(ref, m, { timeoutMs: this.#requestTimeoutMs() });
         return await callOperation(send, (await piOperations()).PI_COMPUTE_BATCH, {
           jobId,

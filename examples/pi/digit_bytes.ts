@@ -17,6 +17,9 @@ export type DigitsUpdate = Omit<AssemblyUpdate, "text"> & {
   digits: Uint8Array;
 };
 
+/** No digits (what a collect with nothing emitted answers). */
+export const NO_DIGITS: Uint8Array = new Uint8Array(0);
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -28,8 +31,9 @@ export function digitBytes(text: string): Uint8Array {
   return bytes;
 }
 
-/** The digits of `chunks` in order, in one piece (the piece itself when there is one). */
+/** The digits of `chunks` in order, in one piece (the piece itself when there is one, NO_DIGITS for none). */
 export function joinDigits(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 0) return NO_DIGITS;
   if (chunks.length === 1) return chunks[0];
   const joined = new Uint8Array(new SharedArrayBuffer(chunks.reduce((n, c) => n + c.length, 0)));
   let offset = 0;

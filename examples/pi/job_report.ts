@@ -68,7 +68,6 @@ export class DigitStream {
 
   /** The digits not drained yet, as text; they leave the stream. */
   take(): string {
-    if (this.#chunks.length === 0) return "";
     const digits = joinDigits(this.#chunks);
     this.#chunks = [];
     return digitText(digits);

@@ -63,15 +63,20 @@ export function freshCoresOf(status: SlotsHostStatus): number | undefined {
   return status.otherCpuBusy + status.reservedCpuCores;
 }
 
-/**
- * load1 (or the fresher count of cores in use, when smaller) and CPU share of a host without the job's
- * own `own` running batches.
- */
+/** What the load counts of a host read. */
+type LoadCounts = Pick<HostLoad, "cpuCount" | "load1" | "freshCores">;
+
+/** load1 (or the fresher count of cores in use, when smaller) without the job's own `own` running batches. */
+function strangersCores(host: LoadCounts, own: number): number {
+  const load = host.freshCores === undefined ? host.load1 : Math.min(host.load1, host.freshCores);
+  return Math.max(0, load - own);
+}
+
+/** load1 (as {@link strangersCores} counts it) and CPU share of a host without the job's own running batches. */
 export function strangersLoad(host: HostLoad, own: number): { load1: number; cpuPercent: number | null } {
   const cpus = Math.max(1, host.cpuCount);
-  const load = host.freshCores === undefined ? host.load1 : Math.min(host.load1, host.freshCores);
   return {
-    load1: Math.max(0, load - own),
+    load1: strangersCores(host, own),
     cpuPercent: host.cpuPercent === null ? null : Math.max(0, host.cpuPercent - (100 * own) / cpus),
   };
 }
@@ -80,8 +85,8 @@ export function strangersLoad(host: HostLoad, own: number): { load1: number; cpu
  * Why strangers' load per CPU is over `maxLoadPerCpu`, or null: the check a batch worker makes before
  * computing, counted as placement counts it (else a batch placed here would be skipped again and again).
  */
-export function loadOverLimit(host: HostLoad, own: number, maxLoadPerCpu: number): string | null {
-  const perCpu = strangersLoad(host, own).load1 / Math.max(1, host.cpuCount);
+export function loadOverLimit(host: LoadCounts, own: number, maxLoadPerCpu: number): string | null {
+  const perCpu = strangersCores(host, own) / Math.max(1, host.cpuCount);
   return perCpu > maxLoadPerCpu ? `load per cpu ${perCpu.toFixed(2)} > ${maxLoadPerCpu}` : null;
 }
 
@@ -150,7 +155,7 @@ export function totalCapacity(
  * mesh still progresses): the least loaded one, else `self`.
  */
 export function fallbackHost(hosts: readonly HostLoad[], self: string): string {
-  const perCpu = (h: HostLoad) => strangersLoad(h, 0).load1 / Math.max(1, h.cpuCount);
+  const perCpu = (h: HostLoad) => strangersCores(h, 0) / Math.max(1, h.cpuCount);
   let best: HostLoad | undefined;
   for (const h of hosts) {
     if (!best || perCpu(h) < perCpu(best)) best = h;

@@ -16,7 +16,7 @@ import { type LifecycleEvent, type Message, Paglet } from "../../agents/mod.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { handle, routeOperations } from "../../agents/operations.ts";
 import { type AssemblyJob, formatDigits, PiAssembly, type TermFragment } from "./assembly.ts";
-import { digitBytes, type DigitsUpdate, withDigitBytes } from "./digit_bytes.ts";
+import { digitBytes, type DigitsUpdate, NO_DIGITS, withDigitBytes } from "./digit_bytes.ts";
 import { piDigits } from "./digits.ts";
 import type { TermSums } from "./chudnovsky.ts";
 import { piOperations } from "./lazy_operations.ts";
@@ -61,12 +61,12 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
   #assembly: Promise<Assembly> | undefined;
   #file: Deno.FsFile | undefined;
   /**
-   * The head start (see HEAD_BEFORE): how many digits, their text until the coordinator takes it, and
+   * The head start (see HEAD_BEFORE): how many digits, the digits until the coordinator takes them, and
    * once they are computed and written.
    */
   #head = {
     count: 0,
-    digits: new Uint8Array(0) as Uint8Array,
+    digits: NO_DIGITS,
     written: undefined as Promise<void> | undefined,
   };
 
@@ -115,7 +115,7 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
       handle(op.PI_HEAD, async () => {
         await this.#writeHead();
         const digits = this.#head.digits;
-        this.#head.digits = new Uint8Array(0);
+        this.#head.digits = NO_DIGITS;
         return { digits, emitted: this.#head.count, prefixTerms: 0, done: false };
       }),
     ]) ?? this.notHandled(message);
