@@ -5,7 +5,10 @@
  * CPU per message moves less with other load on the machine than requests per second do. The
  * reference is a bare Hono echo route in a process of its own under the same load, rounds
  * alternating: on a machine whose cores wrk and the server share, requests per second follow the
- * CPU each request costs.
+ * CPU each request costs. A second reference in that process, the bare route plus one round trip
+ * to a bare worker (echo_hop.ts), is the floor: what any design that runs agent code off the HTTP
+ * thread pays. `--connections 1` (one request at a time, as `http_message.ts` sends them) shows
+ * where a lone message's CPU goes, thread by thread, against the floor's.
  *
  * `--baseline DIR` also starts a host from the checkout in DIR (the code before a change), measured
  * in the same alternating rounds.
@@ -114,18 +117,17 @@ try {
   }
   const get = JSON.stringify({ kind: "get", args: {} });
   const increment = JSON.stringify({ kind: "increment", args: { by: 1 } });
-  const targets: [string, number, string, string][] = [[
-    "bare Hono echo (reference)",
-    bare.pid,
-    `${bare.url}/echo`,
-    get,
-  ]];
+  const targets: [string, number, string, string][] = [
+    ["bare Hono echo (reference)", bare.pid, `${bare.url}/echo`, get],
+    ["floor: bare route + worker hop", bare.pid, `${bare.url}/echo-hop`, get],
+  ];
+  const references = targets.length;
   for (const [kind, body] of [["get", get], ["increment", increment]]) {
     if (values.only && values.only !== kind) continue;
     const name = kind === "get" ? "read-only (get)" : "state-changing (increment)";
     for (const host of hosts) targets.push([`${host.label}${name}`, host.pid, host.messages, body]);
   }
-  if (targets.length === 1) {
+  if (targets.length === references) {
     throw new RangeError(`Cannot run as '--only' must be get or increment: current value is ${values.only}`);
   }
   /** Requests each process answered, warm-up included (what a profile covers). */
@@ -161,15 +163,25 @@ try {
     return `${median([...xs]).toFixed(1)} (${sorted[0].toFixed(1)}–${sorted.at(-1)!.toFixed(1)})`;
   };
   console.log(
-    `wrk -t2 -c${connections} -d${seconds}s, ${rounds} alternating rounds; load average ${loadAverage()}`,
+    `wrk -t${
+      Math.min(2, connections)
+    } -c${connections} -d${seconds}s, ${rounds} alternating rounds; load average ${loadAverage()}`,
   );
   console.log(
     "CPU µs per request, median (range): process = main thread + web workers + other threads (V8, Tokio)",
   );
   const bareTotal = median([...samples[0].total]);
+  const floorTotal = median([...samples[1].total]);
   for (const [i, [name]] of targets.entries()) {
     const s = samples[i];
-    const ratio = i === 0 ? "" : `; ${(median([...s.total]) / bareTotal).toFixed(2)}× the bare route's CPU`;
+    const total = median([...s.total]);
+    const ratio = i === 0
+      ? ""
+      : i < references
+      ? `; ${(total / bareTotal).toFixed(2)}× the bare route's CPU`
+      : `; ${(total / bareTotal).toFixed(2)}× the bare route's CPU, ${
+        (total / floorTotal).toFixed(2)
+      }× the floor's`;
     console.log(
       `  ${name.padEnd(37)} ${show(s.total)} = ${show(s.kernel)} + ${show(s.workers)} + ${show(s.other)}; ${
         median([...s.rate]).toFixed(0)

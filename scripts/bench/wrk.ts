@@ -25,7 +25,7 @@ export async function postWithWrk(
     }\nwrk.headers["content-type"] = "application/json"\n`,
   );
   const out = await new Deno.Command("wrk", {
-    args: ["-t2", `-c${connections}`, `-d${seconds}s`, "-s", script, url],
+    args: [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, "-s", script, url],
     stdout: "piped",
     stderr: "piped",
   }).output();
