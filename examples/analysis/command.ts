@@ -17,6 +17,7 @@ import type { HostClient } from "../../host/client.ts";
 import type { CampaignRequest, CampaignSummary, StartReply } from "./operations.ts";
 import { renderLines, renderTable } from "./progress.ts";
 import { sleep } from "../../agents/timers.ts";
+import { writeAll } from "../../host/write_all.ts";
 
 interface AnalysisCommandOptions {
   tasks: string;
@@ -253,7 +254,6 @@ function renderFinal(s: CampaignSummary, withTable = true): string {
 
 const encoder = new TextEncoder();
 
-async function out(text: string): Promise<void> {
-  const bytes = encoder.encode(text + "\n");
-  for (let off = 0; off < bytes.length;) off += await Deno.stdout.write(bytes.subarray(off));
+function out(text: string): Promise<void> {
+  return writeAll(Deno.stdout, encoder.encode(text + "\n"));
 }

@@ -6,6 +6,7 @@
  *   --timings                                   → phase breakdown and peak memory on stderr
  */
 import { computePiDigits, type PhaseTimings } from "./parallel.ts";
+import { writeAll } from "../../host/write_all.ts";
 
 /** Peak resident set size in MiB: VmHWM where /proc exists, else the current RSS. */
 export function peakRssMiB(): number {
@@ -39,8 +40,7 @@ if (import.meta.main) {
   const timings = {} as PhaseTimings;
   const digits = await computePiDigits(count, { start, timings });
   const text = start === 0 ? `${digits[0]}.${digits.slice(1)}\n` : `${digits}\n`;
-  const out = new TextEncoder().encode(text);
-  for (let off = 0; off < out.length;) off += await Deno.stdout.write(out.subarray(off));
+  await writeAll(Deno.stdout, new TextEncoder().encode(text));
   if (show) {
     const parts = Object.entries(timings).map(([k, v]) => `${k}=${v.toFixed(1)}ms`);
     console.error(`${parts.join(" ")} peakRss=${peakRssMiB().toFixed(0)}MiB`);

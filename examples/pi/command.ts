@@ -23,6 +23,7 @@ import {
   type PiSummary,
 } from "./operations.ts";
 import { groupThousands } from "./format.ts";
+import { type ByteWriter, writeAll } from "../../host/write_all.ts";
 
 /** What the command line hands the action (all option values as typed). */
 interface PiCommandOptions {
@@ -149,9 +150,9 @@ function size(text: string, option: string): number {
 export interface RunPiOptions extends EntryOptions {
   json: boolean;
   /** Where the digits go (default stdout). */
-  out?: { write(bytes: Uint8Array): Promise<number> };
+  out?: ByteWriter;
   /** Where progress and notes go (default stderr); `progress` when it is a terminal of its own. */
-  err?: { write(bytes: Uint8Array): Promise<number> };
+  err?: ByteWriter;
   progress?: boolean;
 }
 
@@ -239,7 +240,6 @@ async function showProgress(
 
 const encoder = new TextEncoder();
 
-async function write(to: { write(bytes: Uint8Array): Promise<number> }, text: string): Promise<void> {
-  const bytes = encoder.encode(text);
-  for (let off = 0; off < bytes.length;) off += await to.write(bytes.subarray(off));
+function write(to: ByteWriter, text: string): Promise<void> {
+  return writeAll(to, encoder.encode(text));
 }

@@ -21,6 +21,7 @@ import { piDigits } from "./digits.ts";
 import type { TermSums } from "./chudnovsky.ts";
 import { piOperations } from "./lazy_operations.ts";
 import { later } from "../../agents/timers.ts";
+import { writeAll } from "../../host/write_all.ts";
 
 /** The assembly of one job: on the host's pi-math threads, or in this worker. */
 /** A batch's sums, or the handle of sums parked with this host's pi-math service. */
@@ -207,7 +208,3 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
 }
 
 const NEWLINE = new Uint8Array([0x0a]);
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
-}

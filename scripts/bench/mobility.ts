@@ -28,6 +28,7 @@ import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { toMessage } from "../../agents/message.ts";
 import type { TourState } from "./mobility_paglets.ts";
 import { median, percentile, verdict } from "./stats.ts";
+import { writeAll } from "../../host/write_all.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -149,8 +150,7 @@ try {
       const chunk = new Uint8Array(1024 * 1024);
       for (let i = 0; i < FILE_MIB; i++) {
         for (let o = 0; o < chunk.length; o += 65536) crypto.getRandomValues(chunk.subarray(o, o + 65536));
-        let n = 0;
-        while (n < chunk.length) n += await f.write(chunk.subarray(n));
+        await writeAll(f, chunk);
       }
       f.close();
     }

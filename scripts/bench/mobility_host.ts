@@ -9,6 +9,7 @@
 import { Host } from "../../host/host.ts";
 import { routeGroups } from "../../host/http/app.ts";
 import { extensionsForHost } from "../../cli/extensions.ts";
+import { writeAll } from "../../host/write_all.ts";
 
 /** Incoming chunks are small; a plain but competent writer gathers them into 4 MiB writes. */
 const BATCH = 4 << 20;
@@ -26,8 +27,7 @@ routeGroups.push((app) => {
     const batch = new Uint8Array(BATCH);
     let used = 0;
     const flush = async () => {
-      let done = 0;
-      while (done < used) done += await file.write(batch.subarray(done, used));
+      await writeAll(file, batch.subarray(0, used));
       used = 0;
     };
     for await (const chunk of body) {

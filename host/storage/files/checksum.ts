@@ -3,6 +3,7 @@
  * never held in memory whole.
  */
 import type { Hash } from "node:crypto";
+import { writeAll } from "../../write_all.ts";
 
 /**
  * Node's streaming SHA-256 (Web Crypto hashes whole buffers only), imported on first use: importing
@@ -86,17 +87,12 @@ export class HashingFileWriter {
     await this.#writing;
     const full = this.#batch.subarray(0, this.#used);
     const done = this.#batch;
-    this.#writing = this.#writeAll(full).then(() => {
+    this.#writing = writeAll(this.#file, full).then(() => {
       this.#spare = done;
     });
     this.#batch = this.#spare ?? new Uint8Array(WRITE_BATCH);
     this.#spare = null;
     this.#used = 0;
-  }
-
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let written = 0;
-    while (written < bytes.length) written += await this.#file.write(bytes.subarray(written));
   }
 
   /**
@@ -106,7 +102,7 @@ export class HashingFileWriter {
   async close(): Promise<string> {
     try {
       await this.#writing;
-      await this.#writeAll(this.#batch.subarray(0, this.#used));
+      await writeAll(this.#file, this.#batch.subarray(0, this.#used));
     } finally {
       this.#file.close();
       this.#batch = new Uint8Array(0);
