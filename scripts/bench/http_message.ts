@@ -35,8 +35,9 @@ const perRound = Number(values["per-round"]);
 for (
   const [name, v] of [["rounds", rounds], ["per-round", perRound], ["warmup", Number(values.warmup)]] as const
 ) {
-  if (!Number.isInteger(v) || v < (name === "warmup" ? 0 : 1)) {
-    throw new RangeError(`Cannot run as '--${name}' must be a positive integer: current value is ${v}`);
+  const least = name === "warmup" ? 0 : 1;
+  if (!Number.isInteger(v) || v < least) {
+    throw new RangeError(`Cannot run as '--${name}' must be an integer ≥ ${least}: current value is ${v}`);
   }
 }
 
