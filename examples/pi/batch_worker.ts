@@ -53,6 +53,8 @@ interface BatchSums {
  */
 const SLOT_WAIT_MS = 10 * 60_000;
 const SLOT_POLL_MS = 250;
+/** How long the busy check waits for compute-slots' status before going by load1 alone. */
+const STATUS_TIMEOUT_MS = 2000;
 
 /** What compute-slots answered a batch's request-slot with (the fields a batch reads). */
 type SlotDecision =
@@ -186,13 +188,27 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
     await this.context.callService("compute-slots", "release-slot", { leaseId }).catch(() => {});
   }
 
+  /**
+   * Cores in use here by compute-slots' measure (placement.ts `freshCoresOf`), as the coordinator
+   * counted them; undefined without compute-slots, without an answer in time or without the figure.
+   */
+  async #freshCores(): Promise<number | undefined> {
+    try {
+      const status = await this.context.callService("compute-slots", "status", {}, {
+        timeoutMs: STATUS_TIMEOUT_MS,
+      }) as SlotsStatus;
+      return status?.host ? freshCoresOf(status.host) : undefined;
+    } catch {
+      return undefined; // load1 alone, as the coordinator then counts this host
+    }
+  }
+
   /** Why this host is too busy for the batch now, or null. */
   async #busy(req: PiBatchRequest): Promise<string | null> {
     const here = {
       cpuCount: this.host.cpuCount,
       load1: Deno.loadavg()[0],
-      freshCores: await this.context.callService("compute-slots", "status", {})
-        .then((status) => freshCoresOf((status as SlotsStatus).host), () => undefined),
+      freshCores: await this.#freshCores(),
     };
     const overLoad = loadOverLimit(here, req.ownWorkersOnHost, req.maxLoadPerCpu);
     if (overLoad) return overLoad;

@@ -89,6 +89,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   #targets: HostLoad[] = [];
   #targetsAt = 0;
   #refreshing: Promise<void> | null = null;
+  /**
+   * Hosts where a batch was skipped as too busy, and when: busy until a refresh that began after
+   * the skip (a refresh already under way read the host before it and must not undo the mark).
+   */
+  readonly #skippedAt = new Map<string, number>();
   readonly #hostNames = new Map<string, string>();
   /** Every host this job has seen as a target (a failed batch is retried elsewhere when there is one). */
   readonly #seenHosts = new Set<string>();
@@ -260,6 +265,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   #refreshTargets(): Promise<void> {
     const r = this.state.request!;
     this.#refreshing ??= (async () => {
+      const readFrom = Date.now();
       try {
         const [reply, fresh] = await Promise.all([
           this.context.callService("mesh-info", "select-targets", {
@@ -293,6 +299,10 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       for (const t of this.#targets) {
         this.#hostNames.set(t.hostUrl, t.hostName);
         this.#seenHosts.add(t.hostUrl);
+        const skipped = this.#skippedAt.get(t.hostUrl);
+        if (skipped === undefined) continue;
+        if (skipped >= readFrom) this.#markBusy(t);
+        else this.#skippedAt.delete(t.hostUrl); // read after the skip: the host says how busy it is
       }
       this.#targetsAt = Date.now();
     })().finally(() => this.#refreshing = null);
@@ -316,6 +326,15 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       }
     } catch { /* no compute-slots here: load1 alone */ }
     return inUse;
+  }
+
+  /** Counts `t` as full (a batch there was skipped as too busy): placement gives it nothing. */
+  #markBusy(t: HostLoad): void {
+    t.freshCores = undefined;
+    t.load1 = Math.max(
+      t.load1,
+      t.cpuCount * this.state.request!.maxLoadPerCpu + (this.#inFlight.get(t.hostUrl) ?? 0) + 1,
+    );
   }
 
   // --- launching ------------------------------------------------------------------------------
@@ -450,15 +469,10 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       case "pi.batch_skipped": {
         this.state.skipped++;
         this.#table.requeue(index);
-        // Busy until mesh-info says otherwise: no new batches there before the next refresh.
+        // Busy until a refresh reads the host again: no new batches there before it.
+        this.#skippedAt.set(url, Date.now());
         const t = this.#targets.find((h) => h.hostUrl === url);
-        if (t) {
-          t.freshCores = undefined;
-          t.load1 = Math.max(
-            t.load1,
-            t.cpuCount * this.state.request!.maxLoadPerCpu + (this.#inFlight.get(url) ?? 0) + 1,
-          );
-        }
+        if (t) this.#markBusy(t);
         break;
       }
       case "pi.batch_failed": {

@@ -23,8 +23,9 @@ export const NO_DIGITS: Uint8Array = new Uint8Array(0);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** `text` (digits and ".", one byte each) as bytes in shared memory. */
+/** `text` (digits and ".", one byte each) as bytes in shared memory; {@link NO_DIGITS} for none. */
 export function digitBytes(text: string): Uint8Array {
+  if (text.length === 0) return NO_DIGITS;
   const bytes = new Uint8Array(new SharedArrayBuffer(text.length));
   // A character beyond ASCII takes more than one byte, so the text cannot all fit.
   if (encoder.encodeInto(text, bytes).read !== text.length) throw new RangeError("Pi digits must be ASCII");

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../tests/helpers/assert.ts";
-import { digitBytes, digitText, joinDigits, withDigitBytes } from "./digit_bytes.ts";
+import { digitBytes, digitText, joinDigits, NO_DIGITS, withDigitBytes } from "./digit_bytes.ts";
 
 Deno.test("digits as bytes: shared memory, text both ways, joined in order", () => {
   const bytes = digitBytes("3.14159");
@@ -10,6 +10,7 @@ Deno.test("digits as bytes: shared memory, text both ways, joined in order", () 
   assertEquals(digitText(joined), "3.1415926535");
   assertEquals(joinDigits([bytes]), bytes);
   assertEquals(digitText(joinDigits([])), "");
+  assert(digitBytes("") === NO_DIGITS); // no shared memory for no digits
   let refused: unknown;
   try {
     digitBytes("é3");

@@ -56,9 +56,21 @@ function unsupported(): string {
   return `cpu affinity: ${libc().error}`;
 }
 
-/** Whether thread affinity can be set here, and why not. */
+let support: { supported: boolean; error?: string } | undefined;
+
+/**
+ * Whether thread affinity can be set here, and why not: libc must open and a first
+ * `sched_getaffinity` must succeed (a sandbox's system-call filter may refuse it). Probed once.
+ */
 export function affinitySupport(): { supported: boolean; error?: string } {
-  return load() ? { supported: true } : { supported: false, error: unsupported() };
+  if (support) return support;
+  const lib = load();
+  if (!lib) return support = { supported: false, error: unsupported() };
+  if (getAffinity(0) !== undefined) return support = { supported: true };
+  return support = {
+    supported: false,
+    error: `cpu affinity: sched_getaffinity failed: ${describeErrno(errno(lib))}`,
+  };
 }
 
 function errno(lib: Libc): number | undefined {

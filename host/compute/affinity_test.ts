@@ -70,3 +70,33 @@ Deno.test({
 Deno.test("an unknown thread has no Cpus_allowed_list", () => {
   assert.equal(readCpusAllowedList(2 ** 31 - 1), undefined);
 });
+
+Deno.test({
+  name: "affinity support is a real call, probed once; without FFI it says why",
+  ignore: !linux,
+  async fn() {
+    const support = affinitySupport();
+    assert.deepEqual(support, { supported: true });
+    assert.equal(affinitySupport(), support, "probed once");
+    // A process without FFI permission cannot pin: it reports that instead of throwing.
+    const script = await Deno.makeTempFile({ suffix: ".ts" });
+    try {
+      await Deno.writeTextFile(
+        script,
+        `import { affinitySupport } from ${JSON.stringify(new URL("./affinity.ts", import.meta.url).href)};\n` +
+          "console.log(JSON.stringify(affinitySupport()));\n",
+      );
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", "--no-config", "--allow-read", script],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.success, true, new TextDecoder().decode(out.stderr));
+      const answer = JSON.parse(new TextDecoder().decode(out.stdout));
+      assert.equal(answer.supported, false);
+      assert.match(answer.error, /^cpu affinity: /);
+    } finally {
+      await Deno.remove(script);
+    }
+  },
+});

@@ -14,12 +14,19 @@ export function startEchoHop(): { hop: (value: unknown) => Promise<unknown>; clo
   const worker = new Worker(new URL("./echo_worker.ts", import.meta.url).href, { type: "module" });
   const channel = new MessageChannel();
   worker.postMessage({ port: channel.port2 }, [channel.port2]);
-  const waiting: ((value: unknown) => void)[] = [];
-  channel.port1.onmessage = (event) => waiting.shift()!(event.data);
+  const waiting: { resolve: (value: unknown) => void; reject: (err: Error) => void }[] = [];
+  channel.port1.onmessage = (event) => waiting.shift()?.resolve(event.data);
+  let failed: Error | null = null;
+  worker.onerror = (event) => {
+    event.preventDefault();
+    failed = new Error(`the echo worker failed: ${event.message}`);
+    for (const w of waiting.splice(0)) w.reject(failed);
+  };
   return {
     hop: (value) =>
-      new Promise((resolve) => {
-        waiting.push(resolve);
+      new Promise((resolve, reject) => {
+        if (failed) return reject(failed);
+        waiting.push({ resolve, reject });
         channel.port1.postMessage(value);
       }),
     close: () => {

@@ -58,7 +58,9 @@ async function references(
       bare: `${url}/echo`,
       floor: `${url}/echo-hop`,
       async stop() {
-        child.kill("SIGTERM");
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already gone */ }
         await child.status;
       },
     };
@@ -146,6 +148,9 @@ try {
   const floorRatio = agentMedian / hopMedian;
   verdict("http message vs the floor", floorRatio, "≤ 1.15×", floorRatio <= 1.15);
 } finally {
-  await refs.stop();
-  await host.cleanup();
+  try {
+    await refs.stop();
+  } finally {
+    await host.cleanup();
+  }
 }

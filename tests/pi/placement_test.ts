@@ -110,20 +110,41 @@ Deno.test("automatic batches: two on one host (the first smaller), more across h
   assertEquals(four.every((b, i) => i === 0 || b.a === four[i - 1].b) && four[3].b === 1000, true);
 });
 
-Deno.test("a host placement gives room to is never too busy by the batch worker's own check", () => {
-  // Deterministic pseudo-random hosts: load1, the fresh count (or none), the job's own batches.
+Deno.test("every batch one placement launches passes the batch worker's own check", () => {
+  // A pump launches k = hostCapacity batches on a host; the i-th goes with ownWorkersOnHost = p + i
+  // (p: the job's batches already running there). Its worker checks before taking its own lease, and
+  // by then the other batches of the pump may hold theirs: compute-slots' count of cores in use has
+  // grown by up to k - 1. Deterministic pseudo-random hosts, load1 unchanged meanwhile.
   let seed = 7;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  for (let i = 0; i < 2000; i++) {
+  let launched = 0;
+  for (let n = 0; n < 2000; n++) {
     const cpus = 1 + Math.floor(next() * 8);
-    const h: HostLoad = {
-      ...host("a", cpus, next() * cpus * 2),
-      ...(next() < 0.7 ? { freshCores: next() * cpus * 2 } : {}),
-    };
-    const own = Math.floor(next() * 3);
+    const load1 = next() * cpus * 2;
+    const running = Math.floor(next() * 3);
+    const others = next() * cpus * 1.5;
+    const measured = next() < 0.7; // else no compute-slots figure: load1 alone on both sides
     const max = 0.25 + next() * 1.5;
-    if (hostCapacity(h, own, limits({ maxLoadPerCpu: max })) > 0) {
-      assertEquals(loadOverLimit(h, own, max), null, JSON.stringify({ h, own, max }));
+    const atRefresh: HostLoad = {
+      ...host("a", cpus, load1),
+      ...(measured ? { freshCores: others + running } : {}),
+    };
+    const k = hostCapacity(atRefresh, running, limits({ maxLoadPerCpu: max }));
+    for (let i = 0; i < k; i++) {
+      for (const leasedSince of [0, k - 1]) {
+        const atCheck = {
+          cpuCount: cpus,
+          load1,
+          ...(measured ? { freshCores: others + running + leasedSince } : {}),
+        };
+        assertEquals(
+          loadOverLimit(atCheck, running + i, max),
+          null,
+          JSON.stringify({ cpus, load1, running, others, measured, max, k, i, leasedSince }),
+        );
+        launched++;
+      }
     }
   }
+  assertEquals(launched > 1000, true, "the hosts gave room often enough to test it");
 });
