@@ -83,7 +83,9 @@ Deno.test({
     try {
       await Deno.writeTextFile(
         script,
-        `import { affinitySupport } from ${JSON.stringify(new URL("./affinity.ts", import.meta.url).href)};\n` +
+        `import { affinitySupport } from ${
+          JSON.stringify(new URL("./affinity.ts", import.meta.url).href)
+        };\n` +
           "console.log(JSON.stringify(affinitySupport()));\n",
       );
       const out = await new Deno.Command(Deno.execPath(), {
