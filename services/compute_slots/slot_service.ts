@@ -77,9 +77,15 @@ export class SlotService {
     });
   }
 
-  /** Samples the host and starts timers, gossip and the runtime hook. */
-  static async start(host: ServiceHost, config: Config): Promise<SlotService> {
-    const otherCpu = new OtherCpuMeter();
+  /**
+   * Samples the host and starts timers, gossip and the runtime hook. `otherCpu` measures other
+   * processes' CPU from its last sample on (by default from when its module loaded).
+   */
+  static async start(
+    host: ServiceHost,
+    config: Config,
+    otherCpu = new OtherCpuMeter(),
+  ): Promise<SlotService> {
     const scheduler = new SlotScheduler({ ...config.scheduler, host: await sampleHost(host, otherCpu) });
     const service = new SlotService(host, config, scheduler, otherCpu);
     service.#begin();
