@@ -23,6 +23,7 @@
  * @module
  */
 import { balancedBatches, splitPoint, type TermBatch } from "./chudnovsky.ts";
+import type { HostStatusWire } from "../../services/compute_slots/contract.ts";
 
 /** What placement needs to know about a host (a mesh-info target). */
 export interface HostLoad {
@@ -49,13 +50,8 @@ export interface PlacementLimits {
   maxInFlight: number;
 }
 
-/** What a host's compute-slots status says (its contract's HostStatusWire; `fresh` for a peer's). */
-export interface SlotsHostStatus {
-  hostUrl: string;
-  otherCpuBusy?: number;
-  reservedCpuCores: number;
-  fresh?: boolean;
-}
+/** What {@link freshCoresOf} reads of a host's compute-slots status (`fresh`: a peer's). */
+export type SlotsHostStatus = Pick<HostStatusWire, "otherCpuBusy" | "reservedCpuCores"> & { fresh?: boolean };
 
 /** {@link HostLoad.freshCores} from a compute-slots status: undefined when stale or not measured. */
 export function freshCoresOf(status: SlotsHostStatus): number | undefined {

@@ -1,16 +1,39 @@
 /**
- * The floor of the message benchmarks: one round trip to a bare worker that echoes over a
- * MessagePort (scripts/bench/echo_worker.ts), the least any design that runs agent code off the
- * thread serving HTTP pays per message.
+ * The references of the message benchmarks: a bare Hono echo route, and the floor: the same route
+ * plus one round trip to a bare worker that echoes over a MessagePort (scripts/bench/echo_worker.ts),
+ * the least any design that runs agent code off the thread serving HTTP pays per message.
  *
  * @module
  */
+import { Hono } from "hono";
+
+/**
+ * Serves `POST /echo` (the bare route) and `POST /echo-hop` (the floor) on 127.0.0.1. The echo
+ * worker starts at the first `/echo-hop`: a server measured on `/echo` alone holds no worker.
+ */
+export function startEchoServer(): { url: string; stop(): Promise<void> } {
+  let echo: ReturnType<typeof startEchoHop> | undefined;
+  const app = new Hono();
+  app.post("/echo", async (c) => c.json({ reply: await c.req.json() }));
+  app.post(
+    "/echo-hop",
+    async (c) => c.json({ reply: await (echo ??= startEchoHop()).hop(await c.req.json()) }),
+  );
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    async stop() {
+      echo?.close();
+      await server.shutdown();
+    },
+  };
+}
 
 /**
  * A bare echo worker and `hop(value)`, which resolves with the value posted back. Hops may overlap
  * (a server under `wrk -c8`): the worker answers in order, so replies settle the oldest hop first.
  */
-export function startEchoHop(): { hop: (value: unknown) => Promise<unknown>; close: () => void } {
+function startEchoHop(): { hop: (value: unknown) => Promise<unknown>; close: () => void } {
   const worker = new Worker(new URL("./echo_worker.ts", import.meta.url).href, { type: "module" });
   const channel = new MessageChannel();
   worker.postMessage({ port: channel.port2 }, [channel.port2]);

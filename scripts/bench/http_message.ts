@@ -15,10 +15,9 @@
  *
  * Run: `deno run -A scripts/bench/http_message.ts [--rounds 10] [--per-round 300] [--warmup 500] [--in-process]`
  */
-import { Hono } from "hono";
 import { parseArgs } from "node:util";
 import { benchHost, median, percentile, us, verdict } from "./stats.ts";
-import { startEchoHop } from "./echo_hop.ts";
+import { startEchoServer } from "./echo_hop.ts";
 import { spawnPrintingUrl } from "../spawn_host.ts";
 
 const { values } = parseArgs({
@@ -41,42 +40,24 @@ for (
   }
 }
 
-/** The bare route and the floor: `{bare, floor}` URLs and how to stop their server. */
-async function references(
-  inProcess: boolean,
-): Promise<{ bare: string; floor: string; stop(): Promise<void> }> {
-  if (!inProcess) {
-    const { child, url } = await spawnPrintingUrl(Deno.execPath(), [
-      "run",
-      "--quiet",
-      "--allow-all",
-      "--config",
-      new URL("../../deno.json", import.meta.url).pathname,
-      new URL("./bare_echo.ts", import.meta.url).pathname,
-    ], { timeoutMs: 20_000, stderr: "inherit" });
-    return {
-      bare: `${url}/echo`,
-      floor: `${url}/echo-hop`,
-      async stop() {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* already gone */ }
-        await child.status;
-      },
-    };
-  }
-  const { hop, close } = startEchoHop();
-  const app = new Hono();
-  app.post("/echo", async (c) => c.json({ reply: await c.req.json() }));
-  app.post("/echo-hop", async (c) => c.json({ reply: await hop(await c.req.json()) }));
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-  const base = `http://127.0.0.1:${server.addr.port}`;
+/** The server of the bare route (`/echo`) and the floor (`/echo-hop`), and how to stop it. */
+async function references(inProcess: boolean): Promise<{ url: string; stop(): Promise<void> }> {
+  if (inProcess) return startEchoServer();
+  const { child, url } = await spawnPrintingUrl(Deno.execPath(), [
+    "run",
+    "--quiet",
+    "--allow-all",
+    "--config",
+    new URL("../../deno.json", import.meta.url).pathname,
+    new URL("./bare_echo.ts", import.meta.url).pathname,
+  ], { timeoutMs: 20_000, stderr: "inherit" });
   return {
-    bare: `${base}/echo`,
-    floor: `${base}/echo-hop`,
+    url,
     async stop() {
-      close();
-      await server.shutdown();
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
     },
   };
 }
@@ -99,9 +80,9 @@ try {
       String(perRound),
       values.warmup!,
       message,
-      refs.bare,
+      `${refs.url}/echo`,
       `${host.client.baseUrl}/v1/agents/${created.id}/messages`,
-      refs.floor,
+      `${refs.url}/echo-hop`,
     ],
     stdout: "piped",
     stderr: "inherit",

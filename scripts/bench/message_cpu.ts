@@ -22,7 +22,7 @@
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
 import { spawnPrintingUrl } from "../spawn_host.ts";
-import { counterMessagesUrl, postWithWrk, requireWrk, stopServers, wrkFlags } from "./wrk.ts";
+import { counterMessagesUrl, postWithWrk, requireWrk, stopServers, wrkFlags, wrkThreads } from "./wrk.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -164,7 +164,7 @@ try {
   };
   console.log(
     `wrk -t${
-      Math.min(2, connections)
+      wrkThreads(connections)
     } -c${connections} -d${seconds}s, ${rounds} alternating rounds; load average ${loadAverage()}`,
   );
   console.log(
@@ -175,13 +175,9 @@ try {
   for (const [i, [name]] of targets.entries()) {
     const s = samples[i];
     const total = median([...s.total]);
-    const ratio = i === 0
-      ? ""
-      : i < references
-      ? `; ${(total / bareTotal).toFixed(2)}× the bare route's CPU`
-      : `; ${(total / bareTotal).toFixed(2)}× the bare route's CPU, ${
-        (total / floorTotal).toFixed(2)
-      }× the floor's`;
+    const ratios = i === 0 ? [] : [`${(total / bareTotal).toFixed(2)}× the bare route's CPU`];
+    if (i >= references) ratios.push(`${(total / floorTotal).toFixed(2)}× the floor's`);
+    const ratio = ratios.length > 0 ? `; ${ratios.join(", ")}` : "";
     console.log(
       `  ${name.padEnd(37)} ${show(s.total)} = ${show(s.kernel)} + ${show(s.workers)} + ${show(s.other)}; ${
         median([...s.rate]).toFixed(0)

@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { median } from "./stats.ts";
 import { spawnPrintingUrl } from "../spawn_host.ts";
-import { counterMessagesUrl, postWithWrk, requireWrk, stopServers, wrkFlags } from "./wrk.ts";
+import { counterMessagesUrl, postWithWrk, requireWrk, stopServers, wrkFlags, wrkThreads } from "./wrk.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -73,7 +73,9 @@ try {
   }
   const bareMedian = median([...rates[0]]);
   console.log(
-    `wrk -t2 -c${connections} -d${seconds}s, ${rounds} alternating rounds; requests/s, median (range):`,
+    `wrk -t${
+      wrkThreads(connections)
+    } -c${connections} -d${seconds}s, ${rounds} alternating rounds; requests/s, median (range):`,
   );
   const goals = [null, 0.5, 0.35];
   for (const [i, [name]] of targets.entries()) {

@@ -11,6 +11,11 @@ export interface WrkResult {
   perSecond: number;
 }
 
+/** wrk's threads for `connections` connections: two, or one for one (wrk refuses more threads than connections). */
+export function wrkThreads(connections: number): number {
+  return Math.min(2, connections);
+}
+
 /** Posts `body` to `url` from `connections` connections for `seconds`; any non-2xx answer fails it. */
 export async function postWithWrk(
   url: string,
@@ -25,7 +30,7 @@ export async function postWithWrk(
     }\nwrk.headers["content-type"] = "application/json"\n`,
   );
   const out = await new Deno.Command("wrk", {
-    args: [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, "-s", script, url],
+    args: [`-t${wrkThreads(connections)}`, `-c${connections}`, `-d${seconds}s`, "-s", script, url],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -58,16 +58,16 @@ export function otherCoresBetween(from: CpuReading, to: CpuReading): number | un
 }
 
 const firstReading = readCpu();
+/** No /proc to read off Linux: every sample is undefined, without trying. */
+const READABLE = Deno.build.os === "linux";
 
 /** Samples the cores other processes keep busy, each sample over the time since the previous one. */
 export class OtherCpuMeter {
   #last: CpuReading | null = firstReading;
-  /** No /proc to read (not Linux): every sample is undefined, without trying. */
-  readonly #unreadable = Deno.build.os !== "linux";
 
   /** Cores busy with other processes' work since the previous sample; undefined where unknown. */
   sample(): number | undefined {
-    if (this.#unreadable) return undefined;
+    if (!READABLE) return undefined;
     const now = readCpu();
     if (now === null) return undefined;
     if (this.#last === null) {
