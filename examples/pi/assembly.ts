@@ -22,7 +22,8 @@
 import { gmpEngine } from "./gmp_engine.ts";
 import { mergeAll, mergeRanges, splitTerms, type TermSums } from "./chudnovsky.ts";
 import { bitLength } from "./bigmath.ts";
-import { fractionDigits, pow5, skipDigits, truncatePart, warmPowers } from "./decimal.ts";
+import { fractionDigits } from "./decimal.ts";
+import { convertWindow, warmConversion } from "./split_conversion.ts";
 import {
   certainDigits,
   certifyWindow,
@@ -92,10 +93,6 @@ export interface AssemblyUpdate {
   needTerms?: number;
 }
 
-/** Below this many decimals the final conversion stays on one thread. */
-const PARALLEL_MIN_DIGITS = 20_000;
-/** Share of the final decimals converted by the helper (see parallel.ts for the measurement). */
-const LEAD_SHARE = 0.62;
 /** A block merges with the one below it while that one has at most this many times its bits. */
 const MERGE_RATIO = 1.5;
 /** Terms added per needTerms round (times the round number). */
@@ -162,12 +159,12 @@ export class PiAssembly {
     this.#warmed = true;
     const plan = planWindow(this.#terms, this.#next, start + digits - this.#next);
     const fracDigits = plan.last - Math.max(this.#next, 1) + 1;
-    const parallel = this.#helper && fracDigits >= PARALLEL_MIN_DIGITS;
-    const lead = parallel ? Math.round(fracDigits * LEAD_SHARE) : 0;
+    const helper = this.#helper;
     // The helper may still be summing a batch: its part waits in its queue, nobody waits for it.
-    if (parallel) void this.#helper!.run({ op: "warm", digits: lead }, 0).catch(() => {});
-    warmPowers(fracDigits - lead);
-    if (parallel) pow5(lead);
+    warmConversion(
+      fracDigits,
+      helper && ((lead) => void helper.run({ op: "warm", digits: lead }, 0).catch(() => {})),
+    );
   }
 
   /**
@@ -353,16 +350,11 @@ export class PiAssembly {
       left.correction,
     );
     const x = left.v - delta;
-    const job = windowFraction(x, plan);
-    if (!helper || job.digits < PARALLEL_MIN_DIGITS) {
-      return job.head + fractionDigits(job.frac, job.fracBits, job.digits);
-    }
-    const leadDigits = Math.round(job.digits * LEAD_SHARE);
-    const lead = truncatePart(job.frac, job.fracBits, leadDigits);
-    const leadText = helper.run({ op: "digits", frac: lead.frac, bits: lead.bits, digits: lead.digits }, 0);
-    const { right: rest, exactLeft } = skipDigits(job.frac, job.fracBits, leadDigits, job.digits);
-    const restText = fractionDigits(rest.frac, rest.bits, rest.digits);
-    return job.head + (exactLeft ?? await leadText) + restText;
+    return await convertWindow(
+      windowFraction(x, plan),
+      helper &&
+        ((lead) => helper.run({ op: "digits", frac: lead.frac, bits: lead.bits, digits: lead.digits }, 0)),
+    );
   }
 }
 

@@ -12,7 +12,10 @@
  * last digit of the whole string (callers budget one unit for it); for the left child it would corrupt the
  * middle, so it is checked (the remainder must not be that close to zero) and, in the astronomically rare
  * failing case, the exact integer part is converted by toString instead.
+ *
+ * Large conversions and skips go to GMP when the thread has it (gmp_decimal.ts): faster at that size.
  */
+import { gmpConverts, gmpDropDigits, gmpFractionDigits } from "./gmp_decimal.ts";
 
 /** Fractional bits kept beyond each part's own digit count. */
 export const GUARD_BITS = 64;
@@ -86,6 +89,8 @@ export function fractionDigits(
   leaf = leafSizeFor(digits),
 ): string {
   if (digits <= 0) return "";
+  const exact = gmpFractionDigits(frac, bits, digits);
+  if (exact !== null) return exact;
   ({ frac, bits } = widen(frac, bits, digits));
   if (digits <= leaf) {
     const s = ((frac * pow5(digits)) >> BigInt(bits - digits)).toString();
@@ -137,7 +142,7 @@ export function skipDigits(frac: bigint, bits: number, h: number, digits: number
   // The rest is (frac mod 2^restBits)·5^h mod 2^restBits: frac's top h bits never reach it, so the product
   // leaves them out (about a sixth shorter).
   const restBits = bits - h;
-  const rest = BigInt.asUintN(restBits, BigInt.asUintN(restBits, frac) * pow5(h));
+  const rest = dropDigits(frac, bits, h);
   const rightBits = bitsForDigits(m);
   const right = rightBits < restBits
     ? { frac: rest >> BigInt(restBits - rightBits), bits: rightBits, digits: m }
@@ -148,8 +153,20 @@ export function skipDigits(frac: bigint, bits: number, h: number, digits: number
   return { right };
 }
 
+/**
+ * The fraction frac/2^bits after its first k decimal digits: frac·5^k mod 2^(bits−k), read with
+ * bits − k bits (0 < k < bits). `cached`: take 5^k from the power cache (a conversion's own sizes).
+ */
+export function dropDigits(frac: bigint, bits: number, k: number, cached = true): bigint {
+  const gmp = gmpDropDigits(frac, bits, k);
+  if (gmp !== null) return gmp;
+  const restBits = bits - k;
+  return BigInt.asUintN(restBits, BigInt.asUintN(restBits, frac) * (cached ? pow5(k) : 5n ** BigInt(k)));
+}
+
 /** Fill the power cache for converting `digits` digits (so the work can happen while this thread idles). */
 export function warmPowers(digits: number): void {
+  if (gmpConverts(digits)) return;
   const leaf = leafSizeFor(digits);
   for (let h = leaf; h < digits; h *= 2) pow5(h);
 }

@@ -19,7 +19,7 @@ import {
   type TermSums,
 } from "./chudnovsky.ts";
 import { bitLength, type ScaledRoot, sqrtScaled } from "./bigmath.ts";
-import { fractionDigits } from "./decimal.ts";
+import { dropDigits, fractionDigits } from "./decimal.ts";
 import { divideWithReciprocal, reciprocal, reciprocalBitsFor } from "./division.ts";
 
 const LOG2_10 = Math.log2(10);
@@ -160,7 +160,7 @@ export function windowFraction(x: bigint, p: WindowPlan): PendingDigits {
   } else if (start > 1) {
     const skip = start - 1;
     fracBits = p.bits - skip;
-    frac = BigInt.asUintN(fracBits, frac * 5n ** BigInt(skip)); // not cached: every window skips differently
+    frac = dropDigits(frac, p.bits, skip, false); // not cached: every window skips differently
   }
   return { head, frac, fracBits, digits: p.last - start + 1 };
 }

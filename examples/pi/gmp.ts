@@ -44,7 +44,9 @@ const SYMBOLS = {
   __gmpz_tdiv_q: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
   __gmpz_tdiv_q_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
   __gmpz_sqrt: { parameters: ["pointer", "pointer"], result: "void" },
+  __gmpz_ui_pow_ui: { parameters: ["pointer", "u64", "u64"], result: "void" },
   __gmpz_fdiv_q_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
+  __gmpz_fdiv_r_2exp: { parameters: ["pointer", "pointer", "u64"], result: "void" },
   __gmpz_neg: { parameters: ["pointer", "pointer"], result: "void" },
   __gmpz_import: {
     parameters: ["pointer", "usize", "i32", "usize", "i32", "usize", "buffer"],

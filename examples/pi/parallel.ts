@@ -7,7 +7,8 @@
  * batch-worker paglets can call computeBatch and a post-processor can merge and stream digits with it.
  */
 import { splitPoint, splitTerms, termsForDigits, type TermSums } from "./chudnovsky.ts";
-import { fractionDigits, pow5, skipDigits, truncatePart, warmPowers } from "./decimal.ts";
+import { fractionDigits } from "./decimal.ts";
+import { convertWindow, warmConversion } from "./split_conversion.ts";
 import {
   certifyWindow,
   defaultSqrtCache,
@@ -26,13 +27,6 @@ export { PiWorkerPool };
 
 /** Below this many terms (~7,000 digits) threads cost more than they save. */
 const PARALLEL_MIN_TERMS = 500;
-/** Below this many digits the conversion is not split across threads. */
-const PARALLEL_MIN_DIGITS = 20_000;
-/**
- * Share of the digits converted by a worker straight from the truncated fraction; the main thread first
- * spends one product on peeling them off, so it gets fewer.
- */
-const LEAD_SHARE = 0.62;
 /**
  * Share of the series (by size) summed as the left half, on the calling thread. The calling thread also owes
  * √10005 and V, and the worker starts ~20 ms late, so the worker gets the larger half. Measured end to end:
@@ -155,30 +149,20 @@ async function parallelWindow(plan: WindowPlan, pool: PiWorkerPool, timings: Pha
   timings.sqrt = performance.now() - t;
   t = performance.now();
   const fracDigits = plan.last - Math.max(plan.start, 1) + 1;
-  const leadDigits = Math.round(fracDigits * LEAD_SHARE);
-  const warm = pool.run({ op: "warm", digits: leadDigits }, 0);
   const part = onGmp ?? leftPart(left!, m, bits, sqrt);
   const delta = pool.run({ op: "correction", input: part.correction }, 0);
-  warmPowers(fracDigits - leadDigits);
-  pow5(leadDigits); // for peeling off the lead digits later
+  // Worker 0 runs its tasks in order: the warm-up after the correction, before the digits.
+  warmConversion(fracDigits, (lead) => void pool.run({ op: "warm", digits: lead }, 0).catch(() => {}));
   timings.divide = performance.now() - t;
   t = performance.now();
   await ratio;
   const x = part.v - await delta;
   timings.merge = performance.now() - t;
   t = performance.now();
-  const job = windowFraction(x, plan);
-  let fraction: string;
-  if (job.digits < PARALLEL_MIN_DIGITS) {
-    fraction = fractionDigits(job.frac, job.fracBits, job.digits);
-  } else {
-    await warm;
-    const lead = truncatePart(job.frac, job.fracBits, leadDigits);
-    const leadText = pool.run({ op: "digits", frac: lead.frac, bits: lead.bits, digits: lead.digits }, 0);
-    const { right, exactLeft } = skipDigits(job.frac, job.fracBits, leadDigits, job.digits);
-    const rest = fractionDigits(right.frac, right.bits, right.digits);
-    fraction = (exactLeft ?? await leadText) + rest;
-  }
+  const digits = await convertWindow(
+    windowFraction(x, plan),
+    (lead) => pool.run({ op: "digits", frac: lead.frac, bits: lead.bits, digits: lead.digits }, 0),
+  );
   timings.digits = performance.now() - t;
-  return job.head + fraction;
+  return digits;
 }

@@ -174,13 +174,13 @@ export function autoBatchCount(terms: number, capacity: number, hosts: number): 
 
 /**
  * Share of the series (by size) in the first of two batches. That batch also computes the left part of
- * the end (√10005, V and the correction's inputs) on
- * its thread (halves.ts, tasks.ts `splitWithLeft`), and the last one its ratio, so the first is made
- * smaller and both finish at about the same time: measured on one thread at 1,000,000 digits, 0.36
- * takes 235 ms against 236 ms (0.32: 219 against 254; 0.38: 234 against 218); the last batch starts
- * ~10 ms earlier, hence 0.35.
+ * the end (√10005, V and the correction's inputs) on its thread (halves.ts, tasks.ts `splitWithLeft`),
+ * and the last one its ratio. Each batch measured alone on one thread balanced at 0.36, but in a whole
+ * run, both threads busy beside the host's, the first batch (which starts ~25 ms later, after its √10005)
+ * still ended first: at 1,000,000 digits by 40–115 ms at 0.35, by 8–38 ms at 0.40, while at 0.45 the last
+ * one ended first by 22–81 ms (three timed runs each); hence 0.42.
  */
-export const FIRST_OF_TWO_SHARE = 0.35;
+export const FIRST_OF_TWO_SHARE = 0.42;
 
 /** The batches of an automatic plan: `count` of about equal size; two are split at FIRST_OF_TWO_SHARE. */
 export function autoBatches(terms: number, count: number): TermBatch[] {

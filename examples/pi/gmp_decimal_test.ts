@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { GMP_MIN_DIGITS, gmpConverts, gmpDropDigits, gmpFractionDigits } from "./gmp_decimal.ts";
+import { dropDigits, fractionDigits, skipDigits, truncatePart } from "./decimal.ts";
+import { gmpStatus } from "./gmp.ts";
+import { convertWindow } from "./split_conversion.ts";
+
+/** libgmp.so.10 comes with coreutils on every Debian and Ubuntu system; elsewhere these tests do not run. */
+const linux = Deno.build.os === "linux";
+const LOG2_10 = Math.log2(10);
+
+/** A pseudo-random fraction of `bits` bits (a fixed seed: the same numbers every run). */
+function fraction(bits: number, seed: number): bigint {
+  let x = BigInt(seed) | 1n;
+  const words: string[] = [];
+  for (let i = 0; i < Math.ceil(bits / 64); i++) {
+    x = (x * 6364136223846793005n + 1442695040888963407n) & 0xffff_ffff_ffff_ffffn;
+    words.push(x.toString(16).padStart(16, "0"));
+  }
+  return BigInt.asUintN(bits, BigInt("0x" + words.join("")));
+}
+
+/** The first `digits` digits of frac / 2^bits, exactly, by V8's own toString. */
+function reference(frac: bigint, bits: number, digits: number): string {
+  return ((frac * 10n ** BigInt(digits)) >> BigInt(bits)).toString().padStart(digits, "0");
+}
+
+Deno.test({
+  ignore: !linux,
+  name: "GMP decimal digits are the exact floor, leading zeros and both shift directions included",
+  fn: () => {
+    assert.ok(gmpConverts(GMP_MIN_DIGITS), `libgmp not loaded: ${gmpStatus().reason}`);
+    const digits = GMP_MIN_DIGITS + 123;
+    const bits = Math.ceil(digits * LOG2_10) + 64;
+    for (const seed of [1, 2, 3]) {
+      const frac = fraction(bits, seed);
+      assert.equal(gmpFractionDigits(frac, bits, digits), reference(frac, bits, digits), `seed ${seed}`);
+    }
+    // Leading zeros (a fraction below 10^-30), zero, the largest fraction, and fewer bits than digits.
+    const small = fraction(bits - 110, 4);
+    assert.equal(gmpFractionDigits(small, bits, digits), reference(small, bits, digits));
+    assert.equal(gmpFractionDigits(0n, bits, digits), "0".repeat(digits));
+    const top = (1n << BigInt(bits)) - 1n;
+    assert.equal(gmpFractionDigits(top, bits, digits), "9".repeat(digits));
+    const narrow = fraction(5_000, 5);
+    assert.equal(gmpFractionDigits(narrow, 5_000, digits), reference(narrow, 5_000, digits));
+  },
+});
+
+Deno.test({
+  ignore: !linux,
+  name: "GMP decimal digits refuse a fraction that is not below 1, and leave small conversions to BigInt",
+  fn: () => {
+    const digits = GMP_MIN_DIGITS;
+    const bits = Math.ceil(digits * LOG2_10) + 64;
+    assert.throws(() => gmpFractionDigits(1n << BigInt(bits), bits, digits), RangeError);
+    assert.throws(() => gmpFractionDigits(-1n, bits, digits), RangeError);
+    assert.equal(gmpFractionDigits(fraction(bits, 6), bits, digits - 1), null);
+    assert.equal(gmpConverts(digits - 1), false);
+    // The registers are emptied after a refusal: the next conversion is right.
+    const frac = fraction(bits, 7);
+    assert.equal(gmpFractionDigits(frac, bits, digits), reference(frac, bits, digits));
+  },
+});
+
+Deno.test({
+  ignore: !linux,
+  name: "dropping digits on GMP gives BigInt's frac·5^k mod 2^(bits−k)",
+  fn: () => {
+    const bits = 400_000;
+    const frac = fraction(bits, 8);
+    for (const k of [1, 17, 38_000, 120_000]) {
+      const expected = BigInt.asUintN(bits - k, frac * 5n ** BigInt(k));
+      assert.equal(gmpDropDigits(frac, bits, k), expected, `k ${k}`);
+      assert.equal(dropDigits(frac, bits, k, false), expected);
+    }
+    assert.throws(() => gmpDropDigits(frac, bits, bits), RangeError);
+    assert.throws(() => gmpDropDigits(frac, bits, 0), RangeError);
+    assert.equal(gmpDropDigits(fraction(1_000, 9), 1_000, 10), null); // small: BigInt's
+  },
+});
+
+Deno.test({
+  ignore: !linux,
+  name: "a window converted on two threads' shares (GMP) equals the whole conversion",
+  fn: async () => {
+    const digits = 100_000;
+    const bits = Math.ceil(digits * LOG2_10) + 64;
+    const frac = fraction(bits, 10);
+    const whole = reference(frac, bits, digits);
+    let asked = 0;
+    const text = await convertWindow({ head: "3", frac, fracBits: bits, digits }, (lead) => {
+      asked = lead.digits;
+      return Promise.resolve(fractionDigits(lead.frac, lead.bits, lead.digits));
+    });
+    assert.ok(asked > 0 && asked < digits, `the helper converts part of it (${asked} digits)`);
+    // The lead comes from a truncated fraction: it may be one unit low in its last digit only where
+    // skipDigits says so, and then it is replaced by the exact digits.
+    const { exactLeft } = skipDigits(frac, bits, asked, digits);
+    assert.equal(exactLeft, undefined);
+    assert.equal(text, "3" + whole);
+    const lead = truncatePart(frac, bits, asked);
+    assert.equal(fractionDigits(lead.frac, lead.bits, lead.digits), whole.slice(0, asked));
+  },
+});
