@@ -143,6 +143,8 @@ export function piMathService(): ServiceDefinition {
             // The batch that ends the series finishes last: keep it off worker 0, where the assemblies
             // live, whose requests would otherwise wait behind it.
             const worker = ratioBits ? pool.idlest(true) : pool.idlest();
+            // Its thread keeps the ratio: the end's correction may queue right behind it there.
+            if (ratioBits && parkFor) ends.lastBatchRunning(parkFor, { a, b, bits: ratioBits, worker });
             const task = ratioBits
               ? { op: "splitWithRatio" as const, a, b, withP, bits: ratioBits }
               : leftBits

@@ -150,7 +150,7 @@ async function parallelWindow(plan: WindowPlan, pool: PiWorkerPool, timings: Pha
   t = performance.now();
   const fracDigits = plan.last - Math.max(plan.start, 1) + 1;
   const part = onGmp ?? leftPart(left!, m, bits, sqrt);
-  const delta = pool.run({ op: "correction", input: part.correction }, 0);
+  const delta = pool.run({ op: "correction", input: part.correction, ratioOf: { a: m, b: terms, bits } }, 0);
   // Worker 0 runs its tasks in order: the warm-up after the correction, before the digits.
   warmConversion(fracDigits, (lead) => void pool.run({ op: "warm", digits: lead }, 0).catch(() => {}));
   timings.divide = performance.now() - t;

@@ -21,13 +21,14 @@ export type Task =
   /** Binary splitting of terms [a, b). */
   | { op: "split"; a: number; b: number; withP: boolean }
   /**
-   * Binary splitting of the right half [m, n), reduced to its ratio T/Q, which the worker keeps for the next
-   * correction task (halves.ts). One slot per thread: for a pool that serves one computation (parallel.ts).
+   * Binary splitting of the right half [m, n), reduced to its ratio T/Q, which the worker keeps for a
+   * correction task that names it (halves.ts, parallel.ts).
    */
   | { op: "splitRatio"; m: number; n: number; bits: number }
   /**
    * Binary splitting of [a, b) that also returns the range's ratio T/Q as u·2^ratioScale(bits, a): the
-   * last batch of a job does its share of the end this way (halves.ts, assembly.ts).
+   * last batch of a job does its share of the end this way (halves.ts, assembly.ts). The worker keeps
+   * the ratio too, for a correction task that names it (end_corrections.ts).
    */
   | { op: "splitWithRatio"; a: number; b: number; withP: boolean; bits: number }
   /**
@@ -36,10 +37,11 @@ export type Task =
    */
   | { op: "splitWithLeft"; m: number; bits: number }
   /**
-   * The correction δ of halves.ts for the right part's ratio u·2^ratioScale(bits, m): given as `u`, else the
-   * ratio the last splitRatio task on this thread kept (consumed).
+   * The correction δ of halves.ts for the right part's ratio u·2^ratioScale(bits, m): given as `u`, else
+   * the ratio this thread kept from the splitRatio or splitWithRatio task of `ratioOf` (consumed; a task
+   * posted right behind that one finds it without the ratio crossing threads).
    */
-  | { op: "correction"; input: CorrectionInput; u?: bigint }
+  | { op: "correction"; input: CorrectionInput; u?: bigint; ratioOf?: RatioKey }
   /** Decimal conversion of one part of the fraction. */
   | { op: "digits"; frac: bigint; bits: number; digits: number }
   /** Precompute the powers a later `digits` task of this size needs. */
@@ -60,8 +62,37 @@ export function runTask<T extends Task>(task: T): TaskResult<T> {
   return runAny(task) as TaskResult<T>;
 }
 
-/** The ratio of the last splitRatio task on this thread, waiting for its correction task. */
-let keptRatio: bigint | undefined;
+/** Which ratio: of the terms [a, b) at `bits` bits. */
+export interface RatioKey {
+  a: number;
+  b: number;
+  bits: number;
+}
+
+/**
+ * The ratio of the last splitRatio or splitWithRatio task on this thread, until a correction task
+ * takes it or the next such task replaces it: at most one per thread (~0.4 MB at 1,000,000 digits).
+ */
+let kept: { key: RatioKey; u: bigint } | undefined;
+
+function keep(key: RatioKey, u: bigint): bigint {
+  kept = { key, u };
+  return u;
+}
+
+/** The kept ratio of `key` (taken), or an error: it was never kept here, or replaced. */
+function takeRatio(key: RatioKey | undefined): bigint {
+  const found = kept;
+  if (!key || !found || found.key.a !== key.a || found.key.b !== key.b || found.key.bits !== key.bits) {
+    throw new Error(
+      key
+        ? `no ratio of [${key.a}, ${key.b}) at ${key.bits} bits is kept on this thread`
+        : "a correction task needs a ratio u or the key of a kept one",
+    );
+  }
+  kept = undefined;
+  return found.u;
+}
 
 function runAny(
   task: Task,
@@ -81,21 +112,24 @@ function runAny(
     }
     case "splitWithRatio": {
       const gmp = gmpEngineFor(task.b);
-      if (gmp) return gmp.splitWithRatio(task.a, task.b, task.withP, task.bits);
-      const sums = splitTerms(task.a, task.b, task.withP);
-      return { sums, ratio: rightRatio(sums, task.bits, task.a) };
+      const sums = gmp ? undefined : splitTerms(task.a, task.b, task.withP);
+      const done = gmp?.splitWithRatio(task.a, task.b, task.withP, task.bits) ??
+        { sums: sums!, ratio: rightRatio(sums!, task.bits, task.a) };
+      keep({ a: task.a, b: task.b, bits: task.bits }, done.ratio);
+      return done;
     }
     case "split":
       return gmpEngineFor(task.b)?.split(task.a, task.b, task.withP) ??
         splitTerms(task.a, task.b, task.withP);
     case "splitRatio":
-      keptRatio = gmpEngineFor(task.n)?.splitRatio(task.m, task.n, task.bits) ??
-        splitRightRatio(task.m, task.n, task.bits);
+      keep(
+        { a: task.m, b: task.n, bits: task.bits },
+        gmpEngineFor(task.n)?.splitRatio(task.m, task.n, task.bits) ??
+          splitRightRatio(task.m, task.n, task.bits),
+      );
       return null;
     case "correction": {
-      const u = task.u ?? keptRatio;
-      if (u === undefined) throw new Error("correction task without a ratio or a splitRatio task before it");
-      if (task.u === undefined) keptRatio = undefined;
+      const u = task.u ?? takeRatio(task.ratioOf);
       return gmpEngine()?.correction(u, task.input) ?? correction(u, task.input);
     }
     case "digits":

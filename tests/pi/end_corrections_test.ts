@@ -1,3 +1,4 @@
+import { throws } from "node:assert/strict";
 import { assertEquals } from "../helpers/assert.ts";
 import { splitPoint, termsForDigits } from "../../examples/pi/chudnovsky.ts";
 import { planWindow } from "../../examples/pi/digits.ts";
@@ -56,4 +57,46 @@ Deno.test("parts of different cuts get no correction, nor does a job whose threa
   } finally {
     pool.close();
   }
+});
+
+Deno.test("a left part that comes while the last batch runs gets δ right behind it, from the ratio its thread kept", async () => {
+  const { left, u, delta } = reference();
+  const pool = new PiWorkerPool(2);
+  try {
+    const ends = new EndCorrections(() => pool);
+    // The last batch runs on thread 1; the left part comes meanwhile.
+    const batch = pool.run({ op: "splitWithRatio", a: m, b: terms, withP: false, bits }, 1);
+    ends.lastBatchRunning("job", { a: m, b: terms, bits, worker: 1 });
+    ends.leftPart("job", left);
+    const early = ends.pending("job");
+    assertEquals(early !== undefined, true, "δ is under way before the batch's ratio reached this thread");
+    assertEquals((await batch).ratio, u);
+    ends.lastBatch("job", m, bits, u);
+    assertEquals(ends.pending("job"), early, "the ratio's arrival does not start δ again");
+    assertEquals(await ends.get("job"), { m, bits, value: delta });
+
+    // Another ratio kept on the thread in between (another job's last batch): δ fails over there, and
+    // the job's end is left to the assembly, which computes it from the fragments.
+    const other = pool.run({ op: "splitWithRatio", a: m + 1, b: terms, withP: false, bits }, 1);
+    ends.lastBatchRunning("late", { a: m, b: terms, bits, worker: 1 });
+    ends.leftPart("late", left);
+    await other;
+    assertEquals(await ends.get("late"), undefined);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a correction task takes the kept ratio it names, once, and refuses any other", () => {
+  const { left, delta } = reference();
+  const ratioOf = { a: m, b: terms, bits };
+  runTask({ op: "splitWithRatio", ...ratioOf, withP: false });
+  assertEquals(runTask({ op: "correction", input: left.correction, ratioOf }), delta);
+  throws(() => runTask({ op: "correction", input: left.correction, ratioOf }), /no ratio/);
+  runTask({ op: "splitRatio", m, n: terms, bits });
+  throws(
+    () => runTask({ op: "correction", input: left.correction, ratioOf: { ...ratioOf, bits: bits + 1 } }),
+    /no ratio/,
+  );
+  assertEquals(runTask({ op: "correction", input: left.correction, ratioOf }), delta);
 });
