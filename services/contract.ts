@@ -170,11 +170,18 @@ export type ServiceHandlers<Ops extends OperationMap> = {
   ) => ReplyOf<Ops[K]> | Promise<ReplyOf<Ops[K]>>;
 };
 
+/** Why a service stops (see {@link RunningService.stop}). */
+export type ServiceStopReason = "host-stop" | "idle" | "stop";
+
 /** A started service instance. */
 export interface RunningService<Ops extends OperationMap = OperationMap> {
   handlers: ServiceHandlers<Ops>;
-  /** Releases timers, listeners and connections. Called once; awaited before a restart. */
-  stop?(): void | Promise<void>;
+  /**
+   * Releases timers, listeners and connections. Called once; awaited before a restart. `why` is
+   * "host-stop" when the host stops (its process usually ends next: work that only gives resources
+   * back to the system may be left to that end), "idle" after the idle timeout, else "stop".
+   */
+  stop?(why: ServiceStopReason): void | Promise<void>;
   /**
    * True while the service must not be stopped for idleness even with no call in flight (for
    * example while it holds leases). Asked when the idle timer fires; lazy services only.

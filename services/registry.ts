@@ -31,6 +31,7 @@ import {
   type ServiceCall,
   type ServiceDefinition,
   type ServiceDescription,
+  type ServiceStopReason,
 } from "./contract.ts";
 import type { ServiceHost } from "./service_host.ts";
 import { cancel, later, type Timer } from "../agents/timers.ts";
@@ -181,7 +182,7 @@ export class ServiceRegistry {
   }
 
   /** Stops one running service now (it stays registered). */
-  async stop(name: string, why = "stop"): Promise<void> {
+  async stop(name: string, why: ServiceStopReason = "stop"): Promise<void> {
     await this.#stop(this.#entry(name), why);
   }
 
@@ -257,7 +258,7 @@ export class ServiceRegistry {
     }
   }
 
-  async #stop(entry: Entry, why: string): Promise<void> {
+  async #stop(entry: Entry, why: ServiceStopReason): Promise<void> {
     await entry.starting?.catch(() => {});
     await entry.stopping;
     if (entry.phase !== "running" || !entry.instance) return;
@@ -266,7 +267,7 @@ export class ServiceRegistry {
     entry.phase = "stopping";
     entry.stopping = (async () => {
       try {
-        await instance.stop?.();
+        await instance.stop?.(why);
       } catch (err) {
         this.#events.emit("service-failed", { data: { service: name, during: "stop" }, error: String(err) });
       } finally {

@@ -15,7 +15,7 @@ function setup(
   options: { idleTimeoutMs?: number; startDelayMs?: number; failStarts?: number; busy?: () => boolean } = {},
 ) {
   const events = new EventLog();
-  const stats = { starts: 0, stops: 0, failStarts: options.failStarts ?? 0 };
+  const stats = { starts: 0, stops: 0, failStarts: options.failStarts ?? 0, reasons: [] as string[] };
   const contract = serviceContract({
     name: "probe",
     lifecycle: "lazy",
@@ -35,7 +35,10 @@ function setup(
           echo: ({ text }) => ({ echo: text }),
           broken: () => ({ n: "not a number" }) as unknown as { n: number },
         },
-        stop: () => void stats.stops++,
+        stop: (why) => {
+          stats.stops++;
+          stats.reasons.push(why);
+        },
         busy: options.busy,
       };
     },
@@ -79,6 +82,7 @@ Deno.test("an idle lazy service stops, stays listed, and starts again on the nex
   assertEquals([stats.starts, registry.describe("probe")?.running], [2, true]);
   await registry.close();
   assertEquals(stats.stops, 2);
+  assertEquals(stats.reasons, ["idle", "host-stop"], "the service is told why it stops");
 });
 
 Deno.test("a busy lazy service is not stopped for idleness", async () => {

@@ -7,7 +7,8 @@ const linux = Deno.build.os === "linux";
  * Runs in a fresh process, whose main thread allocates from glibc's main arena alone: allocates and
  * frees 16 MiB in blocks below the mmap threshold, newest first so that they merge into the arena's
  * top, and reports what free() left there (mallinfo2's keepcost), without a holder, with two, after
- * one of them let go (twice), and after the last. Prints null without glibc's mallinfo2 (2.33+).
+ * one of them let go (twice), and after the last; then with a holder let go without the trim (the
+ * process is about to end). Prints null without glibc's mallinfo2 (2.33+).
  */
 const PROBE = `
 import { holdFreedMemory } from ${JSON.stringify(new URL("./native_heap.ts", import.meta.url).href)};
@@ -38,7 +39,12 @@ first();
 const oneLeft = churn();
 second();
 const released = top();
-console.log(JSON.stringify({ unheld, held, oneLeft, released, after: churn() }));
+const after = churn();
+const third = holdFreedMemory();
+churn();
+third(false);
+const untrimmed = top();
+console.log(JSON.stringify({ unheld, held, oneLeft, released, after, untrimmed, afterUntrimmed: churn() }));
 `;
 
 Deno.test({
@@ -62,6 +68,8 @@ Deno.test({
     );
     assert.ok(kept.released < churned / 4, `the last release trims what was kept: ${kept.released}`);
     assert.ok(kept.after < churned / 4, `then free() trims again: ${kept.after}`);
+    assert.ok(kept.untrimmed >= churned, `let go without the trim, the memory stays: ${kept.untrimmed}`);
+    assert.ok(kept.afterUntrimmed < churned / 4, `and free() trims as by default: ${kept.afterUntrimmed}`);
   },
 });
 
