@@ -5,6 +5,9 @@
  */
 import { PagletError } from "./errors.ts";
 
+/** The media type of CBOR bodies (a message's body and answer may be CBOR, see cbor.ts). */
+export const CBOR_TYPE = "application/cbor";
+
 function bytesToBase64(bytes: Uint8Array): string {
   let binary = "";
   const chunk = 0x8000;

@@ -10,7 +10,9 @@
  * ```
  */
 import { PagletError } from "../agents/errors.ts";
-import { parseTagged, stringifyTagged } from "../agents/wire.ts";
+import { CBOR_TYPE, parseTagged, stringifyTagged } from "../agents/wire.ts";
+// Type-checked only: the module loads by URL at the first binary request.
+import type * as Cbor from "../agents/cbor.ts";
 import { cancel, later } from "../agents/timers.ts";
 
 export interface ClientOptions {
@@ -180,20 +182,42 @@ export class HostClient {
     return this.request<Record<string, unknown>>("GET", `/v1/agents/${encodeURIComponent(id)}`);
   }
 
-  /** Sends a message; returns the reply (or the 202 answer for oneway/queued). */
+  /**
+   * Sends a message; returns the reply (or the 202 answer for oneway/queued). `binary`: the answer
+   * comes as CBOR, in which bytes stay bytes (no text or base64 on the way: for large replies such
+   * as a drain of a million Pi digits) and bigints stay binary.
+   */
   async send(
     id: string,
     message: { kind: string; args?: Record<string, unknown>; priority?: number },
-    options: { oneway?: boolean; noDelay?: boolean; timeoutMs?: number } = {},
+    options: { oneway?: boolean; noDelay?: boolean; timeoutMs?: number; binary?: boolean } = {},
   ): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const out = await this.request<{ reply?: unknown }>(
-      "POST",
-      `/v1/agents/${encodeURIComponent(id)}/messages`,
-      { ...message, ...options, timeoutMs },
-      timeoutMs + 5000,
-    );
+    const { binary, ...delivery } = options;
+    const timeoutMs = delivery.timeoutMs ?? this.#timeoutMs;
+    const path = `/v1/agents/${encodeURIComponent(id)}/messages`;
+    const body = { ...message, ...delivery, timeoutMs };
+    const out = binary
+      ? await this.#binaryRequest<{ reply?: unknown }>(path, body, timeoutMs + 5000)
+      : await this.request<{ reply?: unknown }>("POST", path, body, timeoutMs + 5000);
     return "reply" in out ? out.reply : out;
+  }
+
+  /** A POST with a JSON body whose answer is asked for as CBOR (cbor.ts loads at the first). */
+  async #binaryRequest<T>(path: string, body: unknown, timeoutMs: number): Promise<T> {
+    const res = await this.fetch("POST", path, {
+      body: stringifyTagged(body),
+      headers: { "content-type": "application/json", accept: CBOR_TYPE },
+      timeoutMs,
+    });
+    // A host that answers JSON anyway (one that does not speak CBOR) is read as such.
+    if (!(res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)) {
+      const text = await res.text();
+      return (text ? parseTagged(text) : {}) as T;
+    }
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    // By URL: a literal import() would load cbor-x with this module, for every command.
+    const { decodeCbor } = await import(new URL("../agents/cbor.ts", import.meta.url).href) as typeof Cbor;
+    return decodeCbor<T>(bytes);
   }
 
   deactivate(id: string, policy: Record<string, unknown> = {}) {

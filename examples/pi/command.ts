@@ -214,10 +214,12 @@ async function drain(
   const waitMs = Math.max(100, Math.min(1000, requestMs / 2));
   let shown = 0;
   while (true) {
-    const reply = await client.send(id, { kind: "pi.drain_stream", args: { waitMs } }, {
+    // As bytes in a CBOR answer: a million digits pass no text conversion or JSON on the way.
+    const reply = await client.send(id, { kind: "pi.drain_stream", args: { waitMs, as: "bytes" } }, {
       timeoutMs: requestMs,
+      binary: true,
     }) as PiDrainReply;
-    if (out && reply.text) await write(out, reply.text);
+    if (out && reply.bytes?.length) await writeAll(out, reply.bytes);
     if (progress) shown = await showProgress(progress, reply.progress, shown);
     if (reply.progress.status !== "running") {
       if (progress && shown) await write(progress, "\n");

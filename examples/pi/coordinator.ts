@@ -135,7 +135,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     const op = await piOperations();
     return await routeOperations(message, [
       handle(op.PI_START_ASYNC, (req) => this.#start(req)),
-      handle(op.PI_DRAIN_STREAM, ({ waitMs }) => this.#drain(waitMs)),
+      handle(op.PI_DRAIN_STREAM, ({ waitMs, as }) => this.#drain(waitMs, as)),
       handle(op.PI_SUMMARY, async ({ waitMs }) => {
         const deadline = Date.now() + waitMs;
         while (this.state.status === "running" && Date.now() < deadline) {
@@ -614,14 +614,16 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
 
   // --- answering ------------------------------------------------------------------------------
 
-  async #drain(waitMs: number): Promise<PiDrainReply> {
+  async #drain(waitMs: number, as: "text" | "bytes"): Promise<PiDrainReply> {
     this.#pump();
     if (!this.#stream.pending && this.state.status === "running" && waitMs > 0) {
       await this.#stream.news(waitMs);
     }
-    const text = this.#stream.take();
+    const digits = as === "bytes"
+      ? { text: "", bytes: this.#stream.takeBytes() }
+      : { text: this.#stream.take() };
     return {
-      text,
+      ...digits,
       progress: progressOf(this.state, this.#table.termsDone(), this.#running()),
       error: this.state.error,
     };

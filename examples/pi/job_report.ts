@@ -6,7 +6,7 @@
  */
 import { cancel, later } from "../../agents/timers.ts";
 import type { PiProgress, PiStatus, PiSummary } from "./operations.ts";
-import { digitText } from "./digit_bytes.ts";
+import { digitText, joinDigits } from "./digit_bytes.ts";
 
 /** The coordinator's state fields the reports read (PiCoordinatorState has them all). */
 export interface PiJobCounters {
@@ -72,6 +72,13 @@ export class DigitStream {
     const text = this.#chunks.map(digitText).join("");
     this.#chunks = [];
     return text;
+  }
+
+  /** The digits not drained yet, as bytes in one piece (shared memory: no copy to another thread). */
+  takeBytes(): Uint8Array {
+    const bytes = joinDigits(this.#chunks);
+    this.#chunks = [];
+    return bytes;
   }
 
   /** Resolves at the next {@link wake} or after `ms`. */

@@ -126,11 +126,18 @@ export type PiStartReply = z.infer<typeof PiStartReply>;
 export const PiDrainRequest = z.object({
   /** Wait up to this long for new digits or a change of the counters. */
   waitMs: z.number().int().min(0).max(60_000).default(1000),
+  /**
+   * How the new digits come: "text" in `text`; "bytes" as ASCII bytes in `bytes` (with `text` empty),
+   * for a client that takes the answer as CBOR and writes them as they are (the CLI).
+   */
+  as: z.enum(["text", "bytes"]).default("text"),
 });
 
 export const PiDrainReply = z.object({
-  /** New digits since the last drain ("3." first when the window starts at 0). */
+  /** New digits since the last drain ("3." first when the window starts at 0); empty with `as: "bytes"`. */
   text: z.string(),
+  /** The new digits as ASCII bytes, with `as: "bytes"`. */
+  bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array, "Expected bytes").optional(),
   progress: PiProgress,
   error: z.string().nullable(),
 });

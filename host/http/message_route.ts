@@ -12,6 +12,7 @@ import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
+import { CBOR_TYPE } from "../../agents/wire.ts";
 import { AgentRuntime } from "../kernel/agent_runtime.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
 import type { Host } from "../host.ts";
@@ -23,7 +24,7 @@ import type { Handler } from "./connection_gate.ts";
  * bigint costs no decimal conversion): a `content-type: application/cbor` body is CBOR, and an
  * `accept: application/cbor` request gets its answer as CBOR. Everyone else gets JSON.
  */
-export const CBOR_TYPE = "application/cbor";
+export { CBOR_TYPE };
 
 /** The route's template, as the metrics name it. */
 export const MESSAGE_ROUTE = "/v1/agents/:id/messages";

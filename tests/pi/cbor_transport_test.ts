@@ -2,7 +2,7 @@
  * Between hosts, messages travel as CBOR: a paglet's bigint arrives as the same bigint, in binary, and
  * comes back the same way. curl users keep JSON on the same route.
  */
-import { assert, assertEquals } from "../helpers/assert.ts";
+import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
 import { AgentRuntime } from "../../host/kernel/agent_runtime.ts";
 import { CBOR_TYPE } from "../../host/http/agent_routes.ts";
@@ -44,4 +44,25 @@ Deno.test("a 160 KB bigint in a message crosses hosts as CBOR and its reply come
   // The same route still speaks JSON (tagged bigints) to curl users.
   const viaJson = await b.client.send(id, { kind: "echo", args: { n: 12345678901234567890123n } });
   assertEquals(viaJson, { n: 12345678901234567890123n });
+});
+
+Deno.test("a client asks for a binary answer: bytes and bigints come back as they are, errors as before", async () => {
+  await using a = await testHost({ name: "a" });
+  const { id } = await a.client.createAgent({ type: "demo.counter" });
+  const bytes = new Uint8Array(300_000).map((_, i) => i % 251);
+  const n = 3n ** 4_000n;
+  const reply = await a.client.send(id, { kind: "echo", args: { bytes, n } }, { binary: true }) as {
+    bytes: Uint8Array;
+    n: bigint;
+  };
+  assert(reply.bytes instanceof Uint8Array, "bytes stay bytes");
+  assertEquals([reply.bytes.length, reply.bytes[250], reply.bytes[251], reply.n], [300_000, 250, 0, n]);
+  // A oneway message's 202 answer, and an error (still JSON), through the same option.
+  assertEquals(await a.client.send(id, { kind: "echo", args: {} }, { binary: true, oneway: true }), {
+    accepted: true,
+  });
+  await assertRejectsCode(
+    () => a.client.send("ag_nosuchagentxxxxxxxx", { kind: "echo" }, { binary: true }),
+    "agent_not_found",
+  );
 });

@@ -11,8 +11,16 @@ export interface JobRun {
   pieces: number;
 }
 
-/** Runs a job to its end (bounded by `deadlineMs`) and disposes its coordinator. */
-export async function runJob(client: HostClient, request: PiJobInput, deadlineMs = 60_000): Promise<JobRun> {
+/**
+ * Runs a job to its end (bounded by `deadlineMs`) and disposes its coordinator. `as: "bytes"` drains
+ * as the CLI does: the digits as bytes, in CBOR answers.
+ */
+export async function runJob(
+  client: HostClient,
+  request: PiJobInput,
+  deadlineMs = 60_000,
+  as: "text" | "bytes" = "text",
+): Promise<JobRun> {
   const { id } = await client.createAgent({ type: "examples.pi.coordinator" });
   try {
     const started = await client.send(id, { kind: "pi.start_async", args: { ...request } }) as PiStartReply;
@@ -23,9 +31,13 @@ export async function runJob(client: HostClient, request: PiJobInput, deadlineMs
       if (Date.now() > deadline) {
         throw new Error(`Pi job ${started.jobId} did not end within ${deadlineMs} ms`);
       }
-      const reply = await client.send(id, { kind: "pi.drain_stream", args: { waitMs: 500 } }) as PiDrainReply;
-      if (reply.text) pieces++;
-      text += reply.text;
+      const reply = await client.send(id, { kind: "pi.drain_stream", args: { waitMs: 500, as } }, {
+        binary: as === "bytes",
+      }) as PiDrainReply;
+      if (as === "bytes" && reply.text !== "") throw new Error("a drain as bytes answered text");
+      const digits = as === "bytes" ? new TextDecoder().decode(reply.bytes) : reply.text;
+      if (digits) pieces++;
+      text += digits;
       if (reply.progress.status !== "running") break;
     }
     const summary = await client.send(id, { kind: "pi.summary", args: {} }) as PiSummary;

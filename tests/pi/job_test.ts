@@ -77,9 +77,10 @@ Deno.test("a Pi job on one host: batch size 1, an uneven last batch, and a --sta
 Deno.test("two jobs at once on one host each get their own digits", async () => {
   await using h = await testHost();
   const ref = await referencePi(31_000);
-  // One cut in two batches (its end's parts come ready-made), one in many (its assembly does the end).
+  // One cut in two batches (its end's parts come ready-made), one in many (its assembly does the end);
+  // the first drained as the CLI does (bytes in CBOR answers), the second as text in JSON.
   const [two, many] = await Promise.all([
-    runJob(h.client, { digits: 30_000 }),
+    runJob(h.client, { digits: 30_000 }, 60_000, "bytes"),
     runJob(h.client, { start: 700, digits: 25_000, batchSize: 200 }),
   ]);
   assertEquals(two.text, formatted(ref.slice(0, 30_000), 0));
