@@ -33,6 +33,7 @@ async function locate(id: string, o: EntryOptions): Promise<Record<string, unkno
     client = new HostClient(record.movedTo, {
       apiKey: apiKeyFrom(o),
       timeoutMs: o.timeout ? o.timeout * 1000 : undefined,
+      oneShot: true,
     });
   }
   return { id, movedThrough: path, error: `more than ${MAX_HOPS} forwarding records` };

@@ -70,7 +70,7 @@ export async function resolveEntryName(entry: string, options: EntryOptions): Pr
     ? normalizeUrl(fallback)
     : DEFAULT_ENTRY;
   try {
-    const client = new HostClient(via, { apiKey: apiKeyFrom(options), timeoutMs: 2000 });
+    const client = new HostClient(via, { apiKey: apiKeyFrom(options), timeoutMs: 2000, oneShot: true });
     const { hosts } = await client.request<{ hosts: { name: string; url: string }[] }>(
       "GET",
       "/v1/mesh/hosts",
@@ -92,6 +92,7 @@ export function entryClient(options: EntryOptions): HostClient {
     apiKey: apiKeyFrom(options),
     timeoutMs,
     unreachableHint: UNREACHABLE_HINT,
+    oneShot: true,
   });
 }
 

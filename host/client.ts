@@ -14,6 +14,7 @@ import { CBOR_TYPE, parseTagged, stringifyTagged } from "../agents/wire.ts";
 // Type-checked only: the module loads by URL at the first binary request.
 import type * as Cbor from "../agents/cbor.ts";
 import { cancel, later } from "../agents/timers.ts";
+import { type PlainAnswer, plainRequest } from "./plain_http.ts";
 
 export interface ClientOptions {
   /** Bearer API key. @default Deno.env PAGLETS_API_KEY */
@@ -27,6 +28,12 @@ export interface ClientOptions {
   transport?: (request: Request) => Promise<Response>;
   /** Added to the message of a `host_unreachable` when this client cannot connect (what to do about it). */
   unreachableHint?: string;
+  /**
+   * A command's client, which makes a few requests and ends: its JSON requests to an `http:` host go
+   * over a connection of their own each, without `fetch` (host/plain_http.ts says why). Raw
+   * {@link HostClient.fetch} calls (streams) still use `fetch`. @default false
+   */
+  oneShot?: boolean;
 }
 
 /** How one raw request is made. */
@@ -45,6 +52,7 @@ export class HostClient {
   readonly #timeoutMs: number;
   readonly #transport?: (request: Request) => Promise<Response>;
   readonly #unreachableHint: string;
+  readonly #plain: boolean;
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
     this.baseUrl = normalizeUrl(baseUrl);
@@ -52,6 +60,7 @@ export class HostClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#transport = options.transport;
     this.#unreachableHint = options.unreachableHint ? `; ${options.unreachableHint}` : "";
+    this.#plain = Boolean(options.oneShot) && !options.transport && this.baseUrl.startsWith("http:");
   }
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -71,20 +80,15 @@ export class HostClient {
     const timeoutMs = init.timeoutMs ?? this.#timeoutMs;
     const signal = init.signal ?? AbortSignal.timeout(timeoutMs);
     const resendable = !(init.body instanceof ReadableStream);
-    while (true) {
-      try {
-        const res = await this.#attempt(method, path, init, signal, timeoutMs);
-        // A caller's signal also ends a read of the body under way (a stream it follows): Deno 2.9
-        // does not always carry a request's abort to a body being read.
-        if (!init.signal || !res.body) return res;
-        return new Response(res.body.pipeThrough(new TransformStream(), { signal: init.signal }), res);
-      } catch (err) {
-        if (!(err instanceof PagletError && err.code === "starting" && resendable)) throw err;
-        await abortableDelay(STARTING_RETRY_MS, signal).catch(() => {
-          throw err;
-        });
-      }
-    }
+    const res = await retryWhileStarting(
+      signal,
+      resendable,
+      () => this.#attempt(method, path, init, signal, timeoutMs),
+    );
+    // A caller's signal also ends a read of the body under way (a stream it follows): Deno 2.9
+    // does not always carry a request's abort to a body being read.
+    if (!init.signal || !res.body) return res;
+    return new Response(res.body.pipeThrough(new TransformStream(), { signal: init.signal }), res);
   }
 
   async #attempt(
@@ -102,31 +106,63 @@ export class HostClient {
         ? await untilAborted(this.#transport(new Request(url, request)), signal)
         : await fetch(url, request);
     } catch (err) {
-      if ((err as Error).name === "TimeoutError") {
-        throw new PagletError("timeout", `${method} ${this.baseUrl}${path} timed out after ${timeoutMs} ms`);
-      }
-      throw new PagletError(
-        "host_unreachable",
-        `Cannot reach ${this.baseUrl}: ${(err as Error).message}${this.#unreachableHint}`,
+      throw this.#unanswered(err, method, path, timeoutMs);
+    }
+    if (!res.ok) throw this.#failure(res.status, await res.text());
+    return res;
+  }
+
+  /** One JSON request of a one-shot client (host/plain_http.ts): the answer's text. */
+  async #plainAttempt(
+    method: string,
+    path: string,
+    body: string | undefined,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<string> {
+    let answer: PlainAnswer;
+    try {
+      answer = await plainRequest(this.baseUrl + path, {
+        method,
+        body,
+        headers: this.headers(headers),
+        signal,
+      });
+    } catch (err) {
+      throw this.#unanswered(err, method, path, timeoutMs);
+    }
+    const text = decoder.decode(answer.body);
+    if (answer.status < 200 || answer.status > 299) throw this.#failure(answer.status, text);
+    return text;
+  }
+
+  /** A request that got no answer: timed out, or the host could not be reached. */
+  #unanswered(err: unknown, method: string, path: string, timeoutMs: number): PagletError {
+    if ((err as Error).name === "TimeoutError") {
+      return new PagletError("timeout", `${method} ${this.baseUrl}${path} timed out after ${timeoutMs} ms`);
+    }
+    return new PagletError(
+      "host_unreachable",
+      `Cannot reach ${this.baseUrl}: ${(err as Error).message}${this.#unreachableHint}`,
+    );
+  }
+
+  /** The error an answer of `status` with body `text` stands for. */
+  #failure(status: number, text: string): PagletError {
+    let error: PagletError;
+    try {
+      error = PagletError.fromWire(JSON.parse(text).error);
+    } catch {
+      error = new PagletError(
+        status === 401 ? "unauthorized" : "internal",
+        `HTTP ${status}: ${text.slice(0, 200)}`,
       );
     }
-    if (!res.ok) {
-      const text = await res.text();
-      let error: PagletError;
-      try {
-        error = PagletError.fromWire(JSON.parse(text).error);
-      } catch {
-        error = new PagletError(
-          res.status === 401 ? "unauthorized" : "internal",
-          `HTTP ${res.status}: ${text.slice(0, 200)}`,
-        );
-      }
-      if (error.code === "unauthorized" && !this.#apiKey) {
-        error = new PagletError("unauthorized", `${this.baseUrl} needs an API key: set PAGLETS_API_KEY`);
-      }
-      throw error;
+    if (error.code === "unauthorized" && !this.#apiKey) {
+      error = new PagletError("unauthorized", `${this.baseUrl} needs an API key: set PAGLETS_API_KEY`);
     }
-    return res;
+    return error;
   }
 
   /** A JSON request with tagged values both ways. */
@@ -136,12 +172,23 @@ export class HostClient {
     body?: unknown,
     timeoutMs?: number,
   ): Promise<T> {
-    const res = await this.fetch(method, path, {
+    const init: FetchInit & { body?: string; headers: Record<string, string> } = {
       body: body === undefined ? undefined : stringifyTagged(body),
       headers: body === undefined ? {} : { "content-type": "application/json" },
       timeoutMs,
-    });
-    const text = await res.text();
+    };
+    let text: string;
+    if (this.#plain) {
+      const ms = timeoutMs ?? this.#timeoutMs;
+      const signal = AbortSignal.timeout(ms);
+      text = await retryWhileStarting(
+        signal,
+        true,
+        () => this.#plainAttempt(method, path, init.body, init.headers, signal, ms),
+      );
+    } else {
+      text = await (await this.fetch(method, path, init)).text();
+    }
     return (text ? parseTagged(text) : {}) as T;
   }
 
@@ -265,6 +312,28 @@ export class HostClient {
 
 /** How long a client waits before asking a starting host again. */
 const STARTING_RETRY_MS = 100;
+const decoder = new TextDecoder();
+
+/**
+ * `attempt`'s result; while it fails with `starting` (and the request can be sent again), asked again
+ * after STARTING_RETRY_MS, until `signal` ends it.
+ */
+async function retryWhileStarting<T>(
+  signal: AbortSignal,
+  resendable: boolean,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  while (true) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof PagletError && err.code === "starting" && resendable)) throw err;
+      await abortableDelay(STARTING_RETRY_MS, signal).catch(() => {
+        throw err;
+      });
+    }
+  }
+}
 
 /** Resolves after `ms`, or rejects as soon as `signal` aborts. */
 function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
