@@ -159,12 +159,8 @@ export class PiAssembly {
     this.#warmed = true;
     const plan = planWindow(this.#terms, this.#next, start + digits - this.#next);
     const fracDigits = plan.last - Math.max(this.#next, 1) + 1;
-    const helper = this.#helper;
     // The helper may still be summing a batch: its part waits in its queue, nobody waits for it.
-    warmConversion(
-      fracDigits,
-      helper && ((lead) => void helper.run({ op: "warm", digits: lead }, 0).catch(() => {})),
-    );
+    warmConversion(fracDigits, this.#helper);
   }
 
   /**
@@ -350,11 +346,7 @@ export class PiAssembly {
       left.correction,
     );
     const x = left.v - delta;
-    return await convertWindow(
-      windowFraction(x, plan),
-      helper &&
-        ((lead) => helper.run({ op: "digits", frac: lead.frac, bits: lead.bits, digits: lead.digits }, 0)),
-    );
+    return await convertWindow(windowFraction(x, plan), helper);
   }
 }
 

@@ -219,7 +219,9 @@ async function drain(
       timeoutMs: requestMs,
       binary: true,
     }) as PiDrainReply;
-    if (out && reply.bytes?.length) await writeAll(out, reply.bytes);
+    // A host whose coordinator knows no `as` answers text.
+    const digits = reply.bytes ?? (reply.text ? encoder.encode(reply.text) : undefined);
+    if (out && digits?.length) await writeAll(out, digits);
     if (progress) shown = await showProgress(progress, reply.progress, shown);
     if (reply.progress.status !== "running") {
       if (progress && shown) await write(progress, "\n");

@@ -10,7 +10,9 @@
  * When the left part comes while the last batch still runs on a pool thread here (its usual order),
  * δ is queued right behind that batch on its thread, which keeps the ratio for it (tasks.ts): δ then
  * starts the moment the batch ends, without u crossing to this thread and back (11–19 ms in timed
- * 1,000,000-digit runs).
+ * 1,000,000-digit runs). The ratio of a key ([a, b) at `bits` bits) is the same wherever it is
+ * computed on one engine, and within the units halves.ts allows between GMP and BigInt, so the kept
+ * one and the one the batch brings back may stand in for each other.
  *
  * @module
  */
@@ -49,6 +51,12 @@ export class EndCorrections {
   /** The last batch [a, b) of `key`'s job, for a result of `bits` bits, starts on pool thread `worker`. */
   lastBatchRunning(key: string, running: RatioKey & { worker: number }): void {
     this.#plan(key).running = running;
+  }
+
+  /** The last batch of `key`'s job failed: its thread keeps no ratio for δ. */
+  lastBatchFailed(key: string): void {
+    const plan = this.#plans.get(key);
+    if (plan) plan.running = undefined;
   }
 
   /** The left part of `key`'s end is known. */
@@ -103,7 +111,16 @@ export class EndCorrections {
     const worker = pool.freeWorker(ASSEMBLY_HOME);
     // Behind another job's batch it would wait longer than the assembly takes to compute it.
     if (worker === undefined) return;
-    plan.delta = this.#correction(plan, { op: "correction", input: left.correction, u: last.u }, worker);
+    // On the thread that ran the last batch, δ takes the ratio kept there (freeing it) instead of u.
+    const kept = running?.worker === worker && running.a === last.m && running.bits === last.bits;
+    const task: Extract<Task, { op: "correction" }> = kept
+      ? {
+        op: "correction",
+        input: left.correction,
+        ratioOf: { a: running.a, b: running.b, bits: running.bits },
+      }
+      : { op: "correction", input: left.correction, u: last.u };
+    plan.delta = this.#correction(plan, task, worker);
   }
 
   /** δ of `plan`'s end from `task` on pool thread `worker`; undefined (and off the plan) if that fails. */

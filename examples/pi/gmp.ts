@@ -1,5 +1,6 @@
 /**
- * GMP (libgmp, the GNU multiple precision library) through Deno FFI, for the Pi engine's batch tasks.
+ * GMP (libgmp, the GNU multiple precision library) through Deno FFI, for the Pi engine's batch tasks
+ * (gmp_engine.ts) and its large decimal conversions (gmp_decimal.ts).
  *
  * V8's BigInt multiplies a 3.4M-bit pair in ~35 ms on this machine kind; GMP takes ~12 ms (its FFT
  * multiplication), and divides and takes square roots at a few multiplications' cost. Moving a number

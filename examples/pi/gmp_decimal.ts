@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { bitsOf, gmp, Registers, setBigInt, toBigInt } from "./gmp.ts";
+import { bitsOf, gmp, type GmpLib, Registers, setBigInt, toBigInt } from "./gmp.ts";
 
 /** Conversions of at least this many digits, and fractions of at least its bits, go to GMP. */
 export const GMP_MIN_DIGITS = 20_000;
@@ -42,9 +42,7 @@ export function gmpFractionDigits(frac: bigint, bits: number, digits: number): s
   if (frac < 0n || !Number.isSafeInteger(bits) || bits < 0 || !Number.isSafeInteger(digits) || digits < 1) {
     throw new RangeError(`Cannot convert a fraction of ${bits} bits to ${digits} digits`);
   }
-  const r = registers ??= new Registers(lib, 2);
-  const [x, power] = [r.at(0), r.at(1)];
-  try {
+  return withRegisters(lib, (x, power) => {
     setBigInt(lib, x, frac);
     // Also what keeps the printed number within the buffer below: x < 2^bits makes it < 10^digits.
     if (bitsOf(lib, x) > bits) throw new RangeError(`The fraction to convert is not below 2^${bits}`);
@@ -57,9 +55,7 @@ export function gmpFractionDigits(frac: bigint, bits: number, digits: number): s
     const buffer = new Uint8Array(digits + 2);
     lib.__gmpz_get_str(buffer, 10, x);
     return decoder.decode(buffer.subarray(0, buffer.indexOf(0))).padStart(digits, "0");
-  } finally {
-    r.reset();
-  }
+  });
 }
 
 /**
@@ -72,10 +68,8 @@ export function gmpDropDigits(frac: bigint, bits: number, k: number): bigint | n
   if (frac < 0n || !Number.isSafeInteger(bits) || !Number.isSafeInteger(k) || k < 1 || k >= bits) {
     throw new RangeError(`Cannot drop ${k} digits of a fraction of ${bits} bits`);
   }
-  const r = registers ??= new Registers(lib, 2);
-  const [x, power] = [r.at(0), r.at(1)];
   const restBits = BigInt(bits - k);
-  try {
+  return withRegisters(lib, (x, power) => {
     setBigInt(lib, x, frac);
     // The top k bits of frac only reach past 2^(bits−k): left out of the product.
     lib.__gmpz_fdiv_r_2exp(x, x, restBits);
@@ -83,6 +77,14 @@ export function gmpDropDigits(frac: bigint, bits: number, k: number): bigint | n
     lib.__gmpz_mul(x, x, power);
     lib.__gmpz_fdiv_r_2exp(x, x, restBits);
     return toBigInt(lib, x);
+  });
+}
+
+/** `fn` on this thread's two registers, which it leaves empty (their digits freed) however it ends. */
+function withRegisters<R>(lib: GmpLib, fn: (x: Deno.PointerObject, power: Deno.PointerObject) => R): R {
+  const r = registers ??= new Registers(lib, 2);
+  try {
+    return fn(r.at(0), r.at(1));
   } finally {
     r.reset();
   }

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { GMP_MIN_DIGITS, gmpConverts, gmpDropDigits, gmpFractionDigits } from "./gmp_decimal.ts";
-import { dropDigits, fractionDigits, skipDigits, truncatePart } from "./decimal.ts";
+import { dropDigits, fractionDigits, truncatePart } from "./decimal.ts";
 import { gmpStatus } from "./gmp.ts";
 import { convertWindow } from "./split_conversion.ts";
+import { runTask, type Task, type TaskResult } from "./tasks.ts";
+import type { TaskRunner } from "./task_port.ts";
 
 /** libgmp.so.10 comes with coreutils on every Debian and Ubuntu system; elsewhere these tests do not run. */
 const linux = Deno.build.os === "linux";
@@ -56,9 +58,6 @@ Deno.test({
     assert.throws(() => gmpFractionDigits(-1n, bits, digits), RangeError);
     assert.equal(gmpFractionDigits(fraction(bits, 6), bits, digits - 1), null);
     assert.equal(gmpConverts(digits - 1), false);
-    // The registers are emptied after a refusal: the next conversion is right.
-    const frac = fraction(bits, 7);
-    assert.equal(gmpFractionDigits(frac, bits, digits), reference(frac, bits, digits));
   },
 });
 
@@ -79,6 +78,20 @@ Deno.test({
   },
 });
 
+/** A helper thread's stand-in: runs `digits` tasks here, as a pool thread would (tasks.ts). */
+function helperHere(fail = false): TaskRunner & { asked: number } {
+  const helper = {
+    asked: 0,
+    run<T extends Task>(task: T): Promise<TaskResult<T>> {
+      if (task.op !== "digits") return Promise.resolve(null as TaskResult<T>);
+      helper.asked = task.digits;
+      if (fail) return Promise.reject(new Error("pi worker pool closed"));
+      return Promise.resolve(runTask(task));
+    },
+  };
+  return helper;
+}
+
 Deno.test({
   ignore: !linux,
   name: "a window converted on two threads' shares (GMP) equals the whole conversion",
@@ -87,18 +100,34 @@ Deno.test({
     const bits = Math.ceil(digits * LOG2_10) + 64;
     const frac = fraction(bits, 10);
     const whole = reference(frac, bits, digits);
-    let asked = 0;
-    const text = await convertWindow({ head: "3", frac, fracBits: bits, digits }, (lead) => {
-      asked = lead.digits;
-      return Promise.resolve(fractionDigits(lead.frac, lead.bits, lead.digits));
-    });
-    assert.ok(asked > 0 && asked < digits, `the helper converts part of it (${asked} digits)`);
-    // The lead comes from a truncated fraction: it may be one unit low in its last digit only where
-    // skipDigits says so, and then it is replaced by the exact digits.
-    const { exactLeft } = skipDigits(frac, bits, asked, digits);
-    assert.equal(exactLeft, undefined);
-    assert.equal(text, "3" + whole);
-    const lead = truncatePart(frac, bits, asked);
-    assert.equal(fractionDigits(lead.frac, lead.bits, lead.digits), whole.slice(0, asked));
+    const helper = helperHere();
+    assert.equal(await convertWindow({ head: "3", frac, fracBits: bits, digits }, helper), "3" + whole);
+    assert.ok(
+      helper.asked > 0 && helper.asked < digits,
+      `the helper converts part of it (${helper.asked} digits)`,
+    );
+  },
+});
+
+Deno.test({
+  ignore: !linux,
+  name: "where the helper's truncated share may come out one unit low, the exact digits replace it",
+  fn: async () => {
+    const digits = 100_000;
+    const bits = Math.ceil(digits * LOG2_10) + 64;
+    const lead = Math.round(digits * 0.55);
+    // frac/2^bits just above N/10^lead: its digits after the first `lead` are all but zero.
+    const n = BigInt("1" + "2".repeat(lead - 1));
+    const scale = 10n ** BigInt(lead);
+    const frac = (n * (1n << BigInt(bits)) + scale - 1n) / scale;
+    const whole = reference(frac, bits, digits);
+    const helper = helperHere();
+    assert.equal(await convertWindow({ head: "", frac, fracBits: bits, digits }, helper), whole);
+    assert.equal(helper.asked, lead);
+    // The helper's share, cut to the bits its digits need, is one unit low here.
+    const part = truncatePart(frac, bits, lead);
+    assert.notEqual(fractionDigits(part.frac, part.bits, part.digits), whole.slice(0, lead));
+    // A helper that fails meanwhile changes nothing (its answer is not needed) and goes unreported.
+    assert.equal(await convertWindow({ head: "", frac, fracBits: bits, digits }, helperHere(true)), whole);
   },
 });

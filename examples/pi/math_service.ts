@@ -144,7 +144,8 @@ export function piMathService(): ServiceDefinition {
             // live, whose requests would otherwise wait behind it.
             const worker = ratioBits ? pool.idlest(true) : pool.idlest();
             // Its thread keeps the ratio: the end's correction may queue right behind it there.
-            if (ratioBits && parkFor) ends.lastBatchRunning(parkFor, { a, b, bits: ratioBits, worker });
+            const endsHere = ratioBits && parkFor && !closed.has(parkFor) ? parkFor : undefined;
+            if (endsHere) ends.lastBatchRunning(endsHere, { a, b, bits: ratioBits!, worker });
             const task = ratioBits
               ? { op: "splitWithRatio" as const, a, b, withP, bits: ratioBits }
               : leftBits
@@ -154,7 +155,11 @@ export function piMathService(): ServiceDefinition {
               task,
               worker,
               cpuIds,
-            );
+            )
+              .catch((err) => {
+                if (endsHere) ends.lastBatchFailed(endsHere);
+                throw err;
+              });
             const result: { sums: TermSums; ratio?: bigint; left?: LeftPart } = "sums" in computed
               ? computed
               : { sums: computed };

@@ -151,18 +151,16 @@ async function parallelWindow(plan: WindowPlan, pool: PiWorkerPool, timings: Pha
   const fracDigits = plan.last - Math.max(plan.start, 1) + 1;
   const part = onGmp ?? leftPart(left!, m, bits, sqrt);
   const delta = pool.run({ op: "correction", input: part.correction, ratioOf: { a: m, b: terms, bits } }, 0);
+  delta.catch(() => {}); // observed at once: the ratio's failure below would leave it unawaited
   // Worker 0 runs its tasks in order: the warm-up after the correction, before the digits.
-  warmConversion(fracDigits, (lead) => void pool.run({ op: "warm", digits: lead }, 0).catch(() => {}));
+  warmConversion(fracDigits, pool);
   timings.divide = performance.now() - t;
   t = performance.now();
   await ratio;
   const x = part.v - await delta;
   timings.merge = performance.now() - t;
   t = performance.now();
-  const digits = await convertWindow(
-    windowFraction(x, plan),
-    (lead) => pool.run({ op: "digits", frac: lead.frac, bits: lead.bits, digits: lead.digits }, 0),
-  );
+  const digits = await convertWindow(windowFraction(x, plan), pool);
   timings.digits = performance.now() - t;
   return digits;
 }

@@ -10,9 +10,10 @@
  *
  * @module
  */
-import { fractionDigits, type FractionPart, pow5, skipDigits, truncatePart, warmPowers } from "./decimal.ts";
+import { fractionDigits, pow5, skipDigits, truncatePart, warmPowers } from "./decimal.ts";
 import type { PendingDigits } from "./digits.ts";
 import { gmpConverts } from "./gmp_decimal.ts";
+import type { TaskRunner } from "./task_port.ts";
 
 /** Below this many decimals the conversion stays on one thread. */
 export const PARALLEL_MIN_DIGITS = 20_000;
@@ -26,28 +27,25 @@ function leadDigitsOf(digits: number): number {
 
 /**
  * Prepares a later {@link convertWindow} of `digits` decimals where BigInt will convert them: the
- * powers of five it needs, here and (through `warmHelper`, given the helper's digits) on the helper.
+ * powers of five it needs, here and on `helper` (its thread 0), whose warm-up waits in its queue.
  * Does nothing where GMP converts.
  */
-export function warmConversion(digits: number, warmHelper?: (leadDigits: number) => void): void {
-  const lead = warmHelper ? leadDigitsOf(digits) : 0;
+export function warmConversion(digits: number, helper?: TaskRunner): void {
+  const lead = helper ? leadDigitsOf(digits) : 0;
   if (gmpConverts(digits - lead)) return;
-  if (lead > 0) warmHelper!(lead);
+  if (lead > 0) void helper!.run({ op: "warm", digits: lead }, 0).catch(() => {/* only a warm-up */});
   warmPowers(digits - lead);
   if (lead > 0) pow5(lead); // peeling the lead digits off
 }
 
-/** The digits of a window (windowFraction), the first part converted by `helper` when there is one. */
-export async function convertWindow(
-  job: PendingDigits,
-  helper?: (lead: FractionPart) => Promise<string>,
-): Promise<string> {
+/** The digits of a window (windowFraction), the first part converted on `helper` (its thread 0). */
+export async function convertWindow(job: PendingDigits, helper?: TaskRunner): Promise<string> {
   const leadDigits = helper ? leadDigitsOf(job.digits) : 0;
   if (leadDigits === 0) return job.head + fractionDigits(job.frac, job.fracBits, job.digits);
-  const leadText = helper!(truncatePart(job.frac, job.fracBits, leadDigits));
+  const leadText = helper!.run({ op: "digits", ...truncatePart(job.frac, job.fracBits, leadDigits) }, 0);
+  // Observed at once: the rest below may throw before it is awaited, or the exact digits replace it.
+  leadText.catch(() => {});
   const { right, exactLeft } = skipDigits(job.frac, job.fracBits, leadDigits, job.digits);
   const restText = fractionDigits(right.frac, right.bits, right.digits);
-  if (exactLeft === undefined) return job.head + await leadText + restText;
-  leadText.catch(() => {}); // the exact digits replace the helper's
-  return job.head + exactLeft + restText;
+  return job.head + (exactLeft ?? await leadText) + restText;
 }

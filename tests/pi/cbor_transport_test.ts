@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
 import { AgentRuntime } from "../../host/kernel/agent_runtime.ts";
+import { HostClient } from "../../host/client.ts";
 import { CBOR_TYPE } from "../../host/http/agent_routes.ts";
 
 Deno.test("a 160 KB bigint in a message crosses hosts as CBOR and its reply comes back as CBOR", async () => {
@@ -65,4 +66,17 @@ Deno.test("a client asks for a binary answer: bytes and bigints come back as the
     () => a.client.send("ag_nosuchagentxxxxxxxx", { kind: "echo" }, { binary: true }),
     "agent_not_found",
   );
+});
+
+Deno.test("a binary request answered with JSON (a host that does not speak CBOR) is read as JSON", async () => {
+  let accept: string | null = null;
+  const client = new HostClient("http://127.0.0.1:1", {
+    apiKey: null,
+    transport: (request) => {
+      accept = request.headers.get("accept");
+      return Promise.resolve(Response.json({ reply: { n: { $bigint: "123456789012345678901" } } }));
+    },
+  });
+  assertEquals(await client.send("ag_x", { kind: "get" }, { binary: true }), { n: 123456789012345678901n });
+  assertEquals(accept, CBOR_TYPE);
 });

@@ -1,4 +1,4 @@
-import { throws } from "node:assert/strict";
+import { rejects, throws } from "node:assert/strict";
 import { assertEquals } from "../helpers/assert.ts";
 import { splitPoint, termsForDigits } from "../../examples/pi/chudnovsky.ts";
 import { planWindow } from "../../examples/pi/digits.ts";
@@ -99,4 +99,28 @@ Deno.test("a correction task takes the kept ratio it names, once, and refuses an
     /no ratio/,
   );
   assertEquals(runTask({ op: "correction", input: left.correction, ratioOf }), delta);
+});
+
+Deno.test("with the ratio first, δ runs where the last batch ran and takes the ratio kept there; a failed batch keeps none", async () => {
+  const { left, u, delta } = reference();
+  const pool = new PiWorkerPool(2);
+  try {
+    const ends = new EndCorrections(() => pool);
+    const ratioOf = { a: m, b: terms, bits };
+    ends.lastBatchRunning("job", { ...ratioOf, worker: 1 });
+    assertEquals((await pool.run({ op: "splitWithRatio", ...ratioOf, withP: false }, 1)).ratio, u);
+    ends.lastBatch("job", m, bits, u);
+    ends.leftPart("job", left);
+    assertEquals(await ends.get("job"), { m, bits, value: delta });
+    // Taken: the thread holds the ratio no longer.
+    await rejects(pool.run({ op: "correction", input: left.correction, ratioOf }, 1), /no ratio/);
+
+    // The last batch failed: a left part that comes afterwards does not queue δ on its thread.
+    ends.lastBatchRunning("failed", { ...ratioOf, worker: 1 });
+    ends.lastBatchFailed("failed");
+    ends.leftPart("failed", left);
+    assertEquals(ends.pending("failed"), undefined);
+  } finally {
+    pool.close();
+  }
 });
