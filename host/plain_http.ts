@@ -40,10 +40,7 @@ export async function plainRequest(url: string, init: PlainRequest): Promise<Pla
   init.signal.throwIfAborted();
   const body = init.body === undefined ? undefined : encoder.encode(init.body);
   const head = requestHead(target, init.method, init.headers, body?.length);
-  const conn = await Deno.connect({
-    hostname: target.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: Number(target.port || 80),
-  });
+  const conn = await connect(target, init.signal);
   const abort = () => conn.close();
   init.signal.addEventListener("abort", abort, { once: true });
   try {
@@ -55,6 +52,22 @@ export async function plainRequest(url: string, init: PlainRequest): Promise<Pla
     init.signal.removeEventListener("abort", abort);
     if (!init.signal.aborted) conn.close();
   }
+}
+
+/** A connection to `target`; `signal` ends the wait too (a host that drops the handshake). */
+function connect(target: URL, signal: AbortSignal): Promise<Deno.Conn> {
+  const connecting = Deno.connect({
+    hostname: target.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: Number(target.port || 80),
+  });
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      reject(signal.reason);
+      connecting.then((conn) => conn.close(), () => {/* no connection to close */});
+    };
+    signal.addEventListener("abort", abort, { once: true });
+    connecting.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }
 
 function requestHead(
