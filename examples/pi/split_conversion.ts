@@ -4,9 +4,10 @@
  * straight from the truncated fraction, while this thread peels them off (one product) and converts
  * the rest.
  *
- * On GMP (gmp_decimal.ts) the two sides cost about the same at 0.55: at 1,000,000 digits the helper's
- * ~550,000 digits took 40–45 ms, this thread's peel ~9 ms and its ~450,000 digits 22–26 ms. (On BigInt
- * the peel was ~20 ms and the share 0.62.) Below {@link PARALLEL_MIN_DIGITS} it all stays here.
+ * On GMP (gmp_decimal.ts) the two sides cost about the same at 0.55: in three timed 1,000,000-digit
+ * runs the helper's ~550,000 digits took 35–47 ms, this thread's peel 9 ms and its ~450,000 digits
+ * 26–27 ms. (At 0.62 the helper took 42–45 ms against 9 + 22–26; on BigInt the peel took ~20 ms and
+ * 0.62 was even.) Below {@link PARALLEL_MIN_DIGITS} it all stays here.
  *
  * @module
  */
