@@ -19,6 +19,11 @@ import type * as HostSource from "./host_source.ts";
 export const HOST_BUNDLE_ENTRY = "host.js";
 /** The manifest beside it. */
 export const HOST_BUNDLE_MANIFEST = "manifest.json";
+/**
+ * The Pi example's compute threads' script, bundled beside the host's code (scripts/host_bundle.ts)
+ * and started from there by a host whose code came from the bundle (examples/pi/worker_pool.ts).
+ */
+export const PI_WORKER_BUNDLE = "pi_worker.js";
 
 /** What scripts/host_bundle.ts writes beside the bundle. */
 export interface HostBundleManifest {
@@ -70,8 +75,21 @@ export async function loadHostCode(bundle = true): Promise<HostCode> {
   // By URL, not a literal: Deno would prepare the graph of a literal import() when this module loads.
   if (bundle && Deno.env.get("PAGLETS_HOST_BUNDLE") !== "0" && bundleIsCurrent()) {
     const code = await import(new URL(HOST_BUNDLE_ENTRY, BUNDLE_DIR).href) as Omit<HostCode, "from">;
+    loadedFrom = "bundle";
     return { Host: code.Host, extensionsForHost: code.extensionsForHost, from: "bundle" };
   }
   const code = await import(new URL("./host_source.ts", import.meta.url).href) as typeof HostSource;
+  loadedFrom ??= "source";
   return { Host: code.Host, extensionsForHost: code.extensionsForHost, from: "source" };
+}
+
+let loadedFrom: HostCode["from"] | undefined;
+
+/**
+ * Where this process's host code came from (the bundle once any load took it; undefined when
+ * loadHostCode was not called, as in tests that import the host's modules). Threads the host starts
+ * from scripts of its own take the same side: the bundle was found current when it loaded.
+ */
+export function hostCodeFrom(): HostCode["from"] | undefined {
+  return loadedFrom;
 }

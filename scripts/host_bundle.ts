@@ -26,7 +26,12 @@
  * @module
  */
 import { dirname, join, relative } from "../agents/paths.ts";
-import { HOST_BUNDLE_ENTRY, HOST_BUNDLE_MANIFEST, type HostBundleManifest } from "../cli/host_code.ts";
+import {
+  HOST_BUNDLE_ENTRY,
+  HOST_BUNDLE_MANIFEST,
+  type HostBundleManifest,
+  PI_WORKER_BUNDLE,
+} from "../cli/host_code.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** Where the bundle goes, relative to the project root (cli/host_code.ts reads it there). */
@@ -47,6 +52,12 @@ const CLI_ENTRIES = [
 ];
 /** The host's code as cli/host_code.ts imports it. */
 const HOST_ENTRIES = ["host/host.ts", "cli/extensions.ts"];
+/**
+ * The Pi example's compute threads' script, bundled on its own beside the host's (a worker shares no
+ * module with the main thread). Its modules must not resolve files from `import.meta.url`: the
+ * bundle lives elsewhere, and the build refuses one that does.
+ */
+const PI_WORKER_SOURCE = "examples/pi/split_worker.ts";
 const ENTRY_SOURCE =
   'export { Host } from "./host/host.ts";\nexport { extensionsForHost } from "./cli/extensions.ts";\n';
 /** Files besides the modules that decide what a module resolves to. */
@@ -123,7 +134,18 @@ function rewrite(file: string, text: string, outside: Set<string>): string {
 
 /** Builds the bundle into dist/host-bundle/ (replacing it whole); returns its manifest. */
 export async function buildHostBundle(): Promise<HostBundleManifest> {
-  const [outside, host] = await Promise.all([graph(CLI_ENTRIES, false), graph(HOST_ENTRIES, true)]);
+  const [outside, host, piWorker] = await Promise.all([
+    graph(CLI_ENTRIES, false),
+    graph(HOST_ENTRIES, true),
+    graph([PI_WORKER_SOURCE], true),
+  ]);
+  for (const file of piWorker) {
+    if (/import\.meta\.url/.test(await Deno.readTextFile(join(ROOT, file)))) {
+      throw new Error(
+        `${file}: the pi workers' bundle cannot take a module that resolves files by import.meta.url`,
+      );
+    }
+  }
   const staging = join(ROOT, `${HOST_BUNDLE_DIR}.staging-${Deno.pid}`);
   const final = join(ROOT, HOST_BUNDLE_DIR);
   try {
@@ -140,28 +162,16 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
     await Deno.symlink(join(ROOT, "node_modules"), join(src, "node_modules"));
     await Deno.writeTextFile(join(src, "host_bundle_entry.ts"), ENTRY_SOURCE);
     const out = join(staging, "out");
-    const bundled = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--config",
-        join(src, "deno.json"),
-        "--platform",
-        "deno",
-        "--code-splitting",
-        "--minify",
-        // Names as in the source: errors and logs name classes and functions.
-        "--keep-names",
-        "--external",
-        `${OUTSIDE}*`,
-        "--outdir",
-        out,
-        join(src, "host_bundle_entry.ts"),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!bundled.success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(bundled.stderr)}`);
+    await bundle([
+      "--config",
+      join(src, "deno.json"),
+      "--code-splitting",
+      "--external",
+      `${OUTSIDE}*`,
+      "--outdir",
+      out,
+      join(src, "host_bundle_entry.ts"),
+    ]);
     const toRoot = relativeSpecifier(HOST_BUNDLE_DIR, ".").replace(/\/?$/, "/");
     for await (const entry of Deno.readDir(out)) {
       const path = join(out, entry.name);
@@ -170,8 +180,15 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
       await Deno.writeTextFile(path, text);
     }
     await Deno.rename(join(out, "host_bundle_entry.js"), join(out, HOST_BUNDLE_ENTRY));
+    await bundle([
+      "--config",
+      join(ROOT, "deno.json"),
+      "--output",
+      join(out, PI_WORKER_BUNDLE),
+      join(ROOT, PI_WORKER_SOURCE),
+    ]);
     const inputs: HostBundleManifest["inputs"] = {};
-    for (const file of [...new Set([...host, ...outside, ...CONFIG_FILES])].sort()) {
+    for (const file of [...new Set([...host, ...outside, ...piWorker, ...CONFIG_FILES])].sort()) {
       const stat = await Deno.stat(join(ROOT, file));
       inputs[file] = [stat.size, stat.mtime?.getTime() ?? 0];
     }
@@ -193,6 +210,16 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {/* nothing staged */});
   }
+}
+
+/** `deno bundle` for Deno, minified with the source's names (errors and logs name classes). */
+async function bundle(args: string[]): Promise<void> {
+  const bundled = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", "deno", "--minify", "--keep-names", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!bundled.success) throw new Error(`deno bundle failed: ${new TextDecoder().decode(bundled.stderr)}`);
 }
 
 if (import.meta.main) {

@@ -3,11 +3,19 @@
  * source: built from the tree as it is, it runs a paglet in an agent worker (the workers' URLs,
  * rewritten from each module's `import.meta.url`, resolve to the source files), errors it throws are
  * the source's PagletError (modules the command line loaded stay outside the bundle), and an edited
- * source file makes it stale.
+ * source file makes it stale. The Pi example's compute threads start from their own bundle, built
+ * beside it, when the host's code came from the bundle.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { buildHostBundle } from "../../scripts/host_bundle.ts";
-import { bundleIsCurrent, HOST_BUNDLE_MANIFEST, loadHostCode } from "../../cli/host_code.ts";
+import {
+  bundleIsCurrent,
+  HOST_BUNDLE_MANIFEST,
+  loadHostCode,
+  PI_WORKER_BUNDLE,
+} from "../../cli/host_code.ts";
+import { PiWorkerPool, piWorkerScript } from "../../examples/pi/worker_pool.ts";
+import { runTask } from "../../examples/pi/tasks.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { HostClient } from "../../host/client.ts";
 
@@ -24,6 +32,16 @@ Deno.test("the host bundle is built from the tree, loads, and runs a paglet like
     ).then(() => null, (err) => err);
     assert(failed instanceof PagletError, `the bundle's errors are the source's PagletError: ${failed}`);
     assertEquals(failed.code, "module_not_found");
+
+    // The Pi example's compute threads start from their bundle, built beside the host's.
+    assert(piWorkerScript().endsWith(`/dist/host-bundle/${PI_WORKER_BUNDLE}`), piWorkerScript());
+    const pool = new PiWorkerPool(1);
+    try {
+      const task = { op: "split" as const, a: 10, b: 300, withP: true };
+      assertEquals(await pool.run(task, 0), runTask(task));
+    } finally {
+      pool.close();
+    }
 
     const host = await code.Host.start({ name: "bundle", port: 0, workers: 1, quiet: true, dataDir }, [
       ...code.extensionsForHost(),
