@@ -60,7 +60,8 @@ export class HostClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#transport = options.transport;
     this.#unreachableHint = options.unreachableHint ? `; ${options.unreachableHint}` : "";
-    this.#plain = Boolean(options.oneShot) && !options.transport && this.baseUrl.startsWith("http:");
+    this.#plain = Boolean(options.oneShot) && !options.transport && this.baseUrl.startsWith("http:") &&
+      !proxied();
   }
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -312,6 +313,15 @@ export class HostClient {
 
 /** How long a client waits before asking a starting host again. */
 const STARTING_RETRY_MS = 100;
+
+/** Whether the environment names an HTTP proxy, which `fetch` honours and host/plain_http.ts does not. */
+function proxied(): boolean {
+  try {
+    return ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"].some((name) => Boolean(Deno.env.get(name)));
+  } catch {
+    return false; // no permission to read the environment: fetch could not read it either
+  }
+}
 const decoder = new TextDecoder();
 
 /**

@@ -7,7 +7,7 @@
  *
  * Plain `http:` only, a whole answer at a time (a `content-length`, `chunked` or until the server
  * closes); no `Response` object is made (that alone loads the fetch code again). HostClient uses it
- * for its JSON requests when told it is a command's client (`oneShot`).
+ * for its JSON requests when told it is a command's client (`oneShot`) and no HTTP proxy is set.
  *
  * @module
  */
