@@ -78,6 +78,49 @@ Deno.test({
   },
 });
 
+/**
+ * A hole in the middle of the main arena: 12 MiB written (resident), a block above it so that it
+ * cannot join the top, then freed. A release that trims gives the hole's pages back (malloc_trim
+ * madvises free chunks; free() never does), one with `trim` false keeps them. Prints the resident
+ * MiB before and after the release.
+ */
+const HOLE_PROBE = (trim: boolean) => `
+import { holdFreedMemory } from ${JSON.stringify(new URL("./native_heap.ts", import.meta.url).href)};
+const heap = Deno.dlopen("libc.so.6", {
+  malloc: { parameters: ["usize"], result: "pointer" },
+  free: { parameters: ["pointer"], result: "void" },
+}).symbols;
+const resident = () => Number(Deno.readTextFileSync("/proc/self/statm").split(" ")[1]) * 4096 / 2 ** 20;
+const release = holdFreedMemory();
+const hole = Array.from({ length: 192 }, () => heap.malloc(65536n));
+for (const block of hole) new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(block, 65536)).fill(7);
+const guard = heap.malloc(65536n);
+for (const block of hole) heap.free(block);
+const before = resident();
+release(${trim});
+console.log(JSON.stringify({ before, after: resident(), guard: guard !== null }));
+`;
+
+Deno.test({
+  name: "a release gives a freed hole's pages back with the trim, and keeps them without it",
+  ignore: !linux,
+  async fn() {
+    const run = async (trim: boolean) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--quiet", HOLE_PROBE(trim)],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      return JSON.parse(new TextDecoder().decode(out.stdout)) as { before: number; after: number };
+    };
+    const trimmed = await run(true);
+    assert.ok(trimmed.before - trimmed.after >= 8, `trimmed: ${JSON.stringify(trimmed)} MiB`);
+    const kept = await run(false);
+    assert.ok(kept.before - kept.after < 4, `not trimmed: ${JSON.stringify(kept)} MiB`);
+  },
+});
+
 Deno.test("holding and releasing never throws, wherever it runs", () => {
   const release = holdFreedMemory();
   release();
