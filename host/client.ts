@@ -113,29 +113,34 @@ export class HostClient {
     return res;
   }
 
-  /** One JSON request of a one-shot client (host/plain_http.ts): the answer's text. */
-  async #plainAttempt(
+  /**
+   * One JSON request of a one-shot client (host/plain_http.ts), asked again while the host starts:
+   * the answer's text.
+   */
+  #plainText(
     method: string,
     path: string,
     body: string | undefined,
     headers: Record<string, string>,
-    signal: AbortSignal,
-    timeoutMs: number,
+    timeoutMs = this.#timeoutMs,
   ): Promise<string> {
-    let answer: PlainAnswer;
-    try {
-      answer = await plainRequest(this.baseUrl + path, {
-        method,
-        body,
-        headers: this.headers(headers),
-        signal,
-      });
-    } catch (err) {
-      throw this.#unanswered(err, method, path, timeoutMs);
-    }
-    const text = decoder.decode(answer.body);
-    if (answer.status < 200 || answer.status > 299) throw this.#failure(answer.status, text);
-    return text;
+    const signal = AbortSignal.timeout(timeoutMs);
+    return retryWhileStarting(signal, true, async () => {
+      let answer: PlainAnswer;
+      try {
+        answer = await plainRequest(this.baseUrl + path, {
+          method,
+          body,
+          headers: this.headers(headers),
+          signal,
+        });
+      } catch (err) {
+        throw this.#unanswered(err, method, path, timeoutMs);
+      }
+      const text = decoder.decode(answer.body);
+      if (answer.status < 200 || answer.status > 299) throw this.#failure(answer.status, text);
+      return text;
+    });
   }
 
   /** A request that got no answer: timed out, or the host could not be reached. */
@@ -173,24 +178,12 @@ export class HostClient {
     body?: unknown,
     timeoutMs?: number,
   ): Promise<T> {
-    const init: FetchInit & { body?: string; headers: Record<string, string> } = {
-      body: body === undefined ? undefined : stringifyTagged(body),
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      timeoutMs,
-    };
-    let text: string;
-    if (this.#plain) {
-      const ms = timeoutMs ?? this.#timeoutMs;
-      const signal = AbortSignal.timeout(ms);
-      text = await retryWhileStarting(
-        signal,
-        true,
-        () => this.#plainAttempt(method, path, init.body, init.headers, signal, ms),
-      );
-    } else {
-      text = await (await this.fetch(method, path, init)).text();
-    }
-    return (text ? parseTagged(text) : {}) as T;
+    const json = body === undefined ? undefined : stringifyTagged(body);
+    const headers: Record<string, string> = json === undefined ? {} : { "content-type": "application/json" };
+    const text = this.#plain
+      ? await this.#plainText(method, path, json, headers, timeoutMs)
+      : await (await this.fetch(method, path, { body: json, headers, timeoutMs })).text();
+    return parseAnswer<T>(text);
   }
 
   health() {
@@ -259,8 +252,7 @@ export class HostClient {
     });
     // A host that answers JSON anyway (one that does not speak CBOR) is read as such.
     if (!(res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)) {
-      const text = await res.text();
-      return (text ? parseTagged(text) : {}) as T;
+      return parseAnswer<T>(await res.text());
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
     // By URL: a literal import() would load cbor-x with this module, for every command.
@@ -323,6 +315,11 @@ function proxied(): boolean {
   }
 }
 const decoder = new TextDecoder();
+
+/** A JSON answer's value (tagged JSON, wire.ts); an empty body is `{}`. */
+function parseAnswer<T>(text: string): T {
+  return (text ? parseTagged(text) : {}) as T;
+}
 
 /**
  * `attempt`'s result; while it fails with `starting` (and the request can be sent again), asked again

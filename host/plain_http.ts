@@ -12,6 +12,7 @@
  * @module
  */
 import { writeAll } from "./write_all.ts";
+import { concat } from "./bytes.ts";
 
 /** An answer: its status and its whole body. */
 export interface PlainAnswer {
@@ -44,7 +45,7 @@ export async function plainRequest(url: string, init: PlainRequest): Promise<Pla
   const abort = () => conn.close();
   init.signal.addEventListener("abort", abort, { once: true });
   try {
-    await writeAll(conn, body ? join(head, body) : head);
+    await writeAll(conn, body ? concat([head, body]) : head);
     return await readAnswer(conn);
   } catch (err) {
     throw init.signal.aborted ? init.signal.reason : err;
@@ -88,13 +89,6 @@ function requestHead(
   }
   if (length !== undefined) lines.push(`content-length: ${length}`);
   return encoder.encode(lines.join("\r\n") + "\r\n\r\n");
-}
-
-function join(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Reads until the answer is complete by its framing (or the server closes), then parses it. */
@@ -175,16 +169,6 @@ function dechunk(rest: Uint8Array): Uint8Array | null {
     parts.push(rest.subarray(start, start + size));
     at = start + size + 2;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function indexOf(bytes: Uint8Array, needle: Uint8Array, from = 0): number {

@@ -19,7 +19,7 @@
 import type { EndCorrection } from "./assembly.ts";
 import type { LeftPart } from "./halves.ts";
 import { ASSEMBLY_HOME, type PiWorkerPool } from "./worker_pool.ts";
-import type { RatioKey, Task } from "./tasks.ts";
+import type { RatioKey } from "./tasks.ts";
 
 interface Plan {
   /** The last batch [m, n) and its ratio u·2^ratioScale(bits, m). */
@@ -99,37 +99,37 @@ export class EndCorrections {
   #schedule(plan: Plan): void {
     const { last, left, running } = plan;
     if (!left || plan.delta) return;
-    if (!last && running?.a === left.m && running.bits === left.bits) {
-      const { worker, ...ratioOf } = running;
-      plan.delta = this.#correction(plan, { op: "correction", input: left.correction, ratioOf }, worker);
+    // The thread that runs (or ran) the last batch keeps its ratio for this left part.
+    const kept = running?.a === left.m && running.bits === left.bits ? running : undefined;
+    if (!last) {
+      if (kept) plan.delta = this.#correction(plan, { ratioOf: keyOf(kept) }, kept.worker);
       return;
     }
-    if (!last || left.m !== last.m || left.bits !== last.bits) return;
-    const pool = this.#pool();
+    if (left.m !== last.m || left.bits !== last.bits) return;
     // Not on the assemblies' worker when another is free: the fragment that completes the end is on
     // its way there meanwhile (assembly_client.ts add).
-    const worker = pool.freeWorker(ASSEMBLY_HOME);
+    const worker = this.#pool().freeWorker(ASSEMBLY_HOME);
     // Behind another job's batch it would wait longer than the assembly takes to compute it.
     if (worker === undefined) return;
     // On the thread that ran the last batch, δ takes the ratio kept there (freeing it) instead of u.
-    const kept = running?.worker === worker && running.a === last.m && running.bits === last.bits;
-    const task: Extract<Task, { op: "correction" }> = kept
-      ? {
-        op: "correction",
-        input: left.correction,
-        ratioOf: { a: running.a, b: running.b, bits: running.bits },
-      }
-      : { op: "correction", input: left.correction, u: last.u };
-    plan.delta = this.#correction(plan, task, worker);
+    plan.delta = this.#correction(
+      plan,
+      kept?.worker === worker ? { ratioOf: keyOf(kept) } : { u: last.u },
+      worker,
+    );
   }
 
-  /** δ of `plan`'s end from `task` on pool thread `worker`; undefined (and off the plan) if that fails. */
+  /**
+   * δ of `plan`'s end from the ratio `from` gives or names, on pool thread `worker`; undefined (and
+   * off the plan) if that fails.
+   */
   #correction(
     plan: Plan,
-    task: Extract<Task, { op: "correction" }>,
+    from: { u: bigint } | { ratioOf: RatioKey },
     worker: number,
   ): Promise<EndCorrection | undefined> {
-    const { m, bits } = plan.left!;
+    const { m, bits, correction: input } = plan.left!;
+    const task = { op: "correction" as const, input, ...from };
     const delta: Promise<EndCorrection | undefined> = this.#pool().run(task, worker).then(
       (value): EndCorrection => ({ m, bits, value }),
       () => {
@@ -139,4 +139,8 @@ export class EndCorrections {
     );
     return delta;
   }
+}
+
+function keyOf({ a, b, bits }: RatioKey): RatioKey {
+  return { a, b, bits };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { GMP_MIN_DIGITS, gmpConverts, gmpDropDigits, gmpFractionDigits } from "./gmp_decimal.ts";
-import { dropDigits, fractionDigits, truncatePart } from "./decimal.ts";
+import { bitsForDigits, dropDigits, fractionDigits, truncatePart } from "./decimal.ts";
 import { gmpStatus } from "./gmp.ts";
 import { convertWindow } from "./split_conversion.ts";
 import { runTask, type Task, type TaskResult } from "./tasks.ts";
@@ -8,7 +8,6 @@ import type { TaskRunner } from "./task_port.ts";
 
 /** libgmp.so.10 comes with coreutils on every Debian and Ubuntu system; elsewhere these tests do not run. */
 const linux = Deno.build.os === "linux";
-const LOG2_10 = Math.log2(10);
 
 /** A pseudo-random fraction of `bits` bits (a fixed seed: the same numbers every run). */
 function fraction(bits: number, seed: number): bigint {
@@ -32,7 +31,7 @@ Deno.test({
   fn: () => {
     assert.ok(gmpConverts(GMP_MIN_DIGITS), `libgmp not loaded: ${gmpStatus().reason}`);
     const digits = GMP_MIN_DIGITS + 123;
-    const bits = Math.ceil(digits * LOG2_10) + 64;
+    const bits = bitsForDigits(digits);
     for (const seed of [1, 2, 3]) {
       const frac = fraction(bits, seed);
       assert.equal(gmpFractionDigits(frac, bits, digits), reference(frac, bits, digits), `seed ${seed}`);
@@ -53,7 +52,7 @@ Deno.test({
   name: "GMP decimal digits refuse a fraction that is not below 1, and leave small conversions to BigInt",
   fn: () => {
     const digits = GMP_MIN_DIGITS;
-    const bits = Math.ceil(digits * LOG2_10) + 64;
+    const bits = bitsForDigits(digits);
     assert.throws(() => gmpFractionDigits(1n << BigInt(bits), bits, digits), RangeError);
     assert.throws(() => gmpFractionDigits(-1n, bits, digits), RangeError);
     assert.equal(gmpFractionDigits(fraction(bits, 6), bits, digits - 1), null);
@@ -78,6 +77,10 @@ Deno.test({
   },
 });
 
+/** The windows converted on two threads' shares below. */
+const WINDOW_DIGITS = 100_000;
+const WINDOW_BITS = bitsForDigits(WINDOW_DIGITS);
+
 /** A helper thread's stand-in: runs `digits` tasks here, as a pool thread would (tasks.ts). */
 function helperHere(fail = false): TaskRunner & { asked: number } {
   const helper = {
@@ -96,8 +99,7 @@ Deno.test({
   ignore: !linux,
   name: "a window converted on two threads' shares (GMP) equals the whole conversion",
   fn: async () => {
-    const digits = 100_000;
-    const bits = Math.ceil(digits * LOG2_10) + 64;
+    const [digits, bits] = [WINDOW_DIGITS, WINDOW_BITS];
     const frac = fraction(bits, 10);
     const whole = reference(frac, bits, digits);
     const helper = helperHere();
@@ -113,8 +115,7 @@ Deno.test({
   ignore: !linux,
   name: "where the helper's truncated share may come out one unit low, the exact digits replace it",
   fn: async () => {
-    const digits = 100_000;
-    const bits = Math.ceil(digits * LOG2_10) + 64;
+    const [digits, bits] = [WINDOW_DIGITS, WINDOW_BITS];
     const lead = Math.round(digits * 0.55);
     // frac/2^bits just above N/10^lead: its digits after the first `lead` are all but zero.
     const n = BigInt("1" + "2".repeat(lead - 1));

@@ -75,9 +75,13 @@ export interface RatioKey {
  */
 let kept: { key: RatioKey; u: bigint } | undefined;
 
-function keep(key: RatioKey, u: bigint): bigint {
+function keep(key: RatioKey, u: bigint): void {
   kept = { key, u };
-  return u;
+}
+
+/** BigInt's sums with their ratio (halves.ts rightRatio). */
+function withRatio(sums: TermSums, bits: number, a: number): { sums: TermSums; ratio: bigint } {
+  return { sums, ratio: rightRatio(sums, bits, a) };
 }
 
 /** The kept ratio of `key` (taken), or an error: it was never kept here, or replaced. */
@@ -111,10 +115,8 @@ function runAny(
       return { sums, left: leftPart(sums, task.m, task.bits, defaultSqrtCache.get(task.bits)) };
     }
     case "splitWithRatio": {
-      const gmp = gmpEngineFor(task.b);
-      const sums = gmp ? undefined : splitTerms(task.a, task.b, task.withP);
-      const done = gmp?.splitWithRatio(task.a, task.b, task.withP, task.bits) ??
-        { sums: sums!, ratio: rightRatio(sums!, task.bits, task.a) };
+      const done = gmpEngineFor(task.b)?.splitWithRatio(task.a, task.b, task.withP, task.bits) ??
+        withRatio(splitTerms(task.a, task.b, task.withP), task.bits, task.a);
       keep({ a: task.a, b: task.b, bits: task.bits }, done.ratio);
       return done;
     }

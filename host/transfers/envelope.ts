@@ -18,6 +18,7 @@ import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
+import { concat } from "../bytes.ts";
 import { validFileName } from "../storage/files/registered_files.ts";
 
 /** Why an agent travels. */
@@ -151,16 +152,6 @@ export function encodeTransferHead(envelope: TransferEnvelope): Uint8Array {
     cborHeader(MAJOR_BYTES, inner.length),
     inner,
   ]);
-}
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 /** Reads exact byte counts from a body stream; a premature end is a truncated transfer (400). */

@@ -4,10 +4,10 @@ import { stopAll } from "../helpers/host_process.ts";
 import { encodeCbor } from "../../agents/cbor.ts";
 import {
   byteStringHeader,
-  concat,
   encodeTransferHead,
   type TransferEnvelope,
 } from "../../host/transfers/envelope.ts";
+import { concat } from "../../host/bytes.ts";
 import { agentIds, entries, startMobileHost } from "./helpers.ts";
 
 const KEY = "secret-test-key";

@@ -1,0 +1,17 @@
+/**
+ * Byte buffers joined end to end: a transfer's CBOR pieces (transfers/envelope.ts), a request's head
+ * and body (plain_http.ts). Imports nothing, so the command line's path can use it.
+ *
+ * @module
+ */
+
+/** `parts` in order, in one new buffer. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
