@@ -65,16 +65,29 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  * `value` with every bigint of 64 bits or more replaced by its bignum tag, copying only the
  * objects on the way to one; without such bigints, `value` itself (nothing is allocated).
  */
-export function withBignums(value: unknown, depth = 0): unknown {
-  if (typeof value === "bigint") {
-    return value >= BIGNUM_FROM || value <= -BIGNUM_FROM ? bignumTag(value) : value;
-  }
-  if (value === null || typeof value !== "object" || depth > MAX_DEPTH) return value;
+export function withBignums(value: unknown): unknown {
+  return mapLeaves(value, bignumLeaf);
+}
+
+/** A leaf as CBOR writes it: a bigint of 64 bits or more as its bignum tag, anything else as it is. */
+export function bignumLeaf(value: unknown): unknown {
+  return typeof value === "bigint" && (value >= BIGNUM_FROM || value <= -BIGNUM_FROM)
+    ? bignumTag(value)
+    : value;
+}
+
+/**
+ * `value` with every leaf (anything but an array, a Map, a Set or a plain object) replaced by
+ * `f(leaf)`, copying only the containers on the way to a changed one; `value` itself when no leaf
+ * changes.
+ */
+export function mapLeaves(value: unknown, f: (leaf: unknown) => unknown, depth = 0): unknown {
+  if (value === null || typeof value !== "object" || depth > MAX_DEPTH) return f(value);
   if (Array.isArray(value)) {
     let out: unknown[] | null = null;
     for (let i = 0; i < value.length; i++) {
       const v = value[i];
-      const w = withBignums(v, depth + 1);
+      const w = mapLeaves(v, f, depth + 1);
       if (w !== v) (out ??= value.slice())[i] = w;
     }
     return out ?? value;
@@ -82,7 +95,7 @@ export function withBignums(value: unknown, depth = 0): unknown {
   if (value instanceof Map) {
     let changed = false;
     const entries = [...value].map(([k, v]) => {
-      const [k2, v2] = [withBignums(k, depth + 1), withBignums(v, depth + 1)];
+      const [k2, v2] = [mapLeaves(k, f, depth + 1), mapLeaves(v, f, depth + 1)];
       if (k2 !== k || v2 !== v) changed = true;
       return [k2, v2] as const;
     });
@@ -91,18 +104,18 @@ export function withBignums(value: unknown, depth = 0): unknown {
   if (value instanceof Set) {
     let changed = false;
     const items = [...value].map((v) => {
-      const w = withBignums(v, depth + 1);
+      const w = mapLeaves(v, f, depth + 1);
       if (w !== v) changed = true;
       return w;
     });
     return changed ? new Set(items) : value;
   }
   const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value; // bytes, dates, tags: leaves
+  if (proto !== Object.prototype && proto !== null) return f(value); // bytes, dates, tags: leaves
   let out: Record<string, unknown> | null = null;
   for (const key in value) {
     const v = (value as Record<string, unknown>)[key];
-    const w = withBignums(v, depth + 1);
+    const w = mapLeaves(v, f, depth + 1);
     if (w !== v) setOwn(out ??= { ...(value as Record<string, unknown>) }, key, w);
   }
   return out ?? value;

@@ -12,7 +12,7 @@
  * @module
  */
 import { writeAll } from "./write_all.ts";
-import { concat } from "./bytes.ts";
+import { concat } from "../agents/bytes.ts";
 
 /** An answer: its status and its whole body. */
 export interface PlainAnswer {

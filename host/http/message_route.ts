@@ -11,7 +11,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
-import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
+import { decodeCbor, encodeCborParts } from "../../agents/cbor.ts";
 import { CBOR_TYPE } from "../../agents/wire.ts";
 import { AgentRuntime } from "../kernel/agent_runtime.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
@@ -95,7 +95,9 @@ function readMessageBody(request: Request, max: number): Promise<Record<string, 
 
 function answer(request: Request, value: unknown, status = 200): Response {
   if (!(request.headers.get("accept") ?? "").includes(CBOR_TYPE)) return json(value, status);
-  return new Response(encodeCbor(value) as Uint8Array<ArrayBuffer>, {
+  // Large byte strings (a drain of Pi digits) go out from where they are, not copied into one buffer.
+  const parts = encodeCborParts(value) as Uint8Array<ArrayBuffer>[];
+  return new Response(parts.length === 1 ? parts[0] : ReadableStream.from(parts), {
     status,
     headers: { "content-type": CBOR_TYPE },
   });

@@ -18,7 +18,7 @@ import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
-import { concat } from "../bytes.ts";
+import { concat } from "../../agents/bytes.ts";
 import { validFileName } from "../storage/files/registered_files.ts";
 
 /** Why an agent travels. */

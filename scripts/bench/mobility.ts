@@ -23,7 +23,7 @@ import { Host } from "../../host/host.ts";
 import { extensionsForHost } from "../../cli/extensions.ts";
 import type { MobilityExtension } from "../../host/transfers/mod.ts";
 import { byteStringHeader, encodeTransferHead } from "../../host/transfers/envelope.ts";
-import { concat } from "../../host/bytes.ts";
+import { concat } from "../../agents/bytes.ts";
 import { newTransferId } from "../../host/transfers/dispatcher.ts";
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { toMessage } from "../../agents/message.ts";

@@ -7,7 +7,7 @@ import {
   encodeTransferHead,
   type TransferEnvelope,
 } from "../../host/transfers/envelope.ts";
-import { concat } from "../../host/bytes.ts";
+import { concat } from "../../agents/bytes.ts";
 import { agentIds, entries, startMobileHost } from "./helpers.ts";
 
 const KEY = "secret-test-key";

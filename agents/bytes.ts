@@ -1,6 +1,6 @@
 /**
- * Byte buffers joined end to end: a transfer's CBOR pieces (transfers/envelope.ts), a request's head
- * and body (plain_http.ts). Imports nothing, so the command line's path can use it.
+ * Byte buffers joined end to end: a transfer's CBOR pieces (host/transfers/envelope.ts), a request's head
+ * and body (host/plain_http.ts), a CBOR encoding and its large byte strings (cbor.ts). Imports nothing, so the command line's path can use it.
  *
  * @module
  */
