@@ -26,11 +26,15 @@
  * came after a longer gap (waiting for a quiet machine) found them stopped: such runs are counted and
  * reported. `--ten-million` is refused with it (the memory measured would be the CLI's).
  *
+ * Before and after the runs it prints how fast each CPU runs the same pinned work (quiet.ts
+ * `cpuSpeeds`): on a VM one vCPU may run ~30% slower than the other for a while, which `pi` meets on
+ * some runs and ours (computing on both) on all of them.
+ *
  * The Pi job places its batches by load (one per free load slot: ⌈cpus × 1.0 − load1⌉), so before each
  * run the script waits (up to 60 s) until the CPUs are idle and load1 is below 1, as on a machine where
  * a user starts it; runs that started on a busier machine are counted and reported.
  */
-import { requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
+import { cpuSpeeds, describeCpuSpeeds, requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
 import { median } from "./stats.ts";
 import { childrenCpuMs } from "./child_cpu.ts";
 import { type SpawnedServer, spawnPrintingUrl } from "../spawn_host.ts";
@@ -255,7 +259,9 @@ if (import.meta.main) {
         console.log(`  first Pi job of the baseline's host: ${firstBaseline.ms.toFixed(0)} ms`);
       }
     }
+    console.log(`before: ${describeCpuSpeeds(await cpuSpeeds())}`);
     await compare(digits, runs, await native(digits));
+    console.log(`after:  ${describeCpuSpeeds(await cpuSpeeds())}`);
     if (Deno.args.includes("--ten-million")) await tenMillion();
     if (busyStarts > 0) console.log(`note: ${busyStarts} runs started while the machine stayed busy`);
     if (coldRuns > 0) {

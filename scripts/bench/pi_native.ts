@@ -11,7 +11,7 @@
  * Ours uses both cores and `pi` one, so other load on the machine hurts ours more: before each run the
  * script waits (up to 10 s) for the CPUs to be idle, and says so when they never were.
  */
-import { requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
+import { cpuSpeeds, describeCpuSpeeds, requireDebianPi, sameBytes, waitForQuiet } from "./quiet.ts";
 import { median } from "./stats.ts";
 const root = new URL("../../", import.meta.url);
 const cli = new URL("examples/pi/cli.ts", root).pathname;
@@ -103,7 +103,9 @@ if (import.meta.main) {
   const runs = flag("--runs", 3);
   await ours(digits); // warm-up: module cache, page cache
   await native(digits);
+  console.log(`before: ${describeCpuSpeeds(await cpuSpeeds())}`);
   await compare(digits, runs);
   if (Deno.args.includes("--ten-million")) await compare(10_000_000, 1);
+  console.log(`after:  ${describeCpuSpeeds(await cpuSpeeds())}`);
   if (noisyRuns > 0) console.log(`note: ${noisyRuns} runs started while other processes kept the CPUs busy`);
 }
