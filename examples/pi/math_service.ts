@@ -196,11 +196,11 @@ export function piMathService(): ServiceDefinition {
           // Worker` waits for the new thread's runtime), so the batches' leases wait for them, and the
           // post-processor computes its head start meanwhile (threadsStarting). The workers load their
           // modules while the batches wait for their leases. The assembly opens on worker 0, beside
-          // the left batch.
+          // the left batch, before the others start (see PiWorkerPool.openAssembly).
           later(0, () => {
             if (assemblies.get(key) !== hosted) return;
-            batchPool().startAll();
             hosted.client();
+            batchPool().startAll();
           });
           return { ok: true, threadsStarting };
         },

@@ -175,12 +175,13 @@ export function autoBatchCount(terms: number, capacity: number, hosts: number): 
 /**
  * Share of the series (by size) in the first of two batches. That batch also computes the left part of
  * the end (√10005, V and the correction's inputs) on its thread (halves.ts, tasks.ts `splitWithLeft`),
- * and the last one its ratio. Each batch measured alone on one thread balanced at 0.36, but in a whole
- * run, both threads busy beside the host's, the first batch (which starts ~25 ms later, after its √10005)
- * still ended first: at 1,000,000 digits by 40–115 ms at 0.35, by 8–38 ms at 0.40, while at 0.45 the last
- * one ended first by 22–81 ms (three timed runs each); hence 0.42.
+ * and the last one its ratio. Each batch measured alone on one thread balanced at 0.36; in whole runs,
+ * both threads busy beside the host's, 0.42 balanced them while the first batch started ~25 ms after the
+ * last (its thread computed the end's √10005 first). Since that root is computed while the other pi
+ * thread starts (worker_pool.ts openAssembly), the two start together, and at 0.40 the first ended 7 ms
+ * before to 45 ms after the last in four timed 1,000,000-digit runs (at 0.42, 4–89 ms after, three runs).
  */
-export const FIRST_OF_TWO_SHARE = 0.42;
+export const FIRST_OF_TWO_SHARE = 0.40;
 
 /** The batches of an automatic plan: `count` of about equal size; two are split at FIRST_OF_TWO_SHARE. */
 export function autoBatches(terms: number, count: number): TermBatch[] {

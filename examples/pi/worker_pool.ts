@@ -75,7 +75,7 @@ export class PiWorkerPool {
 
   /**
    * The worker with the fewest tasks outstanding: the first such, or with `fromEnd` the last (so that
-   * worker 0, which connect() lends as a helper, stays free for it).
+   * worker 0, where assemblies open, stays free for them).
    */
   idlest(fromEnd = false): number {
     const least = Math.min(...this.#load);
@@ -83,35 +83,36 @@ export class PiWorkerPool {
   }
 
   /**
-   * A port on which worker `index` runs tasks as well (its own queue interleaves with the pool's): how
-   * an assembly borrows a pool worker as a helper.
-   */
-  connect(index = 0): MessagePort {
-    return this.#grant(index, {});
-  }
-
-  /**
    * Opens `job`'s assembly on worker `home` (assembly_server.ts), with the next worker as its helper
    * when the pool has two or more. It fails with the pool.
+   *
+   * The home worker gets its open request before the helper's worker is started: starting a worker
+   * holds this thread ~30 ms, in which the home loads its script, opens the assembly and computes the
+   * end's √10005 (assembly_server.ts), work that otherwise delayed the left batch on that thread.
+   * The helper's port waits in its channel until its worker takes it.
    */
   openAssembly(job: AssemblyJob, home = ASSEMBLY_HOME): AssemblyClient {
-    const helper = this.size > 1 ? this.connect((home + 1) % this.size) : undefined;
+    const helper = this.size > 1 ? new MessageChannel() : undefined;
     const client: AssemblyClient = new AssemblyClient(
       job,
       this.#grant(home, { serves: "assembly" }),
-      helper,
+      helper?.port2,
       () => this.#assemblies.delete(client),
     );
     this.#assemblies.add(client);
+    if (helper) this.#grant((home + 1) % this.size, {}, helper);
     return client;
   }
 
-  #grant(index: number, grant: Omit<PortGrant, "port">): MessagePort {
+  /**
+   * Gives worker `index` (started if need be) one end of `channel`, on which it runs tasks as well
+   * (its own queue interleaves with the pool's) or serves an assembly; returns the other end.
+   */
+  #grant(index: number, grant: Omit<PortGrant, "port">, channel = new MessageChannel()): MessagePort {
     if (this.#closed) throw new Error("pi worker pool closed");
     const worker = this.#workers[index] ?? this.#start(index);
-    const { port1, port2 } = new MessageChannel();
-    worker.postMessage({ ...grant, port: port1 } satisfies PortGrant, [port1]);
-    return port2;
+    worker.postMessage({ ...grant, port: channel.port1 } satisfies PortGrant, [channel.port1]);
+    return channel.port2;
   }
 
   /**
