@@ -97,13 +97,12 @@ Deno.test("paglets reach hosts and agents of the mesh by name, and messages foll
         const ghost = "ag_ghost_loop";
         writeForwardingRecord(a, ghost, b.url);
         writeForwardingRecord(b, ghost, a.url);
-        const started = Date.now();
         const err = await assertRejectsCode(
           () => a.client.send(ghost, { kind: "get" }, { timeoutMs: 10_000 }),
           "agent_not_found",
         );
+        // Cut by the hop count, not by the request's timeout (which would answer `timeout`).
         assert(/8 forwarding hops/.test(err.message), err.message);
-        assert(Date.now() - started < 5000, "the loop is cut quickly");
       },
     );
 
