@@ -100,7 +100,14 @@ export class PiWorkerPool {
       () => this.#assemblies.delete(client),
     );
     this.#assemblies.add(client);
-    if (helper) this.#grant((home + 1) % this.size, {}, helper);
+    if (helper) {
+      try {
+        this.#grant((home + 1) % this.size, {}, helper);
+      } catch (err) {
+        client.fail(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }
+    }
     return client;
   }
 
