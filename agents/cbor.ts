@@ -18,7 +18,7 @@ installBignumDecoders();
  * cbor-x's buffer, which would grow to four times their size and copy them there: they stay where
  * they are, between the pieces of the rest of the encoding ({@link encodeCborParts}). Fresh memory
  * costs a page fault per 4 KiB on this kind of VM (a 1 MB copy into a new buffer takes ~2.4 ms, the
- * copy itself a tenth of that); a 1 MB drain of Pi digits took 3-6 ms to encode, 12 ms in a whole run.
+ * copy itself a tenth of that); a 1 MB drain of Pi digits took 2.6-5 ms to encode, ~12 ms in a whole run.
  */
 const LARGE_BYTES = 64 * 1024;
 /** Stands for large byte string i while cbor-x encodes: 12 random bytes of this process, then i. */

@@ -1,5 +1,5 @@
 import { assertEquals } from "../tests/helpers/assert.ts";
-import { Encoder } from "./cbor_x.ts";
+import { Encoder, Tag } from "./cbor_x.ts";
 import { withBignums } from "./bignum.ts";
 import { decodeCbor, encodeCbor, encodeCborParts } from "./cbor.ts";
 
@@ -26,6 +26,17 @@ Deno.test("large byte strings: the same bytes as cbor-x writes, and as pieces of
   };
   const encoded = encodeCbor(value);
   assertEquals(encoded, plain.encode(withBignums(value)));
+  // The same bytes as cbor-x alone wherever a large byte string sits: a Set, a Map's key, an offset
+  // view, a tag of another number.
+  const elsewhere = {
+    set: new Set([filled(80_000), 1]),
+    keys: new Map<unknown, unknown>([[filled(66_000), "key"]]),
+    view: digits.subarray(10, 100_010),
+    tagged: new Tag(filled(70_000).buffer, 40_000),
+  };
+  assertEquals(encodeCbor(elsewhere), plain.encode(withBignums(elsewhere)));
+  // Four times the piece before one, its head and its bytes, then the rest.
+  assertEquals(encodeCborParts(elsewhere).length, 4 * 3 + 1);
   const parts = encodeCborParts(value);
   assertEquals(parts.includes(digits), true);
   assertEquals(parts.includes(edge), true);

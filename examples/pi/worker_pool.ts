@@ -104,7 +104,7 @@ export class PiWorkerPool {
       try {
         this.#grant((home + 1) % this.size, {}, helper);
       } catch (err) {
-        client.fail(err instanceof Error ? err : new Error(String(err)));
+        client.close(); // the home has the open already: it drops the assembly (and its root)
         throw err;
       }
     }

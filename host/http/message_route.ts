@@ -95,7 +95,9 @@ function readMessageBody(request: Request, max: number): Promise<Record<string, 
 
 function answer(request: Request, value: unknown, status = 200): Response {
   if (!(request.headers.get("accept") ?? "").includes(CBOR_TYPE)) return json(value, status);
-  // Large byte strings (a drain of Pi digits) go out from where they are, not copied into one buffer.
+  // Large byte strings (a drain of Pi digits) go out from where they are, not copied into one buffer:
+  // a reply's bytes are its own by now (a structured clone, decoded CBOR, or shared digits nobody
+  // changes once made).
   const parts = encodeCborParts(value) as Uint8Array<ArrayBuffer>[];
   return new Response(parts.length === 1 ? parts[0] : ReadableStream.from(parts), {
     status,

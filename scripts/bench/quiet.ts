@@ -93,7 +93,7 @@ export async function cpuSpeeds(rounds = 3): Promise<CpuSpeed[] | undefined> {
 
 /** One line on {@link cpuSpeeds}: each CPU's time, and the slowest against the fastest. */
 export function describeCpuSpeeds(speeds: CpuSpeed[] | undefined): string {
-  if (!speeds) return "CPU speeds: not measured (one CPU, or no taskset)";
+  if (!speeds) return "CPU speeds: not measured (one CPU, no taskset, or the pinned pi failed)";
   const fastest = Math.min(...speeds.map((s) => s.ms));
   const slowest = Math.max(...speeds.map((s) => s.ms));
   const each = speeds.map((s) => `CPU ${s.cpu} ${s.ms.toFixed(0)} ms`).join(", ");

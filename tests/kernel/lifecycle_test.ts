@@ -19,8 +19,8 @@ Deno.test("lifecycle hooks run in order and run() is started but not awaited", a
     async () => {
       const created = await client.createAgent({ type: "kernel.lifecycle", args: { tag: "first" } });
       id = created.id;
-      // run() waits for a release (at most 30 s): a create that waited for it would find "run:end"
-      // in the log below.
+      // run() waits for a release (at most 30 s): a create that waited for run() would come back
+      // only after that wait had ended, and the next step's release would then find run() over.
       const { log } = await eventually("run() to start", async () => {
         const reply = await client.send(id, { kind: "log" }) as Log;
         return reply.log.includes("run:start") ? reply : null;
