@@ -199,8 +199,13 @@ export function piMathService(): ServiceDefinition {
           // the left batch, before the others start (see PiWorkerPool.openAssembly).
           later(0, () => {
             if (assemblies.get(key) !== hosted) return;
-            hosted.client();
-            batchPool().startAll();
+            try {
+              hosted.client();
+              batchPool().startAll();
+            } catch {
+              // A thread that cannot start (its script unreadable): the job's next request here
+              // tries again and answers the error; a timer's throw would end the host.
+            }
           });
           return { ok: true, threadsStarting };
         },
