@@ -1,6 +1,7 @@
 /**
- * Byte buffers joined end to end: a transfer's CBOR pieces (host/transfers/envelope.ts), a request's head
- * and body (host/plain_http.ts), a CBOR encoding and its large byte strings (cbor.ts). Imports nothing, so the command line's path can use it.
+ * Byte buffers joined end to end, and searched: a transfer's CBOR pieces (host/transfers/envelope.ts),
+ * a request's head and body and an answer's framing (host/plain_http.ts), a CBOR encoding and its large
+ * byte strings (cbor.ts). Imports nothing, so the command line's path can use it.
  *
  * @module
  */
@@ -14,4 +15,13 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
     offset += p.length;
   }
   return out;
+}
+
+/** Where `needle` first occurs in `bytes` from `from` on, or −1. */
+export function indexOf(bytes: Uint8Array, needle: Uint8Array, from = 0): number {
+  outer: for (let i = from; i <= bytes.length - needle.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
 }

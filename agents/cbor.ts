@@ -5,7 +5,7 @@
  */
 import { Encoder, Tag } from "./cbor_x.ts";
 import { PagletError } from "./errors.ts";
-import { concat } from "./bytes.ts";
+import { concat, indexOf } from "./bytes.ts";
 import { bignumLeaf, installBignumDecoders, mapLeaves } from "./bignum.ts";
 
 const cbor = new Encoder(
@@ -23,8 +23,8 @@ installBignumDecoders();
 const LARGE_BYTES = 64 * 1024;
 /** Stands for large byte string i while cbor-x encodes: 12 random bytes of this process, then i. */
 const MARKER = crypto.getRandomValues(new Uint8Array(16));
-/** A 16-byte byte string's head (major type 2, length 16). */
-const MARKER_HEAD = 0x50;
+/** How a marker's encoding begins: a 16-byte byte string's head (major type 2), its random bytes. */
+const MARKED = Uint8Array.of(0x50, ...MARKER.subarray(0, 12));
 
 /** Encodes a value as CBOR; bigints beyond 64 bits become bignums (tags 2/3) in linear time. */
 export function encodeCbor(value: unknown): Uint8Array {
@@ -65,25 +65,21 @@ function markerFor(bytes: Uint8Array, large: Uint8Array[]): Uint8Array {
 function splice(encoded: Uint8Array, large: Uint8Array[]): Uint8Array[] {
   const parts: Uint8Array[] = [];
   let from = 0;
-  for (let at = encoded.indexOf(MARKER[0]); at >= 0; at = encoded.indexOf(MARKER[0], at + 1)) {
-    if (at === 0 || encoded[at - 1] !== MARKER_HEAD || at + 16 > encoded.length) continue;
-    let same = true;
-    for (let k = 1; k < 12 && same; k++) same = encoded[at + k] === MARKER[k];
-    if (!same) continue;
-    const bytes = large[new DataView(encoded.buffer, encoded.byteOffset + at + 12, 4).getUint32(0)];
-    parts.push(encoded.subarray(from, at - 1), byteStringHead(bytes.length), bytes);
-    from = at + 16;
-    at += 15;
+  for (let at = indexOf(encoded, MARKED); at >= 0; at = indexOf(encoded, MARKED, from)) {
+    const index = new DataView(encoded.buffer, encoded.byteOffset + at + MARKED.length, 4).getUint32(0);
+    const bytes = large[index];
+    parts.push(encoded.subarray(from, at), byteStringHead(bytes.length), bytes);
+    from = at + MARKED.length + 4;
   }
   parts.push(encoded.subarray(from));
   return parts;
 }
 
-/** The head of a byte string of `length` bytes (major type 2, RFC 8949 §3.1). */
+/**
+ * The head of a byte string of `length` bytes, at least LARGE_BYTES (major type 2 with a 4- or
+ * 8-byte length, RFC 8949 §3.1).
+ */
 function byteStringHead(length: number): Uint8Array {
-  if (length < 24) return Uint8Array.of(0x40 + length);
-  if (length < 0x100) return Uint8Array.of(0x58, length);
-  if (length < 0x10000) return Uint8Array.of(0x59, length >> 8, length & 0xff);
   const head = new Uint8Array(length < 2 ** 32 ? 5 : 9);
   const view = new DataView(head.buffer);
   if (head.length === 5) {

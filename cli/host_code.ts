@@ -85,6 +85,11 @@ export async function loadHostCode(bundle = true): Promise<HostCode> {
 
 let loadedFrom: HostCode["from"] | undefined;
 
+/** The URL of `file` in the bundle's folder (the pi workers' script, {@link PI_WORKER_BUNDLE}). */
+export function hostBundleFile(file: string): string {
+  return new URL(file, BUNDLE_DIR).href;
+}
+
 /**
  * Where this process's host code came from (the bundle once any load took it; undefined when
  * loadHostCode was not called, as in tests that import the host's modules). Threads the host starts

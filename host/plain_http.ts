@@ -12,7 +12,7 @@
  * @module
  */
 import { writeAll } from "./write_all.ts";
-import { concat } from "../agents/bytes.ts";
+import { concat, indexOf } from "../agents/bytes.ts";
 
 /** An answer: its status and its whole body. */
 export interface PlainAnswer {
@@ -144,9 +144,17 @@ function parseHead(bytes: Uint8Array): Head | undefined {
   return head;
 }
 
+/** The end of a chunked body without trailers: the last chunk (size 0) and the blank line. */
+const LAST_CHUNK = encoder.encode("0\r\n\r\n");
+
 /** The body when `rest` (what follows the head) holds all of it by the head's framing, else null. */
 function bodyOf(head: Head, rest: Uint8Array, closed: boolean): Uint8Array | null {
-  if (head.chunked) return dechunk(rest);
+  if (head.chunked) {
+    // Parsed once it can be whole (it may still not be: dechunk says), not again at every read;
+    // with trailers, once the server closes.
+    const ended = indexOf(rest, LAST_CHUNK, Math.max(0, rest.length - LAST_CHUNK.length)) >= 0;
+    return ended || closed ? dechunk(rest) : null;
+  }
   if (head.contentLength !== undefined) {
     return rest.length >= head.contentLength ? rest.slice(0, head.contentLength) : null;
   }
@@ -169,12 +177,4 @@ function dechunk(rest: Uint8Array): Uint8Array | null {
     parts.push(rest.subarray(start, start + size));
     at = start + size + 2;
   }
-}
-
-function indexOf(bytes: Uint8Array, needle: Uint8Array, from = 0): number {
-  outer: for (let i = from; i <= bytes.length - needle.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
 }

@@ -5,7 +5,7 @@
  * one worker start (30-46 ms measured on Deno 2.9.6, during which the starting thread is held) earlier
  * than if the whole pool were started up front.
  */
-import { hostCodeFrom } from "../../cli/host_code.ts";
+import { hostBundleFile, hostCodeFrom, PI_WORKER_BUNDLE } from "../../cli/host_code.ts";
 import type { Arithmetic, PortGrant, Task, TaskReply, TaskRequest, TaskResult } from "./tasks.ts";
 import type { AssemblyJob } from "./assembly.ts";
 import { AssemblyClient } from "./assembly_client.ts";
@@ -187,6 +187,6 @@ export class PiWorkerPool {
  */
 export function piWorkerScript(): string {
   return hostCodeFrom() === "bundle"
-    ? new URL("../../dist/host-bundle/pi_worker.js", import.meta.url).href
+    ? hostBundleFile(PI_WORKER_BUNDLE)
     : new URL("./split_worker.ts", import.meta.url).href;
 }
