@@ -1,16 +1,22 @@
 /** `paglets agents ls|show|create|send|deactivate|activate|rm`. */
 import type { Command } from "./command.ts";
+import { PagletError } from "../agents/errors.ts";
 import { HostClient } from "../host/client.ts";
 import { apiKeyFrom, entryClient, type EntryOptions } from "./entry.ts";
 import { readJsonObject } from "./json_input.ts";
+import { MAX_TIMEOUT_SECONDS, numberOption, timeoutMs, timeoutSeconds } from "./number_option.ts";
 import { printJson, printTable } from "./output.ts";
 
 /** Adds the options every network command shares. */
 export function networkOptions(cmd: Command): Command {
   return cmd
-    .option("-e, --entry <url>", "host to talk to (default: $PAGLETS_ENTRY or http://127.0.0.1:8765)")
+    .option("-e, --entry <name|url>", "host to talk to (default: $PAGLETS_ENTRY or http://127.0.0.1:8765)")
     .option("--api-key-env <name>", "environment variable holding the API key")
-    .option("--timeout <seconds>", "request timeout in seconds", Number)
+    .option(
+      "--timeout <seconds>",
+      `request timeout in seconds (at most ${MAX_TIMEOUT_SECONDS})`,
+      timeoutSeconds,
+    )
     .option("--json", "print JSON for scripts");
 }
 
@@ -22,21 +28,32 @@ const MAX_HOPS = 8;
  * that host (and on), and the answer says where it was found and through which hosts.
  */
 async function locate(id: string, o: EntryOptions): Promise<Record<string, unknown>> {
+  const { record, client, path } = await follow(id, o);
+  if (!client) return { id, movedThrough: path, error: `more than ${MAX_HOPS} forwarding records` };
+  return path.length ? { ...record, foundAt: client.baseUrl, movedThrough: path } : record;
+}
+
+/**
+ * The host agent `id` is on (`client`, null past {@link MAX_HOPS}), its record there, and the hosts
+ * whose forwarding records led there (`path`).
+ */
+async function follow(
+  id: string,
+  o: EntryOptions,
+): Promise<{ record: Record<string, unknown>; client: HostClient | null; path: string[] }> {
   let client = entryClient(o);
   const path: string[] = [];
   for (let hop = 0; hop <= MAX_HOPS; hop++) {
     const record = await client.getAgent(id) as Record<string, unknown>;
-    if (typeof record.movedTo !== "string" || record.status !== undefined) {
-      return path.length ? { ...record, foundAt: client.baseUrl, movedThrough: path } : record;
-    }
+    if (typeof record.movedTo !== "string" || record.status !== undefined) return { record, client, path };
     path.push(client.baseUrl);
     client = new HostClient(record.movedTo, {
       apiKey: apiKeyFrom(o),
-      timeoutMs: o.timeout ? o.timeout * 1000 : undefined,
+      timeoutMs: timeoutMs(o.timeout),
       oneShot: true,
     });
   }
-  return { id, movedThrough: path, error: `more than ${MAX_HOPS} forwarding records` };
+  return { record: { id }, client: null, path };
 }
 
 export function registerAgentsCommand(program: Command): void {
@@ -79,7 +96,7 @@ export function registerAgentsCommand(program: Command): void {
 
   networkOptions(agents.command("send <id> <kind>").description("Send a message and print the reply"))
     .option("--args <json>", "message arguments: JSON, @file, or - for stdin", "{}")
-    .option("--priority <n>", "1..10 (0 = unqueued)", Number)
+    .option("--priority <n>", "1..10 (0 = unqueued)", numberOption("--priority", { max: 10, integer: true }))
     .option("--oneway", "do not wait for the reply")
     .option("--no-delay", "fail instead of activating or queueing when the agent is inactive")
     .action(
@@ -95,14 +112,14 @@ export function registerAgentsCommand(program: Command): void {
         }, {
           oneway: o.oneway,
           noDelay: o.delay === false,
-          timeoutMs: o.timeout ? o.timeout * 1000 : undefined,
+          timeoutMs: timeoutMs(o.timeout),
         });
         printJson(reply);
       },
     );
 
   networkOptions(agents.command("deactivate <id>").description("Deactivate an agent to disk"))
-    .option("--after <seconds>", "wake up again after this many seconds", Number)
+    .option("--after <seconds>", "wake up again after this many seconds", numberOption("--after"))
     .option("--no-activate-on-message", "messages do not wake it")
     .option("--no-queue", "do not keep messages while inactive")
     .option("--on-startup", "activate when the host starts")
@@ -152,10 +169,17 @@ export function registerAgentsCommand(program: Command): void {
     });
 
   networkOptions(
-    agents.command("clone <id> [target]").description("Copy an agent to a host (default: its own)"),
+    agents.command("clone <id> [target]").description(
+      "Copy an agent to a host (default: its own), following it to the host it moved to",
+    ),
   )
     .action(async (id: string, target: string | undefined, o: EntryOptions & { json?: boolean }) => {
-      const ref = await entryClient(o).clone(id, target);
+      // The host that copies an agent must hold it: a host it left only knows where it went.
+      const { client } = await follow(id, o);
+      if (!client) {
+        throw new PagletError("agent_not_found", `Agent ${id}: more than ${MAX_HOPS} forwarding records`);
+      }
+      const ref = await client.clone(id, target);
       if (o.json) return printJson(ref);
       console.log(`${ref.id} on ${ref.host}`);
     });

@@ -1,14 +1,38 @@
 /** `paglets artifacts list|info|get|put|rm`: files hosted by a paglets host. */
 import type { Command } from "./command.ts";
+import { PagletError } from "../agents/errors.ts";
 import { ArtifactClient, type HostedArtifact } from "../host/artifacts/client.ts";
 import { networkOptions } from "./agents_command.ts";
 import { entryClient, type EntryOptions } from "./entry.ts";
+import { numberOption } from "./number_option.ts";
 import { formatBytes, printJson, printTable } from "./output.ts";
 
 type Options = EntryOptions & { json?: boolean };
 
 function artifacts(o: EntryOptions): ArtifactClient {
   return new ArtifactClient(entryClient(o));
+}
+
+/**
+ * Checks that `path` is a file this process can read, before anything is sent: a missing one is
+ * `not_found`, a folder or an unreadable file `invalid_request`.
+ */
+async function readableFile(path: string): Promise<void> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new PagletError("not_found", `No file ${path} to upload`);
+    const reason = err instanceof Deno.errors.PermissionDenied ? "permission denied" : (err as Error).message;
+    throw new PagletError("invalid_request", `Cannot read ${path}: ${reason}`);
+  }
+  try {
+    if (!(await file.stat()).isFile) {
+      throw new PagletError("invalid_request", `${path} is not a file: artifacts put uploads one file`);
+    }
+  } finally {
+    file.close();
+  }
 }
 
 function row(a: HostedArtifact): Record<string, unknown> {
@@ -65,8 +89,13 @@ export function registerArtifactsCommand(program: Command): void {
   networkOptions(group.command("put <file>").description("Upload a file as an artifact"))
     .option("--name <name>", "name to store it under (default: the file's name)")
     .option("--owner <owner>", "owner to record")
-    .option("--ttl <seconds>", "delete it after this many seconds", Number)
+    .option(
+      "--ttl <seconds>",
+      "delete it after this many seconds",
+      numberOption("--ttl", { min: 1, integer: true }),
+    )
     .action(async (file: string, o: Options & { name?: string; owner?: string; ttl?: number }) => {
+      await readableFile(file);
       const a = await artifacts(o).upload(file, { name: o.name, owner: o.owner, ttlSeconds: o.ttl });
       if (o.json) return printJson(a);
       console.log(a.id);

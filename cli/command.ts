@@ -10,15 +10,19 @@
  *
  * @module
  */
-import { PagletError } from "../agents/errors.ts";
+import { type ErrorCode, PagletError } from "../agents/errors.ts";
 import { helpText } from "./command_help.ts";
+import { numberOption } from "./number_option.ts";
 
-/** A usage error (unknown command or option, missing argument): exit status 2, with a hint. */
+/**
+ * A usage error (unknown command or option, missing argument: `bad_request`; an option value its
+ * parser refuses: `invalid_request`): exit status 2, with a hint.
+ */
 export class UsageError extends PagletError {
   /** The command line that names the command whose help explains the usage. */
   readonly helpCommand: string;
-  constructor(message: string, command: Command) {
-    super("bad_request", message);
+  constructor(message: string, command: Command, code: ErrorCode = "bad_request") {
+    super(code, message);
     this.helpCommand = `${command.path()} --help`;
   }
 }
@@ -312,12 +316,34 @@ export class Command {
       ? this.#values[option.attribute]
       : option.defaultValue;
     if (option.parser) {
-      this.#values[option.attribute] = option.parser(value, previous);
+      this.#values[option.attribute] = this.#parse(option, value, previous);
     } else if (option.variadic) {
       const given = Object.hasOwn(this.#values, option.attribute) ? previous as string[] : [];
       this.#values[option.attribute] = [...given, value];
     } else {
       this.#values[option.attribute] = value;
+    }
+  }
+
+  /**
+   * `value` through `option`'s parser. The builtin `Number` takes a number >= 0 only (every numeric
+   * option counts or measures something; one with other bounds has a parser of its own). A value the
+   * parser refuses is the user's mistake whatever the parser threw: `invalid_request`, naming the
+   * option; only a parser's own PagletError of another code (not input) passes as it is.
+   */
+  #parse(option: Option, value: string, previous: unknown): unknown {
+    const parser: OptionParser = option.parser === Number ? numberOption(option.long) : option.parser!;
+    try {
+      return parser(value, previous);
+    } catch (err) {
+      const code = err instanceof PagletError ? err.code : "invalid_request";
+      if (code !== "invalid_request" && code !== "bad_request") throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw new UsageError(
+        message.includes(option.long) ? message : `${option.long}: ${message}`,
+        this,
+        code,
+      );
     }
   }
 

@@ -10,6 +10,7 @@ import type { Host } from "../host/host.ts";
 import { endEarlyWorkers } from "../host/worker/early_workers.ts";
 import { EMBEDDED_WORKERS } from "./early_start.ts";
 import { loadHostCode } from "./host_code.ts";
+import { timeoutMs } from "./number_option.ts";
 
 export const DEFAULT_ENTRY = "http://127.0.0.1:8765";
 
@@ -87,10 +88,9 @@ const UNREACHABLE_HINT =
 
 /** A client for the entry host (no reachability check). */
 export function entryClient(options: EntryOptions): HostClient {
-  const timeoutMs = options.timeout ? options.timeout * 1000 : undefined;
   return new HostClient(entryUrl(options).url, {
     apiKey: apiKeyFrom(options),
-    timeoutMs,
+    timeoutMs: timeoutMs(options.timeout),
     unreachableHint: UNREACHABLE_HINT,
     oneShot: true,
   });

@@ -7,6 +7,7 @@ import { pc } from "./output.ts";
 import { PagletError } from "../agents/errors.ts";
 import { resolve, toFileUrl } from "../agents/paths.ts";
 import { loadHostCode } from "./host_code.ts";
+import { usableDataDir } from "./data_dir.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -194,7 +195,7 @@ export function registerHostCommand(program: Command): void {
         port: o.port,
         bind,
         publicUrl,
-        dataDir: o.dataDir,
+        dataDir: o.dataDir === undefined ? undefined : await usableDataDir(o.dataDir),
         meshVersion: o.meshVersion,
         tags: o.tag,
         properties: o.property,
@@ -215,6 +216,14 @@ export function registerHostCommand(program: Command): void {
         headerTimeoutMs: o.headerTimeoutMs,
         idleTimeoutMs: o.idleTimeoutMs,
       }, extensionsForHost());
+      // The operator's own modules load now, not at the first create: one that cannot load ends the
+      // start here with its error, instead of failing every create (built-in types too) later.
+      if (modules.length > 0 && !stopRequested) {
+        await host.pool.knownTypes().catch(async (err) => {
+          await host?.stop();
+          throw err;
+        });
+      }
       if (o.json) {
         console.log(JSON.stringify({ name: host.name, url: host.url, dataDir: host.options.dataDir }));
       } else {console.log(

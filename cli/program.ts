@@ -5,6 +5,7 @@
  */
 import { Command } from "./command.ts";
 import { VERSION } from "../host/version.ts";
+import { PagletError } from "../agents/errors.ts";
 
 type Register = (program: Command) => void;
 
@@ -117,6 +118,10 @@ const GROUPS: { name: string; load: (rest: readonly string[]) => Promise<Registe
     ],
   },
   {
+    name: "compile",
+    load: () => Promise.resolve([(program: Command) => registerCompileCommand(program, compileFromSource)]),
+  },
+  {
     name: "examples",
     // `examples pi` loads the Pi command only (the others import much of the SDK); help lists all.
     load: async (rest) => {
@@ -147,4 +152,56 @@ export async function buildProgram(args: readonly string[] = Deno.args): Promise
   const registers = await Promise.all((only ? [only] : GROUPS).map((g) => g.load(rest)));
   for (const register of registers.flat()) register(program);
   return program;
+}
+
+/** The options of `paglets compile`, as scripts/compile.ts reads them. */
+export interface CompileOptions {
+  target?: string;
+  output: string;
+}
+
+/**
+ * `paglets compile`: defined here for `paglets --help` and `help compile`, and used by
+ * scripts/compile.ts (where the launcher scripts/paglets sends `compile` before the CLI loads), which
+ * gives it the action that builds.
+ */
+export function registerCompileCommand(
+  program: Command,
+  action: (options: CompileOptions) => Promise<void>,
+): Command {
+  return program
+    .command("compile")
+    .description(
+      "Build the single paglets binary (dist/paglets) from this checkout with deno compile: main.ts, " +
+        "the modules it loads at run time and the host's bundle",
+    )
+    .option(
+      "--target <triple>",
+      "target of `deno compile` (default: this machine), e.g. x86_64-unknown-linux-gnu",
+    )
+    .option("--output <file>", "the binary (a relative path is from the checkout)", "dist/paglets")
+    .action(action);
+}
+
+/**
+ * The action when `compile` reaches the CLI itself (`deno run main.ts compile`, or a compiled binary):
+ * runs scripts/compile.ts of the checkout, which a compiled binary does not carry.
+ */
+async function compileFromSource(options: CompileOptions): Promise<void> {
+  const root = new URL("..", import.meta.url).pathname;
+  const script = `${root}scripts/compile.ts`;
+  try {
+    await Deno.stat(script);
+  } catch {
+    throw new PagletError(
+      "invalid_request",
+      "compile builds the binary from a source checkout: run `scripts/paglets compile` there",
+    );
+  }
+  const args = ["run", "--quiet", "--allow-all", "--config", `${root}deno.json`, script];
+  if (options.target) args.push("--target", options.target);
+  args.push("--output", options.output);
+  const { code } = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "inherit" })
+    .output();
+  if (code !== 0) Deno.exit(code);
 }

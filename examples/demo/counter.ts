@@ -2,7 +2,7 @@
  * `demo.counter`: counts and records its lifecycle. Messages: `increment {by}` → `{count}`,
  * `get` → `{count}`, `events` → `{events}`.
  */
-import { type LifecycleEvent, type Message, Paglet } from "../../agents/mod.ts";
+import { type LifecycleEvent, type Message, Paglet, PagletError } from "../../agents/mod.ts";
 
 export interface CounterState {
   count: number;
@@ -43,7 +43,12 @@ export class Counter extends Paglet<CounterState> {
     switch (msg.kind) {
       case "increment": {
         const by = msg.args.by ?? 1;
-        if (typeof by !== "number" || !Number.isFinite(by)) return this.notHandled(msg);
+        if (typeof by !== "number" || !Number.isFinite(by)) {
+          throw new PagletError(
+            "invalid_request",
+            `increment: 'by' must be a finite number, got ${quote(by)}`,
+          );
+        }
         this.state.count += by;
         return { count: this.state.count };
       }
@@ -57,4 +62,16 @@ export class Counter extends Paglet<CounterState> {
         return this.notHandled(msg);
     }
   }
+}
+
+/** `value` as the caller wrote it, briefly: `"x"`, `[1]`, `{"a":1}` (a bigint as `5n`). */
+function quote(value: unknown): string {
+  if (typeof value === "bigint") return `${value}n`;
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

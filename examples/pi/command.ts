@@ -187,9 +187,13 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
         await write(out, "\n");
       }
       if (summary.status !== "done") {
+        // The digits that became certain before the end stay where they went: --output, stdout.
+        const digits = `${last.digitsEmitted} digit${last.digitsEmitted === 1 ? "" : "s"}`;
         const kept = summary.outputPath
-          ? ` (${last.digitsEmitted} digits kept in ${summary.outputPath})`
-          : "";
+          ? ` (${digits} kept in ${summary.outputPath})`
+          : options.json
+          ? ` (${digits} computed; --json printed only the summary)`
+          : ` (${digits} kept: printed above)`;
         const why = summary.error ?? summary.status;
         if (!options.json) await write(out, "\n");
         await write(err, `error [pi_job_${summary.status}]: Pi job ${summary.jobId} ${why}${kept}\n`);

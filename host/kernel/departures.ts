@@ -115,7 +115,9 @@ export class Departures {
 
   /** See AgentRuntime.leaveSelf. */
   async leaveSelf(id: string, leave: () => Promise<unknown>): Promise<void> {
-    const agent = this.#p.table.live(id);
+    // run() may ask before its start's reply has made it live (they cross in one batch): that start
+    // decides whether it is here.
+    const agent = this.#p.table.live(id) ?? await this.#p.table.starting(id)?.catch(() => undefined);
     if (!agent) throw new PagletError("agent_not_found", `Agent ${id} is not active on this host`);
     if (!agent.mailbox.busy) {
       await leave();

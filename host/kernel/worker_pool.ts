@@ -288,6 +288,8 @@ function moduleError(err: unknown, modules: readonly string[]): unknown {
   if (missing) {
     return new PagletError("module_not_found", `Module ${missing[1]} was not found (check --module)`);
   }
+  // Named by the worker already (agent_worker.ts init).
+  if (err instanceof PagletError && err.code === "module_load_failed") return err;
   const named = modules.find((m) => message.includes(m));
   if (named) return new PagletError("module_load_failed", `Module ${named} failed to load: ${message}`);
   return err;

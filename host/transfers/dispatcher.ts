@@ -99,10 +99,15 @@ export class TransferDispatcher {
     if (record?.status === "moving") {
       throw new PagletError("agent_moving", `Agent ${id} is moving; try again shortly`);
     }
+    // Activates an inactive agent, and waits for one being started: a paglet that dispatches
+    // itself from run() right after its creation can be quicker than the kernel's bookkeeping.
+    return await this.#activate(id, "dispatch");
+  }
+
+  /** rt.activate; an agent that is not here is named with where it moved, when it did. */
+  async #activate(id: string, reason: string): Promise<LiveAgent> {
     try {
-      // Activates an inactive agent, and waits for one being started: a paglet that dispatches
-      // itself from run() right after its creation can be quicker than the kernel's bookkeeping.
-      return await rt.activate(id, "dispatch");
+      return await this.#host.runtime.activate(id, reason);
     } catch (err) {
       if (!(err instanceof PagletError && err.code === "agent_not_found")) throw err;
       const movedTo = await this.#host.store.movedTo(id);
@@ -413,7 +418,7 @@ export class TransferDispatcher {
     const record = await this.#host.store.get(id);
     if (!record || record.status === "active") {
       // Being started (or durable as active and not running): take it from the running instance.
-      const agent = await rt.activate(id, "clone");
+      const agent = await this.#activate(id, "clone");
       return { type: agent.type, state: await rt.snapshot(agent), meta: agent.meta };
     }
     if (record.status !== "inactive") {

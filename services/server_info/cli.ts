@@ -7,6 +7,7 @@
 import type { Command } from "../../cli/command.ts";
 import type { Operation } from "../../agents/operations.ts";
 import { networkOptions } from "../../cli/agents_command.ts";
+import { numberOption } from "../../cli/number_option.ts";
 import { type EntryOptions, withEntry } from "../../cli/entry.ts";
 import { formatBytes, pc, printJson, printTable } from "../../cli/output.ts";
 import { fanOut, fixed, formatDuration, type HostResult, targetHosts } from "../cli_support.ts";
@@ -90,7 +91,7 @@ export function registerSysCommand(program: Command): void {
     .option(
       "--interval <seconds>",
       "measure CPU over this many seconds (0 = since the last sample)",
-      Number,
+      numberOption("--interval", { max: 10 }),
       0,
     )
     .option("--gpu", "also read NVIDIA GPUs (nvidia-smi)")
@@ -169,7 +170,12 @@ export function registerSysCommand(program: Command): void {
     });
 
   sysCommand(sys, "ps [query]", "Processes whose name or command line contains QUERY (largest memory first)")
-    .option("--limit <n>", "at most this many per host (0 = all)", Number, 25)
+    .option(
+      "--limit <n>",
+      "at most this many per host (0 = all)",
+      numberOption("--limit", { integer: true, max: 10_000 }),
+      25,
+    )
     .option("--args", "show whole command lines")
     .action(async (query: string | undefined, o: SysOptions & { limit: number; args?: boolean }) => {
       printResults(

@@ -68,7 +68,19 @@ Deno.test("start failures a user causes carry codes, never internal", async () =
     "file:///no/such/module.ts",
   ]);
   assert(missingUrl.stderr.includes("[module_not_found]"), missingUrl.stderr);
-  for (const run of [badPort, missing, missingUrl]) assert(!run.stderr.includes("[internal]"), run.stderr);
+  // A module that exists but cannot load (here: an import the user's file cannot resolve) ends the
+  // start with its error, named once, instead of a host whose every create fails.
+  const broken = `${dataDir}/broken.ts`;
+  await Deno.writeTextFile(broken, 'import { z } from "zod-not-installed";\nexport const s = z;\n');
+  // (A host that started anyway would run until the helper's 120 s signal ends it: not exit 1.)
+  const unloadable = await hostFails(["--port", "0", "--data-dir", `${dataDir}/b`, "--module", broken]);
+  assertEquals(unloadable.code, 1, unloadable.stderr);
+  assert(unloadable.stderr.includes("[module_load_failed]"), unloadable.stderr);
+  assertEquals(unloadable.stderr.split("failed to load").length, 2, unloadable.stderr);
+  assert(!unloadable.stderr.includes("listening"), unloadable.stderr);
+  for (const run of [badPort, missing, missingUrl, unloadable]) {
+    assert(!run.stderr.includes("[internal]"), run.stderr);
+  }
 });
 
 Deno.test("health answers 200 only once the API serves: a client that waited for it can create at once", async () => {

@@ -230,3 +230,31 @@ Deno.test("--persistent-storage-quota of `paglets host` reaches the host", async
     await stopAll();
   }
 });
+
+Deno.test("a paglet that leaves first thing in run() leaves: deactivated with its state, or disposed", async (t) => {
+  await using h = await fixtureHost();
+  const client = h.client;
+
+  await t.step("deactivate(after(...)) from run() stores it inactive with the poll it counted", async () => {
+    const { id } = await client.createAgent({ type: "kernel.poller" });
+    const record = await eventually("the poller to be inactive", async () => {
+      const r = await client.getAgent(id);
+      return r.status === "active" ? null : r;
+    });
+    assertEquals(record.status, "inactive");
+    assertEquals((record.state as { polls: number }).polls, 1);
+    assert(Number((record.policy as { activateAt: number }).activateAt) > Date.now() + 200_000);
+  });
+
+  await t.step("dispose() from run() removes it", async () => {
+    const { id } = await client.createAgent({ type: "kernel.poller", state: { dispose: true } });
+    await eventually(
+      "the poller to be gone",
+      async () => (await call(h.host.url, "GET", `/v1/agents/${id}`)).status === 404,
+    );
+    const crashed = h.host.events.since(0, 1000).filter((e) =>
+      e.agentId === id && e.kind === "paglet-crashed"
+    );
+    assertEquals(crashed, []);
+  });
+});

@@ -55,10 +55,11 @@ export function registerGroupsCommand(jobs: Command): void {
       for (const e of reply.errors) {
         console.error(`${pc.red("error")} ${e.hostName} (${e.hostUrl}) [${e.code}]: ${e.message}`);
       }
+      // A named group nobody has: exit 1, with --json too (its answer is then []).
+      if (o.group && !reply.groups.length) Deno.exitCode = 1;
       if (o.json) return printJson(reply.groups);
       if (!reply.groups.length) {
         console.log(o.group ? `No group '${o.group}' in the mesh.` : "No job group in the mesh.");
-        if (o.group) Deno.exitCode = 1;
         return;
       }
       printTable(
