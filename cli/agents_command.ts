@@ -1,4 +1,4 @@
-/** `paglets agents ls|show|create|send|deactivate|activate|rm`. */
+/** `paglets agents ls|show|create|send|deactivate|activate|rm|dispatch|clone|retract`. */
 import type { Command } from "./command.ts";
 import { PagletError } from "../agents/errors.ts";
 import { HostClient } from "../host/client.ts";
@@ -23,37 +23,96 @@ export function networkOptions(cmd: Command): Command {
 /** Forwarding records followed at most (as hosts forward messages). */
 const MAX_HOPS = 8;
 
-/**
- * An agent's record where it is now: a record that only says where the agent moved is followed to
- * that host (and on), and the answer says where it was found and through which hosts.
- */
-async function locate(id: string, o: EntryOptions): Promise<Record<string, unknown>> {
-  const { record, client, path } = await follow(id, o);
-  if (!client) return { id, movedThrough: path, error: `more than ${MAX_HOPS} forwarding records` };
-  return path.length ? { ...record, foundAt: client.baseUrl, movedThrough: path } : record;
-}
+/** One host's answer about agent `id`: what was asked for, or where the agent went from there. */
+type Attempt<T> = { answer: T } | { movedTo: string };
 
 /**
- * The host agent `id` is on (`client`, null past {@link MAX_HOPS}), its record there, and the hosts
- * whose forwarding records led there (`path`).
+ * Where forwarding records led: the host the agent was found on (`foundAt`) and the hosts passed
+ * on the way (`movedThrough`); empty when the entry host holds the agent. Merged into what a
+ * command prints (as `show` does), so `--json` stays one object.
  */
-async function follow(
-  id: string,
+type Followed = { foundAt?: string; movedThrough?: string[] };
+
+/**
+ * Asks the entry host with `attempt`, and while a host answers with where the agent moved, asks
+ * that host (at most {@link MAX_HOPS} forwarding records). `answer` undefined: past the bound.
+ */
+async function follow<T>(
   o: EntryOptions,
-): Promise<{ record: Record<string, unknown>; client: HostClient | null; path: string[] }> {
+  attempt: (client: HostClient) => Promise<Attempt<T>>,
+): Promise<{ answer?: T; path: string[]; via: Followed }> {
   let client = entryClient(o);
   const path: string[] = [];
   for (let hop = 0; hop <= MAX_HOPS; hop++) {
-    const record = await client.getAgent(id) as Record<string, unknown>;
-    if (typeof record.movedTo !== "string" || record.status !== undefined) return { record, client, path };
+    const tried = await attempt(client);
+    if ("answer" in tried) {
+      return {
+        answer: tried.answer,
+        path,
+        via: path.length ? { foundAt: client.baseUrl, movedThrough: path } : {},
+      };
+    }
     path.push(client.baseUrl);
-    client = new HostClient(record.movedTo, {
+    client = new HostClient(tried.movedTo, {
       apiKey: apiKeyFrom(o),
       timeoutMs: timeoutMs(o.timeout),
       oneShot: true,
     });
   }
-  return { record: { id }, client: null, path };
+  return { path, via: {} };
+}
+
+/** A forwarding record (`{id, movedTo}`, no status) read as where the agent went. */
+function readRecord(record: Record<string, unknown>): Attempt<Record<string, unknown>> {
+  return typeof record.movedTo === "string" && record.status === undefined
+    ? { movedTo: record.movedTo }
+    : { answer: record };
+}
+
+/**
+ * An agent's record where it is now: a record that only says where the agent moved is followed to
+ * that host (and on), and the answer says where it was found and through which hosts.
+ */
+async function locate(id: string, o: EntryOptions): Promise<Record<string, unknown>> {
+  const { answer, path, via } = await follow(o, async (client) => readRecord(await client.getAgent(id)));
+  if (!answer) return { id, movedThrough: path, error: `more than ${MAX_HOPS} forwarding records` };
+  return { ...answer, ...via };
+}
+
+/**
+ * `act` on agent `id` on the host it is on: asked first of the entry host; a host that answers
+ * `agent_not_found` and holds a forwarding record for it hands the request on (nothing was done
+ * there). Past {@link MAX_HOPS} forwarding records, `agent_not_found`.
+ */
+async function onAgentHost<T>(
+  id: string,
+  o: EntryOptions,
+  act: (client: HostClient) => Promise<T>,
+): Promise<{ answer: T; via: Followed }> {
+  const { answer, via } = await follow(o, async (client): Promise<Attempt<T>> => {
+    try {
+      return { answer: await act(client) };
+    } catch (err) {
+      if (!(err instanceof PagletError && err.code === "agent_not_found")) throw err;
+      const record = await client.getAgent(id).catch(() => null);
+      const moved = record && readRecord(record);
+      if (moved && "movedTo" in moved) return moved;
+      throw err;
+    }
+  });
+  if (answer === undefined) {
+    throw new PagletError("agent_not_found", `Agent ${id}: more than ${MAX_HOPS} forwarding records`);
+  }
+  return { answer, via };
+}
+
+/**
+ * Prints an acting command's answer: with `--json` the host's answer plus where the agent was
+ * found when the command followed it, else `line` with that host noted.
+ */
+function report(o: { json?: boolean }, answer: unknown, via: Followed, line: string): void {
+  if (o.json) return printJson({ ...answer as Record<string, unknown>, ...via });
+  console.log(via.foundAt ? `${line} (found at ${via.foundAt})` : line);
 }
 
 export function registerAgentsCommand(program: Command): void {
@@ -118,7 +177,11 @@ export function registerAgentsCommand(program: Command): void {
       },
     );
 
-  networkOptions(agents.command("deactivate <id>").description("Deactivate an agent to disk"))
+  networkOptions(
+    agents.command("deactivate <id>").description(
+      "Deactivate an agent to disk, following it to the host it moved to",
+    ),
+  )
     .option("--after <seconds>", "wake up again after this many seconds", numberOption("--after"))
     .option("--no-activate-on-message", "messages do not wake it")
     .option("--no-queue", "do not keep messages while inactive")
@@ -134,38 +197,43 @@ export function registerAgentsCommand(program: Command): void {
           onStartup?: boolean;
         },
       ) => {
-        const record = await entryClient(o).deactivate(id, {
+        const policy = {
           afterSeconds: o.after,
           activateOnMessage: o.activateOnMessage,
           queueMessagesWhenInactive: o.queue,
           activateOnStartup: o.onStartup ?? false,
-        });
-        if (o.json) return printJson(record);
-        console.log(`${id} inactive`);
+        };
+        const { answer, via } = await onAgentHost(id, o, (client) => client.deactivate(id, policy));
+        report(o, answer, via, `${id} inactive`);
       },
     );
 
-  networkOptions(agents.command("activate <id>").description("Activate an inactive agent"))
+  networkOptions(
+    agents.command("activate <id>").description(
+      "Activate an inactive agent, following it to the host it moved to",
+    ),
+  )
     .action(async (id: string, o: EntryOptions & { json?: boolean }) => {
-      const record = await entryClient(o).activate(id);
-      if (o.json) return printJson(record);
-      console.log(`${id} active`);
-    });
-
-  networkOptions(agents.command("rm <id>").description("Dispose an agent"))
-    .action(async (id: string, o: EntryOptions & { json?: boolean }) => {
-      const out = await entryClient(o).dispose(id);
-      if (o.json) return printJson(out);
-      console.log(`${id} disposed`);
+      const { answer, via } = await onAgentHost(id, o, (client) => client.activate(id));
+      report(o, answer, via, `${id} active`);
     });
 
   networkOptions(
-    agents.command("dispatch <id> <target>").description("Move an agent to another host (name or URL)"),
+    agents.command("rm <id>").description("Dispose an agent, following it to the host it moved to"),
+  )
+    .action(async (id: string, o: EntryOptions & { json?: boolean }) => {
+      const { answer, via } = await onAgentHost(id, o, (client) => client.dispose(id));
+      report(o, answer, via, `${id} disposed`);
+    });
+
+  networkOptions(
+    agents.command("dispatch <id> <target>").description(
+      "Move an agent to another host (name or URL), following it to the host it moved to",
+    ),
   )
     .action(async (id: string, target: string, o: EntryOptions & { json?: boolean }) => {
-      const ref = await entryClient(o).dispatch(id, target);
-      if (o.json) return printJson(ref);
-      console.log(`${ref.id} now on ${ref.host}`);
+      const { answer: ref, via } = await onAgentHost(id, o, (client) => client.dispatch(id, target));
+      report(o, ref, via, `${ref.id} now on ${ref.host}`);
     });
 
   networkOptions(
@@ -175,13 +243,8 @@ export function registerAgentsCommand(program: Command): void {
   )
     .action(async (id: string, target: string | undefined, o: EntryOptions & { json?: boolean }) => {
       // The host that copies an agent must hold it: a host it left only knows where it went.
-      const { client } = await follow(id, o);
-      if (!client) {
-        throw new PagletError("agent_not_found", `Agent ${id}: more than ${MAX_HOPS} forwarding records`);
-      }
-      const ref = await client.clone(id, target);
-      if (o.json) return printJson(ref);
-      console.log(`${ref.id} on ${ref.host}`);
+      const { answer: ref, via } = await onAgentHost(id, o, (client) => client.clone(id, target));
+      report(o, ref, via, `${ref.id} on ${ref.host}`);
     });
 
   networkOptions(
