@@ -70,6 +70,8 @@ export const ERROR_CODES = [
   "module_not_found",
   "module_load_failed",
   "host_unreachable",
+  /** Another host of the mesh refused this host's API key (the two hold different keys). */
+  "peer_unauthorized",
   "transfer_failed",
   /** The host has not finished starting: try again shortly (Retry-After says when). */
   "starting",

@@ -53,6 +53,12 @@ export function toTagged(value: unknown): unknown {
   return value;
 }
 
+/** A short rendering of a value for an error message. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 function restore(value: unknown, depth: number): unknown {
   if (depth > MAX_DEPTH) {
     throw new PagletError("malformed_json", `JSON nested deeper than ${MAX_DEPTH} levels`);
@@ -64,25 +70,54 @@ function restore(value: unknown, depth: number): unknown {
     if (keys.length === 1) {
       const [key] = keys;
       const inner = obj[key];
-      if (key === "$bigint" && typeof inner === "string" && /^-?\d+$/.test(inner)) return BigInt(inner);
-      if (key === "$bytes" && typeof inner === "string") {
+      if (key === "$bigint") {
+        if (typeof inner === "string" && /^-?\d+$/.test(inner)) return BigInt(inner);
+        throw new PagletError(
+          "malformed_json",
+          `A $bigint value must be a string of digits: got ${shown(inner)}`,
+        );
+      }
+      if (key === "$bytes") {
+        if (typeof inner !== "string") {
+          throw new PagletError(
+            "malformed_json",
+            `A $bytes value must be a base64 string: got ${shown(inner)}`,
+          );
+        }
         try {
           return base64ToBytes(inner);
         } catch {
           throw new PagletError("malformed_json", "A $bytes value is not valid base64");
         }
       }
-      if (key === "$date" && typeof inner === "string") {
+      if (key === "$date") {
+        if (typeof inner !== "string") {
+          throw new PagletError(
+            "malformed_json",
+            `A $date value must be an ISO date string: got ${shown(inner)}`,
+          );
+        }
         const date = new Date(inner);
         if (Number.isNaN(date.getTime())) {
           throw new PagletError("malformed_json", `Invalid $date '${inner.slice(0, 40)}'`);
         }
         return date;
       }
-      if (key === "$map" && Array.isArray(inner)) {
-        return new Map(inner.map((pair) => [restore(pair?.[0], depth + 1), restore(pair?.[1], depth + 1)]));
+      if (key === "$map") {
+        if (!Array.isArray(inner) || !inner.every((pair) => Array.isArray(pair) && pair.length === 2)) {
+          throw new PagletError(
+            "malformed_json",
+            `A $map value must be a list of [key, value] pairs: got ${shown(inner)}`,
+          );
+        }
+        return new Map(inner.map((pair) => [restore(pair[0], depth + 1), restore(pair[1], depth + 1)]));
       }
-      if (key === "$set" && Array.isArray(inner)) return new Set(inner.map((v) => restore(v, depth + 1)));
+      if (key === "$set") {
+        if (!Array.isArray(inner)) {
+          throw new PagletError("malformed_json", `A $set value must be a list: got ${shown(inner)}`);
+        }
+        return new Set(inner.map((v) => restore(v, depth + 1)));
+      }
     }
     const out: Record<string, unknown> = {};
     for (const k of keys) setOwn(out, k, restore(obj[k], depth + 1));

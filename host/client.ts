@@ -34,6 +34,12 @@ export interface ClientOptions {
    * {@link HostClient.fetch} calls (streams) still use `fetch`. @default false
    */
   oneShot?: boolean;
+  /**
+   * A host's own client to another host: a 401 there means the two hosts hold different API keys,
+   * reported as `peer_unauthorized` (502), never passed on as the caller's own `unauthorized`.
+   * @default false
+   */
+  peer?: boolean;
 }
 
 /** How one raw request is made. */
@@ -53,6 +59,7 @@ export class HostClient {
   readonly #transport?: (request: Request) => Promise<Response>;
   readonly #unreachableHint: string;
   readonly #plain: boolean;
+  readonly #peer: boolean;
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
     this.baseUrl = normalizeUrl(baseUrl);
@@ -60,6 +67,7 @@ export class HostClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#transport = options.transport;
     this.#unreachableHint = options.unreachableHint ? `; ${options.unreachableHint}` : "";
+    this.#peer = options.peer ?? false;
     this.#plain = Boolean(options.oneShot) && !options.transport && this.baseUrl.startsWith("http:") &&
       !proxied();
   }
@@ -163,6 +171,12 @@ export class HostClient {
       error = new PagletError(
         status === 401 ? "unauthorized" : "internal",
         `HTTP ${status}: ${text.slice(0, 200)}`,
+      );
+    }
+    if (error.code === "unauthorized" && this.#peer) {
+      return new PagletError(
+        "peer_unauthorized",
+        `${this.baseUrl} refused this host's API key: the hosts of a mesh share one key (${error.message})`,
       );
     }
     if (error.code === "unauthorized" && !this.#apiKey) {

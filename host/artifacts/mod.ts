@@ -67,7 +67,9 @@ export function artifactsExtension(): ArtifactsExtension {
 function registerArtifactOps(host: Host, store: ArtifactStore): void {
   const isSelf = (url: string | undefined) => !url || url === host.name || normalizeUrl(url) === host.url;
   const remote = (url: string) =>
-    new ArtifactClient(new HostClient(host.remote?.resolve(url) ?? url, { apiKey: host.options.apiKey }));
+    new ArtifactClient(
+      new HostClient(host.remote?.resolve(url) ?? url, { apiKey: host.options.apiKey, peer: true }),
+    );
   const localPath = async (agentId: string, path: string) =>
     resolve(await host.workDirs.ensure(agentId), path);
   const checkRef = (ref: unknown): ArtifactRef => {

@@ -33,7 +33,7 @@ export async function meshView(host: Host): Promise<HostView[]> {
 async function hostView(host: Host, target: { name: string; url: string }): Promise<HostView> {
   const client = target.url === host.url
     ? new HostClient(host.url, { apiKey: host.options.apiKey, transport: (r) => host.handle(r) })
-    : new HostClient(target.url, { apiKey: host.options.apiKey, timeoutMs: PEER_TIMEOUT_MS });
+    : new HostClient(target.url, { apiKey: host.options.apiKey, timeoutMs: PEER_TIMEOUT_MS, peer: true });
   const service = (op: string, body: unknown) =>
     client.request<{ reply: Record<string, unknown> }>("POST", `/v1/services/compute-slots/${op}`, body)
       .then((r) => r.reply, () => null);

@@ -1,5 +1,5 @@
 /** /v1/events (recent events) and /v1/events/stream (Server-Sent Events). */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
@@ -11,19 +11,28 @@ import { cancel, every, type Timer } from "../../agents/timers.ts";
 const EventsQuery = z.object({
   since: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().positive().max(2000).optional(),
-  /** One kind or several, comma-separated (`user-notify,user-stream`). */
-  kind: z.string().optional().transform((k) => {
-    const kinds = new Set((k ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+  /** One kind or several: comma-separated (`user-notify,user-stream`), or the parameter repeated. */
+  kind: z.array(z.string()).optional().transform((k) => {
+    const kinds = new Set((k ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean));
     return kinds.size ? kinds : null;
   }),
 });
 
+/** The query of an events request, every `kind` parameter included. */
+function eventsQuery(c: Context): z.infer<typeof EventsQuery> {
+  const kind = c.req.queries("kind");
+  return validate(EventsQuery, { ...c.req.query(), kind }, "query");
+}
+
 export function eventRoutes(app: Hono, host: Host): void {
   app.get("/v1/events", (c) => {
-    const q = validate(EventsQuery, c.req.query(), "query");
-    let events = host.events.since(q.since ?? 0, q.limit ?? 100);
-    if (q.kind) events = events.filter((e) => q.kind!.has(e.kind));
-    return json({ events, lastId: host.events.lastId });
+    const q = eventsQuery(c);
+    const limit = q.limit ?? 100;
+    const events = host.events.since(q.since ?? 0, limit, q.kind);
+    // The id to ask `since` next: the last one answered when the limit cut the answer, else the
+    // latest (every event up to it was looked at).
+    const lastId = events.length === limit ? events[limit - 1].id : host.events.lastId;
+    return json({ events, lastId });
   });
 
   app.get("/v1/events/stream", (c) => {
@@ -33,8 +42,15 @@ export function eventRoutes(app: Hono, host: Host): void {
     if (length > 0 || c.req.header("transfer-encoding") !== undefined) {
       throw new PagletError("bad_request", "GET /v1/events/stream takes no request body");
     }
-    const q = validate(EventsQuery, c.req.query(), "query");
-    const lastEventId = Number(c.req.header("last-event-id") ?? q.since ?? host.events.lastId);
+    const q = eventsQuery(c);
+    const header = c.req.header("last-event-id");
+    if (header !== undefined && !/^\d+$/.test(header.trim())) {
+      throw new PagletError(
+        "bad_request",
+        `Last-Event-ID must be an event id (a whole number): got '${header}'`,
+      );
+    }
+    const lastEventId = Number(header ?? q.since ?? host.events.lastId);
     const encoder = new TextEncoder();
     let unsubscribe = () => {};
     let keepalive: Timer | undefined;
@@ -71,7 +87,7 @@ export function eventRoutes(app: Hono, host: Host): void {
             unsubscribe();
           }
         };
-        for (const e of host.events.since(Number.isFinite(lastEventId) ? lastEventId : 0, 2000)) send(e);
+        for (const e of host.events.since(lastEventId, 2000)) send(e);
         unsubscribe = host.events.subscribe(send);
         keepalive = every(15_000, () => {
           try {

@@ -61,6 +61,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   module_not_found: 422,
   module_load_failed: 422,
   host_unreachable: 502,
+  peer_unauthorized: 502,
   transfer_failed: 502,
   starting: 503,
   draining: 503,

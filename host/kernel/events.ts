@@ -28,11 +28,17 @@ export class EventLog {
     return event;
   }
 
-  /** Events with id > since, oldest first. */
-  since(since = 0, limit = 100): ContextEvent[] {
+  /** Events with id > since (of the given kinds only, when named), oldest first, at most `limit`. */
+  since(since = 0, limit = 100, kinds: ReadonlySet<string> | null = null): ContextEvent[] {
     const start = this.#events.findIndex((e) => e.id > since);
     if (start < 0) return [];
-    return this.#events.slice(start, start + Math.max(1, Math.min(limit, this.#capacity)));
+    const most = Math.max(1, Math.min(limit, this.#capacity));
+    if (!kinds) return this.#events.slice(start, start + most);
+    const out: ContextEvent[] = [];
+    for (let i = start; i < this.#events.length && out.length < most; i++) {
+      if (kinds.has(this.#events[i].kind)) out.push(this.#events[i]);
+    }
+    return out;
   }
 
   get lastId(): number {

@@ -179,6 +179,6 @@ export class MeshRemoteRouter implements RemoteRouter {
   }
 
   #client(url: string): HostClient {
-    return new HostClient(url, { apiKey: this.#host.options.apiKey });
+    return new HostClient(url, { apiKey: this.#host.options.apiKey, peer: true });
   }
 }

@@ -132,7 +132,7 @@ export class TransferSender {
   client(url: string): HostClient {
     let client = this.#clients.get(url);
     if (!client) {
-      client = new HostClient(url, { apiKey: this.#apiKey });
+      client = new HostClient(url, { apiKey: this.#apiKey, peer: true });
       this.#clients.set(url, client);
     }
     return client;

@@ -70,3 +70,41 @@ Deno.test("the SSE stream replays events after Last-Event-ID", async () => {
   assert(text.includes("event: context-start"), "replay starts with the host's first events");
   assert(text.includes(id));
 });
+
+Deno.test("GET /v1/events filters by kind before the limit, and lastId pages on from what was answered", async () => {
+  await using h = await fixtureHost();
+  const url = h.host.url;
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const { id } = await h.client.createAgent({ type: "demo.counter" });
+    ids.push(id);
+    await h.client.send(id, { kind: "get" });
+  }
+  type Page = { events: Event[]; lastId: number };
+  // Other events (services, deliveries) come between the creates: the limit counts creates only.
+  const first = await call<Page>(url, "GET", "/v1/events?kind=create&limit=2");
+  assertEquals(first.body.events.map((e) => e.agentId), ids.slice(0, 2));
+  assertEquals(first.body.lastId, first.body.events[1].id, "cut by the limit: lastId is the last answered");
+  const next = await call<Page>(url, "GET", `/v1/events?kind=create&limit=2&since=${first.body.lastId}`);
+  assertEquals(next.body.events.map((e) => e.agentId), ids.slice(2));
+  const rest = await call<Page>(url, "GET", `/v1/events?kind=create&limit=2&since=${next.body.lastId}`);
+  assertEquals(rest.body.events, []);
+  assertEquals(rest.body.lastId, h.host.events.lastId, "nothing cut: lastId is the host's latest");
+  // Several kinds: comma-separated or the parameter repeated, the same answer.
+  const both = "/v1/events?limit=1000&kind=create&kind=dispose";
+  await h.client.dispose(ids[0]);
+  const repeated = await call<Page>(url, "GET", both);
+  const commas = await call<Page>(url, "GET", "/v1/events?limit=1000&kind=create,dispose");
+  assertEquals(repeated.body.events.map((e) => e.kind), ["create", "create", "create", "create", "dispose"]);
+  assertEquals(commas.body.events, repeated.body.events);
+});
+
+Deno.test("the SSE stream refuses a Last-Event-ID that is no event id instead of replaying everything", async () => {
+  await using h = await fixtureHost();
+  for (const bad of ["abc", "-50", "1.5"]) {
+    const res = await fetch(`${h.host.url}/v1/events/stream`, { headers: { "last-event-id": bad } });
+    const body = await res.json() as { error: { code: string; message: string } };
+    assertEquals([res.status, body.error.code], [400, "bad_request"], bad);
+    assert(body.error.message.includes("Last-Event-ID"), body.error.message);
+  }
+});

@@ -285,6 +285,29 @@ Deno.test("bad input answers a documented 4xx with a code and a message", async 
   await t.step("tagged values that do not decode answer 400 malformed_json", async () => {
     const bad = { kind: "echo", args: { when: { $date: "not a date" } } };
     assertError(await call(url, "POST", `/v1/agents/${id}/messages`, bad, auth), 400, "malformed_json");
+    // Every tag decodes or is refused: none is stored as the data it looks like.
+    for (
+      const tagged of [
+        { $bigint: "x" },
+        { $bigint: 5 },
+        { $bigint: "1.5" },
+        { $bytes: 5 },
+        { $date: 5 },
+        { $map: 5 },
+        { $map: [[1]] },
+        { $set: 5 },
+      ]
+    ) {
+      const answer = await call<ErrorBody>(
+        url,
+        "POST",
+        "/v1/agents",
+        { type: "demo.counter", state: { v: tagged } },
+        auth,
+      );
+      assertError(answer, 400, "malformed_json");
+      assert(answer.body.error.message.includes(Object.keys(tagged)[0]), answer.body.error.message);
+    }
     const deep = "[".repeat(5000) + "]".repeat(5000);
     const answer = await call(
       url,

@@ -51,6 +51,19 @@ Deno.test("a keyed host in an open mesh is unauthorized there, skipped by placem
       /keyed|refuses this host/.test(line) && /unauthorized/.test(line)
     );
     assertEquals(warnings.length, 1, open.stderr.join("\n"));
+
+    // Asked to move an agent there, the open host says the keyed one refused it: a 502 of its
+    // own, not the keyed host's 401 passed on as if the caller's key were wrong.
+    const { id } = await open.client.createAgent({ type: "demo.counter" });
+    const res = await fetch(`${open.url}/v1/agents/${id}/dispatch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ target: keyed.url }),
+    });
+    const body = await res.json() as { error: { code: string; message: string } };
+    assertEquals([res.status, body.error.code], [502, "peer_unauthorized"], body.error.message);
+    assertEquals(res.headers.get("www-authenticate"), null);
+    assertEquals((await open.client.getAgent(id)).status, "active", "the agent stays where it was");
   } finally {
     await stopAll();
   }
