@@ -161,7 +161,10 @@ export class Host {
     this.events.subscribe((e) => {
       if (e.kind === "code-loaded" && (e.data as { from?: string } | undefined)?.from !== "store") {
         this.metrics.codeFetches.inc({ outcome: "loaded" });
-      } else if (e.kind === "code-rejected") this.metrics.codeFetches.inc({ outcome: "rejected" });
+      } else if (e.kind === "code-rejected" && (e.data as { from?: string } | undefined)?.from !== "upload") {
+        // Fetched from another host and refused; an upload that fails its own check is no fetch.
+        this.metrics.codeFetches.inc({ outcome: "rejected" });
+      }
     });
 
     for (const ext of this.extensions) await ext.start(this);

@@ -32,7 +32,10 @@ export function codeRoutes(app: Hono, host: Host): void {
         "This host runs no code it was not started with (--no-remote-code); start it without that flag to run scripts on it",
       );
     }
-    const expected = c.req.header("x-sha256");
+    const expected = c.req.header("x-sha256")?.toLowerCase();
+    if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) {
+      throw new PagletError("bad_request", "x-sha256 must be 64 hex characters (the module's SHA-256)");
+    }
     const bytes = await readBytes(c, host.options.maxBodyBytes);
     const hash = await host.codeStore.put(bytes, expected).catch((err) => {
       host.events.emit("code-rejected", {

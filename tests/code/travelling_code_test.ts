@@ -193,6 +193,14 @@ Deno.test("tampered, unauthenticated and refused code", async () => {
       headers: { "x-sha256": fake },
     }).catch((err) => err);
     assertEquals(upload.code, "code_tampered");
+    const malformed = await h1.client.fetch("PUT", "/v1/code", {
+      body: "export const x = 1;",
+      headers: { "x-sha256": "zz" },
+    }).catch((err) => err);
+    assertEquals(malformed.code, "bad_request");
+    // Uploads that fail their check are no fetches from another host: not counted as such.
+    const metrics = await (await h1.client.fetch("GET", "/metrics")).text();
+    assert(!/paglets_code_fetches_total\{outcome="rejected"\} [1-9]/.test(metrics), metrics);
 
     // A host started with --no-remote-code: a create and a dispatch are refused, nothing is lost.
     await assertRejectsCode(
