@@ -556,9 +556,12 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     await this.afterComputeFailure(message);
   }
 
+  /** Sets the status; `computeStatusAt` moves only when it changes (a restart re-asking keeps it). */
   #set(status: ComputeStatus): void {
-    this.state.computeStatus = status;
-    this.state.computeStatusAt = Date.now();
+    if (this.state.computeStatus !== status) {
+      this.state.computeStatus = status;
+      this.state.computeStatusAt = Date.now();
+    }
     this.notifyStateChanged();
   }
 

@@ -101,7 +101,18 @@ export async function bundleScript(entry: string): Promise<Bundle> {
             const path = join(root, args.path);
             inputs.add(path);
             const loader = /\.[cm]?tsx?$/.test(path) ? "ts" : "js";
-            return { contents: await Deno.readTextFile(path), loader };
+            const contents = await Deno.readTextFile(path);
+            if (path === file || !contents.includes("import.meta.main")) return { contents, loader };
+            // An imported file is never the main module (as under `deno run`): its own
+            // `if (import.meta.main)` block stays out of the script's run.
+            const notMain = await esbuild.transform(contents, {
+              loader,
+              format: "esm",
+              target: "es2022",
+              sourcefile: args.path,
+              define: { "import.meta.main": "false" },
+            });
+            return { contents: notMain.code, loader: "js" };
           });
         },
       }],

@@ -168,26 +168,30 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
       },
     );
 
-    await t.step("jobs history, queue, why and top --all-hosts ask every online host", async () => {
-      const history = jsonOf<{ host: string; ok: boolean; view: { jobId: string }[] }[]>(
-        await paglets(["jobs", "history", "--all-hosts", "--json", "--limit", "0", "--entry", alpha.url]),
-      );
-      assertEquals(history.map((h) => h.host).sort(), ["alpha", "beta", "gamma"]);
-      const busy = history.filter((h) => h.view.length > 0).map((h) => h.host).sort();
-      assertEquals(busy, ["beta", "gamma"], "the 20 jobs computed away from home");
-      for (const view of ["queue", "why", "top"]) {
-        const each = jsonOf<{ host: string; ok: boolean }[]>(
-          await paglets(["jobs", view, "--all-hosts", "--json", "--entry", alpha.url]),
+    await t.step(
+      "jobs history, queue, why, top, status and ps --all-hosts ask every online host",
+      async () => {
+        const history = jsonOf<{ host: string; ok: boolean; view: { jobId: string }[] }[]>(
+          await paglets(["jobs", "history", "--all-hosts", "--json", "--limit", "0", "--entry", alpha.url]),
         );
-        assertEquals(each.map((h) => [h.host, h.ok]).sort(), [["alpha", true], ["beta", true], [
-          "gamma",
-          true,
-        ]]);
-      }
-      const table = await paglets(["jobs", "history", "--all-hosts", "--entry", alpha.url]);
-      assertEquals(table.code, 0, table.stderr);
-      assert(/beta/.test(table.stdout) && /gamma/.test(table.stdout), table.stdout);
-    });
+        assertEquals(history.map((h) => h.host).sort(), ["alpha", "beta", "gamma"]);
+        const busy = history.filter((h) => h.view.length > 0).map((h) => h.host).sort();
+        assertEquals(busy, ["beta", "gamma"], "the 20 jobs computed away from home");
+        for (const view of ["queue", "why", "top", "status", "ps"]) {
+          const each = jsonOf<{ host: string; ok: boolean }[]>(
+            await paglets(["jobs", view, "--all-hosts", "--json", "--entry", alpha.url]),
+          );
+          assertEquals(each.map((h) => [h.host, h.ok]).sort(), [["alpha", true], ["beta", true], [
+            "gamma",
+            true,
+          ]], view);
+          assert(each.every((h) => "url" in h && "view" in h), `${view}: {host, url, ok, view} per host`);
+        }
+        const table = await paglets(["jobs", "history", "--all-hosts", "--entry", alpha.url]);
+        assertEquals(table.code, 0, table.stderr);
+        assert(/beta/.test(table.stdout) && /gamma/.test(table.stdout), table.stdout);
+      },
+    );
 
     await t.step(
       "a job that throws or cannot be created ends as a failure; a second report is kept apart",

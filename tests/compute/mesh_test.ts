@@ -128,6 +128,19 @@ Deno.test("waiting and running jobs survive a graceful restart: they ask again a
     assertEquals(wasRunning.size, CPUS.length);
     await alpha.stop();
     alpha = await start("alpha", { port, dataDir });
+    // A job still waiting after the restart asked again; its status did not change, nor its time.
+    const waitingAgain = await eventually("the waiting jobs back in the queue", async () => {
+      const after = await Promise.all(ids.map((id) => locate([alpha], id)));
+      const waiting = ids.flatMap((id, i) =>
+        !wasRunning.has(id) && after[i].state.computeStatus === "WAITING_FOR_SLOT" ? [i] : []
+      );
+      if ((await slotStatus(alpha.client)).host.queueLength === 0 || waiting.length === 0) return null;
+      return waiting.map((i) => ({ id: ids[i], now: after[i].state, then: before[i].state }));
+    });
+    for (const { id, now, then } of waitingAgain) {
+      const at = (s: unknown) => (s as { computeStatusAt: number }).computeStatusAt;
+      assertEquals(at(now), at(then), `the time of ${id}'s status`);
+    }
     const done = await finished([alpha], ids, 60_000);
     for (const [i, { state }] of done.entries()) {
       assertEquals(state.computeStatus, "COMPLETED", state.computeError);

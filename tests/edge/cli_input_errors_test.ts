@@ -35,6 +35,15 @@ Deno.test("an option value that is no number, or out of range, fails before any 
     ],
     [["agents", "deactivate", "ag_x", "--after", "abc"], "--after must be a number >= 0: got 'abc'"],
     [["artifacts", "put", "x.bin", "--ttl", "0"], "--ttl must be a whole number >= 1: got '0'"],
+    [["jobs", "hosts", "--cores", "0"], "--cores must be a whole number >= 1: got '0'"],
+    [
+      ["jobs", "ps", "--state", "bogus"],
+      "--state must be one of NEW, PLACING, WAITING_FOR_SLOT, RUNNING, COMPLETED, FAILED_FINAL: got 'bogus'",
+    ],
+    [
+      ["jobs", "rm", "--all", "--state", "BOGUS", "-f"],
+      "--state must be one of NEW, PLACING, WAITING_FOR_SLOT, RUNNING, COMPLETED, FAILED_FINAL: got 'BOGUS'",
+    ],
   ];
   const runs = await Promise.all(cases.map(([args]) => paglets(args, NOWHERE)));
   for (const [i, [args, message]] of cases.entries()) {

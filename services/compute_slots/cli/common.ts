@@ -4,6 +4,8 @@ import { networkOptions } from "../../../cli/agents_command.ts";
 import { PagletError } from "../../../agents/errors.ts";
 import { type EntryOptions, withEntry } from "../../../cli/entry.ts";
 import { pc, printJson, printTable } from "../../../cli/output.ts";
+import { numberOption } from "../../../cli/number_option.ts";
+import { COMPUTE_STATUSES } from "../../../agents/compute_job_state.ts";
 import { parseSize } from "../../../host/options.ts";
 import { fanOut, formatDuration, type HostResult, targetHosts } from "../../cli_support.ts";
 import { ComputeSlotsContract, Status, type StatusReply } from "../contract.ts";
@@ -25,14 +27,21 @@ export function size(value: string): number {
   return n;
 }
 
-export function count(name: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new PagletError("invalid_request", `${name} must be an integer >= 0: got '${value}'`);
-    }
-    return n;
-  };
+/** `--state`: one of the compute job statuses, in any case. */
+export function computeState(value: string): string {
+  const state = value.trim().toUpperCase();
+  if (!(COMPUTE_STATUSES as readonly string[]).includes(state)) {
+    throw new PagletError(
+      "invalid_request",
+      `--state must be one of ${COMPUTE_STATUSES.join(", ")}: got '${value}'`,
+    );
+  }
+  return state;
+}
+
+/** A whole-number option of at least `min` (0 by default). */
+export function count(name: string, min = 0): (value: string) => number {
+  return numberOption(name, { integer: true, min });
 }
 
 export function ago(epochMs: number): string {
@@ -86,7 +95,7 @@ export async function printStatusView<T>(
     return printTable(items.map((item) => view.row(item, only.reply)), view.columns);
   }
   if (o.json) {
-    printJson(results.map((r) => r.ok ? { host: r.name, url: r.url, ok: true, view: json(r.reply) } : r));
+    printJson(perHostJson(results, json));
   } else {
     const rows = results.flatMap((r) =>
       r.ok ? view.items(r.reply).map((item) => ({ host: r.name, ...view.row(item, r.reply) })) : []
@@ -95,6 +104,18 @@ export async function printStatusView<T>(
     else console.log(view.empty(`any of ${results.filter((r) => r.ok).length} hosts`));
   }
   reportFailures(results);
+}
+
+/**
+ * What `--all-hosts --json` prints: one entry per host, `{host, url, ok: true, view}`, or
+ * `{host, url, ok: false, error}` for a host that did not answer.
+ */
+export function perHostJson<T>(results: HostResult<T>[], view: (reply: T) => unknown): unknown[] {
+  return results.map((r) =>
+    r.ok
+      ? { host: r.name, url: r.url, ok: true, view: view(r.reply) }
+      : { host: r.name, url: r.url, ok: false, error: r.error }
+  );
 }
 
 export function jobsCommand(parent: Command, name: string, description: string): Command {

@@ -9,7 +9,7 @@ import { collect, count, jobsCommand, type JobsOptions, NAME, size } from "./com
 export function registerHostsCommand(jobs: Command): void {
   jobsCommand(jobs, "hosts", "Hosts that could run a job with these needs, best first")
     .option("--limit <n>", "at most this many candidates (0 = all)", count("--limit"), 5)
-    .option("--cores <n>", "CPU cores", count("--cores"), 1)
+    .option("--cores <n>", "CPU cores (at least 1)", count("--cores", 1), 1)
     .option("--mem <size>", "memory, e.g. 2G", size, 0)
     .option("--disk <size>", "temp storage in the work dir, e.g. 10G", size, 0)
     .option("--gpu", "needs a GPU (no host admits GPU jobs yet)")

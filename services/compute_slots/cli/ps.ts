@@ -4,7 +4,17 @@ import { withEntry } from "../../../cli/entry.ts";
 import { printJson, printTable, wrap } from "../../../cli/output.ts";
 import { fanOut, targetHosts } from "../../cli_support.ts";
 import { Jobs } from "../contract.ts";
-import { ago, collect, cpus, jobsCommand, type JobsOptions, NAME, reportFailures } from "./common.ts";
+import {
+  ago,
+  collect,
+  computeState,
+  cpus,
+  jobsCommand,
+  type JobsOptions,
+  NAME,
+  perHostJson,
+  reportFailures,
+} from "./common.ts";
 
 export function registerPsCommand(jobs: Command): void {
   jobsCommand(jobs, "ps", "Compute jobs on the host (agents with a computeStatus)")
@@ -12,7 +22,12 @@ export function registerPsCommand(jobs: Command): void {
     .option("--inactive", "only inactive (sleeping) jobs")
     .option("--job <id>", "only this job id (repeatable)", collect, [])
     .option("--agent <id>", "only this agent id (repeatable)", collect, [])
-    .option("--state <state>", "only this computeStatus, e.g. RUNNING (repeatable)", collect, [])
+    .option(
+      "--state <state>",
+      "only this computeStatus, e.g. RUNNING (repeatable)",
+      (value: string, previous: string[]) => [...previous, computeState(value)],
+      [],
+    )
     .option("--class <type>", "only this paglet type (repeatable)", collect, [])
     .option("--all-hosts", "every online host of the mesh (in parallel)")
     .action(async (
@@ -40,7 +55,7 @@ export function registerPsCommand(jobs: Command): void {
       const rows = results.flatMap((r) =>
         r.ok ? r.reply.jobs.map((j) => ({ host: r.reply.hostName, ...j })) : []
       );
-      if (o.json) printJson(rows);
+      if (o.json) printJson(o.allHosts ? perHostJson(results, (reply) => reply.jobs) : rows);
       else if (rows.length === 0) console.log("No compute job matches.");
       else {
         printTable(

@@ -5,14 +5,14 @@ import { withEntry } from "../../../cli/entry.ts";
 import { pc, printJson, printTable } from "../../../cli/output.ts";
 import { ServiceClient } from "../../client.ts";
 import { Cancel, Jobs, type JobsReply } from "../contract.ts";
-import { collect, jobsCommand, type JobsOptions, NAME } from "./common.ts";
+import { collect, computeState, jobsCommand, type JobsOptions, NAME } from "./common.ts";
 
 export function registerRmCommand(jobs: Command): void {
   jobsCommand(jobs, "rm", "Cancel waiting jobs: remove their queued requests and dispose them")
     .option("--job <id>", "this job id (repeatable)", collect, [])
     .option("--agent <id>", "this agent id (repeatable)", collect, [])
     .option("--all", "every job in --state")
-    .option("--state <state>", "jobs in this computeStatus (never RUNNING)", "WAITING_FOR_SLOT")
+    .option("--state <state>", "jobs in this computeStatus (never RUNNING)", computeState, "WAITING_FOR_SLOT")
     .option("-n, --dry-run", "only show what would be removed")
     .option("-f, --force", "do not ask")
     .action(async (

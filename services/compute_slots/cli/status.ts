@@ -4,7 +4,7 @@ import { withEntry } from "../../../cli/entry.ts";
 import { formatBytes, printJson, printTable } from "../../../cli/output.ts";
 import { fanOut, fixed, targetHosts } from "../../cli_support.ts";
 import { Status, type StatusReply } from "../contract.ts";
-import { jobsCommand, type JobsOptions, NAME, reportFailures } from "./common.ts";
+import { jobsCommand, type JobsOptions, NAME, perHostJson, reportFailures } from "./common.ts";
 
 export function registerStatusCommand(jobs: Command): void {
   jobsCommand(jobs, "status", "Capacity, reservations and counters of the scheduler")
@@ -19,7 +19,11 @@ export function registerStatusCommand(jobs: Command): void {
         );
       });
       if (o.json) {
-        printJson(!o.allHosts && results.length === 1 && results[0].ok ? results[0].reply : results);
+        printJson(
+          !o.allHosts && results.length === 1 && results[0].ok
+            ? results[0].reply
+            : perHostJson(results, (reply) => reply),
+        );
       } else {
         printTable(
           results.flatMap((r) => r.ok ? [statusRow(r.reply)] : []),
