@@ -4,7 +4,7 @@
  * real data. `PAGLETS_SCREENSHOTS=docs` also saves docs/dashboard.png.
  */
 import { chromium, type Page } from "playwright-core";
-import { assert } from "./helpers/assert.ts";
+import { assert, assertEquals } from "./helpers/assert.ts";
 import { paglets } from "./helpers/cli.ts";
 import { eventually, testHost } from "./helpers/in_process.ts";
 import { Runner, taskModule } from "../agents/mod.ts";
@@ -81,9 +81,18 @@ Deno.test({
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
+      // Requests of the page that fail, but for the API's 401s before the key is given (they make
+      // the page ask for it).
+      const failed: string[] = [];
+      let keyGiven = false;
+      page.on("response", (res) => {
+        const beforeKey = !keyGiven && res.status() === 401 && new URL(res.url()).pathname.startsWith("/v1/");
+        if (res.status() >= 400 && !beforeKey) failed.push(`${res.status()} ${res.url()}`);
+      });
       await page.goto(`${alpha.host.url}/`);
       await page.waitForSelector("#keyInput", { state: "visible", timeout: 10_000 });
       await page.fill("#keyInput", KEY);
+      keyGiven = true;
       await page.click("#keyBtn");
 
       // Every online host, with charts of its load and memory.
@@ -112,6 +121,11 @@ Deno.test({
         "the create event in the live list",
         async () => (await text(page, "#events")).includes(id),
       );
+      // Moved to another host: the detail says where it went.
+      await alpha.client.dispatch(id, beta.host.url);
+      await page.waitForSelector("#detail p:has-text('moved to')", { timeout: 10_000 });
+      assert((await text(page, "#detail")).includes(beta.host.url), await text(page, "#detail"));
+      assertEquals(failed, [], "no request of the page failed");
       // An open Runner's executors.
       await using rr = await Runner.open("dash", {
         entry: alpha.host.url,

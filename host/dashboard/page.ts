@@ -7,7 +7,7 @@
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>paglets</title>
+<title>paglets</title><link rel="icon" href="data:,">
 <style>
  body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
  header{background:#1d2430;color:#fff;padding:10px 18px;display:flex;gap:16px;align-items:baseline}
@@ -66,6 +66,12 @@ async function showDetail(id) {
   detailId = id;
   try {
     const r = await api("/v1/agents/" + encodeURIComponent(id));
+    $("detail").classList.remove("muted");
+    if (r.status === undefined && r.movedTo) {
+      // Only a forwarding record here: the agent lives on another host now.
+      $("detail").innerHTML = "<p>" + esc(id) + " moved to " + esc(r.movedTo) + "; this host keeps only where it went.</p>";
+      return;
+    }
     const mailbox = r.mailbox ? r.mailbox.queued + " queued, " + r.mailbox.delivered + " delivered" + (r.mailbox.busy ? ", busy" : "") : "-";
     $("detail").classList.remove("muted");
     $("detail").innerHTML = "<table>" + [["id", r.id], ["type", r.type], ["status", r.status + (r.transition ? " (" + r.transition + " under way)" : "")], ["host", r.hostName || r.host],

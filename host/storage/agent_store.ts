@@ -114,6 +114,7 @@ function recordToRow(record: Omit<AgentRecord, "updatedAt">): AgentsTable {
 /** Synchronous statements, for writes that must land in one transaction with another table's rows. */
 const SYNC_SQL = {
   status: "SELECT status FROM agents WHERE id = ?",
+  stateSize: "SELECT length(state) AS size FROM agents WHERE id = ?",
   // Only over an active record: a deactivation, dispose or departure stored since the snapshot wins.
   saveState: "UPDATE agents SET state = ?, updated_at = ? WHERE id = ? AND status = 'active'",
   deleteQueued: "DELETE FROM queued_messages WHERE agent_id = ?",
@@ -230,6 +231,12 @@ export class AgentStore {
   statusOf(id: string): AgentStatus | null {
     const row = this.#prepared(SYNC_SQL.status).get(id) as { status: AgentStatus } | undefined;
     return row?.status ?? null;
+  }
+
+  /** The size in bytes of agent `id`'s stored state, or null when there is no record. */
+  stateSizeOf(id: string): number | null {
+    const row = this.#prepared(SYNC_SQL.stateSize).get(id) as { size: number | bigint } | undefined;
+    return row ? Number(row.size) : null;
   }
 
   get #statements(): HotStatements {

@@ -156,6 +156,10 @@ export class TransferDispatcher {
       type: agent.type,
       kind: reason,
       meshVersion: this.#host.options.meshVersion,
+      // The stored state's size (current but for a checkpoint-durable agent's latest changes): a
+      // state over the target's limit is refused before onDispatching runs; one that grows past it
+      // in the hook is refused by the send, and the agent stays.
+      stateSize: this.#host.store.stateSizeOf(id) ?? undefined,
       files: files.map((f) => ({ name: f.name, size: f.size })),
       ...codeOf(agent.meta, this.#host.url),
     });

@@ -105,10 +105,11 @@ Deno.test("a handler that dispatches its paglet gets the new reference; clone co
 
 Deno.test("a dispatch that cannot happen fails early with a clear error and the paglet stays active with its state", async () => {
   try {
-    const [a, b, other] = await Promise.all([
+    const [a, b, other, small] = await Promise.all([
       startMobileHost("alpha", { args: ["--module", HOMEBODY_MODULE] }),
       startMobileHost("beta"),
       startMobileHost("gamma", { args: ["--mesh-version", "other"] }),
+      startMobileHost("delta", { args: ["--artifact-max-size", "64K"] }),
     ]);
     const { id } = await a.client.createAgent({ type: "test.traveller" });
     await a.client.send(id, { kind: "increment", args: { by: 41 } });
@@ -132,6 +133,12 @@ Deno.test("a dispatch that cannot happen fails early with a clear error and the 
     const home = await a.client.createAgent({ type: "test.homebody" });
     await assertRejectsCode(() => a.client.dispatch(home.id, b.url), "unknown_agent_type");
     assertEquals(await a.client.send(home.id, { kind: "get" }), { count: 0, events: [] });
+
+    // A state over the target's limit is refused by the preflight, before onDispatching runs.
+    const big = await a.client.createAgent({ type: "test.traveller", state: { pad: "x".repeat(200_000) } });
+    await assertRejectsCode(() => a.client.dispatch(big.id, small.url), "payload_too_large");
+    const bigState = await a.client.send(big.id, { kind: "get" }) as { events: string[] };
+    assert(!bigState.events.some((e) => e.startsWith("dispatching")), bigState.events.join(","));
 
     const stubborn = await a.client.createAgent({ type: "test.stubborn" });
     await assertRejectsCode(() => a.client.dispatch(stubborn.id, b.url), "hook_failed");
