@@ -240,6 +240,9 @@ export class Arrivals {
     const { table, store, events } = this.#p;
     let restored = 0, failed = 0;
     for (const id of await store.startupAgents()) {
+      // Started already by what recovered before this (an arrival the host had stored but not
+      // started when it stopped): one start, with its own hook.
+      if (table.live(id)) continue;
       const record = await store.get(id);
       if (!record) continue;
       try {

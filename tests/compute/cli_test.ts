@@ -74,6 +74,14 @@ Deno.test("paglets jobs status|queue|why|top|ps|history|hosts|rm read and drive 
     assertEquals((await slotStatus(h.client)).host.queueLength, 0);
     const running = await paglets(["jobs", "rm", "--all", "--state", "RUNNING", ...entry]);
     assert(running.code !== 0 && /never removes RUNNING/.test(running.stderr), running.stderr);
+    // A running job named by its agent is not removed, and the command says why.
+    const named = await paglets(["jobs", "rm", "--agent", busy[0], "--force", ...entry]);
+    assertEquals(named.code, 0, named.stderr);
+    assert(
+      named.stderr.includes(`skipped`) && named.stderr.includes("RUNNING, not WAITING_FOR_SLOT"),
+      named.stderr,
+    );
+    assert(named.stderr.includes(`paglets agents rm ${busy[0]}`), named.stderr);
   });
 
   await t.step("history lists finished jobs with their usage", async () => {

@@ -28,6 +28,8 @@ Deno.test("a target killed after it stored the arrival but before the source saw
     });
     assertEquals(state!.count, 11);
     assertEquals(state!.events.filter((e) => e.startsWith("arrival")), ["arrival:beta:dispatch"]);
+    // Started once, by the arrival: no second start (a restore) after it.
+    assertEquals(state!.events.filter((e) => e.startsWith("activation")), []);
     await eventually("alpha settled the transfer", async () => (await agentIds(a)).length === 0, 20_000);
     assertEquals(await a.client.getAgent(id), { id, movedTo: b.url });
     assertEquals(await agentIds(b), [id]);

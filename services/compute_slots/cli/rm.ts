@@ -43,8 +43,19 @@ export function registerRmCommand(jobs: Command): void {
           agentIds: o.agent,
         });
         const victims = listed.jobs.filter((j) => j.computeStatus !== "RUNNING");
+        // Jobs named by id that are here in another state: say so, instead of "no job matches".
+        const skipped = o.job.length + o.agent.length === 0 ? [] : (await services.call(NAME, Jobs, {
+          jobIds: o.job,
+          agentIds: o.agent,
+        })).jobs.filter((j) => !victims.some((v) => v.agentId === j.agentId));
+        for (const j of o.json ? [] : skipped) {
+          console.error(
+            `${pc.yellow("skipped")} ${j.jobId} (${j.agentId}): ${j.computeStatus}, not ${state}` +
+              (j.computeStatus === "RUNNING" ? `; end it with 'paglets agents rm ${j.agentId}'` : ""),
+          );
+        }
         if (o.dryRun || victims.length === 0) {
-          if (o.json) return printJson({ dryRun: !!o.dryRun, jobs: victims, removed: [] });
+          if (o.json) return printJson({ dryRun: !!o.dryRun, jobs: victims, removed: [], skipped });
           if (!victims.length) return console.log("No job matches.");
           printTable(victims, [
             ["agentId", "agent"],
@@ -74,6 +85,7 @@ export function registerRmCommand(jobs: Command): void {
             jobs: victims,
             removed,
             failed,
+            skipped,
             cancelledRequests: cancelled.cancelledRequests.length,
           });
         }
