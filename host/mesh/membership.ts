@@ -115,6 +115,8 @@ interface Member {
 
 export class MembershipTable {
   readonly #members = new Map<string, Member>();
+  /** Records already reported as rejected (name, URL, incarnation): each is reported once. */
+  readonly #rejected = new Set<string>();
   readonly #self: Member;
   readonly #offlineAfterMs: number;
   readonly #minOfflineAfterMs: (members: number) => number;
@@ -259,21 +261,13 @@ export class MembershipTable {
   mergeRecord(record: MemberRecord): boolean {
     const { name } = record;
     if (record.meshVersion !== this.meshVersion) {
-      this.#onChange(
-        "rejected",
-        this.#viewOfRecord(record),
-        `mesh version '${record.meshVersion}' is not '${this.meshVersion}'`,
-      );
+      this.#reject(record, `mesh version '${record.meshVersion}' is not '${this.meshVersion}'`);
       return false;
     }
     if (name === this.selfName) {
       // Our own past (lower incarnation) is ignored silently; a newer one elsewhere is a name clash.
       if (record.incarnation > this.incarnation && record.url !== this.selfUrl) {
-        this.#onChange(
-          "rejected",
-          this.#viewOfRecord(record),
-          `another host at ${record.url} uses this host's name`,
-        );
+        this.#reject(record, `another host at ${record.url} uses this host's name`);
       }
       return false;
     }
@@ -300,6 +294,18 @@ export class MembershipTable {
       return this.mergeHeartbeat([name, record.incarnation, record.heartbeat, ageMs]);
     }
     return false;
+  }
+
+  /**
+   * Reports a refused record once: gossip brings the same record every round, and a report per
+   * round would flood the event log (a name clash lasts as long as both hosts run).
+   */
+  #reject(record: MemberRecord, detail: string): void {
+    const key = `${record.name}\n${record.url}\n${record.incarnation}\n${record.meshVersion}`;
+    if (this.#rejected.has(key)) return;
+    if (this.#rejected.size >= 1000) this.#rejected.clear();
+    this.#rejected.add(key);
+    this.#onChange("rejected", this.#viewOfRecord(record), detail);
   }
 
   /** Merges a heartbeat of a member already known in that incarnation; true when it advanced. */

@@ -102,6 +102,11 @@ Deno.test("this host's own record is never replaced by gossip about it", () => {
   assertEquals(t.byName("a")!.incarnation, 1);
   assertEquals(t.byName("a")!.self, true);
   assertEquals(changes, [["rejected", "a"]]);
+  // The same record in the next rounds (gossip repeats it) is not reported again; another one is.
+  assert(!t.mergeRecord({ ...record("a", 99, 2), url: "http://127.0.0.1:1" }));
+  assertEquals(changes, [["rejected", "a"]]);
+  assert(!t.mergeRecord({ ...record("a", 100, 1), url: "http://127.0.0.1:1" }));
+  assertEquals(changes, [["rejected", "a"], ["rejected", "a"]]);
 });
 
 Deno.test("reconcile sends a peer only what it lacks and asks for what this host lacks", () => {
