@@ -267,6 +267,15 @@ export class MembershipTable {
     if (name === this.selfName) {
       // Our own past (lower incarnation) is ignored silently; a newer one elsewhere is a name clash.
       if (record.incarnation > this.incarnation && record.url !== this.selfUrl) {
+        if (record.heartbeat === LEFT_HEARTBEAT && this.#self.heartbeat !== LEFT_HEARTBEAT) {
+          // The host that took this name has stopped: this one takes it back, with an incarnation
+          // above the one that left, so that the others list it again.
+          this.#self.incarnation = record.incarnation + 1;
+          this.#self.heartbeat = 0;
+          this.#self.progressAt = this.#now();
+          this.#onChange("restarted", this.#view(this.#self));
+          return true;
+        }
         this.#reject(record, `another host at ${record.url} uses this host's name`);
       }
       return false;

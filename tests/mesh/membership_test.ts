@@ -31,11 +31,11 @@ function record(
   return { ...identity(name, meshVersion), incarnation, heartbeat, ageMs };
 }
 
-function table(options: { offlineAfterMs?: number; forgetAfterMs?: number } = {}) {
+function table(options: { offlineAfterMs?: number; forgetAfterMs?: number; self?: string } = {}) {
   const clock = { now: 1_000_000 };
   const changes: [MembershipChange, string][] = [];
   const t = new MembershipTable({
-    self: identity("a"),
+    self: identity(options.self ?? "a"),
     incarnation: 1,
     offlineAfterMs: options.offlineAfterMs ?? 1000,
     forgetAfterMs: options.forgetAfterMs,
@@ -107,6 +107,15 @@ Deno.test("this host's own record is never replaced by gossip about it", () => {
   assertEquals(changes, [["rejected", "a"]]);
   assert(!t.mergeRecord({ ...record("a", 100, 1), url: "http://127.0.0.1:1" }));
   assertEquals(changes, [["rejected", "a"], ["rejected", "a"]]);
+  // Once the other host says it left, this one takes its name back above it: peers list it again.
+  assert(t.mergeRecord({ ...record("a", 100, LEFT_HEARTBEAT), url: "http://127.0.0.1:1" }));
+  assertEquals(t.incarnation, 101);
+  assertEquals(t.byName("a")!.self, true);
+  assertEquals(t.records(["a"])[0].incarnation, 101);
+  const peer = table({ self: "b" }).t;
+  peer.mergeRecord({ ...record("a", 100, LEFT_HEARTBEAT), url: "http://127.0.0.1:1" });
+  assert(peer.mergeRecord(t.records(["a"])[0]), "the peer takes the record that came back");
+  assertEquals([peer.byName("a")!.url, peer.isOnline("a")], [t.selfUrl, true]);
 });
 
 Deno.test("reconcile sends a peer only what it lacks and asks for what this host lacks", () => {
