@@ -231,11 +231,14 @@ export function registerHostCommand(program: Command): void {
             pc.cyan(host.url)
           } (data: ${host.options.dataDir})`,
         );}
-      host.events.subscribe((e) => {
+      const report = (e: { kind: string; agentId?: string; error?: string; data?: unknown }) => {
         if (e.kind === "paglet-crashed" || e.kind === "http-error" || e.kind === "worker-replaced") {
           console.error(`${pc.red(e.kind)} ${e.agentId ?? ""} ${e.error ?? JSON.stringify(e.data ?? {})}`);
         }
-      });
+      };
+      // What happened while the host started (an agent that could not be restored) first, then as it happens.
+      for (const e of host.events.since(0, 2000)) report(e);
+      host.events.subscribe(report);
       if (stopRequested) host.stop().then(() => stopped.resolve(), (err) => stopped.reject(err));
       await stopped.promise;
       Deno.removeSignalListener("SIGINT", stop);

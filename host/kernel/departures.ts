@@ -171,8 +171,9 @@ export class Departures {
           return;
         }
       }
+      let state: Uint8Array | undefined;
       try {
-        await deadlines.race(
+        state = await deadlines.race(
           agent.slot.rpc.call("stop", [id, table.event("disposing", { reason: "dispose" })]),
           stuckAfterMs,
         );
@@ -180,13 +181,34 @@ export class Departures {
         if (!(err instanceof PagletError && err.code === "timeout")) throw err;
         await supervisor.replace(agent);
       }
-      await this.#disposed(agent);
+      await this.#disposed(agent, state);
     });
   }
 
-  async #disposed(agent: LiveAgent): Promise<void> {
+  /**
+   * Deletes the stopped agent's record. A delete that cannot be made (a full disk) leaves the agent
+   * as it was: back in its worker with the `state` it stopped with (when it stopped cleanly), and
+   * the caller gets the error.
+   */
+  async #disposed(agent: LiveAgent, state?: Uint8Array): Promise<void> {
     const { table, store, events } = this.#p;
-    await store.delete(agent.id);
+    try {
+      await store.delete(agent.id);
+    } catch (err) {
+      if (state) {
+        const code = typeof agent.meta.code === "string" ? agent.meta.code : undefined;
+        await agent.slot.rpc.call("start", [{
+          id: agent.id,
+          type: agent.type,
+          code,
+          stateBytes: state,
+          event: null,
+          run: true,
+        }])
+          .catch(() => {/* its worker is gone: the supervisor restores it from the record */});
+      }
+      throw err;
+    }
     table.forget(agent, "dispose");
     table.failQueued(agent, `Agent ${agent.id} was disposed`);
     events.emit("dispose", { agentId: agent.id, type: agent.type });

@@ -118,6 +118,7 @@ const SYNC_SQL = {
   // Only over an active record: a deactivation, dispose or departure stored since the snapshot wins.
   saveState: "UPDATE agents SET state = ?, updated_at = ? WHERE id = ? AND status = 'active'",
   deleteQueued: "DELETE FROM queued_messages WHERE agent_id = ?",
+  deleteAgent: "DELETE FROM agents WHERE id = ?",
   deleteMoving: "DELETE FROM agents WHERE id = ? AND status = 'moving'",
   forgetMove: "DELETE FROM moved_agents WHERE id = ?",
   dequeue: "DELETE FROM queued_messages WHERE agent_id = ? AND seq = ?",
@@ -266,12 +267,14 @@ export class AgentStore {
     await this.#db.updateTable("agents").set(patch).where("id", "=", id).execute();
   }
 
-  /** Deletes the record and its queued messages. */
+  /**
+   * Deletes the record and its queued messages, in one of {@link transaction}'s transactions (a
+   * full disk answers `insufficient_storage` and deletes nothing).
+   */
   async delete(id: string): Promise<void> {
-    const { deleteQueued, deleteAgent } = this.#statements;
-    await this.#db.transaction().execute(async (tx) => {
-      await tx.executeQuery(CompiledQuery.raw(deleteQueued, [id]));
-      await tx.executeQuery(CompiledQuery.raw(deleteAgent, [id]));
+    await this.transaction((tx) => {
+      tx.run(SYNC_SQL.deleteQueued, id);
+      tx.run(SYNC_SQL.deleteAgent, id);
     });
   }
 

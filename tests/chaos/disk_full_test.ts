@@ -52,6 +52,9 @@ Deno.test({
       );
       await assertRejectsCode(() => host.client.send(id, { kind: "increment" }), "insufficient_storage");
       await assertRejectsCode(() => host.client.deactivate(id), "insufficient_storage");
+      // A dispose that cannot delete the record leaves the agent as it was: running, answering.
+      await assertRejectsCode(() => host.client.dispose(id), "insufficient_storage");
+      assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 5);
       await assertRejectsCode(() => new ArtifactClient(host.client).upload(upload), "insufficient_storage");
       // Still reachable, with only what was stored.
       assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 5);
@@ -63,6 +66,8 @@ Deno.test({
       assertEquals((await host.client.getAgent(id)).status, "inactive");
       assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 6);
       await host.client.createAgent({ type: "demo.counter" });
+      await host.client.dispose(id);
+      await assertRejectsCode(() => host.client.getAgent(id), "agent_not_found");
     } finally {
       await stopAll();
       await run("umount", mount);

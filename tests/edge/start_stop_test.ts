@@ -197,3 +197,28 @@ Deno.test("follow says once that its host stopped and picks up again when it is 
     await stopAll();
   }
 });
+
+Deno.test("an agent that cannot be restored at start is reported on stderr, as crashes later are", async () => {
+  const dir = await tempDir("paglets-test-restore-report-");
+  const module = `${dir}/fragile.ts`;
+  await Deno.writeTextFile(
+    module,
+    'import { Paglet } from "paglets";\nexport class Fragile extends Paglet<{ n: number }> {\n' +
+      '  static override readonly type = "test.fragile";\n  override initialState() { return { n: 0 }; }\n}\n',
+  );
+  try {
+    const first = await startHost({ name: "keeper", dataDir: `${dir}/data`, args: ["--module", module] });
+    const { id } = await first.client.createAgent({ type: "test.fragile" });
+    await first.stop(); // deactivated, to come back at the next start
+    // Started without the module that defines its type: its restore fails while the host starts.
+    const again = await startHost({ name: "keeper", dataDir: `${dir}/data` });
+    await eventually(
+      "the failed restore on stderr",
+      () => Promise.resolve(again.stderr.some((l) => l.includes(id))),
+    );
+    const line = again.stderr.find((l) => l.includes(id))!;
+    assert(line.includes("paglet-crashed") && line.includes("test.fragile"), line);
+  } finally {
+    await stopAll();
+  }
+});
