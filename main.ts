@@ -21,15 +21,12 @@ if (import.meta.main) {
   const { buildProgram } = await import(
     new URL("./cli/program.ts", import.meta.url).href
   ) as typeof import("./cli/program.ts");
-  const { reportError } = await import("./cli/output.ts");
   try {
     await (await buildProgram(Deno.args)).parseAsync(Deno.args);
   } catch (err) {
-    const { CliExit, UsageError } = await import("./cli/command.ts");
-    // Help or the version was printed (or a group's help, for a group named without a command).
-    if (err instanceof CliExit) Deno.exit(err.exitCode);
-    const status = reportError(err);
-    if (err instanceof UsageError) console.error(`(run '${err.helpCommand}' for usage)`);
-    Deno.exit(status);
+    // Help or the version was printed (or a group's help, for a group named without a command), or
+    // the command failed.
+    const { exitAfter } = await import("./cli/command.ts");
+    await exitAfter(err);
   }
 }

@@ -429,3 +429,15 @@ function editDistance(a: string, b: string): number {
   }
   return row[b.length];
 }
+
+/**
+ * Ends the process after a command threw: help or the version was printed (`CliExit`: its status);
+ * anything else is reported with its code, a usage error with the hint to its help.
+ */
+export async function exitAfter(err: unknown): Promise<never> {
+  if (err instanceof CliExit) Deno.exit(err.exitCode);
+  const { reportError } = await import("./output.ts");
+  const status = reportError(err);
+  if (err instanceof UsageError) console.error(`(run '${err.helpCommand}' for usage)`);
+  Deno.exit(status);
+}

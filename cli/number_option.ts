@@ -13,8 +13,6 @@ export interface NumberRange {
   min?: number;
   /** The largest value allowed. @default Infinity */
   max?: number;
-  /** The value must be greater than `min` (not equal to it). @default false */
-  exclusiveMin?: boolean;
   /** Only whole numbers. @default false */
   integer?: boolean;
 }
@@ -31,17 +29,12 @@ export interface NumberRange {
  * ```
  */
 export function numberOption(flag: string, range: NumberRange = {}): (value: string) => number {
-  const { min = 0, max = Infinity, exclusiveMin = false, integer = false } = range;
+  const { min = 0, max = Infinity, integer = false } = range;
   const kind = integer ? "a whole number" : "a number";
-  const bounds = max === Infinity
-    ? `${exclusiveMin ? ">" : ">="} ${min}`
-    : exclusiveMin
-    ? `> ${min} and <= ${max}`
-    : `from ${min} to ${max}`;
+  const bounds = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
   return (value) => {
     const n = value.trim() === "" ? NaN : Number(value);
-    const fits = Number.isFinite(n) && (exclusiveMin ? n > min : n >= min) && n <= max &&
-      (!integer || Number.isInteger(n));
+    const fits = Number.isFinite(n) && n >= min && n <= max && (!integer || Number.isInteger(n));
     if (!fits) throw new PagletError("invalid_request", `${flag} must be ${kind} ${bounds}: got '${value}'`);
     return n;
   };

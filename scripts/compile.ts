@@ -10,7 +10,7 @@
  * lists the options: the command is defined in cli/program.ts, where `paglets --help` lists it too)
  * (or `deno task compile`, or `deno run -A scripts/compile.ts` with a deno at hand)
  */
-import { CliExit, Command, UsageError } from "../cli/command.ts";
+import { Command, exitAfter } from "../cli/command.ts";
 import { type CompileOptions, registerCompileCommand } from "../cli/program.ts";
 import { COMPILE_INCLUDES } from "./compile_includes.ts";
 
@@ -23,11 +23,7 @@ registerCompileCommand(program, compile);
 try {
   await program.parseAsync(["compile", ...Deno.args]);
 } catch (err) {
-  if (err instanceof CliExit) Deno.exit(err.exitCode);
-  const { reportError } = await import("../cli/output.ts");
-  const status = reportError(err);
-  if (err instanceof UsageError) console.error(`(run '${err.helpCommand}' for usage)`);
-  Deno.exit(status);
+  await exitAfter(err);
 }
 
 async function compile(values: CompileOptions): Promise<void> {

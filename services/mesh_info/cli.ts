@@ -6,6 +6,7 @@
  */
 import type { Command } from "../../cli/command.ts";
 import { networkOptions } from "../../cli/agents_command.ts";
+import { numberOption } from "../../cli/number_option.ts";
 import { type EntryOptions, withEntry } from "../../cli/entry.ts";
 import { formatBytes, pc, printJson, printTable } from "../../cli/output.ts";
 import { parseSize } from "../../host/options.ts";
@@ -27,14 +28,6 @@ function size(value: string): number {
   return n;
 }
 
-function positive(name: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number >= 0: got '${value}'`);
-    return n;
-  };
-}
-
 function pct(value: number | null): string {
   return value === null ? "-" : `${value.toFixed(1)}%`;
 }
@@ -48,10 +41,10 @@ export function registerMeshInfoCommands(program: Command): void {
     .option(
       "--max-age <seconds>",
       "only snapshots younger than this (0 = the sample TTL)",
-      positive("--max-age"),
+      numberOption("--max-age"),
       0,
     )
-    .option("--limit <n>", "at most this many hosts (0 = all)", positive("--limit"), 0)
+    .option("--limit <n>", "at most this many hosts (0 = all)", numberOption("--limit"), 0)
     .option("--include-stale", "also hosts whose latest snapshot is old")
     .action(
       async (o: EntryOptions & { json?: boolean; maxAge: number; limit: number; includeStale?: boolean }) => {
@@ -106,20 +99,20 @@ export function registerMeshInfoCommands(program: Command): void {
   networkOptions(
     mesh.command("targets").description("Hosts with free capacity, best first (mesh-info select-targets)"),
   )
-    .option("--limit <n>", "at most this many targets (0 = all)", positive("--limit"), 5)
+    .option("--limit <n>", "at most this many targets (0 = all)", numberOption("--limit"), 5)
     .option(
       "--max-age <seconds>",
       "only snapshots younger than this (0 = the sample TTL)",
-      positive("--max-age"),
+      numberOption("--max-age"),
       0,
     )
     .option(
       "--max-load-per-cpu <n>",
       "reject hosts with load1/cpus above this",
-      positive("--max-load-per-cpu"),
+      numberOption("--max-load-per-cpu"),
       1.0,
     )
-    .option("--max-cpu-percent <n>", "reject hosts busier than this", positive("--max-cpu-percent"), 100)
+    .option("--max-cpu-percent <n>", "reject hosts busier than this", numberOption("--max-cpu-percent"), 100)
     .option("--mem <size>", "minimum available memory (e.g. 2G)", size)
     .option("--disk <size>", "minimum free space in the work dir (e.g. 10G)", size)
     .option("--tag <tag>", "required host tag (repeatable)", collect, [])

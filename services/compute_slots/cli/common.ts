@@ -4,7 +4,6 @@ import { networkOptions } from "../../../cli/agents_command.ts";
 import { PagletError } from "../../../agents/errors.ts";
 import { type EntryOptions, withEntry } from "../../../cli/entry.ts";
 import { pc, printJson, printTable } from "../../../cli/output.ts";
-import { numberOption } from "../../../cli/number_option.ts";
 import { COMPUTE_STATUSES } from "../../../agents/compute_job_state.ts";
 import { parseSize } from "../../../host/options.ts";
 import { fanOut, formatDuration, type HostResult, targetHosts } from "../../cli_support.ts";
@@ -37,11 +36,6 @@ export function computeState(value: string): string {
     );
   }
   return state;
-}
-
-/** A whole-number option of at least `min` (0 by default). */
-export function count(name: string, min = 0): (value: string) => number {
-  return numberOption(name, { integer: true, min });
 }
 
 export function ago(epochMs: number): string {

@@ -1,11 +1,17 @@
 /** `paglets jobs history [--all-hosts]`: finished jobs with their measured usage. */
 import type { Command } from "../../../cli/command.ts";
 import { formatBytes } from "../../../cli/output.ts";
-import { count, cpus, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
+import { numberOption } from "../../../cli/number_option.ts";
+import { cpus, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
 
 export function registerHistoryCommand(jobs: Command): void {
   jobsViewCommand(jobs, "history", "Finished jobs with their measured usage (newest last)")
-    .option("--limit <n>", "at most this many per host (0 = all kept)", count("--limit"), 20)
+    .option(
+      "--limit <n>",
+      "at most this many per host (0 = all kept)",
+      numberOption("--limit", { integer: true }),
+      20,
+    )
     .action(async (o: JobsOptions & { limit: number }) => {
       await printStatusView(o, {
         includeQueue: false,

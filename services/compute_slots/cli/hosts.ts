@@ -4,16 +4,22 @@ import { withEntry } from "../../../cli/entry.ts";
 import { pc, printJson, printTable } from "../../../cli/output.ts";
 import { ServiceClient } from "../../client.ts";
 import { CandidateHosts, type CandidateHostsReply } from "../contract.ts";
-import { collect, count, jobsCommand, type JobsOptions, NAME, size } from "./common.ts";
+import { numberOption } from "../../../cli/number_option.ts";
+import { collect, jobsCommand, type JobsOptions, NAME, size } from "./common.ts";
 
 export function registerHostsCommand(jobs: Command): void {
   jobsCommand(jobs, "hosts", "Hosts that could run a job with these needs, best first")
-    .option("--limit <n>", "at most this many candidates (0 = all)", count("--limit"), 5)
-    .option("--cores <n>", "CPU cores (at least 1)", count("--cores", 1), 1)
+    .option(
+      "--limit <n>",
+      "at most this many candidates (0 = all)",
+      numberOption("--limit", { integer: true }),
+      5,
+    )
+    .option("--cores <n>", "CPU cores (at least 1)", numberOption("--cores", { integer: true, min: 1 }), 1)
     .option("--mem <size>", "memory, e.g. 2G", size, 0)
     .option("--disk <size>", "temp storage in the work dir, e.g. 10G", size, 0)
     .option("--gpu", "needs a GPU (no host admits GPU jobs yet)")
-    .option("--gpu-memory <mb>", "GPU memory in MB", count("--gpu-memory"), 0)
+    .option("--gpu-memory <mb>", "GPU memory in MB", numberOption("--gpu-memory", { integer: true }), 0)
     .option("--tag <tag>", "required host tag (repeatable)", collect, [])
     .option("--prefer-tag <tag>", "preferred host tag (repeatable)", collect, [])
     .option("--exclude-tag <tag>", "never hosts with this tag (repeatable)", collect, [])
