@@ -119,11 +119,15 @@ Deno.test("waiting and running jobs survive a graceful restart: they ask again a
     const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-restart-" });
     let alpha = await start("alpha", { port, dataDir });
     const ids = await spinJobs(alpha.client, 2 * CPUS.length, { cpuCores: 1, ms: 2000 });
-    await eventually("cores busy and jobs waiting", async () => {
+    // The service's count and the jobs' own states: a job records its status after the service answered.
+    const before = await eventually("cores busy and jobs waiting", async () => {
       const s = await slotStatus(alpha.client);
-      return s.host.freeCpuCores === 0 && s.host.queueLength === ids.length - CPUS.length;
+      if (s.host.freeCpuCores !== 0 || s.host.queueLength !== ids.length - CPUS.length) return null;
+      const states = await Promise.all(ids.map((id) => locate([alpha], id)));
+      const count = (status: string) => states.filter((l) => l.state.computeStatus === status).length;
+      return count("WAITING_FOR_SLOT") === ids.length - CPUS.length && count("RUNNING") === CPUS.length &&
+        states;
     });
-    const before = await Promise.all(ids.map((id) => locate([alpha], id)));
     const wasRunning = new Set(ids.filter((_, i) => before[i].state.computeStatus === "RUNNING"));
     assertEquals(wasRunning.size, CPUS.length);
     await alpha.stop();
