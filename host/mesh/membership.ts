@@ -48,12 +48,13 @@ export interface MemberView extends MeshHost {
   heartbeat: number;
   /** This host itself. */
   self: boolean;
-  /** The host announced that it stopped cleanly. */
+  /** The host announced that it stopped cleanly, and is not known to be back (see `state`). */
   left: boolean;
   /**
    * What this host can do with the member: `online`, `offline`, `left`, or `unauthorized` when its
    * last answer to this host was 401 (the two hosts hold different API keys). An unauthorized member
-   * is not online: every call to it would fail, so placement and routing skip it.
+   * is not online: every call to it would fail, so placement and routing skip it. A member that left
+   * and then answers 401 (where calls to it succeeded before) runs again under another key.
    */
   state: MemberState;
 }
@@ -111,6 +112,12 @@ interface Member {
   reportedOnline: boolean;
   /** Its last answer to this host was 401: the API keys differ. */
   refused: boolean;
+  /**
+   * It said it left, then refused a call that it did not refuse before: it runs again under
+   * another key and cannot tell this host its new record (its gossip is refused here), so the
+   * refusal is its state.
+   */
+  refusedSinceLeft: boolean;
 }
 
 export class MembershipTable {
@@ -157,6 +164,7 @@ export class MembershipTable {
       progressAt: now(),
       reportedOnline: true,
       refused: false,
+      refusedSinceLeft: false,
     };
     this.#members.set(self.name, this.#self);
   }
@@ -293,6 +301,7 @@ export class MembershipTable {
         reportedOnline: false,
         // A restart keeps a refusal until a call to it succeeds: its key did not change by itself.
         refused: mine !== undefined && mine.refused && mine.identity.url === record.url,
+        refusedSinceLeft: false,
       };
       this.#members.set(name, member);
       this.#onChange(mine ? "restarted" : "joined", this.#view(member));
@@ -345,13 +354,21 @@ export class MembershipTable {
 
   /**
    * Records whether the member at `url` refused this host's API key (401) on the last call: a
-   * refusing member is `unauthorized`, not online, until a call to it succeeds again.
+   * refusing member is `unauthorized`, not online, until a call to it succeeds again. A member that
+   * said it left and then refuses a call it did not refuse before is back: `unauthorized`, not `left`.
    */
   markRefused(url: string, refused: boolean): void {
     for (const m of this.#members.values()) {
-      if (m === this.#self || m.identity.url !== url || m.refused === refused) continue;
+      if (m === this.#self || m.identity.url !== url) continue;
+      const before = this.#state(m);
+      // One that refused before it left reaches this host (its leave did), so its return comes as
+      // a new record; a 401 after its leave is from its last moments (a stopping host answers
+      // until it closes).
+      m.refusedSinceLeft = refused && m.heartbeat === LEFT_HEARTBEAT && (m.refusedSinceLeft || !m.refused);
       m.refused = refused;
-      if (refused) this.#onChange("unauthorized", this.#view(m));
+      if (before !== "unauthorized" && this.#state(m) === "unauthorized") {
+        this.#onChange("unauthorized", this.#view(m));
+      }
       this.#report(m);
     }
   }
@@ -403,6 +420,7 @@ export class MembershipTable {
   }
 
   #state(m: Member): MemberState {
+    if (m.refusedSinceLeft) return "unauthorized";
     if (m.heartbeat === LEFT_HEARTBEAT) return "left";
     if (m.refused) return "unauthorized";
     return this.#online(m) ? "online" : "offline";
@@ -437,7 +455,7 @@ export class MembershipTable {
       incarnation: m.incarnation,
       heartbeat: m.heartbeat,
       self: m === this.#self,
-      left: m.heartbeat === LEFT_HEARTBEAT,
+      left: m.heartbeat === LEFT_HEARTBEAT && !m.refusedSinceLeft,
       state: this.#state(m),
     };
   }

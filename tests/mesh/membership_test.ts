@@ -147,6 +147,32 @@ Deno.test("a host that leaves cleanly is offline at once", () => {
   assertEquals(t.isOnline("b"), true);
 });
 
+Deno.test("a member that left and then refuses a call it did not refuse before is unauthorized", () => {
+  const { t, changes } = table();
+  const state = (name: string) => {
+    const m = t.byName(name)!;
+    return [m.state, m.left, m.online];
+  };
+  t.mergeRecord(record("b", 1, 3));
+  t.mergeHeartbeat(["b", 1, LEFT_HEARTBEAT, 0]);
+  assertEquals(state("b"), ["left", true, false]);
+  t.markRefused(identity("b").url, true);
+  assertEquals(state("b"), ["unauthorized", false, false], "back, under another key");
+  t.markRefused(identity("b").url, true); // the next round's 401 is no news
+  // One that refused before it left (a keyed host in an open mesh) reaches this host: its 401
+  // after the leave is from its last moments, and its return would come as a new record.
+  t.mergeRecord(record("c", 1, 3));
+  t.markRefused(identity("c").url, true);
+  assertEquals(state("c"), ["unauthorized", false, false]);
+  t.mergeHeartbeat(["c", 1, LEFT_HEARTBEAT, 0]);
+  assertEquals(state("c"), ["left", true, false]);
+  t.markRefused(identity("c").url, true);
+  assertEquals(state("c"), ["left", true, false]);
+  t.mergeRecord(record("c", 2, 0));
+  assertEquals(state("c"), ["unauthorized", false, false], "a restart keeps the refusal");
+  assertEquals(changes.filter(([c]) => c === "unauthorized"), [["unauthorized", "b"], ["unauthorized", "c"]]);
+});
+
 Deno.test("hosts offline for forgetAfterMs are dropped and not taken back from stale gossip", () => {
   const { t, clock, changes } = table({ offlineAfterMs: 1000, forgetAfterMs: 10_000 });
   t.mergeRecord(record("b", 1, 1));
