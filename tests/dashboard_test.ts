@@ -1,7 +1,8 @@
 /**
  * The dashboard every host serves, driven in headless Chromium (Debian's chromium package) against a
  * 2-host mesh with an API key, compute jobs running, a job group, a Runner and a Pi job: every panel shows
- * real data. `PAGLETS_SCREENSHOTS=docs` also saves docs/dashboard.png.
+ * real data, and a page opened after the Pi job ended shows it finished. `PAGLETS_SCREENSHOTS=docs`
+ * also saves docs/dashboard.png.
  */
 import { chromium, type Page } from "playwright-core";
 import { assert, assertEquals } from "./helpers/assert.ts";
@@ -81,6 +82,16 @@ Deno.test({
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
+      // What the Pi panel's status line says, each time it changes (from the page's first script on).
+      await page.addInitScript(`
+        globalThis.piJobTexts = [];
+        new MutationObserver(() => {
+          const job = document.getElementById("piJob");
+          if (job && job.textContent !== globalThis.piJobTexts.at(-1)) globalThis.piJobTexts.push(job.textContent);
+        }).observe(document, { subtree: true, childList: true, characterData: true });
+      `);
+      const piJobTexts = () =>
+        page.evaluate(() => (globalThis as unknown as { piJobTexts: string[] }).piJobTexts);
       // Requests of the page that fail, but for the API's 401s before the key is given (they make
       // the page ask for it).
       const failed: string[] = [];
@@ -141,6 +152,22 @@ Deno.test({
       });
       assert(pi.code === 0, pi.stderr);
       await page.waitForSelector("#pi:has-text('14159265358979')", { timeout: 15_000 });
+      // The command disposed its coordinator: the panel says the job is finished and keeps its digits.
+      await page.waitForSelector("#piJob:has-text('finished')", { timeout: 10_000 });
+      const digits = await text(page, "#pi");
+      const live = await piJobTexts();
+      assert(/^job \S+ running$/.test(live.at(-2) ?? ""), live.join(" | "));
+
+      // A page opened after the job ended shows its digits at once, as a finished job: it never
+      // presents the job as running, and the digits are there once, as before.
+      await page.reload();
+      await page.waitForSelector("#piJob:has-text('finished')", { timeout: 10_000 });
+      assertEquals(await text(page, "#pi"), digits);
+      assertEquals(digits.split("14159265358979").length, 2, digits);
+      const shown = await piJobTexts();
+      assert(!shown.some((t) => t.includes("running")), shown.join(" | "));
+      assertEquals(shown.at(-1), live.at(-1));
+      assertEquals(failed, [], "no request of the page failed");
 
       const dir = Deno.env.get("PAGLETS_SCREENSHOTS");
       if (dir) await page.screenshot({ path: `${dir}/dashboard.png`, fullPage: true });

@@ -1,7 +1,7 @@
 /**
  * The dashboard every host serves at `/` (docs/dashboard.md): every online host with its load and
  * memory over time, compute-slots queues and leases with CPU ids, compute jobs, job groups with
- * their progress, Runners, agents with their detail, a running Pi job's digits and live events.
+ * their progress, Runners, agents with their detail, the latest Pi job's digits and live events.
  * It reads the same HTTP API (`/v1/dashboard/mesh` gathers the other hosts); the SSE stream makes
  * it live. Kept as a module string so `deno compile` embeds it without extra files.
  */
@@ -35,7 +35,7 @@ export const DASHBOARD_HTML = `<!doctype html>
  <section><h2>Agents</h2><table id="agents"></table></section>
  <section><h2>Agent detail</h2><div id="detail" class="muted">click an agent id</div></section>
  <section><h2>Services</h2><table id="services"></table></section>
- <section><h2>Pi digits (live)</h2><div id="pi" class="muted">no Pi job streaming</div></section>
+ <section><h2>Pi digits</h2><div id="piJob" class="muted">no Pi job streaming</div><div id="pi"></div></section>
  <section style="grid-column:1/-1"><h2>Events (live)</h2><div id="events"></div></section>
 </main>
 <script>
@@ -133,14 +133,60 @@ async function refresh() {
       ["completedCount", "results"], ["failedCount", "failures"], ["pendingCount", "pending"], ["duplicateCount", "duplicates"],
       ["collector", "collector on", (v) => esc(v.hostName)]]);
     else $("groups").innerHTML = '<tr><td class="muted">no job group in the mesh</td></tr>';
+    if (piJob.running) {
+      const agentId = piJob.agentId, running = await piRunning(agentId);
+      if (piJob.agentId === agentId && piJob.running) { piJob.running = running; showPi(); }
+    }
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (err) { $("status").textContent = String(err.message || err); }
+}
+// The Pi panel follows one job: the latest whose coordinator streams digits through user-info
+// (user-stream events). A page that connects reads the digits the host's events still hold at once,
+// and then only the chunks that come after: a job that ended is shown whole, not streamed again.
+const PI_COORDINATOR = "examples.pi.coordinator";
+const piJob = { id: "", agentId: "", text: "", running: false, upTo: 0 };
+const streamOf = (e) => e.data.streamId || e.agentId || "";
+function showPi() {
+  $("piJob").className = piJob.running ? "on" : "muted";
+  $("piJob").textContent = !piJob.id ? "no Pi job streaming" : "job " + piJob.id + (piJob.running ? " running" : " finished");
+  $("pi").textContent = piJob.text;
+}
+/** Whether the job still runs here: its coordinator is active and its state says running. */
+async function piRunning(agentId) {
+  try {
+    const active = await api("/v1/agents?status=active&type=" + PI_COORDINATOR);
+    if (!active.agents.some((a) => a.id === agentId)) return false;
+    const r = await api("/v1/agents/" + encodeURIComponent(agentId));
+    return r.status === "active" && (r.state || {}).status === "running";
+  } catch { return false; }
+}
+/** The latest job's digits as the host's events hold them now, and whether it still runs. */
+async function loadPi() {
+  const { events, lastId } = await api("/v1/events?kind=user-stream&limit=2000");
+  const last = events[events.length - 1];
+  const id = last ? streamOf(last) : "";
+  const text = events.filter((e) => streamOf(e) === id).map((e) => e.data.text || "").join("").slice(-4000);
+  const agentId = last ? last.agentId || id : "";
+  Object.assign(piJob, { id, agentId, text, running: last ? await piRunning(agentId) : false, upTo: lastId });
+  showPi();
+}
+/** A chunk of digits that came after the page read them: the job streams now. */
+function piChunk(e) {
+  if (e.id <= piJob.upTo || !e.data.text) return;
+  const id = streamOf(e);
+  if (id !== piJob.id) Object.assign(piJob, { id, agentId: e.agentId || id, text: "" });
+  piJob.text = (piJob.text + e.data.text).slice(-4000);
+  piJob.running = true;
+  showPi();
 }
 let soon = 0;
 /** Something happened (an event arrived): refresh within half a second, at most that often. */
 function refreshSoon() { if (!soon) soon = setTimeout(() => { soon = 0; refresh(); }, 500); }
 async function stream() {
   try {
+    await loadPi();
+    // The stream starts with every event the host keeps: the list is built again from them.
+    $("events").textContent = "";
     const res = await fetch("/v1/events/stream?since=0", { headers: headers() });
     if (!res.ok) throw new Error("HTTP " + res.status);
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -155,9 +201,8 @@ async function stream() {
         const data = chunk.split("\\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\\n");
         if (!data) continue;
         const e = JSON.parse(data);
-        if (e.kind === "user-stream" && e.data && e.data.text) {
-          const pi = $("pi"); if (pi.classList.contains("muted")) { pi.textContent = ""; pi.classList.remove("muted"); }
-          pi.textContent = (pi.textContent + e.data.text).slice(-4000);
+        if (e.kind === "user-stream" && e.data) {
+          piChunk(e);
           continue;
         }
         refreshSoon();

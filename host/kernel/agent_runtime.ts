@@ -55,6 +55,15 @@ export interface RuntimeOptions {
   code?: CodeLoader;
 }
 
+/**
+ * The policy a graceful stop of the host deactivates an agent under: that of the agent's own last
+ * deactivation (the default policy when it has none), with `activateOnStartup` and no wake-up time,
+ * since an agent active when its host stops is active again when the host starts.
+ */
+function shutdownPolicy(own: DeactivationPolicy | null): DeactivationPolicy {
+  return { ...(own ?? DEFAULT_POLICY), activateAt: null, activateOnStartup: true };
+}
+
 export class AgentRuntime {
   /** Agents running in a worker now; only the runtime adds or removes them. */
   readonly #live = new Map<string, LiveAgent>();
@@ -457,17 +466,22 @@ export class AgentRuntime {
     return this.#arrivals.wakeDue(now);
   }
 
-  /** Deactivates every live agent for a graceful shutdown (they come back at the next start). */
+  /**
+   * Deactivates every live agent for a graceful shutdown: each comes back at the next start, and
+   * keeps the policy of its last deactivation (see {@link shutdownPolicy}).
+   */
   async deactivateAll(
     timeoutMs = 5000,
     onFailure: (id: string, err: unknown) => void = () => {},
   ): Promise<void> {
+    const leave = async (id: string) => {
+      const own = (await this.#store.get(id))?.lastPolicy ?? null;
+      await this.deactivate(id, shutdownPolicy(own), "shutdown");
+    };
     // An agent that fails to deactivate comes back from its last checkpoint at the next start.
     await Promise.all(
       [...this.#live.keys()].map((id) =>
-        withTimeout(this.deactivate(id, { activateOnStartup: true }, "shutdown"), timeoutMs).catch((err) =>
-          onFailure(id, err)
-        )
+        withTimeout(leave(id), timeoutMs).catch((err) => onFailure(id, err))
       ),
     );
   }

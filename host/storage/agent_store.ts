@@ -20,7 +20,14 @@ export interface AgentRecord {
   type: string;
   status: AgentStatus;
   state: Uint8Array;
+  /** The deactivation policy in force while the agent is not active; null for an active agent. */
   policy: DeactivationPolicy | null;
+  /**
+   * The policy of the agent's last deactivation, which an active agent keeps: a graceful stop of
+   * the host deactivates it under this policy (runtime.deactivateAll). Stored in the same column as
+   * `policy`; absent or null when the agent was never deactivated here.
+   */
+  lastPolicy?: DeactivationPolicy | null;
   createdAt: number;
   updatedAt: number;
   meta: Record<string, unknown>;
@@ -35,12 +42,16 @@ export interface QueuedMessage {
 }
 
 function toRecord(row: AgentsTable): AgentRecord {
+  const policy: DeactivationPolicy | null = row.policy
+    ? { ...DEFAULT_POLICY, ...JSON.parse(row.policy) }
+    : null;
   return {
     id: row.id,
     type: row.type,
     status: row.status,
     state: row.state,
-    policy: row.policy ? { ...DEFAULT_POLICY, ...JSON.parse(row.policy) } : null,
+    policy: row.status === "active" ? null : policy,
+    lastPolicy: policy,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     meta: JSON.parse(row.meta),
@@ -96,7 +107,8 @@ function compileHotStatements(db: Kysely<Schema>): HotStatements {
 
 /** The row of a record. */
 function recordToRow(record: Omit<AgentRecord, "updatedAt">): AgentsTable {
-  const policy = record.policy;
+  // An active record has no policy in force but keeps the one it was last deactivated with.
+  const policy = record.policy ?? record.lastPolicy ?? null;
   return {
     id: record.id,
     type: record.type,

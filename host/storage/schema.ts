@@ -21,7 +21,10 @@ export interface AgentsTable {
   status: AgentStatus;
   /** CBOR of the state. */
   state: Uint8Array;
-  /** JSON of the DeactivationPolicy (inactive agents). */
+  /**
+   * JSON of the DeactivationPolicy: in force for an inactive agent; an active one keeps that of its
+   * last deactivation (AgentRecord.lastPolicy).
+   */
   policy: string | null;
   /** Epoch ms of a timed wake-up. */
   wake_at: number | null;

@@ -1,0 +1,100 @@
+/**
+ * A graceful stop of a host (SIGTERM) deactivates its active agents so that they are active again
+ * at the next start. With real host processes: an agent keeps its own deactivation policy through
+ * such stops (and through a crash between them); an agent never deactivated gets the default one.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
+import { assertEquals } from "../helpers/assert.ts";
+import { paglets } from "../helpers/cli.ts";
+import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
+
+/** The status and policy of an agent as they are stored in the host's database. */
+function stored(dataDir: string, id: string): { status: string; policy: DeactivationPolicy | null } {
+  const db = new DatabaseSync(join(dataDir, "host.sqlite"));
+  try {
+    db.exec("PRAGMA busy_timeout = 2000");
+    const row = db.prepare("SELECT status, policy FROM agents WHERE id = ?").get(id) as {
+      status: string;
+      policy: string | null;
+    };
+    return { status: row.status, policy: row.policy ? JSON.parse(row.policy) : null };
+  } finally {
+    db.close();
+  }
+}
+
+function start(dataDir?: string): Promise<HostProcess> {
+  return startHost({ name: "own-policy", dataDir, args: ["--workers", "2"] });
+}
+
+Deno.test("an agent back at start-up by its own policy keeps that policy when the host stops again", async (t) => {
+  let host = await start();
+  const dataDir = host.dataDir;
+  const own: DeactivationPolicy = {
+    activateAt: null,
+    activateOnMessage: false,
+    queueMessagesWhenInactive: true,
+    activateOnStartup: true,
+  };
+  let ownId = "", plainId = "";
+  try {
+    const status = async (id: string) =>
+      (await host.client.getAgent(id)) as { status: string; policy: unknown };
+
+    await t.step(
+      "deactivated with --no-activate-on-message --on-startup, it is active after a restart",
+      async () => {
+        ownId = (await host.client.createAgent({ type: "demo.counter", state: { count: 7 } })).id;
+        plainId = (await host.client.createAgent({ type: "demo.counter" })).id;
+        const cli = await paglets([
+          "agents",
+          "deactivate",
+          ownId,
+          "--no-activate-on-message",
+          "--on-startup",
+          "--entry",
+          host.url,
+        ]);
+        assertEquals(cli.code, 0, cli.stderr);
+        assertEquals(stored(dataDir, ownId), { status: "inactive", policy: own });
+        await host.stop();
+        host = await start(dataDir);
+        const record = await status(ownId);
+        // An active agent has no policy in force.
+        assertEquals([record.status, record.policy], ["active", null]);
+      },
+    );
+
+    await t.step("a graceful stop stores it under its own policy again", async () => {
+      await host.stop();
+      assertEquals(stored(dataDir, ownId), { status: "inactive", policy: own });
+    });
+
+    await t.step("an agent never deactivated is stored under the default policy, back at start-up", () => {
+      assertEquals(stored(dataDir, plainId), {
+        status: "inactive",
+        policy: { ...DEFAULT_POLICY, activateOnStartup: true },
+      });
+    });
+
+    await t.step(
+      "restored after a crash, it still keeps its own policy at the next graceful stop",
+      async () => {
+        host = await start(dataDir);
+        assertEquals((await status(ownId)).status, "active");
+        await host.kill();
+        host = await start(dataDir);
+        assertEquals((await status(ownId)).status, "active");
+        await host.stop();
+        assertEquals(stored(dataDir, ownId), { status: "inactive", policy: own });
+        assertEquals(stored(dataDir, plainId).policy, { ...DEFAULT_POLICY, activateOnStartup: true });
+      },
+    );
+  } finally {
+    await host.stop().catch(() => {});
+    await stopAll();
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});
