@@ -1,6 +1,10 @@
-/** Reading request bodies with a size limit; JSON bodies use tagged values. */
+/**
+ * Reading request bodies with a size limit and a nesting limit; JSON bodies use tagged values, CBOR
+ * bodies carry them natively.
+ */
 import type { Context } from "hono";
 import { PagletError } from "../../agents/errors.ts";
+import { decodeCbor } from "../../agents/cbor.ts";
 import { parseTagged, stringifyTagged } from "../../agents/wire.ts";
 import { statusOf } from "./status.ts";
 
@@ -97,6 +101,22 @@ function jsonObject<T>(text: string): T {
 }
 
 /**
+ * Reads a CBOR map body (http/message_route.ts). One nested deeper than {@link MAX_BODY_DEPTH}
+ * answers `malformed_cbor` before it is decoded.
+ */
+export function readRequestCbor(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
+  return readRequestBytes(request, maxBytes).then(cborMap);
+}
+
+function cborMap(bytes: Uint8Array): Record<string, unknown> {
+  const value = decodeCbor(bytes, { maxDepth: MAX_BODY_DEPTH });
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new PagletError("bad_request", "The CBOR body must be a map");
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
  * A body read that fails because the client stopped sending (a body shorter than its
  * Content-Length, a connection closed mid-body) is the client's fault: `bad_request`, never 500.
  */
@@ -117,11 +137,15 @@ function shortBody(err: unknown, declared: number): PagletError {
   );
 }
 
-/** Deepest nesting of arrays and objects a JSON body may have. */
-export const MAX_JSON_DEPTH = 200;
+/**
+ * Deepest nesting a body may have: of arrays and objects in JSON; of arrays, maps and tags in CBOR
+ * (a value nests no deeper in CBOR than in tagged JSON, so a message relayed from one to the other
+ * passes both).
+ */
+export const MAX_BODY_DEPTH = 200;
 
 /**
- * Rejects JSON nested deeper than {@link MAX_JSON_DEPTH} before parsing it: a body of megabytes of
+ * Rejects JSON nested deeper than {@link MAX_BODY_DEPTH} before parsing it: a body of megabytes of
  * `[` would otherwise hold the kernel thread in the parser for seconds. One pass over the text,
  * stopping at the first level too deep; strings are skipped so brackets inside them do not count.
  */
@@ -136,10 +160,10 @@ export function checkJsonDepth(text: string): void {
         else if (s === 0x22) break;
       }
     } else if (ch === 0x5b /* [ */ || ch === 0x7b /* { */) {
-      if (++depth > MAX_JSON_DEPTH) {
+      if (++depth > MAX_BODY_DEPTH) {
         throw new PagletError(
           "malformed_json",
-          `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels (at character ${i})`,
+          `The JSON body nests deeper than ${MAX_BODY_DEPTH} levels (at character ${i})`,
         );
       }
     } else if (ch === 0x5d /* ] */ || ch === 0x7d /* } */) {

@@ -12,6 +12,9 @@
  * - a connection with no request in progress is closed after `idleTimeoutMs` (this also ends a slow
  *   head on a later request of a keep-alive connection); a request the host is still answering is
  *   never cut;
+ * - an error answer that leaves the request's body unread (a 401 to a declared 100 MB upload, a 413)
+ *   ends the connection once it is sent: Deno's server would otherwise wait for the rest of the body
+ *   before reading another request, and hold the connection until the idle timeout;
  * - a failing accept (no file descriptors left) is reported and retried: a client never stops
  *   the host.
  *
@@ -46,10 +49,16 @@ interface ConnectionServer {
   shutdown(): Promise<void>;
 }
 
+/** What Deno's server tells its handler besides the request (ext/http 00_serve.ts, ServeHandlerInfo). */
+interface ServedInfo {
+  /** Settles once the answer is handed to the connection (rejects when it could not be sent). */
+  readonly completed: Promise<void>;
+}
+
 type ServeOnConnection = (
   conn: Deno.Conn,
   signal: AbortSignal,
-  handler: Handler,
+  handler: (request: Request, info: ServedInfo) => Response | Promise<Response>,
   onError: (error: unknown) => Response | Promise<Response>,
   onListen: () => void,
 ) => ConnectionServer;
@@ -210,15 +219,14 @@ class Connection {
     options: GateOptions,
   ) {
     this.#options = options;
-    const track = (request: Request): Response | Promise<Response> => {
+    const track = (request: Request, info: ServedInfo): Response | Promise<Response> => {
       if (this.#waitingForHead) {
         this.#waitingForHead = false;
         if (headBytes(request) > options.maxHeaderBytes) {
-          this.close(); // once the answer is out
-          return apiError(
-            431,
-            "headers_too_large",
-            `The request head exceeds ${options.maxHeaderBytes} bytes`,
+          return this.#endOnceSent(
+            request,
+            apiError(431, "headers_too_large", `The request head exceeds ${options.maxHeaderBytes} bytes`),
+            info,
           );
         }
       }
@@ -230,15 +238,9 @@ class Connection {
         this.#done();
         throw err;
       }
-      if (!(answer instanceof Promise)) {
-        this.#done();
-        return answer;
-      }
+      if (!(answer instanceof Promise)) return this.#answered(request, answer, info);
       // One reaction per request: this is on the path of every request.
-      return answer.then((res) => {
-        this.#done();
-        return res;
-      }, (err) => {
+      return answer.then((res) => this.#answered(request, res, info), (err) => {
         this.#done();
         throw err;
       });
@@ -251,6 +253,50 @@ class Connection {
   #done(): void {
     this.#inFlight--;
     this.#lastActivity = Date.now();
+  }
+
+  /**
+   * Notes an answer and returns what to send: the answer itself, or, for an error answer that
+   * leaves the request's body unread, the same answer ending the connection.
+   */
+  #answered(request: Request, response: Response, info: ServedInfo): Response | Promise<Response> {
+    this.#done();
+    if (response.status < 400 || !leavesBodyUnread(request, response.status)) return response;
+    return this.#endOnceSent(request, response, info);
+  }
+
+  /**
+   * `response`, sent so that the connection ends right after it. A graceful close would not do:
+   * Deno's server finishes a request only once its body is read to the end, which a client that
+   * declared 100 MB and sends slowly, or not at all, never lets happen. So the connection is cut
+   * once the answer is out; the client reads the answer, then the end of the stream.
+   */
+  #endOnceSent(request: Request, response: Response, info: ServedInfo): Response | Promise<Response> {
+    this.#closing = true;
+    const cut = () => this.cut();
+    info.completed.then(cut, cut);
+    // `completed` settles once the server has taken the answer. For a body in one piece that is
+    // before it is written: the server still writes it first while the request's body is untouched,
+    // but not once a handler has read part of the body (a body over the limit, streamed). Such an
+    // answer goes as a stream of its own, whose `completed` comes once it is written out (not
+    // `response.body`: the server takes a body's own stream in one piece too). The tests in
+    // tests/edge hold Deno to both. (Deno's server may add a `connection: close` of its own when
+    // a large body is left unread: the field then comes twice, which means the same.)
+    if (!request.bodyUsed) {
+      try {
+        response.headers.set("connection", "close");
+      } catch { /* headers of a relayed fetch answer cannot change: it goes as it is */ }
+      return response;
+    }
+    return response.arrayBuffer().then((body) => {
+      const headers = new Headers(response.headers);
+      headers.set("connection", "close");
+      return new Response(ReadableStream.from([new Uint8Array(body)]), {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      });
+    });
   }
 
   /** Closes the connection when its head is late or it has been idle too long. */
@@ -274,6 +320,24 @@ class Connection {
   cut(): void {
     this.#abort.abort();
   }
+}
+
+/**
+ * A declared body up to this size that the handler left unread is the server's to drain: the
+ * connection stays open (it has most likely arrived whole already, and cutting a socket with data
+ * still unread resets it, which may cost the client the answer).
+ */
+const DRAINED_BODY_BYTES = 64 * 1024;
+
+/**
+ * Whether an error answer leaves a large request body unread, in part at least: the handler never
+ * touched it, or it was over a limit (413: read in part at most), and it was declared larger than
+ * {@link DRAINED_BODY_BYTES} or sent without a length. A request without a body has none.
+ */
+function leavesBodyUnread(request: Request, status: number): boolean {
+  if (request.bodyUsed && status !== 413) return false;
+  const length = request.headers.get("content-length");
+  return length === null ? request.headers.has("transfer-encoding") : Number(length) > DRAINED_BODY_BYTES;
 }
 
 /** Size of the request head as sent (request line and header lines), near enough for a limit. */

@@ -9,14 +9,13 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
-import { decodeCbor, encodeCborParts } from "../../agents/cbor.ts";
+import { encodeCborParts } from "../../agents/cbor.ts";
 import { CBOR_TYPE } from "../../agents/wire.ts";
 import { AgentRuntime } from "../kernel/agent_runtime.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
 import type { Host } from "../host.ts";
-import { json, readRequestBytes, readRequestJson } from "./body.ts";
+import { json, readRequestCbor, readRequestJson } from "./body.ts";
 import type { Handler } from "./connection_gate.ts";
 
 /**
@@ -83,14 +82,7 @@ function isCbor(request: Request): boolean {
 }
 
 function readMessageBody(request: Request, max: number): Promise<Record<string, unknown>> {
-  if (!isCbor(request)) return readRequestJson(request, max);
-  return readRequestBytes(request, max).then((bytes) => {
-    const value = decodeCbor(bytes);
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      throw new PagletError("bad_request", "The CBOR body must be a map");
-    }
-    return value as Record<string, unknown>;
-  });
+  return isCbor(request) ? readRequestCbor(request, max) : readRequestJson(request, max);
 }
 
 function answer(request: Request, value: unknown, status = 200): Response {

@@ -1,8 +1,9 @@
 /**
  * Clients that misbehave at the TCP and HTTP level, against real host processes: slow and idle
  * connections, more connections than the host allows or than its process may open, bodies that
- * end short, heads over the limit, and JSON nested to stall a parser. Every one gets a coded
- * answer or a closed connection; the host keeps serving and never exits.
+ * end short, heads over the limit, JSON nested to stall a parser, and large bodies refused before
+ * they are read. Every one gets a coded answer or a closed connection; the host keeps serving and
+ * never exits.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
@@ -198,6 +199,101 @@ Deno.test("bodies that end short, heads over the limit and deep JSON get coded a
       assertEquals(answer.error.code, "malformed_json");
       assert(/deeper than/.test(answer.error.message), answer.error.message);
     });
+
+    await t.step("the host still serves", async () => {
+      assert(await healthOk(host));
+      assert(await stillRunning(host));
+    });
+  } finally {
+    await stopAll();
+  }
+});
+
+/**
+ * Sends a request head and the first bytes of its body, and reads what the host answers until it
+ * closes the connection (bounded well below the host's 60 s idle timeout).
+ */
+async function refusal(
+  host: HostProcess,
+  head: string,
+  start = '{"kind":',
+): Promise<{ status: number; code?: string; closed: boolean }> {
+  const conn = await connect(host);
+  try {
+    let bytes = encoder.encode(`${head}\r\n${start}`);
+    // Written while the answer is read: the host may stop reading, answer and close first.
+    const writing = (async () => {
+      for (let i = 0; bytes.length > 0 && i < 10_000; i++) bytes = bytes.subarray(await conn.write(bytes));
+    })().catch(() => {/* the host closed the connection */});
+    const { text, closed } = await readUntilClosed(conn, 20_000);
+    await writing;
+    return { ...answerOf(text), closed };
+  } finally {
+    close(conn);
+  }
+}
+
+Deno.test("a refusal before the body is read ends the connection, whatever the client still means to send", async (t) => {
+  const KEY = "early-refusal-key";
+  const MESSAGES = "/v1/agents/ag_7gwxzqa6sc2mupw2gtok/messages";
+  try {
+    const host = await startHost({ name: "refusals", apiKey: KEY, args: ["--max-body-bytes", "1M"] });
+
+    await t.step(
+      "401 unauthorized to a declared 100 MB body, without a key or with a wrong one",
+      async () => {
+        for (const path of ["/v1/agents", MESSAGES]) {
+          for (const auth of ["", "Authorization: Bearer wrong\r\n"]) {
+            const answer = await refusal(
+              host,
+              `POST ${path} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 100000000\r\n`,
+            );
+            assertEquals(answer, { status: 401, code: "unauthorized", closed: true }, `${path} ${auth}`);
+          }
+        }
+      },
+    );
+
+    await t.step("413 payload_too_large to a declared body over the limit", async () => {
+      for (const path of ["/v1/agents", MESSAGES]) {
+        const answer = await refusal(
+          host,
+          `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: 100000000\r\n`,
+        );
+        assertEquals(answer, { status: 413, code: "payload_too_large", closed: true }, path);
+      }
+    });
+
+    await t.step("413 payload_too_large to a chunked body once it streams past the limit", async () => {
+      // One chunk of 1.1 MB, and no last chunk: the host reads past its limit and stops there.
+      const size = 1_100_000;
+      const answer = await refusal(
+        host,
+        `POST /v1/agents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nTransfer-Encoding: chunked\r\n`,
+        `${size.toString(16)}\r\n${"a".repeat(size)}\r\n`,
+      );
+      assertEquals(answer, { status: 413, code: "payload_too_large", closed: true });
+    });
+
+    await t.step(
+      "a refusal of a request without a body keeps the connection for the next request",
+      async () => {
+        const conn = await connect(host);
+        try {
+          // Two requests at once: the second asks the host to close after it, so the read ends.
+          await conn.write(encoder.encode(
+            "GET /v1/agents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n\r\n" +
+              "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+          ));
+          const { text, closed } = await readUntilClosed(conn, 20_000);
+          assert(closed);
+          const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+          assertEquals(statuses, [401, 200], text);
+        } finally {
+          close(conn);
+        }
+      },
+    );
 
     await t.step("the host still serves", async () => {
       assert(await healthOk(host));
