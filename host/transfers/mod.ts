@@ -18,7 +18,7 @@ import { TransferDispatcher } from "./dispatcher.ts";
 import { TransferReceiver } from "./receiver.ts";
 import { movementRoutes } from "./routes.ts";
 import { TransferLedger } from "./transfer_ledger.ts";
-import { TransferSender } from "./transfer_sender.ts";
+import { sendPolicyFromEnv, TransferSender } from "./transfer_sender.ts";
 import { cancel, every, type Timer } from "../../agents/timers.ts";
 
 export { TransferDispatcher } from "./dispatcher.ts";
@@ -47,7 +47,7 @@ export class MobilityExtension implements HostExtension {
     const ledger = this.ledger = new TransferLedger(host.store);
     const files = this.files = new RegisteredFiles(host);
     const receiver = this.receiver = new TransferReceiver(host, ledger, files);
-    const sender = new TransferSender(host.options.apiKey);
+    const sender = new TransferSender(host.options.apiKey, sendPolicyFromEnv());
     const dispatcher = this.dispatcher = new TransferDispatcher(host, ledger, files, receiver, sender);
     sender.onOutcome = (outcome, bytes) => {
       host.metrics.transfers.inc({ direction: "out", outcome });

@@ -27,7 +27,7 @@ import {
   type TransferKind,
 } from "./envelope.ts";
 import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
-import { fault } from "./faults.ts";
+import { fault, spoolWrite } from "./faults.ts";
 
 /** What the target answers once the agent is durable here. */
 export interface TransferAck {
@@ -37,6 +37,24 @@ export interface TransferAck {
   /** The target's URL. */
   host: string;
   status: "stored" | "arrived";
+}
+
+/**
+ * A transfer this host is taking now (it has no ledger row yet), as `GET /v1/transfers/:id` shows
+ * it: the source asks while its connection is quiet, to tell a slow target from a stalled one.
+ */
+export interface ArrivingTransfer {
+  transferId: string;
+  agentId: string;
+  direction: "in";
+  status: "receiving";
+  /** The source's URL. */
+  peer: string;
+  /** Bytes of the transfer's files taken into the spool so far. */
+  bytes: number;
+  createdAt: number;
+  /** When `bytes` last grew. */
+  updatedAt: number;
 }
 
 /** What a source asks before it sends anything. */
@@ -70,7 +88,7 @@ export class TransferReceiver {
   readonly #ledger: TransferLedger;
   readonly #files: RegisteredFiles;
   readonly #spoolRoot: string;
-  readonly #inflight = new Map<string, Promise<TransferAck>>();
+  readonly #inflight = new Map<string, { taking: Promise<TransferAck>; progress: ArrivingTransfer }>();
 
   constructor(host: Host, ledger: TransferLedger, files: RegisteredFiles) {
     this.#host = host;
@@ -197,10 +215,24 @@ export class TransferReceiver {
     const running = this.#inflight.get(id);
     if (known || running) {
       await reader.cancel();
-      return known ? this.#ackFor(known) : await running!;
+      return known ? this.#ackFor(known) : await running!.taking;
     }
-    const taking = this.#take(envelope, reader);
-    this.#inflight.set(id, taking);
+    const now = Date.now();
+    const progress: ArrivingTransfer = {
+      transferId: id,
+      agentId: envelope.agent.id,
+      direction: "in",
+      status: "receiving",
+      peer: envelope.source.url,
+      bytes: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const taking = this.#take(envelope, reader, (n) => {
+      progress.bytes += n;
+      progress.updatedAt = Date.now();
+    });
+    this.#inflight.set(id, { taking, progress });
     try {
       return await taking;
     } finally {
@@ -259,12 +291,16 @@ export class TransferReceiver {
     }
   }
 
-  async #take(envelope: TransferEnvelope, reader: ByteReader): Promise<TransferAck> {
+  async #take(
+    envelope: TransferEnvelope,
+    reader: ByteReader,
+    spooledBytes: (n: number) => void,
+  ): Promise<TransferAck> {
     const tid = envelope.transferId;
     let record: Omit<AgentRecord, "updatedAt">;
     try {
       record = await this.#store(envelope, true, async (spool) => {
-        const spooled = await this.#spoolFiles(envelope.files, reader, spool);
+        const spooled = await this.#spoolFiles(envelope.files, reader, spool, spooledBytes);
         if (!(await reader.atEnd())) {
           throw new PagletError("malformed_cbor", "Malformed transfer body: bytes after the last file");
         }
@@ -287,7 +323,12 @@ export class TransferReceiver {
     return { transferId: tid, id: record.id, host: this.#host.url, status: "stored" };
   }
 
-  async #spoolFiles(files: EnvelopeFile[], reader: ByteReader, spool: string): Promise<string[]> {
+  async #spoolFiles(
+    files: EnvelopeFile[],
+    reader: ByteReader,
+    spool: string,
+    spooledBytes: (n: number) => void,
+  ): Promise<string[]> {
     if (files.length === 0) return [];
     await Deno.mkdir(spool, { recursive: true });
     const out: string[] = [];
@@ -303,7 +344,13 @@ export class TransferReceiver {
       const writer = await HashingFileWriter.create(part);
       let sha256: string;
       try {
-        await reader.pipe(size, (chunk) => writer.write(chunk));
+        await reader.pipe(
+          size,
+          spoolWrite((chunk) => {
+            spooledBytes(chunk.length);
+            return writer.write(chunk);
+          }),
+        );
         sha256 = await writer.close();
       } catch (err) {
         await writer.abort();
@@ -440,9 +487,13 @@ export class TransferReceiver {
     return { transferId: tid, id: record.id, host: this.#host.url, status: "arrived" };
   }
 
-  /** `GET /v1/transfers/:id`: what this host knows about a transfer (waits for one in progress). */
-  async status(transferId: string): Promise<TransferRow> {
-    await this.#inflight.get(transferId)?.catch(() => {});
+  /**
+   * `GET /v1/transfers/:id`: what this host knows about a transfer, at once: how far it got while
+   * it arrives, else its ledger row.
+   */
+  async status(transferId: string): Promise<TransferRow | ArrivingTransfer> {
+    const arriving = this.#inflight.get(transferId);
+    if (arriving) return { ...arriving.progress };
     const row = await this.#ledger.get(transferId);
     if (!row) throw new PagletError("transfer_not_found", `No transfer ${transferId} on this host`);
     return row;
@@ -453,7 +504,7 @@ export class TransferReceiver {
    * answer is final: `stored`/`arrived` (this host has the agent) or `refused` (it never will).
    */
   async abandon(transferId: string, agentId: string, peer: string): Promise<TransferRow> {
-    await this.#inflight.get(transferId)?.catch(() => {});
+    await this.#inflight.get(transferId)?.taking.catch(() => {});
     const row = await this.#ledger.refuse(transferId, agentId, peer);
     if (row.direction !== "in") {
       throw new PagletError("state_conflict", `Transfer ${transferId} is this host's own outgoing transfer`);

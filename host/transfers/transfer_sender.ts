@@ -1,16 +1,20 @@
 /**
  * Sending a transfer to another host: the preflight, the streamed envelope with bounded retries
  * under one transfer id, and the final question that settles a transfer the source could not
- * confirm.
+ * confirm. An attempt has no deadline on its total time, only on silence (`stallTimeoutMs`): a
+ * big transfer to a slow disk takes as long as it takes, a target that stops taking bytes is
+ * given up on. Whether the target takes bytes is asked of the target itself: its HTTP server may
+ * read far ahead of its spool.
  */
 import { PagletError } from "../../agents/errors.ts";
 import { statusOf } from "../http/status.ts";
 import { HostClient } from "../client.ts";
 import type { RegisteredFile } from "../storage/files/registered_files.ts";
 import { byteStringHeader, encodeTransferHead, type TransferEnvelope } from "./envelope.ts";
-import type { PreflightRequest, TransferAck } from "./receiver.ts";
+import type { ArrivingTransfer, PreflightRequest, TransferAck } from "./receiver.ts";
 import type { TransferRow } from "./transfer_ledger.ts";
 import { fault } from "./faults.ts";
+import { StallWatch } from "./stall_watch.ts";
 import { sleep } from "../../agents/timers.ts";
 
 /** How a send ended: acknowledged, refused for sure (nothing stored), or not confirmed either way. */
@@ -26,6 +30,14 @@ export interface SendPolicy {
   baseDelayMs: number;
   /** Timeout of the preflight and of settling questions. @default 5000 */
   questionTimeoutMs: number;
+  /**
+   * How long an attempt of the transfer POST may go without progress before it is given up (and
+   * retried): the connection took no chunk of the body, and the target's spool (which the source
+   * asks `GET /v1/transfers/:id` while its connection is quiet) did not grow. There is no limit on
+   * an attempt's total time, so a transfer that keeps moving is never cut off.
+   * `PAGLETS_TRANSFER_STALL_MS` in the host's environment sets it. @default 30000
+   */
+  stallTimeoutMs: number;
   /**
    * How long a target's yes to a preflight (for a type, kind and mesh version) is reused. The
    * transfer itself is checked again in full, so a stale yes costs a round of onDispatching and
@@ -49,15 +61,44 @@ function neverConnected(err: PagletError): boolean {
 
 const READ_CHUNK = 1 << 20;
 
+/**
+ * The parts of the send policy set in the host's environment: `PAGLETS_TRANSFER_STALL_MS` (a
+ * positive integer; tests shorten the stall limit with it).
+ */
+export function sendPolicyFromEnv(): Partial<SendPolicy> {
+  const text = Deno.env.get("PAGLETS_TRANSFER_STALL_MS");
+  if (text === undefined || text.trim() === "") return {};
+  const ms = Number(text);
+  if (!Number.isSafeInteger(ms) || ms < 1) {
+    throw new RangeError(
+      `Cannot send transfers as PAGLETS_TRANSFER_STALL_MS must be a positive integer of milliseconds: current value is '${text}'`,
+    );
+  }
+  return { stallTimeoutMs: ms };
+}
+
 /** Errors that prove the target did not store the transfer: it answered with a 4xx. */
 function isDefinitive(err: PagletError): boolean {
   const status = statusOf(err.code);
   return status >= 400 && status < 500 && err.code !== "timeout";
 }
 
-/** The request body: the head, then each file as a byte string read from disk in 1 MiB chunks. */
-function transferBody(head: Uint8Array, files: RegisteredFile[]): BodyInit {
-  if (files.length === 0) return head as Uint8Array<ArrayBuffer>;
+/**
+ * The request body: the head, then each file as a byte string read from disk in 1 MiB chunks.
+ * `progress` is called whenever the connection asks for the next chunk, that is, took the last
+ * one. A body of one chunk goes as plain bytes. `end()` stops reading files once the attempt is
+ * over: a server that answers early (an error) leaves the body to be drained otherwise.
+ */
+function transferBody(
+  head: Uint8Array,
+  files: RegisteredFile[],
+  progress: () => void,
+): { body: BodyInit; end(): void } {
+  if (files.length === 0 && head.length <= READ_CHUNK) {
+    return { body: head as Uint8Array<ArrayBuffer>, end() {} };
+  }
+  let ended = false;
+  let headSent = 0;
   let index = -1;
   let file: Deno.FsFile | null = null;
   let left = 0;
@@ -67,12 +108,17 @@ function transferBody(head: Uint8Array, files: RegisteredFile[]): BodyInit {
     } catch { /* closed */ }
     file = null;
   };
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(head);
-    },
+  const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      progress();
       try {
+        if (ended) throw new Error("The attempt is over");
+        if (headSent < head.length) {
+          const end = Math.min(head.length, headSent + READ_CHUNK);
+          controller.enqueue(head.subarray(headSent, end));
+          headSent = end;
+          return;
+        }
         if (file && left > 0) {
           const buf = new Uint8Array(Math.min(READ_CHUNK, left));
           const n = await file.read(buf);
@@ -101,6 +147,12 @@ function transferBody(head: Uint8Array, files: RegisteredFile[]): BodyInit {
       closeFile();
     },
   });
+  return {
+    body,
+    end() {
+      ended = true;
+    },
+  };
 }
 
 export class TransferSender {
@@ -119,12 +171,18 @@ export class TransferSender {
       attempts: 4,
       baseDelayMs: 100,
       questionTimeoutMs: 5000,
+      stallTimeoutMs: 30_000,
       preflightTtlMs: 10_000,
       ...policy,
     };
     if (!Number.isInteger(this.#policy.attempts) || this.#policy.attempts < 1) {
       throw new RangeError(
         `Cannot send transfers as 'attempts' must be a positive integer: current value is ${this.#policy.attempts}`,
+      );
+    }
+    if (!Number.isFinite(this.#policy.stallTimeoutMs) || this.#policy.stallTimeoutMs <= 0) {
+      throw new RangeError(
+        `Cannot send transfers as 'stallTimeoutMs' must be a positive number: current value is ${this.#policy.stallTimeoutMs}`,
       );
     }
   }
@@ -195,18 +253,11 @@ export class TransferSender {
     head: Uint8Array,
     bytes: number,
   ): Promise<SendOutcome> {
-    const timeoutMs = 30_000 + Math.ceil(bytes / (20 * 1024 * 1024)) * 1000;
     let lastError = new PagletError("transfer_failed", "not sent");
     let mayHaveArrived = false;
     for (let attempt = 1; attempt <= this.#policy.attempts; attempt++) {
       try {
-        const res = await this.client(url).fetch("POST", "/v1/transfers", {
-          body: transferBody(head, files),
-          headers: { "content-type": "application/cbor" },
-          timeoutMs,
-        });
-        fault("exit-after-send");
-        return { kind: "acked", ack: await res.json() as TransferAck };
+        return { kind: "acked", ack: await this.#post(url, envelope.transferId, head, files, bytes) };
       } catch (err) {
         lastError = PagletError.from(err);
         this.forget(url);
@@ -228,6 +279,54 @@ export class TransferSender {
     }
     if (settled === "refused") return { kind: "refused", error: lastError };
     return { kind: "unconfirmed", error: lastError };
+  }
+
+  /**
+   * One attempt of the POST, given up only when nothing moves for `stallTimeoutMs`: neither on
+   * this side (the connection takes chunks) nor on the target's (its spool grows).
+   */
+  async #post(
+    url: string,
+    transferId: string,
+    head: Uint8Array,
+    files: RegisteredFile[],
+    bytes: number,
+  ): Promise<TransferAck> {
+    const limitMs = this.#policy.stallTimeoutMs;
+    const watch = new StallWatch(limitMs, (signal) => this.#spooled(url, transferId, signal));
+    const { body, end } = transferBody(head, files, watch.progress);
+    try {
+      const res = await this.client(url).fetch("POST", "/v1/transfers", {
+        body,
+        headers: { "content-type": "application/cbor" },
+        signal: watch.signal,
+      });
+      fault("exit-after-send");
+      return await res.json() as TransferAck;
+    } catch (err) {
+      if (!watch.stalled) throw err;
+      throw new PagletError(
+        "timeout",
+        `Transfer ${transferId} (${bytes} bytes) to ${url} stalled: nothing moved for ${limitMs} ms`,
+      );
+    } finally {
+      end();
+      watch.stop();
+    }
+  }
+
+  /**
+   * How far the target got with a transfer it is taking: the bytes in its spool, more than any
+   * count once it has stored it; null or an error when it cannot say (refused, unknown there, no
+   * answer), which the watch takes for no progress.
+   */
+  async #spooled(url: string, transferId: string, signal: AbortSignal): Promise<number | null> {
+    const res = await this.client(url).fetch("GET", `/v1/transfers/${encodeURIComponent(transferId)}`, {
+      signal,
+    });
+    const row = await res.json() as TransferRow | ArrivingTransfer;
+    if (row.status === "receiving") return (row as ArrivingTransfer).bytes;
+    return row.status === "stored" || row.status === "arrived" ? Number.MAX_SAFE_INTEGER : null;
   }
 
   /** Drops remembered preflight answers of `url` (after a failure there). */
