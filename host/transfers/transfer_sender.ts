@@ -70,8 +70,9 @@ export function sendPolicyFromEnv(): Partial<SendPolicy> {
   if (text === undefined || text.trim() === "") return {};
   const ms = Number(text);
   if (!Number.isSafeInteger(ms) || ms < 1) {
-    throw new RangeError(
-      `Cannot send transfers as PAGLETS_TRANSFER_STALL_MS must be a positive integer of milliseconds: current value is '${text}'`,
+    throw new PagletError(
+      "invalid_request",
+      `PAGLETS_TRANSFER_STALL_MS must be a positive integer of milliseconds: current value is '${text}'`,
     );
   }
   return { stallTimeoutMs: ms };

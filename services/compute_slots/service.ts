@@ -82,7 +82,10 @@ export function computeSlotsOptionsFromEnv(
     if (text === undefined || text === "") return undefined;
     const value = Number(text);
     if (!Number.isFinite(value) || value < min) {
-      throw new RangeError(`${name} must be a number >= ${min}: current value is '${text}'`);
+      throw new PagletError(
+        "invalid_request",
+        `${name} must be a number >= ${min}: current value is '${text}'`,
+      );
     }
     return value;
   };

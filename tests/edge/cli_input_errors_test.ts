@@ -150,3 +150,19 @@ Deno.test("agents clone follows an agent that moved on, as send and show do", as
     await stopAll();
   }
 });
+
+Deno.test("host tuning from the environment that is no number is invalid_request naming the variable", async () => {
+  const cases: [Record<string, string>, string][] = [
+    [
+      { PAGLETS_TRANSFER_STALL_MS: "abc" },
+      "PAGLETS_TRANSFER_STALL_MS must be a positive integer of milliseconds",
+    ],
+    [{ PAGLETS_COMPUTE_SAMPLE_MS: "-5" }, "PAGLETS_COMPUTE_SAMPLE_MS must be a number >= 1"],
+  ];
+  for (const [env, message] of cases) {
+    const dir = await tempDir("paglets-cli-env-");
+    const run = await paglets(["host", "--port", "0", "--data-dir", dir], env);
+    assertEquals(run.code, 2, run.stderr);
+    assert(run.stderr.startsWith(`error [invalid_request]: ${message}`), run.stderr);
+  }
+});
