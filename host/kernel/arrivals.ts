@@ -16,7 +16,7 @@ import type { InactiveQueue } from "./inactive_queue.ts";
 import { DURABLE, type LiveAgent } from "./live_agent.ts";
 import { Mailbox } from "./mailbox.ts";
 import { newAgentId } from "./ids.ts";
-import type { WorkerPool } from "./worker_pool.ts";
+import { stoppedByShutdown, type WorkerPool } from "./worker_pool.ts";
 
 export interface CreateSpec {
   type: string;
@@ -254,6 +254,7 @@ export class Arrivals {
         }
         restored++;
       } catch (err) {
+        if (stoppedByShutdown(err)) break; // the rest start at the next start
         failed++;
         await table.markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
       }
@@ -270,6 +271,7 @@ export class Arrivals {
         await this.activate(id, "timer");
         n++;
       } catch (err) {
+        if (stoppedByShutdown(err)) break; // still due: woken at the next start
         // Never retry a broken wake-up in a tight loop: it is marked crashed with the reason.
         const record = await store.get(id);
         await table.markCrashed(

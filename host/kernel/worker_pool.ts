@@ -11,6 +11,15 @@ import {
 } from "../worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
+/**
+ * Whether `err` is the pool's refusal to start a paglet because the host is stopping: not the
+ * paglet's failure. Its record stays as it is (active, or inactive with its policy), and the next
+ * start of the host brings it back as it would any other.
+ */
+export function stoppedByShutdown(err: unknown): boolean {
+  return err instanceof PagletError && err.code === "draining";
+}
+
 export interface WorkerSlot {
   readonly index: number;
   /** Every call into the worker (protocol.ts); pending calls fail with `worker_lost` when it ends. */

@@ -7,7 +7,7 @@ import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { LiveAgent } from "./live_agent.ts";
 import type { EventLog } from "./events.ts";
 import type { DeadlineQueue } from "./timeouts.ts";
-import type { WorkerPool, WorkerSlot } from "./worker_pool.ts";
+import { stoppedByShutdown, type WorkerPool, type WorkerSlot } from "./worker_pool.ts";
 
 /** What the supervisor needs of the runtime that owns the live agents. */
 export interface SupervisedAgents {
@@ -106,6 +106,7 @@ export class WorkerSupervisor {
       });
     } catch (err) {
       for (const w of waiting) w.reject(err);
+      if (stoppedByShutdown(err)) return; // still active in the store: restored at the next start
       await this.#agents.markCrashed(agent.id, record.type, PagletError.from(err).message);
     }
   }

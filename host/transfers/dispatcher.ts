@@ -14,6 +14,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef } from "../../agents/context.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
 import type { LiveAgent } from "../kernel/live_agent.ts";
+import { stoppedByShutdown } from "../kernel/worker_pool.ts";
 import { normalizeUrl } from "../client.ts";
 import type { Host } from "../host.ts";
 import { newAgentId, randomToken } from "../kernel/ids.ts";
@@ -164,6 +165,8 @@ export class TransferDispatcher {
       ...codeOf(agent.meta, this.#host.url),
     });
     const rt = this.#host.runtime;
+    // The policy of its last deactivation, kept if the agent stays here (a refused or failed move).
+    const lastPolicy = (await this.#host.store.get(id))?.lastPolicy ?? null;
     const handoff = Promise.withResolvers<void>();
     void rt.hold(id, handoff.promise);
     let finishing: Promise<void> | null = null;
@@ -180,6 +183,7 @@ export class TransferDispatcher {
         status: "moving",
         state: left.state,
         policy: null,
+        lastPolicy,
         createdAt: left.agent.createdAt,
         meta: { ...left.agent.meta, files },
       };
@@ -333,6 +337,11 @@ export class TransferDispatcher {
         data: { reason: "dispatch-failed", transferId },
       });
     } catch (err) {
+      if (stoppedByShutdown(err)) {
+        // Stored as active above: the host's next start restores it.
+        for (const w of waiting) w.reject(err);
+        return;
+      }
       const message = `restore after a failed dispatch failed: ${PagletError.from(err).message}`;
       await this.#host.store.put({
         ...active,

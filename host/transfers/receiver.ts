@@ -5,6 +5,7 @@
  * `onClone`) runs, then `run()`. A retry with a known transfer id gets the same acknowledgement.
  */
 import { join } from "../../agents/paths.ts";
+import { stoppedByShutdown } from "../kernel/worker_pool.ts";
 import { immediate } from "../immediate.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
@@ -449,6 +450,13 @@ export class TransferReceiver {
         },
       });
     } catch (err) {
+      if (stoppedByShutdown(err)) {
+        // The host stops: the agent is here, files in place, and starts at the next start (as a
+        // restore: its onArrival/onClone does not run).
+        await host.store.put({ ...record, status: "active", meta });
+        await this.#ledger.setStatus(transferId, "arrived");
+        return;
+      }
       // The handoff itself is complete; the agent failed to start here (its hook threw).
       const message = PagletError.from(err).message;
       await host.store.put({

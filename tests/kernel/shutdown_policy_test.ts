@@ -6,9 +6,10 @@
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
-import { assertEquals } from "../helpers/assert.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 import { paglets } from "../helpers/cli.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
 
 /** The status and policy of an agent as they are stored in the host's database. */
 function stored(dataDir: string, id: string): { status: string; policy: DeactivationPolicy | null } {
@@ -77,6 +78,31 @@ Deno.test("an agent back at start-up by its own policy keeps that policy when th
         status: "inactive",
         policy: { ...DEFAULT_POLICY, activateOnStartup: true },
       });
+    });
+
+    await t.step("a move that fails leaves it here with its own policy", async () => {
+      // The source exits after storing the departure, before sending; at its restart the target
+      // refuses that transfer for good, and the agent is restored here.
+      host = await startHost({
+        name: "own-policy",
+        dataDir,
+        args: ["--workers", "2"],
+        env: { PAGLETS_FAULT: "exit-before-send" },
+      });
+      const target = await startHost({ name: "target" });
+      await host.client.dispatch(ownId, target.url).catch(() => {});
+      await host.process.status;
+      host = await start(dataDir);
+      await eventually("the agent back here", async () => (await status(ownId)).status === "active", 20_000);
+      assertEquals(stored(dataDir, ownId), { status: "active", policy: own });
+      // Stopped at once, while the restore may still be under way: never crashed by the stop. It is
+      // stored under its own policy, inactive (the restore was done) or active (restored at the next
+      // start).
+      await host.stop();
+      const after = stored(dataDir, ownId);
+      assert(["inactive", "active"].includes(after.status), `stored as ${after.status}`);
+      assertEquals(after.policy, own);
+      await target.stop();
     });
 
     await t.step(
