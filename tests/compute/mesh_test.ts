@@ -113,11 +113,10 @@ Deno.test("a host that joins with free cores receives waiting jobs by work steal
   }
 });
 
-Deno.test("waiting and running jobs survive a graceful restart: they ask again and run to completion", async () => {
+Deno.test("waiting and running jobs survive a graceful restart on another port: they ask again and run to completion", async () => {
   try {
-    const port = freePort();
     const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-restart-" });
-    let alpha = await start("alpha", { port, dataDir });
+    let alpha = await start("alpha", { port: freePort(), dataDir });
     const ids = await spinJobs(alpha.client, 2 * CPUS.length, { cpuCores: 1, ms: 2000 });
     // The service's count and the jobs' own states: a job records its status after the service answered.
     const before = await eventually("cores busy and jobs waiting", async () => {
@@ -131,7 +130,7 @@ Deno.test("waiting and running jobs survive a graceful restart: they ask again a
     const wasRunning = new Set(ids.filter((_, i) => before[i].state.computeStatus === "RUNNING"));
     assertEquals(wasRunning.size, CPUS.length);
     await alpha.stop();
-    alpha = await start("alpha", { port, dataDir });
+    alpha = await start("alpha", { port: freePort(), dataDir });
     // A job still waiting after the restart asked again; its status did not change, nor its time.
     const waitingAgain = await eventually("the waiting jobs back in the queue", async () => {
       const after = await Promise.all(ids.map((id) => locate([alpha], id)));
@@ -150,6 +149,13 @@ Deno.test("waiting and running jobs survive a graceful restart: they ask again a
       assertEquals(state.computeStatus, "COMPLETED", state.computeError);
       assertEquals(state.computeAttempts, wasRunning.has(ids[i]) ? 2 : 1, `attempts of ${ids[i]}`);
     }
+    // They asked the host they were on at its new URL: none tried the URL it had before.
+    const notes = await alpha.client.request<{ events: { data: { text?: string } }[] }>(
+      "GET",
+      "/v1/events?kind=user-notify&limit=2000",
+    );
+    const failedMoves = notes.events.filter((e) => /dispatch to .* failed/.test(e.data.text ?? ""));
+    assertEquals(failedMoves.map((e) => e.data.text), []);
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   } finally {
     await stopAll();
