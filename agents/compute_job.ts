@@ -45,6 +45,7 @@ import type { ComputeStepAffinity } from "./context.ts";
 import type { Message } from "./message.ts";
 import { type LifecycleEvent, Paglet, type PagletClass } from "./paglet.ts";
 import { moduleUrlOf } from "./type_registry.ts";
+import { findNonPlainData } from "./wire.ts";
 import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
 import {
   COMPUTE_JOB_KEYS,
@@ -344,6 +345,9 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     // Woken by a message while waiting: the request is still queued here and the grant (or the
     // redirect) is that message or follows it; asking again would only cost a round trip.
     if (s.computeStatus === "WAITING_FOR_SLOT" && this.#wokenByMessage) return false;
+    // A job waits on the host it is on; that host may have come back under another URL (a restart
+    // on another port) or the job was moved meanwhile: it asks here, not at the URL it slept at.
+    if (s.computeStatus === "WAITING_FOR_SLOT") s.selectedHostUrl = this.host.url;
     if (!s.selectedHostUrl) {
       const selected = await this.#selectHost();
       if (!selected) return false;
@@ -521,12 +525,19 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     return true; // COMPLETED runs continueAfterComputeSuccess()
   }
 
-  /** Takes over the fields the compute step wrote, except the base class's own. */
+  /**
+   * Takes over the fields the compute step wrote, except the base class's own. Fields that are not
+   * plain data fail the step instead: taken over, they would leave a state that can never be stored
+   * (the job would stay RUNNING on disk while its report went nowhere).
+   */
   #takeOver(computed: Record<string, unknown>): void {
-    const state = this.state as unknown as Record<string, unknown>;
-    for (const [key, value] of Object.entries(computed ?? {})) {
-      if (!COMPUTE_JOB_KEYS.has(key)) state[key] = value;
+    const taken = Object.entries(computed ?? {}).filter(([key]) => !COMPUTE_JOB_KEYS.has(key));
+    const bad = findNonPlainData(Object.fromEntries(taken));
+    if (bad) {
+      throw new PagletError("invalid_state", `the step wrote a state that is not plain data at ${bad}`);
     }
+    const state = this.state as unknown as Record<string, unknown>;
+    for (const [key, value] of taken) state[key] = value;
   }
 
   #recordAffinity(affinity: ComputeStepAffinity): void {

@@ -34,6 +34,7 @@ import { basename } from "../paths.ts";
 import { ComputeJobPaglet } from "../compute_job.ts";
 import { insideComputeStep } from "../compute_step.ts";
 import { PagletError } from "../errors.ts";
+import { findNonPlainData } from "../wire.ts";
 import { callOperation } from "../operations.ts";
 import { JobFailure, type JobReport, JobResult } from "./contract.ts";
 import type { CollectingComputeJobState } from "./collecting_job_state.ts";
@@ -75,7 +76,18 @@ export abstract class CollectingComputeJobPaglet<
       this.state.reportStatus = "PENDING";
       return;
     }
-    this.#prepare("result", { result: await this.buildResultPayload() });
+    let result: unknown;
+    try {
+      result = await this.buildResultPayload();
+    } catch (err) {
+      // Nothing would ever send a result for this job: its collector records the failure instead.
+      this.#prepare("failure", {
+        error: `buildResultPayload() failed: ${PagletError.from(err).message}`,
+        stage: "result",
+      });
+      return;
+    }
+    this.#prepare("result", { result });
   }
 
   /** Reports; subclasses that override it must call `super.continueAfterComputeSuccess()`. */
@@ -138,6 +150,15 @@ export abstract class CollectingComputeJobPaglet<
   #prepare(kind: "result" | "failure", fields: Partial<JobReport>): void {
     const s = this.state;
     if (s.reportStatus !== "NONE") return;
+    // A result or details that cannot be stored or sent (NaN, a function, a class instance) would
+    // leave the job unable to save its state and the collector unable to take the report: the
+    // job reports that as its failure, so the group still completes.
+    const bad = findNonPlainData(fields.result) ?? findNonPlainData(fields.details);
+    if (bad) {
+      const what = kind === "result" ? "the job's result" : "the failure's details";
+      kind = "failure";
+      fields = { error: `${what} is not plain data at ${bad}`, stage: "report" };
+    }
     const key = s.jobKey || this.computeJobId();
     s.pendingReport = {
       kind,

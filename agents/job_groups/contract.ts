@@ -7,12 +7,18 @@
  */
 import { z } from "zod";
 import { operation } from "../operations.ts";
+import { findNonPlainData } from "../wire.ts";
 
 /** The collector's life: collecting, done, done but waiting for its home host, on its way home. */
 export const COLLECTOR_STATUSES = ["ACTIVE", "COMPLETE", "WAITING_FOR_HOME", "RETURNING_HOME"] as const;
 export type CollectorStatus = typeof COLLECTOR_STATUSES[number];
 
 const jobKey = z.string().min(1, "a job key must not be empty");
+/** Plain data (what a state may hold): a collector must be able to store what it accepts. */
+const plainData = z.unknown().superRefine((value, ctx) => {
+  const bad = findNonPlainData(value);
+  if (bad) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `is not plain data at ${bad}` });
+});
 const meta = z.record(z.unknown());
 
 /** One job the collector expects a report from. */
@@ -40,12 +46,12 @@ export const JobReport = z.object({
   /** Epoch ms when the job made the report. */
   reportedAt: z.number().default(0),
   /** `job_result`: what `buildResultPayload()` returned (with `artifact` for a file result). */
-  result: z.unknown().optional(),
+  result: plainData.optional(),
   /** `job_failure`: the error message. */
   error: z.string().optional(),
   /** `job_failure`: where it failed (`create`, `compute`, …) and anything else the job adds. */
   stage: z.string().optional(),
-  details: z.unknown().optional(),
+  details: plainData.optional(),
 });
 export type JobReport = z.infer<typeof JobReport>;
 

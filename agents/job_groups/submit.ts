@@ -111,6 +111,7 @@ export class ComputeJobGroup {
     while (true) {
       try {
         last = await callOperation((m) => this.#launcher.send(this.collector, m), CollectorDrain, {});
+        lastError = null;
         if (last.complete) return last;
       } catch (err) {
         lastError = PagletError.from(err);
@@ -118,10 +119,18 @@ export class ComputeJobGroup {
       }
       const left = deadline - Date.now();
       if (left <= 0) {
+        // The last look decides what to say: a collector that stopped answering (removed, its
+        // host gone) is named as such, not as jobs still pending.
         throw new PagletError(
           "timeout",
           `group ${this.groupId} is not complete after ${timeoutMs} ms: ` +
-            (last ? `${last.pendingCount} of ${last.expectedCount} jobs pending` : `${lastError?.message}`),
+            (lastError
+              ? `its collector ${this.collector.id} on ${this.collector.host} did not answer: ` +
+                `[${lastError.code}] ${lastError.message}` +
+                (last
+                  ? ` (${last.pendingCount} of ${last.expectedCount} jobs were pending when it last did)`
+                  : "")
+              : `${last!.pendingCount} of ${last!.expectedCount} jobs pending`),
         );
       }
       await sleep(Math.min(pause, left));

@@ -9,6 +9,7 @@
  * @module
  */
 import { type CodeRef, describeCode } from "./code_ref.ts";
+import { findNonPlainData } from "../wire.ts";
 
 /** A reference to another task's result inside a task's arguments. */
 export interface FutureRef {
@@ -123,6 +124,11 @@ function failure(error: unknown): TaskFailure {
   return { name: "Error", message: String(error) };
 }
 
+function notPlainValue(name: string, at: string): string {
+  return `'${name}' returned a value that is not plain data at ${at}: a task's value must be ` +
+    "plain data (objects, arrays, strings, finite numbers, booleans, null, bigint, Uint8Array, Date, Map, Set)";
+}
+
 /** Runs the batch's tasks in order and reports each one's outcome. */
 export async function runTaskBatch(input: BatchStepArgs): Promise<BatchOutcome> {
   const mod = await moduleOf(input);
@@ -160,6 +166,16 @@ export async function runTaskBatch(input: BatchStepArgs): Promise<BatchOutcome> 
     try {
       let value = fn(...args);
       if (value instanceof Promise) value = await value;
+      // A value that cannot travel fails its own task here; past this point it would fail the
+      // whole batch (the worker cannot clone a function, the reply refuses NaN).
+      const bad = findNonPlainData(value);
+      if (bad) {
+        failures.push([i, {
+          name: "TypeError",
+          message: notPlainValue(input.names[input.fns?.[i] ?? 0], bad),
+        }]);
+        continue;
+      }
       if (refs.size > 0) known.set(input.ids[i], value);
       values[i] = value;
     } catch (error) {

@@ -35,6 +35,24 @@ Deno.test("a throwing task fails alone, with its name, message and stack", async
   assert(failure.stack?.includes("explode"));
 });
 
+Deno.test("a task whose value is not plain data fails alone, naming the value", async () => {
+  const out = await runTaskBatch({
+    code: { moduleUrl: URL_ },
+    names: ["ratio", "makeFunction", "addOne"],
+    ids: [1, 2, 3, 4],
+    fns: [0, 0, 1, 2],
+    args: [[1, 2], [1, 0], [7], [1]],
+    deps: {},
+  });
+  assertEquals([out.values[0], out.values[3]], [0.5, 2]);
+  assertEquals(out.failures.map(([i, f]) => [i, f.name]), [[1, "TypeError"], [2, "TypeError"]]);
+  const [[, infinity], [, fn]] = out.failures;
+  assert(
+    infinity.message.includes("'ratio' returned a value that is not plain data at $ (non-finite number)"),
+  );
+  assert(fn.message.includes("'makeFunction' returned a value that is not plain data at $ (function)"));
+});
+
 Deno.test("exportNameOf finds an export by identity and refuses what is not exported", () => {
   const module = taskModule(URL_, tasks);
   assertEquals(exportNameOf(module, tasks.sum), "sum");

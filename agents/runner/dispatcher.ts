@@ -274,6 +274,13 @@ export class Dispatcher {
   #nextSeq = 0;
 
   #settle(channel: ExecutorChannel, batch: Task[], reply: BatchReply): void {
+    if (reply.refused) {
+      // The executor's host runs no travelling code: not the tasks' fault, and no use sending it
+      // more. Its tasks go to the other executors without paying a re-run.
+      for (const task of batch) if (task.state !== "done") task.attempts--;
+      this.#lose(channel, batch, new PagletError("remote_code_disabled", reply.refused));
+      return;
+    }
     if (reply.interrupted) {
       // A task of the batch was cancelled and its step ended: the others run again, a re-run
       // that is not theirs to pay for.

@@ -78,6 +78,11 @@ export interface BatchReply extends Partial<BatchOutcome> {
   reason?: string;
   /** The step was ended on request (a task of it was cancelled): nothing of it ran to the end. */
   interrupted?: boolean;
+  /**
+   * This executor cannot run the module at all (its host refuses travelling code): nothing ran,
+   * and no batch ever will here.
+   */
+  refused?: string;
 }
 
 export class RunnerExecutor extends Paglet<ExecutorState> {
@@ -217,8 +222,12 @@ export class RunnerExecutor extends Paglet<ExecutorState> {
       this.#tasksRun += batch.ids.length;
       return { ...outcome, leased: true };
     } catch (err) {
+      const error = PagletError.from(err);
       // A task of the batch was cancelled: its worker was ended; the lease stays.
-      if (PagletError.from(err).code === "step_aborted") return { leased: true, interrupted: true };
+      if (error.code === "step_aborted") return { leased: true, interrupted: true };
+      if (error.code === "remote_code_disabled") {
+        return { leased: this.state.leaseId !== "", refused: `${error.code}: ${error.message}` };
+      }
       return this.#stepLost(err);
     }
   }

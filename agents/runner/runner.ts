@@ -25,7 +25,7 @@ import { type AcquireReply, EXECUTOR_TYPE } from "./executor.ts";
 import { RunnerFuture } from "./future.ts";
 import { type RunnerConnection, type RunnerHost, RunnerHttp } from "./http.ts";
 import { chooseHosts, coresOf, spread } from "./placement.ts";
-import { ExecutorChannel, futuresIn, type Task } from "./task.ts";
+import { ExecutorChannel, futuresIn, nonPlainArgument, type Task } from "./task.ts";
 import { cancel, every, sleep, type Timer } from "../timers.ts";
 
 /** Options of {@linkcode Runner.open}. */
@@ -128,7 +128,15 @@ export class Runner implements AsyncDisposable {
     this.#idleTimeoutMs = idleTimeoutMs;
     this.#dispatcher = new Dispatcher(http, module?.ref);
     this.#dispatcher.onLeaseLost = (channel) => this.#waiting.add(channel);
-    this.#dispatcher.onLost = (channel) => this.#waiting.delete(channel);
+    this.#dispatcher.onLost = (channel, error) => {
+      this.#waiting.delete(channel);
+      if (error.code !== "remote_code_disabled") return;
+      // A host that refuses the module gets no replacement executor, and this one's core is freed
+      // now rather than after its idle timeout.
+      this.#deadHosts.add(channel.hostUrl);
+      void this.#http.request(channel.hostUrl, "DELETE", `/v1/agents/${encodeURIComponent(channel.id)}`)
+        .catch(() => {});
+    };
     this.#dispatcher.onAllLost = (error) => {
       if (this.#replacing || this.#closed) return;
       this.#replacing = this.#replace(error).finally(() => this.#replacing = undefined);
@@ -338,6 +346,19 @@ export class Runner implements AsyncDisposable {
         live.add(future);
         future.then(() => live.delete(future), () => live.delete(future));
       }
+      const deps = futuresIn(args);
+      const bad = nonPlainArgument(args, deps);
+      if (bad) {
+        future.reject(
+          new PagletError(
+            "invalid_request",
+            `Cannot run task ${future.id} ('${exportName}') as its arguments are not plain data at ${bad} ` +
+              "($ is the argument list): pass objects, arrays, strings, finite numbers, booleans, null, " +
+              "bigint, Uint8Array, Date, Map, Set or futures",
+          ),
+        );
+        return future;
+      }
       const task: Task = {
         future,
         exportName,
@@ -346,7 +367,7 @@ export class Runner implements AsyncDisposable {
         retries,
         attempts: 0,
         state: "queued",
-        deps: futuresIn(args),
+        deps,
         inline: false,
       };
       this.#dispatcher.submit(task);

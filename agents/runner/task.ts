@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { findNonPlainData } from "../wire.ts";
 import { RunnerFuture } from "./future.ts";
 import { TaskQueue } from "./task_queue.ts";
 
@@ -48,4 +49,23 @@ export function futuresIn(value: unknown, into: RunnerFuture[] = []): RunnerFutu
     for (const v of Object.values(value)) futuresIn(v, into);
   }
   return into;
+}
+
+/** The arguments with each future replaced by null (they travel as references or values). */
+function withoutFutures(value: unknown): unknown {
+  if (value instanceof RunnerFuture) return null;
+  if (Array.isArray(value)) return value.map(withoutFutures);
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutFutures(v)]));
+  }
+  return value;
+}
+
+/**
+ * Where a call's arguments hold something that cannot travel to an executor (NaN, a function, a
+ * class instance, a cycle; `$` is the argument list), or null. Tagged JSON would carry such a
+ * value as null or a plain object, and the task would run on other arguments than it was given.
+ */
+export function nonPlainArgument(args: unknown[], deps: readonly RunnerFuture[]): string | null {
+  return findNonPlainData(deps.length > 0 ? withoutFutures(args) : args);
 }

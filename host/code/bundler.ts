@@ -54,10 +54,19 @@ const SDK_SHIM = `module.exports = globalThis[Symbol.for(${JSON.stringify(SDK_GL
 /** Bundles `entry` (a file path) with its relative imports. */
 export async function bundleScript(entry: string): Promise<Bundle> {
   const file = resolve(entry);
+  let info: Deno.FileInfo;
   try {
-    await Deno.stat(file);
+    info = await Deno.stat(file);
   } catch {
     throw new PagletError("not_found", `Script ${entry} not found (looked at ${file})`);
+  }
+  if (!info.isFile) {
+    throw new PagletError("invalid_request", `Script ${entry} is not a file: name a .ts or .js file`);
+  }
+  try {
+    (await Deno.open(file, { read: true })).close();
+  } catch (err) {
+    throw new PagletError("invalid_request", `Script ${entry} cannot be read: ${(err as Error).message}`);
   }
   const root = dirname(file);
   const esbuild = await loadEsbuild();

@@ -305,6 +305,8 @@ export const JobRowWire = z.object({
   jobId: z.string(),
   computeStatus: z.string(),
   computeError: z.string(),
+  /** A group job whose report to its collector gave up (`UNDELIVERABLE`): why. */
+  reportError: z.string().default(""),
   cpuCores: num,
   memoryBytes: num,
   tempStorageBytes: num,

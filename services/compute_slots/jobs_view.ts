@@ -54,6 +54,7 @@ export async function listComputeJobs(host: ServiceHost, filter: JobsFilter): Pr
       jobId,
       computeStatus: state.computeStatus,
       computeError: str(state.computeError),
+      reportError: state.reportStatus === "UNDELIVERABLE" ? str(state.reportError) || "undeliverable" : "",
       cpuCores: num(state.cpuCores),
       memoryBytes: num(state.memoryBytes),
       tempStorageBytes: num(state.tempStorageBytes),

@@ -25,3 +25,9 @@ Deno.test("a missing script is named", async () => {
     out.stderr,
   );
 });
+
+Deno.test("a folder given as the script is invalid input (exit 2), named", async () => {
+  const out = await paglets(["run", FIXTURES]);
+  assert(out.code === 2, `exit ${out.code}: ${out.stderr}`);
+  assert(out.stderr.includes("error [invalid_request]") && out.stderr.includes("is not a file"), out.stderr);
+});

@@ -239,6 +239,76 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
     );
 
     await t.step(
+      "a result that is not plain data fails its own job; the collector keeps answering",
+      async () => {
+        const group = await submit(alpha.client, "test.squarejob", [
+          { n: 2, ...QUICK_RETRY },
+          { n: 3, badResult: "nan-payload", ...QUICK_RETRY },
+          { n: 4, badResult: "throw-payload", ...QUICK_RETRY },
+          { n: 5, badResult: "nan-step", ...QUICK_RETRY },
+          { n: 6, ...QUICK_RETRY },
+        ], { groupId: "unplain" });
+        const hosts = [alpha, beta, gamma].map((h) => h.client);
+        const summary = await drained(alpha.client, group.collector, 90_000, hosts);
+        assertEquals(Object.keys(summary.results).sort(), ["unplain-0001", "unplain-0005"]);
+        const failures = summary.failures;
+        assertEquals(
+          ["unplain-0002", "unplain-0003", "unplain-0004"].map((k) => failures[k]?.stage),
+          ["report", "result", "compute"],
+        );
+        assert(
+          failures["unplain-0002"].error?.includes("not plain data at $.square"),
+          failures["unplain-0002"].error,
+        );
+        assert(
+          failures["unplain-0003"].error?.includes("no payload on purpose"),
+          failures["unplain-0003"].error,
+        );
+        assert(
+          failures["unplain-0004"].error?.includes("not plain data at $.square"),
+          failures["unplain-0004"].error,
+        );
+        // A report sent by hand with NaN in it is refused, and the collector is not poisoned by it.
+        const { id } = await alpha.client.createAgent({ type: "test.group_submitter" });
+        const byHand = await alpha.client.send(id, {
+          kind: "report-nan",
+          args: { collector: group.collector, jobKey: "unplain-0006" },
+        });
+        assertEquals(byHand, { refused: "invalid_request" });
+        const after = await alpha.client.send(group.collector.id, { kind: "summary" }) as GroupSummary;
+        assertEquals([after.completedCount, after.failedCount, after.expectedCount], [2, 3, 5]);
+        await eventually("no job of the group is left behind", async () => {
+          const left = await Promise.all(hosts.map((h) => h.listAgents({ type: "test.squarejob" })));
+          return left.every((l) => l.agents.length === 0);
+        });
+
+        // A job whose report gave up (its "collector" does not take reports) says why in jobs ps.
+        const stray = await alpha.client.createAgent({
+          type: "test.squarejob",
+          state: {
+            n: 7,
+            jobKey: "stray",
+            collectorAgentId: id,
+            collectorHostUrl: alpha.url,
+            allowHomeCompute: true,
+          },
+        });
+        type Row = { host: string; url: string; view: { agentId: string; reportError: string }[] };
+        const row = await eventually("the stray job's report gave up", async () => {
+          const each = jsonOf<Row[]>(
+            await paglets(["jobs", "ps", "--all-hosts", "--json", "--entry", alpha.url]),
+          );
+          return each.flatMap((h) => h.view.map((j) => ({ ...j, url: h.url })))
+            .find((j) => j.agentId === stray.id && j.reportError);
+        });
+        assert(row.reportError.includes("not_handled"), row.reportError);
+        const table = await paglets(["jobs", "ps", "--all-hosts", "--agent", stray.id, "--entry", alpha.url]);
+        assert(table.stdout.includes("report gave up"), table.stdout);
+        await [alpha, beta, gamma].find((h) => h.url === row.url)!.client.dispose(stray.id);
+      },
+    );
+
+    await t.step(
       "a launcher outside any paglet submits a group and drains it through the handle",
       async () => {
         // What a script's mesh handle does: create and send through the entry host's HTTP API.
@@ -262,6 +332,11 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
         assertEquals(summary.completedCount, 4);
         assertEquals(summary.home.hostUrl, alpha.url);
         assertEquals((await group.summary()).completedCount, 4);
+
+        // A collector removed meanwhile: drain gives up saying so, not that jobs are pending.
+        await alpha.client.dispose(group.collector.id);
+        const error = await group.drain({ timeoutMs: 500 }).then(() => null, (err) => err as Error);
+        assert(error?.message.includes("did not answer: [agent_not_found]"), error?.message);
       },
     );
 

@@ -143,6 +143,28 @@ Deno.test("a Runner on a 2-host mesh: both hosts, futures as arguments, select, 
       assertEquals(await rr.service(tasks.addOne)(1), 2);
     });
 
+    await t.step("a value or an argument that cannot travel fails its own task only", async () => {
+      const ratio = rr.service(tasks.ratio);
+      // Measured first: the calls below then share batches, and 1/0 = Infinity sits among them.
+      await rr.get(Array.from({ length: 100 }, (_, i) => ratio(i, 1)));
+      const futures = Array.from({ length: 60 }, (_, i) => ratio(i, i % 10 === 3 ? 0 : 2));
+      const settled = await Promise.allSettled(futures.map((f) => f.promise));
+      settled.forEach((outcome, i) => {
+        if (i % 10 !== 3) return assertEquals(outcome, { status: "fulfilled", value: i / 2 });
+        assert(outcome.status === "rejected");
+        const error = outcome.reason as { code: string; message: string };
+        assertEquals(error.code, "task_failed");
+        assert(error.message.includes("'ratio' returned a value that is not plain data"), error.message);
+      });
+      const fn = rr.service(tasks.makeFunction);
+      await assertRejectsCode(() => rr.get(fn(1)), "task_failed");
+      // An argument tagged JSON would carry as null is refused before it is sent.
+      const refused = await assertRejectsCode(() => rr.get(ratio(NaN, 1)), "invalid_request");
+      assert(refused.message.includes("$[0] (non-finite number)"), refused.message);
+      await assertRejectsCode(() => rr.get(ratio(1, (() => 1) as unknown as number)), "invalid_request");
+      assertEquals(await rr.get(ratio(rr.service(tasks.addOne)(5), 2)), 3);
+    });
+
     await t.step("progress counts futures as they settle, failures included", async () => {
       const add = rr.service(tasks.addOne);
       const explode = rr.service(tasks.explode);

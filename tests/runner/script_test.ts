@@ -47,3 +47,29 @@ Deno.test("a script's exported function runs on a host that never saw it, which 
     await stopAll();
   }
 });
+
+Deno.test("a host that refuses travelling code runs none of a script's tasks, and its executors are dropped", async () => {
+  try {
+    const a = await startHost({ name: "alpha", env: ENV });
+    const c = await startHost({ name: "gamma", env: ENV, args: ["--peer", a.url, "--no-remote-code"] });
+    await eventually("gamma online at alpha", async () => {
+      const { hosts } = await a.client.request<{ hosts: { name: string; online: boolean }[] }>(
+        "GET",
+        "/v1/mesh/hosts",
+      );
+      return hosts.some((h) => h.name === "gamma" && h.online);
+    }, 20_000);
+    // Four executors, two on each host: gamma's are refused the module and their tasks run on alpha.
+    const run = await paglets(["run", SCRIPT, "--entry", a.url], ENV);
+    assertEquals(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as { sum: number; pids: number[] };
+    assertEquals(out.sum, Array.from({ length: 40 }, (_, i) => i * i).reduce((x, y) => x + y, 0));
+    assertEquals(out.pids, [a.process.pid]);
+    assertEquals((await c.client.request<{ modules: string[] }>("GET", "/v1/code")).modules, []);
+    await eventually("no executor left on gamma", async () => {
+      return (await c.client.listAgents({ type: "paglets.runner.executor" })).agents.length === 0;
+    });
+  } finally {
+    await stopAll();
+  }
+});

@@ -62,7 +62,8 @@ export function registerPsCommand(jobs: Command): void {
           rows.map((j) => ({
             ...j,
             cpus: cpus(j.cpuCoreIds),
-            error: wrap(j.computeError, 60),
+            // A job that computed but could not report is as stuck as one that failed.
+            error: wrap(j.computeError || (j.reportError && `report gave up: ${j.reportError}`), 60),
             updated: ago(j.updatedAt),
           })),
           [
