@@ -220,6 +220,22 @@ function running(id: string): Paglet<Record<string, unknown>> {
   return paglet;
 }
 
+/**
+ * The state of a paglet leaving for good (disposed, or stopped after a crash): its own when it is
+ * plain data, else the last the kernel has, so that a state spoiled outside any handler (by `run()`
+ * or a timer) never keeps the paglet from being removed.
+ */
+function finalBytes(paglet: Paglet<Record<string, unknown>>): Uint8Array {
+  const last = changes.lastOf(paglet.id);
+  try {
+    checkPlain(paglet.state, "State");
+    return encodeCbor(paglet.state);
+  } catch (err) {
+    if (last) return last;
+    throw err;
+  }
+}
+
 /** What the kernel calls here (WorkerOps in protocol.ts); a throw answers the error with its code. */
 const handlers: OpHandlers<WorkerOps> = {
   async init(config: WorkerConfig): Promise<string[]> {
@@ -319,8 +335,7 @@ const handlers: OpHandlers<WorkerOps> = {
       // A state that will be started again (activation, arrival) must pass the schema now, while
       // the paglet can still stay: afterwards it could never come back.
       if (event && event.kind !== "disposing") validateState(paglet);
-      else checkPlain(paglet.state, "State");
-      const bytes = encodeCbor(paglet.state);
+      const bytes = event && event.kind !== "disposing" ? encodeCbor(paglet.state) : finalBytes(paglet);
       agents.delete(id);
       changes.forget(id);
       paglet.cancelWaits();

@@ -6,7 +6,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { Paglet, PagletClass } from "../../agents/paglet.ts";
 import { findNonPlainData } from "../../agents/wire.ts";
-import { encodeCbor } from "../../agents/cbor.ts";
+import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import type { StateChange } from "./protocol.ts";
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -28,16 +28,38 @@ export class StateChanges {
     this.#last.delete(id);
   }
 
-  /** After a handler of `paglet`: its new state when it changed, else what the kernel should do. */
+  /** The state of paglet `id` as the kernel has it (undefined when this worker was not told). */
+  lastOf(id: string): Uint8Array | undefined {
+    return this.#last.get(id);
+  }
+
+  /**
+   * After a handler of `paglet`: its new state when it changed, else what the kernel should do. A
+   * state that cannot be stored (not plain data: NaN, a function, a class instance) fails the
+   * handler with `invalid_state` and is put back as the kernel has it: kept, it would fail every
+   * later message, the paglet's deactivation and its moves.
+   */
   after(paglet: Paglet<Record<string, unknown>>): StateChange {
     if ((paglet.constructor as PagletClass).durability === "checkpoint") return "checkpoint";
-    const bytes = encodeCbor(paglet.state);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeCbor(paglet.state);
+    } catch (err) {
+      this.#undo(paglet, `State cannot be encoded (${(err as Error).message})`);
+    }
     const last = this.#last.get(paglet.id);
     if (last && sameBytes(last, bytes)) return "unchanged";
     // Only a state about to be stored pays for the walk: it must reload as the same data.
     const bad = findNonPlainData(paglet.state);
-    if (bad) throw new PagletError("invalid_state", `State is not plain data at ${bad}`);
+    if (bad) this.#undo(paglet, `State is not plain data at ${bad}`);
     this.#last.set(paglet.id, bytes);
     return bytes;
+  }
+
+  #undo(paglet: Paglet<Record<string, unknown>>, why: string): never {
+    const last = this.#last.get(paglet.id);
+    if (!last) throw new PagletError("invalid_state", why);
+    paglet.state = decodeCbor<Record<string, unknown>>(last);
+    throw new PagletError("invalid_state", `${why}: the handler's changes to the state were undone`);
   }
 }

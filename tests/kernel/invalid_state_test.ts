@@ -1,0 +1,45 @@
+/**
+ * A handler that leaves data in its paglet's state that cannot be stored (NaN, a function) fails
+ * with `invalid_state`, and the state goes back to the stored one: the paglet keeps answering, and
+ * can still be deactivated and disposed. A state spoiled outside any handler never keeps the paglet
+ * from being disposed.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { eventually, testHost } from "../helpers/in_process.ts";
+import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
+import type { PagletError } from "../../agents/errors.ts";
+
+const failure = (p: Promise<unknown>) => p.then(() => null, (err: PagletError) => err);
+
+Deno.test("a handler that leaves non-plain data fails invalid_state and its changes are undone", async () => {
+  await using h = await testHost({ modules: [KERNEL_FIXTURES] });
+  const { id } = await h.client.createAgent({ type: "kernel.spoiler" });
+  assertEquals(await h.client.send(id, { kind: "bump" }), { n: 1 });
+  let n = 1;
+  for (const kind of ["nan", "fn"]) {
+    const err = await failure(h.client.send(id, { kind }));
+    assertEquals(err?.code, "invalid_state", `${kind}: ${err?.message}`);
+    assert(/(not plain data at \$\.x|cannot be encoded).*undone/.test(err!.message), err!.message);
+    // The paglet answers on, with the state it had before.
+    assertEquals(await h.client.send(id, { kind: "get" }), { x: 0, n });
+    assertEquals(await h.client.send(id, { kind: "bump" }), { n: ++n });
+  }
+  await h.client.deactivate(id);
+  assertEquals((await h.client.getAgent(id)).status, "inactive");
+  assertEquals(await h.client.send(id, { kind: "get" }), { x: 0, n: 3 });
+  await h.client.dispose(id);
+});
+
+Deno.test("a state spoiled outside any handler does not keep the paglet from being disposed", async () => {
+  await using h = await testHost({ modules: [KERNEL_FIXTURES] });
+  const { id } = await h.client.createAgent({ type: "kernel.spoiler" });
+  assertEquals(await h.client.send(id, { kind: "bump" }), { n: 1 });
+  // The timer spoils the state after the handler returned, then says so.
+  assertEquals(await h.client.send(id, { kind: "later" }), { ok: true });
+  await eventually("the state spoiled", async () => {
+    const { events } = await h.client.events(0, 1000);
+    return events.some((e) => e.kind === "user-notify" && e.agentId === id);
+  });
+  await h.client.dispose(id);
+  assertEquals(await failure(h.client.getAgent(id)).then((e) => e?.code), "agent_not_found");
+});
