@@ -36,17 +36,23 @@ export type HostResult<T> =
 
 /**
  * The hosts to ask: every online mesh host (from the entry's `GET /v1/mesh/hosts`) with
- * `allHosts`, else the entry alone. A host without mesh routes counts as a mesh of one.
+ * `allHosts`, else the entry alone. A host without mesh routes counts as a mesh of one. The
+ * members not asked (offline, left, unauthorized) are named on stderr: what they hold is missing
+ * from the answer.
  */
 export async function targetHosts(entry: HostClient, allHosts: boolean): Promise<HostTarget[]> {
   const health = await entry.health();
   const self = { name: health.name, url: entry.baseUrl };
   if (!allHosts) return [self];
   try {
-    const { hosts } = await entry.request<{ hosts: { name: string; url: string; online: boolean }[] }>(
-      "GET",
-      "/v1/mesh/hosts",
-    );
+    const { hosts } = await entry.request<
+      { hosts: { name: string; url: string; online: boolean; state?: string; self?: boolean }[] }
+    >("GET", "/v1/mesh/hosts");
+    const missing = hosts.filter((h) => !h.online && !h.self && h.name !== self.name);
+    if (missing.length > 0) {
+      const names = missing.map((h) => `${h.name} (${h.state ?? "offline"})`).join(", ");
+      console.error(`note: not asked, not online: ${names}`);
+    }
     const online = hosts.filter((h) => h.online).map((h) => ({
       name: h.name,
       url: h.url.replace(/\/+$/, ""),

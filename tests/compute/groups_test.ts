@@ -354,6 +354,20 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
       const body = await alpha.client.fetch("GET", `/v1/artifacts/${result.artifact.id}`);
       assertEquals(await body.text(), "forty-two");
     });
+
+    await t.step("--all-hosts names the members it could not ask", async () => {
+      await gamma.stop();
+      await eventually("alpha to list gamma as left", async () => {
+        const { hosts } = await alpha.client.request<{ hosts: { name: string; state: string }[] }>(
+          "GET",
+          "/v1/mesh/hosts",
+        );
+        return hosts.some((h) => h.name === "gamma" && h.state === "left");
+      }, 20_000);
+      const run = await paglets(["jobs", "ps", "--all-hosts", "--json", "--entry", alpha.url]);
+      assertEquals(jsonOf<{ host: string }[]>(run).map((h) => h.host).sort(), ["alpha", "beta"]);
+      assert(run.stderr.includes("note: not asked, not online: gamma (left)"), run.stderr);
+    });
   } finally {
     await stopAll();
   }
