@@ -158,7 +158,7 @@ export class HostClient {
     }
     return new PagletError(
       "host_unreachable",
-      `Cannot reach ${this.baseUrl}: ${failureText(err)}${this.#unreachableHint}`,
+      `Cannot reach ${this.baseUrl}: ${(err as Error).message}${this.#unreachableHint}`,
     );
   }
 
@@ -386,16 +386,4 @@ function untilAborted(answer: Promise<Response>, signal: AbortSignal): Promise<R
     signal.addEventListener("abort", abort, { once: true });
     answer.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
   });
-}
-
-/**
- * What a failed request says, with its cause: Deno's `fetch` fails with "fetch failed" and puts
- * what happened ("tcp connect error: Connection refused") in `cause`, which callers need to tell a
- * connection never made from one that broke.
- */
-function failureText(err: unknown): string {
-  const message = (err as Error)?.message ?? String(err);
-  const cause = (err as { cause?: unknown })?.cause;
-  if (!(cause instanceof Error) || message.includes(cause.message)) return message;
-  return `${message}: ${cause.message}`;
 }
