@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { PagletError } from "../../agents/errors.ts";
 import type { Host } from "../host.ts";
 import { checkBearer } from "./auth.ts";
+import { describeError, outOfDescriptorsError } from "./descriptors.ts";
 import { errorResponse } from "./body.ts";
 import { agentRoutes } from "./agent_routes.ts";
 import { eventRoutes } from "./event_routes.ts";
@@ -24,14 +25,14 @@ export function buildHandler(host: Host): Handler {
   return apiHandler(host, buildApp(host), admission(host), (err) => errorAnswer(host, err));
 }
 
-/** The documented error answer of a failed request; an internal error is also reported as an event. */
+/**
+ * The documented error answer of a failed request; an internal error is also reported as an event.
+ * A request that failed for want of a file descriptor is the client's to retry (descriptors.ts).
+ */
 function errorAnswer(host: Host, err: unknown): Response {
-  const error = err instanceof PagletError ? err : PagletError.from(err);
-  if (error.code === "internal") {
-    host.events.emit("http-error", {
-      error: err instanceof Error ? err.stack ?? err.message : String(err),
-    });
-  }
+  const thrown = outOfDescriptorsError(err);
+  const error = thrown instanceof PagletError ? thrown : PagletError.from(thrown);
+  if (error.code === "internal") host.events.emit("http-error", { error: describeError(err) });
   return errorResponse(error);
 }
 

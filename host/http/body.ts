@@ -6,12 +6,21 @@ import type { Context } from "hono";
 import { PagletError } from "../../agents/errors.ts";
 import { decodeCbor } from "../../agents/cbor.ts";
 import { parseTagged, stringifyTagged } from "../../agents/wire.ts";
+import { watchBody } from "./connection_gate.ts";
 import { statusOf } from "./status.ts";
 
 /**
+ * A body declared up to this size is read in one piece (Deno's fast path) and must arrive whole
+ * within the connection's idle timeout; a larger one, or one without a length, is streamed, and
+ * must only keep moving (connection_gate.ts, {@link watchBody}).
+ */
+export const WHOLE_BODY_BYTES = 1024 * 1024;
+
+/**
  * Reads the whole body, failing with 413 past `maxBytes`. A declared Content-Length is checked
- * before reading and then read in one piece (the fast path); a body without one is streamed and
- * counted as it arrives.
+ * before reading; a body up to {@link WHOLE_BODY_BYTES} is then read in one piece (the fast path),
+ * a larger one or one without a length is streamed and counted as it arrives. A body that stops
+ * arriving ends its connection after the idle timeout, and the read fails (`bad_request`).
  */
 export function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
   return readRequestBytes(c.req.raw, maxBytes);
@@ -24,10 +33,16 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
   if (declared > maxBytes) {
     throw new PagletError("payload_too_large", `Body of ${declared} bytes exceeds the limit of ${maxBytes}`);
   }
-  // Touching `request.body` materialises a stream and takes Deno off its fast path: read the
+  // Touching `request.body` materialises a stream and takes Deno off its fast path: read a small
   // declared length in one piece without it.
-  if (Number.isFinite(declared)) {
-    const bytes = new Uint8Array(await bodyOrShort(request.arrayBuffer(), declared));
+  if (declared <= WHOLE_BODY_BYTES) {
+    const watch = watchBody(request);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await bodyOrShort(request.arrayBuffer(), declared));
+    } finally {
+      watch.done();
+    }
     if (bytes.length > maxBytes) {
       throw new PagletError("payload_too_large", `Body exceeds the limit of ${maxBytes} bytes`);
     }
@@ -38,10 +53,12 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();
+  const watch = watchBody(request);
   try {
     while (true) {
-      const { done, value } = await bodyOrShort(reader.read(), NaN);
+      const { done, value } = await bodyOrShort(reader.read(), declared);
       if (done) break;
+      watch.progress();
       size += value.length;
       if (size > maxBytes) {
         await reader.cancel().catch(() => {});
@@ -50,6 +67,7 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
       chunks.push(value);
     }
   } finally {
+    watch.done();
     reader.releaseLock();
   }
   if (chunks.length === 1) return chunks[0];
@@ -79,10 +97,15 @@ export function readRequestJson<T = Record<string, unknown>>(
   maxBytes: number,
 ): Promise<T> {
   const header = request.headers.get("content-length");
-  if (header !== null && Number(header) <= maxBytes) {
+  if (header !== null && Number(header) <= maxBytes && Number(header) <= WHOLE_BODY_BYTES) {
     // The server delivers exactly the declared length: read it as text in one piece.
     const declared = Number(header);
-    return request.text().then(jsonObject<T>, (err) => {
+    const watch = watchBody(request);
+    return request.text().then((text) => {
+      watch.done();
+      return jsonObject<T>(text);
+    }, (err) => {
+      watch.done();
       throw shortBody(err, declared);
     });
   }

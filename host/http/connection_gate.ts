@@ -11,7 +11,9 @@
  *   parser's own limit, 64 KiB or 100 header lines, gets the parser's bare `400`);
  * - a connection with no request in progress is closed after `idleTimeoutMs` (this also ends a slow
  *   head on a later request of a keep-alive connection); a request the host is still answering is
- *   never cut;
+ *   never cut, unless its body stops arriving: a body being read ({@link watchBody}) that has not
+ *   moved for `idleTimeoutMs` ends its connection (a client that sent half a body and went quiet
+ *   would otherwise hold the connection, and a place under the cap, for good);
  * - an error answer that leaves the request's body unread (a 401 to a declared 100 MB upload, a 413)
  *   ends the connection once it is sent: Deno's server would otherwise wait for the rest of the body
  *   before reading another request, and hold the connection until the idle timeout;
@@ -42,6 +44,40 @@ export type GateEvent =
   | { kind: "accept-failed"; error: string };
 
 export type Handler = (request: Request) => Response | Promise<Response>;
+
+/** What a reader of a request's body tells the gate (see {@link watchBody}). */
+export interface BodyWatch {
+  /** Bytes of the body arrived: its idle timeout counts from now. */
+  progress(): void;
+  /** The body is read, or its reading ended: it is not watched any more. */
+  done(): void;
+}
+
+const UNWATCHED: BodyWatch = Object.freeze({ progress() {}, done() {} });
+
+/** The connection of each request being served that may carry a body. */
+const connectionOf = new WeakMap<Request, Connection>();
+
+/**
+ * Watches the reading of `request`'s body, from now until `done()`: once the body has not moved
+ * (`progress()`) for the gate's idle timeout, the request's connection is cut, and the read fails.
+ * A reader that takes the body in one piece reports no progress: such a body must arrive whole
+ * within the idle timeout. A request the gate did not serve (a host called in-process) is not
+ * watched.
+ *
+ * @example
+ * ```ts
+ * const watch = watchBody(request);
+ * try {
+ *   for await (const chunk of request.body!) watch.progress();
+ * } finally {
+ *   watch.done();
+ * }
+ * ```
+ */
+export function watchBody(request: Request): BodyWatch {
+  return connectionOf.get(request)?.watchBody() ?? UNWATCHED;
+}
 
 /** Deno's server of one accepted connection (ext/http 00_serve.ts, serveHttpOn). */
 interface ConnectionServer {
@@ -207,6 +243,8 @@ class Connection {
   /** Requests being answered now. */
   #inFlight = 0;
   #lastActivity = Date.now();
+  /** When the body being read last moved; 0 while no body is being read. */
+  #bodyMovedAt = 0;
   #closing = false;
   /** Settles when the connection is closed (never rejects). */
   readonly finished: Promise<void>;
@@ -231,6 +269,7 @@ class Connection {
         }
       }
       this.#inFlight++;
+      if (request.method !== "GET" && request.method !== "HEAD") connectionOf.set(request, this);
       let answer: Response | Promise<Response>;
       try {
         answer = handler(request);
@@ -299,8 +338,32 @@ class Connection {
     });
   }
 
-  /** Closes the connection when its head is late or it has been idle too long. */
+  /** A watch on the body of the request in progress (one at a time on a connection). */
+  watchBody(): BodyWatch {
+    let watching = true;
+    this.#bodyMovedAt = Date.now();
+    return {
+      progress: () => {
+        if (watching) this.#bodyMovedAt = Date.now();
+      },
+      done: () => {
+        if (watching) this.#bodyMovedAt = 0;
+        watching = false;
+      },
+    };
+  }
+
+  /**
+   * Closes the connection when its head is late or it has been idle too long, and cuts it when the
+   * body being read has stopped arriving.
+   */
   expire(now: number): void {
+    if (this.#bodyMovedAt !== 0 && now - this.#bodyMovedAt > this.#options.idleTimeoutMs) {
+      this.#bodyMovedAt = 0;
+      this.#closing = true;
+      this.cut();
+      return;
+    }
     if (this.#closing) return;
     if (this.#waitingForHead) {
       if (now - this.#openedAt > this.#options.headerTimeoutMs) this.close();

@@ -24,6 +24,11 @@ function eventsQuery(c: Context): z.infer<typeof EventsQuery> {
   return validate(EventsQuery, { ...c.req.query(), kind }, "query");
 }
 
+/** Bytes of frames a stream lets wait for its client before it stops taking events from the log. */
+export const STREAM_BACKLOG_BYTES = 1024 * 1024;
+/** Events a stream takes from the log at a time. */
+const PUMP_BATCH = 64;
+
 export function eventRoutes(app: Hono, host: Host): void {
   app.get("/v1/events", (c) => {
     const q = eventsQuery(c);
@@ -50,9 +55,11 @@ export function eventRoutes(app: Hono, host: Host): void {
         `Last-Event-ID must be an event id (a whole number): got '${header}'`,
       );
     }
-    const lastEventId = Number(header ?? q.since ?? host.events.lastId);
+    // A cursor past the host's latest event (one from before a restart) starts at the latest.
+    let cursor = Math.min(Number(header ?? q.since ?? host.events.lastId), host.events.lastId);
     const encoder = new TextEncoder();
     let unsubscribe = () => {};
+    let pumpNow = () => {};
     let keepalive: Timer | undefined;
     let endOnStop = () => {};
     let counted = true;
@@ -61,6 +68,10 @@ export function eventRoutes(app: Hono, host: Host): void {
       if (counted) host.eventStreams--;
       counted = false;
     };
+    // The stream reads the host's event log at its client's pace: an event is taken from the log
+    // only while less than STREAM_BACKLOG_BYTES wait to be sent, so a client that reads slowly, or
+    // not at all, holds that much memory and no more. Events that leave the log before it took them
+    // are skipped, as for a `since` older than the log.
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         // The answer starts at once (a client sees it is connected even before an event), and ends
@@ -77,25 +88,49 @@ export function eventRoutes(app: Hono, host: Host): void {
         };
         if (host.stopping.aborted) return endOnStop();
         host.stopping.addEventListener("abort", endOnStop, { once: true });
-        const send = (e: { id: number; kind: string }) => {
-          if (q.kind && !q.kind.has(e.kind)) return;
+        const room = () => (controller.desiredSize ?? 0) > 0;
+        // An enqueue may call pull() at once, which pumps: one pump at a time.
+        let pumping = false;
+        const pump = () => {
+          if (pumping) return;
+          pumping = true;
           try {
-            controller.enqueue(
-              encoder.encode(`id: ${e.id}\nevent: ${e.kind}\ndata: ${stringifyTagged(e)}\n\n`),
-            );
+            while (room()) {
+              const events = host.events.since(cursor, PUMP_BATCH, q.kind);
+              for (const e of events) {
+                cursor = e.id;
+                controller.enqueue(
+                  encoder.encode(`id: ${e.id}\nevent: ${e.kind}\ndata: ${stringifyTagged(e)}\n\n`),
+                );
+                if (!room()) return;
+              }
+              // Fewer than asked: every event up to the latest was looked at.
+              if (events.length < PUMP_BATCH) {
+                cursor = Math.max(cursor, host.events.lastId);
+                return;
+              }
+            }
           } catch {
             unsubscribe();
+          } finally {
+            pumping = false;
           }
         };
-        for (const e of host.events.since(lastEventId, 2000)) send(e);
-        unsubscribe = host.events.subscribe(send);
+        pumpNow = pump;
+        pump();
+        unsubscribe = host.events.subscribe(pump);
         keepalive = every(15_000, () => {
           try {
-            controller.enqueue(encoder.encode(": keepalive\n\n"));
+            // A stream with frames waiting needs no keepalive (and must not queue more).
+            if (room()) controller.enqueue(encoder.encode(": keepalive\n\n"));
           } catch {
             cancel(keepalive);
           }
         });
+      },
+      // The client took frames: take more from the log (a replay goes on at the client's pace).
+      pull() {
+        pumpNow();
       },
       cancel() {
         uncount();
@@ -103,7 +138,7 @@ export function eventRoutes(app: Hono, host: Host): void {
         cancel(keepalive);
         host.stopping.removeEventListener("abort", endOnStop);
       },
-    });
+    }, new ByteLengthQueuingStrategy({ highWaterMark: STREAM_BACKLOG_BYTES }));
     return new Response(stream, {
       headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" },
     });

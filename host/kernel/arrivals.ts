@@ -214,10 +214,18 @@ export class Arrivals {
     });
   }
 
-  /** The stored record of an agent that is not running; a crashed agent stays down until disposed. */
+  /**
+   * The stored record of an agent that is not running; a crashed agent stays down until disposed,
+   * and a moving one (a departure its target has not confirmed) until the handoff is settled: its
+   * record keeps the policy of its last deactivation, but a message queued for it would leave the
+   * store with the record once the target confirms.
+   */
   async startable(id: string): Promise<AgentRecord> {
     const record = await this.#p.store.get(id);
     if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+    if (record.status === "moving") {
+      throw new PagletError("agent_moving", `Agent ${id} is moving between hosts; try again shortly`);
+    }
     if (record.status === "crashed") {
       throw new PagletError(
         "agent_crashed",
@@ -334,6 +342,7 @@ export class Arrivals {
       transitionKind: null,
       durable: DURABLE,
       handedSeq: 0,
+      storedInFlight: 0,
       epoch: 0,
       lastWrite: null,
       mailbox: new Mailbox((message, delivery) => handlers.handle(agent, message, delivery)),

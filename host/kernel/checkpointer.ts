@@ -63,6 +63,10 @@ export class Checkpointer {
       if (i > 0) await sleep(0);
       await Promise.all(
         agents.slice(i, i + CHUNK).map(async (agent) => {
+          // Half-way through a stored message's handler: its own write stores the state it leaves,
+          // with the message's removal. Saved now, the state would be the base that the message is
+          // handled again on after a crash; the agent stays dirty for the next checkpoint.
+          if (agent.storedInFlight > 0) return;
           agent.dirty = false;
           let written: Promise<void>;
           try {

@@ -141,6 +141,11 @@ export class Departures {
     if (!table.live(id)) {
       const record = await store.get(id);
       if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
+      if (record.status === "moving") {
+        // A departure its target has not confirmed: deleting the record here would not stop the
+        // agent from living on at the target once it confirms.
+        throw new PagletError("agent_moving", `Agent ${id} is moving between hosts; try again shortly`);
+      }
       await store.delete(id);
       events.emit("dispose", { agentId: id, type: record.type });
       table.gone(id, "dispose");

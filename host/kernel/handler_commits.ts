@@ -4,6 +4,7 @@
  * the replies of the agent's handlers before it. A change that cannot be stored is undone (the agent
  * gets its stored state back), and with it every reply of a handler that ran on it.
  */
+import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { AgentStore } from "../storage/agent_store.ts";
 import type { Delivery } from "./mailbox.ts";
@@ -85,6 +86,16 @@ export class HandlerCommits {
    */
   handle(agent: LiveAgent, message: Message, delivery: Delivery | undefined): Promise<unknown> {
     const dequeue = delivery?.queuedSeq;
+    if (dequeue === undefined) return this.#handle(agent, message, undefined);
+    // A stored message: checkpoints wait until its effect is stored with its removal (live_agent.ts).
+    agent.storedInFlight++;
+    const handled = this.#handle(agent, message, dequeue);
+    const done = () => void agent.storedInFlight--;
+    handled.then(done, done);
+    return handled;
+  }
+
+  #handle(agent: LiveAgent, message: Message, dequeue: number | undefined): Promise<unknown> {
     const epoch = agent.epoch;
     return this.#pool.deliver(agent.slot, agent.id, message).then(
       ([reply, change]) => {
@@ -108,9 +119,16 @@ export class HandlerCommits {
         });
       },
       async (err) => {
+        // Never handled: the agent left its worker first (a dispatch from its own handler). The
+        // message goes back to the mailbox at once, for the departure to take along; a stored one
+        // stays stored and travels with the agent (dispatcher.ts).
+        if (err instanceof PagletError && err.code === "agent_left") throw err;
         // A failed handler may have changed the state before it threw: the checkpoint saves it.
         agent.dirty = true;
-        if (dequeue !== undefined) await this.#commits.save({ id: agent.id, dequeue });
+        // A stored message whose worker ended under it (replaced, or the host stopping) was not
+        // handled in any way that lasts: the agent comes back from its record, so the message stays
+        // stored and is handed over again by that start.
+        if (dequeue !== undefined && !agent.slot.ended) await this.#commits.save({ id: agent.id, dequeue });
         throw err;
       },
     );

@@ -42,6 +42,12 @@ export interface LiveAgent {
   lastWrite: Promise<void> | null;
   /** The highest `seq` of the stored messages already in the mailbox (they leave the store one by one, with their effect). */
   handedSeq: number;
+  /**
+   * Stored messages handed to the worker whose handler's effect is not stored yet. Checkpoints wait
+   * for none to be left: a state saved half-way through such a handler would be the state that the
+   * message, still stored, is handled again on after a crash (its effect twice).
+   */
+  storedInFlight: number;
 }
 
 /**

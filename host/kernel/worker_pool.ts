@@ -28,6 +28,11 @@ export interface WorkerSlot {
   readonly worker: Worker;
   /** Generation: bumps when a stuck worker is replaced in this slot. */
   readonly generation: number;
+  /**
+   * The worker was terminated (replaced, or the pool closed): set before its pending calls fail, so
+   * that whoever sees such a failure knows the call's effect, if any, died with the worker.
+   */
+  ended: boolean;
 }
 
 export class WorkerPool {
@@ -139,6 +144,7 @@ export class WorkerPool {
   }
 
   #discard(slot: WorkerSlot): void {
+    slot.ended = true;
     slot.rpc.close(new PagletError("draining", "The worker was not needed"));
     slot.worker.terminate();
   }
@@ -187,7 +193,7 @@ export class WorkerPool {
     } finally {
       this.#starting.delete(starting);
     }
-    return { index, rpc, agents: new Set(), worker, generation };
+    return { index, rpc, agents: new Set(), worker, generation, ended: false };
   }
 
   /** Delivers a message to an agent in `slot` over the hot-path port; resolves with the reply and the state change. */
@@ -260,6 +266,7 @@ export class WorkerPool {
     const i = this.#slots.indexOf(slot);
     if (i < 0) return [];
     const lost = [...slot.agents];
+    slot.ended = true;
     slot.rpc.close(new PagletError("worker_lost", `Worker ${slot.index} was terminated`));
     // Deno 2.9 does not interrupt a worker stuck in a JS loop on terminate() (denoland/deno#35657):
     // the thread runs on until its loop ends. Nothing reaches it any more; it is counted so
@@ -282,6 +289,7 @@ export class WorkerPool {
 
   close(): void {
     this.#closed = true;
+    for (const slot of this.#slots) slot.ended = true;
     for (const slot of [...this.#slots, ...this.#starting]) {
       slot.rpc.close(new PagletError("draining", "The host is shutting down"));
       slot.worker.terminate();

@@ -98,7 +98,11 @@ export class WorkerSupervisor {
     }
     try {
       const restored = await this.#agents.restart(record);
-      for (const w of waiting) restored.mailbox.enqueue(w);
+      for (const w of waiting) {
+        if (w.delivery?.queuedSeq === undefined) restored.mailbox.enqueue(w);
+        // A stored message: the restart read it from the store and handed it over again already.
+        else w.resolve({ queued: true, messageId: w.message.id });
+      }
       this.#events.emit("restore", {
         agentId: agent.id,
         type: record.type,

@@ -1,0 +1,52 @@
+/**
+ * Running out of file descriptors, told apart from other failures. A request that fails because the
+ * process has no descriptor left (EMFILE, ENFILE: a file it had to open, a temp file of an upload)
+ * answers `503 too_many_connections` with `Retry-After`: nothing is wrong with the request, and the
+ * same call works once connections end.
+ *
+ * Reading an error's stack then could end the process. Deno 2.9 maps a stack's frames through each
+ * module's source map, which it reads from its cache on disk (`$DENO_DIR/gen/...`); when that open
+ * fails, it goes on to a stack-size probe of the thread (`pthread_getattr_np`, which opens
+ * /proc/self/maps) that fails too, and Deno panics (an assertion in its `stacker` crate) instead of
+ * throwing. So the host reads a stack only when a descriptor can be had.
+ */
+import { PagletError } from "../../agents/errors.ts";
+
+/** Whether `err` says the process (EMFILE, os error 24) or the system (ENFILE, 23) has no descriptor left. */
+export function isOutOfDescriptors(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  if (!e || typeof e !== "object" || err instanceof PagletError) return false;
+  return e.code === "EMFILE" || e.code === "ENFILE" || /os error 2[34]\b/.test(e.message ?? "");
+}
+
+/** `err` as `too_many_connections` when the process ran out of descriptors, else `err` itself. */
+export function outOfDescriptorsError(err: unknown): unknown {
+  if (!isOutOfDescriptors(err)) return err;
+  return new PagletError(
+    "too_many_connections",
+    `The host has no file descriptors left for this request: try again shortly (${(err as Error).message})`,
+  );
+}
+
+/**
+ * What to report of an internal error: its stack when one can be read safely, else its message
+ * (see the module's doc: formatting a stack needs a descriptor).
+ */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (!descriptorAvailable()) {
+    return `${err.name}: ${err.message} (no stack: no file descriptor left to read it)`;
+  }
+  return err.stack ?? err.message;
+}
+
+/** Whether the process can open one more file now (as far as a failure to open /dev/null says). */
+function descriptorAvailable(): boolean {
+  try {
+    Deno.openSync("/dev/null").close();
+    return true;
+  } catch (err) {
+    // No /dev/null (Windows) or no permission to read it tells nothing about descriptors.
+    return !isOutOfDescriptors(err);
+  }
+}
