@@ -98,7 +98,12 @@ const MAX_COUNTED_DEPTH = 32;
  * It walks the event once, without serialising it: most events are a few fields.
  */
 export function eventBytes(event: ContextEvent): number {
-  return 64 + valueBytes(event, 0);
+  return 64 + approximateBytes(event);
+}
+
+/** About what a plain value holds in memory (as {@link eventBytes} counts it). */
+export function approximateBytes(value: unknown): number {
+  return valueBytes(value, 0);
 }
 
 function valueBytes(value: unknown, depth: number): number {

@@ -1,31 +1,55 @@
 /**
- * The last notifications of a host: a bounded ring, oldest dropped first, with ascending ids.
+ * The last notifications of a host: a bounded ring, oldest dropped first, with ascending ids. It
+ * keeps at most `capacity` notifications and `maxBytes` of them (a notification's fields may be
+ * megabytes: a thousand of those would hold gigabytes); the newest is always kept.
  *
  * @module
  */
+import { approximateBytes } from "../../host/kernel/events.ts";
 import type { Notification } from "./contract.ts";
 
 export class NotificationLog {
   readonly capacity: number;
+  readonly maxBytes: number;
   readonly #items: Notification[] = [];
+  readonly #sizes: number[] = [];
+  #bytes = 0;
   #nextId = 1;
 
-  /** @param capacity how many to keep. @default 1000 */
-  constructor(capacity = 1000) {
+  /**
+   * @param capacity how many to keep. @default 1000
+   * @param maxBytes how much they may hold, as `approximateBytes` counts it. @default 64 MiB
+   */
+  constructor(capacity = 1000, maxBytes = 64 * 1024 * 1024) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(
         `NotificationLog capacity must be a positive integer: current value is ${capacity}`,
       );
     }
     this.capacity = capacity;
+    this.maxBytes = maxBytes;
   }
 
   /** Stores a notification and gives it the next id. */
   add(fields: Omit<Notification, "id">): Notification {
     const notification = { id: this.#nextId++, ...fields };
+    const size = approximateBytes(notification);
     this.#items.push(notification);
-    if (this.#items.length > this.capacity) this.#items.splice(0, this.#items.length - this.capacity);
+    this.#sizes.push(size);
+    this.#bytes += size;
+    let drop = Math.max(0, this.#items.length - this.capacity);
+    for (let i = 0; i < drop; i++) this.#bytes -= this.#sizes[i];
+    while (this.#bytes > this.maxBytes && drop < this.#items.length - 1) this.#bytes -= this.#sizes[drop++];
+    if (drop > 0) {
+      this.#items.splice(0, drop);
+      this.#sizes.splice(0, drop);
+    }
     return notification;
+  }
+
+  /** Bytes the kept notifications hold, as `approximateBytes` counts them. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Notifications with id > `since` and at >= `sinceTime`, oldest first, at most `limit`. */
