@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { requireDescriptors } from "../descriptors.ts";
 import type { StepAffinity, StepFailure, WorkerReply } from "./compute_worker.ts";
 
 export type { StepAffinity };
@@ -126,8 +127,15 @@ export class ComputePool {
     const { signal, onPinned } = step;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.#nextId++;
-    const pooled = this.#idle.pop() ??
-      { worker: new Worker(this.#workerUrl, { type: "module" }), ready: false };
+    let pooled = this.#idle.pop();
+    if (!pooled) {
+      try {
+        requireDescriptors(8, "start a compute worker");
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      pooled = { worker: new Worker(this.#workerUrl, { type: "module" }), ready: false };
+    }
     const { worker } = pooled;
     return new Promise<ComputeStepResult<R>>((resolve, reject) => {
       const running: Running = { worker, fail: (error) => settle(() => reject(error), false) };

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { PagletError } from "../../agents/errors.ts";
 import type { Host } from "../host.ts";
 import { checkBearer } from "./auth.ts";
-import { describeError, outOfDescriptorsError } from "./descriptors.ts";
+import { describeError, outOfDescriptorsError } from "../descriptors.ts";
 import { errorResponse } from "./body.ts";
 import { agentRoutes } from "./agent_routes.ts";
 import { eventRoutes } from "./event_routes.ts";

@@ -3,6 +3,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
+import { requireDescriptors } from "../descriptors.ts";
 import {
   AGENT_WORKER_URL,
   hasEarlyWorker,
@@ -19,6 +20,9 @@ import {
 export function stoppedByShutdown(err: unknown): boolean {
   return err instanceof PagletError && err.code === "draining";
 }
+
+/** Descriptors a new worker thread is sure to find (it takes a few: its event loop, its channel). */
+const WORKER_DESCRIPTORS = 8;
 
 export interface WorkerSlot {
   readonly index: number;
@@ -159,6 +163,7 @@ export class WorkerPool {
     if (this.#closed) throw new PagletError("draining", "The host is shutting down");
     let worker = generation === 0 ? takeEarlyWorker() : undefined;
     if (!worker) {
+      requireDescriptors(WORKER_DESCRIPTORS, "start a worker");
       worker = new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
       preloadModules(worker, this.#preload);
     }

@@ -210,3 +210,51 @@ Deno.test("a request that needs a file when none is left answers 503, and the ho
     await stopAll();
   }
 });
+
+Deno.test("a create that needs a new worker when no file is left answers 503, and the host lives on", async () => {
+  const held: Deno.Conn[] = [];
+  try {
+    const host = await startHost({ name: "no-worker-descriptors", args: ["--workers", "4"] });
+    const create = (conn: Deno.Conn) => {
+      const body = JSON.stringify({ type: "demo.counter" });
+      return conn.write(encoder.encode(
+        `POST /v1/agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ));
+    };
+    const kept = await connect(host);
+    held.push(kept);
+    await create(kept);
+    const first = new Uint8Array(64 * 1024);
+    const n = await kept.read(first);
+    assertEquals(answerOf(new TextDecoder().decode(first.subarray(0, n ?? 0))).status, 201);
+
+    const pid = host.process.pid;
+    const limit = await openFiles(pid) + 4;
+    await limitOpenFiles(pid, limit);
+    for (let i = 0; i < 8; i++) held.push(await connect(host));
+    await eventually("the host is at its file limit", async () => await openFiles(pid) >= limit, 10_000);
+
+    // Creates go to new workers while the pool grows (to 4): the next three ask for one each.
+    const answers: { status: number; code?: string }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const buf = new Uint8Array(64 * 1024);
+      await create(kept);
+      const got = await kept.read(buf);
+      answers.push(answerOf(new TextDecoder().decode(buf.subarray(0, got ?? 0))));
+    }
+    // A worker that cannot start leaves the agent on one that runs: 201, or 503 when even that
+    // needed a file.
+    assert(
+      answers.every((a) => a.status === 201 || (a.status === 503 && a.code === "too_many_connections")),
+      JSON.stringify(answers),
+    );
+    assert(await stillRunning(host), `the host exited:\n${host.stderr.join("\n")}`);
+    for (const conn of held.splice(0)) close(conn);
+    await eventually("health answers", () => healthOk(host), 15_000);
+    const again = await host.client.createAgent({ type: "demo.counter" });
+    assert(again.id, "a create works again");
+  } finally {
+    for (const conn of held) close(conn);
+    await stopAll();
+  }
+});

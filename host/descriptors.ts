@@ -10,7 +10,7 @@
  * /proc/self/maps) that fails too, and Deno panics (an assertion in its `stacker` crate) instead of
  * throwing. So the host reads a stack only when a descriptor can be had.
  */
-import { PagletError } from "../../agents/errors.ts";
+import { PagletError } from "../agents/errors.ts";
 
 /** Whether `err` says the process (EMFILE, os error 24) or the system (ENFILE, 23) has no descriptor left. */
 export function isOutOfDescriptors(err: unknown): boolean {
@@ -48,5 +48,26 @@ function descriptorAvailable(): boolean {
   } catch (err) {
     // No /dev/null (Windows) or no permission to read it tells nothing about descriptors.
     return !isOutOfDescriptors(err);
+  }
+}
+
+/**
+ * Fails with `too_many_connections` unless the process can open `count` more files now. Starting a
+ * worker thread takes several descriptors, and Deno 2.9 panics (ending the process) instead of
+ * throwing when it cannot get them: the pools ask here first.
+ */
+export function requireDescriptors(count: number, what: string): void {
+  const opened: Deno.FsFile[] = [];
+  try {
+    for (let i = 0; i < count; i++) opened.push(Deno.openSync("/dev/null"));
+  } catch (err) {
+    if (isOutOfDescriptors(err)) {
+      throw new PagletError(
+        "too_many_connections",
+        `The host has no file descriptors left to ${what}: try again shortly`,
+      );
+    }
+  } finally {
+    for (const file of opened) file.close();
   }
 }
