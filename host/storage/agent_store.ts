@@ -134,6 +134,7 @@ const SYNC_SQL = {
   deleteMoving: "DELETE FROM agents WHERE id = ? AND status = 'moving'",
   forgetMove: "DELETE FROM moved_agents WHERE id = ?",
   dequeue: "DELETE FROM queued_messages WHERE agent_id = ? AND seq = ?",
+  enqueue: "INSERT INTO queued_messages (agent_id, body, queued_at) VALUES (?, ?, ?)",
   recordMove:
     "INSERT INTO moved_agents (id, moved_to, moved_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET moved_to = excluded.moved_to, moved_at = excluded.moved_at",
 } as const;
@@ -152,6 +153,8 @@ export interface StoreTransaction {
   forgetMove(id: string): void;
   /** Removes one queued message (its effect is stored in the same transaction). */
   dequeue(id: string, seq: number): void;
+  /** Stores a message for the agent after those stored already (an arriving agent's stored messages). */
+  enqueue(id: string, message: Message, oneway: boolean, queuedAt: number): void;
   /** A statement on a table of another owner (the transfer ledger's `transfers`). */
   run(sql: string, ...parameters: SQLInputValue[]): void;
 }
@@ -224,6 +227,8 @@ export class AgentStore {
       recordMove: (id, movedTo) => run(SYNC_SQL.recordMove, id, movedTo, Date.now()),
       forgetMove: (id) => run(SYNC_SQL.forgetMove, id),
       dequeue: (id, seq) => run(SYNC_SQL.dequeue, id, seq),
+      enqueue: (id, message, oneway, queuedAt) =>
+        run(SYNC_SQL.enqueue, id, encodeCbor({ message, oneway }), queuedAt),
       run,
     };
   }

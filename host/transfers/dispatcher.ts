@@ -20,12 +20,13 @@ import type { Host } from "../host.ts";
 import { newAgentId, randomToken } from "../kernel/ids.ts";
 import type { AgentRecord } from "../storage/agent_store.ts";
 import type { RegisteredFile, RegisteredFiles } from "../storage/files/registered_files.ts";
-import type { ArrivalMode, TransferEnvelope, TransferKind } from "./envelope.ts";
+import type { ArrivalMode, QueuedEntry, TransferEnvelope, TransferKind } from "./envelope.ts";
 import type { TransferReceiver } from "./receiver.ts";
 import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
 import type { SendOutcome, TransferSender } from "./transfer_sender.ts";
 import { fault } from "./faults.ts";
 import { cancel, later, type Timer } from "../../agents/timers.ts";
+import { immediate } from "../immediate.ts";
 
 /** Options of {@link TransferDispatcher.dispatch}. */
 export interface DispatchOptions {
@@ -131,6 +132,7 @@ export class TransferDispatcher {
     files: RegisteredFile[],
     arrivalMode: ArrivalMode,
     cloneOf?: string,
+    queued?: QueuedEntry[],
   ): TransferEnvelope {
     return {
       transferId,
@@ -141,6 +143,7 @@ export class TransferDispatcher {
       arrivalMode,
       cloneOf,
       files: files.map((f) => ({ name: f.name, mode: f.mode, size: f.size, sha256: f.sha256 })),
+      queued: queued?.length ? queued : undefined,
       sentAt: Date.now(),
     };
   }
@@ -176,7 +179,7 @@ export class TransferDispatcher {
         this.#event("dispatching", { reason, source: this.#host.url, target: url }),
         options.fromSelf ?? false,
       );
-      const waiting = left.queued;
+      const { waiting, handled } = await this.#sortWaiting(id, left, options.fromSelf ?? false);
       const record: Omit<AgentRecord, "updatedAt"> = {
         id,
         type: left.agent.type,
@@ -189,16 +192,24 @@ export class TransferDispatcher {
       };
       const transferId = newTransferId();
       try {
-        await this.#ledger.beginDeparture(transferId, id, url, record);
+        await this.#ledger.beginDeparture(transferId, id, url, record, handled);
       } catch (err) {
         await this.#restore(null, record, waiting);
         throw err;
       }
+      // What is stored for it now is what it has not handled: it travels along, and leaves this
+      // store only with the record, once the target has both (or stays here if the move fails).
+      const queued = (await this.#host.store.queued(id)).map((q) => ({
+        message: q.message,
+        oneway: q.oneway,
+        queuedAt: q.queuedAt,
+      }));
       const done = await this.#handOff(
         url,
         transferId,
         record,
         files,
+        queued,
         waiting,
         reason,
         options.arrivalMode ?? "active",
@@ -218,6 +229,7 @@ export class TransferDispatcher {
     transferId: string,
     record: Omit<AgentRecord, "updatedAt">,
     files: RegisteredFile[],
+    queued: QueuedEntry[],
     waiting: Waiting[],
     reason: "dispatch" | "retract",
     arrivalMode: ArrivalMode,
@@ -233,13 +245,15 @@ export class TransferDispatcher {
         { id, type: record.type, state: record.state, createdAt: record.createdAt, meta: record.meta },
         files,
         arrivalMode,
+        undefined,
+        queued,
       );
       const outcome = await this.#sender.send(url, envelope, files);
       if (outcome.kind === "acked") {
         // The agent is durable at the target: the move has happened. The source's cleanup does
         // not delay the caller (a failure there leaves the row pending for the resolver).
         finishing = this.#finish(transferId, id, record.type, url, files, reason).then(
-          () => this.#forward(url, id, waiting),
+          () => void this.#forward(url, id, waiting),
           (err) => {
             for (const w of waiting) w.reject(err);
             this.#host.events.emit("transfer-finish-failed", {
@@ -266,6 +280,45 @@ export class TransferDispatcher {
     } finally {
       if (!finishing) this.#driving.delete(transferId);
     }
+  }
+
+  /**
+   * Sorts the messages that waited in the mailbox of an agent that left its worker. The stored ones
+   * (`queuedSeq`) stay stored: they travel in the envelope, or are handed over again by the start
+   * that restores the agent here, so they are neither forwarded nor put back in a mailbox; whoever
+   * posted them is told they are still queued. The others go after the agent (`waiting`).
+   * `handled`: the stored messages whose handlers ran here (handed to the worker and not back):
+   * their effect is in the state the agent leaves with.
+   */
+  async #sortWaiting(
+    id: string,
+    left: { agent: LiveAgent; queued: Waiting[] },
+    fromSelf: boolean,
+  ): Promise<{ waiting: Waiting[]; handled: number[] }> {
+    let all = left.queued;
+    if (fromSelf) {
+      // Messages handed to the worker behind the handler that dispatches come back `agent_left`
+      // and wait in the mailbox again a few microtasks after the stop: one task later, they are
+      // there. They were ahead of those drained already.
+      await new Promise<void>((resolve) => immediate(resolve));
+      all = [...left.agent.mailbox.drain(), ...all];
+    }
+    const waiting: Waiting[] = [];
+    const stored = new Set<number>();
+    for (const w of all) {
+      const seq = w.delivery?.queuedSeq;
+      if (seq === undefined) {
+        waiting.push(w);
+      } else {
+        stored.add(seq);
+        w.resolve({ queued: true, messageId: w.message.id });
+      }
+    }
+    const handed = left.agent.handedSeq;
+    const handled = (await this.#host.store.queued(id))
+      .filter((q) => q.seq <= handed && !stored.has(q.seq))
+      .map((q) => q.seq);
+    return { waiting, handled };
   }
 
   /** Resolves once no handoff of agent `id` is under way on this host. */
@@ -355,16 +408,20 @@ export class TransferDispatcher {
 
   /**
    * Messages that waited in the mailbox while the agent left go after it through the kernel's
-   * router: with their id, priority, oneway flag and what is left of their reply timeout.
+   * router: with their id, priority, oneway flag and what is left of their reply timeout. One after
+   * another, in their order: each is sent once the one before it is answered (accepted, for a
+   * oneway one), so the target's mailbox takes them in the order they waited here.
    */
-  #forward(url: string, id: string, waiting: Waiting[]): void {
+  async #forward(url: string, id: string, waiting: Waiting[]): Promise<void> {
     for (const w of waiting) {
       const { oneway, deadline } = w.delivery ?? {};
       const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
-      this.#host.router.route(id, w.message, { targetHost: url, oneway, timeoutMs }).then(
-        (r) => w.resolve("reply" in r ? r.reply : r),
-        w.reject,
-      );
+      try {
+        const r = await this.#host.router.route(id, w.message, { targetHost: url, oneway, timeoutMs });
+        w.resolve("reply" in r ? r.reply : r);
+      } catch (err) {
+        w.reject(err);
+      }
     }
   }
 

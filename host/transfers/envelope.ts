@@ -20,6 +20,7 @@ import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
 import { concat } from "../../agents/bytes.ts";
 import { validFileName } from "../storage/files/registered_files.ts";
+import { type Message, PRIORITY_MAX } from "../../agents/message.ts";
 
 /** Why an agent travels. */
 export type TransferKind = "dispatch" | "clone" | "retract";
@@ -32,6 +33,18 @@ export interface EnvelopeFile {
   mode: "copy" | "move";
   size: number;
   sha256: string;
+}
+
+/**
+ * A message stored for the agent (it arrived while the agent was inactive and was answered
+ * `queued`) that its handler has not taken yet: it travels with the agent and is stored again on
+ * the target, in the same order, in the transaction that stores the agent.
+ */
+export interface QueuedEntry {
+  message: Message;
+  oneway: boolean;
+  /** When the source stored it (epoch ms). */
+  queuedAt: number;
 }
 
 /** Everything a target needs to take an agent over. */
@@ -53,6 +66,8 @@ export interface TransferEnvelope {
   /** For a clone: the original's id. */
   cloneOf?: string;
   files: EnvelopeFile[];
+  /** The agent's stored messages, oldest first (a dispatch or retract; a clone gets none). Absent: none. */
+  queued?: QueuedEntry[];
   sentAt: number;
 }
 
@@ -92,6 +107,18 @@ const EnvelopeSchema = z.object({
     size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"),
   })).max(MAX_FILES),
+  queued: z.array(z.object({
+    message: z.object({
+      kind: z.string().min(1),
+      args: z.record(z.string(), z.unknown()),
+      priority: z.number().int().min(0).max(PRIORITY_MAX),
+      sender: z.string().optional(),
+      id: z.string().min(1),
+      sentAt: z.number().finite(),
+    }),
+    oneway: z.boolean(),
+    queuedAt: z.number().finite(),
+  })).optional(),
   sentAt: z.number().finite(),
 });
 

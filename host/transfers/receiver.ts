@@ -283,7 +283,9 @@ export class TransferReceiver {
       await this.#checkCode(envelope.agent.type, envelope.agent.meta.code, envelope.source.url);
       await this.#checkNoConflict(envelope.agent.id, settle);
       const record = this.#arrivalRecord(envelope, await spoolFiles(spool));
-      await this.#ledger.storeArrival(envelope.transferId, envelope.source.url, record);
+      // A clone starts with an empty queue: the stored messages were sent to the original.
+      const queued = envelope.kind === "clone" ? [] : envelope.queued ?? [];
+      await this.#ledger.storeArrival(envelope.transferId, envelope.source.url, record, queued);
       return record;
     } catch (err) {
       // A spool left behind is removed by the recovery at the next start.

@@ -10,6 +10,7 @@
  */
 import type { SQLInputValue } from "node:sqlite";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
+import type { QueuedEntry } from "./envelope.ts";
 import type { InStatus, OutStatus, TransferDirection, TransfersTable } from "../storage/schema.ts";
 
 export type { InStatus, OutStatus };
@@ -75,18 +76,22 @@ export class TransferLedger {
 
   /**
    * Before anything is sent: the out row, and (for a dispatch) the agent as `moving` with the
-   * state it leaves with, in one transaction.
+   * state it leaves with, in one transaction. `handled`: the `seq`s of its stored messages whose
+   * handlers ran here (their effect is in that state): they leave the store with it, so that the
+   * stored messages left are exactly those the agent takes along (or finds again if it stays).
    */
   async beginDeparture(
     transferId: string,
     agentId: string,
     peer: string,
     moving: Omit<AgentRecord, "updatedAt"> | null,
+    handled: readonly number[] = [],
   ): Promise<void> {
     const now = Date.now();
     await this.#store.transaction((tx) => {
       tx.run(SQL.insert, transferId, agentId, "out", "pending", peer, now, now);
       if (moving) tx.put({ ...moving, status: "moving" });
+      for (const seq of handled) tx.dequeue(agentId, seq);
     });
   }
 
@@ -110,17 +115,22 @@ export class TransferLedger {
     });
   }
 
-  /** The arriving agent and the in row, in one transaction (the target's durable point). */
+  /**
+   * The arriving agent, the messages stored for it that it brings along (in their order, after any
+   * stored here) and the in row, in one transaction (the target's durable point).
+   */
   async storeArrival(
     transferId: string,
     peer: string,
     record: Omit<AgentRecord, "updatedAt">,
+    queued: readonly QueuedEntry[] = [],
   ): Promise<void> {
     const now = Date.now();
     await this.#store.transaction((tx) => {
       tx.run(SQL.insert, transferId, record.id, "in", "stored", peer, now, now);
       tx.forgetMove(record.id);
       tx.put(record);
+      for (const q of queued) tx.enqueue(record.id, q.message, q.oneway, q.queuedAt);
     });
   }
 

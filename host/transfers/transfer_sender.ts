@@ -53,12 +53,6 @@ interface Acceptance {
   maxFileBytes: number | null;
 }
 
-/** A connection that was never made: the request cannot have reached the target. */
-function neverConnected(err: PagletError): boolean {
-  return err.code === "host_unreachable" &&
-    /tcp connect error|connection refused|\(Connect\)|dns error|failed to lookup/i.test(err.message);
-}
-
 const READ_CHUNK = 1 << 20;
 
 /**
@@ -255,7 +249,6 @@ export class TransferSender {
     bytes: number,
   ): Promise<SendOutcome> {
     let lastError = new PagletError("transfer_failed", "not sent");
-    let mayHaveArrived = false;
     for (let attempt = 1; attempt <= this.#policy.attempts; attempt++) {
       try {
         return { kind: "acked", ack: await this.#post(url, envelope.transferId, head, files, bytes) };
@@ -263,14 +256,14 @@ export class TransferSender {
         lastError = PagletError.from(err);
         this.forget(url);
         if (isDefinitive(lastError)) return { kind: "refused", error: lastError };
-        if (!neverConnected(lastError)) mayHaveArrived = true;
         if (attempt < this.#policy.attempts) {
           this.onRetry(url, envelope.transferId, attempt, lastError);
           await sleep(this.#policy.baseDelayMs * 3 ** (attempt - 1));
         }
       }
     }
-    if (!mayHaveArrived) return { kind: "refused", error: lastError };
+    // Every attempt failed without an answer: any of them may have arrived (fetch's error does not
+    // tell a refused connection from one that broke after the body left), so the target decides.
     const settled = await this.settle(url, envelope.transferId, envelope.agent.id, envelope.source.url);
     if (settled === "stored") {
       return {
