@@ -16,7 +16,7 @@ import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts"
 import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
-import type { Mailbox } from "./mailbox.ts";
+import { type Mailbox, outcomeOf, StillQueued } from "./mailbox.ts";
 import { InactiveQueue } from "./inactive_queue.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { StateCommits } from "./state_commits.ts";
@@ -36,7 +36,7 @@ export interface DeliverOptions {
 }
 
 function asReply(reply: unknown): DeliverResult {
-  return { reply };
+  return reply instanceof StillQueued ? { queued: true, messageId: reply.messageId } : { reply };
 }
 
 /** What a delivery answers: a reply, or the note that the message waits for an inactive agent. */
@@ -150,8 +150,7 @@ export class AgentRuntime {
         forget: (agent, why) => this.#forget(agent, why),
         failQueued: (agent, why) => this.#failQueued(agent, why),
         event: (kind, extra) => this.#event(kind, extra),
-        redeliver: (id, message, oneway) =>
-          this.deliver(id, message, { oneway }).then((r) => "reply" in r ? r.reply : r),
+        redeliver: (id, message, oneway) => this.deliver(id, message, { oneway }).then(outcomeOf),
         gone: (id, why) => {
           for (const fn of this.onGone) fn(id, why);
         },

@@ -98,12 +98,14 @@ export class Departures {
         }]);
         throw err;
       }
-      table.forget(agent, "deactivate");
+      // The messages that waited in its mailbox go first, while the agent is still in transition:
+      // a message sent meanwhile waits for the transition's end, so it is stored after them.
       await queue.requeue(
         agent,
         policy,
         (message, delivery) => table.redeliver(id, message, delivery?.oneway),
       );
+      table.forget(agent, "deactivate");
       events.emit("deactivate", {
         agentId: id,
         type: agent.type,

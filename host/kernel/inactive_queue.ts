@@ -8,7 +8,7 @@ import type { DeactivationPolicy } from "../../agents/policy.ts";
 import type { AgentStore, QueuedMessage } from "../storage/agent_store.ts";
 import type { LiveAgent } from "./live_agent.ts";
 import type { EventLog } from "./events.ts";
-import type { Delivery } from "./mailbox.ts";
+import { type Delivery, StillQueued } from "./mailbox.ts";
 
 export class InactiveQueue {
   readonly #store: AgentStore;
@@ -85,13 +85,13 @@ export class InactiveQueue {
     for (const waiting of agent.mailbox.drain()) {
       if (waiting.delivery?.queuedSeq !== undefined) {
         // Still stored: it is handed over again when the agent next runs.
-        waiting.resolve({ queued: true, messageId: waiting.message.id });
+        waiting.resolve(new StillQueued(waiting.message.id));
       } else if (policy.activateOnMessage) {
         redeliver(waiting.message, waiting.delivery).then(waiting.resolve, waiting.reject);
       } else if (policy.queueMessagesWhenInactive) {
         try {
-          await this.#store.enqueue(agent.id, waiting.message, false);
-          waiting.resolve({ queued: true, messageId: waiting.message.id });
+          await this.#store.enqueue(agent.id, waiting.message, waiting.delivery?.oneway ?? false);
+          waiting.resolve(new StillQueued(waiting.message.id));
         } catch (err) {
           waiting.reject(err);
         }

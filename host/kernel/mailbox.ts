@@ -41,6 +41,24 @@ interface Envelope extends Waiting {
 
 export type Deliver = (message: Message, delivery: Delivery | undefined) => Promise<unknown>;
 
+/**
+ * What a waiting message resolves with when it was stored for its agent instead of handled (the
+ * agent went inactive, moved or was restored first): its sender is answered as for a message queued
+ * at once (`202 {queued, messageId}`), not given this as a reply.
+ */
+export class StillQueued {
+  constructor(readonly messageId: string) {}
+}
+
+/** A waiting message's outcome from a delivery made for it elsewhere (redelivered, forwarded). */
+export function outcomeOf(
+  result: { reply: unknown } | { queued: true; messageId: string } | { accepted: true },
+): unknown {
+  if ("reply" in result) return result.reply;
+  if ("queued" in result) return new StillQueued(result.messageId);
+  return result;
+}
+
 export class Mailbox {
   readonly #queue: Envelope[] = [];
   readonly #deliver: Deliver;

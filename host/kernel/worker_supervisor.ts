@@ -4,6 +4,7 @@
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
+import { StillQueued } from "./mailbox.ts";
 import type { LiveAgent } from "./live_agent.ts";
 import type { EventLog } from "./events.ts";
 import type { DeadlineQueue } from "./timeouts.ts";
@@ -101,7 +102,7 @@ export class WorkerSupervisor {
       for (const w of waiting) {
         if (w.delivery?.queuedSeq === undefined) restored.mailbox.enqueue(w);
         // A stored message: the restart read it from the store and handed it over again already.
-        else w.resolve({ queued: true, messageId: w.message.id });
+        else w.resolve(new StillQueued(w.message.id));
       }
       this.#events.emit("restore", {
         agentId: agent.id,

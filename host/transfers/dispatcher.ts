@@ -9,7 +9,7 @@
  * reached to confirm either way, the agent stays `moving` until a later answer settles it —
  * never two copies, never none.
  */
-import type { Waiting } from "../kernel/mailbox.ts";
+import { outcomeOf, StillQueued, type Waiting } from "../kernel/mailbox.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef } from "../../agents/context.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
@@ -311,7 +311,7 @@ export class TransferDispatcher {
         waiting.push(w);
       } else {
         stored.add(seq);
-        w.resolve({ queued: true, messageId: w.message.id });
+        w.resolve(new StillQueued(w.message.id));
       }
     }
     const handed = left.agent.handedSeq;
@@ -418,7 +418,7 @@ export class TransferDispatcher {
       const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
       try {
         const r = await this.#host.router.route(id, w.message, { targetHost: url, oneway, timeoutMs });
-        w.resolve("reply" in r ? r.reply : r);
+        w.resolve(outcomeOf(r));
       } catch (err) {
         w.reject(err);
       }
