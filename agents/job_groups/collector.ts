@@ -9,6 +9,14 @@
  * accepted; jobs retry reports it could not accept meanwhile, and a retry of a report that did land
  * (same `reportId`) changes nothing.
  *
+ * A submitter registers the jobs it created as it goes and says when it has ended. One that stops
+ * before that (a script killed halfway through) leaves jobs that will never exist: once the
+ * submission has been silent for `submissionTimeoutSeconds`, the collector records every expected
+ * job with neither an agent id nor a report as failed at stage `create`, so the group completes with
+ * what it has. The deadline lives in the state (the last registration's time), so a collector that
+ * restarts, or arrives elsewhere, keeps to it. Evidence beats that guess: a later registration with
+ * an agent id, or a report from the job itself, replaces such a failure.
+ *
  * @example
  * ```ts
  * import { callOperation, CollectorSummary } from "paglets";
@@ -33,15 +41,27 @@ import {
   RegisterJobs,
   type ReportReply,
   ReturnHome,
+  SUBMISSION_STATUSES,
 } from "./contract.ts";
 import {
   collectorDefaults,
   isComplete,
   pendingJobs,
   type ResultCollectorState,
+  submissionDeadline,
   summarize,
 } from "./summary.ts";
-import { sleep } from "../timers.ts";
+import { cancel, later, sleep, type Timer } from "../timers.ts";
+
+/** The reportId prefix of the failures the collector records for jobs that were never created. */
+const NEVER_CREATED = "never-created:";
+/** What such a failure says; a reason in parentheses may follow. */
+export const NEVER_CREATED_ERROR = "the submission ended before this job was created";
+
+/** Is this the collector's own failure for a job it believes was never created? */
+function isNeverCreated(report: JobReport | undefined): boolean {
+  return !!report?.reportId.startsWith(NEVER_CREATED);
+}
 
 function sameUrl(a: string, b: string): boolean {
   return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
@@ -64,10 +84,15 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
     results: z.record(z.unknown()),
     failures: z.record(z.unknown()),
     duplicateReports: z.array(z.unknown()),
+    // Optional: states stored before submissions were tracked have neither.
+    submissionStatus: z.enum(SUBMISSION_STATUSES).optional(),
+    submissionTimeoutSeconds: z.number().min(0.1, "submissionTimeoutSeconds must be at least 0.1").optional(),
   }).passthrough();
 
   /** A try to go home is under way in this instance. */
   #goingHome: Promise<void> | null = null;
+  /** Wakes this instance at the submission's deadline; gone with the instance (see run()). */
+  #submissionTimer: Timer | undefined;
 
   override initialState(): ResultCollectorState {
     return collectorDefaults();
@@ -79,6 +104,9 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
     if (!s.groupId) s.groupId = `group-${this.id}`;
     if (!s.homeHostUrl) s.homeHostUrl = this.host.url;
     if (!s.homeHostName && this.#atHome()) s.homeHostName = this.host.name;
+    if (s.submissionStatus === "SUBMITTING") s.lastRegistrationAt = s.createdAt;
+    // A submitter passes the expected keys with the state, so they are known from the first moment.
+    for (const job of Object.values(s.expectedJobs)) job.registeredAt ||= s.createdAt;
   }
 
   override onArrival(_event: LifecycleEvent): void {
@@ -91,17 +119,40 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
     }
   }
 
-  /** Resumes going home after a timed wake-up, a restart or an arrival elsewhere. */
+  /**
+   * Resumes going home after a timed wake-up, a restart or an arrival elsewhere, and watches the
+   * deadline of a submission under way (run() follows every start of an instance, so the watch
+   * outlives restarts and moves while its timer does not).
+   */
   override run(): void {
+    this.#watchSubmission();
     if (this.#wantsHome()) this.#scheduleReturnHome();
+  }
+
+  override onDeactivating(_event: LifecycleEvent): void {
+    this.#stopWatching();
+  }
+
+  override onDispatching(_event: LifecycleEvent): void {
+    this.#stopWatching();
+  }
+
+  override onDisposing(_event: LifecycleEvent): void {
+    this.#stopWatching();
   }
 
   override onMessage(message: Message): unknown {
     return routeOperations(message, [
-      handle(CollectorSummary, () => this.summary()),
-      handle(CollectorDrain, () => this.summary()),
-      handle(RegisterJobs, ({ jobs }) => {
-        this.#register(jobs);
+      handle(CollectorSummary, () => {
+        this.#watchSubmission();
+        return this.summary();
+      }),
+      handle(CollectorDrain, () => {
+        this.#watchSubmission();
+        return this.summary();
+      }),
+      handle(RegisterJobs, ({ jobs, submissionEnded }) => {
+        this.#register(jobs, submissionEnded);
         return {
           expectedCount: Object.keys(this.state.expectedJobs).length,
           pendingCount: pendingJobs(this.state).length,
@@ -127,8 +178,9 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
     return summarize(this.state, { agentId: this.id, hostName: this.host.name, hostUrl: this.host.url });
   }
 
-  #register(jobs: ExpectedJob[]): void {
-    const expected = this.state.expectedJobs;
+  #register(jobs: ExpectedJob[], submissionEnded: boolean): void {
+    const s = this.state;
+    const expected = s.expectedJobs;
     const now = Date.now();
     for (const job of jobs) {
       const known = expected[job.jobKey];
@@ -139,8 +191,68 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
         registeredAt: known?.registeredAt || job.registeredAt || now,
         metadata: { ...known?.metadata, ...job.metadata },
       };
+      // The job exists after all (its submitter was slow, not gone): it reports for itself.
+      if (job.agentId && isNeverCreated(s.failures[job.jobKey])) delete s.failures[job.jobKey];
     }
+    if (s.submissionStatus === "SUBMITTING" || s.submissionStatus === "CUT_SHORT") {
+      s.submissionStatus = "SUBMITTING";
+      s.lastRegistrationAt = now;
+    }
+    if (submissionEnded) {
+      s.submissionStatus = "SUBMITTED";
+      this.#failNeverCreated(NEVER_CREATED_ERROR);
+    }
+    this.#watchSubmission();
     this.#checkComplete();
+  }
+
+  /**
+   * Gives up a submission whose deadline has passed, or makes sure a timer looks again then (a
+   * registration moves the deadline; the timer finds that out when it fires).
+   */
+  #watchSubmission(): void {
+    const deadline = submissionDeadline(this.state);
+    if (!deadline) return this.#stopWatching();
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      this.#stopWatching();
+      this.state.submissionStatus = "CUT_SHORT";
+      this.#failNeverCreated(
+        `${NEVER_CREATED_ERROR} (no word from the submitter for ${this.state.submissionTimeoutSeconds} s)`,
+      );
+      this.#checkComplete();
+      return;
+    }
+    this.#submissionTimer ??= later(left, () => {
+      this.#submissionTimer = undefined;
+      this.#watchSubmission();
+    });
+  }
+
+  #stopWatching(): void {
+    cancel(this.#submissionTimer);
+    this.#submissionTimer = undefined;
+  }
+
+  /** Records every expected job with neither an agent id nor a report as never created. */
+  #failNeverCreated(error: string): void {
+    const s = this.state;
+    const now = Date.now();
+    for (const key of pendingJobs(s)) {
+      if (s.expectedJobs[key].agentId) continue;
+      s.failures[key] = {
+        jobKey: key,
+        reportId: `${NEVER_CREATED}${key}`,
+        groupId: s.groupId,
+        agentId: "",
+        jobId: key,
+        hostName: this.host.name,
+        hostUrl: this.host.url,
+        reportedAt: now,
+        error,
+        stage: "create",
+      };
+    }
   }
 
   #record(kind: "result" | "failure", report: JobReport): ReportReply {
@@ -160,6 +272,8 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
       metadata: {},
     };
     if (!s.expectedJobs[key].agentId && report.agentId) s.expectedJobs[key].agentId = report.agentId;
+    // The job's own word replaces the collector's guess that it was never created.
+    if (isNeverCreated(s.failures[key])) delete s.failures[key];
     if (key in s.results || key in s.failures) {
       s.duplicateReports.push({ kind, receivedAt: s.lastReportAt, report });
       this.notifyStateChanged();

@@ -13,6 +13,15 @@ import { findNonPlainData } from "../wire.ts";
 export const COLLECTOR_STATUSES = ["ACTIVE", "COMPLETE", "WAITING_FOR_HOME", "RETURNING_HOME"] as const;
 export type CollectorStatus = typeof COLLECTOR_STATUSES[number];
 
+/**
+ * Where the submission of a group's jobs stands, as the collector knows it: `NONE` (not created by
+ * a submitter: nothing to wait for), `SUBMITTING` (the submitter creates jobs and registers them as
+ * it goes), `SUBMITTED` (it said it creates no more), `CUT_SHORT` (it went silent for
+ * `submissionTimeoutSeconds` before saying so; the jobs it never created failed at stage `create`).
+ */
+export const SUBMISSION_STATUSES = ["NONE", "SUBMITTING", "SUBMITTED", "CUT_SHORT"] as const;
+export type SubmissionStatus = typeof SUBMISSION_STATUSES[number];
+
 const jobKey = z.string().min(1, "a job key must not be empty");
 /** Plain data (what a state may hold): a collector must be able to store what it accepts. */
 const plainData = z.unknown().superRefine((value, ctx) => {
@@ -79,6 +88,13 @@ export const GroupSummary = z.object({
   returnHomeError: z.string(),
   /** Epoch ms of the next check while the home host is offline (0 = none planned). */
   nextHomeCheckAt: z.number(),
+  /** Defaults: a host from before submissions were tracked does not send these two. */
+  submissionStatus: z.enum(SUBMISSION_STATUSES).default("NONE"),
+  /**
+   * Epoch ms when a submission that is still `SUBMITTING` is given up unless the submitter registers
+   * more jobs first (0 = not submitting).
+   */
+  submissionDeadlineAt: z.number().default(0),
   expectedCount: z.number(),
   completedCount: z.number(),
   failedCount: z.number(),
@@ -107,7 +123,14 @@ export const ReportReply = z.object({
 export type ReportReply = z.infer<typeof ReportReply>;
 
 export const SummaryRequest = z.object({}).passthrough();
-export const RegisterJobsRequest = z.object({ jobs: z.array(ExpectedJob) });
+export const RegisterJobsRequest = z.object({
+  jobs: z.array(ExpectedJob),
+  /**
+   * The submitter creates no more jobs: an expected job that has neither an agent id nor a report
+   * now was never created, and fails at stage `create`.
+   */
+  submissionEnded: z.boolean().default(false),
+});
 export const RegisterJobsReply = z.object({ expectedCount: z.number(), pendingCount: z.number() });
 export const ReturnHomeReply = z.object({
   status: z.enum(COLLECTOR_STATUSES),
@@ -125,7 +148,11 @@ export const CollectorSummary = operation("summary", SummaryRequest, GroupSummar
  * group is complete.
  */
 export const CollectorDrain = operation("drain", SummaryRequest, GroupSummary);
-/** `register_jobs`: adds or updates expected jobs (merged by jobKey). */
+/**
+ * `register_jobs`: adds or updates expected jobs (merged by jobKey). A submitter registers the jobs
+ * it created (with their agent ids) as it goes, and says when it has ended; each registration
+ * moves the deadline of a submission still under way.
+ */
 export const RegisterJobs = operation("register_jobs", RegisterJobsRequest, RegisterJobsReply);
 /** `job_result`: a job's result. */
 export const JobResult = operation("job_result", JobReport, ReportReply);

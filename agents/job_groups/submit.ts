@@ -2,9 +2,14 @@
  * `submitComputeJobGroup`: starts a group of compute jobs that report to one collector, from a
  * paglet (its context) or from a script (the `connect()` handle), and returns a handle to watch it.
  *
- * The order makes the group's record complete from the start: the collector is created first, every
- * expected job key is registered with it before any job exists, then the jobs are created (a job
- * that cannot be created is recorded as a failure at stage `create`).
+ * The order makes the group's record complete from the start: the collector is created with every
+ * expected job key, then the jobs are created and registered with their agent ids as they go (those
+ * created while one registration is on its way go in the next, so there are about as many calls as
+ * rounds of `createConcurrency` creations), and the last registration says the submission has ended.
+ * A job that cannot be created is recorded as a failure at stage `create`. If the submitter stops
+ * before its end (a killed script), the collector waits `submissionTimeoutSeconds` after the last
+ * registration and then records the jobs that were never created as failures at stage `create`, so
+ * the group still completes; the jobs that were created run and report as usual.
  *
  * @example
  * ```ts
@@ -56,6 +61,12 @@ export interface SubmitGroupOptions {
   collectorType?: string;
   /** Jobs created at once. @default 8 */
   createConcurrency?: number;
+  /**
+   * How long the collector waits for the next registration of a submission that has not ended before
+   * it gives the submission up: the jobs not created by then fail at stage `create`. Longer than
+   * the longest creation of one job. @default 300
+   */
+  submissionTimeoutSeconds?: number;
 }
 
 /** A job of a submitted group. */
@@ -170,6 +181,13 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
       `Cannot submit a job group as 'createConcurrency' must be a positive integer: current value is ${concurrency}`,
     );
   }
+  const submissionTimeoutSeconds = options.submissionTimeoutSeconds ?? 300;
+  if (!(Number.isFinite(submissionTimeoutSeconds) && submissionTimeoutSeconds >= 0.1)) {
+    throw new PagletError(
+      "invalid_request",
+      `Cannot submit a job group as 'submissionTimeoutSeconds' must be a number of at least 0.1: current value is ${submissionTimeoutSeconds}`,
+    );
+  }
   const groupId = options.groupId ?? `group-${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   const keys = states.map((s, i) => s.jobKey || `${groupId}-${String(i + 1).padStart(4, "0")}`);
   const twice = keys.find((k, i) => keys.indexOf(k) !== i);
@@ -184,6 +202,13 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
     );
   }
 
+  const expectedJob = (jobKey: string, agentId = "") => ({
+    jobKey,
+    agentId,
+    type: JobClass.type,
+    registeredAt: 0,
+    metadata: {},
+  });
   const collector = await launcher.create(options.collectorType ?? ResultCollectorPaglet.type, {
     ...(options.collectorHost ? { host: options.collectorHost } : {}),
     state: {
@@ -192,19 +217,45 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
       ...(home
         ? { homeHostUrl: home, homeHostName: home === launcher.host?.url ? launcher.host.name ?? "" : "" }
         : {}),
+      expectedJobs: Object.fromEntries(keys.map((key) => [key, expectedJob(key)])),
+      submissionStatus: "SUBMITTING",
+      submissionTimeoutSeconds,
       ...options.collectorState,
     },
   });
   const send = (m: MessageInput) => launcher.send(collector, m);
-  await callOperation(send, RegisterJobs, {
-    jobs: keys.map((jobKey) => ({ jobKey, agentId: "", type: JobClass.type, registeredAt: 0, metadata: {} })),
-  });
 
   const jobs: SubmittedJob[] = [];
   const creationErrors: ComputeJobGroup["creationErrors"] = [];
+  /** Created jobs the collector does not know yet. */
+  let unregistered: SubmittedJob[] = [];
+  let registering: Promise<void> | null = null;
+  /** Why the submission stopped early (the collector could not be told something). */
+  let stopped: PagletError | null = null;
+  const register = async (submissionEnded: boolean) => {
+    const batch = unregistered;
+    unregistered = [];
+    try {
+      await callOperation(send, RegisterJobs, {
+        jobs: batch.map((j) => expectedJob(j.jobKey, j.agentId)),
+        submissionEnded,
+      });
+    } catch (err) {
+      unregistered = [...batch, ...unregistered];
+      throw err;
+    }
+  };
+  /** Registers created jobs in the background, one call at a time. */
+  const registerSoon = () => {
+    registering ??= (async () => {
+      while (unregistered.length && !stopped) await register(false);
+    })().catch((err) => {
+      stopped ??= PagletError.from(err);
+    }).finally(() => registering = null);
+  };
   let next = 0;
   const worker = async () => {
-    while (next < states.length) {
+    while (next < states.length && !stopped) {
       const i = next++;
       const jobKey = keys[i];
       try {
@@ -218,37 +269,48 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
             collectorHostUrl: collector.host,
           },
         });
-        jobs.push({ jobKey, agentId: ref.id, host: ref.host });
+        const job = { jobKey, agentId: ref.id, host: ref.host };
+        jobs.push(job);
+        unregistered.push(job);
+        registerSoon();
       } catch (err) {
         const error = PagletError.from(err);
         creationErrors.push({ jobKey, code: error.code, message: error.message });
-        await callOperation(send, JobFailure, {
-          jobKey,
-          reportId: `create-${groupId}-${jobKey}`,
-          groupId,
-          agentId: "",
-          jobId: jobKey,
-          hostName: "",
-          hostUrl: "",
-          reportedAt: Date.now(),
-          error: `[${error.code}] ${error.message}`,
-          stage: "create",
-        });
+        try {
+          await callOperation(send, JobFailure, {
+            jobKey,
+            reportId: `create-${groupId}-${jobKey}`,
+            groupId,
+            agentId: "",
+            jobId: jobKey,
+            hostName: "",
+            hostUrl: "",
+            reportedAt: Date.now(),
+            error: `[${error.code}] ${error.message}`,
+            stage: "create",
+          });
+        } catch (err) {
+          stopped ??= PagletError.from(err);
+        }
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, states.length) }, worker));
-  jobs.sort((a, b) => a.jobKey.localeCompare(b.jobKey));
-  if (jobs.length) {
-    await callOperation(send, RegisterJobs, {
-      jobs: jobs.map((j) => ({
-        jobKey: j.jobKey,
-        agentId: j.agentId,
-        type: JobClass.type,
-        registeredAt: 0,
-        metadata: {},
-      })),
-    });
+  await registering;
+  // Set by the workers and the registration (TypeScript cannot see that from here).
+  const failure = stopped as PagletError | null;
+  if (failure) {
+    // One more try to say what exists and that no more will: the collector then completes the
+    // group at once instead of after its timeout.
+    await register(true).catch(() => {});
+    throw new PagletError(
+      failure.code,
+      `group ${groupId}: the submission stopped after ${jobs.length} of ${states.length} jobs, since ` +
+        `its collector ${collector.id} on ${collector.host} did not answer: ${failure.message} (the ` +
+        `jobs created run and report; the collector records the others as not created)`,
+    );
   }
+  await register(true);
+  jobs.sort((a, b) => a.jobKey.localeCompare(b.jobKey));
   return new ComputeJobGroup(launcher, { groupId, collector, jobs, creationErrors });
 }

@@ -5,7 +5,14 @@
  *
  * @module
  */
-import type { CollectorStatus, DuplicateReport, ExpectedJob, GroupSummary, JobReport } from "./contract.ts";
+import type {
+  CollectorStatus,
+  DuplicateReport,
+  ExpectedJob,
+  GroupSummary,
+  JobReport,
+  SubmissionStatus,
+} from "./contract.ts";
 
 /** The state of a {@link ResultCollectorPaglet}. */
 export interface ResultCollectorState {
@@ -29,6 +36,15 @@ export interface ResultCollectorState {
   notified: boolean;
   returnHomeError: string;
   nextHomeCheckAt: number;
+  /** Where the submission stands (`NONE` in a state stored before submissions were tracked). */
+  submissionStatus: SubmissionStatus;
+  /**
+   * A submission still `SUBMITTING` is given up after this long without a registration: the jobs
+   * never created then fail at stage `create`. @default 300
+   */
+  submissionTimeoutSeconds: number;
+  /** Epoch ms of the submitter's last registration (or of the collector's creation). */
+  lastRegistrationAt: number;
 }
 
 /** The state a new collector starts with. */
@@ -50,7 +66,16 @@ export function collectorDefaults(): ResultCollectorState {
     notified: false,
     returnHomeError: "",
     nextHomeCheckAt: 0,
+    submissionStatus: "NONE",
+    submissionTimeoutSeconds: 300,
+    lastRegistrationAt: 0,
   };
+}
+
+/** Epoch ms when a submission still under way is given up (0 = none is under way). */
+export function submissionDeadline(state: ResultCollectorState): number {
+  if (state.submissionStatus !== "SUBMITTING") return 0;
+  return (state.lastRegistrationAt || state.createdAt) + state.submissionTimeoutSeconds * 1000;
 }
 
 /** Keys of expected jobs that have neither a result nor a failure, in key order. */
@@ -81,6 +106,8 @@ export function summarize(
     waitingForHome: state.status === "WAITING_FOR_HOME",
     returnHomeError: state.returnHomeError,
     nextHomeCheckAt: state.nextHomeCheckAt,
+    submissionStatus: state.submissionStatus ?? "NONE",
+    submissionDeadlineAt: submissionDeadline(state),
     expectedCount,
     completedCount: Object.keys(state.results).length,
     failedCount: Object.keys(state.failures).length,

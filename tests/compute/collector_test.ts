@@ -93,3 +93,55 @@ Deno.test("a collector books first reports, adds unknown keys, and reopens for j
   assertEquals([s.status, s.expectedCount, s.completedCount, s.failedCount], ["COMPLETE", 3, 2, 1]);
   assertEquals(s.failures.c.error, "made by hand");
 });
+
+Deno.test("a collector gives a silent submission up on time across a host restart; a late word from a job wins", async () => {
+  const port = freePort();
+  const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-submission-" });
+  let t = await computeHost({ name: "solo", port, dataDir });
+  try {
+    const expected = (key: string) => ({ jobKey: key, agentId: "", type: "", registeredAt: 0, metadata: {} });
+    const { id } = await t.client.createAgent({
+      type: "paglets.result_collector",
+      state: {
+        groupId: "g-cut",
+        submissionStatus: "SUBMITTING",
+        submissionTimeoutSeconds: 1.5,
+        expectedJobs: { a: expected("a"), b: expected("b"), c: expected("c") },
+      },
+    });
+    const send = (kind: string, args: Record<string, unknown> = {}) => t.client.send(id, { kind, args });
+    await send("register_jobs", { jobs: [{ jobKey: "a", agentId: "ag_a" }] });
+    // Stopped before its deadline: the restarted collector keeps to it (the record is read, not
+    // asked, so only the collector's own timer can give the submission up).
+    await t.host.stop();
+    t = await computeHost({ name: "solo", port, dataDir });
+    type Stored = { state: { submissionStatus: string; failures: { [key: string]: { stage: string } } } };
+    const cut = await eventually("the submission given up", async () => {
+      const r = await t.client.getAgent(id) as unknown as Stored;
+      return r.state.submissionStatus === "CUT_SHORT" && r;
+    }, 20_000);
+    assertEquals(Object.keys(cut.state.failures).sort(), ["b", "c"], "a was created: it still runs");
+    assertEquals(cut.state.failures.b.stage, "create");
+
+    await send("job_result", { jobKey: "a", reportId: "ra", agentId: "ag_a", result: 1 });
+    let s = await send("summary") as GroupSummary;
+    assertEquals([s.status, s.completedCount, s.failedCount], ["COMPLETE", 1, 2]);
+    assert(s.failures.b.error?.includes("no word from the submitter for 1.5 s"), s.failures.b.error);
+
+    // b was created after all (its registration was lost): its own report replaces the guess.
+    await send("job_result", { jobKey: "b", reportId: "rb", agentId: "ag_b", result: 2 });
+    s = await send("summary") as GroupSummary;
+    assertEquals([Object.keys(s.results).sort(), Object.keys(s.failures), s.duplicateCount], [
+      ["a", "b"],
+      ["c"],
+      0,
+    ]);
+    // A submitter that was only slow registers c: the group reopens and waits for it.
+    await send("register_jobs", { jobs: [{ jobKey: "c", agentId: "ag_c" }], submissionEnded: true });
+    s = await send("summary") as GroupSummary;
+    assertEquals([s.status, s.submissionStatus, s.pendingJobs], ["ACTIVE", "SUBMITTED", ["c"]]);
+  } finally {
+    await t.host.stop().catch(() => {});
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+  }
+});

@@ -134,6 +134,7 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
         );
         assert(!places.has("alpha"), `jobs do not compute at home by default: ${[...places]}`);
         assertEquals(summary.status, "COMPLETE");
+        assertEquals(summary.submissionStatus, "SUBMITTED", "the submitter said it had ended");
         const { reply: recent } = await alpha.client.request<{
           reply: { notifications: { title: string; jobId: string | null; text: string }[] };
         }>("POST", "/v1/services/user-info/recent", {});

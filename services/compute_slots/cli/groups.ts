@@ -31,6 +31,16 @@ function details(g: GroupSummary): void {
       }`,
     );
   }
+  if (g.submissionStatus === "SUBMITTING") {
+    console.log(
+      `  submission under way: given up at ${
+        new Date(g.submissionDeadlineAt).toISOString()
+      } unless the submitter registers more jobs`,
+    );
+  }
+  if (g.submissionStatus === "CUT_SHORT") {
+    console.log("  submission cut short: the jobs it never created failed at stage create");
+  }
   if (g.pendingJobs.length) console.log(`  pending: ${g.pendingJobs.join(", ")}`);
   for (const [key, f] of Object.entries(g.failures)) {
     console.log(`  ${pc.red("failed")} ${key}${f.stage ? ` (${f.stage})` : ""}: ${f.error ?? ""}`);
