@@ -343,6 +343,7 @@ export class Arrivals {
       durable: DURABLE,
       handedSeq: 0,
       storedInFlight: 0,
+      checkpointDurable: false,
       epoch: 0,
       lastWrite: null,
       mailbox: new Mailbox((message, delivery) => handlers.handle(agent, message, delivery)),

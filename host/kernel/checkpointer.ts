@@ -66,7 +66,7 @@ export class Checkpointer {
           // Half-way through a stored message's handler: its own write stores the state it leaves,
           // with the message's removal. Saved now, the state would be the base that the message is
           // handled again on after a crash; the agent stays dirty for the next checkpoint.
-          if (agent.storedInFlight > 0) return;
+          if (agent.storedInFlight > 0 && !agent.checkpointDurable) return;
           agent.dirty = false;
           let written: Promise<void>;
           try {

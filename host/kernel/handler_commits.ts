@@ -99,7 +99,7 @@ export class HandlerCommits {
     const epoch = agent.epoch;
     return this.#pool.deliver(agent.slot, agent.id, message).then(
       ([reply, change]) => {
-        if (change === "checkpoint") agent.dirty = true;
+        if (change === "checkpoint") agent.dirty = agent.checkpointDurable = true;
         const state = typeof change === "string" ? undefined : change;
         if (!state && dequeue === undefined) {
           // Nothing to write: in order after the writes before it, and only if they were made. (A

@@ -48,6 +48,12 @@ export interface LiveAgent {
    * message, still stored, is handled again on after a crash (its effect twice).
    */
   storedInFlight: number;
+  /**
+   * Its type's changes wait for checkpoints (`durability = "checkpoint"`, known from its first
+   * reply): checkpoints never wait for its stored messages, since its replies store no state and a
+   * long backlog would hold every checkpoint back.
+   */
+  checkpointDurable: boolean;
 }
 
 /**

@@ -62,3 +62,31 @@ Deno.test("a queued message whose handler was half-way at a SIGKILL takes effect
     await stopAll();
   }
 });
+
+Deno.test("checkpoints do not wait for the stored messages of a paglet whose changes wait for them", async () => {
+  try {
+    const args = ["--module", HOLDER_MODULE, "--module", KERNEL_FIXTURES];
+    const host = await startMobileHost("alpha", { args });
+    const { id } = await host.client.createAgent({ type: "chaos.holder-checkpoint" });
+    const { id: clock } = await host.client.createAgent({ type: "kernel.tally" });
+    await host.client.deactivate(id, { activateOnMessage: false, queueMessagesWhenInactive: true });
+    // A quick one first (its reply tells the kernel how the type is stored), then one that holds.
+    await host.client.send(id, { kind: "seen" });
+    await host.client.send(id, { kind: "hold", args: { n: 3 } });
+    await host.client.activate(id);
+    await eventually("the handler half-way", () => exists(`${host.dataDir}/work/${id}/holding`));
+    for (const total of [1, 2]) {
+      await host.client.send(clock, { kind: "add", args: { by: 1 } });
+      await eventually(
+        `checkpoint ${total}`,
+        async () => (await storedState<{ total: number }>(host.dataDir, clock)).total === total,
+      );
+    }
+    // Its change was saved by a checkpoint while its handler still held: a backlog of such messages
+    // never holds its checkpoints back.
+    assertEquals((await storedState<{ seen: number[] }>(host.dataDir, id)).seen, [3]);
+    await Deno.writeTextFile(`${host.dataDir}/work/${id}/release`, "");
+  } finally {
+    await stopAll();
+  }
+});
