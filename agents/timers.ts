@@ -41,7 +41,21 @@ const core = coreFunctions<CoreTimers>("createTimer", "cancelTimer");
 /** Whether timers use Deno's core list (true on the Deno this project pins; tested). */
 export const CORE_TIMERS = core !== undefined;
 
+/** The longest delay a timer takes (2^31 − 1 ms, about 24.8 days): longer ones fire at once. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * The delay a timer of `ms` is scheduled with: at most {@link MAX_DELAY_MS} (it fires early, so a
+ * caller waiting that long checks its own deadline when it fires), at least what the list makes of
+ * 0; a delay that is no number fires as soon as it can.
+ */
+export function timerDelay(ms: number): number {
+  if (Number.isNaN(ms)) return 0;
+  return Math.min(ms, MAX_DELAY_MS);
+}
+
 function schedule(ms: number, fn: () => void, repeat: boolean, ref: boolean): Timer {
+  ms = timerDelay(ms);
   if (core) return core.createTimer(fn, ms, undefined, repeat, ref) as unknown as Timer;
   const id = repeat ? setInterval(fn, ms) : setTimeout(fn, ms);
   if (!ref) Deno.unrefTimer(id as unknown as number);

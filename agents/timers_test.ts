@@ -1,6 +1,6 @@
 /** agents/timers.ts: Deno core timers with the globals' semantics (order, repeat, cancel, ref). */
 import { assert, assertEquals } from "../tests/helpers/assert.ts";
-import { cancel, CORE_TIMERS, every, later, orAfter, sleep } from "./timers.ts";
+import { cancel, CORE_TIMERS, every, later, orAfter, sleep, timerDelay } from "./timers.ts";
 
 Deno.test("timers use Deno's core timer list on the pinned Deno (no Node timers to load)", () => {
   assert(
@@ -70,4 +70,16 @@ Deno.test("orAfter settles as its work does, or with its value once the time has
     e.message
   );
   assertEquals(failed, "no");
+});
+
+Deno.test("a delay past 2^31 - 1 ms waits that long, not at once (as an overflowing timer would)", async () => {
+  assertEquals(timerDelay(2 ** 32), 2 ** 31 - 1);
+  assertEquals(timerDelay(Infinity), 2 ** 31 - 1);
+  assertEquals(timerDelay(NaN), 0);
+  assertEquals(timerDelay(250), 250);
+  let fired = false;
+  const far = later(30 * 24 * 3600 * 1000, () => fired = true);
+  await sleep(30);
+  cancel(far);
+  assert(!fired, "a 30-day timer fired within 30 ms");
 });

@@ -109,7 +109,7 @@ export function approximateBytes(value: unknown): number {
 function valueBytes(value: unknown, depth: number): number {
   if (typeof value === "string") return value.length;
   if (value === null || typeof value !== "object") return 8;
-  if (depth >= MAX_COUNTED_DEPTH) return 8;
+  if (depth >= MAX_COUNTED_DEPTH) return deepBytes(value);
   if (ArrayBuffer.isView(value)) return value.byteLength;
   let n = 16;
   if (Array.isArray(value)) {
@@ -126,4 +126,13 @@ function valueBytes(value: unknown, depth: number): number {
   }
   for (const key in value) n += key.length + valueBytes((value as Record<string, unknown>)[key], depth + 1);
   return n;
+}
+
+/** What a value nested past {@link MAX_COUNTED_DEPTH} holds, as its JSON's length (no recursion here). */
+function deepBytes(value: object): number {
+  try {
+    return JSON.stringify(value)?.length ?? 8;
+  } catch {
+    return 1024 * 1024; // a cycle, or too deep for JSON: counted as much, not as nothing
+  }
 }
