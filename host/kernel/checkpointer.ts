@@ -71,7 +71,7 @@ export class Checkpointer {
           let written: Promise<void>;
           try {
             const state = await this.#deadlines.race(
-              agent.slot.rpc.call("snapshot", [agent.id]),
+              agent.slot.rpc.call("snapshot", [agent.id, true]),
               SNAPSHOT_TIMEOUT_MS,
             );
             // An agent that left, or is in a transition (deactivate, dispose, departure): that

@@ -77,7 +77,8 @@ export type WorkerOps = {
   /** Sets the agent's state back to the stored one (a change that could not be stored is undone). */
   restore: [[id: string, state: Uint8Array], void];
   /** Answers the agent's state as CBOR. */
-  snapshot: [[id: string], Uint8Array];
+  /** The state as CBOR; `stored`: the kernel stores it (a checkpoint), so it is the state to go back to. */
+  snapshot: [[id: string, stored?: boolean], Uint8Array];
   /** Runs the hook (if any), snapshots, and removes the instance. */
   stop: [[id: string, event: LifecycleEvent | null], Uint8Array];
   /** Answers at once with the number of agents (a stuck worker does not answer). */

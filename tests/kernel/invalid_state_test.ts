@@ -8,6 +8,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
 import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import type { PagletError } from "../../agents/errors.ts";
+import { decodeCbor } from "../../agents/cbor.ts";
 
 const failure = (p: Promise<unknown>) => p.then(() => null, (err: PagletError) => err);
 
@@ -42,4 +43,19 @@ Deno.test("a state spoiled outside any handler does not keep the paglet from bei
   });
   await h.client.dispose(id);
   assertEquals(await failure(h.client.getAgent(id)).then((e) => e?.code), "agent_not_found");
+});
+
+Deno.test("the state a spoiling handler goes back to includes what a checkpoint stored since", async () => {
+  await using h = await testHost({ modules: [KERNEL_FIXTURES] });
+  const { id } = await h.client.createAgent({ type: "kernel.spoiler" });
+  assertEquals(await h.client.send(id, { kind: "bump" }), { n: 1 });
+  // A change outside any handler, stored by a checkpoint.
+  assertEquals(await h.client.send(id, { kind: "tick" }), { ok: true });
+  await eventually("the checkpoint stored n = 100", async () => {
+    const record = await h.host.store.get(id);
+    return record && (decodeCbor(record.state) as { n: number }).n === 100;
+  });
+  const err = await failure(h.client.send(id, { kind: "nan" }));
+  assertEquals(err?.code, "invalid_state");
+  assertEquals(await h.client.send(id, { kind: "get" }), { x: 0, n: 100 });
 });
