@@ -44,11 +44,14 @@ export class InactiveQueue {
     const message = queued.message;
     agent.handedSeq = Math.max(agent.handedSeq, queued.seq);
     agent.mailbox.post(message, { oneway: queued.oneway, queuedSeq: queued.seq }).then(
-      () =>
+      (outcome) => {
+        // Still stored (the agent left before handling it): delivered later, and said so then.
+        if (outcome instanceof StillQueued) return;
         this.#events.emit("message-delivered", {
           agentId: agent.id,
           data: { kind: message.kind, queued: true },
-        }),
+        });
+      },
       (err) =>
         this.#events.emit("message-failed", {
           agentId: agent.id,
