@@ -176,9 +176,9 @@ Deno.test("a request that needs a file when none is left answers 503, and the ho
   const MODULE = "export const answer = 42;\n";
   try {
     const host = await startHost({ name: "no-descriptors" });
-    const upload = (conn: Deno.Conn, extra = "") =>
+    const upload = (conn: Deno.Conn, extra = "", module = MODULE) =>
       conn.write(encoder.encode(
-        `PUT /v1/code HTTP/1.1\r\nHost: x\r\n${extra}Content-Length: ${MODULE.length}\r\n\r\n${MODULE}`,
+        `PUT /v1/code HTTP/1.1\r\nHost: x\r\n${extra}Content-Length: ${module.length}\r\n\r\n${module}`,
       ));
     // One kept connection, answered once already, to ask on when no new one can be accepted.
     const kept = await connect(host);
@@ -195,10 +195,25 @@ Deno.test("a request that needs a file when none is left answers 503, and the ho
     for (let i = 0; i < 8; i++) held.push(await connect(host));
     await eventually("the host is at its file limit", async () => await openFiles(pid) >= limit, 10_000);
 
-    // Storing the module needs a file: there is none, and the answer says so with a code.
-    await upload(kept, "Connection: close\r\n");
-    const { text } = await readUntilClosed(kept, 10_000);
-    assertEquals(answerOf(text), { status: 503, code: "too_many_connections" }, text.slice(0, 300));
+    // Storing a module needs a file: there is none, and the answer says so with a code. A
+    // descriptor the host frees meanwhile (a file it had open for a moment) lets one store pass:
+    // then more idle connections take what is left, and it is asked again.
+    const answers: { status: number; code?: string }[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await upload(kept, "", `export const answer = ${43 + attempt};\n`);
+      const buf = new Uint8Array(64 * 1024);
+      const got = await kept.read(buf);
+      const answer = answerOf(new TextDecoder().decode(buf.subarray(0, got ?? 0)));
+      answers.push(answer);
+      if (answer.status !== 201) break;
+      for (let i = 0; i < 4; i++) held.push(await connect(host));
+      await eventually(
+        "the host is at its file limit again",
+        async () => await openFiles(pid) >= limit,
+        10_000,
+      );
+    }
+    assertEquals(answers.at(-1), { status: 503, code: "too_many_connections" }, JSON.stringify(answers));
     assert(await stillRunning(host), `the host exited:\n${host.stderr.join("\n")}`);
 
     for (const conn of held.splice(0)) close(conn);
