@@ -3,6 +3,7 @@ import { Encoder, Tag } from "./cbor_x.ts";
 import { withBignums } from "./bignum.ts";
 import { decodeCbor, encodeCbor, encodeCborParts } from "./cbor.ts";
 import { stringifyTagged } from "./wire.ts";
+import { jsonDepth } from "../tests/helpers/json_depth.ts";
 
 /** cbor-x alone, as encodeCbor configures it: the bytes large byte strings must still come out as. */
 const plain = new Encoder(
@@ -77,23 +78,6 @@ function refusal(bytes: Uint8Array, maxDepth?: number): { code: string; message:
   } catch (err) {
     return { code: (err as { code: string }).code, message: (err as Error).message };
   }
-}
-
-/** The nesting depth of JSON text, counted as the host counts a JSON body's (http/body.ts). */
-function jsonDepth(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (inString) {
-      if (ch === "\\") i++;
-      else if (ch === '"') inString = false;
-    } else if (ch === '"') inString = true;
-    else if (ch === "[" || ch === "{") deepest = Math.max(deepest, ++depth);
-    else if (ch === "]" || ch === "}") depth--;
-  }
-  return deepest;
 }
 
 Deno.test("with maxDepth, arrays, maps, tags and indefinite lengths count a level each, and one level past it is refused", () => {

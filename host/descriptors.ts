@@ -34,22 +34,14 @@ export function outOfDescriptorsError(err: unknown): unknown {
  */
 export function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  if (!descriptorAvailable()) {
+  if (!descriptorsAvailable(1)) {
     return `${err.name}: ${err.message} (no stack: no file descriptor left to read it)`;
   }
   return err.stack ?? err.message;
 }
 
-/** Whether the process can open one more file now (as far as a failure to open /dev/null says). */
-function descriptorAvailable(): boolean {
-  try {
-    Deno.openSync("/dev/null").close();
-    return true;
-  } catch (err) {
-    // No /dev/null (Windows) or no permission to read it tells nothing about descriptors.
-    return !isOutOfDescriptors(err);
-  }
-}
+/** Descriptors a new worker thread is sure to find (it takes a few: its event loop, its channel). */
+export const WORKER_DESCRIPTORS = 8;
 
 /**
  * Fails with `too_many_connections` unless the process can open `count` more files now. Starting a
@@ -57,16 +49,24 @@ function descriptorAvailable(): boolean {
  * throwing when it cannot get them: the pools ask here first.
  */
 export function requireDescriptors(count: number, what: string): void {
+  if (descriptorsAvailable(count)) return;
+  throw new PagletError(
+    "too_many_connections",
+    `The host has no file descriptors left to ${what}: try again shortly`,
+  );
+}
+
+/**
+ * Whether the process can open `count` more files now (as far as opening /dev/null that often
+ * says; no /dev/null, or no permission to read it, tells nothing about descriptors).
+ */
+function descriptorsAvailable(count: number): boolean {
   const opened: Deno.FsFile[] = [];
   try {
     for (let i = 0; i < count; i++) opened.push(Deno.openSync("/dev/null"));
+    return true;
   } catch (err) {
-    if (isOutOfDescriptors(err)) {
-      throw new PagletError(
-        "too_many_connections",
-        `The host has no file descriptors left to ${what}: try again shortly`,
-      );
-    }
+    return !isOutOfDescriptors(err);
   } finally {
     for (const file of opened) file.close();
   }

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { requireDescriptors } from "../descriptors.ts";
+import { requireDescriptors, WORKER_DESCRIPTORS } from "../descriptors.ts";
 import type { StepAffinity, StepFailure, WorkerReply } from "./compute_worker.ts";
 
 export type { StepAffinity };
@@ -130,7 +130,7 @@ export class ComputePool {
     let pooled = this.#idle.pop();
     if (!pooled) {
       try {
-        requireDescriptors(8, "start a compute worker");
+        requireDescriptors(WORKER_DESCRIPTORS, "start a compute worker");
       } catch (err) {
         return Promise.reject(err);
       }

@@ -97,9 +97,9 @@ export function readRequestJson<T = Record<string, unknown>>(
   maxBytes: number,
 ): Promise<T> {
   const header = request.headers.get("content-length");
-  if (header !== null && Number(header) <= maxBytes && Number(header) <= WHOLE_BODY_BYTES) {
+  const declared = header === null ? NaN : Number(header);
+  if (declared <= maxBytes && declared <= WHOLE_BODY_BYTES) {
     // The server delivers exactly the declared length: read it as text in one piece.
-    const declared = Number(header);
     const watch = watchBody(request);
     return request.text().then((text) => {
       watch.done();

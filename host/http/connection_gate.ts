@@ -340,18 +340,23 @@ class Connection {
 
   /** A watch on the body of the request in progress (one at a time on a connection). */
   watchBody(): BodyWatch {
-    let watching = true;
     this.#bodyMovedAt = Date.now();
-    return {
-      progress: () => {
-        if (watching) this.#bodyMovedAt = Date.now();
-      },
-      done: () => {
-        if (watching) this.#bodyMovedAt = 0;
-        watching = false;
-      },
-    };
+    return this.#watch;
   }
+
+  /**
+   * The one watch of this connection's bodies, made once: a connection serves one request at a
+   * time, and a body is read (or given up) before its answer goes, so the next body's watch
+   * starts after this one's `done`.
+   */
+  readonly #watch: BodyWatch = {
+    progress: () => {
+      if (this.#bodyMovedAt !== 0) this.#bodyMovedAt = Date.now();
+    },
+    done: () => {
+      this.#bodyMovedAt = 0;
+    },
+  };
 
   /**
    * Closes the connection when its head is late or it has been idle too long, and cuts it when the

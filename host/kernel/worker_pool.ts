@@ -3,7 +3,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
-import { requireDescriptors } from "../descriptors.ts";
+import { requireDescriptors, WORKER_DESCRIPTORS } from "../descriptors.ts";
 import {
   AGENT_WORKER_URL,
   hasEarlyWorker,
@@ -20,9 +20,6 @@ import {
 export function stoppedByShutdown(err: unknown): boolean {
   return err instanceof PagletError && err.code === "draining";
 }
-
-/** Descriptors a new worker thread is sure to find (it takes a few: its event loop, its channel). */
-const WORKER_DESCRIPTORS = 8;
 
 export interface WorkerSlot {
   readonly index: number;

@@ -5,15 +5,11 @@
  *
  * @module
  */
-import { approximateBytes } from "../../host/kernel/events.ts";
+import { approximateBytes, BoundedRing } from "../../host/bounded_ring.ts";
 import type { Notification } from "./contract.ts";
 
 export class NotificationLog {
-  readonly capacity: number;
-  readonly maxBytes: number;
-  readonly #items: Notification[] = [];
-  readonly #sizes: number[] = [];
-  #bytes = 0;
+  readonly #ring: BoundedRing<Notification>;
   #nextId = 1;
 
   /**
@@ -26,35 +22,28 @@ export class NotificationLog {
         `NotificationLog capacity must be a positive integer: current value is ${capacity}`,
       );
     }
-    this.capacity = capacity;
-    this.maxBytes = maxBytes;
+    this.#ring = new BoundedRing<Notification>(capacity, maxBytes, approximateBytes);
+  }
+
+  get capacity(): number {
+    return this.#ring.capacity;
   }
 
   /** Stores a notification and gives it the next id. */
   add(fields: Omit<Notification, "id">): Notification {
     const notification = { id: this.#nextId++, ...fields };
-    const size = approximateBytes(notification);
-    this.#items.push(notification);
-    this.#sizes.push(size);
-    this.#bytes += size;
-    let drop = Math.max(0, this.#items.length - this.capacity);
-    for (let i = 0; i < drop; i++) this.#bytes -= this.#sizes[i];
-    while (this.#bytes > this.maxBytes && drop < this.#items.length - 1) this.#bytes -= this.#sizes[drop++];
-    if (drop > 0) {
-      this.#items.splice(0, drop);
-      this.#sizes.splice(0, drop);
-    }
+    this.#ring.push(notification);
     return notification;
   }
 
   /** Bytes the kept notifications hold, as `approximateBytes` counts them. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#ring.bytes;
   }
 
   /** Notifications with id > `since` and at >= `sinceTime`, oldest first, at most `limit`. */
   recent(since = 0, limit = 100, sinceTime = 0): Notification[] {
-    return this.#items.filter((n) => n.id > since && n.at >= sinceTime).slice(0, limit);
+    return this.#ring.items.filter((n) => n.id > since && n.at >= sinceTime).slice(0, limit);
   }
 
   get lastId(): number {

@@ -10,17 +10,13 @@ import { decodeCbor } from "../../agents/cbor.ts";
 import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import { startMobileHost } from "../mobility/helpers.ts";
 import { HOLDER_MODULE } from "./fixtures/holding_paglet.ts";
+import { hostRow } from "../helpers/host_db.ts";
 
 /** The state the host stored for agent `id` (read beside the running host). */
-async function storedState<T>(dataDir: string, id: string): Promise<T> {
-  const { DatabaseSync } = await import("node:sqlite");
-  const db = new DatabaseSync(`${dataDir}/host.sqlite`, { readOnly: true });
-  try {
-    const row = db.prepare("SELECT state FROM agents WHERE id = ?").get(id) as { state: Uint8Array };
-    return decodeCbor<T>(row.state);
-  } finally {
-    db.close();
-  }
+function storedState<T>(dataDir: string, id: string): T {
+  return decodeCbor<T>(
+    hostRow<{ state: Uint8Array }>(dataDir, "SELECT state FROM agents WHERE id = ?", id)!.state,
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -48,7 +44,7 @@ Deno.test("a queued message whose handler was half-way at a SIGKILL takes effect
       await host.client.send(clock, { kind: "add", args: { by: 1 } });
       await eventually(
         `checkpoint ${total}`,
-        async () => (await storedState<{ total: number }>(host.dataDir, clock)).total === total,
+        () => (storedState<{ total: number }>(host.dataDir, clock)).total === total,
       );
     }
     await host.kill();
@@ -79,12 +75,12 @@ Deno.test("checkpoints do not wait for the stored messages of a paglet whose cha
       await host.client.send(clock, { kind: "add", args: { by: 1 } });
       await eventually(
         `checkpoint ${total}`,
-        async () => (await storedState<{ total: number }>(host.dataDir, clock)).total === total,
+        () => (storedState<{ total: number }>(host.dataDir, clock)).total === total,
       );
     }
     // Its change was saved by a checkpoint while its handler still held: a backlog of such messages
     // never holds its checkpoints back.
-    assertEquals((await storedState<{ seen: number[] }>(host.dataDir, id)).seen, [3]);
+    assertEquals((storedState<{ seen: number[] }>(host.dataDir, id)).seen, [3]);
     await Deno.writeTextFile(`${host.dataDir}/work/${id}/release`, "");
   } finally {
     await stopAll();

@@ -18,15 +18,9 @@ import {
   stopAll,
 } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { slotStatus } from "./helpers.ts";
+import { FAST, slotStatus } from "./helpers.ts";
 
 const GROUP_JOBS = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
-const FAST = {
-  PAGLETS_COMPUTE_GOSSIP_MS: "300",
-  PAGLETS_COMPUTE_SAMPLE_MS: "500",
-  PAGLETS_MESH_INFO_SAMPLE_MS: "2000",
-  PAGLETS_MESH_INFO_GOSSIP_MS: "2000",
-};
 /** Reports retried quickly, so a restarted collector hears from its jobs within seconds. */
 const QUICK_RETRY = { reportRetrySeconds: 0.3, reportRetryMaxSeconds: 1 };
 

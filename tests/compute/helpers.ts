@@ -18,6 +18,14 @@ export const COMPUTE_JOBS = new URL("./fixtures/compute_jobs.ts", import.meta.ur
 /** CPU ids this process may use; affinity tests need at least two. */
 export const CPUS = eligibleCpuIds();
 
+/** Host environment of the mesh tests: compute-slots and mesh-info gossip and sample quickly. */
+export const FAST = {
+  PAGLETS_COMPUTE_GOSSIP_MS: "300",
+  PAGLETS_COMPUTE_SAMPLE_MS: "500",
+  PAGLETS_MESH_INFO_SAMPLE_MS: "2000",
+  PAGLETS_MESH_INFO_GOSSIP_MS: "2000",
+};
+
 /** Whether CPU-affinity tests can run here; says why not, once, where they are skipped. */
 export function affinityTestsSkipped(): boolean {
   if (Deno.build.os === "linux" && CPUS.length >= 2) return false;

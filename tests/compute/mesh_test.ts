@@ -13,14 +13,7 @@ import {
 } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { jsonOf, paglets } from "../helpers/cli.ts";
-import { CPUS, slotStatus, type SpinState } from "./helpers.ts";
-
-const FAST = {
-  PAGLETS_COMPUTE_GOSSIP_MS: "300",
-  PAGLETS_COMPUTE_SAMPLE_MS: "500",
-  PAGLETS_MESH_INFO_SAMPLE_MS: "2000",
-  PAGLETS_MESH_INFO_GOSSIP_MS: "2000",
-};
+import { CPUS, FAST, slotStatus, type SpinState } from "./helpers.ts";
 
 function start(name: string, options: Partial<StartOptions> = {}): Promise<HostProcess> {
   return startHost({

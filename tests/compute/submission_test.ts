@@ -9,14 +9,9 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { jsonOf, paglets, pagletsCommand } from "../helpers/cli.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { FAST } from "./helpers.ts";
 
 const SCRIPT = new URL("./fixtures/stalling_group.ts", import.meta.url).pathname;
-const FAST = {
-  PAGLETS_COMPUTE_GOSSIP_MS: "300",
-  PAGLETS_COMPUTE_SAMPLE_MS: "500",
-  PAGLETS_MESH_INFO_SAMPLE_MS: "2000",
-  PAGLETS_MESH_INFO_GOSSIP_MS: "2000",
-};
 
 /** The first line a child prints; fails with its stderr when it ends first. */
 async function firstLine(child: Deno.ChildProcess, stderr: Promise<string>): Promise<string> {

@@ -8,35 +8,17 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { answerOf, readUntilClosed } from "../helpers/raw_http.ts";
+import {
+  answerOf,
+  close,
+  connect,
+  healthOk,
+  portOf,
+  readUntilClosed,
+  stillRunning,
+} from "../helpers/raw_http.ts";
 
 const encoder = new TextEncoder();
-
-function portOf(host: HostProcess): number {
-  return Number(new URL(host.url).port);
-}
-
-async function connect(host: HostProcess): Promise<Deno.TcpConn> {
-  return await Deno.connect({ hostname: "127.0.0.1", port: portOf(host) });
-}
-
-function close(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch { /* the host closed it */ }
-}
-
-async function healthOk(host: HostProcess): Promise<boolean> {
-  const response = await fetch(`${host.url}/v1/health`).catch(() => null);
-  await response?.body?.cancel();
-  return response?.status === 200;
-}
-
-/** The host process has not exited. */
-async function stillRunning(host: HostProcess): Promise<boolean> {
-  const exited = await Promise.race([host.process.status.then(() => true), Promise.resolve(false)]);
-  return !exited;
-}
 
 Deno.test("slow and idle connections are closed by the host's timeouts", async (t) => {
   try {

@@ -8,35 +8,9 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { answerOf, readUntilClosed } from "../helpers/raw_http.ts";
+import { answerOf, close, connect, healthOk, readUntilClosed, stillRunning } from "../helpers/raw_http.ts";
 
 const encoder = new TextEncoder();
-
-function portOf(host: HostProcess): number {
-  return Number(new URL(host.url).port);
-}
-
-async function connect(host: HostProcess): Promise<Deno.TcpConn> {
-  return await Deno.connect({ hostname: "127.0.0.1", port: portOf(host) });
-}
-
-function close(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch { /* the host closed it */ }
-}
-
-async function healthOk(host: HostProcess): Promise<boolean> {
-  const response = await fetch(`${host.url}/v1/health`).catch(() => null);
-  await response?.body?.cancel();
-  return response?.status === 200;
-}
-
-/** The host process has not exited. */
-async function stillRunning(host: HostProcess): Promise<boolean> {
-  const exited = await Promise.race([host.process.status.then(() => true), Promise.resolve(false)]);
-  return !exited;
-}
 
 Deno.test("a request body that stops arriving ends its connection after the idle timeout", async () => {
   const held: Deno.Conn[] = [];
@@ -171,47 +145,52 @@ async function limitOpenFiles(pid: number, limit: number): Promise<void> {
   assert(success, new TextDecoder().decode(stderr));
 }
 
+/** Sends `request` on `conn` and reads the one answer it gets (status 0: none). */
+async function askOnce(conn: Deno.Conn, request: string): Promise<{ status: number; code?: string }> {
+  await conn.write(encoder.encode(request));
+  const buf = new Uint8Array(64 * 1024);
+  const n = await conn.read(buf);
+  return answerOf(new TextDecoder().decode(buf.subarray(0, n ?? 0)));
+}
+
+/**
+ * Lets the host's process open only a few more files than it has open now, and has idle
+ * connections (kept in `held`) take those; resolves once the process is at its limit.
+ */
+async function atFileLimit(host: HostProcess, held: Deno.Conn[]): Promise<() => Promise<void>> {
+  const pid = host.process.pid;
+  const limit = await openFiles(pid) + 4;
+  await limitOpenFiles(pid, limit);
+  const fill = async (connections: number) => {
+    for (let i = 0; i < connections; i++) held.push(await connect(host));
+    await eventually("the host is at its file limit", async () => await openFiles(pid) >= limit, 10_000);
+  };
+  await fill(8);
+  return () => fill(4);
+}
+
 Deno.test("a request that needs a file when none is left answers 503, and the host lives on", async () => {
   const held: Deno.Conn[] = [];
   const MODULE = "export const answer = 42;\n";
   try {
     const host = await startHost({ name: "no-descriptors" });
-    const upload = (conn: Deno.Conn, extra = "", module = MODULE) =>
-      conn.write(encoder.encode(
-        `PUT /v1/code HTTP/1.1\r\nHost: x\r\n${extra}Content-Length: ${module.length}\r\n\r\n${module}`,
-      ));
+    const upload = (module = MODULE) =>
+      `PUT /v1/code HTTP/1.1\r\nHost: x\r\nContent-Length: ${module.length}\r\n\r\n${module}`;
     // One kept connection, answered once already, to ask on when no new one can be accepted.
     const kept = await connect(host);
     held.push(kept);
-    await upload(kept);
-    const first = new Uint8Array(64 * 1024);
-    const n = await kept.read(first);
-    assertEquals(answerOf(new TextDecoder().decode(first.subarray(0, n ?? 0))).status, 201);
-
-    // The process may open a few more files than it has open now; idle connections take them.
-    const pid = host.process.pid;
-    const limit = await openFiles(pid) + 4;
-    await limitOpenFiles(pid, limit);
-    for (let i = 0; i < 8; i++) held.push(await connect(host));
-    await eventually("the host is at its file limit", async () => await openFiles(pid) >= limit, 10_000);
+    assertEquals((await askOnce(kept, upload())).status, 201);
+    const fillAgain = await atFileLimit(host, held);
 
     // Storing a module needs a file: there is none, and the answer says so with a code. A
     // descriptor the host frees meanwhile (a file it had open for a moment) lets one store pass:
     // then more idle connections take what is left, and it is asked again.
     const answers: { status: number; code?: string }[] = [];
     for (let attempt = 0; attempt < 5; attempt++) {
-      await upload(kept, "", `export const answer = ${43 + attempt};\n`);
-      const buf = new Uint8Array(64 * 1024);
-      const got = await kept.read(buf);
-      const answer = answerOf(new TextDecoder().decode(buf.subarray(0, got ?? 0)));
+      const answer = await askOnce(kept, upload(`export const answer = ${43 + attempt};\n`));
       answers.push(answer);
       if (answer.status !== 201) break;
-      for (let i = 0; i < 4; i++) held.push(await connect(host));
-      await eventually(
-        "the host is at its file limit again",
-        async () => await openFiles(pid) >= limit,
-        10_000,
-      );
+      await fillAgain();
     }
     assertEquals(answers.at(-1), { status: 503, code: "too_many_connections" }, JSON.stringify(answers));
     assert(await stillRunning(host), `the host exited:\n${host.stderr.join("\n")}`);
@@ -230,33 +209,17 @@ Deno.test("a create that needs a new worker when no file is left answers 503, an
   const held: Deno.Conn[] = [];
   try {
     const host = await startHost({ name: "no-worker-descriptors", args: ["--workers", "4"] });
-    const create = (conn: Deno.Conn) => {
-      const body = JSON.stringify({ type: "demo.counter" });
-      return conn.write(encoder.encode(
-        `POST /v1/agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-      ));
-    };
+    const body = JSON.stringify({ type: "demo.counter" });
+    const create =
+      `POST /v1/agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const kept = await connect(host);
     held.push(kept);
-    await create(kept);
-    const first = new Uint8Array(64 * 1024);
-    const n = await kept.read(first);
-    assertEquals(answerOf(new TextDecoder().decode(first.subarray(0, n ?? 0))).status, 201);
-
-    const pid = host.process.pid;
-    const limit = await openFiles(pid) + 4;
-    await limitOpenFiles(pid, limit);
-    for (let i = 0; i < 8; i++) held.push(await connect(host));
-    await eventually("the host is at its file limit", async () => await openFiles(pid) >= limit, 10_000);
+    assertEquals((await askOnce(kept, create)).status, 201);
+    await atFileLimit(host, held);
 
     // Creates go to new workers while the pool grows (to 4): the next three ask for one each.
     const answers: { status: number; code?: string }[] = [];
-    for (let i = 0; i < 3; i++) {
-      const buf = new Uint8Array(64 * 1024);
-      await create(kept);
-      const got = await kept.read(buf);
-      answers.push(answerOf(new TextDecoder().decode(buf.subarray(0, got ?? 0))));
-    }
+    for (let i = 0; i < 3; i++) answers.push(await askOnce(kept, create));
     // A worker that cannot start leaves the agent on one that runs: 201, or 503 when even that
     // needed a file.
     assert(

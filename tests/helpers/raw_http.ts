@@ -33,3 +33,33 @@ export function answerOf(text: string): { status: number; code?: string } {
   const code = /"code":"([a-z_]+)"/.exec(text)?.[1];
   return { status, code };
 }
+
+/** The port of a host's URL. */
+export function portOf(host: { url: string }): number {
+  return Number(new URL(host.url).port);
+}
+
+/** A raw TCP connection to a host on 127.0.0.1. */
+export async function connect(host: { url: string }): Promise<Deno.TcpConn> {
+  return await Deno.connect({ hostname: "127.0.0.1", port: portOf(host) });
+}
+
+/** Closes `conn` unless the host closed it already. */
+export function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* the host closed it */ }
+}
+
+/** Whether the host answers `GET /v1/health` with 200 now. */
+export async function healthOk(host: { url: string }): Promise<boolean> {
+  const response = await fetch(`${host.url}/v1/health`).catch(() => null);
+  await response?.body?.cancel();
+  return response?.status === 200;
+}
+
+/** The host process has not exited. */
+export async function stillRunning(host: { process: Deno.ChildProcess }): Promise<boolean> {
+  const exited = await Promise.race([host.process.status.then(() => true), Promise.resolve(false)]);
+  return !exited;
+}

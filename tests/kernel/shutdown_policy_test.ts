@@ -3,27 +3,21 @@
  * at the next start. With real host processes: an agent keeps its own deactivation policy through
  * such stops (and through a crash between them); an agent never deactivated gets the default one.
  */
-import { DatabaseSync } from "node:sqlite";
-import { join } from "node:path";
 import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { paglets } from "../helpers/cli.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { hostRow } from "../helpers/host_db.ts";
 
 /** The status and policy of an agent as they are stored in the host's database. */
 function stored(dataDir: string, id: string): { status: string; policy: DeactivationPolicy | null } {
-  const db = new DatabaseSync(join(dataDir, "host.sqlite"));
-  try {
-    db.exec("PRAGMA busy_timeout = 2000");
-    const row = db.prepare("SELECT status, policy FROM agents WHERE id = ?").get(id) as {
-      status: string;
-      policy: string | null;
-    };
-    return { status: row.status, policy: row.policy ? JSON.parse(row.policy) : null };
-  } finally {
-    db.close();
-  }
+  const row = hostRow<{ status: string; policy: string | null }>(
+    dataDir,
+    "SELECT status, policy FROM agents WHERE id = ?",
+    id,
+  )!;
+  return { status: row.status, policy: row.policy ? JSON.parse(row.policy) : null };
 }
 
 function start(dataDir?: string): Promise<HostProcess> {

@@ -7,6 +7,7 @@ import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { freePort, type HostProcess, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { agentIds, startMobileHost } from "./helpers.ts";
+import { hostRow } from "../helpers/host_db.ts";
 
 /** Messages stored for the agent before it moves. */
 const N = 40;
@@ -21,7 +22,7 @@ async function agentWithQueue(host: HostProcess): Promise<string> {
     const answer = await host.client.send(id, { kind: "note", args: { n, ms: HANDLER_MS } });
     assertEquals((answer as { queued?: boolean }).queued, true);
   }
-  assertEquals(await queuedRows(host, id), N);
+  assertEquals(queuedRows(host, id), N);
   return id;
 }
 
@@ -39,17 +40,21 @@ function assertOnceInOrder(notes: string[]): void {
 }
 
 /** Stored messages of `id` left in `host`'s database (read directly: nothing would hand them over). */
-async function queuedRows(host: HostProcess, id: string): Promise<number> {
-  const { DatabaseSync } = await import("node:sqlite");
-  const db = new DatabaseSync(`${host.dataDir}/host.sqlite`, { readOnly: true });
-  try {
-    const row = db.prepare("SELECT count(*) AS n FROM queued_messages WHERE agent_id = ?").get(id) as {
-      n: number;
-    };
-    return Number(row.n);
-  } finally {
-    db.close();
-  }
+function queuedRows(host: HostProcess, id: string): number {
+  const sql = "SELECT count(*) AS n FROM queued_messages WHERE agent_id = ?";
+  return Number(hostRow<{ n: number }>(host.dataDir, sql, id)!.n);
+}
+
+/**
+ * Once the source has settled the transfer: the agent and every note are on the target, each note
+ * handled once and in order, the source keeps a forwarding record, and no stored message is left.
+ */
+async function assertSettledOnTarget(a: HostProcess, b: HostProcess, id: string): Promise<void> {
+  await eventually("alpha settled the transfer", async () => (await agentIds(a)).length === 0, 20_000);
+  assertOnceInOrder(await notesAfterAll(b, id));
+  assertEquals(await a.client.getAgent(id), { id, movedTo: b.url });
+  assertEquals(await agentIds(b), [id]);
+  assertEquals([queuedRows(a, id), queuedRows(b, id)], [0, 0]);
 }
 
 Deno.test("stored messages of a dispatched agent are handled once each, in order, after the move", async () => {
@@ -63,7 +68,7 @@ Deno.test("stored messages of a dispatched agent are handled once each, in order
     assert(notes.some((n) => n.endsWith("@beta")), `some handled on beta: ${notes.join(" ")}`);
     assertEquals(await agentIds(a), []);
     assertEquals(await agentIds(b), [id]);
-    assertEquals([await queuedRows(a, id), await queuedRows(b, id)], [0, 0]);
+    assertEquals([queuedRows(a, id), queuedRows(b, id)], [0, 0]);
   } finally {
     await stopAll();
   }
@@ -81,12 +86,7 @@ Deno.test("stored messages survive a source killed right after sending: handled 
     }, () => {});
     await a.process.status;
     a = await startMobileHost("alpha", { port, dataDir: a.dataDir });
-    await eventually("alpha settled the transfer", async () => (await agentIds(a)).length === 0, 20_000);
-
-    assertOnceInOrder(await notesAfterAll(b, id));
-    assertEquals(await a.client.getAgent(id), { id, movedTo: b.url });
-    assertEquals(await agentIds(b), [id]);
-    assertEquals([await queuedRows(a, id), await queuedRows(b, id)], [0, 0]);
+    await assertSettledOnTarget(a, b, id);
   } finally {
     await stopAll();
   }
@@ -102,12 +102,7 @@ Deno.test("stored messages survive a target killed after storing: handled once e
     await assertRejectsCode(() => a.client.dispatch(id, b.url), "transfer_pending");
     await b.process.status;
     b = await startMobileHost("beta", { port, dataDir: b.dataDir });
-    await eventually("alpha settled the transfer", async () => (await agentIds(a)).length === 0, 20_000);
-
-    assertOnceInOrder(await notesAfterAll(b, id));
-    assertEquals(await a.client.getAgent(id), { id, movedTo: b.url });
-    assertEquals(await agentIds(b), [id]);
-    assertEquals([await queuedRows(a, id), await queuedRows(b, id)], [0, 0]);
+    await assertSettledOnTarget(a, b, id);
   } finally {
     await stopAll();
   }
@@ -127,7 +122,7 @@ Deno.test("stored messages of an agent whose transfer the target refuses are han
     const notes = await notesAfterAll(a, id);
     assertOnceInOrder(notes);
     assert(notes.every((n) => n.endsWith("@alpha")), notes.join(" "));
-    assertEquals(await queuedRows(a, id), 0);
+    assertEquals(queuedRows(a, id), 0);
     const state = await a.client.send(id, { kind: "get" }) as { events: string[] };
     assert(state.events.includes("activation:alpha:dispatch-failed"), state.events.join(" "));
     // beta's own agent of that id got none of them.
