@@ -40,8 +40,11 @@ export function describeError(err: unknown): string {
   return err.stack ?? err.message;
 }
 
-/** Descriptors a new worker thread is sure to find (it takes a few: its event loop, its channel). */
-export const WORKER_DESCRIPTORS = 8;
+/**
+ * Descriptors a new worker thread is sure to find: its event loop and channel take a few, and its
+ * modules' files while it loads them; a margin, since Deno panics when one is missing.
+ */
+export const WORKER_DESCRIPTORS = 32;
 
 /**
  * Fails with `too_many_connections` unless the process can open `count` more files now. Starting a
