@@ -56,7 +56,10 @@ export async function deliverToJob(
     }
     const answer = reply as { accepted?: unknown; retry?: unknown; reason?: unknown } | undefined;
     if (!answer || typeof answer !== "object" || answer.accepted !== false) return { kind: "accepted" };
-    if (answer.retry === true && attempt < retries) {
+    if (answer.retry === true) {
+      // The job asks for it again later (it is falling asleep): past the retries, it could not be
+      // delivered now, which is not a refusal (a grant is then offered again, not dropped).
+      if (attempt >= retries) return { kind: "failed", reason: `still busy after ${retries} tries` };
       await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
       continue;
     }
