@@ -131,6 +131,7 @@ export class Host {
     this.pool = new WorkerPool(info.promise.then((host) => ({ host, modules })), {
       context: (op, agentId, args) => this.ops.call(op, agentId, args),
       runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
+      uncaught: (worker, error) => this.#workerError(worker, error),
     }, modules);
     try {
       checkModuleFiles(o.modules);
@@ -184,6 +185,12 @@ export class Host {
     this.events.emit("context-start", {
       data: { url: this.info.url, restored: restored.restored, failed: restored.failed },
     });
+  }
+
+  /** An error that escaped every handler in an agent worker (agent_worker.ts): recorded; nothing stops. */
+  #workerError(worker: string, error: string): void {
+    this.events.emit("worker-error", { data: { worker, error } });
+    if (!this.options.quiet) console.error(`paglets: uncaught error in ${worker}: ${error}`);
   }
 
   /** Opens the database and starts serving (port 0 resolves to a real port); returns the host's info. */

@@ -143,9 +143,12 @@ export class ComputePool {
       const settle = (finish: () => void, reusable: boolean) => {
         if (!this.#running.delete(running)) return;
         signal?.removeEventListener("abort", onAbort);
-        worker.onmessage = worker.onerror = worker.onmessageerror = null;
-        if (reusable && !this.#closed && this.#idle.length < this.#maxIdle) this.#idle.push(pooled);
-        else worker.terminate();
+        worker.onmessage = worker.onmessageerror = null;
+        if (reusable && !this.#closed && this.#idle.length < this.#maxIdle) this.#keepIdle(pooled);
+        else {
+          worker.onerror = null;
+          worker.terminate();
+        }
         finish();
       };
       worker.onmessage = (event: MessageEvent<WorkerReply>) => {
@@ -195,6 +198,20 @@ export class ComputePool {
       };
       if (pooled.ready) send();
     });
+  }
+
+  /**
+   * Keeps a worker for the next step. An error its last step left behind (a timer that throws, a
+   * promise nobody awaited) ends it while idle: it leaves the pool then, and the host lives on.
+   */
+  #keepIdle(pooled: PooledWorker): void {
+    pooled.worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      const at = this.#idle.indexOf(pooled);
+      if (at >= 0) this.#idle.splice(at, 1);
+      pooled.worker.terminate();
+    };
+    this.#idle.push(pooled);
   }
 
   /** Terminates every worker; running steps reject, later runs are refused. */

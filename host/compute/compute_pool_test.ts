@@ -154,3 +154,24 @@ Deno.test("close ends running steps and refuses new ones", async () => {
   await assert.rejects(pool.run({ moduleUrl: steps, exportName: "add" }), /compute pool is closed/);
   assert.equal(pool.workerCount, 0);
 });
+
+Deno.test("an error a step leaves behind ends its idle worker, not the process", async () => {
+  const pool = new ComputePool({ maxIdleWorkers: 1 });
+  try {
+    for (const reject of [false, true]) {
+      const { result } = await pool.run<number>({
+        moduleUrl: steps,
+        exportName: "throwAfterReturning",
+        args: { reject },
+      });
+      assert.equal(result, 1);
+      // The idle worker ends on the error and leaves the pool (bounded wait for that condition).
+      for (let i = 0; i < 400 && pool.workerCount > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(pool.workerCount, 0, "the worker that threw left the pool");
+      const next = await pool.run<number>({ moduleUrl: steps, exportName: "add", args: { a: 2, b: 3 } });
+      assert.equal(next.result, 5);
+    }
+  } finally {
+    pool.close();
+  }
+});

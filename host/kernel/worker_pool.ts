@@ -3,7 +3,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
-import { requireDescriptors, WORKER_DESCRIPTORS } from "../descriptors.ts";
+import { outOfDescriptorsError, requireDescriptors, WORKER_DESCRIPTORS } from "../descriptors.ts";
 import {
   AGENT_WORKER_URL,
   hasEarlyWorker,
@@ -56,6 +56,11 @@ export class WorkerPool {
   /** Workers whose start is under way: a close ends them too. */
   readonly #starting = new Set<{ rpc: PortRpc<KernelOps, WorkerOps>; worker: Worker }>();
   #closed = false;
+  /**
+   * Called when a started worker ends on an error that escaped it: its agents are gone from it, and
+   * whoever owns them restores them in a replacement (worker_supervisor.ts).
+   */
+  onLost: ((slot: WorkerSlot, error: string) => void) | null = null;
 
   constructor(
     config: WorkerConfig | Promise<WorkerConfig>,
@@ -158,7 +163,8 @@ export class WorkerPool {
 
   async #spawn(index: number, generation: number): Promise<WorkerSlot> {
     if (this.#closed) throw new PagletError("draining", "The host is shutting down");
-    let worker = generation === 0 ? takeEarlyWorker() : undefined;
+    const early = generation === 0 ? takeEarlyWorker() : undefined;
+    let worker = early?.worker;
     if (!worker) {
       requireDescriptors(WORKER_DESCRIPTORS, "start a worker");
       worker = new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${index}` });
@@ -166,6 +172,22 @@ export class WorkerPool {
     }
     const channel = new MessageChannel();
     const rpc = new PortRpc<KernelOps, WorkerOps>(channel.port1, this.#kernel);
+    // An error that escapes the worker ends it (the worker catches its paglets' own: agent_worker.ts).
+    // Left to Deno, it would end the host too. While starting, the start fails with it; later, the
+    // worker is replaced like a stuck one (onLost).
+    let started: WorkerSlot | null = null;
+    const ended = (message: string) => {
+      if (started) {
+        if (!started.ended) this.onLost?.(started, message);
+      } else {
+        rpc.close(startFailure(message));
+      }
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      ended(event.message);
+    };
+    if (early?.failure) ended(early.failure);
     // The worker's one plain message: its end of the channel; everything else goes over the port.
     worker.postMessage({ port: channel.port2 }, [channel.port2]);
     const starting = { rpc, worker };
@@ -191,11 +213,13 @@ export class WorkerPool {
     } catch (err) {
       rpc.close();
       worker.terminate();
+      if (err instanceof PagletError && STARTS_ENDED.has(err.code)) throw err;
       throw moduleError(err, (await this.#config.catch(() => null))?.modules ?? []);
     } finally {
       this.#starting.delete(starting);
     }
-    return { index, rpc, agents: new Set(), worker, generation, ended: false };
+    started = { index, rpc, agents: new Set(), worker, generation, ended: false };
+    return started;
   }
 
   /** Delivers a message to an agent in `slot` over the hot-path port; resolves with the reply and the state change. */
@@ -261,10 +285,10 @@ export class WorkerPool {
   }
 
   /**
-   * Terminates a stuck worker and starts a fresh one in its slot. Returns the ids of the agents
-   * that lived in it (the caller restores or disposes them).
+   * Terminates a stuck worker (or one that ended: `stuck` false) and starts a fresh one in its
+   * slot. Returns the ids of the agents that lived in it (the caller restores or disposes them).
    */
-  async replace(slot: WorkerSlot): Promise<string[]> {
+  async replace(slot: WorkerSlot, stuck = true): Promise<string[]> {
     const i = this.#slots.indexOf(slot);
     if (i < 0) return [];
     const lost = [...slot.agents];
@@ -274,13 +298,21 @@ export class WorkerPool {
     // the thread runs on until its loop ends. Nothing reaches it any more; it is counted so
     // operators see the CPU it may still hold, and the host command exits explicitly.
     slot.worker.terminate();
-    this.#abandoned++;
-    const fresh = await this.#spawn(slot.index, slot.generation + 1);
+    if (stuck) this.#abandoned++;
+    let fresh: WorkerSlot;
+    try {
+      fresh = await this.#spawn(slot.index, slot.generation + 1);
+    } catch (err) {
+      // No worker in its place: the slot leaves the pool, which grows again when agents need it.
+      const at = this.#slots.indexOf(slot);
+      if (at >= 0) this.#slots.splice(at, 1);
+      throw err;
+    }
     if (this.#closed) {
       this.#discard(fresh);
       throw new PagletError("draining", "The host is shutting down");
     }
-    this.#slots[i] = fresh;
+    this.#slots[this.#slots.indexOf(slot)] = fresh;
     return lost;
   }
 
@@ -298,6 +330,17 @@ export class WorkerPool {
     }
     this.#slots.length = 0;
   }
+}
+
+/** The codes of {@link startFailure}: a worker that ended while starting, not a module of the user's. */
+const STARTS_ENDED = new Set(["too_many_connections", "worker_lost"]);
+
+/** A worker that ended while starting: `too_many_connections` when it found no descriptor to load with. */
+function startFailure(message: string): PagletError {
+  const err = outOfDescriptorsError(new Error(message));
+  return err instanceof PagletError
+    ? err
+    : new PagletError("worker_lost", `A worker ended while starting: ${message}`);
 }
 
 /** A worker that could not load a type module: `module_not_found` or `module_load_failed`, naming it. */

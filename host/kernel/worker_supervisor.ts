@@ -61,7 +61,19 @@ export class WorkerSupervisor {
    * under way in the old worker fail with `worker_lost`.
    */
   async replace(stuck: LiveAgent): Promise<void> {
-    const others = this.#agents.in(stuck.slot).filter((agent) => agent.id !== stuck.id);
+    await this.#replace(stuck.slot, stuck);
+  }
+
+  /**
+   * The worker of `slot` ended on an error that escaped it (worker_pool.ts onLost): a new worker
+   * takes its slot and every agent that lived in it comes back from its last checkpoint.
+   */
+  async lost(slot: WorkerSlot, error: string): Promise<void> {
+    await this.#replace(slot, null, error);
+  }
+
+  async #replace(slot: WorkerSlot, stuck: LiveAgent | null, error?: string): Promise<void> {
+    const others = this.#agents.in(slot).filter((agent) => agent.id !== stuck?.id);
     const restoring = Promise.withResolvers<void>();
     for (const agent of others) {
       if (!agent.transition) {
@@ -71,10 +83,17 @@ export class WorkerSupervisor {
       void agent.mailbox.pause();
     }
     try {
-      const lost = await this.#pool.replace(stuck.slot);
+      // A replacement that cannot start (no descriptor left) leaves the slot out of the pool; the
+      // agents come back in the other workers all the same.
+      const replaced = await this.#pool.replace(slot, stuck !== null).then(() => null, (err) => err);
       this.#events.emit("worker-replaced", {
-        agentId: stuck.id,
-        data: { worker: stuck.slot.index, agents: lost.length },
+        agentId: stuck?.id,
+        data: {
+          worker: slot.index,
+          agents: slot.agents.size,
+          ...(error === undefined ? {} : { error }),
+          ...(replaced === null ? {} : { replacement: PagletError.from(replaced).message }),
+        },
       });
       for (const agent of others) {
         if (this.#agents.current(agent)) await this.#restore(agent);

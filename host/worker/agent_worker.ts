@@ -15,6 +15,7 @@ import { StateChanges } from "./state_changes.ts";
 import { createWorkerContext } from "./worker_context.ts";
 import { PortRpc } from "./port_rpc.ts";
 import { immediate } from "../immediate.ts";
+import { describeError } from "../descriptors.ts";
 // Travelling code (data: URLs) reads the SDK from globalThis: installed before any is imported.
 import "../../agents/sdk_global.ts";
 
@@ -26,6 +27,20 @@ self.addEventListener("message", (event: MessageEvent) => {
   event.stopImmediatePropagation();
   for (const url of preload) import(String(url)).catch(() => {/* init reports a failing module */});
 }, { once: true });
+
+/**
+ * An error nothing caught: a paglet's timer callback that throws, a promise nobody awaits. Left to
+ * Deno, it would end this worker and then the host with every paglet in it; it is reported to the
+ * kernel instead (event `worker-error`), and the worker and its paglets run on.
+ */
+function reportUncaught(event: Event, error: unknown): void {
+  event.preventDefault();
+  const text = describeError(error);
+  if (kernel) kernel.notify("uncaught", [self.name, text]);
+  else console.error(`paglets: uncaught error in ${self.name}: ${text}`);
+}
+self.addEventListener("error", (event) => reportUncaught(event, event.error ?? event.message));
+self.addEventListener("unhandledrejection", (event) => reportUncaught(event, event.reason));
 
 const registry = new TypeRegistry();
 /**

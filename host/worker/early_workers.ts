@@ -14,7 +14,13 @@
 /** Where the agent worker's code is (the pool starts its workers from the same URL). */
 export const AGENT_WORKER_URL = new URL("./agent_worker.ts", import.meta.url).href;
 
-const early: Worker[] = [];
+/** A worker started early, and the error that ended it before a pool took it over, if one did. */
+export interface EarlyWorker {
+  readonly worker: Worker;
+  failure: string | null;
+}
+
+const early: EarlyWorker[] = [];
 
 /** A host's agent workers when none are asked for: one per CPU, at least 2 (host/options.ts). */
 export function defaultWorkerCount(): number {
@@ -34,7 +40,14 @@ export function startWorkersEarly(count: number, modules: readonly string[] = []
   for (let i = 0; i < count; i++) {
     const worker = new Worker(AGENT_WORKER_URL, { type: "module", name: `paglets-agent-worker-${i}` });
     preloadModules(worker, modules);
-    early.push(worker);
+    const entry: EarlyWorker = { worker, failure: null };
+    // An error that ends it before a pool takes it over (its modules failed to load) must not end
+    // the process: the pool that takes it reports the failure instead.
+    worker.onerror = (event) => {
+      event.preventDefault();
+      entry.failure = event.message;
+    };
+    early.push(entry);
   }
 }
 
@@ -44,11 +57,11 @@ export function hasEarlyWorker(): boolean {
 }
 
 /** A worker started early (its modules may still be loading), if one is left. */
-export function takeEarlyWorker(): Worker | undefined {
+export function takeEarlyWorker(): EarlyWorker | undefined {
   return early.shift();
 }
 
 /** Ends the workers started early that no pool took over. */
 export function endEarlyWorkers(): void {
-  for (const worker of early.splice(0)) worker.terminate();
+  for (const { worker } of early.splice(0)) worker.terminate();
 }

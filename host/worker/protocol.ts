@@ -94,6 +94,8 @@ export type KernelOps = {
   context: [[op: keyof ContextOpMap, agentId: string, args: unknown[]], unknown];
   /** run() of `agentId` ended (sent as a notification: nobody waits for an answer). */
   runFinished: [[agentId: string, error: RunError | null], void];
+  /** An error no handler caught in worker `worker` (its name), as text; the worker runs on (a notification). */
+  uncaught: [[worker: string, error: string], void];
 };
 
 type Options<K extends keyof PagletContext, I extends number> = NonNullable<
