@@ -42,6 +42,20 @@ function reportUncaught(event: Event, error: unknown): void {
 self.addEventListener("error", (event) => reportUncaught(event, event.error ?? event.message));
 self.addEventListener("unhandledrejection", (event) => reportUncaught(event, event.reason));
 
+// Deno.exit() (and Node's process.exit(), which calls it) and close() would end this worker
+// without a word, and every paglet in it would wait for ever: a paglet that calls them gets an
+// error instead.
+function refuseToEnd(what: string) {
+  return (): never => {
+    throw new PagletError(
+      "invalid_request",
+      `${what} would end the worker that other paglets share; a paglet ends itself with this.context.dispose()`,
+    );
+  };
+}
+Object.defineProperty(Deno, "exit", { value: refuseToEnd("Deno.exit()") });
+self.close = refuseToEnd("close()");
+
 const registry = new TypeRegistry();
 /**
  * Travelling code by hash: each module's types apart, so two versions of a type can run side by

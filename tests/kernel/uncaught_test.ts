@@ -8,6 +8,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
 import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import type { HostClient } from "../../host/client.ts";
+import type { PagletError } from "../../agents/errors.ts";
 
 async function eventsOf(client: HostClient, kind: string) {
   const { events } = await client.events(0, 1000);
@@ -55,4 +56,17 @@ Deno.test("an error that escapes a worker ends only that worker; its paglets com
   assertEquals(await h.client.send(thrower.id, { kind: "bump" }), { n: 2 });
   assertEquals(await h.client.send(beside.id, { kind: "bump" }), { n: 2 });
   assertEquals(h.host.pool.abandoned, 0, "a worker that ended is no thread left running");
+});
+
+Deno.test("a paglet cannot end the worker it shares: Deno.exit() and close() fail its handler", async () => {
+  await using h = await testHost({ modules: [KERNEL_FIXTURES], workers: 1 });
+  const thrower = await h.client.createAgent({ type: "kernel.thrower" });
+  const beside = await h.client.createAgent({ type: "kernel.spoiler" });
+  for (const kind of ["exit", "close"]) {
+    const err = await h.client.send(thrower.id, { kind }).then(() => null, (e: PagletError) => e);
+    assertEquals(err?.code, "invalid_request", `${kind}: ${err?.message}`);
+    assert(err!.message.includes("would end the worker"), err!.message);
+  }
+  assertEquals(await h.client.send(thrower.id, { kind: "bump" }), { n: 1 });
+  assertEquals(await h.client.send(beside.id, { kind: "bump" }), { n: 1 });
 });
