@@ -143,12 +143,9 @@ export class ComputePool {
       const settle = (finish: () => void, reusable: boolean) => {
         if (!this.#running.delete(running)) return;
         signal?.removeEventListener("abort", onAbort);
-        worker.onmessage = worker.onmessageerror = null;
+        worker.onmessage = worker.onerror = worker.onmessageerror = null;
         if (reusable && !this.#closed && this.#idle.length < this.#maxIdle) this.#keepIdle(pooled);
-        else {
-          worker.onerror = null;
-          worker.terminate();
-        }
+        else worker.terminate();
         finish();
       };
       worker.onmessage = (event: MessageEvent<WorkerReply>) => {
@@ -157,6 +154,7 @@ export class ComputePool {
           pooled.ready = true;
           return send();
         }
+        if (reply.type === "uncaught") return running.fail(new ComputeStepError(reply.error));
         if (reply.id !== id) return;
         if (reply.type === "pinned") {
           try {
@@ -205,11 +203,17 @@ export class ComputePool {
    * promise nobody awaited) ends it while idle: it leaves the pool then, and the host lives on.
    */
   #keepIdle(pooled: PooledWorker): void {
-    pooled.worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
+    const end = () => {
       const at = this.#idle.indexOf(pooled);
       if (at >= 0) this.#idle.splice(at, 1);
       pooled.worker.terminate();
+    };
+    pooled.worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+      if (event.data.type === "uncaught") end();
+    };
+    pooled.worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      end();
     };
     this.#idle.push(pooled);
   }

@@ -175,3 +175,34 @@ Deno.test("an error a step leaves behind ends its idle worker, not the process",
     pool.close();
   }
 });
+
+Deno.test("an error nothing caught while a step runs fails that step, and its worker is not reused", async () => {
+  const pool = new ComputePool({ maxIdleWorkers: 1 });
+  try {
+    await assert.rejects(
+      pool.run({ moduleUrl: steps, exportName: "throwWhileRunning" }),
+      /thrown while the step ran/,
+    );
+    assert.equal(pool.workerCount, 0);
+    const next = await pool.run<number>({ moduleUrl: steps, exportName: "add", args: { a: 1, b: 2 } });
+    assert.equal(next.result, 3);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a step cannot end its worker: Deno.exit() and close() fail the step", async () => {
+  const pool = new ComputePool({ maxIdleWorkers: 1 });
+  try {
+    for (const how of ["exit", "close"]) {
+      await assert.rejects(
+        pool.run({ moduleUrl: steps, exportName: "exitWorker", args: { how } }),
+        /would end a worker the host shares/,
+      );
+      const next = await pool.run<number>({ moduleUrl: steps, exportName: "add", args: { a: 1, b: 2 } });
+      assert.equal(next.result, 3);
+    }
+  } finally {
+    pool.close();
+  }
+});

@@ -18,6 +18,9 @@ import {
   readCpusAllowedList,
   threadId,
 } from "./affinity.ts";
+import { refuseWorkerExit } from "../worker/exit_guard.ts";
+
+refuseWorkerExit("a step ends by returning or throwing");
 
 /** How a compute step ran with respect to CPU affinity. */
 export interface StepAffinity {
@@ -53,7 +56,9 @@ export type WorkerReply =
   | { type: "ready" }
   | { type: "pinned"; id: number; affinity: StepAffinity }
   | { type: "done"; id: number; ok: true; result: unknown; affinity: StepAffinity }
-  | { type: "done"; id: number; ok: false; error: StepFailure; affinity: StepAffinity };
+  | { type: "done"; id: number; ok: false; error: StepFailure; affinity: StepAffinity }
+  /** An error no step caught (a timer that throws, a promise nobody awaited); the pool ends this worker. */
+  | { type: "uncaught"; error: StepFailure };
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<RunStepMessage>) => void) | null;
@@ -107,5 +112,20 @@ scope.onmessage = async (event) => {
     scope.postMessage({ type: "done", id: message.id, ok: false, error: failure(error), affinity });
   }
 };
+
+// Reported in order with the replies (an error event would reach the pool on another path, maybe
+// before the reply of the step that left it).
+function reportUncaught(event: Event, error: unknown): void {
+  event.preventDefault();
+  scope.postMessage({ type: "uncaught", error: failure(error) });
+}
+addEventListener(
+  "error",
+  (event) => reportUncaught(event, (event as ErrorEvent).error ?? (event as ErrorEvent).message),
+);
+addEventListener(
+  "unhandledrejection",
+  (event) => reportUncaught(event, (event as PromiseRejectionEvent).reason),
+);
 
 scope.postMessage({ type: "ready" });

@@ -16,6 +16,7 @@ import { createWorkerContext } from "./worker_context.ts";
 import { PortRpc } from "./port_rpc.ts";
 import { immediate } from "../immediate.ts";
 import { describeError } from "../descriptors.ts";
+import { refuseWorkerExit } from "./exit_guard.ts";
 // Travelling code (data: URLs) reads the SDK from globalThis: installed before any is imported.
 import "../../agents/sdk_global.ts";
 
@@ -42,19 +43,7 @@ function reportUncaught(event: Event, error: unknown): void {
 self.addEventListener("error", (event) => reportUncaught(event, event.error ?? event.message));
 self.addEventListener("unhandledrejection", (event) => reportUncaught(event, event.reason));
 
-// Deno.exit() (and Node's process.exit(), which calls it) and close() would end this worker
-// without a word, and every paglet in it would wait for ever: a paglet that calls them gets an
-// error instead.
-function refuseToEnd(what: string) {
-  return (): never => {
-    throw new PagletError(
-      "invalid_request",
-      `${what} would end the worker that other paglets share; a paglet ends itself with this.context.dispose()`,
-    );
-  };
-}
-Object.defineProperty(Deno, "exit", { value: refuseToEnd("Deno.exit()") });
-self.close = refuseToEnd("close()");
+refuseWorkerExit("a paglet ends itself with this.context.dispose()");
 
 const registry = new TypeRegistry();
 /**

@@ -45,3 +45,18 @@ export function throwAfterReturning(args: { reject?: boolean }): number {
     }, 0);}
   return 1;
 }
+
+/** Tries to end its worker. */
+export function exitWorker(args: { how: "exit" | "close" }): void {
+  if (args.how === "exit") Deno.exit(3);
+  else (globalThis as unknown as { close(): void }).close();
+}
+
+/** An error nothing catches while the step still runs (its timer fires before the step's own). */
+export async function throwWhileRunning(): Promise<number> {
+  setTimeout(() => {
+    throw new Error("thrown while the step ran");
+  }, 0);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  return 1;
+}
