@@ -429,10 +429,18 @@ Deno.test("paglets run submits a 20-job group from a script whose code only the 
       const slotsNow = await Promise.all(
         [h1, h2, h3].map((h) => slotStatus(h.client).catch((e) => String(e))),
       );
+      // Grants and redirects that did not reach their job, and where each job stands.
+      const failedDeliveries = await Promise.all([h1, h2, h3].map(async (h) => {
+        const { events } = await h.client.events(0, 2000).catch(() => ({ events: [] }));
+        return [h.name, events.filter((e) => e.kind === "compute-slot-delivery-failed")];
+      }));
+      const ps = await paglets(["jobs", "ps", "--all-hosts", "--entry", h1.url, "--json"]);
       assertEquals(
         run.code,
         0,
-        `${run.stderr}\ngroups: ${groups.stdout}${groups.stderr}\ncompute-slots: ${JSON.stringify(slotsNow)}`,
+        `${run.stderr}\ngroups: ${groups.stdout}${groups.stderr}\ncompute-slots: ${
+          JSON.stringify(slotsNow)
+        }\ndelivery failures: ${JSON.stringify(failedDeliveries)}\njobs: ${ps.stdout}${ps.stderr}`,
       );
     }
     const out = JSON.parse(run.stdout.trim().split("\n").pop()!) as {
