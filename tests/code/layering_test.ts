@@ -48,9 +48,10 @@ function withoutComments(source: string): string {
 Deno.test("the host's, SDK's, services' and CLI's code schedules through agents/timers.ts and immediate(), not the globals", async () => {
   // The globals are Node's on Deno 2.9: their first use loads the Node layer in that thread
   // (docs/architecture.md). Left out: the two modules themselves, tests, the dashboard page's browser
-  // script and the example scripts a user runs with `paglets run`.
+  // script, the example scripts a user runs with `paglets run`, and test data that plays user code.
   const allowed = (path: string) =>
     path === "agents/timers.ts" || path === "host/immediate.ts" || /_test\.ts$/.test(path) ||
+    path.includes("/testdata/") ||
     path === "host/dashboard/page.ts" ||
     path.startsWith("examples/scripts/");
   const found: string[] = [];

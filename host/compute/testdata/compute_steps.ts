@@ -39,10 +39,13 @@ export const notAFunction = 42;
 
 /** Returns at once, and leaves an error behind that nothing catches. */
 export function throwAfterReturning(args: { reject?: boolean }): number {
-  if (args.reject) void Promise.reject(new Error("rejected after the step"));
-  else {setTimeout(() => {
+  if (args.reject) {
+    void Promise.reject(new Error("rejected after the step"));
+  } else {
+    setTimeout(() => {
       throw new Error("thrown after the step");
-    }, 0);}
+    }, 0);
+  }
   return 1;
 }
 
