@@ -20,7 +20,12 @@ Deno.test("an error thrown from a paglet's timer or an unawaited rejection is re
   await using h = await testHost({ modules: [KERNEL_FIXTURES], workers: 1 });
   const thrower = await h.client.createAgent({ type: "kernel.thrower" });
   const beside = await h.client.createAgent({ type: "kernel.spoiler" });
+  // One after the other: the timer's error may otherwise come second.
   assertEquals(await h.client.send(thrower.id, { kind: "throw-later" }), { ok: true });
+  await eventually(
+    "the timer's error recorded",
+    async () => (await eventsOf(h.client, "worker-error")).length === 1,
+  );
   assertEquals(await h.client.send(thrower.id, { kind: "reject" }), { ok: true });
   const errors = await eventually("both errors recorded", async () => {
     const events = await eventsOf(h.client, "worker-error");
