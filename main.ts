@@ -18,11 +18,13 @@ if (import.meta.main) {
   // By URL, not a literal: Deno prepares the module graph of every literal import() before main.ts
   // runs, and the CLI's (every command group, the host) would cost `--help` and `--version` about
   // 25 ms of CPU. The compiled binary embeds it through scripts/compile_includes.ts.
-  const { buildProgram } = await import(
+  const { buildProgram, commandEnded } = await import(
     new URL("./cli/program.ts", import.meta.url).href
   ) as typeof import("./cli/program.ts");
   try {
     await (await buildProgram(Deno.args)).parseAsync(Deno.args);
+    // After Ctrl-C, the signal's handler exits (cli/signals.ts) once it knows the command ended.
+    await commandEnded();
   } catch (err) {
     // Help or the version was printed (or a group's help, for a group named without a command), or
     // the command failed.

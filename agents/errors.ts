@@ -97,6 +97,8 @@ export const ERROR_CODES = [
   "code_unavailable",
   "bundle_failed",
   "script_failed",
+  /** Ctrl-C of a script (`paglets run`): the work it was doing ended early, cleanly. */
+  "interrupted",
 ] as const;
 
 /** A code from {@link ERROR_CODES}. */

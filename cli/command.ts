@@ -439,5 +439,8 @@ export async function exitAfter(err: unknown): Promise<never> {
   const { reportError } = await import("./output.ts");
   const status = reportError(err);
   if (err instanceof UsageError) console.error(`(run '${err.helpCommand}' for usage)`);
+  // A command ended by a signal (what failed was the signal's doing): the signal's ending exits.
+  const { commandEnded } = await import("./signals.ts");
+  await commandEnded();
   Deno.exit(status);
 }

@@ -11,6 +11,7 @@ import { endEarlyWorkers } from "../host/worker/early_workers.ts";
 import { EMBEDDED_WORKERS } from "./early_start.ts";
 import { loadHostCode } from "./host_code.ts";
 import { timeoutMs } from "./number_option.ts";
+import { whileRunning } from "./signals.ts";
 
 export const DEFAULT_ENTRY = "http://127.0.0.1:8765";
 
@@ -163,16 +164,36 @@ async function withEmbeddedHost<T>(
   if (!options.quiet) {
     console.error(`No host answers at ${url}; starting an embedded host (data in ${dataDir}).`);
   }
-  const host = await Host.start(
-    { name: "embedded", port: 0, dataDir, quiet: true, workers: EMBEDDED_WORKERS },
-    extensionsForHost(),
-  );
+  // The host stops and its data goes, also on Ctrl-C or SIGTERM (signals.ts).
+  let host: Host | null = null;
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    stopped ??= (async () => {
+      await host?.stop({ discardData: true });
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    })();
+  const unregister = whileRunning({
+    end: stop,
+    now: () => {
+      try {
+        Deno.removeSync(dataDir, { recursive: true });
+      } catch { /* gone already */ }
+    },
+  });
   try {
+    host = await Host.start(
+      { name: "embedded", port: 0, dataDir, quiet: true, workers: EMBEDDED_WORKERS },
+      extensionsForHost(),
+    );
+    const started = host;
     // In-process requests: the same routes, without a loopback connection per call.
-    const client = new HostClient(host.url, { apiKey: null, transport: (request) => host.handle(request) });
+    const client = new HostClient(host.url, {
+      apiKey: null,
+      transport: (request) => started.handle(request),
+    });
     return await fn(client, host);
   } finally {
-    await host.stop({ discardData: true });
-    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    await stop();
+    unregister();
   }
 }

@@ -132,6 +132,8 @@ const GROUPS: { name: string; load: (rest: readonly string[]) => Promise<Registe
 ];
 
 /** The program for `args`: the named command's group only, or every group when none is named. */
+export { commandEnded } from "./signals.ts";
+
 export async function buildProgram(args: readonly string[] = Deno.args): Promise<Command> {
   const program = new Command("paglets")
     .description("Mobile compute agents on a small mesh of machines")

@@ -8,6 +8,7 @@ import type { Command } from "./command.ts";
 import { PagletError } from "../agents/errors.ts";
 import type { Bundle } from "../host/code/bundler.ts";
 import { apiKeyFrom, type EntryOptions, withEntryOrEmbedded } from "./entry.ts";
+import { whileRunning } from "./signals.ts";
 
 export function registerRunCommand(program: Command): void {
   program
@@ -56,6 +57,7 @@ export async function runScript(file: string, args: string[], options: EntryOpti
       ScriptMesh,
       registerScriptBundle,
       setDefaultTaskModule,
+      interrupt,
     } = await modules;
     const bundle = await bundling;
     const response = await client.fetch("PUT", "/v1/code", {
@@ -75,6 +77,8 @@ export async function runScript(file: string, args: string[], options: EntryOpti
     (globalThis as Record<string, unknown>)[SCRIPT_MAIN_GLOBAL] = true;
     // The bundle reads the SDK from globalThis: this process's own copy, so `instanceof` holds.
     await import("../agents/sdk_global.ts");
+    // Ctrl-C: the script's submissions and Runners end cleanly first (agents/interruption.ts).
+    const unregister = whileRunning({ end: interrupt });
     try {
       await import(url);
     } catch (err) {
@@ -83,6 +87,8 @@ export async function runScript(file: string, args: string[], options: EntryOpti
         "script_failed",
         `${file}: ${err instanceof Error ? err.stack ?? err.message : err}`,
       );
+    } finally {
+      unregister();
     }
   });
 }

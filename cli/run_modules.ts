@@ -15,3 +15,4 @@ export { dataUrlOf } from "../host/code/data_url.ts";
 export { ScriptMesh } from "./script_mesh.ts";
 export { registerScriptBundle } from "../agents/runner/code_ref.ts";
 export { setDefaultTaskModule } from "../agents/runner/runner.ts";
+export { interrupt } from "../agents/interruption.ts";

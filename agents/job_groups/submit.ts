@@ -24,6 +24,7 @@
  * @module
  */
 import type { AgentRef, CreateOptions } from "../context.ts";
+import { interrupted, onInterrupt } from "../interruption.ts";
 import { PagletError } from "../errors.ts";
 import type { MessageInput, SendOptions } from "../message.ts";
 import { callOperation } from "../operations.ts";
@@ -150,6 +151,14 @@ export class ComputeJobGroup {
   }
 }
 
+/** Resolves once the script is interrupted (agents/interruption.ts). */
+function whenInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    if (interrupted.aborted) resolve();
+    else interrupted.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
 function isPositiveInteger(n: number): boolean {
   return Number.isInteger(n) && n > 0;
 }
@@ -255,7 +264,7 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
   };
   let next = 0;
   const worker = async () => {
-    while (next < states.length && !stopped) {
+    while (next < states.length && !stopped && !interrupted.aborted) {
       const i = next++;
       const jobKey = keys[i];
       try {
@@ -295,22 +304,41 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, states.length) }, worker));
-  await registering;
-  // Set by the workers and the registration (TypeScript cannot see that from here).
-  const failure = stopped as PagletError | null;
-  if (failure) {
-    // One more try to say what exists and that no more will: the collector then completes the
-    // group at once instead of after its timeout.
-    await register(true).catch(() => {});
-    throw new PagletError(
-      failure.code,
-      `group ${groupId}: the submission stopped after ${jobs.length} of ${states.length} jobs, since ` +
-        `its collector ${collector.id} on ${collector.host} did not answer: ${failure.message} (the ` +
-        `jobs created run and report; the collector records the others as not created)`,
-    );
+  // Ctrl-C of the script (agents/interruption.ts) waits until the collector was told what exists.
+  const submitted = Promise.withResolvers<void>();
+  const unregister = onInterrupt(() => submitted.promise);
+  try {
+    // Creations still under way when the script is interrupted are not waited for: a job created
+    // after all reports for itself, replacing its "never created" failure at the collector.
+    const creating = Promise.all(Array.from({ length: Math.min(concurrency, states.length) }, worker));
+    await Promise.race([creating, whenInterrupted()]);
+    await registering;
+    // Set by the workers and the registration (TypeScript cannot see that from here).
+    const failure = stopped as PagletError | null;
+    if (failure) {
+      // One more try to say what exists and that no more will: the collector then completes the
+      // group at once instead of after its timeout.
+      await register(true).catch(() => {});
+      throw new PagletError(
+        failure.code,
+        `group ${groupId}: the submission stopped after ${jobs.length} of ${states.length} jobs, since ` +
+          `its collector ${collector.id} on ${collector.host} did not answer: ${failure.message} (the ` +
+          `jobs created run and report; the collector records the others as not created)`,
+      );
+    }
+    await register(true);
+    if (interrupted.aborted && jobs.length + creationErrors.length < states.length) {
+      throw new PagletError(
+        "interrupted",
+        `group ${groupId}: the submission was interrupted after ${jobs.length} of ${states.length} jobs (the ` +
+          `jobs created run and report to collector ${collector.id} on ${collector.host}, which records the ` +
+          `others as not created)`,
+      );
+    }
+    jobs.sort((a, b) => a.jobKey.localeCompare(b.jobKey));
+    return new ComputeJobGroup(launcher, { groupId, collector, jobs, creationErrors });
+  } finally {
+    unregister();
+    submitted.resolve();
   }
-  await register(true);
-  jobs.sort((a, b) => a.jobKey.localeCompare(b.jobKey));
-  return new ComputeJobGroup(launcher, { groupId, collector, jobs, creationErrors });
 }

@@ -19,6 +19,7 @@
  */
 import { connect } from "../connect.ts";
 import { PagletError } from "../errors.ts";
+import { onInterrupt } from "../interruption.ts";
 import { exportNameOf, type TaskModule } from "./code_ref.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { type AcquireReply, EXECUTOR_TYPE } from "./executor.ts";
@@ -113,6 +114,7 @@ export class Runner implements AsyncDisposable {
   #nextTask = 0;
   #timer: Timer | undefined;
   #closed: Promise<void> | undefined;
+  readonly #unregisterInterrupt: () => void;
 
   private constructor(
     name: string,
@@ -127,6 +129,8 @@ export class Runner implements AsyncDisposable {
     this.#options = options;
     this.#idleTimeoutMs = idleTimeoutMs;
     this.#dispatcher = new Dispatcher(http, module?.ref);
+    // Ctrl-C of the script (agents/interruption.ts) releases the executors' cores before it ends.
+    this.#unregisterInterrupt = onInterrupt(() => this.close());
     this.#dispatcher.onLeaseLost = (channel) => this.#waiting.add(channel);
     this.#dispatcher.onLost = (channel, error) => {
       this.#waiting.delete(channel);
@@ -412,6 +416,7 @@ export class Runner implements AsyncDisposable {
   /** Cancels what is pending and releases every executor's core. Safe to call twice. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      this.#unregisterInterrupt();
       cancel(this.#timer);
       this.#dispatcher.close(new PagletError("task_cancelled", `Runner '${this.name}' was closed`));
       // Executors still being created are disposed with the others.

@@ -79,6 +79,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   code_unavailable: 502,
   bundle_failed: 422,
   script_failed: 422,
+  interrupted: 503,
 });
 
 /** The HTTP status `code` answers with. */

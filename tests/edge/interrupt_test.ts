@@ -1,0 +1,81 @@
+/**
+ * Ctrl-C (SIGINT) and SIGTERM of `paglets run` with an embedded host, as a user meets them: the
+ * command says it is ending, stops the host, removes the host's temporary data and exits 130 (143);
+ * a second Ctrl-C quits at once, and still removes the data.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { pagletsCommand } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/temp.ts";
+
+const SCRIPT = new URL("./fixtures/waiting_script.ts", import.meta.url).pathname;
+
+/** Whether nothing listens on the default entry's port (then the command starts an embedded host). */
+function defaultPortFree(): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: 8765 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first line the child prints on stdout. */
+async function firstLine(child: Deno.ChildProcess): Promise<string> {
+  let text = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return text.split("\n")[0];
+}
+
+for (
+  const [signals, status] of [
+    [["SIGINT"], 130],
+    [["SIGTERM"], 143],
+    [["SIGINT", "SIGINT"], 130],
+  ] as const
+) {
+  Deno.test({
+    name: `paglets run with an embedded host, ended by ${
+      signals.join(" then ")
+    }: data removed, exit ${status}`,
+    ignore: !defaultPortFree(),
+    async fn() {
+      // The embedded host's data goes to a temporary folder under TMPDIR: this test's own.
+      const tmp = await tempDir("paglets-interrupt-");
+      const child = pagletsCommand(["run", SCRIPT], { TMPDIR: tmp }).spawn();
+      const stderr = new Response(child.stderr).text();
+      try {
+        // (No `await stderr` in these messages: it would wait for the command's end.)
+        const line = await firstLine(child);
+        assert(line.startsWith("{"), `the script did not start: ${line}`);
+        const made = [...Deno.readDirSync(tmp)].map((e) => e.name);
+        assert(
+          made.some((name) => name.startsWith("paglets-embedded-")),
+          `no embedded host data in ${tmp}: ${made}`,
+        );
+        for (const signal of signals) child.kill(signal);
+        const exit = await child.status;
+        const said = await stderr;
+        assertEquals(exit.code, status, said);
+        assert(said.includes("Interrupted: ending cleanly"), said);
+        const left = [...Deno.readDirSync(tmp)].map((e) => e.name).filter((name) =>
+          name.startsWith("paglets-")
+        );
+        assertEquals(left, [], `left behind; stderr: ${said}`);
+      } finally {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* ended */ }
+        await child.status;
+      }
+    },
+  });
+}
