@@ -352,7 +352,15 @@ const handlers: OpHandlers<WorkerOps> = {
     // Before the stop's own reply: the kernel finds them back in the mailbox it drains.
     returnWaiting(id);
     try {
-      if (event) await runHook(paglet, event);
+      if (event?.kind === "disposing") {
+        // A disposal is final: a hook that throws is recorded (a worker-error event), not obeyed,
+        // or a paglet whose onDisposing always throws could never be got rid of.
+        await runHook(paglet, event).catch((err) =>
+          kernel.notify("uncaught", [self.name, `onDisposing of ${id} failed: ${describeError(err)}`])
+        );
+      } else if (event) {
+        await runHook(paglet, event);
+      }
       // A state that will be started again (activation, arrival) must pass the schema now, while
       // the paglet can still stay: afterwards it could never come back.
       if (event && event.kind !== "disposing") validateState(paglet);

@@ -75,3 +75,16 @@ Deno.test("a paglet cannot end the worker it shares: Deno.exit() and close() fai
   assertEquals(await h.client.send(thrower.id, { kind: "bump" }), { n: 1 });
   assertEquals(await h.client.send(beside.id, { kind: "bump" }), { n: 1 });
 });
+
+Deno.test("a disposal is final: an onDisposing that throws is recorded, and the paglet is gone", async () => {
+  await using h = await testHost({ modules: [KERNEL_FIXTURES] });
+  const { id } = await h.client.createAgent({ type: "kernel.thrower", state: { refuseDisposal: true } });
+  await h.client.dispose(id);
+  const err = await h.client.getAgent(id).then(() => null, (e: PagletError) => e);
+  assertEquals(err?.code, "agent_not_found");
+  const [recorded] = await eventsOf(h.client, "worker-error");
+  assert(
+    String(recorded?.data.error).includes(`onDisposing of ${id} failed: Error: onDisposing refuses`),
+    JSON.stringify(recorded),
+  );
+});
