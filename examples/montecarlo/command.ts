@@ -8,6 +8,8 @@ import type { Command } from "../../cli/command.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { ensureCommand } from "../../services/cli_support.ts";
 import { withEntryOrEmbedded } from "../../cli/entry.ts";
+import { whileRunning } from "../../cli/signals.ts";
+import { interrupt } from "../../agents/interruption.ts";
 import { MAX_SAMPLES_PER_BATCH } from "./estimate.ts";
 import { estimatePi, formatReport, type MonteCarloRun } from "./montecarlo.ts";
 
@@ -66,14 +68,20 @@ export function registerMonteCarloCommand(program: Command): void {
       await withEntryOrEmbedded(
         { entry: o.entry, apiKeyEnv: o.apiKeyEnv, quiet: o.json },
         async (client, embedded) => {
-          const report = await estimatePi(run, {
-            entry: client.baseUrl,
-            apiKey: client.headers().authorization?.replace(/^Bearer /, "") ?? null,
-            ...(embedded ? { transport: (request: Request) => embedded.handle(request) } : {}),
-            ...(executors ? { executors } : {}),
-            ...(o.tag?.length ? { tags: o.tag } : {}),
-          });
-          console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
+          // Ctrl-C: the Runner disposes its executors (their cores free at once) before the end.
+          const unregister = whileRunning({ end: interrupt });
+          try {
+            const report = await estimatePi(run, {
+              entry: client.baseUrl,
+              apiKey: client.headers().authorization?.replace(/^Bearer /, "") ?? null,
+              ...(embedded ? { transport: (request: Request) => embedded.handle(request) } : {}),
+              ...(executors ? { executors } : {}),
+              ...(o.tag?.length ? { tags: o.tag } : {}),
+            });
+            console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
+          } finally {
+            unregister();
+          }
         },
       );
     });

@@ -12,6 +12,7 @@ import { resolve } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { ensureCommand } from "../../services/cli_support.ts";
 import { type EntryOptions, withEntryOrEmbedded } from "../../cli/entry.ts";
+import { commandEnded, whileRunning } from "../../cli/signals.ts";
 import { parseSize } from "../../host/options.ts";
 import type { HostClient } from "../../host/client.ts";
 import {
@@ -83,7 +84,9 @@ export function registerPiCommand(program: Command): void {
         json: o.json ?? false,
       });
       // Everything is written and the embedded host is stopped: ending the process here spares the
-      // runtime's teardown of the threads (15-20 ms of a 1,000,000-digit run's ~1 s).
+      // runtime's teardown of the threads (15-20 ms of a 1,000,000-digit run's ~1 s). After Ctrl-C,
+      // the signal's handler exits instead (130).
+      await commandEnded();
       Deno.exit(code);
     });
 }
@@ -165,8 +168,15 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
   // The host's bundle leaves this command's modules outside (scripts/host_bundle.ts).
   return await withEntryOrEmbedded({ ...options, quiet: options.json, hostBundle: true }, async (client) => {
     const { id } = await client.createAgent({ type: "examples.pi.coordinator" });
-    const stop = () => void client.send(id, { kind: "pi.cancel" }, { timeoutMs: 5000 }).catch(() => {});
-    Deno.addSignalListener("SIGINT", stop);
+    // Ctrl-C (cli/signals.ts): the job is cancelled, and what it computed is written and reported
+    // below before the command exits 130.
+    const reported = Promise.withResolvers<void>();
+    const unregister = whileRunning({
+      end: async () => {
+        await client.send(id, { kind: "pi.cancel" }, { timeoutMs: 5000 }).catch(() => {});
+        await reported.promise;
+      },
+    });
     try {
       await client.send(id, { kind: "pi.start_async", args: { ...request } }, {
         timeoutMs: requestMs,
@@ -201,8 +211,9 @@ export async function runPi(request: PiJobInput, options: RunPiOptions): Promise
       }
       return 0;
     } finally {
-      Deno.removeSignalListener("SIGINT", stop);
       await client.dispose(id).catch(() => {});
+      unregister();
+      reported.resolve();
     }
   });
 }

@@ -1,11 +1,14 @@
 /**
- * Ctrl-C (SIGINT) and SIGTERM of `paglets run` with an embedded host, as a user meets them: the
- * command says it is ending, stops the host, removes the host's temporary data and exits 130 (143);
- * a second Ctrl-C quits at once, and still removes the data.
+ * Ctrl-C (SIGINT) and SIGTERM of commands that hold work others wait on, as a user meets them:
+ * `paglets run` with an embedded host says it is ending, stops the host, removes the host's
+ * temporary data and exits 130 (143), and a second Ctrl-C quits at once and still removes the data;
+ * `examples montecarlo` disposes its Runner's executors (their cores) before it exits.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { pagletsCommand } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { startHost, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
 
 const SCRIPT = new URL("./fixtures/waiting_script.ts", import.meta.url).pathname;
 
@@ -79,3 +82,34 @@ for (
     },
   });
 }
+
+Deno.test("Ctrl-C of examples montecarlo disposes its Runner's executors before it exits 130", async () => {
+  let child: Deno.ChildProcess | null = null;
+  try {
+    const host = await startHost({ name: "mc-interrupt" });
+    child = pagletsCommand([
+      "examples",
+      "montecarlo",
+      "--batches",
+      "20",
+      "--samples",
+      "200000000",
+      "--entry",
+      host.url,
+    ]).spawn();
+    const stderr = new Response(child.stderr).text();
+    const executors = async () =>
+      (await host.client.listAgents({ type: "paglets.runner.executor" })).agents.length;
+    await eventually("the Runner's executors run", async () => await executors() > 0, 60_000);
+    child.kill("SIGINT");
+    const exit = await child.status;
+    child = null;
+    assertEquals(exit.code, 130, await stderr);
+    // Disposed before the exit, not after the executors' idle timeout.
+    assertEquals(await executors(), 0);
+  } finally {
+    child?.kill("SIGKILL");
+    await child?.status;
+    await stopAll();
+  }
+});
