@@ -9,6 +9,7 @@
  * await host.stop();
  * ```
  */
+import { millisecondsFromEnv } from "./env_ms.ts";
 import { join } from "../agents/paths.ts";
 import type { Kysely } from "kysely";
 import type { Hono } from "hono";
@@ -82,6 +83,11 @@ export class Host {
   info!: HostInfo;
   /** Set by the mesh extension; without it the host works alone. */
   remote?: RemoteRouter;
+  /**
+   * How long a paglet's send waits for its reply when it names no `timeoutMs`
+   * (`PAGLETS_SEND_TIMEOUT_MS`, default 30 s).
+   */
+  readonly sendTimeoutMs = millisecondsFromEnv("PAGLETS_SEND_TIMEOUT_MS", 30_000);
   #frontend?: HttpFrontend;
   #refusalsReportedAt = 0;
   #handler?: (request: Request) => Response | Promise<Response>;
@@ -128,11 +134,16 @@ export class Host {
     const info = Promise.withResolvers<HostInfo>();
     info.promise.catch(() => {}); // a failure to open is thrown by #open below; the workers just end
     const modules = [...SDK_MODULES, ...this.extensions.flatMap((ext) => ext.modules ?? []), ...o.modules];
-    this.pool = new WorkerPool(info.promise.then((host) => ({ host, modules })), {
-      context: (op, agentId, args) => this.ops.call(op, agentId, args),
-      runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
-      uncaught: (worker, error) => this.#workerError(worker, error),
-    }, modules);
+    this.pool = new WorkerPool(
+      info.promise.then((host) => ({ host, modules })),
+      {
+        context: (op, agentId, args) => this.ops.call(op, agentId, args),
+        runFinished: (agentId, error) => void this.runtime.runFinished(agentId, error),
+        uncaught: (worker, error) => this.#workerError(worker, error),
+      },
+      modules,
+      millisecondsFromEnv("PAGLETS_MODULE_LOAD_TIMEOUT_MS", 20_000),
+    );
     try {
       checkModuleFiles(o.modules);
       this.pool.start(o.workers);

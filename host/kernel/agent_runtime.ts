@@ -126,7 +126,7 @@ export class AgentRuntime {
         markCrashed: (id, type, message) => this.#markCrashed(id, type, message),
       },
     );
-    pool.onLost = (slot, error) => void this.#supervisor.lost(slot, error);
+    pool.onLost = (slot, error, stuck) => void this.#supervisor.lost(slot, error, stuck);
     this.#arrivals = new Arrivals({
       table: {
         live: (id) => this.#live.get(id),

@@ -39,7 +39,10 @@ export function registerLocalOps(host: Host): void {
       options: SendOptions & { oneway?: boolean },
     ) => {
       const message = AgentRuntime.message(input, from);
-      return await host.router.request(target, message, { ...options, targetHost });
+      // A reply is waited for 30 s unless the paglet says otherwise (SendOptions): a paglet that
+      // waits on itself, or on one that waits on it, fails then instead of hanging for ever.
+      const timeoutMs = options.oneway ? options.timeoutMs : options.timeoutMs ?? host.sendTimeoutMs;
+      return await host.router.request(target, message, { ...options, timeoutMs, targetHost });
     },
     "multicast.targets": (from: string, options: { exclude?: string[]; includeSelf?: boolean }) => {
       const exclude = new Set(options.exclude ?? []);

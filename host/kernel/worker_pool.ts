@@ -1,4 +1,5 @@
 /** The pool of agent workers. Each active paglet lives in exactly one worker. */
+import { orAfter } from "../../agents/timers.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
@@ -57,17 +58,25 @@ export class WorkerPool {
   readonly #starting = new Set<{ rpc: PortRpc<KernelOps, WorkerOps>; worker: Worker }>();
   #closed = false;
   /**
-   * Called when a started worker ends on an error that escaped it: its agents are gone from it, and
-   * whoever owns them restores them in a replacement (worker_supervisor.ts).
+   * How long a worker may take to load modules or code: past it, a top-level loop or an await that
+   * never settles fails the load with `module_load_failed` instead of holding it for ever.
    */
-  onLost: ((slot: WorkerSlot, error: string) => void) | null = null;
+  readonly #loadTimeoutMs: number;
+  /**
+   * Called when a started worker ends on an error that escaped it, or is found looping in code it
+   * loads (`stuck`): its agents are gone from it, and whoever owns them restores them in a
+   * replacement (worker_supervisor.ts).
+   */
+  onLost: ((slot: WorkerSlot, error: string, stuck: boolean) => void) | null = null;
 
   constructor(
     config: WorkerConfig | Promise<WorkerConfig>,
     kernel: OpHandlers<KernelOps>,
     preload: readonly string[] = [],
+    loadTimeoutMs = 20_000,
   ) {
     this.#preload = preload;
+    this.#loadTimeoutMs = loadTimeoutMs;
     this.#config = Promise.resolve(config);
     // Awaited by every worker start, which reports the failure.
     this.#config.catch(() => {});
@@ -178,7 +187,7 @@ export class WorkerPool {
     let started: WorkerSlot | null = null;
     const ended = (message: string) => {
       if (started) {
-        if (!started.ended) this.onLost?.(started, message);
+        if (!started.ended) this.onLost?.(started, message, false);
       } else {
         rpc.close(startFailure(message));
       }
@@ -195,22 +204,27 @@ export class WorkerPool {
     try {
       const config = await this.#config;
       let modules = config.modules.length;
-      this.#types = await rpc.call("init", [config]);
+      this.#types = await this.#loading(rpc.call("init", [config]), "A new worker's modules");
       // Then what was loaded into the others meanwhile, until nothing is missing (no await between
       // the last check and the caller adding this worker to the pool, which loads later ones).
       const codes = new Set<string>();
       while (true) {
         const code = [...this.#codes].find(([hash]) => !codes.has(hash));
         if (modules < config.modules.length) {
-          await rpc.call("loadModule", [config.modules[modules++]]);
+          const module = config.modules[modules++];
+          await this.#loading(rpc.call("loadModule", [module]), `Module ${module}`);
         } else if (code) {
-          await rpc.call("loadCode", code);
+          await this.#loading(rpc.call("loadCode", code), `Code ${code[0]}`);
           codes.add(code[0]);
         } else {
           break;
         }
       }
     } catch (err) {
+      // A load past its time whose worker does not answer either loops: its thread runs on.
+      if (err instanceof PagletError && err.code === "module_load_failed" && !(await this.#answers(rpc))) {
+        this.#abandoned++;
+      }
       rpc.close();
       worker.terminate();
       if (err instanceof PagletError && STARTS_ENDED.has(err.code)) throw err;
@@ -256,12 +270,29 @@ export class WorkerPool {
     return best;
   }
 
+  /**
+   * `load` within the load timeout; past it, `module_load_failed` naming `what`. A worker left
+   * looping in the load is the caller's to end (see loadCode).
+   */
+  async #loading<T>(load: Promise<T>, what: string): Promise<T> {
+    const done = await orAfter(load.then((value) => ({ value })), this.#loadTimeoutMs, null);
+    if (done) return done.value;
+    load.catch(() => {}); // settles, if ever, with nobody waiting
+    throw new PagletError(
+      "module_load_failed",
+      `${what} did not finish loading within ${this.#loadTimeoutMs / 1000} s: a top-level loop, or a ` +
+        `top-level await that never settles?`,
+    );
+  }
+
   /** Loads a module into every worker (paglets defined by a user script). */
   async loadModule(url: string): Promise<string[]> {
     await this.#first();
     (await this.#config).modules.push(url);
     let names: string[] = [];
-    for (const slot of this.#slots) names = await slot.rpc.call("loadModule", [url]);
+    for (const slot of this.#slots) {
+      names = await this.#loading(slot.rpc.call("loadModule", [url]), `Module ${url}`);
+    }
     this.#types = [...new Set([...this.#types, ...names])].sort();
     return names;
   }
@@ -275,13 +306,28 @@ export class WorkerPool {
   async loadCode(hash: string, url: string): Promise<string[]> {
     await this.#first();
     const first = this.#leastLoaded();
-    const types = await first.rpc.call("loadCode", [hash, url]);
+    let types: string[];
+    try {
+      types = await this.#loading(first.rpc.call("loadCode", [hash, url]), `Code ${hash}`);
+    } catch (err) {
+      // A worker that no longer answers is looping in the code's top level: replaced, its agents
+      // restored elsewhere (worker_supervisor.ts), so that it holds nobody up.
+      if (!first.ended && !(await this.#answers(first.rpc))) {
+        this.onLost?.(first, PagletError.from(err).message, true);
+      }
+      throw err;
+    }
     this.#codes.set(hash, url);
     for (const slot of this.#slots) {
       // A worker that fails to load it reports that to the start that needs it there.
       if (slot !== first) slot.rpc.call("loadCode", [hash, url]).catch(() => {});
     }
     return types;
+  }
+
+  /** Whether the worker answers a ping within a second (else it is stuck in a loop). */
+  async #answers(rpc: PortRpc<KernelOps, WorkerOps>): Promise<boolean> {
+    return await orAfter(rpc.call("ping", []).then(() => true, () => false), 1000, false);
   }
 
   /**

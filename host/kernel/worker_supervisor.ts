@@ -65,14 +65,15 @@ export class WorkerSupervisor {
   }
 
   /**
-   * The worker of `slot` ended on an error that escaped it (worker_pool.ts onLost): a new worker
-   * takes its slot and every agent that lived in it comes back from its last checkpoint.
+   * The worker of `slot` ended on an error that escaped it, or loops in code it loads (`looping`;
+   * worker_pool.ts onLost): a new worker takes its slot and every agent that lived in it comes back
+   * from its last checkpoint.
    */
-  async lost(slot: WorkerSlot, error: string): Promise<void> {
-    await this.#replace(slot, null, error);
+  async lost(slot: WorkerSlot, error: string, looping: boolean): Promise<void> {
+    await this.#replace(slot, null, error, looping);
   }
 
-  async #replace(slot: WorkerSlot, stuck: LiveAgent | null, error?: string): Promise<void> {
+  async #replace(slot: WorkerSlot, stuck: LiveAgent | null, error?: string, looping = false): Promise<void> {
     const others = this.#agents.in(slot).filter((agent) => agent.id !== stuck?.id);
     const restoring = Promise.withResolvers<void>();
     for (const agent of others) {
@@ -85,7 +86,10 @@ export class WorkerSupervisor {
     try {
       // A replacement that cannot start (no descriptor left) leaves the slot out of the pool; the
       // agents come back in the other workers all the same.
-      const replaced = await this.#pool.replace(slot, stuck !== null).then(() => null, (err) => err);
+      const replaced = await this.#pool.replace(slot, stuck !== null || looping).then(
+        () => null,
+        (err) => err,
+      );
       this.#events.emit("worker-replaced", {
         agentId: stuck?.id,
         data: {

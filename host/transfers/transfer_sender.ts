@@ -6,6 +6,7 @@
  * given up on. Whether the target takes bytes is asked of the target itself: its HTTP server may
  * read far ahead of its spool.
  */
+import { millisecondsFromEnv } from "../env_ms.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { statusOf } from "../http/status.ts";
 import { HostClient } from "../client.ts";
@@ -60,16 +61,8 @@ const READ_CHUNK = 1 << 20;
  * positive integer; tests shorten the stall limit with it).
  */
 export function sendPolicyFromEnv(): Partial<SendPolicy> {
-  const text = Deno.env.get("PAGLETS_TRANSFER_STALL_MS");
-  if (text === undefined || text.trim() === "") return {};
-  const ms = Number(text);
-  if (!Number.isSafeInteger(ms) || ms < 1) {
-    throw new PagletError(
-      "invalid_request",
-      `PAGLETS_TRANSFER_STALL_MS must be a positive integer of milliseconds: current value is '${text}'`,
-    );
-  }
-  return { stallTimeoutMs: ms };
+  const ms = millisecondsFromEnv("PAGLETS_TRANSFER_STALL_MS", 0);
+  return ms ? { stallTimeoutMs: ms } : {};
 }
 
 /** Errors that prove the target did not store the transfer: it answered with a 4xx. */
