@@ -2,6 +2,7 @@
 import type { Command } from "./command.ts";
 import { PagletError } from "../agents/errors.ts";
 import { HostClient } from "../host/client.ts";
+import { isValidAgentId } from "../host/kernel/ids.ts";
 import { apiKeyFrom, entryClient, type EntryOptions } from "./entry.ts";
 import { readJsonObject } from "./json_input.ts";
 import { MAX_TIMEOUT_SECONDS, numberOption, timeoutMs, timeoutSeconds } from "./number_option.ts";
@@ -18,6 +19,18 @@ export function networkOptions(cmd: Command): Command {
       timeoutSeconds,
     )
     .option("--json", "print JSON for scripts");
+}
+
+/**
+ * `id` if it can be an agent id (host/kernel/ids.ts), else the `bad_request` a host answers for a
+ * malformed id: said here, before any request, also for ids that would not reach the agent's route
+ * (an empty id, `.` or `..`).
+ */
+function agentId(id: string): string {
+  if (!isValidAgentId(id) || id === "." || id === "..") {
+    throw new PagletError("bad_request", `Malformed agent id '${id}'`);
+  }
+  return id;
 }
 
 /** Forwarding records followed at most (as hosts forward messages). */
@@ -138,7 +151,7 @@ export function registerAgentsCommand(program: Command): void {
       "Show an agent's record and state, following it to the host it moved to",
     ),
   )
-    .action(async (id: string, o: EntryOptions) => printJson(await locate(id, o)));
+    .action(async (id: string, o: EntryOptions) => printJson(await locate(agentId(id), o)));
 
   networkOptions(agents.command("create <type>").description("Create a paglet"))
     .option("--state <json>", "state merged over the initial state (@file or - for stdin)")
@@ -164,7 +177,7 @@ export function registerAgentsCommand(program: Command): void {
         kind: string,
         o: EntryOptions & { args: string; priority?: number; oneway?: boolean; delay?: boolean },
       ) => {
-        const reply = await entryClient(o).send(id, {
+        const reply = await entryClient(o).send(agentId(id), {
           kind,
           args: await readJsonObject(o.args, "--args"),
           priority: o.priority,
@@ -203,7 +216,7 @@ export function registerAgentsCommand(program: Command): void {
           queueMessagesWhenInactive: o.queue,
           activateOnStartup: o.onStartup ?? false,
         };
-        const { answer, via } = await onAgentHost(id, o, (client) => client.deactivate(id, policy));
+        const { answer, via } = await onAgentHost(agentId(id), o, (client) => client.deactivate(id, policy));
         report(o, answer, via, `${id} inactive`);
       },
     );
@@ -214,7 +227,7 @@ export function registerAgentsCommand(program: Command): void {
     ),
   )
     .action(async (id: string, o: EntryOptions & { json?: boolean }) => {
-      const { answer, via } = await onAgentHost(id, o, (client) => client.activate(id));
+      const { answer, via } = await onAgentHost(agentId(id), o, (client) => client.activate(id));
       report(o, answer, via, `${id} active`);
     });
 
@@ -222,7 +235,7 @@ export function registerAgentsCommand(program: Command): void {
     agents.command("rm <id>").description("Dispose an agent, following it to the host it moved to"),
   )
     .action(async (id: string, o: EntryOptions & { json?: boolean }) => {
-      const { answer, via } = await onAgentHost(id, o, (client) => client.dispose(id));
+      const { answer, via } = await onAgentHost(agentId(id), o, (client) => client.dispose(id));
       report(o, answer, via, `${id} disposed`);
     });
 
@@ -232,7 +245,7 @@ export function registerAgentsCommand(program: Command): void {
     ),
   )
     .action(async (id: string, target: string, o: EntryOptions & { json?: boolean }) => {
-      const { answer: ref, via } = await onAgentHost(id, o, (client) => client.dispatch(id, target));
+      const { answer: ref, via } = await onAgentHost(agentId(id), o, (client) => client.dispatch(id, target));
       report(o, ref, via, `${ref.id} now on ${ref.host}`);
     });
 
@@ -243,7 +256,7 @@ export function registerAgentsCommand(program: Command): void {
   )
     .action(async (id: string, target: string | undefined, o: EntryOptions & { json?: boolean }) => {
       // The host that copies an agent must hold it: a host it left only knows where it went.
-      const { answer: ref, via } = await onAgentHost(id, o, (client) => client.clone(id, target));
+      const { answer: ref, via } = await onAgentHost(agentId(id), o, (client) => client.clone(id, target));
       report(o, ref, via, `${ref.id} on ${ref.host}`);
     });
 
@@ -251,7 +264,7 @@ export function registerAgentsCommand(program: Command): void {
     agents.command("retract <id> <from>").description("Pull an agent from another host to the entry host"),
   )
     .action(async (id: string, from: string, o: EntryOptions & { json?: boolean }) => {
-      const ref = await entryClient(o).retract(id, from);
+      const ref = await entryClient(o).retract(agentId(id), from);
       if (o.json) return printJson(ref);
       console.log(`${ref.id} now on ${ref.host}`);
     });

@@ -50,9 +50,43 @@ export function apiKeyFrom(options: EntryOptions): string | null {
   return key ?? null;
 }
 
+/**
+ * The entry host's URL: `--entry` (which must not be empty), else PAGLETS_ENTRY (empty: not set),
+ * else the default. A value that is no host URL fails here, before any request.
+ */
 function entryUrl(options: EntryOptions): { url: string; explicit: boolean } {
-  const named = options.entry ?? Deno.env.get("PAGLETS_ENTRY");
-  return named ? { url: normalizeUrl(named), explicit: true } : { url: DEFAULT_ENTRY, explicit: false };
+  if (options.entry !== undefined) return { url: checkedEntry(options.entry, "--entry"), explicit: true };
+  const variable = Deno.env.get("PAGLETS_ENTRY");
+  return variable
+    ? { url: checkedEntry(variable, "PAGLETS_ENTRY"), explicit: true }
+    : { url: DEFAULT_ENTRY, explicit: false };
+}
+
+/**
+ * `value` of `--entry` or PAGLETS_ENTRY (`source`) as a host URL: a host name or `host:port`
+ * (`http://` is added) or an `http:`/`https:` URL with a host and a valid port. Anything else is
+ * the user's mistake (`invalid_request`), said before any name lookup or request.
+ */
+function checkedEntry(value: string, source: string): string {
+  const invalid = () =>
+    new PagletError(
+      "invalid_request",
+      `${source} must be a host name, host:port or an http(s) URL such as http://127.0.0.1:8765: got '${value}'`,
+    );
+  const text = value.trim();
+  // A scheme without `//` (`http:`, `http:/host`): not `host:port` either.
+  if (text === "" || /^[a-z][a-z0-9+.-]*:(?!\/\/|\d)/i.test(text)) throw invalid();
+  const url = normalizeUrl(text);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalid();
+  }
+  if ((parsed.protocol !== "http:" && parsed.protocol !== "https:") || parsed.hostname === "") {
+    throw invalid();
+  }
+  return url;
 }
 
 /** A bare word (no scheme, port or path): maybe the name of a host in the mesh. */
@@ -66,10 +100,10 @@ function isBareName(entry: string): boolean {
  * answering there) is a network host name: `http://NAME`.
  */
 export async function resolveEntryName(entry: string, options: EntryOptions): Promise<string> {
-  if (!isBareName(entry)) return entry;
+  if (!isBareName(entry)) return checkedEntry(entry, "--entry");
   const fallback = Deno.env.get("PAGLETS_ENTRY");
-  const via = fallback && normalizeUrl(fallback) !== normalizeUrl(entry)
-    ? normalizeUrl(fallback)
+  const via = fallback && checkedEntry(fallback, "PAGLETS_ENTRY") !== normalizeUrl(entry)
+    ? checkedEntry(fallback, "PAGLETS_ENTRY")
     : DEFAULT_ENTRY;
   try {
     const client = new HostClient(via, { apiKey: apiKeyFrom(options), timeoutMs: 2000, oneShot: true });

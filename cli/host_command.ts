@@ -1,7 +1,7 @@
 /** `paglets host`: run a host until SIGINT/SIGTERM, then drain and stop cleanly. */
 import { type Command, Option } from "./command.ts";
 import type { Host } from "../host/host.ts";
-import { parseSize } from "../host/options.ts";
+import { isBindAddress, isHttpUrl, parseSize } from "../host/options.ts";
 import { publicBinding } from "../host/mesh/public_address.ts";
 import { pc } from "./output.ts";
 import { PagletError } from "../agents/errors.ts";
@@ -18,11 +18,32 @@ function parseProperty(value: string, previous: Record<string, string>): Record<
 }
 
 function parsePort(value: string): number {
-  const port = Number(value);
+  // Digits only: Number("") is 0 (any free port), and Number(" 1e3 ") is 1000.
+  const port = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new PagletError("invalid_request", `--port must be 0..65535: got '${value}'`);
   }
   return port;
+}
+
+function parseBind(value: string): string {
+  if (!isBindAddress(value)) {
+    throw new PagletError(
+      "invalid_request",
+      `--bind must be an IP address (such as 127.0.0.1, 0.0.0.0 or ::1) or a host name: got '${value}'`,
+    );
+  }
+  return value;
+}
+
+function parsePublicUrl(value: string): string {
+  if (!isHttpUrl(value)) {
+    throw new PagletError(
+      "invalid_request",
+      `--public-url must be an http(s) URL such as http://10.0.0.5:8765: got '${value}'`,
+    );
+  }
+  return value;
 }
 
 function parseMs(flag: string): (value: string) => number {
@@ -77,8 +98,12 @@ export function registerHostCommand(program: Command): void {
     .description("Run a paglets host on this machine (one per machine)")
     .option("-n, --name <name>", "host name, unique in the mesh", Deno.hostname())
     .option("-p, --port <port>", "TCP port (0 = any free port)", parsePort, 8765)
-    .option("--bind <address>", "address to listen on (default: 127.0.0.1; 0.0.0.0 with --bind-public)")
-    .option("--public-url <url>", "URL other hosts use to reach this one")
+    .option(
+      "--bind <address>",
+      "address to listen on (default: 127.0.0.1; 0.0.0.0 with --bind-public)",
+      parseBind,
+    )
+    .option("--public-url <url>", "URL other hosts use to reach this one", parsePublicUrl)
     .option(
       "--bind-public <auto|address>",
       "publish this host on the LAN: 'auto' picks the machine's LAN IPv4 address",

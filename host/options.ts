@@ -84,10 +84,19 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
       throw invalidOption(`Tag must be a word like 'linux' or 'gpu': current value is '${tag}'`);
     }
   }
+  const bind = partial.bind ?? "127.0.0.1";
+  if (!isBindAddress(bind)) {
+    throw invalidOption(`Bind address must be an IP address or a host name: current value is '${bind}'`);
+  }
+  if (partial.publicUrl !== undefined && !isHttpUrl(partial.publicUrl)) {
+    throw invalidOption(
+      `Public URL must be an http(s) URL such as http://10.0.0.5:8765: current value is '${partial.publicUrl}'`,
+    );
+  }
   return {
     name,
     port,
-    bind: partial.bind ?? "127.0.0.1",
+    bind,
     publicUrl: partial.publicUrl,
     dataDir: partial.dataDir ?? defaultDataDir(name),
     meshVersion: partial.meshVersion ?? Deno.env.get("PAGLETS_MESH_VERSION") ?? "dev",
@@ -182,6 +191,36 @@ function meshTiming(partial: Partial<HostOptions>): { gossipIntervalMs: number; 
     );
   }
   return { gossipIntervalMs, offlineAfterMs };
+}
+
+/**
+ * Whether `address` can be listened on by its form: an IPv4 address (four numbers 0..255), an IPv6
+ * address, or a host name (letters, digits, '-' in dot-separated labels, not all digits and dots).
+ */
+export function isBindAddress(address: string): boolean {
+  if (/^[\d.]+$/.test(address)) {
+    const parts = address.split(".");
+    return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+  }
+  if (address.includes(":")) {
+    try {
+      return new URL(`http://[${address}]`).hostname !== "";
+    } catch {
+      return false;
+    }
+  }
+  const label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+  return address.length <= 253 && new RegExp(`^${label}(?:\\.${label})*\\.?$`).test(address);
+}
+
+/** Whether `url` is an absolute `http:` or `https:` URL with a host (a host's public URL). */
+export function isHttpUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== "";
+  } catch {
+    return false;
+  }
 }
 
 /** Parses sizes like `512M`, `1G`, `10MB`, `none` (binary units). */

@@ -82,7 +82,7 @@ export async function follow(o: FollowOptions, signal?: AbortSignal): Promise<vo
   const out = new Printer(o);
   try {
     // Where the live stream starts: the event log's end now, so nothing falls between replay and live.
-    let cursor = (await client.events(0, 1)).lastId;
+    let cursor = await logEnd(client);
     if (o.since !== undefined) await replay(client, parseSince(o.since), out);
     let connected = false;
     // Said once per outage, not once per retry: "lost" or "stopped", then "reconnected".
@@ -105,6 +105,7 @@ export async function follow(o: FollowOptions, signal?: AbortSignal): Promise<vo
       }
       if (stop.signal.aborted) break;
       if (!away && !o.json) {
+        out.endLine();
         console.error(pc.dim(
           stopped
             ? `the host at ${client.baseUrl} stopped; waiting for it to come back (Ctrl-C ends) ...`
@@ -115,8 +116,17 @@ export async function follow(o: FollowOptions, signal?: AbortSignal): Promise<vo
       await sleep(1000, stop.signal);
     }
   } finally {
+    out.endLine();
     signal?.removeEventListener("abort", onSignal);
   }
+}
+
+/**
+ * The id of the host's latest event. `GET /v1/events` answers the latest id as `lastId` when the
+ * limit did not cut the answer: asked for events after an id no event has yet, it answers none.
+ */
+async function logEnd(client: HostClient): Promise<number> {
+  return (await client.events(Number.MAX_SAFE_INTEGER, 1)).lastId;
 }
 
 /** The last event of a stream that ends because its host stops (host/http/event_routes.ts). */
@@ -153,12 +163,17 @@ async function replay(
   }
 }
 
-/** Prints notifications and streamed text once each (replay and live may overlap). */
+/**
+ * Prints notifications and streamed text once each (replay and live may overlap). Streamed text
+ * that stopped mid-line is ended with a newline before a notification or status line is printed.
+ */
 class Printer {
   readonly #json: boolean;
   readonly #stream: boolean;
   readonly #printed = new Set<string>();
   readonly #encoder = new TextEncoder();
+  /** The outputs whose streamed text did not end with a newline. */
+  readonly #openLines = new Set<typeof Deno.stdout | typeof Deno.stderr>();
 
   constructor(o: FollowOptions) {
     this.#json = !!o.json;
@@ -175,8 +190,19 @@ class Printer {
         hostName: string;
       };
       if (this.#json) return this.#line({ kind: "stream", streamId, target, text, hostName });
-      (target === "stderr" ? Deno.stderr : Deno.stdout).writeSync(this.#encoder.encode(String(text)));
+      const chunk = String(text);
+      if (chunk === "") return;
+      const output = target === "stderr" ? Deno.stderr : Deno.stdout;
+      writeAll(output, this.#encoder.encode(chunk));
+      if (chunk.endsWith("\n")) this.#openLines.delete(output);
+      else this.#openLines.add(output);
     }
+  }
+
+  /** Ends streamed text that stopped mid-line, so that the next line starts on a line of its own. */
+  endLine(): void {
+    for (const output of this.#openLines) writeAll(output, this.#encoder.encode("\n"));
+    this.#openLines.clear();
   }
 
   notification(n: Notification): void {
@@ -185,6 +211,7 @@ class Printer {
     this.#printed.add(key);
     if (this.#printed.size > 5000) this.#printed.delete(this.#printed.values().next().value!);
     if (this.#json) return this.#line({ kind: "notify", ...n });
+    this.endLine();
     const line = formatNotification(n);
     console.log(n.severity === "error" ? pc.red(line) : n.severity === "warning" ? pc.yellow(line) : line);
   }
@@ -192,6 +219,11 @@ class Printer {
   #line(value: unknown): void {
     console.log(JSON.stringify(value));
   }
+}
+
+/** Writes all of `bytes` (one `writeSync` may write only part of them). */
+function writeAll(output: typeof Deno.stdout | typeof Deno.stderr, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length;) at += output.writeSync(bytes.subarray(at));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
