@@ -1,13 +1,22 @@
 /** `paglets artifacts list|info|get|put|rm`: files hosted by a paglets host. */
 import type { Command } from "./command.ts";
 import { PagletError } from "../agents/errors.ts";
-import { ArtifactClient, type HostedArtifact } from "../host/artifacts/client.ts";
+import { ArtifactClient, type HostedArtifact, type TransferProgress } from "../host/artifacts/client.ts";
+import { artifactId } from "../host/artifacts/store.ts";
 import { networkOptions } from "./agents_command.ts";
 import { entryClient, type EntryOptions } from "./entry.ts";
 import { numberOption } from "./number_option.ts";
-import { formatBytes, printJson, printTable } from "./output.ts";
+import { formatBytes, printJson, printTable, reportError } from "./output.ts";
+import { whileRunning } from "./signals.ts";
 
 type Options = EntryOptions & { json?: boolean };
+
+/** What `artifacts rm --json` prints for each id. */
+type RemoveResult = { id: string; deleted: true } | {
+  id: string;
+  deleted: false;
+  error: { code: string; message: string };
+};
 
 function artifacts(o: EntryOptions): ArtifactClient {
   return new ArtifactClient(entryClient(o));
@@ -32,6 +41,61 @@ async function readableFile(path: string): Promise<void> {
     }
   } finally {
     file.close();
+  }
+}
+
+/** Time between two redraws of a progress line. */
+const PROGRESS_REDRAW_MS = 250;
+
+/**
+ * A transfer's progress on stderr when it is a terminal (and not for `--json`): one line, bytes and
+ * percent, redrawn at most every PROGRESS_REDRAW_MS (and once at the end, as the host may take a
+ * moment to verify what it got), erased by `end()` so that the command's own output follows.
+ */
+class ProgressLine {
+  readonly #label: string;
+  #drawnAt = -Infinity;
+  #drawn = false;
+
+  constructor(label: string) {
+    this.#label = label;
+  }
+
+  /** The line for `label`, or null when there is no terminal to draw it on. */
+  static on(label: string, o: Options): ProgressLine | null {
+    return !o.json && Deno.stderr.isTerminal() ? new ProgressLine(label) : null;
+  }
+
+  readonly update: TransferProgress = (done, total) => {
+    const now = Date.now();
+    if (now - this.#drawnAt < PROGRESS_REDRAW_MS && done !== total) return;
+    this.#drawnAt = now;
+    this.#drawn = true;
+    const of = total === null
+      ? ""
+      : ` / ${formatBytes(total)} ${total ? Math.floor((done * 100) / total) : 100}%`;
+    this.#write(`\r\x1b[K${this.#label} ${formatBytes(done)}${of}`);
+  };
+
+  end(): void {
+    if (this.#drawn) this.#write("\r\x1b[K");
+    this.#drawn = false;
+  }
+
+  #write(text: string): void {
+    Deno.stderr.writeSync(new TextEncoder().encode(text));
+  }
+}
+
+/** `fn` with the progress line's update, the line erased once `fn` is done (or failed). */
+async function withProgress<T>(
+  progress: ProgressLine | null,
+  fn: (onProgress: TransferProgress | undefined) => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn(progress?.update);
+  } finally {
+    progress?.end();
   }
 }
 
@@ -74,10 +138,33 @@ export function registerArtifactsCommand(program: Command): void {
       }
     });
 
-  networkOptions(group.command("get <id> <output>").description("Download an artifact (verified by SHA-256)"))
+  networkOptions(
+    group.command("get <id> <output>").description(
+      "Download an artifact (verified by SHA-256) to a file, or into a folder (an existing one, or " +
+        "a path ending in /, created if missing) under its name",
+    ),
+  )
     .option("--move", "delete the hosted artifact after a verified download")
     .action(async (id: string, output: string, o: Options & { move?: boolean }) => {
-      const got = await artifacts(o).download(id, output, { move: o.move });
+      const interrupt = new AbortController();
+      const downloading = withProgress(
+        ProgressLine.on(`downloading ${id}`, o),
+        (onProgress) =>
+          artifacts(o).download(id, output, { move: o.move, onProgress, signal: interrupt.signal }),
+      );
+      // Ctrl-C ends the download, its .part file removed, before the command exits.
+      const unregister = whileRunning({
+        end: () => {
+          interrupt.abort();
+          return downloading.then(() => {}, () => {});
+        },
+      });
+      let got: Awaited<typeof downloading>;
+      try {
+        got = await downloading;
+      } finally {
+        unregister();
+      }
       if (o.json) return printJson({ id, ...got, moved: o.move ?? false });
       console.log(
         `${got.path} (${formatBytes(got.size)}, sha256 ${got.sha256})${
@@ -96,17 +183,38 @@ export function registerArtifactsCommand(program: Command): void {
     )
     .action(async (file: string, o: Options & { name?: string; owner?: string; ttl?: number }) => {
       await readableFile(file);
-      const a = await artifacts(o).upload(file, { name: o.name, owner: o.owner, ttlSeconds: o.ttl });
+      const a = await withProgress(
+        ProgressLine.on(`uploading ${file}`, o),
+        (onProgress) =>
+          artifacts(o).upload(file, { name: o.name, owner: o.owner, ttlSeconds: o.ttl, onProgress }),
+      );
       if (o.json) return printJson(a);
       console.log(a.id);
     });
 
-  networkOptions(group.command("rm <ids...>").description("Delete artifacts"))
-    .option("-q, --quiet", "print nothing")
+  networkOptions(
+    group.command("rm <ids...>").description(
+      "Delete artifacts: every one it can, each failure reported (exit status 1 if any failed)",
+    ),
+  )
+    .option("-q, --quiet", "print nothing but errors")
     .action(async (ids: string[], o: Options & { quiet?: boolean }) => {
+      // A malformed id is a mistake in the command line: nothing is deleted (exit status 2).
+      for (const id of ids) artifactId(id);
       const client = artifacts(o);
-      for (const id of ids) await client.delete(id);
-      if (o.json) return printJson({ deleted: ids });
-      if (!o.quiet) { for (const id of ids) console.log(`${id} deleted`); }
+      const results: RemoveResult[] = [];
+      for (const id of ids) {
+        try {
+          await client.delete(id);
+          results.push({ id, deleted: true });
+          if (!o.json && !o.quiet) console.log(`${id} deleted`);
+        } catch (err) {
+          const error = PagletError.from(err);
+          results.push({ id, deleted: false, error: { code: error.code, message: error.message } });
+          reportError(error);
+          Deno.exitCode = 1;
+        }
+      }
+      if (o.json) printJson(results);
     });
 }

@@ -15,6 +15,7 @@ import { CBOR_TYPE, parseTagged, stringifyTagged } from "../agents/wire.ts";
 import type * as Cbor from "../agents/cbor.ts";
 import { cancel, later } from "../agents/timers.ts";
 import { type PlainAnswer, plainRequest } from "./plain_http.ts";
+import { sizedUpload } from "./artifacts/sized_upload.ts";
 
 export interface ClientOptions {
   /** Bearer API key. @default Deno.env PAGLETS_API_KEY */
@@ -50,6 +51,12 @@ export interface FetchInit {
   timeoutMs?: number;
   /** Ends the request instead of a timeout: for streams that last as long as the caller wants. */
   signal?: AbortSignal;
+  /**
+   * The byte length of a streamed `body` (an artifact upload). Such a body goes to an `http:` host
+   * with a `content-length`, over a connection of its own (host/artifacts/sized_upload.ts says
+   * why); through a transport or an HTTP proxy, `fetch` sends it chunked.
+   */
+  length?: number;
 }
 
 export class HostClient {
@@ -59,6 +66,8 @@ export class HostClient {
   readonly #transport?: (request: Request) => Promise<Response>;
   readonly #unreachableHint: string;
   readonly #plain: boolean;
+  /** Requests may go over connections of this process's own: `http:`, no proxy, no transport. */
+  #direct: boolean | undefined;
   readonly #peer: boolean;
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
@@ -111,14 +120,20 @@ export class HostClient {
     try {
       const url = this.baseUrl + path;
       const request = { method, body: init.body, headers: this.headers(init.headers), signal };
-      res = this.#transport
-        ? await untilAborted(this.#transport(new Request(url, request)), signal)
-        : await fetch(url, request);
+      if (this.#transport) res = await untilAborted(this.#transport(new Request(url, request)), signal);
+      else if (init.body instanceof ReadableStream && init.length !== undefined && this.#isDirect()) {
+        res = await sizedUpload(url, { ...request, body: init.body, length: init.length });
+      } else res = await fetch(url, request);
     } catch (err) {
-      throw this.#unanswered(err, method, path, timeoutMs);
+      // A body that could not be read is no fault of the host's (sized_upload.ts).
+      throw err instanceof PagletError ? err : this.#unanswered(err, method, path, timeoutMs);
     }
     if (!res.ok) throw this.#failure(res.status, await res.text());
     return res;
+  }
+
+  #isDirect(): boolean {
+    return this.#direct ??= !this.#transport && this.baseUrl.startsWith("http:") && !proxied();
   }
 
   /**

@@ -19,6 +19,31 @@ import { artifactId, type ArtifactMeta } from "./store.ts";
 /** Metadata plus the URL of the host that holds it: usable as an {@link ArtifactRef}. */
 export type HostedArtifact = ArtifactMeta & { hostUrl: string };
 
+/** Bytes moved so far, of `total` (null when the host did not say). */
+export type TransferProgress = (done: number, total: number | null) => void;
+
+export interface UploadOptions {
+  /** Name to store it under. @default the file's name */
+  name?: string;
+  /** Owner to record (an agent id or a user). @default none */
+  owner?: string | null;
+  /** Seconds until the host deletes it. @default kept until deleted */
+  ttlSeconds?: number;
+  /** Hears of every chunk taken from the file. */
+  onProgress?: TransferProgress;
+}
+
+export interface DownloadOptions {
+  /** Delete the hosted artifact after the verified download. @default false */
+  move?: boolean;
+  /** SHA-256 the download must have (checked besides the host's own). */
+  expectSha256?: string;
+  /** Hears of every chunk received. */
+  onProgress?: TransferProgress;
+  /** Ends the download: it fails, its `.part` file removed. @default an hour's timeout only */
+  signal?: AbortSignal;
+}
+
 export class ArtifactClient {
   readonly #client: HostClient;
 
@@ -26,19 +51,30 @@ export class ArtifactClient {
     this.#client = client;
   }
 
-  /** Uploads a file (hashed first, so the host verifies what it received). */
-  async upload(
-    path: string,
-    options: { name?: string; owner?: string | null; ttlSeconds?: number } = {},
-  ): Promise<HostedArtifact> {
+  /** Uploads a file, streamed with its length (hashed first, so the host verifies what it received). */
+  async upload(path: string, options: UploadOptions = {}): Promise<HostedArtifact> {
     const { sha256, size } = await sha256File(path);
     const file = await Deno.open(path, { read: true });
     const q = new URLSearchParams({ name: options.name ?? basename(path) });
     if (options.owner) q.set("owner", options.owner);
     if (options.ttlSeconds !== undefined) q.set("ttl", String(options.ttlSeconds));
+    const onProgress = options.onProgress;
+    let sent = 0;
+    const body = onProgress
+      ? file.readable.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, out) {
+            sent += chunk.length;
+            onProgress(sent, size);
+            out.enqueue(chunk);
+          },
+        }),
+      )
+      : file.readable;
     try {
       const res = await this.#client.fetch("PUT", `/v1/artifacts?${q}`, {
-        body: file.readable,
+        body,
+        length: size,
         headers: { "content-type": "application/octet-stream", "x-sha256": sha256, "x-size": String(size) },
         timeoutMs: 60_000 + Math.ceil(size / (10 * 1024 * 1024)) * 1000,
       });
@@ -65,46 +101,139 @@ export class ArtifactClient {
   }
 
   /**
-   * Downloads artifact `id` to `dest` (a folder → its name inside it). Verified against the host's
-   * SHA-256 header (and `expectSha256` when given); with `move` the hosted artifact is deleted
-   * after the verified download.
+   * Downloads artifact `id` to `dest`: into the folder `dest` under the artifact's name when `dest`
+   * is a folder or ends in `/` (a missing one is created), else to the file `dest`, whose folder
+   * must exist. A destination that cannot be written is `invalid_request`, checked before the
+   * download where it can be. The bytes go to a `.part` file next to the destination, renamed
+   * into place once verified against the host's SHA-256 header (and `expectSha256` when given);
+   * the `.part` file is removed whenever the download fails.
    */
   async download(
     id: string,
     dest: string,
-    options: { move?: boolean; expectSha256?: string } = {},
+    options: DownloadOptions = {},
   ): Promise<{ path: string; size: number; sha256: string }> {
-    const res = await this.#client.fetch("GET", `/v1/artifacts/${artifactId(id)}`, { timeoutMs: 3600_000 });
+    const target = await destination(dest);
+    const timeoutMs = 3600_000;
+    const signal = options.signal && AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
+    const res = await this.#client.fetch("GET", `/v1/artifacts/${artifactId(id)}`, { timeoutMs, signal });
     const expected = options.expectSha256 ?? res.headers.get("x-sha256") ?? undefined;
     const declared = Number(res.headers.get("content-length") ?? NaN);
-    const name = decodeURIComponent(res.headers.get("x-artifact-name") ?? id);
-    const isDir = (await Deno.stat(dest).catch(() => null))?.isDirectory ?? false;
-    const path = isDir ? join(dest, name) : dest;
-    const part = join(dirname(path), `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.part`);
-    const writer = await HashingFileWriter.create(part);
+    const total = Number.isFinite(declared) ? declared : null;
+    let path: string;
+    let writer: HashingFileWriter;
+    try {
+      path = target.folder === null ? dest : join(target.folder, artifactName(res.headers, id));
+      if (target.create) await makeFolder(dest);
+      const part = join(dirname(path), `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.part`);
+      writer = await HashingFileWriter.create(part).catch((err) => {
+        throw cannotWrite(path, err);
+      });
+    } catch (err) {
+      await res.body?.cancel().catch(() => {});
+      throw err;
+    }
     let sha256: string;
     try {
-      if (res.body) { for await (const chunk of res.body) await writer.write(chunk); }
+      if (res.body) {
+        for await (const chunk of res.body) {
+          await writer.write(chunk);
+          options.onProgress?.(writer.size, total);
+        }
+      }
       sha256 = await writer.close();
     } catch (err) {
+      // abort() removes the .part file.
       await writer.abort();
       throw new PagletError(
         "transfer_failed",
         `Download of artifact ${id} was interrupted: ${(err as Error).message}`,
       );
     }
-    if ((Number.isFinite(declared) && writer.size !== declared) || (expected && sha256 !== expected)) {
-      // A partial download left behind is never read (its name ends in .part).
-      await Deno.remove(part).catch(() => {});
-      throw new PagletError(
-        "checksum_mismatch",
-        `Download of artifact ${id} does not match: ${writer.size} bytes, SHA-256 ${sha256}, expected ${expected}`,
-      );
+    try {
+      if ((total !== null && writer.size !== total) || (expected && sha256 !== expected)) {
+        throw new PagletError(
+          "checksum_mismatch",
+          `Download of artifact ${id} does not match: ${writer.size} bytes, SHA-256 ${sha256}, expected ${expected}`,
+        );
+      }
+      await Deno.rename(writer.path, path).catch((err) => {
+        throw cannotWrite(path, err);
+      });
+    } catch (err) {
+      // A .part file left behind would never be read, but it would be clutter.
+      await Deno.remove(writer.path).catch(() => {});
+      throw err;
     }
-    await Deno.rename(part, path);
     if (options.move) await this.delete(id);
     return { path, size: writer.size, sha256 };
   }
+}
+
+/**
+ * Where a download goes: `folder` (the artifact goes in under its name; `create` when `dest`
+ * names a folder that is not there yet), or `folder: null` for the file `dest` itself.
+ */
+async function destination(dest: string): Promise<{ folder: string | null; create: boolean }> {
+  const stat = await statOf(dest.replace(/(.)\/+$/, "$1"));
+  if (stat?.isDirectory) return { folder: dest, create: false };
+  if (dest.endsWith("/")) {
+    if (stat) {
+      throw new PagletError("invalid_request", `Cannot download into ${dest}: it is a file, not a folder`);
+    }
+    return { folder: dest, create: true };
+  }
+  const parent = dirname(dest);
+  const parentStat = await statOf(parent);
+  if (!parentStat) {
+    throw new PagletError(
+      "invalid_request",
+      `Cannot download to ${dest}: there is no folder ${parent} (end the destination with / to have it created)`,
+    );
+  }
+  if (!parentStat.isDirectory) {
+    throw new PagletError("invalid_request", `Cannot download to ${dest}: ${parent} is not a folder`);
+  }
+  return { folder: null, create: false };
+}
+
+async function statOf(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return null;
+    throw cannotWrite(path, err);
+  }
+}
+
+async function makeFolder(folder: string): Promise<void> {
+  try {
+    await Deno.mkdir(folder, { recursive: true });
+  } catch (err) {
+    throw new PagletError("invalid_request", `Cannot create the folder ${folder}: ${reason(err)}`);
+  }
+}
+
+/** The artifact's name as the host gives it, if it is a plain file name; else its id. */
+function artifactName(headers: Headers, id: string): string {
+  try {
+    const name = decodeURIComponent(headers.get("x-artifact-name") ?? id);
+    // A name is a file name (store.ts checks it): a host that sends a path gets no say in where.
+    return name && name !== "." && name !== ".." && !/[/\\]/.test(name) && !name.includes("\0") ? name : id;
+  } catch {
+    return id;
+  }
+}
+
+function cannotWrite(path: string, err: unknown): PagletError {
+  return new PagletError("invalid_request", `Cannot write ${path}: ${reason(err)}`);
+}
+
+function reason(err: unknown): string {
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (err instanceof Deno.errors.IsADirectory) return "it is a folder";
+  if (err instanceof Deno.errors.NotADirectory) return "a part of the path is not a folder";
+  return (err as Error).message;
 }
 
 /** The reference a paglet keeps for a hosted artifact. */
