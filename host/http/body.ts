@@ -201,7 +201,19 @@ const JSON_OK: ResponseInit = { status: 200, headers: JSON_HEADERS };
 
 /** A JSON response with tagged values. */
 export function json(value: unknown, status = 200): Response {
-  return new Response(stringifyTagged(value), status === 200 ? JSON_OK : { status, headers: JSON_HEADERS });
+  let text: string;
+  try {
+    text = stringifyTagged(value);
+  } catch (err) {
+    // Past V8's longest string (~512 MiB of JSON): the work was done, only its answer cannot be written.
+    if (!(err instanceof RangeError)) throw err;
+    throw new PagletError(
+      "payload_too_large",
+      `The answer is too large to send as JSON (${err.message}); the request itself was carried out. ` +
+        `Ask with Accept: application/cbor, or have it answer less`,
+    );
+  }
+  return new Response(text, status === 200 ? JSON_OK : { status, headers: JSON_HEADERS });
 }
 
 /** The documented error response. */

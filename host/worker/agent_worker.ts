@@ -122,11 +122,18 @@ const changes = new StateChanges();
 
 function replyOf(paglet: Paglet<Record<string, unknown>>, value: unknown): [unknown, StateChange] {
   paglet.notifyStateChanged();
-  checkPlain(value, "Reply");
+  try {
+    checkPlain(value, "Reply");
+  } catch (err) {
+    changes.rollBack(paglet);
+    throw err;
+  }
   return [value, changes.after(paglet)];
 }
 
+/** A handler that threw: its changes to the state are undone (StateChanges.rollBack). */
 function failureOf(paglet: Paglet<Record<string, unknown>>, err: unknown): never {
+  changes.rollBack(paglet);
   paglet.notifyStateChanged();
   throw PagletError.from(err, "handler_failed");
 }

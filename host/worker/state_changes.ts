@@ -56,6 +56,18 @@ export class StateChanges {
     return bytes;
   }
 
+  /**
+   * After a handler of `paglet` that failed (it threw, or its reply cannot be sent): the state goes
+   * back to the one the kernel has, so that a failed message leaves no change behind (kept, it
+   * would be stored with the next message's, and a caller that retries would apply it twice).
+   * Checkpoint-durability types are left alone: the kernel does not follow their state per message.
+   */
+  rollBack(paglet: Paglet<Record<string, unknown>>): void {
+    if ((paglet.constructor as PagletClass).durability === "checkpoint") return;
+    const last = this.#last.get(paglet.id);
+    if (last) paglet.state = decodeCbor<Record<string, unknown>>(last);
+  }
+
   #undo(paglet: Paglet<Record<string, unknown>>, why: string): never {
     const last = this.#last.get(paglet.id);
     if (!last) throw new PagletError("invalid_state", why);

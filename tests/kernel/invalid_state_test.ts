@@ -9,6 +9,7 @@ import { eventually, testHost } from "../helpers/in_process.ts";
 import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import type { PagletError } from "../../agents/errors.ts";
 import { decodeCbor } from "../../agents/cbor.ts";
+import { json } from "../../host/http/body.ts";
 
 const failure = (p: Promise<unknown>) => p.then(() => null, (err: PagletError) => err);
 
@@ -59,3 +60,38 @@ Deno.test("the state a spoiling handler goes back to includes what a checkpoint 
   assertEquals(err?.code, "invalid_state");
   assertEquals(await h.client.send(id, { kind: "get" }), { x: 0, n: 100 });
 });
+
+Deno.test("a failed message leaves no change: a handler that throws, or whose reply cannot be sent, is undone", async () => {
+  await using h = await testHost({ modules: [KERNEL_FIXTURES] });
+  const { id } = await h.client.createAgent({ type: "kernel.spoiler" });
+  assertEquals(await h.client.send(id, { kind: "bump" }), { n: 1 });
+  const thrown = await failure(h.client.send(id, { kind: "bump-then-throw" }));
+  assertEquals(thrown?.code, "handler_failed", thrown?.message);
+  const cycle = await failure(h.client.send(id, { kind: "bump-then-cycle" }));
+  assertEquals(cycle?.code, "invalid_state", cycle?.message);
+  // Neither change is there, nor stored with the next message's.
+  assertEquals(await h.client.send(id, { kind: "bump" }), { n: 2 });
+  await h.client.deactivate(id);
+  assertEquals(await h.client.send(id, { kind: "get" }), { x: 0, n: 2 });
+});
+
+Deno.test("an answer too large for JSON is payload_too_large, saying the request was carried out", () => {
+  // What JSON.stringify throws past V8's longest string (a real one takes > 512 MiB to make).
+  const tooLong = {
+    toJSON: () => {
+      throw new RangeError("Invalid string length");
+    },
+  };
+  const err = failureOfSync(() => json({ reply: tooLong }));
+  assertEquals(err?.code, "payload_too_large", err?.message);
+  assert(err!.message.includes("the request itself was carried out"), err!.message);
+});
+
+function failureOfSync(fn: () => unknown): PagletError | null {
+  try {
+    fn();
+    return null;
+  } catch (err) {
+    return err as PagletError;
+  }
+}
