@@ -9,6 +9,7 @@ import { PagletError } from "../agents/errors.ts";
 import type { Bundle } from "../host/code/bundler.ts";
 import { apiKeyFrom, type EntryOptions, withEntryOrEmbedded } from "./entry.ts";
 import { whileRunning } from "./signals.ts";
+import { checkScriptFile } from "../host/code/script_file.ts";
 
 export function registerRunCommand(program: Command): void {
   program
@@ -41,6 +42,8 @@ async function bundleOf(file: string, modules: Promise<RunModules>): Promise<Bun
 
 /** Runs `file` against the entry host; resolves when its top level has finished. */
 export async function runScript(file: string, args: string[], options: EntryOptions): Promise<void> {
+  // A file that is not there fails now, before a host is looked for or started.
+  await checkScriptFile(file);
   // Loaded here, not at the top: `paglets --help` registers this command without the SDK. One
   // import for everything (see run_modules.ts).
   const modules = import("./run_modules.ts");

@@ -17,6 +17,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "../../agents/paths
 import { PagletError } from "../../agents/errors.ts";
 import { SDK_GLOBAL } from "../../agents/sdk_global.ts";
 import { sha256Hex } from "./hash.ts";
+import { checkScriptFile } from "./script_file.ts";
 
 /** esbuild's wasm, embedded in the binary by scripts/compile.ts. */
 export const ESBUILD_WASM_URL = new URL("../../node_modules/esbuild-wasm/esbuild.wasm", import.meta.url);
@@ -53,21 +54,7 @@ const SDK_SHIM = `module.exports = globalThis[Symbol.for(${JSON.stringify(SDK_GL
 
 /** Bundles `entry` (a file path) with its relative imports. */
 export async function bundleScript(entry: string): Promise<Bundle> {
-  const file = resolve(entry);
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(file);
-  } catch {
-    throw new PagletError("not_found", `Script ${entry} not found (looked at ${file})`);
-  }
-  if (!info.isFile) {
-    throw new PagletError("invalid_request", `Script ${entry} is not a file: name a .ts or .js file`);
-  }
-  try {
-    (await Deno.open(file, { read: true })).close();
-  } catch (err) {
-    throw new PagletError("invalid_request", `Script ${entry} cannot be read: ${(err as Error).message}`);
-  }
+  const file = await checkScriptFile(entry);
   const root = dirname(file);
   const esbuild = await loadEsbuild();
   const inputs = new Set<string>();

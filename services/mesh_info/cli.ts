@@ -44,7 +44,7 @@ export function registerMeshInfoCommands(program: Command): void {
       numberOption("--max-age"),
       0,
     )
-    .option("--limit <n>", "at most this many hosts (0 = all)", numberOption("--limit"), 0)
+    .option("--limit <n>", "at most this many hosts (0 = all)", numberOption("--limit", { integer: true }), 0)
     .option("--include-stale", "also hosts whose latest snapshot is old")
     .action(
       async (o: EntryOptions & { json?: boolean; maxAge: number; limit: number; includeStale?: boolean }) => {
@@ -99,7 +99,12 @@ export function registerMeshInfoCommands(program: Command): void {
   networkOptions(
     mesh.command("targets").description("Hosts with free capacity, best first (mesh-info select-targets)"),
   )
-    .option("--limit <n>", "at most this many targets (0 = all)", numberOption("--limit"), 5)
+    .option(
+      "--limit <n>",
+      "at most this many targets (0 = all)",
+      numberOption("--limit", { integer: true }),
+      5,
+    )
     .option(
       "--max-age <seconds>",
       "only snapshots younger than this (0 = the sample TTL)",

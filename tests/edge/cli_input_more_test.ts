@@ -174,3 +174,20 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("paglets run of a script that is not there fails before any host is looked for or started", async () => {
+  for (const [file, code] of [["/nonexistent/script.ts", "not_found"], ["/tmp", "invalid_request"]]) {
+    const run = await paglets(["run", file]);
+    assert(run.stderr.includes(`error [${code}]: Script ${file}`), run.stderr);
+    assert(!run.stderr.includes("embedded"), `a host was started for ${file}: ${run.stderr}`);
+    assertEquals(run.code, code === "not_found" ? 1 : 2, run.stderr);
+  }
+});
+
+Deno.test("mesh summary and mesh targets take a whole --limit", async () => {
+  for (const command of ["summary", "targets"]) {
+    const run = await paglets(["mesh", command, "--limit", "1.5", "--entry", NOWHERE]);
+    assertEquals(run.code, 2, run.stderr);
+    assert(run.stderr.includes("error [invalid_request]: --limit must be a whole number"), run.stderr);
+  }
+});
