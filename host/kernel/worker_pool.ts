@@ -30,6 +30,8 @@ export interface WorkerSlot {
   readonly worker: Worker;
   /** Generation: bumps when a stuck worker is replaced in this slot. */
   readonly generation: number;
+  /** Hashes of the travelling code this worker was given (see #join). */
+  readonly codes: Set<string>;
   /**
    * The worker was terminated (replaced, or the pool closed): set before its pending calls fail, so
    * that whoever sees such a failure knows the call's effect, if any, died with the worker.
@@ -154,8 +156,21 @@ export class WorkerPool {
       this.#discard(slot);
       throw new PagletError("draining", "The host is shutting down");
     }
+    // A worker started ahead joins later than it loaded: code loaded into the pool meanwhile goes to
+    // it now (a start sent after this waits for the load in the worker: agent_worker.ts).
+    this.#giveCodes(slot);
     this.#slots.push(slot);
     return slot;
+  }
+
+  /** Sends `slot` every travelling code of the pool it was not given yet (loads in the background). */
+  #giveCodes(slot: WorkerSlot): void {
+    for (const [hash, url] of this.#codes) {
+      if (slot.codes.has(hash)) continue;
+      slot.codes.add(hash);
+      // A worker that fails to load it reports that to the start that needs it there.
+      slot.rpc.call("loadCode", [hash, url]).catch(() => {});
+    }
   }
 
   #discard(slot: WorkerSlot): void {
@@ -185,6 +200,7 @@ export class WorkerPool {
     // Left to Deno, it would end the host too. While starting, the start fails with it; later, the
     // worker is replaced like a stuck one (onLost).
     let started: WorkerSlot | null = null;
+    let codes = new Set<string>();
     const ended = (message: string) => {
       if (started) {
         if (!started.ended) this.onLost?.(started, message, false);
@@ -207,7 +223,7 @@ export class WorkerPool {
       this.#types = await this.#loading(rpc.call("init", [config]), "A new worker's modules");
       // Then what was loaded into the others meanwhile, until nothing is missing (no await between
       // the last check and the caller adding this worker to the pool, which loads later ones).
-      const codes = new Set<string>();
+      codes = new Set<string>();
       while (true) {
         const code = [...this.#codes].find(([hash]) => !codes.has(hash));
         if (modules < config.modules.length) {
@@ -232,7 +248,7 @@ export class WorkerPool {
     } finally {
       this.#starting.delete(starting);
     }
-    started = { index, rpc, agents: new Set(), worker, generation, ended: false };
+    started = { index, rpc, agents: new Set(), worker, generation, codes, ended: false };
     return started;
   }
 
@@ -318,10 +334,8 @@ export class WorkerPool {
       throw err;
     }
     this.#codes.set(hash, url);
-    for (const slot of this.#slots) {
-      // A worker that fails to load it reports that to the start that needs it there.
-      if (slot !== first) slot.rpc.call("loadCode", [hash, url]).catch(() => {});
-    }
+    first.codes.add(hash);
+    for (const slot of this.#slots) this.#giveCodes(slot);
     return types;
   }
 
@@ -358,6 +372,7 @@ export class WorkerPool {
       this.#discard(fresh);
       throw new PagletError("draining", "The host is shutting down");
     }
+    this.#giveCodes(fresh);
     this.#slots[this.#slots.indexOf(slot)] = fresh;
     return lost;
   }
