@@ -9,7 +9,8 @@ import type { Operation } from "../../agents/operations.ts";
 import { networkOptions } from "../../cli/agents_command.ts";
 import { numberOption } from "../../cli/number_option.ts";
 import { type EntryOptions, withEntry } from "../../cli/entry.ts";
-import { formatBytes, pc, printJson, printTable } from "../../cli/output.ts";
+import { formatBytes, pc, printJson, printTable, reportError } from "../../cli/output.ts";
+import { PagletError } from "../../agents/errors.ts";
 import { fanOut, fixed, formatDuration, type HostResult, targetHosts } from "../cli_support.ts";
 import {
   Df,
@@ -22,6 +23,7 @@ import {
   Summary,
   type SummaryReply,
 } from "./contract.ts";
+import { ownProcesses } from "./processes.ts";
 
 interface SysOptions extends EntryOptions {
   json?: boolean;
@@ -39,8 +41,20 @@ async function ask<Req, Rep>(
   });
 }
 
-/** Prints failed hosts on stderr; exit code 1 when every host failed. */
+/**
+ * Prints the hosts that failed on stderr, `error NAME (URL) [code]: message` each; exit code 1
+ * when every host failed. One host asked (a mesh of one) that failed is the command's error:
+ * `error [code]: NAME (URL): message`.
+ */
 function reportFailures(results: HostResult<unknown>[]): void {
+  const [only] = results;
+  if (results.length === 1 && !only.ok) {
+    const { code, message } = only.error;
+    Deno.exitCode = reportError(
+      PagletError.fromWire({ code, message: `${only.name} (${only.url}): ${message}` }),
+    );
+    return;
+  }
   for (const r of results) {
     if (!r.ok) {
       console.error(`${pc.red("error")} ${r.name} (${r.url}) [${r.error.code}]: ${r.error.message}`);
@@ -49,15 +63,44 @@ function reportFailures(results: HostResult<unknown>[]): void {
   if (results.length && results.every((r) => !r.ok)) Deno.exitCode = 1;
 }
 
+/**
+ * Prints the replies: the entry's (its failure is the command's error, with nothing on stdout),
+ * or with `--all-hosts` those of the hosts that answered (a table only when one did), then the
+ * failures.
+ */
 function printResults<T>(o: SysOptions, results: HostResult<T>[], table: (replies: T[]) => void): void {
-  if (o.json) {
-    if (!o.allHosts && results.length === 1 && results[0].ok) return printJson(results[0].reply);
-    printJson(results);
-  } else {
+  if (!o.allHosts) {
+    const [only] = results;
+    if (!only.ok) throw PagletError.fromWire(only.error);
+    return o.json ? printJson(only.reply) : table([only.reply]);
+  }
+  if (o.json) printJson(results);
+  else {
     const ok = results.flatMap((r) => r.ok ? [r.reply] : []);
     if (ok.length) table(ok);
   }
   reportFailures(results);
+}
+
+/**
+ * A host that could read none of the paths asked failed: `not_found` (`forbidden` when every path
+ * was refused) with each path's reason. A host that read some of them answered (the others are
+ * warnings).
+ */
+function noPathRead(result: HostResult<DfReply>): HostResult<DfReply> {
+  if (!result.ok || result.reply.volumes.length > 0) return result;
+  const reasons = Object.entries(result.reply.errors);
+  if (reasons.length === 0) return result;
+  const refused = reasons.every(([, reason]) => /^permission denied/i.test(reason));
+  return {
+    name: result.name,
+    url: result.url,
+    ok: false,
+    error: {
+      code: refused ? "forbidden" : "not_found",
+      message: `No path could be read: ${reasons.map(([path, reason]) => `${path}: ${reason}`).join("; ")}`,
+    },
+  };
 }
 
 function sysCommand(parent: Command, name: string, description: string): Command {
@@ -147,7 +190,18 @@ export function registerSysCommand(program: Command): void {
   sysCommand(sys, "df [paths...]", "Disk usage of paths (default: the host's data dir and /)")
     .option("--all-volumes", "also every device-backed mount point")
     .action(async (paths: string[], o: SysOptions & { allVolumes?: boolean }) => {
-      printResults(o, await ask(o, Df, { paths, allVolumes: !!o.allVolumes }), (replies: DfReply[]) => {
+      for (const [i, path] of paths.entries()) {
+        if (path === "") {
+          throw new PagletError(
+            "invalid_request",
+            `path ${
+              i + 1
+            } of sys df is empty: name a file or folder on the host (no path: its data dir and /)`,
+          );
+        }
+      }
+      const results = (await ask(o, Df, { paths, allVolumes: !!o.allVolumes })).map(noPathRead);
+      printResults(o, results, (replies: DfReply[]) => {
         printTable(
           replies.flatMap((r) =>
             r.volumes.map((v) => ({
@@ -180,17 +234,29 @@ export function registerSysCommand(program: Command): void {
     .action(async (query: string | undefined, o: SysOptions & { limit: number; args?: boolean }) => {
       printResults(
         o,
-        await ask(o, Ps, { query: query ?? "", limit: o.limit, includeArgs: !!o.args }),
+        // Not the CLI itself (its command line holds the query), nor a wrapper running it (timeout).
+        await ask(o, Ps, {
+          query: query ?? "",
+          limit: o.limit,
+          includeArgs: !!o.args,
+          exclude: await ownProcesses(),
+        }),
         (replies: PsReply[]) => {
+          const rows = replies.flatMap((r) =>
+            r.processes.map((p) => ({
+              host: r.hostName,
+              ...p,
+              rss: formatBytes(p.rssBytes),
+              // --args: the whole command line, however long; else the program, cut at 80.
+              cmd: o.args || p.cmdline.length <= 80 ? p.cmdline : `${p.cmdline.slice(0, 77)}...`,
+            }))
+          );
+          if (!rows.length) {
+            const on = replies.length === 1 ? replies[0].hostName : `any of ${replies.length} hosts`;
+            return console.log(query ? `No process matches '${query}' on ${on}.` : `No process on ${on}.`);
+          }
           printTable(
-            replies.flatMap((r) =>
-              r.processes.map((p) => ({
-                host: r.hostName,
-                ...p,
-                rss: formatBytes(p.rssBytes),
-                cmd: p.cmdline.length > 80 ? `${p.cmdline.slice(0, 77)}...` : p.cmdline,
-              }))
-            ),
+            rows,
             ["host", "pid", "name", "state", ["username", "user"], "rss", ["memoryPercent", "mem%"], [
               "cpuPercent",
               "cpu%",

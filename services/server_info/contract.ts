@@ -102,6 +102,12 @@ export const PsRequest = z.object({
   limit: z.number().int().min(0).max(10_000).default(25),
   /** Whole command lines instead of the program only. */
   includeArgs: z.boolean().default(false),
+  /**
+   * Processes to leave out, each named exactly (boot id, pid, start time in clock ticks after
+   * boot): the CLI's own, whose command line holds the query. Another machine's boot id matches
+   * nothing.
+   */
+  exclude: z.array(z.object({ bootId: z.string(), pid: count, startTicks: count })).max(16).default([]),
 });
 export type PsRequest = z.infer<typeof PsRequest>;
 

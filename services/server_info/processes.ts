@@ -66,6 +66,19 @@ export interface ProcessQuery {
   limit?: number;
   /** Whole command lines instead of the program only. @default false */
   includeArgs?: boolean;
+  /** Processes to leave out (the asking CLI's own, see {@link ownProcesses}). @default [] */
+  exclude?: readonly ProcessIdentity[];
+}
+
+/**
+ * One process exactly: the machine's boot (`/proc/sys/kernel/random/boot_id`), its pid and its
+ * start time after boot, so that another machine's process or a later one with the same pid is not
+ * taken for it.
+ */
+export interface ProcessIdentity {
+  bootId: string;
+  pid: number;
+  startTicks: number;
 }
 
 /** The answer of {@link ProcessTable.list}. */
@@ -85,14 +98,21 @@ export class ProcessTable {
   #users: Map<number, string> | null = null;
 
   async list(options: ProcessQuery = {}): Promise<ProcessList> {
-    const { query = "", limit = 25, includeArgs = false } = options;
+    const { query = "", limit = 25, includeArgs = false, exclude = [] } = options;
     if (!Number.isInteger(limit) || limit < 0) {
       throw new RangeError(
         `Cannot list processes as 'limit' must be an integer >= 0: current value is ${limit}`,
       );
     }
     const needle = query.trim().toLowerCase();
-    const [pids, uptime, users] = await Promise.all([listPids(), readUptime(), this.#usernames()]);
+    const [pids, uptime, users, bootId] = await Promise.all([
+      listPids(),
+      readUptime(),
+      this.#usernames(),
+      exclude.length ? readBootId() : null,
+    ]);
+    const excluded = (stat: PidStat) =>
+      exclude.some((p) => p.bootId === bootId && p.pid === stat.pid && p.startTicks === stat.startTicks);
     const memTotal = Deno.systemMemoryInfo().total;
     const now = Date.now();
     const seen = new Map<number, { ticks: number; at: number }>();
@@ -101,6 +121,7 @@ export class ProcessTable {
       const info = await readProcess(pid).catch(() => null);
       if (!info) return;
       seen.set(pid, { ticks: info.stat.cpuTicks, at: now });
+      if (excluded(info.stat)) return;
       const haystack = `${info.stat.name} ${info.argv.join(" ")}`.toLowerCase();
       if (needle && !haystack.includes(needle)) return;
       const prev = this.#previous.get(pid);
@@ -141,6 +162,51 @@ export class ProcessTable {
     this.#users = users;
     return users;
   }
+}
+
+/** This boot of this machine's kernel; null without /proc. */
+async function readBootId(): Promise<string | null> {
+  try {
+    return (await Deno.readTextFile("/proc/sys/kernel/random/boot_id")).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * This process and the wrappers that run this very command (`timeout 30 paglets sys ps deno`: a
+ * parent whose command line ends with this process's arguments), for {@link ProcessQuery.exclude}:
+ * a listing asked by the CLI leaves out the CLI, whose command line holds the query. Empty without
+ * /proc.
+ */
+export async function ownProcesses(args: readonly string[] = Deno.args): Promise<ProcessIdentity[]> {
+  const bootId = await readBootId();
+  if (!bootId) return [];
+  const own: ProcessIdentity[] = [];
+  let pid = Deno.pid;
+  // Our own process always; an ancestor while it wraps this command (a few levels at most).
+  for (let level = 0; level < 4 && pid > 1; level++) {
+    let statLine: string, cmdline: string;
+    try {
+      [statLine, cmdline] = await Promise.all([
+        Deno.readTextFile(`/proc/${pid}/stat`),
+        Deno.readTextFile(`/proc/${pid}/cmdline`),
+      ]);
+    } catch {
+      break;
+    }
+    const argv = cmdline.split("\0").filter(Boolean);
+    if (level > 0 && !(args.length && endsWith(argv, args))) break;
+    const stat = parseStatLine(statLine);
+    own.push({ bootId, pid: stat.pid, startTicks: stat.startTicks });
+    // The parent pid is the field after the state.
+    pid = Number(statLine.slice(statLine.lastIndexOf(")") + 1).trim().split(/\s+/)[1]);
+  }
+  return own;
+}
+
+function endsWith(list: readonly string[], tail: readonly string[]): boolean {
+  return list.length >= tail.length && tail.every((item, i) => list[list.length - tail.length + i] === item);
 }
 
 async function listPids(): Promise<number[]> {

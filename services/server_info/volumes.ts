@@ -42,11 +42,32 @@ export async function volumesUsage(
   const results = await Promise.allSettled(unique.map(volumeUsage));
   const volumes: VolumeUsage[] = [];
   const errors: Record<string, string> = {};
+  const reasons = await Promise.all(
+    results.map((r, i) => r.status === "rejected" ? unreadableReason(unique[i], r.reason) : null),
+  );
   results.forEach((r, i) => {
     if (r.status === "fulfilled") volumes.push(r.value);
-    else errors[unique[i]] = r.reason instanceof Error ? r.reason.message : String(r.reason);
+    else errors[unique[i]] = reasons[i]!;
   });
   return { volumes, errors };
+}
+
+/**
+ * Why `path`'s file system could not be read: libc's statfs through FFI gives no errno, so the path
+ * is looked up again, and the operating system's reason ("no such file or directory", "permission
+ * denied", "not a directory") stands for it; else the statfs error's own message.
+ */
+async function unreadableReason(path: string, err: unknown): Promise<string> {
+  try {
+    await Deno.stat(path);
+  } catch (statError) {
+    if (statError instanceof Error) {
+      // "No such file or directory (os error 2): stat '/data'" → "no such file or directory".
+      const reason = statError.message.replace(/\s*\(os error \d+\)[\s\S]*$/, "").trim();
+      if (reason) return reason.charAt(0).toLowerCase() + reason.slice(1);
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Command } from "../../../cli/command.ts";
 import { networkOptions } from "../../../cli/agents_command.ts";
 import { PagletError } from "../../../agents/errors.ts";
 import { type EntryOptions, withEntry } from "../../../cli/entry.ts";
-import { pc, printJson, printTable } from "../../../cli/output.ts";
+import { pc, printJson, printTable, reportError } from "../../../cli/output.ts";
 import { COMPUTE_STATUSES } from "../../../agents/compute_job_state.ts";
 import { parseSize } from "../../../host/options.ts";
 import { fanOut, formatDuration, type HostResult, targetHosts } from "../../cli_support.ts";
@@ -46,6 +46,13 @@ export function cpus(ids: readonly number[]): string {
   return ids.length ? ids.join(",") : "-";
 }
 
+/** The entry's reply; its failure is the command's error (thrown: nothing goes to stdout). */
+export function entryReply<T>(results: HostResult<T>[]): T {
+  const [only] = results;
+  if (!only.ok) throw PagletError.fromWire(only.error);
+  return only.reply;
+}
+
 /** The Status of the entry host's compute-slots service, or of every online host's with `--all-hosts`. */
 export async function statuses(
   o: JobsOptions,
@@ -81,12 +88,11 @@ export async function printStatusView<T>(
   const results = await statuses(o, request);
   const json = (reply: StatusReply) => view.json ? view.json(reply) : view.items(reply);
   if (!o.allHosts) {
-    const [only] = results;
-    if (!only.ok) throw PagletError.fromWire(only.error);
-    if (o.json) return printJson(json(only.reply));
-    const items = view.items(only.reply);
-    if (!items.length) return console.log(view.empty(only.reply.host.hostName));
-    return printTable(items.map((item) => view.row(item, only.reply)), view.columns);
+    const reply = entryReply(results);
+    if (o.json) return printJson(json(reply));
+    const items = view.items(reply);
+    if (!items.length) return console.log(view.empty(reply.host.hostName));
+    return printTable(items.map((item) => view.row(item, reply)), view.columns);
   }
   if (o.json) {
     printJson(perHostJson(results, json));
@@ -94,8 +100,9 @@ export async function printStatusView<T>(
     const rows = results.flatMap((r) =>
       r.ok ? view.items(r.reply).map((item) => ({ host: r.name, ...view.row(item, r.reply) })) : []
     );
+    const answered = results.filter((r) => r.ok).length;
     if (rows.length) printTable(rows, ["host", ...view.columns]);
-    else console.log(view.empty(`any of ${results.filter((r) => r.ok).length} hosts`));
+    else if (answered) console.log(view.empty(`any of ${answered} hosts`));
   }
   reportFailures(results);
 }
@@ -124,7 +131,20 @@ export function jobsViewCommand(parent: Command, name: string, description: stri
   );
 }
 
+/**
+ * Prints the hosts that failed on stderr, `error NAME (URL) [code]: message` each; exit code 1
+ * when every host failed. One host asked (a mesh of one) that failed is the command's error:
+ * `error [code]: NAME (URL): message`.
+ */
 export function reportFailures(results: HostResult<unknown>[]): void {
+  const [only] = results;
+  if (results.length === 1 && !only.ok) {
+    const { code, message } = only.error;
+    Deno.exitCode = reportError(
+      PagletError.fromWire({ code, message: `${only.name} (${only.url}): ${message}` }),
+    );
+    return;
+  }
   for (const r of results) {
     if (!r.ok) console.error(`${pc.red("error")} ${r.name} (${r.url}) [${r.error.code}]: ${r.error.message}`);
   }

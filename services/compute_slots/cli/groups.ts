@@ -3,6 +3,7 @@
  * (every online host is asked through the entry host; sleeping collectors are read, not woken).
  */
 import type { Command } from "../../../cli/command.ts";
+import { PagletError } from "../../../agents/errors.ts";
 import { withEntry } from "../../../cli/entry.ts";
 import { pc, printJson, printTable } from "../../../cli/output.ts";
 import type { GroupSummary } from "../../../agents/job_groups/contract.ts";
@@ -65,13 +66,13 @@ export function registerGroupsCommand(jobs: Command): void {
       for (const e of reply.errors) {
         console.error(`${pc.red("error")} ${e.hostName} (${e.hostUrl}) [${e.code}]: ${e.message}`);
       }
-      // A named group nobody has: exit 1, with --json too (its answer is then []).
-      if (o.group && !reply.groups.length) Deno.exitCode = 1;
-      if (o.json) return printJson(reply.groups);
-      if (!reply.groups.length) {
-        console.log(o.group ? `No group '${o.group}' in the mesh.` : "No job group in the mesh.");
-        return;
+      // A named group nobody has is an error (nothing on stdout, with --json too).
+      if (o.group && !reply.groups.length) {
+        const unanswered = reply.errors.length ? ` (${reply.errors.length} host(s) did not answer)` : "";
+        throw new PagletError("not_found", `No group '${o.group}' in the mesh${unanswered}`);
       }
+      if (o.json) return printJson(reply.groups);
+      if (!reply.groups.length) return console.log("No job group in the mesh.");
       printTable(
         reply.groups.map((g) => ({
           ...g,

@@ -9,6 +9,7 @@ import {
   collect,
   computeState,
   cpus,
+  entryReply,
   jobsCommand,
   type JobsOptions,
   NAME,
@@ -52,12 +53,15 @@ export function registerPsCommand(jobs: Command): void {
         const hosts = await targetHosts(entry, !!o.allHosts);
         return await fanOut(hosts, o, (s) => s.call(NAME, Jobs, filter));
       });
+      // The entry alone: its failure is the command's error, with nothing on stdout.
+      if (!o.allHosts) entryReply(results);
       const rows = results.flatMap((r) =>
         r.ok ? r.reply.jobs.map((j) => ({ host: r.reply.hostName, ...j })) : []
       );
       if (o.json) printJson(o.allHosts ? perHostJson(results, (reply) => reply.jobs) : rows);
-      else if (rows.length === 0) console.log("No compute job matches.");
-      else {
+      else if (rows.length === 0) {
+        if (results.some((r) => r.ok)) console.log("No compute job matches.");
+      } else {
         printTable(
           rows.map((j) => ({
             ...j,

@@ -65,8 +65,21 @@ export function registerRmCommand(jobs: Command): void {
           ]);
           return console.log(pc.dim(`dry run: ${victims.length} job(s) would be removed`));
         }
-        if (!o.force && !confirmed(`Remove ${victims.length} job(s) from ${listed.hostName}?`)) {
-          throw new PagletError("invalid_request", "Not removed: confirm, or pass --force");
+        if (!o.force) {
+          if (!Deno.stdin.isTerminal()) {
+            throw new PagletError(
+              "invalid_request",
+              `Removing ${victims.length} job(s) asks for a yes on a terminal, and stdin is not one: ` +
+                "pass --force to remove without asking",
+            );
+          }
+          // Declining is the user's answer, not a mistake: nothing done, exit 1.
+          if (!confirmed(`Remove ${victims.length} job(s) from ${listed.hostName}?`)) {
+            if (o.json) printJson({ dryRun: false, jobs: victims, removed: [], skipped });
+            else console.log("Nothing removed.");
+            Deno.exitCode = 1;
+            return;
+          }
         }
         const cancelled = await services.call(NAME, Cancel, { agentIds: victims.map((v) => v.agentId) });
         const removed: string[] = [];
@@ -98,8 +111,8 @@ export function registerRmCommand(jobs: Command): void {
     });
 }
 
+/** Asks on the terminal (stdin is one); yes or y only. */
 function confirmed(question: string): boolean {
-  if (!Deno.stdin.isTerminal()) return false;
   const answer = prompt(`${question} [y/N]`);
   return answer !== null && /^y(es)?$/i.test(answer.trim());
 }

@@ -4,7 +4,7 @@ import { withEntry } from "../../../cli/entry.ts";
 import { formatBytes, printJson, printTable } from "../../../cli/output.ts";
 import { fanOut, fixed, targetHosts } from "../../cli_support.ts";
 import { Status, type StatusReply } from "../contract.ts";
-import { jobsCommand, type JobsOptions, NAME, perHostJson, reportFailures } from "./common.ts";
+import { entryReply, jobsCommand, type JobsOptions, NAME, perHostJson, reportFailures } from "./common.ts";
 
 export function registerStatusCommand(jobs: Command): void {
   jobsCommand(jobs, "status", "Capacity, reservations and counters of the scheduler")
@@ -18,15 +18,16 @@ export function registerStatusCommand(jobs: Command): void {
           (s) => s.call(NAME, Status, { includeQueue: false, includeLeases: false }),
         );
       });
-      if (o.json) {
-        printJson(
-          !o.allHosts && results.length === 1 && results[0].ok
-            ? results[0].reply
-            : perHostJson(results, (reply) => reply),
-        );
-      } else {
+      // The entry alone: its failure is the command's error, with nothing on stdout.
+      if (!o.allHosts) {
+        const reply = entryReply(results);
+        if (o.json) return printJson(reply);
+      }
+      const rows = results.flatMap((r) => r.ok ? [statusRow(r.reply)] : []);
+      if (o.json) printJson(perHostJson(results, (reply) => reply));
+      else if (rows.length) {
         printTable(
-          results.flatMap((r) => r.ok ? [statusRow(r.reply)] : []),
+          rows,
           [
             "host",
             ["cores", "cores free/eligible"],
