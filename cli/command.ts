@@ -258,7 +258,7 @@ export class Command {
         continue;
       }
       if (this.commands.length > 0 && positionals.length === 0) {
-        if (arg === "help") this.#helpFor(argv[0]);
+        if (arg === "help") this.#helpFor(argv);
         const sub = this.#sub(arg);
         if (sub) return sub.#route(argv);
         if (!this.#action) throw new UsageError(unknownCommand(this, arg), this);
@@ -359,11 +359,16 @@ export class Command {
   }
 
   /** `help [command]`: the help of the named subcommand, or of this command. */
-  #helpFor(name: string | undefined): never {
-    const sub = name === undefined ? undefined : this.#sub(name);
-    if (name !== undefined && !sub) throw new UsageError(unknownCommand(this, name), this);
-    write(Deno.stdout, (sub ?? this).helpInformation());
-    throw new CliExit(0);
+  /** `help [NAME...]`: the help of the command the names lead to (`help agents ls`), down from here. */
+  #helpFor(names: readonly string[]): never {
+    const [name, ...rest] = names;
+    if (name === undefined || name.startsWith("-")) {
+      write(Deno.stdout, this.helpInformation());
+      throw new CliExit(0);
+    }
+    const sub = this.#sub(name);
+    if (!sub) throw new UsageError(unknownCommand(this, name), this);
+    return sub.#helpFor(rest);
   }
 
   /** The action's leading arguments: one per declared argument (a list for the variadic one). */

@@ -3,7 +3,7 @@
  * stay the one the full program would print (run `deno run -A scripts/top_help.ts` after changing a
  * command's name, arguments or description).
  */
-import { assertEquals } from "../helpers/assert.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 import { paglets } from "../helpers/cli.ts";
 import { buildProgram } from "../../cli/program.ts";
 import { TOP_HELP } from "../../cli/top_help.ts";
@@ -16,4 +16,13 @@ Deno.test("the quick --help is the full program's help, and --version its versio
   assertEquals([help.code, help.stdout], [0, TOP_HELP]);
   const version = await paglets(["--version"]);
   assertEquals([version.code, version.stdout.trim()], [0, VERSION]);
+});
+
+Deno.test("help NAME... shows the help of the command the names lead to", async () => {
+  const run = await paglets(["help", "agents", "ls"]);
+  assertEquals(run.code, 0, run.stderr);
+  assert(run.stdout.startsWith("Usage: paglets agents ls"), run.stdout);
+  const unknown = await paglets(["help", "agents", "nope"]);
+  assertEquals(unknown.code, 2, unknown.stderr);
+  assert(unknown.stderr.includes("unknown command 'nope'"), unknown.stderr);
 });
