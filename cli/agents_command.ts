@@ -132,7 +132,7 @@ export function registerAgentsCommand(program: Command): void {
   const agents = program.command("agents").description("Inspect and drive paglets on a host");
 
   networkOptions(agents.command("ls").description("List agents"))
-    .option("--status <status>", "active | inactive | crashed")
+    .option("--status <status>", "active | inactive | crashed", agentStatus)
     .option("--type <type>", "only this paglet type")
     .action(async (o: EntryOptions & { json?: boolean; status?: string; type?: string }) => {
       const { agents } = await entryClient(o).listAgents({ status: o.status, type: o.type });
@@ -268,4 +268,18 @@ export function registerAgentsCommand(program: Command): void {
       if (o.json) return printJson(ref);
       console.log(`${ref.id} now on ${ref.host}`);
     });
+}
+
+const AGENT_STATUSES = ["active", "inactive", "crashed"];
+
+/** `agents ls --status`: a status a listed agent can have. */
+function agentStatus(value: string): string {
+  const status = value.trim().toLowerCase();
+  if (!AGENT_STATUSES.includes(status)) {
+    throw new PagletError(
+      "invalid_request",
+      `--status must be one of ${AGENT_STATUSES.join(", ")}: got '${value}'`,
+    );
+  }
+  return status;
 }

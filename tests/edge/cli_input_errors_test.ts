@@ -22,6 +22,7 @@ Deno.test("an option value that is no number, or out of range, fails before any 
     [["follow", "--timeout", "abc"], "--timeout must be a number from 0.001 to 86400: got 'abc'"],
     [["mesh", "targets", "--max-load-per-cpu", "abc"], "--max-load-per-cpu must be a number >= 0: got 'abc'"],
     [["mesh", "targets", "--limit", "abc"], "--limit must be a whole number >= 0: got 'abc'"],
+    [["agents", "ls", "--status", "bogus"], "--status must be one of active, inactive, crashed: got 'bogus'"],
     [["mesh", "targets", "--max-cpu-percent", "x"], "--max-cpu-percent must be a number >= 0: got 'x'"],
     [["mesh", "summary", "--max-age", "abc"], "--max-age must be a number >= 0: got 'abc'"],
     [["sys", "ps", "--limit", "abc"], "--limit must be a whole number from 0 to 10000: got 'abc'"],
