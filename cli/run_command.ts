@@ -14,14 +14,14 @@ import { checkScriptFile } from "../host/code/script_file.ts";
 export function registerRunCommand(program: Command): void {
   program
     .command("run")
-    .description('run a TypeScript script that imports "paglets"; its paglet types run anywhere in the mesh')
+    .description('Run a TypeScript script that imports "paglets"; its paglet types run anywhere in the mesh')
     .argument("<file>", "the script (a .ts or .js file; its relative imports are bundled with it)")
     .argument("[args...]", "arguments for the script (after --): its Deno.args")
     .option(
-      "--entry <name|url>",
+      "-e, --entry <name|url>",
       "entry host (default $PAGLETS_ENTRY, http://127.0.0.1:8765, else an embedded host)",
     )
-    .option("--api-key-env <var>", "environment variable holding the API key (default PAGLETS_API_KEY)")
+    .option("--api-key-env <name>", "environment variable holding the API key (default PAGLETS_API_KEY)")
     .action(async (file: string, args: string[], options: EntryOptions) => {
       await runScript(file, args, options);
     });
