@@ -15,7 +15,7 @@ import { CBOR_TYPE, parseTagged, stringifyTagged } from "../agents/wire.ts";
 import type * as Cbor from "../agents/cbor.ts";
 import { cancel, later } from "../agents/timers.ts";
 import { type PlainAnswer, plainRequest } from "./plain_http.ts";
-import { sizedUpload } from "./artifacts/sized_upload.ts";
+import { sizedUpload } from "./sized_upload.ts";
 
 export interface ClientOptions {
   /** Bearer API key. @default Deno.env PAGLETS_API_KEY */
@@ -53,7 +53,7 @@ export interface FetchInit {
   signal?: AbortSignal;
   /**
    * The byte length of a streamed `body` (an artifact upload). Such a body goes to an `http:` host
-   * with a `content-length`, over a connection of its own (host/artifacts/sized_upload.ts says
+   * with a `content-length`, over a connection of its own (host/sized_upload.ts says
    * why); through a transport or an HTTP proxy, `fetch` sends it chunked.
    */
   length?: number;

@@ -56,7 +56,8 @@ export async function plainRequest(url: string, init: PlainRequest): Promise<Pla
 }
 
 /** A connection to `target`; `signal` ends the wait too (a host that drops the handshake). */
-function connect(target: URL, signal: AbortSignal): Promise<Deno.Conn> {
+export function connect(target: URL, signal: AbortSignal): Promise<Deno.Conn> {
+  signal.throwIfAborted();
   const connecting = Deno.connect({
     hostname: target.hostname.replace(/^\[(.*)\]$/, "$1"),
     port: Number(target.port || 80),
@@ -71,7 +72,11 @@ function connect(target: URL, signal: AbortSignal): Promise<Deno.Conn> {
   });
 }
 
-function requestHead(
+/**
+ * The head of a request with `headers`; with a `length`, its own content-length (the caller's
+ * content-length and transfer-encoding headers are dropped).
+ */
+export function requestHead(
   target: URL,
   method: string,
   headers: Record<string, string>,
@@ -85,6 +90,8 @@ function requestHead(
   for (const [name, value] of Object.entries(headers)) {
     // A line break in a value would start a header (or a request) of its own.
     if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`Invalid header: ${name}`);
+    const lower = name.toLowerCase();
+    if (length !== undefined && (lower === "content-length" || lower === "transfer-encoding")) continue;
     lines.push(`${name}: ${value}`);
   }
   if (length !== undefined) lines.push(`content-length: ${length}`);

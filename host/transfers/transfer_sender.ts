@@ -4,7 +4,8 @@
  * confirm. An attempt has no deadline on its total time, only on silence (`stallTimeoutMs`): a
  * big transfer to a slow disk takes as long as it takes, a target that stops taking bytes is
  * given up on. Whether the target takes bytes is asked of the target itself: its HTTP server may
- * read far ahead of its spool.
+ * read far ahead of its spool. The body goes to an `http:` target with its length, over a
+ * connection of its own (host/sized_upload.ts); to an `https:` one or through a proxy, by `fetch`.
  */
 import { millisecondsFromEnv } from "../env_ms.ts";
 import { PagletError } from "../../agents/errors.ts";
@@ -75,7 +76,8 @@ function isDefinitive(err: PagletError): boolean {
  * The request body: the head, then each file as a byte string read from disk in 1 MiB chunks.
  * `progress` is called whenever the connection asks for the next chunk, that is, took the last
  * one. A body of one chunk goes as plain bytes. `end()` stops reading files once the attempt is
- * over: a server that answers early (an error) leaves the body to be drained otherwise.
+ * over: a server that answers early (an error) leaves the body to be drained otherwise (by `fetch`;
+ * host/sized_upload.ts cancels the stream). Its length is {@link transferBodyLength}.
  */
 function transferBody(
   head: Uint8Array,
@@ -141,6 +143,14 @@ function transferBody(
       ended = true;
     },
   };
+}
+
+/**
+ * The bytes {@link transferBody} sends: the head, then each file's byte string header and its
+ * registered size (what is read of it, no more; a file that shrank fails the body).
+ */
+function transferBodyLength(head: Uint8Array, files: RegisteredFile[]): number {
+  return files.reduce((n, f) => n + byteStringHeader(f.size).length + f.size, head.length);
 }
 
 export class TransferSender {
@@ -255,8 +265,9 @@ export class TransferSender {
         }
       }
     }
-    // Every attempt failed without an answer: any of them may have arrived (fetch's error does not
-    // tell a refused connection from one that broke after the body left), so the target decides.
+    // Every attempt failed without an answer: any of them may have arrived (an error without an
+    // answer, from fetch or a connection of its own, does not tell a refused connection from one
+    // that broke after the body left), so the target decides.
     const settled = await this.settle(url, envelope.transferId, envelope.agent.id, envelope.source.url);
     if (settled === "stored") {
       return {
@@ -283,8 +294,12 @@ export class TransferSender {
     const watch = new StallWatch(limitMs, (signal) => this.#spooled(url, transferId, signal));
     const { body, end } = transferBody(head, files, watch.progress);
     try {
+      // With its length, the stream goes to an `http:` target with a content-length over a
+      // connection of its own (host/sized_upload.ts: Deno's fetch would send it chunked in 64 KiB
+      // pieces, which the target's server takes slower and slower); `fetch` sends it otherwise.
       const res = await this.client(url).fetch("POST", "/v1/transfers", {
         body,
+        length: transferBodyLength(head, files),
         headers: { "content-type": "application/cbor" },
         signal: watch.signal,
       });

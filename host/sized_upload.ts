@@ -1,13 +1,22 @@
 /**
  * A streamed request body of known length sent with a `content-length`, over a connection of its
- * own (`connection: close`): how an artifact upload reaches an `http:` host.
+ * own (`connection: close`): how an artifact upload (host/artifacts/client.ts) and a transfer of
+ * an agent with its files (host/transfers/transfer_sender.ts) reach an `http:` host. HostClient
+ * uses it for a stream whose `length` it is given; through a transport or an HTTP proxy, and to
+ * `https:` hosts, `fetch` sends such a stream chunked.
  *
  * Deno's `fetch` sends every stream `transfer-encoding: chunked`, in chunks of 64 KiB whatever the
  * stream yields (and drops a `content-length` given for it), and Deno's HTTP server spends time on
  * each such chunk that grows with the bytes of the body already received while the reader is
  * slower than the network, as a host writing an upload to disk is: measured on one machine, a
  * 150 MB upload took 11.5 s and 9.6 s of the server's CPU chunked in 64 KiB pieces, 0.6 s in 4 MiB
- * pieces, 0.45 s with a `content-length` (300 MB: up to 80 s through `fetch`, 3 s as here).
+ * pieces, 0.45 s with a `content-length` (300 MB: up to 80 s through `fetch`, 3 s as here; a
+ * 400 MB transfer: docs/performance.md "Big transfers").
+ *
+ * The answer is read while the body goes out: one that is complete (by its `content-length` or its
+ * last chunk) before the body is all sent, a refusal such as a 401 or 413 or a target's
+ * acknowledgement of a transfer it already holds, is returned at once and the rest of the body is
+ * not sent, as `fetch` does.
  *
  * @example
  * ```ts
@@ -25,8 +34,10 @@
  *
  * @module
  */
-import { PagletError } from "../../agents/errors.ts";
-import { writeAll } from "../write_all.ts";
+import { PagletError } from "../agents/errors.ts";
+import { writeAll } from "./write_all.ts";
+import { concat } from "../agents/bytes.ts";
+import { connect, requestHead } from "./plain_http.ts";
 
 export interface SizedUpload {
   method: string;
@@ -38,7 +49,6 @@ export interface SizedUpload {
   signal: AbortSignal;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** An answer larger than this is refused: an upload's answer is a line of JSON. */
 const MAX_ANSWER_BYTES = 1 << 20;
@@ -46,6 +56,7 @@ const MAX_ANSWER_BYTES = 1 << 20;
 /**
  * Sends `init` to `url` (`http:` only) and returns the host's answer. An answer that comes before
  * the body is all sent (a refusal: 401, 413) is returned as it is, the rest of the body unsent.
+ * A body that cannot be read or does not hold `length` bytes fails as `transfer_failed`.
  */
 export async function sizedUpload(url: string, init: SizedUpload): Promise<Response> {
   const target = new URL(url);
@@ -59,51 +70,42 @@ export async function sizedUpload(url: string, init: SizedUpload): Promise<Respo
   try {
     conn = await connect(target, init.signal);
     init.signal.addEventListener("abort", abort, { once: true });
-    const answer = readAnswer(conn);
+    const open = conn;
+    const answer = readAnswer(open);
     // Settled either way by the end of the connection (at the latest, its close below).
     answer.catch(() => {});
-    try {
-      await writeAll(conn, requestHead(target, init.method, init.headers, init.length));
-      await sendBody(conn, reader, init.length);
-    } catch (err) {
-      // The host answered early and closed: its answer says why the body could not be sent.
-      if (!(err instanceof BodyError) && !init.signal.aborted) {
-        const early = await answer.catch(() => null);
-        if (early) return early;
-      }
-      if (err instanceof BodyError) {
-        throw new PagletError("transfer_failed", `Upload to ${target.host} broken off: ${err.message}`);
-      }
-      throw err;
+    const sending = (async () => {
+      await writeAll(open, requestHead(target, init.method, init.headers, init.length));
+      await sendBody(open, reader, init.length);
+    })();
+    // What is left of it once the answer came first fails as the connection closes: not heard.
+    sending.catch(() => {});
+    // The answer decides once it came (whether the body is all sent or not) or the body is sent.
+    const failed = await Promise.race([
+      sending.then(() => null, (err: unknown) => ({ err })),
+      answer.then(() => null, () => null),
+    ]);
+    if (!failed) return await answer;
+    const { err } = failed;
+    if (err instanceof BodyError) {
+      throw new PagletError("transfer_failed", `Request to ${target.host} broken off: ${err.message}`);
     }
-    return await answer;
+    // The host answered and closed before the body was all sent: its answer says why.
+    if (!init.signal.aborted) {
+      const early = await answer.catch(() => null);
+      if (early) return early;
+    }
+    throw err;
   } catch (err) {
     throw init.signal.aborted ? init.signal.reason : err;
   } finally {
     init.signal.removeEventListener("abort", abort);
-    // Cancelling closes the stream's source (a file); after the stream's end it does nothing.
-    await reader.cancel().catch(() => {});
     try {
       conn?.close();
     } catch { /* closed already: by the abort */ }
+    // Cancelling closes the stream's source (a file); after the stream's end it does nothing.
+    await reader.cancel().catch(() => {});
   }
-}
-
-/** A connection to `target`; `signal` ends the wait too (a host that drops the handshake). */
-function connect(target: URL, signal: AbortSignal): Promise<Deno.Conn> {
-  signal.throwIfAborted();
-  const connecting = Deno.connect({
-    hostname: target.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: Number(target.port || 80),
-  });
-  return new Promise((resolve, reject) => {
-    const abort = () => {
-      reject(signal.reason);
-      connecting.then((conn) => conn.close(), () => {/* no connection to close */});
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    connecting.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
-  });
 }
 
 /** The body stream failed or did not hold the declared bytes (not the connection). */
@@ -137,34 +139,24 @@ async function sendBody(
   }
 }
 
-function requestHead(
-  target: URL,
-  method: string,
-  headers: Record<string, string>,
-  length: number,
-): Uint8Array {
-  const lines = [
-    `${method} ${target.pathname}${target.search} HTTP/1.1`,
-    `host: ${target.host}`,
-    "connection: close",
-  ];
-  for (const [name, value] of Object.entries(headers)) {
-    // A line break in a value would start a header (or a request) of its own.
-    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`Invalid header: ${name}`);
-    const lower = name.toLowerCase();
-    if (lower !== "content-length" && lower !== "transfer-encoding") lines.push(`${name}: ${value}`);
-  }
-  lines.push(`content-length: ${length}`);
-  return encoder.encode(lines.join("\r\n") + "\r\n\r\n");
+/** An answer's head: its status line and fields, and where its body starts. */
+interface Head {
+  status: number;
+  headers: Headers;
+  /** Bytes of the head, its blank line included. */
+  size: number;
 }
 
 /**
- * The host's whole answer, read until it closes the connection (the request asked it to). A host
- * that refused the body may reset the connection after its answer: what arrived before counts.
+ * The host's answer, read until it is complete by its framing (a `content-length`, the last chunk
+ * of a chunked body, no body for 204 and 304) or, without either, until the host closes the
+ * connection (the request asked it to). A host that refused the body may reset the connection
+ * after its answer: what arrived before counts. Interim answers (`100 Continue`) are skipped.
  */
 async function readAnswer(conn: Deno.Conn): Promise<Response> {
   let bytes = new Uint8Array(16 * 1024);
   let length = 0;
+  let head: Head | null = null;
   while (true) {
     if (length === bytes.length) {
       if (length >= MAX_ANSWER_BYTES) throw new Error(`The answer is larger than ${MAX_ANSWER_BYTES} bytes`);
@@ -179,14 +171,37 @@ async function readAnswer(conn: Deno.Conn): Promise<Response> {
       if (length === 0) throw err;
       n = null;
     }
-    if (n === null) return parseAnswer(bytes.subarray(0, length));
-    length += n;
+    const closed = n === null;
+    if (n !== null) length += n;
+    while (!head) {
+      head = parseHead(bytes.subarray(0, length));
+      if (!head) break;
+      if (head.status >= 100 && head.status < 200) {
+        // An interim answer: the final one follows it.
+        bytes.copyWithin(0, head.size, length);
+        length -= head.size;
+        head = null;
+      }
+    }
+    if (!head) {
+      if (closed) throw new Error("the host closed the connection before its answer's head");
+      continue;
+    }
+    const body = bodyOf(head, bytes.subarray(head.size, length), closed);
+    if (body) {
+      head.headers.delete("transfer-encoding");
+      // A status without a body (204, 304) cannot be given one.
+      const none = head.status === 204 || head.status === 304;
+      return new Response(none ? null : body, { status: head.status, headers: head.headers });
+    }
+    if (closed) throw new Error("the host closed the connection in the middle of its answer");
   }
 }
 
-function parseAnswer(bytes: Uint8Array): Response {
+/** The answer's head once all of it is in `bytes`, else null. */
+function parseHead(bytes: Uint8Array): Head | null {
   const end = indexOfBlankLine(bytes);
-  if (end < 0) throw new Error("the host closed the connection before its answer's head");
+  if (end < 0) return null;
   const [statusLine, ...fields] = decoder.decode(bytes.subarray(0, end)).split("\r\n");
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1];
   if (!status) throw new Error(`not an HTTP/1.1 answer: ${statusLine.slice(0, 80)}`);
@@ -195,15 +210,24 @@ function parseAnswer(bytes: Uint8Array): Response {
     const colon = field.indexOf(":");
     if (colon > 0) headers.append(field.slice(0, colon).trim(), field.slice(colon + 1).trim());
   }
-  let body = bytes.subarray(end + 4);
-  if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) body = dechunk(body);
-  else if (headers.has("content-length")) body = body.subarray(0, Number(headers.get("content-length")));
-  headers.delete("transfer-encoding");
-  // A status without a body (204, 304) cannot be given one.
-  return new Response(status === "204" || status === "304" ? null : body.slice(), {
-    status: Number(status),
-    headers,
-  });
+  return { status: Number(status), headers, size: end + 4 };
+}
+
+/** The body when `rest` (what follows the head) holds all of it by the head's framing, else null. */
+function bodyOf(head: Head, rest: Uint8Array, closed: boolean): Uint8Array<ArrayBuffer> | null {
+  if (head.status === 204 || head.status === 304) return new Uint8Array(0);
+  if (/chunked/i.test(head.headers.get("transfer-encoding") ?? "")) {
+    const body = dechunk(rest);
+    // Trailers, if any, are not read; a body cut off by the close is what came of it.
+    return body ?? (closed ? dechunk(rest, true) : null);
+  }
+  const declared = head.headers.get("content-length");
+  if (declared !== null) {
+    const n = Number(declared);
+    if (rest.length >= n) return rest.slice(0, n);
+    return closed ? rest.slice() : null;
+  }
+  return closed ? rest.slice() : null;
 }
 
 function indexOfBlankLine(bytes: Uint8Array): number {
@@ -213,24 +237,28 @@ function indexOfBlankLine(bytes: Uint8Array): number {
   return -1;
 }
 
-/** A chunked body's bytes (trailers, if any, are not read). */
-function dechunk(rest: Uint8Array): Uint8Array {
+/**
+ * A chunked body's bytes once its last chunk is in, else null; `partial`: the whole chunks that
+ * came, last chunk or not.
+ */
+function dechunk(rest: Uint8Array, partial = false): Uint8Array<ArrayBuffer> | null {
   const parts: Uint8Array[] = [];
   let at = 0;
+  let ended = false;
   while (at < rest.length) {
     let lineEnd = at;
     while (lineEnd + 1 < rest.length && !(rest[lineEnd] === 13 && rest[lineEnd + 1] === 10)) lineEnd++;
+    if (lineEnd + 1 >= rest.length) break;
     const size = parseInt(decoder.decode(rest.subarray(at, lineEnd)).split(";")[0].trim(), 16);
     if (!Number.isFinite(size) || size < 0) throw new Error("a malformed chunk in the answer");
-    if (size === 0) break;
+    if (size === 0) {
+      ended = true;
+      break;
+    }
+    if (rest.length < lineEnd + 2 + size + 2) break;
     parts.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size));
     at = lineEnd + 2 + size + 2;
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  if (!ended && !partial) return null;
+  return concat(parts);
 }
