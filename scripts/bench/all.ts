@@ -7,6 +7,7 @@ const BENCHMARKS = [
   "local_send.ts",
   "create_dispose.ts",
   "mobility.ts",
+  "transfer.ts",
   "slot_handoff.ts",
   "queued_jobs.ts",
   "startup.ts",
