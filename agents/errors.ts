@@ -111,12 +111,25 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && KNOWN.has(code);
 }
 
+/** A data: URL of travelling code in a message or stack, with the `:line:column)` after it, if any. */
+const CODE_URL = /data:text\/javascript,[^\s"]*?((?::\d+:\d+)?\)?)(?=[\s"]|$)/g;
+
+/**
+ * `message` with each data: URL of a script's module (the whole module: kilobytes to megabytes, as
+ * Deno names it in import errors and stack frames) as `<script module>`; line numbers after it count
+ * in the script's bundle.
+ */
+function shortenCodeUrls(message: string): string {
+  if (!message.includes("data:text/javascript,")) return message;
+  return message.replace(CODE_URL, (_url, at: string) => `<script module>${at}`);
+}
+
 /** An error carrying a code from {@link ERROR_CODES}. */
 export class PagletError extends Error {
   readonly code: ErrorCode;
   readonly details?: unknown;
   constructor(code: ErrorCode, message: string, details?: unknown) {
-    super(message);
+    super(shortenCodeUrls(message));
     this.name = "PagletError";
     this.code = code;
     this.details = details;

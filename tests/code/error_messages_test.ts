@@ -1,0 +1,23 @@
+/**
+ * Errors that name a script's module by its data: URL (Deno does, in import errors and stack
+ * frames) name it in a few characters: the URL is the whole module, kilobytes to megabytes.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { PagletError } from "../../agents/errors.ts";
+
+const MODULE = `data:text/javascript,//%20script:jobs.ts%0Aconst%20f%20=%20(x)%20=%3E%20x;${
+  "a".repeat(200_000)
+}`;
+
+Deno.test("a script module's data: URL in an error message is shortened, keeping line and column", () => {
+  const err = new PagletError(
+    "handler_failed",
+    `Import "./helper.ts" not a dependency and not in import map from "${MODULE}"\n    at run (${MODULE}:453:22)`,
+  );
+  assertEquals(
+    err.message,
+    `Import "./helper.ts" not a dependency and not in import map from "<script module>"\n    at run (<script module>:453:22)`,
+  );
+  const wrapped = PagletError.from(new TypeError(`Invalid URL: './data.json' with base '${MODULE}'`));
+  assert(wrapped.message.length < 100, wrapped.message.slice(0, 200));
+});
