@@ -88,6 +88,8 @@ export class Host {
    * (`PAGLETS_SEND_TIMEOUT_MS`, default 30 s).
    */
   readonly sendTimeoutMs = millisecondsFromEnv("PAGLETS_SEND_TIMEOUT_MS", 30_000);
+  /** How long a start's hook may take (`PAGLETS_HOOK_TIMEOUT_MS`, default 30 s). */
+  readonly hookTimeoutMs = millisecondsFromEnv("PAGLETS_HOOK_TIMEOUT_MS", 30_000);
   #frontend?: HttpFrontend;
   #refusalsReportedAt = 0;
   #handler?: (request: Request) => Response | Promise<Response>;
@@ -159,6 +161,7 @@ export class Host {
     }
     this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info, {
       code: (hash, from) => this.code.ensure(hash, from),
+      hookTimeoutMs: this.hookTimeoutMs,
     });
     this.router = new MessageRouter(this.runtime, () => this.remote ?? null);
     this.ops.onCall = (id) => this.runtime.touch(id);

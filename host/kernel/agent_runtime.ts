@@ -53,6 +53,8 @@ export interface RuntimeOptions {
    * its types. Without it, agents of travelling code cannot start here.
    */
   code?: CodeLoader;
+  /** How long a start's hook may take (onCreation, onActivation, onArrival, onClone). @default 30000 */
+  hookTimeoutMs?: number;
 }
 
 /**
@@ -142,6 +144,7 @@ export class AgentRuntime {
       queue: this.#queue,
       handlers: this.#handlers,
       code: this.#options.code,
+      hookTimeoutMs: this.#options.hookTimeoutMs,
     });
     this.#departures = new Departures({
       table: {

@@ -16,7 +16,8 @@ import type { InactiveQueue } from "./inactive_queue.ts";
 import { DURABLE, type LiveAgent } from "./live_agent.ts";
 import { Mailbox } from "./mailbox.ts";
 import { newAgentId } from "./ids.ts";
-import { stoppedByShutdown, type WorkerPool } from "./worker_pool.ts";
+import { stoppedByShutdown, type WorkerPool, type WorkerSlot } from "./worker_pool.ts";
+import { orAfter } from "../../agents/timers.ts";
 
 export interface CreateSpec {
   type: string;
@@ -61,6 +62,8 @@ export interface ArrivalParts {
   handlers: HandlerCommits;
   /** Without it, agents of travelling code cannot start here. */
   code?: CodeLoader;
+  /** How long a start's hook (onCreation, onActivation, onArrival, onClone) may take. @default 30000 */
+  hookTimeoutMs?: number;
 }
 
 export class Arrivals {
@@ -351,7 +354,12 @@ export class Arrivals {
     this.#launching.set(id, agent);
     try {
       const code = typeof meta.code === "string" ? meta.code : undefined;
-      const state = await slot.rpc.call("start", [{ id, type, code, ...init, event, run: event !== null }]);
+      const state = await this.#started(
+        slot,
+        id,
+        event,
+        slot.rpc.call("start", [{ id, type, code, ...init, event, run: event !== null }]),
+      );
       // Messages queued while inactive go first, in their order, before anyone else can post; they
       // are handled once the record says active (a state written before that would not land).
       if (preload.length > 0) void agent.mailbox.pause();
@@ -364,5 +372,32 @@ export class Arrivals {
     } finally {
       if (this.#launching.get(id) === agent) this.#launching.delete(id);
     }
+  }
+
+  /**
+   * The state a start answered with, within the hook's deadline. Past it the start fails with
+   * `timeout`, as a hook that threw fails it: the instance is taken out of its worker (its hook may
+   * still run there; what it does then reaches no one), and a worker that does not even answer that
+   * (a hook in a loop) is replaced, its other agents restored.
+   */
+  async #started(
+    slot: WorkerSlot,
+    id: string,
+    event: LifecycleEvent | null,
+    start: Promise<Uint8Array>,
+  ): Promise<Uint8Array> {
+    const ms = this.#p.hookTimeoutMs ?? 30_000;
+    const done = await orAfter(start.then((state) => ({ state })), ms, null);
+    if (done) return done.state;
+    start.catch(() => {/* settles, if ever, with nobody waiting */});
+    const hook = event ? `on${event.kind[0].toUpperCase()}${event.kind.slice(1)}` : "the start";
+    const why = `${hook} of ${id} did not finish within ${ms / 1000} s`;
+    const dropped = await orAfter(
+      slot.rpc.call("stop", [id, null]).then(() => true, () => true),
+      1000,
+      false,
+    );
+    if (!dropped && !slot.ended) this.#p.pool.onLost?.(slot, why, true);
+    throw new PagletError("timeout", why);
   }
 }
