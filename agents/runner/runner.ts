@@ -114,6 +114,8 @@ export class Runner implements AsyncDisposable {
   #nextTask = 0;
   #timer: Timer | undefined;
   #closed: Promise<void> | undefined;
+  /** Executors being created now (see close). */
+  readonly #creating = new Set<Promise<ExecutorChannel>>();
   readonly #unregisterInterrupt: () => void;
 
   private constructor(
@@ -202,12 +204,18 @@ export class Runner implements AsyncDisposable {
    */
   async #createExecutors(placed: RunnerHost[]): Promise<ExecutorChannel[]> {
     const created = await Promise.allSettled(placed.map(async (host) => {
-      const { id } = await this.#http.request<{ id: string }>(host.url, "POST", "/v1/agents", {
-        type: EXECUTOR_TYPE,
-        state: { runner: this.name, homeHost: this.#http.entry, idleTimeoutMs: this.#idleTimeoutMs },
-      });
-      const channel = new ExecutorChannel(id, host.url, host.name);
-      this.#dispatcher.channels.push(channel);
+      // Known to close() while under way: an executor it creates is disposed with the others.
+      const creating = (async () => {
+        const { id } = await this.#http.request<{ id: string }>(host.url, "POST", "/v1/agents", {
+          type: EXECUTOR_TYPE,
+          state: { runner: this.name, homeHost: this.#http.entry, idleTimeoutMs: this.#idleTimeoutMs },
+        });
+        const channel = new ExecutorChannel(id, host.url, host.name);
+        this.#dispatcher.channels.push(channel);
+        return channel;
+      })();
+      this.#creating.add(creating);
+      const channel = await creating.finally(() => this.#creating.delete(creating));
       // Each asks for its core as soon as it exists, not once every executor does.
       const leased = await this.#dispatcher.acquire(channel).catch(() => false);
       if (!leased) this.#waiting.add(channel);
@@ -421,6 +429,7 @@ export class Runner implements AsyncDisposable {
       this.#dispatcher.close(new PagletError("task_cancelled", `Runner '${this.name}' was closed`));
       // Executors still being created are disposed with the others.
       await this.#replacing;
+      await Promise.allSettled([...this.#creating]);
       await Promise.all(
         this.#dispatcher.channels.filter((c) => c.alive).map((c) =>
           this.#http.request(c.hostUrl, "DELETE", `/v1/agents/${encodeURIComponent(c.id)}`).catch(() => {})
