@@ -7,6 +7,7 @@
 import type { Command } from "../cli/command.ts";
 import { PagletError } from "../agents/errors.ts";
 import { apiKeyFrom, type EntryOptions } from "../cli/entry.ts";
+import { pc, reportError } from "../cli/output.ts";
 import type { HostClient } from "../host/client.ts";
 import { ServiceClient } from "./client.ts";
 
@@ -99,4 +100,24 @@ export function formatDuration(seconds: number): string {
 /** A number with fixed decimals, or "-" when unknown. */
 export function fixed(value: number | null | undefined, digits = 2): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "-" : value.toFixed(digits);
+}
+
+/**
+ * Prints the hosts that failed on stderr, `error NAME (URL) [code]: message` each; exit code 1
+ * when every host failed. One host asked (a mesh of one) that failed is the command's error:
+ * `error [code]: NAME (URL): message`.
+ */
+export function reportFailures(results: HostResult<unknown>[]): void {
+  const [only] = results;
+  if (results.length === 1 && !only.ok) {
+    const { code, message } = only.error;
+    Deno.exitCode = reportError(
+      PagletError.fromWire({ code, message: `${only.name} (${only.url}): ${message}` }),
+    );
+    return;
+  }
+  for (const r of results) {
+    if (!r.ok) console.error(`${pc.red("error")} ${r.name} (${r.url}) [${r.error.code}]: ${r.error.message}`);
+  }
+  if (results.length && results.every((r) => !r.ok)) Deno.exitCode = 1;
 }

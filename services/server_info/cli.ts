@@ -9,9 +9,16 @@ import type { Operation } from "../../agents/operations.ts";
 import { networkOptions } from "../../cli/agents_command.ts";
 import { numberOption } from "../../cli/number_option.ts";
 import { type EntryOptions, withEntry } from "../../cli/entry.ts";
-import { formatBytes, pc, printJson, printTable, reportError } from "../../cli/output.ts";
+import { formatBytes, pc, printJson, printTable } from "../../cli/output.ts";
 import { PagletError } from "../../agents/errors.ts";
-import { fanOut, fixed, formatDuration, type HostResult, targetHosts } from "../cli_support.ts";
+import {
+  fanOut,
+  fixed,
+  formatDuration,
+  type HostResult,
+  reportFailures,
+  targetHosts,
+} from "../cli_support.ts";
 import {
   Df,
   type DfReply,
@@ -39,28 +46,6 @@ async function ask<Req, Rep>(
     const hosts = await targetHosts(entry, !!o.allHosts);
     return await fanOut(hosts, o, (services) => services.call(ServerInfoContract.name, op, request));
   });
-}
-
-/**
- * Prints the hosts that failed on stderr, `error NAME (URL) [code]: message` each; exit code 1
- * when every host failed. One host asked (a mesh of one) that failed is the command's error:
- * `error [code]: NAME (URL): message`.
- */
-function reportFailures(results: HostResult<unknown>[]): void {
-  const [only] = results;
-  if (results.length === 1 && !only.ok) {
-    const { code, message } = only.error;
-    Deno.exitCode = reportError(
-      PagletError.fromWire({ code, message: `${only.name} (${only.url}): ${message}` }),
-    );
-    return;
-  }
-  for (const r of results) {
-    if (!r.ok) {
-      console.error(`${pc.red("error")} ${r.name} (${r.url}) [${r.error.code}]: ${r.error.message}`);
-    }
-  }
-  if (results.length && results.every((r) => !r.ok)) Deno.exitCode = 1;
 }
 
 /**

@@ -3,10 +3,10 @@ import type { Command } from "../../../cli/command.ts";
 import { networkOptions } from "../../../cli/agents_command.ts";
 import { PagletError } from "../../../agents/errors.ts";
 import { type EntryOptions, withEntry } from "../../../cli/entry.ts";
-import { pc, printJson, printTable, reportError } from "../../../cli/output.ts";
+import { printJson, printTable } from "../../../cli/output.ts";
 import { COMPUTE_STATUSES } from "../../../agents/compute_job_state.ts";
 import { parseSize } from "../../../host/options.ts";
-import { fanOut, formatDuration, type HostResult, targetHosts } from "../../cli_support.ts";
+import { fanOut, formatDuration, type HostResult, reportFailures, targetHosts } from "../../cli_support.ts";
 import { ComputeSlotsContract, Status, type StatusReply } from "../contract.ts";
 
 export const NAME = ComputeSlotsContract.name;
@@ -129,24 +129,4 @@ export function jobsViewCommand(parent: Command, name: string, description: stri
     "--all-hosts",
     "every online host of the mesh (in parallel)",
   );
-}
-
-/**
- * Prints the hosts that failed on stderr, `error NAME (URL) [code]: message` each; exit code 1
- * when every host failed. One host asked (a mesh of one) that failed is the command's error:
- * `error [code]: NAME (URL): message`.
- */
-export function reportFailures(results: HostResult<unknown>[]): void {
-  const [only] = results;
-  if (results.length === 1 && !only.ok) {
-    const { code, message } = only.error;
-    Deno.exitCode = reportError(
-      PagletError.fromWire({ code, message: `${only.name} (${only.url}): ${message}` }),
-    );
-    return;
-  }
-  for (const r of results) {
-    if (!r.ok) console.error(`${pc.red("error")} ${r.name} (${r.url}) [${r.error.code}]: ${r.error.message}`);
-  }
-  if (results.length && results.every((r) => !r.ok)) Deno.exitCode = 1;
 }

@@ -2,7 +2,7 @@
 import type { Command } from "../../../cli/command.ts";
 import { withEntry } from "../../../cli/entry.ts";
 import { printJson, printTable, wrap } from "../../../cli/output.ts";
-import { fanOut, targetHosts } from "../../cli_support.ts";
+import { fanOut, reportFailures, targetHosts } from "../../cli_support.ts";
 import { Jobs } from "../contract.ts";
 import {
   ago,
@@ -14,7 +14,6 @@ import {
   type JobsOptions,
   NAME,
   perHostJson,
-  reportFailures,
 } from "./common.ts";
 
 export function registerPsCommand(jobs: Command): void {

@@ -4,7 +4,8 @@ import { withEntry } from "../../../cli/entry.ts";
 import { formatBytes, printJson, printTable } from "../../../cli/output.ts";
 import { fanOut, fixed, targetHosts } from "../../cli_support.ts";
 import { Status, type StatusReply } from "../contract.ts";
-import { entryReply, jobsCommand, type JobsOptions, NAME, perHostJson, reportFailures } from "./common.ts";
+import { entryReply, jobsCommand, type JobsOptions, NAME, perHostJson } from "./common.ts";
+import { reportFailures } from "../../cli_support.ts";
 
 export function registerStatusCommand(jobs: Command): void {
   jobsCommand(jobs, "status", "Capacity, reservations and counters of the scheduler")
