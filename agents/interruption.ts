@@ -13,6 +13,14 @@ const endings = new Set<() => Promise<void>>();
 /** Aborted once the script is interrupted. */
 export const interrupted: AbortSignal = controller.signal;
 
+/** Resolves once the script is interrupted. */
+export function whenInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    if (interrupted.aborted) resolve();
+    else interrupted.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
 /**
  * Registers `end` to run when the script is interrupted (at once, if it already was); returns the
  * function that unregisters it, for work that ended on its own.

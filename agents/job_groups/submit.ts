@@ -24,7 +24,7 @@
  * @module
  */
 import type { AgentRef, CreateOptions } from "../context.ts";
-import { interrupted, onInterrupt } from "../interruption.ts";
+import { interrupted, onInterrupt, whenInterrupted } from "../interruption.ts";
 import { PagletError } from "../errors.ts";
 import type { MessageInput, SendOptions } from "../message.ts";
 import { callOperation } from "../operations.ts";
@@ -149,14 +149,6 @@ export class ComputeJobGroup {
       pause = Math.min(maxPollMs, pause * 1.5);
     }
   }
-}
-
-/** Resolves once the script is interrupted (agents/interruption.ts). */
-function whenInterrupted(): Promise<void> {
-  return new Promise((resolve) => {
-    if (interrupted.aborted) resolve();
-    else interrupted.addEventListener("abort", () => resolve(), { once: true });
-  });
 }
 
 function isPositiveInteger(n: number): boolean {
