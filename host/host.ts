@@ -20,7 +20,8 @@ import { AgentStore } from "./storage/agent_store.ts";
 import { openDatabase, type Schema } from "./storage/schema.ts";
 import type { NodeSqliteDatabase } from "./storage/sqlite_adapter.ts";
 import { EventLog } from "./kernel/events.ts";
-import { WorkerPool } from "./kernel/worker_pool.ts";
+import { MODULE_LOAD_TIMEOUT_MS, WorkerPool } from "./kernel/worker_pool.ts";
+import { HOOK_TIMEOUT_MS } from "./kernel/arrivals.ts";
 import { ContextOps } from "./kernel/context_ops.ts";
 import { type HostOptions, resolveOptions } from "./options.ts";
 import { PersistentStorageRoot } from "./storage/persistent_storage.ts";
@@ -89,7 +90,7 @@ export class Host {
    */
   readonly sendTimeoutMs = millisecondsFromEnv("PAGLETS_SEND_TIMEOUT_MS", 30_000);
   /** How long a start's hook may take (`PAGLETS_HOOK_TIMEOUT_MS`, default 30 s). */
-  readonly hookTimeoutMs = millisecondsFromEnv("PAGLETS_HOOK_TIMEOUT_MS", 30_000);
+  readonly hookTimeoutMs = millisecondsFromEnv("PAGLETS_HOOK_TIMEOUT_MS", HOOK_TIMEOUT_MS);
   #frontend?: HttpFrontend;
   #refusalsReportedAt = 0;
   #handler?: (request: Request) => Response | Promise<Response>;
@@ -144,7 +145,7 @@ export class Host {
         uncaught: (worker, error) => this.#workerError(worker, error),
       },
       modules,
-      millisecondsFromEnv("PAGLETS_MODULE_LOAD_TIMEOUT_MS", 20_000),
+      millisecondsFromEnv("PAGLETS_MODULE_LOAD_TIMEOUT_MS", MODULE_LOAD_TIMEOUT_MS),
     );
     try {
       checkModuleFiles(o.modules);

@@ -53,6 +53,9 @@ export interface ArrivalTable {
   markCrashed(id: string, type: string, message: string): Promise<void>;
 }
 
+/** How long a start's hook may take, unless the host says otherwise. */
+export const HOOK_TIMEOUT_MS = 30_000;
+
 export interface ArrivalParts {
   table: ArrivalTable;
   store: AgentStore;
@@ -386,7 +389,7 @@ export class Arrivals {
     event: LifecycleEvent | null,
     start: Promise<Uint8Array>,
   ): Promise<Uint8Array> {
-    const ms = this.#p.hookTimeoutMs ?? 30_000;
+    const ms = this.#p.hookTimeoutMs ?? HOOK_TIMEOUT_MS;
     const done = await orAfter(start.then((state) => ({ state })), ms, null);
     if (done) return done.state;
     start.catch(() => {/* settles, if ever, with nobody waiting */});

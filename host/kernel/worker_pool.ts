@@ -13,6 +13,9 @@ import {
 } from "../worker/early_workers.ts";
 
 /** One worker and the agents living in it. */
+/** How long a worker may take to load modules or code, unless the host says otherwise. */
+export const MODULE_LOAD_TIMEOUT_MS = 20_000;
+
 /**
  * Whether `err` is the pool's refusal to start a paglet because the host is stopping: not the
  * paglet's failure. Its record stays as it is (active, or inactive with its policy), and the next
@@ -75,7 +78,7 @@ export class WorkerPool {
     config: WorkerConfig | Promise<WorkerConfig>,
     kernel: OpHandlers<KernelOps>,
     preload: readonly string[] = [],
-    loadTimeoutMs = 20_000,
+    loadTimeoutMs = MODULE_LOAD_TIMEOUT_MS,
   ) {
     this.#preload = preload;
     this.#loadTimeoutMs = loadTimeoutMs;
