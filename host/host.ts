@@ -21,7 +21,7 @@ import { openDatabase, type Schema } from "./storage/schema.ts";
 import type { NodeSqliteDatabase } from "./storage/sqlite_adapter.ts";
 import { EventLog } from "./kernel/events.ts";
 import { MODULE_LOAD_TIMEOUT_MS, WorkerPool } from "./kernel/worker_pool.ts";
-import { HOOK_TIMEOUT_MS } from "./kernel/arrivals.ts";
+import { HOOK_TIMEOUT_MS } from "./kernel/hook_deadline.ts";
 import { ContextOps } from "./kernel/context_ops.ts";
 import { type HostOptions, resolveOptions } from "./options.ts";
 import { PersistentStorageRoot } from "./storage/persistent_storage.ts";
@@ -89,7 +89,7 @@ export class Host {
    * (`PAGLETS_SEND_TIMEOUT_MS`, default 30 s).
    */
   readonly sendTimeoutMs = millisecondsFromEnv("PAGLETS_SEND_TIMEOUT_MS", 30_000);
-  /** How long a start's hook may take (`PAGLETS_HOOK_TIMEOUT_MS`, default 30 s). */
+  /** How long a start's or a departure's hook may take (`PAGLETS_HOOK_TIMEOUT_MS`, default 30 s). */
   readonly hookTimeoutMs = millisecondsFromEnv("PAGLETS_HOOK_TIMEOUT_MS", HOOK_TIMEOUT_MS);
   #frontend?: HttpFrontend;
   #refusalsReportedAt = 0;

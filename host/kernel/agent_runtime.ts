@@ -53,7 +53,10 @@ export interface RuntimeOptions {
    * its types. Without it, agents of travelling code cannot start here.
    */
   code?: CodeLoader;
-  /** How long a start's hook may take (onCreation, onActivation, onArrival, onClone). @default 30000 */
+  /**
+   * How long a start's or a departure's hook may take (onCreation, onActivation, onArrival,
+   * onClone, onDeactivating, onDispatching). @default 30000
+   */
   hookTimeoutMs?: number;
 }
 
@@ -165,6 +168,7 @@ export class AgentRuntime {
       deadlines: this.#deadlines,
       supervisor: this.#supervisor,
       stuckAfterMs: this.#options.stuckAfterMs,
+      hookTimeoutMs: this.#options.hookTimeoutMs,
     });
   }
 

@@ -17,7 +17,7 @@ import { DURABLE, type LiveAgent } from "./live_agent.ts";
 import { Mailbox } from "./mailbox.ts";
 import { newAgentId } from "./ids.ts";
 import { stoppedByShutdown, type WorkerPool, type WorkerSlot } from "./worker_pool.ts";
-import { orAfter } from "../../agents/timers.ts";
+import { HOOK_TIMEOUT_MS, withinHookDeadline } from "./hook_deadline.ts";
 
 export interface CreateSpec {
   type: string;
@@ -53,9 +53,6 @@ export interface ArrivalTable {
   markCrashed(id: string, type: string, message: string): Promise<void>;
 }
 
-/** How long a start's hook may take, unless the host says otherwise. */
-export const HOOK_TIMEOUT_MS = 30_000;
-
 export interface ArrivalParts {
   table: ArrivalTable;
   store: AgentStore;
@@ -65,7 +62,7 @@ export interface ArrivalParts {
   handlers: HandlerCommits;
   /** Without it, agents of travelling code cannot start here. */
   code?: CodeLoader;
-  /** How long a start's hook (onCreation, onActivation, onArrival, onClone) may take. @default 30000 */
+  /** How long a start's hook (onCreation, onActivation, onArrival, onClone) may take. @default 30000 (hook_deadline.ts) */
   hookTimeoutMs?: number;
 }
 
@@ -378,10 +375,10 @@ export class Arrivals {
   }
 
   /**
-   * The state a start answered with, within the hook's deadline. Past it the start fails with
-   * `timeout`, as a hook that threw fails it: the instance is taken out of its worker (its hook may
-   * still run there; what it does then reaches no one), and a worker that does not even answer that
-   * (a hook in a loop) is replaced, its other agents restored.
+   * The state a start answered with, within the hook's deadline (hook_deadline.ts). Past it the
+   * start fails with `timeout`, as a hook that threw fails it: the instance is out of its worker,
+   * and a worker that does not even answer that (a hook in a loop) is replaced, its other agents
+   * restored.
    */
   async #started(
     slot: WorkerSlot,
@@ -389,18 +386,15 @@ export class Arrivals {
     event: LifecycleEvent | null,
     start: Promise<Uint8Array>,
   ): Promise<Uint8Array> {
-    const ms = this.#p.hookTimeoutMs ?? HOOK_TIMEOUT_MS;
-    const done = await orAfter(start.then((state) => ({ state })), ms, null);
-    if (done) return done.state;
-    start.catch(() => {/* settles, if ever, with nobody waiting */});
-    const hook = event ? `on${event.kind[0].toUpperCase()}${event.kind.slice(1)}` : "the start";
-    const why = `${hook} of ${id} did not finish within ${ms / 1000} s`;
-    const dropped = await orAfter(
-      slot.rpc.call("stop", [id, null]).then(() => true, () => true),
-      1000,
-      false,
+    const outcome = await withinHookDeadline(
+      slot,
+      id,
+      event,
+      start,
+      this.#p.hookTimeoutMs ?? HOOK_TIMEOUT_MS,
     );
-    if (!dropped && !slot.ended) this.#p.pool.onLost?.(slot, why, true);
-    throw new PagletError("timeout", why);
+    if ("value" in outcome) return outcome.value;
+    if (!outcome.answered && !slot.ended) this.#p.pool.onLost?.(slot, outcome.why, true);
+    throw new PagletError("timeout", outcome.why);
   }
 }

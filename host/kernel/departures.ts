@@ -15,6 +15,7 @@ import type { EventLog } from "./events.ts";
 import type { InactiveQueue } from "./inactive_queue.ts";
 import type { LiveAgent, TransitionKind } from "./live_agent.ts";
 import type { Mailbox } from "./mailbox.ts";
+import { HOOK_TIMEOUT_MS, withinHookDeadline } from "./hook_deadline.ts";
 import { type DeadlineQueue, withTimeout } from "./timeouts.ts";
 import type { WorkerSupervisor } from "./worker_supervisor.ts";
 
@@ -50,6 +51,8 @@ export interface DepartureParts {
   supervisor: WorkerSupervisor;
   /** How long a dispose waits for a running handler, then for the worker (RuntimeOptions). */
   stuckAfterMs: number;
+  /** How long `onDeactivating` and `onDispatching` may take. @default 30000 (hook_deadline.ts) */
+  hookTimeoutMs?: number;
 }
 
 export class Departures {
@@ -74,7 +77,7 @@ export class Departures {
     }
     const { table, store, queue, events } = this.#p;
     return await this.#transition(id, "deactivate", fromSelf, async (agent) => {
-      const state = await agent.slot.rpc.call("stop", [id, table.event("deactivating", { reason, policy })]);
+      const state = await this.#leave(agent, table.event("deactivating", { reason, policy }));
       const record: AgentRecord = {
         id,
         type: agent.type,
@@ -228,10 +231,39 @@ export class Departures {
     fromSelf: boolean,
   ): Promise<{ agent: LiveAgent; state: Uint8Array; queued: ReturnType<Mailbox["drain"]> }> {
     return await this.#transition(id, "detach", fromSelf, async (agent) => {
-      const state = await agent.slot.rpc.call("stop", [id, event]);
+      const state = await this.#leave(agent, event);
       this.#p.table.forget(agent, "detach");
       return { agent, state, queued: agent.mailbox.drain() };
     });
+  }
+
+  /**
+   * Stops `agent` in its worker with a departure's hook (`onDeactivating`, `onDispatching`) and
+   * returns the state it leaves with. A hook that does not finish within its deadline
+   * (hook_deadline.ts) fails the departure with `timeout`, and the agent stays, as when its hook
+   * throws: it starts again in its worker with the state it had when it was taken out (without a
+   * hook; its run() starts again), or, when the worker does not even answer (a hook in a loop), the
+   * worker is replaced and its agents, this one too, come back from their last checkpoint.
+   */
+  async #leave(agent: LiveAgent, event: LifecycleEvent): Promise<Uint8Array> {
+    const { slot, id } = agent;
+    const ms = this.#p.hookTimeoutMs ?? HOOK_TIMEOUT_MS;
+    const outcome = await withinHookDeadline(slot, id, event, slot.rpc.call("stop", [id, event]), ms);
+    if ("value" in outcome) return outcome.value;
+    const why = `${outcome.why}; the agent stays`;
+    const code = typeof agent.meta.code === "string" ? agent.meta.code : undefined;
+    const back = outcome.state &&
+      await slot.rpc.call("start", [{
+        id,
+        type: agent.type,
+        code,
+        stateBytes: outcome.state,
+        event: null,
+        run: true,
+      }])
+        .then(() => true, () => false);
+    if (!back && !slot.ended) await this.#p.supervisor.lost(slot, why, true);
+    throw new PagletError("timeout", why);
   }
 
   /** Runs a transition with the mailbox paused; concurrent deliveries wait for its outcome. */

@@ -1,8 +1,13 @@
 /**
- * A start's hook that never finishes (onCreation, onActivation), with real host processes: the
- * start fails with `timeout` after the hook's deadline (`PAGLETS_HOOK_TIMEOUT_MS`, 1 s here), the
- * instance leaves its worker, and nothing is left half-made: the id can be created again, an
- * inactive paglet can be disposed, and a worker left looping in a hook is replaced.
+ * A lifecycle hook that never finishes, with real host processes.
+ *
+ * A start's hook (onCreation, onActivation): the start fails with `timeout` after the hook's
+ * deadline (`PAGLETS_HOOK_TIMEOUT_MS`, 1 s here), the instance leaves its worker, and nothing is
+ * left half-made: the id can be created again, an inactive paglet can be disposed, and a worker
+ * left looping in a hook is replaced.
+ *
+ * A departure's hook (onDeactivating, onDispatching): the deactivation or the move fails with
+ * `timeout`, and the paglet stays active where it was, with its state, and serves.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
@@ -72,6 +77,70 @@ Deno.test("an onActivation that never settles fails the activation with timeout;
     assertEquals((await host.client.getAgent(id)).status, "inactive");
     await host.client.dispose(id);
     assertEquals((await failure(host.client.getAgent(id)))?.code, "agent_not_found");
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("an onDeactivating that never settles fails the deactivation with timeout; the paglet stays and serves", async () => {
+  try {
+    const host = await start("hang-deactivate");
+    const { id } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(id, { kind: "bump" }), { n: 1 });
+    assertEquals(await host.client.send(id, { kind: "hang-on", args: { hook: "deactivating" } }), {
+      ok: true,
+    });
+    const err = await failure(host.client.deactivate(id));
+    assertEquals(err?.code, "timeout", err?.message);
+    assert(err!.message.includes(`onDeactivating of ${id} did not finish within 1 s`), err!.message);
+    assertEquals((await host.client.getAgent(id)).status, "active");
+    assertEquals(await host.client.send(id, { kind: "bump" }), { n: 2 });
+    // Once its hook lets it, it deactivates.
+    assertEquals(await host.client.send(id, { kind: "hang-on", args: { hook: "" } }), { ok: true });
+    await host.client.deactivate(id);
+    assertEquals((await host.client.getAgent(id)).status, "inactive");
+    assertEquals(await host.client.send(id, { kind: "bump" }), { n: 3 });
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("an onDeactivating in a loop: the deactivation fails with timeout, the worker is replaced, both paglets serve", async () => {
+  try {
+    const host = await start("loop-deactivate");
+    const { id: other } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(other, { kind: "bump" }), { n: 1 });
+    const { id } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(id, { kind: "hang-on", args: { hook: "deactivating-loop" } }), {
+      ok: true,
+    });
+    const err = await failure(host.client.deactivate(id));
+    assertEquals(err?.code, "timeout", err?.message);
+    assertEquals((await host.client.getAgent(id)).status, "active");
+    assertEquals(await host.client.send(id, { kind: "bump" }), { n: 1 });
+    assertEquals(await host.client.send(other, { kind: "bump" }), { n: 2 });
+    const info = await host.client.request<{ abandonedWorkers: number }>("GET", "/v1/host");
+    assertEquals(info.abandonedWorkers, 1);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("an onDispatching that never settles fails the move with timeout; the paglet stays at its source", async () => {
+  try {
+    const [a, b] = await Promise.all([start("hang-dispatch-a"), start("hang-dispatch-b")]);
+    const { id } = await a.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await a.client.send(id, { kind: "hang-on", args: { hook: "dispatching" } }), { ok: true });
+    const err = await failure(a.client.dispatch(id, b.url));
+    assertEquals(err?.code, "timeout", err?.message);
+    assert(err!.message.includes(`onDispatching of ${id} did not finish within 1 s`), err!.message);
+    assertEquals((await a.client.getAgent(id)).status, "active");
+    assertEquals(await a.client.send(id, { kind: "bump" }), { n: 1 });
+    assertEquals((await failure(b.client.getAgent(id)))?.code, "agent_not_found");
+    // Once its hook lets it, it moves.
+    assertEquals(await a.client.send(id, { kind: "hang-on", args: { hook: "" } }), { ok: true });
+    await a.client.dispatch(id, b.url);
+    assertEquals(await b.client.send(id, { kind: "bump" }), { n: 2 });
   } finally {
     await stopAll();
   }
