@@ -77,7 +77,7 @@ export function registerMonteCarloCommand(program: Command): void {
               ...(embedded ? { transport: (request: Request) => embedded.handle(request) } : {}),
               ...(executors ? { executors } : {}),
               ...(o.tag?.length ? { tags: o.tag } : {}),
-            });
+            }, !o.json);
             console.log(o.json ? JSON.stringify(report, null, 2) : formatReport(report));
           } finally {
             unregister();

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Runner, type RunnerOptions, taskModule } from "../../agents/mod.ts";
+import { progress, Runner, type RunnerOptions, taskModule } from "../../agents/mod.ts";
 import * as estimator from "./estimate.ts";
 import { estimateBatch, type PiEstimate, piFromCounts } from "./estimate.ts";
 
@@ -35,15 +35,20 @@ export interface MonteCarloReport extends MonteCarloRun, PiEstimate {
   hosts: string[];
 }
 
-/** Runs the estimate on a Runner named `montecarlo` (options: entry, hosts, tags, executors). */
+/**
+ * Runs the estimate on a Runner named `montecarlo` (options: entry, hosts, tags, executors).
+ * `showProgress`: a bar of the batches done on stderr, when it is a terminal.
+ */
 export async function estimatePi(
   run: MonteCarloRun,
   options: Omit<RunnerOptions, "module"> = {},
+  showProgress = false,
 ): Promise<MonteCarloReport> {
   const started = performance.now();
   await using rr = await Runner.open("montecarlo", { ...options, module: ESTIMATOR });
   const estimate = rr.service(estimateBatch);
   const futures = Array.from({ length: run.batches }, (_, i) => estimate(run.samplesPerBatch, run.seed, i));
+  if (showProgress) void progress(futures, { label: "batches" });
   const counts = await rr.get(futures);
   const result = piFromCounts(counts, run.samplesPerBatch);
   const used = rr.executors.filter((e) => e.tasksRun > 0);

@@ -4,12 +4,9 @@
  * streamed with its length, with a progress line on a terminal only.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { jsonOf, paglets } from "../helpers/cli.ts";
+import { HAS_SCRIPT, jsonOf, onTerminal, paglets } from "../helpers/cli.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { tempDir } from "../helpers/temp.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 
 /** Uploads `bytes` as `name` with the CLI; the artifact's id. */
 async function put(host: HostProcess, dir: string, name: string, bytes: Uint8Array): Promise<string> {
@@ -204,26 +201,6 @@ Deno.test("artifacts put streams the file with its length, not chunked (which De
 });
 
 const ESC = "\x1b";
-
-/** Whether util-linux `script` is there to give the CLI a terminal. */
-const HAS_SCRIPT = await new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
-  .output().then((o) => o.success, () => false);
-
-/** Runs `paglets ...args` with a terminal for stdin, stdout and stderr (`script`); what it showed. */
-async function onTerminal(args: string[]): Promise<{ code: number; screen: string }> {
-  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const line = [Deno.execPath(), "run", "--allow-all", "--quiet", "--config", CONFIG, MAIN, ...args]
-    .map(quote).join(" ");
-  const out = await new Deno.Command("script", {
-    args: ["-q", "-e", "-c", line, "/dev/null"],
-    env: { NO_COLOR: "1", PAGLETS_ENTRY: "", PAGLETS_API_KEY: "" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  return { code: out.code, screen: new TextDecoder().decode(out.stdout) };
-}
 
 Deno.test({
   name: "artifacts put and get show bytes and percent on a terminal, and nothing on a pipe or with --json",

@@ -51,3 +51,30 @@ export function jsonOf<T = Record<string, unknown>>(run: CliRun): T {
   assertEquals(run.code, 0, `exit ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout) as T;
 }
+
+/** Whether util-linux `script` is there to give the CLI a terminal ({@link onTerminal}). */
+export const HAS_SCRIPT = await new Deno.Command("script", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .output().then((o) => o.success, () => false);
+
+/**
+ * Runs `paglets ...args` with a terminal for stdin, stdout and stderr (util-linux `script`;
+ * bounded: 120 s): its exit code and what it showed on that terminal, stdout and stderr alike.
+ */
+export async function onTerminal(args: string[]): Promise<{ code: number; screen: string }> {
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const line = [Deno.execPath(), "run", "--allow-all", "--quiet", "--config", CONFIG, MAIN, ...args]
+    .map(quote).join(" ");
+  const out = await new Deno.Command("script", {
+    args: ["-q", "-e", "-c", line, "/dev/null"],
+    env: { NO_COLOR: "1", PAGLETS_ENTRY: "", PAGLETS_API_KEY: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  return { code: out.code, screen: new TextDecoder().decode(out.stdout) };
+}

@@ -1,7 +1,7 @@
 /** `paglets examples montecarlo` as a user runs it: against a running host, and with no mesh at all. */
 import { estimateBatch, piFromCounts } from "../../examples/montecarlo/estimate.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { jsonOf, paglets } from "../helpers/cli.ts";
+import { HAS_SCRIPT, jsonOf, onTerminal, paglets } from "../helpers/cli.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 
 interface Report {
@@ -49,6 +49,18 @@ Deno.test("with no mesh the report comes from an embedded host, in the seed's la
       "Error: 0.",
     ]
   ) assert(run.stdout.includes(line), `missing '${line}' in:\n${run.stdout}`);
+  assert(!run.stderr.includes("batches ["), `a progress bar on a pipe:\n${run.stderr}`);
+});
+
+Deno.test({
+  name: "on a terminal a bar shows the batches done while it runs",
+  ignore: !HAS_SCRIPT,
+  async fn() {
+    const run = await onTerminal(ARGS);
+    assertEquals(run.code, 0, run.screen);
+    assert(run.screen.includes(`batches [${"#".repeat(30)}] 6/6`), run.screen);
+    assert(run.screen.includes("Estimated PI: 3.1"), run.screen);
+  },
 });
 
 Deno.test("bad options are refused with a code naming the option", async () => {
