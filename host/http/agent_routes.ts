@@ -15,7 +15,11 @@ export { CBOR_TYPE } from "./message_route.ts";
 const plainObject = z.record(z.string(), z.unknown());
 
 const CreateBody = z.object({
-  type: z.string().min(1),
+  // An empty type is most often a class that extends Paglet without a type of its own.
+  type: z.string().min(
+    1,
+    'a paglet type is required: a class that extends Paglet names it with `static override readonly type = "…"`',
+  ),
   // Checked by the runtime, so a state of the wrong shape answers `invalid_state` like one that
   // fails the type's own schema.
   state: z.unknown().optional(),

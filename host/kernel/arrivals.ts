@@ -53,6 +53,10 @@ export interface ArrivalTable {
   markCrashed(id: string, type: string, message: string): Promise<void>;
 }
 
+/** Why a type a user wrote may be missing. */
+const TYPE_HINT =
+  "A module's paglet class is found by its `static type`, and only when the module exports it";
+
 export interface ArrivalParts {
   table: ArrivalTable;
   store: AgentStore;
@@ -305,7 +309,9 @@ export class Arrivals {
     if (!types.includes(type)) {
       throw new PagletError(
         "unknown_agent_type",
-        `Unknown agent type '${type}' in module ${String(code)}. Its types: ${types.join(", ")}`,
+        `Unknown agent type '${type}' in module ${String(code)}. Its types: ${
+          types.join(", ") || "none"
+        }. ${TYPE_HINT}`,
       );
     }
   }
@@ -315,7 +321,7 @@ export class Arrivals {
     if (typeof type !== "string" || !types.includes(type)) {
       throw new PagletError(
         "unknown_agent_type",
-        `Unknown agent type '${type}'. Known types: ${types.join(", ")}`,
+        `Unknown agent type '${type}'. Known types: ${types.join(", ")}. ${TYPE_HINT}`,
       );
     }
   }

@@ -31,3 +31,19 @@ Deno.test("a folder given as the script is invalid input (exit 2), named", async
   assert(out.code === 2, `exit ${out.code}: ${out.stderr}`);
   assert(out.stderr.includes("error [invalid_request]") && out.stderr.includes("is not a file"), out.stderr);
 });
+
+Deno.test("a paglet class without a static type: creating it says how a class names its type", async (t) => {
+  await t.step("by the class's empty type", async () => {
+    const out = await paglets(["run", `${FIXTURES}untyped_class.ts`]);
+    assert(out.code !== 0 && out.stderr.includes("error [invalid_request]"), out.stderr);
+    assert(out.stderr.includes("static override readonly type"), out.stderr);
+  });
+  await t.step("by a name the class never got", async () => {
+    const out = await paglets(["run", `${FIXTURES}untyped_class.ts`, "by-name"]);
+    assert(out.code !== 0 && out.stderr.includes("error [unknown_agent_type]"), out.stderr);
+    assert(
+      out.stderr.includes("found by its `static type`, and only when the module exports it"),
+      out.stderr,
+    );
+  });
+});
