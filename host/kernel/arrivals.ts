@@ -360,6 +360,7 @@ export class Arrivals {
     this.#launching.set(id, agent);
     try {
       const code = typeof meta.code === "string" ? meta.code : undefined;
+      if (code !== undefined) await pool.codeIn(slot, code);
       const state = await this.#started(
         slot,
         id,

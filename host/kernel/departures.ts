@@ -92,13 +92,7 @@ export class Departures {
         await store.put(record);
       } catch (err) {
         // Not stored, so it stays active: back in its worker with the state it left with.
-        await agent.slot.rpc.call("start", [{
-          id,
-          type: agent.type,
-          stateBytes: state,
-          event: null,
-          run: true,
-        }]);
+        await this.#startAgain(agent, state);
         throw err;
       }
       // The messages that waited in its mailbox go first, while the agent is still in transition:
@@ -206,15 +200,7 @@ export class Departures {
       await store.delete(agent.id);
     } catch (err) {
       if (state) {
-        const code = typeof agent.meta.code === "string" ? agent.meta.code : undefined;
-        await agent.slot.rpc.call("start", [{
-          id: agent.id,
-          type: agent.type,
-          code,
-          stateBytes: state,
-          event: null,
-          run: true,
-        }])
+        await this.#startAgain(agent, state)
           .catch(() => {/* its worker is gone: the supervisor restores it from the record */});
       }
       throw err;
@@ -251,19 +237,25 @@ export class Departures {
     const outcome = await withinHookDeadline(slot, id, event, slot.rpc.call("stop", [id, event]), ms);
     if ("value" in outcome) return outcome.value;
     const why = `${outcome.why}; the agent stays`;
-    const code = typeof agent.meta.code === "string" ? agent.meta.code : undefined;
-    const back = outcome.state &&
-      await slot.rpc.call("start", [{
-        id,
-        type: agent.type,
-        code,
-        stateBytes: outcome.state,
-        event: null,
-        run: true,
-      }])
-        .then(() => true, () => false);
+    const back = outcome.state && await this.#startAgain(agent, outcome.state).then(() => true, () => false);
     if (!back && !slot.ended) await this.#p.supervisor.lost(slot, why, true);
     throw new PagletError("timeout", why);
+  }
+
+  /**
+   * Starts `agent` again in its worker with `state`, without a hook (its run() starts again): the
+   * departure did not happen.
+   */
+  #startAgain(agent: LiveAgent, state: Uint8Array): Promise<Uint8Array> {
+    const code = typeof agent.meta.code === "string" ? agent.meta.code : undefined;
+    return agent.slot.rpc.call("start", [{
+      id: agent.id,
+      type: agent.type,
+      code,
+      stateBytes: state,
+      event: null,
+      run: true,
+    }]);
   }
 
   /** Runs a transition with the mailbox paused; concurrent deliveries wait for its outcome. */

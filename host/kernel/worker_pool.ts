@@ -169,11 +169,32 @@ export class WorkerPool {
   /** Sends `slot` every travelling code of the pool it was not given yet (loads in the background). */
   #giveCodes(slot: WorkerSlot): void {
     for (const [hash, url] of this.#codes) {
-      if (slot.codes.has(hash)) continue;
-      slot.codes.add(hash);
-      // A worker that fails to load it reports that to the start that needs it there.
-      slot.rpc.call("loadCode", [hash, url]).catch(() => {});
+      if (!slot.codes.has(hash)) this.#give(slot, hash, url).catch(() => {/* see codeIn */});
     }
+  }
+
+  /**
+   * Loads code `hash` into the worker of `slot`. A start sent meanwhile waits there for the load
+   * (agent_worker.ts); a load that fails is forgotten, so that the next start that needs the code
+   * in that worker loads it again first ({@link codeIn}) and reports its failure.
+   */
+  #give(slot: WorkerSlot, hash: string, url: string): Promise<string[]> {
+    slot.codes.add(hash);
+    return slot.rpc.call("loadCode", [hash, url]).catch((err) => {
+      slot.codes.delete(hash);
+      throw err;
+    });
+  }
+
+  /**
+   * Makes sure the worker of `slot` has (or is loading) the pool's travelling code `hash` before an
+   * agent of it starts there: a background load that failed in that worker is made again, within
+   * the load's deadline, and its error is the start's.
+   */
+  async codeIn(slot: WorkerSlot, hash: string): Promise<void> {
+    const url = this.#codes.get(hash);
+    if (url === undefined || slot.codes.has(hash)) return;
+    await this.#loading(this.#give(slot, hash, url), `Code ${hash}`);
   }
 
   #discard(slot: WorkerSlot): void {

@@ -51,6 +51,12 @@ const registry = new TypeRegistry();
  * side. A load in progress is here too: a start that arrives meanwhile waits for it.
  */
 const codeRegistries = new Map<string, Promise<TypeRegistry>>();
+/**
+ * Travelling code whose load here failed: kept in codeRegistries, so that a start that needs it
+ * fails with the load's error (the kernel may send the start before it hears of the failure), until
+ * a later loadCode tries again.
+ */
+const failedCodes = new Set<string>();
 const agents = new Map<string, Paglet<Record<string, unknown>>>();
 let kernel: PortRpc<WorkerOps, KernelOps>;
 let host: HostInfo;
@@ -287,12 +293,14 @@ const handlers: OpHandlers<WorkerOps> = {
 
   async loadCode(hash: string, url: string): Promise<string[]> {
     let loading = codeRegistries.get(hash);
-    if (!loading) {
+    if (!loading || failedCodes.has(hash)) {
+      failedCodes.delete(hash);
       const types = new TypeRegistry();
-      loading = types.load(url).then(() => types);
-      codeRegistries.set(hash, loading);
-      // A failure is not remembered: a later loadCode tries again.
-      loading.catch(() => codeRegistries.delete(hash));
+      const load = types.load(url).then(() => types);
+      codeRegistries.set(hash, loading = load);
+      load.catch(() => {
+        if (codeRegistries.get(hash) === load) failedCodes.add(hash);
+      });
     }
     try {
       return (await loading).names();

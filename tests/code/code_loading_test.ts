@@ -42,3 +42,33 @@ Deno.test("a module's bytes arrive exactly; an agent on the worker that loads it
   const loaded = h.host.events.since(0, 1000).filter((e) => e.kind === "code-loaded");
   assert(loaded.length === 1, `one code-loaded event: ${loaded.length}`);
 });
+
+Deno.test("code that fails to load in one worker: a start there reports the load's error, not an unknown type", async () => {
+  await using h = await testHost({ workers: 2 });
+  // Both workers run, one agent each, before the code arrives.
+  for (let i = 0; i < 2; i++) await h.client.createAgent({ type: "demo.counter" });
+  assertEquals(h.host.pool.slots.map((s) => s.agents.size), [1, 1]);
+  const source = `const { Paglet } = globalThis[Symbol.for("paglets.sdk")];\n` +
+    `if (self.name === "paglets-agent-worker-1") throw new Error("refused in the second worker");\n` +
+    `export class Picky extends Paglet {\n` +
+    `  static type = "test.picky";\n` +
+    `  initialState() { return {}; }\n` +
+    `  onMessage() { return self.name; }\n` +
+    `}\n`;
+  // The first worker loads it for the upload's answer; the second fails to, in the background.
+  const put = await h.client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(source) });
+  const { hash, types } = await put.json() as { hash: string; types: string[] };
+  assertEquals(types, ["test.picky"]);
+  // The pool places each agent on the worker with fewer agents: the first in the first worker, the
+  // next ones in the second, whose background load failed: each start there loads the code again.
+  const first = await h.client.createAgent({ type: "test.picky", code: hash });
+  assertEquals(await h.client.send(first.id, { kind: "where" }), "paglets-agent-worker-0");
+  for (let i = 0; i < 2; i++) {
+    const err = await h.client.createAgent({ type: "test.picky", code: hash }).then(
+      () => null,
+      (e: { code: string; message: string }) => e,
+    );
+    assertEquals(err?.code, "module_load_failed", err?.message);
+    assert(err!.message.includes("refused in the second worker"), err!.message);
+  }
+});
