@@ -109,25 +109,27 @@ function registerArtifactOps(host: Host, store: ArtifactStore): void {
         })).path;
       }
       const { meta, file } = await store.openBlob(ref.id);
-      await Deno.mkdir(dirname(dest), { recursive: true });
+      // Written next to the destination, renamed into place once verified; removed on any failure.
       const part = `${dest}.${crypto.randomUUID().slice(0, 8)}.part`;
-      const writer = await HashingFileWriter.create(part);
+      let writer: HashingFileWriter | undefined;
       try {
+        await Deno.mkdir(dirname(dest), { recursive: true });
+        writer = await HashingFileWriter.create(part);
         for await (const chunk of file.readable) await writer.write(chunk);
+        const sha256 = await writer.close();
+        if (sha256 !== ref.sha256 || sha256 !== meta.sha256) {
+          throw new PagletError(
+            "checksum_mismatch",
+            `Artifact ${ref.id} has SHA-256 ${sha256}, expected ${ref.sha256}`,
+          );
+        }
+        await Deno.rename(part, dest);
       } catch (err) {
-        await writer.abort();
+        // abort() removes the .part file (a closed writer's too).
+        if (writer) await writer.abort();
+        else file.close();
         throw err;
       }
-      const sha256 = await writer.close();
-      if (sha256 !== ref.sha256 || sha256 !== meta.sha256) {
-        // A partial download left behind is never read (its name ends in .part).
-        await Deno.remove(part).catch(() => {});
-        throw new PagletError(
-          "checksum_mismatch",
-          `Artifact ${ref.id} has SHA-256 ${sha256}, expected ${ref.sha256}`,
-        );
-      }
-      await Deno.rename(part, dest);
       if (options.move) await store.delete(ref.id);
       return dest;
     },

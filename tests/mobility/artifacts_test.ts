@@ -178,3 +178,25 @@ Deno.test("a paglet uploads an artifact on one host and downloads it on another 
     await stopAll();
   }
 });
+
+Deno.test("a download by a paglet that cannot be put in place fails and leaves no .part file", async () => {
+  try {
+    const host = await startMobileHost("alpha");
+    const { id } = await host.client.createAgent({ type: "test.traveller" });
+    const { ref } = await host.client.send(id, { kind: "uploadArtifact", args: { text: "kept" } }) as {
+      ref: Record<string, unknown>;
+    };
+    // The destination is a folder that is not empty: the rename into place fails.
+    const before = await host.client.send(id, { kind: "workDirEntries", args: { mkdir: "taken" } });
+    assertEquals(before, ["result.txt", "taken"]);
+    const err = await host.client.send(id, { kind: "downloadArtifact", args: { ref, path: "taken" } })
+      .then(() => null, (e: Error) => e);
+    assert(err !== null, "the download failed");
+    assertEquals(await host.client.send(id, { kind: "workDirEntries" }), ["result.txt", "taken"]);
+    // The artifact is still there, and a download to a free name works.
+    const got = await host.client.send(id, { kind: "downloadArtifact", args: { ref } }) as { text: string };
+    assertEquals(got.text, "kept");
+  } finally {
+    await stopAll();
+  }
+});
