@@ -133,6 +133,21 @@ export class ArtifactStore {
     }
   }
 
+  /**
+   * {@link #checkRoom}, after deleting expired artifacts when they are what fills the quota (the
+   * sweeper would delete them later).
+   */
+  async #room(size: number, what: string, self?: string): Promise<void> {
+    try {
+      this.#checkRoom(size, what, self);
+    } catch (err) {
+      if (!(err instanceof PagletError && err.code === "quota_exceeded") || (await this.sweep()) === 0) {
+        throw err;
+      }
+      this.#checkRoom(size, what, self);
+    }
+  }
+
   /** Throws when `size` more bytes (for upload `self`) would break the size limit or the quota. */
   #checkRoom(size: number, what: string, self?: string): void {
     const { maxSize, quota } = this.options;
@@ -163,7 +178,7 @@ export class ArtifactStore {
     if (input.owner && input.owner.length > 200) {
       throw new PagletError("invalid_request", "Artifact owner is longer than 200 characters");
     }
-    if (input.size !== undefined) this.#checkRoom(input.size, "Upload");
+    if (input.size !== undefined) await this.#room(input.size, "Upload");
     const id = newArtifactId();
     const part = join(this.root, "tmp", `${id}.part`);
     const writer = await HashingFileWriter.create(part);
@@ -171,7 +186,7 @@ export class ArtifactStore {
     try {
       if (body) {
         for await (const chunk of body) {
-          this.#checkRoom(writer.size + chunk.length, "Upload", id);
+          await this.#room(writer.size + chunk.length, "Upload", id);
           await writer.write(chunk);
           this.#receiving.set(id, writer.size);
         }
@@ -213,6 +228,12 @@ export class ArtifactStore {
   async get(id: string): Promise<ArtifactMeta> {
     const meta = await this.#readMeta(artifactId(id));
     if (!meta) throw new PagletError("artifact_not_found", `No artifact ${id} on this host`);
+    if (expired(meta)) {
+      throw new PagletError(
+        "artifact_not_found",
+        `Artifact ${id} expired at ${new Date(meta.expiresAt!).toISOString()}`,
+      );
+    }
     return meta;
   }
 
@@ -227,20 +248,29 @@ export class ArtifactStore {
     }
   }
 
+  /** The artifacts (of `owner`), oldest first; expired ones are gone for readers, swept later. */
   async list(owner?: string): Promise<ArtifactMeta[]> {
+    const now = Date.now();
+    return (await this.#all()).filter((m) => !expired(m, now) && (owner === undefined || m.owner === owner));
+  }
+
+  async #all(): Promise<ArtifactMeta[]> {
     const out: ArtifactMeta[] = [];
     for await (const entry of Deno.readDir(join(this.root, "meta"))) {
       const id = entry.name.replace(/\.json$/, "");
       if (!ID.test(id)) continue;
       const meta = await this.#readMeta(id);
-      if (meta && (owner === undefined || meta.owner === owner)) out.push(meta);
+      if (meta) out.push(meta);
     }
     return out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 
   /** Deletes artifact `id` (404 if there is none). */
   async delete(id: string): Promise<void> {
-    const meta = await this.get(id);
+    await this.#drop(await this.get(id));
+  }
+
+  async #drop(meta: ArtifactMeta): Promise<void> {
     await this.#remove(meta.id);
     this.#used = Math.max(0, this.#used - meta.size);
   }
@@ -265,13 +295,18 @@ export class ArtifactStore {
         removed++;
       }
     }
-    for (const meta of await this.list()) {
-      if (meta.expiresAt !== null && meta.expiresAt <= now) {
+    for (const meta of await this.#all()) {
+      if (expired(meta, now)) {
         // An expired artifact that could not be deleted is tried again at the next sweep.
-        await this.delete(meta.id).catch(() => {});
+        await this.#drop(meta).catch(() => {});
         removed++;
       }
     }
     return removed;
   }
+}
+
+/** Whether `meta` is past its expiry (`now`: default the current time). */
+function expired(meta: ArtifactMeta, now = Date.now()): boolean {
+  return meta.expiresAt !== null && meta.expiresAt <= now;
 }

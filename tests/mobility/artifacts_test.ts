@@ -200,3 +200,30 @@ Deno.test("a download by a paglet that cannot be put in place fails and leaves n
     await stopAll();
   }
 });
+
+Deno.test("an expired artifact is gone at once: not listed, not found, and its bytes no longer count against the quota", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "paglets-artifacts-ttl-" });
+  try {
+    const host = await startMobileHost("alpha", { args: ["--artifact-storage-quota", "300K"] });
+    const artifacts = new ArtifactClient(host.client);
+    const file = `${tmp}/input.bin`;
+    await Deno.writeFile(file, new Uint8Array(200_000));
+    const brief = await artifacts.upload(file, { ttlSeconds: 1 });
+    assertEquals((await artifacts.list()).map((a) => a.id), [brief.id]);
+    // A second one does not fit while the first is there.
+    await assertRejectsCode(() => artifacts.upload(file), "quota_exceeded");
+    const err = await eventually(
+      "the artifact expires",
+      () => artifacts.info(brief.id).then(() => null, (e: Error & { code?: string }) => e),
+    );
+    assertEquals(err.code, "artifact_not_found", err.message);
+    assert(err.message.includes("expired at"), err.message);
+    assertEquals(await artifacts.list(), []);
+    // Its bytes are freed for the next upload (the sweeper's next round is minutes away).
+    const kept = await artifacts.upload(file);
+    assertEquals((await artifacts.list()).map((a) => a.id), [kept.id]);
+  } finally {
+    await stopAll();
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+});
