@@ -76,6 +76,8 @@ export class ArtifactStore {
   readonly root: string;
   readonly options: ArtifactStoreOptions;
   #used = 0;
+  /** The earliest expiry of a stored artifact (Infinity: none expires): no sweep is due before it. */
+  #nextExpiry = Infinity;
   /** Bytes received so far by uploads in progress (they count against the quota too). */
   readonly #receiving = new Map<string, number>();
 
@@ -118,6 +120,7 @@ export class ArtifactStore {
       }
       metas.add(id);
       this.#used += meta.size;
+      this.#expiring(meta);
     }
     for await (const entry of Deno.readDir(join(this.root, "blobs"))) {
       // An orphan blob left behind is tried again at the next open.
@@ -134,18 +137,22 @@ export class ArtifactStore {
   }
 
   /**
-   * {@link #checkRoom}, after deleting expired artifacts when they are what fills the quota (the
-   * sweeper would delete them later).
+   * {@link #checkRoom}, after deleting expired artifacts when some have expired and they are what
+   * fills the quota (the sweeper would delete them later). Otherwise it answers at once: an upload
+   * refused before its body is read must be answered while the client still sends it.
    */
-  async #room(size: number, what: string, self?: string): Promise<void> {
+  #room(size: number, what: string, self?: string): void | Promise<void> {
+    if (Date.now() < this.#nextExpiry) return this.#checkRoom(size, what, self);
     try {
       this.#checkRoom(size, what, self);
     } catch (err) {
-      if (!(err instanceof PagletError && err.code === "quota_exceeded") || (await this.sweep()) === 0) {
-        throw err;
-      }
-      this.#checkRoom(size, what, self);
+      if (!(err instanceof PagletError && err.code === "quota_exceeded")) throw err;
+      return this.sweep().then(() => this.#checkRoom(size, what, self));
     }
+  }
+
+  #expiring(meta: ArtifactMeta): void {
+    if (meta.expiresAt !== null) this.#nextExpiry = Math.min(this.#nextExpiry, meta.expiresAt);
   }
 
   /** Throws when `size` more bytes (for upload `self`) would break the size limit or the quota. */
@@ -186,7 +193,8 @@ export class ArtifactStore {
     try {
       if (body) {
         for await (const chunk of body) {
-          await this.#room(writer.size + chunk.length, "Upload", id);
+          const room = this.#room(writer.size + chunk.length, "Upload", id);
+          if (room) await room;
           await writer.write(chunk);
           this.#receiving.set(id, writer.size);
         }
@@ -213,6 +221,7 @@ export class ArtifactStore {
       await Deno.writeTextFile(tmpMeta, JSON.stringify(meta));
       await Deno.rename(tmpMeta, this.#meta(id));
       this.#used += size;
+      this.#expiring(meta);
       return meta;
     } catch (err) {
       await writer.abort();
@@ -271,8 +280,10 @@ export class ArtifactStore {
   }
 
   async #drop(meta: ArtifactMeta): Promise<void> {
-    await this.#remove(meta.id);
-    this.#used = Math.max(0, this.#used - meta.size);
+    // Counted once, by whoever removed its metadata (a sweep and a delete may cross).
+    const removed = await Deno.remove(this.#meta(meta.id)).then(() => true, () => false);
+    await Deno.remove(this.#blob(meta.id)).catch(() => {/* an orphan, swept at the next open */});
+    if (removed) this.#used = Math.max(0, this.#used - meta.size);
   }
 
   async #remove(id: string): Promise<void> {
@@ -295,11 +306,13 @@ export class ArtifactStore {
         removed++;
       }
     }
+    this.#nextExpiry = Infinity;
     for (const meta of await this.#all()) {
       if (expired(meta, now)) {
         // An expired artifact that could not be deleted is tried again at the next sweep.
-        await this.#drop(meta).catch(() => {});
-        removed++;
+        await this.#drop(meta).then(() => removed++, () => this.#expiring(meta));
+      } else {
+        this.#expiring(meta);
       }
     }
     return removed;
