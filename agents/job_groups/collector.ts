@@ -129,7 +129,22 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
     if (this.#wantsHome()) this.#scheduleReturnHome();
   }
 
-  override onDeactivating(_event: LifecycleEvent): void {
+  /**
+   * A deactivation by someone else (`paglets agents deactivate`) while a submission is under way
+   * is refused unless the collector wakes by the submission's deadline: asleep, it would miss it,
+   * and a group whose submitter died would wait for ever. Its own and the host stop's are not.
+   */
+  override onDeactivating(event: LifecycleEvent): void {
+    const deadline = submissionDeadline(this.state);
+    const wakesAt = event.policy?.activateAt ?? null;
+    if (event.reason === "external" && deadline && (wakesAt === null || wakesAt > deadline)) {
+      throw new Error(
+        `The collector of group ${this.state.groupId} watches its submission, which gives up at ${
+          new Date(deadline).toISOString()
+        } without word from its submitter: deactivate it once the submission ended, or with a wake-up ` +
+          `no later than that`,
+      );
+    }
     this.#stopWatching();
   }
 

@@ -145,3 +145,21 @@ Deno.test("a collector gives a silent submission up on time across a host restar
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a collector refuses a deactivation by hand that would sleep through its submission's deadline", async () => {
+  await using t = await computeHost({ name: "solo" });
+  const { id } = await t.client.createAgent({
+    type: "paglets.result_collector",
+    state: { groupId: "g-asleep", submissionStatus: "SUBMITTING", submissionTimeoutSeconds: 600 },
+  });
+  const refused = await t.client.deactivate(id).then(() => null, (e: Error & { code?: string }) => e);
+  assertEquals(refused?.code, "hook_failed", refused?.message);
+  assert(refused!.message.includes("watches its submission, which gives up at"), refused!.message);
+  assertEquals((await t.client.getAgent(id)).status, "active");
+  // Waking before the deadline is fine, and so is any deactivation once the submission ended.
+  await t.client.deactivate(id, { afterSeconds: 60 });
+  assertEquals((await t.client.getAgent(id)).status, "inactive");
+  await t.client.send(id, { kind: "register_jobs", args: { jobs: [], submissionEnded: true } });
+  await t.client.deactivate(id);
+  assertEquals((await t.client.getAgent(id)).status, "inactive");
+});
