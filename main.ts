@@ -25,6 +25,12 @@ if (import.meta.main) {
     await (await buildProgram(Deno.args)).parseAsync(Deno.args);
     // After Ctrl-C, the signal's handler exits (cli/signals.ts) once it knows the command ended.
     await commandEnded();
+    // A thread the command's embedded host could not end (an endless loop) would keep the process
+    // alive for ever: exit rather than wait for it.
+    const { strayThreads } = await import(
+      new URL("./host/stray_threads.ts", import.meta.url).href
+    ) as typeof import("./host/stray_threads.ts");
+    if (strayThreads() > 0) Deno.exit();
   } catch (err) {
     // Help or the version was printed (or a group's help, for a group named without a command), or
     // the command failed.

@@ -11,6 +11,9 @@ import { usableDataDir } from "./data_dir.ts";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** Events `paglets host` prints on stderr as they happen. */
+const REPORTED = new Set(["paglet-crashed", "http-error", "worker-replaced", "compute-thread-stray"]);
+
 function parseProperty(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf("=");
   if (i <= 0) throw new PagletError("invalid_request", `--property must be KEY=VALUE: got '${value}'`);
@@ -257,7 +260,7 @@ export function registerHostCommand(program: Command): void {
           } (data: ${host.options.dataDir})`,
         );}
       const report = (e: { kind: string; agentId?: string; error?: string; data?: unknown }) => {
-        if (e.kind === "paglet-crashed" || e.kind === "http-error" || e.kind === "worker-replaced") {
+        if (REPORTED.has(e.kind)) {
           console.error(`${pc.red(e.kind)} ${e.agentId ?? ""} ${e.error ?? JSON.stringify(e.data ?? {})}`);
         }
       };

@@ -22,3 +22,17 @@ export function procCpuTicks(path: string): number | undefined {
   const ticks = Number(fields[11]) + Number(fields[12]);
   return Number.isFinite(ticks) ? ticks : undefined;
 }
+
+/**
+ * When a thread of this process started (clock ticks since boot, field 22 of its `stat`), which
+ * tells it apart from a later thread that got the same id; undefined when there is no such thread.
+ */
+export function threadStartTicks(tid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/self/task/${tid}/stat`);
+    const start = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    return Number.isFinite(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -8,6 +8,8 @@ export const COMPILE_INCLUDES: readonly string[] = [
   // (a literal import() would be prepared at every start).
   "cli/",
   "host/host.ts",
+  // main.ts reads, at a command's end, whether its embedded host left threads it could not end.
+  "host/stray_threads.ts",
   // The host's code as one bundle (scripts/host_bundle.ts; compile.ts builds it first), and the
   // files its manifest lists besides modules: the binary checks the bundle against its own copies.
   "dist/host-bundle/",

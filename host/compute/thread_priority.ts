@@ -17,7 +17,11 @@ const PRIO_PROCESS = 0;
 
 const SYMBOLS = {
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
+  sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
 } as const;
+
+/** Linux's SCHED_IDLE policy: the thread runs only on CPU time no other thread wants. */
+const SCHED_IDLE = 5;
 
 const libc = libcOnce(SYMBOLS);
 
@@ -48,4 +52,22 @@ export function setThreadNice(tid: number, nice: number): { ok: boolean; error?:
   return lib.setpriority(PRIO_PROCESS, tid, nice) === 0
     ? { ok: true }
     : { ok: false, error: `setpriority(${tid}, ${nice}) failed` };
+}
+
+/**
+ * Puts a thread of this process in Linux's SCHED_IDLE class: it then runs only when a CPU has
+ * nothing else to do. For a thread the host cannot end (a compute step in an endless loop), so
+ * that its CPUs serve everything else as if it were not there. Lowering a policy needs no
+ * privilege.
+ */
+export function setThreadIdle(tid: number): { ok: boolean; error?: string } {
+  if (!Number.isInteger(tid) || tid <= 0) {
+    return { ok: false, error: `Cannot idle a thread as 'tid' must be a thread id: current value is ${tid}` };
+  }
+  const { symbols: lib, error } = libc();
+  if (!lib) return { ok: false, error: `thread priorities: ${error}` };
+  // struct sched_param { int sched_priority; } = { 0 }
+  return lib.sched_setscheduler(tid, SCHED_IDLE, new Uint8Array(4)) === 0
+    ? { ok: true }
+    : { ok: false, error: `sched_setscheduler(${tid}, SCHED_IDLE) failed` };
 }

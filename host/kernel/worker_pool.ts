@@ -4,6 +4,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
+import { noteStrayThread } from "../stray_threads.ts";
 import { outOfDescriptorsError, requireDescriptors, WORKER_DESCRIPTORS } from "../descriptors.ts";
 import {
   AGENT_WORKER_URL,
@@ -263,7 +264,7 @@ export class WorkerPool {
     } catch (err) {
       // A load past its time whose worker does not answer either loops: its thread runs on.
       if (err instanceof PagletError && err.code === "module_load_failed" && !(await this.#answers(rpc))) {
-        this.#abandoned++;
+        this.#abandon();
       }
       rpc.close();
       worker.terminate();
@@ -382,7 +383,7 @@ export class WorkerPool {
     // the thread runs on until its loop ends. Nothing reaches it any more; it is counted so
     // operators see the CPU it may still hold, and the host command exits explicitly.
     slot.worker.terminate();
-    if (stuck) this.#abandoned++;
+    if (stuck) this.#abandon();
     let fresh: WorkerSlot;
     try {
       fresh = await this.#spawn(slot.index, slot.generation + 1);
@@ -402,6 +403,12 @@ export class WorkerPool {
   }
 
   /** Workers replaced because they were stuck; their threads may still be busy (see replace). */
+  /** A worker ended while it loops: its thread runs on (host/stray_threads.ts). */
+  #abandon(): void {
+    this.#abandoned++;
+    noteStrayThread();
+  }
+
   get abandoned(): number {
     return this.#abandoned;
   }

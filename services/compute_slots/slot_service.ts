@@ -93,6 +93,14 @@ export class SlotService {
   }
 
   #begin(): void {
+    this.steps.onStray = (stray) =>
+      this.#host.events.emit("compute-thread-stray", {
+        agentId: stray.agentId,
+        error: `the compute thread ${stray.tid} of an ended step still runs (an endless loop Deno cannot ` +
+          `interrupt): it runs ${stray.idle.ok ? "at idle priority" : `on (${stray.idle.error})`} on CPU ` +
+          `${stray.cpuIds.join(",")} until the host restarts`,
+        data: { tid: stray.tid, cpuIds: stray.cpuIds, leaseId: stray.leaseId, idle: stray.idle.ok },
+      });
     const gone = (id: string, why: string) => this.#agentGone(id, why);
     this.#host.kernel.runtime.onGone.add(gone);
     this.#unsubscribe = () => this.#host.kernel.runtime.onGone.delete(gone);

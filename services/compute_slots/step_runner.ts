@@ -9,7 +9,10 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { ComputeStepAffinity } from "../../agents/context.ts";
 import { pinThread } from "../../host/compute/affinity.ts";
-import { setThreadNice } from "../../host/compute/thread_priority.ts";
+import { setThreadIdle, setThreadNice } from "../../host/compute/thread_priority.ts";
+import { threadStartTicks } from "../../host/proc_cpu.ts";
+import { noteStrayThread } from "../../host/stray_threads.ts";
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 import { ComputePool, ComputeStepError, type StepAffinity } from "../../host/compute/compute_pool.ts";
 import type { Lease } from "./lease_table.ts";
 import { threadCpuSeconds } from "./probes.ts";
@@ -41,6 +44,26 @@ export interface StepSpec {
   args?: unknown;
   tag?: string;
 }
+
+/** A step's thread that ran on after its step was ended (see {@linkcode StepRunner.strays}). */
+export interface StrayThread {
+  tid: number;
+  agentId: string;
+  leaseId: string;
+  /** The CPU ids it may run on (its mask when its step was ended). */
+  cpuIds: number[];
+  /** Epoch ms when it was found still running. */
+  since: number;
+  /** Whether it now runs at idle priority (SCHED_IDLE), else why not. */
+  idle: { ok: boolean; error?: string };
+}
+
+/**
+ * How long a step's thread gets to end after its worker was terminated: Deno ends a worker at its
+ * event loop's next turn, and kills one that does not get there after about 2 s (which does not
+ * work for a JavaScript loop in Deno 2.9: denoland/deno#35657).
+ */
+const STRAY_AFTER_MS = 3000;
 
 /** Tags of steps aborted before they started, kept per lease (bounded: a lease ends some day). */
 const DOOMED_PER_LEASE = 256;
@@ -79,6 +102,12 @@ export class StepRunner {
   readonly #running = new Map<string, { step: RunningStep; controller: AbortController }>();
   /** Lease id → tags of steps aborted before they started, and why. */
   readonly #doomed = new Map<string, Map<string, unknown>>();
+  /** Threads of ended steps that ran on, with their start time (a later thread may reuse the id). */
+  readonly #strays = new Map<StrayThread, number>();
+  /** Checks of ended steps' threads not made yet, by timer (a close makes them at once). */
+  readonly #strayChecks = new Map<Timer, () => void>();
+  /** Hears of a step's thread found running on after its step was ended. */
+  onStray: ((stray: StrayThread) => void) | null = null;
   #closed = false;
 
   constructor(options: StepRunnerOptions = {}) {
@@ -149,6 +178,7 @@ export class StepRunner {
           affinity: affinityOf(lease, err.affinity),
         });
       }
+      if (entry.controller.signal.aborted) this.#watchStray(step);
       if (this.#closed) throw new PagletError("draining", "The host is shutting down its compute workers");
       throw PagletError.from(err);
     } finally {
@@ -206,6 +236,49 @@ export class StepRunner {
   /** Terminates every worker; running steps fail with `draining`. */
   close(): void {
     this.#closed = true;
+    // Threads of steps just ended that still run when the host stops count too: the process then
+    // exits instead of waiting for them (host/stray_threads.ts).
+    for (const [timer, check] of this.#strayChecks) {
+      cancel(timer);
+      check();
+    }
+    this.#strayChecks.clear();
     this.#pool.close();
+  }
+
+  /**
+   * Threads of steps that were ended (aborted, past their deadline) but still run: Deno cannot end
+   * a worker in an endless JavaScript loop. Each runs at idle priority, on CPU time nothing else
+   * wants, until its loop ends or the process exits.
+   */
+  get strays(): StrayThread[] {
+    for (const [stray, start] of this.#strays) {
+      if (threadStartTicks(stray.tid) !== start) this.#strays.delete(stray);
+    }
+    return [...this.#strays.keys()];
+  }
+
+  /** Looks again, once the step's worker had its time to end, whether its thread still runs. */
+  #watchStray(step: RunningStep): void {
+    const tid = step.tid;
+    const start = tid === undefined ? undefined : threadStartTicks(tid);
+    if (tid === undefined || start === undefined) return;
+    const check = () => {
+      this.#strayChecks.delete(timer);
+      if (threadStartTicks(tid) !== start) return;
+      const stray: StrayThread = {
+        tid,
+        agentId: step.agentId,
+        leaseId: step.leaseId,
+        cpuIds: [...step.mask],
+        since: Date.now(),
+        idle: setThreadIdle(tid),
+      };
+      this.#strays.set(stray, start);
+      noteStrayThread();
+      this.onStray?.(stray);
+    };
+    const timer = later(STRAY_AFTER_MS, check, { ref: false });
+    this.#strayChecks.set(timer, check);
   }
 }
