@@ -246,6 +246,8 @@ class Connection {
   /** When the body being read last moved; 0 while no body is being read. */
   #bodyMovedAt = 0;
   #closing = false;
+  /** `close()` asked the server to shut the connection down (see {@link cut}). */
+  #shuttingDown = false;
   /** Settles when the connection is closed (never rejects). */
   readonly finished: Promise<void>;
 
@@ -381,12 +383,18 @@ class Connection {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#shuttingDown = true;
     void this.#server.shutdown().catch(() => {/* the client left first */});
   }
 
-  /** Closes at once, whatever is in progress. */
+  /**
+   * Closes at once, whatever is in progress. Not after a shutdown began: Deno's server has closed
+   * the connection's resource by then, and its abort listener would throw `BadResource` where
+   * nothing can catch it (an uncaught error: a host stopping while a forwarded message still waited
+   * for its reply crashed). Such a connection ends with the process.
+   */
   cut(): void {
-    this.#abort.abort();
+    if (!this.#shuttingDown) this.#abort.abort();
   }
 }
 

@@ -222,3 +222,25 @@ Deno.test("an agent that cannot be restored at start is reported on stderr, as c
     await stopAll();
   }
 });
+
+Deno.test("a graceful stop while a forwarded message is still under way answers or cuts it, and exits 0", async () => {
+  try {
+    const far = await startHost({ name: "far" });
+    const near = await startHost({ name: "near", args: ["--peer", far.url] });
+    const { id } = await near.client.createAgent({ type: "demo.busy" });
+    await near.client.dispatch(id, far.url);
+    // Sent to the host the agent left: forwarded to `far`, where it runs for 4 s.
+    const burning = near.client.send(id, { kind: "burn", args: { ms: 4000 } }).then(() => null, (e) => e);
+    await eventually("the forwarded message running at far", async () => {
+      const record = await far.client.getAgent(id) as unknown as { mailbox?: { busy: boolean } };
+      return record.mailbox?.busy === true;
+    });
+    near.process.kill("SIGTERM");
+    const status = await near.process.status;
+    assertEquals(status.code, 0, near.stderr.join("\n"));
+    assert(!near.stderr.join("\n").includes("BadResource"), near.stderr.join("\n"));
+    await burning;
+  } finally {
+    await stopAll();
+  }
+});
