@@ -205,6 +205,23 @@ export function findNonPlainData(value: unknown): string | null {
   return isPlainData(value, 0) ? null : locateNonPlainData(value, "$", new Set());
 }
 
+/**
+ * Throws `invalid_request` when `value` (a message's args, a new paglet's state) is not plain data:
+ * sent as it is, a class instance would arrive as a bare object and a NaN as null. `action` says
+ * what could not be done, `root` names the value in the path: "Cannot send message 'x' to ag_1:
+ * args.point (instance of Point) is not plain data; …".
+ */
+export function requirePlainData(value: unknown, action: string, root: string): void {
+  const bad = value === undefined ? null : findNonPlainData(value);
+  if (bad !== null) {
+    throw new PagletError(
+      "invalid_request",
+      `${action}: ${root}${bad.slice(1)} is not plain data; use plain objects, arrays, strings, ` +
+        `finite numbers, booleans, null, bigints, bytes, dates, maps and sets`,
+    );
+  }
+}
+
 /** The quick check behind findNonPlainData: no allocation, cycles end at MAX_DEPTH. */
 function isPlainData(value: unknown, depth: number): boolean {
   if (value === null || value === undefined) return true;

@@ -7,6 +7,7 @@ import type { AgentRef, CreateOptions, MeshHost } from "../agents/context.ts";
 import type { Mesh } from "../agents/connect.ts";
 import { PagletError } from "../agents/errors.ts";
 import type { MessageInput, SendOptions } from "../agents/message.ts";
+import { requirePlainData } from "../agents/wire.ts";
 import { HostClient, normalizeUrl } from "../host/client.ts";
 
 export class ScriptMesh implements Mesh {
@@ -56,20 +57,33 @@ export class ScriptMesh implements Mesh {
   }
 
   async create(type: string, options: CreateOptions = {}): Promise<AgentRef> {
+    requirePlainData(options.state, `Cannot create a '${type}' paglet`, "state");
+    requirePlainData(options.args, `Cannot create a '${type}' paglet`, "args");
     const url = options.host ? await this.#resolve(options.host) : this.entry;
     const code = options.code ?? (this.#types.has(type) ? this.code : undefined);
-    const created = await this.#client(url).createAgent({
-      type,
-      state: options.state,
-      args: options.args,
-      id: options.id,
-      ...(code ? { code, ...(url === this.entry ? {} : { codeFrom: this.#codeFrom }) } : {}),
-    });
-    return { id: created.id, host: created.host };
+    try {
+      const created = await this.#client(url).createAgent({
+        type,
+        state: options.state,
+        args: options.args,
+        id: options.id,
+        ...(code ? { code, ...(url === this.entry ? {} : { codeFrom: this.#codeFrom }) } : {}),
+      });
+      return { id: created.id, host: created.host };
+    } catch (err) {
+      // The host lists its own types: say which ones this script defines too.
+      if (!(err instanceof PagletError && err.code === "unknown_agent_type") || code) throw err;
+      const own = [...this.#types].sort();
+      throw new PagletError(
+        "unknown_agent_type",
+        `${err.message}. This script's types: ${own.join(", ") || "none"}`,
+      );
+    }
   }
 
   async send(target: string | AgentRef, message: MessageInput, options: SendOptions = {}): Promise<unknown> {
     const ref = this.#ref(target);
+    requirePlainData(message?.args, `Cannot send message '${message?.kind}' to ${ref.id}`, "args");
     return await this.#client(normalizeUrl(ref.host)).send(ref.id, message, options);
   }
 
@@ -79,6 +93,7 @@ export class ScriptMesh implements Mesh {
     options: SendOptions = {},
   ): Promise<void> {
     const ref = this.#ref(target);
+    requirePlainData(message?.args, `Cannot send message '${message?.kind}' to ${ref.id}`, "args");
     await this.#client(normalizeUrl(ref.host)).send(ref.id, message, { ...options, oneway: true });
   }
 
@@ -88,24 +103,32 @@ export class ScriptMesh implements Mesh {
   }
 
   async agent(target: string | AgentRef): Promise<Record<string, unknown> | null> {
-    let { id, host } = this.#ref(target);
-    // A host the agent left answers where it went: follow a few hops.
+    return (await this.#find(target))?.record ?? null;
+  }
+
+  /** Disposes the agent where it is now: a host it left is asked where it went, as `agent()` does. */
+  async dispose(target: string | AgentRef): Promise<void> {
+    const { id, host } = this.#ref(target);
+    const found = await this.#find(target);
+    if (!found) throw new PagletError("agent_not_found", `No agent ${id} at ${host} or where it moved on to`);
+    await this.#client(found.host).dispose(id);
+  }
+
+  /** The agent's record and the host that holds it; a host it left answers where it went (a few hops). */
+  async #find(target: string | AgentRef): Promise<{ record: Record<string, unknown>; host: string } | null> {
+    const { id } = this.#ref(target);
+    let host = normalizeUrl(this.#ref(target).host);
     for (let hop = 0; hop < 8; hop++) {
       let record: Record<string, unknown>;
       try {
-        record = await this.#client(normalizeUrl(host)).getAgent(id);
+        record = await this.#client(host).getAgent(id);
       } catch (err) {
         if (err instanceof PagletError && err.code === "agent_not_found") return null;
         throw err;
       }
-      if (typeof record.movedTo !== "string") return record;
-      host = record.movedTo;
+      if (typeof record.movedTo !== "string") return { record, host };
+      host = normalizeUrl(record.movedTo);
     }
     return null;
-  }
-
-  async dispose(target: string | AgentRef): Promise<void> {
-    const ref = this.#ref(target);
-    await this.#client(normalizeUrl(ref.host)).dispose(ref.id);
   }
 }

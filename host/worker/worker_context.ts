@@ -8,6 +8,7 @@ import type {
   PersistentStorage,
 } from "../../agents/context.ts";
 import { FutureReply, ReplySet } from "../../agents/futures.ts";
+import { requirePlainData } from "../../agents/wire.ts";
 import type { ContextOpMap, KernelOps, WorkerOps } from "./protocol.ts";
 import type { PortRpc } from "./port_rpc.ts";
 
@@ -37,10 +38,25 @@ export function createWorkerContext(
   const context: PagletContext = {
     agentId,
     host,
-    create: (type, options) => call("create", type, options ?? {}),
-    send: (target, message, options) =>
-      call("send", targetId(target), targetHost(target), message, options ?? {}),
+    create: async (type, options) => {
+      requirePlainData(options?.state, `Cannot create a '${type}' paglet`, "state");
+      requirePlainData(options?.args, `Cannot create a '${type}' paglet`, "args");
+      return await call("create", type, options ?? {});
+    },
+    send: async (target, message, options) => {
+      requirePlainData(
+        message?.args,
+        `Cannot send message '${message?.kind}' to ${targetId(target)}`,
+        "args",
+      );
+      return await call("send", targetId(target), targetHost(target), message, options ?? {});
+    },
     sendOneway: async (target, message, options) => {
+      requirePlainData(
+        message?.args,
+        `Cannot send message '${message?.kind}' to ${targetId(target)}`,
+        "args",
+      );
       await call("send", targetId(target), targetHost(target), message, { ...options, oneway: true });
     },
     sendFuture: (target, message, options) => new FutureReply(context.send(target, message, options)),

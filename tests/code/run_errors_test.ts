@@ -1,5 +1,5 @@
 /** `paglets run` refuses what it cannot ship, with a code and a message that says what to change. */
-import { assert } from "../helpers/assert.ts";
+import { assert, assertEquals } from "../helpers/assert.ts";
 import { paglets } from "../helpers/cli.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
@@ -46,4 +46,19 @@ Deno.test("a paglet class without a static type: creating it says how a class na
       out.stderr,
     );
   });
+});
+
+Deno.test("what is not plain data is refused where it is sent, naming where it is; a mistyped type lists the script's types", async () => {
+  const out = await paglets(["run", `${FIXTURES}not_plain.ts`]);
+  assertEquals(out.code, 0, out.stderr);
+  const seen = JSON.parse(out.stdout.trim().split("\n").at(-1)!) as Record<string, string>;
+  assert(seen.sendInstance.startsWith("invalid_request: Cannot send message 'echo'"), seen.sendInstance);
+  assert(seen.sendInstance.includes("args.p (instance of Point) is not plain data"), seen.sendInstance);
+  assert(seen.sendNaN.includes("args.n (non-finite number) is not plain data"), seen.sendNaN);
+  assert(
+    seen.createState.includes("Cannot create a 'test.echo' paglet: state.p (instance of Point)"),
+    seen.createState,
+  );
+  assert(seen.fromPaglet.startsWith("invalid_request: Cannot send message 'echo'"), seen.fromPaglet);
+  assert(seen.typo.includes("This script's types: test.echo"), seen.typo);
 });
