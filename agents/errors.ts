@@ -111,8 +111,16 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && KNOWN.has(code);
 }
 
-/** A data: URL of travelling code in a message or stack, with the `:line:column)` after it, if any. */
-const CODE_URL = /data:text\/javascript,[^\s"]*?((?::\d+:\d+)?\)?)(?=[\s"]|$)/g;
+/**
+ * A data: URL of travelling code: in a stack frame, up to the `:line:column` (and `)`) that ends
+ * its line (the URL may hold spaces, and V8 elides the middle of a long one with "......"); in
+ * quotes, up to the quote; else up to the next whitespace.
+ */
+const CODE_URLS = [
+  /data:text\/javascript,.*?(:\d+:\d+\)?)$/gm,
+  /data:text\/javascript,[^"\n]*()(?=")/g,
+  /data:text\/javascript,\S*()/g,
+];
 
 /**
  * `message` with each data: URL of a script's module (the whole module: kilobytes to megabytes, as
@@ -121,7 +129,8 @@ const CODE_URL = /data:text\/javascript,[^\s"]*?((?::\d+:\d+)?\)?)(?=[\s"]|$)/g;
  */
 function shortenCodeUrls(message: string): string {
   if (!message.includes("data:text/javascript,")) return message;
-  return message.replace(CODE_URL, (_url, at: string) => `<script module>${at}`);
+  for (const url of CODE_URLS) message = message.replace(url, (_url, at: string) => `<script module>${at}`);
+  return message;
 }
 
 /** An error carrying a code from {@link ERROR_CODES}. */

@@ -241,8 +241,27 @@ async function codeTypes(hash: string): Promise<TypeRegistry | undefined> {
   try {
     return await codeRegistries.get(hash);
   } catch (err) {
-    throw PagletError.from(err, "module_load_failed");
+    throw codeLoadFailure(err);
   }
+}
+
+/**
+ * Why travelling code did not load, always as `module_load_failed`. A paglets error thrown by its
+ * top level is a script doing its own work there (a Runner, `connect()`), which runs on every host
+ * that loads the script for its classes: said so, with the fix, rather than passed on as that
+ * error's code (`host_unreachable` from a host that looked for a mesh of its own).
+ */
+function codeLoadFailure(err: unknown): PagletError {
+  if (!(err instanceof PagletError) || err.code === "module_load_failed") {
+    return PagletError.from(err, "module_load_failed");
+  }
+  if (err.message.includes("import.meta.main")) return err; // says so already (connect())
+  return new PagletError(
+    "module_load_failed",
+    `The module's top-level code failed on this host with ${err.code}: ${err.message}. A script's ` +
+      `top level runs on every host that loads it for its paglet classes: put the script's own work ` +
+      `under \`if (import.meta.main)\``,
+  );
 }
 
 function running(id: string): Paglet<Record<string, unknown>> {
@@ -305,7 +324,7 @@ const handlers: OpHandlers<WorkerOps> = {
     try {
       return (await loading).names();
     } catch (err) {
-      throw PagletError.from(err, "module_load_failed");
+      throw codeLoadFailure(err);
     }
   },
 

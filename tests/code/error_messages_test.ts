@@ -21,3 +21,15 @@ Deno.test("a script module's data: URL in an error message is shortened, keeping
   const wrapped = PagletError.from(new TypeError(`Invalid URL: './data.json' with base '${MODULE}'`));
   assert(wrapped.message.length < 100, wrapped.message.slice(0, 200));
 });
+
+Deno.test("a stack frame whose script URL holds spaces and V8's elision is shortened to its line and column", () => {
+  const elided = "data:text/javascript,var __create = Objec......port {%0A  T%0A};%0A";
+  const err = new PagletError(
+    "script_failed",
+    `Error: too big: 7\n    at helper (${elided}:41:20)\n    at ${elided}:61:3`,
+  );
+  assertEquals(
+    err.message,
+    "Error: too big: 7\n    at helper (<script module>:41:20)\n    at <script module>:61:3",
+  );
+});

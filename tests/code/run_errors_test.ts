@@ -62,3 +62,11 @@ Deno.test("what is not plain data is refused where it is sent, naming where it i
   assert(seen.fromPaglet.startsWith("invalid_request: Cannot send message 'echo'"), seen.fromPaglet);
   assert(seen.typo.includes("This script's types: test.echo"), seen.typo);
 });
+
+Deno.test("a script that does its work at its top level is told that hosts run it too, and the fix", async () => {
+  const out = await paglets(["run", `${FIXTURES}toplevel_runner.ts`]);
+  assert(out.code !== 0, out.stderr);
+  assert(out.stderr.includes("error [module_load_failed]"), out.stderr);
+  assert(out.stderr.includes("top level runs on every host that loads it"), out.stderr);
+  assert(out.stderr.includes("if (import.meta.main)"), out.stderr);
+});
