@@ -135,7 +135,7 @@ export function registerHostCommand(program: Command): void {
     .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")
     .option(
       "--workers <n>",
-      "agent worker threads at most, started as agents need them (default: one per CPU)",
+      "agent worker threads at most, started as agents need them (default: one per CPU, at least 2)",
       parseMs("--workers"),
     )
     .option("--module <url>", "extra paglet type module loaded into every worker (repeatable)", collect, [])
@@ -194,6 +194,12 @@ export function registerHostCommand(program: Command): void {
         throw new PagletError(
           "invalid_request",
           `--api-key-env names ${o.apiKeyEnv}, but that variable is empty or not set`,
+        );
+      }
+      if (!apiKey && Deno.env.get(o.apiKeyEnv) === "") {
+        // Set but empty (`PAGLETS_API_KEY=$KEY` with KEY unset?): said, not silently an open host.
+        console.error(
+          `${pc.yellow("warning")} ${o.apiKeyEnv} is set but empty: this host runs without an API key`,
         );
       }
       let bind: string = o.bind ?? "127.0.0.1";

@@ -158,6 +158,8 @@ export function registerMeshInfoCommands(program: Command): void {
             excludeHosts: o.excludeHost,
           }),
       );
+      // No host fits: exit status 1, as `jobs hosts` (the answer still prints, for scripts too).
+      if (reply.targets.length === 0) Deno.exitCode = 1;
       if (o.json) return printJson(reply);
       if (reply.targets.length) {
         printTable(

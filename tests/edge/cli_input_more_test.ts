@@ -191,3 +191,30 @@ Deno.test("mesh summary and mesh targets take a whole --limit", async () => {
     assert(run.stderr.includes("error [invalid_request]: --limit must be a whole number"), run.stderr);
   }
 });
+
+Deno.test("mesh targets exits 1 when no host fits, with --json too, and 0 when one does", async () => {
+  try {
+    const host = await startHost({ name: "targets" });
+    for (const json of [[], ["--json"]]) {
+      const none = await paglets(["mesh", "targets", "--tag", "no-such-tag", "--entry", host.url, ...json]);
+      assertEquals(none.code, 1, none.stderr);
+      assert(
+        json.length ? JSON.parse(none.stdout).targets.length === 0 : none.stdout.includes("No host"),
+        none.stdout,
+      );
+    }
+    const some = await paglets([
+      "mesh",
+      "targets",
+      "--max-load-per-cpu",
+      "1000",
+      "--entry",
+      host.url,
+      "--json",
+    ]);
+    assertEquals(some.code, 0, some.stderr);
+    assertEquals(JSON.parse(some.stdout).targets.length, 1);
+  } finally {
+    await stopAll();
+  }
+});
