@@ -133,6 +133,15 @@ function shortenCodeUrls(message: string): string {
   return message;
 }
 
+/**
+ * The first frame of `stack` in a script's module (`at … <script module>:line:col`), shortened; null
+ * when there is none: where a script's call failed, for an error whose message does not say.
+ */
+export function scriptFrame(stack: string | undefined): string | null {
+  const line = stack?.split("\n").find((l) => l.includes("data:text/javascript,"));
+  return line ? shortenCodeUrls(line.trim()) : null;
+}
+
 /** An error carrying a code from {@link ERROR_CODES}. */
 export class PagletError extends Error {
   readonly code: ErrorCode;

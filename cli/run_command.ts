@@ -5,7 +5,7 @@
  * the entry host's mesh; `Deno.args` are the arguments after `--`.
  */
 import type { Command } from "./command.ts";
-import { PagletError } from "../agents/errors.ts";
+import { PagletError, scriptFrame } from "../agents/errors.ts";
 import type { Bundle } from "../host/code/bundler.ts";
 import { apiKeyFrom, type EntryOptions, withEntryOrEmbedded } from "./entry.ts";
 import { whileRunning } from "./signals.ts";
@@ -85,7 +85,13 @@ export async function runScript(file: string, args: string[], options: EntryOpti
     try {
       await import(url);
     } catch (err) {
-      if (err instanceof PagletError) throw err;
+      if (err instanceof PagletError) {
+        // A paglets call of the script failed: say which one, as a stack would.
+        const at = scriptFrame(err.stack);
+        throw at && !err.message.includes("<script module>")
+          ? new PagletError(err.code, `${err.message}\n    ${at}`, err.details)
+          : err;
+      }
       throw new PagletError(
         "script_failed",
         `${file}: ${err instanceof Error ? err.stack ?? err.message : err}`,

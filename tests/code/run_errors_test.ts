@@ -70,3 +70,10 @@ Deno.test("a script that does its work at its top level is told that hosts run i
   assert(out.stderr.includes("top level runs on every host that loads it"), out.stderr);
   assert(out.stderr.includes("if (import.meta.main)"), out.stderr);
 });
+
+Deno.test("a paglets call that fails in the script's main part names the script's line", async () => {
+  const out = await paglets(["run", `${FIXTURES}bad_call.ts`]);
+  assert(out.code !== 0, out.stderr);
+  assert(out.stderr.includes("error [agent_not_found]"), out.stderr);
+  assert(/\n {4}at (async )?<script module>:\d+:\d+/.test(out.stderr), out.stderr);
+});
