@@ -67,6 +67,8 @@ export const ERROR_CODES = [
   /** A host start that cannot proceed: the port is taken, the data dir is in use, a module is missing. */
   "port_in_use",
   "data_dir_in_use",
+  /** The data dir's database is damaged (unreadable, or emptied in a data dir that was used). */
+  "data_corrupt",
   "module_not_found",
   "module_load_failed",
   "host_unreachable",

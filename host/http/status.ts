@@ -58,6 +58,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   checksum_mismatch: 422,
   port_in_use: 409,
   data_dir_in_use: 409,
+  data_corrupt: 500,
   module_not_found: 422,
   module_load_failed: 422,
   host_unreachable: 502,

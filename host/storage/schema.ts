@@ -1,6 +1,8 @@
 /** The host database: table types (the schema lives in the type system) and migrations. */
 import { Kysely, SqliteDialect } from "kysely";
 import { NodeSqliteDatabase } from "./sqlite_adapter.ts";
+import { PagletError } from "../../agents/errors.ts";
+import { dirname, join } from "../../agents/paths.ts";
 
 /**
  * `moving`: in a handoff between hosts (leaving here, or stored here and not yet started); the
@@ -91,10 +93,15 @@ const MIGRATIONS: string[] = [
 
 /** Opens (and migrates) the host database at `path`. */
 export function openDatabase(path: string): { db: Kysely<Schema>; raw: NodeSqliteDatabase } {
-  const raw = new NodeSqliteDatabase(path);
-  const version = Number(
-    (raw.raw.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
-  );
+  refuseEmptied(path);
+  let raw: NodeSqliteDatabase;
+  let version: number;
+  try {
+    raw = new NodeSqliteDatabase(path);
+    version = Number((raw.raw.prepare("PRAGMA user_version").get() as { user_version: number }).user_version);
+  } catch (err) {
+    throw corrupt(path, (err as Error).message);
+  }
   for (let v = version; v < MIGRATIONS.length; v++) {
     raw.raw.exec("BEGIN IMMEDIATE");
     try {
@@ -103,9 +110,79 @@ export function openDatabase(path: string): { db: Kysely<Schema>; raw: NodeSqlit
       raw.raw.exec("COMMIT");
     } catch (err) {
       raw.raw.exec("ROLLBACK");
-      throw err;
+      raw.raw.close();
+      throw corrupt(path, (err as Error).message);
     }
+  }
+  let problems: string | null;
+  try {
+    problems = quickCheck(raw);
+  } catch (err) {
+    problems = (err as Error).message;
+  }
+  if (problems) {
+    raw.raw.close();
+    throw corrupt(path, `quick_check: ${problems}`);
   }
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
   return { db, raw };
+}
+
+/** Databases up to this size are checked at every start (1–2 ms per MiB here). */
+const CHECKED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * SQLite's `quick_check` of a database up to {@link CHECKED_BYTES}: null when it is sound, else its
+ * first findings. A damaged index or page found now is a clear refusal at start, where it would be
+ * a `500 internal` on whatever request first read it.
+ */
+function quickCheck(raw: NodeSqliteDatabase): string | null {
+  const pages = raw.raw.prepare("PRAGMA page_count").get() as { page_count: number };
+  const size = raw.raw.prepare("PRAGMA page_size").get() as { page_size: number };
+  if (pages.page_count * size.page_size > CHECKED_BYTES) return null;
+  const rows = raw.raw.prepare("PRAGMA quick_check(5)").all() as { quick_check: string }[];
+  const found = rows.map((r) => r.quick_check).filter((line) => line !== "ok");
+  return found.length ? `${found.join("; ")} (malformed)` : null;
+}
+
+/** What SQLite says of a file that is not a database, or one whose pages are damaged. */
+const DAMAGED = /malformed|not a database|corrupt/i;
+
+/** `data_corrupt` for the database at `path`, with what SQLite said and what to do. */
+function corrupt(path: string, why: string): PagletError {
+  if (!DAMAGED.test(why)) return new PagletError("internal", `Cannot open ${path}: ${why}`);
+  return new PagletError(
+    "data_corrupt",
+    `${path} is damaged (SQLite: ${why}); nothing was changed. Restore it from a backup, or save what ` +
+      `can be saved with \`sqlite3 ${path} .recover\` into a new file put in its place`,
+  );
+}
+
+/**
+ * An empty database file in a data dir that was used before (its mesh record, code or work folders
+ * are there): SQLite would take it for a new database, and the host would start as if it had never
+ * held an agent. Refused instead; a data dir that is new, or a file that is missing, starts fresh.
+ */
+function refuseEmptied(path: string): void {
+  let size: number;
+  try {
+    size = Deno.statSync(path).size;
+  } catch {
+    return; // not there: a new host
+  }
+  if (size > 0) return;
+  const used = ["mesh.json", "code", "work", "storage", "artifacts"].filter((name) => {
+    try {
+      Deno.statSync(join(dirname(path), name));
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (used.length === 0) return;
+  throw new PagletError(
+    "data_corrupt",
+    `${path} is empty, but its data dir was used before (${used.join(", ")} there): its agents ` +
+      `would be gone. Restore the file from a backup, or remove the data dir to start a new host there`,
+  );
 }
