@@ -329,7 +329,7 @@ export class Dispatcher {
           ),
         );
       } else if (failure) {
-        this.#fail(task, new TaskError(task.future.id, failure, channel.hostName));
+        this.#fail(task, new TaskError(task.future.id, failure, channel.hostName, task.exportName));
       } else {
         this.#doneOn.set(task.future.id, channel);
         if (this.#doneOn.size > 100_000) this.#doneOn.delete(this.#doneOn.keys().next().value!);

@@ -14,8 +14,9 @@ export class TaskError extends PagletError {
   override name = "TaskError";
   readonly remoteName: string;
   readonly remoteStack: string | undefined;
-  constructor(taskId: number, failure: TaskFailure, host: string) {
-    super("task_failed", `Task ${taskId} failed on ${host}: ${failure.name}: ${failure.message}`, {
+  constructor(taskId: number, failure: TaskFailure, host: string, functionName?: string) {
+    const task = functionName ? `Task ${taskId} ('${functionName}')` : `Task ${taskId}`;
+    super("task_failed", `${task} failed on ${host}: ${failure.name}: ${failure.message}`, {
       remoteName: failure.name,
       host,
     });

@@ -31,7 +31,7 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
   const header = request.headers.get("content-length") ?? undefined;
   const declared = header === undefined ? NaN : Number(header);
   if (declared > maxBytes) {
-    throw new PagletError("payload_too_large", `Body of ${declared} bytes exceeds the limit of ${maxBytes}`);
+    throw tooLarge(`Body of ${declared} bytes exceeds the limit of ${maxBytes}`);
   }
   // Touching `request.body` materialises a stream and takes Deno off its fast path: read a small
   // declared length in one piece without it.
@@ -44,7 +44,7 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
       watch.done();
     }
     if (bytes.length > maxBytes) {
-      throw new PagletError("payload_too_large", `Body exceeds the limit of ${maxBytes} bytes`);
+      throw tooLarge(`Body exceeds the limit of ${maxBytes} bytes`);
     }
     return bytes;
   }
@@ -62,7 +62,7 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
       size += value.length;
       if (size > maxBytes) {
         await reader.cancel().catch(() => {});
-        throw new PagletError("payload_too_large", `Body exceeds the limit of ${maxBytes} bytes`);
+        throw tooLarge(`Body exceeds the limit of ${maxBytes} bytes`);
       }
       chunks.push(value);
     }
@@ -223,4 +223,12 @@ export function errorResponse(err: PagletError): Response {
   if (status === 401) headers["www-authenticate"] = "Bearer";
   if (err.code === "starting" || err.code === "too_many_connections") headers["retry-after"] = "1";
   return new Response(JSON.stringify({ error: err.toWire() }), { status, headers });
+}
+
+/** `payload_too_large` for a request body, with where the limit comes from and the way around it. */
+function tooLarge(what: string): PagletError {
+  return new PagletError(
+    "payload_too_large",
+    `${what} (the host's --max-body-bytes): send large data as an artifact and pass its reference`,
+  );
 }

@@ -120,6 +120,7 @@ Deno.test("agents send takes its arguments from a file or stdin; show follows a 
         ]);
         assertEquals(big.code, 1, big.stderr);
         assert(/\[payload_too_large\]/.test(big.stderr), big.stderr);
+        assert(big.stderr.includes("--max-body-bytes") && big.stderr.includes("artifact"), big.stderr);
       },
     );
 

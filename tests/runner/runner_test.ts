@@ -135,6 +135,7 @@ Deno.test("a Runner on a 2-host mesh: both hosts, futures as arguments, select, 
         & { remoteName: string; remoteStack: string };
       assertEquals(error.remoteName, "RangeError");
       assert(error.message.includes("exploded: boom"), error.message);
+      assert(/^Task \d+ \('explode'\) failed on /.test(error.message), error.message);
       assert(
         error.remoteStack.includes("explode") && error.remoteStack.includes("tasks.ts"),
         error.remoteStack,
