@@ -72,8 +72,9 @@ function shutdownPolicy(own: DeactivationPolicy | null): DeactivationPolicy {
 export class AgentRuntime {
   /** Agents running in a worker now; only the runtime adds or removes them. */
   readonly #live = new Map<string, LiveAgent>();
-  /** Deliveries of agents no longer live (see mailboxTotals). */
+  /** Deliveries and failed deliveries of agents no longer live (see mailboxTotals). */
   #retiredDeliveries = 0;
+  #retiredFailures = 0;
   readonly #store: AgentStore;
   readonly #pool: WorkerPool;
   readonly #events: EventLog;
@@ -213,13 +214,14 @@ export class AgentRuntime {
    * Messages in the mailboxes of live agents: `queued` now, and `delivered` since this host started
    * (agents that deactivated, left or were disposed included: it only grows).
    */
-  mailboxTotals(): { delivered: number; queued: number } {
-    let delivered = this.#retiredDeliveries, queued = 0;
+  mailboxTotals(): { delivered: number; failed: number; queued: number } {
+    let delivered = this.#retiredDeliveries, failed = this.#retiredFailures, queued = 0;
     for (const agent of this.#live.values()) {
       delivered += agent.mailbox.delivered;
+      failed += agent.mailbox.failed;
       queued += agent.mailbox.queued;
     }
-    return { delivered, queued };
+    return { delivered, failed, queued };
   }
 
   /** The agent's state may have changed (a context call, a step finished): the next checkpoint saves it. */
@@ -413,7 +415,10 @@ export class AgentRuntime {
 
   /** Takes a live agent out of the table; its mailbox's deliveries stay in the host's total. */
   #retire(agent: LiveAgent): void {
-    if (this.#live.get(agent.id) === agent) this.#retiredDeliveries += agent.mailbox.delivered;
+    if (this.#live.get(agent.id) === agent) {
+      this.#retiredDeliveries += agent.mailbox.delivered;
+      this.#retiredFailures += agent.mailbox.failed;
+    }
     this.#live.delete(agent.id);
   }
 

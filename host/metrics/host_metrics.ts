@@ -105,7 +105,11 @@ export class HostMetrics {
     const live = r.gauge("paglets_agents_live", "Agents running in this host's workers.");
     const delivered = r.counter(
       "paglets_messages_delivered_total",
-      "Messages handed to agents' handlers on this host since it started.",
+      "Messages agents' handlers answered on this host since it started.",
+    );
+    const failed = r.counter(
+      "paglets_messages_failed_total",
+      "Messages whose handling failed on this host since it started (the handler threw or did not handle it, its worker was lost).",
     );
     const depth = r.gauge("paglets_mailbox_depth", "Messages waiting in the mailboxes of live agents.");
     const failures = r.counter(
@@ -121,6 +125,7 @@ export class HostMetrics {
       live.set({}, k.runtime.liveCount);
       const totals = k.runtime.mailboxTotals();
       delivered.setTotal({}, totals.delivered);
+      failed.setTotal({}, totals.failed);
       depth.set({}, totals.queued);
       for (const [kind, n] of Object.entries(k.durability.counts())) failures.setTotal({ kind }, n);
       events.setTotal({}, k.events.lastId);

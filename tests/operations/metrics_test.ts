@@ -12,6 +12,7 @@ const FAMILIES: Record<string, string> = {
   paglets_http_requests_total: "counter",
   paglets_http_request_duration_seconds: "histogram",
   paglets_messages_delivered_total: "counter",
+  paglets_messages_failed_total: "counter",
   paglets_mailbox_depth: "gauge",
   paglets_agents: "gauge",
   paglets_agents_live: "gauge",
@@ -80,8 +81,11 @@ Deno.test("/metrics after real work: promtool accepts it, every family is there,
     );
     const { id } = await alpha.client.createAgent({ type: "demo.counter" });
     for (let i = 0; i < 3; i++) await alpha.client.send(id, { kind: "increment" });
+    // One the counter does not handle (not_handled): failed, not delivered.
+    await alpha.client.send(id, { kind: "no-such-kind" }).catch(() => {});
     const before = value(await scrape(alpha), "paglets_messages_delivered_total");
     assert(before >= 3, `delivered ${before}`);
+    assertEquals(value(await scrape(alpha), "paglets_messages_failed_total"), 1);
     await alpha.client.deactivate(id, {});
     const { id: mover } = await alpha.client.createAgent({ type: "demo.counter" });
     await alpha.client.dispatch(mover, beta.url);
