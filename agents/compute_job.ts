@@ -144,6 +144,14 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   abstract runComputeJob(): void | Promise<void>;
 
   /**
+   * Runs in the paglet, with its context, on the host where the step is about to run, once the
+   * lease is granted: fetch the step's inputs there (`this.context.downloadArtifact(ref, {path})`
+   * into the work dir, which the step reads through `this.context.workDir()`). A throw fails the job; the lease is
+   * released. Runs again at each attempt (a step retried after its host stopped).
+   */
+  prepareCompute(): void | Promise<void> {}
+
+  /**
    * Runs after the compute step succeeded (the job is COMPLETED), and again on every later
    * activation of the completed job (e.g. timed wake-ups while waiting for its home host).
    */
@@ -480,6 +488,15 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     s.computeHostName = this.host.name;
     s.computeHostUrl = this.host.url;
     s.computeAttempts += 1;
+    try {
+      await this.prepareCompute();
+    } catch (err) {
+      this.#computing = false;
+      this.#grant = null;
+      await this.#release(grant.leaseId);
+      await this.#fail(`prepareCompute failed: ${errorText(err)}`);
+      return false;
+    }
     try {
       const args: ComputeJobStepArgs = {
         moduleUrl,

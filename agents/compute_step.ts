@@ -58,7 +58,8 @@ function stepContext(agentId: string, host: HostInfo, workDir: string | undefine
           new PagletError(
             "not_supported",
             `context.${prop}() is not available inside runComputeJob(): it runs in a compute worker ` +
-              `without a host context. Compute there and keep the results in this.state; do host work in ` +
+              `without a host context. Compute there and keep the results in this.state; fetch inputs in ` +
+              `prepareCompute() (before the step, on its host) and do host work after it in ` +
               `continueAfterComputeSuccess()`,
           ),
         );

@@ -3,6 +3,7 @@
  * pinned compute steps, elastic masks, leases freed when their agent goes, and clear errors.
  */
 import { eventually } from "../helpers/in_process.ts";
+import { ArtifactClient } from "../../host/artifacts/client.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import {
   affinityTestsSkipped,
@@ -155,6 +156,27 @@ Deno.test("a compute step that throws fails the job for good and releases its le
   const status = await slotStatus(t.client);
   assertEquals(status.host.activeLeases, 0);
   assertEquals(status.counters.stepsFailed, 1);
+});
+
+Deno.test("prepareCompute fetches a step's input on its host before the step; a failed fetch fails the job", async () => {
+  await using t = await computeHost({ name: "inputs" });
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, "read by the step");
+    const ref = await new ArtifactClient(t.client).upload(file);
+    const { id } = await t.client.createAgent({ type: "test.inputjob", state: { input: ref } });
+    const [done] = await waitForJobs(t.client, [id], 10_000);
+    assertEquals([done.computeStatus, done.text], ["COMPLETED", "READ BY THE STEP"]);
+
+    const missing = { ...ref, id: "0".repeat(32) };
+    const { id: other } = await t.client.createAgent({ type: "test.inputjob", state: { input: missing } });
+    const [failed] = await waitForJobs(t.client, [other], 10_000);
+    assertEquals(failed.computeStatus, "FAILED_FINAL");
+    assert(/^prepareCompute failed: .*artifact/i.test(failed.computeError), failed.computeError);
+    assertEquals((await slotStatus(t.client)).host.activeLeases, 0);
+  } finally {
+    await Deno.remove(file);
+  }
 });
 
 Deno.test("a compute step has no context; the job's continuation does, and base fields stay the base's", async () => {
