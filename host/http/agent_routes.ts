@@ -109,7 +109,8 @@ export function agentRoutes(app: Hono, host: Host): void {
     const record = await host.runtime.record(id);
     if (record) return json(await recordView(host, record));
     const movedTo = await host.store.movedTo(id);
-    if (movedTo) return json({ id, movedTo });
+    // Where that host is now, if it came back at another address.
+    if (movedTo) return json({ id, movedTo: host.remote?.resolve(movedTo) ?? movedTo });
     throw new PagletError("agent_not_found", `No agent ${id} on this host`);
   });
 

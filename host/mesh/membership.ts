@@ -122,6 +122,8 @@ interface Member {
 
 export class MembershipTable {
   readonly #members = new Map<string, Member>();
+  /** URLs members published before they came back at another one: old URL → name. */
+  readonly #formerUrls = new Map<string, string>();
   /** Records already reported as rejected (name, URL, incarnation): each is reported once. */
   readonly #rejected = new Set<string>();
   readonly #self: Member;
@@ -293,6 +295,8 @@ export class MembershipTable {
     const mine = this.#members.get(name);
     const progressAt = this.#now() - ageMs;
     if (!mine || record.incarnation > mine.incarnation) {
+      // Back at another address (a new port, a new IP): forwarding records still name the old one.
+      if (mine && mine.identity.url !== record.url) this.#formerUrls.set(mine.identity.url, name);
       const member: Member = {
         identity: identityOf(record),
         incarnation: record.incarnation,
@@ -383,6 +387,17 @@ export class MembershipTable {
   byName(name: string): MemberView | undefined {
     const m = this.#members.get(name);
     return m && this.#view(m);
+  }
+
+  /**
+   * Where the host once published at `url` is now: `url` itself while a member is there, else the
+   * current URL of the member that left it for another address (known since this host started),
+   * else null.
+   */
+  currentUrl(url: string): string | null {
+    if (this.byUrl(url)) return url;
+    const name = this.#formerUrls.get(url);
+    return name === undefined ? null : this.byName(name)?.url ?? null;
   }
 
   /** The member published at this (normalised) URL; the newest incarnation if several. */

@@ -61,7 +61,10 @@ export class MeshRemoteRouter implements RemoteRouter {
   resolve(nameOrUrl: string): string | null {
     const member = this.#table.byName(nameOrUrl);
     if (member) return member.url;
-    return looksLikeUrl(nameOrUrl) ? baseUrl(nameOrUrl) : null;
+    if (!looksLikeUrl(nameOrUrl)) return null;
+    // A host that came back at another address is found there (a forwarding record names the old).
+    const url = baseUrl(nameOrUrl);
+    return url === null ? null : this.#table.currentUrl(url) ?? url;
   }
 
   async create(hostNameOrUrl: string, type: string, options: CreateOptions): Promise<AgentRef> {

@@ -210,3 +210,13 @@ Deno.test("a host's incarnation grows across restarts even when the clock goes b
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a host back at another address is found there from its old one", () => {
+  const { t } = table();
+  const first = record("b", 5, 10);
+  assert(t.mergeRecord(first));
+  assertEquals(t.currentUrl(first.url), first.url);
+  assert(t.mergeRecord({ ...record("b", 6, 0), url: "http://127.0.0.1:9999" }));
+  assertEquals(t.currentUrl(first.url), "http://127.0.0.1:9999");
+  assertEquals(t.currentUrl("http://127.0.0.1:1"), null);
+});

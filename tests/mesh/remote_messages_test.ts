@@ -2,7 +2,7 @@
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { FAST_MESH, PROBE_MODULE, seesAllOnline, writeForwardingRecord } from "./helpers.ts";
+import { FAST_MESH, meshHosts, PROBE_MODULE, seesAllOnline, writeForwardingRecord } from "./helpers.ts";
 
 Deno.test("paglets reach hosts and agents of the mesh by name, and messages follow agents that moved", async (t) => {
   try {
@@ -109,6 +109,29 @@ Deno.test("paglets reach hosts and agents of the mesh by name, and messages foll
     await t.step("an agent this host has no record of is agent_not_found, not forwarded", async () => {
       await assertRejectsCode(() => a.client.send("ag_unknown_anywhere", { kind: "get" }), "agent_not_found");
     });
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("an agent's old host forwards to its new host after that one came back at another address", async () => {
+  try {
+    const a = await startHost({ name: "a", args: FAST_MESH });
+    let b = await startHost({ name: "b", args: [...FAST_MESH, "--peer", a.url] });
+    await eventually("a to see b", () => seesAllOnline(a, ["a", "b"]));
+    const { id } = await a.client.createAgent({ type: "demo.counter" });
+    await a.client.dispatch(id, b.url);
+    const oldUrl = b.url;
+    await b.stop();
+    // The same host (name, data dir) on another port.
+    b = await startHost({ name: "b", dataDir: b.dataDir, args: [...FAST_MESH, "--peer", a.url] });
+    assert(b.url !== oldUrl, "another port");
+    await eventually("a to see b at its new address", async () => {
+      const hosts = await meshHosts(a);
+      return hosts.some((h) => h.name === "b" && h.url === b.url && h.online);
+    });
+    assertEquals(await a.client.send(id, { kind: "increment", args: { by: 2 } }), { count: 2 });
+    assertEquals((await a.client.getAgent(id)).movedTo, b.url);
   } finally {
     await stopAll();
   }
