@@ -196,12 +196,6 @@ export function registerHostCommand(program: Command): void {
           `--api-key-env names ${o.apiKeyEnv}, but that variable is empty or not set`,
         );
       }
-      if (!apiKey && Deno.env.get(o.apiKeyEnv) === "") {
-        // Set but empty (`PAGLETS_API_KEY=$KEY` with KEY unset?): said, not silently an open host.
-        console.error(
-          `${pc.yellow("warning")} ${o.apiKeyEnv} is set but empty: this host runs without an API key`,
-        );
-      }
       let bind: string = o.bind ?? "127.0.0.1";
       let publicUrl: string | undefined = o.publicUrl;
       if (o.bindPublic !== undefined) {

@@ -244,16 +244,3 @@ Deno.test("a graceful stop while a forwarded message is still under way answers 
     await stopAll();
   }
 });
-
-Deno.test("a PAGLETS_API_KEY set but empty is said at start: the host runs open", async () => {
-  try {
-    const host = await startHost({ name: "empty-key", env: { PAGLETS_API_KEY: "" } });
-    await eventually(
-      "the warning",
-      () => host.stderr.some((l) => l.includes("PAGLETS_API_KEY is set but empty")),
-    );
-    assertEquals((await host.client.listAgents()).agents, []);
-  } finally {
-    await stopAll();
-  }
-});
