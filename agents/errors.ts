@@ -114,14 +114,14 @@ export function isErrorCode(code: unknown): code is ErrorCode {
 }
 
 /**
- * A data: URL of travelling code: in a stack frame, up to the `:line:column` (and `)`) that ends
- * its line (the URL may hold spaces, and V8 elides the middle of a long one with "......"); in
- * quotes, up to the quote; else up to the next whitespace.
+ * A data: URL of travelling code: in a stack frame (a line `at …`), up to the `:line:column` (and
+ * `)`) that ends its line (the URL may hold spaces, and V8 elides the middle of a long one with
+ * "......"); in quotes, up to a closing quote that ends a word; else up to the next whitespace.
  */
-const CODE_URLS = [
-  /data:text\/javascript,.*?(:\d+:\d+\)?)$/gm,
-  /data:text\/javascript,[^"\n]*()(?=")/g,
-  /data:text\/javascript,\S*()/g,
+const CODE_URLS: [RegExp, string][] = [
+  [/^(\s*at .*?)data:text\/javascript,.*?(:\d+:\d+\)?)$/gm, "$1<script module>$2"],
+  [/data:text\/javascript,[^"\n]*(?="(?:[\s,.;:)\]]|$))/g, "<script module>"],
+  [/data:text\/javascript,\S*/g, "<script module>"],
 ];
 
 /**
@@ -131,7 +131,7 @@ const CODE_URLS = [
  */
 function shortenCodeUrls(message: string): string {
   if (!message.includes("data:text/javascript,")) return message;
-  for (const url of CODE_URLS) message = message.replace(url, (_url, at: string) => `<script module>${at}`);
+  for (const [url, by] of CODE_URLS) message = message.replace(url, by);
   return message;
 }
 

@@ -279,11 +279,13 @@ export class ArtifactStore {
     await this.#drop(await this.get(id));
   }
 
-  async #drop(meta: ArtifactMeta): Promise<void> {
+  /** Removes an artifact; false when its metadata was not there to remove (gone already, or stuck). */
+  async #drop(meta: ArtifactMeta): Promise<boolean> {
     // Counted once, by whoever removed its metadata (a sweep and a delete may cross).
     const removed = await Deno.remove(this.#meta(meta.id)).then(() => true, () => false);
     await Deno.remove(this.#blob(meta.id)).catch(() => {/* an orphan, swept at the next open */});
     if (removed) this.#used = Math.max(0, this.#used - meta.size);
+    return removed;
   }
 
   async #remove(id: string): Promise<void> {
@@ -310,7 +312,8 @@ export class ArtifactStore {
     for (const meta of await this.#all()) {
       if (expired(meta, now)) {
         // An expired artifact that could not be deleted is tried again at the next sweep.
-        await this.#drop(meta).then(() => removed++, () => this.#expiring(meta));
+        if (await this.#drop(meta)) removed++;
+        else this.#expiring(meta);
       } else {
         this.#expiring(meta);
       }

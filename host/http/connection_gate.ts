@@ -173,15 +173,20 @@ export class ConnectionGate {
   }
 
   /**
-   * Closes every connection: idle ones at once, busy ones once their request is answered; after
-   * `graceMs` the ones still open are cut.
+   * Closes every connection: idle ones at once; busy ones get `graceMs` to answer, then close if
+   * they did, else are cut. (A busy connection is not shut down first: once Deno's server shuts a
+   * connection down, it can no longer be cut, and one whose request waits on, or whose client sends
+   * a body slowly, would stay open.)
    */
   async closeAll(graceMs = 1000): Promise<void> {
     this.stopAccepting();
     const all = [...this.#connections];
-    for (const c of all) c.close();
+    for (const c of all) if (!c.busy) c.close();
     await orAfter(Promise.all(all.map((c) => c.finished)), graceMs, undefined);
-    for (const c of this.#connections) c.cut();
+    for (const c of this.#connections) {
+      if (c.busy) c.cut();
+      else c.close();
+    }
   }
 
   async #acceptLoop(): Promise<void> {
@@ -377,6 +382,11 @@ class Connection {
     } else if (this.#inFlight === 0 && now - this.#lastActivity > this.#options.idleTimeoutMs) {
       this.close();
     }
+  }
+
+  /** Requests are being answered on it now. */
+  get busy(): boolean {
+    return this.#inFlight > 0;
   }
 
   /** Closes once the request in progress (if any) is answered; a partial head is dropped. */

@@ -237,8 +237,12 @@ export class Departures {
     const outcome = await withinHookDeadline(slot, id, event, slot.rpc.call("stop", [id, event]), ms);
     if ("value" in outcome) return outcome.value;
     const why = `${outcome.why}; the agent stays`;
-    const back = outcome.state && await this.#startAgain(agent, outcome.state).then(() => true, () => false);
-    if (!back && !slot.ended) await this.#p.supervisor.lost(slot, why, true);
+    // The worker answered without the state (the hook finished at the deadline, and its instance is
+    // gone): the agent comes back from its record. Only a worker that does not answer at all is
+    // replaced (its hook loops).
+    const state = outcome.state ?? (outcome.answered ? (await this.#p.store.get(id))?.state : undefined);
+    const back = state !== undefined && await this.#startAgain(agent, state).then(() => true, () => false);
+    if (!back && !slot.ended) await this.#p.supervisor.lost(slot, why, !outcome.answered);
     throw new PagletError("timeout", why);
   }
 

@@ -94,14 +94,18 @@ const MIGRATIONS: string[] = [
 /** Opens (and migrates) the host database at `path`. */
 export function openDatabase(path: string): { db: Kysely<Schema>; raw: NodeSqliteDatabase } {
   refuseEmptied(path);
-  let raw: NodeSqliteDatabase;
+  let opened: NodeSqliteDatabase | undefined;
   let version: number;
   try {
-    raw = new NodeSqliteDatabase(path);
-    version = Number((raw.raw.prepare("PRAGMA user_version").get() as { user_version: number }).user_version);
+    opened = new NodeSqliteDatabase(path);
+    version = Number(
+      (opened.raw.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+    );
   } catch (err) {
-    throw corrupt(path, (err as Error).message);
+    opened?.raw.close();
+    throw corrupt(path, (err as Error).message, err);
   }
+  const raw = opened;
   for (let v = version; v < MIGRATIONS.length; v++) {
     raw.raw.exec("BEGIN IMMEDIATE");
     try {
@@ -111,7 +115,7 @@ export function openDatabase(path: string): { db: Kysely<Schema>; raw: NodeSqlit
     } catch (err) {
       raw.raw.exec("ROLLBACK");
       raw.raw.close();
-      throw corrupt(path, (err as Error).message);
+      throw corrupt(path, (err as Error).message, err);
     }
   }
   let problems: string | null;
@@ -148,9 +152,12 @@ function quickCheck(raw: NodeSqliteDatabase): string | null {
 /** What SQLite says of a file that is not a database, or one whose pages are damaged. */
 const DAMAGED = /malformed|not a database|corrupt/i;
 
-/** `data_corrupt` for the database at `path`, with what SQLite said and what to do. */
-function corrupt(path: string, why: string): PagletError {
-  if (!DAMAGED.test(why)) return new PagletError("internal", `Cannot open ${path}: ${why}`);
+/**
+ * `data_corrupt` for the database at `path`, with what SQLite said and what to do; any other error
+ * (a full disk, permissions) as it is, for the host's start to report.
+ */
+function corrupt(path: string, why: string, err?: unknown): unknown {
+  if (!DAMAGED.test(why)) return err ?? new PagletError("internal", `Cannot open ${path}: ${why}`);
   return new PagletError(
     "data_corrupt",
     `${path} is damaged (SQLite: ${why}); nothing was changed. Restore it from a backup, or save what ` +

@@ -255,7 +255,8 @@ function codeLoadFailure(err: unknown): PagletError {
   if (!(err instanceof PagletError) || err.code === "module_load_failed") {
     return PagletError.from(err, "module_load_failed");
   }
-  if (err.message.includes("import.meta.main")) return err; // says so already (connect())
+  // Says so already (connect()): its message as it is.
+  if (err.message.includes("import.meta.main")) return new PagletError("module_load_failed", err.message);
   return new PagletError(
     "module_load_failed",
     `The module's top-level code failed on this host with ${err.code}: ${err.message}. A script's ` +
@@ -349,13 +350,18 @@ const handlers: OpHandlers<WorkerOps> = {
     agents.set(spec.id, paglet);
     try {
       if (spec.event) await runHook(paglet, spec.event);
+      // A hook that finished past its deadline: the kernel took this instance out meanwhile (and
+      // may have started another under the same id); what it did is kept by no one.
+      if (agents.get(spec.id) !== paglet) {
+        throw new PagletError("timeout", `The start of ${spec.id} was given up`);
+      }
       validateState(paglet);
       const bytes = encodeCbor(paglet.state);
       changes.known(spec.id, bytes);
       if (spec.run) startRun(spec.id, paglet);
       return bytes;
     } catch (err) {
-      agents.delete(spec.id);
+      if (agents.get(spec.id) === paglet) agents.delete(spec.id);
       paglet.cancelWaits();
       throw PagletError.from(err, "hook_failed");
     }
@@ -395,6 +401,9 @@ const handlers: OpHandlers<WorkerOps> = {
       } else if (event) {
         await runHook(paglet, event);
       }
+      // A hook that finished past its deadline: the kernel took this instance out meanwhile (and
+      // may have started another under the same id, which must stay).
+      if (agents.get(id) !== paglet) throw new PagletError("timeout", `The departure of ${id} was given up`);
       // A state that will be started again (activation, arrival) must pass the schema now, while
       // the paglet can still stay: afterwards it could never come back.
       if (event && event.kind !== "disposing") validateState(paglet);

@@ -236,14 +236,16 @@ export class StepRunner {
   /** Terminates every worker; running steps fail with `draining`. */
   close(): void {
     this.#closed = true;
-    // Threads of steps just ended that still run when the host stops count too: the process then
-    // exits instead of waiting for them (host/stray_threads.ts).
+    // Steps still running end with the pool. Their threads, and those of steps just ended, that
+    // still run when the host stops count as strays at once (one that was about to end too): the
+    // process then exits instead of waiting for them (host/stray_threads.ts).
+    for (const { step } of this.#running.values()) this.#watchStray(step);
+    this.#pool.close();
     for (const [timer, check] of this.#strayChecks) {
       cancel(timer);
       check();
     }
     this.#strayChecks.clear();
-    this.#pool.close();
   }
 
   /**

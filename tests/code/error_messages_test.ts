@@ -33,3 +33,15 @@ Deno.test("a stack frame whose script URL holds spaces and V8's elision is short
     "Error: too big: 7\n    at helper (<script module>:41:20)\n    at <script module>:61:3",
   );
 });
+
+Deno.test("shortening keeps what follows a module's URL on its line", () => {
+  const url = "data:text/javascript,const%20x%20=%201;";
+  assertEquals(
+    new PagletError("module_load_failed", `Module "${url}" failed to load: "x" is not defined`).message,
+    `Module "<script module>" failed to load: "x" is not defined`,
+  );
+  assertEquals(
+    new PagletError("internal", `at f (${url}:1:2)\nthen g (file:///x.ts:3:4)`).message,
+    "at f (<script module>:1:2)\nthen g (file:///x.ts:3:4)",
+  );
+});

@@ -15,7 +15,10 @@ Deno.test("a script importing an npm package directly fails to bundle, naming th
 Deno.test("a script whose main part is not guarded by import.meta.main is refused with the fix", async () => {
   const out = await paglets(["run", `${FIXTURES}unguarded.ts`]);
   assert(out.code !== 0, "non-zero exit");
-  assert(out.stderr.includes("error [not_supported]") && out.stderr.includes("import.meta.main"), out.stderr);
+  assert(
+    out.stderr.includes("error [module_load_failed]") && out.stderr.includes("import.meta.main"),
+    out.stderr,
+  );
 });
 
 Deno.test("a missing script is named", async () => {

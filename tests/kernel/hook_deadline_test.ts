@@ -11,6 +11,7 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
 import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import type { PagletError } from "../../agents/errors.ts";
 
@@ -143,5 +144,26 @@ Deno.test("an onDispatching that never settles fails the move with timeout; the 
     assertEquals(await b.client.send(id, { kind: "bump" }), { n: 2 });
   } finally {
     await stopAll();
+  }
+});
+
+Deno.test("an onDeactivating that finishes after its deadline leaves the paglet started again in place", async () => {
+  const mark = await Deno.makeTempFile();
+  await Deno.remove(mark);
+  try {
+    const host = await start("late-deactivate");
+    const { id } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(id, { kind: "hang-on", args: { hook: "deactivating-late", mark } }), {
+      ok: true,
+    });
+    const err = await failure(host.client.deactivate(id));
+    assertEquals(err?.code, "timeout", err?.message);
+    // The old instance's hook finishes now; the instance started in its place goes on.
+    await eventually("the late hook finished", () => Deno.stat(mark).then(() => true, () => false));
+    assertEquals(await host.client.send(id, { kind: "bump" }), { n: 1 });
+    assertEquals((await host.client.getAgent(id)).status, "active");
+  } finally {
+    await stopAll();
+    await Deno.remove(mark).catch(() => {});
   }
 });

@@ -208,7 +208,7 @@ Deno.test("an expired artifact is gone at once: not listed, not found, and its b
     const artifacts = new ArtifactClient(host.client);
     const file = `${tmp}/input.bin`;
     await Deno.writeFile(file, new Uint8Array(200_000));
-    const brief = await artifacts.upload(file, { ttlSeconds: 1 });
+    const brief = await artifacts.upload(file, { ttlSeconds: 3 });
     assertEquals((await artifacts.list()).map((a) => a.id), [brief.id]);
     // A second one does not fit while the first is there.
     await assertRejectsCode(() => artifacts.upload(file), "quota_exceeded");

@@ -11,6 +11,7 @@ import { startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 
 const SCRIPT = new URL("./fixtures/endless.ts", import.meta.url).pathname;
+const LEFT = new URL("./fixtures/endless_left.ts", import.meta.url).pathname;
 const ENV = { PAGLETS_COMPUTE_BURST_LOAD_PER_CPU: "1000" };
 const LINUX = Deno.build.os === "linux";
 
@@ -71,5 +72,15 @@ Deno.test({
     const run = await paglets(["run", SCRIPT], ENV);
     assertEquals(run.code, 0, run.stderr);
     assertEquals(JSON.parse(run.stdout.trim()), { timedOut: "task_timeout", after: 49 });
+  },
+});
+
+Deno.test({
+  name: "paglets run with an embedded host exits when its script leaves a task looping without a timeout",
+  ignore: !LINUX,
+  async fn() {
+    const run = await paglets(["run", LEFT], ENV);
+    assertEquals(run.code, 0, run.stderr);
+    assertEquals(run.stdout.trim(), "done");
   },
 });
