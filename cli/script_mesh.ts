@@ -56,7 +56,11 @@ export class ScriptMesh implements Mesh {
     return typeof target === "string" ? { id: target, host: this.entry } : target;
   }
 
-  async create(type: string, options: CreateOptions = {}): Promise<AgentRef> {
+  create(type: string, options: CreateOptions = {}): Promise<AgentRef> {
+    return calledFrom(new Error(), this.#create(type, options));
+  }
+
+  async #create(type: string, options: CreateOptions): Promise<AgentRef> {
     requirePlainData(options.state, `Cannot create a '${type}' paglet`, "state");
     requirePlainData(options.args, `Cannot create a '${type}' paglet`, "args");
     const url = options.host ? await this.#resolve(options.host) : this.entry;
@@ -81,20 +85,22 @@ export class ScriptMesh implements Mesh {
     }
   }
 
-  async send(target: string | AgentRef, message: MessageInput, options: SendOptions = {}): Promise<unknown> {
+  send(target: string | AgentRef, message: MessageInput, options: SendOptions = {}): Promise<unknown> {
+    return calledFrom(new Error(), this.#send(target, message, options));
+  }
+
+  async #send(
+    target: string | AgentRef,
+    message: MessageInput,
+    options: SendOptions & { oneway?: boolean },
+  ): Promise<unknown> {
     const ref = this.#ref(target);
     requirePlainData(message?.args, `Cannot send message '${message?.kind}' to ${ref.id}`, "args");
     return await this.#client(normalizeUrl(ref.host)).send(ref.id, message, options);
   }
 
-  async sendOneway(
-    target: string | AgentRef,
-    message: MessageInput,
-    options: SendOptions = {},
-  ): Promise<void> {
-    const ref = this.#ref(target);
-    requirePlainData(message?.args, `Cannot send message '${message?.kind}' to ${ref.id}`, "args");
-    await this.#client(normalizeUrl(ref.host)).send(ref.id, message, { ...options, oneway: true });
+  sendOneway(target: string | AgentRef, message: MessageInput, options: SendOptions = {}): Promise<void> {
+    return calledFrom(new Error(), this.#send(target, message, { ...options, oneway: true }).then(() => {}));
   }
 
   async hosts(options: { onlineOnly?: boolean } = {}): Promise<MeshHost[]> {
@@ -102,12 +108,16 @@ export class ScriptMesh implements Mesh {
     return options.onlineOnly ? hosts.filter((h) => h.online) : hosts;
   }
 
-  async agent(target: string | AgentRef): Promise<Record<string, unknown> | null> {
-    return (await this.#find(target))?.record ?? null;
+  agent(target: string | AgentRef): Promise<Record<string, unknown> | null> {
+    return calledFrom(new Error(), this.#find(target).then((found) => found?.record ?? null));
   }
 
   /** Disposes the agent where it is now: a host it left is asked where it went, as `agent()` does. */
-  async dispose(target: string | AgentRef): Promise<void> {
+  dispose(target: string | AgentRef): Promise<void> {
+    return calledFrom(new Error(), this.#dispose(target));
+  }
+
+  async #dispose(target: string | AgentRef): Promise<void> {
     const { id, host } = this.#ref(target);
     const found = await this.#find(target);
     if (!found) throw new PagletError("agent_not_found", `No agent ${id} at ${host} or where it moved on to`);
@@ -130,5 +140,21 @@ export class ScriptMesh implements Mesh {
       host = normalizeUrl(record.movedTo);
     }
     return null;
+  }
+}
+
+/**
+ * `work`, a mesh call of the script; its failure also carries `site`'s frames (made where the script
+ * called, before any await), so that `paglets run` names the script's line whatever the await chain
+ * kept of the stack.
+ */
+async function calledFrom<T>(site: Error, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof PagletError && site.stack) {
+      err.stack = `${err.stack}\n${site.stack.split("\n").slice(1).join("\n")}`;
+    }
+    throw err;
   }
 }

@@ -179,13 +179,13 @@ Deno.test("a target that answers before a transfer's body is all sent is heard a
     const unkeyed = lazyBody(envelope(big, zeros), big);
     const refused = await post(unkeyed, null);
     assertEquals([refused.status, (await refused.json()).error.code], [401, "unauthorized"]);
-    assert(unkeyed.pulled() < big / 4, `${unkeyed.pulled()} bytes read of ${unkeyed.length}`);
+    assert(unkeyed.pulled() < big / 2, `${unkeyed.pulled()} bytes read of ${unkeyed.length}`);
 
     // Refused by the receiver once it has read the envelope, before the file.
     const unknown = lazyBody(envelope(big, zeros, "test.nobody"), big);
     const refusedType = await post(unknown, KEY);
     assertEquals([refusedType.status, (await refusedType.json()).error.code], [422, "unknown_agent_type"]);
-    assert(unknown.pulled() < big / 4, `${unknown.pulled()} bytes read of ${unknown.length}`);
+    assert(unknown.pulled() < big / 2, `${unknown.pulled()} bytes read of ${unknown.length}`);
 
     // Stored, with its whole body sent; a second copy of the same transfer gets the same
     // acknowledgement once its envelope is read.
@@ -204,7 +204,7 @@ Deno.test("a target that answers before a transfer's body is all sent is heard a
     const second = await acked.json();
     // `arrived` by now: the inactive arrival was put in place right after the first ack.
     assertEquals([acked.status, second.transferId, second.id], [200, ack.transferId, ack.id]);
-    assert(again.pulled() < big / 4, `${again.pulled()} bytes read of ${again.length}`);
+    assert(again.pulled() < big / 2, `${again.pulled()} bytes read of ${again.length}`);
     assertEquals(await agentIds(beta), [first.agent.id]);
   } finally {
     await stopAll();
