@@ -24,7 +24,7 @@ export const DASHBOARD_HTML = `<!doctype html>
  #detail pre{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;margin:0} a.agent{cursor:pointer;color:#1d4ed8;text-decoration:underline}
 </style></head><body>
 <header><h1>paglets</h1><span id="who">…</span><span id="status" class="muted"></span></header>
-<div id="key">This host needs an API key: <input id="keyInput" type="password" size="40"> <button id="keyBtn">Use key</button></div>
+<form id="key">This host needs an API key: <input id="keyInput" type="password" size="40"> <button id="keyBtn" type="submit">Use key</button></form>
 <main>
  <section style="grid-column:1/-1"><h2>Mesh hosts</h2><table id="hosts"></table></section>
  <section><h2>This host</h2><table id="host"></table></section>
@@ -215,6 +215,7 @@ async function stream() {
   } catch { /* reconnect below */ }
   setTimeout(stream, 2000);
 }
-$("keyBtn").onclick = () => { key = $("keyInput").value; sessionStorage.setItem("pagletsKey", key); $("key").style.display = "none"; refresh(); };
+// A form: Enter in the field uses the key, as the button does.
+$("key").onsubmit = (e) => { e.preventDefault(); key = $("keyInput").value; sessionStorage.setItem("pagletsKey", key); $("key").style.display = "none"; refresh(); };
 refresh(); setInterval(refresh, 3000); stream();
 </script></body></html>`;
