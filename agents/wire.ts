@@ -202,7 +202,7 @@ export function parseTagged<T = unknown>(text: string): T {
  * offending value, or null when the value is fine.
  */
 export function findNonPlainData(value: unknown): string | null {
-  return isPlainData(value, 0) ? null : locateNonPlainData(value, "$", new Set());
+  return isPlainData(value, 0) ? null : locateNonPlainData(value, "$", new Set(), 0);
 }
 
 /**
@@ -249,11 +249,19 @@ function isPlainData(value: unknown, depth: number): boolean {
     }
     return true;
   }
-  // Bytes and dates are leaves; maps and sets (rare) take the full walk.
-  return value instanceof Uint8Array || value instanceof Date ? true : false;
+  if (value instanceof Uint8Array || value instanceof Date) return true;
+  if (value instanceof Map) {
+    for (const [k, v] of value) if (!isPlainData(k, depth + 1) || !isPlainData(v, depth + 1)) return false;
+    return true;
+  }
+  if (value instanceof Set) {
+    for (const v of value) if (!isPlainData(v, depth + 1)) return false;
+    return true;
+  }
+  return false;
 }
 
-function locateNonPlainData(value: unknown, path: string, seen: Set<unknown>): string | null {
+function locateNonPlainData(value: unknown, path: string, seen: Set<unknown>, depth: number): string | null {
   if (value === null || value === undefined) return null;
   const t = typeof value;
   if (t === "string" || t === "boolean" || t === "bigint") return null;
@@ -261,26 +269,27 @@ function locateNonPlainData(value: unknown, path: string, seen: Set<unknown>): s
   if (t === "function" || t === "symbol") return `${path} (${t})`;
   if (value instanceof Uint8Array || value instanceof Date) return null;
   if (seen.has(value)) return `${path} (cycle)`;
+  if (depth > MAX_DEPTH) return `${path.slice(0, 80)}… (nested deeper than ${MAX_DEPTH} levels)`;
   seen.add(value);
   try {
     if (value instanceof Map) {
       for (const [k, v] of value) {
-        const bad = locateNonPlainData(k, `${path}<key>`, seen) ??
-          locateNonPlainData(v, `${path}.get(${String(k)})`, seen);
+        const bad = locateNonPlainData(k, `${path}<key>`, seen, depth + 1) ??
+          locateNonPlainData(v, `${path}.get(${String(k)})`, seen, depth + 1);
         if (bad) return bad;
       }
       return null;
     }
     if (value instanceof Set) {
       for (const v of value) {
-        const bad = locateNonPlainData(v, `${path}<item>`, seen);
+        const bad = locateNonPlainData(v, `${path}<item>`, seen, depth + 1);
         if (bad) return bad;
       }
       return null;
     }
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        const bad = locateNonPlainData(value[i], `${path}[${i}]`, seen);
+        const bad = locateNonPlainData(value[i], `${path}[${i}]`, seen, depth + 1);
         if (bad) return bad;
       }
       return null;
@@ -290,7 +299,7 @@ function locateNonPlainData(value: unknown, path: string, seen: Set<unknown>): s
       return `${path} (instance of ${proto?.constructor?.name ?? "?"})`;
     }
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      const bad = locateNonPlainData(v, `${path}.${k}`, seen);
+      const bad = locateNonPlainData(v, `${path}.${k}`, seen, depth + 1);
       if (bad) return bad;
     }
     return null;
