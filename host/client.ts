@@ -351,8 +351,18 @@ function parseAnswer<T>(text: string): T {
 }
 
 /**
- * `attempt`'s result; while it fails with `starting` (and the request can be sent again), asked again
- * after STARTING_RETRY_MS, until `signal` ends it.
+ * Refusals made before anything was done, that a moment's wait may end, and the wait before asking
+ * again: a host still starting, and one serving as many connections as it takes (it answers
+ * `Retry-After: 1`; idle connections leave within its header or idle timeout).
+ */
+const RETRIED: Partial<Record<string, number>> = {
+  starting: STARTING_RETRY_MS,
+  too_many_connections: 1000,
+};
+
+/**
+ * `attempt`'s result; while it fails with a {@link RETRIED} refusal (and the request can be sent
+ * again), asked again after its wait, until `signal` ends it (the request's timeout).
  */
 async function retryWhileStarting<T>(
   signal: AbortSignal,
@@ -363,8 +373,9 @@ async function retryWhileStarting<T>(
     try {
       return await attempt();
     } catch (err) {
-      if (!(err instanceof PagletError && err.code === "starting" && resendable)) throw err;
-      await abortableDelay(STARTING_RETRY_MS, signal).catch(() => {
+      const wait = err instanceof PagletError ? RETRIED[err.code] : undefined;
+      if (wait === undefined || !resendable) throw err;
+      await abortableDelay(wait, signal).catch(() => {
         throw err;
       });
     }

@@ -8,6 +8,7 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { paglets } from "../helpers/cli.ts";
 import {
   answerOf,
   close,
@@ -282,6 +283,30 @@ Deno.test("a refusal before the body is read ends the connection, whatever the c
       assert(await stillRunning(host));
     });
   } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("the CLI waits out a host at its connection limit: asked again until a connection frees", async () => {
+  const held: Deno.Conn[] = [];
+  try {
+    const host = await startHost({
+      name: "capped-cli",
+      args: ["--max-connections", "2", "--header-timeout-ms", "1500"],
+    });
+    for (let i = 0; i < 2; i++) held.push(await connect(host));
+    await eventually("a third connection is refused", async () => {
+      const extra = await connect(host);
+      const { text } = await readUntilClosed(extra, 5_000);
+      close(extra);
+      return answerOf(text).code === "too_many_connections";
+    }, 10_000);
+    // The two idle connections send nothing: the host drops them after its header timeout.
+    const run = await paglets(["agents", "ls", "--json", "--entry", host.url]);
+    assertEquals(run.code, 0, run.stderr);
+    assertEquals(JSON.parse(run.stdout), []);
+  } finally {
+    for (const conn of held) close(conn);
     await stopAll();
   }
 });
