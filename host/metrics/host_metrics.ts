@@ -64,6 +64,13 @@ export class HostMetrics {
       "Modules of travelling code fetched from another host, by outcome.",
       ["outcome"],
     );
+    // Every series at 0 from the start: a rate over a series that appears at its first event misses it.
+    for (const outcome of ["acked", "refused", "unconfirmed"]) {
+      this.transfers.inc({ direction: "out", outcome }, 0);
+    }
+    for (const outcome of ["stored", "refused"]) this.transfers.inc({ direction: "in", outcome }, 0);
+    this.transferBytes.inc({ direction: "out" }, 0);
+    for (const outcome of ["loaded", "rejected"]) this.codeFetches.inc({ outcome }, 0);
   }
 
   /** Hono middleware: counts and times every request by its route template (never by agent id). */

@@ -117,6 +117,17 @@ Deno.test("/metrics after real work: promtool accepts it, every family is there,
       }
     });
 
+    await t.step("labelled series exist at 0 before their first event", () => {
+      for (
+        const series of [
+          'paglets_code_fetches_total{outcome="rejected"}',
+          'paglets_transfers_total{direction="in",outcome="refused"}',
+        ]
+      ) {
+        assertEquals(value(a, series), 0, series);
+      }
+    });
+
     await t.step("the numbers tell what happened", () => {
       assert(
         value(a, "paglets_messages_delivered_total") >= before,
