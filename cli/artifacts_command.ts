@@ -23,6 +23,14 @@ function artifacts(o: EntryOptions): ArtifactClient {
 }
 
 /**
+ * A transfer's `--timeout`: the longest pause (no byte moved) it may take, not its whole length,
+ * which grows with the file.
+ */
+function stallMs(o: EntryOptions): number | undefined {
+  return o.timeout === undefined ? undefined : o.timeout * 1000;
+}
+
+/**
  * Checks that `path` is a file this process can read, before anything is sent: a missing one is
  * `not_found`, a folder or an unreadable file `invalid_request`.
  */
@@ -150,7 +158,12 @@ export function registerArtifactsCommand(program: Command): void {
       const downloading = withProgress(
         ProgressLine.on(`downloading ${id}`, o),
         (onProgress) =>
-          artifacts(o).download(id, output, { move: o.move, onProgress, signal: interrupt.signal }),
+          artifacts(o).download(id, output, {
+            move: o.move,
+            onProgress,
+            signal: interrupt.signal,
+            stallMs: stallMs(o),
+          }),
       );
       // Ctrl-C ends the download, its .part file removed, before the command exits.
       const unregister = whileRunning({
@@ -186,7 +199,13 @@ export function registerArtifactsCommand(program: Command): void {
       const a = await withProgress(
         ProgressLine.on(`uploading ${file}`, o),
         (onProgress) =>
-          artifacts(o).upload(file, { name: o.name, owner: o.owner, ttlSeconds: o.ttl, onProgress }),
+          artifacts(o).upload(file, {
+            name: o.name,
+            owner: o.owner,
+            ttlSeconds: o.ttl,
+            onProgress,
+            stallMs: stallMs(o),
+          }),
       );
       if (o.json) return printJson(a);
       console.log(a.id);

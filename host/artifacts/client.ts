@@ -15,6 +15,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { HostClient } from "../client.ts";
 import { HashingFileWriter, sha256File } from "../storage/files/checksum.ts";
 import { artifactId, type ArtifactMeta } from "./store.ts";
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 /** Metadata plus the URL of the host that holds it: usable as an {@link ArtifactRef}. */
 export type HostedArtifact = ArtifactMeta & { hostUrl: string };
@@ -31,6 +32,8 @@ export interface UploadOptions {
   ttlSeconds?: number;
   /** Hears of every chunk taken from the file. */
   onProgress?: TransferProgress;
+  /** Give up when no byte moved (and no answer came) for this long. @default no such limit */
+  stallMs?: number;
 }
 
 export interface DownloadOptions {
@@ -42,6 +45,8 @@ export interface DownloadOptions {
   onProgress?: TransferProgress;
   /** Ends the download: it fails, its `.part` file removed. @default an hour's timeout only */
   signal?: AbortSignal;
+  /** Give up when no byte arrived for this long (the `.part` file removed). @default no such limit */
+  stallMs?: number;
 }
 
 export class ArtifactClient {
@@ -59,27 +64,34 @@ export class ArtifactClient {
     if (options.owner) q.set("owner", options.owner);
     if (options.ttlSeconds !== undefined) q.set("ttl", String(options.ttlSeconds));
     const onProgress = options.onProgress;
+    const stall = stallWatch(options.stallMs, `Upload of ${path}`);
     let sent = 0;
-    const body = onProgress
+    const body = onProgress || stall.signal
       ? file.readable.pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, out) {
             sent += chunk.length;
-            onProgress(sent, size);
+            stall.moved();
+            onProgress?.(sent, size);
             out.enqueue(chunk);
           },
         }),
       )
       : file.readable;
+    const timeoutMs = 60_000 + Math.ceil(size / (10 * 1024 * 1024)) * 1000;
     try {
       const res = await this.#client.fetch("PUT", `/v1/artifacts?${q}`, {
         body,
         length: size,
         headers: { "content-type": "application/octet-stream", "x-sha256": sha256, "x-size": String(size) },
-        timeoutMs: 60_000 + Math.ceil(size / (10 * 1024 * 1024)) * 1000,
+        timeoutMs,
+        ...(stall.signal ? { signal: AbortSignal.any([stall.signal, AbortSignal.timeout(timeoutMs)]) } : {}),
       });
       return await res.json() as HostedArtifact;
+    } catch (err) {
+      throw stall.reason ?? err;
     } finally {
+      stall.stop();
       try {
         file.close();
       } catch { /* closed by its stream */ }
@@ -115,8 +127,29 @@ export class ArtifactClient {
   ): Promise<{ path: string; size: number; sha256: string }> {
     const target = await destination(dest);
     const timeoutMs = 3600_000;
-    const signal = options.signal && AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]);
+    const stall = stallWatch(options.stallMs, `Download of artifact ${id}`);
+    const signals = [options.signal, stall.signal].filter((x) => x !== undefined);
+    const signal = signals.length ? AbortSignal.any([...signals, AbortSignal.timeout(timeoutMs)]) : undefined;
+    try {
+      return await this.#download(id, dest, target, options, timeoutMs, signal, stall);
+    } catch (err) {
+      throw stall.reason ?? err;
+    } finally {
+      stall.stop();
+    }
+  }
+
+  async #download(
+    id: string,
+    dest: string,
+    target: { folder: string | null; create: boolean },
+    options: DownloadOptions,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    stall: StallWatch,
+  ): Promise<{ path: string; size: number; sha256: string }> {
     const res = await this.#client.fetch("GET", `/v1/artifacts/${artifactId(id)}`, { timeoutMs, signal });
+    stall.moved();
     const expected = options.expectSha256 ?? res.headers.get("x-sha256") ?? undefined;
     const declared = Number(res.headers.get("content-length") ?? NaN);
     const total = Number.isFinite(declared) ? declared : null;
@@ -137,6 +170,7 @@ export class ArtifactClient {
     try {
       if (res.body) {
         for await (const chunk of res.body) {
+          stall.moved();
           await writer.write(chunk);
           options.onProgress?.(writer.size, total);
         }
@@ -239,4 +273,35 @@ function reason(err: unknown): string {
 /** The reference a paglet keeps for a hosted artifact. */
 export function toRef(a: HostedArtifact): ArtifactRef {
   return { hostUrl: a.hostUrl, id: a.id, name: a.name, size: a.size, sha256: a.sha256 };
+}
+
+/** A transfer's watch for a pause: `signal` aborts when `moved()` was not called for `ms`. */
+interface StallWatch {
+  /** Undefined without a limit. */
+  signal?: AbortSignal;
+  /** Why the transfer was given up, once it was. */
+  reason?: PagletError;
+  moved(): void;
+  stop(): void;
+}
+
+function stallWatch(ms: number | undefined, what: string): StallWatch {
+  if (!ms) return { moved() {}, stop() {} };
+  const controller = new AbortController();
+  let timer: Timer | undefined;
+  const watch: StallWatch = {
+    signal: controller.signal,
+    moved() {
+      cancel(timer);
+      timer = later(ms, () => {
+        watch.reason = new PagletError("timeout", `${what} moved no byte for ${ms / 1000} s: given up`);
+        controller.abort(watch.reason);
+      });
+    },
+    stop() {
+      cancel(timer);
+    },
+  };
+  watch.moved();
+  return watch;
 }

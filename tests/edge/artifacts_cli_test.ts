@@ -125,9 +125,13 @@ Deno.test("artifacts rm removes every id it can and reports each one it cannot",
 
 /**
  * A TCP relay to `host` that keeps the head of every request passing through: what the CLI put on
- * the wire, seen by a real host behind it.
+ * the wire, seen by a real host behind it. With `stallAfter`, each answer stops reaching the client
+ * after that many bytes (the connection stays open, silent): a transfer that stalls.
  */
-function recordingRelay(host: HostProcess): { url: string; heads: string[]; close(): Promise<void> } {
+function recordingRelay(
+  host: HostProcess,
+  stallAfter = Infinity,
+): { url: string; heads: string[]; close(): Promise<void> } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const upstreamPort = Number(new URL(host.url).port);
   const heads: string[] = [];
@@ -145,9 +149,17 @@ function recordingRelay(host: HostProcess): { url: string; heads: string[]; clos
         out.enqueue(chunk);
       },
     });
+    let answered = 0;
+    const stall = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, out) {
+        const left = stallAfter - answered;
+        answered += chunk.length;
+        if (left > 0) out.enqueue(chunk.subarray(0, Math.min(chunk.length, left)));
+      },
+    });
     await Promise.allSettled([
       client.readable.pipeThrough(tap).pipeTo(upstream.writable),
-      upstream.readable.pipeTo(client.writable),
+      upstream.readable.pipeThrough(stall).pipeTo(client.writable),
     ]);
     for (const conn of [client, upstream]) {
       try {
@@ -237,4 +249,36 @@ Deno.test({
       await stopAll();
     }
   },
+});
+
+Deno.test("artifacts get --timeout gives a download up once no byte came for that long, its .part file removed", async () => {
+  const dir = await tempDir("paglets-artifacts-stall-");
+  const host = await startHost({ name: "artifacts-stall" });
+  const relay = recordingRelay(host, 256 * 1024);
+  try {
+    await Deno.writeFile(`${dir}/big.bin`, new Uint8Array(4 * 1024 * 1024));
+    const up = jsonOf<{ id: string }>(
+      await paglets(["artifacts", "put", `${dir}/big.bin`, "--entry", host.url, "--json"]),
+    );
+    await Deno.mkdir(`${dir}/out`);
+    const got = await paglets([
+      "artifacts",
+      "get",
+      up.id,
+      `${dir}/out/`,
+      "--entry",
+      relay.url,
+      "--timeout",
+      "2",
+    ]);
+    assertEquals(got.code, 1, got.stderr);
+    assert(
+      got.stderr.includes("error [timeout]") && got.stderr.includes("moved no byte for 2 s"),
+      got.stderr,
+    );
+    assertEquals([...Deno.readDirSync(`${dir}/out`)], []);
+  } finally {
+    await relay.close().catch(() => {});
+    await stopAll();
+  }
 });
