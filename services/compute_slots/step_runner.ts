@@ -105,7 +105,7 @@ export class StepRunner {
   /** Threads of ended steps that ran on, with their start time (a later thread may reuse the id). */
   readonly #strays = new Map<StrayThread, number>();
   /** Checks of ended steps' threads not made yet, by timer (a close makes them at once). */
-  readonly #strayChecks = new Map<Timer, () => void>();
+  readonly #strayChecks = new Map<Timer, (atStop?: boolean) => void>();
   /** Hears of a step's thread found running on after its step was ended. */
   onStray: ((stray: StrayThread) => void) | null = null;
   #closed = false;
@@ -237,13 +237,13 @@ export class StepRunner {
   close(): void {
     this.#closed = true;
     // Steps still running end with the pool. Their threads, and those of steps just ended, that
-    // still run when the host stops count as strays at once (one that was about to end too): the
-    // process then exits instead of waiting for them (host/stray_threads.ts).
+    // still run when the host stops are counted (one about to end too, not reported): the process
+    // then exits instead of waiting for them (host/stray_threads.ts).
     for (const { step } of this.#running.values()) this.#watchStray(step);
     this.#pool.close();
     for (const [timer, check] of this.#strayChecks) {
       cancel(timer);
-      check();
+      check(true);
     }
     this.#strayChecks.clear();
   }
@@ -265,9 +265,11 @@ export class StepRunner {
     const tid = step.tid;
     const start = tid === undefined ? undefined : threadStartTicks(tid);
     if (tid === undefined || start === undefined) return;
-    const check = () => {
+    /** `atStop`: the host stops now; a thread still there (perhaps about to end) is only counted. */
+    const check = (atStop = false) => {
       this.#strayChecks.delete(timer);
       if (threadStartTicks(tid) !== start) return;
+      if (atStop) return noteStrayThread();
       const stray: StrayThread = {
         tid,
         agentId: step.agentId,
