@@ -5,6 +5,7 @@ import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
 import { noteStrayThread } from "../stray_threads.ts";
+import { setThreadIdle } from "../compute/thread_priority.ts";
 import { outOfDescriptorsError, requireDescriptors, WORKER_DESCRIPTORS } from "../descriptors.ts";
 import {
   AGENT_WORKER_URL,
@@ -36,6 +37,8 @@ export interface WorkerSlot {
   readonly generation: number;
   /** Hashes of the travelling code this worker was given (see #join). */
   readonly codes: Set<string>;
+  /** The worker's OS thread id, where known (idled if it is ever left looping: see replace). */
+  readonly tid: number | null;
   /**
    * The worker was terminated (replaced, or the pool closed): set before its pending calls fail, so
    * that whoever sees such a failure knows the call's effect, if any, died with the worker.
@@ -273,7 +276,9 @@ export class WorkerPool {
     } finally {
       this.#starting.delete(starting);
     }
-    started = { index, rpc, agents: new Set(), worker, generation, codes, ended: false };
+    // Asked once it serves: a worker left looping later can no longer answer it.
+    const tid = await rpc.call("thread", []).catch(() => null);
+    started = { index, rpc, agents: new Set(), worker, generation, codes, tid, ended: false };
     return started;
   }
 
@@ -383,7 +388,7 @@ export class WorkerPool {
     // the thread runs on until its loop ends. Nothing reaches it any more; it is counted so
     // operators see the CPU it may still hold, and the host command exits explicitly.
     slot.worker.terminate();
-    if (stuck) this.#abandon();
+    if (stuck) this.#abandon(slot.tid);
     let fresh: WorkerSlot;
     try {
       fresh = await this.#spawn(slot.index, slot.generation + 1);
@@ -402,13 +407,17 @@ export class WorkerPool {
     return lost;
   }
 
-  /** Workers replaced because they were stuck; their threads may still be busy (see replace). */
-  /** A worker ended while it loops: its thread runs on (host/stray_threads.ts). */
-  #abandon(): void {
+  /**
+   * A worker ended while it loops: its thread runs on (host/stray_threads.ts), in Linux's SCHED_IDLE
+   * class when its id is known, so that it takes only CPU time nothing else wants.
+   */
+  #abandon(tid: number | null = null): void {
     this.#abandoned++;
     noteStrayThread();
+    if (tid !== null) setThreadIdle(tid);
   }
 
+  /** Workers replaced because they were stuck; their threads may still be busy (see replace). */
   get abandoned(): number {
     return this.#abandoned;
   }

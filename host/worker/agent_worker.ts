@@ -420,6 +420,15 @@ const handlers: OpHandlers<WorkerOps> = {
   ping(): number {
     return agents.size;
   },
+
+  thread(): number | null {
+    try {
+      // "/proc/thread-self" links to "<pid>/task/<tid>" (Linux; no FFI needed).
+      return Number(Deno.readLinkSync("/proc/thread-self").split("/").pop()) || null;
+    } catch {
+      return null;
+    }
+  },
 };
 
 // The kernel's one plain message is this worker's end of the channel (worker_pool.ts).

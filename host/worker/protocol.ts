@@ -83,6 +83,8 @@ export type WorkerOps = {
   stop: [[id: string, event: LifecycleEvent | null], Uint8Array];
   /** Answers at once with the number of agents (a stuck worker does not answer). */
   ping: [[], number];
+  /** The worker's OS thread id (Linux), or null: what the kernel idles if the worker ever loops. */
+  thread: [[], number | null];
 };
 
 /** A failure of run(), in wire form. */

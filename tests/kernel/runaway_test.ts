@@ -9,6 +9,17 @@ import { call } from "./helpers.ts";
 
 type Record_ = { worker?: number; status: string; mailbox?: { busy: boolean } };
 
+/** Whether a thread of process `pid` runs in Linux's SCHED_IDLE class (policy 5). */
+function idledThread(pid: number): boolean {
+  return [...Deno.readDirSync(`/proc/${pid}/task`)].some(({ name }) => {
+    try {
+      return /^policy\s*:\s*5$/m.test(Deno.readTextFileSync(`/proc/${pid}/task/${name}/sched`));
+    } catch {
+      return false; // the thread ended
+    }
+  });
+}
+
 Deno.test("a runaway paglet does not block the host, and disposing it replaces its worker", async (t) => {
   const host = await startHost({ name: "runaway", args: ["--workers", "2"] });
   try {
@@ -48,8 +59,12 @@ Deno.test("a runaway paglet does not block the host, and disposing it replaces i
       assertEquals((await call(host.url, "GET", `/v1/agents/${busy}`)).status, 404);
       const { events } = await client.events(0, 1000);
       assert(events.some((e) => e.kind === "worker-replaced" && e.agentId === busy));
-      // Deno cannot interrupt the old thread (denoland/deno#35657): the host reports it.
+      // Deno cannot interrupt the old thread (denoland/deno#35657): the host reports it, and puts
+      // it in SCHED_IDLE (policy 5) at once, so that it takes only CPU time nothing else wants.
       assertEquals((await client.hostInfo()).abandonedWorkers, 1);
+      if (Deno.build.os === "linux") {
+        assert(idledThread(host.process.pid), "a thread of the host in SCHED_IDLE");
+      }
     });
 
     await t.step("the other agents of the replaced worker are restored and answer", async () => {
