@@ -45,7 +45,12 @@ export class StateChanges {
     try {
       bytes = encodeCbor(paglet.state);
     } catch (err) {
-      this.#undo(paglet, `State cannot be encoded (${(err as Error).message})`);
+      // Where the state went wrong, when the walk can say (a function at $.fn), else the encoder's word.
+      const bad = findNonPlainData(paglet.state);
+      this.#undo(
+        paglet,
+        bad ? `State is not plain data at ${bad}` : `State cannot be encoded (${(err as Error).message})`,
+      );
     }
     const last = this.#last.get(paglet.id);
     if (last && sameBytes(last, bytes)) return "unchanged";
