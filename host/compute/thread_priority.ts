@@ -12,6 +12,7 @@
  * @module
  */
 import { libcOnce } from "../libc.ts";
+import { noteStrayThread } from "../stray_threads.ts";
 
 const PRIO_PROCESS = 0;
 
@@ -70,4 +71,14 @@ export function setThreadIdle(tid: number): { ok: boolean; error?: string } {
   return lib.sched_setscheduler(tid, SCHED_IDLE, new Uint8Array(4)) === 0
     ? { ok: true }
     : { ok: false, error: `sched_setscheduler(${tid}, SCHED_IDLE) failed` };
+}
+
+/**
+ * A thread of this process the host could not end (a worker left looping): counted as a stray
+ * (host/stray_threads.ts) and, when its id is known, put in SCHED_IDLE. The agent worker pool and
+ * compute-slots both leave their looping threads this way.
+ */
+export function abandonThread(tid: number | null): { ok: boolean; error?: string } {
+  noteStrayThread();
+  return tid === null ? { ok: false, error: "its thread id is not known" } : setThreadIdle(tid);
 }

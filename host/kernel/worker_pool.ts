@@ -4,8 +4,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
 import { PortRpc } from "../worker/port_rpc.ts";
-import { noteStrayThread } from "../stray_threads.ts";
-import { setThreadIdle } from "../compute/thread_priority.ts";
+import { abandonThread } from "../compute/thread_priority.ts";
 import { outOfDescriptorsError, requireDescriptors, WORKER_DESCRIPTORS } from "../descriptors.ts";
 import {
   AGENT_WORKER_URL,
@@ -413,8 +412,7 @@ export class WorkerPool {
    */
   #abandon(tid: number | null = null): void {
     this.#abandoned++;
-    noteStrayThread();
-    if (tid !== null) setThreadIdle(tid);
+    abandonThread(tid);
   }
 
   /** Workers replaced because they were stuck; their threads may still be busy (see replace). */

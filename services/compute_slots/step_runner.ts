@@ -9,7 +9,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { ComputeStepAffinity } from "../../agents/context.ts";
 import { pinThread } from "../../host/compute/affinity.ts";
-import { setThreadIdle, setThreadNice } from "../../host/compute/thread_priority.ts";
+import { abandonThread, setThreadNice } from "../../host/compute/thread_priority.ts";
 import { threadStartTicks } from "../../host/proc_cpu.ts";
 import { noteStrayThread } from "../../host/stray_threads.ts";
 import { cancel, later, type Timer } from "../../agents/timers.ts";
@@ -276,10 +276,9 @@ export class StepRunner {
         leaseId: step.leaseId,
         cpuIds: [...step.mask],
         since: Date.now(),
-        idle: setThreadIdle(tid),
+        idle: abandonThread(tid),
       };
       this.#strays.set(stray, start);
-      noteStrayThread();
       this.onStray?.(stray);
     };
     const timer = later(STRAY_AFTER_MS, check, { ref: false });
