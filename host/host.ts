@@ -38,7 +38,7 @@ import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
 import { HostMetrics } from "./metrics/host_metrics.ts";
 import { HostSamples } from "./dashboard/samples.ts";
-import { HttpFrontend } from "./http/frontend.ts";
+import { checkListenAddress, HttpFrontend } from "./http/frontend.ts";
 import { cancel, every, type Timer } from "../agents/timers.ts";
 
 export { VERSION } from "./version.ts";
@@ -211,6 +211,8 @@ export class Host {
   /** Opens the database and starts serving (port 0 resolves to a real port); returns the host's info. */
   async #open(): Promise<HostInfo> {
     const o = this.options;
+    // A mistyped --bind or a taken --port stops the start before the data dir is made or opened.
+    checkListenAddress(o.bind, o.port);
     await Deno.mkdir(o.dataDir, { recursive: true });
     // Before anything reads the data dir: a second host on it would take over this one's agents.
     this.#lock = DataDirLock.acquire(o.dataDir);

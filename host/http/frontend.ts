@@ -54,6 +54,19 @@ export class HttpFrontend {
   }
 }
 
+/**
+ * Fails as {@link HttpFrontend.start} would when the address cannot be listened on (a name that
+ * does not resolve, an address not on this machine, a port in use), without keeping it: the host
+ * checks before it creates or opens anything in its data dir.
+ */
+export function checkListenAddress(bind: string, port: number): void {
+  try {
+    Deno.listen({ hostname: bind, port }).close();
+  } catch (err) {
+    throw explainListenError(err, bind, port);
+  }
+}
+
 function explainListenError(err: unknown, bind: string, port: number): unknown {
   if (err instanceof Deno.errors.AddrInUse) {
     return new PagletError(
@@ -63,6 +76,13 @@ function explainListenError(err: unknown, bind: string, port: number): unknown {
   }
   if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.AddrNotAvailable) {
     return new PagletError("invalid_request", `Cannot listen on ${bind}:${port}: ${(err as Error).message}`);
+  }
+  // Name resolution fails with a plain Error ("failed to lookup address information: ...").
+  if (err instanceof Error && /lookup address/.test(err.message)) {
+    return new PagletError(
+      "invalid_request",
+      `Cannot listen on ${bind}: the name does not resolve (${err.message}): pass --bind an IP address of this machine or a name that resolves to one`,
+    );
   }
   return err;
 }

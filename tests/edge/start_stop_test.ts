@@ -56,7 +56,6 @@ Deno.test("start failures a user causes carry codes, never internal", async () =
   } finally {
     taken.close();
   }
-
   const missing = await hostFails(["--port", "0", "--data-dir", dataDir, "--module", "./no/such/module.ts"]);
   assert(missing.stderr.includes("[module_not_found]"), missing.stderr);
   const missingUrl = await hostFails([
@@ -81,6 +80,49 @@ Deno.test("start failures a user causes carry codes, never internal", async () =
   for (const run of [badPort, missing, missingUrl, unloadable]) {
     assert(!run.stderr.includes("[internal]"), run.stderr);
   }
+});
+
+Deno.test({
+  name: "a --bind that names no address is refused with the name, before the data dir is used",
+  // A network namespace of its own (root only), so that the failed lookup sends nothing anywhere.
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const dataDir = await tempDir("paglets-test-bind-");
+    const out = await new Deno.Command("unshare", {
+      args: [
+        "-n",
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        "--quiet",
+        "--config",
+        new URL("../../deno.json", import.meta.url).pathname,
+        new URL("../../main.ts", import.meta.url).pathname,
+        "host",
+        "--name",
+        "refused",
+        "--port",
+        "0",
+        "--bind",
+        "no-such-host.invalid",
+        "--data-dir",
+        dataDir,
+      ],
+      env: { NO_COLOR: "1", PAGLETS_API_KEY: "" },
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 2, stderr);
+    assert(stderr.includes("[invalid_request]"), stderr);
+    assert(stderr.includes("Cannot listen on no-such-host.invalid: the name does not resolve"), stderr);
+    assertEquals(
+      [...Deno.readDirSync(dataDir)],
+      [],
+      "nothing is made in the data dir of a host that cannot listen",
+    );
+  },
 });
 
 Deno.test("health answers 200 only once the API serves: a client that waited for it can create at once", async () => {
