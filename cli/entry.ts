@@ -30,6 +30,11 @@ export interface EmbeddingOptions {
    * in flight at once (cli/run_modules.ts says why).
    */
   loadAfter?: Promise<unknown>;
+  /**
+   * What the command cannot go on without (`paglets run`: its script's bundle): an embedded host
+   * starts only once it has resolved, and its failure ends the command before a host is started.
+   */
+  startAfter?: Promise<unknown>;
 }
 
 export interface EntryOptions {
@@ -193,6 +198,12 @@ async function withEmbeddedHost<T>(
   fn: (client: HostClient, embedded: Host | null) => Promise<T>,
 ): Promise<T> {
   await options.loadAfter?.catch(() => {/* its owner reports it */});
+  try {
+    await options.startAfter;
+  } catch (err) {
+    endEarlyWorkers();
+    throw err;
+  }
   const { Host, extensionsForHost } = await loadHostCode(options.hostBundle ?? false);
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-embedded-" });
   if (!options.quiet) {

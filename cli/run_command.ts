@@ -51,7 +51,7 @@ export async function runScript(file: string, args: string[], options: EntryOpti
   // Bundled while the entry host is looked for; an unchanged script comes from the cache.
   const bundling = bundleOf(file, modules);
   bundling.catch(() => {/* awaited below */});
-  await withEntryOrEmbedded({ ...options, loadAfter: modules }, async (client) => {
+  await withEntryOrEmbedded({ ...options, loadAfter: modules, startAfter: bundling }, async (client) => {
     const {
       installConnector,
       bundleExportNames,

@@ -80,7 +80,7 @@ export async function bundleScript(entry: string): Promise<Bundle> {
             { filter: /.*/, namespace: "paglets-sdk" },
             () => ({ contents: SDK_SHIM, loader: "js" }),
           );
-          build.onResolve({ filter: /.*/ }, (args) => {
+          build.onResolve({ filter: /.*/ }, async (args) => {
             const relativeImport = args.path.startsWith("./") || args.path.startsWith("../");
             if (args.kind !== "entry-point" && !relativeImport && !isAbsolute(args.path)) {
               return {
@@ -91,7 +91,10 @@ export async function bundleScript(entry: string): Promise<Bundle> {
               };
             }
             const base = args.kind === "entry-point" ? root : dirname(join(root, args.importer));
-            return { path: relative(root, resolve(base, args.path)), namespace: "script" };
+            const target = resolve(base, args.path);
+            const missing = await missingImport(args.path, target);
+            if (missing) return { errors: [{ text: missing }] };
+            return { path: relative(root, target), namespace: "script" };
           });
           build.onLoad({ filter: /.*/, namespace: "script" }, async (args) => {
             const path = join(root, args.path);
@@ -116,12 +119,34 @@ export async function bundleScript(entry: string): Promise<Bundle> {
   } catch (err) {
     const errors = (err as { errors?: { text: string; location?: { file: string; line: number } }[] }).errors;
     const text = errors?.length
-      ? errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ` : "") + e.text).join("\n")
+      ? errors.map((e) => (e.location ? `${where(e.location.file)}:${e.location.line}: ` : "") + e.text).join(
+        "\n",
+      )
       : String(err);
     throw new PagletError("bundle_failed", `Cannot bundle ${entry}:\n${text}`);
   }
   const source = result.outputFiles![0].contents;
   return { source, hash: await sha256Hex(source), inputs: [...inputs] };
+}
+
+/** A file of the script as an error names it: its path from the script's folder, without esbuild's namespace. */
+function where(file: string): string {
+  return file.replace(/^script:/, "");
+}
+
+/**
+ * Why a relative import cannot be loaded, or null when its file is there. Imports name files with
+ * their extension (as Deno wants them): an import that leaves it out is told which file it means.
+ */
+async function missingImport(specifier: string, path: string): Promise<string | null> {
+  const isFile = (p: string) => Deno.stat(p).then((info) => info.isFile, () => false);
+  if (await isFile(path)) return null;
+  for (const ext of [".ts", ".tsx", ".mts", ".js", ".mjs", "/mod.ts", "/index.ts", "/index.js"]) {
+    if (await isFile(path + ext)) {
+      return `Cannot import "${specifier}": imports name the file with its extension, as Deno wants them: "${specifier}${ext}"`;
+    }
+  }
+  return `Cannot import "${specifier}": there is no file ${path}`;
 }
 
 /**

@@ -12,6 +12,34 @@ Deno.test("a script importing an npm package directly fails to bundle, naming th
   assert(out.stderr.includes("imports_zod.ts:2"), `names file and line: ${out.stderr}`);
 });
 
+Deno.test("an import of a file that is not there fails to bundle before any host starts, naming the file or the extension it lacks", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paglets-test-imports-" });
+  try {
+    await Deno.mkdir(`${dir}/lib`);
+    await Deno.writeTextFile(`${dir}/lib/helper.ts`, "export const n = 3;\n");
+    const cases: [string, string][] = [
+      [
+        "./lib/helper",
+        'Cannot import "./lib/helper": imports name the file with its extension, as Deno wants them: "./lib/helper.ts"',
+      ],
+      ["./lib/helpr.ts", `Cannot import "./lib/helpr.ts": there is no file ${dir}/lib/helpr.ts`],
+    ];
+    for (const [specifier, message] of cases) {
+      await Deno.writeTextFile(
+        `${dir}/main.ts`,
+        `// a script\nimport { n } from "${specifier}";\nif (import.meta.main) console.log(n);\n`,
+      );
+      const out = await paglets(["run", `${dir}/main.ts`]);
+      assert(out.code !== 0, "non-zero exit");
+      assert(out.stderr.includes("error [bundle_failed]"), out.stderr);
+      assert(out.stderr.includes(`main.ts:2: ${message}`), out.stderr);
+      assert(!out.stderr.includes("embedded host"), `no host was started for it: ${out.stderr}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a script whose main part is not guarded by import.meta.main is refused with the fix", async () => {
   const out = await paglets(["run", `${FIXTURES}unguarded.ts`]);
   assert(out.code !== 0, "non-zero exit");
