@@ -110,7 +110,8 @@ export async function postMessage(host: Host, request: Request, id: string): Pro
     timeoutMs: body.timeoutMs ?? 30_000,
     hops,
   });
-  if ("reply" in result) return answer(request, { reply: result.reply });
+  // A handler that returns nothing answers `{"reply": null}`: the answer keeps its shape (JSON has no undefined).
+  if ("reply" in result) return answer(request, { reply: result.reply === undefined ? null : result.reply });
   return answer(request, result, 202);
 }
 

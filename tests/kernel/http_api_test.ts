@@ -82,6 +82,10 @@ Deno.test("the agent routes answer with the documented fields", async (t) => {
     assertEquals([reply.status, reply.body], [200, { reply: { count: 42 } }]);
     const oneway = await call(url, "POST", `/v1/agents/${id}/messages`, { kind: "increment", oneway: true });
     assertEquals(oneway.status, 202);
+    // A handler that returns nothing: the answer keeps its shape.
+    const sloppy = await call<{ id: string }>(url, "POST", "/v1/agents", { type: "kernel.sloppy" });
+    const nothing = await call(url, "POST", `/v1/agents/${sloppy.body.id}/messages`, { kind: "nothing" });
+    assertEquals([nothing.status, nothing.body], [200, { reply: null }]);
   });
 
   await t.step("bigint and bytes travel as tagged JSON", async () => {
