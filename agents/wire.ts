@@ -8,6 +8,9 @@ import { PagletError } from "./errors.ts";
 /** The media type of CBOR bodies (a message's body and answer may be CBOR, see cbor.ts). */
 export const CBOR_TYPE = "application/cbor";
 
+/** The header of an event stream's answer naming how often (ms) an idle stream gets a keepalive. */
+export const KEEPALIVE_HEADER = "x-paglets-keepalive-ms";
+
 function bytesToBase64(bytes: Uint8Array): string {
   let binary = "";
   const chunk = 0x8000;

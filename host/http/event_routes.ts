@@ -3,7 +3,7 @@ import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
-import { stringifyTagged } from "../../agents/wire.ts";
+import { KEEPALIVE_HEADER, stringifyTagged } from "../../agents/wire.ts";
 import type { Host } from "../host.ts";
 import { json } from "./body.ts";
 import { cancel, every, type Timer } from "../../agents/timers.ts";
@@ -119,7 +119,7 @@ export function eventRoutes(app: Hono, host: Host): void {
         pumpNow = pump;
         pump();
         unsubscribe = host.events.subscribe(pump);
-        keepalive = every(15_000, () => {
+        keepalive = every(host.sseKeepaliveMs, () => {
           try {
             // A stream with frames waiting needs no keepalive (and must not queue more).
             if (room()) controller.enqueue(encoder.encode(": keepalive\n\n"));
@@ -140,7 +140,12 @@ export function eventRoutes(app: Hono, host: Host): void {
       },
     }, new ByteLengthQueuingStrategy({ highWaterMark: STREAM_BACKLOG_BYTES }));
     return new Response(stream, {
-      headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" },
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+        [KEEPALIVE_HEADER]: String(host.sseKeepaliveMs),
+      },
     });
   });
 }

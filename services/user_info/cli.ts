@@ -5,7 +5,7 @@
  * @module
  */
 import type { Command } from "../../cli/command.ts";
-import { parseTagged } from "../../agents/wire.ts";
+import { KEEPALIVE_HEADER, parseTagged } from "../../agents/wire.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { networkOptions } from "../../cli/agents_command.ts";
 import { entryClient, type EntryOptions } from "../../cli/entry.ts";
@@ -20,7 +20,7 @@ import {
   UserInfoContract,
 } from "./contract.ts";
 import { formatNotification } from "./format.ts";
-import { readServerSentEvents } from "./sse.ts";
+import { endWhenSilent, readServerSentEvents } from "./sse.ts";
 import { cancel, later } from "../../agents/timers.ts";
 
 /** Options of {@link follow}. */
@@ -141,8 +141,13 @@ async function openStream(
   const path = `/v1/events/stream?kind=${USER_NOTIFY_EVENT},${USER_STREAM_EVENT}&since=${cursor}`;
   const res = await client.fetch("GET", path, { headers: { accept: "text/event-stream" }, signal });
   if (!res.body) throw new PagletError("internal", `GET ${client.baseUrl}${path} answered without a body`);
-  return res.body;
+  // Lost when three keepalives in a row do not come (the host names their interval).
+  const keepaliveMs = Number(res.headers.get(KEEPALIVE_HEADER)) || DEFAULT_KEEPALIVE_MS;
+  return endWhenSilent(res.body, 3 * keepaliveMs);
 }
+
+/** The keepalive interval of a host that does not name its own. */
+const DEFAULT_KEEPALIVE_MS = 15_000;
 
 async function replay(
   client: HostClient,

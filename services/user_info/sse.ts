@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 /** One dispatched event. */
 export interface ServerSentEvent {
@@ -49,4 +50,37 @@ export async function* readServerSentEvents(
       else if (field === "id") id = value;
     }
   }
+}
+
+/** The error of a stream that stayed silent past its limit (see {@link endWhenSilent}). */
+export class SilentStreamError extends Error {}
+
+/**
+ * `body`, failing with {@link SilentStreamError} once no byte arrived for `ms`: a stream whose host
+ * vanished without closing the connection (a machine off, a cut cable) never ends by itself. The
+ * host sends keepalives while it has nothing to say, so silence means the stream is lost. The
+ * source is cancelled then, which closes its connection.
+ */
+export function endWhenSilent(body: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+  let timer: Timer | undefined;
+  let watch!: TransformStreamDefaultController<Uint8Array>;
+  // Unref'd: the watch never keeps a process alive by itself (reading the body does).
+  const arm = () => {
+    cancel(timer);
+    timer = later(ms, () => watch.error(new SilentStreamError(`No byte for ${ms} ms`)), { ref: false });
+  };
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        watch = controller;
+        arm();
+      },
+      transform(chunk, controller) {
+        arm();
+        controller.enqueue(chunk);
+      },
+      flush: () => cancel(timer),
+      cancel: () => cancel(timer),
+    }),
+  );
 }

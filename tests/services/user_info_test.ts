@@ -4,6 +4,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { withTimeout } from "../../host/kernel/timeouts.ts";
 import { serviceHost } from "./helpers.ts";
 import { pagletsCommand } from "../helpers/cli.ts";
+import { eventually } from "../helpers/in_process.ts";
 
 type NotifyEvent = { id: number; kind: string; agentId?: string; data: Record<string, unknown> };
 
@@ -160,5 +161,90 @@ Deno.test("paglets follow --json replays kept notifications and prints new ones 
     await lines.cancel();
     await stderr.cancel().catch(() => {});
     assertEquals(status.code, 0);
+  }
+});
+
+/**
+ * A TCP relay to `port` that can be cut as a partition cuts a link: `cut()` silences every
+ * connection open then, for good (no byte passes either way, nothing is closed), and new ones
+ * too until `heal()`.
+ */
+function cuttableRelay(port: number): { url: string; cut(): void; heal(): void; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let cut = false;
+  const conns = new Set<Deno.Conn>();
+  const dead = new WeakSet<Deno.Conn>();
+  void (async () => {
+    for await (const client of listener) {
+      conns.add(client);
+      if (cut) dead.add(client);
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port }).catch(() => null);
+      if (!upstream) {
+        client.close();
+        continue;
+      }
+      conns.add(upstream);
+      const pass = () =>
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, out) {
+            if (!dead.has(client)) out.enqueue(chunk);
+          },
+        });
+      void client.readable.pipeThrough(pass()).pipeTo(upstream.writable).catch(() => {});
+      void upstream.readable.pipeThrough(pass()).pipeTo(client.writable).catch(() => {});
+    }
+  })().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    cut() {
+      cut = true;
+      for (const conn of conns) dead.add(conn);
+    },
+    heal() {
+      cut = false;
+    },
+    close() {
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch { /* closed already */ }
+      }
+    },
+  };
+}
+
+Deno.test("paglets follow takes a stream that went silent (no keepalive) for lost, and reconnects", async () => {
+  // Keepalives every 300 ms: a silent stream is lost after 900 ms.
+  Deno.env.set("PAGLETS_SSE_KEEPALIVE_MS", "300");
+  const starting = serviceHost();
+  await starting.finally(() => Deno.env.delete("PAGLETS_SSE_KEEPALIVE_MS"));
+  await using t = await starting;
+  const relay = cuttableRelay(Number(new URL(t.host.url).port));
+  const { id } = await t.client.createAgent({ type: "test.service-caller" });
+  const child = pagletsCommand(["follow", "--entry", relay.url, "--timeout", "2", "--since", "all"]).spawn();
+  const stderr = new LineReader(child.stderr);
+  const lines = new LineReader(child.stdout);
+  try {
+    // Printed (replayed or live): follow is connected.
+    await t.client.send(id, { kind: "notify", args: { severity: "info", title: "First" } });
+    const first = await lines.next(30_000);
+    assert(first.includes("First"), first);
+    await eventually("follow's stream is open", () => t.host.eventStreams === 1, 30_000);
+    relay.cut();
+    const lost = await stderr.next(30_000);
+    assert(lost.includes("lost; reconnecting"), lost);
+    relay.heal();
+    const back = await stderr.next(30_000);
+    assert(back.includes("reconnected"), back);
+    await t.client.send(id, { kind: "notify", args: { severity: "info", title: "Second" } });
+    const second = await lines.next(30_000);
+    assert(second.includes("Second"), second);
+  } finally {
+    child.kill("SIGINT");
+    await child.status;
+    await lines.cancel();
+    await stderr.cancel();
+    relay.close();
   }
 });
