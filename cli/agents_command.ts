@@ -7,6 +7,7 @@ import { apiKeyFrom, entryClient, type EntryOptions } from "./entry.ts";
 import { readJsonObject } from "./json_input.ts";
 import { MAX_TIMEOUT_SECONDS, numberOption, timeoutMs, timeoutSeconds } from "./number_option.ts";
 import { printJson, printTable } from "./output.ts";
+import { localTime } from "./times.ts";
 
 /** Adds the options every network command shares. */
 export function networkOptions(cmd: Command): Command {
@@ -137,7 +138,7 @@ export function registerAgentsCommand(program: Command): void {
     .action(async (o: EntryOptions & { json?: boolean; status?: string; type?: string }) => {
       const { agents } = await entryClient(o).listAgents({ status: o.status, type: o.type });
       if (o.json) return printJson(agents);
-      printTable(agents.map((a) => ({ ...a, createdAt: new Date(Number(a.createdAt)).toISOString() })), [
+      printTable(agents.map((a) => ({ ...a, createdAt: localTime(Number(a.createdAt)) })), [
         "id",
         "type",
         "status",

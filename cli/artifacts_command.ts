@@ -8,6 +8,7 @@ import { entryClient, type EntryOptions } from "./entry.ts";
 import { numberOption } from "./number_option.ts";
 import { formatBytes, printJson, printTable, reportError } from "./output.ts";
 import { whileRunning } from "./signals.ts";
+import { localTime } from "./times.ts";
 
 type Options = EntryOptions & { json?: boolean };
 
@@ -113,8 +114,8 @@ function row(a: HostedArtifact): Record<string, unknown> {
     name: a.name,
     size: formatBytes(a.size),
     owner: a.owner ?? "",
-    created: new Date(a.createdAt).toISOString(),
-    expires: a.expiresAt ? new Date(a.expiresAt).toISOString() : "",
+    created: localTime(a.createdAt),
+    expires: localTime(a.expiresAt),
   };
 }
 

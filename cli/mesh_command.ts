@@ -4,15 +4,7 @@ import type { MeshHost } from "../agents/context.ts";
 import { networkOptions } from "./agents_command.ts";
 import { entryClient, type EntryOptions } from "./entry.ts";
 import { pc, printJson, printTable } from "./output.ts";
-
-/** "3s ago", "4m ago", "2h ago" for a timestamp. */
-export function ago(at: number, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - at) / 1000));
-  if (s < 90) return `${s}s ago`;
-  if (s < 90 * 60) return `${Math.round(s / 60)}m ago`;
-  if (s < 36 * 3600) return `${Math.round(s / 3600)}h ago`;
-  return `${Math.round(s / 86400)}d ago`;
-}
+import { ago } from "./times.ts";
 
 export function registerMeshCommand(program: Command): void {
   const mesh = program.command("mesh").description(

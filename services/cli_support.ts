@@ -87,16 +87,6 @@ export async function fanOut<T>(
   }));
 }
 
-/** Seconds as `3d 4h`, `5h 6m`, `7m 8s`. */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}h ${m}m`;
-  if (m) return `${m}m ${s % 60}s`;
-  return `${s}s`;
-}
-
 /** A number with fixed decimals, or "-" when unknown. */
 export function fixed(value: number | null | undefined, digits = 2): string {
   return value === null || value === undefined || !Number.isFinite(value) ? "-" : value.toFixed(digits);

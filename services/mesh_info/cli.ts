@@ -6,6 +6,7 @@
  */
 import type { Command } from "../../cli/command.ts";
 import { networkOptions } from "../../cli/agents_command.ts";
+import { formatDuration } from "../../cli/times.ts";
 import { numberOption } from "../../cli/number_option.ts";
 import { type EntryOptions, withEntry } from "../../cli/entry.ts";
 import { formatBytes, pc, printJson, printTable } from "../../cli/output.ts";
@@ -64,7 +65,7 @@ export function registerMeshInfoCommands(program: Command): void {
           reply.hosts.map((h) => ({
             host: h.hostName,
             url: h.hostUrl,
-            age: `${h.ageSeconds.toFixed(1)}s`,
+            age: formatDuration(h.ageSeconds),
             cpus: h.cpuCount,
             load: fixed(h.load1),
             perCpu: fixed(h.loadPerCpu),

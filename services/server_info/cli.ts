@@ -11,14 +11,7 @@ import { numberOption } from "../../cli/number_option.ts";
 import { type EntryOptions, withEntry } from "../../cli/entry.ts";
 import { formatBytes, pc, printJson, printTable } from "../../cli/output.ts";
 import { PagletError } from "../../agents/errors.ts";
-import {
-  fanOut,
-  fixed,
-  formatDuration,
-  type HostResult,
-  reportFailures,
-  targetHosts,
-} from "../cli_support.ts";
+import { fanOut, fixed, type HostResult, reportFailures, targetHosts } from "../cli_support.ts";
 import {
   Df,
   type DfReply,
@@ -31,6 +24,7 @@ import {
   type SummaryReply,
 } from "./contract.ts";
 import { ownProcesses } from "./processes.ts";
+import { formatDuration, localTime } from "../../cli/times.ts";
 
 interface SysOptions extends EntryOptions {
   json?: boolean;
@@ -108,7 +102,7 @@ export function registerSysCommand(program: Command): void {
             deno: r.denoVersion,
             cpus: `${r.cpuCountLogical}${r.cpuCountPhysical ? ` (${r.cpuCountPhysical} cores)` : ""}`,
             memory: formatBytes(r.memoryTotalBytes),
-            booted: new Date(r.bootTime).toISOString().replace("T", " ").slice(0, 19),
+            booted: localTime(r.bootTime),
             uptime: formatDuration(r.uptimeSeconds),
           })),
           ["host", "platform", "deno", "cpus", "memory", "booted", "uptime"],

@@ -5,15 +5,7 @@
  * @module
  */
 import type { Notification } from "./contract.ts";
-
-/** Local time as `YYYY-mm-dd HH:MM:SS`. */
-export function formatTimestamp(epochMs: number): string {
-  const d = new Date(epochMs);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${
-    p(d.getMinutes())
-  }:${p(d.getSeconds())}`;
-}
+import { localTime } from "../../cli/times.ts";
 
 /**
  * One line per notification; `job=` and `source=` only when known, `: message` only when there is
@@ -29,7 +21,7 @@ export function formatTimestamp(epochMs: number): string {
 export function formatNotification(
   n: Pick<Notification, "at" | "severity" | "title" | "text" | "jobId" | "sourceAgentId">,
 ): string {
-  let line = `[${formatTimestamp(n.at)}] ${n.severity.toUpperCase()}: ${n.title}`;
+  let line = `[${localTime(n.at)}] ${n.severity.toUpperCase()}: ${n.title}`;
   if (n.jobId) line += ` job=${n.jobId}`;
   if (n.sourceAgentId) line += ` source=${n.sourceAgentId}`;
   if (n.text) line += `: ${n.text}`;

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/helpers/assert.ts";
-import { formatNotification, formatTimestamp } from "./format.ts";
+import { formatNotification } from "./format.ts";
 
 const at = new Date(2025, 0, 2, 3, 4, 5).getTime();
 
@@ -22,8 +22,4 @@ Deno.test("a notification without job, source or message omits those parts", () 
     formatNotification({ at, severity: "info", title: "Done", text: "", jobId: null, sourceAgentId: null }),
     "[2025-01-02 03:04:05] INFO: Done",
   );
-});
-
-Deno.test("timestamps are zero-padded local time", () => {
-  assertEquals(formatTimestamp(new Date(2024, 11, 31, 23, 0, 9).getTime()), "2024-12-31 23:00:09");
 });

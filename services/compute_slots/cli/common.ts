@@ -6,7 +6,7 @@ import { type EntryOptions, withEntry } from "../../../cli/entry.ts";
 import { printJson, printTable } from "../../../cli/output.ts";
 import { COMPUTE_STATUSES } from "../../../agents/compute_job_state.ts";
 import { parseSize } from "../../../host/options.ts";
-import { fanOut, formatDuration, type HostResult, reportFailures, targetHosts } from "../../cli_support.ts";
+import { fanOut, type HostResult, reportFailures, targetHosts } from "../../cli_support.ts";
 import { ComputeSlotsContract, Status, type StatusReply } from "../contract.ts";
 
 export const NAME = ComputeSlotsContract.name;
@@ -36,10 +36,6 @@ export function computeState(value: string): string {
     );
   }
   return state;
-}
-
-export function ago(epochMs: number): string {
-  return epochMs > 0 ? formatDuration((Date.now() - epochMs) / 1000) : "-";
 }
 
 export function cpus(ids: readonly number[]): string {

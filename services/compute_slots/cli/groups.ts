@@ -9,7 +9,8 @@ import { pc, printJson, printTable } from "../../../cli/output.ts";
 import type { GroupSummary } from "../../../agents/job_groups/contract.ts";
 import { ServiceClient } from "../../client.ts";
 import { Groups } from "../contract.ts";
-import { ago, collect, jobsCommand, type JobsOptions, NAME } from "./common.ts";
+import { collect, jobsCommand, type JobsOptions, NAME } from "./common.ts";
+import { ago, localTime } from "../../../cli/times.ts";
 
 /** `12/20 ███████░░░ 60%` (done = results + failures). */
 export function progressText(g: GroupSummary, width = 10): string {
@@ -35,7 +36,7 @@ function details(g: GroupSummary): void {
   if (g.submissionStatus === "SUBMITTING") {
     console.log(
       `  submission under way: given up at ${
-        new Date(g.submissionDeadlineAt).toISOString()
+        localTime(g.submissionDeadlineAt)
       } unless the submitter registers more jobs`,
     );
   }

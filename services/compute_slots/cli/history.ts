@@ -2,6 +2,7 @@
 import type { Command } from "../../../cli/command.ts";
 import { formatBytes } from "../../../cli/output.ts";
 import { numberOption } from "../../../cli/number_option.ts";
+import { localTime } from "../../../cli/times.ts";
 import { cpus, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
 
 export function registerHistoryCommand(jobs: Command): void {
@@ -30,7 +31,7 @@ export function registerHistoryCommand(jobs: Command): void {
           rss: formatBytes(h.maxRssBytes),
           work: formatBytes(h.maxWorkDirBytes),
           declared: `${h.cpuCores} cores, ${formatBytes(h.memoryBytes)}`,
-          finished: new Date(h.finishedAt).toISOString().replace("T", " ").slice(0, 19),
+          finished: localTime(h.finishedAt),
         }),
         columns: [
           "job",

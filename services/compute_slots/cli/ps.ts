@@ -4,8 +4,8 @@ import { withEntry } from "../../../cli/entry.ts";
 import { printJson, printTable, wrap } from "../../../cli/output.ts";
 import { fanOut, reportFailures, targetHosts } from "../../cli_support.ts";
 import { Jobs } from "../contract.ts";
+import { ago } from "../../../cli/times.ts";
 import {
-  ago,
   collect,
   computeState,
   cpus,

@@ -1,7 +1,8 @@
 /** `paglets jobs queue [--all-hosts]`: requests waiting for a slot, oldest first. */
 import type { Command } from "../../../cli/command.ts";
 import { formatBytes } from "../../../cli/output.ts";
-import { ago, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
+import { elapsedSince } from "../../../cli/times.ts";
+import { type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
 
 export function registerQueueCommand(jobs: Command): void {
   jobsViewCommand(jobs, "queue", "Requests waiting for a slot, oldest first")
@@ -17,7 +18,7 @@ export function registerQueueCommand(jobs: Command): void {
           mem: formatBytes(q.request.memoryBytes),
           temp: formatBytes(q.request.tempStorageBytes),
           est: `${q.request.estimatedRuntimeSeconds}s`,
-          waiting: ago(q.enqueuedAt),
+          waiting: elapsedSince(q.enqueuedAt),
           redirects: q.request.redirectCount,
         }),
         columns: [

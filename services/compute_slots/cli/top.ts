@@ -1,8 +1,8 @@
 /** `paglets jobs top [--all-hosts]`: leases with their CPU masks and measured usage. */
 import type { Command } from "../../../cli/command.ts";
 import { formatBytes } from "../../../cli/output.ts";
-import { formatDuration } from "../../cli_support.ts";
-import { ago, cpus, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
+import { elapsedSince, formatDuration } from "../../../cli/times.ts";
+import { cpus, type JobsOptions, jobsViewCommand, printStatusView } from "./common.ts";
 
 export function registerTopCommand(jobs: Command): void {
   jobsViewCommand(jobs, "top", "Leases with their CPU masks and measured usage")
@@ -22,7 +22,7 @@ export function registerTopCommand(jobs: Command): void {
             cpu: u?.lastSample ? `${u.lastSample.cpuPercent.toFixed(0)}%` : "-",
             rss: u?.lastSample ? formatBytes(u.lastSample.rssBytes) : "-",
             work: u?.lastSample ? formatBytes(u.lastSample.workDirBytes) : "-",
-            age: ago(l.grantedAt),
+            age: elapsedSince(l.grantedAt),
             expires: formatDuration((l.expiresAt - Date.now()) / 1000),
           };
         },
