@@ -154,7 +154,9 @@ export class Departures {
       await this.#disposeLive(id, fromSelf);
     } catch (err) {
       // It went inactive (or moved) while we waited for its turn: dispose what is stored now.
-      if (!(err instanceof PagletError && err.code === "state_conflict") || table.live(id)) throw err;
+      const changed = err instanceof PagletError &&
+        (err.code === "state_conflict" || err.code === "agent_busy");
+      if (!changed || table.live(id)) throw err;
       const status = (await store.get(id))?.status;
       if (status !== "inactive" && status !== "crashed") throw err;
       await this.dispose(id, fromSelf);
@@ -262,6 +264,35 @@ export class Departures {
     }]);
   }
 
+  /**
+   * Why agent `id` is not live here for a transition; `meanwhile`: it was when the request came,
+   * and another request (a move, a deactivation) changed that while this one waited its turn.
+   */
+  async #notLive(id: string, meanwhile: boolean): Promise<PagletError> {
+    const store = this.#p.store;
+    const record = await store.get(id);
+    if (!record) {
+      const movedTo = await store.movedTo(id);
+      return new PagletError(
+        "agent_not_found",
+        `No agent ${id} on this host${
+          movedTo ? ` (it moved to ${movedTo}${meanwhile ? " during the request" : ""})` : ""
+        }`,
+        movedTo ? { movedTo } : undefined,
+      );
+    }
+    if (record.status === "moving") {
+      return new PagletError("agent_moving", `Agent ${id} is moving to another host; try again shortly`);
+    }
+    if (meanwhile) {
+      return new PagletError(
+        "agent_busy",
+        `Agent ${id} became ${record.status} by another request while this one waited; try again`,
+      );
+    }
+    return new PagletError("state_conflict", `Agent ${id} is ${record.status}`);
+  }
+
   /** Runs a transition with the mailbox paused; concurrent deliveries wait for its outcome. */
   async #transition<T>(
     id: string,
@@ -269,21 +300,12 @@ export class Departures {
     fromSelf: boolean,
     fn: (agent: LiveAgent) => Promise<T>,
   ): Promise<T> {
-    const { table, store } = this.#p;
+    const { table } = this.#p;
     await table.starting(id)?.catch(() => {});
     const agent = table.live(id);
-    if (!agent) {
-      const record = await store.get(id);
-      if (record) {
-        const code = record.status === "moving" ? "agent_moving" : "state_conflict";
-        throw new PagletError(code, `Agent ${id} is ${record.status}`);
-      }
-      throw new PagletError("agent_not_found", `No agent ${id} on this host`);
-    }
+    if (!agent) throw await this.#notLive(id, false);
     while (agent.transition) await agent.transition.catch(() => {});
-    if (table.live(id) !== agent) {
-      throw new PagletError("state_conflict", `Agent ${id} left during the request`);
-    }
+    if (table.live(id) !== agent) throw await this.#notLive(id, true);
     let done!: () => void;
     agent.transition = new Promise<void>((resolve) => done = resolve);
     agent.transitionKind = kind;

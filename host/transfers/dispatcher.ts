@@ -91,6 +91,21 @@ export class TransferDispatcher {
     return normalizeUrl(url) === this.#host.url;
   }
 
+  /**
+   * What a move's checks need of agent `id` (its type and meta) without starting it: the live agent,
+   * or the record of an inactive one, which starts only once the target said yes (a move refused
+   * or a dispatch to its own host leaves it asleep, with its wake-up and held messages).
+   */
+  async #beforeMove(id: string): Promise<{ type: string; meta: Record<string, unknown> }> {
+    const rt = this.#host.runtime;
+    await rt.settled(id);
+    const live = rt.find(id);
+    if (live) return live;
+    const record = await this.#host.store.get(id);
+    if (record?.status === "inactive") return { type: record.type, meta: record.meta };
+    return await this.#liveAgent(id);
+  }
+
   /** The live agent `id`, activating it if it is inactive here. */
   async #liveAgent(id: string): Promise<LiveAgent> {
     const rt = this.#host.runtime;
@@ -152,12 +167,12 @@ export class TransferDispatcher {
   async dispatch(id: string, target: string, options: DispatchOptions = {}): Promise<AgentRef> {
     const reason = options.reason ?? "dispatch";
     const url = this.resolveTarget(target);
-    const agent = await this.#liveAgent(id);
+    const before = await this.#beforeMove(id);
     if (this.isSelf(url)) return { id, host: this.#host.url };
-    const files = await this.#files.prepare(agent.meta);
+    let files = await this.#files.prepare(before.meta);
     await this.#sender.preflight(url, {
       agentId: id,
-      type: agent.type,
+      type: before.type,
       kind: reason,
       meshVersion: this.#host.options.meshVersion,
       // The stored state's size (current but for a checkpoint-durable agent's latest changes): a
@@ -165,8 +180,11 @@ export class TransferDispatcher {
       // in the hook is refused by the send, and the agent stays.
       stateSize: this.#host.store.stateSizeOf(id) ?? undefined,
       files: files.map((f) => ({ name: f.name, size: f.size })),
-      ...codeOf(agent.meta, this.#host.url),
+      ...codeOf(before.meta, this.#host.url),
     });
+    const agent = await this.#liveAgent(id);
+    // An inactive agent was started just now: its activation may have registered files.
+    if (agent !== before) files = await this.#files.prepare(agent.meta);
     const rt = this.#host.runtime;
     // The policy of its last deactivation, kept if the agent stays here (a refused or failed move).
     const lastPolicy = (await this.#host.store.get(id))?.lastPolicy ?? null;

@@ -144,6 +144,56 @@ Deno.test("a dispatch that cannot happen fails early with a clear error and the 
     await assertRejectsCode(() => a.client.dispatch(stubborn.id, b.url), "hook_failed");
     assertEquals(await a.client.send(stubborn.id, { kind: "get" }), { tries: 1 });
     assertEquals(await agentIds(b), []);
+
+    // An inactive paglet stays asleep when the move is refused, or is a move to its own host: its
+    // wake-up and the messages it holds back stay as they were, and no activation hook runs.
+    const sleeper = await a.client.createAgent({ type: "test.traveller" });
+    const policy = { afterSeconds: 3600, activateOnMessage: false };
+    await a.client.deactivate(sleeper.id, policy);
+    await a.client.send(sleeper.id, { kind: "increment", args: { by: 1 } });
+    const asleep = await a.client.getAgent(sleeper.id);
+    await assertRejectsCode(() => a.client.dispatch(sleeper.id, unreachable), "host_unreachable");
+    await assertRejectsCode(() => a.client.dispatch(sleeper.id, other.url), "mesh_version_mismatch");
+    assertEquals(await a.client.dispatch(sleeper.id, a.url), { id: sleeper.id, host: a.url });
+    const after = await a.client.getAgent(sleeper.id);
+    assertEquals(
+      [after.status, after.policy, after.queuedMessages, after.state],
+      ["inactive", asleep.policy, 1, asleep.state],
+    );
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("requests that race a move are told what happened: moved (and where), moving, or changed meanwhile", async () => {
+  try {
+    const [a, b] = await Promise.all([startMobileHost("alpha"), startMobileHost("beta")]);
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(() => "ok", (err) => (err as { code?: string }).code ?? String(err));
+    for (let round = 0; round < 4; round++) {
+      const { id } = await a.client.createAgent({ type: "test.traveller" });
+      // Two dispatches at once: one moves it; the other waited its turn behind it.
+      const twice = await Promise.all([
+        codeOf(a.client.dispatch(id, b.url)),
+        codeOf(a.client.dispatch(id, b.url)),
+      ]);
+      assertEquals(twice.filter((c) => c === "ok").length, 1, twice.join(" "));
+      const loser = twice.find((c) => c !== "ok")!;
+      assert(["agent_not_found", "agent_moving"].includes(loser), `round ${round}: ${twice.join(" ")}`);
+      // A dispatch and a deactivation at once: whichever goes second is told why.
+      const other = await a.client.createAgent({ type: "test.traveller" });
+      const raced = await Promise.all([
+        codeOf(a.client.dispatch(other.id, b.url)),
+        codeOf(a.client.deactivate(other.id)),
+      ]);
+      assert(raced.includes("ok"), raced.join(" "));
+      for (const code of raced) {
+        assert(
+          ["ok", "agent_not_found", "agent_moving", "agent_busy"].includes(code),
+          `round ${round}: ${raced.join(" ")}`,
+        );
+      }
+    }
   } finally {
     await stopAll();
   }
