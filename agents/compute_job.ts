@@ -395,6 +395,9 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       await this.context.dispatch(target);
       return false; // this instance is gone; the copy there continues in run()
     } catch (err) {
+      // Failed once onDispatching ran (unconfirmed, or refused late): the paglet goes on as another
+      // instance (on the target, or restarted here), and this one must not place it again.
+      if (!this.context.isCurrent()) return false;
       this.#leaving = false;
       this.#unreachable.set(target, errorText(err));
       this.state.selectedHostUrl = "";

@@ -112,9 +112,19 @@ export interface PagletContext {
   /**
    * Moves this paglet to another host (name or URL): onDispatching runs here, onArrival and run()
    * there. Resolves with the new reference once the target holds it; state changed after that
-   * stays behind. On failure this paglet stays here.
+   * stays behind. On failure this paglet stays here; this instance too when the move failed before
+   * `onDispatching` ran (the preflight), else the paglet goes on as a new instance (restarted here
+   * after a refusal, or on the target once an unconfirmed move resolves): see {@link isCurrent}.
    */
   dispatch(target: string): Promise<AgentRef>;
+  /**
+   * Whether this instance still acts for the paglet here. It is false once the paglet was
+   * dispatched, deactivated or disposed, and after a move that failed once `onDispatching` had run
+   * (`transfer_pending`, a late refusal). Code of an instance that has left can no longer use its
+   * context (every call fails with `state_conflict`): after a failed `dispatch()`, go on only if
+   * this is still true, else return.
+   */
+  isCurrent(): boolean;
   /** Copies this paglet to a host (default this host); returns the clone's reference. */
   clone(target?: string): Promise<AgentRef>;
   /** Pulls paglet `agentId` from host `from` (name or URL) to this host; returns its new reference. */

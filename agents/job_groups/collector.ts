@@ -357,6 +357,7 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
         await this.context.dispatch(s.homeHostUrl);
         return; // the collector continues at home (onArrival)
       } catch (err) {
+        if (!this.context.isCurrent()) return; // it goes on as another instance (see dispatch())
         s.returnHomeError = `dispatch to ${s.homeHostUrl} failed: ${errorText(err)}`;
       }
     } else {

@@ -242,6 +242,7 @@ export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
     try {
       await this.context.dispatch(home);
     } catch (err) {
+      if (!this.context.isCurrent()) return; // it goes on as another instance (see dispatch())
       // Still here: the frames go back to storage (onDispatching removed them) and the job waits.
       await this.#storeResults(s.resultPayloads);
       this.#setStatus("WAITING_FOR_HOME");

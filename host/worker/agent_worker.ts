@@ -127,6 +127,9 @@ function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
 const changes = new StateChanges();
 
 function replyOf(paglet: Paglet<Record<string, unknown>>, value: unknown): [unknown, StateChange] {
+  // A handler that ends after its instance left: what it did to the state stays behind, and the
+  // id's baseline (maybe a newer instance's) is not touched.
+  if (agents.get(paglet.id) !== paglet) return [value, "unchanged"];
   paglet.notifyStateChanged();
   try {
     checkPlain(value, "Reply");
@@ -139,6 +142,7 @@ function replyOf(paglet: Paglet<Record<string, unknown>>, value: unknown): [unkn
 
 /** A handler that threw: its changes to the state are undone (StateChanges.rollBack). */
 function failureOf(paglet: Paglet<Record<string, unknown>>, err: unknown): never {
+  if (agents.get(paglet.id) !== paglet) throw PagletError.from(err, "handler_failed");
   changes.rollBack(paglet);
   paglet.notifyStateChanged();
   throw PagletError.from(err, "handler_failed");
@@ -339,7 +343,8 @@ const handlers: OpHandlers<WorkerOps> = {
     try {
       paglet = new cls() as unknown as Paglet<Record<string, unknown>>;
       paglet.id = spec.id;
-      paglet.context = createWorkerContext(kernel, spec.id, host);
+      const instance = paglet;
+      paglet.context = createWorkerContext(kernel, spec.id, host, () => agents.get(spec.id) === instance);
       paglet.state = spec.stateBytes
         ? decodeCbor<Record<string, unknown>>(spec.stateBytes)
         : { ...paglet.initialState(), ...(spec.state ?? {}) };

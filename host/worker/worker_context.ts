@@ -9,16 +9,33 @@ import type {
 } from "../../agents/context.ts";
 import { FutureReply, ReplySet } from "../../agents/futures.ts";
 import { requirePlainData } from "../../agents/wire.ts";
+import { PagletError } from "../../agents/errors.ts";
 import type { ContextOpMap, KernelOps, WorkerOps } from "./protocol.ts";
 import type { PortRpc } from "./port_rpc.ts";
 
+/**
+ * The context of one paglet instance. `isLive` says whether the instance is still the one running
+ * under its id in this worker: once it left (dispatched, deactivated, disposed, or restarted
+ * elsewhere after a move that failed late), code of it that runs on (the rest of a handler, its
+ * `run()`) can no longer act for the paglet: every call fails with `state_conflict`.
+ */
 export function createWorkerContext(
   kernel: PortRpc<WorkerOps, KernelOps>,
   agentId: string,
   host: HostInfo,
+  isLive: () => boolean,
 ): PagletContext {
-  const call = <K extends keyof ContextOpMap>(op: K, ...args: ContextOpMap[K][0]) =>
-    kernel.call("context", [op, agentId, args]) as Promise<ContextOpMap[K][1]>;
+  const call = <K extends keyof ContextOpMap>(op: K, ...args: ContextOpMap[K][0]) => {
+    if (!isLive()) {
+      return Promise.reject(
+        new PagletError(
+          "state_conflict",
+          `Paglet ${agentId} cannot ${op}: this instance has left (it was dispatched, deactivated or disposed, or a move of it is unconfirmed); code after such a call should only return`,
+        ),
+      );
+    }
+    return kernel.call("context", [op, agentId, args]) as Promise<ContextOpMap[K][1]>;
+  };
   const targetId = (t: string | AgentRef) => typeof t === "string" ? t : t.id;
   const targetHost = (t: string | AgentRef) => typeof t === "string" ? undefined : t.host;
 
@@ -38,6 +55,7 @@ export function createWorkerContext(
   const context: PagletContext = {
     agentId,
     host,
+    isCurrent: isLive,
     create: async (type, options) => {
       requirePlainData(options?.state, `Cannot create a '${type}' paglet`, "state");
       requirePlainData(options?.args, `Cannot create a '${type}' paglet`, "args");

@@ -165,6 +165,31 @@ Deno.test("a dispatch that cannot happen fails early with a clear error and the 
   }
 });
 
+Deno.test("code after a self-dispatch that failed once the paglet left (unconfirmed) can no longer act for it", async () => {
+  try {
+    const port = freePort();
+    const a = await startMobileHost("alpha");
+    const b = await startMobileHost("beta", { port, env: { PAGLETS_FAULT: "exit-after-store" } });
+    const { id } = await a.client.createAgent({ type: "test.traveller" });
+    // Refused by the preflight: the instance is still the paglet's and goes on.
+    const unreachable = `http://127.0.0.1:${freePort()}`;
+    const early = await a.client.send(id, { kind: "dispatchAndCarryOn", args: { target: unreachable } });
+    assertEquals(early, { failed: "host_unreachable", current: true, after: "ok" });
+    // Stored by beta, which exits before it confirms: the paglet is reserved, this instance is not it.
+    const late = await a.client.send(id, { kind: "dispatchAndCarryOn", args: { target: b.url } });
+    assertEquals(late, { failed: "transfer_pending", current: false, after: "state_conflict" });
+    await b.process.status;
+    const back = await startMobileHost("beta", { port, dataDir: b.dataDir });
+    await eventually(
+      "the paglet lives on beta alone",
+      async () => (await agentIds(back)).includes(id) && !(await agentIds(a)).includes(id),
+      30_000,
+    );
+  } finally {
+    await stopAll();
+  }
+});
+
 Deno.test("requests that race a move are told what happened: moved (and where), moving, or changed meanwhile", async () => {
   try {
     const [a, b] = await Promise.all([startMobileHost("alpha"), startMobileHost("beta")]);
