@@ -117,8 +117,9 @@ export function decodeCbor<T = unknown>(bytes: Uint8Array, options?: DecodeCborO
   if (!(maxDepth >= 1)) {
     throw new RangeError(`Cannot decode CBOR as 'maxDepth' must be at least 1: current value is ${maxDepth}`);
   }
-  // Every level takes at least a byte: bytes no longer than the limit cannot nest past it.
-  if (bytes.length > maxDepth) checkCborDepth(bytes, maxDepth);
+  // Bytes from outside are walked first, however short: cbor-x reads a misplaced break (0xff) as
+  // an empty map where the walk refuses it, and a too deep nesting would overflow its stack.
+  if (options?.maxDepth !== undefined) checkCborDepth(bytes, maxDepth);
   try {
     return cbor.decode(bytes) as T;
   } catch (err) {

@@ -119,6 +119,20 @@ Deno.test("a CBOR body nested past 200 levels is refused 400 malformed_cbor; wha
       },
     );
 
+    await t.step(
+      "a break byte (0xff) where no indefinite-length item ends is refused, however short the body",
+      async () => {
+        for (const body of [[0xff], [0x82, 0x01, 0xff], [0xa1, 0x61, 0x6b, 0xff]]) {
+          const answer = await post(alpha, id, new Uint8Array(body));
+          assertEquals(
+            [answer.status, answer.body.error.code],
+            [400, "malformed_cbor"],
+            JSON.stringify(body),
+          );
+        }
+      },
+    );
+
     await t.step("a CBOR body past the limit is refused on the host the agent moved to as well", async () => {
       const deeper = await post(
         beta,
