@@ -22,8 +22,10 @@ export class TaskError extends PagletError {
     });
     this.remoteName = failure.name;
     this.remoteStack = failure.stack;
-    // The stack that matters is the executor's: where the user's function threw.
-    if (failure.stack) this.stack = `${this.name}: ${this.message}\n  on ${host}:\n${failure.stack}`;
+    // The executor's stack (where the user's function threw) follows this one's. Kept after it, not
+    // in its place: Deno 2.9 turns an error whose stack lost its own frames into a plain Error
+    // (ERR_MODULE_NOT_FOUND) when it ends a module's evaluation, as a script's top level.
+    if (failure.stack) this.stack = `${this.stack}\n  on ${host}:\n${failure.stack}`;
   }
 }
 

@@ -40,6 +40,14 @@ Deno.test("an import of a file that is not there fails to bundle before any host
   }
 });
 
+Deno.test("a task's error a script does not catch ends it with its own code, the task's function and where it threw", async () => {
+  const out = await paglets(["run", `${FIXTURES}task_throws.ts`]);
+  assert(out.code !== 0, "non-zero exit");
+  assert(out.stderr.includes("error [task_failed]: Task 2 ('checked') failed on "), out.stderr);
+  assert(out.stderr.includes("RangeError: bad x 2"), out.stderr);
+  assert(/at checked \(<script module>:\d+:\d+\)/.test(out.stderr), out.stderr);
+});
+
 Deno.test("a script whose main part is not guarded by import.meta.main is refused with the fix", async () => {
   const out = await paglets(["run", `${FIXTURES}unguarded.ts`]);
   assert(out.code !== 0, "non-zero exit");
