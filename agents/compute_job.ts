@@ -58,6 +58,18 @@ const STEP_MODULE = new URL("./compute_step.ts", import.meta.url).href;
 
 /** The compute-slots service name. */
 const SLOTS = "compute-slots";
+/** Dispatch failures that may pass: the target did not answer, or not yet. */
+const TRANSIENT_DISPATCH_ERRORS = new Set([
+  "host_unreachable",
+  "transfer_failed",
+  "timeout",
+  "starting",
+  "too_many_connections",
+]);
+
+function codeOf(err: unknown): string {
+  return err instanceof PagletError ? err.code : "";
+}
 
 /** What a grant message or a `run_now` decision carries. */
 interface GrantInfo {
@@ -133,7 +145,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   #continued = false;
   /** Hosts a dispatch to failed during this instance's placement. */
   /** Hosts a dispatch to failed, with why (the reason travels into the job's final error). */
-  readonly #unreachable = new Map<string, string>();
+  /** Hosts this instance failed to dispatch to: why, and whether that may pass (an unreachable host). */
+  readonly #unreachable = new Map<string, { why: string; transient: boolean }>();
   /** This instance was activated by a message (a grant or redirect, usually): its queue entry stands. */
   #wokenByMessage = false;
 
@@ -380,13 +393,62 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     const selected = reply.selected && !this.#unreachable.has(reply.selected.hostUrl)
       ? reply.selected.hostUrl
       : usable[0]?.hostUrl;
-    if (selected) return selected;
+    if (selected) {
+      s.placementWaitingSince = 0;
+      return selected;
+    }
     const why = [
       ...reply.rejected.map((r) => `${r.hostName}: ${r.reason}`),
-      ...[...this.#unreachable].map(([url, why]) => `${url}: dispatch failed: ${why}`),
+      ...[...this.#unreachable].map(([url, u]) => `${url}: dispatch failed: ${u.why}`),
     ];
-    await this.#fail(`no suitable compute host${why.length ? ` (${why.join("; ")})` : ""}`);
+    const reasons = why.length ? ` (${why.join("; ")})` : "";
+    const waitMs = (s.placementWaitSeconds ?? 120) * 1000;
+    const since = s.placementWaitingSince || Date.now();
+    if (Date.now() - since < waitMs && await this.#mayPass(reply.rejected)) {
+      s.placementWaitingSince = since;
+      await this.#waitForHost(since + waitMs, reasons);
+      return null;
+    }
+    const waited = s.placementWaitingSince ? ` within ${s.placementWaitSeconds ?? 120} s` : "";
+    await this.#fail(`no suitable compute host${waited}${reasons}`);
     return null;
+  }
+
+  /**
+   * Whether a host may yet take the job: a dispatch failed for want of an answer, a host's status
+   * has errors, or a host of the mesh is offline. Hosts that answered and refused are no such cause.
+   */
+  async #mayPass(rejected: { reason: string }[]): Promise<boolean> {
+    if ([...this.#unreachable.values()].some((u) => u.transient)) return true;
+    if (rejected.some((r) => r.reason.startsWith("host status has errors"))) return true;
+    const hosts = await this.context.hosts().catch(() => []);
+    return hosts.some((h) => !h.online);
+  }
+
+  /**
+   * Sleeps (inactive, at no cost) until the next look for a host: sooner at first, at most 15 s
+   * apart, and not past `deadline`. A new instance looks again, every host worth a new try.
+   */
+  async #waitForHost(deadline: number, reasons: string): Promise<void> {
+    const now = Date.now();
+    const waited = now - this.state.placementWaitingSince;
+    const activateAt = Math.min(deadline, now + Math.min(15_000, Math.max(1000, waited / 2)));
+    this.#emitNote(
+      `no host to go to yet${reasons}; looking again in ${Math.ceil((activateAt - now) / 1000)} s ` +
+        `(until ${new Date(deadline).toISOString()})`,
+    );
+    this.#leaving = true;
+    try {
+      await this.context.deactivate({
+        activateAt,
+        activateOnMessage: true,
+        queueMessagesWhenInactive: true,
+        activateOnStartup: true,
+      });
+    } catch (err) {
+      this.#leaving = false;
+      this.#emitNote(`could not wait for a host: ${errorText(err)}`);
+    }
   }
 
   async #moveTo(target: string): Promise<boolean> {
@@ -399,7 +461,10 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       // instance (on the target, or restarted here), and this one must not place it again.
       if (!this.context.isCurrent()) return false;
       this.#leaving = false;
-      this.#unreachable.set(target, errorText(err));
+      this.#unreachable.set(target, {
+        why: errorText(err),
+        transient: TRANSIENT_DISPATCH_ERRORS.has(codeOf(err)),
+      });
       this.state.selectedHostUrl = "";
       this.#emitNote(`dispatch to ${target} failed: ${errorText(err)}`);
       return true;

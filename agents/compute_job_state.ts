@@ -61,6 +61,11 @@ export interface ComputeJobState {
   allowHomeCompute: boolean;
   /** Candidates asked for at placement. @default 8 */
   candidateLimit: number;
+  /**
+   * How long a job with no host to go to waits for one when the cause may pass (a host offline or
+   * unreachable, a host whose status has errors) before it fails. 0: fail at once. @default 120
+   */
+  placementWaitSeconds: number;
   /** Timeout of scheduler calls. @default 10 */
   schedulerTimeoutSeconds: number;
   /** Restart the compute step after a host restart that interrupted it. @default true */
@@ -74,6 +79,8 @@ export interface ComputeJobState {
   slotRequestId: string;
   /** Epoch ms of the first slot request; the job keeps its place in line mesh-wide. */
   slotSubmittedAt: number;
+  /** Epoch ms since which placement has found no host to go to (0: it found one). */
+  placementWaitingSince: number;
   slotLeaseId: string;
   redirectCount: number;
   /** Epoch ms of the last redirect, 0 = never. */
@@ -127,6 +134,7 @@ export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): Co
     excludedHostUrls: [],
     allowHomeCompute: false,
     candidateLimit: 8,
+    placementWaitSeconds: 120,
     schedulerTimeoutSeconds: 10,
     restartRunningOnHostStartup: true,
     homeHostName: "",
@@ -134,6 +142,7 @@ export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): Co
     selectedHostUrl: "",
     slotRequestId: "",
     slotSubmittedAt: 0,
+    placementWaitingSince: 0,
     slotLeaseId: "",
     redirectCount: 0,
     lastRedirectAt: 0,
@@ -208,6 +217,7 @@ const ESTIMATES = {
   allowHomeCompute: z.boolean(),
   restartRunningOnHostStartup: z.boolean(),
   candidateLimit: boundedNumber(0, true),
+  placementWaitSeconds: boundedNumber(0, false).optional(),
   schedulerTimeoutSeconds: boundedNumber(0.1, false),
   requiredHostTags: tags(),
   excludedHostTags: tags(),

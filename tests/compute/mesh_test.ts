@@ -64,6 +64,44 @@ async function meshed(a: HostProcess, b: HostProcess): Promise<void> {
   }, 20_000);
 }
 
+Deno.test("a job whose only host is down for a moment waits for it and runs there; with placementWaitSeconds 0 it fails at once", async () => {
+  try {
+    const home = await start("home");
+    const port = freePort();
+    const args = ["--peer", home.url, "--tag", "worker-only"];
+    const worker = await start("worker", { port, args });
+    await meshed(home, worker);
+    await eventually(
+      "home knows the worker's scheduler",
+      async () =>
+        ((await slotStatus(home.client, { includePeers: true })).peers ?? []).some((p) =>
+          p.hostName === "worker"
+        ),
+      20_000,
+    );
+    await worker.kill();
+    const needs = { cpuCores: 1, ms: 100, requiredHostTags: ["worker-only"] };
+    const [impatient] = await spinJobs(home.client, 1, { ...needs, placementWaitSeconds: 0 });
+    const [patient] = await spinJobs(home.client, 1, needs);
+    const [failed] = await finished([home], [impatient], 30_000);
+    assertEquals(failed.state.computeStatus, "FAILED_FINAL");
+    assert(
+      /^no suitable compute host \(.*dispatch failed/.test(String(failed.state.computeError)),
+      failed.state.computeError,
+    );
+    await eventually("the other job sleeps until it looks again", async () => {
+      const record = await home.client.getAgent(patient);
+      return record.status === "inactive" && (record.state as SpinState).computeStatus === "PLACING";
+    }, 30_000);
+    const back = await start("worker", { port, dataDir: worker.dataDir, args });
+    const [done] = await finished([home, back], [patient], 60_000);
+    assertEquals(done.state.computeStatus, "COMPLETED", done.state.computeError);
+    assertEquals(done.host.name, "worker");
+  } finally {
+    await stopAll();
+  }
+});
+
 Deno.test("a job that needs a tag only another host has is placed there and runs there", async () => {
   try {
     const alpha = await start("alpha");
