@@ -3,7 +3,7 @@
  * Agent worker: runs paglet instances for the kernel. Handlers of one paglet are serialised by
  * the kernel's mailbox; different paglets in this worker interleave at their awaits.
  */
-import { PagletError } from "../../agents/errors.ts";
+import { PagletError, scriptFrame } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import { type LifecycleEvent, Paglet } from "../../agents/paglet.ts";
 import { TypeRegistry } from "../../agents/type_registry.ts";
@@ -256,6 +256,16 @@ async function codeTypes(hash: string): Promise<TypeRegistry | undefined> {
  * error's code (`host_unreachable` from a host that looked for a mesh of its own).
  */
 function codeLoadFailure(err: unknown): PagletError {
+  // Thrown by the script's own top level (a frame of its code says so): where, and why it ran here.
+  const at = err instanceof Error && !(err instanceof PagletError) ? scriptFrame(err.stack) : null;
+  if (at) {
+    return new PagletError(
+      "module_load_failed",
+      `The module's top-level code threw ${(err as Error).name}: ${(err as Error).message} (${at}). A ` +
+        `script's top level runs on every host that loads it for its paglet classes: put the script's ` +
+        `own work under \`if (import.meta.main)\``,
+    );
+  }
   if (!(err instanceof PagletError) || err.code === "module_load_failed") {
     return PagletError.from(err, "module_load_failed");
   }

@@ -48,6 +48,19 @@ Deno.test("a task's error a script does not catch ends it with its own code, the
   assert(/at checked \(<script module>:\d+:\d+\)/.test(out.stderr), out.stderr);
 });
 
+Deno.test("a script whose top level throws is told where and why it ran on a host", async () => {
+  const out = await paglets(["run", `${FIXTURES}toplevel_throws.ts`]);
+  assert(out.code !== 0, "non-zero exit");
+  assert(
+    out.stderr.includes("error [module_load_failed]: The module's top-level code threw SyntaxError: "),
+    out.stderr,
+  );
+  assert(
+    /\(at <script module>:\d+:\d+\)/.test(out.stderr) && out.stderr.includes("import.meta.main"),
+    out.stderr,
+  );
+});
+
 Deno.test("a script whose main part is not guarded by import.meta.main is refused with the fix", async () => {
   const out = await paglets(["run", `${FIXTURES}unguarded.ts`]);
   assert(out.code !== 0, "non-zero exit");
