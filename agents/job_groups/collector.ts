@@ -87,12 +87,18 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
     // Optional: states stored before submissions were tracked have neither.
     submissionStatus: z.enum(SUBMISSION_STATUSES).optional(),
     submissionTimeoutSeconds: z.number().min(0.1, "submissionTimeoutSeconds must be at least 0.1").optional(),
+    restAfterSeconds: z.number().min(0.1, "restAfterSeconds must be at least 0.1").optional(),
+    retentionSeconds: z.number().min(0, "retentionSeconds must be at least 0").optional(),
   }).passthrough();
 
   /** A try to go home is under way in this instance. */
   #goingHome: Promise<void> | null = null;
   /** Wakes this instance at the submission's deadline; gone with the instance (see run()). */
   #submissionTimer: Timer | undefined;
+  /** Puts a complete collector to sleep after a quiet minute (see {@link #restLater}). */
+  #restTimer: Timer | undefined;
+  /** Why this instance started: a wake-up at the end of the retention removes the collector. */
+  #wokenBy = "";
 
   override initialState(): ResultCollectorState {
     return collectorDefaults();
@@ -127,6 +133,40 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
   override run(): void {
     this.#watchSubmission();
     if (this.#wantsHome()) this.#scheduleReturnHome();
+    else if (this.#wokenBy === "timer" && this.#retentionOver()) void this.context.dispose().catch(() => {});
+    else this.#restLater();
+  }
+
+  override onActivation(event: LifecycleEvent): void {
+    this.#wokenBy = event.reason ?? "";
+  }
+
+  /** A complete group's record has been kept as long as it asked. */
+  #retentionOver(): boolean {
+    const s = this.state;
+    const keepMs = (s.retentionSeconds ?? 0) * 1000;
+    return s.status === "COMPLETE" && keepMs > 0 && Date.now() >= s.completedAt + keepMs;
+  }
+
+  /**
+   * A complete collector where it belongs sleeps after `restAfterSeconds` without a message: asleep it costs
+   * no worker memory, its record stays readable (\`jobs groups\`), and a message wakes it. It wakes
+   * by itself when its retention is over, to be removed.
+   */
+  #restLater(): void {
+    cancel(this.#restTimer);
+    const s = this.state;
+    if (s.status !== "COMPLETE" || this.#wantsHome()) return;
+    this.#restTimer = later((s.restAfterSeconds ?? 60) * 1000, () => {
+      if (!this.context.isCurrent() || s.status !== "COMPLETE" || this.#wantsHome()) return;
+      const keepMs = (s.retentionSeconds ?? 0) * 1000;
+      void this.context.deactivate({
+        activateAt: keepMs > 0 ? s.completedAt + keepMs : null,
+        activateOnMessage: true,
+        queueMessagesWhenInactive: true,
+        activateOnStartup: false,
+      }).catch(() => {/* busy or leaving: the next message arms it again */});
+    }, { ref: false });
   }
 
   /**
@@ -146,6 +186,7 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
       );
     }
     this.#stopWatching();
+    cancel(this.#restTimer);
   }
 
   override onDispatching(_event: LifecycleEvent): void {
@@ -157,6 +198,7 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
   }
 
   override onMessage(message: Message): unknown {
+    this.#restLater();
     return routeOperations(message, [
       handle(CollectorSummary, () => {
         this.#watchSubmission();
@@ -322,6 +364,7 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
         );
       }
       if (this.#wantsHome()) this.#scheduleReturnHome();
+      else this.#restLater();
     }
     this.notifyStateChanged();
   }

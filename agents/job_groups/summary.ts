@@ -45,6 +45,10 @@ export interface ResultCollectorState {
   submissionTimeoutSeconds: number;
   /** Epoch ms of the submitter's last registration (or of the collector's creation). */
   lastRegistrationAt: number;
+  /** A complete collector where it belongs sleeps after this long without a message. @default 60 */
+  restAfterSeconds: number;
+  /** A complete collector is removed this long after its group completed; 0 keeps it. @default 604800 (7 days) */
+  retentionSeconds: number;
 }
 
 /** The state a new collector starts with. */
@@ -69,6 +73,8 @@ export function collectorDefaults(): ResultCollectorState {
     submissionStatus: "NONE",
     submissionTimeoutSeconds: 300,
     lastRegistrationAt: 0,
+    restAfterSeconds: 60,
+    retentionSeconds: 7 * 86_400,
   };
 }
 

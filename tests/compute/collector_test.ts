@@ -94,6 +94,38 @@ Deno.test("a collector books first reports, adds unknown keys, and reopens for j
   assertEquals(s.failures.c.error, "made by hand");
 });
 
+Deno.test("a complete collector sleeps after a quiet spell, wakes for a message, and is removed once its retention is over", async () => {
+  await using t = await computeHost({ name: "solo" });
+  const { id } = await t.client.createAgent({
+    type: "paglets.result_collector",
+    state: { groupId: "g-rest", restAfterSeconds: 0.3, retentionSeconds: 3 },
+  });
+  await t.client.send(id, { kind: "register_jobs", args: { jobs: [{ jobKey: "a" }] } });
+  await t.client.send(id, { kind: "job_result", args: { jobKey: "a", reportId: "ra", result: 1 } });
+  const asleep = await eventually("the complete collector asleep", async () => {
+    const r = await t.client.getAgent(id) as unknown as CollectorRecord & { state: { completedAt: number } };
+    return r.status === "inactive" && r;
+  }, 10_000);
+  assertEquals(
+    asleep.policy?.activateAt,
+    asleep.state.completedAt + 3000,
+    "it wakes when its retention is over",
+  );
+  // A message wakes it; the summary is the group's, kept.
+  const summary = await t.client.send(id, { kind: "summary" }) as GroupSummary;
+  assertEquals([summary.status, summary.completedCount], ["COMPLETE", 1]);
+  await eventually(
+    "asleep again after the message",
+    async () => (await t.client.getAgent(id)).status === "inactive",
+    10_000,
+  );
+  await eventually(
+    "removed once its retention is over",
+    async () => await t.client.getAgent(id).then(() => false, (err) => err.code === "agent_not_found"),
+    15_000,
+  );
+});
+
 Deno.test("a collector gives a silent submission up on time across a host restart; a late word from a job wins", async () => {
   const port = freePort();
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-submission-" });
