@@ -196,7 +196,11 @@ export function registerAgentsCommand(program: Command): void {
       "Deactivate an agent to disk, following it to the host it moved to",
     ),
   )
-    .option("--after <seconds>", "wake up again after this many seconds", numberOption("--after"))
+    .option(
+      "--after <seconds>",
+      "wake up again after this many seconds",
+      numberOption("--after", { max: 100 * 365 * 86_400 }),
+    )
     .option("--no-activate-on-message", "messages do not wake it")
     .option("--no-queue", "do not keep messages while inactive")
     .option("--on-startup", "activate when the host starts")

@@ -7,6 +7,9 @@
  */
 import { PagletError } from "../agents/errors.ts";
 
+/** A decimal number as people type it (`3`, `-2.5`, `.5`, `1e3`), spaces around allowed. */
+const DECIMAL = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+
 /** The range an option's number must lie in. */
 export interface NumberRange {
   /** The smallest value allowed. @default 0 */
@@ -33,7 +36,8 @@ export function numberOption(flag: string, range: NumberRange = {}): (value: str
   const kind = integer ? "a whole number" : "a number";
   const bounds = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
   return (value) => {
-    const n = value.trim() === "" ? NaN : Number(value);
+    // Decimal only: Number() would also read "0x10" as 16 and "0b11" as 3.
+    const n = DECIMAL.test(value) ? Number(value) : NaN;
     const fits = Number.isFinite(n) && n >= min && n <= max && (!integer || Number.isInteger(n));
     if (!fits) throw new PagletError("invalid_request", `${flag} must be ${kind} ${bounds}: got '${value}'`);
     return n;

@@ -31,10 +31,14 @@ const CreateBody = z.object({
   codeFrom: z.string().url().optional(),
 });
 
+const MAX_EPOCH_MS = 8.64e15;
+const MAX_AFTER_SECONDS = 100 * 365 * 86_400;
+
 const PolicyBody = z.object({
   policy: z.object({
-    activateAt: z.number().nullable().optional(),
-    afterSeconds: z.number().min(0).optional(),
+    // At most the latest time a Date holds, and 100 years ahead.
+    activateAt: z.number().min(0).max(MAX_EPOCH_MS).nullable().optional(),
+    afterSeconds: z.number().min(0).max(MAX_AFTER_SECONDS).optional(),
     activateOnMessage: z.boolean().optional(),
     queueMessagesWhenInactive: z.boolean().optional(),
     activateOnStartup: z.boolean().optional(),

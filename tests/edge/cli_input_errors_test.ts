@@ -34,7 +34,7 @@ Deno.test("an option value that is no number, or out of range, fails before any 
       ["agents", "send", "ag_x", "increment", "--priority", "abc"],
       "--priority must be a whole number from 0 to 10: got 'abc'",
     ],
-    [["agents", "deactivate", "ag_x", "--after", "abc"], "--after must be a number >= 0: got 'abc'"],
+    [["agents", "deactivate", "ag_x", "--after", "abc"], "--after must be a number from 0 to 3153600000: got 'abc'"],
     [["artifacts", "put", "x.bin", "--ttl", "0"], "--ttl must be a whole number >= 1: got '0'"],
     [["jobs", "hosts", "--cores", "0"], "--cores must be a whole number >= 1: got '0'"],
     [
@@ -104,6 +104,10 @@ Deno.test("a parser's failure is a usage error naming the option; Number takes n
     [["c", "--w", "no"], "--w: expected ok: got 'no'"],
     [["c", "--k", "2.5"], "--k must be a whole number from 0 to 3: got '2.5'"],
     [["c", "--k", "4"], "--k must be a whole number from 0 to 3: got '4'"],
+    // Decimal only: not what Number() also reads.
+    [["c", "--n", "0x10"], "--n must be a number >= 0: got '0x10'"],
+    [["c", "--n", "0b11"], "--n must be a number >= 0: got '0b11'"],
+    [["c", "--n", "Infinity"], "--n must be a number >= 0: got 'Infinity'"],
   ];
   for (const [args, message] of cases) {
     try {

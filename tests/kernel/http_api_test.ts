@@ -114,6 +114,15 @@ Deno.test("the agent routes answer with the documented fields", async (t) => {
   });
 
   await t.step("POST /v1/agents/:id/deactivate answers the inactive record with its policy", async () => {
+    // A wake-up no clock reaches is refused, not stored.
+    for (const policy of [{ afterSeconds: 1e300 }, { activateAt: 1e20 }, { activateAt: -5 }]) {
+      const refused = await call<ErrorBody>(url, "POST", `/v1/agents/${id}/deactivate`, { policy });
+      assertEquals(
+        [refused.status, refused.body.error.code],
+        [422, "invalid_request"],
+        JSON.stringify(policy),
+      );
+    }
     const { status, body } = await call(url, "POST", `/v1/agents/${id}/deactivate`, {
       policy: { activateOnMessage: false, afterSeconds: 3600 },
     });
