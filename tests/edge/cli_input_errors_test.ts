@@ -34,7 +34,10 @@ Deno.test("an option value that is no number, or out of range, fails before any 
       ["agents", "send", "ag_x", "increment", "--priority", "abc"],
       "--priority must be a whole number from 0 to 10: got 'abc'",
     ],
-    [["agents", "deactivate", "ag_x", "--after", "abc"], "--after must be a number from 0 to 3153600000: got 'abc'"],
+    [
+      ["agents", "deactivate", "ag_x", "--after", "abc"],
+      "--after must be a number from 0 to 3153600000: got 'abc'",
+    ],
     [["artifacts", "put", "x.bin", "--ttl", "0"], "--ttl must be a whole number >= 1: got '0'"],
     [["jobs", "hosts", "--cores", "0"], "--cores must be a whole number >= 1: got '0'"],
     [
