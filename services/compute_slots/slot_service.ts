@@ -96,9 +96,9 @@ export class SlotService {
     this.steps.onStray = (stray) =>
       this.#host.events.emit("compute-thread-stray", {
         agentId: stray.agentId,
-        error: `the compute thread ${stray.tid} of an ended step still runs (an endless loop Deno cannot ` +
+        error: `the compute thread ${stray.tid} of an ended step still runs (a loop Deno cannot ` +
           `interrupt): it runs ${stray.idle.ok ? "at idle priority" : `on (${stray.idle.error})`} on CPU ` +
-          `${stray.cpuIds.join(",")} until the host restarts`,
+          `${stray.cpuIds.join(",")} until its loop ends, or else until the host restarts`,
         data: { tid: stray.tid, cpuIds: stray.cpuIds, leaseId: stray.leaseId, idle: stray.idle.ok },
       });
     const gone = (id: string, why: string) => this.#agentGone(id, why);
