@@ -40,7 +40,7 @@
  *
  * @module
  */
-import { PagletError } from "./errors.ts";
+import { mayPass, PagletError } from "./errors.ts";
 import type { ComputeStepAffinity } from "./context.ts";
 import type { Message } from "./message.ts";
 import { type LifecycleEvent, Paglet, type PagletClass } from "./paglet.ts";
@@ -463,7 +463,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       this.#leaving = false;
       this.#unreachable.set(target, {
         why: errorText(err),
-        transient: TRANSIENT_DISPATCH_ERRORS.has(codeOf(err)),
+        transient: mayPass(err),
       });
       this.state.selectedHostUrl = "";
       this.#emitNote(`dispatch to ${target} failed: ${errorText(err)}`);

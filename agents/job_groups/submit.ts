@@ -25,7 +25,7 @@
  */
 import type { AgentRef, CreateOptions } from "../context.ts";
 import { interrupted, onInterrupt, whenInterrupted } from "../interruption.ts";
-import { PagletError } from "../errors.ts";
+import { mayPass, PagletError } from "../errors.ts";
 import type { MessageInput, SendOptions } from "../message.ts";
 import { callOperation } from "../operations.ts";
 import type { PagletClass } from "../paglet.ts";
@@ -33,6 +33,26 @@ import { CollectorDrain, CollectorSummary, type GroupSummary, JobFailure, Regist
 import { ResultCollectorPaglet } from "./collector.ts";
 import type { CollectingComputeJobState } from "./collecting_job_state.ts";
 import { sleep } from "../timers.ts";
+
+/** How long a submission keeps telling its collector before it gives up: a host restart passes in it. */
+const COLLECTOR_PATIENCE_MS = 30_000;
+
+/**
+ * `call` to the collector, asked again while it fails in a way that may pass (its host down or
+ * restarting, the collector moving), for up to {@link COLLECTOR_PATIENCE_MS}; not once the script
+ * is interrupted (Ctrl-C ends the submission at once).
+ */
+async function patiently<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + COLLECTOR_PATIENCE_MS;
+  for (let pause = 250;; pause = Math.min(pause * 2, 4000)) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!mayPass(err) || interrupted.aborted || Date.now() + pause > deadline) throw err;
+      await sleep(pause);
+    }
+  }
+}
 
 /**
  * What starting a group needs from its caller: create a paglet of a type with a state (on a host),
@@ -237,10 +257,12 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
     const batch = unregistered;
     unregistered = [];
     try {
-      await callOperation(send, RegisterJobs, {
-        jobs: batch.map((j) => expectedJob(j.jobKey, j.agentId)),
-        submissionEnded,
-      });
+      await patiently(() =>
+        callOperation(send, RegisterJobs, {
+          jobs: batch.map((j) => expectedJob(j.jobKey, j.agentId)),
+          submissionEnded,
+        })
+      );
     } catch (err) {
       unregistered = [...batch, ...unregistered];
       throw err;
@@ -278,18 +300,20 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
         const error = PagletError.from(err);
         creationErrors.push({ jobKey, code: error.code, message: error.message });
         try {
-          await callOperation(send, JobFailure, {
-            jobKey,
-            reportId: `create-${groupId}-${jobKey}`,
-            groupId,
-            agentId: "",
-            jobId: jobKey,
-            hostName: "",
-            hostUrl: "",
-            reportedAt: Date.now(),
-            error: `[${error.code}] ${error.message}`,
-            stage: "create",
-          });
+          await patiently(() =>
+            callOperation(send, JobFailure, {
+              jobKey,
+              reportId: `create-${groupId}-${jobKey}`,
+              groupId,
+              agentId: "",
+              jobId: jobKey,
+              hostName: "",
+              hostUrl: "",
+              reportedAt: Date.now(),
+              error: `[${error.code}] ${error.message}`,
+              stage: "create",
+            })
+          );
         } catch (err) {
           stopped ??= PagletError.from(err);
         }

@@ -6,7 +6,12 @@ import type { GroupSummary } from "../../agents/job_groups/contract.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { computeHost } from "./helpers.ts";
+import { COMPUTE_JOBS, computeHost } from "./helpers.ts";
+import { type GroupLauncher, submitComputeJobGroup } from "../../agents/job_groups/submit.ts";
+import { HostClient } from "../../host/client.ts";
+import { SquareJob } from "./fixtures/group_jobs.ts";
+
+const GROUP_JOBS = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
 
 interface CollectorRecord {
   status: string;
@@ -194,4 +199,56 @@ Deno.test("a collector refuses a deactivation by hand that would sleep through i
   await t.client.send(id, { kind: "register_jobs", args: { jobs: [], submissionEnded: true } });
   await t.client.deactivate(id);
   assertEquals((await t.client.getAgent(id)).status, "inactive");
+});
+
+Deno.test("a submission whose collector's host restarts meanwhile tells it what exists once it is back", async () => {
+  const port = freePort();
+  const farDir = await Deno.makeTempDir({ prefix: "paglets-test-far-" });
+  const modules = [COMPUTE_JOBS, GROUP_JOBS];
+  let far = await computeHost({ name: "far", port, dataDir: farDir, modules });
+  const farUrl = far.host.url;
+  await using home = await computeHost({ name: "home", peers: [farUrl], modules });
+  try {
+    const farClient = new HostClient(farUrl);
+    const client = (url?: string) => (url === farUrl ? farClient : home.client);
+    // The fifth job's creation waits until far is down: the registrations after it meet the outage.
+    let creations = 0;
+    const halfway = Promise.withResolvers<void>();
+    const farDown = Promise.withResolvers<void>();
+    const launcher: GroupLauncher = {
+      entry: home.host.url,
+      create: async (type, options) => {
+        if (type === SquareJob.type && ++creations === 5) {
+          halfway.resolve();
+          await farDown.promise;
+        }
+        const created = await client(options?.host).createAgent({ type, state: options?.state });
+        return { id: created.id, host: created.host };
+      },
+      send: (target, message) => client(target.host).send(target.id, message),
+    };
+    const states = Array.from({ length: 10 }, (_, i) => ({ n: i, allowHomeCompute: true }));
+    const submitting = submitComputeJobGroup(launcher, SquareJob, states, {
+      groupId: "outage",
+      collectorHost: farUrl,
+      createConcurrency: 1,
+    });
+    await halfway.promise;
+    await far.host.stop();
+    farDown.resolve();
+    // Back after a moment, on its address and data: the collector with it.
+    await eventually("registrations meet the outage", () => creations >= 7, 10_000);
+    far = await computeHost({ name: "far", port, dataDir: farDir, peers: [home.host.url], modules });
+    const group = await submitting;
+    assertEquals(group.jobs.length, 10);
+    const summary = await group.drain({ timeoutMs: 60_000 });
+    assertEquals([summary.completedCount, summary.failedCount, summary.submissionStatus], [
+      10,
+      0,
+      "SUBMITTED",
+    ]);
+  } finally {
+    await far.host.stop().catch(() => {});
+    await Deno.remove(farDir, { recursive: true }).catch(() => {});
+  }
 });
