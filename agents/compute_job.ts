@@ -58,19 +58,6 @@ const STEP_MODULE = new URL("./compute_step.ts", import.meta.url).href;
 
 /** The compute-slots service name. */
 const SLOTS = "compute-slots";
-/** Dispatch failures that may pass: the target did not answer, or not yet. */
-const TRANSIENT_DISPATCH_ERRORS = new Set([
-  "host_unreachable",
-  "transfer_failed",
-  "timeout",
-  "starting",
-  "too_many_connections",
-]);
-
-function codeOf(err: unknown): string {
-  return err instanceof PagletError ? err.code : "";
-}
-
 /** What a grant message or a `run_now` decision carries. */
 interface GrantInfo {
   leaseId: string;
