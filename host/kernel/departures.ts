@@ -281,7 +281,9 @@ export class Departures {
         movedTo ? { movedTo } : undefined,
       );
     }
-    if (record.status === "moving") {
+    // Taken out of this host's table but still recorded active: a departure under way, whose
+    // record says `moving` a moment later.
+    if (record.status === "moving" || (meanwhile && record.status === "active")) {
       return new PagletError("agent_moving", `Agent ${id} is moving to another host; try again shortly`);
     }
     if (meanwhile) {
