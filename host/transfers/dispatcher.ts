@@ -87,6 +87,24 @@ export class TransferDispatcher {
     );
   }
 
+  /**
+   * {@link resolveTarget}, with patience for a name in a host's first seconds: a host that has just
+   * (re)started learns its members' names from their first rounds of gossip, and a move by name
+   * right after a restart would otherwise fail `host_not_found` for about a second.
+   */
+  async #target(target: unknown): Promise<string> {
+    try {
+      return this.resolveTarget(target);
+    } catch (err) {
+      const remote = this.#host.remote;
+      const learningUntil = this.#host.startedAt + Math.max(5000, 5 * this.#host.options.gossipIntervalMs);
+      if (!(err instanceof PagletError && err.code === "host_not_found") || !remote) throw err;
+      if (Date.now() >= learningUntil) throw err;
+      await remote.waitForHost(String(target).trim(), learningUntil - Date.now());
+      return this.resolveTarget(target);
+    }
+  }
+
   isSelf(url: string): boolean {
     return normalizeUrl(url) === this.#host.url;
   }
@@ -166,7 +184,7 @@ export class TransferDispatcher {
   /** Moves agent `id` to `target`; resolves once the target holds it. */
   async dispatch(id: string, target: string, options: DispatchOptions = {}): Promise<AgentRef> {
     const reason = options.reason ?? "dispatch";
-    const url = this.resolveTarget(target);
+    const url = await this.#target(target);
     const before = await this.#beforeMove(id);
     if (this.isSelf(url)) return { id, host: this.#host.url };
     let files = await this.#files.prepare(before.meta);
@@ -445,7 +463,7 @@ export class TransferDispatcher {
 
   /** Copies agent `id` to `target` (default: this host); resolves with the clone's reference. */
   async clone(id: string, target?: string | null): Promise<AgentRef> {
-    const url = this.resolveTarget(target ?? this.#host.url);
+    const url = await this.#target(target ?? this.#host.url);
     const { type, state, meta } = await this.#snapshot(id);
     const files = await this.#files.prepare(meta);
     const cloneId = newAgentId();
@@ -520,7 +538,7 @@ export class TransferDispatcher {
 
   /** Pulls agent `id` from host `from` to this host (the remote side runs a dispatch, reason `retract`). */
   async retract(id: string, from: string): Promise<AgentRef> {
-    const url = this.resolveTarget(from);
+    const url = await this.#target(from);
     if (this.isSelf(url)) {
       await this.#liveAgent(id);
       return { id, host: this.#host.url };

@@ -190,6 +190,29 @@ Deno.test("code after a self-dispatch that failed once the paglet left (unconfir
   }
 });
 
+Deno.test("a host that has just restarted moves a paglet by the name of a member it has not heard from yet", async () => {
+  try {
+    const port = freePort();
+    const a = await startMobileHost("alpha", { port });
+    // Beta gossips every 2 s: a restarted alpha (which names no peer) hears of it only then.
+    const b = await startMobileHost("beta", { args: ["--peer", a.url, "--gossip-interval-ms", "2000"] });
+    await eventually(
+      "alpha knows beta",
+      async () =>
+        (await a.client.request<{ hosts: { name: string }[] }>("GET", "/v1/mesh/hosts")).hosts.some((h) =>
+          h.name === "beta"
+        ),
+      20_000,
+    );
+    await a.kill();
+    const again = await startMobileHost("alpha", { port, dataDir: a.dataDir });
+    const { id } = await again.client.createAgent({ type: "test.traveller" });
+    assertEquals(await again.client.dispatch(id, "beta"), { id, host: b.url });
+  } finally {
+    await stopAll();
+  }
+});
+
 Deno.test("requests that race a move are told what happened: moved (and where), moving, or changed meanwhile", async () => {
   try {
     const [a, b] = await Promise.all([startMobileHost("alpha"), startMobileHost("beta")]);
