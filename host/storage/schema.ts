@@ -89,6 +89,10 @@ const MIGRATIONS: string[] = [
      transfer_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, direction TEXT NOT NULL, status TEXT NOT NULL,
      peer TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
    CREATE TABLE storage_usage (type TEXT PRIMARY KEY, used_bytes INTEGER NOT NULL);`,
+  // What the ledger's and the forwarding records' pruning, and a move's lookups, read by.
+  `CREATE INDEX transfers_settled ON transfers(status, updated_at);
+   CREATE INDEX transfers_agent ON transfers(agent_id);
+   CREATE INDEX moved_agents_at ON moved_agents(moved_at);`,
 ];
 
 /** Opens (and migrates) the host database at `path`. */

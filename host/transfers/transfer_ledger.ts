@@ -12,6 +12,7 @@ import type { SQLInputValue } from "node:sqlite";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { QueuedEntry } from "./envelope.ts";
 import type { InStatus, OutStatus, TransferDirection, TransfersTable } from "../storage/schema.ts";
+import { immediate } from "../immediate.ts";
 
 export type { InStatus, OutStatus };
 
@@ -39,6 +40,24 @@ function toRow(r: TransfersTable): TransferRow {
 }
 
 const COLUMNS = "transfer_id, agent_id, direction, status, peer, created_at, updated_at";
+/** Rows of transfers that are over: what only answers late questions and retries. */
+const SETTLED = "('acknowledged', 'failed', 'arrived', 'refused')";
+/**
+ * Settled rows no later question needs for long: a source's own finished departures, and the
+ * refusals that turn away a copy still on its way. An arrival's row is what answers its source's
+ * question about a move it could not confirm, however late: it lasts the whole retention.
+ */
+const CAPPED = "('acknowledged', 'failed', 'refused')";
+
+/**
+ * Rows of finished departures and refusals kept past their first day (about 150 bytes a row):
+ * under a steady stream of moves they stay this many instead of holding the whole retention's.
+ */
+export const MAX_SETTLED_TRANSFERS = 200_000;
+/** Rows younger than this are kept whatever their count: a retry or a late question comes sooner. */
+const SETTLED_KEEP_MS = 86_400_000;
+/** Rows deleted per statement: a large prune runs as short steps between which the host serves. */
+const PRUNE_CHUNK = 5000;
 
 /**
  * Statements on the ledger's one table, as SQL text: the handoff runs a few of them per hop, and
@@ -54,8 +73,15 @@ const SQL = {
   list: `SELECT ${COLUMNS} FROM transfers WHERE direction = ? AND status = ? ORDER BY created_at`,
   pendingOf:
     `SELECT ${COLUMNS} FROM transfers WHERE agent_id = ? AND direction = 'out' AND status = 'pending' ORDER BY created_at DESC LIMIT 1`,
-  prune:
-    "DELETE FROM transfers WHERE updated_at < ? AND status IN ('acknowledged', 'failed', 'arrived', 'refused')",
+  /** The update time of the capped row `?` rows after the newest (none when there are fewer). */
+  cappedBefore:
+    `SELECT updated_at FROM transfers WHERE status IN ${CAPPED} ORDER BY updated_at DESC LIMIT 1 OFFSET ?`,
+  /** At most `?2` settled rows updated before `?1`. */
+  prune: `DELETE FROM transfers WHERE transfer_id IN (
+      SELECT transfer_id FROM transfers WHERE status IN ${SETTLED} AND updated_at < ?1 LIMIT ?2)`,
+  /** At most `?2` capped rows updated before `?1`. */
+  pruneCapped: `DELETE FROM transfers WHERE transfer_id IN (
+      SELECT transfer_id FROM transfers WHERE status IN ${CAPPED} AND updated_at < ?1 LIMIT ?2)`,
 } as const;
 
 /** The ledger owns the `transfers` table; it writes its rows in the agent store's transactions. */
@@ -159,8 +185,27 @@ export class TransferLedger {
     return Promise.resolve(this.#rows(SQL.pendingOf, agentId)[0] ?? null);
   }
 
-  /** Deletes settled rows older than `maxAgeMs` (pending and stored rows are kept until settled). */
-  async prune(maxAgeMs: number): Promise<number> {
-    return await this.#store.write(SQL.prune, Date.now() - maxAgeMs);
+  /**
+   * Deletes settled rows older than `maxAgeMs`, and those no later question needs (see
+   * {@link MAX_SETTLED_TRANSFERS}) older than a day past the newest `keep` of them; pending and
+   * stored rows are kept until settled. Deletes in short statements, the host serving between them.
+   */
+  async prune(maxAgeMs: number, keep = MAX_SETTLED_TRANSFERS): Promise<number> {
+    const now = Date.now();
+    // The keep-th newest capped row's time: those older are past the cap.
+    const past = this.#store.select<{ updated_at: number }>(SQL.cappedBefore, Math.max(0, keep - 1))[0]
+      ?.updated_at ?? 0;
+    return await this.#deleteInSteps(SQL.prune, now - maxAgeMs) +
+      await this.#deleteInSteps(SQL.pruneCapped, Math.min(now - SETTLED_KEEP_MS, past));
+  }
+
+  async #deleteInSteps(sql: string, before: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.#store.write(sql, before, PRUNE_CHUNK);
+      total += n;
+      if (n < PRUNE_CHUNK) return total;
+      await new Promise<void>((resolve) => immediate(resolve));
+    }
   }
 }
