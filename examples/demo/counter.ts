@@ -1,6 +1,6 @@
 /**
  * `demo.counter`: counts and records its lifecycle. Messages: `increment {by}` → `{count}`,
- * `get` → `{count}`, `events` → `{events}`.
+ * `get` → `{count}`, `events` → `{events}` (its last 50 lifecycle events).
  */
 import { type LifecycleEvent, type Message, Paglet, PagletError } from "../../agents/mod.ts";
 
@@ -9,6 +9,9 @@ export interface CounterState {
   events: string[];
 }
 
+/** Lifecycle events a counter keeps (the newest). */
+const MAX_EVENTS = 50;
+
 export class Counter extends Paglet<CounterState> {
   static override readonly type = "demo.counter";
 
@@ -16,8 +19,11 @@ export class Counter extends Paglet<CounterState> {
     return { count: 0, events: [] };
   }
 
+  /** Its last {@link MAX_EVENTS} lifecycle events: a counter that lives long keeps a state of bounded size. */
   #record(event: LifecycleEvent): void {
-    this.state.events.push(`${event.kind}:${this.host.name}`);
+    const events = this.state.events;
+    events.push(`${event.kind}:${this.host.name}`);
+    if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
   }
 
   override onCreation(e: LifecycleEvent) {
