@@ -380,10 +380,9 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     const selected = reply.selected && !this.#unreachable.has(reply.selected.hostUrl)
       ? reply.selected.hostUrl
       : usable[0]?.hostUrl;
-    if (selected) {
-      s.placementWaitingSince = 0;
-      return selected;
-    }
+    // The wait for a host ends when the job gets to ask one for a slot (#requestSlot), not when
+    // one is picked: a pick whose dispatch fails again must not restart the wait's clock.
+    if (selected) return selected;
     const why = [
       ...reply.rejected.map((r) => `${r.hostName}: ${r.reason}`),
       ...[...this.#unreachable].map(([url, u]) => `${url}: dispatch failed: ${u.why}`),
@@ -391,9 +390,10 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     const reasons = why.length ? ` (${why.join("; ")})` : "";
     const waitMs = (s.placementWaitSeconds ?? 120) * 1000;
     const since = s.placementWaitingSince || Date.now();
-    if (Date.now() - since < waitMs && await this.#mayPass(reply.rejected)) {
+    if (Date.now() - since < waitMs && await this.#hostMayCome(reply.rejected)) {
+      const first = !s.placementWaitingSince;
       s.placementWaitingSince = since;
-      await this.#waitForHost(since + waitMs, reasons);
+      await this.#waitForHost(since + waitMs, reasons, first);
       return null;
     }
     const waited = s.placementWaitingSince ? ` within ${s.placementWaitSeconds ?? 120} s` : "";
@@ -405,7 +405,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
    * Whether a host may yet take the job: a dispatch failed for want of an answer, a host's status
    * has errors, or a host of the mesh is offline. Hosts that answered and refused are no such cause.
    */
-  async #mayPass(rejected: { reason: string }[]): Promise<boolean> {
+  async #hostMayCome(rejected: { reason: string }[]): Promise<boolean> {
     if ([...this.#unreachable.values()].some((u) => u.transient)) return true;
     if (rejected.some((r) => r.reason.startsWith("host status has errors"))) return true;
     const hosts = await this.context.hosts().catch(() => []);
@@ -414,16 +414,18 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
 
   /**
    * Sleeps (inactive, at no cost) until the next look for a host: sooner at first, at most 15 s
-   * apart, and not past `deadline`. A new instance looks again, every host worth a new try.
+   * apart, and not past `deadline`. A new instance looks again, every host worth a new try. The
+   * people watching hear of the wait once, at its start.
    */
-  async #waitForHost(deadline: number, reasons: string): Promise<void> {
+  async #waitForHost(deadline: number, reasons: string, first: boolean): Promise<void> {
     const now = Date.now();
     const waited = now - this.state.placementWaitingSince;
     const activateAt = Math.min(deadline, now + Math.min(15_000, Math.max(1000, waited / 2)));
-    this.#emitNote(
-      `no host to go to yet${reasons}; looking again in ${Math.ceil((activateAt - now) / 1000)} s ` +
-        `(until ${new Date(deadline).toISOString()})`,
-    );
+    if (first) {
+      this.#emitNote(
+        `no host to go to yet${reasons}; looking again until ${new Date(deadline).toISOString()}`,
+      );
+    }
     this.#leaving = true;
     try {
       await this.context.deactivate({
@@ -433,8 +435,11 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
         activateOnStartup: true,
       });
     } catch (err) {
+      // Awake with nothing to wake it later: the job would hang in PLACING.
       this.#leaving = false;
-      this.#emitNote(`could not wait for a host: ${errorText(err)}`);
+      await this.#fail(
+        `no suitable compute host${reasons}, and it could not wait for one: ${errorText(err)}`,
+      );
     }
   }
 
@@ -471,6 +476,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
 
   async #requestSlot(): Promise<boolean> {
     const s = this.state;
+    s.placementWaitingSince = 0; // placed: on a host that may run it
     const decision = await this.#call("request-slot", slotRequestOf(s, this.id, this.computeJobId())) as
       & { decision: "run_now" | "sleep" | "redirect" | "rejected"; requestId: string; reason?: string }
       & { lease?: GrantInfo }

@@ -13,7 +13,7 @@ import {
 } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { jsonOf, paglets } from "../helpers/cli.ts";
-import { CPUS, FAST, slotStatus, type SpinState } from "./helpers.ts";
+import { COMPUTE_JOBS, CPUS, FAST, slotStatus, type SpinState } from "./helpers.ts";
 
 function start(name: string, options: Partial<StartOptions> = {}): Promise<HostProcess> {
   return startHost({
@@ -83,11 +83,16 @@ Deno.test("a job whose only host is down for a moment waits for it and runs ther
     const needs = { cpuCores: 1, ms: 100, requiredHostTags: ["worker-only"] };
     const [impatient] = await spinJobs(home.client, 1, { ...needs, placementWaitSeconds: 0 });
     const [patient] = await spinJobs(home.client, 1, needs);
+    const [bounded] = await spinJobs(home.client, 1, { ...needs, placementWaitSeconds: 2 });
     const [failed] = await finished([home], [impatient], 30_000);
     assertEquals(failed.state.computeStatus, "FAILED_FINAL");
+    assert(/^no suitable compute host \(/.test(String(failed.state.computeError)), failed.state.computeError);
+    // A wait has its bound, however often it looks again.
+    const [gaveUp] = await finished([home], [bounded], 30_000);
+    assertEquals(gaveUp.state.computeStatus, "FAILED_FINAL");
     assert(
-      /^no suitable compute host \(.*dispatch failed/.test(String(failed.state.computeError)),
-      failed.state.computeError,
+      /^no suitable compute host within 2 s \(/.test(String(gaveUp.state.computeError)),
+      gaveUp.state.computeError,
     );
     await eventually("the other job sleeps until it looks again", async () => {
       const record = await home.client.getAgent(patient);
@@ -97,6 +102,32 @@ Deno.test("a job whose only host is down for a moment waits for it and runs ther
     const [done] = await finished([home, back], [patient], 60_000);
     assertEquals(done.state.computeStatus, "COMPLETED", done.state.computeError);
     assertEquals(done.host.name, "worker");
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a job whose dispatch can never succeed (a registered file is gone) fails at once, naming the file", async () => {
+  try {
+    const home = await start("home", { args: ["--module", COMPUTE_JOBS] });
+    const worker = await start("worker", { args: ["--peer", home.url, "--module", COMPUTE_JOBS] });
+    await meshed(home, worker);
+    await eventually(
+      "home knows the worker's scheduler",
+      async () =>
+        ((await slotStatus(home.client, { includePeers: true })).peers ?? []).some((p) =>
+          p.hostName === "worker"
+        ),
+      20_000,
+    );
+    const { id } = await home.client.createAgent({ type: "test.lostfilejob" });
+    const [failed] = await finished([home], [id], 30_000);
+    assertEquals(failed.state.computeStatus, "FAILED_FINAL");
+    assert(
+      /dispatch failed: Registered file 'input' is missing/.test(String(failed.state.computeError)),
+      failed.state.computeError,
+    );
+    assert(!/within/.test(String(failed.state.computeError)), "no wait for what cannot pass");
   } finally {
     await stopAll();
   }

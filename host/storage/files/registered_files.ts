@@ -148,7 +148,11 @@ export class RegisteredFiles {
       try {
         stat = await Deno.stat(file.path);
       } catch {
-        throw new PagletError("transfer_failed", `Registered file '${file.name}' is missing at ${file.path}`);
+        // The paglet's own registration is wrong (not the way to the target): asking again cannot help.
+        throw new PagletError(
+          "invalid_state",
+          `Registered file '${file.name}' is missing at ${file.path}: register it again, or unregister it`,
+        );
       }
       const mtimeMs = stat.mtime?.getTime() ?? null;
       if (stat.size === file.size && mtimeMs !== null && mtimeMs === file.mtimeMs) {
