@@ -96,13 +96,26 @@ export class HostClient {
     init: FetchInit = {},
   ): Promise<Response> {
     const timeoutMs = init.timeoutMs ?? this.#timeoutMs;
-    const signal = init.signal ?? AbortSignal.timeout(timeoutMs);
+    // With a caller's signal (a stream it follows, a transfer it watches), the timeout bounds the
+    // wait for the answer's head only: the body goes on as long as the caller's signal allows.
+    const head = init.signal ? new AbortController() : null;
+    const headTimer = head
+      ? later(timeoutMs, () => head.abort(new DOMException("timed out", "TimeoutError")))
+      : null;
+    const signal = init.signal && head
+      ? AbortSignal.any([init.signal, head.signal])
+      : AbortSignal.timeout(timeoutMs);
     const resendable = !(init.body instanceof ReadableStream);
-    const res = await retryWhileStarting(
-      signal,
-      resendable,
-      () => this.#attempt(method, path, init, signal, timeoutMs),
-    );
+    let res: Response;
+    try {
+      res = await retryWhileStarting(
+        signal,
+        resendable,
+        () => this.#attempt(method, path, init, signal, timeoutMs),
+      );
+    } finally {
+      cancel(headTimer ?? undefined);
+    }
     // A caller's signal also ends a read of the body under way (a stream it follows): Deno 2.9
     // does not always carry a request's abort to a body being read.
     if (!init.signal || !res.body) return res;

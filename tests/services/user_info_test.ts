@@ -248,3 +248,30 @@ Deno.test("paglets follow takes a stream that went silent (no keepalive) for los
     relay.close();
   }
 });
+
+Deno.test("paglets follow gives up opening a stream whose host does not answer within --timeout", async () => {
+  // A host that answers everything but the stream, whose answer never comes.
+  const hang = Promise.withResolvers<Response>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/v1/events/stream") return hang.promise;
+    if (path === "/v1/events") return Response.json({ events: [], lastId: 0 });
+    return Response.json({ ok: true });
+  });
+  try {
+    const run = await pagletsCommand([
+      "follow",
+      "--entry",
+      `http://127.0.0.1:${server.addr.port}`,
+      "--timeout",
+      "1",
+    ])
+      .output();
+    const stderr = new TextDecoder().decode(run.stderr);
+    assertEquals(run.code, 1, stderr);
+    assert(stderr.includes("error [timeout]: GET") && stderr.includes("timed out after 1000 ms"), stderr);
+  } finally {
+    hang.resolve(new Response(null, { status: 503 }));
+    await server.shutdown();
+  }
+});
