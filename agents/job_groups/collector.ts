@@ -155,10 +155,10 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
    */
   #restLater(): void {
     cancel(this.#restTimer);
-    const s = this.state;
-    if (s.status !== "COMPLETE" || this.#wantsHome()) return;
-    this.#restTimer = later((s.restAfterSeconds ?? 60) * 1000, () => {
-      if (!this.context.isCurrent() || s.status !== "COMPLETE" || this.#wantsHome()) return;
+    if (!this.#mayRest()) return;
+    this.#restTimer = later((this.state.restAfterSeconds ?? 60) * 1000, () => {
+      if (!this.context.isCurrent() || !this.#mayRest()) return;
+      const s = this.state;
       const keepMs = (s.retentionSeconds ?? 0) * 1000;
       void this.context.deactivate({
         activateAt: keepMs > 0 ? s.completedAt + keepMs : null,
@@ -191,14 +191,29 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
 
   override onDispatching(_event: LifecycleEvent): void {
     this.#stopWatching();
+    cancel(this.#restTimer);
   }
 
   override onDisposing(_event: LifecycleEvent): void {
     this.#stopWatching();
+    cancel(this.#restTimer);
+  }
+
+  /**
+   * Complete where it belongs, and watching no submission: a group whose jobs all reported before
+   * the submitter said it ended counts as complete, but asleep it would miss the submission's deadline.
+   */
+  #mayRest(): boolean {
+    return this.state.status === "COMPLETE" && !this.#wantsHome() && submissionDeadline(this.state) === 0;
   }
 
   override onMessage(message: Message): unknown {
-    this.#restLater();
+    const reply = this.#route(message);
+    this.#restLater(); // a quiet spell counts from the last message
+    return reply;
+  }
+
+  #route(message: Message): unknown {
     return routeOperations(message, [
       handle(CollectorSummary, () => {
         this.#watchSubmission();
@@ -364,8 +379,9 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
         );
       }
       if (this.#wantsHome()) this.#scheduleReturnHome();
-      else this.#restLater();
     }
+    // Complete now, or a submission given up: it may rest (a quiet spell from now).
+    this.#restLater();
     this.notifyStateChanged();
   }
 

@@ -103,7 +103,7 @@ Deno.test("a complete collector sleeps after a quiet spell, wakes for a message,
   await using t = await computeHost({ name: "solo" });
   const { id } = await t.client.createAgent({
     type: "paglets.result_collector",
-    state: { groupId: "g-rest", restAfterSeconds: 0.3, retentionSeconds: 3 },
+    state: { groupId: "g-rest", restAfterSeconds: 0.3, retentionSeconds: 8 },
   });
   await t.client.send(id, { kind: "register_jobs", args: { jobs: [{ jobKey: "a" }] } });
   await t.client.send(id, { kind: "job_result", args: { jobKey: "a", reportId: "ra", result: 1 } });
@@ -113,7 +113,7 @@ Deno.test("a complete collector sleeps after a quiet spell, wakes for a message,
   }, 10_000);
   assertEquals(
     asleep.policy?.activateAt,
-    asleep.state.completedAt + 3000,
+    asleep.state.completedAt + 8000,
     "it wakes when its retention is over",
   );
   // A message wakes it; the summary is the group's, kept.
@@ -127,8 +127,35 @@ Deno.test("a complete collector sleeps after a quiet spell, wakes for a message,
   await eventually(
     "removed once its retention is over",
     async () => await t.client.getAgent(id).then(() => false, (err) => err.code === "agent_not_found"),
-    15_000,
+    20_000,
   );
+});
+
+Deno.test("a complete collector whose submission is still under way sleeps only once it gave the submission up", async () => {
+  await using t = await computeHost({ name: "solo" });
+  const { id } = await t.client.createAgent({
+    type: "paglets.result_collector",
+    state: {
+      groupId: "g-submitting",
+      restAfterSeconds: 0.3,
+      submissionStatus: "SUBMITTING",
+      submissionTimeoutSeconds: 2,
+      expectedJobs: { a: { jobKey: "a", agentId: "ag_x", type: "", registeredAt: 0, metadata: {} } },
+    },
+  });
+  // Every job expected so far reported: complete, but the submitter never said it ended.
+  await t.client.send(id, {
+    kind: "job_result",
+    args: { jobKey: "a", reportId: "ra", agentId: "ag_x", result: 1 },
+  });
+  const asleep = await eventually("asleep", async () => {
+    const r = await t.client.getAgent(id) as unknown as {
+      status: string;
+      state: { submissionStatus: string };
+    };
+    return r.status === "inactive" && r;
+  }, 15_000);
+  assertEquals(asleep.state.submissionStatus, "CUT_SHORT", "it watched the submission's deadline first");
 });
 
 Deno.test("a collector gives a silent submission up on time across a host restart; a late word from a job wins", async () => {
