@@ -135,10 +135,6 @@ function shortenCodeUrls(message: string): string {
   return message;
 }
 
-/**
- * The first frame of `stack` in a script's module (`at … <script module>:line:col`), shortened; null
- * when there is none: where a script's call failed, for an error whose message does not say.
- */
 /** Codes of failures that may pass if asked again: the other side did not answer, or not yet. */
 const MAY_PASS: ReadonlySet<string> = new Set([
   "host_unreachable",
@@ -156,6 +152,10 @@ export function mayPass(err: unknown): boolean {
   return err instanceof PagletError && MAY_PASS.has(err.code);
 }
 
+/**
+ * The first frame of `stack` in a script's module (`at … <script module>:line:col`), shortened; null
+ * when there is none: where a script's call failed, for an error whose message does not say.
+ */
 export function scriptFrame(stack: string | undefined): string | null {
   const line = stack?.split("\n").find((l) => l.includes("data:text/javascript,"));
   return line ? shortenCodeUrls(line.trim()) : null;

@@ -10,6 +10,11 @@ export interface DeactivationPolicy {
   activateOnStartup: boolean;
 }
 
+/** The latest wake-up a policy takes: 100 years ahead (`after`, `afterSeconds`). */
+export const MAX_WAKE_SECONDS = 100 * 365 * 86_400;
+/** The latest moment a Date holds, in epoch milliseconds. */
+const MAX_EPOCH_MS = 8.64e15;
+
 export const DEFAULT_POLICY: Readonly<DeactivationPolicy> = Object.freeze({
   activateAt: null,
   activateOnMessage: true,
@@ -21,7 +26,10 @@ export const DEFAULT_POLICY: Readonly<DeactivationPolicy> = Object.freeze({
 export function deactivationPolicy(options: Partial<DeactivationPolicy> = {}): DeactivationPolicy {
   const policy: DeactivationPolicy = { ...DEFAULT_POLICY };
   const activateAt = options.activateAt ?? null;
-  if (activateAt !== null && (typeof activateAt !== "number" || !Number.isFinite(activateAt))) {
+  if (
+    activateAt !== null &&
+    (typeof activateAt !== "number" || !(activateAt >= 0 && activateAt <= MAX_EPOCH_MS))
+  ) {
     throw new RangeError(`'activateAt' must be epoch milliseconds or null: current value is ${activateAt}`);
   }
   policy.activateAt = activateAt;
@@ -44,8 +52,10 @@ export function deactivationPolicy(options: Partial<DeactivationPolicy> = {}): D
  * ```
  */
 export function after(seconds: number, options: Partial<DeactivationPolicy> = {}): DeactivationPolicy {
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new RangeError(`'seconds' must be a non-negative number: current value is ${seconds}`);
+  if (!(seconds >= 0 && seconds <= MAX_WAKE_SECONDS)) {
+    throw new RangeError(
+      `'seconds' must be a number from 0 to ${MAX_WAKE_SECONDS}: current value is ${seconds}`,
+    );
   }
   return deactivationPolicy({ ...options, activateAt: Date.now() + seconds * 1000 });
 }

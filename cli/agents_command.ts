@@ -7,6 +7,7 @@ import { apiKeyFrom, entryClient, type EntryOptions } from "./entry.ts";
 import { readJsonObject } from "./json_input.ts";
 import { MAX_TIMEOUT_SECONDS, numberOption, timeoutMs, timeoutSeconds } from "./number_option.ts";
 import { printJson, printTable } from "./output.ts";
+import { MAX_WAKE_SECONDS } from "../agents/policy.ts";
 import { localTime } from "./times.ts";
 
 /** Adds the options every network command shares. */
@@ -199,7 +200,7 @@ export function registerAgentsCommand(program: Command): void {
     .option(
       "--after <seconds>",
       "wake up again after this many seconds",
-      numberOption("--after", { max: 100 * 365 * 86_400 }),
+      numberOption("--after", { max: MAX_WAKE_SECONDS }),
     )
     .option("--no-activate-on-message", "messages do not wake it")
     .option("--no-queue", "do not keep messages while inactive")

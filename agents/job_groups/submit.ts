@@ -39,8 +39,9 @@ const COLLECTOR_PATIENCE_MS = 30_000;
 
 /**
  * `call` to the collector, asked again while it fails in a way that may pass (its host down or
- * restarting, the collector moving), for up to {@link COLLECTOR_PATIENCE_MS}; not once the script
- * is interrupted (Ctrl-C ends the submission at once).
+ * restarting, the collector moving), until {@link COLLECTOR_PATIENCE_MS} have passed since the
+ * first try (a try that fails by its own timeout counts it in); not once the script is interrupted
+ * (Ctrl-C ends the wait at once).
  */
 async function patiently<T>(call: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + COLLECTOR_PATIENCE_MS;
@@ -49,7 +50,9 @@ async function patiently<T>(call: () => Promise<T>): Promise<T> {
       return await call();
     } catch (err) {
       if (!mayPass(err) || interrupted.aborted || Date.now() + pause > deadline) throw err;
-      await sleep(pause);
+      // Ctrl-C ends the wait at once: the submission then stops as interrupted.
+      await Promise.race([sleep(pause), whenInterrupted()]);
+      if (interrupted.aborted) throw err;
     }
   }
 }

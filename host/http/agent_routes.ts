@@ -7,6 +7,7 @@ import { decodeCbor } from "../../agents/cbor.ts";
 import type { AgentRecord } from "../storage/agent_store.ts";
 import type { Host } from "../host.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
+import { MAX_WAKE_SECONDS } from "../../agents/policy.ts";
 import { json, readJson } from "./body.ts";
 import { MESSAGE_ROUTE, postMessage } from "./message_route.ts";
 
@@ -31,14 +32,11 @@ const CreateBody = z.object({
   codeFrom: z.string().url().optional(),
 });
 
-const MAX_EPOCH_MS = 8.64e15;
-const MAX_AFTER_SECONDS = 100 * 365 * 86_400;
-
 const PolicyBody = z.object({
   policy: z.object({
-    // At most the latest time a Date holds, and 100 years ahead.
-    activateAt: z.number().min(0).max(MAX_EPOCH_MS).nullable().optional(),
-    afterSeconds: z.number().min(0).max(MAX_AFTER_SECONDS).optional(),
+    // Checked with the rest of the policy (agents/policy.ts): invalid_request naming it.
+    activateAt: z.number().nullable().optional(),
+    afterSeconds: z.number().min(0).max(MAX_WAKE_SECONDS).optional(),
     activateOnMessage: z.boolean().optional(),
     queueMessagesWhenInactive: z.boolean().optional(),
     activateOnStartup: z.boolean().optional(),
