@@ -304,10 +304,17 @@ export class Departures {
   ): Promise<T> {
     const { table } = this.#p;
     await table.starting(id)?.catch(() => {});
-    const agent = table.live(id);
+    let agent = table.live(id);
     if (!agent) throw await this.#notLive(id, false);
-    while (agent.transition) await agent.transition.catch(() => {});
-    if (table.live(id) !== agent) throw await this.#notLive(id, true);
+    // Its turn comes after the transitions under way; by then another instance may be live under
+    // the id (woken again, or restored after a move refused late): the request acts on that one.
+    for (;;) {
+      while (agent.transition) await agent.transition.catch(() => {});
+      const now = table.live(id);
+      if (now === agent) break;
+      if (!now) throw await this.#notLive(id, true);
+      agent = now;
+    }
     let done!: () => void;
     agent.transition = new Promise<void>((resolve) => done = resolve);
     agent.transitionKind = kind;

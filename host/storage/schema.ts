@@ -91,6 +91,7 @@ const MIGRATIONS: string[] = [
    CREATE TABLE storage_usage (type TEXT PRIMARY KEY, used_bytes INTEGER NOT NULL);`,
   // What the ledger's and the forwarding records' pruning, and a move's lookups, read by.
   `CREATE INDEX transfers_settled ON transfers(status, updated_at);
+   CREATE INDEX transfers_capped ON transfers(updated_at) WHERE status IN ('acknowledged', 'failed', 'refused');
    CREATE INDEX transfers_agent ON transfers(agent_id);
    CREATE INDEX moved_agents_at ON moved_agents(moved_at);`,
 ];

@@ -187,22 +187,30 @@ export class TransferDispatcher {
     const url = await this.#target(target);
     const before = await this.#beforeMove(id);
     if (this.isSelf(url)) return { id, host: this.#host.url };
-    let files = await this.#files.prepare(before.meta);
-    await this.#sender.preflight(url, {
-      agentId: id,
-      type: before.type,
-      kind: reason,
-      meshVersion: this.#host.options.meshVersion,
-      // The stored state's size (current but for a checkpoint-durable agent's latest changes): a
-      // state over the target's limit is refused before onDispatching runs; one that grows past it
-      // in the hook is refused by the send, and the agent stays.
-      stateSize: this.#host.store.stateSizeOf(id) ?? undefined,
-      files: files.map((f) => ({ name: f.name, size: f.size })),
-      ...codeOf(before.meta, this.#host.url),
-    });
+    const preflight = async (of: { type: string; meta: Record<string, unknown> }) => {
+      const files = await this.#files.prepare(of.meta);
+      await this.#sender.preflight(url, {
+        agentId: id,
+        type: of.type,
+        kind: reason,
+        meshVersion: this.#host.options.meshVersion,
+        // The stored state's size (current but for a checkpoint-durable agent's latest changes): a
+        // state over the target's limit is refused before onDispatching runs; one that grows past it
+        // in the hook is refused by the send, and the agent stays.
+        stateSize: this.#host.store.stateSizeOf(id) ?? undefined,
+        files: files.map((f) => ({ name: f.name, size: f.size })),
+        ...codeOf(of.meta, this.#host.url),
+      });
+      return files;
+    };
+    let files = await preflight(before);
     const agent = await this.#liveAgent(id);
-    // An inactive agent was started just now: its activation may have registered files.
-    if (agent !== before) files = await this.#files.prepare(agent.meta);
+    // An inactive agent was started just now: what its activation registered is asked about too,
+    // before onDispatching runs.
+    if (agent !== before) {
+      const now = await this.#files.prepare(agent.meta);
+      if (fileList(now) !== fileList(files)) files = await preflight(agent);
+    }
     const rt = this.#host.runtime;
     // The policy of its last deactivation, kept if the agent stays here (a refused or failed move).
     const lastPolicy = (await this.#host.store.get(id))?.lastPolicy ?? null;
@@ -622,6 +630,11 @@ export class TransferDispatcher {
     }
     return true;
   }
+}
+
+/** What a preflight says of an agent's registered files, as one comparable string. */
+function fileList(files: RegisteredFile[]): string {
+  return files.map((f) => `${f.name}:${f.size}`).join("\n");
 }
 
 /** The travelling module an agent runs, for a preflight: the target fetches it from this host. */

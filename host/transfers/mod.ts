@@ -76,11 +76,14 @@ export class MobilityExtension implements HostExtension {
     // Settled ledger rows (retries and late questions find them) and forwarding records last
     // --forwarding-retention; pruning only saves space, so a failure waits for the next round.
     const retentionMs = host.options.forwardingRetentionS * 1000;
-    const prune = () =>
-      void Promise.all([
+    // One prune at a time: a long one (a large backlog) is not joined by the next round's.
+    let pruning: Promise<unknown> | null = null;
+    const prune = () => {
+      pruning ??= Promise.all([
         ledger.prune(retentionMs),
         host.store.pruneMoves(Date.now() - retentionMs, MAX_FORWARDING_RECORDS),
-      ]).catch(() => {});
+      ]).catch(() => {}).finally(() => pruning = null);
+    };
     prune();
     this.#pruneTimer = every(Math.min(3600_000, Math.max(1000, retentionMs / 4)), prune, { ref: false });
   }

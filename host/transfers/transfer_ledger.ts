@@ -75,7 +75,9 @@ const SQL = {
     `SELECT ${COLUMNS} FROM transfers WHERE agent_id = ? AND direction = 'out' AND status = 'pending' ORDER BY created_at DESC LIMIT 1`,
   /** The update time of the capped row `?` rows after the newest (none when there are fewer). */
   cappedBefore:
-    `SELECT updated_at FROM transfers WHERE status IN ${CAPPED} ORDER BY updated_at DESC LIMIT 1 OFFSET ?`,
+    // The partial index walks them in order (a sort of them all is what the planner picks else).
+    `SELECT updated_at FROM transfers INDEXED BY transfers_capped WHERE status IN ${CAPPED}
+      ORDER BY updated_at DESC LIMIT 1 OFFSET ?`,
   /** At most `?2` settled rows updated before `?1`. */
   prune: `DELETE FROM transfers WHERE transfer_id IN (
       SELECT transfer_id FROM transfers WHERE status IN ${SETTLED} AND updated_at < ?1 LIMIT ?2)`,
