@@ -150,7 +150,7 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
 
   /**
    * A complete collector where it belongs sleeps after `restAfterSeconds` without a message: asleep it costs
-   * no worker memory, its record stays readable (\`jobs groups\`), and a message wakes it. It wakes
+   * no worker memory, its record stays readable (`jobs groups`), and a message wakes it. It wakes
    * by itself when its retention is over, to be removed.
    */
   #restLater(): void {
