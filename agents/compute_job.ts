@@ -403,13 +403,21 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
 
   /**
    * Whether a host may yet take the job: a dispatch failed for want of an answer, a host's status
-   * has errors, or a host of the mesh is offline. Hosts that answered and refused are no such cause.
+   * has errors, or a host of the mesh is offline that the job's wishes allow (its tags and names;
+   * not its home unless `allowHomeCompute`). Hosts that answered and refused are no such cause.
    */
   async #hostMayCome(rejected: { reason: string }[]): Promise<boolean> {
     if ([...this.#unreachable.values()].some((u) => u.transient)) return true;
     if (rejected.some((r) => r.reason.startsWith("host status has errors"))) return true;
+    const s = this.state;
     const hosts = await this.context.hosts().catch(() => []);
-    return hosts.some((h) => !h.online);
+    return hosts.some((h) =>
+      !h.online &&
+      (s.allowHomeCompute || !sameUrl(h.url, s.homeHostUrl)) &&
+      !s.excludedHostNames.includes(h.name) && !s.excludedHostUrls.some((u) => sameUrl(u, h.url)) &&
+      s.requiredHostTags.every((t) => h.tags.includes(t)) &&
+      !s.excludedHostTags.some((t) => h.tags.includes(t))
+    );
   }
 
   /**

@@ -228,7 +228,18 @@ Deno.test("a job no host can take fails with each host's reason, the refused dis
   try {
     const groupJobs = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
     const home = await start("home", { args: ["--module", groupJobs] });
-    const nomod = await start("nomod", { args: ["--peer", home.url, "--no-remote-code"] });
+    const nomod = await start("nomod", { args: ["--peer", home.url, "--no-remote-code", "--tag", "solo"] });
+    // An offline host the job's wishes rule out (it lacks the tag) is no reason to wait for it.
+    const gone = await start("gone", { args: ["--peer", home.url] });
+    await meshed(home, gone);
+    await gone.kill();
+    await eventually("home sees gone offline", async () => {
+      const { hosts } = await home.client.request<{ hosts: { name: string; online: boolean }[] }>(
+        "GET",
+        "/v1/mesh/hosts",
+      );
+      return hosts.some((h) => h.name === "gone" && !h.online);
+    }, 20_000);
     await eventually("home sees nomod's scheduler", async () => {
       const { hosts } = await home.client.request<{ hosts: { name: string; online: boolean }[] }>(
         "GET",
@@ -240,7 +251,10 @@ Deno.test("a job no host can take fails with each host's reason, the refused dis
         );
     }, 20_000);
     // Jobs do not compute at home by default: the only other host cannot load the type.
-    const { id } = await home.client.createAgent({ type: "test.squarejob", state: { n: 3 } });
+    const { id } = await home.client.createAgent({
+      type: "test.squarejob",
+      state: { n: 3, requiredHostTags: ["solo"] },
+    });
     const state = await eventually("the job fails", async () => {
       const s = (await locate([home, nomod], id)).state as SpinState & { computeError: string };
       return s.computeStatus === "FAILED_FINAL" && s;
