@@ -139,12 +139,9 @@ export class Departures {
     await table.starting(id)?.catch(() => {});
     if (!table.live(id)) {
       const record = await store.get(id);
-      if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
-      if (record.status === "moving") {
-        // A departure its target has not confirmed: deleting the record here would not stop the
-        // agent from living on at the target once it confirms.
-        throw new PagletError("agent_moving", `Agent ${id} is moving between hosts; try again shortly`);
-      }
+      // None here (maybe moved on: named), or a departure its target has not confirmed: deleting the
+      // record would not stop the agent from living on at the target once it confirms.
+      if (!record || record.status === "moving") throw await this.#notLive(id, false);
       await store.delete(id);
       events.emit("dispose", { agentId: id, type: record.type });
       table.gone(id, "dispose");
