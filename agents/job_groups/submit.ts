@@ -179,9 +179,19 @@ function isPositiveInteger(n: number): boolean {
 }
 
 /**
+ * A job's id when its state names none: its key, within its group. compute-slots takes requests of
+ * one job id for one owner (a retry of it), so two groups that use the same keys at once must not
+ * share ids: each would be handed the other's lease, or lose its queued request.
+ */
+function groupJobId(groupId: string, jobKey: string): string {
+  return jobKey.startsWith(`${groupId}-`) ? jobKey : `${groupId}:${jobKey}`;
+}
+
+/**
  * Starts `states.length` jobs of `JobClass` that report to a new collector; see the module
  * documentation. Each state is merged over the class's initial state; `jobKey` defaults to
- * `<groupId>-0001`, … and `jobId` to the key.
+ * `<groupId>-0001`, … and `jobId` to the key within its group (`<groupId>:<key>` for a key of
+ * your own).
  */
 export async function submitComputeJobGroup<S extends CollectingComputeJobState>(
   launcher: GroupLauncher,
@@ -290,7 +300,7 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
             ...states[i],
             groupId,
             jobKey,
-            jobId: states[i].jobId || jobKey,
+            jobId: states[i].jobId || groupJobId(groupId, jobKey),
             collectorAgentId: collector.id,
             collectorHostUrl: collector.host,
           },
@@ -309,7 +319,7 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
               reportId: `create-${groupId}-${jobKey}`,
               groupId,
               agentId: "",
-              jobId: jobKey,
+              jobId: states[i].jobId || groupJobId(groupId, jobKey),
               hostName: "",
               hostUrl: "",
               reportedAt: Date.now(),

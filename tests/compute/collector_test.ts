@@ -279,3 +279,32 @@ Deno.test("a submission whose collector's host restarts meanwhile tells it what 
     await Deno.remove(farDir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("two groups that use the same job keys at once each complete with their own results", async () => {
+  await using t = await computeHost({ name: "solo", modules: [COMPUTE_JOBS, GROUP_JOBS] });
+  const launcher: GroupLauncher = {
+    entry: t.host.url,
+    create: async (type, options) => {
+      const created = await t.client.createAgent({ type, state: options?.state });
+      return { id: created.id, host: created.host };
+    },
+    send: (target, message) => t.client.send(target.id, message),
+  };
+  // Keys of the user's own, the same in both groups (a script run twice at once, edited in between).
+  const states = (base: number) =>
+    [1, 2, 3].map((n) => ({ jobKey: `chunk-${n}`, n: base + n, allowHomeCompute: true }));
+  const groups = await Promise.all([
+    submitComputeJobGroup(launcher, SquareJob, states(0)),
+    submitComputeJobGroup(launcher, SquareJob, states(10)),
+  ]);
+  const [first, second] = await Promise.all(groups.map((g) => g.drain({ timeoutMs: 30_000 })));
+  for (const [summary, base] of [[first, 0], [second, 10]] as const) {
+    assertEquals([summary.completedCount, summary.failedCount], [3, 0], JSON.stringify(summary.failures));
+    assertEquals(
+      Object.values(summary.results).map((r) => (r.result as { square: number }).square).sort((a, b) =>
+        a - b
+      ),
+      [1, 2, 3].map((n) => (base + n) ** 2),
+    );
+  }
+});
