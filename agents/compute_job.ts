@@ -46,6 +46,7 @@ import type { Message } from "./message.ts";
 import { type LifecycleEvent, Paglet, type PagletClass } from "./paglet.ts";
 import { moduleUrlOf } from "./type_registry.ts";
 import { findNonPlainData } from "./wire.ts";
+import { later } from "./timers.ts";
 import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
 import {
   COMPUTE_JOB_KEYS,
@@ -58,6 +59,8 @@ const STEP_MODULE = new URL("./compute_step.ts", import.meta.url).href;
 
 /** The compute-slots service name. */
 const SLOTS = "compute-slots";
+/** How long a driver whose step failed in a way that may pass waits before it tries again. */
+const DRIVER_RETRY_MS = 2000;
 /** What a grant message or a `run_now` decision carries. */
 interface GrantInfo {
   leaseId: string;
@@ -303,8 +306,19 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
         // instead of asking one that has already ended (a grant or redirect lost for good).
         this.#driving = false;
       }
-    })().catch((err) => this.#fail(`compute job driver failed: ${errorText(err)}`))
-      .catch(() => {/* the instance is gone */});
+    })().catch((err) => {
+      // The instance left meanwhile (a host stop deactivates it; it goes on where it comes back).
+      if (!this.context.isCurrent()) return;
+      // The host's services stopping or a peer not answering passes: the driver tries again.
+      if (mayPass(err)) {
+        this.#emitNote(`compute job driver waits: ${errorText(err)}`);
+        later(DRIVER_RETRY_MS, () => {
+          if (this.context.isCurrent()) this.#kick();
+        }, { ref: false });
+        return;
+      }
+      return this.#fail(`compute job driver failed: ${errorText(err)}`);
+    }).catch(() => {/* the instance is gone */});
   }
 
   /** One transition; true when another one may follow at once. */

@@ -269,11 +269,11 @@ Deno.test("a submission whose collector's host restarts meanwhile tells it what 
     const group = await submitting;
     assertEquals(group.jobs.length, 10);
     const summary = await group.drain({ timeoutMs: 60_000 });
-    assertEquals([summary.completedCount, summary.failedCount, summary.submissionStatus], [
-      10,
-      0,
-      "SUBMITTED",
-    ]);
+    assertEquals(
+      [summary.completedCount, summary.failedCount, summary.submissionStatus],
+      [10, 0, "SUBMITTED"],
+      JSON.stringify(summary.failures),
+    );
   } finally {
     await far.host.stop().catch(() => {});
     await Deno.remove(farDir, { recursive: true }).catch(() => {});
