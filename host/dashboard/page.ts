@@ -24,7 +24,7 @@ export const DASHBOARD_HTML = `<!doctype html>
  #detail pre{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;margin:0} a.agent{cursor:pointer;color:#1d4ed8;text-decoration:underline}
 </style></head><body>
 <header><h1>paglets</h1><span id="who">…</span><span id="status" class="muted"></span></header>
-<form id="key">This host needs an API key: <input id="keyInput" type="password" size="40"> <button id="keyBtn" type="submit">Use key</button></form>
+<form id="key"><span id="keyMsg">This host needs an API key:</span> <input id="keyInput" type="password" size="40"> <button id="keyBtn" type="submit">Use key</button></form>
 <main>
  <section style="grid-column:1/-1"><h2>Mesh hosts</h2><table id="hosts"></table></section>
  <section><h2>This host</h2><table id="host"></table></section>
@@ -40,11 +40,21 @@ export const DASHBOARD_HTML = `<!doctype html>
 </main>
 <script>
 const $ = (id) => document.getElementById(id);
+const AGENTS_SHOWN = 200;
 let key = sessionStorage.getItem("pagletsKey") || "";
 const headers = () => key ? { authorization: "Bearer " + key } : {};
 async function api(path) {
+  const sent = key;
   const res = await fetch(path, { headers: headers() });
-  if (res.status === 401) { $("key").style.display = "block"; throw new Error("unauthorized"); }
+  // Only an answer to the key in use now says anything of it (a refresh may have left before it was entered).
+  if (res.status === 401) {
+    if (sent === key) {
+      $("keyMsg").textContent = sent ? "The API key is wrong; enter the host's key:" : "This host needs an API key:";
+      $("key").style.display = "block";
+    }
+    throw new Error("unauthorized");
+  }
+  if (sent === key) $("key").style.display = "none";
   if (!res.ok) throw new Error(path + ": HTTP " + res.status);
   return res.json();
 }
@@ -117,8 +127,11 @@ async function refresh() {
     const runners = view.hosts.flatMap((v) => (v.runners || []).map((r) => ({ ...r, host: v.name })));
     if (runners.length) table($("runners"), runners, [["host", "host"], ["id", "executor", link], ["status", "status"]]);
     else $("runners").innerHTML = '<tr><td class="muted">no Runner open</td></tr>';
-    const agents = await api("/v1/agents?limit=200");
+    const agents = await api("/v1/agents?limit=" + AGENTS_SHOWN);
     table($("agents"), agents.agents, [["id", "id", link], ["type", "type"], ["status", "status"], ["queuedMessages", "queued"]]);
+    if (agents.agents.length >= AGENTS_SHOWN) {
+      $("agents").insertAdjacentHTML("beforeend", '<tr><td colspan="4" class="muted">the first ' + AGENTS_SHOWN + ' shown: <code>paglets agents ls</code> lists every one</td></tr>');
+    }
     if (detailId) showDetail(detailId);
     const services = await api("/v1/services").catch(() => ({ services: [] }));
     table($("services"), services.services, [["name", "name"], ["lifecycle", "lifecycle"], ["running", "running"], ["operations", "operations", (v) => esc((v || []).join(", "))]]);
