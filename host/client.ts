@@ -209,6 +209,13 @@ export class HostClient {
     }
     if (error.code === "unauthorized" && !this.#apiKey) {
       error = new PagletError("unauthorized", `${this.baseUrl} needs an API key: set PAGLETS_API_KEY`);
+    } else if (error.code === "unauthorized") {
+      // Which host refused matters: a command that followed an agent may be talking to another one.
+      error = new PagletError(
+        "unauthorized",
+        `${this.baseUrl} refused the API key (${error.message}): PAGLETS_API_KEY, or the variable ` +
+          `--api-key-env names, must hold the key of that host's mesh`,
+      );
     }
     return error;
   }

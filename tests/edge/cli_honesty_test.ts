@@ -148,3 +148,20 @@ Deno.test("agents send takes its arguments from a file or stdin; show follows a 
     await stopAll();
   }
 });
+
+Deno.test("a host that refuses the CLI's API key is named, with what to set", async () => {
+  try {
+    const host = await startHost({ name: "keyed", apiKey: "the-right-key" });
+    const wrong = await paglets(["agents", "ls", "--entry", host.url], { PAGLETS_API_KEY: "a-wrong-key" });
+    assertEquals(wrong.code, 1, wrong.stderr);
+    assert(
+      wrong.stderr.includes(`error [unauthorized]: ${host.url} refused the API key`) &&
+        wrong.stderr.includes("PAGLETS_API_KEY"),
+      wrong.stderr,
+    );
+    const none = await paglets(["agents", "ls", "--entry", host.url]);
+    assert(none.stderr.includes(`${host.url} needs an API key: set PAGLETS_API_KEY`), none.stderr);
+  } finally {
+    await stopAll();
+  }
+});
