@@ -49,6 +49,37 @@ function parsePublicUrl(value: string): string {
   return value;
 }
 
+/** `--peer`, repeatable: each a host URL, checked where it is typed (before anything starts). */
+function collectPeer(value: string, previous: string[]): string[] {
+  const url = value.trim();
+  // A host and port alone (10.0.0.5:8765) means http, as everywhere a host's URL is read.
+  if (!isHttpUrl(/^[a-z]+:\/\//i.test(url) ? url : `http://${url}`)) {
+    throw new PagletError(
+      "invalid_request",
+      `--peer must be a host's http(s) URL such as http://10.0.0.5:8765: got '${value}'`,
+    );
+  }
+  return [...previous, url];
+}
+
+/** A repeatable option whose values are names: none may be empty. */
+function collectName(flag: string): (value: string, previous: string[]) => string[] {
+  return (value, previous) => {
+    if (value.trim() === "") throw new PagletError("invalid_request", `${flag} must not be empty`);
+    return [...previous, value.trim()];
+  };
+}
+
+function parseMeshVersion(value: string): string {
+  if (value.trim() === "") {
+    throw new PagletError(
+      "invalid_request",
+      "--mesh-version must not be empty (hosts of one version mesh together)",
+    );
+  }
+  return value.trim();
+}
+
 function parseMs(flag: string): (value: string) => number {
   return (value) => {
     const ms = Number(value);
@@ -115,9 +146,10 @@ export function registerHostCommand(program: Command): void {
     .option(
       "--mesh-version <version>",
       "only hosts with the same version mesh together",
-      Deno.env.get("PAGLETS_MESH_VERSION") ?? "dev",
+      parseMeshVersion,
+      Deno.env.get("PAGLETS_MESH_VERSION") || "dev",
     )
-    .option("--peer <url>", "join the mesh through this host (repeatable)", collect, [])
+    .option("--peer <url>", "join the mesh through this host (repeatable)", collectPeer, [])
     .option(
       "--gossip-interval-ms <ms>",
       "milliseconds between mesh gossip rounds",
@@ -129,7 +161,7 @@ export function registerHostCommand(program: Command): void {
       "a peer silent this long is offline (default: 5000)",
       parseMs("--offline-after-ms"),
     )
-    .option("--tag <tag>", "host tag such as linux or gpu (repeatable)", collect, [])
+    .option("--tag <tag>", "host tag such as linux or gpu (repeatable)", collectName("--tag"), [])
     .option("--property <key=value>", "host property (repeatable)", parseProperty, {})
     .option("--api-key-env <name>", "environment variable holding the API key", "PAGLETS_API_KEY")
     .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")
@@ -207,14 +239,12 @@ export function registerHostCommand(program: Command): void {
         }
         ({ bind, publicUrl } = publicBinding({ bindPublic: o.bindPublic, port: o.port, bind: o.bind }));
       }
-      if (!apiKey && bind !== "127.0.0.1" && bind !== "localhost" && bind !== "::1") {
-        const where = publicUrl ? `publishing ${publicUrl}` : `listening on ${bind}`;
-        console.error(
-          pc.yellow(
-            `warning: ${where} without an API key: anyone on the network can run code here; set ${o.apiKeyEnv} to require one`,
-          ),
-        );
-      }
+      // Said once the host listens: a start that fails (a --bind that names no address) listens nowhere.
+      const openWarning = !apiKey && bind !== "127.0.0.1" && bind !== "localhost" && bind !== "::1"
+        ? `warning: ${
+          publicUrl ? `publishing ${publicUrl}` : `listening on ${bind}`
+        } without an API key: anyone on the network can run code here; set ${o.apiKeyEnv} to require one`
+        : null;
       // Loaded here, not at the top: `paglets --help` registers this command without the host's code.
       // The bundle when it matches the source (cli/host_code.ts).
       const { Host, extensionsForHost } = await loadHostCode();
@@ -252,6 +282,7 @@ export function registerHostCommand(program: Command): void {
           throw err;
         });
       }
+      if (openWarning) console.error(pc.yellow(openWarning));
       if (o.json) {
         console.log(JSON.stringify({ name: host.name, url: host.url, dataDir: host.options.dataDir }));
       } else {console.log(

@@ -56,6 +56,22 @@ Deno.test("start failures a user causes carry codes, never internal", async () =
   } finally {
     taken.close();
   }
+  // Option values checked where they are typed: exit 2, naming the option, nothing in the data dir.
+  const untouched = `${dataDir}/untouched`;
+  for (
+    const [args, message] of [
+      [["--peer", "ftp://x"], "--peer must be a host's http(s) URL"],
+      [["--peer", ""], "--peer must be a host's http(s) URL"],
+      [["--mesh-version", ""], "--mesh-version must not be empty"],
+      [["--tag", ""], "--tag must not be empty"],
+    ] as const
+  ) {
+    const run = await hostFails(["--port", "0", "--data-dir", untouched, ...args]);
+    assertEquals(run.code, 2, run.stderr);
+    assert(run.stderr.includes(`[invalid_request]: ${message}`), run.stderr);
+  }
+  assert(!(await Deno.stat(untouched).then(() => true, () => false)), "no data dir made");
+
   const missing = await hostFails(["--port", "0", "--data-dir", dataDir, "--module", "./no/such/module.ts"]);
   assert(missing.stderr.includes("[module_not_found]"), missing.stderr);
   const missingUrl = await hostFails([
@@ -117,6 +133,7 @@ Deno.test({
     assertEquals(out.code, 2, stderr);
     assert(stderr.includes("[invalid_request]"), stderr);
     assert(stderr.includes("Cannot listen on no-such-host.invalid: the name does not resolve"), stderr);
+    assert(!stderr.includes("warning"), `no warning about listening where it never listens: ${stderr}`);
     assertEquals(
       [...Deno.readDirSync(dataDir)],
       [],
