@@ -204,6 +204,23 @@ export class PagletError extends Error {
     ) {
       return PagletError.fromWire(err, code);
     }
-    return new PagletError(code, err instanceof Error ? err.message : String(err));
+    return new PagletError(code, err instanceof Error ? err.message : thrownText(err));
   }
+}
+
+/**
+ * What a thrown value that is no Error says: its `message` when it has one (`throw {code, message}`),
+ * else its JSON for a plain object, else its text.
+ */
+function thrownText(value: unknown): string {
+  if (value && typeof value === "object") {
+    const message = (value as { message?: unknown }).message;
+    if (typeof message === "string") return message;
+    try {
+      return JSON.stringify(value) ?? String(value);
+    } catch {
+      return String(value);
+    }
+  }
+  return String(value);
 }

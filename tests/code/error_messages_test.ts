@@ -45,3 +45,13 @@ Deno.test("shortening keeps what follows a module's URL on its line", () => {
     "at f (<script module>:1:2)\nthen g (file:///x.ts:3:4)",
   );
 });
+
+Deno.test("a thrown value that is no Error keeps what it says", () => {
+  assertEquals(
+    PagletError.from({ code: "my_code", message: "the input is odd" }).message,
+    "the input is odd",
+  );
+  assertEquals(PagletError.from({ reason: "odd", n: 3 }).message, '{"reason":"odd","n":3}');
+  assertEquals(PagletError.from("plain text").message, "plain text");
+  assertEquals(PagletError.from(42, "handler_failed").code, "handler_failed");
+});
