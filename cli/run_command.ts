@@ -82,8 +82,16 @@ export async function runScript(file: string, args: string[], options: EntryOpti
     await import("../agents/sdk_global.ts");
     // Ctrl-C: the script's submissions and Runners end cleanly first (agents/interruption.ts).
     const unregister = whileRunning({ end: interrupt });
+    // A call the script did not await that fails ends the run as an awaited one does (with its
+    // code and the script's line), not as a crash of the runtime.
+    const unawaited = Promise.withResolvers<never>();
+    const onUnhandled = (event: PromiseRejectionEvent) => {
+      event.preventDefault();
+      unawaited.reject(event.reason);
+    };
+    globalThis.addEventListener("unhandledrejection", onUnhandled);
     try {
-      await import(url);
+      await Promise.race([import(url), unawaited.promise]);
     } catch (err) {
       if (err instanceof PagletError) {
         // A paglets call of the script failed: say which one, as a stack would.
@@ -97,6 +105,7 @@ export async function runScript(file: string, args: string[], options: EntryOpti
         `${file}: ${err instanceof Error ? err.stack ?? err.message : err}`,
       );
     } finally {
+      globalThis.removeEventListener("unhandledrejection", onUnhandled);
       unregister();
     }
   });

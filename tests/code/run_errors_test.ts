@@ -61,6 +61,17 @@ Deno.test("a script whose top level throws is told where and why it ran on a hos
   );
 });
 
+Deno.test("a call the script does not await that fails ends the run with its code and the script's line", async () => {
+  const out = await paglets(["run", `${FIXTURES}unawaited.ts`]);
+  assertEquals(out.code, 1, out.stderr);
+  assert(
+    out.stderr.includes("error [not_handled]: fixture.picky does not handle 'no-such-kind'"),
+    out.stderr,
+  );
+  assert(/at <script module>:\d+:\d+/.test(out.stderr) && !out.stderr.includes("Uncaught"), out.stderr);
+  assert(!out.stdout.includes("the run went on"), out.stdout);
+});
+
 Deno.test("a script whose main part is not guarded by import.meta.main is refused with the fix", async () => {
   const out = await paglets(["run", `${FIXTURES}unguarded.ts`]);
   assert(out.code !== 0, "non-zero exit");
