@@ -32,6 +32,7 @@
  */
 import { basename } from "../paths.ts";
 import { ComputeJobPaglet } from "../compute_job.ts";
+import type { LifecycleEvent } from "../paglet.ts";
 import { insideComputeStep } from "../compute_step.ts";
 import { PagletError } from "../errors.ts";
 import { findNonPlainData } from "../wire.ts";
@@ -108,6 +109,31 @@ export abstract class CollectingComputeJobPaglet<
     if (this.state.computeStatus === "FAILED_FINAL" && this.state.reportStatus === "PENDING") {
       void this.#deliver();
     }
+  }
+
+  /**
+   * Removed before its report went out (`paglets jobs rm`, a dispose by hand): the collector is
+   * told now, or its group would wait for this job for ever. A result already made goes as it is;
+   * else a failure at stage `removed`. One try, briefly: the removal is final either way.
+   * Subclasses that override it must call `super.onDisposing(event)`.
+   */
+  override async onDisposing(_event: LifecycleEvent): Promise<void> {
+    const s = this.state;
+    if (s.reportStatus === "SENT" || !s.collectorAgentId || !s.collectorHostUrl) return;
+    if (s.reportStatus === "NONE") {
+      this.#prepare("failure", {
+        error: `removed on ${this.host.name} before it reported`,
+        stage: "removed",
+      });
+    }
+    const pending = s.pendingReport;
+    if (!pending) return;
+    const collector = { id: s.collectorAgentId, host: s.collectorHostUrl };
+    await callOperation(
+      (m) => this.context.send(collector, m, { timeoutMs: Math.min(5, s.reportTimeoutSeconds) * 1000 }),
+      pending.kind === "result" ? JobResult : JobFailure,
+      pending.report,
+    ).catch(() => {/* out of reach: the group waits for this job as it would have */});
   }
 
   /**

@@ -308,3 +308,28 @@ Deno.test("two groups that use the same job keys at once each complete with thei
     );
   }
 });
+
+Deno.test("a job removed before it reported is recorded as failed at stage removed: its group completes", async () => {
+  await using t = await computeHost({ name: "solo", modules: [COMPUTE_JOBS, GROUP_JOBS] });
+  const launcher: GroupLauncher = {
+    entry: t.host.url,
+    create: async (type, options) => {
+      const created = await t.client.createAgent({ type, state: options?.state });
+      return { id: created.id, host: created.host };
+    },
+    send: (target, message) => t.client.send(target.id, message),
+  };
+  const group = await submitComputeJobGroup(launcher, SquareJob, [
+    { n: 2, allowHomeCompute: true },
+    { n: 3, allowHomeCompute: true, stepMs: 5000 },
+  ]);
+  const slow = group.jobs[1];
+  await t.client.dispose(slow.agentId); // what `paglets jobs rm` does
+  const summary = await group.drain({ timeoutMs: 30_000 });
+  assertEquals([summary.completedCount, summary.failedCount], [1, 1]);
+  assertEquals(summary.failures[slow.jobKey].stage, "removed");
+  assert(
+    summary.failures[slow.jobKey].error?.includes("removed on solo before it reported"),
+    summary.failures[slow.jobKey].error,
+  );
+});
