@@ -131,10 +131,22 @@ export class ResultCollectorPaglet extends Paglet<ResultCollectorState> {
    * outlives restarts and moves while its timer does not).
    */
   override run(): void {
+    if (!this.state.homeHostName) void this.#learnHomeName();
     this.#watchSubmission();
     if (this.#wantsHome()) this.#scheduleReturnHome();
     else if (this.#wokenBy === "timer" && this.#retentionOver()) void this.context.dispose().catch(() => {});
     else this.#restLater();
+  }
+
+  /** A home named by URL only (a script's group): its name as the mesh lists it. */
+  async #learnHomeName(): Promise<void> {
+    const url = this.state.homeHostUrl;
+    const hosts = await this.context.hosts().catch(() => []);
+    const name = hosts.find((h) => sameUrl(h.url, url))?.name;
+    if (name && this.context.isCurrent() && !this.state.homeHostName) {
+      this.state.homeHostName = name;
+      this.notifyStateChanged();
+    }
   }
 
   override onActivation(event: LifecycleEvent): void {

@@ -274,6 +274,8 @@ Deno.test("a submission whose collector's host restarts meanwhile tells it what 
       [10, 0, "SUBMITTED"],
       JSON.stringify(summary.failures),
     );
+    // A home named by URL only (a script's group) is named as the mesh lists it.
+    assertEquals(summary.home.hostName, "home");
   } finally {
     await far.host.stop().catch(() => {});
     await Deno.remove(farDir, { recursive: true }).catch(() => {});
