@@ -6,6 +6,7 @@
 import type { AgentRef, CreateOptions, MeshHost } from "../agents/context.ts";
 import type { Mesh } from "../agents/connect.ts";
 import { PagletError } from "../agents/errors.ts";
+import { interrupted } from "../agents/interruption.ts";
 import type { MessageInput, SendOptions } from "../agents/message.ts";
 import { requirePlainData } from "../agents/wire.ts";
 import { HostClient, normalizeUrl } from "../host/client.ts";
@@ -57,6 +58,16 @@ export class ScriptMesh implements Mesh {
   }
 
   create(type: string, options: CreateOptions = {}): Promise<AgentRef> {
+    // Ctrl-C: the script's main part may run on a moment while the run ends; it makes no more
+    // paglets meanwhile (what is under way already ends cleanly: agents/interruption.ts).
+    if (interrupted.aborted) {
+      return Promise.reject(
+        new PagletError(
+          "interrupted",
+          `The script was interrupted: it creates no more paglets (a '${type}')`,
+        ),
+      );
+    }
     return calledFrom(new Error(), this.#create(type, options));
   }
 

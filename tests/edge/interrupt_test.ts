@@ -113,3 +113,35 @@ Deno.test("Ctrl-C of examples montecarlo disposes its Runner's executors before 
     await stopAll();
   }
 });
+
+Deno.test("a script interrupted while it creates paglets makes none after the signal", async () => {
+  try {
+    const host = await startHost({ name: "entry" });
+    const script = new URL("./fixtures/creating_script.ts", import.meta.url).pathname;
+    const child = pagletsCommand(["run", script, "--entry", host.url]).spawn();
+    const stderr = new Response(child.stderr).text();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const created = () => text.split("\n").filter((l) => l.startsWith("created ")).length;
+    while (created() < 3) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    const before = created();
+    child.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    const status = await child.status;
+    assertEquals(status.code, 130, await stderr);
+    // One creation may have been under way at the signal; none began after it.
+    assert(created() <= before + 1, `${created()} made, ${before} before the signal`);
+    assert((await host.client.listAgents()).agents.length <= before + 1);
+    assert(!(await stderr).includes("Uncaught"), await stderr);
+  } finally {
+    await stopAll();
+  }
+});
