@@ -101,10 +101,6 @@ export async function bundleScript(entry: string): Promise<Bundle> {
             inputs.add(path);
             const loader = /\.[cm]?tsx?$/.test(path) ? "ts" : "js";
             const contents = await Deno.readTextFile(path);
-            // TypeScript drops imports whose names go unused before they are resolved: one of a
-            // missing file would pass here and fail under `deno run`. Each is checked as written.
-            const missing = await unresolvedImports(contents, dirname(path), args.path);
-            if (missing.length) return { errors: missing };
             if (path === file || !contents.includes("import.meta.main")) return { contents, loader };
             // An imported file is never the main module (as under `deno run`): its own
             // `if (import.meta.main)` block stays out of the script's run.
@@ -136,26 +132,6 @@ export async function bundleScript(entry: string): Promise<Bundle> {
 /** A file of the script as an error names it: its path from the script's folder, without esbuild's namespace. */
 function where(file: string): string {
   return file.replace(/^script:/, "");
-}
-
-/** A static `import … from "./x"` (or `export … from`) at the start of a line. */
-const RELATIVE_IMPORT = /^[ \t]*(?:import|export)\b[^;"'`]*?\bfrom\s*["'](\.\.?\/[^"']+)["']/gm;
-
-/** The relative imports of `source` (a file in `dir`) whose file is not there, as esbuild errors. */
-async function unresolvedImports(
-  source: string,
-  dir: string,
-  file: string,
-): Promise<{ text: string; location: { file: string; line: number } }[]> {
-  const errors = [];
-  for (const match of source.matchAll(RELATIVE_IMPORT)) {
-    const missing = await missingImport(match[1], resolve(dir, match[1]));
-    if (missing) {
-      const line = source.slice(0, match.index).split("\n").length;
-      errors.push({ text: missing, location: { file, line } });
-    }
-  }
-  return errors;
 }
 
 /**
