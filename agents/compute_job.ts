@@ -139,6 +139,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   readonly #unreachable = new Map<string, { why: string; transient: boolean }>();
   /** This instance was activated by a message (a grant or redirect, usually): its queue entry stands. */
   #wokenByMessage = false;
+  /** The driver waited once already for a call that may pass (said once). */
+  #driverWaited = false;
 
   /**
    * The compute step. Runs in a compute worker pinned to the lease's CPU ids, on a fresh instance
@@ -311,7 +313,9 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       if (!this.context.isCurrent()) return;
       // The host's services stopping or a peer not answering passes: the driver tries again.
       if (mayPass(err)) {
-        this.#emitNote(`compute job driver waits: ${errorText(err)}`);
+        // Said once per instance: a host that stays unanswering must not flood the people watching.
+        if (!this.#driverWaited) this.#emitNote(`compute job driver waits: ${errorText(err)}`);
+        this.#driverWaited = true;
         later(DRIVER_RETRY_MS, () => {
           if (this.context.isCurrent()) this.#kick();
         }, { ref: false });

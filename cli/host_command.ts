@@ -147,7 +147,7 @@ export function registerHostCommand(program: Command): void {
       "--mesh-version <version>",
       "only hosts with the same version mesh together",
       parseMeshVersion,
-      Deno.env.get("PAGLETS_MESH_VERSION") || "dev",
+      Deno.env.get("PAGLETS_MESH_VERSION")?.trim() || "dev",
     )
     .option("--peer <url>", "join the mesh through this host (repeatable)", collectPeer, [])
     .option(

@@ -82,16 +82,21 @@ export async function runScript(file: string, args: string[], options: EntryOpti
     await import("../agents/sdk_global.ts");
     // Ctrl-C: the script's submissions and Runners end cleanly first (agents/interruption.ts).
     const unregister = whileRunning({ end: interrupt });
-    // A call the script did not await that fails ends the run as an awaited one does (with its
-    // code and the script's line), not as a crash of the runtime.
+    // A call the script did not await that fails while its top level runs ends the run as an
+    // awaited one does (with its code and the script's line), not as a crash of the runtime; the
+    // first one does, and those that follow while the run ends are dropped. One that fails after
+    // the top level finished is left to the runtime (its own message, exit 1): never silent.
     const unawaited = Promise.withResolvers<never>();
-    const onUnhandled = (event: PromiseRejectionEvent) => {
+    unawaited.promise.catch(() => {/* raced below */});
+    let finished = false;
+    globalThis.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
+      if (finished) return;
       event.preventDefault();
       unawaited.reject(event.reason);
-    };
-    globalThis.addEventListener("unhandledrejection", onUnhandled);
+    });
     try {
       await Promise.race([import(url), unawaited.promise]);
+      finished = true;
     } catch (err) {
       if (err instanceof PagletError) {
         // A paglets call of the script failed: say which one, as a stack would.
@@ -105,7 +110,6 @@ export async function runScript(file: string, args: string[], options: EntryOpti
         `${file}: ${err instanceof Error ? err.stack ?? err.message : err}`,
       );
     } finally {
-      globalThis.removeEventListener("unhandledrejection", onUnhandled);
       unregister();
     }
   });

@@ -112,12 +112,13 @@ export abstract class CollectingComputeJobPaglet<
   }
 
   /**
-   * Removed before its report went out (`paglets jobs rm`, a dispose by hand): the collector is
-   * told now, or its group would wait for this job for ever. A result already made goes as it is;
-   * else a failure at stage `removed`. One try, briefly: the removal is final either way.
+   * Removed while it runs, before its report went out (`paglets agents rm`): the collector is told
+   * now, or its group would wait for this job for ever. A result already made goes as it is; else a
+   * failure at stage `removed`. One try: the removal is final either way. (A job removed asleep,
+   * waiting for a slot, runs no code: its collector is not told.)
    * Subclasses that override it must call `super.onDisposing(event)`.
    */
-  override async onDisposing(_event: LifecycleEvent): Promise<void> {
+  override onDisposing(_event: LifecycleEvent): void {
     const s = this.state;
     if (s.reportStatus === "SENT" || !s.collectorAgentId || !s.collectorHostUrl) return;
     if (s.reportStatus === "NONE") {
@@ -125,12 +126,21 @@ export abstract class CollectingComputeJobPaglet<
         error: `removed on ${this.host.name} before it reported`,
         stage: "removed",
       });
+    } else if (!s.pendingReport) {
+      // A file result whose upload had not happened: nothing to send but that it is gone.
+      s.reportStatus = "NONE";
+      this.#prepare("failure", {
+        error: `removed on ${this.host.name} before its file result was uploaded`,
+        stage: "removed",
+      });
     }
     const pending = s.pendingReport;
     if (!pending) return;
     const collector = { id: s.collectorAgentId, host: s.collectorHostUrl };
-    await callOperation(
-      (m) => this.context.send(collector, m, { timeoutMs: Math.min(5, s.reportTimeoutSeconds) * 1000 }),
+    // Not awaited: the host carries the send out after the disposal, which a slow collector must
+    // not hold up (a disposal that waits is taken for a stuck worker).
+    void callOperation(
+      (m) => this.context.send(collector, m, { timeoutMs: s.reportTimeoutSeconds * 1000 }),
       pending.kind === "result" ? JobResult : JobFailure,
       pending.report,
     ).catch(() => {/* out of reach: the group waits for this job as it would have */});
