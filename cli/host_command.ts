@@ -1,7 +1,7 @@
 /** `paglets host`: run a host until SIGINT/SIGTERM, then drain and stop cleanly. */
 import { type Command, Option } from "./command.ts";
 import type { Host } from "../host/host.ts";
-import { isBindAddress, isHttpUrl, parseSize } from "../host/options.ts";
+import { isBindAddress, isHttpUrl, isTag, parseSize } from "../host/options.ts";
 import { publicBinding } from "../host/mesh/public_address.ts";
 import { pc } from "./output.ts";
 import { PagletError } from "../agents/errors.ts";
@@ -62,12 +62,14 @@ function collectPeer(value: string, previous: string[]): string[] {
   return [...previous, url];
 }
 
-/** A repeatable option whose values are names: none may be empty. */
-function collectName(flag: string): (value: string, previous: string[]) => string[] {
-  return (value, previous) => {
-    if (value.trim() === "") throw new PagletError("invalid_request", `${flag} must not be empty`);
-    return [...previous, value.trim()];
-  };
+/** `--tag`, repeatable: each a word like linux or gpu, checked where it is typed. */
+function collectTag(value: string, previous: string[]): string[] {
+  const tag = value.trim().toLowerCase();
+  if (tag === "") throw new PagletError("invalid_request", "--tag must not be empty");
+  if (!isTag(tag)) {
+    throw new PagletError("invalid_request", `--tag must be a word like linux or gpu: got '${value}'`);
+  }
+  return [...previous, tag];
 }
 
 function parseMeshVersion(value: string): string {
@@ -161,7 +163,7 @@ export function registerHostCommand(program: Command): void {
       "a peer silent this long is offline (default: 5000)",
       parseMs("--offline-after-ms"),
     )
-    .option("--tag <tag>", "host tag such as linux or gpu (repeatable)", collectName("--tag"), [])
+    .option("--tag <tag>", "host tag such as linux or gpu (repeatable)", collectTag, [])
     .option("--property <key=value>", "host property (repeatable)", parseProperty, {})
     .option("--api-key-env <name>", "environment variable holding the API key", "PAGLETS_API_KEY")
     .option("--persistent-storage-quota <size>", "per-type persistent storage quota (e.g. 10M, none)", "10M")

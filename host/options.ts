@@ -80,7 +80,7 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
   }
   const tags = [...new Set((partial.tags ?? []).map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
   for (const tag of tags) {
-    if (!/^[a-z0-9][a-z0-9._-]*$/.test(tag)) {
+    if (!isTag(tag)) {
       throw invalidOption(`Tag must be a word like 'linux' or 'gpu': current value is '${tag}'`);
     }
   }
@@ -214,6 +214,11 @@ export function isBindAddress(address: string): boolean {
 }
 
 /** Whether `url` is an absolute `http:` or `https:` URL with a host (a host's public URL). */
+/** A host tag: a word like `linux` or `gpu` (lower case; digits, `.`, `_` and `-` inside). */
+export function isTag(tag: string): boolean {
+  return /^[a-z0-9][a-z0-9._-]*$/.test(tag);
+}
+
 export function isHttpUrl(url: string): boolean {
   try {
     const parsed = new URL(url);

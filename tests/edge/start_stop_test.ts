@@ -64,6 +64,7 @@ Deno.test("start failures a user causes carry codes, never internal", async () =
       [["--peer", ""], "--peer must be a host's http(s) URL"],
       [["--mesh-version", ""], "--mesh-version must not be empty"],
       [["--tag", ""], "--tag must not be empty"],
+      [["--tag", "a b"], "--tag must be a word like linux or gpu: got 'a b'"],
     ] as const
   ) {
     const run = await hostFails(["--port", "0", "--data-dir", untouched, ...args]);
