@@ -58,6 +58,11 @@ const codeRegistries = new Map<string, Promise<TypeRegistry>>();
  */
 const failedCodes = new Set<string>();
 const agents = new Map<string, Paglet<Record<string, unknown>>>();
+
+/** Is `paglet` still the instance running under its id here (not left, not replaced)? */
+function isCurrent(paglet: Paglet<Record<string, unknown>>): boolean {
+  return agents.get(paglet.id) === paglet;
+}
 let kernel: PortRpc<WorkerOps, KernelOps>;
 let host: HostInfo;
 
@@ -111,7 +116,7 @@ function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
   // A macrotask later: the call that started the paglet gets its answer before run() begins.
   // immediate, not setTimeout(0): the latter waits about 2 ms here, on every create and hop.
   immediate(async () => {
-    if (agents.get(id) !== paglet) return;
+    if (!isCurrent(paglet)) return;
     let error: { code: string; message: string } | null = null;
     try {
       await paglet.run();
@@ -120,7 +125,7 @@ function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
     }
     // An instance that already left (deactivated, disposed, moved) reports nothing: its id may
     // belong to a newer instance by now.
-    if (agents.get(id) === paglet) kernel.notify("runFinished", [id, error]);
+    if (isCurrent(paglet)) kernel.notify("runFinished", [id, error]);
   });
 }
 
@@ -129,7 +134,7 @@ const changes = new StateChanges();
 function replyOf(paglet: Paglet<Record<string, unknown>>, value: unknown): [unknown, StateChange] {
   // A handler that ends after its instance left: what it did to the state stays behind, and the
   // id's baseline (maybe a newer instance's) is not touched.
-  if (agents.get(paglet.id) !== paglet) return [value, "unchanged"];
+  if (!isCurrent(paglet)) return [value, "unchanged"];
   paglet.notifyStateChanged();
   try {
     checkPlain(value, "Reply");
@@ -142,7 +147,7 @@ function replyOf(paglet: Paglet<Record<string, unknown>>, value: unknown): [unkn
 
 /** A handler that threw: its changes to the state are undone (StateChanges.rollBack). */
 function failureOf(paglet: Paglet<Record<string, unknown>>, err: unknown): never {
-  if (agents.get(paglet.id) !== paglet) throw PagletError.from(err, "handler_failed");
+  if (!isCurrent(paglet)) throw PagletError.from(err, "handler_failed");
   changes.rollBack(paglet);
   paglet.notifyStateChanged();
   throw PagletError.from(err, "handler_failed");
@@ -249,6 +254,11 @@ async function codeTypes(hash: string): Promise<TypeRegistry | undefined> {
   }
 }
 
+/** Why a script's top-level work fails on a host, and the fix. */
+const TOP_LEVEL_HINT =
+  "A script's top level runs on every host that loads it for its paglet classes: put the " +
+  "script's own work under `if (import.meta.main)`";
+
 /**
  * Why travelling code did not load, always as `module_load_failed`. A paglets error thrown by its
  * top level is a script doing its own work there (a Runner, `connect()`), which runs on every host
@@ -261,9 +271,9 @@ function codeLoadFailure(err: unknown): PagletError {
   if (at) {
     return new PagletError(
       "module_load_failed",
-      `The module's top-level code threw ${(err as Error).name}: ${(err as Error).message} (${at}). A ` +
-        `script's top level runs on every host that loads it for its paglet classes: put the script's ` +
-        `own work under \`if (import.meta.main)\``,
+      `The module's top-level code threw ${(err as Error).name}: ${
+        (err as Error).message
+      } (${at}). ${TOP_LEVEL_HINT}`,
     );
   }
   if (!(err instanceof PagletError) || err.code === "module_load_failed") {
@@ -273,9 +283,7 @@ function codeLoadFailure(err: unknown): PagletError {
   if (err.message.includes("import.meta.main")) return new PagletError("module_load_failed", err.message);
   return new PagletError(
     "module_load_failed",
-    `The module's top-level code failed on this host with ${err.code}: ${err.message}. A script's ` +
-      `top level runs on every host that loads it for its paglet classes: put the script's own work ` +
-      `under \`if (import.meta.main)\``,
+    `The module's top-level code failed on this host with ${err.code}: ${err.message}. ${TOP_LEVEL_HINT}`,
   );
 }
 
@@ -354,7 +362,7 @@ const handlers: OpHandlers<WorkerOps> = {
       paglet = new cls() as unknown as Paglet<Record<string, unknown>>;
       paglet.id = spec.id;
       const instance = paglet;
-      paglet.context = createWorkerContext(kernel, spec.id, host, () => agents.get(spec.id) === instance);
+      paglet.context = createWorkerContext(kernel, spec.id, host, () => isCurrent(instance));
       paglet.state = spec.stateBytes
         ? decodeCbor<Record<string, unknown>>(spec.stateBytes)
         : { ...paglet.initialState(), ...(spec.state ?? {}) };
@@ -367,7 +375,7 @@ const handlers: OpHandlers<WorkerOps> = {
       if (spec.event) await runHook(paglet, spec.event);
       // A hook that finished past its deadline: the kernel took this instance out meanwhile (and
       // may have started another under the same id); what it did is kept by no one.
-      if (agents.get(spec.id) !== paglet) {
+      if (!isCurrent(paglet)) {
         throw new PagletError("timeout", `The start of ${spec.id} was given up`);
       }
       validateState(paglet);
@@ -376,7 +384,7 @@ const handlers: OpHandlers<WorkerOps> = {
       if (spec.run) startRun(spec.id, paglet);
       return bytes;
     } catch (err) {
-      if (agents.get(spec.id) === paglet) agents.delete(spec.id);
+      if (isCurrent(paglet)) agents.delete(spec.id);
       paglet.cancelWaits();
       throw PagletError.from(err, "hook_failed");
     }
@@ -418,7 +426,7 @@ const handlers: OpHandlers<WorkerOps> = {
       }
       // A hook that finished past its deadline: the kernel took this instance out meanwhile (and
       // may have started another under the same id, which must stay).
-      if (agents.get(id) !== paglet) throw new PagletError("timeout", `The departure of ${id} was given up`);
+      if (!isCurrent(paglet)) throw new PagletError("timeout", `The departure of ${id} was given up`);
       // A state that will be started again (activation, arrival) must pass the schema now, while
       // the paglet can still stay: afterwards it could never come back.
       if (event && event.kind !== "disposing") validateState(paglet);

@@ -6,7 +6,7 @@ import type { GroupSummary } from "../../agents/job_groups/contract.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { COMPUTE_JOBS, computeHost } from "./helpers.ts";
+import { clientLauncher, COMPUTE_JOBS, computeHost } from "./helpers.ts";
 import { type GroupLauncher, submitComputeJobGroup } from "../../agents/job_groups/submit.ts";
 import { HostClient } from "../../host/client.ts";
 import { SquareJob } from "./fixtures/group_jobs.ts";
@@ -284,14 +284,7 @@ Deno.test("a submission whose collector's host restarts meanwhile tells it what 
 
 Deno.test("two groups that use the same job keys at once each complete with their own results", async () => {
   await using t = await computeHost({ name: "solo", modules: [COMPUTE_JOBS, GROUP_JOBS] });
-  const launcher: GroupLauncher = {
-    entry: t.host.url,
-    create: async (type, options) => {
-      const created = await t.client.createAgent({ type, state: options?.state });
-      return { id: created.id, host: created.host };
-    },
-    send: (target, message) => t.client.send(target.id, message),
-  };
+  const launcher = clientLauncher(t.client, t.host.url);
   // Keys of the user's own, the same in both groups (a script run twice at once, edited in between).
   const states = (base: number) =>
     [1, 2, 3].map((n) => ({ jobKey: `chunk-${n}`, n: base + n, allowHomeCompute: true }));
@@ -313,14 +306,7 @@ Deno.test("two groups that use the same job keys at once each complete with thei
 
 Deno.test("a job removed before it reported is recorded as failed at stage removed: its group completes", async () => {
   await using t = await computeHost({ name: "solo", modules: [COMPUTE_JOBS, GROUP_JOBS] });
-  const launcher: GroupLauncher = {
-    entry: t.host.url,
-    create: async (type, options) => {
-      const created = await t.client.createAgent({ type, state: options?.state });
-      return { id: created.id, host: created.host };
-    },
-    send: (target, message) => t.client.send(target.id, message),
-  };
+  const launcher = clientLauncher(t.client, t.host.url);
   const group = await submitComputeJobGroup(launcher, SquareJob, [
     { n: 2, allowHomeCompute: true },
     { n: 3, allowHomeCompute: true, stepMs: 5000 },

@@ -5,7 +5,7 @@
  */
 import type { AgentRef } from "../../agents/context.ts";
 import type { GroupSummary } from "../../agents/job_groups/contract.ts";
-import { type GroupLauncher, submitComputeJobGroup } from "../../agents/job_groups/submit.ts";
+import { submitComputeJobGroup } from "../../agents/job_groups/submit.ts";
 import { SquareJob } from "./fixtures/group_jobs.ts";
 import type { HostClient } from "../../host/client.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
@@ -18,7 +18,7 @@ import {
   stopAll,
 } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { FAST, slotStatus } from "./helpers.ts";
+import { clientLauncher, FAST, slotStatus } from "./helpers.ts";
 
 const GROUP_JOBS = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
 /** Reports retried quickly, so a restarted collector hears from its jobs within seconds. */
@@ -307,14 +307,7 @@ Deno.test("a group of jobs runs across a 3-host mesh and its collector gets ever
       "a launcher outside any paglet submits a group and drains it through the handle",
       async () => {
         // What a script's mesh handle does: create and send through the entry host's HTTP API.
-        const launcher: GroupLauncher = {
-          entry: alpha.url,
-          create: async (type, options) => {
-            const created = await alpha.client.createAgent({ type, state: options?.state });
-            return { id: created.id, host: created.host };
-          },
-          send: (target, message) => alpha.client.send(target.id, message),
-        };
+        const launcher = clientLauncher(alpha.client, alpha.url);
         const states = [1, 2, 3, 4].map((n) => ({ n, ...QUICK_RETRY }));
         const group = await submitComputeJobGroup(launcher, SquareJob, states, { groupId: "scripted" });
         assertEquals(group.jobs.map((j) => j.jobKey), [

@@ -2,6 +2,7 @@
 import { examplesExtension } from "../../examples/extension.ts";
 import { eligibleCpuIds } from "../../host/compute/affinity.ts";
 import type { HostClient } from "../../host/client.ts";
+import type { GroupLauncher } from "../../agents/job_groups/submit.ts";
 import { artifactsExtension } from "../../host/artifacts/mod.ts";
 import { meshExtension } from "../../host/mesh/mesh_extension.ts";
 import type { HostOptions } from "../../host/options.ts";
@@ -71,6 +72,23 @@ export async function slots<T = Record<string, unknown>>(
 ): Promise<T> {
   const { reply } = await client.request<{ reply: T }>("POST", `/v1/services/compute-slots/${op}`, request);
   return reply;
+}
+
+/** A group's launcher that creates and sends through one host's HTTP API, as a script's mesh handle does. */
+export function clientLauncher(client: HostClient, entry: string): GroupLauncher {
+  return {
+    entry,
+    create: async (type, options) => {
+      const created = await client.createAgent({ type, state: options?.state });
+      return { id: created.id, host: created.host };
+    },
+    send: (target, message) => client.send(target.id, message),
+  };
+}
+
+/** Whether `home`'s compute-slots lists `peer` among its peers (it can place jobs there). */
+export async function knowsScheduler(home: HostClient, peer: string): Promise<boolean> {
+  return ((await slotStatus(home, { includePeers: true })).peers ?? []).some((p) => p.hostName === peer);
 }
 
 export function slotStatus(client: HostClient, request: Record<string, unknown> = {}): Promise<StatusReply> {

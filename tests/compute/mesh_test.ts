@@ -13,7 +13,7 @@ import {
 } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { jsonOf, paglets } from "../helpers/cli.ts";
-import { COMPUTE_JOBS, CPUS, FAST, slotStatus, type SpinState } from "./helpers.ts";
+import { COMPUTE_JOBS, CPUS, FAST, knowsScheduler, slotStatus, type SpinState } from "./helpers.ts";
 
 function start(name: string, options: Partial<StartOptions> = {}): Promise<HostProcess> {
   return startHost({
@@ -73,10 +73,7 @@ Deno.test("a job whose only host is down for a moment waits for it and runs ther
     await meshed(home, worker);
     await eventually(
       "home knows the worker's scheduler",
-      async () =>
-        ((await slotStatus(home.client, { includePeers: true })).peers ?? []).some((p) =>
-          p.hostName === "worker"
-        ),
+      () => knowsScheduler(home.client, "worker"),
       20_000,
     );
     await worker.kill();
@@ -114,10 +111,7 @@ Deno.test("a job whose dispatch can never succeed (a registered file is gone) fa
     await meshed(home, worker);
     await eventually(
       "home knows the worker's scheduler",
-      async () =>
-        ((await slotStatus(home.client, { includePeers: true })).peers ?? []).some((p) =>
-          p.hostName === "worker"
-        ),
+      () => knowsScheduler(home.client, "worker"),
       20_000,
     );
     const { id } = await home.client.createAgent({ type: "test.lostfilejob" });
@@ -245,10 +239,7 @@ Deno.test("a job no host can take fails with each host's reason, the refused dis
         "GET",
         "/v1/mesh/hosts",
       );
-      return hosts.some((h) => h.name === "nomod" && h.online) &&
-        ((await slotStatus(home.client, { includePeers: true })).peers ?? []).some((p) =>
-          p.hostName === "nomod"
-        );
+      return hosts.some((h) => h.name === "nomod" && h.online) && await knowsScheduler(home.client, "nomod");
     }, 20_000);
     // Jobs do not compute at home by default: the only other host cannot load the type.
     const { id } = await home.client.createAgent({
