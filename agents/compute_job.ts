@@ -50,6 +50,7 @@ import { later } from "./timers.ts";
 import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
 import {
   COMPUTE_JOB_KEYS,
+  computeJobIdOf,
   type ComputeJobState,
   type ComputeStatus,
   slotRequestOf,
@@ -177,7 +178,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
 
   /** The job id the scheduler and result labels use. */
   computeJobId(): string {
-    return this.state.jobId || `compute-job-${this.id}`;
+    return computeJobIdOf(this.state, this.id);
   }
 
   /** Whether the job is on the host it was created on. */

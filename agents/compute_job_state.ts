@@ -258,6 +258,11 @@ export function computeJobSchema<Shape extends z.ZodRawShape>(shape: Shape = {} 
   });
 }
 
+/** A job's id: the one its state names, else one made of its agent id. */
+export function computeJobIdOf(state: { jobId?: unknown }, agentId: string): string {
+  return typeof state.jobId === "string" && state.jobId ? state.jobId : `compute-job-${agentId}`;
+}
+
 /** The slot request a job's state stands for (compute-slots `request-slot` input). */
 export function slotRequestOf(
   state: ComputeJobState,

@@ -39,6 +39,7 @@ import { findNonPlainData } from "../wire.ts";
 import { callOperation } from "../operations.ts";
 import { JobFailure, type JobReport, JobResult } from "./contract.ts";
 import type { CollectingComputeJobState } from "./collecting_job_state.ts";
+import { removalReport } from "./removal.ts";
 
 /** Errors a retry cannot fix: the report itself is wrong, or the collector cannot take it. */
 const FINAL_ERRORS = new Set(["invalid_request", "not_handled", "invalid_state", "unknown_agent_type"]);
@@ -112,37 +113,25 @@ export abstract class CollectingComputeJobPaglet<
   }
 
   /**
-   * Removed while it runs, before its report went out (`paglets agents rm`): the collector is told
-   * now, or its group would wait for this job for ever. A result already made goes as it is; else a
-   * failure at stage `removed`. One try: the removal is final either way. (A job removed asleep,
-   * waiting for a slot, runs no code: its collector is not told.)
+   * Removed while it runs, before its report was accepted (`paglets agents rm`): the collector is
+   * told now, or its group would wait for this job for ever: the report on its way as it is, else a
+   * failure at stage `removed` (removal.ts; the host tells it for a job removed asleep). One try:
+   * the removal is final either way.
    * Subclasses that override it must call `super.onDisposing(event)`.
    */
   override onDisposing(_event: LifecycleEvent): void {
-    const s = this.state;
-    if (s.reportStatus === "SENT" || !s.collectorAgentId || !s.collectorHostUrl) return;
-    if (s.reportStatus === "NONE") {
-      this.#prepare("failure", {
-        error: `removed on ${this.host.name} before it reported`,
-        stage: "removed",
-      });
-    } else if (!s.pendingReport) {
-      // A file result whose upload had not happened: nothing to send but that it is gone.
-      s.reportStatus = "NONE";
-      this.#prepare("failure", {
-        error: `removed on ${this.host.name} before its file result was uploaded`,
-        stage: "removed",
-      });
-    }
-    const pending = s.pendingReport;
-    if (!pending) return;
-    const collector = { id: s.collectorAgentId, host: s.collectorHostUrl };
+    const removal = removalReport(this.state, {
+      agentId: this.id,
+      hostName: this.host.name,
+      hostUrl: this.host.url,
+    });
+    if (!removal) return;
     // Not awaited: the host carries the send out after the disposal, which a slow collector must
     // not hold up (a disposal that waits is taken for a stuck worker).
     void callOperation(
-      (m) => this.context.send(collector, m, { timeoutMs: s.reportTimeoutSeconds * 1000 }),
-      pending.kind === "result" ? JobResult : JobFailure,
-      pending.report,
+      (m) => this.context.send(removal.collector, m, { timeoutMs: removal.timeoutMs }),
+      removal.kind === "result" ? JobResult : JobFailure,
+      removal.report,
     ).catch(() => {/* out of reach: the group waits for this job as it would have */});
   }
 

@@ -80,8 +80,11 @@ export class AgentRuntime {
   readonly #events: EventLog;
   readonly #host: () => HostInfo;
   readonly #options: RuntimeOptions;
-  /** Called when an agent disappears from this host (dispose, deactivate, move). */
-  readonly onGone = new Set<(id: string, why: string) => void>();
+  /**
+   * Called when an agent disappears from this host (dispose, deactivate, move). An agent disposed
+   * while inactive, whose code does not run, comes with the record it had (`asleep`).
+   */
+  readonly onGone = new Set<(id: string, why: string, asleep?: AgentRecord) => void>();
   /**
    * Agents in a handoff owned by another part of the host (a departure awaiting its confirmation,
    * an arrival being started): deliveries, activations and disposals wait for it to settle.
@@ -159,8 +162,8 @@ export class AgentRuntime {
         failQueued: (agent, why) => this.#failQueued(agent, why),
         event: (kind, extra) => this.#event(kind, extra),
         redeliver: (id, message, oneway) => this.deliver(id, message, { oneway }).then(outcomeOf),
-        gone: (id, why) => {
-          for (const fn of this.onGone) fn(id, why);
+        gone: (id, why, asleep) => {
+          for (const fn of this.onGone) fn(id, why, asleep);
         },
       },
       store,

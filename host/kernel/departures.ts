@@ -38,8 +38,8 @@ export interface AgentTable {
   event(kind: LifecycleEvent["kind"], extra?: Partial<LifecycleEvent>): LifecycleEvent;
   /** Delivers again a message that waited for a deactivating agent; resolves with its reply. */
   redeliver(id: string, message: Message, oneway: boolean | undefined): Promise<unknown>;
-  /** Called when an agent is gone from this host. */
-  gone(id: string, why: string): void;
+  /** Called when an agent is gone from this host; `asleep`: the record of one disposed inactive. */
+  gone(id: string, why: string, asleep?: AgentRecord): void;
 }
 
 export interface DepartureParts {
@@ -144,7 +144,7 @@ export class Departures {
       if (!record || record.status === "moving") throw await this.#notLive(id, false);
       await store.delete(id);
       events.emit("dispose", { agentId: id, type: record.type });
-      table.gone(id, "dispose");
+      table.gone(id, "dispose", record);
       return;
     }
     try {

@@ -5,6 +5,7 @@
  * @module
  */
 import { decodeCbor } from "../../agents/cbor.ts";
+import { computeJobIdOf } from "../../agents/compute_job_state.ts";
 import type { ServiceHost } from "../service_host.ts";
 import type { JobRowWire, JobsReply } from "./contract.ts";
 
@@ -44,7 +45,7 @@ export async function listComputeJobs(host: ServiceHost, filter: JobsFilter): Pr
       return null;
     }
     if (typeof state.computeStatus !== "string") return null;
-    const jobId = str(state.jobId) || `compute-job-${record.id}`;
+    const jobId = computeJobIdOf(state, record.id);
     if (jobIds.size > 0 && !jobIds.has(jobId)) return null;
     if (states.size > 0 && !states.has(state.computeStatus)) return null;
     return {

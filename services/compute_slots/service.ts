@@ -24,6 +24,7 @@ import { listGroups } from "./groups_view.ts";
 import { computeSlotsConfig, type ComputeSlotsOptions } from "./service_config.ts";
 import { SlotService } from "./slot_service.ts";
 import { registerSlotMetrics } from "./metrics.ts";
+import { reportRemovedJobs } from "./removed_jobs.ts";
 
 export type { ComputeSlotsOptions };
 
@@ -35,6 +36,7 @@ export function computeSlotsService(options: ComputeSlotsOptions = {}): ServiceD
     host.keep("slot-metrics", () => registerSlotMetrics(host.kernel.metrics.registry, () => holder.current));
     const slots = await SlotService.start(host, config);
     holder.current = slots;
+    const stopReporting = reportRemovedJobs(host);
     return {
       handlers: {
         "request-slot": (request, call) => slots.requestSlot(request, call),
@@ -51,6 +53,7 @@ export function computeSlotsService(options: ComputeSlotsOptions = {}): ServiceD
         groups: (request) => listGroups(host, request),
       },
       stop: async () => {
+        stopReporting();
         if (holder.current === slots) holder.current = undefined;
         await slots.stop();
       },

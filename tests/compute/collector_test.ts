@@ -6,7 +6,8 @@ import type { GroupSummary } from "../../agents/job_groups/contract.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { clientLauncher, COMPUTE_JOBS, computeHost } from "./helpers.ts";
+import { clientLauncher, COMPUTE_JOBS, computeHost, CPUS, createSpinJobs, slotStatus } from "./helpers.ts";
+import { jsonOf, paglets } from "../helpers/cli.ts";
 import { type GroupLauncher, submitComputeJobGroup } from "../../agents/job_groups/submit.ts";
 import { HostClient } from "../../host/client.ts";
 import { SquareJob } from "./fixtures/group_jobs.ts";
@@ -320,4 +321,35 @@ Deno.test("a job removed before it reported is recorded as failed at stage remov
     summary.failures[slow.jobKey].error?.includes("removed on solo before it reported"),
     summary.failures[slow.jobKey].error,
   );
+});
+
+Deno.test("jobs removed asleep by paglets jobs rm are recorded as failed at stage removed: their group completes", async () => {
+  await using t = await computeHost({ name: "solo", modules: [COMPUTE_JOBS, GROUP_JOBS] });
+  // Every CPU busy, so that the group's jobs wait for a slot, asleep.
+  await createSpinJobs(t.client, CPUS.length, { cpuCores: 1, ms: 600_000 });
+  await eventually(
+    "busy jobs hold every CPU",
+    async () => (await slotStatus(t.client)).host.reservedCpuCores === CPUS.length,
+    10_000,
+  );
+  const group = await submitComputeJobGroup(clientLauncher(t.client, t.host.url), SquareJob, [
+    { n: 2, allowHomeCompute: true },
+    { n: 3, allowHomeCompute: true },
+  ]);
+  const ids = group.jobs.map((j) => j.agentId);
+  await eventually("the group's jobs wait for a slot, asleep", async () => {
+    const records = await Promise.all(ids.map((id) => t.client.getAgent(id)));
+    return records.every((r) => r.status === "inactive") &&
+      (await slotStatus(t.client)).host.queueLength === 2;
+  }, 20_000);
+  const removed = jsonOf<{ removed: string[] }>(
+    await paglets(["jobs", "rm", "--all", "--force", "--json", "--entry", t.host.url]),
+  );
+  assertEquals(removed.removed.sort(), [...ids].sort());
+  const summary = await group.drain({ timeoutMs: 30_000 });
+  assertEquals([summary.completedCount, summary.failedCount], [0, 2]);
+  for (const job of group.jobs) {
+    assertEquals(summary.failures[job.jobKey].stage, "removed");
+    assertEquals(summary.failures[job.jobKey].error, "removed on solo before it reported");
+  }
 });
