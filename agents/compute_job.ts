@@ -423,7 +423,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   /**
    * Whether a host may yet take the job: a dispatch failed for want of an answer, a host's status
    * has errors, or a host of the mesh is offline that the job's wishes allow (its tags and names;
-   * not its home unless `allowHomeCompute`). Hosts that answered and refused are no such cause.
+   * not its home unless `allowHomeCompute`) and that has CPUs enough for it. Hosts that answered
+   * and refused are no such cause.
    */
   async #hostMayCome(rejected: { reason: string }[]): Promise<boolean> {
     if ([...this.#unreachable.values()].some((u) => u.transient)) return true;
@@ -435,7 +436,9 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       (s.allowHomeCompute || !sameUrl(h.url, s.homeHostUrl)) &&
       !s.excludedHostNames.includes(h.name) && !s.excludedHostUrls.some((u) => sameUrl(u, h.url)) &&
       s.requiredHostTags.every((t) => h.tags.includes(t)) &&
-      !s.excludedHostTags.some((t) => h.tags.includes(t))
+      !s.excludedHostTags.some((t) => h.tags.includes(t)) &&
+      // Too few CPUs in all (0: a host that did not say) never fits, online or not.
+      !(h.cpuCount > 0 && h.cpuCount < s.cpuCores)
     );
   }
 

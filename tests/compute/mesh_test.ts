@@ -225,14 +225,17 @@ Deno.test("a job no host can take fails with each host's reason, the refused dis
     const nomod = await start("nomod", { args: ["--peer", home.url, "--no-remote-code", "--tag", "solo"] });
     // An offline host the job's wishes rule out (it lacks the tag) is no reason to wait for it.
     const gone = await start("gone", { args: ["--peer", home.url] });
+    // Nor is one with fewer CPUs in all than a job asks for (a host on one CPU of this machine).
+    const small = await start("small", { args: ["--peer", home.url], cpus: [CPUS[0]] });
     await meshed(home, gone);
-    await gone.kill();
-    await eventually("home sees gone offline", async () => {
+    await meshed(home, small);
+    await Promise.all([gone.kill(), small.kill()]);
+    await eventually("home sees gone and small offline", async () => {
       const { hosts } = await home.client.request<{ hosts: { name: string; online: boolean }[] }>(
         "GET",
         "/v1/mesh/hosts",
       );
-      return hosts.some((h) => h.name === "gone" && !h.online);
+      return ["gone", "small"].every((name) => hosts.some((h) => h.name === name && !h.online));
     }, 20_000);
     await eventually("home sees nomod's scheduler", async () => {
       const { hosts } = await home.client.request<{ hosts: { name: string; online: boolean }[] }>(
@@ -255,6 +258,23 @@ Deno.test("a job no host can take fails with each host's reason, the refused dis
         /dispatch failed: .*(squarejob|remote code|remote_code)/i.test(state.computeError),
       state.computeError,
     );
+    if (CPUS.length > 1) {
+      // A job of two cores: small (offline, one CPU) could never take it, gone is ruled out by name.
+      const big = await home.client.createAgent({
+        type: "test.squarejob",
+        state: { n: 4, cpuCores: 2, excludedHostNames: ["gone"] },
+      });
+      const bigState = await eventually("the job too big for small fails at once", async () => {
+        const s = (await locate([home, nomod], big.id)).state as SpinState & { computeError: string };
+        return s.computeStatus === "FAILED_FINAL" && s;
+      }, 20_000);
+      assert(
+        /^no suitable compute host \(.*dispatch failed: .*does not know the agent type/.test(
+          bigState.computeError,
+        ),
+        bigState.computeError,
+      );
+    }
 
     // jobs ps: the whole error (wrapped in the table), and the job's own time, also after a restart.
     type Row = { agentId: string; computeError: string; updatedAt: number };

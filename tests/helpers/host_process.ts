@@ -37,12 +37,15 @@ export interface StartOptions {
   netns?: string;
   /** The process's limit of open files (`prlimit --nofile`). */
   maxOpenFiles?: number;
+  /** The CPUs the host may run on (`taskset -c`): a smaller host on this machine. */
+  cpus?: number[];
 }
 
-/** The command that runs the host: Deno itself, or Deno behind `ip netns exec` / `prlimit`. */
+/** The command that runs the host: Deno itself, or Deno behind `ip netns exec` / `prlimit` / `taskset`. */
 function launcher(options: StartOptions): string[] {
   const prefix = [
     ...(options.netns ? ["ip", "netns", "exec", options.netns] : []),
+    ...(options.cpus ? ["taskset", "-c", options.cpus.join(",")] : []),
     ...(options.maxOpenFiles
       ? ["prlimit", `--nofile=${options.maxOpenFiles}:${options.maxOpenFiles}`, "--"]
       : []),
