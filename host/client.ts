@@ -138,7 +138,9 @@ export class HostClient {
         res = await sizedUpload(url, { ...request, body: init.body, length: init.length });
       } else res = await fetch(url, request);
     } catch (err) {
-      // A body that could not be read is no fault of the host's (sized_upload.ts).
+      // The caller's own abort is no fault of the host's: the caller gets back the reason it gave.
+      if (init.signal?.aborted) throw init.signal.reason;
+      // A body that could not be read is no fault of the host's either (sized_upload.ts).
       throw err instanceof PagletError ? err : this.#unanswered(err, method, path, timeoutMs);
     }
     if (!res.ok) throw this.#failure(res.status, await res.text());
