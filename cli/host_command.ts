@@ -147,7 +147,7 @@ export function registerHostCommand(program: Command): void {
     .option("--data-dir <dir>", "database, storage and scratch folder (default: user data folder)")
     .option(
       "--mesh-version <version>",
-      "only hosts with the same version mesh together",
+      "only hosts with the same version mesh together ($PAGLETS_MESH_VERSION sets the default)",
       parseMeshVersion,
       Deno.env.get("PAGLETS_MESH_VERSION")?.trim() || "dev",
     )
@@ -247,6 +247,12 @@ export function registerHostCommand(program: Command): void {
           publicUrl ? `publishing ${publicUrl}` : `listening on ${bind}`
         } without an API key: anyone on the network can run code here; set ${o.apiKeyEnv} to require one`
         : null;
+      // A wildcard bind publishes the loopback URL (host/host.ts): peers on other machines get a URL
+      // that points at themselves.
+      const loopbackWarning = !publicUrl && (bind === "0.0.0.0" || bind === "::" || bind === "[::]")
+        ? "warning: listening on every address but publishing a loopback URL, which hosts on other " +
+          "machines cannot reach: set --public-url (or --bind-public auto) for a mesh across machines"
+        : null;
       // Loaded here, not at the top: `paglets --help` registers this command without the host's code.
       // The bundle when it matches the source (cli/host_code.ts).
       const { Host, extensionsForHost } = await loadHostCode();
@@ -284,7 +290,7 @@ export function registerHostCommand(program: Command): void {
           throw err;
         });
       }
-      if (openWarning) console.error(pc.yellow(openWarning));
+      for (const warning of [openWarning, loopbackWarning]) if (warning) console.error(pc.yellow(warning));
       if (o.json) {
         console.log(JSON.stringify({ name: host.name, url: host.url, dataDir: host.options.dataDir }));
       } else {console.log(

@@ -264,9 +264,11 @@ export class Host {
     });
     const addr = this.#frontend.addr;
     const hostPart = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+    // A wildcard address is not one to connect to: the loopback address stands for it.
+    const reachable = hostPart === "0.0.0.0" ? "127.0.0.1" : hostPart === "[::]" ? "[::1]" : hostPart;
     this.info = {
       name: o.name,
-      url: (o.publicUrl ?? `http://${hostPart === "0.0.0.0" ? "127.0.0.1" : hostPart}:${addr.port}`).replace(
+      url: (o.publicUrl ?? `http://${reachable}:${addr.port}`).replace(
         /\/+$/,
         "",
       ),

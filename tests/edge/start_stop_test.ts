@@ -8,6 +8,7 @@ import { paglets, pagletsCommand } from "../helpers/cli.ts";
 import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { firstJsonLine } from "../../scripts/spawn_host.ts";
 
 /** `paglets host ...args` on a fresh data dir (unless given), run until it ends by itself. */
 async function hostFails(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -303,4 +304,57 @@ Deno.test("a graceful stop while a forwarded message is still under way answers 
   } finally {
     await stopAll();
   }
+});
+
+Deno.test({
+  name:
+    "a host on every address without --public-url publishes the loopback URL and says other machines cannot reach it",
+  // A network namespace of its own (root only): every address there is its loopback.
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const dataDir = await tempDir("paglets-test-wildcard-");
+    const child = new Deno.Command("unshare", {
+      args: [
+        "-n",
+        "sh",
+        "-c",
+        'ip link set lo up && exec "$0" "$@"',
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        "--quiet",
+        "--config",
+        new URL("../../deno.json", import.meta.url).pathname,
+        new URL("../../main.ts", import.meta.url).pathname,
+        "host",
+        "--name",
+        "wildcard",
+        "--port",
+        "0",
+        "--bind",
+        "0.0.0.0",
+        "--data-dir",
+        dataDir,
+        "--json",
+      ],
+      env: { NO_COLOR: "1", PAGLETS_API_KEY: "a-key-so-that-only-this-warning-shows" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = textOf(child.stderr);
+    try {
+      const line = await firstJsonLine(child.stdout, 60_000) as { url: string } | null;
+      assert(line && /^http:\/\/127\.0\.0\.1:\d+$/.test(line.url), JSON.stringify(line));
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+    const text = await stderr;
+    assert(
+      text.includes("publishing a loopback URL, which hosts on other machines cannot reach") &&
+        text.includes("--public-url"),
+      text,
+    );
+  },
 });
