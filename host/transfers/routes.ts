@@ -97,8 +97,14 @@ export function movementRoutes(app: Hono, host: Host, parts: () => MovementParts
   });
 
   app.post("/v1/transfers/preflight", async (c) => {
-    const body = validate(PreflightBody, await readJson(c, max), "preflight request");
-    return json(await parts().receiver.preflight(body));
+    try {
+      const body = validate(PreflightBody, await readJson(c, max), "preflight request");
+      return json(await parts().receiver.preflight(body));
+    } catch (err) {
+      // A move refused before it is sent counts as a refused transfer, as one refused on arrival.
+      host.metrics.transfers.inc({ direction: "in", outcome: "refused" });
+      throw err;
+    }
   });
 
   app.post("/v1/transfers", async (c) => {

@@ -231,6 +231,8 @@ export class TransferSender {
           `Cannot ${what}: the target does not answer (${e.message})`,
         );
       }
+      // The target refused the move before any of it was sent: a refused transfer all the same.
+      this.onOutcome("refused", 0);
       throw new PagletError(e.code, `Cannot ${what}: ${e.message}`, e.details);
     }
   }

@@ -89,6 +89,13 @@ Deno.test("/metrics after real work: promtool accepts it, every family is there,
     await alpha.client.deactivate(id, {});
     const { id: mover } = await alpha.client.createAgent({ type: "demo.counter" });
     await alpha.client.dispatch(mover, beta.url);
+    // A move the target refuses before it is sent (another mesh version) counts as refused on both sides.
+    const gamma = await startHost({ name: "gamma", apiKey: "m-key", args: ["--mesh-version", "other"] });
+    const { id: refused } = await alpha.client.createAgent({ type: "demo.counter" });
+    await alpha.client.dispatch(refused, gamma.url).then(
+      () => assert(false, "gamma took an agent of another mesh version"),
+      (err) => assertEquals(err.code, "mesh_version_mismatch"),
+    );
     const job = await alpha.client.createAgent({
       type: "demo.spinjob",
       state: { ms: 10, allowHomeCompute: true },
@@ -102,7 +109,7 @@ Deno.test("/metrics after real work: promtool accepts it, every family is there,
         : home;
       return record?.state?.computeStatus === "COMPLETED";
     }, 20_000);
-    const [a, b] = [await scrape(alpha), await scrape(beta)];
+    const [a, b, g] = [await scrape(alpha), await scrape(beta), await scrape(gamma)];
 
     await t.step("promtool check metrics accepts both hosts' text", async () => {
       for (const text of [a, b]) {
@@ -137,6 +144,11 @@ Deno.test("/metrics after real work: promtool accepts it, every family is there,
       assert(value(a, 'paglets_transfers_total{direction="out",outcome="acked"}') >= 1);
       assert(value(a, 'paglets_transfer_bytes_total{direction="out"}') > 0);
       assert(value(b, 'paglets_transfers_total{direction="in",outcome="stored"}') >= 1);
+      assertEquals(value(a, 'paglets_transfers_total{direction="out",outcome="refused"}'), 1);
+      assertEquals(
+        value(g, 'paglets_transfers_total{direction="in",outcome="refused"}'),
+        1,
+      );
       // The job ran on one of the two hosts.
       const both = (series: string) => value(a, series) + value(b, series);
       assert(both('paglets_compute_slots_grants_total{when="at-once"}') >= 1);
