@@ -19,7 +19,7 @@
  */
 import { connect } from "../connect.ts";
 import { PagletError } from "../errors.ts";
-import { onInterrupt } from "../interruption.ts";
+import { interrupted, onInterrupt } from "../interruption.ts";
 import { exportNameOf, type TaskModule } from "./code_ref.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { type AcquireReply, EXECUTOR_TYPE } from "./executor.ts";
@@ -156,6 +156,10 @@ export class Runner implements AsyncDisposable {
         "invalid_request",
         `Cannot open a Runner as its name must be 1-64 letters, digits, '.', '_' or '-': current value is '${name}'`,
       );
+    }
+    // Ctrl-C of the script (agents/interruption.ts): it starts no new work while its run ends.
+    if (interrupted.aborted) {
+      throw new PagletError("interrupted", `The script was interrupted: it opens no Runner ('${name}')`);
     }
     // In a script run by `paglets run`, the entry host is the one the script was given.
     const entry = options.entry ?? await connect().then((mesh) => mesh.entry, () => undefined);

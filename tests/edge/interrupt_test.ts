@@ -145,3 +145,30 @@ Deno.test("a script interrupted while it creates paglets makes none after the si
     await stopAll();
   }
 });
+
+Deno.test("a script interrupted opens no Runner after the signal: no executor is left holding a core", async () => {
+  try {
+    const host = await startHost({ name: "entry" });
+    const script = new URL("./fixtures/late_runner_script.ts", import.meta.url).pathname;
+    const child = pagletsCommand(["run", script, "--entry", host.url]).spawn();
+    const stderr = new Response(child.stderr).text();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("created ")) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    child.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    assertEquals((await child.status).code, 130, await stderr);
+    assert(text.includes("runner: interrupted"), text);
+    assertEquals((await host.client.listAgents({ type: "paglets.runner.executor" })).agents, []);
+  } finally {
+    await stopAll();
+  }
+});
