@@ -22,6 +22,9 @@ export interface KernelParts {
   startedAt: number;
 }
 
+/** The methods counted by name; any other is counted as `other`. */
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
+
 export class HostMetrics {
   readonly registry = new MetricsRegistry();
   /** Transfers of agents between hosts, by direction (`in`, `out`) and outcome. */
@@ -85,7 +88,10 @@ export class HostMetrics {
    * Counts and times one answered request (`started`: its `performance.now()` on arrival). Routes
    * served in front of the Hono app (http/message_route.ts) record here directly.
    */
-  recordRequest(route: string, method: string, status: number, started: number): void {
+  recordRequest(route: string, anyMethod: string, status: number, started: number): void {
+    // A method is whatever word a client sends: any other than HTTP's own is one series, or clients
+    // (keyless ones too: refusals count) could add series, and memory, without end.
+    const method = METHODS.has(anyMethod) ? anyMethod : "other";
     // One lookup per request: the series of a (route, method, status) are found once and kept.
     const key = `${status} ${method} ${route}`;
     let record = this.#recorders.get(key);

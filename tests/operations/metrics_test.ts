@@ -109,6 +109,12 @@ Deno.test("/metrics after real work: promtool accepts it, every family is there,
         : home;
       return record?.state?.computeStatus === "COMPLETED";
     }, 20_000);
+    // Methods a client makes up are one series, however many it sends (refused ones too).
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${alpha.url}/v1/agents`, { method: `MADEUP${i}` });
+      assertEquals(res.status, 401);
+      await res.body?.cancel();
+    }
     const [a, b, g] = [await scrape(alpha), await scrape(beta), await scrape(gamma)];
 
     await t.step("promtool check metrics accepts both hosts' text", async () => {
@@ -160,6 +166,8 @@ Deno.test("/metrics after real work: promtool accepts it, every family is there,
         "messages are counted by route template",
       );
       assert(!a.includes(id), "no series is labelled with an agent id");
+      assert(!a.includes("MADEUP"), "no series is labelled with a made-up method");
+      assertEquals(value(a, 'paglets_http_requests_total{route="unmatched",method="other",status="401"}'), 5);
     });
   } finally {
     await stopAll();
