@@ -2,7 +2,7 @@
  * The host's HTTP application: auth, errors, and the route groups of HTTP-API.md; messages to
  * agents are served in front of it (message_route.ts).
  */
-import { Hono } from "hono";
+import { type Context, Hono, type Next } from "hono";
 import { PagletError } from "../../agents/errors.ts";
 import type { Host } from "../host.ts";
 import { checkBearer } from "./auth.ts";
@@ -57,6 +57,15 @@ function admission(host: Host): (path: string, request: Request) => Response | n
   };
 }
 
+/**
+ * A HEAD request runs its GET route (Hono), whose answer's body is then dropped unread: ended here,
+ * or an event stream would stay subscribed for good and a download keep its file open.
+ */
+async function headOnly(c: Context, next: Next): Promise<void> {
+  await next();
+  await c.res.body?.cancel().catch(() => {});
+}
+
 export function buildApp(host: Host): Hono {
   const app = new Hono();
   app.onError((err) => errorAnswer(host, err));
@@ -69,7 +78,8 @@ export function buildApp(host: Host): Hono {
   const admit = admission(host);
   app.use("*", (c, next) => {
     const refused = admit(c.req.path, c.req.raw);
-    return refused ? Promise.resolve(refused) : next();
+    if (refused) return Promise.resolve(refused);
+    return c.req.method === "HEAD" ? headOnly(c, next) : next();
   });
   hostRoutes(app, host);
   agentRoutes(app, host);

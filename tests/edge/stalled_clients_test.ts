@@ -240,3 +240,33 @@ Deno.test("a create that needs a new worker when no file is left answers 503, an
     await stopAll();
   }
 });
+
+Deno.test("a HEAD of the event stream or of an artifact answers its head and holds nothing after it", async () => {
+  try {
+    const host = await startHost({ name: "heads" });
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${host.url}/v1/events/stream`, { method: "HEAD" });
+      assertEquals([res.status, res.headers.get("content-type")], [200, "text/event-stream"]);
+      await res.body?.cancel();
+    }
+    await eventually(
+      "no event stream is left open",
+      async () => (await host.client.hostInfo()).eventStreams === 0,
+    );
+
+    const put = await fetch(`${host.url}/v1/artifacts?name=a.txt`, { method: "PUT", body: "hello" });
+    assertEquals(put.status, 201, await put.clone().text());
+    const { id } = await put.json();
+    const fds = () => [...Deno.readDirSync(`/proc/${host.process.pid}/fd`)].length;
+    const before = fds();
+    for (let i = 0; i < 50; i++) {
+      const res = await fetch(`${host.url}/v1/artifacts/${id}`, { method: "HEAD" });
+      assertEquals([res.status, res.headers.get("content-length")], [200, "5"]);
+      await res.body?.cancel();
+    }
+    // Each HEAD opened the file for its GET route; none may stay open (a keep-alive socket or two may).
+    assert(fds() - before < 10, `${fds() - before} more descriptors after 50 HEADs`);
+  } finally {
+    await stopAll();
+  }
+});
