@@ -234,6 +234,7 @@ export class Host {
       remoteCode: o.remoteCode,
       apiKey: o.apiKey,
       isMeshHost: async (url) => (await this.remote?.hosts())?.some((h) => h.url === url) ?? false,
+      maxModuleBytes: o.maxBodyBytes,
     });
     await this.workDirs.prune(await this.store.ids());
 

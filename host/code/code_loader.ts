@@ -23,6 +23,8 @@ export interface CodeLoaderOptions {
   isMeshHost: (url: string) => Promise<boolean>;
   /** Per fetch. @default 30000 */
   fetchTimeoutMs?: number;
+  /** Largest module fetched, as `PUT /v1/code` takes (the host's `maxBodyBytes`). */
+  maxModuleBytes: number;
 }
 
 export class CodeLoader {
@@ -128,7 +130,7 @@ export class CodeLoader {
         `Module ${hash} is not on this host and no host to fetch it from was named`,
       );
     }
-    const base = from.replace(/\/+$/, "");
+    const base = hostBase(from);
     const url = `${base}/v1/code/${hash}`;
     let bytes: Uint8Array;
     try {
@@ -139,10 +141,11 @@ export class CodeLoader {
         signal: AbortSignal.timeout(this.#o.fetchTimeoutMs ?? 30_000),
       });
       if (!response.ok) {
-        const text = await response.text();
-        throw new Error(`${response.status} ${text.slice(0, 300)}`);
+        // What a host says of its refusal; not what any other server at that URL answered.
+        const text = await readAtMost(response, 4096).then((b) => new TextDecoder().decode(b), () => "");
+        throw new Error(`${response.status} ${apiMessage(text)}`.trim());
       }
-      bytes = new Uint8Array(await response.arrayBuffer());
+      bytes = await readAtMost(response, this.#o.maxModuleBytes);
     } catch (err) {
       throw new PagletError(
         "code_unavailable",
@@ -162,5 +165,61 @@ export class CodeLoader {
     if (err instanceof PagletError && err.code === "code_tampered") {
       this.#o.events.emit("code-rejected", { data: { hash, from }, error: err.message });
     }
+  }
+}
+
+/**
+ * The base URL of the host `from` names: an `http:` or `https:` URL with no query or fragment (the
+ * module's path is added to it), else `invalid_request`.
+ */
+function hostBase(from: string): string {
+  let url: URL;
+  try {
+    url = new URL(from);
+  } catch {
+    throw new PagletError("invalid_request", `codeFrom must be a host's URL: got '${from}'`);
+  }
+  if (
+    (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash || from.includes("#")
+  ) {
+    throw new PagletError(
+      "invalid_request",
+      `codeFrom must be a host's http: or https: URL, with no query or fragment: got '${from}'`,
+    );
+  }
+  return from.replace(/\/+$/, "");
+}
+
+/** The body of `response`, refused past `max` bytes (declared or as it arrives). */
+async function readAtMost(response: Response, max: number): Promise<Uint8Array> {
+  const tooLarge = () => new Error(`the module is larger than ${max} bytes`);
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (declared > max) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const part of response.body ?? []) {
+    size += part.length;
+    if (size > max) throw tooLarge(); // leaving the loop cancels the body
+    parts.push(part);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
+}
+
+/** The message of an API error answer, or nothing for any other text. */
+function apiMessage(text: string): string {
+  try {
+    const message = JSON.parse(text)?.error?.message;
+    return typeof message === "string" ? message.slice(0, 300) : "";
+  } catch {
+    return "";
   }
 }

@@ -165,9 +165,16 @@ Deno.test("an edited script is a new version; agents created before keep their c
 });
 
 Deno.test("tampered, unauthenticated and refused code", async () => {
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
   const liar = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () => new Response("export const tampered = true;"),
+    (request) =>
+      new URL(request.url).pathname.startsWith("/huge/")
+        // A module past the host's body limit (16 MiB), sent without a length.
+        ? new Response(ReadableStream.from((function* () {
+          for (let i = 0; i < 300; i++) yield chunk;
+        })()))
+        : new Response("export const tampered = true;"),
   );
   try {
     const [h1, h2, h3] = await meshOf3([[], [], ["--no-remote-code"]]);
@@ -185,6 +192,18 @@ Deno.test("tampered, unauthenticated and refused code", async () => {
       () => h2.client.createAgent({ type: "tests.tally", code: fake, codeFrom: liarUrl }),
       "code_tampered",
     );
+    // Fetched from a host's http(s) URL only, and no larger than the host takes a module uploaded.
+    for (const codeFrom of ["file:///etc/hostname#", `${liarUrl}/?x=`, `${liarUrl}#`]) {
+      await assertRejectsCode(
+        () => h2.client.createAgent({ type: "tests.tally", code: fake, codeFrom }),
+        "invalid_request",
+      );
+    }
+    const huge = await assertRejectsCode(
+      () => h2.client.createAgent({ type: "tests.tally", code: fake, codeFrom: `${liarUrl}/huge` }),
+      "code_unavailable",
+    );
+    assert(huge.message.includes("larger than 16777216 bytes"), huge.message);
     const events = await h2.client.request<{ events: { kind: string }[] }>("GET", "/v1/events?limit=1000");
     assert(events.events.some((e) => e.kind === "code-rejected"), "the rejection is an event");
     // An upload whose bytes do not match the hash it claims.
