@@ -49,10 +49,18 @@ export function newMessageId(): string {
   return `msg_${prefix}${counter.toString(36)}`;
 }
 
+/** The longest message kind: a kind names a handler, not data. */
+export const MAX_KIND_LENGTH = 200;
+
 /** Normalises a message input into a full message. */
 export function toMessage(input: MessageInput, sender?: string): Message {
   if (!input || typeof input.kind !== "string" || input.kind.length === 0) {
     throw new TypeError("A message needs a non-empty string 'kind'");
+  }
+  if (input.kind.length > MAX_KIND_LENGTH) {
+    throw new RangeError(
+      `A message's kind must be at most ${MAX_KIND_LENGTH} characters: this one has ${input.kind.length}`,
+    );
   }
   const priority = input.priority ?? PRIORITY_NORMAL;
   if (!Number.isInteger(priority) || priority < 0 || priority > PRIORITY_MAX) {

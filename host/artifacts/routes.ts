@@ -4,14 +4,15 @@ import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
 import type { Host } from "../host.ts";
-import { json } from "../http/body.ts";
+import { json, queryInt } from "../http/body.ts";
+import { MAX_WAKE_SECONDS } from "../../agents/policy.ts";
 import { artifactId, type ArtifactStore } from "./store.ts";
 
 const PutQuery = z.object({
   name: z.string().optional(),
   owner: z.string().optional(),
-  /** Seconds until the sweeper deletes the artifact. */
-  ttl: z.coerce.number().int().positive().optional(),
+  /** Seconds until the sweeper deletes the artifact (at most 100 years). */
+  ttl: queryInt(z.number().int().positive().max(MAX_WAKE_SECONDS)).optional(),
   sha256: z.string().optional(),
 });
 

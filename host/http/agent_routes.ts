@@ -8,7 +8,7 @@ import type { AgentRecord } from "../storage/agent_store.ts";
 import type { Host } from "../host.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
 import { MAX_WAKE_SECONDS } from "../../agents/policy.ts";
-import { json, readJson } from "./body.ts";
+import { json, queryInt, readJson } from "./body.ts";
 import { MESSAGE_ROUTE, postMessage } from "./message_route.ts";
 
 export { CBOR_TYPE } from "./message_route.ts";
@@ -46,7 +46,7 @@ const PolicyBody = z.object({
 const ListQuery = z.object({
   status: z.enum(["active", "inactive", "crashed"]).optional(),
   type: z.string().optional(),
-  limit: z.coerce.number().int().positive().max(100_000).optional(),
+  limit: queryInt(z.number().int().positive().max(100_000)).optional(),
 });
 
 /** The JSON view of an agent record. */
@@ -123,6 +123,12 @@ export function agentRoutes(app: Hono, host: Host): void {
     const id = agentId(c);
     const body = validate(PolicyBody, await readJson(c, max), "deactivate request");
     const { afterSeconds, ...policy } = body.policy ?? {};
+    if (afterSeconds !== undefined && policy.activateAt != null) {
+      throw new PagletError(
+        "invalid_request",
+        "Cannot deactivate as the policy names both activateAt and afterSeconds: pass one of them",
+      );
+    }
     if (afterSeconds !== undefined) policy.activateAt = Date.now() + afterSeconds * 1000;
     const record = await host.runtime.deactivate(id, policy, "external");
     return json(await recordView(host, record));

@@ -3,6 +3,7 @@
  * bodies carry them natively.
  */
 import type { Context } from "hono";
+import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { decodeCbor } from "../../agents/cbor.ts";
 import { parseTagged, stringifyTagged } from "../../agents/wire.ts";
@@ -230,5 +231,15 @@ function tooLarge(what: string): PagletError {
   return new PagletError(
     "payload_too_large",
     `${what} (the host's --max-body-bytes): send large data as an artifact and pass its reference`,
+  );
+}
+
+/**
+ * A whole number of a query string, written in decimal digits (`0x10`, `1e3` or ` 5` are no number
+ * here, as on the command line), then checked by `range`.
+ */
+export function queryInt(range: z.ZodNumber) {
+  return z.string().regex(/^\d{1,16}$/, "must be a whole number in decimal digits").transform(Number).pipe(
+    range,
   );
 }

@@ -5,12 +5,12 @@ import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
 import { KEEPALIVE_HEADER, stringifyTagged } from "../../agents/wire.ts";
 import type { Host } from "../host.ts";
-import { json } from "./body.ts";
+import { json, queryInt } from "./body.ts";
 import { cancel, every, type Timer } from "../../agents/timers.ts";
 
 const EventsQuery = z.object({
-  since: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().positive().max(2000).optional(),
+  since: queryInt(z.number().int().min(0)).optional(),
+  limit: queryInt(z.number().int().positive().max(2000)).optional(),
   /** One kind or several: comma-separated (`user-notify,user-stream`), or the parameter repeated. */
   kind: z.array(z.string()).optional().transform((k) => {
     const kinds = new Set((k ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean));

@@ -274,6 +274,17 @@ Deno.test("bad input answers a documented 4xx with a code and a message", async 
       422,
       "invalid_request",
     );
+    // A kind names a handler: past 200 characters it is no kind (each failure event would carry it).
+    assertError(
+      await call(url, "POST", `/v1/agents/${id}/messages`, { kind: "k".repeat(201) }, auth),
+      422,
+      "invalid_request",
+    );
+    assertError(
+      await call(url, "POST", `/v1/agents/${id}/messages`, { kind: "k".repeat(200) }, auth),
+      422,
+      "not_handled",
+    );
   });
 
   await t.step("a message the paglet does not handle answers 422 not_handled", async () => {
@@ -287,6 +298,13 @@ Deno.test("bad input answers a documented 4xx with a code and a message", async 
   await t.step("an invalid query or policy answers 422 invalid_request", async () => {
     assertError(await call(url, "GET", "/v1/agents?status=sleepy", undefined, auth), 422, "invalid_request");
     assertError(await call(url, "GET", "/v1/events?limit=0", undefined, auth), 422, "invalid_request");
+    // Query numbers are decimal digits, as on the command line.
+    for (const query of ["/v1/agents?limit=0x10", "/v1/events?since=1e3", "/v1/events?limit=%2010"]) {
+      assertError(await call(url, "GET", query, undefined, auth), 422, "invalid_request");
+    }
+    assertEquals((await call(url, "GET", "/v1/agents?limit=16", undefined, auth)).status, 200);
+    const both = { policy: { activateAt: Date.now() + 60_000, afterSeconds: 60 } };
+    assertError(await call(url, "POST", `/v1/agents/${id}/deactivate`, both, auth), 422, "invalid_request");
     const badPolicy = { policy: { activateOnMessage: "yes" } };
     assertError(
       await call(url, "POST", `/v1/agents/${id}/deactivate`, badPolicy, auth),

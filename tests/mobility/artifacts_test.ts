@@ -59,6 +59,11 @@ Deno.test("artifacts upload, list, download and delete; a checksum mismatch or a
       headers: { "x-sha256": "0".repeat(64) },
     });
     assertEquals([bad.status, (await bad.json()).error.code], [422, "checksum_mismatch"]);
+    // A ttl no clock reaches (past 100 years), or not in decimal digits: 422.
+    for (const ttl of ["99999999999999999", "3153600001", "0x10"]) {
+      const res = await fetch(`${host.url}/v1/artifacts?name=t&ttl=${ttl}`, { method: "PUT", body: "x" });
+      assertEquals([res.status, (await res.json()).error.code], [422, "invalid_request"], ttl);
+    }
     // Too large (declared and streamed without a length) and over quota: 413.
     const big = new Uint8Array(300 * 1024);
     const tooBig = await fetch(`${host.url}/v1/artifacts`, { method: "PUT", body: big });
