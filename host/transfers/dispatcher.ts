@@ -76,9 +76,17 @@ export class TransferDispatcher {
     }
     const t = target.trim();
     if (t === this.#host.name) return this.#host.url;
-    const viaMesh = this.#host.remote?.resolve(t);
+    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(t) || /^[^\s/:]+:\d+$/.test(t);
+    if (isUrl && !isHostUrl(normalizeUrl(t))) {
+      throw new PagletError(
+        "invalid_request",
+        `A target host is a name of the mesh or an http: or https: URL: got '${t}'`,
+      );
+    }
+    // Anything else is a name, looked up as it is (a path such as '../x' names no host).
+    const viaMesh = isUrl || !/[/:]/.test(t) ? this.#host.remote?.resolve(t) : null;
     if (viaMesh) return normalizeUrl(viaMesh);
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t) || /^[^\s/:]+:\d+$/.test(t)) return normalizeUrl(t);
+    if (isUrl) return normalizeUrl(t);
     throw new PagletError(
       "host_not_found",
       `Unknown host '${t}'${
@@ -640,4 +648,14 @@ function fileList(files: RegisteredFile[]): string {
 /** The travelling module an agent runs, for a preflight: the target fetches it from this host. */
 function codeOf(meta: Record<string, unknown>, self: string): { code?: string; codeFrom?: string } {
   return typeof meta.code === "string" ? { code: meta.code, codeFrom: self } : {};
+}
+
+/** Whether `url` is an `http:` or `https:` URL with a host name. */
+function isHostUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+  } catch {
+    return false;
+  }
 }

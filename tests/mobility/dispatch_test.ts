@@ -119,6 +119,11 @@ Deno.test("a dispatch that cannot happen fails early with a clear error and the 
     assert(err.message.includes(unreachable), err.message);
     await assertRejectsCode(() => a.client.dispatch(id, other.url), "mesh_version_mismatch");
     await assertRejectsCode(() => a.client.dispatch(id, "no-such-host"), "host_not_found");
+    // A path names no host; a URL must be http(s) with a host.
+    await assertRejectsCode(() => a.client.dispatch(id, "../../x"), "host_not_found");
+    for (const target of ["ftp://127.0.0.1:1", "http://[::1", "http://"]) {
+      await assertRejectsCode(() => a.client.dispatch(id, target), "invalid_request");
+    }
     // From inside a handler the paglet gets the error.
     await assertRejectsCode(
       () => a.client.send(id, { kind: "dispatchTo", args: { target: unreachable } }),
