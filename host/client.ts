@@ -234,7 +234,7 @@ export class HostClient {
     const text = this.#plain
       ? await this.#plainText(method, path, json, headers, timeoutMs)
       : await (await this.fetch(method, path, { body: json, headers, timeoutMs })).text();
-    return parseAnswer<T>(text);
+    return parseAnswer<T>(text, `${method} ${this.baseUrl}${path}`);
   }
 
   health() {
@@ -303,7 +303,7 @@ export class HostClient {
     });
     // A host that answers JSON anyway (one that does not speak CBOR) is read as such.
     if (!(res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)) {
-      return parseAnswer<T>(await res.text());
+      return parseAnswer<T>(await res.text(), `POST ${this.baseUrl}${path}`);
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
     // By URL: a literal import() would load cbor-x with this module, for every command.
@@ -368,8 +368,21 @@ function proxied(): boolean {
 const decoder = new TextDecoder();
 
 /** A JSON answer's value (tagged JSON, wire.ts); an empty body is `{}`. */
-function parseAnswer<T>(text: string): T {
-  return (text ? parseTagged(text) : {}) as T;
+/**
+ * The answer's value. Text that is no JSON of the API's is the answering server's fault, not the
+ * caller's: not `malformed_json` (which says the request was bad) but `host_unreachable` (502): what
+ * answered at that URL is no paglets host, or not a working one.
+ */
+function parseAnswer<T>(text: string, request: string): T {
+  try {
+    return (text ? parseTagged(text) : {}) as T;
+  } catch (err) {
+    const why = err instanceof PagletError ? err.message : String(err);
+    throw new PagletError(
+      "host_unreachable",
+      `${request} answered with what is no paglets host's JSON (${why}): is a paglets host at that URL?`,
+    );
+  }
 }
 
 /**

@@ -36,3 +36,20 @@ Deno.test("a request with a caller's signal that gets no answer head times out a
   );
   assert(/timed out after 200 ms/.test(err.message), err.message);
 });
+
+Deno.test("an answer that is no paglets host's JSON is the answering server's fault: host_unreachable, not malformed_json", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("<html>a web page</html>", { headers: { "content-type": "text/html" } }),
+  );
+  try {
+    const client = new HostClient(`http://127.0.0.1:${server.addr.port}`);
+    const err = await assertRejectsCode(
+      () => client.request("POST", "/v1/transfers/preflight", {}),
+      "host_unreachable",
+    );
+    assert(err.message.includes("no paglets host's JSON"), err.message);
+  } finally {
+    await server.shutdown();
+  }
+});
