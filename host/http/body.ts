@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { decodeCbor } from "../../agents/cbor.ts";
-import { parseTagged, stringifyTagged } from "../../agents/wire.ts";
+import { findNonPlainData, parseTagged, stringifyTagged } from "../../agents/wire.ts";
 import { watchBody } from "./connection_gate.ts";
 import { statusOf } from "./status.ts";
 
@@ -136,6 +136,16 @@ function cborMap(bytes: Uint8Array): Record<string, unknown> {
   const value = decodeCbor(bytes, { maxDepth: MAX_BODY_DEPTH });
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new PagletError("bad_request", "The CBOR body must be a map");
+  }
+  // CBOR's tags also decode to errors, regular expressions, typed arrays, NaN and tags of their own:
+  // none is data a message or a state may carry (a JSON body cannot hold them at all).
+  const bad = findNonPlainData(value);
+  if (bad !== null) {
+    throw new PagletError(
+      "invalid_request",
+      `The CBOR body holds what is not plain data at ${bad}: plain objects, arrays, strings, finite ` +
+        `numbers, booleans, null, bigints, bytes, dates, maps and sets only`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -133,6 +133,42 @@ Deno.test("a CBOR body nested past 200 levels is refused 400 malformed_cbor; wha
       },
     );
 
+    await t.step(
+      "what CBOR's tags make and plain data is not (an error, a typed array, NaN, an unknown tag) is refused",
+      async () => {
+        // {kind: "set", args: {x: …}}: the map's head, then the value of x.
+        const head = [
+          0xa2,
+          0x64,
+          ...new TextEncoder().encode("kind"),
+          0x63,
+          ...new TextEncoder().encode("set"),
+          0x64,
+          ...new TextEncoder().encode("args"),
+          0xa1,
+          0x61,
+          0x78,
+        ];
+        const values = [
+          [0xd8, 0x1b, 0x82, 0x63, 0x46, 0x6f, 0x6f, 0x01], // tag 27: an object of a class (an Error)
+          [0xd8, 0x48, 0x41, 0x01], // tag 72: an Int8Array
+          [0xf9, 0x7e, 0x00], // NaN
+          [0xd9, 0x27, 0x0f, 0x01], // tag 9999, which decodes to a Tag object
+        ];
+        for (const value of values) {
+          const answer = await post(alpha, id, new Uint8Array([...head, ...value]));
+          assertEquals(
+            [answer.status, answer.body.error.code],
+            [422, "invalid_request"],
+            JSON.stringify(value),
+          );
+          assert(answer.body.error.message.includes("$.args.x"), answer.body.error.message);
+        }
+        // Bytes (a byte string) are plain data.
+        assertEquals((await post(alpha, id, new Uint8Array([...head, 0x42, 0x01, 0x02]))).status, 200);
+      },
+    );
+
     await t.step("a CBOR body past the limit is refused on the host the agent moved to as well", async () => {
       const deeper = await post(
         beta,
