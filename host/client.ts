@@ -49,8 +49,17 @@ export interface FetchInit {
   headers?: Record<string, string>;
   /** @default the client's timeoutMs */
   timeoutMs?: number;
-  /** Ends the request instead of a timeout: for streams that last as long as the caller wants. */
+  /**
+   * The caller's end of the request: for streams that last as long as the caller wants. The
+   * timeout then bounds the wait for the answer's head only, unless `signalOnly`.
+   */
   signal?: AbortSignal;
+  /**
+   * The caller's `signal` alone bounds the request, the answer's head included: for an upload whose
+   * head comes once the whole body is taken, however long that is, under a watch on silence (a
+   * transfer's), not on total time.
+   */
+  signalOnly?: boolean;
   /**
    * The byte length of a streamed `body` (an artifact upload). Such a body goes to an `http:` host
    * with a `content-length`, over a connection of its own (host/sized_upload.ts says
@@ -96,16 +105,18 @@ export class HostClient {
     init: FetchInit = {},
   ): Promise<Response> {
     const timeoutMs = init.timeoutMs ?? this.#timeoutMs;
-    // With a caller's signal (a stream it follows, a transfer it watches), the timeout bounds the
+    const resendable = !(init.body instanceof ReadableStream);
+    // With a caller's signal (a stream it follows, a download it watches), the timeout bounds the
     // wait for the answer's head only: the body goes on as long as the caller's signal allows.
-    const head = init.signal ? new AbortController() : null;
+    const head = init.signal && !init.signalOnly ? new AbortController() : null;
     const headTimer = head
       ? later(timeoutMs, () => head.abort(new DOMException("timed out", "TimeoutError")))
       : null;
-    const signal = init.signal && head
+    const signal = !init.signal
+      ? AbortSignal.timeout(timeoutMs)
+      : head
       ? AbortSignal.any([init.signal, head.signal])
-      : AbortSignal.timeout(timeoutMs);
-    const resendable = !(init.body instanceof ReadableStream);
+      : init.signal;
     let res: Response;
     try {
       res = await retryWhileStarting(

@@ -53,3 +53,31 @@ Deno.test("an answer that is no paglets host's JSON is the answering server's fa
     await server.shutdown();
   }
 });
+
+Deno.test("an upload bounded by its caller's signal alone runs as long as it moves, past the request timeout", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => Response.json({ received: (await request.arrayBuffer()).byteLength }),
+  );
+  try {
+    const client = new HostClient(`http://127.0.0.1:${server.addr.port}`, { timeoutMs: 300 });
+    // A slow link: ten pieces, 100 ms apart, about three times the request timeout in all.
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 10) return controller.close();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        controller.enqueue(new Uint8Array(1000));
+        sent++;
+      },
+    });
+    const res = await client.fetch("POST", "/upload", {
+      body,
+      signal: new AbortController().signal,
+      signalOnly: true,
+    });
+    assertEquals(await res.json(), { received: 10_000 });
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -303,7 +303,9 @@ export class TransferSender {
         body,
         length: transferBodyLength(head, files),
         headers: { "content-type": "application/cbor" },
+        // The target answers once it has stored all of it: only a stall ends the attempt.
         signal: watch.signal,
+        signalOnly: true,
       });
       fault("exit-after-send");
       return await res.json() as TransferAck;
