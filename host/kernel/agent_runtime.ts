@@ -304,13 +304,16 @@ export class AgentRuntime {
   }
 
   async #deliverWhenReady(id: string, message: Message, options: DeliverOptions): Promise<DeliverResult> {
+    // A message's timeout counts from now, the wait behind a move or a deactivation included.
+    const until = options.timeoutMs && !options.oneway ? performance.now() + options.timeoutMs : null;
     const settling = this.#settling.get(id);
-    if (settling) await settling;
+    if (settling) await this.#waitFor(settling, until, id, message);
     let agent = this.#live.get(id);
-    if (!agent) agent = await this.#arrivals.starting(id)?.catch(() => undefined);
+    const starting = agent ? undefined : this.#arrivals.starting(id);
+    if (starting) agent = await this.#waitFor(starting.catch(() => undefined), until, id, message);
     while (agent?.transition) {
       // Only waiting for the transition to end: its owner reports how it ended.
-      await agent.transition.catch(() => {});
+      await this.#waitFor(agent.transition.catch(() => {}), until, id, message);
       agent = this.#live.get(id);
     }
     if (!agent) {
@@ -327,7 +330,7 @@ export class AgentRuntime {
           );
         }
         if (policy.activateOnMessage) {
-          agent = await this.activate(id, "message");
+          agent = await this.#waitFor(this.activate(id, "message"), until, id, message);
         } else if (policy.queueMessagesWhenInactive) {
           await this.#queue.enqueue(id, message, options.oneway ?? false);
           // Went live meanwhile: its start already read the queue, so hand this one over now.
@@ -342,7 +345,21 @@ export class AgentRuntime {
         }
       }
     }
-    return await this.#post(agent, message, options);
+    if (until === null) return await this.#post(agent, message, options);
+    const left = Math.round(until - performance.now());
+    if (left < 1) throw waitedTooLong(id, message, options.timeoutMs!);
+    return await this.#post(agent, message, { ...options, timeoutMs: left });
+  }
+
+  /**
+   * `waiting`, or a `timeout` once the message's time (`until`) is up: a message that waits behind
+   * a move, a deactivation or a start gets its own timeout in all, and is not delivered after it
+   * (what it waited for goes on).
+   */
+  #waitFor<T>(waiting: Promise<T>, until: number | null, id: string, message: Message): Promise<T> {
+    if (until === null) return waiting;
+    const left = Math.max(0, until - performance.now());
+    return this.#deadlines.race(waiting, left, () => waitedTooLong(id, message, left).message);
   }
 
   /** Hands the message to the agent's mailbox; resolves with its reply (or accepted, oneway). */
@@ -517,4 +534,13 @@ export class AgentRuntime {
       throw new PagletError("invalid_request", (err as Error).message);
     }
   }
+}
+
+/** The timeout of a message whose time ran out before it could be handed to its agent. */
+function waitedTooLong(id: string, message: Message, timeoutMs: number): PagletError {
+  return new PagletError(
+    "timeout",
+    `Agent ${id} did not reply to '${message.kind}' within ${timeoutMs} ms: it was moving, ` +
+      `deactivating or starting meanwhile, and the message was not delivered`,
+  );
 }

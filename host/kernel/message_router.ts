@@ -10,6 +10,7 @@
 import type { Message } from "../../agents/message.ts";
 import type { AgentRuntime, DeliverOptions, DeliverResult } from "./agent_runtime.ts";
 import type { RemoteRouter } from "./remote.ts";
+import { withTimeout } from "./timeouts.ts";
 
 export interface RouteOptions extends DeliverOptions {
   /** The host the sender believes the agent is on (name or URL); by default this one. */
@@ -44,8 +45,24 @@ export class MessageRouter {
 
   async #routeHeldOrRemote(target: string, message: Message, options: RouteOptions): Promise<DeliverResult> {
     const rt = this.#runtime;
-    // A handoff under way (departure, arrival) decides whether the agent is still here.
-    if (rt.isHeld(target)) await rt.settled(target);
+    // A handoff under way (departure, arrival) decides whether the agent is still here. The message's
+    // timeout counts the wait: past it, the message is not delivered (the handoff goes on).
+    if (rt.isHeld(target)) {
+      const timeoutMs = options.oneway ? 0 : options.timeoutMs ?? 0;
+      const started = performance.now();
+      if (timeoutMs > 0) {
+        await withTimeout(
+          rt.settled(target),
+          timeoutMs,
+          `Agent ${target} did not reply to '${message.kind}' within ${timeoutMs} ms: it was moving ` +
+            `meanwhile, and the message was not delivered`,
+        );
+        options = {
+          ...options,
+          timeoutMs: Math.max(1, Math.round(timeoutMs - (performance.now() - started))),
+        };
+      } else await rt.settled(target);
+    }
     const remote = this.#remote();
     if (!remote || rt.isHere(target)) return await rt.deliver(target, message, options);
     const reply = await remote.send(target, options.targetHost, message, options);

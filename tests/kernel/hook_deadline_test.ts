@@ -91,7 +91,16 @@ Deno.test("an onDeactivating that never settles fails the deactivation with time
     assertEquals(await host.client.send(id, { kind: "hang-on", args: { hook: "deactivating" } }), {
       ok: true,
     });
-    const err = await failure(host.client.deactivate(id));
+    const deactivation = failure(host.client.deactivate(id));
+    await eventually(
+      "the deactivation is under way",
+      async () => (await host.client.getAgent(id) as { transition?: string }).transition === "deactivate",
+    );
+    // A message that waits behind it gets its own timeout in all, and is not delivered after it.
+    const waited = await failure(host.client.send(id, { kind: "bump" }, { timeoutMs: 200 }));
+    assertEquals(waited?.code, "timeout", waited?.message);
+    assert(waited!.message.includes("the message was not delivered"), waited!.message);
+    const err = await deactivation;
     assertEquals(err?.code, "timeout", err?.message);
     assert(err!.message.includes(`onDeactivating of ${id} did not finish within 1 s`), err!.message);
     assertEquals((await host.client.getAgent(id)).status, "active");
