@@ -41,9 +41,11 @@ export interface SendPolicy {
    */
   stallTimeoutMs: number;
   /**
-   * How long a target's yes to a preflight (for a type, kind and mesh version) is reused. The
-   * transfer itself is checked again in full, so a stale yes costs a round of onDispatching and
-   * restore, never a wrong arrival. 0 = ask every time. @default 10000
+   * How long a target's yes to a preflight (for a type, kind and mesh version) is reused, and only
+   * while the target answered this host within the last 2 s (a target cut off since is asked
+   * again, and the move fails before onDispatching). The transfer itself is checked again in full,
+   * so a stale yes costs a round of onDispatching and restore, never a wrong arrival. 0 = ask every
+   * time. @default 10000
    */
   preflightTtlMs: number;
 }
@@ -153,11 +155,16 @@ function transferBodyLength(head: Uint8Array, files: RegisteredFile[]): number {
   return files.reduce((n, f) => n + byteStringHeader(f.size).length + f.size, head.length);
 }
 
+/** How recently a target must have answered for a remembered preflight yes to stand for a new one. */
+const HEARD_RECENTLY_MS = 2000;
+
 export class TransferSender {
   readonly #apiKey: string | null;
   readonly #policy: SendPolicy;
   readonly #clients = new Map<string, HostClient>();
   readonly #accepted = new Map<string, Acceptance>();
+  /** When each target last answered this host (a preflight's yes, a transfer's acknowledgement). */
+  readonly #heard = new Map<string, number>();
   /** Called before each retry (events, logs). */
   onRetry: (url: string, transferId: string, attempt: number, error: PagletError) => void = () => {};
   /** Called once per send with how it ended and the bytes it carried (for /metrics). */
@@ -201,8 +208,12 @@ export class TransferSender {
   async preflight(url: string, request: PreflightRequest): Promise<void> {
     const key = `${url}\n${request.type}\n${request.code ?? ""}\n${request.kind}\n${request.meshVersion}`;
     const known = this.#accepted.get(key);
+    // A remembered yes stands for the question only while the target was just heard from: a
+    // target cut off since must fail the move here, before onDispatching, not after it.
+    const heard = this.#heard.get(url) ?? 0;
     if (
-      known && known.until > Date.now() && (request.stateSize ?? 0) <= known.maxEnvelopeBytes &&
+      known && known.until > Date.now() && Date.now() - heard < HEARD_RECENTLY_MS &&
+      (request.stateSize ?? 0) <= known.maxEnvelopeBytes &&
       request.files.every((f) => known.maxFileBytes === null || f.size <= known.maxFileBytes!)
     ) return;
     try {
@@ -212,6 +223,7 @@ export class TransferSender {
         request,
         this.#policy.questionTimeoutMs,
       );
+      this.#heard.set(url, Date.now());
       if (this.#policy.preflightTtlMs > 0) {
         this.#accepted.set(key, {
           until: Date.now() + this.#policy.preflightTtlMs,
@@ -256,7 +268,9 @@ export class TransferSender {
     let lastError = new PagletError("transfer_failed", "not sent");
     for (let attempt = 1; attempt <= this.#policy.attempts; attempt++) {
       try {
-        return { kind: "acked", ack: await this.#post(url, envelope.transferId, head, files, bytes) };
+        const ack = await this.#post(url, envelope.transferId, head, files, bytes);
+        this.#heard.set(url, Date.now());
+        return { kind: "acked", ack };
       } catch (err) {
         lastError = PagletError.from(err);
         this.forget(url);

@@ -351,3 +351,23 @@ Deno.test("a paglet tours three hosts by dispatching itself from run(), starting
     await stopAll();
   }
 });
+
+Deno.test("a dispatch to a host gone since its last yes fails before onDispatching: the paglet stays and serves", async () => {
+  try {
+    const [a, b] = await Promise.all([startMobileHost("alpha"), startMobileHost("beta")]);
+    const first = await a.client.createAgent({ type: "test.traveller" });
+    const second = await a.client.createAgent({ type: "test.traveller" });
+    await a.client.dispatch(first.id, b.url); // beta's yes is remembered for 10 s
+    const answered = Date.now();
+    await b.kill();
+    // A remembered yes stands only while its host answered within the last 2 s: this is that time.
+    await eventually("beta's last answer is more than 2 s old", () => Date.now() - answered > 2100, 5000);
+    const err = await assertRejectsCode(() => a.client.dispatch(second.id, b.url), "host_unreachable");
+    assert(err.message.includes(b.url), err.message);
+    const state = await a.client.send(second.id, { kind: "get" }) as { events: string[] };
+    assert(!state.events.some((e) => e.startsWith("dispatching")), state.events.join(","));
+    assertEquals((await a.client.getAgent(second.id)).status, "active");
+  } finally {
+    await stopAll();
+  }
+});
