@@ -32,7 +32,7 @@ export interface UploadOptions {
   ttlSeconds?: number;
   /** Hears of every chunk taken from the file. */
   onProgress?: TransferProgress;
-  /** Give up when no byte moved (and no answer came) for this long. @default no such limit */
+  /** Give up when no byte moved (and no answer came) for this long. @default 60000 */
   stallMs?: number;
 }
 
@@ -43,9 +43,9 @@ export interface DownloadOptions {
   expectSha256?: string;
   /** Hears of every chunk received. */
   onProgress?: TransferProgress;
-  /** Ends the download: it fails, its `.part` file removed. @default an hour's timeout only */
+  /** Ends the download: it fails, its `.part` file removed. */
   signal?: AbortSignal;
-  /** Give up when no byte arrived for this long (the `.part` file removed). @default no such limit */
+  /** Give up when no byte arrived for this long (the `.part` file removed). @default 60000 */
   stallMs?: number;
 }
 
@@ -64,28 +64,27 @@ export class ArtifactClient {
     if (options.owner) q.set("owner", options.owner);
     if (options.ttlSeconds !== undefined) q.set("ttl", String(options.ttlSeconds));
     const onProgress = options.onProgress;
-    const stall = stallWatch(options.stallMs, `Upload of ${path}`);
+    const stall = stallWatch(options.stallMs ?? DEFAULT_STALL_MS, `Upload of ${path}`);
     let sent = 0;
-    const body = onProgress || stall.signal
-      ? file.readable.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, out) {
-            sent += chunk.length;
-            stall.moved();
-            onProgress?.(sent, size);
-            out.enqueue(chunk);
-          },
-        }),
-      )
-      : file.readable;
-    const timeoutMs = 60_000 + Math.ceil(size / (10 * 1024 * 1024)) * 1000;
+    const body = file.readable.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, out) {
+          sent += chunk.length;
+          stall.moved();
+          onProgress?.(sent, size);
+          out.enqueue(chunk);
+        },
+      }),
+    );
     try {
+      // No limit on the whole upload, which grows with the file and the link: only a pause past
+      // the stall limit ends it (the host answers once it has all of it).
       const res = await this.#client.fetch("PUT", `/v1/artifacts?${q}`, {
         body,
         length: size,
         headers: { "content-type": "application/octet-stream", "x-sha256": sha256, "x-size": String(size) },
-        timeoutMs,
-        ...(stall.signal ? { signal: AbortSignal.any([stall.signal, AbortSignal.timeout(timeoutMs)]) } : {}),
+        signal: stall.signal,
+        signalOnly: true,
       });
       return await res.json() as HostedArtifact;
     } catch (err) {
@@ -126,12 +125,12 @@ export class ArtifactClient {
     options: DownloadOptions = {},
   ): Promise<{ path: string; size: number; sha256: string }> {
     const target = await destination(dest);
-    const timeoutMs = 3600_000;
-    const stall = stallWatch(options.stallMs, `Download of artifact ${id}`);
-    const signals = [options.signal, stall.signal].filter((x) => x !== undefined);
-    const signal = signals.length ? AbortSignal.any([...signals, AbortSignal.timeout(timeoutMs)]) : undefined;
+    // No limit on the whole download either: a pause past the stall limit ends it, or the caller.
+    const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+    const stall = stallWatch(stallMs, `Download of artifact ${id}`);
+    const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
     try {
-      return await this.#download(id, dest, target, options, timeoutMs, signal, stall);
+      return await this.#download(id, dest, target, options, stallMs, signal, stall);
     } catch (err) {
       throw stall.reason ?? err;
     } finally {
@@ -277,16 +276,20 @@ export function toRef(a: HostedArtifact): ArtifactRef {
 
 /** A transfer's watch for a pause: `signal` aborts when `moved()` was not called for `ms`. */
 interface StallWatch {
-  /** Undefined without a limit. */
-  signal?: AbortSignal;
+  signal: AbortSignal;
   /** Why the transfer was given up, once it was. */
   reason?: PagletError;
   moved(): void;
   stop(): void;
 }
 
-function stallWatch(ms: number | undefined, what: string): StallWatch {
-  if (!ms) return { moved() {}, stop() {} };
+/**
+ * How long an upload or a download may pause (no byte moved, no answer) when its caller names no
+ * limit. Neither has a limit on its whole length, which grows with the file and the link.
+ */
+export const DEFAULT_STALL_MS = 60_000;
+
+function stallWatch(ms: number, what: string): StallWatch {
   const controller = new AbortController();
   let timer: Timer | undefined;
   const watch: StallWatch = {

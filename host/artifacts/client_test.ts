@@ -1,0 +1,54 @@
+/**
+ * An artifact's upload and download pause at most their stall limit and have no limit on their
+ * whole length: a transfer that keeps moving runs past the limit, one that stands still ends.
+ */
+import { assert, assertEquals, assertRejectsCode } from "../../tests/helpers/assert.ts";
+import { tempDir } from "../../tests/helpers/temp.ts";
+import { HostClient } from "../client.ts";
+import { ArtifactClient } from "./client.ts";
+
+const ID = "0123456789abcdef0123456789abcdef";
+const PIECE = new Uint8Array(1000).fill(7);
+
+/** A server that sends an artifact of ten pieces, 100 ms apart, or stops for good after the first. */
+async function slowServer(stop: boolean) {
+  const whole = new Uint8Array(10 * PIECE.length).fill(7);
+  const sha256 = [...new Uint8Array(await crypto.subtle.digest("SHA-256", whole))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  let sent = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () =>
+    new Response(
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent === 10) return controller.close();
+          if (sent > 0) await new Promise((resolve) => setTimeout(resolve, stop ? 60_000 : 100));
+          controller.enqueue(PIECE);
+          sent++;
+        },
+      }),
+      { headers: { "x-sha256": sha256, "content-length": String(whole.length) } },
+    ));
+  return {
+    client: new ArtifactClient(new HostClient(`http://127.0.0.1:${server.addr.port}`, { timeoutMs: 300 })),
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+Deno.test("a download that keeps moving runs past its stall limit; one that stands still ends with timeout", async () => {
+  const dir = await tempDir("paglets-test-artifact-stall-");
+  {
+    await using slow = await slowServer(false);
+    // About 0.9 s in all against a pause limit of 0.3 s.
+    const got = await slow.client.download(ID, `${dir}/moving`, { stallMs: 300 });
+    assertEquals(got.size, 10 * PIECE.length);
+  }
+  {
+    await using stuck = await slowServer(true);
+    const err = await assertRejectsCode(
+      () => stuck.client.download(ID, `${dir}/stuck`, { stallMs: 300 }),
+      "timeout",
+    );
+    assert(err.message.includes("moved no byte for 0.3 s"), err.message);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["moving"], "no .part file is left");
+  }
+});
