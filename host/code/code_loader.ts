@@ -7,6 +7,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { EventLog } from "../kernel/events.ts";
 import type { WorkerPool } from "../kernel/worker_pool.ts";
 import { dataUrlOf } from "./data_url.ts";
+import { concat } from "../../agents/bytes.ts";
 import { isCodeHash } from "./hash.ts";
 import { checkHash, type CodeStore } from "./store.ts";
 
@@ -205,13 +206,7 @@ async function readAtMost(response: Response, max: number): Promise<Uint8Array> 
     if (size > max) throw tooLarge(); // leaving the loop cancels the body
     parts.push(part);
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
+  return concat(parts);
 }
 
 /** The message of an API error answer, or nothing for any other text. */

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { decodeCbor } from "../../agents/cbor.ts";
+import { concat } from "../../agents/bytes.ts";
 import { findNonPlainData, parseTagged, stringifyTagged } from "../../agents/wire.ts";
 import { watchBody } from "./connection_gate.ts";
 import { statusOf } from "./status.ts";
@@ -71,14 +72,7 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
     watch.done();
     reader.releaseLock();
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0] : concat(chunks);
 }
 
 const decoder = new TextDecoder();

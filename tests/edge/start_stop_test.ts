@@ -22,6 +22,41 @@ function spawnHost(port: number, dataDir: string): Deno.ChildProcess {
     .spawn();
 }
 
+/**
+ * `paglets host --port 0 ARGS` in a network namespace of its own (`unshare -n`, root only), its
+ * loopback up: nothing it does reaches any other network.
+ */
+function isolatedHost(
+  args: string[],
+  env: Record<string, string>,
+  options: { signal?: AbortSignal } = {},
+): Deno.Command {
+  return new Deno.Command("unshare", {
+    args: [
+      "-n",
+      "sh",
+      "-c",
+      'ip link set lo up && exec "$0" "$@"',
+      Deno.execPath(),
+      "run",
+      "--allow-all",
+      "--quiet",
+      "--config",
+      new URL("../../deno.json", import.meta.url).pathname,
+      new URL("../../main.ts", import.meta.url).pathname,
+      "host",
+      "--port",
+      "0",
+      ...args,
+    ],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...options,
+  });
+}
+
 async function textOf(stream: ReadableStream<Uint8Array>): Promise<string> {
   return await new Response(stream).text();
 }
@@ -106,31 +141,16 @@ Deno.test({
   ignore: Deno.uid() !== 0,
   async fn() {
     const dataDir = await tempDir("paglets-test-bind-");
-    const out = await new Deno.Command("unshare", {
-      args: [
-        "-n",
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        "--quiet",
-        "--config",
-        new URL("../../deno.json", import.meta.url).pathname,
-        new URL("../../main.ts", import.meta.url).pathname,
-        "host",
-        "--name",
-        "refused",
-        "--port",
-        "0",
-        "--bind",
-        "no-such-host.invalid",
-        "--data-dir",
-        dataDir,
-      ],
-      env: { NO_COLOR: "1", PAGLETS_API_KEY: "" },
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(120_000),
-    }).output();
+    const out = await isolatedHost([
+      "--name",
+      "refused",
+      "--bind",
+      "no-such-host.invalid",
+      "--data-dir",
+      dataDir,
+    ], {
+      PAGLETS_API_KEY: "",
+    }, { signal: AbortSignal.timeout(120_000) }).output();
     const stderr = new TextDecoder().decode(out.stderr);
     assertEquals(out.code, 2, stderr);
     assert(stderr.includes("[invalid_request]"), stderr);
@@ -313,35 +333,10 @@ Deno.test({
   ignore: Deno.uid() !== 0,
   async fn() {
     const dataDir = await tempDir("paglets-test-wildcard-");
-    const child = new Deno.Command("unshare", {
-      args: [
-        "-n",
-        "sh",
-        "-c",
-        'ip link set lo up && exec "$0" "$@"',
-        Deno.execPath(),
-        "run",
-        "--allow-all",
-        "--quiet",
-        "--config",
-        new URL("../../deno.json", import.meta.url).pathname,
-        new URL("../../main.ts", import.meta.url).pathname,
-        "host",
-        "--name",
-        "wildcard",
-        "--port",
-        "0",
-        "--bind",
-        "0.0.0.0",
-        "--data-dir",
-        dataDir,
-        "--json",
-      ],
-      env: { NO_COLOR: "1", PAGLETS_API_KEY: "a-key-so-that-only-this-warning-shows" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = isolatedHost(
+      ["--name", "wildcard", "--bind", "0.0.0.0", "--data-dir", dataDir, "--json"],
+      { PAGLETS_API_KEY: "a-key-so-that-only-this-warning-shows" },
+    ).spawn();
     const stderr = textOf(child.stderr);
     try {
       const line = await firstJsonLine(child.stdout, 60_000) as { url: string } | null;
