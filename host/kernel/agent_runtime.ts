@@ -16,7 +16,7 @@ import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts"
 import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
-import { type Mailbox, outcomeOf, StillQueued } from "./mailbox.ts";
+import { type Mailbox, outcomeOf, StillQueued, waitedTooLong } from "./mailbox.ts";
 import { InactiveQueue } from "./inactive_queue.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { StateCommits } from "./state_commits.ts";
@@ -161,7 +161,14 @@ export class AgentRuntime {
         forget: (agent, why) => this.#forget(agent, why),
         failQueued: (agent, why) => this.#failQueued(agent, why),
         event: (kind, extra) => this.#event(kind, extra),
-        redeliver: (id, message, oneway) => this.deliver(id, message, { oneway }).then(outcomeOf),
+        redeliver: (id, message, delivery) =>
+          this.deliver(id, message, {
+            oneway: delivery?.oneway,
+            // What is left of its reply timeout (the requeue dropped those whose time ran out).
+            ...(delivery?.deadline === undefined || delivery.oneway
+              ? {}
+              : { timeoutMs: Math.max(1, delivery.deadline - Date.now()) }),
+          }).then(outcomeOf),
         gone: (id, why, asleep) => {
           for (const fn of this.onGone) fn(id, why, asleep);
         },
@@ -305,22 +312,29 @@ export class AgentRuntime {
 
   async #deliverWhenReady(id: string, message: Message, options: DeliverOptions): Promise<DeliverResult> {
     // A message's timeout counts from now, the wait behind a move or a deactivation included.
-    const until = options.timeoutMs && !options.oneway ? performance.now() + options.timeoutMs : null;
+    const budget = options.timeoutMs && !options.oneway
+      ? { until: performance.now() + options.timeoutMs, ms: options.timeoutMs }
+      : null;
     const settling = this.#settling.get(id);
-    if (settling) await this.#waitFor(settling, until, id, message);
+    if (settling) await this.#waitFor(settling, budget, id, message);
     let agent = this.#live.get(id);
     const starting = agent ? undefined : this.#arrivals.starting(id);
-    if (starting) agent = await this.#waitFor(starting.catch(() => undefined), until, id, message);
+    if (starting) agent = await this.#waitFor(starting.catch(() => undefined), budget, id, message);
     while (agent?.transition) {
       // Only waiting for the transition to end: its owner reports how it ended.
-      await this.#waitFor(agent.transition.catch(() => {}), until, id, message);
+      await this.#waitFor(agent.transition.catch(() => {}), budget, id, message);
       agent = this.#live.get(id);
     }
     if (!agent) {
       const record = await this.#arrivals.startable(id);
       if (record.status === "active") {
         // Durable as active but not running: a restore is under way or failed; bring it back now.
-        agent = await this.#arrivals.startOnce(id, () => this.start(record, null));
+        agent = await this.#waitFor(
+          this.#arrivals.startOnce(id, () => this.start(record, null)),
+          budget,
+          id,
+          message,
+        );
       } else {
         const policy = record.policy ?? DEFAULT_POLICY;
         if (options.noDelay) {
@@ -330,7 +344,7 @@ export class AgentRuntime {
           );
         }
         if (policy.activateOnMessage) {
-          agent = await this.#waitFor(this.activate(id, "message"), until, id, message);
+          agent = await this.#waitFor(this.activate(id, "message"), budget, id, message);
         } else if (policy.queueMessagesWhenInactive) {
           await this.#queue.enqueue(id, message, options.oneway ?? false);
           // Went live meanwhile: its start already read the queue, so hand this one over now.
@@ -345,21 +359,26 @@ export class AgentRuntime {
         }
       }
     }
-    if (until === null) return await this.#post(agent, message, options);
-    const left = Math.round(until - performance.now());
-    if (left < 1) throw waitedTooLong(id, message, options.timeoutMs!);
+    if (budget === null) return await this.#post(agent, message, options);
+    const left = Math.round(budget.until - performance.now());
+    if (left < 1) throw waitedTooLong(id, message, budget.ms);
     return await this.#post(agent, message, { ...options, timeoutMs: left });
   }
 
   /**
-   * `waiting`, or a `timeout` once the message's time (`until`) is up: a message that waits behind
+   * `waiting`, or a `timeout` once the message's time (`budget`) is up: a message that waits behind
    * a move, a deactivation or a start gets its own timeout in all, and is not delivered after it
    * (what it waited for goes on).
    */
-  #waitFor<T>(waiting: Promise<T>, until: number | null, id: string, message: Message): Promise<T> {
-    if (until === null) return waiting;
-    const left = Math.max(0, until - performance.now());
-    return this.#deadlines.race(waiting, left, () => waitedTooLong(id, message, left).message);
+  #waitFor<T>(
+    waiting: Promise<T>,
+    budget: { until: number; ms: number } | null,
+    id: string,
+    message: Message,
+  ): Promise<T> {
+    if (budget === null) return waiting;
+    const left = Math.max(0, budget.until - performance.now());
+    return this.#deadlines.race(waiting, left, () => waitedTooLong(id, message, budget.ms).message);
   }
 
   /** Hands the message to the agent's mailbox; resolves with its reply (or accepted, oneway). */
@@ -534,13 +553,4 @@ export class AgentRuntime {
       throw new PagletError("invalid_request", (err as Error).message);
     }
   }
-}
-
-/** The timeout of a message whose time ran out before it could be handed to its agent. */
-function waitedTooLong(id: string, message: Message, timeoutMs: number): PagletError {
-  return new PagletError(
-    "timeout",
-    `Agent ${id} did not reply to '${message.kind}' within ${timeoutMs} ms: it was moving, ` +
-      `deactivating or starting meanwhile, and the message was not delivered`,
-  );
 }

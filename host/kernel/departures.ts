@@ -14,7 +14,7 @@ import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
 import type { InactiveQueue } from "./inactive_queue.ts";
 import type { LiveAgent, TransitionKind } from "./live_agent.ts";
-import type { Mailbox } from "./mailbox.ts";
+import type { Delivery, Mailbox } from "./mailbox.ts";
 import { HOOK_TIMEOUT_MS, withinHookDeadline } from "./hook_deadline.ts";
 import { type DeadlineQueue, withTimeout } from "./timeouts.ts";
 import type { WorkerSupervisor } from "./worker_supervisor.ts";
@@ -37,7 +37,7 @@ export interface AgentTable {
   /** A lifecycle event for a hook, stamped with this host. */
   event(kind: LifecycleEvent["kind"], extra?: Partial<LifecycleEvent>): LifecycleEvent;
   /** Delivers again a message that waited for a deactivating agent; resolves with its reply. */
-  redeliver(id: string, message: Message, oneway: boolean | undefined): Promise<unknown>;
+  redeliver(id: string, message: Message, delivery: Delivery | undefined): Promise<unknown>;
   /** Called when an agent is gone from this host; `asleep`: the record of one disposed inactive. */
   gone(id: string, why: string, asleep?: AgentRecord): void;
 }
@@ -100,7 +100,7 @@ export class Departures {
       await queue.requeue(
         agent,
         policy,
-        (message, delivery) => table.redeliver(id, message, delivery?.oneway),
+        (message, delivery) => table.redeliver(id, message, delivery),
       );
       table.forget(agent, "deactivate");
       events.emit("deactivate", {

@@ -8,7 +8,7 @@ import type { DeactivationPolicy } from "../../agents/policy.ts";
 import type { AgentStore, QueuedMessage } from "../storage/agent_store.ts";
 import type { LiveAgent } from "./live_agent.ts";
 import type { EventLog } from "./events.ts";
-import { type Delivery, StillQueued } from "./mailbox.ts";
+import { type Delivery, expired, StillQueued, tooLate } from "./mailbox.ts";
 
 export class InactiveQueue {
   readonly #store: AgentStore;
@@ -85,8 +85,12 @@ export class InactiveQueue {
     policy: DeactivationPolicy,
     redeliver: (message: Message, delivery: Delivery | undefined) => Promise<unknown>,
   ): Promise<void> {
+    const now = Date.now();
     for (const waiting of agent.mailbox.drain()) {
-      if (waiting.delivery?.queuedSeq !== undefined) {
+      if (expired(waiting.delivery, now)) {
+        // Its sender got `timeout` already: it neither wakes the agent nor waits for it.
+        waiting.reject(tooLate(waiting.message));
+      } else if (waiting.delivery?.queuedSeq !== undefined) {
         // Still stored: it is handed over again when the agent next runs.
         waiting.resolve(new StillQueued(waiting.message.id));
       } else if (policy.activateOnMessage) {

@@ -59,6 +59,31 @@ export function outcomeOf(
   return result;
 }
 
+/**
+ * Whether the sender of a message stopped waiting for its reply before `now` (it got `timeout`): a
+ * message in that state that has not reached its agent's worker is not delivered at all.
+ */
+export function expired(delivery: Delivery | undefined, now: number): boolean {
+  return delivery?.deadline !== undefined && !delivery.oneway && delivery.deadline <= now;
+}
+
+/** The error of a message not delivered because its sender's time ran out first. */
+export function tooLate(message: Message): PagletError {
+  return new PagletError(
+    "timeout",
+    `The reply timeout of '${message.kind}' ran out before the message reached its agent: it was not delivered`,
+  );
+}
+
+/** The timeout of a message whose time ran out before it could be handed to its agent. */
+export function waitedTooLong(id: string, message: Message, timeoutMs: number): PagletError {
+  return new PagletError(
+    "timeout",
+    `Agent ${id} did not reply to '${message.kind}' within ${timeoutMs} ms: it was moving, ` +
+      `deactivating or starting meanwhile, and the message was not delivered`,
+  );
+}
+
 export class Mailbox {
   readonly #queue: Envelope[] = [];
   readonly #deliver: Deliver;
@@ -123,8 +148,11 @@ export class Mailbox {
   }
 
   #pump(): void {
+    let now = 0;
     while (this.#queue.length > 0 && this.#mayDispatch()) {
-      this.#dispatch(this.#queue.shift()!);
+      const next = this.#queue.shift()!;
+      if (expired(next.delivery, now ||= Date.now())) next.reject(tooLate(next.message));
+      else this.#dispatch(next);
     }
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0 && (this.#paused || this.#queue.length === 0)) {
       // Idle (or paused with the handlers in progress done): whoever waits in pause() goes on.

@@ -11,6 +11,7 @@ import type { Message } from "../../agents/message.ts";
 import type { AgentRuntime, DeliverOptions, DeliverResult } from "./agent_runtime.ts";
 import type { RemoteRouter } from "./remote.ts";
 import { withTimeout } from "./timeouts.ts";
+import { waitedTooLong } from "./mailbox.ts";
 
 export interface RouteOptions extends DeliverOptions {
   /** The host the sender believes the agent is on (name or URL); by default this one. */
@@ -51,16 +52,10 @@ export class MessageRouter {
       const timeoutMs = options.oneway ? 0 : options.timeoutMs ?? 0;
       const started = performance.now();
       if (timeoutMs > 0) {
-        await withTimeout(
-          rt.settled(target),
-          timeoutMs,
-          `Agent ${target} did not reply to '${message.kind}' within ${timeoutMs} ms: it was moving ` +
-            `meanwhile, and the message was not delivered`,
-        );
-        options = {
-          ...options,
-          timeoutMs: Math.max(1, Math.round(timeoutMs - (performance.now() - started))),
-        };
+        await withTimeout(rt.settled(target), timeoutMs, waitedTooLong(target, message, timeoutMs).message);
+        const left = Math.round(timeoutMs - (performance.now() - started));
+        if (left < 1) throw waitedTooLong(target, message, timeoutMs);
+        options = { ...options, timeoutMs: left };
       } else await rt.settled(target);
     }
     const remote = this.#remote();

@@ -9,7 +9,7 @@
  * reached to confirm either way, the agent stays `moving` until a later answer settles it —
  * never two copies, never none.
  */
-import { outcomeOf, StillQueued, type Waiting } from "../kernel/mailbox.ts";
+import { expired, outcomeOf, StillQueued, tooLate, type Waiting } from "../kernel/mailbox.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef } from "../../agents/context.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
@@ -467,6 +467,11 @@ export class TransferDispatcher {
   async #forward(url: string, id: string, waiting: Waiting[]): Promise<void> {
     for (const w of waiting) {
       const { oneway, deadline } = w.delivery ?? {};
+      // One whose sender got `timeout` already is not sent after the agent.
+      if (expired(w.delivery, Date.now())) {
+        w.reject(tooLate(w.message));
+        continue;
+      }
       const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
       try {
         const r = await this.#host.router.route(id, w.message, { targetHost: url, oneway, timeoutMs });

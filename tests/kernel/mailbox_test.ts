@@ -143,6 +143,21 @@ Deno.test("a failing delivery rejects its sender and the mailbox goes on", async
   assertEquals([n, mailbox.delivered, mailbox.failed], [2, 1, 1]);
 });
 
+Deno.test("a message whose sender's time ran out while it waited is not handed out: its sender gets timeout", async () => {
+  const { mailbox, handled, releaseAll } = gatedMailbox();
+  const first = mailbox.post(msg("first"));
+  // Its sender stopped waiting.
+  const gone = mailbox.post(msg("gone"), { deadline: Date.now() - 1 }).then(() => null, (err) => err);
+  const oneway = mailbox.post(msg("oneway"), { deadline: Date.now() - 1, oneway: true });
+  const later = mailbox.post(msg("later"), { deadline: Date.now() + 60_000 });
+  await releaseAll();
+  assertEquals(await first, "first");
+  const error = await gone;
+  assert(error instanceof PagletError && error.code === "timeout", String(error));
+  assertEquals([await oneway, await later], ["oneway", "later"]);
+  assertEquals(handled, ["first", "oneway", "later"]);
+});
+
 Deno.test("through a host, one handler runs at a time in priority order", async () => {
   await using h = await fixtureHost();
   const client = h.client;

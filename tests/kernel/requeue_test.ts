@@ -51,3 +51,23 @@ Deno.test("messages waiting in the mailbox at a deactivation are stored in order
   const { notes } = await h.client.send(id, { kind: "notes" }) as { notes: string[] };
   assertEquals(notes, [...Array.from({ length: waiting }, (_, i) => `n${i}`), "during"]);
 });
+
+Deno.test("messages whose senders got timeout while they waited neither wake the paglet they waited for nor run", async () => {
+  await using h = await testHost({ modules: [KERNEL_FIXTURES] });
+  const { id } = await h.client.createAgent({ type: "kernel.recorder" });
+  const route = (kind: string, args: Record<string, unknown>, timeoutMs?: number) =>
+    h.host.router.route(id, AgentRuntime.message({ kind, args }), { timeoutMs });
+  // A slow handler; a window's worth of notes goes to the worker behind it, the rest wait here,
+  // their senders' time running out before the handler is done.
+  const work = route("work", { tag: "slow", ms: 600 });
+  const sent = Array.from({ length: WINDOW + 3 }, (_, i) => route("note", { text: `n${i}` }, 100));
+  const outcomes = await Promise.all(sent.map((p) => p.then(() => "reply", (err) => err.code)));
+  assertEquals(outcomes, Array(WINDOW + 3).fill("timeout"));
+  // Deactivated with activateOnMessage: the timed-out notes still waiting here must not wake it.
+  await h.host.runtime.deactivate(id, { activateOnMessage: true });
+  await work;
+  assertEquals((await h.client.getAgent(id)).status, "inactive");
+  // Woken now: only the notes that had reached its worker were ever handled.
+  const { notes } = await h.client.send(id, { kind: "notes" }) as { notes: string[] };
+  assertEquals(notes, Array.from({ length: WINDOW - 1 }, (_, i) => `n${i}`));
+});
