@@ -37,6 +37,22 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
   } else out[key] = value;
 }
 
+/**
+ * The keys that make an object of one key a tag. A plain object of one such key travels escaped,
+ * as `{"$obj": {…}}`, or it would be read back as the tag it looks like.
+ */
+const TAG_KEYS = new Set(["$bigint", "$bytes", "$date", "$map", "$set", "$obj"]);
+
+/** The key of an object whose only own key is a tag's, else undefined. */
+function tagLikeKey(value: object): string | undefined {
+  let only: string | undefined;
+  for (const key in value) {
+    if (only !== undefined) return undefined;
+    only = key;
+  }
+  return only !== undefined && TAG_KEYS.has(only) ? only : undefined;
+}
+
 /** Converts a value into its tagged-JSON projection (a JSON-safe tree). */
 export function toTagged(value: unknown): unknown {
   if (typeof value === "bigint") return { $bigint: value.toString() };
@@ -50,7 +66,7 @@ export function toTagged(value: unknown): unknown {
     for (const [k, v] of Object.entries(value)) {
       if (v !== undefined) setOwn(out, k, toTagged(v));
     }
-    return out;
+    return tagLikeKey(out) === undefined ? out : { $obj: out };
   }
   if (typeof value === "number" && !Number.isFinite(value)) return null;
   return value;
@@ -121,6 +137,15 @@ function restore(value: unknown, depth: number): unknown {
         }
         return new Set(inner.map((v) => restore(v, depth + 1)));
       }
+      if (key === "$obj") {
+        // An object that looks like a tag, escaped: its own key is not read as one.
+        if (inner === null || typeof inner !== "object" || Array.isArray(inner)) {
+          throw new PagletError("malformed_json", `A $obj value must be an object: got ${shown(inner)}`);
+        }
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(inner)) setOwn(out, k, restore(v, depth + 1));
+        return out;
+      }
     }
     const out: Record<string, unknown> = {};
     for (const k of keys) setOwn(out, k, restore(obj[k], depth + 1));
@@ -177,10 +202,14 @@ function needsTags(value: unknown, depth: number): boolean {
     return false;
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return true;
+  let keys = 0;
+  let first = "";
   for (const key in value) {
+    if (keys++ === 0) first = key;
     if (key === "__proto__" || needsTags((value as Record<string, unknown>)[key], depth + 1)) return true;
   }
-  return false;
+  // An object of one tag's key (`{"$date": 5}` as data) is escaped.
+  return keys === 1 && TAG_KEYS.has(first);
 }
 
 /** JSON text with tagged values. */
@@ -196,6 +225,11 @@ export function parseTagged<T = unknown>(text: string): T {
   } catch (err) {
     throw new PagletError("malformed_json", `Malformed JSON: ${(err as Error).message}`);
   }
+  return untagged<T>(parsed);
+}
+
+/** A parsed JSON tree with its tagged values restored; a tag that does not decode raises `malformed_json`. */
+export function untagged<T = unknown>(parsed: unknown): T {
   // JSON.parse defines keys (a "__proto__" key stays a key): an untagged tree is used as it is.
   return (hasTags(parsed, 0) ? fromTagged(parsed) : parsed) as T;
 }

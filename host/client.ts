@@ -10,7 +10,7 @@
  * ```
  */
 import { PagletError } from "../agents/errors.ts";
-import { CBOR_TYPE, parseTagged, stringifyTagged } from "../agents/wire.ts";
+import { CBOR_TYPE, stringifyTagged, untagged } from "../agents/wire.ts";
 // Type-checked only: the module loads by URL at the first binary request.
 import type * as Cbor from "../agents/cbor.ts";
 import { cancel, later } from "../agents/timers.ts";
@@ -245,7 +245,7 @@ export class HostClient {
     const text = this.#plain
       ? await this.#plainText(method, path, json, headers, timeoutMs)
       : await (await this.fetch(method, path, { body: json, headers, timeoutMs })).text();
-    return parseAnswer<T>(text, `${method} ${this.baseUrl}${path}`);
+    return answerOf<T>(text, `${method} ${this.baseUrl}${path}`);
   }
 
   health() {
@@ -314,7 +314,7 @@ export class HostClient {
     });
     // A host that answers JSON anyway (one that does not speak CBOR) is read as such.
     if (!(res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)) {
-      return parseAnswer<T>(await res.text(), `POST ${this.baseUrl}${path}`);
+      return answerOf<T>(await res.text(), `POST ${this.baseUrl}${path}`);
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
     // By URL: a literal import() would load cbor-x with this module, for every command.
@@ -380,20 +380,22 @@ const decoder = new TextDecoder();
 
 /** A JSON answer's value (tagged JSON, wire.ts); an empty body is `{}`. */
 /**
- * The answer's value. Text that is no JSON of the API's is the answering server's fault, not the
- * caller's: not `malformed_json` (which says the request was bad) but `host_unreachable` (502): what
- * answered at that URL is no paglets host, or not a working one.
+ * The answer's value. Text that is no JSON at all is the answering server's fault, not the
+ * caller's: not `malformed_json` (which says the request was bad) but `host_unreachable` (502):
+ * what answered at that URL is no paglets host, or not a working one.
  */
-function parseAnswer<T>(text: string, request: string): T {
+export function answerOf<T>(text: string, request: string): T {
+  if (!text) return {} as T;
+  let parsed: unknown;
   try {
-    return (text ? parseTagged(text) : {}) as T;
+    parsed = JSON.parse(text);
   } catch (err) {
-    const why = err instanceof PagletError ? err.message : String(err);
     throw new PagletError(
       "host_unreachable",
-      `${request} answered with what is no paglets host's JSON (${why}): is a paglets host at that URL?`,
+      `${request} answered with what is no JSON (${(err as Error).message}): is a paglets host at that URL?`,
     );
   }
+  return untagged<T>(parsed);
 }
 
 /**

@@ -48,7 +48,7 @@ Deno.test("an answer that is no paglets host's JSON is the answering server's fa
       () => client.request("POST", "/v1/transfers/preflight", {}),
       "host_unreachable",
     );
-    assert(err.message.includes("no paglets host's JSON"), err.message);
+    assert(err.message.includes("is no JSON"), err.message);
   } finally {
     await server.shutdown();
   }

@@ -9,10 +9,9 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef, CreateOptions, MeshHost } from "../../agents/context.ts";
 import type { Message } from "../../agents/message.ts";
-import { parseTagged } from "../../agents/wire.ts";
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { CBOR_TYPE } from "../http/agent_routes.ts";
-import { HostClient, normalizeUrl } from "../client.ts";
+import { answerOf, HostClient, normalizeUrl } from "../client.ts";
 import type { Host } from "../host.ts";
 import type { RemoteRouter, RemoteSendOptions } from "../kernel/remote.ts";
 import type { GossipNode } from "./gossip.ts";
@@ -133,7 +132,7 @@ export class MeshRemoteRouter implements RemoteRouter {
     });
     const answer = (res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)
       ? decodeCbor<{ reply?: unknown }>(new Uint8Array(await res.arrayBuffer()))
-      : parseTagged(await res.text()) as { reply?: unknown };
+      : answerOf<{ reply?: unknown }>(await res.text(), `POST ${url}/v1/agents/${target}/messages`);
     return answer && typeof answer === "object" && "reply" in answer ? answer.reply : undefined;
   }
 
