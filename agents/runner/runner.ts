@@ -157,16 +157,17 @@ export class Runner implements AsyncDisposable {
         `Cannot open a Runner as its name must be 1-64 letters, digits, '.', '_' or '-': current value is '${name}'`,
       );
     }
-    // Ctrl-C of the script (agents/interruption.ts): it starts no new work while its run ends.
-    if (interrupted.aborted) {
-      throw new PagletError("interrupted", `The script was interrupted: it opens no Runner ('${name}')`);
-    }
     // In a script run by `paglets run`, the entry host is the one the script was given.
     const entry = options.entry ?? await connect().then((mesh) => mesh.entry, () => undefined);
     const http = new RunnerHttp({ ...options, entry });
     const hosts = chooseHosts(await http.hosts(), options, http.entry);
     const count = positive("executors", options.executors, coresOf(hosts));
     const idleTimeoutMs = positive("idleTimeoutMs", options.idleTimeoutMs, 60_000);
+    // Ctrl-C of the script (agents/interruption.ts), before or while the hosts were asked: it starts
+    // no new work while its run ends. (Once the Runner exists, an interrupt closes it.)
+    if (interrupted.aborted) {
+      throw new PagletError("interrupted", `The script was interrupted: it opens no Runner ('${name}')`);
+    }
     const runner = new Runner(name, http, options.module ?? defaultModule, options, idleTimeoutMs);
     try {
       await runner.#start(
