@@ -181,7 +181,7 @@ function hostBase(from: string): string {
     throw new PagletError("invalid_request", `codeFrom must be a host's URL: got '${from}'`);
   }
   if (
-    (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash || from.includes("#")
+    (url.protocol !== "http:" && url.protocol !== "https:") || /[?#]/.test(from)
   ) {
     throw new PagletError(
       "invalid_request",

@@ -76,7 +76,8 @@ export class TransferDispatcher {
     }
     const t = target.trim();
     if (t === this.#host.name) return this.#host.url;
-    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(t) || /^[^\s/:]+:\d+$/.test(t);
+    // A URL with a scheme, or `host:port` (an IPv6 address in brackets, a trailing slash allowed).
+    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(t) || /^(\[[0-9a-f:.]+\]|[^\s/:[\]]+):\d+\/?$/i.test(t);
     if (isUrl && !isHostUrl(normalizeUrl(t))) {
       throw new PagletError(
         "invalid_request",

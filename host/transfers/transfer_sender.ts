@@ -243,8 +243,9 @@ export class TransferSender {
           `Cannot ${what}: the target does not answer (${e.message})`,
         );
       }
-      // The target refused the move before any of it was sent: a refused transfer all the same.
-      this.onOutcome("refused", 0);
+      // The target refused the move before any of it was sent: a refused transfer all the same, as
+      // the target counts it (a refused key never reached its preflight).
+      if (e.code !== "peer_unauthorized" && e.code !== "unauthorized") this.onOutcome("refused", 0);
       throw new PagletError(e.code, `Cannot ${what}: ${e.message}`, e.details);
     }
   }

@@ -193,7 +193,7 @@ Deno.test("tampered, unauthenticated and refused code", async () => {
       "code_tampered",
     );
     // Fetched from a host's http(s) URL only, and no larger than the host takes a module uploaded.
-    for (const codeFrom of ["file:///etc/hostname#", `${liarUrl}/?x=`, `${liarUrl}#`]) {
+    for (const codeFrom of ["file:///etc/hostname#", `${liarUrl}/?x=`, `${liarUrl}#`, `${liarUrl}/?`]) {
       await assertRejectsCode(
         () => h2.client.createAgent({ type: "tests.tally", code: fake, codeFrom }),
         "invalid_request",

@@ -121,6 +121,10 @@ Deno.test("a dispatch that cannot happen fails early with a clear error and the 
     await assertRejectsCode(() => a.client.dispatch(id, "no-such-host"), "host_not_found");
     // A path names no host; a URL must be http(s) with a host.
     await assertRejectsCode(() => a.client.dispatch(id, "../../x"), "host_not_found");
+    // host:port forms stay URLs: nothing answers at these, which is what they are told.
+    for (const target of ["[::1]:1", "127.0.0.1:1/"]) {
+      await assertRejectsCode(() => a.client.dispatch(id, target), "host_unreachable");
+    }
     for (const target of ["ftp://127.0.0.1:1", "http://[::1", "http://"]) {
       await assertRejectsCode(() => a.client.dispatch(id, target), "invalid_request");
     }
