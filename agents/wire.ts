@@ -228,6 +228,25 @@ export function parseTagged<T = unknown>(text: string): T {
   return untagged<T>(parsed);
 }
 
+/**
+ * The answer's value. Text that is no JSON at all is the answering server's fault, not the
+ * caller's: not `malformed_json` (which says the request was bad) but `host_unreachable` (502):
+ * what answered at that URL is no paglets host, or not a working one.
+ */
+export function answerOf<T>(text: string, request: string): T {
+  if (!text) return {} as T;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new PagletError(
+      "host_unreachable",
+      `${request} answered with what is no JSON (${(err as Error).message}): is a paglets host at that URL?`,
+    );
+  }
+  return untagged<T>(parsed);
+}
+
 /** A parsed JSON tree with its tagged values restored; a tag that does not decode raises `malformed_json`. */
 export function untagged<T = unknown>(parsed: unknown): T {
   // JSON.parse defines keys (a "__proto__" key stays a key): an untagged tree is used as it is.

@@ -10,7 +10,7 @@
  * ```
  */
 import { PagletError } from "../agents/errors.ts";
-import { CBOR_TYPE, stringifyTagged, untagged } from "../agents/wire.ts";
+import { answerOf, CBOR_TYPE, stringifyTagged } from "../agents/wire.ts";
 // Type-checked only: the module loads by URL at the first binary request.
 import type * as Cbor from "../agents/cbor.ts";
 import { cancel, later } from "../agents/timers.ts";
@@ -379,25 +379,6 @@ function proxied(): boolean {
 const decoder = new TextDecoder();
 
 /** A JSON answer's value (tagged JSON, wire.ts); an empty body is `{}`. */
-/**
- * The answer's value. Text that is no JSON at all is the answering server's fault, not the
- * caller's: not `malformed_json` (which says the request was bad) but `host_unreachable` (502):
- * what answered at that URL is no paglets host, or not a working one.
- */
-export function answerOf<T>(text: string, request: string): T {
-  if (!text) return {} as T;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new PagletError(
-      "host_unreachable",
-      `${request} answered with what is no JSON (${(err as Error).message}): is a paglets host at that URL?`,
-    );
-  }
-  return untagged<T>(parsed);
-}
-
 /**
  * Refusals made before anything was done, that a moment's wait may end, and the wait before asking
  * again: a host still starting, and one serving as many connections as it takes (it answers

@@ -7,7 +7,7 @@
  * @module
  */
 import { PagletError } from "../errors.ts";
-import { parseTagged, stringifyTagged } from "../wire.ts";
+import { answerOf, stringifyTagged } from "../wire.ts";
 
 /** How a Runner reaches its entry host and the hosts its executors run on. */
 export interface RunnerConnection {
@@ -85,7 +85,7 @@ export class RunnerHttp {
         throw new PagletError("internal", `HTTP ${res.status} from ${url}: ${text.slice(0, 200)}`);
       }
     }
-    return (text ? parseTagged(text) : {}) as T;
+    return answerOf<T>(text, `${method} ${url}`);
   }
 
   /** Online hosts of the mesh, the entry host first. */

@@ -11,7 +11,8 @@ import type { AgentRef, CreateOptions, MeshHost } from "../../agents/context.ts"
 import type { Message } from "../../agents/message.ts";
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { CBOR_TYPE } from "../http/agent_routes.ts";
-import { answerOf, HostClient, normalizeUrl } from "../client.ts";
+import { HostClient, normalizeUrl } from "../client.ts";
+import { answerOf } from "../../agents/wire.ts";
 import type { Host } from "../host.ts";
 import type { RemoteRouter, RemoteSendOptions } from "../kernel/remote.ts";
 import type { GossipNode } from "./gossip.ts";
