@@ -121,14 +121,15 @@ export class MeshRemoteRouter implements RemoteRouter {
       id: message.id,
       oneway: options.oneway,
       noDelay: options.noDelay,
-      timeoutMs,
+      // The host there gets a little less of the message's time, so that its own timeout (which
+      // says what happened there) comes back before this request's, and all of it within timeoutMs.
+      timeoutMs: Math.max(1, timeoutMs - Math.min(1000, Math.floor(timeoutMs / 10))),
     };
     // CBOR between hosts: bigints and bytes stay binary (no decimal text, no base64).
     const res = await this.#client(url).fetch("POST", `/v1/agents/${encodeURIComponent(target)}/messages`, {
       body: encodeCbor(body) as Uint8Array<ArrayBuffer>,
       headers: { "content-type": CBOR_TYPE, accept: CBOR_TYPE, [HOPS_HEADER]: String(hops + 1) },
-      // The message's own timeout, the way there included: the host there answers its own
-      // timeout (504) by then, or this request does.
+      // The message's own timeout, the way there and back included.
       timeoutMs,
     });
     const answer = (res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)
