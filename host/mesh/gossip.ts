@@ -194,6 +194,7 @@ export class GossipNode {
       );
       this.#seedAnswered(url);
       this.table.markRefused(url, false);
+      this.table.markAnswered(url, true);
       if (answer.meshVersion !== this.table.meshVersion) {
         throw new PagletError(
           "mesh_version_mismatch",
@@ -209,6 +210,9 @@ export class GossipNode {
       this.#seedFailed(url);
       const error = PagletError.from(err, "host_unreachable");
       if (error.code === "unauthorized") this.table.markRefused(url, true);
+      else if (error.code === "host_unreachable" || error.code === "timeout") {
+        this.table.markAnswered(url, false);
+      }
       this.#onError(url, error);
       return false;
     } finally {

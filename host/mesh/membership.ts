@@ -51,16 +51,22 @@ export interface MemberView extends MeshHost {
   /** The host announced that it stopped cleanly, and is not known to be back (see `state`). */
   left: boolean;
   /**
-   * What this host can do with the member: `online`, `offline`, `left`, or `unauthorized` when its
-   * last answer to this host was 401 (the two hosts hold different API keys). An unauthorized member
-   * is not online: every call to it would fail, so placement and routing skip it. A member that left
-   * and then answers 401 (where calls to it succeeded before) runs again under another key.
+   * What this host can do with the member: `online`, `offline`, `left`, `unauthorized` when its
+   * last answer to this host was 401 (the two hosts hold different API keys), or `unreachable` when
+   * it is alive (its heartbeats reach this host through others) but this host's own last
+   * {@link UNREACHABLE_AFTER} exchanges with it got no answer (a partition one way only). Neither
+   * an unauthorized nor an unreachable member is online: every call to it would fail, so placement
+   * and routing skip it. A member that left and then answers 401 (where calls to it succeeded
+   * before) runs again under another key.
    */
   state: MemberState;
 }
 
 /** See {@link MemberView.state}. */
-export type MemberState = "online" | "offline" | "left" | "unauthorized";
+export type MemberState = "online" | "offline" | "left" | "unauthorized" | "unreachable";
+
+/** Exchanges in a row that got no answer after which a member whose heartbeat goes on is unreachable. */
+export const UNREACHABLE_AFTER = 3;
 
 /** What changed about a member, as reported to {@link MembershipOptions.onChange}. */
 export type MembershipChange =
@@ -70,7 +76,8 @@ export type MembershipChange =
   | "offline"
   | "forgotten"
   | "rejected"
-  | "unauthorized";
+  | "unauthorized"
+  | "unreachable";
 
 export interface MembershipOptions {
   /** This host. */
@@ -118,6 +125,8 @@ interface Member {
    * refusal is its state.
    */
   refusedSinceLeft: boolean;
+  /** This host's exchanges with it in a row that got no answer (0 after one that did). */
+  unanswered: number;
 }
 
 export class MembershipTable {
@@ -167,6 +176,7 @@ export class MembershipTable {
       reportedOnline: true,
       refused: false,
       refusedSinceLeft: false,
+      unanswered: 0,
     };
     this.#members.set(self.name, this.#self);
   }
@@ -306,6 +316,7 @@ export class MembershipTable {
         // A restart keeps a refusal until a call to it succeeds: its key did not change by itself.
         refused: mine !== undefined && mine.refused && mine.identity.url === record.url,
         refusedSinceLeft: false,
+        unanswered: 0,
       };
       this.#members.set(name, member);
       this.#onChange(mine ? "restarted" : "joined", this.#view(member));
@@ -377,6 +388,23 @@ export class MembershipTable {
     }
   }
 
+  /**
+   * Records whether this host's exchange with the member at `url` got an answer. After
+   * {@link UNREACHABLE_AFTER} in a row without one, a member whose heartbeat still goes on (others
+   * hear it) is `unreachable` from here until an exchange gets an answer again.
+   */
+  markAnswered(url: string, answered: boolean): void {
+    for (const m of this.#members.values()) {
+      if (m === this.#self || m.identity.url !== url) continue;
+      const before = this.#state(m);
+      m.unanswered = answered ? 0 : m.unanswered + 1;
+      if (before !== "unreachable" && this.#state(m) === "unreachable") {
+        this.#onChange("unreachable", this.#view(m));
+      }
+      this.#report(m);
+    }
+  }
+
   /** Is this member online now? */
   isOnline(name: string): boolean {
     const m = this.#members.get(name);
@@ -431,14 +459,20 @@ export class MembershipTable {
 
   #online(m: Member): boolean {
     if (m === this.#self) return m.heartbeat !== LEFT_HEARTBEAT;
-    return !m.refused && m.heartbeat !== LEFT_HEARTBEAT && this.#now() - m.progressAt < this.offlineAfterMs;
+    return this.#alive(m) && !m.refused && m.unanswered < UNREACHABLE_AFTER;
+  }
+
+  /** Its heartbeat goes on, as this host hears it (directly or through others). */
+  #alive(m: Member): boolean {
+    return m.heartbeat !== LEFT_HEARTBEAT && this.#now() - m.progressAt < this.offlineAfterMs;
   }
 
   #state(m: Member): MemberState {
     if (m.refusedSinceLeft) return "unauthorized";
     if (m.heartbeat === LEFT_HEARTBEAT) return "left";
     if (m.refused) return "unauthorized";
-    return this.#online(m) ? "online" : "offline";
+    if (this.#online(m)) return "online";
+    return this.#alive(m) && m !== this.#self ? "unreachable" : "offline";
   }
 
   #report(m: Member): void {

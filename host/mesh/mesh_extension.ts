@@ -195,10 +195,9 @@ function meshMetrics(host: Host, node: GossipNode, traffic: { sent: number; rece
   ]);
   r.collect(() => {
     hosts.clear();
-    const byState = new Map<string, number>([["online", 0], ["offline", 0], ["left", 0], [
-      "unauthorized",
-      0,
-    ]]);
+    const byState = new Map<string, number>(
+      ["online", "offline", "left", "unauthorized", "unreachable"].map((state) => [state, 0]),
+    );
     for (const member of node.table.list()) byState.set(member.state, (byState.get(member.state) ?? 0) + 1);
     for (const [state, n] of byState) hosts.set({ state }, n);
     rounds.setTotal({}, node.stats.rounds);

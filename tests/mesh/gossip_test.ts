@@ -4,6 +4,7 @@ import { simulate } from "../../scripts/bench/gossip_sim.ts";
 import { GossipNode } from "../../host/mesh/gossip.ts";
 import { MembershipTable } from "../../host/mesh/membership.ts";
 import type { GossipRequest, GossipResponse } from "../../host/mesh/protocol.ts";
+import { PagletError } from "../../agents/errors.ts";
 
 Deno.test("a simulated mesh of 40 hosts converges in a few rounds with constant messages per host", async () => {
   const result = await simulate({ n: 40, steadyRounds: 10 });
@@ -42,7 +43,8 @@ Deno.test("a seed that does not answer is retried with growing pauses, and conta
       incarnation: 1,
       now: () => clock.now,
     }),
-    () => Promise.reject(new Error("unused")),
+    // b reaches a once a exists (b gossips only after it answered).
+    (_url, request) => Promise.resolve(a.handle(request)),
   );
   const transport = (url: string, request: GossipRequest): Promise<GossipResponse> => {
     calls.push(url);
@@ -73,4 +75,51 @@ Deno.test("a seed that does not answer is retried with growing pauses, and conta
   }
   assert(a.table.isOnline("b"), "b joined once it answered");
   assert(b.table.isOnline("a"), "and b knows a");
+});
+
+Deno.test("a host that others hear but this one cannot reach is unreachable from here, and online again once it answers", async () => {
+  const clock = { now: 0 };
+  const changes: string[] = [];
+  /** Calls that fail: `from>to`. */
+  const cut = new Set<string>();
+  const nodes = new Map<string, GossipNode>();
+  for (const name of ["a", "b", "c"]) {
+    const table = new MembershipTable({
+      self: { name, url: `http://${name}:1`, meshVersion: "dev", tags: [], properties: {}, cpuCount: 1 },
+      incarnation: 1,
+      now: () => clock.now,
+      offlineAfterMs: 5000,
+      onChange: (change, member) => name === "b" && changes.push(`${change}:${member.name}`),
+    });
+    const transport = (url: string, request: GossipRequest): Promise<GossipResponse> => {
+      const to = new URL(url).hostname;
+      if (cut.has(`${name}>${to}`)) {
+        return Promise.reject(new PagletError("host_unreachable", `cut ${name}>${to}`));
+      }
+      return Promise.resolve(nodes.get(to)!.handle(request));
+    };
+    nodes.set(name, new GossipNode(table, transport, { seeds: ["http://a:1"], fanout: 2 }));
+  }
+  const rounds = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      clock.now += 1000;
+      for (const node of nodes.values()) await node.round();
+    }
+  };
+  const stateOf = (viewer: string, of: string) =>
+    nodes.get(viewer)!.table.list().find((m) => m.name === of)?.state;
+  await rounds(4);
+  assertEquals(["a", "b", "c"].map((v) => stateOf(v, "a")), ["online", "online", "online"]);
+
+  // b cannot reach a; a reaches b, and c reaches both: a's heartbeat still reaches b.
+  cut.add("b>a");
+  await rounds(6);
+  assertEquals(stateOf("b", "a"), "unreachable");
+  assertEquals([stateOf("c", "a"), stateOf("a", "b"), stateOf("b", "c")], ["online", "online", "online"]);
+  assert(nodes.get("b")!.table.list({ onlineOnly: true }).every((m) => m.name !== "a"), "placement skips it");
+  assert(changes.includes("unreachable:a"), changes.join(" "));
+
+  cut.delete("b>a");
+  await rounds(4);
+  assertEquals(stateOf("b", "a"), "online");
 });
