@@ -6,7 +6,7 @@ import { isValidAgentId } from "../host/kernel/ids.ts";
 import { apiKeyFrom, entryClient, type EntryOptions } from "./entry.ts";
 import { readJsonObject } from "./json_input.ts";
 import { MAX_TIMEOUT_SECONDS, numberOption, timeoutMs, timeoutSeconds } from "./number_option.ts";
-import { printJson, printTable } from "./output.ts";
+import { pc, printJson, printTable } from "./output.ts";
 import { MAX_WAKE_SECONDS } from "../agents/policy.ts";
 import { localTime } from "./times.ts";
 
@@ -136,8 +136,21 @@ export function registerAgentsCommand(program: Command): void {
   networkOptions(agents.command("ls").description("List agents"))
     .option("--status <status>", "active | inactive | crashed", agentStatus)
     .option("--type <type>", "only this paglet type")
-    .action(async (o: EntryOptions & { json?: boolean; status?: string; type?: string }) => {
-      const { agents } = await entryClient(o).listAgents({ status: o.status, type: o.type });
+    .option(
+      "--limit <n>",
+      "at most this many, oldest first (default 10000)",
+      numberOption("--limit", { min: 1, max: 100_000, integer: true }),
+    )
+    .action(async (o: EntryOptions & { json?: boolean; status?: string; type?: string; limit?: number }) => {
+      const limit = o.limit ?? 10_000;
+      // One more than shown says whether the list was cut (at the host's own limit it cannot tell).
+      const asked = Math.min(limit + 1, 100_000);
+      const listed =
+        (await entryClient(o).listAgents({ status: o.status, type: o.type, limit: asked })).agents;
+      const agents = listed.slice(0, limit);
+      if (listed.length > limit || listed.length === asked && asked === limit) {
+        console.error(pc.yellow(`showing the first ${limit} agents; --limit (up to 100000) for more`));
+      }
       if (o.json) return printJson(agents);
       printTable(agents.map((a) => ({ ...a, createdAt: localTime(Number(a.createdAt)) })), [
         "id",

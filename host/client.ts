@@ -258,9 +258,10 @@ export class HostClient {
     return this.request("GET", "/v1/host");
   }
 
-  listAgents(filter: { status?: string; type?: string } = {}) {
-    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v) as [string, string][])
-      .toString();
+  listAgents(filter: { status?: string; type?: string; limit?: number } = {}) {
+    const q = new URLSearchParams(
+      Object.entries(filter).filter(([, v]) => v).map(([k, v]) => [k, String(v)]),
+    ).toString();
     return this.request<{ agents: Record<string, unknown>[] }>("GET", `/v1/agents${q ? `?${q}` : ""}`);
   }
 

@@ -91,7 +91,18 @@ async function showDetail(id) {
   } catch (err) { $("detail").textContent = id + ": " + (err.message || err); }
 }
 document.addEventListener("click", (e) => { const a = e.target.closest && e.target.closest("a.agent"); if (a) showDetail(a.dataset.id); });
-async function refresh() {
+let refreshing = null;
+let refreshAgain = false;
+/** One refresh at a time: a host slow to answer is not asked again meanwhile, and one asked for during a refresh follows it. */
+function refresh() {
+  if (refreshing) { refreshAgain = true; return refreshing; }
+  refreshing = refreshOnce().finally(() => {
+    refreshing = null;
+    if (refreshAgain) { refreshAgain = false; refresh(); }
+  });
+  return refreshing;
+}
+async function refreshOnce() {
   try {
     const host = await api("/v1/host");
     $("who").textContent = host.name + " · " + host.url + " · mesh " + host.meshVersion;
@@ -230,5 +241,5 @@ async function stream() {
 }
 // A form: Enter in the field uses the key, as the button does.
 $("key").onsubmit = (e) => { e.preventDefault(); key = $("keyInput").value; sessionStorage.setItem("pagletsKey", key); $("key").style.display = "none"; refresh(); };
-refresh(); setInterval(refresh, 3000); stream();
+refresh(); setInterval(() => { if (!refreshing) refresh(); }, 3000); stream();
 </script></body></html>`;

@@ -28,6 +28,7 @@ import { Arrivals, type CodeLoader, type CreateSpec } from "./arrivals.ts";
 export type { CreateSpec };
 import type { WorkerPool } from "./worker_pool.ts";
 import { DeadlineQueue, withTimeout } from "./timeouts.ts";
+import { forEachLimited } from "../../agents/limited.ts";
 
 export interface DeliverOptions {
   oneway?: boolean;
@@ -68,6 +69,9 @@ export interface RuntimeOptions {
 function shutdownPolicy(own: DeactivationPolicy | null): DeactivationPolicy {
   return { ...(own ?? DEFAULT_POLICY), activateAt: null, activateOnStartup: true };
 }
+
+/** Agents deactivated at once when the host stops. */
+const SHUTDOWN_AT_ONCE = 64;
 
 export class AgentRuntime {
   /** Agents running in a worker now; only the runtime adds or removes them. */
@@ -518,7 +522,7 @@ export class AgentRuntime {
   }
 
   /**
-   * Deactivates every live agent for a graceful shutdown: each comes back at the next start, and
+   * Deactivates every live agent for a graceful shutdown, {@link SHUTDOWN_AT_ONCE} at a time: each comes back at the next start, and
    * keeps the policy of its last deactivation (see {@link shutdownPolicy}).
    */
   async deactivateAll(
@@ -529,11 +533,13 @@ export class AgentRuntime {
       const own = (await this.#store.get(id))?.lastPolicy ?? null;
       await this.deactivate(id, shutdownPolicy(own), "shutdown");
     };
-    // An agent that fails to deactivate comes back from its last checkpoint at the next start.
-    await Promise.all(
-      [...this.#live.keys()].map((id) =>
-        withTimeout(leave(id), timeoutMs).catch((err) => onFailure(id, err))
-      ),
+    // A few at a time, each with its own time: all at once, 20,000 agents queued on the store's
+    // lock for longer than their time, and thousands came back from their last checkpoint. An
+    // agent that fails to deactivate comes back from its last checkpoint at the next start.
+    await forEachLimited(
+      [...this.#live.keys()],
+      SHUTDOWN_AT_ONCE,
+      (id) => withTimeout(leave(id), timeoutMs).catch((err) => onFailure(id, err)),
     );
   }
 

@@ -14,7 +14,7 @@ import { MeshInfoContract, type MeshSnapshot, SyncReply } from "./contract.ts";
 import { selectTargets } from "./select.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import { SnapshotTable } from "./snapshot_table.ts";
-import { forEachLimited } from "../limited.ts";
+import { forEachLimited } from "../../agents/limited.ts";
 import { pickRandom } from "../random_pick.ts";
 import { cancel, later, type Timer } from "../../agents/timers.ts";
 

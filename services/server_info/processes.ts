@@ -6,7 +6,7 @@
  * @module
  */
 import { round } from "./cpu.ts";
-import { forEachLimited } from "../limited.ts";
+import { forEachLimited } from "../../agents/limited.ts";
 
 /** Clock ticks per second of /proc counters; 100 on every mainstream Linux. */
 const CLOCK_TICKS = 100;

@@ -89,3 +89,16 @@ Deno.test("paglets agents answers bad input with a non-zero exit and error [code
     assert(run.stderr.includes(`error [${code}]`), `expected error [${code}], got: ${run.stderr}`);
   });
 });
+
+Deno.test("agents ls --limit shows at most that many and says on stderr when the list reached it", async () => {
+  await using h = await fixtureHost({});
+  for (let i = 0; i < 3; i++) await h.client.createAgent({ type: "demo.counter" });
+  const cut = await paglets(["agents", "ls", "--limit", "2", "--json", "--entry", h.host.url]);
+  assertEquals(cut.code, 0, cut.stderr);
+  assertEquals(JSON.parse(cut.stdout).length, 2);
+  assert(cut.stderr.includes("showing the first 2 agents"), cut.stderr);
+  const all = await paglets(["agents", "ls", "--limit", "3", "--json", "--entry", h.host.url]);
+  assertEquals([JSON.parse(all.stdout).length, all.stderr.includes("showing")], [3, false]);
+  const bad = await paglets(["agents", "ls", "--limit", "0", "--entry", h.host.url]);
+  assertEquals(bad.code, 2, bad.stderr);
+});

@@ -1,4 +1,4 @@
-/** Bounded concurrency for fan-outs (peers, /proc entries). */
+/** Bounded concurrency for fan-outs (peers, /proc entries, every agent of a host). */
 
 /**
  * Runs `fn` over `items` with at most `limit` running at a time; resolves when all are done.
