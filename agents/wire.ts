@@ -205,8 +205,10 @@ function needsTags(value: unknown, depth: number): boolean {
   let keys = 0;
   let first = "";
   for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined) continue; // JSON leaves it out, so it does not count as a key
     if (keys++ === 0) first = key;
-    if (key === "__proto__" || needsTags((value as Record<string, unknown>)[key], depth + 1)) return true;
+    if (key === "__proto__" || needsTags(v, depth + 1)) return true;
   }
   // An object of one tag's key (`{"$date": 5}` as data) is escaped.
   return keys === 1 && TAG_KEYS.has(first);

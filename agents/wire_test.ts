@@ -25,6 +25,9 @@ Deno.test("a plain object of one key that a tag uses comes back as the object, n
   ) {
     assertEquals(parseTagged(stringifyTagged(data)), data, JSON.stringify(data));
   }
+  // A key whose value is undefined is no key in JSON: the object is still escaped.
+  const withUndefined = { $bigint: "12", note: undefined };
+  assertEquals(parseTagged(stringifyTagged(withUndefined)), { $bigint: "12" });
   // Beside a real tag too.
   const mixed = { big: 3n, raw: { $date: "2026-01-01" } };
   assertEquals(parseTagged(stringifyTagged(mixed)), mixed);

@@ -45,7 +45,8 @@ let key = sessionStorage.getItem("pagletsKey") || "";
 const headers = () => key ? { authorization: "Bearer " + key } : {};
 async function api(path) {
   const sent = key;
-  const res = await fetch(path, { headers: headers() });
+  // Bounded: refreshes run one at a time, so one answer that never came would stop them all.
+  const res = await fetch(path, { headers: headers(), signal: AbortSignal.timeout(30000) });
   // Only an answer to the key in use now says anything of it (a refresh may have left before it was entered).
   if (res.status === 401) {
     if (sent === key) {

@@ -171,7 +171,7 @@ export class AgentRuntime {
             // What is left of its reply timeout (the requeue dropped those whose time ran out).
             ...(delivery?.deadline === undefined || delivery.oneway
               ? {}
-              : { timeoutMs: Math.max(1, delivery.deadline - Date.now()) }),
+              : { timeoutMs: Math.max(1, delivery.deadline - performance.now()) }),
           }).then(outcomeOf),
         gone: (id, why, asleep) => {
           for (const fn of this.onGone) fn(id, why, asleep);
@@ -388,7 +388,10 @@ export class AgentRuntime {
   /** Hands the message to the agent's mailbox; resolves with its reply (or accepted, oneway). */
   #post(agent: LiveAgent, message: Message, options: DeliverOptions): Promise<DeliverResult> {
     const delivery = options.oneway || options.timeoutMs
-      ? { oneway: options.oneway, deadline: options.timeoutMs ? Date.now() + options.timeoutMs : undefined }
+      ? {
+        oneway: options.oneway,
+        deadline: options.timeoutMs ? performance.now() + options.timeoutMs : undefined,
+      }
       : undefined;
     if (options.oneway) {
       agent.mailbox.post(message, delivery).catch((err) =>
@@ -533,14 +536,24 @@ export class AgentRuntime {
       const own = (await this.#store.get(id))?.lastPolicy ?? null;
       await this.deactivate(id, shutdownPolicy(own), "shutdown");
     };
+    // Workers where a deactivation ran out of time: the agents left on one are not waited for
+    // again (a worker held by a loop would cost 5 s per group of agents on it).
+    const stuck = new Set<unknown>();
     // A few at a time, each with its own time: all at once, 20,000 agents queued on the store's
     // lock for longer than their time, and thousands came back from their last checkpoint. An
     // agent that fails to deactivate comes back from its last checkpoint at the next start.
-    await forEachLimited(
-      [...this.#live.keys()],
-      SHUTDOWN_AT_ONCE,
-      (id) => withTimeout(leave(id), timeoutMs).catch((err) => onFailure(id, err)),
-    );
+    await forEachLimited([...this.#live.keys()], SHUTDOWN_AT_ONCE, async (id) => {
+      const slot = this.#live.get(id)?.slot;
+      if (slot && stuck.has(slot)) {
+        return onFailure(id, new PagletError("timeout", "its worker did not finish a deactivation in time"));
+      }
+      await withTimeout(leave(id), timeoutMs).catch(async (err) => {
+        // A slow hook of its own, or a worker that answers nothing any more?
+        const timedOut = err instanceof PagletError && err.code === "timeout";
+        if (slot && timedOut && !stuck.has(slot) && !(await this.#supervisor.answers(slot))) stuck.add(slot);
+        onFailure(id, err);
+      });
+    });
   }
 
   /** Stops the runtime's timers (host stop). */

@@ -85,9 +85,8 @@ export class InactiveQueue {
     policy: DeactivationPolicy,
     redeliver: (message: Message, delivery: Delivery | undefined) => Promise<unknown>,
   ): Promise<void> {
-    const now = Date.now();
     for (const waiting of agent.mailbox.drain()) {
-      if (expired(waiting.delivery, now)) {
+      if (expired(waiting.delivery, performance.now())) {
         // Its sender got `timeout` already: it neither wakes the agent nor waits for it.
         waiting.reject(tooLate(waiting.message));
       } else if (waiting.delivery?.queuedSeq !== undefined) {

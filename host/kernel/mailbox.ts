@@ -20,7 +20,10 @@ export const WINDOW = 8;
  */
 export interface Delivery {
   oneway?: boolean;
-  /** Epoch ms after which nobody waits for the reply any more. */
+  /**
+   * When nobody waits for the reply any more, on this process's monotonic clock
+   * (`performance.now()`, as the sender's own timer): a step of the wall clock changes nothing.
+   */
   deadline?: number;
   /** The message is stored for the agent (it arrived while it was inactive) under this `seq`. */
   queuedSeq?: number;
@@ -123,7 +126,9 @@ export class Mailbox {
     const rank = message.priority === 0 ? Number.MAX_SAFE_INTEGER : message.priority;
     const envelope = { message, delivery, rank, seq: this.#seq++, resolve, reject };
     if (this.#queue.length === 0 && this.#mayDispatch()) {
-      this.#dispatch(envelope); // nothing waits ahead of it: straight to the worker
+      // Put back after a wait (a restore, a failed move): its sender may have given up meanwhile.
+      if (delivery?.deadline !== undefined && expired(delivery, performance.now())) reject(tooLate(message));
+      else this.#dispatch(envelope); // nothing waits ahead of it: straight to the worker
     } else {
       this.#insert(envelope);
       this.#pump();
@@ -151,7 +156,7 @@ export class Mailbox {
     let now = 0;
     while (this.#queue.length > 0 && this.#mayDispatch()) {
       const next = this.#queue.shift()!;
-      if (expired(next.delivery, now ||= Date.now())) next.reject(tooLate(next.message));
+      if (expired(next.delivery, now ||= performance.now())) next.reject(tooLate(next.message));
       else this.#dispatch(next);
     }
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0 && (this.#paused || this.#queue.length === 0)) {

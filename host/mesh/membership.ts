@@ -54,7 +54,8 @@ export interface MemberView extends MeshHost {
    * What this host can do with the member: `online`, `offline`, `left`, `unauthorized` when its
    * last answer to this host was 401 (the two hosts hold different API keys), or `unreachable` when
    * it is alive (its heartbeats reach this host through others) but this host's own last
-   * {@link UNREACHABLE_AFTER} exchanges with it got no answer (a partition one way only). Neither
+   * {@link UNREACHABLE_AFTER} exchanges with it, over at least the offline threshold, got no answer
+   * (a partition one way only). Neither
    * an unauthorized nor an unreachable member is online: every call to it would fail, so placement
    * and routing skip it. A member that left and then answers 401 (where calls to it succeeded
    * before) runs again under another key.
@@ -127,6 +128,8 @@ interface Member {
   refusedSinceLeft: boolean;
   /** This host's exchanges with it in a row that got no answer (0 after one that did). */
   unanswered: number;
+  /** When the first of those went unanswered. */
+  unansweredSince: number;
 }
 
 export class MembershipTable {
@@ -177,6 +180,7 @@ export class MembershipTable {
       refused: false,
       refusedSinceLeft: false,
       unanswered: 0,
+      unansweredSince: 0,
     };
     this.#members.set(self.name, this.#self);
   }
@@ -317,6 +321,7 @@ export class MembershipTable {
         refused: mine !== undefined && mine.refused && mine.identity.url === record.url,
         refusedSinceLeft: false,
         unanswered: 0,
+        unansweredSince: 0,
       };
       this.#members.set(name, member);
       this.#onChange(mine ? "restarted" : "joined", this.#view(member));
@@ -390,17 +395,15 @@ export class MembershipTable {
 
   /**
    * Records whether this host's exchange with the member at `url` got an answer. After
-   * {@link UNREACHABLE_AFTER} in a row without one, a member whose heartbeat still goes on (others
-   * hear it) is `unreachable` from here until an exchange gets an answer again.
+   * {@link UNREACHABLE_AFTER} in a row without one, over at least the offline threshold, a member
+   * whose heartbeat still goes on (others hear it) is `unreachable` from here until an exchange
+   * gets an answer again.
    */
   markAnswered(url: string, answered: boolean): void {
     for (const m of this.#members.values()) {
       if (m === this.#self || m.identity.url !== url) continue;
-      const before = this.#state(m);
+      if (!answered && m.unanswered === 0) m.unansweredSince = this.#now();
       m.unanswered = answered ? 0 : m.unanswered + 1;
-      if (before !== "unreachable" && this.#state(m) === "unreachable") {
-        this.#onChange("unreachable", this.#view(m));
-      }
       this.#report(m);
     }
   }
@@ -459,7 +462,15 @@ export class MembershipTable {
 
   #online(m: Member): boolean {
     if (m === this.#self) return m.heartbeat !== LEFT_HEARTBEAT;
-    return this.#alive(m) && !m.refused && m.unanswered < UNREACHABLE_AFTER;
+    return this.#alive(m) && !m.refused && !this.#unreachable(m);
+  }
+
+  /**
+   * This host's last {@link UNREACHABLE_AFTER} exchanges with it, over at least the offline
+   * threshold, got no answer: not a host slow to answer for a moment, one this host cannot reach.
+   */
+  #unreachable(m: Member): boolean {
+    return m.unanswered >= UNREACHABLE_AFTER && this.#now() - m.unansweredSince >= this.offlineAfterMs;
   }
 
   /** Its heartbeat goes on, as this host hears it (directly or through others). */
@@ -479,7 +490,10 @@ export class MembershipTable {
     const online = this.#online(m);
     if (online === m.reportedOnline) return;
     m.reportedOnline = online;
-    this.#onChange(online ? "online" : "offline", this.#view(m));
+    this.#onChange(
+      online ? "online" : this.#state(m) === "unreachable" ? "unreachable" : "offline",
+      this.#view(m),
+    );
   }
 
   #age(m: Member): number {

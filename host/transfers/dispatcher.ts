@@ -469,11 +469,11 @@ export class TransferDispatcher {
     for (const w of waiting) {
       const { oneway, deadline } = w.delivery ?? {};
       // One whose sender got `timeout` already is not sent after the agent.
-      if (expired(w.delivery, Date.now())) {
+      if (expired(w.delivery, performance.now())) {
         w.reject(tooLate(w.message));
         continue;
       }
-      const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
+      const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - performance.now());
       try {
         const r = await this.#host.router.route(id, w.message, { targetHost: url, oneway, timeoutMs });
         w.resolve(outcomeOf(r));

@@ -147,9 +147,9 @@ Deno.test("a message whose sender's time ran out while it waited is not handed o
   const { mailbox, handled, releaseAll } = gatedMailbox();
   const first = mailbox.post(msg("first"));
   // Its sender stopped waiting.
-  const gone = mailbox.post(msg("gone"), { deadline: Date.now() - 1 }).then(() => null, (err) => err);
-  const oneway = mailbox.post(msg("oneway"), { deadline: Date.now() - 1, oneway: true });
-  const later = mailbox.post(msg("later"), { deadline: Date.now() + 60_000 });
+  const gone = mailbox.post(msg("gone"), { deadline: performance.now() - 1 }).then(() => null, (err) => err);
+  const oneway = mailbox.post(msg("oneway"), { deadline: performance.now() - 1, oneway: true });
+  const later = mailbox.post(msg("later"), { deadline: performance.now() + 60_000 });
   await releaseAll();
   assertEquals(await first, "first");
   const error = await gone;
@@ -196,4 +196,18 @@ Deno.test("messages handed to the worker behind a handler that deactivates its p
   ]);
   assertEquals(sleep, { sleeping: true });
   for (const reply of logs) assert(Array.isArray((reply as { log: unknown }).log), JSON.stringify(reply));
+});
+
+Deno.test("a message put back into an idle mailbox after its sender gave up is not handed out either", async () => {
+  const handled: string[] = [];
+  const mailbox = new Mailbox((message) => {
+    handled.push(message.kind);
+    return Promise.resolve(message.kind);
+  });
+  // What a restore after a lost worker, or a failed move, puts back: it waited meanwhile.
+  const late = mailbox.post(msg("late"), { deadline: performance.now() - 1 }).then(() => null, (err) => err);
+  const fresh = mailbox.post(msg("fresh"), { deadline: performance.now() + 60_000 });
+  const error = await late;
+  assert(error instanceof PagletError && error.code === "timeout", String(error));
+  assertEquals([await fresh, handled], ["fresh", ["fresh"]]);
 });

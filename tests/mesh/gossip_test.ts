@@ -113,7 +113,7 @@ Deno.test("a host that others hear but this one cannot reach is unreachable from
 
   // b cannot reach a; a reaches b, and c reaches both: a's heartbeat still reaches b.
   cut.add("b>a");
-  await rounds(6);
+  await rounds(8); // 3 unanswered exchanges, over at least offlineAfterMs
   assertEquals(stateOf("b", "a"), "unreachable");
   assertEquals([stateOf("c", "a"), stateOf("a", "b"), stateOf("b", "c")], ["online", "online", "online"]);
   assert(nodes.get("b")!.table.list({ onlineOnly: true }).every((m) => m.name !== "a"), "placement skips it");
