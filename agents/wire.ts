@@ -43,14 +43,14 @@ function setOwn(out: Record<string, unknown>, key: string, value: unknown): void
  */
 const TAG_KEYS = new Set(["$bigint", "$bytes", "$date", "$map", "$set", "$obj"]);
 
-/** The key of an object whose only own key is a tag's, else undefined. */
-function tagLikeKey(value: object): string | undefined {
+/** Whether an object's only own key is a tag's. */
+function looksLikeTag(value: object): boolean {
   let only: string | undefined;
   for (const key in value) {
-    if (only !== undefined) return undefined;
+    if (only !== undefined) return false;
     only = key;
   }
-  return only !== undefined && TAG_KEYS.has(only) ? only : undefined;
+  return only !== undefined && TAG_KEYS.has(only);
 }
 
 /** Converts a value into its tagged-JSON projection (a JSON-safe tree). */
@@ -66,7 +66,7 @@ export function toTagged(value: unknown): unknown {
     for (const [k, v] of Object.entries(value)) {
       if (v !== undefined) setOwn(out, k, toTagged(v));
     }
-    return tagLikeKey(out) === undefined ? out : { $obj: out };
+    return looksLikeTag(out) ? { $obj: out } : out;
   }
   if (typeof value === "number" && !Number.isFinite(value)) return null;
   return value;

@@ -379,7 +379,6 @@ function proxied(): boolean {
 }
 const decoder = new TextDecoder();
 
-/** A JSON answer's value (tagged JSON, wire.ts); an empty body is `{}`. */
 /**
  * Refusals made before anything was done, that a moment's wait may end, and the wait before asking
  * again: a host still starting, and one serving as many connections as it takes (it answers

@@ -294,13 +294,14 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
     while (next < states.length && !stopped && !interrupted.aborted) {
       const i = next++;
       const jobKey = keys[i];
+      const jobId = states[i].jobId || groupJobId(groupId, jobKey);
       try {
         const ref = await launcher.create(JobClass.type, {
           state: {
             ...states[i],
             groupId,
             jobKey,
-            jobId: states[i].jobId || groupJobId(groupId, jobKey),
+            jobId,
             collectorAgentId: collector.id,
             collectorHostUrl: collector.host,
           },
@@ -319,7 +320,7 @@ export async function submitComputeJobGroup<S extends CollectingComputeJobState>
               reportId: `create-${groupId}-${jobKey}`,
               groupId,
               agentId: "",
-              jobId: states[i].jobId || groupJobId(groupId, jobKey),
+              jobId,
               hostName: "",
               hostUrl: "",
               reportedAt: Date.now(),

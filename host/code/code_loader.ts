@@ -9,6 +9,7 @@ import type { WorkerPool } from "../kernel/worker_pool.ts";
 import { dataUrlOf } from "./data_url.ts";
 import { concat } from "../../agents/bytes.ts";
 import { isCodeHash } from "./hash.ts";
+import { isHttpUrl } from "../options.ts";
 import { checkHash, type CodeStore } from "./store.ts";
 
 /** Options of {@link CodeLoader}. */
@@ -174,15 +175,7 @@ export class CodeLoader {
  * module's path is added to it), else `invalid_request`.
  */
 function hostBase(from: string): string {
-  let url: URL;
-  try {
-    url = new URL(from);
-  } catch {
-    throw new PagletError("invalid_request", `codeFrom must be a host's URL: got '${from}'`);
-  }
-  if (
-    (url.protocol !== "http:" && url.protocol !== "https:") || /[?#]/.test(from)
-  ) {
+  if (!isHttpUrl(from) || /[?#]/.test(from)) {
     throw new PagletError(
       "invalid_request",
       `codeFrom must be a host's http: or https: URL, with no query or fragment: got '${from}'`,

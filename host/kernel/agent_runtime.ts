@@ -16,7 +16,16 @@ import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts"
 import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
-import { type Mailbox, outcomeOf, StillQueued, waitedTooLong } from "./mailbox.ts";
+import {
+  budgetLeft,
+  type Mailbox,
+  outcomeOf,
+  type ReplyBudget,
+  replyBudget,
+  StillQueued,
+  timeLeft,
+  waitedTooLong,
+} from "./mailbox.ts";
 import { InactiveQueue } from "./inactive_queue.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { StateCommits } from "./state_commits.ts";
@@ -165,14 +174,11 @@ export class AgentRuntime {
         forget: (agent, why) => this.#forget(agent, why),
         failQueued: (agent, why) => this.#failQueued(agent, why),
         event: (kind, extra) => this.#event(kind, extra),
+        // With what is left of its reply timeout (the requeue dropped those whose time ran out).
         redeliver: (id, message, delivery) =>
-          this.deliver(id, message, {
-            oneway: delivery?.oneway,
-            // What is left of its reply timeout (the requeue dropped those whose time ran out).
-            ...(delivery?.deadline === undefined || delivery.oneway
-              ? {}
-              : { timeoutMs: Math.max(1, delivery.deadline - performance.now()) }),
-          }).then(outcomeOf),
+          this.deliver(id, message, { oneway: delivery?.oneway, timeoutMs: timeLeft(delivery) }).then(
+            outcomeOf,
+          ),
         gone: (id, why, asleep) => {
           for (const fn of this.onGone) fn(id, why, asleep);
         },
@@ -263,6 +269,11 @@ export class AgentRuntime {
     await this.#settling.get(id);
   }
 
+  /** {@link settled}, within the reply time of `message` (a `timeout` once it is up). */
+  settledWithin(id: string, budget: ReplyBudget | null, message: Message): Promise<void> {
+    return this.#waitFor(this.settled(id), budget, id, message);
+  }
+
   /** Whether a handoff of `id` is under way. */
   isHeld(id: string): boolean {
     return this.#settling.has(id);
@@ -316,9 +327,7 @@ export class AgentRuntime {
 
   async #deliverWhenReady(id: string, message: Message, options: DeliverOptions): Promise<DeliverResult> {
     // A message's timeout counts from now, the wait behind a move or a deactivation included.
-    const budget = options.timeoutMs && !options.oneway
-      ? { until: performance.now() + options.timeoutMs, ms: options.timeoutMs }
-      : null;
+    const budget = replyBudget(options);
     const settling = this.#settling.get(id);
     if (settling) await this.#waitFor(settling, budget, id, message);
     let agent = this.#live.get(id);
@@ -363,10 +372,11 @@ export class AgentRuntime {
         }
       }
     }
-    if (budget === null) return await this.#post(agent, message, options);
-    const left = Math.round(budget.until - performance.now());
-    if (left < 1) throw waitedTooLong(id, message, budget.ms);
-    return await this.#post(agent, message, { ...options, timeoutMs: left });
+    return await this.#post(
+      agent,
+      message,
+      budget === null ? options : { ...options, timeoutMs: budgetLeft(budget, id, message) },
+    );
   }
 
   /**
@@ -374,12 +384,7 @@ export class AgentRuntime {
    * a move, a deactivation or a start gets its own timeout in all, and is not delivered after it
    * (what it waited for goes on).
    */
-  #waitFor<T>(
-    waiting: Promise<T>,
-    budget: { until: number; ms: number } | null,
-    id: string,
-    message: Message,
-  ): Promise<T> {
+  #waitFor<T>(waiting: Promise<T>, budget: ReplyBudget | null, id: string, message: Message): Promise<T> {
     if (budget === null) return waiting;
     const left = Math.max(0, budget.until - performance.now());
     return this.#deadlines.race(waiting, left, () => waitedTooLong(id, message, budget.ms).message);
@@ -538,7 +543,7 @@ export class AgentRuntime {
     };
     // Workers where a deactivation ran out of time: the agents left on one are not waited for
     // again (a worker held by a loop would cost 5 s per group of agents on it).
-    const stuck = new Set<unknown>();
+    const stuck = new Set<LiveAgent["slot"]>();
     // A few at a time, each with its own time: all at once, 20,000 agents queued on the store's
     // lock for longer than their time, and thousands came back from their last checkpoint. An
     // agent that fails to deactivate comes back from its last checkpoint at the next start.

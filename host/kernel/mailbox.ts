@@ -70,12 +70,39 @@ export function expired(delivery: Delivery | undefined, now: number): boolean {
   return delivery?.deadline !== undefined && !delivery.oneway && delivery.deadline <= now;
 }
 
+/** What is left of a delivery's reply timeout (at least 1 ms), or undefined when it has none. */
+export function timeLeft(delivery: Delivery | undefined): number | undefined {
+  return delivery?.deadline === undefined ? undefined : Math.max(1, delivery.deadline - performance.now());
+}
+
 /** The error of a message not delivered because its sender's time ran out first. */
 export function tooLate(message: Message): PagletError {
   return new PagletError(
     "timeout",
     `The reply timeout of '${message.kind}' ran out before the message reached its agent: it was not delivered`,
   );
+}
+
+/** A message's reply time, counted from its arrival: a wait before it reaches its mailbox counts too. */
+export interface ReplyBudget {
+  /** When the time is up (`performance.now()`). */
+  until: number;
+  /** The timeout asked for. */
+  ms: number;
+}
+
+/** The budget of a message sent with `options`; null for a oneway one or one without a timeout. */
+export function replyBudget(options: { timeoutMs?: number; oneway?: boolean }): ReplyBudget | null {
+  return options.timeoutMs && !options.oneway
+    ? { until: performance.now() + options.timeoutMs, ms: options.timeoutMs }
+    : null;
+}
+
+/** What is left of `budget` for the reply; `timeout` when nothing is (the message is then not delivered). */
+export function budgetLeft(budget: ReplyBudget, id: string, message: Message): number {
+  const left = Math.round(budget.until - performance.now());
+  if (left < 1) throw waitedTooLong(id, message, budget.ms);
+  return left;
 }
 
 /** The timeout of a message whose time ran out before it could be handed to its agent. */
@@ -126,13 +153,20 @@ export class Mailbox {
     const rank = message.priority === 0 ? Number.MAX_SAFE_INTEGER : message.priority;
     const envelope = { message, delivery, rank, seq: this.#seq++, resolve, reject };
     if (this.#queue.length === 0 && this.#mayDispatch()) {
-      // Put back after a wait (a restore, a failed move): its sender may have given up meanwhile.
-      if (delivery?.deadline !== undefined && expired(delivery, performance.now())) reject(tooLate(message));
-      else this.#dispatch(envelope); // nothing waits ahead of it: straight to the worker
+      this.#dispatch(envelope); // nothing waits ahead of it: straight to the worker
     } else {
       this.#insert(envelope);
       this.#pump();
     }
+  }
+
+  /**
+   * Queues a message that waited elsewhere (drained for a restore or a move that failed): one whose
+   * sender gave up meanwhile is not delivered.
+   */
+  putBack(waiting: Waiting): void {
+    if (expired(waiting.delivery, performance.now())) waiting.reject(tooLate(waiting.message));
+    else this.enqueue(waiting);
   }
 
   #mayDispatch(): boolean {

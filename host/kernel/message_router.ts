@@ -10,8 +10,7 @@
 import type { Message } from "../../agents/message.ts";
 import type { AgentRuntime, DeliverOptions, DeliverResult } from "./agent_runtime.ts";
 import type { RemoteRouter } from "./remote.ts";
-import { withTimeout } from "./timeouts.ts";
-import { waitedTooLong } from "./mailbox.ts";
+import { budgetLeft, replyBudget } from "./mailbox.ts";
 
 export interface RouteOptions extends DeliverOptions {
   /** The host the sender believes the agent is on (name or URL); by default this one. */
@@ -49,14 +48,9 @@ export class MessageRouter {
     // A handoff under way (departure, arrival) decides whether the agent is still here. The message's
     // timeout counts the wait: past it, the message is not delivered (the handoff goes on).
     if (rt.isHeld(target)) {
-      const timeoutMs = options.oneway ? 0 : options.timeoutMs ?? 0;
-      const started = performance.now();
-      if (timeoutMs > 0) {
-        await withTimeout(rt.settled(target), timeoutMs, waitedTooLong(target, message, timeoutMs).message);
-        const left = Math.round(timeoutMs - (performance.now() - started));
-        if (left < 1) throw waitedTooLong(target, message, timeoutMs);
-        options = { ...options, timeoutMs: left };
-      } else await rt.settled(target);
+      const budget = replyBudget(options);
+      await rt.settledWithin(target, budget, message);
+      if (budget) options = { ...options, timeoutMs: budgetLeft(budget, target, message) };
     }
     const remote = this.#remote();
     if (!remote || rt.isHere(target)) return await rt.deliver(target, message, options);

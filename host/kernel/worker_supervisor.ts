@@ -123,7 +123,7 @@ export class WorkerSupervisor {
     try {
       const restored = await this.#agents.restart(record);
       for (const w of waiting) {
-        if (w.delivery?.queuedSeq === undefined) restored.mailbox.enqueue(w);
+        if (w.delivery?.queuedSeq === undefined) restored.mailbox.putBack(w);
         // A stored message: the restart read it from the store and handed it over again already.
         else w.resolve(new StillQueued(w.message.id));
       }

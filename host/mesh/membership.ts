@@ -483,7 +483,7 @@ export class MembershipTable {
     if (m.heartbeat === LEFT_HEARTBEAT) return "left";
     if (m.refused) return "unauthorized";
     if (this.#online(m)) return "online";
-    return this.#alive(m) && m !== this.#self ? "unreachable" : "offline";
+    return this.#alive(m) ? "unreachable" : "offline";
   }
 
   #report(m: Member): void {

@@ -268,12 +268,10 @@ export class AgentStore {
    * request reading 20,000 records at once took 15–26 s that way).
    */
   get(id: string): Promise<AgentRecord | null> {
-    try {
+    return readNow(() => {
       const row = this.#prepared(SYNC_SQL.get).get(id) as AgentsTable | undefined;
-      return Promise.resolve(row ? toRecord(row) : null);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+      return row ? toRecord(row) : null;
+    });
   }
 
   /** Inserts or replaces a whole record. */
@@ -380,12 +378,10 @@ export class AgentStore {
 
   /** Messages stored for `agentId`; read synchronously, as {@link get}. */
   queuedCount(agentId: string): Promise<number> {
-    try {
+    return readNow(() => {
       const row = this.#prepared(SYNC_SQL.queuedCount).get(agentId) as { n: number | bigint } | undefined;
-      return Promise.resolve(Number(row?.n ?? 0));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+      return Number(row?.n ?? 0);
+    });
   }
 
   /** Removes an agent's queued messages up to and including `seq` (they were handed to its mailbox). */
@@ -412,5 +408,14 @@ export class AgentStore {
     const row = await this.#db.selectFrom("moved_agents").select("moved_to").where("id", "=", id)
       .executeTakeFirst();
     return row?.moved_to ?? null;
+  }
+}
+
+/** A synchronous read as the promise the store's readers await (a failure rejects it). */
+function readNow<T>(read: () => T): Promise<T> {
+  try {
+    return Promise.resolve(read());
+  } catch (err) {
+    return Promise.reject(err);
   }
 }

@@ -9,13 +9,14 @@
  * reached to confirm either way, the agent stays `moving` until a later answer settles it —
  * never two copies, never none.
  */
-import { expired, outcomeOf, StillQueued, tooLate, type Waiting } from "../kernel/mailbox.ts";
+import { expired, outcomeOf, StillQueued, timeLeft, tooLate, type Waiting } from "../kernel/mailbox.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { AgentRef } from "../../agents/context.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
 import type { LiveAgent } from "../kernel/live_agent.ts";
 import { stoppedByShutdown } from "../kernel/worker_pool.ts";
 import { normalizeUrl } from "../client.ts";
+import { isHttpUrl } from "../options.ts";
 import type { Host } from "../host.ts";
 import { newAgentId, randomToken } from "../kernel/ids.ts";
 import type { AgentRecord } from "../storage/agent_store.ts";
@@ -78,7 +79,7 @@ export class TransferDispatcher {
     if (t === this.#host.name) return this.#host.url;
     // A URL with a scheme, or `host:port` (an IPv6 address in brackets, a trailing slash allowed).
     const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(t) || /^(\[[0-9a-f:.]+\]|[^\s/:[\]]+):\d+\/?$/i.test(t);
-    if (isUrl && !isHostUrl(normalizeUrl(t))) {
+    if (isUrl && !isHttpUrl(normalizeUrl(t))) {
       throw new PagletError(
         "invalid_request",
         `A target host is a name of the mesh or an http: or https: URL: got '${t}'`,
@@ -436,7 +437,7 @@ export class TransferDispatcher {
         active,
         this.#event("activation", { reason: "dispatch-failed" }),
       );
-      for (const w of waiting) agent.mailbox.enqueue(w);
+      for (const w of waiting) agent.mailbox.putBack(w);
       this.#host.events.emit("restore", {
         agentId: record.id,
         type: record.type,
@@ -467,15 +468,18 @@ export class TransferDispatcher {
    */
   async #forward(url: string, id: string, waiting: Waiting[]): Promise<void> {
     for (const w of waiting) {
-      const { oneway, deadline } = w.delivery ?? {};
       // One whose sender got `timeout` already is not sent after the agent.
       if (expired(w.delivery, performance.now())) {
         w.reject(tooLate(w.message));
         continue;
       }
-      const timeoutMs = deadline === undefined ? undefined : Math.max(1, deadline - performance.now());
+      const oneway = w.delivery?.oneway;
       try {
-        const r = await this.#host.router.route(id, w.message, { targetHost: url, oneway, timeoutMs });
+        const r = await this.#host.router.route(id, w.message, {
+          targetHost: url,
+          oneway,
+          timeoutMs: timeLeft(w.delivery),
+        });
         w.resolve(outcomeOf(r));
       } catch (err) {
         w.reject(err);
@@ -654,14 +658,4 @@ function fileList(files: RegisteredFile[]): string {
 /** The travelling module an agent runs, for a preflight: the target fetches it from this host. */
 function codeOf(meta: Record<string, unknown>, self: string): { code?: string; codeFrom?: string } {
   return typeof meta.code === "string" ? { code: meta.code, codeFrom: self } : {};
-}
-
-/** Whether `url` is an `http:` or `https:` URL with a host name. */
-function isHostUrl(url: string): boolean {
-  try {
-    const u = new URL(url);
-    return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
-  } catch {
-    return false;
-  }
 }

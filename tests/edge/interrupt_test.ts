@@ -114,33 +114,40 @@ Deno.test("Ctrl-C of examples montecarlo disposes its Runner's executors before 
   }
 });
 
+/**
+ * Runs `paglets run` on the fixture `script` against `entry`, sends SIGINT once its stdout so far
+ * satisfies `ready`, and answers everything it printed, what it printed before the signal, its exit
+ * code and its stderr.
+ */
+async function interruptedRun(script: string, entry: string, ready: (stdout: string) => boolean) {
+  const path = new URL(`./fixtures/${script}`, import.meta.url).pathname;
+  const child = pagletsCommand(["run", path, "--entry", entry]).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  const read = async () => {
+    const { value, done } = await lines.read();
+    if (!done) stdout += value;
+    return !done;
+  };
+  while (!ready(stdout) && await read());
+  const before = stdout;
+  child.kill("SIGINT");
+  while (await read());
+  return { stdout, before, code: (await child.status).code, stderr: await stderr };
+}
+
 Deno.test("a script interrupted while it creates paglets makes none after the signal", async () => {
   try {
     const host = await startHost({ name: "entry" });
-    const script = new URL("./fixtures/creating_script.ts", import.meta.url).pathname;
-    const child = pagletsCommand(["run", script, "--entry", host.url]).spawn();
-    const stderr = new Response(child.stderr).text();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    const created = () => text.split("\n").filter((l) => l.startsWith("created ")).length;
-    while (created() < 3) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      text += value;
-    }
-    const before = created();
-    child.kill("SIGINT");
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      text += value;
-    }
-    const status = await child.status;
-    assertEquals(status.code, 130, await stderr);
+    const created = (text: string) => text.split("\n").filter((l) => l.startsWith("created ")).length;
+    const run = await interruptedRun("creating_script.ts", host.url, (text) => created(text) >= 3);
+    assertEquals(run.code, 130, run.stderr);
     // One creation may have been under way at the signal; none began after it.
-    assert(created() <= before + 1, `${created()} made, ${before} before the signal`);
+    const before = created(run.before);
+    assert(created(run.stdout) <= before + 1, `${created(run.stdout)} made, ${before} before the signal`);
     assert((await host.client.listAgents()).agents.length <= before + 1);
-    assert(!(await stderr).includes("Uncaught"), await stderr);
+    assert(!run.stderr.includes("Uncaught"), run.stderr);
   } finally {
     await stopAll();
   }
@@ -149,24 +156,9 @@ Deno.test("a script interrupted while it creates paglets makes none after the si
 Deno.test("a script interrupted opens no Runner after the signal: no executor is left holding a core", async () => {
   try {
     const host = await startHost({ name: "entry" });
-    const script = new URL("./fixtures/late_runner_script.ts", import.meta.url).pathname;
-    const child = pagletsCommand(["run", script, "--entry", host.url]).spawn();
-    const stderr = new Response(child.stderr).text();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (!text.includes("created ")) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      text += value;
-    }
-    child.kill("SIGINT");
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      text += value;
-    }
-    assertEquals((await child.status).code, 130, await stderr);
-    assert(text.includes("runner: interrupted"), text);
+    const run = await interruptedRun("late_runner_script.ts", host.url, (text) => text.includes("created "));
+    assertEquals(run.code, 130, run.stderr);
+    assert(run.stdout.includes("runner: interrupted"), run.stdout);
     assertEquals((await host.client.listAgents({ type: "paglets.runner.executor" })).agents, []);
   } finally {
     await stopAll();

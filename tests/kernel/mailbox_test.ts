@@ -205,8 +205,12 @@ Deno.test("a message put back into an idle mailbox after its sender gave up is n
     return Promise.resolve(message.kind);
   });
   // What a restore after a lost worker, or a failed move, puts back: it waited meanwhile.
-  const late = mailbox.post(msg("late"), { deadline: performance.now() - 1 }).then(() => null, (err) => err);
-  const fresh = mailbox.post(msg("fresh"), { deadline: performance.now() + 60_000 });
+  const putBack = (kind: string, deadline: number) =>
+    new Promise((resolve, reject) =>
+      mailbox.putBack({ message: msg(kind), delivery: { deadline }, resolve, reject })
+    );
+  const late = putBack("late", performance.now() - 1).then(() => null, (err) => err);
+  const fresh = putBack("fresh", performance.now() + 60_000);
   const error = await late;
   assert(error instanceof PagletError && error.code === "timeout", String(error));
   assertEquals([await fresh, handled], ["fresh", ["fresh"]]);
