@@ -99,6 +99,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   readonly #seenHosts = new Set<string>();
   /** Digits not drained yet; their first {@link PREVIEW_DIGITS} also go to user-info's stream. */
   readonly #stream = new DigitStream(PREVIEW_DIGITS, (chunk) => this.#preview(chunk));
+  /**
+   * Batch workers created (or being created) whose batch has not come back: disposed when the job
+   * ends, so that none waits on for a core (up to 10 minutes in a host's queue) or computes for no one.
+   */
+  readonly #batchWorkers = new Set<Promise<AgentRef>>();
   /** The post-processor, once created (batches may finish first: their sums wait for it). */
   #postProcessor?: Promise<AgentRef>;
   /** Fragment replies, applied in the order the fragments were sent. */
@@ -166,7 +171,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     this.#stopping = true;
     this.#clearTimers();
     this.#stream.wake();
-    await this.#disposePostProcessor();
+    await this.#disposeHelpers();
   }
 
   // --- starting -------------------------------------------------------------------------------
@@ -392,12 +397,15 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     const jobId = this.state.jobId;
     void (async (): Promise<PiBatchOutcome> => {
       let worker: AgentRef | undefined;
+      let created: Promise<AgentRef> | undefined;
       try {
-        worker = await this.context.create(PiBatchWorker.type, {
+        created = this.context.create(PiBatchWorker.type, {
           host: url,
           id: `${jobId}-b${index}-${entry.launches}`,
           state: { jobId, index },
         });
+        this.#batchWorkers.add(created);
+        worker = await created;
         const ref = worker;
         const send = (m: MessageInput) => this.context.send(ref, m, { timeoutMs: this.#requestTimeoutMs() });
         return await callOperation(send, (await piOperations()).PI_COMPUTE_BATCH, {
@@ -423,6 +431,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       } catch (err) {
         if (worker) void this.context.dispose(worker).catch(() => {});
         return { kind: "pi.batch_failed", error: PagletError.from(err).message, hostName };
+      } finally {
+        if (created) this.#batchWorkers.delete(created);
       }
     })().then((outcome) => {
       this.#inFlight.set(url, (this.#inFlight.get(url) ?? 1) - 1);
@@ -592,9 +602,19 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       }
       Object.assign(this.state, { status, error, finishedAt: Date.now() });
       this.#stream.wake(); // the last drain answers at once; the post-processor goes meanwhile
-      await this.#disposePostProcessor();
+      await this.#disposeHelpers();
     });
     return this.#applied;
+  }
+
+  /** Disposes the post-processor and the batch workers out, also those still being created. */
+  async #disposeHelpers(): Promise<void> {
+    const batches = [...this.#batchWorkers];
+    this.#batchWorkers.clear();
+    const disposed = batches.map((created) =>
+      created.then((ref) => this.context.dispose(ref)).catch(() => {})
+    );
+    await Promise.all([this.#disposePostProcessor(), ...disposed]);
   }
 
   /** Disposes the post-processor, also one still being created when the job ended. */

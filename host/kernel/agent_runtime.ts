@@ -54,8 +54,8 @@ export type DeliverResult = { reply: unknown } | { queued: true; messageId: stri
 
 export interface RuntimeOptions {
   /**
-   * How long a dispose waits for a running handler, and then for the worker to give the agent
-   * up, before the worker counts as stuck and is replaced. @default 1000
+   * How long a dispose waits for a running handler before it asks whether the worker answers at
+   * all (one that does not counts as stuck and is replaced). @default 1000
    */
   stuckAfterMs: number;
   /**
@@ -65,7 +65,7 @@ export interface RuntimeOptions {
   code?: CodeLoader;
   /**
    * How long a start's or a departure's hook may take (onCreation, onActivation, onArrival,
-   * onClone, onDeactivating, onDispatching). @default 30000
+   * onClone, onDeactivating, onDispatching, onDisposing). @default 30000
    */
   hookTimeoutMs?: number;
 }
@@ -446,7 +446,8 @@ export class AgentRuntime {
   /**
    * Disposes an agent (active, inactive or crashed); its record and queued messages are deleted.
    * A handler still running gets `stuckAfterMs` to return; a worker that then does not answer
-   * either is terminated (its other agents come back from their last checkpoint).
+   * either is terminated (its other agents come back from their last checkpoint). `onDisposing`
+   * gets the hooks' deadline; past it the agent is disposed all the same.
    */
   dispose(id: string, fromSelf = false): Promise<void> {
     return this.#departures.dispose(id, fromSelf);

@@ -49,9 +49,9 @@ export interface DepartureParts {
   queue: InactiveQueue;
   deadlines: DeadlineQueue;
   supervisor: WorkerSupervisor;
-  /** How long a dispose waits for a running handler, then for the worker (RuntimeOptions). */
+  /** How long a dispose waits for a running handler (RuntimeOptions). */
   stuckAfterMs: number;
-  /** How long `onDeactivating` and `onDispatching` may take. @default 30000 (hook_deadline.ts) */
+  /** How long `onDeactivating`, `onDispatching` and `onDisposing` may take. @default 30000 (hook_deadline.ts) */
   hookTimeoutMs?: number;
 }
 
@@ -174,17 +174,20 @@ export class Departures {
           return;
         }
       }
-      let state: Uint8Array | undefined;
-      try {
-        state = await deadlines.race(
-          agent.slot.rpc.call("stop", [id, table.event("disposing", { reason: "dispose" })]),
-          stuckAfterMs,
-        );
-      } catch (err) {
-        if (!(err instanceof PagletError && err.code === "timeout")) throw err;
-        await supervisor.replace(agent);
-      }
-      await this.#disposed(agent, state);
+      // onDisposing has the hooks' deadline. A disposal is final: past it the instance is taken
+      // out and the agent disposed all the same (recorded as a worker-error event); only a worker
+      // that does not even answer then (a hook in a loop) is replaced.
+      const event = table.event("disposing", { reason: "dispose" });
+      const { slot } = agent;
+      const ms = this.#p.hookTimeoutMs ?? HOOK_TIMEOUT_MS;
+      const outcome = await withinHookDeadline(slot, id, event, slot.rpc.call("stop", [id, event]), ms);
+      if ("value" in outcome) return await this.#disposed(agent, outcome.value);
+      const worker = `paglets-agent-worker-${slot.index}`;
+      this.#p.events.emit("worker-error", {
+        data: { worker, error: `${outcome.why}; disposed all the same` },
+      });
+      if (!outcome.answered) await supervisor.replace(agent);
+      await this.#disposed(agent, outcome.state);
     });
   }
 

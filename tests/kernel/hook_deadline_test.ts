@@ -8,19 +8,23 @@
  *
  * A departure's hook (onDeactivating, onDispatching): the deactivation or the move fails with
  * `timeout`, and the paglet stays active where it was, with its state, and serves.
+ *
+ * onDisposing: a disposal is final. The hook has the same deadline; past it the paglet is disposed
+ * all the same (a `worker-error` event says so), and its worker is replaced only when it loops.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import type { PagletError } from "../../agents/errors.ts";
+import type { HostClient } from "../../host/client.ts";
 
 const failure = (p: Promise<unknown>) => p.then(() => null, (err: PagletError) => err);
 
-function start(name: string) {
+function start(name: string, hookTimeoutMs = 1000) {
   return startHost({
     name,
-    env: { PAGLETS_HOOK_TIMEOUT_MS: "1000" },
+    env: { PAGLETS_HOOK_TIMEOUT_MS: String(hookTimeoutMs) },
     args: ["--module", KERNEL_FIXTURES, "--workers", "1"],
   });
 }
@@ -174,5 +178,77 @@ Deno.test("an onDeactivating that finishes after its deadline leaves the paglet 
   } finally {
     await stopAll();
     await Deno.remove(mark).catch(() => {});
+  }
+});
+
+async function abandonedWorkers(client: HostClient): Promise<number> {
+  return (await client.request<{ abandonedWorkers: number }>("GET", "/v1/host")).abandonedWorkers;
+}
+
+async function workerErrors(client: HostClient): Promise<string[]> {
+  const { events } = await client.events(0, 1000);
+  return events.filter((e) => e.kind === "worker-error").map((e) =>
+    String((e.data as { error?: string } | undefined)?.error)
+  );
+}
+
+Deno.test("an onDisposing that takes longer than a second is waited for: the worker and its other paglet stay", async () => {
+  const mark = await Deno.makeTempFile();
+  await Deno.remove(mark);
+  try {
+    const host = await start("slow-dispose", 10_000);
+    const { id: other } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(other, { kind: "bump" }), { n: 1 });
+    const { id } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(id, { kind: "hang-on", args: { hook: "disposing-late", mark } }), {
+      ok: true,
+    });
+    await host.client.dispose(id);
+    // The hook ran to its end before the dispose answered.
+    assertEquals(await Deno.readTextFile(mark), "finished");
+    assertEquals((await failure(host.client.getAgent(id)))?.code, "agent_not_found");
+    assertEquals(await host.client.send(other, { kind: "bump" }), { n: 2 });
+    assertEquals(await abandonedWorkers(host.client), 0);
+    assertEquals(await workerErrors(host.client), []);
+  } finally {
+    await stopAll();
+    await Deno.remove(mark).catch(() => {});
+  }
+});
+
+Deno.test("an onDisposing that never settles: the paglet is disposed after the deadline, its worker stays", async () => {
+  try {
+    const host = await start("hang-dispose");
+    const { id: other } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(other, { kind: "bump" }), { n: 1 });
+    const { id } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(id, { kind: "hang-on", args: { hook: "disposing" } }), { ok: true });
+    await host.client.dispose(id);
+    assertEquals((await failure(host.client.getAgent(id)))?.code, "agent_not_found");
+    assertEquals(await host.client.send(other, { kind: "bump" }), { n: 2 });
+    assertEquals(await abandonedWorkers(host.client), 0);
+    assertEquals(await workerErrors(host.client), [
+      `onDisposing of ${id} did not finish within 1 s; disposed all the same`,
+    ]);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("an onDisposing in a loop: the paglet is disposed, the worker replaced, the other paglet serves", async () => {
+  try {
+    const host = await start("loop-dispose");
+    const { id: other } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(other, { kind: "bump" }), { n: 1 });
+    const { id } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(id, { kind: "hang-on", args: { hook: "disposing-loop" } }), {
+      ok: true,
+    });
+    await host.client.dispose(id);
+    assertEquals((await failure(host.client.getAgent(id)))?.code, "agent_not_found");
+    assertEquals(await host.client.send(other, { kind: "bump" }), { n: 2 });
+    assertEquals(await abandonedWorkers(host.client), 1);
+  } finally {
+    await stopAll();
   }
 });

@@ -105,4 +105,32 @@ Deno.test("Pi batches take compute-slots leases beside spin jobs: pinned to the 
       assertEquals(status.host.activeLeases, 0);
     },
   );
+
+  await t.step(
+    "a job disposed while its batch waits in the queue for a core takes that batch with it",
+    async () => {
+      const spins = await createSpinJobs(h.client, cores, { cpuCores: 1, ms: 120_000 });
+      try {
+        await eventually(
+          "every core leased",
+          async () => (await slotStatus(h.client)).host.freeCpuCores === 0,
+        );
+        const { id } = await h.client.createAgent({ type: "examples.pi.coordinator" });
+        await h.client.send(id, { kind: "pi.start_async", args: { digits: 1000 } });
+        await eventually("a batch waits in the queue", async () => {
+          const { agents } = await h.client.listAgents({ type: "examples.pi.batch" });
+          return agents.length > 0 && (await slotStatus(h.client)).host.queueLength > 0;
+        });
+        await h.client.dispose(id);
+        // The batch would otherwise wait for a core for up to 10 minutes, then compute for no one.
+        await eventually("no Pi paglet left, nothing queued", async () => {
+          const { agents } = await h.client.listAgents();
+          return agents.every((a) => !String(a.type).startsWith("examples.pi.")) &&
+            (await slotStatus(h.client)).host.queueLength === 0;
+        });
+      } finally {
+        for (const spin of spins) await h.client.dispose(spin);
+      }
+    },
+  );
 });
