@@ -105,7 +105,10 @@ export interface PagletContext {
     message: MessageInput,
     options?: { exclude?: string[]; includeSelf?: boolean },
   ): Promise<ReplySet>;
-  /** Disposes a paglet (default: this one). Disposing oneself ends the paglet after the current handler. */
+  /**
+   * Disposes a paglet (default: this one): an id names one on this host, a ref `{id, host}` one on
+   * the host it names. Disposing oneself ends the paglet after the current handler.
+   */
   dispose(target?: string | AgentRef): Promise<void>;
   /** Deactivates this paglet to disk under `policy`. It ends after the current handler. */
   deactivate(policy?: Partial<DeactivationPolicy>): Promise<void>;

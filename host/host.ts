@@ -169,6 +169,7 @@ export class Host {
     this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info, {
       code: (hash, from) => this.code.ensure(hash, from),
       hookTimeoutMs: this.hookTimeoutMs,
+      workerError: (worker, error) => this.#workerError(worker, error),
     });
     this.router = new MessageRouter(this.runtime, () => this.remote ?? null);
     this.ops.onCall = (id) => this.runtime.touch(id);

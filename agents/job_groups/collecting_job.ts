@@ -127,7 +127,7 @@ export abstract class CollectingComputeJobPaglet<
     });
     if (!removal) return;
     // Not awaited: the host carries the send out after the disposal, which a slow collector must
-    // not hold up (a disposal that waits is taken for a stuck worker).
+    // not hold up (the dispose waits for this hook).
     void callOperation(
       (m) => this.context.send(removal.collector, m, { timeoutMs: removal.timeoutMs }),
       removal.kind === "result" ? JobResult : JobFailure,

@@ -13,9 +13,14 @@
  * arithmetic runs on a compute thread of the host's `pi-math` service (math_service.ts), pinned to the
  * lease's CPU; on a host without that service, on this paglet's own agent worker.
  *
+ * Disposed before it answers (its job ended), it leaves the queue at once; while it computes, its
+ * disposal waits for the arithmetic (up to `onDisposing`'s 10 s), so that the lease, which its
+ * disposal gives back, is not granted again while the thread still computes. Woken from disk or
+ * restored after a host restart, its request is gone with the old instance: it disposes itself.
+ *
  * @module
  */
-import { type Message, Paglet } from "../../agents/mod.ts";
+import { type LifecycleEvent, type Message, Paglet } from "../../agents/mod.ts";
 import { handle, routeOperations } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { splitTerms, type TermSums } from "./chudnovsky.ts";
@@ -69,9 +74,25 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   static override readonly type = "examples.pi.batch";
   /** Wakes a batch waiting in the compute-slots queue (its grant arrived). */
   #granted?: () => void;
+  /** The arithmetic under way, on a pi-math thread or here. */
+  #computing?: Promise<unknown>;
+  /** Activated again: the request it was made for went with its old instance. */
+  #stale = false;
 
   override initialState(): PiBatchWorkerState {
     return { jobId: "", index: 0 };
+  }
+
+  override onActivation(_event: LifecycleEvent): void {
+    this.#stale = true;
+  }
+
+  override async run(): Promise<void> {
+    if (this.#stale) await this.context.dispose();
+  }
+
+  override async onDisposing(_event: LifecycleEvent): Promise<void> {
+    await this.#computing?.catch(() => {});
   }
 
   override async onMessage(message: Message): Promise<unknown> {
@@ -98,7 +119,9 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
       if (lease.kind === "waiting") return { kind: "pi.batch_skipped", reason: lease.reason, hostName };
       try {
         const t0 = performance.now();
-        const result = await this.#sums(req, lease.cpuIds);
+        const computing = this.#sums(req, lease.cpuIds);
+        this.#computing = computing;
+        const result = await computing;
         const computeMs = performance.now() - t0;
         return { kind: "pi.batch_result", ...result, computeMs, hostName, cpuIds: lease.cpuIds };
       } finally {

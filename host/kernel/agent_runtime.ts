@@ -65,9 +65,11 @@ export interface RuntimeOptions {
   code?: CodeLoader;
   /**
    * How long a start's or a departure's hook may take (onCreation, onActivation, onArrival,
-   * onClone, onDeactivating, onDispatching, onDisposing). @default 30000
+   * onClone, onDeactivating, onDispatching; onDisposing up to 10 s). @default 30000
    */
   hookTimeoutMs?: number;
+  /** Records an error nothing caught in a worker. @default a `worker-error` event */
+  workerError?: (worker: string, error: string) => void;
 }
 
 /**
@@ -190,6 +192,8 @@ export class AgentRuntime {
       supervisor: this.#supervisor,
       stuckAfterMs: this.#options.stuckAfterMs,
       hookTimeoutMs: this.#options.hookTimeoutMs,
+      workerError: this.#options.workerError ??
+        ((worker, error) => events.emit("worker-error", { data: { worker, error } })),
     });
   }
 
@@ -447,7 +451,7 @@ export class AgentRuntime {
    * Disposes an agent (active, inactive or crashed); its record and queued messages are deleted.
    * A handler still running gets `stuckAfterMs` to return; a worker that then does not answer
    * either is terminated (its other agents come back from their last checkpoint). `onDisposing`
-   * gets the hooks' deadline; past it the agent is disposed all the same.
+   * has 10 s (hook_deadline.ts); past that the agent is disposed all the same.
    */
   dispose(id: string, fromSelf = false): Promise<void> {
     return this.#departures.dispose(id, fromSelf);

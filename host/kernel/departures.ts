@@ -15,7 +15,7 @@ import type { EventLog } from "./events.ts";
 import type { InactiveQueue } from "./inactive_queue.ts";
 import type { LiveAgent, TransitionKind } from "./live_agent.ts";
 import type { Delivery, Mailbox } from "./mailbox.ts";
-import { HOOK_TIMEOUT_MS, withinHookDeadline } from "./hook_deadline.ts";
+import { DISPOSING_TIMEOUT_MS, HOOK_TIMEOUT_MS, withinHookDeadline } from "./hook_deadline.ts";
 import { type DeadlineQueue, withTimeout } from "./timeouts.ts";
 import type { WorkerSupervisor } from "./worker_supervisor.ts";
 
@@ -51,8 +51,13 @@ export interface DepartureParts {
   supervisor: WorkerSupervisor;
   /** How long a dispose waits for a running handler (RuntimeOptions). */
   stuckAfterMs: number;
-  /** How long `onDeactivating`, `onDispatching` and `onDisposing` may take. @default 30000 (hook_deadline.ts) */
+  /**
+   * How long `onDeactivating` and `onDispatching` may take, and `onDisposing` when that is less
+   * than {@link DISPOSING_TIMEOUT_MS}. @default 30000 (hook_deadline.ts)
+   */
   hookTimeoutMs?: number;
+  /** Reports an error nothing caught in a worker (a `worker-error` event; RuntimeOptions). */
+  workerError: (worker: string, error: string) => void;
 }
 
 export class Departures {
@@ -174,20 +179,20 @@ export class Departures {
           return;
         }
       }
-      // onDisposing has the hooks' deadline. A disposal is final: past it the instance is taken
-      // out and the agent disposed all the same (recorded as a worker-error event); only a worker
-      // that does not even answer then (a hook in a loop) is replaced.
+      // A disposal is final: past its deadline the instance is taken out and the agent disposed
+      // all the same (reported as an error nothing caught); only a worker that does not even
+      // answer then (a hook in a loop) is replaced.
       const event = table.event("disposing", { reason: "dispose" });
       const { slot } = agent;
-      const ms = this.#p.hookTimeoutMs ?? HOOK_TIMEOUT_MS;
+      const ms = Math.min(this.#p.hookTimeoutMs ?? HOOK_TIMEOUT_MS, DISPOSING_TIMEOUT_MS);
       const outcome = await withinHookDeadline(slot, id, event, slot.rpc.call("stop", [id, event]), ms);
       if ("value" in outcome) return await this.#disposed(agent, outcome.value);
-      const worker = `paglets-agent-worker-${slot.index}`;
-      this.#p.events.emit("worker-error", {
-        data: { worker, error: `${outcome.why}; disposed all the same` },
-      });
       if (!outcome.answered) await supervisor.replace(agent);
-      await this.#disposed(agent, outcome.state);
+      // Taken out without its state (the hook ended at the deadline): should the delete fail, the
+      // agent starts again from its record.
+      const state = outcome.state ?? (outcome.answered ? (await this.#p.store.get(id))?.state : undefined);
+      await this.#disposed(agent, state);
+      this.#p.workerError(`paglets-agent-worker-${slot.index}`, `${outcome.why}; disposed all the same`);
     });
   }
 

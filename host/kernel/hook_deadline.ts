@@ -1,6 +1,6 @@
 /**
  * The deadline of a lifecycle hook that a start or a departure waits for (`onCreation`,
- * `onActivation`, `onArrival`, `onClone`, `onDeactivating`, `onDispatching`): a hook that never
+ * `onActivation`, `onArrival`, `onClone`, `onDeactivating`, `onDispatching`, `onDisposing`): a hook that never
  * finishes must not hold its paglet, its request or its id for ever. Past the deadline the
  * instance is taken out of its worker (its hook may still run there; what it does then reaches no
  * one), and the caller learns whether the worker answered that at all: one that does not (a hook
@@ -12,6 +12,12 @@ import type { WorkerSlot } from "./worker_pool.ts";
 
 /** How long a hook may take, unless the host says otherwise (`PAGLETS_HOOK_TIMEOUT_MS`). */
 export const HOOK_TIMEOUT_MS = 30_000;
+
+/**
+ * How long `onDisposing` may take (less when the hooks' deadline is shorter): a dispose answers
+ * within a client's usual 30 s even when it first waits for a running handler.
+ */
+export const DISPOSING_TIMEOUT_MS = 10_000;
 
 /** How long a worker gets to give up an instance whose hook overran. */
 const DROP_MS = 1000;

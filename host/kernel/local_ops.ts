@@ -49,10 +49,12 @@ export function registerLocalOps(host: Host): void {
       if (!options.includeSelf) exclude.add(from);
       return rt.liveIds().filter((id) => !exclude.has(id));
     },
-    dispose: async (from: string, target: string) => {
+    dispose: async (from: string, target: string, targetHost?: string) => {
       // Disposing oneself from a handler ends the paglet once that handler has returned.
-      if (target === from) await rt.leaveSelf(from, () => rt.dispose(from));
-      else await rt.dispose(target);
+      if (target === from) return await rt.leaveSelf(from, () => rt.dispose(from));
+      if (isSelf(targetHost)) return await rt.dispose(target);
+      if (!host.remote) throw new PagletError("not_supported", "This host is not part of a mesh");
+      await host.remote.dispose(targetHost!, target);
     },
     deactivate: async (from: string, policy: Record<string, unknown>) => {
       if (!policy || typeof policy !== "object" || Array.isArray(policy)) {

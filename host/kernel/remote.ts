@@ -24,6 +24,8 @@ export interface RemoteRouter {
     message: Message,
     options: RemoteSendOptions,
   ): Promise<unknown>;
+  /** Disposes a paglet on another host (`host`: its name or URL). */
+  dispose(host: string, id: string): Promise<void>;
   hosts(options?: { onlineOnly?: boolean }): MeshHost[] | Promise<MeshHost[]>;
   isOnline(nameOrUrl: string): boolean | Promise<boolean>;
   waitForHost(nameOrUrl: string, timeoutMs: number): Promise<boolean>;

@@ -138,6 +138,12 @@ export class MeshRemoteRouter implements RemoteRouter {
     return answer && typeof answer === "object" && "reply" in answer ? answer.reply : undefined;
   }
 
+  async dispose(hostNameOrUrl: string, id: string): Promise<void> {
+    const url = this.#require(hostNameOrUrl);
+    if (url === this.#host.url) return await this.#host.runtime.dispose(id);
+    await this.#client(url).dispose(id);
+  }
+
   hosts(options: { onlineOnly?: boolean } = {}): MeshHost[] {
     return this.#table.list(options);
   }

@@ -121,7 +121,7 @@ export type ContextOpMap = {
     unknown,
   ];
   "multicast.targets": [[options: Options<"multicast", 1>], string[]];
-  dispose: [[target: string], void];
+  dispose: [[target: string, targetHost?: string], void];
   deactivate: [[policy: Partial<DeactivationPolicy>], void];
   dispatch: [[target: string], AgentRef];
   clone: [[target: string | null], AgentRef];

@@ -84,7 +84,8 @@ export function createWorkerContext(
       for (const id of ids) set.add(context.sendFuture(id, message));
       return set;
     },
-    dispose: (target) => call("dispose", target === undefined ? agentId : targetId(target)),
+    dispose: (target) =>
+      target === undefined ? call("dispose", agentId) : call("dispose", targetId(target), targetHost(target)),
     deactivate: (policy) => call("deactivate", policy ?? {}),
     dispatch: (target) => call("dispatch", target),
     clone: (target) => call("clone", target ?? null),

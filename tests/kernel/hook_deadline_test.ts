@@ -9,8 +9,9 @@
  * A departure's hook (onDeactivating, onDispatching): the deactivation or the move fails with
  * `timeout`, and the paglet stays active where it was, with its state, and serves.
  *
- * onDisposing: a disposal is final. The hook has the same deadline; past it the paglet is disposed
- * all the same (a `worker-error` event says so), and its worker is replaced only when it loops.
+ * onDisposing: a disposal is final. The hook has the same deadline (at most 10 s); past it the
+ * paglet is disposed all the same (a `worker-error` event says so), and its worker is replaced only
+ * when it loops.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
@@ -248,6 +249,9 @@ Deno.test("an onDisposing in a loop: the paglet is disposed, the worker replaced
     assertEquals((await failure(host.client.getAgent(id)))?.code, "agent_not_found");
     assertEquals(await host.client.send(other, { kind: "bump" }), { n: 2 });
     assertEquals(await abandonedWorkers(host.client), 1);
+    assertEquals(await workerErrors(host.client), [
+      `onDisposing of ${id} did not finish within 1 s; disposed all the same`,
+    ]);
   } finally {
     await stopAll();
   }

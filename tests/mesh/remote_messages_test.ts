@@ -37,6 +37,19 @@ Deno.test("paglets reach hosts and agents of the mesh by name, and messages foll
       },
     );
 
+    await t.step("context.dispose(ref) disposes the paglet on the host its ref names", async () => {
+      const ref = await ask("create", { type: "demo.counter", host: "b" }) as { id: string; host: string };
+      assertEquals(await ask("dispose", { id: ref.id, host: ref.host }), { disposed: true });
+      await assertRejectsCode(() => b.client.getAgent(ref.id), "agent_not_found");
+      const byName = await ask("create", { type: "demo.counter", host: "c" }) as { id: string };
+      assertEquals(await ask("dispose", { id: byName.id, host: "c" }), { disposed: true });
+      await assertRejectsCode(() => c.client.getAgent(byName.id), "agent_not_found");
+      // An id alone names a paglet of this host.
+      const elsewhere = await ask("create", { type: "demo.counter", host: "b" }) as { id: string };
+      await assertRejectsCode(() => ask("dispose", { id: elsewhere.id }), "agent_not_found");
+      assertEquals((await b.client.getAgent(elsewhere.id)).status, "active");
+    });
+
     await t.step("context.hosts, isHostOnline and waitForHost answer from the membership table", async () => {
       const { hosts } = await ask("hosts") as { hosts: { name: string; online: boolean }[] };
       assertEquals(hosts.map((h) => h.name), ["a", "b", "c"]);

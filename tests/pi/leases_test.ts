@@ -133,4 +133,37 @@ Deno.test("Pi batches take compute-slots leases beside spin jobs: pinned to the 
       }
     },
   );
+
+  await t.step("a batch disposed while it computes keeps its core until its arithmetic ends", async () => {
+    const { id } = await h.client.createAgent({ type: "examples.pi.batch", state: { jobId: "d", index: 0 } });
+    // A batch of seconds: the dispose comes while it computes.
+    const answer = h.client.send(id, {
+      kind: "pi.compute_batch",
+      args: { jobId: "d", index: 0, a: 0, b: 100_000, withP: true, attempt: 1, maxLoadPerCpu: 1000 },
+    }).catch(() => null);
+    await eventually("the batch's lease (its arithmetic starts then)", async () => {
+      return (await slotStatus(h.client)).leases?.some((l) => l.agentId === id);
+    }, 10_000);
+    await h.client.dispose(id);
+    await answer;
+    // Released by the batch once its arithmetic ended, not taken back when the paglet went
+    // ("inactive") while its thread still computed.
+    const status = await slotStatus(h.client, { includeHistory: true });
+    const usage = status.finishedUsage!.find((u) => u.jobId === "pi:d:0");
+    assertEquals(usage?.finishReason, "released");
+    assertEquals(status.host.activeLeases, 0);
+  });
+
+  await t.step(
+    "a batch woken from disk disposes itself: its request went with its old instance",
+    async () => {
+      const { id } = await h.client.createAgent({
+        type: "examples.pi.batch",
+        state: { jobId: "w", index: 0 },
+      });
+      await h.client.deactivate(id);
+      await h.client.activate(id);
+      await eventually("the batch is gone", () => h.client.getAgent(id).then(() => false, () => true));
+    },
+  );
 });
