@@ -1,6 +1,6 @@
 /** What a paglet sees of its host: the context API. Implemented by the host's agent worker. */
 import type { MessageInput, SendOptions } from "./message.ts";
-import type { DeactivationPolicy } from "./policy.ts";
+import type { PolicyInput } from "./policy.ts";
 import type { FutureReply, ReplySet } from "./futures.ts";
 import type { ArtifactRef } from "./artifacts.ts";
 
@@ -110,8 +110,12 @@ export interface PagletContext {
    * the host it names. Disposing oneself ends the paglet after the current handler.
    */
   dispose(target?: string | AgentRef): Promise<void>;
-  /** Deactivates this paglet to disk under `policy`. It ends after the current handler. */
-  deactivate(policy?: Partial<DeactivationPolicy>): Promise<void>;
+  /**
+   * Deactivates this paglet to disk under `policy` (its fields, or `afterSeconds` for a wake-up
+   * that many seconds from now; a field it lacks or a wrong value fails the call with
+   * `invalid_request`). It ends after the current handler.
+   */
+  deactivate(policy?: PolicyInput): Promise<void>;
   /**
    * Moves this paglet to another host (name or URL): onDispatching runs here, onArrival and run()
    * there. Resolves with the new reference once the target holds it; state changed after that

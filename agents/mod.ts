@@ -21,7 +21,7 @@ export type {
 export { PRIORITY_MAX, PRIORITY_MIN, PRIORITY_NORMAL, PRIORITY_UNQUEUED, toMessage } from "./message.ts";
 export type { Message, MessageInput, SendOptions } from "./message.ts";
 export { after, deactivationPolicy, DEFAULT_POLICY } from "./policy.ts";
-export type { DeactivationPolicy } from "./policy.ts";
+export type { DeactivationPolicy, PolicyInput } from "./policy.ts";
 export { FutureReply, ReplySet } from "./futures.ts";
 export { cancel, every, later, orAfter, sleep } from "./timers.ts";
 export type { Timer, TimerOptions } from "./timers.ts";

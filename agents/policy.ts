@@ -1,3 +1,5 @@
+import { PagletError } from "./errors.ts";
+
 /** When and how an inactive paglet comes back. */
 export interface DeactivationPolicy {
   /** Epoch milliseconds at which the host activates the paglet again; null = never by time. */
@@ -22,10 +24,45 @@ export const DEFAULT_POLICY: Readonly<DeactivationPolicy> = Object.freeze({
   activateOnStartup: false,
 });
 
-/** Builds a policy from partial options; unknown keys are dropped, wrong types fail at once. */
-export function deactivationPolicy(options: Partial<DeactivationPolicy> = {}): DeactivationPolicy {
+/** What a deactivation may ask for: a policy's fields, with `afterSeconds` in place of `activateAt`. */
+export type PolicyInput = Partial<DeactivationPolicy> & {
+  /** Wakes the paglet this many seconds from now (at most 100 years); not with `activateAt`. */
+  afterSeconds?: number;
+};
+
+const POLICY_FIELDS = [
+  "activateAt",
+  "afterSeconds",
+  "activateOnMessage",
+  "queueMessagesWhenInactive",
+  "activateOnStartup",
+];
+
+/**
+ * Builds a policy from partial options; a field it does not know, or a value of the wrong type,
+ * fails at once (a mistyped field would otherwise leave a paglet asleep for ever).
+ */
+export function deactivationPolicy(options: PolicyInput = {}): DeactivationPolicy {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(
+      `A deactivation policy must be an object: current value is ${JSON.stringify(options)}`,
+    );
+  }
+  const unknown = Object.keys(options).find((key) => !POLICY_FIELDS.includes(key));
+  if (unknown !== undefined) {
+    throw new TypeError(
+      `A deactivation policy has no field '${unknown}': its fields are ${POLICY_FIELDS.join(", ")}`,
+    );
+  }
   const policy: DeactivationPolicy = { ...DEFAULT_POLICY };
-  const activateAt = options.activateAt ?? null;
+  let activateAt = options.activateAt ?? null;
+  const { afterSeconds } = options;
+  if (afterSeconds !== undefined) {
+    if (activateAt !== null) {
+      throw new RangeError("The policy names both activateAt and afterSeconds: pass one of them");
+    }
+    activateAt = Date.now() + 1000 * checkedSeconds(afterSeconds, "afterSeconds");
+  }
   if (
     activateAt !== null &&
     (typeof activateAt !== "number" || !(activateAt >= 0 && activateAt <= MAX_EPOCH_MS))
@@ -52,10 +89,26 @@ export function deactivationPolicy(options: Partial<DeactivationPolicy> = {}): D
  * ```
  */
 export function after(seconds: number, options: Partial<DeactivationPolicy> = {}): DeactivationPolicy {
-  if (!(seconds >= 0 && seconds <= MAX_WAKE_SECONDS)) {
+  return deactivationPolicy({
+    ...options,
+    activateAt: Date.now() + checkedSeconds(seconds, "seconds") * 1000,
+  });
+}
+
+function checkedSeconds(seconds: unknown, name: string): number {
+  if (typeof seconds !== "number" || !(seconds >= 0 && seconds <= MAX_WAKE_SECONDS)) {
     throw new RangeError(
-      `'seconds' must be a number from 0 to ${MAX_WAKE_SECONDS}: current value is ${seconds}`,
+      `'${name}' must be a number from 0 to ${MAX_WAKE_SECONDS}: current value is ${JSON.stringify(seconds)}`,
     );
   }
-  return deactivationPolicy({ ...options, activateAt: Date.now() + seconds * 1000 });
+  return seconds;
+}
+
+/** {@link deactivationPolicy}, failing with `invalid_request` (a request's or a paglet's policy). */
+export function requestedPolicy(options: PolicyInput): DeactivationPolicy {
+  try {
+    return deactivationPolicy(options);
+  } catch (err) {
+    throw new PagletError("invalid_request", `Cannot deactivate: ${(err as Error).message}`);
+  }
 }

@@ -192,9 +192,9 @@ export class Host {
 
     for (const ext of this.extensions) await ext.start(this);
     const restored = await this.runtime.restoreAtStartup();
-    this.#wakeups = new WakeupTimer(this.store, (now) => this.runtime.wakeDue(now));
+    this.#wakeups = new WakeupTimer(this.store, (id, now) => this.runtime.wake(id, now));
     this.events.subscribe((e) => {
-      if (e.kind === "deactivate" && e.data?.activateAt) this.#wakeups?.poke();
+      if (e.kind === "deactivate" && typeof e.data?.activateAt === "number") this.#wakeups?.poke();
     });
     this.#wakeups.poke();
     this.#timers.push(

@@ -122,15 +122,7 @@ export function agentRoutes(app: Hono, host: Host): void {
   app.post("/v1/agents/:id/deactivate", async (c) => {
     const id = agentId(c);
     const body = validate(PolicyBody, await readJson(c, max), "deactivate request");
-    const { afterSeconds, ...policy } = body.policy ?? {};
-    if (afterSeconds !== undefined && policy.activateAt != null) {
-      throw new PagletError(
-        "invalid_request",
-        "Cannot deactivate as the policy names both activateAt and afterSeconds: pass one of them",
-      );
-    }
-    if (afterSeconds !== undefined) policy.activateAt = Date.now() + afterSeconds * 1000;
-    const record = await host.runtime.deactivate(id, policy, "external");
+    const record = await host.runtime.deactivate(id, body.policy ?? {}, "external");
     return json(await recordView(host, record));
   });
 

@@ -12,7 +12,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import { type Message, toMessage } from "../../agents/message.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
-import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
+import { type DeactivationPolicy, DEFAULT_POLICY, type PolicyInput } from "../../agents/policy.ts";
 import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
@@ -426,7 +426,7 @@ export class AgentRuntime {
    */
   deactivate(
     id: string,
-    policyInput: Partial<DeactivationPolicy> = {},
+    policyInput: PolicyInput = {},
     reason = "deactivate",
     fromSelf = false,
   ): Promise<AgentRecord> {
@@ -529,9 +529,13 @@ export class AgentRuntime {
     return this.#arrivals.restoreAtStartup();
   }
 
-  /** Activates agents whose wake-up time has come; returns how many. */
-  wakeDue(now = Date.now()): Promise<number> {
-    return this.#arrivals.wakeDue(now);
+  /**
+   * The timed wake-up of `id` (wakeup_timer.ts), found due at `now`: activated if it still sleeps
+   * with that wake-up due. One that fails stays inactive and is tried again a minute later
+   * (a `wake-failed` event).
+   */
+  wake(id: string, now = Date.now()): Promise<void> {
+    return this.#arrivals.wake(id, now);
   }
 
   /**

@@ -18,6 +18,12 @@ import { Mailbox } from "./mailbox.ts";
 import { newAgentId } from "./ids.ts";
 import { stoppedByShutdown, type WorkerPool, type WorkerSlot } from "./worker_pool.ts";
 import { HOOK_TIMEOUT_MS, withinHookDeadline } from "./hook_deadline.ts";
+import { forEachLimited } from "../../agents/limited.ts";
+
+/** How many paglets the start-up brings back at once. */
+const STARTS_AT_ONCE = 16;
+/** A timed wake-up that failed (its hook threw or overran, its type is unknown here) is tried again this much later. */
+export const WAKE_RETRY_MS = 60_000;
 
 export interface CreateSpec {
   type: string;
@@ -250,16 +256,19 @@ export class Arrivals {
     );
   }
 
-  /** See AgentRuntime.restoreAtStartup. */
+  /**
+   * See AgentRuntime.restoreAtStartup. {@link STARTS_AT_ONCE} at a time: a paglet whose hook is slow
+   * holds up no other.
+   */
   async restoreAtStartup(): Promise<{ restored: number; failed: number }> {
     const { table, store, events } = this.#p;
-    let restored = 0, failed = 0;
-    for (const id of await store.startupAgents()) {
+    let restored = 0, failed = 0, stopping = false;
+    await forEachLimited(await store.startupAgents(), STARTS_AT_ONCE, async (id) => {
       // Started already by what recovered before this (an arrival the host had stored but not
       // started when it stopped): one start, with its own hook.
-      if (table.live(id)) continue;
+      if (stopping || table.live(id)) return;
       const record = await store.get(id);
-      if (!record) continue;
+      if (!record) return;
       try {
         if (record.status === "active") {
           await this.restore(record);
@@ -269,34 +278,38 @@ export class Arrivals {
         }
         restored++;
       } catch (err) {
-        if (stoppedByShutdown(err)) break; // the rest start at the next start
+        if (stoppedByShutdown(err)) return void (stopping = true); // the rest start at the next start
         failed++;
         await table.markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
       }
-    }
+    });
     return { restored, failed };
   }
 
-  /** See AgentRuntime.wakeDue. */
-  async wakeDue(now: number): Promise<number> {
-    const { table, store } = this.#p;
-    let n = 0;
-    for (const id of await store.dueWakeups(now)) {
-      try {
-        await this.activate(id, "timer");
-        n++;
-      } catch (err) {
-        if (stoppedByShutdown(err)) break; // still due: woken at the next start
-        // Never retry a broken wake-up in a tight loop: it is marked crashed with the reason.
-        const record = await store.get(id);
-        await table.markCrashed(
-          id,
-          record?.type ?? "?",
-          `timed activation failed: ${PagletError.from(err).message}`,
-        );
-      }
+  /** See AgentRuntime.wake. */
+  async wake(id: string, now: number): Promise<void> {
+    const { table, store, events } = this.#p;
+    await table.settling(id);
+    if (table.live(id) || this.#starting.has(id)) return;
+    const record = await store.get(id);
+    const at = record?.status === "inactive" ? record.policy?.activateAt : undefined;
+    // Disposed, moved, woken or put to sleep again since it was found due.
+    if (!record || at === undefined || at === null || at > now) return;
+    try {
+      await this.activate(id, "timer");
+    } catch (err) {
+      if (stoppedByShutdown(err)) return; // still due: woken at the next start
+      if (store.statusOf(id) !== "inactive") return; // gone, moved or woken meanwhile
+      // It stays asleep, as after a message that could not wake it, and is tried again later.
+      const retryAt = Date.now() + WAKE_RETRY_MS;
+      await store.postponeWakeup(id, retryAt);
+      events.emit("wake-failed", {
+        agentId: id,
+        type: record.type,
+        error: PagletError.from(err).message,
+        data: { retryAt },
+      });
     }
-    return n;
   }
 
   /** Checks that `type` can start here; travelling code (`code`) is loaded first. */

@@ -9,7 +9,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
-import { type DeactivationPolicy, deactivationPolicy } from "../../agents/policy.ts";
+import { type PolicyInput, requestedPolicy } from "../../agents/policy.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
 import type { InactiveQueue } from "./inactive_queue.ts";
@@ -70,16 +70,11 @@ export class Departures {
   /** See AgentRuntime.deactivate. */
   async deactivate(
     id: string,
-    policyInput: Partial<DeactivationPolicy>,
+    policyInput: PolicyInput,
     reason: string,
     fromSelf: boolean,
   ): Promise<AgentRecord> {
-    let policy: DeactivationPolicy;
-    try {
-      policy = deactivationPolicy(policyInput);
-    } catch (err) {
-      throw new PagletError("invalid_request", (err as Error).message);
-    }
+    const policy = requestedPolicy(policyInput);
     const { table, store, queue, events } = this.#p;
     return await this.#transition(id, "deactivate", fromSelf, async (agent) => {
       const state = await this.#leave(agent, table.event("deactivating", { reason, policy }));

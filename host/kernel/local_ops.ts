@@ -3,6 +3,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { CreateOptions, HostInfo, MeshHost } from "../../agents/context.ts";
 import type { MessageInput, SendOptions } from "../../agents/message.ts";
 import { dataUrlOf } from "../code/data_url.ts";
+import { requestedPolicy } from "../../agents/policy.ts";
 import { AgentRuntime } from "./agent_runtime.ts";
 import type { Host } from "../host.ts";
 
@@ -56,10 +57,9 @@ export function registerLocalOps(host: Host): void {
       if (!host.remote) throw new PagletError("not_supported", "This host is not part of a mesh");
       await host.remote.dispose(targetHost!, target);
     },
-    deactivate: async (from: string, policy: Record<string, unknown>) => {
-      if (!policy || typeof policy !== "object" || Array.isArray(policy)) {
-        throw new PagletError("invalid_request", "A deactivation policy must be an object");
-      }
+    deactivate: async (from: string, input: Record<string, unknown>) => {
+      // Checked at the call: from a handler the deactivation itself comes once the handler returned.
+      const policy = requestedPolicy(input);
       await rt.leaveSelf(from, () => rt.deactivate(from, policy, "self"));
     },
     agents: async (_from: string, filter: { status?: "active" | "inactive"; type?: string }) => {

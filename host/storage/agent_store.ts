@@ -331,18 +331,28 @@ export class AgentStore {
     return rows.map((r) => ({ status: r.status, type: r.type, n: Number(r.n) }));
   }
 
-  /** Ids of inactive agents whose wake-up time has come. */
-  async dueWakeups(now: number, limit = 100): Promise<string[]> {
-    const rows = await this.#db.selectFrom("agents").select("id").where("status", "=", "inactive")
-      .where("wake_at", "<=", now).orderBy("wake_at").limit(limit).execute();
+  /** Ids of inactive agents whose wake-up time has come, but those in `except`. */
+  async dueWakeups(now: number, limit = 100, except: readonly string[] = []): Promise<string[]> {
+    let query = this.#db.selectFrom("agents").select("id").where("status", "=", "inactive")
+      .where("wake_at", "<=", now);
+    if (except.length > 0) query = query.where("id", "not in", except);
+    const rows = await query.orderBy("wake_at").limit(limit).execute();
     return rows.map((r) => r.id);
   }
 
-  /** The earliest pending wake-up time, or null. */
-  async nextWakeup(): Promise<number | null> {
-    const row = await this.#db.selectFrom("agents").select((eb) => eb.fn.min<number>("wake_at").as("next"))
-      .where("status", "=", "inactive").where("wake_at", "is not", null).executeTakeFirst();
+  /** The earliest pending wake-up time but those of `except`, or null. */
+  async nextWakeup(except: readonly string[] = []): Promise<number | null> {
+    let query = this.#db.selectFrom("agents").select((eb) => eb.fn.min<number>("wake_at").as("next"))
+      .where("status", "=", "inactive").where("wake_at", "is not", null);
+    if (except.length > 0) query = query.where("id", "not in", except);
+    const row = await query.executeTakeFirst();
     return row?.next ?? null;
+  }
+
+  /** Moves the wake-up of inactive agent `id` to `at` (its policy keeps the time it asked for). */
+  async postponeWakeup(id: string, at: number): Promise<void> {
+    await this.#db.updateTable("agents").set({ wake_at: at }).where("id", "=", id)
+      .where("status", "=", "inactive").execute();
   }
 
   async startupAgents(): Promise<string[]> {

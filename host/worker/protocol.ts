@@ -22,7 +22,7 @@ import type {
 import type { ArtifactRef } from "../../agents/artifacts.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
 import type { Message, MessageInput, SendOptions } from "../../agents/message.ts";
-import type { DeactivationPolicy } from "../../agents/policy.ts";
+import type { PolicyInput } from "../../agents/policy.ts";
 
 /** Operation name → `[arguments, result]`. */
 export type OpMap = Record<string, [unknown[], unknown]>;
@@ -122,7 +122,7 @@ export type ContextOpMap = {
   ];
   "multicast.targets": [[options: Options<"multicast", 1>], string[]];
   dispose: [[target: string, targetHost?: string], void];
-  deactivate: [[policy: Partial<DeactivationPolicy>], void];
+  deactivate: [[policy: PolicyInput], void];
   dispatch: [[target: string], AgentRef];
   clone: [[target: string | null], AgentRef];
   retract: [[agentId: string, from: string], AgentRef];

@@ -1,0 +1,120 @@
+/**
+ * Timed wake-ups: each runs on its own (a slow `onActivation` holds up no other), wakes only a
+ * paglet still due, and one that fails leaves the paglet asleep, tried again later, instead of
+ * crashed. A paglet's own deactivation policy is checked when it asks.
+ */
+import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
+import { startHost, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
+import { fixtureHost, KERNEL_FIXTURES } from "./helpers.ts";
+import type { HostClient } from "../../host/client.ts";
+
+async function eventsOf(client: HostClient, kind: string) {
+  const { events } = await client.events(0, 1000);
+  return events.filter((e) => e.kind === kind) as {
+    kind: string;
+    agentId?: string;
+    error?: string;
+    data?: Record<string, unknown>;
+  }[];
+}
+
+Deno.test("a wake-up whose onActivation never ends holds up none of the others due after it", async () => {
+  try {
+    // The slow hook's deadline is far: the others must not wait for it.
+    const host = await startHost({
+      name: "slow-wake",
+      env: { PAGLETS_HOOK_TIMEOUT_MS: "120000" },
+      args: ["--module", KERNEL_FIXTURES],
+    });
+    const client = host.client;
+    const { id: slow } = await client.createAgent({ type: "kernel.thrower" });
+    await client.send(slow, { kind: "hang-on", args: { hook: "activation" } });
+    const others: string[] = [];
+    for (let i = 0; i < 20; i++) others.push((await client.createAgent({ type: "kernel.thrower" })).id);
+    const at = Date.now() + 300;
+    await client.deactivate(slow, { activateAt: at, activateOnMessage: false });
+    for (const id of others) await client.deactivate(id, { activateAt: at + 100, activateOnMessage: false });
+    await eventually("every other paglet awake", async () => {
+      for (const id of others) if ((await client.getAgent(id)).status !== "active") return false;
+      return true;
+    });
+    assertEquals((await client.getAgent(slow)).status, "inactive", "the slow one still starts");
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("timed wake-ups: only a paglet still due, activateAt 0, a failed wake retried, a paglet's own policy checked", async (t) => {
+  await using h = await fixtureHost();
+  const client = h.client;
+
+  await t.step("a paglet put to sleep again after it was found due sleeps until its new time", async () => {
+    const { id } = await client.createAgent({ type: "kernel.recorder" });
+    const foundAt = Date.now();
+    await client.deactivate(id, { afterSeconds: 3600 });
+    // The timer found it due before it went to sleep for an hour: that wake-up is spent.
+    await h.host.runtime.wake(id, foundAt);
+    assertEquals((await client.getAgent(id)).status, "inactive");
+    await h.host.runtime.wake(id, Date.now() + 3_601_000);
+    assertEquals((await client.getAgent(id)).status, "active");
+  });
+
+  await t.step("activateAt 0 (a time long past) wakes the paglet at once", async () => {
+    const { id } = await client.createAgent({ type: "kernel.recorder" });
+    await client.deactivate(id, { activateAt: 0, activateOnMessage: false });
+    await eventually("awake", async () => (await client.getAgent(id)).status === "active");
+  });
+
+  await t.step(
+    "a wake-up whose hook throws leaves the paglet asleep, tried again a minute later",
+    async () => {
+      const { id } = await client.createAgent({ type: "kernel.thrower" });
+      await client.send(id, { kind: "hang-on", args: { hook: "activation-throw" } });
+      await client.deactivate(id, { afterSeconds: 0.1, activateOnMessage: false });
+      const [failed] = await eventually("a wake-failed event", async () => {
+        const found = (await eventsOf(client, "wake-failed")).filter((e) => e.agentId === id);
+        return found.length > 0 && found;
+      });
+      assert(/activation refused/.test(failed.error ?? ""), failed.error);
+      const retryAt = Number(failed.data?.retryAt);
+      assert(retryAt > Date.now() + 50_000, `retried at ${new Date(retryAt).toISOString()}`);
+      const record = await client.getAgent(id);
+      assertEquals(record.status, "inactive");
+      assertEquals((await eventsOf(client, "paglet-crashed")).filter((e) => e.agentId === id), []);
+    },
+  );
+
+  await t.step("a paglet's deactivation with a policy it cannot have fails at its call", async () => {
+    const { id } = await client.createAgent({ type: "kernel.context" });
+    for (
+      const [policy, text] of [
+        [{ afterSecs: 5 }, /has no field 'afterSecs'/],
+        [{ activateAt: -1 }, /'activateAt' must be epoch milliseconds/],
+        [{ activateOnMessage: "no" }, /'activateOnMessage' must be true or false/],
+        [{ afterSeconds: 5, activateAt: Date.now() }, /both activateAt and afterSeconds/],
+      ] as const
+    ) {
+      const err = await assertRejectsCode(
+        () => client.send(id, { kind: "deactivate-with", args: { policy } }),
+        "invalid_request",
+      );
+      assert(text.test(err.message), err.message);
+      assertEquals((await client.getAgent(id)).status, "active");
+    }
+    assertEquals(
+      await client.send(id, { kind: "deactivate-with", args: { policy: { afterSeconds: 3600 } } }),
+      {
+        sleeping: true,
+      },
+    );
+    const asleep = await eventually("asleep", async () => {
+      const record = await client.getAgent(id);
+      return record.status === "inactive" && record;
+    });
+    assert(
+      Number((asleep.policy as { activateAt?: number } | null)?.activateAt) > Date.now() + 3_500_000,
+      JSON.stringify(asleep.policy),
+    );
+  });
+});
