@@ -1,4 +1,5 @@
 /** Helpers of the kernel suites: raw HTTP answers (status and JSON) and hosts with the kernel fixtures. */
+import type { HostClient } from "../../host/client.ts";
 import type { HostOptions } from "../../host/options.ts";
 import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import { type TestHost, testHost } from "../helpers/in_process.ts";
@@ -45,4 +46,18 @@ export async function call<T = Record<string, unknown>>(
 /** A test host that also knows the kernel fixture paglets. */
 export function fixtureHost(options: Partial<HostOptions> = {}): Promise<TestHost> {
   return testHost({ ...options, modules: [KERNEL_FIXTURES, ...(options.modules ?? [])] });
+}
+
+/** A recorded event as the tests read it. */
+export interface RecordedEvent {
+  kind: string;
+  agentId?: string;
+  error?: string;
+  data: Record<string, unknown>;
+}
+
+/** The host's recorded events of `kind` (its last 1,000). */
+export async function eventsOf(client: HostClient, kind: string): Promise<RecordedEvent[]> {
+  const { events } = await client.events(0, 1000);
+  return events.filter((e) => e.kind === kind) as unknown as RecordedEvent[];
 }

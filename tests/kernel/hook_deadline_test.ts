@@ -16,7 +16,7 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
+import { eventsOf, KERNEL_FIXTURES } from "./helpers.ts";
 import type { PagletError } from "../../agents/errors.ts";
 import type { HostClient } from "../../host/client.ts";
 
@@ -187,10 +187,7 @@ async function abandonedWorkers(client: HostClient): Promise<number> {
 }
 
 async function workerErrors(client: HostClient): Promise<string[]> {
-  const { events } = await client.events(0, 1000);
-  return events.filter((e) => e.kind === "worker-error").map((e) =>
-    String((e.data as { error?: string } | undefined)?.error)
-  );
+  return (await eventsOf(client, "worker-error")).map((e) => String(e.data?.error));
 }
 
 Deno.test("an onDisposing that takes longer than a second is waited for: the worker and its other paglet stay", async () => {

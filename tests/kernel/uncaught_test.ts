@@ -6,14 +6,8 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually, testHost } from "../helpers/in_process.ts";
-import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
-import type { HostClient } from "../../host/client.ts";
+import { eventsOf, KERNEL_FIXTURES } from "./helpers.ts";
 import type { PagletError } from "../../agents/errors.ts";
-
-async function eventsOf(client: HostClient, kind: string) {
-  const { events } = await client.events(0, 1000);
-  return events.filter((e) => e.kind === kind) as { kind: string; data: Record<string, unknown> }[];
-}
 
 Deno.test("an error thrown from a paglet's timer or an unawaited rejection is recorded, and all runs on", async () => {
   // One worker: the paglet beside the thrower lives in the same one.

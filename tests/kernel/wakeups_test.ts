@@ -6,18 +6,7 @@
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { fixtureHost, KERNEL_FIXTURES } from "./helpers.ts";
-import type { HostClient } from "../../host/client.ts";
-
-async function eventsOf(client: HostClient, kind: string) {
-  const { events } = await client.events(0, 1000);
-  return events.filter((e) => e.kind === kind) as {
-    kind: string;
-    agentId?: string;
-    error?: string;
-    data?: Record<string, unknown>;
-  }[];
-}
+import { eventsOf, fixtureHost, KERNEL_FIXTURES } from "./helpers.ts";
 
 Deno.test("a wake-up whose onActivation never ends holds up none of the others due after it", async () => {
   try {
