@@ -23,7 +23,7 @@ import { forEachLimited } from "../../agents/limited.ts";
 /** How many paglets the start-up brings back at once. */
 const STARTS_AT_ONCE = 16;
 /** A timed wake-up that failed (its hook threw or overran, its type is unknown here) is tried again this much later. */
-export const WAKE_RETRY_MS = 60_000;
+const WAKE_RETRY_MS = 60_000;
 
 export interface CreateSpec {
   type: string;
