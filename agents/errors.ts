@@ -69,6 +69,8 @@ export const ERROR_CODES = [
   "data_dir_in_use",
   /** The data dir's database is damaged (unreadable, or emptied in a data dir that was used). */
   "data_corrupt",
+  /** The data dir's database was written by a newer version of paglets (a downgrade). */
+  "data_newer",
   "module_not_found",
   "module_load_failed",
   "host_unreachable",

@@ -82,6 +82,15 @@ export function deactivationPolicy(options: PolicyInput = {}): DeactivationPolic
 }
 
 /**
+ * The policy of a paglet put to sleep until its host's next start (a graceful stop, or a restore
+ * that cannot run it yet): its own last one (the default when it has none), with
+ * `activateOnStartup` and no wake-up time.
+ */
+export function untilStartup(own: DeactivationPolicy | null | undefined): DeactivationPolicy {
+  return { ...(own ?? DEFAULT_POLICY), activateAt: null, activateOnStartup: true };
+}
+
+/**
  * A policy that wakes the paglet after `seconds`.
  * @example
  * ```ts

@@ -12,7 +12,14 @@ import { usableDataDir } from "./data_dir.ts";
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** Events `paglets host` prints on stderr as they happen. */
-const REPORTED = new Set(["paglet-crashed", "http-error", "worker-replaced", "compute-thread-stray"]);
+const REPORTED = new Set([
+  "paglet-crashed",
+  "restore-waiting",
+  "wake-failed",
+  "http-error",
+  "worker-replaced",
+  "compute-thread-stray",
+]);
 
 function parseProperty(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf("=");

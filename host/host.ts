@@ -205,7 +205,7 @@ export class Host {
     );
     this.ready = true;
     this.events.emit("context-start", {
-      data: { url: this.info.url, restored: restored.restored, failed: restored.failed },
+      data: { url: this.info.url, ...restored },
     });
   }
 

@@ -59,6 +59,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   port_in_use: 409,
   data_dir_in_use: 409,
   data_corrupt: 500,
+  data_newer: 409,
   module_not_found: 422,
   module_load_failed: 422,
   host_unreachable: 502,

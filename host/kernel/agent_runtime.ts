@@ -12,7 +12,7 @@
 import { PagletError } from "../../agents/errors.ts";
 import { type Message, toMessage } from "../../agents/message.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
-import { type DeactivationPolicy, DEFAULT_POLICY, type PolicyInput } from "../../agents/policy.ts";
+import { DEFAULT_POLICY, type PolicyInput, untilStartup } from "../../agents/policy.ts";
 import type { HostInfo } from "../../agents/context.ts";
 import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import type { EventLog } from "./events.ts";
@@ -70,15 +70,6 @@ export interface RuntimeOptions {
   hookTimeoutMs?: number;
   /** Records an error nothing caught in a worker. @default a `worker-error` event */
   workerError?: (worker: string, error: string) => void;
-}
-
-/**
- * The policy a graceful stop of the host deactivates an agent under: that of the agent's own last
- * deactivation (the default policy when it has none), with `activateOnStartup` and no wake-up time,
- * since an agent active when its host stops is active again when the host starts.
- */
-function shutdownPolicy(own: DeactivationPolicy | null): DeactivationPolicy {
-  return { ...(own ?? DEFAULT_POLICY), activateAt: null, activateOnStartup: true };
 }
 
 /** Agents deactivated at once when the host stops. */
@@ -525,7 +516,7 @@ export class AgentRuntime {
   }
 
   /** At host start: every agent that was active (crash) or asks for it comes back. */
-  restoreAtStartup(): Promise<{ restored: number; failed: number }> {
+  restoreAtStartup(): Promise<{ restored: number; failed: number; waiting: number }> {
     return this.#arrivals.restoreAtStartup();
   }
 
@@ -540,7 +531,8 @@ export class AgentRuntime {
 
   /**
    * Deactivates every live agent for a graceful shutdown, {@link SHUTDOWN_AT_ONCE} at a time: each comes back at the next start, and
-   * keeps the policy of its last deactivation (see {@link shutdownPolicy}).
+   * keeps the policy of its last deactivation, with `activateOnStartup` (see {@link untilStartup}):
+   * an agent active when its host stops is active again when the host starts.
    */
   async deactivateAll(
     timeoutMs = 5000,
@@ -548,7 +540,7 @@ export class AgentRuntime {
   ): Promise<void> {
     const leave = async (id: string) => {
       const own = (await this.#store.get(id))?.lastPolicy ?? null;
-      await this.deactivate(id, shutdownPolicy(own), "shutdown");
+      await this.deactivate(id, untilStartup(own), "shutdown");
     };
     // Workers where a deactivation ran out of time: the agents left on one are not waited for
     // again (a worker held by a loop would cost 5 s per group of agents on it).

@@ -19,9 +19,21 @@ import { newAgentId } from "./ids.ts";
 import { stoppedByShutdown, type WorkerPool, type WorkerSlot } from "./worker_pool.ts";
 import { HOOK_TIMEOUT_MS, withinHookDeadline } from "./hook_deadline.ts";
 import { forEachLimited } from "../../agents/limited.ts";
+import { untilStartup } from "../../agents/policy.ts";
 
 /** How many paglets the start-up brings back at once. */
 const STARTS_AT_ONCE = 16;
+/**
+ * Why a paglet cannot start on this host now that is no fault of the paglet: its type or its code
+ * is missing here (a start without its `--module`, travelling code this host cannot get now).
+ */
+const NOT_RUNNABLE_HERE = new Set([
+  "unknown_agent_type",
+  "code_not_found",
+  "remote_code_disabled",
+  "module_load_failed",
+  "host_unreachable",
+]);
 /** A timed wake-up that failed (its hook threw or overran, its type is unknown here) is tried again this much later. */
 const WAKE_RETRY_MS = 60_000;
 
@@ -258,11 +270,12 @@ export class Arrivals {
 
   /**
    * See AgentRuntime.restoreAtStartup. {@link STARTS_AT_ONCE} at a time: a paglet whose hook is slow
-   * holds up no other.
+   * holds up no other. One this host cannot run now (its type or code is missing here: a start
+   * without its `--module`) is not crashed but waits, inactive, for the next start.
    */
-  async restoreAtStartup(): Promise<{ restored: number; failed: number }> {
+  async restoreAtStartup(): Promise<{ restored: number; failed: number; waiting: number }> {
     const { table, store, events } = this.#p;
-    let restored = 0, failed = 0, stopping = false;
+    let restored = 0, failed = 0, waiting = 0, stopping = false;
     await forEachLimited(await store.startupAgents(), STARTS_AT_ONCE, async (id) => {
       // Started already by what recovered before this (an arrival the host had stored but not
       // started when it stopped): one start, with its own hook.
@@ -279,11 +292,21 @@ export class Arrivals {
         restored++;
       } catch (err) {
         if (stoppedByShutdown(err)) return void (stopping = true); // the rest start at the next start
+        const error = PagletError.from(err);
+        if (NOT_RUNNABLE_HERE.has(error.code)) {
+          waiting++;
+          // An active one sleeps as a graceful stop would have left it; an inactive one stays so.
+          if (record.status === "active") {
+            await store.put({ ...record, status: "inactive", policy: untilStartup(record.lastPolicy) });
+          }
+          events.emit("restore-waiting", { agentId: id, type: record.type, error: error.message });
+          return;
+        }
         failed++;
-        await table.markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
+        await table.markCrashed(id, record.type, `restore failed: ${error.message}`);
       }
     });
-    return { restored, failed };
+    return { restored, failed, waiting };
   }
 
   /** See AgentRuntime.wake. */

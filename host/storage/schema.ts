@@ -111,6 +111,16 @@ export function openDatabase(path: string): { db: Kysely<Schema>; raw: NodeSqlit
     throw corrupt(path, (err as Error).message, err);
   }
   const raw = opened;
+  if (version > MIGRATIONS.length) {
+    raw.raw.close();
+    // Its tables may hold what this version would misread, or undo: nothing is read or changed.
+    throw new PagletError(
+      "data_newer",
+      `${path} was written by a newer version of paglets (database schema ${version}; this version knows ` +
+        `${MIGRATIONS.length}); nothing was changed. Start the newer version on it, or a copy of this ` +
+        `data dir saved before the upgrade`,
+    );
+  }
   for (let v = version; v < MIGRATIONS.length; v++) {
     raw.raw.exec("BEGIN IMMEDIATE");
     try {

@@ -1,11 +1,13 @@
 /**
  * A data dir whose database was damaged (truncated, overwritten, scribbled on, emptied): the host
- * refuses to start with `data_corrupt`, naming the file and what to do, and changes nothing.
+ * refuses to start with `data_corrupt`, naming the file and what to do, and changes nothing. One
+ * written by a newer version (a downgrade) is refused with `data_newer`.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { paglets } from "../helpers/cli.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { DatabaseSync } from "node:sqlite";
 
 /** A data dir a host used: three agents, then a graceful stop. */
 async function usedDataDir(): Promise<string> {
@@ -55,6 +57,28 @@ Deno.test("a damaged database stops the start with data_corrupt, naming the file
       assert(/backup/.test(run.stderr), `${what}: ${run.stderr}`);
       assert(unchanged, `${what}: the file was left as it was`);
     }
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a data dir written by a newer version stops the start with data_newer, and changes nothing", async () => {
+  try {
+    const dataDir = await usedDataDir();
+    const { run, db, unchanged } = await startOnDamaged(dataDir, (db) => {
+      const sqlite = new DatabaseSync(db);
+      sqlite.exec("PRAGMA user_version = 99");
+      sqlite.close();
+      return Promise.resolve();
+    });
+    assertEquals(run.code, 1, run.stderr);
+    assert(run.stderr.includes("error [data_newer]") && run.stderr.includes(db), run.stderr);
+    assert(/newer version of paglets \(database schema 99/.test(run.stderr), run.stderr);
+    assert(unchanged, "the file was left as it was");
+    const sqlite = new DatabaseSync(db);
+    const { user_version } = sqlite.prepare("PRAGMA user_version").get() as { user_version: number };
+    sqlite.close();
+    assertEquals(user_version, 99);
   } finally {
     await stopAll();
   }

@@ -279,26 +279,42 @@ Deno.test("follow says once that its host stopped and picks up again when it is 
   }
 });
 
-Deno.test("an agent that cannot be restored at start is reported on stderr, as crashes later are", async () => {
+Deno.test("a start without the module of some agents reports them and keeps them for the start that has it", async () => {
   const dir = await tempDir("paglets-test-restore-report-");
   const module = `${dir}/fragile.ts`;
   await Deno.writeTextFile(
     module,
     'import { Paglet } from "paglets";\nexport class Fragile extends Paglet<{ n: number }> {\n' +
-      '  static override readonly type = "test.fragile";\n  override initialState() { return { n: 0 }; }\n}\n',
+      '  static override readonly type = "test.fragile";\n  override initialState() { return { n: 0 }; }\n' +
+      "  override onMessage() { return { n: ++this.state.n }; }\n}\n",
   );
+  const data = `${dir}/data`;
   try {
-    const first = await startHost({ name: "keeper", dataDir: `${dir}/data`, args: ["--module", module] });
-    const { id } = await first.client.createAgent({ type: "test.fragile" });
-    await first.stop(); // deactivated, to come back at the next start
-    // Started without the module that defines its type: its restore fails while the host starts.
-    const again = await startHost({ name: "keeper", dataDir: `${dir}/data` });
-    await eventually(
-      "the failed restore on stderr",
-      () => Promise.resolve(again.stderr.some((l) => l.includes(id))),
-    );
-    const line = again.stderr.find((l) => l.includes(id))!;
-    assert(line.includes("paglet-crashed") && line.includes("test.fragile"), line);
+    const first = await startHost({ name: "keeper", dataDir: data, args: ["--module", module] });
+    const { id: stopped } = await first.client.createAgent({ type: "test.fragile" });
+    const { id: killed } = await first.client.createAgent({ type: "test.fragile" });
+    assertEquals(await first.client.send(killed, { kind: "bump" }), { n: 1 });
+    await first.client.deactivate(killed, { activateOnStartup: true });
+    await first.client.activate(killed);
+    // A graceful stop deactivates `stopped`; `killed` stays recorded active after the SIGKILL below.
+    await first.client.deactivate(stopped, { activateOnStartup: true });
+    first.process.kill("SIGKILL");
+    await first.process.status;
+    // Started without the module that defines their type: reported on stderr, and kept asleep.
+    const again = await startHost({ name: "keeper", dataDir: data });
+    for (const id of [stopped, killed]) {
+      await eventually(`${id} on stderr`, () => Promise.resolve(again.stderr.some((l) => l.includes(id))));
+      const line = again.stderr.find((l) => l.includes(id))!;
+      assert(line.includes("restore-waiting") && line.includes("test.fragile"), line);
+      const record = await again.client.getAgent(id);
+      const policy = record.policy as { activateOnStartup?: boolean } | null;
+      assertEquals([record.status, policy?.activateOnStartup], ["inactive", true]);
+    }
+    await again.stop();
+    // The start that has the module brings them back, with their state.
+    const back = await startHost({ name: "keeper", dataDir: data, args: ["--module", module] });
+    assertEquals((await back.client.getAgent(stopped)).status, "active");
+    assertEquals(await back.client.send(killed, { kind: "bump" }), { n: 2 });
   } finally {
     await stopAll();
   }
