@@ -23,6 +23,10 @@ const SYMBOLS = {
 
 /** Linux's SCHED_IDLE policy: the thread runs only on CPU time no other thread wants. */
 const SCHED_IDLE = 5;
+/** Linux's normal policy. */
+const SCHED_OTHER = 0;
+/** Threads {@link abandonThread} put in SCHED_IDLE. */
+const idled: number[] = [];
 
 const libc = libcOnce(SYMBOLS);
 
@@ -80,5 +84,22 @@ export function setThreadIdle(tid: number): { ok: boolean; error?: string } {
  */
 export function abandonThread(tid: number | null): { ok: boolean; error?: string } {
   noteStrayThread();
-  return tid === null ? { ok: false, error: "its thread id is not known" } : setThreadIdle(tid);
+  if (tid === null) return { ok: false, error: "its thread id is not known" };
+  const idle = setThreadIdle(tid);
+  if (idle.ok) {
+    if (idled.length === 0) globalThis.addEventListener("unload", restoreIdled);
+    idled.push(tid);
+  }
+  return idle;
+}
+
+/**
+ * As the process exits (`Deno.exit` dispatches `unload`), the threads put in SCHED_IDLE get the
+ * normal class back: a process ends once each of its threads has run, and on CPUs kept busy by other
+ * processes a SCHED_IDLE thread may wait seconds for that turn. Leaving SCHED_IDLE needs
+ * CAP_SYS_NICE or an RLIMIT_NICE of at least 1; without them the exit is as before.
+ */
+function restoreIdled(): void {
+  const lib = libc().symbols;
+  for (const tid of idled) lib?.sched_setscheduler(tid, SCHED_OTHER, new Uint8Array(4));
 }
