@@ -61,4 +61,6 @@ if (import.meta.main) {
     hosts: [...new Set(Object.values(summary.results).map((r) => (r.result as { ranOn: string }).ranOn))]
       .sort(),
   }));
+  // The command's exit status says whether every job did its work.
+  if (summary.failedCount > 0) Deno.exitCode = 1;
 }
