@@ -87,7 +87,13 @@ export function deactivationPolicy(options: PolicyInput = {}): DeactivationPolic
  * `activateOnStartup` and no wake-up time.
  */
 export function untilStartup(own: DeactivationPolicy | null | undefined): DeactivationPolicy {
-  return { ...(own ?? DEFAULT_POLICY), activateAt: null, activateOnStartup: true };
+  // Its fields only: a policy stored by an early version may hold others.
+  return {
+    activateAt: null,
+    activateOnMessage: own?.activateOnMessage ?? DEFAULT_POLICY.activateOnMessage,
+    queueMessagesWhenInactive: own?.queueMessagesWhenInactive ?? DEFAULT_POLICY.queueMessagesWhenInactive,
+    activateOnStartup: true,
+  };
 }
 
 /**

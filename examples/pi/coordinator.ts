@@ -607,14 +607,18 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     return this.#applied;
   }
 
-  /** Disposes the post-processor and the batch workers out, also those still being created. */
+  /**
+   * Disposes the post-processor and the batch workers out, also those still being created. The
+   * batches' disposals are asked for, not waited for: one that computes waits for its arithmetic
+   * (batch_worker.ts), longer than this paglet's own `onDisposing` may take.
+   */
   async #disposeHelpers(): Promise<void> {
     const batches = [...this.#batchWorkers];
     this.#batchWorkers.clear();
-    const disposed = batches.map((created) =>
-      created.then((ref) => this.context.dispose(ref)).catch(() => {})
-    );
-    await Promise.all([this.#disposePostProcessor(), ...disposed]);
+    const disposing = Promise.all(batches.map((created) => created.catch(() => null))).then((refs) => {
+      for (const ref of refs) if (ref) void this.context.dispose(ref).catch(() => {});
+    });
+    await Promise.all([this.#disposePostProcessor(), disposing]);
   }
 
   /** Disposes the post-processor, also one still being created when the job ended. */

@@ -282,6 +282,21 @@ export class Arrivals {
       if (stopping || table.live(id)) return;
       const record = await store.get(id);
       if (!record) return;
+      // Whether this host can run it at all, asked before any of its code runs: an error that its
+      // own hooks raise, whatever its code, crashes it below.
+      const missing = await this.#checkType(record.type, record.meta.code).then(
+        () => null,
+        (err) => PagletError.from(err),
+      );
+      if (missing && NOT_RUNNABLE_HERE.has(missing.code)) {
+        waiting++;
+        // An active one sleeps as a graceful stop would have left it; an inactive one stays so.
+        if (record.status === "active") {
+          await store.put({ ...record, status: "inactive", policy: untilStartup(record.lastPolicy) });
+        }
+        events.emit("restore-waiting", { agentId: id, type: record.type, error: missing.message });
+        return;
+      }
       try {
         if (record.status === "active") {
           await this.restore(record);
@@ -292,18 +307,8 @@ export class Arrivals {
         restored++;
       } catch (err) {
         if (stoppedByShutdown(err)) return void (stopping = true); // the rest start at the next start
-        const error = PagletError.from(err);
-        if (NOT_RUNNABLE_HERE.has(error.code)) {
-          waiting++;
-          // An active one sleeps as a graceful stop would have left it; an inactive one stays so.
-          if (record.status === "active") {
-            await store.put({ ...record, status: "inactive", policy: untilStartup(record.lastPolicy) });
-          }
-          events.emit("restore-waiting", { agentId: id, type: record.type, error: error.message });
-          return;
-        }
         failed++;
-        await table.markCrashed(id, record.type, `restore failed: ${error.message}`);
+        await table.markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
       }
     });
     return { restored, failed, waiting };
@@ -313,7 +318,12 @@ export class Arrivals {
   async wake(id: string, now: number): Promise<void> {
     const { table, store, events } = this.#p;
     await table.settling(id);
-    if (table.live(id) || this.#starting.has(id)) return;
+    // Started or leaving by another way meanwhile: that outcome is this wake-up's (returning at once
+    // would find it due again at once, for as long as that start lasts).
+    const starting = this.#starting.get(id);
+    if (starting) return void await starting.catch(() => {});
+    const live = table.live(id);
+    if (live) return void await live.transition?.catch(() => {});
     const record = await store.get(id);
     const at = record?.status === "inactive" ? record.policy?.activateAt : undefined;
     // Disposed, moved, woken or put to sleep again since it was found due.

@@ -53,8 +53,8 @@ export function registerLocalOps(host: Host): void {
     dispose: async (from: string, target: string, targetHost?: string) => {
       // Disposing oneself from a handler ends the paglet once that handler has returned.
       if (target === from) return await rt.leaveSelf(from, () => rt.dispose(from));
-      if (isSelf(targetHost)) return await rt.dispose(target);
-      if (!host.remote) throw new PagletError("not_supported", "This host is not part of a mesh");
+      // Here (also under an address this host had before) or with no mesh to go to: disposed here.
+      if (isSelf(targetHost) || !host.remote || rt.isHere(target)) return await rt.dispose(target);
       await host.remote.dispose(targetHost!, target);
     },
     deactivate: async (from: string, input: Record<string, unknown>) => {

@@ -75,8 +75,9 @@ export class WakeupTimer {
 
   #ended(id: string, pauseMs: number): void {
     this.#waking.delete(id);
-    if (pauseMs === 0) this.poke();
-    else later(pauseMs, () => this.poke(), { ref: false });
+    // Through a timer, never in the same turn: a look that finds work due again must leave the
+    // event loop its turn (replies, deadlines, HTTP) before the next.
+    later(pauseMs, () => this.poke(), { ref: false });
   }
 
   close(): void {

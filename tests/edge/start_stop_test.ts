@@ -8,6 +8,7 @@ import { paglets, pagletsCommand } from "../helpers/cli.ts";
 import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import { firstJsonLine } from "../../scripts/spawn_host.ts";
 
 /** `paglets host ...args` on a fresh data dir (unless given), run until it ends by itself. */
@@ -315,6 +316,23 @@ Deno.test("a start without the module of some agents reports them and keeps them
     const back = await startHost({ name: "keeper", dataDir: data, args: ["--module", module] });
     assertEquals((await back.client.getAgent(stopped)).status, "active");
     assertEquals(await back.client.send(killed, { kind: "bump" }), { n: 2 });
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("an agent whose own onActivation fails at the start is crashed, whatever code its error carries", async () => {
+  const data = await tempDir("paglets-test-restore-own-");
+  try {
+    const first = await startHost({ name: "own", dataDir: data, args: ["--module", KERNEL_FIXTURES] });
+    const { id } = await first.client.createAgent({ type: "kernel.thrower" });
+    await first.client.send(id, { kind: "hang-on", args: { hook: "activation-throw-code" } });
+    await first.client.deactivate(id, { activateOnStartup: true });
+    await first.stop();
+    // Its type is here: the unknown_agent_type its hook throws is its own failure, not a missing module.
+    const again = await startHost({ name: "own", dataDir: data, args: ["--module", KERNEL_FIXTURES] });
+    const record = await again.client.getAgent(id);
+    assertEquals(record.status, "crashed");
   } finally {
     await stopAll();
   }

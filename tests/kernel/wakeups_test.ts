@@ -34,6 +34,23 @@ Deno.test("a wake-up whose onActivation never ends holds up none of the others d
   }
 });
 
+Deno.test("a wake-up that comes due while a message's start of the same paglet is under way waits for that start", async () => {
+  try {
+    const host = await startHost({ name: "wake-meets-message", args: ["--module", KERNEL_FIXTURES] });
+    const client = host.client;
+    const { id } = await client.createAgent({ type: "kernel.thrower" });
+    // Its onActivation takes 1.5 s: the wake-up comes due while the message's start runs.
+    await client.send(id, { kind: "hang-on", args: { hook: "activation-late" } });
+    await client.deactivate(id, { activateAt: Date.now() + 300 });
+    // A host that spun on the due wake-up never handled the start's end, nor this reply.
+    assertEquals(await client.send(id, { kind: "bump" }, { timeoutMs: 15_000 }), { n: 1 });
+    assertEquals((await client.getAgent(id)).status, "active");
+    assertEquals(await client.send(id, { kind: "bump" }), { n: 2 });
+  } finally {
+    await stopAll();
+  }
+});
+
 Deno.test("timed wake-ups: only a paglet still due, activateAt 0, a failed wake retried, a paglet's own policy checked", async (t) => {
   await using h = await fixtureHost();
   const client = h.client;

@@ -44,6 +44,10 @@ Deno.test("paglets reach hosts and agents of the mesh by name, and messages foll
       const byName = await ask("create", { type: "demo.counter", host: "c" }) as { id: string };
       assertEquals(await ask("dispose", { id: byName.id, host: "c" }), { disposed: true });
       await assertRejectsCode(() => c.client.getAgent(byName.id), "agent_not_found");
+      // A ref naming this host by an address it no longer has (a restart on another port): here.
+      const local = await a.client.createAgent({ type: "demo.counter" });
+      assertEquals(await ask("dispose", { id: local.id, host: "http://127.0.0.1:1" }), { disposed: true });
+      await assertRejectsCode(() => a.client.getAgent(local.id), "agent_not_found");
       // An id alone names a paglet of this host.
       const elsewhere = await ask("create", { type: "demo.counter", host: "b" }) as { id: string };
       await assertRejectsCode(() => ask("dispose", { id: elsewhere.id }), "agent_not_found");
