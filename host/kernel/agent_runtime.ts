@@ -522,8 +522,8 @@ export class AgentRuntime {
 
   /**
    * The timed wake-up of `id` (wakeup_timer.ts), found due at `now`: activated if it still sleeps
-   * with that wake-up due. One that fails stays inactive and is tried again a minute later
-   * (a `wake-failed` event).
+   * with that wake-up due. One that fails stays inactive and is tried again a minute later, then
+   * twice as late each time, up to an hour (a `wake-failed` event).
    */
   wake(id: string, now = Date.now()): Promise<void> {
     return this.#arrivals.wake(id, now);

@@ -34,8 +34,12 @@ const NOT_RUNNABLE_HERE = new Set([
   "module_load_failed",
   "host_unreachable",
 ]);
-/** A timed wake-up that failed (its hook threw or overran, its type is unknown here) is tried again this much later. */
+/**
+ * A timed wake-up that failed (its hook threw or overran, its type is unknown here) is tried again
+ * this much later, twice as late after each further failure, up to {@link WAKE_RETRY_MAX_MS}.
+ */
 const WAKE_RETRY_MS = 60_000;
+const WAKE_RETRY_MAX_MS = 3_600_000;
 
 export interface CreateSpec {
   type: string;
@@ -94,6 +98,8 @@ export class Arrivals {
   readonly #launching = new Map<string, LiveAgent>();
   /** Instances being started (creation, activation, restore): one start per agent, the others wait for it. */
   readonly #starting = new Map<string, Promise<LiveAgent>>();
+  /** Timed wake-ups that failed in a row, by agent (since this host started). */
+  readonly #wakeFailures = new Map<string, number>();
 
   constructor(parts: ArrivalParts) {
     this.#p = parts;
@@ -330,17 +336,20 @@ export class Arrivals {
     if (!record || at === undefined || at === null || at > now) return;
     try {
       await this.activate(id, "timer");
+      this.#wakeFailures.delete(id);
     } catch (err) {
       if (stoppedByShutdown(err)) return; // still due: woken at the next start
-      if (store.statusOf(id) !== "inactive") return; // gone, moved or woken meanwhile
+      if (store.statusOf(id) !== "inactive") return void this.#wakeFailures.delete(id); // gone, moved or woken
       // It stays asleep, as after a message that could not wake it, and is tried again later.
-      const retryAt = Date.now() + WAKE_RETRY_MS;
+      const failures = (this.#wakeFailures.get(id) ?? 0) + 1;
+      this.#wakeFailures.set(id, failures);
+      const retryAt = Date.now() + Math.min(WAKE_RETRY_MAX_MS, WAKE_RETRY_MS * 2 ** (failures - 1));
       await store.postponeWakeup(id, retryAt);
       events.emit("wake-failed", {
         agentId: id,
         type: record.type,
         error: PagletError.from(err).message,
-        data: { retryAt },
+        data: { retryAt, failures },
       });
     }
   }

@@ -73,7 +73,7 @@ Deno.test("timed wake-ups: only a paglet still due, activateAt 0, a failed wake 
   });
 
   await t.step(
-    "a wake-up whose hook throws leaves the paglet asleep, tried again a minute later",
+    "a wake-up whose hook throws leaves the paglet asleep, tried again a minute later, then two",
     async () => {
       const { id } = await client.createAgent({ type: "kernel.thrower" });
       await client.send(id, { kind: "hang-on", args: { hook: "activation-throw" } });
@@ -85,8 +85,17 @@ Deno.test("timed wake-ups: only a paglet still due, activateAt 0, a failed wake 
       assert(/activation refused/.test(failed.error ?? ""), failed.error);
       const retryAt = Number(failed.data?.retryAt);
       assert(retryAt > Date.now() + 50_000, `retried at ${new Date(retryAt).toISOString()}`);
+      assertEquals(failed.data?.failures, 1);
       const record = await client.getAgent(id);
       assertEquals(record.status, "inactive");
+      // The retry, as the timer would make it once that minute has passed, fails again: twice as late.
+      const retried = Date.now();
+      await h.host.runtime.wake(id, retryAt);
+      const again = (await eventsOf(client, "wake-failed")).filter((e) => e.agentId === id);
+      assertEquals(again.length, 2);
+      assertEquals(again[1].data?.failures, 2);
+      const next = Number(again[1].data?.retryAt) - retried;
+      assert(next >= 120_000 && next < 125_000, `retried ${next} ms later`);
       assertEquals((await eventsOf(client, "paglet-crashed")).filter((e) => e.agentId === id), []);
     },
   );
