@@ -64,6 +64,7 @@ export async function recordView(
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     policy: record.policy,
+    wakeAt: record.wakeAt ?? null,
     queuedMessages: record.status === "inactive" ? await host.store.queuedCount(record.id) : 0,
   };
   const live = host.runtime.find(record.id);

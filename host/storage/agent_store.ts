@@ -28,6 +28,11 @@ export interface AgentRecord {
    * `policy`; absent or null when the agent was never deactivated here.
    */
   lastPolicy?: DeactivationPolicy | null;
+  /**
+   * When the host wakes the inactive agent next: its policy's `activateAt`, or later after a wake-up
+   * that failed (arrivals.ts). Read from the store; writes derive it from the policy.
+   */
+  wakeAt?: number | null;
   createdAt: number;
   updatedAt: number;
   meta: Record<string, unknown>;
@@ -42,8 +47,15 @@ export interface QueuedMessage {
 }
 
 function toRecord(row: AgentsTable): AgentRecord {
-  const policy: DeactivationPolicy | null = row.policy
-    ? { ...DEFAULT_POLICY, ...JSON.parse(row.policy) }
+  // Its fields only: the first versions stored a policy as given, other keys included.
+  const stored = row.policy ? JSON.parse(row.policy) as Partial<DeactivationPolicy> : null;
+  const policy: DeactivationPolicy | null = stored
+    ? {
+      activateAt: stored.activateAt ?? DEFAULT_POLICY.activateAt,
+      activateOnMessage: stored.activateOnMessage ?? DEFAULT_POLICY.activateOnMessage,
+      queueMessagesWhenInactive: stored.queueMessagesWhenInactive ?? DEFAULT_POLICY.queueMessagesWhenInactive,
+      activateOnStartup: stored.activateOnStartup ?? DEFAULT_POLICY.activateOnStartup,
+    }
     : null;
   return {
     id: row.id,
@@ -52,6 +64,7 @@ function toRecord(row: AgentsTable): AgentRecord {
     state: row.state,
     policy: row.status === "active" ? null : policy,
     lastPolicy: policy,
+    wakeAt: row.status === "inactive" ? row.wake_at : null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     meta: JSON.parse(row.meta),

@@ -88,6 +88,8 @@ Deno.test("timed wake-ups: only a paglet still due, activateAt 0, a failed wake 
       assertEquals(failed.data?.failures, 1);
       const record = await client.getAgent(id);
       assertEquals(record.status, "inactive");
+      // The record says when the next try comes (its policy keeps the time it asked for).
+      assertEquals((record as { wakeAt?: number }).wakeAt, retryAt);
       // The retry, as the timer would make it once that minute has passed, fails again: twice as late.
       const retried = Date.now();
       await h.host.runtime.wake(id, retryAt);
