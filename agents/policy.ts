@@ -87,12 +87,19 @@ export function deactivationPolicy(options: PolicyInput = {}): DeactivationPolic
  * `activateOnStartup` and no wake-up time.
  */
 export function untilStartup(own: DeactivationPolicy | null | undefined): DeactivationPolicy {
-  // Its fields only: a policy stored by an early version may hold others.
+  return { ...policyFields(own ?? {}), activateAt: null, activateOnStartup: true };
+}
+
+/**
+ * A policy's four fields, the defaults for those it lacks, and nothing else: a policy stored by the
+ * first versions may hold other keys, which {@link deactivationPolicy} refuses.
+ */
+export function policyFields(stored: Partial<DeactivationPolicy>): DeactivationPolicy {
   return {
-    activateAt: null,
-    activateOnMessage: own?.activateOnMessage ?? DEFAULT_POLICY.activateOnMessage,
-    queueMessagesWhenInactive: own?.queueMessagesWhenInactive ?? DEFAULT_POLICY.queueMessagesWhenInactive,
-    activateOnStartup: true,
+    activateAt: stored.activateAt ?? DEFAULT_POLICY.activateAt,
+    activateOnMessage: stored.activateOnMessage ?? DEFAULT_POLICY.activateOnMessage,
+    queueMessagesWhenInactive: stored.queueMessagesWhenInactive ?? DEFAULT_POLICY.queueMessagesWhenInactive,
+    activateOnStartup: stored.activateOnStartup ?? DEFAULT_POLICY.activateOnStartup,
   };
 }
 

@@ -185,7 +185,7 @@ export class Departures {
       if (!outcome.answered) await supervisor.replace(agent);
       // Taken out without its state (the hook ended at the deadline): should the delete fail, the
       // agent starts again from its record.
-      const state = outcome.state ?? (outcome.answered ? (await this.#p.store.get(id))?.state : undefined);
+      const state = await this.#stateAfterOverrun(id, outcome);
       await this.#disposed(agent, state);
       this.#p.workerError(`paglets-agent-worker-${slot.index}`, `${outcome.why}; disposed all the same`);
     });
@@ -242,10 +242,19 @@ export class Departures {
     // The worker answered without the state (the hook finished at the deadline, and its instance is
     // gone): the agent comes back from its record. Only a worker that does not answer at all is
     // replaced (its hook loops).
-    const state = outcome.state ?? (outcome.answered ? (await this.#p.store.get(id))?.state : undefined);
+    const state = await this.#stateAfterOverrun(id, outcome);
     const back = state !== undefined && await this.#startAgain(agent, state).then(() => true, () => false);
     if (!back && !slot.ended) await this.#p.supervisor.lost(slot, why, !outcome.answered);
     throw new PagletError("timeout", why);
+  }
+
+  /**
+   * The state an instance taken out after its hook's deadline leaves with: the worker's answer, or
+   * (the hook finished at the deadline, the instance gone) the stored record's; none when the worker
+   * did not answer.
+   */
+  async #stateAfterOverrun(id: string, outcome: { answered: boolean; state?: Uint8Array }) {
+    return outcome.state ?? (outcome.answered ? (await this.#p.store.get(id))?.state : undefined);
   }
 
   /**

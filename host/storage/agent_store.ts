@@ -8,7 +8,7 @@ import { diskFullError } from "./disk_full.ts";
 import { CompiledQuery, type Kysely } from "kysely";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Message } from "../../agents/message.ts";
-import { type DeactivationPolicy, DEFAULT_POLICY } from "../../agents/policy.ts";
+import { type DeactivationPolicy, policyFields } from "../../agents/policy.ts";
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import type { AgentsTable, AgentStatus, Schema } from "./schema.ts";
 
@@ -47,16 +47,7 @@ export interface QueuedMessage {
 }
 
 function toRecord(row: AgentsTable): AgentRecord {
-  // Its fields only: the first versions stored a policy as given, other keys included.
-  const stored = row.policy ? JSON.parse(row.policy) as Partial<DeactivationPolicy> : null;
-  const policy: DeactivationPolicy | null = stored
-    ? {
-      activateAt: stored.activateAt ?? DEFAULT_POLICY.activateAt,
-      activateOnMessage: stored.activateOnMessage ?? DEFAULT_POLICY.activateOnMessage,
-      queueMessagesWhenInactive: stored.queueMessagesWhenInactive ?? DEFAULT_POLICY.queueMessagesWhenInactive,
-      activateOnStartup: stored.activateOnStartup ?? DEFAULT_POLICY.activateOnStartup,
-    }
-    : null;
+  const policy = row.policy ? policyFields(JSON.parse(row.policy)) : null;
   return {
     id: row.id,
     type: row.type,

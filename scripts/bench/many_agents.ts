@@ -11,6 +11,10 @@
 import { parseArgs } from "node:util";
 import { spawnPrintingUrl } from "../spawn_host.ts";
 import { median } from "./stats.ts";
+import { forEachLimited } from "../../agents/limited.ts";
+
+/** Clients at a time while the agents are made and put to sleep. */
+const CLIENTS = 12;
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -30,14 +34,6 @@ interface Run {
   jobsMs: number;
   inactiveListMs: number;
   stopMs: number;
-}
-
-/** Runs `work` on 12 clients at a time over `items`. */
-async function inParallel<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: 12 }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
 }
 
 async function timed(work: () => Promise<unknown>): Promise<number> {
@@ -76,11 +72,13 @@ async function run(root: string): Promise<Run> {
       return await res.json();
     };
     const ids: string[] = [];
-    await inParallel(Array.from({ length: agents }, (_, i) => i), async () => {
+    await forEachLimited(Array.from({ length: agents }, (_, i) => i), CLIENTS, async () => {
       ids.push((await call("POST", "/v1/agents", { type: "demo.counter" })).id);
     });
     const jobsMs = await timed(() => call("POST", "/v1/services/compute-slots/jobs", {}));
-    await inParallel(ids.slice(0, agents / 2), (id) => call("POST", `/v1/agents/${id}/deactivate`, {}));
+    await forEachLimited(ids.slice(0, agents / 2), CLIENTS, async (id) => {
+      await call("POST", `/v1/agents/${id}/deactivate`, {});
+    });
     const inactiveListMs = await timed(() => call("GET", "/v1/agents?status=inactive"));
     const stopMs = await timed(async () => {
       child.kill("SIGTERM");
