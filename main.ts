@@ -8,8 +8,8 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   if (rest.length === 0 && (only === "--version" || only === "-V")) {
-    const { VERSION } = await import("./host/version.ts");
-    console.log(VERSION);
+    const { processVersion } = await import("./cli/host_code.ts");
+    console.log(processVersion());
     Deno.exit(0);
   }
   // Before the rest of the CLI loads (hence the dynamic imports below).

@@ -12,6 +12,8 @@ export interface HostInfo {
   tags: string[];
   properties: Record<string, string>;
   cpuCount: number;
+  /** The paglets version it runs (`0.1.0+3f9a1c2e4b7d`); absent for hosts that did not say. */
+  version?: string;
 }
 
 /** A reference to an agent: its id and the URL of the host it was last seen on. */
@@ -30,6 +32,8 @@ export interface MeshHost {
   tags: string[];
   properties: Record<string, string>;
   cpuCount: number;
+  /** The paglets version it runs ({@link HostInfo.version}). */
+  version?: string;
 }
 
 /** Options of {@link PagletContext.create}. */

@@ -105,7 +105,7 @@ export class Command {
   #description = "";
   #action: Action | null = null;
   #hooks: Hook[] = [];
-  #version: string | null = null;
+  #version: string | (() => string) | null = null;
   #values: Record<string, unknown> = {};
 
   constructor(name = "", parent: Command | null = null) {
@@ -190,14 +190,18 @@ export class Command {
     return this;
   }
 
-  /** `-V, --version` prints `version`. */
-  version(version: string): this {
+  /** `-V, --version` prints `version` (a function is asked only then). */
+  version(version: string | (() => string)): this {
     this.#version = version;
     return this;
   }
 
+  get hasVersion(): boolean {
+    return this.#version !== null;
+  }
+
   get versionText(): string | null {
-    return this.#version;
+    return typeof this.#version === "function" ? this.#version() : this.#version;
   }
 
   /** Option values by attribute, defaults included. */
@@ -281,7 +285,7 @@ export class Command {
     }
     const root = [...this.#lineage()].pop()!;
     if ((arg === "-V" || arg === "--version") && root.#version) {
-      console.log(root.#version);
+      console.log(root.versionText);
       throw new CliExit(0);
     }
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;

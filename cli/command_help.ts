@@ -11,7 +11,7 @@ const WIDTH = 80;
 export function helpText(command: Command): string {
   const options: [string, string][] = command.options.map((o) => [o.flags, optionDescription(o)]);
   const root = !command.parent;
-  if (root && command.versionText) options.unshift(["-V, --version", "output the version number"]);
+  if (root && command.hasVersion) options.unshift(["-V, --version", "output the version number"]);
   options.push(["-h, --help", "display help for command"]);
   const commands: [string, string][] = command.commands.map((c) => [commandTerm(c), c.description()]);
   if (commands.length > 0) commands.push(["help [command]", "display help for command"]);

@@ -11,6 +11,7 @@
  * @module
  */
 import type { Host } from "../host/host.ts";
+import { setBuild, version } from "../host/version.ts";
 import type { extensionsForHost } from "./extensions.ts";
 // Type-checked (deno check follows it) but never loaded from here: the import below is by URL.
 import type * as HostSource from "./host_source.ts";
@@ -29,6 +30,8 @@ export const PI_WORKER_BUNDLE = "pi_worker.js";
 export interface HostBundleManifest {
   /** Source files (relative to the project root) → [size in bytes, modification time in ms]. */
   inputs: Record<string, [number, number]>;
+  /** A hash of those files' paths and contents: the build host/version.ts reports. */
+  build?: string;
 }
 
 export interface HostCode {
@@ -43,14 +46,33 @@ const BUNDLE_DIR = new URL("../dist/host-bundle/", import.meta.url);
 
 /** True when the bundle in `dir` was built from the source files as they are now. */
 export function bundleIsCurrent(dir: URL = BUNDLE_DIR, root: URL = ROOT): boolean {
+  return currentBundle(dir, root) !== null;
+}
+
+/**
+ * The build of the host code this checkout (or binary) runs: its bundle's when the bundle is
+ * current, else `source` (host/version.ts).
+ */
+export function hostBuild(dir: URL = BUNDLE_DIR, root: URL = ROOT): string {
+  return currentBundle(dir, root)?.build ?? "source";
+}
+
+/** The version `paglets --version` prints: the release and this checkout's (or binary's) build. */
+export function processVersion(): string {
+  setBuild(hostBuild());
+  return version();
+}
+
+/** The manifest of the bundle in `dir` when it was built from the source files as they are now. */
+function currentBundle(dir: URL, root: URL): HostBundleManifest | null {
   let manifest: HostBundleManifest;
   try {
     manifest = JSON.parse(Deno.readTextFileSync(new URL(HOST_BUNDLE_MANIFEST, dir)));
   } catch {
-    return false;
+    return null;
   }
   const inputs = Object.entries(manifest?.inputs ?? {});
-  if (inputs.length === 0) return false;
+  if (inputs.length === 0) return null;
   // Paths, not a URL per file: this check runs at every host start (about 200 files).
   const rootPath = decodeURIComponent(root.pathname);
   for (const [path, [size, mtime]] of inputs) {
@@ -58,12 +80,12 @@ export function bundleIsCurrent(dir: URL = BUNDLE_DIR, root: URL = ROOT): boolea
       const stat = Deno.statSync(rootPath + path);
       // A file system without modification times (a compiled binary's embedded files, which
       // cannot change) is compared by size.
-      if (stat.size !== size || (stat.mtime !== null && stat.mtime.getTime() !== mtime)) return false;
+      if (stat.size !== size || (stat.mtime !== null && stat.mtime.getTime() !== mtime)) return null;
     } catch {
-      return false;
+      return null;
     }
   }
-  return true;
+  return manifest;
 }
 
 /**
@@ -72,13 +94,18 @@ export function bundleIsCurrent(dir: URL = BUNDLE_DIR, root: URL = ROOT): boolea
  * instance of each module per process): `paglets host` and `paglets examples pi`.
  */
 export async function loadHostCode(bundle = true): Promise<HostCode> {
+  const wanted = bundle && Deno.env.get("PAGLETS_HOST_BUNDLE") !== "0";
+  const manifest = wanted ? currentBundle(BUNDLE_DIR, ROOT) : null;
   // By URL, not a literal: Deno would prepare the graph of a literal import() when this module loads.
-  if (bundle && Deno.env.get("PAGLETS_HOST_BUNDLE") !== "0" && bundleIsCurrent()) {
+  if (manifest !== null) {
     const code = await import(new URL(HOST_BUNDLE_ENTRY, BUNDLE_DIR).href) as Omit<HostCode, "from">;
     loadedFrom = "bundle";
+    if (manifest.build) setBuild(manifest.build);
     return { Host: code.Host, extensionsForHost: code.extensionsForHost, from: "bundle" };
   }
   const code = await import(new URL("./host_source.ts", import.meta.url).href) as typeof HostSource;
+  // The source files are the build's when they match its bundle (asked only when a version is).
+  if (loadedFrom === undefined) setBuild(bundle ? "source" : () => hostBuild());
   loadedFrom ??= "source";
   return { Host: code.Host, extensionsForHost: code.extensionsForHost, from: "source" };
 }

@@ -30,7 +30,7 @@ export function registerMeshCommand(program: Command): void {
           tags: h.tags.join(","),
           properties: Object.entries(h.properties ?? {}).map(([k, v]) => `${k}=${v}`).join(" "),
         })),
-        ["name", "url", "state", "seen", "cpuCount", "meshVersion", "tags", "properties"],
+        ["name", "url", "state", "seen", "cpuCount", "version", "meshVersion", "tags", "properties"],
       );
     });
 }

@@ -4,7 +4,7 @@
  * commands, so that those list them all).
  */
 import { Command } from "./command.ts";
-import { VERSION } from "../host/version.ts";
+import { processVersion } from "./host_code.ts";
 import { PagletError } from "../agents/errors.ts";
 
 type Register = (program: Command) => void;
@@ -137,7 +137,7 @@ export { commandEnded } from "./signals.ts";
 export async function buildProgram(args: readonly string[] = Deno.args): Promise<Command> {
   const program = new Command("paglets")
     .description("Mobile compute agents on a small mesh of machines")
-    .version(VERSION)
+    .version(processVersion)
     .option("--no-color", "plain output");
   program.hook("preAction", async (cmd, action) => {
     if (cmd.opts().color === false) Deno.env.set("NO_COLOR", "1");

@@ -41,7 +41,8 @@ import { HostSamples } from "./dashboard/samples.ts";
 import { checkListenAddress, HttpFrontend } from "./http/frontend.ts";
 import { cancel, every, type Timer } from "../agents/timers.ts";
 
-export { VERSION } from "./version.ts";
+import { version } from "./version.ts";
+export { version };
 
 /** A hook other parts of the host plug into at start and stop (mesh, services). */
 export interface HostExtension {
@@ -278,6 +279,7 @@ export class Host {
       tags: o.tags,
       properties: o.properties,
       cpuCount: navigator.hardwareConcurrency || 1,
+      version: version(),
     };
     return this.info;
   }

@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { concat } from "../agents/bytes.ts";
 import { dirname, join, relative } from "../agents/paths.ts";
 import {
   HOST_BUNDLE_ENTRY,
@@ -188,11 +189,12 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
       join(ROOT, PI_WORKER_SOURCE),
     ]);
     const inputs: HostBundleManifest["inputs"] = {};
-    for (const file of [...new Set([...host, ...outside, ...piWorker, ...CONFIG_FILES])].sort()) {
+    const files = [...new Set([...host, ...outside, ...piWorker, ...CONFIG_FILES])].sort();
+    for (const file of files) {
       const stat = await Deno.stat(join(ROOT, file));
       inputs[file] = [stat.size, stat.mtime?.getTime() ?? 0];
     }
-    const manifest: HostBundleManifest = { inputs };
+    const manifest: HostBundleManifest = { inputs, build: await buildId(files) };
     await Deno.writeTextFile(join(out, HOST_BUNDLE_MANIFEST), JSON.stringify(manifest));
     // Swapped in whole: a host starting meanwhile finds the old bundle, the new one, or none (the
     // source), never half of one. Another build may swap its own in between (two builds of one
@@ -210,6 +212,22 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {/* nothing staged */});
   }
+}
+
+/**
+ * The build's id (host/version.ts): the first 12 hex digits of a SHA-256 over each file's path and
+ * contents, in path order. Equal sources give equal ids on every machine (no times, no paths
+ * outside the project).
+ */
+async function buildId(files: string[]): Promise<string> {
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  for (const file of files) {
+    const content = await Deno.readFile(join(ROOT, file));
+    parts.push(encoder.encode(`${file}\0${content.length}\0`), content);
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", concat(parts)));
+  return [...digest.subarray(0, 6)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 /** `deno bundle` for Deno, minified with the source's names (errors and logs name classes). */

@@ -106,7 +106,7 @@ function refresh() {
 async function refreshOnce() {
   try {
     const host = await api("/v1/host");
-    $("who").textContent = host.name + " · " + host.url + " · mesh " + host.meshVersion;
+    $("who").textContent = host.name + " · " + host.url + " · paglets " + host.version + " · mesh " + host.meshVersion;
     table($("host"), [
       { k: "CPUs", v: host.cpuCount }, { k: "load (1/5/15)", v: [host.load1, host.load5, host.load15].map((x) => x.toFixed(2)).join(" / ") },
       { k: "memory available", v: bytes(host.memAvailable) + " of " + bytes(host.memTotal) }, { k: "disk free", v: bytes(host.diskFree) },
@@ -118,7 +118,7 @@ async function refreshOnce() {
     table($("hosts"), mesh.hosts.length ? mesh.hosts : view.hosts.map((v) => ({ name: v.name, url: v.url, online: v.ok, state: "online" })), [
       ["name", "name"], ["url", "url"],
       ["online", "state", (v, r) => v ? '<span class="on">online</span>' : '<span class="off">' + esc(r.state || "offline") + "</span>"],
-      ["cpuCount", "CPUs"],
+      ["cpuCount", "CPUs"], ["version", "version", (v) => esc(v || "")],
       ["name", "load (1 min)", (n) => { const h = (views.get(n) || {}).history || []; const l = h.map((x) => x.load1);
         return spark(l, Math.max(1, ...l), "#1d4ed8") + " " + (l.length ? l[l.length - 1].toFixed(2) : ""); }],
       ["name", "memory used", (n) => { const h = (views.get(n) || {}).history || [];

@@ -1,7 +1,7 @@
 /** GET /v1/health and GET /v1/host. */
 import type { Hono } from "hono";
 import type { Host } from "../host.ts";
-import { VERSION } from "../version.ts";
+import { version } from "../version.ts";
 import { json } from "./body.ts";
 import { readResources } from "../resources.ts";
 import { affinitySupport } from "../compute/affinity.ts";
@@ -23,7 +23,7 @@ export function hostRoutes(app: Hono, host: Host): void {
         },
       }),
       name: host.options.name,
-      version: VERSION,
+      version: version(),
       meshVersion: host.options.meshVersion,
       url: host.info?.url ?? null,
       uptimeS: Math.round((Date.now() - host.startedAt) / 1000),
@@ -35,7 +35,7 @@ export function hostRoutes(app: Hono, host: Host): void {
     const counts = await host.store.countByStatus();
     return json({
       ...host.info,
-      version: VERSION,
+      version: version(),
       cpuCount: res.cpuCount,
       load1: res.load1,
       load5: res.load5,

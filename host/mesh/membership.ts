@@ -545,5 +545,6 @@ function identityOf(r: HostIdentity): HostIdentity {
     tags: [...r.tags],
     properties: { ...r.properties },
     cpuCount: r.cpuCount,
+    ...(r.version === undefined ? {} : { version: r.version }),
   };
 }

@@ -27,6 +27,7 @@ export const MemberRecordSchema: z.ZodType<MemberRecord> = z.object({
   tags: z.array(z.string().max(100)).max(100),
   properties: z.record(z.string().max(200), z.string().max(2000)),
   cpuCount: z.number().int().min(0).max(1_000_000),
+  version: z.string().min(1).max(200).optional(),
   incarnation: count,
   heartbeat: count,
   ageMs: count,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { VERSION } from "../../host/version.ts";
+import { version } from "../../host/version.ts";
 import type { ServiceHost } from "../service_host.ts";
 import { type CpuSampler, round } from "../server_info/cpu.ts";
 import { readMemory } from "../server_info/system.ts";
@@ -34,7 +34,7 @@ export async function takeSnapshot(host: ServiceHost, cpu: CpuSampler): Promise<
   return {
     hostName: host.info.name,
     hostUrl: host.info.url,
-    version: VERSION,
+    version: version(),
     observedAt: Date.now(),
     platform: `${Deno.build.os}-${Deno.build.arch}`,
     cpuCount,

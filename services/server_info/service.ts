@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { VERSION } from "../../host/version.ts";
+import { version } from "../../host/version.ts";
 import { defineService, type ServiceDefinition } from "../contract.ts";
 import { CpuSampler, readProcStat, round } from "./cpu.ts";
 import { ServerInfoContract } from "./contract.ts";
@@ -41,7 +41,7 @@ export function serverInfoService(): ServiceDefinition {
             denoVersion: Deno.version.deno,
             v8Version: Deno.version.v8,
             typescriptVersion: Deno.version.typescript,
-            pagletsVersion: VERSION,
+            pagletsVersion: version(),
             cpuModel: topology.model,
             cpuCountLogical: navigator.hardwareConcurrency || 1,
             cpuCountPhysical: topology.physical,

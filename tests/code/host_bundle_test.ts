@@ -11,6 +11,7 @@ import { buildHostBundle } from "../../scripts/host_bundle.ts";
 import {
   bundleIsCurrent,
   HOST_BUNDLE_MANIFEST,
+  hostBuild,
   loadHostCode,
   PI_WORKER_BUNDLE,
 } from "../../cli/host_code.ts";
@@ -18,12 +19,18 @@ import { PiWorkerPool, piWorkerScript } from "../../examples/pi/worker_pool.ts";
 import { runTask } from "../../examples/pi/tasks.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { HostClient } from "../../host/client.ts";
+import { RELEASE, version } from "../../host/version.ts";
 
 Deno.test("the host bundle is built from the tree, loads, and runs a paglet like the source", async () => {
-  await buildHostBundle();
+  const before = bundleIsCurrent() ? hostBuild() : null;
+  const { build } = await buildHostBundle();
   assert(bundleIsCurrent(), "a bundle just built matches the source");
+  assert(/^[0-9a-f]{12}$/.test(build ?? ""), `the build is a hash of the sources: ${build}`);
+  if (before !== null) assertEquals(build, before, "the same sources make the same build");
+  assertEquals(hostBuild(), build);
   const code = await loadHostCode();
   assertEquals(code.from, "bundle");
+  assertEquals(version(), `${RELEASE}+${build}`, "a host from the bundle reports its build");
   const dataDir = await Deno.makeTempDir({ prefix: "paglets-bundle-test-" });
   try {
     const failed = await code.Host.start(
@@ -65,15 +72,18 @@ Deno.test("a bundle is stale once a file it was built from changes, is missing, 
     const rootUrl = new URL(`file://${root}/`);
     await Deno.mkdir(dir);
     assert(!bundleIsCurrent(dir, rootUrl), "no manifest: stale");
+    assertEquals(hostBuild(dir, rootUrl), "source");
     await Deno.writeTextFile(`${root}/a.ts`, "export const a = 1;\n");
     const stat = await Deno.stat(`${root}/a.ts`);
     await Deno.writeTextFile(
       new URL(HOST_BUNDLE_MANIFEST, dir),
-      JSON.stringify({ inputs: { "a.ts": [stat.size, stat.mtime!.getTime()] } }),
+      JSON.stringify({ inputs: { "a.ts": [stat.size, stat.mtime!.getTime()] }, build: "0123456789ab" }),
     );
     assert(bundleIsCurrent(dir, rootUrl), "unchanged: current");
+    assertEquals(hostBuild(dir, rootUrl), "0123456789ab", "a current bundle's build");
     await Deno.utime(`${root}/a.ts`, new Date(), new Date(stat.mtime!.getTime() + 5000));
     assert(!bundleIsCurrent(dir, rootUrl), "touched: stale");
+    assertEquals(hostBuild(dir, rootUrl), "source", "a stale bundle's build is not the source's");
     await Deno.remove(`${root}/a.ts`);
     assert(!bundleIsCurrent(dir, rootUrl), "removed: stale");
   } finally {

@@ -7,7 +7,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { paglets } from "../helpers/cli.ts";
 import { buildProgram } from "../../cli/program.ts";
 import { TOP_HELP } from "../../cli/top_help.ts";
-import { VERSION } from "../../host/version.ts";
+import { processVersion } from "../../cli/host_code.ts";
 
 Deno.test("the quick --help is the full program's help, and --version its version", async () => {
   const full = (await buildProgram(["--help"])).helpInformation();
@@ -15,7 +15,8 @@ Deno.test("the quick --help is the full program's help, and --version its versio
   const help = await paglets(["--help"]);
   assertEquals([help.code, help.stdout], [0, TOP_HELP]);
   const version = await paglets(["--version"]);
-  assertEquals([version.code, version.stdout.trim()], [0, VERSION]);
+  assertEquals([version.code, version.stdout.trim()], [0, processVersion()]);
+  assert(/^\d+\.\d+\.\d+\+([0-9a-f]{12}|source)$/.test(version.stdout.trim()), version.stdout);
 });
 
 Deno.test("help NAME... shows the help of the command the names lead to", async () => {

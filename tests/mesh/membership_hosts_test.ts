@@ -34,6 +34,10 @@ Deno.test("hosts that each know one other form one mesh, keep other mesh version
       assertEquals(seenByA.tags, ["gpu"]);
       assertEquals(seenByA.properties, { rack: "r1" });
       assert(seenByA.cpuCount >= 1, "cpuCount is published");
+      // Each host says which build it runs (host/version.ts): c's own answer, as a sees it.
+      const health = await (await fetch(`${c.url}/v1/health`)).json();
+      assertEquals(seenByA.version, health.version);
+      assert(/^\d+\.\d+\.\d+\+([0-9a-f]{12}|source)$/.test(seenByA.version ?? ""), seenByA.version);
       assert(Date.now() - seenByA.lastSeen < 5000, "lastSeen is recent");
       const self = (await meshHosts(a)).find((h) => h.name === "a")!;
       assertEquals(self.self, true);
