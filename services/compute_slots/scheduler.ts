@@ -153,9 +153,9 @@ export class SlotScheduler {
       };
     }
     const fits = local.errors.length === 0 && fitsFree(local, request);
-    if (
-      fits && !this.#olderWaiterFits(request, local) && (local.reservedCpuCores === 0 || this.#burstAllows())
-    ) {
+    // Granted at once when no older waiter fits: the grant the next pass would make first, which
+    // burst limits never hold (they pace a pass's further grants).
+    if (fits && !this.#olderWaiterFits(request, local)) {
       const lease = this.#grant(request, now);
       if (lease) {
         return { decision: "run_now", requestId: request.requestId, lease: copy(lease), reused: false };

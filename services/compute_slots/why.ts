@@ -61,6 +61,8 @@ export function whyWaiting(
     temp: host.freeTempStorageBytes,
   };
   let reserved = host.reservedCpuCores;
+  // A pass's first grant is never held by the burst limit (scheduler.ts): only those after it.
+  let grantsAhead = 0;
   return queue.map((request, i) => {
     const blockers: Blocker[] = [];
     if (host.errors.length > 0) blockers.push({ kind: "host-status", detail: host.errors.join("; ") });
@@ -85,7 +87,7 @@ export function whyWaiting(
       });
     }
     const projectedLoad = projectedLoadPerCpu(host, reserved);
-    if (blockers.length === 0 && reserved > 0 && projectedLoad >= burstLoadPerCpu) {
+    if (blockers.length === 0 && grantsAhead > 0 && projectedLoad >= burstLoadPerCpu) {
       blockers.push({
         kind: "load",
         detail: `projected load per cpu ${projectedLoad.toFixed(2)} >= burst limit ${burstLoadPerCpu}`,
@@ -98,6 +100,7 @@ export function whyWaiting(
       free.memory -= request.memoryBytes;
       free.temp -= request.tempStorageBytes;
       reserved += request.cpuCores;
+      grantsAhead++;
     }
     const cooldownEnd = request.lastRedirectAt > 0 ? request.lastRedirectAt + redirectCooldownMs : 0;
     return {

@@ -18,15 +18,16 @@ Deno.test("why: requests ahead that fit take their share first; the rest name wh
   assert.match(rows[1].blockers[1].detail, /needs 2 cores, 1 free/);
 });
 
-Deno.test("why: a fitting request on a loaded host with reservations waits for the burst limit", () => {
+Deno.test("why: on a loaded host the next pass's first grant goes out, the one after waits for the burst limit", () => {
   const clock = new SimulatedClock();
   const host = { ...peerStatus("local", { cpus: 4, free: 2 }), load1: 4.5 };
-  const [row] = whyWaiting(host, [slotRequest(clock, { cpuCores: 1 })], {
+  const [first, second] = whyWaiting(host, [slotRequest(clock), slotRequest(clock)], {
     burstLoadPerCpu: 1.0,
     now: clock.ms,
   });
-  assert.equal(row.grantable, false);
-  assert.deepEqual(row.blockers.map((b) => b.kind), ["load"]);
+  assert.equal(first.grantable, true);
+  assert.equal(second.grantable, false);
+  assert.deepEqual(second.blockers.map((b) => b.kind), ["load"]);
 });
 
 Deno.test("why: host status errors and redirect cooldowns are reported", () => {
@@ -41,12 +42,10 @@ Deno.test("why: host status errors and redirect cooldowns are reported", () => {
 Deno.test("why: the burst limit judges measured load of other processes over a stale load average", () => {
   const clock = new SimulatedClock();
   const stale = { ...peerStatus("local", { cpus: 4, free: 2 }), load1: 4.5, otherCpuBusy: 0.2 };
-  assert.equal(
-    whyWaiting(stale, [slotRequest(clock, { cpuCores: 1 })], { now: clock.ms })[0].grantable,
-    true,
-  );
+  const two = () => [slotRequest(clock), slotRequest(clock)];
+  assert.deepEqual(whyWaiting(stale, two(), { now: clock.ms }).map((r) => r.grantable), [true, true]);
   const busy = { ...stale, otherCpuBusy: 2.5 };
-  const [row] = whyWaiting(busy, [slotRequest(clock, { cpuCores: 1 })], { now: clock.ms });
+  const [, row] = whyWaiting(busy, two(), { now: clock.ms });
   assert.deepEqual(row.blockers.map((b) => b.kind), ["load"]);
-  assert.match(row.blockers[0].detail, /projected load per cpu 1\.13 >= burst limit 1/);
+  assert.match(row.blockers[0].detail, /projected load per cpu 1\.38 >= burst limit 1/);
 });
