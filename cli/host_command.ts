@@ -1,7 +1,7 @@
 /** `paglets host`: run a host until SIGINT/SIGTERM, then drain and stop cleanly. */
 import { type Command, Option } from "./command.ts";
 import type { Host } from "../host/host.ts";
-import { isBindAddress, isHttpUrl, isTag, parseSize } from "../host/options.ts";
+import { isBindAddress, isHttpUrl, isTag, MIN_CODE_RETENTION_S, parseSize } from "../host/options.ts";
 import { publicBinding } from "../host/mesh/public_address.ts";
 import { pc } from "./output.ts";
 import { PagletError } from "../agents/errors.ts";
@@ -111,11 +111,14 @@ function requiredSize(text: string, flag: string): number {
   return size;
 }
 
-function parseSeconds(flag: string): (value: string) => number {
+function parseSeconds(flag: string, min = 1): (value: string) => number {
   return (value) => {
     const s = Number(value);
-    if (!Number.isFinite(s) || s < 1) {
-      throw new PagletError("invalid_request", `${flag} must be at least 1 second: got '${value}'`);
+    if (!Number.isFinite(s) || s < min) {
+      throw new PagletError(
+        "invalid_request",
+        `${flag} must be at least ${min} second${min === 1 ? "" : "s"}: got '${value}'`,
+      );
     }
     return s;
   };
@@ -193,6 +196,12 @@ export function registerHostCommand(program: Command): void {
       "--forwarding-retention <seconds>",
       "remember where a departed agent went this long (forwarding of its messages, transfer records)",
       parseSeconds("--forwarding-retention"),
+      604_800,
+    )
+    .option(
+      "--code-retention <seconds>",
+      "keep a script's module that no agent here uses this long after its last use (at least 600)",
+      parseSeconds("--code-retention", MIN_CODE_RETENTION_S),
       604_800,
     )
     .option("--max-body-bytes <size>", "largest JSON body the API accepts (e.g. 64M)", "16M")
@@ -285,6 +294,7 @@ export function registerHostCommand(program: Command): void {
         artifactStorageQuota: parseSize(o.artifactStorageQuota),
         artifactSpoolTtlS: o.artifactSpoolTtl,
         forwardingRetentionS: o.forwardingRetention,
+        codeRetentionS: o.codeRetention,
         maxConnections: o.maxConnections,
         headerTimeoutMs: o.headerTimeoutMs,
         idleTimeoutMs: o.idleTimeoutMs,

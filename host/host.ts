@@ -33,6 +33,7 @@ import type { RemoteRouter } from "./kernel/remote.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
 import { SDK_MODULES } from "./sdk_modules.ts";
 import { CodeStore } from "./code/store.ts";
+import { startCodeSweep } from "./code/code_sweep.ts";
 import { CodeLoader } from "./code/code_loader.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
@@ -203,6 +204,8 @@ export class Host {
         1000,
         () => void this.runtime.checkpoint().catch((err) => this.durability.report("checkpoint", err)),
       ),
+      // After the restore: the agents it brought back name their modules in their records.
+      startCodeSweep(this),
     );
     this.ready = true;
     this.events.emit("context-start", {

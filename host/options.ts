@@ -48,6 +48,11 @@ export interface HostOptions {
    * follow it) and the transfer's ledger row. At most 100,000 forwarding records are kept. @default 604800
    */
   forwardingRetentionS: number;
+  /**
+   * Seconds a stored module of travelling code that no agent of this host names is kept after its
+   * last use (host/code/code_sweep.ts); at least 600. @default 604800
+   */
+  codeRetentionS: number;
   /** Connections served at once; one more is refused with 503. @default from the file limit, at most 1000 */
   maxConnections: number;
   /** Time a new connection has to send its first request head. @default 10000 */
@@ -115,6 +120,7 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
     ...artifactLimits(partial),
     ...connectionLimits(partial),
     forwardingRetentionS: positiveSeconds("forwardingRetentionS", partial.forwardingRetentionS ?? 604_800),
+    codeRetentionS: codeRetention(partial.codeRetentionS ?? 604_800),
     quiet: partial.quiet ?? false,
   };
 }
@@ -146,6 +152,18 @@ function connectionLimits(
 function positiveSeconds(what: string, value: number): number {
   if (!Number.isFinite(value) || value < 1) {
     throw invalidOption(`'${what}' must be at least 1 second: current value is ${value}`);
+  }
+  return value;
+}
+
+/** The shortest code retention: longer than a create or an arrival takes from naming its module to writing its record. */
+export const MIN_CODE_RETENTION_S = 600;
+
+function codeRetention(value: number): number {
+  if (!Number.isFinite(value) || value < MIN_CODE_RETENTION_S) {
+    throw invalidOption(
+      `'codeRetentionS' must be at least ${MIN_CODE_RETENTION_S} seconds: current value is ${value}`,
+    );
   }
   return value;
 }

@@ -29,12 +29,21 @@ export interface CodeLoaderOptions {
   maxModuleBytes: number;
 }
 
+/** A use moves a module's file time once per this at most. */
+const TOUCH_EVERY_MS = 3_600_000;
+/** A `.part` file older than this is what a crash left of an upload or a fetch. */
+const PART_KEPT_MS = 3_600_000;
+
 export class CodeLoader {
   readonly #o: CodeLoaderOptions;
   /** Per hash: the paglet types its module defines, once loaded into every worker. */
   readonly #loading = new Map<string, Promise<string[]>>();
   /** Per hash: a fetch from another host under way. */
   readonly #fetching = new Map<string, Promise<Uint8Array>>();
+  /** Per hash: when this process last used the module (ms). */
+  readonly #usedAt = new Map<string, number>();
+  /** Per hash: when its file's time was last moved to a use (ms). */
+  readonly #touchedAt = new Map<string, number>();
 
   constructor(options: CodeLoaderOptions) {
     this.#o = options;
@@ -52,6 +61,7 @@ export class CodeLoader {
   ensure(hash: string, from?: string): Promise<string[]> {
     const refused = this.#refusal(hash);
     if (refused) return Promise.reject(refused);
+    this.used(hash);
     let loading = this.#loading.get(hash);
     if (!loading) {
       loading = this.#load(hash, from);
@@ -70,7 +80,49 @@ export class CodeLoader {
   async source(hash: string, from?: string): Promise<Uint8Array> {
     const refused = this.#refusal(hash);
     if (refused) throw refused;
+    this.used(hash);
     return (await this.#stored(hash, from)).source;
+  }
+
+  /**
+   * Records a use of module `hash` (a create, an arrival, a wake-up, a compute step's import, a
+   * peer's fetch): {@link prune} keeps it for the retention from now on. Its file's time follows
+   * (at most once an hour), so the use outlives a restart.
+   */
+  used(hash: string): void {
+    const now = Date.now();
+    this.#usedAt.set(hash, now);
+    if (now - (this.#touchedAt.get(hash) ?? 0) < TOUCH_EVERY_MS) return;
+    this.#touchedAt.set(hash, now);
+    this.#o.store.touch(hash).catch(() => {/* not stored yet: storing it sets its time */});
+  }
+
+  /**
+   * Deletes the stored modules that no agent of this host names (`referenced`: the code hashes of
+   * its records, read before the call) and that nothing stored or used within `retentionMs`, and
+   * uploads a crash left half-written over an hour ago. Returns the hashes deleted.
+   */
+  async prune(referenced: ReadonlySet<string>, retentionMs: number): Promise<string[]> {
+    const started = Date.now();
+    const cutoff = started - retentionMs;
+    const { modules, parts } = await this.#o.store.scan();
+    // Synchronous from here: a use that comes meanwhile waits, and finds the module or not at all.
+    const removed: string[] = [];
+    for (const { name: hash, mtimeMs } of modules) {
+      if (
+        referenced.has(hash) || mtimeMs >= cutoff || (this.#usedAt.get(hash) ?? 0) >= cutoff ||
+        this.#fetching.has(hash) || !this.#o.store.removeSync(hash)
+      ) continue;
+      // Loaded in the workers still: the next use loads it again (from a host that has it).
+      this.#loading.delete(hash);
+      this.#usedAt.delete(hash);
+      this.#touchedAt.delete(hash);
+      removed.push(hash);
+    }
+    for (const part of parts) {
+      if (part.mtimeMs < started - PART_KEPT_MS) this.#o.store.removeSync(part.name);
+    }
+    return removed;
   }
 
   #refusal(hash: string): PagletError | undefined {

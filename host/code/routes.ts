@@ -19,6 +19,7 @@ export function codeRoutes(app: Hono, host: Host): void {
     }
     const bytes = await host.codeStore.read(hash);
     if (!bytes) throw new PagletError("code_not_found", `No module ${hash} on this host`);
+    host.code.used(hash);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "text/javascript",
       "x-sha256": hash,

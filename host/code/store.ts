@@ -7,6 +7,12 @@ import { join } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { isCodeHash, sha256Hex } from "./hash.ts";
 
+/** A file of the store: a module's hash or a `.part` file's name, and its modification time. */
+export interface StoredFile {
+  name: string;
+  mtimeMs: number;
+}
+
 export class CodeStore {
   readonly #dir: string;
 
@@ -60,6 +66,50 @@ export class CodeStore {
       throw err;
     }
     return hash;
+  }
+
+  /** Moves the module's file time to now (a use: see CodeLoader.prune); NotFound when it is not stored. */
+  async touch(hash: string): Promise<void> {
+    const now = new Date();
+    await Deno.utime(this.#path(hash), now, now);
+  }
+
+  /**
+   * The modules stored here with their file times (stored, or last used), and the names of
+   * uploads a crash left half-written (`.part`) with theirs.
+   */
+  async scan(): Promise<{ modules: StoredFile[]; parts: StoredFile[] }> {
+    const modules: StoredFile[] = [], parts: StoredFile[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.#dir)) {
+        if (!entry.isFile) continue;
+        const hash = entry.name.replace(/\.js$/, "");
+        const list = isCodeHash(hash) ? modules : entry.name.endsWith(".part") ? parts : null;
+        if (list === null) continue;
+        const stat = await Deno.stat(join(this.#dir, entry.name)).catch(() => null);
+        if (stat) {
+          list.push({ name: isCodeHash(hash) ? hash : entry.name, mtimeMs: stat.mtime?.getTime() ?? 0 });
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    return { modules, parts };
+  }
+
+  /** Deletes module `hash` (or a `.part` file named by {@link scan}); false when it was not there. */
+  removeSync(hashOrPart: string): boolean {
+    const path = isCodeHash(hashOrPart) ? this.#path(hashOrPart) : join(this.#dir, hashOrPart);
+    if (!isCodeHash(hashOrPart) && !/^[0-9a-f]{64}\.js\.[0-9a-f-]{36}\.part$/.test(hashOrPart)) {
+      throw new PagletError("invalid_request", `Not a file of the code store: '${hashOrPart}'`);
+    }
+    try {
+      Deno.removeSync(path);
+      return true;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw err;
+    }
   }
 
   /** Hashes of the modules stored here. */

@@ -5,7 +5,7 @@
  * their rows in the store's transactions ({@link AgentStore.transaction}).
  */
 import { diskFullError } from "./disk_full.ts";
-import { CompiledQuery, type Kysely } from "kysely";
+import { CompiledQuery, type Kysely, sql } from "kysely";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Message } from "../../agents/message.ts";
 import { type DeactivationPolicy, policyFields } from "../../agents/policy.ts";
@@ -315,6 +315,13 @@ export class AgentStore {
   }
 
   /** The ids of every stored agent, any status. */
+  /** The code hashes agents of this host name (their types come from travelling code). */
+  async codeHashes(): Promise<Set<string>> {
+    const { rows } = await sql<{ code: string }>`SELECT DISTINCT json_extract(meta, '$.code') AS code
+      FROM agents WHERE json_extract(meta, '$.code') IS NOT NULL`.execute(this.#db);
+    return new Set(rows.map((row) => row.code));
+  }
+
   async ids(): Promise<string[]> {
     return (await this.#db.selectFrom("agents").select("id").execute()).map((r) => r.id);
   }
