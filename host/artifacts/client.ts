@@ -15,7 +15,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { HostClient } from "../client.ts";
 import { HashingFileWriter, sha256File } from "../storage/files/checksum.ts";
 import { artifactId, type ArtifactMeta } from "./store.ts";
-import { cancel, later, type Timer } from "../../agents/timers.ts";
+import { StallWatch } from "../stall_watch.ts";
 
 /** Metadata plus the URL of the host that holds it: usable as an {@link ArtifactRef}. */
 export type HostedArtifact = ArtifactMeta & { hostUrl: string };
@@ -64,13 +64,14 @@ export class ArtifactClient {
     if (options.owner) q.set("owner", options.owner);
     if (options.ttlSeconds !== undefined) q.set("ttl", String(options.ttlSeconds));
     const onProgress = options.onProgress;
-    const stall = stallWatch(options.stallMs ?? DEFAULT_STALL_MS, `Upload of ${path}`);
+    const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+    const stall = new StallWatch(stallMs);
     let sent = 0;
     const body = file.readable.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, out) {
           sent += chunk.length;
-          stall.moved();
+          stall.progress();
           onProgress?.(sent, size);
           out.enqueue(chunk);
         },
@@ -88,7 +89,7 @@ export class ArtifactClient {
       });
       return await res.json() as HostedArtifact;
     } catch (err) {
-      throw stall.reason ?? err;
+      throw givenUp(stall, stallMs, `Upload of ${path}`, err);
     } finally {
       stall.stop();
       try {
@@ -127,12 +128,12 @@ export class ArtifactClient {
     const target = await destination(dest);
     // No limit on the whole download either: a pause past the stall limit ends it, or the caller.
     const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
-    const stall = stallWatch(stallMs, `Download of artifact ${id}`);
+    const stall = new StallWatch(stallMs);
     const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
     try {
       return await this.#download(id, dest, target, options, stallMs, signal, stall);
     } catch (err) {
-      throw stall.reason ?? err;
+      throw givenUp(stall, stallMs, `Download of artifact ${id}`, err);
     } finally {
       stall.stop();
     }
@@ -148,7 +149,7 @@ export class ArtifactClient {
     stall: StallWatch,
   ): Promise<{ path: string; size: number; sha256: string }> {
     const res = await this.#client.fetch("GET", `/v1/artifacts/${artifactId(id)}`, { timeoutMs, signal });
-    stall.moved();
+    stall.progress();
     const expected = options.expectSha256 ?? res.headers.get("x-sha256") ?? undefined;
     const declared = Number(res.headers.get("content-length") ?? NaN);
     const total = Number.isFinite(declared) ? declared : null;
@@ -169,7 +170,7 @@ export class ArtifactClient {
     try {
       if (res.body) {
         for await (const chunk of res.body) {
-          stall.moved();
+          stall.progress();
           await writer.write(chunk);
           options.onProgress?.(writer.size, total);
         }
@@ -274,37 +275,15 @@ export function toRef(a: HostedArtifact): ArtifactRef {
   return { hostUrl: a.hostUrl, id: a.id, name: a.name, size: a.size, sha256: a.sha256 };
 }
 
-/** A transfer's watch for a pause: `signal` aborts when `moved()` was not called for `ms`. */
-interface StallWatch {
-  signal: AbortSignal;
-  /** Why the transfer was given up, once it was. */
-  reason?: PagletError;
-  moved(): void;
-  stop(): void;
-}
-
 /**
  * How long an upload or a download may pause (no byte moved, no answer) when its caller names no
  * limit. Neither has a limit on its whole length, which grows with the file and the link.
  */
 export const DEFAULT_STALL_MS = 60_000;
 
-function stallWatch(ms: number, what: string): StallWatch {
-  const controller = new AbortController();
-  let timer: Timer | undefined;
-  const watch: StallWatch = {
-    signal: controller.signal,
-    moved() {
-      cancel(timer);
-      timer = later(ms, () => {
-        watch.reason = new PagletError("timeout", `${what} moved no byte for ${ms / 1000} s: given up`);
-        controller.abort(watch.reason);
-      });
-    },
-    stop() {
-      cancel(timer);
-    },
-  };
-  watch.moved();
-  return watch;
+/** What a transfer that failed throws: a `timeout` when its watch saw it pause past the limit. */
+function givenUp(stall: StallWatch, ms: number, what: string, err: unknown): unknown {
+  return stall.stalled
+    ? new PagletError("timeout", `${what} moved no byte for ${ms / 1000} s: given up`)
+    : err;
 }

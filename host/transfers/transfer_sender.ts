@@ -16,7 +16,7 @@ import { byteStringHeader, encodeTransferHead, type TransferEnvelope } from "./e
 import type { ArrivingTransfer, PreflightRequest, TransferAck } from "./receiver.ts";
 import type { TransferRow } from "./transfer_ledger.ts";
 import { fault } from "./faults.ts";
-import { StallWatch } from "./stall_watch.ts";
+import { StallWatch } from "../stall_watch.ts";
 import { sleep } from "../../agents/timers.ts";
 
 /** How a send ended: acknowledged, refused for sure (nothing stored), or not confirmed either way. */

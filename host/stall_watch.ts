@@ -20,7 +20,7 @@
  * }
  * ```
  */
-import { cancel, every, type Timer } from "../../agents/timers.ts";
+import { cancel, every, type Timer } from "../agents/timers.ts";
 
 /** Asks the other side how far it got: a count that grows while it moves, or null when it cannot say. */
 export type StallProbe = (signal: AbortSignal) => Promise<number | null>;
