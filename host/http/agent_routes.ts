@@ -113,7 +113,7 @@ export function agentRoutes(app: Hono, host: Host): void {
     if (record) return json(await recordView(host, record));
     const movedTo = await host.store.movedTo(id);
     // Where that host is now, if it came back at another address.
-    if (movedTo) return json({ id, movedTo: host.remote?.resolve(movedTo) ?? movedTo });
+    if (movedTo) return json({ id, movedTo: host.remote?.locate(movedTo) ?? movedTo.url });
     throw new PagletError("agent_not_found", `No agent ${id} on this host`);
   });
 

@@ -285,9 +285,9 @@ export class Departures {
       return new PagletError(
         "agent_not_found",
         `No agent ${id} on this host${
-          movedTo ? ` (it moved to ${movedTo}${meanwhile ? " during the request" : ""})` : ""
+          movedTo ? ` (it moved to ${movedTo.url}${meanwhile ? " during the request" : ""})` : ""
         }`,
-        movedTo ? { movedTo } : undefined,
+        movedTo ? { movedTo: movedTo.url } : undefined,
       );
     }
     // Taken out of this host's table but still recorded active: a departure under way, whose

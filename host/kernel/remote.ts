@@ -1,6 +1,7 @@
 /** The seam between the kernel and the mesh: how a host reaches agents and hosts elsewhere. */
 import type { AgentRef, CreateOptions, MeshHost } from "../../agents/context.ts";
 import type { Message, SendOptions } from "../../agents/message.ts";
+import type { HostAddress } from "../storage/agent_store.ts";
 
 /** Options of {@link RemoteRouter.send}. */
 export interface RemoteSendOptions extends SendOptions {
@@ -12,6 +13,12 @@ export interface RemoteSendOptions extends SendOptions {
 export interface RemoteRouter {
   /** Resolves a host name or URL to a base URL of a known mesh host; null if unknown. */
   resolve(nameOrUrl: string): string | null;
+  /**
+   * Where the host a record names is now: the URL of the member of that name when there is one
+   * (it may have come back at another address, and another host may answer at its old one), else
+   * the record's URL as {@link resolve} finds it; null if unknown.
+   */
+  locate(address: HostAddress): string | null;
   /** Creates a paglet on another host. */
   create(host: string, type: string, options: CreateOptions): Promise<AgentRef>;
   /**

@@ -14,6 +14,7 @@ import { CBOR_TYPE } from "../http/agent_routes.ts";
 import { HostClient, normalizeUrl } from "../client.ts";
 import { answerOf } from "../../agents/wire.ts";
 import type { Host } from "../host.ts";
+import type { HostAddress } from "../storage/agent_store.ts";
 import type { RemoteRouter, RemoteSendOptions } from "../kernel/remote.ts";
 import type { GossipNode } from "./gossip.ts";
 import type { MembershipTable } from "./membership.ts";
@@ -64,6 +65,11 @@ export class MeshRemoteRouter implements RemoteRouter {
     return url === null ? null : this.#table.currentUrl(url) ?? url;
   }
 
+  locate(address: HostAddress): string | null {
+    const member = address.name === null ? undefined : this.#table.byName(address.name);
+    return member?.url ?? this.resolve(address.url);
+  }
+
   async create(hostNameOrUrl: string, type: string, options: CreateOptions): Promise<AgentRef> {
     const url = this.#require(hostNameOrUrl);
     if (url === this.#host.url) {
@@ -97,7 +103,7 @@ export class MeshRemoteRouter implements RemoteRouter {
     let url = targetHost === undefined ? null : this.#require(targetHost);
     if (url === null || url === host.url) {
       const movedTo = await host.store.movedTo(target);
-      url = movedTo ? this.resolve(movedTo) : null;
+      url = movedTo ? this.locate(movedTo) : null;
     }
     if (url === null || url === host.url) {
       throw new PagletError(

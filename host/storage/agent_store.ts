@@ -140,7 +140,7 @@ const SYNC_SQL = {
   dequeue: "DELETE FROM queued_messages WHERE agent_id = ? AND seq = ?",
   enqueue: "INSERT INTO queued_messages (agent_id, body, queued_at) VALUES (?, ?, ?)",
   recordMove:
-    "INSERT INTO moved_agents (id, moved_to, moved_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET moved_to = excluded.moved_to, moved_at = excluded.moved_at",
+    "INSERT INTO moved_agents (id, moved_to, moved_to_name, moved_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET moved_to = excluded.moved_to, moved_to_name = excluded.moved_to_name, moved_at = excluded.moved_at",
 } as const;
 
 /** The writes a transaction of the store offers (see {@link AgentStore.transaction}). */
@@ -151,8 +151,8 @@ export interface StoreTransaction {
   saveState(id: string, state: Uint8Array): void;
   /** Deletes a `moving` record (it left) and its queued messages. */
   deleteMoving(id: string): void;
-  /** Remembers where an agent went (forwarding). */
-  recordMove(id: string, movedTo: string): void;
+  /** Remembers where an agent went (forwarding): the host's URL and, where known, its name. */
+  recordMove(id: string, movedTo: HostAddress): void;
   /** Forgets where an agent went (it is back). */
   forgetMove(id: string): void;
   /** Removes one queued message (its effect is stored in the same transaction). */
@@ -161,6 +161,12 @@ export interface StoreTransaction {
   enqueue(id: string, message: Message, oneway: boolean, queuedAt: number): void;
   /** A statement on a table of another owner (the transfer ledger's `transfers`). */
   run(sql: string, ...parameters: SQLInputValue[]): void;
+}
+
+/** A host as a record names it: its URL then, and its name (null where it is not known). */
+export interface HostAddress {
+  url: string;
+  name: string | null;
 }
 
 export class AgentStore {
@@ -228,7 +234,7 @@ export class AgentStore {
         run(SYNC_SQL.deleteQueued, id);
         run(SYNC_SQL.deleteMoving, id);
       },
-      recordMove: (id, movedTo) => run(SYNC_SQL.recordMove, id, movedTo, Date.now()),
+      recordMove: (id, movedTo) => run(SYNC_SQL.recordMove, id, movedTo.url, movedTo.name, Date.now()),
       forgetMove: (id) => run(SYNC_SQL.forgetMove, id),
       dequeue: (id, seq) => run(SYNC_SQL.dequeue, id, seq),
       enqueue: (id, message, oneway, queuedAt) =>
@@ -425,10 +431,11 @@ export class AgentStore {
     return Number(old.numDeletedRows) + Number(excess.numDeletedRows);
   }
 
-  async movedTo(id: string): Promise<string | null> {
-    const row = await this.#db.selectFrom("moved_agents").select("moved_to").where("id", "=", id)
-      .executeTakeFirst();
-    return row?.moved_to ?? null;
+  /** Where an agent that left went, as its forwarding record says; null when there is none. */
+  async movedTo(id: string): Promise<HostAddress | null> {
+    const row = await this.#db.selectFrom("moved_agents").select(["moved_to", "moved_to_name"])
+      .where("id", "=", id).executeTakeFirst();
+    return row ? { url: row.moved_to, name: row.moved_to_name } : null;
   }
 }
 

@@ -48,6 +48,8 @@ export interface QueuedMessagesTable {
 export interface MovedAgentsTable {
   id: string;
   moved_to: string;
+  /** The name of the host it went to (null in records before names were kept). */
+  moved_to_name: string | null;
   moved_at: number;
 }
 
@@ -57,6 +59,8 @@ export interface TransfersTable {
   direction: TransferDirection;
   status: OutStatus | InStatus;
   peer: string;
+  /** The other host's name, as it answered (null where not known). */
+  peer_name: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -94,6 +98,10 @@ const MIGRATIONS: string[] = [
    CREATE INDEX transfers_capped ON transfers(updated_at) WHERE status IN ('acknowledged', 'failed', 'refused');
    CREATE INDEX transfers_agent ON transfers(agent_id);
    CREATE INDEX moved_agents_at ON moved_agents(moved_at);`,
+  // Hosts by name as well as URL: a host may come back at another address, and another host may
+  // come to answer at its old one.
+  `ALTER TABLE transfers ADD COLUMN peer_name TEXT;
+   ALTER TABLE moved_agents ADD COLUMN moved_to_name TEXT;`,
 ];
 
 /** Opens (and migrates) the host database at `path`. */

@@ -19,7 +19,7 @@ import { normalizeUrl } from "../client.ts";
 import { isHttpUrl } from "../options.ts";
 import type { Host } from "../host.ts";
 import { newAgentId, randomToken } from "../kernel/ids.ts";
-import type { AgentRecord } from "../storage/agent_store.ts";
+import type { AgentRecord, HostAddress } from "../storage/agent_store.ts";
 import type { RegisteredFile, RegisteredFiles } from "../storage/files/registered_files.ts";
 import type { ArrivalMode, QueuedEntry, TransferEnvelope, TransferKind } from "./envelope.ts";
 import type { TransferReceiver } from "./receiver.ts";
@@ -155,7 +155,8 @@ export class TransferDispatcher {
       return await this.#host.runtime.activate(id, reason);
     } catch (err) {
       if (!(err instanceof PagletError && err.code === "agent_not_found")) throw err;
-      const movedTo = await this.#host.store.movedTo(id);
+      const moved = await this.#host.store.movedTo(id);
+      const movedTo = moved && (this.#host.remote?.locate(moved) ?? moved.url);
       throw new PagletError(
         "agent_not_found",
         `No agent ${id} on this host${movedTo ? ` (it moved to ${movedTo})` : ""}`,
@@ -199,7 +200,7 @@ export class TransferDispatcher {
     if (this.isSelf(url)) return { id, host: this.#host.url };
     const preflight = async (of: { type: string; meta: Record<string, unknown> }) => {
       const files = await this.#files.prepare(of.meta);
-      await this.#sender.preflight(url, {
+      const name = await this.#sender.preflight(url, {
         agentId: id,
         type: of.type,
         kind: reason,
@@ -211,15 +212,15 @@ export class TransferDispatcher {
         files: files.map((f) => ({ name: f.name, size: f.size })),
         ...codeOf(of.meta, this.#host.url),
       });
-      return files;
+      return { files, target: { url, name } };
     };
-    let files = await preflight(before);
+    let { files, target: to } = await preflight(before);
     const agent = await this.#liveAgent(id);
     // An inactive agent was started just now: what its activation registered is asked about too,
     // before onDispatching runs.
     if (agent !== before) {
       const now = await this.#files.prepare(agent.meta);
-      if (fileList(now) !== fileList(files)) files = await preflight(agent);
+      if (fileList(now) !== fileList(files)) ({ files, target: to } = await preflight(agent));
     }
     const rt = this.#host.runtime;
     // The policy of its last deactivation, kept if the agent stays here (a refused or failed move).
@@ -246,7 +247,7 @@ export class TransferDispatcher {
       };
       const transferId = newTransferId();
       try {
-        await this.#ledger.beginDeparture(transferId, id, url, record, handled);
+        await this.#ledger.beginDeparture(transferId, id, to, record, handled);
       } catch (err) {
         await this.#restore(null, record, waiting);
         throw err;
@@ -259,7 +260,7 @@ export class TransferDispatcher {
         queuedAt: q.queuedAt,
       }));
       const done = await this.#handOff(
-        url,
+        to,
         transferId,
         record,
         files,
@@ -279,7 +280,7 @@ export class TransferDispatcher {
   }
 
   async #handOff(
-    url: string,
+    to: HostAddress,
     transferId: string,
     record: Omit<AgentRecord, "updatedAt">,
     files: RegisteredFile[],
@@ -289,6 +290,7 @@ export class TransferDispatcher {
     arrivalMode: ArrivalMode,
   ): Promise<{ ref: AgentRef; finishing: Promise<void> }> {
     const id = record.id;
+    const url = to.url;
     this.#driving.add(transferId);
     let finishing: Promise<void> | null = null;
     try {
@@ -302,11 +304,11 @@ export class TransferDispatcher {
         undefined,
         queued,
       );
-      const outcome = await this.#sender.send(url, envelope, files);
+      const outcome = await this.#sender.send(url, envelope, files, to.name);
       if (outcome.kind === "acked") {
         // The agent is durable at the target: the move has happened. The source's cleanup does
         // not delay the caller (a failure there leaves the row pending for the resolver).
-        finishing = this.#finish(transferId, id, record.type, url, files, reason).then(
+        finishing = this.#finish(transferId, id, record.type, to, files, reason).then(
           () => void this.#forward(url, id, waiting),
           (err) => {
             for (const w of waiting) w.reject(err);
@@ -405,14 +407,14 @@ export class TransferDispatcher {
     transferId: string,
     id: string,
     type: string,
-    url: string,
+    to: HostAddress,
     files: RegisteredFile[],
     reason: string,
   ): Promise<void> {
-    await this.#ledger.finishDeparture(transferId, id, url);
+    await this.#ledger.finishDeparture(transferId, id, to);
     await this.#files.deleteMoved(id, files);
     await this.#removeWorkDir(id);
-    this.#host.events.emit(reason, { agentId: id, type, data: { target: url, transferId } });
+    this.#host.events.emit(reason, { agentId: id, type, data: { target: to.url, transferId } });
   }
 
   async #removeWorkDir(id: string): Promise<void> {
@@ -510,7 +512,7 @@ export class TransferDispatcher {
       this.#host.events.emit("clone", { agentId: id, type, data: { clone: cloneId, target: url } });
       return { id: cloneId, host: url };
     }
-    await this.#sender.preflight(url, {
+    const name = await this.#sender.preflight(url, {
       agentId: cloneId,
       type,
       kind: "clone",
@@ -519,10 +521,10 @@ export class TransferDispatcher {
       files: files.map((f) => ({ name: f.name, size: f.size })),
       ...codeOf(meta, this.#host.url),
     });
-    await this.#ledger.beginDeparture(transferId, cloneId, url, null);
+    await this.#ledger.beginDeparture(transferId, cloneId, { url, name }, null);
     this.#driving.add(transferId);
     try {
-      const outcome = await this.#sender.send(url, envelope, files);
+      const outcome = await this.#sender.send(url, envelope, files, name);
       if (outcome.kind === "acked") {
         await this.#ledger.setStatus(transferId, "acknowledged");
         this.#host.events.emit("clone", {
@@ -624,19 +626,23 @@ export class TransferDispatcher {
 
   async #resolve(row: TransferRow): Promise<boolean> {
     const rt = this.#host.runtime;
-    const verdict = await this.#sender.settle(row.peer, row.transferId, row.agentId, this.#host.url);
+    // The target by its name where the move kept it: a target that came back at another address is
+    // asked there, and a host that answers at its old one is not taken for it.
+    const peer = { url: row.peer, name: row.peerName };
+    const target = { url: this.#host.remote?.locate(peer) ?? row.peer, name: row.peerName };
+    const verdict = await this.#sender.settle(target, row.transferId, row.agentId, this.#host.url);
     if (verdict === "unknown") return false;
     const record = await this.#host.store.get(row.agentId);
     const moving = record?.status === "moving" ? record : null;
     if (verdict === "stored") {
-      await this.#ledger.finishDeparture(row.transferId, moving ? row.agentId : null, row.peer);
+      await this.#ledger.finishDeparture(row.transferId, moving ? row.agentId : null, target);
       if (moving) {
         await this.#files.deleteMoved(row.agentId, moving.meta.files as RegisteredFile[] ?? []);
         await this.#removeWorkDir(row.agentId);
         this.#host.events.emit("dispatch", {
           agentId: row.agentId,
           type: moving.type,
-          data: { target: row.peer, transferId: row.transferId, recovered: true },
+          data: { target: target.url, transferId: row.transferId, recovered: true },
         });
       }
       return true;

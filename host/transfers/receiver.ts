@@ -111,7 +111,7 @@ export class TransferReceiver {
   /** Answers before the state is sent: would this host take the agent? Throws the reason if not. */
   async preflight(
     request: PreflightRequest,
-  ): Promise<{ ok: true; maxEnvelopeBytes: number; maxFileBytes: number | null }> {
+  ): Promise<{ ok: true; name: string; maxEnvelopeBytes: number; maxFileBytes: number | null }> {
     await this.#checkAcceptable(
       request.type,
       request.meshVersion,
@@ -121,7 +121,13 @@ export class TransferReceiver {
     );
     await this.#checkCode(request.type, request.code, request.codeFrom);
     await this.#checkNoConflict(request.agentId, false);
-    return { ok: true, maxEnvelopeBytes: this.maxEnvelopeBytes, maxFileBytes: this.maxFileBytes };
+    return {
+      ok: true,
+      // Who answers: the source keeps it with the move, and later trusts only this host's answers.
+      name: this.#host.name,
+      maxEnvelopeBytes: this.maxEnvelopeBytes,
+      maxFileBytes: this.maxFileBytes,
+    };
   }
 
   async #checkAcceptable(
@@ -195,7 +201,10 @@ export class TransferReceiver {
       // Left before a crash and never confirmed: that it is back proves the target took it.
       const departure = await this.#ledger.pendingDepartureOf(agentId);
       if (!departure) throw conflict(agentId);
-      await this.#ledger.finishDeparture(departure.transferId, agentId, departure.peer);
+      await this.#ledger.finishDeparture(departure.transferId, agentId, {
+        url: departure.peer,
+        name: departure.peerName,
+      });
     }
     if (rt.isLive(agentId) || this.#host.store.statusOf(agentId) !== null) throw conflict(agentId);
   }

@@ -130,6 +130,7 @@ export function movementRoutes(app: Hono, host: Host, parts: () => MovementParts
   app.post("/v1/transfers/:id/abandon", async (c) => {
     const id = transferId(c);
     const body = validate(AbandonBody, await readJson(c, max), "abandon request");
-    return json(await parts().receiver.abandon(id, body.agentId, body.source));
+    // With who answers: the source trusts the answer only from the host it sent the agent to.
+    return json({ ...await parts().receiver.abandon(id, body.agentId, body.source), host: host.name });
   });
 }

@@ -9,7 +9,7 @@
  * - in `refused`: the source gave the transfer up; a late copy of it is rejected.
  */
 import type { SQLInputValue } from "node:sqlite";
-import type { AgentRecord, AgentStore } from "../storage/agent_store.ts";
+import type { AgentRecord, AgentStore, HostAddress } from "../storage/agent_store.ts";
 import type { QueuedEntry } from "./envelope.ts";
 import type { InStatus, OutStatus, TransferDirection, TransfersTable } from "../storage/schema.ts";
 import { immediate } from "../immediate.ts";
@@ -23,6 +23,8 @@ export interface TransferRow {
   status: OutStatus | InStatus;
   /** The other host's URL. */
   peer: string;
+  /** The other host's name, as it answered the move's first question (null where not known). */
+  peerName: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -34,12 +36,13 @@ function toRow(r: TransfersTable): TransferRow {
     direction: r.direction,
     status: r.status,
     peer: r.peer,
+    peerName: r.peer_name,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
 }
 
-const COLUMNS = "transfer_id, agent_id, direction, status, peer, created_at, updated_at";
+const COLUMNS = "transfer_id, agent_id, direction, status, peer, peer_name, created_at, updated_at";
 /** Rows of transfers that are over: what only answers late questions and retries. */
 const SETTLED = "('acknowledged', 'failed', 'arrived', 'refused')";
 /**
@@ -66,9 +69,9 @@ const PRUNE_CHUNK = 5000;
  */
 const SQL = {
   get: `SELECT ${COLUMNS} FROM transfers WHERE transfer_id = ?`,
-  insert: `INSERT INTO transfers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  insert: `INSERT INTO transfers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   insertIfAbsent:
-    `INSERT INTO transfers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transfer_id) DO NOTHING`,
+    `INSERT INTO transfers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transfer_id) DO NOTHING`,
   setStatus: "UPDATE transfers SET status = ?, updated_at = ? WHERE transfer_id = ?",
   list: `SELECT ${COLUMNS} FROM transfers WHERE direction = ? AND status = ? ORDER BY created_at`,
   pendingOf:
@@ -111,20 +114,20 @@ export class TransferLedger {
   async beginDeparture(
     transferId: string,
     agentId: string,
-    peer: string,
+    peer: HostAddress,
     moving: Omit<AgentRecord, "updatedAt"> | null,
     handled: readonly number[] = [],
   ): Promise<void> {
     const now = Date.now();
     await this.#store.transaction((tx) => {
-      tx.run(SQL.insert, transferId, agentId, "out", "pending", peer, now, now);
+      tx.run(SQL.insert, transferId, agentId, "out", "pending", peer.url, peer.name, now, now);
       if (moving) tx.put({ ...moving, status: "moving" });
       for (const seq of handled) tx.dequeue(agentId, seq);
     });
   }
 
   /** The target has the agent: drop the local copy and remember where it went. */
-  async finishDeparture(transferId: string, agentId: string | null, movedTo: string): Promise<void> {
+  async finishDeparture(transferId: string, agentId: string | null, movedTo: HostAddress): Promise<void> {
     const now = Date.now();
     await this.#store.transaction((tx) => {
       if (agentId) {
@@ -155,7 +158,7 @@ export class TransferLedger {
   ): Promise<void> {
     const now = Date.now();
     await this.#store.transaction((tx) => {
-      tx.run(SQL.insert, transferId, record.id, "in", "stored", peer, now, now);
+      tx.run(SQL.insert, transferId, record.id, "in", "stored", peer, null, now, now);
       tx.forgetMove(record.id);
       tx.put(record);
       for (const q of queued) tx.enqueue(record.id, q.message, q.oneway, q.queuedAt);
@@ -172,7 +175,7 @@ export class TransferLedger {
    */
   async refuse(transferId: string, agentId: string, peer: string): Promise<TransferRow> {
     const now = Date.now();
-    await this.#store.write(SQL.insertIfAbsent, transferId, agentId, "in", "refused", peer, now, now);
+    await this.#store.write(SQL.insertIfAbsent, transferId, agentId, "in", "refused", peer, null, now, now);
     return (await this.get(transferId))!;
   }
 

@@ -15,6 +15,7 @@ import type { RegisteredFile } from "../storage/files/registered_files.ts";
 import { byteStringHeader, encodeTransferHead, type TransferEnvelope } from "./envelope.ts";
 import type { ArrivingTransfer, PreflightRequest, TransferAck } from "./receiver.ts";
 import type { TransferRow } from "./transfer_ledger.ts";
+import type { HostAddress } from "../storage/agent_store.ts";
 import { fault } from "./faults.ts";
 import { StallWatch } from "../stall_watch.ts";
 import { sleep } from "../../agents/timers.ts";
@@ -53,6 +54,8 @@ export interface SendPolicy {
 /** What a target answered to a preflight. */
 interface Acceptance {
   until: number;
+  /** The target's name, as it answered (hosts before names were kept did not say). */
+  name: string | null;
   maxEnvelopeBytes: number;
   maxFileBytes: number | null;
 }
@@ -205,7 +208,8 @@ export class TransferSender {
    * Asks the target whether it would take the agent; throws a clear error when it would not. A
    * recent yes for the same target, type, kind and mesh version is reused within its limits.
    */
-  async preflight(url: string, request: PreflightRequest): Promise<void> {
+  /** Asks the target whether it would take the agent; returns the target's name (null if it does not say). */
+  async preflight(url: string, request: PreflightRequest): Promise<string | null> {
     const key = `${url}\n${request.type}\n${request.code ?? ""}\n${request.kind}\n${request.meshVersion}`;
     const known = this.#accepted.get(key);
     // A remembered yes stands for the question only while the target was just heard from: a
@@ -215,22 +219,25 @@ export class TransferSender {
       known && known.until > Date.now() && Date.now() - heard < HEARD_RECENTLY_MS &&
       (request.stateSize ?? 0) <= known.maxEnvelopeBytes &&
       request.files.every((f) => known.maxFileBytes === null || f.size <= known.maxFileBytes!)
-    ) return;
+    ) return known.name;
     try {
-      const answer = await this.client(url).request<Omit<Acceptance, "until">>(
+      const answer = await this.client(url).request<Omit<Acceptance, "until" | "name"> & { name?: unknown }>(
         "POST",
         "/v1/transfers/preflight",
         request,
         this.#policy.questionTimeoutMs,
       );
       this.#heard.set(url, Date.now());
+      const name = typeof answer.name === "string" ? answer.name : null;
       if (this.#policy.preflightTtlMs > 0) {
         this.#accepted.set(key, {
           until: Date.now() + this.#policy.preflightTtlMs,
+          name,
           maxEnvelopeBytes: answer.maxEnvelopeBytes,
           maxFileBytes: answer.maxFileBytes,
         });
       }
+      return name;
     } catch (err) {
       const e = PagletError.from(err);
       const what = `${request.kind === "clone" ? "clone" : request.kind} ${request.agentId} to ${url}`;
@@ -250,17 +257,25 @@ export class TransferSender {
     }
   }
 
-  /** Sends the envelope (and files), retrying network failures under the same transfer id. */
-  async send(url: string, envelope: TransferEnvelope, files: RegisteredFile[]): Promise<SendOutcome> {
+  /**
+   * Sends the envelope (and files), retrying network failures under the same transfer id. `name`:
+   * the target's, as its preflight answered (see {@link settle}).
+   */
+  async send(
+    url: string,
+    envelope: TransferEnvelope,
+    files: RegisteredFile[],
+    name: string | null,
+  ): Promise<SendOutcome> {
     const head = encodeTransferHead(envelope);
     const bytes = head.length + files.reduce((n, f) => n + f.size, 0);
-    const outcome = await this.#send(url, envelope, files, head, bytes);
+    const outcome = await this.#send({ url, name }, envelope, files, head, bytes);
     this.onOutcome(outcome.kind, bytes);
     return outcome;
   }
 
   async #send(
-    url: string,
+    { url, name }: HostAddress,
     envelope: TransferEnvelope,
     files: RegisteredFile[],
     head: Uint8Array,
@@ -285,7 +300,12 @@ export class TransferSender {
     // Every attempt failed without an answer: any of them may have arrived (an error without an
     // answer, from fetch or a connection of its own, does not tell a refused connection from one
     // that broke after the body left), so the target decides.
-    const settled = await this.settle(url, envelope.transferId, envelope.agent.id, envelope.source.url);
+    const settled = await this.settle(
+      { url, name },
+      envelope.transferId,
+      envelope.agent.id,
+      envelope.source.url,
+    );
     if (settled === "stored") {
       return {
         kind: "acked",
@@ -357,21 +377,25 @@ export class TransferSender {
 
   /**
    * Settles a transfer the source could not confirm, for good: `stored` (the target has it),
-   * `refused` (it never will), or `unknown` when the target still does not answer.
+   * `refused` (it never will), or `unknown` when the target still does not answer, or another host
+   * answers at its URL (one whose name is not `target.name`, when that is known).
    */
   async settle(
-    url: string,
+    target: HostAddress,
     transferId: string,
     agentId: string,
     source: string,
   ): Promise<"stored" | "refused" | "unknown"> {
     try {
-      const row = await this.client(url).request<TransferRow>(
+      const row = await this.client(target.url).request<TransferRow & { host?: unknown }>(
         "POST",
         `/v1/transfers/${encodeURIComponent(transferId)}/abandon`,
         { agentId, source },
         this.#policy.questionTimeoutMs,
       );
+      // Another host answers at that address now (the target came back elsewhere, another took its
+      // port): its word is not the target's, whose answer is still awaited.
+      if (target.name !== null && typeof row.host === "string" && row.host !== target.name) return "unknown";
       return row.status === "stored" || row.status === "arrived" ? "stored" : "refused";
     } catch {
       return "unknown";

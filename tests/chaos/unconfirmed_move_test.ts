@@ -6,9 +6,10 @@
  * target confirms, and a record deleted here does not stop the agent from living on there.
  */
 import { assertEquals, assertRejectsCode } from "../helpers/assert.ts";
-import { freePort, stopAll } from "../helpers/host_process.ts";
+import { freePort, type HostProcess, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { agentIds, startMobileHost } from "../mobility/helpers.ts";
+import { FAST_MESH, meshHosts, seesAllOnline } from "../mesh/helpers.ts";
 
 Deno.test("an agent held moving by an unconfirmed departure refuses messages and disposal, and ends as one copy with its state", async () => {
   try {
@@ -35,6 +36,57 @@ Deno.test("an agent held moving by an unconfirmed departure refuses messages and
     assertEquals(await a.client.getAgent(id), { id, movedTo: b.url });
     assertEquals(await agentIds(b), [id]);
     assertEquals((await b.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("an unconfirmed move is settled by its target only, at whatever address it comes back; forwarding follows the target by name", async () => {
+  try {
+    const [portA, portB] = [freePort(), freePort()];
+    const mesh = (...peers: HostProcess[]) => [...FAST_MESH, ...peers.flatMap((p) => ["--peer", p.url])];
+    let a = await startMobileHost("alpha", { port: portA, args: FAST_MESH });
+    let b = await startMobileHost("beta", {
+      port: portB,
+      args: mesh(a),
+      env: { PAGLETS_FAULT: "exit-after-store" },
+    });
+    await eventually("alpha to see beta", () => seesAllOnline(a, ["alpha", "beta"]));
+    const { id } = await a.client.createAgent({ type: "test.traveller" });
+    await a.client.send(id, { kind: "set", args: { count: 7 } });
+    await assertRejectsCode(() => a.client.dispatch(id, b.url), "transfer_pending");
+    await b.process.status; // stored the agent, died before acknowledging
+    const { events } = await a.client.events(0, 1000);
+    const transferId = (events.find((e) => e.kind === "transfer-retry")?.data as { transferId: string })
+      .transferId;
+
+    // Another host takes beta's old port: alpha's question about the transfer reaches it, and it has
+    // never heard of the transfer. Its answer is not beta's: the agent stays moving on alpha.
+    const delta = await startMobileHost("delta", { port: portB, args: mesh(a) });
+    await eventually(
+      "alpha to ask the host at beta's old address",
+      async () =>
+        (await delta.client.request<{ status: string }>("GET", `/v1/transfers/${transferId}`)).status,
+      20_000,
+    );
+    // Beta comes back at another address: alpha finds it by name there, and beta's answer settles it.
+    b = await startMobileHost("beta", { dataDir: b.dataDir, args: mesh(a) });
+    await eventually("alpha settled the transfer", async () => (await agentIds(a)).length === 0, 45_000);
+    assertEquals(await agentIds(b), [id]);
+    assertEquals(await agentIds(delta), []);
+    assertEquals(await a.client.getAgent(id), { id, movedTo: b.url });
+
+    // Alpha restarts (it forgets which addresses beta had) and beta moves again: a message through
+    // alpha follows its forwarding record by beta's name, to where beta is now.
+    await a.stop();
+    a = await startMobileHost("alpha", { port: portA, dataDir: a.dataDir, args: FAST_MESH });
+    await b.stop();
+    b = await startMobileHost("beta", { dataDir: b.dataDir, args: mesh(a) });
+    await eventually("alpha to see beta at its new address", async () => {
+      return (await meshHosts(a)).some((h) => h.name === "beta" && h.online && h.url === b.url);
+    });
+    assertEquals((await a.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+    assertEquals(await a.client.getAgent(id), { id, movedTo: b.url });
   } finally {
     await stopAll();
   }
