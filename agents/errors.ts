@@ -116,12 +116,14 @@ export function isErrorCode(code: unknown): code is ErrorCode {
 }
 
 /**
- * A data: URL of travelling code: in a stack frame (a line `at …`), up to the `:line:column` (and
- * `)`) that ends its line (the URL may hold spaces, and V8 elides the middle of a long one with
- * "......"); in quotes, up to a closing quote that ends a word; else up to the next whitespace.
+ * A data: URL of travelling code: in a stack frame (a line `at …`) or after a syntax error's ` at `,
+ * up to the `:line:column` (and `)`) that ends its line (the URL may hold spaces, and V8 elides the
+ * middle of a long one with "......"); in quotes, up to a closing quote that ends a word; else up to the next whitespace.
  */
 const CODE_URLS: [RegExp, string][] = [
   [/^(\s*at .*?)data:text\/javascript,.*?(:\d+:\d+\)?)$/gm, "$1<script module>$2"],
+  // V8's syntax errors end their message with where: " at <url>:line:column".
+  [/( at )data:text\/javascript,.*?(:\d+:\d+)$/gm, "$1<script module>$2"],
   [/data:text\/javascript,[^"\n]*(?="(?:[\s,.;:)\]]|$))/g, "<script module>"],
   [/data:text\/javascript,\S*/g, "<script module>"],
 ];

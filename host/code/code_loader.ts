@@ -115,6 +115,7 @@ export class CodeLoader {
       ) continue;
       // Loaded in the workers still: the next use loads it again (from a host that has it).
       this.#loading.delete(hash);
+      this.#o.pool.forgetCode(hash);
       this.#usedAt.delete(hash);
       this.#touchedAt.delete(hash);
       removed.push(hash);

@@ -52,7 +52,12 @@ export class WorkerPool {
   readonly #kernel: OpHandlers<KernelOps>;
   /** Module URLs a new worker starts importing at once, before its config arrives. */
   readonly #preload: readonly string[];
-  /** Travelling code loaded into every worker (hash → data: URL), loaded again into a replacement. */
+  /**
+   * Travelling code the pool has taken (hash → data: URL). A worker loads a module when the first
+   * agent of it starts there ({@link codeIn}), not before: a worker holds only the versions its
+   * agents run (or ran), and one module whose top level fails in a new worker fails the starts of
+   * its own agents there, nothing else.
+   */
   readonly #codes = new Map<string, string>();
   #types: string[] = [];
   #abandoned = 0;
@@ -162,18 +167,8 @@ export class WorkerPool {
       this.#discard(slot);
       throw new PagletError("draining", "The host is shutting down");
     }
-    // A worker started ahead joins later than it loaded: code loaded into the pool meanwhile goes to
-    // it now (a start sent after this waits for the load in the worker: agent_worker.ts).
-    this.#giveCodes(slot);
     this.#slots.push(slot);
     return slot;
-  }
-
-  /** Sends `slot` every travelling code of the pool it was not given yet (loads in the background). */
-  #giveCodes(slot: WorkerSlot): void {
-    for (const [hash, url] of this.#codes) {
-      if (!slot.codes.has(hash)) this.#give(slot, hash, url).catch(() => {/* see codeIn */});
-    }
   }
 
   /**
@@ -191,8 +186,8 @@ export class WorkerPool {
 
   /**
    * Makes sure the worker of `slot` has (or is loading) the pool's travelling code `hash` before an
-   * agent of it starts there: a background load that failed in that worker is made again, within
-   * the load's deadline, and its error is the start's.
+   * agent of it starts there: the first start of an agent of that code in that worker loads it,
+   * within the load's deadline, and a load's failure is the start's.
    */
   async codeIn(slot: WorkerSlot, hash: string): Promise<void> {
     const url = this.#codes.get(hash);
@@ -227,7 +222,6 @@ export class WorkerPool {
     // Left to Deno, it would end the host too. While starting, the start fails with it; later, the
     // worker is replaced like a stuck one (onLost).
     let started: WorkerSlot | null = null;
-    let codes = new Set<string>();
     const ended = (message: string) => {
       if (started) {
         if (!started.ended) this.onLost?.(started, message, false);
@@ -248,20 +242,11 @@ export class WorkerPool {
       const config = await this.#config;
       let modules = config.modules.length;
       this.#types = await this.#loading(rpc.call("init", [config]), "A new worker's modules");
-      // Then what was loaded into the others meanwhile, until nothing is missing (no await between
-      // the last check and the caller adding this worker to the pool, which loads later ones).
-      codes = new Set<string>();
-      while (true) {
-        const code = [...this.#codes].find(([hash]) => !codes.has(hash));
-        if (modules < config.modules.length) {
-          const module = config.modules[modules++];
-          await this.#loading(rpc.call("loadModule", [module]), `Module ${module}`);
-        } else if (code) {
-          await this.#loading(rpc.call("loadCode", code), `Code ${code[0]}`);
-          codes.add(code[0]);
-        } else {
-          break;
-        }
+      // Then the modules added to the host's since it started; travelling code comes with the
+      // agents that need it (codeIn).
+      while (modules < config.modules.length) {
+        const module = config.modules[modules++];
+        await this.#loading(rpc.call("loadModule", [module]), `Module ${module}`);
       }
     } catch (err) {
       // A load past its time whose worker does not answer either loops: its thread runs on.
@@ -277,7 +262,7 @@ export class WorkerPool {
     }
     // Asked once it serves: a worker left looping later can no longer answer it.
     const tid = await rpc.call("thread", []).catch(() => null);
-    started = { index, rpc, agents: new Set(), worker, generation, codes, tid, ended: false };
+    started = { index, rpc, agents: new Set(), worker, generation, codes: new Set(), tid, ended: false };
     return started;
   }
 
@@ -343,10 +328,9 @@ export class WorkerPool {
   }
 
   /**
-   * Loads travelling code into every worker; returns the paglet types it defines once the worker
-   * with the fewest agents (where the next agent goes, or a new worker, which loads it first) has it. The others load it after that one, in the
-   * background, so that the first use does not share the cores with them; an agent started in one
-   * of them meanwhile waits for its load there (agent_worker.ts).
+   * Takes travelling code into the pool: loads it into the worker with the fewest agents (where the
+   * next agent goes) and returns the paglet types it defines. Other workers load it when an agent
+   * of it starts there ({@link codeIn}).
    */
   async loadCode(hash: string, url: string): Promise<string[]> {
     await this.#first();
@@ -364,8 +348,15 @@ export class WorkerPool {
     }
     this.#codes.set(hash, url);
     first.codes.add(hash);
-    for (const slot of this.#slots) this.#giveCodes(slot);
     return types;
+  }
+
+  /**
+   * Forgets travelling code the host no longer keeps (host/code/code_sweep.ts): a worker that
+   * loaded it keeps it, any other would have to be given it again (CodeLoader.ensure).
+   */
+  forgetCode(hash: string): void {
+    this.#codes.delete(hash);
   }
 
   /** Whether the worker answers a ping within a second (else it is stuck in a loop). */
@@ -401,7 +392,6 @@ export class WorkerPool {
       this.#discard(fresh);
       throw new PagletError("draining", "The host is shutting down");
     }
-    this.#giveCodes(fresh);
     this.#slots[this.#slots.indexOf(slot)] = fresh;
     return lost;
   }

@@ -1,9 +1,8 @@
 /**
  * Benchmark: first use of a 1 MiB travelling module on a host that lacks it. Host B creates an
  * agent of a type from a module only host A has: B fetches it (`GET /v1/code/:hash` on A), checks
- * its hash, stores it and loads it into the worker the agent goes to, then creates the agent; its
- * other worker loads the module in the background (a second agent of the type, placed there, is
- * created once it has). Each round uses a new module (a new hash), so every round is a first use.
+ * its hash, stores it and loads it into the worker the agent goes to, then creates the agent; a
+ * second agent of the type, placed on its other worker, loads the module there at its start. Each round uses a new module (a new hash), so every round is a first use.
  * Reference: the create of a built-in type on B, in the same rounds, once B's workers are idle.
  * Host A (the source, one worker) has loaded the module before B asks.
  *
@@ -63,7 +62,7 @@ try {
     let t = performance.now();
     const created = await clientB.createAgent({ type: "bench.big", code: hash, codeFrom: a.url });
     const withFetch = performance.now() - t;
-    // Placed on B's other worker: created once the background load there is over.
+    // Placed on B's other worker, which loads the module for it.
     const second = await clientB.createAgent({ type: "bench.big", code: hash });
     const untilBoth = performance.now() - t;
 

@@ -4,7 +4,9 @@
  * the other loads it in the background, and an agent placed there at once runs it too.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { testHost } from "../helpers/in_process.ts";
+import { eventually, testHost } from "../helpers/in_process.ts";
+import { stopAll } from "../helpers/host_process.ts";
+import { startMobileHost } from "../mobility/helpers.ts";
 
 /** Bytes a URL would drop or read as syntax (tabs, newlines, `%`, `#`, `?`, multi-byte UTF-8). */
 const TRICKY = "100% #1? a%41b\ttab\nline é ü 日本 🙂 \\x";
@@ -70,5 +72,54 @@ Deno.test("code that fails to load in one worker: a start there reports the load
     );
     assertEquals(err?.code, "module_load_failed", err?.message);
     assert(err!.message.includes("refused in the second worker"), err!.message);
+  }
+});
+
+Deno.test("a module whose top level fails in a replacement worker fails its own agents' restore only; the others and new agents run", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paglets-code-replaced-" });
+  try {
+    const host = await startMobileHost("alpha"); // one worker: every agent below shares it
+    const client = host.client;
+    const config = `${dir}/config.json`;
+    await Deno.writeTextFile(config, '{"greeting":"hi"}');
+    // A top level that depends on the machine: it loads now, and fails in any worker started later.
+    const source = `const { Paglet } = globalThis[Symbol.for("paglets.sdk")];\n` +
+      `const CONFIG = JSON.parse(Deno.readTextFileSync(${JSON.stringify(config)}));\n` +
+      `export class Configured extends Paglet {\n` +
+      `  static type = "test.configured";\n` +
+      `  initialState() { return {}; }\n` +
+      `  onMessage() { return CONFIG.greeting; }\n` +
+      `}\n`;
+    const put = await client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(source) });
+    const { hash } = await put.json() as { hash: string };
+    const configured = await client.createAgent({ type: "test.configured", code: hash });
+    assertEquals(await client.send(configured.id, { kind: "greet" }), "hi");
+    const counter = await client.createAgent({ type: "demo.counter", state: { count: 1 } });
+    await Deno.remove(config);
+
+    // A stuck agent: disposing it replaces the worker, and its other agents come back in the new one.
+    const busy = (await client.createAgent({ type: "demo.busy" })).id;
+    await client.send(busy, { kind: "burn", args: { ms: 60_000 } }, { oneway: true });
+    await eventually(
+      "the burn to start",
+      async () => (await client.getAgent(busy) as { mailbox?: { busy: boolean } }).mailbox?.busy === true,
+    );
+    await client.dispose(busy);
+    const { events } = await client.events(0, 1000);
+    const replaced = events.find((e) => e.kind === "worker-replaced");
+    assertEquals(
+      (replaced?.data as { replacement?: string }).replacement,
+      undefined,
+      "the new worker started",
+    );
+    assertEquals(await client.send(counter.id, { kind: "increment", args: { by: 2 } }), { count: 3 });
+    const fresh = await client.createAgent({ type: "demo.counter" });
+    assertEquals(await client.send(fresh.id, { kind: "increment", args: { by: 1 } }), { count: 1 });
+    const record = await client.getAgent(configured.id);
+    assertEquals(record.status, "crashed");
+    assert(JSON.stringify(record).includes("config.json"), JSON.stringify(record));
+  } finally {
+    await stopAll();
+    await Deno.remove(dir, { recursive: true });
   }
 });

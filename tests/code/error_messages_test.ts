@@ -46,6 +46,20 @@ Deno.test("shortening keeps what follows a module's URL on its line", () => {
   );
 });
 
+Deno.test("a syntax error in a script's module names where in a few characters, however large the module", async () => {
+  // As the worker loads a module: a data: URL, spaces kept, newlines escaped; V8 accepts no such
+  // regular expression (esbuild does), and says where at the end of its message.
+  const source = `const pad = "${"x y ".repeat(500_000)}";\nconst r = /a{2,1}/;\nexport const A = 1;\n`;
+  const url = `data:text/javascript,${source.replaceAll("%", "%25").replaceAll("\n", "%0A")}`;
+  const failed = await import(url).then(() => null, (err) => err);
+  assert(failed instanceof SyntaxError, String(failed));
+  const err = PagletError.from(failed, "module_load_failed");
+  assertEquals(
+    err.message,
+    "Invalid regular expression: /a{2,1}/: numbers out of order in {} quantifier at <script module>:2:11",
+  );
+});
+
 Deno.test("a thrown value that is no Error keeps what it says", () => {
   assertEquals(
     PagletError.from({ code: "my_code", message: "the input is odd" }).message,
