@@ -171,11 +171,16 @@ export function registerAgentsCommand(program: Command): void {
   networkOptions(agents.command("create <type>").description("Create a paglet"))
     .option("--state <json>", "state merged over the initial state (@file or - for stdin)")
     .option("--args <json>", "arguments for onCreation (@file or - for stdin)")
-    .action(async (type: string, o: EntryOptions & { json?: boolean; state?: string; args?: string }) => {
+    .option("--code <hash>", "a type from a script: the hash of its module (GET /v1/code lists them)")
+    .action(async (
+      type: string,
+      o: EntryOptions & { json?: boolean; state?: string; args?: string; code?: string },
+    ) => {
       const created = await entryClient(o).createAgent({
         type,
         state: await readJsonObject(o.state, "--state"),
         args: await readJsonObject(o.args, "--args"),
+        ...(o.code === undefined ? {} : { code: o.code }),
       });
       if (o.json) return printJson(created);
       console.log(created.id);

@@ -77,7 +77,8 @@ export interface ArrivalTable {
 
 /** Why a type a user wrote may be missing. */
 const TYPE_HINT =
-  "A module's paglet class is found by its `static type`, and only when the module exports it";
+  "A module's paglet class is found by its `static type`, and only when the module exports it; " +
+  "a type from a script is created with its module's hash (`code`; `agents create --code`)";
 
 export interface ArrivalParts {
   table: ArrivalTable;

@@ -21,6 +21,24 @@ Deno.test("paglets agents drives a host's agents with --entry and --json", async
     id = String(created.id);
   });
 
+  await t.step(
+    "create --code makes a paglet of a type a module on the host defines (a script's)",
+    async () => {
+      const source = `const { Paglet } = globalThis[Symbol.for("paglets.sdk")];\n` +
+        `export class Echo extends Paglet {\n  static type = "test.echo";\n` +
+        `  initialState() { return {}; }\n  onMessage(m) { return m.kind; }\n}\n`;
+      const put = await h.client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(source) });
+      const { hash } = await put.json() as { hash: string };
+      const without = await paglets(["agents", "create", "test.echo", ...entry]);
+      assert(without.stderr.includes("agents create --code"), without.stderr);
+      const created = json(
+        await paglets(["agents", "create", "test.echo", "--code", hash, "--json", ...entry]),
+      );
+      assertEquals(await h.client.send(String(created.id), { kind: "ping" }), "ping");
+      await h.client.dispose(String(created.id));
+    },
+  );
+
   await t.step("send prints the reply", async () => {
     assertEquals(json(await paglets(["agents", "send", id, "increment", "--args", '{"by": 3}', ...entry])), {
       count: 5,
