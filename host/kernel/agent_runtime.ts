@@ -142,6 +142,8 @@ export class AgentRuntime {
       },
     );
     pool.onLost = (slot, error, stuck) => void this.#supervisor.lost(slot, error, stuck);
+    pool.onRetired = (slot) =>
+      events.emit("worker-retired", { data: { worker: slot.index, modules: slot.codes.size } });
     this.#arrivals = new Arrivals({
       table: {
         live: (id) => this.#live.get(id),

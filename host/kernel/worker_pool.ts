@@ -1,5 +1,6 @@
 /** The pool of agent workers. Each active paglet lives in exactly one worker. */
-import { orAfter } from "../../agents/timers.ts";
+import { cancel, every, orAfter, type Timer } from "../../agents/timers.ts";
+import { millisecondsFromEnv } from "../env_ms.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
 import type { KernelOps, OpHandlers, StateChange, WorkerConfig, WorkerOps } from "../worker/protocol.ts";
@@ -38,6 +39,10 @@ export interface WorkerSlot {
   readonly codes: Set<string>;
   /** The worker's OS thread id, where known (idled if it is ever left looping: see replace). */
   readonly tid: number | null;
+  /** Loads under way in it that no agent of it waits for (loadCode, loadModule): it is not idle. */
+  busy: number;
+  /** When an agent was last placed in it or code loaded into it (ms): its idle time counts from then. */
+  lastUsed: number;
   /**
    * The worker was terminated (replaced, or the pool closed): set before its pending calls fail, so
    * that whoever sees such a failure knows the call's effect, if any, died with the worker.
@@ -81,6 +86,16 @@ export class WorkerPool {
    * replacement (worker_supervisor.ts).
    */
   onLost: ((slot: WorkerSlot, error: string, stuck: boolean) => void) | null = null;
+  /** Called when an idle worker was ended (see {@link #retireIdle}). */
+  onRetired: ((slot: WorkerSlot) => void) | null = null;
+  /**
+   * A worker without agents that has loaded travelling code is ended once it stayed so this long
+   * (`PAGLETS_WORKER_IDLE_MS`, default 60 s): V8 frees no module a worker loaded, and a host that
+   * runs one edited script after another would hold every version it ever ran. The pool starts a
+   * worker again when agents need one, and it loads the modules of the agents it takes.
+   */
+  readonly #idleMs = millisecondsFromEnv("PAGLETS_WORKER_IDLE_MS", 60_000);
+  #idleTimer: Timer | undefined;
 
   constructor(
     config: WorkerConfig | Promise<WorkerConfig>,
@@ -108,6 +123,23 @@ export class WorkerPool {
     }
     this.#max = size;
     if (hasEarlyWorker()) void this.#grow().catch(() => {/* reported to the first that needs it */});
+    cancel(this.#idleTimer);
+    this.#idleTimer = every(Math.max(250, this.#idleMs / 4), () => this.#retireIdle(), { ref: false });
+  }
+
+  /**
+   * Ends the workers that hold travelling code and had no agent placed in them, no agent left in
+   * them and no load under way for {@link #idleMs}.
+   */
+  #retireIdle(): void {
+    const now = Date.now();
+    for (const slot of [...this.#slots]) {
+      if (slot.agents.size > 0) slot.lastUsed = now;
+      if (slot.busy > 0 || slot.codes.size === 0 || now - slot.lastUsed < this.#idleMs) continue;
+      this.#slots.splice(this.#slots.indexOf(slot), 1);
+      this.#discard(slot);
+      this.onRetired?.(slot);
+    }
   }
 
   /**
@@ -148,12 +180,19 @@ export class WorkerPool {
     });
   }
 
+  /** The lowest worker number no worker of the pool has (an idle one retired leaves a gap). */
+  #freeIndex(): number {
+    let index = 0;
+    while (this.#slots.some((slot) => slot.index === index)) index++;
+    return index;
+  }
+
   /** Adds a worker (the one started ahead, if any); the starts that need one meanwhile share it. */
   #grow(): Promise<WorkerSlot> {
     if (!this.#growing) {
       const ahead = this.#slots.length === 1 ? this.#ahead : null;
       this.#ahead = null;
-      this.#growing = (ahead ?? this.#join(this.#spawn(this.#slots.length, 0))).finally(() =>
+      this.#growing = (ahead ?? this.#join(this.#spawn(this.#freeIndex(), 0))).finally(() =>
         this.#growing = null
       );
     }
@@ -262,7 +301,18 @@ export class WorkerPool {
     }
     // Asked once it serves: a worker left looping later can no longer answer it.
     const tid = await rpc.call("thread", []).catch(() => null);
-    started = { index, rpc, agents: new Set(), worker, generation, codes: new Set(), tid, ended: false };
+    started = {
+      index,
+      rpc,
+      agents: new Set(),
+      worker,
+      generation,
+      codes: new Set(),
+      tid,
+      ended: false,
+      busy: 0,
+      lastUsed: Date.now(),
+    };
     return started;
   }
 
@@ -285,11 +335,13 @@ export class WorkerPool {
     await this.#first();
     for (let tries = 0;; tries++) {
       const best = this.#leastLoaded();
+      best.lastUsed = Date.now();
       if (best.agents.size === 0 || this.#slots.length >= this.#max || tries >= this.#max) return best;
       try {
         await this.#grow();
       } catch {
-        return best; // a worker that cannot start: the agent goes where there is room
+        // A worker that cannot start: the agent goes where there is room (one still in the pool).
+        return this.#slots.includes(best) ? best : await this.#first();
       }
     }
   }
@@ -320,8 +372,14 @@ export class WorkerPool {
     await this.#first();
     (await this.#config).modules.push(url);
     let names: string[] = [];
-    for (const slot of this.#slots) {
-      names = await this.#loading(slot.rpc.call("loadModule", [url]), `Module ${url}`);
+    const slots = [...this.#slots];
+    for (const slot of slots) slot.busy++;
+    try {
+      for (const slot of slots) {
+        names = await this.#loading(slot.rpc.call("loadModule", [url]), `Module ${url}`);
+      }
+    } finally {
+      for (const slot of slots) slot.busy--;
     }
     this.#types = [...new Set([...this.#types, ...names])].sort();
     return names;
@@ -336,8 +394,10 @@ export class WorkerPool {
     await this.#first();
     const first = this.#leastLoaded();
     let types: string[];
+    first.busy++;
     try {
       types = await this.#loading(first.rpc.call("loadCode", [hash, url]), `Code ${hash}`);
+      first.lastUsed = Date.now();
     } catch (err) {
       // A worker that no longer answers is looping in the code's top level: replaced, its agents
       // restored elsewhere (worker_supervisor.ts), so that it holds nobody up.
@@ -345,6 +405,8 @@ export class WorkerPool {
         this.onLost?.(first, PagletError.from(err).message, true);
       }
       throw err;
+    } finally {
+      first.busy--;
     }
     this.#codes.set(hash, url);
     first.codes.add(hash);
@@ -412,6 +474,7 @@ export class WorkerPool {
 
   close(): void {
     this.#closed = true;
+    cancel(this.#idleTimer);
     for (const slot of this.#slots) slot.ended = true;
     for (const slot of [...this.#slots, ...this.#starting]) {
       slot.rpc.close(new PagletError("draining", "The host is shutting down"));

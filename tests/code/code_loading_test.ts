@@ -123,3 +123,34 @@ Deno.test("a module whose top level fails in a replacement worker fails its own 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a worker left without agents after loading scripts' modules is ended; their paglets start again in a new one", async () => {
+  try {
+    const host = await startMobileHost("alpha", { env: { PAGLETS_WORKER_IDLE_MS: "400" } });
+    const client = host.client;
+    const source = `const { Paglet } = globalThis[Symbol.for("paglets.sdk")];\n` +
+      `export class Versioned extends Paglet {\n` +
+      `  static type = "test.versioned";\n` +
+      `  initialState() { return { n: 0 }; }\n` +
+      `  onMessage() { return ++this.state.n; }\n` +
+      `}\n`;
+    const put = await client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(source) });
+    const { hash } = await put.json() as { hash: string };
+    const { id } = await client.createAgent({ type: "test.versioned", code: hash });
+    assertEquals(await client.send(id, { kind: "count" }), 1);
+    // Its one agent asleep, the worker holds nobody but the module (which V8 never frees).
+    await client.deactivate(id, { activateOnMessage: true });
+    const retired = await eventually("the idle worker to be ended", async () => {
+      const { events } = await client.events(0, 1000);
+      return events.find((e) => e.kind === "worker-retired");
+    });
+    assertEquals((retired.data as { modules: number }).modules, 1);
+    assertEquals((await client.request<{ workers: unknown[] }>("GET", "/v1/host")).workers, []);
+    // A message wakes the paglet in a new worker, which loads its module for it.
+    assertEquals(await client.send(id, { kind: "count" }), 2);
+    const counter = await client.createAgent({ type: "demo.counter" });
+    assertEquals(await client.send(counter.id, { kind: "increment", args: { by: 1 } }), { count: 1 });
+  } finally {
+    await stopAll();
+  }
+});
