@@ -8,6 +8,11 @@
  * as the bytes a target has written. A sender alone cannot tell: a server may read far ahead of
  * what its handler has taken (Deno 2.9 does, see docs/mobility.md).
  *
+ * Only time the process runs counts as silence: a check that comes more than a whole check late
+ * (the process or its machine was suspended, by SIGSTOP, Ctrl-Z or a laptop's sleep, or its event
+ * loop was blocked) restarts the count from then, so a transfer resumed with a sound link is not
+ * given up at once.
+ *
  * @example
  * ```ts
  * const watch = new StallWatch(30_000);
@@ -34,6 +39,8 @@ export class StallWatch {
   readonly #ended = new AbortController();
   readonly #timer: Timer;
   #last = performance.now();
+  /** When the previous check ran (or the watch started). */
+  #lastTick = this.#last;
   #probing = false;
   /** The highest count the probe has answered. */
   #seen = 0;
@@ -67,7 +74,12 @@ export class StallWatch {
   }
 
   #tick(): void {
-    const idle = performance.now() - this.#last;
+    const now = performance.now();
+    const late = now - this.#lastTick > 2 * this.#tickMs;
+    this.#lastTick = now;
+    // The process did not run meanwhile: the other side cannot be told to have been silent.
+    if (late) this.#last = now;
+    const idle = now - this.#last;
     if (idle >= this.#limitMs) {
       this.stop();
       this.#controller.abort(new DOMException(`Nothing moved for ${this.#limitMs} ms`, "TimeoutError"));
