@@ -92,8 +92,20 @@ function registerArtifactOps(host: Host, store: ArtifactStore): void {
       const source = await Deno.open(file, { read: true }).catch(() => {
         throw new PagletError("invalid_request", `Cannot upload '${path}': no such file`);
       });
-      const meta = await store.put(source.readable, { name, owner });
-      return toRef({ ...meta, hostUrl: host.url });
+      try {
+        // Its size is declared, so that the store reserves it before it reads a byte.
+        const stat = await source.stat();
+        const meta = await store.put(source.readable, {
+          name,
+          owner,
+          size: stat.isFile ? stat.size : undefined,
+        });
+        return toRef({ ...meta, hostUrl: host.url });
+      } finally {
+        try {
+          source.close();
+        } catch { /* closed by its stream */ }
+      }
     },
     downloadArtifact: async (
       from: string,

@@ -2,12 +2,14 @@
  * Hosted artifacts under `<dataDir>/artifacts/`: `blobs/<id>` (content), `meta/<id>.json`
  * (metadata), `tmp/<id>.part` (uploads in progress). Uploads stream to a temp file while they are
  * hashed and counted; only a complete, verified upload is renamed into place. The bytes in use
- * are counted once at open and then kept as a running total.
+ * are counted once at open and then kept as a running total, beside the bytes uploads in progress
+ * reserved ({@link ArtifactSpace}).
  */
 import { diskFullError, isDiskFull } from "../storage/disk_full.ts";
 import { join } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { HashingFileWriter, isSha256 } from "../storage/files/checksum.ts";
+import { ArtifactSpace } from "./space.ts";
 
 /** An artifact's metadata. */
 export interface ArtifactMeta {
@@ -38,7 +40,10 @@ export interface PutInput {
   owner?: string | null;
   /** Expected SHA-256 (checked; a mismatch deletes the upload). */
   sha256?: string;
-  /** Declared size (Content-Length); checked against the limits before reading. */
+  /**
+   * Declared size (Content-Length or x-size): reserved against the quota before the body is read;
+   * the body must have exactly this many bytes. Without it, the bytes received so far are held.
+   */
   size?: number;
   expiresAt?: number | null;
 }
@@ -75,11 +80,10 @@ function validName(name: string | undefined): string {
 export class ArtifactStore {
   readonly root: string;
   readonly options: ArtifactStoreOptions;
-  #used = 0;
+  /** The bytes stored artifacts use and those uploads in progress reserved. */
+  #space: ArtifactSpace;
   /** The earliest expiry of a stored artifact (Infinity: none expires): no sweep is due before it. */
   #nextExpiry = Infinity;
-  /** Bytes received so far by uploads in progress (they count against the quota too). */
-  readonly #receiving = new Map<string, number>();
 
   constructor(root: string, options: Partial<ArtifactStoreOptions> = {}) {
     this.root = root;
@@ -89,6 +93,11 @@ export class ArtifactStore {
       spoolTtlMs: 86_400_000,
       ...options,
     });
+    this.#space = this.#emptySpace();
+  }
+
+  #emptySpace(): ArtifactSpace {
+    return new ArtifactSpace({ maxSize: this.options.maxSize, quota: this.options.quota });
   }
 
   #blob(id: string): string {
@@ -101,14 +110,14 @@ export class ArtifactStore {
 
   /** Bytes used by stored artifacts. */
   get usedBytes(): number {
-    return this.#used;
+    return this.#space.usedBytes;
   }
 
   /** Creates the folders, drops half-written entries, and counts the bytes in use (once). */
   async open(): Promise<void> {
     for (const dir of ["blobs", "meta", "tmp"]) await Deno.mkdir(join(this.root, dir), { recursive: true });
     const metas = new Set<string>();
-    this.#used = 0;
+    this.#space = this.#emptySpace();
     for await (const entry of Deno.readDir(join(this.root, "meta"))) {
       const id = entry.name.replace(/\.json$/, "");
       if (!ID.test(id)) continue;
@@ -119,7 +128,7 @@ export class ArtifactStore {
         continue;
       }
       metas.add(id);
-      this.#used += meta.size;
+      this.#space.stored(meta.size);
       this.#expiring(meta);
     }
     for await (const entry of Deno.readDir(join(this.root, "blobs"))) {
@@ -137,17 +146,17 @@ export class ArtifactStore {
   }
 
   /**
-   * {@link #checkRoom}, after deleting expired artifacts when some have expired and they are what
-   * fills the quota (the sweeper would delete them later). Otherwise it answers at once: an upload
-   * refused before its body is read must be answered while the client still sends it.
+   * {@link ArtifactSpace.reserve}, after deleting expired artifacts when some have expired and they
+   * are what fills the quota (the sweeper would delete them later). Otherwise it answers at once: an
+   * upload refused before its body is read must be answered while the client still sends it.
    */
-  #room(size: number, what: string, self?: string): void | Promise<void> {
-    if (Date.now() < this.#nextExpiry) return this.#checkRoom(size, what, self);
+  #reserve(id: string, size: number, what: string): void | Promise<void> {
     try {
-      this.#checkRoom(size, what, self);
+      this.#space.reserve(id, size, what);
     } catch (err) {
-      if (!(err instanceof PagletError && err.code === "quota_exceeded")) throw err;
-      return this.sweep().then(() => this.#checkRoom(size, what, self));
+      const full = err instanceof PagletError && err.code === "quota_exceeded";
+      if (!full || Date.now() < this.#nextExpiry) throw err;
+      return this.sweep().then(() => this.#space.reserve(id, size, what));
     }
   }
 
@@ -155,28 +164,11 @@ export class ArtifactStore {
     if (meta.expiresAt !== null) this.#nextExpiry = Math.min(this.#nextExpiry, meta.expiresAt);
   }
 
-  /** Throws when `size` more bytes (for upload `self`) would break the size limit or the quota. */
-  #checkRoom(size: number, what: string, self?: string): void {
-    const { maxSize, quota } = this.options;
-    if (maxSize !== null && size > maxSize) {
-      throw new PagletError(
-        "payload_too_large",
-        `${what} of ${size} bytes exceeds the artifact size limit of ${maxSize}`,
-      );
-    }
-    if (quota !== null) {
-      let inFlight = 0;
-      for (const [id, n] of this.#receiving) if (id !== self) inFlight += n;
-      if (this.#used + inFlight + size > quota) {
-        throw new PagletError(
-          "quota_exceeded",
-          `Artifact storage quota of ${quota} bytes would be exceeded (${this.#used} used)`,
-        );
-      }
-    }
-  }
-
-  /** Streams `body` into a new artifact; nothing is left behind when it fails. */
+  /**
+   * Streams `body` into a new artifact; nothing is left behind when it fails. An upload of a
+   * declared size reserves it before the body is read (refused at once when it does not fit); one
+   * of no declared size holds what it has received, checked with each chunk.
+   */
   async put(body: ReadableStream<Uint8Array> | null, input: PutInput = {}): Promise<ArtifactMeta> {
     const name = validName(input.name);
     if (input.sha256 !== undefined && !isSha256(input.sha256)) {
@@ -185,24 +177,31 @@ export class ArtifactStore {
     if (input.owner && input.owner.length > 200) {
       throw new PagletError("invalid_request", "Artifact owner is longer than 200 characters");
     }
-    if (input.size !== undefined) await this.#room(input.size, "Upload");
+    const declared = input.size;
     const id = newArtifactId();
+    await this.#reserve(id, declared ?? 0, "An upload");
     const part = join(this.root, "tmp", `${id}.part`);
-    const writer = await HashingFileWriter.create(part);
-    this.#receiving.set(id, 0);
+    const writer = await HashingFileWriter.create(part).catch((err) => {
+      this.#space.release(id);
+      throw diskFullError(err);
+    });
     try {
       if (body) {
         for await (const chunk of body) {
-          const room = this.#room(writer.size + chunk.length, "Upload", id);
-          if (room) await room;
+          const size = writer.size + chunk.length;
+          if (declared === undefined) {
+            const room = this.#reserve(id, size, "An upload (of no declared size)");
+            if (room) await room;
+          } else if (size > declared) {
+            throw new PagletError("bad_request", `Upload is longer than its declared ${declared} bytes`);
+          }
           await writer.write(chunk);
-          this.#receiving.set(id, writer.size);
         }
       }
       const size = writer.size;
       const sha256 = await writer.close();
-      if (input.size !== undefined && size !== input.size) {
-        throw new PagletError("bad_request", `Upload ended after ${size} of ${input.size} declared bytes`);
+      if (declared !== undefined && size !== declared) {
+        throw new PagletError("bad_request", `Upload ended after ${size} of ${declared} declared bytes`);
       }
       if (input.sha256 !== undefined && sha256 !== input.sha256) {
         throw new PagletError("checksum_mismatch", `Upload has SHA-256 ${sha256}, expected ${input.sha256}`);
@@ -220,16 +219,16 @@ export class ArtifactStore {
       const tmpMeta = join(this.root, "tmp", `${id}.json`);
       await Deno.writeTextFile(tmpMeta, JSON.stringify(meta));
       await Deno.rename(tmpMeta, this.#meta(id));
-      this.#used += size;
+      this.#space.commit(id, size);
       this.#expiring(meta);
       return meta;
     } catch (err) {
+      // Free for other uploads now, not once the clean-up below is done.
+      this.#space.release(id);
       await writer.abort();
       await Deno.remove(this.#blob(id)).catch(() => {});
       if (err instanceof PagletError || isDiskFull(err)) throw diskFullError(err);
       throw new PagletError("bad_request", `Upload interrupted: ${(err as Error).message}`);
-    } finally {
-      this.#receiving.delete(id);
     }
   }
 
@@ -284,7 +283,7 @@ export class ArtifactStore {
     // Counted once, by whoever removed its metadata (a sweep and a delete may cross).
     const removed = await Deno.remove(this.#meta(meta.id)).then(() => true, () => false);
     await Deno.remove(this.#blob(meta.id)).catch(() => {/* an orphan, swept at the next open */});
-    if (removed) this.#used = Math.max(0, this.#used - meta.size);
+    if (removed) this.#space.freed(meta.size);
     return removed;
   }
 
@@ -299,7 +298,7 @@ export class ArtifactStore {
     let removed = 0;
     for await (const entry of Deno.readDir(join(this.root, "tmp"))) {
       const id = entry.name.replace(/\.(part|json)$/, "");
-      if (this.#receiving.has(id)) continue;
+      if (this.#space.holds(id)) continue;
       const path = join(this.root, "tmp", entry.name);
       const stat = await Deno.stat(path).catch(() => null);
       if (stat && now - (stat.mtime?.getTime() ?? 0) > this.options.spoolTtlMs) {
