@@ -199,8 +199,22 @@ export class ArtifactClient {
       await Deno.remove(writer.path).catch(() => {});
       throw err;
     }
-    if (options.move) await this.delete(id);
+    if (options.move) await this.#claim(id, path);
     return { path, size: writer.size, sha256 };
+  }
+
+  /** Deletes the hosted copy of a download with `move`: only one of downloads that cross does. */
+  async #claim(id: string, path: string): Promise<void> {
+    try {
+      await this.delete(id);
+    } catch (err) {
+      if (!(err instanceof PagletError && err.code === "artifact_not_found")) throw err;
+      throw new PagletError(
+        "artifact_not_found",
+        `Artifact ${id} was downloaded to ${path}, but another client deleted the hosted copy first: ` +
+          `this download did not move it (the file stays)`,
+      );
+    }
   }
 }
 

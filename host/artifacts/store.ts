@@ -273,18 +273,34 @@ export class ArtifactStore {
     return out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 
-  /** Deletes artifact `id` (404 if there is none). */
+  /**
+   * Deletes artifact `id` (404 if there is none). Of deletes that cross, one succeeds and the others
+   * answer 404, as if they came after it: so a download with `move` can claim an artifact.
+   */
   async delete(id: string): Promise<void> {
-    await this.#drop(await this.get(id));
+    if (!await this.#drop(await this.get(id))) {
+      throw new PagletError(
+        "artifact_not_found",
+        `No artifact ${id} on this host (it was deleted meanwhile)`,
+      );
+    }
   }
 
-  /** Removes an artifact; false when its metadata was not there to remove (gone already, or stuck). */
+  /**
+   * Removes an artifact; false when its metadata was gone already (another delete or a sweep
+   * removed it first). Another failure to remove the metadata is thrown: the artifact stays.
+   */
   async #drop(meta: ArtifactMeta): Promise<boolean> {
     // Counted once, by whoever removed its metadata (a sweep and a delete may cross).
-    const removed = await Deno.remove(this.#meta(meta.id)).then(() => true, () => false);
+    try {
+      await Deno.remove(this.#meta(meta.id));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw err;
+    }
     await Deno.remove(this.#blob(meta.id)).catch(() => {/* an orphan, swept at the next open */});
-    if (removed) this.#space.freed(meta.size);
-    return removed;
+    this.#space.freed(meta.size);
+    return true;
   }
 
   async #remove(id: string): Promise<void> {
@@ -310,9 +326,11 @@ export class ArtifactStore {
     this.#nextExpiry = Infinity;
     for (const meta of await this.#all()) {
       if (expired(meta, now)) {
-        // An expired artifact that could not be deleted is tried again at the next sweep.
-        if (await this.#drop(meta)) removed++;
-        else this.#expiring(meta);
+        // One a delete removed meanwhile needs nothing more; one that could not be deleted is
+        // tried again at the next sweep.
+        const dropped = await this.#drop(meta).catch(() => null);
+        if (dropped) removed++;
+        else if (dropped === null) this.#expiring(meta);
       } else {
         this.#expiring(meta);
       }

@@ -1,11 +1,13 @@
 /**
  * Artifact requests that cross on a real host: uploads that cannot all fit in the quota (one that
  * declares its size reserves it when admitted, so the others are refused at once and the admitted
- * ones are stored).
+ * ones are stored), and deletes or `get --move` of one artifact (exactly one of them wins).
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
+import { paglets } from "../helpers/cli.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { tempDir } from "../helpers/temp.ts";
 
 /** A request body sent as the test pushes it (chunked, its size declared in `x-size`). */
 function pushedBody() {
@@ -146,6 +148,61 @@ Deno.test("an upload that breaks off frees what it reserved: the next upload tha
       longer.body.error!.message,
     );
     assertEquals(await stored(host), [900]);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("of deletes of one artifact that cross, one succeeds and the others answer 404", async () => {
+  try {
+    const host = await startHost({ name: "artifacts-delete-race" });
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${host.url}/v1/artifacts?name=a${i}`, {
+        method: "PUT",
+        body: `artifact ${i}`,
+      });
+      ids.push((await res.json()).id);
+    }
+    // Six deletes of each artifact at once, all artifacts at once.
+    const answers = await Promise.all(ids.map((id) =>
+      Promise.all(
+        Array.from(
+          { length: 6 },
+          () => answer(fetch(`${host.url}/v1/artifacts/${id}`, { method: "DELETE" })),
+        ),
+      )
+    ));
+    for (const each of answers) {
+      assertEquals(each.map((a) => a.status).sort(), [200, 404, 404, 404, 404, 404], JSON.stringify(each));
+      for (const a of each.filter((a) => a.status === 404)) {
+        assertEquals(a.body.error?.code, "artifact_not_found");
+      }
+    }
+    assertEquals(await stored(host), []);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("of two artifacts get --move of one artifact, exactly one deletes the hosted copy", async () => {
+  const dir = await tempDir("paglets-artifacts-move-race-");
+  try {
+    const host = await startHost({ name: "artifacts-move-race" });
+    const res = await fetch(`${host.url}/v1/artifacts?name=work.txt`, { method: "PUT", body: "a job" });
+    const { id } = await res.json();
+    const runs = await Promise.all(
+      ["a", "b"].map((who) =>
+        paglets(["artifacts", "get", id, `${dir}/${who}/`, "--move", "--entry", host.url])
+      ),
+    );
+    const won = runs.filter((r) => r.code === 0);
+    assertEquals(won.length, 1, JSON.stringify(runs));
+    assert(won[0].stdout.includes("hosted copy deleted"), won[0].stdout);
+    const lost = runs.find((r) => r.code !== 0)!;
+    assertEquals(lost.code, 1, lost.stderr);
+    assert(lost.stderr.startsWith("error [artifact_not_found]: "), lost.stderr);
+    assertEquals(await stored(host), []);
   } finally {
     await stopAll();
   }
