@@ -65,16 +65,31 @@ function newArtifactId(): string {
   return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * The longest name in UTF-8 bytes: a download into a folder writes `.NAME.xxxxxxxx.part` first
+ * (15 bytes more), and a file name has at most 255 bytes on common file systems.
+ */
+const MAX_NAME_BYTES = 240;
+
 function validName(name: string | undefined): string {
   const n = (name ?? "artifact").trim();
+  const bytes = new TextEncoder().encode(n).length;
   // deno-lint-ignore no-control-regex
-  if (n.length === 0 || n.length > 255 || /[\u0000-\u001f/\\]/.test(n) || n === "." || n === "..") {
+  if (bytes === 0 || bytes > MAX_NAME_BYTES || /[\u0000-\u001f/\\]/.test(n) || n === "." || n === "..") {
     throw new PagletError(
       "invalid_request",
-      `Artifact name must be 1-255 characters without '/', '\\' or control characters: '${n}'`,
+      `Artifact name must be a file name of 1-${MAX_NAME_BYTES} bytes in UTF-8 (a download writes ` +
+        `'.NAME.xxxxxxxx.part' beside it first, and a file name has at most 255 bytes) without '/', ` +
+        `'\\' or control characters: '${shortened(n)}' (${bytes} bytes)`,
     );
   }
   return n;
+}
+
+/** `text` cut to its first 60 characters (a name in a message). */
+function shortened(text: string): string {
+  const chars = [...text];
+  return chars.length > 60 ? `${chars.slice(0, 60).join("")}…` : text;
 }
 
 export class ArtifactStore {

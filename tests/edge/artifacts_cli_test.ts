@@ -1,7 +1,8 @@
 /**
  * `paglets artifacts` against a real host: where `get` puts a download (a folder, or a path ending
- * in `/`) and what it says when it cannot, `rm` of several ids some of which fail, and an upload
- * streamed with its length, with a progress line on a terminal only.
+ * in `/`) and what it says when it cannot, names as long as a download into a folder can take,
+ * `rm` of several ids some of which fail, and an upload streamed with its length, with a progress
+ * line on a terminal only.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { HAS_SCRIPT, jsonOf, onTerminal, paglets } from "../helpers/cli.ts";
@@ -77,6 +78,43 @@ Deno.test("artifacts get to a destination it cannot write fails invalid_request 
     assert(taken.stderr.startsWith("error [invalid_request]: "), taken.stderr);
     assert(taken.stderr.includes(`${dir}/out/report.txt`), taken.stderr);
     assertEquals([...await partFiles(dir), ...await partFiles(`${dir}/out`)], []);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a name of up to 240 bytes in UTF-8 downloads into a folder; a longer one is refused at the upload", async () => {
+  const dir = await tempDir("paglets-artifacts-names-");
+  try {
+    const host = await startHost({ name: "artifacts-names" });
+    // 240 bytes each: with the download's ".NAME.xxxxxxxx.part" 255, a file name's limit.
+    for (const name of ["a".repeat(240), "é".repeat(120), "😀".repeat(60)]) {
+      const id = await put(host, dir, name, new TextEncoder().encode(name));
+      const got = await paglets(["artifacts", "get", id, `${dir}/out/`, "--entry", host.url]);
+      assertEquals(got.code, 0, got.stderr);
+      assertEquals(await Deno.readTextFile(`${dir}/out/${name}`), name);
+    }
+    assertEquals(await partFiles(`${dir}/out`), []);
+
+    await Deno.writeTextFile(`${dir}/x.txt`, "x");
+    for (const name of ["a".repeat(241), "é".repeat(121), "é".repeat(200)]) {
+      const refused = await paglets([
+        "artifacts",
+        "put",
+        `${dir}/x.txt`,
+        "--name",
+        name,
+        "--entry",
+        host.url,
+      ]);
+      assertEquals(refused.code, 2, refused.stderr);
+      assert(refused.stderr.startsWith("error [invalid_request]: Artifact name must be"), refused.stderr);
+      assert(refused.stderr.includes("of 1-240 bytes in UTF-8"), refused.stderr);
+    }
+    assertEquals(
+      jsonOf<unknown[]>(await paglets(["artifacts", "list", "--entry", host.url, "--json"])).length,
+      3,
+    );
   } finally {
     await stopAll();
   }
