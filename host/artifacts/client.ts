@@ -148,7 +148,13 @@ export class ArtifactClient {
     signal: AbortSignal | undefined,
     stall: StallWatch,
   ): Promise<{ path: string; size: number; sha256: string }> {
-    const res = await this.#client.fetch("GET", `/v1/artifacts/${artifactId(id)}`, { timeoutMs, signal });
+    // The watch bounds the wait for the answer's head too, as it does an upload's: a timer of its
+    // own would count time the process was suspended.
+    const res = await this.#client.fetch("GET", `/v1/artifacts/${artifactId(id)}`, {
+      timeoutMs,
+      signal,
+      signalOnly: true,
+    });
     stall.progress();
     const expected = options.expectSha256 ?? res.headers.get("x-sha256") ?? undefined;
     const declared = Number(res.headers.get("content-length") ?? NaN);

@@ -1,8 +1,10 @@
 /**
  * An artifact's upload and download pause at most their stall limit and have no limit on their
- * whole length: a transfer that keeps moving runs past the limit, one that stands still ends.
+ * whole length: a transfer that keeps moving runs past the limit, one that stands still ends, and
+ * time the client's process was suspended is no pause.
  */
 import { assert, assertEquals, assertRejectsCode } from "../../tests/helpers/assert.ts";
+import { eventually } from "../../tests/helpers/in_process.ts";
 import { tempDir } from "../../tests/helpers/temp.ts";
 import { HostClient } from "../client.ts";
 import { ArtifactClient } from "./client.ts";
@@ -51,4 +53,26 @@ Deno.test("a download that keeps moving runs past its stall limit; one that stan
     assert(err.message.includes("moved no byte for 0.3 s"), err.message);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["moving"], "no .part file is left");
   }
+});
+
+Deno.test("a download whose process is suspended past its stall limit while it waits for the answer goes on when it resumes", async () => {
+  const dir = await tempDir("paglets-test-artifact-suspended-");
+  const bytes = new TextEncoder().encode("the artifact");
+  const sha256 = [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  let asked = false;
+  const { promise: answer, resolve: release } = Promise.withResolvers<void>();
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    asked = true;
+    await answer;
+    return new Response(bytes, { headers: { "x-sha256": sha256 } });
+  });
+  const client = new ArtifactClient(new HostClient(`http://127.0.0.1:${server.addr.port}`));
+  const download = client.download(ID, `${dir}/got`, { stallMs: 200 });
+  await eventually("the host has the request", () => asked);
+  // Nothing runs for three stall limits, as in a process stopped with SIGSTOP or Ctrl-Z.
+  const until = performance.now() + 600;
+  while (performance.now() < until) { /* suspended */ }
+  release();
+  assertEquals((await download).size, bytes.length);
 });
