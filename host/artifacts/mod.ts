@@ -44,6 +44,7 @@ export class ArtifactsExtension implements HostExtension {
       maxSize: o.artifactMaxSize,
       quota: o.artifactStorageQuota,
       spoolTtlMs: o.artifactSpoolTtlS * 1000,
+      stallMs: o.idleTimeoutMs,
     });
     await store.open();
     // Sweeping expired spool files again at the next tick; nothing durable is lost.

@@ -10,6 +10,7 @@ import { join } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { HashingFileWriter, isSha256 } from "../storage/files/checksum.ts";
 import { ArtifactSpace } from "./space.ts";
+import { StallWatch } from "../stall_watch.ts";
 
 /** An artifact's metadata. */
 export interface ArtifactMeta {
@@ -32,6 +33,11 @@ export interface ArtifactStoreOptions {
   quota: number | null;
   /** Age after which a left-over `.part` file is deleted. @default 24 h */
   spoolTtlMs: number;
+  /**
+   * An upload whose body does not move for this long is given up (`timeout`) and its room freed:
+   * the host's idle timeout (`--idle-timeout-ms`). @default 60000
+   */
+  stallMs: number;
 }
 
 /** What an upload declares. */
@@ -106,6 +112,7 @@ export class ArtifactStore {
       maxSize: 1024 ** 3,
       quota: 10 * 1024 ** 3,
       spoolTtlMs: 86_400_000,
+      stallMs: 60_000,
       ...options,
     });
     this.#space = this.#emptySpace();
@@ -202,15 +209,32 @@ export class ArtifactStore {
     });
     try {
       if (body) {
-        for await (const chunk of body) {
-          const size = writer.size + chunk.length;
-          if (declared === undefined) {
-            const room = this.#reserve(id, size, "An upload (of no declared size)");
-            if (room) await room;
-          } else if (size > declared) {
-            throw new PagletError("bad_request", `Upload is longer than its declared ${declared} bytes`);
+        // A body that stops arriving would hold its room (a reservation of its whole size) for as
+        // long as its connection lives: given up once nothing moved for the idle timeout.
+        const watch = new StallWatch(this.options.stallMs);
+        const reader = body.getReader();
+        watch.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
+        try {
+          for (let read = await reader.read(); !read.done; read = await reader.read()) {
+            watch.progress();
+            const chunk = read.value;
+            const size = writer.size + chunk.length;
+            if (declared === undefined) {
+              const room = this.#reserve(id, size, "An upload (of no declared size)");
+              if (room) await room;
+            } else if (size > declared) {
+              throw new PagletError("bad_request", `Upload is longer than its declared ${declared} bytes`);
+            }
+            await writer.write(chunk);
           }
-          await writer.write(chunk);
+        } finally {
+          watch.stop();
+        }
+        if (watch.stalled) {
+          throw new PagletError(
+            "timeout",
+            `Upload stopped arriving: nothing moved for ${this.options.stallMs / 1000} s; given up`,
+          );
         }
       }
       const size = writer.size;

@@ -207,3 +207,25 @@ Deno.test("of two artifacts get --move of one artifact, exactly one deletes the 
     await stopAll();
   }
 });
+
+Deno.test("an upload whose body stops arriving is given up after the idle timeout, and frees its room", async () => {
+  try {
+    const host = await startHost({
+      name: "artifacts-stalled",
+      args: ["--artifact-storage-quota", "1000", "--idle-timeout-ms", "600"],
+    });
+    const stalled = upload(host, 600);
+    stalled.push(new Uint8Array(100)); // and nothing more: its 600 bytes stay reserved meanwhile
+    const given = await answer(stalled.res);
+    assertEquals(given.body.error?.code, "timeout", JSON.stringify(given.body));
+    assert(given.body.error!.message.includes("stopped arriving"), given.body.error!.message);
+    const next = await answer(
+      fetch(`${host.url}/v1/artifacts`, { method: "PUT", body: new Uint8Array(600) }),
+    );
+    assertEquals([next.status, next.body.size], [201, 600]);
+    assertEquals(await stored(host), [600]);
+    assertEquals(await spooling(host), 0);
+  } finally {
+    await stopAll();
+  }
+});
