@@ -3,6 +3,7 @@ import { type Command, Option } from "./command.ts";
 import type { Host } from "../host/host.ts";
 import { isBindAddress, isHttpUrl, isTag, MIN_CODE_RETENTION_S, parseSize } from "../host/options.ts";
 import { publicBinding } from "../host/mesh/public_address.ts";
+import { checkLength, checkTagCount, publishedUrl, RECORD_LIMITS } from "../host/mesh/record_limits.ts";
 import { pc } from "./output.ts";
 import { PagletError } from "../agents/errors.ts";
 import { resolve, toFileUrl } from "../agents/paths.ts";
@@ -24,7 +25,10 @@ const REPORTED = new Set([
 function parseProperty(value: string, previous: Record<string, string>): Record<string, string> {
   const i = value.indexOf("=");
   if (i <= 0) throw new PagletError("invalid_request", `--property must be KEY=VALUE: got '${value}'`);
-  return { ...previous, [value.slice(0, i).trim()]: value.slice(i + 1) };
+  const key = value.slice(0, i).trim();
+  checkLength("--property KEY", key, RECORD_LIMITS.propertyKey);
+  checkLength(`--property ${key}=VALUE`, value.slice(i + 1), RECORD_LIMITS.propertyValue);
+  return { ...previous, [key]: value.slice(i + 1) };
 }
 
 function parsePort(value: string): number {
@@ -53,6 +57,7 @@ function parsePublicUrl(value: string): string {
       `--public-url must be an http(s) URL such as http://10.0.0.5:8765: got '${value}'`,
     );
   }
+  checkLength("--public-url", publishedUrl(value) ?? value, RECORD_LIMITS.url);
   return value;
 }
 
@@ -76,7 +81,10 @@ function collectTag(value: string, previous: string[]): string[] {
   if (!isTag(tag)) {
     throw new PagletError("invalid_request", `--tag must be a word like linux or gpu: got '${value}'`);
   }
-  return [...previous, tag];
+  checkLength("--tag", tag, RECORD_LIMITS.tag);
+  const tags = [...new Set([...previous, tag])];
+  checkTagCount("--tag", tags.length);
+  return tags;
 }
 
 function parseMeshVersion(value: string): string {
@@ -86,6 +94,7 @@ function parseMeshVersion(value: string): string {
       "--mesh-version must not be empty (hosts of one version mesh together)",
     );
   }
+  checkLength("--mesh-version", value.trim(), RECORD_LIMITS.meshVersion);
   return value.trim();
 }
 
@@ -237,6 +246,8 @@ export function registerHostCommand(program: Command): void {
       };
       Deno.addSignalListener("SIGINT", stop);
       Deno.addSignalListener("SIGTERM", stop);
+      // A --mesh-version was checked as it was parsed; the default from the environment is checked here.
+      checkLength("PAGLETS_MESH_VERSION", o.meshVersion, RECORD_LIMITS.meshVersion);
       const modules = (o.module as string[]).map(moduleUrl);
       // An empty variable means no key, as an unset one does.
       const apiKey = Deno.env.get(o.apiKeyEnv) || null;

@@ -3,6 +3,13 @@ import { homeDir, join } from "../agents/paths.ts";
 import { PagletError } from "../agents/errors.ts";
 import { maxConnectionsForFileLimit } from "./http/frontend.ts";
 import { defaultWorkerCount } from "./worker/early_workers.ts";
+import {
+  checkLength,
+  checkTagCount,
+  HOST_NAME_PATTERN,
+  publishedUrl,
+  RECORD_LIMITS,
+} from "./mesh/record_limits.ts";
 
 export interface HostOptions {
   /** Host name, unique in the mesh. */
@@ -74,7 +81,7 @@ export function defaultDataDir(name: string): string {
 
 export function resolveOptions(partial: Partial<HostOptions> & { name?: string }): HostOptions {
   const name = partial.name ?? Deno.hostname();
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+  if (!HOST_NAME_PATTERN.test(name)) {
     throw invalidOption(
       `Host name must be letters, digits, '.', '_' or '-' (max 63): current value is '${name}'`,
     );
@@ -83,30 +90,16 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw invalidOption(`Port must be an integer 0..65535: current value is ${port}`);
   }
-  const tags = [...new Set((partial.tags ?? []).map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
-  for (const tag of tags) {
-    if (!isTag(tag)) {
-      throw invalidOption(`Tag must be a word like 'linux' or 'gpu': current value is '${tag}'`);
-    }
-  }
   const bind = partial.bind ?? "127.0.0.1";
   if (!isBindAddress(bind)) {
     throw invalidOption(`Bind address must be an IP address or a host name: current value is '${bind}'`);
-  }
-  if (partial.publicUrl !== undefined && !isHttpUrl(partial.publicUrl)) {
-    throw invalidOption(
-      `Public URL must be an http(s) URL such as http://10.0.0.5:8765: current value is '${partial.publicUrl}'`,
-    );
   }
   return {
     name,
     port,
     bind,
-    publicUrl: partial.publicUrl,
     dataDir: partial.dataDir ?? defaultDataDir(name),
-    meshVersion: partial.meshVersion ?? Deno.env.get("PAGLETS_MESH_VERSION") ?? "dev",
-    tags,
-    properties: partial.properties ?? {},
+    ...meshRecord(partial),
     apiKey: partial.apiKey ?? null,
     persistentStorageQuota: partial.persistentStorageQuota === undefined
       ? 10 * 1024 * 1024
@@ -123,6 +116,42 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
     codeRetentionS: codeRetention(partial.codeRetentionS ?? 604_800),
     quiet: partial.quiet ?? false,
   };
+}
+
+/**
+ * What the host publishes in its mesh record, held to the limits the mesh's gossip schema holds
+ * records to (host/mesh/record_limits.ts): a host past them would never join, silently.
+ */
+function meshRecord(
+  partial: Partial<HostOptions>,
+): Pick<HostOptions, "publicUrl" | "meshVersion" | "tags" | "properties"> {
+  let publicUrl = partial.publicUrl;
+  if (publicUrl !== undefined) {
+    publicUrl = publishedUrl(publicUrl) ?? undefined;
+    if (publicUrl === undefined) {
+      throw invalidOption(
+        `Public URL must be an http(s) URL such as http://10.0.0.5:8765: current value is '${partial.publicUrl}'`,
+      );
+    }
+    checkLength("'publicUrl'", publicUrl, RECORD_LIMITS.url);
+  }
+  const meshVersion = partial.meshVersion ?? Deno.env.get("PAGLETS_MESH_VERSION") ?? "dev";
+  if (meshVersion === "") throw invalidOption("'meshVersion' must not be empty");
+  checkLength("'meshVersion'", meshVersion, RECORD_LIMITS.meshVersion);
+  const tags = [...new Set((partial.tags ?? []).map((t) => t.trim().toLowerCase()).filter(Boolean))].sort();
+  checkTagCount("'tags'", tags.length);
+  for (const tag of tags) {
+    if (!isTag(tag)) {
+      throw invalidOption(`Tag must be a word like 'linux' or 'gpu': current value is '${tag}'`);
+    }
+    checkLength("A tag", tag, RECORD_LIMITS.tag);
+  }
+  const properties = partial.properties ?? {};
+  for (const [key, value] of Object.entries(properties)) {
+    checkLength("A property's key", key, RECORD_LIMITS.propertyKey);
+    checkLength(`Property '${key}'`, value, RECORD_LIMITS.propertyValue);
+  }
+  return { publicUrl, meshVersion, tags, properties };
 }
 
 function connectionLimits(
@@ -231,12 +260,12 @@ export function isBindAddress(address: string): boolean {
   return address.length <= 253 && new RegExp(`^${label}(?:\\.${label})*\\.?$`).test(address);
 }
 
-/** Whether `url` is an absolute `http:` or `https:` URL with a host (a host's public URL). */
 /** A host tag: a word like `linux` or `gpu` (lower case; digits, `.`, `_` and `-` inside). */
 export function isTag(tag: string): boolean {
   return /^[a-z0-9][a-z0-9._-]*$/.test(tag);
 }
 
+/** Whether `url` is an absolute `http:` or `https:` URL with a host (a host's public URL). */
 export function isHttpUrl(url: string): boolean {
   try {
     const parsed = new URL(url);

@@ -17,6 +17,7 @@ import { validate } from "../../agents/operations.ts";
 import type { Host, HostExtension } from "../host.ts";
 import { GossipNode, type GossipTransport, offlineFloorMs } from "./gossip.ts";
 import { MembershipTable } from "./membership.ts";
+import { MeshReports } from "./mesh_reports.ts";
 import { GossipResponseSchema } from "./protocol.ts";
 import { baseUrl, MeshRemoteRouter } from "./remote_router.ts";
 import { meshRoutes } from "./routes.ts";
@@ -29,7 +30,6 @@ export class MeshExtension implements HostExtension {
   #node?: GossipNode;
   #router?: MeshRemoteRouter;
   #stopping = new AbortController();
-  readonly #warned = new Set<string>();
 
   /** The gossip node (undefined before start). */
   get gossip(): GossipNode | undefined {
@@ -43,6 +43,7 @@ export class MeshExtension implements HostExtension {
   async start(host: Host): Promise<void> {
     const o = host.options;
     const incarnation = await nextIncarnation(o.dataDir);
+    const reports = new MeshReports(host);
     const table = new MembershipTable({
       self: { ...host.info },
       incarnation,
@@ -65,21 +66,7 @@ export class MeshExtension implements HostExtension {
       seeds: o.peers.map(seedUrl),
       intervalMs: o.gossipIntervalMs,
       fanout: DEFAULT_FANOUT,
-      onError: (url, error) => {
-        if (error.code === "mesh_version_mismatch" && !this.#warned.has(url)) {
-          this.#warned.add(url);
-          host.events.emit("mesh-version-mismatch", { data: { url }, error: error.message });
-          if (!o.quiet) console.error(`warning: ${error.message}`);
-        } else if (error.code === "unauthorized" && !this.#warned.has(url)) {
-          this.#warned.add(url);
-          host.events.emit("mesh-unauthorized", { data: { url }, error: error.message });
-          if (!o.quiet) {
-            console.error(
-              `warning: ${url} refuses this host's calls (${error.message}): it is unauthorized here`,
-            );
-          }
-        }
-      },
+      onError: (url, error) => reports.gossipFailed(url, error),
     });
     this.#router = new MeshRemoteRouter(host, this.#node);
     host.remote = this.#router;
@@ -142,7 +129,12 @@ export function httpTransport(
       );
     }
     if (!res.ok) throw PagletError.fromWire((answer as { error?: unknown })?.error ?? answer);
-    return validate(GossipResponseSchema, answer, `gossip answer of ${url}`);
+    try {
+      return validate(GossipResponseSchema, answer, `gossip answer of ${url}`);
+    } catch (err) {
+      // Not this host's request at fault (invalid_request would say a refusal): no paglets host answered.
+      throw new PagletError("host_unreachable", (err as Error).message);
+    }
   };
 }
 

@@ -9,13 +9,14 @@
  */
 import { z } from "zod";
 import type { DigestEntry, MemberRecord } from "./membership.ts";
+import { BASE_URL_PATTERN, HOST_NAME_PATTERN, RECORD_LIMITS } from "./record_limits.ts";
 
 /** Upper bound on members in one message; far above any mesh this is built for. */
 export const MAX_MEMBERS_PER_MESSAGE = 10_000;
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be a host name");
-const url = z.string().max(2048).regex(
-  /^https?:\/\/[^\s/]+(\/\S*)?$/,
+const name = z.string().regex(HOST_NAME_PATTERN, "must be a host name");
+const url = z.string().max(RECORD_LIMITS.url).regex(
+  BASE_URL_PATTERN,
   "must be a base URL like http://10.0.0.5:8765",
 );
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -23,9 +24,12 @@ const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const MemberRecordSchema: z.ZodType<MemberRecord> = z.object({
   name,
   url,
-  meshVersion: z.string().min(1).max(200),
-  tags: z.array(z.string().max(100)).max(100),
-  properties: z.record(z.string().max(200), z.string().max(2000)),
+  meshVersion: z.string().min(1).max(RECORD_LIMITS.meshVersion),
+  tags: z.array(z.string().max(RECORD_LIMITS.tag)).max(RECORD_LIMITS.tags),
+  properties: z.record(
+    z.string().max(RECORD_LIMITS.propertyKey),
+    z.string().max(RECORD_LIMITS.propertyValue),
+  ),
   cpuCount: z.number().int().min(0).max(1_000_000),
   version: z.string().min(1).max(200).optional(),
   incarnation: count,
@@ -52,7 +56,7 @@ export interface GossipResponse {
 }
 
 export const GossipRequestSchema: z.ZodType<GossipRequest> = z.object({
-  meshVersion: z.string().min(1).max(200),
+  meshVersion: z.string().min(1).max(RECORD_LIMITS.meshVersion),
   from: z.object({ name, url }),
   digest: z.array(DigestEntrySchema).max(MAX_MEMBERS_PER_MESSAGE).optional(),
   records: z.array(MemberRecordSchema).max(MAX_MEMBERS_PER_MESSAGE).optional(),

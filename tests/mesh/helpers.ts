@@ -1,8 +1,9 @@
-/** Shared bits of the mesh tests: fast gossip timing, host listings, forwarding records. */
+/** Shared bits of the mesh tests: fast gossip timing, host listings, forwarding records, stand-in peers. */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import type { MemberView } from "../../host/mesh/membership.ts";
 import type { HostProcess } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
 
 /** Gossip 5× a second and call a host offline after 1.5 s of silence, so tests run fast. */
 export const FAST_MESH = ["--gossip-interval-ms", "200", "--offline-after-ms", "1500"];
@@ -24,6 +25,38 @@ export async function onlineMap(host: HostProcess): Promise<Record<string, boole
 export async function seesAllOnline(host: HostProcess, names: string[]): Promise<boolean> {
   const map = await onlineMap(host);
   return Object.keys(map).sort().join() === [...names].sort().join() && names.every((n) => map[n]);
+}
+
+/** Waits (bounded) until the host ran `rounds` more gossip rounds (its own heartbeat moved on). */
+export async function moreRounds(host: HostProcess, rounds: number): Promise<void> {
+  const beat = async () => (await meshHosts(host)).find((h) => h.self)!.heartbeat;
+  const from = await beat();
+  await eventually(`${host.name} to run ${rounds} more rounds`, async () => await beat() >= from + rounds);
+}
+
+/** The `data` of the host's events of `kind`, oldest first. */
+export async function eventData(host: HostProcess, kind: string): Promise<Record<string, unknown>[]> {
+  const { events } = await host.client.events(0, 2000);
+  return events.filter((e) => e.kind === kind).map((e) => (e.data ?? {}) as Record<string, unknown>);
+}
+
+/** The host's `warning:` lines on stderr that mention `text`. */
+export function warnings(host: HostProcess, text: string): string[] {
+  return host.stderr.filter((line) => line.startsWith("warning:") && line.includes(text));
+}
+
+/** A stand-in peer: an HTTP server on 127.0.0.1 that answers every request with `answer`, counting them. */
+export function fakePeer(answer: () => Response): { url: string; requests: () => number } & AsyncDisposable {
+  let requests = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    requests++;
+    return answer();
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    requests: () => requests,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
 }
 
 /**

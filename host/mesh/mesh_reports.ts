@@ -1,0 +1,53 @@
+/**
+ * What keeps this host out of the mesh, said once each: an event on `GET /v1/events` and, unless
+ * the host is quiet, one `warning:` line on stderr (docs/mesh.md#events).
+ */
+import type { PagletError } from "../../agents/errors.ts";
+import type { Host } from "../host.ts";
+
+/** Error codes of a peer that answered, but refused this host's gossip request as malformed or too big. */
+const REFUSALS = new Set(["invalid_request", "bad_request", "malformed_json", "payload_too_large"]);
+
+export class MeshReports {
+  readonly #host: Host;
+  /** Peer URLs already reported. */
+  readonly #said = new Set<string>();
+
+  constructor(host: Host) {
+    this.#host = host;
+  }
+
+  /** A failed exchange: the first refusal by a peer (another mesh version, another key, a refused request). */
+  gossipFailed(url: string, error: PagletError): void {
+    if (error.code === "mesh_version_mismatch") {
+      this.#once(url, "mesh-version-mismatch", { url }, error.message, error.message);
+    } else if (error.code === "unauthorized") {
+      this.#once(
+        url,
+        "mesh-unauthorized",
+        { url },
+        error.message,
+        `${url} refuses this host's calls (${error.message}): it is unauthorized here`,
+      );
+    } else if (REFUSALS.has(error.code)) {
+      this.#once(
+        url,
+        "mesh-gossip-refused",
+        { url },
+        error.message,
+        `${url} refuses this host's gossip (${error.message}): this host reaches the mesh only through others`,
+      );
+    }
+  }
+
+  #once(key: string, kind: string, data: Record<string, unknown>, error: string | undefined, line: string) {
+    if (this.#said.has(key)) return;
+    this.#said.add(key);
+    this.#host.events.emit(kind, { data, ...(error === undefined ? {} : { error }) });
+    this.#say(line);
+  }
+
+  #say(line: string): void {
+    if (!this.#host.options.quiet) console.error(`warning: ${line}`);
+  }
+}
