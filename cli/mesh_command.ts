@@ -25,7 +25,12 @@ export function registerMeshCommand(program: Command): void {
         hosts.map((h) => ({
           ...h,
           name: h.self ? `${h.name} *` : h.name,
-          state: h.online ? pc.green("online") : pc.red(String(h.state ?? "offline")),
+          // `displaced`: this host itself, while another host holds its name (docs/mesh.md).
+          state: h.state === "displaced"
+            ? pc.yellow("displaced")
+            : h.online
+            ? pc.green("online")
+            : pc.red(String(h.state ?? "offline")),
           seen: h.self ? "" : ago(h.lastSeen),
           tags: h.tags.join(","),
           properties: Object.entries(h.properties ?? {}).map(([k, v]) => `${k}=${v}`).join(" "),

@@ -117,7 +117,7 @@ async function refreshOnce() {
     const views = new Map(view.hosts.map((v) => [v.name, v]));
     table($("hosts"), mesh.hosts.length ? mesh.hosts : view.hosts.map((v) => ({ name: v.name, url: v.url, online: v.ok, state: "online" })), [
       ["name", "name"], ["url", "url"],
-      ["online", "state", (v, r) => v ? '<span class="on">online</span>' : '<span class="off">' + esc(r.state || "offline") + "</span>"],
+      ["online", "state", (v, r) => v && r.state !== "displaced" ? '<span class="on">online</span>' : '<span class="off">' + esc(r.state || "offline") + "</span>"],
       ["cpuCount", "CPUs"], ["version", "version", (v) => esc(v || "")],
       ["name", "load (1 min)", (n) => { const h = (views.get(n) || {}).history || []; const l = h.map((x) => x.load1);
         return spark(l, Math.max(1, ...l), "#1d4ed8") + " " + (l.length ? l[l.length - 1].toFixed(2) : ""); }],

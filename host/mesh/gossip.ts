@@ -9,7 +9,9 @@
  *   while this host knows no online peer), with exponential backoff while it does not answer;
  * - with probability `min(1, 2 / onlineMembers)` one random offline member, so a host that comes
  *   back without seeds of its own is found again, while a dead host costs the whole mesh about
- *   two connection attempts per round rather than one per host.
+ *   two connection attempts per round rather than one per host;
+ * - the host that took this host's name, until an exchange with it was answered: nobody else tells
+ *   it (the others list it under the name, and pass this host's record on to nobody).
  *
  * The transport is a function, so the same code runs over HTTP in a host and in memory in the
  * simulation (scripts/bench/gossip_sim.ts).
@@ -91,6 +93,8 @@ export class GossipNode {
   readonly #random: () => number;
   readonly #onError: (url: string, error: PagletError) => void;
   readonly #inFlight = new Set<string>();
+  /** `url incarnation` of the host that took this host's name, once an exchange with it was answered. */
+  #toldDisplacer = "";
   #timer?: Timer;
 
   constructor(table: MembershipTable, transport: GossipTransport, options: GossipOptions = {}) {
@@ -177,6 +181,10 @@ export class GossipNode {
         targets.add(url);
       }
     }
+    const displacer = this.table.displacedBy;
+    if (displacer && this.#toldDisplacer !== `${displacer.url} ${displacer.incarnation}`) {
+      targets.add(displacer.url);
+    }
     targets.delete(this.table.selfUrl);
     return [...targets];
   }
@@ -193,6 +201,8 @@ export class GossipNode {
         this.#timeoutMs,
       );
       this.#seedAnswered(url);
+      const displacer = this.table.displacedBy;
+      if (displacer?.url === url) this.#toldDisplacer = `${url} ${displacer.incarnation}`;
       this.table.markRefused(url, false);
       this.table.markAnswered(url, true);
       if (answer.meshVersion !== this.table.meshVersion) {

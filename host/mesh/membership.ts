@@ -58,13 +58,15 @@ export interface MemberView extends MeshHost {
    * (a partition one way only). Neither
    * an unauthorized nor an unreachable member is online: every call to it would fail, so placement
    * and routing skip it. A member that left and then answers 401 (where calls to it succeeded
-   * before) runs again under another key.
+   * before) runs again under another key. `displaced` is only ever this host's own state: another
+   * host, started later, holds its name ({@link MembershipTable.displacedBy}); the mesh lists that
+   * one under the name, while this host runs on (online here) for its own agents.
    */
   state: MemberState;
 }
 
 /** See {@link MemberView.state}. */
-export type MemberState = "online" | "offline" | "left" | "unauthorized" | "unreachable";
+export type MemberState = "online" | "offline" | "left" | "unauthorized" | "unreachable" | "displaced";
 
 /** Exchanges in a row that got no answer after which a member whose heartbeat goes on is unreachable. */
 export const UNREACHABLE_AFTER = 3;
@@ -78,7 +80,9 @@ export type MembershipChange =
   | "forgotten"
   | "rejected"
   | "unauthorized"
-  | "unreachable";
+  | "unreachable"
+  /** Another live host uses this host's name: `member` is that host (see {@link MembershipTable.displacedBy}). */
+  | "name-conflict";
 
 export interface MembershipOptions {
   /** This host. */
@@ -136,8 +140,10 @@ export class MembershipTable {
   readonly #members = new Map<string, Member>();
   /** URLs members published before they came back at another one: old URL → name. */
   readonly #formerUrls = new Map<string, string>();
-  /** Records already reported as rejected (name, URL, incarnation): each is reported once. */
-  readonly #rejected = new Set<string>();
+  /** Records already reported as rejected or as a name conflict: each is reported once. */
+  readonly #reported = new Set<string>();
+  /** The host, started later, that holds this host's name in the mesh; null while none does. */
+  #displacedBy: { url: string; incarnation: number } | null = null;
   readonly #self: Member;
   readonly #offlineAfterMs: number;
   readonly #minOfflineAfterMs: (members: number) => number;
@@ -199,6 +205,15 @@ export class MembershipTable {
 
   get incarnation(): number {
     return this.#self.incarnation;
+  }
+
+  /**
+   * The live host with this host's name and a higher incarnation (started later) that the mesh
+   * lists under the name instead of this one, until it leaves (then this host takes the name back);
+   * null while this host holds its name.
+   */
+  get displacedBy(): { url: string; incarnation: number } | null {
+    return this.#displacedBy && { ...this.#displacedBy };
   }
 
   /** The offline threshold in force: the configured one, or more for a big mesh. */
@@ -285,25 +300,14 @@ export class MembershipTable {
   mergeRecord(record: MemberRecord): boolean {
     const { name } = record;
     if (record.meshVersion !== this.meshVersion) {
-      this.#reject(record, `mesh version '${record.meshVersion}' is not '${this.meshVersion}'`);
+      this.#reportOnce(
+        "rejected",
+        record,
+        `mesh version '${record.meshVersion}' is not '${this.meshVersion}'`,
+      );
       return false;
     }
-    if (name === this.selfName) {
-      // Our own past (lower incarnation) is ignored silently; a newer one elsewhere is a name clash.
-      if (record.incarnation > this.incarnation && record.url !== this.selfUrl) {
-        if (record.heartbeat === LEFT_HEARTBEAT && this.#self.heartbeat !== LEFT_HEARTBEAT) {
-          // The host that took this name has stopped: this one takes it back, with an incarnation
-          // above the one that left, so that the others list it again.
-          this.#self.incarnation = record.incarnation + 1;
-          this.#self.heartbeat = 0;
-          this.#self.progressAt = this.#now();
-          this.#onChange("restarted", this.#view(this.#self));
-          return true;
-        }
-        this.#reject(record, `another host at ${record.url} uses this host's name`);
-      }
-      return false;
-    }
+    if (name === this.selfName) return this.#mergeOwnName(record);
     const ageMs = Math.max(0, record.ageMs);
     if (ageMs >= this.#forgetAfterMs) return false;
     const mine = this.#members.get(name);
@@ -335,15 +339,57 @@ export class MembershipTable {
   }
 
   /**
-   * Reports a refused record once: gossip brings the same record every round, and a report per
-   * round would flood the event log (a name clash lasts as long as both hosts run).
+   * A record with this host's name. At this host's URL it is this host's own past (or itself)
+   * and ignored. Elsewhere it is another host with the same name: the one started later (the higher
+   * incarnation) holds the name in the mesh, and both say so once. A record of a host started
+   * earlier comes only from that host itself (nobody else keeps it: they list this one), so it is
+   * alive. When the host that took the name says it left, this one takes the name back.
    */
-  #reject(record: MemberRecord, detail: string): void {
-    const key = `${record.name}\n${record.url}\n${record.incarnation}\n${record.meshVersion}`;
-    if (this.#rejected.has(key)) return;
-    if (this.#rejected.size >= 1000) this.#rejected.clear();
-    this.#rejected.add(key);
-    this.#onChange("rejected", this.#viewOfRecord(record), detail);
+  #mergeOwnName(record: MemberRecord): boolean {
+    if (record.url === this.selfUrl || record.incarnation === this.incarnation) return false;
+    const left = record.heartbeat === LEFT_HEARTBEAT;
+    if (record.incarnation > this.incarnation) {
+      if (left && this.#self.heartbeat !== LEFT_HEARTBEAT) {
+        // The host that took this name has stopped: this one takes it back, with an incarnation
+        // above the one that left, so that the others list it again.
+        this.#self.incarnation = record.incarnation + 1;
+        this.#self.heartbeat = 0;
+        this.#self.progressAt = this.#now();
+        this.#displacedBy = null;
+        this.#onChange("restarted", this.#view(this.#self));
+        return true;
+      }
+      if (left) return false;
+      if (!this.#displacedBy || record.incarnation > this.#displacedBy.incarnation) {
+        this.#displacedBy = { url: record.url, incarnation: record.incarnation };
+      }
+      this.#reportOnce(
+        "name-conflict",
+        record,
+        `the host at ${record.url}, started later, took this host's name '${record.name}': ` +
+          "the mesh lists that host under it, and no longer this one",
+      );
+    } else if (!left && record.ageMs < this.offlineAfterMs) {
+      this.#reportOnce(
+        "name-conflict",
+        record,
+        `the host at ${record.url}, started earlier, uses this host's name '${record.name}': ` +
+          "the mesh lists this host under it, and no longer that one",
+      );
+    }
+    return false;
+  }
+
+  /**
+   * Reports a record once: gossip brings the same record every round, and a report per round would
+   * flood the event log (a name clash lasts as long as both hosts run).
+   */
+  #reportOnce(change: "rejected" | "name-conflict", record: MemberRecord, detail: string): void {
+    const key = `${change}\n${record.name}\n${record.url}\n${record.incarnation}\n${record.meshVersion}`;
+    if (this.#reported.has(key)) return;
+    if (this.#reported.size >= 1000) this.#reported.clear();
+    this.#reported.add(key);
+    this.#onChange(change, this.#viewOfRecord(record), detail);
   }
 
   /** Merges a heartbeat of a member already known in that incarnation; true when it advanced. */
@@ -481,6 +527,7 @@ export class MembershipTable {
   #state(m: Member): MemberState {
     if (m.refusedSinceLeft) return "unauthorized";
     if (m.heartbeat === LEFT_HEARTBEAT) return "left";
+    if (m === this.#self && this.#displacedBy) return "displaced";
     if (m.refused) return "unauthorized";
     if (this.#online(m)) return "online";
     return this.#alive(m) ? "unreachable" : "offline";

@@ -43,13 +43,15 @@ export class MeshExtension implements HostExtension {
   async start(host: Host): Promise<void> {
     const o = host.options;
     const incarnation = await nextIncarnation(o.dataDir);
-    const reports = new MeshReports(host);
+    // The table is there before anything is reported (reports come from its merges and the rounds).
+    const reports = new MeshReports(host, () => table);
     const table = new MembershipTable({
       self: { ...host.info },
       incarnation,
       offlineAfterMs: o.offlineAfterMs,
       minOfflineAfterMs: (members) => offlineFloorMs(members, o.gossipIntervalMs, DEFAULT_FANOUT),
       onChange: (change, member, detail) => {
+        if (change === "name-conflict") return reports.nameConflict(member, detail ?? "");
         host.events.emit(`mesh-host-${change}`, {
           data: {
             name: member.name,
@@ -188,7 +190,7 @@ function meshMetrics(host: Host, node: GossipNode, traffic: { sent: number; rece
   r.collect(() => {
     hosts.clear();
     const byState = new Map<string, number>(
-      ["online", "offline", "left", "unauthorized", "unreachable"].map((state) => [state, 0]),
+      ["online", "offline", "left", "unauthorized", "unreachable", "displaced"].map((state) => [state, 0]),
     );
     for (const member of node.table.list()) byState.set(member.state, (byState.get(member.state) ?? 0) + 1);
     for (const [state, n] of byState) hosts.set({ state }, n);

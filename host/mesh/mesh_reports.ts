@@ -1,20 +1,23 @@
 /**
- * What keeps this host out of the mesh, said once each: an event on `GET /v1/events` and, unless
- * the host is quiet, one `warning:` line on stderr (docs/mesh.md#events).
+ * What keeps this host out of the mesh, or another host out of its name, said once each: an event
+ * on `GET /v1/events` and, unless the host is quiet, one `warning:` line on stderr (docs/mesh.md#events).
  */
 import type { PagletError } from "../../agents/errors.ts";
 import type { Host } from "../host.ts";
+import type { MembershipTable, MemberView } from "./membership.ts";
 
 /** Error codes of a peer that answered, but refused this host's gossip request as malformed or too big. */
 const REFUSALS = new Set(["invalid_request", "bad_request", "malformed_json", "payload_too_large"]);
 
 export class MeshReports {
   readonly #host: Host;
+  readonly #table: () => MembershipTable;
   /** Peer URLs already reported. */
   readonly #said = new Set<string>();
 
-  constructor(host: Host) {
+  constructor(host: Host, table: () => MembershipTable) {
     this.#host = host;
+    this.#table = table;
   }
 
   /** A failed exchange: the first refusal by a peer (another mesh version, another key, a refused request). */
@@ -38,6 +41,15 @@ export class MeshReports {
         `${url} refuses this host's gossip (${error.message}): this host reaches the mesh only through others`,
       );
     }
+  }
+
+  /** Another live host uses this host's name (the membership table reports each such host once). */
+  nameConflict(other: MemberView, detail: string): void {
+    const displaced = this.#table().displacedBy?.url === other.url;
+    this.#host.events.emit("mesh-name-conflict", {
+      data: { name: other.name, url: other.url, incarnation: other.incarnation, displaced, detail },
+    });
+    this.#say(`${detail}; restart one of them with another --name`);
   }
 
   #once(key: string, kind: string, data: Record<string, unknown>, error: string | undefined, line: string) {

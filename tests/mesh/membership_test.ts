@@ -101,21 +101,39 @@ Deno.test("this host's own record is never replaced by gossip about it", () => {
   assert(!t.mergeRecord({ ...record("a", 99, 1), url: "http://127.0.0.1:1" }), "an impostor");
   assertEquals(t.byName("a")!.incarnation, 1);
   assertEquals(t.byName("a")!.self, true);
-  assertEquals(changes, [["rejected", "a"]]);
+  assertEquals(changes, [["name-conflict", "a"]]);
+  assertEquals([t.byName("a")!.state, t.displacedBy], ["displaced", {
+    url: "http://127.0.0.1:1",
+    incarnation: 99,
+  }]);
   // The same record in the next rounds (gossip repeats it) is not reported again; another one is.
   assert(!t.mergeRecord({ ...record("a", 99, 2), url: "http://127.0.0.1:1" }));
-  assertEquals(changes, [["rejected", "a"]]);
+  assertEquals(changes, [["name-conflict", "a"]]);
   assert(!t.mergeRecord({ ...record("a", 100, 1), url: "http://127.0.0.1:1" }));
-  assertEquals(changes, [["rejected", "a"], ["rejected", "a"]]);
+  assertEquals(changes, [["name-conflict", "a"], ["name-conflict", "a"]]);
   // Once the other host says it left, this one takes its name back above it: peers list it again.
   assert(t.mergeRecord({ ...record("a", 100, LEFT_HEARTBEAT), url: "http://127.0.0.1:1" }));
   assertEquals(t.incarnation, 101);
   assertEquals(t.byName("a")!.self, true);
+  assertEquals([t.byName("a")!.state, t.displacedBy], ["online", null]);
   assertEquals(t.records(["a"])[0].incarnation, 101);
   const peer = table({ self: "b" }).t;
   peer.mergeRecord({ ...record("a", 100, LEFT_HEARTBEAT), url: "http://127.0.0.1:1" });
   assert(peer.mergeRecord(t.records(["a"])[0]), "the peer takes the record that came back");
   assertEquals([peer.byName("a")!.url, peer.isOnline("a")], [t.selfUrl, true]);
+});
+
+Deno.test("a live host started earlier with this host's name is reported once; this host keeps the name", () => {
+  const { t, changes } = table();
+  const earlier = { ...record("a", 0, 7), url: "http://127.0.0.1:2" };
+  assert(!t.mergeRecord(earlier));
+  assert(!t.mergeRecord({ ...earlier, heartbeat: 8 }), "its next round");
+  assertEquals(changes, [["name-conflict", "a"]]);
+  assertEquals([t.byName("a")!.state, t.displacedBy], ["online", null]);
+  // One that stopped (it said it left), or whose news is old, is no conflict.
+  assert(!t.mergeRecord({ ...record("a", 0, LEFT_HEARTBEAT), url: "http://127.0.0.1:3" }));
+  assert(!t.mergeRecord({ ...record("a", 0, 7, 5000), url: "http://127.0.0.1:4" }));
+  assertEquals(changes.length, 1);
 });
 
 Deno.test("reconcile sends a peer only what it lacks and asks for what this host lacks", () => {
