@@ -55,7 +55,14 @@ export interface GossipOptions {
   random?: () => number;
   /** Told about failed exchanges (peer URL, error). */
   onError?: (url: string, error: PagletError) => void;
+  /** Told once per seed that never answered when its {@link SEED_WARN_AFTER}th try failed. */
+  onSeedSilent?: (url: string, tries: number, error: PagletError) => void;
+  /** Told once per seed that turned out to be this host itself (another address of it); it is dropped. */
+  onSelfSeed?: (url: string) => void;
 }
+
+/** Failed tries of a seed that never answered after which it is reported (rounds 1, 2 and 4). */
+export const SEED_WARN_AFTER = 3;
 
 /** Counters of the traffic a node caused, for the simulation and metrics. */
 export interface GossipStats {
@@ -92,6 +99,8 @@ export class GossipNode {
   readonly #maxBackoff: number;
   readonly #random: () => number;
   readonly #onError: (url: string, error: PagletError) => void;
+  readonly #onSeedSilent: NonNullable<GossipOptions["onSeedSilent"]>;
+  readonly #onSelfSeed: (url: string) => void;
   readonly #inFlight = new Set<string>();
   /** `url incarnation` of the host that took this host's name, once an exchange with it was answered. */
   #toldDisplacer = "";
@@ -106,6 +115,8 @@ export class GossipNode {
       maxSeedBackoffRounds = 8,
       random = Math.random,
       onError = () => {},
+      onSeedSilent = () => {},
+      onSelfSeed = () => {},
     } = options;
     if (!Number.isInteger(fanout) || fanout < 1) {
       throw new RangeError(
@@ -123,6 +134,8 @@ export class GossipNode {
     this.#maxBackoff = maxSeedBackoffRounds;
     this.#random = random;
     this.#onError = onError;
+    this.#onSeedSilent = onSeedSilent;
+    this.#onSelfSeed = onSelfSeed;
     for (const seed of seeds) this.addSeed(seed);
   }
 
@@ -200,6 +213,12 @@ export class GossipNode {
         this.#request(this.table.digest(), [this.table.selfRecord()]),
         this.#timeoutMs,
       );
+      if (answer.from?.name === this.table.selfName && answer.from.incarnation === this.table.incarnation) {
+        // This host itself, through another address of its own: no exchange with another host.
+        this.stats.failures++;
+        if (this.#seeds.delete(url)) this.#onSelfSeed(url);
+        return false;
+      }
       this.#seedAnswered(url);
       const displacer = this.table.displacedBy;
       if (displacer?.url === url) this.#toldDisplacer = `${url} ${displacer.incarnation}`;
@@ -217,8 +236,8 @@ export class GossipNode {
       return true;
     } catch (err) {
       this.stats.failures++;
-      this.#seedFailed(url);
       const error = PagletError.from(err, "host_unreachable");
+      this.#seedFailed(url, error);
       if (error.code === "unauthorized") this.table.markRefused(url, true);
       else if (error.code === "host_unreachable" || error.code === "timeout") {
         this.table.markAnswered(url, false);
@@ -239,7 +258,14 @@ export class GossipNode {
 
   /** Handles an incoming request; a request from another mesh version is refused with 409. */
   handle(request: GossipRequest): GossipResponse {
-    const empty = { meshVersion: this.table.meshVersion, records: [], heartbeats: [], wants: [] };
+    const { selfName: name, selfUrl: url, incarnation } = this.table;
+    const empty = {
+      meshVersion: this.table.meshVersion,
+      from: { name, url, incarnation },
+      records: [],
+      heartbeats: [],
+      wants: [],
+    };
     if (request.meshVersion !== this.table.meshVersion) {
       throw new PagletError(
         "mesh_version_mismatch",
@@ -301,10 +327,11 @@ export class GossipNode {
     }
   }
 
-  #seedFailed(url: string): void {
+  #seedFailed(url: string, error: PagletError): void {
     const seed = this.#seeds.get(url);
     if (!seed) return;
     seed.failures++;
     seed.nextRound = this.stats.rounds + Math.min(this.#maxBackoff, 2 ** (seed.failures - 1));
+    if (!seed.answered && seed.failures === SEED_WARN_AFTER) this.#onSeedSilent(url, seed.failures, error);
   }
 }

@@ -69,6 +69,8 @@ export class MeshExtension implements HostExtension {
       intervalMs: o.gossipIntervalMs,
       fanout: DEFAULT_FANOUT,
       onError: (url, error) => reports.gossipFailed(url, error),
+      onSeedSilent: (url, tries, error) => reports.seedSilent(url, tries, error),
+      onSelfSeed: (url) => reports.selfSeed(url),
     });
     this.#router = new MeshRemoteRouter(host, this.#node);
     host.remote = this.#router;

@@ -43,6 +43,28 @@ export class MeshReports {
     }
   }
 
+  /** A seed that never answered failed `tries` times (said unless a refusal of its was said already). */
+  seedSilent(url: string, tries: number, error: PagletError): void {
+    this.#once(
+      url,
+      "mesh-seed-silent",
+      { url, tries },
+      error.message,
+      `seed ${url} did not answer as a paglets host (${tries} tries; last: ${error.message}): ${this.#membership()}`,
+    );
+  }
+
+  /** A seed that is this host itself, at another address: dropped. */
+  selfSeed(url: string): void {
+    this.#once(
+      url,
+      "mesh-seed-self",
+      { url },
+      undefined,
+      `seed ${url} is this host itself (another address of it), skipped: ${this.#membership()}`,
+    );
+  }
+
   /** Another live host uses this host's name (the membership table reports each such host once). */
   nameConflict(other: MemberView, detail: string): void {
     const displaced = this.#table().displacedBy?.url === other.url;
@@ -50,6 +72,13 @@ export class MeshReports {
       data: { name: other.name, url: other.url, incarnation: other.incarnation, displaced, detail },
     });
     this.#say(`${detail}; restart one of them with another --name`);
+  }
+
+  #membership(): string {
+    const others = this.#table().size - 1;
+    return others === 0
+      ? "this host knows no other member yet"
+      : `this host knows ${others} other member${others === 1 ? "" : "s"}`;
   }
 
   #once(key: string, kind: string, data: Record<string, unknown>, error: string | undefined, line: string) {

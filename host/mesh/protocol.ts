@@ -50,6 +50,11 @@ export interface GossipRequest {
 /** The answer: only what the requester lacks, and what the answering host wants. */
 export interface GossipResponse {
   meshVersion: string;
+  /**
+   * The answering host (absent from hosts that predate it): a host that reaches itself through
+   * another address of its own (a `--peer` alias) sees its own name and incarnation here.
+   */
+  from?: { name: string; url: string; incarnation: number };
   records: MemberRecord[];
   heartbeats: DigestEntry[];
   wants: string[];
@@ -64,6 +69,7 @@ export const GossipRequestSchema: z.ZodType<GossipRequest> = z.object({
 
 export const GossipResponseSchema: z.ZodType<GossipResponse> = z.object({
   meshVersion: z.string(),
+  from: z.object({ name, url, incarnation: count }).optional(),
   records: z.array(MemberRecordSchema).max(MAX_MEMBERS_PER_MESSAGE),
   heartbeats: z.array(DigestEntrySchema).max(MAX_MEMBERS_PER_MESSAGE),
   wants: z.array(name).max(MAX_MEMBERS_PER_MESSAGE),
