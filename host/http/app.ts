@@ -15,6 +15,7 @@ import { dashboardRoutes } from "../dashboard/routes.ts";
 import { codeRoutes } from "../code/routes.ts";
 import type { Handler } from "./connection_gate.ts";
 import { apiHandler } from "./message_route.ts";
+import { browserGuard } from "./browser_guard.ts";
 
 /** Extra route groups registered by extensions (mesh, services, dashboard) before the host starts. */
 export type RouteGroup = (app: Hono, host: Host) => void;
@@ -42,9 +43,14 @@ function errorAnswer(host: Host, err: unknown): Response {
  */
 function admission(host: Host): (path: string, request: Request) => Response | null {
   const key = host.options.apiKey;
+  const guard = browserGuard(() => ({ url: host.info?.url ?? "", bind: host.options.bind, apiKey: key }));
   return (path, request) => {
-    // The health probe and the dashboard page (it holds no data and asks for the key) are open.
-    if (path === "/v1/health" || path === "/") return null;
+    // The health probe is open to anyone; the rest to no other site's web page (browser_guard.ts).
+    if (path === "/v1/health") return null;
+    const foreign = guard(request);
+    if (foreign) return errorResponse(foreign);
+    // The dashboard page holds no data and asks for the key.
+    if (path === "/") return null;
     if (key !== null) {
       const denied = checkBearer(key, request.headers.get("authorization") ?? undefined);
       if (denied) return denied;

@@ -19,6 +19,7 @@ import type { RemoteRouter, RemoteSendOptions } from "../kernel/remote.ts";
 import type { GossipNode } from "./gossip.ts";
 import type { MembershipTable } from "./membership.ts";
 import { sleep } from "../../agents/timers.ts";
+import { publishedUrl } from "./record_limits.ts";
 
 /** Header carrying how many times a message has been forwarded between hosts. */
 export const HOPS_HEADER = "x-paglets-hops";
@@ -36,13 +37,7 @@ export function looksLikeUrl(nameOrUrl: string): boolean {
  * trailing slashes dropped, path kept (for hosts behind a reverse proxy). Null when malformed.
  */
 export function baseUrl(url: string): string | null {
-  try {
-    const u = new URL(normalizeUrl(url.trim()));
-    if (u.protocol !== "http:" && u.protocol !== "https:") return null;
-    return `${u.origin}${u.pathname}`.replace(/\/+$/, "");
-  } catch {
-    return null;
-  }
+  return publishedUrl(normalizeUrl(url.trim()));
 }
 
 export class MeshRemoteRouter implements RemoteRouter {

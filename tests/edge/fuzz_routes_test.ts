@@ -450,7 +450,9 @@ Deno.test(`a seeded fuzz of every route (seed ${SEED}) answers no internal error
         const shape = shapes[key]();
         const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(host.url).port) });
         await conn.write(new TextEncoder().encode(
-          `${key.split(" ")[0]} ${shape.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n` +
+          `${
+            key.split(" ")[0]
+          } ${shape.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\n` +
             `Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n{"kind":`,
         ));
         await conn.closeWrite();

@@ -30,7 +30,7 @@ Deno.test("slow and idle connections are closed by the host's timeouts", async (
 
     await t.step("a request head that never completes is closed", async () => {
       const conn = await connect(host);
-      await conn.write(encoder.encode("GET /v1/health HTTP/1.1\r\nHost: x\r\n"));
+      await conn.write(encoder.encode("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
       const { text, closed } = await readUntilClosed(conn, 10_000);
       close(conn);
       assert(closed, "the slow connection was not closed");
@@ -50,7 +50,7 @@ Deno.test("slow and idle connections are closed by the host's timeouts", async (
     await t.step("a keep-alive connection is answered, then closed once idle", async () => {
       const conn = await connect(host);
       await conn.write(
-        encoder.encode("GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"),
+        encoder.encode("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"),
       );
       const { text, closed } = await readUntilClosed(conn, 10_000);
       close(conn);
@@ -132,7 +132,7 @@ Deno.test("bodies that end short, heads over the limit and deep JSON get coded a
       for (const path of ["/v1/agents", "/v1/mesh/gossip"]) {
         const conn = await connect(host);
         await conn.write(encoder.encode(
-          `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`,
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`,
         ));
         await conn.closeWrite();
         const { text } = await readUntilClosed(conn, 10_000);
@@ -144,7 +144,7 @@ Deno.test("bodies that end short, heads over the limit and deep JSON get coded a
     await t.step("the event stream with a body answers 400 bad_request", async () => {
       const conn = await connect(host);
       await conn.write(encoder.encode(
-        "GET /v1/events/stream HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\nabc",
+        "GET /v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50\r\n\r\nabc",
       ));
       await conn.closeWrite();
       const { text } = await readUntilClosed(conn, 10_000);
@@ -158,7 +158,9 @@ Deno.test("bodies that end short, heads over the limit and deep JSON get coded a
         for (const [size, status] of [[40_000, 431], [80_000, 400]]) {
           const conn = await connect(host);
           await conn.write(
-            encoder.encode(`GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(size)}\r\n\r\n`),
+            encoder.encode(
+              `GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${"a".repeat(size)}\r\n\r\n`,
+            ),
           )
             .catch(() => {/* the host may close before all is written */});
           const { text, closed } = await readUntilClosed(conn, 10_000);
@@ -229,7 +231,7 @@ Deno.test("a refusal before the body is read ends the connection, whatever the c
           for (const auth of ["", "Authorization: Bearer wrong\r\n"]) {
             const answer = await refusal(
               host,
-              `POST ${path} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: 100000000\r\n`,
+              `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Content-Type: application/json\r\nContent-Length: 100000000\r\n`,
             );
             assertEquals(answer, { status: 401, code: "unauthorized", closed: true }, `${path} ${auth}`);
           }
@@ -241,7 +243,7 @@ Deno.test("a refusal before the body is read ends the connection, whatever the c
       for (const path of ["/v1/agents", MESSAGES]) {
         const answer = await refusal(
           host,
-          `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: 100000000\r\n`,
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: 100000000\r\n`,
         );
         assertEquals(answer, { status: 413, code: "payload_too_large", closed: true }, path);
       }
@@ -252,7 +254,7 @@ Deno.test("a refusal before the body is read ends the connection, whatever the c
       const size = 1_100_000;
       const answer = await refusal(
         host,
-        `POST /v1/agents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nTransfer-Encoding: chunked\r\n`,
+        `POST /v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${KEY}\r\nTransfer-Encoding: chunked\r\n`,
         `${size.toString(16)}\r\n${"a".repeat(size)}\r\n`,
       );
       assertEquals(answer, { status: 413, code: "payload_too_large", closed: true });
@@ -265,8 +267,8 @@ Deno.test("a refusal before the body is read ends the connection, whatever the c
         try {
           // Two requests at once: the second asks the host to close after it, so the read ends.
           await conn.write(encoder.encode(
-            "GET /v1/agents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n\r\n" +
-              "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "GET /v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong\r\n\r\n" +
+              "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
           ));
           const { text, closed } = await readUntilClosed(conn, 20_000);
           assert(closed);

@@ -22,15 +22,15 @@ Deno.test("a request body that stops arriving ends its connection after the idle
     });
     const heads = [
       // A small JSON body, read in one piece.
-      'POST /v1/agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type":',
+      'POST /v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"type":',
       // The message route, served in front of the app.
-      "POST /v1/agents/ag_7gwxzqa6sc2mupw2gtok/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+      "POST /v1/agents/ag_7gwxzqa6sc2mupw2gtok/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
       'Content-Length: 1000\r\n\r\n{"kind":',
       // A chunked body, streamed: one chunk, then nothing.
-      "POST /v1/agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "POST /v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
       '8\r\n{"type":\r\n',
       // A large declared body, streamed.
-      `PUT /v1/code HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n${"/".repeat(100_000)}`,
+      `PUT /v1/code HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000000\r\n\r\n${"/".repeat(100_000)}`,
     ];
     for (const head of heads) {
       const conn = await connect(host);
@@ -56,7 +56,7 @@ Deno.test("an event stream whose client does not read holds a bounded backlog, t
     const host = await startHost({ name: "unread-stream" });
     conn.value = await connect(host);
     await conn.value.write(
-      encoder.encode("GET /v1/events/stream?kind=user-stream HTTP/1.1\r\nHost: x\r\n\r\n"),
+      encoder.encode("GET /v1/events/stream?kind=user-stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
     );
     await eventually("the stream is open", async () => {
       const info = await (await fetch(`${host.url}/v1/host`)).json();
@@ -179,7 +179,7 @@ Deno.test("a request that needs a file when none is left answers 503, and the ho
   try {
     const host = await startHost({ name: "no-descriptors" });
     const upload = (module = MODULE) =>
-      `PUT /v1/code HTTP/1.1\r\nHost: x\r\nContent-Length: ${module.length}\r\n\r\n${module}`;
+      `PUT /v1/code HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${module.length}\r\n\r\n${module}`;
     // One kept connection, answered once already, to ask on when no new one can be accepted.
     const kept = await connect(host);
     held.push(kept);
@@ -215,7 +215,7 @@ Deno.test("a create that needs a new worker when no file is left answers 503, an
     const host = await startHost({ name: "no-worker-descriptors", args: ["--workers", "4"] });
     const body = JSON.stringify({ type: "demo.counter" });
     const create =
-      `POST /v1/agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      `POST /v1/agents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const kept = await connect(host);
     held.push(kept);
     assertEquals((await askOnce(kept, create)).status, 201);
