@@ -99,7 +99,7 @@ export async function bundleScript(entry: string): Promise<Bundle> {
           build.onLoad({ filter: /.*/, namespace: "script" }, async (args) => {
             const path = join(root, args.path);
             inputs.add(path);
-            const loader = /\.[cm]?tsx?$/.test(path) ? "ts" : "js";
+            const loader = loaderOf(path);
             const contents = await Deno.readTextFile(path);
             if (path === file || !contents.includes("import.meta.main")) return { contents, loader };
             // An imported file is never the main module (as under `deno run`): its own
@@ -147,6 +147,15 @@ async function missingImport(specifier: string, path: string): Promise<string | 
     }
   }
   return `Cannot import "${specifier}": there is no file ${path}`;
+}
+
+/** How esbuild reads a script's file, by its extension (as Deno does): TypeScript, JSX, JSON, else JavaScript. */
+function loaderOf(path: string): "ts" | "tsx" | "jsx" | "json" | "js" {
+  if (/\.[cm]?ts$/.test(path)) return "ts";
+  if (path.endsWith(".tsx")) return "tsx";
+  if (path.endsWith(".jsx")) return "jsx";
+  if (path.endsWith(".json")) return "json";
+  return "js";
 }
 
 /**

@@ -140,3 +140,25 @@ Deno.test("a paglets call that fails in the script's main part names the script'
   assert(out.stderr.includes("error [agent_not_found]"), out.stderr);
   assert(/\n {4}at (async )?<script module>:\d+:\d+/.test(out.stderr), out.stderr);
 });
+
+Deno.test("a script's JSON and TSX files bundle as what their extensions say", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paglets-test-loaders-" });
+  try {
+    await Deno.writeTextFile(`${dir}/data.json`, '{"answer": 42, "note": "import.meta.main"}\n');
+    await Deno.writeTextFile(
+      `${dir}/view.tsx`,
+      "const h = (tag: string, _p: unknown, ...kids: string[]) => `<${tag}>${kids.join('')}</${tag}>`;\n" +
+        "/** @jsx h */\nexport const view = (n: number): string => <b>{String(n)}</b>;\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      'import data from "./data.json" with { type: "json" };\nimport { view } from "./view.tsx";\n' +
+        "if (import.meta.main) console.log(view(data.answer), data.note);\n",
+    );
+    const out = await paglets(["run", `${dir}/main.ts`]);
+    assertEquals(out.code, 0, out.stderr);
+    assertEquals(out.stdout.trim(), "<b>42</b> import.meta.main");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
