@@ -520,7 +520,7 @@ export class TransferDispatcher {
       stateSize: state.length,
       files: files.map((f) => ({ name: f.name, size: f.size })),
       ...codeOf(meta, this.#host.url),
-    });
+    }, id);
     await this.#ledger.beginDeparture(transferId, cloneId, { url, name }, null);
     this.#driving.add(transferId);
     try {

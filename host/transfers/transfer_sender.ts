@@ -208,8 +208,11 @@ export class TransferSender {
    * Asks the target whether it would take the agent; throws a clear error when it would not. A
    * recent yes for the same target, type, kind and mesh version is reused within its limits.
    */
-  /** Asks the target whether it would take the agent; returns the target's name (null if it does not say). */
-  async preflight(url: string, request: PreflightRequest): Promise<string | null> {
+  /**
+   * Asks the target whether it would take the agent; returns the target's name (null if it does
+   * not say). `subject`: the agent an error names (a clone's source; the request names the copy).
+   */
+  async preflight(url: string, request: PreflightRequest, subject = request.agentId): Promise<string | null> {
     const key = `${url}\n${request.type}\n${request.code ?? ""}\n${request.kind}\n${request.meshVersion}`;
     const known = this.#accepted.get(key);
     // A remembered yes stands for the question only while the target was just heard from: a
@@ -240,7 +243,7 @@ export class TransferSender {
       return name;
     } catch (err) {
       const e = PagletError.from(err);
-      const what = `${request.kind === "clone" ? "clone" : request.kind} ${request.agentId} to ${url}`;
+      const what = `${request.kind} ${subject} to ${url}`;
       if (
         e.code === "host_unreachable" || e.code === "timeout" || e.code === "draining" ||
         e.code === "starting"

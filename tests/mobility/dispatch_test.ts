@@ -142,6 +142,9 @@ Deno.test("a dispatch that cannot happen fails early with a clear error and the 
     const home = await a.client.createAgent({ type: "test.homebody" });
     await assertRejectsCode(() => a.client.dispatch(home.id, b.url), "unknown_agent_type");
     assertEquals(await a.client.send(home.id, { kind: "get" }), { count: 0, events: [] });
+    // A clone's refusal names the paglet asked for, not the copy that was never made.
+    const refusedClone = await assertRejectsCode(() => a.client.clone(home.id, b.url), "unknown_agent_type");
+    assert(refusedClone.message.includes(`Cannot clone ${home.id} to`), refusedClone.message);
 
     // A state over the target's limit is refused by the preflight, before onDispatching runs.
     const big = await a.client.createAgent({ type: "test.traveller", state: { pad: "x".repeat(200_000) } });
