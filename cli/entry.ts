@@ -12,6 +12,7 @@ import { EMBEDDED_WORKERS } from "./early_start.ts";
 import { loadHostCode } from "./host_code.ts";
 import { timeoutMs } from "./number_option.ts";
 import { whileRunning } from "./signals.ts";
+import { EMBEDDED_PREFIX, sweepEmbeddedLeftovers } from "./embedded_leftovers.ts";
 
 export const DEFAULT_ENTRY = "http://127.0.0.1:8765";
 
@@ -205,7 +206,9 @@ async function withEmbeddedHost<T>(
     throw err;
   }
   const { Host, extensionsForHost } = await loadHostCode(options.hostBundle ?? false);
-  const dataDir = await Deno.makeTempDir({ prefix: "paglets-embedded-" });
+  const dataDir = await Deno.makeTempDir({ prefix: EMBEDDED_PREFIX });
+  // Folders of embedded hosts a SIGKILL left behind, cleared while this one starts.
+  const swept = sweepEmbeddedLeftovers(dataDir);
   if (!options.quiet) {
     console.error(`No host answers at ${url}; starting an embedded host (data in ${dataDir}).`);
   }
@@ -240,5 +243,6 @@ async function withEmbeddedHost<T>(
   } finally {
     await stop();
     unregister();
+    await swept;
   }
 }
