@@ -34,6 +34,7 @@ import { DataDirLock } from "./data_dir_lock.ts";
 import { SDK_MODULES } from "./sdk_modules.ts";
 import { CodeStore } from "./code/store.ts";
 import { startCodeSweep } from "./code/code_sweep.ts";
+import { loadHostId } from "./host_id.ts";
 import { CodeLoader } from "./code/code_loader.ts";
 import { MessageRouter } from "./kernel/message_router.ts";
 import { DurabilityFailures } from "./kernel/durability.ts";
@@ -84,6 +85,8 @@ export class Host {
   codeStore!: CodeStore;
   code!: CodeLoader;
   info!: HostInfo;
+  /** This host's id across restarts, renames and new addresses (host_id.ts). */
+  id!: string;
   /** Set by the mesh extension; without it the host works alone. */
   remote?: RemoteRouter;
   /**
@@ -228,6 +231,7 @@ export class Host {
     // Before anything reads the data dir: a second host on it would take over this one's agents.
     this.#lock = DataDirLock.acquire(o.dataDir);
     ({ db: this.db, raw: this.rawDb } = openDatabase(join(o.dataDir, "host.sqlite")));
+    this.id = loadHostId(o.dataDir);
     this.store = new AgentStore(this.db, this.rawDb.raw);
     this.storage = new PersistentStorageRoot(join(o.dataDir, "storage"), o.persistentStorageQuota);
     this.workDirs = new WorkDirs(join(o.dataDir, "work"));

@@ -163,10 +163,14 @@ export interface StoreTransaction {
   run(sql: string, ...parameters: SQLInputValue[]): void;
 }
 
-/** A host as a record names it: its URL then, and its name (null where it is not known). */
+/**
+ * A host as a record names it: its URL then, its name and (a transfer's) its id (host_id.ts),
+ * each null where it is not known.
+ */
 export interface HostAddress {
   url: string;
   name: string | null;
+  id?: string | null;
 }
 
 export class AgentStore {

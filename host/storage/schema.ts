@@ -61,6 +61,8 @@ export interface TransfersTable {
   peer: string;
   /** The other host's name, as it answered (null where not known). */
   peer_name: string | null;
+  /** The other host's id (host_id.ts), as it answered (null where not known). */
+  peer_id: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -102,6 +104,8 @@ const MIGRATIONS: string[] = [
   // come to answer at its old one.
   `ALTER TABLE transfers ADD COLUMN peer_name TEXT;
    ALTER TABLE moved_agents ADD COLUMN moved_to_name TEXT;`,
+  // The other host's id (host_id.ts): what settles a move the source could not confirm.
+  `ALTER TABLE transfers ADD COLUMN peer_id TEXT;`,
 ];
 
 /** Opens (and migrates) the host database at `path`. */
@@ -201,7 +205,7 @@ function refuseEmptied(path: string): void {
     return; // not there: a new host
   }
   if (size > 0) return;
-  const used = ["mesh.json", "code", "work", "storage", "artifacts"].filter((name) => {
+  const used = ["mesh.json", "host-id", "code", "work", "storage", "artifacts"].filter((name) => {
     try {
       Deno.statSync(join(dirname(path), name));
       return true;

@@ -200,7 +200,7 @@ export class TransferDispatcher {
     if (this.isSelf(url)) return { id, host: this.#host.url };
     const preflight = async (of: { type: string; meta: Record<string, unknown> }) => {
       const files = await this.#files.prepare(of.meta);
-      const name = await this.#sender.preflight(url, {
+      const who = await this.#sender.preflight(url, {
         agentId: id,
         type: of.type,
         kind: reason,
@@ -212,7 +212,7 @@ export class TransferDispatcher {
         files: files.map((f) => ({ name: f.name, size: f.size })),
         ...codeOf(of.meta, this.#host.url),
       });
-      return { files, target: { url, name } };
+      return { files, target: { url, ...who } };
     };
     let { files, target: to } = await preflight(before);
     const agent = await this.#liveAgent(id);
@@ -304,7 +304,7 @@ export class TransferDispatcher {
         undefined,
         queued,
       );
-      const outcome = await this.#sender.send(url, envelope, files, to.name);
+      const outcome = await this.#sender.send(url, envelope, files, to);
       if (outcome.kind === "acked") {
         // The agent is durable at the target: the move has happened. The source's cleanup does
         // not delay the caller (a failure there leaves the row pending for the resolver).
@@ -512,7 +512,7 @@ export class TransferDispatcher {
       this.#host.events.emit("clone", { agentId: id, type, data: { clone: cloneId, target: url } });
       return { id: cloneId, host: url };
     }
-    const name = await this.#sender.preflight(url, {
+    const who = await this.#sender.preflight(url, {
       agentId: cloneId,
       type,
       kind: "clone",
@@ -521,10 +521,10 @@ export class TransferDispatcher {
       files: files.map((f) => ({ name: f.name, size: f.size })),
       ...codeOf(meta, this.#host.url),
     }, id);
-    await this.#ledger.beginDeparture(transferId, cloneId, { url, name }, null);
+    await this.#ledger.beginDeparture(transferId, cloneId, { url, ...who }, null);
     this.#driving.add(transferId);
     try {
-      const outcome = await this.#sender.send(url, envelope, files, name);
+      const outcome = await this.#sender.send(url, envelope, files, who);
       if (outcome.kind === "acked") {
         await this.#ledger.setStatus(transferId, "acknowledged");
         this.#host.events.emit("clone", {
@@ -626,11 +626,17 @@ export class TransferDispatcher {
 
   async #resolve(row: TransferRow): Promise<boolean> {
     const rt = this.#host.runtime;
-    // The target by its name where the move kept it: a target that came back at another address is
-    // asked there, and a host that answers at its old one is not taken for it.
-    const peer = { url: row.peer, name: row.peerName };
-    const target = { url: this.#host.remote?.locate(peer) ?? row.peer, name: row.peerName };
-    const verdict = await this.#sender.settle(target, row.transferId, row.agentId, this.#host.url);
+    // The target wherever the mesh lists its name now (it may have come back at another address),
+    // then at the address the move recorded; only its own answer counts (TransferSender.settle):
+    // not that of a host that took its old address, nor of another host of its name.
+    const peer = { url: row.peer, name: row.peerName, id: row.peerId };
+    let target: HostAddress = peer;
+    let verdict: "stored" | "refused" | "unknown" = "unknown";
+    for (const url of new Set([this.#host.remote?.locate(peer) ?? row.peer, row.peer])) {
+      target = { ...peer, url };
+      verdict = await this.#sender.settle(target, row.transferId, row.agentId, this.#host.url);
+      if (verdict !== "unknown") break;
+    }
     if (verdict === "unknown") return false;
     const record = await this.#host.store.get(row.agentId);
     const moving = record?.status === "moving" ? record : null;

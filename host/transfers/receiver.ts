@@ -111,7 +111,9 @@ export class TransferReceiver {
   /** Answers before the state is sent: would this host take the agent? Throws the reason if not. */
   async preflight(
     request: PreflightRequest,
-  ): Promise<{ ok: true; name: string; maxEnvelopeBytes: number; maxFileBytes: number | null }> {
+  ): Promise<
+    { ok: true; name: string; hostId: string; maxEnvelopeBytes: number; maxFileBytes: number | null }
+  > {
     await this.#checkAcceptable(
       request.type,
       request.meshVersion,
@@ -125,6 +127,7 @@ export class TransferReceiver {
       ok: true,
       // Who answers: the source keeps it with the move, and later trusts only this host's answers.
       name: this.#host.name,
+      hostId: this.#host.id,
       maxEnvelopeBytes: this.maxEnvelopeBytes,
       maxFileBytes: this.maxFileBytes,
     };

@@ -131,6 +131,10 @@ export function movementRoutes(app: Hono, host: Host, parts: () => MovementParts
     const id = transferId(c);
     const body = validate(AbandonBody, await readJson(c, max), "abandon request");
     // With who answers: the source trusts the answer only from the host it sent the agent to.
-    return json({ ...await parts().receiver.abandon(id, body.agentId, body.source), host: host.name });
+    return json({
+      ...await parts().receiver.abandon(id, body.agentId, body.source),
+      host: host.name,
+      hostId: host.id,
+    });
   });
 }

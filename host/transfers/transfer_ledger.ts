@@ -25,6 +25,8 @@ export interface TransferRow {
   peer: string;
   /** The other host's name, as it answered the move's first question (null where not known). */
   peerName: string | null;
+  /** The other host's id (host_id.ts), as it answered the move's first question (null where not known). */
+  peerId: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -37,12 +39,13 @@ function toRow(r: TransfersTable): TransferRow {
     status: r.status,
     peer: r.peer,
     peerName: r.peer_name,
+    peerId: r.peer_id,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
 }
 
-const COLUMNS = "transfer_id, agent_id, direction, status, peer, peer_name, created_at, updated_at";
+const COLUMNS = "transfer_id, agent_id, direction, status, peer, peer_name, peer_id, created_at, updated_at";
 /** Rows of transfers that are over: what only answers late questions and retries. */
 const SETTLED = "('acknowledged', 'failed', 'arrived', 'refused')";
 /**
@@ -69,9 +72,9 @@ const PRUNE_CHUNK = 5000;
  */
 const SQL = {
   get: `SELECT ${COLUMNS} FROM transfers WHERE transfer_id = ?`,
-  insert: `INSERT INTO transfers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  insert: `INSERT INTO transfers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertIfAbsent:
-    `INSERT INTO transfers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transfer_id) DO NOTHING`,
+    `INSERT INTO transfers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transfer_id) DO NOTHING`,
   setStatus: "UPDATE transfers SET status = ?, updated_at = ? WHERE transfer_id = ?",
   list: `SELECT ${COLUMNS} FROM transfers WHERE direction = ? AND status = ? ORDER BY created_at`,
   pendingOf:
@@ -120,7 +123,18 @@ export class TransferLedger {
   ): Promise<void> {
     const now = Date.now();
     await this.#store.transaction((tx) => {
-      tx.run(SQL.insert, transferId, agentId, "out", "pending", peer.url, peer.name, now, now);
+      tx.run(
+        SQL.insert,
+        transferId,
+        agentId,
+        "out",
+        "pending",
+        peer.url,
+        peer.name,
+        peer.id ?? null,
+        now,
+        now,
+      );
       if (moving) tx.put({ ...moving, status: "moving" });
       for (const seq of handled) tx.dequeue(agentId, seq);
     });
@@ -158,7 +172,7 @@ export class TransferLedger {
   ): Promise<void> {
     const now = Date.now();
     await this.#store.transaction((tx) => {
-      tx.run(SQL.insert, transferId, record.id, "in", "stored", peer, null, now, now);
+      tx.run(SQL.insert, transferId, record.id, "in", "stored", peer, null, null, now, now);
       tx.forgetMove(record.id);
       tx.put(record);
       for (const q of queued) tx.enqueue(record.id, q.message, q.oneway, q.queuedAt);
@@ -175,7 +189,18 @@ export class TransferLedger {
    */
   async refuse(transferId: string, agentId: string, peer: string): Promise<TransferRow> {
     const now = Date.now();
-    await this.#store.write(SQL.insertIfAbsent, transferId, agentId, "in", "refused", peer, null, now, now);
+    await this.#store.write(
+      SQL.insertIfAbsent,
+      transferId,
+      agentId,
+      "in",
+      "refused",
+      peer,
+      null,
+      null,
+      now,
+      now,
+    );
     return (await this.get(transferId))!;
   }
 

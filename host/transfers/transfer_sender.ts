@@ -52,10 +52,15 @@ export interface SendPolicy {
 }
 
 /** What a target answered to a preflight. */
-interface Acceptance {
-  until: number;
-  /** The target's name, as it answered (hosts before names were kept did not say). */
+/** Who a target says it is (hosts before names and ids were kept do not say: null). */
+export interface TargetIdentity {
   name: string | null;
+  /** Its id across restarts (host/host_id.ts). */
+  id: string | null;
+}
+
+interface Acceptance extends TargetIdentity {
+  until: number;
   maxEnvelopeBytes: number;
   maxFileBytes: number | null;
 }
@@ -209,10 +214,14 @@ export class TransferSender {
    * recent yes for the same target, type, kind and mesh version is reused within its limits.
    */
   /**
-   * Asks the target whether it would take the agent; returns the target's name (null if it does
-   * not say). `subject`: the agent an error names (a clone's source; the request names the copy).
+   * Asks the target whether it would take the agent; returns who it says it is. `subject`: the
+   * agent an error names (a clone's source; the request names the copy).
    */
-  async preflight(url: string, request: PreflightRequest, subject = request.agentId): Promise<string | null> {
+  async preflight(
+    url: string,
+    request: PreflightRequest,
+    subject = request.agentId,
+  ): Promise<TargetIdentity> {
     const key = `${url}\n${request.type}\n${request.code ?? ""}\n${request.kind}\n${request.meshVersion}`;
     const known = this.#accepted.get(key);
     // A remembered yes stands for the question only while the target was just heard from: a
@@ -222,9 +231,11 @@ export class TransferSender {
       known && known.until > Date.now() && Date.now() - heard < HEARD_RECENTLY_MS &&
       (request.stateSize ?? 0) <= known.maxEnvelopeBytes &&
       request.files.every((f) => known.maxFileBytes === null || f.size <= known.maxFileBytes!)
-    ) return known.name;
+    ) return { name: known.name, id: known.id };
     try {
-      const answer = await this.client(url).request<Omit<Acceptance, "until" | "name"> & { name?: unknown }>(
+      const answer = await this.client(url).request<
+        Omit<Acceptance, "until" | "name" | "id"> & { name?: unknown; hostId?: unknown }
+      >(
         "POST",
         "/v1/transfers/preflight",
         request,
@@ -232,15 +243,17 @@ export class TransferSender {
       );
       this.#heard.set(url, Date.now());
       const name = typeof answer.name === "string" ? answer.name : null;
+      const id = typeof answer.hostId === "string" ? answer.hostId : null;
       if (this.#policy.preflightTtlMs > 0) {
         this.#accepted.set(key, {
           until: Date.now() + this.#policy.preflightTtlMs,
           name,
+          id,
           maxEnvelopeBytes: answer.maxEnvelopeBytes,
           maxFileBytes: answer.maxFileBytes,
         });
       }
-      return name;
+      return { name, id };
     } catch (err) {
       const e = PagletError.from(err);
       const what = `${request.kind} ${subject} to ${url}`;
@@ -261,29 +274,30 @@ export class TransferSender {
   }
 
   /**
-   * Sends the envelope (and files), retrying network failures under the same transfer id. `name`:
-   * the target's, as its preflight answered (see {@link settle}).
+   * Sends the envelope (and files), retrying network failures under the same transfer id. `who`:
+   * the target, as its preflight answered (see {@link settle}).
    */
   async send(
     url: string,
     envelope: TransferEnvelope,
     files: RegisteredFile[],
-    name: string | null,
+    who: Omit<HostAddress, "url">,
   ): Promise<SendOutcome> {
     const head = encodeTransferHead(envelope);
     const bytes = head.length + files.reduce((n, f) => n + f.size, 0);
-    const outcome = await this.#send({ url, name }, envelope, files, head, bytes);
+    const outcome = await this.#send({ url, ...who }, envelope, files, head, bytes);
     this.onOutcome(outcome.kind, bytes);
     return outcome;
   }
 
   async #send(
-    { url, name }: HostAddress,
+    target: HostAddress,
     envelope: TransferEnvelope,
     files: RegisteredFile[],
     head: Uint8Array,
     bytes: number,
   ): Promise<SendOutcome> {
+    const url = target.url;
     let lastError = new PagletError("transfer_failed", "not sent");
     for (let attempt = 1; attempt <= this.#policy.attempts; attempt++) {
       try {
@@ -304,7 +318,7 @@ export class TransferSender {
     // answer, from fetch or a connection of its own, does not tell a refused connection from one
     // that broke after the body left), so the target decides.
     const settled = await this.settle(
-      { url, name },
+      target,
       envelope.transferId,
       envelope.agent.id,
       envelope.source.url,
@@ -381,7 +395,8 @@ export class TransferSender {
   /**
    * Settles a transfer the source could not confirm, for good: `stored` (the target has it),
    * `refused` (it never will), or `unknown` when the target still does not answer, or another host
-   * answers at its URL (one whose name is not `target.name`, when that is known).
+   * answers at its URL (one whose id is not `target.id`, or without ids, whose name is not
+   * `target.name`).
    */
   async settle(
     target: HostAddress,
@@ -390,15 +405,19 @@ export class TransferSender {
     source: string,
   ): Promise<"stored" | "refused" | "unknown"> {
     try {
-      const row = await this.client(target.url).request<TransferRow & { host?: unknown }>(
+      const row = await this.client(target.url).request<TransferRow & { host?: unknown; hostId?: unknown }>(
         "POST",
         `/v1/transfers/${encodeURIComponent(transferId)}/abandon`,
         { agentId, source },
         this.#policy.questionTimeoutMs,
       );
       // Another host answers at that address now (the target came back elsewhere, another took its
-      // port): its word is not the target's, whose answer is still awaited.
-      if (target.name !== null && typeof row.host === "string" && row.host !== target.name) return "unknown";
+      // port, or has its name): its word is not the target's, whose answer is still awaited. The id
+      // decides where both sides have one (a target renamed since is still itself), else the name.
+      const other = target.id && typeof row.hostId === "string"
+        ? row.hostId !== target.id
+        : target.name !== null && typeof row.host === "string" && row.host !== target.name;
+      if (other) return "unknown";
       return row.status === "stored" || row.status === "arrived" ? "stored" : "refused";
     } catch {
       return "unknown";

@@ -91,3 +91,44 @@ Deno.test("an unconfirmed move is settled by its target only, at whatever addres
     await stopAll();
   }
 });
+
+Deno.test("an unconfirmed move is settled by its target's own id: not by another host of its name, and also after the target was renamed", async () => {
+  try {
+    const portB = freePort();
+    const mesh = (...peers: HostProcess[]) => [...FAST_MESH, ...peers.flatMap((p) => ["--peer", p.url])];
+    const a = await startMobileHost("alpha", { args: FAST_MESH });
+    const b = await startMobileHost("beta", {
+      port: portB,
+      args: mesh(a),
+      env: { PAGLETS_FAULT: "exit-after-store" },
+    });
+    await eventually("alpha to see beta", () => seesAllOnline(a, ["alpha", "beta"]));
+    const { id } = await a.client.createAgent({ type: "test.traveller" });
+    await a.client.send(id, { kind: "set", args: { count: 7 } });
+    await assertRejectsCode(() => a.client.dispatch(id, b.url), "transfer_pending");
+    await b.process.status; // stored the agent, died before acknowledging
+    const { events } = await a.client.events(0, 1000);
+    const transferId = (events.find((e) => e.kind === "transfer-retry")?.data as { transferId: string })
+      .transferId;
+
+    // Another machine with the same name joins (a cloned image): the mesh lists beta there now, and
+    // alpha asks it; it never had the transfer, and is not the host alpha sent the agent to.
+    const twin = await startMobileHost("beta", { args: mesh(a) });
+    await eventually(
+      "alpha to ask the other beta",
+      async () =>
+        (await twin.client.request<{ status: string }>("GET", `/v1/transfers/${transferId}`)).status,
+      30_000,
+    );
+    assertEquals((await a.client.getAgent(id)).status, "moving");
+
+    // The target comes back at its address under another name: its id is its own, and it settles.
+    const renamed = await startMobileHost("beta-renamed", { port: portB, dataDir: b.dataDir, args: mesh(a) });
+    await eventually("alpha settled the transfer", async () => (await agentIds(a)).length === 0, 45_000);
+    assertEquals(await agentIds(renamed), [id]);
+    assertEquals(await agentIds(twin), []);
+    assertEquals((await renamed.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+  } finally {
+    await stopAll();
+  }
+});
