@@ -135,7 +135,10 @@ export class WorkerPool {
     const now = Date.now();
     for (const slot of [...this.#slots]) {
       if (slot.agents.size > 0) slot.lastUsed = now;
-      if (slot.busy > 0 || slot.codes.size === 0 || now - slot.lastUsed < this.#idleMs) continue;
+      // A worker ended already is being replaced (replace), whose new worker takes its place.
+      if (slot.ended || slot.busy > 0 || slot.codes.size === 0 || now - slot.lastUsed < this.#idleMs) {
+        continue;
+      }
       this.#slots.splice(this.#slots.indexOf(slot), 1);
       this.#discard(slot);
       this.onRetired?.(slot);
@@ -454,7 +457,9 @@ export class WorkerPool {
       this.#discard(fresh);
       throw new PagletError("draining", "The host is shutting down");
     }
-    this.#slots[this.#slots.indexOf(slot)] = fresh;
+    const at = this.#slots.indexOf(slot);
+    if (at >= 0) this.#slots[at] = fresh;
+    else this.#slots.push(fresh);
     return lost;
   }
 
