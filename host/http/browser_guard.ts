@@ -9,8 +9,10 @@
  *   (its `--public-url`). The dashboard, served by the host itself, passes; the CLI, scripts and
  *   other hosts send no `Origin`.
  * - A host without an API key also refuses a request whose `Host` names none of its addresses:
- *   an IP address, `localhost`, its URL's name, its bind address or the machine's name. (With a
- *   key, a page cannot authenticate, so the name it used does not matter.)
+ *   an IP address, `localhost`, its URL's name, its bind address, the machine's name (also with
+ *   `.local`), a name `/etc/hosts` lists, or one `PAGLETS_ALLOWED_HOSTS` lists (comma-separated):
+ *   names the machine's owner chose, which a web page cannot point at it. (With a key, a page
+ *   cannot authenticate, so the name it used does not matter.)
  *
  * Both answer `403 forbidden`.
  *
@@ -84,7 +86,27 @@ function namesThisHost(header: string, host: GuardedHost): boolean {
   // The URL parser writes an IPv4 address in dotted form and an IPv6 one in brackets.
   if (name.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(name)) return true;
   if (name === "localhost" || name.endsWith(".localhost")) return true;
-  return name === host.bind.toLowerCase() || name === hostnameOf(host.url) || name === machineName();
+  const machine = machineName();
+  if (name === machine || name === `${machine}.local`) return true;
+  return name === host.bind.toLowerCase() || name === hostnameOf(host.url) || ownerNames().has(name);
+}
+
+let owned: Set<string> | undefined;
+
+/** The names in /etc/hosts and in `PAGLETS_ALLOWED_HOSTS`, read once. */
+function ownerNames(): Set<string> {
+  if (owned) return owned;
+  owned = new Set();
+  for (const name of (Deno.env.get("PAGLETS_ALLOWED_HOSTS") ?? "").split(",")) {
+    if (name.trim()) owned.add(name.trim().toLowerCase());
+  }
+  try {
+    for (const line of Deno.readTextFileSync("/etc/hosts").split("\n")) {
+      const fields = line.replace(/#.*/, "").trim().split(/\s+/);
+      for (const name of fields.slice(1)) owned.add(name.toLowerCase());
+    }
+  } catch { /* no such file: IP addresses and the names above only */ }
+  return owned;
 }
 
 function hostnameOf(url: string): string {

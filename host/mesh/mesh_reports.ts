@@ -6,14 +6,25 @@ import type { PagletError } from "../../agents/errors.ts";
 import type { Host } from "../host.ts";
 import type { MembershipTable, MemberView } from "./membership.ts";
 
-/** Error codes of a peer that answered, but refused this host's gossip request as malformed or too big. */
-const REFUSALS = new Set(["invalid_request", "bad_request", "malformed_json", "payload_too_large"]);
+/**
+ * Error codes of a peer that answered, but refused this host's gossip request: as malformed or too
+ * big, or (`forbidden`) as sent to a name of the peer's that it does not take for its own.
+ */
+const REFUSALS = new Set([
+  "invalid_request",
+  "bad_request",
+  "malformed_json",
+  "payload_too_large",
+  "forbidden",
+]);
 
 export class MeshReports {
   readonly #host: Host;
   readonly #table: () => MembershipTable;
-  /** Peer URLs already reported. */
+  /** What was said already, by kind and peer URL: each once. */
   readonly #said = new Set<string>();
+  /** Peers that answered with a refusal: no seed of them is said to be silent. */
+  readonly #refused = new Set<string>();
 
   constructor(host: Host, table: () => MembershipTable) {
     this.#host = host;
@@ -22,6 +33,9 @@ export class MeshReports {
 
   /** A failed exchange: the first refusal by a peer (another mesh version, another key, a refused request). */
   gossipFailed(url: string, error: PagletError): void {
+    const refusal = error.code === "mesh_version_mismatch" || error.code === "unauthorized" ||
+      REFUSALS.has(error.code);
+    if (refusal) this.#refused.add(url);
     if (error.code === "mesh_version_mismatch") {
       this.#once(url, "mesh-version-mismatch", { url }, error.message, error.message);
     } else if (error.code === "unauthorized") {
@@ -45,6 +59,7 @@ export class MeshReports {
 
   /** A seed that never answered failed `tries` times (said unless a refusal of its was said already). */
   seedSilent(url: string, tries: number, error: PagletError): void {
+    if (this.#refused.has(url)) return;
     this.#once(
       url,
       "mesh-seed-silent",
@@ -81,7 +96,8 @@ export class MeshReports {
       : `this host knows ${others} other member${others === 1 ? "" : "s"}`;
   }
 
-  #once(key: string, kind: string, data: Record<string, unknown>, error: string | undefined, line: string) {
+  #once(url: string, kind: string, data: Record<string, unknown>, error: string | undefined, line: string) {
+    const key = `${kind}\n${url}`;
     if (this.#said.has(key)) return;
     this.#said.add(key);
     this.#host.events.emit(kind, { data, ...(error === undefined ? {} : { error }) });

@@ -10,6 +10,17 @@ import { startHost, stopAll } from "../helpers/host_process.ts";
 import { answerOf, close, connect, readUntilClosed } from "../helpers/raw_http.ts";
 import { paglets } from "../helpers/cli.ts";
 
+/** Names /etc/hosts gives this machine (none where it has no such file). */
+function etcHostsNames(): string[] {
+  try {
+    return Deno.readTextFileSync("/etc/hosts").split("\n").flatMap((line) =>
+      line.replace(/#.*/, "").trim().split(/\s+/).slice(1)
+    );
+  } catch {
+    return [];
+  }
+}
+
 /** Sends one raw request with exactly these headers; its status and error code. */
 async function raw(
   host: { url: string },
@@ -31,7 +42,7 @@ async function raw(
 
 Deno.test("a host refuses other sites' web pages and, without a key, names that are not its own", async () => {
   try {
-    const host = await startHost({ name: "guarded" });
+    const host = await startHost({ name: "guarded", env: { PAGLETS_ALLOWED_HOSTS: "box.lan, other.lan" } });
     const own = new URL(host.url).host;
     const create = '{"type":"demo.counter"}';
     const countAgents = async () => (await host.client.listAgents()).agents.length;
@@ -56,6 +67,11 @@ Deno.test("a host refuses other sites' web pages and, without a key, names that 
     assertEquals((await raw(host, "GET", "/v1/health", rebound)).status, 200);
     assertEquals((await raw(host, "GET", "/v1/agents", { host: `localhost:${port}` })).status, 200);
     assertEquals((await raw(host, "GET", "/v1/agents", { host: `${Deno.hostname()}:${port}` })).status, 200);
+    // Names the machine's owner chose: its .local name, those /etc/hosts and PAGLETS_ALLOWED_HOSTS list.
+    const owned = [`${Deno.hostname()}.local`, "box.lan", "other.lan", ...etcHostsNames().slice(0, 3)];
+    for (const name of owned) {
+      assertEquals((await raw(host, "GET", "/v1/agents", { host: `${name}:${port}` })).status, 200, name);
+    }
     assertEquals(await countAgents(), 2);
 
     // The CLI passes.

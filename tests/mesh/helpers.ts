@@ -46,11 +46,13 @@ export function warnings(host: HostProcess, text: string): string[] {
 }
 
 /** A stand-in peer: an HTTP server on 127.0.0.1 that answers every request with `answer`, counting them. */
-export function fakePeer(answer: () => Response): { url: string; requests: () => number } & AsyncDisposable {
+export function fakePeer(
+  answer: (request: Request) => Response | Promise<Response>,
+): { url: string; requests: () => number } & AsyncDisposable {
   let requests = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
     requests++;
-    return answer();
+    return answer(request);
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
