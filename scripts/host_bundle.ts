@@ -108,6 +108,35 @@ async function graph(entries: string[], dynamic: boolean): Promise<Set<string>> 
   return reached;
 }
 
+/** A module loaded by URL: `new URL("./x.ts", import.meta.url)` (workers, type modules, command groups). */
+const URL_LOADED = /new URL\(\s*"(\.{1,2}\/[^"]+\.(?:ts|js))",\s*import\.meta\.url\s*\)/g;
+
+/**
+ * `files` and every project module they load by URL, with their import graphs, to closure: the
+ * code a host may run besides its bundle (agent and compute workers, paglet type modules, command
+ * groups). Test files are left out.
+ */
+async function withUrlLoaded(files: Set<string>): Promise<Set<string>> {
+  const all = new Set(files);
+  let pending = [...files];
+  while (pending.length > 0) {
+    const found: string[] = [];
+    for (const file of pending) {
+      if (!/\.(ts|js)$/.test(file)) continue;
+      for (const match of (await Deno.readTextFile(join(ROOT, file))).matchAll(URL_LOADED)) {
+        const target = join(dirname(file), match[1]);
+        if (all.has(target) || target.startsWith("tests/") || target.includes("/testdata/")) continue;
+        // One named in a comment's example may not exist.
+        if (await Deno.stat(join(ROOT, target)).then(() => true, () => false)) found.push(target);
+      }
+    }
+    const reached = found.length ? await graph(found, true) : new Set<string>();
+    pending = [...new Set([...found, ...reached])].filter((f) => !all.has(f));
+    for (const f of pending) all.add(f);
+  }
+  return all;
+}
+
 /** A specifier from `from` to `to` (both relative to the root) as an import writes it. */
 function relativeSpecifier(from: string, to: string): string {
   const rel = relative(from, to);
@@ -189,7 +218,10 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
       join(ROOT, PI_WORKER_SOURCE),
     ]);
     const inputs: HostBundleManifest["inputs"] = {};
-    const files = [...new Set([...host, ...outside, ...piWorker, ...CONFIG_FILES])].sort();
+    // Every file the host may run (also those loaded by URL: its build covers them, and an edit of
+    // one makes the bundle stale: cli/host_code.ts), and the configuration that resolves them.
+    const files = [...await withUrlLoaded(new Set([...host, ...outside, ...piWorker])), ...CONFIG_FILES]
+      .filter((file, i, all) => all.indexOf(file) === i).sort();
     for (const file of files) {
       const stat = await Deno.stat(join(ROOT, file));
       inputs[file] = [stat.size, stat.mtime?.getTime() ?? 0];

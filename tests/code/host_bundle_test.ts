@@ -23,7 +23,14 @@ import { RELEASE, version } from "../../host/version.ts";
 
 Deno.test("the host bundle is built from the tree, loads, and runs a paglet like the source", async () => {
   const before = bundleIsCurrent() ? hostBuild() : null;
-  const { build } = await buildHostBundle();
+  const { build, inputs } = await buildHostBundle();
+  // The build covers what a host loads by URL too (workers, paglet type modules), not only the
+  // bundle's own modules: an edit of any of them is a new build (or `source` until one is made).
+  for (
+    const file of ["host/worker/agent_worker.ts", "host/compute/compute_worker.ts", "examples/demo/mod.ts"]
+  ) {
+    assert(file in inputs, `${file} is one of the build's inputs`);
+  }
   assert(bundleIsCurrent(), "a bundle just built matches the source");
   assert(/^[0-9a-f]{12}$/.test(build ?? ""), `the build is a hash of the sources: ${build}`);
   if (before !== null) assertEquals(build, before, "the same sources make the same build");
