@@ -324,7 +324,6 @@ export class AgentStore {
     return (await q.execute()).map(toRecord);
   }
 
-  /** The ids of every stored agent, any status. */
   /** The code hashes agents of this host name (their types come from travelling code). */
   async codeHashes(): Promise<Set<string>> {
     const { rows } = await sql<{ code: string }>`SELECT DISTINCT json_extract(meta, '$.code') AS code
@@ -332,6 +331,7 @@ export class AgentStore {
     return new Set(rows.map((row) => row.code));
   }
 
+  /** The ids of every stored agent, any status. */
   async ids(): Promise<string[]> {
     return (await this.#db.selectFrom("agents").select("id").execute()).map((r) => r.id);
   }

@@ -210,12 +210,10 @@ export class TransferSender {
   }
 
   /**
-   * Asks the target whether it would take the agent; throws a clear error when it would not. A
-   * recent yes for the same target, type, kind and mesh version is reused within its limits.
-   */
-  /**
-   * Asks the target whether it would take the agent; returns who it says it is. `subject`: the
-   * agent an error names (a clone's source; the request names the copy).
+   * Asks the target whether it would take the agent; throws a clear error when it would not, and
+   * returns who it says it is. A recent yes for the same target, type, kind and mesh version is
+   * reused within its limits. `subject`: the agent an error names (a clone's source; the request
+   * names the copy).
    */
   async preflight(
     url: string,
