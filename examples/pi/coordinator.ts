@@ -570,10 +570,11 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
 
   /**
    * The first {@link PREVIEW_DIGITS} digits also go to user-info's stream (the dashboard's Pi panel,
-   * `paglets follow`); the rest only to the job's own drain.
+   * `paglets follow`), named by the job id `pi --json` reports; the rest only to the job's own drain.
    */
   #preview(chunk: string): void {
-    void this.context.callService("user-info", "stream", { streamId: this.id, text: chunk }).catch(() => {
+    const streamId = this.state.jobId;
+    void this.context.callService("user-info", "stream", { streamId, text: chunk }).catch(() => {
       /* a host without user-info shows no preview */
     });
   }

@@ -49,9 +49,15 @@ export function userInfoService(options: UserInfoOptions = {}): ServiceDefinitio
             });
             return { ok: true, id: notification.id };
           },
-          stream: ({ streamId, text, target }, call) => {
+          stream: async ({ streamId, text, target }, call) => {
+            // The calling paglet and its type, as the host knows them (a call over HTTP names none):
+            // the dashboard's Pi panel shows only what a Pi coordinator streams.
+            const type = call.agentId
+              ? host.kernel.runtime.inWorker(call.agentId)?.type ?? (await host.store.get(call.agentId))?.type
+              : undefined;
             host.events.emit(USER_STREAM_EVENT, {
               agentId: call.agentId,
+              ...(type ? { type } : {}),
               data: { streamId, text, target, hostName: host.info.name },
             });
             return { ok: true };
