@@ -144,6 +144,9 @@ Deno.test({
       await alpha.client.dispatch(id, beta.host.url);
       await page.waitForSelector("#detail p:has-text('moved to')", { timeout: 10_000 });
       assert((await text(page, "#detail")).includes(beta.host.url), await text(page, "#detail"));
+      // ... and shows its record there, asked through alpha.
+      await page.waitForSelector("#detail td:has-text('beta')", { timeout: 10_000 });
+      assert((await text(page, "#detail")).includes('"count"'), await text(page, "#detail"));
       assertEquals(failed, [], "no request of the page failed");
       // An open Runner's executors.
       await using rr = await Runner.open("dash", {

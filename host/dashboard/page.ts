@@ -2,8 +2,10 @@
  * The dashboard every host serves at `/` (docs/dashboard.md): every online host with its load and
  * memory over time, compute-slots queues and leases with CPU ids, compute jobs, job groups with
  * their progress, Runners, agents with their detail, the latest Pi job's digits and live events.
- * It reads the same HTTP API (`/v1/dashboard/mesh` gathers the other hosts); the SSE stream makes
- * it live. Kept as a module string so `deno compile` embeds it without extra files.
+ * It reads the same HTTP API (`/v1/dashboard/mesh` gathers the other hosts, `/v1/dashboard/agents/:id`
+ * asks one of them for an agent's record); the SSE stream makes it live, and is connected again when it
+ * stays silent for three of the host's keepalives. The header says when what it shows is stale. Kept
+ * as a module string so `deno compile` embeds it without extra files.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -16,14 +18,15 @@ export const DASHBOARD_HTML = `<!doctype html>
  section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:10px 12px;overflow:auto;max-height:420px}
  h2{font-size:14px;margin:0 0 8px;text-transform:uppercase;letter-spacing:.04em;color:#4a5568}
  table{border-collapse:collapse;width:100%} td,th{padding:3px 6px;border-bottom:1px solid #eef0f3;text-align:left;font-variant-numeric:tabular-nums}
- .on{color:#15803d}.off{color:#b91c1c} .muted{color:#718096} #events div{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap}
+ .on{color:#15803d}.off{color:#b91c1c} .muted{color:#718096} td.note{color:#b91c1c}
+ header span.stale{opacity:1;background:#b91c1c;color:#fff;padding:1px 8px;border-radius:3px} #events div{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap}
  .bar{display:inline-block;width:120px;height:9px;background:#eef0f3;border-radius:4px;overflow:hidden;vertical-align:middle;margin-right:6px}
  .bar i{display:block;height:100%;background:#15803d} .bar i.failed{background:#b91c1c}
  #key{display:none;padding:10px 18px;background:#fff3cd} #pi{font-family:ui-monospace,monospace;word-break:break-all;font-size:12px}
  svg.spark{vertical-align:middle;background:#f6f7f9;border-radius:3px} svg.spark polyline{fill:none;stroke-width:1.5}
  #detail pre{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;margin:0} a.agent{cursor:pointer;color:#1d4ed8;text-decoration:underline}
 </style></head><body>
-<header><h1>paglets</h1><span id="who">…</span><span id="status" class="muted"></span></header>
+<header><h1>paglets</h1><span id="who">…</span><span id="status" class="muted"></span><span id="live"></span></header>
 <form id="key"><span id="keyMsg">This host needs an API key:</span> <input id="keyInput" type="password" size="40"> <button id="keyBtn" type="submit">Use key</button></form>
 <main>
  <section style="grid-column:1/-1"><h2>Mesh hosts</h2><table id="hosts"></table></section>
@@ -41,22 +44,44 @@ export const DASHBOARD_HTML = `<!doctype html>
 <script>
 const $ = (id) => document.getElementById(id);
 const AGENTS_SHOWN = 200;
+/** Data no refresh has brought for this long is stale (a refresh is due every 3 s). */
+const STALE_AFTER_MS = 10000;
+const clock = (t) => new Date(t).toLocaleTimeString();
+// API keys are ASCII: a request header carries nothing else (typographic quotes pasted with a key, say).
+const notAscii = (k) => /[^\\x20-\\x7e]/.exec(k);
+function askKey(message) { $("keyMsg").textContent = message; $("key").style.display = "block"; }
+function refuseKey(bad) {
+  const c = bad[0], code = "U+" + c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0");
+  askKey("API keys are ASCII, and this one has " + (c.trim() ? c + " " : "") + "(" + code + "): enter the key alone, without quotes:");
+}
 let key = sessionStorage.getItem("pagletsKey") || "";
-const headers = () => key ? { authorization: "Bearer " + key } : {};
-async function api(path) {
+const forgetKey = () => { key = ""; sessionStorage.removeItem("pagletsKey"); };
+// A key kept by an older page that no header can carry is forgotten, and asked for again.
+if (notAscii(key)) { const bad = notAscii(key); forgetKey(); refuseKey(bad); }
+/** The request headers with the key; a key no header can carry is forgotten and asked for again. */
+function headers() {
+  const bad = notAscii(key);
+  if (bad) { forgetKey(); refuseKey(bad); throw new Error("the API key is not ASCII"); }
+  return key ? { authorization: "Bearer " + key } : {};
+}
+async function api(path, signal) {
   const sent = key;
   // Bounded: refreshes run one at a time, so one answer that never came would stop them all.
-  const res = await fetch(path, { headers: headers(), signal: AbortSignal.timeout(30000) });
-  // Only an answer to the key in use now says anything of it (a refresh may have left before it was entered).
+  const bound = AbortSignal.timeout(30000);
+  const res = await fetch(path, { headers: headers(), signal: signal ? AbortSignal.any([signal, bound]) : bound });
+  // Only an answer to the key in use now says anything of it (a refresh may have left before it was
+  // entered); a form that asks already while no key is in use keeps its question.
   if (res.status === 401) {
-    if (sent === key) {
-      $("keyMsg").textContent = sent ? "The API key is wrong; enter the host's key:" : "This host needs an API key:";
-      $("key").style.display = "block";
+    if (sent === key && !(sent === "" && $("key").style.display === "block")) {
+      askKey(sent ? "The API key is wrong; enter the host's key:" : "This host needs an API key:");
     }
-    throw new Error("unauthorized");
+    throw new Error("the API key is missing or wrong");
   }
   if (sent === key) $("key").style.display = "none";
-  if (!res.ok) throw new Error(path + ": HTTP " + res.status);
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    throw new Error((body && body.error && body.error.message) || path + ": HTTP " + res.status);
+  }
   return res.json();
 }
 const esc = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
@@ -71,27 +96,55 @@ function spark(values, max, color) {
   const pts = values.map((v, i) => (i * w / (values.length - 1)).toFixed(1) + "," + (h - 2 - (h - 4) * Math.min(v, top) / top).toFixed(1));
   return '<svg class="spark" width="' + w + '" height="' + h + '"><polyline stroke="' + color + '" points="' + pts.join(" ") + '"/></svg>';
 }
-const link = (id) => '<a class="agent" data-id="' + esc(id) + '">' + esc(id) + "</a>";
-let detailId = "";
-async function showDetail(id) {
-  detailId = id;
-  try {
-    const r = await api("/v1/agents/" + encodeURIComponent(id));
-    $("detail").classList.remove("muted");
-    if (r.status === undefined && r.movedTo) {
-      // Only a forwarding record here: the agent lives on another host now.
-      $("detail").innerHTML = "<p>" + esc(id) + " moved to " + esc(r.movedTo) + "; this host keeps only where it went.</p>";
-      return;
-    }
-    const mailbox = r.mailbox ? r.mailbox.queued + " queued, " + r.mailbox.delivered + " delivered" + (r.mailbox.busy ? ", busy" : "") : "-";
-    $("detail").classList.remove("muted");
-    $("detail").innerHTML = "<table>" + [["id", r.id], ["type", r.type], ["status", r.status + (r.transition ? " (" + r.transition + " under way)" : "")], ["host", r.hostName || r.host],
-      ["mailbox", mailbox], ["queued while inactive", r.queuedMessages], ["moved to", r.movedTo || "-"]]
-      .map((kv) => "<tr><th>" + esc(kv[0]) + "</th><td>" + esc(kv[1] ?? "-") + "</td></tr>").join("") + "</table>" +
-      "<h2>state</h2><pre>" + esc(JSON.stringify(r.state ?? null, null, 2)) + "</pre>";
-  } catch (err) { $("detail").textContent = id + ": " + (err.message || err); }
+/** An agent id that opens its detail; \`host\` names the host it is on when that is another one. */
+const link = (id, host) => '<a class="agent" data-id="' + esc(id) + '"' + (host ? ' data-host="' + esc(host) + '"' : "") + ">" + esc(id) + "</a>";
+let selfName = "";
+let detail = null;
+/** An agent's record: this host's, or through this host that of the mesh host \`where\` (a name or URL). */
+function agentRecord(id, where) {
+  return api(where && where !== selfName
+    ? "/v1/dashboard/agents/" + encodeURIComponent(id) + "?host=" + encodeURIComponent(where)
+    : "/v1/agents/" + encodeURIComponent(id));
 }
-document.addEventListener("click", (e) => { const a = e.target.closest && e.target.closest("a.agent"); if (a) showDetail(a.dataset.id); });
+async function showDetail(id, where) {
+  const mine = detail = { id, where: where || "" };
+  const el = $("detail");
+  const shown = (html) => { if (detail === mine) { el.classList.remove("muted"); el.innerHTML = html; } };
+  let r, moved = "";
+  try {
+    r = await agentRecord(id, mine.where);
+    // Only a forwarding record there: the agent lives on another host now, whose record is asked (a few hops at most).
+    for (let hops = 0; r.status === undefined && r.movedTo && hops < 3; hops++) {
+      const to = r.movedTo;
+      moved += "<p>" + esc(id) + " moved to " + esc(to) + ".</p>";
+      try { r = await agentRecord(id, to); }
+      catch (err) { return shown(moved + "<p>That host did not give its record: " + esc(err.message || err) + "</p>"); }
+    }
+  } catch (err) { return shown("<p>" + esc(id) + (mine.where ? " on " + esc(mine.where) : "") + ": " + esc(err.message || err) + "</p>"); }
+  if (r.status === undefined) return shown(moved + "<p>The hosts asked keep only where it went.</p>");
+  const mailbox = r.mailbox ? r.mailbox.queued + " queued, " + r.mailbox.delivered + " delivered" + (r.mailbox.busy ? ", busy" : "") : "-";
+  shown(moved + "<table>" + [["id", r.id], ["type", r.type], ["status", r.status + (r.transition ? " (" + r.transition + " under way)" : "")], ["host", r.hostName || r.host],
+    ["mailbox", mailbox], ["queued while inactive", r.queuedMessages], ["moved to", r.movedTo || "-"]]
+    .map((kv) => "<tr><th>" + esc(kv[0]) + "</th><td>" + esc(kv[1] ?? "-") + "</td></tr>").join("") + "</table>" +
+    "<h2>state</h2><pre>" + esc(JSON.stringify(r.state ?? null, null, 2)) + "</pre>");
+}
+document.addEventListener("click", (e) => { const a = e.target.closest && e.target.closest("a.agent"); if (a) showDetail(a.dataset.id, a.dataset.host || ""); });
+// The header says plainly when what the page shows is stale: the last refresh failed, or none came for a while.
+const pageStart = Date.now();
+let updatedAt = 0, refreshError = "";
+function showStatus() {
+  const el = $("status");
+  const overdue = Date.now() - (updatedAt || pageStart) > STALE_AFTER_MS;
+  if (!refreshError && !overdue) {
+    el.className = "muted";
+    el.textContent = updatedAt ? "updated " + clock(updatedAt) : "";
+    return;
+  }
+  el.className = "stale";
+  el.textContent = (updatedAt ? "stale since " + clock(updatedAt) : "no data yet") + " — " + (refreshError || "host not answering");
+}
+/** Why a refresh failed, as the header says it: a request that got no answer is the host not answering. */
+const whyFailed = (err) => err && ["TypeError", "TimeoutError", "AbortError"].includes(err.name) ? "host not answering" : String((err && err.message) || err);
 let refreshing = null;
 let refreshAgain = false;
 /** One refresh at a time: a host slow to answer is not asked again meanwhile, and one asked for during a refresh follows it. */
@@ -106,6 +159,7 @@ function refresh() {
 async function refreshOnce() {
   try {
     const host = await api("/v1/host");
+    selfName = host.name;
     $("who").textContent = host.name + " · " + host.url + " · paglets " + host.version + " · mesh " + host.meshVersion;
     table($("host"), [
       { k: "CPUs", v: host.cpuCount }, { k: "load (1/5/15)", v: [host.load1, host.load5, host.load15].map((x) => x.toFixed(2)).join(" / ") },
@@ -124,6 +178,12 @@ async function refreshOnce() {
       ["name", "memory used", (n) => { const h = (views.get(n) || {}).history || [];
         return spark(h.map((x) => x.memUsedBytes / x.memTotalBytes), 1, "#15803d") + " " + (h.length ? Math.round(100 * h[h.length - 1].memUsedBytes / h[h.length - 1].memTotalBytes) + "%" : ""); }],
       ["tags", "tags", (v) => esc((v || []).join(", "))]]);
+    // What the panels of every host lack: hosts that did not answer this host, and members not online (not asked).
+    const silent = view.hosts.filter((v) => !v.ok).map((v) => esc(v.name) + " (" + esc(v.error || "no answer") + ")");
+    const notOnline = mesh.hosts.filter((h) => !h.online && !h.self && !views.has(h.name)).map((h) => esc(h.name) + " (" + esc(h.state || "offline") + ")");
+    const missing = (cols) => (silent.length ? '<tr><td colspan="' + cols + '" class="note">not answering: ' + silent.join(", ") + "</td></tr>" : "") +
+      (notOnline.length ? '<tr><td colspan="' + cols + '" class="note">not asked, not online: ' + notOnline.join(", ") + "</td></tr>" : "");
+    const where = silent.length || notOnline.length ? "on the hosts that answered" : "in the mesh";
     const slotRows = [];
     for (const v of view.hosts) {
       const s = v.slots; if (!s) continue;
@@ -132,19 +192,23 @@ async function refreshOnce() {
       slotRows.push({ host: v.name, free: s.host.freeCpuCores + "/" + s.host.eligibleCpuIds.length, leases: leases || "-", queue: queue || "-" });
     }
     table($("slots"), slotRows, [["host", "host"], ["free", "free cores"], ["leases", "leases (CPU ids)", (x) => x], ["queue", "queue", (x) => x]]);
+    $("slots").insertAdjacentHTML("beforeend", missing(4));
     const jobs = view.hosts.flatMap((v) => (v.jobs || []).map((j) => ({ ...j, host: v.name })));
-    if (jobs.length) table($("jobs"), jobs, [["host", "host"], ["agentId", "agent", link], ["type", "type"], ["computeStatus", "compute"],
+    if (jobs.length) table($("jobs"), jobs, [["host", "host"], ["agentId", "agent", (v, r) => link(v, r.host)], ["type", "type"], ["computeStatus", "compute"],
       ["cpuCores", "cores"], ["cpuCoreIds", "cpus", (v) => esc((v || []).join(","))], ["computeError", "error"]]);
-    else $("jobs").innerHTML = '<tr><td class="muted">no compute job in the mesh</td></tr>';
+    else $("jobs").innerHTML = '<tr><td class="muted">no compute job ' + where + "</td></tr>";
+    $("jobs").insertAdjacentHTML("beforeend", missing(7));
     const runners = view.hosts.flatMap((v) => (v.runners || []).map((r) => ({ ...r, host: v.name })));
-    if (runners.length) table($("runners"), runners, [["host", "host"], ["id", "executor", link], ["status", "status"]]);
-    else $("runners").innerHTML = '<tr><td class="muted">no Runner open</td></tr>';
-    const agents = await api("/v1/agents?limit=" + AGENTS_SHOWN);
-    table($("agents"), agents.agents, [["id", "id", link], ["type", "type"], ["status", "status"], ["queuedMessages", "queued"]]);
-    if (agents.agents.length >= AGENTS_SHOWN) {
+    if (runners.length) table($("runners"), runners, [["host", "host"], ["id", "executor", (v, r) => link(v, r.host)], ["status", "status"]]);
+    else $("runners").innerHTML = '<tr><td class="muted">no Runner open ' + where + "</td></tr>";
+    $("runners").insertAdjacentHTML("beforeend", missing(3));
+    // One more than shown: the line that says there are more is there only when there are.
+    const agents = await api("/v1/agents?limit=" + (AGENTS_SHOWN + 1));
+    table($("agents"), agents.agents.slice(0, AGENTS_SHOWN), [["id", "id", (v) => link(v)], ["type", "type"], ["status", "status"], ["queuedMessages", "queued"]]);
+    if (agents.agents.length > AGENTS_SHOWN) {
       $("agents").insertAdjacentHTML("beforeend", '<tr><td colspan="4" class="muted">the first ' + AGENTS_SHOWN + ' shown: <code>paglets agents ls</code> lists every one</td></tr>');
     }
-    if (detailId) showDetail(detailId);
+    if (detail) showDetail(detail.id, detail.where);
     const services = await api("/v1/services").catch(() => ({ services: [] }));
     table($("services"), services.services, [["name", "name"], ["lifecycle", "lifecycle"], ["running", "running"], ["operations", "operations", (v) => esc((v || []).join(", "))]]);
     const groups = await fetch("/v1/services/compute-slots/groups", { method: "POST", headers: { ...headers(), "content-type": "application/json" }, body: '{"allHosts":true}' })
@@ -162,15 +226,19 @@ async function refreshOnce() {
       const agentId = piJob.agentId, running = await piRunning(agentId);
       if (piJob.agentId === agentId && piJob.running) { piJob.running = running; showPi(); }
     }
-    $("status").textContent = "updated " + new Date().toLocaleTimeString();
-  } catch (err) { $("status").textContent = String(err.message || err); }
+    updatedAt = Date.now();
+    refreshError = "";
+  } catch (err) { refreshError = whyFailed(err); }
+  showStatus();
 }
 // The Pi panel follows one job: the latest whose coordinator streams digits through user-info
 // (user-stream events). A page that connects reads the digits the host's events still hold at once,
 // and then only the chunks that come after: a job that ended is shown whole, not streamed again.
 const PI_COORDINATOR = "examples.pi.coordinator";
 const piJob = { id: "", agentId: "", text: "", running: false, upTo: 0 };
-const streamOf = (e) => e.data.streamId || e.agentId || "";
+// A Pi job's chunk: streamed through user-info by a Pi coordinator of this host (the host names the
+// paglet that called and its type; a call over HTTP has neither), under the job id \`examples pi\` reports.
+const isPi = (e) => e.type === PI_COORDINATOR && !!e.agentId && !!e.data && typeof e.data.streamId === "string" && e.data.streamId !== "";
 function showPi() {
   $("piJob").className = piJob.running ? "on" : "muted";
   $("piJob").textContent = !piJob.id ? "no Pi job streaming" : "job " + piJob.id + (piJob.running ? " running" : " finished");
@@ -186,20 +254,21 @@ async function piRunning(agentId) {
   } catch { return false; }
 }
 /** The latest job's digits as the host's events hold them now, and whether it still runs. */
-async function loadPi() {
-  const { events, lastId } = await api("/v1/events?kind=user-stream&limit=2000");
-  const last = events[events.length - 1];
-  const id = last ? streamOf(last) : "";
-  const text = events.filter((e) => streamOf(e) === id).map((e) => e.data.text || "").join("").slice(-4000);
-  const agentId = last ? last.agentId || id : "";
+async function loadPi(signal) {
+  const { events, lastId } = await api("/v1/events?kind=user-stream&limit=2000", signal);
+  const pi = events.filter(isPi);
+  const last = pi[pi.length - 1];
+  const id = last ? last.data.streamId : "";
+  const text = pi.filter((e) => e.data.streamId === id).map((e) => e.data.text || "").join("").slice(-4000);
+  const agentId = last ? last.agentId : "";
   Object.assign(piJob, { id, agentId, text, running: last ? await piRunning(agentId) : false, upTo: lastId });
   showPi();
 }
 /** A chunk of digits that came after the page read them: the job streams now. */
 function piChunk(e) {
   if (e.id <= piJob.upTo || !e.data.text) return;
-  const id = streamOf(e);
-  if (id !== piJob.id) Object.assign(piJob, { id, agentId: e.agentId || id, text: "" });
+  const id = e.data.streamId;
+  if (id !== piJob.id) Object.assign(piJob, { id, agentId: e.agentId, text: "" });
   piJob.text = (piJob.text + e.data.text).slice(-4000);
   piJob.running = true;
   showPi();
@@ -207,40 +276,81 @@ function piChunk(e) {
 let soon = 0;
 /** Something happened (an event arrived): refresh within half a second, at most that often. */
 function refreshSoon() { if (!soon) soon = setTimeout(() => { soon = 0; refresh(); }, 500); }
+/** What the header says of the event stream: the host stops, or a stream that was connected is lost. */
+function streamNote(text) { $("live").textContent = text; $("live").className = text ? "stale" : ""; }
+/** The host's keepalive period, as its stream's answer names it (15 s until one does). */
+let keepaliveMs = 15000;
+let streamed = false, hostStopping = false;
 async function stream() {
+  // A stream silent for three keepalive periods is lost (a network that drops closes nothing): it is
+  // given up and the page connects again, as \`paglets follow\` does. Bounded from the request on.
+  const lost = new AbortController();
+  let silence = 0;
+  const heard = () => { clearTimeout(silence); silence = setTimeout(() => lost.abort(), 3 * keepaliveMs); };
   try {
-    await loadPi();
+    heard();
+    await loadPi(lost.signal);
+    const res = await fetch("/v1/events/stream?since=0", { headers: headers(), signal: lost.signal });
+    if (!res.ok) throw new Error("HTTP " + res.status);
+    const period = Number(res.headers.get("x-paglets-keepalive-ms"));
+    keepaliveMs = period > 0 ? period : 15000;
+    heard();
+    streamed = true;
+    hostStopping = false;
+    streamNote("");
     // The stream starts with every event the host keeps: the list is built again from them.
     $("events").textContent = "";
-    const res = await fetch("/v1/events/stream?since=0", { headers: headers() });
-    if (!res.ok) throw new Error("HTTP " + res.status);
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = "";
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      heard();
       buf += value;
       let i;
       while ((i = buf.indexOf("\\n\\n")) >= 0) {
         const chunk = buf.slice(0, i); buf = buf.slice(i + 2);
-        const data = chunk.split("\\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\\n");
-        if (!data) continue;
-        const e = JSON.parse(data);
-        if (e.kind === "user-stream" && e.data) {
+        let name = "";
+        const data = [];
+        for (const l of chunk.split("\\n")) {
+          if (l.startsWith("event:")) name = l.slice(6).trim();
+          else if (l.startsWith("data:")) data.push(l.slice(l.startsWith("data: ") ? 6 : 5));
+        }
+        // A frame of the stream itself, not an event: the host begins to stop (the stream ends next).
+        if (name === "host-stopping") { hostStopping = true; streamNote("host stopping"); continue; }
+        if (!data.length) continue;
+        let e;
+        try { e = JSON.parse(data.join("\\n")); } catch { continue; }
+        // Only an event is a line: it has an id and a kind, the kind its frame names.
+        if (!e || typeof e.id !== "number" || typeof e.kind !== "string" || (name && name !== e.kind)) continue;
+        if (e.kind === "user-stream" && isPi(e)) {
           piChunk(e);
           continue;
         }
         refreshSoon();
+        const text = clock(e.at) + "  " + e.kind + (e.agentId ? "  " + e.agentId : "") + (e.error ? "  " + e.error : e.data ? "  " + JSON.stringify(e.data) : "");
         const line = document.createElement("div");
-        line.textContent = new Date(e.at).toLocaleTimeString() + "  " + e.kind + (e.agentId ? "  " + e.agentId : "") + (e.error ? "  " + e.error : e.data ? "  " + JSON.stringify(e.data) : "");
+        line.textContent = text.length > 500 ? text.slice(0, 500) + " …" : text;
         $("events").prepend(line);
         while ($("events").childElementCount > 200) $("events").lastChild.remove();
       }
     }
-  } catch { /* reconnect below */ }
+  } catch { /* connect again below */ }
+  clearTimeout(silence);
+  lost.abort();
+  if (streamed && !hostStopping) streamNote("live events lost: connecting again");
   setTimeout(stream, 2000);
 }
-// A form: Enter in the field uses the key, as the button does.
-$("key").onsubmit = (e) => { e.preventDefault(); key = $("keyInput").value; sessionStorage.setItem("pagletsKey", key); $("key").style.display = "none"; refresh(); };
-refresh(); setInterval(() => { if (!refreshing) refresh(); }, 3000); stream();
+// A form: Enter in the field uses the key, as the button does. A key no header can carry is refused, never kept.
+$("key").onsubmit = (e) => {
+  e.preventDefault();
+  const entered = $("keyInput").value.trim();
+  const bad = notAscii(entered);
+  if (bad) return refuseKey(bad);
+  key = entered;
+  sessionStorage.setItem("pagletsKey", key);
+  $("key").style.display = "none";
+  refresh();
+};
+refresh(); setInterval(() => { if (!refreshing) refresh(); }, 3000); setInterval(showStatus, 1000); stream();
 </script></body></html>`;
