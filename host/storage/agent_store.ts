@@ -316,10 +316,17 @@ export class AgentStore {
     });
   }
 
-  async list(filter: { status?: AgentStatus; type?: string; limit?: number } = {}): Promise<AgentRecord[]> {
+  /**
+   * Stored agents in creation order. `stateHas`: bytes the stored state must contain (SQLite looks,
+   * no state is read into JavaScript for the others): a cheap first cut, such as a key's CBOR.
+   */
+  async list(
+    filter: { status?: AgentStatus; type?: string; limit?: number; stateHas?: Uint8Array } = {},
+  ): Promise<AgentRecord[]> {
     let q = this.#db.selectFrom("agents").selectAll();
     if (filter.status) q = q.where("status", "=", filter.status);
     if (filter.type) q = q.where("type", "=", filter.type);
+    if (filter.stateHas) q = q.where(sql<boolean>`instr(state, ${filter.stateHas}) > 0`);
     q = q.orderBy("created_at").limit(filter.limit ?? 10_000);
     return (await q.execute()).map(toRecord);
   }

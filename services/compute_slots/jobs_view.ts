@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { decodeCbor } from "../../agents/cbor.ts";
+import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { computeJobIdOf } from "../../agents/compute_job_state.ts";
 import type { ServiceHost } from "../service_host.ts";
 import type { AgentRecord } from "../../host/storage/agent_store.ts";
@@ -20,6 +20,9 @@ export interface JobsFilter {
   types: string[];
 }
 
+/** `computeStatus` as CBOR writes a map key: what a compute job's stored state contains. */
+const COMPUTE_STATUS_KEY = encodeCbor("computeStatus");
+
 /** Live jobs snapshotted at once. */
 const SNAPSHOTS_AT_ONCE = 32;
 
@@ -31,6 +34,9 @@ export async function listComputeJobs(host: ServiceHost, filter: JobsFilter): Pr
   const runtime = host.kernel.runtime;
   const records = await host.store.list({
     ...(filter.status === "all" ? {} : { status: filter.status }),
+    // Only states that hold the key at all are read and decoded (a dashboard asks every few
+    // seconds; decoding every agent's state cost a host with 10,000 agents 18% of a CPU per tab).
+    stateHas: COMPUTE_STATUS_KEY,
     limit: 100_000,
   });
   const agentIds = new Set(filter.agentIds);
