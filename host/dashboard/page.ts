@@ -147,12 +147,16 @@ function showStatus() {
 const whyFailed = (err) => err && ["TypeError", "TimeoutError", "AbortError"].includes(err.name) ? "host not answering" : String((err && err.message) || err);
 let refreshing = null;
 let refreshAgain = false;
-/** One refresh at a time: a host slow to answer is not asked again meanwhile, and one asked for during a refresh follows it. */
+/**
+ * One refresh at a time: a host slow to answer is not asked again meanwhile, and one asked for
+ * during a refresh follows it half a second later (events that keep coming do not make the page
+ * ask the host back to back: each refresh reads its mesh, jobs and agents).
+ */
 function refresh() {
   if (refreshing) { refreshAgain = true; return refreshing; }
   refreshing = refreshOnce().finally(() => {
     refreshing = null;
-    if (refreshAgain) { refreshAgain = false; refresh(); }
+    if (refreshAgain) { refreshAgain = false; refreshSoon(); }
   });
   return refreshing;
 }
