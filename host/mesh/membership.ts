@@ -448,6 +448,13 @@ export class MembershipTable {
   markAnswered(url: string, answered: boolean): void {
     for (const m of this.#members.values()) {
       if (m === this.#self || m.identity.url !== url) continue;
+      // Calls that went unanswered while its heartbeat had stopped (a host hung or down) say nothing
+      // of a path to it: once it moves again, only calls that fail from then on count (a host that
+      // resumes is not `unreachable` until this host's next exchange with it).
+      if (!answered && !this.#alive(m)) {
+        m.unanswered = 0;
+        continue;
+      }
       if (!answered && m.unanswered === 0) m.unansweredSince = this.#now();
       m.unanswered = answered ? 0 : m.unanswered + 1;
       this.#report(m);

@@ -238,3 +238,25 @@ Deno.test("a host back at another address is found there from its old one", () =
   assertEquals(t.currentUrl(first.url), "http://127.0.0.1:9999");
   assertEquals(t.currentUrl("http://127.0.0.1:1"), null);
 });
+
+Deno.test("a host that resumes after a hang is online, not unreachable, until calls to it fail again while it is heard", () => {
+  const { t, clock } = table({ offlineAfterMs: 1000 });
+  const url = identity("b").url;
+  t.mergeRecord(record("b", 1, 1));
+  // It hangs: its heartbeat stops, and this host's calls to it go unanswered meanwhile.
+  for (let i = 0; i < 6; i++) {
+    clock.now += 500;
+    t.markAnswered(url, false);
+  }
+  assertEquals(t.byName("b")!.state, "offline");
+  // It resumes: others hear its heartbeat before this host's next exchange with it.
+  assert(t.mergeHeartbeat(["b", 1, 2, 0]));
+  assertEquals(t.byName("b")!.state, "online");
+  // Heard, yet every call from here fails for the offline threshold: unreachable from here.
+  for (let beat = 3; beat < 7; beat++) {
+    clock.now += 400;
+    t.mergeHeartbeat(["b", 1, beat, 0]);
+    t.markAnswered(url, false);
+  }
+  assertEquals(t.byName("b")!.state, "unreachable");
+});
