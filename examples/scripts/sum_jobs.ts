@@ -2,8 +2,9 @@
  * Compute jobs of a script's own type across the mesh: `paglets run examples/scripts/sum_jobs.ts [-- N]`.
  *
  * Each `SumJob` sums the squares below its `n` in a pinned compute worker, on whichever host the
- * mesh places it (a host that lacks this script's code fetches it first). The main part creates
- * N jobs, waits for them (bounded), and prints one JSON line per job and a summary.
+ * mesh places it (a host that lacks this script's code fetches it first; the entry host computes
+ * only when it is the whole mesh, an embedded host say). The main part creates N jobs, waits for
+ * them (bounded), and prints one JSON line per job and a summary; it exits 1 when a job failed.
  */
 import {
   computeJobDefaults,
@@ -49,9 +50,10 @@ export class SumJob extends ComputeJobPaglet<SumState> {
 if (import.meta.main) {
   const count = Number(Deno.args[0] ?? 6);
   const mesh = await connect();
+  const alone = (await mesh.hosts({ onlineOnly: true })).length === 1;
   const jobs = [];
   for (let i = 0; i < count; i++) {
-    jobs.push(await mesh.create(SumJob.type, { state: { n: 100_000 + i } }));
+    jobs.push(await mesh.create(SumJob.type, { state: { n: 100_000 + i, allowHomeCompute: alone } }));
   }
   const deadline = Date.now() + 120_000;
   const results: Record<string, unknown>[] = [];
@@ -62,7 +64,13 @@ if (import.meta.main) {
       const done = state?.computeStatus === "COMPLETED" && state.ranOn !== "" ||
         state?.computeStatus === "FAILED_FINAL";
       if (done || Date.now() > deadline) {
-        results.push({ id: job.id, status: state?.computeStatus, ranOn: state?.ranOn, sum: state?.sum });
+        results.push({
+          id: job.id,
+          status: state?.computeStatus,
+          ranOn: state?.ranOn,
+          sum: state?.sum,
+          ...(state?.computeError ? { error: state.computeError } : {}),
+        });
         break;
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -76,4 +84,5 @@ if (import.meta.main) {
       hosts: [...new Set(results.map((r) => r.ranOn))],
     }),
   );
+  if (results.some((r) => r.status !== "COMPLETED")) Deno.exitCode = 1;
 }
