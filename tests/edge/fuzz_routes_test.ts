@@ -178,6 +178,10 @@ function routeShapes(c: Ctx): Record<string, () => Shape> {
     "GET /v1/host": () => ({ path: "/v1/host" }),
     "GET /v1/host/history": () => ({ path: "/v1/host/history" }),
     "GET /v1/dashboard/mesh": () => ({ path: "/v1/dashboard/mesh" }),
+    "GET /v1/dashboard/agents/:id": () => ({
+      path: `/v1/dashboard/agents/${id()}`,
+      query: { host: g.pick(["fuzz", "nope", "", "http://127.0.0.1:1", "%00", "a".repeat(300)]) },
+    }),
     "GET /v1/agents": () => ({
       path: "/v1/agents",
       query: {
