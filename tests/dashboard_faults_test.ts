@@ -228,6 +228,8 @@ Deno.test({
         for (const panel of ["#slots", "#runners"]) {
           assert((await text(page, panel)).includes("not answering: beta"), await text(page, panel));
         }
+        // Job groups ask every online host too: beta is named there once its answer is overdue.
+        await page.waitForSelector("#groups td.note:has-text('not answering: beta')", { timeout: 20_000 });
         assert(!(await text(page, "#jobs")).includes("in the mesh"), await text(page, "#jobs"));
       } finally {
         beta.process.kill("SIGCONT");
@@ -246,6 +248,10 @@ Deno.test({
       assert(
         (await text(page, "#jobs")).includes("no compute job on the hosts that answered"),
         await text(page, "#jobs"),
+      );
+      assert(
+        (await text(page, "#groups")).includes("not asked, not online: beta (left)"),
+        await text(page, "#groups"),
       );
     });
   },

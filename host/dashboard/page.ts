@@ -225,7 +225,12 @@ async function refreshOnce() {
     if (gs.length) table($("groups"), gs, [["groupId", "group"], ["status", "status"], ["expectedCount", "progress", progress],
       ["completedCount", "results"], ["failedCount", "failures"], ["pendingCount", "pending"], ["duplicateCount", "duplicates"],
       ["collector", "collector on", (v) => esc(v.hostName)]]);
-    else $("groups").innerHTML = '<tr><td class="muted">no job group in the mesh</td></tr>';
+    // Hosts whose groups are missing: those that did not answer the collecting host, and those not online.
+    const groupSilent = ((groups && groups.reply && groups.reply.errors) || []).map((e) => esc(e.hostName) + " (" + esc(e.message || e.code) + ")");
+    const groupsMissing = (groupSilent.length ? '<tr><td colspan="8" class="note">not answering: ' + groupSilent.join(", ") + "</td></tr>" : "") +
+      (notOnline.length ? '<tr><td colspan="8" class="note">not asked, not online: ' + notOnline.join(", ") + "</td></tr>" : "");
+    if (!gs.length) $("groups").innerHTML = '<tr><td class="muted">no job group ' + (groupsMissing ? "on the hosts that answered" : "in the mesh") + "</td></tr>";
+    $("groups").insertAdjacentHTML("beforeend", groupsMissing);
     if (piJob.running) {
       const agentId = piJob.agentId, running = await piRunning(agentId);
       if (piJob.agentId === agentId && piJob.running) { piJob.running = running; showPi(); }
