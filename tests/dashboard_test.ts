@@ -124,6 +124,9 @@ Deno.test({
       // Leases with their CPU ids, and the compute jobs.
       await page.waitForSelector("#slots td:has-text('cpus')", { timeout: 15_000 });
       assert(/cpus \d/.test(await text(page, "#slots")), await text(page, "#slots"));
+      // A lease's agent opens its detail, asked of the host the lease is on.
+      await page.locator("#slots a.agent").first().click();
+      await page.waitForSelector("#detail pre:has-text('computeStatus')", { timeout: 10_000 });
       await page.waitForSelector("#jobs td:has-text('demo.spinjob')", { timeout: 15_000 });
       // The job group with its progress.
       await page.waitForSelector("#groups td:has-text('dash-group')", { timeout: 15_000 });

@@ -191,8 +191,8 @@ async function refreshOnce() {
     const slotRows = [];
     for (const v of view.hosts) {
       const s = v.slots; if (!s) continue;
-      const leases = (s.leases || []).map((l) => esc(l.agentId) + " cpus " + esc((l.cpuIds || []).join(",")) + (l.running ? " running" : " granted")).join("<br>");
-      const queue = (s.queue || []).map((q) => esc(q.request.agentId) + " (" + q.request.cpuCores + " cores)").join("<br>");
+      const leases = (s.leases || []).map((l) => link(l.agentId, v.name) + " cpus " + esc((l.cpuIds || []).join(",")) + (l.running ? " running" : " granted")).join("<br>");
+      const queue = (s.queue || []).map((q) => link(q.request.agentId, v.name) + " (" + q.request.cpuCores + " cores)").join("<br>");
       slotRows.push({ host: v.name, free: s.host.freeCpuCores + "/" + s.host.eligibleCpuIds.length, leases: leases || "-", queue: queue || "-" });
     }
     table($("slots"), slotRows, [["host", "host"], ["free", "free cores"], ["leases", "leases (CPU ids)", (x) => x], ["queue", "queue", (x) => x]]);
