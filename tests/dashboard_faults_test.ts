@@ -4,29 +4,17 @@
  * stop answering or stop, a job on another host clicked, a key pasted with typographic quotes, exactly
  * 200 agents, and user-info streams that are not the Pi example's.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { haveChromium, launchChromium } from "./helpers/browser.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { jsonOf, paglets } from "./helpers/cli.ts";
 import { type HostProcess, startHost, stopAll } from "./helpers/host_process.ts";
 import { eventually } from "./helpers/in_process.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!haveChromium) console.error(`dashboard test ignored: ${CHROMIUM} is missing (apt-get install chromium)`);
 const KEY = "dash-faults-key";
 
 async function withBrowser(fn: (browser: Browser) => Promise<void>): Promise<void> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  const browser = await launchChromium();
   try {
     await fn(browser);
   } finally {

@@ -4,7 +4,8 @@
  * real data, and a page opened after the Pi job ended shows it finished. `PAGLETS_SCREENSHOTS=docs`
  * also saves docs/dashboard.png.
  */
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { haveChromium, launchChromium } from "./helpers/browser.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { paglets } from "./helpers/cli.ts";
 import { eventually, testHost } from "./helpers/in_process.ts";
@@ -13,9 +14,6 @@ import * as tasks from "./runner/fixtures/tasks.ts";
 
 const RUNNER_TASKS = taskModule(new URL("./runner/fixtures/tasks.ts", import.meta.url), tasks);
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
-if (!haveChromium) console.error(`dashboard test ignored: ${CHROMIUM} is missing (apt-get install chromium)`);
 const KEY = "dash-key";
 
 async function text(page: Page, selector: string): Promise<string> {
@@ -69,17 +67,7 @@ Deno.test({
       args: { jobKey: "a", reportId: "r-a", result: 1 },
     });
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1500 } });
       // What the Pi panel's status line says, each time it changes (from the page's first script on).

@@ -41,24 +41,36 @@ Deno.test("an agent held moving by an unconfirmed departure refuses messages and
   }
 });
 
+/** FAST_MESH with these hosts as seeds. */
+const mesh = (...peers: HostProcess[]) => [...FAST_MESH, ...peers.flatMap((p) => ["--peer", p.url])];
+
+/**
+ * Alpha (on `portA`, 0 for any) and beta (on `portB`, a mesh with alpha) move a paglet (count 7)
+ * from alpha to beta, and beta dies after storing it, before acknowledging: the move is pending on
+ * alpha (`transfer_pending`), beta's process has ended.
+ */
+async function unconfirmedMove(portA: number, portB: number) {
+  const a = await startMobileHost("alpha", { ...(portA ? { port: portA } : {}), args: FAST_MESH });
+  const b = await startMobileHost("beta", {
+    port: portB,
+    args: mesh(a),
+    env: { PAGLETS_FAULT: "exit-after-store" },
+  });
+  await eventually("alpha to see beta", () => seesAllOnline(a, ["alpha", "beta"]));
+  const { id } = await a.client.createAgent({ type: "test.traveller" });
+  await a.client.send(id, { kind: "set", args: { count: 7 } });
+  await assertRejectsCode(() => a.client.dispatch(id, b.url), "transfer_pending");
+  await b.process.status;
+  const { events } = await a.client.events(0, 1000);
+  const transferId =
+    (events.find((e) => e.kind === "transfer-retry")?.data as { transferId: string }).transferId;
+  return { a, b, id, transferId };
+}
+
 Deno.test("an unconfirmed move is settled by its target only, at whatever address it comes back; forwarding follows the target by name", async () => {
   try {
     const [portA, portB] = [freePort(), freePort()];
-    const mesh = (...peers: HostProcess[]) => [...FAST_MESH, ...peers.flatMap((p) => ["--peer", p.url])];
-    let a = await startMobileHost("alpha", { port: portA, args: FAST_MESH });
-    let b = await startMobileHost("beta", {
-      port: portB,
-      args: mesh(a),
-      env: { PAGLETS_FAULT: "exit-after-store" },
-    });
-    await eventually("alpha to see beta", () => seesAllOnline(a, ["alpha", "beta"]));
-    const { id } = await a.client.createAgent({ type: "test.traveller" });
-    await a.client.send(id, { kind: "set", args: { count: 7 } });
-    await assertRejectsCode(() => a.client.dispatch(id, b.url), "transfer_pending");
-    await b.process.status; // stored the agent, died before acknowledging
-    const { events } = await a.client.events(0, 1000);
-    const transferId = (events.find((e) => e.kind === "transfer-retry")?.data as { transferId: string })
-      .transferId;
+    let { a, b, id, transferId } = await unconfirmedMove(portA, portB);
 
     // Another host takes beta's old port: alpha's question about the transfer reaches it, and it has
     // never heard of the transfer. Its answer is not beta's: the agent stays moving on alpha.
@@ -95,21 +107,7 @@ Deno.test("an unconfirmed move is settled by its target only, at whatever addres
 Deno.test("an unconfirmed move is settled by its target's own id: not by another host of its name, and also after the target was renamed", async () => {
   try {
     const portB = freePort();
-    const mesh = (...peers: HostProcess[]) => [...FAST_MESH, ...peers.flatMap((p) => ["--peer", p.url])];
-    const a = await startMobileHost("alpha", { args: FAST_MESH });
-    const b = await startMobileHost("beta", {
-      port: portB,
-      args: mesh(a),
-      env: { PAGLETS_FAULT: "exit-after-store" },
-    });
-    await eventually("alpha to see beta", () => seesAllOnline(a, ["alpha", "beta"]));
-    const { id } = await a.client.createAgent({ type: "test.traveller" });
-    await a.client.send(id, { kind: "set", args: { count: 7 } });
-    await assertRejectsCode(() => a.client.dispatch(id, b.url), "transfer_pending");
-    await b.process.status; // stored the agent, died before acknowledging
-    const { events } = await a.client.events(0, 1000);
-    const transferId = (events.find((e) => e.kind === "transfer-retry")?.data as { transferId: string })
-      .transferId;
+    const { a, b, id, transferId } = await unconfirmedMove(0, portB);
 
     // Another machine with the same name joins (a cloned image): the mesh lists beta there now, and
     // alpha asks it; it never had the transfer, and is not the host alpha sent the agent to.
