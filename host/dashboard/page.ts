@@ -66,8 +66,9 @@ function headers() {
 }
 async function api(path, signal) {
   const sent = key;
-  // Bounded: refreshes run one at a time, so one answer that never came would stop them all.
-  const bound = AbortSignal.timeout(30000);
+  // Bounded: refreshes run one at a time, so one answer that never came would stop them all. The
+  // slowest answer the page asks for, the mesh view with a hung peer, takes about 5 s.
+  const bound = AbortSignal.timeout(10000);
   const res = await fetch(path, { headers: headers(), signal: signal ? AbortSignal.any([signal, bound]) : bound });
   // Only an answer to the key in use now says anything of it (a refresh may have left before it was
   // entered); a form that asks already while no key is in use keeps its question.
