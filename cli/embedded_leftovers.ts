@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "../agents/paths.ts";
+import { DataDirLock } from "../host/data_dir_lock.ts";
 
 /** The prefix of an embedded host's data folder (cli/entry.ts). */
 export const EMBEDDED_PREFIX = "paglets-embedded-";
@@ -35,15 +36,13 @@ export async function sweepEmbeddedLeftovers(own: string): Promise<number> {
 async function isLeftOver(dir: string): Promise<boolean> {
   const age = Date.now() - ((await Deno.stat(dir)).mtime?.getTime() ?? Date.now());
   if (age < MIN_AGE_MS) return false;
-  let lock: Deno.FsFile;
+  const locked = await Deno.stat(join(dir, "host.lock")).then(() => true, () => false);
+  if (!locked) return age >= UNLOCKED_AGE_MS;
+  // The lock a host takes on its data dir: free, nobody runs there (released at once).
   try {
-    lock = await Deno.open(join(dir, "host.lock"), { read: true, write: true });
+    DataDirLock.acquire(dir).release();
+    return true;
   } catch {
-    return age >= UNLOCKED_AGE_MS;
-  }
-  try {
-    return lock.tryLockSync(true);
-  } finally {
-    lock.close(); // releases the lock taken to ask
+    return false;
   }
 }

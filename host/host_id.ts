@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "../agents/paths.ts";
+import { randomHex } from "./kernel/ids.ts";
 
 const FILE = "host-id";
 
@@ -20,8 +21,7 @@ export function loadHostId(dataDir: string): string {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  const id = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  const id = randomHex(16);
   const temp = `${path}.${crypto.randomUUID()}.tmp`;
   Deno.writeTextFileSync(temp, `${id}\n`);
   Deno.renameSync(temp, path);

@@ -26,6 +26,7 @@
  * @module
  */
 import { concat } from "../agents/bytes.ts";
+import { sha256Hex } from "../host/code/hash.ts";
 import { dirname, join, relative } from "../agents/paths.ts";
 import {
   HOST_BUNDLE_ENTRY,
@@ -258,8 +259,7 @@ async function buildId(files: string[]): Promise<string> {
     const content = await Deno.readFile(join(ROOT, file));
     parts.push(encoder.encode(`${file}\0${content.length}\0`), content);
   }
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", concat(parts)));
-  return [...digest.subarray(0, 6)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return (await sha256Hex(concat(parts))).slice(0, 12);
 }
 
 /** `deno bundle` for Deno, minified with the source's names (errors and logs name classes). */

@@ -11,6 +11,7 @@ import { PagletError } from "../../agents/errors.ts";
 import { HashingFileWriter, isSha256 } from "../storage/files/checksum.ts";
 import { ArtifactSpace } from "./space.ts";
 import { StallWatch } from "../stall_watch.ts";
+import { randomHex } from "../kernel/ids.ts";
 
 /** An artifact's metadata. */
 export interface ArtifactMeta {
@@ -68,7 +69,7 @@ export function artifactId(id: unknown): string {
 }
 
 function newArtifactId(): string {
-  return [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return randomHex(16);
 }
 
 /**

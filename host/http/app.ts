@@ -43,7 +43,7 @@ function errorAnswer(host: Host, err: unknown): Response {
  */
 function admission(host: Host): (path: string, request: Request) => Response | null {
   const key = host.options.apiKey;
-  const guard = browserGuard(() => ({ url: host.info?.url ?? "", bind: host.options.bind, apiKey: key }));
+  const guard = browserGuard({ url: () => host.info?.url ?? "", bind: host.options.bind, apiKey: key });
   return (path, request) => {
     // The health probe is open to anyone; the rest to no other site's web page (browser_guard.ts).
     if (path === "/v1/health") return null;

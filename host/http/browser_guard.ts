@@ -21,8 +21,8 @@
 import { PagletError } from "../../agents/errors.ts";
 
 export interface GuardedHost {
-  /** The host's URL (`--public-url`, else its listening address). */
-  url: string;
+  /** The host's URL (`--public-url`, else its listening address: known once it listens). */
+  url: () => string;
   bind: string;
   /** Null: the API is open, and the Host header is checked too. */
   apiKey: string | null;
@@ -32,12 +32,12 @@ export interface GuardedHost {
 const MAX_REMEMBERED = 256;
 
 /** The guard for `host`: the refusal of `request`, or null when it may pass. */
-export function browserGuard(host: () => GuardedHost): (request: Request) => PagletError | null {
+export function browserGuard(host: GuardedHost): (request: Request) => PagletError | null {
   const hostNames = new Map<string, boolean>();
   const named = (header: string): boolean => {
     let ok = hostNames.get(header);
     if (ok === undefined) {
-      ok = namesThisHost(header, host());
+      ok = namesThisHost(header, host);
       if (hostNames.size >= MAX_REMEMBERED) hostNames.clear();
       hostNames.set(header, ok);
     }
@@ -47,14 +47,14 @@ export function browserGuard(host: () => GuardedHost): (request: Request) => Pag
     const headers = request.headers;
     const hostHeader = headers.get("host") ?? "";
     const origin = headers.get("origin");
-    if (origin !== null && !isOwnOrigin(origin, hostHeader, host().url)) {
+    if (origin !== null && !isOwnOrigin(origin, hostHeader, host.url())) {
       return new PagletError(
         "forbidden",
         `Requests from web pages of other sites are refused (Origin ${origin.slice(0, 200)}): ` +
           "use the host's own dashboard, the CLI or a client that sends no Origin",
       );
     }
-    if (host().apiKey === null && hostHeader !== "" && !named(hostHeader)) {
+    if (host.apiKey === null && hostHeader !== "" && !named(hostHeader)) {
       return new PagletError(
         "forbidden",
         `This host has no API key and answers only requests sent to an address of its own, not to ` +
@@ -88,7 +88,7 @@ function namesThisHost(header: string, host: GuardedHost): boolean {
   if (name === "localhost" || name.endsWith(".localhost")) return true;
   const machine = machineName();
   if (name === machine || name === `${machine}.local`) return true;
-  return name === host.bind.toLowerCase() || name === hostnameOf(host.url) || ownerNames().has(name);
+  return name === host.bind.toLowerCase() || name === hostnameOf(host.url()) || ownerNames().has(name);
 }
 
 let owned: Set<string> | undefined;

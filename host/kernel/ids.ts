@@ -8,6 +8,13 @@ export function randomToken(length = 20): string {
   return out;
 }
 
+/** `bytes` random bytes as lowercase hex (twice as many digits). */
+export function randomHex(bytes: number): string {
+  let out = "";
+  for (const b of crypto.getRandomValues(new Uint8Array(bytes))) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
 export function newAgentId(): string {
   return `ag_${randomToken()}`;
 }

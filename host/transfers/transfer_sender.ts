@@ -51,14 +51,13 @@ export interface SendPolicy {
   preflightTtlMs: number;
 }
 
-/** What a target answered to a preflight. */
-/** Who a target says it is (hosts before names and ids were kept do not say: null). */
-export interface TargetIdentity {
-  name: string | null;
-  /** Its id across restarts (host/host_id.ts). */
-  id: string | null;
-}
+/**
+ * Who a target says it is: its name and its id across restarts (host/host_id.ts); null each where
+ * it does not say (hosts before names and ids were kept).
+ */
+type TargetIdentity = Omit<HostAddress, "url">;
 
+/** What a target answered to a preflight. */
 interface Acceptance extends TargetIdentity {
   until: number;
   maxEnvelopeBytes: number;
@@ -279,7 +278,7 @@ export class TransferSender {
     url: string,
     envelope: TransferEnvelope,
     files: RegisteredFile[],
-    who: Omit<HostAddress, "url">,
+    who: TargetIdentity,
   ): Promise<SendOutcome> {
     const head = encodeTransferHead(envelope);
     const bytes = head.length + files.reduce((n, f) => n + f.size, 0);
