@@ -121,7 +121,8 @@ Deno.test({
       assert((await text(page, "#groups")).includes("1/4 (25%)"));
       // An agent's detail: its state and mailbox.
       await page.click(`#agents a.agent[data-id="${id}"]`);
-      await page.waitForSelector("#detail pre", { timeout: 10_000 });
+      // The detail shown before (a lease's job) gives way to this agent's.
+      await page.waitForSelector(`#detail:has-text("${id}") pre`, { timeout: 10_000 });
       assert((await text(page, "#detail")).includes('"count"'), await text(page, "#detail"));
       assert((await text(page, "#detail")).includes("delivered"));
       // Live: a message shows in the events and in the detail without a reload.
