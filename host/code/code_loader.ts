@@ -163,7 +163,13 @@ export class CodeLoader {
     const started = performance.now();
     const { source, fetched } = await this.#stored(hash, from);
     const stored = performance.now();
-    const types = await this.#o.pool.loadCode(hash, dataUrlOf(source));
+    // Other workers get the module from the store when an agent of it first starts there: the
+    // kernel keeps no module's text (a script's bundle may be megabytes, each version its own).
+    const types = await this.#o.pool.loadCode(
+      hash,
+      dataUrlOf(source),
+      () => this.#stored(hash, from).then((again) => dataUrlOf(again.source)),
+    );
     // Where the time of a first use goes (fetch + check + store, then the workers' import).
     this.#o.events.emit("code-loaded", {
       data: {

@@ -58,12 +58,13 @@ export class WorkerPool {
   /** Module URLs a new worker starts importing at once, before its config arrives. */
   readonly #preload: readonly string[];
   /**
-   * Travelling code the pool has taken (hash → data: URL). A worker loads a module when the first
-   * agent of it starts there ({@link codeIn}), not before: a worker holds only the versions its
-   * agents run (or ran), and one module whose top level fails in a new worker fails the starts of
-   * its own agents there, nothing else.
+   * Travelling code the pool has taken (hash → how to get its data: URL again, from the host's code
+   * store: the pool keeps no module's text). A worker loads a module when the first agent of it
+   * starts there ({@link codeIn}), not before: a worker holds only the versions its agents run (or
+   * ran), and one module whose top level fails in a new worker fails the starts of its own agents
+   * there, nothing else.
    */
-  readonly #codes = new Map<string, string>();
+  readonly #codes = new Map<string, () => Promise<string>>();
   #types: string[] = [];
   #abandoned = 0;
   /** Workers the pool may grow to (see pick). */
@@ -232,9 +233,9 @@ export class WorkerPool {
    * within the load's deadline, and a load's failure is the start's.
    */
   async codeIn(slot: WorkerSlot, hash: string): Promise<void> {
-    const url = this.#codes.get(hash);
-    if (url === undefined || slot.codes.has(hash)) return;
-    await this.#loading(this.#give(slot, hash, url), `Code ${hash}`);
+    const urlOf = this.#codes.get(hash);
+    if (urlOf === undefined || slot.codes.has(hash)) return;
+    await this.#loading(urlOf().then((url) => this.#give(slot, hash, url)), `Code ${hash}`);
   }
 
   #discard(slot: WorkerSlot): void {
@@ -389,11 +390,11 @@ export class WorkerPool {
   }
 
   /**
-   * Takes travelling code into the pool: loads it into the worker with the fewest agents (where the
-   * next agent goes) and returns the paglet types it defines. Other workers load it when an agent
-   * of it starts there ({@link codeIn}).
+   * Takes travelling code into the pool: loads it (`url`) into the worker with the fewest agents
+   * (where the next agent goes) and returns the paglet types it defines. Other workers load it when
+   * an agent of it starts there ({@link codeIn}), from the URL `urlOf` makes then.
    */
-  async loadCode(hash: string, url: string): Promise<string[]> {
+  async loadCode(hash: string, url: string, urlOf: () => Promise<string>): Promise<string[]> {
     await this.#first();
     const first = this.#leastLoaded();
     let types: string[];
@@ -411,7 +412,7 @@ export class WorkerPool {
     } finally {
       first.busy--;
     }
-    this.#codes.set(hash, url);
+    this.#codes.set(hash, urlOf);
     first.codes.add(hash);
     return types;
   }

@@ -45,6 +45,31 @@ Deno.test("a module's bytes arrive exactly; an agent on the worker that loads it
   assert(loaded.length === 1, `one code-loaded event: ${loaded.length}`);
 });
 
+Deno.test("a worker that needs a module reads it from the code store (the kernel keeps no module's text): a damaged file is refused", async () => {
+  await using h = await testHost({ workers: 2 });
+  // Both workers run, one agent each, before the code arrives: the upload loads it into one.
+  for (let i = 0; i < 2; i++) await h.client.createAgent({ type: "demo.counter" });
+  const source = `const { Paglet } = globalThis[Symbol.for("paglets.sdk")];\n` +
+    `export class Stored extends Paglet {\n` +
+    `  static type = "test.stored";\n` +
+    `  initialState() { return {}; }\n` +
+    `  onMessage() { return self.name; }\n` +
+    `}\n`;
+  const put = await h.client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(source) });
+  const { hash } = await put.json() as { hash: string };
+  const first = await h.client.createAgent({ type: "test.stored", code: hash });
+  const loadedIn = await h.client.send(first.id, { kind: "where" }) as string;
+  // The file changes under the host: the other worker's load reads it, and its hash check refuses it.
+  await Deno.writeTextFile(`${h.dataDir}/code/${hash}.js`, source.replace("self.name", "'changed'"));
+  const err = await h.client.createAgent({ type: "test.stored", code: hash }).then(
+    () => null,
+    (e: { code: string; message: string }) => e,
+  );
+  assertEquals(err?.code, "code_tampered", err?.message);
+  // The worker that had it still runs its agent.
+  assertEquals(await h.client.send(first.id, { kind: "where" }), loadedIn);
+});
+
 Deno.test("code that fails to load in one worker: a start there reports the load's error, not an unknown type", async () => {
   await using h = await testHost({ workers: 2 });
   // Both workers run, one agent each, before the code arrives.
