@@ -13,6 +13,12 @@
  * there is one) until `maxAttempts`, then the job fails and keeps the digits it has. With no capacity
  * anywhere and nothing running, one fallback worker computes regardless of load.
  *
+ * The batch book, the digits in flight and the job's assembly live in memory, so a coordinator that
+ * starts again (its host restarted or its worker replaced, moved, or back from a failed move) ends
+ * its job as failed. Its state names the batch workers out (`batchesOut`, each entered before the
+ * worker is created), so that instance disposes those its former one left on any host, and the
+ * post-processor, instead of leaving them to compute for no one.
+ *
  * @example
  * ```ts
  * // in a paglet (or a script through HostClient.send):
@@ -31,7 +37,7 @@ import {
   type MessageInput,
   Paglet,
 } from "../../agents/mod.ts";
-import { PagletError } from "../../agents/errors.ts";
+import { mayPass, PagletError } from "../../agents/errors.ts";
 import { callOperation, handle, type Operation, routeOperations } from "../../agents/operations.ts";
 import type { SelectTargetsReply } from "../../services/mesh_info/contract.ts";
 import type { StatusReply as SlotsStatus } from "../../services/compute_slots/contract.ts";
@@ -62,12 +68,18 @@ import {
   type PlacementLimits,
   totalCapacity,
 } from "./placement.ts";
-import { cancel, every, later, type Timer } from "../../agents/timers.ts";
+import { cancel, every, later, sleep, type Timer } from "../../agents/timers.ts";
 import { DigitStream, type PiJobCounters, progressOf, summaryOf } from "./job_report.ts";
 
 export interface PiCoordinatorState extends PiJobCounters {
   request: PiJobRequest | null;
   postProcessor: AgentRef | null;
+  /**
+   * Batch workers placed and not back yet: id → their host's URL. Entered before the worker is
+   * created, so every save of the state from then on (the reply of the handler that placed it, the
+   * host's checkpoint, a move) names it.
+   */
+  batchesOut: Record<string, string>;
 }
 
 /** Placement is re-read from mesh-info this often while batches wait. */
@@ -80,6 +92,13 @@ const NO_TIMEOUT_MS = 24 * 3600_000;
 const MAX_BATCHES = 100_000;
 /** Digits of a job shown live to people (user-info stream, the dashboard): the start is enough to watch. */
 const PREVIEW_DIGITS = 2000;
+/**
+ * Rounds of disposing the batch workers a former instance left, while their hosts answer with a
+ * failure that may pass (restarting, unreachable a moment), and the pause before the first retry
+ * (doubled each round).
+ */
+const FORMER_DISPOSE_ROUNDS = 5;
+const FORMER_DISPOSE_PAUSE_MS = 500;
 
 export class PiCoordinator extends Paglet<PiCoordinatorState> {
   static override readonly type = "examples.pi.coordinator";
@@ -100,17 +119,20 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   /** Digits not drained yet; their first {@link PREVIEW_DIGITS} also go to user-info's stream. */
   readonly #stream = new DigitStream(PREVIEW_DIGITS, (chunk) => this.#preview(chunk));
   /**
-   * Batch workers created (or being created) whose batch has not come back: disposed when the job
-   * ends, so that none waits on for a core (up to 10 minutes in a host's queue) or computes for no one.
+   * Batch workers created (or being created) by this instance whose batch has not come back, by id:
+   * disposed when the job ends, so that none waits on for a core (up to 10 minutes in a host's queue)
+   * or computes for no one.
    */
-  readonly #batchWorkers = new Set<Promise<AgentRef>>();
+  readonly #batchWorkers = new Map<string, Promise<AgentRef>>();
   /** The post-processor, once created (batches may finish first: their sums wait for it). */
   #postProcessor?: Promise<AgentRef>;
   /** Fragment replies, applied in the order the fragments were sent. */
   #applied: Promise<void> = Promise.resolve();
   #timers: Timer[] = [];
-  /** No new launches (the job is ending). */
+  /** No new launches (the job is ending, or this instance is leaving its worker). */
   #stopping = false;
+  /** This instance started the job (else a running job in the state is a former instance's). */
+  #started = false;
 
   override initialState(): PiCoordinatorState {
     return {
@@ -118,6 +140,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       status: "idle",
       request: null,
       postProcessor: null,
+      batchesOut: {},
       terms: 0,
       batchSize: 0,
       batches: 0,
@@ -156,14 +179,38 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   }
 
   override onActivation(_event: LifecycleEvent): void {
-    // The batch book and the digits in flight lived in memory only.
-    if (this.state.status === "running") {
-      Object.assign(this.state, {
-        status: "failed",
-        error: "interrupted by a host restart",
-        finishedAt: Date.now(),
-      });
-    }
+    this.#interrupted("interrupted by a host restart");
+  }
+
+  override onArrival(event: LifecycleEvent): void {
+    this.#interrupted(`interrupted by a move to ${event.hostName}`);
+  }
+
+  override onClone(_event: LifecycleEvent): void {
+    // The helpers are the original's, whose job runs on there.
+    Object.assign(this.state, { postProcessor: null, batchesOut: {} });
+    this.#interrupted("a copy of a running job (the job runs on in the original)");
+  }
+
+  override onDispatching(_event: LifecycleEvent): void {
+    this.#leave();
+  }
+
+  override onDeactivating(_event: LifecycleEvent): void {
+    this.#leave();
+  }
+
+  /**
+   * In an instance that did not start the job, the job is a former instance's: ended (when the hook
+   * that started this one did not say why, as after a move that failed late), and the helpers the
+   * state names are disposed, the batch workers still out on every host included.
+   */
+  override async run(): Promise<void> {
+    if (this.#started) return;
+    this.state.batchesOut ??= {}; // a state saved before coordinators recorded them
+    this.#interrupted("interrupted: the coordinator started again");
+    if (this.state.status === "idle") return;
+    await this.#disposeHelpers();
   }
 
   override async onDisposing(_event: LifecycleEvent): Promise<void> {
@@ -172,6 +219,22 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     this.#clearTimers();
     this.#stream.wake();
     await this.#disposeHelpers();
+  }
+
+  /** A running job this instance did not start ends as failed: its book and digits in flight are gone. */
+  #interrupted(error: string): void {
+    if (this.state.status !== "running" || this.#started) return;
+    Object.assign(this.state, { status: "failed", error, finishedAt: Date.now() });
+  }
+
+  /**
+   * This instance leaves its worker (moved or deactivated): it launches nothing more, so the state it
+   * leaves with names every batch it placed.
+   */
+  #leave(): void {
+    this.#stopping = true;
+    this.#clearTimers();
+    this.#stream.wake();
   }
 
   // --- starting -------------------------------------------------------------------------------
@@ -183,6 +246,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         `This coordinator already ran Pi job ${this.state.jobId}; create another`,
       );
     }
+    this.#started = true;
     const terms = termsForDigits(req.start, req.digits);
     if (req.batchSize > 0 && Math.ceil(terms / req.batchSize) > MAX_BATCHES) {
       throw new PagletError(
@@ -395,16 +459,15 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       ? "fail" as const
       : undefined;
     const jobId = this.state.jobId;
+    const id = `${jobId}-b${index}-${entry.launches}`;
+    // Named in the state before it exists: a coordinator that starts again from any save made while
+    // the worker may exist disposes it (run()).
+    this.state.batchesOut[id] = url;
     void (async (): Promise<PiBatchOutcome> => {
       let worker: AgentRef | undefined;
-      let created: Promise<AgentRef> | undefined;
       try {
-        created = this.context.create(PiBatchWorker.type, {
-          host: url,
-          id: `${jobId}-b${index}-${entry.launches}`,
-          state: { jobId, index },
-        });
-        this.#batchWorkers.add(created);
+        const created = this.context.create(PiBatchWorker.type, { host: url, id, state: { jobId, index } });
+        this.#batchWorkers.set(id, created);
         worker = await created;
         const ref = worker;
         const send = (m: MessageInput) => this.context.send(ref, m, { timeoutMs: this.#requestTimeoutMs() });
@@ -432,7 +495,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         if (worker) void this.context.dispose(worker).catch(() => {});
         return { kind: "pi.batch_failed", error: PagletError.from(err).message, hostName };
       } finally {
-        if (created) this.#batchWorkers.delete(created);
+        this.#batchWorkers.delete(id);
+        delete this.state.batchesOut[id];
       }
     })().then((outcome) => {
       this.#inFlight.set(url, (this.#inFlight.get(url) ?? 1) - 1);
@@ -609,17 +673,47 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   }
 
   /**
-   * Disposes the post-processor and the batch workers out, also those still being created. The
-   * batches' disposals are asked for, not waited for: one that computes waits for its arithmetic
-   * (batch_worker.ts), longer than this paglet's own `onDisposing` may take.
+   * Disposes the post-processor and the batch workers out: this instance's, also those still being
+   * created, and those a former instance left (known by the state alone). The batches' disposals are
+   * asked for, not waited for: one that computes waits for its arithmetic (batch_worker.ts), longer
+   * than this paglet's own `onDisposing` may take.
    */
   async #disposeHelpers(): Promise<void> {
-    const batches = [...this.#batchWorkers];
+    const own = [...this.#batchWorkers.values()];
+    const former = Object.entries(this.state.batchesOut)
+      .filter(([id]) => !this.#batchWorkers.has(id))
+      .map(([id, host]) => ({ id, host }));
     this.#batchWorkers.clear();
-    const disposing = Promise.all(batches.map((created) => created.catch(() => null))).then((refs) => {
+    const disposing = Promise.all(own.map((created) => created.catch(() => null))).then((refs) => {
       for (const ref of refs) if (ref) void this.context.dispose(ref).catch(() => {});
     });
+    void this.#disposeFormer(former);
     await Promise.all([this.#disposePostProcessor(), disposing]);
+  }
+
+  /**
+   * Disposes batch workers a former instance of this coordinator placed; each leaves the state once
+   * its host answered (disposed, or no such agent there), or after {@link FORMER_DISPOSE_ROUNDS}
+   * rounds of failures that may pass.
+   */
+  async #disposeFormer(refs: AgentRef[]): Promise<void> {
+    let left = refs;
+    let pause = FORMER_DISPOSE_PAUSE_MS;
+    for (let round = 1; round <= FORMER_DISPOSE_ROUNDS; round++) {
+      const failed = await Promise.all(left.map(async (ref) => {
+        try {
+          await this.context.dispose(ref);
+        } catch (err) {
+          if (mayPass(err) && round < FORMER_DISPOSE_ROUNDS && this.context.isCurrent()) return ref;
+        }
+        delete this.state.batchesOut[ref.id];
+        return null;
+      }));
+      left = failed.filter((ref) => ref !== null);
+      if (left.length === 0) break;
+      await sleep(pause);
+      pause *= 2;
+    }
   }
 
   /** Disposes the post-processor, also one still being created when the job ended. */

@@ -1,0 +1,153 @@
+/**
+ * A Pi coordinator that starts again while its batches wait on another host, with real host
+ * processes: its host stopped and started again, or killed and started again, or the coordinator
+ * moved. The job ends as failed (its book and digits in flight lived in memory), and the batch
+ * workers its former instance placed and its post-processor are disposed: none is left on the other
+ * host waiting for a core for no one, and their compute-slots requests are gone.
+ *
+ * The other host's cores are all leased to an idle holder, so the batches wait in its queue and
+ * burn no CPU; the entry host fails every batch placed on it (a test fault), so the batches out are
+ * the other host's.
+ */
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { freePort, type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
+import { hostRow } from "../helpers/host_db.ts";
+import { eventually } from "../helpers/in_process.ts";
+import { FAST_MESH, seesAllOnline } from "../mesh/helpers.ts";
+import { FAST, slots, slotStatus } from "../compute/helpers.ts";
+import type { PiStartReply, PiSummary } from "../../examples/pi/mod.ts";
+
+const NAMES = ["pi-a", "pi-b"];
+
+/** A job whose batches fail on pi-a and wait in pi-b's queue, two at a time. */
+const JOB = {
+  digits: 20_000,
+  batchSize: 200,
+  maxLoadPerCpu: 1000,
+  maxWorkersPerHost: 2,
+  faults: { skipBatches: [], failBatches: [], failHosts: ["pi-a"] },
+};
+
+/** Leases every core of `host` to an idle paglet (a lease is kept while its holder lives). */
+async function holdEveryCore(host: HostProcess): Promise<void> {
+  const { id } = await host.client.createAgent({ type: "demo.counter" });
+  const cores = (await slotStatus(host.client)).host.eligibleCpuIds.length;
+  const decision = await slots<{ decision: string }>(host.client, "request-slot", {
+    agentId: id,
+    requestId: "holder",
+    jobId: "holder",
+    cpuCores: cores,
+  });
+  assertEquals(decision.decision, "run_now", JSON.stringify(decision));
+}
+
+/** Starts a job on `entry`; resolves once some of its batches wait in `other`'s compute-slots queue. */
+async function batchesWaiting(
+  entry: HostProcess,
+  other: HostProcess,
+): Promise<{ id: string; jobId: string }> {
+  const { id } = await entry.client.createAgent({ type: "examples.pi.coordinator" });
+  const { jobId } = await entry.client.send(id, { kind: "pi.start_async", args: JOB }) as PiStartReply;
+  await eventually(`batches of ${jobId} wait on ${other.name}`, async () => {
+    const status = await slotStatus(other.client);
+    return (await batchesOf(other, jobId)).length > 0 &&
+      (status.queue ?? []).some((q) => q.request.jobId.startsWith(`pi:${jobId}:`));
+  }, 30_000);
+  return { id, jobId };
+}
+
+async function batchesOf(host: HostProcess, jobId: string): Promise<string[]> {
+  const { agents } = await host.client.listAgents({ type: "examples.pi.batch" });
+  return agents.map((a) => String(a.id)).filter((id) => id.startsWith(`${jobId}-`));
+}
+
+/** No batch worker or post-processor of the job on `host`, nothing of it queued or leased there. */
+async function nothingLeftOn(host: HostProcess, jobId: string): Promise<boolean> {
+  const ofJob = (j: string) => j.startsWith(`pi:${jobId}:`);
+  const status = await slotStatus(host.client);
+  const { agents } = await host.client.listAgents({ type: "examples.pi.post_processor" });
+  return (await batchesOf(host, jobId)).length === 0 && !agents.some((a) => a.id === `${jobId}-pp`) &&
+    !(status.queue ?? []).some((q) => ofJob(q.request.jobId)) &&
+    !(status.leases ?? []).some((l) => ofJob(l.jobId));
+}
+
+/** The job ended as interrupted; nothing of it is left but its coordinator, which is then disposed. */
+async function endsAndLeavesNothing(
+  coordinatorOn: HostProcess,
+  hosts: HostProcess[],
+  job: { id: string; jobId: string },
+  error: RegExp,
+): Promise<void> {
+  const summary = await coordinatorOn.client.send(job.id, { kind: "pi.summary", args: {} }) as PiSummary;
+  assertEquals(summary.status, "failed");
+  assert(error.test(summary.error ?? ""), `error: ${summary.error}`);
+  for (const host of hosts) {
+    await eventually(
+      `nothing of ${job.jobId} left on ${host.name}`,
+      () => nothingLeftOn(host, job.jobId),
+      20_000,
+    );
+  }
+  await coordinatorOn.client.dispose(job.id);
+}
+
+Deno.test("a Pi coordinator started again disposes the batches its former instance left on another host", async (t) => {
+  try {
+    // pi-a comes back on its URL after a restart: pi-b's batches and the coordinator's refs name it.
+    const port = freePort();
+    const startA = (dataDir?: string) =>
+      startHost({ name: "pi-a", port, dataDir, args: FAST_MESH, env: FAST });
+    let a = await startA();
+    // Reservations alone decide grants on pi-b (the burst gate judges the load of a shared machine).
+    const b = await startHost({
+      name: "pi-b",
+      args: [...FAST_MESH, "--peer", a.url],
+      env: { ...FAST, PAGLETS_COMPUTE_BURST_LOAD_PER_CPU: "1000" },
+    });
+    const bothOnline = async () => await seesAllOnline(a, NAMES) && await seesAllOnline(b, NAMES);
+    await eventually("both hosts see each other", bothOnline, 15_000);
+    await holdEveryCore(b);
+
+    await t.step("the coordinator's host stopped and started again", async () => {
+      const job = await batchesWaiting(a, b);
+      await a.stop();
+      a = await startA(a.dataDir);
+      await endsAndLeavesNothing(a, [b, a], job, /interrupted by a host restart/);
+    });
+
+    await t.step("the coordinator's host killed and started again", async () => {
+      await eventually("both hosts see each other", bothOnline, 15_000);
+      const job = await batchesWaiting(a, b);
+      // A crash keeps what the last save stored: one made after the batches reached pi-b.
+      const placed = Date.now();
+      await eventually("the coordinator's state saved since", () => {
+        const row = hostRow<{ updated_at: number }>(
+          a.dataDir,
+          "SELECT updated_at FROM agents WHERE id = ?",
+          job.id,
+        );
+        return (row?.updated_at ?? 0) > placed;
+      }, 10_000);
+      await a.kill();
+      a = await startA(a.dataDir);
+      await endsAndLeavesNothing(a, [b, a], job, /interrupted by a host restart/);
+    });
+
+    await t.step("the coordinator moved to the host its batches wait on", async () => {
+      await eventually("both hosts see each other", bothOnline, 15_000);
+      const job = await batchesWaiting(a, b);
+      // A copy leaves the job and its helpers to the original, which the move then takes along.
+      const copy = await a.client.clone(job.id, "pi-b");
+      const copied = await b.client.send(copy.id, { kind: "pi.summary", args: {} }) as PiSummary;
+      assertEquals(copied.status, "failed");
+      await b.client.dispose(copy.id);
+      const running = await a.client.send(job.id, { kind: "pi.summary", args: {} }) as PiSummary;
+      assertEquals(running.status, "running");
+      assert((await batchesOf(b, job.jobId)).length > 0, "the original's batches still wait on pi-b");
+      await a.client.dispatch(job.id, "pi-b");
+      await endsAndLeavesNothing(b, [b, a], job, /interrupted by a move to pi-b/);
+    });
+  } finally {
+    await stopAll();
+  }
+});
