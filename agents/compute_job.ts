@@ -6,7 +6,8 @@
  * needs them, `continueAfterComputeSuccess()` and `afterComputeFailure(message)`. The base class
  * owns everything else: home-host capture, placement (compute-slots `candidate-hosts`), dispatch to
  * the chosen host, the local slot request, sleeping (deactivated) until `compute_slot_granted`,
- * redirects, lease release, and the state machine
+ * redirects, lease release, bounded retries of scheduler calls that may pass (`driverRetryLimit`),
+ * and the state machine
  * NEW → PLACING → WAITING_FOR_SLOT → RUNNING → COMPLETED | FAILED_FINAL.
  *
  * `runComputeJob()` runs in a compute worker thread pinned to the lease's CPU ids, not in the
@@ -48,6 +49,7 @@ import { moduleUrlOf } from "./type_registry.ts";
 import { findNonPlainData } from "./wire.ts";
 import { later } from "./timers.ts";
 import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
+import { nextDriverRetry, resetDriverRetries } from "./compute_job_retries.ts";
 import {
   COMPUTE_JOB_KEYS,
   computeJobIdOf,
@@ -60,8 +62,6 @@ const STEP_MODULE = new URL("./compute_step.ts", import.meta.url).href;
 
 /** The compute-slots service name. */
 const SLOTS = "compute-slots";
-/** How long a driver whose step failed in a way that may pass waits before it tries again. */
-const DRIVER_RETRY_MS = 2000;
 /** What a grant message or a `run_now` decision carries. */
 interface GrantInfo {
   leaseId: string;
@@ -100,6 +100,9 @@ export interface ComputeJobSummary {
   cpuCoreIds: number[];
   redirectCount: number;
   computeAttempts: number;
+  /** The driver's retries in a row after failures that may pass, and the last of them. */
+  driverRetries: number;
+  driverError: string;
 }
 
 function sameUrl(a: string, b: string): boolean {
@@ -140,8 +143,6 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   readonly #unreachable = new Map<string, { why: string; transient: boolean }>();
   /** This instance was activated by a message (a grant or redirect, usually): its queue entry stands. */
   #wokenByMessage = false;
-  /** The driver waited once already for a call that may pass (said once). */
-  #driverWaited = false;
 
   /**
    * The compute step. Runs in a compute worker pinned to the lease's CPU ids, on a fresh instance
@@ -210,6 +211,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       cpuCoreIds: [...s.cpuCoreIds],
       redirectCount: s.redirectCount,
       computeAttempts: s.computeAttempts,
+      driverRetries: s.driverRetries ?? 0,
+      driverError: s.driverError ?? "",
     };
   }
 
@@ -309,21 +312,33 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
         // instead of asking one that has already ended (a grant or redirect lost for good).
         this.#driving = false;
       }
-    })().catch((err) => {
-      // The instance left meanwhile (a host stop deactivates it; it goes on where it comes back).
-      if (!this.context.isCurrent()) return;
-      // The host's services stopping or a peer not answering passes: the driver tries again.
-      if (mayPass(err)) {
-        // Said once per instance: a host that stays unanswering must not flood the people watching.
-        if (!this.#driverWaited) this.#emitNote(`compute job driver waits: ${errorText(err)}`);
-        this.#driverWaited = true;
-        later(DRIVER_RETRY_MS, () => {
-          if (this.context.isCurrent()) this.#kick();
-        }, { ref: false });
-        return;
-      }
-      return this.#fail(`compute job driver failed: ${errorText(err)}`);
-    }).catch(() => {/* the instance is gone */});
+    })().catch((err) => this.#driverFailed(err)).catch(() => {/* the instance is gone */});
+  }
+
+  /**
+   * A round of the driver ended in an error. One that may pass (the host's services starting or
+   * stopping, compute-slots not answering in time) is tried again after a growing pause, up to
+   * `driverRetryLimit` times in a row (compute_job_retries.ts); past that, or at any other error,
+   * the job fails.
+   */
+  async #driverFailed(err: unknown): Promise<void> {
+    // The instance left meanwhile (a host stop deactivates it; it goes on where it comes back).
+    if (!this.context.isCurrent()) return;
+    if (!mayPass(err)) return await this.#fail(`compute job driver failed: ${errorText(err)}`);
+    const s = this.state;
+    const next = nextDriverRetry(s, err as PagletError);
+    this.notifyStateChanged();
+    if (!next.retry) return await this.#fail(next.error);
+    // Said at the first retry of a run of them: the state shows each one (driverRetries, driverError).
+    if (s.driverRetries === 1) {
+      this.#emitNote(
+        `compute job driver tries again in ${next.pauseMs / 1000} s (at most ${s.driverRetryLimit} times ` +
+          `in a row): ${s.driverError}`,
+      );
+    }
+    later(next.pauseMs, () => {
+      if (this.context.isCurrent()) this.#kick();
+    }, { ref: false });
   }
 
   /** One transition; true when another one may follow at once. */
@@ -511,6 +526,9 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       & { decision: "run_now" | "sleep" | "redirect" | "rejected"; requestId: string; reason?: string }
       & { lease?: GrantInfo }
       & RedirectInfo;
+    // A scheduler took the request: a run of retries ends here. Not at an answer of candidate-hosts:
+    // a pick of a host whose slot request then fails again is no step forward.
+    if (resetDriverRetries(s)) this.notifyStateChanged();
     s.slotRequestId = decision.requestId;
     switch (decision.decision) {
       case "run_now":

@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from "zod";
+import { DRIVER_RETRY_DEFAULTS } from "./compute_job_retries.ts";
 
 /** The compute job state machine: NEW → PLACING → WAITING_FOR_SLOT → RUNNING → COMPLETED | FAILED_FINAL. */
 export const COMPUTE_STATUSES = [
@@ -68,6 +69,16 @@ export interface ComputeJobState {
   placementWaitSeconds: number;
   /** Timeout of scheduler calls. @default 10 */
   schedulerTimeoutSeconds: number;
+  /**
+   * How often in a row the driver tries a call again that failed in a way that may pass (compute-slots
+   * not answering in time, its host starting or stopping) before the job fails. 0: fail at the first.
+   * @default 10
+   */
+  driverRetryLimit: number;
+  /** Pause before the driver's first retry; each further one doubles it. @default 2 */
+  driverRetrySeconds: number;
+  /** The longest pause between two retries of the driver. @default 60 */
+  driverRetryMaxSeconds: number;
   /** Restart the compute step after a host restart that interrupted it. @default true */
   restartRunningOnHostStartup: boolean;
 
@@ -102,6 +113,10 @@ export interface ComputeJobState {
   computeFinishedAt: number;
   /** Epoch ms when `computeStatus` last changed (kept across restarts, unlike a record's update time). */
   computeStatusAt: number;
+  /** The driver's retries in a row after failures that may pass (0 once a slot request gets an answer). */
+  driverRetries: number;
+  /** The last such failure, `[code] message` ("" once a slot request gets an answer). */
+  driverError: string;
 }
 
 /**
@@ -136,6 +151,7 @@ export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): Co
     candidateLimit: 8,
     placementWaitSeconds: 120,
     schedulerTimeoutSeconds: 10,
+    ...DRIVER_RETRY_DEFAULTS,
     restartRunningOnHostStartup: true,
     homeHostName: "",
     homeHostUrl: "",
@@ -157,6 +173,8 @@ export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): Co
     computeAttempts: 0,
     computeFinishedAt: 0,
     computeStatusAt: 0,
+    driverRetries: 0,
+    driverError: "",
     ...estimates,
   };
 }
@@ -219,6 +237,10 @@ const ESTIMATES = {
   candidateLimit: boundedNumber(0, true),
   placementWaitSeconds: boundedNumber(0, false).optional(),
   schedulerTimeoutSeconds: boundedNumber(0.1, false),
+  // Optional: states stored before these fields existed still validate (the driver's defaults apply).
+  driverRetryLimit: boundedNumber(0, true).optional(),
+  driverRetrySeconds: boundedNumber(0.1, false).optional(),
+  driverRetryMaxSeconds: boundedNumber(0.1, false).optional(),
   requiredHostTags: tags(),
   excludedHostTags: tags(),
   preferredHostTags: tags(),

@@ -317,6 +317,9 @@ export const JobRowWire = z.object({
   cpuCoreIds: ids,
   redirectCount: num,
   computeAttempts: num,
+  /** The driver's retries in a row after failures that may pass, and the last such failure. */
+  driverRetries: num.default(0),
+  driverError: z.string().default(""),
   updatedAt: num,
 });
 export type JobRowWire = z.infer<typeof JobRowWire>;

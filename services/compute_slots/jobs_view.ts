@@ -92,6 +92,8 @@ export async function listComputeJobs(host: ServiceHost, filter: JobsFilter): Pr
       cpuCoreIds: Array.isArray(state.cpuCoreIds) ? state.cpuCoreIds.map(Number) : [],
       redirectCount: num(state.redirectCount),
       computeAttempts: num(state.computeAttempts),
+      driverRetries: num(state.driverRetries),
+      driverError: str(state.driverError),
       // The job's own clock: a host restart rewrites every record, not the time of its last change.
       updatedAt: num(state.computeStatusAt) || record.updatedAt,
     };

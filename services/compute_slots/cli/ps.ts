@@ -65,8 +65,13 @@ export function registerPsCommand(jobs: Command): void {
           rows.map((j) => ({
             ...j,
             cpus: cpus(j.cpuCoreIds),
-            // A job that computed but could not report is as stuck as one that failed.
-            error: wrap(j.computeError || (j.reportError && `report gave up: ${j.reportError}`), 60),
+            // A job that computed but could not report is as stuck as one that failed; one whose
+            // driver retries says why until it gets through or gives up.
+            error: wrap(
+              j.computeError || (j.reportError && `report gave up: ${j.reportError}`) ||
+                (j.driverRetries > 0 ? `retrying: ${j.driverError}` : ""),
+              60,
+            ),
             updated: ago(j.updatedAt),
           })),
           [
@@ -82,6 +87,7 @@ export function registerPsCommand(jobs: Command): void {
             ],
             "cpus",
             ["redirectCount", "redirects"],
+            ["driverRetries", "retries"],
             "updated",
             "error",
           ],

@@ -1,0 +1,71 @@
+/**
+ * How a compute job's driver answers a call that failed in a way that may pass (compute-slots not
+ * answering in time, its host starting or stopping): it tries again after a pause that doubles from
+ * `driverRetrySeconds` up to `driverRetryMaxSeconds`, at most `driverRetryLimit` times in a row, and
+ * then fails the job naming the last error and the number of attempts. The count lives in the job's
+ * state, so a restart of the job's host or a deactivation does not start it over; a slot request
+ * that gets an answer does.
+ *
+ * @example
+ * ```ts
+ * import { computeJobDefaults } from "./compute_job_state.ts";
+ * import { PagletError } from "./errors.ts";
+ * import { nextDriverRetry } from "./compute_job_retries.ts";
+ *
+ * const state = computeJobDefaults({ driverRetryLimit: 1, driverRetrySeconds: 2 });
+ * const error = new PagletError("timeout", "compute-slots/request-slot did not answer");
+ * nextDriverRetry(state, error); // { retry: true, pauseMs: 2000 }
+ * nextDriverRetry(state, error); // { retry: false, error: "compute job driver gave up after 2 attempts …" }
+ * ```
+ *
+ * @module
+ */
+import type { ComputeJobState } from "./compute_job_state.ts";
+import type { PagletError } from "./errors.ts";
+
+/** Defaults of the retry options: in `computeJobDefaults()`, and for states stored before these fields existed. */
+export const DRIVER_RETRY_DEFAULTS = {
+  driverRetryLimit: 10,
+  driverRetrySeconds: 2,
+  driverRetryMaxSeconds: 60,
+} as const;
+
+/** The fields of a compute job's state the driver's retries read and write. */
+export type DriverRetryState = Pick<
+  ComputeJobState,
+  "driverRetryLimit" | "driverRetrySeconds" | "driverRetryMaxSeconds" | "driverRetries" | "driverError"
+>;
+
+/** What the driver does next: try again after `pauseMs`, or fail the job with `error`. */
+export type DriverRetry = { retry: true; pauseMs: number } | { retry: false; error: string };
+
+/** Records a failure that may pass in `state` and says whether the driver tries again. */
+export function nextDriverRetry(state: DriverRetryState, error: PagletError): DriverRetry {
+  // A state stored before these fields existed gets the defaults.
+  state.driverRetryLimit ??= DRIVER_RETRY_DEFAULTS.driverRetryLimit;
+  state.driverRetrySeconds ??= DRIVER_RETRY_DEFAULTS.driverRetrySeconds;
+  state.driverRetryMaxSeconds ??= DRIVER_RETRY_DEFAULTS.driverRetryMaxSeconds;
+  const retries = state.driverRetries ?? 0;
+  state.driverError = `[${error.code}] ${error.message}`;
+  if (retries >= state.driverRetryLimit) {
+    return {
+      retry: false,
+      error: `compute job driver gave up after ${retries + 1} attempts ` +
+        `(driverRetryLimit ${state.driverRetryLimit}): ${state.driverError}`,
+    };
+  }
+  state.driverRetries = retries + 1;
+  const pauseSeconds = Math.min(state.driverRetryMaxSeconds, state.driverRetrySeconds * 2 ** retries);
+  return { retry: true, pauseMs: pauseSeconds * 1000 };
+}
+
+/**
+ * A slot request of the job got an answer (a scheduler took it): the next failure counts from 0.
+ * True when that changed `state`.
+ */
+export function resetDriverRetries(state: DriverRetryState): boolean {
+  if (!state.driverRetries && !state.driverError) return false;
+  state.driverRetries = 0;
+  state.driverError = "";
+  return true;
+}
