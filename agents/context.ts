@@ -203,8 +203,8 @@ export interface PagletContext {
   runCompute<R = unknown>(step: ComputeStepSpec): Promise<ComputeStepOutcome<R>>;
   /**
    * Travelling code by content hash as a `data:` URL a compute step can import: from this host's
-   * code store, else fetched once from `from` (a host of the mesh, `GET /v1/code/:hash`), checked
-   * against the hash and stored first. Fails with `code_unavailable`, `code_tampered` or
+   * code store, else fetched once from `from` (a host of the mesh, `GET /v1/code/:hash`; without
+   * it, from the online hosts of the mesh in turn), checked against the hash and stored first. Fails with `code_unavailable`, `code_tampered` or
    * `remote_code_disabled`.
    */
   codeModuleUrl(hash: string, from?: string): Promise<string>;

@@ -243,6 +243,10 @@ export class Host {
       remoteCode: o.remoteCode,
       apiKey: o.apiKey,
       isMeshHost: async (url) => (await this.remote?.hosts())?.some((h) => h.url === url) ?? false,
+      meshPeers: async () =>
+        ((await this.remote?.hosts({ onlineOnly: true })) ?? []).map((h) => h.url).filter((url) =>
+          url !== this.url
+        ),
       maxModuleBytes: o.maxBodyBytes,
     });
     await this.workDirs.prune(await this.store.ids());

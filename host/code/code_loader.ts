@@ -1,7 +1,9 @@
 /**
  * Gets travelling code into this host's agent workers: from the workers themselves (loaded
- * already), from the host's code store, or once from the host that sent it (`GET /v1/code/:hash`,
- * with the host's API key), checked against its hash and stored before anything runs it.
+ * already), from the host's code store, or once from another host (`GET /v1/code/:hash`, with the
+ * host's API key): the one a request names, else the online hosts of the mesh in turn (a restore
+ * or a wake-up names none). Fetched bytes are checked against their hash and stored before
+ * anything runs them.
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { EventLog } from "../kernel/events.ts";
@@ -23,6 +25,8 @@ export interface CodeLoaderOptions {
   apiKey: string | null;
   /** Whether `url` is a host of this host's mesh: only those are sent the key. */
   isMeshHost: (url: string) => Promise<boolean>;
+  /** The URLs of the other online hosts of the mesh: asked in turn when no host is named. */
+  meshPeers: () => Promise<string[]>;
   /** Per fetch. @default 30000 */
   fetchTimeoutMs?: number;
   /** Largest module fetched, as `PUT /v1/code` takes (the host's `maxBodyBytes`). */
@@ -33,13 +37,15 @@ export interface CodeLoaderOptions {
 const TOUCH_EVERY_MS = 3_600_000;
 /** A `.part` file older than this is what a crash left of an upload or a fetch. */
 const PART_KEPT_MS = 3_600_000;
+/** At most this many hosts of the mesh are asked for a module no request named a host for. */
+const PEERS_ASKED = 8;
 
 export class CodeLoader {
   readonly #o: CodeLoaderOptions;
   /** Per hash: the paglet types its module defines, once loaded into every worker. */
   readonly #loading = new Map<string, Promise<string[]>>();
   /** Per hash: a fetch from another host under way. */
-  readonly #fetching = new Map<string, Promise<Uint8Array>>();
+  readonly #fetching = new Map<string, Promise<Fetched>>();
   /** Per hash: when this process last used the module (ms). */
   readonly #usedAt = new Map<string, number>();
   /** Per hash: when its file's time was last moved to a use (ms). */
@@ -56,7 +62,7 @@ export class CodeLoader {
 
   /**
    * Makes the module `hash` runnable in this host's workers; returns the paglet types it defines.
-   * `from` (a host URL) is asked when the store lacks it.
+   * When the store lacks it, `from` (a host URL) is asked, or without one the hosts of the mesh.
    */
   ensure(hash: string, from?: string): Promise<string[]> {
     const refused = this.#refusal(hash);
@@ -73,8 +79,8 @@ export class CodeLoader {
   }
 
   /**
-   * The bytes of module `hash`, from the store or fetched once from `from` (checked and stored
-   * before they are returned), without loading them into the agent workers: what a compute step
+   * The bytes of module `hash`, from the store or fetched once as {@link ensure} fetches (checked
+   * and stored before they are returned), without loading them into the agent workers: what a compute step
    * imports (Runner tasks).
    */
   async source(hash: string, from?: string): Promise<Uint8Array> {
@@ -140,28 +146,34 @@ export class CodeLoader {
     return undefined;
   }
 
-  /** The module's bytes and whether they had to be fetched (then they are in the store now). */
-  async #stored(hash: string, from: string | undefined): Promise<{ source: Uint8Array; fetched: boolean }> {
+  /** The module's bytes and the host they were fetched from, if they were (then they are in the store now). */
+  async #stored(
+    hash: string,
+    from: string | undefined,
+  ): Promise<{ source: Uint8Array; fetchedFrom?: string }> {
     const stored = await this.#o.store.read(hash).catch((err) => {
       this.#rejected(hash, "store", err);
       throw err;
     });
-    if (stored) return { source: stored, fetched: false };
+    if (stored) return { source: stored };
     let fetching = this.#fetching.get(hash);
     if (!fetching) {
       // One fetch per module however many executors or arrivals ask at once.
-      fetching = this.#fetch(hash, from).then(async (bytes) => {
-        await this.#o.store.put(bytes, hash);
-        return bytes;
-      }).finally(() => this.#fetching.delete(hash));
+      fetching = (from === undefined ? this.#fetchFromMesh(hash) : this.#fetch(hash, from)).then(
+        async (fetched) => {
+          await this.#o.store.put(fetched.bytes, hash);
+          return fetched;
+        },
+      ).finally(() => this.#fetching.delete(hash));
       this.#fetching.set(hash, fetching);
     }
-    return { source: await fetching, fetched: true };
+    const { bytes, from: fetchedFrom } = await fetching;
+    return { source: bytes, fetchedFrom };
   }
 
   async #load(hash: string, from: string | undefined): Promise<string[]> {
     const started = performance.now();
-    const { source, fetched } = await this.#stored(hash, from);
+    const { source, fetchedFrom } = await this.#stored(hash, from);
     const stored = performance.now();
     // Other workers get the module from the store when an agent of it first starts there: the
     // kernel keeps no module's text (a script's bundle may be megabytes, each version its own).
@@ -174,7 +186,7 @@ export class CodeLoader {
     this.#o.events.emit("code-loaded", {
       data: {
         hash,
-        from: fetched ? from : "store",
+        from: fetchedFrom ?? "store",
         size: source.length,
         types,
         fetchMs: Math.round(stored - started),
@@ -184,13 +196,31 @@ export class CodeLoader {
     return types;
   }
 
-  async #fetch(hash: string, from: string | undefined): Promise<Uint8Array> {
-    if (!from) {
-      throw new PagletError(
-        "code_unavailable",
-        `Module ${hash} is not on this host and no host to fetch it from was named`,
-      );
+  /**
+   * The module from the first of the mesh's online hosts (at most {@link PEERS_ASKED}, one after
+   * the other) that serves it; `code_unavailable` when none does.
+   */
+  async #fetchFromMesh(hash: string): Promise<Fetched> {
+    const peers = (await this.#o.meshPeers()).slice(0, PEERS_ASKED);
+    const failures: string[] = [];
+    for (const peer of peers) {
+      try {
+        return await this.#fetch(hash, peer);
+      } catch (err) {
+        failures.push(PagletError.from(err).message);
+      }
     }
+    throw new PagletError(
+      "code_unavailable",
+      peers.length === 0
+        ? `Module ${hash} is not on this host, no host to fetch it from was named, and no other host of its mesh is online`
+        : `Module ${hash} is not on this host nor on the ${peers.length} online host(s) of its mesh asked: ${
+          failures.join("; ")
+        }`,
+    );
+  }
+
+  async #fetch(hash: string, from: string): Promise<Fetched> {
     const base = hostBase(from);
     const url = `${base}/v1/code/${hash}`;
     let bytes: Uint8Array;
@@ -219,7 +249,7 @@ export class CodeLoader {
       this.#rejected(hash, from, err);
       throw err;
     }
-    return bytes;
+    return { bytes, from };
   }
 
   #rejected(hash: string, from: string, err: unknown): void {
@@ -227,6 +257,12 @@ export class CodeLoader {
       this.#o.events.emit("code-rejected", { data: { hash, from }, error: err.message });
     }
   }
+}
+
+/** A module fetched from another host, and that host. */
+interface Fetched {
+  bytes: Uint8Array;
+  from: string;
 }
 
 /**
