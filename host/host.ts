@@ -195,6 +195,11 @@ export class Host {
       }
     });
 
+    // A host that may have the code of a restore waiting for it is reachable (again); heard from the
+    // mesh's start on, which may find its hosts while the restore below runs.
+    this.events.subscribe((e) => {
+      if (MESH_HOST_BACK.has(e.kind)) this.runtime.retryWaitingRestores();
+    });
     for (const ext of this.extensions) await ext.start(this);
     const restored = await this.runtime.restoreAtStartup();
     this.#wakeups = new WakeupTimer(this.store, (id, now) => this.runtime.wake(id, now));
@@ -329,6 +334,8 @@ export class Host {
     this.metrics.stop();
     this.samples?.stop();
     this.#wakeups?.close();
+    // Before the agents are deactivated: no waiting restore starts one after that.
+    this.runtime?.stopRestoreRetries();
     for (const ext of [...this.extensions].reverse()) await ext.stop?.(this);
     if (this.runtime) {
       await this.runtime.deactivateAll(
@@ -361,6 +368,9 @@ export class Host {
     this.#lock?.release();
   }
 }
+
+/** Mesh events of a host that is reachable (again): a new member, one back online, one restarted. */
+const MESH_HOST_BACK = new Set(["mesh-host-joined", "mesh-host-online", "mesh-host-restarted"]);
 
 /**
  * A `--module` file that does not exist fails the start with `module_not_found`: the workers, which

@@ -517,9 +517,27 @@ export class AgentRuntime {
     return this.#checkpoints.run(all);
   }
 
-  /** At host start: every agent that was active (crash) or asks for it comes back. */
+  /**
+   * At host start: every agent that was active (crash) or asks for it comes back. One this host
+   * cannot run now waits, inactive, for the next start; one whose travelling code no host it can
+   * ask has is also tried again while the host runs (see {@link retryWaitingRestores}).
+   */
   restoreAtStartup(): Promise<{ restored: number; failed: number; waiting: number }> {
     return this.#arrivals.restoreAtStartup();
+  }
+
+  /**
+   * Tries now every restore waiting for its travelling code (a host that may have it is reachable
+   * again); without this, each is tried a minute after it failed, then twice as late each time, up
+   * to an hour.
+   */
+  retryWaitingRestores(): void {
+    this.#arrivals.retryWaiting();
+  }
+
+  /** Ends the tries of restores waiting for their code (the host stops): they wait for the next start. */
+  stopRestoreRetries(): void {
+    this.#arrivals.close();
   }
 
   /**
@@ -566,6 +584,7 @@ export class AgentRuntime {
 
   /** Stops the runtime's timers (host stop). */
   close(): void {
+    this.#arrivals.close();
     this.#deadlines.close();
   }
 

@@ -3,9 +3,10 @@
  * arrival, an activation, a restore), and the host's start-up sweeps (agents that were active or
  * ask for it, timed wake-ups). One start per agent at a time: another start of the same agent waits
  * for the one under way. Every start is durable before it answers: the record says active only
- * once the instance runs, and an instance whose record could not be written is dropped. The runtime
- * (agent_runtime.ts) owns the table of live agents and hands this module what it needs of it
- * ({@link ArrivalTable}).
+ * once the instance runs, and an instance whose record could not be written is dropped. A restore
+ * whose travelling code no host it can ask has now waits, and is tried again while the host runs
+ * (restore_waits.ts). The runtime (agent_runtime.ts) owns the table of live agents and hands this
+ * module what it needs of it ({@link ArrivalTable}).
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
@@ -20,6 +21,7 @@ import { stoppedByShutdown, type WorkerPool, type WorkerSlot } from "./worker_po
 import { HOOK_TIMEOUT_MS, withinHookDeadline } from "./hook_deadline.ts";
 import { forEachLimited } from "../../agents/limited.ts";
 import { untilStartup } from "../../agents/policy.ts";
+import { RestoreWaits, retryDelayMs } from "./restore_waits.ts";
 
 /** How many paglets the start-up brings back at once. */
 const STARTS_AT_ONCE = 16;
@@ -30,16 +32,11 @@ const STARTS_AT_ONCE = 16;
 const NOT_RUNNABLE_HERE = new Set([
   "unknown_agent_type",
   "code_not_found",
+  "code_unavailable",
   "remote_code_disabled",
   "module_load_failed",
   "host_unreachable",
 ]);
-/**
- * A timed wake-up that failed (its hook threw or overran, its type is unknown here) is tried again
- * this much later, twice as late after each further failure, up to {@link WAKE_RETRY_MAX_MS}.
- */
-const WAKE_RETRY_MS = 60_000;
-const WAKE_RETRY_MAX_MS = 3_600_000;
 
 export interface CreateSpec {
   type: string;
@@ -101,9 +98,21 @@ export class Arrivals {
   readonly #starting = new Map<string, Promise<LiveAgent>>();
   /** Timed wake-ups that failed in a row, by agent (since this host started). */
   readonly #wakeFailures = new Map<string, number>();
+  /** Restores waiting for their travelling code, tried again while the host runs. */
+  readonly #waits = new RestoreWaits(async (id) => void await this.#bringBack(id));
 
   constructor(parts: ArrivalParts) {
     this.#p = parts;
+  }
+
+  /** A host that may have the code of a waiting restore is reachable: every one is tried now. */
+  retryWaiting(): void {
+    this.#waits.retryAll();
+  }
+
+  /** Ends the tries of waiting restores (the host stops): they wait for the next start. */
+  close(): void {
+    this.#waits.close();
   }
 
   /** The instance of `id` its worker is starting now (its hooks run), if any. */
@@ -277,48 +286,73 @@ export class Arrivals {
 
   /**
    * See AgentRuntime.restoreAtStartup. {@link STARTS_AT_ONCE} at a time: a paglet whose hook is slow
-   * holds up no other. One this host cannot run now (its type or code is missing here: a start
-   * without its `--module`) is not crashed but waits, inactive, for the next start.
+   * holds up no other.
    */
   async restoreAtStartup(): Promise<{ restored: number; failed: number; waiting: number }> {
-    const { table, store, events } = this.#p;
-    let restored = 0, failed = 0, waiting = 0, stopping = false;
-    await forEachLimited(await store.startupAgents(), STARTS_AT_ONCE, async (id) => {
-      // Started already by what recovered before this (an arrival the host had stored but not
-      // started when it stopped): one start, with its own hook.
-      if (stopping || table.live(id)) return;
-      const record = await store.get(id);
-      if (!record) return;
-      // Whether this host can run it at all, asked before any of its code runs: an error that its
-      // own hooks raise, whatever its code, crashes it below.
-      const missing = await this.#checkType(record.type, record.meta.code).then(
-        () => null,
-        (err) => PagletError.from(err),
-      );
-      if (missing && NOT_RUNNABLE_HERE.has(missing.code)) {
-        waiting++;
-        // An active one sleeps as a graceful stop would have left it; an inactive one stays so.
-        if (record.status === "active") {
-          await store.put({ ...record, status: "inactive", policy: untilStartup(record.lastPolicy) });
-        }
-        events.emit("restore-waiting", { agentId: id, type: record.type, error: missing.message });
-        return;
-      }
-      try {
-        if (record.status === "active") {
-          await this.restore(record);
-          events.emit("restore", { agentId: id, type: record.type });
-        } else {
-          await this.activate(id, "startup");
-        }
-        restored++;
-      } catch (err) {
-        if (stoppedByShutdown(err)) return void (stopping = true); // the rest start at the next start
-        failed++;
-        await table.markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
-      }
+    const counts = { restored: 0, failed: 0, waiting: 0 };
+    let stopping = false;
+    await forEachLimited(await this.#p.store.startupAgents(), STARTS_AT_ONCE, async (id) => {
+      if (stopping) return;
+      const outcome = await this.#bringBack(id);
+      if (outcome === "stopping") stopping = true; // the rest start at the next start
+      else if (outcome !== "skipped") counts[outcome]++;
     });
-    return { restored, failed, waiting };
+    return counts;
+  }
+
+  /**
+   * Brings back an agent whose record says active, or inactive with `activateOnStartup`: at the
+   * start, or later for one whose restore waits for its code. One this host cannot run now (its
+   * type or code is missing here) is not crashed but waits, inactive, for the next start; one whose
+   * travelling code no host it asked had (`code_unavailable`) is also tried again while the host
+   * runs (restore_waits.ts), and a `restore` event says when it is back.
+   */
+  async #bringBack(id: string): Promise<"restored" | "failed" | "waiting" | "stopping" | "skipped"> {
+    const { table, store, events } = this.#p;
+    // Started already by what recovered before this (an arrival the host had stored but not
+    // started when it stopped: one start, with its own hook), or since by a message.
+    if (table.live(id) || this.#starting.has(id)) return "skipped";
+    const record = await store.get(id);
+    const asleep = record?.status === "inactive" && record.policy?.activateOnStartup === true;
+    // Disposed, moved, crashed or put to sleep otherwise meanwhile.
+    if (!record || (record.status !== "active" && !asleep)) return "skipped";
+    // Whether this host can run it at all, asked before any of its code runs: an error that its
+    // own hooks raise, whatever its code, crashes it below.
+    const missing = await this.#checkType(record.type, record.meta.code).then(
+      () => null,
+      (err) => PagletError.from(err),
+    );
+    if (missing && NOT_RUNNABLE_HERE.has(missing.code)) {
+      // An active one sleeps as a graceful stop would have left it; an inactive one stays so.
+      if (record.status === "active") {
+        await store.put({ ...record, status: "inactive", policy: untilStartup(record.lastPolicy) });
+      }
+      const next = missing.code === "code_unavailable" ? this.#waits.wait(id) : undefined;
+      events.emit("restore-waiting", {
+        agentId: id,
+        type: record.type,
+        error: missing.message,
+        ...(next ? { data: { ...next } } : {}),
+      });
+      return "waiting";
+    }
+    const waited = this.#waits.failures(id);
+    try {
+      if (record.status === "active") {
+        await this.restore(record);
+        events.emit("restore", { agentId: id, type: record.type });
+      } else if (waited !== undefined) {
+        await this.activate(id, "restore");
+        events.emit("restore", { agentId: id, type: record.type, data: { failures: waited } });
+      } else {
+        await this.activate(id, "startup");
+      }
+      return "restored";
+    } catch (err) {
+      if (stoppedByShutdown(err)) return "stopping";
+      await table.markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
+      return "failed";
+    }
   }
 
   /** See AgentRuntime.wake. */
@@ -344,7 +378,7 @@ export class Arrivals {
       // It stays asleep, as after a message that could not wake it, and is tried again later.
       const failures = (this.#wakeFailures.get(id) ?? 0) + 1;
       this.#wakeFailures.set(id, failures);
-      const retryAt = Date.now() + Math.min(WAKE_RETRY_MAX_MS, WAKE_RETRY_MS * 2 ** (failures - 1));
+      const retryAt = Date.now() + retryDelayMs(failures);
       await store.postponeWakeup(id, retryAt);
       events.emit("wake-failed", {
         agentId: id,

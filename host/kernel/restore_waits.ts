@@ -1,0 +1,131 @@
+/**
+ * Restores that wait for their travelling code: agents the host could not bring back because no
+ * host it could ask had their module (`code_unavailable`). Each is tried again while the host runs:
+ * {@link retryDelayMs} after each failure, and at once when {@link RestoreWaits.retryAll} says a
+ * host that may have the code is reachable (again). The waiting agent's record is not touched by a
+ * try that fails, so a stop meanwhile loses nothing: the next start tries again.
+ *
+ * @example
+ * ```ts
+ * const waits = new RestoreWaits(async (id) => void await bringBack(id));
+ * const { retryAt } = waits.wait("ag_1"); // a minute from now, unless retryAll() comes first
+ * waits.close();
+ * ```
+ */
+import { cancel, later, type Timer } from "../../agents/timers.ts";
+import { forEachLimited } from "../../agents/limited.ts";
+
+/** The first retry comes this much after a failure, twice as late after each further one. */
+const RETRY_MS = 60_000;
+/** The longest pause between two tries. */
+const RETRY_MAX_MS = 3_600_000;
+/** How many waiting restores are tried at once. */
+const TRIES_AT_ONCE = 16;
+
+/**
+ * How long after its `failures`th failure in a row a failed start is tried again: a minute, then
+ * twice as long each time, up to an hour (timed wake-ups and waiting restores alike).
+ */
+export function retryDelayMs(failures: number): number {
+  return Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.max(0, failures - 1));
+}
+
+/** Options of {@link RestoreWaits}. */
+export interface RestoreWaitsOptions {
+  /** How long after its `failures`th failure a restore is tried again. @default retryDelayMs */
+  delayMs?: (failures: number) => number;
+}
+
+/** When a waiting restore is tried next, and how many tries failed so far. */
+export interface NextTry {
+  retryAt: number;
+  failures: number;
+}
+
+export class RestoreWaits {
+  readonly #retry: (id: string) => Promise<void>;
+  readonly #delayMs: (failures: number) => number;
+  /** Per waiting agent: its next try. A try that leaves the agent waiting replaces the entry. */
+  readonly #waiting = new Map<string, NextTry>();
+  #timer: Timer | undefined;
+  #running = false;
+  /** A {@link retryAll} came while a round ran: one more round of every waiting agent follows. */
+  #again = false;
+  #closed = false;
+
+  /**
+   * `retry(id)` tries the restore of `id` once; it calls {@link wait} again if the agent still waits
+   * for its code (else the wait is over: restored, gone, or waiting for something a try cannot get).
+   */
+  constructor(retry: (id: string) => Promise<void>, { delayMs = retryDelayMs }: RestoreWaitsOptions = {}) {
+    this.#retry = retry;
+    this.#delayMs = delayMs;
+  }
+
+  /** Records that `id` waits (one more failure) and returns its next try. */
+  wait(id: string): NextTry {
+    const failures = (this.#waiting.get(id)?.failures ?? 0) + 1;
+    const next = { retryAt: Date.now() + this.#delayMs(failures), failures };
+    this.#waiting.set(id, next);
+    if (!this.#running) this.#arm();
+    return next;
+  }
+
+  /** How many tries of `id`'s restore failed in a row, if it waits. */
+  failures(id: string): number | undefined {
+    return this.#waiting.get(id)?.failures;
+  }
+
+  /** Tries every waiting restore now (a host that may have their code is reachable). */
+  retryAll(): void {
+    if (this.#closed || this.#waiting.size === 0) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    void this.#rounds(true);
+  }
+
+  /** No more tries (the host stops); the agents wait for the next start. */
+  close(): void {
+    this.#closed = true;
+    cancel(this.#timer);
+  }
+
+  /** Tries the due restores (`all`: every one), then any round a retryAll() asked for meanwhile. */
+  async #rounds(all: boolean): Promise<void> {
+    this.#running = true;
+    cancel(this.#timer);
+    try {
+      do {
+        this.#again = false;
+        const now = Date.now();
+        const due = [...this.#waiting].filter(([, next]) => all || next.retryAt <= now);
+        await forEachLimited(due, TRIES_AT_ONCE, async ([id, next]) => {
+          if (this.#closed) return;
+          try {
+            await this.#retry(id);
+            // Unless the try waits again (a new entry), the wait is over.
+            if (this.#waiting.get(id) === next) this.#waiting.delete(id);
+          } catch {
+            // The store failed it (the database closing): the agent waits as before.
+            if (this.#waiting.get(id) === next) this.wait(id);
+          }
+        });
+        all = true;
+      } while (this.#again && !this.#closed);
+    } finally {
+      this.#running = false;
+      this.#arm();
+    }
+  }
+
+  /** Sets the one timer to the earliest next try. */
+  #arm(): void {
+    cancel(this.#timer);
+    if (this.#closed || this.#waiting.size === 0) return;
+    let first = Infinity;
+    for (const next of this.#waiting.values()) first = Math.min(first, next.retryAt);
+    this.#timer = later(Math.max(0, first - Date.now()), () => void this.#rounds(false), { ref: false });
+  }
+}

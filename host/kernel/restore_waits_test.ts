@@ -1,0 +1,73 @@
+import { assertEquals } from "../../tests/helpers/assert.ts";
+import { RestoreWaits, retryDelayMs } from "./restore_waits.ts";
+
+/** Waits until `check` holds, for 5 s at most. */
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+Deno.test("a failed start is tried again a minute later, twice as late after each further failure, up to an hour", () => {
+  assertEquals([1, 2, 3, 6, 7, 50].map(retryDelayMs), [
+    60_000,
+    120_000,
+    240_000,
+    1_920_000,
+    3_600_000,
+    3_600_000,
+  ]);
+});
+
+Deno.test("retryAll tries every waiting restore at once; only those that wait again stay, one more failure each", async () => {
+  const tried: string[] = [];
+  const waits: RestoreWaits = new RestoreWaits((id) => {
+    tried.push(id);
+    // "a" still has no code; "b" is restored (or gone): its wait is over.
+    if (id === "a") waits.wait(id);
+    return Promise.resolve();
+  });
+  try {
+    const first = waits.wait("a");
+    waits.wait("b");
+    assertEquals(first.failures, 1);
+    waits.retryAll();
+    await until("the round", () => waits.failures("b") === undefined);
+    assertEquals(tried.sort(), ["a", "b"]);
+    assertEquals(waits.failures("a"), 2);
+
+    waits.retryAll();
+    await until("the next round", () => waits.failures("a") === 3);
+    assertEquals(tried, ["a", "b", "a"]);
+  } finally {
+    waits.close();
+  }
+});
+
+Deno.test("a waiting restore is tried again when its time comes, without retryAll", async () => {
+  const tried: number[] = [];
+  // Due at once after its first two failures, then not for an hour.
+  const waits: RestoreWaits = new RestoreWaits((id) => {
+    tried.push(waits.failures(id)!);
+    waits.wait(id);
+    return Promise.resolve();
+  }, { delayMs: (failures) => failures <= 2 ? 0 : 3_600_000 });
+  try {
+    waits.wait("a");
+    await until("two tries", () => waits.failures("a") === 3);
+    assertEquals(tried, [1, 2]);
+  } finally {
+    waits.close();
+  }
+});
+
+Deno.test("a closed RestoreWaits tries nothing more", () => {
+  const tried: string[] = [];
+  const waits = new RestoreWaits((id) => Promise.resolve(void tried.push(id)));
+  waits.wait("a");
+  waits.close();
+  waits.retryAll();
+  assertEquals(tried, []);
+});

@@ -1,0 +1,102 @@
+/**
+ * A restore that waits for its travelling code, with real processes: a host whose code store lacks
+ * an agent's module (restored from a backup of its database alone) while the host that has the
+ * module is down keeps the agent asleep (`restore-waiting`), and brings it back with its state once
+ * that host is reachable again, without a restart of its own.
+ */
+import { join } from "node:path";
+import { assert, assertEquals } from "../helpers/assert.ts";
+import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
+import { FAST_MESH } from "../mesh/helpers.ts";
+import { tempDir } from "../helpers/temp.ts";
+import type { HostClient } from "../../host/client.ts";
+
+const KEY = "waiting-code-test-key";
+
+const MODULE = new TextEncoder().encode(
+  `const { Paglet } = globalThis[Symbol.for("paglets.sdk")];\n` +
+    `export class Counter extends Paglet {\n` +
+    `  static type = "tests.waiting-counter";\n` +
+    `  initialState() { return { n: 0 }; }\n` +
+    `  onMessage() { return ++this.state.n; }\n` +
+    `}\n`,
+);
+
+/** The host's events of `kind` about agent `id`. */
+async function eventsOf(client: HostClient, kind: string, id: string): Promise<Record<string, unknown>[]> {
+  const { events } = await client.events(0, 2000);
+  return events.filter((e) => e.kind === kind && e.agentId === id);
+}
+
+Deno.test("an agent whose code no reachable host has waits, and is back with its state once a host that has it is", async () => {
+  try {
+    // `keeper` has the module; it comes back at the same address after its stop.
+    const port = freePort();
+    const keeper = await startHost({ name: "keeper", apiKey: KEY, port, args: FAST_MESH });
+    const runner = await startHost({
+      name: "runner",
+      apiKey: KEY,
+      args: [...FAST_MESH, "--peer", keeper.url],
+    });
+    const put = await keeper.client.fetch("PUT", "/v1/code", { body: MODULE });
+    assertEquals(put.status, 201);
+    const { hash } = await put.json() as { hash: string };
+    const { id } = await runner.client.createAgent({
+      type: "tests.waiting-counter",
+      code: hash,
+      codeFrom: keeper.url,
+    });
+    assertEquals(await runner.client.send(id, { kind: "count" }), 1);
+    assertEquals(await runner.client.send(id, { kind: "count" }), 2);
+    await runner.stop();
+    await keeper.stop();
+
+    // The runner's database alone (a backup of it), without the code store beside it.
+    const restored = await tempDir("paglets-test-runner-restored-");
+    for (const file of ["host.sqlite", "host.sqlite-wal"]) {
+      await Deno.copyFile(join(runner.dataDir, file), join(restored, file)).catch((err) => {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      });
+    }
+    const again = await startHost({
+      name: "runner",
+      apiKey: KEY,
+      dataDir: restored,
+      args: [...FAST_MESH, "--peer", keeper.url],
+    });
+    // The start's restore is over before the host answers: the agent sleeps, not crashed.
+    const asleep = await again.client.getAgent(id);
+    const policy = asleep.policy as { activateOnStartup?: boolean } | null;
+    assertEquals([asleep.status, policy?.activateOnStartup, asleep.state], ["inactive", true, { n: 2 }]);
+    const [waiting] = await eventsOf(again.client, "restore-waiting", id);
+    assertEquals(waiting?.type, "tests.waiting-counter");
+    assert(String(waiting.error).includes(hash), String(waiting.error));
+    assertEquals((waiting.data as { failures?: number }).failures, 1, "it is tried again");
+
+    // The keeper is back: the runner, which kept running, fetches the module and restores the agent.
+    const back = await startHost({
+      name: "keeper",
+      apiKey: KEY,
+      port,
+      dataDir: keeper.dataDir,
+      args: FAST_MESH,
+    });
+    await eventually(
+      "the agent restored",
+      async () => (await again.client.getAgent(id)).status === "active",
+      20_000,
+    );
+    assertEquals(await again.client.send(id, { kind: "count" }), 3, "with its state");
+    assertEquals((await eventsOf(again.client, "restore", id)).length, 1, "a restore event says it");
+    const loaded = (await again.client.events(0, 2000)).events.find((e) => e.kind === "code-loaded");
+    assertEquals((loaded?.data as { hash?: string; from?: string }).from, back.url);
+    assertEquals(
+      await Deno.readFile(join(restored, "code", `${hash}.js`)),
+      MODULE,
+      "stored for its next start",
+    );
+  } finally {
+    await stopAll();
+  }
+});
