@@ -24,6 +24,9 @@ import type { HostInfo, PagletContext } from "./context.ts";
 import type { DeactivationPolicy } from "./policy.ts";
 import { cancel, later, type Timer } from "./timers.ts";
 
+/** The host's hook on a paglet's {@link Paglet.notifyStateChanged} (host/worker/agent_worker.ts). */
+export const STATE_CHANGED: unique symbol = Symbol("paglets.stateChanged");
+
 /** Why a lifecycle hook runs, with where from and where to. */
 export interface LifecycleEvent {
   kind: "creation" | "arrival" | "clone" | "dispatching" | "deactivating" | "activation" | "disposing";
@@ -111,6 +114,9 @@ export abstract class Paglet<S extends object = Record<string, unknown>> {
     );
   }
 
+  /** Set by the host: told of {@link notifyStateChanged}, so that the next checkpoint looks. */
+  [STATE_CHANGED]?: () => void;
+
   /**
    * Waits until `predicate(state)` holds, re-checking after every handled message and every
    * `notifyStateChanged()`. Returns false when `timeoutMs` passes first.
@@ -130,8 +136,13 @@ export abstract class Paglet<S extends object = Record<string, unknown>> {
     });
   }
 
-  /** Wakes every `waitState` whose condition now holds. */
+  /**
+   * Wakes every `waitState` whose condition now holds, and has the host's next checkpoint (within a
+   * second) store the state: call it after changing the state outside a handler (a timer, a
+   * callback) with no context call after it.
+   */
   notifyStateChanged(): void {
+    this[STATE_CHANGED]?.();
     for (const waiter of [...this.#waiters]) {
       let ok = false;
       try {

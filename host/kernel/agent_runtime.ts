@@ -122,7 +122,7 @@ export class AgentRuntime {
     this.#queue = new InactiveQueue(store, events, current);
     this.#commits = new StateCommits(store);
     this.#handlers = new HandlerCommits(pool, this.#commits, store, current);
-    this.#checkpoints = new Checkpointer(this.#commits, this.#deadlines, () => this.#live.values(), current);
+    this.#checkpoints = new Checkpointer(this.#commits, this.#deadlines, this.#live);
     this.#supervisor = new WorkerSupervisor(
       pool,
       store,

@@ -1,6 +1,11 @@
 /**
  * Checkpoints: the state of live agents whose state may have changed is saved to the store, so a
  * crash loses at most the time since the last checkpoint. One checkpoint runs at a time.
+ *
+ * An agent may have changed when the kernel saw it do something (a context call, a handler of a
+ * type whose changes only checkpoints store, run() ending: `dirty`), and when its worker says so:
+ * each checkpoint also asks every worker for the states changed outside handlers (run() under way,
+ * notifyStateChanged()), which the worker compares with what the kernel has.
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { LiveAgent } from "./live_agent.ts";
@@ -17,21 +22,18 @@ const SNAPSHOT_TIMEOUT_MS = 1000;
 export class Checkpointer {
   readonly #commits: StateCommits;
   readonly #deadlines: DeadlineQueue;
-  /** The live agents now, and whether one still is (it may leave while its snapshot travels). */
-  readonly #agents: () => Iterable<LiveAgent>;
-  readonly #current: (agent: LiveAgent) => boolean;
+  /** The live agents now, by id (one may leave while its snapshot travels). */
+  readonly #live: ReadonlyMap<string, LiveAgent>;
   #running: Promise<number> | null = null;
 
-  constructor(
-    commits: StateCommits,
-    deadlines: DeadlineQueue,
-    agents: () => Iterable<LiveAgent>,
-    current: (agent: LiveAgent) => boolean,
-  ) {
+  constructor(commits: StateCommits, deadlines: DeadlineQueue, live: ReadonlyMap<string, LiveAgent>) {
     this.#commits = commits;
     this.#deadlines = deadlines;
-    this.#agents = agents;
-    this.#current = current;
+    this.#live = live;
+  }
+
+  #current(agent: LiveAgent): boolean {
+    return this.#live.get(agent.id) === agent;
   }
 
   /**
@@ -54,7 +56,10 @@ export class Checkpointer {
   }
 
   async #once(all: boolean): Promise<number> {
-    const agents = [...this.#agents()].filter((a) => all || a.dirty);
+    const live = [...this.#live.values()];
+    // Asked first: a dirty agent's snapshot below then stores the same state again at most.
+    const changed = all ? [] : this.#changedStates(live);
+    const agents = live.filter((a) => all || a.dirty);
     let saved = 0;
     let failure: unknown = null;
     // In chunks, with a turn of the event loop between them: thousands of snapshot requests
@@ -95,7 +100,58 @@ export class Checkpointer {
         }),
       );
     }
+    for (const written of await Promise.all(changed)) {
+      try {
+        saved += await written;
+      } catch (err) {
+        failure ??= err;
+      }
+    }
     if (failure) throw failure;
     return saved;
+  }
+
+  /**
+   * Asks each worker of `live` for the states it says changed outside handlers, and stores them;
+   * each promise resolves with how many were stored. A worker that answers late still has its
+   * states stored (it took them as stored when it answered), by the commit after its answer.
+   */
+  #changedStates(live: LiveAgent[]): Promise<number>[] {
+    const slots = new Set(live.map((agent) => agent.slot));
+    return [...slots].filter((slot) => !slot.ended).map(async (slot) => {
+      const answer = slot.rpc.call("changedStates", []);
+      const store = (states: [string, Uint8Array][]) =>
+        Promise.all(states.map(([id, state]) => this.#store(id, state)));
+      let states: [string, Uint8Array][];
+      try {
+        states = await this.#deadlines.race(answer, SNAPSHOT_TIMEOUT_MS);
+      } catch {
+        // Busy (or gone): its answer is stored when it comes, without holding this checkpoint up.
+        answer.then(store).catch(() => {});
+        return 0;
+      }
+      return (await store(states)).filter(Boolean).length;
+    });
+  }
+
+  /**
+   * Stores a state a worker reported changed; true when it did. Not for an agent in a transition
+   * (which stores the state it ends with) or gone; one half-way through a stored message's handler,
+   * or whose write fails, is left dirty, and the next checkpoint takes its snapshot.
+   */
+  async #store(id: string, state: Uint8Array): Promise<boolean> {
+    const agent = this.#live.get(id);
+    if (!agent || agent.transition !== null) return false;
+    if (agent.storedInFlight > 0 && !agent.checkpointDurable) {
+      agent.dirty = true;
+      return false;
+    }
+    try {
+      await this.#commits.save({ id, state });
+      return true;
+    } catch (err) {
+      agent.dirty = true;
+      throw err;
+    }
   }
 }

@@ -5,7 +5,7 @@
  */
 import { PagletError, scriptFrame } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
-import { type LifecycleEvent, Paglet } from "../../agents/paglet.ts";
+import { type LifecycleEvent, Paglet, STATE_CHANGED } from "../../agents/paglet.ts";
 import { TypeRegistry } from "../../agents/type_registry.ts";
 import { findNonPlainData } from "../../agents/wire.ts";
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
@@ -58,6 +58,12 @@ const codeRegistries = new Map<string, Promise<TypeRegistry>>();
  */
 const failedCodes = new Set<string>();
 const agents = new Map<string, Paglet<Record<string, unknown>>>();
+/**
+ * Paglets whose state may change outside a handler, which the kernel's checkpoint asks about
+ * (changedStates): those whose run() is under way, and those that said so (notifyStateChanged).
+ */
+const runLoops = new Set<string>();
+const touched = new Set<string>();
 
 /** Is `paglet` still the instance running under its id here (not left, not replaced)? */
 function isCurrent(paglet: Paglet<Record<string, unknown>>): boolean {
@@ -118,11 +124,13 @@ function startRun(id: string, paglet: Paglet<Record<string, unknown>>): void {
   immediate(async () => {
     if (!isCurrent(paglet)) return;
     let error: { code: string; message: string } | null = null;
+    runLoops.add(id);
     try {
       await paglet.run();
     } catch (err) {
       error = PagletError.from(err, "run_failed").toWire();
     }
+    if (isCurrent(paglet)) runLoops.delete(id);
     // An instance that already left (deactivated, disposed, moved) reports nothing: its id may
     // belong to a newer instance by now.
     if (isCurrent(paglet)) kernel.notify("runFinished", [id, error]);
@@ -136,6 +144,8 @@ function replyOf(paglet: Paglet<Record<string, unknown>>, value: unknown): [unkn
   // id's baseline (maybe a newer instance's) is not touched.
   if (!isCurrent(paglet)) return [value, "unchanged"];
   paglet.notifyStateChanged();
+  // The reply takes the state as it is now, changes made outside handlers before it included.
+  touched.delete(paglet.id);
   try {
     checkPlain(value, "Reply");
   } catch (err) {
@@ -150,6 +160,7 @@ function failureOf(paglet: Paglet<Record<string, unknown>>, err: unknown): never
   if (!isCurrent(paglet)) throw PagletError.from(err, "handler_failed");
   changes.rollBack(paglet);
   paglet.notifyStateChanged();
+  touched.delete(paglet.id);
   throw PagletError.from(err, "handler_failed");
 }
 
@@ -363,6 +374,9 @@ const handlers: OpHandlers<WorkerOps> = {
       paglet.id = spec.id;
       const instance = paglet;
       paglet.context = createWorkerContext(kernel, spec.id, host, () => isCurrent(instance));
+      paglet[STATE_CHANGED] = () => {
+        if (isCurrent(instance)) touched.add(spec.id);
+      };
       paglet.state = spec.stateBytes
         ? decodeCbor<Record<string, unknown>>(spec.stateBytes)
         : { ...paglet.initialState(), ...(spec.state ?? {}) };
@@ -410,6 +424,25 @@ const handlers: OpHandlers<WorkerOps> = {
     }
   },
 
+  changedStates(): [string, Uint8Array][] {
+    const changed: [string, Uint8Array][] = [];
+    for (const ids of [runLoops, touched]) {
+      for (const id of ids) {
+        const paglet = agents.get(id);
+        if (!paglet || (ids === touched && runLoops.has(id))) continue;
+        try {
+          checkPlain(paglet.state, "State");
+          const bytes = changes.changed(id, encodeCbor(paglet.state));
+          if (bytes) changed.push([id, bytes]);
+        } catch {
+          // Not plain data: the handler or hook that made it so fails with invalid_state.
+        }
+      }
+    }
+    touched.clear();
+    return changed;
+  },
+
   async stop(id: string, event: LifecycleEvent | null): Promise<Uint8Array> {
     const paglet = running(id);
     // Before the stop's own reply: the kernel finds them back in the mailbox it drains.
@@ -433,6 +466,8 @@ const handlers: OpHandlers<WorkerOps> = {
       const bytes = event && event.kind !== "disposing" ? encodeCbor(paglet.state) : finalBytes(paglet);
       agents.delete(id);
       changes.forget(id);
+      runLoops.delete(id);
+      touched.delete(id);
       paglet.cancelWaits();
       return bytes;
     } catch (err) {

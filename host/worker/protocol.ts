@@ -79,6 +79,12 @@ export type WorkerOps = {
   /** Answers the agent's state as CBOR. */
   /** The state as CBOR; `stored`: the kernel stores it (a checkpoint), so it is the state to go back to. */
   snapshot: [[id: string, stored?: boolean], Uint8Array];
+  /**
+   * The states changed outside a handler since they were last stored or handed over: of paglets
+   * whose run() is under way or that called notifyStateChanged(). The kernel stores them (the
+   * checkpoint); the worker takes them as stored.
+   */
+  changedStates: [[], [id: string, state: Uint8Array][]];
   /** Runs the hook (if any), snapshots, and removes the instance. */
   stop: [[id: string, event: LifecycleEvent | null], Uint8Array];
   /** Answers at once with the number of agents (a stuck worker does not answer). */

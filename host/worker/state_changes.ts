@@ -28,6 +28,17 @@ export class StateChanges {
     this.#last.delete(id);
   }
 
+  /**
+   * `bytes` (paglet `id`'s state now) when they differ from the state the kernel has, which they
+   * become (the kernel stores them: a checkpoint); else null.
+   */
+  changed(id: string, bytes: Uint8Array): Uint8Array | null {
+    const last = this.#last.get(id);
+    if (last && sameBytes(last, bytes)) return null;
+    this.#last.set(id, bytes);
+    return bytes;
+  }
+
   /** The state of paglet `id` as the kernel has it (undefined when this worker was not told). */
   lastOf(id: string): Uint8Array | undefined {
     return this.#last.get(id);

@@ -27,7 +27,8 @@ Deno.test("a checkpoint that waited for a busy worker does not overwrite a deact
   // worker answers the checkpoint's snapshot only after the burn.
   const burn = rt.deliver(busy, AgentRuntime.message({ kind: "burn", args: { ms: 700 } }));
   const checkpoint = rt.checkpoint();
-  assertEquals([counterSlot.rpc.pending, busySlot.rpc.pending], [1, 2], "the checkpoint asked both workers");
+  // Each worker: the states it saw change outside handlers, and the snapshot of its touched agent.
+  assertEquals([counterSlot.rpc.pending, busySlot.rpc.pending], [2, 3], "the checkpoint asked both workers");
   // The counter's snapshot is back; the checkpoint still waits for the busy one.
   await eventually("the counter's snapshot", () => counterSlot.rpc.pending === 0);
   await h.client.deactivate(counter, {});

@@ -134,3 +134,28 @@ Deno.test("a host killed with SIGKILL keeps its agents, messages and wake-ups", 
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("changes made outside handlers reach the store with the checkpoints, and survive a SIGKILL: run() under way, a timer that calls notifyStateChanged()", async () => {
+  let host = await start("outside");
+  const dataDir = host.dataDir;
+  try {
+    const counting = (await host.client.createAgent({ type: "kernel.counting" })).id;
+    const timed = (await host.client.createAgent({ type: "kernel.timed" })).id;
+    assertEquals(await host.client.send(timed, { kind: "later" }), { ok: true });
+    // No message, no context call: the worker reports these changes to the checkpoint.
+    let stored = 0;
+    await eventually("run()'s count in the store", () => {
+      stored = Number(storedState(dataDir, counting)?.n ?? 0);
+      return stored >= 10;
+    });
+    await eventually("the timer's change in the store", () => storedState(dataDir, timed)?.m === 7);
+
+    await host.kill();
+    host = await start("outside", dataDir);
+    const { n } = await host.client.send(counting, { kind: "get" }) as { n: number };
+    assert(n >= stored, `run() went on from its stored count ${stored}: ${n}`);
+    assertEquals(await host.client.send(timed, { kind: "get" }), { m: 7 });
+  } finally {
+    await stopAll();
+  }
+});
