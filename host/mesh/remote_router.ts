@@ -20,6 +20,10 @@ import type { GossipNode } from "./gossip.ts";
 import type { MembershipTable } from "./membership.ts";
 import { sleep } from "../../agents/timers.ts";
 import { publishedUrl } from "./record_limits.ts";
+import { readWhileArriving } from "../stall_watch.ts";
+
+/** A forwarded message's reply is given up once nothing of it arrived for this long. */
+const REPLY_STALL_MS = 30_000;
 
 /** Header carrying how many times a message has been forwarded between hosts. */
 export const HOPS_HEADER = "x-paglets-hops";
@@ -127,15 +131,21 @@ export class MeshRemoteRouter implements RemoteRouter {
       timeoutMs: Math.max(1, timeoutMs - Math.min(1000, Math.floor(timeoutMs / 10))),
     };
     // CBOR between hosts: bigints and bytes stay binary (no decimal text, no base64).
+    const reading = new AbortController();
     const res = await this.#client(url).fetch("POST", `/v1/agents/${encodeURIComponent(target)}/messages`, {
       body: encodeCbor(body) as Uint8Array<ArrayBuffer>,
       headers: { "content-type": CBOR_TYPE, accept: CBOR_TYPE, [HOPS_HEADER]: String(hops + 1) },
-      // The message's own timeout, the way there and back included.
+      // The message's own time bounds the answer's head (the way there, the handler, the way back's
+      // start); the reply itself is read for as long as it keeps arriving: a large reply of a handler
+      // that took most of the message's time would outlast it.
       timeoutMs,
+      signal: reading.signal,
     });
+    const request = `POST ${url}/v1/agents/${target}/messages`;
+    const bytes = await readWhileArriving(res, REPLY_STALL_MS, reading, `The answer to ${request}`);
     const answer = (res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)
-      ? decodeCbor<{ reply?: unknown }>(new Uint8Array(await res.arrayBuffer()))
-      : answerOf<{ reply?: unknown }>(await res.text(), `POST ${url}/v1/agents/${target}/messages`);
+      ? decodeCbor<{ reply?: unknown }>(bytes)
+      : answerOf<{ reply?: unknown }>(new TextDecoder().decode(bytes), request);
     return answer && typeof answer === "object" && "reply" in answer ? answer.reply : undefined;
   }
 
