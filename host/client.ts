@@ -87,7 +87,7 @@ export class HostClient {
     this.#unreachableHint = options.unreachableHint ? `; ${options.unreachableHint}` : "";
     this.#peer = options.peer ?? false;
     this.#plain = Boolean(options.oneShot) && !options.transport && this.baseUrl.startsWith("http:") &&
-      !proxied();
+      !proxied(this.baseUrl);
   }
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -159,7 +159,7 @@ export class HostClient {
   }
 
   #isDirect(): boolean {
-    return this.#direct ??= !this.#transport && this.baseUrl.startsWith("http:") && !proxied();
+    return this.#direct ??= !this.#transport && /^https?:/.test(this.baseUrl) && !proxied(this.baseUrl);
   }
 
   /**
@@ -369,10 +369,16 @@ export class HostClient {
 /** How long a client waits before asking a starting host again. */
 const STARTING_RETRY_MS = 100;
 
-/** Whether the environment names an HTTP proxy, which `fetch` honours and host/plain_http.ts does not. */
-function proxied(): boolean {
+/**
+ * Whether the environment names a proxy `fetch` would send a request to `url` through, which
+ * host/plain_http.ts and host/sized_upload.ts do not honour.
+ */
+function proxied(url: string): boolean {
+  const names = url.startsWith("https:")
+    ? ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+    : ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"];
   try {
-    return ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"].some((name) => Boolean(Deno.env.get(name)));
+    return names.some((name) => Boolean(Deno.env.get(name)));
   } catch {
     return false; // no permission to read the environment: fetch could not read it either
   }

@@ -55,13 +55,16 @@ export async function plainRequest(url: string, init: PlainRequest): Promise<Pla
   }
 }
 
-/** A connection to `target`; `signal` ends the wait too (a host that drops the handshake). */
+/**
+ * A connection to `target` (`http:`, or `https:` over TLS, trusting what `fetch` trusts: Deno's
+ * root certificates, `DENO_CERT`); `signal` ends the wait too (a host that drops the handshake).
+ */
 export function connect(target: URL, signal: AbortSignal): Promise<Deno.Conn> {
   signal.throwIfAborted();
-  const connecting = Deno.connect({
-    hostname: target.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: Number(target.port || 80),
-  });
+  const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
+  const connecting: Promise<Deno.Conn> = target.protocol === "https:"
+    ? Deno.connectTls({ hostname, port: Number(target.port || 443) })
+    : Deno.connect({ hostname, port: Number(target.port || 80) });
   return new Promise((resolve, reject) => {
     const abort = () => {
       reject(signal.reason);

@@ -1,9 +1,9 @@
 /**
  * A streamed request body of known length sent with a `content-length`, over a connection of its
  * own (`connection: close`): how an artifact upload (host/artifacts/client.ts) and a transfer of
- * an agent with its files (host/transfers/transfer_sender.ts) reach an `http:` host. HostClient
- * uses it for a stream whose `length` it is given; through a transport or an HTTP proxy, and to
- * `https:` hosts, `fetch` sends such a stream chunked.
+ * an agent with its files (host/transfers/transfer_sender.ts) reach an `http:` or `https:` host.
+ * HostClient uses it for a stream whose `length` it is given; through a transport or an HTTP
+ * proxy, `fetch` sends such a stream chunked.
  *
  * Deno's `fetch` sends every stream `transfer-encoding: chunked`, in chunks of 64 KiB whatever the
  * stream yields (and drops a `content-length` given for it), and Deno's HTTP server spends time on
@@ -54,13 +54,15 @@ const decoder = new TextDecoder();
 const MAX_ANSWER_BYTES = 1 << 20;
 
 /**
- * Sends `init` to `url` (`http:` only) and returns the host's answer. An answer that comes before
+ * Sends `init` to `url` (`http:` or `https:`) and returns the host's answer. An answer that comes before
  * the body is all sent (a refusal: 401, 413) is returned as it is, the rest of the body unsent.
  * A body that cannot be read or does not hold `length` bytes fails as `transfer_failed`.
  */
 export async function sizedUpload(url: string, init: SizedUpload): Promise<Response> {
   const target = new URL(url);
-  if (target.protocol !== "http:") throw new TypeError(`plain HTTP only, not ${target.protocol}`);
+  if (target.protocol !== "http:" && target.protocol !== "https:") {
+    throw new TypeError(`HTTP or HTTPS only, not ${target.protocol}`);
+  }
   if (!Number.isSafeInteger(init.length) || init.length < 0) {
     throw new RangeError(`Cannot send a body of length ${init.length}: expected a whole number >= 0`);
   }

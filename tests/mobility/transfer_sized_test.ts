@@ -33,12 +33,13 @@ interface Seen {
  * itself (`http://<proxy>/v1/...`) goes to `upstream()`, one in proxy form (a host's `HTTP_PROXY`)
  * to the URL it names.
  */
-function recordingProxy(upstream: () => string) {
+function recordingProxy(upstream: () => string, tls?: { cert: string; key: string }) {
   const seen: Seen[] = [];
   const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
     onListen() {},
+    ...tls,
   }, async (req): Promise<Response> => {
     const url = new URL(req.url);
     const to: URL = url.port === String(server.addr.port)
@@ -55,8 +56,79 @@ function recordingProxy(upstream: () => string) {
     const res = await fetch(to, { method: req.method, headers, body: req.body });
     return new Response(res.body, { status: res.status, headers: res.headers });
   });
-  return { url: `http://127.0.0.1:${server.addr.port}`, seen, stop: () => server.shutdown() };
+  const scheme = tls ? "https" : "http";
+  return { url: `${scheme}://127.0.0.1:${server.addr.port}`, seen, stop: () => server.shutdown() };
 }
+
+/**
+ * A certificate authority and a certificate it signed for 127.0.0.1 and localhost (openssl), in
+ * `dir`: `ca` is the authority's file (for `DENO_CERT`), `cert` and `key` the server's PEM text.
+ */
+async function testCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+  const openssl = async (...args: string[]) => {
+    const out = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" })
+      .output();
+    assert(out.success, `openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
+  };
+  const days = ["-days", "2"];
+  await openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    ...days,
+    "-subj",
+    "/CN=paglets-test-ca",
+  );
+  await openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "key.pem",
+    "-out",
+    "leaf.csr",
+    "-subj",
+    "/CN=localhost",
+  );
+  await Deno.writeTextFile(
+    `${dir}/ext.cnf`,
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+  );
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    "leaf.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "cert.pem",
+    ...days,
+    "-extfile",
+    "ext.cnf",
+  );
+  return {
+    ca: `${dir}/ca.pem`,
+    cert: await Deno.readTextFile(`${dir}/cert.pem`),
+    key: await Deno.readTextFile(`${dir}/key.pem`),
+  };
+}
+
+const noOpenssl =
+  (await new Deno.Command("sh", { args: ["-c", "command -v openssl"], stdout: "null" }).output())
+      .success
+    ? null
+    : "openssl is not installed";
 
 /** A traveller with a registered file of `size` bytes on `host`: its id and the file's SHA-256. */
 async function travellerWithFile(host: HostProcess, size: number): Promise<{ id: string; sha256: string }> {
@@ -114,6 +186,34 @@ Deno.test("a transfer goes to an http: target with its length, through an HTTP p
     await proxy.stop();
     await stopAll();
   }
+});
+
+Deno.test({
+  name: "a transfer goes to an https: target with its length too, over TLS, and arrives whole",
+  ignore: noOpenssl !== null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "paglets-tls-" });
+    let beta: HostProcess | undefined;
+    const { ca, cert, key } = await testCertificates(dir);
+    // A TLS front of beta (as a reverse proxy would be), trusted by alpha through DENO_CERT.
+    const front = recordingProxy(() => beta!.url, { cert, key });
+    try {
+      const alpha = await startMobileHost("alpha", { apiKey: KEY, env: { DENO_CERT: ca } });
+      beta = await startMobileHost("beta", { apiKey: KEY });
+      const fileBytes = 8 * MIB;
+      const moved = await travellerWithFile(alpha, fileBytes);
+      assertEquals((await alpha.client.dispatch(moved.id, front.url)).host, beta.url);
+      assertEquals(await arrivedWith(beta, moved.id), { "data.bin": moved.sha256 });
+      const sent = front.seen.filter((r) => r.method === "POST" && r.url.endsWith("/v1/transfers"));
+      assertEquals(sent.length, 1, JSON.stringify(front.seen));
+      assertEquals(sent[0].transferEncoding, null);
+      assert(Number(sent[0].contentLength) > fileBytes, `content-length ${sent[0].contentLength}`);
+    } finally {
+      await front.stop();
+      await stopAll();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 /** A transfer envelope for `test.traveller` (or `type`) listing one file of `size` bytes. */
