@@ -49,7 +49,12 @@ import { moduleUrlOf } from "./type_registry.ts";
 import { findNonPlainData } from "./wire.ts";
 import { later } from "./timers.ts";
 import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
-import { nextDriverRetry, resetDriverRetries } from "./compute_job_retries.ts";
+import {
+  nextDriverRetry,
+  nextPrepareRetry,
+  resetDriverRetries,
+  resetPrepareRetries,
+} from "./compute_job_retries.ts";
 import {
   COMPUTE_JOB_KEYS,
   computeJobIdOf,
@@ -100,7 +105,10 @@ export interface ComputeJobSummary {
   cpuCoreIds: number[];
   redirectCount: number;
   computeAttempts: number;
-  /** The driver's retries in a row after failures that may pass, and the last of them. */
+  /**
+   * Retries in a row after failures that may pass, of the driver's scheduler calls and of
+   * `prepareCompute()`, and the last of those failures.
+   */
   driverRetries: number;
   driverError: string;
 }
@@ -211,7 +219,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       cpuCoreIds: [...s.cpuCoreIds],
       redirectCount: s.redirectCount,
       computeAttempts: s.computeAttempts,
-      driverRetries: s.driverRetries ?? 0,
+      driverRetries: (s.driverRetries ?? 0) + (s.prepareRetries ?? 0),
       driverError: s.driverError ?? "",
     };
   }
@@ -564,6 +572,35 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     return false;
   }
 
+  /**
+   * A `prepareCompute()` failed in a way that may pass (an input's host restarting, or unreachable a
+   * moment), its lease given back: the job asks for a slot again after a growing pause, at most
+   * `driverRetryLimit` times in a row, then fails (compute_job_retries.ts).
+   */
+  async #prepareFailed(err: PagletError): Promise<boolean> {
+    const s = this.state;
+    const next = nextPrepareRetry(s, err);
+    if (!next.retry) {
+      await this.#fail(next.error);
+      return false;
+    }
+    if (s.prepareRetries === 1) {
+      this.#emitNote(
+        `prepareCompute failed, asking for a slot again in ${next.pauseMs / 1000} s (at most ` +
+          `${s.driverRetryLimit} times in a row): ${s.driverError}`,
+      );
+    }
+    s.slotLeaseId = "";
+    s.selectedHostUrl = this.host.url;
+    this.#wokenByMessage = false; // no request of this job is queued any more: ask again
+    this.#set("WAITING_FOR_SLOT");
+    this.notifyStateChanged();
+    later(next.pauseMs, () => {
+      if (this.context.isCurrent()) this.#kick();
+    }, { ref: false });
+    return false;
+  }
+
   /** RUNNING in a new instance without a lease: the host restarted (or crashed) during the step. */
   #interrupted(): boolean {
     const s = this.state;
@@ -603,9 +640,11 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       this.#computing = false;
       this.#grant = null;
       await this.#release(grant.leaseId);
+      if (mayPass(err) && this.context.isCurrent()) return this.#prepareFailed(PagletError.from(err));
       await this.#fail(`prepareCompute failed: ${errorText(err)}`);
       return false;
     }
+    resetPrepareRetries(s);
     try {
       const args: ComputeJobStepArgs = {
         moduleUrl,

@@ -31,30 +31,51 @@ export const DRIVER_RETRY_DEFAULTS = {
 } as const;
 
 /** The fields of a compute job's state the driver's retries read and write. */
-export type DriverRetryState = Pick<
-  ComputeJobState,
-  "driverRetryLimit" | "driverRetrySeconds" | "driverRetryMaxSeconds" | "driverRetries" | "driverError"
->;
+export type DriverRetryState =
+  & Pick<
+    ComputeJobState,
+    "driverRetryLimit" | "driverRetrySeconds" | "driverRetryMaxSeconds" | "driverRetries" | "driverError"
+  >
+  & Partial<Pick<ComputeJobState, "prepareRetries">>;
 
 /** What the driver does next: try again after `pauseMs`, or fail the job with `error`. */
 export type DriverRetry = { retry: true; pauseMs: number } | { retry: false; error: string };
 
 /** Records a failure that may pass in `state` and says whether the driver tries again. */
 export function nextDriverRetry(state: DriverRetryState, error: PagletError): DriverRetry {
+  return nextRetry(state, error, "driverRetries", "compute job driver");
+}
+
+/**
+ * Records a `prepareCompute()` that failed in a way that may pass (an input's host restarting or
+ * unreachable a moment) and says whether the job asks for a slot again: counted apart from the
+ * driver's calls (`prepareRetries`, back to 0 once a `prepareCompute()` succeeds), within the same
+ * limit and pauses.
+ */
+export function nextPrepareRetry(state: DriverRetryState, error: PagletError): DriverRetry {
+  return nextRetry(state, error, "prepareRetries", "prepareCompute");
+}
+
+function nextRetry(
+  state: DriverRetryState,
+  error: PagletError,
+  count: "driverRetries" | "prepareRetries",
+  what: string,
+): DriverRetry {
   // A state stored before these fields existed gets the defaults.
   state.driverRetryLimit ??= DRIVER_RETRY_DEFAULTS.driverRetryLimit;
   state.driverRetrySeconds ??= DRIVER_RETRY_DEFAULTS.driverRetrySeconds;
   state.driverRetryMaxSeconds ??= DRIVER_RETRY_DEFAULTS.driverRetryMaxSeconds;
-  const retries = state.driverRetries ?? 0;
+  const retries = state[count] ?? 0;
   state.driverError = `[${error.code}] ${error.message}`;
   if (retries >= state.driverRetryLimit) {
     return {
       retry: false,
-      error: `compute job driver gave up after ${retries + 1} attempts ` +
+      error: `${what} gave up after ${retries + 1} attempts ` +
         `(driverRetryLimit ${state.driverRetryLimit}): ${state.driverError}`,
     };
   }
-  state.driverRetries = retries + 1;
+  state[count] = retries + 1;
   const pauseSeconds = Math.min(state.driverRetryMaxSeconds, state.driverRetrySeconds * 2 ** retries);
   return { retry: true, pauseMs: pauseSeconds * 1000 };
 }
@@ -64,8 +85,17 @@ export function nextDriverRetry(state: DriverRetryState, error: PagletError): Dr
  * True when that changed `state`.
  */
 export function resetDriverRetries(state: DriverRetryState): boolean {
-  if (!state.driverRetries && !state.driverError) return false;
+  if (!state.driverRetries && (!state.driverError || state.prepareRetries)) return false;
   state.driverRetries = 0;
-  state.driverError = "";
+  // A run of prepareCompute() failures keeps its last error until one succeeds.
+  if (!state.prepareRetries) state.driverError = "";
+  return true;
+}
+
+/** A `prepareCompute()` succeeded: its run of failures, if any, is over. True when that changed `state`. */
+export function resetPrepareRetries(state: DriverRetryState): boolean {
+  if (!state.prepareRetries) return false;
+  state.prepareRetries = 0;
+  if (!state.driverRetries) state.driverError = "";
   return true;
 }

@@ -117,6 +117,8 @@ export interface ComputeJobState {
   driverRetries: number;
   /** The last such failure, `[code] message` ("" once a slot request gets an answer). */
   driverError: string;
+  /** `prepareCompute()` failures in a row that may pass (0 once one succeeds). */
+  prepareRetries: number;
 }
 
 /**
@@ -175,6 +177,7 @@ export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): Co
     computeStatusAt: 0,
     driverRetries: 0,
     driverError: "",
+    prepareRetries: 0,
     ...estimates,
   };
 }

@@ -11,7 +11,7 @@ import { jsonOf, paglets } from "../helpers/cli.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { SquareJob } from "./fixtures/group_jobs.ts";
-import { clientLauncher, COMPUTE_JOBS, FAST, type SpinState } from "./helpers.ts";
+import { clientLauncher, COMPUTE_JOBS, FAST, slotStatus, type SpinState } from "./helpers.ts";
 
 const GROUP_JOBS = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
 /** Small bounds: three retries, 0.1 s apart at most. */
@@ -145,6 +145,50 @@ Deno.test("a job's run of retries goes on counting across a restart of its host"
         "[host_unreachable] compute-slots did not answer (2)",
     );
     assertEquals(failed.slotRequestsFailed, 2);
+  } finally {
+    await stopAll();
+  }
+});
+
+interface FlakyInputState extends FlakyState {
+  prepareCalls: number;
+  prepareRetries: number;
+}
+
+Deno.test("a prepareCompute that fails in a way that may pass asks for a slot again, at most driverRetryLimit times in a row; another error fails at once", async () => {
+  try {
+    const host = await start("inputs");
+    const create = async (state: Record<string, unknown>) =>
+      (await host.client.createAgent({ type: "test.flakyinputjob", state: { ...state, ...QUICK } })).id;
+    const late = await create({ inputFailures: 2 });
+    const never = await create({ inputFailures: -1 });
+    const refused = await create({ inputFailures: -1, inputErrorCode: "invalid_request" });
+
+    const done = await finished(host, late) as FlakyInputState;
+    assertEquals(done.computeStatus, "COMPLETED", done.computeError);
+    // Two failed, the third got its input: the run of retries is over.
+    assertEquals([done.prepareCalls, done.prepareRetries, done.driverError], [3, 0, ""]);
+
+    const failed = await finished(host, never) as FlakyInputState;
+    assertEquals(failed.computeStatus, "FAILED_FINAL");
+    assertEquals(
+      failed.computeError,
+      "prepareCompute gave up after 4 attempts (driverRetryLimit 3): " +
+        "[host_unreachable] the input's host did not answer (4)",
+    );
+    assertEquals([failed.prepareCalls, failed.prepareRetries], [4, 3]);
+
+    const once = await finished(host, refused) as FlakyInputState;
+    assertEquals(
+      once.computeError,
+      "prepareCompute failed: the input's host did not answer (1)",
+    );
+    assertEquals(once.prepareCalls, 1);
+    // Every lease went back.
+    await eventually(
+      "no lease left",
+      async () => ((await slotStatus(host.client)).leases ?? []).length === 0,
+    );
   } finally {
     await stopAll();
   }
