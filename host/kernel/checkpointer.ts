@@ -68,20 +68,24 @@ export class Checkpointer {
       if (i > 0) await sleep(0);
       await Promise.all(
         agents.slice(i, i + CHUNK).map(async (agent) => {
-          // Half-way through a stored message's handler: its own write stores the state it leaves,
-          // with the message's removal. Saved now, the state would be the base that the message is
-          // handled again on after a crash; the agent stays dirty for the next checkpoint.
-          if (agent.storedInFlight > 0 && !agent.checkpointDurable) return;
+          if (this.#held(agent)) return;
           agent.dirty = false;
           let written: Promise<void>;
           try {
             const state = await this.#deadlines.race(
-              agent.slot.rpc.call("snapshot", [agent.id, true]),
+              agent.slot.rpc.call("checkpointSnapshot", [agent.id]),
               SNAPSHOT_TIMEOUT_MS,
             );
-            // An agent that left, or is in a transition (deactivate, dispose, departure): that
-            // transition stores the state it ends with.
-            if (!this.#current(agent) || agent.transition !== null) return;
+            // Half-way through a handler, whose reply stores the state: the next checkpoint looks again.
+            if (state === null) {
+              agent.dirty = true;
+              return;
+            }
+            // An agent that left: its departure stored the state it ended with. One that began a
+            // transition since it was asked gets this state stored all the same (the worker takes it
+            // as stored): the transition's own write comes after it, and a record that is no longer
+            // active is not written over (AgentStore.saveState).
+            if (!this.#current(agent)) return;
             // Asked for the moment the snapshot arrives: in order with the writes of the agent's replies.
             written = this.#commits.save({ id: agent.id, state });
           } catch (err) {
@@ -112,16 +116,34 @@ export class Checkpointer {
   }
 
   /**
+   * Whether the agent's state cannot be stored now, so that its worker must not take it as stored:
+   * half-way through a stored message's handler (its own write stores the state it leaves, with the
+   * message's removal; saved now, the state would be the base that the message is handled again on
+   * after a crash), or in a transition (deactivate, dispose, departure), which stores the state it
+   * ends with (and when it fails, the next checkpoint does). The agent stays dirty.
+   */
+  #held(agent: LiveAgent): boolean {
+    return (agent.storedInFlight > 0 && !agent.checkpointDurable) || agent.transition !== null;
+  }
+
+  /**
    * Asks each worker of `live` for the states it says changed outside handlers, and stores them;
    * each promise resolves with how many were stored. A worker that answers late still has its
    * states stored (it took them as stored when it answered), by the commit after its answer.
    */
   #changedStates(live: LiveAgent[]): Promise<number>[] {
-    const slots = new Set(live.map((agent) => agent.slot));
-    return [...slots].filter((slot) => !slot.ended).map(async (slot) => {
-      const answer = slot.rpc.call("changedStates", []);
+    const bySlot = new Map<LiveAgent["slot"], Map<string, LiveAgent>>();
+    for (const agent of live) {
+      if (agent.slot.ended) continue;
+      const agents = bySlot.get(agent.slot) ?? new Map<string, LiveAgent>();
+      agents.set(agent.id, agent);
+      bySlot.set(agent.slot, agents);
+    }
+    return [...bySlot].map(async ([slot, agents]) => {
+      const held = [...agents.values()].filter((agent) => this.#held(agent)).map((agent) => agent.id);
+      const answer = slot.rpc.call("changedStates", [held]);
       const store = (states: [string, Uint8Array][]) =>
-        Promise.all(states.map(([id, state]) => this.#store(id, state)));
+        Promise.all(states.map(([id, state]) => this.#store(agents.get(id), state)));
       let states: [string, Uint8Array][];
       try {
         states = await this.#deadlines.race(answer, SNAPSHOT_TIMEOUT_MS);
@@ -135,19 +157,15 @@ export class Checkpointer {
   }
 
   /**
-   * Stores a state a worker reported changed; true when it did. Not for an agent in a transition
-   * (which stores the state it ends with) or gone; one half-way through a stored message's handler,
-   * or whose write fails, is left dirty, and the next checkpoint takes its snapshot.
+   * Stores a state the worker of `agent` reported changed (it took it as stored); true when it did.
+   * Asked while the agent could be stored ({@link #held}): it is, unless that instance has left (its
+   * departure stored the state it ended with). A write that fails leaves the agent dirty, and the
+   * next checkpoint takes its snapshot.
    */
-  async #store(id: string, state: Uint8Array): Promise<boolean> {
-    const agent = this.#live.get(id);
-    if (!agent || agent.transition !== null) return false;
-    if (agent.storedInFlight > 0 && !agent.checkpointDurable) {
-      agent.dirty = true;
-      return false;
-    }
+  async #store(agent: LiveAgent | undefined, state: Uint8Array): Promise<boolean> {
+    if (!agent || !this.#current(agent)) return false;
     try {
-      await this.#commits.save({ id, state });
+      await this.#commits.save({ id: agent.id, state });
       return true;
     } catch (err) {
       agent.dirty = true;

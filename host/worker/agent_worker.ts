@@ -82,6 +82,16 @@ const HOOKS: Record<LifecycleEvent["kind"], keyof Paglet> = {
   disposing: "onDisposing",
 };
 
+/** The paglet's state as stored: `invalid_state` when it is not plain data. */
+function stateBytes(paglet: Paglet<Record<string, unknown>>): Uint8Array {
+  try {
+    checkPlain(paglet.state, "State");
+    return encodeCbor(paglet.state);
+  } catch (err) {
+    throw PagletError.from(err, "invalid_state");
+  }
+}
+
 function checkPlain(value: unknown, what: string): void {
   const bad = findNonPlainData(value);
   if (bad) throw new PagletError("invalid_state", `${what} is not plain data at ${bad}`);
@@ -411,35 +421,40 @@ const handlers: OpHandlers<WorkerOps> = {
     changes.known(id, state);
   },
 
-  snapshot(id: string, stored = false): Uint8Array {
-    const paglet = running(id);
-    try {
-      checkPlain(paglet.state, "State");
-      const bytes = encodeCbor(paglet.state);
-      // The kernel stores it (a checkpoint): a handler that spoils the state goes back to this.
-      if (stored) changes.known(id, bytes);
-      return bytes;
-    } catch (err) {
-      throw PagletError.from(err, "invalid_state");
-    }
+  snapshot(id: string): Uint8Array {
+    return stateBytes(running(id));
   },
 
-  changedStates(): [string, Uint8Array][] {
+  checkpointSnapshot(id: string): Uint8Array | null {
+    if (waiting.has(id)) return null;
+    const bytes = stateBytes(running(id));
+    // The kernel stores it: a handler that spoils the state goes back to this.
+    changes.known(id, bytes);
+    return bytes;
+  },
+
+  changedStates(held: string[]): [string, Uint8Array][] {
+    const later = new Set(held);
     const changed: [string, Uint8Array][] = [];
-    for (const ids of [runLoops, touched]) {
-      for (const id of ids) {
-        const paglet = agents.get(id);
-        if (!paglet || (ids === touched && runLoops.has(id))) continue;
-        try {
-          checkPlain(paglet.state, "State");
-          const bytes = changes.changed(id, encodeCbor(paglet.state));
-          if (bytes) changed.push([id, bytes]);
-        } catch {
-          // Not plain data: the handler or hook that made it so fails with invalid_state.
-        }
+    for (const id of new Set([...runLoops, ...touched])) {
+      const paglet = agents.get(id);
+      if (!paglet) continue;
+      // Half-way through a handler: its reply takes the state (and a failed one leaves no change).
+      if (waiting.has(id)) later.add(id);
+      if (later.has(id)) continue;
+      try {
+        const bytes = encodeCbor(paglet.state);
+        if (!changes.differs(id, bytes)) continue;
+        // Only a state about to be stored pays for the walk (as after a handler).
+        checkPlain(paglet.state, "State");
+        changes.known(id, bytes);
+        changed.push([id, bytes]);
+      } catch {
+        // Not plain data: the handler or hook that made it so fails with invalid_state.
       }
     }
     touched.clear();
+    for (const id of later) if (agents.has(id) && !runLoops.has(id)) touched.add(id);
     return changed;
   },
 

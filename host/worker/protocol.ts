@@ -78,13 +78,20 @@ export type WorkerOps = {
   restore: [[id: string, state: Uint8Array], void];
   /** Answers the agent's state as CBOR. */
   /** The state as CBOR; `stored`: the kernel stores it (a checkpoint), so it is the state to go back to. */
-  snapshot: [[id: string, stored?: boolean], Uint8Array];
+  snapshot: [[id: string], Uint8Array];
   /**
-   * The states changed outside a handler since they were last stored or handed over: of paglets
-   * whose run() is under way or that called notifyStateChanged(). The kernel stores them (the
-   * checkpoint); the worker takes them as stored.
+   * The state a checkpoint stores, which the worker then takes as stored; null while a handler of
+   * the paglet is half-way (an async one awaiting): its reply takes the state, and a failed one
+   * leaves no change behind.
    */
-  changedStates: [[], [id: string, state: Uint8Array][]];
+  checkpointSnapshot: [[id: string], Uint8Array | null];
+  /**
+   * The checkpoint's states changed outside a handler since the kernel last had them: of paglets
+   * whose run() is under way or that called notifyStateChanged(), except those in `held` (the
+   * kernel cannot store them now) and those half-way through a handler, asked again next time.
+   * The kernel stores them; the worker takes them as stored.
+   */
+  changedStates: [[held: string[]], [id: string, state: Uint8Array][]];
   /** Runs the hook (if any), snapshots, and removes the instance. */
   stop: [[id: string, event: LifecycleEvent | null], Uint8Array];
   /** Answers at once with the number of agents (a stuck worker does not answer). */

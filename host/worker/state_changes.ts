@@ -28,15 +28,10 @@ export class StateChanges {
     this.#last.delete(id);
   }
 
-  /**
-   * `bytes` (paglet `id`'s state now) when they differ from the state the kernel has, which they
-   * become (the kernel stores them: a checkpoint); else null.
-   */
-  changed(id: string, bytes: Uint8Array): Uint8Array | null {
+  /** Whether `bytes` (paglet `id`'s state now) differ from the state the kernel has. */
+  differs(id: string, bytes: Uint8Array): boolean {
     const last = this.#last.get(id);
-    if (last && sameBytes(last, bytes)) return null;
-    this.#last.set(id, bytes);
-    return bytes;
+    return !last || !sameBytes(last, bytes);
   }
 
   /** The state of paglet `id` as the kernel has it (undefined when this worker was not told). */

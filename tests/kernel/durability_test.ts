@@ -28,6 +28,18 @@ function storedState(dataDir: string, id: string): Record<string, unknown> | nul
   }
 }
 
+/** How many messages for an agent its host's database holds right now. */
+function storedMessages(dataDir: string, id: string): number {
+  const db = new DatabaseSync(join(dataDir, "host.sqlite"));
+  try {
+    db.exec("PRAGMA busy_timeout = 2000");
+    const row = db.prepare("SELECT count(*) AS n FROM queued_messages WHERE agent_id = ?").get(id);
+    return Number((row as { n: number }).n);
+  } finally {
+    db.close();
+  }
+}
+
 function start(name: string, dataDir?: string): Promise<HostProcess> {
   return startHost({ name, dataDir, args: ["--module", KERNEL_FIXTURES, "--workers", "2"] });
 }
@@ -155,6 +167,50 @@ Deno.test("changes made outside handlers reach the store with the checkpoints, a
     const { n } = await host.client.send(counting, { kind: "get" }) as { n: number };
     assert(n >= stored, `run() went on from its stored count ${stored}: ${n}`);
     assertEquals(await host.client.send(timed, { kind: "get" }), { m: 7 });
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a checkpoint never stores a state half-way through a handler: a failed handler leaves no change, a stored message's effect is stored with its removal", async (t) => {
+  const host = await start("halfway");
+  const dataDir = host.dataDir;
+  try {
+    await t.step(
+      "a handler that changed the state, awaited past checkpoints, then failed: undone, never stored",
+      async () => {
+        for (const notify of [false, true]) {
+          const { id } = await host.client.createAgent({ type: "kernel.halfway" });
+          const failed = await host.client.send(id, { kind: "halfThrow", args: { ms: 2500, notify } }).then(
+            () => null,
+            (err: { code: string }) => err.code,
+          );
+          assertEquals(failed, "handler_failed");
+          assertEquals(await host.client.send(id, { kind: "get" }), { x: 0, n: 0 }, `notify: ${notify}`);
+          assertEquals(storedState(dataDir, id), { x: 0, n: 0 }, `notify: ${notify}`);
+        }
+      },
+    );
+
+    await t.step(
+      "a stored message's effect reaches the store with its removal, behind another one half-way",
+      async () => {
+        const { id } = await host.client.createAgent({ type: "kernel.halfway" });
+        await host.client.deactivate(id, { activateOnMessage: false, queueMessagesWhenInactive: true });
+        for (const [kind, ms] of [["incSlow", 1500], ["wait", 30_000]] as const) {
+          const answer = await call(host.url, "POST", `/v1/agents/${id}/messages`, {
+            kind,
+            args: { ms },
+            oneway: true,
+          });
+          assertEquals(answer.status, 202);
+        }
+        await host.client.activate(id);
+        // While `wait` is half-way, a crash brings back n = 1 with `wait` alone still stored.
+        await eventually("incSlow's effect in the store", () => storedState(dataDir, id)?.n === 1);
+        assertEquals(storedMessages(dataDir, id), 1);
+      },
+    );
   } finally {
     await stopAll();
   }
