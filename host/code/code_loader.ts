@@ -13,6 +13,7 @@ import { concat } from "../../agents/bytes.ts";
 import { isCodeHash } from "./hash.ts";
 import { isHttpUrl } from "../options.ts";
 import { checkHash, type CodeStore } from "./store.ts";
+import { cancel, later } from "../../agents/timers.ts";
 
 /** Options of {@link CodeLoader}. */
 export interface CodeLoaderOptions {
@@ -39,12 +40,24 @@ const TOUCH_EVERY_MS = 3_600_000;
 const PART_KEPT_MS = 3_600_000;
 /** At most this many hosts of the mesh are asked for a module no request named a host for. */
 const PEERS_ASKED = 8;
+/** How long a host of the mesh asked for a module has to begin its answer. */
+const PEER_ANSWER_MS = 5_000;
+
+/** A copy of `items` in a random order. */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
 
 export class CodeLoader {
   readonly #o: CodeLoaderOptions;
   /** Per hash: the paglet types its module defines, once loaded into every worker. */
   readonly #loading = new Map<string, Promise<string[]>>();
-  /** Per hash: a fetch from another host under way. */
+  /** Per hash and source (a host's URL, or `*` for the mesh's hosts): a fetch under way. */
   readonly #fetching = new Map<string, Promise<Fetched>>();
   /** Per hash: when this process last used the module (ms). */
   readonly #usedAt = new Map<string, number>();
@@ -68,13 +81,14 @@ export class CodeLoader {
     const refused = this.#refusal(hash);
     if (refused) return Promise.reject(refused);
     this.used(hash);
-    let loading = this.#loading.get(hash);
-    if (!loading) {
-      loading = this.#load(hash, from);
-      this.#loading.set(hash, loading);
-      // A failure is not remembered: the next attempt may have a peer that has the code.
-      loading.catch(() => this.#loading.delete(hash));
-    }
+    const under = this.#loading.get(hash);
+    // A load under way from another source (a sweep of the mesh, a host that hangs): its failure
+    // is not that of a request naming a host, which then asks that host.
+    if (under) return from === undefined ? under : under.catch(() => this.ensure(hash, from));
+    const loading = this.#load(hash, from);
+    this.#loading.set(hash, loading);
+    // A failure is not remembered: the next attempt may have a peer that has the code.
+    loading.catch(() => this.#loading.delete(hash));
     return loading;
   }
 
@@ -156,16 +170,18 @@ export class CodeLoader {
       throw err;
     });
     if (stored) return { source: stored };
-    let fetching = this.#fetching.get(hash);
+    // One fetch per module and source however many executors or arrivals ask at once; a request
+    // that names a host does not wait for a sweep of the mesh under way.
+    const key = `${hash} ${from ?? "*"}`;
+    let fetching = this.#fetching.get(key);
     if (!fetching) {
-      // One fetch per module however many executors or arrivals ask at once.
       fetching = (from === undefined ? this.#fetchFromMesh(hash) : this.#fetch(hash, from)).then(
         async (fetched) => {
           await this.#o.store.put(fetched.bytes, hash);
           return fetched;
         },
-      ).finally(() => this.#fetching.delete(hash));
-      this.#fetching.set(hash, fetching);
+      ).finally(() => this.#fetching.delete(key));
+      this.#fetching.set(key, fetching);
     }
     const { bytes, from: fetchedFrom } = await fetching;
     return { source: bytes, fetchedFrom };
@@ -197,15 +213,18 @@ export class CodeLoader {
   }
 
   /**
-   * The module from the first of the mesh's online hosts (at most {@link PEERS_ASKED}, one after
-   * the other) that serves it; `code_unavailable` when none does.
+   * The module from the first of the mesh's online hosts that serves it: at most
+   * {@link PEERS_ASKED}, one after the other, in an order of their own each time (so that tries
+   * again reach other hosts of a large mesh), each given {@link PEER_ANSWER_MS} to begin its answer
+   * (a host that hangs holds the sweep up that long, not a whole fetch's time); `code_unavailable`
+   * when none serves it.
    */
   async #fetchFromMesh(hash: string): Promise<Fetched> {
-    const peers = (await this.#o.meshPeers()).slice(0, PEERS_ASKED);
+    const peers = shuffled(await this.#o.meshPeers()).slice(0, PEERS_ASKED);
     const failures: string[] = [];
     for (const peer of peers) {
       try {
-        return await this.#fetch(hash, peer);
+        return await this.#fetch(hash, peer, PEER_ANSWER_MS);
       } catch (err) {
         failures.push(PagletError.from(err).message);
       }
@@ -220,17 +239,23 @@ export class CodeLoader {
     );
   }
 
-  async #fetch(hash: string, from: string): Promise<Fetched> {
+  /** The module from host `from`; `answerMs` bounds the wait for the beginning of its answer. */
+  async #fetch(hash: string, from: string, answerMs?: number): Promise<Fetched> {
     const base = hostBase(from);
     const url = `${base}/v1/code/${hash}`;
     let bytes: Uint8Array;
+    const answered = new AbortController();
+    const unanswered = answerMs === undefined ? undefined : later(answerMs, () => {
+      answered.abort(new DOMException(`no answer within ${answerMs / 1000} s`, "TimeoutError"));
+    });
     try {
       // The key goes to hosts of the mesh only, never to a URL a request merely named.
       const withKey = this.#o.apiKey !== null && await this.#o.isMeshHost(base);
       const response = await fetch(url, {
         headers: withKey ? { authorization: `Bearer ${this.#o.apiKey}` } : {},
-        signal: AbortSignal.timeout(this.#o.fetchTimeoutMs ?? 30_000),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#o.fetchTimeoutMs ?? 30_000), answered.signal]),
       });
+      cancel(unanswered);
       if (!response.ok) {
         // What a host says of its refusal; not what any other server at that URL answered.
         const text = await readAtMost(response, 4096).then((b) => new TextDecoder().decode(b), () => "");
@@ -242,6 +267,8 @@ export class CodeLoader {
         "code_unavailable",
         `Cannot fetch module ${hash} from ${from}: ${(err as Error).message}`,
       );
+    } finally {
+      cancel(unanswered);
     }
     try {
       await checkHash(bytes, hash, from);

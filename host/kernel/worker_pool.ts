@@ -65,6 +65,8 @@ export class WorkerPool {
    * there, nothing else.
    */
   readonly #codes = new Map<string, () => Promise<string>>();
+  /** Per worker: modules being read from the store for it (codeIn), by hash. */
+  readonly #reading = new WeakMap<WorkerSlot, Map<string, Promise<string[]>>>();
   #types: string[] = [];
   #abandoned = 0;
   /** Workers the pool may grow to (see pick). */
@@ -235,7 +237,15 @@ export class WorkerPool {
   async codeIn(slot: WorkerSlot, hash: string): Promise<void> {
     const urlOf = this.#codes.get(hash);
     if (urlOf === undefined || slot.codes.has(hash)) return;
-    await this.#loading(urlOf().then((url) => this.#give(slot, hash, url)), `Code ${hash}`);
+    // One read of the module per worker, however many of its agents start at once.
+    const reads = this.#reading.get(slot) ?? new Map<string, Promise<string[]>>();
+    this.#reading.set(slot, reads);
+    let load = reads.get(hash);
+    if (!load) {
+      load = urlOf().then((url) => this.#give(slot, hash, url)).finally(() => reads.delete(hash));
+      reads.set(hash, load);
+    }
+    await this.#loading(load, `Code ${hash}`);
   }
 
   #discard(slot: WorkerSlot): void {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { FAST_MESH } from "../mesh/helpers.ts";
+import { FAST_MESH, seesAllOnline } from "../mesh/helpers.ts";
 import { tempDir } from "../helpers/temp.ts";
 import type { HostClient } from "../../host/client.ts";
 
@@ -97,6 +97,39 @@ Deno.test("an agent whose code no reachable host has waits, and is back with its
       "stored for its next start",
     );
   } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a create that names the host with the code gets it while a sweep of the mesh for the same module waits on a host that hangs", async () => {
+  let stuck: Awaited<ReturnType<typeof startHost>> | undefined;
+  try {
+    // `keeper` has the module and is no member of the runner's mesh; `aaa` is, and hangs (SIGSTOP)
+    // while still counted online (its heartbeats count for a minute).
+    // (Keyless: this host sends its key to hosts of its mesh only.)
+    const keeper = await startHost({ name: "keeper" });
+    const put = await keeper.client.fetch("PUT", "/v1/code", { body: MODULE });
+    const { hash } = await put.json() as { hash: string };
+    const slowMesh = ["--gossip-interval-ms", "200", "--offline-after-ms", "60000"];
+    stuck = await startHost({ name: "aaa", apiKey: KEY, args: slowMesh });
+    const runner = await startHost({ name: "runner", apiKey: KEY, args: [...slowMesh, "--peer", stuck.url] });
+    await eventually("the runner to see aaa", () => seesAllOnline(runner, ["aaa", "runner"]));
+    stuck.process.kill("SIGSTOP");
+
+    // No host named: the runner asks its mesh, that is the hanging host.
+    const swept = runner.client.createAgent({ type: "tests.waiting-counter", code: hash }).then(
+      () => "created",
+      (err: { code: string }) => err.code,
+    );
+    const named = await runner.client.createAgent({
+      type: "tests.waiting-counter",
+      code: hash,
+      codeFrom: keeper.url,
+    });
+    assertEquals(await runner.client.send(named.id, { kind: "count" }), 1);
+    assert(["created", "code_unavailable"].includes(await swept), await swept);
+  } finally {
+    stuck?.process.kill("SIGCONT");
     await stopAll();
   }
 });
