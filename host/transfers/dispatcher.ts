@@ -393,6 +393,7 @@ export class TransferDispatcher {
       return new PagletError(
         "transfer_pending",
         `${reason} of ${id} to ${url} is not confirmed (${e.message}); the agent stays reserved here until ${url} answers`,
+        e.details,
       );
     }
     return new PagletError(

@@ -31,7 +31,11 @@ export interface SendPolicy {
   attempts: number;
   /** Delay before the second attempt; tripled for each further one. @default 100 */
   baseDelayMs: number;
-  /** Timeout of the preflight and of settling questions. @default 5000 */
+  /**
+   * Timeout of the preflight and of settling questions; also how long a target may leave
+   * unanswered the questions the source asks while its transfer's connection is quiet before the
+   * attempt is given up as one to a target that stopped answering (and not retried). @default 5000
+   */
   questionTimeoutMs: number;
   /**
    * How long an attempt of the transfer POST may go without progress before it is given up (and
@@ -67,12 +71,24 @@ interface Acceptance extends TargetIdentity {
 const READ_CHUNK = 1 << 20;
 
 /**
+ * How long a transfer's connection is quiet before the source asks the target how far it got (at
+ * most a quarter of the stall limit): the answer tells a target that stopped answering (suspended,
+ * hung) from one that takes its time, long before the stall limit would.
+ */
+const PROBE_AFTER_MS = 1000;
+
+/**
  * The parts of the send policy set in the host's environment: `PAGLETS_TRANSFER_STALL_MS` (a
  * positive integer; tests shorten the stall limit with it).
  */
 export function sendPolicyFromEnv(): Partial<SendPolicy> {
   const ms = millisecondsFromEnv("PAGLETS_TRANSFER_STALL_MS", 0);
   return ms ? { stallTimeoutMs: ms } : {};
+}
+
+/** An attempt given up because the target answered nothing (the stall watch's answer limit). */
+function notAnswering(err: PagletError): boolean {
+  return (err.details as { answering?: unknown } | undefined)?.answering === false;
 }
 
 /** Errors that prove the target did not store the transfer: it answered with a 4xx. */
@@ -305,6 +321,10 @@ export class TransferSender {
         lastError = PagletError.from(err);
         this.forget(url);
         if (isDefinitive(lastError)) return { kind: "refused", error: lastError };
+        // A target that answers nothing at all would hold every further attempt, and a settling
+        // question, for as long: what became of this one is the target's to say once it answers
+        // again (the caller's resolver asks it).
+        if (notAnswering(lastError)) return { kind: "unconfirmed", error: lastError };
         if (attempt < this.#policy.attempts) {
           this.onRetry(url, envelope.transferId, attempt, lastError);
           await sleep(this.#policy.baseDelayMs * 3 ** (attempt - 1));
@@ -331,8 +351,9 @@ export class TransferSender {
   }
 
   /**
-   * One attempt of the POST, given up only when nothing moves for `stallTimeoutMs`: neither on
-   * this side (the connection takes chunks) nor on the target's (its spool grows).
+   * One attempt of the POST, given up when nothing moves for `stallTimeoutMs`: neither on this side
+   * (the connection takes chunks) nor on the target's (its spool grows); or sooner, when the target
+   * answers none of the questions asked while the connection is quiet for `questionTimeoutMs`.
    */
   async #post(
     url: string,
@@ -342,7 +363,12 @@ export class TransferSender {
     bytes: number,
   ): Promise<TransferAck> {
     const limitMs = this.#policy.stallTimeoutMs;
-    const watch = new StallWatch(limitMs, (signal) => this.#spooled(url, transferId, signal));
+    const answerMs = this.#policy.questionTimeoutMs;
+    const watch = new StallWatch(limitMs, {
+      probe: (signal) => this.#spooled(url, transferId, signal),
+      probeAfterMs: Math.min(PROBE_AFTER_MS, limitMs / 4),
+      answerLimitMs: answerMs,
+    });
     const { body, end } = transferBody(head, files, watch.progress);
     try {
       // With its length, the stream goes to an `http:` target with a content-length over a
@@ -360,6 +386,13 @@ export class TransferSender {
       return await res.json() as TransferAck;
     } catch (err) {
       if (!watch.stalled) throw err;
+      if (watch.unanswered) {
+        throw new PagletError(
+          "timeout",
+          `Transfer ${transferId} (${bytes} bytes) to ${url} got no answer: the target answered neither the transfer nor GET /v1/transfers/${transferId} for ${answerMs} ms`,
+          { target: url, answering: false },
+        );
+      }
       throw new PagletError(
         "timeout",
         `Transfer ${transferId} (${bytes} bytes) to ${url} stalled: nothing moved for ${limitMs} ms`,
@@ -372,16 +405,27 @@ export class TransferSender {
 
   /**
    * How far the target got with a transfer it is taking: the bytes in its spool, more than any
-   * count once it has stored it; null or an error when it cannot say (refused, unknown there, no
-   * answer), which the watch takes for no progress.
+   * count once it has stored it; null when it answers without saying (refused, unknown there, an
+   * error answer), which the watch takes for no progress. It rejects only when the target did not
+   * answer at all: the watch's sign of a target that stopped.
    */
   async #spooled(url: string, transferId: string, signal: AbortSignal): Promise<number | null> {
-    const res = await this.client(url).fetch("GET", `/v1/transfers/${encodeURIComponent(transferId)}`, {
-      signal,
-    });
-    const row = await res.json() as TransferRow | ArrivingTransfer;
-    if (row.status === "receiving") return (row as ArrivingTransfer).bytes;
-    return row.status === "stored" || row.status === "arrived" ? Number.MAX_SAFE_INTEGER : null;
+    let res: Response;
+    try {
+      res = await this.client(url).fetch("GET", `/v1/transfers/${encodeURIComponent(transferId)}`, {
+        signal,
+      });
+    } catch (err) {
+      // An error answer (transfer_not_found, too_many_connections, draining…) is an answer: the
+      // target runs. No answer is a timeout, a failed connection, or the question's end (`signal`).
+      if (err instanceof PagletError && err.code !== "timeout" && err.code !== "host_unreachable") {
+        return null;
+      }
+      throw err;
+    }
+    const row = await res.json().catch(() => null) as TransferRow | ArrivingTransfer | null;
+    if (row?.status === "receiving") return (row as ArrivingTransfer).bytes;
+    return row?.status === "stored" || row?.status === "arrived" ? Number.MAX_SAFE_INTEGER : null;
   }
 
   /** Drops remembered preflight answers of `url` (after a failure there). */
