@@ -291,8 +291,8 @@ export class Departures {
       );
     }
     // Taken out of this host's table but still recorded active: a departure under way, whose
-    // record says `moving` a moment later.
-    if (record.status === "moving" || (meanwhile && record.status === "active")) {
+    // record says `moving` a moment later (also for a request that came after it began).
+    if (record.status === "moving" || record.status === "active") {
       return new PagletError("agent_moving", `Agent ${id} is moving to another host; try again shortly`);
     }
     if (meanwhile) {

@@ -5,7 +5,7 @@
  */
 import { PagletError, scriptFrame } from "../../agents/errors.ts";
 import type { Message } from "../../agents/message.ts";
-import { type LifecycleEvent, Paglet, STATE_CHANGED } from "../../agents/paglet.ts";
+import { type LifecycleEvent, Paglet, type PagletClass, STATE_CHANGED } from "../../agents/paglet.ts";
 import { TypeRegistry } from "../../agents/type_registry.ts";
 import { findNonPlainData } from "../../agents/wire.ts";
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
@@ -81,6 +81,15 @@ const HOOKS: Record<LifecycleEvent["kind"], keyof Paglet> = {
   activation: "onActivation",
   disposing: "onDisposing",
 };
+
+/**
+ * Whether a handler of the paglet is half-way (an async one awaiting), so that its state is the
+ * handler's to store: not for a type whose changes only checkpoints store (its handlers' replies
+ * store nothing, and a failed one leaves its changes: StateChanges.rollBack).
+ */
+function halfway(paglet: Paglet<Record<string, unknown>>): boolean {
+  return waiting.has(paglet.id) && (paglet.constructor as PagletClass).durability !== "checkpoint";
+}
 
 /** The paglet's state as stored: `invalid_state` when it is not plain data. */
 function stateBytes(paglet: Paglet<Record<string, unknown>>): Uint8Array {
@@ -426,8 +435,9 @@ const handlers: OpHandlers<WorkerOps> = {
   },
 
   checkpointSnapshot(id: string): Uint8Array | null {
-    if (waiting.has(id)) return null;
-    const bytes = stateBytes(running(id));
+    const paglet = running(id);
+    if (halfway(paglet)) return null;
+    const bytes = stateBytes(paglet);
     // The kernel stores it: a handler that spoils the state goes back to this.
     changes.known(id, bytes);
     return bytes;
@@ -440,7 +450,7 @@ const handlers: OpHandlers<WorkerOps> = {
       const paglet = agents.get(id);
       if (!paglet) continue;
       // Half-way through a handler: its reply takes the state (and a failed one leaves no change).
-      if (waiting.has(id)) later.add(id);
+      if (halfway(paglet)) later.add(id);
       if (later.has(id)) continue;
       try {
         const bytes = encodeCbor(paglet.state);
