@@ -10,6 +10,7 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { jsonOf, paglets } from "./helpers/cli.ts";
 import { type HostProcess, startHost, stopAll } from "./helpers/host_process.ts";
 import { eventually } from "./helpers/in_process.ts";
+import { TcpProxy } from "./helpers/tcp_proxy.ts";
 
 const KEY = "dash-faults-key";
 
@@ -46,76 +47,6 @@ function host(name: string, args: string[] = [], env: Record<string, string> = {
   return startHost({ name, apiKey: KEY, args: ["--workers", "2", ...args], env });
 }
 
-/**
- * A TCP proxy in front of a host that can drop the network as a cut link does: every flow open then
- * freezes (nothing passes either way, nothing is closed) and connections made meanwhile are never
- * answered; after `heal()` new connections pass again (the frozen ones stay frozen).
- */
-class DroppingProxy {
-  readonly #listener: Deno.TcpListener;
-  readonly #sockets: Deno.Conn[] = [];
-  #epoch = 0;
-  #dropped = false;
-  readonly url: string;
-
-  constructor(target: string) {
-    const listener = this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    this.url = `http://127.0.0.1:${listener.addr.port}`;
-    const port = Number(new URL(target).port);
-    void (async () => {
-      for await (const client of listener) {
-        this.#sockets.push(client);
-        if (this.#dropped) continue; // held: never answered, never closed
-        const epoch = this.#epoch;
-        const upstream = await Deno.connect({ hostname: "127.0.0.1", port }).catch(() => null);
-        if (!upstream) {
-          client.close();
-          continue;
-        }
-        this.#sockets.push(upstream);
-        void this.#pipe(client, upstream, epoch);
-        void this.#pipe(upstream, client, epoch);
-      }
-    })().catch(() => {});
-  }
-
-  async #pipe(from: Deno.Conn, to: Deno.Conn, epoch: number): Promise<void> {
-    const buf = new Uint8Array(64 * 1024);
-    try {
-      for (;;) {
-        const n = await from.read(buf);
-        if (this.#epoch !== epoch) return; // frozen: what came is dropped, and nothing is closed
-        if (n === null) break;
-        for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
-      }
-    } catch { /* closed */ }
-    if (this.#epoch !== epoch) return;
-    for (const c of [from, to]) {
-      try {
-        c.close();
-      } catch { /* closed already */ }
-    }
-  }
-
-  drop(): void {
-    this.#dropped = true;
-    this.#epoch++;
-  }
-
-  heal(): void {
-    this.#dropped = false;
-  }
-
-  close(): void {
-    this.#listener.close();
-    for (const c of this.#sockets) {
-      try {
-        c.close();
-      } catch { /* closed already */ }
-    }
-  }
-}
-
 Deno.test({
   name:
     "dashboard: after a network drop the event stream is given up after three silent keepalives and reconnects, " +
@@ -126,7 +57,7 @@ Deno.test({
   async fn() {
     // The host says its keepalive period on the stream's answer: the page learns it from there.
     const alpha = await host("alpha", [], { PAGLETS_SSE_KEEPALIVE_MS: "300" });
-    const proxy = new DroppingProxy(alpha.url);
+    const proxy = new TcpProxy(alpha.url);
     try {
       await withBrowser(async (browser) => {
         const page = await openWithKey(browser, proxy.url);
@@ -138,14 +69,14 @@ Deno.test({
           15_000,
         );
 
-        proxy.drop();
+        proxy.freeze(); // the network drops
         const during = await created();
         await page.waitForSelector("#status:has-text('stale since')", { timeout: 30_000 });
         const status = await text(page, "#status");
         assert(/^stale since .+ — host not answering$/.test(status), status);
         assert(!(await text(page, "#events")).includes(during), "nothing passes while the network is down");
 
-        proxy.heal();
+        proxy.pass(); // the network is back (the frozen flows stay frozen)
         // The stream reconnects by itself, with what happened meanwhile, and is live again.
         await eventually(
           "the events missed while down",

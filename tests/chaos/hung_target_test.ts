@@ -10,93 +10,13 @@ import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { type HostProcess, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { agentIds, startMobileHost } from "../mobility/helpers.ts";
+import { TcpProxy } from "../helpers/tcp_proxy.ts";
 
 /** A stall limit far longer than any deadline below: only the target's silence can end the move. */
 const NEVER_MS = "600000";
 
 /** How long the test waits for an answer it expects: far less than the stall limit. */
 const DEADLINE_MS = 60_000;
-
-/**
- * A TCP proxy in front of a host: it passes everything until `hold()`, from which on it lets the
- * flows open stand still (what comes is dropped, nothing is answered or closed) and accepts new
- * connections without ever reading them, as a server that hangs does. `release()` closes what it
- * held and passes new connections again.
- */
-class HoldingProxy {
-  readonly #listener: Deno.TcpListener;
-  readonly #held: Deno.Conn[] = [];
-  readonly #open = new Set<Deno.Conn>();
-  #epoch = 0;
-  #holding = false;
-  readonly url: string;
-
-  constructor(target: string) {
-    const listener = this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    this.url = `http://127.0.0.1:${listener.addr.port}`;
-    const port = Number(new URL(target).port);
-    void (async () => {
-      for await (const client of listener) {
-        if (this.#holding) {
-          this.#held.push(client);
-          continue;
-        }
-        const upstream = await Deno.connect({ hostname: "127.0.0.1", port }).catch(() => null);
-        if (!upstream) {
-          client.close();
-          continue;
-        }
-        void this.#pipe(client, upstream, this.#epoch);
-        void this.#pipe(upstream, client, this.#epoch);
-      }
-    })().catch(() => {});
-  }
-
-  async #pipe(from: Deno.Conn, to: Deno.Conn, epoch: number): Promise<void> {
-    this.#open.add(from);
-    const buf = new Uint8Array(64 * 1024);
-    try {
-      for (;;) {
-        const n = await from.read(buf);
-        if (this.#epoch !== epoch) {
-          // Held: the flow stands still until released, then it is closed.
-          this.#held.push(from, to);
-          return;
-        }
-        if (n === null) break;
-        for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
-      }
-    } catch {
-      /* closed */
-    } finally {
-      this.#open.delete(from);
-    }
-    if (this.#epoch !== epoch) return;
-    for (const c of [from, to]) closeQuietly(c);
-  }
-
-  hold(): void {
-    this.#holding = true;
-    this.#epoch++;
-  }
-
-  release(): void {
-    for (const c of this.#held.splice(0)) closeQuietly(c);
-    this.#holding = false;
-  }
-
-  close(): void {
-    this.#listener.close();
-    this.release();
-    for (const c of this.#open) closeQuietly(c);
-  }
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch { /* closed already */ }
-}
 
 /** Alpha, with a stall limit that never ends a move of the test, and beta; a paglet on alpha (count 7). */
 async function twoHosts(): Promise<{ a: HostProcess; b: HostProcess; id: string; other: string }> {
@@ -164,12 +84,12 @@ Deno.test("a dispatch into a target stopped right after a reused preflight fails
 });
 
 Deno.test("a paglet that dispatches itself into a target that accepts connections and reads nothing is told transfer_pending, and is active again with its state once the target says it never had it", async () => {
-  let proxy: HoldingProxy | null = null;
+  let proxy: TcpProxy | null = null;
   try {
     const { a, b, id, other } = await twoHosts();
-    proxy = new HoldingProxy(b.url);
+    proxy = new TcpProxy(b.url);
     await a.client.dispatch(other, proxy.url);
-    proxy.hold();
+    proxy.freeze();
 
     const { failed } = await a.client.send(
       id,
@@ -182,7 +102,7 @@ Deno.test("a paglet that dispatches itself into a target that accepts connection
 
     // The target never read the transfer: asked again, it refuses it for good, and the paglet lives
     // on here with its state.
-    proxy.release();
+    proxy.pass({ closeFrozen: true });
     const state = await eventually("the paglet active on alpha again", async () => {
       const s = await a.client.send(id, { kind: "get" }) as { count: number; events: string[] };
       return s.events.includes("activation:alpha:dispatch-failed") ? s : null;

@@ -8,66 +8,18 @@ import { assertEquals } from "../helpers/assert.ts";
 import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { FAST_MESH, PROBE_MODULE, seesAllOnline } from "./helpers.ts";
-
-/** Bytes per second the relay passes from the host to its clients, in pieces of 64 KiB. */
-const RATE = 1_000_000;
-const PIECE = 64 * 1024;
-
-/** A TCP relay from `listenPort` to `targetPort` on 127.0.0.1, slow in the target's direction. */
-function slowRelay(listenPort: number, targetPort: number): { close(): void } {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: listenPort });
-  const open = new Set<Deno.Conn>();
-  const pump = async (from: Deno.Conn, to: Deno.Conn, slow: boolean) => {
-    const buf = new Uint8Array(PIECE);
-    try {
-      for (let n = await from.read(buf); n !== null; n = await from.read(buf)) {
-        for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
-        // The link's rate: a piece takes its time (a network property, not a wait for a condition).
-        if (slow) await new Promise((resolve) => setTimeout(resolve, (n * 1000) / RATE));
-      }
-    } catch { /* either side closed */ }
-    for (const conn of [from, to]) {
-      try {
-        conn.close();
-      } catch { /* closed already */ }
-      open.delete(conn);
-    }
-  };
-  (async () => {
-    for await (const client of listener) {
-      const target = await Deno.connect({ hostname: "127.0.0.1", port: targetPort }).catch(() => null);
-      if (!target) {
-        client.close();
-        continue;
-      }
-      open.add(client).add(target);
-      void pump(client, target, false);
-      void pump(target, client, true);
-    }
-  })().catch(() => {/* closed */});
-  return {
-    close() {
-      listener.close();
-      for (const conn of open) {
-        try {
-          conn.close();
-        } catch { /* closed already */ }
-      }
-      open.clear();
-    },
-  };
-}
+import { TcpProxy } from "../helpers/tcp_proxy.ts";
 
 Deno.test("a forwarded message's large reply arrives over a slow link after the message's time: its time bounds the answer's head", async () => {
   const bPort = freePort();
-  const relayPort = freePort();
-  const relay = slowRelay(relayPort, bPort);
+  // A slow link in front of b: its answers arrive at 1 MB/s.
+  const relay = new TcpProxy(`http://127.0.0.1:${bPort}`, { port: freePort(), bytesPerSecond: 1_000_000 });
   try {
     const a = await startHost({ name: "a", args: [...FAST_MESH, ...PROBE_MODULE] });
     await startHost({
       name: "b",
       port: bPort,
-      args: [...FAST_MESH, ...PROBE_MODULE, "--public-url", `http://127.0.0.1:${relayPort}`, "--peer", a.url],
+      args: [...FAST_MESH, ...PROBE_MODULE, "--public-url", relay.url, "--peer", a.url],
     });
     await eventually("a to see b", () => seesAllOnline(a, ["a", "b"]));
     const { id } = await a.client.createAgent({ type: "test.mesh.bulky" });
