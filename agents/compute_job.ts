@@ -50,10 +50,12 @@ import { findNonPlainData } from "./wire.ts";
 import { later } from "./timers.ts";
 import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
 import {
+  type DriverRetry,
   nextDriverRetry,
   nextPrepareRetry,
   resetDriverRetries,
   resetPrepareRetries,
+  retriesInARow,
 } from "./compute_job_retries.ts";
 import {
   COMPUTE_JOB_KEYS,
@@ -219,7 +221,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       cpuCoreIds: [...s.cpuCoreIds],
       redirectCount: s.redirectCount,
       computeAttempts: s.computeAttempts,
-      driverRetries: (s.driverRetries ?? 0) + (s.prepareRetries ?? 0),
+      driverRetries: retriesInARow(s),
       driverError: s.driverError ?? "",
     };
   }
@@ -336,12 +338,20 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     const s = this.state;
     const next = nextDriverRetry(s, err as PagletError);
     this.notifyStateChanged();
+    await this.#retryOrFail(next, s.driverRetries, "compute job driver tries again");
+  }
+
+  /**
+   * After a failure that may pass (compute_job_retries.ts): fails the job past the limit, else
+   * kicks the driver again after the pause. The first retry of a run (`retries` 1) is said to the
+   * people watching; the state shows each one (driverRetries, prepareRetries, driverError).
+   */
+  async #retryOrFail(next: DriverRetry, retries: number, what: string): Promise<void> {
     if (!next.retry) return await this.#fail(next.error);
-    // Said at the first retry of a run of them: the state shows each one (driverRetries, driverError).
-    if (s.driverRetries === 1) {
+    if (retries === 1) {
       this.#emitNote(
-        `compute job driver tries again in ${next.pauseMs / 1000} s (at most ${s.driverRetryLimit} times ` +
-          `in a row): ${s.driverError}`,
+        `${what} in ${next.pauseMs / 1000} s (at most ${this.state.driverRetryLimit} times in a row): ` +
+          this.state.driverError,
       );
     }
     later(next.pauseMs, () => {
@@ -580,24 +590,14 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   async #prepareFailed(err: PagletError): Promise<boolean> {
     const s = this.state;
     const next = nextPrepareRetry(s, err);
-    if (!next.retry) {
-      await this.#fail(next.error);
-      return false;
+    if (next.retry) {
+      s.slotLeaseId = "";
+      s.selectedHostUrl = this.host.url;
+      this.#wokenByMessage = false; // no request of this job is queued any more: ask again
+      this.#set("WAITING_FOR_SLOT");
+      this.notifyStateChanged();
     }
-    if (s.prepareRetries === 1) {
-      this.#emitNote(
-        `prepareCompute failed, asking for a slot again in ${next.pauseMs / 1000} s (at most ` +
-          `${s.driverRetryLimit} times in a row): ${s.driverError}`,
-      );
-    }
-    s.slotLeaseId = "";
-    s.selectedHostUrl = this.host.url;
-    this.#wokenByMessage = false; // no request of this job is queued any more: ask again
-    this.#set("WAITING_FOR_SLOT");
-    this.notifyStateChanged();
-    later(next.pauseMs, () => {
-      if (this.context.isCurrent()) this.#kick();
-    }, { ref: false });
+    await this.#retryOrFail(next, s.prepareRetries, "prepareCompute failed, asking for a slot again");
     return false;
   }
 

@@ -41,6 +41,17 @@ export type DriverRetryState =
 /** What the driver does next: try again after `pauseMs`, or fail the job with `error`. */
 export type DriverRetry = { retry: true; pauseMs: number } | { retry: false; error: string };
 
+/**
+ * Retries in a row under way, of the driver's scheduler calls and of `prepareCompute()`: what
+ * `compute_status` and `jobs ps` show as `driverRetries` (the stored fields of older states may be
+ * missing).
+ */
+export function retriesInARow(
+  state: Partial<Pick<ComputeJobState, "driverRetries" | "prepareRetries">>,
+): number {
+  return (Number(state.driverRetries) || 0) + (Number(state.prepareRetries) || 0);
+}
+
 /** Records a failure that may pass in `state` and says whether the driver tries again. */
 export function nextDriverRetry(state: DriverRetryState, error: PagletError): DriverRetry {
   return nextRetry(state, error, "driverRetries", "compute job driver");

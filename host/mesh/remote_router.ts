@@ -22,6 +22,8 @@ import { sleep } from "../../agents/timers.ts";
 import { publishedUrl } from "./record_limits.ts";
 import { readWhileArriving } from "../stall_watch.ts";
 
+const utf8 = new TextDecoder();
+
 /** A forwarded message's reply is given up once nothing of it arrived for this long. */
 const REPLY_STALL_MS = 30_000;
 
@@ -145,7 +147,7 @@ export class MeshRemoteRouter implements RemoteRouter {
     const bytes = await readWhileArriving(res, REPLY_STALL_MS, reading, `The answer to ${request}`);
     const answer = (res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)
       ? decodeCbor<{ reply?: unknown }>(bytes)
-      : answerOf<{ reply?: unknown }>(new TextDecoder().decode(bytes), request);
+      : answerOf<{ reply?: unknown }>(utf8.decode(bytes), request);
     return answer && typeof answer === "object" && "reply" in answer ? answer.reply : undefined;
   }
 

@@ -6,6 +6,7 @@
  */
 import { decodeCbor, encodeCbor } from "../../agents/cbor.ts";
 import { computeJobIdOf } from "../../agents/compute_job_state.ts";
+import { retriesInARow } from "../../agents/compute_job_retries.ts";
 import type { ServiceHost } from "../service_host.ts";
 import type { AgentRecord } from "../../host/storage/agent_store.ts";
 import { forEachLimited } from "../../agents/limited.ts";
@@ -92,7 +93,7 @@ export async function listComputeJobs(host: ServiceHost, filter: JobsFilter): Pr
       cpuCoreIds: Array.isArray(state.cpuCoreIds) ? state.cpuCoreIds.map(Number) : [],
       redirectCount: num(state.redirectCount),
       computeAttempts: num(state.computeAttempts),
-      driverRetries: num(state.driverRetries),
+      driverRetries: retriesInARow(state),
       driverError: str(state.driverError),
       // The job's own clock: a host restart rewrites every record, not the time of its last change.
       updatedAt: num(state.computeStatusAt) || record.updatedAt,
