@@ -38,8 +38,49 @@ export type DriverRetryState =
   >
   & Partial<Pick<ComputeJobState, "prepareRetries">>;
 
-/** What the driver does next: try again after `pauseMs`, or fail the job with `error`. */
+/** What comes after a failure that may pass: a try again after `pauseMs`, or the end, with `error`. */
 export type DriverRetry = { retry: true; pauseMs: number } | { retry: false; error: string };
+
+/** How a run of retries is bounded: at most `limit`, the pauses doubling from `firstSeconds` up to `maxSeconds`. */
+export interface RetryBound {
+  /** The state field that sets `limit`, named in the error of a run that gives up. */
+  limitName: string;
+  limit: number;
+  firstSeconds: number;
+  maxSeconds: number;
+}
+
+/**
+ * After a failure that may pass, `retries` retries into a run: the pause before the next try, or,
+ * past `bound.limit`, the error that ends the run naming the attempts made and `lastError`. The
+ * driver's retries follow it, and so do the reports of a group's jobs (job_groups/collecting_job.ts).
+ *
+ * @example
+ * ```ts
+ * import { boundedRetry } from "./compute_job_retries.ts";
+ *
+ * const bound = { limitName: "reportRetryLimit", limit: 1, firstSeconds: 5, maxSeconds: 300 };
+ * boundedRetry(0, bound, "report", "[timeout] no answer"); // { retry: true, pauseMs: 5000 }
+ * boundedRetry(1, bound, "report", "[timeout] no answer");
+ * // { retry: false, error: "report gave up after 2 attempts (reportRetryLimit 1): [timeout] no answer" }
+ * ```
+ */
+export function boundedRetry(
+  retries: number,
+  bound: RetryBound,
+  what: string,
+  lastError: string,
+): DriverRetry {
+  if (retries >= bound.limit) {
+    return {
+      retry: false,
+      error: `${what} gave up after ${
+        attempts(retries + 1)
+      } (${bound.limitName} ${bound.limit}): ${lastError}`,
+    };
+  }
+  return { retry: true, pauseMs: Math.min(bound.maxSeconds, bound.firstSeconds * 2 ** retries) * 1000 };
+}
 
 /**
  * Retries in a row under way, of the driver's scheduler calls and of `prepareCompute()`: what
@@ -50,6 +91,11 @@ export function retriesInARow(
   state: Partial<Pick<ComputeJobState, "driverRetries" | "prepareRetries">>,
 ): number {
   return (Number(state.driverRetries) || 0) + (Number(state.prepareRetries) || 0);
+}
+
+/** "1 attempt", "2 attempts", … */
+export function attempts(n: number): string {
+  return n === 1 ? "1 attempt" : `${n} attempts`;
 }
 
 /** Records a failure that may pass in `state` and says whether the driver tries again. */
@@ -79,16 +125,19 @@ function nextRetry(
   state.driverRetryMaxSeconds ??= DRIVER_RETRY_DEFAULTS.driverRetryMaxSeconds;
   const retries = state[count] ?? 0;
   state.driverError = `[${error.code}] ${error.message}`;
-  if (retries >= state.driverRetryLimit) {
-    return {
-      retry: false,
-      error: `${what} gave up after ${retries + 1} attempts ` +
-        `(driverRetryLimit ${state.driverRetryLimit}): ${state.driverError}`,
-    };
-  }
-  state[count] = retries + 1;
-  const pauseSeconds = Math.min(state.driverRetryMaxSeconds, state.driverRetrySeconds * 2 ** retries);
-  return { retry: true, pauseMs: pauseSeconds * 1000 };
+  const next = boundedRetry(
+    retries,
+    {
+      limitName: "driverRetryLimit",
+      limit: state.driverRetryLimit,
+      firstSeconds: state.driverRetrySeconds,
+      maxSeconds: state.driverRetryMaxSeconds,
+    },
+    what,
+    state.driverError,
+  );
+  if (next.retry) state[count] = retries + 1;
+  return next;
 }
 
 /**

@@ -1,6 +1,6 @@
 /** agents/compute_job_retries.ts: how often and how long a compute job's driver tries again. */
 import { assert, assertEquals } from "../tests/helpers/assert.ts";
-import { nextDriverRetry, resetDriverRetries } from "./compute_job_retries.ts";
+import { boundedRetry, nextDriverRetry, resetDriverRetries } from "./compute_job_retries.ts";
 import { computeJobDefaults } from "./compute_job_state.ts";
 import { PagletError } from "./errors.ts";
 
@@ -40,4 +40,21 @@ Deno.test("driverRetryLimit 0 fails at the first error; a state without the fiel
   const state = old as unknown as ReturnType<typeof computeJobDefaults>;
   assertEquals(nextDriverRetry(state, unanswered(1)), { retry: true, pauseMs: 2000 });
   assertEquals([state.driverRetryLimit, state.driverRetries], [10, 1]);
+});
+
+Deno.test("a bound of retries: the pause doubles up to the longest, and the run ends naming its attempts and last error", () => {
+  const bound = { limitName: "reportRetryLimit", limit: 3, firstSeconds: 5, maxSeconds: 12 };
+  assertEquals([0, 1, 2].map((retries) => boundedRetry(retries, bound, "report", "[timeout] x")), [
+    { retry: true, pauseMs: 5000 },
+    { retry: true, pauseMs: 10_000 },
+    { retry: true, pauseMs: 12_000 },
+  ]);
+  assertEquals(boundedRetry(3, bound, "report", "[timeout] x"), {
+    retry: false,
+    error: "report gave up after 4 attempts (reportRetryLimit 3): [timeout] x",
+  });
+  assertEquals(boundedRetry(0, { ...bound, limit: 0 }, "report", "[timeout] x"), {
+    retry: false,
+    error: "report gave up after 1 attempt (reportRetryLimit 0): [timeout] x",
+  });
 });

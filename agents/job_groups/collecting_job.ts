@@ -5,10 +5,12 @@
  * collector's host with `reportComputeArtifact()`.
  *
  * A report that cannot be delivered (the collector's host is down, say) stays in the job's state and
- * is tried again with growing pauses while the job sleeps (deactivated with a wake-up time), also
- * across restarts of the job's own host, until the collector accepts it. Every try carries the same
- * `reportId`, so a report lands once however often it is sent. After the report was accepted the job
- * disposes itself (`disposeAfterReport`, default true).
+ * is tried again with doubling pauses while the job sleeps (deactivated with a wake-up time), also
+ * across restarts of the job's own host, at most `reportRetryLimit` times (compute_job_retries.ts):
+ * then the job gives it up (`UNDELIVERABLE`, `reportError` naming the attempts and the last error, a
+ * notification) and keeps it in its state, where a removal of the job sends it once more. Every try
+ * carries the same `reportId`, so a report lands once however often it is sent. After the report was
+ * accepted the job disposes itself (`disposeAfterReport`, default true).
  *
  * @example
  * ```ts
@@ -37,8 +39,9 @@ import { insideComputeStep } from "../compute_step.ts";
 import { PagletError } from "../errors.ts";
 import { findNonPlainData } from "../wire.ts";
 import { callOperation } from "../operations.ts";
+import { attempts, boundedRetry, type DriverRetry } from "../compute_job_retries.ts";
 import { JobFailure, type JobReport, JobResult } from "./contract.ts";
-import type { CollectingComputeJobState } from "./collecting_job_state.ts";
+import { type CollectingComputeJobState, REPORT_RETRY_LIMIT } from "./collecting_job_state.ts";
 import { removalReport } from "./removal.ts";
 
 /** Errors a retry cannot fix: the report itself is wrong, or the collector cannot take it. */
@@ -269,29 +272,56 @@ export abstract class CollectingComputeJobPaglet<
     }
   }
 
+  /**
+   * A try failed: the job sleeps until the next one, or gives the report up (a refusal a retry cannot
+   * fix, the collector not found again and again, or `reportRetryLimit` retries spent). A report
+   * given up stays in the state, for a removal of the job to send once more (removal.ts).
+   */
   async #retryLater(error: PagletError): Promise<boolean> {
     const s = this.state;
-    s.reportError = `[${error.code}] ${error.message}`;
-    if (
-      FINAL_ERRORS.has(error.code) ||
-      (error.code === "agent_not_found" && s.reportAttempts >= NOT_FOUND_ATTEMPTS)
-    ) {
+    const next = this.#nextTry(`[${error.code}] ${error.message}`, error.code);
+    if (!next.retry) {
       s.reportStatus = "UNDELIVERABLE";
-      void this.notifyUser("error", "job report", `job ${s.jobKey} gave up its report: ${s.reportError}`);
+      s.reportError = next.error;
+      this.notifyStateChanged();
+      void this.notifyUser(
+        "error",
+        "job report",
+        `job ${s.jobKey}: ${next.error}; collector ${s.collectorAgentId} on ${s.collectorHostUrl} ` +
+          `may not have it. The job keeps it: removing the job (paglets agents rm ${this.id}) sends it once more`,
+      );
       return false;
     }
-    const pause = Math.min(
-      s.reportRetryMaxSeconds,
-      s.reportRetrySeconds * 2 ** Math.max(0, s.reportAttempts - 1),
-    );
     this.notifyStateChanged();
     // Sleep until the next try; a restart of this host (or a message) wakes the job earlier.
     await this.context.deactivate({
-      activateAt: Date.now() + pause * 1000,
+      activateAt: Date.now() + next.pauseMs,
       activateOnMessage: true,
       queueMessagesWhenInactive: true,
       activateOnStartup: true,
     }).catch(() => {});
     return false;
+  }
+
+  /** After the `reportAttempts`th try failed with `lastError`: the pause before the next, or the end. */
+  #nextTry(lastError: string, code: string): DriverRetry {
+    const s = this.state;
+    s.reportError = lastError;
+    if (FINAL_ERRORS.has(code) || (code === "agent_not_found" && s.reportAttempts >= NOT_FOUND_ATTEMPTS)) {
+      return { retry: false, error: `report gave up after ${attempts(s.reportAttempts)}: ${lastError}` };
+    }
+    // A state stored before the limit existed gets the default.
+    s.reportRetryLimit ??= REPORT_RETRY_LIMIT;
+    return boundedRetry(
+      s.reportAttempts - 1,
+      {
+        limitName: "reportRetryLimit",
+        limit: s.reportRetryLimit,
+        firstSeconds: s.reportRetrySeconds,
+        maxSeconds: s.reportRetryMaxSeconds,
+      },
+      "report",
+      lastError,
+    );
   }
 }

@@ -14,7 +14,10 @@ import {
 } from "../compute_job_state.ts";
 import type { JobReport } from "./contract.ts";
 
-/** Where the job's report is: none yet, on its way (retried until accepted), accepted, given up. */
+/**
+ * Where the job's report is: none yet, on its way (retried until accepted, at most
+ * `reportRetryLimit` times), accepted, given up (kept in `pendingReport`, see `reportError`).
+ */
 export type ReportStatus = "NONE" | "PENDING" | "SENT" | "UNDELIVERABLE";
 
 /** A file result that `reportComputeArtifact()` asked for and the job has not uploaded yet. */
@@ -24,6 +27,9 @@ export interface ArtifactRequest {
   move: boolean;
   result: Record<string, unknown>;
 }
+
+/** The default of `reportRetryLimit`, also for states stored before the field existed. */
+export const REPORT_RETRY_LIMIT = 20;
 
 /** The fields a compute job of a group carries. */
 export interface CollectingComputeJobState extends ComputeJobState {
@@ -39,13 +45,20 @@ export interface CollectingComputeJobState extends ComputeJobState {
   reportRetrySeconds: number;
   /** @default 300 */
   reportRetryMaxSeconds: number;
+  /**
+   * How often a report whose try failed is tried again before the job gives it up (`UNDELIVERABLE`);
+   * with the default pauses, about 75 minutes after the first failure. 0 gives up at the first.
+   * @default 20
+   */
+  reportRetryLimit: number;
   /** The job disposes itself once its report was accepted. @default true */
   disposeAfterReport: boolean;
   reportStatus: ReportStatus;
   /** The report on its way, kept in the state so a restart retries the very same report. */
   pendingReport: { kind: "result" | "failure"; report: JobReport } | null;
+  /** Tries of the report so far (the first included). */
   reportAttempts: number;
-  /** Why the last try failed. */
+  /** Why the last try failed; once the report is given up, why and after how many attempts. */
   reportError: string;
   artifactRequest: ArtifactRequest | null;
   /** The uploaded file result, once on the collector's host. */
@@ -65,6 +78,7 @@ export function collectingJobDefaults(
     reportTimeoutSeconds: 5,
     reportRetrySeconds: 5,
     reportRetryMaxSeconds: 300,
+    reportRetryLimit: REPORT_RETRY_LIMIT,
     disposeAfterReport: true,
     reportStatus: "NONE",
     pendingReport: null,
@@ -84,6 +98,7 @@ const COLLECTING = {
   reportTimeoutSeconds: boundedNumber(0.1, false),
   reportRetrySeconds: boundedNumber(0.1, false),
   reportRetryMaxSeconds: boundedNumber(0.1, false),
+  reportRetryLimit: boundedNumber(0, true).optional(),
   disposeAfterReport: z.boolean(),
 };
 

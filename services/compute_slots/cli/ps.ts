@@ -65,10 +65,11 @@ export function registerPsCommand(jobs: Command): void {
           rows.map((j) => ({
             ...j,
             cpus: cpus(j.cpuCoreIds),
-            // A job that computed but could not report is as stuck as one that failed; one whose
-            // driver retries says why until it gets through or gives up.
+            // A job that computed but could not report is as stuck as one that failed (and a failed
+            // one whose failure never reached its collector says both); one whose driver retries
+            // says why until it gets through or gives up.
             error: wrap(
-              j.computeError || (j.reportError && `report gave up: ${j.reportError}`) ||
+              [j.computeError, reportGaveUp(j.reportError)].filter(Boolean).join("; ") ||
                 (j.driverRetries > 0 ? `retrying: ${j.driverError}` : ""),
               60,
             ),
@@ -95,4 +96,10 @@ export function registerPsCommand(jobs: Command): void {
       }
       reportFailures(results);
     });
+}
+
+/** A group job's report given up, as said in the table (states stored before it named the attempts said less). */
+function reportGaveUp(reportError: string): string {
+  if (!reportError) return "";
+  return reportError.startsWith("report gave up") ? reportError : `report gave up: ${reportError}`;
 }
