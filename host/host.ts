@@ -334,8 +334,9 @@ export class Host {
     this.metrics.stop();
     this.samples?.stop();
     this.#wakeups?.close();
-    // Before the agents are deactivated: no waiting restore starts one after that.
-    this.runtime?.stopRestoreRetries();
+    // Before the agents are deactivated: no waiting restore starts one after that (one under way
+    // ends first).
+    await this.runtime?.stopRestoreRetries();
     for (const ext of [...this.extensions].reverse()) await ext.stop?.(this);
     if (this.runtime) {
       await this.runtime.deactivateAll(

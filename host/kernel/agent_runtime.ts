@@ -535,9 +535,13 @@ export class AgentRuntime {
     this.#arrivals.retryWaiting();
   }
 
-  /** Ends the tries of restores waiting for their code (the host stops): they wait for the next start. */
-  stopRestoreRetries(): void {
-    this.#arrivals.close();
+  /**
+   * Ends the tries of restores waiting for their code (the host stops): they wait for the next start.
+   * Resolves once the tries under way have ended (an agent one of them started is live by then, and
+   * the stop deactivates it with the others).
+   */
+  stopRestoreRetries(): Promise<void> {
+    return this.#arrivals.close();
   }
 
   /**
@@ -582,9 +586,9 @@ export class AgentRuntime {
     });
   }
 
-  /** Stops the runtime's timers (host stop). */
+  /** Stops the runtime's timers (host stop; an abort does not wait for a restore's try under way). */
   close(): void {
-    this.#arrivals.close();
+    void this.#arrivals.close();
     this.#deadlines.close();
   }
 

@@ -110,9 +110,12 @@ export class Arrivals {
     this.#waits.retryAll();
   }
 
-  /** Ends the tries of waiting restores (the host stops): they wait for the next start. */
-  close(): void {
-    this.#waits.close();
+  /**
+   * Ends the tries of waiting restores (the host stops): they wait for the next start. Resolves once
+   * the tries under way have ended.
+   */
+  close(): Promise<void> {
+    return this.#waits.close();
   }
 
   /** The instance of `id` its worker is starting now (its hooks run), if any. */

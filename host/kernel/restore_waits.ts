@@ -3,13 +3,15 @@
  * host it could ask had their module (`code_unavailable`). Each is tried again while the host runs:
  * {@link retryDelayMs} after each failure, and at once when {@link RestoreWaits.retryAll} says a
  * host that may have the code is reachable (again). The waiting agent's record is not touched by a
- * try that fails, so a stop meanwhile loses nothing: the next start tries again.
+ * try that fails, so a stop meanwhile loses nothing: the next start tries again. {@link RestoreWaits.close}
+ * starts no more tries and waits for those under way, so none starts an agent or writes once the
+ * host has stopped.
  *
  * @example
  * ```ts
  * const waits = new RestoreWaits(async (id) => void await bringBack(id));
  * const { retryAt } = waits.wait("ag_1"); // a minute from now, unless retryAll() comes first
- * waits.close();
+ * await waits.close();
  * ```
  */
 import { cancel, later, type Timer } from "../../agents/timers.ts";
@@ -48,6 +50,8 @@ export class RestoreWaits {
   /** Per waiting agent: its next try. A try that leaves the agent waiting replaces the entry. */
   readonly #waiting = new Map<string, NextTry>();
   #timer: Timer | undefined;
+  /** The rounds under way, if any (see {@link close}). */
+  #round: Promise<void> | undefined;
   #running = false;
   /** A {@link retryAll} came while a round ran: one more round of every waiting agent follows. */
   #again = false;
@@ -83,13 +87,22 @@ export class RestoreWaits {
       this.#again = true;
       return;
     }
-    void this.#rounds(true);
+    this.#start(true);
   }
 
-  /** No more tries (the host stops); the agents wait for the next start. */
-  close(): void {
+  /**
+   * No more tries (the host stops); the agents wait for the next start. Resolves once the tries under
+   * way have ended: the host stops the agents and closes its store after that, so a try neither
+   * starts an agent the stop would miss nor writes to a closed store.
+   */
+  async close(): Promise<void> {
     this.#closed = true;
     cancel(this.#timer);
+    await this.#round;
+  }
+
+  #start(all: boolean): void {
+    this.#round = this.#rounds(all);
   }
 
   /** Tries the due restores (`all`: every one), then any round a retryAll() asked for meanwhile. */
@@ -126,6 +139,6 @@ export class RestoreWaits {
     if (this.#closed || this.#waiting.size === 0) return;
     let first = Infinity;
     for (const next of this.#waiting.values()) first = Math.min(first, next.retryAt);
-    this.#timer = later(Math.max(0, first - Date.now()), () => void this.#rounds(false), { ref: false });
+    this.#timer = later(Math.max(0, first - Date.now()), () => this.#start(false), { ref: false });
   }
 }

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../tests/helpers/assert.ts";
+import { assert, assertEquals } from "../../tests/helpers/assert.ts";
 import { RestoreWaits, retryDelayMs } from "./restore_waits.ts";
 
 /** Waits until `check` holds, for 5 s at most. */
@@ -42,7 +42,7 @@ Deno.test("retryAll tries every waiting restore at once; only those that wait ag
     await until("the next round", () => waits.failures("a") === 3);
     assertEquals(tried, ["a", "b", "a"]);
   } finally {
-    waits.close();
+    await waits.close();
   }
 });
 
@@ -59,15 +59,42 @@ Deno.test("a waiting restore is tried again when its time comes, without retryAl
     await until("two tries", () => waits.failures("a") === 3);
     assertEquals(tried, [1, 2]);
   } finally {
-    waits.close();
+    await waits.close();
   }
 });
 
-Deno.test("a closed RestoreWaits tries nothing more", () => {
+Deno.test("a closed RestoreWaits tries nothing more", async () => {
   const tried: string[] = [];
   const waits = new RestoreWaits((id) => Promise.resolve(void tried.push(id)));
   waits.wait("a");
-  waits.close();
+  await waits.close();
   waits.retryAll();
   assertEquals(tried, []);
+});
+
+Deno.test("close waits for the try under way, and starts none of those not begun", async () => {
+  const started: string[] = [];
+  const ended: string[] = [];
+  const first = Promise.withResolvers<void>();
+  const gate = Promise.withResolvers<void>();
+  const waits: RestoreWaits = new RestoreWaits(async (id) => {
+    started.push(id);
+    first.resolve();
+    await gate.promise;
+    ended.push(id);
+    // Still no code: a try waits again, even once closed (no round follows).
+    waits.wait(id);
+  });
+  // More waiting restores than are tried at once: some are not begun when the stop comes.
+  const ids = Array.from({ length: 20 }, (_, i) => `ag_${i}`);
+  for (const id of ids) waits.wait(id);
+  waits.retryAll();
+  await first.promise;
+  const begun = started.length;
+  // Whatever close() returns (nothing, before it waited): what had ended once it resolved.
+  const closed = Promise.resolve(waits.close()).then(() => [...ended]);
+  gate.resolve();
+  assertEquals((await closed).length, begun, "every try under way ended before close resolved");
+  assertEquals(started.length, begun, "no try began after close");
+  assert(begun < ids.length, `${begun} of ${ids.length} begun at once`);
 });
