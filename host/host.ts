@@ -196,9 +196,14 @@ export class Host {
     });
 
     // A host that may have the code of a restore waiting for it is reachable (again); heard from the
-    // mesh's start on, which may find its hosts while the restore below runs.
+    // mesh's start on, which may find its hosts while the restore below runs. Failed timed wake-ups
+    // it may mend are made due now: the wake-up timer takes them.
     this.events.subscribe((e) => {
-      if (MESH_HOST_BACK.has(e.kind)) this.runtime.retryWaitingRestores();
+      if (!MESH_HOST_BACK.has(e.kind)) return;
+      void this.runtime.retryWaitingRestores().then(
+        () => this.#wakeups?.poke(),
+        () => {/* the database is closing: the timed tries stand */},
+      );
     });
     for (const ext of this.extensions) await ext.start(this);
     const restored = await this.runtime.restoreAtStartup();

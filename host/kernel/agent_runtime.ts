@@ -528,11 +528,12 @@ export class AgentRuntime {
 
   /**
    * Tries now every restore waiting for its travelling code (a host that may have it is reachable
-   * again); without this, each is tried a minute after it failed, then twice as late each time, up
-   * to an hour.
+   * again), and makes due now the failed timed wake-ups whose cause may pass (a few times between two
+   * timed tries; resolves once their wake-up times are moved, for the wake-up timer to take); without
+   * this, each is tried a minute after it failed, then twice as late each time, up to an hour.
    */
-  retryWaitingRestores(): void {
-    this.#arrivals.retryWaiting();
+  retryWaitingRestores(): Promise<void> {
+    return this.#arrivals.retryWaiting();
   }
 
   /**

@@ -21,7 +21,8 @@ import { stoppedByShutdown, type WorkerPool, type WorkerSlot } from "./worker_po
 import { HOOK_TIMEOUT_MS, withinHookDeadline } from "./hook_deadline.ts";
 import { forEachLimited } from "../../agents/limited.ts";
 import { untilStartup } from "../../agents/policy.ts";
-import { RestoreWaits, retryDelayMs } from "./restore_waits.ts";
+import { RestoreWaits } from "./restore_waits.ts";
+import { FailedWakes } from "./failed_wakes.ts";
 
 /** How many paglets the start-up brings back at once. */
 const STARTS_AT_ONCE = 16;
@@ -96,8 +97,8 @@ export class Arrivals {
   readonly #launching = new Map<string, LiveAgent>();
   /** Instances being started (creation, activation, restore): one start per agent, the others wait for it. */
   readonly #starting = new Map<string, Promise<LiveAgent>>();
-  /** Timed wake-ups that failed in a row, by agent (since this host started). */
-  readonly #wakeFailures = new Map<string, number>();
+  /** Timed wake-ups that failed in a row (since this host started). */
+  readonly #failedWakes = new FailedWakes();
   /** Restores waiting for their travelling code, tried again while the host runs. */
   readonly #waits = new RestoreWaits(async (id) => void await this.#bringBack(id));
 
@@ -105,9 +106,15 @@ export class Arrivals {
     this.#p = parts;
   }
 
-  /** A host that may have the code of a waiting restore is reachable: every one is tried now. */
-  retryWaiting(): void {
+  /**
+   * A host that may have the code of a waiting restore is reachable: every one is tried now, and so is
+   * every failed timed wake-up whose cause may pass that has early tries left (failed_wakes.ts): its
+   * wake-up time is moved to now, for the wake-up timer to take (resolves once moved).
+   */
+  async retryWaiting(): Promise<void> {
     this.#waits.retryAll();
+    const now = Date.now();
+    for (const id of this.#failedWakes.takeEarly()) await this.#p.store.postponeWakeup(id, now);
   }
 
   /**
@@ -371,23 +378,22 @@ export class Arrivals {
     const record = await store.get(id);
     const at = record?.status === "inactive" ? record.policy?.activateAt : undefined;
     // Disposed, moved, woken or put to sleep again since it was found due.
-    if (!record || at === undefined || at === null || at > now) return;
+    if (!record || at === undefined || at === null || at > now) return this.#failedWakes.forget(id);
     try {
       await this.activate(id, "timer");
-      this.#wakeFailures.delete(id);
+      this.#failedWakes.forget(id);
     } catch (err) {
       if (stoppedByShutdown(err)) return; // still due: woken at the next start
-      if (store.statusOf(id) !== "inactive") return void this.#wakeFailures.delete(id); // gone, moved or woken
-      // It stays asleep, as after a message that could not wake it, and is tried again later.
-      const failures = (this.#wakeFailures.get(id) ?? 0) + 1;
-      this.#wakeFailures.set(id, failures);
-      const retryAt = Date.now() + retryDelayMs(failures);
+      if (store.statusOf(id) !== "inactive") return this.#failedWakes.forget(id); // gone, moved or woken
+      // It stays asleep, as after a message that could not wake it, and is tried again later (or
+      // early, when a host comes back that may mend why it failed).
+      const { failures, retryAt, early } = this.#failedWakes.failed(id, err);
       await store.postponeWakeup(id, retryAt);
       events.emit("wake-failed", {
         agentId: id,
         type: record.type,
         error: PagletError.from(err).message,
-        data: { retryAt, failures },
+        data: { retryAt, failures, early },
       });
     }
   }

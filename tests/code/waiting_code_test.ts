@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
+import { freePort, type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { FAST_MESH, seesAllOnline } from "../mesh/helpers.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -29,42 +29,59 @@ async function eventsOf(client: HostClient, kind: string, id: string): Promise<R
   return events.filter((e) => e.kind === kind && e.agentId === id);
 }
 
+/**
+ * `runner` runs a counter (counted to 2) of a module only `keeper` had; `sleep` may put it to sleep.
+ * Both stop, and the runner starts again from its database alone (a backup of it), without the code
+ * store beside it, while the keeper stays down; the keeper comes back at `port` with `keeper.dataDir`.
+ */
+async function runnerWithoutItsCode(
+  sleep: (runner: HostProcess, id: string) => Promise<void> = () => Promise.resolve(),
+): Promise<{ port: number; keeper: HostProcess; again: HostProcess; id: string; hash: string }> {
+  // `keeper` has the module; it comes back at the same address after its stop.
+  const port = freePort();
+  const keeper = await startHost({ name: "keeper", apiKey: KEY, port, args: FAST_MESH });
+  const runner = await startHost({
+    name: "runner",
+    apiKey: KEY,
+    args: [...FAST_MESH, "--peer", keeper.url],
+  });
+  const put = await keeper.client.fetch("PUT", "/v1/code", { body: MODULE });
+  assertEquals(put.status, 201);
+  const { hash } = await put.json() as { hash: string };
+  const { id } = await runner.client.createAgent({
+    type: "tests.waiting-counter",
+    code: hash,
+    codeFrom: keeper.url,
+  });
+  assertEquals(await runner.client.send(id, { kind: "count" }), 1);
+  assertEquals(await runner.client.send(id, { kind: "count" }), 2);
+  await sleep(runner, id);
+  await runner.stop();
+  await keeper.stop();
+
+  const restored = await tempDir("paglets-test-runner-restored-");
+  for (const file of ["host.sqlite", "host.sqlite-wal"]) {
+    await Deno.copyFile(join(runner.dataDir, file), join(restored, file)).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
+  }
+  const again = await startHost({
+    name: "runner",
+    apiKey: KEY,
+    dataDir: restored,
+    args: [...FAST_MESH, "--peer", keeper.url],
+  });
+  return { port, keeper, again, id, hash };
+}
+
+/** The keeper of {@link runnerWithoutItsCode} back at its address. */
+function keeperBack(port: number, keeper: HostProcess): Promise<HostProcess> {
+  return startHost({ name: "keeper", apiKey: KEY, port, dataDir: keeper.dataDir, args: FAST_MESH });
+}
+
 Deno.test("an agent whose code no reachable host has waits, and is back with its state once a host that has it is", async () => {
   try {
-    // `keeper` has the module; it comes back at the same address after its stop.
-    const port = freePort();
-    const keeper = await startHost({ name: "keeper", apiKey: KEY, port, args: FAST_MESH });
-    const runner = await startHost({
-      name: "runner",
-      apiKey: KEY,
-      args: [...FAST_MESH, "--peer", keeper.url],
-    });
-    const put = await keeper.client.fetch("PUT", "/v1/code", { body: MODULE });
-    assertEquals(put.status, 201);
-    const { hash } = await put.json() as { hash: string };
-    const { id } = await runner.client.createAgent({
-      type: "tests.waiting-counter",
-      code: hash,
-      codeFrom: keeper.url,
-    });
-    assertEquals(await runner.client.send(id, { kind: "count" }), 1);
-    assertEquals(await runner.client.send(id, { kind: "count" }), 2);
-    await runner.stop();
-    await keeper.stop();
-
-    // The runner's database alone (a backup of it), without the code store beside it.
-    const restored = await tempDir("paglets-test-runner-restored-");
-    for (const file of ["host.sqlite", "host.sqlite-wal"]) {
-      await Deno.copyFile(join(runner.dataDir, file), join(restored, file)).catch((err) => {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-      });
-    }
-    const again = await startHost({
-      name: "runner",
-      apiKey: KEY,
-      dataDir: restored,
-      args: [...FAST_MESH, "--peer", keeper.url],
-    });
+    const { port, keeper, again, id, hash } = await runnerWithoutItsCode();
     // The start's restore is over before the host answers: the agent sleeps, not crashed.
     const asleep = await again.client.getAgent(id);
     const policy = asleep.policy as { activateOnStartup?: boolean } | null;
@@ -75,13 +92,7 @@ Deno.test("an agent whose code no reachable host has waits, and is back with its
     assertEquals((waiting.data as { failures?: number }).failures, 1, "it is tried again");
 
     // The keeper is back: the runner, which kept running, fetches the module and restores the agent.
-    const back = await startHost({
-      name: "keeper",
-      apiKey: KEY,
-      port,
-      dataDir: keeper.dataDir,
-      args: FAST_MESH,
-    });
+    const back = await keeperBack(port, keeper);
     await eventually(
       "the agent restored",
       async () => (await again.client.getAgent(id)).status === "active",
@@ -92,10 +103,43 @@ Deno.test("an agent whose code no reachable host has waits, and is back with its
     const loaded = (await again.client.events(0, 2000)).events.find((e) => e.kind === "code-loaded");
     assertEquals((loaded?.data as { hash?: string; from?: string }).from, back.url);
     assertEquals(
-      await Deno.readFile(join(restored, "code", `${hash}.js`)),
+      await Deno.readFile(join(again.dataDir, "code", `${hash}.js`)),
       MODULE,
       "stored for its next start",
     );
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a timed wake-up that failed for want of its code is tried again as soon as a host that has it is back, not a minute later", async () => {
+  try {
+    const { port, keeper, again, id } = await runnerWithoutItsCode(async (runner, id) => {
+      // Due while the runner is down: its start finds it due at once.
+      await runner.client.deactivate(id, { activateAt: Date.now() + 500, activateOnMessage: false });
+    });
+    const [failed] = await eventually("a failed wake-up", async () => {
+      const found = await eventsOf(again.client, "wake-failed", id);
+      return found.length > 0 && found;
+    }, 20_000);
+    const data = failed.data as { retryAt: number; failures: number; early: boolean };
+    assert(String(failed.error).includes("is not on this host"), String(failed.error));
+    assertEquals([data.failures, data.early], [1, true]);
+    assertEquals((await again.client.getAgent(id)).status, "inactive");
+
+    // The keeper is back well within the minute the timed try waits: the wake-up is tried early.
+    await keeperBack(port, keeper);
+    await eventually(
+      "the agent awake",
+      async () => (await again.client.getAgent(id)).status === "active",
+      20_000,
+    );
+    assert(Date.now() < data.retryAt, "before its timed try");
+    assertEquals(await again.client.send(id, { kind: "count" }), 3, "with its state");
+    const woken = (await again.client.events(0, 2000)).events.filter((e) =>
+      e.kind === "activate" && e.agentId === id
+    );
+    assertEquals(woken.map((e) => (e.data as { reason?: string }).reason), ["timer"]);
   } finally {
     await stopAll();
   }

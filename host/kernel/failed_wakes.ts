@@ -1,0 +1,87 @@
+/**
+ * Timed wake-ups that failed, while the host runs: each is tried again {@link retryDelayMs} after its
+ * failure (the store's wake-up time says when, so a restart keeps it), and one whose cause may pass
+ * (its travelling code no host it could ask had, a worker that ended under it, a host that did not
+ * answer) also early, when a host of the mesh joins, comes back online or restarts
+ * ({@link FailedWakes.takeEarly}). Early tries are bounded: at most {@link EARLY_TRIES} between two
+ * timed ones, and each that fails counts as a failure, so the next timed try comes twice as late.
+ *
+ * @example
+ * ```ts
+ * import { PagletError } from "../../agents/errors.ts";
+ * const wakes = new FailedWakes();
+ * wakes.failed("ag_1", new PagletError("code_unavailable", "no host has it")); // { failures: 1, retryAt: … }
+ * wakes.takeEarly(); // ["ag_1"]: a host came back; its wake-up is due now
+ * ```
+ *
+ * @module
+ */
+import { mayPass, PagletError } from "../../agents/errors.ts";
+import { retryDelayMs } from "./restore_waits.ts";
+
+/** Early tries of one failed wake-up between two timed ones. */
+export const EARLY_TRIES = 3;
+
+/** Why a start fails that another host coming back may mend: travelling code no host had. */
+const CODE_MAY_COME = new Set(["code_unavailable", "host_unreachable"]);
+
+/** A wake-up that failed: how often in a row, and whether a host coming back may mend it. */
+interface FailedWake {
+  failures: number;
+  mayPass: boolean;
+  /** Early tries since the last timed one. */
+  early: number;
+  /** The next try is an early one (taken by {@link FailedWakes.takeEarly}). */
+  tryingEarly: boolean;
+}
+
+/** When a failed wake-up is tried next, how many tries failed in a row, and whether a host back tries it early. */
+export interface NextWake {
+  failures: number;
+  retryAt: number;
+  early: boolean;
+}
+
+export class FailedWakes {
+  readonly #wakes = new Map<string, FailedWake>();
+
+  /** The wake-up of `id` failed with `err`: one more failure, and the time of its next timed try. */
+  failed(id: string, err: unknown): NextWake {
+    const last = this.#wakes.get(id);
+    const failures = (last?.failures ?? 0) + 1;
+    const early = last?.tryingEarly ? last.early : 0;
+    const error = PagletError.from(err);
+    const wake = {
+      failures,
+      mayPass: mayPass(error) || CODE_MAY_COME.has(error.code),
+      early,
+      tryingEarly: false,
+    };
+    this.#wakes.set(id, wake);
+    return { failures, retryAt: Date.now() + retryDelayMs(failures), early: FailedWakes.#hasEarly(wake) };
+  }
+
+  /** The wake-up of `id` succeeded, or it is no longer asleep here: its run of failures is over. */
+  forget(id: string): void {
+    this.#wakes.delete(id);
+  }
+
+  /**
+   * A host of the mesh is reachable (again): the failed wake-ups it may mend that have early tries
+   * left, each counted as tried early; the caller makes them due now.
+   */
+  takeEarly(): string[] {
+    const ids: string[] = [];
+    for (const [id, wake] of this.#wakes) {
+      if (wake.tryingEarly || !FailedWakes.#hasEarly(wake)) continue;
+      wake.early += 1;
+      wake.tryingEarly = true;
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  static #hasEarly(wake: FailedWake): boolean {
+    return wake.mayPass && wake.early < EARLY_TRIES;
+  }
+}
