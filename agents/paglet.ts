@@ -37,7 +37,11 @@ export interface LifecycleEvent {
   /** Host URL the paglet came from / goes to (mobility). */
   source?: string;
   target?: string;
-  /** dispatch | retract | clone | deactivate | shutdown | startup | message | timer | external */
+  /**
+   * dispatch | retract | clone | deactivate | shutdown | startup | message | timer | external; for an
+   * activation that brings back a paglet that was running: restore (its host stopped or crashed
+   * while it ran), worker-replaced (its worker was), dispatch-failed (a move of it failed)
+   */
   reason?: string;
   /** The policy of a deactivation. */
   policy?: DeactivationPolicy;

@@ -15,7 +15,7 @@
  *
  * The batch book, the digits in flight and the job's assembly live in memory, so a coordinator that
  * starts again (its host restarted or its worker replaced, moved, or back from a failed move) ends
- * its job as failed. Its state names the batch workers out (`batchesOut`, each entered before the
+ * its job as failed, its error naming which (the reason the host gives its `onActivation`). Its state names the batch workers out (`batchesOut`, each entered before the
  * worker is created), so that instance disposes those its former one left on any host, and the
  * post-processor, instead of leaving them to compute for no one.
  *
@@ -92,6 +92,18 @@ const NO_TIMEOUT_MS = 24 * 3600_000;
 const MAX_BATCHES = 100_000;
 /** Digits of a job shown live to people (user-info stream, the dashboard): the start is enough to watch. */
 const PREVIEW_DIGITS = 2000;
+/**
+ * What ended a running job whose coordinator is activated again, by the activation's reason (the
+ * host's word for why the paglet starts again); any other reason: it was put to sleep (by hand).
+ */
+const INTERRUPTIONS: Record<string, string> = {
+  // A stop that put it to sleep (startup), or a crash or a stop that could not (restore).
+  startup: "interrupted by a host restart",
+  restore: "interrupted by a host restart",
+  "worker-replaced": "interrupted by a replacement of its worker (stuck or crashed)",
+  "dispatch-failed": "interrupted by a move that failed",
+};
+
 /**
  * Rounds of disposing the batch workers a former instance left, while their hosts answer with a
  * failure that may pass (restarting, unreachable a moment), and the pause before the first retry
@@ -178,8 +190,9 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     ]) ?? this.notHandled(message);
   }
 
-  override onActivation(_event: LifecycleEvent): void {
-    this.#interrupted("interrupted by a host restart");
+  /** A running job's coordinator activated again: its error says why, as the host tells it. */
+  override onActivation(event: LifecycleEvent): void {
+    this.#interrupted(INTERRUPTIONS[event.reason ?? ""] ?? "interrupted by a deactivation");
   }
 
   override onArrival(event: LifecycleEvent): void {

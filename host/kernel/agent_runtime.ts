@@ -137,7 +137,7 @@ export class AgentRuntime {
           }),
         current,
         unregister: (agent) => this.#retire(agent),
-        restart: (record) => this.#arrivals.restore(record),
+        restart: (record) => this.#arrivals.restore(record, "worker-replaced"),
         markCrashed: (id, type, message) => this.#markCrashed(id, type, message),
       },
     );

@@ -286,11 +286,14 @@ export class Arrivals {
     return record;
   }
 
-  /** Starts the agent of a stored record that says active (a restore: no hook but onActivation's). */
-  restore(record: AgentRecord): Promise<LiveAgent> {
+  /**
+   * Starts the agent of a stored record that says active (a restore: no hook but onActivation's, with
+   * `reason`: `restore` after a host stop or crash, `worker-replaced` after its worker was).
+   */
+  restore(record: AgentRecord, reason: "restore" | "worker-replaced" = "restore"): Promise<LiveAgent> {
     return this.startOnce(
       record.id,
-      () => this.start(record, this.#p.table.event("activation", { reason: "restore" })),
+      () => this.start(record, this.#p.table.event("activation", { reason })),
     );
   }
 

@@ -18,7 +18,10 @@ export interface SupervisedAgents {
   current(agent: LiveAgent): boolean;
   /** Drops `agent` from the live table without any hook (its worker is gone). */
   unregister(agent: LiveAgent): void;
-  /** Starts the agent again from its stored record, as after a host crash (onActivation `restore`). */
+  /**
+   * Starts the agent again from its stored record, as after a host crash, but saying why
+   * (onActivation `worker-replaced`).
+   */
   restart(record: AgentRecord): Promise<LiveAgent>;
   markCrashed(id: string, type: string, message: string): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /**
  * A Pi coordinator that starts again while its batches wait on another host, with real host
  * processes: its host stopped and started again, or killed and started again, or the coordinator
- * moved. The job ends as failed (its book and digits in flight lived in memory), and the batch
+ * moved; or while they wait on its own host, its worker replaced. The job ends as failed (its book and digits in flight lived in memory), and the batch
  * workers its former instance placed and its post-processor are disposed: none is left on the other
  * host waiting for a core for no one, and their compute-slots requests are gone.
  *
@@ -15,6 +15,7 @@ import { hostRow } from "../helpers/host_db.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { FAST_MESH, seesAllOnline } from "../mesh/helpers.ts";
 import { FAST, slots, slotStatus } from "../compute/helpers.ts";
+import { KERNEL_FIXTURES } from "../kernel/helpers.ts";
 import type { PiStartReply, PiSummary } from "../../examples/pi/mod.ts";
 
 const NAMES = ["pi-a", "pi-b"];
@@ -147,6 +148,42 @@ Deno.test("a Pi coordinator started again disposes the batches its former instan
       await a.client.dispatch(job.id, "pi-b");
       await endsAndLeavesNothing(b, [b, a], job, /interrupted by a move to pi-b/);
     });
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a Pi coordinator whose worker is replaced ends its job saying so, and disposes what it left", async () => {
+  try {
+    // One worker: the coordinator and the paglet that ends the worker share it.
+    const host = await startHost({
+      name: "pi-solo",
+      args: [...FAST_MESH, "--workers", "1", "--module", KERNEL_FIXTURES],
+      env: { ...FAST, PAGLETS_COMPUTE_BURST_LOAD_PER_CPU: "1000" },
+    });
+    await holdEveryCore(host);
+    const { id } = await host.client.createAgent({ type: "examples.pi.coordinator" });
+    const { jobId } = await host.client.send(id, {
+      kind: "pi.start_async",
+      args: { ...JOB, faults: { skipBatches: [], failBatches: [], failHosts: [] } },
+    }) as PiStartReply;
+    await eventually(`batches of ${jobId} wait for a core`, async () => {
+      const status = await slotStatus(host.client);
+      return (status.queue ?? []).some((q) => q.request.jobId.startsWith(`pi:${jobId}:`));
+    }, 30_000);
+
+    const { id: thrower } = await host.client.createAgent({ type: "kernel.thrower" });
+    assertEquals(await host.client.send(thrower, { kind: "end-worker" }), { ok: true });
+    await eventually("the worker replaced", async () => {
+      const { events } = await host.client.events(0, 2000);
+      return events.some((e) => e.kind === "worker-replaced");
+    });
+    await endsAndLeavesNothing(
+      host,
+      [host],
+      { id, jobId },
+      /^interrupted by a replacement of its worker \(stuck or crashed\)$/,
+    );
   } finally {
     await stopAll();
   }
