@@ -15,9 +15,10 @@
  *
  * The batch book, the digits in flight and the job's assembly live in memory, so a coordinator that
  * starts again (its host restarted or its worker replaced, moved, or back from a failed move) ends
- * its job as failed, its error naming which (the reason the host gives its `onActivation`). Its state names the batch workers out (`batchesOut`, each entered before the
- * worker is created), so that instance disposes those its former one left on any host, and the
- * post-processor, instead of leaving them to compute for no one.
+ * its job as failed, its error naming which (the reason the host gives its `onActivation`). Its
+ * state names the batch workers out (`batchesOut`, each entered before the worker is created), so
+ * that instance disposes those its former one left on any host, and the post-processor, instead of
+ * leaving them to compute for no one.
  *
  * @example
  * ```ts
