@@ -41,7 +41,10 @@ export type DriverRetryState =
 /** What comes after a failure that may pass: a try again after `pauseMs`, or the end, with `error`. */
 export type DriverRetry = { retry: true; pauseMs: number } | { retry: false; error: string };
 
-/** How a run of retries is bounded: at most `limit`, the pauses doubling from `firstSeconds` up to `maxSeconds`. */
+/**
+ * How a run of retries is bounded: at most `limit`, the pauses doubling from `firstSeconds` up to
+ * `maxSeconds`.
+ */
 export interface RetryBound {
   /** The state field that sets `limit`, named in the error of a run that gives up. */
   limitName: string;

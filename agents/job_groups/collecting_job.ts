@@ -288,7 +288,8 @@ export abstract class CollectingComputeJobPaglet<
         "error",
         "job report",
         `job ${s.jobKey}: ${next.error}; collector ${s.collectorAgentId} on ${s.collectorHostUrl} ` +
-          `may not have it. The job keeps it: removing the job (paglets agents rm ${this.id}) sends it once more`,
+          `may not have it. The job keeps it: removing the job (paglets agents rm ${this.id}) ` +
+          "sends it once more",
       );
       return false;
     }

@@ -10,7 +10,8 @@
  * ```ts
  * import { PagletError } from "../../agents/errors.ts";
  * const wakes = new FailedWakes();
- * wakes.failed("ag_1", new PagletError("code_unavailable", "no host has it")); // { failures: 1, retryAt: … }
+ * wakes.failed("ag_1", new PagletError("code_unavailable", "no host has it"));
+ * // { failures: 1, retryAt: …, early: true }
  * wakes.takeEarly(); // ["ag_1"]: a host came back; its wake-up is due now
  * ```
  *
@@ -35,7 +36,10 @@ interface FailedWake {
   tryingEarly: boolean;
 }
 
-/** When a failed wake-up is tried next, how many tries failed in a row, and whether a host back tries it early. */
+/**
+ * When a failed wake-up is tried next, how many tries failed in a row, and whether a host that comes
+ * back tries it early.
+ */
 export interface NextWake {
   failures: number;
   retryAt: number;

@@ -98,7 +98,10 @@ export function registerPsCommand(jobs: Command): void {
     });
 }
 
-/** A group job's report given up, as said in the table (states stored before it named the attempts said less). */
+/**
+ * A group job's report given up, as the table says it (a state stored before the give-up named its
+ * attempts holds only the last error).
+ */
 function reportGaveUp(reportError: string): string {
   if (!reportError) return "";
   return reportError.startsWith("report gave up") ? reportError : `report gave up: ${reportError}`;
