@@ -19,7 +19,7 @@ import { AgentRuntime } from "./kernel/agent_runtime.ts";
 import { AgentStore } from "./storage/agent_store.ts";
 import { openDatabase, type Schema } from "./storage/schema.ts";
 import type { NodeSqliteDatabase } from "./storage/sqlite_adapter.ts";
-import { EventLog } from "./kernel/events.ts";
+import { EventLog, MESH_HOST_BACK } from "./kernel/events.ts";
 import { MODULE_LOAD_TIMEOUT_MS, WorkerPool } from "./kernel/worker_pool.ts";
 import { HOOK_TIMEOUT_MS } from "./kernel/hook_deadline.ts";
 import { ContextOps } from "./kernel/context_ops.ts";
@@ -374,9 +374,6 @@ export class Host {
     this.#lock?.release();
   }
 }
-
-/** Mesh events of a host that is reachable (again): a new member, one back online, one restarted. */
-const MESH_HOST_BACK = new Set(["mesh-host-joined", "mesh-host-online", "mesh-host-restarted"]);
 
 /**
  * A `--module` file that does not exist fails the start with `module_not_found`: the workers, which

@@ -8,6 +8,16 @@ import { approximateBytes, BoundedRing } from "../bounded_ring.ts";
 
 export type EventListener = (event: ContextEvent) => void;
 
+/**
+ * The mesh's events that say a host is reachable (again): it joined, came back online, or restarted
+ * (perhaps at another address). Their data: `{name, url, incarnation}` (mesh_extension.ts).
+ */
+export const MESH_HOST_BACK: ReadonlySet<string> = new Set([
+  "mesh-host-joined",
+  "mesh-host-online",
+  "mesh-host-restarted",
+]);
+
 /** Limits of the ring. */
 export interface EventLogOptions {
   /** Events kept. @default 2000 */

@@ -26,7 +26,7 @@ import type { TransferReceiver } from "./receiver.ts";
 import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
 import type { SendOutcome, TransferSender } from "./transfer_sender.ts";
 import { fault } from "./faults.ts";
-import { cancel, later, type Timer } from "../../agents/timers.ts";
+import { DepartureResolver } from "./departure_resolver.ts";
 import { immediate } from "../immediate.ts";
 
 /** Options of {@link TransferDispatcher.dispatch}. */
@@ -52,9 +52,7 @@ export class TransferDispatcher {
   readonly #sender: TransferSender;
   /** Transfers a call in this process is still driving (the resolver leaves them alone). */
   readonly #driving = new Set<string>();
-  #resolverTimer: Timer | undefined;
-  #resolverDelayMs = 1000;
-  #stopped = false;
+  readonly #resolver: DepartureResolver;
 
   constructor(
     host: Host,
@@ -68,6 +66,13 @@ export class TransferDispatcher {
     this.#files = files;
     this.#receiver = receiver;
     this.#sender = sender;
+    this.#resolver = new DepartureResolver({
+      host,
+      ledger,
+      sender,
+      driving: this.#driving,
+      settled: (row, verdict, target) => this.#settled(row, verdict, target),
+    });
   }
 
   /** A host name or URL → base URL. Names need the mesh (`host.remote`), except this host's own. */
@@ -317,7 +322,7 @@ export class TransferDispatcher {
               data: { transferId },
               error: PagletError.from(err).message,
             });
-            this.#scheduleResolver(1000);
+            this.#resolver.soon(1000);
           },
         ).finally(() => this.#driving.delete(transferId));
         return { ref: { id, host: outcome.ack.host || url }, finishing };
@@ -331,7 +336,7 @@ export class TransferDispatcher {
           new PagletError("agent_moving", `Agent ${id} is moving to ${url}; the move is not confirmed yet`),
         );
       }
-      this.#scheduleResolver(0);
+      this.#resolver.soon();
       throw this.#failure(outcome, reason, id, url);
     } finally {
       if (!finishing) this.#driving.delete(transferId);
@@ -536,7 +541,7 @@ export class TransferDispatcher {
         return { id: cloneId, host: outcome.ack.host || url };
       }
       if (outcome.kind === "refused") await this.#ledger.setStatus(transferId, "failed");
-      else this.#scheduleResolver(0);
+      else this.#resolver.soon();
       throw this.#failure(outcome, "clone", id, url);
     } finally {
       this.#driving.delete(transferId);
@@ -584,61 +589,17 @@ export class TransferDispatcher {
 
   // ---- settling unconfirmed departures ------------------------------------------------------
 
-  /** Starts the background resolution of pending departures (at host start: after a crash). */
+  /** Starts settling pending departures (at host start: after a crash); see DepartureResolver. */
   startResolver(): void {
-    this.#scheduleResolver(0);
+    this.#resolver.start();
   }
 
   stop(): void {
-    this.#stopped = true;
-    cancel(this.#resolverTimer);
+    this.#resolver.stop();
   }
 
-  #scheduleResolver(delayMs: number): void {
-    if (this.#stopped) return;
-    cancel(this.#resolverTimer);
-    this.#resolverTimer = later(delayMs, () => void this.#resolverPass(), { ref: false });
-  }
-
-  async #resolverPass(): Promise<void> {
-    let left = 0;
-    try {
-      left = await this.resolvePending();
-    } catch {
-      left = 1;
-    }
-    if (left === 0) {
-      this.#resolverDelayMs = 1000;
-      return;
-    }
-    this.#scheduleResolver(this.#resolverDelayMs);
-    this.#resolverDelayMs = Math.min(this.#resolverDelayMs * 2, 30_000);
-  }
-
-  /** Settles every pending departure whose target answers; returns how many are still pending. */
-  async resolvePending(): Promise<number> {
-    let left = 0;
-    for (const row of await this.#ledger.list("out", "pending")) {
-      if (this.#driving.has(row.transferId)) continue;
-      if (!(await this.#resolve(row))) left++;
-    }
-    return left;
-  }
-
-  async #resolve(row: TransferRow): Promise<boolean> {
-    const rt = this.#host.runtime;
-    // The target wherever the mesh lists its name now (it may have come back at another address),
-    // then at the address the move recorded; only its own answer counts (TransferSender.settle):
-    // not that of a host that took its old address, nor of another host of its name.
-    const peer = { url: row.peer, name: row.peerName, id: row.peerId };
-    let target: HostAddress = peer;
-    let verdict: "stored" | "refused" | "unknown" = "unknown";
-    for (const url of new Set([this.#host.remote?.locate(peer) ?? row.peer, row.peer])) {
-      target = { ...peer, url };
-      verdict = await this.#sender.settle(target, row.transferId, row.agentId, this.#host.url);
-      if (verdict !== "unknown") break;
-    }
-    if (verdict === "unknown") return false;
+  /** Acts on the target's final answer about a departure it had not confirmed (DepartureResolver). */
+  async #settled(row: TransferRow, verdict: "stored" | "refused", target: HostAddress): Promise<void> {
     const record = await this.#host.store.get(row.agentId);
     const moving = record?.status === "moving" ? record : null;
     if (verdict === "stored") {
@@ -652,14 +613,11 @@ export class TransferDispatcher {
           data: { target: target.url, transferId: row.transferId, recovered: true },
         });
       }
-      return true;
-    }
-    if (moving) {
-      await rt.hold(row.agentId, this.#restore(row.transferId, moving, []));
+    } else if (moving) {
+      await this.#host.runtime.hold(row.agentId, this.#restore(row.transferId, moving, []));
     } else {
       await this.#ledger.setStatus(row.transferId, "failed");
     }
-    return true;
   }
 }
 

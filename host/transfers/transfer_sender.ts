@@ -437,14 +437,15 @@ export class TransferSender {
    * Settles a transfer the source could not confirm, for good: `stored` (the target has it),
    * `refused` (it never will), or `unknown` when the target still does not answer, or another host
    * answers at its URL (one whose id is not `target.id`, or without ids, whose name is not
-   * `target.name`).
+   * `target.name`); `starting` when the host at its URL runs but does not serve yet (it answers
+   * once it has started).
    */
   async settle(
     target: HostAddress,
     transferId: string,
     agentId: string,
     source: string,
-  ): Promise<"stored" | "refused" | "unknown"> {
+  ): Promise<"stored" | "refused" | "unknown" | "starting"> {
     try {
       const row = await this.client(target.url).request<TransferRow & { host?: unknown; hostId?: unknown }>(
         "POST",
@@ -460,8 +461,8 @@ export class TransferSender {
         : target.name !== null && typeof row.host === "string" && row.host !== target.name;
       if (other) return "unknown";
       return row.status === "stored" || row.status === "arrived" ? "stored" : "refused";
-    } catch {
-      return "unknown";
+    } catch (err) {
+      return err instanceof PagletError && err.code === "starting" ? "starting" : "unknown";
     }
   }
 }

@@ -5,11 +5,11 @@
  * cannot keep: a message queued for the agent here leaves the store with the record once the
  * target confirms, and a record deleted here does not stop the agent from living on there.
  */
-import { assertEquals, assertRejectsCode } from "../helpers/assert.ts";
+import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { freePort, type HostProcess, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { agentIds, startMobileHost } from "../mobility/helpers.ts";
-import { FAST_MESH, meshHosts, seesAllOnline } from "../mesh/helpers.ts";
+import { eventData, FAST_MESH, meshHosts, seesAllOnline } from "../mesh/helpers.ts";
 
 Deno.test("an agent held moving by an unconfirmed departure refuses messages and disposal, and ends as one copy with its state", async () => {
   try {
@@ -34,6 +34,11 @@ Deno.test("an agent held moving by an unconfirmed departure refuses messages and
     b = await startMobileHost("beta", { port, dataDir: b.dataDir });
     await eventually("alpha settled the transfer", async () => (await agentIds(a)).length === 0, 20_000);
     assertEquals(await a.client.getAgent(id), { id, movedTo: b.url });
+    // Beta is in no mesh with alpha: alpha's backoff asked it.
+    assertEquals((await eventData(a, "transfer-settled")).map((d) => [d.outcome, d.trigger]), [[
+      "stored",
+      "retry",
+    ]]);
     assertEquals(await agentIds(b), [id]);
     assertEquals((await b.client.send(id, { kind: "get" }) as { count: number }).count, 7);
   } finally {
@@ -66,6 +71,28 @@ async function unconfirmedMove(portA: number, portB: number) {
     (events.find((e) => e.kind === "transfer-retry")?.data as { transferId: string }).transferId;
   return { a, b, id, transferId };
 }
+
+Deno.test("an unconfirmed move is settled as soon as the mesh sees its target back, not at the resolver's next retry", async () => {
+  try {
+    const { a, b, id, transferId } = await unconfirmedMove(0, freePort());
+    // Beta comes back at another address: until the mesh lists it there, alpha's retries ask its
+    // old one, where nobody answers. The mesh's news of beta has alpha ask it there at once.
+    const back = await startMobileHost("beta", { dataDir: b.dataDir, args: mesh(a) });
+    await eventually("alpha settled the transfer", async () => (await agentIds(a)).length === 0, 30_000);
+    assertEquals(await agentIds(back), [id]);
+    const settled = await eventData(a, "transfer-settled");
+    assertEquals(settled.length, 1, JSON.stringify(settled));
+    const [{ outcome, trigger, target }] = settled;
+    assertEquals([outcome, target, settled[0].transferId], ["stored", back.url, transferId]);
+    assert(
+      typeof trigger === "string" && trigger.startsWith("mesh-host-"),
+      `settled by '${trigger}', not by the mesh seeing beta back`,
+    );
+    assertEquals((await back.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+  } finally {
+    await stopAll();
+  }
+});
 
 Deno.test("an unconfirmed move is settled by its target only, at whatever address it comes back; forwarding follows the target by name", async () => {
   try {
