@@ -32,7 +32,10 @@ export interface UploadOptions {
   ttlSeconds?: number;
   /** Hears of every chunk taken from the file. */
   onProgress?: TransferProgress;
-  /** Give up when no byte moved (and no answer came) for this long. @default 60000 */
+  /**
+   * Give up when no byte moved (and no answer came) for this long: a positive number of
+   * milliseconds (0 or less is `invalid_request`: there is no unlimited pause). @default 60000
+   */
   stallMs?: number;
 }
 
@@ -45,7 +48,10 @@ export interface DownloadOptions {
   onProgress?: TransferProgress;
   /** Ends the download: it fails, its `.part` file removed. */
   signal?: AbortSignal;
-  /** Give up when no byte arrived for this long (the `.part` file removed). @default 60000 */
+  /**
+   * Give up when no byte arrived for this long (the `.part` file removed): a positive number of
+   * milliseconds (0 or less is `invalid_request`). @default 60000
+   */
   stallMs?: number;
 }
 
@@ -58,13 +64,13 @@ export class ArtifactClient {
 
   /** Uploads a file, streamed with its length (hashed first, so the host verifies what it received). */
   async upload(path: string, options: UploadOptions = {}): Promise<HostedArtifact> {
+    const stallMs = stallLimit(options.stallMs);
     const { sha256, size } = await sha256File(path);
     const file = await Deno.open(path, { read: true });
     const q = new URLSearchParams({ name: options.name ?? basename(path) });
     if (options.owner) q.set("owner", options.owner);
     if (options.ttlSeconds !== undefined) q.set("ttl", String(options.ttlSeconds));
     const onProgress = options.onProgress;
-    const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
     const stall = new StallWatch(stallMs);
     let sent = 0;
     const body = file.readable.pipeThrough(
@@ -125,9 +131,9 @@ export class ArtifactClient {
     dest: string,
     options: DownloadOptions = {},
   ): Promise<{ path: string; size: number; sha256: string }> {
+    const stallMs = stallLimit(options.stallMs);
     const target = await destination(dest);
     // No limit on the whole download either: a pause past the stall limit ends it, or the caller.
-    const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
     const stall = new StallWatch(stallMs);
     const signal = options.signal ? AbortSignal.any([options.signal, stall.signal]) : stall.signal;
     try {
@@ -300,6 +306,21 @@ export function toRef(a: HostedArtifact): ArtifactRef {
  * limit. Neither has a limit on its whole length, which grows with the file and the link.
  */
 export const DEFAULT_STALL_MS = 60_000;
+
+/**
+ * The stall limit a caller named, or the default: a positive number of milliseconds, else
+ * `invalid_request` naming it (a transfer that may pause for ever would hang on a host that stopped).
+ */
+function stallLimit(stallMs: number | undefined): number {
+  if (stallMs === undefined) return DEFAULT_STALL_MS;
+  if (!(Number.isFinite(stallMs) && stallMs > 0)) {
+    throw new PagletError(
+      "invalid_request",
+      `'stallMs' must be a positive number of milliseconds, the longest pause of the transfer: got ${stallMs}`,
+    );
+  }
+  return stallMs;
+}
 
 /** What a transfer that failed throws: a `timeout` when its watch saw it pause past the limit. */
 function givenUp(stall: StallWatch, ms: number, what: string, err: unknown): unknown {

@@ -76,3 +76,29 @@ Deno.test("a download whose process is suspended past its stall limit while it w
   release();
   assertEquals((await download).size, bytes.length);
 });
+
+Deno.test("a stall limit that is not a positive number is refused as invalid_request naming stallMs, before anything is sent", async () => {
+  const dir = await tempDir("paglets-test-artifact-stall-limit-");
+  const file = `${dir}/up.bin`;
+  await Deno.writeFile(file, PIECE);
+  let requests = 0;
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+    requests++;
+    return new Response("{}");
+  });
+  const client = new ArtifactClient(new HostClient(`http://127.0.0.1:${server.addr.port}`));
+  for (const stallMs of [0, -5, NaN, Infinity]) {
+    for (
+      const run of [
+        () => client.upload(file, { stallMs }),
+        () => client.download(ID, `${dir}/down`, { stallMs }),
+      ]
+    ) {
+      const err = await assertRejectsCode(run, "invalid_request");
+      assert(err.message.includes(`'stallMs' must be a positive number of milliseconds`), err.message);
+      assert(err.message.endsWith(`got ${stallMs}`), err.message);
+    }
+  }
+  assertEquals(requests, 0);
+  assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["up.bin"], "nothing was written");
+});

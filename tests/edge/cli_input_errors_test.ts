@@ -39,6 +39,15 @@ Deno.test("an option value that is no number, or out of range, fails before any 
       "--after must be a number from 0 to 3153600000: got 'abc'",
     ],
     [["artifacts", "put", "x.bin", "--ttl", "0"], "--ttl must be a whole number >= 1: got '0'"],
+    // A transfer's longest pause: as ArtifactClient's stallMs, there is no unlimited one.
+    [
+      ["artifacts", "put", "x.bin", "--timeout", "0"],
+      "--timeout must be a number from 0.001 to 86400: got '0'",
+    ],
+    [
+      ["artifacts", "get", "0123456789abcdef0123456789abcdef", "--timeout", "0"],
+      "--timeout must be a number from 0.001 to 86400: got '0'",
+    ],
     [["jobs", "hosts", "--cores", "0"], "--cores must be a whole number >= 1: got '0'"],
     [
       ["jobs", "ps", "--state", "bogus"],
