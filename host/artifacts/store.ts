@@ -136,6 +136,11 @@ export class ArtifactStore {
     return this.#space.usedBytes;
   }
 
+  /** Bytes uploads in progress hold (their declared sizes, or what they received). */
+  get reservedBytes(): number {
+    return this.#space.reservedBytes;
+  }
+
   /** Creates the folders, drops half-written entries, and counts the bytes in use (once). */
   async open(): Promise<void> {
     for (const dir of ["blobs", "meta", "tmp"]) await Deno.mkdir(join(this.root, dir), { recursive: true });

@@ -79,6 +79,17 @@ export function watchBody(request: Request): BodyWatch {
   return connectionOf.get(request)?.watchBody() ?? UNWATCHED;
 }
 
+/**
+ * Ends the connection of `request` once its answer is sent: its handler gave its body up before the
+ * end because it stopped arriving (an artifact upload), and Deno's server would otherwise wait for
+ * the rest, which the client may never send, holding the connection for as long as the client
+ * stays. Only for a body with nothing arrived unread: cutting a socket with data still unread resets
+ * it, which may cost the client the answer. A request the gate did not serve is left alone.
+ */
+export function endAfterAnswer(request: Request): void {
+  connectionOf.get(request)?.endAfterAnswer(request);
+}
+
 /** Deno's server of one accepted connection (ext/http 00_serve.ts, serveHttpOn). */
 interface ConnectionServer {
   finished: Promise<void>;
@@ -253,6 +264,8 @@ class Connection {
   #closing = false;
   /** `close()` asked the server to shut the connection down (see {@link cut}). */
   #shuttingDown = false;
+  /** Requests whose answer ends the connection ({@link endAfterAnswer}). */
+  readonly #ending = new WeakSet<Request>();
   /** Settles when the connection is closed (never rejects). */
   readonly finished: Promise<void>;
 
@@ -307,8 +320,14 @@ class Connection {
    */
   #answered(request: Request, response: Response, info: ServedInfo): Response | Promise<Response> {
     this.#done();
+    if (this.#ending.has(request)) return this.#endOnceSent(request, response, info);
     if (response.status < 400 || !leavesBodyUnread(request, response.status)) return response;
     return this.#endOnceSent(request, response, info);
+  }
+
+  /** See {@link endAfterAnswer}. */
+  endAfterAnswer(request: Request): void {
+    this.#ending.add(request);
   }
 
   /**
