@@ -6,18 +6,10 @@
 import { assertEquals } from "../helpers/assert.ts";
 import { freePort, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
-import { decodeCbor } from "../../agents/cbor.ts";
 import { KERNEL_FIXTURES } from "../fixtures/kernel_paglets.ts";
 import { startMobileHost } from "../mobility/helpers.ts";
 import { HOLDER_MODULE } from "./fixtures/holding_paglet.ts";
-import { hostRow } from "../helpers/host_db.ts";
-
-/** The state the host stored for agent `id` (read beside the running host). */
-function storedState<T>(dataDir: string, id: string): T {
-  return decodeCbor<T>(
-    hostRow<{ state: Uint8Array }>(dataDir, "SELECT state FROM agents WHERE id = ?", id)!.state,
-  );
-}
+import { storedState } from "../helpers/host_db.ts";
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
@@ -44,7 +36,7 @@ Deno.test("a queued message whose handler was half-way at a SIGKILL takes effect
       await host.client.send(clock, { kind: "add", args: { by: 1 } });
       await eventually(
         `checkpoint ${total}`,
-        () => (storedState<{ total: number }>(host.dataDir, clock)).total === total,
+        () => storedState<{ total: number }>(host.dataDir, clock)?.total === total,
       );
     }
     await host.kill();
@@ -75,12 +67,12 @@ Deno.test("checkpoints do not wait for the stored messages of a paglet whose cha
       await host.client.send(clock, { kind: "add", args: { by: 1 } });
       await eventually(
         `checkpoint ${total}`,
-        () => (storedState<{ total: number }>(host.dataDir, clock)).total === total,
+        () => storedState<{ total: number }>(host.dataDir, clock)?.total === total,
       );
     }
     // Its change was saved by a checkpoint while its handler still held: a backlog of such messages
     // never holds its checkpoints back.
-    assertEquals((storedState<{ seen: number[] }>(host.dataDir, id)).seen, [3]);
+    assertEquals(storedState<{ seen: number[] }>(host.dataDir, id)?.seen, [3]);
     await Deno.writeTextFile(`${host.dataDir}/work/${id}/release`, "");
   } finally {
     await stopAll();

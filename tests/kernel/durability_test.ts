@@ -4,40 +4,19 @@
  * brings back agents that ask for it, and restores agents that were active from their last
  * checkpoint.
  */
-import { DatabaseSync } from "node:sqlite";
-import { join } from "node:path";
-import { decodeCbor } from "../../agents/cbor.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
+import { hostRow, storedState } from "../helpers/host_db.ts";
 import { call, KERNEL_FIXTURES } from "./helpers.ts";
 
 type Record_ = { status: string; queuedMessages: number; state: Record<string, unknown> };
 
-/** The state of an agent as it is stored in the host's database right now. */
-function storedState(dataDir: string, id: string): Record<string, unknown> | null {
-  const db = new DatabaseSync(join(dataDir, "host.sqlite"));
-  try {
-    db.exec("PRAGMA busy_timeout = 2000");
-    const row = db.prepare("SELECT state FROM agents WHERE id = ?").get(id) as
-      | { state: Uint8Array }
-      | undefined;
-    return row ? decodeCbor<Record<string, unknown>>(row.state) : null;
-  } finally {
-    db.close();
-  }
-}
-
 /** How many messages for an agent its host's database holds right now. */
 function storedMessages(dataDir: string, id: string): number {
-  const db = new DatabaseSync(join(dataDir, "host.sqlite"));
-  try {
-    db.exec("PRAGMA busy_timeout = 2000");
-    const row = db.prepare("SELECT count(*) AS n FROM queued_messages WHERE agent_id = ?").get(id);
-    return Number((row as { n: number }).n);
-  } finally {
-    db.close();
-  }
+  return Number(
+    hostRow<{ n: number }>(dataDir, "SELECT count(*) AS n FROM queued_messages WHERE agent_id = ?", id)?.n,
+  );
 }
 
 function start(name: string, dataDir?: string): Promise<HostProcess> {
@@ -128,12 +107,10 @@ Deno.test("a host killed with SIGKILL keeps its agents, messages and wake-ups", 
       "a graceful stop deactivates active agents and the next start brings them back",
       async () => {
         await host.stop();
-        const stored = new DatabaseSync(join(dataDir, "host.sqlite"));
-        const rows = stored.prepare("SELECT status FROM agents WHERE id = ?").get(ids.active) as {
-          status: string;
-        };
-        stored.close();
-        assertEquals(rows.status, "inactive");
+        assertEquals(
+          hostRow<{ status: string }>(dataDir, "SELECT status FROM agents WHERE id = ?", ids.active)?.status,
+          "inactive",
+        );
         host = await start("durable", dataDir);
         const record = await get(ids.active);
         assertEquals([record.status, record.state.count], ["active", 42]);
