@@ -15,10 +15,11 @@
  *
  * The batch book, the digits in flight and the job's assembly live in memory, so a coordinator that
  * starts again (its host restarted or its worker replaced, moved, or back from a failed move) ends
- * its job as failed, its error naming which (the reason the host gives its `onActivation`). Its
- * state names the batch workers out (`batchesOut`, each entered before the worker is created), so
- * that instance disposes those its former one left on any host, and the post-processor, instead of
- * leaving them to compute for no one.
+ * its job as failed, its error naming which (the reason the host gives its `onActivation`). Its helpers are named before they are created, in its state (`batchesOut`,
+ * `postProcessor`: every save of the state names them, a move's too) and in its journal on disk
+ * (helper_journal.ts: written before the creation is asked for, so a crash at any point leaves none
+ * unnamed); each leaves both once its host said it is gone. So that instance disposes those its former
+ * one left on any host, instead of leaving them to compute for no one.
  *
  * @example
  * ```ts
@@ -46,6 +47,7 @@ import type { StatusReply as SlotsStatus } from "../../services/compute_slots/co
 import { normalizeHostUrl } from "../../services/compute_slots/request.ts";
 import { batchRanges, termsForDigits } from "./chudnovsky.ts";
 import { BatchTable } from "./batch_table.ts";
+import { HelperJournal } from "./helper_journal.ts";
 import { planWindow } from "./digits.ts";
 import { PiBatchWorker } from "./batch_worker.ts";
 import { PiPostProcessor, type PiPostProcessorState } from "./post_processor.ts";
@@ -74,11 +76,13 @@ import { DigitStream, type PiJobCounters, progressOf, summaryOf } from "./job_re
 
 export interface PiCoordinatorState extends PiJobCounters {
   request: PiJobRequest | null;
+  /** The job's post-processor, named before it is created, until its host said it is gone. */
   postProcessor: AgentRef | null;
   /**
-   * Batch workers placed and not back yet: id → their host's URL. Entered before the worker is
-   * created, so every save of the state from then on (the reply of the handler that placed it, the
-   * host's checkpoint, a move) names it.
+   * Batch workers that may exist: id → their host's URL. Entered before the worker is created, so
+   * every save of the state from then on (the reply of the handler that placed it, the host's
+   * checkpoint, a move) names it; removed once it answered (it then disposes itself) or its host
+   * said it is gone.
    */
   batchesOut: Record<string, string>;
 }
@@ -106,12 +110,11 @@ const INTERRUPTIONS: Record<string, string> = {
 };
 
 /**
- * Rounds of disposing the batch workers a former instance left, while their hosts answer with a
- * failure that may pass (restarting, unreachable a moment), and the pause before the first retry
- * (doubled each round).
+ * Rounds of disposing a helper while its host answers with a failure that may pass (restarting,
+ * unreachable a moment), and the pause before the first retry (doubled each round).
  */
-const FORMER_DISPOSE_ROUNDS = 5;
-const FORMER_DISPOSE_PAUSE_MS = 500;
+const DISPOSE_ROUNDS = 5;
+const DISPOSE_PAUSE_MS = 500;
 
 export class PiCoordinator extends Paglet<PiCoordinatorState> {
   static override readonly type = "examples.pi.coordinator";
@@ -139,6 +142,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   readonly #batchWorkers = new Map<string, Promise<AgentRef>>();
   /** The post-processor, once created (batches may finish first: their sums wait for it). */
   #postProcessor?: Promise<AgentRef>;
+  /** The helpers' names on disk, written before each is created (helper_journal.ts). */
+  readonly #journal = new HelperJournal(() => this.context.workDir());
   /** Fragment replies, applied in the order the fragments were sent. */
   #applied: Promise<void> = Promise.resolve();
   #timers: Timer[] = [];
@@ -146,6 +151,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   #stopping = false;
   /** This instance started the job (else a running job in the state is a former instance's). */
   #started = false;
+  /** This instance was just created: no former instance left it anything. */
+  #fresh = false;
 
   override initialState(): PiCoordinatorState {
     return {
@@ -178,10 +185,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       handle(op.PI_START_ASYNC, (req) => this.#start(req)),
       handle(op.PI_DRAIN_STREAM, ({ waitMs, as }) => this.#drain(waitMs, as)),
       handle(op.PI_SUMMARY, async ({ waitMs }) => {
-        const deadline = Date.now() + waitMs;
-        while (this.state.status === "running" && Date.now() < deadline) {
-          await this.#stream.news(deadline - Date.now());
-        }
+        await this.#ended(waitMs);
         return summaryOf(this.state);
       }),
       handle(op.PI_CANCEL, async () => {
@@ -189,6 +193,10 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         return summaryOf(this.state);
       }),
     ]) ?? this.notHandled(message);
+  }
+
+  override onCreation(_event: LifecycleEvent): void {
+    this.#fresh = true;
   }
 
   /** A running job's coordinator activated again: its error says why, as the host tells it. */
@@ -217,14 +225,17 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
   /**
    * In an instance that did not start the job, the job is a former instance's: ended (when the hook
    * that started this one did not say why, as after a move that failed late), and the helpers the
-   * state names are disposed, the batch workers still out on every host included.
+   * state or the journal names are disposed, the batch workers still out on every host included
+   * (also those of a start that had not answered: its state was never stored).
    */
   override async run(): Promise<void> {
-    if (this.#started) return;
+    if (this.#started || this.#fresh) return;
     this.state.batchesOut ??= {}; // a state saved before coordinators recorded them
     this.#interrupted("interrupted: the coordinator started again");
-    if (this.state.status === "idle") return;
-    await this.#disposeHelpers();
+    const journal = await this.#journal.read().catch(() => []);
+    // A job started while the journal was read is this instance's: only the journal's names are former.
+    if (!this.#started) return await this.#disposeHelpers(journal);
+    await this.#disposeRefs(journal.filter((ref) => !ref.id.startsWith(`${this.state.jobId}-`)));
   }
 
   override async onDisposing(_event: LifecycleEvent): Promise<void> {
@@ -271,7 +282,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       );
     }
     const jobId = `pi-${crypto.randomUUID().slice(0, 8)}`;
-    Object.assign(this.state, { jobId, request: req, terms, startedAt: Date.now() });
+    const pp: AgentRef = { id: `${jobId}-pp`, host: this.host.url };
+    Object.assign(this.state, { jobId, request: req, terms, startedAt: Date.now(), postProcessor: pp });
     const ppState: PiPostProcessorState = {
       jobId,
       start: req.start,
@@ -281,10 +293,14 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       outputPath: req.outputPath,
       emitted: 0,
       done: false,
+      holdDispose: req.faults?.holdPostProcessorDispose ?? false,
     };
     // The post-processor is created (and opens the job's assembly) while mesh-info answers and the
-    // first batches start: it is needed only when their sums come back.
-    const created = this.context.create(PiPostProcessor.type, { id: `${jobId}-pp`, state: { ...ppState } });
+    // first batches start: it is needed only when their sums come back. Named on disk first, as the
+    // batches are (#launch).
+    const created = this.#journal.created([pp]).then(() =>
+      this.context.create(PiPostProcessor.type, { id: pp.id, state: { ...ppState } })
+    );
     created.catch(() => {});
     this.#postProcessor = created;
     await this.#refreshTargets();
@@ -314,13 +330,14 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     this.#pump();
     this.#takeHead();
     try {
-      const pp = await created;
-      if (this.#postProcessor === created) this.state.postProcessor = pp;
+      await created;
     } catch (err) {
       const error = PagletError.from(err);
       await this.#end("failed", `the post-processor could not start: ${error.message}`);
       throw error;
     }
+    // Test fault: the job is stored only once it ended (a crash before leaves a start never stored).
+    if (req.faults?.holdStart) await this.#ended(NO_TIMEOUT_MS);
     return {
       jobId,
       coordinatorId: this.id,
@@ -474,18 +491,21 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       : undefined;
     const jobId = this.state.jobId;
     const id = `${jobId}-b${index}-${entry.launches}`;
-    // Named in the state before it exists: a coordinator that starts again from any save made while
-    // the worker may exist disposes it (run()).
+    // Named before it exists, in the state (every save from now on names it: a move's too) and on
+    // disk (before its creation is asked for: a crash at any point leaves it named), so that a
+    // coordinator that starts again disposes it (run()). The batches a pump launches share one write.
     this.state.batchesOut[id] = url;
+    const named = this.#journal.created([{ id, host: url }]);
     void (async (): Promise<PiBatchOutcome> => {
-      let worker: AgentRef | undefined;
+      let answered = false;
       try {
+        await named;
+        if (this.#stopping) return { kind: "pi.batch_failed", error: "the job ended", hostName };
         const created = this.context.create(PiBatchWorker.type, { host: url, id, state: { jobId, index } });
         this.#batchWorkers.set(id, created);
-        worker = await created;
-        const ref = worker;
+        const ref = await created;
         const send = (m: MessageInput) => this.context.send(ref, m, { timeoutMs: this.#requestTimeoutMs() });
-        return await callOperation(send, (await piOperations()).PI_COMPUTE_BATCH, {
+        const outcome = await callOperation(send, (await piOperations()).PI_COMPUTE_BATCH, {
           jobId,
           index,
           a: entry.a,
@@ -505,12 +525,15 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
           splitAt: url === this.host.url ? this.#lastBatchStart() : undefined,
           fault,
         });
+        answered = true;
+        return outcome;
       } catch (err) {
-        if (worker) void this.context.dispose(worker).catch(() => {});
         return { kind: "pi.batch_failed", error: PagletError.from(err).message, hostName };
       } finally {
         this.#batchWorkers.delete(id);
-        delete this.state.batchesOut[id];
+        // A batch that answered disposes itself; any other may exist until its host says it is gone.
+        if (answered) this.#forget(id);
+        else void this.#disposeRefs([{ id, host: url }]);
       }
     })().then((outcome) => {
       this.#inFlight.set(url, (this.#inFlight.get(url) ?? 1) - 1);
@@ -667,7 +690,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     this.#stopping = true;
     this.#clearTimers();
     this.#applied = this.#applied.then(async () => {
-      const pp = this.state.postProcessor;
+      const pp = await this.#postProcessor?.catch(() => null);
       if (status !== "done" && pp) {
         try {
           const update = await callOperation(
@@ -688,56 +711,74 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
 
   /**
    * Disposes the post-processor and the batch workers out: this instance's, also those still being
-   * created, and those a former instance left (known by the state alone). The batches' disposals are
-   * asked for, not waited for: one that computes waits for its arithmetic (batch_worker.ts), longer
-   * than this paglet's own `onDisposing` may take.
+   * created, and those a former instance left (known by the state and by `former`, the journal's).
+   * The batches' disposals are asked for, not waited for: one that computes waits for its arithmetic
+   * (batch_worker.ts), longer than this paglet's own `onDisposing` may take.
    */
-  async #disposeHelpers(): Promise<void> {
+  async #disposeHelpers(former: AgentRef[] = []): Promise<void> {
     const own = [...this.#batchWorkers.values()];
-    const former = Object.entries(this.state.batchesOut)
-      .filter(([id]) => !this.#batchWorkers.has(id))
-      .map(([id, host]) => ({ id, host }));
+    const named = new Map(Object.entries(this.state.batchesOut));
+    for (const ref of former) named.set(ref.id, ref.host);
+    for (const id of [...this.#batchWorkers.keys(), this.state.postProcessor?.id]) if (id) named.delete(id);
     this.#batchWorkers.clear();
+    // Their requests then fail, and each leaves the state once its host said it is gone (#launch).
     const disposing = Promise.all(own.map((created) => created.catch(() => null))).then((refs) => {
       for (const ref of refs) if (ref) void this.context.dispose(ref).catch(() => {});
     });
-    void this.#disposeFormer(former);
+    void this.#disposeRefs([...named].map(([id, host]) => ({ id, host })));
     await Promise.all([this.#disposePostProcessor(), disposing]);
-  }
-
-  /**
-   * Disposes batch workers a former instance of this coordinator placed; each leaves the state once
-   * its host answered (disposed, or no such agent there), or after {@link FORMER_DISPOSE_ROUNDS}
-   * rounds of failures that may pass.
-   */
-  async #disposeFormer(refs: AgentRef[]): Promise<void> {
-    let left = refs;
-    let pause = FORMER_DISPOSE_PAUSE_MS;
-    for (let round = 1; round <= FORMER_DISPOSE_ROUNDS; round++) {
-      const failed = await Promise.all(left.map(async (ref) => {
-        try {
-          await this.context.dispose(ref);
-        } catch (err) {
-          if (mayPass(err) && round < FORMER_DISPOSE_ROUNDS && this.context.isCurrent()) return ref;
-        }
-        delete this.state.batchesOut[ref.id];
-        return null;
-      }));
-      left = failed.filter((ref) => ref !== null);
-      if (left.length === 0) break;
-      await sleep(pause);
-      pause *= 2;
-    }
   }
 
   /** Disposes the post-processor, also one still being created when the job ended. */
   async #disposePostProcessor(): Promise<void> {
-    const known = this.state.postProcessor; // after a restart only the state knows it
-    const pending = this.#postProcessor ?? (known ? Promise.resolve(known) : undefined);
+    const pp = this.state.postProcessor;
+    if (!pp) return;
+    // A creation under way ends first: a dispose before it would find nothing, and it would stay.
+    await this.#postProcessor?.catch(() => {});
     this.#postProcessor = undefined;
-    this.state.postProcessor = null;
-    const pp = await pending?.catch(() => null);
-    if (pp) await this.context.dispose(pp).catch(() => {});
+    await this.#disposeRefs([pp]);
+  }
+
+  /**
+   * Disposes helpers; each leaves the state and the journal once its host answered (disposed, no
+   * such agent there, or a failure that will not pass). One whose host still fails with failures that
+   * may pass after {@link DISPOSE_ROUNDS} rounds stays named, for a later instance to try again.
+   */
+  async #disposeRefs(refs: AgentRef[]): Promise<void> {
+    let left = refs;
+    let pause = DISPOSE_PAUSE_MS;
+    for (let round = 1; left.length > 0; round++) {
+      const failed = await Promise.all(left.map(async (ref) => {
+        try {
+          await this.context.dispose(ref);
+        } catch (err) {
+          // An instance that left learns nothing: the state it left with names the helper.
+          if (mayPass(err) || !this.context.isCurrent()) return ref;
+        }
+        this.#forget(ref.id);
+        return null;
+      }));
+      left = failed.filter((ref) => ref !== null);
+      if (left.length === 0 || round === DISPOSE_ROUNDS || !this.context.isCurrent()) break;
+      await sleep(pause);
+      pause *= 2;
+    }
+    await this.#journal.flush().catch(() => {});
+  }
+
+  /** A helper known gone leaves the records. */
+  #forget(id: string): void {
+    delete this.state.batchesOut[id];
+    if (this.state.postProcessor?.id === id) this.state.postProcessor = null;
+    this.#journal.gone(id);
+  }
+
+  /** Waits up to `waitMs` for the job to end. */
+  async #ended(waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    while (this.state.status === "running" && Date.now() < deadline) {
+      await this.#stream.news(deadline - Date.now());
+    }
   }
 
   #clearTimers(): void {

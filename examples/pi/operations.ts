@@ -12,7 +12,10 @@ import { groupThousands } from "./format.ts";
 /** Positions beyond this are refused (start + digits): 100 million digits need ~10 GiB of memory. */
 export const MAX_DIGIT_POSITION = 100_000_000;
 
-/** Test-only fault injection: batch workers answer as if the host were busy or the batch failed. */
+/**
+ * Test-only fault injection: batch workers answer as if the host were busy or the batch failed; the
+ * coordinator and its post-processor hold still where a crash would leave helpers behind.
+ */
 export const PiFaults = z.object({
   /** Batches whose first attempt answers `skipped`. */
   skipBatches: z.array(z.number().int().min(0)).default([]),
@@ -22,6 +25,10 @@ export const PiFaults = z.object({
   ),
   /** Host names on which every batch fails. */
   failHosts: z.array(z.string().min(1)).default([]),
+  /** `pi.start_async` answers only once the job ended: the job's state is stored only then. */
+  holdStart: z.boolean().default(false),
+  /** The post-processor's disposal waits in its `onDisposing` until the host gives up on it (10 s). */
+  holdPostProcessorDispose: z.boolean().default(false),
 });
 export type PiFaults = z.infer<typeof PiFaults>;
 

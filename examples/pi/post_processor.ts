@@ -54,6 +54,8 @@ export interface PiPostProcessorState {
   outputPath: string | null;
   emitted: number;
   done: boolean;
+  /** Test fault (`holdPostProcessorDispose`): the first instance's disposal waits until the host gives up. */
+  holdDispose: boolean;
 }
 
 export class PiPostProcessor extends Paglet<PiPostProcessorState> {
@@ -70,6 +72,8 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
     digits: NO_DIGITS,
     written: undefined as Promise<void> | undefined,
   };
+  /** The test fault `holdDispose`, for the instance created with it (not one restored after a crash). */
+  #holdDispose = false;
 
   override initialState(): PiPostProcessorState {
     return {
@@ -81,11 +85,13 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
       outputPath: null,
       emitted: 0,
       done: false,
+      holdDispose: false,
     };
   }
 
   override async onCreation(_event: LifecycleEvent): Promise<void> {
-    const { start, digits, terms, chunk, outputPath } = this.state;
+    const { start, digits, terms, chunk, outputPath, holdDispose } = this.state;
+    this.#holdDispose = holdDispose;
     if (outputPath) {
       try {
         this.#file = await Deno.open(outputPath, { write: true, create: true, truncate: true });
@@ -123,15 +129,20 @@ export class PiPostProcessor extends Paglet<PiPostProcessorState> {
   }
 
   override async onDisposing(_event: LifecycleEvent): Promise<void> {
+    if (this.#holdDispose) await new Promise<never>(() => {});
+    await this.#close();
+  }
+
+  override onDeactivating(_event: LifecycleEvent): Promise<void> {
+    return this.#close();
+  }
+
+  async #close(): Promise<void> {
     const assembly = this.#assembly;
     this.#assembly = undefined;
     this.#file?.close();
     this.#file = undefined;
     await assembly?.then((a) => a.close(), () => {});
-  }
-
-  override onDeactivating(event: LifecycleEvent): Promise<void> {
-    return this.onDisposing(event);
   }
 
   async #open(job: AssemblyJob): Promise<Assembly> {

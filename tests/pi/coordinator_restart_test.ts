@@ -3,7 +3,10 @@
  * processes: its host stopped and started again, or killed and started again, or the coordinator
  * moved; or while they wait on its own host, its worker replaced. The job ends as failed (its book and digits in flight lived in memory), and the batch
  * workers its former instance placed and its post-processor are disposed: none is left on the other
- * host waiting for a core for no one, and their compute-slots requests are gone.
+ * host waiting for a core for no one, and their compute-slots requests are gone. Also when the kill
+ * comes before the coordinator's state named them: a batch placed while a handler was half-way (no
+ * checkpoint stores the state then), a start that had not answered, a post-processor whose disposal
+ * had not ended.
  *
  * The other host's cores are all leased to an idle holder, so the batches wait in its queue and
  * burn no CPU; the entry host fails every batch placed on it (a test fault), so the batches out are
@@ -11,12 +14,13 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
-import { hostRow } from "../helpers/host_db.ts";
+import { hostRow, storedState } from "../helpers/host_db.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { FAST_MESH, seesAllOnline } from "../mesh/helpers.ts";
 import { FAST, slots, slotStatus } from "../compute/helpers.ts";
 import { KERNEL_FIXTURES } from "../kernel/helpers.ts";
-import type { PiStartReply, PiSummary } from "../../examples/pi/mod.ts";
+import type { PiJobInput, PiStartReply, PiSummary } from "../../examples/pi/mod.ts";
+import type { PiCoordinatorState } from "../../examples/pi/coordinator.ts";
 
 const NAMES = ["pi-a", "pi-b"];
 
@@ -26,8 +30,20 @@ const JOB = {
   batchSize: 200,
   maxLoadPerCpu: 1000,
   maxWorkersPerHost: 2,
-  faults: { skipBatches: [], failBatches: [], failHosts: ["pi-a"] },
+  faults: {
+    skipBatches: [] as number[],
+    failBatches: [] as { index: number; times: number }[],
+    failHosts: ["pi-a"],
+  },
 };
+
+/** {@link JOB} with more test faults. */
+function jobWith(
+  faults: Partial<NonNullable<PiJobInput["faults"]>>,
+  more: Partial<PiJobInput> = {},
+): PiJobInput {
+  return { ...JOB, ...more, faults: { ...JOB.faults, ...faults } };
+}
 
 /** Leases every core of `host` to an idle paglet (a lease is kept while its holder lives). */
 async function holdEveryCore(host: HostProcess): Promise<void> {
@@ -55,6 +71,14 @@ async function batchesWaiting(
       (status.queue ?? []).some((q) => q.request.jobId.startsWith(`pi:${jobId}:`));
   }, 30_000);
   return { id, jobId };
+}
+
+/** The ids of the job's batch workers waiting in `host`'s compute-slots queue. */
+async function queuedOn(host: HostProcess, jobId: string): Promise<string[]> {
+  const { queue } = await slotStatus(host.client);
+  return (queue ?? []).filter((q) => q.request.jobId.startsWith(`pi:${jobId}:`)).map((q) =>
+    q.request.agentId
+  );
 }
 
 async function batchesOf(host: HostProcess, jobId: string): Promise<string[]> {
@@ -133,6 +157,91 @@ Deno.test("a Pi coordinator started again disposes the batches its former instan
       a = await startA(a.dataDir);
       await endsAndLeavesNothing(a, [b, a], job, /interrupted by a host restart/);
     });
+
+    await t.step(
+      "the coordinator's host killed while a batch placed between handlers was in no stored state",
+      async () => {
+        await eventually("both hosts see each other", bothOnline, 15_000);
+        const { id } = await a.client.createAgent({ type: "examples.pi.coordinator" });
+        // Every batch's first attempt answers skipped: placed again after a refresh (a timer), one at a
+        // time on pi-b, where it waits in the queue.
+        const skipBatches = Array.from({ length: 100 }, (_, i) => i);
+        const started = await a.client.send(id, {
+          kind: "pi.start_async",
+          args: jobWith({ skipBatches }, { maxWorkersPerHost: 1 }),
+        }) as PiStartReply;
+        // A summary that waits for the end holds the state: no checkpoint stores it while it waits.
+        const summary = a.client.send(id, { kind: "pi.summary", args: { waitMs: 120_000 } }, {
+          timeoutMs: 130_000,
+        })
+          .catch(() => null);
+        await eventually("a batch waiting on pi-b that the stored state does not name", async () => {
+          const stored = storedState<PiCoordinatorState>(a.dataDir, id);
+          return (await queuedOn(b, started.jobId)).some((batch) => !(batch in (stored?.batchesOut ?? {})));
+        }, 30_000);
+        await a.kill();
+        await summary;
+        a = await startA(a.dataDir);
+        await endsAndLeavesNothing(a, [b, a], { id, jobId: started.jobId }, /interrupted by a host restart/);
+      },
+    );
+
+    await t.step("the coordinator's host killed before the start's answer stored the job", async () => {
+      await eventually("both hosts see each other", bothOnline, 15_000);
+      const { id } = await a.client.createAgent({ type: "examples.pi.coordinator" });
+      const start = a.client.send(id, { kind: "pi.start_async", args: jobWith({ holdStart: true }) })
+        .catch(() => null);
+      const jobId = await eventually(
+        "the job's post-processor on pi-a and batches waiting on pi-b",
+        async () => {
+          const { agents } = await a.client.listAgents({ type: "examples.pi.post_processor" });
+          const jobId = agents.map((agent) => String(agent.id).replace(/-pp$/, "")).find((j) =>
+            j.startsWith("pi-")
+          );
+          return jobId && (await queuedOn(b, jobId)).length > 0 && jobId;
+        },
+        30_000,
+      );
+      await a.kill();
+      await start;
+      assertEquals(storedState<PiCoordinatorState>(a.dataDir, id)?.status, "idle", "the job was stored");
+      a = await startA(a.dataDir);
+      // The start never answered: the coordinator has no job, and nothing of the one it began is left.
+      const summary = await a.client.send(id, { kind: "pi.summary", args: {} }) as PiSummary;
+      assertEquals(summary.status, "idle");
+      for (const host of [b, a]) {
+        await eventually(
+          `nothing of ${jobId} left on ${host.name}`,
+          () => nothingLeftOn(host, jobId),
+          20_000,
+        );
+      }
+      await a.client.dispose(id);
+    });
+
+    await t.step(
+      "the coordinator's host killed while the disposal of an ended job's post-processor was under way",
+      async () => {
+        await eventually("both hosts see each other", bothOnline, 15_000);
+        const { id } = await a.client.createAgent({ type: "examples.pi.coordinator" });
+        // The first batch to answer fails the job; the post-processor's disposal then waits (10 s at most).
+        const failBatches = Array.from({ length: 100 }, (_, index) => ({ index, times: 1 }));
+        const { jobId } = await a.client.send(id, {
+          kind: "pi.start_async",
+          args: jobWith({ failBatches, holdPostProcessorDispose: true }, { maxAttempts: 1 }),
+        }) as PiStartReply;
+        await eventually(
+          "the ended job stored",
+          () => storedState<PiCoordinatorState>(a.dataDir, id)?.status === "failed",
+          8_000,
+        );
+        await a.kill();
+        const pp = hostRow(a.dataDir, "SELECT id FROM agents WHERE id = ?", `${jobId}-pp`);
+        assert(pp, "the post-processor's disposal ended before the kill");
+        a = await startA(a.dataDir);
+        await endsAndLeavesNothing(a, [b, a], { id, jobId }, /failed 1 times/);
+      },
+    );
 
     await t.step("the coordinator moved to the host its batches wait on", async () => {
       await eventually("both hosts see each other", bothOnline, 15_000);
