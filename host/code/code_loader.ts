@@ -3,7 +3,8 @@
  * already), from the host's code store, or once from another host (`GET /v1/code/:hash`, with the
  * host's API key): the one a request names, else the online hosts of the mesh in turn (a restore
  * or a wake-up names none). Fetched bytes are checked against their hash and stored before
- * anything runs them.
+ * anything runs them; a stored file that no longer matches its hash is set aside and counts as
+ * missing, so a good copy is fetched in its place.
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { EventLog } from "../kernel/events.ts";
@@ -105,6 +106,16 @@ export class CodeLoader {
   }
 
   /**
+   * The module's bytes as another host fetches them (`GET /v1/code/:hash`), or null when this host
+   * has no good copy (a damaged one is set aside).
+   */
+  async served(hash: string): Promise<Uint8Array | null> {
+    const { bytes } = await this.#read(hash);
+    if (bytes) this.used(hash);
+    return bytes;
+  }
+
+  /**
    * Records a use of module `hash` (a create, an arrival, a wake-up, a compute step's import, a
    * peer's fetch): {@link prune} keeps it for the retention from now on. Its file's time follows
    * (at most once an hour), so the use outlives a restart.
@@ -119,13 +130,14 @@ export class CodeLoader {
 
   /**
    * Deletes the stored modules that no agent of this host names (`referenced`: the code hashes of
-   * its records, read before the call) and that nothing stored or used within `retentionMs`, and
-   * uploads a crash left half-written over an hour ago. Returns the hashes deleted.
+   * its records, read before the call) and that nothing stored or used within `retentionMs`,
+   * uploads a crash left half-written over an hour ago, and damaged files set aside over
+   * `retentionMs` ago. Returns the hashes deleted.
    */
   async prune(referenced: ReadonlySet<string>, retentionMs: number): Promise<string[]> {
     const started = Date.now();
     const cutoff = started - retentionMs;
-    const { modules, parts } = await this.#o.store.scan();
+    const { modules, parts, rejected } = await this.#o.store.scan();
     // Synchronous from here: a use that comes meanwhile waits, and finds the module or not at all.
     const removed: string[] = [];
     for (const { name: hash, mtimeMs } of modules) {
@@ -142,6 +154,9 @@ export class CodeLoader {
     }
     for (const part of parts) {
       if (part.mtimeMs < started - PART_KEPT_MS) this.#o.store.removeSync(part.name);
+    }
+    for (const aside of rejected) {
+      if (aside.mtimeMs < cutoff) this.#o.store.removeSync(aside.name);
     }
     return removed;
   }
@@ -160,15 +175,27 @@ export class CodeLoader {
     return undefined;
   }
 
+  /**
+   * The module's bytes from the store, or null when it has none: a file that does not match its
+   * hash is reported (`code-rejected`), set aside, never run, and counts as none (`setAside`).
+   */
+  async #read(hash: string): Promise<{ bytes: Uint8Array | null; setAside?: true }> {
+    try {
+      return { bytes: await this.#o.store.read(hash) };
+    } catch (err) {
+      if (!(err instanceof PagletError && err.code === "code_tampered")) throw err;
+      this.#rejected(hash, "store", err);
+      await this.#o.store.setAside(hash);
+      return { bytes: null, setAside: true };
+    }
+  }
+
   /** The module's bytes and the host they were fetched from, if they were (then they are in the store now). */
   async #stored(
     hash: string,
     from: string | undefined,
   ): Promise<{ source: Uint8Array; fetchedFrom?: string }> {
-    const stored = await this.#o.store.read(hash).catch((err) => {
-      this.#rejected(hash, "store", err);
-      throw err;
-    });
+    const { bytes: stored, setAside } = await this.#read(hash);
     if (stored) return { source: stored };
     // One fetch per module and source however many executors or arrivals ask at once; a request
     // that names a host does not wait for a sweep of the mesh under way.
@@ -183,8 +210,17 @@ export class CodeLoader {
       ).finally(() => this.#fetching.delete(key));
       this.#fetching.set(key, fetching);
     }
-    const { bytes, from: fetchedFrom } = await fetching;
-    return { source: bytes, fetchedFrom };
+    try {
+      const { bytes, from: fetchedFrom } = await fetching;
+      return { source: bytes, fetchedFrom };
+    } catch (err) {
+      if (!setAside) throw err;
+      const why = PagletError.from(err);
+      throw new PagletError(
+        why.code,
+        `${why.message} (this host's copy did not match its hash: set aside as code/${hash}.js.rejected)`,
+      );
+    }
   }
 
   async #load(hash: string, from: string | undefined): Promise<string[]> {

@@ -1,7 +1,7 @@
 /**
  * /v1/code: content-addressed modules. `GET /v1/code/:hash` serves a module to a host that lacks it;
- * `PUT /v1/code` takes a bundle from a client (`paglets run`) and loads it here. Both sit behind the
- * host's API key like every route.
+ * `PUT /v1/code` takes a bundle from a client (`paglets run`), loads it here, and has the restores
+ * that wait for their code tried again. Both sit behind the host's API key like every route.
  */
 import type { Hono } from "hono";
 import { PagletError } from "../../agents/errors.ts";
@@ -17,9 +17,8 @@ export function codeRoutes(app: Hono, host: Host): void {
     if (!isCodeHash(hash)) {
       throw new PagletError("invalid_code_hash", `A code hash is 64 lowercase hex digits: got '${hash}'`);
     }
-    const bytes = await host.codeStore.read(hash);
+    const bytes = await host.code.served(hash);
     if (!bytes) throw new PagletError("code_not_found", `No module ${hash} on this host`);
-    host.code.used(hash);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "text/javascript",
       "x-sha256": hash,
@@ -46,6 +45,8 @@ export function codeRoutes(app: Hono, host: Host): void {
       throw err;
     });
     const types = await host.code.ensure(hash);
+    // Restores that wait for their code may be waiting for this module.
+    host.runtime.retryWaitingRestores();
     return json({ hash, size: bytes.length, types, host: host.info.url }, 201);
   });
 }

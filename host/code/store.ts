@@ -1,17 +1,22 @@
 /**
  * The host's code store: travelling modules by content hash, in `<dataDir>/code/<hash>.js`.
  * Bytes are checked against their hash on the way in and on the way out, so a file changed on disk
- * is refused like a tampered download.
+ * is refused like a tampered download; such a file is set aside (`<hash>.js.rejected`), never run.
  */
 import { join } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { isCodeHash, sha256Hex } from "./hash.ts";
 
-/** A file of the store: a module's hash or a `.part` file's name, and its modification time. */
+/** A file of the store: a module's hash or a leftover's file name, and its modification time. */
 export interface StoredFile {
   name: string;
   mtimeMs: number;
 }
+
+/** An upload or a fetch being written (renamed to its module's name once complete). */
+const PART = /^[0-9a-f]{64}\.js\.[0-9a-f-]{36}\.part$/;
+/** A module's file that did not match its hash, set aside by {@link CodeStore.setAside}. */
+const REJECTED = /^[0-9a-f]{64}\.js\.rejected$/;
 
 export class CodeStore {
   readonly #dir: string;
@@ -75,16 +80,42 @@ export class CodeStore {
   }
 
   /**
-   * The modules stored here with their file times (stored, or last used), and the names of
-   * uploads a crash left half-written (`.part`) with theirs.
+   * Takes a module's file that does not match its hash out of the store, as `<hash>.js.rejected`
+   * (what was in it, for whoever looks into it; the sweep deletes it after the retention), so that
+   * it is never read as the module again. False when it was not there (set aside already).
    */
-  async scan(): Promise<{ modules: StoredFile[]; parts: StoredFile[] }> {
-    const modules: StoredFile[] = [], parts: StoredFile[] = [];
+  async setAside(hash: string): Promise<boolean> {
+    const path = this.#path(hash);
+    const aside = `${path}.rejected`;
+    try {
+      await Deno.rename(path, aside);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw err;
+    }
+    // Kept for the retention from now, not from the damaged file's last use.
+    const now = new Date();
+    await Deno.utime(aside, now, now).catch(() => {/* deleted meanwhile */});
+    return true;
+  }
+
+  /**
+   * The modules stored here with their file times (stored, or last used), the names of uploads a
+   * crash left half-written (`.part`) and of files set aside (`.rejected`) with theirs.
+   */
+  async scan(): Promise<{ modules: StoredFile[]; parts: StoredFile[]; rejected: StoredFile[] }> {
+    const modules: StoredFile[] = [], parts: StoredFile[] = [], rejected: StoredFile[] = [];
     try {
       for await (const entry of Deno.readDir(this.#dir)) {
         if (!entry.isFile) continue;
         const hash = entry.name.replace(/\.js$/, "");
-        const list = isCodeHash(hash) ? modules : entry.name.endsWith(".part") ? parts : null;
+        const list = isCodeHash(hash)
+          ? modules
+          : PART.test(entry.name)
+          ? parts
+          : REJECTED.test(entry.name)
+          ? rejected
+          : null;
         if (list === null) continue;
         const stat = await Deno.stat(join(this.#dir, entry.name)).catch(() => null);
         if (stat) {
@@ -94,14 +125,17 @@ export class CodeStore {
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
-    return { modules, parts };
+    return { modules, parts, rejected };
   }
 
-  /** Deletes module `hash` (or a `.part` file named by {@link scan}); false when it was not there. */
-  removeSync(hashOrPart: string): boolean {
-    const path = isCodeHash(hashOrPart) ? this.#path(hashOrPart) : join(this.#dir, hashOrPart);
-    if (!isCodeHash(hashOrPart) && !/^[0-9a-f]{64}\.js\.[0-9a-f-]{36}\.part$/.test(hashOrPart)) {
-      throw new PagletError("invalid_request", `Not a file of the code store: '${hashOrPart}'`);
+  /**
+   * Deletes module `hash` (or a `.part` or `.rejected` file named by {@link scan}); false when it
+   * was not there.
+   */
+  removeSync(hashOrFile: string): boolean {
+    const path = isCodeHash(hashOrFile) ? this.#path(hashOrFile) : join(this.#dir, hashOrFile);
+    if (!isCodeHash(hashOrFile) && !PART.test(hashOrFile) && !REJECTED.test(hashOrFile)) {
+      throw new PagletError("invalid_request", `Not a file of the code store: '${hashOrFile}'`);
     }
     try {
       Deno.removeSync(path);

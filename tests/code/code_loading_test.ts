@@ -45,7 +45,7 @@ Deno.test("a module's bytes arrive exactly; an agent on the worker that loads it
   assert(loaded.length === 1, `one code-loaded event: ${loaded.length}`);
 });
 
-Deno.test("a worker that needs a module reads it from the code store (the kernel keeps no module's text): a damaged file is refused", async () => {
+Deno.test("a worker that needs a module reads it from the code store (the kernel keeps no module's text): a damaged file is set aside, never run", async () => {
   await using h = await testHost({ workers: 2 });
   // Both workers run, one agent each, before the code arrives: the upload loads it into one.
   for (let i = 0; i < 2; i++) await h.client.createAgent({ type: "demo.counter" });
@@ -55,19 +55,41 @@ Deno.test("a worker that needs a module reads it from the code store (the kernel
     `  initialState() { return {}; }\n` +
     `  onMessage() { return self.name; }\n` +
     `}\n`;
-  const put = await h.client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(source) });
-  const { hash } = await put.json() as { hash: string };
+  const upload = async () => {
+    const put = await h.client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(source) });
+    return (await put.json() as { hash: string }).hash;
+  };
+  const hash = await upload();
   const first = await h.client.createAgent({ type: "test.stored", code: hash });
   const loadedIn = await h.client.send(first.id, { kind: "where" }) as string;
-  // The file changes under the host: the other worker's load reads it, and its hash check refuses it.
-  await Deno.writeTextFile(`${h.dataDir}/code/${hash}.js`, source.replace("self.name", "'changed'"));
+  // The file changes under the host: the other worker's load reads it, and its hash check refuses
+  // it. The host sets it aside and, with no other host to fetch a good copy from, has none.
+  const file = `${h.dataDir}/code/${hash}.js`;
+  const changed = source.replace("self.name", "'changed'");
+  await Deno.writeTextFile(file, changed);
   const err = await h.client.createAgent({ type: "test.stored", code: hash }).then(
     () => null,
     (e: { code: string; message: string }) => e,
   );
-  assertEquals(err?.code, "code_tampered", err?.message);
+  assertEquals(err?.code, "code_unavailable", err?.message);
+  assert(err!.message.includes(`set aside as code/${hash}.js.rejected`), err!.message);
+  assertEquals(await Deno.readTextFile(`${file}.rejected`), changed);
+  const rejected = h.host.events.since(0, 1000).filter((e) => e.kind === "code-rejected");
+  assertEquals(rejected.map((e) => e.data), [{ hash, from: "store" }]);
   // The worker that had it still runs its agent.
   assertEquals(await h.client.send(first.id, { kind: "where" }), loadedIn);
+
+  // Nor is a damaged file served to another host: set aside, it is a module this host lacks.
+  assertEquals(await upload(), hash);
+  await Deno.writeTextFile(file, changed);
+  const served = await h.client.fetch("GET", `/v1/code/${hash}`).then((r) => r.status, (e) => e.code);
+  assertEquals(served, "code_not_found");
+  assertEquals(await Deno.stat(file).then(() => "stored", () => "gone"), "gone");
+
+  // A good copy again: the other worker loads it and runs its agent.
+  assertEquals(await upload(), hash);
+  const second = await h.client.createAgent({ type: "test.stored", code: hash });
+  assert(await h.client.send(second.id, { kind: "where" }) !== loadedIn);
 });
 
 Deno.test("code that fails to load in one worker: a start there reports the load's error, not an unknown type", async () => {
