@@ -172,7 +172,7 @@ export class Host {
       throw err;
     }
     this.runtime = new AgentRuntime(this.store, this.pool, this.events, () => this.info, {
-      code: (hash, from) => this.code.ensure(hash, from),
+      code: this.code,
       hookTimeoutMs: this.hookTimeoutMs,
       workerError: (worker, error) => this.#workerError(worker, error),
     });

@@ -106,6 +106,28 @@ export class CodeLoader {
   }
 
   /**
+   * Makes sure the store holds a good copy of module `hash` before an agent of it starts here. One
+   * that left the store since it was checked (deleted, or damaged and set aside) is fetched and
+   * loaded again as at a first use ({@link ensure}): from `from` (the host the agent came from),
+   * else from the online hosts of the mesh; `code_unavailable` when none serves it.
+   */
+  async restock(hash: string, from?: string): Promise<void> {
+    const refused = this.#refusal(hash);
+    if (refused) throw refused;
+    if ((await this.#read(hash)).bytes) return this.used(hash);
+    // Loaded while it was stored: what the workers hold is no copy for the next worker or start.
+    this.#loading.delete(hash);
+    if (from === undefined) return void await this.ensure(hash);
+    await this.ensure(hash, from).catch(async (err) => {
+      const named = PagletError.from(err);
+      await this.ensure(hash).catch((again) => {
+        const why = PagletError.from(again);
+        throw new PagletError(why.code, `${named.message}; ${why.message}`);
+      });
+    });
+  }
+
+  /**
    * The module's bytes as another host fetches them (`GET /v1/code/:hash`), or null when this host
    * has no good copy (a damaged one is set aside).
    */

@@ -33,7 +33,7 @@ import { HandlerCommits } from "./handler_commits.ts";
 import type { LiveAgent } from "./live_agent.ts";
 import { WorkerSupervisor } from "./worker_supervisor.ts";
 import { Departures } from "./departures.ts";
-import { Arrivals, type CodeLoader, type CreateSpec } from "./arrivals.ts";
+import { Arrivals, type CodeSource, type CreateSpec } from "./arrivals.ts";
 export type { CreateSpec };
 import type { WorkerPool } from "./worker_pool.ts";
 import { DeadlineQueue, withTimeout } from "./timeouts.ts";
@@ -58,11 +58,8 @@ export interface RuntimeOptions {
    * all (one that does not counts as stuck and is replaced). @default 1000
    */
   stuckAfterMs: number;
-  /**
-   * Makes a travelling module runnable in the workers (fetched from `from` if need be) and returns
-   * its types. Without it, agents of travelling code cannot start here.
-   */
-  code?: CodeLoader;
+  /** Travelling code for the starts. Without it, agents of travelling code cannot start here. */
+  code?: CodeSource;
   /**
    * How long a start's or a departure's hook may take (onCreation, onActivation, onArrival,
    * onClone, onDeactivating, onDispatching; onDisposing up to 10 s). @default 30000
@@ -293,6 +290,15 @@ export class AgentRuntime {
   /** Brings back an agent from its stored record (arrival, activation, restore). */
   start(record: AgentRecord, event: LifecycleEvent | null): Promise<LiveAgent> {
     return this.#arrivals.start(record, event);
+  }
+
+  /**
+   * Starts an agent that arrived here from its stored record, its code fetched again from `source`
+   * (else the mesh) if it left the code store; null when it waits for its code instead (see
+   * Arrivals.arrive).
+   */
+  arrive(record: AgentRecord, event: LifecycleEvent, source?: string): Promise<LiveAgent | null> {
+    return this.#arrivals.arrive(record, event, source);
   }
 
   /** Current record: live agents get a fresh state snapshot. */

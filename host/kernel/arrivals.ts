@@ -5,8 +5,9 @@
  * for the one under way. Every start is durable before it answers: the record says active only
  * once the instance runs, and an instance whose record could not be written is dropped. A restore
  * whose travelling code no host it can ask has now waits, and is tried again while the host runs
- * (restore_waits.ts). The runtime (agent_runtime.ts) owns the table of live agents and hands this
- * module what it needs of it ({@link ArrivalTable}).
+ * (restore_waits.ts); so does an arrival whose code left the store before it started. The runtime
+ * (agent_runtime.ts) owns the table of live agents and hands this module what it needs of it
+ * ({@link ArrivalTable}).
  */
 import { PagletError } from "../../agents/errors.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
@@ -39,6 +40,12 @@ const NOT_RUNNABLE_HERE = new Set([
   "host_unreachable",
 ]);
 
+/** `err` when it says this host cannot run a paglet now ({@link NOT_RUNNABLE_HERE}), else null. */
+function notRunnableHere(err: unknown): PagletError | null {
+  const why = PagletError.from(err);
+  return NOT_RUNNABLE_HERE.has(why.code) ? why : null;
+}
+
 export interface CreateSpec {
   type: string;
   state?: Record<string, unknown>;
@@ -51,11 +58,16 @@ export interface CreateSpec {
   codeFrom?: string;
 }
 
-/**
- * Makes a travelling module runnable in the workers (fetched from `from` if need be) and returns
- * its types.
- */
-export type CodeLoader = (hash: string, from?: string) => Promise<string[]>;
+/** Travelling code as starts need it (host/code/code_loader.ts). */
+export interface CodeSource {
+  /** Makes module `hash` runnable in the workers (fetched from `from` if need be); returns its types. */
+  ensure(hash: string, from?: string): Promise<string[]>;
+  /**
+   * Makes sure the code store holds module `hash`: fetched again from `from`, else from the mesh,
+   * if it left the store; `code_unavailable` when no host serves it.
+   */
+  restock(hash: string, from?: string): Promise<void>;
+}
 
 /** What the arrivals need of the runtime's table of agents. */
 export interface ArrivalTable {
@@ -86,7 +98,7 @@ export interface ArrivalParts {
   queue: InactiveQueue;
   handlers: HandlerCommits;
   /** Without it, agents of travelling code cannot start here. */
-  code?: CodeLoader;
+  code?: CodeSource;
   /** How long a start's hook (onCreation, onActivation, onArrival, onClone) may take. @default 30000 (hook_deadline.ts) */
   hookTimeoutMs?: number;
 }
@@ -223,6 +235,26 @@ export class Arrivals {
   }
 
   /**
+   * Starts an agent that arrived here (a dispatch or a clone: `event` is its onArrival or onClone)
+   * from its stored record. Its module, checked as it arrived, may have left the code store since
+   * (deleted, or damaged and set aside): it is fetched again from `source`, the host it came from,
+   * else from the mesh. One this host cannot run now is not crashed but waits as a restore does
+   * ({@link #park}), to come back with `onActivation` (reason `restore`); the answer is then null.
+   */
+  async arrive(record: AgentRecord, event: LifecycleEvent, source?: string): Promise<LiveAgent | null> {
+    const code = record.meta.code;
+    const missing = await (async () => {
+      if (typeof code === "string" && this.#p.code) await this.#p.code.restock(code, source);
+      await this.#checkType(record.type, code);
+    })().then(() => null, notRunnableHere);
+    if (missing) {
+      await this.#park(record, missing);
+      return null;
+    }
+    return await this.start(record, event);
+  }
+
+  /**
    * Writes the record that makes a started instance live; its handlers' writes wait for it, then go
    * straight to the next group commit. An instance whose record could not be written is dropped (a
    * start's agent stays stored as it was: inactive, or arriving; nothing ran for it here).
@@ -331,22 +363,9 @@ export class Arrivals {
     if (!record || (record.status !== "active" && !asleep)) return "skipped";
     // Whether this host can run it at all, asked before any of its code runs: an error that its
     // own hooks raise, whatever its code, crashes it below.
-    const missing = await this.#checkType(record.type, record.meta.code).then(
-      () => null,
-      (err) => PagletError.from(err),
-    );
-    if (missing && NOT_RUNNABLE_HERE.has(missing.code)) {
-      // An active one sleeps as a graceful stop would have left it; an inactive one stays so.
-      if (record.status === "active") {
-        await store.put({ ...record, status: "inactive", policy: untilStartup(record.lastPolicy) });
-      }
-      const next = missing.code === "code_unavailable" ? this.#waits.wait(id) : undefined;
-      events.emit("restore-waiting", {
-        agentId: id,
-        type: record.type,
-        error: missing.message,
-        ...(next ? { data: { ...next } } : {}),
-      });
+    const missing = await this.#checkType(record.type, record.meta.code).then(() => null, notRunnableHere);
+    if (missing) {
+      await this.#park(record, missing);
       return "waiting";
     }
     const waited = this.#waits.failures(id);
@@ -366,6 +385,25 @@ export class Arrivals {
       await table.markCrashed(id, record.type, `restore failed: ${PagletError.from(err).message}`);
       return "failed";
     }
+  }
+
+  /**
+   * Leaves an agent this host cannot run now (`missing` says why) asleep, with a `restore-waiting`
+   * event: an active one sleeps as a graceful stop would have left it (`activateOnStartup`), an
+   * inactive one stays so, and the next start brings it back. One whose travelling code no host it
+   * asked had is also tried again while the host runs.
+   */
+  async #park(record: AgentRecord, missing: PagletError): Promise<void> {
+    if (record.status === "active") {
+      await this.#p.store.put({ ...record, status: "inactive", policy: untilStartup(record.lastPolicy) });
+    }
+    const next = missing.code === "code_unavailable" ? this.#waits.wait(record.id) : undefined;
+    this.#p.events.emit("restore-waiting", {
+      agentId: record.id,
+      type: record.type,
+      error: missing.message,
+      ...(next ? { data: { ...next } } : {}),
+    });
   }
 
   /** See AgentRuntime.wake. */
@@ -407,7 +445,7 @@ export class Arrivals {
     if (!this.#p.code) {
       throw new PagletError("remote_code_disabled", `This host cannot load module ${String(code)}`);
     }
-    const types = await this.#p.code(String(code), codeFrom);
+    const types = await this.#p.code.ensure(String(code), codeFrom);
     if (!types.includes(type)) {
       throw new PagletError(
         "unknown_agent_type",

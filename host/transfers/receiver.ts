@@ -449,7 +449,12 @@ export class TransferReceiver {
           reason: arrival.kind,
           cloneOf: arrival.cloneOf,
         };
-        await host.runtime.start({ ...record, status: "active", meta }, event);
+        // Its code fetched again from where it came from (not from this host) if it went meanwhile.
+        const source = arrival.source === host.url ? undefined : arrival.source;
+        if (!await host.runtime.arrive({ ...record, status: "active", meta }, event, source)) {
+          // Here, and waiting for its code (restore-waiting): the handoff is complete.
+          return void await this.#ledger.setStatus(transferId, "arrived");
+        }
       }
       await this.#ledger.setStatus(transferId, "arrived");
       host.events.emit("arrival", {
