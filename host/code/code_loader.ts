@@ -152,9 +152,10 @@ export class CodeLoader {
 
   /**
    * Deletes the stored modules that no agent of this host names (`referenced`: the code hashes of
-   * its records, read before the call) and that nothing stored or used within `retentionMs`,
-   * uploads a crash left half-written over an hour ago, and damaged files set aside over
-   * `retentionMs` ago. Returns the hashes deleted.
+   * its records, read before the call) and that nothing stored or used within `retentionMs` (a
+   * module whose first load failed counts as unused since it was stored), uploads a crash left
+   * half-written over an hour ago, and damaged files set aside over `retentionMs` ago. Returns the
+   * hashes deleted.
    */
   async prune(referenced: ReadonlySet<string>, retentionMs: number): Promise<string[]> {
     const started = Date.now();
@@ -255,7 +256,10 @@ export class CodeLoader {
       hash,
       dataUrlOf(source),
       () => this.#stored(hash, from).then((again) => dataUrlOf(again.source)),
-    );
+    ).catch(async (err) => {
+      if (PagletError.from(err).code === "module_load_failed") await this.#unused(hash);
+      throw err;
+    });
     // Where the time of a first use goes (fetch + check + store, then the workers' import).
     this.#o.events.emit("code-loaded", {
       data: {
@@ -335,6 +339,17 @@ export class CodeLoader {
       throw err;
     }
     return { bytes, from };
+  }
+
+  /**
+   * Module `hash` failed its first load here: this host can run nothing of it, so its store and
+   * its uses leave it to the next sweep, which deletes it unless an agent of this host names it
+   * (then it stays as long as one does). Loaded again later, it is used again.
+   */
+  async #unused(hash: string): Promise<void> {
+    this.#usedAt.delete(hash);
+    this.#touchedAt.delete(hash);
+    await this.#o.store.age(hash).catch(() => {/* not stored (deleted meanwhile) */});
   }
 
   #rejected(hash: string, from: string, err: unknown): void {

@@ -80,6 +80,14 @@ export class CodeStore {
   }
 
   /**
+   * Moves the module's file time back to 1970: unused, as far as the sweep can tell (a module that
+   * failed to load: CodeLoader.prune); NotFound when it is not stored.
+   */
+  async age(hash: string): Promise<void> {
+    await Deno.utime(this.#path(hash), new Date(0), new Date(0));
+  }
+
+  /**
    * Takes a module's file that does not match its hash out of the store, as `<hash>.js.rejected`
    * (what was in it, for whoever looks into it; the sweep deletes it after the retention), so that
    * it is never read as the module again. False when it was not there (set aside already).

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { eventually, type TestHost, testHost } from "../helpers/in_process.ts";
 import { resolveOptions } from "../../host/options.ts";
+import { sha256Hex } from "../../host/code/hash.ts";
 
 function module(type: string): Uint8Array<ArrayBuffer> {
   const name = type.replace(/\W/g, "_");
@@ -97,4 +98,50 @@ Deno.test("a module used within the retention stays, named by no agent; a retent
     () => Promise.resolve().then(() => resolveOptions({ codeRetentionS: 599 })),
     "invalid_request",
   );
+});
+
+Deno.test("a module that fails to load here is kept while an agent names it, and deleted by the next sweep once none does", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "paglets-code-retention-failed-" });
+  const flag = `${dataDir}/flag`;
+  const source = (type: string, top: string) =>
+    new TextEncoder().encode(top + new TextDecoder().decode(module(type)));
+  try {
+    let broken: string, picky: string, id: string;
+    {
+      await using h = await testHost({ dataDir, codeRetentionS: 600 });
+      // Its top level throws: the upload fails, and nothing here can run it.
+      const body = source("test.broken", `throw new Error("broken at load");\n`);
+      const put = await h.client.fetch("PUT", "/v1/code", { body }).catch((err) => err);
+      assertEquals(put.code, "module_load_failed");
+      broken = await sha256Hex(body);
+      // Its top level reads a file, there for now: an agent of it runs.
+      await Deno.writeTextFile(flag, "here");
+      const put2 = await h.client.fetch("PUT", "/v1/code", {
+        body: source("test.picky", `Deno.readTextFileSync(${JSON.stringify(flag)});\n`),
+      });
+      picky = ((await put2.json()) as { hash: string }).hash;
+      ({ id } = await h.client.createAgent({ type: "test.picky", code: picky }));
+      assertEquals(await h.client.send(id, { kind: "count" }), 1);
+    }
+    // The file goes: the agent's restore at the next start fails to load its module.
+    await Deno.remove(flag);
+
+    await using h = await testHost({ dataDir, codeRetentionS: 600 });
+    const pruned = await eventually(
+      "the start's sweep",
+      () => h.host.events.since(0, 1000).find((e) => e.kind === "code-pruned"),
+    );
+    assertEquals(pruned.data, { hashes: [broken], retentionS: 600 }, "the broken module goes at once");
+    // The agent waits for a start that can load it (it is not crashed).
+    assert(h.host.events.since(0, 1000).some((e) => e.kind === "restore-waiting" && e.agentId === id));
+    assertEquals((await h.client.getAgent(id)).status, "inactive");
+    assertEquals(await stored(h), [picky], "an agent names the module that failed: it stays");
+    assertEquals(await h.host.code.prune(await h.host.store.codeHashes(), 600_000), []);
+    // No agent names it any more: the next sweep deletes it, used a moment ago or not.
+    await h.client.dispose(id);
+    assertEquals(await h.host.code.prune(await h.host.store.codeHashes(), 600_000), [picky]);
+    assertEquals(await stored(h), []);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });
