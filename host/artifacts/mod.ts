@@ -22,6 +22,7 @@ import { ArtifactClient, toRef } from "./client.ts";
 import { artifactRoutes } from "./routes.ts";
 import { ArtifactStore } from "./store.ts";
 import { cancel, every, type Timer } from "../../agents/timers.ts";
+import { arrivingBody } from "../arriving_body.ts";
 
 export { ArtifactClient, toRef } from "./client.ts";
 export type { HostedArtifact } from "./client.ts";
@@ -44,7 +45,6 @@ export class ArtifactsExtension implements HostExtension {
       maxSize: o.artifactMaxSize,
       quota: o.artifactStorageQuota,
       spoolTtlMs: o.artifactSpoolTtlS * 1000,
-      stallMs: o.idleTimeoutMs,
     });
     await store.open();
     // Sweeping expired spool files again at the next tick; nothing durable is lost.
@@ -96,7 +96,10 @@ function registerArtifactOps(host: Host, store: ArtifactStore): void {
       try {
         // Its size is declared, so that the store reserves it before it reads a byte.
         const stat = await source.stat();
-        const meta = await store.put(source.readable, {
+        // A file that stops giving bytes (a FIFO, a hung mount) is given up as an upload would be.
+        const limitMs = host.options.idleTimeoutMs;
+        const body = arrivingBody(source.readable, { limitMs, what: "Upload" });
+        const meta = await store.put(body, {
           name,
           owner,
           size: stat.isFile ? stat.size : undefined,

@@ -4,9 +4,8 @@ import { z } from "zod";
 import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
 import type { Host } from "../host.ts";
-import { json, queryInt } from "../http/body.ts";
+import { json, queryInt, streamedBody } from "../http/body.ts";
 import { MAX_WAKE_SECONDS } from "../../agents/policy.ts";
-import { endAfterAnswer } from "../http/connection_gate.ts";
 import { artifactId, type ArtifactStore } from "./store.ts";
 
 const PutQuery = z.object({
@@ -37,22 +36,16 @@ function header(value: string | undefined): string | undefined {
 export function artifactRoutes(app: Hono, host: Host, store: () => ArtifactStore): void {
   app.put("/v1/artifacts", async (c) => {
     const q = validate(PutQuery, c.req.query(), "query");
-    try {
-      const meta = await store().put(c.req.raw.body, {
-        name: q.name ?? header(c.req.header("x-artifact-name")),
-        owner: q.owner ?? header(c.req.header("x-artifact-owner")) ?? null,
-        sha256: c.req.header("x-sha256")?.toLowerCase() ?? q.sha256,
-        size: declaredSize(c.req.header("content-length")) ?? declaredSize(c.req.header("x-size")),
-        expiresAt: q.ttl ? Date.now() + q.ttl * 1000 : null,
-      });
-      return json({ ...meta, hostUrl: host.url }, 201);
-    } catch (err) {
-      // Given up because the body stopped arriving: Deno's server would wait for the rest, which
-      // the client may never send, holding the connection. Nothing of it is left unread (nothing
-      // came for the idle timeout), so ending the connection costs the client no answer.
-      if (err instanceof PagletError && err.code === "timeout") endAfterAnswer(c.req.raw);
-      throw err;
-    }
+    // A body that stops arriving is given up after the idle timeout, its reservation freed.
+    const body = streamedBody(c.req.raw, host.options.idleTimeoutMs, "Upload");
+    const meta = await store().put(body, {
+      name: q.name ?? header(c.req.header("x-artifact-name")),
+      owner: q.owner ?? header(c.req.header("x-artifact-owner")) ?? null,
+      sha256: c.req.header("x-sha256")?.toLowerCase() ?? q.sha256,
+      size: declaredSize(c.req.header("content-length")) ?? declaredSize(c.req.header("x-size")),
+      expiresAt: q.ttl ? Date.now() + q.ttl * 1000 : null,
+    });
+    return json({ ...meta, hostUrl: host.url }, 201);
   });
 
   app.get("/v1/artifacts", async (c) => {

@@ -10,7 +10,6 @@ import { join } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { HashingFileWriter, isSha256 } from "../storage/files/checksum.ts";
 import { ArtifactSpace } from "./space.ts";
-import { StallWatch } from "../stall_watch.ts";
 import { randomHex } from "../kernel/ids.ts";
 
 /** An artifact's metadata. */
@@ -34,11 +33,6 @@ export interface ArtifactStoreOptions {
   quota: number | null;
   /** Age after which a left-over `.part` file is deleted. @default 24 h */
   spoolTtlMs: number;
-  /**
-   * An upload whose body does not move for this long is given up (`timeout`) and its room freed:
-   * the host's idle timeout (`--idle-timeout-ms`). @default 60000
-   */
-  stallMs: number;
 }
 
 /** What an upload declares. */
@@ -113,7 +107,6 @@ export class ArtifactStore {
       maxSize: 1024 ** 3,
       quota: 10 * 1024 ** 3,
       spoolTtlMs: 86_400_000,
-      stallMs: 60_000,
       ...options,
     });
     this.#space = this.#emptySpace();
@@ -195,7 +188,9 @@ export class ArtifactStore {
   /**
    * Streams `body` into a new artifact; nothing is left behind when it fails. An upload of a
    * declared size reserves it before the body is read (refused at once when it does not fit); one
-   * of no declared size holds what it has received, checked with each chunk.
+   * of no declared size holds what it has received, checked with each chunk. The store waits for
+   * `body` as long as it takes: one that may stop arriving comes watched (host/arriving_body.ts),
+   * and fails the upload with its `timeout`.
    */
   async put(body: ReadableStream<Uint8Array> | null, input: PutInput = {}): Promise<ArtifactMeta> {
     const name = validName(input.name);
@@ -215,32 +210,17 @@ export class ArtifactStore {
     });
     try {
       if (body) {
-        // A body that stops arriving would hold its room (a reservation of its whole size) for as
-        // long as its connection lives: given up once nothing moved for the idle timeout.
-        const watch = new StallWatch(this.options.stallMs);
         const reader = body.getReader();
-        watch.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
-        try {
-          for (let read = await reader.read(); !read.done; read = await reader.read()) {
-            watch.progress();
-            const chunk = read.value;
-            const size = writer.size + chunk.length;
-            if (declared === undefined) {
-              const room = this.#reserve(id, size, "An upload (of no declared size)");
-              if (room) await room;
-            } else if (size > declared) {
-              throw new PagletError("bad_request", `Upload is longer than its declared ${declared} bytes`);
-            }
-            await writer.write(chunk);
+        for (let read = await reader.read(); !read.done; read = await reader.read()) {
+          const chunk = read.value;
+          const size = writer.size + chunk.length;
+          if (declared === undefined) {
+            const room = this.#reserve(id, size, "An upload (of no declared size)");
+            if (room) await room;
+          } else if (size > declared) {
+            throw new PagletError("bad_request", `Upload is longer than its declared ${declared} bytes`);
           }
-        } finally {
-          watch.stop();
-        }
-        if (watch.stalled) {
-          throw new PagletError(
-            "timeout",
-            `Upload stopped arriving: nothing moved for ${this.options.stallMs / 1000} s; given up`,
-          );
+          await writer.write(chunk);
         }
       }
       const size = writer.size;

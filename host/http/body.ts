@@ -8,7 +8,8 @@ import { PagletError } from "../../agents/errors.ts";
 import { decodeCbor } from "../../agents/cbor.ts";
 import { concat } from "../../agents/bytes.ts";
 import { findNonPlainData, parseTagged, stringifyTagged } from "../../agents/wire.ts";
-import { watchBody } from "./connection_gate.ts";
+import { endAfterAnswer, watchBody } from "./connection_gate.ts";
+import { arrivingBody } from "../arriving_body.ts";
 import { statusOf } from "./status.ts";
 
 /**
@@ -73,6 +74,24 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
     reader.releaseLock();
   }
   return chunks.length === 1 ? chunks[0] : concat(chunks);
+}
+
+/**
+ * The body of `request` for a handler that reads the stream itself (an artifact upload, an
+ * arriving transfer), given up once it stops arriving ({@link arrivingBody}): a read that waits
+ * `limitMs` (the host's idle timeout) for the next bytes fails with `timeout` (504, "`what` stopped
+ * arriving"), and the connection ends once that answer is sent ({@link endAfterAnswer}): Deno's
+ * server would otherwise wait for the rest of the body, which the client may never send. Nothing
+ * of the body is left unread then (nothing came), so the client loses no answer to the cut.
+ */
+export function streamedBody(
+  request: Request,
+  limitMs: number,
+  what: string,
+): ReadableStream<Uint8Array> | null {
+  const body = request.body;
+  if (!body) return null;
+  return arrivingBody(body, { limitMs, what, onStalled: () => endAfterAnswer(request) });
 }
 
 const decoder = new TextDecoder();

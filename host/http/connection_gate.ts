@@ -81,7 +81,8 @@ export function watchBody(request: Request): BodyWatch {
 
 /**
  * Ends the connection of `request` once its answer is sent: its handler gave its body up before the
- * end because it stopped arriving (an artifact upload), and Deno's server would otherwise wait for
+ * end because it stopped arriving (an artifact upload, an arriving transfer: http/body.ts
+ * `streamedBody`), and Deno's server would otherwise wait for
  * the rest, which the client may never send, holding the connection for as long as the client
  * stays. Only for a body with nothing arrived unread: cutting a socket with data still unread resets
  * it, which may cost the client the answer. A request the gate did not serve is left alone.

@@ -3,6 +3,8 @@
  * into a spool checking size and SHA-256, stores the agent and the ledger row in one transaction,
  * acknowledges, and only then starts the agent: files go into its work dir, `onArrival` (or
  * `onClone`) runs, then `run()`. A retry with a known transfer id gets the same acknowledgement.
+ * A body that stops arriving fails its read (the route watches it, http/body.ts `streamedBody`):
+ * the attempt then leaves nothing, as any failed one, and a retry under its id is taken in full.
  */
 import { join } from "../../agents/paths.ts";
 import { stoppedByShutdown } from "../kernel/worker_pool.ts";

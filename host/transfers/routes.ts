@@ -9,7 +9,7 @@ import { PagletError } from "../../agents/errors.ts";
 import { validate } from "../../agents/operations.ts";
 import type { Host } from "../host.ts";
 import { isValidAgentId } from "../kernel/ids.ts";
-import { json, readJson } from "../http/body.ts";
+import { json, readJson, streamedBody } from "../http/body.ts";
 import { TransferIdSchema } from "./envelope.ts";
 import type { TransferDispatcher } from "./dispatcher.ts";
 import type { TransferReceiver } from "./receiver.ts";
@@ -116,7 +116,11 @@ export function movementRoutes(app: Hono, host: Host, parts: () => MovementParts
       );
     }
     try {
-      const ack = await parts().receiver.receive(c.req.raw.body);
+      // A body that stops arriving is given up after the idle timeout, its spool removed and its
+      // connection ended. A source gives its own stalled attempt up sooner (its stall limit: 30 s
+      // by default, the idle timeout 60 s), so this cuts only a sender that holds a dead attempt.
+      const body = streamedBody(c.req.raw, host.options.idleTimeoutMs, "Transfer");
+      const ack = await parts().receiver.receive(body);
       host.metrics.transfers.inc({ direction: "in", outcome: "stored" });
       return json(ack);
     } catch (err) {

@@ -2,49 +2,17 @@
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { stopAll } from "../helpers/host_process.ts";
 import { encodeCbor } from "../../agents/cbor.ts";
-import {
-  byteStringHeader,
-  encodeTransferHead,
-  type TransferEnvelope,
-} from "../../host/transfers/envelope.ts";
 import { concat } from "../../agents/bytes.ts";
-import { agentIds, entries, startMobileHost } from "./helpers.ts";
+import {
+  agentIds,
+  entries,
+  sha256Of as sha256,
+  startMobileHost,
+  testEnvelope as envelope,
+  transferBytes as body,
+} from "./helpers.ts";
 
 const KEY = "secret-test-key";
-
-function envelope(
-  over: Partial<TransferEnvelope> = {},
-  agent: Partial<TransferEnvelope["agent"]> = {},
-): TransferEnvelope {
-  const transferId = `tr_test${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
-  return {
-    transferId,
-    kind: "dispatch",
-    agent: {
-      id: `ag_test${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`,
-      type: "test.traveller",
-      state: encodeCbor({ events: [], count: 1, filesAtArrival: {}, big: 12345678901234567890n }),
-      createdAt: Date.now(),
-      meta: {},
-      ...agent,
-    },
-    source: { name: "tester", url: "http://127.0.0.1:9" },
-    meshVersion: "dev",
-    arrivalMode: "active",
-    files: [],
-    sentAt: Date.now(),
-    ...over,
-  };
-}
-
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function body(env: TransferEnvelope, files: Uint8Array[] = []): Uint8Array {
-  return concat([encodeTransferHead(env), ...files.flatMap((f) => [byteStringHeader(f.length), f])]);
-}
 
 Deno.test("bad transfers get a 4xx and leave nothing behind; a retry of a stored transfer answers the same ack", async () => {
   try {

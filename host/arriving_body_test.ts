@@ -1,0 +1,75 @@
+/**
+ * A watched body fails once a read has waited its limit for bytes, cancelling the body, and is
+ * never taken for complete then; the reader's own time between reads does not count.
+ */
+import { assert, assertEquals, assertRejectsCode } from "../tests/helpers/assert.ts";
+import { sleep } from "../agents/timers.ts";
+import { arrivingBody } from "./arriving_body.ts";
+
+const LIMIT_MS = 100;
+const bytes = (n: number) => new Uint8Array(n).fill(1);
+
+Deno.test("a body that stops arriving fails its reads with timeout, cancelled, and is never complete", async () => {
+  let cancelled = 0;
+  let stalls = 0;
+  // One chunk, then nothing, the body kept open: a sender that went quiet.
+  let sent = false;
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent) return new Promise<void>(() => {});
+      sent = true;
+      controller.enqueue(bytes(10));
+    },
+    cancel() {
+      cancelled++;
+    },
+  }, { highWaterMark: 0 });
+  const reader = arrivingBody(source, { limitMs: LIMIT_MS, what: "Upload", onStalled: () => stalls++ })
+    .getReader();
+  assertEquals((await reader.read()).value?.length, 10);
+  const err = await assertRejectsCode(() => reader.read(), "timeout");
+  assert(err.message.startsWith("Upload stopped arriving: nothing came for 0.1 s"), err.message);
+  await assertRejectsCode(() => reader.read(), "timeout");
+  assertEquals([stalls, cancelled], [1, 1]);
+});
+
+Deno.test("a reader slower than the limit between its reads is not given up: only a read's wait counts", async () => {
+  const chunks = [bytes(1), bytes(2), bytes(3)];
+  const body = arrivingBody(ReadableStream.from(chunks), { limitMs: LIMIT_MS, what: "Upload" });
+  const got: number[] = [];
+  for await (const chunk of body) {
+    got.push(chunk.length);
+    // The reader's own work (a slow disk), three limits long: the scenario, not a wait for a condition.
+    await sleep(3 * LIMIT_MS);
+  }
+  assertEquals(got, [1, 2, 3]);
+});
+
+Deno.test("a body's own failure and a cancel pass through the watch", async () => {
+  const broken = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.error(new TypeError("connection reset"));
+    },
+  });
+  const failed = await arrivingBody(broken, { limitMs: LIMIT_MS, what: "Upload" }).getReader().read()
+    .then(() => null, (err: Error) => err);
+  assert(failed instanceof TypeError && failed.message === "connection reset", String(failed));
+
+  let reason: unknown;
+  const unread = new ReadableStream<Uint8Array>({ cancel: (why) => void (reason = why) });
+  await arrivingBody(unread, { limitMs: LIMIT_MS, what: "Upload" }).cancel("not wanted");
+  assertEquals(reason, "not wanted");
+});
+
+Deno.test("a limit that is not a positive number is refused, naming it", () => {
+  const body = new ReadableStream<Uint8Array>();
+  for (const limitMs of [0, -1, NaN, Infinity]) {
+    let thrown: unknown;
+    try {
+      arrivingBody(body, { limitMs, what: "Upload" });
+    } catch (err) {
+      thrown = err;
+    }
+    assert(thrown instanceof RangeError && thrown.message.includes("'limitMs'"), String(thrown));
+  }
+});
