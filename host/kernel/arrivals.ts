@@ -125,8 +125,20 @@ export class Arrivals {
    */
   async retryWaiting(): Promise<void> {
     this.#waits.retryAll();
-    const now = Date.now();
-    for (const id of this.#failedWakes.takeEarly()) await this.#p.store.postponeWakeup(id, now);
+    const { store } = this.#p;
+    for (const id of this.#failedWakes.takeEarly()) {
+      // Only a wake-up still due and asleep: one woken, put to sleep again or gone by another way
+      // since it failed is forgotten (made due, it would be due for ever with nothing to wake).
+      if (await this.#dueAsleep(id, Date.now())) await store.postponeWakeup(id, Date.now());
+      else this.#failedWakes.forget(id);
+    }
+  }
+
+  /** The stored record of `id` if it is asleep with a wake-up its policy says is due at `now`. */
+  async #dueAsleep(id: string, now: number): Promise<AgentRecord | null> {
+    const record = await this.#p.store.get(id);
+    const at = record?.status === "inactive" ? record.policy?.activateAt : null;
+    return at !== null && at !== undefined && at <= now ? record : null;
   }
 
   /**
@@ -416,10 +428,14 @@ export class Arrivals {
     if (starting) return void await starting.catch(() => {});
     const live = table.live(id);
     if (live) return void await live.transition?.catch(() => {});
-    const record = await store.get(id);
-    const at = record?.status === "inactive" ? record.policy?.activateAt : undefined;
-    // Disposed, moved, woken or put to sleep again since it was found due.
-    if (!record || at === undefined || at === null || at > now) return this.#failedWakes.forget(id);
+    const record = await this.#dueAsleep(id, now);
+    if (!record) {
+      // Disposed, moved, woken or put to sleep again since it was found due: a wake-up time left
+      // that its policy no longer asks for goes back to the policy's, else it would be found due
+      // again at once, for ever.
+      this.#failedWakes.forget(id);
+      return await store.settleWakeup(id, now);
+    }
     try {
       await this.activate(id, "timer");
       this.#failedWakes.forget(id);

@@ -383,6 +383,17 @@ export class AgentStore {
       .where("status", "=", "inactive").execute();
   }
 
+  /**
+   * Agent `id`, found due at `now`, is not due by its policy: a wake-up time at or before `now` is
+   * put back to the time the policy asks for (none, or a later one).
+   */
+  async settleWakeup(id: string, now: number): Promise<void> {
+    const record = await this.get(id);
+    if (record?.status !== "inactive") return;
+    await this.#db.updateTable("agents").set({ wake_at: record.policy?.activateAt ?? null })
+      .where("id", "=", id).where("status", "=", "inactive").where("wake_at", "<=", now).execute();
+  }
+
   async startupAgents(): Promise<string[]> {
     const rows = await this.#db.selectFrom("agents").select("id")
       .where((eb) =>

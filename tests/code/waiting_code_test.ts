@@ -10,6 +10,7 @@ import { freePort, type HostProcess, startHost, stopAll } from "../helpers/host_
 import { eventually } from "../helpers/in_process.ts";
 import { FAST_MESH, seesAllOnline } from "../mesh/helpers.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { hostRow } from "../helpers/host_db.ts";
 import type { HostClient } from "../../host/client.ts";
 
 const KEY = "waiting-code-test-key";
@@ -140,6 +141,53 @@ Deno.test("a timed wake-up that failed for want of its code is tried again as so
       e.kind === "activate" && e.agentId === id
     );
     assertEquals(woken.map((e) => (e.data as { reason?: string }).reason), ["timer"]);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a failed wake-up mended by another way is not made due when a host comes back", async () => {
+  try {
+    // Two sleepers of the module only the keeper has, due while the runner is down: both wake-ups
+    // fail at the runner's start, `stale`'s first.
+    let other = "";
+    const { port, keeper, again, id: stale } = await runnerWithoutItsCode(async (runner, id) => {
+      await runner.client.deactivate(id, { activateAt: Date.now() + 500, activateOnMessage: false });
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", MODULE));
+      const hash = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+      other = (await runner.client.createAgent({ type: "tests.waiting-counter", code: hash })).id;
+      await runner.client.deactivate(other, { activateAt: Date.now() + 1500, activateOnMessage: false });
+    });
+    for (const id of [stale, other]) {
+      await eventually(
+        `${id}'s wake-up failed`,
+        async () => (await eventsOf(again.client, "wake-failed", id)).length > 0,
+        20_000,
+      );
+    }
+    // `stale` is mended by another way: the module comes from a host outside the mesh, the agent is
+    // woken by hand and sleeps again, with no wake-up time.
+    const third = await startHost({ name: "third" });
+    const put = await third.client.fetch("PUT", "/v1/code", { body: MODULE });
+    const { hash } = await put.json() as { hash: string };
+    await again.client.createAgent({ type: "tests.waiting-counter", code: hash, codeFrom: third.url });
+    await again.client.activate(stale);
+    await again.client.deactivate(stale, { activateOnMessage: true });
+
+    // The keeper is back: `other`'s wake-up is tried early (after `stale`'s would be), and `stale`
+    // keeps no wake-up time (made due, it was found due again at once, for ever).
+    await keeperBack(port, keeper);
+    await eventually(
+      "the other agent awake",
+      async () => (await again.client.getAgent(other)).status === "active",
+      20_000,
+    );
+    const row = hostRow<{ status: string; wake_at: number | null }>(
+      again.dataDir,
+      "SELECT status, wake_at FROM agents WHERE id = ?",
+      stale,
+    );
+    assertEquals({ ...row }, { status: "inactive", wake_at: null });
   } finally {
     await stopAll();
   }
