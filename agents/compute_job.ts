@@ -48,6 +48,7 @@ import { type LifecycleEvent, Paglet, type PagletClass } from "./paglet.ts";
 import { moduleUrlOf } from "./type_registry.ts";
 import { findNonPlainData } from "./wire.ts";
 import { later } from "./timers.ts";
+import { interruptionOf } from "./activation_reasons.ts";
 import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
 import {
   type DriverRetry,
@@ -153,6 +154,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   readonly #unreachable = new Map<string, { why: string; transient: boolean }>();
   /** This instance was activated by a message (a grant or redirect, usually): its queue entry stands. */
   #wokenByMessage = false;
+  /** Why this instance was activated (the host's reason), if it was: what interrupted a step. */
+  #activation: string | undefined;
 
   /**
    * The compute step. Runs in a compute worker pinned to the lease's CPU ids, on a fresh instance
@@ -252,6 +255,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   /** Notes why the job woke up; subclasses that override it must call `super.onActivation(event)`. */
   override onActivation(event: LifecycleEvent): void | Promise<void> {
     this.#wokenByMessage = event.reason === "message";
+    this.#activation = event.reason ?? "";
   }
 
   /** Advances the job; subclasses that override run() must call `super.run()`. */
@@ -601,13 +605,17 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     return false;
   }
 
-  /** RUNNING in a new instance without a lease: the host restarted (or crashed) during the step. */
+  /**
+   * RUNNING in a new instance without a lease: the host restarted (or crashed) during the step, the
+   * job's worker was replaced (which ended the step and its lease), or the job was put to sleep.
+   */
   #interrupted(): boolean {
     const s = this.state;
     if (!s.restartRunningOnHostStartup) {
-      void this.#fail(
-        "the compute step was interrupted by a host restart (restartRunningOnHostStartup is off)",
-      );
+      const what = this.#activation === undefined
+        ? "interrupted: the job started again"
+        : interruptionOf(this.#activation);
+      void this.#fail(`the compute step was ${what} (restartRunningOnHostStartup is off)`);
       return false;
     }
     s.slotLeaseId = "";

@@ -40,6 +40,7 @@ import {
   Paglet,
 } from "../../agents/mod.ts";
 import { mayPass, PagletError } from "../../agents/errors.ts";
+import { interruptionOf } from "../../agents/activation_reasons.ts";
 import { callOperation, handle, type Operation, routeOperations } from "../../agents/operations.ts";
 import type { SelectTargetsReply } from "../../services/mesh_info/contract.ts";
 import type { StatusReply as SlotsStatus } from "../../services/compute_slots/contract.ts";
@@ -98,17 +99,6 @@ const MAX_BATCHES = 100_000;
 /** Digits of a job shown live to people (user-info stream, the dashboard): the start is enough to watch. */
 const PREVIEW_DIGITS = 2000;
 /**
- * What ended a running job whose coordinator is activated again, by the activation's reason (the
- * host's word for why the paglet starts again); any other reason: it was put to sleep (by hand).
- */
-const INTERRUPTIONS: Record<string, string> = {
-  // A stop that put it to sleep (startup), or a crash or a stop that could not (restore).
-  startup: "interrupted by a host restart",
-  restore: "interrupted by a host restart",
-  "worker-replaced": "interrupted by a replacement of its worker (stuck or crashed)",
-  "dispatch-failed": "interrupted by a move that failed",
-};
-
 /**
  * Rounds of disposing a helper while its host answers with a failure that may pass (restarting,
  * unreachable a moment), and the pause before the first retry (doubled each round).
@@ -201,7 +191,7 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
 
   /** A running job's coordinator activated again: its error says why, as the host tells it. */
   override onActivation(event: LifecycleEvent): void {
-    this.#interrupted(INTERRUPTIONS[event.reason ?? ""] ?? "interrupted by a deactivation");
+    this.#interrupted(interruptionOf(event.reason));
   }
 
   override onArrival(event: LifecycleEvent): void {

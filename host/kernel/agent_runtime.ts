@@ -84,8 +84,9 @@ export class AgentRuntime {
   readonly #host: () => HostInfo;
   readonly #options: RuntimeOptions;
   /**
-   * Called when an agent disappears from this host (dispose, deactivate, move). An agent disposed
-   * while inactive, whose code does not run, comes with the record it had (`asleep`).
+   * Called when an agent disappears from this host (dispose, deactivate, move), or its instance does
+   * (`worker-replaced`: it ended with its worker, and the agent comes back from its stored state). An
+   * agent disposed while inactive, whose code does not run, comes with the record it had (`asleep`).
    */
   readonly onGone = new Set<(id: string, why: string, asleep?: AgentRecord) => void>();
   /**
@@ -133,7 +134,10 @@ export class AgentRuntime {
             return agent && agent.slot === slot ? [agent] : [];
           }),
         current,
-        unregister: (agent) => this.#retire(agent),
+        unregister: (agent) => {
+          this.#retire(agent);
+          for (const fn of this.onGone) fn(agent.id, "worker-replaced");
+        },
         restart: (record) => this.#arrivals.restore(record, "worker-replaced"),
         markCrashed: (id, type, message) => this.#markCrashed(id, type, message),
       },

@@ -16,7 +16,10 @@ export interface SupervisedAgents {
   in(slot: WorkerSlot): LiveAgent[];
   /** Whether `agent` is still the running instance of its id. */
   current(agent: LiveAgent): boolean;
-  /** Drops `agent` from the live table without any hook (its worker is gone). */
+  /**
+   * Drops `agent` from the live table without any hook (its worker is gone); what the host held for
+   * that instance (a compute step running for it) is let go.
+   */
   unregister(agent: LiveAgent): void;
   /**
    * Starts the agent again from its stored record, as after a host crash, but saying why

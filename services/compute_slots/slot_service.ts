@@ -8,7 +8,8 @@
  * cooldown); a slower one re-samples the host (which also releases burst throttling).
  *
  * Leases end when their step ends (`releaseLease`), when the job releases them, and at once when
- * their agent is gone from this host (the runtime's `onGone`: dispose, crash, move). The TTL sweep
+ * their agent is gone from this host (the runtime's `onGone`: dispose, crash, move; a lease whose
+ * step runs also when the agent is deactivated or its worker replaced). The TTL sweep
  * is the safety net; it extends leases whose agent is still alive.
  *
  * @module
@@ -529,8 +530,10 @@ export class SlotService {
 
   #agentGone(agentId: string, why: string): void {
     if (this.#stopped) return;
-    if (why === "deactivate") {
-      // A sleeping job keeps its place; a running step of an agent that went inactive ends.
+    if (why === "deactivate" || why === "worker-replaced") {
+      // A sleeping job keeps its place; a running step of an agent that went inactive ends with its
+      // lease, and so does one whose worker was replaced: its result could reach no one, and the
+      // agent, back from its stored state, asks for a slot again.
       for (const lease of this.scheduler.leases()) {
         if (lease.agentId === agentId && this.steps.get(lease.leaseId)) {
           this.#release(lease.leaseId, "inactive");
