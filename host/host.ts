@@ -338,10 +338,9 @@ export class Host {
     for (const t of this.#timers) cancel(t);
     this.metrics.stop();
     this.samples?.stop();
-    this.#wakeups?.close();
-    // Before the agents are deactivated: no waiting restore starts one after that (one under way
-    // ends first).
-    await this.runtime?.stopRestoreRetries();
+    // Before the agents are deactivated: no timed wake-up or waiting restore starts one after that
+    // (those under way end first, a wake-up within the deadline of the hook it runs).
+    await Promise.all([this.#wakeups?.close(), this.runtime?.stopRestoreRetries()]);
     for (const ext of [...this.extensions].reverse()) await ext.stop?.(this);
     if (this.runtime) {
       await this.runtime.deactivateAll(
@@ -365,7 +364,7 @@ export class Host {
     for (const t of this.#timers) cancel(t);
     this.metrics.stop();
     this.samples?.stop();
-    this.#wakeups?.close();
+    void this.#wakeups?.close(); // not waited for: an abort stands in for a crash
     this.runtime?.close();
     this.pool?.close();
     // An abort saves nothing by design (it stands in for a crash).
