@@ -6,8 +6,9 @@
  *
  * A report that cannot be delivered (the collector's host is down, say) stays in the job's state and
  * is tried again with doubling pauses while the job sleeps (deactivated with a wake-up time), also
- * across restarts of the job's own host, at most `reportRetryLimit` times (compute_job_retries.ts):
- * then the job gives it up (`UNDELIVERABLE`, `reportError` naming the attempts and the last error, a
+ * across restarts of the job's own host, at most `reportRetryLimit` times on its schedule
+ * (report_schedule.ts; tries made early, when something wakes the job, do not count): then the job
+ * gives it up (`UNDELIVERABLE`, `reportError` naming the attempts and the last error, a
  * notification) and keeps it in its state, where a removal of the job sends it once more. Every try
  * carries the same `reportId`, so a report lands once however often it is sent. After the report was
  * accepted the job disposes itself (`disposeAfterReport`, default true).
@@ -39,15 +40,10 @@ import { insideComputeStep } from "../compute_step.ts";
 import { PagletError } from "../errors.ts";
 import { findNonPlainData } from "../wire.ts";
 import { callOperation } from "../operations.ts";
-import { attempts, boundedRetry, type DriverRetry } from "../compute_job_retries.ts";
 import { JobFailure, type JobReport, JobResult } from "./contract.ts";
-import { type CollectingComputeJobState, REPORT_RETRY_LIMIT } from "./collecting_job_state.ts";
+import type { CollectingComputeJobState } from "./collecting_job_state.ts";
+import { nextReportTry } from "./report_schedule.ts";
 import { removalReport } from "./removal.ts";
-
-/** Errors a retry cannot fix: the report itself is wrong, or the collector cannot take it. */
-const FINAL_ERRORS = new Set(["invalid_request", "not_handled", "invalid_state", "unknown_agent_type"]);
-/** How often "no such collector" is believed before the report is given up. */
-const NOT_FOUND_ATTEMPTS = 10;
 
 /** Options of {@link CollectingComputeJobPaglet.reportComputeArtifact}. */
 export interface ArtifactReportOptions {
@@ -273,13 +269,14 @@ export abstract class CollectingComputeJobPaglet<
   }
 
   /**
-   * A try failed: the job sleeps until the next one, or gives the report up (a refusal a retry cannot
-   * fix, the collector not found again and again, or `reportRetryLimit` retries spent). A report
-   * given up stays in the state, for a removal of the job to send once more (removal.ts).
+   * A try failed: the job sleeps until the next try on its schedule (report_schedule.ts), or gives
+   * the report up (a refusal a retry cannot fix, the collector not found again and again, or
+   * `reportRetryLimit` retries spent). A report given up stays in the state, for a removal of the job
+   * to send once more (removal.ts).
    */
   async #retryLater(error: PagletError): Promise<boolean> {
     const s = this.state;
-    const next = this.#nextTry(`[${error.code}] ${error.message}`, error.code);
+    const next = nextReportTry(s, error);
     if (!next.retry) {
       s.reportStatus = "UNDELIVERABLE";
       s.reportError = next.error;
@@ -296,33 +293,11 @@ export abstract class CollectingComputeJobPaglet<
     this.notifyStateChanged();
     // Sleep until the next try; a restart of this host (or a message) wakes the job earlier.
     await this.context.deactivate({
-      activateAt: Date.now() + next.pauseMs,
+      activateAt: next.at,
       activateOnMessage: true,
       queueMessagesWhenInactive: true,
       activateOnStartup: true,
     }).catch(() => {});
     return false;
-  }
-
-  /** After the `reportAttempts`th try failed with `lastError`: the pause before the next, or the end. */
-  #nextTry(lastError: string, code: string): DriverRetry {
-    const s = this.state;
-    s.reportError = lastError;
-    if (FINAL_ERRORS.has(code) || (code === "agent_not_found" && s.reportAttempts >= NOT_FOUND_ATTEMPTS)) {
-      return { retry: false, error: `report gave up after ${attempts(s.reportAttempts)}: ${lastError}` };
-    }
-    // A state stored before the limit existed gets the default.
-    s.reportRetryLimit ??= REPORT_RETRY_LIMIT;
-    return boundedRetry(
-      s.reportAttempts - 1,
-      {
-        limitName: "reportRetryLimit",
-        limit: s.reportRetryLimit,
-        firstSeconds: s.reportRetrySeconds,
-        maxSeconds: s.reportRetryMaxSeconds,
-      },
-      "report",
-      lastError,
-    );
   }
 }

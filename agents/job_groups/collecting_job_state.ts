@@ -16,7 +16,8 @@ import type { JobReport } from "./contract.ts";
 
 /**
  * Where the job's report is: none yet, on its way (retried until accepted, at most
- * `reportRetryLimit` times), accepted, given up (kept in `pendingReport`, see `reportError`).
+ * `reportRetryLimit` times on its schedule), accepted, given up (kept in `pendingReport`, see
+ * `reportError`).
  */
 export type ReportStatus = "NONE" | "PENDING" | "SENT" | "UNDELIVERABLE";
 
@@ -46,8 +47,10 @@ export interface CollectingComputeJobState extends ComputeJobState {
   /** @default 300 */
   reportRetryMaxSeconds: number;
   /**
-   * How often a report whose try failed is tried again before the job gives it up (`UNDELIVERABLE`);
-   * with the default pauses, about 75 minutes after the first failure. 0 gives up at the first.
+   * How often a report whose try failed is tried again on the job's schedule before the job gives it
+   * up (`UNDELIVERABLE`); with the default pauses, about 75 minutes after the first failure. Tries
+   * made earlier, when a message or a restart of its host woke the job, do not count. 0 gives up at
+   * the first failure.
    * @default 20
    */
   reportRetryLimit: number;
@@ -56,8 +59,12 @@ export interface CollectingComputeJobState extends ComputeJobState {
   reportStatus: ReportStatus;
   /** The report on its way, kept in the state so a restart retries the very same report. */
   pendingReport: { kind: "result" | "failure"; report: JobReport } | null;
-  /** Tries of the report so far (the first included). */
+  /** Tries of the report so far (the first included, and those made early). */
   reportAttempts: number;
+  /** Retries on the job's schedule so far: what `reportRetryLimit` bounds (report_schedule.ts). */
+  reportRetries: number;
+  /** When the next try on the job's schedule is due (epoch ms); 0 before a try failed. */
+  reportNextTryAt: number;
   /** Why the last try failed; once the report is given up, why and after how many attempts. */
   reportError: string;
   artifactRequest: ArtifactRequest | null;
@@ -83,6 +90,8 @@ export function collectingJobDefaults(
     reportStatus: "NONE",
     pendingReport: null,
     reportAttempts: 0,
+    reportRetries: 0,
+    reportNextTryAt: 0,
     reportError: "",
     artifactRequest: null,
     artifactRef: null,
