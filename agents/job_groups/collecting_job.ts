@@ -40,6 +40,7 @@ import { insideComputeStep } from "../compute_step.ts";
 import { PagletError } from "../errors.ts";
 import { findNonPlainData } from "../wire.ts";
 import { callOperation } from "../operations.ts";
+import { cancel, later, type Timer } from "../timers.ts";
 import { JobFailure, type JobReport, JobResult } from "./contract.ts";
 import type { CollectingComputeJobState } from "./collecting_job_state.ts";
 import { nextReportTry } from "./report_schedule.ts";
@@ -60,6 +61,10 @@ export abstract class CollectingComputeJobPaglet<
   S extends CollectingComputeJobState = CollectingComputeJobState,
 > extends ComputeJobPaglet<S> {
   #delivering: Promise<boolean> | null = null;
+  /** The next try of the report, when the job could not sleep until it. */
+  #retryTimer: Timer | undefined;
+  /** This instance was woken (a message, a restart): a report on its way is tried at once. */
+  #woken = false;
 
   /** The JSON-sized result of a successful job, sent to the collector. @default {} */
   buildResultPayload(): unknown {
@@ -101,6 +106,12 @@ export abstract class CollectingComputeJobPaglet<
   override async afterComputeFailure(message: string): Promise<void> {
     this.#prepare("failure", { error: message, stage: "compute" });
     await this.#deliver();
+  }
+
+  /** Notes the wake-up; subclasses that override it must call `super.onActivation(event)`. */
+  override onActivation(event: LifecycleEvent): void | Promise<void> {
+    this.#woken = true;
+    return super.onActivation(event);
   }
 
   /** Also resumes a failure report after a wake-up (success reports resume through the base). */
@@ -207,6 +218,14 @@ export abstract class CollectingComputeJobPaglet<
    */
   #deliver(): Promise<boolean> {
     if (insideComputeStep(this.context)) return Promise.resolve(false);
+    const s = this.state;
+    if (!this.#woken && s.reportStatus === "PENDING" && (s.reportNextTryAt ?? 0) > Date.now()) {
+      // Started again by its host without a wake-up, its next try not due: its deactivation could
+      // not be stored (a full disk, say). It keeps to its schedule rather than try again at once,
+      // and fail, and be started again, in a loop.
+      this.#tryAt(s.reportNextTryAt);
+      return Promise.resolve(false);
+    }
     this.#delivering ??= this.#deliverOnce().finally(() => this.#delivering = null);
     return this.#delivering;
   }
@@ -292,12 +311,28 @@ export abstract class CollectingComputeJobPaglet<
     }
     this.notifyStateChanged();
     // Sleep until the next try; a restart of this host (or a message) wakes the job earlier.
-    await this.context.deactivate({
-      activateAt: next.at,
-      activateOnMessage: true,
-      queueMessagesWhenInactive: true,
-      activateOnStartup: true,
-    }).catch(() => {});
+    try {
+      await this.context.deactivate({
+        activateAt: next.at,
+        activateOnMessage: true,
+        queueMessagesWhenInactive: true,
+        activateOnStartup: true,
+      });
+    } catch {
+      // Not asleep (its host could not store it so: a full disk, say; the host then runs the job
+      // again in a new instance, which keeps to the schedule too): with no wake-up to come, the
+      // next try comes from a timer.
+      this.#tryAt(next.at);
+    }
     return false;
+  }
+
+  /** Tries the report at `at` from a timer, while this instance is the job's. */
+  #tryAt(at: number): void {
+    cancel(this.#retryTimer);
+    this.#retryTimer = later(Math.max(0, at - Date.now()), () => {
+      this.#retryTimer = undefined;
+      if (this.context.isCurrent()) void this.#deliver();
+    });
   }
 }

@@ -3,33 +3,13 @@
  * made durable answers a coded 507; nothing is acknowledged that was not stored; the agent stays
  * reachable and consistent; the host recovers by itself when space returns.
  */
-import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
+import { assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { stopAll } from "../helpers/host_process.ts";
 import { ArtifactClient } from "../../host/artifacts/client.ts";
 import { startMobileHost } from "../mobility/helpers.ts";
+import { canMount, fill, withSmallDisk } from "../helpers/small_disk.ts";
 
 const MOUNT_MIB = 24;
-
-async function run(cmd: string, ...args: string[]): Promise<boolean> {
-  return (await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output().catch(() => null))
-    ?.success ?? false;
-}
-
-/** Writes zeros into `path` until the filesystem is full. */
-async function fill(path: string): Promise<void> {
-  const file = await Deno.open(path, { write: true, create: true });
-  const chunk = new Uint8Array(64 * 1024);
-  try {
-    for (let i = 0; i < 100_000; i++) await file.write(chunk);
-    throw new Error("the tmpfs did not fill up");
-  } catch (err) {
-    if (!(err instanceof Error) || !/space|ENOSPC|full/i.test(err.message)) throw err;
-  } finally {
-    file.close();
-  }
-}
-
-const canMount = Deno.uid() === 0;
 
 /** A module as `PUT /v1/code` takes it (a script's bundle reads the SDK from globalThis). */
 const TALLY = `const { Paglet } = globalThis[Symbol.for("paglets.sdk")];
@@ -44,51 +24,48 @@ Deno.test({
   name:
     "on a full disk writes answer 507 insufficient_storage, nothing unstored is acknowledged, and the host recovers when space returns",
   ignore: !canMount,
-  async fn() {
-    const mount = await Deno.makeTempDir({ prefix: "paglets-test-full-" });
-    assert(await run("mount", "-t", "tmpfs", "-o", `size=${MOUNT_MIB}m`, "tmpfs", mount), "mount a tmpfs");
-    try {
-      const host = await startMobileHost("alpha", { dataDir: `${mount}/data` });
-      const { id } = await host.client.createAgent({ type: "demo.counter" });
-      await host.client.send(id, { kind: "increment", args: { by: 5 } });
-      // An agent of travelling code (a script's): put back in its worker with its module too.
-      const put = await host.client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(TALLY) });
-      const { hash } = await put.json() as { hash: string };
-      const tally = await host.client.createAgent({ type: "test.tally", code: hash });
-      assertEquals(await host.client.send(tally.id, { kind: "add" }), 1);
-      const upload = `${mount}/upload.bin`;
-      await Deno.writeFile(upload, new Uint8Array(256 * 1024));
-      await fill(`${mount}/filler`);
+  fn: () =>
+    withSmallDisk(MOUNT_MIB, async (mount) => {
+      try {
+        const host = await startMobileHost("alpha", { dataDir: `${mount}/data` });
+        const { id } = await host.client.createAgent({ type: "demo.counter" });
+        await host.client.send(id, { kind: "increment", args: { by: 5 } });
+        // An agent of travelling code (a script's): put back in its worker with its module too.
+        const put = await host.client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(TALLY) });
+        const { hash } = await put.json() as { hash: string };
+        const tally = await host.client.createAgent({ type: "test.tally", code: hash });
+        assertEquals(await host.client.send(tally.id, { kind: "add" }), 1);
+        const upload = `${mount}/upload.bin`;
+        await Deno.writeFile(upload, new Uint8Array(256 * 1024));
+        await fill(`${mount}/filler`);
 
-      await assertRejectsCode(
-        () => host.client.createAgent({ type: "demo.counter" }),
-        "insufficient_storage",
-      );
-      await assertRejectsCode(() => host.client.send(id, { kind: "increment" }), "insufficient_storage");
-      await assertRejectsCode(() => host.client.deactivate(id), "insufficient_storage");
-      await assertRejectsCode(() => host.client.deactivate(tally.id), "insufficient_storage");
-      assertEquals((await host.client.getAgent(tally.id)).status, "active");
-      // A dispose that cannot delete the record leaves the agent as it was: running, answering.
-      await assertRejectsCode(() => host.client.dispose(id), "insufficient_storage");
-      assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 5);
-      await assertRejectsCode(() => new ArtifactClient(host.client).upload(upload), "insufficient_storage");
-      // Still reachable, with only what was stored.
-      assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 5);
-      assertEquals((await host.client.getAgent(id)).status, "active");
+        await assertRejectsCode(
+          () => host.client.createAgent({ type: "demo.counter" }),
+          "insufficient_storage",
+        );
+        await assertRejectsCode(() => host.client.send(id, { kind: "increment" }), "insufficient_storage");
+        await assertRejectsCode(() => host.client.deactivate(id), "insufficient_storage");
+        await assertRejectsCode(() => host.client.deactivate(tally.id), "insufficient_storage");
+        assertEquals((await host.client.getAgent(tally.id)).status, "active");
+        // A dispose that cannot delete the record leaves the agent as it was: running, answering.
+        await assertRejectsCode(() => host.client.dispose(id), "insufficient_storage");
+        assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 5);
+        await assertRejectsCode(() => new ArtifactClient(host.client).upload(upload), "insufficient_storage");
+        // Still reachable, with only what was stored.
+        assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 5);
+        assertEquals((await host.client.getAgent(id)).status, "active");
 
-      await Deno.remove(`${mount}/filler`);
-      assertEquals(await host.client.send(tally.id, { kind: "add" }), 2);
-      assertEquals((await host.client.send(id, { kind: "increment" }) as { count: number }).count, 6);
-      await host.client.deactivate(id);
-      assertEquals((await host.client.getAgent(id)).status, "inactive");
-      assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 6);
-      await host.client.createAgent({ type: "demo.counter" });
-      await host.client.dispose(id);
-      await assertRejectsCode(() => host.client.getAgent(id), "agent_not_found");
-    } finally {
-      await stopAll();
-      await run("umount", mount);
-      await Deno.remove(mount, { recursive: true }).catch(() => {/* still mounted: left for the OS */});
-    }
-  },
+        await Deno.remove(`${mount}/filler`);
+        assertEquals(await host.client.send(tally.id, { kind: "add" }), 2);
+        assertEquals((await host.client.send(id, { kind: "increment" }) as { count: number }).count, 6);
+        await host.client.deactivate(id);
+        assertEquals((await host.client.getAgent(id)).status, "inactive");
+        assertEquals((await host.client.send(id, { kind: "get" }) as { count: number }).count, 6);
+        await host.client.createAgent({ type: "demo.counter" });
+        await host.client.dispose(id);
+        await assertRejectsCode(() => host.client.getAgent(id), "agent_not_found");
+      } finally {
+        await stopAll();
+      }
+    }),
 });

@@ -10,6 +10,7 @@ import { paglets } from "../helpers/cli.ts";
 import { freePort, type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { FAST } from "./helpers.ts";
+import { canMount, fill, withSmallDisk } from "../helpers/small_disk.ts";
 
 const GROUP_JOBS = new URL("./fixtures/group_jobs.ts", import.meta.url).href;
 
@@ -170,4 +171,85 @@ Deno.test("messages that wake a group job waiting to report again use up none of
   } finally {
     await stopAll();
   }
+});
+
+/**
+ * A listener at `port` (where a stopped host was) that holds each request carrying a message to
+ * `agentId` unanswered until {@link close}, and closes every other connection at once.
+ */
+function holdMessagesTo(port: number, agentId: string) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const open = new Set<Deno.Conn>();
+  let held = 0;
+  const take = async (conn: Deno.Conn) => {
+    open.add(conn);
+    const head = new Uint8Array(16 * 1024);
+    const n = await conn.read(head).catch(() => null);
+    if (n && new TextDecoder().decode(head.subarray(0, n)).includes(`/v1/agents/${agentId}/messages`)) held++;
+    else conn.close();
+  };
+  void (async () => {
+    for await (const conn of listener) void take(conn).catch(() => {});
+  })().catch(() => {/* closed */});
+  return {
+    held: () => held,
+    close() {
+      listener.close();
+      for (const conn of open) {
+        try {
+          conn.close();
+        } catch { /* closed already */ }
+      }
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "a group job whose host cannot store it asleep until its next report try (a full disk) keeps to its schedule, and its report arrives once the collector's host is back",
+  ignore: !canMount,
+  fn: () =>
+    withSmallDisk(24, async (mount) => {
+      try {
+        const port = freePort();
+        let keeper = await start("keeper", { port });
+        const collector = await keeper.client.createAgent({
+          type: "paglets.result_collector",
+          state: { groupId: "far" },
+        });
+        await keeper.stop();
+        const hole = holdMessagesTo(port, collector.id);
+        const solo = await start("solo", { peer: keeper.url, dataDir: `${mount}/data` });
+        const { id } = await solo.client.createAgent(farJob(collector, keeper, {
+          reportTimeoutSeconds: 120,
+          reportRetrySeconds: 1,
+          reportRetryMaxSeconds: 1,
+          reportRetryLimit: 1000,
+        }));
+        // The report's first try under way: the disk fills, then the try fails. The job cannot be
+        // stored asleep until its next try: its host keeps it running (a new instance, no wake-up).
+        await eventually("the report's first try under way", () => hole.held() === 1, 30_000);
+        await fill(`${mount}/filler`);
+        hole.close();
+        const state = await eventually("the job, awake, trying again", async () => {
+          const state = await reportState(solo, id);
+          return state.status === "active" && state.reportAttempts >= 4 && state;
+        }, 30_000);
+        // Every try on its schedule (the one under way, if any, not counted yet), none at once after
+        // each failed deactivation.
+        assert(
+          state.reportAttempts - state.reportRetries <= 2,
+          `${state.reportAttempts} tries, ${state.reportRetries} of them retries on schedule`,
+        );
+
+        keeper = await start("keeper", { port, dataDir: keeper.dataDir, peer: solo.url });
+        const summary = await eventually("the report at the collector", async () => {
+          const s = await keeper.client.send(collector.id, { kind: "summary" }) as GroupSummary;
+          return s.completedCount === 1 && s;
+        }, 30_000);
+        assertEquals((summary.results["far-0001"].result as { square: number }).square, 81);
+      } finally {
+        await stopAll();
+      }
+    }),
 });
