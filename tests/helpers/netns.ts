@@ -40,9 +40,12 @@ export async function makeNetLab(count: number): Promise<NetLab> {
       `Cannot make a lab as 'count' must be an integer in 1..8: current value is ${count}`,
     );
   }
-  // Names and subnet from the pid: concurrent test processes never share a lab.
-  const tag = `pg${Deno.pid % 100_000}`;
-  const subnet = `198.18.${Deno.pid % 250}`;
+  // Names and subnet drawn at random: test files running at once share one process (its pid), so
+  // two labs of one run, or of two runs, are told apart by the draw (and `ip netns add` refuses a
+  // name taken).
+  const draw = crypto.getRandomValues(new Uint32Array(1))[0];
+  const tag = `pg${draw % 100_000}`;
+  const subnet = `198.18.${Math.floor(draw / 100_000) % 250}`;
   const hub = `${tag}hub`;
   const namespaces = Array.from({ length: count }, (_, i) => `${tag}h${i}`);
   const addresses = namespaces.map((_, i) => `${subnet}.${i + 1}`);
