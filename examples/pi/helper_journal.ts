@@ -37,6 +37,8 @@ export class HelperJournal {
   #pending = "";
   #next: Promise<void> | null = null;
   #tail: Promise<void> = Promise.resolve();
+  /** This instance has written to the journal. */
+  #wrote = false;
 
   /** `dir`: the coordinator's work dir, asked for once, at the first write or read. */
   constructor(dir: () => Promise<string>) {
@@ -88,7 +90,11 @@ export class HelperJournal {
         this.#next = null;
         const text = this.#pending;
         this.#pending = "";
-        if (text) await Deno.writeTextFile(await this.#file(), text, { append: true });
+        if (!text) return;
+        // An instance's first write begins a line of its own: a line its former instance left cut
+        // short (a full disk, a power loss) must not run into this one's first.
+        await Deno.writeTextFile(await this.#file(), this.#wrote ? text : `\n${text}`, { append: true });
+        this.#wrote = true;
       });
       this.#next = next;
       this.#tail = next.catch(() => {});
