@@ -27,6 +27,11 @@ export const ERROR_CODES = [
   "state_conflict",
   "agent_moving",
   "transfer_refused",
+  /**
+   * A target asked to settle a transfer it has no row of, and may have taken and forgotten
+   * (its arrivals' rows are pruned after --forwarding-retention): it cannot say.
+   */
+  "transfer_expired",
   "mesh_version_mismatch",
   "agent_crashed",
   "payload_too_large",

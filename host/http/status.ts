@@ -25,6 +25,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   state_conflict: 409,
   agent_moving: 409,
   transfer_refused: 409,
+  transfer_expired: 410,
   mesh_version_mismatch: 409,
   agent_crashed: 409,
   payload_too_large: 413,

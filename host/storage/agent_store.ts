@@ -135,8 +135,13 @@ const SYNC_SQL = {
   saveState: "UPDATE agents SET state = ?, updated_at = ? WHERE id = ? AND status = 'active'",
   deleteQueued: "DELETE FROM queued_messages WHERE agent_id = ?",
   deleteAgent: "DELETE FROM agents WHERE id = ?",
-  deleteMoving: "DELETE FROM agents WHERE id = ? AND status = 'moving'",
+  // A departure's record: `moving` and no arrival's (an agent stored here and not yet started).
+  deleteMoving:
+    "DELETE FROM agents WHERE id = ? AND status = 'moving' AND json_extract(meta, '$.arrival') IS NULL",
+  deleteQueuedOfMoving: `DELETE FROM queued_messages WHERE agent_id = ? AND EXISTS (
+      SELECT 1 FROM agents WHERE id = ? AND status = 'moving' AND json_extract(meta, '$.arrival') IS NULL)`,
   forgetMove: "DELETE FROM moved_agents WHERE id = ?",
+  movedAt: "SELECT moved_at FROM moved_agents WHERE id = ?",
   dequeue: "DELETE FROM queued_messages WHERE agent_id = ? AND seq = ?",
   enqueue: "INSERT INTO queued_messages (agent_id, body, queued_at) VALUES (?, ?, ?)",
   recordMove:
@@ -149,8 +154,11 @@ export interface StoreTransaction {
   put(record: Omit<AgentRecord, "updatedAt">): void;
   /** Checkpoints the state of an active agent (no effect on a record that is not active). */
   saveState(id: string, state: Uint8Array): void;
-  /** Deletes a `moving` record (it left) and its queued messages. */
-  deleteMoving(id: string): void;
+  /**
+   * Deletes the record of an agent leaving this host (`moving`, not an arrival's) and its queued
+   * messages; nothing when there is none (whatever else is stored for `id`). True when it deleted it.
+   */
+  deleteMoving(id: string): boolean;
   /** Remembers where an agent went (forwarding): the host's URL and, where known, its name. */
   recordMove(id: string, movedTo: HostAddress): void;
   /** Forgets where an agent went (it is back). */
@@ -235,8 +243,8 @@ export class AgentStore {
       },
       saveState: (id, state) => run(SYNC_SQL.saveState, state, Date.now(), id),
       deleteMoving: (id) => {
-        run(SYNC_SQL.deleteQueued, id);
-        run(SYNC_SQL.deleteMoving, id);
+        run(SYNC_SQL.deleteQueuedOfMoving, id, id);
+        return Number(this.#prepared(SYNC_SQL.deleteMoving).run(id).changes) > 0;
       },
       recordMove: (id, movedTo) => run(SYNC_SQL.recordMove, id, movedTo.url, movedTo.name, Date.now()),
       forgetMove: (id) => run(SYNC_SQL.forgetMove, id),
@@ -451,6 +459,12 @@ export class AgentStore {
       (eb) => eb.selectFrom("moved_agents").select("id").orderBy("moved_at", "desc").limit(-1).offset(keep),
     ).executeTakeFirst();
     return Number(old.numDeletedRows) + Number(excess.numDeletedRows);
+  }
+
+  /** When agent `id` last left this host, as its forwarding record says; null when there is none. */
+  movedAt(id: string): number | null {
+    const row = this.#prepared(SYNC_SQL.movedAt).get(id) as { moved_at: number } | undefined;
+    return row?.moved_at ?? null;
   }
 
   /** Where an agent that left went, as its forwarding record says; null when there is none. */

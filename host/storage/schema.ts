@@ -67,6 +67,15 @@ export interface TransfersTable {
   updated_at: number;
 }
 
+/**
+ * The ledger's memory of what it forgot (one row, id 1): the newest update time, by this host's
+ * clock, of an arrival's row it pruned. A transfer it does not know may have arrived before then.
+ */
+export interface TransfersForgottenTable {
+  id: number;
+  through: number;
+}
+
 export interface StorageUsageTable {
   type: string;
   used_bytes: number;
@@ -77,6 +86,7 @@ export interface Schema {
   queued_messages: QueuedMessagesTable;
   moved_agents: MovedAgentsTable;
   transfers: TransfersTable;
+  transfers_forgotten: TransfersForgottenTable;
   storage_usage: StorageUsageTable;
 }
 
@@ -106,6 +116,9 @@ const MIGRATIONS: string[] = [
    ALTER TABLE moved_agents ADD COLUMN moved_to_name TEXT;`,
   // The other host's id (host_id.ts): what settles a move the source could not confirm.
   `ALTER TABLE transfers ADD COLUMN peer_id TEXT;`,
+  // How far the ledger forgot arrivals: a settling question about a transfer it does not know and
+  // may have forgotten is not answered `refused`.
+  `CREATE TABLE transfers_forgotten (id INTEGER PRIMARY KEY CHECK (id = 1), through INTEGER NOT NULL);`,
 ];
 
 /** Opens (and migrates) the host database at `path`. */

@@ -3,6 +3,12 @@
  * stored the agent): it asks the target until the target itself answers, `stored` (the agent lives
  * there now) or `refused` (it never will; the agent lives on here).
  *
+ * A target that answers `expired` (it does not know the transfer, and may have taken it and
+ * forgotten it since: the source came back after the target's retention) will never say more: the
+ * agent stays reserved (`moving`) here, a `transfer-expired` event says so, and the departure is
+ * not asked about again until this host restarts. It is settled when the agent comes back here, or
+ * by hand (docs/mobility.md).
+ *
  * It asks when the mesh sees the target again (the host joined, came back online or restarted,
  * perhaps at another address: `mesh-host-*` events naming it) and otherwise on a bounded backoff
  * (1 s, doubling to 10 s), which is all a target outside the mesh gets. A target seen again while
@@ -59,6 +65,8 @@ export class DepartureResolver {
   #mayHavePending = true;
   /** Departures that ended unconfirmed ({@link soon}): a round's "nothing pending" counts only if none did meanwhile. */
   #unconfirmed = 0;
+  /** Departures whose target answered `expired`: not asked about again (until a restart). */
+  readonly #expired = new Set<string>();
   /** Settling questions under way, by transfer id; `again`: a reason to ask once more. */
   readonly #asking = new Map<string, { again: SettleTrigger | null }>();
   #unsubscribe: (() => void) | undefined;
@@ -133,6 +141,7 @@ export class DepartureResolver {
     let left = 0;
     for (const row of await this.#p.ledger.list("out", "pending")) {
       if (this.#stopped) return left + 1;
+      if (this.#expired.has(row.transferId)) continue;
       if (!which(row) || this.#p.driving.has(row.transferId)) {
         left++;
         continue;
@@ -172,6 +181,20 @@ export class DepartureResolver {
     if (driving.has(row.transferId)) return false;
     const answer = await this.#ask(row);
     if (!answer) return false;
+    if (answer.verdict === "expired") {
+      this.#expired.add(row.transferId);
+      const error = `${answer.target.name ?? answer.target.url} no longer knows transfer ${row.transferId} ` +
+        `of ${row.agentId} (it forgets the transfers it took after its --forwarding-retention) and may ` +
+        `have taken it: the agent stays reserved (moving) here until it comes back or an operator ` +
+        `settles the move (docs/mobility.md, "A move its target forgot")`;
+      host.events.emit("transfer-expired", {
+        agentId: row.agentId,
+        data: { transferId: row.transferId, target: answer.target.url, departedAt: row.createdAt, trigger },
+        error,
+      });
+      if (!host.options.quiet) console.error(`warning: ${error}`);
+      return true;
+    }
     await this.#p.settled(row, answer.verdict, answer.target);
     host.events.emit("transfer-settled", {
       agentId: row.agentId,
@@ -186,7 +209,9 @@ export class DepartureResolver {
    * (TransferSender.settle): not that of a host that took its old address, nor of another host of
    * its name. A target that answers it is starting is asked again until it answers.
    */
-  async #ask(row: TransferRow): Promise<{ verdict: "stored" | "refused"; target: HostAddress } | null> {
+  async #ask(
+    row: TransferRow,
+  ): Promise<{ verdict: "stored" | "refused" | "expired"; target: HostAddress } | null> {
     const { host, sender } = this.#p;
     const peer = { url: row.peer, name: row.peerName, id: row.peerId };
     const until = performance.now() + STARTING_WAIT_MS;
@@ -194,8 +219,10 @@ export class DepartureResolver {
       let starting = false;
       for (const url of new Set([host.remote?.locate(peer) ?? row.peer, row.peer])) {
         const target = { ...peer, url };
-        const verdict = await sender.settle(target, row.transferId, row.agentId, host.url);
-        if (verdict === "stored" || verdict === "refused") return { verdict, target };
+        const verdict = await sender.settle(target, row.transferId, row.agentId, host.url, row.createdAt);
+        if (verdict === "stored" || verdict === "refused" || verdict === "expired") {
+          return { verdict, target };
+        }
         starting ||= verdict === "starting";
       }
       if (!starting || this.#stopped || performance.now() >= until) return null;

@@ -417,7 +417,7 @@ export class TransferDispatcher {
     files: RegisteredFile[],
     reason: string,
   ): Promise<void> {
-    await this.#ledger.finishDeparture(transferId, id, to);
+    if (!await this.#ledger.finishDeparture(transferId, id, to)) return;
     await this.#files.deleteMoved(id, files);
     await this.#removeWorkDir(id);
     this.#host.events.emit(reason, { agentId: id, type, data: { target: to.url, transferId } });
@@ -598,26 +598,40 @@ export class TransferDispatcher {
     this.#resolver.stop();
   }
 
-  /** Acts on the target's final answer about a departure it had not confirmed (DepartureResolver). */
+  /**
+   * Acts on the target's final answer about a departure it had not confirmed (DepartureResolver).
+   * The agent is held from now (after any handoff of it under way here) until this is done: the
+   * agent coming back here meanwhile (sent straight home by its onArrival there) is taken only
+   * after it, so neither the record and stored messages it arrives with nor its files and work dir
+   * are what a late settling deletes.
+   */
   async #settled(row: TransferRow, verdict: "stored" | "refused", target: HostAddress): Promise<void> {
+    const rt = this.#host.runtime;
+    const before = rt.settled(row.agentId);
+    await rt.hold(
+      row.agentId,
+      before.then(() => verdict === "stored" ? this.#settledStored(row, target) : this.#settledRefused(row)),
+    );
+  }
+
+  /** The target has the agent: the local copy goes, if this departure is what it is here. */
+  async #settledStored(row: TransferRow, target: HostAddress): Promise<void> {
     const record = await this.#host.store.get(row.agentId);
-    const moving = record?.status === "moving" ? record : null;
-    if (verdict === "stored") {
-      await this.#ledger.finishDeparture(row.transferId, moving ? row.agentId : null, target);
-      if (moving) {
-        await this.#files.deleteMoved(row.agentId, moving.meta.files as RegisteredFile[] ?? []);
-        await this.#removeWorkDir(row.agentId);
-        this.#host.events.emit("dispatch", {
-          agentId: row.agentId,
-          type: moving.type,
-          data: { target: target.url, transferId: row.transferId, recovered: true },
-        });
-      }
-    } else if (moving) {
-      await this.#host.runtime.hold(row.agentId, this.#restore(row.transferId, moving, []));
-    } else {
-      await this.#ledger.setStatus(row.transferId, "failed");
-    }
+    if (!await this.#ledger.finishDeparture(row.transferId, row.agentId, target) || !record) return;
+    await this.#files.deleteMoved(row.agentId, record.meta.files as RegisteredFile[] ?? []);
+    await this.#removeWorkDir(row.agentId);
+    this.#host.events.emit("dispatch", {
+      agentId: row.agentId,
+      type: record.type,
+      data: { target: target.url, transferId: row.transferId, recovered: true },
+    });
+  }
+
+  /** The target never will have the agent: it lives on here. */
+  async #settledRefused(row: TransferRow): Promise<void> {
+    const record = await this.#host.store.get(row.agentId);
+    if (record?.status === "moving") await this.#restore(row.transferId, record, []);
+    else await this.#ledger.setStatus(row.transferId, "failed");
   }
 }
 

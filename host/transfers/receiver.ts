@@ -31,6 +31,7 @@ import {
 } from "./envelope.ts";
 import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
 import { fault, spoolWrite } from "./faults.ts";
+import { unknownTransferVerdict } from "./forgotten_transfers.ts";
 
 /** What the target answers once the agent is durable here. */
 export interface TransferAck {
@@ -529,11 +530,51 @@ export class TransferReceiver {
   }
 
   /**
-   * `POST /v1/transfers/:id/abandon`: the source gives up on a transfer it could not confirm. The
-   * answer is final: `stored`/`arrived` (this host has the agent) or `refused` (it never will).
+   * `POST /v1/transfers/:id/abandon`: the source gives up on a transfer it could not confirm,
+   * written `ageMs` ago by its clock. The answer is final: `stored`/`arrived` (this host has the
+   * agent, or had it after the departure) or `refused` (it never will). A transfer this host does
+   * not know and may have taken and forgotten since (its row pruned after the retention) is
+   * `transfer_expired` instead: this host cannot say, and a `refused` could make a second copy.
    */
-  async abandon(transferId: string, agentId: string, peer: string): Promise<TransferRow> {
+  async abandon(transferId: string, agentId: string, peer: string, ageMs?: number): Promise<TransferRow> {
     await this.#inflight.get(transferId)?.taking.catch(() => {});
+    if (!(await this.#ledger.get(transferId))) {
+      const now = Date.now();
+      const forgottenThrough = this.#ledger.forgottenThrough();
+      const verdict = unknownTransferVerdict({
+        now,
+        ageMs,
+        agentHere: this.#host.runtime.isLive(agentId) || this.#host.store.statusOf(agentId) !== null,
+        movedAt: this.#host.store.movedAt(agentId),
+        forgottenThrough,
+      });
+      if (verdict === "here") {
+        // Not written: what answers is the agent's record or forwarding record, while they last.
+        return {
+          transferId,
+          agentId,
+          direction: "in",
+          status: "arrived",
+          peer,
+          peerName: null,
+          peerId: null,
+          createdAt: now,
+          updatedAt: now,
+        };
+      }
+      if (verdict === "forgotten") {
+        throw new PagletError(
+          "transfer_expired",
+          `Transfer ${transferId} of ${agentId} is not known on host ${this.#host.name}, which forgot the ` +
+            `transfers it took up to ${
+              new Date(forgottenThrough!).toISOString()
+            } (--forwarding-retention): ` +
+            `it may have taken the agent then. Find where ${agentId} runs before settling the move by hand ` +
+            `(docs/mobility.md, "A move its target forgot")`,
+          { host: this.#host.name, hostId: this.#host.id, forgottenThrough },
+        );
+      }
+    }
     const row = await this.#ledger.refuse(transferId, agentId, peer);
     if (row.direction !== "in") {
       throw new PagletError("state_conflict", `Transfer ${transferId} is this host's own outgoing transfer`);

@@ -52,6 +52,8 @@ const PreflightBody = z.object({
 const AbandonBody = z.object({
   agentId: z.string().refine(isValidAgentId, "must be a valid agent id"),
   source: z.string().min(1),
+  /** How long ago the source wrote the departure, by its clock (sources before it do not say). */
+  ageMs: z.number().int().min(0).optional(),
 });
 
 function agentId(c: Context): string {
@@ -136,7 +138,7 @@ export function movementRoutes(app: Hono, host: Host, parts: () => MovementParts
     const body = validate(AbandonBody, await readJson(c, max), "abandon request");
     // With who answers: the source trusts the answer only from the host it sent the agent to.
     return json({
-      ...await parts().receiver.abandon(id, body.agentId, body.source),
+      ...await parts().receiver.abandon(id, body.agentId, body.source, body.ageMs),
       host: host.name,
       hostId: host.id,
     });

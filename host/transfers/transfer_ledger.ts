@@ -7,6 +7,10 @@
  *   asking the target → `acknowledged` (record deleted, move recorded) or `failed` (restored).
  * - in `stored`: the target holds the agent durably but has not started it yet → `arrived`.
  * - in `refused`: the source gave the transfer up; a late copy of it is rejected.
+ *
+ * Settled rows are pruned after the retention; the ledger keeps how far it forgot arrivals
+ * ({@link TransferLedger.forgottenThrough}), so that it never answers `refused` for a transfer it
+ * may have taken and forgotten.
  */
 import type { SQLInputValue } from "node:sqlite";
 import type { AgentRecord, AgentStore, HostAddress } from "../storage/agent_store.ts";
@@ -78,7 +82,7 @@ const SQL = {
   setStatus: "UPDATE transfers SET status = ?, updated_at = ? WHERE transfer_id = ?",
   list: `SELECT ${COLUMNS} FROM transfers WHERE direction = ? AND status = ? ORDER BY created_at`,
   pendingOf:
-    `SELECT ${COLUMNS} FROM transfers WHERE agent_id = ? AND direction = 'out' AND status = 'pending' ORDER BY created_at DESC LIMIT 1`,
+    `SELECT ${COLUMNS} FROM transfers WHERE agent_id = ? AND direction = 'out' AND status = 'pending' ORDER BY created_at DESC, rowid DESC LIMIT 1`,
   /** The update time of the capped row `?` rows after the newest (none when there are fewer). */
   cappedBefore:
     // The partial index walks them in order (a sort of them all is what the planner picks else).
@@ -87,6 +91,15 @@ const SQL = {
   /** At most `?2` settled rows updated before `?1`. */
   prune: `DELETE FROM transfers WHERE transfer_id IN (
       SELECT transfer_id FROM transfers WHERE status IN ${SETTLED} AND updated_at < ?1 LIMIT ?2)`,
+  /**
+   * Raises how far arrivals were forgotten to the newest arrival's row a prune before `?` deletes
+   * (written before the rows go: a prune cut short leaves it ahead of them, never behind).
+   */
+  forget: `INSERT INTO transfers_forgotten (id, through)
+      SELECT 1, max(updated_at) FROM transfers
+        WHERE status = 'arrived' AND direction = 'in' AND updated_at < ? HAVING max(updated_at) IS NOT NULL
+      ON CONFLICT (id) DO UPDATE SET through = max(through, excluded.through)`,
+  forgotten: "SELECT through FROM transfers_forgotten WHERE id = 1",
   /** At most `?2` capped rows updated before `?1`. */
   pruneCapped: `DELETE FROM transfers WHERE transfer_id IN (
       SELECT transfer_id FROM transfers WHERE status IN ${CAPPED} AND updated_at < ?1 LIMIT ?2)`,
@@ -140,16 +153,28 @@ export class TransferLedger {
     });
   }
 
-  /** The target has the agent: drop the local copy and remember where it went. */
-  async finishDeparture(transferId: string, agentId: string | null, movedTo: HostAddress): Promise<void> {
+  /**
+   * The target has the agent: the departure is acknowledged, and the local copy (the `moving`
+   * record this departure left, and the messages stored for it) is dropped and where it went
+   * remembered. All of it only while the departure is still pending, and the record only while it
+   * is the agent's newest pending departure: a departure settled meanwhile (the agent came back
+   * here, or another settling got there first) changes nothing, whatever is here now (the agent
+   * that came back, its stored messages), and a clone's transfer never touches the record of its
+   * clone. True when this call dropped the local copy: its files and work dir are the caller's to
+   * clean up then, and only then.
+   */
+  async finishDeparture(transferId: string, agentId: string, movedTo: HostAddress): Promise<boolean> {
     const now = Date.now();
+    let left = false;
     await this.#store.transaction((tx) => {
-      if (agentId) {
-        tx.deleteMoving(agentId);
+      if (this.#rows(SQL.get, transferId)[0]?.status !== "pending") return;
+      if (this.#rows(SQL.pendingOf, agentId)[0]?.transferId === transferId && tx.deleteMoving(agentId)) {
         tx.recordMove(agentId, movedTo);
+        left = true;
       }
       tx.run(SQL.setStatus, "acknowledged", now, transferId);
     });
+    return left;
   }
 
   /** The target does not have it: mark the transfer failed and (for a dispatch) keep the agent here. */
@@ -216,6 +241,14 @@ export class TransferLedger {
   }
 
   /**
+   * The newest update time (this host's clock) of an arrival's row this host pruned; null when it
+   * never pruned one. A transfer it does not know may have arrived here up to then.
+   */
+  forgottenThrough(): number | null {
+    return this.#store.select<{ through: number }>(SQL.forgotten)[0]?.through ?? null;
+  }
+
+  /**
    * Deletes settled rows older than `maxAgeMs`, and those no later question needs (see
    * {@link MAX_SETTLED_TRANSFERS}) older than a day past the newest `keep` of them; pending and
    * stored rows are kept until settled. Deletes in short statements, the host serving between them.
@@ -225,6 +258,7 @@ export class TransferLedger {
     // The keep-th newest capped row's time: those older are past the cap.
     const past = this.#store.select<{ updated_at: number }>(SQL.cappedBefore, Math.max(0, keep - 1))[0]
       ?.updated_at ?? 0;
+    await this.#store.write(SQL.forget, now - maxAgeMs);
     return await this.#deleteInSteps(SQL.prune, now - maxAgeMs) +
       await this.#deleteInSteps(SQL.pruneCapped, Math.min(now - SETTLED_KEEP_MS, past));
   }

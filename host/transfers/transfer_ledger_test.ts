@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { assertEquals } from "../../tests/helpers/assert.ts";
 import { openDatabase } from "../storage/schema.ts";
-import { AgentStore } from "../storage/agent_store.ts";
+import { type AgentRecord, AgentStore } from "../storage/agent_store.ts";
+import { toMessage } from "../../agents/message.ts";
 import { TransferLedger } from "./transfer_ledger.ts";
 
 const HOUR = 3_600_000;
@@ -28,6 +29,7 @@ async function ledger() {
     (raw.raw.prepare(`SELECT count(*) AS n FROM transfers WHERE ${where}`).get() as { n: number }).n;
   return {
     ledger: new TransferLedger(store),
+    store,
     add,
     count,
     async [Symbol.asyncDispose]() {
@@ -61,4 +63,68 @@ Deno.test("prune keeps the newest finished departures up to the cap, and deletes
   assertEquals(t.count("1"), 1000);
   // The newest were kept.
   assertEquals(t.count("transfer_id = 't0'"), 1);
+});
+
+Deno.test("prune remembers the newest arrival it forgot, and never forgets less", async () => {
+  await using t = await ledger();
+  t.add(3, "arrived", 2 * DAY);
+  t.add(3, "refused", 3 * HOUR);
+  t.add(3, "acknowledged", 3 * HOUR, "out");
+  assertEquals(t.ledger.forgottenThrough(), null);
+  await t.ledger.prune(7 * DAY);
+  assertEquals(t.ledger.forgottenThrough(), null, "no arrival was pruned");
+  await t.ledger.prune(HOUR);
+  // The newest of the pruned arrivals (added 2 days ago), not the refusals or departures pruned too.
+  const through = t.ledger.forgottenThrough()!;
+  assertEquals(Math.abs(through - (Date.now() - 2 * DAY)) < HOUR, true, `${through}`);
+  assertEquals(t.count("1"), 0);
+  await t.ledger.prune(HOUR);
+  assertEquals(t.ledger.forgottenThrough(), through);
+});
+
+/** An agent record of `status` (an arrival's when `arriving`). */
+function record(id: string, status: AgentRecord["status"], arriving = false): Omit<AgentRecord, "updatedAt"> {
+  const meta = arriving ? { arrival: { transferId: "tr_back", kind: "dispatch" } } : {};
+  return { id, type: "t", status, state: new Uint8Array([1]), policy: null, createdAt: 1, meta };
+}
+
+const target = { url: "http://target", name: "target", id: "h_target" };
+
+Deno.test("a departure settled twice drops the local copy once: a late settling leaves the agent that came back, and its stored messages", async () => {
+  await using t = await ledger();
+  await t.ledger.beginDeparture("tr_out", "ag_x", target, record("ag_x", "moving"));
+  await t.store.enqueue("ag_x", toMessage({ kind: "left-with-it" }), true);
+  // The agent came back before the resolver's settling ran: the arrival settled the departure, and
+  // its record (not started yet: `moving`, with its arrival note) and stored messages are here.
+  assertEquals(await t.ledger.finishDeparture("tr_out", "ag_x", target), true);
+  assertEquals(await t.store.movedTo("ag_x"), { url: target.url, name: target.name });
+  await t.ledger.storeArrival("tr_back", target.url, record("ag_x", "moving", true), [
+    { message: toMessage({ kind: "came-back-with-it" }), oneway: true, queuedAt: 2 },
+  ]);
+  assertEquals(await t.ledger.finishDeparture("tr_out", "ag_x", target), false);
+  assertEquals((await t.store.get("ag_x"))?.meta, record("ag_x", "moving", true).meta);
+  assertEquals((await t.store.queued("ag_x")).map((q) => q.message.kind), ["came-back-with-it"]);
+  assertEquals(await t.store.movedTo("ag_x"), null);
+});
+
+Deno.test("a clone's transfer settled as stored leaves the clone's own records here alone", async () => {
+  await using t = await ledger();
+  // The clone left unconfirmed; it came back here since and is leaving again, unconfirmed too.
+  await t.ledger.beginDeparture("tr_clone", "ag_c", target, null);
+  await t.ledger.beginDeparture("tr_again", "ag_c", target, record("ag_c", "moving"));
+  assertEquals(await t.ledger.finishDeparture("tr_clone", "ag_c", target), false);
+  assertEquals((await t.store.get("ag_c"))?.status, "moving");
+  assertEquals((await t.ledger.get("tr_clone"))?.status, "acknowledged");
+  assertEquals(await t.ledger.finishDeparture("tr_again", "ag_c", target), true);
+  assertEquals(await t.store.get("ag_c"), null);
+});
+
+Deno.test("deleteMoving leaves an arrival's record and its stored messages", async () => {
+  await using t = await ledger();
+  await t.store.put(record("ag_a", "moving", true));
+  await t.store.enqueue("ag_a", toMessage({ kind: "m" }), true);
+  let deleted = true;
+  await t.store.transaction((tx) => void (deleted = tx.deleteMoving("ag_a")));
+  assertEquals(deleted, false);
+  assertEquals([(await t.store.get("ag_a"))?.status, (await t.store.queued("ag_a")).length], ["moving", 1]);
 });

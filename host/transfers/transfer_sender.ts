@@ -339,6 +339,7 @@ export class TransferSender {
       envelope.transferId,
       envelope.agent.id,
       envelope.source.url,
+      envelope.sentAt,
     );
     if (settled === "stored") {
       return {
@@ -438,31 +439,56 @@ export class TransferSender {
    * `refused` (it never will), or `unknown` when the target still does not answer, or another host
    * answers at its URL (one whose id is not `target.id`, or without ids, whose name is not
    * `target.name`); `starting` when the host at its URL runs but does not serve yet (it answers
-   * once it has started).
+   * once it has started); `expired` when the target does not know the transfer and may have taken
+   * it and forgotten it since (it never will say). `since`: when the departure was written or the
+   * transfer sent (this host's clock), which the target compares with what it forgot.
    */
   async settle(
     target: HostAddress,
     transferId: string,
     agentId: string,
     source: string,
-  ): Promise<"stored" | "refused" | "unknown" | "starting"> {
+    since: number,
+  ): Promise<SettleVerdict> {
     try {
-      const row = await this.client(target.url).request<TransferRow & { host?: unknown; hostId?: unknown }>(
+      const row = await this.client(target.url).request<TransferRow & Answerer>(
         "POST",
         `/v1/transfers/${encodeURIComponent(transferId)}/abandon`,
-        { agentId, source },
+        { agentId, source, ageMs: Math.max(0, Date.now() - since) },
         this.#policy.questionTimeoutMs,
       );
-      // Another host answers at that address now (the target came back elsewhere, another took its
-      // port, or has its name): its word is not the target's, whose answer is still awaited. The id
-      // decides where both sides have one (a target renamed since is still itself), else the name.
-      const other = target.id && typeof row.hostId === "string"
-        ? row.hostId !== target.id
-        : target.name !== null && typeof row.host === "string" && row.host !== target.name;
-      if (other) return "unknown";
+      if (!answeredBy(target, row)) return "unknown";
       return row.status === "stored" || row.status === "arrived" ? "stored" : "refused";
     } catch (err) {
-      return err instanceof PagletError && err.code === "starting" ? "starting" : "unknown";
+      if (!(err instanceof PagletError)) return "unknown";
+      if (err.code === "starting") return "starting";
+      // An error answer: a target before `transfer_expired` says it never does, and one that does
+      // not know the code takes it for no answer (the paglet stays reserved either way).
+      return err.code === "transfer_expired" && answeredBy(target, err.details as Answerer)
+        ? "expired"
+        : "unknown";
     }
   }
+}
+
+/** What a settling question answers. */
+export type SettleVerdict = "stored" | "refused" | "expired" | "unknown" | "starting";
+
+/** Who answers a settling question (the answer's `host` and `hostId`, or the details of its error). */
+interface Answerer {
+  host?: unknown;
+  hostId?: unknown;
+}
+
+/**
+ * Whether `target` itself answered, and not another host at its address now (the target came back
+ * elsewhere, another took its port, or has its name): that one's word is not the target's, whose
+ * answer is still awaited. The id decides where both sides have one (a target renamed since is
+ * still itself), else the name.
+ */
+function answeredBy(target: HostAddress, who: Answerer | null | undefined): boolean {
+  const hostId = who?.hostId, host = who?.host;
+  return target.id && typeof hostId === "string"
+    ? hostId === target.id
+    : !(target.name !== null && typeof host === "string" && host !== target.name);
 }

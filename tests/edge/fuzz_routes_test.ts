@@ -292,7 +292,11 @@ function routeShapes(c: Ctx): Record<string, () => Shape> {
     "GET /v1/transfers/:id": () => ({ path: `/v1/transfers/${id()}` }),
     "POST /v1/transfers/:id/abandon": () => ({
       path: `/v1/transfers/${id()}/abandon`,
-      body: { agentId: field(c, () => agentId(c)), source: url() },
+      body: {
+        agentId: field(c, () => agentId(c)),
+        source: url(),
+        ageMs: maybe(g, () => g.pick(JUNK_NUMBERS)),
+      },
     }),
   };
 }

@@ -1,0 +1,59 @@
+/**
+ * What a target says of a transfer it has no ledger row of, when its source gives up on it
+ * (`POST /v1/transfers/:id/abandon`). The row of an arrival is pruned after the retention, so "no
+ * row" means either "never came" or "came and was forgotten": answering `refused` to the second
+ * would have the source restore a paglet that lives on (here or where it went next).
+ *
+ * The source says how long ago it wrote the departure (`ageMs`, by its own clock: a duration, so
+ * the two clocks need not agree); the target places that on its own clock and compares it with
+ * how far it forgot arrivals (TransferLedger.forgottenThrough, its own clock too).
+ *
+ * @example
+ * ```ts
+ * import { unknownTransferVerdict } from "./forgotten_transfers.ts";
+ * const now = Date.now();
+ * // Departed a minute ago; this host forgot arrivals only up to a week ago: it never came.
+ * unknownTransferVerdict({ now, ageMs: 60_000, agentHere: false, movedAt: null, forgottenThrough: now - 7 * 86_400_000 });
+ * // → "never"
+ * ```
+ */
+
+/**
+ * How far the departure's time placed on the target's clock may be off: the question's way to the
+ * target (which makes the departure look newer than it is) and a jump of either clock between the
+ * departure and the question. Past it the verdict errs to the side of `forgotten`.
+ */
+export const CLOCK_MARGIN_MS = 60_000;
+
+/**
+ * `here`: the agent is here, or left here after the departure: the transfer came (the departure
+ * left its only copy in flight). `forgotten`: it may have come before what this host forgot; it
+ * cannot say. `never`: it did not come (a row of it would still be here): `refused` is safe.
+ */
+export type UnknownTransferVerdict = "here" | "forgotten" | "never";
+
+/** What the target knows when a source gives up on transfer it has no row of. */
+export interface UnknownTransferFacts {
+  /** The target's clock now. */
+  now: number;
+  /** How long ago the source wrote the departure, by its clock; undefined from a source that does not say. */
+  ageMs: number | undefined;
+  /** The agent has a record here (any status), or runs here. */
+  agentHere: boolean;
+  /** When the agent last left this host (its forwarding record), target's clock; null when none is kept. */
+  movedAt: number | null;
+  /** TransferLedger.forgottenThrough: null when this host never pruned an arrival's row. */
+  forgottenThrough: number | null;
+}
+
+/** See {@link UnknownTransferVerdict}. */
+export function unknownTransferVerdict(facts: UnknownTransferFacts): UnknownTransferVerdict {
+  const { now, ageMs, agentHere, movedAt, forgottenThrough } = facts;
+  if (agentHere) return "here";
+  // The departure, on this clock, at the latest (the question's way here only makes it earlier).
+  const departed = ageMs === undefined ? null : now - ageMs;
+  if (departed !== null && movedAt !== null && movedAt > departed + CLOCK_MARGIN_MS) return "here";
+  if (forgottenThrough === null) return "never";
+  if (departed === null) return "forgotten";
+  return departed - CLOCK_MARGIN_MS <= forgottenThrough ? "forgotten" : "never";
+}

@@ -1,0 +1,141 @@
+/**
+ * A source that comes back after its target forgot the transfer (the target prunes the rows of
+ * arrivals after --forwarding-retention) must not take the target's "I do not know it" for "it
+ * never came": the paglet would then run twice, restored on the source and alive where it went.
+ * The target answers `stored` while the agent, or its forwarding record, says it came; else, if it
+ * may have forgotten the transfer, `transfer_expired`, and the source keeps the paglet reserved.
+ */
+import { assertEquals, assertRejectsCode } from "../helpers/assert.ts";
+import { freePort, type HostProcess, stopAll } from "../helpers/host_process.ts";
+import { eventually } from "../helpers/in_process.ts";
+import { agentIds, startMobileHost } from "../mobility/helpers.ts";
+import { eventData } from "../mesh/helpers.ts";
+import { newAgentId } from "../../host/kernel/ids.ts";
+import { newTransferId } from "../../host/transfers/dispatcher.ts";
+
+/**
+ * Alpha (dying right after it sent) dispatches a paglet (count 7) to beta, which forgets the
+ * transfers it took after 1 s; alpha's process has ended with the move pending, beta runs the paglet.
+ */
+async function moveFromDyingSource() {
+  const port = freePort();
+  const a = await startMobileHost("alpha", { port, env: { PAGLETS_FAULT: "exit-after-send" } });
+  const b = await startMobileHost("beta", { args: ["--forwarding-retention", "1"] });
+  const { id } = await a.client.createAgent({ type: "test.traveller" });
+  await a.client.send(id, { kind: "set", args: { count: 7 } });
+  await a.client.dispatch(id, b.url).then(() => {
+    throw new Error("the source should have died");
+  }, () => {});
+  await a.process.status;
+  const [stored] = await eventData(b, "transfer-stored");
+  return { port, a, b, id, transferId: String(stored.transferId) };
+}
+
+/** Until `host` answers `GET /v1/transfers/:id` with `transfer_not_found`. */
+async function forgotten(host: HostProcess, transferId: string): Promise<void> {
+  await eventually(
+    `${host.name} to forget ${transferId}`,
+    () =>
+      host.client.request("GET", `/v1/transfers/${transferId}`).then(
+        () => false,
+        (err) => err.code === "transfer_not_found",
+      ),
+    20_000,
+    100,
+  );
+}
+
+Deno.test("a source back after its target forgot the transfer learns the paglet is there, while the target holds it", async () => {
+  try {
+    const { port, a, b, id, transferId } = await moveFromDyingSource();
+    await forgotten(b, transferId);
+
+    const back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
+    const settled = await eventually(
+      "alpha settled the transfer",
+      () => events(back, "transfer-settled"),
+      20_000,
+    );
+    assertEquals(settled.map((d) => d.outcome), ["stored"]);
+    assertEquals(await agentIds(back), []);
+    assertEquals(await eventData(back, "restore"), []);
+    assertEquals(await back.client.getAgent(id), { id, movedTo: b.url });
+    assertEquals(await agentIds(b), [id]);
+    assertEquals((await b.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+  } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a source back after its target forgot the transfer and the paglet moved on keeps it reserved, and says so", async () => {
+  try {
+    const { port, a, b, id, transferId } = await moveFromDyingSource();
+    const g = await startMobileHost("gamma");
+    await b.client.dispatch(id, g.url);
+    await forgotten(b, transferId);
+    await eventually(
+      "beta to forget where the paglet went",
+      () => b.client.getAgent(id).then(() => false, (err) => err.code === "agent_not_found"),
+      20_000,
+      100,
+    );
+
+    let back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
+    const expired = await eventually(
+      "alpha to hear the transfer expired",
+      () => events(back, "transfer-expired", "transfer-settled"),
+      20_000,
+    );
+    assertEquals(await eventData(back, "transfer-settled"), []);
+    assertEquals(expired.map((d) => [d.transferId, d.target]), [[transferId, b.url]]);
+    assertEquals(back.stderr.some((l) => l.startsWith("warning:") && l.includes(transferId)), true);
+    // Neither restored on alpha nor gone from it: reserved, one live copy (on gamma).
+    assertEquals(await eventData(back, "restore"), []);
+    assertEquals((await back.client.getAgent(id)).status, "moving");
+    await assertRejectsCode(() => back.client.send(id, { kind: "get" }, { timeoutMs: 2000 }), "agent_moving");
+    assertEquals(await agentIds(g), [id]);
+    assertEquals((await g.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+
+    // A source that does not say its departure's age (a version before it) gets no answer it would
+    // take for a refusal from a target that forgot arrivals: it keeps its paglet reserved.
+    const abandon = (body: Record<string, unknown>) =>
+      b.client.request<{ status: string }>("POST", `/v1/transfers/${newTransferId()}/abandon`, {
+        agentId: newAgentId(),
+        source: a.url,
+        ...body,
+      });
+    await assertRejectsCode(() => abandon({}), "transfer_expired");
+
+    // The operator found it on gamma and settles the move by hand (docs/mobility.md).
+    await back.stop();
+    await settleByHand(a.dataDir, id, transferId);
+    back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
+    assertEquals(await agentIds(back), []);
+    assertEquals(await agentIds(g), [id]);
+  } finally {
+    await stopAll();
+  }
+});
+
+/** The data of `host`'s events of `kind`, null while there are none of `kind` or `...or`. */
+async function events(host: HostProcess, kind: string, ...or: string[]) {
+  for (const k of [kind, ...or]) {
+    if ((await eventData(host, k)).length > 0) return await eventData(host, kind);
+  }
+  return null;
+}
+
+/** What docs/mobility.md has an operator run on a stopped source whose paglet lives on elsewhere. */
+async function settleByHand(dataDir: string, id: string, transferId: string): Promise<void> {
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(`${dataDir}/host.sqlite`);
+  try {
+    db.exec(`BEGIN;
+      DELETE FROM queued_messages WHERE agent_id = '${id}';
+      DELETE FROM agents WHERE id = '${id}' AND status = 'moving';
+      UPDATE transfers SET status = 'acknowledged' WHERE transfer_id = '${transferId}';
+      COMMIT;`);
+  } finally {
+    db.close();
+  }
+}
