@@ -57,8 +57,12 @@ export class Checkpointer {
 
   async #once(all: boolean): Promise<number> {
     const live = [...this.#live.values()];
-    // Asked first: a dirty agent's snapshot below then stores the same state again at most.
-    const changed = all ? [] : this.#changedStates(live);
+    // Asked first: a dirty agent's snapshot below then stores the same state again at most. Each
+    // settles into a value at once: a write that fails (a full disk) while the snapshots below are
+    // under way must not be a rejection that nothing handles yet (it would end the host process).
+    const changed = (all ? [] : this.#changedStates(live)).map((p) =>
+      p.then((saved) => ({ saved }), (failure: unknown) => ({ saved: 0, failure }))
+    );
     const agents = live.filter((a) => all || a.dirty);
     let saved = 0;
     let failure: unknown = null;
@@ -105,11 +109,8 @@ export class Checkpointer {
       );
     }
     for (const written of await Promise.all(changed)) {
-      try {
-        saved += await written;
-      } catch (err) {
-        failure ??= err;
-      }
+      saved += written.saved;
+      if ("failure" in written) failure ??= written.failure;
     }
     if (failure) throw failure;
     return saved;
