@@ -318,10 +318,16 @@ export class SlotService {
     }
     if (step.usagePaths?.length) this.scheduler.usage.declarePaths(lease.leaseId, step.usagePaths);
     this.counters.stepsStarted++;
+    // Whether the step ended as its lease's step: one that a newer step under the lease replaced
+    // (or one refused at its start) leaves the lease to that step, which its release would end.
+    let current = false;
     try {
       const outcome = await this.steps.run(lease, agentId, step, {
         onPinned: () => this.#applyMasks(),
-        onEnd: (running) => this.usage.finalSample(running),
+        onEnd: (running) => {
+          current = true;
+          this.usage.finalSample(running);
+        },
       });
       this.counters.stepsSucceeded++;
       return outcome;
@@ -330,7 +336,7 @@ export class SlotService {
       if (error.code !== "draining") this.counters.stepsFailed++;
       throw error;
     } finally {
-      if (step.releaseLease && !this.#stopped) {
+      if (step.releaseLease && current && !this.#stopped) {
         const declared = this.scheduler.usage.get(lease.leaseId)?.declaredPaths ?? [];
         this.#release(lease.leaseId, "released");
         void this.usage.measureFinished(lease.leaseId, agentId, declared);

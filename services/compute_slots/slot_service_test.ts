@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { testHost } from "../../tests/helpers/in_process.ts";
+import { eventually, testHost } from "../../tests/helpers/in_process.ts";
+import type { PagletError } from "../../agents/errors.ts";
 import { servicesOf } from "../service_extension.ts";
 import { createServiceHost } from "../service_host.ts";
 import type { Host } from "../../host/host.ts";
@@ -72,4 +73,43 @@ Deno.test({
       await asked.service.stop();
     }
   },
+});
+
+const STEPS = new URL("../../host/compute/testdata/compute_steps.ts", import.meta.url).href;
+
+Deno.test("a step that a newer step under its lease replaced leaves the lease to it, though both were to release it", async () => {
+  await using t = await testHost();
+  const handle = createServiceHost(t.host, servicesOf(t.host)!, "compute-slots-under-test");
+  const service = await SlotService.start(handle, config);
+  const gates = await Deno.makeTempDir({ prefix: "paglets-test-gates-" });
+  try {
+    const agentId = "ag_replaced1";
+    const decision = service.requestSlot({ agentId, cpuCores: 1 }, { via: "kernel" });
+    assert.equal(decision.decision, "run_now");
+    const leaseId = decision.lease!.leaseId;
+    // Each step waits in its compute worker until the test opens its gate.
+    const step = (gate: string) =>
+      service.runStep(agentId, {
+        leaseId,
+        moduleUrl: STEPS,
+        exportName: "waitForFile",
+        args: { path: `${gates}/${gate}` },
+        releaseLease: true,
+      });
+    const older = step("older");
+    older.catch(() => {/* asserted below */});
+    await eventually("the older step pinned", () => service.steps.get(leaseId)?.tid !== undefined);
+    const newer = step("newer");
+    newer.catch(() => {/* asserted below */});
+
+    await assert.rejects(older, (err: PagletError) => err.code === "state_conflict");
+    assert.ok(service.scheduler.lease(leaseId), "the lease stays, with the newer step");
+    assert.ok(service.steps.get(leaseId), "the newer step runs on");
+    await Deno.writeTextFile(`${gates}/newer`, "");
+    assert.deepEqual((await newer).result, `${gates}/newer`);
+    assert.equal(service.scheduler.lease(leaseId), undefined, "the newer step's end released the lease");
+  } finally {
+    await service.stop();
+    await Deno.remove(gates, { recursive: true });
+  }
 });

@@ -127,7 +127,8 @@ export class StepRunner {
   /**
    * Runs a step pinned to the lease's CPU ids. `onPinned` runs once the thread is pinned (to
    * apply elastic masks); `onEnd` runs when the step ends, while it is still listed (final
-   * usage sample). Failures are `PagletError`s: `compute_step_failed` (the step threw; details
+   * usage sample): not for a step that a newer one under its lease replaced, nor for one refused
+   * at its start. Failures are `PagletError`s: `compute_step_failed` (the step threw; details
    * carry the affinity), `draining` (closed), or the abort reason.
    */
   async run(

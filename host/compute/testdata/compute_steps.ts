@@ -63,3 +63,13 @@ export async function throwWhileRunning(): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, 50));
   return 1;
 }
+
+/** Waits (idle) until the file `path` exists, for a minute at most; returns `path`. */
+export async function waitForFile(args: { path: string }): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  while (!(await Deno.stat(args.path).then(() => true, () => false))) {
+    if (Date.now() > deadline) throw new Error(`${args.path} did not appear within a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return args.path;
+}
