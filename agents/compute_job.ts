@@ -49,11 +49,13 @@ import { moduleUrlOf } from "./type_registry.ts";
 import { findNonPlainData } from "./wire.ts";
 import { later } from "./timers.ts";
 import { interruptionOf } from "./activation_reasons.ts";
+import { AwakeSchedule } from "./awake_schedule.ts";
 import { COMPUTE_JOB_STEP_EXPORT, type ComputeJobStepArgs } from "./compute_step.ts";
 import {
   type DriverRetry,
   nextDriverRetry,
   nextPrepareRetry,
+  nextSlotTryAt,
   resetDriverRetries,
   resetPrepareRetries,
   retriesInARow,
@@ -156,6 +158,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   #wokenByMessage = false;
   /** Why this instance was activated (the host's reason), if it was: what interrupted a step. */
   #activation: string | undefined;
+  /** Its tries to ask for a slot and sleep, kept to when it cannot sleep (`slotNextTryAt`). */
+  readonly #slotTries = new AwakeSchedule(() => this.context);
 
   /**
    * The compute step. Runs in a compute worker pinned to the lease's CPU ids, on a fresh instance
@@ -256,6 +260,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   override onActivation(event: LifecycleEvent): void | Promise<void> {
     this.#wokenByMessage = event.reason === "message";
     this.#activation = event.reason ?? "";
+    this.#slotTries.woke();
   }
 
   /** Advances the job; subclasses that override run() must call `super.run()`. */
@@ -409,6 +414,13 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     // Woken by a message while waiting: the request is still queued here and the grant (or the
     // redirect) is that message or follows it; asking again would only cost a round trip.
     if (s.computeStatus === "WAITING_FOR_SLOT" && this.#wokenByMessage) return false;
+    // Started again by its host without a wake-up, its next try not due: it could not be stored
+    // asleep (a full disk, say), and its request is still queued. It waits for its grant awake and
+    // asks again on schedule, rather than ask, fail to sleep, and be started again, in a loop.
+    const due = s.slotNextTryAt ?? 0;
+    if (s.computeStatus === "WAITING_FOR_SLOT" && this.#slotTries.defers(due, () => this.#kick())) {
+      return false;
+    }
     // A job waits on the host it is on; that host may have come back under another URL (a restart
     // on another port) or the job was moved meanwhile: it asks here, not at the URL it slept at.
     if (s.computeStatus === "WAITING_FOR_SLOT") s.selectedHostUrl = this.host.url;
@@ -567,21 +579,30 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     }
   }
 
-  /** Deactivates until compute-slots sends a grant or a redirect (which activate the job). */
+  /**
+   * Deactivates until compute-slots sends a grant or a redirect (which activate the job). A job that
+   * cannot sleep (its host could not store it: a full disk, say) waits for them awake, and asks
+   * again and tries to sleep again at `slotNextTryAt`.
+   */
   async #sleep(): Promise<boolean> {
+    const s = this.state;
     this.#set("WAITING_FOR_SLOT");
     // A grant that arrived while the request was under way is used at once.
     if (this.#grant || this.#redirect) return true;
+    s.slotNextTryAt = nextSlotTryAt(s, Date.now());
     this.#leaving = true;
-    try {
-      await this.context.deactivate({
+    const error = await this.#slotTries.sleep(
+      {
         activateOnMessage: true,
         queueMessagesWhenInactive: true,
         activateOnStartup: true,
-      });
-    } catch (err) {
+      },
+      s.slotNextTryAt,
+      () => this.#kick(),
+    );
+    if (error) {
       this.#leaving = false;
-      this.#emitNote(`could not deactivate while waiting for a slot: ${errorText(err)}`);
+      this.#emitNote(`could not deactivate while waiting for a slot: ${error.message}`);
     }
     return false;
   }
@@ -637,6 +658,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
       return false;
     }
     this.#computing = true;
+    s.slotNextTryAt = 0;
     s.slotLeaseId = grant.leaseId;
     s.cpuCoreIds = [...grant.cpuIds];
     s.computeHostName = this.host.name;

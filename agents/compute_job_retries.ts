@@ -162,3 +162,30 @@ export function resetPrepareRetries(state: DriverRetryState): boolean {
   if (!state.driverRetries) state.driverError = "";
   return true;
 }
+
+/**
+ * When a job waiting for a slot that its host could not store asleep (a full disk) asks for its
+ * slot again and tries to sleep again: after a pause as long as it has waited in WAITING_FOR_SLOT
+ * (`computeStatusAt`), so the pauses double, from `driverRetrySeconds` up to
+ * `driverRetryMaxSeconds`. Such tries are not retries of a failure: they never fail the job.
+ *
+ * @example
+ * ```ts
+ * import { computeJobDefaults } from "./compute_job_state.ts";
+ * import { nextSlotTryAt } from "./compute_job_retries.ts";
+ *
+ * const state = computeJobDefaults({ computeStatus: "WAITING_FOR_SLOT", computeStatusAt: 10_000 });
+ * nextSlotTryAt(state, 10_000); // 12_000: 2 s at first
+ * nextSlotTryAt(state, 20_000); // 30_000: as long as it waited
+ * nextSlotTryAt(state, 1_000_000); // 1_060_000: 60 s at most
+ * ```
+ */
+export function nextSlotTryAt(
+  state: Pick<ComputeJobState, "computeStatusAt" | "driverRetrySeconds" | "driverRetryMaxSeconds">,
+  now: number,
+): number {
+  const first = (state.driverRetrySeconds ?? DRIVER_RETRY_DEFAULTS.driverRetrySeconds) * 1000;
+  const most = (state.driverRetryMaxSeconds ?? DRIVER_RETRY_DEFAULTS.driverRetryMaxSeconds) * 1000;
+  const waited = now - (state.computeStatusAt || now);
+  return now + Math.min(most, Math.max(first, waited));
+}

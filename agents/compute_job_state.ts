@@ -92,6 +92,11 @@ export interface ComputeJobState {
   slotSubmittedAt: number;
   /** Epoch ms since which placement has found no host to go to (0: it found one). */
   placementWaitingSince: number;
+  /**
+   * Epoch ms when a job waiting for a slot asks again and tries to sleep again, should its host not
+   * store it asleep (a full disk): it waits awake until then. Older states lack it.
+   */
+  slotNextTryAt?: number;
   slotLeaseId: string;
   redirectCount: number;
   /** Epoch ms of the last redirect, 0 = never. */
@@ -161,6 +166,7 @@ export function computeJobDefaults(estimates: Partial<ComputeJobState> = {}): Co
     slotRequestId: "",
     slotSubmittedAt: 0,
     placementWaitingSince: 0,
+    slotNextTryAt: 0,
     slotLeaseId: "",
     redirectCount: 0,
     lastRedirectAt: 0,

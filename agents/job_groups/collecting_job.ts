@@ -40,7 +40,7 @@ import { insideComputeStep } from "../compute_step.ts";
 import { PagletError } from "../errors.ts";
 import { findNonPlainData } from "../wire.ts";
 import { callOperation } from "../operations.ts";
-import { cancel, later, type Timer } from "../timers.ts";
+import { AwakeSchedule } from "../awake_schedule.ts";
 import { JobFailure, type JobReport, JobResult } from "./contract.ts";
 import type { CollectingComputeJobState } from "./collecting_job_state.ts";
 import { nextReportTry } from "./report_schedule.ts";
@@ -61,10 +61,8 @@ export abstract class CollectingComputeJobPaglet<
   S extends CollectingComputeJobState = CollectingComputeJobState,
 > extends ComputeJobPaglet<S> {
   #delivering: Promise<boolean> | null = null;
-  /** The next try of the report, when the job could not sleep until it. */
-  #retryTimer: Timer | undefined;
-  /** This instance was woken (a message, a restart): a report on its way is tried at once. */
-  #woken = false;
+  /** The report's tries: a woken instance tries at once; one that cannot sleep keeps to them awake. */
+  readonly #tries = new AwakeSchedule(() => this.context);
 
   /** The JSON-sized result of a successful job, sent to the collector. @default {} */
   buildResultPayload(): unknown {
@@ -110,7 +108,7 @@ export abstract class CollectingComputeJobPaglet<
 
   /** Notes the wake-up; subclasses that override it must call `super.onActivation(event)`. */
   override onActivation(event: LifecycleEvent): void | Promise<void> {
-    this.#woken = true;
+    this.#tries.woke();
     return super.onActivation(event);
   }
 
@@ -218,12 +216,12 @@ export abstract class CollectingComputeJobPaglet<
    */
   #deliver(): Promise<boolean> {
     if (insideComputeStep(this.context)) return Promise.resolve(false);
+    // Started again by its host without a wake-up, its next try not due: its deactivation could not
+    // be stored (a full disk, say). It keeps to its schedule rather than try again at once, and
+    // fail, and be started again, in a loop.
     const s = this.state;
-    if (!this.#woken && s.reportStatus === "PENDING" && (s.reportNextTryAt ?? 0) > Date.now()) {
-      // Started again by its host without a wake-up, its next try not due: its deactivation could
-      // not be stored (a full disk, say). It keeps to its schedule rather than try again at once,
-      // and fail, and be started again, in a loop.
-      this.#tryAt(s.reportNextTryAt);
+    const due = s.reportNextTryAt ?? 0;
+    if (s.reportStatus === "PENDING" && this.#tries.defers(due, () => void this.#deliver())) {
       return Promise.resolve(false);
     }
     this.#delivering ??= this.#deliverOnce().finally(() => this.#delivering = null);
@@ -310,29 +308,18 @@ export abstract class CollectingComputeJobPaglet<
       return false;
     }
     this.notifyStateChanged();
-    // Sleep until the next try; a restart of this host (or a message) wakes the job earlier.
-    try {
-      await this.context.deactivate({
+    // Sleep until the next try; a restart of this host (or a message) wakes the job earlier. Not
+    // asleep (its host could not store it so: a full disk, say), the next try comes from a timer.
+    await this.#tries.sleep(
+      {
         activateAt: next.at,
         activateOnMessage: true,
         queueMessagesWhenInactive: true,
         activateOnStartup: true,
-      });
-    } catch {
-      // Not asleep (its host could not store it so: a full disk, say; the host then runs the job
-      // again in a new instance, which keeps to the schedule too): with no wake-up to come, the
-      // next try comes from a timer.
-      this.#tryAt(next.at);
-    }
+      },
+      next.at,
+      () => void this.#deliver(),
+    );
     return false;
-  }
-
-  /** Tries the report at `at` from a timer, while this instance is the job's. */
-  #tryAt(at: number): void {
-    cancel(this.#retryTimer);
-    this.#retryTimer = later(Math.max(0, at - Date.now()), () => {
-      this.#retryTimer = undefined;
-      if (this.context.isCurrent()) void this.#deliver();
-    });
   }
 }
