@@ -141,7 +141,6 @@ const SYNC_SQL = {
   deleteQueuedOfMoving: `DELETE FROM queued_messages WHERE agent_id = ? AND EXISTS (
       SELECT 1 FROM agents WHERE id = ? AND status = 'moving' AND json_extract(meta, '$.arrival') IS NULL)`,
   forgetMove: "DELETE FROM moved_agents WHERE id = ?",
-  movedAt: "SELECT moved_at FROM moved_agents WHERE id = ?",
   dequeue: "DELETE FROM queued_messages WHERE agent_id = ? AND seq = ?",
   enqueue: "INSERT INTO queued_messages (agent_id, body, queued_at) VALUES (?, ?, ?)",
   recordMove:
@@ -459,12 +458,6 @@ export class AgentStore {
       (eb) => eb.selectFrom("moved_agents").select("id").orderBy("moved_at", "desc").limit(-1).offset(keep),
     ).executeTakeFirst();
     return Number(old.numDeletedRows) + Number(excess.numDeletedRows);
-  }
-
-  /** When agent `id` last left this host, as its forwarding record says; null when there is none. */
-  movedAt(id: string): number | null {
-    const row = this.#prepared(SYNC_SQL.movedAt).get(id) as { moved_at: number } | undefined;
-    return row?.moved_at ?? null;
   }
 
   /** Where an agent that left went, as its forwarding record says; null when there is none. */

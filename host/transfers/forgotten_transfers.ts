@@ -13,7 +13,7 @@
  * import { unknownTransferVerdict } from "./forgotten_transfers.ts";
  * const now = Date.now();
  * // Departed a minute ago; this host forgot arrivals only up to a week ago: it never came.
- * unknownTransferVerdict({ now, ageMs: 60_000, agentHere: false, movedAt: null, forgottenThrough: now - 7 * 86_400_000 });
+ * unknownTransferVerdict({ now, ageMs: 60_000, agentHere: false, forgottenThrough: now - 7 * 86_400_000 });
  * // → "never"
  * ```
  */
@@ -26,9 +26,9 @@
 export const CLOCK_MARGIN_MS = 60_000;
 
 /**
- * `here`: the agent is here, or left here after the departure: the transfer came (the departure
- * left its only copy in flight). `forgotten`: it may have come before what this host forgot; it
- * cannot say. `never`: it did not come (a row of it would still be here): `refused` is safe.
+ * `here`: the agent lives here: the transfer came (the departure left its only copy in flight).
+ * `forgotten`: it may have come before what this host forgot; it cannot say. `never`: it did not
+ * come (a row of it would still be here): `refused` is safe.
  */
 export type UnknownTransferVerdict = "here" | "forgotten" | "never";
 
@@ -38,22 +38,25 @@ export interface UnknownTransferFacts {
   now: number;
   /** How long ago the source wrote the departure, by its clock; undefined from a source that does not say. */
   ageMs: number | undefined;
-  /** The agent has a record here (any status), or runs here. */
+  /**
+   * The agent lives here: it runs, or its record is active or inactive. Not a `moving` record (a
+   * departure of this host's own, or an arrival by another transfer), nor a forwarding record: it
+   * may be left by an earlier visit, and when it was written says nothing of this transfer (a
+   * departure settled late writes it late). Taken for "the transfer came", either made a paglet
+   * that lived nowhere.
+   */
   agentHere: boolean;
-  /** When the agent last left this host (its forwarding record), target's clock; null when none is kept. */
-  movedAt: number | null;
   /** TransferLedger.forgottenThrough: null when this host never pruned an arrival's row. */
   forgottenThrough: number | null;
 }
 
 /** See {@link UnknownTransferVerdict}. */
 export function unknownTransferVerdict(facts: UnknownTransferFacts): UnknownTransferVerdict {
-  const { now, ageMs, agentHere, movedAt, forgottenThrough } = facts;
+  const { now, ageMs, agentHere, forgottenThrough } = facts;
   if (agentHere) return "here";
-  // The departure, on this clock, at the latest (the question's way here only makes it earlier).
-  const departed = ageMs === undefined ? null : now - ageMs;
-  if (departed !== null && movedAt !== null && movedAt > departed + CLOCK_MARGIN_MS) return "here";
   if (forgottenThrough === null) return "never";
-  if (departed === null) return "forgotten";
+  if (ageMs === undefined) return "forgotten";
+  // The departure, on this clock, at the latest (the question's way here only makes it earlier).
+  const departed = now - ageMs;
   return departed - CLOCK_MARGIN_MS <= forgottenThrough ? "forgotten" : "never";
 }

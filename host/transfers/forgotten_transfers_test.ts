@@ -7,7 +7,6 @@ const facts = (f: Partial<UnknownTransferFacts>): UnknownTransferFacts => ({
   now,
   ageMs: 5000,
   agentHere: false,
-  movedAt: null,
   forgottenThrough: null,
   ...f,
 });
@@ -33,19 +32,8 @@ Deno.test("a transfer whose departure is not clearly newer than what its target 
   );
 });
 
-Deno.test("an agent here, or that left here after the departure, came by the transfer", () => {
+Deno.test("an agent that lives here came by the transfer; a forwarding record or a departure of its own proves nothing", () => {
   assertEquals(unknownTransferVerdict(facts({ agentHere: true, forgottenThrough: now - DAY })), "here");
-  assertEquals(
-    unknownTransferVerdict(facts({ ageMs: 8 * DAY, movedAt: now - DAY, forgottenThrough: now - DAY })),
-    "here",
-  );
-  // A forwarding record from before the departure (an earlier visit) proves nothing.
-  assertEquals(
-    unknownTransferVerdict(facts({ ageMs: 8 * DAY, movedAt: now - 9 * DAY, forgottenThrough: now - DAY })),
-    "forgotten",
-  );
-  assertEquals(
-    unknownTransferVerdict(facts({ ageMs: undefined, movedAt: now - DAY, forgottenThrough: now - DAY })),
-    "forgotten",
-  );
+  assertEquals(unknownTransferVerdict(facts({ agentHere: true, ageMs: undefined })), "here");
+  assertEquals(unknownTransferVerdict(facts({ ageMs: 8 * DAY, forgottenThrough: now - DAY })), "forgotten");
 });

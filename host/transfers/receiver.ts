@@ -33,6 +33,17 @@ import type { TransferLedger, TransferRow } from "./transfer_ledger.ts";
 import { fault, spoolWrite } from "./faults.ts";
 import { unknownTransferVerdict } from "./forgotten_transfers.ts";
 
+/** A ledger row answering a source's question: this host's side of its transfer, an arrival. */
+function inbound(row: TransferRow): TransferRow {
+  if (row.direction !== "in") {
+    throw new PagletError(
+      "state_conflict",
+      `Transfer ${row.transferId} is this host's own outgoing transfer`,
+    );
+  }
+  return row;
+}
+
 /** What the target answers once the agent is durable here. */
 export interface TransferAck {
   transferId: string;
@@ -197,13 +208,15 @@ export class TransferReceiver {
     const rt = this.#host.runtime;
     for (let round = 0; round < 2; round++) {
       if (rt.isLive(agentId)) throw conflict(agentId);
-      const status = this.#host.store.statusOf(agentId);
-      if (status === null) return;
-      if (status !== "moving" || !settle) throw conflict(agentId);
+      // A settling of its departure under way ends first, its clean-up (files, work dir) included,
+      // though the record is gone already.
       if (rt.isHeld(agentId)) {
         await rt.settled(agentId);
         continue;
       }
+      const status = this.#host.store.statusOf(agentId);
+      if (status === null) return;
+      if (status !== "moving" || !settle) throw conflict(agentId);
       // Left before a crash and never confirmed: that it is back proves the target took it.
       const departure = await this.#ledger.pendingDepartureOf(agentId);
       if (!departure) throw conflict(agentId);
@@ -531,55 +544,50 @@ export class TransferReceiver {
 
   /**
    * `POST /v1/transfers/:id/abandon`: the source gives up on a transfer it could not confirm,
-   * written `ageMs` ago by its clock. The answer is final: `stored`/`arrived` (this host has the
-   * agent, or had it after the departure) or `refused` (it never will). A transfer this host does
+   * written `ageMs` ago by its clock. The answer is final: `stored`/`arrived` (the agent lives here)
+   * or `refused` (it never will). A transfer this host does
    * not know and may have taken and forgotten since (its row pruned after the retention) is
    * `transfer_expired` instead: this host cannot say, and a `refused` could make a second copy.
    */
   async abandon(transferId: string, agentId: string, peer: string, ageMs?: number): Promise<TransferRow> {
     await this.#inflight.get(transferId)?.taking.catch(() => {});
-    if (!(await this.#ledger.get(transferId))) {
-      const now = Date.now();
-      const forgottenThrough = this.#ledger.forgottenThrough();
-      const verdict = unknownTransferVerdict({
-        now,
-        ageMs,
-        agentHere: this.#host.runtime.isLive(agentId) || this.#host.store.statusOf(agentId) !== null,
-        movedAt: this.#host.store.movedAt(agentId),
-        forgottenThrough,
-      });
-      if (verdict === "here") {
-        // Not written: what answers is the agent's record or forwarding record, while they last.
-        return {
-          transferId,
-          agentId,
-          direction: "in",
-          status: "arrived",
-          peer,
-          peerName: null,
-          peerId: null,
-          createdAt: now,
-          updatedAt: now,
-        };
-      }
-      if (verdict === "forgotten") {
-        throw new PagletError(
-          "transfer_expired",
-          `Transfer ${transferId} of ${agentId} is not known on host ${this.#host.name}, which forgot the ` +
-            `transfers it took up to ${
-              new Date(forgottenThrough!).toISOString()
-            } (--forwarding-retention): ` +
-            `it may have taken the agent then. Find where ${agentId} runs before settling the move by hand ` +
-            `(docs/mobility.md, "A move its target forgot")`,
-          { host: this.#host.name, hostId: this.#host.id, forgottenThrough },
-        );
-      }
+    // A row found answers (a prune may delete it before a `refused` could be written in its place).
+    const found = await this.#ledger.get(transferId);
+    if (found) return inbound(found);
+    const now = Date.now();
+    const forgottenThrough = this.#ledger.forgottenThrough();
+    const status = this.#host.store.statusOf(agentId);
+    const verdict = unknownTransferVerdict({
+      now,
+      ageMs,
+      agentHere: this.#host.runtime.isLive(agentId) || status === "active" || status === "inactive",
+      forgottenThrough,
+    });
+    if (verdict === "here") {
+      // Not written: what answers is the agent's record, while it lasts.
+      return {
+        transferId,
+        agentId,
+        direction: "in",
+        status: "arrived",
+        peer,
+        peerName: null,
+        peerId: null,
+        createdAt: now,
+        updatedAt: now,
+      };
     }
-    const row = await this.#ledger.refuse(transferId, agentId, peer);
-    if (row.direction !== "in") {
-      throw new PagletError("state_conflict", `Transfer ${transferId} is this host's own outgoing transfer`);
+    if (verdict === "forgotten") {
+      throw new PagletError(
+        "transfer_expired",
+        `Transfer ${transferId} of ${agentId} is not known on host ${this.#host.name}, which forgot the ` +
+          `transfers it took up to ${new Date(forgottenThrough!).toISOString()} (--forwarding-retention): ` +
+          `it may have taken the agent then. Find where ${agentId} runs before settling the move by hand ` +
+          `(docs/mobility.md, "A move its target forgot")`,
+        { host: this.#host.name, hostId: this.#host.id, forgottenThrough },
+      );
     }
-    return row;
+    return inbound(await this.#ledger.refuse(transferId, agentId, peer));
   }
 
   /**

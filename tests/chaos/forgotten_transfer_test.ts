@@ -2,8 +2,10 @@
  * A source that comes back after its target forgot the transfer (the target prunes the rows of
  * arrivals after --forwarding-retention) must not take the target's "I do not know it" for "it
  * never came": the paglet would then run twice, restored on the source and alive where it went.
- * The target answers `stored` while the agent, or its forwarding record, says it came; else, if it
- * may have forgotten the transfer, `transfer_expired`, and the source keeps the paglet reserved.
+ * The target answers `stored` while the agent lives there; else, if it may have forgotten the
+ * transfer, `transfer_expired`, and the source keeps the paglet reserved; and a record of the
+ * target's own that says nothing of the transfer (its own unconfirmed departure) is not taken for
+ * "it came", which would leave the paglet nowhere.
  */
 import { assertEquals, assertRejectsCode } from "../helpers/assert.ts";
 import { freePort, type HostProcess, stopAll } from "../helpers/host_process.ts";
@@ -139,3 +141,43 @@ async function settleByHand(dataDir: string, id: string, transferId: string): Pr
     db.close();
   }
 }
+
+Deno.test("a target's own unconfirmed departure of the paglet is not taken for the arrival of another host's move: one copy stays", async () => {
+  try {
+    const [pa, pb, pc] = [freePort(), freePort(), freePort()];
+    // Beta moves the paglet to gamma and dies right after sending: its departure stays unconfirmed,
+    // its record `moving`; gamma moves it on to alpha and stops.
+    const b = await startMobileHost("beta", { port: pb, env: { PAGLETS_FAULT: "exit-after-send" } });
+    const c = await startMobileHost("gamma", { port: pc });
+    const a = await startMobileHost("alpha", { port: pa });
+    const { id } = await b.client.createAgent({ type: "test.traveller" });
+    await b.client.send(id, { kind: "set", args: { count: 7 } });
+    await b.client.dispatch(id, c.url).then(() => {
+      throw new Error("beta should have died");
+    }, () => {});
+    await b.process.status;
+    await eventually("gamma has it", async () => (await agentIds(c)).includes(id), 20_000);
+    await c.client.dispatch(id, a.url);
+    await c.stop();
+    // Beta is back (its departure unsettled: gamma is down); alpha moves another paglet there (its
+    // yes for beta is remembered), then beta dies and alpha's move of the paglet to it is pending.
+    let b2 = await startMobileHost("beta", { port: pb, dataDir: b.dataDir });
+    const { id: other } = await a.client.createAgent({ type: "test.traveller" });
+    await a.client.dispatch(other, b2.url);
+    await b2.kill();
+    await assertRejectsCode(() => a.client.dispatch(id, b2.url), "transfer_pending");
+    // Beta back: it has no row of alpha's transfer, only its own departure's record of the paglet.
+    b2 = await startMobileHost("beta", { port: pb, dataDir: b.dataDir });
+    const settled = await eventually("alpha settled", () => events(a, "transfer-settled"), 30_000);
+    assertEquals(settled.map((d) => d.outcome), ["refused"]);
+    const g2 = await startMobileHost("gamma", { port: pc, dataDir: c.dataDir });
+    await eventually("beta settled its departure", () => events(b2, "transfer-settled"), 30_000);
+    const copies = [...await agentIds(a), ...await agentIds(b2), ...await agentIds(g2)].filter((x) =>
+      x === id
+    );
+    assertEquals(copies, [id], "one live copy");
+    assertEquals((await a.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+  } finally {
+    await stopAll();
+  }
+});
