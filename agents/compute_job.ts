@@ -263,6 +263,15 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     this.#slotTries.woke();
   }
 
+  /**
+   * Arrived on another host (moved or retracted by hand while it waited): its next step is due here
+   * at once, not at the time its schedule set where it was. Subclasses that override it must call
+   * `super.onArrival(event)`.
+   */
+  override onArrival(_event: LifecycleEvent): void | Promise<void> {
+    this.#slotTries.woke();
+  }
+
   /** Advances the job; subclasses that override run() must call `super.run()`. */
   override run(): void {
     this.#kick();

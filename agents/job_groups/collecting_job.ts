@@ -112,6 +112,12 @@ export abstract class CollectingComputeJobPaglet<
     return super.onActivation(event);
   }
 
+  /** Arrived on another host: a report waiting for its next try is due here at once. */
+  override onArrival(event: LifecycleEvent): void | Promise<void> {
+    this.#tries.woke();
+    return super.onArrival(event);
+  }
+
   /** Also resumes a failure report after a wake-up (success reports resume through the base). */
   override run(): void {
     super.run();

@@ -21,6 +21,7 @@ import {
   type ComputeJobState,
 } from "../../agents/compute_job_state.ts";
 import type { Message } from "../../agents/message.ts";
+import type { LifecycleEvent } from "../../agents/paglet.ts";
 import { ANALYSIS_STATUSES, type AnalysisStatus, type JobUpdate } from "./operations.ts";
 import type { AnalysisInput, AnalysisMetrics, AnalysisOutcome } from "./workload.ts";
 
@@ -163,8 +164,9 @@ export class AnalysisJobPaglet extends ComputeJobPaglet<AnalysisJobState> {
     this.#report();
   }
 
-  override onArrival(): void {
+  override onArrival(event: LifecycleEvent): void | Promise<void> {
     this.#report();
+    return super.onArrival(event);
   }
 
   #input(): AnalysisInput {

@@ -169,6 +169,38 @@ Deno.test("a host that joins with free cores receives waiting jobs by work steal
   }
 });
 
+Deno.test("a job moved by hand while it waits for a slot asks on its new host at once, not at its old schedule's next try", async () => {
+  try {
+    // Alpha's cores are held; the job waits there, asleep, its next try 300 s away.
+    const alpha = await start("alpha");
+    const holders = await spinJobs(alpha.client, CPUS.length, { cpuCores: 1, ms: 30_000 });
+    await eventually(
+      "every core leased",
+      async () => (await slotStatus(alpha.client)).host.freeCpuCores === 0,
+    );
+    const [waiting] = await spinJobs(alpha.client, 1, {
+      cpuCores: 1,
+      ms: 100,
+      driverRetrySeconds: 300,
+      driverRetryMaxSeconds: 600,
+    });
+    await eventually("the job asleep, waiting for a slot", async () => {
+      const record = await alpha.client.getAgent(waiting);
+      const state = record.state as SpinState;
+      return record.status === "inactive" && state.computeStatus === "WAITING_FOR_SLOT" &&
+        (state.slotNextTryAt as number) > Date.now() + 60_000;
+    }, 20_000);
+    // Moved to a host with free cores (no mesh between them): it asks there when it arrives.
+    const beta = await start("beta");
+    await alpha.client.dispatch(waiting, beta.url);
+    const [done] = await finished([beta], [waiting], 30_000);
+    assertEquals([done.state.computeStatus, done.state.computeHostName], ["COMPLETED", "beta"]);
+    for (const id of holders) await alpha.client.dispose(id);
+  } finally {
+    await stopAll();
+  }
+});
+
 Deno.test("waiting and running jobs survive a graceful restart on another port: they ask again and run to completion", async () => {
   try {
     const dataDir = await Deno.makeTempDir({ prefix: "paglets-test-restart-" });
