@@ -5,9 +5,16 @@ import { defaultServices, serviceExtension, serviceOptionsFromEnv } from "../ser
 import { artifactsExtension } from "../host/artifacts/mod.ts";
 import { mobilityExtension } from "../host/transfers/mod.ts";
 import { computeSlotsOptionsFromEnv, computeSlotsService } from "../services/compute_slots/service.ts";
+import type { ComputeSlotsOptions } from "../services/compute_slots/service_config.ts";
 import { exampleServices, examplesExtension } from "../examples/extension.ts";
 
-export function extensionsForHost(): HostExtension[] {
+/** What an embedding program (a test) sets on top of the environment's tuning. */
+export interface HostExtensionsOptions {
+  /** compute-slots' options, over those from `PAGLETS_COMPUTE_*`. */
+  computeSlots?: ComputeSlotsOptions;
+}
+
+export function extensionsForHost(options: HostExtensionsOptions = {}): HostExtension[] {
   const serviceOptions = serviceOptionsFromEnv();
   // Movement last: agents whose arrival a restart interrupted start after the services are up.
   return [
@@ -16,7 +23,7 @@ export function extensionsForHost(): HostExtension[] {
     serviceExtension(
       [
         ...defaultServices(serviceOptions),
-        computeSlotsService(computeSlotsOptionsFromEnv()),
+        computeSlotsService({ ...computeSlotsOptionsFromEnv(), ...options.computeSlots }),
         ...exampleServices(),
       ],
       serviceOptions,

@@ -94,12 +94,6 @@ export class Host {
    * (`PAGLETS_SEND_TIMEOUT_MS`, default 30 s).
    */
   readonly sendTimeoutMs = millisecondsFromEnv("PAGLETS_SEND_TIMEOUT_MS", 30_000);
-  /**
-   * How often an idle event stream gets a keepalive (`PAGLETS_SSE_KEEPALIVE_MS`, default 15 s): it
-   * keeps proxies from cutting the stream, and a client that hears nothing for three of them knows
-   * the stream is lost (the answer's `x-paglets-keepalive-ms` header says the interval).
-   */
-  readonly sseKeepaliveMs = millisecondsFromEnv("PAGLETS_SSE_KEEPALIVE_MS", 15_000);
   /** How long a start's or a departure's hook may take (`PAGLETS_HOOK_TIMEOUT_MS`, default 30 s). */
   readonly hookTimeoutMs = millisecondsFromEnv("PAGLETS_HOOK_TIMEOUT_MS", HOOK_TIMEOUT_MS);
   #frontend?: HttpFrontend;
@@ -184,7 +178,7 @@ export class Host {
     });
     registerLocalOps(this);
     this.metrics.watchKernel(this);
-    this.samples = new HostSamples(this.options.dataDir);
+    this.samples = new HostSamples(this.options.dataDir, this.options.hostSampleMs);
     this.samples.start();
     this.events.subscribe((e) => {
       if (e.kind === "code-loaded" && (e.data as { from?: string } | undefined)?.from !== "store") {

@@ -1,6 +1,7 @@
 /** Host options, validated once at start. */
 import { homeDir, join } from "../agents/paths.ts";
 import { PagletError } from "../agents/errors.ts";
+import { millisecondsFromEnv } from "./env_ms.ts";
 import { maxConnectionsForFileLimit } from "./http/frontend.ts";
 import { defaultWorkerCount } from "./worker/early_workers.ts";
 import {
@@ -68,6 +69,17 @@ export interface HostOptions {
   idleTimeoutMs: number;
   /** Largest first request head on a connection (431 past it). @default 32768 */
   maxHeaderBytes: number;
+  /**
+   * How often an idle event stream gets a keepalive: it keeps proxies from cutting the stream, and a
+   * client that hears nothing for three of them knows the stream is lost (the answer's
+   * `x-paglets-keepalive-ms` header says the interval). @default `PAGLETS_SSE_KEEPALIVE_MS`, else 15000
+   */
+  sseKeepaliveMs: number;
+  /**
+   * How often the host samples its load and memory for the dashboard's charts; at least 50.
+   * @default `PAGLETS_HOST_SAMPLE_MS`, else 5000
+   */
+  hostSampleMs: number;
   /** Print nothing (embedded hosts). */
   quiet: boolean;
 }
@@ -112,6 +124,7 @@ export function resolveOptions(partial: Partial<HostOptions> & { name?: string }
     ...meshTiming(partial),
     ...artifactLimits(partial),
     ...connectionLimits(partial),
+    ...intervals(partial),
     forwardingRetentionS: positiveSeconds("forwardingRetentionS", partial.forwardingRetentionS ?? 604_800),
     codeRetentionS: codeRetention(partial.codeRetentionS ?? 604_800),
     quiet: partial.quiet ?? false,
@@ -176,6 +189,30 @@ function connectionLimits(
     }
   }
   return limits;
+}
+
+/** Intervals an operator sets in the host's environment; a program embedding a host passes them. */
+function intervals(partial: Partial<HostOptions>): Pick<HostOptions, "sseKeepaliveMs" | "hostSampleMs"> {
+  return {
+    sseKeepaliveMs: interval("sseKeepaliveMs", partial.sseKeepaliveMs, "PAGLETS_SSE_KEEPALIVE_MS", 15_000, 1),
+    hostSampleMs: interval("hostSampleMs", partial.hostSampleMs, "PAGLETS_HOST_SAMPLE_MS", 5000, 50),
+  };
+}
+
+/** `value`, else `variable` from the environment, else `fallback`; held to `min`, naming where it came from. */
+function interval(
+  option: string,
+  value: number | undefined,
+  variable: string,
+  fallback: number,
+  min: number,
+) {
+  const ms = value ?? millisecondsFromEnv(variable, fallback);
+  if (!Number.isSafeInteger(ms) || ms < min) {
+    const what = value === undefined ? variable : `'${option}'`;
+    throw invalidOption(`${what} must be a whole number of at least ${min} ms: current value is ${ms}`);
+  }
+  return ms;
 }
 
 function positiveSeconds(what: string, value: number): number {

@@ -9,6 +9,7 @@ import { haveChromium, launchChromium } from "./helpers/browser.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { paglets } from "./helpers/cli.ts";
 import { eventually, testHost } from "./helpers/in_process.ts";
+import { extensionsForHost } from "../cli/extensions.ts";
 import { Runner, taskModule } from "../agents/mod.ts";
 import * as tasks from "./runner/fixtures/tasks.ts";
 
@@ -25,23 +26,10 @@ Deno.test({
     "the dashboard shows a 2-host mesh: hosts over time, slots with CPU ids, jobs, groups, agent detail, Pi digits, live events",
   ignore: !haveChromium,
   async fn() {
-    Deno.env.set("PAGLETS_HOST_SAMPLE_MS", "200");
-    Deno.env.set("PAGLETS_COMPUTE_GOSSIP_MS", "300");
-    await using alpha = await testHost({
-      name: "alpha",
-      apiKey: KEY,
-      gossipIntervalMs: 200,
-      offlineAfterMs: 1500,
-    });
-    await using beta = await testHost({
-      name: "beta",
-      apiKey: KEY,
-      gossipIntervalMs: 200,
-      offlineAfterMs: 1500,
-      peers: [alpha.host.url],
-    });
-    Deno.env.delete("PAGLETS_HOST_SAMPLE_MS");
-    Deno.env.delete("PAGLETS_COMPUTE_GOSSIP_MS");
+    const fast = { apiKey: KEY, gossipIntervalMs: 200, offlineAfterMs: 1500, hostSampleMs: 200 };
+    const extensions = () => extensionsForHost({ computeSlots: { gossipIntervalMs: 300 } });
+    await using alpha = await testHost({ name: "alpha", ...fast }, extensions());
+    await using beta = await testHost({ name: "beta", ...fast, peers: [alpha.host.url] }, extensions());
     await eventually("a mesh of two", async () => {
       const { hosts } = await alpha.client.request<{ hosts: { online: boolean }[] }>("GET", "/v1/mesh/hosts");
       return hosts.filter((h) => h.online).length === 2;

@@ -1,6 +1,6 @@
 /**
  * A short history of the host's load and memory for the dashboard's charts: a sample every
- * `PAGLETS_HOST_SAMPLE_MS` (default 5 s), the last 120 kept (10 minutes at the default).
+ * `hostSampleMs` (`PAGLETS_HOST_SAMPLE_MS`, default 5 s), the last 120 kept (10 minutes at the default).
  */
 import { readResources } from "../resources.ts";
 import { cancel, every, type Timer } from "../../agents/timers.ts";
@@ -18,18 +18,17 @@ const KEEP = 120;
 export class HostSamples {
   readonly #samples: HostSample[] = [];
   readonly #dataDir: string;
+  readonly #intervalMs: number;
   #timer?: Timer;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, intervalMs: number) {
     this.#dataDir = dataDir;
+    this.#intervalMs = intervalMs;
   }
 
   start(): void {
-    const ms = Number(Deno.env.get("PAGLETS_HOST_SAMPLE_MS") ?? 5000);
     void this.#sample();
-    this.#timer = every(Number.isFinite(ms) && ms >= 50 ? ms : 5000, () => void this.#sample(), {
-      ref: false,
-    });
+    this.#timer = every(this.#intervalMs, () => void this.#sample(), { ref: false });
   }
 
   stop(): void {

@@ -119,7 +119,7 @@ export function eventRoutes(app: Hono, host: Host): void {
         pumpNow = pump;
         pump();
         unsubscribe = host.events.subscribe(pump);
-        keepalive = every(host.sseKeepaliveMs, () => {
+        keepalive = every(host.options.sseKeepaliveMs, () => {
           try {
             // A stream with frames waiting needs no keepalive (and must not queue more).
             if (room()) controller.enqueue(encoder.encode(": keepalive\n\n"));
@@ -144,7 +144,7 @@ export function eventRoutes(app: Hono, host: Host): void {
         "content-type": "text/event-stream",
         "cache-control": "no-cache",
         connection: "keep-alive",
-        [KEEPALIVE_HEADER]: String(host.sseKeepaliveMs),
+        [KEEPALIVE_HEADER]: String(host.options.sseKeepaliveMs),
       },
     });
   });

@@ -168,13 +168,18 @@ Deno.test("agents clone follows an agent that moved on, as send and show do", as
   }
 });
 
-Deno.test("host tuning from the environment that is no number is invalid_request naming the variable", async () => {
+Deno.test("host tuning from the environment that is no number, or out of range, is invalid_request naming the variable", async () => {
   const cases: [Record<string, string>, string][] = [
     [
       { PAGLETS_TRANSFER_STALL_MS: "abc" },
       "PAGLETS_TRANSFER_STALL_MS must be a positive integer of milliseconds",
     ],
     [{ PAGLETS_COMPUTE_SAMPLE_MS: "-5" }, "PAGLETS_COMPUTE_SAMPLE_MS must be a number >= 1"],
+    [
+      { PAGLETS_SSE_KEEPALIVE_MS: "soon" },
+      "PAGLETS_SSE_KEEPALIVE_MS must be a positive integer of milliseconds",
+    ],
+    [{ PAGLETS_HOST_SAMPLE_MS: "20" }, "PAGLETS_HOST_SAMPLE_MS must be a whole number of at least 50 ms"],
   ];
   for (const [env, message] of cases) {
     const dir = await tempDir("paglets-cli-env-");

@@ -216,10 +216,7 @@ function cuttableRelay(port: number): { url: string; cut(): void; heal(): void; 
 
 Deno.test("paglets follow takes a stream that went silent (no keepalive) for lost, and reconnects", async () => {
   // Keepalives every 300 ms: a silent stream is lost after 900 ms.
-  Deno.env.set("PAGLETS_SSE_KEEPALIVE_MS", "300");
-  const starting = serviceHost();
-  await starting.finally(() => Deno.env.delete("PAGLETS_SSE_KEEPALIVE_MS"));
-  await using t = await starting;
+  await using t = await serviceHost({ sseKeepaliveMs: 300 });
   const relay = cuttableRelay(Number(new URL(t.host.url).port));
   const { id } = await t.client.createAgent({ type: "test.service-caller" });
   const child = pagletsCommand(["follow", "--entry", relay.url, "--timeout", "2", "--since", "all"]).spawn();
