@@ -136,10 +136,5 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((h) => h.kill()));
 }
 
-/** A free TCP port on 127.0.0.1 (for restarts that must come back on the same URL). */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+/** Ports for restarts that must come back on the same URL (free_port.ts). */
+export { freePort } from "./free_port.ts";
