@@ -31,6 +31,7 @@ import { dirname, join, relative } from "../agents/paths.ts";
 import {
   HOST_BUNDLE_ENTRY,
   HOST_BUNDLE_MANIFEST,
+  hostBuild,
   type HostBundleManifest,
   PI_WORKER_BUNDLE,
 } from "../cli/host_code.ts";
@@ -228,6 +229,9 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
       inputs[file] = [stat.size, stat.mtime?.getTime() ?? 0];
     }
     const manifest: HostBundleManifest = { inputs, build: await buildId(files) };
+    // A current bundle of the same build is this one (two builds of one tree make the same bundle):
+    // it stays, so hosts running from it can still load its chunks and the pi workers' script.
+    if (hostBuild() === manifest.build) return manifest;
     await Deno.writeTextFile(join(out, HOST_BUNDLE_MANIFEST), JSON.stringify(manifest));
     // Swapped in whole: a host starting meanwhile finds the old bundle, the new one, or none (the
     // source), never half of one. Another build may swap its own in between (two builds of one
