@@ -1,7 +1,8 @@
 /**
  * The dependency direction: host/, agents/ and services/ never import examples/ (examples register
- * themselves through the CLI, as a user's module does), and agents/ never imports host/; and code
- * schedules through agents/timers.ts and host/immediate.ts, not the global timers.
+ * themselves through the CLI, as a user's module does), and agents/ never imports host/; code
+ * schedules through agents/timers.ts and host/immediate.ts, not the global timers; and tests leave
+ * the state of the process they share alone.
  */
 import { join, relative, resolve } from "node:path";
 import { assertEquals } from "../helpers/assert.ts";
@@ -62,6 +63,27 @@ Deno.test("the host's, SDK's, services' and CLI's code schedules through agents/
       const lines = withoutComments(await Deno.readTextFile(file)).split("\n");
       lines.forEach((line, i) => {
         if (GLOBAL_TIMER.test(line)) found.push(`${path}:${i + 1}: ${line.trim()}`);
+      });
+    }
+  }
+  assertEquals(found, []);
+});
+
+/** A change of what every thread of the process shares: its environment, working directory, umask. */
+const PROCESS_STATE = /\bDeno\.(?:env\.(?:set|delete)|chdir|umask)\s*\(/;
+
+Deno.test("tests and their fixtures leave the process's environment, working directory and umask alone", async () => {
+  // Test files run side by side in one process (scripts/test: deno test --parallel), their in-process
+  // hosts' workers too: a change there reaches the other files' hosts and the processes they start.
+  // A host takes its tuning as options (host/options.ts, cli/extensions.ts), a child its env.
+  const found: string[] = [];
+  for (const dir of ["tests", "host", "agents", "services", "examples"]) {
+    for await (const file of sourceFiles(join(ROOT, dir))) {
+      const path = relative(ROOT, file);
+      if (dir !== "tests" && !/_test\.ts$/.test(path)) continue;
+      const lines = withoutComments(await Deno.readTextFile(file)).split("\n");
+      lines.forEach((line, i) => {
+        if (PROCESS_STATE.test(line)) found.push(`${path}:${i + 1}: ${line.trim()}`);
       });
     }
   }
