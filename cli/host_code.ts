@@ -32,6 +32,8 @@ export interface HostBundleManifest {
   inputs: Record<string, [number, number]>;
   /** A hash of those files' paths and contents: the build host/version.ts reports. */
   build?: string;
+  /** The bundle's files (but the manifest) → size in bytes, as built. */
+  outputs?: Record<string, number>;
 }
 
 export interface HostCode {

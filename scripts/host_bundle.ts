@@ -65,6 +65,8 @@ const ENTRY_SOURCE =
   'export { Host } from "./host/host.ts";\nexport { extensionsForHost } from "./cli/extensions.ts";\n';
 /** Files besides the modules that decide what a module resolves to. */
 const CONFIG_FILES = ["deno.json", "package.json", "package-lock.json"];
+/** This script, relative to the project root. */
+const BUNDLER = "scripts/host_bundle.ts";
 /** Imports of modules left outside the bundle are written with this prefix, then made relative. */
 const OUTSIDE = "paglets-outside:";
 
@@ -222,16 +224,26 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
     const inputs: HostBundleManifest["inputs"] = {};
     // Every file the host may run (also those loaded by URL: its build covers them, and an edit of
     // one makes the bundle stale: cli/host_code.ts), and the configuration that resolves them.
-    const files = [...await withUrlLoaded(new Set([...host, ...outside, ...piWorker])), ...CONFIG_FILES]
+    // The bundler too: a bundle it makes differently is another build.
+    const files = [
+      ...await withUrlLoaded(new Set([...host, ...outside, ...piWorker])),
+      ...CONFIG_FILES,
+      BUNDLER,
+    ]
       .filter((file, i, all) => all.indexOf(file) === i).sort();
     for (const file of files) {
       const stat = await Deno.stat(join(ROOT, file));
       inputs[file] = [stat.size, stat.mtime?.getTime() ?? 0];
     }
-    const manifest: HostBundleManifest = { inputs, build: await buildId(files) };
-    // A current bundle of the same build is this one (two builds of one tree make the same bundle):
-    // it stays, so hosts running from it can still load its chunks and the pi workers' script.
-    if (hostBuild() === manifest.build) return manifest;
+    const outputs: Record<string, number> = {};
+    for await (const entry of Deno.readDir(out)) {
+      outputs[entry.name] = (await Deno.stat(join(out, entry.name))).size;
+    }
+    const manifest: HostBundleManifest = { inputs, build: await buildId(files), outputs };
+    // A bundle of the same build (the same sources and bundler) stays while it is whole: hosts
+    // running from it can still load its chunks and the pi workers' script. (Chunk names differ from
+    // one build to the next, so it is not compared with this one; a damaged one is replaced.)
+    if (hostBuild() === manifest.build && await bundleIntact(final)) return manifest;
     await Deno.writeTextFile(join(out, HOST_BUNDLE_MANIFEST), JSON.stringify(manifest));
     // Swapped in whole: a host starting meanwhile finds the old bundle, the new one, or none (the
     // source), never half of one. Another build may swap its own in between (two builds of one
@@ -249,6 +261,26 @@ export async function buildHostBundle(): Promise<HostBundleManifest> {
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {/* nothing staged */});
   }
+}
+
+/**
+ * Whether the bundle in `dir` has every file its manifest lists, at the size listed (a bundle
+ * damaged since, or one from before manifests listed their files, is not).
+ */
+export async function bundleIntact(dir: string): Promise<boolean> {
+  let outputs: HostBundleManifest["outputs"];
+  try {
+    outputs =
+      (JSON.parse(await Deno.readTextFile(join(dir, HOST_BUNDLE_MANIFEST))) as HostBundleManifest).outputs;
+  } catch {
+    return false;
+  }
+  if (!outputs || Object.keys(outputs).length === 0) return false;
+  for (const [name, size] of Object.entries(outputs)) {
+    const stat = await Deno.stat(join(dir, name)).catch(() => null);
+    if (stat?.size !== size) return false;
+  }
+  return true;
 }
 
 /**

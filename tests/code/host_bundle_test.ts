@@ -7,7 +7,7 @@
  * beside it, when the host's code came from the bundle.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
-import { buildHostBundle } from "../../scripts/host_bundle.ts";
+import { buildHostBundle, bundleIntact } from "../../scripts/host_bundle.ts";
 import {
   bundleIsCurrent,
   HOST_BUNDLE_MANIFEST,
@@ -106,5 +106,26 @@ Deno.test("a bundle is stale once a file it was built from changes, is missing, 
     assert(!bundleIsCurrent(dir, rootUrl), "removed: stale");
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a bundle of the same build is kept only while it has every file its manifest lists, at its size", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paglets-bundle-intact-" });
+  try {
+    assert(!await bundleIntact(dir), "no manifest");
+    await Deno.writeTextFile(`${dir}/host.js`, "export const host = 1;\n");
+    await Deno.writeTextFile(`${dir}/pi_worker.js`, "self.onmessage = () => {};\n");
+    await Deno.writeTextFile(`${dir}/${HOST_BUNDLE_MANIFEST}`, JSON.stringify({ inputs: {} }));
+    assert(!await bundleIntact(dir), "a manifest that lists no files (made before manifests did)");
+    const outputs = { "host.js": 23, "pi_worker.js": 27 };
+    await Deno.writeTextFile(`${dir}/${HOST_BUNDLE_MANIFEST}`, JSON.stringify({ inputs: {}, outputs }));
+    assert(await bundleIntact(dir), "whole");
+    await Deno.writeTextFile(`${dir}/host.js`, "export const host = 10;\n");
+    assert(!await bundleIntact(dir), "a file of another size");
+    await Deno.writeTextFile(`${dir}/host.js`, "export const host = 1;\n");
+    await Deno.remove(`${dir}/pi_worker.js`);
+    assert(!await bundleIntact(dir), "a file gone");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
