@@ -214,12 +214,22 @@ export class DepartureResolver {
   ): Promise<{ verdict: "stored" | "refused" | "expired"; target: HostAddress } | null> {
     const { host, sender } = this.#p;
     const peer = { url: row.peer, name: row.peerName, id: row.peerId };
+    // The paglet that left, by when it was created (a clone's new id has no record here).
+    const left = await host.store.get(row.agentId);
+    const createdAt = left?.status === "moving" ? left.createdAt : undefined;
     const until = performance.now() + STARTING_WAIT_MS;
     for (;;) {
       let starting = false;
       for (const url of new Set([host.remote?.locate(peer) ?? row.peer, row.peer])) {
         const target = { ...peer, url };
-        const verdict = await sender.settle(target, row.transferId, row.agentId, host.url, row.createdAt);
+        const verdict = await sender.settle(
+          target,
+          row.transferId,
+          row.agentId,
+          host.url,
+          row.createdAt,
+          createdAt,
+        );
         if (verdict === "stored" || verdict === "refused" || verdict === "expired") {
           return { verdict, target };
         }

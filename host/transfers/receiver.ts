@@ -549,7 +549,13 @@ export class TransferReceiver {
    * not know and may have taken and forgotten since (its row pruned after the retention) is
    * `transfer_expired` instead: this host cannot say, and a `refused` could make a second copy.
    */
-  async abandon(transferId: string, agentId: string, peer: string, ageMs?: number): Promise<TransferRow> {
+  async abandon(
+    transferId: string,
+    agentId: string,
+    peer: string,
+    ageMs?: number,
+    agentCreatedAt?: number,
+  ): Promise<TransferRow> {
     await this.#inflight.get(transferId)?.taking.catch(() => {});
     // A row found answers (a prune may delete it before a `refused` could be written in its place).
     const found = await this.#ledger.get(transferId);
@@ -557,12 +563,22 @@ export class TransferReceiver {
     const now = Date.now();
     const forgottenThrough = this.#ledger.forgottenThrough();
     const status = this.#host.store.statusOf(agentId);
-    const verdict = unknownTransferVerdict({
-      now,
-      ageMs,
-      agentHere: this.#host.runtime.isLive(agentId) || status === "active" || status === "inactive",
-      forgottenThrough,
-    });
+    const lives = this.#host.runtime.isLive(agentId) || status === "active" || status === "inactive";
+    // A paglet of that id that is not the one that left (created here with the id a client chose):
+    // neither `stored` (the one that left would be lost) nor `refused` (two of one id) is true.
+    const created = lives && agentCreatedAt !== undefined
+      ? (await this.#host.store.get(agentId))?.createdAt
+      : undefined;
+    if (created !== undefined && created !== agentCreatedAt) {
+      throw new PagletError(
+        "transfer_expired",
+        `Transfer ${transferId} is not known on host ${this.#host.name}, and the paglet ${agentId} that lives ` +
+          `there is another one (created at ${new Date(created).toISOString()}): find where the one that ` +
+          `left runs before settling the move by hand (docs/mobility.md, "A move its target forgot")`,
+        { host: this.#host.name, hostId: this.#host.id, forgottenThrough },
+      );
+    }
+    const verdict = unknownTransferVerdict({ now, ageMs, agentHere: lives, forgottenThrough });
     if (verdict === "here") {
       // Not written: what answers is the agent's record, while it lasts.
       return {

@@ -54,6 +54,8 @@ const AbandonBody = z.object({
   source: z.string().min(1),
   /** How long ago the source wrote the departure, by its clock (sources before it do not say). */
   ageMs: z.number().int().min(0).optional(),
+  /** When the paglet that left was created (a move keeps it): another paglet of its id is not it. */
+  agentCreatedAt: z.number().finite().optional(),
 });
 
 function agentId(c: Context): string {
@@ -138,7 +140,7 @@ export function movementRoutes(app: Hono, host: Host, parts: () => MovementParts
     const body = validate(AbandonBody, await readJson(c, max), "abandon request");
     // With who answers: the source trusts the answer only from the host it sent the agent to.
     return json({
-      ...await parts().receiver.abandon(id, body.agentId, body.source, body.ageMs),
+      ...await parts().receiver.abandon(id, body.agentId, body.source, body.ageMs, body.agentCreatedAt),
       host: host.name,
       hostId: host.id,
     });

@@ -340,6 +340,7 @@ export class TransferSender {
       envelope.agent.id,
       envelope.source.url,
       envelope.sentAt,
+      envelope.kind === "clone" ? undefined : envelope.agent.createdAt,
     );
     if (settled === "stored") {
       return {
@@ -442,6 +443,8 @@ export class TransferSender {
    * once it has started); `expired` when the target does not know the transfer and may have taken
    * it and forgotten it since (it never will say). `since`: when the departure was written or the
    * transfer sent (this host's clock), which the target compares with what it forgot.
+   * `agentCreatedAt`: when the paglet that left (a move, not a clone) was created, so that the
+   * target does not take another paglet of its id for it.
    */
   async settle(
     target: HostAddress,
@@ -449,12 +452,13 @@ export class TransferSender {
     agentId: string,
     source: string,
     since: number,
+    agentCreatedAt?: number,
   ): Promise<SettleVerdict> {
     try {
       const row = await this.client(target.url).request<TransferRow & Answerer>(
         "POST",
         `/v1/transfers/${encodeURIComponent(transferId)}/abandon`,
-        { agentId, source, ageMs: Math.max(0, Date.now() - since) },
+        { agentId, source, ageMs: Math.max(0, Date.now() - since), agentCreatedAt },
         this.#policy.questionTimeoutMs,
       );
       if (!answeredBy(target, row)) return "unknown";

@@ -181,3 +181,36 @@ Deno.test("a target's own unconfirmed departure of the paglet is not taken for t
     await stopAll();
   }
 });
+
+Deno.test("another paglet of the same id on the target is not taken for the one that left: it stays reserved", async () => {
+  try {
+    // Alpha dies before it sends anything of the move of `job-1` (a client-chosen id) to beta;
+    // meanwhile beta gets a `job-1` of its own (the idempotent launch the API offers).
+    const port = freePort();
+    const a = await startMobileHost("alpha", { port, env: { PAGLETS_FAULT: "exit-before-send" } });
+    const b = await startMobileHost("beta");
+    const id = "job-1";
+    await a.client.createAgent({ type: "test.traveller", id });
+    await a.client.send(id, { kind: "set", args: { count: 7 } });
+    await a.client.dispatch(id, b.url).then(() => {
+      throw new Error("the source should have died");
+    }, () => {});
+    await a.process.status;
+    await b.client.createAgent({ type: "test.traveller", id });
+
+    const back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
+    const expired = await eventually(
+      "alpha to hear it cannot be settled",
+      () => events(back, "transfer-expired", "transfer-settled"),
+      20_000,
+    );
+    assertEquals(expired.length, 1);
+    assertEquals(await eventData(back, "transfer-settled"), []);
+    // The one that left (count 7) is kept reserved on alpha; beta's own is left alone.
+    assertEquals((await back.client.getAgent(id)).status, "moving");
+    assertEquals(((await back.client.getAgent(id)).state as { count: number }).count, 7);
+    assertEquals((await b.client.send(id, { kind: "get" }) as { count: number }).count, 0);
+  } finally {
+    await stopAll();
+  }
+});

@@ -296,6 +296,7 @@ function routeShapes(c: Ctx): Record<string, () => Shape> {
         agentId: field(c, () => agentId(c)),
         source: url(),
         ageMs: maybe(g, () => g.pick(JUNK_NUMBERS)),
+        agentCreatedAt: maybe(g, () => g.pick(JUNK_NUMBERS)),
       },
     }),
   };
