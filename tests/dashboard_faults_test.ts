@@ -7,6 +7,7 @@
 import type { Browser, Page } from "playwright-core";
 import { haveChromium, launchChromium } from "./helpers/browser.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
+import { DASHBOARD_HTML } from "../host/dashboard/page.ts";
 import { jsonOf, paglets } from "./helpers/cli.ts";
 import { type HostProcess, startHost, stopAll } from "./helpers/host_process.ts";
 import { eventually } from "./helpers/in_process.ts";
@@ -308,4 +309,12 @@ Deno.test({
       assertEquals(await text(page, "#pi"), digits);
     });
   },
+});
+
+Deno.test("every request the dashboard page makes is bounded in time: one answer that never comes stops no refresh", () => {
+  // Refreshes run one at a time: a request on a connection that went silent, waited for without a
+  // bound, held every later refresh (the header never said "updated" again after a network drop).
+  const calls = DASHBOARD_HTML.split("\n").filter((line) => /\bfetch\(/.test(line));
+  assert(calls.length >= 3, `the page's requests: ${calls.length}`);
+  for (const line of calls) assert(/signal/.test(line), `a request without a signal: ${line.trim()}`);
 });
