@@ -13,7 +13,9 @@
  * import { unknownTransferVerdict } from "./forgotten_transfers.ts";
  * const now = Date.now();
  * // Departed a minute ago; this host forgot arrivals only up to a week ago: it never came.
- * unknownTransferVerdict({ now, ageMs: 60_000, agentHere: false, forgottenThrough: now - 7 * 86_400_000 });
+ * unknownTransferVerdict({
+ *   now, ageMs: 60_000, living: null, agentCreatedAt: undefined, forgottenThrough: now - 7 * 86_400_000,
+ * });
  * // → "never"
  * ```
  */
@@ -27,10 +29,12 @@ export const CLOCK_MARGIN_MS = 60_000;
 
 /**
  * `here`: the agent lives here: the transfer came (the departure left its only copy in flight).
- * `forgotten`: it may have come before what this host forgot; it cannot say. `never`: it did not
- * come (a row of it would still be here): `refused` is safe.
+ * `another`: a paglet of its id lives here that is not the one that left (created here with an id a
+ * client chose): neither `stored` (the one that left would be lost) nor `refused` (two of one id)
+ * is true. `forgotten`: it may have come before what this host forgot; it cannot say. `never`: it
+ * did not come (a row of it would still be here): `refused` is safe.
  */
-export type UnknownTransferVerdict = "here" | "forgotten" | "never";
+export type UnknownTransferVerdict = "here" | "another" | "forgotten" | "never";
 
 /** What the target knows when a source gives up on transfer it has no row of. */
 export interface UnknownTransferFacts {
@@ -39,21 +43,23 @@ export interface UnknownTransferFacts {
   /** How long ago the source wrote the departure, by its clock; undefined from a source that does not say. */
   ageMs: number | undefined;
   /**
-   * The agent lives here: it runs, or its record is active or inactive. Not a `moving` record (a
-   * departure of this host's own, or an arrival by another transfer), nor a forwarding record: it
-   * may be left by an earlier visit, and when it was written says nothing of this transfer (a
-   * departure settled late writes it late). Taken for "the transfer came", either made a paglet
-   * that lived nowhere.
+   * When the paglet of that id that lives here (it runs, or its record is active or inactive) was
+   * created; null when none does. Not a `moving` record (a departure of this host's own, or an
+   * arrival by another transfer), nor a forwarding record: it may be left by an earlier visit, and
+   * when it was written says nothing of this transfer (a departure settled late writes it late).
+   * Taken for "the transfer came", either made a paglet that lived nowhere.
    */
-  agentHere: boolean;
+  living: number | null;
+  /** When the paglet that left was created (a move keeps it); undefined from a source that does not say. */
+  agentCreatedAt: number | undefined;
   /** TransferLedger.forgottenThrough: null when this host never pruned an arrival's row. */
   forgottenThrough: number | null;
 }
 
 /** See {@link UnknownTransferVerdict}. */
 export function unknownTransferVerdict(facts: UnknownTransferFacts): UnknownTransferVerdict {
-  const { now, ageMs, agentHere, forgottenThrough } = facts;
-  if (agentHere) return "here";
+  const { now, ageMs, living, agentCreatedAt, forgottenThrough } = facts;
+  if (living !== null) return agentCreatedAt === undefined || agentCreatedAt === living ? "here" : "another";
   if (forgottenThrough === null) return "never";
   if (ageMs === undefined) return "forgotten";
   // The departure, on this clock, at the latest (the question's way here only makes it earlier).

@@ -6,7 +6,8 @@ const DAY = 86_400_000;
 const facts = (f: Partial<UnknownTransferFacts>): UnknownTransferFacts => ({
   now,
   ageMs: 5000,
-  agentHere: false,
+  living: null,
+  agentCreatedAt: undefined,
   forgottenThrough: null,
   ...f,
 });
@@ -33,7 +34,7 @@ Deno.test("a transfer whose departure is not clearly newer than what its target 
 });
 
 Deno.test("an agent that lives here came by the transfer; a forwarding record or a departure of its own proves nothing", () => {
-  assertEquals(unknownTransferVerdict(facts({ agentHere: true, forgottenThrough: now - DAY })), "here");
-  assertEquals(unknownTransferVerdict(facts({ agentHere: true, ageMs: undefined })), "here");
+  assertEquals(unknownTransferVerdict(facts({ living: now - 9 * DAY, forgottenThrough: now - DAY })), "here");
+  assertEquals(unknownTransferVerdict(facts({ living: now - 9 * DAY, ageMs: undefined })), "here");
   assertEquals(unknownTransferVerdict(facts({ ageMs: 8 * DAY, forgottenThrough: now - DAY })), "forgotten");
 });

@@ -562,23 +562,16 @@ export class TransferReceiver {
     if (found) return inbound(found);
     const now = Date.now();
     const forgottenThrough = this.#ledger.forgottenThrough();
-    const status = this.#host.store.statusOf(agentId);
-    const lives = this.#host.runtime.isLive(agentId) || status === "active" || status === "inactive";
-    // A paglet of that id that is not the one that left (created here with the id a client chose):
-    // neither `stored` (the one that left would be lost) nor `refused` (two of one id) is true.
-    const created = lives && agentCreatedAt !== undefined
-      ? (await this.#host.store.get(agentId))?.createdAt
-      : undefined;
-    if (created !== undefined && created !== agentCreatedAt) {
-      throw new PagletError(
-        "transfer_expired",
-        `Transfer ${transferId} is not known on host ${this.#host.name}, and the paglet ${agentId} that lives ` +
-          `there is another one (created at ${new Date(created).toISOString()}): find where the one that ` +
-          `left runs before settling the move by hand (docs/mobility.md, "A move its target forgot")`,
-        { host: this.#host.name, hostId: this.#host.id, forgottenThrough },
-      );
-    }
-    const verdict = unknownTransferVerdict({ now, ageMs, agentHere: lives, forgottenThrough });
+    const record = await this.#host.store.get(agentId);
+    const lives = this.#host.runtime.isLive(agentId) || record?.status === "active" ||
+      record?.status === "inactive";
+    const verdict = unknownTransferVerdict({
+      now,
+      ageMs,
+      living: lives && record ? record.createdAt : null,
+      agentCreatedAt,
+      forgottenThrough,
+    });
     if (verdict === "here") {
       // Not written: what answers is the agent's record, while it lasts.
       return {
@@ -593,13 +586,18 @@ export class TransferReceiver {
         updatedAt: now,
       };
     }
-    if (verdict === "forgotten") {
+    if (verdict !== "never") {
+      const why = verdict === "another"
+        ? `and the paglet ${agentId} that lives there is another one (created at ${
+          new Date(record!.createdAt).toISOString()
+        })`
+        : `which forgot the transfers it took up to ${
+          new Date(forgottenThrough!).toISOString()
+        } (--forwarding-retention): it may have taken the agent then`;
       throw new PagletError(
         "transfer_expired",
-        `Transfer ${transferId} of ${agentId} is not known on host ${this.#host.name}, which forgot the ` +
-          `transfers it took up to ${new Date(forgottenThrough!).toISOString()} (--forwarding-retention): ` +
-          `it may have taken the agent then. Find where ${agentId} runs before settling the move by hand ` +
-          `(docs/mobility.md, "A move its target forgot")`,
+        `Transfer ${transferId} of ${agentId} is not known on host ${this.#host.name}, ${why}. ` +
+          `Find where ${agentId} runs before settling the move by hand (docs/mobility.md, "A move its target forgot")`,
         { host: this.#host.name, hostId: this.#host.id, forgottenThrough },
       );
     }
