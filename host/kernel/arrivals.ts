@@ -40,6 +40,12 @@ const NOT_RUNNABLE_HERE = new Set([
   "host_unreachable",
 ]);
 
+/** Whether `record` is asleep with a wake-up its policy says is due at `now`. */
+function dueAsleep(record: AgentRecord | null, now: number): boolean {
+  const at = record?.status === "inactive" ? record.policy?.activateAt : null;
+  return at !== null && at !== undefined && at <= now;
+}
+
 /** `err` when it says this host cannot run a paglet now ({@link NOT_RUNNABLE_HERE}), else null. */
 function notRunnableHere(err: unknown): PagletError | null {
   const why = PagletError.from(err);
@@ -129,16 +135,9 @@ export class Arrivals {
     for (const id of this.#failedWakes.takeEarly()) {
       // Only a wake-up still due and asleep: one woken, put to sleep again or gone by another way
       // since it failed is forgotten (made due, it would be due for ever with nothing to wake).
-      if (await this.#dueAsleep(id, Date.now())) await store.postponeWakeup(id, Date.now());
+      if (dueAsleep(await store.get(id), Date.now())) await store.postponeWakeup(id, Date.now());
       else this.#failedWakes.forget(id);
     }
-  }
-
-  /** The stored record of `id` if it is asleep with a wake-up its policy says is due at `now`. */
-  async #dueAsleep(id: string, now: number): Promise<AgentRecord | null> {
-    const record = await this.#p.store.get(id);
-    const at = record?.status === "inactive" ? record.policy?.activateAt : null;
-    return at !== null && at !== undefined && at <= now ? record : null;
   }
 
   /**
@@ -428,13 +427,14 @@ export class Arrivals {
     if (starting) return void await starting.catch(() => {});
     const live = table.live(id);
     if (live) return void await live.transition?.catch(() => {});
-    const record = await this.#dueAsleep(id, now);
-    if (!record) {
+    const record = await store.get(id);
+    if (!record || !dueAsleep(record, now)) {
       // Disposed, moved, woken or put to sleep again since it was found due: a wake-up time left
       // that its policy no longer asks for goes back to the policy's, else it would be found due
       // again at once, for ever.
       this.#failedWakes.forget(id);
-      return await store.settleWakeup(id, now);
+      if (record?.status === "inactive") await store.settleWakeup(id, record.policy?.activateAt ?? null, now);
+      return;
     }
     try {
       await this.activate(id, "timer");

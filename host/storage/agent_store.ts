@@ -391,13 +391,11 @@ export class AgentStore {
   }
 
   /**
-   * Agent `id`, found due at `now`, is not due by its policy: a wake-up time at or before `now` is
-   * put back to the time the policy asks for (none, or a later one).
+   * Inactive agent `id`, found due at `now`, is not due by its policy: a wake-up time at or before
+   * `now` is put back to the time the policy asks for (`at`: none, or a later one).
    */
-  async settleWakeup(id: string, now: number): Promise<void> {
-    const record = await this.get(id);
-    if (record?.status !== "inactive") return;
-    await this.#db.updateTable("agents").set({ wake_at: record.policy?.activateAt ?? null })
+  async settleWakeup(id: string, at: number | null, now: number): Promise<void> {
+    await this.#db.updateTable("agents").set({ wake_at: at })
       .where("id", "=", id).where("status", "=", "inactive").where("wake_at", "<=", now).execute();
   }
 
