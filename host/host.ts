@@ -193,11 +193,7 @@ export class Host {
     // mesh's start on, which may find its hosts while the restore below runs. Failed timed wake-ups
     // it may mend are made due now: the wake-up timer takes them.
     this.events.subscribe((e) => {
-      if (!MESH_HOST_BACK.has(e.kind)) return;
-      void this.runtime.retryWaitingRestores().then(
-        () => this.#wakeups?.poke(),
-        () => {/* the database is closing: the timed tries stand */},
-      );
+      if (MESH_HOST_BACK.has(e.kind)) this.retryWaitingCode();
     });
     for (const ext of this.extensions) await ext.start(this);
     const restored = await this.runtime.restoreAtStartup();
@@ -316,6 +312,18 @@ export class Host {
   /** Re-plans the wake-up timer (after a deactivation with a wake time). */
   pokeWakeups(): void {
     this.#wakeups?.poke();
+  }
+
+  /**
+   * Code that agents wait for may be reachable now (a mesh host joined or came back, a module was
+   * uploaded): waiting restores are tried at once, and failed timed wake-ups it may mend are made
+   * due for the wake-up timer to take.
+   */
+  retryWaitingCode(): void {
+    void this.runtime.retryWaitingRestores().then(
+      () => this.#wakeups?.poke(),
+      () => {/* the database is closing: the timed tries stand */},
+    );
   }
 
   /**

@@ -99,7 +99,6 @@ const MAX_BATCHES = 100_000;
 /** Digits of a job shown live to people (user-info stream, the dashboard): the start is enough to watch. */
 const PREVIEW_DIGITS = 2000;
 /**
-/**
  * Rounds of disposing a helper while its host answers with a failure that may pass (restarting,
  * unreachable a moment), and the pause before the first retry (doubled each round).
  */

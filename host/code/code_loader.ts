@@ -6,6 +6,7 @@
  * anything runs them; a stored file that no longer matches its hash is set aside and counts as
  * missing, so a good copy is fetched in its place.
  */
+import { pickRandom } from "../../agents/random_pick.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { EventLog } from "../kernel/events.ts";
 import type { WorkerPool } from "../kernel/worker_pool.ts";
@@ -43,16 +44,6 @@ const PART_KEPT_MS = 3_600_000;
 const PEERS_ASKED = 8;
 /** How long a host of the mesh asked for a module has to begin its answer. */
 const PEER_ANSWER_MS = 5_000;
-
-/** A copy of `items` in a random order. */
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 export class CodeLoader {
   readonly #o: CodeLoaderOptions;
@@ -282,7 +273,7 @@ export class CodeLoader {
    * when none serves it.
    */
   async #fetchFromMesh(hash: string): Promise<Fetched> {
-    const peers = shuffled(await this.#o.meshPeers()).slice(0, PEERS_ASKED);
+    const peers = pickRandom(await this.#o.meshPeers(), PEERS_ASKED);
     const failures: string[] = [];
     for (const peer of peers) {
       try {

@@ -90,21 +90,20 @@ export class CodeStore {
   /**
    * Takes a module's file that does not match its hash out of the store, as `<hash>.js.rejected`
    * (what was in it, for whoever looks into it; the sweep deletes it after the retention), so that
-   * it is never read as the module again. False when it was not there (set aside already).
+   * it is never read as the module again (nothing to do when it was set aside already).
    */
-  async setAside(hash: string): Promise<boolean> {
+  async setAside(hash: string): Promise<void> {
     const path = this.#path(hash);
     const aside = `${path}.rejected`;
     try {
       await Deno.rename(path, aside);
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return false;
+      if (err instanceof Deno.errors.NotFound) return;
       throw err;
     }
     // Kept for the retention from now, not from the damaged file's last use.
     const now = new Date();
     await Deno.utime(aside, now, now).catch(() => {/* deleted meanwhile */});
-    return true;
   }
 
   /**

@@ -57,12 +57,10 @@ export class Checkpointer {
 
   async #once(all: boolean): Promise<number> {
     const live = [...this.#live.values()];
-    // Asked first: a dirty agent's snapshot below then stores the same state again at most. Each
-    // settles into a value at once: a write that fails (a full disk) while the snapshots below are
-    // under way must not be a rejection that nothing handles yet (it would end the host process).
-    const changed = (all ? [] : this.#changedStates(live)).map((p) =>
-      p.then((saved) => ({ saved }), (failure: unknown) => ({ saved: 0, failure }))
-    );
+    // Asked first: a dirty agent's snapshot below then stores the same state again at most. Settled
+    // at once: a write that fails (a full disk) while the snapshots below are under way must not be
+    // a rejection that nothing handles yet (it would end the host process).
+    const changed = Promise.allSettled(all ? [] : this.#changedStates(live));
     const agents = live.filter((a) => all || a.dirty);
     let saved = 0;
     let failure: unknown = null;
@@ -108,9 +106,9 @@ export class Checkpointer {
         }),
       );
     }
-    for (const written of await Promise.all(changed)) {
-      saved += written.saved;
-      if ("failure" in written) failure ??= written.failure;
+    for (const written of await changed) {
+      if (written.status === "fulfilled") saved += written.value;
+      else failure ??= written.reason;
     }
     if (failure) throw failure;
     return saved;

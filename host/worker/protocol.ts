@@ -77,7 +77,6 @@ export type WorkerOps = {
   /** Sets the agent's state back to the stored one (a change that could not be stored is undone). */
   restore: [[id: string, state: Uint8Array], void];
   /** Answers the agent's state as CBOR. */
-  /** The state as CBOR; `stored`: the kernel stores it (a checkpoint), so it is the state to go back to. */
   snapshot: [[id: string], Uint8Array];
   /**
    * The state a checkpoint stores, which the worker then takes as stored; null while a handler of

@@ -12,7 +12,7 @@ import { PagletError } from "../../agents/errors.ts";
 import type { ServiceHost } from "../service_host.ts";
 import { HostStatusWire, StatusReply, SyncStatusReply } from "./contract.ts";
 import type { SchedulerHostStatus } from "./host_status.ts";
-import { pickRandom } from "../random_pick.ts";
+import { pickRandom } from "../../agents/random_pick.ts";
 import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 /** Options of {@linkcode StatusGossip}. */

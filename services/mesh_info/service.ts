@@ -15,7 +15,7 @@ import { selectTargets } from "./select.ts";
 import { takeSnapshot } from "./snapshot.ts";
 import { SnapshotTable } from "./snapshot_table.ts";
 import { forEachLimited } from "../../agents/limited.ts";
-import { pickRandom } from "../random_pick.ts";
+import { pickRandom } from "../../agents/random_pick.ts";
 import { cancel, later, type Timer } from "../../agents/timers.ts";
 
 /** Options of {@link meshInfoService}. */
