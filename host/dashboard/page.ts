@@ -66,12 +66,15 @@ function headers() {
 }
 /** How long the page waits for an answer's head: every request of a refresh is bounded (see api). */
 const ANSWER_WITHIN_MS = 10000;
-async function api(path, signal) {
+/** GET \`path\` (or POST \`body\` as JSON to it) with the key, bounded in time; resolves with the answer's JSON. */
+async function api(path, signal, body) {
   const sent = key;
   // Bounded: refreshes run one at a time, so one answer that never came would stop them all. The
   // slowest answer the page asks for, the mesh view with a hung peer, takes about 5 s.
   const bound = AbortSignal.timeout(ANSWER_WITHIN_MS);
-  const res = await fetch(path, { headers: headers(), signal: signal ? AbortSignal.any([signal, bound]) : bound });
+  const init = body === undefined ? { headers: headers() }
+    : { method: "POST", headers: { ...headers(), "content-type": "application/json" }, body: JSON.stringify(body) };
+  const res = await fetch(path, { ...init, signal: signal ? AbortSignal.any([signal, bound]) : bound });
   // Only an answer to the key in use now says anything of it (a refresh may have left before it was
   // entered); a form that asks already while no key is in use keeps its question.
   if (res.status === 401) {
@@ -218,8 +221,7 @@ async function refreshOnce() {
     if (detail) showDetail(detail.id, detail.where);
     const services = await api("/v1/services").catch(() => ({ services: [] }));
     table($("services"), services.services, [["name", "name"], ["lifecycle", "lifecycle"], ["running", "running"], ["operations", "operations", (v) => esc((v || []).join(", "))]]);
-    const groups = await fetch("/v1/services/compute-slots/groups", { method: "POST", headers: { ...headers(), "content-type": "application/json" }, body: '{"allHosts":true}', signal: AbortSignal.timeout(ANSWER_WITHIN_MS) })
-      .then((r) => r.ok ? r.json() : null).catch(() => null);
+    const groups = await api("/v1/services/compute-slots/groups", undefined, { allHosts: true }).catch(() => null);
     const gs = groups && groups.reply ? groups.reply.groups : [];
     const progress = (_, g) => {
       const done = g.completedCount + g.failedCount, pct = g.expectedCount ? Math.round(100 * done / g.expectedCount) : 0;
