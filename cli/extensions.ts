@@ -10,7 +10,7 @@ import { exampleServices, examplesExtension } from "../examples/extension.ts";
 
 /** What an embedding program (a test) sets on top of the environment's tuning. */
 export interface HostExtensionsOptions {
-  /** compute-slots' options, over those from `PAGLETS_COMPUTE_*`. */
+  /** compute-slots' options, over those from `PAGLETS_COMPUTE_*` (one set to `undefined` is not set). */
   computeSlots?: ComputeSlotsOptions;
 }
 
@@ -23,7 +23,7 @@ export function extensionsForHost(options: HostExtensionsOptions = {}): HostExte
     serviceExtension(
       [
         ...defaultServices(serviceOptions),
-        computeSlotsService({ ...computeSlotsOptionsFromEnv(), ...options.computeSlots }),
+        computeSlotsService(computeSlotsOptionsFromEnv(options.computeSlots)),
         ...exampleServices(),
       ],
       serviceOptions,

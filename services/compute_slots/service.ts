@@ -75,9 +75,18 @@ export function computeSlotsService(options: ComputeSlotsOptions = {}): ServiceD
  * Tuning from the environment, for hosts started by the CLI: `PAGLETS_COMPUTE_SAMPLE_MS`,
  * `PAGLETS_COMPUTE_GOSSIP_MS`, `PAGLETS_COMPUTE_FANOUT`, `PAGLETS_COMPUTE_REDIRECT_COOLDOWN_MS`,
  * `PAGLETS_COMPUTE_BURST_LOAD_PER_CPU`, `PAGLETS_COMPUTE_USAGE_SAMPLE_MS`,
- * `PAGLETS_COMPUTE_ELASTIC` (`0` turns elastic affinity off).
+ * `PAGLETS_COMPUTE_ELASTIC` (`0` turns elastic affinity off), with the options `over` it that an
+ * embedding program sets: one of `over` that is `undefined` is not set, and leaves the environment's.
+ *
+ * @example
+ * ```ts
+ * const env = (name: string) => name === "PAGLETS_COMPUTE_GOSSIP_MS" ? "300" : undefined;
+ * computeSlotsOptionsFromEnv({ fanOut: 2, gossipIntervalMs: undefined }, env);
+ * // { gossipIntervalMs: 300, fanOut: 2 }
+ * ```
  */
 export function computeSlotsOptionsFromEnv(
+  over: ComputeSlotsOptions = {},
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): ComputeSlotsOptions {
   const num = (name: string, min = 0) => {
@@ -104,7 +113,10 @@ export function computeSlotsOptionsFromEnv(
       ? {}
       : { elasticAffinity: !/^(0|false|no|off)$/i.test(elastic) }),
   };
-  return Object.fromEntries(
-    Object.entries(options).filter(([, v]) => v !== undefined),
-  ) as ComputeSlotsOptions;
+  return { ...setOnly(options), ...setOnly(over) };
+}
+
+/** `options` without the keys whose value is `undefined` (not set). */
+function setOnly(options: ComputeSlotsOptions): ComputeSlotsOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
