@@ -3,8 +3,8 @@
  * failure (the store's wake-up time says when, so a restart keeps it), and one whose cause may pass
  * (its travelling code no host it could ask had, a worker that ended under it, a host that did not
  * answer) also early, when a host of the mesh joins, comes back online or restarts
- * ({@link FailedWakes.takeEarly}). Early tries are bounded: at most {@link EARLY_TRIES} between two
- * timed ones, and each that fails counts as a failure, so the next timed try comes twice as late.
+ * ({@link FailedWakes.takeEarly}), a few times between two timed tries (`EARLY_TRIES`,
+ * start_retries.ts).
  *
  * @example
  * ```ts
@@ -18,22 +18,16 @@
  * @module
  */
 import { mayPass, PagletError } from "../../agents/errors.ts";
-import { retryDelayMs } from "./restore_waits.ts";
-
-/** Early tries of one failed wake-up between two timed ones. */
-export const EARLY_TRIES = 3;
+import { EarlyTries, retryDelayMs } from "./start_retries.ts";
 
 /** Why a start fails that another host coming back may mend: travelling code no host had. */
 const CODE_MAY_COME = new Set(["code_unavailable", "host_unreachable"]);
 
-/** A wake-up that failed: how often in a row, and whether a host coming back may mend it. */
+/** A wake-up that failed: how often in a row, whether a host coming back may mend it, and its early tries. */
 interface FailedWake {
   failures: number;
   mayPass: boolean;
-  /** Early tries since the last timed one. */
-  early: number;
-  /** The next try is an early one (taken by {@link FailedWakes.takeEarly}). */
-  tryingEarly: boolean;
+  early: EarlyTries;
 }
 
 /**
@@ -53,16 +47,14 @@ export class FailedWakes {
   failed(id: string, err: unknown): NextWake {
     const last = this.#wakes.get(id);
     const failures = (last?.failures ?? 0) + 1;
-    const early = last?.tryingEarly ? last.early : 0;
     const error = PagletError.from(err);
     const wake = {
       failures,
       mayPass: mayPass(error) || CODE_MAY_COME.has(error.code),
-      early,
-      tryingEarly: false,
+      early: EarlyTries.after(last?.early),
     };
     this.#wakes.set(id, wake);
-    return { failures, retryAt: Date.now() + retryDelayMs(failures), early: FailedWakes.#hasEarly(wake) };
+    return { failures, retryAt: Date.now() + retryDelayMs(failures), early: wake.mayPass && wake.early.left };
   }
 
   /** The wake-up of `id` succeeded, or it is no longer asleep here: its run of failures is over. */
@@ -77,15 +69,8 @@ export class FailedWakes {
   takeEarly(): string[] {
     const ids: string[] = [];
     for (const [id, wake] of this.#wakes) {
-      if (wake.tryingEarly || !FailedWakes.#hasEarly(wake)) continue;
-      wake.early += 1;
-      wake.tryingEarly = true;
-      ids.push(id);
+      if (wake.mayPass && wake.early.take()) ids.push(id);
     }
     return ids;
-  }
-
-  static #hasEarly(wake: FailedWake): boolean {
-    return wake.mayPass && wake.early < EARLY_TRIES;
   }
 }

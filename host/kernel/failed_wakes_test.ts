@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../../tests/helpers/assert.ts";
 import { PagletError } from "../../agents/errors.ts";
-import { EARLY_TRIES, FailedWakes } from "./failed_wakes.ts";
+import { FailedWakes } from "./failed_wakes.ts";
+import { EARLY_TRIES } from "./start_retries.ts";
 
 const noCode = () => new PagletError("code_unavailable", "no host it could ask has module abc");
 const workerEnded = () => new PagletError("worker_lost", "A worker ended while starting");

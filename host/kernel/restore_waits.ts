@@ -1,8 +1,9 @@
 /**
  * Restores that wait for their travelling code: agents the host could not bring back because no
  * host it could ask had their module (`code_unavailable`). Each is tried again while the host runs:
- * {@link retryDelayMs} after each failure, and at once when {@link RestoreWaits.retryAll} says a
- * host that may have the code is reachable (again). The waiting agent's record is not touched by a
+ * {@link retryDelayMs} after each failure, and early when {@link RestoreWaits.retryAll} says a host
+ * that may have the code is reachable (again), a few times between two timed tries (`EARLY_TRIES`,
+ * start_retries.ts, as failed timed wake-ups are). The waiting agent's record is not touched by a
  * try that fails, so a stop meanwhile loses nothing: the next start tries again. {@link RestoreWaits.close}
  * starts no more tries and waits for those under way, so none starts an agent or writes once the
  * host has stopped.
@@ -16,21 +17,10 @@
  */
 import { cancel, later, type Timer } from "../../agents/timers.ts";
 import { forEachLimited } from "../../agents/limited.ts";
+import { EarlyTries, retryDelayMs } from "./start_retries.ts";
 
-/** The first retry comes this much after a failure, twice as late after each further one. */
-const RETRY_MS = 60_000;
-/** The longest pause between two tries. */
-const RETRY_MAX_MS = 3_600_000;
 /** How many waiting restores are tried at once. */
 const TRIES_AT_ONCE = 16;
-
-/**
- * How long after its `failures`th failure in a row a failed start is tried again: a minute, then
- * twice as long each time, up to an hour (timed wake-ups and waiting restores alike).
- */
-export function retryDelayMs(failures: number): number {
-  return Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.max(0, failures - 1));
-}
 
 /** Options of {@link RestoreWaits}. */
 export interface RestoreWaitsOptions {
@@ -44,16 +34,21 @@ export interface NextTry {
   failures: number;
 }
 
+/** A waiting restore: its next timed try, and its early tries since the last timed one. */
+interface Waiting extends NextTry {
+  early: EarlyTries;
+}
+
 export class RestoreWaits {
   readonly #retry: (id: string) => Promise<void>;
   readonly #delayMs: (failures: number) => number;
   /** Per waiting agent: its next try. A try that leaves the agent waiting replaces the entry. */
-  readonly #waiting = new Map<string, NextTry>();
+  readonly #waiting = new Map<string, Waiting>();
   #timer: Timer | undefined;
   /** The rounds under way, if any (see {@link close}). */
   #round: Promise<void> | undefined;
   #running = false;
-  /** A {@link retryAll} came while a round ran: one more round of every waiting agent follows. */
+  /** A {@link retryAll} came while a round ran: one more early round follows. */
   #again = false;
   #closed = false;
 
@@ -68,11 +63,12 @@ export class RestoreWaits {
 
   /** Records that `id` waits (one more failure) and returns its next try. */
   wait(id: string): NextTry {
-    const failures = (this.#waiting.get(id)?.failures ?? 0) + 1;
-    const next = { retryAt: Date.now() + this.#delayMs(failures), failures };
-    this.#waiting.set(id, next);
+    const last = this.#waiting.get(id);
+    const failures = (last?.failures ?? 0) + 1;
+    const retryAt = Date.now() + this.#delayMs(failures);
+    this.#waiting.set(id, { retryAt, failures, early: EarlyTries.after(last?.early) });
     if (!this.#running) this.#arm();
-    return next;
+    return { retryAt, failures };
   }
 
   /** How many tries of `id`'s restore failed in a row, if it waits. */
@@ -80,7 +76,10 @@ export class RestoreWaits {
     return this.#waiting.get(id)?.failures;
   }
 
-  /** Tries every waiting restore now (a host that may have their code is reachable). */
+  /**
+   * Tries now every waiting restore that has early tries left (a host that may have their code is
+   * reachable); the others wait for their timed try.
+   */
   retryAll(): void {
     if (this.#closed || this.#waiting.size === 0) return;
     if (this.#running) {
@@ -101,19 +100,22 @@ export class RestoreWaits {
     await this.#round;
   }
 
-  #start(all: boolean): void {
-    this.#round = this.#rounds(all);
+  #start(early: boolean): void {
+    this.#round = this.#rounds(early);
   }
 
-  /** Tries the due restores (`all`: every one), then any round a retryAll() asked for meanwhile. */
-  async #rounds(all: boolean): Promise<void> {
+  /**
+   * Tries the restores due (`early`: those with an early try left, each counted as tried early), then
+   * the early round a retryAll() asked for meanwhile.
+   */
+  async #rounds(early: boolean): Promise<void> {
     this.#running = true;
     cancel(this.#timer);
     try {
       do {
         this.#again = false;
         const now = Date.now();
-        const due = [...this.#waiting].filter(([, next]) => all || next.retryAt <= now);
+        const due = [...this.#waiting].filter(([, next]) => early ? next.early.take() : next.retryAt <= now);
         await forEachLimited(due, TRIES_AT_ONCE, async ([id, next]) => {
           if (this.#closed) return;
           try {
@@ -125,7 +127,7 @@ export class RestoreWaits {
             if (this.#waiting.get(id) === next) this.wait(id);
           }
         });
-        all = true;
+        early = true;
       } while (this.#again && !this.#closed);
     } finally {
       this.#running = false;

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../tests/helpers/assert.ts";
-import { RestoreWaits, retryDelayMs } from "./restore_waits.ts";
+import { RestoreWaits } from "./restore_waits.ts";
+import { EARLY_TRIES } from "./start_retries.ts";
 
 /** Waits until `check` holds, for 5 s at most. */
 async function until(what: string, check: () => boolean): Promise<void> {
@@ -9,17 +10,6 @@ async function until(what: string, check: () => boolean): Promise<void> {
     await new Promise((r) => setTimeout(r, 1));
   }
 }
-
-Deno.test("a failed start is tried again a minute later, twice as late after each further failure, up to an hour", () => {
-  assertEquals([1, 2, 3, 6, 7, 50].map(retryDelayMs), [
-    60_000,
-    120_000,
-    240_000,
-    1_920_000,
-    3_600_000,
-    3_600_000,
-  ]);
-});
 
 Deno.test("retryAll tries every waiting restore at once; only those that wait again stay, one more failure each", async () => {
   const tried: string[] = [];
@@ -41,6 +31,37 @@ Deno.test("retryAll tries every waiting restore at once; only those that wait ag
     waits.retryAll();
     await until("the next round", () => waits.failures("a") === 3);
     assertEquals(tried, ["a", "b", "a"]);
+  } finally {
+    await waits.close();
+  }
+});
+
+Deno.test(`a host that keeps coming back tries a waiting restore early at most ${EARLY_TRIES} times between two timed tries`, async () => {
+  const tried: string[] = [];
+  // Every try fails; the timed try comes at once after the failure of the last early try, else an
+  // hour later.
+  const waits: RestoreWaits = new RestoreWaits((id) => {
+    tried.push(id);
+    waits.wait(id);
+    return Promise.resolve();
+  }, { delayMs: (failures) => failures === EARLY_TRIES + 1 ? 0 : 3_600_000 });
+  const early = async (what: string, id: string, failures: number) => {
+    waits.retryAll();
+    await until(what, () => waits.failures(id) === failures);
+  };
+  try {
+    waits.wait("a");
+    for (let i = 1; i < EARLY_TRIES; i++) await early(`early try ${i}`, "a", i + 1);
+    // The last early try fails, and its timed try follows at once: the early tries are due again.
+    await early(`early try ${EARLY_TRIES} and the timed try`, "a", EARLY_TRIES + 2);
+    for (let i = 1; i <= EARLY_TRIES; i++) await early(`early try ${i} again`, "a", EARLY_TRIES + 2 + i);
+    assertEquals(tried.length, 2 * EARLY_TRIES + 1);
+
+    // Spent: the host coming back once more tries only a restore that has early tries left.
+    waits.wait("b");
+    await early("b's early try", "b", 2);
+    assertEquals(tried.slice(2 * EARLY_TRIES + 1), ["b"]);
+    assertEquals(waits.failures("a"), 2 * EARLY_TRIES + 2);
   } finally {
     await waits.close();
   }
