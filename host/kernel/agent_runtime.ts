@@ -176,6 +176,7 @@ export class AgentRuntime {
             outcomeOf,
           ),
         gone: (id, why, asleep) => {
+          this.#arrivals.endRetries(id);
           for (const fn of this.onGone) fn(id, why, asleep);
         },
       },
@@ -544,6 +545,15 @@ export class AgentRuntime {
    */
   retryWaitingRestores(): Promise<void> {
     return this.#arrivals.retryWaiting();
+  }
+
+  /**
+   * How many agents asleep here have a failed start that the host tries again while it runs: a timed
+   * wake-up (`wakes`), a restore waiting for its code (`restores`). Each leaves the count once it
+   * starts or is disposed.
+   */
+  retryingStarts(): { wakes: number; restores: number } {
+    return this.#arrivals.retrying();
   }
 
   /**

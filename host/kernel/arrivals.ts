@@ -141,6 +141,20 @@ export class Arrivals {
   }
 
   /**
+   * Agent `id` started, or is gone from this host (disposed asleep): its failed timed wake-up and its
+   * restore waiting for code, if any, are over.
+   */
+  endRetries(id: string): void {
+    this.#failedWakes.forget(id);
+    this.#waits.forget(id);
+  }
+
+  /** How many failed starts are tried again while the host runs: timed wake-ups, waiting restores. */
+  retrying(): { wakes: number; restores: number } {
+    return { wakes: this.#failedWakes.size, restores: this.#waits.size };
+  }
+
+  /**
    * Ends the tries of waiting restores (the host stops): they wait for the next start. Resolves once
    * the tries under way have ended.
    */
@@ -238,6 +252,7 @@ export class Arrivals {
       queued,
     );
     await this.#madeDurable(agent, { ...record, status: "active", state, policy: null });
+    this.endRetries(record.id);
     // The stored messages in the mailbox leave the store as they are handled, each with its effect.
     if (queued.length > 0) agent.mailbox.resume();
     // A message that found the agent inactive just before it went live may have been stored since.
@@ -437,8 +452,8 @@ export class Arrivals {
       return;
     }
     try {
+      // A start ends the run of failures (endRetries).
       await this.activate(id, "timer");
-      this.#failedWakes.forget(id);
     } catch (err) {
       if (stoppedByShutdown(err)) return; // still due: woken at the next start
       if (store.statusOf(id) !== "inactive") return this.#failedWakes.forget(id); // gone, moved or woken

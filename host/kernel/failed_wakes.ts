@@ -62,6 +62,11 @@ export class FailedWakes {
     this.#wakes.delete(id);
   }
 
+  /** How many failed wake-ups are tried again. */
+  get size(): number {
+    return this.#wakes.size;
+  }
+
   /**
    * A host of the mesh is reachable (again): the failed wake-ups it may mend that have early tries
    * left, each counted as tried early; the caller makes them due now.

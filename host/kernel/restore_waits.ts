@@ -76,6 +76,16 @@ export class RestoreWaits {
     return this.#waiting.get(id)?.failures;
   }
 
+  /** The wait of `id` is over by another way (it started, or it is gone from this host). */
+  forget(id: string): void {
+    this.#waiting.delete(id);
+  }
+
+  /** How many restores wait. */
+  get size(): number {
+    return this.#waiting.size;
+  }
+
   /**
    * Tries now every waiting restore that has early tries left (a host that may have their code is
    * reachable); the others wait for their timed try.

@@ -132,6 +132,11 @@ export class HostMetrics {
     );
     const events = r.counter("paglets_events_total", "Host events emitted.");
     const uptime = r.gauge("paglets_uptime_seconds", "Seconds since the host started.");
+    const retrying = r.gauge(
+      "paglets_retrying_starts",
+      "Agents asleep on this host whose start failed and is tried again while it runs, by kind: a timed wake-up (wake), a restore waiting for its code (restore).",
+      ["kind"],
+    );
     r.collect(async () => {
       agents.clear();
       for (const row of await k.store.countByStatusAndType()) agents.set(row, row.n);
@@ -143,6 +148,9 @@ export class HostMetrics {
       for (const [kind, n] of Object.entries(k.durability.counts())) failures.setTotal({ kind }, n);
       events.setTotal({}, k.events.lastId);
       uptime.set({}, Math.round((Date.now() - k.startedAt) / 1000));
+      const { wakes, restores } = k.runtime.retryingStarts();
+      retrying.set({ kind: "wake" }, wakes);
+      retrying.set({ kind: "restore" }, restores);
     });
   }
 

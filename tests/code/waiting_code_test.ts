@@ -30,6 +30,13 @@ async function eventsOf(client: HostClient, kind: string, id: string): Promise<R
   return events.filter((e) => e.kind === kind && e.agentId === id);
 }
 
+/** The host's count of failed starts it tries again, of `kind` (`wake`, `restore`), from its /metrics. */
+async function retrying(client: HostClient, kind: "wake" | "restore"): Promise<number> {
+  const series = `paglets_retrying_starts{kind="${kind}"} `;
+  const text = await (await client.fetch("GET", "/metrics")).text();
+  return Number(text.split("\n").find((line) => line.startsWith(series))?.slice(series.length));
+}
+
 /**
  * `runner` runs a counter (counted to 2) of a module only `keeper` had; `sleep` may put it to sleep.
  * Both stop, and the runner starts again from its database alone (a backup of it), without the code
@@ -113,6 +120,17 @@ Deno.test("an agent whose code no reachable host has waits, and is back with its
   }
 });
 
+Deno.test("a paglet disposed while its restore waits for its code leaves no try behind", async () => {
+  try {
+    const { again, id } = await runnerWithoutItsCode();
+    assertEquals(await retrying(again.client, "restore"), 1, "its restore waits");
+    await again.client.dispose(id);
+    assertEquals(await retrying(again.client, "restore"), 0, "the host keeps nothing of it");
+  } finally {
+    await stopAll();
+  }
+});
+
 Deno.test("a timed wake-up that failed for want of its code is tried again as soon as a host that has it is back, not a minute later", async () => {
   try {
     const { port, keeper, again, id } = await runnerWithoutItsCode(async (runner, id) => {
@@ -171,7 +189,9 @@ Deno.test("a failed wake-up mended by another way is not made due when a host co
     const put = await third.client.fetch("PUT", "/v1/code", { body: MODULE });
     const { hash } = await put.json() as { hash: string };
     await again.client.createAgent({ type: "tests.waiting-counter", code: hash, codeFrom: third.url });
+    assertEquals(await retrying(again.client, "wake"), 2);
     await again.client.activate(stale);
+    assertEquals(await retrying(again.client, "wake"), 1, "started, its failed wake-up is over");
     await again.client.deactivate(stale, { activateOnMessage: true });
 
     // The keeper is back: `other`'s wake-up is tried early (after `stale`'s would be), and `stale`

@@ -51,6 +51,30 @@ Deno.test("a wake-up that comes due while a message's start of the same paglet i
   }
 });
 
+/** The host's count of failed starts it tries again, of `kind` (`wake`, `restore`), from its /metrics. */
+async function retrying(url: string, kind: "wake" | "restore"): Promise<number> {
+  const series = `paglets_retrying_starts{kind="${kind}"} `;
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(text.split("\n").find((line) => line.startsWith(series))?.slice(series.length));
+}
+
+Deno.test("a paglet disposed while its failed wake-up waits for its next try leaves no try behind", async () => {
+  await using h = await fixtureHost();
+  const client = h.client;
+  assertEquals(await retrying(h.host.url, "wake"), 0);
+  const { id } = await client.createAgent({ type: "kernel.thrower" });
+  await client.send(id, { kind: "hang-on", args: { hook: "activation-throw" } });
+  await client.deactivate(id, { afterSeconds: 0.1, activateOnMessage: false });
+  await eventually(
+    "a wake-failed event",
+    async () => (await eventsOf(client, "wake-failed")).some((e) => e.agentId === id),
+  );
+  assertEquals(await retrying(h.host.url, "wake"), 1, "its next try waits");
+
+  await client.dispose(id);
+  assertEquals(await retrying(h.host.url, "wake"), 0, "the host keeps nothing of it");
+});
+
 Deno.test("timed wake-ups: only a paglet still due, activateAt 0, a failed wake retried, a paglet's own policy checked", async (t) => {
   await using h = await fixtureHost();
   const client = h.client;

@@ -36,6 +36,7 @@ const FAMILIES: Record<string, string> = {
   paglets_event_loop_lag_seconds: "gauge",
   paglets_durability_failures_total: "counter",
   paglets_events_total: "counter",
+  paglets_retrying_starts: "gauge",
 };
 
 async function scrape(host: HostProcess): Promise<string> {
