@@ -1,8 +1,9 @@
 /**
- * A request body that a handler reads as a stream of its own (an artifact upload, an arriving
- * transfer), given up once it stops arriving: a client that declared a body, sent part of it and
- * went quiet would otherwise hold what the handler keeps for it (a reservation, a spool file) for
- * as long as its connection lives.
+ * A body read under a stall limit, given up once it stops arriving: the one way the host reads a
+ * stream that may stop (a request body it streams: an artifact upload, an arriving transfer, a
+ * large message; a forwarded message's answer; a file a paglet uploads). A client that declared a
+ * body, sent part of it and went quiet would otherwise hold what the reader keeps for it (a
+ * reservation, a spool file, a connection) for as long as its connection lives.
  *
  * Only the time a read waits for the body counts as silence, each read from its start: what the
  * reader does between reads (writing a chunk to disk, checking an envelope, fetching code) is not
@@ -32,7 +33,8 @@ export interface ArrivingBodyOptions {
 
 /**
  * `body` as it arrives: a read that waits `limitMs` for the next chunk cancels `body` and fails
- * with `timeout` ("… stopped arriving"); so does every read after it. The end of `body`, its
+ * with `timeout` ("`what` stopped arriving: nothing came for `limitMs / 1000` s"); so does every
+ * read after it. The end of `body`, its
  * failures and a cancel pass through.
  */
 export function arrivingBody(
@@ -69,10 +71,7 @@ export function arrivingBody(
     return next;
   };
   const stalled = () =>
-    new PagletError(
-      "timeout",
-      `${what} stopped arriving: nothing came for ${limitMs / 1000} s; given up`,
-    );
+    new PagletError("timeout", `${what} stopped arriving: nothing came for ${limitMs / 1000} s`);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       source ??= body.getReader();

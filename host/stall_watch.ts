@@ -31,8 +31,6 @@
  * ```
  */
 import { cancel, every, type Timer } from "../agents/timers.ts";
-import { concat } from "../agents/bytes.ts";
-import { PagletError } from "../agents/errors.ts";
 
 /**
  * Asks the other side how far it got: a count that grows while it moves, or null when it answered
@@ -161,35 +159,4 @@ export class StallWatch {
       () => {/* no answer: no progress, and the question stays unanswered */},
     ).finally(() => this.#probing = false);
   }
-}
-
-/**
- * The body of `res` for as long as it keeps arriving: given up (`timeout`, naming `what`) once
- * nothing came for `limitMs`, however long the whole takes. `abort` must be the controller whose
- * signal the request was made with, so that giving up also ends the read under way.
- */
-export async function readWhileArriving(
-  res: Response,
-  limitMs: number,
-  abort: AbortController,
-  what: string,
-): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array();
-  const watch = new StallWatch(limitMs);
-  const stalled = () => abort.abort(watch.signal.reason);
-  watch.signal.addEventListener("abort", stalled);
-  const parts: Uint8Array[] = [];
-  try {
-    for await (const part of res.body) {
-      parts.push(part);
-      watch.progress();
-    }
-  } catch (err) {
-    if (!watch.stalled) throw err;
-    throw new PagletError("timeout", `${what} stopped arriving: nothing came for ${limitMs / 1000} s`);
-  } finally {
-    watch.stop();
-    watch.signal.removeEventListener("abort", stalled);
-  }
-  return parts.length === 1 ? parts[0] : concat(parts);
 }

@@ -37,7 +37,7 @@ export function artifactRoutes(app: Hono, host: Host, store: () => ArtifactStore
   app.put("/v1/artifacts", async (c) => {
     const q = validate(PutQuery, c.req.query(), "query");
     // A body that stops arriving is given up after the idle timeout, its reservation freed.
-    const body = streamedBody(c.req.raw, host.options.idleTimeoutMs, "Upload");
+    const body = streamedBody(c.req.raw, "Upload");
     const meta = await store().put(body, {
       name: q.name ?? header(c.req.header("x-artifact-name")),
       owner: q.owner ?? header(c.req.header("x-artifact-owner")) ?? null,

@@ -8,22 +8,23 @@ import { PagletError } from "../../agents/errors.ts";
 import { decodeCbor } from "../../agents/cbor.ts";
 import { concat } from "../../agents/bytes.ts";
 import { findNonPlainData, parseTagged, stringifyTagged } from "../../agents/wire.ts";
-import { endAfterAnswer, watchBody } from "./connection_gate.ts";
+import { endAfterAnswer, idleTimeoutOf, watchBody } from "./connection_gate.ts";
 import { arrivingBody } from "../arriving_body.ts";
 import { statusOf } from "./status.ts";
 
 /**
  * A body declared up to this size is read in one piece (Deno's fast path) and must arrive whole
- * within the connection's idle timeout; a larger one, or one without a length, is streamed, and
- * must only keep moving (connection_gate.ts, {@link watchBody}).
+ * within the connection's idle timeout (connection_gate.ts, {@link watchBody}); a larger one, or
+ * one without a length, is streamed, and must only keep moving ({@link streamedBody}).
  */
 export const WHOLE_BODY_BYTES = 1024 * 1024;
 
 /**
  * Reads the whole body, failing with 413 past `maxBytes`. A declared Content-Length is checked
  * before reading; a body up to {@link WHOLE_BODY_BYTES} is then read in one piece (the fast path),
- * a larger one or one without a length is streamed and counted as it arrives. A body that stops
- * arriving ends its connection after the idle timeout, and the read fails (`bad_request`).
+ * a larger one or one without a length is streamed and counted as it arrives. A body read in one
+ * piece that has not arrived within the idle timeout ends its connection, and the read fails
+ * (`bad_request`); a streamed one that stops arriving fails `timeout` ({@link streamedBody}).
  */
 export function readBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
   return readRequestBytes(c.req.raw, maxBytes);
@@ -51,17 +52,15 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
     }
     return bytes;
   }
-  const body = request.body;
+  const body = streamedBody(request, "Request body");
   if (!body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();
-  const watch = watchBody(request);
   try {
     while (true) {
       const { done, value } = await bodyOrShort(reader.read(), declared);
       if (done) break;
-      watch.progress();
       size += value.length;
       if (size > maxBytes) {
         await reader.cancel().catch(() => {});
@@ -70,27 +69,25 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
       chunks.push(value);
     }
   } finally {
-    watch.done();
     reader.releaseLock();
   }
   return chunks.length === 1 ? chunks[0] : concat(chunks);
 }
 
 /**
- * The body of `request` for a handler that reads the stream itself (an artifact upload, an
- * arriving transfer), given up once it stops arriving ({@link arrivingBody}): a read that waits
- * `limitMs` (the host's idle timeout) for the next bytes fails with `timeout` (504, "`what` stopped
- * arriving"), and the connection ends once that answer is sent ({@link endAfterAnswer}): Deno's
- * server would otherwise wait for the rest of the body, which the client may never send. Nothing
- * of the body is left unread then (nothing came), so the client loses no answer to the cut.
+ * The body of `request` read as a stream (an artifact upload, an arriving transfer, a body too
+ * large to read in one piece), given up once it stops arriving ({@link arrivingBody}): a read that
+ * waits the host's idle timeout ({@link idleTimeoutOf}) for the next bytes fails with `timeout`
+ * (504, "`what` stopped arriving"), and the connection ends once that answer is sent
+ * ({@link endAfterAnswer}): Deno's server would otherwise wait for the rest of the body, which the
+ * client may never send. Nothing of the body is left unread then (nothing came), so the client
+ * loses no answer to the cut. The body of a request the gate did not serve (a host called
+ * in-process) comes as it is.
  */
-export function streamedBody(
-  request: Request,
-  limitMs: number,
-  what: string,
-): ReadableStream<Uint8Array> | null {
+export function streamedBody(request: Request, what: string): ReadableStream<Uint8Array> | null {
   const body = request.body;
-  if (!body) return null;
+  const limitMs = idleTimeoutOf(request);
+  if (!body || limitMs === null) return body;
   return arrivingBody(body, { limitMs, what, onStalled: () => endAfterAnswer(request) });
 }
 

@@ -11,9 +11,10 @@
  *   parser's own limit, 64 KiB or 100 header lines, gets the parser's bare `400`);
  * - a connection with no request in progress is closed after `idleTimeoutMs` (this also ends a slow
  *   head on a later request of a keep-alive connection); a request the host is still answering is
- *   never cut, unless its body stops arriving: a body being read ({@link watchBody}) that has not
- *   moved for `idleTimeoutMs` ends its connection (a client that sent half a body and went quiet
- *   would otherwise hold the connection, and a place under the cap, for good);
+ *   never cut, unless its body stops arriving: a body read in one piece ({@link watchBody}) that has
+ *   not arrived whole within `idleTimeoutMs` ends its connection (a client that sent half a body
+ *   and went quiet would otherwise hold the connection, and a place under the cap, for good); a
+ *   body read as a stream is given up by its reader after the same time ({@link idleTimeoutOf});
  * - an error answer that leaves the request's body unread (a 401 to a declared 100 MB upload, a 413)
  *   ends the connection once it is sent: Deno's server would otherwise wait for the rest of the body
  *   before reading another request, and hold the connection until the idle timeout;
@@ -45,31 +46,35 @@ export type GateEvent =
 
 export type Handler = (request: Request) => Response | Promise<Response>;
 
-/** What a reader of a request's body tells the gate (see {@link watchBody}). */
+/** What a reader of a request's body in one piece tells the gate (see {@link watchBody}). */
 export interface BodyWatch {
-  /** Bytes of the body arrived: its idle timeout counts from now. */
-  progress(): void;
   /** The body is read, or its reading ended: it is not watched any more. */
   done(): void;
 }
 
-const UNWATCHED: BodyWatch = Object.freeze({ progress() {}, done() {} });
+const UNWATCHED: BodyWatch = Object.freeze({ done() {} });
 
 /** The connection of each request being served that may carry a body. */
 const connectionOf = new WeakMap<Request, Connection>();
 
 /**
- * Watches the reading of `request`'s body, from now until `done()`: once the body has not moved
- * (`progress()`) for the gate's idle timeout, the request's connection is cut, and the read fails.
- * A reader that takes the body in one piece reports no progress: such a body must arrive whole
- * within the idle timeout. A request the gate did not serve (a host called in-process) is not
- * watched.
+ * Watches the reading of `request`'s body in one piece (`request.arrayBuffer()`, `request.text()`),
+ * from now until `done()`: once the body has not arrived whole within the gate's idle timeout, the
+ * request's connection is cut, and the read fails. A request the gate did not serve (a host called
+ * in-process) is not watched.
+ *
+ * A body read as a stream is not watched here but by its reader (http/body.ts `streamedBody`, under
+ * {@link idleTimeoutOf}), which answers `504 timeout` before its connection ends. A read in one
+ * piece needs this watch of its own, for two reasons: it shows no chunk to count and no stream to
+ * give up (touching `request.body` takes Deno off its fast path), so cutting the connection is the
+ * only way to end it; and every message's body is read so, where a timer per request would cost,
+ * while this watch is a time stamp the gate's sweep (which runs anyway) looks at.
  *
  * @example
  * ```ts
  * const watch = watchBody(request);
  * try {
- *   for await (const chunk of request.body!) watch.progress();
+ *   console.log(await request.text());
  * } finally {
  *   watch.done();
  * }
@@ -77,6 +82,15 @@ const connectionOf = new WeakMap<Request, Connection>();
  */
 export function watchBody(request: Request): BodyWatch {
   return connectionOf.get(request)?.watchBody() ?? UNWATCHED;
+}
+
+/**
+ * How long a read of `request`'s body may wait for its next bytes: the gate's idle timeout, the
+ * one limit on a quiet client. Null for a request the gate did not serve (a host called
+ * in-process), whose body is not watched.
+ */
+export function idleTimeoutOf(request: Request): number | null {
+  return connectionOf.get(request)?.idleTimeoutMs ?? null;
 }
 
 /**
@@ -260,8 +274,8 @@ class Connection {
   /** Requests being answered now. */
   #inFlight = 0;
   #lastActivity = Date.now();
-  /** When the body being read last moved; 0 while no body is being read. */
-  #bodyMovedAt = 0;
+  /** When the reading of a body in one piece began; 0 while none is read. */
+  #bodySince = 0;
   #closing = false;
   /** `close()` asked the server to shut the connection down (see {@link cut}). */
   #shuttingDown = false;
@@ -365,9 +379,14 @@ class Connection {
     });
   }
 
+  /** See {@link idleTimeoutOf}. */
+  get idleTimeoutMs(): number {
+    return this.#options.idleTimeoutMs;
+  }
+
   /** A watch on the body of the request in progress (one at a time on a connection). */
   watchBody(): BodyWatch {
-    this.#bodyMovedAt = Date.now();
+    this.#bodySince = Date.now();
     return this.#watch;
   }
 
@@ -377,21 +396,18 @@ class Connection {
    * starts after this one's `done`.
    */
   readonly #watch: BodyWatch = {
-    progress: () => {
-      if (this.#bodyMovedAt !== 0) this.#bodyMovedAt = Date.now();
-    },
     done: () => {
-      this.#bodyMovedAt = 0;
+      this.#bodySince = 0;
     },
   };
 
   /**
    * Closes the connection when its head is late or it has been idle too long, and cuts it when the
-   * body being read has stopped arriving.
+   * body being read in one piece has not arrived within the idle timeout.
    */
   expire(now: number): void {
-    if (this.#bodyMovedAt !== 0 && now - this.#bodyMovedAt > this.#options.idleTimeoutMs) {
-      this.#bodyMovedAt = 0;
+    if (this.#bodySince !== 0 && now - this.#bodySince > this.#options.idleTimeoutMs) {
+      this.#bodySince = 0;
       this.#closing = true;
       this.cut();
       return;

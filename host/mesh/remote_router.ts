@@ -20,7 +20,8 @@ import type { GossipNode } from "./gossip.ts";
 import type { MembershipTable } from "./membership.ts";
 import { sleep } from "../../agents/timers.ts";
 import { publishedUrl } from "./record_limits.ts";
-import { readWhileArriving } from "../stall_watch.ts";
+import { arrivingBody } from "../arriving_body.ts";
+import { concat } from "../../agents/bytes.ts";
 
 const utf8 = new TextDecoder();
 
@@ -144,7 +145,15 @@ export class MeshRemoteRouter implements RemoteRouter {
       signal: reading.signal,
     });
     const request = `POST ${url}/v1/agents/${target}/messages`;
-    const bytes = await readWhileArriving(res, REPLY_STALL_MS, reading, `The answer to ${request}`);
+    // Given up, the read under way ends with the request (the signal), not only with the stream.
+    const parts = res.body
+      ? await Array.fromAsync(arrivingBody(res.body, {
+        limitMs: REPLY_STALL_MS,
+        what: `The answer to ${request}`,
+        onStalled: () => reading.abort(),
+      }))
+      : [];
+    const bytes = parts.length === 1 ? parts[0] : concat(parts);
     const answer = (res.headers.get("content-type") ?? "").startsWith(CBOR_TYPE)
       ? decodeCbor<{ reply?: unknown }>(bytes)
       : answerOf<{ reply?: unknown }>(utf8.decode(bytes), request);

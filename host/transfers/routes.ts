@@ -123,7 +123,7 @@ export function movementRoutes(app: Hono, host: Host, parts: () => MovementParts
       // A body that stops arriving is given up after the idle timeout, its spool removed and its
       // connection ended. A source gives its own stalled attempt up sooner (its stall limit: 30 s
       // by default, the idle timeout 60 s), so this cuts only a sender that holds a dead attempt.
-      const body = streamedBody(c.req.raw, host.options.idleTimeoutMs, "Transfer");
+      const body = streamedBody(c.req.raw, "Transfer");
       const ack = await parts().receiver.receive(body);
       host.metrics.transfers.inc({ direction: "in", outcome: "stored" });
       return json(ack);
