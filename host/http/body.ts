@@ -9,7 +9,7 @@ import { decodeCbor } from "../../agents/cbor.ts";
 import { concat } from "../../agents/bytes.ts";
 import { findNonPlainData, parseTagged, stringifyTagged } from "../../agents/wire.ts";
 import { endAfterAnswer, idleTimeoutOf, watchBody } from "./connection_gate.ts";
-import { arrivingBody } from "../arriving_body.ts";
+import { arrivingBody, type ArrivingBodyOptions } from "../arriving_body.ts";
 import { statusOf } from "./status.ts";
 
 /**
@@ -81,14 +81,19 @@ export async function readRequestBytes(request: Request, maxBytes: number): Prom
  * (504, "`what` stopped arriving"), and the connection ends once that answer is sent
  * ({@link endAfterAnswer}): Deno's server would otherwise wait for the rest of the body, which the
  * client may never send. Nothing of the body is left unread then (nothing came), so the client
- * loses no answer to the cut. The body of a request the gate did not serve (a host called
+ * loses no answer to the cut. With `sooner`, the limit shortens once its signal aborts
+ * ({@link ArrivingBodyOptions.sooner}). The body of a request the gate did not serve (a host called
  * in-process) comes as it is.
  */
-export function streamedBody(request: Request, what: string): ReadableStream<Uint8Array> | null {
+export function streamedBody(
+  request: Request,
+  what: string,
+  sooner?: ArrivingBodyOptions["sooner"],
+): ReadableStream<Uint8Array> | null {
   const body = request.body;
   const limitMs = idleTimeoutOf(request);
   if (!body || limitMs === null) return body;
-  return arrivingBody(body, { limitMs, what, onStalled: () => endAfterAnswer(request) });
+  return arrivingBody(body, { limitMs, what, sooner, onStalled: () => endAfterAnswer(request) });
 }
 
 const decoder = new TextDecoder();

@@ -5,6 +5,8 @@
  * `onClone`) runs, then `run()`. A retry with a known transfer id gets the same acknowledgement.
  * A body that stops arriving fails its read (the route watches it, http/body.ts `streamedBody`):
  * the attempt then leaves nothing, as any failed one, and a retry under its id is taken in full.
+ * A retry that comes while an older attempt of its transfer is still open takes over from one that
+ * has stalled ({@link TransferReceiver.receive}).
  */
 import { join } from "../../agents/paths.ts";
 import { stoppedByShutdown } from "../kernel/worker_pool.ts";
@@ -98,12 +100,33 @@ interface ArrivalNote {
 
 const ONE_GIB = 1024 ** 3;
 
+/**
+ * Once a newer attempt of a transfer arrives, an older one still open is given up when a read of
+ * its body has waited this long (a read waiting already counts its wait so far). A source sends a
+ * newer attempt only after giving the older up and closing its connection, so an older attempt that
+ * still waits for bytes is one whose sender is gone; this much quiet tells it from one whose last
+ * bytes are still on their way, which is left to finish.
+ */
+export const SUPERSEDED_QUIET_MS = 1000;
+
+/** Attempts of one transfer a newer one waits out before it gives up (each waits for the one before). */
+const MAX_OLDER_ATTEMPTS = 16;
+
+/** An attempt of a transfer being taken now. */
+interface OpenAttempt {
+  /** Settles once the attempt is stored or failed, and no longer in `#inflight`. */
+  taking: Promise<TransferAck>;
+  progress: ArrivingTransfer;
+  /** Tells the attempt a newer one of its transfer arrived: its body gets {@link SUPERSEDED_QUIET_MS}. */
+  supersede: () => void;
+}
+
 export class TransferReceiver {
   readonly #host: Host;
   readonly #ledger: TransferLedger;
   readonly #files: RegisteredFiles;
   readonly #spoolRoot: string;
-  readonly #inflight = new Map<string, { taking: Promise<TransferAck>; progress: ArrivingTransfer }>();
+  readonly #inflight = new Map<string, OpenAttempt>();
 
   constructor(host: Host, ledger: TransferLedger, files: RegisteredFiles) {
     this.#host = host;
@@ -228,8 +251,22 @@ export class TransferReceiver {
     if (rt.isLive(agentId) || this.#host.store.statusOf(agentId) !== null) throw conflict(agentId);
   }
 
-  /** Handles `POST /v1/transfers`. */
-  async receive(body: ReadableStream<Uint8Array> | null): Promise<TransferAck> {
+  /**
+   * Handles `POST /v1/transfers`. `supersede` shortens the stall limit of `body` to
+   * {@link SUPERSEDED_QUIET_MS} (the route passes `body` with that `sooner` limit): it is called
+   * when a newer attempt of the same transfer arrives while this one is still open.
+   *
+   * A transfer id already stored gets its acknowledgement. One still being taken by an older
+   * attempt: the older one is told to give up once a read of its body has waited
+   * {@link SUPERSEDED_QUIET_MS} (its connection then ends after a 504 and what it spooled is removed),
+   * and this attempt waits for it: stored, it answers the same acknowledgement (nothing is taken
+   * twice); failed, this attempt is taken in full from its own body. An older attempt that keeps
+   * receiving bytes, or whose own work (its disk, its code) holds it between reads, is not cut.
+   */
+  async receive(
+    body: ReadableStream<Uint8Array> | null,
+    supersede: () => void = () => {},
+  ): Promise<TransferAck> {
     if (!body) throw new PagletError("bad_request", "A transfer needs a body");
     const reader = new ByteReader(body);
     let envelope: TransferEnvelope;
@@ -240,12 +277,31 @@ export class TransferReceiver {
       throw err;
     }
     const id = envelope.transferId;
-    const known = await this.#ledger.get(id);
-    const running = this.#inflight.get(id);
-    if (known || running) {
+    for (let older = 0;; older++) {
+      const known = await this.#ledger.get(id);
+      // No await from this look to the entry #open makes: of attempts that cross, one takes it.
+      const running = known ? undefined : this.#inflight.get(id);
+      if (!known && !running) return this.#open(envelope, reader, supersede);
+      if (running && older < MAX_OLDER_ATTEMPTS) {
+        running.supersede();
+        const ack = await running.taking.catch(() => null);
+        // Failed, the older attempt left nothing: this one takes the transfer (or waits again).
+        if (!ack) continue;
+        await reader.cancel();
+        return ack;
+      }
       await reader.cancel();
-      return known ? this.#ackFor(known) : await running!.taking;
+      if (known) return this.#ackFor(known);
+      throw new PagletError(
+        "state_conflict",
+        `Transfer ${id} is still being taken by another attempt, after ${older} attempts of it before this one`,
+      );
     }
+  }
+
+  /** Takes the attempt whose envelope was read from `reader`, as the one open attempt of its transfer. */
+  #open(envelope: TransferEnvelope, reader: ByteReader, supersede: () => void): Promise<TransferAck> {
+    const id = envelope.transferId;
     const now = Date.now();
     const progress: ArrivingTransfer = {
       transferId: id,
@@ -257,16 +313,16 @@ export class TransferReceiver {
       createdAt: now,
       updatedAt: now,
     };
-    const taking = this.#take(envelope, reader, (n) => {
-      progress.bytes += n;
-      progress.updatedAt = Date.now();
-    });
-    this.#inflight.set(id, { taking, progress });
-    try {
-      return await taking;
-    } finally {
-      this.#inflight.delete(id);
-    }
+    const attempt: OpenAttempt = {
+      taking: this.#take(envelope, reader, (n) => {
+        progress.bytes += n;
+        progress.updatedAt = Date.now();
+      }).finally(() => this.#inflight.delete(id)),
+      progress,
+      supersede,
+    };
+    this.#inflight.set(id, attempt);
+    return attempt.taking;
   }
 
   #ackFor(row: TransferRow): TransferAck {

@@ -12,7 +12,7 @@ import { isValidAgentId } from "../kernel/ids.ts";
 import { json, readJson, streamedBody } from "../http/body.ts";
 import { TransferIdSchema } from "./envelope.ts";
 import type { TransferDispatcher } from "./dispatcher.ts";
-import type { TransferReceiver } from "./receiver.ts";
+import { SUPERSEDED_QUIET_MS, type TransferReceiver } from "./receiver.ts";
 
 /** What the routes need; looked up per request (the parts exist once the host has started). */
 export interface MovementParts {
@@ -122,9 +122,17 @@ export function movementRoutes(app: Hono, host: Host, parts: () => MovementParts
     try {
       // A body that stops arriving is given up after the idle timeout, its spool removed and its
       // connection ended. A source gives its own stalled attempt up sooner (its stall limit: 30 s
-      // by default, the idle timeout 60 s), so this cuts only a sender that holds a dead attempt.
-      const body = streamedBody(c.req.raw, "Transfer");
-      const ack = await parts().receiver.receive(body);
+      // by default, the idle timeout 60 s), so this cuts only a sender that holds a dead attempt;
+      // and sooner still once a newer attempt of the transfer arrives (receiver.ts, receive).
+      const newer = new AbortController();
+      const body = streamedBody(c.req.raw, "Transfer", {
+        signal: newer.signal,
+        limitMs: SUPERSEDED_QUIET_MS,
+      });
+      const ack = await parts().receiver.receive(
+        body,
+        () => newer.abort("a newer attempt of this transfer arrived and is taken instead"),
+      );
       host.metrics.transfers.inc({ direction: "in", outcome: "stored" });
       return json(ack);
     } catch (err) {
