@@ -317,10 +317,11 @@ export class Host {
   /**
    * Code that agents wait for may be reachable now (a mesh host joined or came back, a module was
    * uploaded): waiting restores are tried at once, and failed timed wake-ups it may mend are made
-   * due for the wake-up timer to take.
+   * due for the wake-up timer to take. A host that comes back does so for those with early tries left
+   * (start_retries.ts); a module uploaded here (`codeUploaded`, an operator's act) for every one.
    */
-  retryWaitingCode(): void {
-    void this.runtime.retryWaitingRestores().then(
+  retryWaitingCode(codeUploaded = false): void {
+    void this.runtime.retryWaitingRestores(codeUploaded).then(
       () => this.#wakeups?.poke(),
       () => {/* the database is closing: the timed tries stand */},
     );

@@ -46,7 +46,7 @@ export function codeRoutes(app: Hono, host: Host): void {
     });
     const types = await host.code.ensure(hash);
     // Restores that wait for their code may be waiting for this module.
-    host.retryWaitingCode();
+    host.retryWaitingCode(true);
     return json({ hash, size: bytes.length, types, host: host.info.url }, 201);
   });
 }

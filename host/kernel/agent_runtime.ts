@@ -542,9 +542,10 @@ export class AgentRuntime {
    * again), and makes due now the failed timed wake-ups whose cause may pass (a few times between two
    * timed tries; resolves once their wake-up times are moved, for the wake-up timer to take); without
    * this, each is tried a minute after it failed, then twice as late each time, up to an hour.
+   * `codeUploaded` (a module was uploaded here): every one, whatever early tries it has left.
    */
-  retryWaitingRestores(): Promise<void> {
-    return this.#arrivals.retryWaiting();
+  retryWaitingRestores(codeUploaded = false): Promise<void> {
+    return this.#arrivals.retryWaiting(codeUploaded);
   }
 
   /**

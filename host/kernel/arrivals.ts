@@ -125,14 +125,15 @@ export class Arrivals {
   }
 
   /**
-   * A host that may have the code of a waiting restore is reachable: every one is tried now, and so is
-   * every failed timed wake-up whose cause may pass that has early tries left (failed_wakes.ts): its
-   * wake-up time is moved to now, for the wake-up timer to take (resolves once moved).
+   * A host that may have the code of a waiting restore is reachable: every one with early tries left
+   * is tried now, and so is every failed timed wake-up whose cause may pass that has early tries left
+   * (failed_wakes.ts): its wake-up time is moved to now, for the wake-up timer to take (resolves once
+   * moved). `codeUploaded`: a module was uploaded here, and every one is tried, spending no early try.
    */
-  async retryWaiting(): Promise<void> {
-    this.#waits.retryAll();
+  async retryWaiting(codeUploaded = false): Promise<void> {
+    this.#waits.retryAll(codeUploaded);
     const { store } = this.#p;
-    for (const id of this.#failedWakes.takeEarly()) {
+    for (const id of this.#failedWakes.takeEarly(codeUploaded)) {
       // Only a wake-up still due and asleep: one woken, put to sleep again or gone by another way
       // since it failed is forgotten (made due, it would be due for ever with nothing to wake).
       if (dueAsleep(await store.get(id), Date.now())) await store.postponeWakeup(id, Date.now());

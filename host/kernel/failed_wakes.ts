@@ -69,12 +69,13 @@ export class FailedWakes {
 
   /**
    * A host of the mesh is reachable (again): the failed wake-ups it may mend that have early tries
-   * left, each counted as tried early; the caller makes them due now.
+   * left, each counted as tried early; the caller makes them due now. `all` (a module was uploaded
+   * here): every one it may mend, none spending an early try (a failure counts as a timed try's).
    */
-  takeEarly(): string[] {
+  takeEarly(all = false): string[] {
     const ids: string[] = [];
     for (const [id, wake] of this.#wakes) {
-      if (wake.mayPass && wake.early.take()) ids.push(id);
+      if (wake.mayPass && (all || wake.early.take())) ids.push(id);
     }
     return ids;
   }

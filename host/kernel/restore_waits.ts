@@ -48,8 +48,8 @@ export class RestoreWaits {
   /** The rounds under way, if any (see {@link close}). */
   #round: Promise<void> | undefined;
   #running = false;
-  /** A {@link retryAll} came while a round ran: one more early round follows. */
-  #again = false;
+  /** A {@link retryAll} came while a round ran: one more round of its kind follows. */
+  #again: "early" | "all" | undefined;
   #closed = false;
 
   /**
@@ -88,15 +88,17 @@ export class RestoreWaits {
 
   /**
    * Tries now every waiting restore that has early tries left (a host that may have their code is
-   * reachable); the others wait for their timed try.
+   * reachable); the others wait for their timed try. `all` (a module was uploaded here: an operator's
+   * act, not a host that keeps coming back): every waiting restore, none spending an early try; a
+   * failed one counts as a timed try does.
    */
-  retryAll(): void {
+  retryAll(all = false): void {
     if (this.#closed || this.#waiting.size === 0) return;
     if (this.#running) {
-      this.#again = true;
+      if (all || this.#again === undefined) this.#again = all ? "all" : "early";
       return;
     }
-    this.#start(true);
+    this.#start(all ? "all" : "early");
   }
 
   /**
@@ -110,22 +112,24 @@ export class RestoreWaits {
     await this.#round;
   }
 
-  #start(early: boolean): void {
-    this.#round = this.#rounds(early);
+  #start(kind: "timed" | "early" | "all"): void {
+    this.#round = this.#rounds(kind);
   }
 
   /**
-   * Tries the restores due (`early`: those with an early try left, each counted as tried early), then
-   * the early round a retryAll() asked for meanwhile.
+   * Tries the restores due (`timed`: those whose time came; `early`: those with an early try left,
+   * each counted as tried early; `all`: every one), then the round a retryAll() asked for meanwhile.
    */
-  async #rounds(early: boolean): Promise<void> {
+  async #rounds(kind: "timed" | "early" | "all"): Promise<void> {
     this.#running = true;
     cancel(this.#timer);
     try {
-      do {
-        this.#again = false;
+      for (let round: typeof kind | undefined = kind; round !== undefined && !this.#closed;) {
+        this.#again = undefined;
         const now = Date.now();
-        const due = [...this.#waiting].filter(([, next]) => early ? next.early.take() : next.retryAt <= now);
+        const due = [...this.#waiting].filter(([, next]) =>
+          round === "all" || (round === "early" ? next.early.take() : next.retryAt <= now)
+        );
         await forEachLimited(due, TRIES_AT_ONCE, async ([id, next]) => {
           if (this.#closed) return;
           try {
@@ -137,8 +141,8 @@ export class RestoreWaits {
             if (this.#waiting.get(id) === next) this.wait(id);
           }
         });
-        early = true;
-      } while (this.#again && !this.#closed);
+        round = this.#again;
+      }
     } finally {
       this.#running = false;
       this.#arm();
@@ -151,6 +155,6 @@ export class RestoreWaits {
     if (this.#closed || this.#waiting.size === 0) return;
     let first = Infinity;
     for (const next of this.#waiting.values()) first = Math.min(first, next.retryAt);
-    this.#timer = later(Math.max(0, first - Date.now()), () => this.#start(false), { ref: false });
+    this.#timer = later(Math.max(0, first - Date.now()), () => this.#start("timed"), { ref: false });
   }
 }

@@ -67,6 +67,32 @@ Deno.test(`a host that keeps coming back tries a waiting restore early at most $
   }
 });
 
+Deno.test("a module uploaded tries every waiting restore, its early tries spent or not, and spends none", async () => {
+  const tried: string[] = [];
+  const waits: RestoreWaits = new RestoreWaits((id) => {
+    tried.push(id);
+    waits.wait(id);
+    return Promise.resolve();
+  }, { delayMs: () => 3_600_000 });
+  try {
+    waits.wait("a");
+    for (let i = 1; i <= EARLY_TRIES; i++) {
+      waits.retryAll();
+      await until(`early try ${i}`, () => waits.failures("a") === i + 1);
+    }
+    waits.retryAll(); // spent: not tried
+    waits.retryAll(true); // an upload: tried
+    await until("the upload's try", () => waits.failures("a") === EARLY_TRIES + 2);
+    assertEquals(tried.length, EARLY_TRIES + 1);
+    // The upload's try spent no early try: a host coming back tries it again.
+    waits.retryAll();
+    await until("an early try after the upload's", () => waits.failures("a") === EARLY_TRIES + 3);
+    assertEquals(tried.length, EARLY_TRIES + 2);
+  } finally {
+    await waits.close();
+  }
+});
+
 Deno.test("a waiting restore is tried again when its time comes, without retryAll", async () => {
   const tried: number[] = [];
   // Due at once after its first two failures, then not for an hour.
