@@ -2,7 +2,7 @@
  * The dependency direction: host/, agents/ and services/ never import examples/ (examples register
  * themselves through the CLI, as a user's module does), and agents/ never imports host/; code
  * schedules through agents/timers.ts and host/immediate.ts, not the global timers; and tests leave
- * the state of the process they share alone.
+ * the state of the process they share alone, and the default entry's port too.
  */
 import { join, relative, resolve } from "node:path";
 import { assertEquals } from "../helpers/assert.ts";
@@ -86,6 +86,22 @@ Deno.test("tests and their fixtures leave the process's environment, working dir
         if (PROCESS_STATE.test(line)) found.push(`${path}:${i + 1}: ${line.trim()}`);
       });
     }
+  }
+  assertEquals(found, []);
+});
+
+/** A bind of the default entry's port, 127.0.0.1:8765. */
+const DEFAULT_PORT_BIND = /\bDeno\.listen\w*\s*\([^)]*\b8765\b/;
+
+Deno.test("tests never bind the default entry's port: they ask whether it is taken by connecting", async () => {
+  // Two test files binding it to probe it at the same instant see each other as a listener
+  // (helpers/default_entry.ts).
+  const found: string[] = [];
+  for await (const file of sourceFiles(join(ROOT, "tests"))) {
+    const lines = withoutComments(await Deno.readTextFile(file)).split("\n");
+    lines.forEach((line, i) => {
+      if (DEFAULT_PORT_BIND.test(line)) found.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`);
+    });
   }
   assertEquals(found, []);
 });

@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { jsonOf, paglets } from "../helpers/cli.ts";
+import { stepWithoutDefaultEntry } from "../helpers/default_entry.ts";
 import { freePort, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { tempDir } from "../helpers/temp.ts";
@@ -26,7 +27,7 @@ Deno.test("usage errors exit 2; help and version exit 0", async () => {
   }
 });
 
-Deno.test("reading commands with no host answering fail with a hint and start no host", async () => {
+Deno.test("reading commands with no host answering fail with a hint and start no host", async (t) => {
   const nowhere = `http://127.0.0.1:${freePort()}`;
   const commands = [
     ["jobs", "queue"],
@@ -48,19 +49,13 @@ Deno.test("reading commands with no host answering fail with a hint and start no
     );
     assert(!/embedded/.test(run.stderr + run.stdout), `${args.join(" ")} started a host: ${run.stderr}`);
   }
-  // With no entry named at all the default address is tried, and still no host is started (when
-  // nothing listens on the default port of this machine).
-  let defaultFree = true;
-  try {
-    Deno.listen({ hostname: "127.0.0.1", port: 8765 }).close();
-  } catch {
-    defaultFree = false;
-  }
-  if (defaultFree) {
+  // With no entry named at all the default address is tried, and still no host is started.
+  await stepWithoutDefaultEntry(t, "with no entry named", async () => {
     const run = await paglets(["jobs", "queue"]);
     assertEquals(run.code, 1, run.stderr);
+    assert(/\[host_unreachable\]/.test(run.stderr), run.stderr);
     assert(!/embedded/.test(run.stderr + run.stdout), run.stderr);
-  }
+  });
 });
 
 Deno.test("agents send takes its arguments from a file or stdin; show follows a moved agent; mesh hosts shows properties", async (t) => {

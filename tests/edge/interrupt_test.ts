@@ -6,21 +6,12 @@
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { pagletsCommand } from "../helpers/cli.ts";
+import { stepWithoutDefaultEntry } from "../helpers/default_entry.ts";
 import { tempDir } from "../helpers/temp.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 
 const SCRIPT = new URL("./fixtures/waiting_script.ts", import.meta.url).pathname;
-
-/** Whether nothing listens on the default entry's port (then the command starts an embedded host). */
-function defaultPortFree(): boolean {
-  try {
-    Deno.listen({ hostname: "127.0.0.1", port: 8765 }).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The first line the child prints on stdout. */
 async function firstLine(child: Deno.ChildProcess): Promise<string> {
@@ -45,42 +36,41 @@ for (
     [["SIGINT", "SIGINT"], 130],
   ] as const
 ) {
-  Deno.test({
-    name: `paglets run with an embedded host, ended by ${
-      signals.join(" then ")
-    }: data removed, exit ${status}`,
-    ignore: !defaultPortFree(),
-    async fn() {
-      // The embedded host's data goes to a temporary folder under TMPDIR: this test's own.
-      const tmp = await tempDir("paglets-interrupt-");
-      const child = pagletsCommand(["run", SCRIPT], { TMPDIR: tmp }).spawn();
-      const stderr = new Response(child.stderr).text();
-      try {
-        // (No `await stderr` in these messages: it would wait for the command's end.)
-        const line = await firstLine(child);
-        assert(line.startsWith("{"), `the script did not start: ${line}`);
-        const made = [...Deno.readDirSync(tmp)].map((e) => e.name);
-        assert(
-          made.some((name) => name.startsWith("paglets-embedded-")),
-          `no embedded host data in ${tmp}: ${made}`,
-        );
-        for (const signal of signals) child.kill(signal);
-        const exit = await child.status;
-        const said = await stderr;
-        assertEquals(exit.code, status, said);
-        assert(said.includes("Interrupted: ending cleanly"), said);
-        const left = [...Deno.readDirSync(tmp)].map((e) => e.name).filter((name) =>
-          name.startsWith("paglets-")
-        );
-        assertEquals(left, [], `left behind; stderr: ${said}`);
-      } finally {
+  Deno.test(
+    `paglets run with an embedded host, ended by ${signals.join(" then ")}: data removed, exit ${status}`,
+    async (t) => {
+      await stepWithoutDefaultEntry(t, "no entry named: an embedded host", async () => {
+        // The embedded host's data goes to a temporary folder under TMPDIR: this test's own.
+        const tmp = await tempDir("paglets-interrupt-");
+        const child = pagletsCommand(["run", SCRIPT], { TMPDIR: tmp }).spawn();
+        const stderr = new Response(child.stderr).text();
         try {
-          child.kill("SIGKILL");
-        } catch { /* ended */ }
-        await child.status;
-      }
+          // (No `await stderr` in these messages: it would wait for the command's end.)
+          const line = await firstLine(child);
+          assert(line.startsWith("{"), `the script did not start: ${line}`);
+          const made = [...Deno.readDirSync(tmp)].map((e) => e.name);
+          assert(
+            made.some((name) => name.startsWith("paglets-embedded-")),
+            `no embedded host data in ${tmp}: ${made}`,
+          );
+          for (const signal of signals) child.kill(signal);
+          const exit = await child.status;
+          const said = await stderr;
+          assertEquals(exit.code, status, said);
+          assert(said.includes("Interrupted: ending cleanly"), said);
+          const left = [...Deno.readDirSync(tmp)].map((e) => e.name).filter((name) =>
+            name.startsWith("paglets-")
+          );
+          assertEquals(left, [], `left behind; stderr: ${said}`);
+        } finally {
+          try {
+            child.kill("SIGKILL");
+          } catch { /* ended */ }
+          await child.status;
+        }
+      });
     },
-  });
+  );
 }
 
 Deno.test("Ctrl-C of examples montecarlo disposes its Runner's executors before it exits 130", async () => {
