@@ -105,7 +105,8 @@ export class CodeLoader {
   async restock(hash: string, from?: string): Promise<void> {
     const refused = this.#refusal(hash);
     if (refused) throw refused;
-    if ((await this.#read(hash)).bytes) return this.used(hash);
+    // Read and hashed only when its file changed since the store last did (CodeStore.holds).
+    if (await this.#unlessDamaged(hash, () => this.#o.store.holds(hash), false)) return this.used(hash);
     // Loaded while it was stored: what the workers hold is no copy for the next worker or start.
     this.#loading.delete(hash);
     if (from === undefined) return void await this.ensure(hash);
@@ -190,17 +191,29 @@ export class CodeLoader {
   }
 
   /**
-   * The module's bytes from the store, or null when it has none: a file that does not match its
-   * hash is reported (`code-rejected`), set aside, never run, and counts as none (`setAside`).
+   * The module's bytes from the store, or null when it has none; a damaged file counts as none
+   * (`setAside`: {@link #unlessDamaged}).
    */
-  async #read(hash: string): Promise<{ bytes: Uint8Array | null; setAside?: true }> {
+  #read(hash: string): Promise<{ bytes: Uint8Array | null; setAside?: true }> {
+    return this.#unlessDamaged<{ bytes: Uint8Array | null; setAside?: true }>(
+      hash,
+      async () => ({ bytes: await this.#o.store.read(hash) }),
+      { bytes: null, setAside: true },
+    );
+  }
+
+  /**
+   * What `look` finds of module `hash` in the store, or `damaged` when its file does not match its
+   * hash: such a file is reported (`code-rejected`), set aside and never run.
+   */
+  async #unlessDamaged<T>(hash: string, look: () => Promise<T>, damaged: T): Promise<T> {
     try {
-      return { bytes: await this.#o.store.read(hash) };
+      return await look();
     } catch (err) {
       if (!(err instanceof PagletError && err.code === "code_tampered")) throw err;
       this.#rejected(hash, "store", err);
       await this.#o.store.setAside(hash);
-      return { bytes: null, setAside: true };
+      return damaged;
     }
   }
 

@@ -2,6 +2,9 @@
  * The host's code store: travelling modules by content hash, in `<dataDir>/code/<hash>.js`.
  * Bytes are checked against their hash on the way in and on the way out, so a file changed on disk
  * is refused like a tampered download; such a file is set aside (`<hash>.js.rejected`), never run.
+ * The store remembers each file it found matching as it was then (inode, size, modification and
+ * change times): asked again whether it holds a good copy ({@link CodeStore.holds}: at every
+ * arrival of an agent of the module), it reads and hashes only a file that changed since.
  */
 import { join } from "../../agents/paths.ts";
 import { PagletError } from "../../agents/errors.ts";
@@ -18,8 +21,15 @@ const PART = /^[0-9a-f]{64}\.js\.[0-9a-f-]{36}\.part$/;
 /** A module's file that did not match its hash, set aside by {@link CodeStore.setAside}. */
 const REJECTED = /^[0-9a-f]{64}\.js\.rejected$/;
 
+/** What a change to a file's bytes changes (a write, a replacement, a time set by hand): its stat as a key. */
+function identity(stat: Deno.FileInfo): string {
+  return `${stat.ino} ${stat.size} ${stat.mtime?.getTime()} ${stat.ctime?.getTime()}`;
+}
+
 export class CodeStore {
   readonly #dir: string;
+  /** Per hash: the {@link identity} of its file when the store last read it matching its hash. */
+  readonly #matched = new Map<string, string>();
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -44,15 +54,37 @@ export class CodeStore {
 
   /** The module's bytes, or null when this host does not have it; throws `code_tampered` on a mismatch. */
   async read(hash: string): Promise<Uint8Array | null> {
-    let bytes: Uint8Array;
+    const path = this.#path(hash);
+    let before: Deno.FileInfo, bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(this.#path(hash));
+      before = await Deno.stat(path);
+      bytes = await Deno.readFile(path);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
       throw err;
     }
+    this.#matched.delete(hash);
     await checkHash(bytes, hash, "the host's code store");
+    // Remembered only when nothing changed the file while it was read: then these are its bytes.
+    const after = await Deno.stat(path).catch(() => null);
+    if (after && identity(after) === identity(before)) this.#matched.set(hash, identity(after));
     return bytes;
+  }
+
+  /**
+   * Whether the store holds a copy of the module that matches its hash: false when it has none;
+   * throws `code_tampered` on a mismatch. A file unchanged since the store last read it matching is
+   * not read again.
+   */
+  async holds(hash: string): Promise<boolean> {
+    let stat: Deno.FileInfo;
+    try {
+      stat = await Deno.stat(this.#path(hash));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return false;
+      throw err;
+    }
+    return this.#matched.get(hash) === identity(stat) || await this.read(hash) !== null;
   }
 
   /** Stores `bytes` under their hash (checked against `expected` when given); returns the hash. */
@@ -95,6 +127,7 @@ export class CodeStore {
   async setAside(hash: string): Promise<void> {
     const path = this.#path(hash);
     const aside = `${path}.rejected`;
+    this.#matched.delete(hash);
     try {
       await Deno.rename(path, aside);
     } catch (err) {
@@ -144,6 +177,7 @@ export class CodeStore {
     if (!isCodeHash(hashOrFile) && !PART.test(hashOrFile) && !REJECTED.test(hashOrFile)) {
       throw new PagletError("invalid_request", `Not a file of the code store: '${hashOrFile}'`);
     }
+    this.#matched.delete(hashOrFile);
     try {
       Deno.removeSync(path);
       return true;

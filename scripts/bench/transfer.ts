@@ -7,11 +7,16 @@
  * median and the spread. Before each timed run `sync` flushes the dirty pages the previous one
  * left.
  *
+ * `--code-mib N` moves a paglet of travelling code instead: a module of N MiB (the size of a big
+ * script's bundle) uploaded to the first host, with no file; each run is timed from the dispatch
+ * request to the paglet's answer to a message on the target (it answers once it started there, so
+ * the run holds the target's work on its code: the check that its store has the module).
+ *
  * `--baseline DIR` runs the same against another checkout too (e.g. the code before a change:
  * `git archive HEAD | tar -x -C DIR` and a `node_modules` symlink), its runs alternating with
  * this checkout's, so that the drift of a shared machine weighs on both alike.
  *
- * Run: `deno run -A scripts/bench/transfer.ts [--mib 400] [--runs 3] [--baseline DIR]`
+ * Run: `deno run -A scripts/bench/transfer.ts [--mib 400 | --code-mib 4] [--runs 3] [--baseline DIR]`
  */
 import { parseArgs } from "node:util";
 import { HostClient } from "../../host/client.ts";
@@ -23,12 +28,15 @@ const { values } = parseArgs({
   options: {
     mib: { type: "string", default: "400" },
     runs: { type: "string", default: "3" },
+    "code-mib": { type: "string", default: "0" },
     baseline: { type: "string" },
   },
 });
 const MIB = Number(values.mib);
 const RUNS = Number(values.runs);
-const FILE_BYTES = MIB * 1024 * 1024;
+const CODE_BYTES = Number(values["code-mib"]) * 1024 * 1024;
+const FILE_BYTES = CODE_BYTES > 0 ? 0 : MIB * 1024 * 1024;
+const CODE_TYPE = "bench.code-hopper";
 const HERE = new URL("../../", import.meta.url).pathname;
 
 interface BenchHost {
@@ -95,11 +103,27 @@ async function variant(label: string, root: string): Promise<Variant> {
     await startHost(root, `${label}-a`),
     await startHost(root, `${label}-b`),
   ];
+  if (CODE_BYTES > 0) {
+    const put = await hosts[0].client.fetch("PUT", "/v1/code", { body: hopperModule() });
+    if (put.status !== 201) throw new Error(`${label}: the upload of the module answered ${put.status}`);
+    const { hash } = await put.json() as { hash: string };
+    const { id } = await hosts[0].client.createAgent({ type: CODE_TYPE, code: hash });
+    return { label, hosts, id, at: 0, times: [], failures: 0 };
+  }
   const { id } = await hosts[0].client.createAgent({ type: "test.traveller" });
   await hosts[0].client.send(id, { kind: "writeFile", args: { name: "data.bin", size: FILE_BYTES } }, {
     timeoutMs: 600_000,
   });
   return { label, hosts, id, at: 0, times: [], failures: 0 };
+}
+
+/** A paglet type answering every message with its host's name, in a module of about CODE_BYTES. */
+function hopperModule(): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(
+    `const { Paglet } = globalThis[Symbol.for("paglets.sdk")];\n` +
+      `export class Hopper extends Paglet { static type = "${CODE_TYPE}"; onMessage() { return this.host.name; } }\n` +
+      `export const PAD = "${"x".repeat(CODE_BYTES)}";\n`,
+  );
 }
 
 async function sync(): Promise<void> {
@@ -126,6 +150,7 @@ async function run(v: Variant, i: number): Promise<void> {
   const t = performance.now();
   try {
     await from.client.dispatch(v.id, to.url);
+    if (CODE_BYTES > 0) await to.client.send(v.id, { kind: "where" });
   } catch (err) {
     // A failed move is no sample: it is reported, and the next run starts where the paglet is.
     const s = (performance.now() - t) / 1000;
@@ -139,20 +164,25 @@ async function run(v: Variant, i: number): Promise<void> {
   const s = (performance.now() - t) / 1000;
   v.at = 1 - v.at;
   v.times.push(s);
-  console.log(
-    `${v.label} run ${i + 1} (${arrow}): ${s.toFixed(2)} s, ${(FILE_BYTES / 1e6 / s).toFixed(1)} MB/s`,
-  );
+  console.log(`${v.label} run ${i + 1} (${arrow}): ${took(s)}`);
+}
+
+/** A run's time, with the file's MB/s when it carried one. */
+function took(s: number): string {
+  return FILE_BYTES > 0
+    ? `${s.toFixed(2)} s, ${(FILE_BYTES / 1e6 / s).toFixed(1)} MB/s`
+    : `${(s * 1000).toFixed(1)} ms`;
 }
 
 function summary(v: Variant): void {
   const failed = v.failures ? `, ${v.failures} failed` : "";
   if (v.times.length === 0) return console.log(`${v.label}: no run completed${failed}`);
-  const times = [...v.times];
-  const m = median(times);
+  const times = [...v.times].sort((a, b) => a - b);
+  const what = FILE_BYTES > 0 ? `${MIB} MiB` : `a paglet of a ${values["code-mib"]} MiB module`;
   console.log(
-    `${v.label}: median ${m.toFixed(2)} s (${(FILE_BYTES / 1e6 / m).toFixed(1)} MB/s), range ${
-      times[0].toFixed(2)
-    }–${times[times.length - 1].toFixed(2)} s over ${times.length} runs of ${MIB} MiB${failed}`,
+    `${v.label}: median ${took(median(times))}, range ${took(times[0])} – ${
+      took(times[times.length - 1])
+    } over ${times.length} runs of ${what}${failed}`,
   );
 }
 

@@ -4,7 +4,8 @@
  * arrival (`PAGLETS_FAULT=exit-after-store`) and its `code/` file goes before it starts again. The
  * arrival is not crashed: it fetches the module again from the host it came from and starts with
  * its `onArrival`; with no host to fetch it from, it waits as a restore does and is back with its
- * state once a host that has the module is reachable.
+ * state once a host that has the module is reachable. And an agent that comes again and again reads
+ * its module from the store only when the file changed since the host last checked it.
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertRejectsCode } from "../helpers/assert.ts";
@@ -33,6 +34,21 @@ const MODULE = new TextEncoder().encode(
 interface CounterState {
   n: number;
   events: string[];
+}
+
+/** The module, padded to about `bytes` (a script's bundle may be megabytes). */
+function paddedModule(bytes: number): Uint8Array<ArrayBuffer> {
+  const pad = new TextEncoder().encode(`export const PAD = "${"x".repeat(bytes)}";\n`);
+  const module = new Uint8Array(MODULE.length + pad.length);
+  module.set(MODULE);
+  module.set(pad, MODULE.length);
+  return module;
+}
+
+/** Bytes the host's process read so far (files, sockets, pipes: Linux's `rchar`). */
+async function bytesRead(host: HostProcess): Promise<number> {
+  const io = await Deno.readTextFile(`/proc/${host.process.pid}/io`);
+  return Number(/^rchar: (\d+)$/m.exec(io)![1]);
 }
 
 /** An agent of the module on `source`, counted to 1, dispatched to `target`, which stops having stored it. */
@@ -180,4 +196,66 @@ Deno.test("an arrival whose type the target lost before it started (a restart wi
   } finally {
     await stopAll();
   }
+});
+
+Deno.test({
+  name:
+    "an agent that arrives again and again does not read its module from the store each time; a file changed meanwhile is caught",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    try {
+      const [alpha, beta] = [
+        await startHost({ name: "alpha", args: ["--workers", "1"] }),
+        await startHost({ name: "beta", args: ["--workers", "1"] }),
+      ];
+      const module = paddedModule(4 << 20);
+      const put = await alpha.client.fetch("PUT", "/v1/code", { body: module });
+      assertEquals(put.status, 201);
+      const { hash } = await put.json() as { hash: string };
+      const { id } = await alpha.client.createAgent({ type: TYPE, code: hash });
+      // Beta's one worker holds a paglet while the agent is away, so it is not ended as idle: a new
+      // worker would read the module from the store to load it.
+      await beta.client.createAgent({ type: "demo.counter" });
+      const hop = async (from: HostProcess, to: HostProcess) => {
+        await from.client.dispatch(id, to.url);
+        await eventually(`agent ${id} active on ${to.name}`, async () => {
+          const agent = await to.client.getAgent(id).catch(() => null);
+          return agent?.status === "active";
+        });
+      };
+      // Beta fetches, checks and stores the module at the first arrival, and marks its first use on
+      // the file (its time, which a check looks at).
+      for (let round = 0; round < 2; round++) {
+        await hop(alpha, beta);
+        await hop(beta, alpha);
+      }
+      const before = await bytesRead(beta);
+      for (let round = 0; round < 4; round++) {
+        await hop(alpha, beta);
+        await hop(beta, alpha);
+      }
+      const read = await bytesRead(beta) - before;
+      assert(
+        read < module.length,
+        `beta read ${read} bytes for 4 arrivals of a ${module.length}-byte module`,
+      );
+
+      // The file changed (the same size): the next arrival reads it, sets it aside, fetches it again.
+      const file = join(beta.dataDir, "code", `${hash}.js`);
+      const damaged = module.slice();
+      damaged[damaged.length - 3] = "y".charCodeAt(0);
+      await Deno.writeFile(file, damaged);
+      await hop(alpha, beta);
+      const { events } = await beta.client.events(0, 2000);
+      assertEquals(events.filter((e) => e.kind === "code-rejected").map((e) => e.data), [{
+        hash,
+        from: "store",
+      }]);
+      assertEquals(await Deno.readFile(`${file}.rejected`), damaged);
+      assertEquals(await Deno.readFile(file), module, "a good copy fetched again");
+      assertEquals(await beta.client.send(id, { kind: "count" }), 1);
+    } finally {
+      await stopAll();
+    }
+  },
 });
