@@ -444,14 +444,19 @@ const handlers: OpHandlers<WorkerOps> = {
   },
 
   changedStates(held: string[]): [string, Uint8Array][] {
-    const later = new Set(held);
+    const kernelHeld = new Set(held);
+    // Changed outside handlers but not to be stored now: the next checkpoint looks at them again.
+    // Only those: a held agent that did not change outside handlers is not encoded again then.
+    const later: string[] = [];
     const changed: [string, Uint8Array][] = [];
     for (const id of new Set([...runLoops, ...touched])) {
       const paglet = agents.get(id);
       if (!paglet) continue;
       // Half-way through a handler: its reply takes the state (and a failed one leaves no change).
-      if (halfway(paglet)) later.add(id);
-      if (later.has(id)) continue;
+      if (kernelHeld.has(id) || halfway(paglet)) {
+        later.push(id);
+        continue;
+      }
       try {
         const bytes = encodeCbor(paglet.state);
         if (!changes.differs(id, bytes)) continue;
@@ -464,7 +469,7 @@ const handlers: OpHandlers<WorkerOps> = {
       }
     }
     touched.clear();
-    for (const id of later) if (agents.has(id) && !runLoops.has(id)) touched.add(id);
+    for (const id of later) if (!runLoops.has(id)) touched.add(id);
     return changed;
   },
 
