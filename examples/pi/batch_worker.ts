@@ -16,12 +16,21 @@
  * Disposed before it answers (its job ended), it leaves the queue at once; while it computes, its
  * disposal waits for the arithmetic (up to `onDisposing`'s 10 s), so that the lease, which its
  * disposal gives back, is not granted again while the thread still computes. Woken from disk or
- * restored after a host restart, its request is gone with the old instance: it disposes itself.
+ * restored after a host restart, its request is gone with the old instance: it disposes itself. A
+ * batch whose request does not come asks its coordinator whether it still wants it, and disposes
+ * itself when not (its creation reached this host after the coordinator that asked for it was gone:
+ * the next instance's disposal, which came first, found nothing here).
  *
  * @module
  */
-import { type LifecycleEvent, type Message, Paglet } from "../../agents/mod.ts";
-import { handle, routeOperations } from "../../agents/operations.ts";
+import {
+  type AgentRef,
+  type LifecycleEvent,
+  type Message,
+  type MessageInput,
+  Paglet,
+} from "../../agents/mod.ts";
+import { callOperation, handle, routeOperations } from "../../agents/operations.ts";
 import { PagletError } from "../../agents/errors.ts";
 import { splitTerms, type TermSums } from "./chudnovsky.ts";
 import { defaultSqrtCache } from "./digits.ts";
@@ -35,6 +44,8 @@ import { cancel, later, type Timer } from "../../agents/timers.ts";
 export interface PiBatchWorkerState {
   jobId: string;
   index: number;
+  /** The coordinator that placed it, asked when the request does not come (none: nobody is asked). */
+  coordinator?: AgentRef;
 }
 
 /** A batch computes as long as it takes (the job's --timeout, when set, ends the job). */
@@ -60,6 +71,15 @@ const SLOT_WAIT_MS = 10 * 60_000;
 const SLOT_POLL_MS = 250;
 /** How long the busy check waits for compute-slots' status before going by load1 alone. */
 const STATUS_TIMEOUT_MS = 2000;
+/**
+ * How long a batch waits for its request before it asks its coordinator whether it still wants it
+ * (the request follows its creation at once), the longest pause between two questions (each pause
+ * doubles the one before), and how long each question may take (the coordinator answers between
+ * its handlers, of which `pi.summary` waits long).
+ */
+const ASK_AFTER_MS = 2000;
+const ASK_MAX_MS = 30_000;
+const ASK_TIMEOUT_MS = 10_000;
 
 /** What compute-slots answered a batch's request-slot with (the fields a batch reads). */
 type SlotDecision =
@@ -78,6 +98,8 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   #computing?: Promise<unknown>;
   /** Activated again: the request it was made for went with its old instance. */
   #stale = false;
+  /** Resolved when its request came. */
+  readonly #requested = Promise.withResolvers<void>();
 
   override initialState(): PiBatchWorkerState {
     return { jobId: "", index: 0 };
@@ -88,7 +110,42 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   }
 
   override async run(): Promise<void> {
-    if (this.#stale) await this.context.dispose();
+    if (this.#stale || await this.#unwanted()) await this.context.dispose();
+  }
+
+  /**
+   * Whether its coordinator does not want it, asked while its request does not come: the coordinator
+   * says so, or is gone. A question that finds no answer (its host down or restarting, its mailbox
+   * held) is asked again; a batch that had no request within {@link SLOT_WAIT_MS} is not wanted
+   * either (its coordinator would have disposed it by then: a job that ended, or started again).
+   */
+  async #unwanted(): Promise<boolean> {
+    const coordinator = this.state.coordinator;
+    if (!coordinator) return false;
+    const deadline = Date.now() + SLOT_WAIT_MS;
+    const send = (m: MessageInput) => this.context.send(coordinator, m, { timeoutMs: ASK_TIMEOUT_MS });
+    for (let pause = ASK_AFTER_MS;; pause = Math.min(2 * pause, ASK_MAX_MS)) {
+      if (await this.#requestWithin(Math.min(pause, deadline - Date.now()))) return false;
+      if (Date.now() >= deadline) return this.context.isCurrent();
+      if (!this.context.isCurrent()) return false;
+      try {
+        const { wanted } = await callOperation(send, (await piOperations()).PI_BATCH_WANTED, { id: this.id });
+        if (!wanted) return true;
+      } catch (err) {
+        if (PagletError.from(err).code === "agent_not_found") return true;
+      }
+    }
+  }
+
+  /** Whether its request comes within `ms`. */
+  async #requestWithin(ms: number): Promise<boolean> {
+    let timer: Timer | undefined;
+    const came = await Promise.race([
+      this.#requested.promise.then(() => true),
+      new Promise<boolean>((resolve) => timer = later(Math.max(0, ms), () => resolve(false))),
+    ]);
+    cancel(timer);
+    return came;
   }
 
   override async onDisposing(_event: LifecycleEvent): Promise<void> {
@@ -107,6 +164,7 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   }
 
   async #compute(req: PiBatchRequest): Promise<PiBatchOutcome> {
+    this.#requested.resolve();
     const hostName = this.host.name;
     try {
       if (req.fault === "skip") return { kind: "pi.batch_skipped", reason: "test fault: skip", hostName };

@@ -19,7 +19,9 @@
  * `postProcessor`: every save of the state names them, a move's too) and in its journal on disk
  * (helper_journal.ts: written before the creation is asked for, so a crash at any point leaves none
  * unnamed); each leaves both once its host said it is gone. So that instance disposes those its former
- * one left on any host, instead of leaving them to compute for no one.
+ * one left on any host, instead of leaving them to compute for no one. A batch whose creation was
+ * still on its way at a crash, and reached its host after that disposal found nothing there, asks
+ * the coordinator whether it is wanted (`pi.batch_wanted`, batch_worker.ts) and disposes itself.
  *
  * @example
  * ```ts
@@ -181,6 +183,8 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
         if (this.state.status === "running") await this.#end("cancelled", "cancelled");
         return summaryOf(this.state);
       }),
+      // Only this instance's batches still being created or computing are wanted (see #launch).
+      handle(op.PI_BATCH_WANTED, ({ id }) => ({ wanted: this.#batchWorkers.has(id) })),
     ]) ?? this.notHandled(message);
   }
 
@@ -490,7 +494,15 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
       try {
         await named;
         if (this.#stopping) return { kind: "pi.batch_failed", error: "the job ended", hostName };
-        const created = this.context.create(PiBatchWorker.type, { host: url, id, state: { jobId, index } });
+        // It asks this coordinator whether it is still wanted if its request does not come: a
+        // creation that reaches its host after a crash of this one's, and after the next instance's
+        // disposal of it found nothing there, would else wait for no one.
+        const coordinator = { id: this.id, host: this.host.url };
+        const created = this.context.create(PiBatchWorker.type, {
+          host: url,
+          id,
+          state: { jobId, index, coordinator },
+        });
         this.#batchWorkers.set(id, created);
         const ref = await created;
         const send = (m: MessageInput) => this.context.send(ref, m, { timeoutMs: this.#requestTimeoutMs() });

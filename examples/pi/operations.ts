@@ -242,6 +242,18 @@ export type PiBatchOutcome = z.infer<typeof PiBatchOutcome>;
 /** Computes one batch of terms (on the worker's host, in a compute thread). */
 export const PI_COMPUTE_BATCH = operation("pi.compute_batch", PiBatchRequest, PiBatchOutcome);
 
+// --- batch worker → coordinator -----------------------------------------------------------------
+
+/**
+ * Whether the coordinator still wants batch worker `id`: asked by a batch whose request does not
+ * come. Only the coordinator's instance that is creating it, or waiting for its answer, wants it.
+ */
+export const PI_BATCH_WANTED = operation(
+  "pi.batch_wanted",
+  z.object({ id: z.string() }),
+  z.object({ wanted: z.boolean() }),
+);
+
 // --- coordinator → post-processor ---------------------------------------------------------------
 
 export const PiFragment = z.object({

@@ -11,6 +11,10 @@
  * The other host's cores are all leased to an idle holder, so the batches wait in its queue and
  * burn no CPU; the entry host fails every batch placed on it (a test fault), so the batches out are
  * the other host's.
+ *
+ * And a batch whose creation was still in flight in the network when the coordinator's host was
+ * killed, and reached the other host only after the next instance's disposal of it found nothing
+ * there, disposes itself: its coordinator does not want it.
  */
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { freePort, type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
@@ -19,6 +23,8 @@ import { eventually } from "../helpers/in_process.ts";
 import { FAST_MESH, seesAllOnline } from "../mesh/helpers.ts";
 import { FAST, slots, slotStatus } from "../compute/helpers.ts";
 import { KERNEL_FIXTURES } from "../kernel/helpers.ts";
+import { TcpProxy } from "../helpers/tcp_proxy.ts";
+import { HelperJournal } from "../../examples/pi/helper_journal.ts";
 import type { PiJobInput, PiStartReply, PiSummary } from "../../examples/pi/mod.ts";
 import type { PiCoordinatorState } from "../../examples/pi/coordinator.ts";
 
@@ -294,6 +300,58 @@ Deno.test("a Pi coordinator whose worker is replaced ends its job saying so, and
       /^interrupted by a replacement of its worker \(stuck or crashed\)$/,
     );
   } finally {
+    await stopAll();
+  }
+});
+
+Deno.test("a batch created after the next instance of its coordinator disposed it disposes itself", async () => {
+  let proxy: TcpProxy | null = null;
+  try {
+    const port = freePort();
+    const startA = (dataDir?: string) =>
+      startHost({ name: "pi-a", port, dataDir, args: FAST_MESH, env: FAST });
+    let a = await startA();
+    // pi-b's URL in the mesh is a proxy's, which holds the creations of batches there when told.
+    const portB = freePort();
+    proxy = new TcpProxy(`http://127.0.0.1:${portB}`);
+    const b = await startHost({
+      name: "pi-b",
+      port: portB,
+      args: [...FAST_MESH, "--peer", a.url, "--public-url", proxy.url],
+      env: { ...FAST, PAGLETS_COMPUTE_BURST_LOAD_PER_CPU: "1000" },
+    });
+    await eventually(
+      "both hosts see each other",
+      async () => await seesAllOnline(a, NAMES) && await seesAllOnline(b, NAMES),
+      15_000,
+    );
+    await holdEveryCore(b);
+    proxy.hold((head) => head.startsWith("POST /v1/agents "));
+    const { id } = await a.client.createAgent({ type: "examples.pi.coordinator" });
+    const { jobId } = await a.client.send(id, { kind: "pi.start_async", args: JOB }) as PiStartReply;
+    await eventually("a batch's creation on pi-b in flight", () => proxy!.held > 0, 30_000);
+    await a.kill();
+    a = await startA(a.dataDir);
+    const summary = await a.client.send(id, { kind: "pi.summary", args: {} }) as PiSummary;
+    assertEquals(summary.status, "failed");
+    // The next instance disposed every helper its former one named; pi-b had none of them yet.
+    const journal = new HelperJournal(() => Promise.resolve(`${a.dataDir}/work/${id}`));
+    await eventually(
+      "the journal names no helper left",
+      async () => (await journal.read()).length === 0,
+      20_000,
+    );
+    assertEquals(await batchesOf(b, jobId), []);
+
+    await proxy.release();
+    await eventually(`a batch of ${jobId} created on pi-b`, async () => {
+      const { events } = await b.client.events(0, 1000);
+      return events.some((e) => e.kind === "create" && String(e.agentId).startsWith(`${jobId}-b`));
+    }, 20_000);
+    await eventually(`nothing of ${jobId} left on pi-b`, () => nothingLeftOn(b, jobId), 20_000);
+    await a.client.dispose(id);
+  } finally {
+    proxy?.close();
     await stopAll();
   }
 });
