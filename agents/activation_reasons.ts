@@ -8,6 +8,7 @@
  * import { interruptionOf } from "./activation_reasons.ts";
  *
  * interruptionOf("worker-replaced"); // "interrupted by a replacement of its worker (stuck or crashed)"
+ * interruptionOf("arrival-waited"); // "interrupted by a move (its start on the new host waited …)"
  * interruptionOf("message"); // "interrupted by a deactivation"
  * ```
  *
@@ -21,6 +22,10 @@ const INTERRUPTIONS: Readonly<Record<string, string>> = {
   restore: "interrupted by a host restart",
   "worker-replaced": "interrupted by a replacement of its worker (stuck or crashed)",
   "dispatch-failed": "interrupted by a move that failed",
+  // An arrival whose onArrival/onClone never ran: its code was missing on the new host, or that host
+  // stopped first (host/kernel/waited_arrivals.ts).
+  "arrival-waited": "interrupted by a move (its start on the new host waited for its code or a restart)",
+  "clone-waited": "interrupted: this is a copy, whose start waited (the work runs on in the original)",
 };
 
 /**

@@ -40,7 +40,9 @@ export interface LifecycleEvent {
   /**
    * dispatch | retract | clone | deactivate | shutdown | startup | message | timer | external; for an
    * activation that brings back a paglet that was running: restore (its host stopped or crashed
-   * while it ran), worker-replaced (its worker was), dispatch-failed (a move of it failed)
+   * while it ran), worker-replaced (its worker was), dispatch-failed (a move of it failed),
+   * arrival-waited (it was moved here, and its start waited: its code was missing here, or the host
+   * stopped first; its onArrival did not run), clone-waited (the same for a copy: onClone did not run)
    */
   reason?: string;
   /** The policy of a deactivation. */

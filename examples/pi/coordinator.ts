@@ -192,8 +192,12 @@ export class PiCoordinator extends Paglet<PiCoordinatorState> {
     this.#fresh = true;
   }
 
-  /** A running job's coordinator activated again: its error says why, as the host tells it. */
+  /**
+   * A running job's coordinator activated again: its error says why, as the host tells it. A copy
+   * whose start waited (its onClone never ran) is a copy all the same.
+   */
   override onActivation(event: LifecycleEvent): void {
+    if (event.reason === "clone-waited") return this.onClone(event);
     this.#interrupted(interruptionOf(event.reason));
   }
 

@@ -24,6 +24,7 @@ import { forEachLimited } from "../../agents/limited.ts";
 import { untilStartup } from "../../agents/policy.ts";
 import { RestoreWaits } from "./restore_waits.ts";
 import { FailedWakes } from "./failed_wakes.ts";
+import { startOf, waitedArrival } from "./waited_arrivals.ts";
 
 /** How many paglets the start-up brings back at once. */
 const STARTS_AT_ONCE = 16;
@@ -235,24 +236,28 @@ export class Arrivals {
     return record;
   }
 
-  /** See AgentRuntime.start. */
-  async start(record: AgentRecord, event: LifecycleEvent | null): Promise<LiveAgent> {
+  /**
+   * See AgentRuntime.start. An arrival that waited to start (waited_arrivals.ts) is activated with
+   * the reason its record keeps, whatever brought it back.
+   */
+  async start(record: AgentRecord, startEvent: LifecycleEvent | null): Promise<LiveAgent> {
     const { queue } = this.#p;
     if (record.status === "moving") {
       throw new PagletError("agent_moving", `Agent ${record.id} is moving between hosts; try again shortly`);
     }
     await this.#checkType(record.type, record.meta.code);
     const queued = await queue.stored(record.id);
+    const { meta, event } = startOf(record.meta, startEvent);
     const { agent, state } = await this.#launch(
       record.id,
       record.type,
       { stateBytes: record.state },
       event,
       record.createdAt,
-      record.meta,
+      meta,
       queued,
     );
-    await this.#madeDurable(agent, { ...record, status: "active", state, policy: null });
+    await this.#madeDurable(agent, { ...record, status: "active", state, policy: null, meta });
     this.endRetries(record.id);
     // The stored messages in the mailbox leave the store as they are handled, each with its effect.
     if (queued.length > 0) agent.mailbox.resume();
@@ -266,7 +271,8 @@ export class Arrivals {
    * from its stored record. Its module, checked as it arrived, may have left the code store since
    * (deleted, or damaged and set aside): it is fetched again from `source`, the host it came from,
    * else from the mesh. One this host cannot run now is not crashed but waits as a restore does
-   * ({@link #park}), to come back with `onActivation` (reason `restore`); the answer is then null.
+   * ({@link #park}), to come back with `onActivation` (reason `arrival-waited`, or `clone-waited`
+   * for a copy: waited_arrivals.ts); the answer is then null.
    */
   async arrive(record: AgentRecord, event: LifecycleEvent, source?: string): Promise<LiveAgent | null> {
     const code = record.meta.code;
@@ -275,7 +281,7 @@ export class Arrivals {
       await this.#checkType(record.type, code);
     })().then(() => null, notRunnableHere);
     if (missing) {
-      await this.#park(record, missing);
+      await this.#park({ ...record, meta: waitedArrival(record.meta, event) }, missing);
       return null;
     }
     return await this.start(record, event);

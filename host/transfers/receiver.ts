@@ -10,6 +10,7 @@
  */
 import { join } from "../../agents/paths.ts";
 import { stoppedByShutdown } from "../kernel/worker_pool.ts";
+import { waitedArrival } from "../kernel/waited_arrivals.ts";
 import { immediate } from "../immediate.ts";
 import { PagletError } from "../../agents/errors.ts";
 import type { LifecycleEvent } from "../../agents/paglet.ts";
@@ -504,6 +505,15 @@ export class TransferReceiver {
     }
     const meta: Record<string, unknown> = { ...record.meta };
     delete meta.arrival;
+    const event: LifecycleEvent = {
+      kind: arrival.kind === "clone" ? "clone" : "arrival",
+      at: Date.now(),
+      hostName: host.name,
+      source: arrival.source,
+      target: host.url,
+      reason: arrival.kind,
+      cloneOf: arrival.cloneOf,
+    };
     try {
       meta.files = await this.#files.materialize(
         record.id,
@@ -512,15 +522,6 @@ export class TransferReceiver {
       if (arrival.arrivalMode === "inactive") {
         await host.store.put({ ...record, status: "inactive", meta });
       } else {
-        const event: LifecycleEvent = {
-          kind: arrival.kind === "clone" ? "clone" : "arrival",
-          at: Date.now(),
-          hostName: host.name,
-          source: arrival.source,
-          target: host.url,
-          reason: arrival.kind,
-          cloneOf: arrival.cloneOf,
-        };
         // Its code fetched again from where it came from (not from this host) if it went meanwhile.
         const source = arrival.source === host.url ? undefined : arrival.source;
         if (!await host.runtime.arrive({ ...record, status: "active", meta }, event, source)) {
@@ -543,8 +544,8 @@ export class TransferReceiver {
     } catch (err) {
       if (stoppedByShutdown(err)) {
         // The host stops: the agent is here, files in place, and starts at the next start (as a
-        // restore: its onArrival/onClone does not run).
-        await host.store.put({ ...record, status: "active", meta });
+        // restore: its onArrival/onClone does not run; its onActivation says it arrived).
+        await host.store.put({ ...record, status: "active", meta: waitedArrival(meta, event) });
         await this.#ledger.setStatus(transferId, "arrived");
         return;
       }

@@ -155,7 +155,11 @@ Deno.test("an arrival whose module no reachable host has waits as a restore does
     assertEquals(agent.status, "active", JSON.stringify(agent));
     assertEquals(await beta.client.send(id, { kind: "count" }), 2, "with its state");
     const state = await beta.client.send(id, { kind: "get" }) as CounterState;
-    assertEquals(state.events, ["creation:alpha", "activation:beta:restore"], "back as a restore");
+    assertEquals(
+      state.events,
+      ["creation:alpha", "activation:beta:arrival-waited"],
+      "back as an arrival whose start waited",
+    );
     assertEquals((await eventsOf(beta, "restore", id)).length, 1);
     // The source settles its side of the handoff: one copy, on beta.
     await eventually("alpha to settle the transfer", async () => {
@@ -167,36 +171,46 @@ Deno.test("an arrival whose module no reachable host has waits as a restore does
   }
 });
 
-Deno.test("an arrival whose type the target lost before it started (a restart without its --module) waits for a start that has it", async () => {
-  try {
-    const port = freePort();
-    const alpha = await startMobileHost("alpha");
-    let beta = await startMobileHost("beta", { port, env: { PAGLETS_FAULT: "exit-after-store" } });
-    const { id } = await alpha.client.createAgent({ type: "test.traveller" });
-    await alpha.client.send(id, { kind: "set", args: { count: 7 } });
-    await assertRejectsCode(() => alpha.client.dispatch(id, beta.url), "transfer_pending");
-    await beta.process.status;
+for (const [move, reason] of [["dispatch", "arrival-waited"], ["clone", "clone-waited"]] as const) {
+  Deno.test(`an arrival (${move}) whose type the target lost before it started (a restart without its --module) waits for a start that has it`, async () => {
+    try {
+      const port = freePort();
+      const alpha = await startMobileHost("alpha");
+      let beta = await startMobileHost("beta", { port, env: { PAGLETS_FAULT: "exit-after-store" } });
+      const { id: original } = await alpha.client.createAgent({ type: "test.traveller" });
+      await alpha.client.send(original, { kind: "set", args: { count: 7 } });
+      await assertRejectsCode(
+        () =>
+          move === "clone"
+            ? alpha.client.clone(original, beta.url)
+            : alpha.client.dispatch(original, beta.url),
+        "transfer_pending",
+      );
+      await beta.process.status;
 
-    // Started without the module that defines the type: the arrival sleeps, not crashed.
-    beta = await startHost({ name: "beta", port, dataDir: beta.dataDir });
-    await eventually(
-      "a restore-waiting event",
-      async () => (await eventsOf(beta, "restore-waiting", id)).length > 0,
-    );
-    const asleep = await beta.client.getAgent(id);
-    assertEquals([asleep.status, (asleep.state as { count: number }).count], ["inactive", 7]);
-    await beta.stop();
+      // Started without the module that defines the type: the arrival sleeps, not crashed.
+      beta = await startHost({ name: "beta", port, dataDir: beta.dataDir });
+      const id = move === "clone" ? String((await beta.client.listAgents()).agents[0].id) : original;
+      await eventually(
+        "a restore-waiting event",
+        async () => (await eventsOf(beta, "restore-waiting", id)).length > 0,
+      );
+      const asleep = await beta.client.getAgent(id);
+      assertEquals([asleep.status, (asleep.state as { count: number }).count], ["inactive", 7]);
+      await beta.stop();
 
-    beta = await startMobileHost("beta", { port, dataDir: beta.dataDir });
-    const agent = await settled(beta, id);
-    assertEquals(agent.status, "active", JSON.stringify(agent));
-    const state = await beta.client.send(id, { kind: "get" }) as { count: number; events: string[] };
-    assertEquals(state.count, 7);
-    assertEquals(state.events.filter((e) => e.startsWith("activation")), ["activation:beta:startup"]);
-  } finally {
-    await stopAll();
-  }
-});
+      beta = await startMobileHost("beta", { port, dataDir: beta.dataDir });
+      const agent = await settled(beta, id);
+      assertEquals(agent.status, "active", JSON.stringify(agent));
+      const state = await beta.client.send(id, { kind: "get" }) as { count: number; events: string[] };
+      assertEquals(state.count, 7);
+      // Its onArrival/onClone never ran: the activation says how it came.
+      assertEquals(state.events.filter((e) => e.startsWith("activation")), [`activation:beta:${reason}`]);
+    } finally {
+      await stopAll();
+    }
+  });
+}
 
 Deno.test({
   name:
