@@ -331,11 +331,14 @@ Deno.test("a batch created after the next instance of its coordinator disposed i
     const { jobId } = await a.client.send(id, { kind: "pi.start_async", args: JOB }) as PiStartReply;
     await eventually("a batch's creation on pi-b in flight", () => proxy!.held > 0, 30_000);
     await a.kill();
+    // The journal names the batches whose creation is held (written before it was asked for).
+    const journal = new HelperJournal(() => Promise.resolve(`${a.dataDir}/work/${id}`));
+    const onB = (await journal.read()).filter((ref) => ref.host === proxy!.url);
+    assert(onB.length >= proxy.held, `the journal names ${onB.length} batches on pi-b`);
     a = await startA(a.dataDir);
     const summary = await a.client.send(id, { kind: "pi.summary", args: {} }) as PiSummary;
     assertEquals(summary.status, "failed");
     // The next instance disposed every helper its former one named; pi-b had none of them yet.
-    const journal = new HelperJournal(() => Promise.resolve(`${a.dataDir}/work/${id}`));
     await eventually(
       "the journal names no helper left",
       async () => (await journal.read()).length === 0,
