@@ -152,13 +152,16 @@ export function registerAgentsCommand(program: Command): void {
         console.error(pc.yellow(`showing the first ${limit} agents; --limit (up to 100000) for more`));
       }
       if (o.json) return printJson(agents);
-      printTable(agents.map((a) => ({ ...a, createdAt: localTime(Number(a.createdAt)) })), [
-        "id",
-        "type",
-        "status",
-        "queuedMessages",
-        "createdAt",
-      ]);
+      printTable(
+        agents.map((a) => ({ ...a, status: statusShown(a), createdAt: localTime(Number(a.createdAt)) })),
+        [
+          "id",
+          "type",
+          "status",
+          "queuedMessages",
+          "createdAt",
+        ],
+      );
     });
 
   networkOptions(
@@ -295,6 +298,15 @@ export function registerAgentsCommand(program: Command): void {
 }
 
 const AGENT_STATUSES = ["active", "inactive", "crashed"];
+
+/**
+ * An agent's status in `agents ls`: a `moving` one whose target no longer knows its move says so
+ * (an operator settles it: docs/mobility.md, "A move its target forgot").
+ */
+function statusShown(agent: Record<string, unknown>): unknown {
+  const departure = agent.departure as { status?: unknown } | undefined;
+  return departure?.status === "expired" ? "moving (expired: settle by hand)" : agent.status;
+}
 
 /** `agents ls --status`: a status a listed agent can have. */
 function agentStatus(value: string): string {

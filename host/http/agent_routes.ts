@@ -80,6 +80,11 @@ export async function recordView(
       failed: live.mailbox.failed,
     };
   }
+  if (record.status === "moving") {
+    // Held by a departure its target has not confirmed (none: an arrival not started yet).
+    const departure = await host.departureOf?.(record.id);
+    if (departure) view.departure = departure;
+  }
   if (record.meta.crashError) view.error = record.meta.crashError;
   if (typeof record.meta.code === "string") view.code = record.meta.code;
   if (withState) view.state = record.state.length ? decodeCbor(record.state) : {};

@@ -12,8 +12,11 @@ export type AgentStatus = "active" | "inactive" | "crashed" | "moving";
 
 /** Which way a transfer went: `out` from this host, `in` to it. */
 export type TransferDirection = "in" | "out";
-/** Statuses of a transfer this host sent (see transfers/transfer_ledger.ts). */
-export type OutStatus = "pending" | "acknowledged" | "failed";
+/**
+ * Statuses of a transfer this host sent (see transfers/transfer_ledger.ts): `expired` is a pending
+ * one its target no longer knows, left to an operator.
+ */
+export type OutStatus = "pending" | "expired" | "acknowledged" | "failed";
 /** Statuses of a transfer this host took. */
 export type InStatus = "stored" | "arrived" | "refused";
 

@@ -5,9 +5,9 @@
  *
  * A target that answers `expired` (it does not know the transfer, and may have taken it and
  * forgotten it since: the source came back after the target's retention) will never say more: the
- * agent stays reserved (`moving`) here, a `transfer-expired` event says so, and the departure is
- * not asked about again until this host restarts. It is settled when the agent comes back here, or
- * by hand (docs/mobility.md).
+ * departure's row becomes `expired` (kept in the ledger: no later start asks or warns again), the
+ * agent stays reserved (`moving`) here, and a `transfer-expired` event says so, once. It is
+ * settled when the agent comes back here, or by hand (docs/mobility.md).
  *
  * It asks when the mesh sees the target again (the host joined, came back online or restarted,
  * perhaps at another address: `mesh-host-*` events naming it) and otherwise on a bounded backoff
@@ -65,8 +65,6 @@ export class DepartureResolver {
   #mayHavePending = true;
   /** Departures that ended unconfirmed ({@link soon}): a round's "nothing pending" counts only if none did meanwhile. */
   #unconfirmed = 0;
-  /** Departures whose target answered `expired`: not asked about again (until a restart). */
-  readonly #expired = new Set<string>();
   /** Settling questions under way, by transfer id; `again`: a reason to ask once more. */
   readonly #asking = new Map<string, { again: SettleTrigger | null }>();
   #unsubscribe: (() => void) | undefined;
@@ -141,7 +139,6 @@ export class DepartureResolver {
     let left = 0;
     for (const row of await this.#p.ledger.list("out", "pending")) {
       if (this.#stopped) return left + 1;
-      if (this.#expired.has(row.transferId)) continue;
       if (!which(row) || this.#p.driving.has(row.transferId)) {
         left++;
         continue;
@@ -182,7 +179,8 @@ export class DepartureResolver {
     const answer = await this.#ask(row);
     if (!answer) return false;
     if (answer.verdict === "expired") {
-      this.#expired.add(row.transferId);
+      // Settled meanwhile (the agent came back): nothing to say.
+      if (!(await ledger.expireDeparture(row.transferId))) return true;
       const error = `${answer.target.name ?? answer.target.url} no longer knows transfer ${row.transferId} ` +
         `of ${row.agentId} (it forgets the transfers it took after its --forwarding-retention) and may ` +
         `have taken it: the agent stays reserved (moving) here until it comes back or an operator ` +

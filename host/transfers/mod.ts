@@ -71,6 +71,16 @@ export class MobilityExtension implements HostExtension {
       filePath: (from: string, name: string) => files.filePath(from, name),
     });
 
+    host.departureOf = async (agentId) => {
+      const row = await ledger.unsettledDepartureOf(agentId);
+      return row && {
+        transferId: row.transferId,
+        target: row.peer,
+        targetName: row.peerName,
+        status: row.status === "expired" ? "expired" : "pending",
+        departedAt: row.createdAt,
+      };
+    };
     await receiver.recover();
     dispatcher.startResolver();
     // Settled ledger rows (retries and late questions find them) and forwarding records last

@@ -4,7 +4,9 @@
  * once across crashes:
  *
  * - out `pending`: the source wrote the agent as `moving` and may have sent it; resolved by
- *   asking the target → `acknowledged` (record deleted, move recorded) or `failed` (restored).
+ *   asking the target → `acknowledged` (record deleted, move recorded) or `failed` (restored), or
+ *   `expired` when the target no longer knows it (and may have taken it): not asked about again,
+ *   left to the agent coming back here or to an operator (docs/mobility.md).
  * - in `stored`: the target holds the agent durably but has not started it yet → `arrived`.
  * - in `refused`: the source gave the transfer up; a late copy of it is rejected.
  *
@@ -35,6 +37,10 @@ export interface TransferRow {
   updatedAt: number;
 }
 
+function isUnsettled(row: TransferRow | undefined): boolean {
+  return row?.direction === "out" && (row.status === "pending" || row.status === "expired");
+}
+
 function toRow(r: TransfersTable): TransferRow {
   return {
     transferId: r.transfer_id,
@@ -50,6 +56,8 @@ function toRow(r: TransfersTable): TransferRow {
 }
 
 const COLUMNS = "transfer_id, agent_id, direction, status, peer, peer_name, peer_id, created_at, updated_at";
+/** Departures whose target has not confirmed them: the agent is held `moving` here. */
+const UNSETTLED = "('pending', 'expired')";
 /** Rows of transfers that are over: what only answers late questions and retries. */
 const SETTLED = "('acknowledged', 'failed', 'arrived', 'refused')";
 /**
@@ -81,8 +89,10 @@ const SQL = {
     `INSERT INTO transfers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transfer_id) DO NOTHING`,
   setStatus: "UPDATE transfers SET status = ?, updated_at = ? WHERE transfer_id = ?",
   list: `SELECT ${COLUMNS} FROM transfers WHERE direction = ? AND status = ? ORDER BY created_at`,
-  pendingOf:
-    `SELECT ${COLUMNS} FROM transfers WHERE agent_id = ? AND direction = 'out' AND status = 'pending' ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+  unsettledOf:
+    `SELECT ${COLUMNS} FROM transfers WHERE agent_id = ? AND direction = 'out' AND status IN ${UNSETTLED} ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+  expire:
+    "UPDATE transfers SET status = 'expired', updated_at = ? WHERE transfer_id = ? AND status = 'pending'",
   /** The update time of the capped row `?` rows after the newest (none when there are fewer). */
   cappedBefore:
     // The partial index walks them in order (a sort of them all is what the planner picks else).
@@ -156,8 +166,8 @@ export class TransferLedger {
   /**
    * The target has the agent: the departure is acknowledged, and the local copy (the `moving`
    * record this departure left, and the messages stored for it) is dropped and where it went
-   * remembered. All of it only while the departure is still pending, and the record only while it
-   * is the agent's newest pending departure: a departure settled meanwhile (the agent came back
+   * remembered. All of it only while the departure is still unsettled (pending or expired), and the
+   * record only while it is the agent's newest unsettled departure: a departure settled meanwhile (the agent came back
    * here, or another settling got there first) changes nothing, whatever is here now (the agent
    * that came back, its stored messages), and a clone's transfer never touches the record of its
    * clone. True when this call dropped the local copy: its files and work dir are the caller's to
@@ -167,8 +177,8 @@ export class TransferLedger {
     const now = Date.now();
     let left = false;
     await this.#store.transaction((tx) => {
-      if (this.#rows(SQL.get, transferId)[0]?.status !== "pending") return;
-      if (this.#rows(SQL.pendingOf, agentId)[0]?.transferId === transferId && tx.deleteMoving(agentId)) {
+      if (!isUnsettled(this.#rows(SQL.get, transferId)[0])) return;
+      if (this.#rows(SQL.unsettledOf, agentId)[0]?.transferId === transferId && tx.deleteMoving(agentId)) {
         tx.recordMove(agentId, movedTo);
         left = true;
       }
@@ -235,9 +245,17 @@ export class TransferLedger {
     return Promise.resolve(this.#rows(SQL.list, direction, status));
   }
 
-  /** The newest pending departure of an agent, if any. */
-  pendingDepartureOf(agentId: string): Promise<TransferRow | null> {
-    return Promise.resolve(this.#rows(SQL.pendingOf, agentId)[0] ?? null);
+  /** The newest unsettled (pending or expired) departure of an agent, if any. */
+  unsettledDepartureOf(agentId: string): Promise<TransferRow | null> {
+    return Promise.resolve(this.#rows(SQL.unsettledOf, agentId)[0] ?? null);
+  }
+
+  /**
+   * The target of a pending departure no longer knows it (and may have taken it): kept as
+   * `expired`, so that no later start asks again. False when the departure was settled meanwhile.
+   */
+  async expireDeparture(transferId: string): Promise<boolean> {
+    return await this.#store.write(SQL.expire, Date.now(), transferId) > 0;
   }
 
   /**

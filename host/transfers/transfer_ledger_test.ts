@@ -128,3 +128,17 @@ Deno.test("deleteMoving leaves an arrival's record and its stored messages", asy
   assertEquals(deleted, false);
   assertEquals([(await t.store.get("ag_a"))?.status, (await t.store.queued("ag_a")).length], ["moving", 1]);
 });
+
+Deno.test("an expired departure is no longer pending, outlives every prune, and is settled when its agent comes back", async () => {
+  await using t = await ledger();
+  t.add(1, "pending", 3 * DAY, "out");
+  assertEquals(await t.ledger.expireDeparture("t0"), true);
+  assertEquals(await t.ledger.list("out", "pending"), []);
+  await t.ledger.prune(HOUR / 2, 0);
+  assertEquals((await t.ledger.unsettledDepartureOf("ag_0"))?.status, "expired");
+  // Only a pending one expires: one settled meanwhile stays settled.
+  assertEquals(await t.ledger.expireDeparture("t0"), false);
+  await t.ledger.finishDeparture("t0", "ag_0", { url: "http://peer", name: null });
+  assertEquals((await t.ledger.get("t0"))?.status, "acknowledged");
+  assertEquals(await t.ledger.unsettledDepartureOf("ag_0"), null);
+});

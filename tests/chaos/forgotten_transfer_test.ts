@@ -82,7 +82,12 @@ Deno.test("a source back after its target forgot the transfer and the paglet mov
       100,
     );
 
-    let back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
+    // Back with a fault for later: it dies right after sending its next move.
+    let back = await startMobileHost("alpha", {
+      port,
+      dataDir: a.dataDir,
+      env: { PAGLETS_FAULT: "exit-after-send" },
+    });
     const expired = await eventually(
       "alpha to hear the transfer expired",
       () => events(back, "transfer-expired", "transfer-settled"),
@@ -108,12 +113,43 @@ Deno.test("a source back after its target forgot the transfer and the paglet mov
       });
     await assertRejectsCode(() => abandon({}), "transfer_expired");
 
+    // The verdict is kept: a restart neither asks beta again nor warns again. Alpha dies after
+    // sending another paglet to gamma; at its next start one round asks about its pending
+    // departures: that one (settled) and not the expired one, which the views still show.
+    const { id: other } = await back.client.createAgent({ type: "test.traveller" });
+    await back.client.dispatch(other, g.url).then(() => {
+      throw new Error("the source should have died");
+    }, () => {});
+    await back.process.status;
+    back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
+    const settled = await eventually(
+      "alpha to settle its other move",
+      () => events(back, "transfer-settled"),
+      20_000,
+    );
+    assertEquals(settled.map((d) => d.outcome), ["stored"]);
+    assertEquals(await eventData(back, "transfer-expired"), []);
+    assertEquals(back.stderr.filter((l) => l.startsWith("warning:")), []);
+    const view = await back.client.getAgent(id);
+    assertEquals([view.status, (view.departure as { status: string }).status], ["moving", "expired"]);
+    assertEquals(
+      (await back.client.request<{ status: string }>("GET", `/v1/transfers/${transferId}`)).status,
+      "expired",
+    );
+    assertEquals(
+      (await back.client.listAgents()).agents.map((x) => (x.departure as { status: string }).status),
+      [
+        "expired",
+      ],
+    );
+
     // The operator found it on gamma and settles the move by hand (docs/mobility.md).
     await back.stop();
     await settleByHand(a.dataDir, id, transferId);
     back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
     assertEquals(await agentIds(back), []);
-    assertEquals(await agentIds(g), [id]);
+    assertEquals((await agentIds(g)).sort(), [id, other].sort());
+    assertEquals(await eventData(back, "transfer-expired"), []);
   } finally {
     await stopAll();
   }
