@@ -14,9 +14,10 @@ export interface RemoteRouter {
   /** Resolves a host name or URL to a base URL of a known mesh host; null if unknown. */
   resolve(nameOrUrl: string): string | null;
   /**
-   * Where the host a record names is now: the URL of the member of that name when there is one
-   * (it may have come back at another address, and another host may answer at its old one), else
-   * the record's URL as {@link resolve} finds it; null if unknown.
+   * Where the host a record names is now: the URL of the member with its host id when the record
+   * has one and the mesh knows it (it may have come back renamed, at another address), else of the
+   * member of its name (it may have come back at another address, and another host may answer at
+   * its old one), else the record's URL as {@link resolve} finds it; null if unknown.
    */
   locate(address: HostAddress): string | null;
   /** Creates a paglet on another host. */

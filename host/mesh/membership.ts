@@ -28,8 +28,11 @@ import type { HostInfo, MeshHost } from "../../agents/context.ts";
 /** The heartbeat a host publishes when it stops cleanly: higher than any real one, and means "left". */
 export const LEFT_HEARTBEAT = Number.MAX_SAFE_INTEGER;
 
-/** What a host says about itself to the mesh (what its paglets see as `HostInfo`); fixed for one incarnation. */
-export type HostIdentity = HostInfo;
+/**
+ * What a host says about itself to the mesh (what its paglets see as `HostInfo`, and its id:
+ * host_id.ts, absent from hosts that predate it); fixed for one incarnation.
+ */
+export type HostIdentity = HostInfo & { hostId?: string };
 
 /** A member record as it travels in gossip. */
 export interface MemberRecord extends HostIdentity {
@@ -44,6 +47,8 @@ export type DigestEntry = [name: string, incarnation: number, heartbeat: number,
 
 /** A member as `GET /v1/mesh/hosts` and `context.hosts()` show it. */
 export interface MemberView extends MeshHost {
+  /** Its host id (host_id.ts); absent for hosts that do not say. */
+  hostId?: string;
   incarnation: number;
   heartbeat: number;
   /** This host itself. */
@@ -474,6 +479,18 @@ export class MembershipTable {
   }
 
   /**
+   * The member with this host id (host_id.ts): the newest incarnation if several (a host renamed
+   * leaves its old name's record behind).
+   */
+  byId(hostId: string): MemberView | undefined {
+    let best: Member | undefined;
+    for (const m of this.#members.values()) {
+      if (m.identity.hostId === hostId && (!best || m.incarnation > best.incarnation)) best = m;
+    }
+    return best && this.#view(best);
+  }
+
+  /**
    * Where the host once published at `url` is now: `url` itself while a member is there, else the
    * current URL of the member that left it for another address (known since this host started),
    * else null.
@@ -600,5 +617,6 @@ function identityOf(r: HostIdentity): HostIdentity {
     properties: { ...r.properties },
     cpuCount: r.cpuCount,
     ...(r.version === undefined ? {} : { version: r.version }),
+    ...(r.hostId === undefined ? {} : { hostId: r.hostId }),
   };
 }

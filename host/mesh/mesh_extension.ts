@@ -46,7 +46,7 @@ export class MeshExtension implements HostExtension {
     // The table is there before anything is reported (reports come from its merges and the rounds).
     const reports = new MeshReports(host, () => table);
     const table = new MembershipTable({
-      self: { ...host.info },
+      self: { ...host.info, hostId: host.id },
       incarnation,
       offlineAfterMs: o.offlineAfterMs,
       minOfflineAfterMs: (members) => offlineFloorMs(members, o.gossipIntervalMs, DEFAULT_FANOUT),
@@ -57,6 +57,7 @@ export class MeshExtension implements HostExtension {
             name: member.name,
             url: member.url,
             incarnation: member.incarnation,
+            ...(member.hostId === undefined ? {} : { hostId: member.hostId }),
             ...(detail ? { detail } : {}),
           },
         });

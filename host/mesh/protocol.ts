@@ -32,6 +32,7 @@ export const MemberRecordSchema: z.ZodType<MemberRecord> = z.object({
   ),
   cpuCount: z.number().int().min(0).max(1_000_000),
   version: z.string().min(1).max(200).optional(),
+  hostId: z.string().regex(/^[0-9a-f]{32}$/, "must be 32 lowercase hex digits").optional(),
   incarnation: count,
   heartbeat: count,
   ageMs: count,

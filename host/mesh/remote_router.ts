@@ -68,7 +68,8 @@ export class MeshRemoteRouter implements RemoteRouter {
   }
 
   locate(address: HostAddress): string | null {
-    const member = address.name === null ? undefined : this.#table.byName(address.name);
+    const member = (address.id ? this.#table.byId(address.id) : undefined) ??
+      (address.name === null ? undefined : this.#table.byName(address.name));
     return member?.url ?? this.resolve(address.url);
   }
 

@@ -10,7 +10,7 @@
  * settled when the agent comes back here, or by hand (docs/mobility.md).
  *
  * It asks when the mesh sees the target again (the host joined, came back online or restarted,
- * perhaps at another address: `mesh-host-*` events naming it) and otherwise on a bounded backoff
+ * perhaps renamed or at another address: `mesh-host-*` events naming it or its id) and otherwise on a bounded backoff
  * (1 s, doubling to 10 s), which is all a target outside the mesh gets. A target seen again while
  * it is still starting (it gossips before it serves) is asked again every 200 ms until it answers,
  * for up to 60 s. One settling question per transfer at a time: a reason to ask that comes while
@@ -77,9 +77,9 @@ export class DepartureResolver {
   start(): void {
     this.#unsubscribe = this.#p.host.events.subscribe((e) => {
       if (!MESH_HOST_BACK.has(e.kind)) return;
-      const { name, url } = (e.data ?? {}) as { name?: unknown; url?: unknown };
+      const { name, url, hostId } = (e.data ?? {}) as { name?: unknown; url?: unknown; hostId?: unknown };
       if (typeof name === "string" && typeof url === "string") {
-        this.#hostBack(e.kind as SettleTrigger, name, url);
+        this.#hostBack(e.kind as SettleTrigger, name, url, typeof hostId === "string" ? hostId : null);
       }
     });
     this.soon();
@@ -123,12 +123,16 @@ export class DepartureResolver {
     this.#delayMs = Math.min(this.#delayMs * 2, MAX_DELAY_MS);
   }
 
-  /** The mesh sees host `name` at `url` (again): its pending departures are asked about now. */
-  #hostBack(trigger: SettleTrigger, name: string, url: string): void {
+  /**
+   * The mesh sees host `name` (of id `hostId`, where it says) at `url` (again): its pending
+   * departures are asked about now, found by its id first (it may have come back renamed, at
+   * another address), else by name or address.
+   */
+  #hostBack(trigger: SettleTrigger, name: string, url: string, hostId: string | null): void {
     if (this.#stopped || !this.#mayHavePending) return;
     const remote = this.#p.host.remote;
     const itsOwn = (row: TransferRow) =>
-      row.peerName === name || row.peer === url ||
+      (hostId !== null && row.peerId === hostId) || row.peerName === name || row.peer === url ||
       remote?.locate({ url: row.peer, name: row.peerName, id: row.peerId }) === url;
     // What gets no answer now is the backoff's: a failure here changes nothing it does.
     void this.#settleWhere(itsOwn, trigger).catch(() => {});
@@ -202,8 +206,8 @@ export class DepartureResolver {
   }
 
   /**
-   * The target's final answer: asked wherever the mesh lists its name now (it may have come back at
-   * another address), then at the address the move recorded; only its own answer counts
+   * The target's final answer: asked wherever the mesh lists it now, by its id (it may have come
+   * back renamed, at another address), else by its name, then at the address the move recorded; only its own answer counts
    * (TransferSender.settle): not that of a host that took its old address, nor of another host of
    * its name. A target that answers it is starting is asked again until it answers.
    */
@@ -219,9 +223,8 @@ export class DepartureResolver {
     for (;;) {
       let starting = false;
       for (const url of new Set([host.remote?.locate(peer) ?? row.peer, row.peer])) {
-        const target = { ...peer, url };
-        const verdict = await sender.settle(
-          target,
+        const { verdict, name } = await sender.settle(
+          { ...peer, url },
           row.transferId,
           row.agentId,
           host.url,
@@ -229,7 +232,8 @@ export class DepartureResolver {
           createdAt,
         );
         if (verdict === "stored" || verdict === "refused" || verdict === "expired") {
-          return { verdict, target };
+          // Under the name it answered with: a move recorded to it is followed by that name.
+          return { verdict, target: { ...peer, url, name: name ?? peer.name } };
         }
         starting ||= verdict === "starting";
       }

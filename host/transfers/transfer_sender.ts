@@ -342,13 +342,13 @@ export class TransferSender {
       envelope.sentAt,
       envelope.kind === "clone" ? undefined : envelope.agent.createdAt,
     );
-    if (settled === "stored") {
+    if (settled.verdict === "stored") {
       return {
         kind: "acked",
         ack: { transferId: envelope.transferId, id: envelope.agent.id, host: url, status: "stored" },
       };
     }
-    if (settled === "refused") return { kind: "refused", error: lastError };
+    if (settled.verdict === "refused") return { kind: "refused", error: lastError };
     return { kind: "unconfirmed", error: lastError };
   }
 
@@ -444,7 +444,8 @@ export class TransferSender {
    * it and forgotten it since (it never will say). `since`: when the departure was written or the
    * transfer sent (this host's clock), which the target compares with what it forgot.
    * `agentCreatedAt`: when the paglet that left (a move, not a clone) was created, so that the
-   * target does not take another paglet of its id for it.
+   * target does not take another paglet of its id for it. `name`: the name the target answered
+   * under (it may have been renamed since the move), with a final verdict.
    */
   async settle(
     target: HostAddress,
@@ -453,7 +454,9 @@ export class TransferSender {
     source: string,
     since: number,
     agentCreatedAt?: number,
-  ): Promise<SettleVerdict> {
+  ): Promise<{ verdict: SettleVerdict; name?: string }> {
+    const final = (verdict: SettleVerdict, who: Answerer | undefined) =>
+      typeof who?.host === "string" ? { verdict, name: who.host } : { verdict };
     try {
       const row = await this.client(target.url).request<TransferRow & Answerer>(
         "POST",
@@ -461,16 +464,16 @@ export class TransferSender {
         { agentId, source, ageMs: Math.max(0, Date.now() - since), agentCreatedAt },
         this.#policy.questionTimeoutMs,
       );
-      if (!answeredBy(target, row)) return "unknown";
-      return row.status === "stored" || row.status === "arrived" ? "stored" : "refused";
+      if (!answeredBy(target, row)) return { verdict: "unknown" };
+      return final(row.status === "stored" || row.status === "arrived" ? "stored" : "refused", row);
     } catch (err) {
-      if (!(err instanceof PagletError)) return "unknown";
-      if (err.code === "starting") return "starting";
+      if (!(err instanceof PagletError)) return { verdict: "unknown" };
+      if (err.code === "starting") return { verdict: "starting" };
       // An error answer: a target before `transfer_expired` says it never does, and one that does
       // not know the code takes it for no answer (the paglet stays reserved either way).
       return err.code === "transfer_expired" && answeredBy(target, err.details as Answerer)
-        ? "expired"
-        : "unknown";
+        ? final("expired", err.details as Answerer)
+        : { verdict: "unknown" };
     }
   }
 }

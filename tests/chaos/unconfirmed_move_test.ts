@@ -157,3 +157,24 @@ Deno.test("an unconfirmed move is settled by its target's own id: not by another
     await stopAll();
   }
 });
+
+Deno.test("an unconfirmed move is settled by its target back under another name at another address: the mesh finds it by its id", async () => {
+  try {
+    const { a, b, id, transferId } = await unconfirmedMove(0, freePort());
+    // Neither beta's old name nor its old address leads to it: the mesh lists it by its id only.
+    const renamed = await startMobileHost("beta-renamed", { dataDir: b.dataDir, args: mesh(a) });
+    await eventually("alpha settled the transfer", async () => (await agentIds(a)).length === 0, 30_000);
+    assertEquals(await agentIds(renamed), [id]);
+    const settled = await eventData(a, "transfer-settled");
+    assertEquals(settled.map((d) => [d.outcome, d.target, d.transferId]), [[
+      "stored",
+      renamed.url,
+      transferId,
+    ]]);
+    // The move is recorded under the name it answered with: alpha forwards there.
+    assertEquals(await a.client.getAgent(id), { id, movedTo: renamed.url });
+    assertEquals((await a.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+  } finally {
+    await stopAll();
+  }
+});

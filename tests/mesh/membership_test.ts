@@ -260,3 +260,12 @@ Deno.test("a host that resumes after a hang is online, not unreachable, until ca
   }
   assertEquals(t.byName("b")!.state, "unreachable");
 });
+
+Deno.test("a host is found by its id under whatever name and address it came back: its newest record", () => {
+  const { t } = table();
+  const id = "0123456789abcdef0123456789abcdef";
+  assert(t.mergeRecord({ ...record("b", 5, 10), hostId: id }));
+  assert(t.mergeRecord({ ...record("c", 7, 0), hostId: id }), "renamed, at another address");
+  assertEquals([t.byId(id)?.name, t.byId(id)?.url, t.byId(id)?.hostId], ["c", record("c", 7, 0).url, id]);
+  assertEquals(t.byId("f".repeat(32)), undefined);
+});
