@@ -67,17 +67,22 @@ export class CodeLoader {
 
   /**
    * Makes the module `hash` runnable in this host's workers; returns the paglet types it defines.
-   * When the store lacks it, `from` (a host URL) is asked, or without one the hosts of the mesh.
+   * When the store lacks it, `from` (a host URL) is asked, or without one the hosts of the mesh,
+   * `alsoAsk` (a host that may be outside the mesh: a waiting arrival's source) first among them.
    */
-  ensure(hash: string, from?: string): Promise<string[]> {
+  ensure(hash: string, from?: string, alsoAsk?: string): Promise<string[]> {
     const refused = this.#refusal(hash);
     if (refused) return Promise.reject(refused);
     this.used(hash);
     const under = this.#loading.get(hash);
     // A load under way from another source (a sweep of the mesh, a host that hangs): its failure
     // is not that of a request naming a host, which then asks that host.
-    if (under) return from === undefined ? under : under.catch(() => this.ensure(hash, from));
-    const loading = this.#load(hash, from);
+    if (under) {
+      return from === undefined && alsoAsk === undefined
+        ? under
+        : under.catch(() => this.ensure(hash, from, alsoAsk));
+    }
+    const loading = this.#load(hash, from, alsoAsk);
     this.#loading.set(hash, loading);
     // A failure is not remembered: the next attempt may have a peer that has the code.
     loading.catch(() => this.#loading.delete(hash));
@@ -221,15 +226,16 @@ export class CodeLoader {
   async #stored(
     hash: string,
     from: string | undefined,
+    alsoAsk?: string,
   ): Promise<{ source: Uint8Array; fetchedFrom?: string }> {
     const { bytes: stored, setAside } = await this.#read(hash);
     if (stored) return { source: stored };
     // One fetch per module and source however many executors or arrivals ask at once; a request
     // that names a host does not wait for a sweep of the mesh under way.
-    const key = `${hash} ${from ?? "*"}`;
+    const key = `${hash} ${from ?? `*${alsoAsk ?? ""}`}`;
     let fetching = this.#fetching.get(key);
     if (!fetching) {
-      fetching = (from === undefined ? this.#fetchFromMesh(hash) : this.#fetch(hash, from)).then(
+      fetching = (from === undefined ? this.#fetchFromMesh(hash, alsoAsk) : this.#fetch(hash, from)).then(
         async (fetched) => {
           await this.#o.store.put(fetched.bytes, hash);
           return fetched;
@@ -250,9 +256,9 @@ export class CodeLoader {
     }
   }
 
-  async #load(hash: string, from: string | undefined): Promise<string[]> {
+  async #load(hash: string, from: string | undefined, alsoAsk?: string): Promise<string[]> {
     const started = performance.now();
-    const { source, fetchedFrom } = await this.#stored(hash, from);
+    const { source, fetchedFrom } = await this.#stored(hash, from, alsoAsk);
     const stored = performance.now();
     // Other workers get the module from the store when an agent of it first starts there: the
     // kernel keeps no module's text (a script's bundle may be megabytes, each version its own).
@@ -283,10 +289,11 @@ export class CodeLoader {
    * {@link PEERS_ASKED}, one after the other, in an order of their own each time (so that tries
    * again reach other hosts of a large mesh), each given {@link PEER_ANSWER_MS} to begin its answer
    * (a host that hangs holds the sweep up that long, not a whole fetch's time); `code_unavailable`
-   * when none serves it.
+   * when none serves it. `alsoAsk`, a host that may be outside the mesh, is asked first, as they are.
    */
-  async #fetchFromMesh(hash: string): Promise<Fetched> {
-    const peers = pickRandom(await this.#o.meshPeers(), PEERS_ASKED);
+  async #fetchFromMesh(hash: string, alsoAsk?: string): Promise<Fetched> {
+    const mesh = pickRandom((await this.#o.meshPeers()).filter((p) => p !== alsoAsk), PEERS_ASKED);
+    const peers = alsoAsk === undefined ? mesh : [alsoAsk, ...mesh];
     const failures: string[] = [];
     for (const peer of peers) {
       try {
@@ -299,9 +306,9 @@ export class CodeLoader {
       "code_unavailable",
       peers.length === 0
         ? `Module ${hash} is not on this host, no host to fetch it from was named, and no other host of its mesh is online`
-        : `Module ${hash} is not on this host nor on the ${peers.length} online host(s) of its mesh asked: ${
-          failures.join("; ")
-        }`,
+        : `Module ${hash} is not on this host nor on the ${mesh.length} online host(s) of its mesh asked${
+          alsoAsk === undefined ? "" : ` nor on ${alsoAsk}`
+        }: ${failures.join("; ")}`,
     );
   }
 

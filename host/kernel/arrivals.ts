@@ -67,8 +67,11 @@ export interface CreateSpec {
 
 /** Travelling code as starts need it (host/code/code_loader.ts). */
 export interface CodeSource {
-  /** Makes module `hash` runnable in the workers (fetched from `from` if need be); returns its types. */
-  ensure(hash: string, from?: string): Promise<string[]>;
+  /**
+   * Makes module `hash` runnable in the workers (fetched from `from` if need be, else from the mesh,
+   * `alsoAsk` first among its hosts); returns its types.
+   */
+  ensure(hash: string, from?: string, alsoAsk?: string): Promise<string[]>;
   /**
    * Makes sure the code store holds module `hash`: fetched again from `from`, else from the mesh,
    * if it left the store; `code_unavailable` when no host serves it.
@@ -281,7 +284,7 @@ export class Arrivals {
       await this.#checkType(record.type, code);
     })().then(() => null, notRunnableHere);
     if (missing) {
-      await this.#park({ ...record, meta: waitedArrival(record.meta, event) }, missing);
+      await this.#park({ ...record, meta: waitedArrival(record.meta, event) }, missing, source);
       return null;
     }
     return await this.start(record, event);
@@ -395,8 +398,10 @@ export class Arrivals {
     // Disposed, moved, crashed or put to sleep otherwise meanwhile.
     if (!record || (record.status !== "active" && !asleep)) return "skipped";
     // Whether this host can run it at all, asked before any of its code runs: an error that its
-    // own hooks raise, whatever its code, crashes it below.
-    const missing = await this.#checkType(record.type, record.meta.code).then(() => null, notRunnableHere);
+    // own hooks raise, whatever its code, crashes it below. A waiting arrival's code is asked of
+    // its source too (it may be outside the mesh).
+    const missing = await this.#checkType(record.type, record.meta.code, undefined, this.#waits.sourceOf(id))
+      .then(() => null, notRunnableHere);
     if (missing) {
       await this.#park(record, missing);
       return "waiting";
@@ -424,13 +429,14 @@ export class Arrivals {
    * Leaves an agent this host cannot run now (`missing` says why) asleep, with a `restore-waiting`
    * event: an active one sleeps as a graceful stop would have left it (`activateOnStartup`), an
    * inactive one stays so, and the next start brings it back. One whose travelling code no host it
-   * asked had is also tried again while the host runs.
+   * asked had is also tried again while the host runs, asking `source` too (an arrival's: the host
+   * it came from) each time.
    */
-  async #park(record: AgentRecord, missing: PagletError): Promise<void> {
+  async #park(record: AgentRecord, missing: PagletError, source?: string): Promise<void> {
     if (record.status === "active") {
       await this.#p.store.put({ ...record, status: "inactive", policy: untilStartup(record.lastPolicy) });
     }
-    const next = missing.code === "code_unavailable" ? this.#waits.wait(record.id) : undefined;
+    const next = missing.code === "code_unavailable" ? this.#waits.wait(record.id, source) : undefined;
     this.#p.events.emit("restore-waiting", {
       agentId: record.id,
       type: record.type,
@@ -478,12 +484,12 @@ export class Arrivals {
   }
 
   /** Checks that `type` can start here; travelling code (`code`) is loaded first. */
-  async #checkType(type: string, code: unknown, codeFrom?: string): Promise<void> {
+  async #checkType(type: string, code: unknown, codeFrom?: string, alsoAsk?: string): Promise<void> {
     if (code === undefined) return await this.#knownType(type);
     if (!this.#p.code) {
       throw new PagletError("remote_code_disabled", `This host cannot load module ${String(code)}`);
     }
-    const types = await this.#p.code.ensure(String(code), codeFrom);
+    const types = await this.#p.code.ensure(String(code), codeFrom, alsoAsk);
     if (!types.includes(type)) {
       throw new PagletError(
         "unknown_agent_type",

@@ -44,6 +44,8 @@ export class RestoreWaits {
   readonly #delayMs: (failures: number) => number;
   /** Per waiting agent: its next try. A try that leaves the agent waiting replaces the entry. */
   readonly #waiting = new Map<string, Waiting>();
+  /** Per waiting arrival: the host it came from, asked for its code at each try. */
+  readonly #sources = new Map<string, string>();
   #timer: Timer | undefined;
   /** The rounds under way, if any (see {@link close}). */
   #round: Promise<void> | undefined;
@@ -61,14 +63,23 @@ export class RestoreWaits {
     this.#delayMs = delayMs;
   }
 
-  /** Records that `id` waits (one more failure) and returns its next try. */
-  wait(id: string): NextTry {
+  /**
+   * Records that `id` waits (one more failure) and returns its next try; `source`: a host to ask for
+   * its code at each try (an arrival's source; kept from an earlier call when not given).
+   */
+  wait(id: string, source?: string): NextTry {
+    if (source !== undefined) this.#sources.set(id, source);
     const last = this.#waiting.get(id);
     const failures = (last?.failures ?? 0) + 1;
     const retryAt = Date.now() + this.#delayMs(failures);
     this.#waiting.set(id, { retryAt, failures, early: EarlyTries.after(last?.early) });
     if (!this.#running) this.#arm();
     return { retryAt, failures };
+  }
+
+  /** The host to ask for the code of `id` besides the mesh's, if it waits and has one. */
+  sourceOf(id: string): string | undefined {
+    return this.#waiting.has(id) ? this.#sources.get(id) : undefined;
   }
 
   /** How many tries of `id`'s restore failed in a row, if it waits. */
@@ -79,6 +90,7 @@ export class RestoreWaits {
   /** The wait of `id` is over by another way (it started, or it is gone from this host). */
   forget(id: string): void {
     this.#waiting.delete(id);
+    this.#sources.delete(id);
   }
 
   /** How many restores wait. */
@@ -135,7 +147,7 @@ export class RestoreWaits {
           try {
             await this.#retry(id);
             // Unless the try waits again (a new entry), the wait is over.
-            if (this.#waiting.get(id) === next) this.#waiting.delete(id);
+            if (this.#waiting.get(id) === next) this.forget(id);
           } catch {
             // The store failed it (the database closing): the agent waits as before.
             if (this.#waiting.get(id) === next) this.wait(id);

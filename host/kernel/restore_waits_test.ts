@@ -145,3 +145,25 @@ Deno.test("close waits for the try under way, and starts none of those not begun
   assertEquals(started.length, begun, "no try began after close");
   assert(begun < ids.length, `${begun} of ${ids.length} begun at once`);
 });
+
+Deno.test("a waiting arrival's source is asked at each try: kept while it waits again, dropped when the wait ends", async () => {
+  const sources: (string | undefined)[] = [];
+  let again = true;
+  const waits: RestoreWaits = new RestoreWaits((id) => {
+    sources.push(waits.sourceOf(id));
+    if (again) waits.wait(id);
+    return Promise.resolve();
+  });
+  try {
+    waits.wait("a", "http://127.0.0.1:9");
+    waits.retryAll();
+    await until("the first round", () => waits.failures("a") === 2);
+    again = false;
+    waits.retryAll();
+    await until("the second round", () => waits.failures("a") === undefined);
+    assertEquals(sources, ["http://127.0.0.1:9", "http://127.0.0.1:9"]);
+    assertEquals(waits.sourceOf("a"), undefined);
+  } finally {
+    await waits.close();
+  }
+});

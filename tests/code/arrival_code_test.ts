@@ -171,6 +171,40 @@ Deno.test("an arrival whose module no reachable host has waits as a restore does
   }
 });
 
+Deno.test("a waiting arrival asks its source outside the mesh again at each try, and is back once the source is", async () => {
+  try {
+    // Keyless, and no mesh: the source is the one host the target can ask, and no mesh news comes.
+    const alphaPort = freePort(), betaPort = freePort();
+    let alpha = await startHost({ name: "alpha", port: alphaPort });
+    let beta = await startHost({ name: "beta", port: betaPort, env: { PAGLETS_FAULT: "exit-after-store" } });
+    const { hash, id } = await storedThenStopped(alpha, beta);
+    await alpha.stop();
+    await Deno.remove(join(beta.dataDir, "code", `${hash}.js`));
+    beta = await startHost({ name: "beta", port: betaPort, dataDir: beta.dataDir });
+    await eventually(
+      "a restore-waiting event",
+      async () => (await eventsOf(beta, "restore-waiting", id)).length > 0,
+    );
+
+    // The source is back; an upload of another module has beta try its waiting restores now.
+    alpha = await startHost({ name: "alpha", port: alphaPort, dataDir: alpha.dataDir });
+    const other = new TextDecoder().decode(MODULE).replace(TYPE, `${TYPE}-other`);
+    assertEquals(
+      (await beta.client.fetch("PUT", "/v1/code", { body: new TextEncoder().encode(other) })).status,
+      201,
+    );
+    const agent = await settled(beta, id);
+    assertEquals(agent.status, "active", JSON.stringify(agent));
+    assertEquals(await beta.client.send(id, { kind: "count" }), 2, "with its state");
+    const loaded = (await beta.client.events(0, 2000)).events.filter((e) =>
+      e.kind === "code-loaded" && (e.data as { hash?: string }).hash === hash
+    );
+    assertEquals(loaded.map((e) => (e.data as { from?: string }).from), [alpha.url]);
+  } finally {
+    await stopAll();
+  }
+});
+
 for (const [move, reason] of [["dispatch", "arrival-waited"], ["clone", "clone-waited"]] as const) {
   Deno.test(`an arrival (${move}) whose type the target lost before it started (a restart without its --module) waits for a start that has it`, async () => {
     try {
