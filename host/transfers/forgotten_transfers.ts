@@ -6,7 +6,10 @@
  *
  * The source says how long ago it wrote the departure (`ageMs`, by its own clock: a duration, so
  * the two clocks need not agree); the target places that on its own clock and compares it with
- * how far it forgot arrivals (TransferLedger.forgottenThrough, its own clock too).
+ * how far it forgot arrivals (TransferLedger.forgottenThrough, its own clock too). Past the margin
+ * of that comparison, the doubt goes to `forgotten`: so that a departure that never came is still
+ * told `never` however short the retention, the ledger keeps arrivals' rows for the retention plus
+ * that margin (a question asked within the retention after the departure gets a definite answer).
  *
  * @example
  * ```ts
@@ -19,13 +22,24 @@
  * // → "never"
  * ```
  */
+import { millisecondsFromEnv } from "../env_ms.ts";
 
 /**
  * How far the departure's time placed on the target's clock may be off: the question's way to the
  * target (which makes the departure look newer than it is) and a jump of either clock between the
- * departure and the question. Past it the verdict errs to the side of `forgotten`.
+ * departure and the question. Past it the verdict errs to the side of `forgotten`. The default of
+ * `PAGLETS_CLOCK_MARGIN_MS` ({@link clockMarginFromEnv}).
  */
 export const CLOCK_MARGIN_MS = 60_000;
+
+/**
+ * The clock margin of this host (the target's): `PAGLETS_CLOCK_MARGIN_MS` in its environment, a
+ * positive integer of milliseconds, else {@link CLOCK_MARGIN_MS}; a bad value stops the start
+ * with `invalid_request`.
+ */
+export function clockMarginFromEnv(): number {
+  return millisecondsFromEnv("PAGLETS_CLOCK_MARGIN_MS", CLOCK_MARGIN_MS);
+}
 
 /**
  * `here`: the agent lives here: the transfer came (the departure left its only copy in flight).
@@ -54,15 +68,17 @@ export interface UnknownTransferFacts {
   agentCreatedAt: number | undefined;
   /** TransferLedger.forgottenThrough: null when this host never pruned an arrival's row. */
   forgottenThrough: number | null;
+  /** See {@link CLOCK_MARGIN_MS}. @default CLOCK_MARGIN_MS */
+  marginMs?: number;
 }
 
 /** See {@link UnknownTransferVerdict}. */
 export function unknownTransferVerdict(facts: UnknownTransferFacts): UnknownTransferVerdict {
-  const { now, ageMs, living, agentCreatedAt, forgottenThrough } = facts;
+  const { now, ageMs, living, agentCreatedAt, forgottenThrough, marginMs = CLOCK_MARGIN_MS } = facts;
   if (living !== null) return agentCreatedAt === undefined || agentCreatedAt === living ? "here" : "another";
   if (forgottenThrough === null) return "never";
   if (ageMs === undefined) return "forgotten";
   // The departure, on this clock, at the latest (the question's way here only makes it earlier).
   const departed = now - ageMs;
-  return departed - CLOCK_MARGIN_MS <= forgottenThrough ? "forgotten" : "never";
+  return departed - marginMs <= forgottenThrough ? "forgotten" : "never";
 }

@@ -18,6 +18,7 @@ import { TransferDispatcher } from "./dispatcher.ts";
 import { TransferReceiver } from "./receiver.ts";
 import { movementRoutes } from "./routes.ts";
 import { TransferLedger } from "./transfer_ledger.ts";
+import { clockMarginFromEnv } from "./forgotten_transfers.ts";
 import { sendPolicyFromEnv, TransferSender } from "./transfer_sender.ts";
 import { cancel, every, type Timer } from "../../agents/timers.ts";
 
@@ -44,7 +45,7 @@ export class MobilityExtension implements HostExtension {
   }
 
   async start(host: Host): Promise<void> {
-    const ledger = this.ledger = new TransferLedger(host.store);
+    const ledger = this.ledger = new TransferLedger(host.store, { clockMarginMs: clockMarginFromEnv() });
     const files = this.files = new RegisteredFiles(host);
     const receiver = this.receiver = new TransferReceiver(host, ledger, files);
     const sender = new TransferSender(host.options.apiKey, sendPolicyFromEnv());

@@ -628,6 +628,7 @@ export class TransferReceiver {
       living: lives && record ? record.createdAt : null,
       agentCreatedAt,
       forgottenThrough,
+      marginMs: this.#ledger.clockMarginMs,
     });
     if (verdict === "here") {
       // Not written: what answers is the agent's record, while it lasts.

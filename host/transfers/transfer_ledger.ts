@@ -10,15 +10,16 @@
  * - in `stored`: the target holds the agent durably but has not started it yet → `arrived`.
  * - in `refused`: the source gave the transfer up; a late copy of it is rejected.
  *
- * Settled rows are pruned after the retention; the ledger keeps how far it forgot arrivals
- * ({@link TransferLedger.forgottenThrough}), so that it never answers `refused` for a transfer it
- * may have taken and forgotten.
+ * Settled rows are pruned after the retention plus the clock margin (forgotten_transfers.ts); the
+ * ledger keeps how far it forgot arrivals ({@link TransferLedger.forgottenThrough}), so that it
+ * never answers `refused` for a transfer it may have taken and forgotten.
  */
 import type { SQLInputValue } from "node:sqlite";
 import type { AgentRecord, AgentStore, HostAddress } from "../storage/agent_store.ts";
 import type { QueuedEntry } from "./envelope.ts";
 import type { InStatus, OutStatus, TransferDirection, TransfersTable } from "../storage/schema.ts";
 import { immediate } from "../immediate.ts";
+import { CLOCK_MARGIN_MS } from "./forgotten_transfers.ts";
 
 export type { InStatus, OutStatus };
 
@@ -115,12 +116,23 @@ const SQL = {
       SELECT transfer_id FROM transfers WHERE status IN ${CAPPED} AND updated_at < ?1 LIMIT ?2)`,
 } as const;
 
+/** Options of {@link TransferLedger}. */
+export interface TransferLedgerOptions {
+  /**
+   * How far a departure's time placed on this host's clock may be off (forgotten_transfers.ts):
+   * settled rows are kept this much past the retention. @default CLOCK_MARGIN_MS
+   */
+  clockMarginMs?: number;
+}
+
 /** The ledger owns the `transfers` table; it writes its rows in the agent store's transactions. */
 export class TransferLedger {
   readonly #store: AgentStore;
+  readonly clockMarginMs: number;
 
-  constructor(store: AgentStore) {
+  constructor(store: AgentStore, { clockMarginMs = CLOCK_MARGIN_MS }: TransferLedgerOptions = {}) {
     this.#store = store;
+    this.clockMarginMs = clockMarginMs;
   }
 
   #rows(sql: string, ...parameters: SQLInputValue[]): TransferRow[] {
@@ -267,12 +279,16 @@ export class TransferLedger {
   }
 
   /**
-   * Deletes settled rows older than `maxAgeMs`, and those no later question needs (see
-   * {@link MAX_SETTLED_TRANSFERS}) older than a day past the newest `keep` of them; pending and
-   * stored rows are kept until settled. Deletes in short statements, the host serving between them.
+   * Deletes settled rows older than `retentionMs` plus the clock margin, and those no later
+   * question needs (see {@link MAX_SETTLED_TRANSFERS}) older than a day past the newest `keep` of
+   * them; pending, expired and stored rows are kept until settled. The margin is what a question
+   * about a departure that never came needs to be told so within the retention, however short:
+   * the target answers `refused` only for a departure more than the margin newer than the arrivals
+   * it forgot. Deletes in short statements, the host serving between them.
    */
-  async prune(maxAgeMs: number, keep = MAX_SETTLED_TRANSFERS): Promise<number> {
+  async prune(retentionMs: number, keep = MAX_SETTLED_TRANSFERS): Promise<number> {
     const now = Date.now();
+    const maxAgeMs = retentionMs + this.clockMarginMs;
     // The keep-th newest capped row's time: those older are past the cap.
     const past = this.#store.select<{ updated_at: number }>(SQL.cappedBefore, Math.max(0, keep - 1))[0]
       ?.updated_at ?? 0;

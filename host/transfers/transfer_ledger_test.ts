@@ -4,6 +4,7 @@ import { openDatabase } from "../storage/schema.ts";
 import { type AgentRecord, AgentStore } from "../storage/agent_store.ts";
 import { toMessage } from "../../agents/message.ts";
 import { TransferLedger } from "./transfer_ledger.ts";
+import { CLOCK_MARGIN_MS, unknownTransferVerdict } from "./forgotten_transfers.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -141,4 +142,46 @@ Deno.test("an expired departure is no longer pending, outlives every prune, and 
   await t.ledger.finishDeparture("t0", "ag_0", { url: "http://peer", name: null });
   assertEquals((await t.ledger.get("t0"))?.status, "acknowledged");
   assertEquals(await t.ledger.unsettledDepartureOf("ag_0"), null);
+});
+
+Deno.test("a retention shorter than the clock margin still tells a departure that never came so: arrivals are kept the margin longer", async () => {
+  await using t = await ledger();
+  // Arrived 30 s ago on a host whose retention is a second: kept until the retention plus the
+  // margin (a minute) passed, so nothing forgotten comes within the margin of a departure now.
+  t.add(1, "arrived", 30_000);
+  await t.ledger.prune(1000);
+  assertEquals([t.count("1"), t.ledger.forgottenThrough()], [1, null]);
+  const now = Date.now();
+  assertEquals(
+    unknownTransferVerdict({
+      now,
+      ageMs: 2000,
+      living: null,
+      agentCreatedAt: undefined,
+      forgottenThrough: t.ledger.forgottenThrough(),
+    }),
+    "never",
+  );
+  // Past both, it goes, and a departure from before it may have been it.
+  t.add(1, "arrived", 1000 + CLOCK_MARGIN_MS + 5000);
+  await t.ledger.prune(1000);
+  assertEquals(t.count("1"), 1);
+  assertEquals(t.ledger.forgottenThrough() !== null, true);
+});
+
+Deno.test("a ledger's clock margin (PAGLETS_CLOCK_MARGIN_MS) is how long past the retention it keeps arrivals", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "paglets-test-ledger-" });
+  const { db, raw } = openDatabase(join(dir, "host.sqlite"));
+  try {
+    const ledger = new TransferLedger(new AgentStore(db, raw.raw), { clockMarginMs: 2000 });
+    const at = Date.now() - 3500;
+    raw.raw.prepare(
+      "INSERT INTO transfers (transfer_id, agent_id, direction, status, peer, created_at, updated_at) VALUES ('t', 'ag', 'in', 'arrived', 'p', ?, ?)",
+    ).run(at, at);
+    assertEquals(await ledger.prune(1000), 1);
+    assertEquals(ledger.forgottenThrough(), at);
+  } finally {
+    await db.destroy();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -16,13 +16,19 @@ import { newAgentId } from "../../host/kernel/ids.ts";
 import { newTransferId } from "../../host/transfers/dispatcher.ts";
 
 /**
+ * A target's clock margin of a second (forgotten_transfers.ts): it keeps the rows of the transfers it
+ * took that long past its retention, not a minute.
+ */
+const SHORT_MARGIN = { PAGLETS_CLOCK_MARGIN_MS: "1000" };
+
+/**
  * Alpha (dying right after it sent) dispatches a paglet (count 7) to beta, which forgets the
  * transfers it took after 1 s; alpha's process has ended with the move pending, beta runs the paglet.
  */
 async function moveFromDyingSource() {
   const port = freePort();
   const a = await startMobileHost("alpha", { port, env: { PAGLETS_FAULT: "exit-after-send" } });
-  const b = await startMobileHost("beta", { args: ["--forwarding-retention", "1"] });
+  const b = await startMobileHost("beta", { args: ["--forwarding-retention", "1"], env: SHORT_MARGIN });
   const { id } = await a.client.createAgent({ type: "test.traveller" });
   await a.client.send(id, { kind: "set", args: { count: 7 } });
   await a.client.dispatch(id, b.url).then(() => {
@@ -177,6 +183,42 @@ async function settleByHand(dataDir: string, id: string, transferId: string): Pr
     db.close();
   }
 }
+
+Deno.test("a move that never came is refused, and the paglet restored, by a target with a short retention that forgot an earlier arrival", async () => {
+  try {
+    const port = freePort();
+    const a = await startMobileHost("alpha", { port, env: { PAGLETS_FAULT: "exit-before-send" } });
+    const b = await startMobileHost("beta", {
+      args: ["--forwarding-retention", "1"],
+      env: { PAGLETS_CLOCK_MARGIN_MS: "2000" },
+    });
+    const g = await startMobileHost("gamma");
+    // Beta took a paglet from gamma and forgot that transfer (its retention and margin passed).
+    const { id: earlier } = await g.client.createAgent({ type: "test.traveller" });
+    await g.client.dispatch(earlier, b.url);
+    const [stored] = await eventData(b, "transfer-stored");
+    await forgotten(b, String(stored.transferId));
+    // Alpha dies before it sends anything of its move to beta; back, it asks beta within beta's
+    // retention of the departure, and more than beta's margin after what beta forgot: `refused`.
+    const { id } = await a.client.createAgent({ type: "test.traveller" });
+    await a.client.send(id, { kind: "set", args: { count: 7 } });
+    await a.client.dispatch(id, b.url).then(() => {
+      throw new Error("the source should have died");
+    }, () => {});
+    await a.process.status;
+    const back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
+    const settled = await eventually(
+      "alpha settled the transfer",
+      () => events(back, "transfer-settled", "transfer-expired"),
+      20_000,
+    );
+    assertEquals(settled.map((d) => d.outcome), ["refused"]);
+    assertEquals((await back.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+    assertEquals(await agentIds(b), [earlier]);
+  } finally {
+    await stopAll();
+  }
+});
 
 Deno.test("a target's own unconfirmed departure of the paglet is not taken for the arrival of another host's move: one copy stays", async () => {
   try {
