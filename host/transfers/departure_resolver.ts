@@ -10,11 +10,11 @@
  * settled when the agent comes back here, or by hand (docs/mobility.md).
  *
  * It asks when the mesh sees the target again (the host joined, came back online or restarted,
- * perhaps renamed or at another address: `mesh-host-*` events naming it or its id) and otherwise on a bounded backoff
- * (1 s, doubling to 10 s), which is all a target outside the mesh gets. A target seen again while
- * it is still starting (it gossips before it serves) is asked again every 200 ms until it answers,
- * for up to 60 s. One settling question per transfer at a time: a reason to ask that comes while
- * one is under way has it asked once more if that one got no answer.
+ * perhaps renamed or at another address: `mesh-host-*` events naming it or its id) and otherwise on
+ * a bounded backoff (1 s, doubling to 10 s), which is all a target outside the mesh gets. A target
+ * seen again while it is still starting (it gossips before it serves) is asked again every 200 ms
+ * until it answers, for up to 60 s. One settling question per transfer at a time: a reason to ask
+ * that comes while one is under way has it asked once more if that one got no answer.
  *
  * @example
  * ```ts ignore
@@ -186,7 +186,7 @@ export class DepartureResolver {
       // Settled meanwhile (the agent came back): nothing to say.
       if (!(await ledger.expireDeparture(row.transferId))) return true;
       const error = `${answer.target.name ?? answer.target.url} no longer knows transfer ${row.transferId} ` +
-        `of ${row.agentId} (it forgets the transfers it took after its --forwarding-retention) and may ` +
+        `of ${row.agentId} (it forgets the transfers it took after its --forwarding-retention and clock margin) and may ` +
         `have taken it: the agent stays reserved (moving) here until it comes back or an operator ` +
         `settles the move (docs/mobility.md, "A move its target forgot")`;
       host.events.emit("transfer-expired", {
@@ -207,9 +207,10 @@ export class DepartureResolver {
 
   /**
    * The target's final answer: asked wherever the mesh lists it now, by its id (it may have come
-   * back renamed, at another address), else by its name, then at the address the move recorded; only its own answer counts
-   * (TransferSender.settle): not that of a host that took its old address, nor of another host of
-   * its name. A target that answers it is starting is asked again until it answers.
+   * back renamed, at another address), else by its name, then at the address the move recorded;
+   * only its own answer counts (TransferSender.settle): not that of a host that took its old
+   * address, nor of another host of its name. A target that answers it is starting is asked again
+   * until it answers.
    */
   async #ask(
     row: TransferRow,

@@ -179,11 +179,11 @@ export class TransferLedger {
    * The target has the agent: the departure is acknowledged, and the local copy (the `moving`
    * record this departure left, and the messages stored for it) is dropped and where it went
    * remembered. All of it only while the departure is still unsettled (pending or expired), and the
-   * record only while it is the agent's newest unsettled departure: a departure settled meanwhile (the agent came back
-   * here, or another settling got there first) changes nothing, whatever is here now (the agent
-   * that came back, its stored messages), and a clone's transfer never touches the record of its
-   * clone. True when this call dropped the local copy: its files and work dir are the caller's to
-   * clean up then, and only then.
+   * record only while it is the agent's newest unsettled departure: a departure settled meanwhile
+   * (the agent came back here, or another settling got there first) changes nothing, whatever is
+   * here now (the agent that came back, its stored messages), and a clone's transfer never touches
+   * the record of its clone. True when this call dropped the local copy: its files and work dir are
+   * the caller's to clean up then, and only then.
    */
   async finishDeparture(transferId: string, agentId: string, movedTo: HostAddress): Promise<boolean> {
     const now = Date.now();
