@@ -273,6 +273,16 @@ export class AgentRuntime {
     return this.#waitFor(this.settled(id), budget, id, message);
   }
 
+  /**
+   * Stores the state agent `id` has now, resolving once it is on disk (Checkpointer.storeNow):
+   * before work starts that its state records (a compute step). An agent not running here has no
+   * state here to store.
+   */
+  async storeState(id: string): Promise<void> {
+    const agent = this.#live.get(id);
+    if (agent) await this.#checkpoints.storeNow(agent);
+  }
+
   /** Whether a handoff of `id` is under way. */
   isHeld(id: string): boolean {
     return this.#settling.has(id);

@@ -115,6 +115,20 @@ export class Checkpointer {
   }
 
   /**
+   * Stores the state `agent` has now and resolves once it is on disk: for work that must not start
+   * before the state that records it is stored (a compute step: a paglet brought back by a crash
+   * or a new worker then knows it had started it). Not a state that is another write's to store
+   * ({@link #held}, or a handler of the agent half-way): that write stores it when it ends (one
+   * asked for already, such as a handler's whose reply came, is waited for). A snapshot or write
+   * that fails rejects (the state is not plain data; the disk is full).
+   */
+  async storeNow(agent: LiveAgent): Promise<void> {
+    if (this.#held(agent)) return await agent.lastWrite?.catch(() => {});
+    const state = await agent.slot.rpc.call("checkpointSnapshot", [agent.id]);
+    if (state !== null) await this.#store(agent, state);
+  }
+
+  /**
    * Whether the agent's state cannot be stored now, so that its worker must not take it as stored:
    * half-way through a stored message's handler (its own write stores the state it leaves, with the
    * message's removal; saved now, the state would be the base that the message is handled again on

@@ -305,17 +305,26 @@ export class SlotService {
     return reply;
   }
 
-  /** `compute.run`: runs a step under a lease the agent holds, pinned to the lease's CPU ids. */
+  /**
+   * `compute.run`: runs a step under a lease the agent holds, pinned to the lease's CPU ids. The step
+   * starts once the agent's state is stored as it was when it asked: an agent brought back from its
+   * stored state (a crash of the host, its worker replaced) finds there what it did before the step
+   * (a compute job: RUNNING), never an older state that knows of no step. Unless the disk is full.
+   */
   async runStep(agentId: string, input: unknown): Promise<ComputeStepOutcome> {
     const step = checkStep(input);
-    if (this.#stopped) throw new PagletError("draining", "compute-slots is shutting down");
-    const lease = this.scheduler.lease(step.leaseId);
-    if (!lease || lease.agentId !== agentId) {
+    this.#leaseFor(step.leaseId, agentId);
+    await this.#host.kernel.runtime.storeState(agentId).catch((err) => {
+      const error = PagletError.from(err);
+      // A full disk does not hold the step back: nothing of the agent can be stored then, whatever
+      // it does, and after a crash it comes back from its last stored state, as from any change.
+      if (error.code === "insufficient_storage") return;
       throw new PagletError(
-        "lease_not_found",
-        `No compute lease '${step.leaseId}' held by agent ${agentId} on ${this.#host.info.name}`,
+        error.code,
+        `The compute step of ${agentId} did not start: its state could not be stored: ${error.message}`,
       );
-    }
+    });
+    const lease = this.#leaseFor(step.leaseId, agentId);
     if (step.usagePaths?.length) this.scheduler.usage.declarePaths(lease.leaseId, step.usagePaths);
     this.counters.stepsStarted++;
     // Whether the step ended as its lease's step: one that a newer step under the lease replaced
@@ -343,6 +352,19 @@ export class SlotService {
       }
       this.#host.kernel.runtime.touch(agentId);
     }
+  }
+
+  /** The lease `leaseId` of `agentId`, while the service runs; else `draining` or `lease_not_found`. */
+  #leaseFor(leaseId: string, agentId: string): Lease {
+    if (this.#stopped) throw new PagletError("draining", "compute-slots is shutting down");
+    const lease = this.scheduler.lease(leaseId);
+    if (!lease || lease.agentId !== agentId) {
+      throw new PagletError(
+        "lease_not_found",
+        `No compute lease '${leaseId}' held by agent ${agentId} on ${this.#host.info.name}`,
+      );
+    }
+    return lease;
   }
 
   // --- scheduling -----------------------------------------------------------------------------

@@ -72,3 +72,28 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: "a job whose host's disk is full as its step is to start runs its step all the same",
+  ignore: !canMount,
+  fn: () =>
+    withSmallDisk(24, async (mount) => {
+      const gates = await Deno.makeTempDir({ prefix: "paglets-test-gates-" });
+      try {
+        await using t = await computeHost({ name: "full", dataDir: `${mount}/data` });
+        const startGate = `${gates}/start`;
+        const { id } = await t.client.createAgent({ type: "test.latejob", state: { startGate } });
+        // The disk full before the job asks for its slot: the state that says RUNNING cannot be stored.
+        await fill(`${mount}/filler`);
+        await Deno.writeTextFile(startGate, "");
+        const done = await eventually("the job completed", async () => {
+          const state = await jobState(t.client, id);
+          return state.computeStatus === "COMPLETED" && state;
+        }, 20_000);
+        assertEquals([done.computeAttempts, done.computeError], [1, ""]);
+        await eventually("nothing leased", async () => (await slotStatus(t.client)).host.activeLeases === 0);
+      } finally {
+        await Deno.remove(gates, { recursive: true });
+      }
+    }),
+});

@@ -83,3 +83,43 @@ Deno.test("a job whose worker is replaced while its step runs: that step ends wi
   assertEquals([done.computeAttempts, done.passed, await starts(t, id)], [2, 1, 2]);
   await eventually("nothing leased", async () => (await slotStatus(t.client)).host.activeLeases === 0);
 });
+
+Deno.test("a job whose worker is replaced as its step starts comes back running, before any checkpoint: with restartRunningOnHostStartup off it fails naming the replacement, else it runs its step again", async () => {
+  for (const restart of [false, true]) {
+    // One worker: the job ends it the moment its step has started (test.workerendingjob), sooner
+    // than the host's next checkpoint could store what the job did before the step.
+    await using t = await computeHost({ name: `replaced-at-start-${restart}`, workers: 1 });
+    const { id } = await t.client.createAgent({
+      type: "test.workerendingjob",
+      state: { restartRunningOnHostStartup: restart },
+    });
+    await eventually(
+      "the worker replaced",
+      async () => (await eventsOf(t.client, "worker-replaced")).length === 1,
+    );
+    // Back from its stored state: RUNNING, stored before its step started; not PLACING, which would
+    // ask for a slot and run the step again as if it had never started.
+    const back = await eventually("the job back: failed, or its step running again", async () => {
+      const state = await jobState(t.client, id);
+      const again = await starts(t, id) === 2 && (await leasesOf(t, id))[0]?.running;
+      return (state.computeStatus === "FAILED_FINAL" || again) && state;
+    }, 20_000);
+    if (!restart) {
+      assertEquals(back.computeStatus, "FAILED_FINAL");
+      assertEquals(
+        back.computeError,
+        "the compute step was interrupted by a replacement of its worker (stuck or crashed) " +
+          "(restartRunningOnHostStartup is off)",
+      );
+      assertEquals([await starts(t, id), await leasesOf(t, id)], [1, []]);
+      continue;
+    }
+    await Deno.writeTextFile(`${t.host.workDirs.pathOf(id)}/${GATE_FILE}`, "");
+    const done = await eventually("the job completed", async () => {
+      const state = await jobState(t.client, id);
+      return state.computeStatus === "COMPLETED" && state;
+    }, 20_000);
+    assertEquals([done.computeAttempts, done.passed, await starts(t, id)], [2, 1, 2]);
+    await eventually("nothing leased", async () => (await slotStatus(t.client)).host.activeLeases === 0);
+  }
+});
