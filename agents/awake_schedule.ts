@@ -9,7 +9,9 @@
  * the step does. With an `AwakeSchedule` the paglet keeps to its schedule awake instead: an instance
  * that could not sleep takes its next step from a timer when it is due, and a new instance that
  * nothing woke waits for the step's time likewise. A wake-up (a message, a restart of its host, a
- * due time) makes the step due at once, as before.
+ * due time, an arrival on another host) makes the step due at once, as before. Whether the instance
+ * was woken is the paglet's one fact, which every schedule of it reads (`woken`); a compute job keeps
+ * it for its own and its subclasses' schedules (`ComputeJobPaglet.awakeSchedule()`).
  *
  * @example
  * ```ts
@@ -18,9 +20,10 @@
  *
  * class Poller extends Paglet<{ nextAt: number }> {
  *   static override readonly type = "example.poller";
- *   readonly #schedule = new AwakeSchedule(() => this.context);
+ *   #woken = false;
+ *   readonly #schedule = new AwakeSchedule(() => this.context, () => this.#woken);
  *   override initialState() { return { nextAt: 0 }; }
- *   override onActivation(_event: LifecycleEvent) { this.#schedule.woke(); }
+ *   override onActivation(_event: LifecycleEvent) { this.#woken = true; }
  *   override run() {
  *     if (!this.#schedule.defers(this.state.nextAt, () => this.run())) void this.#poll();
  *   }
@@ -45,17 +48,17 @@ export type ScheduleContext = Pick<PagletContext, "deactivate" | "isCurrent">;
 /** One instance's side of its paglet's schedule; see the module documentation. */
 export class AwakeSchedule {
   readonly #context: () => ScheduleContext;
-  #woken = false;
+  readonly #woken: () => boolean;
   #timer: Timer | undefined;
 
-  /** `context`: the paglet's context (a function: an instance gets it after its construction). */
-  constructor(context: () => ScheduleContext) {
+  /**
+   * `context`: the paglet's context (a function: an instance gets it after its construction);
+   * `woken`: whether this instance of the paglet was woken (activated, or arrived on a host), when
+   * its next step is due at once.
+   */
+  constructor(context: () => ScheduleContext, woken: () => boolean) {
     this.#context = context;
-  }
-
-  /** This instance was woken (call it in `onActivation`): its next step is due at once. */
-  woke(): void {
-    this.#woken = true;
+    this.#woken = woken;
   }
 
   /**
@@ -64,7 +67,7 @@ export class AwakeSchedule {
    * timer at `at`.
    */
   defers(at: number, step: () => void): boolean {
-    if (this.#woken || !(at > Date.now())) return false;
+    if (this.#woken() || !(at > Date.now())) return false;
     this.at(at, step);
     return true;
   }

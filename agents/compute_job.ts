@@ -158,8 +158,13 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
   #wokenByMessage = false;
   /** Why this instance was activated (the host's reason), if it was: what interrupted a step. */
   #activation: string | undefined;
+  /**
+   * This instance was woken (activated, or arrived on another host): the next step of each of its
+   * schedules ({@link awakeSchedule}) is due at once.
+   */
+  #woken = false;
   /** Its tries to ask for a slot and sleep, kept to when it cannot sleep (`slotNextTryAt`). */
-  readonly #slotTries = new AwakeSchedule(() => this.context);
+  readonly #slotTries = this.awakeSchedule();
 
   /**
    * The compute step. Runs in a compute worker pinned to the lease's CPU ids, on a fresh instance
@@ -256,11 +261,20 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     );
   }
 
+  /**
+   * A schedule of the job's tries (a slot asked for, a report sent) that it keeps to awake when its
+   * host cannot store it asleep, and that its wake-ups ({@link onActivation}, {@link onArrival})
+   * make due at once: for subclasses' own tries, as the job keeps its slot requests.
+   */
+  protected awakeSchedule(): AwakeSchedule {
+    return new AwakeSchedule(() => this.context, () => this.#woken);
+  }
+
   /** Notes why the job woke up; subclasses that override it must call `super.onActivation(event)`. */
   override onActivation(event: LifecycleEvent): void | Promise<void> {
     this.#wokenByMessage = event.reason === "message";
     this.#activation = event.reason ?? "";
-    this.#slotTries.woke();
+    this.#woken = true;
   }
 
   /**
@@ -269,7 +283,7 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
    * `super.onArrival(event)`.
    */
   override onArrival(_event: LifecycleEvent): void | Promise<void> {
-    this.#slotTries.woke();
+    this.#woken = true;
   }
 
   /** Advances the job; subclasses that override run() must call `super.run()`. */

@@ -34,6 +34,7 @@ export { fromTagged, parseTagged, stringifyTagged, toTagged } from "./wire.ts";
 export { decodeCbor, encodeCbor } from "./cbor.ts";
 export { ComputeJobPaglet } from "./compute_job.ts";
 export type { ComputeJobClass, ComputeJobSummary, SchedulerMessageReply } from "./compute_job.ts";
+export type { AwakeSchedule } from "./awake_schedule.ts";
 export { COMPUTE_STATUSES, computeJobDefaults, computeJobSchema } from "./compute_job_state.ts";
 export type { ComputeJobState, ComputeStatus } from "./compute_job_state.ts";
 export {

@@ -40,7 +40,6 @@ import { insideComputeStep } from "../compute_step.ts";
 import { PagletError } from "../errors.ts";
 import { findNonPlainData } from "../wire.ts";
 import { callOperation } from "../operations.ts";
-import { AwakeSchedule } from "../awake_schedule.ts";
 import { JobFailure, type JobReport, JobResult } from "./contract.ts";
 import type { CollectingComputeJobState } from "./collecting_job_state.ts";
 import { nextReportTry } from "./report_schedule.ts";
@@ -62,7 +61,7 @@ export abstract class CollectingComputeJobPaglet<
 > extends ComputeJobPaglet<S> {
   #delivering: Promise<boolean> | null = null;
   /** The report's tries: a woken instance tries at once; one that cannot sleep keeps to them awake. */
-  readonly #tries = new AwakeSchedule(() => this.context);
+  readonly #tries = this.awakeSchedule();
 
   /** The JSON-sized result of a successful job, sent to the collector. @default {} */
   buildResultPayload(): unknown {
@@ -104,18 +103,6 @@ export abstract class CollectingComputeJobPaglet<
   override async afterComputeFailure(message: string): Promise<void> {
     this.#prepare("failure", { error: message, stage: "compute" });
     await this.#deliver();
-  }
-
-  /** Notes the wake-up; subclasses that override it must call `super.onActivation(event)`. */
-  override onActivation(event: LifecycleEvent): void | Promise<void> {
-    this.#tries.woke();
-    return super.onActivation(event);
-  }
-
-  /** Arrived on another host: a report waiting for its next try is due here at once. */
-  override onArrival(event: LifecycleEvent): void | Promise<void> {
-    this.#tries.woke();
-    return super.onArrival(event);
   }
 
   /** Also resumes a failure report after a wake-up (success reports resume through the base). */
