@@ -1,6 +1,7 @@
 /**
- * The compute jobs on a host (agents whose state has a `computeStatus`), for `paglets jobs ps` and
- * `paglets jobs rm`: one call reads them all, with live agents snapshotted.
+ * The compute jobs on a host (agents whose state has a `computeStatus`, whatever their record's
+ * status), for `paglets jobs ps` and `paglets jobs rm`: one call reads them all, with live agents
+ * snapshotted.
  *
  * @module
  */
@@ -44,9 +45,11 @@ export async function listComputeJobs(host: ServiceHost, filter: JobsFilter): Pr
   const jobIds = new Set(filter.jobIds);
   const states = new Set(filter.states.map((s) => s.toUpperCase()));
   const types = new Set(filter.types);
+  // Whatever its record's status: a job in a handoff (`moving`, on the host it leaves until that
+  // host has the other's acknowledgement, on the one it goes to until it starts there) is held by
+  // no host as active or inactive, and a crashed one stays until it is removed.
   const candidates = records.filter((r) =>
-    (agentIds.size === 0 || agentIds.has(r.id)) && (types.size === 0 || types.has(r.type)) &&
-    (r.status === "active" || r.status === "inactive")
+    (agentIds.size === 0 || agentIds.has(r.id)) && (types.size === 0 || types.has(r.type))
   );
   const stateOf = (record: AgentRecord): Record<string, unknown> | null => {
     try {
