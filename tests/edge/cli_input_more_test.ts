@@ -9,6 +9,7 @@ import { paglets, pagletsCommand } from "../helpers/cli.ts";
 import { freePort, type HostProcess, startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
 import { tempDir } from "../helpers/temp.ts";
+import { testWithoutDefaultEntry } from "../helpers/default_entry.ts";
 
 /** Nothing listens here: a command that got as far as a request would fail `host_unreachable`. */
 const NOWHERE = `http://127.0.0.1:${freePort()}`;
@@ -175,14 +176,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-Deno.test("paglets run of a script that is not there fails before any host is looked for or started", async () => {
-  for (const [file, code] of [["/nonexistent/script.ts", "not_found"], ["/tmp", "invalid_request"]]) {
-    const run = await paglets(["run", file]);
-    assert(run.stderr.includes(`error [${code}]: Script ${file}`), run.stderr);
-    assert(!run.stderr.includes("embedded"), `a host was started for ${file}: ${run.stderr}`);
-    assertEquals(run.code, code === "not_found" ? 1 : 2, run.stderr);
-  }
-});
+testWithoutDefaultEntry(
+  "paglets run of a script that is not there fails before any host is looked for or started",
+  async () => {
+    for (const [file, code] of [["/nonexistent/script.ts", "not_found"], ["/tmp", "invalid_request"]]) {
+      const run = await paglets(["run", file]);
+      assert(run.stderr.includes(`error [${code}]: Script ${file}`), run.stderr);
+      assert(!run.stderr.includes("embedded"), `a host was started for ${file}: ${run.stderr}`);
+      assertEquals(run.code, code === "not_found" ? 1 : 2, run.stderr);
+    }
+  },
+);
 
 Deno.test("mesh summary and mesh targets take a whole --limit", async () => {
   for (const command of ["summary", "targets"]) {

@@ -44,3 +44,30 @@ export async function stepWithoutDefaultEntry(
     fn,
   });
 }
+
+/** Options of {@link testWithoutDefaultEntry}. */
+export interface DefaultEntryTestOptions {
+  /** Ignore the test for another reason (an OS it cannot run on). @default false */
+  ignore?: boolean;
+}
+
+/**
+ * A test wholly about what a command does with no entry named: `fn` is its one step, run as
+ * {@link stepWithoutDefaultEntry} runs it (reported ignored, saying why, when something listens on
+ * the default entry's port).
+ *
+ * @example
+ * ```ts
+ * testWithoutDefaultEntry("paglets run starts an embedded host", async () => {
+ *   const run = await paglets(["run", script]);
+ *   assertEquals(run.code, 0, run.stderr);
+ * });
+ * ```
+ */
+export function testWithoutDefaultEntry(
+  name: string,
+  fn: () => Promise<void>,
+  { ignore = false }: DefaultEntryTestOptions = {},
+): void {
+  Deno.test({ name, ignore, fn: (t) => stepWithoutDefaultEntry(t, "with no entry named", fn) });
+}

@@ -9,6 +9,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { paglets } from "../helpers/cli.ts";
 import { startHost, stopAll } from "../helpers/host_process.ts";
 import { eventually } from "../helpers/in_process.ts";
+import { testWithoutDefaultEntry } from "../helpers/default_entry.ts";
 
 const SCRIPT = new URL("./fixtures/endless.ts", import.meta.url).pathname;
 const LEFT = new URL("./fixtures/endless_left.ts", import.meta.url).pathname;
@@ -65,22 +66,22 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "paglets run with an embedded host exits after its script although a task's thread may loop on",
-  ignore: !LINUX,
-  async fn() {
+testWithoutDefaultEntry(
+  "paglets run with an embedded host exits after its script although a task's thread may loop on",
+  async () => {
     const run = await paglets(["run", SCRIPT], ENV);
     assertEquals(run.code, 0, run.stderr);
     assertEquals(JSON.parse(run.stdout.trim()), { timedOut: "task_timeout", after: 49 });
   },
-});
+  { ignore: !LINUX },
+);
 
-Deno.test({
-  name: "paglets run with an embedded host exits when its script leaves a task looping without a timeout",
-  ignore: !LINUX,
-  async fn() {
+testWithoutDefaultEntry(
+  "paglets run with an embedded host exits when its script leaves a task looping without a timeout",
+  async () => {
     const run = await paglets(["run", LEFT], ENV);
     assertEquals(run.code, 0, run.stderr);
     assertEquals(run.stdout.trim(), "done");
   },
-});
+  { ignore: !LINUX },
+);
