@@ -28,6 +28,15 @@ const utf8 = new TextDecoder();
 /** A forwarded message's reply is given up once nothing of it arrived for this long. */
 const REPLY_STALL_MS = 30_000;
 
+/**
+ * How much longer than a forwarded message's time this host waits for the answer of the host it
+ * forwarded the message to. That host gets the message's whole time, and its own `timeout` (which
+ * says what happened there: the agent did not reply, or the message waited behind a move) has this
+ * long to come back, however loaded the two hosts and the link between them are; this host's own
+ * timeout (the other host said nothing at all) comes only after it.
+ */
+export const FORWARD_GRACE_MS = 2000;
+
 /** Header carrying how many times a message has been forwarded between hosts. */
 export const HOPS_HEADER = "x-paglets-hops";
 
@@ -130,19 +139,19 @@ export class MeshRemoteRouter implements RemoteRouter {
       id: message.id,
       oneway: options.oneway,
       noDelay: options.noDelay,
-      // The host there gets a little less of the message's time, so that its own timeout (which
-      // says what happened there) comes back before this request's, and all of it within timeoutMs.
-      timeoutMs: Math.max(1, timeoutMs - Math.min(1000, Math.floor(timeoutMs / 10))),
+      // The host there gets all of the message's time; this host waits FORWARD_GRACE_MS longer for
+      // its answer, so that the timeout that comes back is that host's own (it says what happened there).
+      timeoutMs,
     };
     // CBOR between hosts: bigints and bytes stay binary (no decimal text, no base64).
     const reading = new AbortController();
     const res = await this.#client(url).fetch("POST", `/v1/agents/${encodeURIComponent(target)}/messages`, {
       body: encodeCbor(body) as Uint8Array<ArrayBuffer>,
       headers: { "content-type": CBOR_TYPE, accept: CBOR_TYPE, [HOPS_HEADER]: String(hops + 1) },
-      // The message's own time bounds the answer's head (the way there, the handler, the way back's
-      // start); the reply itself is read for as long as it keeps arriving: a large reply of a handler
-      // that took most of the message's time would outlast it.
-      timeoutMs,
+      // The message's own time and the grace bound the answer's head (the way there, the handler, the
+      // way back's start); the reply itself is read for as long as it keeps arriving: a large reply of
+      // a handler that took most of the message's time would outlast it.
+      timeoutMs: timeoutMs + FORWARD_GRACE_MS,
       signal: reading.signal,
     });
     const request = `POST ${url}/v1/agents/${target}/messages`;

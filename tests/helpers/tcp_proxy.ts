@@ -4,7 +4,8 @@
  * comes is dropped, nothing is answered or closed) and connections made meanwhile are accepted and
  * never read, as a cut link or a hung server leaves them; {@link TcpProxy.pass} lets new connections
  * through again. With `bytesPerSecond`, the host's answers reach the clients at that rate, in
- * pieces of 64 KiB (a slow link). {@link TcpProxy.hold} keeps the requests it is told of from the
+ * pieces of 64 KiB (a slow link); with `answerDelayMs`, each piece of them is held that long before
+ * it is passed on (a link's latency). {@link TcpProxy.hold} keeps the requests it is told of from the
  * host until {@link TcpProxy.release}: requests still in flight in the network.
  */
 
@@ -15,6 +16,8 @@ export interface TcpProxyOptions {
   port?: number;
   /** The rate of the host's answers to the clients. @default as fast as they come */
   bytesPerSecond?: number;
+  /** How long each piece of the host's answers is held before it is passed on. @default 0 */
+  answerDelayMs?: number;
 }
 
 export class TcpProxy {
@@ -36,6 +39,7 @@ export class TcpProxy {
   constructor(target: string, options: TcpProxyOptions = {}) {
     const listener = this.#listener = Deno.listen({ hostname: "127.0.0.1", port: options.port ?? 0 });
     this.#bytesPerSecond = options.bytesPerSecond;
+    const answerDelayMs = options.answerDelayMs ?? 0;
     this.url = `http://127.0.0.1:${listener.addr.port}`;
     const port = this.#port = Number(new URL(target).port);
     void (async () => {
@@ -52,8 +56,8 @@ export class TcpProxy {
           continue;
         }
         this.#open.add(host);
-        void this.#pipe(client, host, epoch, undefined, true);
-        void this.#pipe(host, client, epoch, this.#bytesPerSecond, false);
+        void this.#pipe(client, host, epoch, undefined, true, 0);
+        void this.#pipe(host, client, epoch, this.#bytesPerSecond, false, answerDelayMs);
       }
     })().catch(() => {/* closed */});
   }
@@ -64,6 +68,7 @@ export class TcpProxy {
     epoch: number,
     rate: number | undefined,
     fromClient: boolean,
+    delayMs: number,
   ): Promise<void> {
     const buf = new Uint8Array(PIECE);
     try {
@@ -78,6 +83,8 @@ export class TcpProxy {
         if (fromClient && this.#holding?.(new TextDecoder().decode(buf.subarray(0, Math.min(n, 256))))) {
           return await this.#holdRest(from, buf.slice(0, n));
         }
+        // The link's latency, like its rate below: a property of the link, not a wait for a condition.
+        if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
         for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
         // The link's rate: a piece takes its time (a property of the link, not a wait for a condition).
         if (rate) await new Promise((resolve) => setTimeout(resolve, (n * 1000) / rate));

@@ -153,23 +153,3 @@ Deno.test("an agent's old host forwards to its new host after that one came back
     await stopAll();
   }
 });
-
-Deno.test("a forwarded message that times out tells what happened where it ran, within its own timeout", async () => {
-  try {
-    const a = await startHost({ name: "a", args: FAST_MESH });
-    const b = await startHost({ name: "b", args: [...FAST_MESH, "--peer", a.url] });
-    await eventually("a to see b", () => seesAllOnline(a, ["a", "b"]));
-    const { id } = await a.client.createAgent({ type: "demo.busy" });
-    await a.client.dispatch(id, b.url);
-    // Sent to a, which forwards it to b; the handler there runs longer than the message may wait.
-    // b gets a tenth less of the time (200 ms here) to answer a before a's own wait ends: enough on
-    // a machine loaded by other tests, where 50 ms of a 500 ms message were not.
-    const err = await assertRejectsCode(
-      () => a.client.send(id, { kind: "burn", args: { ms: 3000 } }, { timeoutMs: 2000 }),
-      "timeout",
-    );
-    assert(err.message.includes(`Agent ${id} did not reply to 'burn'`), err.message);
-  } finally {
-    await stopAll();
-  }
-});
