@@ -242,7 +242,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
    * Refuses a job that no host of the mesh could ever run (more cores, memory or temp storage than
    * any host has, a tag no host carries): the create fails with `invalid_request` and each host's
    * reason, instead of a job that is accepted and fails at once. Hosts whose status is not known
-   * yet, or has errors, do not count against it. Subclasses that override it must call
+   * yet, or has errors, do not count against it, nor does an offline host the job's wishes allow
+   * (placement waits for it as its `placementWaitSeconds` say). Subclasses that override it must call
    * `super.onCreation(event)`.
    */
   override async onCreation(_event: LifecycleEvent): Promise<void> {
@@ -253,6 +254,8 @@ export abstract class ComputeJobPaglet<S extends ComputeJobState = ComputeJobSta
     }) as { candidates: unknown[]; rejected: { hostName: string; reason: string }[] };
     const never = reply.rejected.filter((r) => !r.reason.startsWith("host status has errors"));
     if (reply.candidates.length > 0 || never.length === 0 || never.length < reply.rejected.length) return;
+    // An offline host the job's wishes allow has no status here either: it may come back for the job.
+    if (await this.#hostMayCome(reply.rejected)) return;
     throw new PagletError(
       "invalid_request",
       `No host of the mesh can ever run this job: ${
