@@ -5,6 +5,8 @@
  *
  * Targets of one round:
  * - `fanout` random online members;
+ * - up to `fanout` online members whose heartbeat is late: their answer brings a fresh one, and a
+ *   refused connection says the host is gone (it is offline at once, see {@link MembershipTable});
  * - each seed (`--peer URL`) that has not answered yet (every seed that is not an online member
  *   while this host knows no online peer), with exponential backoff while it does not answer;
  * - with probability `min(1, 2 / onlineMembers)` one random offline member, so a host that comes
@@ -22,15 +24,37 @@ import type { GossipRequest, GossipResponse } from "./protocol.ts";
 import { cancel, every, type Timer } from "../../agents/timers.ts";
 
 /**
- * The smallest sensible offline threshold for a mesh of `members` hosts. A heartbeat needs about
- * `1 + log(N) / log(2 × fanout + 1)` rounds to reach every host (each host talks to about
- * `2 × fanout` others per round, half of them calling in); the simulation measured the stalest
- * heartbeat any host held at 3.9 s for N = 100 and 4.9 s for N = 500 with 1 s rounds and fanout 2.
- * The floor is that spread time plus two rounds of margin.
+ * How long gossip takes to spread a heartbeat through a mesh of `members` hosts: about
+ * `1 + log(N) / log(2 × fanout + 1)` rounds (each host talks to about `2 × fanout` others per
+ * round, half of them calling in); the simulation measured the stalest heartbeat any host held at
+ * 3.9 s for N = 100 and 4.9 s for N = 500 with 1 s rounds and fanout 2. A heartbeat older than this
+ * is late: the host is asked directly, and its refused connection makes it offline at once.
+ */
+export function heartbeatLateMs(members: number, intervalMs: number, fanout: number): number {
+  const spread = Math.log(Math.max(2, members)) / Math.log(2 * fanout + 1);
+  return Math.ceil(intervalMs * (1 + spread));
+}
+
+/**
+ * The smallest sensible offline threshold for a mesh of `members` hosts: the spread time of a
+ * heartbeat ({@link heartbeatLateMs}) plus two rounds of margin.
  */
 export function offlineFloorMs(members: number, intervalMs: number, fanout: number): number {
-  const spread = Math.log(Math.max(2, members)) / Math.log(2 * fanout + 1);
-  return Math.ceil(intervalMs * (3 + spread));
+  return heartbeatLateMs(members, intervalMs, fanout) + Math.ceil(2 * intervalMs);
+}
+
+/**
+ * The error a {@link GossipTransport} throws when a host's connection was refused: nothing listens
+ * at its address, its process is gone (a host that is slow to answer times out instead).
+ */
+export function connectionRefused(url: string, detail: string): PagletError {
+  return new PagletError("host_unreachable", `Gossip with ${url} failed: ${detail}`, {
+    connection: "refused",
+  });
+}
+
+function isConnectionRefused(error: PagletError): boolean {
+  return (error.details as { connection?: unknown } | undefined)?.connection === "refused";
 }
 
 /** Sends one gossip request to a host's base URL and returns its answer (throws on failure). */
@@ -178,8 +202,9 @@ export class GossipNode {
 
   /** The base URLs this round talks to. */
   selectTargets(): string[] {
-    const { online, offline } = this.table.peerUrls();
+    const { online, offline, late } = this.table.peerUrls();
     const targets = new Set<string>(this.#pick(online, this.#fanout));
+    for (const url of this.#pick(late, this.#fanout)) targets.add(url);
     if (offline.length > 0 && this.#random() < Math.min(1, 2 / Math.max(1, online.length))) {
       targets.add(offline[Math.floor(this.#random() * offline.length)]);
     }
@@ -240,6 +265,7 @@ export class GossipNode {
       this.#seedFailed(url, error);
       if (error.code === "unauthorized") this.table.markRefused(url, true);
       else if (error.code === "host_unreachable" || error.code === "timeout") {
+        if (isConnectionRefused(error)) this.table.markConnectionRefused(url);
         this.table.markAnswered(url, false);
       }
       this.#onError(url, error);

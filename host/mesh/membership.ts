@@ -11,7 +11,10 @@
  * age (how long ago the first host that passed it on saw it increase), so the receiver can date
  * the heartbeat close to when it was produced, however many hops it travelled. A heartbeat that
  * has not increased for `offlineAfterMs` means the host is dead or cut off. Nobody probes anybody
- * to decide this.
+ * to decide this; but when this host's own exchange with a member whose heartbeat is late (older
+ * than gossip needs to spread it) found its connection refused, nothing listens at its address any
+ * more: it is offline at once, without waiting for the threshold. A member that merely answers
+ * slowly (an exchange timed out) is not offline before its heartbeat stops for `offlineAfterMs`.
  *
  * @example
  * ```ts
@@ -101,6 +104,13 @@ export interface MembershipOptions {
    * spread a heartbeat through a bigger mesh, so the threshold grows with it. @default none
    */
   minOfflineAfterMs?: (members: number) => number;
+  /**
+   * How old a member's heartbeat may grow, in a table of `members` hosts, before it is late (gossip
+   * spreads a heartbeat within this). A late member whose connection this host found refused since
+   * its last heartbeat is offline at once. @default none (a heartbeat is late only once its member
+   * is offline: a refusal changes nothing)
+   */
+  heartbeatLateMs?: (members: number) => number;
   /** A member offline for this long is dropped from the table. @default 86_400_000 (one day) */
   forgetAfterMs?: number;
   /** The clock (tests and the simulation use a virtual one). @default Date.now */
@@ -139,6 +149,13 @@ interface Member {
   unanswered: number;
   /** When the first of those went unanswered. */
   unansweredSince: number;
+  /** When this host's latest exchange with it found its connection refused (0: none since one was answered). */
+  connectionRefusedAt: number;
+  /**
+   * A heartbeat produced after such a refusal reached this host: the host is alive and refuses only
+   * this host's connections (a firewall), which {@link UNREACHABLE_AFTER} judges, not a refusal.
+   */
+  refusesOnlyThisHost: boolean;
 }
 
 export class MembershipTable {
@@ -152,7 +169,8 @@ export class MembershipTable {
   readonly #self: Member;
   readonly #offlineAfterMs: number;
   readonly #minOfflineAfterMs: (members: number) => number;
-  #threshold = { size: -1, ms: 0 };
+  readonly #heartbeatLateMs: (members: number) => number;
+  #threshold = { size: -1, ms: 0, lateMs: 0 };
   readonly #forgetAfterMs: number;
   readonly #now: () => number;
   readonly #onChange: NonNullable<MembershipOptions["onChange"]>;
@@ -163,6 +181,7 @@ export class MembershipTable {
       incarnation,
       offlineAfterMs = 5000,
       minOfflineAfterMs = () => 0,
+      heartbeatLateMs = () => Infinity,
       forgetAfterMs = 86_400_000,
       now = Date.now,
       onChange = () => {},
@@ -179,6 +198,7 @@ export class MembershipTable {
     }
     this.#offlineAfterMs = offlineAfterMs;
     this.#minOfflineAfterMs = minOfflineAfterMs;
+    this.#heartbeatLateMs = heartbeatLateMs;
     this.#forgetAfterMs = Math.max(forgetAfterMs, offlineAfterMs);
     this.#now = now;
     this.#onChange = onChange;
@@ -192,6 +212,8 @@ export class MembershipTable {
       refusedSinceLeft: false,
       unanswered: 0,
       unansweredSince: 0,
+      connectionRefusedAt: 0,
+      refusesOnlyThisHost: false,
     };
     this.#members.set(self.name, this.#self);
   }
@@ -223,11 +245,21 @@ export class MembershipTable {
 
   /** The offline threshold in force: the configured one, or more for a big mesh. */
   get offlineAfterMs(): number {
+    return this.#thresholds().ms;
+  }
+
+  /** The age from which a member's heartbeat is late (see {@link MembershipOptions.heartbeatLateMs}). */
+  get heartbeatLateMs(): number {
+    return this.#thresholds().lateMs;
+  }
+
+  #thresholds(): { ms: number; lateMs: number } {
     const size = this.#members.size;
     if (this.#threshold.size !== size) {
-      this.#threshold = { size, ms: Math.max(this.#offlineAfterMs, this.#minOfflineAfterMs(size)) };
+      const ms = Math.max(this.#offlineAfterMs, this.#minOfflineAfterMs(size));
+      this.#threshold = { size, ms, lateMs: Math.min(ms, this.#heartbeatLateMs(size)) };
     }
-    return this.#threshold.ms;
+    return this.#threshold;
   }
 
   /** Number of members, this host included. */
@@ -331,6 +363,8 @@ export class MembershipTable {
         refusedSinceLeft: false,
         unanswered: 0,
         unansweredSince: 0,
+        connectionRefusedAt: 0,
+        refusesOnlyThisHost: false,
       };
       this.#members.set(name, member);
       this.#onChange(mine ? "restarted" : "joined", this.#view(member));
@@ -405,6 +439,9 @@ export class MembershipTable {
     }
     mine.heartbeat = heartbeat;
     mine.progressAt = Math.max(mine.progressAt, this.#now() - Math.max(0, ageMs));
+    if (mine.connectionRefusedAt > 0 && mine.progressAt > mine.connectionRefusedAt) {
+      mine.refusesOnlyThisHost = true;
+    }
     this.#report(mine);
     return true;
   }
@@ -462,6 +499,24 @@ export class MembershipTable {
       }
       if (!answered && m.unanswered === 0) m.unansweredSince = this.#now();
       m.unanswered = answered ? 0 : m.unanswered + 1;
+      if (answered) {
+        m.connectionRefusedAt = 0;
+        m.refusesOnlyThisHost = false;
+      }
+      this.#report(m);
+    }
+  }
+
+  /**
+   * Records that this host's exchange with the member at `url` found its connection refused: nothing
+   * listens at its address. Once its heartbeat is late (and none produced since reached this host),
+   * it is offline, without waiting for the offline threshold; a heartbeat produced after the refusal
+   * says it lives on (it refuses only this host, see {@link markAnswered}).
+   */
+  markConnectionRefused(url: string): void {
+    for (const m of this.#members.values()) {
+      if (m === this.#self || m.identity.url !== url) continue;
+      m.connectionRefusedAt = this.#now();
       this.#report(m);
     }
   }
@@ -520,14 +575,24 @@ export class MembershipTable {
     return out.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : a.url.localeCompare(b.url));
   }
 
-  /** URLs of the other members, split by online state (cheaper than {@link list} for every round). */
-  peerUrls(): { online: string[]; offline: string[] } {
+  /**
+   * URLs of the other members, split by online state (cheaper than {@link list} for every round);
+   * `late`: the online ones whose heartbeat is late (a direct exchange tells whether they still listen).
+   */
+  peerUrls(): { online: string[]; offline: string[]; late: string[] } {
     const online: string[] = [];
     const offline: string[] = [];
+    const late: string[] = [];
+    const lateAt = this.#now() - this.heartbeatLateMs;
     for (const m of this.#members.values()) {
-      if (m !== this.#self) (this.#online(m) ? online : offline).push(m.identity.url);
+      if (m === this.#self) continue;
+      if (!this.#online(m)) offline.push(m.identity.url);
+      else {
+        online.push(m.identity.url);
+        if (m.progressAt <= lateAt) late.push(m.identity.url);
+      }
     }
-    return { online, offline };
+    return { online, offline, late };
   }
 
   #online(m: Member): boolean {
@@ -543,9 +608,14 @@ export class MembershipTable {
     return m.unanswered >= UNREACHABLE_AFTER && this.#now() - m.unansweredSince >= this.offlineAfterMs;
   }
 
-  /** Its heartbeat goes on, as this host hears it (directly or through others). */
+  /**
+   * Its heartbeat goes on, as this host hears it (directly or through others), and nothing says its
+   * process is gone: a refused connection since its last heartbeat, once that heartbeat is late.
+   */
   #alive(m: Member): boolean {
-    return m.heartbeat !== LEFT_HEARTBEAT && this.#now() - m.progressAt < this.offlineAfterMs;
+    const age = this.#now() - m.progressAt;
+    if (m.heartbeat === LEFT_HEARTBEAT || age >= this.offlineAfterMs) return false;
+    return !(m.connectionRefusedAt > m.progressAt && !m.refusesOnlyThisHost && age >= this.heartbeatLateMs);
   }
 
   #state(m: Member): MemberState {

@@ -15,7 +15,13 @@ import { PagletError } from "../../agents/errors.ts";
 import { stringifyTagged } from "../../agents/wire.ts";
 import { validate } from "../../agents/operations.ts";
 import type { Host, HostExtension } from "../host.ts";
-import { GossipNode, type GossipTransport, offlineFloorMs } from "./gossip.ts";
+import {
+  connectionRefused,
+  GossipNode,
+  type GossipTransport,
+  heartbeatLateMs,
+  offlineFloorMs,
+} from "./gossip.ts";
 import { MembershipTable } from "./membership.ts";
 import { MeshReports } from "./mesh_reports.ts";
 import { GossipResponseSchema } from "./protocol.ts";
@@ -50,6 +56,7 @@ export class MeshExtension implements HostExtension {
       incarnation,
       offlineAfterMs: o.offlineAfterMs,
       minOfflineAfterMs: (members) => offlineFloorMs(members, o.gossipIntervalMs, DEFAULT_FANOUT),
+      heartbeatLateMs: (members) => heartbeatLateMs(members, o.gossipIntervalMs, DEFAULT_FANOUT),
       onChange: (change, member, detail) => {
         if (change === "name-conflict") return reports.nameConflict(member, detail ?? "");
         host.events.emit(`mesh-host-${change}`, {
@@ -116,6 +123,11 @@ export function httpTransport(
         signal: AbortSignal.any([stopping, AbortSignal.timeout(timeoutMs)]),
       });
     } catch (err) {
+      // Nothing listens there: the connection was refused (Deno names it in the cause of fetch's error).
+      const cause = (err as Error & { cause?: unknown }).cause;
+      if (cause instanceof Error && /Connection refused|os error 111\b/.test(cause.message)) {
+        throw connectionRefused(url, "connection refused");
+      }
       const timedOut = (err as Error).name === "TimeoutError";
       throw new PagletError(
         timedOut ? "timeout" : "host_unreachable",

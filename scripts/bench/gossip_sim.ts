@@ -15,7 +15,7 @@
  *
  * Usage: `deno run -A scripts/bench/gossip_sim.ts [--n 100,500] [--fanout 2] [--offline-after-ms 5000] [--json]`
  */
-import { GossipNode, offlineFloorMs } from "../../host/mesh/gossip.ts";
+import { connectionRefused, GossipNode, heartbeatLateMs, offlineFloorMs } from "../../host/mesh/gossip.ts";
 import { type HostIdentity, MembershipTable } from "../../host/mesh/membership.ts";
 import type { GossipRequest, GossipResponse } from "../../host/mesh/protocol.ts";
 import { prng } from "../../tests/helpers/prng.ts";
@@ -87,7 +87,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       traffic.requests++;
       if (measureBytes) traffic.bytes += JSON.stringify(request).length;
     }
-    if (!target?.alive) return Promise.reject(new Error(`connection refused: ${url}`));
+    if (!target?.alive) return Promise.reject(connectionRefused(url, "connection refused"));
     const answer = target.node.handle(request);
     if (counting) {
       traffic.messages++;
@@ -108,6 +108,7 @@ export async function simulate(options: SimOptions): Promise<SimResult> {
       incarnation,
       offlineAfterMs,
       minOfflineAfterMs: (members) => offlineFloorMs(members, intervalMs, fanout),
+      heartbeatLateMs: (members) => heartbeatLateMs(members, intervalMs, fanout),
       now,
       onChange: (change, member) => {
         if (change === "offline") offlineReports.set(member.name, clock);

@@ -9,7 +9,11 @@ import { PagletError } from "../../agents/errors.ts";
 Deno.test("a simulated mesh of 40 hosts converges in a few rounds with constant messages per host", async () => {
   const result = await simulate({ n: 40, steadyRounds: 10 });
   assert(result.roundsToConverge <= 10, `converged in ${result.roundsToConverge} rounds`);
-  assertEquals(result.requestsPerHostPerRound, 2, "fanout 2: two requests per host per round");
+  // Fanout 2: two requests per host per round, and now and then one to a member whose heartbeat is late.
+  assert(
+    result.requestsPerHostPerRound <= 2.1,
+    `${result.requestsPerHostPerRound} requests per host per round`,
+  );
   assert(
     result.messagesPerHostPerRound <= 4.5,
     `${result.messagesPerHostPerRound} messages per host per round`,

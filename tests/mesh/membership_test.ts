@@ -31,7 +31,9 @@ function record(
   return { ...identity(name, meshVersion), incarnation, heartbeat, ageMs };
 }
 
-function table(options: { offlineAfterMs?: number; forgetAfterMs?: number; self?: string } = {}) {
+function table(
+  options: { offlineAfterMs?: number; forgetAfterMs?: number; self?: string; heartbeatLateMs?: number } = {},
+) {
   const clock = { now: 1_000_000 };
   const changes: [MembershipChange, string][] = [];
   const t = new MembershipTable({
@@ -39,6 +41,7 @@ function table(options: { offlineAfterMs?: number; forgetAfterMs?: number; self?
     incarnation: 1,
     offlineAfterMs: options.offlineAfterMs ?? 1000,
     forgetAfterMs: options.forgetAfterMs,
+    heartbeatLateMs: () => options.heartbeatLateMs ?? 0,
     now: () => clock.now,
     onChange: (change, member) => changes.push([change, member.name]),
   });
@@ -268,4 +271,64 @@ Deno.test("a host is found by its id under whatever name and address it came bac
   assert(t.mergeRecord({ ...record("c", 7, 0), hostId: id }), "renamed, at another address");
   assertEquals([t.byId(id)?.name, t.byId(id)?.url, t.byId(id)?.hostId], ["c", record("c", 7, 0).url, id]);
   assertEquals(t.byId("f".repeat(32)), undefined);
+});
+
+Deno.test("a host whose connection was refused is offline once its heartbeat is late, long before the offline threshold", () => {
+  const { t, clock, changes } = table({ offlineAfterMs: 10_000, heartbeatLateMs: 400 });
+  const url = identity("b").url;
+  t.mergeRecord(record("b", 1, 1));
+  // Killed right after its heartbeat: this host's next exchange finds nothing listening there.
+  clock.now += 100;
+  t.markConnectionRefused(url);
+  t.markAnswered(url, false);
+  assertEquals(t.byName("b")!.state, "online", "its heartbeat is not late yet");
+  assertEquals(t.peerUrls().late, []);
+  clock.now += 300;
+  assertEquals(t.peerUrls().late, [], "a late member is not online, so no longer probed as one");
+  assertEquals(t.byName("b")!.state, "offline");
+  t.sweep();
+  assertEquals(changes.filter(([c]) => c === "offline"), [["offline", "b"]]);
+});
+
+Deno.test("a late host that answers slowly is asked directly and stays online until its offline threshold", () => {
+  const { t, clock } = table({ offlineAfterMs: 10_000, heartbeatLateMs: 400 });
+  const url = identity("b").url;
+  t.mergeRecord(record("b", 1, 1));
+  clock.now += 500;
+  assertEquals(t.peerUrls().late, [url], "its heartbeat is late: this host asks it directly");
+  // Its exchanges time out: slow is not dead.
+  for (let i = 0; i < 5; i++) {
+    clock.now += 1000;
+    t.markAnswered(url, false);
+  }
+  assertEquals(t.byName("b")!.state, "online");
+  clock.now += 5000;
+  assertEquals(t.byName("b")!.state, "offline", "its heartbeat stopped for the offline threshold");
+});
+
+Deno.test("a host heard after it refused this host's connection refuses only this host: not offline for that", () => {
+  const { t, clock } = table({ offlineAfterMs: 10_000, heartbeatLateMs: 400 });
+  const url = identity("b").url;
+  t.mergeRecord(record("b", 1, 1));
+  clock.now += 500;
+  t.markConnectionRefused(url);
+  assertEquals(t.byName("b")!.state, "offline");
+  // A heartbeat it produced after the refusal, through another host: it lives, behind a firewall.
+  clock.now += 300;
+  assert(t.mergeHeartbeat(["b", 1, 2, 100]));
+  assertEquals(t.byName("b")!.state, "online");
+  for (let beat = 3; beat < 6; beat++) {
+    clock.now += 500;
+    t.markConnectionRefused(url);
+    t.markAnswered(url, false);
+    assertEquals(t.byName("b")!.state, "online", "its refusals are judged as unanswered exchanges");
+    t.mergeHeartbeat(["b", 1, beat, 0]);
+  }
+  // An answer ends that; a new incarnation starts afresh.
+  t.markAnswered(url, true);
+  clock.now += 500;
+  t.markConnectionRefused(url);
+  assertEquals(t.byName("b")!.state, "offline");
+  t.mergeRecord(record("b", 2, 1));
+  assertEquals(t.byName("b")!.state, "online");
 });
