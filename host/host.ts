@@ -46,17 +46,6 @@ import { cancel, every, type Timer } from "../agents/timers.ts";
 import { version } from "./version.ts";
 export { version };
 
-/** A departure its target has not confirmed, as an agent's views show it. */
-export interface DepartureView {
-  transferId: string;
-  /** The target's URL (and name, where known) as the move recorded them. */
-  target: string;
-  targetName: string | null;
-  status: "pending" | "expired";
-  /** When the agent left (this host's clock, ms). */
-  departedAt: number;
-}
-
 /** A hook other parts of the host plug into at start and stop (mesh, services). */
 export interface HostExtension {
   name: string;
@@ -100,11 +89,6 @@ export class Host {
   id!: string;
   /** Set by the mesh extension; without it the host works alone. */
   remote?: RemoteRouter;
-  /**
-   * Set by the mobility extension: the unsettled departure that holds a `moving` agent here, for
-   * its views (`expired`: its target no longer knows it, and an operator settles it).
-   */
-  departureOf?: (agentId: string) => Promise<DepartureView | null>;
   /**
    * How long a paglet's send waits for its reply when it names no `timeoutMs`
    * (`PAGLETS_SEND_TIMEOUT_MS`, default 30 s).

@@ -82,7 +82,7 @@ export async function recordView(
   }
   if (record.status === "moving") {
     // Held by a departure its target has not confirmed (none: an arrival not started yet).
-    const departure = await host.departureOf?.(record.id);
+    const departure = host.runtime.departureOf(record.id);
     if (departure) view.departure = departure;
   }
   if (record.meta.crashError) view.error = record.meta.crashError;

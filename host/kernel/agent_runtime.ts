@@ -38,6 +38,7 @@ export type { CreateSpec };
 import type { WorkerPool } from "./worker_pool.ts";
 import { DeadlineQueue, withTimeout } from "./timeouts.ts";
 import { forEachLimited } from "../../agents/limited.ts";
+import { type DepartureView, movingError } from "./moving_error.ts";
 
 export interface DeliverOptions {
   oneway?: boolean;
@@ -89,6 +90,13 @@ export class AgentRuntime {
    * agent disposed while inactive, whose code does not run, comes with the record it had (`asleep`).
    */
   readonly onGone = new Set<(id: string, why: string, asleep?: AgentRecord) => void>();
+  /**
+   * The unsettled departure that holds an agent recorded `moving` here, for its views and the answer
+   * to a request to it (`expired`: its target no longer knows it, and an operator settles it; such
+   * an agent is answered `transfer_expired`, moving_error.ts). Set by the mobility extension, which
+   * keeps the transfer ledger; read synchronously.
+   */
+  departureOf: (id: string) => DepartureView | null = () => null;
   /**
    * Agents in a handoff owned by another part of the host (a departure awaiting its confirmation,
    * an arrival being started): deliveries, activations and disposals wait for it to settle.
@@ -153,6 +161,7 @@ export class AgentRuntime {
         event: (kind, extra) => this.#event(kind, extra),
         drop: (agent) => this.#drop(agent),
         markCrashed: (id, type, message) => this.#markCrashed(id, type, message),
+        movingError: (id) => movingError(id, this.departureOf(id)),
       },
       store,
       pool,
@@ -166,6 +175,7 @@ export class AgentRuntime {
       table: {
         live: (id) => this.#live.get(id),
         starting: (id) => this.#arrivals.starting(id),
+        movingError: (id) => movingError(id, this.departureOf(id)),
         settling: (id) => this.#settling.get(id),
         forget: (agent, why) => this.#forget(agent, why),
         failQueued: (agent, why) => this.#failQueued(agent, why),

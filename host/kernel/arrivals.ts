@@ -93,6 +93,8 @@ export interface ArrivalTable {
   drop(agent: LiveAgent): Promise<void>;
   /** Marks a stored agent crashed with `message` (it stays down until disposed). */
   markCrashed(id: string, type: string, message: string): Promise<void>;
+  /** The error for a request to `id`, recorded moving here (moving_error.ts). */
+  movingError(id: string): PagletError;
 }
 
 /** Why a type a user wrote may be missing. */
@@ -246,7 +248,7 @@ export class Arrivals {
   async start(record: AgentRecord, startEvent: LifecycleEvent | null): Promise<LiveAgent> {
     const { queue } = this.#p;
     if (record.status === "moving") {
-      throw new PagletError("agent_moving", `Agent ${record.id} is moving between hosts; try again shortly`);
+      throw this.#p.table.movingError(record.id);
     }
     await this.#checkType(record.type, record.meta.code);
     const queued = await queue.stored(record.id);
@@ -343,7 +345,7 @@ export class Arrivals {
     const record = await this.#p.store.get(id);
     if (!record) throw new PagletError("agent_not_found", `No agent ${id} on this host`);
     if (record.status === "moving") {
-      throw new PagletError("agent_moving", `Agent ${id} is moving between hosts; try again shortly`);
+      throw this.#p.table.movingError(id);
     }
     if (record.status === "crashed") {
       throw new PagletError(

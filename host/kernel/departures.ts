@@ -40,6 +40,8 @@ export interface AgentTable {
   redeliver(id: string, message: Message, delivery: Delivery | undefined): Promise<unknown>;
   /** Called when an agent is gone from this host; `asleep`: the record of one disposed inactive. */
   gone(id: string, why: string, asleep?: AgentRecord): void;
+  /** The error for a request to `id`, recorded moving here (moving_error.ts). */
+  movingError(id: string): PagletError;
 }
 
 export interface DepartureParts {
@@ -292,9 +294,7 @@ export class Departures {
     }
     // Taken out of this host's table but still recorded active: a departure under way, whose
     // record says `moving` a moment later (also for a request that came after it began).
-    if (record.status === "moving" || record.status === "active") {
-      return new PagletError("agent_moving", `Agent ${id} is moving to another host; try again shortly`);
-    }
+    if (record.status === "moving" || record.status === "active") return this.#p.table.movingError(id);
     if (meanwhile) {
       return new PagletError(
         "agent_busy",

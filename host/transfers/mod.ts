@@ -72,8 +72,8 @@ export class MobilityExtension implements HostExtension {
       filePath: (from: string, name: string) => files.filePath(from, name),
     });
 
-    host.departureOf = async (agentId) => {
-      const row = await ledger.unsettledDepartureOf(agentId);
+    host.runtime.departureOf = (agentId) => {
+      const row = ledger.unsettledDepartureOf(agentId);
       return row && {
         transferId: row.transferId,
         target: row.peer,

@@ -242,7 +242,7 @@ export class TransferReceiver {
       if (status === null) return;
       if (status !== "moving" || !settle) throw conflict(agentId);
       // Left before a crash and never confirmed: that it is back proves the target took it.
-      const departure = await this.#ledger.unsettledDepartureOf(agentId);
+      const departure = this.#ledger.unsettledDepartureOf(agentId);
       if (!departure) throw conflict(agentId);
       await this.#ledger.finishDeparture(departure.transferId, agentId, {
         url: departure.peer,

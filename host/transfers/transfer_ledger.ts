@@ -257,9 +257,12 @@ export class TransferLedger {
     return Promise.resolve(this.#rows(SQL.list, direction, status));
   }
 
-  /** The newest unsettled (pending or expired) departure of an agent, if any. */
-  unsettledDepartureOf(agentId: string): Promise<TransferRow | null> {
-    return Promise.resolve(this.#rows(SQL.unsettledOf, agentId)[0] ?? null);
+  /**
+   * The newest unsettled (pending or expired) departure of an agent, if any; read synchronously (the
+   * kernel answers a request to a moving agent by it, moving_error.ts).
+   */
+  unsettledDepartureOf(agentId: string): TransferRow | null {
+    return this.#rows(SQL.unsettledOf, agentId)[0] ?? null;
   }
 
   /**

@@ -105,7 +105,12 @@ Deno.test("a source back after its target forgot the transfer and the paglet mov
     // Neither restored on alpha nor gone from it: reserved, one live copy (on gamma).
     assertEquals(await eventData(back, "restore"), []);
     assertEquals((await back.client.getAgent(id)).status, "moving");
-    await assertRejectsCode(() => back.client.send(id, { kind: "get" }, { timeoutMs: 2000 }), "agent_moving");
+    // A message to it is answered transfer_expired, not agent_moving (which senders try again: it
+    // would never pass by itself).
+    await assertRejectsCode(
+      () => back.client.send(id, { kind: "get" }, { timeoutMs: 2000 }),
+      "transfer_expired",
+    );
     assertEquals(await agentIds(g), [id]);
     assertEquals((await g.client.send(id, { kind: "get" }) as { count: number }).count, 7);
 
@@ -138,6 +143,10 @@ Deno.test("a source back after its target forgot the transfer and the paglet mov
     assertEquals(back.stderr.filter((l) => l.startsWith("warning:")), []);
     const view = await back.client.getAgent(id);
     assertEquals([view.status, (view.departure as { status: string }).status], ["moving", "expired"]);
+    await assertRejectsCode(
+      () => back.client.send(id, { kind: "get" }, { timeoutMs: 2000 }),
+      "transfer_expired",
+    );
     assertEquals(
       (await back.client.request<{ status: string }>("GET", `/v1/transfers/${transferId}`)).status,
       "expired",
