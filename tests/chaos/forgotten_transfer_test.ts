@@ -25,16 +25,22 @@ const SHORT_MARGIN = { PAGLETS_CLOCK_MARGIN_MS: "1000" };
  * Alpha (dying right after it sent) dispatches a paglet (count 7) to beta, which forgets the
  * transfers it took after 1 s; alpha's process has ended with the move pending, beta runs the paglet.
  */
-async function moveFromDyingSource() {
-  const port = freePort();
-  const a = await startMobileHost("alpha", { port, env: { PAGLETS_FAULT: "exit-after-send" } });
-  const b = await startMobileHost("beta", { args: ["--forwarding-retention", "1"], env: SHORT_MARGIN });
+/** A paglet (count 7) created on `a`, which dies (PAGLETS_FAULT) dispatching it to `b`: its id. */
+async function dispatchAndDie(a: HostProcess, b: HostProcess): Promise<string> {
   const { id } = await a.client.createAgent({ type: "test.traveller" });
   await a.client.send(id, { kind: "set", args: { count: 7 } });
   await a.client.dispatch(id, b.url).then(() => {
     throw new Error("the source should have died");
   }, () => {});
   await a.process.status;
+  return id;
+}
+
+async function moveFromDyingSource() {
+  const port = freePort();
+  const a = await startMobileHost("alpha", { port, env: { PAGLETS_FAULT: "exit-after-send" } });
+  const b = await startMobileHost("beta", { args: ["--forwarding-retention", "1"], env: SHORT_MARGIN });
+  const id = await dispatchAndDie(a, b);
   const [stored] = await eventData(b, "transfer-stored");
   return { port, a, b, id, transferId: String(stored.transferId) };
 }
@@ -209,12 +215,7 @@ Deno.test("a move that never came is refused, and the paglet restored, by a targ
     await forgotten(b, String(stored.transferId));
     // Alpha dies before it sends anything of its move to beta; back, it asks beta within beta's
     // retention of the departure, and more than beta's margin after what beta forgot: `refused`.
-    const { id } = await a.client.createAgent({ type: "test.traveller" });
-    await a.client.send(id, { kind: "set", args: { count: 7 } });
-    await a.client.dispatch(id, b.url).then(() => {
-      throw new Error("the source should have died");
-    }, () => {});
-    await a.process.status;
+    const id = await dispatchAndDie(a, b);
     const back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
     const settled = await eventually(
       "alpha settled the transfer",
