@@ -120,11 +120,15 @@ export class Checkpointer {
    * or a new worker then knows it had started it). Not a state that is another write's to store
    * ({@link #held}, or a handler of the agent half-way): that write stores it when it ends (one
    * asked for already, such as a handler's whose reply came, is waited for). A snapshot or write
-   * that fails rejects (the state is not plain data; the disk is full).
+   * that fails rejects (the state is not plain data; the disk is full), and so does a worker that
+   * does not answer within the checkpoints' bound (`timeout`: busy with another paglet's work).
    */
   async storeNow(agent: LiveAgent): Promise<void> {
     if (this.#held(agent)) return await agent.lastWrite?.catch(() => {});
-    const state = await agent.slot.rpc.call("checkpointSnapshot", [agent.id]);
+    const state = await this.#deadlines.race(
+      agent.slot.rpc.call("checkpointSnapshot", [agent.id]),
+      SNAPSHOT_TIMEOUT_MS,
+    );
     if (state !== null) await this.#store(agent, state);
   }
 

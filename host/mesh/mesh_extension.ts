@@ -123,9 +123,11 @@ export function httpTransport(
         signal: AbortSignal.any([stopping, AbortSignal.timeout(timeoutMs)]),
       });
     } catch (err) {
-      // Nothing listens there: the connection was refused (Deno names it in the cause of fetch's error).
+      // Nothing listens there: the connection was refused (Deno names it in the cause of fetch's
+      // error). Linux's ECONNREFUSED only: elsewhere a full listen queue may answer a connection
+      // with a reset too (a busy host, not a dead one), so other systems wait for the threshold.
       const cause = (err as Error & { cause?: unknown }).cause;
-      if (cause instanceof Error && /Connection refused|os error 111\b/.test(cause.message)) {
+      if (cause instanceof Error && /\(os error 111\)/.test(cause.message)) {
         throw connectionRefused(url, "connection refused");
       }
       const timedOut = (err as Error).name === "TimeoutError";

@@ -30,6 +30,21 @@ Deno.test("a job on its way to another host, stored there and not yet started, i
       h.view.filter((j) => j.agentId === id).map((j) => ({ host: h.host, ...j }))
     );
     assertEquals(rows.map((r) => [r.host, r.status, r.computeStatus]), [["far", "moving", "PLACING"]]);
+    // jobs rm leaves a moving job alone, and says so: a dispose would not reach it.
+    const rm = jsonOf<{ removed: string[]; skipped: { agentId: string }[] }>(
+      await paglets([
+        "jobs",
+        "rm",
+        "--all",
+        "--state",
+        "PLACING",
+        "--force",
+        "--json",
+        "--entry",
+        far.host.url,
+      ]),
+    );
+    assertEquals([rm.removed, rm.skipped.map((j) => j.agentId)], [[], [id]]);
   } finally {
     await Deno.writeTextFile(gate, "");
   }

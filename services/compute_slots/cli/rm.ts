@@ -42,16 +42,23 @@ export function registerRmCommand(jobs: Command): void {
           jobIds: o.job,
           agentIds: o.agent,
         });
-        const victims = listed.jobs.filter((j) => j.computeStatus !== "RUNNING");
+        // A job moving between hosts is held here until its move settles: a dispose would fail (or
+        // find it gone) while it lives on where it arrives.
+        const moving = listed.jobs.filter((j) => j.status === "moving");
+        const victims = listed.jobs.filter((j) => j.computeStatus !== "RUNNING" && j.status !== "moving");
         // Jobs named by id that are here in another state: say so, instead of "no job matches".
-        const skipped = o.job.length + o.agent.length === 0 ? [] : (await services.call(NAME, Jobs, {
+        const named = o.job.length + o.agent.length === 0 ? [] : (await services.call(NAME, Jobs, {
           jobIds: o.job,
           agentIds: o.agent,
         })).jobs.filter((j) => !victims.some((v) => v.agentId === j.agentId));
+        const skipped = [...named, ...moving.filter((m) => !named.some((j) => j.agentId === m.agentId))];
         for (const j of o.json ? [] : skipped) {
           console.error(
-            `${pc.yellow("skipped")} ${j.jobId} (${j.agentId}): ${j.computeStatus}, not ${state}` +
-              (j.computeStatus === "RUNNING" ? `; end it with 'paglets agents rm ${j.agentId}'` : ""),
+            `${pc.yellow("skipped")} ${j.jobId} (${j.agentId}): ` +
+              (j.status === "moving"
+                ? "moving between hosts; remove it where it arrives (jobs ps --all-hosts)"
+                : `${j.computeStatus}, not ${state}` +
+                  (j.computeStatus === "RUNNING" ? `; end it with 'paglets agents rm ${j.agentId}'` : "")),
           );
         }
         if (o.dryRun || victims.length === 0) {
