@@ -97,6 +97,11 @@ export class AgentRuntime {
    * keeps the transfer ledger; read synchronously.
    */
   departureOf: (id: string) => DepartureView | null = () => null;
+
+  /** What a request to agent `id`, recorded moving here, is answered (moving_error.ts). */
+  movingError(id: string): PagletError {
+    return movingError(id, this.departureOf(id));
+  }
   /**
    * Agents in a handoff owned by another part of the host (a departure awaiting its confirmation,
    * an arrival being started): deliveries, activations and disposals wait for it to settle.
@@ -161,7 +166,7 @@ export class AgentRuntime {
         event: (kind, extra) => this.#event(kind, extra),
         drop: (agent) => this.#drop(agent),
         markCrashed: (id, type, message) => this.#markCrashed(id, type, message),
-        movingError: (id) => movingError(id, this.departureOf(id)),
+        movingError: (id) => this.movingError(id),
       },
       store,
       pool,
@@ -175,7 +180,7 @@ export class AgentRuntime {
       table: {
         live: (id) => this.#live.get(id),
         starting: (id) => this.#arrivals.starting(id),
-        movingError: (id) => movingError(id, this.departureOf(id)),
+        movingError: (id) => this.movingError(id),
         settling: (id) => this.#settling.get(id),
         forget: (agent, why) => this.#forget(agent, why),
         failQueued: (agent, why) => this.#failQueued(agent, why),

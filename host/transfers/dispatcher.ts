@@ -146,9 +146,7 @@ export class TransferDispatcher {
     const live = rt.find(id);
     if (live) return live;
     const record = await this.#host.store.get(id);
-    if (record?.status === "moving") {
-      throw new PagletError("agent_moving", `Agent ${id} is moving; try again shortly`);
-    }
+    if (record?.status === "moving") throw rt.movingError(id);
     // Activates an inactive agent, and waits for one being started: a paglet that dispatches
     // itself from run() right after its creation can be quicker than the kernel's bookkeeping.
     return await this.#activate(id, "dispatch");
@@ -561,11 +559,9 @@ export class TransferDispatcher {
       const agent = await this.#activate(id, "clone");
       return { type: agent.type, state: await rt.snapshot(agent), meta: agent.meta };
     }
+    if (record.status === "moving") throw rt.movingError(id);
     if (record.status !== "inactive") {
-      throw new PagletError(
-        record.status === "moving" ? "agent_moving" : "agent_crashed",
-        `Agent ${id} is ${record.status}`,
-      );
+      throw new PagletError("agent_crashed", `Agent ${id} is ${record.status}`);
     }
     return { type: record.type, state: record.state, meta: record.meta };
   }

@@ -160,7 +160,9 @@ export class TransferReceiver {
       request.code,
     );
     await this.#checkCode(request.type, request.code, request.codeFrom);
-    await this.#checkNoConflict(request.agentId, false);
+    // A paglet coming back to a host that holds it moving (its departure unconfirmed, or expired):
+    // the transfer itself settles that departure.
+    await this.#checkNoConflict(request.agentId, "accept");
     return {
       ok: true,
       // Who answers: the source keeps it with the move, and later trusts only this host's answers.
@@ -228,7 +230,12 @@ export class TransferReceiver {
    * An agent id may arrive only where it is not already. The exception is the agent coming back to
    * a host that still holds its `moving` record: the handoff it left with is then settled first.
    */
-  async #checkNoConflict(agentId: string, settle: boolean): Promise<void> {
+  /**
+   * Refuses an agent id that lives here. One recorded `moving` by an unsettled departure (pending or
+   * expired) is the paglet coming back: `settle` settles that departure (its coming back proves the
+   * move), `accept` lets it pass unsettled (a preflight: the transfer settles it), `refuse` refuses it.
+   */
+  async #checkNoConflict(agentId: string, moving: "settle" | "accept" | "refuse"): Promise<void> {
     const rt = this.#host.runtime;
     for (let round = 0; round < 2; round++) {
       if (rt.isLive(agentId)) throw conflict(agentId);
@@ -240,10 +247,11 @@ export class TransferReceiver {
       }
       const status = this.#host.store.statusOf(agentId);
       if (status === null) return;
-      if (status !== "moving" || !settle) throw conflict(agentId);
+      if (status !== "moving" || moving === "refuse") throw conflict(agentId);
       // Left before a crash and never confirmed: that it is back proves the target took it.
       const departure = this.#ledger.unsettledDepartureOf(agentId);
       if (!departure) throw conflict(agentId);
+      if (moving === "accept") return;
       await this.#ledger.finishDeparture(departure.transferId, agentId, {
         url: departure.peer,
         name: departure.peerName,
@@ -366,7 +374,7 @@ export class TransferReceiver {
         envelope.agent.meta.code,
       );
       await this.#checkCode(envelope.agent.type, envelope.agent.meta.code, envelope.source.url);
-      await this.#checkNoConflict(envelope.agent.id, settle);
+      await this.#checkNoConflict(envelope.agent.id, settle ? "settle" : "refuse");
       const record = this.#arrivalRecord(envelope, await spoolFiles(spool));
       // A clone starts with an empty queue: the stored messages were sent to the original.
       const queued = envelope.kind === "clone" ? [] : envelope.queued ?? [];

@@ -176,6 +176,43 @@ Deno.test("a source back after its target forgot the transfer and the paglet mov
   }
 });
 
+Deno.test("a paglet held for an operator on its source settles the move by coming back; meanwhile every request to it is answered transfer_expired", async () => {
+  try {
+    const { port, a, b, id, transferId } = await moveFromDyingSource();
+    const g = await startMobileHost("gamma");
+    await b.client.dispatch(id, g.url);
+    await forgotten(b, transferId);
+    await eventually(
+      "beta to forget where the paglet went",
+      () => b.client.getAgent(id).then(() => false, (err) => err.code === "agent_not_found"),
+      20_000,
+      100,
+    );
+    const back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
+    await eventually("alpha to hear the transfer expired", () => events(back, "transfer-expired"), 20_000);
+
+    // Not agent_moving (which callers try again): it would never pass by itself.
+    await assertRejectsCode(() => back.client.dispatch(id, g.url), "transfer_expired");
+    await assertRejectsCode(
+      () => back.client.request("POST", `/v1/agents/${id}/clone`, { target: g.url }),
+      "transfer_expired",
+    );
+
+    // Gamma sends it back (its first move to alpha: a preflight asks first): that settles the move.
+    await g.client.dispatch(id, back.url);
+    const view = await back.client.getAgent(id);
+    assertEquals([view.status, view.departure], ["active", undefined]);
+    assertEquals((await back.client.send(id, { kind: "get" }) as { count: number }).count, 7);
+    assertEquals(
+      (await back.client.request<{ status: string }>("GET", `/v1/transfers/${transferId}`)).status,
+      "acknowledged",
+    );
+    assertEquals(await agentIds(g), []);
+  } finally {
+    await stopAll();
+  }
+});
+
 /** The data of `host`'s events of `kind`, null while there are none of `kind` or `...or`. */
 async function events(host: HostProcess, kind: string, ...or: string[]) {
   for (const k of [kind, ...or]) {
