@@ -85,7 +85,10 @@ export function arrivingBody(
    * starts another. So a reader that leaves the body unread keeps no timer for longer than that.
    */
   let watch: StallWatch | undefined;
+  /** The watch has the rest of a read's time, not the limit: the next read starts one of the limit. */
+  let partial = false;
   const startWatch = (ms: number) => {
+    partial = ms !== limitMs;
     const next = watch = new StallWatch(ms);
     next.signal.addEventListener("abort", () => {
       if (waitingSince !== null && watch === next) giveUp();
@@ -107,8 +110,11 @@ export function arrivingBody(
     async pull(controller) {
       if (gaveUp) return controller.error(gaveUp);
       source ??= body.getReader();
-      if (watch && !watch.stalled) watch.progress();
-      else startWatch(limitMs);
+      if (watch && !watch.stalled && !partial) watch.progress();
+      else {
+        watch?.stop();
+        startWatch(limitMs);
+      }
       let result: ReadableStreamReadResult<Uint8Array>;
       waitingSince = performance.now();
       try {

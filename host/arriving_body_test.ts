@@ -92,6 +92,34 @@ Deno.test("a body that keeps moving is not given up when its `sooner` signal abo
   assertEquals(got, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 });
 
+Deno.test("after its `sooner` signal aborts during a read, the later reads each get the whole shorter limit", async () => {
+  const SHORT_MS = 500;
+  const newer = new AbortController();
+  let n = 0;
+  // The second chunk comes 0.75 of the shorter limit after the first, the signal aborting half-way
+  // (that read has the rest of the limit: a quarter); the next ones 0.6 of it apart, longer than
+  // that rest and well within the limit (the scenario's pace).
+  const moving = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (n === 6) return controller.close();
+      if (n === 1) await sleep(SHORT_MS * 0.75);
+      else if (n > 1) await sleep(SHORT_MS * 0.6);
+      controller.enqueue(bytes(++n));
+    },
+  }, { highWaterMark: 0 });
+  const body = arrivingBody(moving, {
+    limitMs: 3_600_000,
+    what: "Transfer",
+    sooner: { signal: newer.signal, limitMs: SHORT_MS },
+  });
+  const got: number[] = [];
+  for await (const chunk of body) {
+    got.push(chunk.length);
+    if (got.length === 1) setTimeout(() => newer.abort("a newer attempt of it arrived"), SHORT_MS / 2);
+  }
+  assertEquals(got, [1, 2, 3, 4, 5, 6]);
+});
+
 Deno.test("a reader slower than the limit between its reads is not given up: only a read's wait counts", async () => {
   const chunks = [bytes(1), bytes(2), bytes(3)];
   const body = arrivingBody(ReadableStream.from(chunks), { limitMs: LIMIT_MS, what: "Upload" });

@@ -301,8 +301,9 @@ export class TransferReceiver {
       }
       await reader.cancel();
       if (known) return this.#ackFor(known);
+      // Not a refusal (a sender takes a 4xx for one, and restores its copy): a failure that may pass.
       throw new PagletError(
-        "state_conflict",
+        "timeout",
         `Transfer ${id} is still being taken by another attempt, after ${older} attempts of it before this one`,
       );
     }
@@ -621,7 +622,12 @@ export class TransferReceiver {
     ageMs?: number,
     agentCreatedAt?: number,
   ): Promise<TransferRow> {
-    await this.#inflight.get(transferId)?.taking.catch(() => {});
+    // A source that asks has given up every attempt of the transfer: one still open is given up once
+    // its body has been quiet for SUPERSEDED_QUIET_MS, as for a retry (one still receiving ends as
+    // it ends), and answers.
+    const open = this.#inflight.get(transferId);
+    open?.supersede();
+    await open?.taking.catch(() => {});
     // A row found answers (a prune may delete it before a `refused` could be written in its place).
     const found = await this.#ledger.get(transferId);
     if (found) return inbound(found);

@@ -200,8 +200,12 @@ Deno.test("a paglet held for an operator on its source settles the move by comin
 
     // Gamma sends it back (its first move to alpha: a preflight asks first): that settles the move.
     await g.client.dispatch(id, back.url);
-    const view = await back.client.getAgent(id);
-    assertEquals([view.status, view.departure], ["active", undefined]);
+    // Stored (its arrival's record), then started.
+    const view = await eventually("the paglet to start on alpha", async () => {
+      const agent = await back.client.getAgent(id);
+      return agent.status === "active" && agent;
+    });
+    assertEquals(view.departure, undefined);
     assertEquals((await back.client.send(id, { kind: "get" }) as { count: number }).count, 7);
     assertEquals(
       (await back.client.request<{ status: string }>("GET", `/v1/transfers/${transferId}`)).status,

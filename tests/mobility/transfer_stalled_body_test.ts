@@ -172,6 +172,35 @@ Deno.test("a retry of a transfer whose body stopped arriving takes over from the
   }
 });
 
+Deno.test("an abandon question about a transfer whose body stopped arriving ends the open attempt and answers refused", async () => {
+  const conns: Deno.TcpConn[] = [];
+  try {
+    // An idle timeout far beyond the test: only the question can end the stalled attempt.
+    const b = await startMobileHost("beta", { args: ["--idle-timeout-ms", "3600000"] });
+    const transfer = await withFile();
+    const id = transfer.envelope.transferId;
+    conns.push(await sendAllButTheEnd(b, transfer.bytes));
+    await eventually(
+      "beta spools the transfer",
+      async () => await transferOn(b, id) === `receiving:${SENT_BYTES}`,
+    );
+
+    const answer = await b.client.request<{ status: string }>("POST", `/v1/transfers/${id}/abandon`, {
+      agentId: transfer.envelope.agent.id,
+      source: transfer.envelope.source.url,
+      ageMs: 0,
+    });
+    assertEquals(answer.status, "refused");
+    const { text, closed } = await readUntilClosed(conns[0], 20_000);
+    assertEquals(answerOf(text), { status: 504, code: "timeout" }, text);
+    assert(closed, "beta kept the connection of the abandoned attempt");
+    assertEquals(await agentIds(b), []);
+  } finally {
+    for (const conn of conns) close(conn);
+    await stopAll();
+  }
+});
+
 Deno.test("an attempt still receiving bytes is not cut by a retry of its transfer: both are answered its acknowledgement, and the paglet is taken once", async () => {
   const conns: Deno.TcpConn[] = [];
   try {
