@@ -59,6 +59,25 @@ async function forgotten(host: HostProcess, transferId: string): Promise<void> {
   );
 }
 
+/**
+ * {@link moveFromDyingSource}, then beta moves the paglet on to gamma and forgets both the transfer
+ * and where the paglet went: alpha, back, cannot learn where it is.
+ */
+async function movedOnAndForgotten() {
+  const moved = await moveFromDyingSource();
+  const { b, id, transferId } = moved;
+  const g = await startMobileHost("gamma");
+  await b.client.dispatch(id, g.url);
+  await forgotten(b, transferId);
+  await eventually(
+    "beta to forget where the paglet went",
+    () => b.client.getAgent(id).then(() => false, (err) => err.code === "agent_not_found"),
+    20_000,
+    100,
+  );
+  return { ...moved, g };
+}
+
 Deno.test("a source back after its target forgot the transfer learns the paglet is there, while the target holds it", async () => {
   try {
     const { port, a, b, id, transferId } = await moveFromDyingSource();
@@ -83,16 +102,7 @@ Deno.test("a source back after its target forgot the transfer learns the paglet 
 
 Deno.test("a source back after its target forgot the transfer and the paglet moved on keeps it reserved, and says so", async () => {
   try {
-    const { port, a, b, id, transferId } = await moveFromDyingSource();
-    const g = await startMobileHost("gamma");
-    await b.client.dispatch(id, g.url);
-    await forgotten(b, transferId);
-    await eventually(
-      "beta to forget where the paglet went",
-      () => b.client.getAgent(id).then(() => false, (err) => err.code === "agent_not_found"),
-      20_000,
-      100,
-    );
+    const { port, a, b, g, id, transferId } = await movedOnAndForgotten();
 
     // Back with a fault for later: it dies right after sending its next move.
     let back = await startMobileHost("alpha", {
@@ -178,16 +188,7 @@ Deno.test("a source back after its target forgot the transfer and the paglet mov
 
 Deno.test("a paglet held for an operator on its source settles the move by coming back; meanwhile every request to it is answered transfer_expired", async () => {
   try {
-    const { port, a, b, id, transferId } = await moveFromDyingSource();
-    const g = await startMobileHost("gamma");
-    await b.client.dispatch(id, g.url);
-    await forgotten(b, transferId);
-    await eventually(
-      "beta to forget where the paglet went",
-      () => b.client.getAgent(id).then(() => false, (err) => err.code === "agent_not_found"),
-      20_000,
-      100,
-    );
+    const { port, a, b, g, id, transferId } = await movedOnAndForgotten();
     const back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
     await eventually("alpha to hear the transfer expired", () => events(back, "transfer-expired"), 20_000);
 

@@ -57,6 +57,22 @@ async function sendAllButTheEnd(
   return conn;
 }
 
+/**
+ * A transfer sent all but its end to a new beta whose idle timeout is far beyond the test (only
+ * something else can end the attempt), once beta spools it; its connection is added to `conns`.
+ */
+async function stalledAttempt(conns: Deno.TcpConn[]) {
+  const b = await startMobileHost("beta", { args: ["--idle-timeout-ms", "3600000"] });
+  const transfer = await withFile();
+  const id = transfer.envelope.transferId;
+  conns.push(await sendAllButTheEnd(b, transfer.bytes));
+  await eventually(
+    "beta spools the transfer",
+    async () => await transferOn(b, id) === `receiving:${SENT_BYTES}`,
+  );
+  return { b, transfer, id };
+}
+
 /** What `host` says of transfer `id` now: its `status` and `bytes` while receiving, else the error code. */
 async function transferOn(host: HostProcess, id: string): Promise<string> {
   try {
@@ -141,15 +157,7 @@ async function post(host: HostProcess, bytes: Uint8Array): Promise<[number, Reco
 Deno.test("a retry of a transfer whose body stopped arriving takes over from the open attempt: the stalled one is ended and leaves nothing, the retry is stored whole", async () => {
   const conns: Deno.TcpConn[] = [];
   try {
-    // An idle timeout far beyond the test: only the retry's arrival can end the stalled attempt.
-    const b = await startMobileHost("beta", { args: ["--idle-timeout-ms", "3600000"] });
-    const transfer = await withFile();
-    const id = transfer.envelope.transferId;
-    conns.push(await sendAllButTheEnd(b, transfer.bytes));
-    await eventually(
-      "beta spools the transfer",
-      async () => await transferOn(b, id) === `receiving:${SENT_BYTES}`,
-    );
+    const { b, transfer, id } = await stalledAttempt(conns);
 
     const [status, ack] = await post(b, transfer.bytes);
     assertEquals([status, ack.transferId, ack.status], [200, id, "stored"], JSON.stringify(ack));
@@ -175,15 +183,7 @@ Deno.test("a retry of a transfer whose body stopped arriving takes over from the
 Deno.test("an abandon question about a transfer whose body stopped arriving ends the open attempt and answers refused", async () => {
   const conns: Deno.TcpConn[] = [];
   try {
-    // An idle timeout far beyond the test: only the question can end the stalled attempt.
-    const b = await startMobileHost("beta", { args: ["--idle-timeout-ms", "3600000"] });
-    const transfer = await withFile();
-    const id = transfer.envelope.transferId;
-    conns.push(await sendAllButTheEnd(b, transfer.bytes));
-    await eventually(
-      "beta spools the transfer",
-      async () => await transferOn(b, id) === `receiving:${SENT_BYTES}`,
-    );
+    const { b, transfer, id } = await stalledAttempt(conns);
 
     const answer = await b.client.request<{ status: string }>("POST", `/v1/transfers/${id}/abandon`, {
       agentId: transfer.envelope.agent.id,
