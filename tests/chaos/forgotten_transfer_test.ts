@@ -188,7 +188,7 @@ Deno.test("a source back after its target forgot the transfer and the paglet mov
 
 Deno.test("a paglet held for an operator on its source settles the move by coming back; meanwhile every request to it is answered transfer_expired", async () => {
   try {
-    const { port, a, b, g, id, transferId } = await movedOnAndForgotten();
+    const { port, a, g, id, transferId } = await movedOnAndForgotten();
     const back = await startMobileHost("alpha", { port, dataDir: a.dataDir });
     await eventually("alpha to hear the transfer expired", () => events(back, "transfer-expired"), 20_000);
 
