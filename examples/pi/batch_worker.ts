@@ -39,7 +39,7 @@ import { piOperations } from "./lazy_operations.ts";
 import type { PiBatchOutcome, PiBatchRequest } from "./operations.ts";
 import { freshCoresOf, loadOverLimit } from "./placement.ts";
 import type { StatusReply as SlotsStatus } from "../../services/compute_slots/contract.ts";
-import { cancel, later, type Timer } from "../../agents/timers.ts";
+import { cancel, later, orAfter, type Timer } from "../../agents/timers.ts";
 
 export interface PiBatchWorkerState {
   jobId: string;
@@ -138,14 +138,8 @@ export class PiBatchWorker extends Paglet<PiBatchWorkerState> {
   }
 
   /** Whether its request comes within `ms`. */
-  async #requestWithin(ms: number): Promise<boolean> {
-    let timer: Timer | undefined;
-    const came = await Promise.race([
-      this.#requested.promise.then(() => true),
-      new Promise<boolean>((resolve) => timer = later(Math.max(0, ms), () => resolve(false))),
-    ]);
-    cancel(timer);
-    return came;
+  #requestWithin(ms: number): Promise<boolean> {
+    return orAfter(this.#requested.promise.then(() => true), Math.max(0, ms), false);
   }
 
   override async onDisposing(_event: LifecycleEvent): Promise<void> {

@@ -74,10 +74,7 @@ export class Checkpointer {
           agent.dirty = false;
           let written: Promise<void>;
           try {
-            const state = await this.#deadlines.race(
-              agent.slot.rpc.call("checkpointSnapshot", [agent.id]),
-              SNAPSHOT_TIMEOUT_MS,
-            );
+            const state = await this.#snapshot(agent);
             // Half-way through a handler, whose reply stores the state: the next checkpoint looks again.
             if (state === null) {
               agent.dirty = true;
@@ -125,11 +122,13 @@ export class Checkpointer {
    */
   async storeNow(agent: LiveAgent): Promise<void> {
     if (this.#held(agent)) return await agent.lastWrite?.catch(() => {});
-    const state = await this.#deadlines.race(
-      agent.slot.rpc.call("checkpointSnapshot", [agent.id]),
-      SNAPSHOT_TIMEOUT_MS,
-    );
+    const state = await this.#snapshot(agent);
     if (state !== null) await this.#store(agent, state);
+  }
+
+  /** The agent's state from its worker (null: half-way through a handler), within the checkpoints' bound. */
+  #snapshot(agent: LiveAgent) {
+    return this.#deadlines.race(agent.slot.rpc.call("checkpointSnapshot", [agent.id]), SNAPSHOT_TIMEOUT_MS);
   }
 
   /**

@@ -34,9 +34,13 @@ export interface NextTry {
   failures: number;
 }
 
-/** A waiting restore: its next timed try, and its early tries since the last timed one. */
+/**
+ * A waiting restore: its next timed try, its early tries since the last timed one, and (an
+ * arrival's) the host it came from, asked for its code at each try.
+ */
 interface Waiting extends NextTry {
   early: EarlyTries;
+  source?: string;
 }
 
 export class RestoreWaits {
@@ -44,8 +48,6 @@ export class RestoreWaits {
   readonly #delayMs: (failures: number) => number;
   /** Per waiting agent: its next try. A try that leaves the agent waiting replaces the entry. */
   readonly #waiting = new Map<string, Waiting>();
-  /** Per waiting arrival: the host it came from, asked for its code at each try. */
-  readonly #sources = new Map<string, string>();
   #timer: Timer | undefined;
   /** The rounds under way, if any (see {@link close}). */
   #round: Promise<void> | undefined;
@@ -68,18 +70,22 @@ export class RestoreWaits {
    * its code at each try (an arrival's source; kept from an earlier call when not given).
    */
   wait(id: string, source?: string): NextTry {
-    if (source !== undefined) this.#sources.set(id, source);
     const last = this.#waiting.get(id);
     const failures = (last?.failures ?? 0) + 1;
     const retryAt = Date.now() + this.#delayMs(failures);
-    this.#waiting.set(id, { retryAt, failures, early: EarlyTries.after(last?.early) });
+    this.#waiting.set(id, {
+      retryAt,
+      failures,
+      early: EarlyTries.after(last?.early),
+      source: source ?? last?.source,
+    });
     if (!this.#running) this.#arm();
     return { retryAt, failures };
   }
 
   /** The host to ask for the code of `id` besides the mesh's, if it waits and has one. */
   sourceOf(id: string): string | undefined {
-    return this.#waiting.has(id) ? this.#sources.get(id) : undefined;
+    return this.#waiting.get(id)?.source;
   }
 
   /** How many tries of `id`'s restore failed in a row, if it waits. */
@@ -90,7 +96,6 @@ export class RestoreWaits {
   /** The wait of `id` is over by another way (it started, or it is gone from this host). */
   forget(id: string): void {
     this.#waiting.delete(id);
-    this.#sources.delete(id);
   }
 
   /** How many restores wait. */
@@ -107,7 +112,8 @@ export class RestoreWaits {
   retryAll(all = false): void {
     if (this.#closed || this.#waiting.size === 0) return;
     if (this.#running) {
-      if (all || this.#again === undefined) this.#again = all ? "all" : "early";
+      if (all) this.#again = "all";
+      else this.#again ??= "early";
       return;
     }
     this.#start(all ? "all" : "early");

@@ -227,10 +227,6 @@ export class TransferReceiver {
   }
 
   /**
-   * An agent id may arrive only where it is not already. The exception is the agent coming back to
-   * a host that still holds its `moving` record: the handoff it left with is then settled first.
-   */
-  /**
    * Refuses an agent id that lives here. One recorded `moving` by an unsettled departure (pending or
    * expired) is the paglet coming back: `settle` settles that departure (its coming back proves the
    * move), `accept` lets it pass unsettled (a preflight: the transfer settles it), `refuse` refuses it.
@@ -358,11 +354,12 @@ export class TransferReceiver {
 
   /**
    * Checks an arriving agent, spools its files and records the arrival durably. On any failure the
-   * spool is removed and nothing is recorded, so the source may try again.
+   * spool is removed and nothing is recorded, so the source may try again. `moving`: what a record
+   * of the agent held moving here is taken for (see #checkNoConflict).
    */
   async #store(
     envelope: TransferEnvelope,
-    settle: boolean,
+    moving: "settle" | "refuse",
     spoolFiles: (spool: string) => Promise<string[]>,
   ): Promise<Omit<AgentRecord, "updatedAt">> {
     const spool = join(this.#spoolRoot, envelope.transferId);
@@ -375,7 +372,7 @@ export class TransferReceiver {
         envelope.agent.meta.code,
       );
       await this.#checkCode(envelope.agent.type, envelope.agent.meta.code, envelope.source.url);
-      await this.#checkNoConflict(envelope.agent.id, settle ? "settle" : "refuse");
+      await this.#checkNoConflict(envelope.agent.id, moving);
       const record = this.#arrivalRecord(envelope, await spoolFiles(spool));
       // A clone starts with an empty queue: the stored messages were sent to the original.
       const queued = envelope.kind === "clone" ? [] : envelope.queued ?? [];
@@ -396,7 +393,7 @@ export class TransferReceiver {
     const tid = envelope.transferId;
     let record: Omit<AgentRecord, "updatedAt">;
     try {
-      record = await this.#store(envelope, true, async (spool) => {
+      record = await this.#store(envelope, "settle", async (spool) => {
         const spooled = await this.#spoolFiles(envelope.files, reader, spool, spooledBytes);
         if (!(await reader.atEnd())) {
           throw new PagletError("malformed_cbor", "Malformed transfer body: bytes after the last file");
@@ -580,7 +577,7 @@ export class TransferReceiver {
   /** A same-host clone: the envelope and local files go through the same checks and storage. */
   async receiveLocal(envelope: TransferEnvelope, paths: string[]): Promise<TransferAck> {
     const tid = envelope.transferId;
-    const record = await this.#store(envelope, false, async (spool) => {
+    const record = await this.#store(envelope, "refuse", async (spool) => {
       const spooled: string[] = [];
       if (paths.length) await Deno.mkdir(spool, { recursive: true });
       for (const [i, path] of paths.entries()) {

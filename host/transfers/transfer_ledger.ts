@@ -38,8 +38,11 @@ export interface TransferRow {
   updatedAt: number;
 }
 
+/** Departures whose target has not confirmed them: the agent is held `moving` here. */
+const UNSETTLED_STATUSES: readonly (OutStatus | InStatus)[] = ["pending", "expired"];
+
 function isUnsettled(row: TransferRow | undefined): boolean {
-  return row?.direction === "out" && (row.status === "pending" || row.status === "expired");
+  return row?.direction === "out" && UNSETTLED_STATUSES.includes(row.status);
 }
 
 function toRow(r: TransfersTable): TransferRow {
@@ -57,8 +60,8 @@ function toRow(r: TransfersTable): TransferRow {
 }
 
 const COLUMNS = "transfer_id, agent_id, direction, status, peer, peer_name, peer_id, created_at, updated_at";
-/** Departures whose target has not confirmed them: the agent is held `moving` here. */
-const UNSETTLED = "('pending', 'expired')";
+/** {@link UNSETTLED_STATUSES} as SQL. */
+const UNSETTLED = `(${UNSETTLED_STATUSES.map((s) => `'${s}'`).join(", ")})`;
 /** Rows of transfers that are over: what only answers late questions and retries. */
 const SETTLED = "('acknowledged', 'failed', 'arrived', 'refused')";
 /**

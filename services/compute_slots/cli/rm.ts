@@ -44,14 +44,13 @@ export function registerRmCommand(jobs: Command): void {
         });
         // A job moving between hosts is held here until its move settles: a dispose would fail (or
         // find it gone) while it lives on where it arrives.
-        const moving = listed.jobs.filter((j) => j.status === "moving");
         const victims = listed.jobs.filter((j) => j.computeStatus !== "RUNNING" && j.status !== "moving");
-        // Jobs named by id that are here in another state: say so, instead of "no job matches".
-        const named = o.job.length + o.agent.length === 0 ? [] : (await services.call(NAME, Jobs, {
-          jobIds: o.job,
-          agentIds: o.agent,
-        })).jobs.filter((j) => !victims.some((v) => v.agentId === j.agentId));
-        const skipped = [...named, ...moving.filter((m) => !named.some((j) => j.agentId === m.agentId))];
+        // Jobs named by id that are here in another state, or moving: say so, instead of "no job
+        // matches" (named ones are listed whatever their state, the moving ones among them).
+        const skipped = o.job.length + o.agent.length === 0
+          ? listed.jobs.filter((j) => j.status === "moving")
+          : (await services.call(NAME, Jobs, { jobIds: o.job, agentIds: o.agent }))
+            .jobs.filter((j) => !victims.some((v) => v.agentId === j.agentId));
         for (const j of o.json ? [] : skipped) {
           console.error(
             `${pc.yellow("skipped")} ${j.jobId} (${j.agentId}): ` +
